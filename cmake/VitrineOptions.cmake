@@ -1,0 +1,27 @@
+# Compiler settings shared by every target of ours.
+#
+# vitrine_target_defaults(<target>) applies the warning set (errors on our
+# code, not on third-party headers, which come in as SYSTEM includes).
+#
+# VITRINE_SANITIZE selects an instrumented build for the whole tree:
+#   ""          none
+#   "address"   AddressSanitizer + UndefinedBehaviorSanitizer
+#   "thread"    ThreadSanitizer
+set(VITRINE_SANITIZE "" CACHE STRING "address | thread | empty")
+
+if(VITRINE_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(VITRINE_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT VITRINE_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "VITRINE_SANITIZE must be address, thread or empty, "
+                      "not '${VITRINE_SANITIZE}'")
+endif()
+
+function(vitrine_target_defaults target)
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Werror)
+endfunction()

@@ -1,0 +1,72 @@
+// process_state: the immutable snapshot of one supervised process, as its
+// owning actor publishes it and any thread reads it.
+//
+// Threads: a process_state is never modified after publication; readers on
+// any thread may read every field of the snapshot they hold. Cost: a
+// snapshot is one allocation of ~96 bytes; copying the name and the spawn
+// error text shares them (a reference count bump on the writer's side), so a
+// publish allocates nothing else.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace vitrine::core {
+
+/// Where a supervised process is in its life cycle (see docs/design.md for
+/// the transition diagram).
+enum class process_status : std::uint8_t {
+  stopped,   ///< not running, and not asked to run
+  starting,  ///< spawned; not yet up for startsecs nor signalled readiness
+  running,   ///< up and considered healthy
+  backoff,   ///< exited or failed to spawn; a restart is scheduled
+  stopping,  ///< stop signal sent; waiting for the exit or the kill timeout
+  exited,    ///< exited and will not be restarted by policy
+  failed,    ///< gave up: too many quick failures, or a fatal spawn error
+};
+
+std::string_view to_string(process_status status) noexcept;
+
+/// How the last run of a process ended.
+struct termination {
+  enum class kind : std::uint8_t { none, exited, signaled };
+  kind how = kind::none;
+  int value = 0;  ///< exit code for exited, signal number for signaled
+
+  friend bool operator==(const termination&, const termination&) = default;
+};
+
+/// Renders "exit 3", "signal 9 (SIGKILL)" or "-".
+std::string describe(const termination& t);
+
+struct process_state {
+  using clock = std::chrono::steady_clock;
+
+  std::uint64_t version = 0;  ///< +1 with every publish by the owner
+  process_status status = process_status::stopped;
+  pid_t pid = 0;  ///< the running child, 0 when there is none
+  std::uint32_t restart_count = 0;
+  termination last_exit;
+  int spawn_errno = 0;             ///< errno of the last failed spawn, else 0
+  clock::time_point started_at{};  ///< last successful spawn
+  clock::time_point ended_at{};    ///< last exit observed
+  std::shared_ptr<const std::string> name_storage;
+  std::shared_ptr<const std::string> spawn_error_storage;
+
+  std::string_view name() const noexcept {
+    return name_storage ? std::string_view{*name_storage} : std::string_view{};
+  }
+  /// The last spawn failure, naming the step and the program, or "".
+  std::string_view spawn_error() const noexcept {
+    return spawn_error_storage ? std::string_view{*spawn_error_storage}
+                               : std::string_view{};
+  }
+  bool has_child() const noexcept { return pid != 0; }
+};
+
+}  // namespace vitrine::core

@@ -1,0 +1,152 @@
+// publication_cell<T>: one writer publishes immutable snapshots of T; any
+// number of threads read the latest one through a guard, without locks,
+// allocation, or read-modify-write on shared memory.
+//
+// Threads: exactly one writer at a time calls publish()/emplace()/
+// current_unsafe() (in vitrine: the actor that owns the process). Any thread
+// calls read(), publications(), wait_until() and wait_for_publication().
+// The cell must outlive every snapshot guard taken from it and every waiter.
+//
+// Costs: read() is the reclaimer's guard + protect (hazard pointers: two
+// loads, two thread-local stores, no fence) and is wait-free unless a publish
+// races it. publish() is one allocation for the new node, one release store,
+// a seq_cst store/load pair for waiters, and an amortized share of
+// reclamation (see the reclaimer). Waiting is a futex sleep; the writer only
+// makes the wake system call when a waiter is registered.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <utility>
+
+#include "vitrine/core/detail/futex.hpp"
+#include "vitrine/core/hazard_pointer.hpp"
+#include "vitrine/core/reclaimer.hpp"
+
+namespace vitrine::core {
+
+template <class T, reclaimer Reclaimer = hazard_pointer_reclaimer>
+class publication_cell {
+  struct node final : Reclaimer::node_header {
+    template <class... Args>
+    explicit node(Args&&... args) : value(std::forward<Args>(args)...) {}
+    const T value;
+  };
+
+ public:
+  using value_type = T;
+  using reclaimer_type = Reclaimer;
+
+  /// A reader's view of one published snapshot; the snapshot stays alive and
+  /// unchanged for the view's lifetime. Keep views short-lived and on one
+  /// thread: each pins a slot of the reading thread.
+  class snapshot {
+   public:
+    /// Same as cell.read(); for constructing in place (std::optional).
+    explicit snapshot(const publication_cell& cell) noexcept
+        : value_(&guard_.protect(cell.current_)->value) {}
+    snapshot(const snapshot&) = delete;
+    snapshot& operator=(const snapshot&) = delete;
+
+    const T& operator*() const noexcept { return *value_; }
+    const T* operator->() const noexcept { return value_; }
+    const T* get() const noexcept { return value_; }
+
+   private:
+    typename Reclaimer::guard guard_;
+    const T* value_;
+  };
+
+  template <class... Args>
+  explicit publication_cell(std::in_place_t, Args&&... args)
+      : current_(new node(std::forward<Args>(args)...)) {}
+  explicit publication_cell(T initial)
+      : publication_cell(std::in_place, std::move(initial)) {}
+
+  publication_cell(const publication_cell&) = delete;
+  publication_cell& operator=(const publication_cell&) = delete;
+
+  /// Retires the last snapshot; readers that still hold it keep it alive.
+  ~publication_cell() {
+    Reclaimer::retire(current_.load(std::memory_order_relaxed), &destroy);
+  }
+
+  // -- readers (any thread) ---------------------------------------------------
+
+  /// The latest snapshot. Never blocks, never allocates.
+  snapshot read() const noexcept { return snapshot{*this}; }
+
+  /// Number of publishes so far (the futex word waiters sleep on).
+  std::uint32_t publications() const noexcept {
+    return publications_.load(std::memory_order_acquire);
+  }
+
+  /// Blocks until `pred(snapshot)` holds or `deadline` passes; returns
+  /// whether it holds. Checks the current snapshot first; never messages or
+  /// blocks the writer.
+  template <class Predicate>
+  bool wait_until(Predicate pred,
+                  std::chrono::steady_clock::time_point deadline) const {
+    waiters_.fetch_add(1, std::memory_order_seq_cst);  // (9) pairs with (11)
+    bool satisfied = false;
+    for (;;) {
+      const std::uint32_t seen = publications_.load(std::memory_order_seq_cst);
+      if (pred(*read())) {
+        satisfied = true;
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      detail::futex_wait_until(publications_, seen, deadline);
+    }
+    waiters_.fetch_sub(1, std::memory_order_relaxed);
+    return satisfied;
+  }
+
+  /// Blocks until more than `seen` publishes happened or `deadline` passes.
+  bool wait_for_publication(
+      std::uint32_t seen,
+      std::chrono::steady_clock::time_point deadline) const {
+    return wait_until([&](const T&) { return publications() != seen; },
+                      deadline);
+  }
+
+  // -- the writer -------------------------------------------------------------
+
+  /// Makes `next` the snapshot every later read() sees.
+  void publish(T next) { emplace(std::move(next)); }
+
+  template <class... Args>
+  void emplace(Args&&... args) {
+    node* fresh = new node(std::forward<Args>(args)...);
+    // (4) release: the node's contents happen before any reader's acquire
+    // load in protect() that sees it.
+    node* old = current_.load(std::memory_order_relaxed);  // we are the writer
+    current_.store(fresh, std::memory_order_release);
+    Reclaimer::retire(old, &destroy);
+    // (10)/(11): a waiter either sees the new count or is woken.
+    publications_.store(publications_.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_seq_cst);
+    if (waiters_.load(std::memory_order_seq_cst) != 0) [[unlikely]]
+      detail::futex_wake_all(publications_);
+  }
+
+  /// The last published value, read by the writer without a guard: only the
+  /// writer retires snapshots, so its own latest one cannot vanish.
+  const T& current_unsafe() const noexcept {
+    return current_.load(std::memory_order_relaxed)->value;
+  }
+
+  // -- internals --------------------------------------------------------------
+
+ private:
+  static void destroy(typename Reclaimer::node_header* header) noexcept {
+    delete static_cast<node*>(header);
+  }
+
+  alignas(64) std::atomic<node*> current_;
+  std::atomic<std::uint32_t> publications_{0};
+  mutable std::atomic<std::uint32_t> waiters_{0};
+};
+
+}  // namespace vitrine::core

@@ -1,0 +1,37 @@
+// The Reclaimer concept: the one seam through which publication_cell and
+// registry free old snapshots. Two models exist: hazard_pointer_reclaimer
+// (the default) and urcu_memb_reclaimer (liburcu's memb flavor), measured
+// side by side in bench/.
+//
+// A model provides:
+//   node_header    a base class of every managed node;
+//   guard          RAII reader section; guard.protect(atomic<Node*>) returns
+//                  a node that stays alive until the guard ends;
+//   retire(h, f)   frees node h by f(h) once no guard can still see it;
+//   reclaim_now()  frees what can be freed now (writers going idle, tests).
+#pragma once
+
+#include <atomic>
+#include <concepts>
+
+namespace vitrine::core {
+
+namespace detail {
+template <class R>
+struct probe_node : R::node_header {};
+}  // namespace detail
+
+template <class R>
+concept reclaimer =
+    std::default_initializable<typename R::guard> &&
+    !std::copy_constructible<typename R::guard> &&
+    requires(typename R::guard & g,
+             const std::atomic<detail::probe_node<R>*>& source,
+             typename R::node_header* header,
+             void (*destroy)(typename R::node_header*) noexcept) {
+  { g.protect(source) } -> std::same_as<detail::probe_node<R>*>;
+  R::retire(header, destroy);
+  R::reclaim_now();
+};
+
+}  // namespace vitrine::core

@@ -1,0 +1,46 @@
+#include "vitrine/core/process_state.hpp"
+
+#include <string.h>  // sigabbrev_np
+
+namespace vitrine::core {
+
+std::string_view to_string(process_status status) noexcept {
+  switch (status) {
+    case process_status::stopped:
+      return "stopped";
+    case process_status::starting:
+      return "starting";
+    case process_status::running:
+      return "running";
+    case process_status::backoff:
+      return "backoff";
+    case process_status::stopping:
+      return "stopping";
+    case process_status::exited:
+      return "exited";
+    case process_status::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+std::string describe(const termination& t) {
+  switch (t.how) {
+    case termination::kind::none:
+      return "-";
+    case termination::kind::exited:
+      return "exit " + std::to_string(t.value);
+    case termination::kind::signaled: {
+      std::string text = "signal " + std::to_string(t.value);
+      if (const char* abbrev = ::sigabbrev_np(t.value)) {
+        text += " (SIG";
+        text += abbrev;
+        text += ')';
+      }
+      return text;
+    }
+  }
+  return "-";
+}
+
+}  // namespace vitrine::core

@@ -1,0 +1,116 @@
+#include "vitrine/core/publication_cell.hpp"
+
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <type_traits>
+
+#include <catch2/catch.hpp>
+
+#include "counted.hpp"
+#include "vitrine/core/urcu_reclaimer.hpp"
+
+using namespace vitrine::core;
+using vitrine::test::counted;
+using namespace std::chrono_literals;
+
+namespace {
+auto in(std::chrono::milliseconds d) {
+  return std::chrono::steady_clock::now() + d;
+}
+}  // namespace
+
+TEMPLATE_TEST_CASE("a reader sees the initial value, then each publish",
+                   "[publication_cell]", hazard_pointer_reclaimer,
+                   urcu_memb_reclaimer) {
+  publication_cell<int, TestType> cell{7};
+  CHECK(*cell.read() == 7);
+  CHECK(cell.publications() == 0);
+  cell.publish(8);
+  CHECK(*cell.read() == 8);
+  CHECK(cell.current_unsafe() == 8);
+  CHECK(cell.publications() == 1);
+}
+
+TEMPLATE_TEST_CASE("a held snapshot survives later publishes unchanged",
+                   "[publication_cell]", hazard_pointer_reclaimer,
+                   urcu_memb_reclaimer) {
+  const auto live_before = counted::live.load();
+  {
+    publication_cell<counted, TestType> cell{std::in_place, 1u};
+    {
+      auto held = cell.read();
+      for (std::uint64_t v = 2; v < 1000; ++v) cell.emplace(v);
+      // liburcu forbids waiting for a grace period inside a read section.
+      if constexpr (std::is_same_v<TestType, hazard_pointer_reclaimer>)
+        TestType::reclaim_now();
+      CHECK(held->version == 1);
+      CHECK(held->consistent());
+      CHECK(cell.read()->version == 999);
+    }
+  }
+  TestType::reclaim_now();
+  CHECK(counted::live.load() == live_before);
+}
+
+TEMPLATE_TEST_CASE(
+    "a waiter wakes when another thread publishes what it waits for",
+    "[publication_cell]", hazard_pointer_reclaimer, urcu_memb_reclaimer) {
+  publication_cell<int, TestType> cell{0};
+  std::thread writer{[&] {
+    for (int v = 1; v <= 5; ++v) {
+      std::this_thread::sleep_for(1ms);
+      cell.publish(v);
+    }
+  }};
+  CHECK(cell.wait_until([](int v) { return v == 5; }, in(30s)));
+  writer.join();
+}
+
+TEMPLATE_TEST_CASE("a wait with nothing published ends at its deadline",
+                   "[publication_cell]", hazard_pointer_reclaimer,
+                   urcu_memb_reclaimer) {
+  publication_cell<int, TestType> cell{0};
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_FALSE(cell.wait_until([](int v) { return v == 1; }, in(20ms)));
+  CHECK(std::chrono::steady_clock::now() - start >= 20ms);
+  CHECK_FALSE(cell.wait_for_publication(cell.publications(), in(5ms)));
+}
+
+TEST_CASE("a wait already satisfied returns at once", "[publication_cell]") {
+  publication_cell<int> cell{3};
+  const auto past = std::chrono::steady_clock::now() - 1s;
+  CHECK(cell.wait_until([](int v) { return v == 3; }, past));
+  cell.publish(4);
+  CHECK(cell.wait_for_publication(0, past));
+}
+
+TEST_CASE("a thread may hold several snapshots at once, released in any order",
+          "[publication_cell][hazard_pointer]") {
+  publication_cell<int> a{1}, b{2}, c{3};
+  std::optional<publication_cell<int>::snapshot> sa;
+  sa.emplace(a);
+  {
+    auto sb = b.read();
+    auto sc = c.read();
+    sa.reset();  // released before the younger ones
+    a.publish(10);
+    CHECK(*sb == 2);
+    CHECK(*sc == 3);
+  }
+  CHECK(*a.read() == 10);
+}
+
+TEST_CASE("nodes retired by an exited thread are freed by a later scan",
+          "[hazard_pointer]") {
+  const auto live_before = counted::live.load();
+  auto cell = std::make_unique<publication_cell<counted>>(std::in_place, 0u);
+  std::thread writer{[&] {
+    for (std::uint64_t v = 1; v <= 50; ++v) cell->emplace(v);
+    cell.reset();  // retire the last node from this thread too
+  }};
+  writer.join();
+  hazard_pointer_reclaimer::reclaim_now();
+  CHECK(counted::live.load() == live_before);
+  CHECK(hazard_pointer_reclaimer::pending() == 0);
+}

@@ -1,0 +1,134 @@
+#include "vitrine/core/registry.hpp"
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+using namespace vitrine::core;
+
+namespace {
+struct item {
+  explicit item(int v) : value(v) {}
+  int value;
+};
+using item_registry = registry<item>;
+auto make(int v) {
+  return std::make_shared<item>(v);
+}
+}  // namespace
+
+SCENARIO("a registry maps names to values", "[registry]") {
+  GIVEN("an empty registry") {
+    item_registry reg;
+    THEN("nothing is found and the revision is 0") {
+      CHECK_FALSE(reg.lookup("a"));
+      CHECK(reg.find_shared("a") == nullptr);
+      CHECK(reg.revision() == 0);
+      CHECK(reg.snapshot()->size() == 0);
+    }
+    WHEN("two names are inserted") {
+      REQUIRE(reg.insert("a", make(1)));
+      REQUIRE(reg.insert("b", make(2)));
+      THEN("each is found by name and the revision counts the changes") {
+        CHECK(reg.lookup("a")->value == 1);
+        CHECK(reg.lookup("b")->value == 2);
+        CHECK(reg.find_shared("b")->value == 2);
+        CHECK_FALSE(reg.lookup("c"));
+        CHECK(reg.revision() == 2);
+      }
+      THEN("a taken name is refused and nothing changes") {
+        CHECK_FALSE(reg.insert("a", make(9)));
+        CHECK(reg.lookup("a")->value == 1);
+        CHECK(reg.revision() == 2);
+      }
+      THEN("erasing returns the value and removes only that name") {
+        auto gone = reg.erase("a");
+        REQUIRE(gone);
+        CHECK(gone->value == 1);
+        CHECK_FALSE(reg.lookup("a"));
+        CHECK(reg.lookup("b")->value == 2);
+        CHECK(reg.erase("a") == nullptr);
+      }
+    }
+  }
+}
+
+TEST_CASE("insert_all adds every name in one revision, or none", "[registry]") {
+  item_registry reg;
+  REQUIRE(reg.insert("x", make(0)));
+  CHECK_FALSE(reg.insert_all({{"p", make(1)}, {"x", make(2)}}));
+  CHECK_FALSE(reg.insert_all({{"p", make(1)}, {"p", make(2)}}));
+  CHECK(reg.revision() == 1);
+  CHECK_FALSE(reg.lookup("p"));
+  CHECK(reg.insert_all({{"p", make(1)}, {"q", make(2)}}));
+  CHECK(reg.revision() == 2);
+  CHECK(reg.lookup("q")->value == 2);
+}
+
+TEST_CASE("a view lists every entry in insertion order at one revision",
+          "[registry]") {
+  item_registry reg;
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(reg.insert("n" + std::to_string(i), make(i)));
+  auto view = reg.snapshot();
+  REQUIRE(reg.erase("n5"));
+  CHECK(view->revision() == 100);
+  REQUIRE(view->size() == 100);
+  for (int i = 0; i < 100; ++i) {
+    CHECK(view->entries()[i]->name == "n" + std::to_string(i));
+    CHECK(view->entries()[i]->value->value == i);
+  }
+  CHECK(reg.snapshot()->size() == 99);
+}
+
+TEST_CASE("a value outlives its erase while a reader holds it", "[registry]") {
+  item_registry reg;
+  auto value = make(42);
+  std::weak_ptr<item> watch = value;
+  REQUIRE(reg.insert("k", std::move(value)));
+  {
+    auto held = reg.lookup("k");
+    REQUIRE(reg.erase("k"));
+    hazard_pointer_reclaimer::reclaim_now();
+    CHECK(held->value == 42);
+    CHECK_FALSE(watch.expired());
+  }
+  hazard_pointer_reclaimer::reclaim_now();
+  CHECK(watch.expired());
+}
+
+TEST_CASE("lookups on many threads see a consistent map while it changes",
+          "[registry][stress]") {
+  item_registry reg;
+  // "stable" entries never change; "churn" ones come and go.
+  for (int i = 0; i < 50; ++i)
+    REQUIRE(reg.insert("stable" + std::to_string(i), make(i)));
+  std::atomic<bool> done{false};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&] {
+      std::uint64_t last_revision = 0;
+      while (!done.load()) {
+        for (int i = 0; i < 50; ++i) {
+          auto f = reg.lookup("stable" + std::to_string(i));
+          if (!f || f->value != i) ++errors;
+          if (f && f.revision() < last_revision) ++errors;
+          if (f) last_revision = f.revision();
+        }
+        auto view = reg.snapshot();
+        if (view->size() < 50) ++errors;
+      }
+    });
+  }
+  for (int round = 0; round < 2000; ++round) {
+    const std::string name = "churn" + std::to_string(round % 7);
+    if (!reg.erase(name)) REQUIRE(reg.insert(name, make(-1)));
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  CHECK(errors.load() == 0);
+}
