@@ -44,3 +44,27 @@ std::string describe(const termination& t) {
 }
 
 }  // namespace vitrine::core
+
+#include "vitrine/core/supervisor_state.hpp"
+
+namespace vitrine::core {
+
+std::string_view to_string(supervisor_status status) noexcept {
+  switch (status) {
+    case supervisor_status::starting:
+      return "starting";
+    case supervisor_status::running:
+      return "running";
+    case supervisor_status::restarting:
+      return "restarting";
+    case supervisor_status::shutting_down:
+      return "shutting_down";
+    case supervisor_status::stopped:
+      return "stopped";
+    case supervisor_status::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+}  // namespace vitrine::core

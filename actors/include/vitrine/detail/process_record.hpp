@@ -1,0 +1,48 @@
+// process_record: the control block shared by a process actor (the writer)
+// and every handle to that process (the readers). Internal to vitrine;
+// reached through process_handle.
+//
+// Threads: `state` and `history` are written by the owning actor only and
+// read from anywhere; `messages_handled` is written by the actor only;
+// the command port is set and cleared by the runtime.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "vitrine/core/process_state.hpp"
+#include "vitrine/core/publication_cell.hpp"
+#include "vitrine/core/transition_history.hpp"
+#include "vitrine/read_mode.hpp"
+
+namespace vitrine::detail {
+
+class command_port;  // the CAF side: how to message the owning actor
+
+struct process_record {
+  process_record(std::shared_ptr<const std::string> process_name,
+                 read_mode read_mode)
+      : name(process_name),
+        mode(read_mode),
+        state(std::in_place, initial_state(std::move(process_name))) {}
+
+  const std::shared_ptr<const std::string> name;
+  const read_mode mode;
+  core::publication_cell<core::process_state> state;
+  core::publication_cell<core::transition_history> history{std::in_place};
+  /// Messages the owning actor has handled; proves reads do not message it.
+  std::atomic<std::uint64_t> messages_handled{0};
+  /// Set by the runtime while the actor lives; empty after shutdown.
+  std::atomic<std::shared_ptr<command_port>> port;
+
+ private:
+  static core::process_state initial_state(
+      std::shared_ptr<const std::string> n) {
+    core::process_state s;
+    s.name_storage = std::move(n);
+    return s;
+  }
+};
+
+}  // namespace vitrine::detail

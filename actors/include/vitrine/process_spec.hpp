@@ -1,0 +1,110 @@
+// process_spec and supervisor_spec: what a host application asks vitrine to
+// run, and how to keep it running.
+//
+// Plain values, built on any thread and handed to runtime::supervise(),
+// which validates them first (validate() below) and refuses a bad spec as a
+// whole: nothing is started half-way. No CAF here.
+#pragma once
+
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "vitrine/core/backoff.hpp"
+#include "vitrine/os/launch.hpp"
+
+namespace vitrine {
+
+/// When a process that exited is started again (OTP's terms).
+enum class restart_policy : std::uint8_t {
+  permanent,  ///< always
+  transient,  ///< only after an unexpected exit (a signal, or a code not
+              ///< in expected_exit_codes)
+  temporary,  ///< never
+};
+
+/// Captured output (os::stdio_target::kind::capture) goes to `path` with
+/// size-based rotation.
+struct log_rotation {
+  std::uint64_t max_bytes = 10u << 20;  ///< 0 = never rotate
+  unsigned backups = 3;
+};
+
+struct process_spec {
+  using duration = std::chrono::milliseconds;
+
+  std::string name;           ///< unique within a runtime; [A-Za-z0-9_.:@-]
+  os::launch_options launch;  ///< argv, env, cwd, umask, rlimits, stdio...
+  log_rotation logs;
+
+  restart_policy restart = restart_policy::permanent;
+  std::vector<int> expected_exit_codes{0};
+  core::backoff_policy backoff;
+
+  /// Uptime after which a starting process counts as running (unless it
+  /// signals readiness on launch.notify_fd first). 0 = running at once.
+  duration startsecs{1000};
+  /// Exits before startsecs tolerated in a row before the process fails.
+  unsigned startretries = 3;
+
+  int stop_signal = SIGTERM;      ///< sent to the whole process group
+  duration stop_timeout{10'000};  ///< then SIGKILL to the group
+  bool autostart = true;
+};
+
+enum class restart_strategy : std::uint8_t {
+  one_for_one,   ///< restart only the child that exited
+  one_for_all,   ///< stop all others (reverse order), restart all (in order)
+  rest_for_one,  ///< stop the children after it, restart it and them
+};
+
+struct supervisor_spec;
+
+/// A supervisor's child: a process or a nested supervisor.
+using child_spec = std::variant<process_spec, supervisor_spec>;
+
+struct supervisor_spec {
+  using duration = std::chrono::milliseconds;
+
+  std::string name;
+  restart_strategy strategy = restart_strategy::one_for_one;
+  /// More than `intensity` restarts within `period` fail the supervisor.
+  unsigned intensity = 3;
+  duration period{5000};
+  std::vector<child_spec> children;  ///< started in order, stopped reversed
+};
+
+/// One problem in a spec: the field (dotted path, e.g.
+/// "web.launch.argv[0]") and what is wrong with it.
+struct spec_problem {
+  std::string field;
+  std::string message;
+};
+
+/// Every problem found in `spec` (empty if it is valid). Checks names, argv
+/// and the program (exists, is a regular executable file), cwd, durations,
+/// signals, rlimits, log settings.
+std::vector<spec_problem> validate(const process_spec& spec);
+std::vector<spec_problem> validate(const supervisor_spec& spec);
+
+/// Thrown by runtime::supervise() for an invalid spec; what() lists every
+/// problem, problems() gives them one by one.
+class spec_error : public std::invalid_argument {
+ public:
+  explicit spec_error(std::vector<spec_problem> problems);
+  const std::vector<spec_problem>& problems() const noexcept {
+    return problems_;
+  }
+
+ private:
+  std::vector<spec_problem> problems_;
+};
+
+std::string_view to_string(restart_policy) noexcept;
+std::string_view to_string(restart_strategy) noexcept;
+
+}  // namespace vitrine

@@ -1,0 +1,93 @@
+// runtime: the object a host application embeds to supervise processes.
+//
+// It owns (or borrows) a caf::actor_system, one I/O thread that watches all
+// children's exits, pipes and readiness fds, a root supervisor
+// (one_for_one) and the registry that maps names to processes.
+//
+// Threads: every member function may be called from any non-actor thread.
+// supervise() and find() may also be called from actors; supervise()
+// messages the root supervisor and blocks until the child is added (not
+// until it runs). The destructor (or shutdown(), idempotent) stops every
+// child in reverse start order, waits for each to be reaped, and stops the
+// I/O thread: it returns within the sum of the stop timeouts.
+//
+// Costs: find() is a registry lookup (lock-free) plus one reference count
+// increment; for_each() walks one consistent registry revision.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "vitrine/core/registry.hpp"
+#include "vitrine/process_handle.hpp"
+#include "vitrine/process_spec.hpp"
+#include "vitrine/read_mode.hpp"
+#include "vitrine/supervisor_handle.hpp"
+
+namespace caf {
+class actor_system;
+}
+
+namespace vitrine {
+
+struct runtime_options {
+  read_mode mode = read_mode::hybrid;
+  /// Only when the runtime owns its actor system: scheduler threads (0 = as
+  /// many as cores) and CAF's latency tuning (moderate-poll-attempts = 0;
+  /// see docs/design.md). Ignored with a borrowed system.
+  unsigned scheduler_threads = 0;
+  bool tune_scheduler_for_latency = true;
+  /// Become a child subreaper, so grandchildren that escape their process
+  /// group are re-parented to this process and reaped.
+  bool subreaper = false;
+};
+
+class runtime {
+ public:
+  using registry_type = core::registry<detail::process_record>;
+
+  /// A runtime with its own actor system.
+  explicit runtime(runtime_options options = {});
+  /// A runtime on the application's actor system, which must outlive it.
+  explicit runtime(caf::actor_system& system, runtime_options options = {});
+  ~runtime();
+
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// Validates `spec` (throws spec_error listing every problem, starting
+  /// nothing) and adds it to the root supervisor, which starts it if
+  /// spec.autostart. Throws std::runtime_error after shutdown().
+  process_handle supervise(process_spec spec);
+  /// Adds a whole supervision tree under the root supervisor.
+  supervisor_handle supervise(supervisor_spec spec);
+
+  /// The process named `name`, or an empty handle.
+  process_handle find(std::string_view name) const;
+  /// Calls f(process_handle) for every process, in insertion order, at one
+  /// registry revision; returns that revision.
+  template <class F>
+  std::uint64_t for_each(F&& f) const;
+
+  const registry_type& registry() const noexcept;
+  supervisor_handle root() const;
+  read_mode mode() const noexcept;
+  caf::actor_system& system() noexcept;
+
+  /// Stops everything and joins; idempotent.
+  void shutdown();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+template <class F>
+std::uint64_t runtime::for_each(F&& f) const {
+  auto view = registry().snapshot();
+  for (const auto& entry : view->entries()) f(process_handle{entry->value});
+  return view->revision();
+}
+
+}  // namespace vitrine

@@ -1,0 +1,32 @@
+// The messages vitrine's actors exchange (CAF 0.17 atoms, <= 10 chars).
+// Internal to the actors/ library.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include "vitrine/messages.hpp"
+
+namespace vitrine::detail {
+
+// Commands (from handles, supervisors, the runtime).
+using start_atom = caf::atom_constant<caf::atom("v_start")>;
+using stop_atom = caf::atom_constant<caf::atom("v_stop")>;
+using resume_atom = caf::atom_constant<caf::atom("v_resume")>;
+using restart_atom = caf::atom_constant<caf::atom("v_restart")>;
+using signal_atom = caf::atom_constant<caf::atom("v_signal")>;
+using shutdown_atom = caf::atom_constant<caf::atom("v_shutdown")>;
+using subscribe_atom = caf::atom_constant<caf::atom("v_sub")>;
+using unsubscribe_atom = caf::atom_constant<caf::atom("v_unsub")>;
+using add_child_atom = caf::atom_constant<caf::atom("v_addchild")>;
+
+// Events.
+using child_exit_atom = caf::atom_constant<caf::atom("v_exit")>;
+using ready_atom = caf::atom_constant<caf::atom("v_ready")>;
+using child_event_atom = caf::atom_constant<caf::atom("v_childevt")>;
+
+// Timers (carry the generation they were armed for).
+using up_timer_atom = caf::atom_constant<caf::atom("v_uptimer")>;
+using kill_timer_atom = caf::atom_constant<caf::atom("v_killtime")>;
+using spawn_timer_atom = caf::atom_constant<caf::atom("v_spawntim")>;
+
+}  // namespace vitrine::detail

@@ -1,0 +1,33 @@
+// process_actor: owns one supervised OS process. The only writer of its
+// process_record's state. Internal to the actors/ library.
+//
+// Messages (see atoms.hpp):
+//   start            spawn now (or after the pending backoff delay)
+//   stop             signal the group, SIGKILL after stop_timeout; replies
+//                    once the child is reaped
+//   restart          stop, then start
+//   signal, int      signal the process group
+//   shutdown         stop, reply, quit
+//   get              reply with the current state (the messaging baseline)
+//   subscribe/unsubscribe, actor
+// and events from the I/O thread and its own timers. After an exit it
+// reports (child_event, bool restart_wanted) to its supervisor, which answers
+// with start when the restart may go ahead.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <memory>
+
+#include "vitrine/detail/process_record.hpp"
+#include "vitrine/os/io_service.hpp"
+#include "vitrine/process_spec.hpp"
+
+namespace vitrine::detail {
+
+caf::actor spawn_process_actor(caf::actor_system& system,
+                               std::shared_ptr<process_record> record,
+                               process_spec spec, os::io_service& io,
+                               caf::actor supervisor);
+
+}  // namespace vitrine::detail

@@ -1,0 +1,59 @@
+#include "vitrine/process_handle.hpp"
+
+#include <caf/all.hpp>
+
+#include <stdexcept>
+#include <thread>
+
+#include "atoms.hpp"
+#include "command_port.hpp"
+
+namespace vitrine {
+namespace {
+
+template <class... Ts>
+bool send_to_owner(const detail::process_record& record, Ts&&... xs) {
+  auto port = record.port.load();
+  if (!port) return false;
+  caf::anon_send(port->owner(), std::forward<Ts>(xs)...);
+  return true;
+}
+
+}  // namespace
+
+bool process_handle::start() const {
+  return send_to_owner(*record_, detail::start_atom::value);
+}
+bool process_handle::stop() const {
+  return send_to_owner(*record_, detail::stop_atom::value);
+}
+bool process_handle::restart() const {
+  return send_to_owner(*record_, detail::restart_atom::value);
+}
+bool process_handle::signal(int sig) const {
+  return send_to_owner(*record_, detail::signal_atom::value, sig);
+}
+bool process_handle::subscribe(const caf::actor& subscriber) const {
+  return send_to_owner(*record_, detail::subscribe_atom::value, subscriber);
+}
+bool process_handle::unsubscribe(const caf::actor& subscriber) const {
+  return send_to_owner(*record_, detail::unsubscribe_atom::value, subscriber);
+}
+
+core::process_state process_handle::ask_state() const {
+  auto port = record_->port.load();
+  if (!port)
+    return record_->state.current_unsafe();  // never published: initial
+  caf::scoped_actor self{port->owner().home_system()};
+  core::process_state result;
+  self->request(port->owner(), caf::infinite, caf::get_atom::value)
+      .receive([&](core::process_state& s) { result = std::move(s); },
+               [&](caf::error&) {});
+  return result;
+}
+
+void process_handle::poll_pause() {
+  std::this_thread::sleep_for(std::chrono::milliseconds{1});
+}
+
+}  // namespace vitrine

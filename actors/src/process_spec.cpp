@@ -1,0 +1,270 @@
+#include "vitrine/process_spec.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+
+namespace vitrine {
+namespace {
+
+constexpr std::size_t max_name_length = 64;
+constexpr auto max_duration = std::chrono::hours{24};
+
+class problem_list {
+ public:
+  explicit problem_list(std::string prefix) : prefix_(std::move(prefix)) {}
+  void add(std::string_view field, std::string message) {
+    problems_.push_back({prefix_ + std::string{field}, std::move(message)});
+  }
+  std::vector<spec_problem> take() { return std::move(problems_); }
+
+ private:
+  std::string prefix_;
+  std::vector<spec_problem> problems_;
+};
+
+bool name_char_ok(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+         c == ':' || c == '@';
+}
+
+void check_name(problem_list& out, std::string_view name) {
+  if (name.empty()) return out.add("name", "must not be empty");
+  if (name.size() > max_name_length)
+    out.add("name", "is " + std::to_string(name.size()) +
+                        " bytes long; the limit is " +
+                        std::to_string(max_name_length));
+  if (!std::all_of(name.begin(), name.end(), name_char_ok))
+    out.add("name",
+            "may only contain letters, digits and _ - . : @ (no spaces, "
+            "control characters or non-ASCII bytes)");
+}
+
+template <class Duration>
+void check_duration(problem_list& out, std::string_view field, Duration d,
+                    bool allow_zero) {
+  if (d.count() < 0)
+    out.add(field, "must not be negative");
+  else if (!allow_zero && d.count() == 0)
+    out.add(field, "must be greater than 0");
+  else if (d > max_duration)
+    out.add(field, "is absurdly long (more than 24 hours)");
+}
+
+void check_signal(problem_list& out, std::string_view field, int sig,
+                  bool allow_zero) {
+  if (sig == 0 && allow_zero) return;
+  if (sig <= 0 || sig >= NSIG)
+    out.add(field, "is not a valid signal number: " + std::to_string(sig));
+}
+
+std::string path_of_env(const os::launch_options& launch) {
+  for (auto it = launch.env.rbegin(); it != launch.env.rend(); ++it)
+    if (it->first == "PATH") return it->second;
+  if (!launch.inherit_env) return {};
+  const char* ours = std::getenv("PATH");
+  return ours ? ours : "";
+}
+
+// Problem with `path` as a program, or "" if it is a regular executable.
+std::string program_problem(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "does not exist: " + path;
+  if (S_ISDIR(st.st_mode)) return "is a directory, not a program: " + path;
+  if (!S_ISREG(st.st_mode)) return "is not a regular file: " + path;
+  if (::access(path.c_str(), X_OK) != 0) return "is not executable: " + path;
+  return {};
+}
+
+void check_program(problem_list& out, const os::launch_options& launch) {
+  const std::string& program = launch.argv.front();
+  if (program.empty()) return out.add("launch.argv[0]", "must not be empty");
+  if (program.find('/') != std::string::npos) {
+    if (program.front() != '/')
+      return out.add("launch.argv[0]",
+                     "is a relative path (" + program +
+                         "); use an absolute path or a bare name found in "
+                         "PATH");
+    if (auto p = program_problem(program); !p.empty())
+      out.add("launch.argv[0]", p);
+    return;
+  }
+  const std::string path = path_of_env(launch);
+  std::size_t begin = 0;
+  while (begin <= path.size()) {
+    std::size_t end = path.find(':', begin);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(begin, end - begin);
+    if (!dir.empty() && program_problem(dir + "/" + program).empty()) return;
+    begin = end + 1;
+  }
+  out.add("launch.argv[0]", "no executable '" + program + "' in PATH");
+}
+
+void check_strings(problem_list& out, const os::launch_options& launch) {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < launch.argv.size(); ++i) {
+    total += launch.argv[i].size() + 1;
+    if (launch.argv[i].find('\0') != std::string::npos)
+      out.add("launch.argv[" + std::to_string(i) + "]", "contains a NUL byte");
+  }
+  for (const auto& [key, value] : launch.env) {
+    total += key.size() + value.size() + 2;
+    if (key.empty() || key.find('=') != std::string::npos ||
+        key.find('\0') != std::string::npos)
+      out.add("launch.env", "invalid variable name '" + key + "'");
+    if (value.find('\0') != std::string::npos)
+      out.add("launch.env." + key, "contains a NUL byte");
+  }
+  const long arg_max = ::sysconf(_SC_ARG_MAX);
+  if (arg_max > 0 && total > static_cast<std::size_t>(arg_max) / 2)
+    out.add("launch", "argv and env are " + std::to_string(total) +
+                          " bytes, over half of ARG_MAX (" +
+                          std::to_string(arg_max) + ")");
+}
+
+void check_stdio(problem_list& out, std::string_view field,
+                 const os::stdio_target& target, bool is_stdin) {
+  using kind = os::stdio_target::kind;
+  if (target.mode != kind::append_file && target.mode != kind::capture) return;
+  if (is_stdin && target.mode == kind::capture)
+    return out.add(field, "stdin cannot be captured");
+  if (target.path.empty() || target.path.front() != '/')
+    return out.add(field, "needs an absolute file path");
+  const auto slash = target.path.rfind('/');
+  const std::string dir = slash == 0 ? "/" : target.path.substr(0, slash);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    out.add(field, "directory does not exist: " + dir);
+}
+
+void check_launch(problem_list& out, const os::launch_options& launch) {
+  if (launch.argv.empty())
+    out.add("launch.argv", "must name a program (it is empty)");
+  else
+    check_program(out, launch);
+  check_strings(out, launch);
+  if (!launch.cwd.empty()) {
+    struct stat st {};
+    if (launch.cwd.front() != '/')
+      out.add("launch.cwd", "must be an absolute path: " + launch.cwd);
+    else if (::stat(launch.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      out.add("launch.cwd", "is not an existing directory: " + launch.cwd);
+  }
+  if (launch.umask && *launch.umask > 0777)
+    out.add("launch.umask", "must be between 0 and 0777");
+  for (const auto& limit : launch.rlimits) {
+    if (limit.resource < 0 || limit.resource >= RLIMIT_NLIMITS)
+      out.add("launch.rlimits",
+              "unknown resource " + std::to_string(limit.resource));
+    else if (limit.soft > limit.hard)
+      out.add("launch.rlimits", "soft limit above hard limit for resource " +
+                                    std::to_string(limit.resource));
+  }
+  check_stdio(out, "launch.stdin", launch.stdin_target, true);
+  check_stdio(out, "launch.stdout", launch.stdout_target, false);
+  check_stdio(out, "launch.stderr", launch.stderr_target, false);
+  check_signal(out, "launch.death_signal", launch.death_signal, true);
+  if (launch.notify_fd != -1 &&
+      (launch.notify_fd < 3 || launch.notify_fd > 1023))
+    out.add("launch.notify_fd", "must be -1 (none) or between 3 and 1023");
+}
+
+void validate_into(problem_list& out, const process_spec& spec) {
+  check_name(out, spec.name);
+  check_launch(out, spec.launch);
+  for (int code : spec.expected_exit_codes)
+    if (code < 0 || code > 255)
+      out.add("expected_exit_codes",
+              "exit codes are 0..255, not " + std::to_string(code));
+  check_duration(out, "startsecs", spec.startsecs, true);
+  check_duration(out, "stop_timeout", spec.stop_timeout, false);
+  check_signal(out, "stop_signal", spec.stop_signal, false);
+  const auto& b = spec.backoff;
+  check_duration(out, "backoff.min", b.min, true);
+  check_duration(out, "backoff.max", b.max, true);
+  check_duration(out, "backoff.reset_after", b.reset_after, true);
+  if (b.max < b.min) out.add("backoff.max", "must not be below backoff.min");
+  if (!(b.multiplier >= 1.0 && b.multiplier <= 100.0))
+    out.add("backoff.multiplier", "must be between 1 and 100");
+  if (!(b.jitter >= 0.0 && b.jitter <= 1.0))
+    out.add("backoff.jitter", "must be between 0 and 1");
+  if (spec.startretries > 1000) out.add("startretries", "must be at most 1000");
+  if (spec.logs.backups > 1000) out.add("logs.backups", "must be at most 1000");
+}
+
+void validate_tree(std::vector<spec_problem>& all, const supervisor_spec& spec,
+                   std::set<std::string>& names) {
+  problem_list out{spec.name.empty() ? "" : spec.name + "."};
+  check_name(out, spec.name);
+  check_duration(out, "period", spec.period, false);
+  if (spec.intensity > 1'000'000)
+    out.add("intensity", "must be at most 1000000");
+  if (!spec.name.empty() && !names.insert(spec.name).second)
+    out.add("name", "duplicate name '" + spec.name + "'");
+  for (auto& p : out.take()) all.push_back(std::move(p));
+  for (const auto& child : spec.children) {
+    if (const auto* process = std::get_if<process_spec>(&child)) {
+      for (auto& p : validate(*process)) all.push_back(std::move(p));
+      if (!process->name.empty() && !names.insert(process->name).second)
+        all.push_back({process->name + ".name",
+                       "duplicate name '" + process->name + "'"});
+    } else {
+      validate_tree(all, std::get<supervisor_spec>(child), names);
+    }
+  }
+}
+
+std::string render(const std::vector<spec_problem>& problems) {
+  std::string text = "invalid spec:";
+  for (const auto& p : problems) text += "\n  " + p.field + ": " + p.message;
+  return text;
+}
+
+}  // namespace
+
+std::vector<spec_problem> validate(const process_spec& spec) {
+  problem_list out{spec.name.empty() ? "" : spec.name + "."};
+  validate_into(out, spec);
+  return out.take();
+}
+
+std::vector<spec_problem> validate(const supervisor_spec& spec) {
+  std::vector<spec_problem> all;
+  std::set<std::string> names;
+  validate_tree(all, spec, names);
+  return all;
+}
+
+spec_error::spec_error(std::vector<spec_problem> problems)
+    : std::invalid_argument(render(problems)), problems_(std::move(problems)) {}
+
+std::string_view to_string(restart_policy p) noexcept {
+  switch (p) {
+    case restart_policy::permanent:
+      return "permanent";
+    case restart_policy::transient:
+      return "transient";
+    case restart_policy::temporary:
+      return "temporary";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(restart_strategy s) noexcept {
+  switch (s) {
+    case restart_strategy::one_for_one:
+      return "one_for_one";
+    case restart_strategy::one_for_all:
+      return "one_for_all";
+    case restart_strategy::rest_for_one:
+      return "rest_for_one";
+  }
+  return "unknown";
+}
+
+}  // namespace vitrine

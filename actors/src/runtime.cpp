@@ -1,0 +1,184 @@
+#include "vitrine/runtime.hpp"
+
+#include <caf/all.hpp>
+
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "atoms.hpp"
+#include "command_port.hpp"
+#include "supervisor_actor.hpp"
+#include "vitrine/os/subreaper.hpp"
+
+namespace vitrine {
+namespace {
+
+std::unique_ptr<caf::actor_system_config> make_config(
+    const runtime_options& options) {
+  auto config = std::make_unique<caf::actor_system_config>();
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads =
+      options.scheduler_threads ? options.scheduler_threads : cores;
+  config->set("scheduler.max-threads", static_cast<int>(threads));
+  if (options.tune_scheduler_for_latency)
+    config->set("work-stealing.moderate-poll-attempts", 0);
+  return config;
+}
+
+supervisor_spec root_spec() {
+  supervisor_spec spec;
+  spec.name = "root";
+  spec.strategy = restart_strategy::one_for_one;
+  // The root only hosts what the application adds; it never gives up.
+  spec.intensity = 1'000'000;
+  spec.period = std::chrono::milliseconds{1};
+  return spec;
+}
+
+void collect_names(const supervisor_spec& spec, std::vector<std::string>& out) {
+  for (const auto& c : spec.children) {
+    if (const auto* p = std::get_if<process_spec>(&c))
+      out.push_back(p->name);
+    else
+      collect_names(std::get<supervisor_spec>(c), out);
+  }
+}
+
+}  // namespace
+
+struct runtime::impl {
+  explicit impl(runtime_options o) : options(o) {}
+
+  runtime_options options;
+  // Declared first so it is destroyed last: actors and the I/O thread go
+  // before the system they run on.
+  std::unique_ptr<caf::actor_system_config> owned_config;
+  std::unique_ptr<caf::actor_system> owned_system;
+  caf::actor_system* system = nullptr;
+  os::io_service io;
+  registry_type registry;
+  std::shared_ptr<detail::supervisor_record> root_record =
+      std::make_shared<detail::supervisor_record>(
+          std::make_shared<const std::string>("root"));
+  std::unique_ptr<detail::runtime_context> context;
+  caf::actor root;
+  std::mutex mutex;  // serializes supervise() and shutdown()
+  bool stopped = false;
+
+  void start(caf::actor_system& sys) {
+    system = &sys;
+    if (options.subreaper) os::become_subreaper();
+    context.reset(new detail::runtime_context{io, registry, options.mode});
+    root = detail::spawn_supervisor_actor(sys, root_record, root_spec(),
+                                          *context, caf::actor{});
+    request_blocking(detail::start_atom::value);
+  }
+
+  template <class Reply = caf::ok_atom, class... Ts>
+  Reply request_blocking(Ts&&... xs) {
+    caf::scoped_actor self{*system};
+    Reply reply{};
+    std::string failure;
+    self->request(root, caf::infinite, std::forward<Ts>(xs)...)
+        .receive([&](Reply& r) { reply = std::move(r); },
+                 [&](caf::error& e) { failure = system->render(e); });
+    if (!failure.empty())
+      throw std::runtime_error("vitrine: root supervisor refused: " + failure);
+    return reply;
+  }
+
+  void ensure_running() const {
+    if (stopped) throw std::runtime_error("vitrine: runtime is shut down");
+  }
+
+  void check_free(const std::vector<std::string>& names) const {
+    std::vector<spec_problem> taken;
+    for (const auto& n : names)
+      if (registry.lookup(n))
+        taken.push_back(
+            {n + ".name", "a process named '" + n + "' is already supervised"});
+    if (!taken.empty()) throw spec_error(std::move(taken));
+  }
+};
+
+runtime::runtime(runtime_options options)
+    : impl_(std::make_unique<impl>(options)) {
+  impl_->owned_config = make_config(options);
+  impl_->owned_system =
+      std::make_unique<caf::actor_system>(*impl_->owned_config);
+  impl_->start(*impl_->owned_system);
+}
+
+runtime::runtime(caf::actor_system& system, runtime_options options)
+    : impl_(std::make_unique<impl>(options)) {
+  impl_->start(system);
+}
+
+runtime::~runtime() {
+  shutdown();
+}
+
+void runtime::shutdown() {
+  std::lock_guard lock{impl_->mutex};
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->request_blocking(detail::shutdown_atom::value);
+  {
+    caf::scoped_actor self{*impl_->system};
+    self->wait_for(impl_->root);
+  }
+  impl_->root = nullptr;
+  // Handles may outlive us: they keep their last state, lose their commands.
+  auto view = impl_->registry.snapshot();
+  for (const auto& entry : view->entries()) entry->value->port.store(nullptr);
+  impl_->io.stop();
+}
+
+process_handle runtime::supervise(process_spec spec) {
+  if (auto problems = validate(spec); !problems.empty())
+    throw spec_error(std::move(problems));
+  std::lock_guard lock{impl_->mutex};
+  impl_->ensure_running();
+  impl_->check_free({spec.name});
+  auto record =
+      impl_->request_blocking<std::shared_ptr<detail::process_record>>(
+          detail::add_child_atom::value, std::move(spec));
+  return process_handle{std::move(record)};
+}
+
+supervisor_handle runtime::supervise(supervisor_spec spec) {
+  if (auto problems = validate(spec); !problems.empty())
+    throw spec_error(std::move(problems));
+  std::vector<std::string> names;
+  collect_names(spec, names);
+  std::lock_guard lock{impl_->mutex};
+  impl_->ensure_running();
+  impl_->check_free(names);
+  auto record =
+      impl_->request_blocking<std::shared_ptr<detail::supervisor_record>>(
+          detail::add_child_atom::value, std::move(spec));
+  return supervisor_handle{std::move(record)};
+}
+
+process_handle runtime::find(std::string_view name) const {
+  return process_handle{impl_->registry.find_shared(name)};
+}
+
+const runtime::registry_type& runtime::registry() const noexcept {
+  return impl_->registry;
+}
+
+supervisor_handle runtime::root() const {
+  return supervisor_handle{impl_->root_record};
+}
+
+read_mode runtime::mode() const noexcept {
+  return impl_->options.mode;
+}
+
+caf::actor_system& runtime::system() noexcept {
+  return *impl_->system;
+}
+
+}  // namespace vitrine

@@ -1,0 +1,243 @@
+#include "supervisor_actor.hpp"
+
+#include <functional>
+#include <vector>
+
+#include "atoms.hpp"
+#include "command_port.hpp"
+#include "process_actor.hpp"
+#include "vitrine/core/restart_window.hpp"
+
+namespace vitrine::detail {
+namespace {
+
+using core::supervisor_status;
+using done_fn = std::function<void()>;
+
+class supervisor_actor final : public caf::event_based_actor {
+ public:
+  supervisor_actor(caf::actor_config& config,
+                   std::shared_ptr<supervisor_record> record,
+                   supervisor_spec spec, const runtime_context& context,
+                   caf::actor parent)
+      : caf::event_based_actor(config),
+        record_(std::move(record)),
+        spec_(std::move(spec)),
+        context_(context),
+        parent_(std::move(parent)),
+        window_(spec_.intensity, spec_.period),
+        current_(record_->state.current_unsafe()) {}
+
+  caf::behavior make_behavior() override {
+    return {
+        [this](start_atom) { return start_all(); },
+        [this](resume_atom) { start_all(); },
+        [this](stop_atom) { return stop_all(false); },
+        [this](shutdown_atom) { return stop_all(true); },
+        [this](add_child_atom, process_spec& spec)
+            -> caf::result<std::shared_ptr<process_record>> {
+          auto record = add_process(std::move(spec));
+          if (!record) return caf::sec::invalid_argument;
+          auto promise =
+              make_response_promise<std::shared_ptr<process_record>>();
+          start_range(children_.size() - 1, children_.size(),
+                      [promise, record]() mutable { promise.deliver(record); });
+          return promise;
+        },
+        [this](add_child_atom, supervisor_spec& spec)
+            -> caf::result<std::shared_ptr<supervisor_record>> {
+          auto record = add_supervisor(std::move(spec));
+          auto promise =
+              make_response_promise<std::shared_ptr<supervisor_record>>();
+          start_range(children_.size() - 1, children_.size(),
+                      [promise, record]() mutable { promise.deliver(record); });
+          return promise;
+        },
+        [this](child_event_atom, bool wants_restart) {
+          on_child_event(wants_restart);
+        },
+    };
+  }
+
+  void on_exit() override {
+    parent_ = nullptr;
+    children_.clear();
+  }
+
+ private:
+  struct child {
+    caf::actor actor;
+    bool autostart = true;
+  };
+
+  void publish(supervisor_status status) {
+    auto next = current_;
+    next.version = current_.version + 1;
+    next.status = status;
+    next.child_count = static_cast<std::uint32_t>(children_.size());
+    next.restarts = restarts_;
+    current_ = next;
+    record_->state.publish(std::move(next));
+  }
+
+  // -- building children ------------------------------------------------------
+
+  std::shared_ptr<process_record> add_process(process_spec spec) {
+    auto name = std::make_shared<const std::string>(spec.name);
+    auto record = std::make_shared<process_record>(name, context_.mode);
+    if (!context_.registry.insert(spec.name, record)) return nullptr;
+    const bool autostart = spec.autostart;
+    auto actor =
+        spawn_process_actor(home_system(), record, std::move(spec), context_.io,
+                            caf::actor_cast<caf::actor>(this));
+    record->port.store(std::make_shared<command_port>(actor));
+    children_.push_back({std::move(actor), autostart});
+    return record;
+  }
+
+  std::shared_ptr<supervisor_record> add_supervisor(supervisor_spec spec) {
+    auto record = std::make_shared<supervisor_record>(
+        std::make_shared<const std::string>(spec.name));
+    auto actor =
+        spawn_supervisor_actor(home_system(), record, std::move(spec), context_,
+                               caf::actor_cast<caf::actor>(this));
+    children_.push_back({std::move(actor), true});
+    return record;
+  }
+
+  void build_children_once() {
+    if (built_) return;
+    built_ = true;
+    auto specs = std::move(spec_.children);
+    for (auto& c : specs) {
+      if (auto* p = std::get_if<process_spec>(&c))
+        add_process(std::move(*p));
+      else
+        add_supervisor(std::move(std::get<supervisor_spec>(c)));
+    }
+  }
+
+  // -- sequences --------------------------------------------------------------
+
+  /// Starts children [from, to) one after another (each start replies once
+  /// its spawn was attempted), then calls done.
+  void start_range(std::size_t from, std::size_t to, done_fn done) {
+    if (from >= to) return done();
+    if (!children_[from].autostart) {
+      children_[from].autostart = true;  // later restarts do start it
+      return start_range(from + 1, to, std::move(done));
+    }
+    auto next = [this, from, to, done] { start_range(from + 1, to, done); };
+    request(children_[from].actor, caf::infinite, start_atom::value)
+        .await([next](caf::ok_atom) { next(); },
+               [next](caf::error&) { next(); });
+  }
+
+  /// Stops children [from, to) in reverse order, skipping `except`.
+  void stop_range(std::size_t from, std::size_t to, std::size_t except,
+                  bool quit_children, done_fn done) {
+    if (to <= from) return done();
+    const std::size_t i = to - 1;
+    auto next = [this, from, i, except, quit_children, done] {
+      stop_range(from, i, except, quit_children, done);
+    };
+    if (i == except) return next();
+    auto req =
+        quit_children
+            ? request(children_[i].actor, caf::infinite, shutdown_atom::value)
+            : request(children_[i].actor, caf::infinite, stop_atom::value);
+    req.await([next](caf::ok_atom) { next(); },
+              [next](caf::error&) { next(); });
+  }
+
+  caf::result<caf::ok_atom> start_all() {
+    build_children_once();
+    window_.clear();
+    publish(supervisor_status::starting);
+    auto promise = make_response_promise<caf::ok_atom>();
+    start_range(0, children_.size(), [this, promise]() mutable {
+      publish(supervisor_status::running);
+      promise.deliver(caf::ok_atom::value);
+    });
+    return promise;
+  }
+
+  caf::result<caf::ok_atom> stop_all(bool quit_after) {
+    publish(supervisor_status::shutting_down);
+    auto promise = make_response_promise<caf::ok_atom>();
+    stop_range(0, children_.size(), children_.size(), quit_after,
+               [this, promise, quit_after]() mutable {
+                 publish(supervisor_status::stopped);
+                 promise.deliver(caf::ok_atom::value);
+                 if (quit_after) quit();
+               });
+    return promise;
+  }
+
+  // -- restarts ---------------------------------------------------------------
+
+  void on_child_event(bool wants_restart) {
+    const auto sender = caf::actor_cast<caf::actor>(current_sender());
+    std::size_t i = 0;
+    while (i < children_.size() && children_[i].actor != sender) ++i;
+    if (i == children_.size() || !wants_restart) return;
+    if (current_.status != supervisor_status::running &&
+        current_.status != supervisor_status::restarting)
+      return;
+    if (!window_.admit(std::chrono::steady_clock::now())) return fail();
+    ++restarts_;
+    switch (spec_.strategy) {
+      case restart_strategy::one_for_one:
+        publish(supervisor_status::running);
+        send(children_[i].actor, resume_atom::value);
+        break;
+      case restart_strategy::one_for_all:
+        restart_range(0, i);
+        break;
+      case restart_strategy::rest_for_one:
+        restart_range(i, i);
+        break;
+    }
+  }
+
+  /// Stops children [from, end) except `failed` (already down) in reverse
+  /// order, then starts [from, end) in order.
+  void restart_range(std::size_t from, std::size_t failed) {
+    publish(supervisor_status::restarting);
+    stop_range(from, children_.size(), failed, false, [this, from] {
+      start_range(from, children_.size(),
+                  [this] { publish(supervisor_status::running); });
+    });
+  }
+
+  void fail() {
+    publish(supervisor_status::shutting_down);
+    stop_range(0, children_.size(), children_.size(), false, [this] {
+      publish(supervisor_status::failed);
+      if (parent_) send(parent_, child_event_atom::value, true);
+    });
+  }
+
+  std::shared_ptr<supervisor_record> record_;
+  supervisor_spec spec_;
+  runtime_context context_;
+  caf::actor parent_;
+  core::restart_window window_;
+  core::supervisor_state current_;
+  std::vector<child> children_;
+  std::uint32_t restarts_ = 0;
+  bool built_ = false;
+};
+
+}  // namespace
+
+caf::actor spawn_supervisor_actor(caf::actor_system& system,
+                                  std::shared_ptr<supervisor_record> record,
+                                  supervisor_spec spec,
+                                  const runtime_context& context,
+                                  caf::actor parent) {
+  return system.spawn<supervisor_actor>(std::move(record), std::move(spec),
+                                        context, std::move(parent));
+}
+
+}  // namespace vitrine::detail

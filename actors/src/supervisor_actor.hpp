@@ -1,0 +1,46 @@
+// supervisor_actor: OTP-style supervisor of processes and nested
+// supervisors. The only writer of its supervisor_record. Internal.
+//
+// Messages:
+//   start                 start (or restart) every child in order; replies
+//   stop                  stop every child in reverse order; replies
+//   shutdown              like stop, then quit; replies first
+//   add_child, spec       (process_spec or supervisor_spec) add a child at the
+//                         end, start it; replies with its record
+//   child_event, bool     from a child that exited (true: wants a restart)
+// Sequences of child requests use CAF's await, so a supervisor handles one
+// operation at a time, as an OTP supervisor does.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <memory>
+
+#include "vitrine/os/io_service.hpp"
+#include "vitrine/process_spec.hpp"
+#include "vitrine/runtime.hpp"
+#include "vitrine/supervisor_handle.hpp"
+
+namespace vitrine::detail {
+
+/// What every actor of one runtime shares; owned by the runtime, which
+/// outlives its actors.
+struct runtime_context {
+  os::io_service& io;
+  runtime::registry_type& registry;
+  read_mode mode;
+};
+
+caf::actor spawn_supervisor_actor(caf::actor_system& system,
+                                  std::shared_ptr<supervisor_record> record,
+                                  supervisor_spec spec,
+                                  const runtime_context& context,
+                                  caf::actor parent);
+
+}  // namespace vitrine::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vitrine::process_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vitrine::supervisor_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<vitrine::detail::process_record>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(
+    std::shared_ptr<vitrine::detail::supervisor_record>)

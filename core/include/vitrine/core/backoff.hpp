@@ -1,0 +1,43 @@
+// backoff: exponential restart delays with jitter, reset after stable uptime.
+//
+// A value type owned by one process actor; not thread-safe. Pure arithmetic,
+// no allocation: next() costs a multiply and one random draw.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+
+namespace vitrine::core {
+
+struct backoff_policy {
+  using duration = std::chrono::milliseconds;
+  duration min{100};             ///< first delay
+  duration max{30'000};          ///< cap
+  double multiplier = 2.0;       ///< growth per consecutive failure, >= 1
+  double jitter = 0.1;           ///< +- fraction of the delay, in [0, 1]
+  duration reset_after{60'000};  ///< uptime that forgives past failures
+};
+
+class backoff {
+ public:
+  using duration = backoff_policy::duration;
+
+  explicit backoff(const backoff_policy& policy, std::uint64_t seed = 0x5eed);
+
+  /// The delay before the next restart; each call grows the next one.
+  duration next();
+
+  /// Forgets past failures (called after an uptime of reset_after).
+  void reset() noexcept { attempt_ = 0; }
+
+  unsigned attempt() const noexcept { return attempt_; }
+  const backoff_policy& policy() const noexcept { return policy_; }
+
+ private:
+  backoff_policy policy_;
+  unsigned attempt_ = 0;
+  std::minstd_rand random_;
+};
+
+}  // namespace vitrine::core
