@@ -204,6 +204,8 @@ void validate_tree(std::vector<spec_problem>& all, const supervisor_spec& spec,
   check_duration(out, "period", spec.period, false);
   if (spec.intensity > 1'000'000)
     out.add("intensity", "must be at most 1000000");
+  if (spec.parallel_start && spec.strategy != restart_strategy::one_for_one)
+    out.add("parallel_start", "requires strategy one_for_one");
   if (!spec.name.empty() && !names.insert(spec.name).second)
     out.add("name", "duplicate name '" + spec.name + "'");
   for (auto& p : out.take()) all.push_back(std::move(p));

@@ -8,6 +8,7 @@
 
 #include "atoms.hpp"
 #include "command_port.hpp"
+#include "directory_actor.hpp"
 #include "supervisor_actor.hpp"
 #include "vitrine/os/subreaper.hpp"
 
@@ -47,6 +48,16 @@ void collect_names(const supervisor_spec& spec, std::vector<std::string>& out) {
 
 }  // namespace
 
+namespace detail {
+bool runtime_context::register_process(
+    const std::string& name,
+    const std::shared_ptr<process_record>& record) const {
+  if (!registry.insert(name, record)) return false;
+  if (directory) caf::anon_send(directory, caf::put_atom::value, name, record);
+  return true;
+}
+}  // namespace detail
+
 struct runtime::impl {
   explicit impl(runtime_options o) : options(o) {}
 
@@ -69,7 +80,11 @@ struct runtime::impl {
   void start(caf::actor_system& sys) {
     system = &sys;
     if (options.subreaper) os::become_subreaper();
-    context.reset(new detail::runtime_context{io, registry, options.mode});
+    caf::actor directory;
+    if (options.mode == read_mode::messaging)
+      directory = detail::spawn_directory_actor(sys);
+    context.reset(new detail::runtime_context{io, registry, options.mode,
+                                              std::move(directory)});
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(),
                                           *context, caf::actor{});
     request_blocking(detail::start_atom::value);
@@ -129,6 +144,10 @@ void runtime::shutdown() {
     self->wait_for(impl_->root);
   }
   impl_->root = nullptr;
+  if (auto& directory = impl_->context->directory) {
+    caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+    directory = nullptr;
+  }
   // Handles may outlive us: they keep their last state, lose their commands.
   auto view = impl_->registry.snapshot();
   for (const auto& entry : view->entries()) entry->value->port.store(nullptr);
@@ -162,7 +181,23 @@ supervisor_handle runtime::supervise(supervisor_spec spec) {
 }
 
 process_handle runtime::find(std::string_view name) const {
+  if (impl_->options.mode == read_mode::messaging && !impl_->stopped) {
+    caf::scoped_actor self{*impl_->system};
+    std::shared_ptr<detail::process_record> found;
+    self->request(impl_->context->directory, caf::infinite,
+                  caf::get_atom::value, std::string{name})
+        .receive(
+            [&](std::shared_ptr<detail::process_record>& r) {
+              found = std::move(r);
+            },
+            [&](caf::error&) {});
+    return process_handle{std::move(found)};
+  }
   return process_handle{impl_->registry.find_shared(name)};
+}
+
+const caf::actor& runtime::directory_actor() const noexcept {
+  return impl_->context->directory;
 }
 
 const runtime::registry_type& runtime::registry() const noexcept {

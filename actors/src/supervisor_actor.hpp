@@ -29,6 +29,12 @@ struct runtime_context {
   os::io_service& io;
   runtime::registry_type& registry;
   read_mode mode;
+  /// Messaging mode only: the actor that answers name lookups.
+  caf::actor directory;
+
+  /// Makes `record` findable by name; false if the name is taken.
+  bool register_process(const std::string& name,
+                        const std::shared_ptr<process_record>& record) const;
 };
 
 caf::actor spawn_supervisor_actor(caf::actor_system& system,

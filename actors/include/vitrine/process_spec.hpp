@@ -76,6 +76,9 @@ struct supervisor_spec {
   unsigned intensity = 3;
   duration period{5000};
   std::vector<child_spec> children;  ///< started in order, stopped reversed
+  /// Start all children at once instead of one after another (independent
+  /// children only: requires one_for_one). Stopping stays in reverse order.
+  bool parallel_start = false;
 };
 
 /// One problem in a spec: the field (dotted path, e.g.

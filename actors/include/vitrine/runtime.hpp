@@ -26,8 +26,9 @@
 #include "vitrine/supervisor_handle.hpp"
 
 namespace caf {
+class actor;
 class actor_system;
-}
+}  // namespace caf
 
 namespace vitrine {
 
@@ -63,7 +64,8 @@ class runtime {
   /// Adds a whole supervision tree under the root supervisor.
   supervisor_handle supervise(supervisor_spec spec);
 
-  /// The process named `name`, or an empty handle.
+  /// The process named `name`, or an empty handle. Hybrid: a lock-free
+  /// registry lookup. Messaging: a request to the directory actor.
   process_handle find(std::string_view name) const;
   /// Calls f(process_handle) for every process, in insertion order, at one
   /// registry revision; returns that revision.
@@ -74,6 +76,8 @@ class runtime {
   supervisor_handle root() const;
   read_mode mode() const noexcept;
   caf::actor_system& system() noexcept;
+  /// The messaging baseline's registry actor (invalid in hybrid mode).
+  const caf::actor& directory_actor() const noexcept;
 
   /// Stops everything and joins; idempotent.
   void shutdown();

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -145,6 +146,7 @@ class registry {
           entry{std::move(name), hash, std::move(value)}));
     }
     tables_.emplace(now.revision() + 1, std::move(next));
+    reclaim_old_tables();
     return true;
   }
 
@@ -161,12 +163,20 @@ class registry {
       if (e.get() != victim) next.push_back(e);
     std::shared_ptr<V> value = victim->value;
     tables_.emplace(now.revision() + 1, std::move(next));
+    reclaim_old_tables();
     return value;
   }
 
   // -- internals --------------------------------------------------------------
 
  private:
+  // A table is O(n) bytes: free old ones now rather than after a scan
+  // threshold of them has piled up (writes are rare, a scan is a few us).
+  static void reclaim_old_tables() noexcept {
+    if constexpr (std::is_same_v<Reclaimer, hazard_pointer_reclaimer>)
+      Reclaimer::reclaim_now();
+  }
+
   static std::size_t hash_of(std::string_view name) noexcept {
     return std::hash<std::string_view>{}(name);
   }

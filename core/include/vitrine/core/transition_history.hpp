@@ -24,7 +24,7 @@ struct transition {
 
 class transition_history {
  public:
-  static constexpr std::size_t capacity = 16;
+  static constexpr std::size_t capacity = 8;
 
   /// Appends, dropping the oldest entry when full.
   void push(const transition& t) noexcept {

@@ -1,0 +1,49 @@
+#include "fleet.hpp"
+
+#include <chrono>
+#include <stdexcept>
+
+namespace vitrine::bench {
+
+fleet::fleet(const fleet_options& options) {
+  runtime_options rt_options;
+  rt_options.mode = options.mode;
+  rt_options.tune_scheduler_for_latency = options.tuned;
+  runtime_ = std::make_unique<runtime>(rt_options);
+
+  supervisor_spec group;
+  group.name = "fleet";
+  group.intensity = 1'000'000;
+  group.period = std::chrono::milliseconds{1000};
+  group.parallel_start = true;
+  for (std::size_t i = 0; i < options.processes; ++i) {
+    process_spec spec;
+    spec.name = name_of(i);
+    spec.launch.argv = {"/bin/sleep", "1000000"};
+    spec.startsecs = std::chrono::milliseconds{0};
+    spec.backoff.min = std::chrono::milliseconds{0};
+    spec.backoff.jitter = 0;
+    spec.stop_timeout = std::chrono::milliseconds{2000};
+    group.children.emplace_back(std::move(spec));
+  }
+  const auto begin = std::chrono::steady_clock::now();
+  runtime_->supervise(std::move(group));
+  const auto deadline = begin + std::chrono::seconds{120};
+  handles_.reserve(options.processes);
+  for (std::size_t i = 0; i < options.processes; ++i) {
+    auto h = runtime_->find(name_of(i));
+    if (!h || !h.wait_for_status(core::process_status::running, deadline))
+      throw std::runtime_error("fleet: " + name_of(i) + " did not start");
+    handles_.push_back(std::move(h));
+  }
+  start_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin)
+          .count();
+}
+
+fleet::~fleet() {
+  handles_.clear();
+  runtime_.reset();
+}
+
+}  // namespace vitrine::bench

@@ -1,0 +1,159 @@
+// Hybrid vs messaging on a real supervised process: the cost of reading one
+// process's state, and of finding a process by name, for host threads and
+// for readers that are themselves actors.
+//
+//   read/hybrid                  process_handle::read() (guarded pointer load)
+//   read/messaging_blocking      blocking_reader::read(): scoped_actor request
+//                                to the process actor, tuned CAF scheduler
+//   read/messaging_blocking_default   the same with CAF's default scheduler
+//   read/*_from_actor            an event-based actor reading in a loop
+//                                (messaging: request().then chain)
+//   lookup/*                     by name: registry (hybrid) vs directory actor
+#include <benchmark/benchmark.h>
+#include <caf/all.hpp>
+
+#include <memory>
+
+#include "fleet.hpp"
+#include "vitrine/messaging.hpp"
+
+namespace {
+
+using vitrine::read_mode;
+using vitrine::bench::fleet;
+using vitrine::bench::fleet_options;
+
+std::unique_ptr<fleet> hybrid, messaging, messaging_default;
+
+// Reads per request to the reading actor: enough to hide that request.
+constexpr int messaging_batch = 200;
+constexpr int hybrid_batch = 100'000;
+
+void read_hybrid(benchmark::State& state) {
+  auto h = hybrid->processes().front();
+  for (auto _ : state) {
+    auto s = h.read();
+    benchmark::DoNotOptimize(s->pid);
+  }
+}
+
+void read_messaging_blocking(benchmark::State& state, fleet* f) {
+  vitrine::blocking_reader reader{f->rt()};
+  auto h = f->processes().front();
+  for (auto _ : state) {
+    auto s = reader.read(h);
+    benchmark::DoNotOptimize(s.pid);
+  }
+}
+
+// An actor reading `count` states in sequence, then replying `count`.
+using run_atom = caf::atom_constant<caf::atom("run")>;
+
+caf::behavior messaging_reader(caf::event_based_actor* self,
+                               caf::actor target) {
+  return {[=](run_atom, int count) {
+    auto promise = self->make_response_promise<int>();
+    auto step = std::make_shared<std::function<void(int)>>();
+    *step = [=](int left) mutable {
+      if (left == 0) {
+        promise.deliver(count);
+        return;
+      }
+      self->request(target, caf::infinite, caf::get_atom::value)
+          .then([=](const vitrine::core::process_state& s) {
+            benchmark::DoNotOptimize(s.pid);
+            (*step)(left - 1);
+          });
+    };
+    (*step)(count);
+    return promise;
+  }};
+}
+
+caf::behavior hybrid_reader(caf::event_based_actor*,
+                            vitrine::process_handle h) {
+  return {[=](run_atom, int count) {
+    for (int i = 0; i < count; ++i) {
+      auto s = h.read();
+      benchmark::DoNotOptimize(s->pid);
+    }
+    return count;
+  }};
+}
+
+void run_actor_batches(benchmark::State& state, fleet& f, caf::actor reader,
+                       int batch) {
+  caf::scoped_actor self{f.rt().system()};
+  for (auto _ : state) {
+    self->request(reader, caf::infinite, run_atom::value, batch)
+        .receive([](int) {}, [](caf::error&) {});
+  }
+  state.counters["ns_per_read"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * batch,
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  caf::anon_send_exit(reader, caf::exit_reason::user_shutdown);
+}
+
+void read_messaging_from_actor(benchmark::State& state) {
+  auto& f = *messaging;
+  auto reader = f.rt().system().spawn(
+      messaging_reader, vitrine::owner_actor(f.processes().front()));
+  run_actor_batches(state, f, reader, messaging_batch);
+}
+
+void read_hybrid_from_actor(benchmark::State& state) {
+  auto& f = *hybrid;
+  auto reader = f.rt().system().spawn(hybrid_reader, f.processes().front());
+  run_actor_batches(state, f, reader, hybrid_batch);
+}
+
+void lookup_hybrid(benchmark::State& state) {
+  auto& reg = hybrid->rt().registry();
+  for (auto _ : state) {
+    auto found = reg.lookup("proc-0");
+    benchmark::DoNotOptimize(found.get());
+  }
+}
+
+void lookup_messaging(benchmark::State& state) {
+  vitrine::blocking_reader reader{messaging->rt()};
+  for (auto _ : state) {
+    auto h = reader.find("proc-0");
+    benchmark::DoNotOptimize(h.record().get());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  hybrid = std::make_unique<fleet>(fleet_options{read_mode::hybrid, 10, true});
+  messaging =
+      std::make_unique<fleet>(fleet_options{read_mode::messaging, 10, true});
+  messaging_default =
+      std::make_unique<fleet>(fleet_options{read_mode::messaging, 10, false});
+
+  benchmark::RegisterBenchmark("read/hybrid", read_hybrid)->ThreadRange(1, 2);
+  benchmark::RegisterBenchmark("read/messaging_blocking",
+                               read_messaging_blocking, messaging.get())
+      ->ThreadRange(1, 2)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("read/messaging_blocking_default",
+                               read_messaging_blocking, messaging_default.get())
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("read/hybrid_from_actor", read_hybrid_from_actor)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("read/messaging_from_actor",
+                               read_messaging_from_actor)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("lookup/hybrid", lookup_hybrid)
+      ->ThreadRange(1, 2);
+  benchmark::RegisterBenchmark("lookup/messaging", lookup_messaging)
+      ->UseRealTime();
+
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  messaging_default.reset();
+  messaging.reset();
+  hybrid.reset();
+}
