@@ -1,0 +1,17 @@
+// vitrine: supervise OS processes with CAF actors; read their states from
+// any thread without messaging, locking or allocating.
+//
+// The umbrella header: everything an embedding application uses. See
+// docs/embedding.md. Threads and costs are documented per header.
+#pragma once
+
+#include "vitrine/core/process_state.hpp"
+#include "vitrine/core/supervisor_state.hpp"
+#include "vitrine/core/transition_history.hpp"
+#include "vitrine/messaging.hpp"
+#include "vitrine/os/signals.hpp"
+#include "vitrine/process_handle.hpp"
+#include "vitrine/process_spec.hpp"
+#include "vitrine/read_mode.hpp"
+#include "vitrine/runtime.hpp"
+#include "vitrine/supervisor_handle.hpp"
