@@ -29,7 +29,7 @@
 //   lookup/<impl>/names:{10,1000}/threads:{1,2}   registry<V>::lookup of an
 //       existing name vs unordered_map + std::mutex / std::shared_mutex;
 //       plus two breakdowns: registry_prehashed (the table's find with a
-//       precomputed hash) and hash_only (std::hash of the name alone).
+//       precomputed hash) and hash_only (registry::key_hash of the name).
 //   iterate/<impl>/entries:10/threads:{1,2}       visit every entry.
 //
 // Counters: allocs_per_op / bytes_per_op / frees_per_op (calling thread,
@@ -375,7 +375,7 @@ enum class lookup_impl {
   registry,              // registry::lookup(name)
   registry_find_shared,  // registry::find_shared(name): + refcount bump
   registry_prehashed,    // snapshot()->find(name, hash): hash precomputed
-  hash_only,             // std::hash<string_view>(name) alone: a component
+  hash_only,             // registry::key_hash(name) alone: a component
   map_mutex,
   map_shared_mutex
 };
@@ -388,7 +388,7 @@ void BM_lookup(benchmark::State& st) {
   const std::size_t n = t.names.size();
   std::vector<std::size_t> hashes;
   for (const auto& name : t.names)
-    hashes.push_back(std::hash<std::string_view>{}(name));
+    hashes.push_back(decltype(t.reg)::key_hash(name));
   std::size_t i = static_cast<std::size_t>(st.thread_index()) * 7 % n;
   const auto before = thread_allocations();
   for (auto _ : st) {
@@ -405,7 +405,7 @@ void BM_lookup(benchmark::State& st) {
       auto view = t.reg.snapshot();
       benchmark::DoNotOptimize(view->find(name, hash)->value->id);
     } else if constexpr (Impl == lookup_impl::hash_only) {
-      benchmark::DoNotOptimize(std::hash<std::string_view>{}(name));
+      benchmark::DoNotOptimize(decltype(t.reg)::key_hash(name));
     } else if constexpr (Impl == lookup_impl::map_mutex) {
       std::lock_guard lock{t.mutex};
       benchmark::DoNotOptimize(t.map.find(name)->second->id);

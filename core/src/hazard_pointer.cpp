@@ -174,6 +174,9 @@ void hazard_pointer_reclaimer::detach_current_thread(record& r) noexcept {
 void hazard_pointer_reclaimer::reclaim_now() noexcept {
   record* self = current_record;
   if (self == nullptr) self = attach_current_thread();
+  for (unsigned i = 0; i < slots_per_thread; ++i)
+    if (!(self->used_slots & (1u << i)))
+      self->slots[i].store(nullptr, std::memory_order_release);  // (2)
   // Destructors may retire further nodes (a registry table owning cells):
   // repeat while a pass still frees something.
   while (scan(*self) != 0 &&

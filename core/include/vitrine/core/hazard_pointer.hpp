@@ -13,9 +13,16 @@
 // thread_local destructor when it exits). retire() may be called from any
 // thread; each thread keeps its own retired list.
 //
-// Costs: guard + protect = two loads, two thread-local stores and a compiler
-// barrier (wait-free unless the writer publishes between the two loads, then
-// lock-free). retire() is a push on a thread-local list; every
+// Lazy release: a guard's destructor leaves its slot announcing the node,
+// so rereading an unchanged snapshot needs no store and no fence. Such a
+// node stays allocated until the thread protects something else in that
+// slot, calls reclaim_now(), or exits: at most slots_per_thread nodes per
+// reading thread, on top of the bound below.
+//
+// Costs: guard + protect of an unchanged source = two loads and a compare
+// (plus the slot bookkeeping); of a changed one, also a thread-local store and
+// a compiler barrier. Wait-free unless the writer publishes between the two
+// loads, then lock-free. retire() is a push on a thread-local list; every
 // scan_threshold() retirements one scan runs: one membarrier, a read of every
 // slot, a sort, and the frees. Garbage is bounded by scan_threshold() nodes
 // per writing thread plus the nodes protected at the last scan.
@@ -64,35 +71,43 @@ class hazard_pointer_reclaimer {
       record_ = current_record;
       if (record_ == nullptr) [[unlikely]]
         record_ = attach_current_thread();
-      assert(record_->used_slots !=
-                 ~std::uint32_t{0} >> (32 - slots_per_thread) &&
+      const std::uint32_t used = record_->used_slots;
+      if (used == 0) [[likely]] {
+        // Unnested: a constant slot and a constant store, so back-to-back
+        // reads carry no dependency through used_slots.
+        index_ = 0;
+        record_->used_slots = 1;
+        return;
+      }
+      assert(used != ~std::uint32_t{0} >> (32 - slots_per_thread) &&
              "more than slots_per_thread guards in one thread");
-      index_ = static_cast<unsigned>(std::countr_one(record_->used_slots));
-      record_->used_slots |= 1u << index_;
+      index_ = static_cast<unsigned>(std::countr_one(used));
+      record_->used_slots = used | (1u << index_);
     }
     guard(const guard&) = delete;
     guard& operator=(const guard&) = delete;
-    ~guard() {
-      // (2) release: our reads of the node happen before a scanner that
-      // sees the slot cleared frees it; pairs with (7).
-      record_->slots[index_].store(nullptr, std::memory_order_release);
-      record_->used_slots &= ~(1u << index_);
-    }
+    /// Lazy release: the slot keeps announcing its node (see the file
+    /// comment), so the next protect of an unchanged source is two loads.
+    ~guard() { record_->used_slots &= ~(1u << index_); }
 
     /// Loads `source` and keeps the node it points to alive until this guard
     /// is destroyed or protects something else.
     template <class Node>
     Node* protect(const std::atomic<Node*>& source) noexcept {
       auto& slot = record_->slots[index_];
-      Node* seen = source.load(std::memory_order_relaxed);
+      // (5) acquire: the node's contents were written before it was
+      // published with a release store.
+      Node* seen = source.load(std::memory_order_acquire);
+      // Announced earlier, validated then, never withdrawn since: a scanner
+      // that could free it must see the announcement (see (6)).
+      if (slot.load(std::memory_order_relaxed) == seen) [[likely]]
+        return seen;
       for (;;) {
-        // (3) announce; release costs nothing on x86 and orders an earlier
-        // protect's reads before a scanner that sees this replacement.
+        // (3) announce; release orders our reads of the node this slot named
+        // before, ahead of a scanner that sees the replacement (7).
         slot.store(seen, std::memory_order_release);
         detail::light_fence();  // (4) pairs with the heavy fence (6)
-        // (5) acquire: the node's contents were written before it was
-        // published with a release store.
-        Node* now = source.load(std::memory_order_acquire);
+        Node* now = source.load(std::memory_order_acquire);  // (5)
         if (now == seen) return seen;
         seen = now;
       }
@@ -120,8 +135,10 @@ class hazard_pointer_reclaimer {
       scan(*record);
   }
 
-  /// Frees every retired node of this thread (and of exited threads) that is
-  /// not protected now. Call it when a writer goes idle or before shutdown.
+  /// Withdraws this thread's lazily kept announcements (slots of no live
+  /// guard), then frees every retired node of this thread and of exited
+  /// threads that is not protected now. Call it when a writer goes idle,
+  /// before shutdown, or when a reader wants its last snapshots freed.
   static void reclaim_now() noexcept;
 
   /// Retired nodes after which a thread scans.

@@ -17,7 +17,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "vitrine/core/detail/string_hash.hpp"
 #include "vitrine/core/publication_cell.hpp"
 
 namespace vitrine::core {
@@ -94,8 +94,9 @@ class registry {
 
    private:
     friend class registry;
-    found(const table_cell& tables, std::string_view name) noexcept
-        : table_(tables), entry_(table_->find(name, hash_of(name))) {}
+    found(const table_cell& tables, std::string_view name,
+          std::size_t hash) noexcept
+        : table_(tables), entry_(table_->find(name, hash)) {}
     view table_;
     const entry* entry_;
   };
@@ -105,14 +106,24 @@ class registry {
   // -- readers (any thread) ---------------------------------------------------
 
   found lookup(std::string_view name) const noexcept {
-    return found{tables_, name};
+    return found{tables_, name, key_hash(name)};
+  }
+
+  /// lookup() with the name's key_hash() computed once by the caller.
+  found lookup(std::string_view name, std::size_t hash) const noexcept {
+    return found{tables_, name, hash};
+  }
+
+  /// The hash the registry files `name` under.
+  static std::size_t key_hash(std::string_view name) noexcept {
+    return static_cast<std::size_t>(detail::hash_name(name));
   }
 
   /// The value as an owning pointer (nullptr when absent); costs one
   /// reference-count increment on the value's control block.
   std::shared_ptr<V> find_shared(std::string_view name) const noexcept {
     view t = tables_.read();
-    const entry* e = t->find(name, hash_of(name));
+    const entry* e = t->find(name, key_hash(name));
     return e ? e->value : nullptr;
   }
 
@@ -138,7 +149,7 @@ class registry {
     std::vector<std::shared_ptr<const entry>> next = now.entries();
     next.reserve(next.size() + items.size());
     for (auto& [name, value] : items) {
-      const std::size_t hash = hash_of(name);
+      const std::size_t hash = key_hash(name);
       if (now.find(name, hash) != nullptr) return false;
       for (std::size_t i = now.size(); i < next.size(); ++i)
         if (next[i]->name == name) return false;
@@ -155,7 +166,7 @@ class registry {
   std::shared_ptr<V> erase(std::string_view name) {
     std::lock_guard lock{write_mutex_};
     const table& now = tables_.current_unsafe();
-    const entry* victim = now.find(name, hash_of(name));
+    const entry* victim = now.find(name, key_hash(name));
     if (victim == nullptr) return nullptr;
     std::vector<std::shared_ptr<const entry>> next;
     next.reserve(now.size() - 1);
@@ -175,10 +186,6 @@ class registry {
   static void reclaim_old_tables() noexcept {
     if constexpr (std::is_same_v<Reclaimer, hazard_pointer_reclaimer>)
       Reclaimer::reclaim_now();
-  }
-
-  static std::size_t hash_of(std::string_view name) noexcept {
-    return std::hash<std::string_view>{}(name);
   }
 
   table_cell tables_;
