@@ -1,0 +1,31 @@
+// commands: the `vitrine` subcommands, called from main() after argument
+// parsing. Each returns the process exit code. See docs/cli.md.
+//
+// Threads: call from the main thread only; run_command() blocks signals
+// process-wide (SIGINT, SIGTERM, SIGHUP) and owns them until it returns.
+#pragma once
+
+#include <string>
+
+namespace vitrine::cli {
+
+struct run_options {
+  std::string file;
+  bool plain = false;       ///< one line per change even on a terminal
+  std::string json_status;  ///< "" = no status file
+};
+
+/// Supervises the config's programs in the foreground until SIGINT or
+/// SIGTERM, then stops them all and returns 0. 1 for an invalid config or
+/// an unusable status file.
+int run_command(const run_options& options);
+
+/// Prints every problem of the config (`file:line:col: key: message`) and
+/// returns 1, or prints "ok: N programs" and returns 0.
+int check_command(const std::string& file);
+
+/// Prints the status file written by `run --json-status`: a table, or the
+/// JSON itself with `raw`. 1 when it cannot be read or parsed.
+int status_command(const std::string& file, bool raw);
+
+}  // namespace vitrine::cli

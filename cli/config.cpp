@@ -1,0 +1,449 @@
+// config.cpp: the TOML -> supervisor_spec translation. Structure: one
+// function per table kind (supervisor or group, program, stdio, backoff),
+// then the semantic pass that maps vitrine::validate()'s fields back to keys.
+#include "config.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "toml_reader.hpp"
+
+namespace vitrine::cli {
+
+std::string to_string(const diagnostic& d) {
+  if (d.line == 0) return d.file + ": " + d.message;  // the file as a whole
+  return d.file + ":" + std::to_string(d.line) + ":" +
+         std::to_string(d.column) + ": " + d.key + ": " + d.message;
+}
+
+namespace {
+
+using detail::location;
+using detail::problem_sink;
+using detail::table_reader;
+using detail::where;
+
+/// Where each key of one program or group table is written ("backoff" and
+/// "backoff.min_ms" both), for mapping validate() fields back to lines.
+using key_locations = std::map<std::string, location, std::less<>>;
+
+key_locations locate_keys(const toml::table& table) {
+  key_locations out;
+  for (const auto& [key, value] : table) {
+    out.emplace(std::string{key.str()}, where(key.source()));
+    if (const auto* sub = value.as_table())
+      for (const auto& [inner, ignored] : *sub)
+        out.emplace(std::string{key.str()} + "." + std::string{inner.str()},
+                    where(inner.source()));
+  }
+  return out;
+}
+
+/// validate()'s field (without the name prefix) -> our key.
+std::string key_of_field(std::string_view field, const key_locations& keys) {
+  auto starts = [&](std::string_view p) { return field.starts_with(p); };
+  if (starts("launch.argv") || field == "launch") return "command";
+  if (starts("launch.env")) return "env";
+  if (starts("launch.")) {
+    static constexpr std::string_view direct[] = {"cwd", "umask", "stdout",
+                                                  "stderr", "notify_fd"};
+    for (auto name : direct)
+      if (field.substr(7) == name) return std::string{name};
+    return "";
+  }
+  if (field == "startsecs") return "startsecs_ms";
+  if (field == "stop_timeout") return "stop_timeout_ms";
+  if (field == "period") return "period_ms";
+  if (field == "backoff.min") return "backoff.min_ms";
+  if (field == "backoff.max") return "backoff.max_ms";
+  if (field == "backoff.reset_after") return "backoff.reset_after_ms";
+  if (starts("logs.")) {
+    const std::string leaf{field.substr(5)};
+    return keys.contains("stderr." + leaf) && !keys.contains("stdout." + leaf)
+               ? "stderr." + leaf
+               : "stdout." + leaf;
+  }
+  return std::string{field};
+}
+
+constexpr std::string_view default_supervisor_name = "main";
+
+class translator {
+ public:
+  translator(const parse_options& options, problem_sink& out)
+      : options_(options), out_(out) {}
+
+  config run(const toml::table& root) {
+    config result;
+    table_reader doc{root, "", {1, 1}, out_};
+    doc.allow_only({"supervisor", "program", "group"});
+    auto& tree = result.tree;
+    tree.name = default_supervisor_name;
+    if (const auto* sup = doc.get_table("supervisor")) {
+      table_reader r{*sup, "supervisor", where(sup->source()), out_};
+      r.allow_only(
+          {"name", "strategy", "intensity", "period_ms", "parallel_start"});
+      read_supervisor_keys(r, tree);
+    }
+    read_children(doc, tree);
+    const auto* sup = doc.find("supervisor");
+    const bool named =
+        sup && sup->is_table() && sup->as_table()->contains("name");
+    if (!named && names_.contains(default_supervisor_name))
+      doc.error("supervisor",
+                "the top supervisor is named '" +
+                    std::string{default_supervisor_name} +
+                    "' by default, like another entry: give it a name in "
+                    "[supervisor]");
+    result.program_count = programs_;
+    result.group_count = groups_;
+    return result;
+  }
+
+ private:
+  void read_supervisor_keys(table_reader& r, supervisor_spec& spec) {
+    const std::size_t first = out_.size();
+    if (auto name = r.get_string("name")) {
+      spec.name = *name;
+      claim_name(r, spec.name);
+    }
+    if (auto s = r.get_choice("strategy",
+                              {"one_for_one", "one_for_all", "rest_for_one"}))
+      spec.strategy = static_cast<restart_strategy>(*s);
+    if (auto v = r.get_int("intensity", 0, 1'000'000))
+      spec.intensity = static_cast<unsigned>(*v);
+    if (auto v = r.get_millis("period_ms")) spec.period = *v;
+    if (auto v = r.get_bool("parallel_start")) spec.parallel_start = *v;
+    if (!options_.semantic_checks) return;
+    // validate() on the group alone: its own settings, not its children.
+    supervisor_spec alone = spec;
+    alone.children.clear();
+    report(r, alone.name, validate(alone), locate_keys(r.table()), first);
+  }
+
+  /// Reads `program` and `group` arrays of `r` into spec.children, in the
+  /// order they are written in the file.
+  void read_children(table_reader& r, supervisor_spec& spec) {
+    std::vector<std::pair<location, child_spec>> children;
+    if (const auto* programs = r.get_table_array("program")) {
+      for (const auto& node : *programs) {
+        const auto& table = *node.as_table();
+        ++programs_;
+        children.emplace_back(where(table.source()),
+                              read_program(r.path(), table));
+      }
+    }
+    if (const auto* groups = r.get_table_array("group")) {
+      for (const auto& node : *groups) {
+        const auto& table = *node.as_table();
+        ++groups_;
+        children.emplace_back(where(table.source()),
+                              read_group(r.path(), table));
+      }
+    }
+    std::stable_sort(children.begin(), children.end(),
+                     [](const auto& a, const auto& b) {
+                       return a.first.line < b.first.line;
+                     });
+    for (auto& [at, child] : children)
+      spec.children.push_back(std::move(child));
+  }
+
+  /// Names the `n`th table of a kind in diagnostics: "program[web]", or
+  /// "program[#3]" while it has no usable name.
+  static std::string table_path(const std::string& parent,
+                                std::string_view kind, const toml::table& table,
+                                std::size_t n) {
+    std::string label = "#" + std::to_string(n);
+    if (const auto* name = table.get_as<std::string>("name"))
+      if (!name->get().empty()) label = name->get();
+    std::string path = std::string{kind} + "[" + label + "]";
+    return parent.empty() || parent == "supervisor" ? path
+                                                    : parent + "." + path;
+  }
+
+  child_spec read_group(const std::string& parent, const toml::table& table) {
+    supervisor_spec spec;
+    table_reader r{table, table_path(parent, "group", table, groups_),
+                   where(table.source()), out_};
+    r.allow_only({"name", "strategy", "intensity", "period_ms",
+                  "parallel_start", "program", "group"});
+    if (!r.find("name")) r.error("name", "missing required key 'name'");
+    read_supervisor_keys(r, spec);
+    read_children(r, spec);
+    return spec;
+  }
+
+  child_spec read_program(const std::string& parent, const toml::table& table) {
+    process_spec spec;
+    table_reader r{table, table_path(parent, "program", table, programs_),
+                   where(table.source()), out_};
+    const std::size_t first = out_.size();
+    r.allow_only({"name", "command", "env", "inherit_env", "cwd", "umask",
+                  "restart", "expected_exit_codes", "startsecs_ms",
+                  "startretries", "backoff", "stop_signal", "stop_timeout_ms",
+                  "stdout", "stderr", "notify_fd", "autostart"});
+    if (auto name = r.get_string("name")) {
+      spec.name = *name;
+      claim_name(r, spec.name);
+    } else if (!r.find("name")) {
+      r.error("name", "missing required key 'name'");
+    }
+    read_command(r, spec.launch);
+    read_environment(r, spec.launch);
+    if (auto cwd = r.get_string("cwd")) spec.launch.cwd = resolve(*cwd);
+    if (const auto* node = r.find("umask")) {
+      if (const auto* s = node->as_string()) {
+        const std::string& text = s->get();
+        const bool octal =
+            !text.empty() && text.size() <= 4 &&
+            text.find_first_not_of("01234567") == std::string::npos;
+        if (octal)
+          spec.launch.umask = static_cast<mode_t>(std::stoul(text, nullptr, 8));
+        else
+          r.error("umask", "'" + text + "' is not an octal mode like \"022\"");
+      } else if (auto v = r.get_int("umask", 0, 0777)) {
+        spec.launch.umask = static_cast<mode_t>(*v);
+      }
+    }
+    if (auto v =
+            r.get_choice("restart", {"permanent", "transient", "temporary"}))
+      spec.restart = static_cast<restart_policy>(*v);
+    read_exit_codes(r, spec);
+    if (auto v = r.get_millis("startsecs_ms")) spec.startsecs = *v;
+    if (auto v = r.get_int("startretries", 0, 1000))
+      spec.startretries = static_cast<unsigned>(*v);
+    read_backoff(r, spec.backoff);
+    if (auto v = r.get_signal("stop_signal")) spec.stop_signal = *v;
+    if (auto v = r.get_millis("stop_timeout_ms")) spec.stop_timeout = *v;
+    read_stdio(r, "stdout", spec.launch.stdout_target, spec.logs);
+    read_stdio(r, "stderr", spec.launch.stderr_target, spec.logs);
+    if (auto v = r.get_int("notify_fd", 3, 1023))
+      spec.launch.notify_fd = static_cast<int>(*v);
+    if (auto v = r.get_bool("autostart")) spec.autostart = *v;
+    if (options_.semantic_checks)
+      report(r, spec.name, validate(spec), locate_keys(table), first);
+    return spec;
+  }
+
+  void read_command(table_reader& r, os::launch_options& launch) {
+    const auto* node = r.find("command");
+    if (!node) return r.error("command", "missing required key 'command'");
+    if (const auto* s = node->as_string()) {
+      if (s->get().empty()) return r.error("command", "must not be empty");
+      launch.argv = {"/bin/sh", "-c", s->get()};
+      return;
+    }
+    const auto* array = node->as_array();
+    if (!array)
+      return r.wrong_type("command", *node, "a string or an array of strings");
+    if (array->empty()) return r.error("command", "must not be empty");
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      const auto* arg = array->get(i)->as_string();
+      if (!arg)
+        return r.error(
+            "command",
+            "element " + std::to_string(i) + " is " +
+                std::string{detail::type_name(array->get(i)->type())} +
+                ", not a string");
+      launch.argv.push_back(arg->get());
+    }
+    auto& program = launch.argv.front();
+    if (program.find('/') != std::string::npos) program = resolve(program);
+  }
+
+  void read_environment(table_reader& r, os::launch_options& launch) {
+    if (auto v = r.get_bool("inherit_env")) launch.inherit_env = *v;
+    const auto* env = r.get_table("env");
+    if (!env) return;
+    table_reader e{*env, r.qualified("env"), where(env->source()), out_};
+    for (const auto& [key, value] : *env) {
+      if (auto text = e.get_string(key.str()))
+        launch.env.emplace_back(std::string{key.str()}, *text);
+    }
+  }
+
+  void read_exit_codes(table_reader& r, process_spec& spec) {
+    const auto* node = r.find("expected_exit_codes");
+    if (!node) return;
+    const auto* array = node->as_array();
+    if (!array)
+      return r.wrong_type("expected_exit_codes", *node, "an array of integers");
+    std::vector<int> codes;
+    for (const auto& element : *array) {
+      const auto* code = element.as_integer();
+      if (!code || code->get() < 0 || code->get() > 255)
+        return r.error("expected_exit_codes",
+                       "must hold integers between 0 and 255");
+      codes.push_back(static_cast<int>(code->get()));
+    }
+    spec.expected_exit_codes = std::move(codes);
+  }
+
+  void read_backoff(table_reader& r, core::backoff_policy& policy) {
+    const auto* table = r.get_table("backoff");
+    if (!table) return;
+    table_reader b{*table, r.qualified("backoff"), where(table->source()),
+                   out_};
+    b.allow_only(
+        {"min_ms", "max_ms", "multiplier", "jitter", "reset_after_ms"});
+    if (auto v = b.get_millis("min_ms")) policy.min = *v;
+    if (auto v = b.get_millis("max_ms")) policy.max = *v;
+    if (auto v = b.get_number("multiplier")) policy.multiplier = *v;
+    if (auto v = b.get_number("jitter")) policy.jitter = *v;
+    if (auto v = b.get_millis("reset_after_ms")) policy.reset_after = *v;
+  }
+
+  void read_stdio(table_reader& r, std::string_view key,
+                  os::stdio_target& target, log_rotation& logs) {
+    using kind = os::stdio_target::kind;
+    const auto* node = r.find(key);
+    if (!node) return;
+    if (const auto* s = node->as_string()) {
+      if (s->get() == "inherit")
+        target.mode = kind::inherit;
+      else if (s->get() == "null")
+        target.mode = kind::null;
+      else
+        r.error(key, "'" + s->get() +
+                         "' is not one of inherit, null (or use a table: "
+                         "{ file = PATH } or { capture = PATH })");
+      return;
+    }
+    const auto* table = node->as_table();
+    if (!table)
+      return r.wrong_type(key, *node, "\"inherit\", \"null\" or a table");
+    table_reader t{*table, r.qualified(key), where(table->source()), out_};
+    t.allow_only({"file", "capture", "max_bytes", "backups"});
+    const bool file = t.find("file") != nullptr;
+    const bool capture = t.find("capture") != nullptr;
+    if (file == capture)
+      return r.error(key, "needs exactly one of 'file' or 'capture'");
+    if (file && (t.find("max_bytes") || t.find("backups")))
+      r.error(key, "max_bytes and backups apply to 'capture' only");
+    if (auto path = t.get_string(file ? "file" : "capture")) {
+      target.mode = file ? kind::append_file : kind::capture;
+      target.path = resolve(*path);
+    }
+    if (auto v = t.get_int("max_bytes", 0, std::int64_t{1} << 50))
+      logs.max_bytes = static_cast<std::uint64_t>(*v);
+    if (auto v = t.get_int("backups", 0, 1000))
+      logs.backups = static_cast<unsigned>(*v);
+  }
+
+  /// Records `name` (a program's or a group's); reports a second use.
+  void claim_name(table_reader& r, const std::string& name) {
+    const auto at = r.key_location("name");
+    auto [it, fresh] = names_.emplace(name, at);
+    if (!fresh)
+      r.error("name", "duplicate name '" + name + "' (first used at line " +
+                          std::to_string(it->second.line) + ")");
+  }
+
+  /// Adds validate()'s `problems` about the table `r` reads, except those
+  /// about a key already reported since diagnostic number `first` (e.g.
+  /// "missing command" makes validate()'s "argv is empty" redundant).
+  void report(table_reader& r, const std::string& name,
+              const std::vector<spec_problem>& problems,
+              const key_locations& keys, std::size_t first) {
+    std::set<std::string> reported;
+    for (std::size_t i = first; i < out_.size(); ++i)
+      reported.insert(out_.problems()[i].key);
+    const std::string prefix = name.empty() ? "" : name + ".";
+    for (const auto& p : problems) {
+      std::string_view field = p.field;
+      if (!prefix.empty() && field.starts_with(prefix))
+        field.remove_prefix(prefix.size());
+      const std::string key = key_of_field(field, keys);
+      if (reported.contains(key.empty() ? r.path() : r.qualified(key)))
+        continue;
+      // The key itself, else its parent table ("backoff"), else the table.
+      location at = r.table_location();
+      if (auto it = keys.find(key); it != keys.end()) {
+        at = it->second;
+      } else if (auto dot = key.find('.'); dot != std::string::npos) {
+        if (auto parent = keys.find(key.substr(0, dot)); parent != keys.end())
+          at = parent->second;
+      }
+      out_.add(at, key.empty() ? r.path() : r.qualified(key), p.message);
+    }
+  }
+
+  std::string resolve(const std::string& path) const {
+    if (path.empty() || path.front() == '/' || options_.base_dir.empty())
+      return path;
+    return (std::filesystem::path{options_.base_dir} / path)
+        .lexically_normal()
+        .string();
+  }
+
+  const parse_options& options_;
+  problem_sink& out_;
+  std::map<std::string, location, std::less<>> names_;
+  std::size_t programs_ = 0;
+  std::size_t groups_ = 0;
+};
+
+}  // namespace
+
+parse_result parse_config(std::string_view text, const std::string& file_name,
+                          const parse_options& options) {
+  parse_result result;
+  problem_sink out{file_name};
+  toml::table root;
+  try {
+    root = toml::parse(text, std::string_view{file_name});
+  } catch (const toml::parse_error& e) {
+    out.add(where(e.source()), "syntax", std::string{e.description()});
+    result.problems = out.take();
+    return result;
+  }
+  result.value = translator{options, out}.run(root);
+  result.problems = out.take();
+  std::stable_sort(result.problems.begin(), result.problems.end(),
+                   [](const diagnostic& a, const diagnostic& b) {
+                     return std::tie(a.line, a.column) <
+                            std::tie(b.line, b.column);
+                   });
+  if (result.ok() && result.value.program_count == 0)
+    result.problems.push_back(
+        {file_name, 1, 1, "program", "no [[program]] defined"});
+  return result;
+}
+
+parse_result load_config_file(const std::string& path, parse_options options) {
+  struct stat st {};
+  std::ifstream in;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+    in.open(path, std::ios::binary);
+  if (!in.is_open()) {
+    parse_result result;
+    const int error = errno;
+    result.problems.push_back(
+        {path, 0, 0, "",
+         S_ISDIR(st.st_mode)
+             ? "is a directory"
+             : "cannot be opened: " + std::string{std::strerror(error)}});
+    return result;
+  }
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  if (options.base_dir.empty()) {
+    std::error_code ignored;
+    options.base_dir = std::filesystem::absolute(path, ignored)
+                           .lexically_normal()
+                           .parent_path()
+                           .string();
+  }
+  return parse_config(text, path, options);
+}
+
+}  // namespace vitrine::cli

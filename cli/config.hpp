@@ -1,0 +1,73 @@
+// config: translates a vitrine TOML file into a supervisor_spec, reporting
+// every problem with the file, line and column it comes from.
+//
+// What it checks: TOML syntax, unknown keys, value types and ranges, signal
+// names, required keys (a program's name and command), duplicate names, and
+// (with options.semantic_checks) everything vitrine::validate() reports,
+// mapped back to the key of the program or group table it concerns. See
+// docs/cli.md for the format.
+//
+// Threads: pure functions with no shared state; call them from any thread.
+// Never throws for bad input (may throw std::bad_alloc): every failure is a
+// diagnostic. Cost: one parse of the text; semantic checks stat(2) the
+// program (a PATH search), cwd and log directories.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vitrine/process_spec.hpp"
+
+namespace vitrine::cli {
+
+/// One problem, printed as `file:line:col: key: message`. `key` is the
+/// dotted path of the offending key, e.g. `program[web].stop_timeout_ms`.
+struct diagnostic {
+  std::string file;
+  std::uint32_t line = 0;  ///< 1-based; 0 when unknown
+  std::uint32_t column = 0;
+  std::string key;
+  std::string message;
+};
+
+std::string to_string(const diagnostic& d);
+
+struct parse_options {
+  /// Also run vitrine::validate() on every program and group (touches the
+  /// file system: the program in PATH, cwd, log directories). Off for
+  /// purely syntactic use such as fuzzing.
+  bool semantic_checks = true;
+  /// Relative paths (a command's program with a '/', cwd, stdout/stderr
+  /// files) are resolved against this directory; empty leaves them as is
+  /// (vitrine::validate() then refuses them).
+  std::string base_dir;
+};
+
+/// A translated configuration: the tree to hand to runtime::supervise().
+struct config {
+  supervisor_spec tree;           ///< from [supervisor], with every child
+  std::size_t program_count = 0;  ///< processes in the whole tree
+  std::size_t group_count = 0;    ///< nested supervisors ([[group]])
+};
+
+struct parse_result {
+  config value;  ///< complete only when problems is empty
+  std::vector<diagnostic> problems;
+
+  bool ok() const noexcept { return problems.empty(); }
+};
+
+/// Parses `text`, naming it `file_name` in diagnostics.
+parse_result parse_config(std::string_view text, const std::string& file_name,
+                          const parse_options& options = {});
+
+/// Reads and parses `path`; relative paths in it are resolved against the
+/// file's directory unless options.base_dir says otherwise. An unreadable
+/// file is one diagnostic.
+parse_result load_config_file(const std::string& path,
+                              parse_options options = {});
+
+}  // namespace vitrine::cli

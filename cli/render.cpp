@@ -1,0 +1,93 @@
+#include "render.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+
+namespace vitrine::cli {
+
+std::string format_uptime(std::chrono::milliseconds up) {
+  const std::int64_t s = up.count() / 1000;
+  char text[32];
+  if (s < 60)
+    std::snprintf(text, sizeof text, "%llds", static_cast<long long>(s));
+  else if (s < 3600)
+    std::snprintf(text, sizeof text, "%lldm%02llds",
+                  static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
+  else if (s < 86400)
+    std::snprintf(text, sizeof text, "%lldh%02lldm",
+                  static_cast<long long>(s / 3600),
+                  static_cast<long long>(s / 60 % 60));
+  else
+    std::snprintf(text, sizeof text, "%lldd%02lldh",
+                  static_cast<long long>(s / 86400),
+                  static_cast<long long>(s / 3600 % 24));
+  return text;
+}
+
+std::string format_clock(std::int64_t unix_ms) {
+  const time_t seconds = static_cast<time_t>(unix_ms / 1000);
+  struct tm local {};
+  ::localtime_r(&seconds, &local);
+  char text[32];
+  std::snprintf(text, sizeof text, "%02d:%02d:%02d.%03d", local.tm_hour,
+                local.tm_min, local.tm_sec,
+                static_cast<int>(((unix_ms % 1000) + 1000) % 1000));
+  return text;
+}
+
+namespace {
+
+constexpr std::size_t column_count = 6;
+using cells = std::array<std::string, column_count>;
+
+cells cells_of(const status_row& row, std::int64_t now_unix_ms) {
+  const auto up = uptime(row, now_unix_ms);
+  std::string last = row.last_exit;
+  if (!row.spawn_error.empty()) last += " (" + row.spawn_error + ")";
+  return {row.name,
+          row.status,
+          row.pid ? std::to_string(row.pid) : "-",
+          up ? format_uptime(*up) : "-",
+          std::to_string(row.restarts),
+          last};
+}
+
+}  // namespace
+
+std::string render_table(const std::vector<status_row>& rows,
+                         std::int64_t now_unix_ms, std::size_t width) {
+  std::vector<cells> lines;
+  lines.push_back({"NAME", "STATUS", "PID", "UPTIME", "RESTARTS", "LAST EXIT"});
+  for (const auto& row : rows) lines.push_back(cells_of(row, now_unix_ms));
+  std::array<std::size_t, column_count> widths{};
+  for (const auto& line : lines)
+    for (std::size_t c = 0; c < column_count; ++c)
+      widths[c] = std::max(widths[c], line[c].size());
+  std::string out;
+  for (const auto& line : lines) {
+    std::string text;
+    for (std::size_t c = 0; c < column_count; ++c) {
+      text += line[c];
+      if (c + 1 < column_count)
+        text += std::string(widths[c] - line[c].size() + 2, ' ');
+    }
+    if (width && text.size() > width) text.resize(width);
+    out += text + "\n";
+  }
+  return out;
+}
+
+std::string render_line(const status_row& row, std::int64_t now_unix_ms) {
+  std::string line = format_clock(now_unix_ms) + " " + row.name + " " +
+                     row.status + " pid=" + std::to_string(row.pid) +
+                     " restarts=" + std::to_string(row.restarts) +
+                     " last_exit=" + row.last_exit;
+  if (!row.spawn_error.empty()) line += " error=\"" + row.spawn_error + "\"";
+  return line;
+}
+
+}  // namespace vitrine::cli

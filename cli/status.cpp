@@ -1,0 +1,142 @@
+#include "status.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace vitrine::cli {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+std::int64_t clock_pair::unix_ms(
+    std::chrono::steady_clock::time_point t) const noexcept {
+  const auto at = wall - (steady - t);
+  return duration_cast<milliseconds>(at.time_since_epoch()).count();
+}
+
+std::int64_t clock_pair::unix_ms() const noexcept {
+  return duration_cast<milliseconds>(wall.time_since_epoch()).count();
+}
+
+status_row make_row(const core::process_state& state, const clock_pair& now) {
+  status_row row;
+  row.name = std::string{state.name()};
+  row.status = std::string{core::to_string(state.status)};
+  row.pid = state.pid;
+  row.version = state.version;
+  row.restarts = state.restart_count;
+  using kind = core::termination::kind;
+  row.exit_kind = state.last_exit.how == kind::exited     ? "exited"
+                  : state.last_exit.how == kind::signaled ? "signaled"
+                                                          : "none";
+  row.exit_value = state.last_exit.value;
+  row.last_exit = core::describe(state.last_exit);
+  if (state.started_at != core::process_state::clock::time_point{})
+    row.started_at_ms = now.unix_ms(state.started_at);
+  row.spawn_error = std::string{state.spawn_error()};
+  return row;
+}
+
+std::optional<milliseconds> uptime(const status_row& row,
+                                   std::int64_t now_unix_ms) {
+  if (row.pid == 0 || row.started_at_ms == 0) return std::nullopt;
+  return milliseconds{
+      std::max<std::int64_t>(0, now_unix_ms - row.started_at_ms)};
+}
+
+std::string to_json(const std::vector<status_row>& rows,
+                    std::int64_t now_unix_ms) {
+  auto array = nlohmann::ordered_json::array();
+  for (const auto& row : rows) {
+    nlohmann::ordered_json item;
+    item["name"] = row.name;
+    item["status"] = row.status;
+    item["pid"] = row.pid;
+    item["version"] = row.version;
+    item["restarts"] = row.restarts;
+    item["last_exit"] = {{"kind", row.exit_kind},
+                         {"value", row.exit_value},
+                         {"text", row.last_exit}};
+    item["started_at_unix_ms"] = row.started_at_ms;
+    const auto up = uptime(row, now_unix_ms);
+    item["uptime_ms"] = up ? up->count() : 0;
+    item["spawn_error"] = row.spawn_error;
+    array.push_back(std::move(item));
+  }
+  return array.dump(2) + "\n";
+}
+
+std::optional<std::vector<status_row>> rows_from_json(std::string_view text,
+                                                      std::string& error) {
+  // Parse without exceptions; then read each field with a type check.
+  const auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_array()) {
+    error = "not a JSON array of process states";
+    return std::nullopt;
+  }
+  std::vector<status_row> rows;
+  for (const auto& item : doc) {
+    if (!item.is_object()) {
+      error = "an entry is not a JSON object";
+      return std::nullopt;
+    }
+    status_row row;
+    auto text_of = [&](const char* key, std::string& out) {
+      if (auto it = item.find(key); it != item.end() && it->is_string())
+        out = it->get<std::string>();
+    };
+    auto number_of = [&](const char* key, auto& out) {
+      if (auto it = item.find(key); it != item.end() && it->is_number_integer())
+        out = it->get<std::remove_reference_t<decltype(out)>>();
+    };
+    text_of("name", row.name);
+    text_of("status", row.status);
+    text_of("spawn_error", row.spawn_error);
+    number_of("pid", row.pid);
+    number_of("version", row.version);
+    number_of("restarts", row.restarts);
+    number_of("started_at_unix_ms", row.started_at_ms);
+    if (auto it = item.find("last_exit"); it != item.end() && it->is_object()) {
+      if (auto t = it->find("text"); t != it->end() && t->is_string())
+        row.last_exit = t->get<std::string>();
+      if (auto k = it->find("kind"); k != it->end() && k->is_string())
+        row.exit_kind = k->get<std::string>();
+      if (auto v = it->find("value"); v != it->end() && v->is_number_integer())
+        row.exit_value = v->get<int>();
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::string write_file_atomic(const std::string& path,
+                              std::string_view content) {
+  const std::string temp = path + ".tmp";
+  const int fd =
+      ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return "cannot create " + temp + ": " + std::strerror(errno);
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int saved = errno;
+      ::close(fd);
+      ::unlink(temp.c_str());
+      return "cannot write " + temp + ": " + std::strerror(saved);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0 || ::rename(temp.c_str(), path.c_str()) != 0) {
+    const int saved = errno;
+    ::unlink(temp.c_str());
+    return "cannot replace " + path + ": " + std::strerror(saved);
+  }
+  return {};
+}
+
+}  // namespace vitrine::cli

@@ -1,0 +1,196 @@
+// The built `vitrine` binary, driven with real config files: `check` on
+// good and bad files, `run` until SIGTERM, `status` on what run wrote.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include "cli_driver.hpp"
+#include "status.hpp"
+
+using namespace vitrine::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* const good_config = R"(# two programs
+[supervisor]
+name = "demo"
+strategy = "one_for_one"
+
+[[program]]
+name = "sleeper"
+command = ["sleep", "30"]
+startsecs_ms = 0
+stop_timeout_ms = 2000
+
+[[program]]
+name = "once"
+command = "exit 0"
+restart = "transient"
+startsecs_ms = 0
+)";
+
+/// A valid program; each bad case appends one line to it (line 4).
+const char* const base_program =
+    "[[program]]\n"
+    "name = \"a\"\n"
+    "command = [\"sleep\", \"1\"]\n";
+
+struct bad_case {
+  const char* what;
+  std::string text;
+  std::string expected;  // `file:line:col: key: ...`, after the file name
+};
+
+std::optional<std::vector<vitrine::cli::status_row>> read_status(
+    const std::string& path) {
+  std::string error;
+  return vitrine::cli::rows_from_json(read_file(path), error);
+}
+
+}  // namespace
+
+TEST_CASE("check accepts a valid file and counts its programs", "[cli]") {
+  temp_dir dir;
+  const auto result = run_cli({"check", dir.write("good.toml", good_config)});
+  INFO(result.output);
+  CHECK(result.code == 0);
+  CHECK(result.output == "ok: 2 programs\n");
+}
+
+TEST_CASE("check reports each kind of problem at its line and exits 1",
+          "[cli]") {
+  const std::vector<bad_case> cases{
+      {"an unknown key", std::string{base_program} + "comand = 3\n",
+       ":4:1: program[a].comand: unknown key (did you mean 'command'?)"},
+      {"a wrong type", std::string{base_program} + "startretries = \"3\"\n",
+       ":4:1: program[a].startretries: expected an integer, found a string"},
+      {"a missing command", "\n[[program]]\nname = \"a\"\n",
+       ":2:1: program[a].command: missing required key 'command'"},
+      {"a negative timeout",
+       std::string{base_program} + "stop_timeout_ms = -10\n",
+       ":4:1: program[a].stop_timeout_ms: must not be negative"},
+      {"an unknown signal",
+       std::string{base_program} + "stop_signal = \"SIGFOO\"\n",
+       ":4:1: program[a].stop_signal: unknown signal 'SIGFOO'"},
+      {"a duplicate name", std::string{base_program} + base_program,
+       ":5:1: program[a].name: duplicate name 'a' (first used at line 2)"},
+      {"a problem vitrine::validate() finds",
+       std::string{base_program} + "cwd = \"/no/such/dir\"\n",
+       ":4:1: program[a].cwd: is not an existing directory: /no/such/dir"},
+      {"a syntax error", std::string{base_program} + "x = [1,\n",
+       ":4:9: syntax: Error while parsing array"},
+  };
+  temp_dir dir;
+  for (const auto& c : cases) {
+    SECTION(c.what) {
+      const auto file = dir.write("bad.toml", c.text);
+      const auto result = run_cli({"check", file});
+      INFO(result.output);
+      CHECK(result.code == 1);
+      CHECK(result.output.find(file + c.expected) != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("check reports every problem of one file, in line order", "[cli]") {
+  temp_dir dir;
+  const auto file = dir.write("bad.toml", R"([supervisor]
+strategy = "one_for_none"
+[[program]]
+name = "a"
+comand = ["true"]
+stop_timeout_ms = -1
+[[program]]
+name = "a"
+command = ["true"]
+stop_signal = 0
+backoff = { min_ms = 500, max_ms = 100 }
+)");
+  const auto result = run_cli({"check", file});
+  INFO(result.output);
+  CHECK(result.code == 1);
+  for (const char* expected :
+       {":2:1: supervisor.strategy:", ":3:1: program[a].command: missing",
+        ":5:1: program[a].comand: unknown key", ":6:1: program[a].stop_timeout",
+        ":8:1: program[a].name: duplicate",
+        ":10:1: program[a].stop_signal:", ":11:27: program[a].backoff.max_ms:"})
+    CHECK(result.output.find(file + expected) != std::string::npos);
+  CHECK(result.output.find("7 problems") != std::string::npos);
+}
+
+TEST_CASE("check never crashes on garbage", "[cli]") {
+  temp_dir dir;
+  const std::string garbage[] = {
+      std::string("\0\xff\xfe[[[", 6), "[[program]",           "program = 3",
+      "[[program]]\ncommand = {}",     "a.b.c.d = [[[[[]]]]]", "\xef\xbb\xbf"};
+  for (const auto& text : garbage) {
+    const auto result = run_cli({"check", dir.write("junk.toml", text)});
+    INFO(text << "\n" << result.output);
+    CHECK(result.code == 1);
+  }
+  CHECK(run_cli({"check", dir.path() + "/missing.toml"}).code == 1);
+}
+
+TEST_CASE("run supervises until SIGTERM, then stops every child and exits 0",
+          "[cli]") {
+  temp_dir dir;
+  const auto config = dir.write("run.toml", good_config);
+  const auto status = dir.path() + "/status.json";
+  const auto output = dir.path() + "/output";
+  cli_process cli{{"run", config, "--plain", "--json-status", status}, output};
+
+  // Wait until the status file shows sleeper running and once exited.
+  pid_t sleeper = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline && sleeper == 0) {
+    std::this_thread::sleep_for(20ms);
+    const auto rows = read_status(status);
+    if (!rows || rows->size() != 2) continue;
+    const auto& s = (*rows)[0];
+    const auto& o = (*rows)[1];
+    if (s.name == "sleeper" && s.status == "running" && o.name == "once" &&
+        o.status == "exited" && o.last_exit == "exit 0")
+      sleeper = s.pid;
+  }
+  INFO(read_file(output));
+  REQUIRE(sleeper > 0);
+
+  const auto stop_started = std::chrono::steady_clock::now();
+  REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
+  const auto code = cli.wait(10s);
+  INFO(read_file(output));
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK(std::chrono::steady_clock::now() - stop_started < 5s);
+  CHECK(process_gone(sleeper));
+
+  // The final status file shows everything stopped, and `status` reads it.
+  const auto rows = read_status(status);
+  REQUIRE(rows);
+  REQUIRE(rows->size() == 2);
+  CHECK((*rows)[0].status == "stopped");
+  CHECK((*rows)[0].pid == 0);
+  const auto shown = run_cli({"status", status});
+  CHECK(shown.code == 0);
+  CHECK(shown.output.find("sleeper") != std::string::npos);
+  CHECK(run_cli({"status", "--json", status}).output == read_file(status));
+  // Plain mode printed a line per change.
+  const auto log = read_file(output);
+  CHECK(log.find(" sleeper running pid=") != std::string::npos);
+  CHECK(log.find(" once exited pid=0 restarts=0 last_exit=exit 0") !=
+        std::string::npos);
+}
+
+TEST_CASE("run refuses an invalid config without starting anything", "[cli]") {
+  temp_dir dir;
+  const auto result = run_cli(
+      {"run", dir.write("bad.toml", std::string{base_program} + "nope = 1\n"),
+       "--plain"});
+  CHECK(result.code == 1);
+  CHECK(result.output.find("program[a].nope: unknown key") !=
+        std::string::npos);
+}
