@@ -4,7 +4,12 @@
 # terminal and to docs/results.md (plots in docs/img/).
 #
 #   scripts/compare.sh           full run: 15 repetitions, default min time
-#   scripts/compare.sh --quick   5 repetitions, 0.05 s min time (< ~2 min)
+#                                (e2e: 5 repetitions), ~10 min
+#   scripts/compare.sh --quick   5 repetitions, 0.05 s min time (e2e: 3
+#                                repetitions), < ~2 min
+#
+# VITRINE_E2E_PROCESSES (default 1000) sets how many real processes each
+# end-to-end fleet supervises.
 #
 # Extra arguments after -- go to every benchmark binary, e.g.
 #   scripts/compare.sh --quick -- --benchmark_filter='^read/'
@@ -27,16 +32,39 @@ done
 
 # Benchmark binaries (targets under bench/), in the order they run. Each one
 # writes results/<name>.json; scripts/report.py has one section per name.
-binaries=(vitrine_bench_core)
+binaries=(vitrine_bench_core vitrine_bench_messaging vitrine_bench_e2e)
 
 if ((quick)); then
   mode=quick
-  run_args=(--benchmark_repetitions=5 --benchmark_min_time=0.05)
+  repetitions=5
+  e2e_repetitions=3
+  time_args=(--benchmark_min_time=0.05)
 else
   mode=full
-  run_args=(--benchmark_repetitions=15)
+  repetitions=15
+  e2e_repetitions=5
+  time_args=()
 fi
-run_args+=(--benchmark_report_aggregates_only=true)
+
+# The end-to-end benchmark spawns real processes: each start_all repetition
+# starts (and stops) VITRINE_E2E_PROCESSES of them per mode, so it gets
+# fewer repetitions than the in-process benchmarks.
+export VITRINE_E2E_PROCESSES=${VITRINE_E2E_PROCESSES:-1000}
+
+# Arguments for one binary, into the array run_args.
+args_for() {
+  local reps=$repetitions
+  # The JSON keeps only the aggregates, except for e2e: each of its
+  # repetitions is costly and report.py takes the largest restart latency
+  # over all of them.
+  local only=--benchmark_report_aggregates_only=true
+  case "$1" in
+    vitrine_bench_e2e)
+      reps=$e2e_repetitions
+      only=--benchmark_display_aggregates_only=true ;;
+  esac
+  run_args=(--benchmark_repetitions="$reps" "${time_args[@]}" "$only")
+}
 
 scripts/setup.sh
 
@@ -48,6 +76,20 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
 cmake --build "$build" -j "$jobs" --target "${binaries[@]}"
 
 mkdir -p results
+loadavg1() { cut -d' ' -f1 /proc/loadavg; }
+
+# How the run went, for report.py (the load matters on a shared machine):
+# one line per binary with its exit status, seconds and the 1-minute load
+# average before and after, plus the highest load sampled every 5 s.
+run_info=results/compare_run.tsv
+load_samples=$build/load_samples.txt
+loadavg1 >"$load_samples"
+(while sleep 5; do loadavg1; done) >>"$load_samples" 2>/dev/null &
+sampler=$!
+trap 'kill "$sampler" 2>/dev/null || true' EXIT
+
+failed=()
+lines=()
 start_all=$SECONDS
 for i in "${!binaries[@]}"; do
   name=${binaries[$i]}
@@ -56,14 +98,58 @@ for i in "${!binaries[@]}"; do
     echo "compare.sh: built binary $name not found under $build" >&2
     exit 1
   fi
-  echo "=== [$((i + 1))/${#binaries[@]}] $name (${run_args[*]}) ..."
+  args_for "$name"
+  env_note=""
+  if [ "$name" = vitrine_bench_e2e ]; then
+    env_note="VITRINE_E2E_PROCESSES=$VITRINE_E2E_PROCESSES "
+  fi
+  echo "=== [$((i + 1))/${#binaries[@]}] $env_note$name (${run_args[*]}) ..."
   start=$SECONDS
+  load_before=$(loadavg1)
+  rm -f "results/$name.json"
+  rc=0
   "$exe" "${run_args[@]}" "${extra[@]}" \
     --benchmark_out="results/$name.json" --benchmark_out_format=json \
-    >"$build/$name.txt"
-  echo "    done in $((SECONDS - start)) s -> results/$name.json" \
+    >"$build/$name.txt" 2>"$build/$name.stderr" || rc=$?
+  took=$((SECONDS - start))
+  if ((rc)); then
+    # Keep going: the other binaries' results are still worth rendering,
+    # and report.py marks this one (its JSON may be missing or complete,
+    # e.g. when only the teardown crashed).
+    failed+=("$name")
+    echo "compare.sh: $name exited with status $rc after $took s;" \
+         "stderr (tail):" >&2
+    tail -n 5 "$build/$name.stderr" >&2
+    # Google Benchmark writes the JSON at the end: drop an empty or cut one.
+    if ! /usr/bin/python3 -c 'import json, sys; json.load(open(sys.argv[1]))' \
+        "results/$name.json" 2>/dev/null; then
+      rm -f "results/$name.json"
+    fi
+  fi
+  echo "    done in $took s (exit status $rc) -> results/$name.json" \
        "(console table in $build/$name.txt)"
+  lines+=("$(printf 'binary\t%s\t%s\t%s\t%s\t%s\t%s' "$name" "$rc" "$took" \
+             "$load_before" "$(loadavg1)" \
+             "$env_note$exe ${run_args[*]} ${extra[*]}")")
 done
-echo "=== benchmarks took $((SECONDS - start_all)) s; rendering the report"
+bench_seconds=$((SECONDS - start_all))
+loadavg1 >>"$load_samples"
+kill "$sampler" 2>/dev/null || true
+{
+  printf 'mode\t%s\n' "$mode"
+  printf 'bench_seconds\t%s\n' "$bench_seconds"
+  printf 'load_max\t%s\n' "$(sort -g "$load_samples" | tail -n 1)"
+  printf 'load_samples\t%s\n' "$(wc -l <"$load_samples")"
+  printf 'e2e_processes\t%s\n' "$VITRINE_E2E_PROCESSES"
+  printf '%s\n' "${lines[@]}"
+} >"$run_info"
+echo "=== benchmarks took $bench_seconds s (highest 1-min load average" \
+     "$(sort -g "$load_samples" | tail -n 1)); rendering the report"
 
 /usr/bin/python3 scripts/report.py results/ --mode "$mode"
+
+if ((${#failed[@]})); then
+  echo "compare.sh: FAILED: ${failed[*]} exited with a non-zero status" \
+       "(see $build/<name>.stderr)" >&2
+  exit 1
+fi

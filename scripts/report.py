@@ -47,6 +47,18 @@ class Bench:
     counters: dict[str, float]
     label: str
     cv_real: float | None = None  # coefficient of variation of real time
+    # Each repetition's real time and counters, when the results file has
+    # them (compare.sh keeps them for the end-to-end benchmark only).
+    reps_real_ns: list[float] = field(default_factory=list)
+    reps_counters: list[dict[str, float]] = field(default_factory=list)
+
+    def rep_max(self, counter: str) -> float | None:
+        """Largest value of a counter over the repetitions (the median's
+        value when the repetitions were not kept)."""
+        values = [c[counter] for c in self.reps_counters if counter in c]
+        if values:
+            return max(values)
+        return self.counters.get(counter)
 
 
 @dataclass
@@ -65,6 +77,14 @@ class Run:
                     and b.threads == threads
                     and all(b.params.get(k) == str(v)
                             for k, v in params.items())):
+                return b
+        return None
+
+    def named(self, prefix: str) -> Bench | None:
+        """The benchmark whose name is `prefix` or starts with `prefix/`
+        (e.g. "e2e/sweep/hybrid" for "e2e/sweep/hybrid/real_time")."""
+        for b in self.benches:
+            if b.run_name == prefix or b.run_name.startswith(prefix + "/"):
                 return b
         return None
 
@@ -101,6 +121,7 @@ def load_run(path: Path) -> Run:
     data = json.loads(path.read_text())
     medians: dict[str, Bench] = {}
     cvs: dict[str, float] = {}
+    reps: dict[str, list[tuple[float, dict[str, float]]]] = {}
     for item in data.get("benchmarks", []):
         if item.get("error_occurred"):
             continue
@@ -109,16 +130,19 @@ def load_run(path: Path) -> Run:
         if item.get("run_type") == "aggregate" and aggregate == "cv":
             cvs[run_name] = float(item["real_time"])
             continue
+        unit = _UNIT_NS[item.get("time_unit", "ns")]
+        counters = {k: float(v) for k, v in item.items()
+                    if k not in _STANDARD_KEYS
+                    and isinstance(v, (int, float))}
+        if item.get("run_type") == "iteration":
+            reps.setdefault(run_name, []).append(
+                (float(item["real_time"]) * unit, counters))
         # Median aggregate; a run without repetitions has plain iterations.
         if item.get("run_type") == "aggregate" and aggregate != "median":
             continue
         if item.get("run_type") == "iteration" and run_name in medians:
             continue
-        unit = _UNIT_NS[item.get("time_unit", "ns")]
         kind, variant, params = _parse_name(run_name)
-        counters = {k: float(v) for k, v in item.items()
-                    if k not in _STANDARD_KEYS
-                    and isinstance(v, (int, float))}
         medians[run_name] = Bench(
             run_name=run_name, kind=kind, variant=variant, params=params,
             threads=int(item.get("threads", 1)),
@@ -128,6 +152,10 @@ def load_run(path: Path) -> Run:
     for name, cv in cvs.items():
         if name in medians:
             medians[name].cv_real = cv
+    for name, items in reps.items():
+        if name in medians and len(items) > 1:
+            medians[name].reps_real_ns = [r for r, _ in items]
+            medians[name].reps_counters = [c for _, c in items]
     return Run(name=path.stem, path=path, context=data.get("context", {}),
                benches=list(medians.values()))
 
@@ -143,9 +171,27 @@ class Check:
     measured: str
     target: str
     ok: bool | None  # None: not measured
+    info: bool = False  # informational: no target, just the figure
+    # For a MISS: what it means and why (a paragraph for docs/results.md).
+    why: str = ""
+    # Numbers behind the check, to say by how much a MISS missed.
+    value: float | None = None
+    limit: float | None = None
+    at_least: bool = False  # the target is a minimum (e.g. a speed-up)
+
+    def missed_by(self) -> str:
+        if self.value is None or not self.limit:
+            return ""
+        if self.at_least:
+            return (f"{self.limit / self.value:.1f}x short of the target "
+                    f"({100 * self.value / self.limit:.0f}% of it)")
+        return (f"{self.value / self.limit:.1f}x the target (over by "
+                f"{100 * (self.value - self.limit) / self.limit:.0f}%)")
 
     @property
     def mark(self) -> str:
+        if self.info:
+            return "INFO"
         return {True: "PASS", False: "MISS", None: "N/A"}[self.ok]
 
 
@@ -194,6 +240,8 @@ class Section:
 def fmt_ns(ns: float | None) -> str:
     if ns is None:
         return "-"
+    if ns >= 1e9:
+        return f"{ns / 1e9:.2f} s"
     if ns >= 1e6:
         return f"{ns / 1e6:.2f} ms"
     if ns >= 1e3:
@@ -209,6 +257,28 @@ def fmt_ratio(a: float | None, b: float | None) -> str:
     if a is None or b is None or b == 0:
         return "-"
     return f"{a / b:.2f}x"
+
+
+def fmt_big_ratio(a: float | None, b: float | None) -> str:
+    """A ratio that may span orders of magnitude: 3 significant digits."""
+    if a is None or b is None or b == 0:
+        return "-"
+    r = a / b
+    if r >= 100:
+        return f"{r:,.0f}x"
+    if r >= 10:
+        return f"{r:.1f}x"
+    return f"{r:.2f}x"
+
+
+def fmt_bytes(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if abs(x) >= 1024 * 1024:
+        return f"{x / (1024 * 1024):.2f} MiB"
+    if abs(x) >= 1024:
+        return f"{x / 1024:.2f} KiB"
+    return f"{x:.0f} B"
 
 
 def fmt_count(x: float | None) -> str:
@@ -260,6 +330,56 @@ def grouped_bars(path: Path, title: str, groups: list[str],
     ax.set_title(title)
     ax.grid(axis="y", which="both", alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _bar_label(ax, bars, texts: list[str]) -> None:
+    for bar, text in zip(bars, texts):
+        if not text:
+            continue
+        if bar.get_width() > bar.get_height():  # horizontal
+            ax.annotate(text, (bar.get_width(), bar.get_y()
+                               + bar.get_height() / 2),
+                        xytext=(3, 0), textcoords="offset points",
+                        va="center", fontsize=8)
+        else:
+            ax.annotate(text, (bar.get_x() + bar.get_width() / 2,
+                               bar.get_height()),
+                        xytext=(0, 2), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=7)
+
+
+def labelled_hbars(path: Path, title: str,
+                   rows: list[tuple[str, float | None, str]], xlabel: str,
+                   colors: dict[str, str]) -> bool:
+    """One horizontal bar per (label, value, group), log scale, the value
+    written at the end of each bar; bars coloured by group."""
+    if plt is None:
+        return False
+    rows = [r for r in rows if r[1] is not None and r[1] > 0]
+    if not rows:
+        return False
+    fig, ax = plt.subplots(figsize=(9.0, 0.45 * len(rows) + 1.6))
+    ys = list(range(len(rows)))[::-1]
+    bars = ax.barh(ys, [v for _, v, _ in rows],
+                   color=[colors.get(g, "gray") for _, _, g in rows])
+    _bar_label(ax, bars, [fmt_ns(v) + (" ns" if v < 1e3 else "")
+                          for _, v, _ in rows])
+    ax.set_yticks(ys)
+    ax.set_yticklabels([label for label, _, _ in rows], fontsize=8)
+    ax.set_xscale("log")
+    lo = min(v for _, v, _ in rows)
+    hi = max(v for _, v, _ in rows)
+    ax.set_xlim(lo / 3, hi * 12)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.grid(axis="x", which="major", alpha=0.3)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colors.values()]
+    ax.legend(handles, list(colors), fontsize=8, loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -468,20 +588,482 @@ def section_core(run: Run, img_dir: Path, img_rel: str) -> Section:
     return s
 
 
-# Results file stem -> section renderer. Add later binaries here
-# (e.g. "vitrine_bench_messaging": section_messaging).
+# -- section: vitrine_bench_messaging -----------------------------------------
+
+MODE_COLORS = {"hybrid": "tab:blue", "messaging": "tab:orange"}
+
+
+def _per_read_ns(b: Bench | None) -> float | None:
+    """Host-thread benchmarks: wall time per read per reader thread. Actor
+    benchmarks: the ns_per_read counter (seconds per read, from real
+    time)."""
+    if b is None:
+        return None
+    if "ns_per_read" in b.counters:
+        return b.counters["ns_per_read"] * 1e9
+    return _read_ns(b)
+
+
+def section_vitrine_bench_messaging(run: Run, img_dir: Path, img_rel: str) -> Section:
+    s = Section(
+        title="Hybrid vs messaging: reading one process's state "
+              f"(`{run.name}`)",
+        intro=(
+            "One real supervised process (`sleep`), read over and over. "
+            "*hybrid*: `process_handle::read()`, a guarded load of the "
+            "published snapshot. *messaging*: ask the process actor for its "
+            "state by request/response: from a host thread with "
+            "`blocking_reader` (a `scoped_actor` request and a blocking "
+            "receive), either on the runtime's latency-tuned CAF scheduler "
+            "or on CAF's default one; from an actor with a "
+            "`request().then` chain (one actor-to-actor round trip per "
+            "read). The actor rows run batches of reads inside one actor "
+            "and divide (`ns_per_read`). Times are wall time per read per "
+            "reader thread, medians of the repetitions; cv is their "
+            "spread."))
+
+    def rb(variant: str, threads: int = 1) -> Bench | None:
+        return run.find("read", variant, threads)
+
+    hy1, hy2 = rb("hybrid"), rb("hybrid", 2)
+    mt1, mt2 = rb("messaging_blocking"), rb("messaging_blocking", 2)
+    mdef = rb("messaging_blocking_default")
+    hya, msa = rb("hybrid_from_actor"), rb("messaging_from_actor")
+    lh1, lh2 = run.find("lookup", "hybrid"), run.find("lookup", "hybrid", 2)
+    lm = run.find("lookup", "messaging")
+    ns = _per_read_ns
+
+    rows_spec = [
+        ("host thread, 1 reader", hy1, mt1,
+         "blocking request, tuned scheduler"),
+        ("host thread, 2 readers", hy2, mt2,
+         "blocking request, tuned scheduler"),
+        ("host thread, 1 reader, CAF default scheduler", hy1, mdef,
+         "blocking request, default scheduler (hybrid: same row as above)"),
+        ("actor reader", hya, msa, "request().then per read"),
+        ("lookup by name, 1 thread", lh1, lm,
+         "registry vs directory actor (blocking)"),
+        ("lookup by name, 2 threads", lh2, None, "messaging: not measured"),
+    ]
+    rows = []
+    for what, h, m, how in rows_spec:
+        rows.append([what, fmt_ns(ns(h)), fmt_cv(h), fmt_ns(ns(m)),
+                     fmt_cv(m), fmt_big_ratio(ns(m), ns(h)), how])
+    s.tables.append(Table(
+        "Reading one process's state (ns per read, per reader thread)",
+        ["reader", "hybrid", "cv", "messaging", "cv",
+         "messaging / hybrid", "messaging path"], rows,
+        "Ratios > 100 are rounded to whole numbers. The 2-reader rows share "
+        "the machine's 2 cores with CAF's worker threads (messaging) or "
+        "with nothing else (hybrid)."))
+
+    rows = []
+    for b in run.benches:
+        per = ns(b)
+        rows.append([b.run_name, fmt_ns(per), fmt_cv(b),
+                     fmt_ns(b.cpu_ns * b.threads)
+                     if "ns_per_read" not in b.counters else "-"])
+    s.tables.append(Table(
+        "Every benchmark in this binary",
+        ["benchmark", "ns/op per thread (wall)", "cv",
+         "CPU ns/op of the reading thread"], rows,
+        "CPU time is the benchmark thread's own: a blocking messaging read "
+        "spends most of its wall time asleep waiting for CAF's threads, so "
+        "its CPU time is well below its wall time. Actor rows: `-` (the "
+        "work runs on CAF's threads)."))
+
+    plot_rows = [
+        ("hybrid: host thread, 1 reader", ns(hy1), "hybrid"),
+        ("hybrid: host thread, 2 readers", ns(hy2), "hybrid"),
+        ("hybrid: actor reader", ns(hya), "hybrid"),
+        ("hybrid: lookup by name", ns(lh1), "hybrid"),
+        ("messaging: actor-to-actor request", ns(msa), "messaging"),
+        ("messaging: blocking, tuned, 1 reader", ns(mt1), "messaging"),
+        ("messaging: blocking, tuned, 2 readers", ns(mt2), "messaging"),
+        ("messaging: blocking, default scheduler", ns(mdef), "messaging"),
+        ("messaging: lookup by name (directory)", ns(lm), "messaging"),
+    ]
+    if labelled_hbars(img_dir / "messaging_read.png",
+                      "Reading one process's state: ns per read "
+                      "(median, log scale)", plot_rows,
+                      "ns per read per reader thread", MODE_COLORS):
+        s.images.append(("ns per read, hybrid vs messaging variants",
+                         f"{img_rel}/messaging_read.png"))
+
+    # Targets.
+    rtt = ns(mt1)
+    s.checks.append(Check(
+        "messaging: tuned CAF round trip from a non-actor thread "
+        "(blocking_reader, 1 reader)", f"{fmt_ns(rtt)}", "<= 30 us",
+        None if rtt is None else rtt <= 30e3, value=rtt, limit=30e3,
+        why=(
+            "The blocking round trip is a `scoped_actor` request: enqueue "
+            "to the process actor's mailbox, wake a CAF worker (futex), "
+            "run the handler, enqueue the response, wake the blocked host "
+            "thread (futex). Each wake-up is a scheduler hand-off, so on "
+            "this 2-core VM the round trip is set by how soon the kernel "
+            "runs the woken thread: with other work (or steal time) on the "
+            "cores it waits for a time slice. The CPU time of the reading "
+            "thread (table below) is a fraction of the wall time: the rest "
+            "is waiting.")))
+    a2a = ns(msa)
+    s.checks.append(Check(
+        "messaging: actor-to-actor request round trip (ns_per_read)",
+        f"{fmt_ns(a2a)}", "<= 1.5 us",
+        None if a2a is None else a2a <= 1.5e3, value=a2a, limit=1.5e3,
+        why=(
+            "Actor-to-actor round trips stay on CAF's worker threads (no "
+            "futex wake-up of a host thread), but each `request().then` "
+            "still allocates a mailbox element and a response handler, and "
+            "two actors on 2 workers hand messages across cores; any "
+            "competing load on the 2 cores goes straight into it.")))
+    ratio = None if rtt is None or ns(hy1) is None else rtt / ns(hy1)
+    s.checks.append(Check(
+        "hybrid host read vs tuned messaging round trip (1 reader)",
+        f"{fmt_ns(ns(hy1))} vs {fmt_ns(rtt)} = "
+        f"{fmt_big_ratio(rtt, ns(hy1))} faster", ">= 10,000x",
+        None if ratio is None else ratio >= 1e4, value=ratio, limit=1e4,
+        at_least=True,
+        why=(
+            "The hybrid read is a few ns (a guarded pointer load); the "
+            "ratio falls short only because the messaging round trip is "
+            "faster than the ~30 us it was sized against, or the hybrid "
+            "read was slowed by load on the cores.")))
+    if ratio is not None and rtt > 30e3:
+        s.notes.append(
+            f"The {fmt_big_ratio(rtt, ns(hy1))} speed-up of the hybrid host "
+            "read is measured against a round trip that is itself over its "
+            f"30 us target ({fmt_ns(rtt)} in this run); against a 30 us "
+            f"round trip it would be {fmt_big_ratio(30e3, ns(hy1))}.")
+    if hy2 is not None and mt2 is not None:
+        s.checks.append(Check(
+            "hybrid host read vs tuned messaging round trip (2 readers)",
+            f"{fmt_ns(ns(hy2))} vs {fmt_ns(ns(mt2))} = "
+            f"{fmt_big_ratio(ns(mt2), ns(hy2))} faster", "(~10^4x)", None,
+            info=True))
+    s.checks.append(Check(
+        "actor readers: hybrid read vs actor-to-actor request",
+        f"{fmt_ns(ns(hya))} vs {fmt_ns(a2a)} = "
+        f"{fmt_big_ratio(a2a, ns(hya))} faster", "(~10^3x expected)", None,
+        info=True))
+    s.checks.append(Check(
+        "hybrid host read vs messaging round trip on CAF's default "
+        "scheduler", f"{fmt_ns(ns(hy1))} vs {fmt_ns(ns(mdef))} = "
+        f"{fmt_big_ratio(ns(mdef), ns(hy1))} faster",
+        "(untuned baseline)", None, info=True))
+    s.checks.append(Check(
+        "lookup by name: registry vs directory actor",
+        f"{fmt_ns(ns(lh1))} vs {fmt_ns(ns(lm))} = "
+        f"{fmt_big_ratio(ns(lm), ns(lh1))} faster", "", None, info=True))
+
+    if mdef is not None and mt1 is not None:
+        s.notes.append(
+            "CAF's default scheduler: a blocking messaging read costs "
+            f"{fmt_ns(ns(mdef))} there against {fmt_ns(ns(mt1))} on the "
+            f"runtime's tuned one ({fmt_big_ratio(ns(mdef), ns(mt1))}), so "
+            "against an untuned CAF the hybrid read is "
+            f"{fmt_big_ratio(ns(mdef), ns(hy1))} faster. The tuned figure "
+            "is the fair baseline (the best messaging can do here), which "
+            "is what the target uses; the default-scheduler figure is what "
+            "an out-of-the-box CAF program would see (its idle workers "
+            "back off into sleeps, so a request often waits for one to "
+            "wake up).")
+    return s
+
+
+# -- section: vitrine_bench_e2e -----------------------------------------------
+
+E2E_MODES = ("hybrid", "messaging")
+
+# Quoted from the project brief (measured by others on this machine kind,
+# 1,000 programs). Not measured by vitrine's benchmarks.
+PEERS = [
+    ("supervisord", "3.9 s", "~1 s", "0.5 s"),
+    ("s6", "1.6 s", "~1 s (4 ms with a readiness fd)", "9 ms"),
+]
+
+
+def section_vitrine_bench_e2e(run: Run, img_dir: Path, img_rel: str) -> Section:
+    start = {m: run.named(f"e2e/start_all/{m}") for m in E2E_MODES}
+    sweep = {m: run.named(f"e2e/sweep/{m}") for m in E2E_MODES}
+    restart = {m: run.named(f"e2e/restart_latency/{m}") for m in E2E_MODES}
+    procs = None
+    for b in list(start.values()) + list(sweep.values()):
+        if b is not None and "processes" in b.counters:
+            procs = int(b.counters["processes"])
+            break
+    n = procs or 1000
+    s = Section(
+        title=f"End to end: {n:,} real processes, hybrid vs messaging "
+              f"(`{run.name}`)",
+        intro=(
+            f"A fleet of {n:,} supervised `/bin/sleep` processes (one "
+            "one_for_one supervisor, parallel start, zero restart backoff) "
+            "per mode. *start*: from the first `supervise()` until every "
+            "process has been seen running (a fresh fleet per "
+            "repetition); heap (`mallinfo2`) and RSS growth of the whole "
+            "process over that fleet, per supervised process. *sweep*: read "
+            f"the state of all {n:,} from a host thread (hybrid: "
+            "`process_handle::read()`; messaging: one blocking request "
+            "each) while another thread SIGKILLs a random process every "
+            "2 ms. *restart*: SIGKILL a running child and wait until a "
+            "reader sees a new pid running; 200 samples per repetition, "
+            "hybrid waits with `wait_until`, messaging polls by request. "
+            "Figures are medians over the repetitions (max: the largest "
+            "over all of them)."))
+
+    def med(b: Bench | None, counter: str) -> float | None:
+        return None if b is None else b.counters.get(counter)
+
+    def us(x: float | None) -> float | None:
+        return None if x is None else x * 1e3
+
+    metrics: list[tuple[str, dict[str, float | None], str]] = [
+        (f"time to all {n:,} running",
+         {m: None if start[m] is None else start[m].real_ns
+          for m in E2E_MODES}, "ns"),
+        ("heap per process",
+         {m: med(start[m], "heap_bytes_per_process") for m in E2E_MODES},
+         "bytes"),
+        ("RSS per process",
+         {m: med(start[m], "rss_bytes_per_process") for m in E2E_MODES},
+         "bytes"),
+        (f"full sweep ({n:,} states)",
+         {m: None if sweep[m] is None else sweep[m].real_ns
+          for m in E2E_MODES}, "ns"),
+        ("full sweep, CPU time of the sweeping thread",
+         {m: None if sweep[m] is None else sweep[m].cpu_ns
+          for m in E2E_MODES}, "ns"),
+        ("sweep, per state",
+         {m: None if sweep[m] is None else sweep[m].real_ns / n
+          for m in E2E_MODES}, "ns"),
+        ("crash to restarted, p50",
+         {m: us(med(restart[m], "p50_us")) for m in E2E_MODES}, "ns"),
+        ("crash to restarted, p99",
+         {m: us(med(restart[m], "p99_us")) for m in E2E_MODES}, "ns"),
+        ("crash to restarted, max",
+         {m: None if restart[m] is None else us(restart[m].rep_max("max_us"))
+          for m in E2E_MODES}, "ns"),
+    ]
+    cvs = {
+        f"time to all {n:,} running": start, f"full sweep ({n:,} states)":
+        sweep}
+    rows = []
+    for what, vals, unit in metrics:
+        f = fmt_bytes if unit == "bytes" else fmt_ns
+        row = [what]
+        for m in E2E_MODES:
+            cell = f(vals[m])
+            if what in cvs:
+                cell += f" (cv {fmt_cv(cvs[what][m])})"
+            row.append(cell)
+        row.append(fmt_big_ratio(vals["messaging"], vals["hybrid"]))
+        rows.append(row)
+    samples = [med(restart[m], "samples") for m in E2E_MODES]
+    s.tables.append(Table(
+        f"End to end, {n:,} processes", ["", *E2E_MODES,
+                                         "messaging / hybrid"], rows,
+        "Times without a unit are ns. Restart samples per repetition: "
+        + ", ".join(f"{m} {'-' if x is None else f'{x:.0f}'}"
+                    for m, x in zip(E2E_MODES, samples))
+        + ". The restart path is the same in both modes (the modes differ "
+        "only in how a reader observes it), so differences there are the "
+        "observer's cost plus noise."))
+
+    m_start, m_heap, m_sweep, m_sweep_cpu = (metrics[0][1], metrics[1][1],
+                                             metrics[3][1], metrics[4][1])
+    m_p50, m_p99 = metrics[6][1], metrics[7][1]
+    vit_start, vit_p50, vit_sweep = (m_start["hybrid"], m_p50["hybrid"],
+                                     m_sweep["hybrid"])
+    s.tables.append(Table(
+        "For context: peers with 1,000 programs (figures QUOTED FROM THE "
+        "PROJECT BRIEF, measured by others on this machine kind, not by "
+        "these benchmarks)",
+        ["", "start all 1,000", "restart a crashed one",
+         "report all states"],
+        [[p, a, b, c] for p, a, b, c in PEERS]
+        + [[f"vitrine hybrid (measured above, {n:,} processes)",
+            fmt_ns(vit_start), f"{fmt_ns(vit_p50)} (p50)",
+            fmt_ns(vit_sweep)]],
+        "The peer rows are quoted as given in the brief; how they were "
+        "measured (readiness detection, state query path) differs from "
+        "vitrine's benchmark, so compare orders of magnitude only."))
+
+    groups = ["start all", "full sweep", "restart p50", "restart p99"]
+    series = {m: [m_start[m], m_sweep[m], m_p50[m], m_p99[m]]
+              for m in E2E_MODES}
+    series = {m: [None if v is None else v / 1e3 for v in vals]
+              for m, vals in series.items()}
+    if plt is not None and any(v for vals in series.values() for v in vals):
+        fig, ax = plt.subplots(figsize=(8.5, 4.8))
+        width = 0.38
+        for i, (m, vals) in enumerate(series.items()):
+            xs = [g + (i - 0.5) * width for g in range(len(groups))]
+            bars = ax.bar(xs, [v or 0 for v in vals], width, label=m,
+                          color=MODE_COLORS[m])
+            _bar_label(ax, bars, ["" if v is None else fmt_ns(v * 1e3)
+                                  for v in vals])
+        targets = [500e3, 20.0, None, 2e3]  # us
+        for g, t in enumerate(targets):
+            if t is not None:
+                ax.hlines(t, g - 0.45, g + 0.45, colors="red",
+                          linestyles="dashed", linewidth=1,
+                          label="target" if g == 0 else None)
+        ax.set_xticks(range(len(groups)))
+        ax.set_xticklabels(groups)
+        ax.set_yscale("log")
+        ax.set_ylabel("microseconds (log scale)")
+        ax.set_title(f"End to end, {n:,} processes (median; red: target)")
+        ax.grid(axis="y", which="major", alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.margins(y=0.15)
+        fig.tight_layout()
+        img_dir.mkdir(parents=True, exist_ok=True)
+        fig.savefig(img_dir / "e2e.png", dpi=110)
+        plt.close(fig)
+        s.images.append(("end to end: start, sweep, restart p50/p99 per "
+                         "mode", f"{img_rel}/e2e.png"))
+
+    # Targets.
+    scale = "" if n == 1000 else f" (run with {n:,} processes)"
+    sw, sw_cpu = m_sweep["hybrid"], m_sweep_cpu["hybrid"]
+    sweep_why = (
+        "A hybrid sweep is one guarded read per process, each on a "
+        "different record and snapshot, so it costs the single-record read "
+        "(see the messaging section) plus a cache miss or two per process; "
+        "meanwhile the crash thread's restarts publish new snapshots and "
+        "the reclaimer scans.")
+    if sw is not None and sw_cpu is not None and sw_cpu < 0.8 * sw:
+        sweep_why += (
+            f" The sweeping thread's own CPU time was {fmt_ns(sw_cpu)} per "
+            f"sweep against {fmt_ns(sw)} of wall time: for "
+            f"{100 * (1 - sw_cpu / sw):.0f}% of each sweep it was not "
+            "running (preempted by the crash injector, CAF's threads and "
+            "the other load on the 2 cores)"
+            + (", and even the CPU time alone is over the target."
+               if sw_cpu > 20e3 else
+               "; the CPU time alone is within the target."))
+    s.checks.append(Check(
+        f"hybrid: full sweep of {n:,} states{scale}", fmt_ns(sw), "<= 20 us",
+        None if sw is None else sw <= 20e3, value=sw, limit=20e3,
+        why=sweep_why))
+    restart_why = {
+        "hybrid": (
+            "The restart path is: pidfd readable -> the I/O thread reaps "
+            "the child -> message to the process actor -> report to the "
+            "supervisor -> resume -> vfork+exec of /bin/sleep -> running "
+            "published. exec alone costs ~0.3-3 ms on this VM depending on "
+            "load, and every hop between threads waits for a core, so the "
+            "tail follows the machine's load; the p50 "
+            f"({fmt_ns(m_p50['hybrid'])}) shows the typical path."),
+        "messaging": (
+            "The same restart path as hybrid (above); the reader also "
+            "polls the process actor by blocking request, so its requests "
+            "queue behind the restart's messages and compete for the same "
+            "2 cores."),
+    }
+    for m in E2E_MODES:
+        p99 = m_p99[m]
+        s.checks.append(Check(
+            f"{m}: crash to restarted, p99 (zero backoff)", fmt_ns(p99),
+            "<= 2 ms", None if p99 is None else p99 <= 2e6, value=p99,
+            limit=2e6, why=restart_why[m]))
+    start_why = {
+        "hybrid": (
+            f"Starting is {n:,} vfork+execs of /bin/sleep, run in parallel "
+            "over the 2 CAF worker threads, each followed by publishing the "
+            "running state; exec dominates (~0.3-3 ms each on this VM, "
+            "depending on load), so with 2 workers the floor is roughly "
+            "n x exec time / 2, and any other load on the 2 cores adds "
+            "directly."),
+        "messaging": (
+            "The same start path as hybrid (above). The gap between the "
+            f"modes ({fmt_ratio(m_start['messaging'], m_start['hybrid'])}) "
+            "was not investigated here; with the spread of this run (see "
+            "cv) part of it may be load."),
+    }
+    for m in E2E_MODES:
+        st = m_start[m]
+        s.checks.append(Check(
+            f"{m}: {n:,} processes running{scale}", fmt_ns(st), "<= 0.5 s",
+            None if st is None else st <= 0.5e9, value=st, limit=0.5e9,
+            why=start_why[m]))
+    heap_why = {
+        "hybrid": (
+            "Each supervised process is one CAF event_based_actor, and that "
+            "alone is ~1.3 KB on the heap per actor (measured with a "
+            "1,000-actor spawn test); on top come the process_spec (argv, "
+            "name), the record with its two publication cells, the current "
+            "snapshot and the transition history. RSS per process is shown "
+            "for reference; it includes the allocator's slack and pages "
+            "touched by CAF's threads."),
+        "messaging": "The same per-process objects as hybrid (above).",
+    }
+    for m in E2E_MODES:
+        heap = m_heap[m]
+        s.checks.append(Check(
+            f"{m}: runtime heap per process", fmt_bytes(heap), "<= 2 KiB",
+            None if heap is None else heap <= 2048, value=heap, limit=2048,
+            why=heap_why[m]))
+    return s
+
+
+# Results file stem -> section renderer. Add later binaries here.
 SECTIONS = {
     "vitrine_bench_core": section_core,
+    "vitrine_bench_messaging": section_vitrine_bench_messaging,
+    "vitrine_bench_e2e": section_vitrine_bench_e2e,
 }
 
 
 # -- the report ---------------------------------------------------------------
 
 
-def machine_info(runs: list[Run]) -> list[tuple[str, str]]:
+@dataclass
+class RunInfo:
+    """results/compare_run.tsv, written by compare.sh: how the run went."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    # binary -> (exit status, seconds, load before, load after, command)
+    binaries: dict[str, tuple[int, int, float, float, str]] = field(
+        default_factory=dict)
+
+    @property
+    def load_max(self) -> float | None:
+        try:
+            return float(self.values["load_max"])
+        except (KeyError, ValueError):
+            return None
+
+
+BUSY_LOAD = 1.5  # 1-minute load average above which the run was "busy"
+
+
+def load_run_info(results: Path) -> RunInfo | None:
+    path = results / "compare_run.tsv"
+    if not path.exists():
+        return None
+    info = RunInfo()
+    for line in path.read_text().splitlines():
+        parts = line.split("\t")
+        if parts[0] == "binary" and len(parts) >= 7:
+            info.binaries[parts[1]] = (int(parts[2]), int(parts[3]),
+                                       float(parts[4]), float(parts[5]),
+                                       parts[6])
+        elif len(parts) == 2:
+            info.values[parts[0]] = parts[1]
+    return info
+
+
+def machine_info(runs: list[Run],
+                 run_info: RunInfo | None) -> list[tuple[str, str]]:
     if not runs:
         return []
-    c = runs[0].context
+    c = dict(runs[0].context)
+    for r in runs:  # the core benchmark adds these; the others do not
+        for k, v in r.context.items():
+            if k.startswith("vitrine_") and k not in c:
+                c[k] = v
     caches = ", ".join(
         f"L{x.get('level')} {x.get('type', '')} {x.get('size', 0) // 1024} KiB"
         f" (shared by {x.get('num_sharing', '?')})"
@@ -500,9 +1082,26 @@ def machine_info(runs: list[Run]) -> list[tuple[str, str]]:
         ("Google Benchmark library build",
          c.get("library_build_type", "?")),
     ]
+    if run_info is not None:
+        load_max = run_info.load_max
+        busy = load_max is not None and load_max > BUSY_LOAD
+        info.append((
+            "load average during the run (1 min, sampled every 5 s)",
+            f"highest {run_info.values.get('load_max', '?')} on "
+            f"{c.get('num_cpus', '?')} cores"
+            + (" (**busy machine**)" if busy else "")))
+        info.append(("benchmark wall time (all binaries)",
+                     f"{run_info.values.get('bench_seconds', '?')} s"))
     for r in runs:
-        info.append((f"command ({r.name})",
-                     f"`{r.context.get('vitrine_command', r.context.get('executable', '?'))}`"))
+        cmd = r.context.get("vitrine_command",
+                            r.context.get("executable", "?"))
+        extra = ""
+        if run_info is not None and r.name in run_info.binaries:
+            rc, secs, before, after, cmd = run_info.binaries[r.name]
+            extra = (f" ({secs} s, load {before:.2f} before, {after:.2f} "
+                     f"after" + (f", **exit status {rc}**" if rc else "")
+                     + ")")
+        info.append((f"command ({r.name})", f"`{cmd}`{extra}"))
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, check=True,
@@ -513,23 +1112,54 @@ def machine_info(runs: list[Run]) -> list[tuple[str, str]]:
     return info
 
 
-def render(results: Path, docs: Path, mode: str) -> int:
+def render(results: Path, docs: Path, mode: str, notes: list[str]) -> int:
     img_dir = docs / "img"
     img_rel = os.path.relpath(img_dir, docs)
-    files = sorted(results.glob("*.json"))
+    order = list(SECTIONS)
+    files = sorted(results.glob("*.json"),
+                   key=lambda f: (order.index(f.stem) if f.stem in order
+                                  else len(order), f.name))
+    run_info = load_run_info(results)
     if not files:
         print(f"report.py: no results/*.json under {results}", file=sys.stderr)
         return 1
     runs, sections, skipped = [], [], []
+    problems: list[str] = []
+    if run_info is not None:
+        for name, (rc, secs, *_rest) in run_info.binaries.items():
+            if rc:
+                problems.append(
+                    f"`{name}` exited with status {rc} after {secs} s"
+                    + ("" if (results / f"{name}.json").exists() else
+                       "; it wrote no results, so its section is missing")
+                    + ".")
     for f in files:
         renderer = SECTIONS.get(f.stem)
         if renderer is None:
             skipped.append(f"{f}: no section for `{f.stem}` in "
                            "scripts/report.py; skipped")
             continue
-        run = load_run(f)
+        try:
+            run = load_run(f)
+        except (ValueError, KeyError) as e:
+            problems.append(f"`{f}` could not be read ({e}); skipped.")
+            continue
+        if not run.benches:
+            problems.append(f"`{f}` has no successful benchmarks; skipped.")
+            continue
         runs.append(run)
         sections.append(renderer(run, img_dir, img_rel))
+    load_max = None if run_info is None else run_info.load_max
+    if load_max is not None and load_max > BUSY_LOAD:
+        notes = [
+            f"**Busy machine.** The 1-minute load average reached "
+            f"{load_max:.2f} during this run, on "
+            f"{runs[0].context.get('num_cpus', '?') if runs else '?'} "
+            "cores (other engineers' builds share the machine), so these "
+            "numbers include time lost to other work: latencies and "
+            "anything involving a hand-off between threads are inflated, "
+            "single-thread reads less so. Rerun on an idle machine before "
+            "quoting absolute figures."] + notes
 
     # Terminal.
     for s in sections:
@@ -544,6 +1174,8 @@ def render(results: Path, docs: Path, mode: str) -> int:
                          for c in s.checks]).terminal())
     for note in skipped:
         print("note:", note)
+    for note in notes + problems:
+        print("note:", note)
 
     # Markdown.
     md = ["# Benchmark results", "",
@@ -553,8 +1185,12 @@ def render(results: Path, docs: Path, mode: str) -> int:
           "by hand). All figures are medians of the repetitions of one run "
           "on the machine below; ratios are only meaningful within one run.",
           "", "## Machine", "", "| | |", "|---|---|"]
-    md += [f"| {k} | {v} |" for k, v in machine_info(runs)]
+    md += [f"| {k} | {v} |" for k, v in machine_info(runs, run_info)]
     md.append("")
+    md += [n + "\n" for n in notes]
+    if problems:
+        md += ["**Problems in this run:**", ""]
+        md += [f"- {p}" for p in problems] + [""]
     for s in sections:
         md += [f"## {s.title}", ""]
         if s.checks:
@@ -563,6 +1199,15 @@ def render(results: Path, docs: Path, mode: str) -> int:
             md += [f"| {c.what} | {c.measured} | {c.target} | "
                    f"**{c.mark}** |" for c in s.checks]
             md.append("")
+            missed = [c for c in s.checks if c.mark == "MISS" and c.why]
+            if missed:
+                md += ["Missed targets, by how much and why:", ""]
+                for c in missed:
+                    by = c.missed_by()
+                    md += [f"- **{c.what}**: measured {c.measured}, target "
+                           f"{c.target}" + (f": {by}" if by else "")
+                           + f". {c.why}"]
+                md.append("")
         if s.intro:
             md += [s.intro, ""]
         for alt, path in s.images:
@@ -587,8 +1232,11 @@ def main() -> int:
                         default=Path(__file__).resolve().parent.parent
                         / "docs")
     parser.add_argument("--mode", choices=["quick", "full"], default="full")
+    parser.add_argument("--note", action="append", default=[],
+                        help="a paragraph for the context section of "
+                        "results.md (repeatable)")
     args = parser.parse_args()
-    return render(args.results, args.docs, args.mode)
+    return render(args.results, args.docs, args.mode, args.note)
 
 
 if __name__ == "__main__":
