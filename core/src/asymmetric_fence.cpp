@@ -9,6 +9,7 @@
 #include <mutex>
 
 namespace vitrine::core::detail {
+#if !defined(VITRINE_TSAN)
 namespace {
 
 long membarrier(int cmd) noexcept {
@@ -48,10 +49,11 @@ bool register_membarrier() noexcept {
 }
 
 }  // namespace
+#endif
 
 void heavy_fence() noexcept {
 #if defined(VITRINE_TSAN)
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  tsan_fence_word.fetch_add(1, std::memory_order_acq_rel);
 #else
   static const bool use_membarrier = register_membarrier();
   std::atomic_thread_fence(std::memory_order_seq_cst);

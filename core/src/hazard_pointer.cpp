@@ -48,11 +48,6 @@ struct hazard_thread_exit {
 namespace {
 thread_local detail::hazard_thread_exit thread_exit;
 
-std::vector<const node_header*>& scan_buffer() {
-  thread_local std::vector<const node_header*> buffer;
-  return buffer;
-}
-
 }  // namespace
 
 constinit thread_local record* hazard_pointer_reclaimer::current_record =
@@ -136,7 +131,7 @@ void hazard_pointer_reclaimer::detach_current_thread(record& r) noexcept {
   // unlink is visible to the loads below; pairs with the light fence (4).
   detail::heavy_fence();
 
-  auto& protected_nodes = scan_buffer();
+  auto& protected_nodes = self.scan_buffer;
   protected_nodes.clear();
   for (record* r = d.records.load(std::memory_order_acquire); r; r = r->next) {
     for (auto& slot : r->slots) {

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "counted.hpp"
+#include "reclaimers.hpp"
 #include "vitrine/core/urcu_reclaimer.hpp"
 
 using namespace vitrine::core;
@@ -21,8 +22,7 @@ auto in(std::chrono::milliseconds d) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("a reader sees the initial value, then each publish",
-                   "[publication_cell]", hazard_pointer_reclaimer,
-                   urcu_memb_reclaimer) {
+                   "[publication_cell]", VITRINE_TEST_RECLAIMERS) {
   publication_cell<int, TestType> cell{7};
   CHECK(*cell.read() == 7);
   CHECK(cell.publications() == 0);
@@ -33,8 +33,7 @@ TEMPLATE_TEST_CASE("a reader sees the initial value, then each publish",
 }
 
 TEMPLATE_TEST_CASE("a held snapshot survives later publishes unchanged",
-                   "[publication_cell]", hazard_pointer_reclaimer,
-                   urcu_memb_reclaimer) {
+                   "[publication_cell]", VITRINE_TEST_RECLAIMERS) {
   const auto live_before = counted::live.load();
   {
     publication_cell<counted, TestType> cell{std::in_place, 1u};
@@ -55,7 +54,7 @@ TEMPLATE_TEST_CASE("a held snapshot survives later publishes unchanged",
 
 TEMPLATE_TEST_CASE(
     "a waiter wakes when another thread publishes what it waits for",
-    "[publication_cell]", hazard_pointer_reclaimer, urcu_memb_reclaimer) {
+    "[publication_cell]", VITRINE_TEST_RECLAIMERS) {
   publication_cell<int, TestType> cell{0};
   std::thread writer{[&] {
     for (int v = 1; v <= 5; ++v) {
@@ -68,8 +67,7 @@ TEMPLATE_TEST_CASE(
 }
 
 TEMPLATE_TEST_CASE("a wait with nothing published ends at its deadline",
-                   "[publication_cell]", hazard_pointer_reclaimer,
-                   urcu_memb_reclaimer) {
+                   "[publication_cell]", VITRINE_TEST_RECLAIMERS) {
   publication_cell<int, TestType> cell{0};
   const auto start = std::chrono::steady_clock::now();
   CHECK_FALSE(cell.wait_until([](int v) { return v == 1; }, in(20ms)));
@@ -113,4 +111,20 @@ TEST_CASE("nodes retired by an exited thread are freed by a later scan",
   hazard_pointer_reclaimer::reclaim_now();
   CHECK(counted::live.load() == live_before);
   CHECK(hazard_pointer_reclaimer::pending() == 0);
+}
+
+TEST_CASE("a writer thread that scanned can exit cleanly, its garbage freed",
+          "[hazard_pointer]") {
+  // Regression: the scan scratch buffer used to be a thread_local destroyed
+  // before the thread-exit hook that scans one last time.
+  const auto live_before = counted::live.load();
+  publication_cell<counted> cell{std::in_place, 0u};
+  std::thread writer{[&] {
+    auto s = cell.read();  // this thread also reads, so it holds a slot
+    for (std::uint64_t v = 1; v <= 2000; ++v) cell.emplace(v);
+  }};
+  writer.join();
+  hazard_pointer_reclaimer::reclaim_now();
+  CHECK(counted::live.load() == live_before + 1);  // only the current one
+  CHECK(cell.read()->version == 2000);
 }

@@ -33,6 +33,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "vitrine/core/detail/asymmetric_fence.hpp"
 
@@ -61,6 +62,9 @@ class hazard_pointer_reclaimer {
     node_header* retired = nullptr;  // owner-only
     std::atomic<std::size_t> retired_count{0};  // written by the owner only
     bool scanning = false;  // owner-only, stops reentrant scans
+    // Owner-only scratch for scans; lives with the record (records are never
+    // freed), so a scan from a thread_local destructor can still use it.
+    std::vector<const node_header*> scan_buffer;
   };
 
   /// Protects at most one node at a time. Guards of one thread may nest and
