@@ -1,0 +1,94 @@
+// io_service: one background thread that reaps children through their
+// pidfds, pumps captured output into log sinks, and watches readiness fds.
+//
+// One epoll instance plus an eventfd (to wake and stop the thread).
+// Registrations go through a mutex-protected queue and an eventfd write; the
+// thread owns every registered fd and closes it when the watch ends.
+//
+// Thread contract:
+// - watch_exit / capture / watch_ready / stop may be called from any thread,
+//   concurrently. After stop() they return false and drop the registration
+//   (the fd is closed, the callback is never called).
+// - Callbacks run on the io thread, one at a time, with no lock held. They
+//   must be cheap (send a message), must not throw, must not block, and may
+//   register new watches. They must NOT call stop() or destroy the service
+//   (stop() from the io thread only requests the stop; it cannot join).
+// - stop() (and the destructor) is idempotent: it wakes the thread, joins
+//   it and closes every fd still held (pidfds, pipes, epoll, eventfd).
+//   Children still watched are neither killed nor reaped by stop(): the
+//   owner must signal them and reap them (e.g. waitpid) or they stay zombies.
+//
+// Cost: registration = one allocation + mutex + one eventfd write. Per
+// wakeup the thread reads at most 64 KiB per capture pipe (level-triggered,
+// so a flooding child cannot starve the others) and one waitid() per exited
+// child. Log writes happen on the io thread (regular files; no fsync).
+//
+// Exit statuses: the child is reaped with waitid(P_PIDFD, fd, WEXITED)
+// exactly once. An exit that happens before watch_exit() is still seen (the
+// pidfd stays readable). If the status is gone (ECHILD: SIGCHLD set to
+// SIG_IGN, or someone called waitpid(-1)), on_exit gets
+// exit_status{.code = -1, .unknown = true} instead of hanging.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+#include "vitrine/os/exit_status.hpp"
+#include "vitrine/os/launch.hpp"
+#include "vitrine/os/log_sink.hpp"
+#include "vitrine/os/unique_fd.hpp"
+
+namespace vitrine::os {
+
+/// Owns one epoll thread; see the file comment for the contract.
+class io_service {
+ public:
+  /// Starts the thread (with every signal blocked in it).
+  /// Throws std::system_error if epoll, eventfd or the thread fail.
+  io_service();
+  /// stop(). @warning must not run on the io thread (from a callback).
+  ~io_service();
+  io_service(const io_service&) = delete;
+  io_service& operator=(const io_service&) = delete;
+  io_service(io_service&&) = delete;
+  io_service& operator=(io_service&&) = delete;
+
+  /// Reaps `c` when it exits and calls on_exit(status) once on the io
+  /// thread. Takes ownership of c.pidfd (left empty). Returns false if
+  /// stopped or c.pidfd is empty (then nothing is called).
+  bool watch_exit(launched_child& c, std::function<void(exit_status)> on_exit);
+  /// Same, for a pidfd obtained elsewhere; pid is informational.
+  bool watch_exit(pid_t pid, unique_fd pidfd,
+                  std::function<void(exit_status)> on_exit);
+
+  /// Copies everything readable from `pipe_read_end` (should be
+  /// O_NONBLOCK) into `sink` until EOF or a read error, then closes it and
+  /// calls on_closed() (if set) on the io thread. The sink is only written
+  /// on the io thread; several pipes may share one sink. A null sink drains
+  /// and discards the output (the child never blocks on a full pipe).
+  bool capture(unique_fd pipe_read_end, std::shared_ptr<log_sink> sink,
+               std::function<void()> on_closed = {});
+
+  /// Calls on_ready() once when a newline arrives on `notify_read_end`
+  /// (s6 readiness protocol), then closes it. EOF without a newline: the fd
+  /// is closed and nothing is called.
+  bool watch_ready(unique_fd notify_read_end, std::function<void()> on_ready);
+
+  /// Stops and joins the thread; closes every fd it holds. Idempotent.
+  void stop() noexcept;
+
+  /// Watches registered and not yet finished (pending ones included).
+  [[nodiscard]] std::size_t active_watches() const noexcept;
+
+  /// Registrations that could not be added to epoll (dropped, fd closed).
+  [[nodiscard]] std::size_t failed_registrations() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace vitrine::os

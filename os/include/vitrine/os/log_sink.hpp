@@ -1,0 +1,63 @@
+// log_sink: appends a child's output to a file, rotating it by size.
+//
+// Rotation: when the next bytes would make the file exceed max_bytes, the
+// files shift (path.(n-1) -> path.n, ..., path -> path.1; the oldest is
+// overwritten) and path is reopened empty. A chunk is split at the last
+// newline that fits, or hard-cut when no newline fits, so no file ever
+// exceeds max_bytes. With backups == 0 the file is simply started anew.
+//
+// Thread contract: NOT thread-safe. One thread writes (the io_service
+// thread); counters may be read from elsewhere only after that has stopped.
+// Cost: one write(2) per chunk on a regular file opened O_APPEND (no fsync);
+// a rotation costs `backups + 1` rename(2) plus one open(2). Errors are
+// counted, never thrown; after an open failure, writes are dropped (and
+// counted) until the next rotation or reopen() succeeds.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "vitrine/os/unique_fd.hpp"
+
+namespace vitrine::os {
+
+/// A size-rotated append-only log file.
+class log_sink {
+ public:
+  /// Opens (creates) `path` in append mode, mode 0644, O_CLOEXEC.
+  /// max_bytes == 0: never rotate.
+  log_sink(std::string path, std::uint64_t max_bytes, unsigned backups);
+  log_sink(const log_sink&) = delete;
+  log_sink& operator=(const log_sink&) = delete;
+  ~log_sink() = default;
+
+  /// Appends `data`, rotating first when needed.
+  void write(std::string_view data);
+
+  /// Closes and reopens `path` (e.g. after an external logrotate).
+  void reopen();
+
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] std::uint64_t bytes_written() const noexcept {
+    return bytes_written_;
+  }
+  [[nodiscard]] std::uint64_t rotations() const noexcept { return rotations_; }
+  /// Failed open/rename/write calls, plus writes dropped for lack of a file.
+  [[nodiscard]] std::uint64_t errors() const noexcept { return errors_; }
+
+ private:
+  void rotate();
+  void append(std::string_view data);
+
+  std::string path_;
+  std::uint64_t max_bytes_;
+  unsigned backups_;
+  unique_fd fd_;
+  std::uint64_t size_ = 0;  // current size of path_
+  std::uint64_t bytes_written_ = 0;
+  std::uint64_t rotations_ = 0;
+  std::uint64_t errors_ = 0;
+};
+
+}  // namespace vitrine::os

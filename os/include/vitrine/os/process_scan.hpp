@@ -1,0 +1,52 @@
+// process_scan: who are our children, which processes are in a group, how
+// many fds are open. Reads /proc; meant for tests and diagnostics (proving
+// "no zombie, no orphan, no fd leak"), not for hot paths.
+//
+// Thread contract: every function may be called from any thread; results
+// are snapshots that may be stale by the time they are returned.
+// Cost: children_of/processes_in_group read /proc/<pid>/stat of EVERY
+// process (one open/read/close each, allocations per entry): O(processes).
+// count_open_fds lists /proc/self/fd: O(open fds).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+namespace vitrine::os {
+
+/// Fields 1, 3, 4, 5 of /proc/<pid>/stat.
+struct proc_entry {
+  pid_t pid = 0;
+  char state = '?';  ///< R, S, D, Z, T, t, X, I ...
+  pid_t ppid = 0;
+  pid_t pgrp = 0;
+};
+
+/// Reads /proc/<pid>/stat; nullopt if the process does not exist (anymore).
+std::optional<proc_entry> read_proc_entry(pid_t pid);
+
+/// Processes whose parent is `parent` (zombies included).
+std::vector<proc_entry> children_of(pid_t parent);
+
+/// Processes whose process group is `pgid` (zombies included).
+std::vector<proc_entry> processes_in_group(pid_t pgid);
+
+[[nodiscard]] inline bool is_zombie(const proc_entry& e) noexcept {
+  return e.state == 'Z';
+}
+/// True if `pid` exists and is a zombie.
+bool is_zombie(pid_t pid);
+
+/// True if `pid` exists and is not a zombie (i.e. still running or stopped).
+bool is_alive(pid_t pid);
+
+/// Open fds of this process (the directory fd used for listing excluded).
+std::vector<int> open_fds();
+
+/// open_fds().size() without building the vector.
+std::size_t count_open_fds();
+
+}  // namespace vitrine::os

@@ -1,0 +1,35 @@
+// signals: send signals to process groups and pidfds; signal names.
+//
+// Thread contract: every function is safe to call from any thread.
+// Cost: signal_group/signal_pidfd are one syscall each and never block;
+// the name functions are table look-ups without allocation.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string_view>
+
+namespace vitrine::os {
+
+/// kill(-pgid, sig): signals every process of the group. Returns 0 or the
+/// errno (ESRCH when the group is empty, which callers may treat as done).
+/// pgid must be > 1: 0, 1 and negative values return EINVAL instead of
+/// signalling our own group or everybody.
+/// @warning a pgid can be reused once all its members are reaped; signal a
+/// group only while its leader (whose pid == pgid) is not yet reaped.
+int signal_group(pid_t pgid, int sig) noexcept;
+
+/// pidfd_send_signal(pidfd, sig): cannot hit a recycled pid. Returns 0 or
+/// errno (ESRCH once the process has been reaped; a zombie still takes
+/// the call and returns 0).
+int signal_pidfd(int pidfd, int sig) noexcept;
+
+/// "TERM", "SIGTERM", "sigterm" and "15" give 15; also "RTMIN+n" forms.
+/// Returns nullopt for anything that is not a valid signal (1..SIGRTMAX).
+std::optional<int> signal_from_name(std::string_view name) noexcept;
+
+/// "SIGTERM" for 15; "SIGRTMIN+n" for real-time signals; "" when unknown.
+std::string_view signal_name(int sig) noexcept;
+
+}  // namespace vitrine::os

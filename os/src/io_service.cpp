@@ -1,0 +1,322 @@
+#include "vitrine/os/io_service.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cassert>
+#include <cerrno>
+#include <cstdint>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace vitrine::os {
+
+namespace {
+
+constexpr std::uint64_t wake_token = 0;
+constexpr std::size_t read_chunk = 16 * 1024;
+constexpr int reads_per_wakeup = 4;  // 64 KiB per capture pipe per round
+
+struct watch {
+  enum class kind { exit, capture, ready } what;
+  unique_fd fd;
+  pid_t pid = 0;
+  std::function<void(exit_status)> on_exit;
+  std::shared_ptr<log_sink> sink;
+  std::function<void()> on_done;  // on_closed for capture, on_ready for ready
+};
+
+exit_status status_from(const siginfo_t& info) {
+  exit_status s;
+  switch (info.si_code) {
+    case CLD_EXITED:
+      s.how = exit_status::kind::exited;
+      s.code = info.si_status;
+      break;
+    case CLD_DUMPED:
+      s.core_dumped = true;
+      [[fallthrough]];
+    default:  // CLD_KILLED
+      s.how = exit_status::kind::signaled;
+      s.code = info.si_status;
+      break;
+  }
+  return s;
+}
+
+}  // namespace
+
+struct io_service::impl {
+  unique_fd epoll;
+  unique_fd wake;
+  std::thread thread;
+  std::thread::id io_id;  // set once in the constructor, then only read
+
+  std::mutex mutex;  // guards pending and accepting
+  std::vector<std::unique_ptr<watch>> pending;
+  bool accepting = true;
+
+  std::mutex stop_mutex;  // serialises stop()
+  std::atomic<bool> stop_requested{false};
+  std::atomic<std::size_t> active{0};
+  std::atomic<std::size_t> failed{0};
+
+  // Owned by the io thread only.
+  std::unordered_map<std::uint64_t, std::unique_ptr<watch>> watches;
+  std::uint64_t next_token = 1;
+  std::array<char, read_chunk> buffer{};
+
+  bool submit(std::unique_ptr<watch> w) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!accepting) return false;  // w (and its fd) dies here
+      pending.push_back(std::move(w));
+      active.fetch_add(1, std::memory_order_relaxed);
+    }
+    poke();
+    return true;
+  }
+
+  void poke() noexcept {
+    std::uint64_t one = 1;
+    while (::write(wake.get(), &one, sizeof one) < 0 && errno == EINTR) {
+    }
+  }
+
+  void finish(std::uint64_t token) {
+    watches.erase(token);  // closes the fd, which also leaves the epoll set
+    active.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void adopt_pending() {
+    std::uint64_t drained;
+    while (::read(wake.get(), &drained, sizeof drained) < 0 && errno == EINTR) {
+    }
+    std::vector<std::unique_ptr<watch>> batch;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      batch.swap(pending);
+    }
+    for (auto& w : batch) {
+      std::uint64_t token = next_token++;
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = token;
+      if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, w->fd.get(), &ev) != 0) {
+        failed.fetch_add(1, std::memory_order_relaxed);
+        active.fetch_sub(1, std::memory_order_relaxed);
+        continue;
+      }
+      watches.emplace(token, std::move(w));
+    }
+  }
+
+  void on_exit_ready(std::uint64_t token, watch& w) {
+    siginfo_t info{};
+    int rc;
+    do {
+      rc = ::waitid(P_PIDFD, static_cast<id_t>(w.fd.get()), &info,
+                    WEXITED | WNOHANG);
+    } while (rc != 0 && errno == EINTR);
+    exit_status status;
+    if (rc == 0) {
+      if (info.si_pid == 0) return;  // not exited yet: keep watching
+      status = status_from(info);
+    } else {
+      status.code = -1;
+      status.unknown = true;  // ECHILD: reaped elsewhere
+    }
+    auto callback = std::move(w.on_exit);
+    finish(token);
+    if (callback) callback(status);
+  }
+
+  void on_capture_ready(std::uint64_t token, watch& w) {
+    for (int i = 0; i < reads_per_wakeup;) {
+      ssize_t n = ::read(w.fd.get(), buffer.data(), buffer.size());
+      if (n > 0) {
+        if (w.sink) w.sink->write({buffer.data(), static_cast<std::size_t>(n)});
+        ++i;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      // EOF or a read error: the capture is over.
+      auto callback = std::move(w.on_done);
+      finish(token);
+      if (callback) callback();
+      return;
+    }
+    // Budget used up: level-triggered epoll brings us back after the others.
+  }
+
+  void on_notify_ready(std::uint64_t token, watch& w) {
+    std::array<char, 256> small{};
+    bool ready = false, closed = false;
+    for (int i = 0; i < reads_per_wakeup && !ready; ++i) {
+      ssize_t n = ::read(w.fd.get(), small.data(), small.size());
+      if (n > 0) {
+        for (ssize_t k = 0; k < n; ++k) ready = ready || small[k] == '\n';
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      closed = true;  // EOF or error
+      break;
+    }
+    if (!ready && !closed) return;
+    auto callback = std::move(w.on_done);
+    finish(token);
+    if (ready && callback) callback();
+  }
+
+  void run() {
+    std::array<epoll_event, 64> events;
+    while (!stop_requested.load(std::memory_order_acquire)) {
+      int n = ::epoll_wait(epoll.get(), events.data(),
+                           static_cast<int>(events.size()), -1);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;  // EBADF/EINVAL: cannot go on
+      }
+      for (int i = 0; i < n; ++i) {
+        std::uint64_t token = events[i].data.u64;
+        if (token == wake_token) {
+          adopt_pending();
+          continue;
+        }
+        auto it = watches.find(token);
+        if (it == watches.end()) continue;
+        watch& w = *it->second;
+        switch (w.what) {
+          case watch::kind::exit:
+            on_exit_ready(token, w);
+            break;
+          case watch::kind::capture:
+            on_capture_ready(token, w);
+            break;
+          case watch::kind::ready:
+            on_notify_ready(token, w);
+            break;
+        }
+      }
+    }
+    watches.clear();  // closes every fd still held; callbacks never run
+  }
+};
+
+io_service::io_service() : impl_(std::make_unique<impl>()) {
+  impl_->epoll.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!impl_->epoll) {
+    throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  }
+  impl_->wake.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!impl_->wake) {
+    throw std::system_error(errno, std::generic_category(), "eventfd");
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = wake_token;
+  if (::epoll_ctl(impl_->epoll.get(), EPOLL_CTL_ADD, impl_->wake.get(), &ev)) {
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+  }
+  // The thread inherits this mask: no signal handler ever runs on it.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  try {
+    impl_->thread = std::thread([p = impl_.get()] { p->run(); });
+  } catch (...) {
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    throw;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  impl_->io_id = impl_->thread.get_id();
+  pthread_setname_np(impl_->thread.native_handle(), "vitrine-io");
+}
+
+io_service::~io_service() {
+  assert(impl_->io_id != std::this_thread::get_id());
+  stop();
+}
+
+void io_service::stop() noexcept {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->accepting = false;
+  }
+  impl_->stop_requested.store(true, std::memory_order_release);
+  // On the io thread (from a callback) we cannot join: the loop ends after
+  // this round and a later stop() from another thread joins.
+  if (std::this_thread::get_id() == impl_->io_id) return;
+  std::lock_guard<std::mutex> lock(impl_->stop_mutex);
+  if (!impl_->thread.joinable()) return;
+  impl_->poke();
+  impl_->thread.join();
+  std::vector<std::unique_ptr<watch>> leftovers;
+  {
+    std::lock_guard<std::mutex> pending_lock(impl_->mutex);
+    leftovers.swap(impl_->pending);
+  }
+  leftovers.clear();
+  impl_->active.store(0, std::memory_order_relaxed);
+  impl_->wake.reset();
+  impl_->epoll.reset();
+}
+
+bool io_service::watch_exit(launched_child& c,
+                            std::function<void(exit_status)> on_exit) {
+  return watch_exit(c.pid, std::move(c.pidfd), std::move(on_exit));
+}
+
+bool io_service::watch_exit(pid_t pid, unique_fd pidfd,
+                            std::function<void(exit_status)> on_exit) {
+  if (!pidfd) return false;
+  auto w = std::make_unique<watch>();
+  w->what = watch::kind::exit;
+  w->fd = std::move(pidfd);
+  w->pid = pid;
+  w->on_exit = std::move(on_exit);
+  return impl_->submit(std::move(w));
+}
+
+bool io_service::capture(unique_fd pipe_read_end,
+                         std::shared_ptr<log_sink> sink,
+                         std::function<void()> on_closed) {
+  if (!pipe_read_end) return false;
+  auto w = std::make_unique<watch>();
+  w->what = watch::kind::capture;
+  w->fd = std::move(pipe_read_end);
+  w->sink = std::move(sink);
+  w->on_done = std::move(on_closed);
+  return impl_->submit(std::move(w));
+}
+
+bool io_service::watch_ready(unique_fd notify_read_end,
+                             std::function<void()> on_ready) {
+  if (!notify_read_end) return false;
+  auto w = std::make_unique<watch>();
+  w->what = watch::kind::ready;
+  w->fd = std::move(notify_read_end);
+  w->on_done = std::move(on_ready);
+  return impl_->submit(std::move(w));
+}
+
+std::size_t io_service::active_watches() const noexcept {
+  return impl_->active.load(std::memory_order_relaxed);
+}
+
+std::size_t io_service::failed_registrations() const noexcept {
+  return impl_->failed.load(std::memory_order_relaxed);
+}
+
+}  // namespace vitrine::os

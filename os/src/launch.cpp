@@ -1,0 +1,229 @@
+#include "vitrine/os/launch.hpp"
+
+#include "launch_child.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+extern char** environ;
+
+namespace vitrine::os {
+
+namespace {
+
+using detail::child_plan;
+using detail::kernel_rlimit;
+using detail::n_slots;
+using detail::step;
+
+// -- preparation in the parent ------------------------------------------------
+
+launch_error make_error(int code, std::string_view what_step,
+                        std::string_view program) {
+  launch_error e;
+  e.code = code;
+  e.what.append(what_step).append(" ").append(program).append(": ");
+  const char* text = ::strerrordesc_np(code);
+  e.what.append(text != nullptr ? text : "unknown error");
+  return e;
+}
+
+const std::string* find_override(const launch_options& o, std::string_view k) {
+  const std::string* found = nullptr;
+  for (const auto& [key, value] : o.env) {
+    if (key == k) found = &value;
+  }
+  return found;
+}
+
+// Resolves argv[0] like execvp does, but in the parent. Returns 0 or errno.
+int resolve_program(const launch_options& o, std::string& path) {
+  const std::string& program = o.argv.front();
+  if (program.empty()) return ENOENT;
+  if (program.find('/') != std::string::npos) {
+    path = program;
+    return 0;
+  }
+  std::string search;
+  if (const auto* p = find_override(o, "PATH")) {
+    search = *p;
+  } else if (const char* p = o.inherit_env ? std::getenv("PATH") : nullptr) {
+    search = p;
+  } else {
+    search = "/usr/local/bin:/usr/bin:/bin";
+  }
+  int result = ENOENT;
+  std::size_t begin = 0;
+  while (begin <= search.size()) {
+    std::size_t end = search.find(':', begin);
+    if (end == std::string::npos) end = search.size();
+    std::string dir = search.substr(begin, end - begin);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        path = std::move(candidate);
+        return 0;
+      }
+      result = EACCES;
+    }
+    begin = end + 1;
+  }
+  return result;
+}
+
+std::vector<std::string> build_env(const launch_options& o) {
+  std::vector<std::string> env;
+  if (o.inherit_env && environ != nullptr) {
+    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  }
+  for (const auto& [key, value] : o.env) {
+    std::string entry = key + "=" + value;
+    bool replaced = false;
+    for (auto& existing : env) {
+      if (existing.size() > key.size() && existing[key.size()] == '=' &&
+          existing.compare(0, key.size(), key) == 0) {
+        existing = entry;
+        replaced = true;
+      }
+    }
+    if (!replaced) env.push_back(std::move(entry));
+  }
+  return env;
+}
+
+std::vector<char*> c_array(std::vector<std::string>& strings) {
+  std::vector<char*> result;
+  result.reserve(strings.size() + 1);
+  for (auto& s : strings) result.push_back(s.data());
+  result.push_back(nullptr);
+  return result;
+}
+
+// Pipe for the parent to read: read end O_NONBLOCK, both ends O_CLOEXEC.
+int make_pipe(unique_fd& read_end, unique_fd& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return errno;
+  read_end.reset(fds[0]);
+  write_end.reset(fds[1]);
+  if (::fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) return errno;
+  return 0;
+}
+
+// Opens what the child's stream `slot` (0, 1, 2) should get. Returns errno.
+int open_stdio(const stdio_target& t, int slot, unique_fd& child_end,
+               unique_fd& parent_end) {
+  switch (t.mode) {
+    case stdio_target::kind::inherit:
+      return 0;
+    case stdio_target::kind::null:
+      child_end.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
+      return child_end ? 0 : errno;
+    case stdio_target::kind::append_file:
+      child_end.reset(
+          slot == 0 ? ::open(t.path.c_str(), O_RDONLY | O_CLOEXEC)
+                    : ::open(t.path.c_str(),
+                             O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+      return child_end ? 0 : errno;
+    case stdio_target::kind::capture:
+      if (slot == 0) return EINVAL;
+      return make_pipe(parent_end, child_end);
+  }
+  return EINVAL;
+}
+
+void reap_now(pid_t pid) {
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+std::variant<launched_child, launch_error> launch(const launch_options& o) {
+  if (o.argv.empty()) return make_error(EINVAL, "launch", "(empty argv)");
+  const std::string& program = o.argv.front();
+  if (o.notify_fd >= 0 && o.notify_fd <= 2) {
+    return make_error(EINVAL, "notify_fd must be >= 3 for", program);
+  }
+
+  std::string path;
+  if (int err = resolve_program(o, path)) {
+    return make_error(err, "exec", program);
+  }
+  std::vector<std::string> argv_strings = o.argv;
+  std::vector<char*> argv = c_array(argv_strings);
+  std::vector<std::string> env_strings = build_env(o);
+  std::vector<char*> envp = c_array(env_strings);
+  std::vector<kernel_rlimit> limits;
+  std::vector<int> limit_resources;
+  for (const auto& r : o.rlimits) {
+    limits.push_back({r.soft, r.hard});
+    limit_resources.push_back(r.resource);
+  }
+
+  launched_child child;
+  std::array<unique_fd, n_slots> child_ends;
+  std::array<unique_fd*, 3> parent_ends{nullptr, &child.stdout_pipe,
+                                        &child.stderr_pipe};
+  const std::array<const stdio_target*, 3> targets{
+      &o.stdin_target, &o.stdout_target, &o.stderr_target};
+  static constexpr std::array<const char*, 3> open_steps{
+      "open stdin for", "open stdout for", "open stderr for"};
+  for (int slot = 0; slot < 3; ++slot) {
+    unique_fd unused;
+    unique_fd& parent_end = parent_ends[slot] ? *parent_ends[slot] : unused;
+    if (int err =
+            open_stdio(*targets[slot], slot, child_ends[slot], parent_end)) {
+      return make_error(err, open_steps[slot], program);
+    }
+  }
+  if (o.notify_fd >= 3) {
+    if (int err = make_pipe(child.notify_pipe, child_ends[3])) {
+      return make_error(err, "create notify pipe for", program);
+    }
+  }
+
+  child_plan plan;
+  plan.path = path.c_str();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  plan.cwd = o.cwd.empty() ? nullptr : o.cwd.c_str();
+  plan.set_umask = o.umask.has_value();
+  plan.umask_value = o.umask.value_or(0);
+  plan.limits = limits.data();
+  plan.limit_resources = limit_resources.data();
+  plan.n_limits = limits.size();
+  plan.death_signal = o.death_signal;
+  plan.parent_pid = ::getpid();
+  for (int i = 0; i < n_slots; ++i) plan.src[i] = child_ends[i].get();
+  plan.dst[3] = o.notify_fd >= 3 ? o.notify_fd : -1;
+  plan.high_fd = o.notify_fd >= 3 ? o.notify_fd + 1 : 3;
+
+  int clone_errno = 0;
+  int pidfd = -1;
+  pid_t pid = detail::start_child(plan, &pidfd, &clone_errno);
+  if (pid < 0) return make_error(clone_errno, "clone for", program);
+  child.pid = pid;
+  child.pidfd.reset(pidfd);
+
+  if (plan.failed != 0) {
+    int err = plan.err;
+    reap_now(pid);
+    auto failed = static_cast<step>(plan.failed);
+    if (failed == step::chdir) {
+      return make_error(err, "chdir to " + o.cwd + " for", program);
+    }
+    return make_error(err, step_text(failed), path);
+  }
+  return child;
+}
+
+}  // namespace vitrine::os

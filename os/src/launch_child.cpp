@@ -1,0 +1,175 @@
+#include "launch_child.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#if defined(__GLIBC__)
+// glibc exports clone() also as __clone(). We call the latter because
+// ThreadSanitizer intercepts clone() and treats it as fork(): it runs its
+// post-fork child hook inside our CLONE_VM child, i.e. on the parent's own
+// sanitizer state, which breaks every later report.
+extern "C" int __clone(int (*fn)(void*), void* stack, int flags, void* arg,
+                       ...);
+#define VITRINE_RAW_CLONE __clone
+#else
+#define VITRINE_RAW_CLONE ::clone
+#endif
+
+namespace vitrine::os::detail {
+
+namespace {
+
+#if !defined(__x86_64__) && !defined(__aarch64__)
+#error "kernel_sigaction below is only checked for x86_64 and aarch64"
+#endif
+
+// The kernel's struct sigaction for rt_sigaction (x86_64 and aarch64 both
+// have sa_restorer). glibc's sigaction() is not used in the child because
+// sanitizers intercept it.
+struct kernel_sigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  std::uint64_t mask;
+};
+constexpr unsigned long kernel_sigset_size = sizeof(std::uint64_t);
+constexpr int kernel_nsig = 64;
+
+#define VITRINE_CHILD_CODE                                \
+  __attribute__((no_sanitize_address, no_sanitize_thread, \
+                 no_sanitize_undefined))
+
+VITRINE_CHILD_CODE [[noreturn]] void child_fail(child_plan* plan, step s) {
+  plan->err = errno;
+  plan->failed = static_cast<int>(s);
+  ::syscall(SYS_exit_group, 127);
+  __builtin_unreachable();
+}
+
+// Runs in the child between clone() and execve(): the parent's memory is
+// shared and the parent thread is suspended, so only raw syscalls here.
+VITRINE_CHILD_CODE int child_main(void* arg) {
+  auto* plan = static_cast<child_plan*>(arg);
+
+  // Handlers installed by the parent must not run in this shared-memory
+  // child; SIG_IGN for these three would also survive exec and surprise it.
+  for (int sig = 1; sig <= kernel_nsig; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    kernel_sigaction old;
+    if (::syscall(SYS_rt_sigaction, sig, nullptr, &old, kernel_sigset_size)) {
+      continue;
+    }
+    bool reset = old.handler != SIG_DFL && old.handler != SIG_IGN;
+    if (old.handler == SIG_IGN &&
+        (sig == SIGPIPE || sig == SIGCHLD || sig == SIGXFSZ)) {
+      reset = true;
+    }
+    if (reset) {
+      kernel_sigaction dfl;
+      dfl.handler = SIG_DFL;
+      dfl.flags = 0;
+      dfl.restorer = nullptr;
+      dfl.mask = 0;
+      ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, kernel_sigset_size);
+    }
+  }
+  if (::syscall(SYS_setpgid, 0, 0) != 0) child_fail(plan, step::setpgid);
+  if (plan->death_signal != 0) {
+    if (::syscall(SYS_prctl, PR_SET_PDEATHSIG, plan->death_signal, 0, 0, 0)) {
+      child_fail(plan, step::pdeathsig);
+    }
+    // The parent died before prctl: nobody would send the signal.
+    if (::syscall(SYS_getppid) != plan->parent_pid) {
+      ::syscall(SYS_exit_group, 127);
+    }
+  }
+  if (plan->set_umask) ::syscall(SYS_umask, plan->umask_value);
+  for (std::size_t i = 0; i < plan->n_limits; ++i) {
+    if (::syscall(SYS_prlimit64, 0, plan->limit_resources[i], &plan->limits[i],
+                  nullptr)) {
+      child_fail(plan, step::setrlimit);
+    }
+  }
+  if (plan->cwd != nullptr && ::syscall(SYS_chdir, plan->cwd) != 0) {
+    child_fail(plan, step::chdir);
+  }
+  // Move every source above every target, then put them in place: this
+  // works whatever numbers the sources happen to have.
+  int moved[n_slots] = {-1, -1, -1, -1};
+  for (int i = 0; i < n_slots; ++i) {
+    if (plan->src[i] < 0) continue;
+    moved[i] = static_cast<int>(
+        ::syscall(SYS_fcntl, plan->src[i], F_DUPFD_CLOEXEC, plan->high_fd));
+    if (moved[i] < 0) child_fail(plan, step::fds);
+  }
+  for (int i = 0; i < n_slots; ++i) {
+    if (moved[i] < 0) continue;
+    if (::syscall(SYS_dup3, moved[i], plan->dst[i], 0) < 0) {
+      child_fail(plan, step::fds);
+    }
+  }
+  // Close everything else (the host's fds that lack O_CLOEXEC included).
+  // ENOSYS on kernels < 5.9 is ignored: our own fds are all O_CLOEXEC.
+  const int notify = plan->dst[3];
+  if (notify > 3) ::syscall(SYS_close_range, 3u, notify - 1u, 0u);
+  ::syscall(SYS_close_range, notify >= 3 ? notify + 1u : 3u, ~0u, 0u);
+
+  std::uint64_t empty_mask = 0;
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty_mask, nullptr,
+            kernel_sigset_size);
+  ::syscall(SYS_execve, plan->path, plan->argv, plan->envp);
+  child_fail(plan, step::exec);
+}
+
+#undef VITRINE_CHILD_CODE
+
+// Blocks every signal (glibc-internal ones too) in this thread for its life.
+class all_signals_blocked {
+ public:
+  all_signals_blocked() {
+    std::uint64_t all = ~std::uint64_t{0};
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old_, kernel_sigset_size);
+  }
+  ~all_signals_blocked() {
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old_, nullptr,
+              kernel_sigset_size);
+  }
+  all_signals_blocked(const all_signals_blocked&) = delete;
+  all_signals_blocked& operator=(const all_signals_blocked&) = delete;
+
+ private:
+  std::uint64_t old_ = 0;
+};
+
+constexpr std::size_t child_stack_size = 64 * 1024;
+
+}  // namespace
+
+pid_t start_child(child_plan& plan, int* pidfd, int* err) noexcept {
+  void* stack = ::mmap(nullptr, child_stack_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    *err = errno;
+    return -1;
+  }
+  pid_t pid = -1;
+  {
+    all_signals_blocked blocked;
+    pid = VITRINE_RAW_CLONE(child_main,
+                            static_cast<char*>(stack) + child_stack_size,
+                            CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
+                            &plan, pidfd, nullptr, nullptr);
+    *err = errno;
+  }
+  ::munmap(stack, child_stack_size);
+  return pid;
+}
+
+}  // namespace vitrine::os::detail

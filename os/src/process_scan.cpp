@@ -1,0 +1,126 @@
+#include "vitrine/os/process_scan.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "vitrine/os/unique_fd.hpp"
+
+namespace vitrine::os {
+
+namespace {
+
+std::optional<pid_t> parse_pid(std::string_view s) {
+  pid_t value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// Calls fn(number) for every numeric entry of `dir`, skipping the fd of
+// the DIR stream itself.
+template <class F>
+void for_each_number(const char* dir, F&& fn) {
+  DIR* d = ::opendir(dir);
+  if (d == nullptr) return;
+  const int own = ::dirfd(d);
+  while (dirent* entry = ::readdir(d)) {
+    auto n = parse_pid(entry->d_name);
+    if (n && *n != own) fn(*n);
+  }
+  ::closedir(d);
+}
+
+// Same, but does not skip anything (for /proc, where numbers are pids).
+template <class F>
+void for_each_pid(F&& fn) {
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) return;
+  while (dirent* entry = ::readdir(d)) {
+    if (auto n = parse_pid(entry->d_name)) fn(*n);
+  }
+  ::closedir(d);
+}
+
+template <class Pred>
+std::vector<proc_entry> scan(Pred&& keep) {
+  std::vector<proc_entry> result;
+  for_each_pid([&](pid_t pid) {
+    if (auto e = read_proc_entry(pid); e && keep(*e)) result.push_back(*e);
+  });
+  return result;
+}
+
+}  // namespace
+
+std::optional<proc_entry> read_proc_entry(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  unique_fd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  char buf[512];
+  ssize_t n;
+  do {
+    n = ::read(fd.get(), buf, sizeof buf - 1);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return std::nullopt;
+  std::string_view text(buf, static_cast<std::size_t>(n));
+  // "pid (comm) S ppid pgrp ...": comm may hold spaces and ')'.
+  auto close = text.rfind(')');
+  if (close == std::string_view::npos || close + 2 >= text.size()) {
+    return std::nullopt;
+  }
+  proc_entry e;
+  e.pid = pid;
+  text.remove_prefix(close + 2);
+  e.state = text.front();
+  int ppid = 0, pgrp = 0;
+  std::string rest(text.substr(1));
+  if (std::sscanf(rest.c_str(), " %d %d", &ppid, &pgrp) != 2) {
+    return std::nullopt;
+  }
+  e.ppid = ppid;
+  e.pgrp = pgrp;
+  return e;
+}
+
+std::vector<proc_entry> children_of(pid_t parent) {
+  return scan([parent](const proc_entry& e) { return e.ppid == parent; });
+}
+
+std::vector<proc_entry> processes_in_group(pid_t pgid) {
+  return scan([pgid](const proc_entry& e) { return e.pgrp == pgid; });
+}
+
+bool is_zombie(pid_t pid) {
+  auto e = read_proc_entry(pid);
+  return e && is_zombie(*e);
+}
+
+bool is_alive(pid_t pid) {
+  auto e = read_proc_entry(pid);
+  return e && !is_zombie(*e) && e->state != 'X';
+}
+
+std::vector<int> open_fds() {
+  std::vector<int> fds;
+  for_each_number("/proc/self/fd", [&](int fd) { fds.push_back(fd); });
+  return fds;
+}
+
+std::size_t count_open_fds() {
+  std::size_t count = 0;
+  for_each_number("/proc/self/fd", [&](int) { ++count; });
+  return count;
+}
+
+}  // namespace vitrine::os

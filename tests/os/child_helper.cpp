@@ -1,0 +1,186 @@
+// A scriptable child for the OS tests. Runs its arguments as a list of
+// actions, left to right:
+//   exit N                 _exit(N)
+//   raise SIG              kill itself with signal number SIG
+//   ignore-term            SIGTERM -> SIG_IGN
+//   sleep MS               sleep MS milliseconds
+//   grandchild FILE        fork a child that sleeps 60 s; write its pid to FILE
+//   notify FD              write "\n" to FD
+//   print TEXT             write TEXT and "\n" to stdout
+//   flood BYTES            write BYTES bytes of 63 x's + '\n' lines to stdout
+//   report FILE            write key=value facts about itself to FILE
+//   launch-sleeper FILE DS use vitrine::os::launch to start "sleep 60000"
+//                          with death_signal DS, write its pid to FILE
+//   subreaper-check        become subreaper, orphan a grandchild, reap it
+// With no action left, it exits 0.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include "vitrine/os/launch.hpp"
+#include "vitrine/os/process_scan.hpp"
+#include "vitrine/os/subreaper.hpp"
+
+extern char** environ;
+
+namespace {
+
+void write_all(int fd, const std::string& s) {
+  std::size_t done = 0;
+  while (done < s.size()) {
+    ssize_t n = ::write(fd, s.data() + done, s.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::_Exit(90);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void sleep_ms(long ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << text;
+    if (!out) std::_Exit(91);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) std::_Exit(92);
+}
+
+std::string report() {
+  std::string r;
+  r += "pid=" + std::to_string(::getpid()) + "\n";
+  r += "pgid=" + std::to_string(::getpgid(0)) + "\n";
+  r += "ppid=" + std::to_string(::getppid()) + "\n";
+  mode_t m = ::umask(0);
+  ::umask(m);
+  r += "umask=" + std::to_string(m) + "\n";
+  char cwd[4096];
+  r += std::string("cwd=") + (::getcwd(cwd, sizeof cwd) ? cwd : "?") + "\n";
+  rlimit lim{};
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  r += "nofile=" + std::to_string(lim.rlim_cur) + "/" +
+       std::to_string(lim.rlim_max) + "\n";
+  std::string fds;
+  for (int fd : vitrine::os::open_fds()) {
+    fds += (fds.empty() ? "" : ",") + std::to_string(fd);
+  }
+  r += "fds=" + fds + "\n";
+  sigset_t mask;
+  sigprocmask(SIG_SETMASK, nullptr, &mask);
+  int blocked = 0;
+  for (int s = 1; s < NSIG; ++s) blocked += sigismember(&mask, s) == 1;
+  r += "blocked=" + std::to_string(blocked) + "\n";
+  struct sigaction sa {};
+  sigaction(SIGPIPE, nullptr, &sa);
+  r += std::string("sigpipe=") + (sa.sa_handler == SIG_IGN ? "ign" : "dfl") +
+       "\n";
+  for (char** e = environ; *e != nullptr; ++e)
+    r += std::string("env:") + *e + "\n";
+  return r;
+}
+
+int subreaper_check() {
+  if (!vitrine::os::become_subreaper()) return 10;
+  pid_t middle = ::fork();
+  if (middle < 0) return 11;
+  if (middle == 0) {
+    const pid_t me = ::getpid();
+    pid_t grandchild = ::fork();
+    if (grandchild == 0) {
+      // Wait until orphaned (re-parented to the subreaper), then exit.
+      while (::getppid() == me) sleep_ms(1);
+      ::_exit(0);
+    }
+    ::_exit(grandchild > 0 ? 0 : 1);
+  }
+  int status = 0;
+  if (::waitpid(middle, &status, 0) != middle || status != 0) return 12;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::size_t reaped = 0;
+  while (reaped == 0 && std::chrono::steady_clock::now() < deadline) {
+    reaped += vitrine::os::reap_orphans([](pid_t) { return true; });
+    if (reaped == 0) sleep_ms(1);
+  }
+  if (reaped != 1) return 13;
+  return vitrine::os::children_of(::getpid()).empty() ? 0 : 14;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string action = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) std::_Exit(99);
+      return argv[++i];
+    };
+    if (action == "exit") {
+      ::_exit(std::atoi(next().c_str()));
+    } else if (action == "raise") {
+      int sig = std::atoi(next().c_str());
+      signal(sig, SIG_DFL);
+      ::kill(::getpid(), sig);
+      sleep_ms(10000);
+      ::_exit(98);
+    } else if (action == "ignore-term") {
+      signal(SIGTERM, SIG_IGN);
+    } else if (action == "sleep") {
+      sleep_ms(std::atol(next().c_str()));
+    } else if (action == "grandchild") {
+      std::string file = next();
+      pid_t pid = ::fork();
+      if (pid == 0) {
+        sleep_ms(60000);
+        ::_exit(0);
+      }
+      write_file(file, std::to_string(pid));
+    } else if (action == "notify") {
+      write_all(std::atoi(next().c_str()), "\n");
+    } else if (action == "print") {
+      write_all(1, next() + "\n");
+    } else if (action == "flood") {
+      long bytes = std::atol(next().c_str());
+      std::string line(63, 'x');
+      line += '\n';
+      std::string out;
+      while (static_cast<long>(out.size()) + 64 <= bytes) out += line;
+      out.append(static_cast<std::size_t>(bytes) - out.size(), 'y');
+      write_all(1, out);
+    } else if (action == "report") {
+      write_file(next(), report());
+    } else if (action == "launch-sleeper") {
+      std::string file = next();
+      vitrine::os::launch_options o;
+      o.argv = {argv[0], "sleep", "60000"};
+      o.death_signal = std::atoi(next().c_str());
+      auto r = vitrine::os::launch(o);
+      auto* child = std::get_if<vitrine::os::launched_child>(&r);
+      if (child == nullptr) return 20;
+      write_file(file, std::to_string(child->pid));
+      ::_exit(0);  // the sleeper is orphaned now
+    } else if (action == "subreaper-check") {
+      return subreaper_check();
+    } else {
+      std::fprintf(stderr, "child_helper: unknown action %s\n", action.c_str());
+      return 97;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,138 @@
+#include "test_support.hpp"
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <variant>
+
+#include "vitrine/os/process_scan.hpp"
+
+namespace vitrine::os::test {
+
+const char* helper() {
+  return VITRINE_CHILD_HELPER;
+}
+
+bool wait_until(const std::function<bool()>& pred,
+                std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > end) return pred();
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+std::function<void(exit_status)> exit_log::recorder(pid_t pid) {
+  return [this, pid](exit_status s) {
+    // Notify under the lock: a waiter may destroy the log right after.
+    std::lock_guard<std::mutex> lock(mutex_);
+    seen_[pid].push_back(s);
+    ++total_;
+    cv_.notify_all();
+  };
+}
+
+std::optional<exit_status> exit_log::wait_for(pid_t pid) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!cv_.wait_for(lock, deadline, [&] { return !seen_[pid].empty(); })) {
+    return std::nullopt;
+  }
+  return seen_[pid].front();
+}
+
+bool exit_log::wait_for_total(std::size_t n) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return cv_.wait_for(lock, 3 * deadline, [&] { return total_ >= n; });
+}
+
+std::size_t exit_log::count(pid_t pid) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = seen_.find(pid);
+  return it == seen_.end() ? 0 : it->second.size();
+}
+
+std::size_t exit_log::total() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return total_;
+}
+
+std::vector<exit_status> exit_log::all(pid_t pid) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return seen_[pid];
+}
+
+temp_dir::temp_dir() {
+  std::string tmpl = "/tmp/vitrine-os-test-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
+  path_ = tmpl;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::optional<std::string> read_file_when_present(const std::string& path) {
+  if (!wait_until([&] { return std::filesystem::exists(path); })) {
+    return std::nullopt;
+  }
+  return read_file(path);
+}
+
+std::map<std::string, std::string> read_report(const std::string& path) {
+  std::map<std::string, std::string> result;
+  auto text = read_file_when_present(path);
+  REQUIRE(text);
+  std::istringstream in(*text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (line.rfind("env:", 0) == 0) eq = line.find('=', 4);
+    if (eq == std::string::npos) continue;
+    result[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return result;
+}
+
+std::uint64_t file_size(const std::string& path) {
+  std::error_code ec;
+  auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : n;
+}
+
+launched_child launch_ok(const launch_options& options) {
+  auto result = launch(options);
+  if (auto* err = std::get_if<launch_error>(&result)) {
+    FAIL("launch failed: " << err->what);
+  }
+  return std::move(std::get<launched_child>(result));
+}
+
+leak_guard::leak_guard() : fds_(count_open_fds()) {}
+
+void leak_guard::check() const {
+  bool fds_back = wait_until([&] { return count_open_fds() == fds_; });
+  bool children_gone =
+      wait_until([] { return children_of(::getpid()).empty(); });
+  INFO("open fds now " << count_open_fds() << ", before " << fds_);
+  CHECK(fds_back);
+  for (const auto& c : children_of(::getpid())) {
+    INFO("left-over child " << c.pid << " state " << c.state);
+    CHECK(false);
+  }
+  CHECK(children_gone);
+}
+
+}  // namespace vitrine::os::test

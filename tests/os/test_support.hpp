@@ -1,0 +1,89 @@
+// Helpers shared by the OS tests: deadlines, an exit recorder, temp dirs,
+// leak checks. Test-only; not part of vitrine_os.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "vitrine/os/exit_status.hpp"
+#include "vitrine/os/launch.hpp"
+
+namespace vitrine::os::test {
+
+using namespace std::chrono_literals;
+
+inline constexpr auto deadline = std::chrono::seconds(10);
+
+/// Path of the child_helper program.
+const char* helper();
+
+/// Polls pred every millisecond until it holds or `limit` passes.
+bool wait_until(const std::function<bool()>& pred,
+                std::chrono::milliseconds limit = deadline);
+
+/// Records exit statuses per pid; record() may be called from any thread.
+class exit_log {
+ public:
+  std::function<void(exit_status)> recorder(pid_t pid);
+  /// Waits (up to the deadline) for the first status of pid.
+  std::optional<exit_status> wait_for(pid_t pid);
+  /// Waits until `n` statuses are recorded in total.
+  bool wait_for_total(std::size_t n);
+  std::size_t count(pid_t pid);
+  std::size_t total();
+  std::vector<exit_status> all(pid_t pid);
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::map<pid_t, std::vector<exit_status>> seen_;
+  std::size_t total_ = 0;
+};
+
+/// A fresh directory under /tmp, removed with its content at scope exit.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  [[nodiscard]] std::string file(const std::string& name) const {
+    return path_ + "/" + name;
+  }
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string read_file(const std::string& path);
+std::optional<std::string> read_file_when_present(const std::string& path);
+/// key=value lines of a child_helper report.
+std::map<std::string, std::string> read_report(const std::string& path);
+std::uint64_t file_size(const std::string& path);  // 0 when absent
+
+/// Launches and REQUIREs success.
+launched_child launch_ok(const launch_options& options);
+
+/// Remembers the open fd count; check() waits until it is back and every
+/// child of this process is gone (no zombie, no running child), then CHECKs.
+class leak_guard {
+ public:
+  leak_guard();
+  void check() const;
+
+ private:
+  std::size_t fds_;
+};
+
+}  // namespace vitrine::os::test
