@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The package test: install the current build tree into a temporary prefix,
+# then build every example as a standalone project against that install
+# (find_package(vitrine)), run each (exit 0 within 10 s), check pkg-config,
+# and build one example from pkg-config flags alone.
+#
+#   package_test.sh <build dir> <source dir> [<generator>]
+set -euo pipefail
+build=$(cd "$1" && pwd)
+source=$(cd "$2" && pwd)
+generator=${3:-Ninja}
+work=$(mktemp -d "${TMPDIR:-/tmp}/vitrine-package-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+prefix=$work/prefix
+
+step() { echo "=== $*"; }
+
+step "install $build -> $prefix"
+cmake --install "$build" --prefix "$prefix" >"$work/install.log"
+for f in lib/cmake/vitrine/vitrineConfig.cmake include/vitrine/vitrine.hpp \
+         lib/libvitrine_runtime.a; do
+  [[ -f $prefix/$f ]] || { echo "missing after install: $f" >&2; exit 1; }
+done
+
+for example in "$source"/examples/*/; do
+  name=$(basename "$example")
+  step "example $name: configure + build against the install"
+  cmake -S "$example" -B "$work/build-$name" -G "$generator" \
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_PREFIX_PATH="$prefix" >"$work/$name.log" ||
+    { cat "$work/$name.log"; exit 1; }
+  cmake --build "$work/build-$name" >>"$work/$name.log" 2>&1 ||
+    { cat "$work/$name.log"; exit 1; }
+  step "example $name: run"
+  timeout 10 "$work/build-$name/$name"
+done
+
+step "add_subdirectory: a parent project sees the same target names"
+mkdir -p "$work/parent"
+cat >"$work/parent/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.25)
+project(parent LANGUAGES CXX)
+add_subdirectory("$source" vitrine)
+foreach(t vitrine::vitrine vitrine::runtime vitrine::os vitrine::core)
+  if(NOT TARGET \${t})
+    message(FATAL_ERROR "no target \${t}")
+  endif()
+endforeach()
+add_executable(minimal "$source/examples/minimal/main.cpp")
+target_link_libraries(minimal PRIVATE vitrine::vitrine)
+CMAKE
+# Configure only: building would compile vitrine a second time.
+cmake -S "$work/parent" -B "$work/build-parent" -G "$generator" \
+  >"$work/parent.log" 2>&1 || { cat "$work/parent.log"; exit 1; }
+
+step "pkg-config"
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+flags=$(pkg-config --cflags --libs vitrine)
+echo "$flags"
+for lib in -lvitrine_runtime -lcaf_core -lurcu-memb -lurcu-common -lpthread; do
+  [[ " $flags " == *" $lib "* ]] || { echo "pkg-config lacks $lib" >&2; exit 1; }
+done
+step "example minimal: build with pkg-config flags only"
+# shellcheck disable=SC2086
+${CXX:-c++} -std=c++20 "$source/examples/minimal/main.cpp" \
+  -o "$work/minimal-pc" $(pkg-config --cflags --libs vitrine)
+timeout 10 "$work/minimal-pc" >/dev/null
+step "ok"
