@@ -28,20 +28,21 @@ namespace vitrine {
 /// A state read through a handle: a guarded snapshot (hybrid) or a copy
 /// received from the actor (messaging). Short-lived, one thread.
 class state_view {
+  using state_cell = core::publication_cell<core::process_state>;
+
  public:
   const core::process_state& operator*() const noexcept { return *value_; }
   const core::process_state* operator->() const noexcept { return value_; }
 
   explicit state_view(const detail::process_record& record) noexcept
-      : value_(&*snapshot_.emplace(record.state)) {}
+      : value_(&record.state.read_with(guard_)) {}
   explicit state_view(core::process_state copy) noexcept
       : copy_(std::move(copy)), value_(&*copy_) {}
   state_view(const state_view&) = delete;
   state_view& operator=(const state_view&) = delete;
 
  private:
-  std::optional<core::publication_cell<core::process_state>::snapshot>
-      snapshot_;
+  state_cell::reclaimer_type::guard guard_;  // unused for a copy
   std::optional<core::process_state> copy_;
   const core::process_state* value_;
 };

@@ -77,6 +77,13 @@ class publication_cell {
   /// The latest snapshot. Never blocks, never allocates.
   snapshot read() const noexcept { return snapshot{*this}; }
 
+  /// The latest snapshot, kept alive by `guard` (which must outlive the
+  /// reference and protect nothing else meanwhile). For views that hold
+  /// their guard themselves; read() is the usual way.
+  const T& read_with(typename Reclaimer::guard& guard) const noexcept {
+    return guard.protect(current_)->value;
+  }
+
   /// Number of publishes so far (the futex word waiters sleep on).
   std::uint32_t publications() const noexcept {
     return publications_.load(std::memory_order_acquire);
