@@ -143,8 +143,12 @@ class process_actor final : public caf::event_based_actor {
     history_.push(
         {next.version, next.status, next.pid, next.last_exit, clock::now()});
     if (record_->mode == read_mode::hybrid) {
-      record_->state.publish(std::move(next));
+      // History first: a reader that sees (or waited for) this state then
+      // finds it in the history too. The state's release store orders the
+      // history publish before it; the other order left readers (and
+      // wait_for_status callers) with a history one transition behind.
       record_->history.publish(history_);
+      record_->state.publish(std::move(next));
     }
     for (const auto& s : subscribers_)
       send(s, state_changed_atom::value, current_);

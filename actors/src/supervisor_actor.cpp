@@ -30,8 +30,15 @@ class supervisor_actor final : public caf::event_based_actor {
 
   caf::behavior make_behavior() override {
     return {
-        [this](start_atom) { return start_all(); },
-        [this](resume_atom) { start_all(); },
+        [this](start_atom) {
+          auto promise = make_response_promise<caf::ok_atom>();
+          start_all(
+              [promise]() mutable { promise.deliver(caf::ok_atom::value); });
+          return promise;
+        },
+        // A restart ordered by the parent with send(): no reply (a promise
+        // here delivered a stray 'ok' to the parent: "unexpected message").
+        [this](resume_atom) { start_all([] {}); },
         [this](stop_atom) { return stop_all(false); },
         [this](shutdown_atom) { return stop_all(true); },
         [this](add_child_atom, process_spec& spec)
@@ -68,6 +75,7 @@ class supervisor_actor final : public caf::event_based_actor {
   struct child {
     caf::actor actor;
     bool autostart = true;
+    bool is_supervisor = false;
   };
 
   void publish(supervisor_status status) {
@@ -101,7 +109,7 @@ class supervisor_actor final : public caf::event_based_actor {
     auto actor =
         spawn_supervisor_actor(home_system(), record, std::move(spec), context_,
                                caf::actor_cast<caf::actor>(this));
-    children_.push_back({std::move(actor), true});
+    children_.push_back({std::move(actor), true, true});
     return record;
   }
 
@@ -150,16 +158,14 @@ class supervisor_actor final : public caf::event_based_actor {
               [next](caf::error&) { next(); });
   }
 
-  caf::result<caf::ok_atom> start_all() {
+  void start_all(done_fn done) {
     build_children_once();
     window_.clear();
     publish(supervisor_status::starting);
-    auto promise = make_response_promise<caf::ok_atom>();
-    start_range(0, children_.size(), [this, promise]() mutable {
+    start_range(0, children_.size(), [this, done] {
       publish(supervisor_status::running);
-      promise.deliver(caf::ok_atom::value);
+      done();
     });
-    return promise;
   }
 
   caf::result<caf::ok_atom> stop_all(bool quit_after) {
@@ -181,6 +187,12 @@ class supervisor_actor final : public caf::event_based_actor {
     std::size_t i = 0;
     while (i < children_.size() && children_[i].actor != sender) ++i;
     if (i == children_.size() || !wants_restart) return;
+    // The root (no parent) hosts the application's trees and has nobody to
+    // escalate to. A top-level supervisor that exceeded its intensity stays
+    // failed, its children stopped: restarting it at once (with a fresh
+    // restart window each time) looped forever and made a top-level
+    // supervisor's intensity meaningless.
+    if (!parent_ && children_[i].is_supervisor) return;
     if (current_.status != supervisor_status::running &&
         current_.status != supervisor_status::restarting)
       return;

@@ -1,33 +1,24 @@
+// The runtime facade: supervise, read lock-free, stop, history, validation.
 #include "vitrine/runtime.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
+#include "test_support.hpp"
+
 using namespace vitrine;
-using namespace std::chrono_literals;
+using namespace vitrine::test;
 using core::process_status;
+using core::termination;
 
-namespace {
-auto in(std::chrono::milliseconds d) {
-  return std::chrono::steady_clock::now() + d;
-}
-
-process_spec sh(std::string name, std::string script) {
-  process_spec spec;
-  spec.name = std::move(name);
-  spec.launch.argv = {"/bin/sh", "-c", std::move(script)};
-  spec.startsecs = 0ms;
-  spec.backoff.min = 10ms;
-  spec.backoff.jitter = 0;
-  spec.stop_timeout = 2000ms;
-  return spec;
-}
-}  // namespace
-
-TEST_CASE("a supervised process runs, is read without messages, and stops",
-          "[runtime]") {
-  runtime rt;
+TEST_CASE_METHOD(runtime_fixture,
+                 "a supervised process runs, is read without messages, and "
+                 "stops",
+                 "[runtime]") {
   auto h = rt.supervise(sh("sleeper", "exec sleep 30"));
-  REQUIRE(h.wait_for_status(process_status::running, in(10s)));
+  REQUIRE(reaches(h, process_status::running));
   const auto pid = h.read()->pid;
   CHECK(pid > 0);
   CHECK(rt.find("sleeper").read()->pid == pid);
@@ -35,30 +26,160 @@ TEST_CASE("a supervised process runs, is read without messages, and stops",
   for (int i = 0; i < 1'000'000; ++i) REQUIRE(h.read()->pid == pid);
   CHECK(h.messages_handled() == before);
   REQUIRE(h.stop());
-  REQUIRE(h.wait_for_status(process_status::stopped, in(10s)));
+  REQUIRE(reaches(h, process_status::stopped));
   auto s = h.read();
   CHECK(s->pid == 0);
-  CHECK(s->last_exit.how == core::termination::kind::signaled);
-  CHECK(s->last_exit.value == SIGTERM);
+  CHECK(s->last_exit == termination{termination::kind::signaled, SIGTERM});
+  // A second stop of a stopped process changes nothing.
+  const auto version = s->version;
+  REQUIRE(h.stop());
+  REQUIRE(h.start());  // a later command proves the stop was handled
+  REQUIRE(reaches(h, process_status::running));
+  CHECK(h.read()->version == version + 1);
 }
 
-TEST_CASE("a transient process that exits 0 is not restarted", "[runtime]") {
-  runtime rt;
+TEST_CASE_METHOD(runtime_fixture,
+                 "two threads reading a million states each never message "
+                 "the owning actor",
+                 "[runtime][hybrid]") {
+  auto h = rt.supervise(sh("steady", "exec sleep 30"));
+  REQUIRE(reaches(h, process_status::running));
+  const auto pid = h.read()->pid;
+  const auto before = h.messages_handled();
+  std::atomic<long> mismatches{0};
+  auto reader = [&] {
+    long bad = 0;
+    for (int i = 0; i < 1'000'000; ++i) {
+      auto s = h.read();
+      if (s->pid != pid || s->status != process_status::running) ++bad;
+    }
+    mismatches += bad;
+  };
+  std::thread first{reader};
+  std::thread second{reader};
+  first.join();
+  second.join();
+  CHECK(mismatches == 0);
+  CHECK(h.messages_handled() == before);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a transient process that exits 0 is not restarted",
+                 "[runtime]") {
   auto spec = sh("once", "exit 0");
   spec.restart = restart_policy::transient;
   auto h = rt.supervise(spec);
-  REQUIRE(h.wait_for_status(process_status::exited, in(10s)));
+  REQUIRE(reaches(h, process_status::exited));
   CHECK(h.read()->restart_count == 0);
-  CHECK(h.read()->last_exit ==
-        core::termination{core::termination::kind::exited, 0});
+  CHECK(h.read()->last_exit == termination{termination::kind::exited, 0});
 }
 
-TEST_CASE("a permanent process that crashes is restarted with a new pid",
-          "[runtime]") {
-  runtime rt;
+TEST_CASE_METHOD(runtime_fixture,
+                 "a permanent process that crashes is restarted with a new "
+                 "pid",
+                 "[runtime]") {
   auto h = rt.supervise(sh("crasher", "sleep 0.05; exit 3"));
-  REQUIRE(h.wait_until([](const auto& s) { return s.restart_count >= 2; },
-                       in(10s)));
-  CHECK(h.read()->last_exit ==
-        core::termination{core::termination::kind::exited, 3});
+  REQUIRE(reaches_when(h, [](const auto& s) { return s.restart_count >= 2; }));
+  CHECK(h.read()->last_exit == termination{termination::kind::exited, 3});
+  CHECK(pids_in_history(h).size() >= 2);
+}
+
+SCENARIO_METHOD(runtime_fixture,
+                "the history lists the recent transitions oldest first, "
+                "bounded by its capacity",
+                "[runtime][history]") {
+  constexpr auto capacity = core::transition_history::capacity;
+  GIVEN("a process that started and stopped once") {
+    auto spec = sh("brief", "exec sleep 30");
+    spec.startsecs = 50ms;  // so that it goes through starting
+    auto h = rt.supervise(spec);
+    REQUIRE(reaches(h, process_status::running));
+    REQUIRE(h.stop());
+    REQUIRE(reaches(h, process_status::stopped));
+    THEN("its history is starting, running, stopping, stopped") {
+      const auto history = history_of(h);
+      REQUIRE(history.size() == 4);
+      CHECK(history[0].status == process_status::starting);
+      CHECK(history[1].status == process_status::running);
+      CHECK(history[2].status == process_status::stopping);
+      CHECK(history[3].status == process_status::stopped);
+      CHECK(history[0].pid == history[2].pid);
+      CHECK(history[3].pid == 0);
+      CHECK(history[3].last_exit ==
+            termination{termination::kind::signaled, SIGTERM});
+      for (std::size_t i = 1; i < history.size(); ++i) {
+        CHECK(history[i].version == history[i - 1].version + 1);
+        CHECK(history[i].at >= history[i - 1].at);
+      }
+      CHECK(history.back().version == h.read()->version);
+    }
+  }
+  GIVEN("a process that went through many more transitions than that") {
+    auto spec = sh("churner", "exit 1");
+    spec.backoff.min = 1ms;
+    spec.backoff.multiplier = 1.0;
+    auto h = rt.supervise(spec);
+    REQUIRE(reaches_when(
+        h, [](const auto& s) { return s.restart_count >= capacity + 2; }));
+    REQUIRE(h.stop());
+    REQUIRE(reaches(h, process_status::stopped));
+    const auto last = h.read()->version;
+    REQUIRE(last > 2 * capacity);
+    THEN(
+        "only the last ones are kept, oldest first, ending with the "
+        "current state") {
+      const auto history = history_of(h);
+      REQUIRE(history.size() == capacity);
+      CHECK(history.back().version == last);
+      CHECK(history.back().status == process_status::stopped);
+      CHECK(history.front().version == last - (capacity - 1));
+      for (std::size_t i = 1; i < history.size(); ++i)
+        CHECK(history[i].version == history[i - 1].version + 1);
+    }
+  }
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "supervise() rejects a missing program up front, naming "
+                 "launch.argv[0], and starts nothing",
+                 "[runtime][validation]") {
+  auto spec = sh("ghost", "true");
+  spec.launch.argv = {"/nonexistent/vitrine-ghost", "--flag"};
+  try {
+    rt.supervise(spec);
+    FAIL("supervise() accepted a spec whose program does not exist");
+  } catch (const spec_error& e) {
+    const std::string what = e.what();
+    INFO(what);
+    CHECK(what.find("launch.argv[0]") != std::string::npos);
+    CHECK(what.find("/nonexistent/vitrine-ghost") != std::string::npos);
+    REQUIRE(e.problems().size() == 1);
+    CHECK(e.problems()[0].field == "ghost.launch.argv[0]");
+  }
+  CHECK_FALSE(rt.find("ghost"));
+  CHECK(rt.root().read()->child_count == 0);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a second process with a taken name is refused",
+                 "[runtime][validation]") {
+  auto h = rt.supervise(sh("twin", "exec sleep 30"));
+  CHECK_THROWS_AS(rt.supervise(sh("twin", "exec sleep 30")), spec_error);
+  REQUIRE(reaches(h, process_status::running));
+}
+
+TEST_CASE("shutdown is idempotent and later commands report failure",
+          "[runtime]") {
+  leak_checker leaks;
+  runtime rt;
+  auto h = rt.supervise(sh("short", "exec sleep 30"));
+  REQUIRE(reaches(h, process_status::running));
+  const pid_t pid = h.read()->pid;
+  rt.shutdown();
+  rt.shutdown();
+  CHECK(gone(pid));
+  CHECK(h.read()->status == process_status::stopped);
+  CHECK_FALSE(h.start());
+  CHECK_FALSE(h.stop());
+  CHECK_THROWS_AS(rt.supervise(sh("late", "true")), std::runtime_error);
 }

@@ -1,0 +1,232 @@
+// Stopping: the kill timeout, process groups, runtime destruction, and a
+// host application that dies without cleaning up.
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include "test_support.hpp"
+#include "vitrine/os/process_scan.hpp"
+#include "vitrine/runtime.hpp"
+
+extern char** environ;
+
+using namespace vitrine;
+using namespace vitrine::test;
+using core::process_status;
+using core::termination;
+
+namespace {
+
+/// Live (non-zombie) members of a process group.
+std::size_t live_members(pid_t pgid) {
+  std::size_t n = 0;
+  for (const auto& e : os::processes_in_group(pgid))
+    if (!os::is_zombie(e)) ++n;
+  return n;
+}
+
+/// A script that ignores SIGTERM, starts a grandchild (which inherits the
+/// ignored SIGTERM) and records its pid in `pid_file`.
+std::string stubborn_script(const std::string& pid_file) {
+  return "trap '' TERM; sleep 1000 & echo $! > " + pid_file +
+         "; while :; do wait; done";
+}
+
+}  // namespace
+
+SCENARIO_METHOD(runtime_fixture,
+                "a child that ignores SIGTERM is SIGKILLed after stop_timeout, "
+                "with its whole process group",
+                "[stop]") {
+  GIVEN("a shell that ignores SIGTERM and has a grandchild in its group") {
+    temp_dir dir;
+    const auto pid_file = dir.file("grandchild.pid");
+    auto spec = sh("stubborn", stubborn_script(pid_file));
+    spec.stop_timeout = 500ms;
+    auto h = rt.supervise(spec);
+    REQUIRE(reaches(h, process_status::running));
+    const pid_t pid = h.read()->pid;
+    const pid_t grandchild = read_pid_file(pid_file);
+    REQUIRE(grandchild > 0);
+    REQUIRE_FALSE(gone(grandchild));
+    REQUIRE(os::read_proc_entry(grandchild));
+    CHECK(os::read_proc_entry(grandchild)->pgrp == pid);
+    WHEN("it is stopped") {
+      const auto begin = clock::now();
+      REQUIRE(h.stop());
+      REQUIRE(reaches(h, process_status::stopped));
+      const auto took = clock::now() - begin;
+      INFO("stopped after " << millis(took) << " ms");
+      THEN("it was killed by SIGKILL no earlier than the stop timeout") {
+        CHECK(took >= 495ms);  // 5 ms for the two clocks' reads
+        CHECK(h.read()->last_exit ==
+              termination{termination::kind::signaled, SIGKILL});
+        const auto history = history_of(h);
+        REQUIRE(history.size() >= 2);
+        CHECK(history[history.size() - 2].status == process_status::stopping);
+        CHECK(history.back().status == process_status::stopped);
+      }
+      AND_THEN("the grandchild is gone too") {
+        CHECK(all_gone({pid, grandchild}, 5000ms));
+        CHECK(live_members(pid) == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE(
+    "destroying the runtime stops and reaps every child, bounded by "
+    "the stop timeouts",
+    "[stop][shutdown]") {
+  leak_checker leaks;
+  temp_dir dir;
+  auto rt = std::make_unique<runtime>();
+  auto a = rt->supervise(sh("a", "exec sleep 1000"));
+  auto b = rt->supervise(sh("b", stubborn_script(dir.file("b.pid"))));
+  supervisor_spec tree;
+  tree.name = "tree";
+  tree.children = {sh("c", "exec sleep 1000"), sh("d", "exec sleep 1000")};
+  rt->supervise(tree);
+  auto c = rt->find("c");
+  auto d = rt->find("d");
+  std::vector<process_handle> all{a, b, c, d};
+  std::vector<pid_t> pids;
+  for (const auto& h : all) {
+    REQUIRE(reaches(h, process_status::running));
+    pids.push_back(h.read()->pid);
+  }
+  pids.push_back(read_pid_file(dir.file("b.pid")));
+  const auto begin = clock::now();
+  rt.reset();
+  const auto took = clock::now() - begin;
+  INFO("the destructor took " << millis(took) << " ms");
+  // b needs its 1 s kill timeout; the others go at SIGTERM. The bound is the
+  // sum of the stop timeouts (4 s) plus generous slack for a loaded machine.
+  CHECK(took >= 995ms);
+  CHECK(took < 15s);
+  // The children were reaped before the destructor returned; b's grandchild
+  // got its SIGKILL with b's group and dies a moment later.
+  const pid_t grandchild = pids.back();
+  pids.pop_back();
+  for (pid_t pid : pids) {
+    INFO("pid " << pid);
+    CHECK(gone(pid));
+  }
+  CHECK(all_gone({grandchild}, 5000ms));
+  for (const auto& h : all) {
+    INFO(describe(*h.read()));
+    CHECK(h.read()->status == process_status::stopped);
+    CHECK(h.read()->pid == 0);
+    CHECK_FALSE(h.stop());  // commands fail once the runtime is gone
+  }
+  CHECK(b.read()->last_exit ==
+        termination{termination::kind::signaled, SIGKILL});
+}
+
+namespace {
+
+/// The host_helper process: spawned with its stdout on a pipe; killed and
+/// reaped at scope exit if the test did not do it.
+class host_process {
+ public:
+  explicit host_process(int children) {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    out_ = fds[0];
+    posix_spawn_file_actions_t actions;
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    const std::string count = std::to_string(children);
+    std::string path = VITRINE_HOST_HELPER;
+    char* argv[] = {path.data(), const_cast<char*>(count.c_str()), nullptr};
+    const int rc =
+        ::posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv, environ);
+    ::posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    REQUIRE(rc == 0);
+  }
+  ~host_process() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      reap();
+    }
+    if (out_ >= 0) ::close(out_);
+  }
+  host_process(const host_process&) = delete;
+  host_process& operator=(const host_process&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  /// Reads its stdout until "ready"; returns everything read.
+  std::optional<std::string> read_until_ready(ms limit) {
+    std::string text;
+    const auto deadline = in(limit);
+    while (text.find("ready\n") == std::string::npos) {
+      const auto left = std::chrono::duration_cast<ms>(deadline - clock::now());
+      if (left <= 0ms) return std::nullopt;
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buffer[256];
+      const auto n = ::read(out_, buffer, sizeof buffer);
+      if (n <= 0) return std::nullopt;  // it died
+      text.append(buffer, static_cast<std::size_t>(n));
+    }
+    return text;
+  }
+
+  void reap() {
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = 0;
+  }
+
+ private:
+  pid_t pid_ = 0;
+  int out_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "the children of a host application that is SIGKILLed die with it "
+    "within a second",
+    "[stop][orphans]") {
+  leak_checker leaks;
+  host_process host{3};
+  const auto text = host.read_until_ready(30'000ms);
+  REQUIRE(text);
+  std::vector<pid_t> pids;
+  std::istringstream lines{*text};
+  std::string word;
+  while (lines >> word)
+    if (word == "pid") {
+      pid_t p = 0;
+      lines >> p;
+      pids.push_back(p);
+    }
+  REQUIRE(pids.size() == 3);
+  for (pid_t p : pids) {
+    auto entry = os::read_proc_entry(p);
+    REQUIRE(entry);
+    CHECK(entry->ppid == host.pid());
+    CHECK_FALSE(gone(p));
+  }
+  const auto begin = clock::now();
+  REQUIRE(::kill(host.pid(), SIGKILL) == 0);
+  host.reap();
+  const bool all_died = all_gone(pids, 5000ms);
+  const auto took = clock::now() - begin;
+  INFO("the orphans were gone " << millis(took) << " ms after the SIGKILL");
+  REQUIRE(all_died);
+  CHECK(took < 1s);
+}
