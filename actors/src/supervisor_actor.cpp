@@ -93,7 +93,7 @@ class supervisor_actor final : public caf::event_based_actor {
   std::shared_ptr<process_record> add_process(process_spec spec) {
     auto name = std::make_shared<const std::string>(spec.name);
     auto record = std::make_shared<process_record>(name, context_.mode);
-    if (!context_.registry.insert(spec.name, record)) return nullptr;
+    if (!context_.register_process(spec.name, record)) return nullptr;
     const bool autostart = spec.autostart;
     auto actor =
         spawn_process_actor(home_system(), record, std::move(spec), context_.io,
@@ -130,6 +130,8 @@ class supervisor_actor final : public caf::event_based_actor {
   /// Starts children [from, to) one after another (each start replies once
   /// its spawn was attempted), then calls done.
   void start_range(std::size_t from, std::size_t to, done_fn done) {
+    if (spec_.parallel_start && to - from > 1)
+      return start_in_parallel(from, to, std::move(done));
     if (from >= to) return done();
     if (!children_[from].autostart) {
       children_[from].autostart = true;  // later restarts do start it
@@ -139,6 +141,26 @@ class supervisor_actor final : public caf::event_based_actor {
     request(children_[from].actor, caf::infinite, start_atom::value)
         .await([next](caf::ok_atom) { next(); },
                [next](caf::error&) { next(); });
+  }
+
+  /// Sends start to children [from, to) at once and calls done when all
+  /// have replied (spec.parallel_start: independent children, one_for_one).
+  void start_in_parallel(std::size_t from, std::size_t to, done_fn done) {
+    auto left = std::make_shared<std::size_t>(1);  // 1 until all are sent
+    auto one_done = [left, done] {
+      if (--*left == 0) done();
+    };
+    for (std::size_t i = from; i < to; ++i) {
+      if (!children_[i].autostart) {
+        children_[i].autostart = true;  // later restarts do start it
+        continue;
+      }
+      ++*left;
+      request(children_[i].actor, caf::infinite, start_atom::value)
+          .then([one_done](caf::ok_atom) { one_done(); },
+                [one_done](caf::error&) { one_done(); });
+    }
+    one_done();
   }
 
   /// Stops children [from, to) in reverse order, skipping `except`.
@@ -194,13 +216,14 @@ class supervisor_actor final : public caf::event_based_actor {
     // supervisor's intensity meaningless.
     if (!parent_ && children_[i].is_supervisor) return;
     if (current_.status != supervisor_status::running &&
-        current_.status != supervisor_status::restarting)
+        current_.status != supervisor_status::restarting &&
+        current_.status != supervisor_status::starting)
       return;
     if (!window_.admit(std::chrono::steady_clock::now())) return fail();
     ++restarts_;
     switch (spec_.strategy) {
       case restart_strategy::one_for_one:
-        publish(supervisor_status::running);
+        publish(current_.status);  // the restart count changed
         send(children_[i].actor, resume_atom::value);
         break;
       case restart_strategy::one_for_all:
