@@ -15,6 +15,7 @@
 #include <set>
 #include <tuple>
 
+#include "program_keys.hpp"
 #include "toml_reader.hpp"
 
 namespace vitrine::cli {
@@ -27,53 +28,12 @@ std::string to_string(const diagnostic& d) {
 
 namespace {
 
+using detail::key_locations;
+using detail::locate_keys;
 using detail::location;
 using detail::problem_sink;
 using detail::table_reader;
 using detail::where;
-
-/// Where each key of one program or group table is written ("backoff" and
-/// "backoff.min_ms" both), for mapping validate() fields back to lines.
-using key_locations = std::map<std::string, location, std::less<>>;
-
-key_locations locate_keys(const toml::table& table) {
-  key_locations out;
-  for (const auto& [key, value] : table) {
-    out.emplace(std::string{key.str()}, where(key.source()));
-    if (const auto* sub = value.as_table())
-      for (const auto& [inner, ignored] : *sub)
-        out.emplace(std::string{key.str()} + "." + std::string{inner.str()},
-                    where(inner.source()));
-  }
-  return out;
-}
-
-/// validate()'s field (without the name prefix) -> our key.
-std::string key_of_field(std::string_view field, const key_locations& keys) {
-  auto starts = [&](std::string_view p) { return field.starts_with(p); };
-  if (starts("launch.argv") || field == "launch") return "command";
-  if (starts("launch.env")) return "env";
-  if (starts("launch.")) {
-    static constexpr std::string_view direct[] = {"cwd", "umask", "stdout",
-                                                  "stderr", "notify_fd"};
-    for (auto name : direct)
-      if (field.substr(7) == name) return std::string{name};
-    return "";
-  }
-  if (field == "startsecs") return "startsecs_ms";
-  if (field == "stop_timeout") return "stop_timeout_ms";
-  if (field == "period") return "period_ms";
-  if (field == "backoff.min") return "backoff.min_ms";
-  if (field == "backoff.max") return "backoff.max_ms";
-  if (field == "backoff.reset_after") return "backoff.reset_after_ms";
-  if (starts("logs.")) {
-    const std::string leaf{field.substr(5)};
-    return keys.contains("stderr." + leaf) && !keys.contains("stdout." + leaf)
-               ? "stderr." + leaf
-               : "stdout." + leaf;
-  }
-  return std::string{field};
-}
 
 constexpr std::string_view default_supervisor_name = "main";
 
@@ -218,15 +178,17 @@ class translator {
     if (auto v =
             r.get_choice("restart", {"permanent", "transient", "temporary"}))
       spec.restart = static_cast<restart_policy>(*v);
-    read_exit_codes(r, spec);
+    detail::read_exit_codes(r, spec);
     if (auto v = r.get_millis("startsecs_ms")) spec.startsecs = *v;
     if (auto v = r.get_int("startretries", 0, 1000))
       spec.startretries = static_cast<unsigned>(*v);
-    read_backoff(r, spec.backoff);
+    detail::read_backoff(r, spec.backoff);
     if (auto v = r.get_signal("stop_signal")) spec.stop_signal = *v;
     if (auto v = r.get_millis("stop_timeout_ms")) spec.stop_timeout = *v;
-    read_stdio(r, "stdout", spec.launch.stdout_target, spec.logs);
-    read_stdio(r, "stderr", spec.launch.stderr_target, spec.logs);
+    detail::read_stdio(r, "stdout", spec.launch.stdout_target, spec.logs,
+                       options_.base_dir);
+    detail::read_stdio(r, "stderr", spec.launch.stderr_target, spec.logs,
+                       options_.base_dir);
     if (auto v = r.get_int("notify_fd", 3, 1023))
       spec.launch.notify_fd = static_cast<int>(*v);
     if (auto v = r.get_bool("autostart")) spec.autostart = *v;
@@ -265,79 +227,11 @@ class translator {
     if (auto v = r.get_bool("inherit_env")) launch.inherit_env = *v;
     const auto* env = r.get_table("env");
     if (!env) return;
-    table_reader e{*env, r.qualified("env"), where(env->source()), out_};
+    auto e = r.nested("env", *env);
     for (const auto& [key, value] : *env) {
       if (auto text = e.get_string(key.str()))
         launch.env.emplace_back(std::string{key.str()}, *text);
     }
-  }
-
-  void read_exit_codes(table_reader& r, process_spec& spec) {
-    const auto* node = r.find("expected_exit_codes");
-    if (!node) return;
-    const auto* array = node->as_array();
-    if (!array)
-      return r.wrong_type("expected_exit_codes", *node, "an array of integers");
-    std::vector<int> codes;
-    for (const auto& element : *array) {
-      const auto* code = element.as_integer();
-      if (!code || code->get() < 0 || code->get() > 255)
-        return r.error("expected_exit_codes",
-                       "must hold integers between 0 and 255");
-      codes.push_back(static_cast<int>(code->get()));
-    }
-    spec.expected_exit_codes = std::move(codes);
-  }
-
-  void read_backoff(table_reader& r, core::backoff_policy& policy) {
-    const auto* table = r.get_table("backoff");
-    if (!table) return;
-    table_reader b{*table, r.qualified("backoff"), where(table->source()),
-                   out_};
-    b.allow_only(
-        {"min_ms", "max_ms", "multiplier", "jitter", "reset_after_ms"});
-    if (auto v = b.get_millis("min_ms")) policy.min = *v;
-    if (auto v = b.get_millis("max_ms")) policy.max = *v;
-    if (auto v = b.get_number("multiplier")) policy.multiplier = *v;
-    if (auto v = b.get_number("jitter")) policy.jitter = *v;
-    if (auto v = b.get_millis("reset_after_ms")) policy.reset_after = *v;
-  }
-
-  void read_stdio(table_reader& r, std::string_view key,
-                  os::stdio_target& target, log_rotation& logs) {
-    using kind = os::stdio_target::kind;
-    const auto* node = r.find(key);
-    if (!node) return;
-    if (const auto* s = node->as_string()) {
-      if (s->get() == "inherit")
-        target.mode = kind::inherit;
-      else if (s->get() == "null")
-        target.mode = kind::null;
-      else
-        r.error(key, "'" + s->get() +
-                         "' is not one of inherit, null (or use a table: "
-                         "{ file = PATH } or { capture = PATH })");
-      return;
-    }
-    const auto* table = node->as_table();
-    if (!table)
-      return r.wrong_type(key, *node, "\"inherit\", \"null\" or a table");
-    table_reader t{*table, r.qualified(key), where(table->source()), out_};
-    t.allow_only({"file", "capture", "max_bytes", "backups"});
-    const bool file = t.find("file") != nullptr;
-    const bool capture = t.find("capture") != nullptr;
-    if (file == capture)
-      return r.error(key, "needs exactly one of 'file' or 'capture'");
-    if (file && (t.find("max_bytes") || t.find("backups")))
-      r.error(key, "max_bytes and backups apply to 'capture' only");
-    if (auto path = t.get_string(file ? "file" : "capture")) {
-      target.mode = file ? kind::append_file : kind::capture;
-      target.path = resolve(*path);
-    }
-    if (auto v = t.get_int("max_bytes", 0, std::int64_t{1} << 50))
-      logs.max_bytes = static_cast<std::uint64_t>(*v);
-    if (auto v = t.get_int("backups", 0, 1000))
-      logs.backups = static_cast<unsigned>(*v);
   }
 
   /// Records `name` (a program's or a group's); reports a second use.
@@ -363,7 +257,7 @@ class translator {
       std::string_view field = p.field;
       if (!prefix.empty() && field.starts_with(prefix))
         field.remove_prefix(prefix.size());
-      const std::string key = key_of_field(field, keys);
+      const std::string key = detail::key_of_field(field, keys);
       if (reported.contains(key.empty() ? r.path() : r.qualified(key)))
         continue;
       // The key itself, else its parent table ("backoff"), else the table.
@@ -379,11 +273,7 @@ class translator {
   }
 
   std::string resolve(const std::string& path) const {
-    if (path.empty() || path.front() == '/' || options_.base_dir.empty())
-      return path;
-    return (std::filesystem::path{options_.base_dir} / path)
-        .lexically_normal()
-        .string();
+    return detail::resolve_path(options_.base_dir, path);
   }
 
   const parse_options& options_;

@@ -176,6 +176,9 @@ int run_command(const run_options& options) {
   if (!config.ok()) return 1;
 
   signal_channel signals;  // before any thread exists
+  // A closed stdout (`vitrine run x | head`) must not kill the supervisor;
+  // children get default dispositions back at launch.
+  ::signal(SIGPIPE, SIG_IGN);
   if (!signals.ok()) {
     std::cerr << "vitrine: signalfd failed\n";
     return 1;

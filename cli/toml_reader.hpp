@@ -64,6 +64,11 @@ class table_reader {
   const std::string& path() const noexcept { return path_; }
   const toml::table& table() const noexcept { return table_; }
 
+  /// A reader of `table`, the value of `key` here, with the same sink.
+  table_reader nested(std::string_view key, const toml::table& table) const {
+    return {table, qualified(key), where(table.source()), out_};
+  }
+
   void error(std::string_view key, std::string message);
   void wrong_type(std::string_view key, const toml::node& value,
                   std::string_view expected);

@@ -4,11 +4,19 @@
 # (find_package(vitrine)), run each (exit 0 within 10 s), check pkg-config,
 # and build one example from pkg-config flags alone.
 #
-#   package_test.sh <build dir> <source dir> [<generator>]
+#   package_test.sh <build dir> <source dir> [<generator> [<sanitize>]]
+#
+# <sanitize> is the build's VITRINE_SANITIZE (address | thread | empty): an
+# instrumented vitrine needs the examples linked with the same runtime.
 set -euo pipefail
 build=$(cd "$1" && pwd)
 source=$(cd "$2" && pwd)
 generator=${3:-Ninja}
+case ${4:-} in
+  address) sanitize=(-fsanitize=address,undefined) ;;
+  thread) sanitize=(-fsanitize=thread) ;;
+  *) sanitize=() ;;
+esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/vitrine-package-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 prefix=$work/prefix
@@ -26,7 +34,8 @@ for example in "$source"/examples/*/; do
   name=$(basename "$example")
   step "example $name: configure + build against the install"
   cmake -S "$example" -B "$work/build-$name" -G "$generator" \
-    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_PREFIX_PATH="$prefix" >"$work/$name.log" ||
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_CXX_FLAGS="${sanitize[*]}" >"$work/$name.log" ||
     { cat "$work/$name.log"; exit 1; }
   cmake --build "$work/build-$name" >>"$work/$name.log" 2>&1 ||
     { cat "$work/$name.log"; exit 1; }
@@ -61,7 +70,7 @@ for lib in -lvitrine_runtime -lcaf_core -lurcu-memb -lurcu-common -lpthread; do
 done
 step "example minimal: build with pkg-config flags only"
 # shellcheck disable=SC2086
-${CXX:-c++} -std=c++20 "$source/examples/minimal/main.cpp" \
+${CXX:-c++} -std=c++20 "${sanitize[@]}" "$source/examples/minimal/main.cpp" \
   -o "$work/minimal-pc" $(pkg-config --cflags --libs vitrine)
 timeout 10 "$work/minimal-pc" >/dev/null
 step "ok"

@@ -1,0 +1,116 @@
+#include "program_keys.hpp"
+
+#include <filesystem>
+
+namespace vitrine::cli::detail {
+
+key_locations locate_keys(const toml::table& table) {
+  key_locations out;
+  for (const auto& [key, value] : table) {
+    out.emplace(std::string{key.str()}, where(key.source()));
+    if (const auto* sub = value.as_table())
+      for (const auto& [inner, ignored] : *sub)
+        out.emplace(std::string{key.str()} + "." + std::string{inner.str()},
+                    where(inner.source()));
+  }
+  return out;
+}
+
+std::string key_of_field(std::string_view field, const key_locations& keys) {
+  auto starts = [&](std::string_view p) { return field.starts_with(p); };
+  if (starts("launch.argv") || field == "launch") return "command";
+  if (starts("launch.env")) return "env";
+  if (starts("launch.")) {
+    static constexpr std::string_view direct[] = {"cwd", "umask", "stdout",
+                                                  "stderr", "notify_fd"};
+    for (auto name : direct)
+      if (field.substr(7) == name) return std::string{name};
+    return "";
+  }
+  if (field == "startsecs") return "startsecs_ms";
+  if (field == "stop_timeout") return "stop_timeout_ms";
+  if (field == "period") return "period_ms";
+  if (field == "backoff.min") return "backoff.min_ms";
+  if (field == "backoff.max") return "backoff.max_ms";
+  if (field == "backoff.reset_after") return "backoff.reset_after_ms";
+  if (starts("logs.")) {
+    const std::string leaf{field.substr(5)};
+    return keys.contains("stderr." + leaf) && !keys.contains("stdout." + leaf)
+               ? "stderr." + leaf
+               : "stdout." + leaf;
+  }
+  return std::string{field};
+}
+
+std::string resolve_path(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || path.front() == '/' || base_dir.empty()) return path;
+  return (std::filesystem::path{base_dir} / path).lexically_normal().string();
+}
+
+void read_exit_codes(table_reader& r, process_spec& spec) {
+  const auto* node = r.find("expected_exit_codes");
+  if (!node) return;
+  const auto* array = node->as_array();
+  if (!array)
+    return r.wrong_type("expected_exit_codes", *node, "an array of integers");
+  std::vector<int> codes;
+  for (const auto& element : *array) {
+    const auto* code = element.as_integer();
+    if (!code || code->get() < 0 || code->get() > 255)
+      return r.error("expected_exit_codes",
+                     "must hold integers between 0 and 255");
+    codes.push_back(static_cast<int>(code->get()));
+  }
+  spec.expected_exit_codes = std::move(codes);
+}
+
+void read_backoff(table_reader& r, core::backoff_policy& policy) {
+  const auto* table = r.get_table("backoff");
+  if (!table) return;
+  auto b = r.nested("backoff", *table);
+  b.allow_only({"min_ms", "max_ms", "multiplier", "jitter", "reset_after_ms"});
+  if (auto v = b.get_millis("min_ms")) policy.min = *v;
+  if (auto v = b.get_millis("max_ms")) policy.max = *v;
+  if (auto v = b.get_number("multiplier")) policy.multiplier = *v;
+  if (auto v = b.get_number("jitter")) policy.jitter = *v;
+  if (auto v = b.get_millis("reset_after_ms")) policy.reset_after = *v;
+}
+
+void read_stdio(table_reader& r, std::string_view key, os::stdio_target& target,
+                log_rotation& logs, const std::string& base_dir) {
+  using kind = os::stdio_target::kind;
+  const auto* node = r.find(key);
+  if (!node) return;
+  if (const auto* s = node->as_string()) {
+    if (s->get() == "inherit")
+      target.mode = kind::inherit;
+    else if (s->get() == "null")
+      target.mode = kind::null;
+    else
+      r.error(key, "'" + s->get() +
+                       "' is not one of inherit, null (or use a table: "
+                       "{ file = PATH } or { capture = PATH })");
+    return;
+  }
+  const auto* table = node->as_table();
+  if (!table)
+    return r.wrong_type(key, *node, "\"inherit\", \"null\" or a table");
+  auto t = r.nested(key, *table);
+  t.allow_only({"file", "capture", "max_bytes", "backups"});
+  const bool file = t.find("file") != nullptr;
+  const bool capture = t.find("capture") != nullptr;
+  if (file == capture)
+    return r.error(key, "needs exactly one of 'file' or 'capture'");
+  if (file && (t.find("max_bytes") || t.find("backups")))
+    r.error(key, "max_bytes and backups apply to 'capture' only");
+  if (auto path = t.get_string(file ? "file" : "capture")) {
+    target.mode = file ? kind::append_file : kind::capture;
+    target.path = resolve_path(base_dir, *path);
+  }
+  if (auto v = t.get_int("max_bytes", 0, std::int64_t{1} << 50))
+    logs.max_bytes = static_cast<std::uint64_t>(*v);
+  if (auto v = t.get_int("backups", 0, 1000))
+    logs.backups = static_cast<unsigned>(*v);
+}
+
+}  // namespace vitrine::cli::detail

@@ -1,0 +1,37 @@
+// program_keys: the parts of a [[program]] table with their own structure
+// (exit codes, backoff, stdout/stderr), and the map from the fields
+// vitrine::validate() names back to config keys. Internal to config.cpp.
+//
+// Threads: pure functions; any thread. Cost: map lookups and small strings.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "toml_reader.hpp"
+#include "vitrine/process_spec.hpp"
+
+namespace vitrine::cli::detail {
+
+/// Where each key of one program or group table is written ("backoff" and
+/// "backoff.min_ms" both), for mapping validate() fields back to lines.
+using key_locations = std::map<std::string, location, std::less<>>;
+
+key_locations locate_keys(const toml::table& table);
+
+/// validate()'s field (without the name prefix) -> our key, e.g.
+/// "launch.argv[0]" -> "command", "backoff.min" -> "backoff.min_ms"; ""
+/// for fields the config cannot set (they concern the table as a whole).
+std::string key_of_field(std::string_view field, const key_locations& keys);
+
+/// `path` against `base_dir` unless absolute (or base_dir is empty).
+std::string resolve_path(const std::string& base_dir, const std::string& path);
+
+void read_exit_codes(table_reader& r, process_spec& spec);
+void read_backoff(table_reader& r, core::backoff_policy& policy);
+/// `stdout` / `stderr`: "inherit", "null", { file }, { capture, ... }.
+void read_stdio(table_reader& r, std::string_view key, os::stdio_target& target,
+                log_rotation& logs, const std::string& base_dir);
+
+}  // namespace vitrine::cli::detail
