@@ -202,10 +202,16 @@ class process_actor final : public caf::event_based_actor {
       io_.watch_ready(std::move(child.notify_pipe), [self, generation] {
         caf::anon_send(self, ready_atom::value, generation);
       });
-    io_.watch_exit(child, [self, generation](os::exit_status status) {
-      caf::anon_send(self, child_exit_atom::value, generation,
-                     static_cast<int>(status.how), status.code, status.unknown);
-    });
+    // The I/O thread SIGKILLs what is left of the child's process group
+    // (e.g. a daemonized grandchild) before reaping it.
+    io_.watch_exit(
+        child,
+        [self, generation](os::exit_status status) {
+          caf::anon_send(self, child_exit_atom::value, generation,
+                         static_cast<int>(status.how), status.code,
+                         status.unknown);
+        },
+        /*kill_group=*/true);
     const bool ready_at_once =
         spec_.startsecs.count() == 0 && spec_.launch.notify_fd < 0;
     publish([&](process_state& s) {
@@ -256,9 +262,6 @@ class process_actor final : public caf::event_based_actor {
   // -- exits ------------------------------------------------------------------
 
   void on_exit(int how, int code, bool unknown) {
-    const pid_t pid = current_.pid;
-    // Leftovers of its process group (a daemonized grandchild) go too.
-    os::signal_group(pid, SIGKILL);
     core::termination ended;
     if (!unknown) {
       ended.how = how == static_cast<int>(os::exit_status::kind::signaled)

@@ -30,6 +30,7 @@ struct watch {
   enum class kind { exit, capture, ready } what;
   unique_fd fd;
   pid_t pid = 0;
+  bool kill_group = false;  // SIGKILL the group before reaping
   std::function<void(exit_status)> on_exit;
   std::shared_ptr<log_sink> sink;
   std::function<void()> on_done;  // on_closed for capture, on_ready for ready
@@ -123,6 +124,15 @@ struct io_service::impl {
   void on_exit_ready(std::uint64_t token, watch& w) {
     siginfo_t info{};
     int rc;
+    if (w.kill_group && w.pid > 1) {
+      // Peek without reaping: the zombie keeps the group id from reuse.
+      do {
+        rc = ::waitid(P_PIDFD, static_cast<id_t>(w.fd.get()), &info,
+                      WEXITED | WNOHANG | WNOWAIT);
+      } while (rc != 0 && errno == EINTR);
+      if (rc == 0 && info.si_pid != 0) ::kill(-w.pid, SIGKILL);
+      info = siginfo_t{};
+    }
     do {
       rc = ::waitid(P_PIDFD, static_cast<id_t>(w.fd.get()), &info,
                     WEXITED | WNOHANG);
@@ -274,17 +284,20 @@ void io_service::stop() noexcept {
 }
 
 bool io_service::watch_exit(launched_child& c,
-                            std::function<void(exit_status)> on_exit) {
-  return watch_exit(c.pid, std::move(c.pidfd), std::move(on_exit));
+                            std::function<void(exit_status)> on_exit,
+                            bool kill_group) {
+  return watch_exit(c.pid, std::move(c.pidfd), std::move(on_exit), kill_group);
 }
 
 bool io_service::watch_exit(pid_t pid, unique_fd pidfd,
-                            std::function<void(exit_status)> on_exit) {
+                            std::function<void(exit_status)> on_exit,
+                            bool kill_group) {
   if (!pidfd) return false;
   auto w = std::make_unique<watch>();
   w->what = watch::kind::exit;
   w->fd = std::move(pidfd);
   w->pid = pid;
+  w->kill_group = kill_group;
   w->on_exit = std::move(on_exit);
   return impl_->submit(std::move(w));
 }

@@ -36,9 +36,15 @@ class supervisor_handle {
     return record_->state.read();
   }
 
+  /// Blocks until `pred(state)` holds or `deadline` passes (futex; never
+  /// messages the supervisor).
+  template <class Predicate>
+  bool wait_until(Predicate pred, clock::time_point deadline) const {
+    return record_->state.wait_until(pred, deadline);
+  }
   bool wait_for_status(core::supervisor_status status,
                        clock::time_point deadline) const {
-    return record_->state.wait_until(
+    return wait_until(
         [status](const core::supervisor_state& s) {
           return s.status == status;
         },

@@ -59,10 +59,16 @@ class io_service {
   /// Reaps `c` when it exits and calls on_exit(status) once on the io
   /// thread. Takes ownership of c.pidfd (left empty). Returns false if
   /// stopped or c.pidfd is empty (then nothing is called).
-  bool watch_exit(launched_child& c, std::function<void(exit_status)> on_exit);
-  /// Same, for a pidfd obtained elsewhere; pid is informational.
+  /// With kill_group, the child's process group (pgid == its pid, as
+  /// launch() makes it) gets SIGKILL once the child has exited and before it
+  /// is reaped: while the zombie holds its pid the group id cannot have been
+  /// reused, so the kill cannot hit an unrelated group.
+  bool watch_exit(launched_child& c, std::function<void(exit_status)> on_exit,
+                  bool kill_group = false);
+  /// Same, for a pidfd obtained elsewhere.
   bool watch_exit(pid_t pid, unique_fd pidfd,
-                  std::function<void(exit_status)> on_exit);
+                  std::function<void(exit_status)> on_exit,
+                  bool kill_group = false);
 
   /// Copies everything readable from `pipe_read_end` (should be
   /// O_NONBLOCK) into `sink` until EOF or a read error, then closes it and
