@@ -21,6 +21,17 @@ elseif(NOT VITRINE_SANITIZE STREQUAL "")
                       "not '${VITRINE_SANITIZE}'")
 endif()
 
+# VITRINE_FUZZ instruments everything for libFuzzer (clang only) and builds
+# the fuzz targets under fuzz/.
+option(VITRINE_FUZZ "Build libFuzzer targets (needs clang)" OFF)
+if(VITRINE_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "VITRINE_FUZZ needs clang (CXX=clang++), not "
+                        "${CMAKE_CXX_COMPILER_ID}")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 function(vitrine_target_defaults target)
   target_compile_features(${target} PUBLIC cxx_std_20)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Werror)

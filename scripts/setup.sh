@@ -13,6 +13,7 @@ packages=(
   libcli11-dev          # the CLI's arguments
   nlohmann-json3-dev    # JSON output of the CLI and of the result reports
   python3-matplotlib    # plots in docs/
+  clang libclang-rt-14-dev  # libFuzzer for the config parser's fuzz target
 )
 
 missing=()

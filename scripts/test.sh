@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command: set up, build, and run every test through CTest, three
 # times: a normal build, AddressSanitizer+UndefinedBehaviorSanitizer, and
-# ThreadSanitizer (core and OS layers; see docs/testing.md for why not CAF).
+# ThreadSanitizer (core and OS layers: Debian's CAF is not instrumented, see
+# docs/testing.md); then fuzz the config parser with libFuzzer (clang) for a
+# bounded time (VITRINE_FUZZ_SECONDS, default 60).
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh --fast     the normal build only
@@ -20,6 +22,8 @@ done
 scripts/setup.sh
 jobs=$(nproc)
 summary=()
+total_passed=0
+set -o pipefail
 
 run_suite() {  # name, build dir, ctest args, cmake args...
   local name=$1 dir=$2 ctest_args=$3
@@ -30,8 +34,13 @@ run_suite() {  # name, build dir, ctest args, cmake args...
   echo "=== [$name] ctest"
   local start=$SECONDS
   # shellcheck disable=SC2086
-  if ctest --test-dir "$dir" --output-on-failure $ctest_args; then
-    summary+=("$name: passed ($((SECONDS - start)) s)")
+  if ctest --test-dir "$dir" --output-on-failure $ctest_args |
+      tee "$dir/ctest.log"; then
+    local count
+    count=$(grep -o 'tests failed out of [0-9]*' "$dir/ctest.log" |
+      grep -o '[0-9]*$' || echo 0)
+    total_passed=$((total_passed + count))
+    summary+=("$name: $count tests passed ($((SECONDS - start)) s)")
   else
     summary+=("$name: FAILED")
     printf '%s\n' "${summary[@]}"
@@ -47,5 +56,32 @@ if ((!fast)); then
     build/tsan "-L core|os" -DCMAKE_BUILD_TYPE=Debug -DVITRINE_SANITIZE=thread
 fi
 
+if ((!fast)); then
+  fuzz_seconds=${VITRINE_FUZZ_SECONDS:-60}
+  echo "=== [fuzz] libFuzzer on the config parser for $fuzz_seconds s"
+  CC=clang CXX=clang++ cmake -S "$root" -B build/fuzz -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITRINE_FUZZ=ON \
+    -DVITRINE_SANITIZE=address -DVITRINE_BUILD_TESTS=OFF \
+    -DVITRINE_BUILD_BENCH=OFF >/dev/null
+  cmake --build build/fuzz -j "$jobs" --target config_fuzzer
+  mkdir -p build/fuzz/corpus
+  cp fuzz/corpus/* build/fuzz/corpus/
+  start=$SECONDS
+  # A crash leaves build/fuzz/crash-*: add it to fuzz/regressions/.
+  if build/fuzz/fuzz/config_fuzzer -max_total_time="$fuzz_seconds" \
+      -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      -artifact_prefix=build/fuzz/ build/fuzz/corpus fuzz/regressions \
+      >build/fuzz/fuzz.log 2>&1; then
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' build/fuzz/fuzz.log | grep -o '[0-9]*$' || true)
+    summary+=("fuzz: passed (${runs:-?} inputs in $((SECONDS - start)) s)")
+  else
+    tail -n 40 build/fuzz/fuzz.log
+    summary+=("fuzz: FAILED (see build/fuzz/fuzz.log and build/fuzz/crash-*)")
+    printf '%s\n' "${summary[@]}"
+    exit 1
+  fi
+fi
+
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
+echo "tests: $total_passed passed, 0 failed"

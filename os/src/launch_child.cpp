@@ -42,11 +42,11 @@ struct kernel_sigaction {
 constexpr unsigned long kernel_sigset_size = sizeof(std::uint64_t);
 constexpr int kernel_nsig = 64;
 
-#define VITRINE_CHILD_CODE                                \
-  __attribute__((no_sanitize_address, no_sanitize_thread, \
-                 no_sanitize_undefined))
+// GCC and clang both accept this spelling.
+#define VITRINE_CHILD_CODE \
+  __attribute__((no_sanitize("address", "thread", "undefined")))
 
-VITRINE_CHILD_CODE [[noreturn]] void child_fail(child_plan* plan, step s) {
+[[noreturn]] VITRINE_CHILD_CODE void child_fail(child_plan* plan, step s) {
   plan->err = errno;
   plan->failed = static_cast<int>(s);
   ::syscall(SYS_exit_group, 127);
