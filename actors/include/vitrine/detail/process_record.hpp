@@ -23,18 +23,19 @@ class command_port;  // the CAF side: how to message the owning actor
 struct process_record {
   process_record(std::shared_ptr<const std::string> process_name,
                  read_mode read_mode)
-      : name(process_name),
-        mode(read_mode),
-        state(std::in_place, initial_state(std::move(process_name))) {}
+      : mode(read_mode),
+        state(std::in_place, initial_state(process_name)),
+        name(std::move(process_name)) {}
 
-  const std::shared_ptr<const std::string> name;
+  // Read on every read(): first, so they share a cache line.
   const read_mode mode;
   core::publication_cell<core::process_state> state;
   core::publication_cell<core::transition_history> history{std::in_place};
-  /// Messages the owning actor has handled; proves reads do not message it.
-  std::atomic<std::uint64_t> messages_handled{0};
+  const std::shared_ptr<const std::string> name;
   /// Set by the runtime while the actor lives; empty after shutdown.
   std::atomic<std::shared_ptr<command_port>> port;
+  /// Messages the owning actor has handled; proves reads do not message it.
+  std::atomic<std::uint64_t> messages_handled{0};
 
  private:
   static core::process_state initial_state(

@@ -151,7 +151,10 @@ class publication_cell {
     delete static_cast<node*>(header);
   }
 
-  alignas(64) std::atomic<node*> current_;
+  // No cache-line padding: a cell is written only when its owner publishes,
+  // and keeping it small lets a reader find the pointer in the same line as
+  // the rest of its owner's record (one miss fewer per read of a cold cell).
+  std::atomic<node*> current_;
   std::atomic<std::uint32_t> publications_{0};
   mutable std::atomic<std::uint32_t> waiters_{0};
 };
