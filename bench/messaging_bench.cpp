@@ -13,6 +13,7 @@
 #include <caf/all.hpp>
 
 #include <memory>
+#include <thread>
 
 #include "fleet.hpp"
 #include "vitrine/messaging.hpp"
@@ -133,10 +134,13 @@ int main(int argc, char** argv) {
   messaging_default =
       std::make_unique<fleet>(fleet_options{read_mode::messaging, 10, false});
 
-  benchmark::RegisterBenchmark("read/hybrid", read_hybrid)->ThreadRange(1, 2);
+  // Reader scaling: 1 and 2 threads here, up to 16 on a lent 16-core box.
+  const int max_readers = std::thread::hardware_concurrency() >= 12 ? 16 : 2;
+  benchmark::RegisterBenchmark("read/hybrid", read_hybrid)
+      ->ThreadRange(1, max_readers);
   benchmark::RegisterBenchmark("read/messaging_blocking",
                                read_messaging_blocking, messaging.get())
-      ->ThreadRange(1, 2)
+      ->ThreadRange(1, max_readers)
       ->UseRealTime();
   benchmark::RegisterBenchmark("read/messaging_blocking_default",
                                read_messaging_blocking, messaging_default.get())
