@@ -47,10 +47,14 @@ class process_actor final : public caf::event_based_actor {
 
   caf::behavior make_behavior() override {
     return {
+        // Replies with the state version from before the start: exit
+        // reports of this run (even a spawn failure during the start itself)
+        // carry later versions, so the supervisor can drop older ones.
         [this](start_atom) {
           count();
+          const std::uint64_t before = current_.version;
           start();
-          return caf::ok_atom::value;
+          return before;
         },
         [this](stop_atom) -> caf::result<caf::ok_atom> {
           count();
@@ -324,7 +328,9 @@ class process_actor final : public caf::event_based_actor {
   }
 
   void report(bool restart_wanted) {
-    if (supervisor_) send(supervisor_, child_event_atom::value, restart_wanted);
+    if (supervisor_)
+      send(supervisor_, child_event_atom::value, restart_wanted,
+           current_.version);
   }
 
   // -- stopping ---------------------------------------------------------------

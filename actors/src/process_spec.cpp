@@ -32,6 +32,31 @@ bool name_char_ok(char c) {
          c == ':' || c == '@';
 }
 
+// `text` with every byte that is not printable ASCII written as \xNN, so a
+// hostile name can neither cut an error message short (NUL) nor reach a
+// terminal or log raw (escape sequences, newlines).
+std::string printable(std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+      out += c;
+    } else {
+      out += "\\x";
+      out += hex[byte >> 4];
+      out += hex[byte & 0xf];
+    }
+  }
+  return out;
+}
+
+// The dotted prefix of a spec's fields: "web." ("" for an unnamed spec).
+std::string field_prefix(const std::string& name) {
+  return name.empty() ? "" : printable(name) + ".";
+}
+
 void check_name(problem_list& out, std::string_view name) {
   if (name.empty()) return out.add("name", "must not be empty");
   if (name.size() > max_name_length)
@@ -199,7 +224,7 @@ void validate_into(problem_list& out, const process_spec& spec) {
 
 void validate_tree(std::vector<spec_problem>& all, const supervisor_spec& spec,
                    std::set<std::string>& names) {
-  problem_list out{spec.name.empty() ? "" : spec.name + "."};
+  problem_list out{field_prefix(spec.name)};
   check_name(out, spec.name);
   check_duration(out, "period", spec.period, false);
   if (spec.intensity > 1'000'000)
@@ -207,14 +232,14 @@ void validate_tree(std::vector<spec_problem>& all, const supervisor_spec& spec,
   if (spec.parallel_start && spec.strategy != restart_strategy::one_for_one)
     out.add("parallel_start", "requires strategy one_for_one");
   if (!spec.name.empty() && !names.insert(spec.name).second)
-    out.add("name", "duplicate name '" + spec.name + "'");
+    out.add("name", "duplicate name '" + printable(spec.name) + "'");
   for (auto& p : out.take()) all.push_back(std::move(p));
   for (const auto& child : spec.children) {
     if (const auto* process = std::get_if<process_spec>(&child)) {
       for (auto& p : validate(*process)) all.push_back(std::move(p));
       if (!process->name.empty() && !names.insert(process->name).second)
-        all.push_back({process->name + ".name",
-                       "duplicate name '" + process->name + "'"});
+        all.push_back({field_prefix(process->name) + "name",
+                       "duplicate name '" + printable(process->name) + "'"});
     } else {
       validate_tree(all, std::get<supervisor_spec>(child), names);
     }
@@ -230,7 +255,7 @@ std::string render(const std::vector<spec_problem>& problems) {
 }  // namespace
 
 std::vector<spec_problem> validate(const process_spec& spec) {
-  problem_list out{spec.name.empty() ? "" : spec.name + "."};
+  problem_list out{field_prefix(spec.name)};
   validate_into(out, spec);
   return out.take();
 }

@@ -87,7 +87,7 @@ struct runtime::impl {
                                               std::move(directory)});
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(),
                                           *context, caf::actor{});
-    request_blocking(detail::start_atom::value);
+    request_blocking<std::uint64_t>(detail::start_atom::value);
   }
 
   template <class Reply = caf::ok_atom, class... Ts>

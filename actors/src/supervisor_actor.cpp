@@ -30,10 +30,13 @@ class supervisor_actor final : public caf::event_based_actor {
 
   caf::behavior make_behavior() override {
     return {
+        // Replies, once started, with the state version from before the
+        // start (see on_child_event).
         [this](start_atom) {
-          auto promise = make_response_promise<caf::ok_atom>();
-          start_all(
-              [promise]() mutable { promise.deliver(caf::ok_atom::value); });
+          auto promise = make_response_promise<std::uint64_t>();
+          start_all([promise, before = current_.version]() mutable {
+            promise.deliver(before);
+          });
           return promise;
         },
         // A restart ordered by the parent with send(): no reply (a promise
@@ -60,8 +63,8 @@ class supervisor_actor final : public caf::event_based_actor {
                       [promise, record]() mutable { promise.deliver(record); });
           return promise;
         },
-        [this](child_event_atom, bool wants_restart) {
-          on_child_event(wants_restart);
+        [this](child_event_atom, bool wants_restart, std::uint64_t version) {
+          on_child_event(wants_restart, version);
         },
     };
   }
@@ -76,6 +79,7 @@ class supervisor_actor final : public caf::event_based_actor {
     caf::actor actor;
     bool autostart = true;
     bool is_supervisor = false;
+    std::uint64_t started_version = 0;  ///< its version before our last start
   };
 
   void publish(supervisor_status status) {
@@ -139,8 +143,12 @@ class supervisor_actor final : public caf::event_based_actor {
     }
     auto next = [this, from, to, done] { start_range(from + 1, to, done); };
     request(children_[from].actor, caf::infinite, start_atom::value)
-        .await([next](caf::ok_atom) { next(); },
-               [next](caf::error&) { next(); });
+        .await(
+            [this, from, next](std::uint64_t version) {
+              children_[from].started_version = version;
+              next();
+            },
+            [next](caf::error&) { next(); });
   }
 
   /// Sends start to children [from, to) at once and calls done when all
@@ -157,8 +165,12 @@ class supervisor_actor final : public caf::event_based_actor {
       }
       ++*left;
       request(children_[i].actor, caf::infinite, start_atom::value)
-          .then([one_done](caf::ok_atom) { one_done(); },
-                [one_done](caf::error&) { one_done(); });
+          .then(
+              [this, i, one_done](std::uint64_t version) {
+                children_[i].started_version = version;
+                one_done();
+              },
+              [one_done](caf::error&) { one_done(); });
     }
     one_done();
   }
@@ -204,11 +216,16 @@ class supervisor_actor final : public caf::event_based_actor {
 
   // -- restarts ---------------------------------------------------------------
 
-  void on_child_event(bool wants_restart) {
+  /// `version` is the child's state version when it reported. A report not
+  /// newer than the version the child had before our last start of it is
+  /// stale: a restart sequence already replaced that run while the report
+  /// waited in the mailbox.
+  void on_child_event(bool wants_restart, std::uint64_t version) {
     const auto sender = caf::actor_cast<caf::actor>(current_sender());
     std::size_t i = 0;
     while (i < children_.size() && children_[i].actor != sender) ++i;
     if (i == children_.size() || !wants_restart) return;
+    if (version <= children_[i].started_version) return;
     // The root (no parent) hosts the application's trees and has nobody to
     // escalate to. A top-level supervisor that exceeded its intensity stays
     // failed, its children stopped: restarting it at once (with a fresh
@@ -249,7 +266,8 @@ class supervisor_actor final : public caf::event_based_actor {
     publish(supervisor_status::shutting_down);
     stop_range(0, children_.size(), children_.size(), false, [this] {
       publish(supervisor_status::failed);
-      if (parent_) send(parent_, child_event_atom::value, true);
+      if (parent_)
+        send(parent_, child_event_atom::value, true, current_.version);
     });
   }
 
