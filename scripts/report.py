@@ -1035,6 +1035,20 @@ class RunInfo:
         except (KeyError, ValueError):
             return None
 
+    @property
+    def load_at_start(self) -> float | None:
+        """The load before the first benchmark: foreign work. (The
+        benchmarks themselves run up to 8 reader threads and 1,000
+        processes, so the maximum during the run is mostly their own.)"""
+        if not self.binaries:
+            return None
+        return next(iter(self.binaries.values()))[2]
+
+    @property
+    def busy(self) -> bool:
+        start = self.load_at_start
+        return start is not None and start > BUSY_LOAD
+
 
 BUSY_LOAD = 1.5  # 1-minute load average above which the run was "busy"
 
@@ -1159,13 +1173,13 @@ def machine_info(runs: list[Run],
          c.get("library_build_type", "?")),
     ]
     if run_info is not None:
-        load_max = run_info.load_max
-        busy = load_max is not None and load_max > BUSY_LOAD
         info.append((
-            "load average during the run (1 min, sampled every 5 s)",
-            f"highest {run_info.values.get('load_max', '?')} on "
+            "load average (1 min)",
+            f"{run_info.load_at_start} before the first benchmark, highest "
+            f"{run_info.values.get('load_max', '?')} during the run (the "
+            f"benchmarks' own threads and processes included) on "
             f"{c.get('num_cpus', '?')} cores"
-            + (" (**busy machine**)" if busy else "")))
+            + (" (**busy machine**)" if run_info.busy else "")))
         info.append(("benchmark wall time (all binaries)",
                      f"{run_info.values.get('bench_seconds', '?')} s"))
     for r in runs:
@@ -1228,11 +1242,10 @@ def render(results: Path, docs: Path, mode: str, notes: list[str]) -> int:
     device = section_device(results)
     if device is not None:
         sections.append(device)
-    load_max = None if run_info is None else run_info.load_max
-    if load_max is not None and load_max > BUSY_LOAD:
+    if run_info is not None and run_info.busy:
         notes = [
-            f"**Busy machine.** The 1-minute load average reached "
-            f"{load_max:.2f} during this run, on "
+            f"**Busy machine.** The 1-minute load average was "
+            f"{run_info.load_at_start:.2f} before the benchmarks started, on "
             f"{runs[0].context.get('num_cpus', '?') if runs else '?'} "
             "cores (other engineers' builds share the machine), so these "
             "numbers include time lost to other work: latencies and "

@@ -124,35 +124,6 @@ bool all_gone(const std::vector<pid_t>& pids, ms limit) {
       limit);
 }
 
-temp_dir::temp_dir() {
-  std::string tmpl = "/tmp/vitrine-actors-test-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
-  path_ = tmpl;
-}
-
-temp_dir::~temp_dir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool file_exists(const std::string& path) {
-  std::error_code ec;
-  return std::filesystem::exists(path, ec);
-}
-
-std::uint64_t file_size(const std::string& path) {
-  std::error_code ec;
-  auto n = std::filesystem::file_size(path, ec);
-  return ec ? 0 : n;
-}
-
 pid_t read_pid_file(const std::string& path) {
   pid_t pid = 0;
   // The script writes "<pid>\n"; wait for the newline so the read is whole.

@@ -26,6 +26,8 @@
 #include "vitrine/runtime.hpp"
 #include "vitrine/supervisor_handle.hpp"
 
+#include "support/files.hpp"
+
 namespace vitrine::test {
 
 using namespace std::chrono_literals;
@@ -81,23 +83,6 @@ bool gone(pid_t pid);
 /// Waits (polling /proc) until every pid in `pids` is gone.
 bool all_gone(const std::vector<pid_t>& pids, ms limit = patience);
 
-/// A fresh directory under /tmp, removed with its content at scope exit.
-class temp_dir {
- public:
-  temp_dir();
-  ~temp_dir();
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string read_file(const std::string& path);
-bool file_exists(const std::string& path);
-std::uint64_t file_size(const std::string& path);  // 0 when absent
 /// Reads a pid written by a script into `path` (waits for the file).
 pid_t read_pid_file(const std::string& path);
 

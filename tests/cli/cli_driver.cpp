@@ -18,31 +18,6 @@ extern char** environ;
 
 namespace vitrine::test {
 
-temp_dir::temp_dir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string{base && *base ? base : "/tmp"} + "/vitrine-cli-XXXXXX";
-  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-temp_dir::~temp_dir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::string temp_dir::write(const std::string& name,
-                            const std::string& content) const {
-  const std::string full = path_ + "/" + name;
-  std::ofstream{full, std::ios::binary} << content;
-  return full;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  return {std::istreambuf_iterator<char>{in}, {}};
-}
-
 cli_process::cli_process(const std::vector<std::string>& args,
                          const std::string& output_path) {
   std::vector<std::string> all{VITRINE_CLI_PATH};

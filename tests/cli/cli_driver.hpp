@@ -10,25 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "support/files.hpp"
+
 namespace vitrine::test {
-
-/// A fresh directory under $TMPDIR (or /tmp), removed with its contents.
-class temp_dir {
- public:
-  temp_dir();
-  ~temp_dir();
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::string& path() const noexcept { return path_; }
-  /// Writes `content` to path()/name and returns the full path.
-  std::string write(const std::string& name, const std::string& content) const;
-
- private:
-  std::string path_;
-};
-
-std::string read_file(const std::string& path);
 
 /// A started `vitrine` with stdout and stderr going to one file.
 class cli_process {

@@ -66,24 +66,6 @@ std::vector<exit_status> exit_log::all(pid_t pid) {
   return seen_[pid];
 }
 
-temp_dir::temp_dir() {
-  std::string tmpl = "/tmp/vitrine-os-test-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
-  path_ = tmpl;
-}
-
-temp_dir::~temp_dir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::optional<std::string> read_file_when_present(const std::string& path) {
   if (!wait_until([&] { return std::filesystem::exists(path); })) {
     return std::nullopt;
@@ -104,12 +86,6 @@ std::map<std::string, std::string> read_report(const std::string& path) {
     result[line.substr(0, eq)] = line.substr(eq + 1);
   }
   return result;
-}
-
-std::uint64_t file_size(const std::string& path) {
-  std::error_code ec;
-  auto n = std::filesystem::file_size(path, ec);
-  return ec ? 0 : n;
 }
 
 launched_child launch_ok(const launch_options& options) {

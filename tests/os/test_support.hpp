@@ -18,6 +18,8 @@
 #include "vitrine/os/exit_status.hpp"
 #include "vitrine/os/launch.hpp"
 
+#include "support/files.hpp"
+
 namespace vitrine::os::test {
 
 using namespace std::chrono_literals;
@@ -50,27 +52,13 @@ class exit_log {
   std::size_t total_ = 0;
 };
 
-/// A fresh directory under /tmp, removed with its content at scope exit.
-class temp_dir {
- public:
-  temp_dir();
-  ~temp_dir();
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  [[nodiscard]] std::string file(const std::string& name) const {
-    return path_ + "/" + name;
-  }
-  [[nodiscard]] const std::string& path() const { return path_; }
+using vitrine::test::file_size;
+using vitrine::test::read_file;
+using vitrine::test::temp_dir;
 
- private:
-  std::string path_;
-};
-
-std::string read_file(const std::string& path);
 std::optional<std::string> read_file_when_present(const std::string& path);
 /// key=value lines of a child_helper report.
 std::map<std::string, std::string> read_report(const std::string& path);
-std::uint64_t file_size(const std::string& path);  // 0 when absent
 
 /// Launches and REQUIREs success.
 launched_child launch_ok(const launch_options& options);

@@ -1,0 +1,35 @@
+// Files for tests: a private temporary directory and whole-file reads.
+// Shared by every test binary (library vitrine_test_support). Any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace vitrine::test {
+
+/// A fresh directory under $TMPDIR (or /tmp), removed with its contents at
+/// scope exit.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  const std::string& path() const noexcept { return path_; }
+  /// path()/name (the file need not exist).
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  /// Writes `content` to path()/name and returns the full path.
+  std::string write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+/// The whole file ("" when it cannot be read).
+std::string read_file(const std::string& path);
+bool file_exists(const std::string& path);
+/// The size in bytes, 0 when absent.
+std::uint64_t file_size(const std::string& path);
+
+}  // namespace vitrine::test
