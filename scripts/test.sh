@@ -53,7 +53,7 @@ if ((!fast)); then
   VITRINE_STRESS_SCALE=10 run_suite asan+ubsan build/asan "" \
     -DCMAKE_BUILD_TYPE=Debug -DVITRINE_SANITIZE=address
   VITRINE_STRESS_SCALE=20 TSAN_OPTIONS="halt_on_error=1" run_suite tsan \
-    build/tsan "-L core|os" -DCMAKE_BUILD_TYPE=Debug -DVITRINE_SANITIZE=thread
+    build/tsan "-L ^(core|os)$" -DCMAKE_BUILD_TYPE=Debug -DVITRINE_SANITIZE=thread
 fi
 
 if ((!fast)); then
