@@ -38,7 +38,9 @@ void* or_throw(void* p) {
 
 }  // namespace
 
-alloc_totals thread_allocations() noexcept { return counts; }
+alloc_totals thread_allocations() noexcept {
+  return counts;
+}
 
 }  // namespace vitrine::bench
 
@@ -73,25 +75,38 @@ void* operator new[](std::size_t n, std::align_val_t a,
   return counted_aligned_alloc(n, a);
 }
 
-void operator delete(void* p) noexcept { counted_free(p); }
-void operator delete[](void* p) noexcept { counted_free(p); }
-void operator delete(void* p, std::size_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::size_t) noexcept { counted_free(p); }
+void operator delete(void* p) noexcept {
+  counted_free(p);
+}
+void operator delete[](void* p) noexcept {
+  counted_free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  counted_free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  counted_free(p);
+}
 void operator delete(void* p, const std::nothrow_t&) noexcept {
   counted_free(p);
 }
 void operator delete[](void* p, const std::nothrow_t&) noexcept {
   counted_free(p);
 }
-void operator delete(void* p, std::align_val_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { counted_free(p); }
+void operator delete(void* p, std::align_val_t) noexcept {
+  counted_free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+  counted_free(p);
+}
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
   counted_free(p);
 }
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
   counted_free(p);
 }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+void operator delete(void* p, std::align_val_t,
+                     const std::nothrow_t&) noexcept {
   counted_free(p);
 }
 void operator delete[](void* p, std::align_val_t,
