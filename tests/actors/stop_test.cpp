@@ -1,8 +1,6 @@
 // Stopping: the kill timeout, process groups, runtime destruction, and a
 // host application that dies without cleaning up.
 #include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,11 +11,10 @@
 #include <optional>
 #include <sstream>
 
+#include "support/piped_child.hpp"
 #include "test_support.hpp"
 #include "vitrine/os/process_scan.hpp"
 #include "vitrine/runtime.hpp"
-
-extern char** environ;
 
 using namespace vitrine;
 using namespace vitrine::test;
@@ -132,78 +129,13 @@ TEST_CASE(
         termination{termination::kind::signaled, SIGKILL});
 }
 
-namespace {
-
-/// The host_helper process: spawned with its stdout on a pipe; killed and
-/// reaped at scope exit if the test did not do it.
-class host_process {
- public:
-  explicit host_process(int children) {
-    int fds[2];
-    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-    out_ = fds[0];
-    posix_spawn_file_actions_t actions;
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    const std::string count = std::to_string(children);
-    std::string path = VITRINE_HOST_HELPER;
-    char* argv[] = {path.data(), const_cast<char*>(count.c_str()), nullptr};
-    const int rc =
-        ::posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv, environ);
-    ::posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    REQUIRE(rc == 0);
-  }
-  ~host_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      reap();
-    }
-    if (out_ >= 0) ::close(out_);
-  }
-  host_process(const host_process&) = delete;
-  host_process& operator=(const host_process&) = delete;
-
-  pid_t pid() const { return pid_; }
-
-  /// Reads its stdout until "ready"; returns everything read.
-  std::optional<std::string> read_until_ready(ms limit) {
-    std::string text;
-    const auto deadline = in(limit);
-    while (text.find("ready\n") == std::string::npos) {
-      const auto left = std::chrono::duration_cast<ms>(deadline - clock::now());
-      if (left <= 0ms) return std::nullopt;
-      pollfd p{out_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buffer[256];
-      const auto n = ::read(out_, buffer, sizeof buffer);
-      if (n <= 0) return std::nullopt;  // it died
-      text.append(buffer, static_cast<std::size_t>(n));
-    }
-    return text;
-  }
-
-  void reap() {
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = 0;
-  }
-
- private:
-  pid_t pid_ = 0;
-  int out_ = -1;
-};
-
-}  // namespace
-
 TEST_CASE(
     "the children of a host application that is SIGKILLed die with it "
     "within a second",
     "[stop][orphans]") {
   leak_checker leaks;
-  host_process host{3};
-  const auto text = host.read_until_ready(30'000ms);
+  piped_child host{{VITRINE_HOST_HELPER, "3"}};
+  const auto text = host.read_until("ready\n", 30'000ms);
   REQUIRE(text);
   std::vector<pid_t> pids;
   std::istringstream lines{*text};

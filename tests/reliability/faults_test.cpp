@@ -3,8 +3,6 @@
 // host killed with SIGKILL while its children crash-loop, and which clock
 // the timers use.
 #include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,10 +17,9 @@
 #include <sstream>
 
 #include "reliability_support.hpp"
+#include "support/piped_child.hpp"
 #include "test_support.hpp"
 #include "vitrine/os/process_scan.hpp"
-
-extern char** environ;
 
 using namespace vitrine;
 using namespace vitrine::test;
@@ -221,80 +218,6 @@ int fd_exhaustion_child() {
   return os::children_of(::getpid()).empty() ? fd_ok : children_left;
 }
 
-// -- a host application, SIGKILLed
-// ---------------------------------------------
-
-/// The reliability_host program, its stdout on a pipe; killed and reaped
-/// at scope exit unless the test did it.
-class host_process {
- public:
-  host_process(const std::string& token, int loopers, int sleepers) {
-    int fds[2];
-    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-    out_ = fds[0];
-    posix_spawn_file_actions_t actions;
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    std::string path = VITRINE_RELIABILITY_HOST;
-    std::vector<std::string> args = {path, token, std::to_string(loopers),
-                                     std::to_string(sleepers)};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    // The host carries the token too: a child caught between clone and
-    // exec still shares the host's memory, environment included.
-    std::string tagged = "VITRINE_RELIABILITY_TOKEN=" + token;
-    std::vector<char*> envp;
-    for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
-    envp.push_back(tagged.data());
-    envp.push_back(nullptr);
-    const int rc = ::posix_spawn(&pid_, path.c_str(), &actions, nullptr,
-                                 argv.data(), envp.data());
-    ::posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    REQUIRE(rc == 0);
-  }
-  ~host_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      reap();
-    }
-    if (out_ >= 0) ::close(out_);
-  }
-  host_process(const host_process&) = delete;
-  host_process& operator=(const host_process&) = delete;
-
-  pid_t pid() const { return pid_; }
-
-  /// Reads its stdout until "ready"; false if it died or time ran out.
-  bool wait_ready(ms limit) {
-    std::string text;
-    const auto deadline = in(limit);
-    while (text.find("ready\n") == std::string::npos) {
-      const auto left = std::chrono::duration_cast<ms>(deadline - clock::now());
-      if (left <= 0ms) return false;
-      pollfd p{out_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buffer[256];
-      const auto n = ::read(out_, buffer, sizeof buffer);
-      if (n <= 0) return false;
-      text.append(buffer, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  void reap() {
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = 0;
-  }
-
- private:
-  pid_t pid_ = 0;
-  int out_ = -1;
-};
-
 }  // namespace
 
 TEST_CASE(
@@ -483,8 +406,12 @@ TEST_CASE(
   const std::string needle = "VITRINE_RELIABILITY_TOKEN=" + token;
   constexpr int loopers = 8;
   constexpr int sleepers = 4;
-  host_process host{token, loopers, sleepers};
-  REQUIRE(host.wait_ready(60'000ms));
+  // The host carries the token too: a child caught between clone and exec
+  // still shares the host's memory, environment included.
+  piped_child host{{VITRINE_RELIABILITY_HOST, token, std::to_string(loopers),
+                    std::to_string(sleepers)},
+                   {"VITRINE_RELIABILITY_TOKEN=" + token}};
+  REQUIRE(host.read_until("ready\n", 60'000ms));
   const auto before = reliability::processes_with_env(needle);
   std::size_t host_children = 0;
   for (const auto& p : before) host_children += p.ppid == host.pid();
