@@ -124,6 +124,7 @@ class process_actor final : public caf::event_based_actor {
   }
 
   void on_exit() override {
+    leave_last_state();
     // Break handle cycles so actors are freed after quitting.
     supervisor_ = nullptr;
     subscribers_.clear();
@@ -137,6 +138,15 @@ class process_actor final : public caf::event_based_actor {
   }
 
   bool has_child() const { return current_.pid != 0; }
+
+  // Messaging mode publishes nothing while the actor lives; handles read
+  // the record once it is gone, so leave the last state there.
+  void leave_last_state() {
+    if (record_->mode != read_mode::messaging) return;
+    if (record_->state.current_unsafe().version == current_.version) return;
+    record_->history.publish(history_);
+    record_->state.publish(current_);
+  }
 
   template <class Mutate>
   void publish(Mutate mutate) {
@@ -362,6 +372,7 @@ class process_actor final : public caf::event_based_actor {
   }
 
   void on_stopped() {
+    if (quit_when_stopped_) leave_last_state();  // before shutdown's reply
     for (auto& promise : pending_stops_) promise.deliver(caf::ok_atom::value);
     pending_stops_.clear();
     if (quit_when_stopped_) return quit();

@@ -41,15 +41,22 @@ bool process_handle::unsubscribe(const caf::actor& subscriber) const {
 }
 
 core::process_state process_handle::ask_state() const {
-  auto port = record_->port.load();
-  if (!port)
-    return record_->state.current_unsafe();  // never published: initial
-  caf::scoped_actor self{port->owner().home_system()};
-  core::process_state result;
-  self->request(port->owner(), caf::infinite, caf::get_atom::value)
-      .receive([&](core::process_state& s) { result = std::move(s); },
-               [&](caf::error&) {});
-  return result;
+  if (auto port = record_->port.load()) {
+    caf::scoped_actor self{port->owner().home_system()};
+    std::optional<core::process_state> result;
+    self->request(port->owner(), caf::infinite, caf::get_atom::value)
+        .receive([&](core::process_state& s) { result = std::move(s); },
+                 [&](caf::error&) {});
+    if (result) return std::move(*result);
+  }
+  // The actor is gone (or going): it publishes its last state into the
+  // record before it quits (process_actor.cpp, leave_last_state), and the
+  // record's cell holds the initial state if it never ran.
+  return *record_->state.read();
+}
+
+void process_handle::throw_empty() {
+  throw empty_handle_error{};
 }
 
 void process_handle::poll_pause() {

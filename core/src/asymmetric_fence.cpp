@@ -1,68 +1,69 @@
 #include "vitrine/core/detail/asymmetric_fence.hpp"
 
 #include <linux/membarrier.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
-#include <mutex>
+#include <cstring>
+#include <string_view>
 
 namespace vitrine::core::detail {
-#if !defined(VITRINE_TSAN)
+
+bool readers_fence = false;
+
 namespace {
 
 long membarrier(int cmd) noexcept {
   return ::syscall(SYS_membarrier, cmd, 0, 0);
 }
 
-// Without membarrier, changing the protection of a page that this process
-// has touched makes the kernel flush the TLB of every CPU running one of our
-// threads through an inter-processor interrupt, which serialises them.
-class tlb_shootdown_fence {
- public:
-  tlb_shootdown_fence() noexcept {
-    page_ = ::mmap(nullptr, page_size(), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (page_ == MAP_FAILED) std::abort();
-  }
-  void run() noexcept {
-    std::lock_guard lock{mutex_};
-    ::mprotect(page_, page_size(), PROT_READ | PROT_WRITE);
-    *static_cast<volatile char*>(page_) = 1;  // populate, so a flush is due
-    ::mprotect(page_, page_size(), PROT_READ);
-  }
+bool fallback_forced() noexcept {
+  const char* v = std::getenv("VITRINE_FENCE_FALLBACK");
+  return v != nullptr && std::string_view{v} == "1";
+}
 
- private:
-  static std::size_t page_size() noexcept {
-    return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+// Before: an mprotect() TLB shootdown stood in for membarrier. It is a
+// barrier only where the kernel flushes remote TLBs by inter-processor
+// interrupt (x86); arm64 broadcasts TLB invalidation in hardware and
+// interrupts nobody. Reader-side fences are correct everywhere instead.
+fence_kind choose() noexcept {
+  if (!fallback_forced()) {
+    const long supported = membarrier(MEMBARRIER_CMD_QUERY);
+    if (supported >= 0 && (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+        membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
+      return fence_kind::membarrier;
   }
-  std::mutex mutex_;
-  void* page_;
-};
-
-bool register_membarrier() noexcept {
-  long supported = membarrier(MEMBARRIER_CMD_QUERY);
-  if (supported < 0 || !(supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
-    return false;
-  return membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+  readers_fence = true;
+  return fence_kind::thread_fence;
 }
 
 }  // namespace
-#endif
+
+fence_kind prepare_fences() noexcept {
+  static const fence_kind kind = choose();
+  return kind;
+}
 
 void heavy_fence() noexcept {
 #if defined(VITRINE_TSAN)
   tsan_fence_word.fetch_add(1, std::memory_order_acq_rel);
-#else
-  static const bool use_membarrier = register_membarrier();
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (use_membarrier) {
-    if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return;
-  }
-  static tlb_shootdown_fence fallback;
-  fallback.run();
 #endif
+  const fence_kind kind = prepare_fences();
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (kind == fence_kind::thread_fence) return;
+  if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) [[unlikely]] {
+    // Registered, so this cannot fail on a sane kernel; readers do not fence
+    // in this mode, so going on would risk a use-after-free.
+    std::fprintf(stderr,
+                 "vitrine: membarrier(PRIVATE_EXPEDITED) failed after "
+                 "registration: %s; aborting rather than freeing memory "
+                 "readers may still use\n",
+                 std::strerror(errno));
+    std::abort();
+  }
 }
 
 }  // namespace vitrine::core::detail

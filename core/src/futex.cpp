@@ -8,19 +8,8 @@
 #include <ctime>
 
 namespace vitrine::core::detail {
-namespace {
 
-// The kernel compares the word itself; it never writes it.
-auto* address_of(const std::atomic<std::uint32_t>& word) noexcept {
-  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
-  return const_cast<std::uint32_t*>(
-      reinterpret_cast<const std::uint32_t*>(&word));
-}
-
-}  // namespace
-
-void futex_wait_until(const std::atomic<std::uint32_t>& word,
-                      std::uint32_t expected,
+void futex_wait_until(std::uint32_t& word, std::uint32_t expected,
                       std::chrono::steady_clock::time_point deadline) noexcept {
   // steady_clock is CLOCK_MONOTONIC in libstdc++ on Linux.
   const auto since_epoch = deadline.time_since_epoch();
@@ -31,13 +20,12 @@ void futex_wait_until(const std::atomic<std::uint32_t>& word,
       static_cast<long>(std::chrono::nanoseconds(since_epoch - secs).count());
   if (at.tv_sec < 0) return;
   // FUTEX_WAIT_BITSET takes an absolute time on CLOCK_MONOTONIC.
-  ::syscall(SYS_futex, address_of(word), FUTEX_WAIT_BITSET_PRIVATE, expected,
-            &at, nullptr, FUTEX_BITSET_MATCH_ANY);
+  ::syscall(SYS_futex, &word, FUTEX_WAIT_BITSET_PRIVATE, expected, &at, nullptr,
+            FUTEX_BITSET_MATCH_ANY);
 }
 
-void futex_wake_all(const std::atomic<std::uint32_t>& word) noexcept {
-  ::syscall(SYS_futex, address_of(word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
-            nullptr, 0);
+void futex_wake_all(std::uint32_t& word) noexcept {
+  ::syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
 }
 
 }  // namespace vitrine::core::detail

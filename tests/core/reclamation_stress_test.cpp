@@ -38,6 +38,7 @@ void run_readers_against_writer(std::uint64_t publishes, int readers,
   const auto live_before = counted::live.load();
   publication_cell<counted, Reclaimer> cell{std::in_place, 0u};
   std::atomic<bool> done{false};
+  std::atomic<int> reading{0};  // readers that have read once
   std::vector<reader_report> reports(readers);
   std::vector<std::thread> threads;
   for (int r = 0; r < readers; ++r) {
@@ -49,10 +50,13 @@ void run_readers_against_writer(std::uint64_t publishes, int readers,
         if (!s->consistent()) ++report.inconsistent;
         if (s->version < last) ++report.went_backwards;
         last = s->version;
-        ++report.reads;
+        if (report.reads++ == 0) reading.fetch_add(1);
       }
     });
   }
+  // On a loaded machine a reader may not run before the writer is done:
+  // start publishing once every reader is in its loop.
+  while (reading.load() != readers) std::this_thread::yield();
   std::int64_t max_live = 0;
   for (std::uint64_t v = 1; v <= publishes; ++v) {
     cell.emplace(v);

@@ -9,12 +9,18 @@
 // Commands (start/stop/restart/signal) message the owning actor
 // asynchronously and return at once; wait on the published state to see
 // their effect. A handle stays valid after the runtime is gone: reads return
-// the last state, commands return false.
+// the last state (in both modes), commands return false.
+//
+// An empty handle (default-constructed, or runtime::find() of an unknown
+// name) is false in a boolean context; read(), history() and the waits throw
+// vitrine::empty_handle_error on it, name() is "" and messages_handled() 0.
+// Any number of state_views may be alive at once on one thread.
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string_view>
 
 #include "vitrine/detail/process_record.hpp"
@@ -24,6 +30,15 @@ class actor;
 }
 
 namespace vitrine {
+
+/// Thrown by the reads of an empty process_handle.
+class empty_handle_error : public std::logic_error {
+ public:
+  empty_handle_error()
+      : std::logic_error(
+            "vitrine: read through an empty process_handle "
+            "(runtime::find() of an unknown name?)") {}
+};
 
 /// A state read through a handle: a guarded snapshot (hybrid) or a copy
 /// received from the actor (messaging). Short-lived, one thread.
@@ -56,27 +71,40 @@ class process_handle {
       : record_(std::move(record)) {}
 
   explicit operator bool() const noexcept { return record_ != nullptr; }
-  std::string_view name() const noexcept { return *record_->name; }
-  read_mode mode() const noexcept { return record_->mode; }
+  /// The process's name; "" for an empty handle.
+  std::string_view name() const noexcept {
+    return record_ ? std::string_view{*record_->name} : std::string_view{};
+  }
+  /// The read mode; hybrid for an empty handle.
+  read_mode mode() const noexcept {
+    return record_ ? record_->mode : read_mode::hybrid;
+  }
 
   // -- reading ----------------------------------------------------------------
 
-  /// The current state.
+  /// The current state. Throws empty_handle_error on an empty handle.
   state_view read() const {
+    if (record_ == nullptr) [[unlikely]]
+      throw_empty();
     if (record_->mode == read_mode::hybrid) [[likely]]
       return state_view{*record_};
     return state_view{ask_state()};
   }
 
   /// The last transitions, oldest first (hybrid mode; empty in messaging).
-  core::publication_cell<core::transition_history>::snapshot history()
-      const noexcept {
+  /// Throws empty_handle_error on an empty handle.
+  core::publication_cell<core::transition_history>::snapshot history() const {
+    if (record_ == nullptr) [[unlikely]]
+      throw_empty();
     return record_->history.read();
   }
 
-  /// Blocks until `pred(state)` holds or `deadline` passes.
+  /// Blocks until `pred(state)` holds or `deadline` passes. Throws
+  /// empty_handle_error on an empty handle.
   template <class Predicate>
   bool wait_until(Predicate pred, clock::time_point deadline) const {
+    if (record_ == nullptr) [[unlikely]]
+      throw_empty();
     if (record_->mode == read_mode::hybrid)
       return record_->state.wait_until(pred, deadline);
     for (;;) {  // baseline: poll the actor
@@ -101,7 +129,8 @@ class process_handle {
 
   /// Messages the owning actor has handled so far (tests, metrics).
   std::uint64_t messages_handled() const noexcept {
-    return record_->messages_handled.load(std::memory_order_relaxed);
+    return record_ ? record_->messages_handled.load(std::memory_order_relaxed)
+                   : 0;
   }
 
   // -- commands (asynchronous; false once the runtime is gone) ----------------
@@ -121,6 +150,7 @@ class process_handle {
  private:
   core::process_state ask_state() const;
   static void poll_pause();
+  [[noreturn]] static void throw_empty();
 
   std::shared_ptr<detail::process_record> record_;
 };

@@ -13,19 +13,31 @@
 // thread_local destructor when it exits). retire() may be called from any
 // thread; each thread keeps its own retired list.
 //
-// Lazy release: a guard's destructor leaves its slot announcing the node,
-// so rereading an unchanged snapshot needs no store and no fence. Such a
-// node stays allocated until the thread protects something else in that
-// slot, calls reclaim_now(), or exits: at most slots_per_thread nodes per
-// reading thread, on top of the bound below.
+// Slots: a thread has slots_per_thread inline slots and, when more guards
+// than that are alive at once, as many overflow slots as it needs (blocks of
+// overflow_block_slots, allocated on first need, kept with the thread's
+// record and scanned too). Any number of live guards per thread is valid;
+// the 9th and later cost an out-of-line call (and, the first time, an
+// allocation; its failure terminates, since guards are noexcept).
+//
+// Lazy release: a guard's destructor leaves an inline slot announcing its
+// node, so rereading an unchanged snapshot needs no store and no fence.
+// Bound: such a node stays allocated until the thread protects something
+// else in that slot, calls reclaim_now(), or exits, so an idle reader pins at
+// most slots_per_thread nodes (one per inline slot), each a single snapshot.
+// Overflow slots and eager guards (guard{eager_release}: the registry's
+// lookups, whose table would pin every erased entry) withdraw their
+// announcement when they end and pin nothing afterwards.
 //
 // Costs: guard + protect of an unchanged source = two loads and a compare
-// (plus the slot bookkeeping); of a changed one, also a thread-local store and
-// a compiler barrier. Wait-free unless the writer publishes between the two
-// loads, then lock-free. retire() is a push on a thread-local list; every
-// scan_threshold() retirements one scan runs: one membarrier, a read of every
-// slot, a sort, and the frees. Garbage is bounded by scan_threshold() nodes
-// per writing thread plus the nodes protected at the last scan.
+// (plus the owner-only slot bookkeeping); of a changed one, also a
+// thread-local store and a compiler barrier (a seq_cst fence in the
+// fallback, see asymmetric_fence.hpp). Wait-free unless the writer publishes
+// between the two loads, then lock-free. retire() is a push on a
+// thread-local list; every scan_threshold() retirements one scan runs: one
+// heavy fence, a read of every slot, a sort, and the frees. Garbage is
+// bounded by scan_threshold() nodes per writing thread plus the nodes
+// protected at the last scan.
 #pragma once
 
 #include <atomic>
@@ -42,6 +54,12 @@ namespace detail {
 struct hazard_thread_exit;
 }
 
+/// Tag for a guard that withdraws its announcement when it ends.
+struct eager_release_t {
+  explicit eager_release_t() = default;
+};
+inline constexpr eager_release_t eager_release{};
+
 class hazard_pointer_reclaimer {
  public:
   /// Base of every node this reclaimer manages (the publication cell's nodes
@@ -51,15 +69,25 @@ class hazard_pointer_reclaimer {
     void (*destroy)(node_header*) noexcept = nullptr;
   };
 
+  using slot = std::atomic<const node_header*>;
   static constexpr unsigned slots_per_thread = 8;
+  static constexpr unsigned overflow_block_slots = 32;
+
+  /// Extra slots of one thread, chained from its record. Never freed.
+  struct overflow_block {
+    slot slots[overflow_block_slots] = {};       // (1) as the inline slots
+    std::uint32_t used = 0;                      // owner-only bitmask
+    std::atomic<overflow_block*> next{nullptr};  // (8') release by the owner
+  };
 
   struct alignas(64) thread_record {
     // (1) stored by the owning thread, loaded by scanners (7).
-    std::atomic<const node_header*> slots[slots_per_thread] = {};
-    std::uint32_t used_slots = 0;  // owner-only bitmask
+    slot slots[slots_per_thread] = {};
+    std::uint32_t used_slots = 0;  // owner-only bitmask of live guards
     std::atomic<bool> owned{false};
-    thread_record* next = nullptr;   // immutable once the record is listed
-    node_header* retired = nullptr;  // owner-only
+    thread_record* next = nullptr;  // immutable once the record is listed
+    std::atomic<overflow_block*> overflow{nullptr};  // (8') as above
+    node_header* retired = nullptr;                  // owner-only
     std::atomic<std::size_t> retired_count{0};  // written by the owner only
     bool scanning = false;  // owner-only, stops reentrant scans
     // Owner-only scratch for scans; lives with the record (records are never
@@ -67,49 +95,56 @@ class hazard_pointer_reclaimer {
     std::vector<const node_header*> scan_buffer;
   };
 
-  /// Protects at most one node at a time. Guards of one thread may nest and
-  /// be released in any order, up to slots_per_thread at once.
+  /// Protects at most one node at a time. Guards of one thread may nest
+  /// without limit and be released in any order.
   class guard {
    public:
     guard() noexcept {
-      record_ = current_record;
-      if (record_ == nullptr) [[unlikely]]
-        record_ = attach_current_thread();
-      const std::uint32_t used = record_->used_slots;
+      thread_record* r = current_record;
+      if (r == nullptr) [[unlikely]]
+        r = attach_current_thread();
+      const std::uint32_t used = r->used_slots;
       if (used == 0) [[likely]] {
         // Unnested: a constant slot and a constant store, so back-to-back
         // reads carry no dependency through used_slots.
-        index_ = 0;
-        record_->used_slots = 1;
+        r->used_slots = 1;
+        slot_ = &r->slots[0];
+        used_ = &r->used_slots;
+        bit_ = 1;
         return;
       }
-      assert(used != ~std::uint32_t{0} >> (32 - slots_per_thread) &&
-             "more than slots_per_thread guards in one thread");
-      index_ = static_cast<unsigned>(std::countr_one(used));
-      record_->used_slots = used | (1u << index_);
+      claim_nested(*r, used);
     }
+    /// A guard whose destructor withdraws the announcement (see the file
+    /// comment): one more store per use, nothing pinned afterwards.
+    explicit guard(eager_release_t) noexcept : guard() { eager_ = true; }
     guard(const guard&) = delete;
     guard& operator=(const guard&) = delete;
-    /// Lazy release: the slot keeps announcing its node (see the file
-    /// comment), so the next protect of an unchanged source is two loads.
-    ~guard() { record_->used_slots &= ~(1u << index_); }
+    /// Lazy release for inline slots: the slot keeps announcing its node (see
+    /// the file comment), so the next protect of an unchanged source is two
+    /// loads.
+    ~guard() {
+      if (eager_) [[unlikely]]
+        slot_->store(nullptr, std::memory_order_release);  // (2)
+      *used_ &= ~bit_;
+    }
 
     /// Loads `source` and keeps the node it points to alive until this guard
     /// is destroyed or protects something else.
     template <class Node>
     Node* protect(const std::atomic<Node*>& source) noexcept {
-      auto& slot = record_->slots[index_];
+      slot& announced = *slot_;
       // (5) acquire: the node's contents were written before it was
       // published with a release store.
       Node* seen = source.load(std::memory_order_acquire);
       // Announced earlier, validated then, never withdrawn since: a scanner
       // that could free it must see the announcement (see (6)).
-      if (slot.load(std::memory_order_relaxed) == seen) [[likely]]
+      if (announced.load(std::memory_order_relaxed) == seen) [[likely]]
         return seen;
       for (;;) {
         // (3) announce; release orders our reads of the node this slot named
         // before, ahead of a scanner that sees the replacement (7).
-        slot.store(seen, std::memory_order_release);
+        announced.store(seen, std::memory_order_release);
         detail::light_fence();  // (4) pairs with the heavy fence (6)
         Node* now = source.load(std::memory_order_acquire);  // (5)
         if (now == seen) return seen;
@@ -118,10 +153,26 @@ class hazard_pointer_reclaimer {
     }
 
    private:
-    thread_record* record_;
-    unsigned index_;
-  };
+    void claim_nested(thread_record& r, std::uint32_t used) noexcept {
+      constexpr std::uint32_t all_inline =
+          ~std::uint32_t{0} >> (32 - slots_per_thread);
+      if (used != all_inline) [[likely]] {
+        const auto index = static_cast<unsigned>(std::countr_one(used));
+        r.used_slots = used | (1u << index);
+        slot_ = &r.slots[index];
+        used_ = &r.used_slots;
+        bit_ = 1u << index;
+        return;
+      }
+      claim_overflow(r);
+    }
+    void claim_overflow(thread_record& r) noexcept;
 
+    slot* slot_;
+    std::uint32_t* used_;  // the bitmask that holds bit_
+    std::uint32_t bit_;
+    bool eager_ = false;
+  };
   /// Hands `node` over for destruction by `destroy` once no guard protects
   /// it. The node must already be unreachable for new readers.
   static void retire(node_header* node,
@@ -151,6 +202,13 @@ class hazard_pointer_reclaimer {
   /// Nodes retired and not yet freed, all threads (approximate while others
   /// run; exact when quiescent). For tests and metrics.
   static std::size_t pending() noexcept;
+
+  /// Scans run so far, all threads (each is one heavy fence and a walk of
+  /// every slot). For tests and metrics.
+  static std::uint64_t scans() noexcept;
+
+  /// Slots (inline and overflow) of the calling thread's record; for tests.
+  static std::size_t slots_of_current_thread() noexcept;
 
   // -- internals --------------------------------------------------------------
 

@@ -86,7 +86,7 @@ class publication_cell {
 
   /// Number of publishes so far (the futex word waiters sleep on).
   std::uint32_t publications() const noexcept {
-    return publications_.load(std::memory_order_acquire);
+    return publications_ref().load(std::memory_order_acquire);
   }
 
   /// Blocks until `pred(snapshot)` holds or `deadline` passes; returns
@@ -98,7 +98,8 @@ class publication_cell {
     waiters_.fetch_add(1, std::memory_order_seq_cst);  // (9) pairs with (11)
     bool satisfied = false;
     for (;;) {
-      const std::uint32_t seen = publications_.load(std::memory_order_seq_cst);
+      const std::uint32_t seen =
+          publications_ref().load(std::memory_order_seq_cst);
       if (pred(*read())) {
         satisfied = true;
         break;
@@ -132,8 +133,9 @@ class publication_cell {
     current_.store(fresh, std::memory_order_release);
     Reclaimer::retire(old, &destroy);
     // (10)/(11): a waiter either sees the new count or is woken.
-    publications_.store(publications_.load(std::memory_order_relaxed) + 1,
-                        std::memory_order_seq_cst);
+    auto count = publications_ref();
+    count.store(count.load(std::memory_order_relaxed) + 1,
+                std::memory_order_seq_cst);
     if (waiters_.load(std::memory_order_seq_cst) != 0) [[unlikely]]
       detail::futex_wake_all(publications_);
   }
@@ -147,6 +149,10 @@ class publication_cell {
   // -- internals --------------------------------------------------------------
 
  private:
+  std::atomic_ref<std::uint32_t> publications_ref() const noexcept {
+    return std::atomic_ref<std::uint32_t>{publications_};
+  }
+
   static void destroy(typename Reclaimer::node_header* header) noexcept {
     delete static_cast<node*>(header);
   }
@@ -155,7 +161,9 @@ class publication_cell {
   // and keeping it small lets a reader find the pointer in the same line as
   // the rest of its owner's record (one miss fewer per read of a cold cell).
   std::atomic<node*> current_;
-  std::atomic<std::uint32_t> publications_{0};
+  // The futex word: accessed only through publications_ref(); the kernel
+  // gets its address.
+  alignas(detail::futex_word_alignment) mutable std::uint32_t publications_ = 0;
   mutable std::atomic<std::uint32_t> waiters_{0};
 };
 
