@@ -1,0 +1,82 @@
+// Reading through process handles at the edges: empty handles, many live
+// views on one thread, and what a messaging-mode handle reads after the
+// runtime is gone.
+#include <optional>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "test_support.hpp"
+
+using namespace vitrine;
+using namespace vitrine::test;
+using core::process_status;
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "an empty handle's reads throw empty_handle_error and its "
+                 "accessors do not crash",
+                 "[handle]") {
+  auto unknown = rt.find("unknown");
+  CHECK_FALSE(unknown);
+  CHECK_THROWS_AS(unknown.read(), empty_handle_error);
+  CHECK_THROWS_AS(unknown.history(), empty_handle_error);
+  CHECK_THROWS_AS(unknown.wait_for_status(process_status::running, in(1ms)),
+                  empty_handle_error);
+  CHECK(unknown.name().empty());
+  CHECK(unknown.messages_handled() == 0);
+  process_handle empty;
+  CHECK_THROWS_AS(empty.read(), empty_handle_error);
+  CHECK_THROWS_WITH(empty.read(), Catch::Contains("empty process_handle"));
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a hundred live views of real processes on one thread all "
+                 "read correctly",
+                 "[handle][hybrid]") {
+  std::vector<process_handle> handles;
+  for (int i = 0; i < 3; ++i)
+    handles.push_back(
+        rt.supervise(sh("viewed" + std::to_string(i), "exec sleep 30")));
+  for (auto& h : handles) REQUIRE(reaches(h, process_status::running));
+  std::vector<pid_t> old_pids;
+  for (auto& h : handles) old_pids.push_back(h.read()->pid);
+  std::vector<std::optional<state_view>> views(100);
+  for (std::size_t i = 0; i < views.size(); ++i)
+    views[i].emplace(*handles[i % 3].record());
+  for (auto& h : handles) REQUIRE(h.restart());
+  for (std::size_t k = 0; k < handles.size(); ++k)
+    REQUIRE(reaches_when(handles[k], [&](const core::process_state& s) {
+      return s.status == process_status::running && s.pid != old_pids[k];
+    }));
+  // Each view still shows the snapshot it was taken from, intact.
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    const auto& s = **views[i];
+    CHECK(s.status == process_status::running);
+    CHECK(s.name() == handles[i % 3].name());
+    CHECK(s.pid == old_pids[i % 3]);
+  }
+  views.clear();
+  for (auto& h : handles) CHECK(h.read()->status == process_status::running);
+}
+
+TEST_CASE("a messaging-mode handle reads the last state after shutdown",
+          "[handle][messaging]") {
+  leak_checker leaks;
+  std::uint64_t last_version = 0;
+  process_handle h;
+  {
+    runtime rt{runtime_options{.mode = read_mode::messaging}};
+    h = rt.supervise(sh("asked", "exec sleep 30"));
+    REQUIRE(reaches(h, process_status::running));
+    CHECK(h.read()->version > 0);
+    rt.shutdown();
+    const auto s = h.read();
+    CHECK(s->status == process_status::stopped);
+    last_version = s->version;
+    CHECK(last_version > 0);
+  }
+  const auto s = h.read();  // the runtime is destroyed too
+  CHECK(s->version == last_version);
+  CHECK(s->status == process_status::stopped);
+  CHECK(s->name() == "asked");
+}
