@@ -48,11 +48,8 @@ fence_kind prepare_fences() noexcept {
 }
 
 void heavy_fence() noexcept {
-#if defined(VITRINE_TSAN)
-  tsan_fence_word.fetch_add(1, std::memory_order_acq_rel);
-#endif
   const fence_kind kind = prepare_fences();
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   if (kind == fence_kind::thread_fence) return;
   if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) [[unlikely]] {
     // Registered, so this cannot fail on a sane kernel; readers do not fence

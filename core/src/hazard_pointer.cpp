@@ -213,8 +213,8 @@ std::size_t hazard_pointer_reclaimer::slots_of_current_thread() noexcept {
 // The 9th and later live guard of a thread: a free slot in an overflow
 // block, or a new block linked at the end of the chain. Overflow guards
 // release eagerly, so these slots pin nothing once their guards end.
-[[gnu::cold]] void hazard_pointer_reclaimer::guard::claim_overflow(
-    thread_record& r) noexcept {
+[[gnu::cold]] hazard_pointer_reclaimer::guard::overflow_claim
+hazard_pointer_reclaimer::guard::claim_overflow(thread_record& r) noexcept {
   constexpr std::uint32_t all_used =
       ~std::uint32_t{0} >> (32 - overflow_block_slots);
   std::atomic<overflow_block*>* link = &r.overflow;
@@ -231,10 +231,7 @@ std::size_t hazard_pointer_reclaimer::slots_of_current_thread() noexcept {
   }
   const auto index = static_cast<unsigned>(std::countr_one(block->used));
   block->used |= 1u << index;
-  slot_ = &block->slots[index];
-  used_ = &block->used;
-  bit_ = 1u << index;
-  eager_ = true;
+  return {&block->slots[index], &block->used, 1u << index};
 }
 
 std::size_t hazard_pointer_reclaimer::pending() noexcept {

@@ -164,9 +164,20 @@ class hazard_pointer_reclaimer {
         bit_ = 1u << index;
         return;
       }
-      claim_overflow(r);
+      // Out of line and by value, so the guard itself never escapes to
+      // memory on the fast path (its fields stay in registers).
+      const overflow_claim c = claim_overflow(r);
+      slot_ = c.where;
+      used_ = c.used;
+      bit_ = c.bit;
+      eager_ = true;
     }
-    void claim_overflow(thread_record& r) noexcept;
+    struct overflow_claim {
+      slot* where;
+      std::uint32_t* used;
+      std::uint32_t bit;
+    };
+    static overflow_claim claim_overflow(thread_record& r) noexcept;
 
     slot* slot_;
     std::uint32_t* used_;  // the bitmask that holds bit_

@@ -65,13 +65,25 @@ extern bool readers_fence;
 inline std::atomic<unsigned> tsan_fence_word{0};
 #endif
 
+/// A full fence that TSan also understands (GCC refuses
+/// atomic_thread_fence under -fsanitize=thread): there, an acq_rel RMW of
+/// the shared word, which both sides of every pair perform.
+inline void full_fence() noexcept {
+#if defined(VITRINE_TSAN)
+  tsan_fence_word.fetch_add(1, std::memory_order_acq_rel);
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
 inline void light_fence() noexcept {
 #if defined(VITRINE_TSAN)
   tsan_fence_word.fetch_add(1, std::memory_order_acq_rel);
-#endif
+#else
   std::atomic_signal_fence(std::memory_order_seq_cst);
   if (readers_fence) [[unlikely]]
     std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
 }
 
 /// Pairs with light_fence() in every other thread. Thread-safe; cold.
