@@ -92,19 +92,23 @@ class registry {
   /// One immutable revision of the map.
   class table {
    public:
-    table() : storage_(std::make_shared<storage>(8)) {}
+    table() : table(0, 0, std::make_shared<storage>(8)) {}
     table(std::uint64_t revision, std::size_t size,
           std::shared_ptr<storage> s) noexcept
-        : revision_(revision), size_(size), storage_(std::move(s)) {}
+        : revision_(revision),
+          size_(size),
+          index_(s->index.get()),
+          mask_(s->mask),
+          by_order_(s->by_order.get()),
+          storage_(std::move(s)) {}
 
     std::uint64_t revision() const noexcept { return revision_; }
     std::size_t size() const noexcept { return size_; }
 
     /// The entry named `name`, or nullptr.
     const entry* find(std::string_view name, std::size_t hash) const noexcept {
-      const storage& s = *storage_;
-      for (std::size_t at = hash & s.mask;; at = (at + 1) & s.mask) {
-        const entry* c = s.index[at].load(std::memory_order_acquire);
+      for (std::size_t at = hash & mask_;; at = (at + 1) & mask_) {
+        const entry* c = index_[at].load(std::memory_order_acquire);
         if (c == nullptr) return nullptr;
         if (c->hash == hash && c->revision <= revision_ && c->name == name)
           return c;
@@ -113,13 +117,17 @@ class registry {
 
     /// Entries in insertion order.
     std::span<const std::shared_ptr<const entry>> entries() const noexcept {
-      return {storage_->by_order.get(), size_};
+      return {by_order_, size_};
     }
 
    private:
     friend class registry;
-    std::uint64_t revision_ = 0;
-    std::size_t size_ = 0;
+    std::uint64_t revision_;
+    std::size_t size_;
+    // Copied from the storage so that a lookup loads no extra pointer.
+    const std::atomic<const entry*>* index_;
+    std::size_t mask_;
+    const std::shared_ptr<const entry>* by_order_;
     std::shared_ptr<storage> storage_;
   };
 
