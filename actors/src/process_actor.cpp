@@ -227,8 +227,7 @@ class process_actor final : public caf::event_based_actor {
     errno = 0;
     const bool watched =
         io_.notify_exit(pidfd_, [self, generation](int watch_error) {
-          caf::anon_send(self, child_exit_atom::value, generation,
-                         watch_error);
+          caf::anon_send(self, child_exit_atom::value, generation, watch_error);
         });
     const int watch_errno = watched ? 0 : (errno != 0 ? errno : ESHUTDOWN);
     const bool ready_at_once =
@@ -320,8 +319,7 @@ class process_actor final : public caf::event_based_actor {
     const bool was_stopping = current_.status == process_status::stopping;
     const auto status = take_child();
     if (was_stopping)
-      return on_exit(static_cast<int>(status.how), status.code,
-                     status.unknown);
+      return on_exit(static_cast<int>(status.how), status.code, status.unknown);
     os::launch_error failure;
     failure.code = error;
     failure.what = "watch the exit of " + spec_.launch.argv.front() + ": " +
@@ -438,10 +436,10 @@ class process_actor final : public caf::event_based_actor {
   std::shared_ptr<process_record> record_;
   process_spec spec_;
   os::io_service& io_;
-  os::guardian* guardian_;     // may be null
-  os::cgroup_tree* cgroups_;   // may be null
-  std::string cgroup_;         // this program's cgroup, "" = none
-  os::unique_fd pidfd_;        // the child's, until we reap it
+  os::guardian* guardian_;    // may be null
+  os::cgroup_tree* cgroups_;  // may be null
+  std::string cgroup_;        // this program's cgroup, "" = none
+  os::unique_fd pidfd_;       // the child's, until we reap it
   caf::actor supervisor_;
   core::backoff backoff_;
   process_state current_;

@@ -99,8 +99,7 @@ VITRINE_CHILD_CODE void remove_cgroups(const guardian_plan* plan) {
       const unsigned char type = static_cast<unsigned char>(entries[at + 18]);
       const char* name = entries + at + 19;
       if (type == 4 /* DT_DIR */ && name[0] != '.')
-        raw(SYS_unlinkat, g_cgroup, reinterpret_cast<long>(name),
-            AT_REMOVEDIR);
+        raw(SYS_unlinkat, g_cgroup, reinterpret_cast<long>(name), AT_REMOVEDIR);
       at += reclen;
     }
   }
@@ -148,7 +147,7 @@ VITRINE_CHILD_CODE void remove_group(guardian_plan* plan, pid_t pgid) {
 
 // Puts the fds the guardian keeps at fixed numbers and closes all others.
 VITRINE_CHILD_CODE void arrange_fds(guardian_plan* plan, int host_pidfd) {
-  const int src[6] = {plan->devnull_fd, plan->devnull_fd, plan->devnull_fd,
+  const int src[6] = {plan->devnull_fd, plan->devnull_fd,    plan->devnull_fd,
                       plan->socket_fd,  plan->cgroup_dir_fd, host_pidfd};
   int high = 0;
   for (int fd : src) high = fd > high ? fd : high;
@@ -213,7 +212,8 @@ VITRINE_CHILD_CODE int guardian_main(void* arg) {
   }
 }
 
-// -- the host side -------------------------------------------------------------
+// -- the host side
+// -------------------------------------------------------------
 
 pid_t* map_table(std::size_t capacity) {
   void* p = ::mmap(nullptr, capacity * sizeof(pid_t), PROT_READ | PROT_WRITE,
@@ -284,10 +284,9 @@ void guardian::start_locked() {
     detail::all_signals_blocked blocked;
     // No CLONE_VM: the guardian gets a copy of our memory (the table and
     // the plan included) and shares nothing with us after this point.
-    pid = VITRINE_RAW_CLONE(guardian_main,
-                            static_cast<char*>(stack) + guardian_stack_size,
-                            CLONE_PIDFD | SIGCHLD, &plan, &pidfd, nullptr,
-                            nullptr);
+    pid = VITRINE_RAW_CLONE(
+        guardian_main, static_cast<char*>(stack) + guardian_stack_size,
+        CLONE_PIDFD | SIGCHLD, &plan, &pidfd, nullptr, nullptr);
     error = errno;
     if (pid > 0) register_owned_child(pid);
   }

@@ -1,8 +1,8 @@
 #include "vitrine/os/io_service.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>

@@ -59,7 +59,7 @@ exit_status status_from(const siginfo_t& info) {
 
 // -- the process-wide orphan reaper ------------------------------------------
 
-std::atomic<int> wake_write_fd{-1};     // (1) written before the handler
+std::atomic<int> wake_write_fd{-1};  // (1) written before the handler
 std::atomic<std::size_t> reaped_count{0};
 struct sigaction previous_action {};  // written before install, then read
 
@@ -72,7 +72,8 @@ void on_sigchld(int sig, siginfo_t* info, void* context) {
   }
   errno = saved;
   if (previous_action.sa_flags & SA_SIGINFO) {
-    if (previous_action.sa_sigaction) previous_action.sa_sigaction(sig, info, context);
+    if (previous_action.sa_sigaction)
+      previous_action.sa_sigaction(sig, info, context);
   } else if (previous_action.sa_handler != SIG_DFL &&
              previous_action.sa_handler != SIG_IGN) {
     previous_action.sa_handler(sig);
@@ -136,7 +137,8 @@ bool read_small_file(const std::string& path, std::string& out) {
 
 }  // namespace
 
-// -- owned children -------------------------------------------------------------
+// -- owned children
+// -------------------------------------------------------------
 
 owned_child_scope::owned_child_scope() : lock_(scope_mutex()) {}
 owned_child_scope::~owned_child_scope() = default;
@@ -209,7 +211,8 @@ std::vector<pid_t> own_children() {
   return result;
 }
 
-// -- orphan_reaper ----------------------------------------------------------------
+// -- orphan_reaper
+// ----------------------------------------------------------------
 
 orphan_reaper::orphan_reaper() {
   auto& r = reaper();

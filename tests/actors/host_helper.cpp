@@ -76,9 +76,8 @@ int run_zombies(vitrine::runtime& rt, const std::string& token, int restarts) {
     if (zombies == 0) break;
     std::this_thread::sleep_for(10ms);
   }
-  std::printf("restarts %u\nzombies %zu\nreaped %zu\n",
-              h.read()->restart_count, zombies,
-              vitrine::os::orphan_reaper::reaped_total());
+  std::printf("restarts %u\nzombies %zu\nreaped %zu\n", h.read()->restart_count,
+              zombies, vitrine::os::orphan_reaper::reaped_total());
   rt.shutdown();
   std::printf("left %zu\n", vitrine::os::children_of(::getpid()).size());
   std::fflush(stdout);

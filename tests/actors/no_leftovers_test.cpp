@@ -101,7 +101,8 @@ SCENARIO("nothing a program started survives its host's SIGKILL",
         const auto killed_at = clock::now();
         REQUIRE(::kill(target, SIGKILL) == 0);
         THEN("every descendant is gone") {
-          const bool none_left = time_until_none(run.marker, 5'000ms).count() >= 0;
+          const bool none_left =
+              time_until_none(run.marker, 5'000ms).count() >= 0;
           const auto took = clock::now() - killed_at;
           run.host->reap();
           INFO("leftovers: " << processes_with(run.marker).size());
@@ -127,8 +128,8 @@ TEST_CASE("a killed guardian is replaced, and the replacement still works",
   REQUIRE(::kill(first, SIGTERM) == 0);
   REQUIRE(::kill(first, SIGINT) == 0);
   REQUIRE(::kill(first, SIGHUP) == 0);
-  CHECK_FALSE(eventually([&] { return guardian_of(run.host->pid()) != first; },
-                         200ms));
+  CHECK_FALSE(
+      eventually([&] { return guardian_of(run.host->pid()) != first; }, 200ms));
   // ...and is replaced when killed anyway.
   REQUIRE(::kill(first, SIGKILL) == 0);
   pid_t second = 0;

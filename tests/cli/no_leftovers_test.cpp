@@ -98,13 +98,13 @@ TEST_CASE("a restarting daemonizer leaves no zombies under `vitrine run`",
   temp_dir dir;
   const std::string marker = "1000." + unique_token();
   cleanup guard{marker};
-  const auto config = dir.write(
-      "run.toml",
-      "[supervisor]\nintensity = 1000000\nperiod_ms = 1000\n\n"
-      "[[program]]\nname = \"daemonizer\"\ncommand = \"sleep " +
-          marker +
-          " & exit 0\"\nstartsecs_ms = 0\n"
-          "backoff = { min_ms = 5, max_ms = 5, jitter = 0.0 }\n");
+  const auto config =
+      dir.write("run.toml",
+                "[supervisor]\nintensity = 1000000\nperiod_ms = 1000\n\n"
+                "[[program]]\nname = \"daemonizer\"\ncommand = \"sleep " +
+                    marker +
+                    " & exit 0\"\nstartsecs_ms = 0\n"
+                    "backoff = { min_ms = 5, max_ms = 5, jitter = 0.0 }\n");
   const auto status = dir.file("status.json");
   cli_process cli{{"run", config, "--plain", "--json-status", status},
                   dir.file("output")};
@@ -122,9 +122,8 @@ TEST_CASE("a restarting daemonizer leaves no zombies under `vitrine run`",
   // Transient zombies exist for the instant between an exit and its reap;
   // without the reaper they pile up (one per restart).
   CHECK(most < 5);
-  WARN("most zombies seen under vitrine in " << samples << " samples over "
-                                             << restarts
-                                             << " restarts: " << most);
+  WARN("most zombies seen under vitrine in "
+       << samples << " samples over " << restarts << " restarts: " << most);
   REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
   const auto code = cli.wait(10s);
   REQUIRE(code);

@@ -53,9 +53,9 @@ class cgroup_tree {
 
   /// rmdir of program `id`'s directory; waits up to `grace` for members
   /// that are dying. Returns 0 or errno (EBUSY while members remain).
-  int remove_program(std::uint64_t id,
-                     std::chrono::milliseconds grace =
-                         std::chrono::milliseconds{0}) noexcept;
+  int remove_program(
+      std::uint64_t id,
+      std::chrono::milliseconds grace = std::chrono::milliseconds{0}) noexcept;
 
   /// cgroup.kill on the runtime's directory (every program at once).
   int kill_all() noexcept;
