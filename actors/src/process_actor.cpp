@@ -135,6 +135,9 @@ class process_actor final : public caf::event_based_actor {
     // Break handle cycles so actors are freed after quitting.
     supervisor_ = nullptr;
     subscribers_.clear();
+    // Quitting with a child still running (an abnormal exit): kill and reap
+    // it here, nobody else will.
+    if (has_child()) take_child();
     // EBUSY (members still dying) is fine: the runtime removes the tree.
     if (cgroups_ && !cgroup_.empty()) cgroups_->remove_program(id());
   }
