@@ -3,12 +3,17 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <map>
 #include <vector>
 
 #include "atoms.hpp"
+#include "supervisor_actor.hpp"
 #include "vitrine/core/backoff.hpp"
+#include "vitrine/os/cgroup.hpp"
+#include "vitrine/os/guardian.hpp"
 #include "vitrine/os/log_sink.hpp"
+#include "vitrine/os/reaper.hpp"
 #include "vitrine/os/signals.hpp"
 
 namespace vitrine::detail {
@@ -36,11 +41,13 @@ class process_actor final : public caf::event_based_actor {
  public:
   process_actor(caf::actor_config& config,
                 std::shared_ptr<process_record> record, process_spec spec,
-                os::io_service& io, caf::actor supervisor)
+                const runtime_context& context, caf::actor supervisor)
       : caf::event_based_actor(config),
         record_(std::move(record)),
         spec_(std::move(spec)),
-        io_(io),
+        io_(context.io),
+        guardian_(context.guardian),
+        cgroups_(context.cgroups),
         supervisor_(std::move(supervisor)),
         backoff_(spec_.backoff, std::hash<std::string>{}(spec_.name)),
         current_(record_->state.current_unsafe()) {}
@@ -72,7 +79,7 @@ class process_actor final : public caf::event_based_actor {
         },
         [this](signal_atom, int sig) {
           count();
-          return has_child() ? os::signal_group(current_.pid, sig) : ESRCH;
+          return has_child() ? signal_child(sig) : ESRCH;
         },
         [this](shutdown_atom) -> caf::result<caf::ok_atom> {
           count();
@@ -91,10 +98,11 @@ class process_actor final : public caf::event_based_actor {
           count();
           std::erase(subscribers_, who);
         },
-        [this](child_exit_atom, std::uint64_t generation, int how, int code,
-               bool unknown) {
+        [this](child_exit_atom, std::uint64_t generation, int watch_error) {
           count();
-          if (generation == generation_) on_exit(how, code, unknown);
+          if (generation != generation_ || !has_child()) return;
+          if (watch_error != 0) return on_watch_failure(watch_error);
+          reap_and_report();
         },
         [this](ready_atom, std::uint64_t generation) {
           count();
@@ -112,7 +120,7 @@ class process_actor final : public caf::event_based_actor {
           count();
           if (generation == generation_ &&
               current_.status == process_status::stopping)
-            os::signal_group(current_.pid, SIGKILL);
+            kill_everything();
         },
         [this](spawn_timer_atom, std::uint64_t generation) {
           count();
@@ -128,6 +136,11 @@ class process_actor final : public caf::event_based_actor {
     // Break handle cycles so actors are freed after quitting.
     supervisor_ = nullptr;
     subscribers_.clear();
+    // Quitting with a child still running (an abnormal exit): kill and reap
+    // it here, nobody else will.
+    if (has_child()) take_child();
+    // EBUSY (members still dying) is fine: the runtime removes the tree.
+    if (cgroups_ && !cgroup_.empty()) cgroups_->remove_program(id());
   }
 
  private:
@@ -204,28 +217,32 @@ class process_actor final : public caf::event_based_actor {
   }
 
   void spawn() {
+    // One cgroup per program where the runtime has a tree: it holds every
+    // descendant, setsid daemons included ("" = process groups only).
+    if (cgroups_ && cgroup_.empty()) cgroup_ = cgroups_->create_program(id());
+    spec_.launch.cgroup = cgroup_;
     auto result = os::launch(spec_.launch);
     if (auto* error = std::get_if<os::launch_error>(&result))
       return on_spawn_failure(*error);
     auto& child = std::get<os::launched_child>(result);
     const std::uint64_t generation = ++generation_;
     const pid_t pid = child.pid;
+    // Owner-side reaping: we keep the pidfd; the I/O thread only tells us
+    // when it becomes readable. Until we reap, pid and group id stay ours.
+    pidfd_ = std::move(child.pidfd);
+    if (guardian_) guardian_->watch_group(pid);
     auto self = caf::actor_cast<caf::actor>(this);
     capture_output(child);
     if (child.notify_pipe)
       io_.watch_ready(std::move(child.notify_pipe), [self, generation] {
         caf::anon_send(self, ready_atom::value, generation);
       });
-    // The I/O thread SIGKILLs what is left of the child's process group
-    // (e.g. a daemonized grandchild) before reaping it.
-    io_.watch_exit(
-        child,
-        [self, generation](os::exit_status status) {
-          caf::anon_send(self, child_exit_atom::value, generation,
-                         static_cast<int>(status.how), status.code,
-                         status.unknown);
-        },
-        /*kill_group=*/true);
+    errno = 0;
+    const bool watched =
+        io_.notify_exit(pidfd_, [self, generation](int watch_error) {
+          caf::anon_send(self, child_exit_atom::value, generation, watch_error);
+        });
+    const int watch_errno = watched ? 0 : (errno != 0 ? errno : ESHUTDOWN);
     const bool ready_at_once =
         spec_.startsecs.count() == 0 && spec_.launch.notify_fd < 0;
     publish([&](process_state& s) {
@@ -238,6 +255,7 @@ class process_actor final : public caf::event_based_actor {
     });
     if (!ready_at_once && spec_.startsecs.count() > 0)
       delayed_send(this, spec_.startsecs, up_timer_atom::value, generation);
+    if (!watched) on_watch_failure(watch_errno);
   }
 
   void capture_output(os::launched_child& child) {
@@ -261,6 +279,7 @@ class process_actor final : public caf::event_based_actor {
         !is_permanent(error.code) && ++quick_failures_ <= spec_.startretries;
     if (retry) pending_delay_ = backoff_.next();
     publish([&](process_state& s) {
+      s.pid = 0;
       s.status = retry ? process_status::backoff : process_status::failed;
       s.spawn_errno = error.code;
       s.spawn_error_storage = std::make_shared<const std::string>(error.what);
@@ -274,6 +293,52 @@ class process_actor final : public caf::event_based_actor {
   }
 
   // -- exits ------------------------------------------------------------------
+
+  /// Signals the child's process group through its pidfd. Only called while
+  /// the child is not reaped, so no signal can reach a reused pid or group.
+  int signal_child(int sig) {
+    return os::signal_leader_group(pidfd_.get(), current_.pid, sig);
+  }
+
+  /// SIGKILL to the group and, with a cgroup, to every descendant.
+  void kill_everything() {
+    signal_child(SIGKILL);
+    if (cgroups_ && !cgroup_.empty()) cgroups_->kill_program(id());
+  }
+
+  /// The pidfd is readable: the child exited. While its zombie still holds
+  /// the group id, kill what is left of the group (and the cgroup: setsid
+  /// daemons too), then reap it through the pidfd.
+  void reap_and_report() {
+    const auto status = take_child();
+    on_exit(static_cast<int>(status.how), status.code, status.unknown);
+  }
+
+  os::exit_status take_child() {
+    kill_everything();
+    if (guardian_) guardian_->forget_group(current_.pid);
+    auto status = os::reap_child(current_.pid, pidfd_.get());
+    // Readable means exited; the blocking form only covers a kernel that
+    // reports readability early (it cannot wait long: we sent SIGKILL).
+    if (!status) status = os::reap_child_blocking(current_.pid, pidfd_.get());
+    pidfd_.reset();
+    return *status;
+  }
+
+  /// The exit watch could not be registered: never leave the child
+  /// `running` unwatched. Kill and reap it, then publish the error (a
+  /// failed state, or backoff when the error may pass, as for a spawn).
+  void on_watch_failure(int error) {
+    const bool was_stopping = current_.status == process_status::stopping;
+    const auto status = take_child();
+    if (was_stopping)
+      return on_exit(static_cast<int>(status.how), status.code, status.unknown);
+    os::launch_error failure;
+    failure.code = error;
+    failure.what = "watch the exit of " + spec_.launch.argv.front() + ": " +
+                   std::strerror(error);
+    on_spawn_failure(failure);
+  }
 
   void on_exit(int how, int code, bool unknown) {
     core::termination ended;
@@ -349,7 +414,7 @@ class process_actor final : public caf::event_based_actor {
     switch (current_.status) {
       case process_status::starting:
       case process_status::running: {
-        os::signal_group(current_.pid, spec_.stop_signal);
+        signal_child(spec_.stop_signal);
         set_status(process_status::stopping);
         delayed_send(this, spec_.stop_timeout, kill_timer_atom::value,
                      generation_);
@@ -385,6 +450,10 @@ class process_actor final : public caf::event_based_actor {
   std::shared_ptr<process_record> record_;
   process_spec spec_;
   os::io_service& io_;
+  os::guardian* guardian_;    // may be null
+  os::cgroup_tree* cgroups_;  // may be null
+  std::string cgroup_;        // this program's cgroup, "" = none
+  os::unique_fd pidfd_;       // the child's, until we reap it
   caf::actor supervisor_;
   core::backoff backoff_;
   process_state current_;
@@ -403,10 +472,11 @@ class process_actor final : public caf::event_based_actor {
 
 caf::actor spawn_process_actor(caf::actor_system& system,
                                std::shared_ptr<process_record> record,
-                               process_spec spec, os::io_service& io,
+                               process_spec spec,
+                               const runtime_context& context,
                                caf::actor supervisor) {
-  return system.spawn<process_actor>(std::move(record), std::move(spec), io,
-                                     std::move(supervisor));
+  return system.spawn<process_actor>(std::move(record), std::move(spec),
+                                     context, std::move(supervisor));
 }
 
 }  // namespace vitrine::detail

@@ -4,9 +4,10 @@
 // Messages (see atoms.hpp):
 //   start            spawn now (or after the pending backoff delay)
 //   stop             signal the group, SIGKILL after stop_timeout; replies
-//                    once the child is reaped
+//                    once the child is reaped (by this actor, through its
+//                    pidfd: the I/O thread only reports the exit)
 //   restart          stop, then start
-//   signal, int      signal the process group
+//   signal, int      signal the process group (pidfd_send_signal)
 //   shutdown         stop, reply, quit
 //   get              reply with the current state (the messaging baseline)
 //   subscribe/unsubscribe, actor
@@ -20,14 +21,16 @@
 #include <memory>
 
 #include "vitrine/detail/process_record.hpp"
-#include "vitrine/os/io_service.hpp"
 #include "vitrine/process_spec.hpp"
 
 namespace vitrine::detail {
 
+struct runtime_context;
+
 caf::actor spawn_process_actor(caf::actor_system& system,
                                std::shared_ptr<process_record> record,
-                               process_spec spec, os::io_service& io,
+                               process_spec spec,
+                               const runtime_context& context,
                                caf::actor supervisor);
 
 }  // namespace vitrine::detail

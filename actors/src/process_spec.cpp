@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <set>
 
+#include "vitrine/os/program_path.hpp"
+
 namespace vitrine {
 namespace {
 
@@ -87,14 +89,6 @@ void check_signal(problem_list& out, std::string_view field, int sig,
     out.add(field, "is not a valid signal number: " + std::to_string(sig));
 }
 
-std::string path_of_env(const os::launch_options& launch) {
-  for (auto it = launch.env.rbegin(); it != launch.env.rend(); ++it)
-    if (it->first == "PATH") return it->second;
-  if (!launch.inherit_env) return {};
-  const char* ours = std::getenv("PATH");
-  return ours ? ours : "";
-}
-
 // Problem with `path` as a program, or "" if it is a regular executable.
 std::string program_problem(const std::string& path) {
   struct stat st {};
@@ -118,15 +112,9 @@ void check_program(problem_list& out, const os::launch_options& launch) {
       out.add("launch.argv[0]", p);
     return;
   }
-  const std::string path = path_of_env(launch);
-  std::size_t begin = 0;
-  while (begin <= path.size()) {
-    std::size_t end = path.find(':', begin);
-    if (end == std::string::npos) end = path.size();
-    std::string dir = path.substr(begin, end - begin);
-    if (!dir.empty() && program_problem(dir + "/" + program).empty()) return;
-    begin = end + 1;
-  }
+  // The very search launch() does (os/program_path.hpp).
+  std::string found;
+  if (os::resolve_program(launch, found) == 0) return;
   out.add("launch.argv[0]", "no executable '" + program + "' in PATH");
 }
 

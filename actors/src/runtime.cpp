@@ -10,6 +10,9 @@
 #include "command_port.hpp"
 #include "directory_actor.hpp"
 #include "supervisor_actor.hpp"
+#include "vitrine/os/cgroup.hpp"
+#include "vitrine/os/guardian.hpp"
+#include "vitrine/os/reaper.hpp"
 #include "vitrine/os/subreaper.hpp"
 
 namespace vitrine {
@@ -60,6 +63,7 @@ bool runtime_context::register_process(
 
 struct runtime::impl {
   explicit impl(runtime_options o) : options(o) {}
+  ~impl() { io.stop(); }  // before the guardian it may call back into
 
   runtime_options options;
   // Declared first so it is destroyed last: actors and the I/O thread go
@@ -68,6 +72,13 @@ struct runtime::impl {
   std::unique_ptr<caf::actor_system> owned_system;
   caf::actor_system* system = nullptr;
   os::io_service io;
+  // No leftovers (docs/design.md, "Orphans"): a cgroup per program where
+  // possible, a guardian process that kills them all if we die, and (with
+  // subreaper) a reaper for descendants re-parented to us. Torn down in
+  // shutdown(), after io (the guardian's watcher) has stopped.
+  std::unique_ptr<os::cgroup_tree> cgroups = os::cgroup_tree::detect();
+  std::unique_ptr<os::guardian> guardian;
+  std::unique_ptr<os::orphan_reaper> reaper;
   registry_type registry;
   std::shared_ptr<detail::supervisor_record> root_record =
       std::make_shared<detail::supervisor_record>(
@@ -79,12 +90,17 @@ struct runtime::impl {
 
   void start(caf::actor_system& sys) {
     system = &sys;
-    if (options.subreaper) os::become_subreaper();
+    if (options.subreaper && os::become_subreaper())
+      reaper = std::make_unique<os::orphan_reaper>();
+    guardian = std::make_unique<os::guardian>(cgroups ? cgroups->root() : "");
+    guardian->watch(io);
     caf::actor directory;
     if (options.mode == read_mode::messaging)
       directory = detail::spawn_directory_actor(sys);
     context.reset(new detail::runtime_context{io, registry, options.mode,
                                               std::move(directory)});
+    context->guardian = guardian.get();
+    context->cgroups = cgroups.get();
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(),
                                           *context, caf::actor{});
     request_blocking<std::uint64_t>(detail::start_atom::value);
@@ -152,6 +168,12 @@ void runtime::shutdown() {
   auto view = impl_->registry.snapshot();
   for (const auto& entry : view->entries()) entry->value->port.store(nullptr);
   impl_->io.stop();
+  impl_->guardian.reset();  // after io: it watched the guardian
+  impl_->cgroups.reset();   // kills and removes what is left in the tree
+  if (impl_->reaper) {
+    os::orphan_reaper::kill_adopted();  // setsid daemons of our programs
+    impl_->reaper.reset();
+  }
 }
 
 process_handle runtime::supervise(process_spec spec) {

@@ -100,7 +100,7 @@ class supervisor_actor final : public caf::event_based_actor {
     if (!context_.register_process(spec.name, record)) return nullptr;
     const bool autostart = spec.autostart;
     auto actor =
-        spawn_process_actor(home_system(), record, std::move(spec), context_.io,
+        spawn_process_actor(home_system(), record, std::move(spec), context_,
                             caf::actor_cast<caf::actor>(this));
     record->port.store(std::make_shared<command_port>(actor));
     children_.push_back({std::move(actor), autostart});

@@ -16,6 +16,8 @@
 
 #include <memory>
 
+#include "vitrine/os/cgroup.hpp"
+#include "vitrine/os/guardian.hpp"
 #include "vitrine/os/io_service.hpp"
 #include "vitrine/process_spec.hpp"
 #include "vitrine/runtime.hpp"
@@ -31,6 +33,10 @@ struct runtime_context {
   read_mode mode;
   /// Messaging mode only: the actor that answers name lookups.
   caf::actor directory;
+  /// Kills every program's group (and cgroup) if the host dies; may be null.
+  os::guardian* guardian = nullptr;
+  /// One cgroup per program where cgroup v2 is writable; else null.
+  os::cgroup_tree* cgroups = nullptr;
 
   /// Makes `record` findable by name; false if the name is taken.
   bool register_process(const std::string& name,

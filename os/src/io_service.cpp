@@ -1,5 +1,6 @@
 #include "vitrine/os/io_service.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -18,6 +19,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "vitrine/os/reaper.hpp"
+#include "vitrine/os/signals.hpp"
+
 namespace vitrine::os {
 
 namespace {
@@ -27,32 +31,15 @@ constexpr std::size_t read_chunk = 16 * 1024;
 constexpr int reads_per_wakeup = 4;  // 64 KiB per capture pipe per round
 
 struct watch {
-  enum class kind { exit, capture, ready } what;
+  enum class kind { exit, exit_notify, capture, ready } what;
   unique_fd fd;
   pid_t pid = 0;
   bool kill_group = false;  // SIGKILL the group before reaping
   std::function<void(exit_status)> on_exit;
+  std::function<void(int)> on_exited;  // exit_notify: 0 or the watch's errno
   std::shared_ptr<log_sink> sink;
   std::function<void()> on_done;  // on_closed for capture, on_ready for ready
 };
-
-exit_status status_from(const siginfo_t& info) {
-  exit_status s;
-  switch (info.si_code) {
-    case CLD_EXITED:
-      s.how = exit_status::kind::exited;
-      s.code = info.si_status;
-      break;
-    case CLD_DUMPED:
-      s.core_dumped = true;
-      [[fallthrough]];
-    default:  // CLD_KILLED
-      s.how = exit_status::kind::signaled;
-      s.code = info.si_status;
-      break;
-  }
-  return s;
-}
 
 }  // namespace
 
@@ -82,8 +69,11 @@ struct io_service::impl {
       if (!accepting) return false;  // w (and its fd) dies here
       pending.push_back(std::move(w));
       active.fetch_add(1, std::memory_order_relaxed);
+      // Under the lock: stop() closes the eventfd only after it has set
+      // accepting = false under this same lock, so we never write to a
+      // closed (or reused) fd.
+      poke();
     }
-    poke();
     return true;
   }
 
@@ -113,11 +103,34 @@ struct io_service::impl {
       ev.events = EPOLLIN;
       ev.data.u64 = token;
       if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, w->fd.get(), &ev) != 0) {
+        const int error = errno;
         failed.fetch_add(1, std::memory_order_relaxed);
         active.fetch_sub(1, std::memory_order_relaxed);
+        registration_failed(*w, error);
         continue;
       }
       watches.emplace(token, std::move(w));
+    }
+  }
+
+  // A watch that cannot be added must not leave a child unwatched forever:
+  // the owner hears about it (exit_notify), or the child is killed and
+  // reaped here (legacy exit watch), so its on_exit still runs.
+  static void registration_failed(watch& w, int error) {
+    switch (w.what) {
+      case watch::kind::exit_notify:
+        w.fd.reset();
+        if (w.on_exited) w.on_exited(error);
+        break;
+      case watch::kind::exit: {
+        signal_pidfd(w.fd.get(), SIGKILL);
+        exit_status status = reap_child_blocking(w.pid, w.fd.get());
+        w.fd.reset();
+        if (w.on_exit) w.on_exit(status);
+        break;
+      }
+      default:
+        break;  // capture/ready: the fd is closed (the writer sees EPIPE)
     }
   }
 
@@ -133,21 +146,17 @@ struct io_service::impl {
       if (rc == 0 && info.si_pid != 0) ::kill(-w.pid, SIGKILL);
       info = siginfo_t{};
     }
-    do {
-      rc = ::waitid(P_PIDFD, static_cast<id_t>(w.fd.get()), &info,
-                    WEXITED | WNOHANG);
-    } while (rc != 0 && errno == EINTR);
-    exit_status status;
-    if (rc == 0) {
-      if (info.si_pid == 0) return;  // not exited yet: keep watching
-      status = status_from(info);
-    } else {
-      status.code = -1;
-      status.unknown = true;  // ECHILD: reaped elsewhere
-    }
+    auto status = reap_child(w.pid, w.fd.get());
+    if (!status) return;  // not exited yet: keep watching
     auto callback = std::move(w.on_exit);
     finish(token);
-    if (callback) callback(status);
+    if (callback) callback(*status);
+  }
+
+  void on_exit_notify(std::uint64_t token, watch& w) {
+    auto callback = std::move(w.on_exited);
+    finish(token);  // closes our duplicate; the owner keeps its pidfd
+    if (callback) callback(0);
   }
 
   void on_capture_ready(std::uint64_t token, watch& w) {
@@ -210,6 +219,9 @@ struct io_service::impl {
         switch (w.what) {
           case watch::kind::exit:
             on_exit_ready(token, w);
+            break;
+          case watch::kind::exit_notify:
+            on_exit_notify(token, w);
             break;
           case watch::kind::capture:
             on_capture_ready(token, w);
@@ -299,6 +311,17 @@ bool io_service::watch_exit(pid_t pid, unique_fd pidfd,
   w->pid = pid;
   w->kill_group = kill_group;
   w->on_exit = std::move(on_exit);
+  return impl_->submit(std::move(w));
+}
+
+bool io_service::notify_exit(const unique_fd& pidfd,
+                             std::function<void(int error)> on_exited) {
+  if (!pidfd) return false;
+  auto w = std::make_unique<watch>();
+  w->what = watch::kind::exit_notify;
+  w->fd.reset(::fcntl(pidfd.get(), F_DUPFD_CLOEXEC, 3));
+  if (!w->fd) return false;
+  w->on_exited = std::move(on_exited);
   return impl_->submit(std::move(w));
 }
 

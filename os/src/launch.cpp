@@ -1,6 +1,8 @@
 #include "vitrine/os/launch.hpp"
 
 #include "launch_child.hpp"
+#include "vitrine/os/program_path.hpp"
+#include "vitrine/os/reaper.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -34,50 +36,6 @@ launch_error make_error(int code, std::string_view what_step,
   const char* text = ::strerrordesc_np(code);
   e.what.append(text != nullptr ? text : "unknown error");
   return e;
-}
-
-const std::string* find_override(const launch_options& o, std::string_view k) {
-  const std::string* found = nullptr;
-  for (const auto& [key, value] : o.env) {
-    if (key == k) found = &value;
-  }
-  return found;
-}
-
-// Resolves argv[0] like execvp does, but in the parent. Returns 0 or errno.
-int resolve_program(const launch_options& o, std::string& path) {
-  const std::string& program = o.argv.front();
-  if (program.empty()) return ENOENT;
-  if (program.find('/') != std::string::npos) {
-    path = program;
-    return 0;
-  }
-  std::string search;
-  if (const auto* p = find_override(o, "PATH")) {
-    search = *p;
-  } else if (const char* p = o.inherit_env ? std::getenv("PATH") : nullptr) {
-    search = p;
-  } else {
-    search = "/usr/local/bin:/usr/bin:/bin";
-  }
-  int result = ENOENT;
-  std::size_t begin = 0;
-  while (begin <= search.size()) {
-    std::size_t end = search.find(':', begin);
-    if (end == std::string::npos) end = search.size();
-    std::string dir = search.substr(begin, end - begin);
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
-    struct stat st {};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      if (::access(candidate.c_str(), X_OK) == 0) {
-        path = std::move(candidate);
-        return 0;
-      }
-      result = EACCES;
-    }
-    begin = end + 1;
-  }
-  return result;
 }
 
 std::vector<std::string> build_env(const launch_options& o) {
@@ -143,6 +101,7 @@ int open_stdio(const stdio_target& t, int slot, unique_fd& child_end,
 void reap_now(pid_t pid) {
   while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
+  release_owned_child(pid);
 }
 
 }  // namespace
@@ -191,6 +150,13 @@ std::variant<launched_child, launch_error> launch(const launch_options& o) {
     }
   }
 
+  unique_fd cgroup_procs;
+  if (!o.cgroup.empty()) {
+    cgroup_procs.reset(
+        ::open((o.cgroup + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!cgroup_procs) return make_error(errno, "open cgroup for", program);
+  }
+
   child_plan plan;
   plan.path = path.c_str();
   plan.argv = argv.data();
@@ -203,13 +169,20 @@ std::variant<launched_child, launch_error> launch(const launch_options& o) {
   plan.n_limits = limits.size();
   plan.death_signal = o.death_signal;
   plan.parent_pid = ::getpid();
+  plan.cgroup_procs_fd = cgroup_procs.get();
   for (int i = 0; i < n_slots; ++i) plan.src[i] = child_ends[i].get();
   plan.dst[3] = o.notify_fd >= 3 ? o.notify_fd : -1;
   plan.high_fd = o.notify_fd >= 3 ? o.notify_fd + 1 : 3;
 
   int clone_errno = 0;
   int pidfd = -1;
-  pid_t pid = detail::start_child(plan, &pidfd, &clone_errno);
+  pid_t pid;
+  {
+    // No orphan scan may see the child before it is registered as owned.
+    owned_child_scope scope;
+    pid = detail::start_child(plan, &pidfd, &clone_errno);
+    if (pid > 0) register_owned_child(pid);
+  }
   if (pid < 0) return make_error(clone_errno, "clone for", program);
   child.pid = pid;
   child.pidfd.reset(pidfd);

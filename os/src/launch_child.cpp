@@ -1,5 +1,7 @@
 #include "launch_child.hpp"
 
+#include "raw_signals.hpp"
+
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -10,41 +12,9 @@
 
 #include <cerrno>
 
-#if defined(__GLIBC__)
-// glibc exports clone() also as __clone(). We call the latter because
-// ThreadSanitizer intercepts clone() and treats it as fork(): it runs its
-// post-fork child hook inside our CLONE_VM child, i.e. on the parent's own
-// sanitizer state, which breaks every later report.
-extern "C" int __clone(int (*fn)(void*), void* stack, int flags, void* arg,
-                       ...);
-#define VITRINE_RAW_CLONE __clone
-#else
-#define VITRINE_RAW_CLONE ::clone
-#endif
-
 namespace vitrine::os::detail {
 
 namespace {
-
-#if !defined(__x86_64__) && !defined(__aarch64__)
-#error "kernel_sigaction below is only checked for x86_64 and aarch64"
-#endif
-
-// The kernel's struct sigaction for rt_sigaction (x86_64 and aarch64 both
-// have sa_restorer). glibc's sigaction() is not used in the child because
-// sanitizers intercept it.
-struct kernel_sigaction {
-  void (*handler)(int);
-  unsigned long flags;
-  void (*restorer)();
-  std::uint64_t mask;
-};
-constexpr unsigned long kernel_sigset_size = sizeof(std::uint64_t);
-constexpr int kernel_nsig = 64;
-
-// GCC and clang both accept this spelling.
-#define VITRINE_CHILD_CODE \
-  __attribute__((no_sanitize("address", "thread", "undefined")))
 
 [[noreturn]] VITRINE_CHILD_CODE void child_fail(child_plan* plan, step s) {
   plan->err = errno;
@@ -81,6 +51,11 @@ VITRINE_CHILD_CODE int child_main(void* arg) {
     }
   }
   if (::syscall(SYS_setpgid, 0, 0) != 0) child_fail(plan, step::setpgid);
+  // Before exec, so every descendant is born inside the program's cgroup.
+  if (plan->cgroup_procs_fd >= 0 &&
+      ::syscall(SYS_write, plan->cgroup_procs_fd, "0", 1) != 1) {
+    child_fail(plan, step::cgroup);
+  }
   if (plan->death_signal != 0) {
     if (::syscall(SYS_prctl, PR_SET_PDEATHSIG, plan->death_signal, 0, 0, 0)) {
       child_fail(plan, step::pdeathsig);
@@ -127,26 +102,6 @@ VITRINE_CHILD_CODE int child_main(void* arg) {
   ::syscall(SYS_execve, plan->path, plan->argv, plan->envp);
   child_fail(plan, step::exec);
 }
-
-#undef VITRINE_CHILD_CODE
-
-// Blocks every signal (glibc-internal ones too) in this thread for its life.
-class all_signals_blocked {
- public:
-  all_signals_blocked() {
-    std::uint64_t all = ~std::uint64_t{0};
-    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old_, kernel_sigset_size);
-  }
-  ~all_signals_blocked() {
-    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old_, nullptr,
-              kernel_sigset_size);
-  }
-  all_signals_blocked(const all_signals_blocked&) = delete;
-  all_signals_blocked& operator=(const all_signals_blocked&) = delete;
-
- private:
-  std::uint64_t old_ = 0;
-};
 
 constexpr std::size_t child_stack_size = 64 * 1024;
 

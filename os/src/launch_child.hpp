@@ -16,6 +16,7 @@ namespace vitrine::os::detail {
 enum class step : int {
   none,
   setpgid,
+  cgroup,
   pdeathsig,
   umask,
   setrlimit,
@@ -30,6 +31,8 @@ constexpr const char* step_text(step s) {
       return "launch";
     case step::setpgid:
       return "setpgid";
+    case step::cgroup:
+      return "join cgroup";
     case step::pdeathsig:
       return "prctl(PR_SET_PDEATHSIG)";
     case step::umask:
@@ -65,6 +68,7 @@ struct child_plan {
   std::size_t n_limits = 0;
   int death_signal = 0;
   long parent_pid = 0;
+  int cgroup_procs_fd = -1;  // write "0" to it to join the cgroup; -1 = none
   std::array<int, n_slots> src{-1, -1, -1, -1};  // -1 = leave as is
   std::array<int, n_slots> dst{0, 1, 2, -1};
   int high_fd = 3;  // sources are first moved to fds >= this

@@ -72,6 +72,19 @@ int signal_pidfd(int pidfd, int sig) noexcept {
   return ::pidfd_send_signal(pidfd, sig, nullptr, 0) == 0 ? 0 : errno;
 }
 
+int signal_leader_group(int leader_pidfd, pid_t pgid, int sig) noexcept {
+#ifndef PIDFD_SIGNAL_PROCESS_GROUP
+  constexpr unsigned int PIDFD_SIGNAL_PROCESS_GROUP = 1u << 2;  // Linux 6.9
+#endif
+  if (::pidfd_send_signal(leader_pidfd, sig, nullptr,
+                          PIDFD_SIGNAL_PROCESS_GROUP) == 0)
+    return 0;
+  if (errno != EINVAL) return errno;
+  // Older kernel: the caller guarantees the leader is not reaped yet, so
+  // the group id cannot have been reused.
+  return signal_group(pgid, sig);
+}
+
 std::optional<int> signal_from_name(std::string_view name) noexcept {
   if (auto n = parse_int(name)) {
     if (*n >= 1 && *n <= SIGRTMAX) return *n;

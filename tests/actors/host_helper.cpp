@@ -1,24 +1,106 @@
-// host_helper: a host application for the orphan test. It embeds a
-// vitrine::runtime, supervises N children (`sleep 1000`, default 3), prints
-// "pid <pid>" for each once it runs, then "ready", and waits for a signal
-// (the test SIGKILLs it). Its children must die with it.
+// host_helper: a host application for the no-leftovers tests. It embeds a
+// vitrine::runtime, supervises N programs, prints "pid <pid>" for each once
+// it runs, then "ready", and waits for a signal (the test SIGKILLs it).
+// Everything its programs started must die with it.
+//
+// Usage: host_helper [count] [kind] [token] [flags...]
+//   kind (default sleep):
+//     sleep       `sleep 1000`
+//     shell       /bin/sh -c "sleep 1000.<token>; true"
+//     daemon      a shell that starts `setsid sleep 1000.<token>` (leaves the
+//                 group and the session) and then sleeps itself
+//     doublefork  a shell whose subshell starts a setsid sleep and exits, so
+//                 the sleep is re-parented (to us with subreaper, else init)
+//     zombies     a daemonizer restarting every few ms (sh -c "sleep
+//                 1000.<token> & exit 0"); after `count` restarts it prints
+//                 "zombies <n>" (zombie children seen after the reaper had
+//                 time to run), shuts down and prints "left <children>"
+//   flags: subreaper (runtime_options::subreaper), setpgrp (lead our own
+//          process group, so the test can kill the whole group)
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
+#include <thread>
 
+#include "vitrine/os/process_scan.hpp"
+#include "vitrine/os/reaper.hpp"
 #include "vitrine/runtime.hpp"
 
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<std::string> command_for(const std::string& kind,
+                                     const std::string& token) {
+  const std::string sleep = "sleep 1000." + token;
+  if (kind == "shell") return {"/bin/sh", "-c", sleep + "; true"};
+  if (kind == "daemon")
+    return {"/bin/sh", "-c", "setsid " + sleep + " & " + sleep};
+  if (kind == "doublefork")
+    return {"/bin/sh", "-c", "(setsid " + sleep + " &); " + sleep};
+  if (kind == "zombies") return {"/bin/sh", "-c", sleep + " & exit 0"};
+  return {"sleep", "1000"};
+}
+
+std::size_t zombie_children() {
+  std::size_t n = 0;
+  for (const auto& c : vitrine::os::children_of(::getpid()))
+    if (vitrine::os::is_zombie(c)) ++n;
+  return n;
+}
+
+int run_zombies(vitrine::runtime& rt, const std::string& token, int restarts) {
+  vitrine::process_spec spec;
+  spec.name = "daemonizer";
+  spec.launch.argv = command_for("zombies", token);
+  spec.startsecs = 0ms;
+  spec.backoff.min = 1ms;
+  spec.backoff.max = 1ms;
+  spec.backoff.multiplier = 1.0;
+  spec.backoff.jitter = 0.0;
+  auto h = rt.supervise(spec);
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (h.read()->restart_count < static_cast<unsigned>(restarts)) {
+    if (std::chrono::steady_clock::now() > deadline) return 2;
+    std::this_thread::sleep_for(5ms);
+  }
+  // Steady state: stop the churn, give the reaper its SIGCHLDs, count.
+  h.stop();
+  std::size_t zombies = 0;
+  for (int i = 0; i < 200; ++i) {
+    zombies = zombie_children();
+    if (zombies == 0) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  std::printf("restarts %u\nzombies %zu\nreaped %zu\n", h.read()->restart_count,
+              zombies, vitrine::os::orphan_reaper::reaped_total());
+  rt.shutdown();
+  std::printf("left %zu\n", vitrine::os::children_of(::getpid()).size());
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  using namespace std::chrono_literals;
   const int count = argc > 1 ? std::atoi(argv[1]) : 3;
-  vitrine::runtime rt;
+  const std::string kind = argc > 2 ? argv[2] : "sleep";
+  const std::string token = argc > 3 ? argv[3] : "0";
+  vitrine::runtime_options options;
+  for (int i = 4; i < argc; ++i) {
+    if (std::strcmp(argv[i], "subreaper") == 0) options.subreaper = true;
+    if (std::strcmp(argv[i], "setpgrp") == 0) ::setpgid(0, 0);
+  }
+  vitrine::runtime rt{options};
+  if (kind == "zombies") return run_zombies(rt, token, count);
   for (int i = 0; i < count; ++i) {
     vitrine::process_spec spec;
     spec.name = "orphan-" + std::to_string(i);
-    spec.launch.argv = {"sleep", "1000"};
+    spec.launch.argv = command_for(kind, token);
     spec.startsecs = std::chrono::milliseconds{0};
     auto h = rt.supervise(spec);
     if (!h.wait_for_status(vitrine::core::process_status::running,

@@ -12,8 +12,13 @@
 //   launch-sleeper FILE DS use vitrine::os::launch to start "sleep 60000"
 //                          with death_signal DS, write its pid to FILE
 //   subreaper-check        become subreaper, orphan a grandchild, reap it
+//   orphan-reaper-check    become subreaper with an os::orphan_reaper; orphan
+//                          20 grandchildren while an owned child runs; exit 0
+//                          if the reaper took every orphan and left the owned
+//                          child's status to its owner
 // With no action left, it exits 0.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -31,6 +36,7 @@
 
 #include "vitrine/os/launch.hpp"
 #include "vitrine/os/process_scan.hpp"
+#include "vitrine/os/reaper.hpp"
 #include "vitrine/os/subreaper.hpp"
 
 extern char** environ;
@@ -122,6 +128,41 @@ int subreaper_check() {
   return vitrine::os::children_of(::getpid()).empty() ? 0 : 14;
 }
 
+int orphan_reaper_check() {
+  using namespace vitrine::os;
+  if (!become_subreaper()) return 20;
+  orphan_reaper reaper;
+  launch_options owned_options;
+  owned_options.argv = {"/bin/sh", "-c", "sleep 0.3; exit 5"};
+  auto started = launch(owned_options);
+  auto* owned = std::get_if<launched_child>(&started);
+  if (owned == nullptr) return 21;
+  for (int i = 0; i < 20; ++i) {
+    launch_options o;
+    o.argv = {"/bin/sh", "-c", "sleep 0.05 & exit 0"};
+    auto r = launch(o);
+    auto* c = std::get_if<launched_child>(&r);
+    if (c == nullptr) return 22;
+    reap_child_blocking(c->pid, c->pidfd.get());
+  }
+  pollfd p{owned->pidfd.get(), POLLIN, 0};
+  int ready;
+  do {
+    ready = ::poll(&p, 1, 10'000);  // SIGCHLD interrupts poll (EINTR)
+  } while (ready < 0 && errno == EINTR);
+  if (ready != 1) return 23;
+  auto status = reap_child(owned->pid, owned->pidfd.get());
+  if (!status || status->unknown || status->code != 5) return 24;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!children_of(::getpid()).empty() ||
+         orphan_reaper::reaped_total() < 20) {
+    if (std::chrono::steady_clock::now() > deadline) return 25;
+    sleep_ms(1);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -175,6 +216,8 @@ int main(int argc, char** argv) {
       if (child == nullptr) return 20;
       write_file(file, std::to_string(child->pid));
       ::_exit(0);  // the sleeper is orphaned now
+    } else if (action == "orphan-reaper-check") {
+      return orphan_reaper_check();
     } else if (action == "subreaper-check") {
       return subreaper_check();
     } else {

@@ -40,7 +40,14 @@ struct runtime_options {
   unsigned scheduler_threads = 0;
   bool tune_scheduler_for_latency = true;
   /// Become a child subreaper, so grandchildren that escape their process
-  /// group are re-parented to this process and reaped.
+  /// group are re-parented to this process and reaped as they exit (an
+  /// os::orphan_reaper: a SIGCHLD handler that chains to the previous one,
+  /// and a thread that sleeps until it fires). At shutdown every adopted
+  /// process still alive is SIGKILLed and reaped.
+  /// @warning with this on, any child of the host that vitrine did not
+  /// launch is reaped too (its status is lost to the host) unless the host
+  /// registers it with os::register_owned_child(); a host that installs its
+  /// own SIGCHLD handler later must call os::orphan_reaper::notify() in it.
   bool subreaper = false;
 };
 

@@ -1,5 +1,6 @@
-// io_service: one background thread that reaps children through their
-// pidfds, pumps captured output into log sinks, and watches readiness fds.
+// io_service: one background thread that reports children's exits through
+// their pidfds, pumps captured output into log sinks, and watches readiness
+// fds.
 //
 // One epoll instance plus an eventfd (to wake and stop the thread).
 // Registrations go through a mutex-protected queue and an eventfd write; the
@@ -23,11 +24,21 @@
 // so a flooding child cannot starve the others) and one waitid() per exited
 // child. Log writes happen on the io thread (regular files; no fsync).
 //
-// Exit statuses: the child is reaped with waitid(P_PIDFD, fd, WEXITED)
-// exactly once. An exit that happens before watch_exit() is still seen (the
-// pidfd stays readable). If the status is gone (ECHILD: SIGCHLD set to
-// SIG_IGN, or someone called waitpid(-1)), on_exit gets
-// exit_status{.code = -1, .unknown = true} instead of hanging.
+// Exits, two ways:
+// - notify_exit (owner-side reaping, what the process actors use): the io
+//   thread only reports that the pidfd became readable; the owner then
+//   kills the group, reaps with reap_child() and closes its pidfd. Until
+//   the owner reaps, the pid (and the group id) cannot be reused, so every
+//   signal the owner sends before that reaches the right processes.
+// - watch_exit (simple users and tests): the io thread reaps with
+//   reap_child() exactly once and hands over the exit_status.
+// An exit that happens before the watch is still seen (the pidfd stays
+// readable). If the status is gone (ECHILD: SIGCHLD set to SIG_IGN, or
+// someone called waitpid(-1)), the status is exit_status{.code = -1,
+// .unknown = true} instead of hanging.
+// A watch that epoll cannot take (ENOMEM, ENOSPC from max_user_watches) is
+// never dropped silently: notify_exit's callback gets the errno; a
+// watch_exit child is SIGKILLed and reaped and its on_exit still runs.
 #pragma once
 
 #include <sys/types.h>
@@ -65,6 +76,15 @@ class io_service {
   /// reused, so the kill cannot hit an unrelated group.
   bool watch_exit(launched_child& c, std::function<void(exit_status)> on_exit,
                   bool kill_group = false);
+  /// Owner-side reaping: calls on_exited(0) once on the io thread when
+  /// `pidfd` becomes readable (the child exited; it is NOT reaped), or
+  /// on_exited(errno) if the watch could not be registered with epoll. The
+  /// caller keeps `pidfd` (the service watches a duplicate). Returns false
+  /// (nothing will be called) if stopped, or if the duplicate could not be
+  /// made (errno set).
+  bool notify_exit(const unique_fd& pidfd,
+                   std::function<void(int error)> on_exited);
+
   /// Same, for a pidfd obtained elsewhere.
   bool watch_exit(pid_t pid, unique_fd pidfd,
                   std::function<void(exit_status)> on_exit,

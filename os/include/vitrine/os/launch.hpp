@@ -79,12 +79,19 @@ struct launch_options {
   /// s6-style readiness: if >= 3 the child gets the write end of a pipe at
   /// this fd number and signals readiness by writing a line ("\n") to it.
   int notify_fd = -1;
+  /// A cgroup v2 directory the child joins before exec (it writes "0" to
+  /// its cgroup.procs), so all its descendants are found there; "" = none.
+  std::string cgroup;
 };
 
 /// A started child. The child leads its own process group: pgid == pid.
 /// Pipes are read ends, O_NONBLOCK | O_CLOEXEC, set only for capture/notify.
+/// The child is registered as owned (reaper.hpp) before launch() returns, so
+/// an orphan_reaper never takes its status; whoever reaps it must do so with
+/// reap_child() (or io_service::watch_exit, which calls it), which releases
+/// the registration.
 /// @warning nobody reaps the child unless pidfd goes to io_service::
-/// watch_exit (or the caller waits on it): dropping it leaves a zombie.
+/// watch_exit (or the caller reaps it): dropping it leaves a zombie.
 struct launched_child {
   pid_t pid = 0;
   unique_fd pidfd;  ///< O_CLOEXEC, from clone(CLONE_PIDFD): never stale

@@ -25,6 +25,13 @@ int signal_group(pid_t pgid, int sig) noexcept;
 /// the call and returns 0).
 int signal_pidfd(int pidfd, int sig) noexcept;
 
+/// Signals the process group led by the process behind `leader_pidfd`
+/// (pidfd_send_signal with PIDFD_SIGNAL_PROCESS_GROUP, Linux >= 6.9; on
+/// older kernels kill(-pgid), which is just as safe under the rule below).
+/// @warning call only while the leader (pid == pgid) is not reaped: its pid,
+/// zombie or not, then keeps the group id from being reused.
+int signal_leader_group(int leader_pidfd, pid_t pgid, int sig) noexcept;
+
 /// "TERM", "SIGTERM", "sigterm" and "15" give 15; also "RTMIN+n" forms.
 /// Returns nullopt for anything that is not a valid signal (1..SIGRTMAX).
 std::optional<int> signal_from_name(std::string_view name) noexcept;

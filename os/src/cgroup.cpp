@@ -1,0 +1,174 @@
+#include "vitrine/os/cgroup.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace vitrine::os {
+
+namespace {
+
+// The mount point of the cgroup v2 hierarchy, from /proc/self/mountinfo.
+std::string v2_mount_point() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    // ... mount-point ... - fstype source options
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream tail(line.substr(dash + 3));
+    std::string fstype;
+    tail >> fstype;
+    if (fstype != "cgroup2") continue;
+    std::istringstream head(line.substr(0, dash));
+    std::string id, parent, devno, root, mount;
+    head >> id >> parent >> devno >> root >> mount;
+    if (root == "/") return mount;
+  }
+  return {};
+}
+
+// Our own cgroup v2 path ("0::/path" in /proc/self/cgroup).
+std::string own_v2_path() {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) == 0) return line.substr(3);
+  }
+  return {};
+}
+
+int write_text(const std::string& file, const char* text) noexcept {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const auto len = std::strlen(text);
+  int err = 0;
+  if (::write(fd, text, len) != static_cast<ssize_t>(len)) err = errno;
+  ::close(fd);
+  return err;
+}
+
+// Waits until `dir` is no longer populated, at most `grace`.
+void wait_unpopulated(const std::string& dir,
+                      std::chrono::milliseconds grace) noexcept {
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  const std::string events = dir + "/cgroup.events";
+  while (cgroup_populated(dir)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    // cgroup.events signals POLLPRI on every change.
+    const int fd = ::open(events.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char buffer[128];
+    [[maybe_unused]] ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (!cgroup_populated(dir)) {
+      ::close(fd);
+      return;
+    }
+    pollfd p{fd, POLLPRI, 0};
+    ::poll(&p, 1, static_cast<int>(std::min<long>(left.count(), 100)));
+    ::close(fd);
+  }
+}
+
+std::atomic<unsigned> tree_counter{0};
+
+}  // namespace
+
+int cgroup_kill(const std::string& dir) noexcept {
+  return write_text(dir + "/cgroup.kill", "1");
+}
+
+bool cgroup_populated(const std::string& dir) noexcept {
+  const std::string events = dir + "/cgroup.events";
+  const int fd = ::open(events.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buffer[256];
+  ssize_t n = ::read(fd, buffer, sizeof buffer - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buffer[n] = '\0';
+  return std::strstr(buffer, "populated 1") != nullptr;
+}
+
+std::unique_ptr<cgroup_tree> cgroup_tree::detect() {
+  if (const char* off = std::getenv("VITRINE_CGROUP");
+      off != nullptr && std::strcmp(off, "off") == 0)
+    return nullptr;
+  const std::string mount = v2_mount_point();
+  if (mount.empty()) return nullptr;
+  std::string own = own_v2_path();
+  if (own.empty() || own.front() != '/') return nullptr;
+  if (own == "/") own.clear();
+  const std::string parent = mount + own;
+  // Moving a child needs write access to the common ancestor's procs file.
+  if (::access((parent + "/cgroup.procs").c_str(), W_OK) != 0) return nullptr;
+  std::string root = parent + "/vitrine-" + std::to_string(::getpid()) + "-" +
+                     std::to_string(tree_counter.fetch_add(1) + 1);
+  if (::mkdir(root.c_str(), 0755) != 0) return nullptr;
+  if (::access((root + "/cgroup.kill").c_str(), W_OK) != 0) {
+    ::rmdir(root.c_str());
+    return nullptr;  // Linux < 5.14: no cgroup.kill
+  }
+  return std::unique_ptr<cgroup_tree>(new cgroup_tree(std::move(root)));
+}
+
+cgroup_tree::~cgroup_tree() {
+  kill_all();
+  wait_unpopulated(root_, std::chrono::milliseconds{2000});
+  if (DIR* d = ::opendir(root_.c_str())) {
+    while (dirent* entry = ::readdir(d)) {
+      if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
+      ::unlinkat(::dirfd(d), entry->d_name, AT_REMOVEDIR);
+    }
+    ::closedir(d);
+  }
+  ::rmdir(root_.c_str());
+}
+
+std::string cgroup_tree::path_of(std::uint64_t id) const {
+  return root_ + "/p" + std::to_string(id);
+}
+
+std::string cgroup_tree::create_program(std::uint64_t id) {
+  std::string path = path_of(id);
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return {};
+  return path;
+}
+
+int cgroup_tree::kill_program(std::uint64_t id) noexcept {
+  return cgroup_kill(path_of(id));
+}
+
+int cgroup_tree::remove_program(std::uint64_t id,
+                                std::chrono::milliseconds grace) noexcept {
+  const std::string path = path_of(id);
+  if (grace.count() > 0) wait_unpopulated(path, grace);
+  return ::rmdir(path.c_str()) == 0 ? 0 : errno;
+}
+
+int cgroup_tree::kill_all() noexcept {
+  return cgroup_kill(root_);
+}
+
+std::size_t cgroup_tree::members(std::uint64_t id) const {
+  std::ifstream in(path_of(id) + "/cgroup.procs");
+  std::size_t n = 0;
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) ++n;
+  return n;
+}
+
+}  // namespace vitrine::os

@@ -1,0 +1,362 @@
+#include "vitrine/os/guardian.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <system_error>
+
+#include "raw_signals.hpp"
+#include "vitrine/os/io_service.hpp"
+#include "vitrine/os/reaper.hpp"
+
+namespace vitrine::os {
+
+namespace {
+
+using detail::kernel_nsig;
+using detail::kernel_sigaction;
+using detail::kernel_sigset_size;
+
+enum op : std::uint32_t { op_add = 1, op_remove = 2, op_quit = 3 };
+
+struct record {
+  std::uint32_t op;
+  std::int32_t pgid;
+};
+
+// Everything the guardian needs, in host memory that the fork copies.
+struct guardian_plan {
+  int socket_fd = -1;
+  int devnull_fd = -1;
+  int cgroup_dir_fd = -1;  // the runtime's cgroup directory, or -1
+  const char* cgroup_root = nullptr;
+  pid_t host = 0;
+  pid_t* table = nullptr;
+  std::size_t size = 0;
+  std::size_t capacity = 0;
+};
+
+// Fd numbers inside the guardian.
+constexpr int g_socket = 3;
+constexpr int g_cgroup = 4;
+constexpr int g_host = 5;
+
+constexpr std::size_t guardian_stack_size = 64 * 1024;
+
+// -- the guardian process: raw system calls only ---------------------------
+
+VITRINE_CHILD_CODE long raw(long n, long a = 0, long b = 0, long c = 0,
+                            long d = 0, long e = 0, long f = 0) {
+  return ::syscall(n, a, b, c, d, e, f);
+}
+
+VITRINE_CHILD_CODE bool contains(const char* text, long n, const char* word) {
+  for (long i = 0; i < n; ++i) {
+    long k = 0;
+    while (word[k] != '\0' && i + k < n && text[i + k] == word[k]) ++k;
+    if (word[k] == '\0') return true;
+  }
+  return false;
+}
+
+VITRINE_CHILD_CODE void sleep_ms(long ms) {
+  struct timespec ts {
+    0, ms * 1000000L
+  };
+  raw(SYS_nanosleep, reinterpret_cast<long>(&ts), 0);
+}
+
+// Waits (at most ~2 s) until the cgroup is empty, then removes the program
+// cgroups and the runtime's own.
+VITRINE_CHILD_CODE void remove_cgroups(const guardian_plan* plan) {
+  for (int i = 0; i < 200; ++i) {
+    long fd = raw(SYS_openat, g_cgroup, reinterpret_cast<long>("cgroup.events"),
+                  O_RDONLY | O_CLOEXEC);
+    if (fd < 0) break;
+    char text[256];
+    long n = raw(SYS_read, fd, reinterpret_cast<long>(text), sizeof text);
+    raw(SYS_close, fd);
+    if (n <= 0 || contains(text, n, "populated 0")) break;
+    sleep_ms(10);
+  }
+  alignas(8) char entries[4096];
+  for (;;) {
+    long n = raw(SYS_getdents64, g_cgroup, reinterpret_cast<long>(entries),
+                 sizeof entries);
+    if (n <= 0) break;
+    for (long at = 0; at < n;) {
+      // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, name
+      unsigned short reclen;
+      __builtin_memcpy(&reclen, entries + at + 16, sizeof reclen);
+      const unsigned char type = static_cast<unsigned char>(entries[at + 18]);
+      const char* name = entries + at + 19;
+      if (type == 4 /* DT_DIR */ && name[0] != '.')
+        raw(SYS_unlinkat, g_cgroup, reinterpret_cast<long>(name), AT_REMOVEDIR);
+      at += reclen;
+    }
+  }
+  raw(SYS_unlinkat, AT_FDCWD, reinterpret_cast<long>(plan->cgroup_root),
+      AT_REMOVEDIR);
+}
+
+[[noreturn]] VITRINE_CHILD_CODE void kill_everything(
+    const guardian_plan* plan) {
+  for (std::size_t i = 0; i < plan->size; ++i)
+    if (plan->table[i] > 1) raw(SYS_kill, -plan->table[i], SIGKILL);
+  if (plan->cgroup_root != nullptr) {
+    long fd = raw(SYS_openat, g_cgroup, reinterpret_cast<long>("cgroup.kill"),
+                  O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      raw(SYS_write, fd, reinterpret_cast<long>("1"), 1);
+      raw(SYS_close, fd);
+    }
+    remove_cgroups(plan);
+  }
+  raw(SYS_exit_group, 0);
+  __builtin_unreachable();
+}
+
+VITRINE_CHILD_CODE void add_group(guardian_plan* plan, pid_t pgid) {
+  if (plan->size == plan->capacity) {
+    const std::size_t bigger = plan->capacity * 2;
+    long moved = raw(SYS_mremap, reinterpret_cast<long>(plan->table),
+                     static_cast<long>(plan->capacity * sizeof(pid_t)),
+                     static_cast<long>(bigger * sizeof(pid_t)), MREMAP_MAYMOVE);
+    if (moved == -1) return;  // out of memory: this group goes unguarded
+    plan->table = reinterpret_cast<pid_t*>(moved);
+    plan->capacity = bigger;
+  }
+  plan->table[plan->size++] = pgid;
+}
+
+VITRINE_CHILD_CODE void remove_group(guardian_plan* plan, pid_t pgid) {
+  for (std::size_t i = 0; i < plan->size; ++i) {
+    if (plan->table[i] != pgid) continue;
+    plan->table[i] = plan->table[--plan->size];
+    return;
+  }
+}
+
+// Puts the fds the guardian keeps at fixed numbers and closes all others.
+VITRINE_CHILD_CODE void arrange_fds(guardian_plan* plan, int host_pidfd) {
+  const int src[6] = {plan->devnull_fd, plan->devnull_fd,    plan->devnull_fd,
+                      plan->socket_fd,  plan->cgroup_dir_fd, host_pidfd};
+  int high = 0;
+  for (int fd : src) high = fd > high ? fd : high;
+  int moved[6];
+  for (int i = 0; i < 6; ++i)
+    moved[i] = src[i] < 0 ? -1
+                          : static_cast<int>(raw(SYS_fcntl, src[i],
+                                                 F_DUPFD_CLOEXEC, high + 1));
+  for (int i = 0; i < 6; ++i)
+    if (moved[i] >= 0) raw(SYS_dup3, moved[i], i, 0);
+  raw(SYS_close_range, 6, ~0u, 0);
+  plan->socket_fd = g_socket;
+  plan->cgroup_dir_fd = src[4] >= 0 ? g_cgroup : -1;
+}
+
+VITRINE_CHILD_CODE int guardian_main(void* arg) {
+  auto* plan = static_cast<guardian_plan*>(arg);
+  // Dispositions: the host's handlers must never run here; termination
+  // signals a user sends to "everything vitrine" are ignored.
+  constexpr int ignored[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,
+                             SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM,
+                             SIGTSTP, SIGTTIN, SIGTTOU};
+  for (int sig = 1; sig <= kernel_nsig; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    kernel_sigaction act{};
+    act.handler = SIG_DFL;
+    for (int s : ignored)
+      if (s == sig) act.handler = SIG_IGN;
+    raw(SYS_rt_sigaction, sig, reinterpret_cast<long>(&act), 0,
+        kernel_sigset_size);
+  }
+  raw(SYS_setsid);
+  raw(SYS_prctl, PR_SET_NAME, reinterpret_cast<long>("vitrine-guard"));
+  const long host_pidfd = raw(SYS_pidfd_open, plan->host, 0);
+  arrange_fds(plan, static_cast<int>(host_pidfd));
+  std::uint64_t none = 0;
+  raw(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&none), 0,
+      kernel_sigset_size);
+  // The host died before we could watch it.
+  if (host_pidfd < 0 || raw(SYS_getppid) != plan->host) kill_everything(plan);
+
+  for (;;) {
+    struct pollfd fds[2] = {{g_socket, POLLIN, 0}, {g_host, POLLIN, 0}};
+    long n = raw(SYS_ppoll, reinterpret_cast<long>(fds), 2, 0, 0, 0);
+    if (n < 0) continue;  // EINTR
+    if (fds[1].revents != 0) kill_everything(plan);
+    if (fds[0].revents == 0) continue;
+    for (;;) {
+      record r{};
+      long got = raw(SYS_recvfrom, g_socket, reinterpret_cast<long>(&r),
+                     sizeof r, MSG_DONTWAIT, 0, 0);
+      if (got == 0) kill_everything(plan);  // the host end is closed
+      if (got < 0) {
+        if (errno == EAGAIN || errno == EINTR) break;
+        kill_everything(plan);
+      }
+      if (got != sizeof r) continue;
+      if (r.op == op_add) add_group(plan, r.pgid);
+      if (r.op == op_remove) remove_group(plan, r.pgid);
+      if (r.op == op_quit) raw(SYS_exit_group, 0);
+    }
+  }
+}
+
+// -- the host side
+// -------------------------------------------------------------
+
+pid_t* map_table(std::size_t capacity) {
+  void* p = ::mmap(nullptr, capacity * sizeof(pid_t), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    throw std::system_error(errno, std::generic_category(), "mmap");
+  return static_cast<pid_t*>(p);
+}
+
+}  // namespace
+
+guardian::guardian(std::string cgroup_root)
+    : cgroup_root_(std::move(cgroup_root)) {
+  table_.capacity = 1024;
+  table_.data = map_table(table_.capacity);
+  std::lock_guard lock(mutex_);
+  try {
+    start_locked();
+  } catch (...) {
+    ::munmap(table_.data, table_.capacity * sizeof(pid_t));
+    throw;
+  }
+}
+
+guardian::~guardian() {
+  std::unique_lock lock(mutex_);
+  stopping_ = true;
+  if (socket_) send_locked(op_quit, 0);
+  socket_.reset();
+  if (pidfd_) {
+    reap_child_blocking(pid_.load(), pidfd_.get());
+    pidfd_.reset();
+  }
+  ::munmap(table_.data, table_.capacity * sizeof(pid_t));
+}
+
+void guardian::start_locked() {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+    throw std::system_error(errno, std::generic_category(), "socketpair");
+  unique_fd ours{pair[0]}, theirs{pair[1]};
+  unique_fd devnull{::open("/dev/null", O_RDWR | O_CLOEXEC)};
+  if (!devnull) throw std::system_error(errno, std::generic_category(), "open");
+  unique_fd cgroup_dir;
+  if (!cgroup_root_.empty())
+    cgroup_dir.reset(
+        ::open(cgroup_root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+
+  guardian_plan plan;
+  plan.socket_fd = theirs.get();
+  plan.devnull_fd = devnull.get();
+  plan.cgroup_dir_fd = cgroup_dir.get();
+  plan.cgroup_root = cgroup_dir ? cgroup_root_.c_str() : nullptr;
+  plan.host = ::getpid();
+  plan.table = table_.data;
+  plan.size = table_.size;
+  plan.capacity = table_.capacity;
+
+  void* stack = ::mmap(nullptr, guardian_stack_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED)
+    throw std::system_error(errno, std::generic_category(), "mmap");
+  int pidfd = -1;
+  pid_t pid;
+  int error = 0;
+  {
+    owned_child_scope scope;
+    detail::all_signals_blocked blocked;
+    // No CLONE_VM: the guardian gets a copy of our memory (the table and
+    // the plan included) and shares nothing with us after this point.
+    pid = VITRINE_RAW_CLONE(
+        guardian_main, static_cast<char*>(stack) + guardian_stack_size,
+        CLONE_PIDFD | SIGCHLD, &plan, &pidfd, nullptr, nullptr);
+    error = errno;
+    if (pid > 0) register_owned_child(pid);
+  }
+  ::munmap(stack, guardian_stack_size);
+  if (pid < 0) throw std::system_error(error, std::generic_category(), "clone");
+  socket_ = std::move(ours);
+  pidfd_.reset(pidfd);
+  pid_.store(pid);
+}
+
+void guardian::send_locked(unsigned op, pid_t pgid) noexcept {
+  record r{op, pgid};
+  // MSG_NOSIGNAL: a dead guardian must not raise SIGPIPE in the host.
+  while (::send(socket_.get(), &r, sizeof r, MSG_NOSIGNAL) < 0 &&
+         errno == EINTR) {
+  }
+}
+
+void guardian::watch(io_service& io) {
+  std::lock_guard lock(mutex_);
+  io_ = &io;
+  io.notify_exit(pidfd_, [this](int) { on_guardian_exit(); });
+}
+
+void guardian::on_guardian_exit() {
+  std::lock_guard lock(mutex_);
+  if (stopping_ || !pidfd_) return;
+  reap_child_blocking(pid_.load(), pidfd_.get());
+  pidfd_.reset();
+  socket_.reset();
+  try {
+    start_locked();
+  } catch (...) {
+    pid_.store(0);
+    return;  // no guardian until the next runtime: nothing else to do
+  }
+  replacements_.fetch_add(1, std::memory_order_relaxed);
+  io_->notify_exit(pidfd_, [this](int) { on_guardian_exit(); });
+}
+
+void guardian::watch_group(pid_t pgid) {
+  std::lock_guard lock(mutex_);
+  if (table_.size == table_.capacity) {
+    const std::size_t bigger = table_.capacity * 2;
+    pid_t* grown = map_table(bigger);
+    std::memcpy(grown, table_.data, table_.size * sizeof(pid_t));
+    ::munmap(table_.data, table_.capacity * sizeof(pid_t));
+    table_.data = grown;
+    table_.capacity = bigger;
+  }
+  table_.data[table_.size++] = pgid;
+  if (socket_) send_locked(op_add, pgid);
+}
+
+void guardian::forget_group(pid_t pgid) {
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < table_.size; ++i) {
+    if (table_.data[i] != pgid) continue;
+    table_.data[i] = table_.data[--table_.size];
+    break;
+  }
+  if (socket_) send_locked(op_remove, pgid);
+}
+
+pid_t guardian::pid() const noexcept {
+  return pid_.load();
+}
+
+std::size_t guardian::replacements() const noexcept {
+  return replacements_.load(std::memory_order_relaxed);
+}
+
+}  // namespace vitrine::os

@@ -1,0 +1,332 @@
+#include "vitrine/os/reaper.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+
+#include "vitrine/os/process_scan.hpp"
+#include "vitrine/os/unique_fd.hpp"
+
+namespace vitrine::os {
+
+namespace {
+
+std::shared_mutex& scope_mutex() {
+  static std::shared_mutex m;
+  return m;
+}
+
+struct owned_set {
+  std::mutex mutex;
+  std::unordered_map<pid_t, int> counts;
+};
+
+owned_set& owned() {
+  static owned_set s;
+  return s;
+}
+
+exit_status status_from(const siginfo_t& info) {
+  exit_status s;
+  switch (info.si_code) {
+    case CLD_EXITED:
+      s.how = exit_status::kind::exited;
+      s.code = info.si_status;
+      break;
+    case CLD_DUMPED:
+      s.core_dumped = true;
+      [[fallthrough]];
+    default:  // CLD_KILLED
+      s.how = exit_status::kind::signaled;
+      s.code = info.si_status;
+      break;
+  }
+  return s;
+}
+
+// -- the process-wide orphan reaper ------------------------------------------
+
+std::atomic<int> wake_write_fd{-1};  // (1) written before the handler
+std::atomic<std::size_t> reaped_count{0};
+struct sigaction previous_action {};  // written before install, then read
+
+void on_sigchld(int sig, siginfo_t* info, void* context) {
+  const int saved = errno;
+  const int fd = wake_write_fd.load(std::memory_order_acquire);  // pairs (1)
+  if (fd >= 0) {
+    char byte = 1;
+    [[maybe_unused]] ssize_t n = ::write(fd, &byte, 1);
+  }
+  errno = saved;
+  if (previous_action.sa_flags & SA_SIGINFO) {
+    if (previous_action.sa_sigaction)
+      previous_action.sa_sigaction(sig, info, context);
+  } else if (previous_action.sa_handler != SIG_DFL &&
+             previous_action.sa_handler != SIG_IGN) {
+    previous_action.sa_handler(sig);
+  }
+}
+
+struct reaper_state {
+  std::mutex mutex;  // guards users, thread, fds
+  int users = 0;
+  bool handler_installed = false;
+  unique_fd read_end, write_end;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+
+  void run() {
+    char buffer[64];
+    for (;;) {
+      pollfd p{read_end.get(), POLLIN, 0};
+      int n = ::poll(&p, 1, -1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return;
+      // Coalesce: drain what is queued, then one scan for all of it.
+      while (::read(read_end.get(), buffer, sizeof buffer) > 0) {
+      }
+      if (stopping.load(std::memory_order_acquire)) return;
+      reaped_count.fetch_add(orphan_reaper::reap_now(),
+                             std::memory_order_relaxed);
+    }
+  }
+};
+
+reaper_state& reaper() {
+  static reaper_state s;
+  return s;
+}
+
+void parse_children(const std::string& text, std::vector<pid_t>& out) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    while (p < end && *p == ' ') ++p;
+    pid_t pid = 0;
+    auto [next, ec] = std::from_chars(p, end, pid);
+    if (ec != std::errc{}) break;
+    out.push_back(pid);
+    p = next;
+  }
+}
+
+bool read_small_file(const std::string& path, std::string& out) {
+  unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!fd) return false;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n == 0;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
+// -- owned children
+// -------------------------------------------------------------
+
+owned_child_scope::owned_child_scope() : lock_(scope_mutex()) {}
+owned_child_scope::~owned_child_scope() = default;
+
+void register_owned_child(pid_t pid) {
+  std::lock_guard lock(owned().mutex);
+  ++owned().counts[pid];
+}
+
+void release_owned_child(pid_t pid) noexcept {
+  std::lock_guard lock(owned().mutex);
+  auto it = owned().counts.find(pid);
+  if (it != owned().counts.end() && --it->second <= 0) owned().counts.erase(it);
+}
+
+bool is_owned_child(pid_t pid) {
+  std::lock_guard lock(owned().mutex);
+  return owned().counts.count(pid) != 0;
+}
+
+namespace {
+std::optional<exit_status> reap_with(pid_t pid, int pidfd,
+                                     int options) noexcept {
+  siginfo_t info{};
+  int rc;
+  do {
+    rc = ::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | options);
+  } while (rc != 0 && errno == EINTR);
+  exit_status status;
+  if (rc == 0) {
+    if (info.si_pid == 0) return std::nullopt;  // still running
+    status = status_from(info);
+  } else {
+    status.code = -1;
+    status.unknown = true;  // ECHILD: reaped elsewhere
+  }
+  release_owned_child(pid);
+  return status;
+}
+}  // namespace
+
+std::optional<exit_status> reap_child(pid_t pid, int pidfd) noexcept {
+  return reap_with(pid, pidfd, WNOHANG);
+}
+
+exit_status reap_child_blocking(pid_t pid, int pidfd) noexcept {
+  return *reap_with(pid, pidfd, 0);
+}
+
+std::vector<pid_t> own_children() {
+  std::vector<pid_t> result;
+  DIR* tasks = ::opendir("/proc/self/task");
+  bool have_children_files = false;
+  if (tasks != nullptr) {
+    while (dirent* entry = ::readdir(tasks)) {
+      if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+      std::string text;
+      if (read_small_file(
+              std::string("/proc/self/task/") + entry->d_name + "/children",
+              text)) {
+        have_children_files = true;
+        parse_children(text, result);
+      }
+    }
+    ::closedir(tasks);
+  }
+  if (!have_children_files) {
+    for (const auto& c : children_of(::getpid())) result.push_back(c.pid);
+  }
+  return result;
+}
+
+// -- orphan_reaper
+// ----------------------------------------------------------------
+
+orphan_reaper::orphan_reaper() {
+  auto& r = reaper();
+  std::lock_guard lock(r.mutex);
+  if (r.users++ > 0) return;
+  try {
+    // Created once and never closed: a signal handler that loaded the fd
+    // just before a stop must never write into a closed (or reused) fd.
+    if (!r.read_end) {
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
+        throw std::system_error(errno, std::generic_category(), "pipe2");
+      r.read_end.reset(fds[0]);
+      r.write_end.reset(fds[1]);
+    }
+    r.stopping.store(false, std::memory_order_relaxed);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    try {
+      r.thread = std::thread([&r] { r.run(); });
+    } catch (...) {
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+      throw;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    pthread_setname_np(r.thread.native_handle(), "vitrine-reap");
+  } catch (...) {
+    --r.users;
+    throw;
+  }
+  wake_write_fd.store(r.write_end.get(), std::memory_order_release);  // (1)
+  struct sigaction current {};
+  ::sigaction(SIGCHLD, nullptr, &current);
+  if (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN) {
+    r.handler_installed = false;  // the kernel auto-reaps: nothing to do
+  } else {
+    previous_action = current;
+    struct sigaction ours {};
+    ours.sa_sigaction = on_sigchld;
+    ours.sa_flags = SA_SIGINFO | SA_RESTART | (current.sa_flags & SA_NOCLDSTOP);
+    sigfillset(&ours.sa_mask);
+    r.handler_installed = ::sigaction(SIGCHLD, &ours, nullptr) == 0;
+  }
+  notify();  // orphans that exited before we started
+}
+
+orphan_reaper::~orphan_reaper() {
+  auto& r = reaper();
+  std::lock_guard lock(r.mutex);
+  if (--r.users > 0) return;
+  if (r.handler_installed) {
+    struct sigaction current {};
+    ::sigaction(SIGCHLD, nullptr, &current);
+    if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_sigchld)
+      ::sigaction(SIGCHLD, &previous_action, nullptr);
+    r.handler_installed = false;
+  }
+  r.stopping.store(true, std::memory_order_release);
+  wake_write_fd.store(-1, std::memory_order_release);
+  char byte = 0;
+  [[maybe_unused]] ssize_t n = ::write(r.write_end.get(), &byte, 1);
+  if (r.thread.joinable()) r.thread.join();
+}
+
+void orphan_reaper::notify() noexcept {
+  const int fd = wake_write_fd.load(std::memory_order_acquire);  // pairs (1)
+  if (fd < 0) return;
+  const int saved = errno;
+  char byte = 1;
+  [[maybe_unused]] ssize_t n = ::write(fd, &byte, 1);
+  errno = saved;
+}
+
+std::size_t orphan_reaper::reap_now() {
+  std::unique_lock lock(scope_mutex());
+  std::size_t reaped = 0;
+  for (pid_t pid : own_children()) {
+    if (is_owned_child(pid)) continue;
+    siginfo_t info{};
+    // WNOHANG on this pid only: never blocks, never takes another child.
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG) ==
+            0 &&
+        info.si_pid == pid)
+      ++reaped;
+  }
+  return reaped;
+}
+
+std::size_t orphan_reaper::kill_adopted(int rounds) {
+  std::size_t reaped = 0;
+  for (int round = 0; round < rounds; ++round) {
+    std::unique_lock lock(scope_mutex());
+    std::vector<pid_t> adopted;
+    for (pid_t pid : own_children())
+      if (!is_owned_child(pid)) adopted.push_back(pid);
+    if (adopted.empty()) break;
+    // Our unreaped children: their pids cannot have been reused.
+    for (pid_t pid : adopted) ::kill(pid, SIGKILL);
+    for (pid_t pid : adopted) {
+      siginfo_t info{};
+      int rc;
+      do {
+        rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED);
+      } while (rc != 0 && errno == EINTR);
+      if (rc == 0) ++reaped;
+    }
+  }
+  reaped_count.fetch_add(reaped, std::memory_order_relaxed);
+  return reaped;
+}
+
+std::size_t orphan_reaper::reaped_total() noexcept {
+  return reaped_count.load(std::memory_order_relaxed);
+}
+
+}  // namespace vitrine::os

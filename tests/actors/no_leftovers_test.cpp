@@ -1,0 +1,187 @@
+// No leftovers: whatever kills the host, every descendant of every program
+// dies (guardian, cgroup, process groups); re-parented descendants are
+// reaped (orphan reaper); the guardian is replaced when it dies; a reaped
+// child can no longer be signalled; validate() and launch agree on PATH.
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "support/leftovers.hpp"
+#include "support/piped_child.hpp"
+#include "test_support.hpp"
+#include "vitrine/os/process_scan.hpp"
+#include "vitrine/runtime.hpp"
+
+using namespace vitrine;
+using namespace vitrine::test;
+using core::process_status;
+
+namespace {
+
+/// The sleeps (and shells) that a host_helper of `kind` keeps per program.
+std::size_t expected_per_program(const std::string& kind) {
+  if (kind == "shell") return 2;  // sh -c "sleep; true" and its sleep
+  return 3;                       // sh, its sleep and the setsid sleep
+}
+
+std::string comm_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+/// The guardian of `host`: its child named vitrine-guard (0 if none).
+pid_t guardian_of(pid_t host) {
+  for (const auto& c : os::children_of(host))
+    if (!os::is_zombie(c) && comm_of(c.pid) == "vitrine-guard") return c.pid;
+  return 0;
+}
+
+bool have_cgroup_v2() {
+  return ::access("/sys/fs/cgroup/unified/cgroup.procs", W_OK) == 0 ||
+         ::access("/sys/fs/cgroup/cgroup.kill", F_OK) == 0;
+}
+
+struct host_run {
+  std::string token = unique_token();
+  std::string marker = "1000." + token;
+  std::unique_ptr<piped_child> host;
+
+  host_run(const std::string& kind, int programs,
+           std::vector<std::string> flags = {},
+           std::vector<std::string> env = {}) {
+    std::vector<std::string> argv{VITRINE_HOST_HELPER, std::to_string(programs),
+                                  kind, token};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    host = std::make_unique<piped_child>(argv, env);
+  }
+  ~host_run() { kill_all_with(marker); }
+};
+
+}  // namespace
+
+SCENARIO("nothing a program started survives its host's SIGKILL",
+         "[orphans][guardian]") {
+  const bool cgroup = have_cgroup_v2();
+  struct variant {
+    std::string kind;
+    std::vector<std::string> flags;
+    std::vector<std::string> env;
+    bool needs_cgroup;
+  };
+  const std::vector<variant> variants{
+      {"shell", {}, {}, false},
+      {"shell", {}, {"VITRINE_CGROUP=off"}, false},
+      {"shell", {"setpgrp"}, {}, false},  // the whole host group is killed
+      {"daemon", {}, {}, true},
+      {"doublefork", {}, {}, true},
+      {"doublefork", {"subreaper"}, {}, true},
+  };
+  for (const auto& v : variants) {
+    if (v.needs_cgroup && !cgroup) continue;
+    const bool whole_group =
+        std::find(v.flags.begin(), v.flags.end(), "setpgrp") != v.flags.end();
+    const bool subreaper =
+        std::find(v.flags.begin(), v.flags.end(), "subreaper") != v.flags.end();
+    GIVEN("a host running 3 '" << v.kind << "' programs"
+                               << (v.env.empty() ? "" : " without cgroups")
+                               << (whole_group ? " in its own group" : "")
+                               << (subreaper ? " as a subreaper" : "")) {
+      host_run run{v.kind, 3, v.flags, v.env};
+      REQUIRE(run.host->read_until("ready\n", 30'000ms));
+      REQUIRE(at_least(run.marker, 3 * expected_per_program(v.kind), 10'000ms));
+      WHEN("the host is SIGKILLed") {
+        const pid_t target = whole_group ? -run.host->pid() : run.host->pid();
+        const auto killed_at = clock::now();
+        REQUIRE(::kill(target, SIGKILL) == 0);
+        THEN("every descendant is gone") {
+          const bool none_left =
+              time_until_none(run.marker, 5'000ms).count() >= 0;
+          const auto took = clock::now() - killed_at;
+          run.host->reap();
+          INFO("leftovers: " << processes_with(run.marker).size());
+          REQUIRE(none_left);
+          WARN("'" << v.kind << "'" << (whole_group ? " (group kill)" : "")
+                   << (v.env.empty() ? "" : " (no cgroup)")
+                   << " descendants gone " << millis(took)
+                   << " ms after the host's SIGKILL");
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("a killed guardian is replaced, and the replacement still works",
+          "[orphans][guardian]") {
+  host_run run{"shell", 2};
+  REQUIRE(run.host->read_until("ready\n", 30'000ms));
+  REQUIRE(at_least(run.marker, 4, 10'000ms));
+  const pid_t first = guardian_of(run.host->pid());
+  REQUIRE(first != 0);
+  // It ignores the usual termination signals...
+  REQUIRE(::kill(first, SIGTERM) == 0);
+  REQUIRE(::kill(first, SIGINT) == 0);
+  REQUIRE(::kill(first, SIGHUP) == 0);
+  CHECK_FALSE(
+      eventually([&] { return guardian_of(run.host->pid()) != first; }, 200ms));
+  // ...and is replaced when killed anyway.
+  REQUIRE(::kill(first, SIGKILL) == 0);
+  pid_t second = 0;
+  REQUIRE(eventually([&] {
+    second = guardian_of(run.host->pid());
+    return second != 0 && second != first;
+  }));
+  CHECK(os::read_proc_entry(second)->pgrp == second);  // its own session
+  REQUIRE(::kill(run.host->pid(), SIGKILL) == 0);
+  run.host->reap();
+  CHECK(time_until_none(run.marker, 5'000ms).count() >= 0);
+  CHECK(eventually([&] { return ::kill(second, 0) != 0; }));
+}
+
+TEST_CASE(
+    "zombies stay at zero under a daemonizer restarting in a subreaper host",
+    "[orphans][reaper]") {
+  host_run run{"zombies", 40, {"subreaper"}};
+  const auto text = run.host->read_until("left ", 60'000ms);
+  REQUIRE(text);
+  run.host->read_until("\n", 5'000ms);
+  std::istringstream in{*text};
+  std::string word;
+  std::size_t restarts = 0, zombies = 99, reaped = 0;
+  while (in >> word) {
+    if (word == "restarts") in >> restarts;
+    if (word == "zombies") in >> zombies;
+    if (word == "reaped") in >> reaped;
+  }
+  INFO(*text);
+  CHECK(restarts >= 40);
+  CHECK(zombies == 0);
+  // Each run left a background sleep behind: it was killed with its
+  // program and re-parented to the host, which reaped it.
+  CHECK(reaped >= restarts / 2);
+  run.host->reap();
+  CHECK(processes_with(run.marker).empty());
+}
+
+TEST_CASE("validate() and launch agree on PATH without an inherited env",
+          "[spec][path]") {
+  process_spec spec;
+  spec.name = "bare";
+  spec.launch.argv = {"sh", "-c", "exit 0"};
+  spec.launch.inherit_env = false;  // launch searches the default PATH
+  spec.startsecs = 0ms;
+  spec.restart = restart_policy::temporary;
+  CHECK(validate(spec).empty());
+  runtime rt;
+  auto h = rt.supervise(spec);
+  REQUIRE(reaches(h, process_status::exited));
+  CHECK(h.read()->last_exit.value == 0);
+  spec.launch.argv = {"no-such-program-anywhere"};
+  CHECK_FALSE(validate(spec).empty());
+}

@@ -1,0 +1,184 @@
+// Owner-side reaping (notify_exit + reap_child), the orphan reaper, the
+// guardian process, per-program cgroups and the shared PATH resolver.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <thread>
+#include <variant>
+
+#include "support/leftovers.hpp"
+#include "test_support.hpp"
+#include "vitrine/os/cgroup.hpp"
+#include "vitrine/os/guardian.hpp"
+#include "vitrine/os/io_service.hpp"
+#include "vitrine/os/process_scan.hpp"
+#include "vitrine/os/program_path.hpp"
+#include "vitrine/os/reaper.hpp"
+#include "vitrine/os/signals.hpp"
+
+using namespace vitrine::os;
+using namespace vitrine::os::test;
+
+namespace {
+
+std::string comm_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+}  // namespace
+
+SCENARIO("the io thread only reports an exit; the owner reaps it") {
+  leak_guard guard;
+  std::atomic<int> reported{-1};
+  io_service io;  // declared last: its thread uses the above
+  launch_options o;
+  o.argv = {helper(), "exit", "7"};
+  auto child = launch_ok(o);
+  CHECK(is_owned_child(child.pid));
+  REQUIRE(io.notify_exit(child.pidfd, [&](int error) { reported = error; }));
+  CHECK(child.pidfd);  // the caller keeps its pidfd
+  REQUIRE(wait_until([&] { return reported.load() != -1; }));
+  CHECK(reported.load() == 0);
+  WHEN("the exit is reported") {
+    THEN("the child is still a zombie: pid and group id are still ours") {
+      CHECK(is_zombie(child.pid));
+      CHECK(signal_leader_group(child.pidfd.get(), child.pid, SIGKILL) == 0);
+    }
+    AND_WHEN("the owner reaps it") {
+      auto status = reap_child(child.pid, child.pidfd.get());
+      REQUIRE(status);
+      CHECK(describe(*status) == "exit 7");
+      THEN("it cannot be signalled any more, by pidfd or group") {
+        CHECK(signal_pidfd(child.pidfd.get(), SIGKILL) == ESRCH);
+        CHECK(signal_leader_group(child.pidfd.get(), child.pid, SIGKILL) ==
+              ESRCH);
+        CHECK_FALSE(is_owned_child(child.pid));
+        CHECK_FALSE(is_zombie(child.pid));
+      }
+    }
+  }
+  if (is_zombie(child.pid)) reap_child(child.pid, child.pidfd.get());
+  child.pidfd.reset();
+  io.stop();
+  guard.check();
+}
+
+TEST_CASE("a watch epoll cannot take is reported, not dropped") {
+  io_service io;
+  std::atomic<int> reported{-1};
+  // Regular files cannot be added to epoll (EPERM).
+  unique_fd file{::open("/proc/self/exe", O_RDONLY | O_CLOEXEC)};
+  REQUIRE(file);
+  REQUIRE(io.notify_exit(file, [&](int error) { reported = error; }));
+  REQUIRE(wait_until([&] { return reported.load() != -1; }));
+  CHECK(reported.load() == EPERM);
+  CHECK(io.failed_registrations() == 1);
+  io.stop();
+  CHECK_FALSE(io.notify_exit(file, [&](int) {}));  // stopped: refused
+}
+
+TEST_CASE("registrations racing with stop() never touch a closed eventfd") {
+  leak_guard guard;
+  for (int round = 0; round < 20; ++round) {
+    io_service io;
+    std::atomic<bool> go{false};
+    std::thread submitter([&] {
+      while (!go.load()) std::this_thread::yield();
+      for (;;) {
+        int fds[2];
+        REQUIRE(::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
+        unique_fd write_end{fds[1]};
+        if (!io.capture(unique_fd{fds[0]}, nullptr)) break;
+      }
+    });
+    go = true;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    io.stop();
+    submitter.join();
+  }
+  guard.check();
+}
+
+TEST_CASE("the orphan reaper takes adopted orphans, never an owned child") {
+  launch_options o;
+  o.argv = {helper(), "orphan-reaper-check"};
+  auto child = launch_ok(o);
+  auto status = reap_child_blocking(child.pid, child.pidfd.get());
+  CHECK(describe(status) == "exit 0");
+}
+
+TEST_CASE("a guardian runs in its own session and quits quietly") {
+  leak_guard guard;
+  launch_options o;
+  o.argv = {"sleep", "1000"};
+  auto child = launch_ok(o);
+  {
+    guardian g;
+    const pid_t gp = g.pid();
+    REQUIRE(gp > 0);
+    REQUIRE(wait_until([&] { return comm_of(gp) == "vitrine-guard"; }));
+    auto entry = read_proc_entry(gp);
+    REQUIRE(entry);
+    CHECK(entry->ppid == ::getpid());
+    CHECK(entry->pgrp == gp);  // setsid: out of our group and session
+    CHECK(is_owned_child(gp));
+    g.watch_group(child.pid);
+  }  // a normal shutdown: the guardian quits without killing
+  CHECK(is_alive(child.pid));
+  signal_leader_group(child.pidfd.get(), child.pid, SIGKILL);
+  auto status = reap_child_blocking(child.pid, child.pidfd.get());
+  CHECK(describe(status) == "killed by SIGKILL");
+  child.pidfd.reset();
+  guard.check();
+}
+
+TEST_CASE("a program's cgroup holds its setsid descendants and kills them") {
+  auto tree = cgroup_tree::detect();
+  if (!tree) {
+    WARN("no writable cgroup v2 hierarchy here: skipped");
+    return;
+  }
+  leak_guard guard;
+  const std::string root = tree->root();
+  const std::string marker = "1000." + vitrine::test::unique_token();
+  const std::string dir = tree->create_program(1);
+  REQUIRE_FALSE(dir.empty());
+  launch_options o;
+  o.argv = {"/bin/sh", "-c",
+            "setsid sleep " + marker + " & exec sleep " + marker};
+  o.cgroup = dir;
+  auto child = launch_ok(o);
+  REQUIRE(wait_until([&] { return tree->members(1) == 2; }));
+  CHECK(vitrine::test::processes_with(marker).size() == 2);
+  CHECK(tree->kill_program(1) == 0);
+  auto status = reap_child_blocking(child.pid, child.pidfd.get());
+  CHECK(describe(status) == "killed by SIGKILL");
+  child.pidfd.reset();
+  CHECK(vitrine::test::time_until_none(marker, 5000ms).count() >= 0);
+  CHECK(tree->remove_program(1, 1000ms) == 0);
+  tree.reset();
+  CHECK(::access(root.c_str(), F_OK) != 0);  // nothing left behind
+  guard.check();
+}
+
+TEST_CASE("launch and validation share one PATH search") {
+  launch_options o;
+  o.argv = {"sh"};
+  o.inherit_env = false;
+  CHECK(search_path_for(o) == "/usr/local/bin:/usr/bin:/bin");
+  std::string path;
+  CHECK(resolve_program(o, path) == 0);
+  CHECK(path.find("/sh") != std::string::npos);
+  o.env = {{"PATH", "/nonexistent"}};
+  CHECK(resolve_program(o, path) == ENOENT);
+  o.argv = {""};
+  CHECK(resolve_program(o, path) == ENOENT);
+}
