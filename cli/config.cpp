@@ -3,14 +3,14 @@
 // then the semantic pass that maps vitrine::validate()'s fields back to keys.
 #include "config.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <set>
 #include <tuple>
@@ -310,22 +310,74 @@ parse_result parse_config(std::string_view text, const std::string& file_name,
   return result;
 }
 
-parse_result load_config_file(const std::string& path, parse_options options) {
+namespace {
+
+/// The kind of a non-regular file, for the error message.
+std::string_view file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+std::string size_error(std::uint64_t size) {
+  return "is " + std::to_string(size) + " bytes, above the limit of " +
+         std::to_string(max_config_bytes) + " bytes (" +
+         std::to_string(max_config_bytes >> 20) + " MiB)";
+}
+
+/// Reads the whole regular file `path` into `text`; "" or what is wrong.
+/// O_NONBLOCK: opening a FIFO without a writer must not wait for one.
+std::string read_config_text(const std::string& path, std::string& text) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return "cannot be opened: " + std::string{std::strerror(errno)};
   struct stat st {};
-  std::ifstream in;
-  if (::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
-    in.open(path, std::ios::binary);
-  if (!in.is_open()) {
+  std::string error;
+  if (::fstat(fd, &st) != 0) {
+    error = "cannot be read: " + std::string{std::strerror(errno)};
+  } else if (!S_ISREG(st.st_mode)) {
+    error = "is " + std::string{file_kind(st.st_mode)} + ", not a regular file";
+  } else if (static_cast<std::uint64_t>(st.st_size) > max_config_bytes) {
+    error = size_error(static_cast<std::uint64_t>(st.st_size));
+  } else {
+    // One byte more than the limit tells a file that grew past it.
+    text.resize(static_cast<std::size_t>(st.st_size) + 1);
+    std::size_t done = 0;
+    for (;;) {
+      if (done == text.size()) {
+        if (text.size() > max_config_bytes) {
+          error = size_error(text.size());
+          break;
+        }
+        text.resize(
+            std::min<std::size_t>(text.size() * 2, max_config_bytes + 1));
+      }
+      const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        error = "cannot be read: " + std::string{std::strerror(errno)};
+        break;
+      }
+      if (n == 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+    text.resize(done);
+  }
+  ::close(fd);
+  return error;
+}
+
+}  // namespace
+
+parse_result load_config_file(const std::string& path, parse_options options) {
+  std::string text;
+  if (auto error = read_config_text(path, text); !error.empty()) {
     parse_result result;
-    const int error = errno;
-    result.problems.push_back(
-        {path, 0, 0, "",
-         S_ISDIR(st.st_mode)
-             ? "is a directory"
-             : "cannot be opened: " + std::string{std::strerror(error)}});
+    result.problems.push_back({path, 0, 0, "", std::move(error)});
     return result;
   }
-  std::string text{std::istreambuf_iterator<char>{in}, {}};
   if (options.base_dir.empty()) {
     std::error_code ignored;
     options.base_dir = std::filesystem::absolute(path, ignored)
