@@ -36,6 +36,8 @@ using detail::table_reader;
 using detail::where;
 
 constexpr std::string_view default_supervisor_name = "main";
+/// Deepest nesting of [[group]] tables accepted (docs/cli.md, "Limits").
+constexpr std::size_t max_group_depth = 32;
 
 class translator {
  public:
@@ -87,35 +89,39 @@ class translator {
     // validate() on the group alone: its own settings, not its children.
     supervisor_spec alone = spec;
     alone.children.clear();
-    report(r, alone.name, validate(alone), locate_keys(r.table()), first);
+    report(r, alone.name, validate(alone), first);
   }
 
   /// Reads `program` and `group` arrays of `r` into spec.children, in the
   /// order they are written in the file.
   void read_children(table_reader& r, supervisor_spec& spec) {
+    const auto* programs = r.get_table_array("program");
+    const auto* groups = r.get_table_array("group");
     std::vector<std::pair<location, child_spec>> children;
-    if (const auto* programs = r.get_table_array("program")) {
-      for (const auto& node : *programs) {
-        const auto& table = *node.as_table();
-        ++programs_;
-        children.emplace_back(where(table.source()),
-                              read_program(r.path(), table));
-      }
+    children.reserve((programs ? programs->size() : 0) +
+                     (groups ? groups->size() : 0));
+    for (std::size_t i = 0; programs && i < programs->size(); ++i) {
+      const auto& table = *programs->get(i)->as_table();
+      ++programs_;
+      children.emplace_back(where(table.source()),
+                            read_program(r.path(), table));
     }
-    if (const auto* groups = r.get_table_array("group")) {
-      for (const auto& node : *groups) {
-        const auto& table = *node.as_table();
-        ++groups_;
-        children.emplace_back(where(table.source()),
-                              read_group(r.path(), table));
-      }
+    for (std::size_t i = 0; groups && i < groups->size(); ++i) {
+      const auto& table = *groups->get(i)->as_table();
+      ++groups_;
+      children.emplace_back(where(table.source()), read_group(r.path(), table));
     }
-    std::stable_sort(children.begin(), children.end(),
-                     [](const auto& a, const auto& b) {
-                       return a.first.line < b.first.line;
-                     });
-    for (auto& [at, child] : children)
-      spec.children.push_back(std::move(child));
+    // Programs and groups interleaved in file order; sorting the lines
+    // alone keeps the (large) specs from being moved around.
+    std::vector<std::pair<std::uint32_t, std::size_t>> order;
+    order.reserve(children.size());
+    for (std::size_t i = 0; i < children.size(); ++i)
+      order.emplace_back(children[i].first.line, i);
+    if (!std::is_sorted(order.begin(), order.end()))
+      std::stable_sort(order.begin(), order.end());
+    spec.children.reserve(spec.children.size() + children.size());
+    for (const auto& [line, i] : order)
+      spec.children.push_back(std::move(children[i].second));
   }
 
   /// Names the `n`th table of a kind in diagnostics: "program[web]", or
@@ -139,7 +145,13 @@ class translator {
                   "parallel_start", "program", "group"});
     if (!r.find("name")) r.error("name", "missing required key 'name'");
     read_supervisor_keys(r, spec);
-    read_children(r, spec);
+    // Each level is a stack frame here, in validate() and in the runtime.
+    if (++depth_ > max_group_depth)
+      r.error("group", "groups nest deeper than " +
+                           std::to_string(max_group_depth) + " levels");
+    else
+      read_children(r, spec);
+    --depth_;
     return spec;
   }
 
@@ -192,8 +204,7 @@ class translator {
     if (auto v = r.get_int("notify_fd", 3, 1023))
       spec.launch.notify_fd = static_cast<int>(*v);
     if (auto v = r.get_bool("autostart")) spec.autostart = *v;
-    if (options_.semantic_checks)
-      report(r, spec.name, validate(spec), locate_keys(table), first);
+    if (options_.semantic_checks) report(r, spec.name, validate(spec), first);
     return spec;
   }
 
@@ -247,8 +258,9 @@ class translator {
   /// about a key already reported since diagnostic number `first` (e.g.
   /// "missing command" makes validate()'s "argv is empty" redundant).
   void report(table_reader& r, const std::string& name,
-              const std::vector<spec_problem>& problems,
-              const key_locations& keys, std::size_t first) {
+              const std::vector<spec_problem>& problems, std::size_t first) {
+    if (problems.empty()) return;  // the common case: no key map to build
+    const key_locations keys = locate_keys(r.table());
     std::set<std::string> reported;
     for (std::size_t i = first; i < out_.size(); ++i)
       reported.insert(out_.problems()[i].key);
@@ -281,6 +293,7 @@ class translator {
   std::map<std::string, location, std::less<>> names_;
   std::size_t programs_ = 0;
   std::size_t groups_ = 0;
+  std::size_t depth_ = 0;  ///< groups being read, nested
 };
 
 }  // namespace
