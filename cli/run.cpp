@@ -9,7 +9,7 @@
 // process states lock-free (only those whose version changed are turned
 // into rows), redraw only what changed. A stop signal starts rt.shutdown()
 // on a helper thread while the loop keeps showing the children stopping; a
-// second one SIGKILLs their process groups.
+// second one has every process actor SIGKILL its process group.
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -258,8 +258,10 @@ int run_command(const run_options& options) {
         }};
       } else if (action == signal_action::stop) {
         screen.note("received " + name + " again: killing every program");
-        for (const auto& row : rows.rows())
-          if (row.pid > 1) os::signal_group(row.pid, SIGKILL);
+        // Through each owning actor, which signals only a child it has not
+        // reaped yet (a pid from a row could be reused by then).
+        if (added.load(std::memory_order_acquire))
+          rt.for_each([](const process_handle& h) { h.signal(SIGKILL); });
       } else if (action == signal_action::redraw) {
         screen.invalidate();
       } else if (action != signal_action::ignore) {
