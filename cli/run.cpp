@@ -241,6 +241,8 @@ int run_command(const run_options& options) {
     added.notify_all();
   }};
 
+  const auto adding = std::chrono::steady_clock::now();
+  bool announced = false;
   row_cache rows;
   std::atomic<bool> stopped{false};
   std::thread stopper;
@@ -269,7 +271,14 @@ int run_command(const run_options& options) {
       }
     }
     const bool done = stopped.load();
-    if (!added.load(std::memory_order_acquire)) continue;  // (3)
+    if (!added.load(std::memory_order_acquire)) {  // (3)
+      if (!announced && std::chrono::steady_clock::now() - adding > 1s) {
+        announced = true;
+        std::cerr << "vitrine: still adding " << config.value.program_count
+                  << " programs to the runtime" << std::endl;
+      }
+      continue;
+    }
     if (!start_error.empty()) break;
     const auto now = clock_pair::now();
     const auto& changed = rows.refresh(rt, now);
