@@ -1,8 +1,9 @@
 // commands: the `vitrine` subcommands, called from main() after argument
 // parsing. Each returns the process exit code. See docs/cli.md.
 //
-// Threads: call from the main thread only; run_command() blocks signals
-// process-wide (SIGINT, SIGTERM, SIGHUP) and owns them until it returns.
+// Threads: call from the main thread only, before any other thread exists:
+// run_command() blocks every signal a user may send (signal_channel.hpp)
+// and leaves them blocked when it returns.
 #pragma once
 
 #include <string>
@@ -15,9 +16,10 @@ struct run_options {
   std::string json_status;  ///< "" = no status file
 };
 
-/// Supervises the config's programs in the foreground until SIGINT or
-/// SIGTERM, then stops them all and returns 0. 1 for an invalid config or
-/// an unusable status file.
+/// Supervises the config's programs in the foreground until a stop signal
+/// (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGXCPU, SIGPWR), then stops them all
+/// and returns 0. 1 for an invalid config or an unusable status file. A
+/// stop signal while the config loads ends the process with 128 + signal.
 int run_command(const run_options& options);
 
 /// Prints every problem of the config (`file:line:col: key: message`) and

@@ -3,14 +3,14 @@
 // then the semantic pass that maps vitrine::validate()'s fields back to keys.
 #include "config.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <set>
 #include <tuple>
@@ -36,6 +36,8 @@ using detail::table_reader;
 using detail::where;
 
 constexpr std::string_view default_supervisor_name = "main";
+/// Deepest nesting of [[group]] tables accepted (docs/cli.md, "Limits").
+constexpr std::size_t max_group_depth = 32;
 
 class translator {
  public:
@@ -87,35 +89,39 @@ class translator {
     // validate() on the group alone: its own settings, not its children.
     supervisor_spec alone = spec;
     alone.children.clear();
-    report(r, alone.name, validate(alone), locate_keys(r.table()), first);
+    report(r, alone.name, validate(alone), first);
   }
 
   /// Reads `program` and `group` arrays of `r` into spec.children, in the
   /// order they are written in the file.
   void read_children(table_reader& r, supervisor_spec& spec) {
+    const auto* programs = r.get_table_array("program");
+    const auto* groups = r.get_table_array("group");
     std::vector<std::pair<location, child_spec>> children;
-    if (const auto* programs = r.get_table_array("program")) {
-      for (const auto& node : *programs) {
-        const auto& table = *node.as_table();
-        ++programs_;
-        children.emplace_back(where(table.source()),
-                              read_program(r.path(), table));
-      }
+    children.reserve((programs ? programs->size() : 0) +
+                     (groups ? groups->size() : 0));
+    for (std::size_t i = 0; programs && i < programs->size(); ++i) {
+      const auto& table = *programs->get(i)->as_table();
+      ++programs_;
+      children.emplace_back(where(table.source()),
+                            read_program(r.path(), table));
     }
-    if (const auto* groups = r.get_table_array("group")) {
-      for (const auto& node : *groups) {
-        const auto& table = *node.as_table();
-        ++groups_;
-        children.emplace_back(where(table.source()),
-                              read_group(r.path(), table));
-      }
+    for (std::size_t i = 0; groups && i < groups->size(); ++i) {
+      const auto& table = *groups->get(i)->as_table();
+      ++groups_;
+      children.emplace_back(where(table.source()), read_group(r.path(), table));
     }
-    std::stable_sort(children.begin(), children.end(),
-                     [](const auto& a, const auto& b) {
-                       return a.first.line < b.first.line;
-                     });
-    for (auto& [at, child] : children)
-      spec.children.push_back(std::move(child));
+    // Programs and groups interleaved in file order; sorting the lines
+    // alone keeps the (large) specs from being moved around.
+    std::vector<std::pair<std::uint32_t, std::size_t>> order;
+    order.reserve(children.size());
+    for (std::size_t i = 0; i < children.size(); ++i)
+      order.emplace_back(children[i].first.line, i);
+    if (!std::is_sorted(order.begin(), order.end()))
+      std::stable_sort(order.begin(), order.end());
+    spec.children.reserve(spec.children.size() + children.size());
+    for (const auto& [line, i] : order)
+      spec.children.push_back(std::move(children[i].second));
   }
 
   /// Names the `n`th table of a kind in diagnostics: "program[web]", or
@@ -139,7 +145,13 @@ class translator {
                   "parallel_start", "program", "group"});
     if (!r.find("name")) r.error("name", "missing required key 'name'");
     read_supervisor_keys(r, spec);
-    read_children(r, spec);
+    // Each level is a stack frame here, in validate() and in the runtime.
+    if (++depth_ > max_group_depth)
+      r.error("group", "groups nest deeper than " +
+                           std::to_string(max_group_depth) + " levels");
+    else
+      read_children(r, spec);
+    --depth_;
     return spec;
   }
 
@@ -192,8 +204,7 @@ class translator {
     if (auto v = r.get_int("notify_fd", 3, 1023))
       spec.launch.notify_fd = static_cast<int>(*v);
     if (auto v = r.get_bool("autostart")) spec.autostart = *v;
-    if (options_.semantic_checks)
-      report(r, spec.name, validate(spec), locate_keys(table), first);
+    if (options_.semantic_checks) report(r, spec.name, validate(spec), first);
     return spec;
   }
 
@@ -247,8 +258,9 @@ class translator {
   /// about a key already reported since diagnostic number `first` (e.g.
   /// "missing command" makes validate()'s "argv is empty" redundant).
   void report(table_reader& r, const std::string& name,
-              const std::vector<spec_problem>& problems,
-              const key_locations& keys, std::size_t first) {
+              const std::vector<spec_problem>& problems, std::size_t first) {
+    if (problems.empty()) return;  // the common case: no key map to build
+    const key_locations keys = locate_keys(r.table());
     std::set<std::string> reported;
     for (std::size_t i = first; i < out_.size(); ++i)
       reported.insert(out_.problems()[i].key);
@@ -281,6 +293,7 @@ class translator {
   std::map<std::string, location, std::less<>> names_;
   std::size_t programs_ = 0;
   std::size_t groups_ = 0;
+  std::size_t depth_ = 0;  ///< groups being read, nested
 };
 
 }  // namespace
@@ -310,22 +323,74 @@ parse_result parse_config(std::string_view text, const std::string& file_name,
   return result;
 }
 
-parse_result load_config_file(const std::string& path, parse_options options) {
+namespace {
+
+/// The kind of a non-regular file, for the error message.
+std::string_view file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+std::string size_error(std::uint64_t size) {
+  return "is " + std::to_string(size) + " bytes, above the limit of " +
+         std::to_string(max_config_bytes) + " bytes (" +
+         std::to_string(max_config_bytes >> 20) + " MiB)";
+}
+
+/// Reads the whole regular file `path` into `text`; "" or what is wrong.
+/// O_NONBLOCK: opening a FIFO without a writer must not wait for one.
+std::string read_config_text(const std::string& path, std::string& text) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return "cannot be opened: " + std::string{std::strerror(errno)};
   struct stat st {};
-  std::ifstream in;
-  if (::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
-    in.open(path, std::ios::binary);
-  if (!in.is_open()) {
+  std::string error;
+  if (::fstat(fd, &st) != 0) {
+    error = "cannot be read: " + std::string{std::strerror(errno)};
+  } else if (!S_ISREG(st.st_mode)) {
+    error = "is " + std::string{file_kind(st.st_mode)} + ", not a regular file";
+  } else if (static_cast<std::uint64_t>(st.st_size) > max_config_bytes) {
+    error = size_error(static_cast<std::uint64_t>(st.st_size));
+  } else {
+    // One byte more than the limit tells a file that grew past it.
+    text.resize(static_cast<std::size_t>(st.st_size) + 1);
+    std::size_t done = 0;
+    for (;;) {
+      if (done == text.size()) {
+        if (text.size() > max_config_bytes) {
+          error = size_error(text.size());
+          break;
+        }
+        text.resize(
+            std::min<std::size_t>(text.size() * 2, max_config_bytes + 1));
+      }
+      const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        error = "cannot be read: " + std::string{std::strerror(errno)};
+        break;
+      }
+      if (n == 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+    text.resize(done);
+  }
+  ::close(fd);
+  return error;
+}
+
+}  // namespace
+
+parse_result load_config_file(const std::string& path, parse_options options) {
+  std::string text;
+  if (auto error = read_config_text(path, text); !error.empty()) {
     parse_result result;
-    const int error = errno;
-    result.problems.push_back(
-        {path, 0, 0, "",
-         S_ISDIR(st.st_mode)
-             ? "is a directory"
-             : "cannot be opened: " + std::string{std::strerror(error)}});
+    result.problems.push_back({path, 0, 0, "", std::move(error)});
     return result;
   }
-  std::string text{std::istreambuf_iterator<char>{in}, {}};
   if (options.base_dir.empty()) {
     std::error_code ignored;
     options.base_dir = std::filesystem::absolute(path, ignored)

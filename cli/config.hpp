@@ -64,9 +64,15 @@ struct parse_result {
 parse_result parse_config(std::string_view text, const std::string& file_name,
                           const parse_options& options = {});
 
+/// The largest configuration file load_config_file() accepts: 64 MiB,
+/// several times what 100,000 programs take (docs/cli.md, "Limits").
+inline constexpr std::uint64_t max_config_bytes = std::uint64_t{64} << 20;
+
 /// Reads and parses `path`; relative paths in it are resolved against the
-/// file's directory unless options.base_dir says otherwise. An unreadable
-/// file is one diagnostic.
+/// file's directory unless options.base_dir says otherwise. A file that
+/// cannot be read, is not a regular file (a FIFO, /dev/zero: refused
+/// without reading or waiting) or is larger than max_config_bytes is one
+/// diagnostic (line 0).
 parse_result load_config_file(const std::string& path,
                               parse_options options = {});
 

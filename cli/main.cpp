@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand(
       "run",
       "supervise the programs of FILE in the foreground until "
-      "SIGINT/SIGTERM");
+      "SIGINT/SIGTERM/SIGHUP/SIGQUIT");
   run_cmd->add_option("file", run.file, "configuration (TOML)")->required();
   run_cmd->add_flag("--plain", run.plain,
                     "print one line per change instead of a live table");

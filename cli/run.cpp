@@ -1,27 +1,32 @@
 // `vitrine run`: supervise in the foreground, show states, stop on a signal.
 //
-// Threads: the main thread blocks SIGINT/SIGTERM/SIGHUP *before* the runtime
-// starts its threads (so they inherit the mask and no signal lands in a CAF
-// worker), then loops: wait up to 100 ms on a signalfd, read every process
-// state lock-free, redraw only what changed. A signal starts rt.shutdown()
+// Threads: the main thread blocks every signal a user may send (see
+// signal_channel.hpp) *before* any other thread starts, so CAF's workers
+// and the I/O thread inherit the mask and no signal lands in them. The
+// configuration is loaded on a worker thread (interruptible_load.hpp) and
+// the tree is added by another (runtime::supervise() blocks until it is),
+// while the main thread loops: wait up to 100 ms on the signalfd, read the
+// process states lock-free (only those whose version changed are turned
+// into rows), redraw only what changed. A stop signal starts rt.shutdown()
 // on a helper thread while the loop keeps showing the children stopping; a
-// second signal SIGKILLs their process groups.
+// second one has every process actor SIGKILL its process group.
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <iostream>
-#include <map>
 #include <thread>
 
 #include "commands.hpp"
 #include "config.hpp"
+#include "fd_limit.hpp"
+#include "interruptible_load.hpp"
 #include "render.hpp"
+#include "signal_channel.hpp"
 #include "status.hpp"
 #include "vitrine/os/signals.hpp"
 #include "vitrine/runtime.hpp"
@@ -31,46 +36,45 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// Blocks the stop signals for the whole process (call before any thread
-/// starts) and delivers them through a signalfd. Restores the mask after.
-class signal_channel {
+winsize terminal_size() {
+  winsize size{};
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) return {};
+  return size;
+}
+
+/// Every process's row, in registry (start) order. A refresh turns into a
+/// row only the states whose version changed, so an idle tick over 100,000
+/// programs costs one lock-free state read each.
+class row_cache {
  public:
-  signal_channel() {
-    sigemptyset(&set_);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set_, sig);
-    ::pthread_sigmask(SIG_BLOCK, &set_, &old_);
-    fd_ = ::signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK);
+  /// Reads every state; returns the indices of the rows that changed (all
+  /// of them when the registry changed).
+  const std::vector<std::size_t>& refresh(const runtime& rt,
+                                          const clock_pair& now) {
+    changed_.clear();
+    const auto view = rt.registry().snapshot();
+    const auto& entries = view->entries();
+    const bool all =
+        view->revision() != revision_ || entries.size() != rows_.size();
+    revision_ = view->revision();
+    rows_.resize(entries.size());
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const process_handle handle{entries[i]->value};
+      const auto state = handle.read();
+      if (!all && state->version == rows_[i].version) continue;
+      rows_[i] = make_row(*state, now);
+      changed_.push_back(i);
+    }
+    return changed_;
   }
-  ~signal_channel() {
-    if (fd_ >= 0) ::close(fd_);
-    ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  signal_channel(const signal_channel&) = delete;
-  signal_channel& operator=(const signal_channel&) = delete;
 
-  bool ok() const noexcept { return fd_ >= 0; }
-
-  /// The next stop signal, waiting up to `timeout`; 0 if none came.
-  int wait(std::chrono::milliseconds timeout) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return 0;
-    signalfd_siginfo info{};
-    if (::read(fd_, &info, sizeof info) != sizeof info) return 0;
-    return static_cast<int>(info.ssi_signo);
-  }
+  const std::vector<status_row>& rows() const noexcept { return rows_; }
 
  private:
-  sigset_t set_{};
-  sigset_t old_{};
-  int fd_ = -1;
+  std::uint64_t revision_ = ~std::uint64_t{0};
+  std::vector<status_row> rows_;
+  std::vector<std::size_t> changed_;
 };
-
-std::size_t terminal_width() {
-  winsize size{};
-  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
-    return size.ws_col;
-  return 0;
-}
 
 /// Shows the states: a live table (terminal) or a line per change (plain),
 /// and keeps the JSON status file current.
@@ -93,16 +97,15 @@ class display {
                 << std::endl;
   }
 
+  /// The next update redraws the whole table (the terminal was resized).
+  void invalidate() { drawn_.clear(); }
+
   void update(const std::vector<status_row>& rows,
+              const std::vector<std::size_t>& changed,
               const core::supervisor_state& top, const clock_pair& now) {
-    bool changed = rows.size() != versions_.size();
-    for (const auto& row : rows) {
-      auto& seen = versions_[row.name];
-      if (seen == row.version) continue;
-      seen = row.version;
-      changed = true;
-      if (!live_) std::cout << render_line(row, now.unix_ms()) << "\n";
-    }
+    if (!live_)
+      for (const std::size_t i : changed)
+        std::cout << render_line(rows[i], now.unix_ms()) << "\n";
     if (top.status != top_status_ || top.restarts != top_restarts_) {
       top_status_ = top.status;
       top_restarts_ = top.restarts;
@@ -112,7 +115,7 @@ class display {
                   << " restarts=" << top.restarts << "\n";
     }
     if (!live_) std::cout.flush();
-    if (changed && !json_path_.empty()) write_status(rows, now);
+    if (!changed.empty() && !json_path_.empty()) write_status(rows, now);
     if (live_) redraw(rows, top, now);
   }
 
@@ -128,7 +131,8 @@ class display {
 
   void redraw(const std::vector<status_row>& rows,
               const core::supervisor_state& top, const clock_pair& now) {
-    const std::size_t width = terminal_width();
+    const winsize size = terminal_size();
+    const std::size_t width = size.ws_col;
     std::string text = "supervisor " + std::string{top.name()} + ": " +
                        std::string{core::to_string(top.status)} +
                        ", restarts " + std::to_string(top.restarts) +
@@ -137,7 +141,17 @@ class display {
       text.resize(width);
       text += "\n";
     }
-    text += render_table(rows, now.unix_ms(), width);
+    // As many rows as fit: the cursor cannot move above the screen.
+    const std::size_t room = size.ws_row > 4 ? size.ws_row - 4u : 0u;
+    if (size.ws_row && rows.size() > room) {
+      const std::vector<status_row> shown(
+          rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(room));
+      text += render_table(shown, now.unix_ms(), width);
+      text += "... and " + std::to_string(rows.size() - room) +
+              " more (--json-status PATH lists them all)\n";
+    } else {
+      text += render_table(rows, now.unix_ms(), width);
+    }
     if (!note_.empty())
       text += note_.substr(0, width ? width : note_.size()) + "\n";
     if (text == drawn_) return;  // nothing visible changed
@@ -152,37 +166,53 @@ class display {
 
   const bool live_;
   const std::string json_path_;
-  std::map<std::string, std::uint64_t> versions_;
   core::supervisor_status top_status_ = core::supervisor_status::starting;
   std::uint32_t top_restarts_ = 0;
   std::string note_, drawn_, last_error_;
   std::size_t drawn_lines_ = 0;
 };
 
-std::vector<status_row> collect(const runtime& rt, const clock_pair& now) {
-  std::vector<status_row> rows;
-  rt.for_each([&](const process_handle& h) {
-    rows.push_back(make_row(*h.read(), now));
-  });
-  return rows;
+/// The line printed for a signal that does not stop vitrine.
+std::string describe_signal(int sig) {
+  const std::string name{os::signal_name(sig)};
+  switch (action_for(sig)) {
+    case signal_action::resumed:
+      return "received " + name + ": resumed after a stop";
+    case signal_action::log:
+      if (sig == SIGTSTP)
+        return "received " + name +
+               ": ignored, vitrine keeps supervising (Ctrl-C stops every "
+               "program)";
+      return "received " + name + ": ignored";
+    default:
+      return "received " + name;
+  }
 }
 
 }  // namespace
 
 int run_command(const run_options& options) {
-  const auto config = load_config_file(options.file);
-  for (const auto& problem : config.problems)
-    std::cerr << to_string(problem) << "\n";
-  if (!config.ok()) return 1;
-
-  signal_channel signals;  // before any thread exists
-  // A closed stdout (`vitrine run x | head`) must not kill the supervisor;
-  // children get default dispositions back at launch.
-  ::signal(SIGPIPE, SIG_IGN);
+  signal_channel signals;  // first: every thread started later inherits it
   if (!signals.ok()) {
     std::cerr << "vitrine: signalfd failed\n";
     return 1;
   }
+  auto config = load_config_interruptibly(options.file, signals, [](int sig) {
+    if (const auto action = action_for(sig);
+        action == signal_action::log || action == signal_action::resumed)
+      std::cerr << "vitrine: " << describe_signal(sig) << std::endl;
+  });
+  for (const auto& problem : config.problems)
+    std::cerr << to_string(problem) << "\n";
+  if (!config.ok()) return 1;
+
+  const fd_limit limit = raise_fd_limit();
+  if (auto warning = fd_limit_warning(limit, estimate_fds(config.value.tree),
+                                      config.value.program_count);
+      !warning.empty())
+    std::cerr << "vitrine: " << warning << std::endl;
+  keep_program_fd_limit(config.value.tree, limit);
+
   display screen{::isatty(STDOUT_FILENO) == 1 && !options.plain,
                  options.json_status};
   if (auto error = screen.init_status_file(); !error.empty()) {
@@ -193,39 +223,74 @@ int run_command(const run_options& options) {
   runtime_options rt_options;
   rt_options.subreaper = true;  // reap what escapes a child's process group
   runtime rt{rt_options};
+  // supervise() blocks until the whole tree is added: on its own thread, so
+  // signals are answered meanwhile.
   supervisor_handle top;
-  try {
-    top = rt.supervise(config.value.tree);
-  } catch (const spec_error& e) {
-    for (const auto& p : e.problems())
-      std::cerr << options.file << ": " << p.field << ": " << p.message << "\n";
-    return 1;
-  }
+  std::string start_error;
+  std::atomic<bool> added{false};
+  std::thread starter{[&] {
+    try {
+      top = rt.supervise(std::move(config.value.tree));
+    } catch (const spec_error& e) {
+      for (const auto& p : e.problems())
+        start_error += options.file + ": " + p.field + ": " + p.message + "\n";
+    } catch (const std::exception& e) {
+      start_error = std::string{"vitrine: "} + e.what() + "\n";
+    }
+    added.store(true, std::memory_order_release);  // (1) pairs with (2), (3)
+    added.notify_all();
+  }};
 
+  const auto adding = std::chrono::steady_clock::now();
+  bool announced = false;
+  row_cache rows;
   std::atomic<bool> stopped{false};
   std::thread stopper;
   for (;;) {
     if (const int sig = signals.wait(100ms)) {
       const std::string name{os::signal_name(sig)};
-      if (!stopper.joinable()) {
+      const auto action = action_for(sig);
+      if (action == signal_action::stop && !stopper.joinable()) {
         screen.note("received " + name + ": stopping every program (" + name +
                     " again kills them)");
         stopper = std::thread{[&] {
+          added.wait(false, std::memory_order_acquire);  // (2)
           rt.shutdown();
           stopped = true;
         }};
-      } else {
+      } else if (action == signal_action::stop) {
         screen.note("received " + name + " again: killing every program");
-        for (const auto& row : collect(rt, clock_pair::now()))
-          if (row.pid > 1) os::signal_group(row.pid, SIGKILL);
+        // Through each owning actor, which signals only a child it has not
+        // reaped yet (a pid from a row could be reused by then).
+        if (added.load(std::memory_order_acquire))
+          rt.for_each([](const process_handle& h) { h.signal(SIGKILL); });
+      } else if (action == signal_action::redraw) {
+        screen.invalidate();
+      } else if (action != signal_action::ignore) {
+        screen.note(describe_signal(sig));
       }
     }
     const bool done = stopped.load();
+    if (!added.load(std::memory_order_acquire)) {  // (3)
+      if (!announced && std::chrono::steady_clock::now() - adding > 1s) {
+        announced = true;
+        std::cerr << "vitrine: still adding " << config.value.program_count
+                  << " programs to the runtime" << std::endl;
+      }
+      continue;
+    }
+    if (!start_error.empty()) break;
     const auto now = clock_pair::now();
-    screen.update(collect(rt, now), *top.read(), now);
+    const auto& changed = rows.refresh(rt, now);
+    screen.update(rows.rows(), changed, *top.read(), now);
     if (done) break;
   }
-  stopper.join();
+  starter.join();
+  if (stopper.joinable()) stopper.join();
+  if (!start_error.empty()) {
+    std::cerr << start_error;
+    return 1;
+  }
   return 0;
 }
 

@@ -11,16 +11,23 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <stdexcept>
 #include <thread>
+
+#include "vitrine/os/process_scan.hpp"
 
 extern char** environ;
 
 namespace vitrine::test {
 
 cli_process::cli_process(const std::vector<std::string>& args,
-                         const std::string& output_path) {
+                         const std::string& output_path,
+                         const std::string& shell_prefix) {
   std::vector<std::string> all{VITRINE_CLI_PATH};
+  if (!shell_prefix.empty())
+    all = {"/bin/sh", "-c", shell_prefix + " && exec \"$0\" \"$@\"",
+           VITRINE_CLI_PATH};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
@@ -32,8 +39,20 @@ cli_process::cli_process(const std::vector<std::string>& args,
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
                                    O_RDONLY, 0);
+  // Default dispositions and an empty mask, so the checks on what vitrine
+  // gives its children do not depend on how the test runner was started.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t all_signals, none;
+  sigfillset(&all_signals);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &all_signals);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   const int rc =
-      ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+      ::posix_spawn(&pid_, argv[0], &actions, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("posix_spawn of vitrine failed");
 }
@@ -72,6 +91,74 @@ cli_result run_cli(const std::vector<std::string>& args) {
 
 bool process_gone(pid_t pid) {
   return ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + needle.size()))
+    ++n;
+  return n;
+}
+
+bool wait_for_text(const std::string& path, const std::string& needle,
+                   std::chrono::milliseconds limit, pid_t alive,
+                   std::size_t times) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    if (count_of(read_file(path), needle) >= times) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    if (alive > 0) {
+      siginfo_t info{};
+      // WNOWAIT: see whether it exited without reaping it.
+      if (::waitid(P_PID, static_cast<id_t>(alive), &info,
+                   WEXITED | WNOHANG | WNOWAIT) == 0 &&
+          info.si_pid == alive)
+        return count_of(read_file(path), needle) >= times;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+}
+
+std::vector<pid_t> descendants_of(pid_t pid) {
+  std::multimap<pid_t, pid_t> children;  // ppid -> pid
+  for (const auto& entry : std::filesystem::directory_iterator{"/proc"}) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (auto e = os::read_proc_entry(static_cast<pid_t>(std::stol(name))))
+      children.emplace(e->ppid, e->pid);
+  }
+  std::vector<pid_t> found;
+  std::vector<pid_t> pending{pid};
+  while (!pending.empty()) {
+    const pid_t parent = pending.back();
+    pending.pop_back();
+    auto [first, last] = children.equal_range(parent);
+    for (auto it = first; it != last; ++it) {
+      found.push_back(it->second);
+      pending.push_back(it->second);
+    }
+  }
+  return found;
+}
+
+std::string proc_status_field(pid_t pid, const std::string& field) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with(field + ":")) {
+      const auto value = line.find_first_not_of(" \t", field.size() + 1);
+      return value == std::string::npos ? "" : line.substr(value);
+    }
+  }
+  return "";
+}
+
+unsigned stress_scale() {
+  const char* text = std::getenv("VITRINE_STRESS_SCALE");
+  if (text == nullptr) return 1;
+  const long value = std::strtol(text, nullptr, 10);
+  return value > 0 ? static_cast<unsigned>(value) : 1;
 }
 
 }  // namespace vitrine::test

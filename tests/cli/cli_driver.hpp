@@ -1,6 +1,7 @@
-// Helpers for the CLI tests: a temporary directory, and running the built
-// `vitrine` binary (VITRINE_CLI_PATH) with its output captured in a file.
-// Test-only.
+// Helpers for the CLI tests: a temporary directory, running the built
+// `vitrine` binary (VITRINE_CLI_PATH) with its output captured in a file,
+// and /proc look-ups (descendants, signal masks) to prove nothing is left.
+// Test-only; one thread.
 #pragma once
 
 #include <sys/types.h>
@@ -14,11 +15,16 @@
 
 namespace vitrine::test {
 
-/// A started `vitrine` with stdout and stderr going to one file.
+/// A started `vitrine` with stdout and stderr going to one file, stdin
+/// from /dev/null, every signal at its default disposition and none
+/// blocked (whatever the test runner inherited).
 class cli_process {
  public:
-  explicit cli_process(const std::vector<std::string>& args,
-                       const std::string& output_path);
+  /// With a `shell_prefix` ("ulimit -s 1024"), vitrine is exec'd by
+  /// `/bin/sh -c 'PREFIX; exec vitrine ARGS'`: pid() is still vitrine's.
+  cli_process(const std::vector<std::string>& args,
+              const std::string& output_path,
+              const std::string& shell_prefix = "");
   ~cli_process();  // SIGKILLs and reaps it if still running
   cli_process(const cli_process&) = delete;
   cli_process& operator=(const cli_process&) = delete;
@@ -42,5 +48,26 @@ cli_result run_cli(const std::vector<std::string>& args);
 
 /// True once no process `pid` exists (kill(pid, 0) fails with ESRCH).
 bool process_gone(pid_t pid);
+
+/// Waits until the file at `path` contains `needle` at least `times` times;
+/// false when `limit` passes first, or when `alive` (if > 0) has exited.
+bool wait_for_text(const std::string& path, const std::string& needle,
+                   std::chrono::milliseconds limit, pid_t alive = 0,
+                   std::size_t times = 1);
+
+/// How often `needle` occurs in `text`.
+std::size_t count_of(const std::string& text, const std::string& needle);
+
+/// Every process below `pid` (children, grandchildren...), zombies
+/// included, from one scan of /proc.
+std::vector<pid_t> descendants_of(pid_t pid);
+
+/// The value of `field` ("SigBlk", "SigIgn") in /proc/PID/status; "" when
+/// the process or the field does not exist.
+std::string proc_status_field(pid_t pid, const std::string& field);
+
+/// The stress divisor: VITRINE_STRESS_SCALE (10 under ASan, see
+/// scripts/test.sh), 1 when unset.
+unsigned stress_scale();
 
 }  // namespace vitrine::test

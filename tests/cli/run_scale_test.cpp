@@ -1,0 +1,93 @@
+// `vitrine run` at scale on a 1 MiB stack (`ulimit -s 1024`, which also
+// sizes every thread's stack): 100,000 configured programs that do not
+// start, and 10,000 `sleep` programs that do, loaded, run and stopped with
+// nothing left behind. Nothing in the path may recurse per program.
+// Sanitized builds divide the counts by VITRINE_STRESS_SCALE.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "cli_driver.hpp"
+#include "status.hpp"
+
+using namespace vitrine::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto load_deadline = 300s;
+constexpr auto stop_deadline = 120s;
+const std::string small_stack = "ulimit -s 1024";
+
+std::string many_programs(std::size_t count, const std::string& extra) {
+  std::string text;
+  text.reserve(count * (80 + extra.size()));
+  for (std::size_t i = 0; i < count; ++i)
+    text += "[[program]]\nname = \"p" + std::to_string(i) +
+            "\"\ncommand = [\"sleep\", \"1000\"]\n" + extra + "\n";
+  return text;
+}
+
+std::vector<vitrine::cli::status_row> rows_of(const std::string& path) {
+  std::string error;
+  auto rows = vitrine::cli::rows_from_json(read_file(path), error);
+  REQUIRE(rows);
+  return std::move(*rows);
+}
+
+}  // namespace
+
+TEST_CASE("run loads, runs and stops 100,000 idle programs on a 1 MiB stack",
+          "[cli][scale]") {
+  const std::size_t count = 100'000 / stress_scale();
+  temp_dir dir;
+  const auto config =
+      dir.write("idle.toml", many_programs(count, "autostart = false\n"));
+  const auto output = dir.file("output");
+  const auto status = dir.file("status.json");
+  cli_process cli{
+      {"run", config, "--plain", "--json-status", status}, output, small_stack};
+  INFO(count << " programs");
+  REQUIRE(wait_for_text(output, "supervisor main running", load_deadline,
+                        cli.pid()));
+  REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
+  const auto code = cli.wait(stop_deadline);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  const auto rows = rows_of(status);
+  CHECK(rows.size() == count);
+  CHECK(std::all_of(rows.begin(), rows.end(),
+                    [](const auto& row) { return row.status == "stopped"; }));
+  CHECK(count_of(read_file(output), " stopped pid=0 ") >= count);
+}
+
+TEST_CASE("run starts and stops 10,000 sleep programs on a 1 MiB stack",
+          "[cli][scale]") {
+  const std::size_t count = 10'000 / stress_scale();
+  temp_dir dir;
+  const auto config =
+      dir.write("sleepers.toml",
+                many_programs(count, "startsecs_ms = 0\nstdout = \"null\"\n"));
+  const auto output = dir.file("output");
+  const auto status = dir.file("status.json");
+  cli_process cli{
+      {"run", config, "--plain", "--json-status", status}, output, small_stack};
+  INFO(count << " programs");
+  REQUIRE(
+      wait_for_text(output, " running pid=", load_deadline, cli.pid(), count));
+  const auto programs = descendants_of(cli.pid());
+  CHECK(programs.size() == count);
+  REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
+  const auto code = cli.wait(stop_deadline);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK(std::all_of(programs.begin(), programs.end(), process_gone));
+  const auto rows = rows_of(status);
+  CHECK(rows.size() == count);
+  CHECK(std::all_of(rows.begin(), rows.end(),
+                    [](const auto& row) { return row.status == "stopped"; }));
+}
