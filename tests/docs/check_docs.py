@@ -29,6 +29,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 FENCE = re.compile(r"^(\s*)```+\s*([A-Za-z0-9_+-]*)")
@@ -165,44 +166,78 @@ def write_project(blocks, work, package_dir):
                      "\n".join(cmake) + "\n")
 
 
-def session_members(sid):
-    pids = []
+def become_subreaper():
+    """Orphans of the programs we run are reparented to us, not to init:
+    we see them even if they left the session, and we reap them."""
+    import ctypes
+    PR_SET_CHILD_SUBREAPER = 36
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def left_behind(sid):
+    """Live processes of session sid, and any child of ours (orphans)."""
+    me, pids = os.getpid(), []
     for stat in glob.glob("/proc/[0-9]*/stat"):
         try:
             with open(stat) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        # fields[0] is the state, [3] the session id.
-        if int(fields[3]) == sid:
+        # fields: [0] state, [1] ppid, [3] session id.
+        if fields[0] != "Z" and (int(fields[3]) == sid or
+                                 int(fields[1]) == me):
             pids.append(int(stat.split("/")[2]))
     return pids
 
 
+def reap_orphans():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def run_program(block, exe, timeout):
     """Runs exe in a new session; returns a problem string or None."""
-    proc = subprocess.Popen([exe], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        return "%s: the program ran past %d s (killed)\n%s" % (
-            block.where(), timeout, out.decode(errors="replace"))
-    text = out.decode(errors="replace")
+    # Output to a file, not a pipe: a child left behind would hold a pipe
+    # open and hide that the program itself has exited.
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen([exe], stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            timed_out = True
+        log.seek(0)
+        text = log.read().decode(errors="replace")
     # Processes of the program's session still alive after it exited (a
     # child's death signal may still be in flight: give it a moment).
-    left = session_members(proc.pid)
     deadline = time.monotonic() + 2
-    while left and time.monotonic() < deadline:
+    while True:
+        reap_orphans()
+        left = left_behind(proc.pid)
+        if not left or time.monotonic() > deadline:
+            break
         time.sleep(0.05)
-        left = session_members(proc.pid)
     for pid in left:
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
+    for pid in left:  # orphans are ours to reap (subreaper)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    if timed_out:
+        return "%s: the program ran past %d s (killed)\n%s" % (
+            block.where(), timeout, text)
     if proc.returncode != 0:
         return "%s: the program exited with status %d\n%s" % (
             block.where(), proc.returncode, text)
@@ -232,6 +267,7 @@ def main():
         print("docs: no ```cpp block found")
         return 1
     write_project(blocks, args.work, os.path.abspath(args.package_dir))
+    become_subreaper()
 
     build = os.path.join(args.work, "build")
     configure = subprocess.run(
