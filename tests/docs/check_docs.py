@@ -78,7 +78,7 @@ def extract(source):
             j = start
             while j < len(lines) and not re.match(r"^\s*```", lines[j]):
                 j += 1
-            if lang == "cpp":
+            if lang in ("cpp", "c++", "cxx"):
                 annotation = None
                 k = i - 1
                 while k >= 0 and not lines[k].strip():
@@ -289,7 +289,8 @@ def main():
     chunks, current = {}, None
     for line in r.stdout.split("\n"):
         if line.startswith("FAILED:"):
-            current = next((b for b in blocks if b.name in line), None)
+            current = next((b for b in blocks
+                            if re.search(r"\b%s\b" % b.name, line)), None)
             if current is not None:
                 chunks.setdefault(current.name, [])
             continue
