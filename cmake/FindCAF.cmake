@@ -2,7 +2,10 @@
 # libcaf-dev, which installs headers and libraries but no CMake package.
 #
 # Provides the imported targets CAF::core (and CAF::io when found), and the
-# variables CAF_FOUND, CAF_VERSION (e.g. 1706), CAF_INCLUDE_DIR.
+# variables CAF_FOUND, CAF_VERSION (dotted, e.g. 0.17.6, from config.hpp's
+# CAF_VERSION 1706), CAF_INCLUDE_DIR. Accepts version ranges: vitrine asks for
+# `find_package(CAF 0.17.6...<0.18)` because CAF 0.18 and later changed the
+# API vitrine uses.
 include(FindPackageHandleStandardArgs)
 
 find_path(CAF_INCLUDE_DIR caf/all.hpp)
@@ -12,13 +15,19 @@ find_library(CAF_IO_LIBRARY caf_io)
 if(CAF_INCLUDE_DIR AND EXISTS "${CAF_INCLUDE_DIR}/caf/config.hpp")
   file(STRINGS "${CAF_INCLUDE_DIR}/caf/config.hpp" _caf_version_line
        REGEX "^#define CAF_VERSION [0-9]+")
-  string(REGEX REPLACE ".* ([0-9]+)$" "\\1" CAF_VERSION "${_caf_version_line}")
+  string(REGEX REPLACE ".* ([0-9]+)$" "\\1" _caf_version "${_caf_version_line}")
+  math(EXPR _caf_major "${_caf_version} / 10000")
+  math(EXPR _caf_minor "(${_caf_version} / 100) % 100")
+  math(EXPR _caf_patch "${_caf_version} % 100")
+  set(CAF_VERSION "${_caf_major}.${_caf_minor}.${_caf_patch}")
 endif()
 
 find_package_handle_standard_args(
   CAF
   REQUIRED_VARS CAF_CORE_LIBRARY CAF_INCLUDE_DIR
-  VERSION_VAR CAF_VERSION)
+  VERSION_VAR CAF_VERSION HANDLE_VERSION_RANGE
+  REASON_FAILURE_MESSAGE
+    "vitrine needs CAF 0.17.x (0.17.6 is Debian 12's libcaf-dev, installed by scripts/setup.sh). CAF 0.18 and later changed the actor API vitrine uses.")
 
 if(CAF_FOUND AND NOT TARGET CAF::core)
   find_package(Threads REQUIRED)

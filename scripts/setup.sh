@@ -14,6 +14,8 @@ packages=(
   nlohmann-json3-dev    # JSON output of the CLI and of the result reports
   python3-matplotlib    # plots in docs/
   clang libclang-rt-14-dev  # libFuzzer for the config parser's fuzz target
+  doxygen               # the API reference (scripts/apidoc.sh)
+  python3               # the docs check (tests/docs/check_docs.py)
 )
 
 missing=()

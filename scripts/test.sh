@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The test command: set up, build, and run every test through CTest, three
-# times: a normal build, AddressSanitizer+UndefinedBehaviorSanitizer, and
-# ThreadSanitizer (core and OS layers: Debian's CAF is not instrumented, see
-# docs/testing.md); then fuzz the config parser with libFuzzer (clang) for a
+# The test command: set up, build the API reference (Doxygen, warnings are
+# errors), and run every test through CTest (the docs check included) three
+# times, with VITRINE_WERROR=ON: a normal build, AddressSanitizer +
+# UndefinedBehaviorSanitizer, and ThreadSanitizer (core and OS layers:
+# Debian's CAF is not instrumented, see docs/testing.md); then fuzz the config parser with libFuzzer (clang) for a
 # bounded time (VITRINE_FUZZ_SECONDS, default 60).
 #
 #   scripts/test.sh            everything
@@ -29,7 +30,8 @@ run_suite() {  # name, build dir, ctest args, cmake args...
   local name=$1 dir=$2 ctest_args=$3
   shift 3
   echo "=== [$name] configure + build ($dir)"
-  cmake -S "$root" -B "$dir" -G Ninja -DVITRINE_BUILD_BENCH=OFF "$@" >/dev/null
+  cmake -S "$root" -B "$dir" -G Ninja -DVITRINE_BUILD_BENCH=OFF \
+    -DVITRINE_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j "$jobs"
   echo "=== [$name] ctest"
   local start=$SECONDS
@@ -48,6 +50,10 @@ run_suite() {  # name, build dir, ctest args, cmake args...
   fi
 }
 
+echo "=== [apidoc] Doxygen over the public headers"
+scripts/apidoc.sh
+summary+=("apidoc: 0 warnings (build/apidoc/html/index.html)")
+
 run_suite normal build/test "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if ((!fast)); then
   VITRINE_STRESS_SCALE=10 run_suite asan+ubsan build/asan "" \
@@ -61,7 +67,7 @@ if ((!fast)); then
   echo "=== [fuzz] libFuzzer on the config parser for $fuzz_seconds s"
   CC=clang CXX=clang++ cmake -S "$root" -B build/fuzz -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITRINE_FUZZ=ON \
-    -DVITRINE_SANITIZE=address -DVITRINE_BUILD_TESTS=OFF \
+    -DVITRINE_SANITIZE=address -DVITRINE_BUILD_TESTS=OFF -DVITRINE_WERROR=ON \
     -DVITRINE_BUILD_BENCH=OFF >/dev/null
   cmake --build build/fuzz -j "$jobs" --target config_fuzzer
   mkdir -p build/fuzz/corpus

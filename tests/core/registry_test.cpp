@@ -18,6 +18,12 @@ using item_registry = registry<item>;
 auto make(int v) {
   return std::make_shared<item>(v);
 }
+// Not "n" + std::to_string(i): at -O3 that trips GCC 12's -Wrestrict false
+// positive (GCC bug 105329).
+std::string numbered(std::string prefix, int i) {
+  prefix += std::to_string(i);
+  return prefix;
+}
 }  // namespace
 
 SCENARIO("a registry maps names to values", "[registry]") {
@@ -71,14 +77,13 @@ TEST_CASE("insert_all adds every name in one revision, or none", "[registry]") {
 TEST_CASE("a view lists every entry in insertion order at one revision",
           "[registry]") {
   item_registry reg;
-  for (int i = 0; i < 100; ++i)
-    REQUIRE(reg.insert("n" + std::to_string(i), make(i)));
+  for (int i = 0; i < 100; ++i) REQUIRE(reg.insert(numbered("n", i), make(i)));
   auto view = reg.snapshot();
   REQUIRE(reg.erase("n5"));
   CHECK(view->revision() == 100);
   REQUIRE(view->size() == 100);
   for (int i = 0; i < 100; ++i) {
-    CHECK(view->entries()[i]->name == "n" + std::to_string(i));
+    CHECK(view->entries()[i]->name == numbered("n", i));
     CHECK(view->entries()[i]->value->value == i);
   }
   CHECK(reg.snapshot()->size() == 99);

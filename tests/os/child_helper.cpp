@@ -85,7 +85,8 @@ std::string report() {
        std::to_string(lim.rlim_max) + "\n";
   std::string fds;
   for (int fd : vitrine::os::open_fds()) {
-    fds += (fds.empty() ? "" : ",") + std::to_string(fd);
+    if (!fds.empty()) fds += ',';
+    fds += std::to_string(fd);
   }
   r += "fds=" + fds + "\n";
   sigset_t mask;

@@ -2,7 +2,10 @@
 # The package test: install the current build tree into a temporary prefix,
 # then build every example as a standalone project against that install
 # (find_package(vitrine)), run each (exit 0 within 10 s), check pkg-config,
-# and build one example from pkg-config flags alone.
+# and build one example from pkg-config flags alone. The examples are built
+# with -Wall -Wextra -Wpedantic -Werror of their own: our installed headers
+# must not break a consumer that holds itself to that (with pkg-config's
+# flags they are not even system headers).
 #
 #   package_test.sh <build dir> <source dir> [<generator> [<sanitize>]]
 #
@@ -22,6 +25,7 @@ trap 'rm -rf "$work"' EXIT
 prefix=$work/prefix
 
 step() { echo "=== $*"; }
+consumer_warnings=(-Wall -Wextra -Wpedantic -Werror)
 
 step "install $build -> $prefix"
 cmake --install "$build" --prefix "$prefix" >"$work/install.log"
@@ -35,7 +39,8 @@ for example in "$source"/examples/*/; do
   step "example $name: configure + build against the install"
   cmake -S "$example" -B "$work/build-$name" -G "$generator" \
     -DCMAKE_BUILD_TYPE=Debug -DCMAKE_PREFIX_PATH="$prefix" \
-    -DCMAKE_CXX_FLAGS="${sanitize[*]}" >"$work/$name.log" ||
+    -DCMAKE_CXX_FLAGS="${sanitize[*]} ${consumer_warnings[*]}" \
+    >"$work/$name.log" ||
     { cat "$work/$name.log"; exit 1; }
   cmake --build "$work/build-$name" >>"$work/$name.log" 2>&1 ||
     { cat "$work/$name.log"; exit 1; }
@@ -70,7 +75,8 @@ for lib in -lvitrine_runtime -lcaf_core -lurcu-memb -lurcu-common -lpthread; do
 done
 step "example minimal: build with pkg-config flags only"
 # shellcheck disable=SC2086
-${CXX:-c++} -std=c++20 "${sanitize[@]}" "$source/examples/minimal/main.cpp" \
+${CXX:-c++} -std=c++20 "${sanitize[@]}" "${consumer_warnings[@]}" \
+  "$source/examples/minimal/main.cpp" \
   -o "$work/minimal-pc" $(pkg-config --cflags --libs vitrine)
 timeout 10 "$work/minimal-pc" >/dev/null
 step "ok"

@@ -25,7 +25,10 @@
 // takes exit statuses away; io_service reports those as exit_status::unknown.
 // With SIGCHLD at SIG_IGN the kernel reaps at once, so launched_child::pid
 // may already be free for reuse: signal through the pidfd, not the pid.
-// Needs Linux >= 5.9 (CLONE_PIDFD, pidfd_send_signal, close_range).
+// Needs Linux >= 5.4: waitid(P_PIDFD) 5.4, pidfds polled by epoll 5.3,
+// CLONE_PIDFD 5.2, pidfd_send_signal 5.1. close_range (5.9) is used when
+// present: before 5.9 a child inherits the host's fds opened without
+// O_CLOEXEC (ours all have it).
 #pragma once
 
 #include <sys/resource.h>

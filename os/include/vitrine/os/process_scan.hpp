@@ -4,7 +4,7 @@
 //
 // Thread contract: every function may be called from any thread; results
 // are snapshots that may be stale by the time they are returned.
-// Cost: children_of/processes_in_group read /proc/<pid>/stat of EVERY
+// Cost: children_of/processes_in_group read `/proc/<pid>/stat` of EVERY
 // process (one open/read/close each, allocations per entry): O(processes).
 // count_open_fds lists /proc/self/fd: O(open fds).
 #pragma once
@@ -17,7 +17,7 @@
 
 namespace vitrine::os {
 
-/// Fields 1, 3, 4, 5 of /proc/<pid>/stat.
+/// Fields 1, 3, 4, 5 of `/proc/<pid>/stat`.
 struct proc_entry {
   pid_t pid = 0;
   char state = '?';  ///< R, S, D, Z, T, t, X, I ...
@@ -25,7 +25,7 @@ struct proc_entry {
   pid_t pgrp = 0;
 };
 
-/// Reads /proc/<pid>/stat; nullopt if the process does not exist (anymore).
+/// Reads `/proc/<pid>/stat`; nullopt if the process does not exist (anymore).
 std::optional<proc_entry> read_proc_entry(pid_t pid);
 
 /// Processes whose parent is `parent` (zombies included).
