@@ -120,7 +120,7 @@ class process_actor final : public caf::event_based_actor {
           count();
           if (generation == generation_ &&
               current_.status == process_status::stopping)
-            kill_everything();
+            signal_program(SIGKILL);
         },
         [this](spawn_timer_atom, std::uint64_t generation) {
           count();
@@ -300,6 +300,17 @@ class process_actor final : public caf::event_based_actor {
     return os::signal_leader_group(pidfd_.get(), current_.pid, sig);
   }
 
+  /// Stop and kill timer: the group and, without a cgroup, the setsid
+  /// descendants still below the leader. With a cgroup, those get SIGKILL
+  /// from cgroup.kill (at the kill timer, and when the leader exits).
+  void signal_program(int sig) {
+    signal_child(sig);
+    if (cgroup_.empty())
+      os::signal_escaped_descendants(current_.pid, sig);
+    else if (sig == SIGKILL)
+      cgroups_->kill_program(id());
+  }
+
   /// SIGKILL to the group and, with a cgroup, to every descendant.
   void kill_everything() {
     signal_child(SIGKILL);
@@ -414,7 +425,7 @@ class process_actor final : public caf::event_based_actor {
     switch (current_.status) {
       case process_status::starting:
       case process_status::running: {
-        signal_child(spec_.stop_signal);
+        signal_program(spec_.stop_signal);
         set_status(process_status::stopping);
         delayed_send(this, spec_.stop_timeout, kill_timer_atom::value,
                      generation_);

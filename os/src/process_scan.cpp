@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "vitrine/os/unique_fd.hpp"
 
@@ -95,6 +96,25 @@ std::optional<proc_entry> read_proc_entry(pid_t pid) {
 
 std::vector<proc_entry> children_of(pid_t parent) {
   return scan([parent](const proc_entry& e) { return e.ppid == parent; });
+}
+
+std::vector<proc_entry> descendants_of(pid_t root) {
+  std::vector<proc_entry> all = scan([](const proc_entry&) { return true; });
+  std::unordered_multimap<pid_t, const proc_entry*> by_parent;
+  for (const auto& e : all) by_parent.emplace(e.ppid, &e);
+  std::vector<proc_entry> found;
+  std::vector<pid_t> frontier{root};
+  while (!frontier.empty()) {
+    const pid_t parent = frontier.back();
+    frontier.pop_back();
+    auto [begin, end] = by_parent.equal_range(parent);
+    for (auto it = begin; it != end; ++it) {
+      if (it->second->pid == root) continue;
+      found.push_back(*it->second);
+      frontier.push_back(it->second->pid);
+    }
+  }
+  return found;
 }
 
 std::vector<proc_entry> processes_in_group(pid_t pgid) {

@@ -2,6 +2,8 @@
 
 #include <signal.h>
 #include "sys_pidfd.hpp"
+#include "vitrine/os/process_scan.hpp"
+#include "vitrine/os/unique_fd.hpp"
 
 #include <array>
 #include <cerrno>
@@ -83,6 +85,21 @@ int signal_leader_group(int leader_pidfd, pid_t pgid, int sig) noexcept {
   // Older kernel: the caller guarantees the leader is not reaped yet, so
   // the group id cannot have been reused.
   return signal_group(pgid, sig);
+}
+
+std::size_t signal_escaped_descendants(pid_t leader, int sig) {
+  std::size_t signalled = 0;
+  for (const auto& d : descendants_of(leader)) {
+    if (d.pgrp == leader || is_zombie(d)) continue;
+    unique_fd fd{static_cast<int>(::pidfd_open(d.pid, 0))};
+    if (!fd) continue;
+    // Still the process we scanned: same pid with the same parent now that
+    // the pidfd pins it.
+    const auto now = read_proc_entry(d.pid);
+    if (!now || now->ppid != d.ppid) continue;
+    if (signal_pidfd(fd.get(), sig) == 0) ++signalled;
+  }
+  return signalled;
 }
 
 std::optional<int> signal_from_name(std::string_view name) noexcept {

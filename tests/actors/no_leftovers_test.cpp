@@ -169,6 +169,23 @@ TEST_CASE(
   CHECK(processes_with(run.marker).empty());
 }
 
+TEST_CASE(
+    "without cgroups, stop reaches a setsid daemon still below its program",
+    "[orphans][stop]") {
+  leak_checker leaks;
+  const std::string marker = "1000." + unique_token();
+  ::setenv("VITRINE_CGROUP", "off", 1);  // read once, at runtime start
+  runtime rt;
+  ::unsetenv("VITRINE_CGROUP");
+  auto h = rt.supervise(sh("daemon", "setsid sleep " + marker + " & wait"));
+  REQUIRE(reaches(h, process_status::running));
+  REQUIRE(at_least(marker, 2, 10'000ms));
+  REQUIRE(h.stop());
+  REQUIRE(reaches(h, process_status::stopped));
+  CHECK(time_until_none(marker, 5'000ms).count() >= 0);
+  kill_all_with(marker);
+}
+
 TEST_CASE("validate() and launch agree on PATH without an inherited env",
           "[spec][path]") {
   process_spec spec;

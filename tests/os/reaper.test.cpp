@@ -182,3 +182,22 @@ TEST_CASE("launch and validation share one PATH search") {
   o.argv = {""};
   CHECK(resolve_program(o, path) == ENOENT);
 }
+
+TEST_CASE("setsid descendants still below a leader are found and signalled") {
+  leak_guard guard;
+  const std::string marker = "1000." + vitrine::test::unique_token();
+  launch_options o;
+  o.argv = {"/bin/sh", "-c", "setsid sleep " + marker + " & wait"};
+  auto child = launch_ok(o);
+  REQUIRE(vitrine::test::at_least(marker, 2, 5000ms));  // sh and the sleep
+  const auto below = descendants_of(child.pid);
+  REQUIRE(below.size() == 1);
+  CHECK(below[0].pgrp != child.pid);  // it left the group
+  CHECK(signal_escaped_descendants(child.pid, SIGTERM) == 1);
+  // sh's `wait` returns once the sleep is gone, then sh exits.
+  auto status = reap_child_blocking(child.pid, child.pidfd.get());
+  CHECK(describe(status) == "exit 0");  // plain `wait` returns 0
+  child.pidfd.reset();
+  CHECK(vitrine::test::time_until_none(marker, 5000ms).count() >= 0);
+  guard.check();
+}

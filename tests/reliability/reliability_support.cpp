@@ -118,6 +118,8 @@ std::vector<proc_info> leftovers(const std::unordered_set<pid_t>& our_groups) {
   std::vector<proc_info> out;
   for (const auto& p : all_processes()) {
     if (p.pid == self) continue;
+    // The runtime's guardian process (os/guardian.hpp) is a child by design.
+    if (p.ppid == self && p.comm == "vitrine-guard") continue;
     if (p.ppid == self) {
       out.push_back(p);
       continue;

@@ -31,6 +31,11 @@ std::optional<proc_entry> read_proc_entry(pid_t pid);
 /// Processes whose parent is `parent` (zombies included).
 std::vector<proc_entry> children_of(pid_t parent);
 
+/// Every process below `root` in the parent tree (children, their children
+/// ...), zombies included, `root` excluded. A process whose parent died has
+/// been re-parented and is no longer found.
+std::vector<proc_entry> descendants_of(pid_t root);
+
 /// Processes whose process group is `pgid` (zombies included).
 std::vector<proc_entry> processes_in_group(pid_t pgid);
 

@@ -32,6 +32,15 @@ int signal_pidfd(int pidfd, int sig) noexcept;
 /// zombie or not, then keeps the group id from being reused.
 int signal_leader_group(int leader_pidfd, pid_t pgid, int sig) noexcept;
 
+/// Signals the descendants of `leader` that left its process group (setsid
+/// daemons still below it in the parent tree), which a group signal misses.
+/// Each is opened with pidfd_open and checked to still have the parent seen
+/// in the scan before pidfd_send_signal, so a reused pid is not signalled.
+/// Returns how many were signalled. Cost: one /proc scan (O(processes)).
+/// For hosts without a cgroup per program; descendants already re-parented
+/// away (double forks) are not found.
+std::size_t signal_escaped_descendants(pid_t leader, int sig);
+
 /// "TERM", "SIGTERM", "sigterm" and "15" give 15; also "RTMIN+n" forms.
 /// Returns nullopt for anything that is not a valid signal (1..SIGRTMAX).
 std::optional<int> signal_from_name(std::string_view name) noexcept;
