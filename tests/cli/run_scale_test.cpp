@@ -62,6 +62,7 @@ TEST_CASE("run loads, runs and stops 100,000 idle programs on a 1 MiB stack",
                                 load_deadline, cli.pid());
   INFO(tail_of(output));
   REQUIRE(up);
+  CHECK(proc_limit(cli.pid(), "Max stack size").first == "1048576");
   REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
   const auto code = cli.wait(stop_deadline);
   REQUIRE(code.has_value());
@@ -85,9 +86,12 @@ TEST_CASE("run starts and stops 10,000 sleep programs on a 1 MiB stack",
   cli_process cli{
       {"run", config, "--plain", "--json-status", status}, output, small_stack};
   INFO(count << " programs");
-  REQUIRE(
-      wait_for_text(output, " running pid=", load_deadline, cli.pid(), count));
-  const auto programs = descendants_of(cli.pid());
+  const bool up =
+      wait_for_text(output, " running pid=", load_deadline, cli.pid(), count);
+  INFO(tail_of(output));
+  REQUIRE(up);
+  CHECK(proc_limit(cli.pid(), "Max stack size").first == "1048576");
+  const auto programs = descendants_named(cli.pid(), "sleep");
   CHECK(programs.size() == count);
   REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
   const auto code = cli.wait(stop_deadline);
