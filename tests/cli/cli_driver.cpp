@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -142,6 +143,13 @@ std::vector<pid_t> descendants_of(pid_t pid) {
   return found;
 }
 
+std::vector<pid_t> descendants_named(pid_t pid, const std::string& name) {
+  std::vector<pid_t> found;
+  for (const pid_t d : descendants_of(pid))
+    if (proc_status_field(d, "Name") == name) found.push_back(d);
+  return found;
+}
+
 std::string proc_status_field(pid_t pid, const std::string& field) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
   std::string line;
@@ -152,6 +160,20 @@ std::string proc_status_field(pid_t pid, const std::string& field) {
     }
   }
   return "";
+}
+
+std::pair<std::string, std::string> proc_limit(pid_t pid,
+                                               const std::string& name) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/limits"};
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with(name)) continue;
+    std::istringstream fields{line.substr(name.size())};
+    std::string soft, hard;
+    fields >> soft >> hard;
+    return {soft, hard};
+  }
+  return {};
 }
 
 unsigned stress_scale() {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/files.hpp"
@@ -62,9 +63,18 @@ std::size_t count_of(const std::string& text, const std::string& needle);
 /// included, from one scan of /proc.
 std::vector<pid_t> descendants_of(pid_t pid);
 
+/// descendants_of(pid) whose name (/proc/PID/comm) is `name`: the programs
+/// of a test, without helper processes the runtime may start.
+std::vector<pid_t> descendants_named(pid_t pid, const std::string& name);
+
 /// The value of `field` ("SigBlk", "SigIgn") in /proc/PID/status; "" when
 /// the process or the field does not exist.
 std::string proc_status_field(pid_t pid, const std::string& field);
+
+/// Soft and hard value of a /proc/PID/limits line ("Max open files"), as
+/// written there ("1024", "unlimited"); empty when absent.
+std::pair<std::string, std::string> proc_limit(pid_t pid,
+                                               const std::string& name);
 
 /// The stress divisor: VITRINE_STRESS_SCALE (10 under ASan, see
 /// scripts/test.sh), 1 when unset.

@@ -21,18 +21,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// Soft and hard "Max open files" of /proc/PID/limits, as written.
 std::pair<std::string, std::string> open_file_limits(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/limits"};
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.starts_with("Max open files")) continue;
-    std::istringstream fields{line.substr(14)};
-    std::string soft, hard;
-    fields >> soft >> hard;
-    return {soft, hard};
-  }
-  return {};
+  return proc_limit(pid, "Max open files");
 }
 
 std::string programs(std::size_t count, const std::string& extra = "") {
@@ -106,7 +96,7 @@ TEST_CASE("run raises its open-file limit and gives programs the original",
   const auto [soft, hard] = open_file_limits(cli.pid());
   CHECK(soft == hard);
   CHECK(soft != "256");
-  const auto children = descendants_of(cli.pid());
+  const auto children = descendants_named(cli.pid(), "sleep");
   REQUIRE(children.size() == 1);
   CHECK(open_file_limits(children.front()) ==
         std::pair{std::string{"256"}, hard});

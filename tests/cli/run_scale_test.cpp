@@ -32,6 +32,12 @@ std::string many_programs(std::size_t count, const std::string& extra) {
   return text;
 }
 
+/// The end of vitrine's output (a crash report is there).
+std::string tail_of(const std::string& path) {
+  const auto text = read_file(path);
+  return text.size() > 3000 ? text.substr(text.size() - 3000) : text;
+}
+
 std::vector<vitrine::cli::status_row> rows_of(const std::string& path) {
   std::string error;
   auto rows = vitrine::cli::rows_from_json(read_file(path), error);
@@ -52,8 +58,11 @@ TEST_CASE("run loads, runs and stops 100,000 idle programs on a 1 MiB stack",
   cli_process cli{
       {"run", config, "--plain", "--json-status", status}, output, small_stack};
   INFO(count << " programs");
-  REQUIRE(wait_for_text(output, "supervisor main running", load_deadline,
-                        cli.pid()));
+  const bool up = wait_for_text(output, "supervisor main running",
+                                load_deadline, cli.pid());
+  INFO(tail_of(output));
+  REQUIRE(up);
+  CHECK(proc_limit(cli.pid(), "Max stack size").first == "1048576");
   REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
   const auto code = cli.wait(stop_deadline);
   REQUIRE(code.has_value());
@@ -77,9 +86,12 @@ TEST_CASE("run starts and stops 10,000 sleep programs on a 1 MiB stack",
   cli_process cli{
       {"run", config, "--plain", "--json-status", status}, output, small_stack};
   INFO(count << " programs");
-  REQUIRE(
-      wait_for_text(output, " running pid=", load_deadline, cli.pid(), count));
-  const auto programs = descendants_of(cli.pid());
+  const bool up =
+      wait_for_text(output, " running pid=", load_deadline, cli.pid(), count);
+  INFO(tail_of(output));
+  REQUIRE(up);
+  CHECK(proc_limit(cli.pid(), "Max stack size").first == "1048576");
+  const auto programs = descendants_named(cli.pid(), "sleep");
   CHECK(programs.size() == count);
   REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
   const auto code = cli.wait(stop_deadline);

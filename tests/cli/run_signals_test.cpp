@@ -51,26 +51,26 @@ bool wait_until(auto pred, std::chrono::milliseconds limit = deadline) {
   return true;
 }
 
-/// A running `vitrine run` on two_programs, with both programs (and the
-/// shell's sleep) up: three descendants.
+/// A running `vitrine run` on two_programs, with both programs up and the
+/// shell's sleep started: two `sleep` processes below vitrine.
 struct running_cli {
   temp_dir dir;
   std::string output = dir.file("output");
   std::string status = dir.file("status.json");
   cli_process cli;
-  std::vector<pid_t> programs;
+  std::vector<pid_t> programs;  ///< every descendant, once the sleeps run
 
   explicit running_cli(const std::string& config = two_programs,
-                       std::size_t expected_descendants = 3)
+                       std::size_t sleeps = 2)
       : cli({"run", dir.write("run.toml", config), "--plain", "--json-status",
              status},
             output) {
     REQUIRE(
         wait_for_text(output, "supervisor main running", deadline, cli.pid()));
     REQUIRE(wait_until([&] {
-      programs = descendants_of(cli.pid());
-      return programs.size() >= expected_descendants;
+      return descendants_named(cli.pid(), "sleep").size() == sleeps;
     }));
+    programs = descendants_of(cli.pid());
   }
 
   bool everything_gone() const {
@@ -175,7 +175,7 @@ command = "trap '' TERM; sleep 1000; true"
 startsecs_ms = 0
 stop_timeout_ms = 600000
 )",
-                  2};
+                  1};
   REQUIRE(::kill(run.cli.pid(), SIGINT) == 0);
   REQUIRE(wait_for_text(run.output, "stopping every program", deadline,
                         run.cli.pid()));
