@@ -3,8 +3,9 @@
 # errors), and run every test through CTest (the docs check included) three
 # times, with VITRINE_WERROR=ON: a normal build, AddressSanitizer +
 # UndefinedBehaviorSanitizer, and ThreadSanitizer (core and OS layers:
-# Debian's CAF is not instrumented, see docs/testing.md); then fuzz the config parser with libFuzzer (clang) for a
-# bounded time (VITRINE_FUZZ_SECONDS, default 60).
+# Debian's CAF is not instrumented, see docs/testing.md); then fuzz the
+# config parser with libFuzzer (clang) for a bounded time
+# (VITRINE_FUZZ_SECONDS, default 60).
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh --fast     the normal build only
