@@ -117,7 +117,8 @@ void hazard_pointer_reclaimer::detach_current_thread(record& r) noexcept {
   }
   for_each_slot(r,
                 [](slot& s) { s.store(nullptr, std::memory_order_relaxed); });
-  r.used_slots = 0;
+  r.first_busy = 0;
+  r.used_slots = 1;
   for (overflow_block* b = r.overflow.load(std::memory_order_relaxed); b;
        b = b->next.load(std::memory_order_relaxed))
     b->used = 0;
@@ -188,7 +189,9 @@ void hazard_pointer_reclaimer::detach_current_thread(record& r) noexcept {
 void hazard_pointer_reclaimer::reclaim_now() noexcept {
   record* self = current_record;
   if (self == nullptr) self = attach_current_thread();
-  for (unsigned i = 0; i < slots_per_thread; ++i)
+  if (self->first_busy == 0)
+    self->slots[0].store(nullptr, std::memory_order_release);  // (2)
+  for (unsigned i = 1; i < slots_per_thread; ++i)
     if (!(self->used_slots & (1u << i)))
       self->slots[i].store(nullptr, std::memory_order_release);  // (2)
   // Destructors may retire further nodes (a registry table owning cells):

@@ -83,7 +83,11 @@ class hazard_pointer_reclaimer {
   struct alignas(64) thread_record {
     // (1) stored by the owning thread, loaded by scanners (7).
     slot slots[slots_per_thread] = {};
-    std::uint32_t used_slots = 0;  // owner-only bitmask of live guards
+    // Owner-only: whether slot 0 has a live guard (its own word, so that
+    // releasing it is one store), and a bitmask of live guards in slots
+    // 1..7 (bit 0 is always set).
+    std::uint32_t first_busy = 0;
+    std::uint32_t used_slots = 1;
     std::atomic<bool> owned{false};
     thread_record* next = nullptr;  // immutable once the record is listed
     std::atomic<overflow_block*> overflow{nullptr};  // (8') as above
@@ -103,17 +107,16 @@ class hazard_pointer_reclaimer {
       thread_record* r = current_record;
       if (r == nullptr) [[unlikely]]
         r = attach_current_thread();
-      const std::uint32_t used = r->used_slots;
-      if (used == 0) [[likely]] {
-        // Unnested: a constant slot and a constant store, so back-to-back
-        // reads carry no dependency through used_slots.
-        r->used_slots = 1;
+      if (r->first_busy == 0) [[likely]] {
+        // Unnested: a constant slot and constant stores (here and in the
+        // destructor), so back-to-back reads carry no dependency.
+        r->first_busy = 1;
         slot_ = &r->slots[0];
-        used_ = &r->used_slots;
-        bit_ = 1;
+        used_ = &r->first_busy;
+        bit_ = 0;  // release by storing 0
         return;
       }
-      claim_nested(*r, used);
+      claim_nested(*r, r->used_slots);
     }
     /// A guard whose destructor withdraws the announcement (see the file
     /// comment): one more store per use, nothing pinned afterwards.
@@ -126,7 +129,10 @@ class hazard_pointer_reclaimer {
     ~guard() {
       if (eager_) [[unlikely]]
         slot_->store(nullptr, std::memory_order_release);  // (2)
-      *used_ &= ~bit_;
+      if (bit_ == 0) [[likely]]
+        *used_ = 0;  // slot 0
+      else
+        *used_ &= ~bit_;
     }
 
     /// Loads `source` and keeps the node it points to alive until this guard
@@ -180,7 +186,7 @@ class hazard_pointer_reclaimer {
     static overflow_claim claim_overflow(thread_record& r) noexcept;
 
     slot* slot_;
-    std::uint32_t* used_;  // the bitmask that holds bit_
+    std::uint32_t* used_;  // first_busy (bit_ 0) or the bitmask with bit_
     std::uint32_t bit_;
     bool eager_ = false;
   };
