@@ -43,14 +43,20 @@ winsize terminal_size() {
 }
 
 /// Every process's row, in registry (start) order. A refresh turns into a
-/// row only the states whose version changed, so an idle tick over 100,000
-/// programs costs one lock-free state read each.
+/// row only the states whose version changed, and reads at most `budget`
+/// states (round-robin): an idle tick over 100,000 programs would otherwise
+/// cost a few cache misses per program, 10% of a core at 10 ticks/s.
 class row_cache {
  public:
-  /// Reads every state; returns the indices of the rows that changed (all
-  /// of them when the registry changed).
+  /// States read per tick: a change among 100,000 programs shows within a
+  /// second; up to this many programs, every tick reads them all.
+  static constexpr std::size_t tick_budget = 10'000;
+
+  /// Reads up to `budget` states (all of them when the registry changed);
+  /// returns the indices of the rows that changed.
   const std::vector<std::size_t>& refresh(const runtime& rt,
-                                          const clock_pair& now) {
+                                          const clock_pair& now,
+                                          std::size_t budget = tick_budget) {
     changed_.clear();
     const auto view = rt.registry().snapshot();
     const auto& entries = view->entries();
@@ -58,13 +64,18 @@ class row_cache {
         view->revision() != revision_ || entries.size() != rows_.size();
     revision_ = view->revision();
     rows_.resize(entries.size());
-    for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::size_t n = entries.size();
+    if (all || budget >= n) budget = n, next_ = 0;
+    for (std::size_t k = 0; k < budget; ++k) {
+      const std::size_t i = (next_ + k) % n;
       const process_handle handle{entries[i]->value};
       const auto state = handle.read();
       if (!all && state->version == rows_[i].version) continue;
       rows_[i] = make_row(*state, now);
       changed_.push_back(i);
     }
+    if (n) next_ = (next_ + budget) % n;
+    std::sort(changed_.begin(), changed_.end());  // file order when wrapped
     return changed_;
   }
 
@@ -74,6 +85,7 @@ class row_cache {
   std::uint64_t revision_ = ~std::uint64_t{0};
   std::vector<status_row> rows_;
   std::vector<std::size_t> changed_;
+  std::size_t next_ = 0;  ///< where the next partial refresh starts
 };
 
 /// Shows the states: a live table (terminal) or a line per change (plain),
@@ -281,7 +293,9 @@ int run_command(const run_options& options) {
     }
     if (!start_error.empty()) break;
     const auto now = clock_pair::now();
-    const auto& changed = rows.refresh(rt, now);
+    // The last update reads every state: the final rows and status file.
+    const auto& changed =
+        done ? rows.refresh(rt, now, ~std::size_t{0}) : rows.refresh(rt, now);
     screen.update(rows.rows(), changed, *top.read(), now);
     if (done) break;
   }
