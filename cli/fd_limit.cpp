@@ -27,11 +27,15 @@ void for_each_program(Spec& tree, F&& f) {
   }
 }
 
+/// pidfds per running program: the owning actor's, and the I/O thread's
+/// watch on it.
+constexpr std::size_t pidfds_per_program = 2;
+
 std::size_t fds_of(const process_spec& spec) {
   using kind = os::stdio_target::kind;
   const auto& out = spec.launch.stdout_target;
   const auto& err = spec.launch.stderr_target;
-  std::size_t n = 1;                      // pidfd
+  std::size_t n = pidfds_per_program;
   if (out.mode == kind::capture) n += 2;  // pipe + log file
   if (err.mode == kind::capture)
     n += (out.mode == kind::capture && out.path == err.path) ? 1 : 2;
@@ -65,7 +69,7 @@ std::string fd_limit_warning(const fd_limit& limit, std::size_t needed,
   if (limit.soft == RLIM_INFINITY || needed <= limit.soft) return {};
   return "warning: " + std::to_string(programs) + " programs may need up to " +
          std::to_string(needed) +
-         " open files (a pidfd each, capture pipes and log files, readiness "
+         " open files (pidfds, capture pipes and log files, readiness "
          "pipes), but the limit is " +
          std::to_string(limit.soft) +
          (limit.soft == limit.hard ? " (the hard limit)" : "") +

@@ -29,7 +29,7 @@ struct fd_limit {
 fd_limit raise_fd_limit() noexcept;
 
 /// Descriptors the runtime may hold at once for `tree`, every program
-/// running: a pidfd each, a pipe per captured stream and one log file per
+/// running: two pidfds each, a pipe per captured stream, one log file per
 /// capture path, a readiness pipe where notify_fd is set, plus a fixed
 /// allowance for the runtime itself (signalfd, epoll, eventfds, stdio).
 std::size_t estimate_fds(const supervisor_spec& tree);

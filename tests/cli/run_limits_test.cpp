@@ -109,7 +109,7 @@ TEST_CASE("run warns when even the hard open-file limit is too low",
           "[cli][limits]") {
   temp_dir dir;
   const auto output = dir.file("output");
-  // 64 for the runtime + 1 pidfd each, 2 more for a capture: 64 + 200 * 3.
+  // 64 for the runtime + 2 pidfds each, 2 more for a capture: 64 + 200 * 4.
   cli_process cli{
       {"run",
        dir.write("many.toml",
@@ -120,7 +120,7 @@ TEST_CASE("run warns when even the hard open-file limit is too low",
       "ulimit -n 100"};
   REQUIRE(wait_for_text(output, "supervisor main running", 20s, cli.pid()));
   CHECK(read_file(output).find(
-            "vitrine: warning: 200 programs may need up to 664 open files") !=
+            "vitrine: warning: 200 programs may need up to 864 open files") !=
         std::string::npos);
   CHECK(read_file(output).find("but the limit is 100 (the hard limit)") !=
         std::string::npos);
