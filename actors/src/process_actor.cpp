@@ -138,8 +138,6 @@ class process_actor final : public caf::event_based_actor {
     // Quitting with a child still running (an abnormal exit): kill and reap
     // it here, nobody else will.
     if (has_child()) take_child();
-    // EBUSY (members still dying) is fine: the runtime removes the tree.
-    if (cgroups_ && !cgroup_.empty()) cgroups_->remove_program(id());
   }
 
  private:
@@ -438,6 +436,10 @@ class process_actor final : public caf::event_based_actor {
   }
 
   void on_stopped() {
+    // Before the replies: once the runtime has them it may free the tree.
+    // EBUSY (members still dying) is fine: the runtime removes the tree.
+    if (quit_when_stopped_ && cgroups_ && !cgroup_.empty())
+      cgroups_->remove_program(id());
     for (auto& promise : pending_stops_) promise.deliver(caf::ok_atom::value);
     pending_stops_.clear();
     if (quit_when_stopped_) return quit();
