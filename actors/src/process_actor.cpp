@@ -292,11 +292,11 @@ class process_actor final : public caf::event_based_actor {
   /// descendants still below the leader. With a cgroup, those get SIGKILL
   /// from cgroup.kill (at the kill timer, and when the leader exits).
   void signal_program(int sig) {
+    // Escaped descendants first: once the group's shell has died they are
+    // re-parented away and no longer found below the leader.
+    if (cgroup_.empty()) os::signal_escaped_descendants(current_.pid, sig);
     signal_child(sig);
-    if (cgroup_.empty())
-      os::signal_escaped_descendants(current_.pid, sig);
-    else if (sig == SIGKILL)
-      cgroups_->kill_program(id());
+    if (!cgroup_.empty() && sig == SIGKILL) cgroups_->kill_program(id());
   }
 
   /// SIGKILL to the group and, with a cgroup, to every descendant.
