@@ -139,8 +139,6 @@ class process_actor final : public caf::event_based_actor {
     // Quitting with a child still running (an abnormal exit): kill and reap
     // it here, nobody else will.
     if (has_child()) take_child();
-    // EBUSY (members still dying) is fine: the runtime removes the tree.
-    if (cgroups_ && !cgroup_.empty()) cgroups_->remove_program(id());
   }
 
  private:
@@ -304,11 +302,11 @@ class process_actor final : public caf::event_based_actor {
   /// descendants still below the leader. With a cgroup, those get SIGKILL
   /// from cgroup.kill (at the kill timer, and when the leader exits).
   void signal_program(int sig) {
+    // Escaped descendants first: once the group's shell has died they are
+    // re-parented away and no longer found below the leader.
+    if (cgroup_.empty()) os::signal_escaped_descendants(current_.pid, sig);
     signal_child(sig);
-    if (cgroup_.empty())
-      os::signal_escaped_descendants(current_.pid, sig);
-    else if (sig == SIGKILL)
-      cgroups_->kill_program(id());
+    if (!cgroup_.empty() && sig == SIGKILL) cgroups_->kill_program(id());
   }
 
   /// SIGKILL to the group and, with a cgroup, to every descendant.
@@ -449,6 +447,10 @@ class process_actor final : public caf::event_based_actor {
 
   void on_stopped() {
     if (quit_when_stopped_) leave_last_state();  // before shutdown's reply
+    // Before the replies: once the runtime has them it may free the tree.
+    // EBUSY (members still dying) is fine: the runtime removes the tree.
+    if (quit_when_stopped_ && cgroups_ && !cgroup_.empty())
+      cgroups_->remove_program(id());
     for (auto& promise : pending_stops_) promise.deliver(caf::ok_atom::value);
     pending_stops_.clear();
     if (quit_when_stopped_) return quit();

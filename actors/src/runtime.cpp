@@ -171,7 +171,9 @@ void runtime::shutdown() {
   impl_->guardian.reset();  // after io: it watched the guardian
   impl_->cgroups.reset();   // kills and removes what is left in the tree
   if (impl_->reaper) {
-    os::orphan_reaper::kill_adopted();  // setsid daemons of our programs
+    // Setsid daemons of our programs (another subreaper runtime in this
+    // process may own some: then they are left to the last one).
+    if (impl_->reaper->sole_user()) os::orphan_reaper::kill_adopted();
     impl_->reaper.reset();
   }
 }

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +17,7 @@
 #include "raw_signals.hpp"
 #include "vitrine/os/io_service.hpp"
 #include "vitrine/os/reaper.hpp"
+#include "vitrine/os/signals.hpp"
 
 namespace vitrine::os {
 
@@ -42,14 +44,18 @@ struct guardian_plan {
   pid_t* table = nullptr;
   std::size_t size = 0;
   std::size_t capacity = 0;
+  const char* stack_low = nullptr;  // the guardian's own stack
+  const char* stack_high = nullptr;
 };
+
+constexpr std::size_t max_cgroup_path = 4096;
 
 // Fd numbers inside the guardian.
 constexpr int g_socket = 3;
 constexpr int g_cgroup = 4;
 constexpr int g_host = 5;
 
-constexpr std::size_t guardian_stack_size = 64 * 1024;
+constexpr std::size_t guardian_stack_size = 128 * 1024;
 
 // -- the guardian process: raw system calls only ---------------------------
 
@@ -145,6 +151,102 @@ VITRINE_CHILD_CODE void remove_group(guardian_plan* plan, pid_t pgid) {
   }
 }
 
+// -- giving back the host's memory
+// ---------------------------------------------
+//
+// The fork shares every page of the host copy-on-write; each page the host
+// writes afterwards would stay with the guardian alone, so the guardian
+// would keep the host's whole memory at fork time for its life. It drops
+// (MADV_DONTNEED) the heap and every large private anonymous mapping except
+// its own stack, its table and the mapping of its thread's TLS (errno and
+// the stack guard live there). File-backed mappings (code, GOT, .data) are
+// kept: dropping a written private file page would bring back the file's
+// content. Everything it needs afterwards is on its own stack or in its
+// table, and it only calls the syscall() wrapper, which touches no globals.
+
+struct keep_ranges {
+  std::uintptr_t low[3];
+  std::uintptr_t high[3];
+};
+
+VITRINE_CHILD_CODE bool overlaps(const keep_ranges& keep, std::uintptr_t low,
+                                 std::uintptr_t high) {
+  for (int i = 0; i < 3; ++i)
+    if (low < keep.high[i] && keep.low[i] < high) return true;
+  return false;
+}
+
+VITRINE_CHILD_CODE std::uintptr_t parse_hex(const char*& p, const char* end) {
+  std::uintptr_t value = 0;
+  for (; p < end; ++p) {
+    const char c = *p;
+    if (c >= '0' && c <= '9')
+      value = value * 16 + static_cast<std::uintptr_t>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      value = value * 16 + static_cast<std::uintptr_t>(c - 'a' + 10);
+    else
+      break;
+  }
+  return value;
+}
+
+// One line of /proc/self/maps: "start-end perms offset dev inode   [path]".
+VITRINE_CHILD_CODE void maybe_drop(const char* line, const char* end,
+                                   const keep_ranges& keep) {
+  const char* p = line;
+  const std::uintptr_t low = parse_hex(p, end);
+  ++p;  // '-'
+  const std::uintptr_t high = parse_hex(p, end);
+  ++p;  // ' '
+  if (end - p < 4 || p[0] != 'r' || p[1] != 'w' || p[3] != 'p') return;
+  // Skip offset, dev and inode; what follows (if anything) is the path.
+  int fields = 0;
+  while (p < end && fields < 4) {
+    if (*p == ' ') {
+      ++fields;
+      while (p < end && *p == ' ') ++p;
+    } else {
+      ++p;
+    }
+  }
+  const bool inode_zero = p - line >= 3 && p[-2] == '0' && p[-3] == ' ';
+  const bool anonymous = p >= end && inode_zero;
+  const bool heap = end - p >= 6 && p[0] == '[' && p[1] == 'h' && p[2] == 'e' &&
+                    p[3] == 'a' && p[4] == 'p' && p[5] == ']';
+  if (!anonymous && !heap) return;
+  if (!heap && high - low < (std::uintptr_t{256} << 10)) return;
+  if (overlaps(keep, low, high)) return;
+  raw(SYS_madvise, static_cast<long>(low), static_cast<long>(high - low),
+      MADV_DONTNEED);
+}
+
+VITRINE_CHILD_CODE void release_host_memory(const keep_ranges& keep) {
+  const long fd =
+      raw(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/proc/self/maps"),
+          O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buffer[4096];
+  long have = 0;
+  for (;;) {
+    const long n = raw(SYS_read, fd, reinterpret_cast<long>(buffer + have),
+                       static_cast<long>(sizeof buffer) - have);
+    if (n <= 0) break;
+    have += n;
+    long start = 0;
+    for (long i = 0; i < have; ++i) {
+      if (buffer[i] != '\n') continue;
+      maybe_drop(buffer + start, buffer + i, keep);
+      start = i + 1;
+    }
+    // Keep the unfinished line (volatile: no memmove call in this code).
+    volatile char* out = buffer;
+    for (long i = start; i < have; ++i) out[i - start] = buffer[i];
+    have -= start;
+    if (have == static_cast<long>(sizeof buffer)) have = 0;  // absurd line
+  }
+  raw(SYS_close, fd);
+}
+
 // Puts the fds the guardian keeps at fixed numbers and closes all others.
 VITRINE_CHILD_CODE void arrange_fds(guardian_plan* plan, int host_pidfd) {
   const int src[6] = {plan->devnull_fd, plan->devnull_fd,    plan->devnull_fd,
@@ -164,7 +266,40 @@ VITRINE_CHILD_CODE void arrange_fds(guardian_plan* plan, int host_pidfd) {
 }
 
 VITRINE_CHILD_CODE int guardian_main(void* arg) {
-  auto* plan = static_cast<guardian_plan*>(arg);
+  // Our own copies first: the host's stack and heap are dropped below.
+  guardian_plan copy;
+  {
+    const auto* host_plan = static_cast<const guardian_plan*>(arg);
+    copy.socket_fd = host_plan->socket_fd;
+    copy.devnull_fd = host_plan->devnull_fd;
+    copy.cgroup_dir_fd = host_plan->cgroup_dir_fd;
+    copy.host = host_plan->host;
+    copy.table = host_plan->table;
+    copy.size = host_plan->size;
+    copy.capacity = host_plan->capacity;
+    copy.stack_low = host_plan->stack_low;
+    copy.stack_high = host_plan->stack_high;
+    copy.cgroup_root = nullptr;
+  }
+  char root[max_cgroup_path];
+  if (const char* from = static_cast<const guardian_plan*>(arg)->cgroup_root) {
+    volatile char* to = root;
+    std::size_t i = 0;
+    for (; from[i] != '\0' && i + 1 < sizeof root; ++i) to[i] = from[i];
+    to[i] = '\0';
+    copy.cgroup_root = root;
+  }
+  guardian_plan* plan = &copy;
+  {
+    keep_ranges keep{};
+    keep.low[0] = reinterpret_cast<std::uintptr_t>(plan->stack_low);
+    keep.high[0] = reinterpret_cast<std::uintptr_t>(plan->stack_high);
+    keep.low[1] = reinterpret_cast<std::uintptr_t>(plan->table);
+    keep.high[1] = keep.low[1] + plan->capacity * sizeof(pid_t);
+    keep.low[2] = reinterpret_cast<std::uintptr_t>(&errno);
+    keep.high[2] = keep.low[2] + sizeof(int);
+    release_host_memory(keep);
+  }
   // Dispositions: the host's handlers must never run here; termination
   // signals a user sends to "everything vitrine" are ignored.
   constexpr int ignored[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,
@@ -180,6 +315,8 @@ VITRINE_CHILD_CODE int guardian_main(void* arg) {
         kernel_sigset_size);
   }
   raw(SYS_setsid);
+  // Named last (after the memory release above): a test that sees the name
+  // sees a settled guardian.
   raw(SYS_prctl, PR_SET_NAME, reinterpret_cast<long>("vitrine-guard"));
   const long host_pidfd = raw(SYS_pidfd_open, plan->host, 0);
   arrange_fds(plan, static_cast<int>(host_pidfd));
@@ -255,6 +392,8 @@ void guardian::start_locked() {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
     throw std::system_error(errno, std::generic_category(), "socketpair");
   unique_fd ours{pair[0]}, theirs{pair[1]};
+  const timeval patience{1, 0};
+  ::setsockopt(pair[0], SOL_SOCKET, SO_SNDTIMEO, &patience, sizeof patience);
   unique_fd devnull{::open("/dev/null", O_RDWR | O_CLOEXEC)};
   if (!devnull) throw std::system_error(errno, std::generic_category(), "open");
   unique_fd cgroup_dir;
@@ -276,6 +415,8 @@ void guardian::start_locked() {
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED)
     throw std::system_error(errno, std::generic_category(), "mmap");
+  plan.stack_low = static_cast<const char*>(stack);
+  plan.stack_high = static_cast<const char*>(stack) + guardian_stack_size;
   int pidfd = -1;
   pid_t pid;
   int error = 0;
@@ -300,9 +441,14 @@ void guardian::start_locked() {
 void guardian::send_locked(unsigned op, pid_t pgid) noexcept {
   record r{op, pgid};
   // MSG_NOSIGNAL: a dead guardian must not raise SIGPIPE in the host.
-  while (::send(socket_.get(), &r, sizeof r, MSG_NOSIGNAL) < 0 &&
-         errno == EINTR) {
-  }
+  ssize_t sent;
+  do {
+    sent = ::send(socket_.get(), &r, sizeof r, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  // Full for a whole second (SO_SNDTIMEO): the guardian is stuck (stopped?).
+  // Kill it; its replacement is forked with the complete table.
+  if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && pidfd_)
+    signal_pidfd(pidfd_.get(), SIGKILL);
 }
 
 void guardian::watch(io_service& io) {

@@ -325,6 +325,12 @@ std::size_t orphan_reaper::kill_adopted(int rounds) {
   return reaped;
 }
 
+bool orphan_reaper::sole_user() const {
+  auto& r = reaper();
+  std::lock_guard lock(r.mutex);
+  return r.users == 1;
+}
+
 std::size_t orphan_reaper::reaped_total() noexcept {
   return reaped_count.load(std::memory_order_relaxed);
 }

@@ -32,7 +32,11 @@
 // Thread contract: watch_group/forget_group may be called from any thread,
 // concurrently; the constructor, watch() and the destructor by the owner.
 // Cost: the fork copies the host's page tables once (at start and per
-// replacement); watch_group/forget_group are a mutex plus one send().
+// replacement); the guardian then drops its copy of the host's heap and
+// large anonymous mappings (MADV_DONTNEED), so it holds well under 1 MiB
+// whatever the host's size. watch_group/forget_group are a mutex plus one
+// send(); a guardian that cannot take a message for 1 s is SIGKILLed and
+// replaced by a fresh fork holding the full table.
 #pragma once
 
 #include <sys/types.h>

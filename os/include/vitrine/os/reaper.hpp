@@ -97,6 +97,10 @@ class orphan_reaper {
   /// reaped. Safe against pid reuse: an unreaped child's pid stays ours.
   static std::size_t kill_adopted(int rounds = 50);
 
+  /// True when this is the only reference (one runtime with subreaper in
+  /// the process): adopted orphans are then all this runtime's to kill.
+  [[nodiscard]] bool sole_user() const;
+
   /// Orphans reaped by the reaper since the process started.
   [[nodiscard]] static std::size_t reaped_total() noexcept;
 };

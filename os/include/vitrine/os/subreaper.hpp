@@ -1,4 +1,6 @@
 // subreaper: adopt orphaned descendants, and reap the ones nobody tracks.
+// (The runtime uses os::orphan_reaper, reaper.hpp, which reaps on SIGCHLD
+// and skips owned children by itself; reap_orphans is the one-shot form.)
 //
 // With PR_SET_CHILD_SUBREAPER, a grandchild whose parent died (e.g. a
 // daemon that double-forked) re-parents to this process instead of init,
