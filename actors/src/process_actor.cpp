@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "atoms.hpp"
+#include "status_table_writer.hpp"
 #include "vitrine/core/backoff.hpp"
 #include "vitrine/os/log_sink.hpp"
 #include "vitrine/os/signals.hpp"
@@ -154,6 +155,7 @@ class process_actor final : public caf::event_based_actor {
       record_->history.publish(history_);
       record_->state.publish(std::move(next));
     }
+    if (record_->status_table) record_->status_table->publish(current_);
     for (const auto& s : subscribers_)
       send(s, state_changed_atom::value, current_);
   }

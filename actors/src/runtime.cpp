@@ -72,6 +72,7 @@ struct runtime::impl {
   std::shared_ptr<detail::supervisor_record> root_record =
       std::make_shared<detail::supervisor_record>(
           std::make_shared<const std::string>("root"));
+  std::shared_ptr<detail::status_table_writer> status_table;
   std::unique_ptr<detail::runtime_context> context;
   caf::actor root;
   std::mutex mutex;  // serializes supervise() and shutdown()
@@ -83,8 +84,11 @@ struct runtime::impl {
     caf::actor directory;
     if (options.mode == read_mode::messaging)
       directory = detail::spawn_directory_actor(sys);
-    context.reset(new detail::runtime_context{io, registry, options.mode,
-                                              std::move(directory)});
+    if (!options.status_table_path.empty())
+      status_table = std::make_shared<detail::status_table_writer>(
+          options.status_table_path, options.status_heartbeat);
+    context.reset(new detail::runtime_context{
+        io, registry, options.mode, std::move(directory), status_table});
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(),
                                           *context, caf::actor{});
     request_blocking<std::uint64_t>(detail::start_atom::value);
@@ -152,6 +156,7 @@ void runtime::shutdown() {
   auto view = impl_->registry.snapshot();
   for (const auto& entry : view->entries()) entry->value->port.store(nullptr);
   impl_->io.stop();
+  if (impl_->status_table) impl_->status_table->close();
 }
 
 process_handle runtime::supervise(process_spec spec) {

@@ -16,6 +16,7 @@
 
 #include <memory>
 
+#include "status_table_writer.hpp"
 #include "vitrine/os/io_service.hpp"
 #include "vitrine/process_spec.hpp"
 #include "vitrine/runtime.hpp"
@@ -31,6 +32,8 @@ struct runtime_context {
   read_mode mode;
   /// Messaging mode only: the actor that answers name lookups.
   caf::actor directory;
+  /// The shared-memory status table, if the runtime publishes one.
+  std::shared_ptr<status_table_writer> status_table;
 
   /// Makes `record` findable by name; false if the name is taken.
   bool register_process(const std::string& name,

@@ -15,7 +15,9 @@
 // increment; for_each() walks one consistent registry revision.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -42,6 +44,12 @@ struct runtime_options {
   /// Become a child subreaper, so grandchildren that escape their process
   /// group are re-parented to this process and reaped.
   bool subreaper = false;
+  /// When not empty: publish every process and supervisor state to a
+  /// shared-memory status table at this path (created 0600, removed at
+  /// destruction; read it with vitrine::status_reader). Its heartbeat is
+  /// written once per status_heartbeat.
+  std::string status_table_path;
+  std::chrono::milliseconds status_heartbeat{1000};
 };
 
 class runtime {
