@@ -1,5 +1,8 @@
 #include "vitrine/status_reader.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include "vitrine/core/process_state.hpp"
 #include "vitrine/core/supervisor_state.hpp"
 
@@ -32,12 +35,31 @@ std::uint32_t status_reader::slot_count() {
   return h.slot_count;
 }
 
-status_error status_reader::read(std::uint32_t index, status_slot& out) {
+status_error status_reader::read_slot(std::uint32_t index,
+                                      status_slot& out) const {
   auto e = mapping_.reader().read_slot(index, out);
+  // Busy: the writer is inside this slot, maybe preempted there (on a
+  // loaded machine for a whole time slice). Give it the CPU, then poll
+  // for up to busy_patience; the writer never waits for us.
+  if (e != status_error::busy) return e;
+  const auto deadline = std::chrono::steady_clock::now() + busy_patience;
+  for (int retry = 0; e == status_error::busy; ++retry) {
+    if (retry < 8)
+      std::this_thread::yield();
+    else if (std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::microseconds{100});
+    else
+      break;
+    e = mapping_.reader().read_slot(index, out);
+  }
+  return e;
+}
+
+status_error status_reader::read(std::uint32_t index, status_slot& out) {
+  auto e = read_slot(index, out);
   if (e == status_error::out_of_range && index >= slot_count())
     return e;  // slot_count() re-mapped if the table grew
-  if (e == status_error::out_of_range)
-    e = mapping_.reader().read_slot(index, out);
+  if (e == status_error::out_of_range) e = read_slot(index, out);
   return e;
 }
 
@@ -48,9 +70,7 @@ status_error status_reader::read_all(std::vector<status_slot>& out) {
   out.reserve(h.slot_count);
   status_slot slot;
   for (std::uint32_t i = 0; i < h.slot_count; ++i) {
-    if (const auto e = mapping_.reader().read_slot(i, slot);
-        e != status_error::none)
-      return e;
+    if (const auto e = read_slot(i, slot); e != status_error::none) return e;
     if (slot.kind != static_cast<std::uint8_t>(st::slot_kind::free))
       out.push_back(slot);
   }

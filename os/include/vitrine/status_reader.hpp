@@ -11,6 +11,7 @@
 // table that grew is re-mapped transparently (mmap + munmap).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -27,6 +28,8 @@ using status_error = core::status_table::read_error;
 
 class status_reader {
  public:
+  static constexpr std::chrono::milliseconds busy_patience{100};
+
   /// Opens and maps the table at `path`. Throws std::system_error (open,
   /// mmap: e.g. ENOENT when no runtime publishes there, EACCES for another
   /// uid) or std::runtime_error (not a status table, or a bad header).
@@ -38,6 +41,9 @@ class status_reader {
   owner_state owner();
 
   /// Slot `index` (0 .. slot_count()-1). A free slot reads as kind free.
+  /// A slot the writer is inside is polled (yield, then 100 us sleeps) for
+  /// up to busy_patience: `busy` means it stayed mid-write that long (a
+  /// writer stopped or killed inside a write).
   status_error read(std::uint32_t index, status_slot& out);
   /// Every slot in use (free slots are skipped), in slot order.
   status_error read_all(std::vector<status_slot>& out);
@@ -49,6 +55,7 @@ class status_reader {
 
  private:
   status_error header(core::status_table::header_snapshot& out);
+  status_error read_slot(std::uint32_t index, status_slot& out) const;
   os::status_mapping mapping_;
   std::unordered_map<std::string, std::uint32_t> index_;
 };
