@@ -179,6 +179,7 @@ read_error table_reader::read_header(header_snapshot& out) const noexcept {
   const std::uint32_t count =
       load(&h->slot_count, __ATOMIC_ACQUIRE);  // (H2) with (H1)
   out.owner_pid = load(&h->owner_pid, __ATOMIC_RELAXED);
+  out.owner_closed = load(&h->owner_closed, __ATOMIC_RELAXED) != 0;
   out.owner_start_ticks = load(&h->owner_start_ticks, __ATOMIC_RELAXED);
   out.heartbeat_ns = load(&h->heartbeat_ns, __ATOMIC_RELAXED);
   out.heartbeat_period_ns = load(&h->heartbeat_period_ns, __ATOMIC_RELAXED);
@@ -248,6 +249,10 @@ void table_writer_unsafe::set_capacity(std::uint32_t capacity) noexcept {
   store(&h->generation, load(&h->generation, __ATOMIC_RELAXED) + 1,
         __ATOMIC_RELAXED);
   store(&h->table_size, table_size_for(capacity), __ATOMIC_RELEASE);  // (G1)
+}
+
+void table_writer_unsafe::close() noexcept {
+  store(&header_at(base_)->owner_closed, std::uint32_t{1}, __ATOMIC_RELAXED);
 }
 
 void table_writer_unsafe::beat(std::uint64_t now_ns) noexcept {

@@ -69,6 +69,7 @@ std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
 
 bool owner_alive(const st::header_snapshot& h, std::uint64_t now_ns,
                  unsigned stale_periods) {
+  if (h.owner_closed) return false;
   const auto start = process_start_ticks(h.owner_pid);
   if (!start || *start != h.owner_start_ticks) return false;
   if (h.heartbeat_period_ns == 0) return true;  // no heartbeat promised
@@ -115,6 +116,7 @@ status_table_file::status_table_file(std::string path, std::uint32_t capacity,
 
 status_table_file::~status_table_file() {
   if (base_) {
+    st::table_writer_unsafe{base_}.close();
     ::munmap(base_, st::table_size_for(capacity_));
     ::unlink(path_.c_str());
   }

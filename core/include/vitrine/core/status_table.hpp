@@ -28,7 +28,7 @@
 //  first write, paired with (H2), the reader's acquire load. (G1) the
 //  writer stores table_size with release after growing the mapping,
 //  paired with (G2), the reader's acquire load, which tells it to re-map.
-//  The heartbeat and capacity are relaxed (a hint and a bound checked
+//  The heartbeat, owner_closed and capacity are relaxed (a hint and a bound checked
 //  against the reader's own mapping size).
 #pragma once
 
@@ -68,7 +68,7 @@ struct header {
   std::uint32_t reserved0;
   std::uint64_t table_size;  ///< header_size + capacity * slot_size
   std::int32_t owner_pid;
-  std::uint32_t reserved1;
+  std::uint32_t owner_closed;  ///< 1 once the owner shut the table down
   std::uint64_t owner_start_ticks;    ///< /proc/<pid>/stat field 22
   std::uint64_t heartbeat_ns;         ///< CLOCK_MONOTONIC, last beat
   std::uint64_t heartbeat_period_ns;  ///< how often the owner beats
@@ -149,6 +149,7 @@ struct header_snapshot {
   std::uint32_t slot_count = 0;  ///< bounded by what this mapping holds
   std::uint64_t table_size = 0;
   pid_t owner_pid = 0;
+  bool owner_closed = false;
   std::uint64_t owner_start_ticks = 0;
   std::uint64_t heartbeat_ns = 0;
   std::uint64_t heartbeat_period_ns = 0;
@@ -192,6 +193,8 @@ class table_writer_unsafe {
   /// After the mapping grew to `capacity` slots (G1).
   void set_capacity(std::uint32_t capacity) noexcept;
   void beat(std::uint64_t now_ns) noexcept;
+  /// The owner is done with the table (a clean shutdown).
+  void close() noexcept;
   void rebase(void* base) noexcept {
     base_ = static_cast<unsigned char*>(base);
   }

@@ -34,7 +34,9 @@ class status_table_file {
   /// opener never sees a half-written header. Throws std::system_error.
   status_table_file(std::string path, std::uint32_t capacity,
                     std::uint64_t heartbeat_period_ns);
-  ~status_table_file();  ///< unmaps, closes and unlinks the file
+  /// Marks the table closed (readers see the owner gone), unmaps, closes
+  /// and unlinks the file.
+  ~status_table_file();
   status_table_file(const status_table_file&) = delete;
   status_table_file& operator=(const status_table_file&) = delete;
 
@@ -83,7 +85,7 @@ std::optional<std::uint64_t> process_start_ticks(pid_t pid);
 /// CLOCK_MONOTONIC now, in ns (the clock of heartbeats and slot times).
 std::uint64_t monotonic_ns() noexcept;
 
-/// The owner is alive: its pid exists, is not a zombie, has the recorded
+/// The owner is alive: it has not closed the table, its pid exists, is not a zombie, has the recorded
 /// start time, and its heartbeat is younger than `stale_periods` periods.
 bool owner_alive(const core::status_table::header_snapshot& h,
                  std::uint64_t now_ns, unsigned stale_periods = 5);
