@@ -64,16 +64,23 @@ status_error status_reader::read(std::uint32_t index, status_slot& out) {
 }
 
 status_error status_reader::read_all(std::vector<status_slot>& out) {
-  out.clear();
   st::header_snapshot h;
-  if (const auto e = header(h); e != status_error::none) return e;
-  out.reserve(h.slot_count);
-  status_slot slot;
-  for (std::uint32_t i = 0; i < h.slot_count; ++i) {
-    if (const auto e = read_slot(i, slot); e != status_error::none) return e;
-    if (slot.kind != static_cast<std::uint8_t>(st::slot_kind::free))
-      out.push_back(slot);
+  if (const auto e = header(h); e != status_error::none) {
+    out.clear();
+    return e;
   }
+  // Copied in place (no second copy per slot), free slots squeezed out.
+  out.resize(h.slot_count);
+  std::size_t kept = 0;
+  for (std::uint32_t i = 0; i < h.slot_count; ++i) {
+    if (const auto e = read_slot(i, out[kept]); e != status_error::none) {
+      out.clear();
+      return e;
+    }
+    if (out[kept].kind != static_cast<std::uint8_t>(st::slot_kind::free))
+      ++kept;
+  }
+  out.resize(kept);
   return status_error::none;
 }
 
