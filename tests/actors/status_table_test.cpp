@@ -131,3 +131,12 @@ TEST_CASE(
            s.error_view().ends_with(st::truncation_marker);
   }));
 }
+
+TEST_CASE("a status table path that cannot be created fails the runtime",
+          "[status_table]") {
+  leak_checker leaks;
+  temp_dir dir;
+  CHECK_THROWS_AS(runtime{with_table(dir.file("missing/status"))},
+                  std::system_error);
+  CHECK_FALSE(file_exists(dir.file("missing")));
+}

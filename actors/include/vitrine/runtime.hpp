@@ -46,8 +46,9 @@ struct runtime_options {
   bool subreaper = false;
   /// When not empty: publish every process and supervisor state to a
   /// shared-memory status table at this path (created 0600, removed at
-  /// destruction; read it with vitrine::status_reader). Its heartbeat is
-  /// written once per status_heartbeat.
+  /// shutdown; read it with vitrine::status_reader). The constructor
+  /// throws std::system_error if it cannot be created. Its heartbeat is
+  /// written once per status_heartbeat (a thread that wakes only then).
   std::string status_table_path;
   std::chrono::milliseconds status_heartbeat{1000};
 };

@@ -48,7 +48,8 @@ class status_reader {
   /// Every slot in use (free slots are skipped), in slot order.
   status_error read_all(std::vector<status_slot>& out);
   /// The slot of the process or supervisor `name`: one read when its index
-  /// is cached and still holds that name, else a scan.
+  /// is cached and still holds that name, else a scan. out_of_range when
+  /// no slot holds that name.
   status_error find(std::string_view name, status_slot& out);
   /// Slots ever used, as the header says now (bounded by the mapping).
   std::uint32_t slot_count();
