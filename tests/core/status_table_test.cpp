@@ -4,8 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "vitrine/core/process_state.hpp"
@@ -152,4 +154,40 @@ TEST_CASE("a corrupt or stuck slot is reported, not returned",
     t.words[header_size / 8] |= 1;
     CHECK(r.read_slot(0, out) == read_error::busy);
   }
+}
+
+TEST_CASE("a reader thread never keeps a torn copy of a slot being rewritten",
+          "[status_table]") {
+  table_memory t{1};
+  table_writer_unsafe w{t.data()};
+  w.write_slot(0, process_slot("hot", 0));
+  w.set_slot_count(1);
+  std::atomic<bool> done{false};
+  std::thread writer{[&] {
+    for (std::uint64_t n = 1; n <= 200'000; ++n) {
+      slot_payload p = process_slot("hot", n);
+      p.pid = static_cast<std::int32_t>(n);
+      p.restarts = static_cast<std::uint32_t>(n * 3);
+      w.write_slot(0, p);
+    }
+    done.store(true);
+  }};
+  table_reader r;
+  REQUIRE(r.attach(t.data(), t.size()) == read_error::none);
+  std::uint64_t reads = 0, torn = 0, last = 0, backwards = 0;
+  while (!done.load()) {
+    slot_payload out;
+    if (r.read_slot(0, out) != read_error::none) continue;  // busy: retry
+    ++reads;
+    if (out.version != 0 &&
+        (out.pid != static_cast<std::int32_t>(out.version) ||
+         out.restarts != static_cast<std::uint32_t>(out.version * 3)))
+      ++torn;
+    if (out.version < last) ++backwards;
+    last = out.version;
+  }
+  writer.join();
+  INFO(reads << " reads");
+  CHECK(torn == 0);
+  CHECK(backwards == 0);
 }
