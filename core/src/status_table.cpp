@@ -109,8 +109,9 @@ void pack_texts(slot_payload& p, std::string_view name,
   }
 }
 
-namespace {
-std::uint64_t checksum_of_words(const std::uint64_t* words) noexcept {
+std::uint64_t payload_checksum(const slot_payload& p) noexcept {
+  std::uint64_t words[payload_words];
+  std::memcpy(words, &p, sizeof words);
   // Independent products (position-dependent odd multipliers) summed: cheap
   // and pipelined; a copy mixing two writes changes it with high odds.
   std::uint64_t sum = 0;
@@ -120,26 +121,11 @@ std::uint64_t checksum_of_words(const std::uint64_t* words) noexcept {
   return sum * 0xBF58476D1CE4E5B9ull;
 }
 
-// Every field in range (the checksum is checked apart).
-bool fields_valid(const slot_payload& p) noexcept;
-}  // namespace
-
-std::uint64_t payload_checksum(const slot_payload& p) noexcept {
-  std::uint64_t words[payload_words];
-  std::memcpy(words, &p, sizeof words);
-  return checksum_of_words(words);
-}
-
 void seal(slot_payload& p) noexcept {
   p.checksum = payload_checksum(p);
 }
 
 bool payload_valid(const slot_payload& p) noexcept {
-  return fields_valid(p) && p.checksum == payload_checksum(p);
-}
-
-namespace {
-bool fields_valid(const slot_payload& p) noexcept {
   if (p.name_length > name_capacity || p.error_length > error_capacity)
     return false;
   if (p.exit_how > static_cast<std::uint8_t>(termination::kind::signaled))
@@ -158,9 +144,8 @@ bool fields_valid(const slot_payload& p) noexcept {
     default:
       return false;
   }
-  return true;
+  return p.checksum == payload_checksum(p);
 }
-}  // namespace
 
 std::string_view to_string(read_error e) noexcept {
   switch (e) {
@@ -259,9 +244,7 @@ read_error table_reader::read_slot(std::uint32_t index,
     const std::uint64_t s1 = load(seq, __ATOMIC_RELAXED);  // (R4)
     if (s0 != s1) continue;
     std::memcpy(&out, copy, sizeof out);
-    const bool valid =
-        fields_valid(out) && copy[payload_words - 1] == checksum_of_words(copy);
-    return valid ? read_error::none : read_error::corrupt_slot;
+    return payload_valid(out) ? read_error::none : read_error::corrupt_slot;
   }
   return read_error::busy;
 }
