@@ -9,6 +9,7 @@
 
 #include "atoms.hpp"
 #include "supervisor_actor.hpp"
+#include "status_table_writer.hpp"
 #include "vitrine/core/backoff.hpp"
 #include "vitrine/os/cgroup.hpp"
 #include "vitrine/os/guardian.hpp"
@@ -175,6 +176,7 @@ class process_actor final : public caf::event_based_actor {
       record_->history.publish(history_);
       record_->state.publish(std::move(next));
     }
+    if (record_->status_table) record_->status_table->publish(current_);
     for (const auto& s : subscribers_)
       send(s, state_changed_atom::value, current_);
   }

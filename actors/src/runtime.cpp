@@ -83,6 +83,7 @@ struct runtime::impl {
   std::shared_ptr<detail::supervisor_record> root_record =
       std::make_shared<detail::supervisor_record>(
           std::make_shared<const std::string>("root"));
+  std::shared_ptr<detail::status_table_writer> status_table;
   std::unique_ptr<detail::runtime_context> context;
   caf::actor root;
   std::mutex mutex;  // serializes supervise() and shutdown()
@@ -97,10 +98,14 @@ struct runtime::impl {
     caf::actor directory;
     if (options.mode == read_mode::messaging)
       directory = detail::spawn_directory_actor(sys);
+    if (!options.status_table_path.empty())
+      status_table = std::make_shared<detail::status_table_writer>(
+          options.status_table_path, options.status_heartbeat);
     context.reset(new detail::runtime_context{io, registry, options.mode,
                                               std::move(directory)});
     context->guardian = guardian.get();
     context->cgroups = cgroups.get();
+    context->status_table = status_table;
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(),
                                           *context, caf::actor{});
     request_blocking<std::uint64_t>(detail::start_atom::value);
@@ -176,6 +181,7 @@ void runtime::shutdown() {
     if (impl_->reaper->sole_user()) os::orphan_reaper::kill_adopted();
     impl_->reaper.reset();
   }
+  if (impl_->status_table) impl_->status_table->close();
 }
 
 process_handle runtime::supervise(process_spec spec) {

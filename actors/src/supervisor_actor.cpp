@@ -90,6 +90,7 @@ class supervisor_actor final : public caf::event_based_actor {
     next.restarts = restarts_;
     current_ = next;
     record_->state.publish(std::move(next));
+    if (context_.status_table) context_.status_table->publish(current_);
   }
 
   // -- building children ------------------------------------------------------
@@ -98,6 +99,7 @@ class supervisor_actor final : public caf::event_based_actor {
     auto name = std::make_shared<const std::string>(spec.name);
     auto record = std::make_shared<process_record>(name, context_.mode);
     if (!context_.register_process(spec.name, record)) return nullptr;
+    attach_status_table(*record, context_.status_table);
     const bool autostart = spec.autostart;
     auto actor =
         spawn_process_actor(home_system(), record, std::move(spec), context_,

@@ -18,6 +18,7 @@
 
 #include "vitrine/os/cgroup.hpp"
 #include "vitrine/os/guardian.hpp"
+#include "status_table_writer.hpp"
 #include "vitrine/os/io_service.hpp"
 #include "vitrine/process_spec.hpp"
 #include "vitrine/runtime.hpp"
@@ -37,6 +38,8 @@ struct runtime_context {
   os::guardian* guardian = nullptr;
   /// One cgroup per program where cgroup v2 is writable; else null.
   os::cgroup_tree* cgroups = nullptr;
+  /// The shared-memory status table, if the runtime publishes one.
+  std::shared_ptr<status_table_writer> status_table;
 
   /// Makes `record` findable by name; false if the name is taken.
   bool register_process(const std::string& name,

@@ -15,7 +15,9 @@
 // increment; for_each() walks one consistent registry revision.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -49,6 +51,13 @@ struct runtime_options {
   /// registers it with os::register_owned_child(); a host that installs its
   /// own SIGCHLD handler later must call os::orphan_reaper::notify() in it.
   bool subreaper = false;
+  /// When not empty: publish every process and supervisor state to a
+  /// shared-memory status table at this path (created 0600, removed at
+  /// shutdown; read it with vitrine::status_reader). The constructor
+  /// throws std::system_error if it cannot be created. Its heartbeat is
+  /// written once per status_heartbeat (a thread that wakes only then).
+  std::string status_table_path;
+  std::chrono::milliseconds status_heartbeat{1000};
 };
 
 class runtime {

@@ -18,7 +18,8 @@
 
 namespace vitrine::detail {
 
-class command_port;  // the CAF side: how to message the owning actor
+class command_port;         // the CAF side: how to message the owning actor
+class status_table_writer;  // the shared-memory status table, if any
 
 struct process_record {
   process_record(std::shared_ptr<const std::string> process_name,
@@ -36,6 +37,8 @@ struct process_record {
   std::atomic<std::shared_ptr<command_port>> port;
   /// Messages the owning actor has handled; proves reads do not message it.
   std::atomic<std::uint64_t> messages_handled{0};
+  /// Set before the actor starts when the runtime publishes a status table.
+  std::shared_ptr<status_table_writer> status_table;
 
  private:
   static core::process_state initial_state(

@@ -1,0 +1,136 @@
+#include "status_table_writer.hpp"
+
+#include <algorithm>
+#include <exception>
+
+namespace vitrine::detail {
+namespace st = core::status_table;
+namespace {
+
+std::int64_t ns_of(std::chrono::steady_clock::time_point t) {
+  // libstdc++'s steady_clock is CLOCK_MONOTONIC, the table's clock.
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             t.time_since_epoch())
+      .count();
+}
+
+std::string key_of(st::slot_kind kind, std::string_view name) {
+  std::string key(1, static_cast<char>(kind));
+  key.append(name);
+  return key;
+}
+
+constexpr std::uint32_t initial_capacity = 64;
+
+}  // namespace
+
+status_table_writer::status_table_writer(std::string path,
+                                         std::chrono::milliseconds heartbeat)
+    : file_(std::in_place, std::move(path), initial_capacity,
+            std::uint64_t(std::chrono::nanoseconds{std::max(
+                heartbeat, std::chrono::milliseconds{1})}.count())),
+      period_(std::max(heartbeat, std::chrono::milliseconds{1})) {
+  heartbeat_ = std::thread{[this] { beat_until_stopped(); }};
+}
+
+status_table_writer::~status_table_writer() {
+  close();
+}
+
+void status_table_writer::close() {
+  {
+    std::lock_guard lock{mutex_};
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (heartbeat_.joinable()) heartbeat_.join();
+  std::lock_guard lock{mutex_};
+  file_.reset();
+}
+
+void status_table_writer::beat_until_stopped() {
+  std::unique_lock lock{mutex_};
+  while (!stopping_) {
+    st::table_writer_unsafe{file_->base()}.beat(os::monotonic_ns());
+    stop_cv_.wait_for(lock, period_, [this] { return stopping_; });
+  }
+}
+
+std::uint32_t status_table_writer::slot_for(st::slot_kind kind,
+                                            std::string_view name) {
+  auto key = key_of(kind, name);
+  if (const auto it = slots_.find(key); it != slots_.end()) return it->second;
+  std::uint32_t index;
+  if (!free_slots_.empty()) {
+    index = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    if (used_ == file_->capacity()) file_->grow(file_->capacity() * 2);
+    index = used_++;
+  }
+  slots_.emplace(std::move(key), index);
+  return index;
+}
+
+void status_table_writer::write(st::slot_kind kind, std::string_view name,
+                                st::slot_payload& payload,
+                                std::string_view error) {
+  payload.kind = static_cast<std::uint8_t>(kind);
+  st::pack_texts(payload, name, error);
+  std::lock_guard lock{mutex_};
+  if (!file_) return;  // closed
+  std::uint32_t index;
+  try {
+    index = slot_for(kind, name);
+  } catch (const std::exception&) {
+    // Growing failed (disk full, no memory): this name stays out of the
+    // table; the actor and the in-process cells carry on.
+    return;
+  }
+  st::table_writer_unsafe writer{file_->base()};
+  writer.write_slot(index, payload);
+  writer.set_slot_count(used_);  // (H1): after the slot's first write
+}
+
+void status_table_writer::publish(const core::process_state& s) {
+  st::slot_payload p{};
+  p.status = static_cast<std::uint8_t>(s.status);
+  p.pid = s.pid;
+  p.restarts = s.restart_count;
+  p.exit_how = static_cast<std::uint8_t>(s.last_exit.how);
+  p.exit_value = s.last_exit.value;
+  p.spawn_errno = s.spawn_errno;
+  p.version = s.version;
+  p.started_ns = ns_of(s.started_at);
+  p.ended_ns = ns_of(s.ended_at);
+  write(st::slot_kind::process, s.name(), p, s.spawn_error());
+}
+
+void status_table_writer::publish(const core::supervisor_state& s) {
+  st::slot_payload p{};
+  p.status = static_cast<std::uint8_t>(s.status);
+  p.restarts = s.restarts;
+  p.child_count = s.child_count;
+  p.version = s.version;
+  write(st::slot_kind::supervisor, s.name(), p, {});
+}
+
+void status_table_writer::remove(st::slot_kind kind, const std::string& name) {
+  std::lock_guard lock{mutex_};
+  const auto it = slots_.find(key_of(kind, name));
+  if (!file_ || it == slots_.end()) return;
+  st::slot_payload p{};
+  st::pack_texts(p, {}, {});
+  st::table_writer_unsafe{file_->base()}.write_slot(it->second, p);
+  free_slots_.push_back(it->second);
+  slots_.erase(it);
+}
+
+void attach_status_table(process_record& record,
+                         std::shared_ptr<status_table_writer> table) {
+  if (!table) return;
+  table->publish(record.state.current_unsafe());
+  record.status_table = std::move(table);
+}
+
+}  // namespace vitrine::detail

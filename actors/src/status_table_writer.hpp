@@ -1,0 +1,78 @@
+// status_table_writer: keeps the shared-memory status table (see
+// core/status_table.hpp, os/status_mapping.hpp) current. The runtime owns
+// one when runtime_options::status_table_path is set; every process and
+// supervisor actor calls publish() right after publishing a state in its
+// publication cell, so the table holds each published state.
+//
+// Threads: publish() and remove() may be called from any actor thread at
+// once; a mutex serializes them (the table has one writer, and growth
+// re-maps it). Readers in other processes never take it.
+//
+// Cost: publish() is one uncontended mutex plus a hash lookup and a
+// 256-byte slot write; a new name may grow the file (ftruncate + mremap,
+// capacity doubled). The heartbeat is a thread that wakes once per period
+// (1 s by default) to store the time in the header: an idle runtime wakes
+// once a second for it, nothing more.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "vitrine/core/process_state.hpp"
+#include "vitrine/core/status_table.hpp"
+#include "vitrine/core/supervisor_state.hpp"
+#include "vitrine/detail/process_record.hpp"
+#include "vitrine/os/status_mapping.hpp"
+
+namespace vitrine::detail {
+
+class status_table_writer {
+ public:
+  /// Creates the table file at `path` (0600; throws std::system_error) and
+  /// starts the heartbeat.
+  status_table_writer(std::string path, std::chrono::milliseconds heartbeat);
+  ~status_table_writer();  ///< close()
+  /// Stops the heartbeat, then removes the file (readers that still map it
+  /// see the owner gone once the heartbeat is stale or the process ends);
+  /// later publish() calls do nothing. Idempotent. The runtime calls it at
+  /// shutdown, after its actors stopped (handles may keep this object).
+  void close();
+  status_table_writer(const status_table_writer&) = delete;
+  status_table_writer& operator=(const status_table_writer&) = delete;
+
+  void publish(const core::process_state& state);
+  void publish(const core::supervisor_state& state);
+  /// Frees the slot of `name` (a process or supervisor no longer there).
+  void remove(core::status_table::slot_kind kind, const std::string& name);
+
+ private:
+  void write(core::status_table::slot_kind kind, std::string_view name,
+             core::status_table::slot_payload& payload, std::string_view error);
+  std::uint32_t slot_for(core::status_table::slot_kind kind,
+                         std::string_view name);
+  void beat_until_stopped();
+
+  std::mutex mutex_;
+  std::optional<os::status_table_file> file_;
+  std::unordered_map<std::string, std::uint32_t> slots_;  // kind + name
+  std::vector<std::uint32_t> free_slots_;
+  std::uint32_t used_ = 0;  // the header's slot_count
+  std::chrono::milliseconds period_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread heartbeat_;
+};
+
+/// Gives `record` the table (may be null) and publishes its initial state,
+/// so a process that never starts still has a slot.
+void attach_status_table(process_record& record,
+                         std::shared_ptr<status_table_writer> table);
+
+}  // namespace vitrine::detail

@@ -1,0 +1,93 @@
+// status_mapping: the Linux side of the shared-memory status table (format
+// in core/status_table.hpp): the owner's file (create, grow, heartbeat),
+// a read-only mapping for other processes, and owner liveness.
+//
+// Threads: a status_table_file is used by one thread at a time (the
+// runtime's status_table_writer serializes it); a status_mapping likewise.
+// Different instances are independent.
+//
+// Cost: create/grow make a few system calls (open, ftruncate, mmap/mremap,
+// rename); a mapping's reads make none. owner_alive() reads
+// /proc/<pid>/stat (one open+read, ~5 us): call it when needed, not per slot.
+//
+// Limit: a table file is a plain file (mode 0600) so that any process of
+// the same uid can open it by path. A process of that uid that truncates
+// it makes readers fault (SIGBUS); memfd seals would prevent that but
+// cannot be opened by path. Readers of another uid are refused by the mode.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "vitrine/core/status_table.hpp"
+#include "vitrine/os/unique_fd.hpp"
+
+namespace vitrine::os {
+
+/// The owner's table file, mapped read-write.
+class status_table_file {
+ public:
+  /// Creates `path` (0600) through a temporary file and rename(2), so an
+  /// opener never sees a half-written header. Throws std::system_error.
+  status_table_file(std::string path, std::uint32_t capacity,
+                    std::uint64_t heartbeat_period_ns);
+  /// Marks the table closed (readers see the owner gone), unmaps, closes
+  /// and unlinks the file.
+  ~status_table_file();
+  status_table_file(const status_table_file&) = delete;
+  status_table_file& operator=(const status_table_file&) = delete;
+
+  /// Grows to at least `capacity` slots (ftruncate + mremap), then tells
+  /// readers (core::status_table::table_writer_unsafe::set_capacity).
+  void grow(std::uint32_t capacity);
+  void* base() noexcept { return base_; }
+  std::uint32_t capacity() const noexcept { return capacity_; }
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+  unique_fd fd_;
+  void* base_ = nullptr;
+  std::uint32_t capacity_ = 0;
+};
+
+/// A read-only mapping of a table file opened by path.
+class status_mapping {
+ public:
+  /// Opens `path` (O_RDONLY|O_NOFOLLOW, must be a regular file) and maps
+  /// it whole. Throws std::system_error (errno of the failing call), or
+  /// std::runtime_error naming the format error.
+  explicit status_mapping(const std::string& path);
+  ~status_mapping();
+  status_mapping(const status_mapping&) = delete;
+  status_mapping& operator=(const status_mapping&) = delete;
+
+  /// Maps the file again at its current size (after needs_remap).
+  void remap();
+  const core::status_table::table_reader& reader() const noexcept {
+    return reader_;
+  }
+
+ private:
+  void map_current();
+  unique_fd fd_;
+  const void* base_ = nullptr;
+  std::size_t size_ = 0;
+  core::status_table::table_reader reader_;
+};
+
+/// Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or
+/// nothing if the process does not exist or is a zombie.
+std::optional<std::uint64_t> process_start_ticks(pid_t pid);
+/// CLOCK_MONOTONIC now, in ns (the clock of heartbeats and slot times).
+std::uint64_t monotonic_ns() noexcept;
+
+/// The owner is alive: it has not closed the table, its pid exists, is not a zombie, has the recorded
+/// start time, and its heartbeat is younger than `stale_periods` periods.
+bool owner_alive(const core::status_table::header_snapshot& h,
+                 std::uint64_t now_ns, unsigned stale_periods = 5);
+
+}  // namespace vitrine::os

@@ -1,0 +1,67 @@
+// status_reader: reads a running vitrine's shared-memory status table from
+// any process of the same uid, without messaging (or ever blocking) the
+// runtime that writes it. The embedding API behind `vitrine status`.
+//
+// Threads: one status_reader per thread (it caches names and may re-map);
+// several readers, in as many processes, may read one table at once.
+//
+// Cost: read(index) is a seqlock copy of one 256-byte slot (no system call,
+// no allocation once mapped); read_all() copies every slot into a vector
+// whose capacity is reused; owner() reads /proc/<pid>/stat (~5 us). A
+// table that grew is re-mapped transparently (mmap + munmap).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "vitrine/core/status_table.hpp"
+#include "vitrine/os/status_mapping.hpp"
+
+namespace vitrine {
+
+using status_slot = core::status_table::slot_payload;
+using status_error = core::status_table::read_error;
+
+class status_reader {
+ public:
+  static constexpr std::chrono::milliseconds busy_patience{100};
+
+  /// Opens and maps the table at `path`. Throws std::system_error (open,
+  /// mmap: e.g. ENOENT when no runtime publishes there, EACCES for another
+  /// uid) or std::runtime_error (not a status table, or a bad header).
+  explicit status_reader(const std::string& path);
+
+  enum class owner_state { alive, gone };
+  /// "gone" when the owner's pid is dead, a zombie, reused by another
+  /// process (start time differs) or its heartbeat is stale.
+  owner_state owner();
+
+  /// Slot `index` (0 .. slot_count()-1). A free slot reads as kind free.
+  /// A slot the writer is inside is polled (yield, then 100 us sleeps) for
+  /// up to busy_patience: `busy` means it stayed mid-write that long (a
+  /// writer stopped or killed inside a write).
+  status_error read(std::uint32_t index, status_slot& out);
+  /// Every slot in use (free slots are skipped), in slot order.
+  status_error read_all(std::vector<status_slot>& out);
+  /// The slot of the process or supervisor `name`: one read when its index
+  /// is cached and still holds that name, else a scan. out_of_range when
+  /// no slot holds that name.
+  status_error find(std::string_view name, status_slot& out);
+  /// Slots ever used, as the header says now (bounded by the mapping).
+  std::uint32_t slot_count();
+
+ private:
+  status_error header(core::status_table::header_snapshot& out);
+  status_error read_slot(std::uint32_t index, status_slot& out) const;
+  os::status_mapping mapping_;
+  std::unordered_map<std::string, std::uint32_t> index_;
+};
+
+/// Renders a slot's status ("running", "backoff", "free", ...).
+std::string_view status_name(const status_slot& slot) noexcept;
+
+}  // namespace vitrine

@@ -1,0 +1,175 @@
+#include "vitrine/os/status_mapping.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+#include <string_view>
+#include <system_error>
+
+namespace vitrine::os {
+namespace st = core::status_table;
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+}  // namespace
+
+std::uint64_t monotonic_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::uint64_t(ts.tv_sec) * 1'000'000'000u + std::uint64_t(ts.tv_nsec);
+}
+
+std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  unique_fd fd{::open(path, O_RDONLY | O_CLOEXEC)};
+  if (!fd) return std::nullopt;
+  char buf[1024];
+  const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return std::nullopt;
+  // The command name (field 2) may hold spaces and ')': fields resume after
+  // the last ')'.
+  const std::string_view text{buf, static_cast<std::size_t>(n)};
+  const auto close = text.rfind(')');
+  if (close == std::string_view::npos) return std::nullopt;
+  std::string_view rest = text.substr(close + 1);
+  // rest: " S ppid ..." with the state as field 3 and starttime field 22.
+  int field = 2;
+  std::uint64_t start = 0;
+  while (!rest.empty() && field < 22) {
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    const auto end = rest.find(' ');
+    const std::string_view token = rest.substr(0, end);
+    ++field;
+    if (field == 3 && (token == "Z" || token == "X")) return std::nullopt;
+    if (field == 22) {
+      if (token.empty()) return std::nullopt;
+      for (char c : token) {
+        if (c < '0' || c > '9') return std::nullopt;
+        start = start * 10 + std::uint64_t(c - '0');
+      }
+      return start;
+    }
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end);
+  }
+  return std::nullopt;
+}
+
+bool owner_alive(const st::header_snapshot& h, std::uint64_t now_ns,
+                 unsigned stale_periods) {
+  if (h.owner_closed) return false;
+  const auto start = process_start_ticks(h.owner_pid);
+  if (!start || *start != h.owner_start_ticks) return false;
+  if (h.heartbeat_period_ns == 0) return true;  // no heartbeat promised
+  const std::uint64_t limit = h.heartbeat_period_ns * stale_periods;
+  return now_ns < h.heartbeat_ns || now_ns - h.heartbeat_ns <= limit;
+}
+
+// -- the owner's file -------------------------------------------------------
+
+status_table_file::status_table_file(std::string path, std::uint32_t capacity,
+                                     std::uint64_t heartbeat_period_ns)
+    : path_(std::move(path)), capacity_(capacity == 0 ? 1 : capacity) {
+  const std::string temp = path_ + ".new";
+  ::unlink(temp.c_str());  // a leftover of a crashed owner
+  fd_.reset(::open(temp.c_str(),
+                   O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd_) throw_errno("status table: cannot create " + temp);
+  const auto size = st::table_size_for(capacity_);
+  if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) {
+    ::unlink(temp.c_str());
+    throw_errno("status table: ftruncate " + temp);
+  }
+  base_ =
+      ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
+  if (base_ == MAP_FAILED) {
+    base_ = nullptr;
+    ::unlink(temp.c_str());
+    throw_errno("status table: mmap " + temp);
+  }
+  const auto start = process_start_ticks(::getpid()).value_or(0);
+  const st::header h =
+      st::make_header(capacity_, ::getpid(), start, heartbeat_period_ns);
+  std::memcpy(base_, &h, sizeof h);
+  st::table_writer_unsafe{base_}.beat(monotonic_ns());
+  if (::rename(temp.c_str(), path_.c_str()) != 0) {
+    const int saved = errno;
+    ::munmap(base_, size);
+    base_ = nullptr;
+    ::unlink(temp.c_str());
+    errno = saved;
+    throw_errno("status table: rename to " + path_);
+  }
+}
+
+status_table_file::~status_table_file() {
+  if (base_) {
+    st::table_writer_unsafe{base_}.close();
+    ::munmap(base_, st::table_size_for(capacity_));
+    ::unlink(path_.c_str());
+  }
+}
+
+void status_table_file::grow(std::uint32_t capacity) {
+  if (capacity <= capacity_) return;
+  const auto old_size = st::table_size_for(capacity_);
+  const auto new_size = st::table_size_for(capacity);
+  if (::ftruncate(fd_.get(), static_cast<off_t>(new_size)) != 0)
+    throw_errno("status table: ftruncate " + path_);
+  void* moved = ::mremap(base_, old_size, new_size, MREMAP_MAYMOVE);
+  if (moved == MAP_FAILED) throw_errno("status table: mremap " + path_);
+  base_ = moved;
+  capacity_ = capacity;
+  st::table_writer_unsafe{base_}.set_capacity(capacity);  // (G1)
+}
+
+// -- readers ----------------------------------------------------------------
+
+status_mapping::status_mapping(const std::string& path) {
+  fd_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd_) throw_errno("status table: cannot open " + path);
+  map_current();
+}
+
+status_mapping::~status_mapping() {
+  if (base_) ::munmap(const_cast<void*>(base_), size_);
+}
+
+void status_mapping::remap() {
+  map_current();
+}
+
+void status_mapping::map_current() {
+  struct stat info {};
+  if (::fstat(fd_.get(), &info) != 0) throw_errno("status table: fstat");
+  if (!S_ISREG(info.st_mode))
+    throw std::runtime_error("status table: not a regular file");
+  const auto size = static_cast<std::size_t>(info.st_size);
+  if (size < st::header_size)
+    throw std::runtime_error(std::string{to_string(st::read_error::too_small)});
+  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd_.get(), 0);
+  if (mapped == MAP_FAILED) throw_errno("status table: mmap");
+  st::table_reader next;
+  if (const auto e = next.attach(mapped, size); e != st::read_error::none) {
+    ::munmap(mapped, size);
+    throw std::runtime_error("status table: " + std::string{to_string(e)});
+  }
+  if (base_) ::munmap(const_cast<void*>(base_), size_);
+  base_ = mapped;
+  size_ = size;
+  reader_ = next;
+}
+
+}  // namespace vitrine::os

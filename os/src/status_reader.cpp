@@ -1,0 +1,115 @@
+#include "vitrine/status_reader.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include "vitrine/core/process_state.hpp"
+#include "vitrine/core/supervisor_state.hpp"
+
+namespace vitrine {
+namespace st = core::status_table;
+
+status_reader::status_reader(const std::string& path) : mapping_(path) {}
+
+status_error status_reader::header(st::header_snapshot& out) {
+  auto e = mapping_.reader().read_header(out);
+  if (e == status_error::needs_remap) {
+    mapping_.remap();
+    e = mapping_.reader().read_header(out);
+  }
+  return e;
+}
+
+status_reader::owner_state status_reader::owner() {
+  st::header_snapshot h;
+  const auto e = header(h);
+  if (e != status_error::none && e != status_error::needs_remap)
+    return owner_state::gone;
+  return os::owner_alive(h, os::monotonic_ns()) ? owner_state::alive
+                                                : owner_state::gone;
+}
+
+std::uint32_t status_reader::slot_count() {
+  st::header_snapshot h;
+  header(h);
+  return h.slot_count;
+}
+
+status_error status_reader::read_slot(std::uint32_t index,
+                                      status_slot& out) const {
+  auto e = mapping_.reader().read_slot(index, out);
+  // Busy: the writer is inside this slot, maybe preempted there (on a
+  // loaded machine for a whole time slice). Give it the CPU, then poll
+  // for up to busy_patience; the writer never waits for us.
+  if (e != status_error::busy) return e;
+  const auto deadline = std::chrono::steady_clock::now() + busy_patience;
+  for (int retry = 0; e == status_error::busy; ++retry) {
+    if (retry < 8)
+      std::this_thread::yield();
+    else if (std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::microseconds{100});
+    else
+      break;
+    e = mapping_.reader().read_slot(index, out);
+  }
+  return e;
+}
+
+status_error status_reader::read(std::uint32_t index, status_slot& out) {
+  auto e = read_slot(index, out);
+  if (e == status_error::out_of_range && index >= slot_count())
+    return e;  // slot_count() re-mapped if the table grew
+  if (e == status_error::out_of_range) e = read_slot(index, out);
+  return e;
+}
+
+status_error status_reader::read_all(std::vector<status_slot>& out) {
+  st::header_snapshot h;
+  if (const auto e = header(h); e != status_error::none) {
+    out.clear();
+    return e;
+  }
+  // Copied in place (no second copy per slot), free slots squeezed out.
+  out.resize(h.slot_count);
+  std::size_t kept = 0;
+  for (std::uint32_t i = 0; i < h.slot_count; ++i) {
+    if (const auto e = read_slot(i, out[kept]); e != status_error::none) {
+      out.clear();
+      return e;
+    }
+    if (out[kept].kind != static_cast<std::uint8_t>(st::slot_kind::free))
+      ++kept;
+  }
+  out.resize(kept);
+  return status_error::none;
+}
+
+status_error status_reader::find(std::string_view name, status_slot& out) {
+  if (const auto it = index_.find(std::string{name}); it != index_.end()) {
+    if (read(it->second, out) == status_error::none &&
+        out.kind != static_cast<std::uint8_t>(st::slot_kind::free) &&
+        out.name_view() == name)
+      return status_error::none;
+  }
+  const std::uint32_t count = slot_count();
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (const auto e = read(i, out); e != status_error::none) return e;
+    if (out.kind == static_cast<std::uint8_t>(st::slot_kind::free)) continue;
+    index_[std::string{out.name_view()}] = i;
+    if (out.name_view() == name) return status_error::none;
+  }
+  return status_error::out_of_range;
+}
+
+std::string_view status_name(const status_slot& slot) noexcept {
+  switch (static_cast<st::slot_kind>(slot.kind)) {
+    case st::slot_kind::process:
+      return core::to_string(static_cast<core::process_status>(slot.status));
+    case st::slot_kind::supervisor:
+      return core::to_string(static_cast<core::supervisor_status>(slot.status));
+    default:
+      return "free";
+  }
+}
+
+}  // namespace vitrine

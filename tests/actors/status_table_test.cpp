@@ -1,0 +1,142 @@
+// The runtime's shared-memory status table: every published state of every
+// process and supervisor reaches it, read with vitrine::status_reader.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "test_support.hpp"
+#include "vitrine/status_reader.hpp"
+
+using namespace vitrine;
+using namespace vitrine::test;
+using core::process_status;
+using core::supervisor_status;
+namespace st = vitrine::core::status_table;
+
+namespace {
+
+runtime_options with_table(const std::string& path) {
+  runtime_options options;
+  options.status_table_path = path;
+  return options;
+}
+
+// True once the table's slot for `name` satisfies pred.
+template <class Pred>
+bool table_shows(status_reader& reader, const std::string& name, Pred pred) {
+  return eventually([&] {
+    status_slot slot;
+    return reader.find(name, slot) == status_error::none && pred(slot);
+  });
+}
+
+}  // namespace
+
+TEST_CASE("the runtime's status table follows every published state",
+          "[status_table]") {
+  leak_checker leaks;
+  temp_dir dir;
+  const std::string path = dir.file("status");
+  {
+    runtime rt{with_table(path)};
+    status_reader reader{path};
+    CHECK(reader.owner() == status_reader::owner_state::alive);
+
+    auto web = rt.supervise(sh("web", "exec sleep 30"));
+    auto idle = sh("idle", "exec sleep 30");
+    idle.autostart = false;
+    auto idle_h = rt.supervise(idle);
+    REQUIRE(reaches(web, process_status::running));
+    const auto state = web.read();
+    CHECK(table_shows(reader, "web", [&](const status_slot& s) {
+      return s.kind == static_cast<std::uint8_t>(st::slot_kind::process) &&
+             status_name(s) == "running" && s.pid == state->pid &&
+             s.version == state->version;
+    }));
+    // Never started, yet listed.
+    CHECK(table_shows(reader, "idle", [](const status_slot& s) {
+      return status_name(s) == "stopped" && s.pid == 0;
+    }));
+    CHECK(table_shows(reader, "root", [](const status_slot& s) {
+      return s.kind == static_cast<std::uint8_t>(st::slot_kind::supervisor) &&
+             status_name(s) == "running";
+    }));
+
+    REQUIRE(web.stop());
+    REQUIRE(reaches(web, process_status::stopped));
+    CHECK(table_shows(reader, "web", [](const status_slot& s) {
+      return status_name(s) == "stopped" && s.pid == 0 &&
+             s.exit_how ==
+                 static_cast<std::uint8_t>(core::termination::kind::signaled);
+    }));
+
+    struct stat info {};
+    REQUIRE(::stat(path.c_str(), &info) == 0);
+    CHECK((info.st_mode & 0777) == 0600);
+
+    rt.shutdown();
+    // A clean shutdown closes the table: a reader still mapping it sees the
+    // owner gone at once, and the file is removed.
+    CHECK(reader.owner() == status_reader::owner_state::gone);
+    CHECK_FALSE(file_exists(path));
+  }
+}
+
+TEST_CASE(
+    "the table grows past its first capacity and keeps long spawn errors "
+    "cut with a marker",
+    "[status_table]") {
+  leak_checker leaks;
+  temp_dir dir;
+  const std::string path = dir.file("status");
+  runtime rt{with_table(path)};
+  status_reader reader{path};
+  supervisor_spec tree;
+  tree.name = "many";
+  for (int i = 0; i < 100; ++i) {
+    auto spec = sh("p" + std::to_string(i), "exec sleep 30");
+    spec.autostart = false;
+    tree.children.push_back(spec);
+  }
+  auto many = rt.supervise(tree);
+  REQUIRE(reaches(many, supervisor_status::running));
+  std::vector<status_slot> slots;
+  REQUIRE(eventually([&] {
+    return reader.read_all(slots) == status_error::none &&
+           slots.size() == 102;  // root, many, p0..p99
+  }));
+
+  // A program that deletes itself: its restart fails with ENOENT and an
+  // error naming a path longer than the slot's error field.
+  const std::string program = dir.file(std::string(150, 'x'));
+  {
+    std::ofstream out(program);
+    out << "#!/bin/sh\nrm -f \"$0\"\nexit 0\n";
+  }
+  REQUIRE(::chmod(program.c_str(), 0755) == 0);
+  process_spec spec;
+  spec.name = "vanishing";
+  spec.launch.argv = {program};
+  spec.startsecs = std::chrono::milliseconds{0};
+  spec.backoff.min = std::chrono::milliseconds{10};
+  spec.backoff.jitter = 0;
+  auto h = rt.supervise(spec);
+  REQUIRE(reaches(h, process_status::failed));
+  CHECK(table_shows(reader, "vanishing", [](const status_slot& s) {
+    return status_name(s) == "failed" && s.spawn_errno == ENOENT &&
+           (s.flags & st::error_truncated) != 0 &&
+           s.error_view().size() == st::error_capacity &&
+           s.error_view().ends_with(st::truncation_marker);
+  }));
+}
+
+TEST_CASE("a status table path that cannot be created fails the runtime",
+          "[status_table]") {
+  leak_checker leaks;
+  temp_dir dir;
+  CHECK_THROWS_AS(runtime{with_table(dir.file("missing/status"))},
+                  std::system_error);
+  CHECK_FALSE(file_exists(dir.file("missing")));
+}
