@@ -101,11 +101,9 @@ struct runtime::impl {
     if (!options.status_table_path.empty())
       status_table = std::make_shared<detail::status_table_writer>(
           options.status_table_path, options.status_heartbeat);
-    context.reset(new detail::runtime_context{io, registry, options.mode,
-                                              std::move(directory)});
-    context->guardian = guardian.get();
-    context->cgroups = cgroups.get();
-    context->status_table = status_table;
+    context.reset(new detail::runtime_context{
+        io, registry, options.mode, std::move(directory), guardian.get(),
+        cgroups.get(), status_table});
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(),
                                           *context, caf::actor{});
     request_blocking<std::uint64_t>(detail::start_atom::value);

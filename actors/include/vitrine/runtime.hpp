@@ -56,7 +56,7 @@ struct runtime_options {
   /// shutdown; read it with vitrine::status_reader). The constructor
   /// throws std::system_error if it cannot be created. Its heartbeat is
   /// written once per status_heartbeat (a thread that wakes only then).
-  std::string status_table_path;
+  std::string status_table_path{};
   std::chrono::milliseconds status_heartbeat{1000};
 };
 
