@@ -65,28 +65,38 @@ fi
 
 if ((!fast)); then
   fuzz_seconds=${VITRINE_FUZZ_SECONDS:-60}
-  echo "=== [fuzz] libFuzzer on the config parser for $fuzz_seconds s"
   CC=clang CXX=clang++ cmake -S "$root" -B build/fuzz -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITRINE_FUZZ=ON \
     -DVITRINE_SANITIZE=address -DVITRINE_BUILD_TESTS=OFF -DVITRINE_WERROR=ON \
     -DVITRINE_BUILD_BENCH=OFF >/dev/null
-  cmake --build build/fuzz -j "$jobs" --target config_fuzzer
-  mkdir -p build/fuzz/corpus
-  cp fuzz/corpus/* build/fuzz/corpus/
-  start=$SECONDS
-  # A crash leaves build/fuzz/crash-*: add it to fuzz/regressions/.
-  if build/fuzz/fuzz/config_fuzzer -max_total_time="$fuzz_seconds" \
-      -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      -artifact_prefix=build/fuzz/ build/fuzz/corpus fuzz/regressions \
-      >build/fuzz/fuzz.log 2>&1; then
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' build/fuzz/fuzz.log | grep -o '[0-9]*$' || true)
-    summary+=("fuzz: passed (${runs:-?} inputs in $((SECONDS - start)) s)")
-  else
-    tail -n 40 build/fuzz/fuzz.log
-    summary+=("fuzz: FAILED (see build/fuzz/fuzz.log and build/fuzz/crash-*)")
-    printf '%s\n' "${summary[@]}"
-    exit 1
-  fi
+  cmake --build build/fuzz -j "$jobs" --target config_fuzzer status_table_fuzzer
+
+  fuzz() {  # name, seconds, seed corpus dir, regressions dir
+    local name=$1 seconds=$2 seeds=$3 regressions=$4
+    echo "=== [fuzz] libFuzzer on $name for $seconds s"
+    local work=build/fuzz/$name
+    mkdir -p "$work/corpus" "$regressions"
+    cp "$seeds"/* "$work/corpus/"
+    local start=$SECONDS
+    # A crash leaves build/fuzz/<name>/crash-*: add it to the regressions.
+    if "build/fuzz/fuzz/$name" -max_total_time="$seconds" \
+        -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$work/" "$work/corpus" "$regressions" \
+        >"$work/fuzz.log" 2>&1; then
+      local runs
+      runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/fuzz.log" | grep -o '[0-9]*$' || true)
+      summary+=("fuzz $name: passed (${runs:-?} inputs in $((SECONDS - start)) s)")
+    else
+      tail -n 40 "$work/fuzz.log"
+      summary+=("fuzz $name: FAILED (see $work/fuzz.log and $work/crash-*)")
+      printf '%s\n' "${summary[@]}"
+      exit 1
+    fi
+  }
+  # The config parser, and the reader of (untrusted) status table mappings.
+  fuzz config_fuzzer "$fuzz_seconds" fuzz/corpus fuzz/regressions
+  fuzz status_table_fuzzer $((fuzz_seconds / 2)) fuzz/status_corpus \
+    fuzz/status_regressions
 fi
 
 echo "=== summary"
