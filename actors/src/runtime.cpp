@@ -27,13 +27,12 @@ std::unique_ptr<caf::actor_system_config> make_config(
   return config;
 }
 
-supervisor_spec root_spec() {
+supervisor_spec root_spec(const runtime_options& options) {
   supervisor_spec spec;
   spec.name = "root";
   spec.strategy = restart_strategy::one_for_one;
-  // The root only hosts what the application adds; it never gives up.
-  spec.intensity = 1'000'000;
-  spec.period = std::chrono::milliseconds{1};
+  spec.intensity = options.root_intensity;
+  spec.period = options.root_period;
   return spec;
 }
 
@@ -56,10 +55,25 @@ bool runtime_context::register_process(
   if (directory) caf::anon_send(directory, caf::put_atom::value, name, record);
   return true;
 }
+
+bool runtime_context::register_processes(
+    std::vector<named_record> records) const {
+  if (records.empty()) return true;
+  std::vector<named_record> copy;
+  if (directory) copy = records;
+  if (!registry.insert_all(std::move(records))) return false;
+  for (auto& [name, record] : copy)
+    caf::anon_send(directory, caf::put_atom::value, name, record);
+  return true;
+}
 }  // namespace detail
 
 struct runtime::impl {
-  explicit impl(runtime_options o) : options(o) {}
+  explicit impl(runtime_options o) : options(o) {
+    if (options.root_period.count() <= 0)
+      throw std::invalid_argument(
+          "vitrine: runtime_options.root_period must be greater than 0");
+  }
 
   runtime_options options;
   // Declared first so it is destroyed last: actors and the I/O thread go
@@ -85,7 +99,7 @@ struct runtime::impl {
       directory = detail::spawn_directory_actor(sys);
     context.reset(new detail::runtime_context{io, registry, options.mode,
                                               std::move(directory)});
-    root = detail::spawn_supervisor_actor(sys, root_record, root_spec(),
+    root = detail::spawn_supervisor_actor(sys, root_record, root_spec(options),
                                           *context, caf::actor{});
     request_blocking<std::uint64_t>(detail::start_atom::value);
   }

@@ -47,7 +47,8 @@ inline double millis(clock::duration d) {
 }
 
 /// `/bin/sh -c script`, running at once (startsecs 0), quick backoff without
-/// jitter, a short stop timeout: the defaults that keep the suite fast.
+/// jitter, a short stop timeout, no per-process restart limit: the defaults
+/// that keep the suite fast.
 process_spec sh(std::string name, std::string script);
 
 /// Polls pred every 2 ms until it holds or `limit` passes. For states that

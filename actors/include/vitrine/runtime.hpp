@@ -2,7 +2,11 @@
 //
 // It owns (or borrows) a caf::actor_system, one I/O thread that watches all
 // children's exits, pipes and readiness fds, a root supervisor
-// (one_for_one) and the registry that maps names to processes.
+// (one_for_one, intensity from runtime_options) and the registry that maps
+// names to processes. The root restarts a failed child supervisor like any
+// child; past its own intensity it fails (root().read()->status == failed,
+// with last_failure naming the child) and stops everything it hosts, until
+// root().start() starts it again.
 //
 // Threads: every member function may be called from any non-actor thread.
 // supervise() and find() may also be called from actors; supervise()
@@ -15,6 +19,7 @@
 // increment; for_each() walks one consistent registry revision.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -42,6 +47,15 @@ struct runtime_options {
   /// Become a child subreaper, so grandchildren that escape their process
   /// group are re-parented to this process and reaped.
   bool subreaper = false;
+  /// The root supervisor's restart intensity: more than `root_intensity`
+  /// restarts of its direct children (processes past their own restart
+  /// limit do not ask for any) within `root_period` fail the root. The
+  /// default, 10 in 10 s, is twice the default per-process limit (5 in
+  /// 10 s), so one crash-looping child cannot trip it; 0 fails the root
+  /// on the first restart a child asks for (how `vitrine run` makes a
+  /// failed top supervisor final).
+  unsigned root_intensity = 10;
+  std::chrono::milliseconds root_period{10'000};
 };
 
 class runtime {
