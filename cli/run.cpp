@@ -94,8 +94,14 @@ class display {
   }
 
   void update(const std::vector<status_row>& rows,
+              const std::vector<supervisor_row>& supervisors,
               const core::supervisor_state& top, const clock_pair& now) {
     bool changed = rows.size() != versions_.size();
+    for (const auto& sup : supervisors) {
+      auto& seen = supervisor_versions_[sup.name];
+      if (seen != sup.version) changed = true;
+      seen = sup.version;
+    }
     for (const auto& row : rows) {
       auto& seen = versions_[row.name];
       if (seen == row.version) continue;
@@ -112,15 +118,16 @@ class display {
                   << " restarts=" << top.restarts << "\n";
     }
     if (!live_) std::cout.flush();
-    if (changed && !json_path_.empty()) write_status(rows, now);
+    if (changed && !json_path_.empty()) write_status(rows, supervisors, now);
     if (live_) redraw(rows, top, now);
   }
 
  private:
   void write_status(const std::vector<status_row>& rows,
+                    const std::vector<supervisor_row>& supervisors,
                     const clock_pair& now) {
-    const auto error =
-        write_file_atomic(json_path_, to_json(rows, now.unix_ms()));
+    const auto error = write_file_atomic(
+        json_path_, to_json(rows, now.unix_ms(), supervisors));
     if (!error.empty() && error != last_error_)
       std::cerr << "vitrine: status file: " << error << std::endl;
     last_error_ = error;
@@ -153,6 +160,7 @@ class display {
   const bool live_;
   const std::string json_path_;
   std::map<std::string, std::uint64_t> versions_;
+  std::map<std::string, std::uint64_t> supervisor_versions_;
   core::supervisor_status top_status_ = core::supervisor_status::starting;
   std::uint32_t top_restarts_ = 0;
   std::string note_, drawn_, last_error_;
@@ -165,6 +173,26 @@ std::vector<status_row> collect(const runtime& rt, const clock_pair& now) {
     rows.push_back(make_row(*h.read(), now));
   });
   return rows;
+}
+
+std::vector<supervisor_row> collect_supervisors(const runtime& rt) {
+  std::vector<supervisor_row> rows;
+  rt.for_each_supervisor([&](const supervisor_handle& h) {
+    rows.push_back(make_supervisor_row(*h.read()));
+  });
+  return rows;
+}
+
+/// `vitrine run`'s answer to a failed top supervisor (its intensity was
+/// exhausted; the root, with intensity 0, does not restart it): a message
+/// naming the child and its exit, or "" while it has not failed.
+std::string top_failure_message(const core::supervisor_state& top) {
+  if (top.status != core::supervisor_status::failed || !top.last_failure)
+    return {};
+  return "vitrine: supervisor '" + std::string{top.name()} +
+         "' failed: " + top.last_failure->describe() +
+         "; stopping everything (exit status " +
+         std::to_string(exit_top_supervisor_failed) + ")";
 }
 
 }  // namespace
@@ -192,6 +220,9 @@ int run_command(const run_options& options) {
 
   runtime_options rt_options;
   rt_options.subreaper = true;  // reap what escapes a child's process group
+  // The top supervisor is the application: when it fails, the run ends
+  // (see top_failure_message) instead of the root restarting it.
+  rt_options.root_intensity = 0;
   runtime rt{rt_options};
   supervisor_handle top;
   try {
@@ -204,6 +235,7 @@ int run_command(const run_options& options) {
 
   std::atomic<bool> stopped{false};
   std::thread stopper;
+  bool top_failed = false;
   for (;;) {
     if (const int sig = signals.wait(100ms)) {
       const std::string name{os::signal_name(sig)};
@@ -220,13 +252,23 @@ int run_command(const run_options& options) {
           if (row.pid > 1) os::signal_group(row.pid, SIGKILL);
       }
     }
+    if (!stopper.joinable())
+      if (auto failure = top_failure_message(*top.read()); !failure.empty()) {
+        std::cerr << failure << std::endl;
+        top_failed = true;
+        stopper = std::thread{[&] {
+          rt.shutdown();
+          stopped = true;
+        }};
+      }
     const bool done = stopped.load();
     const auto now = clock_pair::now();
-    screen.update(collect(rt, now), *top.read(), now);
+    screen.update(collect(rt, now), collect_supervisors(rt), *top.read(),
+                  now);
     if (done) break;
   }
   stopper.join();
-  return 0;
+  return top_failed ? exit_top_supervisor_failed : 0;
 }
 
 }  // namespace vitrine::cli

@@ -83,6 +83,7 @@ struct runtime::impl {
   caf::actor_system* system = nullptr;
   os::io_service io;
   registry_type registry;
+  supervisor_registry_type supervisors;
   std::shared_ptr<detail::supervisor_record> root_record =
       std::make_shared<detail::supervisor_record>(
           std::make_shared<const std::string>("root"));
@@ -97,8 +98,9 @@ struct runtime::impl {
     caf::actor directory;
     if (options.mode == read_mode::messaging)
       directory = detail::spawn_directory_actor(sys);
-    context.reset(new detail::runtime_context{io, registry, options.mode,
-                                              std::move(directory)});
+    context.reset(new detail::runtime_context{
+        io, registry, supervisors, options.mode, std::move(directory)});
+    supervisors.insert("root", root_record);
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(options),
                                           *context, caf::actor{});
     request_blocking<std::uint64_t>(detail::start_atom::value);
@@ -216,6 +218,15 @@ const caf::actor& runtime::directory_actor() const noexcept {
 
 const runtime::registry_type& runtime::registry() const noexcept {
   return impl_->registry;
+}
+
+const runtime::supervisor_registry_type& runtime::supervisors()
+    const noexcept {
+  return impl_->supervisors;
+}
+
+supervisor_handle runtime::find_supervisor(std::string_view name) const {
+  return supervisor_handle{impl_->supervisors.find_shared(name)};
 }
 
 supervisor_handle runtime::root() const {

@@ -200,6 +200,7 @@ class supervisor_actor final : public caf::event_based_actor {
     auto record = std::make_shared<supervisor_record>(
         std::make_shared<const std::string>(spec.name));
     std::string name = spec.name;
+    context_.supervisors.insert(name, record);
     auto actor =
         spawn_supervisor_actor(home_system(), record, std::move(spec), context_,
                                caf::actor_cast<caf::actor>(this));

@@ -39,6 +39,9 @@ namespace vitrine::detail {
 struct runtime_context {
   os::io_service& io;
   runtime::registry_type& registry;
+  /// Every supervisor by name (a second one with a taken name is not
+  /// listed), for status listings.
+  runtime::supervisor_registry_type& supervisors;
   read_mode mode;
   /// Messaging mode only: the actor that answers name lookups.
   caf::actor directory;

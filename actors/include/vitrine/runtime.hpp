@@ -61,6 +61,7 @@ struct runtime_options {
 class runtime {
  public:
   using registry_type = core::registry<detail::process_record>;
+  using supervisor_registry_type = core::registry<detail::supervisor_record>;
 
   /// A runtime with its own actor system.
   explicit runtime(runtime_options options = {});
@@ -87,6 +88,15 @@ class runtime {
   std::uint64_t for_each(F&& f) const;
 
   const registry_type& registry() const noexcept;
+  /// Every supervisor, the root first, then each tree in the order its
+  /// supervisors were built (a parent before its children). A supervisor
+  /// whose name another one already has is not listed.
+  const supervisor_registry_type& supervisors() const noexcept;
+  /// Calls f(supervisor_handle) for every supervisor at one revision.
+  template <class F>
+  std::uint64_t for_each_supervisor(F&& f) const;
+  /// The supervisor named `name` ("root" for the root), or an empty handle.
+  supervisor_handle find_supervisor(std::string_view name) const;
   supervisor_handle root() const;
   read_mode mode() const noexcept;
   caf::actor_system& system() noexcept;
@@ -105,6 +115,14 @@ template <class F>
 std::uint64_t runtime::for_each(F&& f) const {
   auto view = registry().snapshot();
   for (const auto& entry : view->entries()) f(process_handle{entry->value});
+  return view->revision();
+}
+
+template <class F>
+std::uint64_t runtime::for_each_supervisor(F&& f) const {
+  auto view = supervisors().snapshot();
+  for (const auto& entry : view->entries())
+    f(supervisor_handle{entry->value});
   return view->revision();
 }
 
