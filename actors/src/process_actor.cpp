@@ -74,6 +74,7 @@ class process_actor final : public caf::event_based_actor {
               start();
               break;
             case command_kind::stop:
+              restart_when_stopped_ = false;  // the latest command wins
               stop();
               break;
             case command_kind::restart:
@@ -206,8 +207,7 @@ class process_actor final : public caf::event_based_actor {
   caf::result<std::uint64_t> start_for_supervisor(bool counted) {
     count();
     const std::uint64_t before = current_.version;
-    if (counted)
-      publish([](process_state& s) { ++s.restart_count; });
+    if (counted) publish([](process_state& s) { ++s.restart_count; });
     start();
     if (current_.status != process_status::starting &&
         current_.status != process_status::backoff)
@@ -241,8 +241,11 @@ class process_actor final : public caf::event_based_actor {
       case process_status::backoff:
         arm_spawn_timer();
         break;
+      case process_status::stopping:
+        restart_when_stopped_ = true;  // start again once reaped
+        break;
       default:
-        break;  // already starting, running or stopping
+        break;  // already starting or running
     }
   }
 
@@ -369,8 +372,7 @@ class process_actor final : public caf::event_based_actor {
       if (quick_failures_ > spec_.startretries) {
         restart = false;
         next = process_status::failed;
-      } else if (spec_.restart_limit.enabled() &&
-                 !restart_window_.admit(now)) {
+      } else if (spec_.restart_limit.enabled() && !restart_window_.admit(now)) {
         restart = false;  // past its own restart limit: it alone fails
         next = process_status::failed;
       } else {
@@ -473,8 +475,8 @@ class process_actor final : public caf::event_based_actor {
   std::uint64_t applied_ticket_ = 0;   ///< last handle command applied
   /// Supervisor starts waiting for the process to leave `starting`, with
   /// the version from before each.
-  std::vector<std::pair<caf::typed_response_promise<std::uint64_t>,
-                        std::uint64_t>>
+  std::vector<
+      std::pair<caf::typed_response_promise<std::uint64_t>, std::uint64_t>>
       pending_starts_;
   bool restart_when_stopped_ = false;
   bool quit_when_stopped_ = false;

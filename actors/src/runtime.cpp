@@ -220,8 +220,7 @@ const runtime::registry_type& runtime::registry() const noexcept {
   return impl_->registry;
 }
 
-const runtime::supervisor_registry_type& runtime::supervisors()
-    const noexcept {
+const runtime::supervisor_registry_type& runtime::supervisors() const noexcept {
   return impl_->supervisors;
 }
 

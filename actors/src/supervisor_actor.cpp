@@ -60,8 +60,7 @@ class supervisor_actor final : public caf::event_based_actor {
         current_(record_->state.current_unsafe()) {
     // Its child count is right from the first state on.
     if (!spec_.children.empty()) {
-      current_.child_count =
-          static_cast<std::uint32_t>(spec_.children.size());
+      current_.child_count = static_cast<std::uint32_t>(spec_.children.size());
       current_.version += 1;
       record_->state.publish(current_);
     }
@@ -94,10 +93,9 @@ class supervisor_actor final : public caf::event_based_actor {
           if (!record) return caf::sec::invalid_argument;
           auto promise =
               make_response_promise<std::shared_ptr<process_record>>();
-          enqueue(start_child(children_.size() - 1, [promise, record](
-                                                         bool) mutable {
-            promise.deliver(record);
-          }));
+          enqueue(start_child(
+              children_.size() - 1,
+              [promise, record](bool) mutable { promise.deliver(record); }));
           return promise;
         },
         [this](add_child_atom, supervisor_spec& spec)
@@ -105,10 +103,9 @@ class supervisor_actor final : public caf::event_based_actor {
           auto record = add_supervisor(std::move(spec));
           auto promise =
               make_response_promise<std::shared_ptr<supervisor_record>>();
-          enqueue(start_child(children_.size() - 1, [promise, record](
-                                                         bool) mutable {
-            promise.deliver(record);
-          }));
+          enqueue(start_child(
+              children_.size() - 1,
+              [promise, record](bool) mutable { promise.deliver(record); }));
           return promise;
         },
         [this](child_event_atom, child_report& report) {
@@ -333,8 +330,7 @@ class supervisor_actor final : public caf::event_based_actor {
         return true;
       }
       case step::kind::wait_until: {
-        const auto left =
-            std::chrono::ceil<millis>(s.until - clock::now());
+        const auto left = std::chrono::ceil<millis>(s.until - clock::now());
         if (left.count() <= 0) return false;
         delayed_send(this, left, plan_timer_atom::value, generation);
         return true;
@@ -366,10 +362,9 @@ class supervisor_actor final : public caf::event_based_actor {
 
   caf::result<std::uint64_t> start_with_reply() {
     auto promise = make_response_promise<std::uint64_t>();
-    enqueue(start_all(
-        [promise, before = current_.version](bool) mutable {
-          promise.deliver(before);
-        }));
+    enqueue(start_all([promise, before = current_.version](bool) mutable {
+      promise.deliver(before);
+    }));
     return promise;
   }
 
@@ -502,8 +497,7 @@ class supervisor_actor final : public caf::event_based_actor {
     auto failure = std::make_shared<core::supervisor_failure>();
     failure->child = children_[i].name;
     failure->exit = report.exit;
-    failure->restarts_in_window =
-        static_cast<std::uint32_t>(window_.recent());
+    failure->restarts_in_window = static_cast<std::uint32_t>(window_.recent());
     failure->intensity = spec_.intensity;
     failure->period = spec_.period;
     failure->at = now;
@@ -553,8 +547,8 @@ caf::actor spawn_supervisor_actor(caf::actor_system& system,
                                   supervisor_spec spec,
                                   const runtime_context& context,
                                   caf::actor parent) {
-  auto actor = system.spawn<supervisor_actor>(record, std::move(spec),
-                                              context, std::move(parent));
+  auto actor = system.spawn<supervisor_actor>(record, std::move(spec), context,
+                                              std::move(parent));
   record->port.store(std::make_shared<command_port>(actor));
   return actor;
 }

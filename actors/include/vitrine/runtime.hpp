@@ -121,8 +121,7 @@ std::uint64_t runtime::for_each(F&& f) const {
 template <class F>
 std::uint64_t runtime::for_each_supervisor(F&& f) const {
   auto view = supervisors().snapshot();
-  for (const auto& entry : view->entries())
-    f(supervisor_handle{entry->value});
+  for (const auto& entry : view->entries()) f(supervisor_handle{entry->value});
   return view->revision();
 }
 
