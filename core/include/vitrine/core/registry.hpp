@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -148,11 +149,15 @@ class registry {
     const table& now = tables_.current_unsafe();
     std::vector<std::shared_ptr<const entry>> next = now.entries();
     next.reserve(next.size() + items.size());
+    // Names repeated within the batch, in O(batch) (a scan per item made
+    // a batch of N cost O(N^2)).
+    std::unordered_set<std::string_view> batch;
+    batch.reserve(items.size());
+    for (const auto& item : items)
+      if (!batch.insert(item.first).second) return false;
     for (auto& [name, value] : items) {
       const std::size_t hash = key_hash(name);
       if (now.find(name, hash) != nullptr) return false;
-      for (std::size_t i = now.size(); i < next.size(); ++i)
-        if (next[i]->name == name) return false;
       next.push_back(std::make_shared<const entry>(
           entry{std::move(name), hash, std::move(value)}));
     }
