@@ -157,8 +157,8 @@ class translator {
     r.allow_only({"name", "command", "env", "inherit_env", "cwd", "umask",
                   "restart", "expected_exit_codes", "startsecs_ms",
                   "startretries", "restart_limit", "backoff", "stop_signal",
-                  "stop_timeout_ms",
-                  "stdout", "stderr", "notify_fd", "autostart"});
+                  "stop_timeout_ms", "stdout", "stderr", "notify_fd",
+                  "autostart"});
     if (auto name = r.get_string("name")) {
       spec.name = *name;
       claim_name(r, spec.name);

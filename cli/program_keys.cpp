@@ -105,8 +105,8 @@ fleet_intensity default_top_intensity(const supervisor_spec& top) {
     sum += burst;
     largest = std::max(largest, burst);
   }
-  const std::uint64_t intensity = std::min<std::uint64_t>(
-      sum + largest, 1'000'000);
+  const std::uint64_t intensity =
+      std::min<std::uint64_t>(sum + largest, 1'000'000);
   return {static_cast<unsigned>(intensity), period};
 }
 

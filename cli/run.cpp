@@ -263,8 +263,7 @@ int run_command(const run_options& options) {
       }
     const bool done = stopped.load();
     const auto now = clock_pair::now();
-    screen.update(collect(rt, now), collect_supervisors(rt), *top.read(),
-                  now);
+    screen.update(collect(rt, now), collect_supervisors(rt), *top.read(), now);
     if (done) break;
   }
   stopper.join();

@@ -22,7 +22,6 @@ using millis = std::chrono::milliseconds;
 struct step {
   enum class kind : std::uint8_t {
     start,           ///< start child `index`, wait until it left `starting`
-    start_counted,   ///< the same for a sibling restarted with another
     start_parallel,  ///< start every child at once, wait for all
     stop,            ///< stop child `index`, wait until it is reaped
     shutdown,        ///< stop and quit child `index`
@@ -67,6 +66,9 @@ class supervisor_actor final : public caf::event_based_actor {
   }
 
   caf::behavior make_behavior() override {
+    // Spawned and registered before any message: a parent's add_child
+    // replies once every process of the tree can be found by name.
+    build_children_once();
     return {
         // Replies, once every child was started, with the state version from
         // before the start (see on_child_event for how parents use it).
@@ -87,25 +89,50 @@ class supervisor_actor final : public caf::event_based_actor {
           // Queued behind another operation: the ticket is visible now.
           if (current_.version == before) publish(current_.status);
         },
+        // Adds a child and queues its start; replies at once with its
+        // record (the start is an operation like any other: in order).
         [this](add_child_atom, process_spec& spec)
             -> caf::result<std::shared_ptr<process_record>> {
           auto record = add_process(std::move(spec));
           if (!record) return caf::sec::invalid_argument;
-          auto promise =
-              make_response_promise<std::shared_ptr<process_record>>();
-          enqueue(start_child(
-              children_.size() - 1,
-              [promise, record](bool) mutable { promise.deliver(record); }));
-          return promise;
+          publish(current_.status);  // the child count changed
+          enqueue(start_child(children_.size() - 1));
+          return record;
         },
+        // The same for a tree; replies once all its processes are
+        // registered (see get below).
         [this](add_child_atom, supervisor_spec& spec)
             -> caf::result<std::shared_ptr<supervisor_record>> {
           auto record = add_supervisor(std::move(spec));
+          publish(current_.status);
+          enqueue(start_child(children_.size() - 1));
           auto promise =
               make_response_promise<std::shared_ptr<supervisor_record>>();
-          enqueue(start_child(
-              children_.size() - 1,
-              [promise, record](bool) mutable { promise.deliver(record); }));
+          auto deliver = [promise, record]() mutable {
+            promise.deliver(record);
+          };
+          request(children_.back().actor, caf::infinite, caf::get_atom::value)
+              .then([deliver](std::uint64_t) mutable { deliver(); },
+                    [deliver](caf::error&) mutable { deliver(); });
+          return promise;
+        },
+        // Replies once this tree's processes are all registered: its own
+        // were at its start (make_behavior), its child supervisors answer
+        // the same question.
+        [this](caf::get_atom) -> caf::result<std::uint64_t> {
+          std::vector<caf::actor> subtrees;
+          for (const auto& c : children_)
+            if (c.is_supervisor) subtrees.push_back(c.actor);
+          if (subtrees.empty()) return current_.version;
+          auto promise = make_response_promise<std::uint64_t>();
+          auto left = std::make_shared<std::size_t>(subtrees.size());
+          auto one = [this, promise, left]() mutable {
+            if (--*left == 0) promise.deliver(current_.version);
+          };
+          for (const auto& t : subtrees)
+            request(t, caf::infinite, caf::get_atom::value)
+                .then([one](std::uint64_t) mutable { one(); },
+                      [one](caf::error&) mutable { one(); });
           return promise;
         },
         [this](child_event_atom, child_report& report) {
@@ -309,9 +336,7 @@ class supervisor_actor final : public caf::event_based_actor {
     };
     switch (s.what) {
       case step::kind::start:
-      case step::kind::start_counted:
-        return request_start(s.index, s.what == step::kind::start_counted,
-                             resume);
+        return request_start(s.index, false, resume);
       case step::kind::start_parallel: {
         std::size_t sent = 0;
         for (std::size_t i = 0; i < children_.size(); ++i)
@@ -397,13 +422,11 @@ class supervisor_actor final : public caf::event_based_actor {
     return op;
   }
 
-  operation start_child(std::size_t index, done_fn done) {
+  operation start_child(std::size_t index) {
     operation op;
-    op.begin = [this, index](std::vector<step>& steps) {
-      publish(current_.status);  // the child count changed
+    op.begin = [index](std::vector<step>& steps) {
       steps.push_back({step::kind::start, index});
     };
-    op.done = std::move(done);
     return op;
   }
 
@@ -454,6 +477,7 @@ class supervisor_actor final : public caf::event_based_actor {
     const auto now = clock::now();
     if (!window_.admit(now)) return fail(i, report, now);
     ++restarts_;  // once per event, however many children it restarts
+    // (a sibling's own restart_count counts its own exits only)
     const auto until = now + report.delay;
     switch (spec_.strategy) {
       case restart_strategy::one_for_one:
@@ -481,8 +505,7 @@ class supervisor_actor final : public caf::event_based_actor {
         if (j != exited) steps.push_back({step::kind::stop, j});
       steps.push_back({step::kind::wait_until, exited, until});
       for (std::size_t j = from; j < children_.size(); ++j)
-        steps.push_back(
-            {j == exited ? step::kind::start : step::kind::start_counted, j});
+        steps.push_back({step::kind::start, j});
     };
     op.done = [this](bool completed) {
       if (completed) publish(supervisor_status::running);

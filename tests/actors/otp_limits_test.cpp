@@ -182,7 +182,7 @@ TEST_CASE(
     spec.children.push_back(one);
   }
   auto sup = rt.supervise(std::move(spec));
-  CHECK(sup.read()->status == supervisor_status::running);
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
   CHECK(sup.read()->child_count == n);
   CHECK(rt.registry().snapshot()->entries().size() == n);
   auto last = rt.find("p99999");

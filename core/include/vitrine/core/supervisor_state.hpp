@@ -34,8 +34,8 @@ std::string_view to_string(supervisor_status status) noexcept;
 struct supervisor_failure {
   using clock = std::chrono::steady_clock;
 
-  std::string child;      ///< the child's name
-  std::string exit;       ///< "exit 1", "signal 9 (SIGKILL)", "failed (...)"
+  std::string child;  ///< the child's name
+  std::string exit;   ///< "exit 1", "signal 9 (SIGKILL)", "failed (...)"
   std::uint32_t restarts_in_window = 0;  ///< restarts wanted, this one included
   std::uint32_t intensity = 0;
   std::chrono::milliseconds period{0};
