@@ -66,9 +66,6 @@ class supervisor_actor final : public caf::event_based_actor {
   }
 
   caf::behavior make_behavior() override {
-    // Spawned and registered before any message: a parent's add_child
-    // replies once every process of the tree can be found by name.
-    build_children_once();
     return {
         // Replies, once every child was started, with the state version from
         // before the start (see on_child_event for how parents use it).
@@ -89,50 +86,25 @@ class supervisor_actor final : public caf::event_based_actor {
           // Queued behind another operation: the ticket is visible now.
           if (current_.version == before) publish(current_.status);
         },
-        // Adds a child and queues its start; replies at once with its
-        // record (the start is an operation like any other: in order).
         [this](add_child_atom, process_spec& spec)
             -> caf::result<std::shared_ptr<process_record>> {
           auto record = add_process(std::move(spec));
           if (!record) return caf::sec::invalid_argument;
-          publish(current_.status);  // the child count changed
-          enqueue(start_child(children_.size() - 1));
-          return record;
+          auto promise =
+              make_response_promise<std::shared_ptr<process_record>>();
+          enqueue(start_child(
+              children_.size() - 1,
+              [promise, record](bool) mutable { promise.deliver(record); }));
+          return promise;
         },
-        // The same for a tree; replies once all its processes are
-        // registered (see get below).
         [this](add_child_atom, supervisor_spec& spec)
             -> caf::result<std::shared_ptr<supervisor_record>> {
           auto record = add_supervisor(std::move(spec));
-          publish(current_.status);
-          enqueue(start_child(children_.size() - 1));
           auto promise =
               make_response_promise<std::shared_ptr<supervisor_record>>();
-          auto deliver = [promise, record]() mutable {
-            promise.deliver(record);
-          };
-          request(children_.back().actor, caf::infinite, caf::get_atom::value)
-              .then([deliver](std::uint64_t) mutable { deliver(); },
-                    [deliver](caf::error&) mutable { deliver(); });
-          return promise;
-        },
-        // Replies once this tree's processes are all registered: its own
-        // were at its start (make_behavior), its child supervisors answer
-        // the same question.
-        [this](caf::get_atom) -> caf::result<std::uint64_t> {
-          std::vector<caf::actor> subtrees;
-          for (const auto& c : children_)
-            if (c.is_supervisor) subtrees.push_back(c.actor);
-          if (subtrees.empty()) return current_.version;
-          auto promise = make_response_promise<std::uint64_t>();
-          auto left = std::make_shared<std::size_t>(subtrees.size());
-          auto one = [this, promise, left]() mutable {
-            if (--*left == 0) promise.deliver(current_.version);
-          };
-          for (const auto& t : subtrees)
-            request(t, caf::infinite, caf::get_atom::value)
-                .then([one](std::uint64_t) mutable { one(); },
-                      [one](caf::error&) mutable { one(); });
+          enqueue(start_child(
+              children_.size() - 1,
+              [promise, record](bool) mutable { promise.deliver(record); }));
           return promise;
         },
         [this](child_event_atom, child_report& report) {
@@ -422,11 +394,13 @@ class supervisor_actor final : public caf::event_based_actor {
     return op;
   }
 
-  operation start_child(std::size_t index) {
+  operation start_child(std::size_t index, done_fn done) {
     operation op;
-    op.begin = [index](std::vector<step>& steps) {
+    op.begin = [this, index](std::vector<step>& steps) {
+      publish(current_.status);  // the child count changed
       steps.push_back({step::kind::start, index});
     };
+    op.done = std::move(done);
     return op;
   }
 

@@ -10,9 +10,10 @@
 //
 // Threads: every member function may be called from any non-actor thread.
 // supervise() and find() may also be called from actors; supervise()
-// messages the root supervisor and blocks until the child is added (a tree:
-// until all its processes can be found by name), not until it runs; the
-// root starts children one after another, each once the previous one runs.
+// messages the root supervisor and blocks until the child is added and
+// started as OTP's start_child does: a process until it left `starting`
+// (running after startsecs or readiness, or an early exit), a tree until
+// each of its children did, one after another.
 // The destructor (or shutdown(), idempotent) stops every
 // child in reverse start order, waits for each to be reaped, and stops the
 // I/O thread: it returns within the sum of the stop timeouts.
