@@ -16,10 +16,16 @@ struct run_options {
   std::string json_status;  ///< "" = no status file
 };
 
+/// What `vitrine run` returns when its top supervisor failed (more restarts
+/// than its intensity allows): every program was stopped, and stderr names
+/// the child and the exit that exhausted the intensity.
+inline constexpr int exit_top_supervisor_failed = 3;
+
 /// Supervises the config's programs in the foreground until a stop signal
 /// (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGXCPU, SIGPWR), then stops them all
-/// and returns 0. 1 for an invalid config or an unusable status file. A
-/// stop signal while the config loads ends the process with 128 + signal.
+/// and returns 0. 1 for an invalid config or an unusable status file;
+/// exit_top_supervisor_failed (3) when the top supervisor failed. A stop
+/// signal while the config loads ends the process with 128 + signal.
 int run_command(const run_options& options);
 
 /// Prints every problem of the config (`file:line:col: key: message`) and

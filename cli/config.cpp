@@ -58,6 +58,12 @@ class translator {
     }
     read_children(doc, tree);
     const auto* sup = doc.find("supervisor");
+    const auto* sup_table = sup ? sup->as_table() : nullptr;
+    const auto fleet = detail::default_top_intensity(tree);
+    if (!sup_table || !sup_table->contains("intensity"))
+      tree.intensity = fleet.intensity;
+    if (!sup_table || !sup_table->contains("period_ms"))
+      tree.period = fleet.period;
     const bool named =
         sup && sup->is_table() && sup->as_table()->contains("name");
     if (!named && names_.contains(default_supervisor_name))
@@ -162,8 +168,9 @@ class translator {
     const std::size_t first = out_.size();
     r.allow_only({"name", "command", "env", "inherit_env", "cwd", "umask",
                   "restart", "expected_exit_codes", "startsecs_ms",
-                  "startretries", "backoff", "stop_signal", "stop_timeout_ms",
-                  "stdout", "stderr", "notify_fd", "autostart"});
+                  "startretries", "restart_limit", "backoff", "stop_signal",
+                  "stop_timeout_ms", "stdout", "stderr", "notify_fd",
+                  "autostart"});
     if (auto name = r.get_string("name")) {
       spec.name = *name;
       claim_name(r, spec.name);
@@ -195,6 +202,7 @@ class translator {
     if (auto v = r.get_int("startretries", 0, 1000))
       spec.startretries = static_cast<unsigned>(*v);
     detail::read_backoff(r, spec.backoff);
+    detail::read_restart_limit(r, spec.restart_limit);
     if (auto v = r.get_signal("stop_signal")) spec.stop_signal = *v;
     if (auto v = r.get_millis("stop_timeout_ms")) spec.stop_timeout = *v;
     detail::read_stdio(r, "stdout", spec.launch.stdout_target, spec.logs,

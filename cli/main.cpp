@@ -47,10 +47,13 @@ int status_command(const std::string& file, bool raw) {
     std::cerr << "vitrine: " << file << ": " << error << "\n";
     return 1;
   }
-  if (raw)
+  if (raw) {
     std::cout << text;
-  else
+  } else {
+    if (const auto sups = supervisors_from_json(text, error))
+      for (const auto& sup : *sups) std::cout << render_supervisor(sup) << "\n";
     std::cout << render_table(*rows, clock_pair::now().unix_ms());
+  }
   return 0;
 }
 

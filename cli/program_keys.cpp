@@ -33,6 +33,7 @@ std::string key_of_field(std::string_view field, const key_locations& keys) {
   if (field == "backoff.min") return "backoff.min_ms";
   if (field == "backoff.max") return "backoff.max_ms";
   if (field == "backoff.reset_after") return "backoff.reset_after_ms";
+  if (field == "restart_limit.interval") return "restart_limit.interval_ms";
   if (starts("logs.")) {
     const std::string leaf{field.substr(5)};
     return keys.contains("stderr." + leaf) && !keys.contains("stdout." + leaf)
@@ -74,6 +75,39 @@ void read_backoff(table_reader& r, core::backoff_policy& policy) {
   if (auto v = b.get_number("multiplier")) policy.multiplier = *v;
   if (auto v = b.get_number("jitter")) policy.jitter = *v;
   if (auto v = b.get_millis("reset_after_ms")) policy.reset_after = *v;
+}
+
+void read_restart_limit(table_reader& r, restart_limit_policy& limit) {
+  const auto* table = r.get_table("restart_limit");
+  if (!table) return;
+  auto t = r.nested("restart_limit", *table);
+  t.allow_only({"burst", "interval_ms"});
+  if (auto v = t.get_int("burst", 1, 1'000'000))
+    limit.burst = static_cast<unsigned>(*v);
+  if (auto v = t.get_millis("interval_ms")) limit.interval = *v;
+}
+
+fleet_intensity default_top_intensity(const supervisor_spec& top) {
+  const restart_limit_policy fallback;
+  std::uint64_t sum = 0;
+  unsigned largest = 0;
+  auto period = fallback.interval;
+  bool limited = false;
+  for (const auto& child : top.children) {
+    unsigned burst = fallback.burst;
+    const auto* p = std::get_if<process_spec>(&child);
+    if (p && p->restart_limit.enabled()) {
+      burst = p->restart_limit.burst;
+      period = limited ? std::min(period, p->restart_limit.interval)
+                       : p->restart_limit.interval;
+      limited = true;
+    }
+    sum += burst;
+    largest = std::max(largest, burst);
+  }
+  const std::uint64_t intensity =
+      std::min<std::uint64_t>(sum + largest, 1'000'000);
+  return {static_cast<unsigned>(intensity), period};
 }
 
 void read_stdio(table_reader& r, std::string_view key, os::stdio_target& target,

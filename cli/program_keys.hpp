@@ -30,6 +30,21 @@ std::string resolve_path(const std::string& base_dir, const std::string& path);
 
 void read_exit_codes(table_reader& r, process_spec& spec);
 void read_backoff(table_reader& r, core::backoff_policy& policy);
+/// `restart_limit = { burst = N, interval_ms = T }` (interval 0: no limit).
+void read_restart_limit(table_reader& r, restart_limit_policy& limit);
+
+/// The top supervisor's intensity and period when [supervisor] does not set
+/// them: no single program can trip it, so one crash-looping program fails
+/// alone (its own restart limit) instead of taking its siblings down. Each
+/// direct child asks for at most its burst of restarts per its interval
+/// (a group, or a program without a limit, is counted at the default
+/// burst); the default allows their sum plus the largest burst (slack for
+/// delivery delays) within the shortest interval.
+struct fleet_intensity {
+  unsigned intensity;
+  std::chrono::milliseconds period;
+};
+fleet_intensity default_top_intensity(const supervisor_spec& top);
 /// `stdout` / `stderr`: "inherit", "null", { file }, { capture, ... }.
 void read_stdio(table_reader& r, std::string_view key, os::stdio_target& target,
                 log_rotation& logs, const std::string& base_dir);

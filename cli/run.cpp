@@ -115,9 +115,17 @@ class display {
   /// Shows the rows that changed; `last` (after the stop) also writes the
   /// status file if a write is pending.
   void update(const std::vector<status_row>& rows,
+  void update(const std::vector<status_row>& rows,
               const std::vector<std::size_t>& changed,
+              const std::vector<supervisor_row>& supervisors,
               const core::supervisor_state& top, const clock_pair& now,
               bool last = false) {
+    bool supervisors_changed = false;
+    for (const auto& sup : supervisors) {
+      auto& seen = supervisor_versions_[sup.name];
+      if (seen != sup.version) supervisors_changed = true;
+      seen = sup.version;
+    }
     if (!live_)
       for (const std::size_t i : changed)
         std::cout << render_line(rows[i], now.unix_ms()) << "\n";
@@ -130,10 +138,11 @@ class display {
                   << " restarts=" << top.restarts << "\n";
     }
     if (!live_) std::cout.flush();
-    status_pending_ = status_pending_ || !changed.empty();
+    status_pending_ =
+        status_pending_ || !changed.empty() || supervisors_changed;
     if (status_pending_ && !json_path_.empty() &&
         (last || now.steady >= next_status_write_))
-      write_status(rows, now);
+      write_status(rows, supervisors, now);
     if (live_) redraw(rows, top, now);
   }
 
@@ -142,10 +151,11 @@ class display {
   /// most a tenth of the time: a file of 100,000 rows (25 MB) is rewritten
   /// every few seconds at most, one of 100 rows at every change.
   void write_status(const std::vector<status_row>& rows,
+                    const std::vector<supervisor_row>& supervisors,
                     const clock_pair& now) {
     status_pending_ = false;
-    const auto error =
-        write_file_atomic(json_path_, to_json(rows, now.unix_ms()));
+    const auto error = write_file_atomic(
+        json_path_, to_json(rows, now.unix_ms(), supervisors));
     const auto took = std::chrono::steady_clock::now() - now.steady;
     next_status_write_ = now.steady + 10 * took;
     if (!error.empty() && error != last_error_)
@@ -190,6 +200,7 @@ class display {
 
   const bool live_;
   const std::string json_path_;
+  std::map<std::string, std::uint64_t> supervisor_versions_;
   core::supervisor_status top_status_ = core::supervisor_status::starting;
   std::uint32_t top_restarts_ = 0;
   std::string note_, drawn_, last_error_;
@@ -213,6 +224,26 @@ std::string describe_signal(int sig) {
     default:
       return "received " + name;
   }
+}
+
+std::vector<supervisor_row> collect_supervisors(const runtime& rt) {
+  std::vector<supervisor_row> rows;
+  rt.for_each_supervisor([&](const supervisor_handle& h) {
+    rows.push_back(make_supervisor_row(*h.read()));
+  });
+  return rows;
+}
+
+/// `vitrine run`'s answer to a failed top supervisor (its intensity was
+/// exhausted; the root, with intensity 0, does not restart it): a message
+/// naming the child and its exit, or "" while it has not failed.
+std::string top_failure_message(const core::supervisor_state& top) {
+  if (top.status != core::supervisor_status::failed || !top.last_failure)
+    return {};
+  return "vitrine: supervisor '" + std::string{top.name()} +
+         "' failed: " + top.last_failure->describe() +
+         "; stopping everything (exit status " +
+         std::to_string(exit_top_supervisor_failed) + ")";
 }
 
 }  // namespace
@@ -248,6 +279,9 @@ int run_command(const run_options& options) {
 
   runtime_options rt_options;
   rt_options.subreaper = true;  // reap what escapes a child's process group
+  // The top supervisor is the application: when it fails, the run ends
+  // (see top_failure_message) instead of the root restarting it.
+  rt_options.root_intensity = 0;
   runtime rt{rt_options};
   // supervise() blocks until the whole tree is added: on its own thread, so
   // signals are answered meanwhile.
@@ -272,6 +306,7 @@ int run_command(const run_options& options) {
   row_cache rows;
   std::atomic<bool> stopped{false};
   std::thread stopper;
+  bool top_failed = false;
   for (;;) {
     if (const int sig = signals.wait(100ms)) {
       const std::string name{os::signal_name(sig)};
@@ -296,6 +331,15 @@ int run_command(const run_options& options) {
         screen.note(describe_signal(sig));
       }
     }
+    if (!stopper.joinable() && added.load(std::memory_order_acquire) && top)
+      if (auto failure = top_failure_message(*top.read()); !failure.empty()) {
+        std::cerr << failure << std::endl;
+        top_failed = true;
+        stopper = std::thread{[&] {
+          rt.shutdown();
+          stopped = true;
+        }};
+      }
     const bool done = stopped.load();
     if (!added.load(std::memory_order_acquire)) {  // (3)
       if (!announced && std::chrono::steady_clock::now() - adding > 1s) {
@@ -310,7 +354,8 @@ int run_command(const run_options& options) {
     // The last update reads every state: the final rows and status file.
     const auto& changed =
         done ? rows.refresh(rt, now, ~std::size_t{0}) : rows.refresh(rt, now);
-    screen.update(rows.rows(), changed, *top.read(), now, done);
+    screen.update(rows.rows(), changed, collect_supervisors(rt), *top.read(),
+                  now, done);
     if (done) break;
   }
   starter.join();
@@ -319,7 +364,7 @@ int run_command(const run_options& options) {
     std::cerr << start_error;
     return 1;
   }
-  return 0;
+  return top_failed ? exit_top_supervisor_failed : 0;
 }
 
 }  // namespace vitrine::cli

@@ -41,6 +41,35 @@ status_row make_row(const core::process_state& state, const clock_pair& now) {
   return row;
 }
 
+supervisor_row make_supervisor_row(const core::supervisor_state& state) {
+  supervisor_row row;
+  row.name = std::string{state.name()};
+  row.status = std::string{core::to_string(state.status)};
+  row.version = state.version;
+  row.restarts = state.restarts;
+  row.children = state.child_count;
+  if (const auto& f = state.last_failure) {
+    row.failed_child = f->child;
+    row.failed_exit = f->exit;
+    row.failed_restarts = f->restarts_in_window;
+    row.failed_intensity = f->intensity;
+    row.failed_period_ms = f->period.count();
+    row.failure = f->describe();
+  }
+  return row;
+}
+
+std::string render_supervisor(const supervisor_row& row) {
+  std::string text = "supervisor " + row.name + ": " + row.status +
+                     ", restarts " + std::to_string(row.restarts) + ", " +
+                     std::to_string(row.children) +
+                     (row.children == 1 ? " child" : " children");
+  if (!row.failure.empty())
+    text += (row.status == "failed" ? "; failed: " : "; last failure: ") +
+            row.failure;
+  return text;
+}
+
 std::optional<milliseconds> uptime(const status_row& row,
                                    std::int64_t now_unix_ms) {
   if (row.pid == 0 || row.started_at_ms == 0) return std::nullopt;
@@ -49,7 +78,28 @@ std::optional<milliseconds> uptime(const status_row& row,
 }
 
 std::string to_json(const std::vector<status_row>& rows,
-                    std::int64_t now_unix_ms) {
+                    std::int64_t now_unix_ms,
+                    const std::vector<supervisor_row>& supervisors) {
+  auto sups = nlohmann::ordered_json::array();
+  for (const auto& row : supervisors) {
+    nlohmann::ordered_json item;
+    item["name"] = row.name;
+    item["status"] = row.status;
+    item["version"] = row.version;
+    item["restarts"] = row.restarts;
+    item["children"] = row.children;
+    if (row.failed_child.empty()) {
+      item["last_failure"] = nullptr;
+    } else {
+      item["last_failure"] = {{"child", row.failed_child},
+                              {"exit", row.failed_exit},
+                              {"restarts", row.failed_restarts},
+                              {"intensity", row.failed_intensity},
+                              {"period_ms", row.failed_period_ms},
+                              {"text", row.failure}};
+    }
+    sups.push_back(std::move(item));
+  }
   auto array = nlohmann::ordered_json::array();
   for (const auto& row : rows) {
     nlohmann::ordered_json item;
@@ -67,19 +117,25 @@ std::string to_json(const std::vector<status_row>& rows,
     item["spawn_error"] = row.spawn_error;
     array.push_back(std::move(item));
   }
-  return array.dump(2) + "\n";
+  nlohmann::ordered_json doc;
+  doc["supervisors"] = std::move(sups);
+  doc["processes"] = std::move(array);
+  return doc.dump(2) + "\n";
 }
 
 std::optional<std::vector<status_row>> rows_from_json(std::string_view text,
                                                       std::string& error) {
   // Parse without exceptions; then read each field with a type check.
-  const auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_array()) {
-    error = "not a JSON array of process states";
+  const auto parsed = nlohmann::json::parse(text, nullptr, false);
+  const nlohmann::json* list = &parsed;  // the older format: a bare array
+  if (parsed.is_object())
+    if (auto it = parsed.find("processes"); it != parsed.end()) list = &*it;
+  if (parsed.is_discarded() || !list->is_array()) {
+    error = "not a vitrine status (an object with a 'processes' array)";
     return std::nullopt;
   }
   std::vector<status_row> rows;
-  for (const auto& item : doc) {
+  for (const auto& item : *list) {
     if (!item.is_object()) {
       error = "an entry is not a JSON object";
       return std::nullopt;
@@ -107,6 +163,54 @@ std::optional<std::vector<status_row>> rows_from_json(std::string_view text,
         row.exit_kind = k->get<std::string>();
       if (auto v = it->find("value"); v != it->end() && v->is_number_integer())
         row.exit_value = v->get<int>();
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::optional<std::vector<supervisor_row>> supervisors_from_json(
+    std::string_view text, std::string& error) {
+  const auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !(doc.is_object() || doc.is_array())) {
+    error = "not a vitrine status (an object with a 'processes' array)";
+    return std::nullopt;
+  }
+  std::vector<supervisor_row> rows;
+  if (doc.is_array()) return rows;  // the older format had none
+  const auto list = doc.find("supervisors");
+  if (list == doc.end()) return rows;
+  if (!list->is_array()) {
+    error = "'supervisors' is not an array";
+    return std::nullopt;
+  }
+  for (const auto& item : *list) {
+    if (!item.is_object()) {
+      error = "a supervisor entry is not a JSON object";
+      return std::nullopt;
+    }
+    auto text_of = [](const nlohmann::json& o, const char* key,
+                      std::string& out) {
+      if (auto it = o.find(key); it != o.end() && it->is_string())
+        out = it->get<std::string>();
+    };
+    auto number_of = [](const nlohmann::json& o, const char* key, auto& out) {
+      if (auto it = o.find(key); it != o.end() && it->is_number_integer())
+        out = it->get<std::remove_reference_t<decltype(out)>>();
+    };
+    supervisor_row row;
+    text_of(item, "name", row.name);
+    text_of(item, "status", row.status);
+    number_of(item, "version", row.version);
+    number_of(item, "restarts", row.restarts);
+    number_of(item, "children", row.children);
+    if (auto f = item.find("last_failure"); f != item.end() && f->is_object()) {
+      text_of(*f, "child", row.failed_child);
+      text_of(*f, "exit", row.failed_exit);
+      number_of(*f, "restarts", row.failed_restarts);
+      number_of(*f, "intensity", row.failed_intensity);
+      number_of(*f, "period_ms", row.failed_period_ms);
+      text_of(*f, "text", row.failure);
     }
     rows.push_back(std::move(row));
   }

@@ -1,5 +1,6 @@
-// status: one display row per supervised process, its JSON form, and the
-// status file `vitrine run --json-status` keeps up to date.
+// status: one display row per supervised process and per supervisor, their
+// JSON form, and the status file `vitrine run --json-status` keeps up to
+// date.
 //
 // Threads: pure functions and values, except write_file_atomic(), which
 // does I/O; call any of them from any thread. Costs: make_row() copies a
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "vitrine/core/process_state.hpp"
+#include "vitrine/core/supervisor_state.hpp"
 
 namespace vitrine::cli {
 
@@ -32,6 +34,27 @@ struct status_row {
   std::int64_t started_at_ms = 0;  ///< Unix time of the last spawn; 0: never
   std::string spawn_error;
 };
+
+struct supervisor_row {
+  std::string name;
+  std::string status;  ///< to_string(supervisor_status)
+  std::uint64_t version = 0;
+  std::uint32_t restarts = 0;
+  std::uint32_t children = 0;
+  /// The last failure (empty child: it never failed).
+  std::string failed_child;
+  std::string failed_exit;
+  std::uint32_t failed_restarts = 0;  ///< restarts counted in the window
+  std::uint32_t failed_intensity = 0;
+  std::int64_t failed_period_ms = 0;
+  std::string failure;  ///< supervisor_failure::describe(), or ""
+};
+
+supervisor_row make_supervisor_row(const core::supervisor_state& state);
+
+/// "supervisor main: failed, restarts 3, 2 children; child 'web' (exit
+/// 1): 4 restarts within 5000 ms exceed intensity 3".
+std::string render_supervisor(const supervisor_row& row);
 
 /// Converts steady_clock time points of process states to Unix time, from
 /// one pair of clock readings taken together.
@@ -53,14 +76,19 @@ status_row make_row(const core::process_state& state, const clock_pair& now);
 std::optional<std::chrono::milliseconds> uptime(const status_row& row,
                                                 std::int64_t now_unix_ms);
 
-/// A JSON array of objects, one per row (see docs/cli.md), pretty-printed
-/// with a final newline.
+/// A JSON object {"supervisors": [...], "processes": [...]}, one object per
+/// row (see docs/cli.md), pretty-printed with a final newline.
 std::string to_json(const std::vector<status_row>& rows,
-                    std::int64_t now_unix_ms);
+                    std::int64_t now_unix_ms,
+                    const std::vector<supervisor_row>& supervisors = {});
 
-/// Parses what to_json() wrote; nullopt with `error` set on bad input.
+/// The processes of what to_json() wrote (or of the older bare array);
+/// nullopt with `error` set on bad input.
 std::optional<std::vector<status_row>> rows_from_json(std::string_view text,
                                                       std::string& error);
+/// The supervisors of what to_json() wrote (none in the older bare array).
+std::optional<std::vector<supervisor_row>> supervisors_from_json(
+    std::string_view text, std::string& error);
 
 /// Writes `content` to `path` through `path.tmp` + rename(2). Returns "" or
 /// the error (the temporary file is removed then).

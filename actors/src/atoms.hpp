@@ -18,6 +18,16 @@ using shutdown_atom = caf::atom_constant<caf::atom("v_shutdown")>;
 using subscribe_atom = caf::atom_constant<caf::atom("v_sub")>;
 using unsubscribe_atom = caf::atom_constant<caf::atom("v_unsub")>;
 using add_child_atom = caf::atom_constant<caf::atom("v_addchild")>;
+/// (command, ticket, command_kind) from a handle: applied, then published
+/// as the state's applied_command.
+using command_atom = caf::atom_constant<caf::atom("v_command")>;
+/// A supervisor that is not running refuses a restart a child asked for.
+using deny_atom = caf::atom_constant<caf::atom("v_deny")>;
+/// A supervisor waits out the backoff delay of the child that exited.
+using plan_timer_atom = caf::atom_constant<caf::atom("v_plantim")>;
+
+/// What a handle's command asks for.
+enum class command_kind : int { start = 0, stop = 1, restart = 2 };
 
 // Events.
 using child_exit_atom = caf::atom_constant<caf::atom("v_exit")>;

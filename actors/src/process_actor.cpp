@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "atoms.hpp"
-#include "supervisor_actor.hpp"
+#include "child_report.hpp"
 #include "status_table_writer.hpp"
+#include "supervisor_actor.hpp"
 #include "vitrine/core/backoff.hpp"
+#include "vitrine/core/restart_window.hpp"
 #include "vitrine/os/cgroup.hpp"
 #include "vitrine/os/guardian.hpp"
 #include "vitrine/os/log_sink.hpp"
@@ -51,18 +53,54 @@ class process_actor final : public caf::event_based_actor {
         cgroups_(context.cgroups),
         supervisor_(std::move(supervisor)),
         backoff_(spec_.backoff, std::hash<std::string>{}(spec_.name)),
+        restart_window_(spec_.restart_limit.burst,
+                        spec_.restart_limit.interval),
         current_(record_->state.current_unsafe()) {}
 
   caf::behavior make_behavior() override {
     return {
-        // Replies with the state version from before the start: exit
-        // reports of this run (even a spawn failure during the start itself)
-        // carry later versions, so the supervisor can drop older ones.
-        [this](start_atom) {
+        // A supervisor's start. Replies with the state version from before
+        // the start once the process left `starting` (running, or an exit):
+        // a supervisor starts the next child only then. Exit reports of this
+        // run carry later versions, so the supervisor can drop older ones.
+        [this](start_atom) { return start_for_supervisor(false); },
+        // The same for a sibling a supervisor restarts (one_for_all,
+        // rest_for_one): counts as a restart of this process too.
+        [this](start_atom, bool counted) {
+          return start_for_supervisor(counted);
+        },
+        // A command from a handle, applied and then published with its
+        // ticket. A manual start or restart begins a fresh restart-limit
+        // window, and (as in OTP) a supervisor does not count it.
+        [this](command_atom, std::uint64_t ticket, int kind) {
           count();
+          applied_ticket_ = std::max(applied_ticket_, ticket);
           const std::uint64_t before = current_.version;
-          start();
-          return before;
+          switch (static_cast<command_kind>(kind)) {
+            case command_kind::start:
+              restart_window_.clear();
+              start();
+              break;
+            case command_kind::stop:
+              restart_when_stopped_ = false;  // the latest command wins
+              stop();
+              break;
+            case command_kind::restart:
+              restart_window_.clear();
+              restart();
+              break;
+          }
+          if (current_.version == before) publish([](process_state&) {});
+        },
+        // The supervisor is not running and will not restart this process:
+        // it stops where it is (unless something happened since it asked).
+        [this](deny_atom, std::uint64_t reported_version) {
+          count();
+          if (current_.status == process_status::backoff &&
+              current_.version == reported_version) {
+            ++generation_;  // cancels a pending spawn timer
+            set_status(process_status::stopped);
+          }
         },
         [this](stop_atom) -> caf::result<caf::ok_atom> {
           count();
@@ -74,9 +112,7 @@ class process_actor final : public caf::event_based_actor {
         },
         [this](restart_atom) {
           count();
-          if (!has_child()) return start_fresh();
-          restart_when_stopped_ = true;
-          stop();
+          restart();
         },
         [this](signal_atom, int sig) {
           count();
@@ -165,6 +201,7 @@ class process_actor final : public caf::event_based_actor {
     process_state next = current_;
     mutate(next);
     next.version = current_.version + 1;
+    next.applied_command = applied_ticket_;
     current_ = next;
     history_.push(
         {next.version, next.status, next.pid, next.last_exit, clock::now()});
@@ -179,6 +216,9 @@ class process_actor final : public caf::event_based_actor {
     if (record_->status_table) record_->status_table->publish(current_);
     for (const auto& s : subscribers_)
       send(s, state_changed_atom::value, current_);
+    // Before any exit report this publish precedes (same receiver, FIFO).
+    if (!pending_starts_.empty() && current_.status != process_status::starting)
+      deliver_pending_starts();
   }
 
   void set_status(process_status status) {
@@ -186,6 +226,31 @@ class process_actor final : public caf::event_based_actor {
   }
 
   // -- starting ---------------------------------------------------------------
+
+  caf::result<std::uint64_t> start_for_supervisor(bool counted) {
+    count();
+    const std::uint64_t before = current_.version;
+    if (counted) publish([](process_state& s) { ++s.restart_count; });
+    start();
+    if (current_.status != process_status::starting &&
+        current_.status != process_status::backoff)
+      return before;
+    auto promise = make_response_promise<std::uint64_t>();
+    pending_starts_.emplace_back(std::move(promise), before);
+    return pending_starts_.back().first;
+  }
+
+  void deliver_pending_starts() {
+    auto pending = std::move(pending_starts_);
+    pending_starts_.clear();
+    for (auto& [promise, before] : pending) promise.deliver(before);
+  }
+
+  void restart() {
+    if (!has_child()) return start_fresh();
+    restart_when_stopped_ = true;
+    stop();
+  }
 
   /// A start command: from a resting state spawn now; in backoff, after the
   /// pending delay.
@@ -199,8 +264,11 @@ class process_actor final : public caf::event_based_actor {
       case process_status::backoff:
         arm_spawn_timer();
         break;
+      case process_status::stopping:
+        restart_when_stopped_ = true;  // start again once reaped
+        break;
       default:
-        break;  // already starting, running or stopping
+        break;  // already starting or running
     }
   }
 
@@ -210,10 +278,15 @@ class process_actor final : public caf::event_based_actor {
     spawn();
   }
 
+  /// Spawns once the backoff delay, counted from the exit (or failed
+  /// spawn) that caused it, has passed: a supervisor that waited it out
+  /// already gets a spawn at once.
   void arm_spawn_timer() {
     ++generation_;
-    if (pending_delay_.count() == 0) return spawn();
-    delayed_send(this, pending_delay_, spawn_timer_atom::value, generation_);
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        backoff_since_ + pending_delay_ - clock::now());
+    if (left.count() <= 0) return spawn();
+    delayed_send(this, left, spawn_timer_atom::value, generation_);
   }
 
   void spawn() {
@@ -277,7 +350,10 @@ class process_actor final : public caf::event_based_actor {
   void on_spawn_failure(const os::launch_error& error) {
     const bool retry =
         !is_permanent(error.code) && ++quick_failures_ <= spec_.startretries;
-    if (retry) pending_delay_ = backoff_.next();
+    if (retry) {
+      pending_delay_ = backoff_.next();
+      backoff_since_ = clock::now();
+    }
     publish([&](process_state& s) {
       s.pid = 0;
       s.status = retry ? process_status::backoff : process_status::failed;
@@ -382,9 +458,13 @@ class process_actor final : public caf::event_based_actor {
       if (quick_failures_ > spec_.startretries) {
         restart = false;
         next = process_status::failed;
+      } else if (spec_.restart_limit.enabled() && !restart_window_.admit(now)) {
+        restart = false;  // past its own restart limit: it alone fails
+        next = process_status::failed;
       } else {
         next = process_status::backoff;
         pending_delay_ = backoff_.next();
+        backoff_since_ = now;
       }
     }
     publish([&](process_state& s) {
@@ -414,9 +494,18 @@ class process_actor final : public caf::event_based_actor {
   }
 
   void report(bool restart_wanted) {
-    if (supervisor_)
-      send(supervisor_, child_event_atom::value, restart_wanted,
-           current_.version);
+    if (!supervisor_) return;
+    child_report r;
+    r.restart_wanted = restart_wanted;
+    r.version = current_.version;
+    r.exit = current_.spawn_errno != 0
+                 ? "spawn failed: " + std::string{current_.spawn_error()}
+                 : core::describe(current_.last_exit);
+    if (restart_wanted)
+      r.delay = std::max(std::chrono::milliseconds{0},
+                         std::chrono::ceil<std::chrono::milliseconds>(
+                             backoff_since_ + pending_delay_ - clock::now()));
+    send(supervisor_, child_event_atom::value, std::move(r));
   }
 
   // -- stopping ---------------------------------------------------------------
@@ -471,11 +560,19 @@ class process_actor final : public caf::event_based_actor {
   os::unique_fd pidfd_;       // the child's, until we reap it
   caf::actor supervisor_;
   core::backoff backoff_;
+  core::restart_window restart_window_;  ///< spec_.restart_limit
   process_state current_;
   core::transition_history history_;
   std::uint64_t generation_ = 0;
   unsigned quick_failures_ = 0;
   std::chrono::milliseconds pending_delay_{0};
+  clock::time_point backoff_since_{};  ///< when pending_delay_ began
+  std::uint64_t applied_ticket_ = 0;   ///< last handle command applied
+  /// Supervisor starts waiting for the process to leave `starting`, with
+  /// the version from before each.
+  std::vector<
+      std::pair<caf::typed_response_promise<std::uint64_t>, std::uint64_t>>
+      pending_starts_;
   bool restart_when_stopped_ = false;
   bool quit_when_stopped_ = false;
   std::vector<caf::typed_response_promise<caf::ok_atom>> pending_stops_;

@@ -21,14 +21,22 @@ bool send_to_owner(const detail::process_record& record, Ts&&... xs) {
 
 }  // namespace
 
-bool process_handle::start() const {
-  return send_to_owner(*record_, detail::start_atom::value);
+process_command process_handle::send_command(int kind) const {
+  auto port = record_->port.load();
+  if (!port) return {};
+  const std::uint64_t ticket = port->next_ticket();
+  caf::anon_send(port->owner(), detail::command_atom::value, ticket, kind);
+  return process_command{*this, ticket};
 }
-bool process_handle::stop() const {
-  return send_to_owner(*record_, detail::stop_atom::value);
+
+process_command process_handle::start() const {
+  return send_command(static_cast<int>(detail::command_kind::start));
 }
-bool process_handle::restart() const {
-  return send_to_owner(*record_, detail::restart_atom::value);
+process_command process_handle::stop() const {
+  return send_command(static_cast<int>(detail::command_kind::stop));
+}
+process_command process_handle::restart() const {
+  return send_command(static_cast<int>(detail::command_kind::restart));
 }
 bool process_handle::signal(int sig) const {
   return send_to_owner(*record_, detail::signal_atom::value, sig);

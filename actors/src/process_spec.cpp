@@ -207,6 +207,12 @@ void validate_into(problem_list& out, const process_spec& spec) {
   if (!(b.jitter >= 0.0 && b.jitter <= 1.0))
     out.add("backoff.jitter", "must be between 0 and 1");
   if (spec.startretries > 1000) out.add("startretries", "must be at most 1000");
+  check_duration(out, "restart_limit.interval", spec.restart_limit.interval,
+                 true);
+  if (spec.restart_limit.enabled() &&
+      (spec.restart_limit.burst < 1 || spec.restart_limit.burst > 1'000'000))
+    out.add("restart_limit.burst",
+            "must be between 1 and 1000000 (interval 0 disables the limit)");
   if (spec.logs.backups > 1000) out.add("logs.backups", "must be at most 1000");
 }
 

@@ -30,13 +30,12 @@ std::unique_ptr<caf::actor_system_config> make_config(
   return config;
 }
 
-supervisor_spec root_spec() {
+supervisor_spec root_spec(const runtime_options& options) {
   supervisor_spec spec;
   spec.name = "root";
   spec.strategy = restart_strategy::one_for_one;
-  // The root only hosts what the application adds; it never gives up.
-  spec.intensity = 1'000'000;
-  spec.period = std::chrono::milliseconds{1};
+  spec.intensity = options.root_intensity;
+  spec.period = options.root_period;
   return spec;
 }
 
@@ -59,10 +58,25 @@ bool runtime_context::register_process(
   if (directory) caf::anon_send(directory, caf::put_atom::value, name, record);
   return true;
 }
+
+bool runtime_context::register_processes(
+    std::vector<named_record> records) const {
+  if (records.empty()) return true;
+  std::vector<named_record> copy;
+  if (directory) copy = records;
+  if (!registry.insert_all(std::move(records))) return false;
+  for (auto& [name, record] : copy)
+    caf::anon_send(directory, caf::put_atom::value, name, record);
+  return true;
+}
 }  // namespace detail
 
 struct runtime::impl {
-  explicit impl(runtime_options o) : options(o) {}
+  explicit impl(runtime_options o) : options(o) {
+    if (options.root_period.count() <= 0)
+      throw std::invalid_argument(
+          "vitrine: runtime_options.root_period must be greater than 0");
+  }
   ~impl() { io.stop(); }  // before the guardian it may call back into
 
   runtime_options options;
@@ -80,6 +94,7 @@ struct runtime::impl {
   std::unique_ptr<os::guardian> guardian;
   std::unique_ptr<os::orphan_reaper> reaper;
   registry_type registry;
+  supervisor_registry_type supervisors;
   std::shared_ptr<detail::supervisor_record> root_record =
       std::make_shared<detail::supervisor_record>(
           std::make_shared<const std::string>("root"));
@@ -102,9 +117,10 @@ struct runtime::impl {
       status_table = std::make_shared<detail::status_table_writer>(
           options.status_table_path, options.status_heartbeat);
     context.reset(new detail::runtime_context{
-        io, registry, options.mode, std::move(directory), guardian.get(),
-        cgroups.get(), status_table});
-    root = detail::spawn_supervisor_actor(sys, root_record, root_spec(),
+        io, registry, supervisors, options.mode, std::move(directory),
+        guardian.get(), cgroups.get(), status_table});
+    supervisors.insert("root", root_record);
+    root = detail::spawn_supervisor_actor(sys, root_record, root_spec(options),
                                           *context, caf::actor{});
     request_blocking<std::uint64_t>(detail::start_atom::value);
   }
@@ -230,6 +246,14 @@ const caf::actor& runtime::directory_actor() const noexcept {
 
 const runtime::registry_type& runtime::registry() const noexcept {
   return impl_->registry;
+}
+
+const runtime::supervisor_registry_type& runtime::supervisors() const noexcept {
+  return impl_->supervisors;
+}
+
+supervisor_handle runtime::find_supervisor(std::string_view name) const {
+  return supervisor_handle{impl_->supervisors.find_shared(name)};
 }
 
 supervisor_handle runtime::root() const {

@@ -1,18 +1,48 @@
 #include "supervisor_actor.hpp"
 
+#include <deque>
 #include <functional>
 #include <vector>
 
 #include "atoms.hpp"
+#include "child_report.hpp"
 #include "command_port.hpp"
 #include "process_actor.hpp"
 #include "vitrine/core/restart_window.hpp"
+#include "vitrine/messages.hpp"
 
 namespace vitrine::detail {
 namespace {
 
 using core::supervisor_status;
-using done_fn = std::function<void()>;
+using clock = std::chrono::steady_clock;
+using millis = std::chrono::milliseconds;
+
+/// One step of an operation.
+struct step {
+  enum class kind : std::uint8_t {
+    start,           ///< start child `index`, wait until it left `starting`
+    start_parallel,  ///< start every child at once, wait for all
+    stop,            ///< stop child `index`, wait until it is reaped
+    shutdown,        ///< stop and quit child `index`
+    wait_until,      ///< wait until `until` (a restarted child's backoff)
+  };
+  kind what;
+  std::size_t index = 0;
+  clock::time_point until{};
+};
+
+/// A sequence of steps run one after another. `begin` (run when the
+/// operation reaches the front of the queue) fills in the steps; `done` runs
+/// after the last one, or with false when a stop cancelled the operation.
+struct operation {
+  bool is_stop = false;
+  std::function<void(std::vector<step>&)> begin;
+  std::function<void(bool completed)> done;
+  std::vector<step> steps{};
+  std::size_t next = 0;
+  bool begun = false;
+};
 
 class supervisor_actor final : public caf::event_based_actor {
  public:
@@ -26,32 +56,45 @@ class supervisor_actor final : public caf::event_based_actor {
         context_(context),
         parent_(std::move(parent)),
         window_(spec_.intensity, spec_.period),
-        current_(record_->state.current_unsafe()) {}
+        current_(record_->state.current_unsafe()) {
+    // Its child count is right from the first state on.
+    if (!spec_.children.empty()) {
+      current_.child_count = static_cast<std::uint32_t>(spec_.children.size());
+      current_.version += 1;
+      record_->state.publish(current_);
+    }
+  }
 
   caf::behavior make_behavior() override {
     return {
-        // Replies, once started, with the state version from before the
-        // start (see on_child_event).
-        [this](start_atom) {
-          auto promise = make_response_promise<std::uint64_t>();
-          start_all([promise, before = current_.version]() mutable {
-            promise.deliver(before);
-          });
-          return promise;
-        },
+        // Replies, once every child was started, with the state version from
+        // before the start (see on_child_event for how parents use it).
+        [this](start_atom) { return start_with_reply(); },
+        [this](start_atom, bool) { return start_with_reply(); },
         // A restart ordered by the parent with send(): no reply (a promise
-        // here delivered a stray 'ok' to the parent: "unexpected message").
-        [this](resume_atom) { start_all([] {}); },
-        [this](stop_atom) { return stop_all(false); },
-        [this](shutdown_atom) { return stop_all(true); },
+        // here delivered a stray reply to the parent: "unexpected message").
+        [this](resume_atom) { enqueue(start_all([](bool) {})); },
+        [this](stop_atom) { return stop_with_reply(false); },
+        [this](shutdown_atom) { return stop_with_reply(true); },
+        [this](command_atom, std::uint64_t ticket, int kind) {
+          applied_ticket_ = std::max(applied_ticket_, ticket);
+          const std::uint64_t before = current_.version;
+          if (static_cast<command_kind>(kind) == command_kind::stop)
+            enqueue(stop_all(false, [](bool) {}));
+          else
+            enqueue(start_all([](bool) {}));
+          // Queued behind another operation: the ticket is visible now.
+          if (current_.version == before) publish(current_.status);
+        },
         [this](add_child_atom, process_spec& spec)
             -> caf::result<std::shared_ptr<process_record>> {
           auto record = add_process(std::move(spec));
           if (!record) return caf::sec::invalid_argument;
           auto promise =
               make_response_promise<std::shared_ptr<process_record>>();
-          start_range(children_.size() - 1, children_.size(),
-                      [promise, record]() mutable { promise.deliver(record); });
+          enqueue(start_child(
+              children_.size() - 1,
+              [promise, record](bool) mutable { promise.deliver(record); }));
           return promise;
         },
         [this](add_child_atom, supervisor_spec& spec)
@@ -59,218 +102,422 @@ class supervisor_actor final : public caf::event_based_actor {
           auto record = add_supervisor(std::move(spec));
           auto promise =
               make_response_promise<std::shared_ptr<supervisor_record>>();
-          start_range(children_.size() - 1, children_.size(),
-                      [promise, record]() mutable { promise.deliver(record); });
+          enqueue(start_child(
+              children_.size() - 1,
+              [promise, record](bool) mutable { promise.deliver(record); }));
           return promise;
         },
-        [this](child_event_atom, bool wants_restart, std::uint64_t version) {
-          on_child_event(wants_restart, version);
+        [this](child_event_atom, child_report& report) {
+          const auto sender = caf::actor_cast<caf::actor>(current_sender());
+          std::size_t i = 0;
+          while (i < children_.size() && children_[i].actor != sender) ++i;
+          if (i == children_.size()) return;
+          deferred_.push_back({i, std::move(report)});
+          pump();
+        },
+        [this](plan_timer_atom, std::uint64_t generation) {
+          if (generation == generation_) pump();
+        },
+        [this](subscribe_atom, caf::actor& who) {
+          subscribers_.push_back(std::move(who));
+        },
+        [this](unsubscribe_atom, const caf::actor& who) {
+          std::erase(subscribers_, who);
         },
     };
   }
 
   void on_exit() override {
+    record_->port.store(nullptr);
     parent_ = nullptr;
     children_.clear();
+    subscribers_.clear();
+    queue_.clear();
   }
 
  private:
   struct child {
     caf::actor actor;
+    std::string name;
     bool autostart = true;
     bool is_supervisor = false;
     std::uint64_t started_version = 0;  ///< its version before our last start
   };
 
-  void publish(supervisor_status status) {
+  struct pending_report {
+    std::size_t index;
+    child_report report;
+  };
+
+  void publish(supervisor_status status,
+               std::shared_ptr<const core::supervisor_failure> failure = {}) {
     auto next = current_;
     next.version = current_.version + 1;
     next.status = status;
     next.child_count = static_cast<std::uint32_t>(children_.size());
     next.restarts = restarts_;
+    next.applied_command = applied_ticket_;
+    if (failure) next.last_failure = std::move(failure);
+    auto history = std::make_shared<core::supervisor_history>(
+        current_.history ? *current_.history : core::supervisor_history{});
+    history->push({next.version, next.status, next.restarts, clock::now()});
+    next.history = std::move(history);
     current_ = next;
     record_->state.publish(std::move(next));
     if (context_.status_table) context_.status_table->publish(current_);
+    for (const auto& s : subscribers_)
+      send(s, supervisor_changed_atom::value, current_);
   }
 
   // -- building children ------------------------------------------------------
 
-  std::shared_ptr<process_record> add_process(process_spec spec) {
+  std::shared_ptr<process_record> make_process(process_spec spec) {
     auto name = std::make_shared<const std::string>(spec.name);
     auto record = std::make_shared<process_record>(name, context_.mode);
-    if (!context_.register_process(spec.name, record)) return nullptr;
     attach_status_table(*record, context_.status_table);
     const bool autostart = spec.autostart;
     auto actor =
         spawn_process_actor(home_system(), record, std::move(spec), context_,
                             caf::actor_cast<caf::actor>(this));
     record->port.store(std::make_shared<command_port>(actor));
-    children_.push_back({std::move(actor), autostart});
+    children_.push_back({std::move(actor), *name, autostart});
     return record;
+  }
+
+  /// A process added after the start; nullptr if its name is taken.
+  std::shared_ptr<process_record> add_process(process_spec spec) {
+    if (context_.registry.find_shared(spec.name)) return nullptr;
+    auto record = make_process(std::move(spec));
+    if (context_.register_process(children_.back().name, record)) return record;
+    anon_send_exit(children_.back().actor, caf::exit_reason::kill);
+    children_.pop_back();
+    return nullptr;
   }
 
   std::shared_ptr<supervisor_record> add_supervisor(supervisor_spec spec) {
     auto record = std::make_shared<supervisor_record>(
         std::make_shared<const std::string>(spec.name));
+    std::string name = spec.name;
+    context_.supervisors.insert(name, record);
     auto actor =
         spawn_supervisor_actor(home_system(), record, std::move(spec), context_,
                                caf::actor_cast<caf::actor>(this));
-    children_.push_back({std::move(actor), true, true});
+    children_.push_back({std::move(actor), std::move(name), true, true});
     return record;
   }
 
+  /// Spawns the actors of the spec's children and registers all their
+  /// processes in one registry revision.
   void build_children_once() {
     if (built_) return;
     built_ = true;
     auto specs = std::move(spec_.children);
+    std::vector<runtime_context::named_record> named;
     for (auto& c : specs) {
-      if (auto* p = std::get_if<process_spec>(&c))
-        add_process(std::move(*p));
-      else
+      if (auto* p = std::get_if<process_spec>(&c)) {
+        std::string name = p->name;
+        auto record = make_process(std::move(*p));
+        named.emplace_back(std::move(name), std::move(record));
+      } else {
         add_supervisor(std::move(std::get<supervisor_spec>(c)));
+      }
+    }
+    if (context_.register_processes(named)) return;
+    // A name was taken meanwhile: register one by one, dropping the
+    // children whose name is taken (runtime::supervise checks names first,
+    // so this is a race with another supervise()).
+    for (auto& [name, record] : named) {
+      if (context_.register_process(name, record)) continue;
+      auto it = std::find_if(children_.begin(), children_.end(),
+                             [&](const child& c) { return c.name == name; });
+      anon_send_exit(it->actor, caf::exit_reason::kill);
+      children_.erase(it);
     }
   }
 
-  // -- sequences --------------------------------------------------------------
+  // -- operations -------------------------------------------------------------
 
-  /// Starts children [from, to) one after another (each start replies once
-  /// its spawn was attempted), then calls done.
-  void start_range(std::size_t from, std::size_t to, done_fn done) {
-    if (spec_.parallel_start && to - from > 1)
-      return start_in_parallel(from, to, std::move(done));
-    if (from >= to) return done();
-    if (!children_[from].autostart) {
-      children_[from].autostart = true;  // later restarts do start it
-      return start_range(from + 1, to, std::move(done));
+  /// Queues `op`. A stop cancels the start and restart operations queued or
+  /// running (their `done` runs with false) and runs after a running stop.
+  void enqueue(operation op) {
+    if (op.is_stop) {
+      const bool stop_running = !queue_.empty() && queue_.front().is_stop;
+      std::deque<operation> kept;
+      std::vector<operation> cancelled;
+      for (auto& queued : queue_) {
+        if (queued.is_stop)
+          kept.push_back(std::move(queued));
+        else
+          cancelled.push_back(std::move(queued));
+      }
+      queue_ = std::move(kept);
+      if (!stop_running) {
+        ++generation_;  // drops the replies the cancelled step waits for
+        outstanding_ = 0;
+      }
+      for (auto& c : cancelled)
+        if (c.done) c.done(false);
     }
-    auto next = [this, from, to, done] { start_range(from + 1, to, done); };
-    request(children_[from].actor, caf::infinite, start_atom::value)
-        .await(
-            [this, from, next](std::uint64_t version) {
-              children_[from].started_version = version;
-              next();
-            },
-            [next](caf::error&) { next(); });
+    queue_.push_back(std::move(op));
+    pump();
   }
 
-  /// Sends start to children [from, to) at once and calls done when all
-  /// have replied (spec.parallel_start: independent children, one_for_one).
-  void start_in_parallel(std::size_t from, std::size_t to, done_fn done) {
-    auto left = std::make_shared<std::size_t>(1);  // 1 until all are sent
-    auto one_done = [left, done] {
-      if (--*left == 0) done();
-    };
-    for (std::size_t i = from; i < to; ++i) {
-      if (!children_[i].autostart) {
-        children_[i].autostart = true;  // later restarts do start it
+  /// Runs operations until one waits for a reply or a timer; when none is
+  /// left, hands the reports that arrived meanwhile to on_child_event
+  /// (which may queue a restart). Iterative: replies re-enter here through
+  /// the mailbox.
+  void pump() {
+    if (pumping_) return;
+    pumping_ = true;
+    for (;;) {
+      if (!queue_.empty()) {
+        if (run_front()) break;
         continue;
       }
-      ++*left;
-      request(children_[i].actor, caf::infinite, start_atom::value)
-          .then(
-              [this, i, one_done](std::uint64_t version) {
-                children_[i].started_version = version;
-                one_done();
-              },
-              [one_done](caf::error&) { one_done(); });
+      if (deferred_.empty()) break;
+      auto next = std::move(deferred_.front());
+      deferred_.pop_front();
+      on_child_event(next.index, std::move(next.report));
     }
-    one_done();
+    pumping_ = false;
   }
 
-  /// Stops children [from, to) in reverse order, skipping `except`.
-  void stop_range(std::size_t from, std::size_t to, std::size_t except,
-                  bool quit_children, done_fn done) {
-    if (to <= from) return done();
-    const std::size_t i = to - 1;
-    auto next = [this, from, i, except, quit_children, done] {
-      stop_range(from, i, except, quit_children, done);
+  /// Issues steps of the front operation until one waits (true), or
+  /// finishes it (false).
+  bool run_front() {
+    auto& op = queue_.front();
+    if (!op.begun) {
+      op.begun = true;
+      if (op.begin) op.begin(op.steps);
+    }
+    if (outstanding_ > 0) return true;
+    while (op.next < op.steps.size())
+      if (issue(op.steps[op.next++])) return true;
+    auto done = std::move(op.done);
+    queue_.pop_front();
+    ++generation_;
+    if (done) done(true);
+    return false;
+  }
+
+  /// Sends one step's request; true if the operation must wait for it.
+  bool issue(const step& s) {
+    const std::uint64_t generation = generation_;
+    auto resume = [this, generation] {
+      if (generation != generation_) return;  // cancelled meanwhile
+      if (outstanding_ > 0 && --outstanding_ > 0) return;
+      pump();
     };
-    if (i == except) return next();
-    auto req =
-        quit_children
-            ? request(children_[i].actor, caf::infinite, shutdown_atom::value)
-            : request(children_[i].actor, caf::infinite, stop_atom::value);
-    req.await([next](caf::ok_atom) { next(); },
-              [next](caf::error&) { next(); });
+    switch (s.what) {
+      case step::kind::start:
+        return request_start(s.index, false, resume);
+      case step::kind::start_parallel: {
+        std::size_t sent = 0;
+        for (std::size_t i = 0; i < children_.size(); ++i)
+          if (request_start(i, false, resume)) ++sent;
+        outstanding_ = sent;
+        return sent > 0;
+      }
+      case step::kind::stop:
+      case step::kind::shutdown: {
+        auto& target = children_[s.index].actor;
+        auto req = s.what == step::kind::shutdown
+                       ? request(target, caf::infinite, shutdown_atom::value)
+                       : request(target, caf::infinite, stop_atom::value);
+        req.then([resume](caf::ok_atom) { resume(); },
+                 [resume](caf::error&) { resume(); });
+        return true;
+      }
+      case step::kind::wait_until: {
+        const auto left = std::chrono::ceil<millis>(s.until - clock::now());
+        if (left.count() <= 0) return false;
+        delayed_send(this, left, plan_timer_atom::value, generation);
+        return true;
+      }
+    }
+    return false;
   }
 
-  void start_all(done_fn done) {
-    build_children_once();
-    window_.clear();
-    publish(supervisor_status::starting);
-    start_range(0, children_.size(), [this, done] {
-      publish(supervisor_status::running);
-      done();
-    });
+  /// Asks child i to start; false (nothing sent) for a child that is not
+  /// started automatically: later restarts do start it.
+  template <class Resume>
+  bool request_start(std::size_t i, bool counted, Resume resume) {
+    auto& c = children_[i];
+    if (!c.autostart) {
+      c.autostart = true;
+      return false;
+    }
+    request(c.actor, caf::infinite, start_atom::value, counted)
+        .then(
+            [this, i, resume](std::uint64_t version) {
+              if (i < children_.size()) children_[i].started_version = version;
+              resume();
+            },
+            [resume](caf::error&) { resume(); });
+    return true;
   }
 
-  caf::result<caf::ok_atom> stop_all(bool quit_after) {
-    publish(supervisor_status::shutting_down);
-    auto promise = make_response_promise<caf::ok_atom>();
-    stop_range(0, children_.size(), children_.size(), quit_after,
-               [this, promise, quit_after]() mutable {
-                 publish(supervisor_status::stopped);
-                 promise.deliver(caf::ok_atom::value);
-                 if (quit_after) quit();
-               });
+  using done_fn = std::function<void(bool)>;
+
+  caf::result<std::uint64_t> start_with_reply() {
+    auto promise = make_response_promise<std::uint64_t>();
+    enqueue(start_all([promise, before = current_.version](bool) mutable {
+      promise.deliver(before);
+    }));
     return promise;
+  }
+
+  caf::result<caf::ok_atom> stop_with_reply(bool quit_after) {
+    auto promise = make_response_promise<caf::ok_atom>();
+    enqueue(stop_all(quit_after, [promise](bool) mutable {
+      promise.deliver(caf::ok_atom::value);
+    }));
+    return promise;
+  }
+
+  /// Starts every child in order with a fresh restart window.
+  operation start_all(done_fn done) {
+    operation op;
+    op.begin = [this](std::vector<step>& steps) {
+      build_children_once();
+      window_.clear();
+      publish(supervisor_status::starting);
+      if (spec_.parallel_start && children_.size() > 1) {
+        steps.push_back({step::kind::start_parallel});
+        return;
+      }
+      for (std::size_t i = 0; i < children_.size(); ++i)
+        steps.push_back({step::kind::start, i});
+    };
+    op.done = [this, done = std::move(done)](bool completed) {
+      if (completed) publish(supervisor_status::running);
+      done(completed);
+    };
+    return op;
+  }
+
+  operation start_child(std::size_t index, done_fn done) {
+    operation op;
+    op.begin = [this, index](std::vector<step>& steps) {
+      publish(current_.status);  // the child count changed
+      steps.push_back({step::kind::start, index});
+    };
+    op.done = std::move(done);
+    return op;
+  }
+
+  /// Stops every child in reverse order (shutdown: and quits them, then
+  /// itself).
+  operation stop_all(bool quit_after, done_fn done) {
+    operation op;
+    op.is_stop = true;
+    op.begin = [this, quit_after](std::vector<step>& steps) {
+      was_failed_ = current_.status == supervisor_status::failed;
+      publish(supervisor_status::shutting_down);
+      for (std::size_t i = children_.size(); i-- > 0;)
+        steps.push_back(
+            {quit_after ? step::kind::shutdown : step::kind::stop, i});
+    };
+    op.done = [this, quit_after, done = std::move(done)](bool completed) {
+      // A failed supervisor that is stopped stays failed (with its reason)
+      // until a start; anything else is now stopped.
+      publish(was_failed_ ? supervisor_status::failed
+                          : supervisor_status::stopped);
+      done(completed);
+      if (quit_after) {
+        deferred_.clear();
+        quit();
+      }
+    };
+    return op;
   }
 
   // -- restarts ---------------------------------------------------------------
 
-  /// `version` is the child's state version when it reported. A report not
-  /// newer than the version the child had before our last start of it is
-  /// stale: a restart sequence already replaced that run while the report
-  /// waited in the mailbox.
-  void on_child_event(bool wants_restart, std::uint64_t version) {
-    const auto sender = caf::actor_cast<caf::actor>(current_sender());
-    std::size_t i = 0;
-    while (i < children_.size() && children_[i].actor != sender) ++i;
-    if (i == children_.size() || !wants_restart) return;
-    if (version <= children_[i].started_version) return;
-    // The root (no parent) hosts the application's trees and has nobody to
-    // escalate to. A top-level supervisor that exceeded its intensity stays
-    // failed, its children stopped: restarting it at once (with a fresh
-    // restart window each time) looped forever and made a top-level
-    // supervisor's intensity meaningless.
-    if (!parent_ && children_[i].is_supervisor) return;
-    if (current_.status != supervisor_status::running &&
-        current_.status != supervisor_status::restarting &&
-        current_.status != supervisor_status::starting)
+  bool active() const { return current_.status == supervisor_status::running; }
+
+  /// A report from child i, handled when no operation runs. `version` is
+  /// the child's state version when it reported: a report not newer than
+  /// the version the child had before our last start of it is stale (a
+  /// restart sequence already replaced that run while it waited).
+  void on_child_event(std::size_t i, child_report report) {
+    if (i >= children_.size() || !report.restart_wanted) return;
+    auto& c = children_[i];
+    if (report.version <= c.started_version) return;
+    if (!active()) {
+      // Not supervising (stopped or failed): nobody restarts it, so it
+      // must not wait in backoff; a process stops there.
+      if (!c.is_supervisor) send(c.actor, deny_atom::value, report.version);
       return;
-    if (!window_.admit(std::chrono::steady_clock::now())) return fail();
-    ++restarts_;
+    }
+    const auto now = clock::now();
+    if (!window_.admit(now)) return fail(i, report, now);
+    ++restarts_;  // once per event, however many children it restarts
+    // (a sibling's own restart_count counts its own exits only)
+    const auto until = now + report.delay;
     switch (spec_.strategy) {
       case restart_strategy::one_for_one:
         publish(current_.status);  // the restart count changed
-        send(children_[i].actor, resume_atom::value);
+        send(c.actor, resume_atom::value);
         break;
       case restart_strategy::one_for_all:
-        restart_range(0, i);
+        enqueue(restart_from(0, i, until));
         break;
       case restart_strategy::rest_for_one:
-        restart_range(i, i);
+        enqueue(restart_from(i, i, until));
         break;
     }
   }
 
-  /// Stops children [from, end) except `failed` (already down) in reverse
-  /// order, then starts [from, end) in order.
-  void restart_range(std::size_t from, std::size_t failed) {
-    publish(supervisor_status::restarting);
-    stop_range(from, children_.size(), failed, false, [this, from] {
-      start_range(from, children_.size(),
-                  [this] { publish(supervisor_status::running); });
-    });
+  /// Stops children [from, end) except `exited` in reverse order, waits
+  /// until the exited child's backoff delay has passed (`until`), then
+  /// starts [from, end) in spec order, each once the previous one runs.
+  operation restart_from(std::size_t from, std::size_t exited,
+                         clock::time_point until) {
+    operation op;
+    op.begin = [this, from, exited, until](std::vector<step>& steps) {
+      publish(supervisor_status::restarting);
+      for (std::size_t j = children_.size(); j-- > from;)
+        if (j != exited) steps.push_back({step::kind::stop, j});
+      steps.push_back({step::kind::wait_until, exited, until});
+      for (std::size_t j = from; j < children_.size(); ++j)
+        steps.push_back({step::kind::start, j});
+    };
+    op.done = [this](bool completed) {
+      if (completed) publish(supervisor_status::running);
+    };
+    return op;
   }
 
-  void fail() {
-    publish(supervisor_status::shutting_down);
-    stop_range(0, children_.size(), children_.size(), false, [this] {
+  /// The intensity is exceeded: stop every child (reverse order), publish
+  /// `failed` with the reason, and tell the parent (which restarts this
+  /// supervisor per its own strategy and intensity).
+  void fail(std::size_t i, const child_report& report, clock::time_point now) {
+    auto failure = std::make_shared<core::supervisor_failure>();
+    failure->child = children_[i].name;
+    failure->exit = report.exit;
+    failure->restarts_in_window = static_cast<std::uint32_t>(window_.recent());
+    failure->intensity = spec_.intensity;
+    failure->period = spec_.period;
+    failure->at = now;
+    std::shared_ptr<const core::supervisor_failure> reason = failure;
+    operation op;
+    op.is_stop = true;
+    op.begin = [this, reason](std::vector<step>& steps) {
+      publish(supervisor_status::shutting_down, reason);
+      for (std::size_t j = children_.size(); j-- > 0;)
+        steps.push_back({step::kind::stop, j});
+    };
+    op.done = [this, reason](bool) {
       publish(supervisor_status::failed);
-      if (parent_)
-        send(parent_, child_event_atom::value, true, current_.version);
-    });
+      if (!parent_) return;
+      child_report up;
+      up.restart_wanted = true;
+      up.version = current_.version;
+      up.exit = "failed: " + reason->describe();
+      send(parent_, child_event_atom::value, std::move(up));
+    };
+    enqueue(std::move(op));
   }
 
   std::shared_ptr<supervisor_record> record_;
@@ -280,8 +527,16 @@ class supervisor_actor final : public caf::event_based_actor {
   core::restart_window window_;
   core::supervisor_state current_;
   std::vector<child> children_;
+  std::deque<operation> queue_;
+  std::deque<pending_report> deferred_;
+  std::vector<caf::actor> subscribers_;
+  std::uint64_t generation_ = 0;  ///< of the running step; +1 per cancel
+  std::size_t outstanding_ = 0;   ///< parallel starts not yet answered
+  std::uint64_t applied_ticket_ = 0;
   std::uint32_t restarts_ = 0;
   bool built_ = false;
+  bool pumping_ = false;
+  bool was_failed_ = false;  ///< when the running stop began
 };
 
 }  // namespace
@@ -291,8 +546,10 @@ caf::actor spawn_supervisor_actor(caf::actor_system& system,
                                   supervisor_spec spec,
                                   const runtime_context& context,
                                   caf::actor parent) {
-  return system.spawn<supervisor_actor>(std::move(record), std::move(spec),
-                                        context, std::move(parent));
+  auto actor = system.spawn<supervisor_actor>(record, std::move(spec), context,
+                                              std::move(parent));
+  record->port.store(std::make_shared<command_port>(actor));
+  return actor;
 }
 
 }  // namespace vitrine::detail

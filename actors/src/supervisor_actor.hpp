@@ -2,19 +2,30 @@
 // supervisors. The only writer of its supervisor_record. Internal.
 //
 // Messages:
-//   start                 start (or restart) every child in order; replies
+//   start [, bool]        start every child in order, each once the previous
+//                         one runs; replies with the version from before
+//   resume                the same, ordered by the parent (no reply)
 //   stop                  stop every child in reverse order; replies
 //   shutdown              like stop, then quit; replies first
+//   command, ticket, kind from a handle (start or stop), published as
+//                         applied_command
 //   add_child, spec       (process_spec or supervisor_spec) add a child at the
 //                         end, start it; replies with its record
-//   child_event, bool     from a child that exited (true: wants a restart)
-// Sequences of child requests use CAF's await, so a supervisor handles one
-// operation at a time, as an OTP supervisor does.
+//   child_event, report   from a child that ended (see child_report.hpp)
+//   subscribe/unsubscribe, actor
+// A supervisor runs one operation (a sequence of child requests) at a time,
+// as an OTP supervisor does: child reports that arrive meanwhile wait until
+// it ends. Every step is a request whose reply (or a timer) continues the
+// sequence through the mailbox, so no sequence recurses per child. A stop
+// (or shutdown) preempts start and restart sequences.
 #pragma once
 
 #include <caf/all.hpp>
 
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "vitrine/os/cgroup.hpp"
 #include "vitrine/os/guardian.hpp"
@@ -31,6 +42,9 @@ namespace vitrine::detail {
 struct runtime_context {
   os::io_service& io;
   runtime::registry_type& registry;
+  /// Every supervisor by name (a second one with a taken name is not
+  /// listed), for status listings.
+  runtime::supervisor_registry_type& supervisors;
   read_mode mode;
   /// Messaging mode only: the actor that answers name lookups.
   caf::actor directory;
@@ -41,9 +55,14 @@ struct runtime_context {
   /// The shared-memory status table, if the runtime publishes one.
   std::shared_ptr<status_table_writer> status_table;
 
+  using named_record = std::pair<std::string, std::shared_ptr<process_record>>;
+
   /// Makes `record` findable by name; false if the name is taken.
   bool register_process(const std::string& name,
                         const std::shared_ptr<process_record>& record) const;
+  /// Registers all of `records` in one registry revision (one table copy);
+  /// false, registering none, if a name is taken or repeated.
+  bool register_processes(std::vector<named_record> records) const;
 };
 
 caf::actor spawn_supervisor_actor(caf::actor_system& system,

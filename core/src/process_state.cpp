@@ -67,4 +67,12 @@ std::string_view to_string(supervisor_status status) noexcept {
   return "unknown";
 }
 
+std::string supervisor_failure::describe() const {
+  return "child '" + child + "' (" + exit +
+         "): " + std::to_string(restarts_in_window) + " restart" +
+         (restarts_in_window == 1 ? "" : "s") + " within " +
+         std::to_string(period.count()) + " ms exceed intensity " +
+         std::to_string(intensity);
+}
+
 }  // namespace vitrine::core

@@ -30,12 +30,17 @@ TEST_CASE_METHOD(runtime_fixture,
   auto s = h.read();
   CHECK(s->pid == 0);
   CHECK(s->last_exit == termination{termination::kind::signaled, SIGTERM});
-  // A second stop of a stopped process changes nothing.
+  // A second stop of a stopped process changes nothing but the ticket it
+  // publishes as applied.
   const auto version = s->version;
-  REQUIRE(h.stop());
-  REQUIRE(h.start());  // a later command proves the stop was handled
-  REQUIRE(reaches(h, process_status::running));
-  CHECK(h.read()->version == version + 1);
+  const auto again = h.stop();
+  REQUIRE(again.wait_until(in(patience)));
+  auto after = h.read();
+  CHECK(after->version == version + 1);
+  CHECK(after->applied_command == again.ticket());
+  CHECK(after->status == process_status::stopped);
+  CHECK(after->last_exit == termination{termination::kind::signaled, SIGTERM});
+  REQUIRE(h.start().wait_for_status(process_status::running, in(patience)));
 }
 
 TEST_CASE_METHOD(runtime_fixture,

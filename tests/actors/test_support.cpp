@@ -22,6 +22,9 @@ process_spec sh(std::string name, std::string script) {
   spec.backoff.min = 10ms;
   spec.backoff.jitter = 0;
   spec.stop_timeout = 1000ms;
+  // No per-process restart limit: these tests count restarts themselves;
+  // the conformance suite sets limits where it tests them.
+  spec.restart_limit.interval = 0ms;
   return spec;
 }
 

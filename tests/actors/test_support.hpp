@@ -47,7 +47,8 @@ inline double millis(clock::duration d) {
 }
 
 /// `/bin/sh -c script`, running at once (startsecs 0), quick backoff without
-/// jitter, a short stop timeout: the defaults that keep the suite fast.
+/// jitter, a short stop timeout, no per-process restart limit: the defaults
+/// that keep the suite fast.
 process_spec sh(std::string name, std::string script);
 
 /// Polls pred every 2 ms until it holds or `limit` passes. For states that
@@ -102,12 +103,23 @@ class leak_checker {
   std::vector<pid_t> before_;
 };
 
+/// The options of runtime_fixture: a root that never gives up (more than a
+/// million restarts in 1 s), since these tests crash-loop children under it
+/// on purpose. The conformance suite (otp_*_test.cpp) builds runtimes with
+/// the default root intensity, or with 0, where it tests them.
+inline runtime_options patient_root() {
+  runtime_options o;
+  o.root_intensity = 1'000'000;
+  o.root_period = 1000ms;
+  return o;
+}
+
 /// The usual fixture: a leak checker around a runtime that owns its actor
 /// system. Members are destroyed in reverse order, so the runtime (and every
 /// child it supervises) is gone before the checker looks.
 struct runtime_fixture {
   leak_checker leaks;
-  runtime rt;
+  runtime rt{patient_root()};
 };
 
 }  // namespace vitrine::test

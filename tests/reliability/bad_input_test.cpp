@@ -437,7 +437,16 @@ TEST_CASE(
     "intensity 0 is valid, and the first restart that would be needed fails "
     "the supervisor and stops its children",
     "[reliability][bad-input][supervisor]") {
-  runtime_fixture f;
+  // A root with intensity 0 does not restart the failed tree (as `vitrine
+  // run`); the default root would, per its own intensity.
+  struct final_root_fixture {
+    leak_checker leaks;
+    runtime rt{[] {
+      runtime_options o;
+      o.root_intensity = 0;
+      return o;
+    }()};
+  } f;
   temp_dir dir;
   supervisor_spec tree;
   tree.name = "zero";

@@ -29,7 +29,12 @@ int main(int argc, char** argv) {
   const int loopers = argc > 2 ? std::atoi(argv[2]) : 8;
   const int sleepers = argc > 3 ? std::atoi(argv[3]) : 4;
 
-  vitrine::runtime rt;
+  // Crash loops on purpose: no per-process limit, and a root that never
+  // gives up.
+  vitrine::runtime_options options;
+  options.root_intensity = 1'000'000;
+  options.root_period = 1000ms;
+  vitrine::runtime rt{options};
   std::vector<vitrine::process_handle> handles;
   auto add = [&](std::string name, std::string script, bool loops) {
     vitrine::process_spec spec;
@@ -41,6 +46,7 @@ int main(int argc, char** argv) {
       spec.backoff.min = 0ms;
       spec.backoff.max = 0ms;
       spec.backoff.jitter = 0;
+      spec.restart_limit.interval = 0ms;
     }
     handles.push_back(rt.supervise(std::move(spec)));
   };

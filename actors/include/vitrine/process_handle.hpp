@@ -7,9 +7,11 @@
 // sleep on a futex until the actor publishes. In messaging mode read() is a
 // request/response round trip to the actor (the baseline).
 // Commands (start/stop/restart/signal) message the owning actor
-// asynchronously and return at once; wait on the published state to see
-// their effect. A handle stays valid after the runtime is gone: reads return
-// the last state (in both modes), commands return false.
+// asynchronously and return at once. start/stop/restart return a
+// process_command to wait on: `h.restart().wait_for_status(running, t)`
+// returns once the restart was applied and the process runs again (a new
+// pid). A handle stays valid after the runtime is gone: reads return the
+// last state, commands return false (an empty process_command).
 //
 // An empty handle (default-constructed, or runtime::find() of an unknown
 // name) is false in a boolean context; read(), history() and the waits throw
@@ -39,6 +41,8 @@ class empty_handle_error : public std::logic_error {
             "vitrine: read through an empty process_handle "
             "(runtime::find() of an unknown name?)") {}
 };
+
+class process_command;
 
 /// A state read through a handle: a guarded snapshot (hybrid) or a copy
 /// received from the actor (messaging). Short-lived, one thread.
@@ -135,9 +139,13 @@ class process_handle {
 
   // -- commands (asynchronous; false once the runtime is gone) ----------------
 
-  bool start() const;
-  bool stop() const;
-  bool restart() const;
+  /// Start (from stopped/exited/failed; from backoff after its delay),
+  /// stop, or stop-then-start. Each gets a ticket that the actor publishes
+  /// as applied_command once it applied it; a manual start or restart does
+  /// not count toward any restart intensity and resets the restart limit.
+  process_command start() const;
+  process_command stop() const;
+  process_command restart() const;
   bool signal(int sig) const;
   /// Sends every later state to `subscriber` as (state_changed, state).
   bool subscribe(const caf::actor& subscriber) const;
@@ -151,8 +159,54 @@ class process_handle {
   core::process_state ask_state() const;
   static void poll_pause();
   [[noreturn]] static void throw_empty();
+  process_command send_command(int kind) const;
 
   std::shared_ptr<detail::process_record> record_;
+};
+
+/// What start(), stop() and restart() return: whether the command was sent
+/// and its ticket. Waiting on it waits on the published state (the same
+/// futex as process_handle::wait_until) for a state in which the command is
+/// applied: `applied_command >= ticket()`. Cheap to copy; any thread.
+class process_command {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  process_command() = default;  ///< not sent (the runtime is gone)
+  process_command(process_handle handle, std::uint64_t ticket) noexcept
+      : handle_(std::move(handle)), ticket_(ticket) {}
+
+  /// True if the command was sent.
+  explicit operator bool() const noexcept { return ticket_ != 0; }
+  std::uint64_t ticket() const noexcept { return ticket_; }
+
+  /// Blocks until the command was applied or `deadline` passes; false then
+  /// (or if it was not sent).
+  bool wait_until(clock::time_point deadline) const {
+    return wait_until([](const core::process_state&) { return true; },
+                      deadline);
+  }
+  /// Blocks until a state published after the command was applied
+  /// satisfies `pred`.
+  template <class Predicate>
+  bool wait_until(Predicate pred, clock::time_point deadline) const {
+    if (!*this) return false;
+    return handle_.wait_until(
+        [&](const core::process_state& s) {
+          return s.applied_command >= ticket_ && pred(s);
+        },
+        deadline);
+  }
+  bool wait_for_status(core::process_status status,
+                       clock::time_point deadline) const {
+    return wait_until(
+        [status](const core::process_state& s) { return s.status == status; },
+        deadline);
+  }
+
+ private:
+  process_handle handle_;
+  std::uint64_t ticket_ = 0;
 };
 
 }  // namespace vitrine

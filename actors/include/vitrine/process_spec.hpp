@@ -27,6 +27,19 @@ enum class restart_policy : std::uint8_t {
   temporary,  ///< never
 };
 
+/// A per-process restart limit, as systemd's StartLimitBurst and
+/// StartLimitIntervalSec: more than `burst` restarts within `interval` and
+/// this process alone becomes `failed` (its supervisor is told no restart
+/// is wanted, so nothing is counted toward the supervisor's intensity).
+/// Only restarts after exits count; a start or restart command from a
+/// handle begins a fresh window. interval = 0 disables the limit.
+struct restart_limit_policy {
+  unsigned burst = 5;
+  std::chrono::milliseconds interval{10'000};
+
+  bool enabled() const noexcept { return interval.count() > 0; }
+};
+
 /// Captured output (os::stdio_target::kind::capture) goes to `path` with
 /// size-based rotation.
 struct log_rotation {
@@ -50,6 +63,8 @@ struct process_spec {
   duration startsecs{1000};
   /// Exits before startsecs tolerated in a row before the process fails.
   unsigned startretries = 3;
+  /// Restarts after exits tolerated per interval before the process fails.
+  restart_limit_policy restart_limit;
 
   int stop_signal = SIGTERM;      ///< sent to the whole process group
   duration stop_timeout{10'000};  ///< then SIGKILL to the group
@@ -72,7 +87,9 @@ struct supervisor_spec {
 
   std::string name;
   restart_strategy strategy = restart_strategy::one_for_one;
-  /// More than `intensity` restarts within `period` fail the supervisor.
+  /// More than `intensity` restarts within `period` fail the supervisor
+  /// (intensity 0: the first restart wanted fails it). A restart counts
+  /// once per event, whatever the number of children it restarts.
   unsigned intensity = 3;
   duration period{5000};
   std::vector<child_spec> children;  ///< started in order, stopped reversed

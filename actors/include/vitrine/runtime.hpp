@@ -2,12 +2,19 @@
 //
 // It owns (or borrows) a caf::actor_system, one I/O thread that watches all
 // children's exits, pipes and readiness fds, a root supervisor
-// (one_for_one) and the registry that maps names to processes.
+// (one_for_one, intensity from runtime_options) and the registry that maps
+// names to processes. The root restarts a failed child supervisor like any
+// child; past its own intensity it fails (root().read()->status == failed,
+// with last_failure naming the child) and stops everything it hosts, until
+// root().start() starts it again.
 //
 // Threads: every member function may be called from any non-actor thread.
 // supervise() and find() may also be called from actors; supervise()
-// messages the root supervisor and blocks until the child is added (not
-// until it runs). The destructor (or shutdown(), idempotent) stops every
+// messages the root supervisor and blocks until the child is added and
+// started as OTP's start_child does: a process until it left `starting`
+// (running after startsecs or readiness, or an early exit), a tree until
+// each of its children did, one after another.
+// The destructor (or shutdown(), idempotent) stops every
 // child in reverse start order, waits for each to be reaped, and stops the
 // I/O thread: it returns within the sum of the stop timeouts.
 //
@@ -58,11 +65,21 @@ struct runtime_options {
   /// written once per status_heartbeat (a thread that wakes only then).
   std::string status_table_path{};
   std::chrono::milliseconds status_heartbeat{1000};
+  /// The root supervisor's restart intensity: more than `root_intensity`
+  /// restarts of its direct children (processes past their own restart
+  /// limit do not ask for any) within `root_period` fail the root. The
+  /// default, 10 in 10 s, is twice the default per-process limit (5 in
+  /// 10 s), so one crash-looping child cannot trip it; 0 fails the root
+  /// on the first restart a child asks for (how `vitrine run` makes a
+  /// failed top supervisor final).
+  unsigned root_intensity = 10;
+  std::chrono::milliseconds root_period{10'000};
 };
 
 class runtime {
  public:
   using registry_type = core::registry<detail::process_record>;
+  using supervisor_registry_type = core::registry<detail::supervisor_record>;
 
   /// A runtime with its own actor system.
   explicit runtime(runtime_options options = {});
@@ -89,6 +106,15 @@ class runtime {
   std::uint64_t for_each(F&& f) const;
 
   const registry_type& registry() const noexcept;
+  /// Every supervisor, the root first, then each tree in the order its
+  /// supervisors were built (a parent before its children). A supervisor
+  /// whose name another one already has is not listed.
+  const supervisor_registry_type& supervisors() const noexcept;
+  /// Calls f(supervisor_handle) for every supervisor at one revision.
+  template <class F>
+  std::uint64_t for_each_supervisor(F&& f) const;
+  /// The supervisor named `name` ("root" for the root), or an empty handle.
+  supervisor_handle find_supervisor(std::string_view name) const;
   supervisor_handle root() const;
   read_mode mode() const noexcept;
   caf::actor_system& system() noexcept;
@@ -107,6 +133,13 @@ template <class F>
 std::uint64_t runtime::for_each(F&& f) const {
   auto view = registry().snapshot();
   for (const auto& entry : view->entries()) f(process_handle{entry->value});
+  return view->revision();
+}
+
+template <class F>
+std::uint64_t runtime::for_each_supervisor(F&& f) const {
+  auto view = supervisors().snapshot();
+  for (const auto& entry : view->entries()) f(supervisor_handle{entry->value});
   return view->revision();
 }
 

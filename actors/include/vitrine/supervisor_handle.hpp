@@ -1,24 +1,48 @@
-// supervisor_handle: reads the published state of one supervisor.
+// supervisor_handle: reads the published state of one supervisor (status,
+// restarts, the reason of its last failure, its last transitions) and
+// commands it.
 //
-// Threads: any; reads are lock-free guarded loads (see publication_cell.hpp).
+// Threads: any; reads are lock-free guarded loads and the waits sleep on a
+// futex until the supervisor publishes (see publication_cell.hpp); they
+// never message the supervisor. Commands message its actor asynchronously
+// and return a supervisor_command to wait on. A handle outlives the
+// runtime: reads return the last state, commands return an empty command.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 
 #include "vitrine/core/publication_cell.hpp"
 #include "vitrine/core/supervisor_state.hpp"
 
+namespace caf {
+class actor;
+}
+
 namespace vitrine {
 namespace detail {
+class command_port;  // the CAF side: how to message the supervisor actor
+
 struct supervisor_record {
   explicit supervisor_record(std::shared_ptr<const std::string> name)
-      : state(std::in_place, core::supervisor_state{0, {}, 0, 0, name}),
-        name(std::move(name)) {}
+      : state(std::in_place, initial_state(name)), name(std::move(name)) {}
   core::publication_cell<core::supervisor_state> state;
   const std::shared_ptr<const std::string> name;
+  /// Set while the actor lives; empty after the runtime shut down.
+  std::atomic<std::shared_ptr<command_port>> port;
+
+ private:
+  static core::supervisor_state initial_state(
+      std::shared_ptr<const std::string> n) {
+    core::supervisor_state s;
+    s.name_storage = std::move(n);
+    return s;
+  }
 };
 }  // namespace detail
+
+class supervisor_command;
 
 class supervisor_handle {
  public:
@@ -51,8 +75,73 @@ class supervisor_handle {
         deadline);
   }
 
+  // -- commands (asynchronous; empty once the runtime is gone) ----------------
+
+  /// Starts every child in spec order, each once the previous one runs,
+  /// with a fresh restart window: how a failed (or stopped) supervisor is
+  /// brought back. On a running supervisor it starts the children that are
+  /// not running. Not counted as a restart.
+  supervisor_command start() const;
+  /// Stops every child in reverse order; the supervisor stays (stopped).
+  supervisor_command stop() const;
+  /// Sends every later state to `subscriber` as (supervisor_changed_atom,
+  /// core::supervisor_state); see messages.hpp.
+  bool subscribe(const caf::actor& subscriber) const;
+  bool unsubscribe(const caf::actor& subscriber) const;
+
+  const std::shared_ptr<detail::supervisor_record>& record() const noexcept {
+    return record_;
+  }
+
  private:
+  supervisor_command send_command(int kind) const;
+
   std::shared_ptr<detail::supervisor_record> record_;
+};
+
+/// What supervisor_handle::start() and stop() return: wait on it to see the
+/// command applied, e.g. `sup.start().wait_for_status(running, deadline)`
+/// returns once the restarted tree runs again. Cheap to copy; any thread.
+class supervisor_command {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  supervisor_command() = default;  ///< not sent
+  supervisor_command(supervisor_handle handle, std::uint64_t ticket) noexcept
+      : handle_(std::move(handle)), ticket_(ticket) {}
+
+  explicit operator bool() const noexcept { return ticket_ != 0; }
+  std::uint64_t ticket() const noexcept { return ticket_; }
+
+  /// Blocks until the supervisor applied the command (began the start or
+  /// stop sequence) or `deadline` passes.
+  bool wait_until(clock::time_point deadline) const {
+    return wait_until([](const core::supervisor_state&) { return true; },
+                      deadline);
+  }
+  /// Blocks until a state published once the command was applied
+  /// satisfies `pred`.
+  template <class Predicate>
+  bool wait_until(Predicate pred, clock::time_point deadline) const {
+    if (!*this) return false;
+    return handle_.wait_until(
+        [&](const core::supervisor_state& s) {
+          return s.applied_command >= ticket_ && pred(s);
+        },
+        deadline);
+  }
+  bool wait_for_status(core::supervisor_status status,
+                       clock::time_point deadline) const {
+    return wait_until(
+        [status](const core::supervisor_state& s) {
+          return s.status == status;
+        },
+        deadline);
+  }
+
+ private:
+  supervisor_handle handle_;
+  std::uint64_t ticket_ = 0;
 };
 
 }  // namespace vitrine

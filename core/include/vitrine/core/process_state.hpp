@@ -55,6 +55,9 @@ struct process_state {
   int spawn_errno = 0;             ///< errno of the last failed spawn, else 0
   clock::time_point started_at{};  ///< last successful spawn
   clock::time_point ended_at{};    ///< last exit observed
+  /// The ticket of the last command from a handle its actor applied (see
+  /// process_handle::start()); 0 before any.
+  std::uint64_t applied_command = 0;
   std::shared_ptr<const std::string> name_storage;
   std::shared_ptr<const std::string> spawn_error_storage;
 

@@ -1,10 +1,16 @@
 // supervisor_state: the immutable snapshot a supervisor actor publishes, the
-// same way process states are published (see publication_cell.hpp).
+// same way process states are published (see publication_cell.hpp), with the
+// reason of its last failure and its last few transitions.
 //
 // Threads: written by its supervisor actor only; read from any thread.
-// Cost: one small allocation per publish.
+// Cost: one small allocation per publish; the failure reason and the history
+// are shared (a reference count bump) until they change, and the history is
+// bounded (supervisor_history::capacity entries, copied when it changes).
 #pragma once
 
+#include <array>
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,12 +29,68 @@ enum class supervisor_status : std::uint8_t {
 
 std::string_view to_string(supervisor_status status) noexcept;
 
+/// Why a supervisor failed: the child whose restart exceeded the intensity,
+/// how that child ended, and the window the restarts were counted in.
+struct supervisor_failure {
+  using clock = std::chrono::steady_clock;
+
+  std::string child;  ///< the child's name
+  std::string exit;   ///< "exit 1", "signal 9 (SIGKILL)", "failed (...)"
+  std::uint32_t restarts_in_window = 0;  ///< restarts wanted, this one included
+  std::uint32_t intensity = 0;
+  std::chrono::milliseconds period{0};
+  clock::time_point at{};
+
+  /// "child 'web' (exit 1): 4 restarts within 5000 ms exceed intensity 3".
+  std::string describe() const;
+};
+
+struct supervisor_transition {
+  std::uint64_t version = 0;
+  supervisor_status status = supervisor_status::starting;
+  std::uint32_t restarts = 0;
+  std::chrono::steady_clock::time_point at{};
+};
+
+/// The last few transitions of one supervisor, oldest first.
+class supervisor_history {
+ public:
+  static constexpr std::size_t capacity = 16;
+
+  /// Appends, dropping the oldest entry when full.
+  void push(const supervisor_transition& t) noexcept {
+    entries_[(first_ + size_) % capacity] = t;
+    if (size_ < capacity)
+      ++size_;
+    else
+      first_ = (first_ + 1) % capacity;
+  }
+  std::size_t size() const noexcept { return size_; }
+  /// i = 0 is the oldest kept transition.
+  const supervisor_transition& operator[](std::size_t i) const noexcept {
+    return entries_[(first_ + i) % capacity];
+  }
+
+ private:
+  std::array<supervisor_transition, capacity> entries_{};
+  std::size_t first_ = 0;
+  std::size_t size_ = 0;
+};
+
 struct supervisor_state {
   std::uint64_t version = 0;
   supervisor_status status = supervisor_status::starting;
   std::uint32_t child_count = 0;
-  std::uint32_t restarts = 0;  ///< restarts this supervisor ordered, total
+  std::uint32_t restarts = 0;  ///< restart events it acted on, total
   std::shared_ptr<const std::string> name_storage;
+  /// The last failure (kept after a later start), or null if it never
+  /// failed.
+  std::shared_ptr<const supervisor_failure> last_failure;
+  /// Its transitions up to and including this one.
+  std::shared_ptr<const supervisor_history> history;
+  /// The ticket of the last command from a handle it applied (see
+  /// supervisor_handle::start()); 0 before any.
+  std::uint64_t applied_command = 0;
 
   std::string_view name() const noexcept {
     return name_storage ? std::string_view{*name_storage} : std::string_view{};

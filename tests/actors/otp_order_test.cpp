@@ -1,0 +1,141 @@
+// OTP conformance: the order of starts and stops, as the children record it
+// themselves, and how restarts are counted (one per event). See
+// /docs/design.md "Supervision" and OTP's supervisor manual.
+#include <catch2/catch.hpp>
+
+#include "otp_support.hpp"
+
+using namespace vitrine;
+using namespace vitrine::test;
+using core::process_status;
+using core::supervisor_status;
+using strings = std::vector<std::string>;
+
+namespace {
+
+struct fixture {
+  leak_checker leaks;
+  event_log log;
+  runtime rt{final_root()};
+
+  /// a, b, c under `strategy`; b waits `b_backoff` before a restart.
+  supervisor_handle trio(restart_strategy strategy, ms b_backoff = 10ms) {
+    auto b = log.child("b");
+    b.backoff.min = b_backoff;
+    auto sup = rt.supervise(
+        tree("trio", strategy, {log.child("a"), b, log.child("c")}));
+    REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+    REQUIRE(log.holds(3));
+    return sup;
+  }
+  process_handle operator[](const char* name) const { return rt.find(name); }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(fixture,
+                 "children start in spec order, each once the previous one "
+                 "runs, and stop in reverse order",
+                 "[otp][order]") {
+  auto slow = [&](const char* name) {
+    auto spec = log.child(name);
+    spec.startsecs = 150ms;  // running only after 150 ms up
+    return spec;
+  };
+  auto sup = rt.supervise(tree("ordered", restart_strategy::one_for_one,
+                               {slow("a"), slow("b"), slow("c")}));
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  CHECK(log.lines() == strings{"start a", "start b", "start c"});
+  auto a = (*this)["a"], b = (*this)["b"], c = (*this)["c"];
+  // Each spawned (starting) only after the previous one reached running.
+  CHECK(last_time_of(b, process_status::starting) >=
+        last_time_of(a, process_status::running));
+  CHECK(last_time_of(c, process_status::starting) >=
+        last_time_of(b, process_status::running));
+  REQUIRE(sup.stop().wait_for_status(supervisor_status::stopped, in(patience)));
+  REQUIRE(log.holds(6));
+  CHECK(log.lines_after(3) == strings{"stop c", "stop b", "stop a"});
+}
+
+TEST_CASE_METHOD(fixture,
+                 "one_for_all stops the others in reverse order, waits out "
+                 "the exited child's backoff, then starts all in spec order",
+                 "[otp][order][one_for_all]") {
+  auto sup = trio(restart_strategy::one_for_all, 400ms);
+  const auto killed_at = clock::now();
+  REQUIRE((*this)["b"].signal(SIGKILL));
+  REQUIRE(log.holds(3 + 5));
+  CHECK(log.lines_after(3) ==
+        strings{"stop c", "stop a", "start a", "start b", "start c"});
+  REQUIRE(sup.wait_until(
+      [](const auto& s) {
+        return s.status == supervisor_status::running && s.restarts == 1;
+      },
+      in(patience)));
+  // No sibling came back before b's delay had passed.
+  const auto a_back = last_time_of((*this)["a"], process_status::running);
+  INFO("a back after " << millis(a_back - killed_at) << " ms");
+  CHECK(a_back - killed_at >= 400ms);
+  // One event, one restart: the supervisor counts 1, the exited child 1,
+  // and the siblings restarted with it count nothing of their own.
+  CHECK(sup.read()->restarts == 1);
+  CHECK((*this)["b"].read()->restart_count == 1);
+  CHECK((*this)["a"].read()->restart_count == 0);
+  CHECK((*this)["c"].read()->restart_count == 0);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "rest_for_one stops the later children in reverse order, "
+                 "starts the exited child after its backoff, then the later "
+                 "ones",
+                 "[otp][order][rest_for_one]") {
+  auto a = log.child("a");
+  auto b = log.child("b");
+  auto c = log.child("c");
+  auto d = log.child("d");
+  b.backoff.min = 300ms;
+  auto sup =
+      rt.supervise(tree("chain", restart_strategy::rest_for_one, {a, b, c, d}));
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  REQUIRE(log.holds(4));
+  const pid_t a_pid = (*this)["a"].read()->pid;
+  const auto killed_at = clock::now();
+  REQUIRE((*this)["b"].signal(SIGKILL));
+  REQUIRE(log.holds(4 + 5));
+  CHECK(log.lines_after(4) ==
+        strings{"stop d", "stop c", "start b", "start c", "start d"});
+  REQUIRE(sup.wait_until(
+      [](const auto& s) {
+        return s.status == supervisor_status::running && s.restarts == 1;
+      },
+      in(patience)));
+  CHECK(last_time_of((*this)["c"], process_status::running) - killed_at >=
+        300ms);
+  CHECK(last_time_of((*this)["c"], process_status::starting) >=
+        last_time_of((*this)["b"], process_status::running));
+  // The child before the exited one is untouched.
+  CHECK((*this)["a"].read()->pid == a_pid);
+  CHECK((*this)["a"].read()->restart_count == 0);
+  CHECK(sup.read()->restarts == 1);
+  CHECK((*this)["b"].read()->restart_count == 1);
+  CHECK((*this)["c"].read()->restart_count == 0);
+  CHECK((*this)["d"].read()->restart_count == 0);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "one_for_one restarts only the exited child, after its "
+                 "backoff, counting one restart",
+                 "[otp][order][one_for_one]") {
+  auto sup = trio(restart_strategy::one_for_one, 200ms);
+  const pid_t a_pid = (*this)["a"].read()->pid;
+  const pid_t c_pid = (*this)["c"].read()->pid;
+  REQUIRE((*this)["b"].signal(SIGKILL));
+  REQUIRE(log.holds(4));
+  CHECK(log.lines_after(3) == strings{"start b"});
+  REQUIRE(reaches_when((*this)["b"], [](const auto& s) {
+    return s.status == process_status::running && s.restart_count == 1;
+  }));
+  CHECK((*this)["a"].read()->pid == a_pid);
+  CHECK((*this)["c"].read()->pid == c_pid);
+  CHECK(sup.read()->restarts == 1);
+}
