@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "commands.hpp"
@@ -114,7 +115,6 @@ class display {
 
   /// Shows the rows that changed; `last` (after the stop) also writes the
   /// status file if a write is pending.
-  void update(const std::vector<status_row>& rows,
   void update(const std::vector<status_row>& rows,
               const std::vector<std::size_t>& changed,
               const std::vector<supervisor_row>& supervisors,
