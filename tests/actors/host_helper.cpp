@@ -62,6 +62,7 @@ int run_zombies(vitrine::runtime& rt, const std::string& token, int restarts) {
   spec.backoff.max = 1ms;
   spec.backoff.multiplier = 1.0;
   spec.backoff.jitter = 0.0;
+  spec.restart_limit.interval = 0ms;  // it restarts on purpose, forever
   auto h = rt.supervise(spec);
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   while (h.read()->restart_count < static_cast<unsigned>(restarts)) {
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
   const std::string kind = argc > 2 ? argv[2] : "sleep";
   const std::string token = argc > 3 ? argv[3] : "0";
   vitrine::runtime_options options;
+  options.root_intensity = 1'000'000;  // programs that restart on purpose
   for (int i = 4; i < argc; ++i) {
     if (std::strcmp(argv[i], "subreaper") == 0) options.subreaper = true;
     if (std::strcmp(argv[i], "setpgrp") == 0) ::setpgid(0, 0);

@@ -104,7 +104,8 @@ TEST_CASE("a restarting daemonizer leaves no zombies under `vitrine run`",
                 "[[program]]\nname = \"daemonizer\"\ncommand = \"sleep " +
                     marker +
                     " & exit 0\"\nstartsecs_ms = 0\n"
-                    "backoff = { min_ms = 5, max_ms = 5, jitter = 0.0 }\n");
+                    "backoff = { min_ms = 5, max_ms = 5, jitter = 0.0 }\n"
+                    "restart_limit = { interval_ms = 0 }\n");
   const auto status = dir.file("status.json");
   cli_process cli{{"run", config, "--plain", "--json-status", status},
                   dir.file("output")};
