@@ -138,6 +138,27 @@ struct runtime::impl {
     return reply;
   }
 
+  /// Every actor of the tree must be gone before the OS resources their
+  /// timers use (the I/O thread, cgroups, the guardian). The root's shutdown
+  /// normally quits them all; one that is still alive (seen once in a chaos
+  /// run: a process actor whose supervisor's operation was cancelled by the
+  /// shutdown) is told to shut down here, and waited for.
+  void shut_down_stragglers() {
+    std::vector<caf::actor> actors;
+    auto collect = [&](const auto& registry) {
+      auto view = registry.snapshot();
+      for (const auto& entry : view->entries())
+        if (auto port = entry->value->port.load()) {
+          caf::anon_send(port->owner(), detail::shutdown_atom::value);
+          actors.push_back(port->owner());
+        }
+    };
+    collect(registry);
+    collect(supervisors);
+    caf::scoped_actor self{*system};
+    self->wait_for(actors);
+  }
+
   void ensure_running() const {
     if (stopped) throw std::runtime_error("vitrine: runtime is shut down");
   }
@@ -183,9 +204,13 @@ void runtime::shutdown() {
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
     directory = nullptr;
   }
+  impl_->shut_down_stragglers();
   // Handles may outlive us: they keep their last state, lose their commands.
   auto view = impl_->registry.snapshot();
   for (const auto& entry : view->entries()) entry->value->port.store(nullptr);
+  auto supervisors = impl_->supervisors.snapshot();
+  for (const auto& entry : supervisors->entries())
+    entry->value->port.store(nullptr);
   impl_->io.stop();
   impl_->guardian.reset();  // after io: it watched the guardian
   impl_->cgroups.reset();   // kills and removes what is left in the tree
