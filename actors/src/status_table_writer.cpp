@@ -27,8 +27,9 @@ constexpr std::uint32_t initial_capacity = 64;
 status_table_writer::status_table_writer(std::string path,
                                          std::chrono::milliseconds heartbeat)
     : file_(std::in_place, std::move(path), initial_capacity,
-            std::uint64_t(std::chrono::nanoseconds{std::max(
-                heartbeat, std::chrono::milliseconds{1})}.count())),
+            std::uint64_t(std::chrono::nanoseconds{
+                std::max(heartbeat, std::chrono::milliseconds{1})}
+                              .count())),
       period_(std::max(heartbeat, std::chrono::milliseconds{1})) {
   heartbeat_ = std::thread{[this] { beat_until_stopped(); }};
 }

@@ -27,9 +27,9 @@
 #include <utility>
 #include <vector>
 
+#include "status_table_writer.hpp"
 #include "vitrine/os/cgroup.hpp"
 #include "vitrine/os/guardian.hpp"
-#include "status_table_writer.hpp"
 #include "vitrine/os/io_service.hpp"
 #include "vitrine/process_spec.hpp"
 #include "vitrine/runtime.hpp"

@@ -28,8 +28,8 @@
 //  first write, paired with (H2), the reader's acquire load. (G1) the
 //  writer stores table_size with release after growing the mapping,
 //  paired with (G2), the reader's acquire load, which tells it to re-map.
-//  The heartbeat, owner_closed and capacity are relaxed (a hint and a bound checked
-//  against the reader's own mapping size).
+//  The heartbeat, owner_closed and capacity are relaxed (a hint and a bound
+//  checked against the reader's own mapping size).
 #pragma once
 
 #include <sys/types.h>
@@ -68,7 +68,7 @@ struct header {
   std::uint32_t reserved0;
   std::uint64_t table_size;  ///< header_size + capacity * slot_size
   std::int32_t owner_pid;
-  std::uint32_t owner_closed;  ///< 1 once the owner shut the table down
+  std::uint32_t owner_closed;         ///< 1 once the owner shut the table down
   std::uint64_t owner_start_ticks;    ///< /proc/<pid>/stat field 22
   std::uint64_t heartbeat_ns;         ///< CLOCK_MONOTONIC, last beat
   std::uint64_t heartbeat_period_ns;  ///< how often the owner beats

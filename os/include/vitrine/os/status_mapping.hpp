@@ -85,8 +85,9 @@ std::optional<std::uint64_t> process_start_ticks(pid_t pid);
 /// CLOCK_MONOTONIC now, in ns (the clock of heartbeats and slot times).
 std::uint64_t monotonic_ns() noexcept;
 
-/// The owner is alive: it has not closed the table, its pid exists, is not a zombie, has the recorded
-/// start time, and its heartbeat is younger than `stale_periods` periods.
+/// The owner is alive: it has not closed the table, its pid exists, is not a
+/// zombie, has the recorded start time, and its heartbeat is younger than
+/// `stale_periods` periods.
 bool owner_alive(const core::status_table::header_snapshot& h,
                  std::uint64_t now_ns, unsigned stale_periods = 5);
 
