@@ -7,7 +7,7 @@
 //
 // Cost: read(index) is a seqlock copy of one 256-byte slot (no system call,
 // no allocation once mapped); read_all() copies every slot into a vector
-// whose capacity is reused; owner() reads /proc/<pid>/stat (~5 us). A
+// whose capacity is reused; owner() reads `/proc/<pid>/stat` (~5 us). A
 // table that grew is re-mapped transparently (mmap + munmap).
 #pragma once
 

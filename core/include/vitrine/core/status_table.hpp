@@ -69,7 +69,7 @@ struct header {
   std::uint64_t table_size;  ///< header_size + capacity * slot_size
   std::int32_t owner_pid;
   std::uint32_t owner_closed;         ///< 1 once the owner shut the table down
-  std::uint64_t owner_start_ticks;    ///< /proc/<pid>/stat field 22
+  std::uint64_t owner_start_ticks;    ///< `/proc/<pid>/stat` field 22
   std::uint64_t heartbeat_ns;         ///< CLOCK_MONOTONIC, last beat
   std::uint64_t heartbeat_period_ns;  ///< how often the owner beats
   std::uint64_t generation;           ///< +1 with every growth

@@ -2,7 +2,7 @@
 // supervised program, so that every descendant of a program (setsid daemons
 // and double forks included) can be found and killed at once.
 //
-// Layout: <our own v2 cgroup>/vitrine-<pid>-<n>/<program-id>. The runtime's
+// Layout: `<our own v2 cgroup>/vitrine-<pid>-<n>/<program-id>`. The runtime's
 // directory is the unit the guardian kills (cgroup.kill on a parent kills
 // the whole subtree). Needs a writable cgroup v2 hierarchy and cgroup.kill
 // (Linux >= 5.14); detect() returns nullopt where there is none (non-root,

@@ -23,8 +23,8 @@
 // auto-reaps (and owned children report exit_status::unknown).
 //
 // Cost: owned-set updates are a mutex + hash insert/erase. Each SIGCHLD
-// costs one scan of /proc/self/task/*/children (our children only) plus one
-// /proc/<pid>/stat read per child: O(children), not O(processes).
+// costs one scan of /proc/self/task/TID/children (our children only) plus one
+// `/proc/<pid>/stat` read per child: O(children), not O(processes).
 #pragma once
 
 #include <sys/types.h>
@@ -68,7 +68,7 @@ std::optional<exit_status> reap_child(pid_t pid, int pidfd) noexcept;
 /// Same, but waits for the exit (use after SIGKILL).
 exit_status reap_child_blocking(pid_t pid, int pidfd) noexcept;
 
-/// Our children (all threads' /proc/self/task/<tid>/children), zombies
+/// Our children (all threads' `/proc/self/task/<tid>/children`), zombies
 /// included; falls back to a full /proc scan where that file is missing.
 std::vector<pid_t> own_children();
 

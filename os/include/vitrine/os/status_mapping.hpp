@@ -8,7 +8,7 @@
 //
 // Cost: create/grow make a few system calls (open, ftruncate, mmap/mremap,
 // rename); a mapping's reads make none. owner_alive() reads
-// /proc/<pid>/stat (one open+read, ~5 us): call it when needed, not per slot.
+// `/proc/<pid>/stat` (one open+read, ~5 us): call it when needed, not per slot.
 //
 // Limit: a table file is a plain file (mode 0600) so that any process of
 // the same uid can open it by path. A process of that uid that truncates
@@ -79,7 +79,7 @@ class status_mapping {
   core::status_table::table_reader reader_;
 };
 
-/// Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or
+/// Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot), or
 /// nothing if the process does not exist or is a zombie.
 std::optional<std::uint64_t> process_start_ticks(pid_t pid);
 /// CLOCK_MONOTONIC now, in ns (the clock of heartbeats and slot times).
