@@ -8,27 +8,34 @@
 namespace vitrine::detail {
 namespace {
 
-struct directory_state {
-  std::unordered_map<std::string, std::shared_ptr<process_record>> names;
-};
+// A class, not a function-based actor: CAF 0.17 spawns a function without
+// arguments by dereferencing a null shared_ptr<std::tuple<>> (UBSan reports
+// it), which a class-based actor does not go through.
+class directory_actor final : public caf::event_based_actor {
+ public:
+  using caf::event_based_actor::event_based_actor;
 
-caf::behavior directory(caf::stateful_actor<directory_state>* self) {
-  return {
-      [self](caf::put_atom, const std::string& name,
-             std::shared_ptr<process_record>& record) {
-        self->state.names.emplace(name, std::move(record));
-      },
-      [self](caf::get_atom, const std::string& name) {
-        auto it = self->state.names.find(name);
-        return it == self->state.names.end() ? nullptr : it->second;
-      },
-  };
-}
+  caf::behavior make_behavior() override {
+    return {
+        [this](caf::put_atom, const std::string& name,
+               std::shared_ptr<process_record>& record) {
+          names_.emplace(name, std::move(record));
+        },
+        [this](caf::get_atom, const std::string& name) {
+          auto it = names_.find(name);
+          return it == names_.end() ? nullptr : it->second;
+        },
+    };
+  }
+
+ private:
+  std::unordered_map<std::string, std::shared_ptr<process_record>> names_;
+};
 
 }  // namespace
 
 caf::actor spawn_directory_actor(caf::actor_system& system) {
-  return system.spawn(directory);
+  return system.spawn<directory_actor>();
 }
 
 }  // namespace vitrine::detail

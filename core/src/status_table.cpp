@@ -93,11 +93,11 @@ void pack_texts(slot_payload& p, std::string_view name,
   std::memset(p.error, 0, sizeof p.error);
   p.flags = 0;
   const auto n = std::min(name.size(), name_capacity);
-  std::memcpy(p.name, name.data(), n);
+  if (n != 0) std::memcpy(p.name, name.data(), n);  // data() may be null
   p.name_length = static_cast<std::uint8_t>(n);
   if (n < name.size()) p.flags |= name_truncated;
   if (error.size() <= error_capacity) {
-    std::memcpy(p.error, error.data(), error.size());
+    if (!error.empty()) std::memcpy(p.error, error.data(), error.size());
     p.error_length = static_cast<std::uint8_t>(error.size());
   } else {
     const auto keep = error_capacity - truncation_marker.size();
