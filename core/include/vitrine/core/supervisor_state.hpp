@@ -8,13 +8,14 @@
 // bounded (supervisor_history::capacity entries, copied when it changes).
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "vitrine/core/bounded_history.hpp"
 
 namespace vitrine::core {
 
@@ -53,29 +54,7 @@ struct supervisor_transition {
 };
 
 /// The last few transitions of one supervisor, oldest first.
-class supervisor_history {
- public:
-  static constexpr std::size_t capacity = 16;
-
-  /// Appends, dropping the oldest entry when full.
-  void push(const supervisor_transition& t) noexcept {
-    entries_[(first_ + size_) % capacity] = t;
-    if (size_ < capacity)
-      ++size_;
-    else
-      first_ = (first_ + 1) % capacity;
-  }
-  std::size_t size() const noexcept { return size_; }
-  /// i = 0 is the oldest kept transition.
-  const supervisor_transition& operator[](std::size_t i) const noexcept {
-    return entries_[(first_ + i) % capacity];
-  }
-
- private:
-  std::array<supervisor_transition, capacity> entries_{};
-  std::size_t first_ = 0;
-  std::size_t size_ = 0;
-};
+using supervisor_history = bounded_history<supervisor_transition, 16>;
 
 struct supervisor_state {
   std::uint64_t version = 0;

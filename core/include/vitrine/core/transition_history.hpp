@@ -5,11 +5,11 @@
 // by the owning actor only, read from any thread through a publication cell.
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 
+#include "vitrine/core/bounded_history.hpp"
 #include "vitrine/core/process_state.hpp"
 
 namespace vitrine::core {
@@ -22,29 +22,7 @@ struct transition {
   std::chrono::steady_clock::time_point at{};
 };
 
-class transition_history {
- public:
-  static constexpr std::size_t capacity = 8;
-
-  /// Appends, dropping the oldest entry when full.
-  void push(const transition& t) noexcept {
-    entries_[(first_ + size_) % capacity] = t;
-    if (size_ < capacity)
-      ++size_;
-    else
-      first_ = (first_ + 1) % capacity;
-  }
-
-  std::size_t size() const noexcept { return size_; }
-  /// i = 0 is the oldest kept transition.
-  const transition& operator[](std::size_t i) const noexcept {
-    return entries_[(first_ + i) % capacity];
-  }
-
- private:
-  std::array<transition, capacity> entries_{};
-  std::size_t first_ = 0;
-  std::size_t size_ = 0;
-};
+/// The last transitions of one process, oldest first.
+using transition_history = bounded_history<transition, 8>;
 
 }  // namespace vitrine::core
