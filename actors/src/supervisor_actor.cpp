@@ -73,16 +73,16 @@ class supervisor_actor final : public caf::event_based_actor {
         [this](start_atom, bool) { return start_with_reply(); },
         // A restart ordered by the parent with send(): no reply (a promise
         // here delivered a stray reply to the parent: "unexpected message").
-        [this](resume_atom) { enqueue(start_all([](bool) {})); },
+        [this](resume_atom) { enqueue_operation(start_all([](bool) {})); },
         [this](stop_atom) { return stop_with_reply(false); },
         [this](shutdown_atom) { return stop_with_reply(true); },
         [this](command_atom, std::uint64_t ticket, int kind) {
           applied_ticket_ = std::max(applied_ticket_, ticket);
           const std::uint64_t before = current_.version;
           if (static_cast<command_kind>(kind) == command_kind::stop)
-            enqueue(stop_all(false, [](bool) {}));
+            enqueue_operation(stop_all(false, [](bool) {}));
           else
-            enqueue(start_all([](bool) {}));
+            enqueue_operation(start_all([](bool) {}));
           // Queued behind another operation: the ticket is visible now.
           if (current_.version == before) publish(current_.status);
         },
@@ -92,7 +92,7 @@ class supervisor_actor final : public caf::event_based_actor {
           if (!record) return caf::sec::invalid_argument;
           auto promise =
               make_response_promise<std::shared_ptr<process_record>>();
-          enqueue(start_child(
+          enqueue_operation(start_child(
               children_.size() - 1,
               [promise, record](bool) mutable { promise.deliver(record); }));
           return promise;
@@ -102,7 +102,7 @@ class supervisor_actor final : public caf::event_based_actor {
           auto record = add_supervisor(std::move(spec));
           auto promise =
               make_response_promise<std::shared_ptr<supervisor_record>>();
-          enqueue(start_child(
+          enqueue_operation(start_child(
               children_.size() - 1,
               [promise, record](bool) mutable { promise.deliver(record); }));
           return promise;
@@ -226,8 +226,9 @@ class supervisor_actor final : public caf::event_based_actor {
     // A name was taken meanwhile: register one by one, dropping the
     // children whose name is taken (runtime::supervise checks names first,
     // so this is a race with another supervise()).
-    for (auto& [name, record] : named) {
-      if (context_.register_process(name, record)) continue;
+    for (auto& [taken, record] : named) {
+      if (context_.register_process(taken, record)) continue;
+      const std::string& name = taken;  // lambdas can't capture a binding
       auto it = std::find_if(children_.begin(), children_.end(),
                              [&](const child& c) { return c.name == name; });
       anon_send_exit(it->actor, caf::exit_reason::kill);
@@ -239,7 +240,7 @@ class supervisor_actor final : public caf::event_based_actor {
 
   /// Queues `op`. A stop cancels the start and restart operations queued or
   /// running (their `done` runs with false) and runs after a running stop.
-  void enqueue(operation op) {
+  void enqueue_operation(operation op) {
     if (op.is_stop) {
       const bool stop_running = !queue_.empty() && queue_.front().is_stop;
       std::deque<operation> kept;
@@ -361,15 +362,16 @@ class supervisor_actor final : public caf::event_based_actor {
 
   caf::result<std::uint64_t> start_with_reply() {
     auto promise = make_response_promise<std::uint64_t>();
-    enqueue(start_all([promise, before = current_.version](bool) mutable {
-      promise.deliver(before);
-    }));
+    enqueue_operation(
+        start_all([promise, before = current_.version](bool) mutable {
+          promise.deliver(before);
+        }));
     return promise;
   }
 
   caf::result<caf::ok_atom> stop_with_reply(bool quit_after) {
     auto promise = make_response_promise<caf::ok_atom>();
-    enqueue(stop_all(quit_after, [promise](bool) mutable {
+    enqueue_operation(stop_all(quit_after, [promise](bool) mutable {
       promise.deliver(caf::ok_atom::value);
     }));
     return promise;
@@ -461,10 +463,10 @@ class supervisor_actor final : public caf::event_based_actor {
         send(c.actor, resume_atom::value);
         break;
       case restart_strategy::one_for_all:
-        enqueue(restart_from(0, i, until));
+        enqueue_operation(restart_from(0, i, until));
         break;
       case restart_strategy::rest_for_one:
-        enqueue(restart_from(i, i, until));
+        enqueue_operation(restart_from(i, i, until));
         break;
     }
   }
@@ -517,7 +519,7 @@ class supervisor_actor final : public caf::event_based_actor {
       up.exit = "failed: " + reason->describe();
       send(parent_, child_event_atom::value, std::move(up));
     };
-    enqueue(std::move(op));
+    enqueue_operation(std::move(op));
   }
 
   std::shared_ptr<supervisor_record> record_;
