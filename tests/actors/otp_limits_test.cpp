@@ -178,7 +178,7 @@ TEST_CASE(
   auto one = sh("p", "exec sleep 1000");
   one.autostart = false;
   for (std::size_t i = 0; i < n; ++i) {
-    one.name = "p" + std::to_string(i);
+    one.name = std::string{"p"}.append(std::to_string(i));
     spec.children.push_back(one);
   }
   auto sup = rt.supervise(std::move(spec));

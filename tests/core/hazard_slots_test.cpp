@@ -157,14 +157,16 @@ TEST_CASE("building a registry one insert at a time costs O(N), not N scans",
   hp::reclaim_now();
   const auto scans_before = hp::scans();
   for (std::size_t i = 0; i < n; ++i)
-    REQUIRE(reg.insert("p" + std::to_string(i), std::make_shared<int>(i)));
+    REQUIRE(reg.insert(std::string{"p"}.append(std::to_string(i)),
+                       std::make_shared<int>(i)));
   const auto scans = hp::scans() - scans_before;
   INFO("scans: " << scans << ", threshold " << hp::scan_threshold());
   CHECK(scans <= n / hp::scan_threshold() + 1);
   CHECK(reg.entries_copied() < 2 * n);  // doubling storage, not n copies
   CHECK(reg.snapshot()->size() == n);
   for (std::size_t i = 0; i < n; i += 997)
-    CHECK(*reg.lookup("p" + std::to_string(i)) == static_cast<int>(i));
+    CHECK(*reg.lookup(std::string{"p"}.append(std::to_string(i))) ==
+          static_cast<int>(i));
 }
 
 TEST_CASE("an old registry view keeps its revision while inserts append",
@@ -173,9 +175,11 @@ TEST_CASE("an old registry view keeps its revision while inserts append",
   REQUIRE(reg.insert("a", std::make_shared<int>(1)));
   auto old = reg.snapshot();
   for (int i = 0; i < 3; ++i)  // same storage, then a grown one
-    REQUIRE(reg.insert("n" + std::to_string(i), std::make_shared<int>(i)));
+    REQUIRE(reg.insert(std::string{"n"}.append(std::to_string(i)),
+                       std::make_shared<int>(i)));
   for (int i = 3; i < 40; ++i)
-    REQUIRE(reg.insert("n" + std::to_string(i), std::make_shared<int>(i)));
+    REQUIRE(reg.insert(std::string{"n"}.append(std::to_string(i)),
+                       std::make_shared<int>(i)));
   CHECK(old->size() == 1);
   CHECK(old->find("n0", decltype(reg)::key_hash("n0")) == nullptr);
   CHECK(old->find("a", decltype(reg)::key_hash("a")) != nullptr);
