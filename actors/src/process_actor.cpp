@@ -100,8 +100,12 @@ class process_actor final : public caf::event_based_actor {
             set_status(process_status::stopped);
           }
         },
+        // A supervisor's stop (a stop, restart or failure of its tree) is
+        // the latest word: a restart or start command still waiting for
+        // the reap does not bring the process back behind its back.
         [this](stop_atom) -> caf::result<caf::ok_atom> {
           count();
+          restart_when_stopped_ = false;
           return stop();
         },
         [this](resume_atom) {

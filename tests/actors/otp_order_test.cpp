@@ -181,3 +181,31 @@ TEST_CASE_METHOD(fixture,
   }
   CHECK(all_gone(pids));
 }
+
+TEST_CASE_METHOD(fixture,
+                 "a supervisor's stop wins over a restart command still "
+                 "stopping the child: the child stays stopped",
+                 "[otp][order][stop]") {
+  auto sup = rt.supervise(tree("pair", restart_strategy::one_for_one,
+                               {log.lingerer("a", 300ms), log.child("b")}));
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  REQUIRE(log.holds(2));
+  auto a = (*this)["a"];
+  const pid_t old = a.read()->pid;
+  REQUIRE(a.restart().wait_for_status(process_status::stopping, in(patience)));
+  REQUIRE(sup.stop().wait_for_status(supervisor_status::stopped, in(patience)));
+  // A barrier: a command `a` applies after it answered the supervisor. The
+  // restart's start would have come with that answer.
+  REQUIRE(a.stop().wait_until(in(patience)));
+  std::size_t starts = 0;
+  for (const auto& t : history_of(a))
+    if (t.status == process_status::starting) ++starts;
+  CHECK(starts == 1);
+  CHECK(a.read()->status == process_status::stopped);
+  CHECK(a.read()->pid == 0);
+  // The restart's stop, then the supervisor's: b first, then a (already
+  // stopping: its reap answers the supervisor).
+  REQUIRE(log.holds(5));
+  CHECK(log.lines_after(2) == strings{"stop a", "stop b", "gone a"});
+  CHECK(all_gone({old}));
+}
