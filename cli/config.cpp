@@ -148,9 +148,12 @@ class translator {
     table_reader r{table, table_path(parent, "group", table, groups_),
                    where(table.source()), out_};
     r.allow_only({"name", "strategy", "intensity", "period_ms",
-                  "parallel_start", "program", "group"});
+                  "parallel_start", "restart", "program", "group"});
     if (!r.find("name")) r.error("name", "missing required key 'name'");
     read_supervisor_keys(r, spec);
+    if (auto v =
+            r.get_choice("restart", {"permanent", "transient", "temporary"}))
+      spec.restart = static_cast<restart_policy>(*v);
     // Each level is a stack frame here, in validate() and in the runtime.
     if (++depth_ > max_group_depth)
       r.error("group", "groups nest deeper than " +

@@ -63,12 +63,10 @@ class process_actor final : public caf::event_based_actor {
         // the start once the process left `starting` (running, or an exit):
         // a supervisor starts the next child only then. Exit reports of this
         // run carry later versions, so the supervisor can drop older ones.
-        [this](start_atom) { return start_for_supervisor(false); },
-        // The same for a sibling a supervisor restarts (one_for_all,
-        // rest_for_one): counts as a restart of this process too.
-        [this](start_atom, bool counted) {
-          return start_for_supervisor(counted);
-        },
+        // A sibling a supervisor restarts with it (one_for_all,
+        // rest_for_one) gets the same: its restart_count counts its own
+        // exits only.
+        [this](start_atom) { return start_for_supervisor(); },
         // A command from a handle, applied and then published with its
         // ticket. A manual start or restart begins a fresh restart-limit
         // window, and (as in OTP) a supervisor does not count it.
@@ -102,8 +100,12 @@ class process_actor final : public caf::event_based_actor {
             set_status(process_status::stopped);
           }
         },
+        // A supervisor's stop (a stop, restart or failure of its tree) is
+        // the latest word: a restart or start command still waiting for
+        // the reap does not bring the process back behind its back.
         [this](stop_atom) -> caf::result<caf::ok_atom> {
           count();
+          restart_when_stopped_ = false;
           return stop();
         },
         [this](resume_atom) {
@@ -227,10 +229,9 @@ class process_actor final : public caf::event_based_actor {
 
   // -- starting ---------------------------------------------------------------
 
-  caf::result<std::uint64_t> start_for_supervisor(bool counted) {
+  caf::result<std::uint64_t> start_for_supervisor() {
     count();
     const std::uint64_t before = current_.version;
-    if (counted) publish([](process_state& s) { ++s.restart_count; });
     start();
     if (current_.status != process_status::starting &&
         current_.status != process_status::backoff)

@@ -223,6 +223,8 @@ void validate_tree(std::vector<spec_problem>& all, const supervisor_spec& spec,
   check_duration(out, "period", spec.period, false);
   if (spec.intensity > 1'000'000)
     out.add("intensity", "must be at most 1000000");
+  if (spec.restart > restart_policy::temporary)
+    out.add("restart", "must be permanent, transient or temporary");
   if (spec.parallel_start && spec.strategy != restart_strategy::one_for_one)
     out.add("parallel_start", "requires strategy one_for_one");
   if (!spec.name.empty() && !names.insert(spec.name).second)

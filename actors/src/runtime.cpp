@@ -149,9 +149,10 @@ struct runtime::impl {
 
   /// Every actor of the tree must be gone before the OS resources their
   /// timers use (the I/O thread, cgroups, the guardian). The root's shutdown
-  /// normally quits them all; one that is still alive (seen once in a chaos
-  /// run: a process actor whose supervisor's operation was cancelled by the
-  /// shutdown) is told to shut down here, and waited for.
+  /// quits them all; one that is still alive is told to shut down here, and
+  /// waited for. A safety net: the chaos stragglers it caught (process
+  /// actors still stopping) came from supervisors that issued the next
+  /// shutdown step before the previous one was answered, fixed there.
   void shut_down_stragglers() {
     std::vector<caf::actor> actors;
     auto collect = [&](const auto& registry) {

@@ -70,7 +70,6 @@ class supervisor_actor final : public caf::event_based_actor {
         // Replies, once every child was started, with the state version from
         // before the start (see on_child_event for how parents use it).
         [this](start_atom) { return start_with_reply(); },
-        [this](start_atom, bool) { return start_with_reply(); },
         // A restart ordered by the parent with send(): no reply (a promise
         // here delivered a stray reply to the parent: "unexpected message").
         [this](resume_atom) { enqueue_operation(start_all([](bool) {})); },
@@ -116,7 +115,7 @@ class supervisor_actor final : public caf::event_based_actor {
           pump();
         },
         [this](plan_timer_atom, std::uint64_t generation) {
-          if (generation == generation_) pump();
+          step_done(generation);
         },
         [this](subscribe_atom, caf::actor& who) {
           subscribers_.push_back(std::move(who));
@@ -301,24 +300,30 @@ class supervisor_actor final : public caf::event_based_actor {
     return false;
   }
 
-  /// Sends one step's request; true if the operation must wait for it.
+  /// One reply (or timer) a step of generation `generation` waited for
+  /// has come: the operation goes on once none is outstanding. Only here:
+  /// a pump() for another reason (a child report, a queued operation) must
+  /// not issue the next step while one is still in flight.
+  void step_done(std::uint64_t generation) {
+    if (generation != generation_) return;  // cancelled meanwhile
+    if (outstanding_ > 0 && --outstanding_ > 0) return;
+    pump();
+  }
+
+  /// Sends one step's request; true (with outstanding_ set to the replies
+  /// awaited) if the operation must wait for it.
   bool issue(const step& s) {
     const std::uint64_t generation = generation_;
-    auto resume = [this, generation] {
-      if (generation != generation_) return;  // cancelled meanwhile
-      if (outstanding_ > 0 && --outstanding_ > 0) return;
-      pump();
-    };
+    auto resume = [this, generation] { step_done(generation); };
+    std::size_t sent = 0;
     switch (s.what) {
       case step::kind::start:
-        return request_start(s.index, false, resume);
-      case step::kind::start_parallel: {
-        std::size_t sent = 0;
+        if (request_start(s.index, resume)) sent = 1;
+        break;
+      case step::kind::start_parallel:
         for (std::size_t i = 0; i < children_.size(); ++i)
-          if (request_start(i, false, resume)) ++sent;
-        outstanding_ = sent;
-        return sent > 0;
-      }
+          if (request_start(i, resume)) ++sent;
+        break;
       case step::kind::stop:
       case step::kind::shutdown: {
         auto& target = children_[s.index].actor;
@@ -327,28 +332,31 @@ class supervisor_actor final : public caf::event_based_actor {
                        : request(target, caf::infinite, stop_atom::value);
         req.then([resume](caf::ok_atom) { resume(); },
                  [resume](caf::error&) { resume(); });
-        return true;
+        sent = 1;
+        break;
       }
       case step::kind::wait_until: {
         const auto left = std::chrono::ceil<millis>(s.until - clock::now());
-        if (left.count() <= 0) return false;
+        if (left.count() <= 0) break;
         delayed_send(this, left, plan_timer_atom::value, generation);
-        return true;
+        sent = 1;
+        break;
       }
     }
-    return false;
+    outstanding_ = sent;
+    return sent > 0;
   }
 
   /// Asks child i to start; false (nothing sent) for a child that is not
   /// started automatically: later restarts do start it.
   template <class Resume>
-  bool request_start(std::size_t i, bool counted, Resume resume) {
+  bool request_start(std::size_t i, Resume resume) {
     auto& c = children_[i];
     if (!c.autostart) {
       c.autostart = true;
       return false;
     }
-    request(c.actor, caf::infinite, start_atom::value, counted)
+    request(c.actor, caf::infinite, start_atom::value)
         .then(
             [this, i, resume](std::uint64_t version) {
               if (i < children_.size()) children_[i].started_version = version;
@@ -493,7 +501,7 @@ class supervisor_actor final : public caf::event_based_actor {
 
   /// The intensity is exceeded: stop every child (reverse order), publish
   /// `failed` with the reason, and tell the parent (which restarts this
-  /// supervisor per its own strategy and intensity).
+  /// supervisor per its own strategy and intensity if it is permanent).
   void fail(std::size_t i, const child_report& report, clock::time_point now) {
     auto failure = std::make_shared<core::supervisor_failure>();
     failure->child = children_[i].name;
@@ -514,7 +522,9 @@ class supervisor_actor final : public caf::event_based_actor {
       publish(supervisor_status::failed);
       if (!parent_) return;
       child_report up;
-      up.restart_wanted = true;
+      // OTP: the supervisor ends with reason `shutdown`, which a transient
+      // child's parent treats as normal.
+      up.restart_wanted = spec_.restart == restart_policy::permanent;
       up.version = current_.version;
       up.exit = "failed: " + reason->describe();
       send(parent_, child_event_atom::value, std::move(up));
@@ -533,7 +543,7 @@ class supervisor_actor final : public caf::event_based_actor {
   std::deque<pending_report> deferred_;
   std::vector<caf::actor> subscribers_;
   std::uint64_t generation_ = 0;  ///< of the running step; +1 per cancel
-  std::size_t outstanding_ = 0;   ///< parallel starts not yet answered
+  std::size_t outstanding_ = 0;   ///< replies (or a timer) the step awaits
   std::uint64_t applied_ticket_ = 0;
   std::uint32_t restarts_ = 0;
   bool built_ = false;

@@ -2,7 +2,7 @@
 // supervisors. The only writer of its supervisor_record. Internal.
 //
 // Messages:
-//   start [, bool]        start every child in order, each once the previous
+//   start                 start every child in order, each once the previous
 //                         one runs; replies with the version from before
 //   resume                the same, ordered by the parent (no reply)
 //   stop                  stop every child in reverse order; replies

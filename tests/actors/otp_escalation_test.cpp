@@ -250,3 +250,38 @@ TEST_CASE(
   CHECK(sup.read()->restarts == 0);
   CHECK(svc.read()->restart_count == 0);
 }
+
+TEST_CASE(
+    "a failed child supervisor is one child exit to its parent's "
+    "strategy: rest_for_one stops the later siblings, restarts it, then them",
+    "[otp][escalation][rest_for_one]") {
+  leak_checker leaks;
+  event_log log;
+  runtime rt{final_root()};
+  auto mid = tree("mid", restart_strategy::one_for_one,
+                  {log.child("leaf"), log.child("leaf2")});
+  mid.intensity = 0;
+  auto sup = rt.supervise(tree("top", restart_strategy::rest_for_one,
+                               {log.child("first"), mid, log.child("after")}));
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  REQUIRE(log.holds(4));
+  const pid_t first = rt.find("first").read()->pid;
+
+  REQUIRE(rt.find("leaf").signal(SIGKILL));  // mid fails at once
+  REQUIRE(log.holds(4 + 5));
+  // mid stops its own children (leaf is already down), then the top stops
+  // the sibling after mid, starts mid (which starts its children in
+  // order), then that sibling.
+  CHECK(log.lines_after(4) == strings{"stop leaf2", "stop after", "start leaf",
+                                      "start leaf2", "start after"});
+  REQUIRE(sup.wait_until(
+      [](const auto& s) {
+        return s.status == supervisor_status::running && s.restarts == 1;
+      },
+      in(patience)));
+  CHECK(rt.find("first").read()->pid == first);  // before mid: untouched
+  auto m = rt.find_supervisor("mid").read();
+  CHECK(m->status == supervisor_status::running);
+  REQUIRE(m->last_failure);
+  CHECK(m->last_failure->child == "leaf");
+}

@@ -139,3 +139,73 @@ TEST_CASE_METHOD(fixture,
   CHECK((*this)["c"].read()->pid == c_pid);
   CHECK(sup.read()->restarts == 1);
 }
+
+TEST_CASE_METHOD(fixture,
+                 "a stop reaps each child before it stops the previous one, "
+                 "even when another child reports an exit meanwhile",
+                 "[otp][order][stop]") {
+  // b's stop takes 300 ms and, as it begins, makes x crash: x's report
+  // reaches the supervisor while the stop waits for b. Once the regression
+  // (any pump issued the next step while one was in flight: the stop went
+  // on to a, and a shutdown could reply with a still stopping) is back,
+  // "stop a" comes before "gone b".
+  const auto trigger = log.file("crash-now");
+  auto x = log.crasher("x", trigger);
+  x.backoff.min = 5000ms;  // if it were restarted, not before the end
+  auto sup = rt.supervise(
+      tree("lingering", restart_strategy::one_for_one,
+           {x, log.lingerer("a", 300ms), log.lingerer("b", 300ms, trigger)}));
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  REQUIRE(log.holds(3));
+  const std::vector<process_handle> abx{(*this)["a"], (*this)["b"],
+                                        (*this)["x"]};
+  std::vector<pid_t> pids;
+  for (const auto& h : abx) pids.push_back(h.read()->pid);
+  const strings in_order{"stop b", "gone b", "stop a", "gone a"};
+
+  SECTION("a stop command") {
+    REQUIRE(
+        sup.stop().wait_for_status(supervisor_status::stopped, in(patience)));
+    // `stopped` once every child is reaped, not before.
+    for (const auto& h : abx) {
+      CHECK(h.read()->status != process_status::stopping);
+      CHECK(h.read()->pid == 0);
+    }
+    REQUIRE(log.holds(3 + 4));
+    CHECK(log.lines_after(3) == in_order);
+  }
+  SECTION("the runtime's shutdown") {
+    rt.shutdown();
+    REQUIRE(log.holds(3 + 4));
+    CHECK(log.lines_after(3) == in_order);
+  }
+  CHECK(all_gone(pids));
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a supervisor's stop wins over a restart command still "
+                 "stopping the child: the child stays stopped",
+                 "[otp][order][stop]") {
+  auto sup = rt.supervise(tree("pair", restart_strategy::one_for_one,
+                               {log.lingerer("a", 300ms), log.child("b")}));
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  REQUIRE(log.holds(2));
+  auto a = (*this)["a"];
+  const pid_t old = a.read()->pid;
+  REQUIRE(a.restart().wait_for_status(process_status::stopping, in(patience)));
+  REQUIRE(sup.stop().wait_for_status(supervisor_status::stopped, in(patience)));
+  // A barrier: a command `a` applies after it answered the supervisor. The
+  // restart's start would have come with that answer.
+  REQUIRE(a.stop().wait_until(in(patience)));
+  std::size_t starts = 0;
+  for (const auto& t : history_of(a))
+    if (t.status == process_status::starting) ++starts;
+  CHECK(starts == 1);
+  CHECK(a.read()->status == process_status::stopped);
+  CHECK(a.read()->pid == 0);
+  // The restart's stop, then the supervisor's: b first, then a (already
+  // stopping: its reap answers the supervisor).
+  REQUIRE(log.holds(5));
+  CHECK(log.lines_after(2) == strings{"stop a", "stop b", "gone a"});
+  CHECK(all_gone({old}));
+}

@@ -33,6 +33,21 @@ process_spec event_log::crasher(const std::string& name,
                    std::to_string(code) + "; fi; sleep 0.02; done"));
 }
 
+process_spec event_log::lingerer(const std::string& name, ms linger,
+                                 const std::string& on_stop) const {
+  const std::string touch = on_stop.empty() ? "" : "touch " + on_stop + "; ";
+  const std::string seconds =
+      std::to_string(linger.count() / 1000) + "." +
+      std::to_string(linger.count() % 1000 + 1000).substr(1);
+  auto spec = ready_when_logged(
+      sh(name, "trap 'echo stop " + name + " >> " + path_ + "; " + touch +
+                   "sleep " + seconds + "; echo gone " + name + " >> " + path_ +
+                   "; exit 0' TERM; echo start " + name + " >> " + path_ +
+                   "; echo >&3; exec 3>&-; sleep 1000 & wait"));
+  spec.stop_timeout = 10'000ms;  // the linger is part of a graceful stop
+  return spec;
+}
+
 std::vector<std::string> event_log::lines() const {
   std::vector<std::string> out;
   std::istringstream in{read_file(path_)};

@@ -22,6 +22,12 @@ class event_log {
   process_spec crasher(const std::string& name, const std::string& trigger,
                        int code = 1) const;
 
+  /// Like child(), but a stop takes a while: on SIGTERM it appends "stop
+  /// NAME", creates the file `on_stop` if one is named, lingers `linger`,
+  /// appends "gone NAME" and exits 0.
+  process_spec lingerer(const std::string& name, ms linger,
+                        const std::string& on_stop = "") const;
+
   /// Every line so far.
   std::vector<std::string> lines() const;
   /// Lines after the first `skip` ones.

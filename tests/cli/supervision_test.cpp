@@ -139,3 +139,26 @@ TEST_CASE(
   }
   for (pid_t pid : pids) CHECK(vitrine::test::process_gone(pid));
 }
+
+TEST_CASE("a group's restart type is read into its spec; the top has none",
+          "[cli][config][restart_type]") {
+  const auto r = parse(
+      "[[group]]\nname = \"g\"\nrestart = \"temporary\"\n"
+      "[[group.program]]\nname = \"x\"\ncommand = \"true\"\n"
+      "[[group]]\nname = \"h\"\n"
+      "[[group.program]]\nname = \"y\"\ncommand = \"true\"\n");
+  INFO(all(r));
+  REQUIRE(r.ok());
+  CHECK(std::get<supervisor_spec>(r.value.tree.children.at(0)).restart ==
+        restart_policy::temporary);
+  CHECK(std::get<supervisor_spec>(r.value.tree.children.at(1)).restart ==
+        restart_policy::permanent);
+
+  const auto bad = parse(
+      "[[group]]\nname = \"g\"\nrestart = \"sometimes\"\n"
+      "[[group.program]]\nname = \"x\"\ncommand = \"true\"\n");
+  CHECK(all(bad).find("group[g].restart") != std::string::npos);
+  // The top supervisor is the application: nothing restarts it.
+  const auto top = parse("[supervisor]\nrestart = \"temporary\"\n");
+  CHECK(all(top).find("restart") != std::string::npos);
+}

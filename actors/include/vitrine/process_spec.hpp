@@ -92,6 +92,12 @@ struct supervisor_spec {
   /// once per event, whatever the number of children it restarts.
   unsigned intensity = 3;
   duration period{5000};
+  /// Whether its parent restarts it once it failed (its intensity
+  /// exceeded). As in OTP, where a supervisor that exceeds its intensity
+  /// ends with reason `shutdown`, only `permanent` is restarted: `transient`
+  /// treats that end as normal and, like `temporary`, is not restarted and
+  /// not counted toward the parent's intensity. Ignored for the root.
+  restart_policy restart = restart_policy::permanent;
   std::vector<child_spec> children;  ///< started in order, stopped reversed
   /// Start all children at once instead of one after another (independent
   /// children only: requires one_for_one). Stopping stays in reverse order.

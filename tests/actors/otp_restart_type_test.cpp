@@ -1,0 +1,94 @@
+// OTP conformance: a nested supervisor's restart type. Only a permanent
+// child supervisor is restarted after it failed; a transient one (OTP: the
+// supervisor ended with reason `shutdown`, a normal exit) and a temporary
+// one stay failed, count nothing toward the parent's intensity, and leave
+// their siblings alone. A start command brings them back.
+#include <catch2/catch.hpp>
+
+#include "otp_support.hpp"
+
+using namespace vitrine;
+using namespace vitrine::test;
+using core::process_status;
+using core::supervisor_status;
+using strings = std::vector<std::string>;
+
+TEST_CASE(
+    "a temporary or transient child supervisor that fails is not "
+    "restarted and not counted; a start command restarts it",
+    "[otp][escalation][restart_type]") {
+  leak_checker leaks;
+  event_log log;
+  runtime rt{final_root()};
+  auto type = restart_policy::temporary;
+  SECTION("temporary") {}
+  SECTION("transient") {
+    type = restart_policy::transient;
+  }
+  auto mid = tree("mid", restart_strategy::one_for_one, {log.child("leaf")});
+  mid.intensity = 0;
+  mid.restart = type;
+  // Intensity 0 and one_for_all: a restart the top counted would fail it,
+  // and one it made would restart the sibling.
+  auto top =
+      tree("top", restart_strategy::one_for_all, {mid, log.child("sibling")});
+  top.intensity = 0;
+  auto sup = rt.supervise(top);
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  REQUIRE(log.holds(2));
+  auto mid_h = rt.find_supervisor("mid");
+  const pid_t sibling = rt.find("sibling").read()->pid;
+
+  REQUIRE(rt.find("leaf").signal(SIGKILL));
+  REQUIRE(mid_h.wait_for_status(supervisor_status::failed, in(patience)));
+  REQUIRE(mid_h.read()->last_failure);
+  // Started again by hand: its report to the top went out before it took
+  // this command, and the start takes a spawn and a readiness line.
+  REQUIRE(
+      mid_h.start().wait_for_status(supervisor_status::running, in(patience)));
+  REQUIRE(log.holds(3));
+  CHECK(log.lines_after(2) == strings{"start leaf"});
+  auto s = sup.read();
+  CHECK(s->status == supervisor_status::running);
+  CHECK(s->restarts == 0);
+  CHECK_FALSE(s->last_failure);
+  CHECK(rt.find("sibling").read()->pid == sibling);
+  REQUIRE(sup.stop().wait_for_status(supervisor_status::stopped, in(patience)));
+  CHECK_FALSE(sup.read()->last_failure);
+  CHECK(all_gone({sibling}));
+}
+
+TEST_CASE("a permanent child supervisor that fails is restarted and counted",
+          "[otp][escalation][restart_type]") {
+  leak_checker leaks;
+  event_log log;
+  runtime rt{final_root()};
+  auto mid = tree("mid", restart_strategy::one_for_one, {log.child("leaf")});
+  mid.intensity = 0;
+  REQUIRE(mid.restart == restart_policy::permanent);  // the default
+  auto sup = rt.supervise(
+      tree("top", restart_strategy::one_for_all, {mid, log.child("sibling")}));
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  REQUIRE(log.holds(2));
+  REQUIRE(rt.find("leaf").signal(SIGKILL));
+  REQUIRE(sup.wait_until(
+      [](const auto& s) {
+        return s.status == supervisor_status::running && s.restarts == 1;
+      },
+      in(patience)));
+  REQUIRE(log.holds(2 + 3));
+  CHECK(log.lines_after(2) ==
+        strings{"stop sibling", "start leaf", "start sibling"});
+}
+
+TEST_CASE("a supervisor's restart type is validated",
+          "[otp][restart_type][validation]") {
+  supervisor_spec spec;
+  spec.name = "s";
+  spec.restart = restart_policy::temporary;
+  CHECK(validate(spec).empty());
+  spec.restart = static_cast<restart_policy>(7);
+  const auto problems = validate(spec);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].field == "s.restart");
+}
