@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 #include <utility>
 #include <variant>
 
@@ -10,6 +11,8 @@
 
 namespace vitrine::cli {
 namespace {
+
+enum class change_kind { add, remove, replace };
 
 const std::string& name_of(const child_spec& spec) {
   return std::visit([](const auto& s) -> const std::string& { return s.name; },
@@ -155,60 +158,83 @@ reload_report reload_config(supervisor_handle top, config& current,
   // Sent at once, in this order: the supervisor applies them one after
   // another, so the removals free their names before the rest begins.
   const auto new_at = positions(next.children);
-  std::vector<std::pair<std::string, child_change>> removals, replacements,
-      additions;
-  for (const auto& name : diff.removed)
-    removals.emplace_back(name, top.remove_child(name));
-  for (const auto& name : diff.changed)
-    replacements.emplace_back(
-        name, send_replace(top, next.children[new_at.at(name)]));
-  for (const auto& name : diff.added)
-    additions.emplace_back(name, send_add(top, next.children[new_at.at(name)]));
-
-  // What runs afterwards, by name: the old children in running order with
-  // the replaced ones in place, then the added ones.
-  std::map<std::string, bool> running;  // name -> placed
-  for (const auto& c : current.tree.children) running[name_of(c)] = true;
-  auto settle = [&](std::vector<std::pair<std::string, child_change>>& list,
-                    bool placed_when_done) {
-    for (auto& [name, change] : list) {
-      wait_applied(change);
-      const bool done = change.outcome() == change_outcome::done;
-      running[name] = done && placed_when_done;
-      if (!done) report.failures.push_back(name + ": " + change.error());
+  const auto new_spec = [&](const std::string& name) -> const child_spec& {
+    return next.children[new_at.at(name)];
+  };
+  enum class runs { old_spec, new_spec, nothing };  // per name, afterwards
+  std::map<std::string, runs> after;
+  for (const auto& c : current.tree.children)
+    after[name_of(c)] = runs::old_spec;
+  struct sent_change {
+    std::string name;
+    change_kind kind;
+    child_change change;
+  };
+  std::vector<sent_change> sent;
+  const auto send = [&](const std::string& name, change_kind kind) {
+    try {  // the spec was checked, but a program may vanish meanwhile
+      sent.push_back({name, kind,
+                      kind == change_kind::remove ? top.remove_child(name)
+                      : kind == change_kind::replace
+                          ? send_replace(top, new_spec(name))
+                          : send_add(top, new_spec(name))});
+    } catch (const std::exception& e) {
+      report.failures.push_back(name + ": " + e.what());
     }
   };
-  settle(removals, false);
-  settle(replacements, true);
-  // A replacement whose new tree needed a name that another changed child
-  // still held when it was placed: its old child is gone; add it now (at
-  // the end) that every other change is applied.
-  for (auto& [name, change] : replacements) {
-    if (change.outcome() != change_outcome::name_taken) continue;
-    auto retry = send_add(top, next.children[new_at.at(name)]);
-    wait_applied(retry);
-    if (retry.outcome() != change_outcome::done) continue;
-    std::erase_if(report.failures, [&](const std::string& f) {
-      return f.rfind(name + ": ", 0) == 0;
-    });
-    running[name] = true;
-    additions.emplace_back(name, retry);
-  }
-  settle(additions, true);
+  for (const auto& name : diff.removed) send(name, change_kind::remove);
+  for (const auto& name : diff.changed) send(name, change_kind::replace);
+  for (const auto& name : diff.added) send(name, change_kind::add);
 
-  std::vector<child_spec> children;
-  for (auto& c : current.tree.children) {
-    const auto& name = name_of(c);
-    if (!running[name]) continue;
-    const auto it = new_at.find(name);
-    children.push_back(it == new_at.end() ? std::move(c)
-                                          : next.children[it->second]);
+  std::vector<std::string> retries;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    auto& [name, kind, change] = sent[i];
+    wait_applied(change);
+    const auto outcome = change.outcome();
+    if (outcome == change_outcome::done) {
+      after[name] =
+          kind == change_kind::remove ? runs::nothing : runs::new_spec;
+      continue;
+    }
+    if (kind != change_kind::add) after[name] = runs::nothing;
+    // A replacement whose new tree needed a name that another changed
+    // child still held: its old child is gone; add it again (at the end)
+    // once every other change is applied.
+    if (kind == change_kind::replace && outcome == change_outcome::name_taken) {
+      retries.push_back(name);
+      continue;
+    }
+    report.failures.push_back(name + ": " + change.error());
   }
-  for (auto& [name, change] : additions)
-    if (running[name] &&
-        std::none_of(children.begin(), children.end(),
-                     [&](const child_spec& c) { return name_of(c) == name; }))
-      children.push_back(next.children[new_at.at(name)]);
+  for (const auto& name : retries) {
+    const std::size_t before = sent.size();
+    send(name, change_kind::add);
+    if (sent.size() == before) continue;  // threw: a failure already
+    wait_applied(sent.back().change);
+    if (sent.back().change.outcome() == change_outcome::done)
+      after[name] = runs::new_spec;
+    else
+      report.failures.push_back(name + ": " + sent.back().change.error());
+  }
+
+  // `current` becomes what runs: the old children in running order (the
+  // replaced ones in place), then the added ones.
+  std::vector<child_spec> children;
+  std::set<std::string> placed;
+  for (auto& c : current.tree.children) {
+    const std::string name = name_of(c);
+    if (after[name] == runs::nothing) continue;
+    if (after[name] == runs::old_spec)
+      children.push_back(std::move(c));
+    else
+      children.push_back(new_spec(name));
+    placed.insert(name);
+  }
+  auto appended = diff.added;
+  appended.insert(appended.end(), retries.begin(), retries.end());
+  for (const auto& name : appended)
+    if (after[name] == runs::new_spec && placed.insert(name).second)
+      children.push_back(new_spec(name));
   current.tree.children = std::move(children);
   current.program_count = current.group_count = 0;
   count_tree(current.tree, current);

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <thread>
 
 #include "test_support.hpp"
@@ -255,6 +256,26 @@ TEST_CASE_METHOD(runtime_fixture,
   REQUIRE(reaches(crashy, process_status::running));
   const auto restarts_before = sup.read()->restarts;
 
+  // Readers look the changing names up and read their states throughout:
+  // a removed record stays alive while a reader holds it (hazard pointers
+  // on the registry's tables, reference counts on the records).
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> reads{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r)
+    readers.emplace_back([&] {
+      while (!done.load(std::memory_order_relaxed)) {
+        for (const char* name : {"extra0", "extra1"})
+          if (auto h = rt.find(name)) {
+            auto state = h.read();
+            if (state->name() == name) ++reads;
+          }
+        rt.for_each([&](const process_handle& h) {
+          if (h.read()->version > 0) ++reads;
+        });
+      }
+    });
+
   std::vector<process_handle> removed;
   for (int round = 0; round < 8; ++round) {
     const std::string name = "extra" + std::to_string(round % 2);
@@ -267,6 +288,9 @@ TEST_CASE_METHOD(runtime_fixture,
     CHECK_FALSE(rt.find(name));
     removed.push_back(h);
   }
+  done = true;
+  for (auto& t : readers) t.join();
+  CHECK(reads.load() > 0);
   // The sibling restarted meanwhile, and keeps doing so.
   CHECK(
       eventually([&] { return sup.read()->restarts >= restarts_before + 3; }));
