@@ -131,7 +131,9 @@ class supervisor_actor final : public caf::event_based_actor {
           pump();
         },
         [this](plan_timer_atom, std::uint64_t generation) {
-          if (generation == generation_) pump();
+          if (generation != generation_) return;
+          outstanding_ = 0;
+          pump();
         },
         [this](subscribe_atom, caf::actor& who) {
           subscribers_.push_back(std::move(who));
@@ -325,9 +327,15 @@ class supervisor_actor final : public caf::event_based_actor {
       op.begun = true;
       if (op.begin) op.begin(op.steps);
     }
+    // A step still waits for its reply (or timer): a pump() from another
+    // message (a child's report, a newly queued operation) must not issue
+    // the next step before it.
     if (outstanding_ > 0) return true;
     while (op.next < op.steps.size() && !op.aborted)
-      if (issue(op.steps[op.next++])) return true;
+      if (issue(op.steps[op.next++])) {
+        outstanding_ = std::max<std::size_t>(outstanding_, 1);
+        return true;
+      }
     auto done = std::move(op.done);
     queue_.pop_front();
     ++generation_;
@@ -706,7 +714,7 @@ class supervisor_actor final : public caf::event_based_actor {
   std::deque<pending_report> deferred_;
   std::vector<caf::actor> subscribers_;
   std::uint64_t generation_ = 0;  ///< of the running step; +1 per cancel
-  std::size_t outstanding_ = 0;   ///< parallel starts not yet answered
+  std::size_t outstanding_ = 0;   ///< replies the running step waits for
   std::uint64_t applied_ticket_ = 0;
   std::uint32_t restarts_ = 0;
   bool built_ = false;

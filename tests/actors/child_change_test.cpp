@@ -235,6 +235,19 @@ TEST_CASE_METHOD(runtime_fixture,
     REQUIRE(unknown.wait_for(patience));
     CHECK(unknown.outcome() == change_outcome::unknown_name);
   }
+  SECTION("a replaced tree is removed with its processes") {
+    REQUIRE(
+        applied(sup.add_child(tree("g", {sleeper("in1"), sleeper("in2")}))));
+    REQUIRE(applied(sup.replace_child(
+        tree("g", {sleeper("in1"), sh("in2", "exec sleep 99")}))));
+    REQUIRE(reaches(rt.find("in1"), process_status::running));
+    auto in1 = rt.find("in1");
+    REQUIRE(applied(sup.remove_child("g")));
+    CHECK_FALSE(rt.find("in1"));
+    CHECK_FALSE(rt.find("in2"));
+    check_no_process_left(in1);
+    REQUIRE(applied(sup.add_child(sleeper("in1"))));
+  }
   SECTION("a process can become a tree of the same name") {
     auto group = sup.replace_child(tree("c", {sleeper("c1")}));
     REQUIRE(applied(group));
