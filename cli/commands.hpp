@@ -22,10 +22,11 @@ struct run_options {
 inline constexpr int exit_top_supervisor_failed = 3;
 
 /// Supervises the config's programs in the foreground until a stop signal
-/// (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGXCPU, SIGPWR), then stops them all
+/// (SIGINT, SIGTERM, SIGQUIT, SIGXCPU, SIGPWR), then stops them all
 /// and returns 0. 1 for an invalid config or an unusable status file;
 /// exit_top_supervisor_failed (3) when the top supervisor failed. A stop
 /// signal while the config loads ends the process with 128 + signal.
+/// SIGHUP re-reads the file and applies the difference (reload.hpp).
 int run_command(const run_options& options);
 
 /// Prints every problem of the config (`file:line:col: key: message`) and

@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand(
       "run",
       "supervise the programs of FILE in the foreground until "
-      "SIGINT/SIGTERM/SIGHUP/SIGQUIT");
+      "SIGINT/SIGTERM/SIGQUIT (SIGHUP reloads FILE)");
   run_cmd->add_option("file", run.file, "configuration (TOML)")->required();
   run_cmd->add_flag("--plain", run.plain,
                     "print one line per change instead of a live table");

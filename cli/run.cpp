@@ -9,7 +9,9 @@
 // process states lock-free (only those whose version changed are turned
 // into rows), redraw only what changed. A stop signal starts rt.shutdown()
 // on a helper thread while the loop keeps showing the children stopping; a
-// second one has every process actor SIGKILL its process group.
+// second one has every process actor SIGKILL its process group. SIGHUP
+// re-reads the file on a helper thread (reload.hpp) and prints what
+// changed.
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -26,6 +28,7 @@
 #include "config.hpp"
 #include "fd_limit.hpp"
 #include "interruptible_load.hpp"
+#include "reload.hpp"
 #include "render.hpp"
 #include "signal_channel.hpp"
 #include "status.hpp"
@@ -258,6 +261,10 @@ int run_command(const run_options& options) {
     if (const auto action = action_for(sig);
         action == signal_action::log || action == signal_action::resumed)
       std::cerr << "vitrine: " << describe_signal(sig) << std::endl;
+    else if (action == signal_action::reload)
+      std::cerr << "vitrine: received SIGHUP: ignored, the file is being "
+                   "loaded"
+                << std::endl;
   });
   for (const auto& problem : config.problems)
     std::cerr << to_string(problem) << "\n";
@@ -269,6 +276,9 @@ int run_command(const run_options& options) {
       !warning.empty())
     std::cerr << "vitrine: " << warning << std::endl;
   keep_program_fd_limit(config.value.tree, limit);
+  // What runs, for reloads to compare with (the tree itself is moved into
+  // the runtime).
+  cli::config running_config = config.value;
 
   display screen{::isatty(STDOUT_FILENO) == 1 && !options.plain,
                  options.json_status};
@@ -307,6 +317,7 @@ int run_command(const run_options& options) {
   std::atomic<bool> stopped{false};
   std::thread stopper;
   bool top_failed = false;
+  reload_runner reloads{options.file, limit};
   for (;;) {
     if (const int sig = signals.wait(100ms)) {
       const std::string name{os::signal_name(sig)};
@@ -327,6 +338,9 @@ int run_command(const run_options& options) {
           rt.for_each([](const process_handle& h) { h.signal(SIGKILL); });
       } else if (action == signal_action::redraw) {
         screen.invalidate();
+      } else if (action == signal_action::reload) {
+        screen.note("received " + name + ": reloading " + options.file);
+        reloads.request();
       } else if (action != signal_action::ignore) {
         screen.note(describe_signal(sig));
       }
@@ -350,6 +364,12 @@ int run_command(const run_options& options) {
       continue;
     }
     if (!start_error.empty()) break;
+    if (!stopper.joinable()) reloads.start_if_requested(top, running_config);
+    {
+      auto reloaded = reloads.take_output();
+      for (const auto& line : reloaded.errors) std::cerr << line << "\n";
+      for (const auto& line : reloaded.notes) screen.note(line);
+    }
     const auto now = clock_pair::now();
     // The last update reads every state: the final rows and status file.
     const auto& changed =
@@ -360,6 +380,7 @@ int run_command(const run_options& options) {
   }
   starter.join();
   if (stopper.joinable()) stopper.join();
+  reloads.join();
   if (!start_error.empty()) {
     std::cerr << start_error;
     return 1;

@@ -8,10 +8,12 @@ namespace vitrine::cli {
 
 signal_action action_for(int sig) noexcept {
   switch (sig) {
-    // Requests to end: the terminal (INT, QUIT, HUP), kill(1) and service
+    // Re-read the file and apply the difference, as daemons do.
+    case SIGHUP:
+      return signal_action::reload;
+    // Requests to end: the terminal (INT, QUIT), kill(1) and service
     // managers (TERM), the CPU-time soft limit (XCPU, SIGKILL follows at
     // the hard limit), power failure (PWR).
-    case SIGHUP:
     case SIGINT:
     case SIGQUIT:
     case SIGTERM:
@@ -60,6 +62,8 @@ std::string_view to_string(signal_action action) noexcept {
       return "log";
     case signal_action::redraw:
       return "redraw";
+    case signal_action::reload:
+      return "reload";
     case signal_action::resumed:
       return "resumed";
     case signal_action::untouched:

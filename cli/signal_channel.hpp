@@ -30,6 +30,7 @@ namespace vitrine::cli {
 /// What `vitrine run` does when it receives a signal.
 enum class signal_action {
   stop,      ///< stop every program gracefully (again: SIGKILL them all)
+  reload,    ///< re-read the config file and apply the difference (SIGHUP)
   ignore,    ///< nothing, not even a line (job control, SIGPIPE)
   log,       ///< print a line, nothing else
   redraw,    ///< redraw the live table at once (SIGWINCH)

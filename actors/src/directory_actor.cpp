@@ -3,6 +3,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "atoms.hpp"
 #include "supervisor_actor.hpp"
 
 namespace vitrine::detail {
@@ -19,7 +20,12 @@ class directory_actor final : public caf::event_based_actor {
     return {
         [this](caf::put_atom, const std::string& name,
                std::shared_ptr<process_record>& record) {
-          names_.emplace(name, std::move(record));
+          names_.insert_or_assign(name, std::move(record));
+        },
+        [this](forget_atom, const std::string& name,
+               const std::shared_ptr<process_record>& record) {
+          auto it = names_.find(name);
+          if (it != names_.end() && it->second == record) names_.erase(it);
         },
         [this](caf::get_atom, const std::string& name) {
           auto it = names_.find(name);

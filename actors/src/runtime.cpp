@@ -9,6 +9,7 @@
 #include "atoms.hpp"
 #include "command_port.hpp"
 #include "directory_actor.hpp"
+#include "spec_names.hpp"
 #include "supervisor_actor.hpp"
 #include "vitrine/os/cgroup.hpp"
 #include "vitrine/os/guardian.hpp"
@@ -46,15 +47,6 @@ supervisor_spec root_spec(const runtime_options& options) {
   spec.intensity = options.root_intensity;
   spec.period = options.root_period;
   return spec;
-}
-
-void collect_names(const supervisor_spec& spec, std::vector<std::string>& out) {
-  for (const auto& c : spec.children) {
-    if (const auto* p = std::get_if<process_spec>(&c))
-      out.push_back(p->name);
-    else
-      collect_names(std::get<supervisor_spec>(c), out);
-  }
 }
 
 }  // namespace
@@ -249,7 +241,7 @@ supervisor_handle runtime::supervise(supervisor_spec spec) {
   if (auto problems = validate(spec); !problems.empty())
     throw spec_error(std::move(problems));
   std::vector<std::string> names;
-  collect_names(spec, names);
+  detail::collect_process_names(spec, names);
   std::lock_guard lock{impl_->mutex};
   impl_->ensure_running();
   impl_->check_free(names);

@@ -5,9 +5,11 @@
 #include <vector>
 
 #include "atoms.hpp"
+#include "child_change_request.hpp"
 #include "child_report.hpp"
 #include "command_port.hpp"
 #include "process_actor.hpp"
+#include "spec_names.hpp"
 #include "vitrine/core/restart_window.hpp"
 #include "vitrine/messages.hpp"
 
@@ -26,10 +28,13 @@ struct step {
     stop,            ///< stop child `index`, wait until it is reaped
     shutdown,        ///< stop and quit child `index`
     wait_until,      ///< wait until `until` (a restarted child's backoff)
+    remove,          ///< stop and quit child `index`, then forget its tree
+    invoke,          ///< run `action`; false ends the operation there
   };
   kind what;
   std::size_t index = 0;
   clock::time_point until{};
+  std::function<bool()> action{};
 };
 
 /// A sequence of steps run one after another. `begin` (run when the
@@ -37,6 +42,10 @@ struct step {
 /// after the last one, or with false when a stop cancelled the operation.
 struct operation {
   bool is_stop = false;
+  /// Not cancelled by a stop, which then runs after it: the child changes
+  /// from handles (OTP's calls, which a supervisor handles one at a time).
+  bool survives_stop = false;
+  bool aborted = false;  ///< an invoke step ended it early
   std::function<void(std::vector<step>&)> begin;
   std::function<void(bool completed)> done;
   std::vector<step> steps{};
@@ -75,6 +84,14 @@ class supervisor_actor final : public caf::event_based_actor {
         [this](resume_atom) { enqueue_operation(start_all([](bool) {})); },
         [this](stop_atom) { return stop_with_reply(false); },
         [this](shutdown_atom) { return stop_with_reply(true); },
+        // Removed by its parent: also forget every process and supervisor
+        // of this tree.
+        [this](shutdown_atom, bool forget) {
+          return stop_with_reply(true, forget);
+        },
+        [this](change_atom, std::shared_ptr<change_request>& request) {
+          enqueue_operation(change_children(std::move(request)));
+        },
         [this](command_atom, std::uint64_t ticket, int kind) {
           applied_ticket_ = std::max(applied_ticket_, ticket);
           const std::uint64_t before = current_.version;
@@ -92,7 +109,7 @@ class supervisor_actor final : public caf::event_based_actor {
           auto promise =
               make_response_promise<std::shared_ptr<process_record>>();
           enqueue_operation(start_child(
-              children_.size() - 1,
+              children_.back().actor,
               [promise, record](bool) mutable { promise.deliver(record); }));
           return promise;
         },
@@ -102,16 +119,14 @@ class supervisor_actor final : public caf::event_based_actor {
           auto promise =
               make_response_promise<std::shared_ptr<supervisor_record>>();
           enqueue_operation(start_child(
-              children_.size() - 1,
+              children_.back().actor,
               [promise, record](bool) mutable { promise.deliver(record); }));
           return promise;
         },
         [this](child_event_atom, child_report& report) {
-          const auto sender = caf::actor_cast<caf::actor>(current_sender());
-          std::size_t i = 0;
-          while (i < children_.size() && children_[i].actor != sender) ++i;
-          if (i == children_.size()) return;
-          deferred_.push_back({i, std::move(report)});
+          auto sender = caf::actor_cast<caf::actor>(current_sender());
+          if (index_of(sender) == children_.size()) return;
+          deferred_.push_back({std::move(sender), std::move(report)});
           pump();
         },
         [this](plan_timer_atom, std::uint64_t generation) {
@@ -141,12 +156,28 @@ class supervisor_actor final : public caf::event_based_actor {
     bool autostart = true;
     bool is_supervisor = false;
     std::uint64_t started_version = 0;  ///< its version before our last start
+    /// Its record (one of them), to forget it when it is removed.
+    std::shared_ptr<process_record> process{};
+    std::shared_ptr<supervisor_record> supervisor{};
   };
 
+  /// A report from a child, by actor: indices shift when a child is removed.
   struct pending_report {
-    std::size_t index;
+    caf::actor from;
     child_report report;
   };
+
+  /// The index of the child `who`, or children_.size().
+  std::size_t index_of(const caf::actor& who) const {
+    std::size_t i = 0;
+    while (i < children_.size() && children_[i].actor != who) ++i;
+    return i;
+  }
+  std::size_t index_of(const std::string& name) const {
+    std::size_t i = 0;
+    while (i < children_.size() && children_[i].name != name) ++i;
+    return i;
+  }
 
   void publish(supervisor_status status,
                std::shared_ptr<const core::supervisor_failure> failure = {}) {
@@ -180,6 +211,7 @@ class supervisor_actor final : public caf::event_based_actor {
                             caf::actor_cast<caf::actor>(this));
     record->port.store(std::make_shared<command_port>(actor));
     children_.push_back({std::move(actor), *name, autostart});
+    children_.back().process = record;
     return record;
   }
 
@@ -202,6 +234,7 @@ class supervisor_actor final : public caf::event_based_actor {
         spawn_supervisor_actor(home_system(), record, std::move(spec), context_,
                                caf::actor_cast<caf::actor>(this));
     children_.push_back({std::move(actor), std::move(name), true, true});
+    children_.back().supervisor = record;
     return record;
   }
 
@@ -241,17 +274,18 @@ class supervisor_actor final : public caf::event_based_actor {
   /// running (their `done` runs with false) and runs after a running stop.
   void enqueue_operation(operation op) {
     if (op.is_stop) {
-      const bool stop_running = !queue_.empty() && queue_.front().is_stop;
+      const bool front_kept = !queue_.empty() && (queue_.front().is_stop ||
+                                                  queue_.front().survives_stop);
       std::deque<operation> kept;
       std::vector<operation> cancelled;
       for (auto& queued : queue_) {
-        if (queued.is_stop)
+        if (queued.is_stop || queued.survives_stop)
           kept.push_back(std::move(queued));
         else
           cancelled.push_back(std::move(queued));
       }
       queue_ = std::move(kept);
-      if (!stop_running) {
+      if (!front_kept) {
         ++generation_;  // drops the replies the cancelled step waits for
         outstanding_ = 0;
       }
@@ -277,7 +311,7 @@ class supervisor_actor final : public caf::event_based_actor {
       if (deferred_.empty()) break;
       auto next = std::move(deferred_.front());
       deferred_.pop_front();
-      on_child_event(next.index, std::move(next.report));
+      on_child_event(index_of(next.from), std::move(next.report));
     }
     pumping_ = false;
   }
@@ -290,9 +324,15 @@ class supervisor_actor final : public caf::event_based_actor {
       op.begun = true;
       if (op.begin) op.begin(op.steps);
     }
+    // A step still waits for its reply (or timer): a pump() from another
+    // message (a child's report, a newly queued operation) must not issue
+    // the next step before it.
     if (outstanding_ > 0) return true;
-    while (op.next < op.steps.size())
-      if (issue(op.steps[op.next++])) return true;
+    while (op.next < op.steps.size() && !op.aborted)
+      if (issue(op.steps[op.next++])) {
+        outstanding_ = std::max<std::size_t>(outstanding_, 1);
+        return true;
+      }
     auto done = std::move(op.done);
     queue_.pop_front();
     ++generation_;
@@ -335,6 +375,13 @@ class supervisor_actor final : public caf::event_based_actor {
         sent = 1;
         break;
       }
+      case step::kind::remove:
+        remove_child_tree(children_[s.index], resume);
+        sent = 1;
+        break;
+      case step::kind::invoke:
+        if (!s.action()) queue_.front().aborted = true;
+        break;
       case step::kind::wait_until: {
         const auto left = std::chrono::ceil<millis>(s.until - clock::now());
         if (left.count() <= 0) break;
@@ -358,8 +405,11 @@ class supervisor_actor final : public caf::event_based_actor {
     }
     request(c.actor, caf::infinite, start_atom::value)
         .then(
-            [this, i, resume](std::uint64_t version) {
-              if (i < children_.size()) children_[i].started_version = version;
+            // By actor: a late reply (its start was cancelled) may arrive
+            // after a removal shifted the indices.
+            [this, target = c.actor, resume](std::uint64_t version) {
+              if (auto j = index_of(target); j < children_.size())
+                children_[j].started_version = version;
               resume();
             },
             [resume](caf::error&) { resume(); });
@@ -377,11 +427,13 @@ class supervisor_actor final : public caf::event_based_actor {
     return promise;
   }
 
-  caf::result<caf::ok_atom> stop_with_reply(bool quit_after) {
+  caf::result<caf::ok_atom> stop_with_reply(bool quit_after,
+                                            bool forget = false) {
     auto promise = make_response_promise<caf::ok_atom>();
-    enqueue_operation(stop_all(quit_after, [promise](bool) mutable {
-      promise.deliver(caf::ok_atom::value);
-    }));
+    enqueue_operation(stop_all(
+        quit_after,
+        [promise](bool) mutable { promise.deliver(caf::ok_atom::value); },
+        forget));
     return promise;
   }
 
@@ -406,11 +458,13 @@ class supervisor_actor final : public caf::event_based_actor {
     return op;
   }
 
-  operation start_child(std::size_t index, done_fn done) {
+  operation start_child(caf::actor which, done_fn done) {
     operation op;
-    op.begin = [this, index](std::vector<step>& steps) {
+    op.begin = [this, which = std::move(which)](std::vector<step>& steps) {
       publish(current_.status);  // the child count changed
-      steps.push_back({step::kind::start, index});
+      // By actor: a removal queued before this may have shifted it.
+      if (const auto i = index_of(which); i < children_.size())
+        steps.push_back({step::kind::start, i});
     };
     op.done = std::move(done);
     return op;
@@ -418,15 +472,17 @@ class supervisor_actor final : public caf::event_based_actor {
 
   /// Stops every child in reverse order (shutdown: and quits them, then
   /// itself).
-  operation stop_all(bool quit_after, done_fn done) {
+  operation stop_all(bool quit_after, done_fn done, bool forget = false) {
     operation op;
     op.is_stop = true;
-    op.begin = [this, quit_after](std::vector<step>& steps) {
+    op.begin = [this, quit_after, forget](std::vector<step>& steps) {
       was_failed_ = current_.status == supervisor_status::failed;
       publish(supervisor_status::shutting_down);
+      const auto how = forget       ? step::kind::remove
+                       : quit_after ? step::kind::shutdown
+                                    : step::kind::stop;
       for (std::size_t i = children_.size(); i-- > 0;)
-        steps.push_back(
-            {quit_after ? step::kind::shutdown : step::kind::stop, i});
+        steps.push_back({how, i});
     };
     op.done = [this, quit_after, done = std::move(done)](bool completed) {
       // A failed supervisor that is stopped stays failed (with its reason)
@@ -440,6 +496,130 @@ class supervisor_actor final : public caf::event_based_actor {
       }
     };
     return op;
+  }
+
+  // -- child changes from handles (OTP's start_child, terminate_child and
+  // delete_child; see supervisor_handle.hpp) ---------------------------------
+
+  /// One operation that survives stops, as an OTP supervisor handles one
+  /// call at a time: it never interleaves with a start, stop or restart.
+  operation change_children(std::shared_ptr<change_request> request) {
+    operation op;
+    op.survives_stop = true;
+    op.begin = [this, request](std::vector<step>& steps) {
+      build_children_once();  // a change before the first start: in order
+      switch (request->kind) {
+        case change_kind::add:
+          return begin_add(request, steps);
+        case change_kind::remove:
+          return begin_remove(request, steps);
+        case change_kind::replace:
+          return begin_replace(request, steps);
+      }
+    };
+    op.done = [request](bool) {
+      request->completion->result().complete(change_outcome::done, {},
+                                             request->added_process,
+                                             request->added_supervisor);
+    };
+    return op;
+  }
+
+  void refuse(change_request& request, change_outcome outcome,
+              std::string why) {
+    request.completion->result().complete(outcome, std::move(why));
+  }
+
+  void begin_add(const std::shared_ptr<change_request>& request,
+                 std::vector<step>& steps) {
+    if (!place_child(*request)) return;
+    publish(current_.status);  // the child count changed
+    if (active()) steps.push_back({step::kind::start, children_.size() - 1});
+  }
+
+  void begin_remove(const std::shared_ptr<change_request>& request,
+                    std::vector<step>& steps) {
+    const std::size_t i = index_of(request->name);
+    if (i == children_.size())
+      return refuse(*request, change_outcome::unknown_name,
+                    no_child(request->name));
+    steps.push_back({step::kind::remove, i});
+    steps.push_back({step::kind::invoke, i, {}, [this, i] {
+                       children_.erase(children_.begin() + i);
+                       publish(current_.status);  // the child count changed
+                       return true;
+                     }});
+  }
+
+  /// Removes the old child, puts the new one at its index, starts it if
+  /// this supervisor runs (decided now: no other operation runs meanwhile).
+  void begin_replace(const std::shared_ptr<change_request>& request,
+                     std::vector<step>& steps) {
+    const std::size_t i = index_of(request->name);
+    if (i == children_.size())
+      return refuse(*request, change_outcome::unknown_name,
+                    no_child(request->name));
+    steps.push_back({step::kind::remove, i});
+    steps.push_back({step::kind::invoke, i, {}, [this, i, request] {
+                       children_.erase(children_.begin() + i);
+                       const bool placed = place_child(*request);
+                       if (placed)
+                         std::rotate(children_.begin() + i, children_.end() - 1,
+                                     children_.end());
+                       publish(current_.status);  // the child count changed
+                       return placed;
+                     }});
+    if (active()) steps.push_back({step::kind::start, i});
+  }
+
+  std::string no_child(const std::string& name) const {
+    return "supervisor '" + *record_->name + "' has no child named '" + name +
+           "'";
+  }
+
+  /// Appends the request's child (not started); false, refusing the
+  /// request, if its name is taken among this supervisor's children or a
+  /// process name of it is supervised.
+  bool place_child(change_request& request) {
+    auto& spec = *request.spec;
+    const std::string name = child_name(spec);
+    std::string taken;
+    if (index_of(name) < children_.size())
+      taken = "supervisor '" + *record_->name +
+              "' already has a child named '" + name + "'";
+    for (const auto& process : process_names(spec))
+      if (taken.empty() && context_.registry.lookup(process))
+        taken = "a process named '" + process + "' is already supervised";
+    if (taken.empty()) {
+      if (auto* p = std::get_if<process_spec>(&spec)) {
+        request.added_process = add_process(std::move(*p));
+        if (!request.added_process)  // registered meanwhile by another
+          taken = "a process named '" + name + "' is already supervised";
+      } else {
+        request.added_supervisor =
+            add_supervisor(std::move(std::get<supervisor_spec>(spec)));
+      }
+    }
+    if (taken.empty()) return true;
+    refuse(request, change_outcome::name_taken, std::move(taken));
+    return false;
+  }
+
+  /// Stops and quits child `c` (a nested supervisor: its whole tree, which
+  /// it forgets), then forgets `c` and resumes the operation.
+  template <class Resume>
+  void remove_child_tree(const child& c, Resume resume) {
+    auto forget = [this, process = c.process, supervisor = c.supervisor,
+                   resume] {
+      if (process) context_.forget_process(process);
+      if (supervisor) context_.forget_supervisor(supervisor);
+      resume();
+    };
+    auto req = c.is_supervisor
+                   ? request(c.actor, caf::infinite, shutdown_atom::value, true)
+                   : request(c.actor, caf::infinite, shutdown_atom::value);
+    req.then([forget](caf::ok_atom) { forget(); },
+             [forget](caf::error&) { forget(); });
   }
 
   // -- restarts ---------------------------------------------------------------

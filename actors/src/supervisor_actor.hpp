@@ -9,8 +9,12 @@
 //   shutdown              like stop, then quit; replies first
 //   command, ticket, kind from a handle (start or stop), published as
 //                         applied_command
+//   shutdown, true        like shutdown, and forget every process and
+//                         supervisor of the tree (a removed child)
 //   add_child, spec       (process_spec or supervisor_spec) add a child at the
 //                         end, start it; replies with its record
+//   change, request       from a handle: add, remove or replace a child
+//                         (child_change_request.hpp), as one operation
 //   child_event, report   from a child that ended (see child_report.hpp)
 //   subscribe/unsubscribe, actor
 // A supervisor runs one operation (a sequence of child requests) at a time,
@@ -63,6 +67,16 @@ struct runtime_context {
   /// Registers all of `records` in one registry revision (one table copy);
   /// false, registering none, if a name is taken or repeated.
   bool register_processes(std::vector<named_record> records) const;
+
+  /// Forgets a process that was shut down (a removed child): frees its
+  /// status-table slot, clears its command port, and erases its name from
+  /// the registry and the directory, so the name may be used again.
+  /// Handles keep the record: they read its last state. Only entries that
+  /// are `record` itself are erased.
+  void forget_process(const std::shared_ptr<process_record>& record) const;
+  /// The same for a supervisor (its processes are forgotten by itself).
+  void forget_supervisor(
+      const std::shared_ptr<supervisor_record>& record) const;
 };
 
 caf::actor spawn_supervisor_actor(caf::actor_system& system,

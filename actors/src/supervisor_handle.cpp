@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "atoms.hpp"
+#include "child_change_request.hpp"
 #include "command_port.hpp"
 
 namespace vitrine {
@@ -21,6 +22,57 @@ supervisor_command supervisor_handle::start() const {
 
 supervisor_command supervisor_handle::stop() const {
   return send_command(static_cast<int>(detail::command_kind::stop));
+}
+
+child_change supervisor_handle::send_change(
+    int kind, std::string name, std::unique_ptr<child_spec> spec) const {
+  auto result = std::make_shared<detail::change_result>();
+  auto request = std::make_shared<detail::change_request>();
+  request->kind = static_cast<detail::change_kind>(kind);
+  request->name = std::move(name);
+  if (spec) request->spec = std::move(*spec);
+  // From here on, whoever drops the request unapplied completes it.
+  request->completion = std::make_shared<detail::change_completion>(result);
+  if (auto port = record_->port.load())
+    caf::anon_send(port->owner(), detail::change_atom::value,
+                   std::move(request));
+  return child_change{std::move(result)};
+}
+
+namespace {
+template <class Spec>
+std::unique_ptr<child_spec> validated(Spec spec) {
+  if (auto problems = validate(spec); !problems.empty())
+    throw spec_error(std::move(problems));
+  return std::make_unique<child_spec>(std::move(spec));
+}
+}  // namespace
+
+child_change supervisor_handle::add_child(process_spec spec) const {
+  return send_change(static_cast<int>(detail::change_kind::add), {},
+                     validated(std::move(spec)));
+}
+
+child_change supervisor_handle::add_child(supervisor_spec spec) const {
+  return send_change(static_cast<int>(detail::change_kind::add), {},
+                     validated(std::move(spec)));
+}
+
+child_change supervisor_handle::remove_child(std::string name) const {
+  return send_change(static_cast<int>(detail::change_kind::remove),
+                     std::move(name), nullptr);
+}
+
+child_change supervisor_handle::replace_child(process_spec spec) const {
+  std::string name = spec.name;
+  return send_change(static_cast<int>(detail::change_kind::replace),
+                     std::move(name), validated(std::move(spec)));
+}
+
+child_change supervisor_handle::replace_child(supervisor_spec spec) const {
+  std::string name = spec.name;
+  return send_change(static_cast<int>(detail::change_kind::replace),
+                     std::move(name), validated(std::move(spec)));
 }
 
 bool supervisor_handle::subscribe(const caf::actor& subscriber) const {

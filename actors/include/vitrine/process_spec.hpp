@@ -38,6 +38,7 @@ struct restart_limit_policy {
   std::chrono::milliseconds interval{10'000};
 
   bool enabled() const noexcept { return interval.count() > 0; }
+  bool operator==(const restart_limit_policy&) const = default;
 };
 
 /// Captured output (os::stdio_target::kind::capture) goes to `path` with
@@ -45,6 +46,8 @@ struct restart_limit_policy {
 struct log_rotation {
   std::uint64_t max_bytes = 10u << 20;  ///< 0 = never rotate
   unsigned backups = 3;
+
+  bool operator==(const log_rotation&) const = default;
 };
 
 struct process_spec {
@@ -69,6 +72,9 @@ struct process_spec {
   int stop_signal = SIGTERM;      ///< sent to the whole process group
   duration stop_timeout{10'000};  ///< then SIGKILL to the group
   bool autostart = true;
+
+  /// Every field equal (how `vitrine reload` tells a changed program).
+  bool operator==(const process_spec&) const = default;
 };
 
 enum class restart_strategy : std::uint8_t {
@@ -102,6 +108,9 @@ struct supervisor_spec {
   /// Start all children at once instead of one after another (independent
   /// children only: requires one_for_one). Stopping stays in reverse order.
   bool parallel_start = false;
+
+  /// Every field equal, children included (recursively).
+  bool operator==(const supervisor_spec&) const = default;
 };
 
 /// One problem in a spec: the field (dotted path, e.g.

@@ -5,16 +5,20 @@
 // Threads: any; reads are lock-free guarded loads and the waits sleep on a
 // futex until the supervisor publishes (see publication_cell.hpp); they
 // never message the supervisor. Commands message its actor asynchronously
-// and return a supervisor_command to wait on. A handle outlives the
-// runtime: reads return the last state, commands return an empty command.
+// and return a supervisor_command to wait on; the child changes
+// (add_child, remove_child, replace_child) return a child_change. A handle
+// outlives the runtime: reads return the last state, commands return an
+// empty command.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <memory>
 
+#include "vitrine/child_change.hpp"
 #include "vitrine/core/publication_cell.hpp"
 #include "vitrine/core/supervisor_state.hpp"
+#include "vitrine/process_spec.hpp"
 
 namespace caf {
 class actor;
@@ -84,6 +88,36 @@ class supervisor_handle {
   supervisor_command start() const;
   /// Stops every child in reverse order; the supervisor stays (stopped).
   supervisor_command stop() const;
+
+  // -- changing the children (OTP's start_child / terminate_child +
+  // delete_child). Each is queued behind the supervisor's running operation
+  // (a start, stop or restart sequence) and never interleaves with one; a
+  // stop ordered meanwhile waits for it. Each validates the spec first and
+  // throws spec_error, sending nothing, for an invalid one. -----------------
+
+  /// Appends a child at the end of the spec order. A running supervisor
+  /// starts it (if autostart) before the change completes; a stopped or
+  /// failed one starts it with its next start(). name_taken if a child of
+  /// this supervisor has that name, or a process name in it is supervised.
+  child_change add_child(process_spec spec) const;
+  child_change add_child(supervisor_spec spec) const;
+  /// Stops the child named `name` as stop() would (a nested supervisor:
+  /// its whole tree, in reverse order), then forgets it: its processes
+  /// leave runtime::find() and the registry, their status-table slots are
+  /// freed, and the names may be used again. Handles to them keep reading
+  /// the last state; their commands return empty. unknown_name if there
+  /// is no such child.
+  child_change remove_child(std::string name) const;
+  /// Replaces the child named spec.name (a process or a nested supervisor;
+  /// the new spec may be either) in place: the old one is removed as
+  /// remove_child() does, then the new one is put at the same position and
+  /// started if the supervisor runs. unknown_name if there is no such
+  /// child. If a process name of the new tree is still supervised
+  /// elsewhere once the old child is gone, the old child stays removed and
+  /// the change ends with name_taken.
+  child_change replace_child(process_spec spec) const;
+  child_change replace_child(supervisor_spec spec) const;
+
   /// Sends every later state to `subscriber` as (supervisor_changed_atom,
   /// core::supervisor_state); see messages.hpp.
   bool subscribe(const caf::actor& subscriber) const;
@@ -95,6 +129,8 @@ class supervisor_handle {
 
  private:
   supervisor_command send_command(int kind) const;
+  child_change send_change(int kind, std::string name,
+                           std::unique_ptr<child_spec> spec) const;
 
   std::shared_ptr<detail::supervisor_record> record_;
 };

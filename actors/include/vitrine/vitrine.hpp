@@ -5,6 +5,7 @@
 // docs/embedding.md. Threads and costs are documented per header.
 #pragma once
 
+#include "vitrine/child_change.hpp"
 #include "vitrine/core/process_state.hpp"
 #include "vitrine/core/supervisor_state.hpp"
 #include "vitrine/core/transition_history.hpp"

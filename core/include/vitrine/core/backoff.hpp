@@ -17,6 +17,8 @@ struct backoff_policy {
   double multiplier = 2.0;       ///< growth per consecutive failure, >= 1
   double jitter = 0.1;           ///< +- fraction of the delay, in [0, 1]
   duration reset_after{60'000};  ///< uptime that forgives past failures
+
+  bool operator==(const backoff_policy&) const = default;
 };
 
 class backoff {

@@ -56,6 +56,8 @@ struct stdio_target {
   };
   kind mode = kind::inherit;
   std::string path;
+
+  bool operator==(const stdio_target&) const = default;
 };
 
 /// One setrlimit() applied in the child, e.g. {RLIMIT_NOFILE, 256, 256}.
@@ -63,6 +65,8 @@ struct rlimit_setting {
   int resource;
   rlim_t soft;
   rlim_t hard;
+
+  bool operator==(const rlimit_setting&) const = default;
 };
 
 struct launch_options {
@@ -86,6 +90,9 @@ struct launch_options {
   /// A cgroup v2 directory the child joins before exec (it writes "0" to
   /// its cgroup.procs), so all its descendants are found there; "" = none.
   std::string cgroup;
+
+  /// Field by field (how `vitrine reload` tells a changed program).
+  bool operator==(const launch_options&) const = default;
 };
 
 /// A started child. The child leads its own process group: pgid == pid.

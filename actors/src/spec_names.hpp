@@ -1,0 +1,40 @@
+// spec_names: the names a child spec brings into a runtime. Internal.
+// Threads: pure functions. Cost: one walk of the spec tree.
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "vitrine/process_spec.hpp"
+
+namespace vitrine::detail {
+
+/// Appends the name of every process in `spec`'s tree, in spec order.
+inline void collect_process_names(const supervisor_spec& spec,
+                                  std::vector<std::string>& out) {
+  for (const auto& c : spec.children) {
+    if (const auto* p = std::get_if<process_spec>(&c))
+      out.push_back(p->name);
+    else
+      collect_process_names(std::get<supervisor_spec>(c), out);
+  }
+}
+
+/// The process names of a child: its own, or those of its tree.
+inline std::vector<std::string> process_names(const child_spec& spec) {
+  std::vector<std::string> names;
+  if (const auto* p = std::get_if<process_spec>(&spec))
+    names.push_back(p->name);
+  else
+    collect_process_names(std::get<supervisor_spec>(spec), names);
+  return names;
+}
+
+/// The name a supervisor knows its child by.
+inline const std::string& child_name(const child_spec& spec) {
+  return std::visit([](const auto& s) -> const std::string& { return s.name; },
+                    spec);
+}
+
+}  // namespace vitrine::detail

@@ -1,0 +1,130 @@
+// reload: applies a re-read configuration to a running tree (SIGHUP in
+// `vitrine run`; `vitrine reload` through the control socket). See
+// docs/cli.md, "Reloading".
+//
+// The difference is taken between the top supervisor's children in the
+// running config and in the new one, matched by name:
+//   - a child only in the new file is added (appended, started as the
+//     supervisor's rules say: supervisor_handle::add_child);
+//   - a child only in the running config is removed (stopped, forgotten);
+//   - a child whose spec differs in any field is replaced in place (the old
+//     one stopped, the new one started: a new pid); a group (nested
+//     supervisor) that differs in anything, its own settings or any
+//     program in it, is replaced as a whole;
+//   - a child whose spec is equal keeps running (same pid).
+// Removals are sent first, then replacements, then additions, so a program
+// that moved between the top level and a group finds its name free. The
+// top supervisor's own settings (name, strategy, intensity, period,
+// parallel_start) and a reordering of unchanged children are not applied:
+// the report says so; restart `vitrine run` to apply them.
+//
+// Threads: reload_config() blocks until every change was applied (each
+// change waits for the old child to stop and the new one to leave
+// `starting`). Any thread but an actor's; calls that share `current` must
+// not overlap (the caller serializes them, e.g. with a mutex). Cost: one
+// load and check of the file (as `vitrine check`), a comparison of the
+// two trees, one supervisor operation per change.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config.hpp"
+#include "fd_limit.hpp"
+#include "vitrine/supervisor_handle.hpp"
+
+namespace vitrine::cli {
+
+/// The difference between two top-level child lists, by name.
+struct config_diff {
+  std::vector<std::string> added, removed, changed, unchanged;
+  /// The top supervisor's own settings differ (not applied by a reload).
+  bool top_settings_changed = false;
+  /// The unchanged children are in another relative order (not applied).
+  bool reordered = false;
+};
+
+config_diff diff_configs(const supervisor_spec& running,
+                         const supervisor_spec& next);
+
+struct reload_report {
+  /// The new file's problems, `file:line:col: key: message` each, as
+  /// `vitrine check` prints them; when any, nothing was changed.
+  std::vector<std::string> problems;
+  config_diff diff;
+  /// Changes the supervisor refused (a name still in use elsewhere, the
+  /// runtime shutting down): "name: why", one each.
+  std::vector<std::string> failures;
+
+  bool rejected() const noexcept { return !problems.empty(); }
+  bool ok() const noexcept { return problems.empty() && failures.empty(); }
+  /// What a reload did, one line each: "reload: added N (names)",
+  /// "reload: removed N (...)", "reload: changed N (...)",
+  /// "reload: unchanged N", then what was not applied and how many
+  /// changes failed; for a rejected file one line with the problem count.
+  std::vector<std::string> summary() const;
+  /// The problems and failures, one line each ("" when ok()).
+  std::string errors() const;
+};
+
+/// Loads and checks `file` (relative paths against its directory, as at
+/// startup), gives its programs the fd limit `limit` as `vitrine run` did
+/// (keep_program_fd_limit), and applies the difference with `current` to
+/// `top`, the supervisor that runs `current.tree`. On success `current`
+/// describes the running tree (the top's old settings, the applied
+/// children in running order). An invalid file changes nothing.
+reload_report reload_config(supervisor_handle top, config& current,
+                            const std::string& file, const fd_limit& limit);
+
+/// reload_config() for a caller that only needs a verdict: "" when the
+/// reload was applied, else report.errors().
+std::string reload_from_file(supervisor_handle top, config& current,
+                             const std::string& file, const fd_limit& limit);
+
+/// `vitrine run`'s reloads: one at a time, on a helper thread, so the
+/// signal loop keeps answering (a stop signal during a reload is acted on
+/// at once; the reload's changes then end as the tree stops). A SIGHUP
+/// during a reload runs another one after it. Threads: request(),
+/// start_if_requested(), take_output() and join() from the loop's thread;
+/// reload_now() from any other thread (the control socket): it blocks and
+/// is serialized with the SIGHUP reloads, sharing the same `current`.
+class reload_runner {
+ public:
+  reload_runner(std::string file, fd_limit limit)
+      : file_(std::move(file)), limit_(limit) {}
+  ~reload_runner() { join(); }
+  reload_runner(const reload_runner&) = delete;
+  reload_runner& operator=(const reload_runner&) = delete;
+
+  /// Asks for a reload (a SIGHUP); it starts at the next
+  /// start_if_requested().
+  void request() noexcept { requested_ = true; }
+  /// Starts the requested reload of `top` (which runs `current`) unless
+  /// one is running; `current` must outlive the runner.
+  void start_if_requested(const supervisor_handle& top, config& current);
+  /// A reload now, on the calling thread, after any running one.
+  reload_report reload_now(const supervisor_handle& top, config& current);
+
+  struct output {
+    std::vector<std::string> notes;   ///< summary lines
+    std::vector<std::string> errors;  ///< problems and failures
+  };
+  /// What the finished reloads reported since the last call.
+  output take_output();
+  void join();
+
+ private:
+  const std::string file_;
+  const fd_limit limit_;
+  std::mutex mutex_;  ///< one reload at a time; guards output_
+  output output_;
+  bool requested_ = false;
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+};
+
+}  // namespace vitrine::cli

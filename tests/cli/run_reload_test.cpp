@@ -1,0 +1,211 @@
+// Reloading a running `vitrine run` (docs/cli.md, "Reloading"): the file is
+// rewritten, SIGHUP applies the difference (added programs start, removed
+// ones stop and leave no process, changed ones restart with a new pid,
+// unchanged ones keep theirs), an invalid file is rejected with its
+// diagnostics and changes nothing. Real `vitrine` processes, checked through
+// --json-status and /proc. Also the difference itself, as a unit.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "cli_driver.hpp"
+#include "reload.hpp"
+#include "status.hpp"
+
+using namespace vitrine::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto deadline = 20s;
+
+std::string program(const std::string& name, const std::string& seconds) {
+  return "[[program]]\nname = \"" + name + "\"\ncommand = [\"sleep\", \"" +
+         seconds + "\"]\nstartsecs_ms = 0\nstop_timeout_ms = 5000\n\n";
+}
+
+bool wait_until(auto pred, std::chrono::milliseconds limit = deadline) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+/// name -> row, from the status file (empty while it cannot be parsed).
+std::map<std::string, vitrine::cli::status_row> rows_of(
+    const std::string& status) {
+  std::string error;
+  std::map<std::string, vitrine::cli::status_row> out;
+  if (auto rows = vitrine::cli::rows_from_json(read_file(status), error))
+    for (auto& row : *rows) out[row.name] = row;
+  return out;
+}
+
+struct reload_run {
+  temp_dir dir;
+  std::string output = dir.file("output");
+  std::string status = dir.file("status.json");
+  std::string config;
+  cli_process cli;
+
+  explicit reload_run(const std::string& text)
+      : config(dir.write("run.toml", text)),
+        cli({"run", config, "--plain", "--json-status", status}, output) {
+    REQUIRE(
+        wait_for_text(output, "supervisor main running", deadline, cli.pid()));
+  }
+
+  /// Waits until every named program runs with a pid; returns the rows.
+  std::map<std::string, vitrine::cli::status_row> running(
+      const std::vector<std::string>& names) {
+    std::map<std::string, vitrine::cli::status_row> rows;
+    const bool ok = wait_until([&] {
+      rows = rows_of(status);
+      for (const auto& n : names)
+        if (!rows.contains(n) || rows[n].status != "running" ||
+            rows[n].pid <= 0)
+          return false;
+      return true;
+    });
+    INFO(read_file(output));
+    CHECK(ok);
+    return rows;
+  }
+
+  /// Rewrites the file, sends SIGHUP, waits for the nth summary line
+  /// `marker` ("reload: unchanged" ends an applied reload's summary).
+  void reload(const std::string& text, std::size_t nth = 1,
+              const std::string& marker = "reload: unchanged") {
+    dir.write("run.toml", text);
+    REQUIRE(::kill(cli.pid(), SIGHUP) == 0);
+    INFO(read_file(output));
+    REQUIRE(wait_for_text(output, marker, deadline, cli.pid(), nth));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("SIGHUP applies the rewritten file to the running programs",
+          "[cli][reload]") {
+  reload_run run{program("keep", "1000") + program("change", "1000") +
+                 program("drop", "1000")};
+  auto before = run.running({"keep", "change", "drop"});
+  const pid_t keep_pid = before["keep"].pid;
+  const pid_t change_pid = before["change"].pid;
+  const pid_t drop_pid = before["drop"].pid;
+
+  run.reload(program("keep", "1000") + program("change", "999") +
+             program("added", "1000"));
+  const auto text = read_file(run.output);
+  INFO(text);
+  CHECK(text.find("received SIGHUP: reloading") != std::string::npos);
+  CHECK(text.find("reload: added 1 (added)") != std::string::npos);
+  CHECK(text.find("reload: removed 1 (drop)") != std::string::npos);
+  CHECK(text.find("reload: changed 1 (change)") != std::string::npos);
+  CHECK(text.find("reload: unchanged 1") != std::string::npos);
+
+  auto after = run.running({"keep", "change", "added"});
+  CHECK(after["keep"].pid == keep_pid);
+  CHECK(after["change"].pid != change_pid);
+  CHECK(wait_until([&] { return !rows_of(run.status).contains("drop"); }));
+  // No process left of the removed and the replaced program.
+  CHECK(wait_until([&] { return process_gone(drop_pid); }));
+  CHECK(wait_until([&] { return process_gone(change_pid); }));
+  CHECK(wait_until(
+      [&] { return descendants_named(run.cli.pid(), "sleep").size() == 3; }));
+
+  SECTION("an invalid file is rejected with its diagnostics") {
+    run.reload(program("keep", "1000") +
+                   "[[program]]\nname = \"bad\"\nstartretries = \"x\"\n",
+               1, "reload: rejected, nothing changed");
+    const auto out = read_file(run.output);
+    CHECK(out.find(run.config + ":") != std::string::npos);
+    CHECK(out.find("program[bad]") != std::string::npos);
+    // Nothing changed: the same programs with the same pids.
+    const auto now = run.running({"keep", "change", "added"});
+    CHECK(now.at("keep").pid == keep_pid);
+    CHECK(now.at("change").pid == after["change"].pid);
+    CHECK(now.at("added").pid == after["added"].pid);
+    CHECK(now.size() == 3);
+  }
+  SECTION("the same file again changes nothing") {
+    REQUIRE(::kill(run.cli.pid(), SIGHUP) == 0);
+    REQUIRE(wait_for_text(run.output, "reload: unchanged 3", deadline,
+                          run.cli.pid()));
+    const auto now = run.running({"keep", "change", "added"});
+    CHECK(now.at("change").pid == after["change"].pid);
+  }
+  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
+  CHECK(run.cli.wait(deadline) == std::optional<int>{0});
+  CHECK(descendants_of(run.cli.pid()).empty());
+}
+
+TEST_CASE("a reload replaces a changed group as a whole", "[cli][reload]") {
+  const auto group = [](const std::string& seconds) {
+    return "[[group]]\nname = \"g\"\n\n[[group.program]]\nname = \"in1\"\n"
+           "command = [\"sleep\", \"1000\"]\nstartsecs_ms = 0\n\n"
+           "[[group.program]]\nname = \"in2\"\ncommand = [\"sleep\", \"" +
+           seconds + "\"]\nstartsecs_ms = 0\n\n";
+  };
+  reload_run run{program("top", "1000") + group("1000")};
+  auto before = run.running({"top", "in1", "in2"});
+  run.reload(program("top", "1000") + group("999"));
+  INFO(read_file(run.output));
+  CHECK(wait_for_text(run.output, "reload: changed 1 (g)", deadline));
+  auto after = run.running({"top", "in1", "in2"});
+  CHECK(after["top"].pid == before["top"].pid);
+  CHECK(after["in1"].pid != before["in1"].pid);
+  CHECK(after["in2"].pid != before["in2"].pid);
+  // A program that moves out of the group keeps its name.
+  run.reload(program("top", "1000") + program("in1", "1000"), 2);
+  after = run.running({"top", "in1"});
+  CHECK(wait_until([&] { return !rows_of(run.status).contains("in2"); }));
+  CHECK(wait_until(
+      [&] { return descendants_named(run.cli.pid(), "sleep").size() == 2; }));
+  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
+  CHECK(run.cli.wait(deadline) == std::optional<int>{0});
+}
+
+TEST_CASE("the difference between two configs, by name", "[cli][reload]") {
+  using namespace vitrine;
+  auto proc = [](std::string name, std::string arg) {
+    process_spec p;
+    p.name = std::move(name);
+    p.launch.argv = {"sleep", std::move(arg)};
+    return p;
+  };
+  supervisor_spec a, b;
+  a.name = b.name = "main";
+  a.children = {proc("x", "1"), proc("y", "1"), proc("z", "1")};
+  b.children = {proc("y", "2"), proc("x", "1"), proc("w", "1")};
+  auto diff = cli::diff_configs(a, b);
+  CHECK(diff.added == std::vector<std::string>{"w"});
+  CHECK(diff.removed == std::vector<std::string>{"z"});
+  CHECK(diff.changed == std::vector<std::string>{"y"});
+  CHECK(diff.unchanged == std::vector<std::string>{"x"});
+  CHECK_FALSE(diff.top_settings_changed);
+  CHECK_FALSE(diff.reordered);
+
+  // Any field counts, e.g. the environment or the stop signal.
+  auto c = a;
+  std::get<process_spec>(c.children[0]).launch.env.push_back({"K", "V"});
+  std::get<process_spec>(c.children[1]).stop_signal = SIGINT;
+  c.intensity = a.intensity + 1;
+  std::swap(c.children[1], c.children[2]);  // y (changed) and z
+  diff = cli::diff_configs(a, c);
+  CHECK(diff.changed == std::vector<std::string>{"x", "y"});
+  CHECK(diff.unchanged == std::vector<std::string>{"z"});
+  CHECK(diff.top_settings_changed);
+  CHECK_FALSE(diff.reordered);
+
+  auto d = a;
+  std::swap(d.children[0], d.children[2]);
+  CHECK(cli::diff_configs(a, d).reordered);
+}
