@@ -108,7 +108,14 @@ void control_server::accept_loop() {
     if (fds[1].revents) return;
     reap_finished();
     const int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;  // EAGAIN, ECONNABORTED, EMFILE: try again
+    if (fd < 0) {
+      // Out of fds or memory: the connection stays queued; don't spin on
+      // it, try again in 100 ms (or stop). EAGAIN, ECONNABORTED: at once.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+          errno == ENOMEM)
+        ::poll(&fds[1], 1, 100);
+      continue;
+    }
     os::unique_fd client{fd};
     const auto deadline = clock::now() + options_.io_timeout;
     ucred peer{};
@@ -132,11 +139,16 @@ void control_server::accept_loop() {
       continue;
     }
     auto& c = connections_.emplace_back();
-    c.thread = std::thread{[this, &c, fd = client.release()] {
-      serve(fd);
-      ::close(fd);
-      c.done.store(true, std::memory_order_release);  // (2)
-    }};
+    try {
+      c.thread = std::thread{[this, &c, fd] {
+        serve(fd);
+        ::close(fd);
+        c.done.store(true, std::memory_order_release);  // (2)
+      }};
+      (void)client.release();  // the thread closes it
+    } catch (const std::system_error&) {
+      connections_.pop_back();  // no thread: `client` closes the fd
+    }
   }
 }
 
@@ -165,9 +177,14 @@ void control_server::serve(int fd) {
       context.keep_waiting = [this, fd] {
         return !stopping_.load(std::memory_order_relaxed) && !peer_hung_up(fd);
       };
-      const auto result = execute(context, *request);
-      if (stopping_.load() || peer_hung_up(fd)) return;
-      reply = control::encode(result);
+      try {
+        const auto result = execute(context, *request);
+        if (stopping_.load() || peer_hung_up(fd)) return;
+        reply = control::encode(result);
+      } catch (const std::exception& e) {
+        reply =
+            control::encode_error(std::string{"internal error: "} + e.what());
+      }
     } else {
       reply = control::encode_error(error);
     }
