@@ -453,8 +453,16 @@ startsecs_ms = 5000
   CHECK(r.code == 0);
   CHECK(run.wait_status("api", "running").pid == api.pid);
 
+  // A stop while a client waits: the wait ends, the run stops cleanly and
+  // the client is told there is no reply.
+  const auto client_log = run.dir().file("client.log");
+  cli_process waiting{{"ctl", "start", "slow", "--state-dir", run.state()},
+                      client_log};
+  run.wait_status("slow", "starting");
   ::kill(run.process().pid(), SIGTERM);
   CHECK(run.process().wait(30s) == 0);
+  CHECK(waiting.wait(10s) == 1);
+  CHECK(contains(read_file(client_log), "no reply"));
   CHECK_FALSE(std::filesystem::exists(socket));
   CHECK_FALSE(std::filesystem::exists(run.state() + "/status"));
   CHECK(process_gone(api.pid));
