@@ -3,15 +3,15 @@
 //   vitrine run FILE.toml [--plain] [--json-status PATH]
 //   vitrine check FILE.toml
 //   vitrine status [NAME...] [--state-dir DIR] [--json] | --file PATH [--json]
-//   vitrine ctl start|stop|restart NAME... [--state-dir DIR] [--no-wait]
-//               [--timeout S] | ctl signal SIG NAME... [--state-dir DIR]
-//   vitrine reload [--state-dir DIR]
+//   vitrine ctl start|stop|restart NAME... | ctl signal SIG NAME...
+//   vitrine reload
 #include <CLI/CLI.hpp>
 
 #include <fstream>
 #include <iostream>
 #include <iterator>
 
+#include "client_subcommands.hpp"
 #include "commands.hpp"
 #include "config.hpp"
 #include "render.hpp"
@@ -88,43 +88,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("check", "validate FILE and report every problem");
   check_cmd->add_option("file", check_file, "configuration (TOML)")->required();
 
-  std::string status_file;
-  table_status_options status;
-  auto* status_cmd = app.add_subcommand(
-      "status", "show the states a running `vitrine run` publishes");
-  status_cmd->add_option("names", status.names,
-                         "processes or supervisors (default: all)");
-  status_cmd->add_option("--state-dir", status.state_dir, "state directory");
-  status_cmd->add_flag("--json", status.json, "print JSON");
-  status_cmd
-      ->add_option("--file", status_file,
-                   "read the file written by `run --json-status` instead")
-      ->excludes("names")
-      ->excludes("--state-dir");
-
-  ctl_options ctl;
-  auto* ctl_cmd = app.add_subcommand(
-      "ctl",
-      "start, stop, restart or signal programs of a running `vitrine run`");
-  ctl_cmd->require_subcommand(1);
-  for (const char* verb : {"start", "stop", "restart", "signal"}) {
-    auto* sub = ctl_cmd->add_subcommand(
-        verb, std::string{verb} + " processes or supervisors");
-    if (std::string_view{verb} == "signal")
-      sub->add_option("signal", ctl.signal, "TERM, SIGUSR1, 10...")->required();
-    sub->add_option("names", ctl.names, "processes or supervisors")->required();
-    sub->add_option("--state-dir", ctl.state_dir, "state directory");
-    if (std::string_view{verb} != "signal") {
-      sub->add_flag("--no-wait", ctl.no_wait,
-                    "return once the command is sent");
-      sub->add_option("--timeout", ctl.timeout_s,
-                      "seconds to wait for the effect (default 30)");
-    }
-    sub->final_callback([&ctl, verb] { ctl.command = verb; });
-  }
-  auto* reload_cmd = app.add_subcommand(
-      "reload", "have a running `vitrine run` re-read its file");
-  reload_cmd->add_option("--state-dir", ctl.state_dir, "state directory");
+  client_subcommands clients{app};  // status, ctl, reload
 
   try {
     app.parse(argc, argv);
@@ -134,14 +98,7 @@ int main(int argc, char** argv) {
   try {
     if (*run_cmd) return run_command(run);
     if (*check_cmd) return check_command(check_file);
-    if (*status_cmd && !status_file.empty())
-      return status_command(status_file, status.json);
-    if (*status_cmd) return table_status_command(status);
-    if (*ctl_cmd) return ctl_command(ctl);
-    if (*reload_cmd) {
-      ctl.command = "reload";
-      return ctl_command(ctl);
-    }
+    if (clients.parsed()) return clients.run();
   } catch (const std::exception& e) {
     std::cerr << "vitrine: " << e.what() << "\n";
     return 1;
