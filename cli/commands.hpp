@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace vitrine::cli {
 
@@ -14,6 +15,7 @@ struct run_options {
   std::string file;
   bool plain = false;       ///< one line per change even on a terminal
   std::string json_status;  ///< "" = no status file
+  std::string state_dir;    ///< "" = default_state_dir(top supervisor's name)
 };
 
 /// What `vitrine run` returns when its top supervisor failed (more restarts
@@ -32,6 +34,38 @@ int run_command(const run_options& options);
 /// Prints every problem of the config (`file:line:col: key: message`) and
 /// returns 1, or prints "ok: N programs" and returns 0.
 int check_command(const std::string& file);
+
+/// What `status`, `ctl` and `reload` return when no live run serves the
+/// state directory: the run was killed (status still prints its last
+/// published states) or stopped, or nothing listens on the control socket.
+inline constexpr int exit_not_running = 4;
+/// What `ctl` returns when a wait for an effect reached its timeout.
+inline constexpr int exit_ctl_timeout = 5;
+
+struct table_status_options {
+  std::vector<std::string> names;  ///< empty: all
+  std::string state_dir;           ///< "" = the only instance
+  bool json = false;
+};
+
+/// `vitrine status [NAME...]`: the states in the run's shared-memory status
+/// table (supervisors, then processes). 0; exit_not_running when the run is
+/// gone or stopped; 1 for an unknown NAME or an unreadable table.
+int table_status_command(const table_status_options& options);
+
+struct ctl_options {
+  std::string command;  ///< start | stop | restart | signal | reload
+  std::string signal;   ///< `signal`: a name or number
+  std::vector<std::string> names;
+  std::string state_dir;
+  bool no_wait = false;
+  double timeout_s = 30;
+};
+
+/// `vitrine ctl ...` and `vitrine reload`: one request over the control
+/// socket, one line per name. 0 when every name reached the effect;
+/// 1 refused or failed; exit_not_running; exit_ctl_timeout.
+int ctl_command(const ctl_options& options);
 
 /// Prints the status file written by `run --json-status`: a table, or the
 /// JSON itself with `raw`. 1 when it cannot be read or parsed.

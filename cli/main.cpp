@@ -2,13 +2,16 @@
 //
 //   vitrine run FILE.toml [--plain] [--json-status PATH]
 //   vitrine check FILE.toml
-//   vitrine status PATH [--json]
+//   vitrine status [NAME...] [--state-dir DIR] [--json] | --file PATH [--json]
+//   vitrine ctl start|stop|restart NAME... | ctl signal SIG NAME...
+//   vitrine reload
 #include <CLI/CLI.hpp>
 
 #include <fstream>
 #include <iostream>
 #include <iterator>
 
+#include "client_subcommands.hpp"
 #include "commands.hpp"
 #include "config.hpp"
 #include "render.hpp"
@@ -76,18 +79,16 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--json-status", run.json_status,
                       "keep PATH rewritten (atomically) with a JSON array of "
                       "process states");
+  run_cmd->add_option("--state-dir", run.state_dir,
+                      "state directory (status table, control socket); "
+                      "default $XDG_RUNTIME_DIR/vitrine/NAME");
 
   std::string check_file;
   auto* check_cmd =
       app.add_subcommand("check", "validate FILE and report every problem");
   check_cmd->add_option("file", check_file, "configuration (TOML)")->required();
 
-  std::string status_file;
-  bool raw = false;
-  auto* status_cmd = app.add_subcommand(
-      "status", "show the status file written by `run --json-status`");
-  status_cmd->add_option("file", status_file, "status file (JSON)")->required();
-  status_cmd->add_flag("--json", raw, "print the JSON as is");
+  client_subcommands clients{app};  // status, ctl, reload
 
   try {
     app.parse(argc, argv);
@@ -97,7 +98,7 @@ int main(int argc, char** argv) {
   try {
     if (*run_cmd) return run_command(run);
     if (*check_cmd) return check_command(check_file);
-    if (*status_cmd) return status_command(status_file, raw);
+    if (clients.parsed()) return clients.run();
   } catch (const std::exception& e) {
     std::cerr << "vitrine: " << e.what() << "\n";
     return 1;

@@ -26,10 +26,12 @@
 
 #include "commands.hpp"
 #include "config.hpp"
+#include "control_server.hpp"
 #include "fd_limit.hpp"
 #include "interruptible_load.hpp"
 #include "reload.hpp"
 #include "render.hpp"
+#include "run_state.hpp"
 #include "signal_channel.hpp"
 #include "status.hpp"
 #include "vitrine/os/signals.hpp"
@@ -280,6 +282,14 @@ int run_command(const run_options& options) {
   // the runtime).
   cli::config running_config = config.value;
 
+  std::string dir_error;
+  const auto dir = claim_run_state_dir(
+      options.state_dir, config.value.tree.name, options.file, dir_error);
+  if (!dir) {
+    std::cerr << "vitrine: state directory: " << dir_error << "\n";
+    return 1;
+  }
+
   display screen{::isatty(STDOUT_FILENO) == 1 && !options.plain,
                  options.json_status};
   if (auto error = screen.init_status_file(); !error.empty()) {
@@ -292,7 +302,11 @@ int run_command(const run_options& options) {
   // The top supervisor is the application: when it fails, the run ends
   // (see top_failure_message) instead of the root restarting it.
   rt_options.root_intensity = 0;
+  rt_options.status_table_path = dir->file(status_table_leaf);
   runtime rt{rt_options};
+  // `vitrine ctl` / `vitrine reload` (its own threads). The reload hook is
+  // empty for now: reload requests get "reload is not available".
+  control_server control{dir->file(control_socket_leaf), rt, reload_hook{}};
   // supervise() blocks until the whole tree is added: on its own thread, so
   // signals are answered meanwhile.
   supervisor_handle top;
@@ -327,6 +341,7 @@ int run_command(const run_options& options) {
                     " again kills them)");
         stopper = std::thread{[&] {
           added.wait(false, std::memory_order_acquire);  // (2)
+          control.stop();
           rt.shutdown();
           stopped = true;
         }};
@@ -350,6 +365,7 @@ int run_command(const run_options& options) {
         std::cerr << failure << std::endl;
         top_failed = true;
         stopper = std::thread{[&] {
+          control.stop();
           rt.shutdown();
           stopped = true;
         }};

@@ -4,8 +4,9 @@
 # times, with VITRINE_WERROR=ON: a normal build, AddressSanitizer +
 # UndefinedBehaviorSanitizer, and ThreadSanitizer (core and OS layers:
 # Debian's CAF is not instrumented, see docs/testing.md); then fuzz the
-# config parser with libFuzzer (clang) for a bounded time
-# (VITRINE_FUZZ_SECONDS, default 60).
+# config parser, the status table reader and the control request parser
+# with libFuzzer (clang) for a bounded time (VITRINE_FUZZ_SECONDS, default
+# 60, the other two half of it).
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh --fast     the normal build only
@@ -69,7 +70,8 @@ if ((!fast)); then
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITRINE_FUZZ=ON \
     -DVITRINE_SANITIZE=address -DVITRINE_BUILD_TESTS=OFF -DVITRINE_WERROR=ON \
     -DVITRINE_BUILD_BENCH=OFF >/dev/null
-  cmake --build build/fuzz -j "$jobs" --target config_fuzzer status_table_fuzzer
+  cmake --build build/fuzz -j "$jobs" --target config_fuzzer status_table_fuzzer \
+    control_request_fuzzer
 
   fuzz() {  # name, seconds, seed corpus dir, regressions dir
     local name=$1 seconds=$2 seeds=$3 regressions=$4
@@ -97,6 +99,9 @@ if ((!fast)); then
   fuzz config_fuzzer "$fuzz_seconds" fuzz/corpus fuzz/regressions
   fuzz status_table_fuzzer $((fuzz_seconds / 2)) fuzz/status_corpus \
     fuzz/status_regressions
+  # The control socket's request parser (bytes from any local client).
+  fuzz control_request_fuzzer $((fuzz_seconds / 2)) fuzz/control_corpus \
+    fuzz/control_regressions
 fi
 
 echo "=== summary"

@@ -174,10 +174,11 @@ TEST_CASE("run supervises until SIGTERM, then stops every child and exits 0",
   REQUIRE(rows->size() == 2);
   CHECK((*rows)[0].status == "stopped");
   CHECK((*rows)[0].pid == 0);
-  const auto shown = run_cli({"status", status});
+  const auto shown = run_cli({"status", "--file", status});
   CHECK(shown.code == 0);
   CHECK(shown.output.find("sleeper") != std::string::npos);
-  CHECK(run_cli({"status", "--json", status}).output == read_file(status));
+  CHECK(run_cli({"status", "--json", "--file", status}).output ==
+        read_file(status));
   // Plain mode printed a line per change.
   const auto log = read_file(output);
   CHECK(log.find(" sleeper running pid=") != std::string::npos);

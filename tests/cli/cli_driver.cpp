@@ -22,9 +22,24 @@ extern char** environ;
 
 namespace vitrine::test {
 
+namespace {
+
+/// Points XDG_RUNTIME_DIR at a directory of this test process, once: every
+/// `vitrine run` without --state-dir then claims its default state
+/// directory there, so test binaries running at once never share one.
+void use_private_runtime_dir() {
+  static const temp_dir runtime_dir;
+  static const bool set =
+      ::setenv("XDG_RUNTIME_DIR", runtime_dir.path().c_str(), 1) == 0;
+  (void)set;
+}
+
+}  // namespace
+
 cli_process::cli_process(const std::vector<std::string>& args,
                          const std::string& output_path,
                          const std::string& shell_prefix) {
+  use_private_runtime_dir();
   std::vector<std::string> all{VITRINE_CLI_PATH};
   if (!shell_prefix.empty())
     all = {"/bin/sh", "-c", shell_prefix + " && exec \"$0\" \"$@\"",

@@ -18,7 +18,9 @@ namespace vitrine::test {
 
 /// A started `vitrine` with stdout and stderr going to one file, stdin
 /// from /dev/null, every signal at its default disposition and none
-/// blocked (whatever the test runner inherited).
+/// blocked (whatever the test runner inherited). XDG_RUNTIME_DIR points
+/// at a directory private to the test process (default state directories
+/// of concurrent test binaries never collide).
 class cli_process {
  public:
   /// With a `shell_prefix` ("ulimit -s 1024"), vitrine is exec'd by

@@ -64,6 +64,6 @@ backoff = { min_ms = 10, jitter = 0.0 }
   REQUIRE(rows);
   for (const auto& row : *rows) CHECK(row.pid == 0);
 
-  const auto shown = run_cli({"status", status});
+  const auto shown = run_cli({"status", "--file", status});
   CHECK(shown.output.find("supervisor fragile: failed") != std::string::npos);
 }

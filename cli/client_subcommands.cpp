@@ -1,0 +1,62 @@
+#include "client_subcommands.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace vitrine::cli {
+
+client_subcommands::client_subcommands(CLI::App& app) {
+  status_ = app.add_subcommand(
+      "status", "show the states a running `vitrine run` publishes");
+  status_->add_option("names", status_options_.names,
+                      "processes or supervisors (default: all)");
+  status_->add_option("--state-dir", status_options_.state_dir,
+                      "state directory");
+  status_->add_flag("--json", status_options_.json, "print JSON");
+  status_
+      ->add_option("--file", status_file_,
+                   "read the file written by `run --json-status` instead")
+      ->excludes("names")
+      ->excludes("--state-dir");
+
+  ctl_ = app.add_subcommand(
+      "ctl",
+      "start, stop, restart or signal programs of a running `vitrine run`");
+  ctl_->require_subcommand(1);
+  for (const char* verb : {"start", "stop", "restart", "signal"}) {
+    const bool signal = std::string_view{verb} == "signal";
+    auto* sub = ctl_->add_subcommand(
+        verb, std::string{verb} +
+                  (signal ? " processes" : " processes or supervisors"));
+    if (signal)
+      sub->add_option("signal", ctl_options_.signal, "TERM, SIGUSR1, 10...")
+          ->required();
+    sub->add_option("names", ctl_options_.names, "processes or supervisors")
+        ->required();
+    sub->add_option("--state-dir", ctl_options_.state_dir, "state directory");
+    if (!signal) {
+      sub->add_flag("--no-wait", ctl_options_.no_wait,
+                    "return once the command is sent");
+      sub->add_option("--timeout", ctl_options_.timeout_s,
+                      "seconds to wait for the effect (default 30)");
+    }
+    sub->final_callback([this, verb] { ctl_options_.command = verb; });
+  }
+
+  reload_ = app.add_subcommand("reload",
+                               "have a running `vitrine run` re-read its file");
+  reload_->add_option("--state-dir", ctl_options_.state_dir, "state directory");
+}
+
+bool client_subcommands::parsed() const {
+  return *status_ || *ctl_ || *reload_;
+}
+
+int client_subcommands::run() {
+  if (*status_ && !status_file_.empty())
+    return status_command(status_file_, status_options_.json);
+  if (*status_) return table_status_command(status_options_);
+  if (*reload_) ctl_options_.command = "reload";
+  return ctl_command(ctl_options_);
+}
+
+}  // namespace vitrine::cli

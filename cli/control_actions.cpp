@@ -1,0 +1,252 @@
+#include "control_actions.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+
+#include "vitrine/os/signals.hpp"
+#include "vitrine/runtime.hpp"
+
+namespace vitrine::cli {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using control::verb;
+using core::process_status;
+using core::supervisor_status;
+
+/// One named target of a request and the command sent to it.
+struct target {
+  std::string name;
+  process_handle process;
+  supervisor_handle supervisor;
+  process_command process_cmd;
+  supervisor_command supervisor_cmd;
+  pid_t old_pid = 0;  ///< restart: the pid the new one must differ from
+  bool sent = false;
+  std::string send_error;  ///< why it was not sent, if known
+};
+
+void describe_process(const process_handle& h, control::result& out) {
+  const auto state = h.read();
+  out.status = std::string{core::to_string(state->status)};
+  out.pid = state->pid;
+}
+
+void describe_supervisor(const supervisor_handle& h, control::result& out) {
+  out.status = std::string{core::to_string(h.read()->status)};
+}
+
+/// Waits in slices until `wait_slice(slice_deadline)` is true, `deadline`
+/// passes or keep_waiting() says stop. nullopt: the wait was abandoned.
+template <class WaitSlice>
+std::optional<bool> sliced_wait(const control_context& context,
+                                clock::time_point deadline,
+                                WaitSlice&& wait_slice) {
+  for (;;) {
+    const auto now = clock::now();
+    if (now >= deadline) return wait_slice(now);  // one last look
+    if (wait_slice(std::min(deadline, now + context.slice))) return true;
+    if (!context.keep_waiting()) return std::nullopt;
+  }
+}
+
+bool process_done(verb command, pid_t old_pid, const core::process_state& s) {
+  switch (command) {
+    case verb::start:
+      return s.status == process_status::running ||
+             s.status == process_status::exited ||
+             s.status == process_status::failed ||
+             s.status == process_status::stopped;
+    case verb::stop:
+      return s.status == process_status::stopped ||
+             s.status == process_status::exited ||
+             s.status == process_status::failed;
+    default:  // restart: a new child runs, or it ended for good
+      return (s.status == process_status::running && s.pid != old_pid) ||
+             s.status == process_status::exited ||
+             s.status == process_status::failed;
+  }
+}
+
+bool supervisor_done(verb command, const core::supervisor_state& s) {
+  if (command == verb::stop)
+    return s.status == supervisor_status::stopped ||
+           s.status == supervisor_status::failed;
+  return s.status == supervisor_status::running ||
+         s.status == supervisor_status::failed ||
+         s.status == supervisor_status::stopped;
+}
+
+/// Fills `out.ok` / `out.error` from the state reached.
+void judge_process(verb command, const core::process_state& s,
+                   control::result& out) {
+  out.ok = command == verb::stop || s.status == process_status::running ||
+           s.status == process_status::exited;
+  if (out.ok) return;
+  out.error = "is " + std::string{core::to_string(s.status)};
+  if (!s.spawn_error().empty())
+    out.error += ": " + std::string{s.spawn_error()};
+  else if (s.last_exit.how != core::termination::kind::none)
+    out.error += " (last exit: " + core::describe(s.last_exit) + ")";
+}
+
+/// Sends the command of `request` to `t`.
+void send(const control::request& request, target& t) {
+  if (t.process) {
+    t.old_pid = t.process.read()->pid;
+    switch (request.command) {
+      case verb::start:
+        t.process_cmd = t.process.start();
+        break;
+      case verb::stop:
+        t.process_cmd = t.process.stop();
+        break;
+      case verb::restart:
+        t.process_cmd = t.process.restart();
+        break;
+      case verb::signal:
+        if (t.old_pid == 0) {
+          t.send_error =
+              "has no child to signal (status: " +
+              std::string{core::to_string(t.process.read()->status)} + ")";
+          return;
+        }
+        t.sent = t.process.signal(request.signal);
+        return;
+      case verb::reload:
+        return;
+    }
+    t.sent = static_cast<bool>(t.process_cmd);
+  } else {
+    // A supervisor's restart is a stop, then a start once it stopped.
+    t.supervisor_cmd = request.command == verb::start ? t.supervisor.start()
+                                                      : t.supervisor.stop();
+    t.sent = static_cast<bool>(t.supervisor_cmd);
+  }
+}
+
+/// Waits for the effect on `t`; false when the wait was abandoned.
+bool await(const control_context& context, const control::request& request,
+           clock::time_point deadline, target& t, control::result& out) {
+  std::optional<bool> done;
+  if (t.process) {
+    done = sliced_wait(context, deadline, [&](clock::time_point until) {
+      return t.process_cmd.wait_until(
+          [&](const core::process_state& s) {
+            return process_done(request.command, t.old_pid, s);
+          },
+          until);
+    });
+    if (!done) return false;
+    describe_process(t.process, out);
+    if (*done) judge_process(request.command, *t.process.read(), out);
+  } else {
+    auto phase =
+        request.command == verb::restart ? verb::stop : request.command;
+    const auto wait_phase = [&] {
+      return sliced_wait(context, deadline, [&](clock::time_point until) {
+        return t.supervisor_cmd.wait_until(
+            [&](const core::supervisor_state& s) {
+              return supervisor_done(phase, s);
+            },
+            until);
+      });
+    };
+    done = wait_phase();
+    if (done && *done && request.command == verb::restart) {
+      phase = verb::start;
+      t.supervisor_cmd = t.supervisor.start();
+      done = t.supervisor_cmd ? wait_phase() : std::optional<bool>{false};
+    }
+    if (!done) return false;
+    describe_supervisor(t.supervisor, out);
+    if (*done) {
+      out.ok = phase == verb::stop || out.status == "running";
+      if (!out.ok) out.error = "is " + out.status;
+    }
+  }
+  if (!*done) {
+    out.timed_out = true;
+    out.error = "timed out after " + std::to_string(request.timeout_ms) +
+                " ms (status: " + out.status + ")";
+  }
+  return true;
+}
+
+std::string quoted_list(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& n : names) text += (text.empty() ? "'" : ", '") + n + "'";
+  return text;
+}
+
+}  // namespace
+
+control::reply execute(const control_context& context,
+                       const control::request& request) {
+  control::reply reply;
+  if (request.command == verb::reload) {
+    reply.error = context.reload ? context.reload() : "reload is not available";
+    reply.ok = reply.error.empty();
+    return reply;
+  }
+  // Resolve every name before doing anything.
+  std::vector<target> targets;
+  std::vector<std::string> unknown, supervisors;
+  std::set<std::string, std::less<>> seen;
+  for (const auto& name : request.names) {
+    if (!seen.insert(name).second) continue;
+    target t;
+    t.name = name;
+    t.process = context.rt.find(name);
+    if (!t.process) t.supervisor = context.rt.find_supervisor(name);
+    if (!t.process && !t.supervisor) unknown.push_back(name);
+    if (t.supervisor) supervisors.push_back(name);
+    targets.push_back(std::move(t));
+  }
+  if (!unknown.empty()) {
+    reply.error = (unknown.size() == 1 ? "unknown name " : "unknown names ") +
+                  quoted_list(unknown) + ": nothing was done";
+    return reply;
+  }
+  if (request.command == verb::signal && !supervisors.empty()) {
+    reply.error =
+        quoted_list(supervisors) +
+        (supervisors.size() == 1 ? " is a supervisor" : " are supervisors") +
+        ": 'signal' takes processes only; nothing was done";
+    return reply;
+  }
+  for (auto& t : targets) send(request, t);
+
+  const auto deadline =
+      clock::now() + std::chrono::milliseconds{request.timeout_ms};
+  reply.ok = true;
+  for (auto& t : targets) {
+    control::result out;
+    out.name = t.name;
+    out.kind = t.process ? "process" : "supervisor";
+    if (!t.sent) {
+      out.error = t.send_error.empty() ? "not sent: vitrine run is stopping"
+                                       : t.send_error;
+    } else if (request.command == verb::signal || !request.wait) {
+      out.ok = true;
+    } else if (!await(context, request, deadline, t, out)) {
+      reply.ok = false;
+      reply.error =
+          "the wait was abandoned (the client left or vitrine run "
+          "is stopping)";
+      return reply;
+    }
+    if (out.status.empty()) {
+      if (t.process)
+        describe_process(t.process, out);
+      else
+        describe_supervisor(t.supervisor, out);
+    }
+    reply.ok = reply.ok && out.ok;
+    reply.results.push_back(std::move(out));
+  }
+  return reply;
+}
+
+}  // namespace vitrine::cli

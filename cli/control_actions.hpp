@@ -1,0 +1,40 @@
+// control_actions: what one control request does to a running runtime:
+// resolve every name (a process, else a supervisor; nothing is done if one
+// is unknown), send the commands through the handles, and, unless told not
+// to, wait until their effect is published (docs/cli.md, "vitrine ctl").
+//
+// Threads: any thread but an actor's (the waits block on futexes); the
+// control server calls it from a connection's thread. Handles are
+// thread-safe, so several requests may run at once.
+// Cost: a registry lookup per name, one message per command, then sleeping
+// on the published states in slices of `slice` to call `keep_waiting`.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "control_protocol.hpp"
+
+namespace vitrine {
+class runtime;
+}
+
+namespace vitrine::cli {
+
+/// The reload hook: "" when the new file was applied, else why not.
+using reload_hook = std::function<std::string()>;
+
+struct control_context {
+  runtime& rt;
+  reload_hook reload;  ///< empty: "reload is not available"
+  /// Asked between wait slices: false ends the wait early (the client hung
+  /// up, or the server is stopping); the reply then says so.
+  std::function<bool()> keep_waiting = [] { return true; };
+  std::chrono::milliseconds slice{50};
+};
+
+control::reply execute(const control_context& context,
+                       const control::request& request);
+
+}  // namespace vitrine::cli

@@ -1,0 +1,89 @@
+// control_protocol: the requests and replies of a running `vitrine run`'s
+// control socket (docs/cli.md, "Control socket"): pure encoding and
+// validating parsing, no I/O, so a fuzz target can drive the parser.
+//
+// Wire format (version 1): one JSON object per connection each way, on one
+// line ending in '\n'. A request is at most max_request_bytes; anything
+// else (not JSON, not an object, a missing or mistyped field, an unknown
+// field or command, another version, too many names) is refused with an
+// error reply, never a crash.
+//
+//   request: {"version":1,"command":"restart","names":["web"],
+//             "wait":true,"timeout_ms":30000}
+//            ("signal" also takes "signal": 1..64; "reload" takes no names)
+//   reply:   {"version":1,"ok":false,"error":"...","results":[
+//             {"name":"web","kind":"process","ok":true,"status":"running",
+//              "pid":42,"error":"","timed_out":false}]}
+//
+// Threads: pure functions; any thread. Cost: one JSON parse or dump.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vitrine::cli::control {
+
+inline constexpr int protocol_version = 1;
+/// The largest request a server reads (4,096 names of 64 bytes fit).
+inline constexpr std::size_t max_request_bytes = 256 * 1024;
+/// The largest reply a client reads.
+inline constexpr std::size_t max_reply_bytes = 16 * 1024 * 1024;
+inline constexpr std::size_t max_names = 4096;
+inline constexpr std::size_t max_name_bytes = 255;
+/// The longest wait a request may ask for: one hour.
+inline constexpr std::uint32_t max_timeout_ms = 3'600'000;
+inline constexpr std::uint32_t default_timeout_ms = 30'000;
+
+enum class verb { start, stop, restart, signal, reload };
+
+/// "start", "stop", "restart", "signal", "reload".
+std::string_view to_string(verb v) noexcept;
+std::optional<verb> verb_from_string(std::string_view text) noexcept;
+
+struct request {
+  verb command = verb::start;
+  std::vector<std::string> names;  ///< processes or supervisors, >= 1
+  int signal = 0;                  ///< verb::signal only
+  bool wait = true;                ///< wait until the effect is published
+  std::uint32_t timeout_ms = default_timeout_ms;
+};
+
+/// The outcome for one name.
+struct result {
+  std::string name;
+  std::string kind;        ///< "process" | "supervisor"
+  bool ok = false;         ///< the effect happened (or was sent, without wait)
+  std::string status;      ///< the published status when the reply was made
+  pid_t pid = 0;           ///< processes: the pid then (0: none)
+  std::string error;       ///< why not ok ("" when ok)
+  bool timed_out = false;  ///< the wait ended at the request's timeout
+};
+
+struct reply {
+  bool ok = false;
+  std::string error;  ///< the request as a whole failed, or ""
+  std::vector<result> results;
+};
+
+/// One line: the JSON of `r` and '\n'.
+std::string encode(const request& r);
+std::string encode(const reply& r);
+
+/// Validates and decodes a request (the bytes up to, and without, the
+/// '\n'). nullopt with `error` set for anything not a valid version-1
+/// request.
+std::optional<request> parse_request(std::string_view bytes,
+                                     std::string& error);
+/// Decodes a reply (client side). nullopt with `error` on bad input.
+std::optional<reply> parse_reply(std::string_view bytes, std::string& error);
+
+/// An error reply: {"version":1,"ok":false,"error":TEXT,"results":[]}.
+std::string encode_error(std::string_view text);
+
+}  // namespace vitrine::cli::control

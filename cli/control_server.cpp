@@ -1,0 +1,195 @@
+#include "control_server.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+#include "socket_io.hpp"
+
+namespace vitrine::cli {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+[[noreturn]] void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+sockaddr_un socket_address(const std::string& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path)
+    throw std::invalid_argument(
+        "control socket path too long (" + std::to_string(path.size()) +
+        " bytes, at most " + std::to_string(sizeof address.sun_path - 1) +
+        "): " + path);
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  return address;
+}
+
+}  // namespace
+
+bool peer_allowed(uid_t peer, uid_t owner) noexcept {
+  return peer == owner || peer == 0;
+}
+
+control_server::control_server(std::string path, runtime& rt,
+                               reload_hook reload, options opts)
+    : path_(std::move(path)),
+      rt_(rt),
+      reload_(std::move(reload)),
+      options_(opts),
+      owner_(::geteuid()) {
+  const sockaddr_un address = socket_address(path_);
+  listen_fd_.reset(
+      ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!listen_fd_) throw_errno("control socket");
+  stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!stop_fd_) throw_errno("control socket: eventfd");
+  // The caller holds the state directory's lock: a socket file left there
+  // is a killed run's.
+  if (::unlink(path_.c_str()) != 0 && errno != ENOENT)
+    throw_errno("control socket: unlink " + path_);
+  if (::bind(listen_fd_.get(), reinterpret_cast<const sockaddr*>(&address),
+             sizeof address) != 0)
+    throw_errno("control socket: bind " + path_);
+  // The directory (0700) already keeps other users out between bind and
+  // chmod; the mode and the peer check are two more fences.
+  if (::chmod(path_.c_str(), 0600) != 0 ||
+      ::listen(listen_fd_.get(), 64) != 0) {
+    const int saved = errno;
+    ::unlink(path_.c_str());
+    errno = saved;
+    throw_errno("control socket: " + path_);
+  }
+  acceptor_ = std::thread{[this] { accept_loop(); }};
+}
+
+control_server::~control_server() {
+  stop();
+}
+
+void control_server::stop() {
+  std::call_once(stopped_, [this] {
+    stopping_.store(true);
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(stop_fd_.get(), &one, sizeof one);
+    if (acceptor_.joinable()) acceptor_.join();
+    for (auto& c : connections_) c.thread.join();
+    connections_.clear();
+    ::unlink(path_.c_str());
+  });
+}
+
+void control_server::reap_finished() {
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if (it->done.load(std::memory_order_acquire)) {  // (1) pairs with (2)
+      it->thread.join();
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void control_server::accept_loop() {
+  for (;;) {
+    pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0},
+                     {stop_fd_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+    if (fds[1].revents) return;
+    reap_finished();
+    const int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      // Out of fds or memory: the connection stays queued; don't spin on
+      // it, try again in 100 ms (or stop). EAGAIN, ECONNABORTED: at once.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+          errno == ENOMEM)
+        ::poll(&fds[1], 1, 100);
+      continue;
+    }
+    os::unique_fd client{fd};
+    const auto deadline = clock::now() + options_.io_timeout;
+    ucred peer{};
+    socklen_t length = sizeof peer;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0 ||
+        !peer_allowed(peer.uid, owner_)) {
+      write_all(fd,
+                control::encode_error(
+                    "permission denied: uid " + std::to_string(peer.uid) +
+                    " is neither the owner of this vitrine run (uid " +
+                    std::to_string(owner_) + ") nor root"),
+                deadline, stop_fd_.get());
+      continue;
+    }
+    if (connections_.size() >= options_.max_clients) {
+      write_all(fd,
+                control::encode_error(
+                    "busy: " + std::to_string(options_.max_clients) +
+                    " requests in progress; try again"),
+                deadline, stop_fd_.get());
+      continue;
+    }
+    auto& c = connections_.emplace_back();
+    try {
+      c.thread = std::thread{[this, &c, fd] {
+        serve(fd);
+        ::close(fd);
+        c.done.store(true, std::memory_order_release);  // (2)
+      }};
+      (void)client.release();  // the thread closes it
+    } catch (const std::system_error&) {
+      connections_.pop_back();  // no thread: `client` closes the fd
+    }
+  }
+}
+
+void control_server::serve(int fd) {
+  const int stop = stop_fd_.get();
+  std::string line;
+  const auto outcome =
+      read_line(fd, control::max_request_bytes,
+                clock::now() + options_.io_timeout, stop, line);
+  std::string reply;
+  if (outcome == read_outcome::stopped || outcome == read_outcome::error ||
+      (outcome == read_outcome::eof && line.empty()))
+    return;
+  if (outcome == read_outcome::timeout) {
+    reply = control::encode_error("timed out waiting for the request (" +
+                                  std::to_string(options_.io_timeout.count()) +
+                                  " ms)");
+  } else if (outcome == read_outcome::too_large) {
+    reply = control::encode_error("request too large (at most " +
+                                  std::to_string(control::max_request_bytes) +
+                                  " bytes)");
+  } else {
+    std::string error;
+    if (const auto request = control::parse_request(line, error)) {
+      control_context context{rt_, reload_};
+      context.keep_waiting = [this, fd] {
+        return !stopping_.load(std::memory_order_relaxed) && !peer_hung_up(fd);
+      };
+      try {
+        const auto result = execute(context, *request);
+        if (stopping_.load() || peer_hung_up(fd)) return;
+        reply = control::encode(result);
+      } catch (const std::exception& e) {
+        reply =
+            control::encode_error(std::string{"internal error: "} + e.what());
+      }
+    } else {
+      reply = control::encode_error(error);
+    }
+  }
+  write_all(fd, reply, clock::now() + options_.io_timeout, stop);
+}
+
+}  // namespace vitrine::cli

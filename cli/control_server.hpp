@@ -1,0 +1,83 @@
+// control_server: the control socket of a running `vitrine run`
+// (STATE_DIR/control, docs/cli.md "Control socket"). It accepts local
+// connections, admits only peers of the run's own uid or root (SO_PEERCRED),
+// reads one request (control_protocol.hpp), executes it
+// (control_actions.hpp) and writes one reply.
+//
+// Threads: construct and stop() from one thread (the run's main thread).
+// The server runs on its own thread (accept loop) plus one thread per
+// connection in progress (at most max_clients; more are answered "busy"),
+// so neither a slow command nor a silent client blocks the run's main loop
+// or another client. stop() ends every wait, joins every thread and
+// removes the socket file; it returns within a wait slice (50 ms) plus the
+// time a reply write may take (bounded by io_timeout).
+// Cost: idle, the threads sleep in poll(2); a request costs one thread
+// start, a JSON parse and the commands' messages.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "control_actions.hpp"
+#include "vitrine/os/unique_fd.hpp"
+
+namespace vitrine::cli {
+
+/// A peer may command the run if it runs as `owner` or as root.
+bool peer_allowed(uid_t peer, uid_t owner) noexcept;
+
+class control_server {
+ public:
+  struct options {
+    /// A client that connected has this long to send its request, and a
+    /// reply write gives up after it.
+    std::chrono::milliseconds io_timeout{3000};
+    std::size_t max_clients = 32;
+  };
+
+  /// Binds `path` (a stale socket file there is replaced: the caller holds
+  /// the state directory's lock), makes it 0600 and starts serving. Throws
+  /// std::system_error (socket, bind, listen) or std::invalid_argument
+  /// (path longer than a socket address holds).
+  control_server(std::string path, runtime& rt, reload_hook reload,
+                 options opts);
+  control_server(std::string path, runtime& rt, reload_hook reload)
+      : control_server(std::move(path), rt, std::move(reload), options{}) {}
+  ~control_server();  ///< stop()
+  control_server(const control_server&) = delete;
+  control_server& operator=(const control_server&) = delete;
+
+  /// Refuses new connections, ends the waits in progress (their clients get
+  /// no reply), joins every thread and removes the socket file. Idempotent.
+  void stop();
+
+ private:
+  struct connection {
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+  void accept_loop();
+  void serve(int fd);
+  void reap_finished();
+
+  const std::string path_;
+  runtime& rt_;
+  const reload_hook reload_;
+  const options options_;
+  const uid_t owner_;
+  os::unique_fd listen_fd_;
+  os::unique_fd stop_fd_;  ///< eventfd: readable once stop() began
+  std::atomic<bool> stopping_{false};
+  std::list<connection> connections_;  ///< touched by the accept thread only
+  std::thread acceptor_;
+  std::once_flag stopped_;
+};
+
+}  // namespace vitrine::cli

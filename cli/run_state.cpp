@@ -1,0 +1,38 @@
+#include "run_state.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "vitrine/os/unique_fd.hpp"
+
+namespace vitrine::cli {
+
+std::optional<state_dir> claim_run_state_dir(const std::string& option,
+                                             std::string_view instance,
+                                             const std::string& config_file,
+                                             std::string& error) {
+  const std::string path =
+      option.empty() ? default_state_dir(instance) : option;
+  auto dir = state_dir::claim(path, error);
+  if (!dir) return std::nullopt;
+  std::error_code ec;
+  auto absolute = std::filesystem::absolute(config_file, ec);
+  const std::string text =
+      (ec ? config_file : absolute.lexically_normal().string()) + "\n";
+  const std::string leaf = dir->file(config_leaf);
+  os::unique_fd fd{::open(leaf.c_str(),
+                          O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                          0600)};
+  if (!fd || ::write(fd.get(), text.data(), text.size()) !=
+                 static_cast<ssize_t>(text.size())) {
+    error = leaf + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  return dir;
+}
+
+}  // namespace vitrine::cli
