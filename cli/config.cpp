@@ -16,14 +16,19 @@
 #include <tuple>
 
 #include "program_keys.hpp"
+#include "text_escape.hpp"
 #include "toml_reader.hpp"
 
 namespace vitrine::cli {
 
 std::string to_string(const diagnostic& d) {
-  if (d.line == 0) return d.file + ": " + d.message;  // the file as a whole
-  return d.file + ":" + std::to_string(d.line) + ":" +
-         std::to_string(d.column) + ": " + d.key + ": " + d.message;
+  // Names, keys and values come from the file: nothing raw reaches a
+  // terminal.
+  if (d.line == 0)  // the file as a whole
+    return terminal_safe(d.file + ": " + d.message);
+  return terminal_safe(d.file + ":" + std::to_string(d.line) + ":" +
+                       std::to_string(d.column) + ": " + d.key + ": " +
+                       d.message);
 }
 
 namespace {
@@ -89,7 +94,7 @@ class translator {
       spec.strategy = static_cast<restart_strategy>(*s);
     if (auto v = r.get_int("intensity", 0, 1'000'000))
       spec.intensity = static_cast<unsigned>(*v);
-    if (auto v = r.get_millis("period_ms")) spec.period = *v;
+    if (auto v = r.get_millis("period_ms", 1)) spec.period = *v;
     if (auto v = r.get_bool("parallel_start")) spec.parallel_start = *v;
     if (!options_.semantic_checks) return;
     // validate() on the group alone: its own settings, not its children.
@@ -137,7 +142,7 @@ class translator {
                                 std::size_t n) {
     std::string label = "#" + std::to_string(n);
     if (const auto* name = table.get_as<std::string>("name"))
-      if (!name->get().empty()) label = name->get();
+      if (!name->get().empty()) label = key_label(name->get());
     std::string path = std::string{kind} + "[" + label + "]";
     return parent.empty() || parent == "supervisor" ? path
                                                     : parent + "." + path;
@@ -186,10 +191,13 @@ class translator {
         const bool octal =
             !text.empty() && text.size() <= 4 &&
             text.find_first_not_of("01234567") == std::string::npos;
-        if (octal)
-          spec.launch.umask = static_cast<mode_t>(std::stoul(text, nullptr, 8));
+        const auto mode = octal ? std::stoul(text, nullptr, 8) : 0777ul + 1;
+        if (mode <= 0777)
+          spec.launch.umask = static_cast<mode_t>(mode);
         else
-          r.error("umask", "'" + text + "' is not an octal mode like \"022\"");
+          r.error("umask", "'" + text +
+                               "' is not an octal mode between \"000\" and "
+                               "\"777\" like \"022\"");
       } else if (auto v = r.get_int("umask", 0, 0777)) {
         spec.launch.umask = static_cast<mode_t>(*v);
       }
@@ -204,7 +212,7 @@ class translator {
     detail::read_backoff(r, spec.backoff);
     detail::read_restart_limit(r, spec.restart_limit);
     if (auto v = r.get_signal("stop_signal")) spec.stop_signal = *v;
-    if (auto v = r.get_millis("stop_timeout_ms")) spec.stop_timeout = *v;
+    if (auto v = r.get_millis("stop_timeout_ms", 1)) spec.stop_timeout = *v;
     detail::read_stdio(r, "stdout", spec.launch.stdout_target, spec.logs,
                        options_.base_dir);
     detail::read_stdio(r, "stderr", spec.launch.stderr_target, spec.logs,
@@ -221,6 +229,7 @@ class translator {
     if (!node) return r.error("command", "missing required key 'command'");
     if (const auto* s = node->as_string()) {
       if (s->get().empty()) return r.error("command", "must not be empty");
+      check_exec_string(r, "command", "the command", s->get().size());
       launch.argv = {"/bin/sh", "-c", s->get()};
       return;
     }
@@ -236,10 +245,23 @@ class translator {
             "element " + std::to_string(i) + " is " +
                 std::string{detail::type_name(array->get(i)->type())} +
                 ", not a string");
+      check_exec_string(r, "command", "element " + std::to_string(i),
+                        arg->get().size());
       launch.argv.push_back(arg->get());
     }
     auto& program = launch.argv.front();
     if (program.find('/') != std::string::npos) program = resolve(program);
+  }
+
+  /// execve(2) refuses (E2BIG) any one argument or environment string of
+  /// max_exec_string bytes or more, its NUL included.
+  static void check_exec_string(table_reader& r, std::string_view key,
+                                const std::string& what, std::size_t size) {
+    if (size + 1 <= max_exec_string) return;
+    r.error(key, what + " is " + std::to_string(size) +
+                     " bytes, above the limit of " +
+                     std::to_string(max_exec_string - 1) +
+                     " bytes for one exec argument (MAX_ARG_STRLEN)");
   }
 
   void read_environment(table_reader& r, os::launch_options& launch) {
@@ -248,8 +270,12 @@ class translator {
     if (!env) return;
     auto e = r.nested("env", *env);
     for (const auto& [key, value] : *env) {
-      if (auto text = e.get_string(key.str()))
+      if (auto text = e.get_string(key.str())) {
+        // The kernel copies "KEY=VALUE" as one string.
+        check_exec_string(e, key.str(), "the variable",
+                          key.str().size() + 1 + text->size());
         launch.env.emplace_back(std::string{key.str()}, *text);
+      }
     }
   }
 
@@ -272,7 +298,8 @@ class translator {
     std::set<std::string> reported;
     for (std::size_t i = first; i < out_.size(); ++i)
       reported.insert(out_.problems()[i].key);
-    const std::string prefix = name.empty() ? "" : name + ".";
+    // validate() prefixes fields with the name, its non-ASCII bytes as \xNN.
+    const std::string prefix = name.empty() ? "" : ascii_escaped(name) + ".";
     for (const auto& p : problems) {
       std::string_view field = p.field;
       if (!prefix.empty() && field.starts_with(prefix))

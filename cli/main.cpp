@@ -13,6 +13,7 @@
 #include "config.hpp"
 #include "render.hpp"
 #include "status.hpp"
+#include "text_escape.hpp"
 
 namespace vitrine::cli {
 
@@ -36,15 +37,17 @@ int check_command(const std::string& file) {
 int status_command(const std::string& file, bool raw) {
   std::ifstream in{file, std::ios::binary};
   if (!in) {
-    std::cerr << "vitrine: cannot open " << file
-              << " (is `vitrine run --json-status " << file << "` running?)\n";
+    std::cerr << "vitrine: cannot open " << terminal_safe(file)
+              << " (is `vitrine run --json-status " << terminal_safe(file)
+              << "` running?)\n";
     return 1;
   }
   const std::string text{std::istreambuf_iterator<char>{in}, {}};
   std::string error;
   const auto rows = rows_from_json(text, error);
   if (!rows) {
-    std::cerr << "vitrine: " << file << ": " << error << "\n";
+    std::cerr << "vitrine: " << terminal_safe(file) << ": "
+              << terminal_safe(error) << "\n";
     return 1;
   }
   if (raw) {
@@ -58,6 +61,15 @@ int status_command(const std::string& file, bool raw) {
 }
 
 }  // namespace vitrine::cli
+
+namespace {
+
+/// CLI11 validator: "" is not a path (`--json-status ""`).
+std::string non_empty_path(const std::string& value) {
+  return value.empty() ? "the path must not be empty" : "";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace vitrine::cli;
@@ -73,9 +85,11 @@ int main(int argc, char** argv) {
   run_cmd->add_option("file", run.file, "configuration (TOML)")->required();
   run_cmd->add_flag("--plain", run.plain,
                     "print one line per change instead of a live table");
-  run_cmd->add_option("--json-status", run.json_status,
-                      "keep PATH rewritten (atomically) with a JSON array of "
-                      "process states");
+  run_cmd
+      ->add_option("--json-status", run.json_status,
+                   "keep PATH rewritten (atomically) with a JSON array of "
+                   "process states")
+      ->check(non_empty_path);
 
   std::string check_file;
   auto* check_cmd =
