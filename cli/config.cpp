@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -198,6 +199,16 @@ class translator {
           r.error("umask", "'" + text +
                                "' is not an octal mode between \"000\" and "
                                "\"777\" like \"022\"");
+      } else if (const auto* i = node->as_integer();
+                 i && (i->get() < 0 || i->get() > 0777)) {
+        char text[32];
+        const auto v = i->get();
+        const auto magnitude = v < 0 ? 0ull - static_cast<unsigned long long>(v)
+                                     : static_cast<unsigned long long>(v);
+        std::snprintf(text, sizeof text, "%s0o%llo", v < 0 ? "-" : "",
+                      magnitude);
+        r.error("umask", "must be between 0o000 and 0o777 (is " +
+                             std::string{text} + ")");
       } else if (auto v = r.get_int("umask", 0, 0777)) {
         spec.launch.umask = static_cast<mode_t>(*v);
       }

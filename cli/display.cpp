@@ -73,6 +73,11 @@ void display::note(const std::string& text) {
               << terminal_safe(text) << std::endl;
 }
 
+std::chrono::milliseconds display::wait_time() const noexcept {
+  using namespace std::chrono_literals;
+  return busy_ ? 5ms : 100ms;
+}
+
 void display::update(const row_cache& rows,
                      const std::vector<supervisor_handle>& supervisors,
                      const clock_pair& now, bool last) {
@@ -89,7 +94,9 @@ void display::update(const row_cache& rows,
     for (const std::size_t i : rows.changed()) log_.add(rows.handle(i), now);
     if (supervisors_changed)
       for (const auto& h : supervisors) log_.add(h, now);
-    std::cout << log_.take() << std::flush;
+    const std::string lines = log_.take();
+    std::cout << lines << std::flush;
+    busy_ = !lines.empty() && rows.rows().size() <= 1000;
   }
   status_pending_ =
       status_pending_ || !rows.changed().empty() || supervisors_changed;

@@ -68,6 +68,11 @@ class display {
   /// A line under the table (live) or a timestamped line (plain).
   void note(const std::string& text);
 
+  /// How long the run loop may wait before the next update: 100 ms, or
+  /// 5 ms in plain mode while transitions keep coming (at most 1,000
+  /// processes), so that a crash loop is not outrun by the histories.
+  std::chrono::milliseconds wait_time() const noexcept;
+
   /// The next update redraws the whole table (the terminal was resized).
   void invalidate() { drawn_.clear(); }
 
@@ -92,6 +97,7 @@ class display {
   std::map<std::string, std::uint64_t> supervisor_versions_;
   std::string note_, drawn_, last_error_;
   std::size_t drawn_lines_ = 0;
+  bool busy_ = false;            ///< the last plain update printed something
   bool status_pending_ = false;  ///< rows changed since the last write
   std::chrono::steady_clock::time_point next_status_write_{};
 };

@@ -3,6 +3,7 @@
 //   vitrine run FILE.toml [--plain] [--json-status PATH]
 //   vitrine check FILE.toml
 //   vitrine status PATH [--json]
+//   vitrine logs NAME [-f] [-n N] [--state-dir DIR]
 #include <CLI/CLI.hpp>
 
 #include <fstream>
@@ -11,6 +12,7 @@
 
 #include "commands.hpp"
 #include "config.hpp"
+#include "logs_command.hpp"
 #include "render.hpp"
 #include "status.hpp"
 #include "text_escape.hpp"
@@ -69,6 +71,21 @@ std::string non_empty_path(const std::string& value) {
   return value.empty() ? "the path must not be empty" : "";
 }
 
+/// "unknown command 'frobnicate' (one of run, check, ...)" when the first
+/// argument is neither an option nor a subcommand of `app`, else "".
+/// CLI11 would only say that a subcommand is required.
+std::string unknown_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return {};
+  std::string names;
+  for (const auto* sub :
+       app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->get_name() == argv[1]) return {};
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return "unknown command '" + vitrine::cli::terminal_safe(argv[1]) +
+         "' (one of " + names + ")";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,6 +120,25 @@ int main(int argc, char** argv) {
   status_cmd->add_option("file", status_file, "status file (JSON)")->required();
   status_cmd->add_flag("--json", raw, "print the JSON as is");
 
+  logs_options logs;
+  auto* logs_cmd = app.add_subcommand(
+      "logs", "show the captured output of program NAME of a running vitrine");
+  logs_cmd->add_option("name", logs.name, "program name")->required();
+  logs_cmd->add_flag("-f,--follow", logs.follow,
+                     "keep printing what it writes (across rotation) until "
+                     "Ctrl-C");
+  logs_cmd->add_option("-n,--lines", logs.lines, "print the last N lines")
+      ->capture_default_str();
+  logs_cmd
+      ->add_option("--state-dir", logs.state_dir,
+                   "the run's state directory (default: the only one under "
+                   "$XDG_RUNTIME_DIR/vitrine)")
+      ->check(non_empty_path);
+
+  if (auto error = unknown_command(app, argc, argv); !error.empty()) {
+    std::cerr << error << "\nRun with --help for more information.\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -112,6 +148,7 @@ int main(int argc, char** argv) {
     if (*run_cmd) return run_command(run);
     if (*check_cmd) return check_command(check_file);
     if (*status_cmd) return status_command(status_file, raw);
+    if (*logs_cmd) return logs_command(logs);
   } catch (const std::exception& e) {
     std::cerr << "vitrine: " << e.what() << "\n";
     return 1;

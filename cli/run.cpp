@@ -128,7 +128,7 @@ int run_command(const run_options& options) {
   std::thread stopper;
   bool top_failed = false;
   for (;;) {
-    if (const int sig = signals.wait(100ms)) {
+    if (const int sig = signals.wait(screen.wait_time())) {
       const std::string name{os::signal_name(sig)};
       const auto action = action_for(sig);
       if (action == signal_action::stop && !stopper.joinable()) {

@@ -25,12 +25,32 @@ std::string render_transition(std::string_view name,
          " restarts=" + std::to_string(t.restarts);
 }
 
-std::uint64_t transition_log::advance(const void* key, std::uint64_t last) {
-  auto [it, fresh] = printed_.try_emplace(key, 0);
-  const std::uint64_t before = it->second;
-  it->second = std::max(before, last);
-  return before;
+namespace {
+
+/// What a line shows of a transition: a publish that changed none of it
+/// (a command applied, a child count) is not printed again.
+/// The entry of `record` in `map`, fresh when the address was another
+/// record's (freed since, e.g. a program removed by a reload).
+template <class Map, class Record>
+typename Map::mapped_type& entry_for(Map& map,
+                                     const std::shared_ptr<Record>& record) {
+  auto& entry = map[record.get()];
+  const std::shared_ptr<const void> owner = entry.owner.lock();
+  if (owner != record) entry = {std::weak_ptr<const void>{record}};
+  return entry;
 }
+
+bool same_line(const core::transition& a, const core::transition& b) {
+  return a.status == b.status && a.pid == b.pid &&
+         a.restart_count == b.restart_count && a.last_exit == b.last_exit;
+}
+
+bool same_line(const core::supervisor_transition& a,
+               const core::supervisor_transition& b) {
+  return a.status == b.status && a.restarts == b.restarts;
+}
+
+}  // namespace
 
 void transition_log::push(std::int64_t unix_ms, std::string text) {
   pending_.push_back({unix_ms, sequence_++, std::move(text)});
@@ -45,52 +65,58 @@ void transition_log::note_missed(std::string_view name, std::uint64_t missed,
                     " kept between two looks)");
 }
 
-void transition_log::add(const process_handle& process, const clock_pair& now) {
-  const auto history = process.history();
-  if (history->empty()) return;
-  const auto& entries = *history;
-  const std::uint64_t newest = entries[entries.size() - 1].version;
-  const std::uint64_t printed = advance(process.record().get(), newest);
+template <class History, class Suffix>
+void transition_log::add_history(seen<typename History::value_type>& last,
+                                 const History& entries, std::string_view name,
+                                 std::string_view missed_name,
+                                 bool gap_on_first_look, const clock_pair& now,
+                                 Suffix suffix) {
+  const bool first_look = last.version == 0;
   bool first = true;
   for (const auto& t : entries) {
-    if (t.version <= printed) continue;
+    if (t.version <= last.version) continue;
     const auto at = now.unix_ms(t.at);
-    if (first && t.version > printed + 1)
-      note_missed(process.name(), t.version - printed - 1,
-                  core::transition_history::capacity, at);
+    if (first && t.version > last.version + 1 &&
+        (gap_on_first_look || !first_look))
+      note_missed(missed_name, t.version - last.version - 1, History::capacity,
+                  at);
     first = false;
-    auto text = render_transition(process.name(), t, at);
-    if (t.version == newest)
-      if (const auto state = process.read();
-          state->version == newest && !state->spawn_error().empty())
-        text += " error=\"" + terminal_safe(state->spawn_error()) + "\"";
-    push(at, std::move(text));
+    const bool repeat = last.shown && same_line(last.entry, t);
+    last.version = t.version;
+    if (repeat) continue;
+    last.entry = t;
+    last.shown = true;
+    push(at, render_transition(name, t, at) + suffix(t));
   }
+}
+
+void transition_log::add(const process_handle& process, const clock_pair& now) {
+  const auto history = process.history();
+  auto& last = entry_for(processes_, process.record());
+  add_history(last, *history, process.name(), process.name(), true, now,
+              [&](const core::transition& t) -> std::string {
+                const auto state = process.read();
+                if (state->version != t.version || state->spawn_error().empty())
+                  return {};
+                return " error=\"" + terminal_safe(state->spawn_error()) + "\"";
+              });
 }
 
 void transition_log::add(const supervisor_handle& supervisor,
                          const clock_pair& now) {
   const auto state = supervisor.read();
-  if (!state->history || state->history->empty()) return;
-  const auto& entries = *state->history;
-  const std::uint64_t newest = entries[entries.size() - 1].version;
-  const std::uint64_t printed = advance(supervisor.record().get(), newest);
-  bool first = true;
-  for (const auto& t : entries) {
-    if (t.version <= printed) continue;
-    const auto at = now.unix_ms(t.at);
-    if (first && t.version > printed + 1)
-      note_missed("supervisor " + std::string{supervisor.name()},
-                  t.version - printed - 1, core::supervisor_history::capacity,
-                  at);
-    first = false;
-    auto text = render_transition(supervisor.name(), t, at);
-    if (t.version == state->version && state->last_failure &&
-        t.status == core::supervisor_status::failed)
-      text +=
-          " reason=\"" + terminal_safe(state->last_failure->describe()) + "\"";
-    push(at, std::move(text));
-  }
+  if (!state->history) return;
+  auto& last = entry_for(supervisors_, supervisor.record());
+  // Its first publish (the child count) has no history entry: no gap then.
+  add_history(last, *state->history, supervisor.name(),
+              "supervisor " + std::string{supervisor.name()}, false, now,
+              [&](const core::supervisor_transition& t) -> std::string {
+                if (t.version != state->version || !state->last_failure ||
+                    t.status != core::supervisor_status::failed)
+                  return {};
+                return " reason=\"" +
+                       terminal_safe(state->last_failure->describe()) + "\"";
+              });
 }
 
 std::string transition_log::take() {

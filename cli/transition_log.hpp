@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -44,14 +45,28 @@ class transition_log {
     std::uint64_t sequence;  ///< keeps one entity's lines in version order
     std::string text;
   };
-  /// Records that `last` was seen for `key`; returns the version printed
-  /// before, 0 the first time.
-  std::uint64_t advance(const void* key, std::uint64_t last);
+  /// Per process or supervisor: the last version looked at, and the last
+  /// entry printed.
+  template <class Entry>
+  struct seen {
+    std::weak_ptr<const void> owner;  ///< tells a new record at an old address
+    std::uint64_t version = 0;
+    Entry entry{};
+    bool shown = false;
+  };
+
+  template <class History, class Suffix>
+  void add_history(seen<typename History::value_type>& last,
+                   const History& entries, std::string_view name,
+                   std::string_view missed_name, bool gap_on_first_look,
+                   const clock_pair& now, Suffix suffix);
   void push(std::int64_t unix_ms, std::string text);
   void note_missed(std::string_view name, std::uint64_t missed,
                    std::size_t capacity, std::int64_t unix_ms);
 
-  std::unordered_map<const void*, std::uint64_t> printed_;
+  std::unordered_map<const void*, seen<core::transition>> processes_;
+  std::unordered_map<const void*, seen<core::supervisor_transition>>
+      supervisors_;
   std::vector<line> pending_;
   std::uint64_t sequence_ = 0;
 };
