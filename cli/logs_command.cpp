@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <variant>
@@ -160,15 +159,25 @@ std::string_view describe_target(const os::stdio_target& target) {
 }
 
 /// The configuration file the run in `dir` was started with; "" and
-/// `error` set when the state directory does not name one.
+/// `error` set when the state directory does not name one. The leaf must
+/// be a small regular file (O_NONBLOCK: a FIFO there cannot hang us).
 std::string config_of(const state_dir& dir, std::string& error) {
   const std::string leaf = dir.file(config_leaf);
-  std::ifstream in{leaf};
-  std::string path;
-  if (!in || !std::getline(in, path) || path.empty()) {
-    error = "cannot read the run's configuration path from " + leaf;
+  error = "cannot read the run's configuration path from " + leaf +
+          " (was the run started with this state directory?)";
+  const unique_fd fd{::open(leaf.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_size > 4096)
     return {};
-  }
+  std::string path(static_cast<std::size_t>(st.st_size), '\0');
+  const ssize_t n = ::pread(fd.get(), path.data(), path.size(), 0);
+  if (n < 0) return {};
+  path.resize(static_cast<std::size_t>(n));
+  if (const auto end = path.find('\n'); end != std::string::npos)
+    path.resize(end);
+  if (path.empty() || path.front() != '/') return {};
+  error.clear();
   return path;
 }
 
