@@ -52,17 +52,20 @@ bool same_line(const core::supervisor_transition& a,
 
 }  // namespace
 
-void transition_log::push(std::int64_t unix_ms, std::string text) {
-  pending_.push_back({unix_ms, sequence_++, std::move(text)});
+void transition_log::push(std::chrono::steady_clock::time_point at,
+                          std::string text) {
+  pending_.push_back({at, sequence_++, std::move(text)});
 }
 
 void transition_log::note_missed(std::string_view name, std::uint64_t missed,
-                                 std::size_t capacity, std::int64_t unix_ms) {
-  push(unix_ms, format_clock(unix_ms) + " " + terminal_safe(name) + ": " +
-                    std::to_string(missed) +
-                    (missed == 1 ? " transition" : " transitions") +
-                    " not shown (more than the " + std::to_string(capacity) +
-                    " kept between two looks)");
+                                 std::size_t capacity,
+                                 std::chrono::steady_clock::time_point at,
+                                 const clock_pair& now) {
+  push(at, format_clock(now.unix_ms(at)) + " " + terminal_safe(name) + ": " +
+               std::to_string(missed) +
+               (missed == 1 ? " transition" : " transitions") +
+               " not shown (more than the " + std::to_string(capacity) +
+               " kept between two looks)");
 }
 
 template <class History, class Suffix>
@@ -75,18 +78,17 @@ void transition_log::add_history(seen<typename History::value_type>& last,
   bool first = true;
   for (const auto& t : entries) {
     if (t.version <= last.version) continue;
-    const auto at = now.unix_ms(t.at);
     if (first && t.version > last.version + 1 &&
         (gap_on_first_look || !first_look))
       note_missed(missed_name, t.version - last.version - 1, History::capacity,
-                  at);
+                  t.at, now);
     first = false;
     const bool repeat = last.shown && same_line(last.entry, t);
     last.version = t.version;
     if (repeat) continue;
     last.entry = t;
     last.shown = true;
-    push(at, render_transition(name, t, at) + suffix(t));
+    push(t.at, render_transition(name, t, now.unix_ms(t.at)) + suffix(t));
   }
 }
 
@@ -120,11 +122,10 @@ void transition_log::add(const supervisor_handle& supervisor,
 }
 
 std::string transition_log::take() {
-  std::stable_sort(pending_.begin(), pending_.end(),
-                   [](const line& a, const line& b) {
-                     return std::tie(a.unix_ms, a.sequence) <
-                            std::tie(b.unix_ms, b.sequence);
-                   });
+  std::stable_sort(
+      pending_.begin(), pending_.end(), [](const line& a, const line& b) {
+        return std::tie(a.at, a.sequence) < std::tie(b.at, b.sequence);
+      });
   std::string out;
   for (const auto& l : pending_) out += l.text + "\n";
   pending_.clear();

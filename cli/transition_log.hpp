@@ -15,6 +15,7 @@
 // only pass those, see row_cache).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,7 +42,7 @@ class transition_log {
 
  private:
   struct line {
-    std::int64_t unix_ms;
+    std::chrono::steady_clock::time_point at;  ///< when it was published
     std::uint64_t sequence;  ///< keeps one entity's lines in version order
     std::string text;
   };
@@ -60,9 +61,11 @@ class transition_log {
                    const History& entries, std::string_view name,
                    std::string_view missed_name, bool gap_on_first_look,
                    const clock_pair& now, Suffix suffix);
-  void push(std::int64_t unix_ms, std::string text);
+  void push(std::chrono::steady_clock::time_point at, std::string text);
   void note_missed(std::string_view name, std::uint64_t missed,
-                   std::size_t capacity, std::int64_t unix_ms);
+                   std::size_t capacity,
+                   std::chrono::steady_clock::time_point at,
+                   const clock_pair& now);
 
   std::unordered_map<const void*, seen<core::transition>> processes_;
   std::unordered_map<const void*, seen<core::supervisor_transition>>
