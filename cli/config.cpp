@@ -381,15 +381,16 @@ std::string_view file_kind(mode_t mode) {
   return "not a regular file";
 }
 
-std::string size_error(std::uint64_t size) {
+std::string size_error(std::uint64_t size, std::uint64_t limit) {
   return "is " + std::to_string(size) + " bytes, above the limit of " +
-         std::to_string(max_config_bytes) + " bytes (" +
-         std::to_string(max_config_bytes >> 20) + " MiB)";
+         std::to_string(limit) + " bytes (" + std::to_string(limit >> 20) +
+         " MiB)";
 }
 
-/// Reads the whole regular file `path` into `text`; "" or what is wrong.
-/// O_NONBLOCK: opening a FIFO without a writer must not wait for one.
-std::string read_config_text(const std::string& path, std::string& text) {
+}  // namespace
+
+std::string read_regular_file(const std::string& path, std::uint64_t limit,
+                              std::string& text) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return "cannot be opened: " + std::string{std::strerror(errno)};
   struct stat st {};
@@ -398,20 +399,19 @@ std::string read_config_text(const std::string& path, std::string& text) {
     error = "cannot be read: " + std::string{std::strerror(errno)};
   } else if (!S_ISREG(st.st_mode)) {
     error = "is " + std::string{file_kind(st.st_mode)} + ", not a regular file";
-  } else if (static_cast<std::uint64_t>(st.st_size) > max_config_bytes) {
-    error = size_error(static_cast<std::uint64_t>(st.st_size));
+  } else if (static_cast<std::uint64_t>(st.st_size) > limit) {
+    error = size_error(static_cast<std::uint64_t>(st.st_size), limit);
   } else {
     // One byte more than the limit tells a file that grew past it.
     text.resize(static_cast<std::size_t>(st.st_size) + 1);
     std::size_t done = 0;
     for (;;) {
       if (done == text.size()) {
-        if (text.size() > max_config_bytes) {
-          error = size_error(text.size());
+        if (text.size() > limit) {
+          error = size_error(text.size(), limit);
           break;
         }
-        text.resize(
-            std::min<std::size_t>(text.size() * 2, max_config_bytes + 1));
+        text.resize(std::min<std::size_t>(text.size() * 2, limit + 1));
       }
       const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
       if (n < 0 && errno == EINTR) continue;
@@ -428,11 +428,10 @@ std::string read_config_text(const std::string& path, std::string& text) {
   return error;
 }
 
-}  // namespace
-
 parse_result load_config_file(const std::string& path, parse_options options) {
   std::string text;
-  if (auto error = read_config_text(path, text); !error.empty()) {
+  if (auto error = read_regular_file(path, max_config_bytes, text);
+      !error.empty()) {
     parse_result result;
     result.problems.push_back({path, 0, 0, "", std::move(error)});
     return result;

@@ -6,9 +6,7 @@
 //   vitrine logs NAME [-f] [-n N] [--state-dir DIR]
 #include <CLI/CLI.hpp>
 
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "commands.hpp"
 #include "config.hpp"
@@ -37,15 +35,16 @@ int check_command(const std::string& file) {
 }
 
 int status_command(const std::string& file, bool raw) {
-  std::ifstream in{file, std::ios::binary};
-  if (!in) {
-    std::cerr << "vitrine: cannot open " << terminal_safe(file)
-              << " (is `vitrine run --json-status " << terminal_safe(file)
-              << "` running?)\n";
+  // A status file of 100,000 programs is about 25 MB.
+  constexpr std::uint64_t max_status_bytes = std::uint64_t{1} << 30;
+  std::string text;
+  std::string error = read_regular_file(file, max_status_bytes, text);
+  if (!error.empty()) {
+    std::cerr << "vitrine: " << terminal_safe(file) << ": "
+              << terminal_safe(error) << " (is `vitrine run --json-status "
+              << terminal_safe(file) << "` running?)\n";
     return 1;
   }
-  const std::string text{std::istreambuf_iterator<char>{in}, {}};
-  std::string error;
   const auto rows = rows_from_json(text, error);
   if (!rows) {
     std::cerr << "vitrine: " << terminal_safe(file) << ": "

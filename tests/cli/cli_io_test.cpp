@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <fstream>
@@ -242,4 +243,33 @@ stdout = { capture = "tick.log", max_bytes = 400, backups = 1 }
   CHECK(numbers.size() >= 190);
   REQUIRE(::kill(run.pid(), SIGTERM) == 0);
   CHECK(run.wait(20s) == std::optional<int>{0});
+}
+
+TEST_CASE("status refuses what is not a regular file, without waiting",
+          "[cli][limits]") {
+  temp_dir dir;
+  const auto fifo = dir.file("status.json");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const auto from_fifo = run_cli({"status", fifo});
+  CHECK(from_fifo.code == 1);
+  CHECK(from_fifo.output.find(fifo + ": is a FIFO, not a regular file") !=
+        std::string::npos);
+  const auto from_zero = run_cli({"status", "/dev/zero"});
+  CHECK(from_zero.code == 1);
+  CHECK(from_zero.output.find(
+            "/dev/zero: is a character device, not a regular file") !=
+        std::string::npos);
+}
+
+TEST_CASE("a file name with control characters is printed escaped",
+          "[cli][escape]") {
+  temp_dir dir;
+  const auto path = dir.write("a\x1b[2J\n.toml", "nope = \n");
+  for (const char* command : {"check", "run", "status"}) {
+    const auto result = run_cli({command, path});
+    INFO(command << ": " << result.output);
+    CHECK(result.code == 1);
+    CHECK(result.output.find('\x1b') == std::string::npos);
+    CHECK(result.output.find("a\\x1b[2J\\x0a.toml") != std::string::npos);
+  }
 }
