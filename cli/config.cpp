@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -16,14 +17,19 @@
 #include <tuple>
 
 #include "program_keys.hpp"
+#include "text_escape.hpp"
 #include "toml_reader.hpp"
 
 namespace vitrine::cli {
 
 std::string to_string(const diagnostic& d) {
-  if (d.line == 0) return d.file + ": " + d.message;  // the file as a whole
-  return d.file + ":" + std::to_string(d.line) + ":" +
-         std::to_string(d.column) + ": " + d.key + ": " + d.message;
+  // Names, keys and values come from the file: nothing raw reaches a
+  // terminal.
+  if (d.line == 0)  // the file as a whole
+    return terminal_safe(d.file + ": " + d.message);
+  return terminal_safe(d.file + ":" + std::to_string(d.line) + ":" +
+                       std::to_string(d.column) + ": " + d.key + ": " +
+                       d.message);
 }
 
 namespace {
@@ -89,7 +95,7 @@ class translator {
       spec.strategy = static_cast<restart_strategy>(*s);
     if (auto v = r.get_int("intensity", 0, 1'000'000))
       spec.intensity = static_cast<unsigned>(*v);
-    if (auto v = r.get_millis("period_ms")) spec.period = *v;
+    if (auto v = r.get_millis("period_ms", 1)) spec.period = *v;
     if (auto v = r.get_bool("parallel_start")) spec.parallel_start = *v;
     if (!options_.semantic_checks) return;
     // validate() on the group alone: its own settings, not its children.
@@ -137,7 +143,7 @@ class translator {
                                 std::size_t n) {
     std::string label = "#" + std::to_string(n);
     if (const auto* name = table.get_as<std::string>("name"))
-      if (!name->get().empty()) label = name->get();
+      if (!name->get().empty()) label = key_label(name->get());
     std::string path = std::string{kind} + "[" + label + "]";
     return parent.empty() || parent == "supervisor" ? path
                                                     : parent + "." + path;
@@ -189,10 +195,23 @@ class translator {
         const bool octal =
             !text.empty() && text.size() <= 4 &&
             text.find_first_not_of("01234567") == std::string::npos;
-        if (octal)
-          spec.launch.umask = static_cast<mode_t>(std::stoul(text, nullptr, 8));
+        const auto mode = octal ? std::stoul(text, nullptr, 8) : 0777ul + 1;
+        if (mode <= 0777)
+          spec.launch.umask = static_cast<mode_t>(mode);
         else
-          r.error("umask", "'" + text + "' is not an octal mode like \"022\"");
+          r.error("umask", "'" + text +
+                               "' is not an octal mode between \"000\" and "
+                               "\"777\" like \"022\"");
+      } else if (const auto* i = node->as_integer();
+                 i && (i->get() < 0 || i->get() > 0777)) {
+        char text[32];
+        const auto v = i->get();
+        const auto magnitude = v < 0 ? 0ull - static_cast<unsigned long long>(v)
+                                     : static_cast<unsigned long long>(v);
+        std::snprintf(text, sizeof text, "%s0o%llo", v < 0 ? "-" : "",
+                      magnitude);
+        r.error("umask", "must be between 0o000 and 0o777 (is " +
+                             std::string{text} + ")");
       } else if (auto v = r.get_int("umask", 0, 0777)) {
         spec.launch.umask = static_cast<mode_t>(*v);
       }
@@ -207,7 +226,7 @@ class translator {
     detail::read_backoff(r, spec.backoff);
     detail::read_restart_limit(r, spec.restart_limit);
     if (auto v = r.get_signal("stop_signal")) spec.stop_signal = *v;
-    if (auto v = r.get_millis("stop_timeout_ms")) spec.stop_timeout = *v;
+    if (auto v = r.get_millis("stop_timeout_ms", 1)) spec.stop_timeout = *v;
     detail::read_stdio(r, "stdout", spec.launch.stdout_target, spec.logs,
                        options_.base_dir);
     detail::read_stdio(r, "stderr", spec.launch.stderr_target, spec.logs,
@@ -224,6 +243,7 @@ class translator {
     if (!node) return r.error("command", "missing required key 'command'");
     if (const auto* s = node->as_string()) {
       if (s->get().empty()) return r.error("command", "must not be empty");
+      check_exec_string(r, "command", "the command", s->get().size());
       launch.argv = {"/bin/sh", "-c", s->get()};
       return;
     }
@@ -239,10 +259,23 @@ class translator {
             "element " + std::to_string(i) + " is " +
                 std::string{detail::type_name(array->get(i)->type())} +
                 ", not a string");
+      check_exec_string(r, "command", "element " + std::to_string(i),
+                        arg->get().size());
       launch.argv.push_back(arg->get());
     }
     auto& program = launch.argv.front();
     if (program.find('/') != std::string::npos) program = resolve(program);
+  }
+
+  /// execve(2) refuses (E2BIG) any one argument or environment string of
+  /// max_exec_string bytes or more, its NUL included.
+  static void check_exec_string(table_reader& r, std::string_view key,
+                                const std::string& what, std::size_t size) {
+    if (size + 1 <= max_exec_string) return;
+    r.error(key, what + " is " + std::to_string(size) +
+                     " bytes, above the limit of " +
+                     std::to_string(max_exec_string - 1) +
+                     " bytes for one exec argument (MAX_ARG_STRLEN)");
   }
 
   void read_environment(table_reader& r, os::launch_options& launch) {
@@ -251,8 +284,12 @@ class translator {
     if (!env) return;
     auto e = r.nested("env", *env);
     for (const auto& [key, value] : *env) {
-      if (auto text = e.get_string(key.str()))
+      if (auto text = e.get_string(key.str())) {
+        // The kernel copies "KEY=VALUE" as one string.
+        check_exec_string(e, key.str(), "the variable",
+                          key.str().size() + 1 + text->size());
         launch.env.emplace_back(std::string{key.str()}, *text);
+      }
     }
   }
 
@@ -275,7 +312,8 @@ class translator {
     std::set<std::string> reported;
     for (std::size_t i = first; i < out_.size(); ++i)
       reported.insert(out_.problems()[i].key);
-    const std::string prefix = name.empty() ? "" : name + ".";
+    // validate() prefixes fields with the name, its non-ASCII bytes as \xNN.
+    const std::string prefix = name.empty() ? "" : ascii_escaped(name) + ".";
     for (const auto& p : problems) {
       std::string_view field = p.field;
       if (!prefix.empty() && field.starts_with(prefix))
@@ -346,15 +384,16 @@ std::string_view file_kind(mode_t mode) {
   return "not a regular file";
 }
 
-std::string size_error(std::uint64_t size) {
+std::string size_error(std::uint64_t size, std::uint64_t limit) {
   return "is " + std::to_string(size) + " bytes, above the limit of " +
-         std::to_string(max_config_bytes) + " bytes (" +
-         std::to_string(max_config_bytes >> 20) + " MiB)";
+         std::to_string(limit) + " bytes (" + std::to_string(limit >> 20) +
+         " MiB)";
 }
 
-/// Reads the whole regular file `path` into `text`; "" or what is wrong.
-/// O_NONBLOCK: opening a FIFO without a writer must not wait for one.
-std::string read_config_text(const std::string& path, std::string& text) {
+}  // namespace
+
+std::string read_regular_file(const std::string& path, std::uint64_t limit,
+                              std::string& text) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return "cannot be opened: " + std::string{std::strerror(errno)};
   struct stat st {};
@@ -363,20 +402,19 @@ std::string read_config_text(const std::string& path, std::string& text) {
     error = "cannot be read: " + std::string{std::strerror(errno)};
   } else if (!S_ISREG(st.st_mode)) {
     error = "is " + std::string{file_kind(st.st_mode)} + ", not a regular file";
-  } else if (static_cast<std::uint64_t>(st.st_size) > max_config_bytes) {
-    error = size_error(static_cast<std::uint64_t>(st.st_size));
+  } else if (static_cast<std::uint64_t>(st.st_size) > limit) {
+    error = size_error(static_cast<std::uint64_t>(st.st_size), limit);
   } else {
     // One byte more than the limit tells a file that grew past it.
     text.resize(static_cast<std::size_t>(st.st_size) + 1);
     std::size_t done = 0;
     for (;;) {
       if (done == text.size()) {
-        if (text.size() > max_config_bytes) {
-          error = size_error(text.size());
+        if (text.size() > limit) {
+          error = size_error(text.size(), limit);
           break;
         }
-        text.resize(
-            std::min<std::size_t>(text.size() * 2, max_config_bytes + 1));
+        text.resize(std::min<std::size_t>(text.size() * 2, limit + 1));
       }
       const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
       if (n < 0 && errno == EINTR) continue;
@@ -393,11 +431,10 @@ std::string read_config_text(const std::string& path, std::string& text) {
   return error;
 }
 
-}  // namespace
-
 parse_result load_config_file(const std::string& path, parse_options options) {
   std::string text;
-  if (auto error = read_config_text(path, text); !error.empty()) {
+  if (auto error = read_regular_file(path, max_config_bytes, text);
+      !error.empty()) {
     parse_result result;
     result.problems.push_back({path, 0, 0, "", std::move(error)});
     return result;

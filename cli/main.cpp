@@ -5,17 +5,18 @@
 //   vitrine status [NAME...] [--state-dir DIR] [--json] | --file PATH [--json]
 //   vitrine ctl start|stop|restart NAME... | ctl signal SIG NAME...
 //   vitrine reload
+//   vitrine logs NAME [-f] [-n N] [--state-dir DIR]
 #include <CLI/CLI.hpp>
 
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "client_subcommands.hpp"
 #include "commands.hpp"
 #include "config.hpp"
+#include "logs_command.hpp"
 #include "render.hpp"
 #include "status.hpp"
+#include "text_escape.hpp"
 
 namespace vitrine::cli {
 
@@ -37,17 +38,20 @@ int check_command(const std::string& file) {
 }
 
 int status_command(const std::string& file, bool raw) {
-  std::ifstream in{file, std::ios::binary};
-  if (!in) {
-    std::cerr << "vitrine: cannot open " << file
-              << " (is `vitrine run --json-status " << file << "` running?)\n";
+  // A status file of 100,000 programs is about 25 MB.
+  constexpr std::uint64_t max_status_bytes = std::uint64_t{1} << 30;
+  std::string text;
+  std::string error = read_regular_file(file, max_status_bytes, text);
+  if (!error.empty()) {
+    std::cerr << "vitrine: " << terminal_safe(file) << ": "
+              << terminal_safe(error) << " (is `vitrine run --json-status "
+              << terminal_safe(file) << "` running?)\n";
     return 1;
   }
-  const std::string text{std::istreambuf_iterator<char>{in}, {}};
-  std::string error;
   const auto rows = rows_from_json(text, error);
   if (!rows) {
-    std::cerr << "vitrine: " << file << ": " << error << "\n";
+    std::cerr << "vitrine: " << terminal_safe(file) << ": "
+              << terminal_safe(error) << "\n";
     return 1;
   }
   if (raw) {
@@ -61,6 +65,30 @@ int status_command(const std::string& file, bool raw) {
 }
 
 }  // namespace vitrine::cli
+
+namespace {
+
+/// CLI11 validator: "" is not a path (`--json-status ""`).
+std::string non_empty_path(const std::string& value) {
+  return value.empty() ? "the path must not be empty" : "";
+}
+
+/// "unknown command 'frobnicate' (one of run, check, ...)" when the first
+/// argument is neither an option nor a subcommand of `app`, else "".
+/// CLI11 would only say that a subcommand is required.
+std::string unknown_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return {};
+  std::string names;
+  for (const auto* sub :
+       app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->get_name() == argv[1]) return {};
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return "unknown command '" + vitrine::cli::terminal_safe(argv[1]) +
+         "' (one of " + names + ")";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace vitrine::cli;
@@ -76,12 +104,16 @@ int main(int argc, char** argv) {
   run_cmd->add_option("file", run.file, "configuration (TOML)")->required();
   run_cmd->add_flag("--plain", run.plain,
                     "print one line per change instead of a live table");
-  run_cmd->add_option("--json-status", run.json_status,
-                      "keep PATH rewritten (atomically) with a JSON array of "
-                      "process states");
-  run_cmd->add_option("--state-dir", run.state_dir,
-                      "state directory (status table, control socket); "
-                      "default $XDG_RUNTIME_DIR/vitrine/NAME");
+  run_cmd
+      ->add_option("--json-status", run.json_status,
+                   "keep PATH rewritten (atomically) with a JSON array of "
+                   "process states")
+      ->check(non_empty_path);
+  run_cmd
+      ->add_option("--state-dir", run.state_dir,
+                   "state directory (status table, control socket); "
+                   "default $XDG_RUNTIME_DIR/vitrine/NAME")
+      ->check(non_empty_path);
 
   std::string check_file;
   auto* check_cmd =
@@ -90,6 +122,25 @@ int main(int argc, char** argv) {
 
   client_subcommands clients{app};  // status, ctl, reload
 
+  logs_options logs;
+  auto* logs_cmd = app.add_subcommand(
+      "logs", "show the captured output of program NAME of a running vitrine");
+  logs_cmd->add_option("name", logs.name, "program name")->required();
+  logs_cmd->add_flag("-f,--follow", logs.follow,
+                     "keep printing what it writes (across rotation) until "
+                     "Ctrl-C");
+  logs_cmd->add_option("-n,--lines", logs.lines, "print the last N lines")
+      ->capture_default_str();
+  logs_cmd
+      ->add_option("--state-dir", logs.state_dir,
+                   "the run's state directory (default: the only one under "
+                   "$XDG_RUNTIME_DIR/vitrine)")
+      ->check(non_empty_path);
+
+  if (auto error = unknown_command(app, argc, argv); !error.empty()) {
+    std::cerr << error << "\nRun with --help for more information.\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -99,6 +150,7 @@ int main(int argc, char** argv) {
     if (*run_cmd) return run_command(run);
     if (*check_cmd) return check_command(check_file);
     if (clients.parsed()) return clients.run();
+    if (*logs_cmd) return logs_command(logs);
   } catch (const std::exception& e) {
     std::cerr << "vitrine: " << e.what() << "\n";
     return 1;

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdio>
 
+#include "text_escape.hpp"
+
 namespace vitrine::cli {
 
 std::string format_uptime(std::chrono::milliseconds up) {
@@ -48,12 +50,13 @@ cells cells_of(const status_row& row, std::int64_t now_unix_ms) {
   const auto up = uptime(row, now_unix_ms);
   std::string last = row.last_exit;
   if (!row.spawn_error.empty()) last += " (" + row.spawn_error + ")";
-  return {row.name,
-          row.status,
+  // A status file is untrusted input: every cell is escaped.
+  return {terminal_safe(row.name),
+          terminal_safe(row.status),
           row.pid ? std::to_string(row.pid) : "-",
           up ? format_uptime(*up) : "-",
           std::to_string(row.restarts),
-          last};
+          terminal_safe(last)};
 }
 
 }  // namespace
@@ -87,7 +90,7 @@ std::string render_line(const status_row& row, std::int64_t now_unix_ms) {
                      " restarts=" + std::to_string(row.restarts) +
                      " last_exit=" + row.last_exit;
   if (!row.spawn_error.empty()) line += " error=\"" + row.spawn_error + "\"";
-  return line;
+  return terminal_safe(line);
 }
 
 }  // namespace vitrine::cli

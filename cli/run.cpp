@@ -14,7 +14,6 @@
 // changed.
 #include <poll.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +26,7 @@
 #include "commands.hpp"
 #include "config.hpp"
 #include "control_server.hpp"
+#include "display.hpp"
 #include "fd_limit.hpp"
 #include "interruptible_load.hpp"
 #include "reload.hpp"
@@ -41,178 +41,6 @@ namespace vitrine::cli {
 namespace {
 
 using namespace std::chrono_literals;
-
-winsize terminal_size() {
-  winsize size{};
-  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) return {};
-  return size;
-}
-
-/// Every process's row, in registry (start) order. A refresh turns into a
-/// row only the states whose version changed, and reads at most `budget`
-/// states (round-robin): an idle tick over 100,000 programs would otherwise
-/// cost a few cache misses per program, 10% of a core at 10 ticks/s.
-class row_cache {
- public:
-  /// States read per tick: a change among 100,000 programs shows within a
-  /// second; up to this many programs, every tick reads them all.
-  static constexpr std::size_t tick_budget = 10'000;
-
-  /// Reads up to `budget` states (all of them when the registry changed);
-  /// returns the indices of the rows that changed.
-  const std::vector<std::size_t>& refresh(const runtime& rt,
-                                          const clock_pair& now,
-                                          std::size_t budget = tick_budget) {
-    changed_.clear();
-    const auto view = rt.registry().snapshot();
-    const auto& entries = view->entries();
-    const bool all =
-        view->revision() != revision_ || entries.size() != rows_.size();
-    revision_ = view->revision();
-    rows_.resize(entries.size());
-    const std::size_t n = entries.size();
-    if (all || budget >= n) budget = n, next_ = 0;
-    for (std::size_t k = 0; k < budget; ++k) {
-      const std::size_t i = (next_ + k) % n;
-      const process_handle handle{entries[i]->value};
-      const auto state = handle.read();
-      if (!all && state->version == rows_[i].version) continue;
-      rows_[i] = make_row(*state, now);
-      changed_.push_back(i);
-    }
-    if (n) next_ = (next_ + budget) % n;
-    std::sort(changed_.begin(), changed_.end());  // file order when wrapped
-    return changed_;
-  }
-
-  const std::vector<status_row>& rows() const noexcept { return rows_; }
-
- private:
-  std::uint64_t revision_ = ~std::uint64_t{0};
-  std::vector<status_row> rows_;
-  std::vector<std::size_t> changed_;
-  std::size_t next_ = 0;  ///< where the next partial refresh starts
-};
-
-/// Shows the states: a live table (terminal) or a line per change (plain),
-/// and keeps the JSON status file current.
-class display {
- public:
-  display(bool live, std::string json_path)
-      : live_(live), json_path_(std::move(json_path)) {}
-
-  /// Writes "[]" to the status file: fails early on an unusable path.
-  std::string init_status_file() {
-    if (json_path_.empty()) return {};
-    return write_file_atomic(json_path_, "[]\n");
-  }
-
-  void note(const std::string& text) {
-    if (live_)
-      note_ = text;
-    else
-      std::cout << format_clock(clock_pair::now().unix_ms()) << " " << text
-                << std::endl;
-  }
-
-  /// The next update redraws the whole table (the terminal was resized).
-  void invalidate() { drawn_.clear(); }
-
-  /// Shows the rows that changed; `last` (after the stop) also writes the
-  /// status file if a write is pending.
-  void update(const std::vector<status_row>& rows,
-              const std::vector<std::size_t>& changed,
-              const std::vector<supervisor_row>& supervisors,
-              const core::supervisor_state& top, const clock_pair& now,
-              bool last = false) {
-    bool supervisors_changed = false;
-    for (const auto& sup : supervisors) {
-      auto& seen = supervisor_versions_[sup.name];
-      if (seen != sup.version) supervisors_changed = true;
-      seen = sup.version;
-    }
-    if (!live_)
-      for (const std::size_t i : changed)
-        std::cout << render_line(rows[i], now.unix_ms()) << "\n";
-    if (top.status != top_status_ || top.restarts != top_restarts_) {
-      top_status_ = top.status;
-      top_restarts_ = top.restarts;
-      if (!live_)
-        std::cout << format_clock(now.unix_ms()) << " supervisor " << top.name()
-                  << " " << core::to_string(top.status)
-                  << " restarts=" << top.restarts << "\n";
-    }
-    if (!live_) std::cout.flush();
-    status_pending_ =
-        status_pending_ || !changed.empty() || supervisors_changed;
-    if (status_pending_ && !json_path_.empty() &&
-        (last || now.steady >= next_status_write_))
-      write_status(rows, supervisors, now);
-    if (live_) redraw(rows, top, now);
-  }
-
- private:
-  /// Writes the status file, and spaces the writes so that they take at
-  /// most a tenth of the time: a file of 100,000 rows (25 MB) is rewritten
-  /// every few seconds at most, one of 100 rows at every change.
-  void write_status(const std::vector<status_row>& rows,
-                    const std::vector<supervisor_row>& supervisors,
-                    const clock_pair& now) {
-    status_pending_ = false;
-    const auto error = write_file_atomic(
-        json_path_, to_json(rows, now.unix_ms(), supervisors));
-    const auto took = std::chrono::steady_clock::now() - now.steady;
-    next_status_write_ = now.steady + 10 * took;
-    if (!error.empty() && error != last_error_)
-      std::cerr << "vitrine: status file: " << error << std::endl;
-    last_error_ = error;
-  }
-
-  void redraw(const std::vector<status_row>& rows,
-              const core::supervisor_state& top, const clock_pair& now) {
-    const winsize size = terminal_size();
-    const std::size_t width = size.ws_col;
-    std::string text = "supervisor " + std::string{top.name()} + ": " +
-                       std::string{core::to_string(top.status)} +
-                       ", restarts " + std::to_string(top.restarts) +
-                       "   (Ctrl-C stops everything)\n";
-    if (width && text.size() > width + 1) {
-      text.resize(width);
-      text += "\n";
-    }
-    // As many rows as fit: the cursor cannot move above the screen.
-    const std::size_t room = size.ws_row > 4 ? size.ws_row - 4u : 0u;
-    if (size.ws_row && rows.size() > room) {
-      const std::vector<status_row> shown(
-          rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(room));
-      text += render_table(shown, now.unix_ms(), width);
-      text += "... and " + std::to_string(rows.size() - room) +
-              " more (--json-status PATH lists them all)\n";
-    } else {
-      text += render_table(rows, now.unix_ms(), width);
-    }
-    if (!note_.empty())
-      text += note_.substr(0, width ? width : note_.size()) + "\n";
-    if (text == drawn_) return;  // nothing visible changed
-    std::string out;
-    if (drawn_lines_) out = "\x1b[" + std::to_string(drawn_lines_) + "A\r";
-    out += "\x1b[J" + text;
-    std::cout << out << std::flush;
-    drawn_ = std::move(text);
-    drawn_lines_ = static_cast<std::size_t>(
-        std::count(drawn_.begin(), drawn_.end(), '\n'));
-  }
-
-  const bool live_;
-  const std::string json_path_;
-  std::map<std::string, std::uint64_t> supervisor_versions_;
-  core::supervisor_status top_status_ = core::supervisor_status::starting;
-  std::uint32_t top_restarts_ = 0;
-  std::string note_, drawn_, last_error_;
-  std::size_t drawn_lines_ = 0;
-  bool status_pending_ = false;  ///< rows changed since the last write
-  std::chrono::steady_clock::time_point next_status_write_{};
-};
 
 /// The line printed for a signal that does not stop vitrine.
 std::string describe_signal(int sig) {
@@ -229,14 +57,6 @@ std::string describe_signal(int sig) {
     default:
       return "received " + name;
   }
-}
-
-std::vector<supervisor_row> collect_supervisors(const runtime& rt) {
-  std::vector<supervisor_row> rows;
-  rt.for_each_supervisor([&](const supervisor_handle& h) {
-    rows.push_back(make_supervisor_row(*h.read()));
-  });
-  return rows;
 }
 
 /// `vitrine run`'s answer to a failed top supervisor (its intensity was
@@ -333,7 +153,7 @@ int run_command(const run_options& options) {
   bool top_failed = false;
   reload_runner reloads{options.file, limit};
   for (;;) {
-    if (const int sig = signals.wait(100ms)) {
+    if (const int sig = signals.wait(screen.wait_time())) {
       const std::string name{os::signal_name(sig)};
       const auto action = action_for(sig);
       if (action == signal_action::stop && !stopper.joinable()) {
@@ -388,10 +208,11 @@ int run_command(const run_options& options) {
     }
     const auto now = clock_pair::now();
     // The last update reads every state: the final rows and status file.
-    const auto& changed =
-        done ? rows.refresh(rt, now, ~std::size_t{0}) : rows.refresh(rt, now);
-    screen.update(rows.rows(), changed, collect_supervisors(rt), *top.read(),
-                  now, done);
+    if (done)
+      rows.refresh(rt, now, ~std::size_t{0});
+    else
+      rows.refresh(rt, now);
+    screen.update(rows, supervisors_of(rt), now, done);
     if (done) break;
   }
   starter.join();

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "text_escape.hpp"
+
 namespace vitrine::cli {
 
 using std::chrono::duration_cast;
@@ -67,7 +69,7 @@ std::string render_supervisor(const supervisor_row& row) {
   if (!row.failure.empty())
     text += (row.status == "failed" ? "; failed: " : "; last failure: ") +
             row.failure;
-  return text;
+  return terminal_safe(text);  // the row may come from a status file
 }
 
 std::optional<milliseconds> uptime(const status_row& row,

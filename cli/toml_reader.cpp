@@ -1,5 +1,7 @@
 #include "toml_reader.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -165,11 +167,8 @@ std::optional<double> table_reader::get_number(std::string_view key) {
 }
 
 std::optional<std::chrono::milliseconds> table_reader::get_millis(
-    std::string_view key) {
-  // validate() refuses anything over 24 hours; this bound only keeps the
-  // arithmetic on durations far from overflow.
-  constexpr std::int64_t limit = std::int64_t{1} << 40;
-  auto v = get_int(key, 0, limit);
+    std::string_view key, std::int64_t min) {
+  auto v = get_int(key, min, max_millis);
   if (!v) return std::nullopt;
   return std::chrono::milliseconds{*v};
 }
@@ -181,6 +180,12 @@ std::optional<int> table_reader::get_signal(std::string_view key) {
   if (const auto* s = node->as_string()) {
     text = s->get();
   } else if (const auto* i = node->as_integer()) {
+    if (i->get() < 1 || i->get() > SIGRTMAX) {
+      error(key, "must be a signal name or a number between 1 and " +
+                     std::to_string(SIGRTMAX) + " (is " +
+                     std::to_string(i->get()) + ")");
+      return std::nullopt;
+    }
     text = std::to_string(i->get());
   } else {
     wrong_type(key, *node, "a signal name or number");

@@ -21,6 +21,10 @@
 
 namespace vitrine::cli::detail {
 
+/// The longest duration a `_ms` key takes: 24 hours, what
+/// vitrine::validate() accepts.
+inline constexpr std::int64_t max_millis = std::int64_t{24} * 3600 * 1000;
+
 struct location {
   std::uint32_t line = 0;
   std::uint32_t column = 0;
@@ -79,9 +83,10 @@ class table_reader {
                                       std::int64_t max);
   /// An integer or a float.
   std::optional<double> get_number(std::string_view key);
-  /// A non-negative integer count of milliseconds.
-  std::optional<std::chrono::milliseconds> get_millis(std::string_view key);
-  /// "TERM", "SIGTERM" or 15.
+  /// An integer count of milliseconds between `min` and max_millis.
+  std::optional<std::chrono::milliseconds> get_millis(std::string_view key,
+                                                      std::int64_t min = 0);
+  /// "TERM", "SIGTERM" or 1..SIGRTMAX.
   std::optional<int> get_signal(std::string_view key);
   /// One of `names`; returns its index.
   std::optional<std::size_t> get_choice(

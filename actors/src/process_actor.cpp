@@ -205,8 +205,8 @@ class process_actor final : public caf::event_based_actor {
     next.version = current_.version + 1;
     next.applied_command = applied_ticket_;
     current_ = next;
-    history_.push(
-        {next.version, next.status, next.pid, next.last_exit, clock::now()});
+    history_.push({next.version, next.status, next.pid, next.last_exit,
+                   clock::now(), next.restart_count});
     if (record_->mode == read_mode::hybrid) {
       // History first: a reader that sees (or waited for) this state then
       // finds it in the history too. The state's release store orders the

@@ -206,10 +206,11 @@ stdout = { capture = "/no/such/dir/log" }
   std::vector<std::string> keys;
   for (const auto& d : r.problems)
     keys.push_back(std::to_string(d.line) + " " + d.key);
-  CHECK(keys == std::vector<std::string>{"2 program[bad name].name",
-                                         "3 program[bad name].command",
-                                         "4 program[bad name].backoff.max_ms",
-                                         "5 program[bad name].stdout"});
+  CHECK(keys ==
+        std::vector<std::string>{"2 program[\"bad name\"].name",
+                                 "3 program[\"bad name\"].command",
+                                 "4 program[\"bad name\"].backoff.max_ms",
+                                 "5 program[\"bad name\"].stdout"});
 }
 
 TEST_CASE("a file with no program is a problem", "[cli][config]") {

@@ -20,6 +20,7 @@ struct transition {
   pid_t pid = 0;
   termination last_exit;
   std::chrono::steady_clock::time_point at{};
+  std::uint32_t restart_count = 0;  ///< the state's restart_count
 };
 
 /// The last transitions of one process, oldest first.

@@ -1,0 +1,169 @@
+#include "display.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <iostream>
+
+#include "render.hpp"
+#include "text_escape.hpp"
+
+namespace vitrine::cli {
+namespace {
+
+winsize terminal_size() {
+  winsize size{};
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) return {};
+  return size;
+}
+
+/// `text` cut to `width` columns (0: no limit), with its newline.
+std::string fitted(std::string text, std::size_t width) {
+  if (width && text.size() > width) text.resize(width);
+  return text + "\n";
+}
+
+}  // namespace
+
+const std::vector<std::size_t>& row_cache::refresh(const runtime& rt,
+                                                   const clock_pair& now,
+                                                   std::size_t budget) {
+  changed_.clear();
+  const auto view = rt.registry().snapshot();
+  const auto& entries = view->entries();
+  const bool all =
+      view->revision() != revision_ || entries.size() != rows_.size();
+  revision_ = view->revision();
+  const std::size_t n = entries.size();
+  if (all) {
+    rows_.assign(n, status_row{});
+    handles_.clear();
+    handles_.reserve(n);
+    for (const auto& entry : entries) handles_.emplace_back(entry->value);
+  }
+  if (all || budget >= n) budget = n, next_ = 0;
+  for (std::size_t k = 0; k < budget; ++k) {
+    const std::size_t i = (next_ + k) % n;
+    const auto state = handles_[i].read();
+    if (!all && state->version == rows_[i].version) continue;
+    rows_[i] = make_row(*state, now);
+    changed_.push_back(i);
+  }
+  if (n) next_ = (next_ + budget) % n;
+  std::sort(changed_.begin(), changed_.end());  // file order when wrapped
+  return changed_;
+}
+
+std::vector<supervisor_handle> supervisors_of(const runtime& rt) {
+  std::vector<supervisor_handle> all;
+  rt.for_each_supervisor([&](const supervisor_handle& h) { all.push_back(h); });
+  return all;
+}
+
+std::string display::init_status_file() {
+  if (json_path_.empty()) return {};
+  return write_file_atomic(json_path_, "[]\n");
+}
+
+void display::note(const std::string& text) {
+  if (live_)
+    note_ = terminal_safe(text);
+  else
+    std::cout << format_clock(clock_pair::now().unix_ms()) << " "
+              << terminal_safe(text) << std::endl;
+}
+
+std::chrono::milliseconds display::wait_time() const noexcept {
+  using namespace std::chrono_literals;
+  return busy_ ? 5ms : 100ms;
+}
+
+void display::update(const row_cache& rows,
+                     const std::vector<supervisor_handle>& supervisors,
+                     const clock_pair& now, bool last) {
+  std::vector<supervisor_row> sups;
+  sups.reserve(supervisors.size());
+  bool supervisors_changed = false;
+  for (const auto& h : supervisors) {
+    sups.push_back(make_supervisor_row(*h.read()));
+    auto& seen = supervisor_versions_[sups.back().name];
+    if (seen != sups.back().version) supervisors_changed = true;
+    seen = sups.back().version;
+  }
+  if (!live_) {
+    for (const std::size_t i : rows.changed()) log_.add(rows.handle(i), now);
+    if (supervisors_changed)
+      for (const auto& h : supervisors) log_.add(h, now);
+    const std::string lines = log_.take();
+    std::cout << lines << std::flush;
+    busy_ = !lines.empty() && rows.rows().size() <= 1000;
+  }
+  status_pending_ =
+      status_pending_ || !rows.changed().empty() || supervisors_changed;
+  if (status_pending_ && !json_path_.empty() &&
+      (last || now.steady >= next_status_write_))
+    write_status(rows.rows(), sups, now);
+  if (live_) redraw(rows.rows(), sups, now);
+}
+
+void display::write_status(const std::vector<status_row>& rows,
+                           const std::vector<supervisor_row>& supervisors,
+                           const clock_pair& now) {
+  status_pending_ = false;
+  const auto error =
+      write_file_atomic(json_path_, to_json(rows, now.unix_ms(), supervisors));
+  const auto took = std::chrono::steady_clock::now() - now.steady;
+  next_status_write_ = now.steady + 10 * took;
+  if (!error.empty() && error != last_error_)
+    std::cerr << "vitrine: status file: " << terminal_safe(error) << std::endl;
+  last_error_ = error;
+}
+
+void display::redraw(const std::vector<status_row>& rows,
+                     const std::vector<supervisor_row>& supervisors,
+                     const clock_pair& now) {
+  const winsize size = terminal_size();
+  const std::size_t width = size.ws_col;
+  // Lines: the hint, the supervisors, the table's header, the note, and
+  // the cursor's line.
+  std::size_t room = size.ws_row > 4 ? size.ws_row - 4u : 0u;
+  std::string text = fitted("(Ctrl-C stops everything)", width);
+  // The supervisors take at most half of the screen; the rest is rows.
+  std::size_t sup_room =
+      size.ws_row ? std::max<std::size_t>(room / 2, 1) : supervisors.size();
+  if (supervisors.size() > sup_room && sup_room > 0) --sup_room;  // "more"
+  std::size_t shown_sups = std::min(supervisors.size(), sup_room);
+  for (std::size_t i = 0; i < shown_sups; ++i)
+    text += fitted(render_supervisor(supervisors[i]), width);
+  if (shown_sups < supervisors.size()) {
+    text +=
+        fitted("... and " + std::to_string(supervisors.size() - shown_sups) +
+                   " more supervisors (--json-status PATH lists them)",
+               width);
+    ++shown_sups;
+  }
+  room = room > shown_sups ? room - shown_sups : 0;
+  // As many rows as fit: the cursor cannot move above the screen.
+  if (size.ws_row && rows.size() > room) {
+    const std::size_t fit = room > 0 ? room - 1 : 0;  // and the "more" line
+    const std::vector<status_row> shown(
+        rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(fit));
+    text += render_table(shown, now.unix_ms(), width);
+    text += fitted("... and " + std::to_string(rows.size() - fit) +
+                       " more (--json-status PATH lists them all)",
+                   width);
+  } else {
+    text += render_table(rows, now.unix_ms(), width);
+  }
+  if (!note_.empty()) text += fitted(note_, width);
+  if (text == drawn_) return;  // nothing visible changed
+  std::string out;
+  if (drawn_lines_) out = "\x1b[" + std::to_string(drawn_lines_) + "A\r";
+  out += "\x1b[J" + text;
+  std::cout << out << std::flush;
+  drawn_ = std::move(text);
+  drawn_lines_ =
+      static_cast<std::size_t>(std::count(drawn_.begin(), drawn_.end(), '\n'));
+}
+
+}  // namespace vitrine::cli

@@ -1,0 +1,281 @@
+#include "logs_command.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <iostream>
+#include <iterator>
+#include <variant>
+
+#include "config.hpp"
+#include "signal_channel.hpp"
+#include "state_dir.hpp"
+#include "text_escape.hpp"
+#include "vitrine/os/unique_fd.hpp"
+
+namespace vitrine::cli {
+namespace {
+
+using namespace std::chrono_literals;
+using os::unique_fd;
+
+constexpr std::size_t chunk_size = 64 << 10;
+
+/// The last `n` lines of the concatenation of the files, oldest first; the
+/// first file is already open (`fd`, `size` bytes are read of it), the
+/// others (older ones) are opened by path until one is missing.
+std::string tail_of(int fd, std::uint64_t size,
+                    const std::vector<std::string>& older, std::size_t n) {
+  if (n == 0) return {};
+  std::vector<std::string> chunks;  // newest first
+  std::size_t newlines = 0;
+  std::size_t final_newline = 0;  // 1 if the text ends in one: no separator
+  auto read_back = [&](int from, std::uint64_t end) {
+    while (end > 0) {
+      const std::size_t len =
+          static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size, end));
+      std::string chunk(len, '\0');
+      const ssize_t got =
+          ::pread(from, chunk.data(), len, static_cast<off_t>(end - len));
+      if (got < 0 && errno == EINTR) continue;
+      if (got != static_cast<ssize_t>(len)) return false;  // shrank: stop
+      end -= len;
+      if (chunks.empty() && chunk.back() == '\n') final_newline = 1;
+      newlines += static_cast<std::size_t>(
+          std::count(chunk.begin(), chunk.end(), '\n'));
+      chunks.push_back(std::move(chunk));
+      if (newlines - final_newline >= n) return true;
+    }
+    return false;
+  };
+  bool enough = read_back(fd, size);
+  for (std::size_t i = 0; !enough && i < older.size(); ++i) {
+    const unique_fd file{::open(older[i].c_str(), O_RDONLY | O_CLOEXEC)};
+    struct stat st {};
+    if (!file || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) break;
+    enough = read_back(file.get(), static_cast<std::uint64_t>(st.st_size));
+  }
+  std::string text;
+  for (auto it = chunks.rbegin(); it != chunks.rend(); ++it) text += *it;
+  // Keep what follows the n-th separator from the end.
+  std::size_t end = text.size();
+  if (!text.empty() && text.back() == '\n') --end;
+  std::size_t seen = 0;
+  for (std::size_t i = end; i-- > 0;)
+    if (text[i] == '\n' && ++seen == n) return text.substr(i + 1);
+  return text;
+}
+
+/// One followed capture file: its open file and where reading stopped.
+struct followed {
+  std::string path;
+  unique_fd fd;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+bool write_all(std::string_view text) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+/// What `file` has beyond its read offset.
+std::string drain(followed& file) {
+  std::string out;
+  char buffer[chunk_size];
+  for (;;) {
+    const ssize_t n = ::read(file.fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+/// Opens `path` for following from its start (after a rotation) or its
+/// end; false if it does not exist (yet).
+bool open_followed(followed& file, bool at_end) {
+  unique_fd fd{::open(file.path.c_str(), O_RDONLY | O_CLOEXEC)};
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0) return false;
+  if (at_end) ::lseek(fd.get(), 0, SEEK_END);
+  file.fd = std::move(fd);
+  file.dev = st.st_dev;
+  file.ino = st.st_ino;
+  return true;
+}
+
+/// New output of `file`, following a rotation (PATH replaced: the old file
+/// is drained, then the new one read from its start) or a truncation.
+std::string poll_followed(followed& file) {
+  std::string out = file.fd ? drain(file) : std::string{};
+  struct stat st {};
+  if (::stat(file.path.c_str(), &st) != 0) return out;  // mid-rotation
+  if (!file.fd || st.st_dev != file.dev || st.st_ino != file.ino) {
+    if (file.fd) out += drain(file);  // written before the rename
+    if (open_followed(file, false)) out += drain(file);
+  } else if (const off_t at = ::lseek(file.fd.get(), 0, SEEK_CUR);
+             at > st.st_size) {
+    ::lseek(file.fd.get(), 0, SEEK_SET);  // truncated
+    out += drain(file);
+  }
+  return out;
+}
+
+const process_spec* find_program(const supervisor_spec& tree,
+                                 std::string_view name) {
+  for (const auto& child : tree.children) {
+    if (const auto* p = std::get_if<process_spec>(&child)) {
+      if (p->name == name) return p;
+    } else if (const auto* found =
+                   find_program(std::get<supervisor_spec>(child), name)) {
+      return found;
+    }
+  }
+  return nullptr;
+}
+
+std::string_view describe_target(const os::stdio_target& target) {
+  using kind = os::stdio_target::kind;
+  switch (target.mode) {
+    case kind::inherit:
+      return "inherited";
+    case kind::null:
+      return "discarded (null)";
+    case kind::append_file:
+      return "appended to a file";
+    default:
+      return "captured";
+  }
+}
+
+/// The configuration file the run in `dir` was started with; "" and
+/// `error` set when the state directory does not name one. The leaf must
+/// be a small regular file (O_NONBLOCK: a FIFO there cannot hang us).
+std::string config_of(const state_dir& dir, std::string& error) {
+  const std::string leaf = dir.file(config_leaf);
+  error = "cannot read the run's configuration path from " + leaf +
+          " (was the run started with this state directory?)";
+  const unique_fd fd{::open(leaf.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_size > 4096)
+    return {};
+  std::string path(static_cast<std::size_t>(st.st_size), '\0');
+  const ssize_t n = ::pread(fd.get(), path.data(), path.size(), 0);
+  if (n < 0) return {};
+  path.resize(static_cast<std::size_t>(n));
+  if (const auto end = path.find('\n'); end != std::string::npos)
+    path.resize(end);
+  if (path.empty() || path.front() != '/') return {};
+  error.clear();
+  return path;
+}
+
+}  // namespace
+
+std::string last_lines(const std::vector<std::string>& paths, std::size_t n) {
+  if (paths.empty()) return {};
+  const unique_fd fd{::open(paths.front().c_str(), O_RDONLY | O_CLOEXEC)};
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0) return {};
+  return tail_of(fd.get(), static_cast<std::uint64_t>(st.st_size),
+                 {paths.begin() + 1, paths.end()}, n);
+}
+
+int logs_command(const logs_options& options) {
+  signal_channel signals;  // before anything: stop signals end -f cleanly
+  std::string error;
+  const auto dir = state_dir::open_existing(options.state_dir, error);
+  if (!dir) {
+    std::cerr << "vitrine: " << terminal_safe(error) << "\n";
+    return 1;
+  }
+  const std::string config_path = config_of(*dir, error);
+  if (config_path.empty()) {
+    std::cerr << "vitrine: " << terminal_safe(error) << "\n";
+    return 1;
+  }
+  parse_options parse;
+  parse.semantic_checks = false;  // the programs' files need not exist now
+  const auto config = load_config_file(config_path, parse);
+  if (!config.ok()) {
+    std::cerr << "vitrine: the run's configuration "
+              << terminal_safe(config_path) << " no longer loads:\n";
+    for (const auto& problem : config.problems)
+      std::cerr << to_string(problem) << "\n";
+    return 1;
+  }
+  const auto* program = find_program(config.value.tree, options.name);
+  if (!program) {
+    std::cerr << "vitrine: no program '" << terminal_safe(options.name)
+              << "' in " << terminal_safe(config_path) << "\n";
+    return 1;
+  }
+  using kind = os::stdio_target::kind;
+  const auto& out = program->launch.stdout_target;
+  const auto& err = program->launch.stderr_target;
+  std::vector<std::string> paths;
+  if (out.mode == kind::capture) paths.push_back(out.path);
+  if (err.mode == kind::capture &&
+      std::find(paths.begin(), paths.end(), err.path) == paths.end())
+    paths.push_back(err.path);
+  if (paths.empty()) {
+    std::cerr << "vitrine: program '" << terminal_safe(options.name)
+              << "' does not capture its output (stdout is "
+              << describe_target(out) << ", stderr is " << describe_target(err)
+              << "): add `stdout = { capture = \"" << terminal_safe(options.name)
+              << ".log\" }` (and `stderr`, the same path or another) to its "
+                 "[[program]] in "
+              << terminal_safe(config_path)
+              << ", then reload or restart vitrine\n";
+    return 1;
+  }
+
+  const bool headers = paths.size() > 1;
+  std::vector<followed> files;
+  for (const auto& path : paths) {
+    followed file{path, {}, 0, 0};
+    std::vector<std::string> older;
+    for (unsigned i = 1; i <= program->logs.backups; ++i)
+      older.push_back(path + "." + std::to_string(i));
+    std::string text;
+    if (open_followed(file, true)) {
+      const off_t size = ::lseek(file.fd.get(), 0, SEEK_CUR);
+      text = tail_of(file.fd.get(), static_cast<std::uint64_t>(size), older,
+                     options.lines);
+    }
+    if (headers && !write_all("==> " + terminal_safe(path) + " <==\n"))
+      return 0;
+    if (!write_all(text)) return 0;
+    files.push_back(std::move(file));
+  }
+  if (!options.follow) return 0;
+
+  std::size_t last_shown = files.size() - 1;
+  for (;;) {
+    if (const int sig = signals.wait(100ms);
+        sig && action_for(sig) == signal_action::stop)
+      return 0;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      const std::string text = poll_followed(files[i]);
+      if (text.empty()) continue;
+      if (headers && i != last_shown &&
+          !write_all("\n==> " + terminal_safe(files[i].path) + " <==\n"))
+        return 0;
+      last_shown = i;
+      if (!write_all(text)) return 0;  // EPIPE: the reader is gone
+    }
+  }
+}
+
+}  // namespace vitrine::cli

@@ -1,0 +1,135 @@
+#include "transition_log.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+#include "render.hpp"
+#include "text_escape.hpp"
+
+namespace vitrine::cli {
+
+std::string render_transition(std::string_view name, const core::transition& t,
+                              std::int64_t unix_ms) {
+  return format_clock(unix_ms) + " " + terminal_safe(name) + " " +
+         std::string{core::to_string(t.status)} +
+         " pid=" + std::to_string(t.pid) +
+         " restarts=" + std::to_string(t.restart_count) +
+         " last_exit=" + core::describe(t.last_exit);
+}
+
+std::string render_transition(std::string_view name,
+                              const core::supervisor_transition& t,
+                              std::int64_t unix_ms) {
+  return format_clock(unix_ms) + " supervisor " + terminal_safe(name) + " " +
+         std::string{core::to_string(t.status)} +
+         " restarts=" + std::to_string(t.restarts);
+}
+
+namespace {
+
+/// What a line shows of a transition: a publish that changed none of it
+/// (a command applied, a child count) is not printed again.
+/// The entry of `record` in `map`, fresh when the address was another
+/// record's (freed since, e.g. a program removed by a reload).
+template <class Map, class Record>
+typename Map::mapped_type& entry_for(Map& map,
+                                     const std::shared_ptr<Record>& record) {
+  auto& entry = map[record.get()];
+  const std::shared_ptr<const void> owner = entry.owner.lock();
+  if (owner != record) entry = {std::weak_ptr<const void>{record}};
+  return entry;
+}
+
+bool same_line(const core::transition& a, const core::transition& b) {
+  return a.status == b.status && a.pid == b.pid &&
+         a.restart_count == b.restart_count && a.last_exit == b.last_exit;
+}
+
+bool same_line(const core::supervisor_transition& a,
+               const core::supervisor_transition& b) {
+  return a.status == b.status && a.restarts == b.restarts;
+}
+
+}  // namespace
+
+void transition_log::push(std::chrono::steady_clock::time_point at,
+                          std::string text) {
+  pending_.push_back({at, sequence_++, std::move(text)});
+}
+
+void transition_log::note_missed(std::string_view name, std::uint64_t missed,
+                                 std::size_t capacity,
+                                 std::chrono::steady_clock::time_point at,
+                                 const clock_pair& now) {
+  push(at, format_clock(now.unix_ms(at)) + " " + terminal_safe(name) + ": " +
+               std::to_string(missed) +
+               (missed == 1 ? " transition" : " transitions") +
+               " not shown (more than the " + std::to_string(capacity) +
+               " kept between two looks)");
+}
+
+template <class History, class Suffix>
+void transition_log::add_history(seen<typename History::value_type>& last,
+                                 const History& entries, std::string_view name,
+                                 std::string_view missed_name,
+                                 bool gap_on_first_look, const clock_pair& now,
+                                 Suffix suffix) {
+  const bool first_look = last.version == 0;
+  bool first = true;
+  for (const auto& t : entries) {
+    if (t.version <= last.version) continue;
+    if (first && t.version > last.version + 1 &&
+        (gap_on_first_look || !first_look))
+      note_missed(missed_name, t.version - last.version - 1, History::capacity,
+                  t.at, now);
+    first = false;
+    const bool repeat = last.shown && same_line(last.entry, t);
+    last.version = t.version;
+    if (repeat) continue;
+    last.entry = t;
+    last.shown = true;
+    push(t.at, render_transition(name, t, now.unix_ms(t.at)) + suffix(t));
+  }
+}
+
+void transition_log::add(const process_handle& process, const clock_pair& now) {
+  const auto history = process.history();
+  auto& last = entry_for(processes_, process.record());
+  add_history(last, *history, process.name(), process.name(), true, now,
+              [&](const core::transition& t) -> std::string {
+                const auto state = process.read();
+                if (state->version != t.version || state->spawn_error().empty())
+                  return {};
+                return " error=\"" + terminal_safe(state->spawn_error()) + "\"";
+              });
+}
+
+void transition_log::add(const supervisor_handle& supervisor,
+                         const clock_pair& now) {
+  const auto state = supervisor.read();
+  if (!state->history) return;
+  auto& last = entry_for(supervisors_, supervisor.record());
+  // Its first publish (the child count) has no history entry: no gap then.
+  add_history(last, *state->history, supervisor.name(),
+              "supervisor " + std::string{supervisor.name()}, false, now,
+              [&](const core::supervisor_transition& t) -> std::string {
+                if (t.version != state->version || !state->last_failure ||
+                    t.status != core::supervisor_status::failed)
+                  return {};
+                return " reason=\"" +
+                       terminal_safe(state->last_failure->describe()) + "\"";
+              });
+}
+
+std::string transition_log::take() {
+  std::stable_sort(
+      pending_.begin(), pending_.end(), [](const line& a, const line& b) {
+        return std::tie(a.at, a.sequence) < std::tie(b.at, b.sequence);
+      });
+  std::string out;
+  for (const auto& l : pending_) out += l.text + "\n";
+  pending_.clear();
+  return out;
+}
+
+}  // namespace vitrine::cli

@@ -1,0 +1,87 @@
+// transition_log: the lines `vitrine run --plain` prints: every transition of
+// every process and supervisor, with the time its owner published it, none
+// dropped between two looks (a process that goes starting -> running ->
+// exited -> backoff within one tick shows all four).
+//
+// It reads the bounded transition histories the actors publish beside their
+// states (process_handle::history(), supervisor_state::history) and keeps,
+// per process or supervisor, the last version it printed: each look adds
+// the entries after it. When more transitions happened between two looks
+// than a history keeps, one line says how many were not seen.
+//
+// Threads: one owner thread (the run loop); the handles are read lock-free.
+// Cost per look at a process: one history snapshot (a guarded load) and a
+// line per new entry; nothing for one whose state did not change (callers
+// only pass those, see row_cache).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "status.hpp"
+#include "vitrine/process_handle.hpp"
+#include "vitrine/supervisor_handle.hpp"
+
+namespace vitrine::cli {
+
+class transition_log {
+ public:
+  /// Adds the transitions `process` published since the last look at it
+  /// (all it keeps, the first time).
+  void add(const process_handle& process, const clock_pair& now);
+  /// The same for a supervisor.
+  void add(const supervisor_handle& supervisor, const clock_pair& now);
+
+  /// The lines added since the last take(), each ending in '\n', ordered by
+  /// publication time (a process's own lines in version order).
+  std::string take();
+
+ private:
+  struct line {
+    std::chrono::steady_clock::time_point at;  ///< when it was published
+    std::uint64_t sequence;  ///< keeps one entity's lines in version order
+    std::string text;
+  };
+  /// Per process or supervisor: the last version looked at, and the last
+  /// entry printed.
+  template <class Entry>
+  struct seen {
+    std::weak_ptr<const void> owner;  ///< tells a new record at an old address
+    std::uint64_t version = 0;
+    Entry entry{};
+    bool shown = false;
+  };
+
+  template <class History, class Suffix>
+  void add_history(seen<typename History::value_type>& last,
+                   const History& entries, std::string_view name,
+                   std::string_view missed_name, bool gap_on_first_look,
+                   const clock_pair& now, Suffix suffix);
+  void push(std::chrono::steady_clock::time_point at, std::string text);
+  void note_missed(std::string_view name, std::uint64_t missed,
+                   std::size_t capacity,
+                   std::chrono::steady_clock::time_point at,
+                   const clock_pair& now);
+
+  std::unordered_map<const void*, seen<core::transition>> processes_;
+  std::unordered_map<const void*, seen<core::supervisor_transition>>
+      supervisors_;
+  std::vector<line> pending_;
+  std::uint64_t sequence_ = 0;
+};
+
+/// "12:00:01.234 web exited pid=0 restarts=2 last_exit=exit 1", local
+/// time, escaped for the terminal, no newline: one process transition.
+std::string render_transition(std::string_view name, const core::transition& t,
+                              std::int64_t unix_ms);
+
+/// "12:00:01.234 supervisor main running restarts=0".
+std::string render_transition(std::string_view name,
+                              const core::supervisor_transition& t,
+                              std::int64_t unix_ms);
+
+}  // namespace vitrine::cli

@@ -1,0 +1,275 @@
+// The `vitrine` binary's output and inputs: --plain prints every transition
+// of a crash loop in order, `logs` shows and follows a program's captured
+// output across rotation, and bad command lines name what is wrong.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "cli_driver.hpp"
+#include "state_dir.hpp"
+
+using namespace vitrine::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// The lines of `text` that contain `needle`.
+std::vector<std::string> lines_with(const std::string& text,
+                                    const std::string& needle) {
+  std::vector<std::string> out;
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);)
+    if (line.find(needle) != std::string::npos) out.push_back(line);
+  return out;
+}
+
+/// The value after `key=` in a plain line ("" when absent).
+std::string field(const std::string& line, const std::string& key) {
+  const auto at = line.find(" " + key + "=");
+  if (at == std::string::npos) return {};
+  const auto begin = at + key.size() + 2;
+  return line.substr(begin, line.find(' ', begin) - begin);
+}
+
+/// The status word of a plain process line: "HH:MM:SS.mmm NAME STATUS ...".
+std::string status_of(const std::string& line) {
+  std::istringstream in{line};
+  std::string clock, name, status;
+  in >> clock >> name >> status;
+  return status;
+}
+
+/// Numbers N of the lines "PREFIX N" in `text`, in order.
+std::vector<int> numbers_after(const std::string& text,
+                               const std::string& prefix) {
+  std::vector<int> out;
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with(prefix))
+      out.push_back(std::stoi(line.substr(prefix.size())));
+  return out;
+}
+
+bool consecutive(const std::vector<int>& numbers) {
+  for (std::size_t i = 1; i < numbers.size(); ++i)
+    if (numbers[i] != numbers[i - 1] + 1) return false;
+  return !numbers.empty();
+}
+
+}  // namespace
+
+TEST_CASE("run --plain prints every transition of a crash loop, in order",
+          "[cli][plain]") {
+  temp_dir dir;
+  // Zero backoff: each cycle is starting -> running (after 10 ms) ->
+  // backoff (the exit, restarted at once); the fifth exit passes the
+  // restart limit (burst 4) and the program alone fails.
+  const auto config = dir.write("loop.toml", R"([[program]]
+name = "loop"
+command = "sleep 0.1; exit 1"
+startsecs_ms = 10
+backoff = { min_ms = 0, max_ms = 0, jitter = 0 }
+restart_limit = { burst = 4, interval_ms = 600000 }
+)");
+  const auto output = dir.file("output");
+  cli_process cli{{"run", config, "--plain"}, output};
+  REQUIRE(wait_for_text(output, " loop failed ", 30s, cli.pid()));
+  REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
+  REQUIRE(cli.wait(20s) == std::optional<int>{0});
+  const auto text = read_file(output);
+  INFO(text);
+  CHECK(text.find("not shown") == std::string::npos);
+  std::vector<std::string> statuses;
+  const auto lines = lines_with(text, " loop ");
+  for (const auto& line : lines) statuses.push_back(status_of(line));
+  const std::vector<std::string> cycle{"starting", "running", "backoff"};
+  std::vector<std::string> expected;
+  for (int i = 0; i < 4; ++i)
+    expected.insert(expected.end(), cycle.begin(), cycle.end());
+  expected.insert(expected.end(), {"starting", "running", "failed"});
+  CHECK(statuses == expected);
+  // Each cycle: one pid from starting to running, then the exit with the
+  // restart counted, and the times never go back.
+  for (std::size_t i = 0; i + 2 < lines.size(); i += 3) {
+    CHECK(field(lines[i], "pid") == field(lines[i + 1], "pid"));
+    CHECK(field(lines[i], "pid") != "0");
+    CHECK(field(lines[i + 2], "pid") == "0");
+    CHECK(field(lines[i + 2], "last_exit") == "exit");  // "exit 1"
+    CHECK(lines[i + 2].find("last_exit=exit 1") != std::string::npos);
+    if (i + 3 < lines.size())
+      CHECK(field(lines[i + 2], "restarts") == std::to_string(i / 3 + 1));
+  }
+  for (std::size_t i = 1; i < lines.size(); ++i)
+    CHECK(lines[i - 1].substr(0, 12) <= lines[i].substr(0, 12));
+  // Every supervisor shows, the runtime's root and the top one.
+  CHECK(text.find(" supervisor root running restarts=0") != std::string::npos);
+  CHECK(text.find(" supervisor main running restarts=4") != std::string::npos);
+  CHECK(text.find(" supervisor main stopped ") != std::string::npos);
+}
+
+TEST_CASE("bad command lines name what is wrong", "[cli]") {
+  const auto unknown = run_cli({"frobnicate", "x"});
+  CHECK(unknown.code == 2);
+  CHECK(
+      unknown.output.find("unknown command 'frobnicate' (one of run, check") !=
+      std::string::npos);
+  const auto hostile = run_cli({"a\x1b[2J"});
+  CHECK(hostile.code == 2);
+  CHECK(hostile.output.find("unknown command 'a\\x1b[2J'") !=
+        std::string::npos);
+  temp_dir dir;
+  const auto config = dir.write(
+      "one.toml", "[[program]]\nname = \"a\"\ncommand = [\"sleep\", \"1\"]\n");
+  const auto empty = run_cli({"run", config, "--json-status", ""});
+  CHECK(empty.code == 2);
+  CHECK(empty.output.find("--json-status: the path must not be empty") !=
+        std::string::npos);
+}
+
+TEST_CASE("check names the key of an argument over MAX_ARG_STRLEN",
+          "[cli][limits]") {
+  temp_dir dir;
+  const auto config = dir.write(
+      "big.toml", "[[program]]\nname = \"big\"\ncommand = [\"echo\", \"" +
+                      std::string(128 << 10, 'x') + "\"]\n");
+  const auto result = run_cli({"check", config});
+  CHECK(result.code == 1);
+  CHECK(result.output.find(":3:1: program[big].command: element 1 is 131072 "
+                           "bytes, above the limit of 131071 bytes") !=
+        std::string::npos);
+}
+
+namespace {
+
+/// A state directory naming `config` as its run's configuration, as
+/// `vitrine run --state-dir` leaves it (written here: the test does not
+/// depend on the run side).
+struct fake_state {
+  explicit fake_state(const temp_dir& dir, const std::string& config)
+      : path(dir.file("state")) {
+    std::string error;
+    claimed = vitrine::cli::state_dir::claim(path, error);
+    INFO(error);
+    REQUIRE(claimed);
+    std::ofstream{claimed->file(vitrine::cli::config_leaf)} << config << "\n";
+  }
+  std::string path;
+  std::optional<vitrine::cli::state_dir> claimed;
+};
+
+}  // namespace
+
+TEST_CASE("logs prints the last lines of a capture, across rotated files",
+          "[cli][logs]") {
+  temp_dir dir;
+  const auto config = dir.write("logs.toml", R"([[program]]
+name = "counter"
+command = "for i in $(seq 1 100); do echo line $i; done; exec sleep 1000"
+startsecs_ms = 0
+stdout = { capture = "counter.log", max_bytes = 200, backups = 2 }
+
+[[program]]
+name = "quiet"
+command = ["sleep", "1000"]
+)");
+  fake_state state{dir, config};
+  cli_process run{{"run", config, "--plain"}, dir.file("run.out")};
+  REQUIRE(wait_for_text(dir.file("counter.log"), "line 100\n", 20s, run.pid()));
+  // 200-byte files hold ~22 lines: the last 30 span two or three files.
+  const auto last =
+      run_cli({"logs", "counter", "-n", "30", "--state-dir", state.path});
+  INFO(last.output);
+  CHECK(last.code == 0);
+  auto numbers = numbers_after(last.output, "line ");
+  CHECK(numbers.size() == 30);
+  CHECK(consecutive(numbers));
+  CHECK(numbers.back() == 100);
+  const auto ten = run_cli({"logs", "counter", "--state-dir", state.path});
+  CHECK(numbers_after(ten.output, "line ") ==
+        std::vector<int>{91, 92, 93, 94, 95, 96, 97, 98, 99, 100});
+  // More than the files keep: what is left, still in order.
+  const auto all =
+      run_cli({"logs", "counter", "-n", "1000", "--state-dir", state.path});
+  numbers = numbers_after(all.output, "line ");
+  CHECK(consecutive(numbers));
+  CHECK(numbers.back() == 100);
+  CHECK(numbers.size() < 100);
+
+  const auto quiet = run_cli({"logs", "quiet", "--state-dir", state.path});
+  CHECK(quiet.code == 1);
+  CHECK(quiet.output.find("program 'quiet' does not capture its output "
+                          "(stdout is inherited, stderr is inherited): add "
+                          "`stdout = { capture = ") != std::string::npos);
+  const auto missing = run_cli({"logs", "nope", "--state-dir", state.path});
+  CHECK(missing.code == 1);
+  CHECK(missing.output.find("no program 'nope' in " + config) !=
+        std::string::npos);
+  const auto no_dir =
+      run_cli({"logs", "counter", "--state-dir", dir.file("none")});
+  CHECK(no_dir.code == 1);
+  REQUIRE(::kill(run.pid(), SIGTERM) == 0);
+  CHECK(run.wait(20s) == std::optional<int>{0});
+}
+
+TEST_CASE("logs -f follows a capture across rotation until SIGTERM",
+          "[cli][logs]") {
+  temp_dir dir;
+  // A line every 10 ms, a rotation every ~40 lines.
+  const auto config = dir.write("tick.toml", R"([[program]]
+name = "ticker"
+command = "i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.01; done"
+startsecs_ms = 0
+stdout = { capture = "tick.log", max_bytes = 400, backups = 1 }
+)");
+  fake_state state{dir, config};
+  cli_process run{{"run", config, "--plain"}, dir.file("run.out")};
+  REQUIRE(wait_for_text(dir.file("tick.log"), "tick 5\n", 20s, run.pid()));
+  const auto output = dir.file("follow.out");
+  cli_process follow{
+      {"logs", "ticker", "-f", "-n", "3", "--state-dir", state.path}, output};
+  // Past several rotations (tick.log replaced each ~400 bytes).
+  REQUIRE(wait_for_text(output, "tick 200\n", 30s, follow.pid()));
+  REQUIRE(::kill(follow.pid(), SIGTERM) == 0);
+  CHECK(follow.wait(5s) == std::optional<int>{0});
+  const auto numbers = numbers_after(read_file(output), "tick ");
+  INFO(read_file(output));
+  CHECK(consecutive(numbers));  // nothing lost or repeated at a rotation
+  CHECK(numbers.size() >= 190);
+  REQUIRE(::kill(run.pid(), SIGTERM) == 0);
+  CHECK(run.wait(20s) == std::optional<int>{0});
+}
+
+TEST_CASE("status refuses what is not a regular file, without waiting",
+          "[cli][limits]") {
+  temp_dir dir;
+  const auto fifo = dir.file("status.json");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const auto from_fifo = run_cli({"status", fifo});
+  CHECK(from_fifo.code == 1);
+  CHECK(from_fifo.output.find(fifo + ": is a FIFO, not a regular file") !=
+        std::string::npos);
+  const auto from_zero = run_cli({"status", "/dev/zero"});
+  CHECK(from_zero.code == 1);
+  CHECK(from_zero.output.find(
+            "/dev/zero: is a character device, not a regular file") !=
+        std::string::npos);
+}
+
+TEST_CASE("a file name with control characters is printed escaped",
+          "[cli][escape]") {
+  temp_dir dir;
+  const auto path = dir.write("a\x1b[2J\n.toml", "nope = \n");
+  for (const char* command : {"check", "run", "status"}) {
+    const auto result = run_cli({command, path});
+    INFO(command << ": " << result.output);
+    CHECK(result.code == 1);
+    CHECK(result.output.find('\x1b') == std::string::npos);
+    CHECK(result.output.find("a\\x1b[2J\\x0a.toml") != std::string::npos);
+  }
+}
