@@ -295,6 +295,9 @@ def main() -> int:
                         "over 0.2 s each (supervisord, s6 without "
                         "notification-fd: ~1 s)")
     parser.add_argument("--status-reps", type=int, default=3)
+    parser.add_argument("--tag", default=f"{os.getpid()}-{time.time_ns()}",
+                        help="value of VITRINE_PEERS_TAG in the "
+                        "supervisors' environment (the leftover scan)")
     parser.add_argument("--only", action="append", default=[],
                         help="measure only this peer key (repeatable)")
     opts = parser.parse_args()
@@ -308,9 +311,9 @@ def main() -> int:
     make_subreaper()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + 15))
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(128 + 1))
-    tag = f"{os.getpid()}-{time.time_ns()}"
+    tag = opts.tag
     env = dict(os.environ, **{TAG_VAR: tag})
-    tmp = Path(tempfile.mkdtemp(prefix="vitrine-peers-"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"vitrine-peers-{tag}-"))
     result = {"processes": n, "repetitions": opts.reps,
               "idle_window_s": opts.idle, "clk_tck": CLK_TCK,
               "cores": os.cpu_count(), "kernel": os.uname().release,

@@ -135,9 +135,9 @@ class Supervisord(Peer):
         ctl = ["/usr/bin/supervisorctl", "-c", str(self.conf), "status"]
         one = "fleet:" + name_of(self.n // 2)
         return {
-            "one_native": timed(lambda: self.rpc.supervisor.getProcessInfo(
+            "one_api": timed(lambda: self.rpc.supervisor.getProcessInfo(
                 one), 10 * reps),
-            "all_native": timed(self.rpc.supervisor.getAllProcessInfo, reps),
+            "all_api": timed(self.rpc.supervisor.getAllProcessInfo, reps),
             "one_cli": timed(lambda: run_quiet(ctl + [one]), reps),
             "all_cli": timed(lambda: run_quiet(ctl), reps),
         }
@@ -199,9 +199,9 @@ class S6(Peer):
         loop = ["/bin/sh", "-c", 'for d in "$0"/*; do /usr/bin/s6-svstat '
                 '"$d"; done', str(self.scan)]
         return {
-            "one_native": timed(lambda: run_quiet(
+            "one_cli": timed(lambda: run_quiet(
                 ["/usr/bin/s6-svstat", str(one)]), 10 * reps),
-            "all_native": timed(lambda: run_quiet(loop), reps),
+            "all_cli": timed(lambda: run_quiet(loop), reps),
             "one_direct": timed(lambda: self.read_status(one), 100 * reps),
             "all_direct": timed(lambda: [self.read_status(sd)
                                          for sd in self.services], reps),

@@ -158,8 +158,8 @@ def render(path: Path, img_dir: Path, img_rel: str) -> dict:
                  "exec'd, the supervisor's own start-up.")})
     rows = []
     for k, e, m in ran:
-        rows.append([e["label"], _fmt_ms(m.get("status_one_native_ms")),
-                     _fmt_ms(m.get("status_all_native_ms")),
+        rows.append([e["label"], _fmt_ms(m.get("status_one_api_ms")),
+                     _fmt_ms(m.get("status_all_api_ms")),
                      _fmt_ms(m.get("status_one_cli_ms")),
                      _fmt_ms(m.get("status_all_cli_ms")),
                      _fmt_ms(m.get("status_one_direct_ms")),
@@ -171,7 +171,7 @@ def render(path: Path, img_dir: Path, img_rel: str) -> dict:
         "rows": rows,
         "note": ("supervisord: API = XML-RPC getProcessInfo / "
                  "getAllProcessInfo over its unix socket, CLI = "
-                 "`supervisorctl status [NAME]`. s6: API = `s6-svstat DIR` "
+                 "`supervisorctl status [NAME]`. s6: CLI = `s6-svstat DIR` "
                  "(one process per service; all = a shell loop over the "
                  "scan directory), read directly = the 35-byte "
                  "`supervise/status` files. vitrine run: CLI = `vitrine "
