@@ -7,9 +7,19 @@
 #                                (e2e: 5 repetitions), ~10 min
 #   scripts/compare.sh --quick   5 repetitions, 0.05 s min time (e2e: 3
 #                                repetitions), < ~2 min
+#   scripts/compare.sh --peers   also install supervisord and s6 from Debian
+#                                (scripts/setup.sh --peers) and measure them
+#   scripts/compare.sh --no-peers  skip the peers even when installed
+#
+# The peers (scripts/peers.py: supervisord, s6 and `vitrine run` on the
+# end-to-end workload, into results/peers.json) run by default when
+# supervisord or s6 is installed; otherwise the run says so and the report
+# has no peers section. They add ~8 min to a full run at 1,000 programs
+# (~3 min with --quick: one repetition).
 #
 # VITRINE_E2E_PROCESSES (default 1000) sets how many real processes each
-# end-to-end fleet supervises.
+# end-to-end fleet supervises, and the peers too (VITRINE_PEERS_N overrides
+# it for the peers alone).
 #
 # Extra arguments after -- go to every benchmark binary, e.g.
 #   scripts/compare.sh --quick -- --benchmark_filter='^read/'
@@ -19,12 +29,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=0
+peers=auto
 extra=()
 while (($#)); do
   case "$1" in
     --quick) quick=1 ;;
+    --peers) peers=yes ;;
+    --no-peers) peers=no ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "compare.sh: unknown argument '$1' (expected --quick or -- ARGS)" >&2
+    *) echo "compare.sh: unknown argument '$1' (expected --quick, --peers," \
+            "--no-peers or -- ARGS)" >&2
        exit 2 ;;
   esac
   shift
@@ -67,14 +81,35 @@ args_for() {
   run_args=(--benchmark_repetitions="$reps" "${time_args[@]}" "$only")
 }
 
-scripts/setup.sh
+if [ "$peers" = yes ]; then
+  scripts/setup.sh --peers
+else
+  scripts/setup.sh
+fi
+report_notes=()
+if [ "$peers" = auto ]; then
+  if [ -x /usr/bin/supervisord ] || [ -x /usr/bin/s6-svscan ]; then
+    peers=yes
+  else
+    peers=no
+    why="supervisord and s6 are not installed (scripts/compare.sh --peers installs them)"
+    echo "compare.sh: peers not measured: $why"
+    report_notes+=(--note "Peers not measured in this run: $why.")
+  fi
+elif [ "$peers" = no ]; then
+  report_notes+=(--note "Peers not measured in this run (--no-peers).")
+fi
 
 build=build/release
 jobs=$(nproc)
+targets=("${binaries[@]}")
+if [ "$peers" = yes ]; then
+  targets+=(vitrine_cli)  # `vitrine run`, measured next to the peers
+fi
 echo "=== compare ($mode): configure + build Release in $build"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DVITRINE_BUILD_TESTS=OFF -DVITRINE_BUILD_BENCH=ON >/dev/null
-cmake --build "$build" -j "$jobs" --target "${binaries[@]}"
+cmake --build "$build" -j "$jobs" --target "${targets[@]}"
 
 mkdir -p results
 loadavg1() { cut -d' ' -f1 /proc/loadavg; }
@@ -133,6 +168,30 @@ for i in "${!binaries[@]}"; do
              "$load_before" "$(loadavg1)" \
              "$env_note$exe ${run_args[*]} ${extra[*]}")")
 done
+
+# The peers, on the same workload (results/peers.json). A stale file from an
+# earlier run would mix runs in the report, so it goes first.
+rm -f results/peers.json
+if [ "$peers" = yes ]; then
+  peer_args=(--vitrine "$build/cli/vitrine" --out results/peers.json)
+  if ((quick)); then
+    peer_args+=(--reps 1 --restart 15 --restart-slow 3)
+  fi
+  echo "=== [peers] scripts/peers.py ${peer_args[*]}" \
+       "(${VITRINE_PEERS_N:-$VITRINE_E2E_PROCESSES} programs) ..."
+  start=$SECONDS
+  load_before=$(loadavg1)
+  rc=0
+  /usr/bin/python3 scripts/peers.py "${peer_args[@]}" || rc=$?
+  took=$((SECONDS - start))
+  if ((rc)); then
+    failed+=(peers)
+  fi
+  echo "    done in $took s (exit status $rc) -> results/peers.json"
+  lines+=("$(printf 'binary\t%s\t%s\t%s\t%s\t%s\t%s' peers "$rc" "$took" \
+             "$load_before" "$(loadavg1)" \
+             "scripts/peers.py ${peer_args[*]}")")
+fi
 bench_seconds=$((SECONDS - start_all))
 loadavg1 >>"$load_samples"
 kill "$sampler" 2>/dev/null || true
@@ -147,7 +206,8 @@ kill "$sampler" 2>/dev/null || true
 echo "=== benchmarks took $bench_seconds s (highest 1-min load average" \
      "$(sort -g "$load_samples" | tail -n 1)); rendering the report"
 
-/usr/bin/python3 scripts/report.py results/ --mode "$mode"
+/usr/bin/python3 scripts/report.py results/ --mode "$mode" \
+  "${report_notes[@]}"
 
 if ((${#failed[@]})); then
   echo "compare.sh: FAILED: ${failed[*]} exited with a non-zero status" \

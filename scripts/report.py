@@ -28,6 +28,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import report_peers
+
 # -- loading ------------------------------------------------------------------
 
 
@@ -775,14 +777,6 @@ def section_vitrine_bench_messaging(run: Run, img_dir: Path, img_rel: str) -> Se
 
 E2E_MODES = ("hybrid", "messaging")
 
-# Quoted from the project brief (measured by others on this machine kind,
-# 1,000 programs). Not measured by vitrine's benchmarks.
-PEERS = [
-    ("supervisord", "3.9 s", "~1 s", "0.5 s"),
-    ("s6", "1.6 s", "~1 s (4 ms with a readiness fd)", "9 ms"),
-]
-
-
 def section_vitrine_bench_e2e(run: Run, img_dir: Path, img_rel: str) -> Section:
     start = {m: run.named(f"e2e/start_all/{m}") for m in E2E_MODES}
     sweep = {m: run.named(f"e2e/sweep/{m}") for m in E2E_MODES}
@@ -873,22 +867,9 @@ def section_vitrine_bench_e2e(run: Run, img_dir: Path, img_rel: str) -> Section:
     m_start, m_heap, m_sweep, m_sweep_cpu = (metrics[0][1], metrics[1][1],
                                              metrics[3][1], metrics[4][1])
     m_p50, m_p99 = metrics[6][1], metrics[7][1]
-    vit_start, vit_p50, vit_sweep = (m_start["hybrid"], m_p50["hybrid"],
-                                     m_sweep["hybrid"])
-    s.tables.append(Table(
-        "For context: peers with 1,000 programs (figures QUOTED FROM THE "
-        "PROJECT BRIEF, measured by others on this machine kind, not by "
-        "these benchmarks)",
-        ["", "start all 1,000", "restart a crashed one",
-         "report all states"],
-        [[p, a, b, c] for p, a, b, c in PEERS]
-        + [[f"vitrine hybrid (measured above, {n:,} processes)",
-            fmt_ns(vit_start), f"{fmt_ns(vit_p50)} (p50)",
-            fmt_ns(vit_sweep)]],
-        "The peer rows are quoted as given in the brief; how they were "
-        "measured (readiness detection, state query path) differs from "
-        "vitrine's benchmark, so compare orders of magnitude only."))
-
+    s.notes.append(
+        "supervisord, s6 and `vitrine run` are measured on this workload by "
+        "`scripts/peers.py`: see the peers section (when this run had them).")
     groups = ["start all", "full sweep", "restart p50", "restart p99"]
     series = {m: [m_start[m], m_sweep[m], m_p50[m], m_p99[m]]
               for m in E2E_MODES}
@@ -1021,6 +1002,21 @@ SECTIONS = {
     "vitrine_bench_status_table": section_status_table,
     "vitrine_bench_cli": section_cli,
 }
+
+
+
+def section_peers(path: Path, img_dir: Path, img_rel: str) -> Section:
+    """results/peers.json (not Google Benchmark's format): see
+    scripts/report_peers.py."""
+    r = report_peers.render(path, img_dir, img_rel)
+    return Section(r["title"], r["intro"],
+                   [Table(**t) for t in r["tables"]],
+                   [Check(**c) for c in r["checks"]], r["images"],
+                   r["notes"])
+
+
+# Results files in their own format: stem -> renderer(path, img_dir, img_rel).
+RAW_SECTIONS = {report_peers.STEM: section_peers}
 
 
 # -- the report ---------------------------------------------------------------
@@ -1212,7 +1208,7 @@ def machine_info(runs: list[Run],
 def render(results: Path, docs: Path, mode: str, notes: list[str]) -> int:
     img_dir = docs / "img"
     img_rel = os.path.relpath(img_dir, docs)
-    order = list(SECTIONS)
+    order = list(SECTIONS) + list(RAW_SECTIONS)
     files = sorted(results.glob("*.json"),
                    key=lambda f: (order.index(f.stem) if f.stem in order
                                   else len(order), f.name))
@@ -1231,6 +1227,12 @@ def render(results: Path, docs: Path, mode: str, notes: list[str]) -> int:
                        "; it wrote no results, so its section is missing")
                     + ".")
     for f in files:
+        if f.stem in RAW_SECTIONS:
+            try:
+                sections.append(RAW_SECTIONS[f.stem](f, img_dir, img_rel))
+            except (ValueError, KeyError) as e:
+                problems.append(f"`{f}` could not be read ({e}); skipped.")
+            continue
         renderer = SECTIONS.get(f.stem)
         if renderer is None:
             skipped.append(f"{f}: no section for `{f.stem}` in "

@@ -1,7 +1,24 @@
 #!/usr/bin/env bash
 # Installs what vitrine needs to build, test and plot, from Debian's
 # packages. Idempotent: when everything is present it only checks (~0.1 s).
+#
+#   scripts/setup.sh           what building, testing and the report need
+#   scripts/setup.sh --peers   also supervisord and s6, the peers that
+#                              scripts/compare.sh measures (scripts/peers.py)
+#
+# The peers are opt-in: on a Debian machine with systemd, installing the
+# `supervisor` package also enables and starts a system-wide supervisord
+# service, which nothing here needs (scripts/peers.py starts its own).
 set -euo pipefail
+
+peers=0
+for arg in "$@"; do
+  case "$arg" in
+    --peers) peers=1 ;;
+    *) echo "setup.sh: unknown argument '$arg' (expected --peers)" >&2
+       exit 2 ;;
+  esac
+done
 
 packages=(
   g++ cmake ninja-build pkgconf
@@ -17,6 +34,12 @@ packages=(
   doxygen               # the API reference (scripts/apidoc.sh)
   python3               # the docs check (tests/docs/check_docs.py)
 )
+if ((peers)); then
+  packages+=(
+    supervisor          # supervisord 4, a peer measured by scripts/peers.py
+    s6                  # s6 2.11 (s6-svscan, s6-supervise), the other peer
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do
