@@ -1,0 +1,204 @@
+#include "state_dir.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+namespace vitrine::cli {
+namespace {
+
+std::string errno_text(int error) {
+  return std::strerror(error);
+}
+
+/// The absolute, lexically normal form of `path` (no symlink resolution).
+std::string absolute_path(const std::string& path) {
+  std::error_code ignored;
+  auto absolute = std::filesystem::absolute(path, ignored).lexically_normal();
+  std::string text = absolute.string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
+
+/// "" when `path` is a directory this uid may trust: owned by it (or, for a
+/// reader, we are root), not writable by group or others, and not reached
+/// through a symbolic link; else what is wrong.
+std::string check_directory(const std::string& path, bool root_may_read) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return path + ": " + errno_text(errno);
+  if (S_ISLNK(st.st_mode)) return path + " is a symbolic link: refused";
+  if (!S_ISDIR(st.st_mode)) return path + " is not a directory";
+  const uid_t me = ::geteuid();
+  if (st.st_uid != me && !(root_may_read && me == 0))
+    return path + " belongs to uid " + std::to_string(st.st_uid) +
+           ", not to this user (uid " + std::to_string(me) + "): refused";
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    return path + " is writable by group or others: refused (chmod 700)";
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) == nullptr)
+    return path + ": " + errno_text(errno);
+  if (resolved != path)
+    return path + " is reached through a symbolic link (it resolves to " +
+           resolved + "): refused";
+  return {};
+}
+
+/// "" when the directory holding `path` cannot be used to swap it: owned
+/// by this uid or root, and either not writable by others or sticky (/tmp).
+std::string check_parent(const std::string& path) {
+  const std::string parent = std::filesystem::path{path}.parent_path().string();
+  struct stat st {};
+  if (::stat(parent.c_str(), &st) != 0)
+    return parent + ": " + errno_text(errno);
+  if (st.st_uid != ::geteuid() && st.st_uid != 0)
+    return parent + " (holding the state directory) belongs to uid " +
+           std::to_string(st.st_uid) + ": refused";
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0)
+    return parent +
+           " (holding the state directory) is writable by others and not "
+           "sticky: refused";
+  return {};
+}
+
+/// mkdir -p with mode 0700 for every directory it creates.
+std::string make_directories(const std::string& path) {
+  std::string prefix;
+  std::size_t begin = 0;
+  while (begin < path.size()) {
+    std::size_t end = path.find('/', begin + 1);
+    if (end == std::string::npos) end = path.size();
+    prefix = path.substr(0, end);
+    begin = end;
+    if (prefix == "/" || prefix.empty()) continue;
+    if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
+      return "cannot create " + prefix + ": " + errno_text(errno);
+  }
+  return {};
+}
+
+/// Whether some process holds an exclusive lock on `lock_path`.
+bool locked_by_someone(const std::string& lock_path) {
+  const int fd = ::open(lock_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // drops our shared lock, if we got it
+  return held;
+}
+
+/// The instance directories under `base` (names only), sorted.
+std::vector<std::string> instances_under(const std::string& base) {
+  std::vector<std::string> names;
+  DIR* dir = ::opendir(base.c_str());
+  if (dir == nullptr) return names;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    if (entry->d_type == DT_DIR || entry->d_type == DT_UNKNOWN)
+      names.push_back(name);
+  }
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+std::string default_state_base() {
+  const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
+  if (runtime_dir != nullptr && runtime_dir[0] == '/')
+    return absolute_path(std::string{runtime_dir} + "/vitrine");
+  return "/tmp/vitrine-" + std::to_string(::geteuid());
+}
+
+std::string default_state_dir(std::string_view instance) {
+  const bool usable = !instance.empty() && instance != "." && instance != "..";
+  return default_state_base() + "/" +
+         std::string{usable ? instance : std::string_view{"vitrine"}};
+}
+
+std::optional<state_dir> state_dir::claim(const std::string& path,
+                                          std::string& error) {
+  if (path.empty()) {
+    error = "the state directory path is empty";
+    return std::nullopt;
+  }
+  const std::string dir = absolute_path(path);
+  if (error = make_directories(dir); !error.empty()) return std::nullopt;
+  if (error = check_directory(dir, false); !error.empty()) return std::nullopt;
+  if (error = check_parent(dir); !error.empty()) return std::nullopt;
+  state_dir claimed{dir};
+  const std::string lock_path = claimed.file(lock_leaf);
+  claimed.lock_.reset(::open(lock_path.c_str(),
+                             O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!claimed.lock_) {
+    error = "cannot open " + lock_path + ": " + errno_text(errno);
+    return std::nullopt;
+  }
+  if (::flock(claimed.lock_.get(), LOCK_EX | LOCK_NB) != 0) {
+    error = errno == EWOULDBLOCK
+                ? "another vitrine run uses the state directory " + dir +
+                      " (pass --state-dir to run a second instance)"
+                : "cannot lock " + lock_path + ": " + errno_text(errno);
+    return std::nullopt;
+  }
+  // Informational only (the lock is the truth): who holds it.
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(claimed.lock_.get(), 0) == 0)
+    (void)!::pwrite(claimed.lock_.get(), pid.data(), pid.size(), 0);
+  return claimed;
+}
+
+std::optional<state_dir> state_dir::open_existing(const std::string& option,
+                                                  std::string& error) {
+  std::string dir;
+  if (!option.empty()) {
+    dir = absolute_path(option);
+  } else {
+    const std::string base = default_state_base();
+    const auto names = instances_under(base);
+    std::vector<std::string> live;
+    for (const auto& name : names)
+      if (locked_by_someone(base + "/" + name + "/" + std::string{lock_leaf}))
+        live.push_back(name);
+    const auto& candidates = live.empty() ? names : live;
+    if (candidates.empty()) {
+      error = "no vitrine run found under " + base +
+              " (start one with `vitrine run FILE`, or pass --state-dir)";
+      return std::nullopt;
+    }
+    if (candidates.size() > 1) {
+      error = "several vitrine instances under " + base + ":";
+      for (const auto& name : candidates) error += " " + name;
+      error += " (pass --state-dir DIR to choose one)";
+      return std::nullopt;
+    }
+    dir = base + "/" + candidates.front();
+  }
+  if (struct stat st{}; ::lstat(dir.c_str(), &st) != 0 && errno == ENOENT) {
+    error = "no vitrine state directory at " + dir +
+            " (is `vitrine run` running with this --state-dir?)";
+    return std::nullopt;
+  }
+  if (error = check_directory(dir, true); !error.empty()) return std::nullopt;
+  return state_dir{dir};
+}
+
+std::string state_dir::file(std::string_view leaf) const {
+  return path_ + "/" + std::string{leaf};
+}
+
+bool state_dir::owner_running() const {
+  return lock_ || locked_by_someone(file(lock_leaf));
+}
+
+}  // namespace vitrine::cli
