@@ -144,6 +144,11 @@ std::string reload_report::errors() const {
 reload_report reload_config(supervisor_handle top, config& current,
                             const std::string& file, const fd_limit& limit) {
   reload_report report;
+  if (!top) {  // the tree is still being added
+    report.problems.push_back(
+        "vitrine: the programs are still being added; reload once they run");
+    return report;
+  }
   auto loaded = load_config_file(file);
   if (!loaded.ok()) {
     for (const auto& problem : loaded.problems)

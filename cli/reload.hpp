@@ -76,7 +76,8 @@ struct reload_report {
 /// (keep_program_fd_limit), and applies the difference with `current` to
 /// `top`, the supervisor that runs `current.tree`. On success `current`
 /// describes the running tree (the top's old settings, the applied
-/// children in running order). An invalid file changes nothing.
+/// children in running order). An invalid file changes nothing; so does an
+/// empty `top` (the tree is not added yet), reported as one problem.
 reload_report reload_config(supervisor_handle top, config& current,
                             const std::string& file, const fd_limit& limit);
 

@@ -1,5 +1,6 @@
 #include "supervisor_actor.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <vector>

@@ -173,6 +173,35 @@ TEST_CASE("a reload replaces a changed group as a whole", "[cli][reload]") {
   CHECK(run.cli.wait(deadline) == std::optional<int>{0});
 }
 
+TEST_CASE("a program moves between two changed groups", "[cli][reload]") {
+  const auto group = [](const std::string& name,
+                        const std::vector<std::string>& programs) {
+    std::string text = "[[group]]\nname = \"" + name + "\"\n\n";
+    for (const auto& p : programs)
+      text += "[[group.program]]\nname = \"" + p +
+              "\"\ncommand = [\"sleep\", \"1000\"]\nstartsecs_ms = 0\n\n";
+    return text;
+  };
+  reload_run run{group("g1", {"a"}) + group("g2", {"b", "c"})};
+  run.running({"a", "b", "c"});
+  // g1 is replaced first and needs `c`, which the old g2 still holds: it
+  // is placed once g2 was replaced (after it, at the end).
+  run.reload(group("g1", {"a", "c"}) + group("g2", {"b"}));
+  const auto text = read_file(run.output);
+  INFO(text);
+  CHECK(text.find("reload: changed 2 (g1, g2)") != std::string::npos);
+  CHECK(text.find("reload failed") == std::string::npos);
+  run.running({"a", "b", "c"});
+  CHECK(wait_until(
+      [&] { return descendants_named(run.cli.pid(), "sleep").size() == 3; }));
+  // The next reload starts from what runs: nothing to do.
+  REQUIRE(::kill(run.cli.pid(), SIGHUP) == 0);
+  REQUIRE(wait_for_text(run.output, "reload: unchanged 2", deadline,
+                        run.cli.pid()));
+  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
+  CHECK(run.cli.wait(deadline) == std::optional<int>{0});
+}
+
 TEST_CASE("the difference between two configs, by name", "[cli][reload]") {
   using namespace vitrine;
   auto proc = [](std::string name, std::string arg) {
