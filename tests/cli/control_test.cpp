@@ -359,9 +359,20 @@ startsecs_ms = 5000
     CHECK(contains(r.output, "backend: running"));
     CHECK(run.wait_status("db", "running", 1s).pid != db.pid);
     run.wait_status("cache", "running", 1s);
+    const auto cache = run.wait_status("cache", "running");
     r = run.cli({"ctl", "restart", "backend"});
     INFO(r.output);
     CHECK(r.code == 0);
+    CHECK(contains(r.output, "backend: running"));
+    const auto restarted = run.wait_status("cache", "running", 1s);
+    CHECK(restarted.pid != cache.pid);
+    // Without waiting, a supervisor's restart still stops, then starts.
+    r = run.cli({"ctl", "restart", "--no-wait", "backend"});
+    INFO(r.output);
+    CHECK(r.code == 0);
+    run.wait_slot("cache", [&](const status_slot& s) {
+      return vitrine::status_name(s) == "running" && s.pid != restarted.pid;
+    });
   }
   SECTION("a wait that reaches --timeout") {
     const auto r = run.cli({"ctl", "start", "--timeout", "0.3", "slow"});
