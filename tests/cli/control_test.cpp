@@ -237,7 +237,7 @@ TEST_CASE(
         run_cli({"run", "--plain", "--state-dir", state, config});
     INFO(result.output);
     CHECK(result.code == 1);
-    CHECK(contains(result.output, "state"));
+    CHECK(contains(result.output, "vitrine: " + state));
     CHECK_FALSE(contains(result.output, "api running"));
   };
   const auto open = dir.file("open");
