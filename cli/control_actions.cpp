@@ -126,6 +126,25 @@ void send(const control::request& request, target& t) {
   }
 }
 
+clock::time_point deadline_of(const control::request& request) {
+  return clock::now() + std::chrono::milliseconds{request.timeout_ms};
+}
+
+/// Waits until the supervisor's stop is done, then sends the start.
+bool send_supervisor_start(const control_context& context,
+                           clock::time_point deadline, target& t) {
+  const auto stopped = sliced_wait(context, deadline, [&](auto until) {
+    return t.supervisor_cmd.wait_until(
+        [](const core::supervisor_state& s) {
+          return supervisor_done(verb::stop, s);
+        },
+        until);
+  });
+  if (!stopped || !*stopped) return false;
+  t.supervisor_cmd = t.supervisor.start();
+  return static_cast<bool>(t.supervisor_cmd);
+}
+
 /// Waits for the effect on `t`; false when the wait was abandoned.
 bool await(const control_context& context, const control::request& request,
            clock::time_point deadline, target& t, control::result& out) {
@@ -153,11 +172,16 @@ bool await(const control_context& context, const control::request& request,
             until);
       });
     };
-    done = wait_phase();
-    if (done && *done && request.command == verb::restart) {
-      phase = verb::start;
-      t.supervisor_cmd = t.supervisor.start();
-      done = t.supervisor_cmd ? wait_phase() : std::optional<bool>{false};
+    if (request.command == verb::restart) {
+      if (!send_supervisor_start(context, deadline, t)) {
+        if (!context.keep_waiting()) return false;
+        done = false;  // the stop did not finish in time
+      } else {
+        phase = verb::start;
+        done = wait_phase();
+      }
+    } else {
+      done = wait_phase();
     }
     if (!done) return false;
     describe_supervisor(t.supervisor, out);
@@ -218,8 +242,7 @@ control::reply execute(const control_context& context,
   }
   for (auto& t : targets) send(request, t);
 
-  const auto deadline =
-      clock::now() + std::chrono::milliseconds{request.timeout_ms};
+  const auto deadline = deadline_of(request);
   reply.ok = true;
   for (auto& t : targets) {
     control::result out;
@@ -228,8 +251,14 @@ control::reply execute(const control_context& context,
     if (!t.sent) {
       out.error = t.send_error.empty() ? "not sent: vitrine run is stopping"
                                        : t.send_error;
-    } else if (request.command == verb::signal || !request.wait) {
+    } else if (request.command == verb::signal) {
       out.ok = true;
+    } else if (!request.wait) {
+      // A supervisor's restart needs its stop done before the start is
+      // sent: that much is waited for even without wait.
+      out.ok = !t.supervisor || request.command != verb::restart ||
+               send_supervisor_start(context, deadline, t);
+      if (!out.ok) out.error = "did not stop in time; not started";
     } else if (!await(context, request, deadline, t, out)) {
       reply.ok = false;
       reply.error =

@@ -30,8 +30,8 @@
 namespace vitrine::cli::control {
 
 inline constexpr int protocol_version = 1;
-/// The largest request a server reads (4,096 names of 64 bytes fit).
-inline constexpr std::size_t max_request_bytes = 256 * 1024;
+/// The largest request a server reads (max_names names of 64 bytes fit).
+inline constexpr std::size_t max_request_bytes = 512 * 1024;
 /// The largest reply a client reads.
 inline constexpr std::size_t max_reply_bytes = 16 * 1024 * 1024;
 inline constexpr std::size_t max_names = 4096;

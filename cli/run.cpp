@@ -106,7 +106,7 @@ int run_command(const run_options& options) {
   const auto dir = claim_run_state_dir(
       options.state_dir, config.value.tree.name, options.file, dir_error);
   if (!dir) {
-    std::cerr << "vitrine: state directory: " << dir_error << "\n";
+    std::cerr << "vitrine: " << dir_error << "\n";
     return 1;
   }
 
