@@ -32,7 +32,8 @@ done
 
 # Benchmark binaries (targets under bench/), in the order they run. Each one
 # writes results/<name>.json; scripts/report.py has one section per name.
-binaries=(vitrine_bench_core vitrine_bench_messaging vitrine_bench_e2e)
+binaries=(vitrine_bench_core vitrine_bench_messaging vitrine_bench_e2e
+          vitrine_bench_status_table vitrine_bench_cli)
 
 if ((quick)); then
   mode=quick

@@ -1008,11 +1008,18 @@ def section_vitrine_bench_e2e(run: Run, img_dir: Path, img_rel: str) -> Section:
     return s
 
 
+# Sections kept in their own modules import their building blocks from
+# here: make `import report` find this module even when it runs as a script.
+sys.modules.setdefault("report", sys.modules[__name__])
+from report_outside import section_cli, section_status_table  # noqa: E402
+
 # Results file stem -> section renderer. Add later binaries here.
 SECTIONS = {
     "vitrine_bench_core": section_core,
     "vitrine_bench_messaging": section_vitrine_bench_messaging,
     "vitrine_bench_e2e": section_vitrine_bench_e2e,
+    "vitrine_bench_status_table": section_status_table,
+    "vitrine_bench_cli": section_cli,
 }
 
 

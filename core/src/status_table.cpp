@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 
 #include "vitrine/core/process_state.hpp"
@@ -109,16 +110,47 @@ void pack_texts(slot_payload& p, std::string_view name,
   }
 }
 
+namespace {
+
+// The checksum: independent products (position-dependent odd multipliers)
+// summed, then mixed. Cheap and pipelined (one multiply per word, fused into
+// the reader's copy); a copy mixing two writes changes it with high odds.
+constexpr std::uint64_t checksum_multiplier(std::size_t word) noexcept {
+  return 0x9E3779B97F4A7C15ull + 2 * word;
+}
+constexpr std::uint64_t finish_checksum(std::uint64_t sum) noexcept {
+  sum ^= sum >> 29;
+  return sum * 0xBF58476D1CE4E5B9ull;
+}
+constexpr std::size_t checksum_word = payload_words - 1;
+static_assert(offsetof(slot_payload, checksum) == 8 * checksum_word);
+
+/// Every field a reader interprets is in range (the checksum aside).
+bool fields_in_range(const slot_payload& p) noexcept {
+  if (p.name_length > name_capacity || p.error_length > error_capacity)
+    return false;
+  if (p.exit_how > static_cast<std::uint8_t>(termination::kind::signaled))
+    return false;
+  switch (static_cast<slot_kind>(p.kind)) {
+    case slot_kind::free:
+      return true;
+    case slot_kind::process:
+      return p.status <= static_cast<std::uint8_t>(process_status::failed);
+    case slot_kind::supervisor:
+      return p.status <= static_cast<std::uint8_t>(supervisor_status::failed);
+  }
+  return false;
+}
+
+}  // namespace
+
 std::uint64_t payload_checksum(const slot_payload& p) noexcept {
   std::uint64_t words[payload_words];
   std::memcpy(words, &p, sizeof words);
-  // Independent products (position-dependent odd multipliers) summed: cheap
-  // and pipelined; a copy mixing two writes changes it with high odds.
   std::uint64_t sum = 0;
-  for (std::size_t i = 0; i + 1 < payload_words; ++i)
-    sum += words[i] * (0x9E3779B97F4A7C15ull + 2 * i);
-  sum ^= sum >> 29;
-  return sum * 0xBF58476D1CE4E5B9ull;
+  for (std::size_t i = 0; i < checksum_word; ++i)
+    sum += words[i] * checksum_multiplier(i);
+  return finish_checksum(sum);
 }
 
 void seal(slot_payload& p) noexcept {
@@ -126,25 +158,7 @@ void seal(slot_payload& p) noexcept {
 }
 
 bool payload_valid(const slot_payload& p) noexcept {
-  if (p.name_length > name_capacity || p.error_length > error_capacity)
-    return false;
-  if (p.exit_how > static_cast<std::uint8_t>(termination::kind::signaled))
-    return false;
-  switch (static_cast<slot_kind>(p.kind)) {
-    case slot_kind::free:
-      break;
-    case slot_kind::process:
-      if (p.status > static_cast<std::uint8_t>(process_status::failed))
-        return false;
-      break;
-    case slot_kind::supervisor:
-      if (p.status > static_cast<std::uint8_t>(supervisor_status::failed))
-        return false;
-      break;
-    default:
-      return false;
-  }
-  return p.checksum == payload_checksum(p);
+  return fields_in_range(p) && p.checksum == payload_checksum(p);
 }
 
 std::string_view to_string(read_error e) noexcept {
@@ -231,20 +245,30 @@ read_error table_reader::read_slot(std::uint32_t index,
     return read_error::out_of_range;
   const std::uint64_t* seq = slot_words(base_, index);
   const std::uint64_t* words = seq + 1;
-  std::uint64_t copy[payload_words];
+  // Copied straight into `out` (private to this thread: a torn copy is
+  // simply overwritten by the next attempt), checksummed on the way.
+  auto* to = reinterpret_cast<unsigned char*>(&out);
   for (int attempt = 0; attempt < max_read_attempts; ++attempt) {
     const std::uint64_t s0 = load(seq, __ATOMIC_ACQUIRE);  // (R1) with (W4)
     if (s0 & 1) {
       cpu_relax();
       continue;
     }
-    for (std::size_t i = 0; i < payload_words; ++i)
-      copy[i] = load(words + i, payload_load_order);       // (R2)
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0; i < checksum_word; ++i) {
+      const std::uint64_t word = load(words + i, payload_load_order);  // (R2)
+      std::memcpy(to + 8 * i, &word, 8);
+      sum += word * checksum_multiplier(i);
+    }
+    const std::uint64_t checksum =
+        load(words + checksum_word, payload_load_order);  // (R2)
+    std::memcpy(to + 8 * checksum_word, &checksum, 8);
     acquire_fence();                                       // (R3) with (W2)
     const std::uint64_t s1 = load(seq, __ATOMIC_RELAXED);  // (R4)
     if (s0 != s1) continue;
-    std::memcpy(&out, copy, sizeof out);
-    return payload_valid(out) ? read_error::none : read_error::corrupt_slot;
+    return fields_in_range(out) && checksum == finish_checksum(sum)
+               ? read_error::none
+               : read_error::corrupt_slot;
   }
   return read_error::busy;
 }

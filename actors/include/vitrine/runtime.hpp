@@ -44,8 +44,9 @@ namespace vitrine {
 struct runtime_options {
   read_mode mode = read_mode::hybrid;
   /// Only when the runtime owns its actor system: scheduler threads (0 = as
-  /// many as cores) and CAF's latency tuning (moderate-poll-attempts = 0;
-  /// see docs/design.md). Ignored with a borrowed system.
+  /// many as cores) and CAF's tuning (moderate-poll-attempts = 0 for
+  /// latency, relaxed-sleep-duration = 100 ms for idle cost; see
+  /// docs/design.md). Ignored with a borrowed system.
   unsigned scheduler_threads = 0;
   bool tune_scheduler_for_latency = true;
   /// Become a child subreaper, so grandchildren that escape their process
