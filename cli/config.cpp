@@ -3,20 +3,17 @@
 // then the semantic pass that maps vitrine::validate()'s fields back to keys.
 #include "config.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <sys/types.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <tuple>
 
 #include "program_keys.hpp"
+#include "regular_file.hpp"
 #include "text_escape.hpp"
 #include "toml_reader.hpp"
 
@@ -370,65 +367,6 @@ parse_result parse_config(std::string_view text, const std::string& file_name,
     result.problems.push_back(
         {file_name, 1, 1, "program", "no [[program]] defined"});
   return result;
-}
-
-namespace {
-
-/// The kind of a non-regular file, for the error message.
-std::string_view file_kind(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
-std::string size_error(std::uint64_t size, std::uint64_t limit) {
-  return "is " + std::to_string(size) + " bytes, above the limit of " +
-         std::to_string(limit) + " bytes (" + std::to_string(limit >> 20) +
-         " MiB)";
-}
-
-}  // namespace
-
-std::string read_regular_file(const std::string& path, std::uint64_t limit,
-                              std::string& text) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return "cannot be opened: " + std::string{std::strerror(errno)};
-  struct stat st {};
-  std::string error;
-  if (::fstat(fd, &st) != 0) {
-    error = "cannot be read: " + std::string{std::strerror(errno)};
-  } else if (!S_ISREG(st.st_mode)) {
-    error = "is " + std::string{file_kind(st.st_mode)} + ", not a regular file";
-  } else if (static_cast<std::uint64_t>(st.st_size) > limit) {
-    error = size_error(static_cast<std::uint64_t>(st.st_size), limit);
-  } else {
-    // One byte more than the limit tells a file that grew past it.
-    text.resize(static_cast<std::size_t>(st.st_size) + 1);
-    std::size_t done = 0;
-    for (;;) {
-      if (done == text.size()) {
-        if (text.size() > limit) {
-          error = size_error(text.size(), limit);
-          break;
-        }
-        text.resize(std::min<std::size_t>(text.size() * 2, limit + 1));
-      }
-      const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        error = "cannot be read: " + std::string{std::strerror(errno)};
-        break;
-      }
-      if (n == 0) break;
-      done += static_cast<std::size_t>(n);
-    }
-    text.resize(done);
-  }
-  ::close(fd);
-  return error;
 }
 
 parse_result load_config_file(const std::string& path, parse_options options) {

@@ -68,13 +68,6 @@ parse_result parse_config(std::string_view text, const std::string& file_name,
 /// several times what 100,000 programs take (docs/cli.md, "Limits").
 inline constexpr std::uint64_t max_config_bytes = std::uint64_t{64} << 20;
 
-/// Reads the whole of `path` into `text` if it is a regular file of at
-/// most `limit` bytes; returns "" or what is wrong ("is a FIFO, not a
-/// regular file", "is N bytes, above the limit of ..."). Never waits for a
-/// FIFO's writer (O_NONBLOCK) and never reads a device.
-std::string read_regular_file(const std::string& path, std::uint64_t limit,
-                              std::string& text);
-
 /// The kernel's limit on one argument or environment string of execve(2),
 /// its NUL included (MAX_ARG_STRLEN, 32 pages): a longer one fails the
 /// exec with E2BIG, so `check` refuses it.

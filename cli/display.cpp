@@ -1,5 +1,6 @@
 #include "display.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>

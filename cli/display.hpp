@@ -9,8 +9,6 @@
 // file writes so that they take at most a tenth of the time.
 #pragma once
 
-#include <sys/ioctl.h>
-
 #include <chrono>
 #include <cstdint>
 #include <map>

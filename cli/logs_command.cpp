@@ -233,7 +233,8 @@ int logs_command(const logs_options& options) {
     std::cerr << "vitrine: program '" << terminal_safe(options.name)
               << "' does not capture its output (stdout is "
               << describe_target(out) << ", stderr is " << describe_target(err)
-              << "): add `stdout = { capture = \"" << terminal_safe(options.name)
+              << "): add `stdout = { capture = \""
+              << terminal_safe(options.name)
               << ".log\" }` (and `stderr`, the same path or another) to its "
                  "[[program]] in "
               << terminal_safe(config_path)

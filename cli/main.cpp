@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "config.hpp"
 #include "logs_command.hpp"
+#include "regular_file.hpp"
 #include "render.hpp"
 #include "status.hpp"
 #include "text_escape.hpp"
