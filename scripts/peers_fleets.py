@@ -242,6 +242,9 @@ class VitrineRun(Peer):
         self.conf = self.d / "fleet.toml"
         self.conf.write_text("\n".join(lines))
         self.status_path = self.d / "status.json"
+        # A per-instance state directory, if this build makes one, goes
+        # under $XDG_RUNTIME_DIR: keep it inside this run's directory.
+        self.env = dict(self.env, XDG_RUNTIME_DIR=str(self.d))
 
     def command(self) -> list[str]:
         return [self.exe, "run", str(self.conf), "--plain",
@@ -265,7 +268,7 @@ class VitrineRun(Peer):
     def status_samples(self, reps: int) -> dict[str, list[float]]:
         cli = [self.exe, "status", str(self.status_path), "--json"]
         return {
-            "all_cli": timed(lambda: run_quiet(cli), reps),
+            "all_cli": timed(lambda: run_quiet(cli, self.env), reps),
             "all_direct": timed(self.read_json, reps),
         }
 
@@ -273,9 +276,9 @@ class VitrineRun(Peer):
 PEERS = [Supervisord, S6, S6Notify, VitrineRun]
 
 
-def run_quiet(argv: list[str]) -> None:
+def run_quiet(argv: list[str], env: dict[str, str] | None = None) -> None:
     subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=True)
+                   stderr=subprocess.DEVNULL, env=env, check=True)
 
 
 def timed(fn, reps: int) -> list[float]:

@@ -106,6 +106,9 @@ def render(path: Path, img_dir: Path, img_rel: str) -> dict:
         "title": f"Peers: supervisord, s6 and `vitrine run` on {n:,} "
                  f"programs (`{path.name}`)",
         "intro": (
+            f"Measured {data.get('date_utc', '?')} in "
+            f"{data.get('seconds', '?')} s on {data.get('cores', '?')} "
+            "cores. "
             f"`scripts/peers.py` (run by `scripts/compare.sh`) starts each "
             f"supervisor on the end-to-end benchmark's workload, {n:,} "
             "`/bin/sleep 1000000` restarted at once when they die, output "
@@ -199,6 +202,9 @@ def render(path: Path, img_dir: Path, img_rel: str) -> dict:
         "rows": rows,
         "note": ""})
     for k, e in entries.items():
+        for f in e.get("failures", []):
+            out["notes"].append(f"{e['label']}: a repetition failed and is "
+                                f"not in the medians: {f}.")
         if e.get("skipped"):
             out["notes"].append(f"{e['label']}: not measured: {e['skipped']}.")
     out["notes"].append("How each peer was set up: " + "; ".join(
