@@ -206,6 +206,7 @@ def one_run(cls, n: int, d: Path, env: dict[str, str], opts,
             peer.proc.wait()
             time.sleep(1.0)
             peer.tree.update()
+            peer.tree.rescan()
             peer.tree.reap()
             alive = peer.tree.alive()
             sample["survivor_programs"] = sum(c == "sleep"
@@ -215,6 +216,7 @@ def one_run(cls, n: int, d: Path, env: dict[str, str], opts,
             return sample
         time.sleep(opts.settle)
         peer.tree.update()
+        peer.tree.rescan()
         helpers = peer.tree.helpers()
         sample["helper_processes"] = len(helpers)
         sample["rss_bytes"], sample["pss_bytes"] = memory_of(helpers)
@@ -228,6 +230,7 @@ def one_run(cls, n: int, d: Path, env: dict[str, str], opts,
             peer, opts.restart, opts.restart_slow)]
         sample["restart_ms"] = median(sample["restart_ms_all"])
         peer.tree.update()
+        peer.tree.rescan()
         members = list(peer.tree.alive())
         t0 = now()
         peer.proc.send_signal(signal.SIGTERM)

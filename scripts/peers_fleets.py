@@ -89,8 +89,9 @@ class Supervisord(Peer):
            "startsecs=0, autorestart=true, stopwaitsecs=2, "
            "stdout_logfile=NONE and stderr_logfile=NONE (no log files), its "
            "own log to /dev/null at loglevel=error, all programs in one "
-           "[group:fleet] (stopped at once, not group by group); status over its XML-RPC "
-           "unix socket (the interface supervisorctl uses)")
+           "[group:fleet] (stopped at once, not group by group); status "
+           "over its XML-RPC unix socket (the interface supervisorctl "
+           "uses)")
 
     def prepare(self) -> None:
         sock = self.d / "sock"
@@ -152,8 +153,9 @@ class S6(Peer):
     notify = False
     how = ("s6 2.11 (Debian), s6-svscan -c N+16 on a scan directory of N "
            "service directories whose run script is `#!/bin/sh` + "
-           "`exec /bin/sleep 1000000` (Debian's execlineb is a wrapper "
-           "script that doubles the start time); stdout/stderr to "
+           "`exec /bin/sleep 1000000`, not execline (issue 14 reports that "
+           "Debian's /usr/bin/execlineb, a wrapper script, doubles s6's "
+           "start time; not re-measured here); stdout/stderr to "
            "/dev/null; no notification-fd, so s6-supervise waits 1 s "
            "before each restart")
 
