@@ -72,7 +72,7 @@ def _plot(path: Path, peers: list[tuple[str, dict, dict]], n: int) -> bool:
             colors.append(COLORS.get(k, "gray"))
         bars = ax.bar(range(len(values)), values, color=colors)
         for bar, v in zip(bars, values):
-            ax.annotate(f"{v:.3g}", (bar.get_x() + bar.get_width() / 2,
+            ax.annotate(f"{v:,.0f}" if v >= 100 else f"{v:.3g}", (bar.get_x() + bar.get_width() / 2,
                                      bar.get_height()),
                         xytext=(0, 2), textcoords="offset points",
                         ha="center", va="bottom", fontsize=7)
