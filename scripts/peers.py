@@ -345,6 +345,8 @@ def main() -> int:
                                 dir=opts.tmp))
     result = {"processes": n, "repetitions": opts.reps,
               "idle_window_s": opts.idle, "clk_tck": CLK_TCK,
+              "restart_samples": opts.restart,
+              "restart_samples_slow": opts.restart_slow,
               "cores": os.cpu_count(), "kernel": os.uname().release,
               "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "loadavg_before": os.getloadavg()[0], "peers": {}}
