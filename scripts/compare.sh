@@ -14,8 +14,10 @@
 # The peers (scripts/peers.py: supervisord, s6 and `vitrine run` on the
 # end-to-end workload, into results/peers.json) run by default when
 # supervisord or s6 is installed; otherwise the run says so and the report
-# has no peers section. They add ~8 min to a full run at 1,000 programs
-# (~3 min with --quick: one repetition).
+# has no peers section. At 1,000 programs they add ~6 min to a full run (3
+# repetitions) on an idle 2-core machine, ~12 min on a loaded one
+# (supervisord starts 1,000 programs in ~20 s there); --quick: one
+# repetition.
 #
 # VITRINE_E2E_PROCESSES (default 1000) sets how many real processes each
 # end-to-end fleet supervises, and the peers too (VITRINE_PEERS_N overrides

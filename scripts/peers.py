@@ -29,7 +29,8 @@ joins the tree. This script makes itself a child subreaper, so whatever a
 killed supervisor leaves behind is re-parented here; at the end it kills
 and reaps every process of every tree, and a scan of /proc for the run's
 environment tag checks that nothing is left. Everything is written under
-one temporary directory, removed at the end.
+one temporary directory (under /dev/shm when writable), removed at the
+end.
 
 Standard library only (Debian's /usr/bin/python3). Writes the raw samples
 and their medians as JSON; scripts/report_peers.py renders it.
@@ -71,8 +72,12 @@ def wait_all_execd(peer: Peer, timeout: float,
     tree, t0 = peer.tree, peer.launched
     confirmed: set[int] = set()
     parents: set[int] = set()
+    progress = (0, now())  # (count, when it last grew)
     while now() - t0 < timeout:
         tree.update()
+        if now() - progress[1] > 1.0:
+            tree.rescan()  # nothing new for a second: look at all of /proc
+            progress = (progress[0], now())
         for pid in tree.members - confirmed - parents:
             st = proc_stat(pid)
             if st is None:
@@ -86,9 +91,13 @@ def wait_all_execd(peer: Peer, timeout: float,
             sample["first_exec_s"] = now() - t0
         if len(confirmed) >= peer.n:
             return now() - t0
+        if len(confirmed) > progress[0]:
+            progress = (len(confirmed), now())
         if peer.proc.poll() is not None:
-            return None
+            break
         time.sleep(0.01)
+    log(f"{peer.key}: {len(confirmed)} of {peer.n} programs had exec'd when "
+        f"it gave up after {now() - t0:.0f} s")
     return None
 
 
@@ -108,9 +117,8 @@ def restart_once(victim: int, parent: int,
         for pid in pending + fresh:
             st = proc_stat(pid)
             if st is None:
-                if pid in fresh:
-                    keep.append(pid)  # allocated, maybe not visible yet
-                continue
+                keep.append(pid)  # allocated, maybe not visible yet (or
+                continue          # gone: then dropped with the sample)
             if st[0] != parent:
                 continue
             if st[1] == "sleep" and st[2] != "Z":
@@ -159,6 +167,7 @@ def kill_tree(peer: Peer) -> None:
         pass
     for _ in range(3):
         peer.tree.update()
+        peer.tree.rescan()
         alive = list(peer.tree.alive())
         for pid in alive:
             try:
@@ -181,7 +190,7 @@ def one_run(cls, n: int, d: Path, env: dict[str, str], opts,
     LIVE.append(peer)
     peer.start()
     try:
-        t_exec = wait_all_execd(peer, 30 + n * 0.05, sample)
+        t_exec = wait_all_execd(peer, 60 + n * 0.25, sample)
         if t_exec is None:
             raise RuntimeError(f"{cls.key}: the {n} programs did not all "
                                "start")
@@ -197,6 +206,7 @@ def one_run(cls, n: int, d: Path, env: dict[str, str], opts,
             peer.proc.wait()
             time.sleep(1.0)
             peer.tree.update()
+            peer.tree.rescan()
             peer.tree.reap()
             alive = peer.tree.alive()
             sample["survivor_programs"] = sum(c == "sleep"
@@ -206,6 +216,7 @@ def one_run(cls, n: int, d: Path, env: dict[str, str], opts,
             return sample
         time.sleep(opts.settle)
         peer.tree.update()
+        peer.tree.rescan()
         helpers = peer.tree.helpers()
         sample["helper_processes"] = len(helpers)
         sample["rss_bytes"], sample["pss_bytes"] = memory_of(helpers)
@@ -219,6 +230,7 @@ def one_run(cls, n: int, d: Path, env: dict[str, str], opts,
             peer, opts.restart, opts.restart_slow)]
         sample["restart_ms"] = median(sample["restart_ms_all"])
         peer.tree.update()
+        peer.tree.rescan()
         members = list(peer.tree.alive())
         t0 = now()
         peer.proc.send_signal(signal.SIGTERM)
@@ -237,19 +249,30 @@ LIVE: list[Peer] = []
 
 def measure_peer(cls, n: int, root: Path, env: dict[str, str],
                  opts) -> dict:
-    runs = []
+    runs, failures = [], []
     for r in range(opts.reps):
         t = now()
-        runs.append(one_run(cls, n, root / f"{cls.key}-{r}", env, opts,
-                            "stop"))
+        try:
+            runs.append(one_run(cls, n, root / f"{cls.key}-{r}", env, opts,
+                                "stop"))
+        except RuntimeError as e:  # keep the other repetitions
+            failures.append(str(e))
+            log(f"{cls.key}: repetition {r + 1}/{opts.reps} FAILED: {e}")
+            continue
         log(f"{cls.key}: repetition {r + 1}/{opts.reps} in "
             f"{now() - t:.0f} s: " + ", ".join(
                 f"{k} {v:.4g}" for k, v in runs[-1].items()
                 if isinstance(v, (int, float))))
-    kill = one_run(cls, n, root / f"{cls.key}-kill", env, opts, "kill")
-    log(f"{cls.key}: after SIGKILL of the supervisor: "
-        f"{kill['survivor_programs']} programs and "
-        f"{kill['survivor_helpers']} helper processes survived")
+    if not runs:
+        raise RuntimeError("; ".join(failures))
+    try:
+        kill = one_run(cls, n, root / f"{cls.key}-kill", env, opts, "kill")
+        log(f"{cls.key}: after SIGKILL of the supervisor: "
+            f"{kill['survivor_programs']} programs and "
+            f"{kill['survivor_helpers']} helper processes survived")
+    except RuntimeError as e:
+        failures.append(f"survivors run: {e}")
+        kill = {}
     keys = [k for k in runs[0] if not k.endswith("_all")]
     samples = {k: [r[k] for r in runs if r.get(k) is not None] for k in keys}
     samples["restart_ms_all"] = [x for r in runs
@@ -260,10 +283,10 @@ def measure_peer(cls, n: int, root: Path, env: dict[str, str],
         med["restart_p50_ms"] = median(restarts)
         med["restart_p99_ms"] = restarts[min(len(restarts) - 1,
                                              int(0.99 * len(restarts)))]
-    return {"samples": samples, "median": med,
+    return {"samples": samples, "median": med, "failures": failures,
             "survivors": {k: kill[k] for k in ("survivor_programs",
-                                                "survivor_helpers")},
-            "start_exec_s_kill_run": kill["start_exec_s"]}
+                                                "survivor_helpers")
+                          if k in kill}}
 
 
 def available(cls, vitrine: str) -> str | None:
@@ -298,6 +321,11 @@ def main() -> int:
     parser.add_argument("--tag", default=f"{os.getpid()}-{time.time_ns()}",
                         help="value of VITRINE_PEERS_TAG in the "
                         "supervisors' environment (the leftover scan)")
+    parser.add_argument("--tmp", default="/dev/shm" if os.access(
+        "/dev/shm", os.W_OK) else None,
+                        help="where the temporary directory goes (default: "
+                        "/dev/shm, a tmpfs, so that a busy disk does not "
+                        "slow the supervisors' own file writes)")
     parser.add_argument("--only", action="append", default=[],
                         help="measure only this peer key (repeatable)")
     opts = parser.parse_args()
@@ -313,9 +341,12 @@ def main() -> int:
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(128 + 1))
     tag = opts.tag
     env = dict(os.environ, **{TAG_VAR: tag})
-    tmp = Path(tempfile.mkdtemp(prefix=f"vitrine-peers-{tag}-"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"vitrine-peers-{tag}-",
+                                dir=opts.tmp))
     result = {"processes": n, "repetitions": opts.reps,
               "idle_window_s": opts.idle, "clk_tck": CLK_TCK,
+              "restart_samples": opts.restart,
+              "restart_samples_slow": opts.restart_slow,
               "cores": os.cpu_count(), "kernel": os.uname().release,
               "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "loadavg_before": os.getloadavg()[0], "peers": {}}

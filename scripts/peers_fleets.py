@@ -89,8 +89,9 @@ class Supervisord(Peer):
            "startsecs=0, autorestart=true, stopwaitsecs=2, "
            "stdout_logfile=NONE and stderr_logfile=NONE (no log files), its "
            "own log to /dev/null at loglevel=error, all programs in one "
-           "[group:fleet] (stopped at once, not group by group); status over its XML-RPC "
-           "unix socket (the interface supervisorctl uses)")
+           "[group:fleet] (stopped at once, not group by group); status "
+           "over its XML-RPC unix socket (the interface supervisorctl "
+           "uses)")
 
     def prepare(self) -> None:
         sock = self.d / "sock"
@@ -152,8 +153,9 @@ class S6(Peer):
     notify = False
     how = ("s6 2.11 (Debian), s6-svscan -c N+16 on a scan directory of N "
            "service directories whose run script is `#!/bin/sh` + "
-           "`exec /bin/sleep 1000000` (Debian's execlineb is a wrapper "
-           "script that doubles the start time); stdout/stderr to "
+           "`exec /bin/sleep 1000000`, not execline (issue 14 reports that "
+           "Debian's /usr/bin/execlineb, a wrapper script, doubles s6's "
+           "start time; not re-measured here); stdout/stderr to "
            "/dev/null; no notification-fd, so s6-supervise waits 1 s "
            "before each restart")
 
@@ -242,6 +244,9 @@ class VitrineRun(Peer):
         self.conf = self.d / "fleet.toml"
         self.conf.write_text("\n".join(lines))
         self.status_path = self.d / "status.json"
+        # A per-instance state directory, if this build makes one, goes
+        # under $XDG_RUNTIME_DIR: keep it inside this run's directory.
+        self.env = dict(self.env, XDG_RUNTIME_DIR=str(self.d))
 
     def command(self) -> list[str]:
         return [self.exe, "run", str(self.conf), "--plain",
@@ -265,7 +270,7 @@ class VitrineRun(Peer):
     def status_samples(self, reps: int) -> dict[str, list[float]]:
         cli = [self.exe, "status", str(self.status_path), "--json"]
         return {
-            "all_cli": timed(lambda: run_quiet(cli), reps),
+            "all_cli": timed(lambda: run_quiet(cli, self.env), reps),
             "all_direct": timed(self.read_json, reps),
         }
 
@@ -273,9 +278,9 @@ class VitrineRun(Peer):
 PEERS = [Supervisord, S6, S6Notify, VitrineRun]
 
 
-def run_quiet(argv: list[str]) -> None:
+def run_quiet(argv: list[str], env: dict[str, str] | None = None) -> None:
     subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=True)
+                   stderr=subprocess.DEVNULL, env=env, check=True)
 
 
 def timed(fn, reps: int) -> list[float]:

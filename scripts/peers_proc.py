@@ -49,7 +49,9 @@ class Tree:
         self.members = {root}
         self.comm: dict[int, str] = {}
         self.cursor = since  # pids up to here were looked at
-        self.unresolved: list[int] = []  # gone from /proc on the first look
+        # pid -> when first missing: a pid is allocated before its process
+        # shows in /proc, so a missing one is looked at again for a while.
+        self.unresolved: dict[int, float] = {}
 
     def _pids_since(self, upto: int) -> list[int]:
         c = self.cursor
@@ -59,16 +61,35 @@ class Tree:
 
     def update(self) -> None:
         upto = last_pid()
-        retry, self.unresolved = self.unresolved, []
+        t = now()
+        retry = [p for p, t0 in self.unresolved.items() if t - t0 < 5.0]
+        self.unresolved = {p: self.unresolved[p] for p in retry}
         for pid in retry + self._pids_since(upto):
             st = proc_stat(pid)
             if st is None:
-                if pid not in retry:
-                    self.unresolved.append(pid)  # maybe not visible yet
+                self.unresolved.setdefault(pid, t)
                 continue
+            self.unresolved.pop(pid, None)
             if st[0] in self.members:
                 self.members.add(pid)
         self.cursor = upto
+
+    def rescan(self) -> None:
+        """Add every live process descended from a member, from a full
+        scan of /proc (the fallback when update() may have missed one)."""
+        parent = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                st = proc_stat(int(entry))
+                if st is not None:
+                    parent[int(entry)] = st[0]
+        grown = True
+        while grown:
+            grown = False
+            for pid, ppid in parent.items():
+                if ppid in self.members and pid not in self.members:
+                    self.members.add(pid)
+                    grown = True
 
     def programs(self) -> dict[int, int]:
         """Live members running /bin/sleep (exec'd): pid -> parent pid."""

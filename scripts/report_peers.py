@@ -72,7 +72,7 @@ def _plot(path: Path, peers: list[tuple[str, dict, dict]], n: int) -> bool:
             colors.append(COLORS.get(k, "gray"))
         bars = ax.bar(range(len(values)), values, color=colors)
         for bar, v in zip(bars, values):
-            ax.annotate(f"{v:.3g}", (bar.get_x() + bar.get_width() / 2,
+            ax.annotate(f"{v:,.0f}" if v >= 100 else f"{v:.3g}", (bar.get_x() + bar.get_width() / 2,
                                      bar.get_height()),
                         xytext=(0, 2), textcoords="offset points",
                         ha="center", va="bottom", fontsize=7)
@@ -106,11 +106,15 @@ def render(path: Path, img_dir: Path, img_rel: str) -> dict:
         "title": f"Peers: supervisord, s6 and `vitrine run` on {n:,} "
                  f"programs (`{path.name}`)",
         "intro": (
+            f"Measured {data.get('date_utc', '?')} in "
+            f"{data.get('seconds', '?')} s on {data.get('cores', '?')} "
+            "cores. "
             f"`scripts/peers.py` (run by `scripts/compare.sh`) starts each "
             f"supervisor on the end-to-end benchmark's workload, {n:,} "
             "`/bin/sleep 1000000` restarted at once when they die, output "
             "discarded, and measures it from outside, the same way for "
-            f"each; {reps} repetitions, figures are medians (restart: over "
+            f"each; {reps} repetition{'' if reps == 1 else 's'}, figures "
+            "are medians (restart: over "
             "all samples of all repetitions). *all running*: from the "
             "launch of the supervisor until every program has exec'd "
             "`/bin/sleep`, seen in /proc (a process belongs to the "
@@ -120,7 +124,9 @@ def render(path: Path, img_dir: Path, img_rel: str) -> dict:
             "reports all running, polled once all have exec'd. *restart*: "
             "SIGKILL one program, time until its replacement has exec'd "
             "(polled every 0.2 ms; each sample kills a different program; "
-            "30 samples per repetition, 5 when they take over 0.2 s each). "
+            f"{data.get('restart_samples', 30)} samples per repetition, "
+            f"{data.get('restart_samples_slow', 5)} when they take over "
+            "0.2 s each). "
             "*stop*: SIGTERM to the supervisor until every process of its "
             "tree is gone. *PSS/RSS*: the supervisor's own processes (not "
             "the programs): RSS counts shared pages once per process, PSS "
@@ -129,8 +135,8 @@ def render(path: Path, img_dir: Path, img_rel: str) -> dict:
             f"core (clock-tick accounting: one tick is {tick_pct:.2g} %). "
             "*survivors*: SIGKILL the supervisor, count its tree's live "
             "processes 1 s later. Status of one/all: the native tool "
-            "(supervisorctl is a Python program: most of its time is "
-            "interpreter start-up) and the state read directly. Each peer's "
+            "(supervisorctl is a Python program: each call starts an "
+            "interpreter) and the state read directly. Each peer's "
             "set-up is listed below the tables."),
         "tables": [], "images": [], "notes": [], "checks": [],
     }
@@ -189,8 +195,8 @@ def render(path: Path, img_dir: Path, img_rel: str) -> dict:
                                 else m["pss_bytes"] / n),
                      f"{m['idle_cpu_percent']:.2f} %"
                      if m.get("idle_cpu_percent") is not None else "-",
-                     f"{surv.get('survivor_programs', '-')} programs, "
-                     f"{surv.get('survivor_helpers', '-')} others"])
+                     f"{_fmt_count(surv.get('survivor_programs'))} programs, "
+                     f"{_fmt_count(surv.get('survivor_helpers'))} others"])
     out["tables"].append({
         "title": "Footprint, idle cost, and what survives the supervisor",
         "header": ["", "supervisor processes", "RSS", "PSS",
@@ -199,6 +205,9 @@ def render(path: Path, img_dir: Path, img_rel: str) -> dict:
         "rows": rows,
         "note": ""})
     for k, e in entries.items():
+        for f in e.get("failures", []):
+            out["notes"].append(f"{e['label']}: a repetition failed and is "
+                                f"not in the medians: {f}.")
         if e.get("skipped"):
             out["notes"].append(f"{e['label']}: not measured: {e['skipped']}.")
     out["notes"].append("How each peer was set up: " + "; ".join(
@@ -215,7 +224,13 @@ def render(path: Path, img_dir: Path, img_rel: str) -> dict:
                     "window", "measured": f"{v:.2f} %",
             "target": f"<= {IDLE_TARGET_PERCENT} %",
             "ok": v <= IDLE_TARGET_PERCENT, "value": v,
-            "limit": IDLE_TARGET_PERCENT})
+            "limit": IDLE_TARGET_PERCENT,
+            "why": ("Hypothesis, not measured here: the periodic wake-ups "
+                    "of an idle `vitrine run` (the CLI's display tick, the "
+                    "CAF scheduler's polling) that issue 14, item 2 asks to "
+                    "remove; the peers script only measures them. With "
+                    "clock-tick accounting one tick over the window is "
+                    f"{tick_pct:.2g} %.")})
     if ran and _plot(img_dir / "peers.png", ran, n):
         out["images"].append(("peers: start, restart, stop, memory",
                               f"{img_rel}/peers.png"))

@@ -93,7 +93,8 @@ def main() -> int:
     left = tagged_alive(tag)
     if left:
         fail(f"processes left behind: {left}")
-    new_dirs = list(Path(tempfile.gettempdir()).glob(f"vitrine-peers-{tag}-*"))
+    new_dirs = [d for base in (tempfile.gettempdir(), "/dev/shm")
+                for d in Path(base).glob(f"vitrine-peers-{tag}-*")]
     if new_dirs:
         fail(f"temporary directories left: {sorted(new_dirs)}")
     print(f"check_peers: ok ({measured} peers measured)")
