@@ -124,14 +124,22 @@ int run_command(const run_options& options) {
   rt_options.root_intensity = 0;
   rt_options.status_table_path = dir->file(status_table_leaf);
   runtime rt{rt_options};
-  // `vitrine ctl` / `vitrine reload` (its own threads). The reload hook is
-  // empty for now: reload requests get "reload is not available".
-  control_server control{dir->file(control_socket_leaf), rt, reload_hook{}};
   // supervise() blocks until the whole tree is added: on its own thread, so
   // signals are answered meanwhile.
   supervisor_handle top;
   std::string start_error;
   std::atomic<bool> added{false};
+  reload_runner reloads{options.file, limit};
+  // `vitrine ctl` / `vitrine reload` (its own threads). A reload request
+  // runs on the connection's thread, serialized with SIGHUP reloads; the
+  // loop prints its summary like theirs.
+  control_server control{
+      dir->file(control_socket_leaf), rt, [&]() -> std::string {
+        if (!added.load(std::memory_order_acquire) || !top)  // (4) with (1)
+          return "the programs are still being added: try again when they "
+                 "run";
+        return reloads.reload_now(top, running_config).errors();
+      }};
   std::thread starter{[&] {
     try {
       top = rt.supervise(std::move(config.value.tree));
@@ -141,7 +149,7 @@ int run_command(const run_options& options) {
     } catch (const std::exception& e) {
       start_error = std::string{"vitrine: "} + e.what() + "\n";
     }
-    added.store(true, std::memory_order_release);  // (1) pairs with (2), (3)
+    added.store(true, std::memory_order_release);  // (1) pairs with (2)-(4)
     added.notify_all();
   }};
 
@@ -151,7 +159,6 @@ int run_command(const run_options& options) {
   std::atomic<bool> stopped{false};
   std::thread stopper;
   bool top_failed = false;
-  reload_runner reloads{options.file, limit};
   for (;;) {
     if (const int sig = signals.wait(screen.wait_time())) {
       const std::string name{os::signal_name(sig)};

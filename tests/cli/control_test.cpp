@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include <catch2/catch.hpp>
 
@@ -277,10 +278,27 @@ startsecs_ms = 5000
     CHECK(contains(r.output, "unknown name 'ghost': nothing was done"));
     CHECK(run.wait_status("api", "running").pid == api.pid);
   }
-  SECTION("reload is answered (not available yet)") {
-    const auto r = run.cli({"reload"});
+  SECTION("reload applies the rewritten file, or refuses a bad one") {
+    const auto api = run.wait_status("api", "running");
+    const auto config = run.dir().file("run.toml");
+    std::ofstream{config, std::ios::app} << R"(
+[[program]]
+name = "added"
+command = ["sleep", "1000"]
+startsecs_ms = 0
+)";
+    auto r = run.cli({"reload"});
+    INFO(r.output);
+    CHECK(r.code == 0);
+    CHECK(contains(r.output, "reloaded"));
+    CHECK(run.wait_status("added", "running").pid > 0);
+    CHECK(run.wait_status("api", "running").pid == api.pid);  // unchanged
+
+    std::ofstream{config, std::ios::app} << "\n[[program]]\nname = 7\n";
+    r = run.cli({"reload"});
     INFO(r.output);
     CHECK(r.code == 1);
-    CHECK(contains(r.output, "reload is not available"));
+    CHECK(contains(r.output, "run.toml:"));
+    CHECK(run.wait_status("added", "running").pid > 0);  // nothing changed
   }
 }
