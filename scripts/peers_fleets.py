@@ -228,7 +228,8 @@ class VitrineRun(Peer):
            "[[program]] per sleep with startsecs_ms = 0, backoff min_ms = 0 "
            "and jitter 0, restart_limit interval_ms = 0, stop_timeout_ms = "
            "2000, stdout/stderr \"null\": the settings of the end-to-end "
-           "benchmark's fleet; status read from the --json-status file")
+           "benchmark's fleet; `vitrine status [NAME]` reads the shared-memory "
+           "status table, \"read directly\" parses the --json-status file")
 
     def prepare(self) -> None:
         lines = ["[supervisor]", 'name = "fleet"', "parallel_start = true",
@@ -268,9 +269,14 @@ class VitrineRun(Peer):
                 and all(p.get("status") == "running" for p in procs))
 
     def status_samples(self, reps: int) -> dict[str, list[float]]:
-        cli = [self.exe, "status", str(self.status_path), "--json"]
+        # `vitrine status` reads the run's shared-memory status table in
+        # its state directory ($XDG_RUNTIME_DIR/vitrine/<top name>).
+        state = ["--state-dir", str(self.d / "vitrine" / "fleet")]
+        all_cli = [self.exe, "status", *state]
+        one_cli = [self.exe, "status", name_of(self.n // 2), *state]
         return {
-            "all_cli": timed(lambda: run_quiet(cli, self.env), reps),
+            "one_cli": timed(lambda: run_quiet(one_cli, self.env), reps),
+            "all_cli": timed(lambda: run_quiet(all_cli, self.env), reps),
             "all_direct": timed(self.read_json, reps),
         }
 
