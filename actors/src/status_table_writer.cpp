@@ -113,7 +113,13 @@ void status_table_writer::publish(const core::supervisor_state& s) {
   p.restarts = s.restarts;
   p.child_count = s.child_count;
   p.version = s.version;
-  write(st::slot_kind::supervisor, s.name(), p, {});
+  // A failed supervisor's reason (which child, which exit, how many
+  // restarts in which window) is its error text, cut to the slot's room.
+  const std::string reason =
+      s.status == core::supervisor_status::failed && s.last_failure
+          ? s.last_failure->describe()
+          : std::string{};
+  write(st::slot_kind::supervisor, s.name(), p, reason);
 }
 
 void status_table_writer::remove(st::slot_kind kind, const std::string& name) {

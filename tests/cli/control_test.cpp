@@ -302,3 +302,38 @@ startsecs_ms = 0
     CHECK(run.wait_status("added", "running").pid > 0);  // nothing changed
   }
 }
+
+TEST_CASE(
+    "a failed group shows its reason in vitrine status, and vitrine ctl "
+    "start brings it back with its children",
+    "[cli][ctl][status]") {
+  temp_dir flags;
+  const auto flag = flags.file("healthy");
+  // A temporary group stays failed (its parent does not restart it); with
+  // intensity 0 the first restart its child wants fails it.
+  live_run run{demo + R"(
+[[group]]
+name = "fragile"
+restart = "temporary"
+intensity = 0
+[[group.program]]
+name = "crashy"
+command = "test -e )" + flag + R"( || exit 3; exec sleep 1000"
+startsecs_ms = 0
+)"};
+  run.wait_status("fragile", "failed");
+  auto r = run.cli({"status", "fragile"});
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK(contains(r.output, "supervisor fragile: failed"));
+  CHECK(contains(r.output, "crashy"));
+  CHECK(contains(r.output, "exit 3"));
+
+  std::ofstream{flag} << "ok\n";
+  r = run.cli({"ctl", "start", "fragile"});
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK(contains(r.output, "fragile: running"));
+  CHECK(run.wait_status("crashy", "running").pid > 0);
+  CHECK(run.wait_status("api", "running").pid > 0);  // the rest untouched
+}
