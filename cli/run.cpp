@@ -69,7 +69,7 @@ class row_cache {
     if (all || budget >= n) budget = n, next_ = 0;
     for (std::size_t k = 0; k < budget; ++k) {
       const std::size_t i = (next_ + k) % n;
-      const process_handle handle{entries[i]->value};
+      const process_handle handle{entries[i]->value, rt.reads()};
       const auto state = handle.read();
       if (!all && state->version == rows_[i].version) continue;
       rows_[i] = make_row(*state, now);

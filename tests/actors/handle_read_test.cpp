@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "test_support.hpp"
+#include "vitrine/baseline/messaging.hpp"
 
 using namespace vitrine;
 using namespace vitrine::test;
@@ -40,9 +41,9 @@ TEST_CASE_METHOD(runtime_fixture,
   for (auto& h : handles) REQUIRE(reaches(h, process_status::running));
   std::vector<pid_t> old_pids;
   for (auto& h : handles) old_pids.push_back(h.read()->pid);
-  std::vector<std::optional<state_view>> views(100);
+  std::vector<std::optional<state_view<core::process_state>>> views(100);
   for (std::size_t i = 0; i < views.size(); ++i)
-    views[i].emplace(*handles[i % 3].record());
+    views[i].emplace(handles[i % 3].record()->state);
   for (auto& h : handles) REQUIRE(h.restart());
   for (std::size_t k = 0; k < handles.size(); ++k)
     REQUIRE(reaches_when(handles[k], [&](const core::process_state& s) {
@@ -65,7 +66,7 @@ TEST_CASE("a messaging-mode handle reads the last state after shutdown",
   std::uint64_t last_version = 0;
   process_handle h;
   {
-    runtime rt{runtime_options{.mode = read_mode::messaging}};
+    runtime rt{runtime_options{.reads = &baseline::messaging_reads()}};
     h = rt.supervise(sh("asked", "exec sleep 30"));
     REQUIRE(reaches(h, process_status::running));
     CHECK(h.read()->version > 0);
@@ -79,4 +80,35 @@ TEST_CASE("a messaging-mode handle reads the last state after shutdown",
   CHECK(s->version == last_version);
   CHECK(s->status == process_status::stopped);
   CHECK(s->name() == "asked");
+}
+
+TEST_CASE(
+    "under the messaging baseline every read path asks an actor: process and "
+    "supervisor states, find, for_each and the name check",
+    "[handle][messaging]") {
+  leak_checker leaks;
+  runtime rt{runtime_options{.reads = &baseline::messaging_reads()}};
+  CHECK(rt.reads().name() == "messaging");
+  CHECK_FALSE(rt.reads().reads_published());
+  auto h = rt.supervise(sh("asked", "exec sleep 30"));
+  REQUIRE(reaches(h, process_status::running));
+  CHECK(&h.reads() == &rt.reads());
+
+  // Each read is a request the process actor handles.
+  const auto before = h.messages_handled();
+  CHECK(h.read()->status == process_status::running);
+  CHECK(h.messages_handled() == before + 1);
+
+  // The root publishes nothing while it lives (its cell still holds the
+  // initial state, no children): a child count of 1 was asked of the actor.
+  CHECK(rt.root().read()->child_count == 1);
+  CHECK(rt.root().wait_for_status(core::supervisor_status::running, in(5s)));
+
+  // Lookups ask the directory actor, which knows every registered name.
+  CHECK(rt.find("asked").read()->pid == h.read()->pid);
+  CHECK_FALSE(rt.find("unknown"));
+  std::vector<std::string> names;
+  rt.for_each([&](const process_handle& p) { names.emplace_back(p.name()); });
+  CHECK(names == std::vector<std::string>{"asked"});
+  CHECK_THROWS_AS(rt.supervise(sh("asked", "exec sleep 30")), spec_error);
 }

@@ -19,17 +19,21 @@ class directory_actor final : public caf::event_based_actor {
     return {
         [this](caf::put_atom, const std::string& name,
                std::shared_ptr<process_record>& record) {
-          names_.emplace(name, std::move(record));
+          if (names_.emplace(name, record).second)
+            listing_.records.push_back(std::move(record));
+          ++listing_.revision;
         },
         [this](caf::get_atom, const std::string& name) {
           auto it = names_.find(name);
           return it == names_.end() ? nullptr : it->second;
         },
+        [this](caf::get_atom) { return listing_; },
     };
   }
 
  private:
   std::unordered_map<std::string, std::shared_ptr<process_record>> names_;
+  directory_listing listing_;
 };
 
 }  // namespace
