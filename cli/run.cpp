@@ -59,18 +59,16 @@ class row_cache {
                                           const clock_pair& now,
                                           std::size_t budget = tick_budget) {
     changed_.clear();
-    const auto view = rt.registry().snapshot();
-    const auto& entries = view->entries();
+    const auto list = rt.processes();
     const bool all =
-        view->revision() != revision_ || entries.size() != rows_.size();
-    revision_ = view->revision();
-    rows_.resize(entries.size());
-    const std::size_t n = entries.size();
+        list.revision() != revision_ || list.size() != rows_.size();
+    revision_ = list.revision();
+    rows_.resize(list.size());
+    const std::size_t n = list.size();
     if (all || budget >= n) budget = n, next_ = 0;
     for (std::size_t k = 0; k < budget; ++k) {
       const std::size_t i = (next_ + k) % n;
-      const process_handle handle{entries[i]->value, rt.reads()};
-      const auto state = handle.read();
+      const auto state = list[i].read();
       if (!all && state->version == rows_[i].version) continue;
       rows_[i] = make_row(*state, now);
       changed_.push_back(i);

@@ -13,6 +13,9 @@ namespace vitrine::detail {
 
 struct runtime_access {
   static name_source names(const runtime& rt) noexcept { return rt.names(); }
+  static const runtime::registry_type& registry(const runtime& rt) noexcept {
+    return rt.registry();
+  }
 
   static const std::shared_ptr<process_record>& record(
       const process_handle& h) noexcept {

@@ -1,7 +1,8 @@
 // Reading through process handles at the edges: empty handles, many live
 // views on one thread, and what a messaging-mode handle reads after the
 // runtime is gone.
-#include <optional>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -41,9 +42,9 @@ TEST_CASE_METHOD(runtime_fixture,
   for (auto& h : handles) REQUIRE(reaches(h, process_status::running));
   std::vector<pid_t> old_pids;
   for (auto& h : handles) old_pids.push_back(h.read()->pid);
-  std::vector<std::optional<state_view<core::process_state>>> views(100);
-  for (std::size_t i = 0; i < views.size(); ++i)
-    views[i].emplace(handles[i % 3].record()->state);
+  // Views are movable (within their thread): a vector of them grows.
+  std::vector<state_view<core::process_state>> views;
+  for (std::size_t i = 0; i < 100; ++i) views.push_back(handles[i % 3].read());
   for (auto& h : handles) REQUIRE(h.restart());
   for (std::size_t k = 0; k < handles.size(); ++k)
     REQUIRE(reaches_when(handles[k], [&](const core::process_state& s) {
@@ -51,7 +52,7 @@ TEST_CASE_METHOD(runtime_fixture,
     }));
   // Each view still shows the snapshot it was taken from, intact.
   for (std::size_t i = 0; i < views.size(); ++i) {
-    const auto& s = **views[i];
+    const auto& s = *views[i];
     CHECK(s.status == process_status::running);
     CHECK(s.name() == handles[i % 3].name());
     CHECK(s.pid == old_pids[i % 3]);
@@ -111,4 +112,28 @@ TEST_CASE(
   rt.for_each([&](const process_handle& p) { names.emplace_back(p.name()); });
   CHECK(names == std::vector<std::string>{"asked"});
   CHECK_THROWS_AS(rt.supervise(sh("asked", "exec sleep 30")), spec_error);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a moved view keeps its snapshot and a view can be "
+                 "reassigned to a newer one",
+                 "[handle][hybrid]") {
+  auto h = rt.supervise(sh("moved", "exec sleep 30"));
+  REQUIRE(reaches(h, process_status::running));
+  auto view = h.read();
+  const pid_t first_pid = view->pid;
+  auto moved = std::move(view);
+  REQUIRE(h.restart().wait_until(
+      [&](const core::process_state& s) {
+        return s.status == process_status::running && s.pid != first_pid;
+      },
+      in(10s)));
+  CHECK(moved->pid == first_pid);  // the old snapshot, still intact
+  CHECK(moved->name() == "moved");
+  moved = h.read();
+  CHECK(moved->pid != first_pid);
+  auto sup = rt.root().read();  // the same view type for supervisors
+  static_assert(
+      std::is_same_v<decltype(sup), state_view<core::supervisor_state>>);
+  CHECK(sup->child_count == 1);
 }

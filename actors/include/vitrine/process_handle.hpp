@@ -51,10 +51,9 @@ class process_handle {
  public:
   using clock = std::chrono::steady_clock;
 
+  /// An empty handle. Handles to processes come from runtime::supervise(),
+  /// find() and for_each().
   process_handle() = default;
-  process_handle(std::shared_ptr<detail::process_record> record,
-                 const read_policy& reads) noexcept
-      : record_(std::move(record)), reads_(&reads) {}
 
   explicit operator bool() const noexcept { return record_ != nullptr; }
   /// The process's name; "" for an empty handle.
@@ -79,10 +78,11 @@ class process_handle {
   /// The last transitions, oldest first (as published: under the messaging
   /// baseline, only once the actor quit).
   /// Throws empty_handle_error on an empty handle.
-  core::publication_cell<core::transition_history>::snapshot history() const {
+  /// Iterable: `for (const auto& t : *h.history())`.
+  state_view<core::transition_history> history() const {
     if (record_ == nullptr) [[unlikely]]
       throw_empty();
-    return record_->history.read();
+    return state_view<core::transition_history>{record_->history};
   }
 
   /// Blocks until `pred(state)` holds or `deadline` passes. Throws
@@ -127,12 +127,13 @@ class process_handle {
   bool subscribe(const caf::actor& subscriber) const;
   bool unsubscribe(const caf::actor& subscriber) const;
 
-  const std::shared_ptr<detail::process_record>& record() const noexcept {
-    return record_;
-  }
-
  private:
+  friend class runtime;
   friend struct detail::runtime_access;
+  process_handle(std::shared_ptr<detail::process_record> record,
+                 const read_policy& reads) noexcept
+      : record_(std::move(record)), reads_(&reads) {}
+
   [[noreturn]] static void throw_empty();
   process_command send_command(int kind) const;
 

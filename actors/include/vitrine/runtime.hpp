@@ -41,6 +41,26 @@ class actor_system;
 
 namespace vitrine {
 
+/// Every process of a runtime at one revision, in insertion order: what
+/// runtime::processes() returns. A plain value (it holds a handle per
+/// process); any thread.
+class process_list {
+ public:
+  std::uint64_t revision() const noexcept { return revision_; }
+  std::size_t size() const noexcept { return handles_.size(); }
+  bool empty() const noexcept { return handles_.empty(); }
+  const process_handle& operator[](std::size_t i) const noexcept {
+    return handles_[i];
+  }
+  auto begin() const noexcept { return handles_.begin(); }
+  auto end() const noexcept { return handles_.end(); }
+
+ private:
+  friend class runtime;
+  std::uint64_t revision_ = 0;
+  std::vector<process_handle> handles_;
+};
+
 struct runtime_options {
   /// How host threads read states and find processes (read_policy.hpp);
   /// null means read_policy::hybrid(). The messaging baseline is
@@ -109,12 +129,14 @@ class runtime {
   template <class F>
   std::uint64_t for_each(F&& f) const;
 
-  const registry_type& registry() const noexcept;
-  /// Every supervisor, the root first, then each tree in the order its
-  /// supervisors were built (a parent before its children). A supervisor
-  /// whose name another one already has is not listed.
-  const supervisor_registry_type& supervisors() const noexcept;
-  /// Calls f(supervisor_handle) for every supervisor at one revision.
+  /// Every process at one revision, in insertion order (through the read
+  /// policy, as for_each()): one allocation, and one handle (a reference
+  /// count increment) per process.
+  process_list processes() const;
+  /// Calls f(supervisor_handle) for every supervisor at one revision: the
+  /// root first, then each tree in the order its supervisors were built (a
+  /// parent before its children). A supervisor whose name another one
+  /// already has is not listed.
   template <class F>
   std::uint64_t for_each_supervisor(F&& f) const;
   /// The supervisor named `name` ("root" for the root), or an empty handle.
@@ -130,6 +152,8 @@ class runtime {
  private:
   friend struct detail::runtime_access;
   detail::name_source names() const noexcept;
+  const registry_type& registry() const noexcept;
+  const supervisor_registry_type& supervisors() const noexcept;
 
   struct impl;
   std::unique_ptr<impl> impl_;
@@ -142,6 +166,13 @@ std::uint64_t runtime::for_each(F&& f) const {
       names(), [&](const std::shared_ptr<detail::process_record>& record) {
         f(process_handle{record, policy});
       });
+}
+
+inline process_list runtime::processes() const {
+  process_list list;
+  list.revision_ = for_each(
+      [&](process_handle h) { list.handles_.push_back(std::move(h)); });
+  return list;
 }
 
 template <class F>

@@ -6,8 +6,10 @@
 //
 // Threads: a view belongs to the thread that made it (it pins a hazard slot
 // of that thread); keep it short-lived. Any number of views may be alive at
-// once on one thread. Cost: making one from a cell is the cell's read()
-// (no lock, no allocation); from a copy, the copy.
+// once on one thread. Views are movable on that thread (the slot moves with
+// the view; a moved-from view must not be dereferenced) and not copyable.
+// Cost: making one from a cell is the cell's read() (no lock, no
+// allocation); from a copy, the copy; a move, a few word copies.
 #pragma once
 
 #include <optional>
@@ -32,6 +34,18 @@ class state_view {
       : copy_(std::move(copy)), value_(&*copy_) {}
   state_view(const state_view&) = delete;
   state_view& operator=(const state_view&) = delete;
+  state_view(state_view&& other) noexcept
+      : guard_(std::move(other.guard_)),
+        copy_(std::move(other.copy_)),
+        value_(copy_ ? &*copy_ : std::exchange(other.value_, nullptr)) {}
+  state_view& operator=(state_view&& other) noexcept {
+    if (this != &other) {
+      guard_ = std::move(other.guard_);
+      copy_ = std::move(other.copy_);
+      value_ = copy_ ? &*copy_ : std::exchange(other.value_, nullptr);
+    }
+    return *this;
+  }
 
   const T& operator*() const noexcept { return *value_; }
   const T* operator->() const noexcept { return value_; }

@@ -30,10 +30,10 @@ class supervisor_handle {
  public:
   using clock = std::chrono::steady_clock;
 
+  /// An empty handle. Handles to supervisors come from
+  /// runtime::supervise(), root(), find_supervisor() and
+  /// for_each_supervisor().
   supervisor_handle() = default;
-  supervisor_handle(std::shared_ptr<detail::supervisor_record> r,
-                    const read_policy& reads) noexcept
-      : record_(std::move(r)), reads_(&reads) {}
 
   explicit operator bool() const noexcept { return record_ != nullptr; }
   std::string_view name() const noexcept { return *record_->name; }
@@ -72,12 +72,13 @@ class supervisor_handle {
   bool subscribe(const caf::actor& subscriber) const;
   bool unsubscribe(const caf::actor& subscriber) const;
 
-  const std::shared_ptr<detail::supervisor_record>& record() const noexcept {
-    return record_;
-  }
-
  private:
+  friend class runtime;
   friend struct detail::runtime_access;
+  supervisor_handle(std::shared_ptr<detail::supervisor_record> r,
+                    const read_policy& reads) noexcept
+      : record_(std::move(r)), reads_(&reads) {}
+
   supervisor_command send_command(int kind) const;
 
   std::shared_ptr<detail::supervisor_record> record_;
