@@ -55,10 +55,10 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "vitrine/baseline/urcu_reclaimer.hpp"
 #include "vitrine/core/hazard_pointer.hpp"
 #include "vitrine/core/publication_cell.hpp"
 #include "vitrine/core/registry.hpp"
-#include "vitrine/core/urcu_reclaimer.hpp"
 
 namespace {
 
@@ -128,7 +128,7 @@ class hybrid_variant {
   vitrine::core::publication_cell<state, Reclaimer> cell_{make_state(0)};
 };
 using hazard_variant = hybrid_variant<vitrine::core::hazard_pointer_reclaimer>;
-using urcu_variant = hybrid_variant<vitrine::core::urcu_memb_reclaimer>;
+using urcu_variant = hybrid_variant<vitrine::baseline::urcu_memb_reclaimer>;
 
 class seqlock_variant {
  public:
@@ -230,7 +230,7 @@ void drain() {
   if constexpr (std::is_same_v<V, hazard_variant>)
     vitrine::core::hazard_pointer_reclaimer::reclaim_now();
   else if constexpr (std::is_same_v<V, urcu_variant>)
-    vitrine::core::urcu_memb_reclaimer::reclaim_now();
+    vitrine::baseline::urcu_memb_reclaimer::reclaim_now();
 }
 
 void label_oversubscription(benchmark::State& st) {

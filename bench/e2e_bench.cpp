@@ -23,12 +23,13 @@
 #include <thread>
 
 #include "fleet.hpp"
-#include "vitrine/messaging.hpp"
+#include "vitrine/baseline/messaging.hpp"
 
 namespace {
 
 using namespace std::chrono;
-using vitrine::read_mode;
+using vitrine::read_policy;
+using vitrine::baseline::messaging_reads;
 using vitrine::bench::fleet;
 using vitrine::bench::fleet_options;
 using vitrine::core::process_state;
@@ -51,21 +52,24 @@ double resident_bytes() {
   return pages_resident * static_cast<double>(::sysconf(_SC_PAGESIZE));
 }
 
-// Reads a state the way each mode's host thread does.
+// Reads a state the way each policy's host thread does: a hybrid handle's
+// read(), or the baseline's blocking_reader (one round trip a read, with no
+// actor made per read).
 class mode_reader {
  public:
-  explicit mode_reader(fleet& f) : mode_(f.rt().mode()), messaging_(f.rt()) {}
+  explicit mode_reader(fleet& f)
+      : published_(f.rt().reads().reads_published()), messaging_(f.rt()) {}
   process_state read(const vitrine::process_handle& h) {
-    if (mode_ == read_mode::hybrid) return *h.read();
+    if (published_) return *h.read();
     return messaging_.read(h);
   }
 
  private:
-  read_mode mode_;
-  vitrine::blocking_reader messaging_;
+  bool published_;
+  vitrine::baseline::blocking_reader messaging_;
 };
 
-void start_all(benchmark::State& state, read_mode mode) {
+void start_all(benchmark::State& state, const read_policy* mode) {
   for (auto _ : state) {
     ::malloc_trim(0);
     const double heap_before = heap_in_use();
@@ -131,7 +135,7 @@ void restart_latency(benchmark::State& state, fleet* f) {
         return s.status == process_status::running && s.pid != before.pid &&
                s.pid != 0;
       };
-      if (f->rt().mode() == read_mode::hybrid) {
+      if (f->rt().reads().reads_published()) {
         h.wait_until(restarted, t0 + 10s);
       } else {
         while (!restarted(reader.read(h)) && steady_clock::now() < t0 + 10s) {
@@ -158,8 +162,10 @@ void restart_latency(benchmark::State& state, fleet* f) {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  for (read_mode mode : {read_mode::hybrid, read_mode::messaging}) {
-    const std::string m{vitrine::to_string(mode)};
+  const read_policy* const modes[] = {&read_policy::hybrid(),
+                                      &messaging_reads()};
+  for (const read_policy* mode : modes) {
+    const std::string m{mode->name()};
     benchmark::RegisterBenchmark(("e2e/start_all/" + m).c_str(), start_all,
                                  mode)
         ->Iterations(1)
@@ -167,10 +173,11 @@ int main(int argc, char** argv) {
         ->Unit(benchmark::kMillisecond);
   }
   std::unique_ptr<fleet> fleets[2];
-  for (read_mode mode : {read_mode::hybrid, read_mode::messaging}) {
-    auto& f = fleets[static_cast<int>(mode)];
+  for (int i = 0; i < 2; ++i) {
+    const read_policy* mode = modes[i];
+    auto& f = fleets[i];
     f = std::make_unique<fleet>(fleet_options{mode, process_count(), true});
-    const std::string m{vitrine::to_string(mode)};
+    const std::string m{mode->name()};
     benchmark::RegisterBenchmark(("e2e/sweep/" + m).c_str(), sweep, f.get())
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);

@@ -7,7 +7,7 @@ namespace vitrine::bench {
 
 fleet::fleet(const fleet_options& options) {
   runtime_options rt_options;
-  rt_options.mode = options.mode;
+  rt_options.reads = options.reads;
   rt_options.tune_scheduler_for_latency = options.tuned;
   runtime_ = std::make_unique<runtime>(rt_options);
 

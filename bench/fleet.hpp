@@ -11,7 +11,9 @@
 namespace vitrine::bench {
 
 struct fleet_options {
-  read_mode mode = read_mode::hybrid;
+  /// The runtime's read policy: read_policy::hybrid() or
+  /// baseline::messaging_reads().
+  const read_policy* reads = &read_policy::hybrid();
   std::size_t processes = 1;
   bool tuned = true;  ///< CAF latency tuning (moderate-poll-attempts = 0)
 };

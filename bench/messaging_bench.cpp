@@ -16,11 +16,12 @@
 #include <thread>
 
 #include "fleet.hpp"
-#include "vitrine/messaging.hpp"
+#include "vitrine/baseline/messaging.hpp"
 
 namespace {
 
-using vitrine::read_mode;
+using vitrine::read_policy;
+using vitrine::baseline::messaging_reads;
 using vitrine::bench::fleet;
 using vitrine::bench::fleet_options;
 
@@ -39,7 +40,7 @@ void read_hybrid(benchmark::State& state) {
 }
 
 void read_messaging_blocking(benchmark::State& state, fleet* f) {
-  vitrine::blocking_reader reader{f->rt()};
+  vitrine::baseline::blocking_reader reader{f->rt()};
   auto h = f->processes().front();
   for (auto _ : state) {
     auto s = reader.read(h);
@@ -98,7 +99,7 @@ void run_actor_batches(benchmark::State& state, fleet& f, caf::actor reader,
 void read_messaging_from_actor(benchmark::State& state) {
   auto& f = *messaging;
   auto reader = f.rt().system().spawn(
-      messaging_reader, vitrine::owner_actor(f.processes().front()));
+      messaging_reader, vitrine::baseline::owner_actor(f.processes().front()));
   run_actor_batches(state, f, reader, messaging_batch);
 }
 
@@ -109,18 +110,18 @@ void read_hybrid_from_actor(benchmark::State& state) {
 }
 
 void lookup_hybrid(benchmark::State& state) {
-  auto& reg = hybrid->rt().registry();
+  auto& rt = hybrid->rt();
   for (auto _ : state) {
-    auto found = reg.lookup("proc-0");
-    benchmark::DoNotOptimize(found.get());
+    auto h = rt.find("proc-0");
+    benchmark::DoNotOptimize(h);
   }
 }
 
 void lookup_messaging(benchmark::State& state) {
-  vitrine::blocking_reader reader{messaging->rt()};
+  vitrine::baseline::blocking_reader reader{messaging->rt()};
   for (auto _ : state) {
     auto h = reader.find("proc-0");
-    benchmark::DoNotOptimize(h.record().get());
+    benchmark::DoNotOptimize(h);
   }
 }
 
@@ -128,11 +129,12 @@ void lookup_messaging(benchmark::State& state) {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  hybrid = std::make_unique<fleet>(fleet_options{read_mode::hybrid, 10, true});
+  hybrid =
+      std::make_unique<fleet>(fleet_options{&read_policy::hybrid(), 10, true});
   messaging =
-      std::make_unique<fleet>(fleet_options{read_mode::messaging, 10, true});
+      std::make_unique<fleet>(fleet_options{&messaging_reads(), 10, true});
   messaging_default =
-      std::make_unique<fleet>(fleet_options{read_mode::messaging, 10, false});
+      std::make_unique<fleet>(fleet_options{&messaging_reads(), 10, false});
 
   // Reader scaling: 1 and 2 threads here, up to 16 on a lent 16-core box.
   const int max_readers = std::thread::hardware_concurrency() >= 12 ? 16 : 2;

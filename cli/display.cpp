@@ -30,17 +30,13 @@ const std::vector<std::size_t>& row_cache::refresh(const runtime& rt,
                                                    const clock_pair& now,
                                                    std::size_t budget) {
   changed_.clear();
-  const auto view = rt.registry().snapshot();
-  const auto& entries = view->entries();
-  const bool all =
-      view->revision() != revision_ || entries.size() != rows_.size();
-  revision_ = view->revision();
-  const std::size_t n = entries.size();
+  const auto list = rt.processes();
+  const bool all = list.revision() != revision_ || list.size() != rows_.size();
+  revision_ = list.revision();
+  const std::size_t n = list.size();
   if (all) {
     rows_.assign(n, status_row{});
-    handles_.clear();
-    handles_.reserve(n);
-    for (const auto& entry : entries) handles_.emplace_back(entry->value);
+    handles_.assign(list.begin(), list.end());
   }
   if (all || budget >= n) budget = n, next_ = 0;
   for (std::size_t k = 0; k < budget; ++k) {

@@ -29,17 +29,6 @@ namespace {
 
 /// What a line shows of a transition: a publish that changed none of it
 /// (a command applied, a child count) is not printed again.
-/// The entry of `record` in `map`, fresh when the address was another
-/// record's (freed since, e.g. a program removed by a reload).
-template <class Map, class Record>
-typename Map::mapped_type& entry_for(Map& map,
-                                     const std::shared_ptr<Record>& record) {
-  auto& entry = map[record.get()];
-  const std::shared_ptr<const void> owner = entry.owner.lock();
-  if (owner != record) entry = {std::weak_ptr<const void>{record}};
-  return entry;
-}
-
 bool same_line(const core::transition& a, const core::transition& b) {
   return a.status == b.status && a.pid == b.pid &&
          a.restart_count == b.restart_count && a.last_exit == b.last_exit;
@@ -94,7 +83,7 @@ void transition_log::add_history(seen<typename History::value_type>& last,
 
 void transition_log::add(const process_handle& process, const clock_pair& now) {
   const auto history = process.history();
-  auto& last = entry_for(processes_, process.record());
+  auto& last = processes_[process.identity()];
   add_history(last, *history, process.name(), process.name(), true, now,
               [&](const core::transition& t) -> std::string {
                 const auto state = process.read();
@@ -108,7 +97,7 @@ void transition_log::add(const supervisor_handle& supervisor,
                          const clock_pair& now) {
   const auto state = supervisor.read();
   if (!state->history) return;
-  auto& last = entry_for(supervisors_, supervisor.record());
+  auto& last = supervisors_[supervisor.identity()];
   // Its first publish (the child count) has no history entry: no gap then.
   add_history(last, *state->history, supervisor.name(),
               "supervisor " + std::string{supervisor.name()}, false, now,

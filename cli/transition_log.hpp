@@ -17,9 +17,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "status.hpp"
@@ -50,7 +50,6 @@ class transition_log {
   /// entry printed.
   template <class Entry>
   struct seen {
-    std::weak_ptr<const void> owner;  ///< tells a new record at an old address
     std::uint64_t version = 0;
     Entry entry{};
     bool shown = false;
@@ -67,9 +66,13 @@ class transition_log {
                    std::chrono::steady_clock::time_point at,
                    const clock_pair& now);
 
-  std::unordered_map<const void*, seen<core::transition>> processes_;
-  std::unordered_map<const void*, seen<core::supervisor_transition>>
-      supervisors_;
+  /// By identity (handles' identity()): a program that a reload replaced
+  /// under the same name is a new entry.
+  template <class Entry>
+  using seen_by_identity =
+      std::map<std::weak_ptr<const void>, seen<Entry>, std::owner_less<>>;
+  seen_by_identity<core::transition> processes_;
+  seen_by_identity<core::supervisor_transition> supervisors_;
   std::vector<line> pending_;
   std::uint64_t sequence_ = 0;
 };

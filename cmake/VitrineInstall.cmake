@@ -4,8 +4,11 @@
 #   lib/libvitrine_{core,os,runtime}.a, include/vitrine/**,
 #   lib/cmake/vitrine/ (vitrineConfig.cmake, version file, exported targets
 #   vitrine::core, vitrine::os, vitrine::runtime, vitrine::vitrine, and the
-#   FindCAF/FindURCU modules the config uses for its dependencies),
+#   the FindCAF module the config uses for its dependency),
 #   lib/pkgconfig/vitrine.pc, and bin/vitrine when the CLI is built.
+#
+# The baselines (baseline/: liburcu, messaging reads) are neither installed
+# nor part of the umbrella target.
 #
 # The umbrella target exists in-tree too (vitrine::vitrine ALIAS), so a
 # parent project can add_subdirectory() this source tree and link the same
@@ -61,7 +64,6 @@ install(
   FILES "${PROJECT_BINARY_DIR}/vitrineConfig.cmake"
         "${PROJECT_BINARY_DIR}/vitrineConfigVersion.cmake"
         "${PROJECT_SOURCE_DIR}/cmake/FindCAF.cmake"
-        "${PROJECT_SOURCE_DIR}/cmake/FindURCU.cmake"
   DESTINATION ${VITRINE_CMAKE_DIR})
 
 # pkg-config: relocatable (prefix computed from the .pc file's own place),

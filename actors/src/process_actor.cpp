@@ -51,6 +51,7 @@ class process_actor final : public caf::event_based_actor {
         io_(context.io),
         guardian_(context.guardian),
         cgroups_(context.cgroups),
+        publishes_(context.reads->reads_published()),
         supervisor_(std::move(supervisor)),
         backoff_(spec_.backoff, std::hash<std::string>{}(spec_.name)),
         restart_window_(spec_.restart_limit.burst,
@@ -189,10 +190,11 @@ class process_actor final : public caf::event_based_actor {
 
   bool has_child() const { return current_.pid != 0; }
 
-  // Messaging mode publishes nothing while the actor lives; handles read
-  // the record once it is gone, so leave the last state there.
+  // Under a policy that asks the actor (the messaging baseline) nothing is
+  // published while it lives; handles read the record once it is gone, so
+  // leave the last state there.
   void leave_last_state() {
-    if (record_->mode != read_mode::messaging) return;
+    if (publishes_) return;
     if (record_->state.current_unsafe().version == current_.version) return;
     record_->history.publish(history_);
     record_->state.publish(current_);
@@ -207,7 +209,7 @@ class process_actor final : public caf::event_based_actor {
     current_ = next;
     history_.push({next.version, next.status, next.pid, next.last_exit,
                    clock::now(), next.restart_count});
-    if (record_->mode == read_mode::hybrid) {
+    if (publishes_) {
       // History first: a reader that sees (or waited for) this state then
       // finds it in the history too. The state's release store orders the
       // history publish before it; the other order left readers (and
@@ -557,6 +559,7 @@ class process_actor final : public caf::event_based_actor {
   os::io_service& io_;
   os::guardian* guardian_;    // may be null
   os::cgroup_tree* cgroups_;  // may be null
+  const bool publishes_;      // the read policy reads what is published
   std::string cgroup_;        // this program's cgroup, "" = none
   os::unique_fd pidfd_;       // the child's, until we reap it
   caf::actor supervisor_;

@@ -3,7 +3,6 @@
 #include <caf/all.hpp>
 
 #include <stdexcept>
-#include <thread>
 
 #include "atoms.hpp"
 #include "command_port.hpp"
@@ -48,27 +47,8 @@ bool process_handle::unsubscribe(const caf::actor& subscriber) const {
   return send_to_owner(*record_, detail::unsubscribe_atom::value, subscriber);
 }
 
-core::process_state process_handle::ask_state() const {
-  if (auto port = record_->port.load()) {
-    caf::scoped_actor self{port->owner().home_system()};
-    std::optional<core::process_state> result;
-    self->request(port->owner(), caf::infinite, caf::get_atom::value)
-        .receive([&](core::process_state& s) { result = std::move(s); },
-                 [&](caf::error&) {});
-    if (result) return std::move(*result);
-  }
-  // The actor is gone (or going): it publishes its last state into the
-  // record before it quits (process_actor.cpp, leave_last_state), and the
-  // record's cell holds the initial state if it never ran.
-  return *record_->state.read();
-}
-
 void process_handle::throw_empty() {
   throw empty_handle_error{};
-}
-
-void process_handle::poll_pause() {
-  std::this_thread::sleep_for(std::chrono::milliseconds{1});
 }
 
 }  // namespace vitrine

@@ -8,7 +8,6 @@
 
 #include "atoms.hpp"
 #include "command_port.hpp"
-#include "directory_actor.hpp"
 #include "spec_names.hpp"
 #include "supervisor_actor.hpp"
 #include "vitrine/os/cgroup.hpp"
@@ -73,7 +72,8 @@ bool runtime_context::register_processes(
 }  // namespace detail
 
 struct runtime::impl {
-  explicit impl(runtime_options o) : options(o) {
+  explicit impl(runtime_options o)
+      : options(o), reads(o.reads ? *o.reads : read_policy::hybrid()) {
     if (options.root_period.count() <= 0)
       throw std::invalid_argument(
           "vitrine: runtime_options.root_period must be greater than 0");
@@ -81,6 +81,7 @@ struct runtime::impl {
   ~impl() { io.stop(); }  // before the guardian it may call back into
 
   runtime_options options;
+  const read_policy& reads;
   // Declared first so it is destroyed last: actors and the I/O thread go
   // before the system they run on.
   std::unique_ptr<caf::actor_system_config> owned_config;
@@ -111,19 +112,21 @@ struct runtime::impl {
       reaper = std::make_unique<os::orphan_reaper>();
     guardian = std::make_unique<os::guardian>(cgroups ? cgroups->root() : "");
     guardian->watch(io);
-    caf::actor directory;
-    if (options.mode == read_mode::messaging)
-      directory = detail::spawn_directory_actor(sys);
+    caf::actor directory = reads.spawn_directory(sys);
     if (!options.status_table_path.empty())
       status_table = std::make_shared<detail::status_table_writer>(
           options.status_table_path, options.status_heartbeat);
     context.reset(new detail::runtime_context{
-        io, registry, supervisors, options.mode, std::move(directory),
-        guardian.get(), cgroups.get(), status_table});
+        io, registry, supervisors, &reads, std::move(directory), guardian.get(),
+        cgroups.get(), status_table});
     supervisors.insert("root", root_record);
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(options),
                                           *context, caf::actor{});
     request_blocking<std::uint64_t>(detail::start_atom::value);
+  }
+
+  detail::name_source names() const noexcept {
+    return {registry, context->directory};
   }
 
   template <class Reply = caf::ok_atom, class... Ts>
@@ -165,10 +168,10 @@ struct runtime::impl {
     if (stopped) throw std::runtime_error("vitrine: runtime is shut down");
   }
 
-  void check_free(const std::vector<std::string>& names) const {
+  void check_free(const std::vector<std::string>& wanted) const {
     std::vector<spec_problem> taken;
-    for (const auto& n : names)
-      if (registry.lookup(n))
+    for (const auto& n : wanted)
+      if (reads.find(names(), n))
         taken.push_back(
             {n + ".name", "a process named '" + n + "' is already supervised"});
     if (!taken.empty()) throw spec_error(std::move(taken));
@@ -234,7 +237,7 @@ process_handle runtime::supervise(process_spec spec) {
   auto record =
       impl_->request_blocking<std::shared_ptr<detail::process_record>>(
           detail::add_child_atom::value, std::move(spec));
-  return process_handle{std::move(record)};
+  return process_handle{std::move(record), impl_->reads};
 }
 
 supervisor_handle runtime::supervise(supervisor_spec spec) {
@@ -248,27 +251,15 @@ supervisor_handle runtime::supervise(supervisor_spec spec) {
   auto record =
       impl_->request_blocking<std::shared_ptr<detail::supervisor_record>>(
           detail::add_child_atom::value, std::move(spec));
-  return supervisor_handle{std::move(record)};
+  return supervisor_handle{std::move(record), impl_->reads};
 }
 
 process_handle runtime::find(std::string_view name) const {
-  if (impl_->options.mode == read_mode::messaging && !impl_->stopped) {
-    caf::scoped_actor self{*impl_->system};
-    std::shared_ptr<detail::process_record> found;
-    self->request(impl_->context->directory, caf::infinite,
-                  caf::get_atom::value, std::string{name})
-        .receive(
-            [&](std::shared_ptr<detail::process_record>& r) {
-              found = std::move(r);
-            },
-            [&](caf::error&) {});
-    return process_handle{std::move(found)};
-  }
-  return process_handle{impl_->registry.find_shared(name)};
+  return process_handle{impl_->reads.find(names(), name), impl_->reads};
 }
 
-const caf::actor& runtime::directory_actor() const noexcept {
-  return impl_->context->directory;
+detail::name_source runtime::names() const noexcept {
+  return impl_->names();
 }
 
 const runtime::registry_type& runtime::registry() const noexcept {
@@ -280,15 +271,15 @@ const runtime::supervisor_registry_type& runtime::supervisors() const noexcept {
 }
 
 supervisor_handle runtime::find_supervisor(std::string_view name) const {
-  return supervisor_handle{impl_->supervisors.find_shared(name)};
+  return supervisor_handle{impl_->supervisors.find_shared(name), impl_->reads};
 }
 
 supervisor_handle runtime::root() const {
-  return supervisor_handle{impl_->root_record};
+  return supervisor_handle{impl_->root_record, impl_->reads};
 }
 
-read_mode runtime::mode() const noexcept {
-  return impl_->options.mode;
+const read_policy& runtime::reads() const noexcept {
+  return impl_->reads;
 }
 
 caf::actor_system& runtime::system() noexcept {

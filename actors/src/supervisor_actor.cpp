@@ -71,7 +71,7 @@ class supervisor_actor final : public caf::event_based_actor {
     if (!spec_.children.empty()) {
       current_.child_count = static_cast<std::uint32_t>(spec_.children.size());
       current_.version += 1;
-      record_->state.publish(current_);
+      if (context_.reads->reads_published()) record_->state.publish(current_);
     }
   }
 
@@ -139,10 +139,15 @@ class supervisor_actor final : public caf::event_based_actor {
         [this](unsubscribe_atom, const caf::actor& who) {
           std::erase(subscribers_, who);
         },
+        [this](caf::get_atom) { return current_; },
     };
   }
 
   void on_exit() override {
+    // A policy that asks read the record once the actor is gone.
+    if (!context_.reads->reads_published() &&
+        record_->state.current_unsafe().version != current_.version)
+      record_->state.publish(current_);
     record_->port.store(nullptr);
     parent_ = nullptr;
     children_.clear();
@@ -194,7 +199,8 @@ class supervisor_actor final : public caf::event_based_actor {
     history->push({next.version, next.status, next.restarts, clock::now()});
     next.history = std::move(history);
     current_ = next;
-    record_->state.publish(std::move(next));
+    if (context_.reads->reads_published())
+      record_->state.publish(std::move(next));
     if (context_.status_table) context_.status_table->publish(current_);
     for (const auto& s : subscribers_)
       send(s, supervisor_changed_atom::value, current_);
@@ -204,7 +210,7 @@ class supervisor_actor final : public caf::event_based_actor {
 
   std::shared_ptr<process_record> make_process(process_spec spec) {
     auto name = std::make_shared<const std::string>(spec.name);
-    auto record = std::make_shared<process_record>(name, context_.mode);
+    auto record = std::make_shared<process_record>(name);
     attach_status_table(*record, context_.status_table);
     const bool autostart = spec.autostart;
     auto actor =

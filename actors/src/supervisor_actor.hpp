@@ -17,6 +17,8 @@
 //                         (child_change_request.hpp), as one operation
 //   child_event, report   from a child that ended (see child_report.hpp)
 //   subscribe/unsubscribe, actor
+//   get                   reply with the current state (for read policies
+//                         that ask rather than read what is published)
 // A supervisor runs one operation (a sequence of child requests) at a time,
 // as an OTP supervisor does: child reports that arrive meanwhile wait until
 // it ends. Every step is a request whose reply (or a timer) continues the
@@ -49,8 +51,9 @@ struct runtime_context {
   /// Every supervisor by name (a second one with a taken name is not
   /// listed), for status listings.
   runtime::supervisor_registry_type& supervisors;
-  read_mode mode;
-  /// Messaging mode only: the actor that answers name lookups.
+  /// How host threads read; decides whether actors publish while they live.
+  const read_policy* reads;
+  /// The read policy's directory actor, if it spawned one.
   caf::actor directory;
   /// Kills every program's group (and cgroup) if the host dies; may be null.
   os::guardian* guardian = nullptr;

@@ -1,6 +1,6 @@
 #include "vitrine/core/process_state.hpp"
 
-#include <string.h>  // sigabbrev_np
+#include "vitrine/core/signal_names.hpp"
 
 namespace vitrine::core {
 
@@ -32,9 +32,9 @@ std::string describe(const termination& t) {
       return "exit " + std::to_string(t.value);
     case termination::kind::signaled: {
       std::string text = "signal " + std::to_string(t.value);
-      if (const char* abbrev = ::sigabbrev_np(t.value)) {
-        text += " (SIG";
-        text += abbrev;
+      if (const auto name = signal_name(t.value); !name.empty()) {
+        text += " (";
+        text += name;
         text += ')';
       }
       return text;

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include "sys_pidfd.hpp"
+#include "vitrine/core/signal_names.hpp"
 #include "vitrine/os/process_scan.hpp"
 #include "vitrine/os/unique_fd.hpp"
 
@@ -13,25 +14,6 @@
 namespace vitrine::os {
 
 namespace {
-
-struct named_signal {
-  int number;
-  std::string_view name;  // without the "SIG" prefix
-};
-
-constexpr std::array<named_signal, 31> standard_signals{{
-    {SIGHUP, "HUP"},       {SIGINT, "INT"},       {SIGQUIT, "QUIT"},
-    {SIGILL, "ILL"},       {SIGTRAP, "TRAP"},     {SIGABRT, "ABRT"},
-    {SIGBUS, "BUS"},       {SIGFPE, "FPE"},       {SIGKILL, "KILL"},
-    {SIGUSR1, "USR1"},     {SIGSEGV, "SEGV"},     {SIGUSR2, "USR2"},
-    {SIGPIPE, "PIPE"},     {SIGALRM, "ALRM"},     {SIGTERM, "TERM"},
-    {SIGSTKFLT, "STKFLT"}, {SIGCHLD, "CHLD"},     {SIGCONT, "CONT"},
-    {SIGSTOP, "STOP"},     {SIGTSTP, "TSTP"},     {SIGTTIN, "TTIN"},
-    {SIGTTOU, "TTOU"},     {SIGURG, "URG"},       {SIGXCPU, "XCPU"},
-    {SIGXFSZ, "XFSZ"},     {SIGVTALRM, "VTALRM"}, {SIGPROF, "PROF"},
-    {SIGWINCH, "WINCH"},   {SIGIO, "IO"},         {SIGPWR, "PWR"},
-    {SIGSYS, "SYS"},
-}};
 
 bool iequal(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
@@ -52,16 +34,6 @@ std::optional<int> parse_int(std::string_view s) noexcept {
   }
   return value;
 }
-
-// "SIGRTMIN+n" names, built once (SIGRTMIN is only known at run time).
-struct rt_names {
-  std::array<std::array<char, 16>, 33> text{};
-  rt_names() {
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      std::snprintf(text[i].data(), text[i].size(), "SIGRTMIN+%zu", i);
-    }
-  }
-};
 
 }  // namespace
 
@@ -109,8 +81,8 @@ std::optional<int> signal_from_name(std::string_view name) noexcept {
   }
   if (name.size() > 3 && iequal(name.substr(0, 3), "SIG"))
     name.remove_prefix(3);
-  for (const auto& s : standard_signals) {
-    if (iequal(name, s.name)) return s.number;
+  for (const auto& s : core::standard_signals) {
+    if (iequal(name, s.name.substr(3))) return s.number;
   }
   if (iequal(name, "IOT")) return SIGABRT;
   if (iequal(name, "POLL")) return SIGIO;
@@ -124,22 +96,7 @@ std::optional<int> signal_from_name(std::string_view name) noexcept {
 }
 
 std::string_view signal_name(int sig) noexcept {
-  static constexpr std::array<std::string_view, 31> full{
-      "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",    "SIGTRAP", "SIGABRT",
-      "SIGBUS",  "SIGFPE",    "SIGKILL", "SIGUSR1",   "SIGSEGV", "SIGUSR2",
-      "SIGPIPE", "SIGALRM",   "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",
-      "SIGSTOP", "SIGTSTP",   "SIGTTIN", "SIGTTOU",   "SIGURG",  "SIGXCPU",
-      "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH",  "SIGIO",   "SIGPWR",
-      "SIGSYS"};
-  for (std::size_t i = 0; i < standard_signals.size(); ++i) {
-    if (standard_signals[i].number == sig) return full[i];
-  }
-  if (sig >= SIGRTMIN && sig <= SIGRTMAX) {
-    static const rt_names names;
-    auto index = static_cast<std::size_t>(sig - SIGRTMIN);
-    if (index < names.text.size()) return names.text[index].data();
-  }
-  return {};
+  return core::signal_name(sig);
 }
 
 }  // namespace vitrine::os

@@ -1,12 +1,14 @@
 // Reading through process handles at the edges: empty handles, many live
 // views on one thread, and what a messaging-mode handle reads after the
 // runtime is gone.
-#include <optional>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "test_support.hpp"
+#include "vitrine/baseline/messaging.hpp"
 
 using namespace vitrine;
 using namespace vitrine::test;
@@ -40,9 +42,9 @@ TEST_CASE_METHOD(runtime_fixture,
   for (auto& h : handles) REQUIRE(reaches(h, process_status::running));
   std::vector<pid_t> old_pids;
   for (auto& h : handles) old_pids.push_back(h.read()->pid);
-  std::vector<std::optional<state_view>> views(100);
-  for (std::size_t i = 0; i < views.size(); ++i)
-    views[i].emplace(*handles[i % 3].record());
+  // Views are movable (within their thread): a vector of them grows.
+  std::vector<state_view<core::process_state>> views;
+  for (std::size_t i = 0; i < 100; ++i) views.push_back(handles[i % 3].read());
   for (auto& h : handles) REQUIRE(h.restart());
   for (std::size_t k = 0; k < handles.size(); ++k)
     REQUIRE(reaches_when(handles[k], [&](const core::process_state& s) {
@@ -50,7 +52,7 @@ TEST_CASE_METHOD(runtime_fixture,
     }));
   // Each view still shows the snapshot it was taken from, intact.
   for (std::size_t i = 0; i < views.size(); ++i) {
-    const auto& s = **views[i];
+    const auto& s = *views[i];
     CHECK(s.status == process_status::running);
     CHECK(s.name() == handles[i % 3].name());
     CHECK(s.pid == old_pids[i % 3]);
@@ -65,7 +67,7 @@ TEST_CASE("a messaging-mode handle reads the last state after shutdown",
   std::uint64_t last_version = 0;
   process_handle h;
   {
-    runtime rt{runtime_options{.mode = read_mode::messaging}};
+    runtime rt{runtime_options{.reads = &baseline::messaging_reads()}};
     h = rt.supervise(sh("asked", "exec sleep 30"));
     REQUIRE(reaches(h, process_status::running));
     CHECK(h.read()->version > 0);
@@ -79,4 +81,59 @@ TEST_CASE("a messaging-mode handle reads the last state after shutdown",
   CHECK(s->version == last_version);
   CHECK(s->status == process_status::stopped);
   CHECK(s->name() == "asked");
+}
+
+TEST_CASE(
+    "under the messaging baseline every read path asks an actor: process and "
+    "supervisor states, find, for_each and the name check",
+    "[handle][messaging]") {
+  leak_checker leaks;
+  runtime rt{runtime_options{.reads = &baseline::messaging_reads()}};
+  CHECK(rt.reads().name() == "messaging");
+  CHECK_FALSE(rt.reads().reads_published());
+  auto h = rt.supervise(sh("asked", "exec sleep 30"));
+  REQUIRE(reaches(h, process_status::running));
+  CHECK(&h.reads() == &rt.reads());
+
+  // Each read is a request the process actor handles.
+  const auto before = h.messages_handled();
+  CHECK(h.read()->status == process_status::running);
+  CHECK(h.messages_handled() == before + 1);
+
+  // The root publishes nothing while it lives (its cell still holds the
+  // initial state, no children): a child count of 1 was asked of the actor.
+  CHECK(rt.root().read()->child_count == 1);
+  CHECK(rt.root().wait_for_status(core::supervisor_status::running, in(5s)));
+
+  // Lookups ask the directory actor, which knows every registered name.
+  CHECK(rt.find("asked").read()->pid == h.read()->pid);
+  CHECK_FALSE(rt.find("unknown"));
+  std::vector<std::string> names;
+  rt.for_each([&](const process_handle& p) { names.emplace_back(p.name()); });
+  CHECK(names == std::vector<std::string>{"asked"});
+  CHECK_THROWS_AS(rt.supervise(sh("asked", "exec sleep 30")), spec_error);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a moved view keeps its snapshot and a view can be "
+                 "reassigned to a newer one",
+                 "[handle][hybrid]") {
+  auto h = rt.supervise(sh("moved", "exec sleep 30"));
+  REQUIRE(reaches(h, process_status::running));
+  auto view = h.read();
+  const pid_t first_pid = view->pid;
+  auto moved = std::move(view);
+  REQUIRE(h.restart().wait_until(
+      [&](const core::process_state& s) {
+        return s.status == process_status::running && s.pid != first_pid;
+      },
+      in(10s)));
+  CHECK(moved->pid == first_pid);  // the old snapshot, still intact
+  CHECK(moved->name() == "moved");
+  moved = h.read();
+  CHECK(moved->pid != first_pid);
+  auto sup = rt.root().read();  // the same view type for supervisors
+  static_assert(
+      std::is_same_v<decltype(sup), state_view<core::supervisor_state>>);
+  CHECK(sup->child_count == 1);
 }

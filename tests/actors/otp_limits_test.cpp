@@ -184,7 +184,7 @@ TEST_CASE(
   auto sup = rt.supervise(std::move(spec));
   REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
   CHECK(sup.read()->child_count == n);
-  CHECK(rt.registry().snapshot()->entries().size() == n);
+  CHECK(rt.processes().size() == n);
   auto last = rt.find("p99999");
   REQUIRE(last);
   CHECK(last.read()->status == process_status::stopped);

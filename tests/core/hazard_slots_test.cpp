@@ -215,3 +215,44 @@ TEST_CASE("the process runs with the fence the environment asks for",
     CHECK(detail::readers_fence == (kind == detail::fence_kind::thread_fence));
   }
 }
+
+TEST_CASE(
+    "a moved guard keeps protecting its node and the moved-from one "
+    "releases nothing",
+    "[hazard_pointer][slots]") {
+  const auto live_before = counted::live.load();
+  {
+    publication_cell<counted> cell{std::in_place, 1};
+    publication_cell<counted> other{std::in_place, 7};
+    std::optional<hp::guard> holder;
+    const counted* seen = nullptr;
+    {
+      // Eager guards withdraw their slot when they end: a moved-from guard
+      // that still did so would let the node be freed below.
+      hp::guard first{eager_release};
+      seen = &cell.read_with(first);
+      holder.emplace(std::move(first));
+    }
+    cell.emplace(2);
+    hp::reclaim_now();
+    CHECK(counted::live.load() - live_before == 3);
+    REQUIRE(seen->consistent());
+    CHECK(seen->version == 1);
+
+    // Move assignment releases what the target protected before.
+    hp::guard second{eager_release};
+    const counted& seven = other.read_with(second);
+    CHECK(seven.version == 7);
+    second = std::move(*holder);
+    holder.reset();
+    other.emplace(8);
+    hp::reclaim_now();
+    CHECK(counted::live.load() - live_before == 3);  // 1 held; 2, 8 current
+    CHECK(seen->version == 1);
+    second = hp::guard{};  // releases node 1
+    hp::reclaim_now();
+    CHECK(counted::live.load() - live_before == 2);
+  }
+  hp::reclaim_now();
+  CHECK(counted::live.load() == live_before);
+}

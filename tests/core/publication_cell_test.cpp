@@ -9,7 +9,7 @@
 
 #include "counted.hpp"
 #include "reclaimers.hpp"
-#include "vitrine/core/urcu_reclaimer.hpp"
+#include "vitrine/baseline/urcu_reclaimer.hpp"
 
 using namespace vitrine::core;
 using vitrine::test::counted;

@@ -4,12 +4,13 @@
 // own reclaimer is checked (ASan still covers liburcu).
 #pragma once
 
+#include "vitrine/baseline/urcu_reclaimer.hpp"
 #include "vitrine/core/hazard_pointer.hpp"
-#include "vitrine/core/urcu_reclaimer.hpp"
 
 #if defined(VITRINE_TSAN)
 #define VITRINE_TEST_RECLAIMERS vitrine::core::hazard_pointer_reclaimer
 #else
-#define VITRINE_TEST_RECLAIMERS \
-  vitrine::core::hazard_pointer_reclaimer, vitrine::core::urcu_memb_reclaimer
+#define VITRINE_TEST_RECLAIMERS            \
+  vitrine::core::hazard_pointer_reclaimer, \
+      vitrine::baseline::urcu_memb_reclaimer
 #endif

@@ -11,10 +11,11 @@
 
 #include "counted.hpp"
 #include "reclaimers.hpp"
+#include "vitrine/baseline/urcu_reclaimer.hpp"
 #include "vitrine/core/publication_cell.hpp"
-#include "vitrine/core/urcu_reclaimer.hpp"
 
 using namespace vitrine::core;
+using vitrine::baseline::urcu_memb_reclaimer;
 using vitrine::test::counted;
 
 namespace {

@@ -70,9 +70,19 @@ step "pkg-config"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 flags=$(pkg-config --cflags --libs vitrine)
 echo "$flags"
-for lib in -lvitrine_runtime -lcaf_core -lurcu-memb -lurcu-common -lpthread; do
+for lib in -lvitrine_runtime -lcaf_core -lpthread; do
   [[ " $flags " == *" $lib "* ]] || { echo "pkg-config lacks $lib" >&2; exit 1; }
 done
+step "the baselines stay out of the package"
+[[ $flags != *urcu* ]] || { echo "pkg-config links liburcu" >&2; exit 1; }
+for f in include/vitrine/baseline lib/libvitrine_baseline.a \
+         lib/libvitrine_baseline_urcu.a lib/cmake/vitrine/FindURCU.cmake; do
+  [[ ! -e $prefix/$f ]] || { echo "installed a baseline: $f" >&2; exit 1; }
+done
+if grep -rq "URCU::\|vitrine_baseline" "$prefix/lib/cmake/vitrine" ||
+   grep -q "vitrine/baseline/" "$prefix/include/vitrine/vitrine.hpp"; then
+  echo "the package config or umbrella header uses a baseline" >&2; exit 1
+fi
 step "example minimal: build with pkg-config flags only"
 # shellcheck disable=SC2086
 ${CXX:-c++} -std=c++20 "${sanitize[@]}" "${consumer_warnings[@]}" \

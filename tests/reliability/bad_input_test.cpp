@@ -35,8 +35,8 @@ bool names_field(const std::string& field, const std::string& wanted) {
 /// What must not change when a spec is refused.
 struct untouched {
   explicit untouched(const runtime& rt)
-      : revision(rt.registry().revision()),
-        entries(rt.registry().snapshot()->entries().size()),
+      : revision(rt.processes().revision()),
+        entries(rt.processes().size()),
         children(os::children_of(::getpid()).size()) {}
   std::uint64_t revision;
   std::size_t entries;
@@ -69,8 +69,8 @@ void check_refused(runtime& rt, Spec spec, const std::string& field,
   }
   INFO("expected a spec_error naming " << field);
   CHECK(refused);
-  CHECK(rt.registry().revision() == before.revision);
-  CHECK(rt.registry().snapshot()->entries().size() == before.entries);
+  CHECK(rt.processes().revision() == before.revision);
+  CHECK(rt.processes().size() == before.entries);
   CHECK(os::children_of(::getpid()).size() == before.children);
 }
 
@@ -429,7 +429,7 @@ TEST_CASE("refusing a thousand bad specs leaks no memory, fd or process",
                                << " B");
     CHECK(heap_after <= heap_before + 64 * 1024);
   }
-  CHECK(f.rt.registry().revision() == before.revision);
+  CHECK(f.rt.processes().revision() == before.revision);
   CHECK(os::children_of(::getpid()).size() == before.children);
 }
 

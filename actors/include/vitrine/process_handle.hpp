@@ -2,10 +2,11 @@
 // process.
 //
 // Threads: any thread may use a handle, and copies of it, concurrently.
-// Reading (read(), wait_*()) never messages the owning actor in hybrid mode:
-// read() is a guarded pointer load (no lock, no allocation), and the waits
-// sleep on a futex until the actor publishes. In messaging mode read() is a
-// request/response round trip to the actor (the baseline).
+// Reads (read(), wait_*()) go through the runtime's read_policy: under the
+// default (hybrid) they never message the owning actor: read() is a guarded
+// pointer load (no lock, no allocation), and the waits sleep on a futex
+// until the actor publishes. Under the messaging baseline read() is a
+// request/response round trip to the actor.
 // Commands (start/stop/restart/signal) message the owning actor
 // asynchronously and return at once. start/stop/restart return a
 // process_command to wait on: `h.restart().wait_for_status(running, t)`
@@ -26,6 +27,8 @@
 #include <string_view>
 
 #include "vitrine/detail/process_record.hpp"
+#include "vitrine/read_policy.hpp"
+#include "vitrine/state_view.hpp"
 
 namespace caf {
 class actor;
@@ -44,63 +47,47 @@ class empty_handle_error : public std::logic_error {
 
 class process_command;
 
-/// A state read through a handle: a guarded snapshot (hybrid) or a copy
-/// received from the actor (messaging). Short-lived, one thread.
-class state_view {
-  using state_cell = core::publication_cell<core::process_state>;
-
- public:
-  const core::process_state& operator*() const noexcept { return *value_; }
-  const core::process_state* operator->() const noexcept { return value_; }
-
-  explicit state_view(const detail::process_record& record) noexcept
-      : value_(&record.state.read_with(guard_)) {}
-  explicit state_view(core::process_state copy) noexcept
-      : copy_(std::move(copy)), value_(&*copy_) {}
-  state_view(const state_view&) = delete;
-  state_view& operator=(const state_view&) = delete;
-
- private:
-  state_cell::reclaimer_type::guard guard_;  // unused for a copy
-  std::optional<core::process_state> copy_;
-  const core::process_state* value_;
-};
-
 class process_handle {
  public:
   using clock = std::chrono::steady_clock;
 
+  /// An empty handle. Handles to processes come from runtime::supervise(),
+  /// find() and for_each().
   process_handle() = default;
-  explicit process_handle(std::shared_ptr<detail::process_record> record)
-      : record_(std::move(record)) {}
 
   explicit operator bool() const noexcept { return record_ != nullptr; }
+  /// An opaque token of this process's identity: the same for every handle
+  /// of it, never the same as another process's (one that reuses the name
+  /// after a reload included) while the token is kept. Compare tokens with
+  /// std::owner_less. Costs a reference count.
+  std::weak_ptr<const void> identity() const noexcept { return record_; }
   /// The process's name; "" for an empty handle.
   std::string_view name() const noexcept {
     return record_ ? std::string_view{*record_->name} : std::string_view{};
   }
-  /// The read mode; hybrid for an empty handle.
-  read_mode mode() const noexcept {
-    return record_ ? record_->mode : read_mode::hybrid;
+  /// How this handle reads (its runtime's policy); hybrid for an empty
+  /// handle.
+  const read_policy& reads() const noexcept {
+    return reads_ ? *reads_ : read_policy::hybrid();
   }
 
   // -- reading ----------------------------------------------------------------
 
   /// The current state. Throws empty_handle_error on an empty handle.
-  state_view read() const {
+  state_view<core::process_state> read() const {
     if (record_ == nullptr) [[unlikely]]
       throw_empty();
-    if (record_->mode == read_mode::hybrid) [[likely]]
-      return state_view{*record_};
-    return state_view{ask_state()};
+    return reads_->read(*record_);
   }
 
-  /// The last transitions, oldest first (hybrid mode; empty in messaging).
+  /// The last transitions, oldest first (as published: under the messaging
+  /// baseline, only once the actor quit).
   /// Throws empty_handle_error on an empty handle.
-  core::publication_cell<core::transition_history>::snapshot history() const {
+  /// Iterable: `for (const auto& t : *h.history())`.
+  state_view<core::transition_history> history() const {
     if (record_ == nullptr) [[unlikely]]
       throw_empty();
-    return record_->history.read();
+    return state_view<core::transition_history>{record_->history};
   }
 
   /// Blocks until `pred(state)` holds or `deadline` passes. Throws
@@ -109,13 +96,7 @@ class process_handle {
   bool wait_until(Predicate pred, clock::time_point deadline) const {
     if (record_ == nullptr) [[unlikely]]
       throw_empty();
-    if (record_->mode == read_mode::hybrid)
-      return record_->state.wait_until(pred, deadline);
-    for (;;) {  // baseline: poll the actor
-      if (pred(*read())) return true;
-      if (clock::now() >= deadline) return false;
-      poll_pause();
-    }
+    return reads_->wait_until(*record_, pred, deadline);
   }
   bool wait_for_status(core::process_status status,
                        clock::time_point deadline) const {
@@ -151,17 +132,18 @@ class process_handle {
   bool subscribe(const caf::actor& subscriber) const;
   bool unsubscribe(const caf::actor& subscriber) const;
 
-  const std::shared_ptr<detail::process_record>& record() const noexcept {
-    return record_;
-  }
-
  private:
-  core::process_state ask_state() const;
-  static void poll_pause();
+  friend class runtime;
+  friend struct detail::runtime_access;
+  process_handle(std::shared_ptr<detail::process_record> record,
+                 const read_policy& reads) noexcept
+      : record_(std::move(record)), reads_(&reads) {}
+
   [[noreturn]] static void throw_empty();
   process_command send_command(int kind) const;
 
   std::shared_ptr<detail::process_record> record_;
+  const read_policy* reads_ = nullptr;
 };
 
 /// What start(), stop() and restart() return: whether the command was sent

@@ -31,7 +31,7 @@
 #include "vitrine/core/registry.hpp"
 #include "vitrine/process_handle.hpp"
 #include "vitrine/process_spec.hpp"
-#include "vitrine/read_mode.hpp"
+#include "vitrine/read_policy.hpp"
 #include "vitrine/supervisor_handle.hpp"
 
 namespace caf {
@@ -41,8 +41,31 @@ class actor_system;
 
 namespace vitrine {
 
+/// Every process of a runtime at one revision, in insertion order: what
+/// runtime::processes() returns. A plain value (it holds a handle per
+/// process); any thread.
+class process_list {
+ public:
+  std::uint64_t revision() const noexcept { return revision_; }
+  std::size_t size() const noexcept { return handles_.size(); }
+  bool empty() const noexcept { return handles_.empty(); }
+  const process_handle& operator[](std::size_t i) const noexcept {
+    return handles_[i];
+  }
+  auto begin() const noexcept { return handles_.begin(); }
+  auto end() const noexcept { return handles_.end(); }
+
+ private:
+  friend class runtime;
+  std::uint64_t revision_ = 0;
+  std::vector<process_handle> handles_;
+};
+
 struct runtime_options {
-  read_mode mode = read_mode::hybrid;
+  /// How host threads read states and find processes (read_policy.hpp);
+  /// null means read_policy::hybrid(). The messaging baseline is
+  /// &baseline::messaging_reads() (vitrine::baseline target).
+  const read_policy* reads = nullptr;
   /// Only when the runtime owns its actor system: scheduler threads (0 = as
   /// many as cores) and CAF's tuning (moderate-poll-attempts = 0 for
   /// latency, relaxed-sleep-duration = 100 ms for idle cost; see
@@ -98,49 +121,66 @@ class runtime {
   /// Adds a whole supervision tree under the root supervisor.
   supervisor_handle supervise(supervisor_spec spec);
 
-  /// The process named `name`, or an empty handle. Hybrid: a lock-free
-  /// registry lookup. Messaging: a request to the directory actor.
+  /// The process named `name`, or an empty handle, looked up through the
+  /// read policy. Hybrid: a lock-free registry lookup. Messaging: a request
+  /// to the directory actor.
   process_handle find(std::string_view name) const;
   /// Calls f(process_handle) for every process, in insertion order, at one
-  /// registry revision; returns that revision.
+  /// revision (through the read policy); returns that revision.
   template <class F>
   std::uint64_t for_each(F&& f) const;
 
-  const registry_type& registry() const noexcept;
-  /// Every supervisor, the root first, then each tree in the order its
-  /// supervisors were built (a parent before its children). A supervisor
-  /// whose name another one already has is not listed.
-  const supervisor_registry_type& supervisors() const noexcept;
-  /// Calls f(supervisor_handle) for every supervisor at one revision.
+  /// Every process at one revision, in insertion order (through the read
+  /// policy, as for_each()): one allocation, and one handle (a reference
+  /// count increment) per process.
+  process_list processes() const;
+  /// Calls f(supervisor_handle) for every supervisor at one revision: the
+  /// root first, then each tree in the order its supervisors were built (a
+  /// parent before its children). A supervisor whose name another one
+  /// already has is not listed.
   template <class F>
   std::uint64_t for_each_supervisor(F&& f) const;
   /// The supervisor named `name` ("root" for the root), or an empty handle.
   supervisor_handle find_supervisor(std::string_view name) const;
   supervisor_handle root() const;
-  read_mode mode() const noexcept;
+  /// The read policy chosen at construction.
+  const read_policy& reads() const noexcept;
   caf::actor_system& system() noexcept;
-  /// The messaging baseline's registry actor (invalid in hybrid mode).
-  const caf::actor& directory_actor() const noexcept;
 
   /// Stops everything and joins; idempotent.
   void shutdown();
 
  private:
+  friend struct detail::runtime_access;
+  detail::name_source names() const noexcept;
+  const registry_type& registry() const noexcept;
+  const supervisor_registry_type& supervisors() const noexcept;
+
   struct impl;
   std::unique_ptr<impl> impl_;
 };
 
 template <class F>
 std::uint64_t runtime::for_each(F&& f) const {
-  auto view = registry().snapshot();
-  for (const auto& entry : view->entries()) f(process_handle{entry->value});
-  return view->revision();
+  const read_policy& policy = reads();
+  return policy.for_each_record(
+      names(), [&](const std::shared_ptr<detail::process_record>& record) {
+        f(process_handle{record, policy});
+      });
+}
+
+inline process_list runtime::processes() const {
+  process_list list;
+  list.revision_ = for_each(
+      [&](process_handle h) { list.handles_.push_back(std::move(h)); });
+  return list;
 }
 
 template <class F>
 std::uint64_t runtime::for_each_supervisor(F&& f) const {
   auto view = supervisors().snapshot();
-  for (const auto& entry : view->entries()) f(supervisor_handle{entry->value});
+  for (const auto& entry : view->entries())
+    f(supervisor_handle{entry->value, reads()});
   return view->revision();
 }
 

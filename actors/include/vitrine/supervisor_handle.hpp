@@ -2,7 +2,8 @@
 // restarts, the reason of its last failure, its last transitions) and
 // commands it.
 //
-// Threads: any; reads are lock-free guarded loads and the waits sleep on a
+// Threads: any. Reads go through the runtime's read_policy: under the
+// default (hybrid) they are lock-free guarded loads and the waits sleep on a
 // futex until the supervisor publishes (see publication_cell.hpp); they
 // never message the supervisor. Commands message its actor asynchronously
 // and return a supervisor_command to wait on; the child changes
@@ -11,64 +12,49 @@
 // empty command.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <memory>
+#include <string_view>
 
 #include "vitrine/child_change.hpp"
-#include "vitrine/core/publication_cell.hpp"
 #include "vitrine/core/supervisor_state.hpp"
+#include "vitrine/detail/supervisor_record.hpp"
 #include "vitrine/process_spec.hpp"
+#include "vitrine/read_policy.hpp"
+#include "vitrine/state_view.hpp"
 
 namespace caf {
 class actor;
 }
 
 namespace vitrine {
-namespace detail {
-class command_port;  // the CAF side: how to message the supervisor actor
-
-struct supervisor_record {
-  explicit supervisor_record(std::shared_ptr<const std::string> name)
-      : state(std::in_place, initial_state(name)), name(std::move(name)) {}
-  core::publication_cell<core::supervisor_state> state;
-  const std::shared_ptr<const std::string> name;
-  /// Set while the actor lives; empty after the runtime shut down.
-  std::atomic<std::shared_ptr<command_port>> port;
-
- private:
-  static core::supervisor_state initial_state(
-      std::shared_ptr<const std::string> n) {
-    core::supervisor_state s;
-    s.name_storage = std::move(n);
-    return s;
-  }
-};
-}  // namespace detail
-
 class supervisor_command;
 
 class supervisor_handle {
  public:
   using clock = std::chrono::steady_clock;
 
+  /// An empty handle. Handles to supervisors come from
+  /// runtime::supervise(), root(), find_supervisor() and
+  /// for_each_supervisor().
   supervisor_handle() = default;
-  explicit supervisor_handle(std::shared_ptr<detail::supervisor_record> r)
-      : record_(std::move(r)) {}
 
   explicit operator bool() const noexcept { return record_ != nullptr; }
+  /// An opaque token of this supervisor's identity (as
+  /// process_handle::identity()).
+  std::weak_ptr<const void> identity() const noexcept { return record_; }
   std::string_view name() const noexcept { return *record_->name; }
 
-  core::publication_cell<core::supervisor_state>::snapshot read()
-      const noexcept {
-    return record_->state.read();
+  /// The current state.
+  state_view<core::supervisor_state> read() const {
+    return reads_->read(*record_);
   }
 
-  /// Blocks until `pred(state)` holds or `deadline` passes (futex; never
-  /// messages the supervisor).
+  /// Blocks until `pred(state)` holds or `deadline` passes (hybrid: a futex
+  /// sleep; never messages the supervisor).
   template <class Predicate>
   bool wait_until(Predicate pred, clock::time_point deadline) const {
-    return record_->state.wait_until(pred, deadline);
+    return reads_->wait_until(*record_, pred, deadline);
   }
   bool wait_for_status(core::supervisor_status status,
                        clock::time_point deadline) const {
@@ -123,16 +109,19 @@ class supervisor_handle {
   bool subscribe(const caf::actor& subscriber) const;
   bool unsubscribe(const caf::actor& subscriber) const;
 
-  const std::shared_ptr<detail::supervisor_record>& record() const noexcept {
-    return record_;
-  }
-
  private:
+  friend class runtime;
+  friend struct detail::runtime_access;
+  supervisor_handle(std::shared_ptr<detail::supervisor_record> r,
+                    const read_policy& reads) noexcept
+      : record_(std::move(r)), reads_(&reads) {}
+
   supervisor_command send_command(int kind) const;
   child_change send_change(int kind, std::string name,
                            std::unique_ptr<child_spec> spec) const;
 
   std::shared_ptr<detail::supervisor_record> record_;
+  const read_policy* reads_ = nullptr;
 };
 
 /// What supervisor_handle::start() and stop() return: wait on it to see the

@@ -14,7 +14,6 @@
 #include "vitrine/core/process_state.hpp"
 #include "vitrine/core/publication_cell.hpp"
 #include "vitrine/core/transition_history.hpp"
-#include "vitrine/read_mode.hpp"
 
 namespace vitrine::detail {
 
@@ -22,14 +21,11 @@ class command_port;         // the CAF side: how to message the owning actor
 class status_table_writer;  // the shared-memory status table, if any
 
 struct process_record {
-  process_record(std::shared_ptr<const std::string> process_name,
-                 read_mode read_mode)
-      : mode(read_mode),
-        state(std::in_place, initial_state(process_name)),
+  explicit process_record(std::shared_ptr<const std::string> process_name)
+      : state(std::in_place, initial_state(process_name)),
         name(std::move(process_name)) {}
 
-  // Read on every read(): first, so they share a cache line.
-  const read_mode mode;
+  // Read on every read(): first, so it starts the cache line.
   core::publication_cell<core::process_state> state;
   core::publication_cell<core::transition_history> history{std::in_place};
   const std::shared_ptr<const std::string> name;

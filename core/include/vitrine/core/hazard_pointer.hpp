@@ -45,6 +45,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "vitrine/core/detail/asymmetric_fence.hpp"
@@ -123,17 +124,29 @@ class hazard_pointer_reclaimer {
     explicit guard(eager_release_t) noexcept : guard() { eager_ = true; }
     guard(const guard&) = delete;
     guard& operator=(const guard&) = delete;
+    /// Moving hands the slot over, on the owning thread only (the slot and
+    /// its bookkeeping belong to the thread that made the guard): the
+    /// moved-from guard protects and releases nothing. No shared-memory
+    /// access; the announcement stays as it is.
+    guard(guard&& other) noexcept
+        : slot_(other.slot_),
+          used_(std::exchange(other.used_, nullptr)),
+          bit_(other.bit_),
+          eager_(other.eager_) {}
+    guard& operator=(guard&& other) noexcept {
+      if (this != &other) {
+        release();
+        slot_ = other.slot_;
+        used_ = std::exchange(other.used_, nullptr);
+        bit_ = other.bit_;
+        eager_ = other.eager_;
+      }
+      return *this;
+    }
     /// Lazy release for inline slots: the slot keeps announcing its node (see
     /// the file comment), so the next protect of an unchanged source is two
     /// loads.
-    ~guard() {
-      if (eager_) [[unlikely]]
-        slot_->store(nullptr, std::memory_order_release);  // (2)
-      if (bit_ == 0) [[likely]]
-        *used_ = 0;  // slot 0
-      else
-        *used_ &= ~bit_;
-    }
+    ~guard() { release(); }
 
     /// Loads `source` and keeps the node it points to alive until this guard
     /// is destroyed or protects something else.
@@ -159,6 +172,17 @@ class hazard_pointer_reclaimer {
     }
 
    private:
+    void release() noexcept {
+      if (used_ == nullptr) [[unlikely]]
+        return;  // moved from
+      if (eager_) [[unlikely]]
+        slot_->store(nullptr, std::memory_order_release);  // (2)
+      if (bit_ == 0) [[likely]]
+        *used_ = 0;  // slot 0
+      else
+        *used_ &= ~bit_;
+    }
+
     void claim_nested(thread_record& r, std::uint32_t used) noexcept {
       constexpr std::uint32_t all_inline =
           ~std::uint32_t{0} >> (32 - slots_per_thread);

@@ -1,8 +1,8 @@
-#include "vitrine/core/urcu_reclaimer.hpp"
+#include "vitrine/baseline/urcu_reclaimer.hpp"
 
 #include <cstddef>
 
-namespace vitrine::core {
+namespace vitrine::baseline {
 namespace {
 
 // Unregisters the thread from liburcu when it exits.
@@ -44,4 +44,4 @@ void urcu_memb_reclaimer::reclaim_now() noexcept {
   urcu_memb_barrier();
 }
 
-}  // namespace vitrine::core
+}  // namespace vitrine::baseline

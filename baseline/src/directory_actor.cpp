@@ -1,5 +1,6 @@
 #include "directory_actor.hpp"
 
+#include <algorithm>
 #include <string>
 #include <unordered_map>
 
@@ -20,22 +21,39 @@ class directory_actor final : public caf::event_based_actor {
     return {
         [this](caf::put_atom, const std::string& name,
                std::shared_ptr<process_record>& record) {
-          names_.insert_or_assign(name, std::move(record));
+          // A replaced child's new record takes the name over.
+          auto& slot = names_[name];
+          if (slot) unlist(slot);
+          slot = record;
+          listing_.records.push_back(std::move(record));
+          ++listing_.revision;
         },
         [this](forget_atom, const std::string& name,
                const std::shared_ptr<process_record>& record) {
           auto it = names_.find(name);
-          if (it != names_.end() && it->second == record) names_.erase(it);
+          if (it == names_.end() || it->second != record) return;
+          names_.erase(it);
+          unlist(record);
+          ++listing_.revision;
         },
         [this](caf::get_atom, const std::string& name) {
           auto it = names_.find(name);
           return it == names_.end() ? nullptr : it->second;
         },
+        [this](caf::get_atom) { return listing_; },
     };
   }
 
  private:
+  /// Drops `record` from the listing (a replaced or removed child).
+  void unlist(const std::shared_ptr<process_record>& record) {
+    auto& records = listing_.records;
+    records.erase(std::remove(records.begin(), records.end(), record),
+                  records.end());
+  }
+
   std::unordered_map<std::string, std::shared_ptr<process_record>> names_;
+  directory_listing listing_;
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
-// urcu_memb_reclaimer: the Reclaimer (see reclaimer.hpp) backed by liburcu's
-// "memb" flavor, kept as the measured alternative to hazard pointers.
+// urcu_memb_reclaimer: the Reclaimer (see core/reclaimer.hpp) backed by
+// liburcu's "memb" flavor, kept as the measured alternative to hazard
+// pointers. A baseline: in the vitrine::baseline_urcu target (bench/ and
+// tests/), not in the installed package, which does not link liburcu.
 //
 // Readers run inside rcu_read_lock()/rcu_read_unlock(); liburcu's writer side
 // uses membarrier, so readers pay no fence. Retired nodes go to call_rcu(),
@@ -21,7 +23,7 @@
 
 #include <atomic>
 
-namespace vitrine::core {
+namespace vitrine::baseline {
 
 class urcu_memb_reclaimer {
  public:
@@ -61,4 +63,4 @@ class urcu_memb_reclaimer {
   static constinit thread_local bool registered;
 };
 
-}  // namespace vitrine::core
+}  // namespace vitrine::baseline

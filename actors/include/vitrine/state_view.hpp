@@ -1,0 +1,60 @@
+// state_view<T>: a state read through a handle, for processes
+// (state_view<core::process_state>) and supervisors
+// (state_view<core::supervisor_state>) alike. It either guards a published
+// snapshot (hybrid reads: the snapshot stays alive and unchanged while the
+// view lives) or holds a copy (a baseline's reads, see read_policy.hpp).
+//
+// Threads: a view belongs to the thread that made it (it pins a hazard slot
+// of that thread); keep it short-lived. Any number of views may be alive at
+// once on one thread. Views are movable on that thread (the slot moves with
+// the view; a moved-from view must not be dereferenced) and not copyable.
+// Cost: making one from a cell is the cell's read() (no lock, no
+// allocation); from a copy, the copy; a move, a few word copies.
+#pragma once
+
+#include <optional>
+#include <utility>
+
+#include "vitrine/core/publication_cell.hpp"
+
+namespace vitrine {
+
+template <class T>
+class state_view {
+  using cell_type = core::publication_cell<T>;
+
+ public:
+  using value_type = T;
+
+  /// Guards the snapshot `cell` holds now.
+  explicit state_view(const cell_type& cell) noexcept
+      : value_(&cell.read_with(guard_)) {}
+  /// Holds `copy` (no guard is used).
+  explicit state_view(T copy) noexcept
+      : copy_(std::move(copy)), value_(&*copy_) {}
+  state_view(const state_view&) = delete;
+  state_view& operator=(const state_view&) = delete;
+  state_view(state_view&& other) noexcept
+      : guard_(std::move(other.guard_)),
+        copy_(std::move(other.copy_)),
+        value_(copy_ ? &*copy_ : std::exchange(other.value_, nullptr)) {}
+  state_view& operator=(state_view&& other) noexcept {
+    if (this != &other) {
+      guard_ = std::move(other.guard_);
+      copy_ = std::move(other.copy_);
+      value_ = copy_ ? &*copy_ : std::exchange(other.value_, nullptr);
+    }
+    return *this;
+  }
+
+  const T& operator*() const noexcept { return *value_; }
+  const T* operator->() const noexcept { return value_; }
+  const T* get() const noexcept { return value_; }
+
+ private:
+  typename cell_type::reclaimer_type::guard guard_;  // unused for a copy
+  std::optional<T> copy_;
+  const T* value_;
+};
+
+}  // namespace vitrine
