@@ -235,9 +235,15 @@ class process_actor final : public caf::event_based_actor {
     count();
     const std::uint64_t before = current_.version;
     start();
-    if (current_.status != process_status::starting &&
-        current_.status != process_status::backoff)
-      return before;
+    // Waits while starting, or in a backoff it was already in (the start
+    // armed the spawn timer). A spawn that failed right here ended this
+    // start early, like an early exit: answered now, or the supervisor
+    // (which grants the retry only once its operation ends) would wait on
+    // a process that waits on it.
+    const bool waits = current_.status == process_status::starting ||
+                       (current_.status == process_status::backoff &&
+                        current_.version == before);
+    if (!waits) return before;
     auto promise = make_response_promise<std::uint64_t>();
     pending_starts_.emplace_back(std::move(promise), before);
     return pending_starts_.back().first;

@@ -193,6 +193,7 @@ TEST_CASE_METHOD(fixture,
   auto a = (*this)["a"];
   const pid_t old = a.read()->pid;
   REQUIRE(a.restart().wait_for_status(process_status::stopping, in(patience)));
+  REQUIRE(log.holds(3));  // a's trap runs: "stop a"
   REQUIRE(sup.stop().wait_for_status(supervisor_status::stopped, in(patience)));
   // A barrier: a command `a` applies after it answered the supervisor. The
   // restart's start would have come with that answer.
