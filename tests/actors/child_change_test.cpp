@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "test_support.hpp"
+#include "vitrine/baseline/messaging.hpp"
 #include "vitrine/child_change.hpp"
 #include "vitrine/os/process_scan.hpp"
 #include "vitrine/status_reader.hpp"
@@ -140,7 +141,7 @@ TEST_CASE_METHOD(runtime_fixture,
   // Gone: no process, no zombie, not findable, not listed.
   check_no_process_left(b);
   CHECK_FALSE(rt.find("b"));
-  CHECK_FALSE(rt.registry().lookup("b"));
+  CHECK_FALSE(rt.find("b"));
   CHECK(sup.read()->child_count == 1);
   CHECK(pid_of(a) == a_pid);
   // The old handle still reads its last state; its commands are empty.
@@ -154,7 +155,7 @@ TEST_CASE_METHOD(runtime_fixture,
     REQUIRE(applied(again));
     auto b2 = rt.find("b");
     REQUIRE(b2);
-    CHECK(b2.record() != b.record());
+    CHECK(b2.identity().lock() != b.identity().lock());
     CHECK(reaches(b2, process_status::running));
     CHECK(pid_of(b2) != b_pid);
     CHECK(b.read()->status == process_status::stopped);  // the old record
@@ -210,7 +211,7 @@ TEST_CASE_METHOD(runtime_fixture,
   REQUIRE(applied(change));
   auto b2 = change.process();
   REQUIRE(b2);
-  CHECK(rt.find("b").record() == b2.record());
+  CHECK(rt.find("b").identity().lock() == b2.identity().lock());
   CHECK(reaches(b2, process_status::running));
   CHECK(read_pid_file(marker) == pid_of(b2));
   CHECK(pid_of(b2) != b_pid);
@@ -336,7 +337,7 @@ TEST_CASE("a removed child leaves the status table and the directory",
   const std::string path = dir.file("status");
   runtime_options options;
   options.status_table_path = path;
-  options.mode = GENERATE(read_mode::hybrid, read_mode::messaging);
+  options.reads = GENERATE(&read_policy::hybrid(), &baseline::messaging_reads());
   runtime rt{options};
   status_reader reader{path};
   auto sup =
