@@ -1,5 +1,6 @@
 #include "vitrine/child_change.hpp"
 
+#include "runtime_access.hpp"
 #include "vitrine/process_handle.hpp"
 #include "vitrine/supervisor_handle.hpp"
 
@@ -58,13 +59,17 @@ std::string child_change::error() const {
 process_handle child_change::process() const {
   if (!result_) return {};
   std::lock_guard lock{result_->mutex};
-  return process_handle{result_->process};
+  return detail::runtime_access::make_handle(
+      result_->process,
+      result_->reads ? *result_->reads : read_policy::hybrid());
 }
 
 supervisor_handle child_change::supervisor() const {
   if (!result_) return {};
   std::lock_guard lock{result_->mutex};
-  return supervisor_handle{result_->supervisor};
+  return detail::runtime_access::make_handle(
+      result_->supervisor,
+      result_->reads ? *result_->reads : read_policy::hybrid());
 }
 
 }  // namespace vitrine

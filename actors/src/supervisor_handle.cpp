@@ -27,6 +27,7 @@ supervisor_command supervisor_handle::stop() const {
 child_change supervisor_handle::send_change(
     int kind, std::string name, std::unique_ptr<child_spec> spec) const {
   auto result = std::make_shared<detail::change_result>();
+  result->reads = reads_;
   auto request = std::make_shared<detail::change_request>();
   request->kind = static_cast<detail::change_kind>(kind);
   request->name = std::move(name);

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "cli_driver.hpp"
 #include "state_dir.hpp"
@@ -250,11 +251,11 @@ TEST_CASE("status refuses what is not a regular file, without waiting",
   temp_dir dir;
   const auto fifo = dir.file("status.json");
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  const auto from_fifo = run_cli({"status", fifo});
+  const auto from_fifo = run_cli({"status", "--file", fifo});
   CHECK(from_fifo.code == 1);
   CHECK(from_fifo.output.find(fifo + ": is a FIFO, not a regular file") !=
         std::string::npos);
-  const auto from_zero = run_cli({"status", "/dev/zero"});
+  const auto from_zero = run_cli({"status", "--file", "/dev/zero"});
   CHECK(from_zero.code == 1);
   CHECK(from_zero.output.find(
             "/dev/zero: is a character device, not a regular file") !=
@@ -265,9 +266,12 @@ TEST_CASE("a file name with control characters is printed escaped",
           "[cli][escape]") {
   temp_dir dir;
   const auto path = dir.write("a\x1b[2J\n.toml", "nope = \n");
-  for (const char* command : {"check", "run", "status"}) {
-    const auto result = run_cli({command, path});
-    INFO(command << ": " << result.output);
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"check", path},
+        std::vector<std::string>{"run", path},
+        std::vector<std::string>{"status", "--file", path}}) {
+    const auto result = run_cli(command);
+    INFO(command[0] << ": " << result.output);
     CHECK(result.code == 1);
     CHECK(result.output.find('\x1b') == std::string::npos);
     CHECK(result.output.find("a\\x1b[2J\\x0a.toml") != std::string::npos);

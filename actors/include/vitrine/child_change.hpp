@@ -38,6 +38,8 @@ enum class change_outcome : std::uint8_t {
 
 std::string_view to_string(change_outcome outcome) noexcept;
 
+class read_policy;
+
 namespace detail {
 /// The shared result of one change; written once by the supervisor actor.
 struct change_result {
@@ -48,6 +50,8 @@ struct change_result {
   /// The child added (or put in place by a replace): one of them is set.
   std::shared_ptr<process_record> process;
   std::shared_ptr<supervisor_record> supervisor;
+  /// How the handles made from them read (the supervisor handle's policy).
+  const read_policy* reads = nullptr;
 
   /// Sets the outcome unless one is set already; wakes the waiters.
   void complete(change_outcome how, std::string text = {},
