@@ -337,7 +337,8 @@ TEST_CASE("a removed child leaves the status table and the directory",
   const std::string path = dir.file("status");
   runtime_options options;
   options.status_table_path = path;
-  options.reads = GENERATE(&read_policy::hybrid(), &baseline::messaging_reads());
+  options.reads =
+      GENERATE(&read_policy::hybrid(), &baseline::messaging_reads());
   runtime rt{options};
   status_reader reader{path};
   auto sup =

@@ -318,7 +318,8 @@ restart = "temporary"
 intensity = 0
 [[group.program]]
 name = "crashy"
-command = "test -e )" + flag + R"( || exit 3; exec sleep 1000"
+command = "test -e )" +
+               flag + R"( || exit 3; exec sleep 1000"
 startsecs_ms = 0
 )"};
   run.wait_status("fragile", "failed");
