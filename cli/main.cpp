@@ -1,4 +1,6 @@
 // vitrine: supervise the programs a TOML file describes (docs/cli.md).
+// `run` execs vitrine-run (the half that links CAF); the other commands
+// run here, without loading CAF.
 //
 //   vitrine run FILE.toml [--plain] [--json-status PATH]
 //   vitrine check FILE.toml
@@ -16,6 +18,7 @@
 #include "logs_command.hpp"
 #include "regular_file.hpp"
 #include "render.hpp"
+#include "run_subcommand.hpp"
 #include "status.hpp"
 #include "text_escape.hpp"
 
@@ -69,11 +72,6 @@ int status_command(const std::string& file, bool raw) {
 
 namespace {
 
-/// CLI11 validator: "" is not a path (`--json-status ""`).
-std::string non_empty_path(const std::string& value) {
-  return value.empty() ? "the path must not be empty" : "";
-}
-
 /// "unknown command 'frobnicate' (one of run, check, ...)" when the first
 /// argument is neither an option nor a subcommand of `app`, else "".
 /// CLI11 would only say that a subcommand is required.
@@ -97,24 +95,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "vitrine 0.1.0");
 
-  run_options run;
-  auto* run_cmd = app.add_subcommand(
-      "run",
-      "supervise the programs of FILE in the foreground until "
-      "SIGINT/SIGTERM/SIGQUIT (SIGHUP reloads FILE)");
-  run_cmd->add_option("file", run.file, "configuration (TOML)")->required();
-  run_cmd->add_flag("--plain", run.plain,
-                    "print one line per change instead of a live table");
-  run_cmd
-      ->add_option("--json-status", run.json_status,
-                   "keep PATH rewritten (atomically) with a JSON array of "
-                   "process states")
-      ->check(non_empty_path);
-  run_cmd
-      ->add_option("--state-dir", run.state_dir,
-                   "state directory (status table, control socket); "
-                   "default $XDG_RUNTIME_DIR/vitrine/NAME")
-      ->check(non_empty_path);
+  run_options run;  // checked here, run by vitrine-run (run_subcommand.hpp)
+  auto* run_cmd = add_run_subcommand(app, run);
 
   std::string check_file;
   auto* check_cmd =
@@ -148,7 +130,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
-    if (*run_cmd) return run_command(run);
+    if (*run_cmd) return exec_run(argv);
     if (*check_cmd) return check_command(check_file);
     if (clients.parsed()) return clients.run();
     if (*logs_cmd) return logs_command(logs);

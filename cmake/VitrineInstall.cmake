@@ -45,7 +45,8 @@ foreach(part core os actors)
           DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()
 if(TARGET vitrine_cli)
-  install(TARGETS vitrine_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(TARGETS vitrine_cli vitrine_run_cli
+          RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
 
 install(

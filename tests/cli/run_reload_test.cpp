@@ -62,9 +62,12 @@ struct reload_run {
         wait_for_text(output, "supervisor main running", deadline, cli.pid()));
   }
 
-  /// Waits until every named program runs with a pid; returns the rows.
+  /// Waits until every named program runs with a pid (for those in
+  /// `replaced`, another pid than the one given: the status file is
+  /// rewritten a little after a change); returns the rows.
   std::map<std::string, vitrine::cli::status_row> running(
-      const std::vector<std::string>& names) {
+      const std::vector<std::string>& names,
+      const std::map<std::string, pid_t>& replaced = {}) {
     std::map<std::string, vitrine::cli::status_row> rows;
     const bool ok = wait_until([&] {
       rows = rows_of(status);
@@ -72,6 +75,8 @@ struct reload_run {
         if (!rows.contains(n) || rows[n].status != "running" ||
             rows[n].pid <= 0)
           return false;
+      for (const auto& [n, old_pid] : replaced)
+        if (rows[n].pid == old_pid) return false;
       return true;
     });
     INFO(read_file(output));
@@ -111,7 +116,8 @@ TEST_CASE("SIGHUP applies the rewritten file to the running programs",
   CHECK(text.find("reload: changed 1 (change)") != std::string::npos);
   CHECK(text.find("reload: unchanged 1") != std::string::npos);
 
-  auto after = run.running({"keep", "change", "added"});
+  auto after =
+      run.running({"keep", "change", "added"}, {{"change", change_pid}});
   CHECK(after["keep"].pid == keep_pid);
   CHECK(after["change"].pid != change_pid);
   CHECK(wait_until([&] { return !rows_of(run.status).contains("drop"); }));
@@ -159,7 +165,8 @@ TEST_CASE("a reload replaces a changed group as a whole", "[cli][reload]") {
   run.reload(program("top", "1000") + group("999"));
   INFO(read_file(run.output));
   CHECK(wait_for_text(run.output, "reload: changed 1 (g)", deadline));
-  auto after = run.running({"top", "in1", "in2"});
+  auto after = run.running({"top", "in1", "in2"}, {{"in1", before["in1"].pid},
+                                                   {"in2", before["in2"].pid}});
   CHECK(after["top"].pid == before["top"].pid);
   CHECK(after["in1"].pid != before["in1"].pid);
   CHECK(after["in2"].pid != before["in2"].pid);
