@@ -28,20 +28,18 @@ namespace {
 VITRINE_CHILD_CODE int child_main(void* arg) {
   auto* plan = static_cast<child_plan*>(arg);
 
-  // Handlers installed by the parent must not run in this shared-memory
-  // child; SIG_IGN for these three would also survive exec and surprise it.
+  // Every signal starts at its default, as systemd gives a service:
+  // handlers installed by the parent must not run in this shared-memory
+  // child, and an ignored signal would survive exec (a host started in the
+  // background by a shell ignores SIGINT and SIGQUIT; its programs then
+  // could not be stopped with stop_signal = INT).
   for (int sig = 1; sig <= kernel_nsig; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     kernel_sigaction old;
     if (::syscall(SYS_rt_sigaction, sig, nullptr, &old, kernel_sigset_size)) {
       continue;
     }
-    bool reset = old.handler != SIG_DFL && old.handler != SIG_IGN;
-    if (old.handler == SIG_IGN &&
-        (sig == SIGPIPE || sig == SIGCHLD || sig == SIGXFSZ)) {
-      reset = true;
-    }
-    if (reset) {
+    if (old.handler != SIG_DFL) {
       kernel_sigaction dfl;
       dfl.handler = SIG_DFL;
       dfl.flags = 0;

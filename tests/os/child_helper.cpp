@@ -98,6 +98,9 @@ std::string report() {
   sigaction(SIGPIPE, nullptr, &sa);
   r += std::string("sigpipe=") + (sa.sa_handler == SIG_IGN ? "ign" : "dfl") +
        "\n";
+  sigaction(SIGINT, nullptr, &sa);
+  r += std::string("sigint=") + (sa.sa_handler == SIG_IGN ? "ign" : "dfl") +
+       "\n";
   for (char** e = environ; *e != nullptr; ++e)
     r += std::string("env:") + *e + "\n";
   return r;

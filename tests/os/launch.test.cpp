@@ -207,13 +207,14 @@ TEST_CASE("the child leads its own process group") {
 
 TEST_CASE(
     "the child sees only fds 0, 1, 2 and the notify fd, no signal "
-    "blocked, SIGPIPE at default") {
+    "blocked, every signal at its default (ignored ones too)") {
   leak_guard guard;
   temp_dir dir;
   // Host mistakes the child must not inherit.
   int leaked = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC on purpose
   REQUIRE(leaked >= 0);
   auto old_pipe = ::signal(SIGPIPE, SIG_IGN);
+  auto old_int = ::signal(SIGINT, SIG_IGN);  // as a shell's background job
   sigset_t usr1, old_mask;
   sigemptyset(&usr1);
   sigaddset(&usr1, SIGUSR1);
@@ -238,11 +239,13 @@ TEST_CASE(
 
   pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   ::signal(SIGPIPE, old_pipe);
+  ::signal(SIGINT, old_int);
   ::close(leaked);
   auto r = read_report(dir.file("r"));
   CHECK(r["fds"] == "0,1,2,7");
   CHECK(r["blocked"] == "0");
   CHECK(r["sigpipe"] == "dfl");
+  CHECK(r["sigint"] == "dfl");
   child.stdout_pipe.reset();  // never handed to the io_service
   child.notify_pipe.reset();
   io.stop();  // closes its epoll and eventfd

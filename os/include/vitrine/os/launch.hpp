@@ -3,7 +3,8 @@
 // What it does: everything that can fail or allocate (PATH search, argv and
 // envp arrays, opening files, pipes) happens in the parent; then
 // clone(CLONE_VM | CLONE_VFORK) runs a small child routine that uses raw
-// syscalls only (signal dispositions and mask reset, own process group,
+// syscalls only (every signal disposition to its default, ignored ones
+// included, and an empty mask; own process group,
 // PR_SET_PDEATHSIG, umask, rlimits, chdir, stdio and notify fd, close every
 // other fd) and execve()s. A failure in the child is reported back to the
 // parent, which reaps that child and returns a launch_error.
