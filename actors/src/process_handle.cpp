@@ -11,8 +11,9 @@ namespace vitrine {
 namespace {
 
 template <class... Ts>
-bool send_to_owner(const detail::process_record& record, Ts&&... xs) {
-  auto port = record.port.load();
+bool send_to_owner(const detail::process_record* record, Ts&&... xs) {
+  if (record == nullptr) return false;  // an empty handle
+  auto port = record->port.load();
   if (!port) return false;
   caf::anon_send(port->owner(), std::forward<Ts>(xs)...);
   return true;
@@ -21,6 +22,7 @@ bool send_to_owner(const detail::process_record& record, Ts&&... xs) {
 }  // namespace
 
 process_command process_handle::send_command(int kind) const {
+  if (!record_) return {};
   auto port = record_->port.load();
   if (!port) return {};
   const std::uint64_t ticket = port->next_ticket();
@@ -38,13 +40,15 @@ process_command process_handle::restart() const {
   return send_command(static_cast<int>(detail::command_kind::restart));
 }
 bool process_handle::signal(int sig) const {
-  return send_to_owner(*record_, detail::signal_atom::value, sig);
+  return send_to_owner(record_.get(), detail::signal_atom::value, sig);
 }
 bool process_handle::subscribe(const caf::actor& subscriber) const {
-  return send_to_owner(*record_, detail::subscribe_atom::value, subscriber);
+  return send_to_owner(record_.get(), detail::subscribe_atom::value,
+                       subscriber);
 }
 bool process_handle::unsubscribe(const caf::actor& subscriber) const {
-  return send_to_owner(*record_, detail::unsubscribe_atom::value, subscriber);
+  return send_to_owner(record_.get(), detail::unsubscribe_atom::value,
+                       subscriber);
 }
 
 void process_handle::throw_empty() {

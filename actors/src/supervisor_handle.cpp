@@ -5,15 +5,21 @@
 #include "atoms.hpp"
 #include "child_change_request.hpp"
 #include "command_port.hpp"
+#include "vitrine/process_handle.hpp"  // empty_handle_error
 
 namespace vitrine {
 
 supervisor_command supervisor_handle::send_command(int kind) const {
+  if (!record_) return {};
   auto port = record_->port.load();
   if (!port) return {};
   const std::uint64_t ticket = port->next_ticket();
   caf::anon_send(port->owner(), detail::command_atom::value, ticket, kind);
   return supervisor_command{*this, ticket};
+}
+
+void supervisor_handle::throw_empty() {
+  throw empty_handle_error{};
 }
 
 supervisor_command supervisor_handle::start() const {
@@ -26,6 +32,7 @@ supervisor_command supervisor_handle::stop() const {
 
 child_change supervisor_handle::send_change(
     int kind, std::string name, std::unique_ptr<child_spec> spec) const {
+  if (!record_) return {};
   auto result = std::make_shared<detail::change_result>();
   result->reads = reads_;
   auto request = std::make_shared<detail::change_request>();

@@ -1,6 +1,7 @@
 // Reading through process handles at the edges: empty handles, many live
 // views on one thread, and what a messaging-mode handle reads after the
 // runtime is gone.
+#include <csignal>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -15,8 +16,8 @@ using namespace vitrine::test;
 using core::process_status;
 
 TEST_CASE_METHOD(runtime_fixture,
-                 "an empty handle's reads throw empty_handle_error and its "
-                 "accessors do not crash",
+                 "an empty handle's reads throw empty_handle_error, its "
+                 "commands send nothing and its accessors do not crash",
                  "[handle]") {
   auto unknown = rt.find("unknown");
   CHECK_FALSE(unknown);
@@ -29,6 +30,23 @@ TEST_CASE_METHOD(runtime_fixture,
   process_handle empty;
   CHECK_THROWS_AS(empty.read(), empty_handle_error);
   CHECK_THROWS_WITH(empty.read(), Catch::Contains("empty process_handle"));
+  // Commands on an empty handle send nothing (they used to dereference it).
+  CHECK_FALSE(empty.start());
+  CHECK_FALSE(unknown.restart());
+  CHECK_FALSE(unknown.stop());
+  CHECK_FALSE(unknown.signal(SIGTERM));
+  // The same for an empty supervisor handle.
+  auto no_supervisor = rt.find_supervisor("unknown");
+  CHECK_FALSE(no_supervisor);
+  CHECK(no_supervisor.name().empty());
+  CHECK_THROWS_AS(no_supervisor.read(), empty_handle_error);
+  CHECK_THROWS_AS(
+      no_supervisor.wait_for_status(core::supervisor_status::running, in(1ms)),
+      empty_handle_error);
+  CHECK_FALSE(no_supervisor.start());
+  CHECK_FALSE(no_supervisor.stop());
+  CHECK(no_supervisor.remove_child("x").outcome() ==
+        change_outcome::supervisor_gone);
 }
 
 TEST_CASE_METHOD(runtime_fixture,

@@ -36,13 +36,13 @@ class actor;
 
 namespace vitrine {
 
-/// Thrown by the reads of an empty process_handle.
+/// Thrown by the reads of an empty process_handle or supervisor_handle.
 class empty_handle_error : public std::logic_error {
  public:
   empty_handle_error()
       : std::logic_error(
-            "vitrine: read through an empty process_handle "
-            "(runtime::find() of an unknown name?)") {}
+            "vitrine: read through an empty process_handle or "
+            "supervisor_handle (runtime::find() of an unknown name?)") {}
 };
 
 class process_command;

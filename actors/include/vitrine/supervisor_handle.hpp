@@ -43,17 +43,23 @@ class supervisor_handle {
   /// An opaque token of this supervisor's identity (as
   /// process_handle::identity()).
   std::weak_ptr<const void> identity() const noexcept { return record_; }
-  std::string_view name() const noexcept { return *record_->name; }
+  /// The supervisor's name; "" for an empty handle.
+  std::string_view name() const noexcept {
+    return record_ ? std::string_view{*record_->name} : std::string_view{};
+  }
 
-  /// The current state.
+  /// The current state. Throws empty_handle_error on an empty handle.
   state_view<core::supervisor_state> read() const {
+    if (!record_) throw_empty();
     return reads_->read(*record_);
   }
 
   /// Blocks until `pred(state)` holds or `deadline` passes (hybrid: a futex
-  /// sleep; never messages the supervisor).
+  /// sleep; never messages the supervisor). Throws empty_handle_error on an
+  /// empty handle.
   template <class Predicate>
   bool wait_until(Predicate pred, clock::time_point deadline) const {
+    if (!record_) throw_empty();
     return reads_->wait_until(*record_, pred, deadline);
   }
   bool wait_for_status(core::supervisor_status status,
@@ -117,6 +123,7 @@ class supervisor_handle {
       : record_(std::move(r)), reads_(&reads) {}
 
   supervisor_command send_command(int kind) const;
+  [[noreturn]] static void throw_empty();
   child_change send_change(int kind, std::string name,
                            std::unique_ptr<child_spec> spec) const;
 
