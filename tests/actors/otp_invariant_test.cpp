@@ -130,7 +130,9 @@ TEST_CASE(
   rt.supervise(build.make());
   std::vector<process_handle> processes;
   for (int i = 0; i <= 7; ++i) {
-    processes.push_back(rt.find("p" + std::to_string(i)));
+    std::string name = "p";  // not "p" + to_string: GCC 12 -O3 -Wrestrict
+    name += std::to_string(i);
+    processes.push_back(rt.find(name));
     REQUIRE(processes.back());
   }
   std::vector<supervisor_handle> supervisors{
