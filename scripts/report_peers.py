@@ -181,10 +181,11 @@ def render(path: Path, img_dir: Path, img_rel: str) -> dict:
                  "(one process per service; all = a shell loop over the "
                  "scan directory), read directly = the 35-byte "
                  "`supervise/status` files. vitrine run: CLI = `vitrine "
-                 "status PATH --json`, read directly = parsing the "
-                 "--json-status file (this tree's CLI has no query for one "
-                 "program; the embedded API reads one state in nanoseconds, "
-                 "see the end-to-end section).")})
+                 "status [NAME]` (it reads the run's shared-memory status "
+                 "table), read directly = parsing the --json-status file; "
+                 "a program of another process reads one slot of the table "
+                 "in nanoseconds (the status table section), and the "
+                 "embedded API one state (the end-to-end section).")})
     rows = []
     for k, e, m in ran:
         surv = e.get("survivors", {})
