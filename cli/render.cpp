@@ -64,22 +64,25 @@ cells cells_of(const status_row& row, std::int64_t now_unix_ms) {
 std::string render_table(const std::vector<status_row>& rows,
                          std::int64_t now_unix_ms, std::size_t width) {
   std::vector<cells> lines;
+  lines.reserve(rows.size() + 1);
   lines.push_back({"NAME", "STATUS", "PID", "UPTIME", "RESTARTS", "LAST EXIT"});
   for (const auto& row : rows) lines.push_back(cells_of(row, now_unix_ms));
   std::array<std::size_t, column_count> widths{};
+  std::size_t line_width = 0;
   for (const auto& line : lines)
     for (std::size_t c = 0; c < column_count; ++c)
       widths[c] = std::max(widths[c], line[c].size());
+  for (const std::size_t w : widths) line_width += w + 2;
   std::string out;
+  out.reserve(lines.size() * (line_width + 1));
   for (const auto& line : lines) {
-    std::string text;
+    const std::size_t begin = out.size();
     for (std::size_t c = 0; c < column_count; ++c) {
-      text += line[c];
-      if (c + 1 < column_count)
-        text += std::string(widths[c] - line[c].size() + 2, ' ');
+      out += line[c];
+      if (c + 1 < column_count) out.append(widths[c] - line[c].size() + 2, ' ');
     }
-    if (width && text.size() > width) text.resize(width);
-    out += text + "\n";
+    if (width && out.size() - begin > width) out.resize(begin + width);
+    out += '\n';
   }
   return out;
 }

@@ -89,8 +89,10 @@ int table_status_command(const table_status_options& options) {
   std::vector<status_row> rows;
   std::vector<supervisor_row> supervisors;
   for (const auto& slot : slots) {
-    if (!wanted.empty() && !wanted.contains(slot.name_view())) continue;
-    found.emplace(slot.name_view());
+    if (!wanted.empty()) {
+      if (!wanted.contains(slot.name_view())) continue;
+      found.emplace(slot.name_view());  // only to name the missing ones
+    }
     if (slot.kind == static_cast<std::uint8_t>(st::slot_kind::supervisor))
       supervisors.push_back(supervisor_of(slot));
     else
