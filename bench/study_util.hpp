@@ -81,9 +81,19 @@ inline std::size_t scaled(std::size_t full) {
   return quick() ? std::max<std::size_t>(full / 10, 10) : full;
 }
 
+/// The first line of /proc/loadavg (load of the shared machine).
+inline std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
 class study_output {
  public:
   using fields = std::vector<std::pair<std::string, double>>;
+
+  study_output() { notes_["loadavg_start"] = load_average(); }
 
   /// One row: name, its main figure (real_time, ns) and extra fields.
   void row(const std::string& name, double real_ns, fields extra = {}) {
@@ -125,7 +135,8 @@ class study_output {
     notes_[key] = value;
   }
 
-  void write(const std::string& path) const {
+  void write(const std::string& path) {
+    notes_["loadavg_end"] = load_average();
     std::ofstream out(path);
     utsname u{};
     ::uname(&u);
