@@ -268,13 +268,26 @@ double call_interrupts() {
 
 enum class writer_mode { idle, publish, scan_each, spin };
 
+/// Pins the calling thread to `cpu` when the machine has it; true if so.
+bool pin_to(unsigned cpu) {
+  if (std::thread::hardware_concurrency() <= cpu) return false;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
 void ipi_cost(study::study_output& out) {
   cell_of<hazard> cell{std::in_place, std::uint64_t{0}};
   std::atomic<int> mode{static_cast<int>(writer_mode::idle)};
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> work{0};
   std::atomic<int> writer_cpu{-1};
+  // Writer on CPU 0, compute thread on CPU 1: an IPI reaches the compute
+  // thread whenever both run at the same time.
+  std::atomic<bool> pinned{true};
   std::thread writer([&] {
+    if (!pin_to(0)) pinned = false;
     std::uint64_t v = 0, x = 1;
     while (!stop.load(std::memory_order_relaxed)) {
       writer_cpu.store(sched_getcpu(), std::memory_order_relaxed);
@@ -303,6 +316,7 @@ void ipi_cost(study::study_output& out) {
   std::vector<bool> chunk_apart;  // compute and writer on different CPUs
   std::atomic<bool> compute_stop{false};
   std::thread compute([&] {
+    if (!pin_to(1)) pinned = false;
     double x = 1.0;
     while (!compute_stop.load(std::memory_order_relaxed)) {
       const auto t0 = clock_type::now();
@@ -352,6 +366,7 @@ void ipi_cost(study::study_output& out) {
     const double p50 = study::quantile(v, 0.5);
     out.row(std::string{"ipi/"} + names[m], p50,
             {{"chunks", chunks},
+             {"pinned", pinned ? 1.0 : 0.0},
              {"compute_cpu_share", busy_ns[m] / (seconds[m] * 1e9)},
              {"apart_share", chunks > 0 ? apart[m] / chunks : 0},
              {"p90", study::quantile(v, 0.9)},
