@@ -10,13 +10,14 @@
 //   stall/<reclaimer>          one reader holds a snapshot for a while, a
 //                              writer publishes at full rate: garbage bytes
 //                              over time (series)
-//   ipi/<writer>               a host thread that never reads runs a compute
-//                              loop; its slowdown while the writer publishes,
-//                              scans on every publish, or just spins (control)
+//   ipi/<writer>               a never-reading thread's compute loop slowed
+//                              by a writer publishing, scanning, or spinning
 //
-// The state is the 64-byte one of vitrine_bench_core, with a live-instance
-// counter. VITRINE_STUDY_QUICK=1 runs with a tenth of the samples.
+// 64-byte state (as vitrine_bench_core) with a live-instance counter.
+// VITRINE_STUDY_QUICK=1: a tenth of the samples.
+#include <pthread.h>
 #include <sched.h>
+#include <time.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -333,16 +334,25 @@ void ipi_cost(study::study_output& out) {
   });
   const int rounds = study::quick() ? 1 : 5;
   const auto phase = std::chrono::milliseconds{study::quick() ? 150 : 300};
-  std::vector<double> calls(4, 0), seconds(4, 0), scans(4, 0);
+  std::vector<double> calls(4, 0), seconds(4, 0), scans(4, 0), cpu(4, 0);
+  clockid_t compute_clock;
+  pthread_getcpuclockid(compute.native_handle(), &compute_clock);
+  const auto cpu_ns = [&] {
+    timespec ts{};
+    clock_gettime(compute_clock, &ts);
+    return ts.tv_sec * 1e9 + static_cast<double>(ts.tv_nsec);
+  };
   measuring = true;
   for (int r = 0; r < rounds; ++r)
     for (int m = 0; m < 4; ++m) {
       mode = m;
       const double c0 = call_interrupts();
       const auto s0 = hazard::scans();
+      const double cpu0 = cpu_ns();
       const auto t0 = clock_type::now();
       std::this_thread::sleep_for(phase);
       seconds[m] += study::seconds_since(t0);
+      cpu[m] += cpu_ns() - cpu0;
       calls[m] += call_interrupts() - c0;
       scans[m] += static_cast<double>(hazard::scans() - s0);
     }
@@ -353,10 +363,9 @@ void ipi_cost(study::study_output& out) {
   writer.join();
   const char* names[] = {"idle", "publish", "scan_each", "spin"};
   std::vector<std::vector<double>> by_mode(4);
-  std::vector<double> busy_ns(4, 0), apart(4, 0);
+  std::vector<double> apart(4, 0);
   for (std::size_t i = 0; i < chunk_ns.size(); ++i) {
     by_mode[chunk_mode[i]].push_back(chunk_ns[i]);
-    busy_ns[chunk_mode[i]] += chunk_ns[i];
     apart[chunk_mode[i]] += chunk_apart[i] ? 1 : 0;
   }
   const double base = study::quantile(by_mode[0], 0.5);
@@ -367,7 +376,7 @@ void ipi_cost(study::study_output& out) {
     out.row(std::string{"ipi/"} + names[m], p50,
             {{"chunks", chunks},
              {"pinned", pinned ? 1.0 : 0.0},
-             {"compute_cpu_share", busy_ns[m] / (seconds[m] * 1e9)},
+             {"compute_cpu_share", cpu[m] / (seconds[m] * 1e9)},
              {"apart_share", chunks > 0 ? apart[m] / chunks : 0},
              {"p90", study::quantile(v, 0.9)},
              {"slowdown_pct", (p50 / base - 1) * 100},

@@ -134,25 +134,34 @@ def reader_scaling(device: dict | None, img: Path) -> str | None:
             continue
         key = (parts[1], int(parts[-1].split(":")[1]))
         agg.setdefault(key, {})[b.get("aggregate_name", "")] = b["real_time"]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    for variant in ("floor", "hybrid_hazard", "hybrid_urcu", "seqlock",
-                    "mutex", "shared_mutex", "atomic_shared_ptr"):
-        pts = sorted((t, a) for (v, t), a in agg.items() if v == variant
-                     and "median" in a)
-        if not pts:
-            continue
-        ts = [t for t, _ in pts]
-        # real_time of a threaded run is per op over all threads.
-        med = [a["median"] * t for t, a in pts]
-        sd = [a.get("stddev", 0) * t for t, a in pts]
-        line, = ax.plot(ts, med, marker="o", label=variant)
-        ax.fill_between(ts, [max(m - s, 1e-3) for m, s in zip(med, sd)],
-                        [m + s for m, s in zip(med, sd)], alpha=0.2,
-                        color=line.get_color())
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("reader threads (16-core machine)")
-    ax.set_ylabel("ns per read per thread")
-    ax.set_title("reader scaling (median, band: +-1 stddev of 5 repetitions)")
-    ax.legend(fontsize=7)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    lock_free = ("floor", "hybrid_hazard", "hybrid_urcu", "seqlock")
+    for ax, variants, log in (
+            (axes[0], lock_free + ("mutex", "shared_mutex",
+                                   "atomic_shared_ptr"), True),
+            (axes[1], lock_free, False)):
+        for variant in variants:
+            pts = sorted((t, a) for (v, t), a in agg.items() if v == variant
+                         and "median" in a)
+            if not pts:
+                continue
+            ts = [t for t, _ in pts]
+            # real_time of a threaded run is per op over all threads.
+            med = [a["median"] * t for t, a in pts]
+            sd = [a.get("stddev", 0) * t for t, a in pts]
+            line, = ax.plot(ts, med, marker="o", label=variant)
+            ax.fill_between(ts, [max(m - d, 1e-3) for m, d in zip(med, sd)],
+                            [m + d for m, d in zip(med, sd)], alpha=0.2,
+                            color=line.get_color())
+        ax.set_xscale("log", base=2)
+        if log:
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(bottom=0)
+        ax.set_xlabel("reader threads (16-core machine)")
+        ax.set_ylabel("ns per read per thread")
+        ax.legend(fontsize=7)
+    axes[0].set_title("all variants (log scale)")
+    axes[1].set_title("lock-free variants (linear scale)")
+    fig.suptitle("reader scaling: median, band +-1 stddev of 5 repetitions")
     return _save(fig, img, "study_reader_scaling16.png")
