@@ -79,8 +79,7 @@ double node_bytes(cell_of<R>& cell) {
                              before.bytes);
 }
 
-// -- distributions
-// --------------------------------------------------------------
+// -- distributions -----------------------------------------------
 
 template <class Body>
 std::vector<double> per_op_ns(std::size_t n, Body body) {
@@ -185,8 +184,7 @@ void publish_distributions(study::study_output& out) {
                    {{"bytes", bytes}});
 }
 
-// -- stalled reader
-// ------------------------------------------------------------
+// -- stalled reader ----------------------------------------------
 
 template <class R>
 void stalled_reader(study::study_output& out, double stall_s) {
@@ -248,8 +246,7 @@ void stalled_reader(study::study_output& out, double stall_s) {
   R::reclaim_now();
 }
 
-// -- IPI cost
-// ------------------------------------------------------------------
+// -- IPI cost ----------------------------------------------------
 
 /// Function-call interrupts (the IPIs membarrier sends) summed over CPUs.
 double call_interrupts() {

@@ -62,13 +62,15 @@ def section_stall(c: dict[str, dict]) -> list[str]:
                    f"{'yes, ' + fmt_bytes(r['cap_bytes']) if r['capped'] else 'no'} |")
     h, u = c.get("stall/hybrid_hazard"), c.get("stall/hybrid_urcu")
     if h and u:
-        out += ["", f"Hazard pointers keep the garbage bounded: the stalled "
-                f"reader pins one node, the writer frees everything else "
-                f"every scan ({fmt_bytes(h['peak_garbage_bytes'])} at most). "
-                f"Under liburcu a grace period cannot end while the reader "
-                f"is inside its read-side section, so every retired node "
-                f"waits: {fmt_bytes(u['peak_garbage_bytes'])} after "
-                f"{u['stall_s']:.1f} s, growing with the publish rate."]
+        out += ["", f"Hazard pointers: the garbage stays under "
+                f"{fmt_bytes(h['peak_garbage_bytes'])} the whole time (flat "
+                "in the plot), as design.md section 4 bounds it: "
+                "scan_threshold() nodes per writer plus the protected ones. "
+                "liburcu: a grace period cannot end while a reader is inside "
+                "its read-side section, so retired nodes accumulate: "
+                f"{fmt_bytes(u['peak_garbage_bytes'])} after "
+                f"{u['stall_s']:.1f} s, {fmt_bytes(u['garbage_bytes_end'])} "
+                "0.5 s after the reader let go."]
     return out + ["", "![garbage over time](img/study_stall.png)", ""]
 
 
@@ -98,8 +100,9 @@ def section_ipi(c: dict[str, dict]) -> list[str]:
     s, spin = rows.get("scan_each"), rows.get("spin")
     if s and spin:
         out += ["", f"With a scan after every publish ({s['scans_per_s']:,.0f}"
-                f" scans/s) the compute thread ran {s['slowdown_pct']:+.1f} %"
-                f" slower than with an idle writer (spinning control: "
+                f" scans/s) the compute thread's chunk time changed by "
+                f"{s['slowdown_pct']:+.1f} % against an idle writer "
+                f"(spinning control: "
                 f"{spin['slowdown_pct']:+.1f} %). The threads were on "
                 f"different CPUs in {s['apart_share'] * 100:.0f} % of the "
                 f"chunks, yet the machine counted {s['call_ipis_per_s']:,.0f}"
