@@ -15,6 +15,9 @@
 // VITRINE_STUDY_QUICK=1 takes a tenth of the samples and stops the cells at
 // 10,000.
 #include <signal.h>
+#include <sys/resource.h>
+
+#include <filesystem>
 
 #include <memory>
 #include <random>
@@ -122,11 +125,29 @@ void cells(study::study_output& out, std::size_t n) {
   if (sink == 42) std::puts("");
 }
 
+double open_fds() {
+  double n = 0;
+  for ([[maybe_unused]] const auto& e :
+       std::filesystem::directory_iterator("/proc/self/fd"))
+    ++n;
+  return n;
+}
+
 void real(study::study_output& out, std::size_t n) {
   const std::string tag = "/processes:" + std::to_string(n);
   const double before = study::heap_bytes();
+  const double fds_before = open_fds();
   vitrine::bench::fleet f{{&vitrine::read_policy::hybrid(), n, true}};
   const double bytes = (study::heap_bytes() - before) / static_cast<double>(n);
+  // What the machine allows: descriptors per process against the limit.
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  const double fds = (open_fds() - fds_before) / static_cast<double>(n);
+  out.row(
+      "scaling/real/fds_per_process" + tag, fds,
+      {{"fds", fds},
+       {"rlimit_nofile", static_cast<double>(files.rlim_cur)},
+       {"max_processes_by_fds", static_cast<double>(files.rlim_cur) / fds}});
   out.row("scaling/real/start" + tag, f.start_seconds() * 1e9);
   out.row("scaling/real/heap_per_process" + tag, bytes, {{"bytes", bytes}});
   const std::size_t ops = study::scaled(200'000);

@@ -228,6 +228,16 @@ def section_scaling(s: dict[str, dict]) -> list[str]:
                    f"{ns(g('lookup')['real_time'])} | "
                    f"{ns(g('read')['real_time'])} | {ns(g('sweep')['p50'])} |"
                    f" {ns(g('restart')['p50'])} |")
+    fds = {int(k.rsplit(":", 1)[1]): r for k, r in s.items()
+           if k.startswith("scaling/real/fds_per_process/")}
+    fd = fds[max(fds)] if fds else None
+    if fd:
+        out += ["", f"What the machine allows: a supervised process holds "
+                f"{fd['fds']:.2f} file descriptors of the runtime's (the "
+                f"largest fleet above), and RLIMIT_NOFILE is "
+                f"{fd['rlimit_nofile']:,.0f}, so about "
+                f"{fd['max_processes_by_fds']:,.0f} real processes fit; "
+                "the cells go on to 100,000 without processes."]
     return out + ["", "![scaling](img/study_scaling.png)", ""]
 
 
