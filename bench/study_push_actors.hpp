@@ -11,6 +11,7 @@
 
 #include <caf/all.hpp>
 
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -91,25 +92,31 @@ inline caf::behavior push_reader(caf::stateful_actor<push_reader_state>* self,
           }};
 }
 
-/// One request().then round trip to the owner per read.
-inline caf::behavior request_reader(caf::event_based_actor* self,
-                                    caf::actor owner) {
-  return {[=](run_atom, int count) {
-    auto promise = self->make_response_promise<int>();
-    auto step = std::make_shared<std::function<void(int)>>();
-    *step = [=](int left) mutable {
-      if (left == 0) {
-        promise.deliver(count);
-        return;
-      }
-      self->request(owner, caf::infinite, caf::get_atom::value)
-          .then([=](const core::process_state& s) {
-            benchmark_sink(static_cast<std::uint64_t>(s.pid));
-            (*step)(left - 1);
-          });
-    };
-    (*step)(count);
-    return promise;
+struct request_reader_state {
+  int left = 0;  ///< reads still to make in the current run
+  caf::response_promise done;
+  std::function<void()> ask;  ///< sends the next request
+};
+
+/// One request().then round trip to the owner per read: each reply sends
+/// the next request, the last one answers the run.
+inline caf::behavior request_reader(
+    caf::stateful_actor<request_reader_state>* self, caf::actor owner) {
+  self->state.ask = [=] {
+    self->request(owner, caf::infinite, caf::get_atom::value)
+        .then([=](const core::process_state& s) {
+          benchmark_sink(static_cast<std::uint64_t>(s.pid));
+          if (--self->state.left > 0)
+            self->state.ask();
+          else
+            self->state.done.deliver(1);
+        });
+  };
+  return {[=](run_atom, int count) -> caf::result<int> {
+    self->state.left = count;
+    self->state.done = self->make_response_promise();
+    self->state.ask();
+    return caf::delegated<int>{};
   }};
 }
 
