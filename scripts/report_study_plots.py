@@ -74,28 +74,18 @@ def scaling(rows: dict, img: Path) -> str | None:
     if plt is None:
         return None
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    for layer, metric, label in (
-            ("cells", "lookup", "registry lookup + read (cells)"),
-            ("cells", "read", "cell read (cells)"),
-            ("cells", "publish", "publish (cells)"),
-            ("real", "lookup", "runtime::find + read (real)"),
-            ("real", "read", "handle read (real)")):
-        xs, ys = [], []
-        for n in (10, 100, 1000, 10000, 100000):
-            r = rows.get(f"scaling/{layer}/{metric}/processes:{n}")
-            if r:
-                xs.append(n)
-                ys.append(r["real_time"])
-        if xs:
-            ax.plot(xs, ys, marker="o", label=label)
-    xs, ys = [], []
-    for n in (10, 100, 1000, 10000, 100000):
-        r = rows.get(f"scaling/cells/sweep/processes:{n}")
-        if r:
-            xs.append(n)
-            ys.append(r["per_entry_ns"])
-    if xs:
-        ax.plot(xs, ys, marker="s", label="sweep, per entry (cells)")
+    for layer, metric, label, field in (
+            ("cells", "lookup", "registry lookup + read (cells)", "real_time"),
+            ("cells", "read", "cell read (cells)", "real_time"),
+            ("cells", "publish", "publish (cells)", "real_time"),
+            ("cells", "sweep", "sweep, per entry (cells)", "per_entry_ns"),
+            ("real", "lookup", "runtime::find + read (real)", "real_time"),
+            ("real", "read", "handle read (real)", "real_time")):
+        pts = [(n, r[field]) for n in (10, 100, 1000, 10000, 100000)
+               if (r := rows.get(f"scaling/{layer}/{metric}/processes:{n}"))]
+        if pts:
+            ax.plot([n for n, _ in pts], [y for _, y in pts],
+                    marker="s" if metric == "sweep" else "o", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("entries (processes)")
