@@ -54,24 +54,21 @@ using vitrine::bench::fleet_options;
 using vitrine::core::process_state;
 using vitrine::core::process_status;
 
-template <class Body>
-double ns_per_op(std::size_t n, Body body) {
-  const auto t0 = clock_type::now();
-  for (std::size_t i = 0; i < n; ++i) body(i);
-  return study::ns_between(t0, clock_type::now()) / static_cast<double>(n);
-}
-
 /// Reads `count` times inside `reader` (an actors:: reader), per read.
-double actor_reads(caf::actor_system& system, const caf::actor& reader,
-                   int count, int batches) {
+std::vector<double> actor_reads(caf::actor_system& system,
+                                const caf::actor& reader, int count,
+                                int batches) {
   caf::scoped_actor self{system};
   self->request(reader, caf::infinite, actors::run_atom::value, 1)
       .receive([](int) {}, [](caf::error&) {});  // warm-up, initial copies
-  const auto t0 = clock_type::now();
-  for (int b = 0; b < batches; ++b)
+  std::vector<double> per_read;
+  for (int b = 0; b < batches; ++b) {
+    const auto t0 = clock_type::now();
     self->request(reader, caf::infinite, actors::run_atom::value, count)
         .receive([](int) {}, [](caf::error&) {});
-  return study::ns_between(t0, clock_type::now()) / (double(count) * batches);
+    per_read.push_back(study::ns_between(t0, clock_type::now()) / count);
+  }
+  return per_read;
 }
 
 void host_and_actor_reads(study::study_output& out, fleet& hybrid,
@@ -80,36 +77,39 @@ void host_and_actor_reads(study::study_output& out, fleet& hybrid,
   const auto m = messaging.processes().front();
   const std::size_t n = study::scaled(2'000'000);
   std::uint64_t sink = 0;
-  out.row("read/hybrid",
-          ns_per_op(n, [&](std::size_t) { sink += h.read()->pid; }));
+  out.repeated("read/hybrid", study::ns_per_op_reps(n, [&](std::size_t) {
+                 sink += h.read()->pid;
+               }));
   {
     push_mirror mirror{messaging.rt(), {m}};
     mirror.wait_for_version(0, 1, clock_type::now() + 10s);
-    out.row(
+    out.repeated(
         "read/messaging_push_host",
-        ns_per_op(n,
-                  [&](std::size_t) {
-                    sink += static_cast<std::uint64_t>(mirror.read(0).pid);
-                  }),
+        study::ns_per_op_reps(n,
+                              [&](std::size_t) {
+                                sink += static_cast<std::uint64_t>(
+                                    mirror.read(0).pid);
+                              }),
         {{"seqlock_words", double(vitrine::baseline::state_seqlock::words)}});
   }
   {
     blocking_reader reader{messaging.rt()};
-    out.row("read/messaging_blocking",
-            ns_per_op(study::scaled(5'000),
-                      [&](std::size_t) { sink += reader.read(m).pid; }));
+    out.repeated("read/messaging_blocking",
+                 study::ns_per_op_reps(study::scaled(5'000), [&](std::size_t) {
+                   sink += reader.read(m).pid;
+                 }));
   }
   auto& hsys = hybrid.rt().system();
   auto& msys = messaging.rt().system();
   auto a = hsys.spawn(actors::hybrid_reader, h);
-  out.row("read/hybrid_from_actor", actor_reads(hsys, a, 100'000, 20));
+  out.repeated("read/hybrid_from_actor", actor_reads(hsys, a, 100'000, 20));
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   a = msys.spawn(actors::push_reader, std::vector<process_handle>{m});
-  out.row("read/messaging_push_actor", actor_reads(msys, a, 100'000, 20));
+  out.repeated("read/messaging_push_actor", actor_reads(msys, a, 100'000, 20));
   m.unsubscribe(a);
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   a = msys.spawn(actors::request_reader, vitrine::baseline::owner_actor(m));
-  out.row("read/messaging_from_actor", actor_reads(msys, a, 500, 10));
+  out.repeated("read/messaging_from_actor", actor_reads(msys, a, 500, 10));
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   if (sink == 42) std::puts("");
 }

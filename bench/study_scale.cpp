@@ -56,13 +56,6 @@ std::vector<std::size_t> random_indices(std::size_t n, std::size_t count) {
   return out;
 }
 
-template <class Body>
-double ns_per_op(std::size_t n, Body body) {
-  const auto t0 = clock_type::now();
-  for (std::size_t i = 0; i < n; ++i) body(i);
-  return study::ns_between(t0, clock_type::now()) / static_cast<double>(n);
-}
-
 void cells(study::study_output& out, std::size_t n) {
   const std::string tag = "/processes:" + std::to_string(n);
   std::vector<std::string> names;
@@ -89,15 +82,17 @@ void cells(study::study_output& out, std::size_t n) {
   const std::size_t ops = study::scaled(1'000'000);
   const auto order = random_indices(n, ops);
   std::uint64_t sink = 0;
-  out.row("scaling/cells/lookup" + tag, ns_per_op(ops, [&](std::size_t k) {
-            sink += reg->lookup(names[order[k]])->state.read()->pid;
-          }));
+  out.repeated("scaling/cells/lookup" + tag,
+               study::ns_per_op_reps(ops, [&](std::size_t k) {
+                 sink += reg->lookup(names[order[k]])->state.read()->pid;
+               }));
   std::vector<entry*> resolved;
   for (const auto& e : reg->snapshot()->entries())
     resolved.push_back(e->value.get());
-  out.row("scaling/cells/read" + tag, ns_per_op(ops, [&](std::size_t k) {
-            sink += resolved[order[k]]->state.read()->pid;
-          }));
+  out.repeated("scaling/cells/read" + tag,
+               study::ns_per_op_reps(ops, [&](std::size_t k) {
+                 sink += resolved[order[k]]->state.read()->pid;
+               }));
   std::vector<double> sweeps;
   const std::size_t reps =
       std::max<std::size_t>(5, study::scaled(2'000'000) / n);
@@ -112,13 +107,13 @@ void cells(study::study_output& out, std::size_t n) {
   out.distribution("scaling/cells/sweep" + tag, std::move(sweeps),
                    {{"per_entry_ns", p50 / static_cast<double>(n)}});
   const std::size_t publishes = study::scaled(200'000);
-  out.row("scaling/cells/publish" + tag,
-          ns_per_op(publishes, [&](std::size_t k) {
-            auto& cell = resolved[order[k % ops]]->state;
-            process_state next = cell.current_unsafe();
-            next.version += 1;
-            cell.publish(std::move(next));
-          }));
+  out.repeated("scaling/cells/publish" + tag,
+               study::ns_per_op_reps(publishes, [&](std::size_t k) {
+                 auto& cell = resolved[order[k % ops]]->state;
+                 process_state next = cell.current_unsafe();
+                 next.version += 1;
+                 cell.publish(std::move(next));
+               }));
   resolved.clear();
   reg.reset();
   vitrine::core::hazard_pointer_reclaimer::reclaim_now();
@@ -156,12 +151,14 @@ void real(study::study_output& out, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) names.push_back(f.name_of(i));
   std::uint64_t sink = 0;
   const auto& hs = f.processes();
-  out.row("scaling/real/lookup" + tag, ns_per_op(ops, [&](std::size_t k) {
-            sink += f.rt().find(names[order[k]]).read()->pid;
-          }));
-  out.row("scaling/real/read" + tag, ns_per_op(ops, [&](std::size_t k) {
-            sink += hs[order[k]].read()->pid;
-          }));
+  out.repeated("scaling/real/lookup" + tag,
+               study::ns_per_op_reps(ops, [&](std::size_t k) {
+                 sink += f.rt().find(names[order[k]]).read()->pid;
+               }));
+  out.repeated("scaling/real/read" + tag,
+               study::ns_per_op_reps(ops, [&](std::size_t k) {
+                 sink += hs[order[k]].read()->pid;
+               }));
   std::vector<double> sweeps;
   for (int r = 0; r < (study::quick() ? 5 : 50); ++r) {
     const auto t0 = clock_type::now();

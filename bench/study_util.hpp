@@ -43,6 +43,20 @@ inline double quantile(std::vector<double>& v, double q) {
   return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
+/// Times `n` calls body(0..n-1) in `reps` equal runs: ns per call of each.
+template <class Body>
+std::vector<double> ns_per_op_reps(std::size_t n, Body body, int reps = 5) {
+  std::vector<double> out;
+  const std::size_t per = std::max<std::size_t>(n / reps, 1);
+  std::size_t i = 0;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = clock_type::now();
+    for (std::size_t k = 0; k < per; ++k) body(i++);
+    out.push_back(ns_between(t0, clock_type::now()) / static_cast<double>(per));
+  }
+  return out;
+}
+
 /// Serialized TSC reads (lfence on both sides), and ns per tick.
 inline std::uint64_t ticks() noexcept {
   _mm_lfence();
@@ -118,6 +132,16 @@ class study_output {
     f.insert(f.end(), extra.begin(), extra.end());
     const double p50 = f[1].second;
     row(name, p50, std::move(f));
+  }
+  /// A row whose figure is the median of repeated runs (ns per op each),
+  /// with their smallest and largest.
+  void repeated(const std::string& name, std::vector<double> runs,
+                fields extra = {}) {
+    fields f{{"reps", static_cast<double>(runs.size())},
+             {"rep_min", *std::min_element(runs.begin(), runs.end())},
+             {"rep_max", *std::max_element(runs.begin(), runs.end())}};
+    f.insert(f.end(), extra.begin(), extra.end());
+    row(name, quantile(runs, 0.5), std::move(f));
   }
   /// Raw values for plots (CDFs, time series); thinned to `keep` points.
   void series(const std::string& name, std::vector<double> values,

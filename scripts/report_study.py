@@ -18,7 +18,7 @@ from pathlib import Path
 
 import report_study_plots as plots
 import report_study_text as text
-from report import fmt_big_ratio, fmt_bytes
+from report import fmt_big_ratio, fmt_bytes, fmt_ns
 from report_study_text import ns
 
 
@@ -36,6 +36,17 @@ def rows_of(doc: dict | None) -> dict[str, dict]:
         if b.get("aggregate_name", "median") == "median":
             out[b["run_name"]] = b
     return out
+
+
+def spread(rows: dict[str, dict], name: str) -> str:
+    """Median of a repeated row, with its smallest and largest run."""
+    r = rows.get(name)
+    if not r:
+        return "-"
+    if "rep_min" not in r:
+        return ns(r["real_time"])
+    return (f"{ns(r['real_time'])} ({fmt_ns(r['rep_min'])}-"
+            f"{fmt_ns(r['rep_max'])})")
 
 
 def dist_row(label: str, r: dict | None) -> str:
@@ -71,10 +82,16 @@ def section_push(p: dict[str, dict]) -> list[str]:
            "| reader | hybrid (published snapshot) | push (local copy) | "
            "request per read | push / hybrid | request / push |",
            "|---|---:|---:|---:|---:|---:|",
-           f"| host thread | {ns(hyb)} | {ns(push_h)} | {ns(req)} | "
+           f"| host thread | {spread(p, 'read/hybrid')} | "
+           f"{spread(p, 'read/messaging_push_host')} | "
+           f"{spread(p, 'read/messaging_blocking')} | "
            f"{fmt_big_ratio(push_h, hyb)} | {fmt_big_ratio(req, push_h)} |",
-           f"| actor | {ns(hyb_a)} | {ns(push_a)} | {ns(req_a)} | "
+           f"| actor | {spread(p, 'read/hybrid_from_actor')} | "
+           f"{spread(p, 'read/messaging_push_actor')} | "
+           f"{spread(p, 'read/messaging_from_actor')} | "
            f"{fmt_big_ratio(push_a, hyb_a)} | {fmt_big_ratio(req_a, push_a)} |",
+           "", "Each cell: the median of repeated runs (smallest-largest in "
+           "parentheses); host rows 5 runs, actor rows one run per batch.",
            "",
            "A push read is a local load too (host thread: "
            f"{fmt_big_ratio(push_h, hyb)} the hybrid's read here; the "
