@@ -24,14 +24,16 @@ def header(docs: dict[str, dict | None], made: list[str | None]) -> list[str]:
            "not edit by hand. Companion of [results.md](results.md) (the "
            "main comparison) and [design.md](design.md). The study figures "
            "come from one run of each of the three binaries (dates below); "
-           "the machine is a shared 2-core VM with other work running, so tails "
+           "the machine is a shared 2-core VM with other work running, so "
+           "tails "
            "(p99 and beyond) include preemption by that work.", "",
            "| binary | date | CPUs | load average at start | at end | quick |",
            "|---|---|---:|---|---|---|"]
     for k, d in docs.items():
         out.append(f"| vitrine_bench_study_{k} | {_context(d, 'date')} | "
-                   f"{_context(d, 'num_cpus')} | {_context(d, 'loadavg_start')}"
-                   f" | {_context(d, 'loadavg_end')} | {_context(d, 'quick')} |")
+                   f"{_context(d, 'num_cpus')} | "
+                   f"{_context(d, 'loadavg_start')} | "
+                   f"{_context(d, 'loadavg_end')} | {_context(d, 'quick')} |")
     missing = [k for k, d in docs.items() if d is None]
     if missing:
         out += ["", "Not in this run: " + ", ".join(missing) + "."]
@@ -59,7 +61,8 @@ def section_stall(c: dict[str, dict]) -> list[str]:
                    f"{r['publish_rate_per_s']:,.0f} | "
                    f"{fmt_bytes(r['peak_garbage_bytes'])} | "
                    f"{fmt_bytes(r['garbage_bytes_end'])} | "
-                   f"{'yes, ' + fmt_bytes(r['cap_bytes']) if r['capped'] else 'no'} |")
+                   + ("yes, " + fmt_bytes(r["cap_bytes"]) if r["capped"]
+                      else "no") + " |")
     h, u = c.get("stall/hybrid_hazard"), c.get("stall/hybrid_urcu")
     if h and u:
         out += ["", f"Hazard pointers: the garbage stays under "
@@ -115,7 +118,8 @@ def section_ipi(c: dict[str, dict]) -> list[str]:
                     "during the scanning phase (its thread CPU clock). Even "
                     "so the IPI count is lower than that share of the scans; "
                     "why is not measured here (we did not trace the "
-                    "scheduler or the hypervisor). So this run does not measure the "
+                    "scheduler or the hypervisor). So this run does not "
+                    "measure the "
                     "cost of an IPI to a running thread; it shows only that "
                     "a never-reading thread lost no measurable time here. "
                     "The experiment needs a machine with idle cores."]
@@ -133,7 +137,8 @@ def section_go(main: dict[str, dict], dev: dict[str, dict]) -> list[str]:
            "The Go study reports `b.RunParallel` figures: wall time divided "
            "by all operations of all goroutines, i.e. per operation summed "
            "over threads; Google Benchmark's threaded real_time is the same "
-           "metric, and per thread = summed x threads. Go figures as the study states "
+           "metric, and per thread = summed x threads. Go figures as the "
+           "study states "
            "them (not measured here): atomic pointer read 0.5 ns, "
            "mutex-protected read 16 ns, sync.Map lookups 3x faster than "
            "map + mutex.", "",
@@ -200,9 +205,12 @@ def section_claims(c, p, s, main) -> list[str]:
     heap = g(s, "scaling/real/heap_per_process/processes:1000", "bytes")
     cell = g(s, "scaling/cells/memory_per_entry/processes:1000", "bytes")
     out = ["## 8. Figures quoted in design.md, checked against this run", "",
+           "Rows marked *(earlier)* quote text that design.md had before "
+           "this study; it now points here instead.", "",
            "| sentence | measured | source row |", "|---|---|---|"]
     if rt:
-        out.append(f"| design.md section 2: \"two actor-to-actor messages "
+        out.append(f"| *(earlier)* design.md section 2: \"two "
+                   f"actor-to-actor messages "
                    f"(~1 us each)\" | a request/reply round trip (2 messages) "
                    f"{ns(rt)}, {ns(rt / 2)} per message | "
                    "read/messaging_from_actor |")
@@ -215,7 +223,8 @@ def section_claims(c, p, s, main) -> list[str]:
                    f"{fmt_big_ratio(mutex1, hyb1)} (1 thread, main run) | "
                    "read/mutex vs read/hybrid_hazard |")
     if heap and cell:
-        out.append(f"| design.md section 11: memory \"dominated by CAF\" | "
+        out.append(f"| *(earlier)* design.md section 11: memory "
+                   f"\"dominated by CAF\" | "
                    f"{fmt_bytes(heap)} heap per real process, of which "
                    f"{fmt_bytes(cell)} is a registry entry + cell + snapshot"
                    f"; the rest ({fmt_bytes(heap - cell)}) is everything "
