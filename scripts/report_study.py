@@ -252,9 +252,10 @@ def section_scaling(s: dict[str, dict]) -> list[str]:
         out += ["", f"What the machine allows: a supervised process holds "
                 f"{fd['fds']:.2f} file descriptors of the runtime's (the "
                 f"largest fleet above), and RLIMIT_NOFILE is "
-                f"{fd['rlimit_nofile']:,.0f}, so about "
-                f"{fd['max_processes_by_fds']:,.0f} real processes fit; "
-                "the cells go on to 100,000 without processes."]
+                f"{fd['rlimit_nofile']:,.0f}: that limit alone would "
+                f"allow about {fd['max_processes_by_fds']:,.0f} (an upper "
+                "bound; larger fleets are not measured here). The cells go "
+                "on to 100,000 without processes."]
     return out + ["", "![scaling](img/study_scaling.png)", ""]
 
 
