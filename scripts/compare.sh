@@ -50,6 +50,10 @@ done
 # writes results/<name>.json; scripts/report.py has one section per name.
 binaries=(vitrine_bench_core vitrine_bench_messaging vitrine_bench_e2e
           vitrine_bench_status_table vitrine_bench_cli)
+# The design study (issue 15): write their own JSON, rendered into
+# docs/study.md by scripts/report_study.py (~40 s full, ~10 s --quick).
+study=(vitrine_bench_study_core vitrine_bench_study_push
+       vitrine_bench_study_scale)
 
 if ((quick)); then
   mode=quick
@@ -104,7 +108,7 @@ fi
 
 build=build/release
 jobs=$(nproc)
-targets=("${binaries[@]}")
+targets=("${binaries[@]}" "${study[@]}")
 if [ "$peers" = yes ]; then
   targets+=(vitrine_cli)  # `vitrine run`, measured next to the peers
 fi
@@ -194,6 +198,11 @@ if [ "$peers" = yes ]; then
              "$load_before" "$(loadavg1)" \
              "scripts/peers.py ${peer_args[*]}")")
 fi
+for name in "${study[@]}"; do
+  echo "=== [study] $name ..."
+  VITRINE_STUDY_QUICK=$quick "$build/bench/$name" "results/$name.json" \
+    >"$build/$name.txt" 2>&1 || failed+=("$name")
+done
 bench_seconds=$((SECONDS - start_all))
 loadavg1 >>"$load_samples"
 kill "$sampler" 2>/dev/null || true
@@ -210,6 +219,7 @@ echo "=== benchmarks took $bench_seconds s (highest 1-min load average" \
 
 /usr/bin/python3 scripts/report.py results/ --mode "$mode" \
   "${report_notes[@]}"
+/usr/bin/python3 scripts/report_study.py results/
 
 if ((${#failed[@]})); then
   echo "compare.sh: FAILED: ${failed[*]} exited with a non-zero status" \

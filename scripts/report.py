@@ -1227,6 +1227,8 @@ def render(results: Path, docs: Path, mode: str, notes: list[str]) -> int:
                        "; it wrote no results, so its section is missing")
                     + ".")
     for f in files:
+        if f.stem.startswith("vitrine_bench_study_"):
+            continue  # docs/study.md, by scripts/report_study.py
         if f.stem in RAW_SECTIONS:
             try:
                 sections.append(RAW_SECTIONS[f.stem](f, img_dir, img_rel))
@@ -1285,7 +1287,9 @@ def render(results: Path, docs: Path, mode: str, notes: list[str]) -> int:
           + "` (`scripts/report.py` renders `results/*.json`; do not edit "
           "by hand). All figures are medians of the repetitions of one run "
           "on the machine below; ratios are only meaningful within one run.",
-          "", "## Machine", "", "| | |", "|---|---|"]
+          "", "Distributions, the push baseline, scaling to 100,000 "
+          "entries, a stalled reader and the Go comparison: "
+          "[study.md](study.md).", "", "## Machine", "", "| | |", "|---|---|"]
     md += [f"| {k} | {v} |" for k, v in machine_info(runs, run_info)]
     md.append("")
     md += [n + "\n" for n in notes]

@@ -1,0 +1,398 @@
+// vitrine_bench_study_core: the design study's core experiments (no CAF),
+// written to results/vitrine_bench_study_core.json (argv[1] overrides):
+//
+//   dist/read/<variant>        per-read TSC times (p50/p99/p99.9), plus the
+//                              timer's own cost (dist/read/timer)
+//   dist/publish/<variant>     per-publish times; hybrid_hazard also split
+//                              into publishes that ran a scan and those that
+//                              did not; alloc_free is malloc + free of one
+//                              node's size (what any publish pays the heap)
+//   stall/<reclaimer>          one reader holds a snapshot for a while, a
+//                              writer publishes at full rate: garbage bytes
+//                              over time (series)
+//   ipi/<writer>               a never-reading thread's compute loop slowed
+//                              by a writer publishing, scanning, or spinning
+//
+// 64-byte state (as vitrine_bench_core) with a live-instance counter.
+// VITRINE_STUDY_QUICK=1: a tenth of the samples.
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "alloc_counter.hpp"
+#include "study_util.hpp"
+#include "vitrine/baseline/urcu_reclaimer.hpp"
+#include "vitrine/core/hazard_pointer.hpp"
+#include "vitrine/core/publication_cell.hpp"
+
+namespace {
+
+namespace study = vitrine::bench::study;
+using study::clock_type;
+using study::ticks;
+using hazard = vitrine::core::hazard_pointer_reclaimer;
+using urcu = vitrine::baseline::urcu_memb_reclaimer;
+
+/// 64 bytes of payload; counts the live instances per reclaimer (Tag).
+template <class Tag>
+struct counted_state {
+  static inline std::atomic<long> live{0};
+  std::uint64_t words[8];
+  explicit counted_state(std::uint64_t v) noexcept {
+    for (std::uint64_t i = 0; i < 8; ++i) words[i] = v + i;
+    live.fetch_add(1, std::memory_order_relaxed);
+  }
+  counted_state(const counted_state& o) noexcept {
+    std::copy(std::begin(o.words), std::end(o.words), words);
+    live.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~counted_state() { live.fetch_sub(1, std::memory_order_relaxed); }
+  std::uint64_t sum() const noexcept {
+    std::uint64_t s = 0;
+    for (auto w : words) s += w;
+    return s;
+  }
+};
+
+template <class R>
+using cell_of = vitrine::core::publication_cell<counted_state<R>, R>;
+
+const char* name_of(hazard*) {
+  return "hybrid_hazard";
+}
+const char* name_of(urcu*) {
+  return "hybrid_urcu";
+}
+
+/// Bytes one publish allocates (the node), measured once per reclaimer.
+template <class R>
+double node_bytes(cell_of<R>& cell) {
+  const auto before = vitrine::bench::thread_allocations();
+  cell.emplace(std::uint64_t{1});
+  return static_cast<double>(vitrine::bench::thread_allocations().bytes -
+                             before.bytes);
+}
+
+// -- distributions -----------------------------------------------
+
+template <class Body>
+std::vector<double> per_op_ns(std::size_t n, Body body) {
+  std::vector<double> out;
+  out.reserve(n);
+  const double scale = study::ns_per_tick();
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto t0 = ticks();
+    body(i);
+    const auto t1 = ticks();
+    out.push_back(static_cast<double>(t1 - t0) * scale);
+  }
+  return out;
+}
+
+void read_distributions(study::study_output& out) {
+  const std::size_t n = study::scaled(1'000'000);
+  std::uint64_t sink = 0;
+  out.distribution("dist/read/timer", per_op_ns(n, [](std::size_t) {}));
+  counted_state<void> floor_state{7};
+  std::atomic<const counted_state<void>*> floor{&floor_state};
+  auto samples = per_op_ns(n, [&](std::size_t) {
+    sink += floor.load(std::memory_order_acquire)->sum();
+  });
+  out.series("cdf/read/floor", samples, 4000);
+  out.distribution("dist/read/floor", std::move(samples));
+  cell_of<hazard> h{std::in_place, std::uint64_t{7}};
+  samples = per_op_ns(n, [&](std::size_t) { sink += h.read()->sum(); });
+  out.series("cdf/read/hybrid_hazard", samples, 4000);
+  out.distribution("dist/read/hybrid_hazard", std::move(samples));
+  cell_of<urcu> u{std::in_place, std::uint64_t{7}};
+  samples = per_op_ns(n, [&](std::size_t) { sink += u.read()->sum(); });
+  out.series("cdf/read/hybrid_urcu", samples, 4000);
+  out.distribution("dist/read/hybrid_urcu", std::move(samples));
+  // Batches of 64 reads timed together: per-read cost without most of the
+  // timer's, and the tail of what a batch meets (preemption, interrupts).
+  const auto batched = [&](auto read_one) {
+    return per_op_ns(n / 16, [&](std::size_t) {
+      for (int k = 0; k < 64; ++k) sink += read_one();
+    });
+  };
+  const auto per_read = [](std::vector<double> v) {
+    for (auto& x : v) x /= 64;
+    return v;
+  };
+  out.distribution("dist/read_batch64/floor", per_read(batched([&] {
+                     return floor.load(std::memory_order_acquire)->sum();
+                   })));
+  out.distribution("dist/read_batch64/hybrid_hazard",
+                   per_read(batched([&] { return h.read()->sum(); })));
+  out.distribution("dist/read_batch64/hybrid_urcu",
+                   per_read(batched([&] { return u.read()->sum(); })));
+  if (sink == 42) std::puts("");  // keeps the reads
+}
+
+void publish_distributions(study::study_output& out) {
+  const std::size_t n = study::scaled(200'000);
+  cell_of<hazard> h{std::in_place, std::uint64_t{0}};
+  const double bytes = node_bytes<hazard>(h);
+  std::vector<double> scan, no_scan, all;
+  all.reserve(n);
+  const double scale = study::ns_per_tick();
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto scans = hazard::scans();
+    const auto t0 = ticks();
+    h.emplace(std::uint64_t{i});
+    const auto t1 = ticks();
+    const double ns = static_cast<double>(t1 - t0) * scale;
+    all.push_back(ns);
+    (hazard::scans() != scans ? scan : no_scan).push_back(ns);
+  }
+  const double scan_share = static_cast<double>(scan.size()) / n;
+  out.series("cdf/publish/hybrid_hazard", all, 4000);
+  out.distribution(
+      "dist/publish/hybrid_hazard", std::move(all),
+      {{"node_bytes", bytes},
+       {"scan_share", scan_share},
+       {"scan_threshold", static_cast<double>(hazard::scan_threshold())}});
+  out.distribution("dist/publish/hybrid_hazard_scan", std::move(scan));
+  out.distribution("dist/publish/hybrid_hazard_no_scan", std::move(no_scan));
+
+  cell_of<urcu> u{std::in_place, std::uint64_t{0}};
+  const double ubytes = node_bytes<urcu>(u);
+  auto samples =
+      per_op_ns(n, [&](std::size_t i) { u.emplace(std::uint64_t{i}); });
+  out.series("cdf/publish/hybrid_urcu", samples, 4000);
+  out.distribution("dist/publish/hybrid_urcu", std::move(samples),
+                   {{"node_bytes", ubytes}});
+  urcu::reclaim_now();
+
+  // The heap's share: allocate a node-sized block, free the previous one.
+  void* previous = std::malloc(static_cast<std::size_t>(bytes));
+  samples = per_op_ns(n, [&](std::size_t) {
+    void* fresh = std::malloc(static_cast<std::size_t>(bytes));
+    static_cast<volatile char*>(fresh)[0] = 1;
+    std::free(previous);
+    previous = fresh;
+  });
+  std::free(previous);
+  out.series("cdf/publish/alloc_free", samples, 4000);
+  out.distribution("dist/publish/alloc_free", std::move(samples),
+                   {{"bytes", bytes}});
+}
+
+// -- stalled reader ----------------------------------------------
+
+template <class R>
+void stalled_reader(study::study_output& out, double stall_s) {
+  using state = counted_state<R>;
+  cell_of<R> cell{std::in_place, std::uint64_t{0}};
+  const double bytes = node_bytes<R>(cell);
+  const double cap_bytes = 512.0 * 1024 * 1024;  // the writer pauses past it
+  std::atomic<bool> stop{false}, capped{false};
+  std::atomic<std::uint64_t> published{0};
+  std::atomic<bool> held{false};
+  std::thread reader([&] {
+    auto snapshot = cell.read();
+    held = true;
+    std::this_thread::sleep_for(std::chrono::duration<double>(stall_s));
+    if (snapshot->sum() == 1) std::puts("");
+  });
+  while (!held) std::this_thread::yield();
+  std::thread writer([&] {
+    std::uint64_t v = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      if ((state::live.load(std::memory_order_relaxed) - 1) * bytes >
+          cap_bytes) {
+        capped = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds{1});
+        continue;
+      }
+      cell.emplace(++v);
+      published.store(v, std::memory_order_relaxed);
+    }
+  });
+  std::vector<double> t_ms, garbage;
+  const auto begin = clock_type::now();
+  const double total_s = stall_s + 0.5;
+  double peak = 0;
+  while (study::seconds_since(begin) < total_s) {
+    const double g = static_cast<double>(state::live.load() - 1) * bytes;
+    t_ms.push_back(study::seconds_since(begin) * 1e3);
+    garbage.push_back(g);
+    if (study::seconds_since(begin) < stall_s) peak = std::max(peak, g);
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  stop = true;
+  writer.join();
+  reader.join();
+  const double after = garbage.back();
+  const std::string name =
+      std::string{"stall/"} + name_of(static_cast<R*>(nullptr));
+  out.series(name + "/t_ms", t_ms);
+  out.series(name + "/garbage_bytes", garbage);
+  out.row(name, peak,
+          {{"peak_garbage_bytes", peak},
+           {"garbage_bytes_end", after},
+           {"stall_s", stall_s},
+           {"publishes", static_cast<double>(published.load())},
+           {"publish_rate_per_s", published.load() / total_s},
+           {"node_bytes", bytes},
+           {"capped", capped ? 1.0 : 0.0},
+           {"cap_bytes", cap_bytes}});
+  R::reclaim_now();
+}
+
+// -- IPI cost ----------------------------------------------------
+
+/// Function-call interrupts (the IPIs membarrier sends) summed over CPUs.
+double call_interrupts() {
+  std::ifstream in("/proc/interrupts");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string label;
+    words >> label;
+    if (label != "CAL:") continue;
+    double total = 0, n = 0;
+    while (words >> n) total += n;
+    return total;
+  }
+  return -1;
+}
+
+enum class writer_mode { idle, publish, scan_each, spin };
+
+/// Pins the calling thread to `cpu` when the machine has it; true if so.
+bool pin_to(unsigned cpu) {
+  if (std::thread::hardware_concurrency() <= cpu) return false;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+void ipi_cost(study::study_output& out) {
+  cell_of<hazard> cell{std::in_place, std::uint64_t{0}};
+  std::atomic<int> mode{static_cast<int>(writer_mode::idle)};
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> work{0};
+  std::atomic<int> writer_cpu{-1};
+  // Writer on CPU 0, compute thread on CPU 1: an IPI reaches the compute
+  // thread whenever both run at the same time.
+  std::atomic<bool> pinned{true};
+  std::thread writer([&] {
+    if (!pin_to(0)) pinned = false;
+    std::uint64_t v = 0, x = 1;
+    while (!stop.load(std::memory_order_relaxed)) {
+      writer_cpu.store(sched_getcpu(), std::memory_order_relaxed);
+      switch (static_cast<writer_mode>(mode.load(std::memory_order_relaxed))) {
+        case writer_mode::idle:
+          std::this_thread::sleep_for(std::chrono::milliseconds{1});
+          break;
+        case writer_mode::publish:
+          cell.emplace(++v);
+          break;
+        case writer_mode::scan_each:
+          cell.emplace(++v);
+          hazard::reclaim_now();  // one heavy fence (membarrier) per publish
+          break;
+        case writer_mode::spin:
+          for (int i = 0; i < 1000; ++i) x = x * 6364136223846793005u + 1;
+          work.store(x, std::memory_order_relaxed);
+          break;
+      }
+    }
+  });
+  // The compute thread: fixed chunks of dependent multiplies, each timed.
+  std::atomic<bool> measuring{false};
+  std::vector<double> chunk_ns;
+  std::vector<int> chunk_mode;
+  std::vector<bool> chunk_apart;  // compute and writer on different CPUs
+  std::atomic<bool> compute_stop{false};
+  std::thread compute([&] {
+    if (!pin_to(1)) pinned = false;
+    double x = 1.0;
+    while (!compute_stop.load(std::memory_order_relaxed)) {
+      const auto t0 = clock_type::now();
+      for (int i = 0; i < 20'000; ++i) x = x * 1.0000001 + 1e-9;
+      const double ns = study::ns_between(t0, clock_type::now());
+      if (measuring.load(std::memory_order_relaxed)) {
+        chunk_ns.push_back(ns);
+        chunk_mode.push_back(mode.load(std::memory_order_relaxed));
+        chunk_apart.push_back(sched_getcpu() !=
+                              writer_cpu.load(std::memory_order_relaxed));
+      }
+    }
+    if (x == 0) std::puts("");
+  });
+  const int rounds = study::quick() ? 1 : 5;
+  const auto phase = std::chrono::milliseconds{study::quick() ? 150 : 300};
+  std::vector<double> calls(4, 0), seconds(4, 0), scans(4, 0), cpu(4, 0);
+  clockid_t compute_clock;
+  pthread_getcpuclockid(compute.native_handle(), &compute_clock);
+  const auto cpu_ns = [&] {
+    timespec ts{};
+    clock_gettime(compute_clock, &ts);
+    return ts.tv_sec * 1e9 + static_cast<double>(ts.tv_nsec);
+  };
+  measuring = true;
+  for (int r = 0; r < rounds; ++r)
+    for (int m = 0; m < 4; ++m) {
+      mode = m;
+      const double c0 = call_interrupts();
+      const auto s0 = hazard::scans();
+      const double cpu0 = cpu_ns();
+      const auto t0 = clock_type::now();
+      std::this_thread::sleep_for(phase);
+      seconds[m] += study::seconds_since(t0);
+      cpu[m] += cpu_ns() - cpu0;
+      calls[m] += call_interrupts() - c0;
+      scans[m] += static_cast<double>(hazard::scans() - s0);
+    }
+  measuring = false;
+  compute_stop = true;
+  compute.join();
+  stop = true;
+  writer.join();
+  const char* names[] = {"idle", "publish", "scan_each", "spin"};
+  std::vector<std::vector<double>> by_mode(4);
+  std::vector<double> apart(4, 0);
+  for (std::size_t i = 0; i < chunk_ns.size(); ++i) {
+    by_mode[chunk_mode[i]].push_back(chunk_ns[i]);
+    apart[chunk_mode[i]] += chunk_apart[i] ? 1 : 0;
+  }
+  const double base = study::quantile(by_mode[0], 0.5);
+  for (int m = 0; m < 4; ++m) {
+    auto& v = by_mode[m];
+    const double chunks = static_cast<double>(v.size());
+    const double p50 = study::quantile(v, 0.5);
+    out.row(std::string{"ipi/"} + names[m], p50,
+            {{"chunks", chunks},
+             {"pinned", pinned ? 1.0 : 0.0},
+             {"compute_cpu_share", cpu[m] / (seconds[m] * 1e9)},
+             {"apart_share", chunks > 0 ? apart[m] / chunks : 0},
+             {"p90", study::quantile(v, 0.9)},
+             {"slowdown_pct", (p50 / base - 1) * 100},
+             {"call_ipis_per_s", calls[m] / seconds[m]},
+             {"scans_per_s", scans[m] / seconds[m]}});
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  study::study_output out;
+  read_distributions(out);
+  publish_distributions(out);
+  const double stall_s = study::quick() ? 0.3 : 2.0;
+  stalled_reader<hazard>(out, stall_s);
+  stalled_reader<urcu>(out, stall_s);
+  ipi_cost(out);
+  out.note("ns_per_tick", std::to_string(study::ns_per_tick()));
+  out.write(
+      study::output_path(argc, argv, "results/vitrine_bench_study_core.json"));
+}

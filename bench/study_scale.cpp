@@ -1,0 +1,200 @@
+// vitrine_bench_study_scale: how the hybrid's costs change with the number
+// of supervised entries, written to results/vitrine_bench_study_scale.json
+// (argv[1] overrides). Rows scaling/<layer>/<metric>/processes:N:
+//
+//   cells: a core::registry of N names whose values hold a
+//     publication_cell<process_state> (what a runtime keeps per process),
+//     N = 10 ... 100,000, no CAF: lookup (random names), read (a random
+//     cell, resolved beforehand), sweep (every cell of one registry view),
+//     publish (a random cell), memory per entry (heap growth / N)
+//   real: a runtime supervising N real `sleep` processes (N = 10, 100,
+//     1,000; VITRINE_STUDY_MAX_REAL overrides the largest): start, heap per
+//     process, runtime::find, process_handle::read, a sweep of all handles,
+//     and crash -> restarted (the actor's transition path at that size)
+//
+// VITRINE_STUDY_QUICK=1 takes a tenth of the samples and stops the cells at
+// 10,000.
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <filesystem>
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "fleet.hpp"
+#include "study_util.hpp"
+#include "vitrine/core/process_state.hpp"
+#include "vitrine/core/publication_cell.hpp"
+#include "vitrine/core/registry.hpp"
+
+namespace {
+
+namespace study = vitrine::bench::study;
+using namespace std::chrono_literals;
+using study::clock_type;
+using vitrine::core::process_state;
+using vitrine::core::process_status;
+
+struct entry {
+  vitrine::core::publication_cell<process_state> state;
+  explicit entry(process_state s) : state(std::move(s)) {}
+};
+
+std::string name_of(std::size_t i) {
+  return "proc-" + std::to_string(i);
+}
+
+/// A fixed pseudo-random order of the indices 0..n-1, repeated to `count`.
+std::vector<std::size_t> random_indices(std::size_t n, std::size_t count) {
+  std::mt19937_64 rng{42};
+  std::uniform_int_distribution<std::size_t> pick{0, n - 1};
+  std::vector<std::size_t> out(count);
+  for (auto& i : out) i = pick(rng);
+  return out;
+}
+
+void cells(study::study_output& out, std::size_t n) {
+  const std::string tag = "/processes:" + std::to_string(n);
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < n; ++i) names.push_back(name_of(i));
+  const double before = study::heap_bytes();
+  auto reg = std::make_unique<vitrine::core::registry<entry>>();
+  {
+    std::vector<std::pair<std::string, std::shared_ptr<entry>>> items;
+    items.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      process_state s;
+      s.version = 1;
+      s.status = process_status::running;
+      s.pid = static_cast<pid_t>(i + 1);
+      s.name_storage = std::make_shared<const std::string>(names[i]);
+      items.emplace_back(names[i], std::make_shared<entry>(std::move(s)));
+    }
+    reg->insert_all(std::move(items));
+  }
+  vitrine::core::hazard_pointer_reclaimer::reclaim_now();
+  const double bytes = (study::heap_bytes() - before) / static_cast<double>(n);
+  out.row("scaling/cells/memory_per_entry" + tag, bytes, {{"bytes", bytes}});
+
+  const std::size_t ops = study::scaled(1'000'000);
+  const auto order = random_indices(n, ops);
+  std::uint64_t sink = 0;
+  out.repeated("scaling/cells/lookup" + tag,
+               study::ns_per_op_reps(ops, [&](std::size_t k) {
+                 sink += reg->lookup(names[order[k]])->state.read()->pid;
+               }));
+  std::vector<entry*> resolved;
+  for (const auto& e : reg->snapshot()->entries())
+    resolved.push_back(e->value.get());
+  out.repeated("scaling/cells/read" + tag,
+               study::ns_per_op_reps(ops, [&](std::size_t k) {
+                 sink += resolved[order[k]]->state.read()->pid;
+               }));
+  std::vector<double> sweeps;
+  const std::size_t reps =
+      std::max<std::size_t>(5, study::scaled(2'000'000) / n);
+  for (std::size_t r = 0; r < std::min<std::size_t>(reps, 2000); ++r) {
+    const auto t0 = clock_type::now();
+    auto view = reg->snapshot();
+    for (const auto& e : view->entries()) sink += e->value->state.read()->pid;
+    sweeps.push_back(study::ns_between(t0, clock_type::now()));
+  }
+  std::vector<double> copy = sweeps;
+  const double p50 = study::quantile(copy, 0.5);
+  out.distribution("scaling/cells/sweep" + tag, std::move(sweeps),
+                   {{"per_entry_ns", p50 / static_cast<double>(n)}});
+  const std::size_t publishes = study::scaled(200'000);
+  out.repeated("scaling/cells/publish" + tag,
+               study::ns_per_op_reps(publishes, [&](std::size_t k) {
+                 auto& cell = resolved[order[k % ops]]->state;
+                 process_state next = cell.current_unsafe();
+                 next.version += 1;
+                 cell.publish(std::move(next));
+               }));
+  resolved.clear();
+  reg.reset();
+  vitrine::core::hazard_pointer_reclaimer::reclaim_now();
+  if (sink == 42) std::puts("");
+}
+
+double open_fds() {
+  double n = 0;
+  for ([[maybe_unused]] const auto& e :
+       std::filesystem::directory_iterator("/proc/self/fd"))
+    ++n;
+  return n;
+}
+
+void real(study::study_output& out, std::size_t n) {
+  const std::string tag = "/processes:" + std::to_string(n);
+  const double before = study::heap_bytes();
+  const double fds_before = open_fds();
+  vitrine::bench::fleet f{{&vitrine::read_policy::hybrid(), n, true}};
+  const double bytes = (study::heap_bytes() - before) / static_cast<double>(n);
+  // What the machine allows: descriptors per process against the limit.
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  const double fds = (open_fds() - fds_before) / static_cast<double>(n);
+  out.row(
+      "scaling/real/fds_per_process" + tag, fds,
+      {{"fds", fds},
+       {"rlimit_nofile", static_cast<double>(files.rlim_cur)},
+       {"max_processes_by_fds", static_cast<double>(files.rlim_cur) / fds}});
+  out.row("scaling/real/start" + tag, f.start_seconds() * 1e9);
+  out.row("scaling/real/heap_per_process" + tag, bytes, {{"bytes", bytes}});
+  const std::size_t ops = study::scaled(200'000);
+  const auto order = random_indices(n, ops);
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < n; ++i) names.push_back(f.name_of(i));
+  std::uint64_t sink = 0;
+  const auto& hs = f.processes();
+  out.repeated("scaling/real/lookup" + tag,
+               study::ns_per_op_reps(ops, [&](std::size_t k) {
+                 sink += f.rt().find(names[order[k]]).read()->pid;
+               }));
+  out.repeated("scaling/real/read" + tag,
+               study::ns_per_op_reps(ops, [&](std::size_t k) {
+                 sink += hs[order[k]].read()->pid;
+               }));
+  std::vector<double> sweeps;
+  for (int r = 0; r < (study::quick() ? 5 : 50); ++r) {
+    const auto t0 = clock_type::now();
+    for (const auto& h : hs) sink += h.read()->pid;
+    sweeps.push_back(study::ns_between(t0, clock_type::now()));
+  }
+  out.distribution("scaling/real/sweep" + tag, std::move(sweeps));
+  std::vector<double> restarts;
+  for (std::size_t k = 0; k < (study::quick() ? 10u : 100u); ++k) {
+    const auto& h = hs[order[k]];
+    const pid_t old = h.read()->pid;
+    if (old == 0) continue;
+    const auto t0 = clock_type::now();
+    ::kill(old, SIGKILL);
+    h.wait_until(
+        [&](const process_state& s) {
+          return s.status == process_status::running && s.pid != old &&
+                 s.pid != 0;
+        },
+        t0 + 10s);
+    restarts.push_back(study::ns_between(t0, clock_type::now()));
+  }
+  out.distribution("scaling/real/restart" + tag, std::move(restarts));
+  if (sink == 42) std::puts("");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  study::study_output out;
+  const std::size_t max_cells = study::quick() ? 10'000 : 100'000;
+  for (std::size_t n = 10; n <= max_cells; n *= 10) cells(out, n);
+  const char* m = std::getenv("VITRINE_STUDY_MAX_REAL");
+  const std::size_t max_real = m ? std::stoul(m) : 1000;
+  for (std::size_t n = 10; n <= max_real; n *= 10) real(out, n);
+  out.note("max_real_processes", std::to_string(max_real));
+  out.write(
+      study::output_path(argc, argv, "results/vitrine_bench_study_scale.json"));
+}

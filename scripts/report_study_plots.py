@@ -1,0 +1,157 @@
+"""Plots of the design study (docs/img/study_*.png), for report_study.py.
+
+Each function takes the loaded JSON documents and the image directory and
+returns the file name it wrote, or None when matplotlib or the data is
+missing. Uses Debian's python3-matplotlib (hence /usr/bin/python3).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+try:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError:  # the report says the plots were skipped
+    plt = None
+
+
+def _cdf(ax, values, label):
+    if not values:
+        return
+    v = sorted(values)
+    n = len(v)
+    ax.plot(v, [(i + 1) / n for i in range(n)], label=label)
+
+
+def _save(fig, img: Path, name: str) -> str:
+    img.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(img / name, dpi=110)
+    plt.close(fig)
+    return name
+
+
+def cdfs(core: dict | None, push: dict | None, img: Path) -> str | None:
+    """Per-op CDFs: reads and publishes (core), restarts and staleness (push)."""
+    if plt is None or not core or not push:
+        return None
+    cs, ps = core.get("series", {}), push.get("series", {})
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    ax = axes[0]
+    for name in ("floor", "hybrid_hazard", "hybrid_urcu"):
+        _cdf(ax, cs.get(f"cdf/read/{name}"), f"read {name}")
+    for name in ("hybrid_hazard", "hybrid_urcu", "alloc_free"):
+        _cdf(ax, cs.get(f"cdf/publish/{name}"), f"publish {name}")
+    ax.set_xscale("log")
+    ax.set_xlabel("ns per operation (one TSC-timed op, timer included)")
+    ax.set_ylabel("fraction of operations")
+    ax.set_title("reads and publishes")
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    _cdf(ax, [x / 1e6 for x in ps.get("cdf/restart/hybrid", [])],
+         "crash -> restarted (hybrid)")
+    ax.set_xscale("log")
+    ax.set_xlabel("ms")
+    ax.set_title("restarts, real process")
+    ax.legend(fontsize=7)
+    ax = axes[2]
+    _cdf(ax, ps.get("cdf/staleness/hybrid"), "hybrid (polling host thread)")
+    for k in (1, 4, 16):
+        _cdf(ax, ps.get(f"cdf/staleness/messaging_push/subscribers:{k}"),
+             f"push, {k} subscriber(s)")
+    ax.set_xscale("log")
+    ax.set_xlabel("ns from publish to visible")
+    ax.set_title("staleness")
+    ax.legend(fontsize=7)
+    return _save(fig, img, "study_cdf.png")
+
+
+def scaling(rows: dict, img: Path) -> str | None:
+    """Per-op costs against the number of entries (log-log)."""
+    if plt is None:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for layer, metric, label, field in (
+            ("cells", "lookup", "registry lookup + read (cells)", "real_time"),
+            ("cells", "read", "cell read (cells)", "real_time"),
+            ("cells", "publish", "publish (cells)", "real_time"),
+            ("cells", "sweep", "sweep, per entry (cells)", "per_entry_ns"),
+            ("real", "lookup", "runtime::find + read (real)", "real_time"),
+            ("real", "read", "handle read (real)", "real_time")):
+        pts = [(n, r[field]) for n in (10, 100, 1000, 10000, 100000)
+               if (r := rows.get(f"scaling/{layer}/{metric}/processes:{n}"))]
+        if pts:
+            ax.plot([n for n, _ in pts], [y for _, y in pts],
+                    marker="s" if metric == "sweep" else "o", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("entries (processes)")
+    ax.set_ylabel("ns per operation")
+    ax.legend(fontsize=7)
+    ax.set_title("scaling with the number of processes")
+    return _save(fig, img, "study_scaling.png")
+
+
+def stall(core: dict | None, img: Path) -> str | None:
+    if plt is None or not core:
+        return None
+    s = core.get("series", {})
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for name in ("hybrid_hazard", "hybrid_urcu"):
+        t, g = s.get(f"stall/{name}/t_ms"), s.get(f"stall/{name}/garbage_bytes")
+        if t and g:
+            ax.plot(t, [max(x, 1) for x in g], label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("ms since the reader took its guard")
+    ax.set_ylabel("garbage (retired, not freed), bytes")
+    ax.set_title("one stalled reader, writer at full rate")
+    ax.legend(fontsize=8)
+    return _save(fig, img, "study_stall.png")
+
+
+def reader_scaling(device: dict | None, img: Path) -> str | None:
+    """ns per read per thread, 1-16 threads, median with a +-stddev band
+    (the 16-core file keeps aggregates only, not the repetitions)."""
+    if plt is None or not device:
+        return None
+    agg: dict[tuple[str, int], dict[str, float]] = {}
+    for b in device.get("benchmarks", []):
+        parts = b["run_name"].split("/")
+        if parts[0] != "read" or not parts[-1].startswith("threads:"):
+            continue
+        key = (parts[1], int(parts[-1].split(":")[1]))
+        agg.setdefault(key, {})[b.get("aggregate_name", "")] = b["real_time"]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    lock_free = ("floor", "hybrid_hazard", "hybrid_urcu", "seqlock")
+    for ax, variants, log in (
+            (axes[0], lock_free + ("mutex", "shared_mutex",
+                                   "atomic_shared_ptr"), True),
+            (axes[1], lock_free, False)):
+        for variant in variants:
+            pts = sorted((t, a) for (v, t), a in agg.items() if v == variant
+                         and "median" in a)
+            if not pts:
+                continue
+            ts = [t for t, _ in pts]
+            # real_time of a threaded run is per op over all threads.
+            med = [a["median"] * t for t, a in pts]
+            sd = [a.get("stddev", 0) * t for t, a in pts]
+            line, = ax.plot(ts, med, marker="o", label=variant)
+            ax.fill_between(ts, [max(m - d, 1e-3) for m, d in zip(med, sd)],
+                            [m + d for m, d in zip(med, sd)], alpha=0.2,
+                            color=line.get_color())
+        ax.set_xscale("log", base=2)
+        if log:
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(bottom=0)
+        ax.set_xlabel("reader threads (16-core machine)")
+        ax.set_ylabel("ns per read per thread")
+        ax.legend(fontsize=7)
+    axes[0].set_title("all variants (log scale)")
+    axes[1].set_title("lock-free variants (linear scale)")
+    fig.suptitle("reader scaling: median, band +-1 stddev of 5 repetitions")
+    return _save(fig, img, "study_reader_scaling16.png")
