@@ -7,6 +7,8 @@
 //                              into publishes that ran a scan and those that
 //                              did not; alloc_free is malloc + free of one
 //                              node's size (what any publish pays the heap)
+//   (variants: floor, hybrid_hazard, hybrid_urcu, and the reference
+//   reclaimers hybrid_ebr and hybrid_qsbr from baseline/)
 //   stall/<reclaimer>          one reader holds a snapshot for a while, a
 //                              writer publishes at full rate: garbage bytes
 //                              over time (series)
@@ -27,6 +29,8 @@
 
 #include "alloc_counter.hpp"
 #include "study_util.hpp"
+#include "vitrine/baseline/epoch_reclaimer.hpp"
+#include "vitrine/baseline/qsbr_reclaimer.hpp"
 #include "vitrine/baseline/urcu_reclaimer.hpp"
 #include "vitrine/core/hazard_pointer.hpp"
 #include "vitrine/core/publication_cell.hpp"
@@ -38,6 +42,8 @@ using study::clock_type;
 using study::ticks;
 using hazard = vitrine::core::hazard_pointer_reclaimer;
 using urcu = vitrine::baseline::urcu_memb_reclaimer;
+using ebr = vitrine::baseline::epoch_reclaimer;
+using qsbr = vitrine::baseline::qsbr_reclaimer;
 
 /// 64 bytes of payload; counts the live instances per reclaimer (Tag).
 template <class Tag>
@@ -68,6 +74,12 @@ const char* name_of(hazard*) {
 }
 const char* name_of(urcu*) {
   return "hybrid_urcu";
+}
+const char* name_of(ebr*) {
+  return "hybrid_ebr";
+}
+const char* name_of(qsbr*) {
+  return "hybrid_qsbr";
 }
 
 /// Bytes one publish allocates (the node), measured once per reclaimer.
@@ -114,6 +126,17 @@ void read_distributions(study::study_output& out) {
   samples = per_op_ns(n, [&](std::size_t) { sink += u.read()->sum(); });
   out.series("cdf/read/hybrid_urcu", samples, 4000);
   out.distribution("dist/read/hybrid_urcu", std::move(samples));
+  // The reference reclaimers: EBR (a full fence per guard) and QSBR (no
+  // announcement per read; its reader reports a quiescent state per batch
+  // below, which the single-read rows leave out: the lower bound).
+  cell_of<ebr> e{std::in_place, std::uint64_t{7}};
+  samples = per_op_ns(n, [&](std::size_t) { sink += e.read()->sum(); });
+  out.series("cdf/read/hybrid_ebr", samples, 4000);
+  out.distribution("dist/read/hybrid_ebr", std::move(samples));
+  cell_of<qsbr> q{std::in_place, std::uint64_t{7}};
+  samples = per_op_ns(n, [&](std::size_t) { sink += q.read()->sum(); });
+  out.series("cdf/read/hybrid_qsbr", samples, 4000);
+  out.distribution("dist/read/hybrid_qsbr", std::move(samples));
   // Batches of 64 reads timed together: per-read cost without most of the
   // timer's, and the tail of what a batch meets (preemption, interrupts).
   const auto batched = [&](auto read_one) {
@@ -132,7 +155,30 @@ void read_distributions(study::study_output& out) {
                    per_read(batched([&] { return h.read()->sum(); })));
   out.distribution("dist/read_batch64/hybrid_urcu",
                    per_read(batched([&] { return u.read()->sum(); })));
+  out.distribution("dist/read_batch64/hybrid_ebr",
+                   per_read(batched([&] { return e.read()->sum(); })));
+  // QSBR: 64 reads and one quiescent state report per batch.
+  out.distribution("dist/read_batch64/hybrid_qsbr",
+                   per_read(per_op_ns(n / 16, [&](std::size_t) {
+                     for (int k = 0; k < 64; ++k) sink += q.read()->sum();
+                     qsbr::quiescent();
+                   })));
   if (sink == 42) std::puts("");  // keeps the reads
+}
+
+/// Per-publish times of a cell on reclaimer R (every retire_batch-th one
+/// runs a collect: its share is the tail).
+template <class R>
+void publish_plain(study::study_output& out, std::size_t n) {
+  cell_of<R> cell{std::in_place, std::uint64_t{0}};
+  const double bytes = node_bytes<R>(cell);
+  const std::string name = name_of(static_cast<R*>(nullptr));
+  auto samples =
+      per_op_ns(n, [&](std::size_t i) { cell.emplace(std::uint64_t{i}); });
+  out.series("cdf/publish/" + name, samples, 4000);
+  out.distribution("dist/publish/" + name, std::move(samples),
+                   {{"node_bytes", bytes}});
+  R::reclaim_now();
 }
 
 void publish_distributions(study::study_output& out) {
@@ -161,18 +207,13 @@ void publish_distributions(study::study_output& out) {
   out.distribution("dist/publish/hybrid_hazard_scan", std::move(scan));
   out.distribution("dist/publish/hybrid_hazard_no_scan", std::move(no_scan));
 
-  cell_of<urcu> u{std::in_place, std::uint64_t{0}};
-  const double ubytes = node_bytes<urcu>(u);
-  auto samples =
-      per_op_ns(n, [&](std::size_t i) { u.emplace(std::uint64_t{i}); });
-  out.series("cdf/publish/hybrid_urcu", samples, 4000);
-  out.distribution("dist/publish/hybrid_urcu", std::move(samples),
-                   {{"node_bytes", ubytes}});
-  urcu::reclaim_now();
+  publish_plain<urcu>(out, n);
+  publish_plain<ebr>(out, n);
+  publish_plain<qsbr>(out, n);
 
   // The heap's share: allocate a node-sized block, free the previous one.
   void* previous = std::malloc(static_cast<std::size_t>(bytes));
-  samples = per_op_ns(n, [&](std::size_t) {
+  auto samples = per_op_ns(n, [&](std::size_t) {
     void* fresh = std::malloc(static_cast<std::size_t>(bytes));
     static_cast<volatile char*>(fresh)[0] = 1;
     std::free(previous);
@@ -391,6 +432,8 @@ int main(int argc, char** argv) {
   const double stall_s = study::quick() ? 0.3 : 2.0;
   stalled_reader<hazard>(out, stall_s);
   stalled_reader<urcu>(out, stall_s);
+  stalled_reader<ebr>(out, stall_s);
+  stalled_reader<qsbr>(out, stall_s);
   ipi_cost(out);
   out.note("ns_per_tick", std::to_string(study::ns_per_tick()));
   out.write(
