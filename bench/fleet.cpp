@@ -35,8 +35,21 @@ fleet::fleet(const fleet_options& options) {
   handles_.reserve(options.processes);
   for (std::size_t i = 0; i < options.processes; ++i) {
     auto h = runtime_->find(name_of(i));
-    if (!h || !h.wait_for_status(core::process_status::running, deadline))
-      throw std::runtime_error("fleet: " + name_of(i) + " did not start");
+    // A spawn that fails for good (EMFILE past RLIMIT_NOFILE, EAGAIN past
+    // a process limit) ends the wait at once and names its errno.
+    const auto settled = [](const core::process_state& s) {
+      return s.status == core::process_status::running ||
+             s.status == core::process_status::failed;
+    };
+    if (!h || !h.wait_until(settled, deadline) ||
+        h.read()->status != core::process_status::running)
+      throw std::runtime_error(
+          "fleet: " + name_of(i) + " did not start (" +
+          (h ? std::string{to_string(h.read()->status)} + ", spawn errno " +
+                   std::to_string(h.read()->spawn_errno) + " " +
+                   std::string{h.read()->spawn_error()}
+             : std::string{"not found"}) +
+          ")");
     handles_.push_back(std::move(h));
   }
   start_seconds_ =

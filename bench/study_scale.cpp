@@ -7,16 +7,21 @@
 //     N = 10 ... 100,000, no CAF: lookup (random names), read (a random
 //     cell, resolved beforehand), sweep (every cell of one registry view),
 //     publish (a random cell), memory per entry (heap growth / N)
-//   real: a runtime supervising N real `sleep` processes (N = 10, 100,
-//     1,000; VITRINE_STUDY_MAX_REAL overrides the largest): start, heap per
-//     process, runtime::find, process_handle::read, a sweep of all handles,
-//     and crash -> restarted (the actor's transition path at that size)
+//   real: a runtime supervising N real `sleep` processes (N = 10 ...
+//     10,000; VITRINE_STUDY_MAX_REAL overrides the largest, and
+//     VITRINE_STUDY_MIN_REAL the smallest; a size past what the hard
+//     RLIMIT_NOFILE holds at two descriptors per process is replaced by the
+//     largest multiple of 1,000 that fits): descriptors per process,
+//     start, heap per process, runtime::find, process_handle::read, a sweep
+//     of all handles, crash -> restarted (the actor's transition path at
+//     that size), and shutdown (runtime destroyed, every child reaped)
 //
 // VITRINE_STUDY_QUICK=1 takes a tenth of the samples and stops the cells at
-// 10,000.
+// 10,000; with VITRINE_STUDY_MIN_REAL set, only the real rows run.
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <cstdint>
 #include <filesystem>
 
 #include <memory>
@@ -128,32 +133,76 @@ double open_fds() {
   return n;
 }
 
+/// Descriptors a fleet of n needs: two per process (the actor's pidfd and
+/// the I/O thread's duplicate), plus room for the rest of the process.
+rlim_t fds_needed(std::size_t n) {
+  return 2 * n + 1024;
+}
+
+/// Raises the soft RLIMIT_NOFILE toward the hard one for a fleet of n, as
+/// `vitrine run` raises its own; restores it when it ends. (The hard limit
+/// needs CAP_SYS_RESOURCE to rise: not attempted.)
+class fd_room {
+ public:
+  explicit fd_room(std::size_t n) {
+    ::getrlimit(RLIMIT_NOFILE, &original_);
+    if (original_.rlim_cur >= fds_needed(n)) return;
+    const rlimit raised{std::min(fds_needed(n), original_.rlim_max),
+                        original_.rlim_max};
+    changed_ = ::setrlimit(RLIMIT_NOFILE, &raised) == 0;
+  }
+  ~fd_room() {
+    if (changed_) ::setrlimit(RLIMIT_NOFILE, &original_);
+  }
+  fd_room(const fd_room&) = delete;
+  fd_room& operator=(const fd_room&) = delete;
+  double original_soft() const {
+    return static_cast<double>(original_.rlim_cur);
+  }
+
+ private:
+  rlimit original_{};
+  bool changed_ = false;
+};
+
+/// The largest fleet (a multiple of 1,000) the hard descriptor limit holds.
+std::size_t largest_fleet_by_fds() {
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  if (files.rlim_max == RLIM_INFINITY) return SIZE_MAX;
+  const rlim_t room = files.rlim_max > 1024 ? files.rlim_max - 1024 : 0;
+  return static_cast<std::size_t>(room / 2 / 1000 * 1000);
+}
+
 void real(study::study_output& out, std::size_t n) {
   const std::string tag = "/processes:" + std::to_string(n);
+  const fd_room room{n};
   const double before = study::heap_bytes();
   const double fds_before = open_fds();
-  vitrine::bench::fleet f{{&vitrine::read_policy::hybrid(), n, true}};
+  auto f = std::make_unique<vitrine::bench::fleet>(
+      vitrine::bench::fleet_options{&vitrine::read_policy::hybrid(), n, true});
   const double bytes = (study::heap_bytes() - before) / static_cast<double>(n);
-  // What the machine allows: descriptors per process against the limit.
+  // What the machine allows: descriptors per process against the limit
+  // (the one this run started with, and the one it ran the fleet under).
   rlimit files{};
   ::getrlimit(RLIMIT_NOFILE, &files);
   const double fds = (open_fds() - fds_before) / static_cast<double>(n);
-  out.row(
-      "scaling/real/fds_per_process" + tag, fds,
-      {{"fds", fds},
-       {"rlimit_nofile", static_cast<double>(files.rlim_cur)},
-       {"max_processes_by_fds", static_cast<double>(files.rlim_cur) / fds}});
-  out.row("scaling/real/start" + tag, f.start_seconds() * 1e9);
+  out.row("scaling/real/fds_per_process" + tag, fds,
+          {{"fds", fds},
+           {"rlimit_nofile", room.original_soft()},
+           {"rlimit_nofile_used", static_cast<double>(files.rlim_cur)},
+           {"max_processes_by_fds", room.original_soft() / fds}});
+  out.row("scaling/real/start" + tag, f->start_seconds() * 1e9);
   out.row("scaling/real/heap_per_process" + tag, bytes, {{"bytes", bytes}});
   const std::size_t ops = study::scaled(200'000);
   const auto order = random_indices(n, ops);
   std::vector<std::string> names;
-  for (std::size_t i = 0; i < n; ++i) names.push_back(f.name_of(i));
+  for (std::size_t i = 0; i < n; ++i) names.push_back(f->name_of(i));
   std::uint64_t sink = 0;
-  const auto& hs = f.processes();
+  const auto& hs = f->processes();
   out.repeated("scaling/real/lookup" + tag,
                study::ns_per_op_reps(ops, [&](std::size_t k) {
-                 sink += f.rt().find(names[order[k]]).read()->pid;
+                 sink += f->rt().find(names[order[k]]).read()->pid;
                }));
   out.repeated("scaling/real/read" + tag,
                study::ns_per_op_reps(ops, [&](std::size_t k) {
@@ -183,6 +232,10 @@ void real(study::study_output& out, std::size_t n) {
   }
   out.distribution("scaling/real/restart" + tag, std::move(restarts));
   if (sink == 42) std::puts("");
+  const auto t0 = clock_type::now();
+  f.reset();  // stops every process and reaps it
+  out.row("scaling/real/shutdown" + tag,
+          study::ns_between(t0, clock_type::now()));
 }
 
 }  // namespace
@@ -190,11 +243,20 @@ void real(study::study_output& out, std::size_t n) {
 int main(int argc, char** argv) {
   study::study_output out;
   const std::size_t max_cells = study::quick() ? 10'000 : 100'000;
-  for (std::size_t n = 10; n <= max_cells; n *= 10) cells(out, n);
+  if (!std::getenv("VITRINE_STUDY_MIN_REAL"))
+    for (std::size_t n = 10; n <= max_cells; n *= 10) cells(out, n);
   const char* m = std::getenv("VITRINE_STUDY_MAX_REAL");
-  const std::size_t max_real = m ? std::stoul(m) : 1000;
-  for (std::size_t n = 10; n <= max_real; n *= 10) real(out, n);
+  const std::size_t max_real = m ? std::stoul(m) : 10'000;
+  // Past the descriptor limit the fleet cannot start (spawns fail with
+  // EMFILE): the largest size that fits runs instead.
+  const std::size_t fits = largest_fleet_by_fds();
+  const char* low = std::getenv("VITRINE_STUDY_MIN_REAL");
+  for (std::size_t n = low ? std::stoul(low) : 10; n <= max_real; n *= 10) {
+    real(out, std::min(n, fits));
+    if (n > fits) break;
+  }
   out.note("max_real_processes", std::to_string(max_real));
+  out.note("largest_fleet_by_fds", std::to_string(fits));
   out.write(
       study::output_path(argc, argv, "results/vitrine_bench_study_scale.json"));
 }
