@@ -163,6 +163,9 @@ void read_distributions(study::study_output& out) {
                      for (int k = 0; k < 64; ++k) sink += q.read()->sum();
                      qsbr::quiescent();
                    })));
+  // This thread reads no more: online, it would hold back every QSBR
+  // reclamation after this (the stalled-reader run below included).
+  qsbr::offline();
   if (sink == 42) std::puts("");  // keeps the reads
 }
 
@@ -249,6 +252,11 @@ void stalled_reader(study::study_output& out, double stall_s) {
       if ((state::live.load(std::memory_order_relaxed) - 1) * bytes >
           cap_bytes) {
         capped = true;
+        // A paused writer collects (EBR/QSBR free only when a writer
+        // retires or collects; liburcu's and the hazard pointers' freeing
+        // needs no call here).
+        if constexpr (std::is_same_v<R, ebr> || std::is_same_v<R, qsbr>)
+          R::reclaim_now();
         std::this_thread::sleep_for(std::chrono::milliseconds{1});
         continue;
       }
