@@ -164,6 +164,10 @@ def section_push(p: dict[str, dict]) -> list[str]:
     return out + [""]
 
 
+READ_VARIANTS = ("floor", "hybrid_hazard", "hybrid_urcu", "hybrid_ebr",
+                 "hybrid_qsbr")
+
+
 def section_dist(c: dict[str, dict], p: dict[str, dict]) -> list[str]:
     h = c.get("dist/publish/hybrid_hazard", {})
     scan, noscan = (c.get("dist/publish/hybrid_hazard_scan", {}),
@@ -177,17 +181,22 @@ def section_dist(c: dict[str, dict], p: dict[str, dict]) -> list[str]:
            "state, one thread, no other reader or writer.", "",
            "**Reads**", "", DIST_HEAD,
            dist_row("timer alone", c.get("dist/read/timer"))]
-    for v in ("floor", "hybrid_hazard", "hybrid_urcu"):
+    for v in READ_VARIANTS:
         out.append(dist_row(f"read {v}", c.get(f"dist/read/{v}")))
-    for v in ("floor", "hybrid_hazard", "hybrid_urcu"):
-        out.append(dist_row(f"read {v}, per read in batches of 64",
-                            c.get(f"dist/read_batch64/{v}")))
+    for v in READ_VARIANTS:
+        out.append(dist_row(f"read {v}, per read in batches of 64"
+                            + (" (+ one quiescent())" if v == "hybrid_qsbr"
+                               else ""), c.get(f"dist/read_batch64/{v}")))
     out += ["", "**Publishes**", "", DIST_HEAD,
             dist_row("hybrid_hazard, all", h),
             dist_row("hybrid_hazard, the publishes that ran a scan", scan),
             dist_row("hybrid_hazard, the others", noscan),
             dist_row("hybrid_urcu (writer thread only)",
                      c.get("dist/publish/hybrid_urcu")),
+            dist_row("hybrid_ebr (a collect every 128th)",
+                     c.get("dist/publish/hybrid_ebr")),
+            dist_row("hybrid_qsbr (a collect every 128th)",
+                     c.get("dist/publish/hybrid_qsbr")),
             dist_row(f"malloc + free of {fmt_bytes(h.get('node_bytes'))} "
                      "(alloc+free baseline)", c.get("dist/publish/alloc_free"))]
     if h:
@@ -205,6 +214,19 @@ def section_dist(c: dict[str, dict], p: dict[str, dict]) -> list[str]:
                    f"{ns(h.get('p999'))}. ")
                 + "The malloc+free row is what the heap alone costs for one "
                 "node, timer included."]
+    e, q = c.get("dist/read/hybrid_ebr"), c.get("dist/read/hybrid_qsbr")
+    if e and q:
+        out += ["", "Reference reclaimers (`baseline/`, written for this "
+                "study, not vitrine's): *hybrid_ebr* is classic epoch-based "
+                "reclamation, whose guard stores the epoch and issues a full "
+                "fence; *hybrid_qsbr* announces nothing per read (its reader "
+                "reports a quiescent state between reads; the batch row "
+                "includes one report per 64 reads), the lower bound of read "
+                f"cost. Read p50: EBR {ns(e.get('p50'))}, QSBR "
+                f"{ns(q.get('p50'))}, against hazard pointers "
+                f"{ns(c.get('dist/read/hybrid_hazard', {}).get('p50'))} and "
+                f"liburcu {ns(c.get('dist/read/hybrid_urcu', {}).get('p50'))}"
+                " (timer included)."]
     rh = p.get("restart/hybrid")
     out += ["", "**Restarts** (real `sleep`, SIGKILL -> new pid running, "
             "seen through `wait_until`; zero backoff)", "", DIST_HEAD,
@@ -213,7 +235,13 @@ def section_dist(c: dict[str, dict], p: dict[str, dict]) -> list[str]:
     return out
 
 
-def section_scaling(s: dict[str, dict]) -> list[str]:
+def sizes_of(rows: dict[str, dict], layer: str) -> list[int]:
+    """The N of every scaling/<layer>/.../processes:N row, ascending."""
+    return sorted({int(k.rsplit(":", 1)[1]) for k in rows
+                   if k.startswith(f"scaling/{layer}/")})
+
+
+def section_scaling(s: dict[str, dict], context: dict) -> list[str]:
     out = ["## 3. Scaling with the number of processes", "",
            "*cells*: a `core::registry` of N names whose values each hold a "
            "`publication_cell<process_state>` (no CAF, no processes). "
@@ -223,7 +251,7 @@ def section_scaling(s: dict[str, dict]) -> list[str]:
            "cell. Random entries use one fixed pseudo-random order.", "",
            "| N | lookup | read | sweep (all) | sweep per entry | publish | "
            "memory per entry |", "|---:|---:|---:|---:|---:|---:|---:|"]
-    for n in (10, 100, 1000, 10000, 100000):
+    for n in sizes_of(s, "cells"):
         g = lambda m: s.get(f"scaling/cells/{m}/processes:{n}")  # noqa: E731
         if not g("read"):
             continue
@@ -234,9 +262,9 @@ def section_scaling(s: dict[str, dict]) -> list[str]:
                    f"{ns(g('publish')['real_time'])} | "
                    f"{fmt_bytes(g('memory_per_entry')['bytes'])} |")
     out += ["", "| real processes | start all | heap per process | find + "
-            "read | read | sweep | crash -> restarted p50 |",
-            "|---:|---:|---:|---:|---:|---:|---:|"]
-    for n in (10, 100, 1000, 10000):
+            "read | read | sweep | crash -> restarted p50 | shutdown |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in sizes_of(s, "real"):
         g = lambda m: s.get(f"scaling/real/{m}/processes:{n}")  # noqa: E731
         if not g("read"):
             continue
@@ -244,18 +272,34 @@ def section_scaling(s: dict[str, dict]) -> list[str]:
                    f"{fmt_bytes(g('heap_per_process')['bytes'])} | "
                    f"{ns(g('lookup')['real_time'])} | "
                    f"{ns(g('read')['real_time'])} | {ns(g('sweep')['p50'])} |"
-                   f" {ns(g('restart')['p50'])} |")
+                   f" {ns(g('restart')['p50'])} | "
+                   f"{ns((g('shutdown') or {}).get('real_time'))} |")
     fds = {int(k.rsplit(":", 1)[1]): r for k, r in s.items()
            if k.startswith("scaling/real/fds_per_process/")}
     fd = fds[max(fds)] if fds else None
     if fd:
+        n_max = max(fds)
+        asked = int(context.get("max_real_processes", n_max))
         out += ["", f"What the machine allows: a supervised process holds "
-                f"{fd['fds']:.2f} file descriptors of the runtime's (the "
-                f"largest fleet above), and RLIMIT_NOFILE is "
-                f"{fd['rlimit_nofile']:,.0f}: that limit alone would "
-                f"allow about {fd['max_processes_by_fds']:,.0f} (an upper "
-                "bound; larger fleets are not measured here). The cells go "
-                "on to 100,000 without processes."]
+                f"{fd['fds']:.2f} file descriptors of the runtime's (at "
+                f"{n_max:,} processes): its pidfd, kept by the process "
+                "actor, and the duplicate the I/O thread watches "
+                "(`io_service::notify_exit`). RLIMIT_NOFILE here is "
+                f"{fd['rlimit_nofile']:,.0f}, which allows about "
+                f"{fd['max_processes_by_fds']:,.0f} processes; the hard "
+                "limit is the same and the session lacks CAP_SYS_RESOURCE "
+                "to raise it. Past it the last spawns fail with EMFILE "
+                "(the process ends `failed` with that spawn errno, as "
+                "`bench/study_fleet_probe.cpp` shows); the parallel start "
+                "does not spawn in name order, so an earlier run that waited "
+                "on each name in turn reported a name near the middle as not "
+                "started once its deadline passed. "
+                + (f"The study asked for {asked:,} processes and ran "
+                   f"{n_max:,}, the largest multiple of 1,000 this limit "
+                   "holds. " if asked > n_max else "")
+                + "Halving the descriptors (the I/O thread watching the "
+                "actor's pidfd without a duplicate) would double that bound; "
+                "not done. The cells go on to 100,000 without processes."]
     return out + ["", "![scaling](img/study_scaling.png)", ""]
 
 
@@ -274,7 +318,8 @@ def main() -> None:
     made = [plots.cdfs(docs["core"], docs["push"], img), plots.scaling(s, img),
             plots.stall(docs["core"], img), plots.reader_scaling(device, img)]
     lines = text.header(docs, made)
-    lines += section_push(p) + section_dist(c, p) + section_scaling(s)
+    lines += section_push(p) + section_dist(c, p)
+    lines += section_scaling(s, (docs["scale"] or {}).get("context", {}))
     lines += text.section_stall(c) + text.section_ipi(c)
     lines += text.section_go(rows_of(main_core), rows_of(device))
     lines += text.section_gives_up(p, rows_of(status))

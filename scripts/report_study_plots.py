@@ -41,9 +41,11 @@ def cdfs(core: dict | None, push: dict | None, img: Path) -> str | None:
     cs, ps = core.get("series", {}), push.get("series", {})
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     ax = axes[0]
-    for name in ("floor", "hybrid_hazard", "hybrid_urcu"):
+    for name in ("floor", "hybrid_hazard", "hybrid_urcu", "hybrid_ebr",
+                 "hybrid_qsbr"):
         _cdf(ax, cs.get(f"cdf/read/{name}"), f"read {name}")
-    for name in ("hybrid_hazard", "hybrid_urcu", "alloc_free"):
+    for name in ("hybrid_hazard", "hybrid_urcu", "hybrid_ebr", "hybrid_qsbr",
+                 "alloc_free"):
         _cdf(ax, cs.get(f"cdf/publish/{name}"), f"publish {name}")
     ax.set_xscale("log")
     ax.set_xlabel("ns per operation (one TSC-timed op, timer included)")
@@ -81,8 +83,9 @@ def scaling(rows: dict, img: Path) -> str | None:
             ("cells", "sweep", "sweep, per entry (cells)", "per_entry_ns"),
             ("real", "lookup", "runtime::find + read (real)", "real_time"),
             ("real", "read", "handle read (real)", "real_time")):
-        pts = [(n, r[field]) for n in (10, 100, 1000, 10000, 100000)
-               if (r := rows.get(f"scaling/{layer}/{metric}/processes:{n}"))]
+        pts = sorted((int(k.rsplit(":", 1)[1]), r[field])
+                     for k, r in rows.items()
+                     if k.startswith(f"scaling/{layer}/{metric}/processes:"))
         if pts:
             ax.plot([n for n, _ in pts], [y for _, y in pts],
                     marker="s" if metric == "sweep" else "o", label=label)
@@ -100,7 +103,7 @@ def stall(core: dict | None, img: Path) -> str | None:
         return None
     s = core.get("series", {})
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    for name in ("hybrid_hazard", "hybrid_urcu"):
+    for name in ("hybrid_hazard", "hybrid_urcu", "hybrid_ebr", "hybrid_qsbr"):
         t, g = s.get(f"stall/{name}/t_ms"), s.get(f"stall/{name}/garbage_bytes")
         if t and g:
             ax.plot(t, [max(x, 1) for x in g], label=name)
