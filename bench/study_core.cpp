@@ -118,25 +118,24 @@ void read_distributions(study::study_output& out) {
   });
   out.series("cdf/read/floor", samples, 4000);
   out.distribution("dist/read/floor", std::move(samples));
+  const auto cell_rows = [&](auto& cell) {
+    using R = typename std::remove_reference_t<decltype(cell)>::reclaimer_type;
+    const std::string name = name_of(static_cast<R*>(nullptr));
+    auto v = per_op_ns(n, [&](std::size_t) { sink += cell.read()->sum(); });
+    out.series("cdf/read/" + name, v, 4000);
+    out.distribution("dist/read/" + name, std::move(v));
+  };
   cell_of<hazard> h{std::in_place, std::uint64_t{7}};
-  samples = per_op_ns(n, [&](std::size_t) { sink += h.read()->sum(); });
-  out.series("cdf/read/hybrid_hazard", samples, 4000);
-  out.distribution("dist/read/hybrid_hazard", std::move(samples));
+  cell_rows(h);
   cell_of<urcu> u{std::in_place, std::uint64_t{7}};
-  samples = per_op_ns(n, [&](std::size_t) { sink += u.read()->sum(); });
-  out.series("cdf/read/hybrid_urcu", samples, 4000);
-  out.distribution("dist/read/hybrid_urcu", std::move(samples));
+  cell_rows(u);
   // The reference reclaimers: EBR (a full fence per guard) and QSBR (no
   // announcement per read; its reader reports a quiescent state per batch
   // below, which the single-read rows leave out: the lower bound).
   cell_of<ebr> e{std::in_place, std::uint64_t{7}};
-  samples = per_op_ns(n, [&](std::size_t) { sink += e.read()->sum(); });
-  out.series("cdf/read/hybrid_ebr", samples, 4000);
-  out.distribution("dist/read/hybrid_ebr", std::move(samples));
+  cell_rows(e);
   cell_of<qsbr> q{std::in_place, std::uint64_t{7}};
-  samples = per_op_ns(n, [&](std::size_t) { sink += q.read()->sum(); });
-  out.series("cdf/read/hybrid_qsbr", samples, 4000);
-  out.distribution("dist/read/hybrid_qsbr", std::move(samples));
+  cell_rows(q);
   // Batches of 64 reads timed together: per-read cost without most of the
   // timer's, and the tail of what a batch meets (preemption, interrupts).
   const auto batched = [&](auto read_one) {
