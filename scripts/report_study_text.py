@@ -256,6 +256,15 @@ def section_claims(c, p, s, main) -> list[str]:
                    f"and a compare\" plus the slot bookkeeping | "
                    f"{ns(hz)} per read against the floor's {ns(fl)}: "
                    f"{ns(hz - fl)} more | dist/read_batch64 |")
+    qs = g(c, "dist/read_batch64/hybrid_qsbr", "p50")
+    if fl and hz and qs:
+        out.append(f"| design.md section 4: QSBR \"would make reads free\" "
+                   "but needs every reader to report quiescent states | "
+                   f"{ns(qs)} per read (one report per 64 reads) against the "
+                   f"floor's {ns(fl)} and hazard pointers' {ns(hz)}; a "
+                   "reader that stops reporting holds every later node "
+                   "(section 4) | dist/read_batch64/hybrid_qsbr, "
+                   "stall/hybrid_qsbr |")
     h = c.get("dist/publish/hybrid_hazard_no_scan")
     if h:
         out.append(f"| design.md section 4 table: publish \"~70 ns\" | p50 "
