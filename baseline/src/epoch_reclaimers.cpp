@@ -7,22 +7,28 @@
 namespace vitrine::baseline {
 namespace {
 
-// Detaches a thread's record from `domain` when the thread exits.
+// Detaches a thread's record from `domain` when the thread exits, and
+// clears the reclaimer's pointer to it (`slot`, this thread's `current`).
 struct record_owner {
   detail::epoch_domain* domain = nullptr;
   detail::epoch_record* record = nullptr;
+  detail::epoch_record** slot = nullptr;
   ~record_owner() {
-    if (record) domain->detach(record);
+    if (!record) return;
+    *slot = nullptr;
+    domain->detach(record);
   }
 };
 
 thread_local record_owner ebr_owner;
 thread_local record_owner qsbr_owner;
 
-detail::epoch_record* attach(detail::epoch_domain& domain,
-                             record_owner& owner) {
+detail::epoch_record* attach(detail::epoch_domain& domain, record_owner& owner,
+                             detail::epoch_record*& slot) {
   owner.domain = &domain;
   owner.record = domain.attach();
+  owner.slot = &slot;
+  slot = owner.record;
   return owner.record;
 }
 
@@ -35,8 +41,7 @@ constinit thread_local detail::epoch_record* epoch_reclaimer::current = nullptr;
 
 [[gnu::cold]] detail::epoch_record*
 epoch_reclaimer::attach_current_thread() noexcept {
-  current = attach(domain, ebr_owner);
-  return current;
+  return attach(domain, ebr_owner, current);
 }
 
 void epoch_reclaimer::retire(node_header* node,
@@ -57,8 +62,7 @@ constinit thread_local detail::epoch_record* qsbr_reclaimer::current = nullptr;
 
 [[gnu::cold]] detail::epoch_record*
 qsbr_reclaimer::attach_current_thread() noexcept {
-  current = attach(domain, qsbr_owner);
-  return current;
+  return attach(domain, qsbr_owner, current);
 }
 
 [[gnu::cold]] detail::epoch_record* qsbr_reclaimer::come_online() noexcept {
