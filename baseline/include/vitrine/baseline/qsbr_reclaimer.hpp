@@ -15,8 +15,10 @@
 //
 // Threads: any thread may read or retire. A thread comes online on its
 // first guard (and on its first guard after offline()); it goes offline at
-// exit (thread_local destructor). quiescent() and offline() are for the
-// calling thread and must be called outside its guards. Cost: a guard is a
+// exit (thread_local destructor; a guard taken by a thread_local destructor
+// that runs after that one brings the thread online again for good, holding
+// reclamation back: don't). quiescent() and offline() are for the calling
+// thread and must be called outside its guards. Cost: a guard is a
 // thread-local load and a compare (online?) and a thread-local increment and
 // decrement; coming online is a store and a full fence; quiescent() is one
 // load of the shared epoch and one store; retire as epoch_reclaimer.
