@@ -17,7 +17,8 @@
 //     that size), and shutdown (runtime destroyed, every child reaped)
 //
 // VITRINE_STUDY_QUICK=1 takes a tenth of the samples and stops the cells at
-// 10,000; with VITRINE_STUDY_MIN_REAL set, only the real rows run.
+// 10,000 and the real fleets at 1,000; with VITRINE_STUDY_MIN_REAL set, only
+// the real rows run.
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -246,7 +247,9 @@ int main(int argc, char** argv) {
   if (!std::getenv("VITRINE_STUDY_MIN_REAL"))
     for (std::size_t n = 10; n <= max_cells; n *= 10) cells(out, n);
   const char* m = std::getenv("VITRINE_STUDY_MAX_REAL");
-  const std::size_t max_real = m ? std::stoul(m) : 10'000;
+  const std::size_t max_real = m                ? std::stoul(m)
+                               : study::quick() ? 1000
+                                                : 10'000;
   // Past the descriptor limit the fleet cannot start (spawns fail with
   // EMFILE): the largest size that fits runs instead.
   const std::size_t fits = largest_fleet_by_fds();

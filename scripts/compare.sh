@@ -51,7 +51,8 @@ done
 binaries=(vitrine_bench_core vitrine_bench_messaging vitrine_bench_e2e
           vitrine_bench_status_table vitrine_bench_cli)
 # The design study (issue 15): write their own JSON, rendered into
-# docs/study.md by scripts/report_study.py (~40 s full, ~10 s --quick).
+# docs/study.md by scripts/report_study.py (~40 s full, ~10 s --quick,
+# plus ~75 s full for vitrine_bench_study_scale's largest real fleet).
 study=(vitrine_bench_study_core vitrine_bench_study_push
        vitrine_bench_study_scale)
 
