@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 
 #include <memory>
 #include <random>
@@ -166,6 +167,16 @@ class fd_room {
   bool changed_ = false;
 };
 
+/// Whether this process may raise its hard limits (CAP_SYS_RESOURCE, bit
+/// 24 of CapEff in /proc/self/status).
+bool can_raise_hard_limits() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("CapEff:", 0) == 0)
+      return (std::stoull(line.substr(7), nullptr, 16) >> 24) & 1;
+  return false;
+}
+
 /// The largest fleet (a multiple of 1,000) the hard descriptor limit holds.
 std::size_t largest_fleet_by_fds() {
   rlimit files{};
@@ -192,6 +203,8 @@ void real(study::study_output& out, std::size_t n) {
           {{"fds", fds},
            {"rlimit_nofile", room.original_soft()},
            {"rlimit_nofile_used", static_cast<double>(files.rlim_cur)},
+           {"rlimit_nofile_hard", static_cast<double>(files.rlim_max)},
+           {"cap_sys_resource", can_raise_hard_limits() ? 1.0 : 0.0},
            {"max_processes_by_fds", room.original_soft() / fds}});
   out.row("scaling/real/start" + tag, f->start_seconds() * 1e9);
   out.row("scaling/real/heap_per_process" + tag, bytes, {{"bytes", bytes}});

@@ -287,8 +287,10 @@ def section_scaling(s: dict[str, dict], context: dict) -> list[str]:
                 "(`io_service::notify_exit`). RLIMIT_NOFILE here is "
                 f"{fd['rlimit_nofile']:,.0f}, which allows about "
                 f"{fd['max_processes_by_fds']:,.0f} processes; the hard "
-                "limit is the same and the session lacks CAP_SYS_RESOURCE "
-                "to raise it. Past it the last spawns fail with EMFILE "
+                f"limit is {fd.get('rlimit_nofile_hard', 0):,.0f} and this "
+                "run " + ("could raise it" if fd.get("cap_sys_resource")
+                          else "could not raise it (no CAP_SYS_RESOURCE)")
+                + ". Past it the last spawns fail with EMFILE "
                 "(the process ends `failed` with that spawn errno, as "
                 "`bench/study_fleet_probe.cpp` shows); the parallel start "
                 "does not spawn in name order, so an earlier run that waited "
