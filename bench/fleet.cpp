@@ -1,5 +1,7 @@
 #include "fleet.hpp"
 
+#include "vitrine/baseline/messaging.hpp"
+
 #include <chrono>
 #include <stdexcept>
 
@@ -33,9 +35,23 @@ fleet::fleet(const fleet_options& options) {
   runtime_->supervise(std::move(group));
   const auto deadline = begin + std::chrono::seconds{120};
   handles_.reserve(options.processes);
+  // Each mode finds and waits its own way, paying once for what it needs:
+  // hybrid looks up the registry and waits on the published state (a
+  // futex); messaging asks the directory and the owning actor through one
+  // scoped_actor made once, polling without sleeping (each poll is a round
+  // trip that blocks on its reply).
+  const bool published = runtime_->reads().reads_published();
+  baseline::blocking_reader reader{*runtime_};
+  auto running = [&](const process_handle& h) {
+    if (published)
+      return h.wait_for_status(core::process_status::running, deadline);
+    while (reader.read(h).status != core::process_status::running)
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+    return true;
+  };
   for (std::size_t i = 0; i < options.processes; ++i) {
-    auto h = runtime_->find(name_of(i));
-    if (!h || !h.wait_for_status(core::process_status::running, deadline))
+    auto h = published ? runtime_->find(name_of(i)) : reader.find(name_of(i));
+    if (!h || !running(h))
       throw std::runtime_error("fleet: " + name_of(i) + " did not start");
     handles_.push_back(std::move(h));
   }

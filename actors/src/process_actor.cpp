@@ -18,6 +18,7 @@
 #include "vitrine/os/log_sink.hpp"
 #include "vitrine/os/reaper.hpp"
 #include "vitrine/os/signals.hpp"
+#include "vitrine/restart_trace.hpp"
 
 namespace vitrine::detail {
 namespace {
@@ -52,6 +53,7 @@ class process_actor final : public caf::event_based_actor {
         guardian_(context.guardian),
         cgroups_(context.cgroups),
         publishes_(context.reads->reads_published()),
+        publications_(context.publications),
         supervisor_(std::move(supervisor)),
         backoff_(spec_.backoff, std::hash<std::string>{}(spec_.name)),
         restart_window_(spec_.restart_limit.burst,
@@ -110,6 +112,7 @@ class process_actor final : public caf::event_based_actor {
           return stop();
         },
         [this](resume_atom) {
+          restart_trace::mark(restart_trace::point::grant_received);
           count();
           if (current_.status == process_status::backoff) arm_spawn_timer();
         },
@@ -139,6 +142,7 @@ class process_actor final : public caf::event_based_actor {
           std::erase(subscribers_, who);
         },
         [this](child_exit_atom, std::uint64_t generation, int watch_error) {
+          restart_trace::mark(restart_trace::point::exit_received);
           count();
           if (generation != generation_ || !has_child()) return;
           if (watch_error != 0) return on_watch_failure(watch_error);
@@ -218,6 +222,7 @@ class process_actor final : public caf::event_based_actor {
       record_->state.publish(std::move(next));
     }
     if (record_->status_table) record_->status_table->publish(current_);
+    publications_->bump();
     for (const auto& s : subscribers_)
       send(s, state_changed_atom::value, current_);
     // Before any exit report this publish precedes (same receiver, FIFO).
@@ -304,6 +309,7 @@ class process_actor final : public caf::event_based_actor {
     if (cgroups_ && cgroup_.empty()) cgroup_ = cgroups_->create_program(id());
     spec_.launch.cgroup = cgroup_;
     auto result = os::launch(spec_.launch);
+    restart_trace::mark(restart_trace::point::launched);
     if (auto* error = std::get_if<os::launch_error>(&result))
       return on_spawn_failure(*error);
     auto& child = std::get<os::launched_child>(result);
@@ -322,6 +328,7 @@ class process_actor final : public caf::event_based_actor {
     errno = 0;
     const bool watched =
         io_.notify_exit(pidfd_, [self, generation](int watch_error) {
+          restart_trace::mark(restart_trace::point::exit_seen);
           caf::anon_send(self, child_exit_atom::value, generation, watch_error);
         });
     const int watch_errno = watched ? 0 : (errno != 0 ? errno : ESHUTDOWN);
@@ -335,6 +342,7 @@ class process_actor final : public caf::event_based_actor {
       s.spawn_errno = 0;
       s.spawn_error_storage = nullptr;
     });
+    restart_trace::mark(restart_trace::point::published);
     if (!ready_at_once && spec_.startsecs.count() > 0)
       delayed_send(this, spec_.startsecs, up_timer_atom::value, generation);
     if (!watched) on_watch_failure(watch_errno);
@@ -407,7 +415,9 @@ class process_actor final : public caf::event_based_actor {
   /// daemons too), then reap it through the pidfd.
   void reap_and_report() {
     const auto status = take_child();
+    restart_trace::mark(restart_trace::point::reaped);
     on_exit(static_cast<int>(status.how), status.code, status.unknown);
+    restart_trace::mark(restart_trace::point::reported);
   }
 
   os::exit_status take_child() {
@@ -566,8 +576,10 @@ class process_actor final : public caf::event_based_actor {
   os::guardian* guardian_;    // may be null
   os::cgroup_tree* cgroups_;  // may be null
   const bool publishes_;      // the read policy reads what is published
-  std::string cgroup_;        // this program's cgroup, "" = none
-  os::unique_fd pidfd_;       // the child's, until we reap it
+  /// runtime::publications(), in the runtime, which outlives its actors.
+  publication_counter* publications_;
+  std::string cgroup_;   // this program's cgroup, "" = none
+  os::unique_fd pidfd_;  // the child's, until we reap it
   caf::actor supervisor_;
   core::backoff backoff_;
   core::restart_window restart_window_;  ///< spec_.restart_limit
