@@ -401,13 +401,24 @@ class process_actor final : public caf::event_based_actor {
     // re-parented away and no longer found below the leader.
     if (cgroup_.empty()) os::signal_escaped_descendants(current_.pid, sig);
     signal_child(sig);
-    if (!cgroup_.empty() && sig == SIGKILL) cgroups_->kill_program(id());
+    if (!cgroup_.empty() && sig == SIGKILL) kill_cgroup();
   }
 
-  /// SIGKILL to the group and, with a cgroup, to every descendant.
+  /// cgroup.kill of this program's cgroup. Children are born into it
+  /// (CLONE_INTO_CGROUP) only until its first kill: see
+  /// os::launch_options::cgroup_killed.
+  void kill_cgroup() {
+    cgroups_->kill_program(id());
+    spec_.launch.cgroup_killed = true;
+  }
+
+  /// SIGKILL to the group and, with a cgroup, to every descendant that is
+  /// still alive (a cgroup with none needs no cgroup.kill, and stays one
+  /// that children can be born into).
   void kill_everything() {
     signal_child(SIGKILL);
-    if (cgroups_ && !cgroup_.empty()) cgroups_->kill_program(id());
+    if (cgroups_ && !cgroup_.empty() && cgroups_->program_populated(id()))
+      kill_cgroup();
   }
 
   /// The pidfd is readable: the child exited. While its zombie still holds
