@@ -141,12 +141,17 @@ TEST_CASE("a guardian runs in its own session and quits quietly") {
   guard.check();
 }
 
-TEST_CASE("a program's cgroup holds its setsid descendants and kills them") {
+/// A cgroup tree of our own, or null (with a warning: the test is skipped)
+/// where no cgroup v2 hierarchy is writable.
+static std::unique_ptr<cgroup_tree> cgroup_tree_or_warn() {
   auto tree = cgroup_tree::detect();
-  if (!tree) {
-    WARN("no writable cgroup v2 hierarchy here: skipped");
-    return;
-  }
+  if (!tree) WARN("no writable cgroup v2 hierarchy here: skipped");
+  return tree;
+}
+
+TEST_CASE("a program's cgroup holds its setsid descendants and kills them") {
+  auto tree = cgroup_tree_or_warn();
+  if (!tree) return;
   leak_guard guard;
   const std::string root = tree->root();
   const std::string marker = "1000." + vitrine::test::unique_token();
@@ -173,11 +178,8 @@ TEST_CASE("a program's cgroup holds its setsid descendants and kills them") {
 }
 
 TEST_CASE("a program's cgroup takes children before and after a cgroup.kill") {
-  auto tree = cgroup_tree::detect();
-  if (!tree) {
-    WARN("no writable cgroup v2 hierarchy here: skipped");
-    return;
-  }
+  auto tree = cgroup_tree_or_warn();
+  if (!tree) return;
   leak_guard guard;
   const std::string dir = tree->create_program(7);
   REQUIRE_FALSE(dir.empty());
