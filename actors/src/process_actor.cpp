@@ -58,7 +58,10 @@ class process_actor final : public caf::event_based_actor {
         backoff_(spec_.backoff, std::hash<std::string>{}(spec_.name)),
         restart_window_(spec_.restart_limit.burst,
                         spec_.restart_limit.interval),
-        current_(record_->state.current_unsafe()) {}
+        current_(record_->state.current_unsafe()) {
+    if (!publishes_)
+      unpublished_history_ = std::make_unique<core::transition_history>();
+  }
 
   caf::behavior make_behavior() override {
     return {
@@ -200,7 +203,7 @@ class process_actor final : public caf::event_based_actor {
   void leave_last_state() {
     if (publishes_) return;
     if (record_->state.current_unsafe().version == current_.version) return;
-    record_->history.publish(history_);
+    record_->history.publish(*unpublished_history_);
     record_->state.publish(current_);
   }
 
@@ -211,15 +214,22 @@ class process_actor final : public caf::event_based_actor {
     next.version = current_.version + 1;
     next.applied_command = applied_ticket_;
     current_ = next;
-    history_.push({next.version, next.status, next.pid, next.last_exit,
-                   clock::now(), next.restart_count});
+    const core::transition entry{next.version, next.status,
+                                 next.pid,     next.last_exit,
+                                 clock::now(), next.restart_count};
     if (publishes_) {
       // History first: a reader that sees (or waited for) this state then
       // finds it in the history too. The state's release store orders the
       // history publish before it; the other order left readers (and
       // wait_for_status callers) with a history one transition behind.
-      record_->history.publish(history_);
+      // The next history is the published one plus this entry: the actor
+      // keeps no copy of its own (336 bytes a process).
+      core::transition_history history = record_->history.current_unsafe();
+      history.push(entry);
+      record_->history.publish(std::move(history));
       record_->state.publish(std::move(next));
+    } else {
+      unpublished_history_->push(entry);
     }
     if (record_->status_table) record_->status_table->publish(current_);
     publications_->bump();
@@ -595,7 +605,9 @@ class process_actor final : public caf::event_based_actor {
   core::backoff backoff_;
   core::restart_window restart_window_;  ///< spec_.restart_limit
   process_state current_;
-  core::transition_history history_;
+  /// Under a policy that asks the actor, the history it publishes only as
+  /// it quits; null (and the record's cell holds it) otherwise.
+  std::unique_ptr<core::transition_history> unpublished_history_;
   std::uint64_t generation_ = 0;
   unsigned quick_failures_ = 0;
   std::chrono::milliseconds pending_delay_{0};
