@@ -83,7 +83,7 @@ def main() -> int:
         stacks = Path(tmp) / "stacks.txt"
         subprocess.run(["heaptrack_print", "-f", str(data), "--print-peaks",
                         "0", "--print-allocators", "0", "--print-temporary",
-                        "0", "--print-histogram", "0", "-F", str(stacks),
+                        "0", "-F", str(stacks),
                         "--flamegraph-cost-type", "leaked"],
                        check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)

@@ -214,6 +214,9 @@ class process_actor final : public caf::event_based_actor {
     next.version = current_.version + 1;
     next.applied_command = applied_ticket_;
     current_ = next;
+    // Before anyone can see it: an observer woken by this publish reads the
+    // trace at once.
+    restart_trace::mark(restart_trace::point::published);
     const core::transition entry{next.version, next.status,
                                  next.pid,     next.last_exit,
                                  clock::now(), next.restart_count};
@@ -352,7 +355,6 @@ class process_actor final : public caf::event_based_actor {
       s.spawn_errno = 0;
       s.spawn_error_storage = nullptr;
     });
-    restart_trace::mark(restart_trace::point::published);
     if (!ready_at_once && spec_.startsecs.count() > 0)
       delayed_send(this, spec_.startsecs, up_timer_atom::value, generation);
     if (!watched) on_watch_failure(watch_errno);

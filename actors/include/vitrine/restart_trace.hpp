@@ -23,7 +23,7 @@ enum class point : unsigned {
   granted,          ///< ... has sent the restart grant
   grant_received,   ///< the process actor runs the grant
   launched,         ///< ... the new child has exec'd (clone returned)
-  published,        ///< ... has published `running` and notified
+  published,        ///< ... publishes a state (the last: `running`)
   count
 };
 
