@@ -3,15 +3,31 @@
 //
 //   e2e/start_all/<mode>        supervise N, time until all are seen running;
 //                               counters: heap and RSS bytes per process
-//   e2e/sweep/<mode>            read the state of all N (one full sweep per
-//                               iteration) while a thread crashes a random
-//                               process every 2 ms
-//   e2e/restart_latency/<mode>  SIGKILL a child; time until a reader sees a
-//                               new pid running (zero backoff); p50/p99
+//   e2e/sweep/<mode>            read the status of all N (one full sweep
+//                               per iteration) while a thread crashes a
+//                               random process every 2 ms
+//   e2e/sweep/hybrid_copy       the same, copying each whole state out (its
+//                               name's shared_ptr too): what the copy costs
+//   e2e/restart_latency/<mode>  SIGKILL a child; time until a subscriber
+//                               (a scoped_actor made once, the same in both
+//                               modes) hears of a new pid running (zero
+//                               backoff); p50/p99
+//   e2e/restart_latency/hybrid_wait  the same, seen by a futex wait on the
+//                               published state (process_handle::wait_until)
+//   e2e/heap_breakdown          heap per process of its parts built alone
+//                               (heap_breakdown.hpp); the rest of start_all's
+//                               heap_bytes_per_process is the process actor's
+//                               own members, its I/O watch, the supervisor's
+//                               and the registry's entries
+//   e2e/start_all/raw_posix_spawn    the floor: posix_spawn N `sleep`s from
+//                               2 threads, no supervisor
+//   e2e/restart_latency/raw     the floor: kill, poll the pidfd, reap,
+//                               posix_spawn the next
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
+#include <caf/all.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -23,7 +39,11 @@
 #include <thread>
 
 #include "fleet.hpp"
+#include "heap_breakdown.hpp"
+#include "raw_spawn.hpp"
 #include "vitrine/baseline/messaging.hpp"
+#include "vitrine/messages.hpp"
+#include "vitrine/restart_trace.hpp"
 
 namespace {
 
@@ -62,6 +82,13 @@ class mode_reader {
   process_state read(const vitrine::process_handle& h) {
     if (published_) return *h.read();
     return messaging_.read(h);
+  }
+  /// Only the status: hybrid reads it in place (copying the whole state
+  /// would also copy its name's shared_ptr: two atomic read-modify-writes
+  /// a read); messaging receives a state, as it must.
+  process_status status(const vitrine::process_handle& h) {
+    if (published_) return h.read()->status;
+    return messaging_.read(h).status;
   }
 
  private:
@@ -113,48 +140,157 @@ void sweep(benchmark::State& state, fleet* f) {
   for (auto _ : state) {
     std::size_t running = 0;
     for (const auto& h : f->processes())
-      running += reader.read(h).status == process_status::running;
+      running += reader.status(h) == process_status::running;
     benchmark::DoNotOptimize(running);
   }
   state.counters["processes"] = static_cast<double>(f->processes().size());
 }
 
-void restart_latency(benchmark::State& state, fleet* f) {
-  mode_reader reader{*f};
-  const auto& all = f->processes();
-  std::vector<double> samples;
+void sweep_copy(benchmark::State& state, fleet* f) {
+  crash_injector crashes{*f};
   for (auto _ : state) {
-    samples.clear();
-    for (std::size_t k = 0; k < 200; ++k) {
-      const auto& h = all[(k * 7) % all.size()];
-      const process_state before = reader.read(h);
-      if (before.pid == 0 || before.status != process_status::running) continue;
-      const auto t0 = steady_clock::now();
-      ::kill(before.pid, SIGKILL);
-      auto restarted = [&](const process_state& s) {
-        return s.status == process_status::running && s.pid != before.pid &&
-               s.pid != 0;
-      };
-      if (f->rt().reads().reads_published()) {
-        h.wait_until(restarted, t0 + 10s);
-      } else {
-        while (!restarted(reader.read(h)) && steady_clock::now() < t0 + 10s) {
-        }
-      }
-      samples.push_back(
-          duration<double, std::micro>(steady_clock::now() - t0).count());
+    std::size_t running = 0;
+    for (const auto& h : f->processes()) {
+      const process_state copy = *h.read();
+      running += copy.status == process_status::running;
     }
-    std::sort(samples.begin(), samples.end());
-    const auto pick = [&](double q) {
-      return samples.empty()
-                 ? 0.0
-                 : samples[static_cast<std::size_t>(q * (samples.size() - 1))];
-    };
-    state.SetIterationTime(pick(0.5) / 1e6);
-    state.counters["p50_us"] = pick(0.5);
-    state.counters["p99_us"] = pick(0.99);
-    state.counters["max_us"] = samples.empty() ? 0.0 : samples.back();
-    state.counters["samples"] = static_cast<double>(samples.size());
+    benchmark::DoNotOptimize(running);
+  }
+  state.counters["processes"] = static_cast<double>(f->processes().size());
+}
+
+/// p50, p99 and max of `samples` (sorted here) as counters; the p50 is the
+/// iteration's time.
+void report_latencies(benchmark::State& state, std::vector<double>& samples) {
+  std::sort(samples.begin(), samples.end());
+  const auto pick = [&](double q) {
+    return samples.empty()
+               ? 0.0
+               : samples[static_cast<std::size_t>(q * (samples.size() - 1))];
+  };
+  state.SetIterationTime(pick(0.5) / 1e6);
+  state.counters["p50_us"] = pick(0.5);
+  state.counters["p99_us"] = pick(0.99);
+  state.counters["max_us"] = samples.empty() ? 0.0 : samples.back();
+  state.counters["samples"] = static_cast<double>(samples.size());
+}
+
+constexpr std::size_t restarts_per_run = 200;
+
+/// With VITRINE_RESTART_TRACE set: when each hop of the restart path was
+/// reached, in microseconds after the kill, per restart (median reported
+/// as a counter at_<point>_us).
+class hop_times {
+ public:
+  void add(steady_clock::time_point kill) {
+    if (!vitrine::restart_trace::enabled()) return;
+    const auto t0 = duration_cast<nanoseconds>(kill.time_since_epoch()).count();
+    for (std::size_t p = 0; p < points; ++p)
+      at_[p].push_back(
+          static_cast<double>(vitrine::restart_trace::last(point(p)) - t0) /
+          1e3);
+  }
+  void report(benchmark::State& state) {
+    if (!vitrine::restart_trace::enabled()) return;
+    for (std::size_t p = 0; p < points; ++p) {
+      auto& v = at_[p];
+      if (v.empty()) continue;
+      std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+      state.counters[std::string{"at_"} +
+                     vitrine::restart_trace::name(point(p)) + "_us"] =
+          v[v.size() / 2];
+    }
+  }
+
+ private:
+  using point = vitrine::restart_trace::point;
+  static constexpr auto points = static_cast<std::size_t>(point::count);
+  std::vector<double> at_[points];
+};
+
+bool restarted(const process_state& s, pid_t before) {
+  return s.status == process_status::running && s.pid != before && s.pid != 0;
+}
+
+/// Kills `restarts_per_run` children one at a time; `wait(h, old_pid,
+/// deadline)` returns once the restart was observed.
+template <class Wait>
+std::vector<double> kill_and_time(fleet& f, Wait wait, hop_times& hops) {
+  mode_reader reader{f};
+  const auto& all = f.processes();
+  std::vector<double> samples;
+  for (std::size_t k = 0; k < restarts_per_run; ++k) {
+    const auto& h = all[(k * 7) % all.size()];
+    const process_state before = reader.read(h);
+    if (before.pid == 0 || before.status != process_status::running) continue;
+    const auto t0 = steady_clock::now();
+    ::kill(before.pid, SIGKILL);
+    if (!wait(h, before.pid, t0 + 10s)) continue;
+    samples.push_back(
+        duration<double, std::micro>(steady_clock::now() - t0).count());
+    hops.add(t0);
+  }
+  return samples;
+}
+
+/// Observed by subscription in both modes: one scoped_actor, subscribed to
+/// the process before its kill, receives its state changes.
+void restart_latency(benchmark::State& state, fleet* f) {
+  caf::scoped_actor self{f->rt().system()};
+  auto by_subscription = [&](const vitrine::process_handle& h, pid_t old,
+                             steady_clock::time_point deadline) {
+    bool seen = false;
+    // Subscribing is a message: it reaches the actor before the exit
+    // report the kill causes, which comes later through the I/O thread.
+    h.subscribe(self);
+    while (!seen && steady_clock::now() < deadline)
+      self->receive([&](vitrine::state_changed_atom,
+                        const process_state& s) { seen = restarted(s, old); },
+                    caf::after(deadline - steady_clock::now()) >> [] {});
+    h.unsubscribe(self);
+    return seen;
+  };
+  for (auto _ : state) {
+    hop_times hops;
+    auto samples = kill_and_time(*f, by_subscription, hops);
+    report_latencies(state, samples);
+    hops.report(state);
+  }
+}
+
+/// Hybrid only: observed by a futex wait on the published state.
+void restart_latency_wait(benchmark::State& state, fleet* f) {
+  auto by_wait = [](const vitrine::process_handle& h, pid_t old,
+                    steady_clock::time_point deadline) {
+    return h.wait_until(
+        [old](const process_state& s) { return restarted(s, old); }, deadline);
+  };
+  for (auto _ : state) {
+    hop_times hops;
+    auto samples = kill_and_time(*f, by_wait, hops);
+    report_latencies(state, samples);
+    hops.report(state);
+  }
+}
+
+void heap_breakdown(benchmark::State& state) {
+  for (auto _ : state)
+    for (const auto& [part, bytes] :
+         vitrine::bench::heap_parts(process_count()))
+      state.counters[part] = bytes;
+}
+
+void raw_start_all(benchmark::State& state) {
+  for (auto _ : state) {
+    state.SetIterationTime(vitrine::bench::raw_start_all(process_count(), 2));
+    state.counters["processes"] = static_cast<double>(process_count());
+  }
+}
+
+void raw_restart_latency(benchmark::State& state) {
+  for (auto _ : state) {
+    auto samples = vitrine::bench::raw_restart_latencies(restarts_per_run);
+    report_latencies(state, samples);
   }
 }
 
@@ -162,6 +298,12 @@ void restart_latency(benchmark::State& state, fleet* f) {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
+  benchmark::RegisterBenchmark("e2e/heap_breakdown", heap_breakdown)
+      ->Iterations(1);
+  benchmark::RegisterBenchmark("e2e/start_all/raw_posix_spawn", raw_start_all)
+      ->Iterations(1)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
   const read_policy* const modes[] = {&read_policy::hybrid(),
                                       &messaging_reads()};
   for (const read_policy* mode : modes) {
@@ -186,7 +328,21 @@ int main(int argc, char** argv) {
         ->Iterations(1)
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
+    if (mode->reads_published())
+      benchmark::RegisterBenchmark("e2e/sweep/hybrid_copy", sweep_copy, f.get())
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    if (mode->reads_published())
+      benchmark::RegisterBenchmark("e2e/restart_latency/hybrid_wait",
+                                   restart_latency_wait, f.get())
+          ->Iterations(1)
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
   }
+  benchmark::RegisterBenchmark("e2e/restart_latency/raw", raw_restart_latency)
+      ->Iterations(1)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
 }

@@ -1,7 +1,11 @@
 #include "fleet.hpp"
 
+#include "vitrine/baseline/messaging.hpp"
+
 #include <chrono>
+#include <optional>
 #include <stdexcept>
+#include <string>
 
 namespace vitrine::bench {
 
@@ -33,23 +37,45 @@ fleet::fleet(const fleet_options& options) {
   runtime_->supervise(std::move(group));
   const auto deadline = begin + std::chrono::seconds{120};
   handles_.reserve(options.processes);
+  // Each mode finds and waits its own way, paying once for what it needs:
+  // hybrid looks up the registry and waits on the published state (a
+  // futex); messaging asks the directory and the owning actor through one
+  // scoped_actor made once, polling without sleeping (each poll is a round
+  // trip that blocks on its reply). A spawn that fails for good (EMFILE
+  // past RLIMIT_NOFILE, EAGAIN past a process limit) ends the wait at once
+  // and names its errno.
+  const bool published = runtime_->reads().reads_published();
+  baseline::blocking_reader reader{*runtime_};
+  const auto settled = [](const core::process_state& s) {
+    return s.status == core::process_status::running ||
+           s.status == core::process_status::failed;
+  };
+  // The state the wait ended on (running or failed); nullopt at the deadline.
+  auto settle =
+      [&](const process_handle& h) -> std::optional<core::process_state> {
+    if (published) {
+      if (!h.wait_until(settled, deadline)) return std::nullopt;
+      return core::process_state{*h.read()};
+    }
+    for (;;) {
+      auto s = reader.read(h);
+      if (settled(s)) return s;
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    }
+  };
   for (std::size_t i = 0; i < options.processes; ++i) {
-    auto h = runtime_->find(name_of(i));
-    // A spawn that fails for good (EMFILE past RLIMIT_NOFILE, EAGAIN past
-    // a process limit) ends the wait at once and names its errno.
-    const auto settled = [](const core::process_state& s) {
-      return s.status == core::process_status::running ||
-             s.status == core::process_status::failed;
-    };
-    if (!h || !h.wait_until(settled, deadline) ||
-        h.read()->status != core::process_status::running)
-      throw std::runtime_error(
-          "fleet: " + name_of(i) + " did not start (" +
-          (h ? std::string{to_string(h.read()->status)} + ", spawn errno " +
-                   std::to_string(h.read()->spawn_errno) + " " +
-                   std::string{h.read()->spawn_error()}
-             : std::string{"not found"}) +
-          ")");
+    auto h = published ? runtime_->find(name_of(i)) : reader.find(name_of(i));
+    if (!h) throw std::runtime_error("fleet: " + name_of(i) + " not found");
+    const auto s = settle(h);
+    if (!s)
+      throw std::runtime_error("fleet: " + name_of(i) +
+                               " did not start within 120 s");
+    if (s->status != core::process_status::running)
+      throw std::runtime_error("fleet: " + name_of(i) + " did not start (" +
+                               std::string{to_string(s->status)} +
+                               ", spawn errno " +
+                               std::to_string(s->spawn_errno) + " " +
+                               std::string{s->spawn_error()} + ")");
     handles_.push_back(std::move(h));
   }
   start_seconds_ =

@@ -30,6 +30,9 @@ const std::vector<std::size_t>& row_cache::refresh(const runtime& rt,
                                                    const clock_pair& now,
                                                    std::size_t budget) {
   changed_.clear();
+  // Before any state is read: a change published after this load shows
+  // in a later round.
+  const std::uint64_t publications = rt.publications();
   const auto list = rt.processes();
   const bool all = list.revision() != revision_ || list.size() != rows_.size();
   revision_ = list.revision();
@@ -38,7 +41,11 @@ const std::vector<std::size_t>& row_cache::refresh(const runtime& rt,
     rows_.assign(n, status_row{});
     handles_.assign(list.begin(), list.end());
   }
-  if (all || budget >= n) budget = n, next_ = 0;
+  if (all || budget >= n) budget = n, next_ = 0, round_left_ = 0;
+  if (round_left_ == 0) {
+    round_publications_ = publications;
+    round_left_ = n;
+  }
   for (std::size_t k = 0; k < budget; ++k) {
     const std::size_t i = (next_ + k) % n;
     const auto state = handles_[i].read();
@@ -47,6 +54,8 @@ const std::vector<std::size_t>& row_cache::refresh(const runtime& rt,
     changed_.push_back(i);
   }
   if (n) next_ = (next_ + budget) % n;
+  round_left_ -= std::min(round_left_, budget);
+  if (round_left_ == 0) shown_publications_ = round_publications_;
   std::sort(changed_.begin(), changed_.end());  // file order when wrapped
   return changed_;
 }
@@ -63,11 +72,13 @@ std::string display::init_status_file() {
 }
 
 void display::note(const std::string& text) {
-  if (live_)
+  if (live_) {
     note_ = terminal_safe(text);
-  else
+    due_ = true;
+  } else {
     std::cout << format_clock(clock_pair::now().unix_ms()) << " "
               << terminal_safe(text) << std::endl;
+  }
 }
 
 std::chrono::milliseconds display::wait_time() const noexcept {
@@ -101,6 +112,8 @@ void display::update(const row_cache& rows,
       (last || now.steady >= next_status_write_))
     write_status(rows.rows(), sups, now);
   if (live_) redraw(rows.rows(), sups, now);
+  due_ = false;
+  drawn_at_ = now.steady;
 }
 
 void display::write_status(const std::vector<status_row>& rows,

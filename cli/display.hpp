@@ -38,6 +38,11 @@ class row_cache {
                                           const clock_pair& now,
                                           std::size_t budget = tick_budget);
 
+  /// Whether the rows show every change up to `publications` (a value of
+  /// runtime::publications()): a whole round of reads began after it.
+  bool up_to_date(std::uint64_t publications) const noexcept {
+    return shown_publications_ == publications;
+  }
   const std::vector<status_row>& rows() const noexcept { return rows_; }
   const std::vector<std::size_t>& changed() const noexcept { return changed_; }
   const process_handle& handle(std::size_t i) const { return handles_[i]; }
@@ -47,7 +52,10 @@ class row_cache {
   std::vector<status_row> rows_;
   std::vector<process_handle> handles_;
   std::vector<std::size_t> changed_;
-  std::size_t next_ = 0;  ///< where the next partial refresh starts
+  std::size_t next_ = 0;        ///< where the next partial refresh starts
+  std::size_t round_left_ = 0;  ///< reads until the round of reads ends
+  std::uint64_t round_publications_ = 0;  ///< when the round began
+  std::uint64_t shown_publications_ = ~std::uint64_t{0};
 };
 
 /// Every supervisor of `rt` (the runtime's root first), in build order.
@@ -70,9 +78,26 @@ class display {
   /// 5 ms in plain mode while transitions keep coming (at most 1,000
   /// processes), so that a crash loop is not outrun by the histories.
   std::chrono::milliseconds wait_time() const noexcept;
+  /// The longest an idle loop (nothing published, nothing due) sleeps:
+  /// a second.
+  static constexpr std::chrono::milliseconds idle_wait() noexcept {
+    return std::chrono::milliseconds{1000};
+  }
 
   /// The next update redraws the whole table (the terminal was resized).
-  void invalidate() { drawn_.clear(); }
+  void invalidate() {
+    drawn_.clear();
+    due_ = true;
+  }
+
+  /// Whether an update is due although no state changed: a note or a
+  /// resize to show, a status file write that was put off, the plain
+  /// log's fast ticks to end, or (live) the uptimes to advance, once a
+  /// second.
+  bool due(std::chrono::steady_clock::time_point now) const noexcept {
+    using namespace std::chrono_literals;
+    return due_ || status_pending_ || busy_ || (live_ && now >= drawn_at_ + 1s);
+  }
 
   /// Shows what changed since the last update: the rows of
   /// `rows.changed()` and every supervisor; `last` (after the stop) also
@@ -97,6 +122,8 @@ class display {
   std::size_t drawn_lines_ = 0;
   bool busy_ = false;            ///< the last plain update printed something
   bool status_pending_ = false;  ///< rows changed since the last write
+  bool due_ = true;              ///< a note or a resize not shown yet
+  std::chrono::steady_clock::time_point drawn_at_{};  ///< live: last update
   std::chrono::steady_clock::time_point next_status_write_{};
 };
 

@@ -5,12 +5,14 @@
 // and the I/O thread inherit the mask and no signal lands in them. The
 // configuration is loaded on a worker thread (interruptible_load.hpp) and
 // the tree is added by another (runtime::supervise() blocks until it is),
-// while the main thread loops: wait up to 100 ms on the signalfd, read the
-// process states lock-free (only those whose version changed are turned
-// into rows), redraw only what changed. A stop signal starts rt.shutdown()
-// on a helper thread while the loop keeps showing the children stopping; a
-// second one has every process actor SIGKILL its process group. SIGHUP
-// re-reads the file on a helper thread (reload.hpp) and prints what
+// while the main thread loops: wait up to 100 ms on the signalfd; when
+// runtime::publications() says nothing changed (and no note, resize or
+// put-off write is due) go back to waiting, having read one word; else read
+// the process states lock-free (only those whose version changed are
+// turned into rows) and redraw only what changed. A stop signal starts
+// rt.shutdown() on a helper thread while the loop keeps showing the children
+// stopping; a second one has every process actor SIGKILL its process group.
+// SIGHUP re-reads the file on a helper thread (reload.hpp) and prints what
 // changed.
 #include <poll.h>
 #include <signal.h>
@@ -159,8 +161,15 @@ int run_command(const run_options& options) {
   std::atomic<bool> stopped{false};
   std::thread stopper;
   bool top_failed = false;
+  bool idle = false;  // the last tick found nothing to show and armed
   for (;;) {
-    if (const int sig = signals.wait(screen.wait_time())) {
+    // Idle, the loop sleeps until a change is published (or a signal comes)
+    // and wakes once a second at most for what has no publication (a
+    // reload's summary, the live table's uptimes).
+    const int sig = idle ? signals.wait(screen.idle_wait(), rt.publication_fd())
+                         : signals.wait(screen.wait_time());
+    idle = false;
+    if (sig) {
       const std::string name{os::signal_name(sig)};
       const auto action = action_for(sig);
       if (action == signal_action::stop && !stopper.joinable()) {
@@ -212,6 +221,17 @@ int run_command(const run_options& options) {
       auto reloaded = reloads.take_output();
       for (const auto& line : reloaded.errors) std::cerr << line << "\n";
       for (const auto& line : reloaded.notes) screen.note(line);
+    }
+    // An idle tick reads one word and goes back to waiting: nothing was
+    // published since the rows were last brought up to date, and nothing
+    // else is due. Not while stopping or reloading: what ends those (the
+    // stopper's flag, a reload's output) is not a publication.
+    if (const auto seen = rt.publications();
+        !done && rows.up_to_date(seen) &&
+        !screen.due(std::chrono::steady_clock::now())) {
+      idle =
+          !stopper.joinable() && !reloads.busy() && rt.arm_publication_fd(seen);
+      continue;
     }
     const auto now = clock_pair::now();
     // The last update reads every state: the final rows and status file.

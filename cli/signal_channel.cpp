@@ -91,9 +91,11 @@ signal_channel::~signal_channel() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-int signal_channel::wait(std::chrono::milliseconds timeout) {
-  pollfd p{fd_, POLLIN, 0};
-  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return 0;
+int signal_channel::wait(std::chrono::milliseconds timeout, int also) {
+  pollfd p[2] = {{fd_, POLLIN, 0}, {also, POLLIN, 0}};
+  if (::poll(p, also >= 0 ? 2 : 1, static_cast<int>(timeout.count())) <= 0 ||
+      !(p[0].revents & POLLIN))
+    return 0;
   signalfd_siginfo info{};
   if (::read(fd_, &info, sizeof info) != sizeof info) return 0;
   return static_cast<int>(info.ssi_signo);

@@ -18,6 +18,8 @@ the same way from outside:
               (s6's status files, vitrine's --json-status file)
   memory      RSS and PSS of the supervisor's own processes (not the sleeps)
   idle        CPU time of the supervisor's processes over a quiet window
+              (schedstat ns of every thread; ticks too coarse) and their
+              wake-ups (context switches) per second
   restart     SIGKILL one child; time until its replacement has exec'd
   stop        SIGTERM to the supervisor; time until every process is gone
   survivors   SIGKILL the supervisor; processes of its tree still alive 1 s
@@ -51,7 +53,8 @@ import time
 from pathlib import Path
 
 from peers_fleets import PEERS, Peer, Supervisord, VitrineRun
-from peers_proc import (CLK_TCK, PID_MAX, TAG_VAR, cpu_ticks, last_pid, log,
+from peers_proc import (CLK_TCK, PID_MAX, TAG_VAR, cpu_ns_and_wakeups,
+                        cpu_ticks, last_pid, log,
                         make_subreaper, memory_of, proc_stat,
                         tagged_processes, wait_until)
 
@@ -221,9 +224,14 @@ def one_run(cls, n: int, d: Path, env: dict[str, str], opts,
         sample["helper_processes"] = len(helpers)
         sample["rss_bytes"], sample["pss_bytes"] = memory_of(helpers)
         before = cpu_ticks(helpers)
+        ns_before, wakes_before = cpu_ns_and_wakeups(helpers)
         time.sleep(opts.idle)
-        sample["idle_cpu_percent"] = (100.0 * (cpu_ticks(helpers) - before)
-                                      / CLK_TCK / opts.idle)
+        ns_after, wakes_after = cpu_ns_and_wakeups(helpers)
+        sample["idle_cpu_percent"] = (100.0 * (ns_after - ns_before) / 1e9
+                                      / opts.idle)
+        sample["idle_cpu_percent_ticks"] = (100.0 * (cpu_ticks(helpers) - before)
+                                            / CLK_TCK / opts.idle)
+        sample["idle_wakeups_per_s"] = (wakes_after - wakes_before) / opts.idle
         for k, v in peer.status_samples(opts.status_reps).items():
             sample[f"status_{k}_ms"] = median([x * 1e3 for x in v])
         sample["restart_ms_all"] = [x * 1e3 for x in measure_restarts(

@@ -16,6 +16,7 @@ void runtime_context::forget_process(
   record->port.store(nullptr);
   if (directory) caf::anon_send(directory, forget_atom::value, name, record);
   if (registry.find_shared(name) == record) registry.erase(name);
+  published();
 }
 
 void runtime_context::forget_supervisor(
@@ -28,6 +29,7 @@ void runtime_context::forget_supervisor(
   if (status_table)
     status_table->remove(core::status_table::slot_kind::supervisor, name);
   supervisors.erase(name);
+  published();
 }
 
 }  // namespace vitrine::detail

@@ -18,6 +18,7 @@
 #include "vitrine/os/log_sink.hpp"
 #include "vitrine/os/reaper.hpp"
 #include "vitrine/os/signals.hpp"
+#include "vitrine/restart_trace.hpp"
 
 namespace vitrine::detail {
 namespace {
@@ -52,11 +53,15 @@ class process_actor final : public caf::event_based_actor {
         guardian_(context.guardian),
         cgroups_(context.cgroups),
         publishes_(context.reads->reads_published()),
+        publications_(context.publications),
         supervisor_(std::move(supervisor)),
         backoff_(spec_.backoff, std::hash<std::string>{}(spec_.name)),
         restart_window_(spec_.restart_limit.burst,
                         spec_.restart_limit.interval),
-        current_(record_->state.current_unsafe()) {}
+        current_(record_->state.current_unsafe()) {
+    if (!publishes_)
+      unpublished_history_ = std::make_unique<core::transition_history>();
+  }
 
   caf::behavior make_behavior() override {
     return {
@@ -110,6 +115,7 @@ class process_actor final : public caf::event_based_actor {
           return stop();
         },
         [this](resume_atom) {
+          restart_trace::mark(restart_trace::point::grant_received);
           count();
           if (current_.status == process_status::backoff) arm_spawn_timer();
         },
@@ -139,6 +145,7 @@ class process_actor final : public caf::event_based_actor {
           std::erase(subscribers_, who);
         },
         [this](child_exit_atom, std::uint64_t generation, int watch_error) {
+          restart_trace::mark(restart_trace::point::exit_received);
           count();
           if (generation != generation_ || !has_child()) return;
           if (watch_error != 0) return on_watch_failure(watch_error);
@@ -196,7 +203,7 @@ class process_actor final : public caf::event_based_actor {
   void leave_last_state() {
     if (publishes_) return;
     if (record_->state.current_unsafe().version == current_.version) return;
-    record_->history.publish(history_);
+    record_->history.publish(*unpublished_history_);
     record_->state.publish(current_);
   }
 
@@ -207,17 +214,28 @@ class process_actor final : public caf::event_based_actor {
     next.version = current_.version + 1;
     next.applied_command = applied_ticket_;
     current_ = next;
-    history_.push({next.version, next.status, next.pid, next.last_exit,
-                   clock::now(), next.restart_count});
+    // Before anyone can see it: an observer woken by this publish reads the
+    // trace at once.
+    restart_trace::mark(restart_trace::point::published);
+    const core::transition entry{next.version, next.status,
+                                 next.pid,     next.last_exit,
+                                 clock::now(), next.restart_count};
     if (publishes_) {
       // History first: a reader that sees (or waited for) this state then
       // finds it in the history too. The state's release store orders the
       // history publish before it; the other order left readers (and
       // wait_for_status callers) with a history one transition behind.
-      record_->history.publish(history_);
+      // The next history is the published one plus this entry: the actor
+      // keeps no copy of its own (336 bytes a process).
+      core::transition_history history = record_->history.current_unsafe();
+      history.push(entry);
+      record_->history.publish(std::move(history));
       record_->state.publish(std::move(next));
+    } else {
+      unpublished_history_->push(entry);
     }
     if (record_->status_table) record_->status_table->publish(current_);
+    publications_->bump();
     for (const auto& s : subscribers_)
       send(s, state_changed_atom::value, current_);
     // Before any exit report this publish precedes (same receiver, FIFO).
@@ -304,6 +322,7 @@ class process_actor final : public caf::event_based_actor {
     if (cgroups_ && cgroup_.empty()) cgroup_ = cgroups_->create_program(id());
     spec_.launch.cgroup = cgroup_;
     auto result = os::launch(spec_.launch);
+    restart_trace::mark(restart_trace::point::launched);
     if (auto* error = std::get_if<os::launch_error>(&result))
       return on_spawn_failure(*error);
     auto& child = std::get<os::launched_child>(result);
@@ -322,6 +341,7 @@ class process_actor final : public caf::event_based_actor {
     errno = 0;
     const bool watched =
         io_.notify_exit(pidfd_, [self, generation](int watch_error) {
+          restart_trace::mark(restart_trace::point::exit_seen);
           caf::anon_send(self, child_exit_atom::value, generation, watch_error);
         });
     const int watch_errno = watched ? 0 : (errno != 0 ? errno : ESHUTDOWN);
@@ -393,13 +413,24 @@ class process_actor final : public caf::event_based_actor {
     // re-parented away and no longer found below the leader.
     if (cgroup_.empty()) os::signal_escaped_descendants(current_.pid, sig);
     signal_child(sig);
-    if (!cgroup_.empty() && sig == SIGKILL) cgroups_->kill_program(id());
+    if (!cgroup_.empty() && sig == SIGKILL) kill_cgroup();
   }
 
-  /// SIGKILL to the group and, with a cgroup, to every descendant.
+  /// cgroup.kill of this program's cgroup. Children are born into it
+  /// (CLONE_INTO_CGROUP) only until its first kill: see
+  /// os::launch_options::cgroup_killed.
+  void kill_cgroup() {
+    cgroups_->kill_program(id());
+    spec_.launch.cgroup_killed = true;
+  }
+
+  /// SIGKILL to the group and, with a cgroup, to every descendant that is
+  /// still alive (a cgroup with none needs no cgroup.kill, and stays one
+  /// that children can be born into).
   void kill_everything() {
     signal_child(SIGKILL);
-    if (cgroups_ && !cgroup_.empty()) cgroups_->kill_program(id());
+    if (cgroups_ && !cgroup_.empty() && cgroups_->program_populated(id()))
+      kill_cgroup();
   }
 
   /// The pidfd is readable: the child exited. While its zombie still holds
@@ -407,7 +438,9 @@ class process_actor final : public caf::event_based_actor {
   /// daemons too), then reap it through the pidfd.
   void reap_and_report() {
     const auto status = take_child();
+    restart_trace::mark(restart_trace::point::reaped);
     on_exit(static_cast<int>(status.how), status.code, status.unknown);
+    restart_trace::mark(restart_trace::point::reported);
   }
 
   os::exit_status take_child() {
@@ -566,13 +599,17 @@ class process_actor final : public caf::event_based_actor {
   os::guardian* guardian_;    // may be null
   os::cgroup_tree* cgroups_;  // may be null
   const bool publishes_;      // the read policy reads what is published
-  std::string cgroup_;        // this program's cgroup, "" = none
-  os::unique_fd pidfd_;       // the child's, until we reap it
+  /// runtime::publications(), in the runtime, which outlives its actors.
+  publication_counter* publications_;
+  std::string cgroup_;   // this program's cgroup, "" = none
+  os::unique_fd pidfd_;  // the child's, until we reap it
   caf::actor supervisor_;
   core::backoff backoff_;
   core::restart_window restart_window_;  ///< spec_.restart_limit
   process_state current_;
-  core::transition_history history_;
+  /// Under a policy that asks the actor, the history it publishes only as
+  /// it quits; null (and the record's cell holds it) otherwise.
+  std::unique_ptr<core::transition_history> unpublished_history_;
   std::uint64_t generation_ = 0;
   unsigned quick_failures_ = 0;
   std::chrono::milliseconds pending_delay_{0};

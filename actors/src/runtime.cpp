@@ -55,6 +55,7 @@ bool runtime_context::register_process(
     const std::string& name,
     const std::shared_ptr<process_record>& record) const {
   if (!registry.insert(name, record)) return false;
+  published();
   if (directory) caf::anon_send(directory, caf::put_atom::value, name, record);
   return true;
 }
@@ -65,6 +66,7 @@ bool runtime_context::register_processes(
   std::vector<named_record> copy;
   if (directory) copy = records;
   if (!registry.insert_all(std::move(records))) return false;
+  published();
   for (auto& [name, record] : copy)
     caf::anon_send(directory, caf::put_atom::value, name, record);
   return true;
@@ -102,6 +104,7 @@ struct runtime::impl {
           std::make_shared<const std::string>("root"));
   std::shared_ptr<detail::status_table_writer> status_table;
   std::unique_ptr<detail::runtime_context> context;
+  detail::publication_counter publications;
   caf::actor root;
   std::mutex mutex;  // serializes supervise() and shutdown()
   bool stopped = false;
@@ -118,7 +121,7 @@ struct runtime::impl {
           options.status_table_path, options.status_heartbeat);
     context.reset(new detail::runtime_context{
         io, registry, supervisors, &reads, std::move(directory), guardian.get(),
-        cgroups.get(), status_table});
+        cgroups.get(), status_table, &publications});
     supervisors.insert("root", root_record);
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(options),
                                           *context, caf::actor{});
@@ -276,6 +279,18 @@ supervisor_handle runtime::find_supervisor(std::string_view name) const {
 
 supervisor_handle runtime::root() const {
   return supervisor_handle{impl_->root_record, impl_->reads};
+}
+
+std::uint64_t runtime::publications() const noexcept {
+  return impl_->publications.load();
+}
+
+int runtime::publication_fd() const noexcept {
+  return impl_->publications.fd();
+}
+
+bool runtime::arm_publication_fd(std::uint64_t seen) const noexcept {
+  return impl_->publications.arm(seen);
 }
 
 const read_policy& runtime::reads() const noexcept {

@@ -13,6 +13,7 @@
 #include "spec_names.hpp"
 #include "vitrine/core/restart_window.hpp"
 #include "vitrine/messages.hpp"
+#include "vitrine/restart_trace.hpp"
 
 namespace vitrine::detail {
 namespace {
@@ -125,6 +126,7 @@ class supervisor_actor final : public caf::event_based_actor {
           return promise;
         },
         [this](child_event_atom, child_report& report) {
+          restart_trace::mark(restart_trace::point::report_received);
           auto sender = caf::actor_cast<caf::actor>(current_sender());
           if (index_of(sender) == children_.size()) return;
           deferred_.push_back({std::move(sender), std::move(report)});
@@ -202,6 +204,7 @@ class supervisor_actor final : public caf::event_based_actor {
     if (context_.reads->reads_published())
       record_->state.publish(std::move(next));
     if (context_.status_table) context_.status_table->publish(current_);
+    context_.published();
     for (const auto& s : subscribers_)
       send(s, supervisor_changed_atom::value, current_);
   }
@@ -546,37 +549,46 @@ class supervisor_actor final : public caf::event_based_actor {
 
   void begin_remove(const std::shared_ptr<change_request>& request,
                     std::vector<step>& steps) {
-    const std::size_t i = index_of(request->name);
-    if (i == children_.size())
-      return refuse(*request, change_outcome::unknown_name,
-                    no_child(request->name));
-    steps.push_back({step::kind::remove, i});
-    steps.push_back({step::kind::invoke, i, {}, [this, i] {
-                       children_.erase(children_.begin() + i);
-                       publish(current_.status);  // the child count changed
-                       return true;
-                     }});
+    remove_then(request, steps, [](std::size_t) { return true; });
   }
 
   /// Removes the old child, puts the new one at its index, starts it if
   /// this supervisor runs (decided now: no other operation runs meanwhile).
   void begin_replace(const std::shared_ptr<change_request>& request,
                      std::vector<step>& steps) {
+    const auto put_in_place = [this, request](std::size_t at) {
+      const bool placed = place_child(*request);  // at the end
+      if (placed)
+        std::rotate(children_.begin() + static_cast<std::ptrdiff_t>(at),
+                    children_.end() - 1, children_.end());
+      return placed;
+    };
+    const std::size_t i = remove_then(request, steps, put_in_place);
+    if (i < children_.size() && active())
+      steps.push_back({step::kind::start, i});
+  }
+
+  /// The steps that stop, quit and forget the request's child, then erase
+  /// it and run `then(index)` (which may put a child there; false ends
+  /// the operation); returns the child's index, or children_.size() after
+  /// refusing a request for an unknown name.
+  template <class Then>
+  std::size_t remove_then(const std::shared_ptr<change_request>& request,
+                          std::vector<step>& steps, Then then) {
     const std::size_t i = index_of(request->name);
-    if (i == children_.size())
-      return refuse(*request, change_outcome::unknown_name,
-                    no_child(request->name));
+    if (i == children_.size()) {
+      refuse(*request, change_outcome::unknown_name, no_child(request->name));
+      return i;
+    }
     steps.push_back({step::kind::remove, i});
-    steps.push_back({step::kind::invoke, i, {}, [this, i, request] {
-                       children_.erase(children_.begin() + i);
-                       const bool placed = place_child(*request);
-                       if (placed)
-                         std::rotate(children_.begin() + i, children_.end() - 1,
-                                     children_.end());
+    steps.push_back({step::kind::invoke, i, {}, [this, i, then] {
+                       children_.erase(children_.begin() +
+                                       static_cast<std::ptrdiff_t>(i));
+                       const bool go_on = then(i);
                        publish(current_.status);  // the child count changed
-                       return placed;
+                       return go_on;
                      }});
-    if (active()) steps.push_back({step::kind::start, i});
+    return i;
   }
 
   std::string no_child(const std::string& name) const {
@@ -656,6 +668,7 @@ class supervisor_actor final : public caf::event_based_actor {
       case restart_strategy::one_for_one:
         publish(current_.status);  // the restart count changed
         send(c.actor, resume_atom::value);
+        restart_trace::mark(restart_trace::point::granted);
         break;
       case restart_strategy::one_for_all:
         enqueue_operation(restart_from(0, i, until));

@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "publication_counter.hpp"
 #include "status_table_writer.hpp"
 #include "vitrine/os/cgroup.hpp"
 #include "vitrine/os/guardian.hpp"
@@ -61,6 +62,10 @@ struct runtime_context {
   os::cgroup_tree* cgroups = nullptr;
   /// The shared-memory status table, if the runtime publishes one.
   std::shared_ptr<status_table_writer> status_table;
+  /// runtime::publications(): bumped after every change made visible.
+  publication_counter* publications = nullptr;
+
+  void published() const noexcept { publications->bump(); }
 
   using named_record = std::pair<std::string, std::shared_ptr<process_record>>;
 

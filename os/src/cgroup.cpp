@@ -162,6 +162,10 @@ int cgroup_tree::kill_all() noexcept {
   return cgroup_kill(root_);
 }
 
+bool cgroup_tree::program_populated(std::uint64_t id) const noexcept {
+  return cgroup_populated(path_of(id));
+}
+
 std::size_t cgroup_tree::members(std::uint64_t id) const {
   std::ifstream in(path_of(id) + "/cgroup.procs");
   std::size_t n = 0;

@@ -150,11 +150,16 @@ std::variant<launched_child, launch_error> launch(const launch_options& o) {
     }
   }
 
-  unique_fd cgroup_procs;
+  unique_fd cgroup_dir, cgroup_procs;
   if (!o.cgroup.empty()) {
-    cgroup_procs.reset(
-        ::open((o.cgroup + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-    if (!cgroup_procs) return make_error(errno, "open cgroup for", program);
+    if (o.cgroup_killed)
+      cgroup_procs.reset(
+          ::open((o.cgroup + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    else
+      cgroup_dir.reset(
+          ::open(o.cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!cgroup_dir && !cgroup_procs)
+      return make_error(errno, "open cgroup for", program);
   }
 
   child_plan plan;
@@ -169,6 +174,7 @@ std::variant<launched_child, launch_error> launch(const launch_options& o) {
   plan.n_limits = limits.size();
   plan.death_signal = o.death_signal;
   plan.parent_pid = ::getpid();
+  plan.cgroup_dir_fd = cgroup_dir.get();
   plan.cgroup_procs_fd = cgroup_procs.get();
   for (int i = 0; i < n_slots; ++i) plan.src[i] = child_ends[i].get();
   plan.dst[3] = o.notify_fd >= 3 ? o.notify_fd : -1;

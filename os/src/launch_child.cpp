@@ -11,6 +11,55 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+#if defined(__x86_64__)
+namespace {
+/// The kernel's struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+struct clone_args_v2 {
+  std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+      stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+}  // namespace
+
+// clone3(args, size); the child (on args->stack) calls fn(arg) and exits
+// with its result. Returns the child's pid, or -errno. glibc has no clone3
+// wrapper, and a C function cannot survive the stack switch: the child
+// returns from the syscall on its new stack, so it must start in code
+// that uses no frame of the caller.
+extern "C" long vitrine_clone3(clone_args_v2* args, std::size_t size,
+                               int (*fn)(void*), void* arg) noexcept;
+asm(R"(
+  .pushsection .text
+  .globl vitrine_clone3
+  .type vitrine_clone3, @function
+vitrine_clone3:
+  .cfi_startproc
+  mov %rdx, %r8
+  mov %rcx, %r9
+  mov $435, %eax
+  syscall
+  test %rax, %rax
+  jz 1f
+  ret
+1:
+  .cfi_undefined %rip
+  xor %ebp, %ebp
+  mov %r9, %rdi
+  call *%r8
+  mov %eax, %edi
+  mov $60, %eax
+  syscall
+  hlt
+  .cfi_endproc
+  .size vitrine_clone3, .-vitrine_clone3
+  .popsection
+)");
+#endif
 
 namespace vitrine::os::detail {
 
@@ -103,6 +152,29 @@ VITRINE_CHILD_CODE int child_main(void* arg) {
 
 constexpr std::size_t child_stack_size = 64 * 1024;
 
+/// clone3 into the plan's cgroup, the child running child_main on `stack`;
+/// -1 with *err (ENOSYS where the kernel or this architecture lacks it).
+pid_t clone_into_cgroup(child_plan& plan, char* stack, int* pidfd,
+                        int* err) noexcept {
+#if defined(__x86_64__)
+  clone_args_v2 args{};
+  args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP;
+  args.pidfd = reinterpret_cast<std::uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  args.stack = reinterpret_cast<std::uint64_t>(stack);
+  args.stack_size = child_stack_size;
+  args.cgroup = static_cast<std::uint64_t>(plan.cgroup_dir_fd);
+  const long pid = vitrine_clone3(&args, sizeof args, child_main, &plan);
+  if (pid >= 0) return static_cast<pid_t>(pid);
+  *err = static_cast<int>(-pid);
+  return -1;
+#else
+  (void)plan, (void)stack, (void)pidfd;
+  *err = ENOSYS;
+  return -1;
+#endif
+}
+
 }  // namespace
 
 pid_t start_child(child_plan& plan, int* pidfd, int* err) noexcept {
@@ -113,6 +185,26 @@ pid_t start_child(child_plan& plan, int* pidfd, int* err) noexcept {
     return -1;
   }
   pid_t pid = -1;
+  int opened_procs = -1;  // the fallback's, closed here
+  if (plan.cgroup_dir_fd >= 0) {
+    {
+      all_signals_blocked blocked;
+      pid = clone_into_cgroup(plan, static_cast<char*>(stack), pidfd, err);
+    }
+    if (pid >= 0 || (*err != ENOSYS && *err != E2BIG && *err != EINVAL)) {
+      ::munmap(stack, child_stack_size);
+      return pid;
+    }
+    // An older kernel: the child joins by writing to cgroup.procs.
+    opened_procs =
+        ::openat(plan.cgroup_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (opened_procs < 0) {
+      *err = errno;
+      ::munmap(stack, child_stack_size);
+      return -1;
+    }
+    plan.cgroup_procs_fd = opened_procs;
+  }
   {
     all_signals_blocked blocked;
     pid = VITRINE_RAW_CLONE(child_main,
@@ -122,6 +214,10 @@ pid_t start_child(child_plan& plan, int* pidfd, int* err) noexcept {
     *err = errno;
   }
   ::munmap(stack, child_stack_size);
+  if (opened_procs >= 0) {
+    ::close(opened_procs);
+    plan.cgroup_procs_fd = -1;
+  }
   return pid;
 }
 

@@ -68,7 +68,13 @@ struct child_plan {
   std::size_t n_limits = 0;
   int death_signal = 0;
   long parent_pid = 0;
-  int cgroup_procs_fd = -1;  // write "0" to it to join the cgroup; -1 = none
+  /// The program's cgroup directory (-1 = none): the child is born in it
+  /// (clone3 with CLONE_INTO_CGROUP), or where the kernel lacks that,
+  /// writes "0" to its cgroup.procs before exec.
+  int cgroup_dir_fd = -1;
+  /// Write "0" to it to join the cgroup (-1 = none): set by the caller for
+  /// a cgroup that was killed, by start_child where clone3 is missing.
+  int cgroup_procs_fd = -1;
   std::array<int, n_slots> src{-1, -1, -1, -1};  // -1 = leave as is
   std::array<int, n_slots> dst{0, 1, 2, -1};
   int high_fd = 3;  // sources are first moved to fds >= this
@@ -78,7 +84,11 @@ struct child_plan {
 };
 
 /// Runs the child described by `plan` (CLONE_VM | CLONE_VFORK |
-/// CLONE_PIDFD). Returns its pid once it has exec'd or failed (see
+/// CLONE_PIDFD, and CLONE_INTO_CGROUP with a cgroup on x86-64: joining a
+/// cgroup by a write to cgroup.procs takes the kernel's cgroup migration
+/// lock for writing, ~1 ms a spawn as measured by the end-to-end
+/// benchmark's restart trace; born inside it, the child takes no such
+/// lock). Returns its pid once it has exec'd or failed (see
 /// plan.failed) and stores its pidfd (O_CLOEXEC) in *pidfd; or returns -1
 /// with *err set. The pidfd comes from clone itself, so it is valid even if
 /// the child was auto-reaped at once (host set SIGCHLD to SIG_IGN).

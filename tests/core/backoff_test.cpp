@@ -67,6 +67,22 @@ TEST_CASE("restarts older than the period are forgotten", "[restart_window]") {
   CHECK_FALSE(w.admit(t0 + 7s));
 }
 
+TEST_CASE("a window counts right across its ring's wrap and growth",
+          "[restart_window]") {
+  // 5 in 10 s, restarts every 3 s: 4 fall in any window, so every one is
+  // admitted while the ring wraps many times; then a burst grows it.
+  restart_window w{5, 10s};
+  auto t = restart_window::clock::time_point{};
+  for (int i = 0; i < 100; ++i, t += 3s) REQUIRE(w.admit(t));
+  CHECK(w.recent() == 4);
+  CHECK(w.admit(t));              // 4: t-9 s and older forgotten
+  CHECK(w.admit(t + 1ms));        // 5
+  CHECK_FALSE(w.admit(t + 2ms));  // a 6th within 10 s
+  CHECK(w.recent() == 6);
+  CHECK(w.admit(t + 20s));  // every older one forgotten
+  CHECK(w.recent() == 1);
+}
+
 TEST_CASE("intensity 0 refuses the first restart, as in OTP",
           "[restart_window]") {
   restart_window w{0, 5s};

@@ -143,6 +143,21 @@ class runtime {
   /// The supervisor named `name` ("root" for the root), or an empty handle.
   supervisor_handle find_supervisor(std::string_view name) const;
   supervisor_handle root() const;
+  /// A count of every change this runtime made visible: a published
+  /// process or supervisor state, a process added or forgotten. Equal
+  /// values mean nothing changed between the two calls (a changed one
+  /// means something may have; the count moves just after the change is
+  /// readable). One load: a loop that redraws
+  /// only on change reads this word and returns when nothing happened.
+  std::uint64_t publications() const noexcept;
+  /// An eventfd, readable after the first change that follows a call of
+  /// arm_publication_fd() that returned true: a loop that found nothing new
+  /// sleeps in poll(2) on it (with its other fds) instead of ticking. Read
+  /// it only through arm_publication_fd(), which drains it.
+  int publication_fd() const noexcept;
+  /// Arms publication_fd() unless publications() already differs from
+  /// `seen` (false: read the states again first). One thread at a time.
+  bool arm_publication_fd(std::uint64_t seen) const noexcept;
   /// The read policy chosen at construction.
   const read_policy& reads() const noexcept;
   caf::actor_system& system() noexcept;

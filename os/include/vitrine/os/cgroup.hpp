@@ -60,6 +60,10 @@ class cgroup_tree {
   /// cgroup.kill on the runtime's directory (every program at once).
   int kill_all() noexcept;
 
+  /// Whether program `id`'s cgroup holds a live process (cgroup.events;
+  /// zombies do not count): one open, read and close.
+  [[nodiscard]] bool program_populated(std::uint64_t id) const noexcept;
+
   /// Processes in program `id`'s cgroup (zombies excluded), for tests.
   [[nodiscard]] std::size_t members(std::uint64_t id) const;
 

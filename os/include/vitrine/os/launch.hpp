@@ -88,9 +88,14 @@ struct launch_options {
   /// s6-style readiness: if >= 3 the child gets the write end of a pipe at
   /// this fd number and signals readiness by writing a line ("\n") to it.
   int notify_fd = -1;
-  /// A cgroup v2 directory the child joins before exec (it writes "0" to
-  /// its cgroup.procs), so all its descendants are found there; "" = none.
+  /// A cgroup v2 directory the child is born in (clone3 with
+  /// CLONE_INTO_CGROUP on x86-64), or joins before exec by writing "0" to
+  /// its cgroup.procs, so all its descendants are found there; "" = none.
   std::string cgroup;
+  /// cgroup.kill was written to `cgroup`: the child joins by cgroup.procs.
+  /// On the Linux 6.18 we measured, every child born by CLONE_INTO_CGROUP
+  /// into a cgroup that was ever cgroup.kill'ed is SIGKILLed at birth.
+  bool cgroup_killed = false;
 
   /// Field by field (how `vitrine reload` tells a changed program).
   bool operator==(const launch_options&) const = default;
