@@ -33,6 +33,7 @@ packages=(
   clang libclang-rt-14-dev  # libFuzzer for the config parser's fuzz target
   doxygen               # the API reference (scripts/apidoc.sh)
   python3               # the docs check (tests/docs/check_docs.py)
+  heaptrack             # scripts/heap_breakdown.py: live heap per process by call site
 )
 if ((peers)); then
   packages+=(
