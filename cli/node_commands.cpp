@@ -70,12 +70,13 @@ int node_command(const std::string& file, const remote_flags& f,
   for (int s : {SIGINT, SIGTERM, SIGQUIT}) sigaddset(&stop, s);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   runtime rt{options_for(f)};
-  rt.supervise(std::move(loaded.value.tree));
+  // Bind first: a refused address starts no program.
   serve_options serve;
   serve.bind_address = endpoint.host;
   serve.port = endpoint.port;
   serve.insecure = insecure;
   const auto port = rt.serve(serve);
+  rt.supervise(std::move(loaded.value.tree));
   std::cout << "vitrine node: " << loaded.value.program_count
             << " programs, serving on "
             << remote_endpoint{endpoint.host, port}.to_string() << std::endl;
