@@ -3,8 +3,9 @@
 // `sleep 1000.<token>`, serves them on 127.0.0.1:<port> (0: any free port),
 // prints "port <n>" and "ready", then waits for signals: SIGUSR1 prints
 // every state as "state <name> <status> <pid> <restarts>" and then "dump-end";
-// SIGTERM shuts down and exits 0. The test SIGKILLs or SIGSTOPs it at will
-// (the runtime's guardian kills its programs if it dies).
+// SIGUSR2 restarts every program, waits until each runs again and prints
+// "churned"; SIGTERM shuts down and exits 0. The test SIGKILLs or SIGSTOPs it
+// at will (the runtime's guardian kills its programs if it dies).
 //
 // Usage: node_helper count token heartbeat_ms timeout_ms [port]
 #include <signal.h>
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   sigset_t wanted;
   sigemptyset(&wanted);
   sigaddset(&wanted, SIGUSR1);
+  sigaddset(&wanted, SIGUSR2);
   sigaddset(&wanted, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &wanted, nullptr);  // every thread inherits it
 
@@ -53,6 +55,16 @@ int main(int argc, char** argv) {
     int sig = 0;
     if (sigwait(&wanted, &sig) != 0) continue;
     if (sig == SIGTERM) break;
+    if (sig == SIGUSR2) {
+      const auto deadline = std::chrono::steady_clock::now() + 20s;
+      rt.for_each([&](const vitrine::process_handle& h) {
+        h.restart().wait_for_status(vitrine::core::process_status::running,
+                                    deadline);
+      });
+      std::printf("churned\n");
+      std::fflush(stdout);
+      continue;
+    }
     rt.for_each([](const vitrine::process_handle& h) {
       auto s = h.read();
       std::printf("state %s %s %d %u\n", std::string{h.name()}.c_str(),

@@ -14,6 +14,7 @@
 
 #include "support/leftovers.hpp"
 #include "support/piped_child.hpp"
+#include "tcp_relay.hpp"
 #include "vitrine/runtime.hpp"
 
 namespace {
@@ -210,6 +211,36 @@ TEST_CASE("a frozen node becomes unknown and is resynchronised when it thaws",
   CHECK(mirror.synchronisations() >= 2);
   CHECK(mirror_of(mirror) == before);
   CHECK(mirror_converges(node, mirror));
+}
+
+TEST_CASE("transitions missed while the link was cut are a gap, not invented",
+          "[remote]") {
+  node_process node{3, 200, 1000};
+  vitrine::test::tcp_relay relay{static_cast<std::uint16_t>(node.port)};
+  vitrine::runtime controller{controller_options(200, 1000)};
+  auto mirror = controller.connect({"127.0.0.1", relay.port()});
+  REQUIRE(mirror.wait_connected(clock_type::now() + patience));
+  REQUIRE(all_running(mirror, 3));
+  const pid_t old_pid = mirror.find("p0").read()->pid;
+  CHECK(mirror.missed_transitions() == 0);
+
+  relay.cut();  // the node keeps running, unreachable
+  REQUIRE(mirror.wait_for_status(vitrine::node_status::lost,
+                                 clock_type::now() + patience));
+  CHECK(mirror.find("p0").read()->status == process_status::unknown);
+  ::kill(node.child.pid(), SIGUSR2);  // every program restarts meanwhile
+  REQUIRE(node.child.read_until("churned\n", patience));
+  std::this_thread::sleep_for(300ms);  // nothing may reach the mirror now
+  CHECK(mirror.find("p0").read()->status == process_status::unknown);
+  CHECK(mirror.find("p0").read()->pid == old_pid);
+
+  relay.allow();
+  REQUIRE(mirror.wait_connected(clock_type::now() + patience));
+  CHECK(mirror_converges(node, mirror));
+  CHECK(mirror.find("p0").read()->pid != old_pid);
+  // Each restart is stopping, stopped..., running: the mirror saw only the
+  // end of it, and counts the rest.
+  CHECK(mirror.missed_transitions() >= 3);
 }
 
 TEST_CASE(
