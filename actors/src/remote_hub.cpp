@@ -10,6 +10,7 @@
 
 #include "remote_node.hpp"
 #include "remote_server.hpp"
+#include "remote_wire.hpp"
 #include "runtime_access.hpp"
 
 namespace vitrine {
@@ -135,6 +136,28 @@ std::vector<process_handle> node_handle::processes() const {
     out.push_back(detail::runtime_access::make_handle(entry->value,
                                                       read_policy::hybrid()));
   return out;
+}
+
+std::optional<core::process_state> node_handle::ask(
+    std::string_view name, std::chrono::milliseconds timeout) const {
+  if (!shared_) return std::nullopt;
+  caf::actor server;
+  {
+    std::lock_guard lock{shared_->actor_mutex};
+    server = shared_->server;
+  }
+  if (!server) return std::nullopt;
+  auto& system = caf::actor_cast<caf::abstract_actor*>(server)->home_system();
+  caf::scoped_actor self{system};
+  std::optional<core::process_state> result;
+  self->request(server, timeout, detail::r_get_atom::value, std::string{name})
+      .receive(
+          [&](detail::wire_state& w) {
+            result = detail::from_wire(
+                w, std::make_shared<const std::string>(w.name));
+          },
+          [](caf::error&) {});
+  return result;
 }
 
 void node_handle::close() {

@@ -154,6 +154,7 @@ void lose(mirror_actor* self) {
   if (st.shared->status() != node_status::connected) return;
   if (st.server) self->demonitor(st.server);
   st.server = nullptr;
+  st.shared->set_server(nullptr);
   ++st.attempt;
   for (auto& [name, p] : st.processes) {
     p.last.status = core::process_status::unknown;
@@ -178,6 +179,7 @@ void synchronise(mirror_actor* self, caf::actor server,
   for (const auto& [name, p] : st.processes)
     if (!present.count(name)) gone.push_back(name);
   for (const auto& name : gone) drop_process(self, name);
+  st.shared->set_server(server);
   st.server = std::move(server);
   st.backoff = std::chrono::milliseconds{0};
   st.shared->touch();
@@ -299,6 +301,7 @@ void close_node(node_shared& shared) {
     std::lock_guard lock{shared.actor_mutex};
     mirror = std::move(shared.mirror);
     shared.mirror = nullptr;
+    shared.server = nullptr;
   }
   if (!mirror) return;
   caf::anon_send_exit(mirror, caf::exit_reason::kill);

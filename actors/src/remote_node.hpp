@@ -48,9 +48,15 @@ struct node_shared {
                           std::memory_order_relaxed);
   }
 
-  /// The mirror actor; reset by close().
+  /// The mirror actor (reset by close()) and, while connected, the node
+  /// server's proxy (for node_handle::ask()).
   std::mutex actor_mutex;
   caf::actor mirror;
+  caf::actor server;
+  void set_server(caf::actor s) {
+    std::lock_guard lock{actor_mutex};
+    server = std::move(s);
+  }
 
  private:
   std::atomic<node_status> status_{node_status::connecting};

@@ -147,6 +147,11 @@ caf::behavior node_server(server_actor* self,
         if (!cmd) return caf::make_error(caf::sec::invalid_argument, name);
         return cmd.ticket();
       },
+      [self](r_get_atom, const std::string& name) -> caf::result<wire_state> {
+        auto record = self->state.registry->find_shared(name);
+        if (!record) return caf::make_error(caf::sec::invalid_argument, name);
+        return to_wire(*record->state.read());
+      },
       [self](r_signal_atom, const std::string& name, int sig) {
         auto record = self->state.registry->find_shared(name);
         return record && handle_of(record).signal(sig);

@@ -9,6 +9,8 @@
 //   server -> mirror  (r_alive)                keepalive, each heartbeat
 //   mirror -> server  (r_cmd, name, kind)      -> uint64_t node ticket
 //   mirror -> server  (r_signal, name, sig)    -> bool
+//   anyone -> server  (r_get, name)            -> wire_state
+//       one state by request: the messaging baseline across the network
 // Versions are the node's process_state versions: +1 per transition.
 #pragma once
 
@@ -28,6 +30,7 @@ using r_gone_atom = caf::atom_constant<caf::atom("vr_gone")>;
 using r_alive_atom = caf::atom_constant<caf::atom("vr_alive")>;
 using r_cmd_atom = caf::atom_constant<caf::atom("vr_cmd")>;
 using r_signal_atom = caf::atom_constant<caf::atom("vr_signal")>;
+using r_get_atom = caf::atom_constant<caf::atom("vr_get")>;
 // Controller-local (never on the wire).
 using r_tick_atom = caf::atom_constant<caf::atom("vr_tick")>;
 using r_retry_atom = caf::atom_constant<caf::atom("vr_retry")>;

@@ -152,6 +152,12 @@ TEST_CASE(
   CHECK(::kill(p0.read()->pid, 0) == 0);  // a real pid, of this machine
   CHECK(mirror_converges(node, mirror));
   CHECK_FALSE(mirror.find("no such process"));
+  // The messaging baseline asks the node itself: the same state at rest.
+  auto asked = mirror.ask("p0", 10s);
+  REQUIRE(asked);
+  CHECK(asked->pid == p0.read()->pid);
+  CHECK(asked->status == process_status::running);
+  CHECK_FALSE(mirror.ask("no such process", 10s));
   CHECK(p0.signal(SIGKILL));  // forwarded: the node restarts it
   CHECK(p0.wait_until(
       [](const vitrine::core::process_state& s) {

@@ -144,6 +144,14 @@ class node_handle {
   /// Every mirrored process, in the order the node first reported them.
   std::vector<process_handle> processes() const;
 
+  /// The messaging baseline across the network: asks the node for the
+  /// current state of `name` (one request, one round trip over the
+  /// middleman, plus a scoped_actor per call); nullopt when the node is not
+  /// connected, does not know `name`, or `timeout` passes. Blocks; not from
+  /// an actor. For comparison with find(name).read(), which stays local.
+  std::optional<core::process_state> ask(
+      std::string_view name, std::chrono::milliseconds timeout) const;
+
   /// Stops the mirror (idempotent); handles keep their last state and lose
   /// their commands.
   void close();
