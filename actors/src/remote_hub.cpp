@@ -8,6 +8,7 @@
 
 #include <stdexcept>
 
+#include "remote_guard.hpp"
 #include "remote_node.hpp"
 #include "remote_server.hpp"
 #include "remote_wire.hpp"
@@ -27,6 +28,9 @@ bool is_loopback_address(const std::string& address) {
   return false;
 }
 
+remote_hub::remote_hub(remoting_options options) : options_(options) {}
+remote_hub::~remote_hub() = default;
+
 void remote_hub::require_enabled(caf::actor_system& system) const {
   if (!options_.enabled || !system.has_middleman())
     throw std::runtime_error(
@@ -45,17 +49,27 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
         "risk explicitly (serve_options.insecure, vitrine node --insecure)");
   auto server =
       spawn_node_server(system, registry, options_.heartbeat_interval);
-  auto port = system.middleman().publish(server, options.port,
-                                         options.bind_address.c_str(),
-                                         options.reuse_address);
+  const bool guarded = options.max_message_bytes != 0;
+  // Behind the guard, CAF listens on loopback only, on any free port.
+  auto port = system.middleman().publish(
+      server, guarded ? std::uint16_t{0} : options.port,
+      guarded ? "127.0.0.1" : options.bind_address.c_str(),
+      options.reuse_address);
   if (!port) {
     caf::anon_send_exit(server, caf::exit_reason::kill);
     throw std::runtime_error(
         "vitrine: cannot serve on " + options.bind_address + ":" +
         std::to_string(options.port) + ": " + system.render(port.error()));
   }
-  servers_.emplace_back(std::move(server), *port);
-  return *port;
+  servers_.emplace_back(server, *port);
+  if (!guarded) return *port;
+  try {
+    guards_.push_back(std::make_unique<remote_guard>(
+        options.bind_address, options.port, *port, options.max_message_bytes));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string{"vitrine: cannot serve: "} + e.what());
+  }
+  return guards_.back()->port();
 }
 
 std::shared_ptr<node_shared> remote_hub::connect(
@@ -74,14 +88,27 @@ std::shared_ptr<node_shared> remote_hub::connect(
 }
 
 void remote_hub::shutdown(caf::actor_system& system) {
+  guards_.clear();  // no new connection from here on
+  // Servers read the runtime's registry: they must be gone before it is.
+  std::vector<caf::actor> stopping;
   for (auto& [server, port] : servers_) {
     system.middleman().unpublish(server, port);
     caf::anon_send_exit(server, caf::exit_reason::kill);
+    stopping.push_back(server);
   }
   servers_.clear();
   for (auto& weak : nodes_)
-    if (auto node = weak.lock()) close_node(*node);
+    if (auto node = weak.lock()) {
+      {
+        std::lock_guard lock{node->actor_mutex};
+        if (node->mirror) stopping.push_back(node->mirror);
+      }
+      close_node(*node);
+    }
   nodes_.clear();
+  if (stopping.empty()) return;
+  caf::scoped_actor self{system};
+  self->wait_for(stopping);
 }
 
 }  // namespace detail

@@ -15,10 +15,12 @@
 namespace vitrine::detail {
 
 struct node_shared;
+class remote_guard;
 
 class remote_hub {
  public:
-  explicit remote_hub(remoting_options options) : options_(options) {}
+  explicit remote_hub(remoting_options options);
+  ~remote_hub();
 
   /// Spawns a node server over `registry` and publishes it; the port.
   std::uint16_t serve(caf::actor_system& system,
@@ -37,6 +39,7 @@ class remote_hub {
   remoting_options options_;
   std::vector<std::pair<caf::actor, std::uint16_t>> servers_;
   std::vector<std::weak_ptr<node_shared>> nodes_;
+  std::vector<std::unique_ptr<remote_guard>> guards_;
 };
 
 /// True for 127.0.0.0/8, ::1 and "localhost".

@@ -84,6 +84,13 @@ struct serve_options {
   std::uint16_t port = 0;  ///< 0: any free port (serve() returns it)
   bool insecure = false;   ///< accept an unauthenticated non-loopback bind
   bool reuse_address = true;
+  /// The largest BASP payload a peer may announce. CAF 0.17 has no limit
+  /// (a header announcing ~4 GiB makes it allocate that much), so the
+  /// node's port is a small relay that checks each header from a peer and
+  /// closes the connection past this; CAF then listens on 127.0.0.1 only.
+  /// 0: no relay, CAF listens on the address itself (one hop less, and no
+  /// protection).
+  std::uint32_t max_message_bytes = 16u << 20;
 };
 
 /// How runtime::connect() reaches a node and retries.
