@@ -9,6 +9,8 @@
 //
 // Usage: node_helper count token heartbeat_ms timeout_ms [port]
 #include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +25,10 @@ int main(int argc, char** argv) {
                  "usage: node_helper count token hb_ms timeout_ms [port]\n");
     return 2;
   }
+  // Dies with the test, even one that crashed before reaping us.
+  const pid_t parent = ::getppid();
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) return 3;
   const int count = std::atoi(argv[1]);
   const std::string token = argv[2];
   sigset_t wanted;

@@ -125,16 +125,28 @@ bool all_running(const vitrine::node_handle& node, std::size_t count) {
   return true;
 }
 
+/// A controller runtime mirroring `endpoint`, connected and synchronised
+/// with `count` programs running.
+struct controller_of {
+  controller_of(const vitrine::remote_endpoint& endpoint, int heartbeat_ms,
+                int timeout_ms, std::size_t count)
+      : rt(controller_options(heartbeat_ms, timeout_ms)),
+        mirror(rt.connect(endpoint)) {
+    REQUIRE(mirror.wait_connected(clock_type::now() + patience));
+    REQUIRE(all_running(mirror, count));
+  }
+  vitrine::runtime rt;
+  vitrine::node_handle mirror;
+};
+
 }  // namespace
 
 TEST_CASE(
     "a mirror equals the node's own reads after a churn of remote restarts",
     "[remote]") {
   node_process node{4, 200, 2000};
-  vitrine::runtime controller{controller_options(200, 2000)};
-  auto mirror = controller.connect(node.endpoint());
-  REQUIRE(mirror.wait_connected(clock_type::now() + patience));
-  REQUIRE(all_running(mirror, 4));
+  controller_of controller{node.endpoint(), 200, 2000, 4};
+  auto& mirror = controller.mirror;
   CHECK(mirror_converges(node, mirror));
 
   for (int round = 0; round < 3; ++round)
@@ -167,7 +179,7 @@ TEST_CASE(
                s.status == process_status::running;
       },
       clock_type::now() + patience));
-  controller.shutdown();
+  controller.rt.shutdown();
   CHECK(mirror.status() == vitrine::node_status::closed);
   CHECK_FALSE(p0.restart());  // the mirror is gone: commands are not sent
 }
@@ -175,10 +187,8 @@ TEST_CASE(
 TEST_CASE("a SIGKILLed node becomes unknown, keeping its last known fields",
           "[remote]") {
   node_process node{3, 200, 1000};
-  vitrine::runtime controller{controller_options(200, 1000)};
-  auto mirror = controller.connect(node.endpoint());
-  REQUIRE(mirror.wait_connected(clock_type::now() + patience));
-  REQUIRE(all_running(mirror, 3));
+  controller_of controller{node.endpoint(), 200, 1000, 3};
+  auto& mirror = controller.mirror;
   auto p1 = mirror.find("p1");
   const pid_t last_pid = p1.read()->pid;
 
@@ -199,10 +209,8 @@ TEST_CASE("a SIGKILLed node becomes unknown, keeping its last known fields",
 TEST_CASE("a frozen node becomes unknown and is resynchronised when it thaws",
           "[remote]") {
   node_process node{3, 200, 1000};
-  vitrine::runtime controller{controller_options(200, 1000)};
-  auto mirror = controller.connect(node.endpoint());
-  REQUIRE(mirror.wait_connected(clock_type::now() + patience));
-  REQUIRE(all_running(mirror, 3));
+  controller_of controller{node.endpoint(), 200, 1000, 3};
+  auto& mirror = controller.mirror;
   const auto before = mirror_of(mirror);
 
   const auto stopped_at = clock_type::now();
@@ -225,10 +233,8 @@ TEST_CASE("transitions missed while the link was cut are a gap, not invented",
           "[remote]") {
   node_process node{3, 200, 1000};
   vitrine::test::tcp_relay relay{static_cast<std::uint16_t>(node.port)};
-  vitrine::runtime controller{controller_options(200, 1000)};
-  auto mirror = controller.connect({"127.0.0.1", relay.port()});
-  REQUIRE(mirror.wait_connected(clock_type::now() + patience));
-  REQUIRE(all_running(mirror, 3));
+  controller_of controller{{"127.0.0.1", relay.port()}, 200, 1000, 3};
+  auto& mirror = controller.mirror;
   const pid_t old_pid = mirror.find("p0").read()->pid;
   CHECK(mirror.missed_transitions() == 0);
 
@@ -256,20 +262,14 @@ TEST_CASE(
     "[remote]") {
   node_process node{5, 200, 2000};
   {
-    vitrine::runtime first{controller_options(200, 2000)};
-    auto mirror = first.connect(node.endpoint());
-    REQUIRE(mirror.wait_connected(clock_type::now() + patience));
-    REQUIRE(all_running(mirror, 5));
+    controller_of first{node.endpoint(), 200, 2000, 5};
   }  // the controller goes away
   const auto at_rest = node.dump();
   REQUIRE(at_rest.size() == 5);
   for (const auto& [name, s] : at_rest) CHECK(s.status == "running");
 
-  vitrine::runtime second{controller_options(200, 2000)};
-  auto mirror = second.connect(node.endpoint());
-  REQUIRE(mirror.wait_connected(clock_type::now() + patience));
-  CHECK(mirror.processes().size() == 5);
-  CHECK(mirror_converges(node, mirror));
+  controller_of second{node.endpoint(), 200, 2000, 5};
+  CHECK(mirror_converges(node, second.mirror));
 }
 
 namespace {
@@ -330,11 +330,8 @@ TEST_CASE(
   std::this_thread::sleep_for(500ms);
   CHECK(resident_kib(node.child.pid()) < 200 * 1024);
   ::close(oversized);
-  vitrine::runtime controller{controller_options(200, 2000)};
-  auto mirror = controller.connect(node.endpoint());
-  REQUIRE(mirror.wait_connected(clock_type::now() + patience));
-  CHECK(all_running(mirror, 2));
-  CHECK(mirror_converges(node, mirror));
+  controller_of controller{node.endpoint(), 200, 2000, 2};
+  CHECK(mirror_converges(node, controller.mirror));
 }
 
 TEST_CASE("serving refuses a non-loopback address unless insecure",

@@ -96,7 +96,13 @@ void tcp_relay::run() {
     }
     // Copy what is readable; a closed side closes the pair.
     std::vector<pair_fds> alive;
+    // Pairs accepted in this round have no pollfd yet: next round.
+    const std::size_t polled = (fds.size() - 2) / 2;
     for (std::size_t i = 0; i < pairs.size(); ++i) {
+      if (i >= polled) {
+        alive.push_back(pairs[i]);
+        continue;
+      }
       bool ok = true;
       const pollfd& pa = fds[2 + 2 * i];
       const pollfd& pb = fds[3 + 2 * i];
