@@ -8,6 +8,8 @@
 //   vitrine ctl start|stop|restart NAME... | ctl signal SIG NAME...
 //   vitrine reload
 //   vitrine logs NAME [-f] [-n N] [--state-dir DIR]
+//   vitrine node FILE.toml --listen HOST:PORT [--insecure] (vitrine-run)
+//   vitrine status|ctl --node HOST:PORT ... (vitrine-run; node_commands.hpp)
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -16,6 +18,7 @@
 #include "commands.hpp"
 #include "config.hpp"
 #include "logs_command.hpp"
+#include "node_commands.hpp"
 #include "regular_file.hpp"
 #include "render.hpp"
 #include "run_subcommand.hpp"
@@ -120,6 +123,7 @@ int main(int argc, char** argv) {
                    "$XDG_RUNTIME_DIR/vitrine)")
       ->check(non_empty_path);
 
+  if (is_remote_command(argc, argv)) return exec_run(argv);
   if (auto error = unknown_command(app, argc, argv); !error.empty()) {
     std::cerr << error << "\nRun with --help for more information.\n";
     return 2;

@@ -6,10 +6,12 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "node_commands.hpp"
 #include "run_subcommand.hpp"
 
 int main(int argc, char** argv) {
   using namespace vitrine::cli;
+  if (is_remote_command(argc, argv)) return remote_main(argc, argv);
   CLI::App app{"vitrine-run: the supervisor behind `vitrine run`"};
   app.require_subcommand(1);
   run_options run;

@@ -8,6 +8,7 @@
 
 #include "atoms.hpp"
 #include "command_port.hpp"
+#include "remote_hub.hpp"
 #include "spec_names.hpp"
 #include "supervisor_actor.hpp"
 #include "vitrine/os/cgroup.hpp"
@@ -36,6 +37,7 @@ std::unique_ptr<caf::actor_system_config> make_config(
     config->set("work-stealing.relaxed-sleep-duration",
                 caf::timespan{std::chrono::milliseconds{100}});
   }
+  if (options.remoting.enabled) configure_remoting(*config, options.remoting);
   return config;
 }
 
@@ -106,6 +108,7 @@ struct runtime::impl {
   std::unique_ptr<detail::runtime_context> context;
   detail::publication_counter publications;
   caf::actor root;
+  detail::remote_hub remote{options.remoting};
   std::mutex mutex;  // serializes supervise() and shutdown()
   bool stopped = false;
 
@@ -202,6 +205,7 @@ void runtime::shutdown() {
   std::lock_guard lock{impl_->mutex};
   if (impl_->stopped) return;
   impl_->stopped = true;
+  impl_->remote.shutdown(*impl_->system);
   impl_->request_blocking(detail::shutdown_atom::value);
   {
     caf::scoped_actor self{*impl_->system};
@@ -255,6 +259,19 @@ supervisor_handle runtime::supervise(supervisor_spec spec) {
       impl_->request_blocking<std::shared_ptr<detail::supervisor_record>>(
           detail::add_child_atom::value, std::move(spec));
   return supervisor_handle{std::move(record), impl_->reads};
+}
+
+std::uint16_t runtime::serve(const serve_options& options) {
+  std::lock_guard lock{impl_->mutex};
+  impl_->ensure_running();
+  return impl_->remote.serve(*impl_->system, impl_->registry, options);
+}
+
+node_handle runtime::connect(remote_endpoint node, connect_options options) {
+  std::lock_guard lock{impl_->mutex};
+  impl_->ensure_running();
+  return node_handle{
+      impl_->remote.connect(*impl_->system, std::move(node), options)};
 }
 
 process_handle runtime::find(std::string_view name) const {

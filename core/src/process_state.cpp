@@ -20,6 +20,8 @@ std::string_view to_string(process_status status) noexcept {
       return "exited";
     case process_status::failed:
       return "failed";
+    case process_status::unknown:
+      return "unknown";
   }
   return "unknown";
 }

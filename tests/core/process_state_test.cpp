@@ -16,6 +16,7 @@ TEST_CASE("every process status has a distinct lowercase name",
   CHECK(to_string(process_status::stopping) == "stopping");
   CHECK(to_string(process_status::exited) == "exited");
   CHECK(to_string(process_status::failed) == "failed");
+  CHECK(to_string(process_status::unknown) == "unknown");  // remote mirrors
 }
 
 TEST_CASE("a termination describes itself for humans", "[process_state]") {

@@ -32,6 +32,7 @@
 #include "vitrine/process_handle.hpp"
 #include "vitrine/process_spec.hpp"
 #include "vitrine/read_policy.hpp"
+#include "vitrine/remote.hpp"
 #include "vitrine/supervisor_handle.hpp"
 
 namespace caf {
@@ -98,6 +99,11 @@ struct runtime_options {
   /// failed top supervisor final).
   unsigned root_intensity = 10;
   std::chrono::milliseconds root_period{10'000};
+  /// CAF's middleman, heartbeats and connection timeout for serve() and
+  /// connect() (remote.hpp); off by default. Only when the runtime owns its
+  /// actor system: a borrowed one is configured by the application
+  /// (configure_remoting()).
+  remoting_options remoting{};
 };
 
 class runtime {
@@ -161,6 +167,19 @@ class runtime {
   /// The read policy chosen at construction.
   const read_policy& reads() const noexcept;
   caf::actor_system& system() noexcept;
+
+  // -- remote (remote.hpp, docs/distribution.md)
+  // -------------------------------
+
+  /// Publishes this runtime's processes to remote controllers on
+  /// options.bind_address:options.port; returns the bound port. Throws
+  /// std::runtime_error if remoting is not enabled, the address is refused
+  /// (not loopback, not insecure) or the bind fails.
+  std::uint16_t serve(const serve_options& options);
+  /// Starts mirroring the node at `node` (asynchronous: returns at once;
+  /// node_handle::wait_connected()). Throws std::runtime_error if remoting
+  /// is not enabled.
+  node_handle connect(remote_endpoint node, connect_options options = {});
 
   /// Stops everything and joins; idempotent.
   void shutdown();

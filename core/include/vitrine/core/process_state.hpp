@@ -28,6 +28,9 @@ enum class process_status : std::uint8_t {
   stopping,  ///< stop signal sent; waiting for the exit or the kill timeout
   exited,    ///< exited and will not be restarted by policy
   failed,    ///< gave up: too many quick failures, or a fatal spawn error
+  /// Only in a controller's mirror of a remote node (remote.hpp): the node
+  /// is unreachable; the other fields are the last ones it reported.
+  unknown,
 };
 
 std::string_view to_string(process_status status) noexcept;

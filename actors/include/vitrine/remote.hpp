@@ -1,0 +1,173 @@
+// remote: vitrine nodes over CAF's middleman (libcaf_io). A runtime can
+// serve its processes to remote controllers (runtime::serve) and a runtime
+// can mirror a node's processes (runtime::connect, which returns a
+// node_handle). See docs/distribution.md for the design.
+//
+// A node_handle's find(name) returns the same process_handle type as local
+// processes. Its read() loads the local mirror cell that the mirror actor
+// (one per node_handle, in the controller) publishes as the node pushes its
+// states: a read never crosses the network and costs what a local read
+// costs. Commands (start/stop/restart/signal) are forwarded to the node
+// with a timeout; their process_command waits on the mirrored state as a
+// local one does.
+//
+// When the node is lost (connection closed, or silent past the connection
+// timeout) every mirrored state becomes process_status::unknown, keeping
+// its last known fields; last_contact() tells when the node was last heard.
+// The mirror reconnects with backoff and replaces every state by the node's
+// snapshot (transitions it missed are counted in missed_transitions(), never
+// invented).
+//
+// Threads: node_handle and its process_handles may be used from any thread.
+// Costs: find() is a lock-free registry lookup, read() a guarded pointer
+// load; connect() returns at once (the first snapshot arrives
+// asynchronously: wait_connected()).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vitrine/process_handle.hpp"
+
+namespace caf {
+class actor;
+class actor_system_config;
+}  // namespace caf
+
+namespace vitrine {
+
+/// A TCP endpoint, "HOST:PORT" (IPv4 or a host name; "[v6]:PORT" too).
+struct remote_endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+
+  /// Parses "HOST:PORT"; nullopt if malformed (no port, port out of range).
+  static std::optional<remote_endpoint> parse(std::string_view text);
+  std::string to_string() const;
+};
+
+/// How a runtime's actor system talks to other nodes: fixed when the system
+/// is built (CAF reads these at construction), on both sides.
+struct remoting_options {
+  /// Load CAF's middleman (a multiplexer thread) so that serve() and
+  /// connect() work. Off by default: a runtime that never goes remote pays
+  /// nothing for it.
+  bool enabled = false;
+  /// CAF's heartbeat: each side sends one per interval on every
+  /// connection; the connection timeout drops a peer silent that long.
+  /// Both sides must set both (a timeout on one side only drops healthy
+  /// idle peers). The node server also pushes a keepalive per interval, and
+  /// a mirror that hears nothing for connection_timeout marks the node
+  /// lost: a frozen node is `unknown` within about interval + timeout.
+  std::chrono::milliseconds heartbeat_interval{500};
+  std::chrono::milliseconds connection_timeout{2000};
+};
+
+/// For an application that lends a runtime its own actor system: loads
+/// the middleman, sets the heartbeat and timeout and registers vitrine's
+/// remote message types into `config` (before the system is built).
+void configure_remoting(caf::actor_system_config& config,
+                        const remoting_options& options);
+
+/// What runtime::serve() binds.
+struct serve_options {
+  /// The address to listen on. Anything but a loopback address is refused
+  /// unless `insecure` is set (TLS is not implemented yet: see
+  /// docs/distribution.md, "Threat model").
+  std::string bind_address = "127.0.0.1";
+  std::uint16_t port = 0;  ///< 0: any free port (serve() returns it)
+  bool insecure = false;   ///< accept an unauthenticated non-loopback bind
+  bool reuse_address = true;
+  /// The largest BASP payload a peer may announce. CAF 0.17 has no limit
+  /// (a header announcing ~4 GiB makes it allocate that much), so the
+  /// node's port is a small relay that checks each header from a peer and
+  /// closes the connection past this; CAF then listens on 127.0.0.1 only.
+  /// 0: no relay, CAF listens on the address itself (one hop less, and no
+  /// protection).
+  std::uint32_t max_message_bytes = 16u << 20;
+};
+
+/// How runtime::connect() reaches a node and retries.
+struct connect_options {
+  /// One connection attempt (TCP, CAF's handshake, the first snapshot).
+  std::chrono::milliseconds attempt_timeout{2000};
+  /// A forwarded command's round trip.
+  std::chrono::milliseconds command_timeout{2000};
+  /// Reconnection backoff after a loss: doubles from min to max.
+  std::chrono::milliseconds backoff_min{50};
+  std::chrono::milliseconds backoff_max{2000};
+};
+
+/// Where a node is, as its mirror sees it.
+enum class node_status : std::uint8_t {
+  connecting,  ///< never synchronised yet
+  connected,   ///< synchronised; states are pushed as they change
+  lost,        ///< lost: every mirrored state is `unknown`; reconnecting
+  closed,      ///< close() was called, or the runtime shut down
+};
+std::string_view to_string(node_status status) noexcept;
+
+namespace detail {
+struct node_shared;
+}
+
+/// A controller's view of one node: what runtime::connect() returns.
+/// Copies share one mirror; the mirror stops when close() is called or the
+/// runtime shuts down (handles found through it then keep their last state).
+class node_handle {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  node_handle() = default;
+  explicit operator bool() const noexcept { return shared_ != nullptr; }
+
+  const remote_endpoint& endpoint() const;
+  node_status status() const noexcept;
+  /// The last time a message from the node arrived (its keepalives
+  /// included); epoch before the first.
+  clock::time_point last_contact() const noexcept;
+  /// Snapshots applied (1 after the first synchronisation, +1 per
+  /// reconnection).
+  std::uint64_t synchronisations() const noexcept;
+  /// Transitions of mirrored processes the mirror never saw (they happened
+  /// while the node was unreachable): the sum, over resynchronisations, of
+  /// version jumps past the one the snapshot carried.
+  std::uint64_t missed_transitions() const noexcept;
+
+  /// Blocks until the node is connected and synchronised (true), or until
+  /// `deadline` (false).
+  bool wait_connected(clock::time_point deadline) const;
+  /// Blocks until status() == s or `deadline`.
+  bool wait_for_status(node_status s, clock::time_point deadline) const;
+
+  /// The mirrored process named `name`, or an empty handle (lock-free).
+  process_handle find(std::string_view name) const;
+  /// Every mirrored process, in the order the node first reported them.
+  std::vector<process_handle> processes() const;
+
+  /// The messaging baseline across the network: asks the node for the
+  /// current state of `name` (one request, one round trip over the
+  /// middleman, plus a scoped_actor per call); nullopt when the node is not
+  /// connected, does not know `name`, or `timeout` passes. Blocks; not from
+  /// an actor. For comparison with find(name).read(), which stays local.
+  std::optional<core::process_state> ask(
+      std::string_view name, std::chrono::milliseconds timeout) const;
+
+  /// Stops the mirror (idempotent); handles keep their last state and lose
+  /// their commands.
+  void close();
+
+ private:
+  friend class runtime;
+  explicit node_handle(std::shared_ptr<detail::node_shared> shared) noexcept
+      : shared_(std::move(shared)) {}
+  std::shared_ptr<detail::node_shared> shared_;
+};
+
+}  // namespace vitrine

@@ -1,0 +1,229 @@
+#include "remote_guard.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace vitrine::detail {
+namespace {
+
+constexpr std::size_t header_size = 32;     // BASP 0.17 header
+constexpr unsigned char max_operation = 6;  // heartbeat
+
+/// One direction of a relayed connection.
+struct pipe_dir {
+  int from = -1, to = -1;
+  std::vector<unsigned char> buf = std::vector<unsigned char>(64 * 1024);
+  std::size_t begin = 0, end = 0;  // bytes buf[begin, end) still to write
+  bool pending() const { return begin < end; }
+};
+
+std::uint32_t read_be32(const unsigned char* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+         (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
+}
+
+/// Small BASP messages must not wait for Nagle's algorithm (with delayed
+/// ACKs a relayed request stalled ~40 ms).
+void no_delay(int fd) {
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+int connect_upstream(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  no_delay(fd);
+  return fd;
+}
+
+}  // namespace
+
+struct remote_guard::connection {
+  pipe_dir in;   // peer -> CAF, checked
+  pipe_dir out;  // CAF -> peer, copied
+  // Framing of the peer's stream: bytes of the current header seen, or
+  // payload bytes still to pass.
+  unsigned char header[header_size];
+  std::size_t header_seen = 0;
+  std::uint64_t payload_left = 0;
+  bool broken = false;
+
+  /// Checks the bytes just read from the peer; false to close.
+  bool check(const unsigned char* p, std::size_t n, std::uint32_t limit) {
+    while (n > 0) {
+      if (payload_left > 0) {
+        const auto k =
+            static_cast<std::size_t>(std::min<std::uint64_t>(payload_left, n));
+        payload_left -= k;
+        p += k;
+        n -= k;
+        continue;
+      }
+      const std::size_t k = std::min(header_size - header_seen, n);
+      std::memcpy(header + header_seen, p, k);
+      header_seen += k;
+      p += k;
+      n -= k;
+      if (header_seen == header_size) {
+        if (!header_ok(header, limit)) return false;
+        payload_left = read_be32(header + 4);
+        header_seen = 0;
+      }
+    }
+    return true;
+  }
+};
+
+bool remote_guard::header_ok(const unsigned char* header,
+                             std::uint32_t max_payload) noexcept {
+  return header[0] <= max_operation && read_be32(header + 4) <= max_payload;
+}
+
+remote_guard::remote_guard(const std::string& bind_address, std::uint16_t port,
+                           std::uint16_t upstream_port,
+                           std::uint32_t max_payload)
+    : upstream_(upstream_port), max_payload_(max_payload) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (::getaddrinfo(bind_address.c_str(), service.c_str(), &hints, &found) != 0)
+    throw std::runtime_error("cannot resolve " + bind_address);
+  for (auto* a = found; a && listener_ < 0; a = a->ai_next) {
+    const int fd =
+        ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 64) == 0)
+      listener_ = fd;
+    else
+      ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  if (listener_ < 0 ||
+      ::getsockname(listener_, reinterpret_cast<sockaddr*>(&bound), &len) !=
+          0 ||
+      ::pipe2(wake_, O_CLOEXEC) != 0) {
+    if (listener_ >= 0) ::close(listener_);
+    throw std::runtime_error("cannot listen on " + bind_address + ":" +
+                             service + ": " + std::strerror(errno));
+  }
+  port_ = ntohs(bound.ss_family == AF_INET6
+                    ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                    : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  ::fcntl(listener_, F_SETFL, O_NONBLOCK);
+  thread_ = std::thread{[this] { run(); }};
+}
+
+remote_guard::~remote_guard() {
+  (void)!::write(wake_[1], "x", 1);
+  thread_.join();
+  ::close(listener_);
+  ::close(wake_[0]);
+  ::close(wake_[1]);
+}
+
+void remote_guard::run() {
+  std::vector<std::unique_ptr<connection>> conns;
+  std::vector<pollfd> fds;
+  for (;;) {
+    fds.clear();
+    fds.push_back({wake_[0], POLLIN, 0});
+    fds.push_back({listener_, POLLIN, 0});
+    // Per connection: the peer's fd, then CAF's. Read a side only when its
+    // direction has nothing left to write (backpressure).
+    for (auto& c : conns) {
+      short peer = c->in.pending() ? 0 : POLLIN;
+      short caf = c->out.pending() ? 0 : POLLIN;
+      if (c->out.pending()) peer |= POLLOUT;
+      if (c->in.pending()) caf |= POLLOUT;
+      fds.push_back({c->in.from, peer, 0});
+      fds.push_back({c->in.to, caf, 0});
+    }
+    if (::poll(fds.data(), fds.size(), -1) < 0) continue;
+    if (fds[0].revents) break;  // the destructor
+    if (fds[1].revents & POLLIN) {
+      for (;;) {
+        const int peer = ::accept4(listener_, nullptr, nullptr,
+                                   SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (peer < 0) break;
+        const int caf = connect_upstream(upstream_);
+        if (caf < 0) {
+          ::close(peer);
+          continue;
+        }
+        no_delay(peer);
+        auto c = std::make_unique<connection>();
+        c->in.from = c->out.to = peer;
+        c->in.to = c->out.from = caf;
+        conns.push_back(std::move(c));
+      }
+    }
+    for (std::size_t i = 0; i < conns.size() && 2 + 2 * i + 1 < fds.size();
+         ++i) {
+      auto& c = *conns[i];
+      const short peer_ev = fds[2 + 2 * i].revents;
+      const short caf_ev = fds[3 + 2 * i].revents;
+      auto pump = [&](pipe_dir& d, short from_ev, short to_ev, bool checked) {
+        if (!d.pending() && (from_ev & (POLLIN | POLLHUP | POLLERR))) {
+          const ssize_t n = ::read(d.from, d.buf.data(), d.buf.size());
+          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            c.broken = true;
+          if (n > 0) {
+            if (checked && !c.check(d.buf.data(), static_cast<std::size_t>(n),
+                                    max_payload_))
+              c.broken = true;
+            d.begin = 0;
+            d.end = static_cast<std::size_t>(n);
+            to_ev |= POLLOUT;  // try at once
+          }
+        }
+        if (!c.broken && d.pending() && (to_ev & (POLLOUT | POLLERR))) {
+          const ssize_t w = ::send(d.to, d.buf.data() + d.begin,
+                                   d.end - d.begin, MSG_NOSIGNAL);
+          if (w > 0)
+            d.begin += static_cast<std::size_t>(w);
+          else if (w < 0 && errno != EAGAIN && errno != EINTR)
+            c.broken = true;
+        }
+      };
+      pump(c.in, peer_ev, caf_ev, true);
+      pump(c.out, caf_ev, peer_ev, false);
+    }
+    std::erase_if(conns, [](const std::unique_ptr<connection>& c) {
+      if (!c->broken) return false;
+      ::close(c->in.from);
+      ::close(c->in.to);
+      return true;
+    });
+  }
+  for (auto& c : conns) {
+    ::close(c->in.from);
+    ::close(c->in.to);
+  }
+}
+
+}  // namespace vitrine::detail

@@ -1,0 +1,50 @@
+// remote_guard: a TCP front for a node's CAF port that checks BASP framing
+// before CAF reads it. CAF 0.17's BASP has no payload limit: a 32-byte
+// header announcing ~4 GiB makes the middleman allocate (and zero) a read
+// buffer that large. The guard listens on the public address, relays each
+// connection to the middleman's port on 127.0.0.1, and closes it when a
+// header from the peer has an unknown operation or a payload longer than
+// the limit. Internal to the actors/ library.
+//
+// Threads: one relay thread (poll), started by the constructor and joined
+// by the destructor. Costs: one extra loopback hop each way (two copies and
+// a thread wake-up per burst); memory: one 64 KiB buffer per direction per
+// connection.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace vitrine::detail {
+
+class remote_guard {
+ public:
+  /// Listens on bind_address:port (0: any free port); throws
+  /// std::runtime_error when it cannot.
+  remote_guard(const std::string& bind_address, std::uint16_t port,
+               std::uint16_t upstream_port, std::uint32_t max_payload);
+  ~remote_guard();
+  remote_guard(const remote_guard&) = delete;
+  remote_guard& operator=(const remote_guard&) = delete;
+
+  std::uint16_t port() const noexcept { return port_; }
+
+  /// True when a BASP header (32 bytes, network byte order) is acceptable.
+  static bool header_ok(const unsigned char* header,
+                        std::uint32_t max_payload) noexcept;
+
+ private:
+  struct connection;
+  void run();
+
+  int listener_ = -1;
+  int wake_[2] = {-1, -1};
+  std::uint16_t port_ = 0;
+  std::uint16_t upstream_;
+  std::uint32_t max_payload_;
+  std::thread thread_;
+};
+
+}  // namespace vitrine::detail

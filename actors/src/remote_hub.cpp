@@ -1,0 +1,194 @@
+// runtime::serve() and connect() behind the runtime's facade, and the
+// node_handle's members.
+#include "remote_hub.hpp"
+
+#include <arpa/inet.h>
+
+#include <caf/io/all.hpp>
+
+#include <stdexcept>
+
+#include "remote_guard.hpp"
+#include "remote_node.hpp"
+#include "remote_server.hpp"
+#include "remote_wire.hpp"
+#include "runtime_access.hpp"
+
+namespace vitrine {
+namespace detail {
+
+bool is_loopback_address(const std::string& address) {
+  if (address == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, address.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, address.c_str(), &v6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+remote_hub::remote_hub(remoting_options options) : options_(options) {}
+remote_hub::~remote_hub() = default;
+
+void remote_hub::require_enabled(caf::actor_system& system) const {
+  if (!options_.enabled || !system.has_middleman())
+    throw std::runtime_error(
+        "vitrine: remoting is not enabled (runtime_options.remoting.enabled, "
+        "or configure_remoting() for a borrowed actor system)");
+}
+
+std::uint16_t remote_hub::serve(caf::actor_system& system,
+                                const runtime::registry_type& registry,
+                                const serve_options& options) {
+  require_enabled(system);
+  if (!options.insecure && !is_loopback_address(options.bind_address))
+    throw std::runtime_error(
+        "vitrine: refusing to serve on " + options.bind_address +
+        " without authentication: bind a loopback address, or accept the "
+        "risk explicitly (serve_options.insecure, vitrine node --insecure)");
+  auto server =
+      spawn_node_server(system, registry, options_.heartbeat_interval);
+  const bool guarded = options.max_message_bytes != 0;
+  // Behind the guard, CAF listens on loopback only, on any free port.
+  auto port = system.middleman().publish(
+      server, guarded ? std::uint16_t{0} : options.port,
+      guarded ? "127.0.0.1" : options.bind_address.c_str(),
+      options.reuse_address);
+  if (!port) {
+    caf::anon_send_exit(server, caf::exit_reason::kill);
+    throw std::runtime_error(
+        "vitrine: cannot serve on " + options.bind_address + ":" +
+        std::to_string(options.port) + ": " + system.render(port.error()));
+  }
+  servers_.emplace_back(server, *port);
+  if (!guarded) return *port;
+  try {
+    guards_.push_back(std::make_unique<remote_guard>(
+        options.bind_address, options.port, *port, options.max_message_bytes));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string{"vitrine: cannot serve: "} + e.what());
+  }
+  return guards_.back()->port();
+}
+
+std::shared_ptr<node_shared> remote_hub::connect(
+    caf::actor_system& system, remote_endpoint node,
+    const connect_options& options) {
+  require_enabled(system);
+  std::erase_if(nodes_, [](const auto& w) { return w.expired(); });
+  auto shared =
+      std::make_shared<node_shared>(std::move(node), options, options_);
+  {
+    std::lock_guard lock{shared->actor_mutex};
+    shared->mirror = spawn_node_mirror(system, shared);
+  }
+  nodes_.push_back(shared);
+  return shared;
+}
+
+void remote_hub::shutdown(caf::actor_system& system) {
+  guards_.clear();  // no new connection from here on
+  // Servers read the runtime's registry: they must be gone before it is.
+  std::vector<caf::actor> stopping;
+  for (auto& [server, port] : servers_) {
+    system.middleman().unpublish(server, port);
+    caf::anon_send_exit(server, caf::exit_reason::kill);
+    stopping.push_back(server);
+  }
+  servers_.clear();
+  for (auto& weak : nodes_)
+    if (auto node = weak.lock()) {
+      {
+        std::lock_guard lock{node->actor_mutex};
+        if (node->mirror) stopping.push_back(node->mirror);
+      }
+      close_node(*node);
+    }
+  nodes_.clear();
+  if (stopping.empty()) return;
+  caf::scoped_actor self{system};
+  self->wait_for(stopping);
+}
+
+}  // namespace detail
+
+// -- node_handle
+// ---------------------------------------------------------------
+
+const remote_endpoint& node_handle::endpoint() const {
+  return shared_->endpoint;
+}
+
+node_status node_handle::status() const noexcept {
+  return shared_ ? shared_->status() : node_status::closed;
+}
+
+node_handle::clock::time_point node_handle::last_contact() const noexcept {
+  if (!shared_) return {};
+  return clock::time_point{clock::duration{
+      shared_->last_contact_ns.load(std::memory_order_relaxed)}};
+}
+
+std::uint64_t node_handle::synchronisations() const noexcept {
+  return shared_ ? shared_->synchronisations.load(std::memory_order_relaxed)
+                 : 0;
+}
+
+std::uint64_t node_handle::missed_transitions() const noexcept {
+  return shared_ ? shared_->missed_transitions.load(std::memory_order_relaxed)
+                 : 0;
+}
+
+bool node_handle::wait_connected(clock::time_point deadline) const {
+  return wait_for_status(node_status::connected, deadline);
+}
+
+bool node_handle::wait_for_status(node_status s,
+                                  clock::time_point deadline) const {
+  return shared_ && shared_->wait_for(s, deadline);
+}
+
+process_handle node_handle::find(std::string_view name) const {
+  if (!shared_) return {};
+  return detail::runtime_access::make_handle(
+      shared_->registry.find_shared(name), read_policy::hybrid());
+}
+
+std::vector<process_handle> node_handle::processes() const {
+  std::vector<process_handle> out;
+  if (!shared_) return out;
+  auto view = shared_->registry.snapshot();
+  for (const auto& entry : view->entries())
+    out.push_back(detail::runtime_access::make_handle(entry->value,
+                                                      read_policy::hybrid()));
+  return out;
+}
+
+std::optional<core::process_state> node_handle::ask(
+    std::string_view name, std::chrono::milliseconds timeout) const {
+  if (!shared_) return std::nullopt;
+  caf::actor server;
+  {
+    std::lock_guard lock{shared_->actor_mutex};
+    server = shared_->server;
+  }
+  if (!server) return std::nullopt;
+  auto& system = caf::actor_cast<caf::abstract_actor*>(server)->home_system();
+  caf::scoped_actor self{system};
+  std::optional<core::process_state> result;
+  self->request(server, timeout, detail::r_get_atom::value, std::string{name})
+      .receive(
+          [&](detail::wire_state& w) {
+            result = detail::from_wire(
+                w, std::make_shared<const std::string>(w.name));
+          },
+          [](caf::error&) {});
+  return result;
+}
+
+void node_handle::close() {
+  if (shared_) detail::close_node(*shared_);
+}
+
+}  // namespace vitrine

@@ -1,0 +1,48 @@
+// remote_hub: a runtime's remote endpoints, i.e. the node servers it
+// published and the nodes it mirrors, so that shutdown() stops them all.
+// Internal to the actors/ library; its members are called under the
+// runtime's mutex.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <memory>
+#include <vector>
+
+#include "vitrine/remote.hpp"
+#include "vitrine/runtime.hpp"
+
+namespace vitrine::detail {
+
+struct node_shared;
+class remote_guard;
+
+class remote_hub {
+ public:
+  explicit remote_hub(remoting_options options);
+  ~remote_hub();
+
+  /// Spawns a node server over `registry` and publishes it; the port.
+  std::uint16_t serve(caf::actor_system& system,
+                      const runtime::registry_type& registry,
+                      const serve_options& options);
+  /// Spawns a mirror of `node`.
+  std::shared_ptr<node_shared> connect(caf::actor_system& system,
+                                       remote_endpoint node,
+                                       const connect_options& options);
+  /// Unpublishes and stops every server, closes every mirror.
+  void shutdown(caf::actor_system& system);
+
+ private:
+  void require_enabled(caf::actor_system& system) const;
+
+  remoting_options options_;
+  std::vector<std::pair<caf::actor, std::uint16_t>> servers_;
+  std::vector<std::weak_ptr<node_shared>> nodes_;
+  std::vector<std::unique_ptr<remote_guard>> guards_;
+};
+
+/// True for 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_address(const std::string& address);
+
+}  // namespace vitrine::detail

@@ -1,0 +1,74 @@
+// node_shared: what a node_handle and its mirror actor share. The mirror
+// actor is the only writer of the registry and of every record's state;
+// handles read them lock-free. Internal to the actors/ library.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include "vitrine/core/registry.hpp"
+#include "vitrine/remote.hpp"
+
+namespace vitrine::detail {
+
+struct node_shared {
+  using clock = std::chrono::steady_clock;
+
+  node_shared(remote_endpoint e, connect_options o, remoting_options r)
+      : endpoint(std::move(e)), options(o), remoting(r) {}
+
+  const remote_endpoint endpoint;
+  const connect_options options;
+  const remoting_options remoting;
+  core::registry<process_record> registry;
+
+  std::atomic<std::int64_t> last_contact_ns{0};
+  std::atomic<std::uint64_t> synchronisations{0};
+  std::atomic<std::uint64_t> missed_transitions{0};
+
+  node_status status() const noexcept {
+    return status_.load(std::memory_order_acquire);
+  }
+  void set_status(node_status s) {
+    {
+      std::lock_guard lock{mutex_};
+      status_.store(s, std::memory_order_release);
+    }
+    changed_.notify_all();
+  }
+  bool wait_for(node_status s, clock::time_point deadline) {
+    std::unique_lock lock{mutex_};
+    return changed_.wait_until(lock, deadline, [&] { return status() == s; });
+  }
+  void touch() {
+    last_contact_ns.store(clock::now().time_since_epoch().count(),
+                          std::memory_order_relaxed);
+  }
+
+  /// The mirror actor (reset by close()) and, while connected, the node
+  /// server's proxy (for node_handle::ask()).
+  std::mutex actor_mutex;
+  caf::actor mirror;
+  caf::actor server;
+  void set_server(caf::actor s) {
+    std::lock_guard lock{actor_mutex};
+    server = std::move(s);
+  }
+
+ private:
+  std::atomic<node_status> status_{node_status::connecting};
+  std::mutex mutex_;
+  std::condition_variable changed_;
+};
+
+/// Spawns the mirror for `shared` (it starts connecting at once).
+caf::actor spawn_node_mirror(caf::actor_system& system,
+                             std::shared_ptr<node_shared> shared);
+
+/// Stops the mirror (idempotent).
+void close_node(node_shared& shared);
+
+}  // namespace vitrine::detail

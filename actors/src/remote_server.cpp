@@ -1,0 +1,170 @@
+// The node server: the actor a runtime publishes on its port. It subscribes
+// to every local process, forwards each transition to every subscribed
+// mirror (remote_wire.hpp), answers a mirror's hello with a full snapshot,
+// applies forwarded commands through ordinary process_handles, and sends a
+// keepalive per heartbeat. Each heartbeat it also rescans the registry (new
+// and removed processes) and re-reads every published state, forwarding
+// any version it has not forwarded: a process whose transition raced the
+// subscription is caught up within one heartbeat.
+#include "remote_server.hpp"
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "atoms.hpp"
+#include "remote_wire.hpp"
+#include "runtime_access.hpp"
+
+namespace vitrine::detail {
+namespace {
+
+struct watched_process {
+  std::shared_ptr<process_record> record;
+  std::uint64_t forwarded_version = 0;
+  bool seen = false;  // still in the registry at the last rescan
+};
+
+struct server_state {
+  const runtime::registry_type* registry = nullptr;
+  std::chrono::milliseconds heartbeat{500};
+  std::uint64_t scanned_revision = ~std::uint64_t{0};
+  std::unordered_map<std::string, watched_process> processes;
+  std::vector<caf::actor> mirrors;
+};
+
+using server_actor = caf::stateful_actor<server_state>;
+
+process_handle handle_of(const std::shared_ptr<process_record>& record) {
+  return runtime_access::make_handle(record, read_policy::hybrid());
+}
+
+void broadcast(server_actor* self, const wire_state& w) {
+  for (const auto& m : self->state.mirrors)
+    self->send(m, r_state_atom::value, w);
+}
+
+void forward_if_newer(server_actor* self, watched_process& p,
+                      const core::process_state& s) {
+  if (s.version <= p.forwarded_version) return;
+  p.forwarded_version = s.version;
+  if (!self->state.mirrors.empty()) broadcast(self, to_wire(s));
+}
+
+/// New processes get subscribed, removed ones reported gone.
+void rescan(server_actor* self) {
+  auto& st = self->state;
+  if (st.registry->revision() == st.scanned_revision) return;
+  auto view = st.registry->snapshot();
+  st.scanned_revision = view->revision();
+  for (auto& [name, p] : st.processes) p.seen = false;
+  for (const auto& entry : view->entries()) {
+    const std::string& name = *entry->value->name;
+    auto [it, added] = st.processes.try_emplace(name);
+    if (added || it->second.record != entry->value) {
+      it->second = watched_process{entry->value, 0, true};
+      handle_of(entry->value).subscribe(caf::actor{self});
+    }
+    it->second.seen = true;
+  }
+  for (auto it = st.processes.begin(); it != st.processes.end();) {
+    if (it->second.seen) {
+      ++it;
+      continue;
+    }
+    handle_of(it->second.record).unsubscribe(caf::actor{self});
+    for (const auto& m : st.mirrors)
+      self->send(m, r_gone_atom::value, it->first);
+    it = st.processes.erase(it);
+  }
+}
+
+void reconcile(server_actor* self) {
+  for (auto& [name, p] : self->state.processes)
+    forward_if_newer(self, p, *p.record->state.read());
+}
+
+caf::behavior node_server(server_actor* self,
+                          const runtime::registry_type* registry,
+                          std::chrono::milliseconds heartbeat) {
+  self->state.registry = registry;
+  self->state.heartbeat = heartbeat;
+  rescan(self);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    std::erase_if(self->state.mirrors, [&](const caf::actor& m) {
+      return m.address() == msg.source;
+    });
+  });
+  self->delayed_send(self, heartbeat, r_tick_atom::value);
+  return {
+      [self](state_changed_atom, const core::process_state& s) {
+        auto it = self->state.processes.find(std::string{s.name()});
+        if (it != self->state.processes.end())
+          forward_if_newer(self, it->second, s);
+      },
+      [self](r_tick_atom) {
+        rescan(self);
+        reconcile(self);
+        for (const auto& m : self->state.mirrors)
+          self->send(m, r_alive_atom::value);
+        self->delayed_send(self, self->state.heartbeat, r_tick_atom::value);
+      },
+      [self](r_hello_atom, const caf::actor& mirror) {
+        rescan(self);
+        std::vector<wire_state> snapshot;
+        snapshot.reserve(self->state.processes.size());
+        auto view = self->state.registry->snapshot();  // insertion order
+        for (const auto& entry : view->entries())
+          if (self->state.processes.count(*entry->value->name))
+            snapshot.push_back(to_wire(*entry->value->state.read()));
+        if (mirror &&
+            std::find(self->state.mirrors.begin(), self->state.mirrors.end(),
+                      mirror) == self->state.mirrors.end()) {
+          self->monitor(mirror);
+          self->state.mirrors.push_back(mirror);
+        }
+        return snapshot;
+      },
+      [self](r_cmd_atom, const std::string& name,
+             int kind) -> caf::result<std::uint64_t> {
+        auto record = self->state.registry->find_shared(name);
+        if (!record) return caf::make_error(caf::sec::invalid_argument, name);
+        auto h = handle_of(record);
+        process_command cmd;
+        switch (static_cast<command_kind>(kind)) {
+          case command_kind::start:
+            cmd = h.start();
+            break;
+          case command_kind::stop:
+            cmd = h.stop();
+            break;
+          case command_kind::restart:
+            cmd = h.restart();
+            break;
+          default:
+            return caf::make_error(caf::sec::invalid_argument, "command");
+        }
+        if (!cmd) return caf::make_error(caf::sec::invalid_argument, name);
+        return cmd.ticket();
+      },
+      [self](r_get_atom, const std::string& name) -> caf::result<wire_state> {
+        auto record = self->state.registry->find_shared(name);
+        if (!record) return caf::make_error(caf::sec::invalid_argument, name);
+        return to_wire(*record->state.read());
+      },
+      [self](r_signal_atom, const std::string& name, int sig) {
+        auto record = self->state.registry->find_shared(name);
+        return record && handle_of(record).signal(sig);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_node_server(caf::actor_system& system,
+                             const runtime::registry_type& registry,
+                             std::chrono::milliseconds heartbeat) {
+  return system.spawn(node_server, &registry, heartbeat);
+}
+
+}  // namespace vitrine::detail

@@ -1,0 +1,19 @@
+// remote_server: spawns the node server actor runtime::serve() publishes
+// (remote_server.cpp). Internal to the actors/ library.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <chrono>
+
+#include "vitrine/runtime.hpp"
+
+namespace vitrine::detail {
+
+/// The server reads `registry`, which must outlive it (the runtime kills it
+/// at shutdown); it keeps alive by its own heartbeat timer until killed.
+caf::actor spawn_node_server(caf::actor_system& system,
+                             const runtime::registry_type& registry,
+                             std::chrono::milliseconds heartbeat);
+
+}  // namespace vitrine::detail

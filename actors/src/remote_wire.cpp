@@ -1,0 +1,122 @@
+// The wire format's conversions, endpoint parsing and the CAF
+// configuration remoting needs.
+#include "remote_wire.hpp"
+
+#include <caf/io/all.hpp>
+
+#include <charconv>
+
+#include "vitrine/remote.hpp"
+
+namespace vitrine {
+namespace detail {
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+std::int64_t to_ns(steady::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             t.time_since_epoch())
+      .count();
+}
+
+/// A node time rebased on this clock: the same distance from "now".
+steady::time_point rebase(std::int64_t t_ns, std::int64_t node_now_ns,
+                          steady::time_point local_now) {
+  if (t_ns == 0) return {};
+  return local_now - std::chrono::nanoseconds{node_now_ns - t_ns};
+}
+
+}  // namespace
+
+wire_state to_wire(const core::process_state& s) {
+  wire_state w;
+  w.name = std::string{s.name()};
+  w.version = s.version;
+  w.status = static_cast<std::uint8_t>(s.status);
+  w.pid = static_cast<std::int32_t>(s.pid);
+  w.restart_count = s.restart_count;
+  w.exit_how = static_cast<std::uint8_t>(s.last_exit.how);
+  w.exit_value = s.last_exit.value;
+  w.spawn_errno = s.spawn_errno;
+  w.started_ns = to_ns(s.started_at);
+  w.ended_ns = to_ns(s.ended_at);
+  w.node_now_ns = to_ns(steady::now());
+  w.applied_command = s.applied_command;
+  w.spawn_error = std::string{s.spawn_error()};
+  return w;
+}
+
+core::process_state from_wire(const wire_state& w,
+                              std::shared_ptr<const std::string> name) {
+  using core::process_status;
+  using core::termination;
+  core::process_state s;
+  s.version = w.version;
+  s.status = w.status <= static_cast<std::uint8_t>(process_status::unknown)
+                 ? static_cast<process_status>(w.status)
+                 : process_status::unknown;
+  s.pid = static_cast<pid_t>(w.pid);
+  s.restart_count = w.restart_count;
+  if (w.exit_how <= static_cast<std::uint8_t>(termination::kind::signaled))
+    s.last_exit.how = static_cast<termination::kind>(w.exit_how);
+  s.last_exit.value = w.exit_value;
+  s.spawn_errno = w.spawn_errno;
+  const auto now = steady::now();
+  s.started_at = rebase(w.started_ns, w.node_now_ns, now);
+  s.ended_at = rebase(w.ended_ns, w.node_now_ns, now);
+  s.applied_command = w.applied_command;
+  s.name_storage = std::move(name);
+  if (!w.spawn_error.empty())
+    s.spawn_error_storage = std::make_shared<const std::string>(w.spawn_error);
+  return s;
+}
+
+}  // namespace detail
+
+std::optional<remote_endpoint> remote_endpoint::parse(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  const auto* end = port_text.data() + port_text.size();
+  auto [ptr, ec] = std::from_chars(port_text.data(), end, port);
+  if (ec != std::errc{} || ptr != end || port == 0 || port > 65535 ||
+      host.empty())
+    return std::nullopt;
+  return remote_endpoint{std::string{host}, static_cast<std::uint16_t>(port)};
+}
+
+std::string remote_endpoint::to_string() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string_view to_string(node_status status) noexcept {
+  switch (status) {
+    case node_status::connecting:
+      return "connecting";
+    case node_status::connected:
+      return "connected";
+    case node_status::lost:
+      return "lost";
+    case node_status::closed:
+      return "closed";
+  }
+  return "?";
+}
+
+void configure_remoting(caf::actor_system_config& config,
+                        const remoting_options& options) {
+  config.load<caf::io::middleman>();
+  config.set("middleman.heartbeat-interval",
+             caf::timespan{options.heartbeat_interval});
+  config.set("middleman.connection-timeout",
+             caf::timespan{options.connection_timeout});
+  config.add_message_type<detail::wire_state>("vitrine::wire_state");
+}
+
+}  // namespace vitrine

@@ -1,0 +1,77 @@
+// remote_wire: what a node server and a controller's mirror exchange over
+// CAF's middleman. Internal to the actors/ library.
+//
+// Protocol (all from one mirror actor to one server actor, or back):
+//   mirror -> server  (r_hello, mirror)        -> std::vector<wire_state>
+//       subscribe; the reply is the full snapshot, then the server pushes
+//   server -> mirror  (r_state, wire_state)    one per transition, in order
+//   server -> mirror  (r_gone, name)           the process left the node
+//   server -> mirror  (r_alive)                keepalive, each heartbeat
+//   mirror -> server  (r_cmd, name, kind)      -> uint64_t node ticket
+//   mirror -> server  (r_signal, name, sig)    -> bool
+//   anyone -> server  (r_get, name)            -> wire_state
+//       one state by request: the messaging baseline across the network
+// Versions are the node's process_state versions: +1 per transition.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "vitrine/core/process_state.hpp"
+
+namespace vitrine::detail {
+
+using r_hello_atom = caf::atom_constant<caf::atom("vr_hello")>;
+using r_state_atom = caf::atom_constant<caf::atom("vr_state")>;
+using r_gone_atom = caf::atom_constant<caf::atom("vr_gone")>;
+using r_alive_atom = caf::atom_constant<caf::atom("vr_alive")>;
+using r_cmd_atom = caf::atom_constant<caf::atom("vr_cmd")>;
+using r_signal_atom = caf::atom_constant<caf::atom("vr_signal")>;
+using r_get_atom = caf::atom_constant<caf::atom("vr_get")>;
+// Controller-local (never on the wire).
+using r_tick_atom = caf::atom_constant<caf::atom("vr_tick")>;
+using r_retry_atom = caf::atom_constant<caf::atom("vr_retry")>;
+using r_lcmd_atom = caf::atom_constant<caf::atom("vr_lcmd")>;
+using r_lsignal_atom = caf::atom_constant<caf::atom("vr_lsignal")>;
+using r_lsub_atom = caf::atom_constant<caf::atom("vr_lsub")>;
+using r_lunsub_atom = caf::atom_constant<caf::atom("vr_lunsub")>;
+
+/// One process_state as it travels: plain fields, times as nanoseconds of
+/// the node's steady clock with the node's "now" beside them (the mirror
+/// rebases them on its own clock).
+struct wire_state {
+  std::string name;
+  std::uint64_t version = 0;
+  std::uint8_t status = 0;
+  std::int32_t pid = 0;
+  std::uint32_t restart_count = 0;
+  std::uint8_t exit_how = 0;
+  std::int32_t exit_value = 0;
+  std::int32_t spawn_errno = 0;
+  std::int64_t started_ns = 0;
+  std::int64_t ended_ns = 0;
+  std::int64_t node_now_ns = 0;
+  std::uint64_t applied_command = 0;
+  std::string spawn_error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wire_state& x) {
+  return f(caf::meta::type_name("vitrine::wire_state"), x.name, x.version,
+           x.status, x.pid, x.restart_count, x.exit_how, x.exit_value,
+           x.spawn_errno, x.started_ns, x.ended_ns, x.node_now_ns,
+           x.applied_command, x.spawn_error);
+}
+
+/// The node's side: a published state as it goes on the wire.
+wire_state to_wire(const core::process_state& s);
+/// The controller's side: the state the mirror publishes (its own version
+/// and command ticket are set by the mirror). Unknown status bytes become
+/// process_status::unknown.
+core::process_state from_wire(const wire_state& w,
+                              std::shared_ptr<const std::string> name);
+
+}  // namespace vitrine::detail

@@ -1,0 +1,218 @@
+// remote_bench: reading a remote node's states on loopback (issue 13,
+// docs/distribution.md). Not yet part of scripts/compare.sh.
+//
+// Before anything else the binary forks a node: a runtime with remoting on
+// that supervises 8 idle programs (`sleep`) and one that exits every 5 ms
+// and is restarted at once ("churn"), served on 127.0.0.1. The parent is
+// the controller: one runtime, one node_handle. Rows:
+//   remote/read/mirror     node.find("p0").read(): the local mirror cell
+//   remote/read/messaging  node.ask("p0"): one request to the node server,
+//                          one round trip over the middleman (and a
+//                          scoped_actor per call)
+//   remote/propagation     the delay from a transition of "churn" on the
+//                          node to the controller's mirror showing it
+//                          (p50/p99 in microseconds). The node stamps each
+//                          transition from a local subscriber (a few
+//                          microseconds after its publish) into shared
+//                          memory; the controller stamps it when a reader
+//                          blocked on the mirrored cell wakes up with it.
+//                          Both use CLOCK_MONOTONIC (one machine).
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <benchmark/benchmark.h>
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <vector>
+
+#include "vitrine/messages.hpp"
+#include "vitrine/runtime.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+/// One transition of "churn" as the node saw it.
+struct stamp {
+  std::atomic<std::uint64_t> seq{0};  // 0: empty; written last (release)
+  std::int32_t pid = 0;
+  std::uint32_t restarts = 0;
+  std::uint8_t status = 0;
+  std::int64_t ns = 0;
+};
+constexpr std::size_t ring_size = 1 << 16;
+struct shared_ring {
+  std::atomic<std::uint64_t> next{0};
+  stamp entries[ring_size];
+};
+
+shared_ring* ring = nullptr;
+pid_t node_pid = 0;
+int node_stop_fd = -1;  // closing it stops the node
+std::optional<vitrine::runtime> controller;
+vitrine::node_handle node;
+
+std::int64_t now_ns() {
+  return clock_type::now().time_since_epoch().count();
+}
+
+vitrine::runtime_options remote_options() {
+  vitrine::runtime_options o;
+  o.remoting.enabled = true;
+  return o;
+}
+
+[[noreturn]] void run_node(int port_pipe, int stop_pipe) {
+  auto options = remote_options();
+  options.root_intensity = 1'000'000'000;  // "churn" restarts forever
+  vitrine::runtime rt{options};
+  for (int i = 0; i < 8; ++i) {
+    vitrine::process_spec spec;
+    spec.name = "p" + std::to_string(i);
+    spec.launch.argv = {"sleep", "100000"};
+    spec.startsecs = 0ms;
+    rt.supervise(spec);
+  }
+  vitrine::process_spec churn;
+  churn.name = "churn";
+  churn.launch.argv = {"sleep", "0.005"};
+  churn.startsecs = 0ms;
+  churn.backoff.min = 1ms;
+  churn.backoff.max = 1ms;
+  churn.backoff.multiplier = 1.0;
+  churn.backoff.jitter = 0.0;
+  churn.restart_limit.interval = 0ms;
+  auto h = rt.supervise(churn);
+  auto stamper =
+      rt.system().spawn([](caf::event_based_actor*) -> caf::behavior {
+        return {[](vitrine::state_changed_atom,
+                   const vitrine::core::process_state& s) {
+          const auto t = now_ns();
+          auto& e = ring->entries[ring->next.fetch_add(1) % ring_size];
+          e.seq.store(0, std::memory_order_relaxed);
+          e.pid = s.pid;
+          e.restarts = s.restart_count;
+          e.status = static_cast<std::uint8_t>(s.status);
+          e.ns = t;
+          e.seq.store(s.version, std::memory_order_release);
+        }};
+      });
+  h.subscribe(stamper);
+  const std::uint16_t port = rt.serve({});
+  (void)!::write(port_pipe, &port, sizeof port);
+  char byte;
+  (void)!::read(stop_pipe, &byte, 1);  // EOF when the controller exits
+  caf::anon_send_exit(stamper, caf::exit_reason::kill);
+  rt.shutdown();
+  std::_Exit(0);
+}
+
+void start_node_and_controller() {
+  void* mem = ::mmap(nullptr, sizeof(shared_ring), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) std::abort();
+  ring = new (mem) shared_ring;
+  int port_pipe[2], stop_pipe[2];
+  if (::pipe(port_pipe) != 0 || ::pipe(stop_pipe) != 0) std::abort();
+  node_pid = ::fork();
+  if (node_pid == 0) {
+    ::close(port_pipe[0]);
+    ::close(stop_pipe[1]);
+    run_node(port_pipe[1], stop_pipe[0]);
+  }
+  ::close(port_pipe[1]);
+  ::close(stop_pipe[0]);
+  node_stop_fd = stop_pipe[1];
+  std::uint16_t port = 0;
+  if (::read(port_pipe[0], &port, sizeof port) != sizeof port) std::abort();
+  controller.emplace(remote_options());
+  node = controller->connect({"127.0.0.1", port});
+  if (!node.wait_connected(clock_type::now() + 10s)) std::abort();
+}
+
+void BM_remote_read_mirror(benchmark::State& state) {
+  auto h = node.find("p0");
+  for (auto _ : state) benchmark::DoNotOptimize(h.read()->pid);
+}
+BENCHMARK(BM_remote_read_mirror)->Name("remote/read/mirror");
+
+void BM_remote_read_messaging(benchmark::State& state) {
+  for (auto _ : state) {
+    auto s = node.ask("p0", 1s);
+    if (!s) state.SkipWithError("the node did not answer");
+    benchmark::DoNotOptimize(s);
+  }
+}
+BENCHMARK(BM_remote_read_messaging)->Name("remote/read/messaging");
+
+/// The node's stamp of the transition `s` shows, or nullopt.
+std::optional<std::int64_t> node_stamp(const vitrine::core::process_state& s) {
+  const std::uint64_t end = ring->next.load();
+  for (std::uint64_t i = end; i > 0 && end - i < 64; --i) {
+    const auto& e = ring->entries[(i - 1) % ring_size];
+    if (e.seq.load(std::memory_order_acquire) == 0) continue;
+    if (e.pid == s.pid && e.restarts == s.restart_count &&
+        e.status == static_cast<std::uint8_t>(s.status))
+      return e.ns;
+  }
+  return std::nullopt;
+}
+
+void BM_remote_propagation(benchmark::State& state) {
+  auto h = node.find("churn");
+  std::vector<double> delays_us;
+  for (auto _ : state) {
+    const auto deadline = clock_type::now() + 20s;
+    std::uint64_t seen = h.read()->version;
+    while (delays_us.size() < 2000 && clock_type::now() < deadline) {
+      if (!h.wait_for_version_after(seen, clock_type::now() + 1s)) continue;
+      const auto t = now_ns();
+      auto s = h.read();
+      seen = s->version;
+      if (auto at = node_stamp(*s))
+        delays_us.push_back(static_cast<double>(t - *at) / 1000.0);
+    }
+  }
+  if (delays_us.empty()) {
+    std::fprintf(stderr, "node stamps %llu, mirror version %llu, status %s\n",
+                 static_cast<unsigned long long>(ring->next.load()),
+                 static_cast<unsigned long long>(h.read()->version),
+                 std::string{to_string(h.read()->status)}.c_str());
+    return state.SkipWithError("no transition matched");
+  }
+  std::sort(delays_us.begin(), delays_us.end());
+  auto pct = [&](double q) {
+    return delays_us[static_cast<std::size_t>(q * (delays_us.size() - 1))];
+  };
+  state.counters["p50_us"] = pct(0.50);
+  state.counters["p99_us"] = pct(0.99);
+  state.counters["samples"] = static_cast<double>(delays_us.size());
+}
+BENCHMARK(BM_remote_propagation)
+    ->Name("remote/propagation")
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  start_node_and_controller();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  node = {};
+  controller.reset();     // closes the mirror
+  ::close(node_stop_fd);  // the node shuts down (and would if we died)
+  int status = 0;
+  ::waitpid(node_pid, &status, 0);
+  return 0;
+}

@@ -1,0 +1,255 @@
+// The remote commands: `vitrine node`, `status --node`, `ctl --node`
+// (node_commands.hpp).
+#include "node_commands.hpp"
+
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "text_escape.hpp"
+#include "vitrine/runtime.hpp"
+
+namespace vitrine::cli {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct remote_flags {
+  std::string endpoint;
+  int heartbeat_ms = 500;
+  int timeout_ms = 2000;
+};
+
+void add_timing(CLI::App* cmd, remote_flags& f) {
+  cmd->add_option("--heartbeat-ms", f.heartbeat_ms,
+                  "heartbeat interval (both sides should agree)")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600'000));
+  cmd->add_option("--timeout-ms", f.timeout_ms,
+                  "connection timeout: a peer silent that long is lost")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600'000));
+}
+
+runtime_options options_for(const remote_flags& f) {
+  runtime_options o;
+  o.remoting.enabled = true;
+  o.remoting.heartbeat_interval = std::chrono::milliseconds{f.heartbeat_ms};
+  o.remoting.connection_timeout = std::chrono::milliseconds{f.timeout_ms};
+  return o;
+}
+
+remote_endpoint endpoint_or_throw(const std::string& text) {
+  auto e = remote_endpoint::parse(text);
+  if (!e) throw std::runtime_error("not HOST:PORT: " + terminal_safe(text));
+  return *e;
+}
+
+int node_command(const std::string& file, const remote_flags& f,
+                 bool insecure) {
+  // HOST:0 listens on any free port (printed below).
+  const bool any_port = f.endpoint.ends_with(":0");
+  const auto endpoint =
+      any_port ? remote_endpoint{f.endpoint.substr(0, f.endpoint.size() - 2), 0}
+               : endpoint_or_throw(f.endpoint);
+  auto loaded = load_config_file(file);
+  for (const auto& problem : loaded.problems)
+    std::cerr << to_string(problem) << "\n";
+  if (!loaded.ok()) return 1;
+  // Before any thread starts: every thread inherits the blocked mask, and
+  // the main thread takes the stop signals with sigwait.
+  sigset_t stop;
+  sigemptyset(&stop);
+  for (int s : {SIGINT, SIGTERM, SIGQUIT}) sigaddset(&stop, s);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  runtime rt{options_for(f)};
+  // Bind first: a refused address starts no program.
+  serve_options serve;
+  serve.bind_address = endpoint.host;
+  serve.port = endpoint.port;
+  serve.insecure = insecure;
+  const auto port = rt.serve(serve);
+  rt.supervise(std::move(loaded.value.tree));
+  std::cout << "vitrine node: " << loaded.value.program_count
+            << " programs, serving on "
+            << remote_endpoint{endpoint.host, port}.to_string() << std::endl;
+  int sig = 0;
+  while (sigwait(&stop, &sig) != 0) {
+  }
+  std::cout << "vitrine node: " << strsignal(sig) << ", stopping" << std::endl;
+  rt.shutdown();
+  return 0;
+}
+
+/// Connects and waits for the first snapshot; throws when unreachable.
+node_handle connect_or_throw(runtime& rt, const remote_flags& f) {
+  connect_options o;
+  o.attempt_timeout = std::chrono::milliseconds{f.timeout_ms};
+  auto node = rt.connect(endpoint_or_throw(f.endpoint), o);
+  if (!node.wait_connected(clock_type::now() +
+                           std::chrono::milliseconds{f.timeout_ms}))
+    throw std::runtime_error("node " + terminal_safe(f.endpoint) +
+                             " unreachable within " +
+                             std::to_string(f.timeout_ms) + " ms");
+  return node;
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+int status_command(const remote_flags& f, bool json) {
+  runtime rt{options_for(f)};
+  auto node = connect_or_throw(rt, f);
+  const auto processes = node.processes();
+  std::string out;
+  if (json)
+    out += "[";
+  else
+    out += "NAME STATUS PID RESTARTS EXIT\n";
+  bool first = true;
+  for (const auto& h : processes) {
+    auto s = h.read();
+    if (json) {
+      out += first ? "\n" : ",\n";
+      out += "  {\"name\": " + json_string(h.name()) +
+             ", \"status\": " + json_string(to_string(s->status)) +
+             ", \"pid\": " + std::to_string(s->pid) +
+             ", \"restarts\": " + std::to_string(s->restart_count) +
+             ", \"last_exit\": " + json_string(describe(s->last_exit)) + "}";
+    } else {
+      out += terminal_safe(h.name()) + " " + std::string{to_string(s->status)} +
+             " " + std::to_string(s->pid) + " " +
+             std::to_string(s->restart_count) + " " + describe(s->last_exit) +
+             "\n";
+    }
+    first = false;
+  }
+  if (json) out += "\n]\n";
+  std::cout << out << std::flush;
+  return 0;
+}
+
+/// The command's effect is published: stop once at rest, start once up
+/// (or given up), restart once a new child runs (or given up); an
+/// unreachable node (`unknown`) ends the wait too.
+bool settled(const std::string& verb, pid_t before,
+             const core::process_state& s) {
+  using core::process_status;
+  switch (s.status) {
+    case process_status::unknown:
+    case process_status::exited:
+    case process_status::failed:
+      return true;
+    case process_status::stopped:
+      return verb != "restart";
+    case process_status::running:
+      return verb == "start" || (verb == "restart" && s.pid != before);
+    default:
+      return false;
+  }
+}
+
+int ctl_command(const remote_flags& f, const std::string& verb,
+                const std::vector<std::string>& names) {
+  runtime rt{options_for(f)};
+  auto node = connect_or_throw(rt, f);
+  int status = 0;
+  for (const auto& name : names) {
+    auto h = node.find(name);
+    if (!h) {
+      std::cerr << "vitrine: no program '" << terminal_safe(name) << "' on "
+                << terminal_safe(f.endpoint) << "\n";
+      status = 1;
+      continue;
+    }
+    const pid_t before = h.read()->pid;
+    auto cmd = verb == "start"  ? h.start()
+               : verb == "stop" ? h.stop()
+                                : h.restart();
+    const bool applied = cmd.wait_until(
+        [&](const core::process_state& s) { return settled(verb, before, s); },
+        clock_type::now() + std::chrono::milliseconds{f.timeout_ms} +
+            std::chrono::seconds{30});
+    auto s = h.read();
+    std::cout << terminal_safe(name) << ": " << to_string(s->status);
+    if (s->pid) std::cout << " pid " << s->pid;
+    std::cout << (applied ? "" : " (not confirmed)") << "\n";
+    using core::process_status;
+    const bool ok = s->status == process_status::exited ||
+                    (verb == "stop" ? s->status != process_status::unknown
+                                    : s->status == process_status::running);
+    if (!applied || !ok) status = 1;
+  }
+  return status;
+}
+
+}  // namespace
+
+int remote_main(int argc, char** argv) {
+  CLI::App app{"vitrine: remote nodes (docs/distribution.md)"};
+  app.require_subcommand(1);
+  remote_flags node_flags, status_flags, ctl_flags;
+  std::string file;
+  bool insecure = false, json = false;
+  auto* node = app.add_subcommand("node", "supervise FILE and serve it");
+  node->add_option("file", file, "configuration (TOML)")->required();
+  node->add_option("--listen", node_flags.endpoint,
+                   "HOST:PORT (PORT 0: any free one; HOST other than loopback "
+                   "needs --insecure)")
+      ->required();
+  node->add_flag("--insecure", insecure,
+                 "serve a non-loopback address without authentication");
+  add_timing(node, node_flags);
+  auto* status = app.add_subcommand("status", "states of a remote node");
+  status->add_option("--node", status_flags.endpoint, "HOST:PORT")->required();
+  status->add_flag("--json", json, "print a JSON array");
+  add_timing(status, status_flags);
+  std::string verb;
+  std::vector<std::string> names;
+  auto* ctl = app.add_subcommand("ctl", "command programs of a remote node");
+  ctl->add_option("--node", ctl_flags.endpoint, "HOST:PORT")->required();
+  ctl->add_option("verb", verb, "start, stop or restart")
+      ->required()
+      ->check(CLI::IsMember({"start", "stop", "restart"}));
+  ctl->add_option("names", names, "program names")->required();
+  add_timing(ctl, ctl_flags);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    if (*node) return node_command(file, node_flags, insecure);
+    if (*status) return status_command(status_flags, json);
+    if (*ctl) return ctl_command(ctl_flags, verb, names);
+  } catch (const std::exception& e) {
+    const std::string_view what = e.what();
+    std::cerr << (what.starts_with("vitrine: ") ? "" : "vitrine: ") << what
+              << "\n";
+    return 1;
+  }
+  return 2;
+}
+
+}  // namespace vitrine::cli

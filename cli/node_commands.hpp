@@ -1,0 +1,22 @@
+// node_commands: the remote commands (docs/distribution.md), run by
+// vitrine-run because they link CAF's middleman; `vitrine` execs vitrine-run
+// for them (is_remote_command()):
+//   vitrine node FILE.toml --listen HOST:PORT [--insecure]
+//   vitrine status --node HOST:PORT [--json] [--timeout-ms N]
+//   vitrine ctl --node HOST:PORT start|stop|restart NAME... [--timeout-ms N]
+//
+// Threads: main thread, before any other starts. Costs: an actor system
+// with the middleman per invocation (status and ctl: one connection, one
+// snapshot, then exit).
+#pragma once
+
+namespace vitrine::cli {
+
+/// True when argv names a command vitrine-run must run (node, or status /
+/// ctl with --node). Looks at argv only.
+bool is_remote_command(int argc, char** argv);
+
+/// Parses and runs one of them; the exit status (2: usage).
+int remote_main(int argc, char** argv);
+
+}  // namespace vitrine::cli

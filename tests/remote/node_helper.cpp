@@ -1,0 +1,85 @@
+// node_helper: a vitrine node for the remote tests. It embeds a runtime
+// with remoting on, supervises `count` programs p0..p<count-1> running
+// `sleep 1000.<token>`, serves them on 127.0.0.1:<port> (0: any free port),
+// prints "port <n>" and "ready", then waits for signals: SIGUSR1 prints
+// every state as "state <name> <status> <pid> <restarts>" and then "dump-end";
+// SIGUSR2 restarts every program, waits until each runs again and prints
+// "churned"; SIGTERM shuts down and exits 0. The test SIGKILLs or SIGSTOPs it
+// at will (the runtime's guardian kills its programs if it dies).
+//
+// Usage: node_helper count token heartbeat_ms timeout_ms [port]
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "vitrine/runtime.hpp"
+
+int main(int argc, char** argv) {
+  using namespace std::chrono_literals;
+  if (argc < 5) {
+    std::fprintf(stderr,
+                 "usage: node_helper count token hb_ms timeout_ms [port]\n");
+    return 2;
+  }
+  // Dies with the test, even one that crashed before reaping us.
+  const pid_t parent = ::getppid();
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) return 3;
+  const int count = std::atoi(argv[1]);
+  const std::string token = argv[2];
+  sigset_t wanted;
+  sigemptyset(&wanted);
+  sigaddset(&wanted, SIGUSR1);
+  sigaddset(&wanted, SIGUSR2);
+  sigaddset(&wanted, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &wanted, nullptr);  // every thread inherits it
+
+  vitrine::runtime_options options;
+  options.remoting.enabled = true;
+  options.remoting.heartbeat_interval =
+      std::chrono::milliseconds{std::atoi(argv[3])};
+  options.remoting.connection_timeout =
+      std::chrono::milliseconds{std::atoi(argv[4])};
+  vitrine::runtime rt{options};
+  for (int i = 0; i < count; ++i) {
+    vitrine::process_spec spec;
+    spec.name = "p" + std::to_string(i);
+    spec.launch.argv = {"sleep", "1000." + token};
+    spec.startsecs = 0ms;
+    rt.supervise(spec);
+  }
+  vitrine::serve_options serve;
+  serve.port = argc > 5 ? static_cast<std::uint16_t>(std::atoi(argv[5])) : 0;
+  const auto port = rt.serve(serve);
+  std::printf("port %u\nready\n", static_cast<unsigned>(port));
+  std::fflush(stdout);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&wanted, &sig) != 0) continue;
+    if (sig == SIGTERM) break;
+    if (sig == SIGUSR2) {
+      const auto deadline = std::chrono::steady_clock::now() + 20s;
+      rt.for_each([&](const vitrine::process_handle& h) {
+        h.restart().wait_for_status(vitrine::core::process_status::running,
+                                    deadline);
+      });
+      std::printf("churned\n");
+      std::fflush(stdout);
+      continue;
+    }
+    rt.for_each([](const vitrine::process_handle& h) {
+      auto s = h.read();
+      std::printf("state %s %s %d %u\n", std::string{h.name()}.c_str(),
+                  std::string{to_string(s->status)}.c_str(),
+                  static_cast<int>(s->pid), s->restart_count);
+    });
+    std::printf("dump-end\n");
+    std::fflush(stdout);
+  }
+  rt.shutdown();
+  return 0;
+}
