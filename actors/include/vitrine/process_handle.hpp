@@ -74,9 +74,13 @@ class process_handle {
   // -- reading ----------------------------------------------------------------
 
   /// The current state. Throws empty_handle_error on an empty handle.
+  /// Hybrid: a compare of the policy's address with a constant, then the
+  /// cell's guarded load (no load of the policy, no reference count).
   state_view<core::process_state> read() const {
     if (record_ == nullptr) [[unlikely]]
       throw_empty();
+    if (reads_ == &read_policy::hybrid()) [[likely]]
+      return state_view<core::process_state>{record_->state};
     return reads_->read(*record_);
   }
 

@@ -9,10 +9,13 @@
 // once on one thread. Views are movable on that thread (the slot moves with
 // the view; a moved-from view must not be dereferenced) and not copyable.
 // Cost: making one from a cell is the cell's read() (no lock, no
-// allocation); from a copy, the copy; a move, a few word copies.
+// allocation): the view is the guard's two words and a pointer, and its
+// destructor the guard's release plus a test of a null pointer. From a
+// copy: one allocation (the copy lives on the heap, so that the guarded
+// view carries no inline T); a move, a few word copies.
 #pragma once
 
-#include <optional>
+#include <memory>
 #include <utility>
 
 #include "vitrine/core/publication_cell.hpp"
@@ -30,19 +33,20 @@ class state_view {
   explicit state_view(const cell_type& cell) noexcept
       : value_(&cell.read_with(guard_)) {}
   /// Holds `copy` (no guard is used).
-  explicit state_view(T copy) noexcept
-      : copy_(std::move(copy)), value_(&*copy_) {}
+  explicit state_view(T copy)
+      : copy_(std::make_unique<const T>(std::move(copy))),
+        value_(copy_.get()) {}
   state_view(const state_view&) = delete;
   state_view& operator=(const state_view&) = delete;
   state_view(state_view&& other) noexcept
       : guard_(std::move(other.guard_)),
         copy_(std::move(other.copy_)),
-        value_(copy_ ? &*copy_ : std::exchange(other.value_, nullptr)) {}
+        value_(std::exchange(other.value_, nullptr)) {}
   state_view& operator=(state_view&& other) noexcept {
     if (this != &other) {
       guard_ = std::move(other.guard_);
       copy_ = std::move(other.copy_);
-      value_ = copy_ ? &*copy_ : std::exchange(other.value_, nullptr);
+      value_ = std::exchange(other.value_, nullptr);
     }
     return *this;
   }
@@ -53,7 +57,7 @@ class state_view {
 
  private:
   typename cell_type::reclaimer_type::guard guard_;  // unused for a copy
-  std::optional<T> copy_;
+  std::unique_ptr<const T> copy_;                    // null unless a copy
   const T* value_;
 };
 

@@ -181,8 +181,17 @@ class hazard_pointer_reclaimer {
       if (where_ <= own_eager) [[likely]] {
         // Announced earlier, validated then, never withdrawn since: a
         // scanner that could free it must see the announcement (see (6)).
-        if (word_of(seen) == kept_) [[likely]]
+        if (word_of(seen) == kept_) [[likely]] {
+          // Equal values, but release() must store the one that came from
+          // the source, not from the own slot: otherwise each read's slot
+          // load would wait, through store forwarding, for the previous
+          // read's slot load (a chain across back-to-back reads). The empty
+          // asm hides the equality from the compiler; it emits nothing.
+          std::uintptr_t from_source = word_of(seen);
+          asm("" : "+r"(from_source));
+          kept_ = from_source;
           return seen;
+        }
         seen = announce_own(source, seen);
         kept_ = word_of(seen);
         return seen;
