@@ -1,8 +1,9 @@
 // state_view<T>: a state read through a handle, for processes
 // (state_view<core::process_state>) and supervisors
-// (state_view<core::supervisor_state>) alike. It either guards a published
-// snapshot (hybrid reads: the snapshot stays alive and unchanged while the
-// view lives) or holds a copy (a baseline's reads, see read_policy.hpp).
+// (state_view<core::supervisor_state>) alike. It guards a snapshot that stays
+// alive and unchanged while the view lives: a published one (hybrid reads)
+// or a copy a baseline asked for (see read_policy.hpp), made a snapshot of
+// its own.
 //
 // Threads: a view belongs to the thread that made it (it pins a hazard slot
 // of that thread); keep it short-lived. Any number of views may be alive at
@@ -10,12 +11,11 @@
 // the view; a moved-from view must not be dereferenced) and not copyable.
 // Cost: making one from a cell is the cell's read() (no lock, no
 // allocation): the view is the guard's two words and a pointer, and its
-// destructor the guard's release plus a test of a null pointer. From a
-// copy: one allocation (the copy lives on the heap, so that the guarded
-// view carries no inline T); a move, a few word copies.
+// destructor the guard's release. From a copy: one allocation (the copy is
+// a snapshot node of its own, guarded like a published one, so every view
+// has the same layout and destructor); a move, a few word copies.
 #pragma once
 
-#include <memory>
 #include <utility>
 
 #include "vitrine/core/publication_cell.hpp"
@@ -32,20 +32,21 @@ class state_view {
   /// Guards the snapshot `cell` holds now.
   explicit state_view(const cell_type& cell) noexcept
       : value_(&cell.read_with(guard_)) {}
-  /// Holds `copy` (no guard is used).
-  explicit state_view(T copy)
-      : copy_(std::make_unique<const T>(std::move(copy))),
-        value_(copy_.get()) {}
+  /// Holds `copy`: it is published in a cell of its own, which is destroyed
+  /// at once; its node, retired, lives on while this view's guard announces
+  /// it (and is freed by a later scan, like any snapshot).
+  explicit state_view(T copy) {
+    const cell_type own{std::move(copy)};
+    value_ = &own.read_with(guard_);
+  }
   state_view(const state_view&) = delete;
   state_view& operator=(const state_view&) = delete;
   state_view(state_view&& other) noexcept
       : guard_(std::move(other.guard_)),
-        copy_(std::move(other.copy_)),
         value_(std::exchange(other.value_, nullptr)) {}
   state_view& operator=(state_view&& other) noexcept {
     if (this != &other) {
       guard_ = std::move(other.guard_);
-      copy_ = std::move(other.copy_);
       value_ = std::exchange(other.value_, nullptr);
     }
     return *this;
@@ -56,9 +57,8 @@ class state_view {
   const T* get() const noexcept { return value_; }
 
  private:
-  typename cell_type::reclaimer_type::guard guard_;  // unused for a copy
-  std::unique_ptr<const T> copy_;                    // null unless a copy
-  const T* value_;
+  typename cell_type::reclaimer_type::guard guard_;
+  const T* value_ = nullptr;
 };
 
 }  // namespace vitrine
