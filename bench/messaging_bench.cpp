@@ -11,7 +11,11 @@
 //   read/messaging_blocking_default   the same with CAF's default scheduler
 //   read/*_from_actor            an event-based actor reading in a loop
 //                                (messaging: request().then chain)
-//   lookup/*                     by name: registry (hybrid) vs directory actor
+//   lookup/*                     by name: registry (hybrid) vs directory actor;
+//                                both return a process_handle holding one
+//                                reference count on the record (hybrid:
+//                                find_shared's increment; messaging: the
+//                                reply's), dropped when the handle goes
 //
 // A read in read/floor, read/hybrid and read/*_from_actor is the same work:
 // get at the state, then read the fields a status line shows
