@@ -122,35 +122,10 @@ class hazard_pointer_reclaimer {
   /// that an unnested guard stays in two registers.
   class guard {
    public:
-    guard() noexcept {
-      const std::uintptr_t announced =
-          own_slot_of_thread.load(std::memory_order_relaxed);
-      if (!(announced & own_busy)) [[likely]] {
-        // Unnested: mark the own slot busy (a plain store: only this thread
-        // writes it, and scanners ignore the bit). It keeps announcing what
-        // it announced, which protect() compares against without a load.
-        own_slot_of_thread.store(announced | own_busy,
-                                 std::memory_order_relaxed);
-        kept_ = announced;
-        where_ = own_lazy;
-        return;
-      }
-      where_ = claim_nested(false);
-    }
+    guard() noexcept { claim(own_lazy); }
     /// A guard whose destructor withdraws the announcement (see the file
     /// comment): one more store per use, nothing pinned afterwards.
-    explicit guard(eager_release_t) noexcept {
-      const std::uintptr_t announced =
-          own_slot_of_thread.load(std::memory_order_relaxed);
-      if (!(announced & own_busy)) [[likely]] {
-        own_slot_of_thread.store(announced | own_busy,
-                                 std::memory_order_relaxed);
-        kept_ = announced;
-        where_ = own_eager;
-        return;
-      }
-      where_ = claim_nested(true);
-    }
+    explicit guard(eager_release_t) noexcept { claim(own_eager); }
     guard(const guard&) = delete;
     guard& operator=(const guard&) = delete;
     /// Moving hands the slot over, on the owning thread only (the slot and
@@ -206,6 +181,23 @@ class hazard_pointer_reclaimer {
     static constexpr std::uintptr_t own_eager = 1;
     static constexpr std::uintptr_t moved_from = 2;
     static constexpr std::uintptr_t eager_bit = 1;
+
+    /// `own_kind`: own_lazy or own_eager (a constant at every call site).
+    void claim(std::uintptr_t own_kind) noexcept {
+      const std::uintptr_t announced =
+          own_slot_of_thread.load(std::memory_order_relaxed);
+      if (!(announced & own_busy)) [[likely]] {
+        // Unnested: mark the own slot busy (a plain store: only this thread
+        // writes it, and scanners ignore the bit). It keeps announcing what
+        // it announced, which protect() compares against without a load.
+        own_slot_of_thread.store(announced | own_busy,
+                                 std::memory_order_relaxed);
+        kept_ = announced;
+        where_ = own_kind;
+        return;
+      }
+      where_ = claim_nested(own_kind == own_eager);
+    }
 
     static std::uintptr_t word_of(const node_header* node) noexcept {
       return reinterpret_cast<std::uintptr_t>(node);
