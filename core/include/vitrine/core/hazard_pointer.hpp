@@ -36,8 +36,9 @@
 //
 // Costs: an unnested guard + protect of an unchanged source + release = one
 // load and two plain stores of the own slot, one acquire load of the source
-// and a compare (no read-modify-write, no fence: on x86 five instructions
-// besides the reader's own work, see docs/design.md section 3). Of a changed
+// and a compare (no read-modify-write, no fence: 13 x86 instructions more
+// than a bare pointer load in the benchmark's loop, docs/design.md section
+// 3). Of a changed
 // source, also a store, a compiler-only barrier (a seq_cst fence in the
 // fallback, see asymmetric_fence.hpp) and a re-load. Wait-free unless the
 // writer publishes between the two loads, then lock-free. retire() is a push
