@@ -38,13 +38,12 @@
 // load and two plain stores of the own slot, one acquire load of the source
 // and a compare (no read-modify-write, no fence: 13 x86 instructions more
 // than a bare pointer load in the benchmark's loop, docs/design.md section
-// 3). Of a changed
-// source, also a store, a compiler-only barrier (a seq_cst fence in the
-// fallback, see asymmetric_fence.hpp) and a re-load. Wait-free unless the
-// writer publishes between the two loads, then lock-free. retire() is a push
-// on a thread-local list; every scan_threshold() retirements one scan runs:
-// one heavy fence, a read of every slot (under a mutex that only scans and
-// thread exits take), a sort, and the frees. Garbage is bounded by
+// 3). Of a changed source, also a store, a compiler-only barrier (a seq_cst
+// fence in the fallback, see asymmetric_fence.hpp) and a re-load. Wait-free
+// unless the writer publishes between the two loads, then lock-free. retire()
+// is a push on a thread-local list; every scan_threshold() retirements one scan
+// runs: one heavy fence, a read of every slot (under a mutex that only scans
+// and thread exits take), a sort, and the frees. Garbage is bounded by
 // scan_threshold() nodes per writing thread plus the nodes protected at the
 // last scan.
 #pragma once
