@@ -3,20 +3,8 @@
 #include <caf/all.hpp>
 
 namespace vitrine {
-namespace {
 
-class hybrid_reads final : public read_policy {
- public:
-  constexpr hybrid_reads() noexcept : read_policy("hybrid", true) {}
-};
-
-constinit const hybrid_reads hybrid_instance;
-
-}  // namespace
-
-const read_policy& read_policy::hybrid() noexcept {
-  return hybrid_instance;
-}
+constinit const detail::hybrid_reads detail::hybrid_instance;
 
 core::process_state read_policy::ask(
     const detail::process_record& record) const {

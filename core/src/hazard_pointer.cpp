@@ -1,6 +1,11 @@
 #include "vitrine/core/hazard_pointer.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <bit>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <vector>
 
@@ -11,14 +16,23 @@ using record = hazard_pointer_reclaimer::thread_record;
 using slot = hazard_pointer_reclaimer::slot;
 using node_header = hazard_pointer_reclaimer::node_header;
 using overflow_block = hazard_pointer_reclaimer::overflow_block;
+using own_slot = hazard_pointer_reclaimer::own_slot;
 
 constexpr std::size_t minimum_scan_threshold = 128;
 
 // The process-wide part. It is never destroyed: threads (and their
 // thread_local destructors) may outlive static destruction.
 struct domain {
+  domain();
   std::atomic<record*> records{nullptr};   // (8) release push, acquire walk
-  std::atomic<std::size_t> slot_count{0};  // inline and overflow, all records
+  std::atomic<std::size_t> slot_count{0};  // own, nested and overflow
+  // Held by a scan while it reads the own slots (thread-local storage of
+  // other threads) and by a thread that attaches or detaches, so that no scan
+  // reads the own slot of a thread that has exited.
+  std::mutex own_slots_mutex;
+  // Its destructor detaches an exiting thread, after the thread's C++
+  // thread_local destructors (glibc runs pthread key destructors last).
+  pthread_key_t exit_key;
   std::mutex orphans_mutex;
   node_header* orphans = nullptr;  // retired by exited threads
   std::atomic<std::size_t> orphan_count{0};
@@ -35,11 +49,11 @@ void push_list(node_header*& list, node_header* node) noexcept {
   list = node;
 }
 
-// Calls f(slot) for every slot of `r`, inline and overflow. (8') acquire
+// Calls f(slot) for every nested and overflow slot of `r`. (8') acquire
 // pairs with the owner's release when it links a block.
 template <class F>
 void for_each_slot(record& r, F f) {
-  for (auto& s : r.slots) f(s);
+  for (auto& s : r.nested) f(s);
   for (overflow_block* b = r.overflow.load(std::memory_order_acquire); b;
        b = b->next.load(std::memory_order_acquire))
     for (auto& s : b->slots) f(s);
@@ -48,23 +62,27 @@ void for_each_slot(record& r, F f) {
 }  // namespace
 
 namespace detail {
-// Releases the calling thread's record when the thread exits.
+// Detaches an exiting thread (the exit key's destructor).
 struct hazard_thread_exit {
-  record* owned = nullptr;
-  ~hazard_thread_exit() {
-    if (owned != nullptr)
-      hazard_pointer_reclaimer::detach_current_thread(*owned);
+  static void on_exit(void* r) noexcept {
+    hazard_pointer_reclaimer::detach_current_thread(*static_cast<record*>(r));
   }
 };
 }  // namespace detail
 
 namespace {
-thread_local detail::hazard_thread_exit thread_exit;
-
+domain::domain() {
+  if (pthread_key_create(&exit_key, &detail::hazard_thread_exit::on_exit) !=
+      0) {
+    std::fputs("vitrine: pthread_key_create failed\n", stderr);
+    std::abort();
+  }
+}
 }  // namespace
 
 constinit thread_local record* hazard_pointer_reclaimer::current_record =
     nullptr;
+constinit thread_local own_slot hazard_pointer_reclaimer::own_slot_of_thread{0};
 
 std::size_t hazard_pointer_reclaimer::scan_threshold() noexcept {
   const std::size_t slots =
@@ -97,8 +115,12 @@ hazard_pointer_reclaimer::attach_current_thread() noexcept {
         head, mine, std::memory_order_release, std::memory_order_relaxed));
     d.slot_count.fetch_add(slots_per_thread, std::memory_order_relaxed);
   }
+  {
+    std::lock_guard lock{d.own_slots_mutex};
+    mine->own = &own_slot_of_thread;
+  }
   current_record = mine;
-  thread_exit.owned = mine;
+  pthread_setspecific(d.exit_key, mine);
   return mine;
 }
 
@@ -117,13 +139,17 @@ void hazard_pointer_reclaimer::detach_current_thread(record& r) noexcept {
   }
   for_each_slot(r,
                 [](slot& s) { s.store(nullptr, std::memory_order_relaxed); });
-  r.first_busy = 0;
-  r.used_slots = 1;
+  {
+    std::lock_guard lock{d.own_slots_mutex};
+    r.own = nullptr;
+  }
+  // No scan reads it from now on; a guard made later re-attaches.
+  own_slot_of_thread.store(0, std::memory_order_relaxed);
+  r.nested_used = 0;
   for (overflow_block* b = r.overflow.load(std::memory_order_relaxed); b;
        b = b->next.load(std::memory_order_relaxed))
     b->used = 0;
   current_record = nullptr;
-  thread_exit.owned = nullptr;
   r.owned.store(false, std::memory_order_release);  // pairs with the claim
 }
 
@@ -153,13 +179,25 @@ void hazard_pointer_reclaimer::detach_current_thread(record& r) noexcept {
 
   auto& protected_nodes = self.scan_buffer;
   protected_nodes.clear();
-  for (record* r = d.records.load(std::memory_order_acquire); r; r = r->next) {
-    for_each_slot(*r, [&](slot& s) {
+  {
+    std::lock_guard lock{d.own_slots_mutex};
+    for (record* r = d.records.load(std::memory_order_acquire); r;
+         r = r->next) {
       // (7) acquire, pairs with (2) and (3): a reader's last use of a node
       // happens before we see its slot move on.
-      if (const node_header* p = s.load(std::memory_order_acquire))
-        protected_nodes.push_back(p);
-    });
+      if (r->own != nullptr) {
+        const std::uintptr_t announced =
+            r->own->load(std::memory_order_acquire) &
+            ~hazard_pointer_reclaimer::own_busy;
+        if (announced != 0)
+          protected_nodes.push_back(
+              reinterpret_cast<const node_header*>(announced));
+      }
+      for_each_slot(*r, [&](slot& s) {
+        if (const node_header* p = s.load(std::memory_order_acquire))
+          protected_nodes.push_back(p);
+      });
+    }
   }
   std::sort(protected_nodes.begin(), protected_nodes.end());
 
@@ -189,11 +227,11 @@ void hazard_pointer_reclaimer::detach_current_thread(record& r) noexcept {
 void hazard_pointer_reclaimer::reclaim_now() noexcept {
   record* self = current_record;
   if (self == nullptr) self = attach_current_thread();
-  if (self->first_busy == 0)
-    self->slots[0].store(nullptr, std::memory_order_release);  // (2)
-  for (unsigned i = 1; i < slots_per_thread; ++i)
-    if (!(self->used_slots & (1u << i)))
-      self->slots[i].store(nullptr, std::memory_order_release);  // (2)
+  if (!(own_slot_of_thread.load(std::memory_order_relaxed) & own_busy))
+    own_slot_of_thread.store(0, std::memory_order_release);  // (2)
+  for (unsigned i = 0; i + 1 < slots_per_thread; ++i)
+    if (!(self->nested_used & (1u << i)))
+      self->nested[i].store(nullptr, std::memory_order_release);  // (2)
   // Destructors may retire further nodes (a registry table owning cells):
   // repeat while a pass still frees something.
   while (scan(*self) != 0 &&
@@ -208,19 +246,30 @@ std::uint64_t hazard_pointer_reclaimer::scans() noexcept {
 std::size_t hazard_pointer_reclaimer::slots_of_current_thread() noexcept {
   record* self = current_record;
   if (self == nullptr) return 0;
-  std::size_t n = 0;
+  std::size_t n = 1;  // the own slot
   for_each_slot(*self, [&](slot&) { ++n; });
   return n;
 }
 
-// The 9th and later live guard of a thread: a free slot in an overflow
+// A guard made while the own slot is busy: a free nested slot of the
+// record, else (the 9th and later live guard) a free slot in an overflow
 // block, or a new block linked at the end of the chain. Overflow guards
 // release eagerly, so these slots pin nothing once their guards end.
-[[gnu::cold]] hazard_pointer_reclaimer::guard::overflow_claim
-hazard_pointer_reclaimer::guard::claim_overflow(thread_record& r) noexcept {
+std::uintptr_t hazard_pointer_reclaimer::guard::claim_nested(
+    bool eager) noexcept {
+  record* r = current_record;
+  if (r == nullptr) r = attach_current_thread();
+  constexpr std::uint32_t all_nested =
+      ~std::uint32_t{0} >> (32 - (slots_per_thread - 1));
+  if (r->nested_used != all_nested) {
+    const auto index = static_cast<unsigned>(std::countr_one(r->nested_used));
+    r->nested_used |= 1u << index;
+    return reinterpret_cast<std::uintptr_t>(&r->nested[index]) |
+           (eager ? eager_bit : 0);
+  }
   constexpr std::uint32_t all_used =
       ~std::uint32_t{0} >> (32 - overflow_block_slots);
-  std::atomic<overflow_block*>* link = &r.overflow;
+  std::atomic<overflow_block*>* link = &r->overflow;
   overflow_block* block = link->load(std::memory_order_relaxed);
   while (block != nullptr && block->used == all_used) {
     link = &block->next;
@@ -234,7 +283,32 @@ hazard_pointer_reclaimer::guard::claim_overflow(thread_record& r) noexcept {
   }
   const auto index = static_cast<unsigned>(std::countr_one(block->used));
   block->used |= 1u << index;
-  return {&block->slots[index], &block->used, 1u << index};
+  return reinterpret_cast<std::uintptr_t>(&block->slots[index]) | eager_bit;
+}
+
+void hazard_pointer_reclaimer::guard::release_nested(
+    std::uintptr_t where) noexcept {
+  slot* s = reinterpret_cast<slot*>(where & ~eager_bit);
+  if (where & eager_bit) s->store(nullptr, std::memory_order_release);  // (2)
+  record* r = current_record;
+  if (r == nullptr) return;  // detached meanwhile (thread exit): nothing kept
+  // Compared as integers: the slot may lie in another array than the one
+  // tested.
+  const auto in = [s](const slot* first, std::size_t n) {
+    const auto a = reinterpret_cast<std::uintptr_t>(s);
+    const auto f = reinterpret_cast<std::uintptr_t>(first);
+    return a >= f && a < f + n * sizeof(slot);
+  };
+  if (in(r->nested, slots_per_thread - 1)) {
+    r->nested_used &= ~(1u << (s - r->nested));
+    return;
+  }
+  for (overflow_block* b = r->overflow.load(std::memory_order_relaxed); b;
+       b = b->next.load(std::memory_order_relaxed))
+    if (in(b->slots, overflow_block_slots)) {
+      b->used &= ~(1u << (s - b->slots));
+      return;
+    }
 }
 
 std::size_t hazard_pointer_reclaimer::pending() noexcept {

@@ -2,6 +2,7 @@
 // views on one thread, and what a messaging-mode handle reads after the
 // runtime is gone.
 #include <csignal>
+#include <cstddef>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -154,4 +155,30 @@ TEST_CASE_METHOD(runtime_fixture,
   static_assert(
       std::is_same_v<decltype(sup), state_view<core::supervisor_state>>);
   CHECK(sup->child_count == 1);
+}
+
+TEST_CASE(
+    "a messaging-mode view keeps its copy while later reads retire and "
+    "free others",
+    "[handle][messaging]") {
+  leak_checker leaks;
+  runtime rt{runtime_options{.reads = &baseline::messaging_reads()}};
+  auto h = rt.supervise(sh("copied", "exec sleep 30"));
+  REQUIRE(reaches(h, process_status::running));
+  const auto held = h.read();  // a copy, made a snapshot of its own
+  const auto version = held->version;
+  const pid_t pid = held->pid;
+  // Each read retires its copy at once (its view's guard keeps it): enough
+  // of them for this thread to scan, and free, several times meanwhile.
+  using hp = core::hazard_pointer_reclaimer;
+  const auto scans_before = hp::scans();
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < 3 * hp::scan_threshold(); ++i)
+    if (h.read()->pid != pid) ++wrong;
+  CHECK(wrong == 0);
+  CHECK(hp::scans() > scans_before);
+  CHECK(held->version == version);
+  CHECK(held->pid == pid);
+  CHECK(held->name() == "copied");
+  CHECK(held->status == process_status::running);
 }

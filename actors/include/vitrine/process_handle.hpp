@@ -74,7 +74,11 @@ class process_handle {
   // -- reading ----------------------------------------------------------------
 
   /// The current state. Throws empty_handle_error on an empty handle.
+  /// Hybrid: one test of a pointer the handle keeps, then the cell's
+  /// guarded load (no load of the policy, no reference count).
   state_view<core::process_state> read() const {
+    if (published_ != nullptr) [[likely]]
+      return state_view<core::process_state>{*published_};
     if (record_ == nullptr) [[unlikely]]
       throw_empty();
     return reads_->read(*record_);
@@ -137,13 +141,19 @@ class process_handle {
   friend struct detail::runtime_access;
   process_handle(std::shared_ptr<detail::process_record> record,
                  const read_policy& reads) noexcept
-      : record_(std::move(record)), reads_(&reads) {}
+      : record_(std::move(record)),
+        reads_(&reads),
+        published_(record_ && reads.reads_published() ? &record_->state
+                                                      : nullptr) {}
 
   [[noreturn]] static void throw_empty();
   process_command send_command(int kind) const;
 
   std::shared_ptr<detail::process_record> record_;
   const read_policy* reads_ = nullptr;
+  // The record's state cell when the policy reads what actors publish, so
+  // that read() tests one pointer; else null (asking policies, empty).
+  const core::publication_cell<core::process_state>* published_ = nullptr;
 };
 
 /// What start(), stop() and restart() return: whether the command was sent

@@ -19,9 +19,10 @@
 //
 // Threads: a policy is immutable and outlives every runtime and handle (a
 // static object); any thread may call it. Costs: the hybrid read and wait
-// paths are inline (publication_cell.hpp) behind one predictable branch on
-// a bool of the policy; the virtual members are called by a baseline's
-// reads and by lookups only.
+// paths are inline (publication_cell.hpp) behind one predictable branch:
+// handles compare their policy's address with hybrid()'s (a constant, so
+// no load), other callers test a bool of the policy; the virtual members
+// are called by a baseline's reads and by lookups only.
 #pragma once
 
 #include <chrono>
@@ -69,7 +70,8 @@ class read_policy {
  public:
   using clock = std::chrono::steady_clock;
 
-  /// vitrine's design: read what the owning actors publish.
+  /// vitrine's design: read what the owning actors publish. Inline: its
+  /// address is a link-time constant that handles compare against.
   static const read_policy& hybrid() noexcept;
 
   /// "hybrid", "messaging".
@@ -149,5 +151,18 @@ class read_policy {
   std::string_view name_;
   bool reads_published_;
 };
+
+namespace detail {
+class hybrid_reads final : public read_policy {
+ public:
+  constexpr hybrid_reads() noexcept : read_policy("hybrid", true) {}
+};
+/// The one hybrid policy (read_policy.cpp).
+extern const hybrid_reads hybrid_instance;
+}  // namespace detail
+
+inline const read_policy& read_policy::hybrid() noexcept {
+  return detail::hybrid_instance;
+}
 
 }  // namespace vitrine

@@ -1,18 +1,21 @@
 // state_view<T>: a state read through a handle, for processes
 // (state_view<core::process_state>) and supervisors
-// (state_view<core::supervisor_state>) alike. It either guards a published
-// snapshot (hybrid reads: the snapshot stays alive and unchanged while the
-// view lives) or holds a copy (a baseline's reads, see read_policy.hpp).
+// (state_view<core::supervisor_state>) alike. It guards a snapshot that stays
+// alive and unchanged while the view lives: a published one (hybrid reads)
+// or a copy a baseline asked for (see read_policy.hpp), made a snapshot of
+// its own.
 //
 // Threads: a view belongs to the thread that made it (it pins a hazard slot
 // of that thread); keep it short-lived. Any number of views may be alive at
 // once on one thread. Views are movable on that thread (the slot moves with
 // the view; a moved-from view must not be dereferenced) and not copyable.
 // Cost: making one from a cell is the cell's read() (no lock, no
-// allocation); from a copy, the copy; a move, a few word copies.
+// allocation): the view is the guard's two words and a pointer, and its
+// destructor the guard's release. From a copy: one allocation (the copy is
+// a snapshot node of its own, guarded like a published one, so every view
+// has the same layout and destructor); a move, a few word copies.
 #pragma once
 
-#include <optional>
 #include <utility>
 
 #include "vitrine/core/publication_cell.hpp"
@@ -29,20 +32,22 @@ class state_view {
   /// Guards the snapshot `cell` holds now.
   explicit state_view(const cell_type& cell) noexcept
       : value_(&cell.read_with(guard_)) {}
-  /// Holds `copy` (no guard is used).
-  explicit state_view(T copy) noexcept
-      : copy_(std::move(copy)), value_(&*copy_) {}
+  /// Holds `copy`: it is published in a cell of its own, which is destroyed
+  /// at once; its node, retired, lives on while this view's guard announces
+  /// it (and is freed by a later scan, like any snapshot).
+  explicit state_view(T copy) {
+    const cell_type own{std::move(copy)};
+    value_ = &own.read_with(guard_);
+  }
   state_view(const state_view&) = delete;
   state_view& operator=(const state_view&) = delete;
   state_view(state_view&& other) noexcept
       : guard_(std::move(other.guard_)),
-        copy_(std::move(other.copy_)),
-        value_(copy_ ? &*copy_ : std::exchange(other.value_, nullptr)) {}
+        value_(std::exchange(other.value_, nullptr)) {}
   state_view& operator=(state_view&& other) noexcept {
     if (this != &other) {
       guard_ = std::move(other.guard_);
-      copy_ = std::move(other.copy_);
-      value_ = copy_ ? &*copy_ : std::exchange(other.value_, nullptr);
+      value_ = std::exchange(other.value_, nullptr);
     }
     return *this;
   }
@@ -52,9 +57,8 @@ class state_view {
   const T* get() const noexcept { return value_; }
 
  private:
-  typename cell_type::reclaimer_type::guard guard_;  // unused for a copy
-  std::optional<T> copy_;
-  const T* value_;
+  typename cell_type::reclaimer_type::guard guard_;
+  const T* value_ = nullptr;
 };
 
 }  // namespace vitrine
