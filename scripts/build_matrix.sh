@@ -53,7 +53,7 @@ else
 fi
 
 declare -A compilers=([gcc]=g++-12 [clang]=clang++-14)
-types=(Debug Release RelWithDebInfo MinSizeRel)
+types=(Release Debug MinSizeRel RelWithDebInfo)  # -O3 first: most warnings
 summary=()
 failed=0
 
