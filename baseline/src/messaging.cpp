@@ -2,7 +2,6 @@
 
 #include <caf/all.hpp>
 
-#include <optional>
 #include <string>
 
 #include "ask_blocking.hpp"
