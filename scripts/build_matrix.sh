@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The build matrix: configure and build every target (library, cli, tests,
-# examples, benchmarks) with GCC 12 and clang 14 in each of Debug, Release,
+# benchmarks) with GCC 12 and clang 14 in each of Debug, Release,
 # RelWithDebInfo and MinSizeRel, with -DVITRINE_WERROR=ON
-# -DVITRINE_BUILD_BENCH=ON, each in build/matrix/<compiler>-<type>. A
+# -DVITRINE_BUILD_BENCH=ON, each in build/matrix/<compiler>-<type>, then
+# each of examples/ as an outside project (find_package(vitrine) of the
+# build tree's package, tests/docs/package; -Wall -Wextra -Wpedantic
+# -Werror of its own, our headers not treated as system headers). A
 # combination fails on its first error (warnings of our code are errors) or
 # if its build log holds any other "warning:" line (linker, CMake). The
 # script stops at the first failing combination unless --keep-going, and
@@ -57,6 +60,20 @@ types=(Release Debug MinSizeRel RelWithDebInfo)  # -O3 first: most warnings
 summary=()
 failed=0
 
+build_examples() {  # compiler key, build type, build dir
+  local example name
+  for example in "$source_dir"/examples/*/; do
+    name=$(basename "$example")
+    echo "=== example $name"
+    cmake -S "$example" -B "$3/examples/$name" -G Ninja \
+      -DCMAKE_CXX_COMPILER="${compilers[$1]}" -DCMAKE_BUILD_TYPE="$2" \
+      -Dvitrine_DIR="$3/tests/docs/package" \
+      -DCMAKE_NO_SYSTEM_FROM_IMPORTED=ON \
+      -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" &&
+      cmake --build "$3/examples/$name" -j "$jobs" || return 1
+  done
+}
+
 build_one() {  # compiler key, build type
   local key=$1 type=$2 name=$1-$2
   local dir=$matrix/$name log=$matrix/$name/build.log start=$SECONDS
@@ -65,7 +82,8 @@ build_one() {  # compiler key, build type
   if cmake -S "$source_dir" -B "$dir" -G Ninja \
       -DCMAKE_CXX_COMPILER="${compilers[$key]}" -DCMAKE_BUILD_TYPE="$type" \
       -DVITRINE_WERROR=ON -DVITRINE_BUILD_BENCH=ON >"$log" 2>&1 &&
-    cmake --build "$dir" -j "$jobs" >>"$log" 2>&1; then
+    cmake --build "$dir" -j "$jobs" >>"$log" 2>&1 &&
+    build_examples "$key" "$type" "$dir" >>"$log" 2>&1; then
     if grep -n 'warning:' "$log" >"$dir/warnings"; then
       summary+=("$name: WARNINGS after $((SECONDS - start)) s (see $dir/warnings)")
       cat "$dir/warnings"
