@@ -77,6 +77,12 @@ build_examples() {  # compiler key, build type, build dir
 build_one() {  # compiler key, build type
   local key=$1 type=$2 name=$1-$2
   local dir=$matrix/$name log=$matrix/$name/build.log start=$SECONDS
+  # A build dir configured from another source (an older snapshot) is
+  # started afresh: CMake refuses to switch sources.
+  if [[ -f $dir/CMakeCache.txt ]] &&
+    ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$source_dir" "$dir/CMakeCache.txt"; then
+    rm -rf "$dir"
+  fi
   mkdir -p "$dir"
   echo "=== [$name] configure + build ($dir)"
   if cmake -S "$source_dir" -B "$dir" -G Ninja \
