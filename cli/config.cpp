@@ -19,7 +19,7 @@
 
 namespace vitrine::cli {
 
-std::string to_string(const diagnostic& d) {
+std::string describe(const diagnostic& d) {
   // Names, keys and values come from the file: nothing raw reaches a
   // terminal.
   if (d.line == 0)  // the file as a whole

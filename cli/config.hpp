@@ -33,7 +33,8 @@ struct diagnostic {
   std::string message;
 };
 
-std::string to_string(const diagnostic& d);
+/// "file:line:column: key: message", made safe for a terminal.
+std::string describe(const diagnostic& d);
 
 struct parse_options {
   /// Also run vitrine::validate() on every program and group (touches the

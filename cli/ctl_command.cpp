@@ -13,7 +13,7 @@
 #include "control_protocol.hpp"
 #include "socket_io.hpp"
 #include "state_dir.hpp"
-#include "vitrine/os/signals.hpp"
+#include "vitrine/core/signal_names.hpp"
 #include "vitrine/os/unique_fd.hpp"
 
 namespace vitrine::cli {
@@ -73,7 +73,7 @@ std::optional<control::request> make_request(const ctl_options& options) {
   r.timeout_ms =
       static_cast<std::uint32_t>(std::lround(options.timeout_s * 1000));
   if (r.command == control::verb::signal) {
-    const auto sig = os::signal_from_name(options.signal);
+    const auto sig = core::signal_from_name(options.signal);
     if (!sig) {
       std::cerr << "vitrine: unknown signal '" << options.signal << "'\n";
       return std::nullopt;

@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "vitrine/os/signals.hpp"
+#include "vitrine/core/signal_names.hpp"
 #include "vitrine/os/unique_fd.hpp"
 
 namespace vitrine::cli {
@@ -39,7 +39,7 @@ parse_result load_config_interruptibly(
     if (fds[0].revents & POLLIN) {
       if (const int sig = signals.wait(0ms)) {
         if (action_for(sig) == signal_action::stop) {
-          std::cerr << "vitrine: received " << os::signal_name(sig)
+          std::cerr << "vitrine: received " << core::signal_name(sig)
                     << " while loading " << file
                     << ": nothing was started, exiting" << std::endl;
           std::_Exit(128 + sig);

@@ -212,7 +212,7 @@ int logs_command(const logs_options& options) {
     std::cerr << "vitrine: the run's configuration "
               << terminal_safe(config_path) << " no longer loads:\n";
     for (const auto& problem : config.problems)
-      std::cerr << to_string(problem) << "\n";
+      std::cerr << describe(problem) << "\n";
     return 1;
   }
   const auto* program = find_program(config.value.tree, options.name);

@@ -30,7 +30,7 @@ namespace vitrine::cli {
 int check_command(const std::string& file) {
   const auto result = load_config_file(file);
   for (const auto& problem : result.problems)
-    std::cerr << to_string(problem) << "\n";
+    std::cerr << describe(problem) << "\n";
   if (!result.ok()) {
     std::cerr << result.problems.size()
               << (result.problems.size() == 1 ? " problem\n" : " problems\n");

@@ -152,7 +152,7 @@ reload_report reload_config(supervisor_handle top, config& current,
   auto loaded = load_config_file(file);
   if (!loaded.ok()) {
     for (const auto& problem : loaded.problems)
-      report.problems.push_back(to_string(problem));
+      report.problems.push_back(describe(problem));
     return report;
   }
   auto& next = loaded.value.tree;

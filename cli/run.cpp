@@ -36,7 +36,7 @@
 #include "run_state.hpp"
 #include "signal_channel.hpp"
 #include "status.hpp"
-#include "vitrine/os/signals.hpp"
+#include "vitrine/core/signal_names.hpp"
 #include "vitrine/runtime.hpp"
 
 namespace vitrine::cli {
@@ -46,7 +46,7 @@ using namespace std::chrono_literals;
 
 /// The line printed for a signal that does not stop vitrine.
 std::string describe_signal(int sig) {
-  const std::string name{os::signal_name(sig)};
+  const std::string name{core::signal_name(sig)};
   switch (action_for(sig)) {
     case signal_action::resumed:
       return "received " + name + ": resumed after a stop";
@@ -91,7 +91,7 @@ int run_command(const run_options& options) {
                 << std::endl;
   });
   for (const auto& problem : config.problems)
-    std::cerr << to_string(problem) << "\n";
+    std::cerr << describe(problem) << "\n";
   if (!config.ok()) return 1;
 
   const fd_limit limit = raise_fd_limit();
@@ -170,7 +170,7 @@ int run_command(const run_options& options) {
                          : signals.wait(screen.wait_time());
     idle = false;
     if (sig) {
-      const std::string name{os::signal_name(sig)};
+      const std::string name{core::signal_name(sig)};
       const auto action = action_for(sig);
       if (action == signal_action::stop && !stopper.joinable()) {
         screen.note("received " + name + ": stopping every program (" + name +

@@ -31,10 +31,7 @@ status_row make_row(const core::process_state& state, const clock_pair& now) {
   row.pid = state.pid;
   row.version = state.version;
   row.restarts = state.restart_count;
-  using kind = core::termination::kind;
-  row.exit_kind = state.last_exit.how == kind::exited     ? "exited"
-                  : state.last_exit.how == kind::signaled ? "signaled"
-                                                          : "none";
+  row.exit_kind = std::string{core::to_string(state.last_exit.how)};
   row.exit_value = state.last_exit.value;
   row.last_exit = core::describe(state.last_exit);
   if (state.started_at != core::process_state::clock::time_point{})

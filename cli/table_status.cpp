@@ -26,8 +26,7 @@ status_row row_of(const status_slot& slot, const clock_pair& now) {
   state.status = static_cast<core::process_status>(slot.status);
   state.pid = slot.pid;
   state.restart_count = slot.restarts;
-  state.last_exit = {static_cast<core::termination::kind>(slot.exit_how),
-                     slot.exit_value};
+  state.last_exit = st::unpack_exit(slot);
   state.spawn_errno = slot.spawn_errno;
   if (slot.started_ns) state.started_at = steady_at(slot.started_ns);
   if (slot.ended_ns) state.ended_at = steady_at(slot.ended_ns);

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "vitrine/os/signals.hpp"
+#include "vitrine/core/signal_names.hpp"
 
 namespace vitrine::cli::detail {
 
@@ -191,7 +191,7 @@ std::optional<int> table_reader::get_signal(std::string_view key) {
     wrong_type(key, *node, "a signal name or number");
     return std::nullopt;
   }
-  if (auto sig = os::signal_from_name(text)) return *sig;
+  if (auto sig = core::signal_from_name(text)) return *sig;
   error(key, "unknown signal '" + text + "'");
   return std::nullopt;
 }

@@ -14,6 +14,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   options.semantic_checks = false;
   const std::string_view text{reinterpret_cast<const char*>(data), size};
   auto result = vitrine::cli::parse_config(text, "fuzz.toml", options);
-  for (const auto& d : result.problems) (void)to_string(d);  // renders too
+  for (const auto& d : result.problems) (void)describe(d);  // renders too
   return 0;
 }

@@ -439,11 +439,11 @@ class process_actor final : public caf::event_based_actor {
   void reap_and_report() {
     const auto status = take_child();
     restart_trace::mark(restart_trace::point::reaped);
-    on_exit(static_cast<int>(status.how), status.code, status.unknown);
+    on_exit(status);
     restart_trace::mark(restart_trace::point::reported);
   }
 
-  os::exit_status take_child() {
+  core::termination take_child() {
     kill_everything();
     if (guardian_) guardian_->forget_group(current_.pid);
     auto status = os::reap_child(current_.pid, pidfd_.get());
@@ -459,9 +459,8 @@ class process_actor final : public caf::event_based_actor {
   /// failed state, or backoff when the error may pass, as for a spawn).
   void on_watch_failure(int error) {
     const bool was_stopping = current_.status == process_status::stopping;
-    const auto status = take_child();
-    if (was_stopping)
-      return on_exit(static_cast<int>(status.how), status.code, status.unknown);
+    const auto ended = take_child();
+    if (was_stopping) return on_exit(ended);
     os::launch_error failure;
     failure.code = error;
     failure.what = "watch the exit of " + spec_.launch.argv.front() + ": " +
@@ -469,14 +468,7 @@ class process_actor final : public caf::event_based_actor {
     on_spawn_failure(failure);
   }
 
-  void on_exit(int how, int code, bool unknown) {
-    core::termination ended;
-    if (!unknown) {
-      ended.how = how == static_cast<int>(os::exit_status::kind::signaled)
-                      ? core::termination::kind::signaled
-                      : core::termination::kind::exited;
-      ended.value = code;
-    }
+  void on_exit(const core::termination& ended) {
     const auto now = clock::now();
     const bool was_stopping = current_.status == process_status::stopping;
     const bool was_quick = current_.status == process_status::starting;
@@ -493,7 +485,7 @@ class process_actor final : public caf::event_based_actor {
       return on_stopped();
     }
 
-    bool restart = wants_restart(ended, unknown);
+    bool restart = wants_restart(ended);
     process_status next = process_status::exited;
     if (restart) {
       quick_failures_ = was_quick ? quick_failures_ + 1 : 0;
@@ -519,15 +511,15 @@ class process_actor final : public caf::event_based_actor {
     report(restart);
   }
 
-  bool wants_restart(const core::termination& ended, bool unknown) const {
+  bool wants_restart(const core::termination& ended) const {
     switch (spec_.restart) {
       case restart_policy::permanent:
         return true;
       case restart_policy::temporary:
         return false;
       case restart_policy::transient:
-        if (unknown || ended.how != core::termination::kind::exited)
-          return true;
+        // A signal or a lost status is never an expected exit.
+        if (ended.how != core::termination::kind::exited) return true;
         return std::find(spec_.expected_exit_codes.begin(),
                          spec_.expected_exit_codes.end(),
                          ended.value) == spec_.expected_exit_codes.end();

@@ -38,6 +38,7 @@ wire_state to_wire(const core::process_state& s) {
   w.restart_count = s.restart_count;
   w.exit_how = static_cast<std::uint8_t>(s.last_exit.how);
   w.exit_value = s.last_exit.value;
+  w.exit_core_dumped = s.last_exit.core_dumped;
   w.spawn_errno = s.spawn_errno;
   w.started_ns = to_ns(s.started_at);
   w.ended_ns = to_ns(s.ended_at);
@@ -58,9 +59,13 @@ core::process_state from_wire(const wire_state& w,
                  : process_status::unknown;
   s.pid = static_cast<pid_t>(w.pid);
   s.restart_count = w.restart_count;
-  if (w.exit_how <= static_cast<std::uint8_t>(termination::kind::signaled))
-    s.last_exit.how = static_cast<termination::kind>(w.exit_how);
+  // A kind this build does not know (a newer node) reads as lost.
+  s.last_exit.how =
+      w.exit_how <= static_cast<std::uint8_t>(termination::kind::unknown)
+          ? static_cast<termination::kind>(w.exit_how)
+          : termination::kind::unknown;
   s.last_exit.value = w.exit_value;
+  s.last_exit.core_dumped = w.exit_core_dumped;
   s.spawn_errno = w.spawn_errno;
   const auto now = steady::now();
   s.started_at = rebase(w.started_ns, w.node_now_ns, now);

@@ -50,6 +50,7 @@ struct wire_state {
   std::uint32_t restart_count = 0;
   std::uint8_t exit_how = 0;
   std::int32_t exit_value = 0;
+  bool exit_core_dumped = false;
   std::int32_t spawn_errno = 0;
   std::int64_t started_ns = 0;
   std::int64_t ended_ns = 0;
@@ -62,8 +63,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wire_state& x) {
   return f(caf::meta::type_name("vitrine::wire_state"), x.name, x.version,
            x.status, x.pid, x.restart_count, x.exit_how, x.exit_value,
-           x.spawn_errno, x.started_ns, x.ended_ns, x.node_now_ns,
-           x.applied_command, x.spawn_error);
+           x.exit_core_dumped, x.spawn_errno, x.started_ns, x.ended_ns,
+           x.node_now_ns, x.applied_command, x.spawn_error);
 }
 
 /// The node's side: a published state as it goes on the wire.

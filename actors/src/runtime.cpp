@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "ask_blocking.hpp"
 #include "atoms.hpp"
 #include "command_port.hpp"
 #include "remote_hub.hpp"
@@ -138,14 +139,12 @@ struct runtime::impl {
   template <class Reply = caf::ok_atom, class... Ts>
   Reply request_blocking(Ts&&... xs) {
     caf::scoped_actor self{*system};
-    Reply reply{};
-    std::string failure;
-    self->request(root, caf::infinite, std::forward<Ts>(xs)...)
-        .receive([&](Reply& r) { reply = std::move(r); },
-                 [&](caf::error& e) { failure = system->render(e); });
-    if (!failure.empty())
-      throw std::runtime_error("vitrine: root supervisor refused: " + failure);
-    return reply;
+    auto reply =
+        detail::ask_blocking<Reply>(self, root, std::forward<Ts>(xs)...);
+    if (!reply)
+      throw std::runtime_error("vitrine: root supervisor refused: " +
+                               system->render(reply.error()));
+    return std::move(*reply);
   }
 
   /// Every actor of the tree must be gone before the OS resources their

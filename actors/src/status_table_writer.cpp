@@ -98,8 +98,7 @@ void status_table_writer::publish(const core::process_state& s) {
   p.status = static_cast<std::uint8_t>(s.status);
   p.pid = s.pid;
   p.restarts = s.restart_count;
-  p.exit_how = static_cast<std::uint8_t>(s.last_exit.how);
-  p.exit_value = s.last_exit.value;
+  st::pack_exit(p, s.last_exit);
   p.spawn_errno = s.spawn_errno;
   p.version = s.version;
   p.started_ns = ns_of(s.started_at);

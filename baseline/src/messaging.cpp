@@ -2,9 +2,9 @@
 
 #include <caf/all.hpp>
 
-#include <optional>
 #include <string>
 
+#include "ask_blocking.hpp"
 #include "atoms.hpp"
 #include "command_port.hpp"
 #include "directory_actor.hpp"
@@ -14,15 +14,12 @@
 namespace vitrine::baseline {
 namespace {
 
-/// One request/response round trip to the actor behind `port`, through a
-/// scoped actor made for it; nullopt if the actor is gone.
+/// One request/response round trip to `target`, through a scoped actor
+/// made for it; an error if the actor is gone.
 template <class Reply, class... Ts>
-std::optional<Reply> ask_actor(const caf::actor& target, Ts&&... xs) {
+caf::expected<Reply> ask_actor(const caf::actor& target, Ts&&... xs) {
   caf::scoped_actor self{target.home_system()};
-  std::optional<Reply> result;
-  self->request(target, caf::infinite, std::forward<Ts>(xs)...)
-      .receive([&](Reply& r) { result = std::move(r); }, [&](caf::error&) {});
-  return result;
+  return detail::ask_blocking<Reply>(self, target, std::forward<Ts>(xs)...);
 }
 
 /// Asks the owning actor; once it is gone, reads the record, where it left
@@ -99,26 +96,19 @@ blocking_reader::~blocking_reader() = default;
 core::process_state blocking_reader::read(const process_handle& process) {
   auto port = detail::runtime_access::record(process)->port.load();
   if (!port) return *process.read();
-  core::process_state result;
-  impl_->self->request(port->owner(), caf::infinite, caf::get_atom::value)
-      .receive([&](core::process_state& s) { result = std::move(s); },
-               [&](caf::error&) {});
-  return result;
+  auto state = detail::ask_blocking<core::process_state>(
+      impl_->self, port->owner(), caf::get_atom::value);
+  // The actor quit between the load and the request: its last state.
+  return state ? std::move(*state) : *process.read();
 }
 
 process_handle blocking_reader::find(std::string_view name) {
   const auto names = detail::runtime_access::names(impl_->rt);
   if (!names.directory) return impl_->rt.find(name);
-  std::shared_ptr<detail::process_record> found;
-  impl_->self
-      ->request(names.directory, caf::infinite, caf::get_atom::value,
-                std::string{name})
-      .receive(
-          [&](std::shared_ptr<detail::process_record>& r) {
-            found = std::move(r);
-          },
-          [&](caf::error&) {});
-  return detail::runtime_access::make_handle(std::move(found),
+  auto found = detail::ask_blocking<std::shared_ptr<detail::process_record>>(
+      impl_->self, names.directory, caf::get_atom::value, std::string{name});
+  if (!found) return impl_->rt.find(name);  // the directory is gone
+  return detail::runtime_access::make_handle(std::move(*found),
                                              impl_->rt.reads());
 }
 

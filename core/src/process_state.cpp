@@ -1,7 +1,5 @@
 #include "vitrine/core/process_state.hpp"
 
-#include "vitrine/core/signal_names.hpp"
-
 namespace vitrine::core {
 
 std::string_view to_string(process_status status) noexcept {
@@ -24,25 +22,6 @@ std::string_view to_string(process_status status) noexcept {
       return "unknown";
   }
   return "unknown";
-}
-
-std::string describe(const termination& t) {
-  switch (t.how) {
-    case termination::kind::none:
-      return "-";
-    case termination::kind::exited:
-      return "exit " + std::to_string(t.value);
-    case termination::kind::signaled: {
-      std::string text = "signal " + std::to_string(t.value);
-      if (const auto name = signal_name(t.value); !name.empty()) {
-        text += " (";
-        text += name;
-        text += ')';
-      }
-      return text;
-    }
-  }
-  return "-";
 }
 
 }  // namespace vitrine::core

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <charconv>
 #include <cstddef>
 #include <cstdio>
 
@@ -32,6 +33,25 @@ struct rt_names {
   }
 };
 
+bool iequal(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
+    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::optional<int> parse_int(std::string_view s) noexcept {
+  int value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc{} || end != s.data() + s.size() || s.empty())
+    return std::nullopt;
+  return value;
+}
+
 }  // namespace
 
 std::string_view signal_name(int sig) noexcept {
@@ -43,6 +63,27 @@ std::string_view signal_name(int sig) noexcept {
     if (index < names.text.size()) return names.text[index].data();
   }
   return {};
+}
+
+std::optional<int> signal_from_name(std::string_view name) noexcept {
+  if (auto n = parse_int(name)) {
+    if (*n >= 1 && *n <= SIGRTMAX) return *n;
+    return std::nullopt;
+  }
+  if (name.size() > 3 && iequal(name.substr(0, 3), "SIG"))
+    name.remove_prefix(3);
+  for (const auto& s : standard_signals) {
+    if (iequal(name, s.name.substr(3))) return s.number;
+  }
+  if (iequal(name, "IOT")) return SIGABRT;
+  if (iequal(name, "POLL")) return SIGIO;
+  if (iequal(name, "RTMIN")) return SIGRTMIN;
+  if (iequal(name, "RTMAX")) return SIGRTMAX;
+  if (name.size() > 6 && iequal(name.substr(0, 6), "RTMIN+")) {
+    auto n = parse_int(name.substr(6));
+    if (n && *n >= 0 && SIGRTMIN + *n <= SIGRTMAX) return SIGRTMIN + *n;
+  }
+  return std::nullopt;
 }
 
 }  // namespace vitrine::core

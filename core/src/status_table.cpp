@@ -92,7 +92,7 @@ void pack_texts(slot_payload& p, std::string_view name,
                 std::string_view error) noexcept {
   std::memset(p.name, 0, sizeof p.name);
   std::memset(p.error, 0, sizeof p.error);
-  p.flags = 0;
+  p.flags &= static_cast<std::uint8_t>(~(name_truncated | error_truncated));
   const auto n = std::min(name.size(), name_capacity);
   if (n != 0) std::memcpy(p.name, name.data(), n);  // data() may be null
   p.name_length = static_cast<std::uint8_t>(n);
@@ -129,7 +129,7 @@ static_assert(offsetof(slot_payload, checksum) == 8 * checksum_word);
 bool fields_in_range(const slot_payload& p) noexcept {
   if (p.name_length > name_capacity || p.error_length > error_capacity)
     return false;
-  if (p.exit_how > static_cast<std::uint8_t>(termination::kind::signaled))
+  if (p.exit_how > static_cast<std::uint8_t>(termination::kind::unknown))
     return false;
   switch (static_cast<slot_kind>(p.kind)) {
     case slot_kind::free:
@@ -143,6 +143,20 @@ bool fields_in_range(const slot_payload& p) noexcept {
 }
 
 }  // namespace
+
+void pack_exit(slot_payload& p, const termination& t) noexcept {
+  p.exit_how = static_cast<std::uint8_t>(t.how);
+  p.exit_value = t.value;
+  if (t.core_dumped)
+    p.flags |= exit_core_dumped;
+  else
+    p.flags &= static_cast<std::uint8_t>(~exit_core_dumped);
+}
+
+termination unpack_exit(const slot_payload& p) noexcept {
+  return {static_cast<termination::kind>(p.exit_how), p.exit_value,
+          (p.flags & exit_core_dumped) != 0};
+}
 
 std::uint64_t payload_checksum(const slot_payload& p) noexcept {
   std::uint64_t words[payload_words];

@@ -35,7 +35,7 @@ struct watch {
   unique_fd fd;
   pid_t pid = 0;
   bool kill_group = false;  // SIGKILL the group before reaping
-  std::function<void(exit_status)> on_exit;
+  std::function<void(core::termination)> on_exit;
   std::function<void(int)> on_exited;  // exit_notify: 0 or the watch's errno
   std::shared_ptr<log_sink> sink;
   std::function<void()> on_done;  // on_closed for capture, on_ready for ready
@@ -124,7 +124,7 @@ struct io_service::impl {
         break;
       case watch::kind::exit: {
         signal_pidfd(w.fd.get(), SIGKILL);
-        exit_status status = reap_child_blocking(w.pid, w.fd.get());
+        core::termination status = reap_child_blocking(w.pid, w.fd.get());
         w.fd.reset();
         if (w.on_exit) w.on_exit(status);
         break;
@@ -296,13 +296,13 @@ void io_service::stop() noexcept {
 }
 
 bool io_service::watch_exit(launched_child& c,
-                            std::function<void(exit_status)> on_exit,
+                            std::function<void(core::termination)> on_exit,
                             bool kill_group) {
   return watch_exit(c.pid, std::move(c.pidfd), std::move(on_exit), kill_group);
 }
 
 bool io_service::watch_exit(pid_t pid, unique_fd pidfd,
-                            std::function<void(exit_status)> on_exit,
+                            std::function<void(core::termination)> on_exit,
                             bool kill_group) {
   if (!pidfd) return false;
   auto w = std::make_unique<watch>();

@@ -39,22 +39,13 @@ owned_set& owned() {
   return s;
 }
 
-exit_status status_from(const siginfo_t& info) {
-  exit_status s;
-  switch (info.si_code) {
-    case CLD_EXITED:
-      s.how = exit_status::kind::exited;
-      s.code = info.si_status;
-      break;
-    case CLD_DUMPED:
-      s.core_dumped = true;
-      [[fallthrough]];
-    default:  // CLD_KILLED
-      s.how = exit_status::kind::signaled;
-      s.code = info.si_status;
-      break;
-  }
-  return s;
+core::termination status_from(const siginfo_t& info) {
+  core::termination t;
+  t.value = info.si_status;
+  t.how = info.si_code == CLD_EXITED ? core::termination::kind::exited
+                                     : core::termination::kind::signaled;
+  t.core_dumped = info.si_code == CLD_DUMPED;  // else CLD_KILLED
+  return t;
 }
 
 // -- the process-wide orphan reaper ------------------------------------------
@@ -160,31 +151,30 @@ bool is_owned_child(pid_t pid) {
 }
 
 namespace {
-std::optional<exit_status> reap_with(pid_t pid, int pidfd,
-                                     int options) noexcept {
+std::optional<core::termination> reap_with(pid_t pid, int pidfd,
+                                           int options) noexcept {
   siginfo_t info{};
   int rc;
   do {
     rc = ::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | options);
   } while (rc != 0 && errno == EINTR);
-  exit_status status;
+  core::termination status;
   if (rc == 0) {
     if (info.si_pid == 0) return std::nullopt;  // still running
     status = status_from(info);
   } else {
-    status.code = -1;
-    status.unknown = true;  // ECHILD: reaped elsewhere
+    status.how = core::termination::kind::unknown;  // ECHILD: reaped elsewhere
   }
   release_owned_child(pid);
   return status;
 }
 }  // namespace
 
-std::optional<exit_status> reap_child(pid_t pid, int pidfd) noexcept {
+std::optional<core::termination> reap_child(pid_t pid, int pidfd) noexcept {
   return reap_with(pid, pidfd, WNOHANG);
 }
 
-exit_status reap_child_blocking(pid_t pid, int pidfd) noexcept {
+core::termination reap_child_blocking(pid_t pid, int pidfd) noexcept {
   return *reap_with(pid, pidfd, 0);
 }
 

@@ -2,40 +2,13 @@
 
 #include <signal.h>
 #include "sys_pidfd.hpp"
-#include "vitrine/core/signal_names.hpp"
 #include "vitrine/os/process_scan.hpp"
 #include "vitrine/os/unique_fd.hpp"
 
-#include <array>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 
 namespace vitrine::os {
-
-namespace {
-
-bool iequal(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::optional<int> parse_int(std::string_view s) noexcept {
-  int value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-}  // namespace
 
 int signal_group(pid_t pgid, int sig) noexcept {
   if (pgid <= 1) return EINVAL;
@@ -72,31 +45,6 @@ std::size_t signal_escaped_descendants(pid_t leader, int sig) {
     if (signal_pidfd(fd.get(), sig) == 0) ++signalled;
   }
   return signalled;
-}
-
-std::optional<int> signal_from_name(std::string_view name) noexcept {
-  if (auto n = parse_int(name)) {
-    if (*n >= 1 && *n <= SIGRTMAX) return *n;
-    return std::nullopt;
-  }
-  if (name.size() > 3 && iequal(name.substr(0, 3), "SIG"))
-    name.remove_prefix(3);
-  for (const auto& s : core::standard_signals) {
-    if (iequal(name, s.name.substr(3))) return s.number;
-  }
-  if (iequal(name, "IOT")) return SIGABRT;
-  if (iequal(name, "POLL")) return SIGIO;
-  if (iequal(name, "RTMIN")) return SIGRTMIN;
-  if (iequal(name, "RTMAX")) return SIGRTMAX;
-  if (name.size() > 6 && iequal(name.substr(0, 6), "RTMIN+")) {
-    auto n = parse_int(name.substr(6));
-    if (n && *n >= 0 && SIGRTMIN + *n <= SIGRTMAX) return SIGRTMIN + *n;
-  }
-  return std::nullopt;
-}
-
-std::string_view signal_name(int sig) noexcept {
-  return core::signal_name(sig);
 }
 
 }  // namespace vitrine::os

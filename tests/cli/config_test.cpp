@@ -27,7 +27,7 @@ const process_spec& program(const supervisor_spec& s, std::size_t i) {
 
 std::string all(const parse_result& r) {
   std::string text;
-  for (const auto& d : r.problems) text += to_string(d) + "\n";
+  for (const auto& d : r.problems) text += describe(d) + "\n";
   return text;
 }
 

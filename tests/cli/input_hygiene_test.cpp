@@ -27,7 +27,7 @@ parse_result check(const std::string& text) {
 
 std::string all(const parse_result& r) {
   std::string text;
-  for (const auto& d : r.problems) text += to_string(d) + "\n";
+  for (const auto& d : r.problems) text += describe(d) + "\n";
   return text;
 }
 
@@ -89,14 +89,14 @@ TEST_CASE("a hostile name is reported at its own line, quoted and escaped",
   CHECK(r.problems[1].line == 5);
   CHECK(r.problems[1].key ==
         "program[\"caf\xc3\xa9\\x1b[2J]\"].stop_timeout_ms");
-  for (const auto& d : r.problems) CHECK(terminal_clean(to_string(d)));
+  for (const auto& d : r.problems) CHECK(terminal_clean(describe(d)));
   // An unknown key with a control character in it, and a value with one.
   const auto keys =
       check(program_head + "\"k\\u0007\" = 1\nrestart = \"x\\u001b\"\n");
   INFO(all(keys));
   REQUIRE(keys.problems.size() == 2);
-  for (const auto& d : keys.problems) CHECK(terminal_clean(to_string(d)));
-  CHECK(to_string(keys.problems[0]).find("program[a].k\\x07: unknown key") !=
+  for (const auto& d : keys.problems) CHECK(terminal_clean(describe(d)));
+  CHECK(describe(keys.problems[0]).find("program[a].k\\x07: unknown key") !=
         std::string::npos);
 }
 

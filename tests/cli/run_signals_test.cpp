@@ -18,7 +18,7 @@
 
 #include "cli_driver.hpp"
 #include "status.hpp"
-#include "vitrine/os/signals.hpp"
+#include "vitrine/core/signal_names.hpp"
 
 using namespace vitrine::test;
 using namespace std::chrono_literals;
@@ -81,7 +81,7 @@ struct running_cli {
 };
 
 std::string name_of(int sig) {
-  return std::string{vitrine::os::signal_name(sig)};
+  return std::string{vitrine::core::signal_name(sig)};
 }
 
 /// The SigBlk (or other) mask of /proc/PID/status as a number.

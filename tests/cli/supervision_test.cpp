@@ -27,7 +27,7 @@ parse_result parse(const std::string& text, bool semantic = false) {
 
 std::string all(const parse_result& r) {
   std::string text;
-  for (const auto& d : r.problems) text += to_string(d) + "\n";
+  for (const auto& d : r.problems) text += describe(d) + "\n";
   return text;
 }
 

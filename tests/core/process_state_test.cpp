@@ -1,7 +1,4 @@
 #include "vitrine/core/process_state.hpp"
-#include "vitrine/core/signal_names.hpp"
-
-#include <csignal>
 
 #include <catch2/catch.hpp>
 
@@ -17,30 +14,6 @@ TEST_CASE("every process status has a distinct lowercase name",
   CHECK(to_string(process_status::exited) == "exited");
   CHECK(to_string(process_status::failed) == "failed");
   CHECK(to_string(process_status::unknown) == "unknown");  // remote mirrors
-}
-
-TEST_CASE("a termination describes itself for humans", "[process_state]") {
-  CHECK(describe(termination{}) == "-");
-  CHECK(describe({termination::kind::exited, 3}) == "exit 3");
-  CHECK(describe({termination::kind::signaled, SIGKILL}) ==
-        "signal 9 (SIGKILL)");
-  // Real-time signals are named from the same table as os::signal_name().
-  CHECK(describe({termination::kind::signaled, SIGRTMIN + 2}) ==
-        "signal " + std::to_string(SIGRTMIN + 2) + " (SIGRTMIN+2)");
-  CHECK(describe({termination::kind::signaled, 99}) == "signal 99");
-}
-
-TEST_CASE("one table names every standard and real-time signal",
-          "[process_state][signals]") {
-  CHECK(signal_name(SIGTERM) == "SIGTERM");
-  CHECK(signal_name(SIGSTKFLT) == "SIGSTKFLT");
-  CHECK(signal_name(SIGRTMIN) == "SIGRTMIN+0");
-  CHECK(signal_name(0).empty());
-  CHECK(signal_name(SIGRTMAX + 1).empty());
-  for (const auto& s : standard_signals) {
-    CHECK(signal_name(s.number) == s.name);
-    CHECK(s.name.substr(0, 3) == "SIG");
-  }
 }
 
 TEST_CASE("a copied state shares its name and error text", "[process_state]") {

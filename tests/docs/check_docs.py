@@ -13,6 +13,10 @@ The convention (docs/testing.md, "Code blocks in the docs"):
   namespace scope instead (for blocks that define types or functions).
 * `<!-- docs: no-run -->` on the line before a program compiles and links
   it without running it (for a program that serves forever).
+* A block that includes a `<vitrine/baseline/...>` header (the messaging
+  baseline, not in the installed package) links vitrine::baseline as well,
+  from this build tree's package; every other block sees only what a
+  find_package(vitrine) consumer sees.
 
 Every block is compiled with -Wall -Wextra -Wpedantic -Werror, our headers
 included as a consumer's own (not SYSTEM), through the in-tree package
@@ -32,6 +36,8 @@ import sys
 import tempfile
 import time
 
+BASELINE_INCLUDE = re.compile(r"^\s*#\s*include\s*<vitrine/baseline/",
+                              re.MULTILINE)
 FENCE = re.compile(r"^(\s*)```+\s*([A-Za-z0-9_+-]*)")
 ANNOTATION = re.compile(r"^\s*<!--\s*docs:\s*([a-z-]+)\s*-->\s*$")
 KNOWN_ANNOTATIONS = {"toplevel", "no-run"}
@@ -53,6 +59,7 @@ class Block:
         self.path, self.rel, self.line = path, rel, line
         self.text, self.annotation = text, annotation
         self.is_program = re.search(r"\bint\s+main\s*\(", text) is not None
+        self.uses_baseline = BASELINE_INCLUDE.search(text) is not None
         self.name = "block_%s_%d" % (re.sub(r"[^A-Za-z0-9]", "_", rel), line)
 
     def where(self):
@@ -160,7 +167,8 @@ def write_project(blocks, work, package_dir):
             "target_compile_options(%s PRIVATE -Wall -Wextra -Wpedantic "
             "-Werror%s)" % (b.name, "" if b.is_program else
                             " -Wno-unused-variable -Wno-unused-but-set-variable"),
-            "target_link_libraries(%s PRIVATE vitrine::vitrine)" % b.name,
+            "target_link_libraries(%s PRIVATE vitrine::vitrine%s)" % (
+                b.name, " vitrine::baseline" if b.uses_baseline else ""),
         ]
     write_if_changed(os.path.join(work, "CMakeLists.txt"),
                      "\n".join(cmake) + "\n")

@@ -156,7 +156,9 @@ int orphan_reaper_check() {
   } while (ready < 0 && errno == EINTR);
   if (ready != 1) return 23;
   auto status = reap_child(owned->pid, owned->pidfd.get());
-  if (!status || status->unknown || status->code != 5) return 24;
+  if (!status || *status != vitrine::core::termination{
+                                vitrine::core::termination::kind::exited, 5})
+    return 24;
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!children_of(::getpid()).empty() ||

@@ -59,8 +59,9 @@ TEST_CASE("a status taken by someone else is reported as unknown, not hung") {
   }
   auto s = log.wait_for(pid);
   REQUIRE(s);
-  CHECK(s->unknown);
-  CHECK(s->code == -1);
+  CHECK(s->how == termination::kind::unknown);
+  CHECK(s->value == 0);
+  CHECK(describe(*s) == "unknown (exit status lost)");
   CHECK_FALSE(s->success());
   io.stop();  // closes its epoll and eventfd
   guard.check();
@@ -86,7 +87,7 @@ TEST_CASE("200 children are launched and reaped, each exit seen exactly once") {
   for (std::size_t i = 0; i < pids.size(); ++i) {
     auto seen = log.all(pids[i]);
     REQUIRE(seen.size() == 1);
-    CHECK(seen.front().code == static_cast<int>(i % 7));
+    CHECK(seen.front().value == static_cast<int>(i % 7));
   }
   guard.check();
 }
@@ -190,7 +191,7 @@ TEST_CASE("callbacks may register new watches") {
   auto second = std::make_shared<launched_child>(launch_ok(o));
   auto first = launch_ok(o);
   const pid_t second_pid = second->pid;
-  io.watch_exit(first, [&, second](exit_status) {
+  io.watch_exit(first, [&, second](termination) {
     io.watch_exit(*second, log.recorder(second->pid));
   });
   auto s = log.wait_for(second_pid);

@@ -28,7 +28,7 @@ launch_error launch_fails(const launch_options& o) {
   return std::get<launch_error>(r);
 }
 
-exit_status run_to_exit(const launch_options& o) {
+termination run_to_exit(const launch_options& o) {
   exit_log log;  // outlives io, whose thread calls into it
   io_service io;
   auto child = launch_ok(o);
@@ -69,20 +69,20 @@ TEST_CASE("exit codes and signals are recorded") {
   o.rlimits = {{RLIMIT_CORE, 0, 0}};
   o.argv = {helper(), "exit", "3"};
   auto s = run_to_exit(o);
-  CHECK(s.how == exit_status::kind::exited);
-  CHECK(s.code == 3);
+  CHECK(s.how == termination::kind::exited);
+  CHECK(s.value == 3);
   CHECK(describe(s) == "exit 3");
 
   o.argv = {helper(), "raise", std::to_string(SIGKILL)};
   s = run_to_exit(o);
-  CHECK(s.how == exit_status::kind::signaled);
-  CHECK(s.code == SIGKILL);
-  CHECK(describe(s) == "killed by SIGKILL");
+  CHECK(s.how == termination::kind::signaled);
+  CHECK(s.value == SIGKILL);
+  CHECK(describe(s) == "signal 9 (SIGKILL)");
 
   o.argv = {helper(), "raise", std::to_string(SIGABRT)};
   s = run_to_exit(o);
-  CHECK(s.how == exit_status::kind::signaled);
-  CHECK(s.code == SIGABRT);
+  CHECK(s.how == termination::kind::signaled);
+  CHECK(s.value == SIGABRT);
   CHECK_FALSE(s.core_dumped);  // RLIMIT_CORE 0 was applied
   guard.check();
 }
@@ -306,7 +306,7 @@ TEST_CASE("the death signal fires when the launching thread exits") {
   }).join();
   auto s = log.wait_for(pid);
   REQUIRE(s);
-  CHECK(describe(*s) == "killed by SIGKILL");
+  CHECK(describe(*s) == "signal 9 (SIGKILL)");
   io.stop();  // closes its epoll and eventfd
   guard.check();
 }

@@ -27,8 +27,8 @@ bool wait_until(const std::function<bool()>& pred,
   return true;
 }
 
-std::function<void(exit_status)> exit_log::recorder(pid_t pid) {
-  return [this, pid](exit_status s) {
+std::function<void(termination)> exit_log::recorder(pid_t pid) {
+  return [this, pid](termination s) {
     // Notify under the lock: a waiter may destroy the log right after.
     std::lock_guard<std::mutex> lock(mutex_);
     seen_[pid].push_back(s);
@@ -37,7 +37,7 @@ std::function<void(exit_status)> exit_log::recorder(pid_t pid) {
   };
 }
 
-std::optional<exit_status> exit_log::wait_for(pid_t pid) {
+std::optional<termination> exit_log::wait_for(pid_t pid) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (!cv_.wait_for(lock, deadline, [&] { return !seen_[pid].empty(); })) {
     return std::nullopt;
@@ -61,7 +61,7 @@ std::size_t exit_log::total() {
   return total_;
 }
 
-std::vector<exit_status> exit_log::all(pid_t pid) {
+std::vector<termination> exit_log::all(pid_t pid) {
   std::lock_guard<std::mutex> lock(mutex_);
   return seen_[pid];
 }

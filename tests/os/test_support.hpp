@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "vitrine/os/exit_status.hpp"
+#include "vitrine/core/termination.hpp"
 #include "vitrine/os/launch.hpp"
 
 #include "support/files.hpp"
@@ -23,6 +23,7 @@
 namespace vitrine::os::test {
 
 using namespace std::chrono_literals;
+using vitrine::core::termination;
 
 inline constexpr auto deadline = std::chrono::seconds(10);
 
@@ -36,19 +37,19 @@ bool wait_until(const std::function<bool()>& pred,
 /// Records exit statuses per pid; record() may be called from any thread.
 class exit_log {
  public:
-  std::function<void(exit_status)> recorder(pid_t pid);
+  std::function<void(termination)> recorder(pid_t pid);
   /// Waits (up to the deadline) for the first status of pid.
-  std::optional<exit_status> wait_for(pid_t pid);
+  std::optional<termination> wait_for(pid_t pid);
   /// Waits until `n` statuses are recorded in total.
   bool wait_for_total(std::size_t n);
   std::size_t count(pid_t pid);
   std::size_t total();
-  std::vector<exit_status> all(pid_t pid);
+  std::vector<termination> all(pid_t pid);
 
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::map<pid_t, std::vector<exit_status>> seen_;
+  std::map<pid_t, std::vector<termination>> seen_;
   std::size_t total_ = 0;
 };
 

@@ -6,6 +6,10 @@
 // subscribe) sends (supervisor_changed_atom, vitrine::core::supervisor_state)
 // likewise. The state is a copy the subscriber owns. Include this
 // header (it includes CAF) only in code that handles those messages.
+//
+// Threads: the messages arrive on the subscriber's own actor, on whatever
+// scheduler thread runs it. Cost: one message per transition and
+// subscriber, sent by the owning actor (a state copy shares its strings).
 #pragma once
 
 #include <caf/all.hpp>

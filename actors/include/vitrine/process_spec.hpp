@@ -4,6 +4,10 @@
 // Plain values, built on any thread and handed to runtime::supervise(),
 // which validates them first (validate() below) and refuses a bad spec as a
 // whole: nothing is started half-way. No CAF here.
+//
+// Threads: any (plain values; validate() only reads the file system).
+// Cost: validate() stats the program (one probe per PATH entry), the cwd
+// and the log directories, and allocates one string per problem.
 #pragma once
 
 #include <chrono>

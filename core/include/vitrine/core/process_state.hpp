@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "vitrine/core/termination.hpp"
+
 namespace vitrine::core {
 
 /// Where a supervised process is in its life cycle (see docs/design.md for
@@ -34,18 +36,6 @@ enum class process_status : std::uint8_t {
 };
 
 std::string_view to_string(process_status status) noexcept;
-
-/// How the last run of a process ended.
-struct termination {
-  enum class kind : std::uint8_t { none, exited, signaled };
-  kind how = kind::none;
-  int value = 0;  ///< exit code for exited, signal number for signaled
-
-  friend bool operator==(const termination&, const termination&) = default;
-};
-
-/// Renders "exit 3", "signal 9 (SIGKILL)" or "-".
-std::string describe(const termination& t);
 
 struct process_state {
   using clock = std::chrono::steady_clock;

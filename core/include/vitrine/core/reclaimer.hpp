@@ -3,6 +3,9 @@
 // (the default) and urcu_memb_reclaimer (liburcu's memb flavor), measured
 // side by side in bench/.
 //
+// Threads and cost are the model's (see its header): for both, guards are
+// per thread and cost no lock; retire() never blocks the caller.
+//
 // A model provides:
 //   node_header    a base class of every managed node;
 //   guard          RAII reader section; guard.protect(atomic<Node*>) returns

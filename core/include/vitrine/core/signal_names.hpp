@@ -1,7 +1,7 @@
 // signal_names: vitrine's one table of signal names ("SIGTERM" for 15,
-// "SIGRTMIN+n" for real-time signals). core::describe(termination),
-// os::describe(exit_status), os::signal_name() and os::signal_from_name()
-// all read it, so every message names a signal the same way.
+// "SIGRTMIN+n" for real-time signals), and the parser of the names users
+// type. describe(termination), the CLI's messages and its config parser all
+// use it, so every message names a signal the same way.
 //
 // Threads: any; the table is immutable (the real-time names are built once,
 // on first use, thread-safely). Cost: a look-up in a 31-entry table; no
@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <string_view>
 
 namespace vitrine::core {
@@ -23,5 +24,9 @@ extern const std::array<named_signal, 31> standard_signals;
 
 /// "SIGTERM" for 15; "SIGRTMIN+n" for real-time signals; "" when unknown.
 std::string_view signal_name(int sig) noexcept;
+
+/// "TERM", "SIGTERM", "sigterm" and "15" give 15; also "RTMIN+n" forms.
+/// Returns nullopt for anything that is not a valid signal (1..SIGRTMAX).
+std::optional<int> signal_from_name(std::string_view name) noexcept;
 
 }  // namespace vitrine::core

@@ -38,10 +38,13 @@
 #include <cstdint>
 #include <string_view>
 
+#include "vitrine/core/termination.hpp"
+
 namespace vitrine::core::status_table {
 
 inline constexpr std::uint64_t magic = 0x5441545352544956ull;  // "VITRSTAT"
-inline constexpr std::uint32_t format_version = 1;
+/// 2: the exit kind may be `unknown` (3) and flags carry exit_core_dumped.
+inline constexpr std::uint32_t format_version = 2;
 inline constexpr std::size_t header_size = 128;
 inline constexpr std::size_t slot_size = 256;
 inline constexpr std::size_t name_capacity = 64;
@@ -54,6 +57,7 @@ enum class slot_kind : std::uint8_t { free = 0, process = 1, supervisor = 2 };
 /// Payload flag bits.
 inline constexpr std::uint8_t name_truncated = 1;
 inline constexpr std::uint8_t error_truncated = 2;
+inline constexpr std::uint8_t exit_core_dumped = 4;
 
 /// The header at offset 0 (128 bytes). Fields that change after creation
 /// are accessed atomically; the others are written once before readers
@@ -121,6 +125,10 @@ constexpr std::uint64_t table_size_for(std::uint32_t capacity) noexcept {
 /// numeric fields are the caller's to set before.
 void pack_texts(slot_payload& p, std::string_view name,
                 std::string_view error) noexcept;
+/// Stores `t` in exit_how, exit_value and the exit_core_dumped flag.
+void pack_exit(slot_payload& p, const termination& t) noexcept;
+/// The termination a (valid) payload holds.
+termination unpack_exit(const slot_payload& p) noexcept;
 /// Sets p.checksum from the other fields.
 void seal(slot_payload& p) noexcept;
 std::uint64_t payload_checksum(const slot_payload& p) noexcept;

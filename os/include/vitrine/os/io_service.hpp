@@ -31,11 +31,11 @@
 //   the owner reaps, the pid (and the group id) cannot be reused, so every
 //   signal the owner sends before that reaches the right processes.
 // - watch_exit (simple users and tests): the io thread reaps with
-//   reap_child() exactly once and hands over the exit_status.
+//   reap_child() exactly once and hands over the core::termination.
 // An exit that happens before the watch is still seen (the pidfd stays
 // readable). If the status is gone (ECHILD: SIGCHLD set to SIG_IGN, or
-// someone called waitpid(-1)), the status is exit_status{.code = -1,
-// .unknown = true} instead of hanging.
+// someone called waitpid(-1)), the status is a termination of kind
+// unknown instead of hanging.
 // A watch that epoll cannot take (ENOMEM, ENOSPC from max_user_watches) is
 // never dropped silently: notify_exit's callback gets the errno; a
 // watch_exit child is SIGKILLed and reaped and its on_exit still runs.
@@ -47,7 +47,7 @@
 #include <functional>
 #include <memory>
 
-#include "vitrine/os/exit_status.hpp"
+#include "vitrine/core/termination.hpp"
 #include "vitrine/os/launch.hpp"
 #include "vitrine/os/log_sink.hpp"
 #include "vitrine/os/unique_fd.hpp"
@@ -74,7 +74,8 @@ class io_service {
   /// launch() makes it) gets SIGKILL once the child has exited and before it
   /// is reaped: while the zombie holds its pid the group id cannot have been
   /// reused, so the kill cannot hit an unrelated group.
-  bool watch_exit(launched_child& c, std::function<void(exit_status)> on_exit,
+  bool watch_exit(launched_child& c,
+                  std::function<void(core::termination)> on_exit,
                   bool kill_group = false);
   /// Owner-side reaping: calls on_exited(0) once on the io thread when
   /// `pidfd` becomes readable (the child exited; it is NOT reaped), or
@@ -87,7 +88,7 @@ class io_service {
 
   /// Same, for a pidfd obtained elsewhere.
   bool watch_exit(pid_t pid, unique_fd pidfd,
-                  std::function<void(exit_status)> on_exit,
+                  std::function<void(core::termination)> on_exit,
                   bool kill_group = false);
 
   /// Copies everything readable from `pipe_read_end` (should be

@@ -24,7 +24,7 @@
 // Embedding hazards: the child is reaped through its pidfd by its owner
 // (reap_child, reaper.hpp; io_service::watch_exit does it for simple users).
 // A host application that sets SIGCHLD to SIG_IGN, or calls waitpid(-1),
-// takes exit statuses away; reap_child reports those as exit_status::unknown.
+// takes exit statuses away; reap_child reports those as kind unknown.
 // With SIGCHLD at SIG_IGN the kernel reaps at once, so launched_child::pid
 // may already be free for reuse: signal through the pidfd, not the pid.
 // Needs Linux >= 5.4: waitid(P_PIDFD) 5.4, pidfds polled by epoll 5.3,

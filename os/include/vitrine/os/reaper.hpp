@@ -20,7 +20,7 @@
 // its own SIGCHLD handler *afterwards* must call orphan_reaper::notify()
 // (async-signal-safe) from it, or orphans stay zombies until the next
 // notification. A host with SIGCHLD at SIG_IGN gets no handler: the kernel
-// auto-reaps (and owned children report exit_status::unknown).
+// auto-reaps (and owned children report termination::kind::unknown).
 //
 // Cost: owned-set updates are a mutex + hash insert/erase. Each SIGCHLD
 // costs one scan of /proc/self/task/TID/children (our children only) plus one
@@ -34,7 +34,7 @@
 #include <shared_mutex>
 #include <vector>
 
-#include "vitrine/os/exit_status.hpp"
+#include "vitrine/core/termination.hpp"
 
 namespace vitrine::os {
 
@@ -63,10 +63,10 @@ void release_owned_child(pid_t pid) noexcept;
 /// The owner's reap: waitid(P_PIDFD, pidfd, WEXITED | WNOHANG). Returns
 /// nullopt while the child still runs; otherwise its status (unknown on
 /// ECHILD) and releases `pid` from the owned set. Never blocks.
-std::optional<exit_status> reap_child(pid_t pid, int pidfd) noexcept;
+std::optional<core::termination> reap_child(pid_t pid, int pidfd) noexcept;
 
 /// Same, but waits for the exit (use after SIGKILL).
-exit_status reap_child_blocking(pid_t pid, int pidfd) noexcept;
+core::termination reap_child_blocking(pid_t pid, int pidfd) noexcept;
 
 /// Our children (all threads' `/proc/self/task/<tid>/children`), zombies
 /// included; falls back to a full /proc scan where that file is missing.

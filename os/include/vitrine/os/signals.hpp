@@ -1,14 +1,13 @@
-// signals: send signals to process groups and pidfds; signal names.
+// signals: send signals to process groups and pidfds (signal names and
+// parsing are core/signal_names.hpp).
 //
 // Thread contract: every function is safe to call from any thread.
-// Cost: signal_group/signal_pidfd are one syscall each and never block;
-// the name functions are table look-ups without allocation.
+// Cost: signal_group/signal_pidfd are one syscall each and never block.
 #pragma once
 
 #include <sys/types.h>
 
-#include <optional>
-#include <string_view>
+#include <cstddef>
 
 namespace vitrine::os {
 
@@ -40,12 +39,5 @@ int signal_leader_group(int leader_pidfd, pid_t pgid, int sig) noexcept;
 /// For hosts without a cgroup per program; descendants already re-parented
 /// away (double forks) are not found.
 std::size_t signal_escaped_descendants(pid_t leader, int sig);
-
-/// "TERM", "SIGTERM", "sigterm" and "15" give 15; also "RTMIN+n" forms.
-/// Returns nullopt for anything that is not a valid signal (1..SIGRTMAX).
-std::optional<int> signal_from_name(std::string_view name) noexcept;
-
-/// "SIGTERM" for 15; "SIGRTMIN+n" for real-time signals; "" when unknown.
-std::string_view signal_name(int sig) noexcept;
 
 }  // namespace vitrine::os
