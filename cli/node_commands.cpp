@@ -61,7 +61,7 @@ int node_command(const std::string& file, const remote_flags& f,
                : endpoint_or_throw(f.endpoint);
   auto loaded = load_config_file(file);
   for (const auto& problem : loaded.problems)
-    std::cerr << to_string(problem) << "\n";
+    std::cerr << describe(problem) << "\n";
   if (!loaded.ok()) return 1;
   // Before any thread starts: every thread inherits the blocked mask, and
   // the main thread takes the stop signals with sigwait.
