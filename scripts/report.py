@@ -1012,9 +1012,10 @@ def section_vitrine_bench_e2e(run: Run, img_dir: Path, img_rel: str) -> Section:
     sweep_why = (
         "A hybrid sweep is one guarded read per process, each on a "
         "different record and snapshot, so it costs the single-record read "
-        "(see the messaging section) plus a cache miss or two per process; "
-        "meanwhile the crash thread's restarts publish new snapshots and "
-        "the reclaimer scans.")
+        "(see the messaging section) per process, while the crash thread's "
+        "restarts publish new snapshots and the reclaimer scans. "
+        "Hypothesis, not measured here: what a sweep costs beyond that "
+        "many single reads is cache misses on records spread over the heap.")
     if sw is not None and sw_cpu is not None and sw_cpu < 0.8 * sw:
         sweep_why += (
             f" The sweeping thread's own CPU time was {fmt_ns(sw_cpu)} per "

@@ -95,7 +95,8 @@ def section_push(p: dict[str, dict]) -> list[str]:
            "",
            "A push read is a local load too (host thread: "
            f"{fmt_big_ratio(push_h, hyb)} the hybrid's read here; the "
-           "seqlock copies 8 words and checks its counter twice). What push "
+           "seqlock copies the state's scalar fields and checks its counter "
+           "twice). What push "
            "pays instead is below: every transition costs the publisher one "
            "message per subscriber, and a subscriber's copy is as old as "
            "its mailbox is long.", "",

@@ -232,11 +232,11 @@ def section_claims(c, p, s, main) -> list[str]:
                    f"{ns(rt)}, {ns(rt / 2)} per message | "
                    "read/messaging_from_actor |")
     if urcu_cpu:
-        out.append(f"| design.md section 4: liburcu publish \"~250 ns\" | "
+        out.append(f"| *(earlier)* design.md section 4: liburcu publish \"~250 ns\" | "
                    f"{ns(urcu_cpu)} process CPU per publish (main run) | "
                    "publish/hybrid_urcu |")
     if mutex1 and hyb1:
-        out.append(f"| design.md section 4: locks \"6-7x slower alone\" | "
+        out.append(f"| *(earlier)* design.md section 4: locks \"6-7x slower alone\" | "
                    f"{fmt_big_ratio(mutex1, hyb1)} (1 thread, main run) | "
                    "read/mutex vs read/hybrid_hazard |")
     if heap and cell:
@@ -267,7 +267,7 @@ def section_claims(c, p, s, main) -> list[str]:
                    "stall/hybrid_qsbr |")
     h = c.get("dist/publish/hybrid_hazard_no_scan")
     if h:
-        out.append(f"| design.md section 4 table: publish \"~70 ns\" | p50 "
+        out.append(f"| *(earlier)* design.md section 4 table: publish \"~70 ns\" | p50 "
                    f"{ns(h['p50'])} without a scan, timer included | "
                    "dist/publish/hybrid_hazard_no_scan |")
     return out + [""]
