@@ -113,23 +113,6 @@ VITRINE_CHILD_CODE void remove_cgroups(const guardian_plan* plan) {
       AT_REMOVEDIR);
 }
 
-[[noreturn]] VITRINE_CHILD_CODE void kill_everything(
-    const guardian_plan* plan) {
-  for (std::size_t i = 0; i < plan->size; ++i)
-    if (plan->table[i] > 1) raw(SYS_kill, -plan->table[i], SIGKILL);
-  if (plan->cgroup_root != nullptr) {
-    long fd = raw(SYS_openat, g_cgroup, reinterpret_cast<long>("cgroup.kill"),
-                  O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      raw(SYS_write, fd, reinterpret_cast<long>("1"), 1);
-      raw(SYS_close, fd);
-    }
-    remove_cgroups(plan);
-  }
-  raw(SYS_exit_group, 0);
-  __builtin_unreachable();
-}
-
 VITRINE_CHILD_CODE void add_group(guardian_plan* plan, pid_t pgid) {
   if (plan->size == plan->capacity) {
     const std::size_t bigger = plan->capacity * 2;
@@ -149,6 +132,43 @@ VITRINE_CHILD_CODE void remove_group(guardian_plan* plan, pid_t pgid) {
     plan->table[i] = plan->table[--plan->size];
     return;
   }
+}
+
+// Applies every message queued on the socket. Returns false once the host
+// end is closed (or the socket failed), true when the queue is empty. A
+// quit message ends the guardian here (a normal shutdown: kill nothing).
+VITRINE_CHILD_CODE bool take_messages(guardian_plan* plan) {
+  for (;;) {
+    record r{};
+    const long got = raw(SYS_recvfrom, g_socket, reinterpret_cast<long>(&r),
+                         sizeof r, MSG_DONTWAIT, 0, 0);
+    if (got == 0) return false;  // the host end is closed
+    if (got < 0) return errno == EAGAIN || errno == EINTR;
+    if (got != sizeof r) continue;
+    if (r.op == op_add) add_group(plan, r.pgid);
+    if (r.op == op_remove) remove_group(plan, r.pgid);
+    if (r.op == op_quit) raw(SYS_exit_group, 0);
+  }
+}
+
+// Kills every group the host told us about: the messages still queued
+// first, since the host may have announced a group and died before we read
+// it (a dead host's socket keeps them until we do).
+[[noreturn]] VITRINE_CHILD_CODE void kill_everything(guardian_plan* plan) {
+  take_messages(plan);
+  for (std::size_t i = 0; i < plan->size; ++i)
+    if (plan->table[i] > 1) raw(SYS_kill, -plan->table[i], SIGKILL);
+  if (plan->cgroup_root != nullptr) {
+    long fd = raw(SYS_openat, g_cgroup, reinterpret_cast<long>("cgroup.kill"),
+                  O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      raw(SYS_write, fd, reinterpret_cast<long>("1"), 1);
+      raw(SYS_close, fd);
+    }
+    remove_cgroups(plan);
+  }
+  raw(SYS_exit_group, 0);
+  __builtin_unreachable();
 }
 
 // -- giving back the host's memory
@@ -329,23 +349,9 @@ VITRINE_CHILD_CODE int guardian_main(void* arg) {
   for (;;) {
     struct pollfd fds[2] = {{g_socket, POLLIN, 0}, {g_host, POLLIN, 0}};
     long n = raw(SYS_ppoll, reinterpret_cast<long>(fds), 2, 0, 0, 0);
-    if (n < 0) continue;  // EINTR
-    if (fds[1].revents != 0) kill_everything(plan);
-    if (fds[0].revents == 0) continue;
-    for (;;) {
-      record r{};
-      long got = raw(SYS_recvfrom, g_socket, reinterpret_cast<long>(&r),
-                     sizeof r, MSG_DONTWAIT, 0, 0);
-      if (got == 0) kill_everything(plan);  // the host end is closed
-      if (got < 0) {
-        if (errno == EAGAIN || errno == EINTR) break;
-        kill_everything(plan);
-      }
-      if (got != sizeof r) continue;
-      if (r.op == op_add) add_group(plan, r.pgid);
-      if (r.op == op_remove) remove_group(plan, r.pgid);
-      if (r.op == op_quit) raw(SYS_exit_group, 0);
-    }
+    if (n < 0) continue;                             // EINTR
+    if (fds[1].revents != 0) kill_everything(plan);  // reads the queue first
+    if (fds[0].revents != 0 && !take_messages(plan)) kill_everything(plan);
   }
 }
 

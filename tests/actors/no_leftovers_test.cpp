@@ -1,6 +1,7 @@
 // No leftovers: whatever kills the host, every descendant of every program
 // dies (guardian, cgroup, process groups); re-parented descendants are
-// reaped (orphan reaper); the guardian is replaced when it dies; a reaped
+// reaped (orphan reaper); the guardian is replaced when it dies and kills
+// the groups announced just before the host died; a reaped
 // child can no longer be signalled; validate() and launch agree on PATH.
 #include <signal.h>
 #include <unistd.h>
@@ -142,6 +143,32 @@ TEST_CASE("a killed guardian is replaced, and the replacement still works",
   run.host->reap();
   CHECK(time_until_none(run.marker, 5'000ms).count() >= 0);
   CHECK(eventually([&] { return ::kill(second, 0) != 0; }));
+}
+
+TEST_CASE("a group announced just before the host dies is killed with it",
+          "[orphans][guardian]") {
+  // The guardian learns a program's group from its socket only when it is
+  // scheduled; a stopped guardian stands for one that was not, under load.
+  // Without cgroups (cgroup.kill would reach every descendant anyway).
+  host_run run{"shell", 1, {"late"}, {"VITRINE_CGROUP=off"}};
+  REQUIRE(run.host->read_until("ready\n", 30'000ms));
+  REQUIRE(at_least(run.marker, 2, 10'000ms));
+  const pid_t guard = guardian_of(run.host->pid());
+  REQUIRE(guard != 0);
+  REQUIRE(::kill(guard, SIGSTOP) == 0);
+  struct resume_at_exit {
+    pid_t pid;
+    ~resume_at_exit() { ::kill(pid, SIGCONT); }
+  } resume{guard};
+  REQUIRE(::kill(run.host->pid(), SIGUSR1) == 0);  // one more program
+  REQUIRE(run.host->read_until("late\n", 30'000ms));
+  REQUIRE(at_least(run.marker, 4, 10'000ms));
+  REQUIRE(::kill(run.host->pid(), SIGKILL) == 0);
+  run.host->reap();
+  REQUIRE(::kill(guard, SIGCONT) == 0);  // it wakes to a dead host
+  const bool none_left = time_until_none(run.marker, 5'000ms).count() >= 0;
+  INFO("leftovers: " << processes_with(run.marker).size());
+  CHECK(none_left);
 }
 
 TEST_CASE(

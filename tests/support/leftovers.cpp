@@ -1,11 +1,11 @@
 #include "support/leftovers.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <iterator>
+#include <cerrno>
 #include <random>
 #include <thread>
 
@@ -15,9 +15,28 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-bool is_zombie(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text{std::istreambuf_iterator<char>(in), {}};
+// The whole of /proc/<pid>/<name>, or what could be read of it. A process
+// that exits while we read makes read() fail (ESRCH): that is not an error
+// here (std::ifstream would throw from its streambuf), it is a process gone.
+std::string read_proc_file(const char* pid, const char* name) {
+  const std::string path = std::string("/proc/") + pid + "/" + name;
+  std::string text;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+// Gone (unreadable) counts as a zombie: in either case it is not alive.
+bool is_zombie(const char* pid) {
+  const std::string text = read_proc_file(pid, "stat");
   const auto paren = text.rfind(')');
   return paren == std::string::npos || paren + 2 >= text.size() ||
          text[paren + 2] == 'Z' || text[paren + 2] == 'X';
@@ -36,11 +55,9 @@ std::vector<pid_t> processes_with(std::string_view token) {
   if (proc == nullptr) return found;
   while (dirent* entry = ::readdir(proc)) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    const pid_t pid = std::stoi(entry->d_name);
-    std::ifstream in(std::string("/proc/") + entry->d_name + "/cmdline");
-    std::string cmdline{std::istreambuf_iterator<char>(in), {}};
+    const std::string cmdline = read_proc_file(entry->d_name, "cmdline");
     if (cmdline.find(token) == std::string::npos) continue;
-    if (!is_zombie(pid)) found.push_back(pid);
+    if (!is_zombie(entry->d_name)) found.push_back(std::stoi(entry->d_name));
   }
   ::closedir(proc);
   return found;
