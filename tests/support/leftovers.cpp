@@ -1,13 +1,13 @@
 #include "support/leftovers.hpp"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <random>
 #include <thread>
+
+#include "support/files.hpp"
 
 namespace vitrine::test {
 
@@ -15,28 +15,9 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// The whole of /proc/<pid>/<name>, or what could be read of it. A process
-// that exits while we read makes read() fail (ESRCH): that is not an error
-// here (std::ifstream would throw from its streambuf), it is a process gone.
-std::string read_proc_file(const char* pid, const char* name) {
-  const std::string path = std::string("/proc/") + pid + "/" + name;
-  std::string text;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return text;
-}
-
 // Gone (unreadable) counts as a zombie: in either case it is not alive.
 bool is_zombie(const char* pid) {
-  const std::string text = read_proc_file(pid, "stat");
+  const std::string text = read_file(std::string("/proc/") + pid + "/stat");
   const auto paren = text.rfind(')');
   return paren == std::string::npos || paren + 2 >= text.size() ||
          text[paren + 2] == 'Z' || text[paren + 2] == 'X';
@@ -55,7 +36,8 @@ std::vector<pid_t> processes_with(std::string_view token) {
   if (proc == nullptr) return found;
   while (dirent* entry = ::readdir(proc)) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    const std::string cmdline = read_proc_file(entry->d_name, "cmdline");
+    const std::string cmdline =
+        read_file(std::string("/proc/") + entry->d_name + "/cmdline");
     if (cmdline.find(token) == std::string::npos) continue;
     if (!is_zombie(entry->d_name)) found.push_back(std::stoi(entry->d_name));
   }
