@@ -113,23 +113,6 @@ VITRINE_CHILD_CODE void remove_cgroups(const guardian_plan* plan) {
       AT_REMOVEDIR);
 }
 
-[[noreturn]] VITRINE_CHILD_CODE void kill_everything(
-    const guardian_plan* plan) {
-  for (std::size_t i = 0; i < plan->size; ++i)
-    if (plan->table[i] > 1) raw(SYS_kill, -plan->table[i], SIGKILL);
-  if (plan->cgroup_root != nullptr) {
-    long fd = raw(SYS_openat, g_cgroup, reinterpret_cast<long>("cgroup.kill"),
-                  O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      raw(SYS_write, fd, reinterpret_cast<long>("1"), 1);
-      raw(SYS_close, fd);
-    }
-    remove_cgroups(plan);
-  }
-  raw(SYS_exit_group, 0);
-  __builtin_unreachable();
-}
-
 VITRINE_CHILD_CODE void add_group(guardian_plan* plan, pid_t pgid) {
   if (plan->size == plan->capacity) {
     const std::size_t bigger = plan->capacity * 2;
@@ -151,6 +134,43 @@ VITRINE_CHILD_CODE void remove_group(guardian_plan* plan, pid_t pgid) {
   }
 }
 
+// Applies every message queued on the socket. Returns false once the host
+// end is closed (or the socket failed), true when the queue is empty. A
+// quit message ends the guardian here (a normal shutdown: kill nothing).
+VITRINE_CHILD_CODE bool take_messages(guardian_plan* plan) {
+  for (;;) {
+    record r{};
+    const long got = raw(SYS_recvfrom, g_socket, reinterpret_cast<long>(&r),
+                         sizeof r, MSG_DONTWAIT, 0, 0);
+    if (got == 0) return false;  // the host end is closed
+    if (got < 0) return errno == EAGAIN || errno == EINTR;
+    if (got != sizeof r) continue;
+    if (r.op == op_add) add_group(plan, r.pgid);
+    if (r.op == op_remove) remove_group(plan, r.pgid);
+    if (r.op == op_quit) raw(SYS_exit_group, 0);
+  }
+}
+
+// Kills every group the host told us about: the messages still queued
+// first, since the host may have announced a group and died before we read
+// it (a dead host's socket keeps them until we do).
+[[noreturn]] VITRINE_CHILD_CODE void kill_everything(guardian_plan* plan) {
+  take_messages(plan);
+  for (std::size_t i = 0; i < plan->size; ++i)
+    if (plan->table[i] > 1) raw(SYS_kill, -plan->table[i], SIGKILL);
+  if (plan->cgroup_root != nullptr) {
+    long fd = raw(SYS_openat, g_cgroup, reinterpret_cast<long>("cgroup.kill"),
+                  O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      raw(SYS_write, fd, reinterpret_cast<long>("1"), 1);
+      raw(SYS_close, fd);
+    }
+    remove_cgroups(plan);
+  }
+  raw(SYS_exit_group, 0);
+  __builtin_unreachable();
+}
+
 // -- giving back the host's memory
 // ---------------------------------------------
 //
@@ -158,8 +178,9 @@ VITRINE_CHILD_CODE void remove_group(guardian_plan* plan, pid_t pgid) {
 // writes afterwards would stay with the guardian alone, so the guardian
 // would keep the host's whole memory at fork time for its life. It drops
 // (MADV_DONTNEED) the heap and every large private anonymous mapping except
-// its own stack, its table and the mapping of its thread's TLS (errno and
-// the stack guard live there). File-backed mappings (code, GOT, .data) are
+// the pages of its own stack, its table and its thread's errno and control
+// block (the stack guard lives there); the rest of a mapping holding them
+// goes too. File-backed mappings (code, GOT, .data) are
 // kept: dropping a written private file page would bring back the file's
 // content. Everything it needs afterwards is on its own stack or in its
 // table, and it only calls the syscall() wrapper, which touches no globals.
@@ -169,11 +190,28 @@ struct keep_ranges {
   std::uintptr_t high[3];
 };
 
-VITRINE_CHILD_CODE bool overlaps(const keep_ranges& keep, std::uintptr_t low,
-                                 std::uintptr_t high) {
-  for (int i = 0; i < 3; ++i)
-    if (low < keep.high[i] && keep.low[i] < high) return true;
-  return false;
+// Drops [low, high) except the pages of the keep ranges. One maps line may
+// be a host mapping that the kernel merged with a range we keep (seen: a
+// 128 MiB vector merged with the main thread's TLS block, or with our
+// table): drop around the kept pages, not nothing.
+VITRINE_CHILD_CODE void drop_outside(const keep_ranges& keep,
+                                     std::uintptr_t low, std::uintptr_t high) {
+  constexpr std::uintptr_t page = 4096;
+  while (low < high) {
+    // The first kept range (page-rounded) that reaches into [low, high).
+    std::uintptr_t next_low = high, next_high = high;
+    for (int i = 0; i < 3; ++i) {
+      const std::uintptr_t k_low = keep.low[i] & ~(page - 1);
+      const std::uintptr_t k_high = (keep.high[i] + page - 1) & ~(page - 1);
+      if (k_high <= low || k_low >= high || k_low >= next_low) continue;
+      next_low = k_low < low ? low : k_low;
+      next_high = k_high;
+    }
+    if (low < next_low)
+      raw(SYS_madvise, static_cast<long>(low),
+          static_cast<long>(next_low - low), MADV_DONTNEED);
+    low = next_high;
+  }
 }
 
 VITRINE_CHILD_CODE std::uintptr_t parse_hex(const char*& p, const char* end) {
@@ -215,9 +253,7 @@ VITRINE_CHILD_CODE void maybe_drop(const char* line, const char* end,
                     p[3] == 'a' && p[4] == 'p' && p[5] == ']';
   if (!anonymous && !heap) return;
   if (!heap && high - low < (std::uintptr_t{256} << 10)) return;
-  if (overlaps(keep, low, high)) return;
-  raw(SYS_madvise, static_cast<long>(low), static_cast<long>(high - low),
-      MADV_DONTNEED);
+  drop_outside(keep, low, high);
 }
 
 VITRINE_CHILD_CODE void release_host_memory(const keep_ranges& keep) {
@@ -296,8 +332,13 @@ VITRINE_CHILD_CODE int guardian_main(void* arg) {
     keep.high[0] = reinterpret_cast<std::uintptr_t>(plan->stack_high);
     keep.low[1] = reinterpret_cast<std::uintptr_t>(plan->table);
     keep.high[1] = keep.low[1] + plan->capacity * sizeof(pid_t);
-    keep.low[2] = reinterpret_cast<std::uintptr_t>(&errno);
-    keep.high[2] = keep.low[2] + sizeof(int);
+    // errno and the thread's control block (stack guard at %fs:0x28).
+    const auto errno_at = reinterpret_cast<std::uintptr_t>(&errno);
+    const auto tcb =
+        reinterpret_cast<std::uintptr_t>(__builtin_thread_pointer());
+    keep.low[2] = errno_at < tcb ? errno_at : tcb;
+    keep.high[2] =
+        errno_at + sizeof(int) > tcb + 64 ? errno_at + sizeof(int) : tcb + 64;
     release_host_memory(keep);
   }
   // Dispositions: the host's handlers must never run here; termination
@@ -329,23 +370,9 @@ VITRINE_CHILD_CODE int guardian_main(void* arg) {
   for (;;) {
     struct pollfd fds[2] = {{g_socket, POLLIN, 0}, {g_host, POLLIN, 0}};
     long n = raw(SYS_ppoll, reinterpret_cast<long>(fds), 2, 0, 0, 0);
-    if (n < 0) continue;  // EINTR
-    if (fds[1].revents != 0) kill_everything(plan);
-    if (fds[0].revents == 0) continue;
-    for (;;) {
-      record r{};
-      long got = raw(SYS_recvfrom, g_socket, reinterpret_cast<long>(&r),
-                     sizeof r, MSG_DONTWAIT, 0, 0);
-      if (got == 0) kill_everything(plan);  // the host end is closed
-      if (got < 0) {
-        if (errno == EAGAIN || errno == EINTR) break;
-        kill_everything(plan);
-      }
-      if (got != sizeof r) continue;
-      if (r.op == op_add) add_group(plan, r.pgid);
-      if (r.op == op_remove) remove_group(plan, r.pgid);
-      if (r.op == op_quit) raw(SYS_exit_group, 0);
-    }
+    if (n < 0) continue;                             // EINTR
+    if (fds[1].revents != 0) kill_everything(plan);  // reads the queue first
+    if (fds[0].revents != 0 && !take_messages(plan)) kill_everything(plan);
   }
 }
 

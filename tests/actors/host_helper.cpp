@@ -16,7 +16,10 @@
 //                 "zombies <n>" (zombie children seen after the reaper had
 //                 time to run), shuts down and prints "left <children>"
 //   flags: subreaper (runtime_options::subreaper), setpgrp (lead our own
-//          process group, so the test can kill the whole group)
+//          process group, so the test can kill the whole group), late (on
+//          each SIGUSR1 after "ready", start one more program of `kind`,
+//          print its "pid <pid>", then "late")
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -85,6 +88,23 @@ int run_zombies(vitrine::runtime& rt, const std::string& token, int restarts) {
   return 0;
 }
 
+/// Supervises one more program; prints "pid <pid>" once it runs.
+bool start_program(vitrine::runtime& rt, const std::string& kind,
+                   const std::string& token, const std::string& name) {
+  vitrine::process_spec spec;
+  spec.name = name;
+  spec.launch.argv = command_for(kind, token);
+  spec.startsecs = std::chrono::milliseconds{0};
+  auto h = rt.supervise(spec);
+  if (!h.wait_for_status(vitrine::core::process_status::running,
+                         std::chrono::steady_clock::now() + 30s)) {
+    std::fprintf(stderr, "host_helper: %s did not start\n", name.c_str());
+    return false;
+  }
+  std::printf("pid %d\n", static_cast<int>(h.read()->pid));
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -93,27 +113,32 @@ int main(int argc, char** argv) {
   const std::string token = argc > 3 ? argv[3] : "0";
   vitrine::runtime_options options;
   options.root_intensity = 1'000'000;  // programs that restart on purpose
+  bool late = false;
   for (int i = 4; i < argc; ++i) {
     if (std::strcmp(argv[i], "subreaper") == 0) options.subreaper = true;
     if (std::strcmp(argv[i], "setpgrp") == 0) ::setpgid(0, 0);
+    if (std::strcmp(argv[i], "late") == 0) late = true;
   }
+  // Blocked before the runtime's threads exist (they inherit the mask), so
+  // only sigwait below takes SIGUSR1.
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  if (late) pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
   vitrine::runtime rt{options};
   if (kind == "zombies") return run_zombies(rt, token, count);
-  for (int i = 0; i < count; ++i) {
-    vitrine::process_spec spec;
-    spec.name = "orphan-" + std::to_string(i);
-    spec.launch.argv = command_for(kind, token);
-    spec.startsecs = std::chrono::milliseconds{0};
-    auto h = rt.supervise(spec);
-    if (!h.wait_for_status(vitrine::core::process_status::running,
-                           std::chrono::steady_clock::now() + 30s)) {
-      std::fprintf(stderr, "host_helper: %s did not start\n",
-                   spec.name.c_str());
+  for (int i = 0; i < count; ++i)
+    if (!start_program(rt, kind, token, "orphan-" + std::to_string(i)))
       return 1;
-    }
-    std::printf("pid %d\n", static_cast<int>(h.read()->pid));
-  }
   std::printf("ready\n");
   std::fflush(stdout);
+  for (int extra = 0; late; ++extra) {
+    int sig = 0;
+    if (sigwait(&usr1, &sig) != 0) continue;
+    if (!start_program(rt, kind, token, "late-" + std::to_string(extra)))
+      return 1;
+    std::printf("late\n");
+    std::fflush(stdout);
+  }
   for (;;) ::pause();
 }

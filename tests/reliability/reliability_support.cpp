@@ -16,6 +16,8 @@
 #include <sstream>
 #include <thread>
 
+#include "support/files.hpp"
+
 namespace vitrine::reliability {
 namespace {
 
@@ -25,33 +27,17 @@ constexpr bool sanitized = true;
 constexpr bool sanitized = false;
 #endif
 
-/// The whole content of a small /proc file, or nullopt if it cannot be read.
-std::optional<std::string> slurp(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return text;
-}
-
 std::optional<proc_info> read_stat(pid_t pid) {
-  const auto text = slurp("/proc/" + std::to_string(pid) + "/stat");
-  if (!text) return std::nullopt;
+  const auto text = test::read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (text.empty()) return std::nullopt;
   // "pid (comm) S ppid pgrp ..."; comm may hold spaces and parentheses.
-  const auto open = text->find('(');
-  const auto close = text->rfind(')');
+  const auto open = text.find('(');
+  const auto close = text.rfind(')');
   if (open == std::string::npos || close == std::string::npos) return {};
   proc_info p;
   p.pid = pid;
-  p.comm = text->substr(open + 1, close - open - 1);
-  std::istringstream rest{text->substr(close + 1)};
+  p.comm = text.substr(open + 1, close - open - 1);
+  std::istringstream rest{text.substr(close + 1)};
   rest >> p.state >> p.ppid >> p.pgrp;
   if (!rest) return std::nullopt;
   return p;
@@ -139,15 +125,16 @@ std::vector<proc_info> processes_with_env(const std::string& needle) {
   std::vector<proc_info> out;
   for (pid_t pid : all_pids()) {
     if (pid == self) continue;
-    const auto env = slurp("/proc/" + std::to_string(pid) + "/environ");
-    if (!env) continue;
+    const auto env =
+        test::read_file("/proc/" + std::to_string(pid) + "/environ");
+    if (env.empty()) continue;
     // NUL-separated "KEY=value" entries.
     std::size_t begin = 0;
     bool found = false;
-    while (begin < env->size() && !found) {
-      std::size_t end = env->find('\0', begin);
-      if (end == std::string::npos) end = env->size();
-      found = env->compare(begin, end - begin, needle) == 0;
+    while (begin < env.size() && !found) {
+      std::size_t end = env.find('\0', begin);
+      if (end == std::string::npos) end = env.size();
+      found = env.compare(begin, end - begin, needle) == 0;
       begin = end + 1;
     }
     if (!found) continue;

@@ -1,10 +1,12 @@
 #include "support/files.hpp"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <stdexcept>
 
 namespace vitrine::test {
@@ -30,9 +32,22 @@ std::string temp_dir::write(const std::string& name,
   return full;
 }
 
+// Plain read(2), not std::ifstream: a /proc file of a process that exits
+// while we read fails with ESRCH, and libstdc++'s filebuf throws on a
+// failed read instead of reporting end of file.
 std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  return {std::istreambuf_iterator<char>{in}, {}};
+  std::string text;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
 }
 
 bool file_exists(const std::string& path) {

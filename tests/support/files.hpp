@@ -26,7 +26,8 @@ class temp_dir {
   std::string path_;
 };
 
-/// The whole file ("" when it cannot be read).
+/// The whole file, or what could be read of it ("" when it cannot be
+/// opened). Never throws: fit for /proc files of processes that may exit.
 std::string read_file(const std::string& path);
 bool file_exists(const std::string& path);
 /// The size in bytes, 0 when absent.

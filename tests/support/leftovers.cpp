@@ -4,10 +4,10 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <thread>
+
+#include "support/files.hpp"
 
 namespace vitrine::test {
 
@@ -15,9 +15,9 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-bool is_zombie(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text{std::istreambuf_iterator<char>(in), {}};
+// Gone (unreadable) counts as a zombie: in either case it is not alive.
+bool is_zombie(const char* pid) {
+  const std::string text = read_file(std::string("/proc/") + pid + "/stat");
   const auto paren = text.rfind(')');
   return paren == std::string::npos || paren + 2 >= text.size() ||
          text[paren + 2] == 'Z' || text[paren + 2] == 'X';
@@ -36,11 +36,10 @@ std::vector<pid_t> processes_with(std::string_view token) {
   if (proc == nullptr) return found;
   while (dirent* entry = ::readdir(proc)) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    const pid_t pid = std::stoi(entry->d_name);
-    std::ifstream in(std::string("/proc/") + entry->d_name + "/cmdline");
-    std::string cmdline{std::istreambuf_iterator<char>(in), {}};
+    const std::string cmdline =
+        read_file(std::string("/proc/") + entry->d_name + "/cmdline");
     if (cmdline.find(token) == std::string::npos) continue;
-    if (!is_zombie(pid)) found.push_back(pid);
+    if (!is_zombie(entry->d_name)) found.push_back(std::stoi(entry->d_name));
   }
   ::closedir(proc);
   return found;

@@ -10,11 +10,12 @@
 // ALRM, TSTP, TTIN, TTOU), names itself "vitrine-guard", keeps only its own
 // fds (stdio on /dev/null) and learns from a SOCK_SEQPACKET socket which
 // process groups to guard. When the host is gone (EOF on the socket, or the
-// host's pidfd becomes readable) it SIGKILLs every group it knows and, with
-// a cgroup tree, writes cgroup.kill on the runtime's cgroup (which holds
-// every descendant, setsid daemons and double forks included), waits until
-// the cgroup is empty (at most 2 s), removes the program cgroups and the
-// runtime's own, and exits.
+// host's pidfd becomes readable) it first applies the messages still queued
+// (a group announced just before the host died counts), then SIGKILLs every
+// group it knows and, with a cgroup tree, writes cgroup.kill on the
+// runtime's cgroup (which holds every descendant, setsid daemons and double
+// forks included), waits until the cgroup is empty (at most 2 s), removes
+// the program cgroups and the runtime's own, and exits.
 //
 // Replacement: the guardian is our child; guardian::watch(io) asks the
 // io_service to report its exit, and a dead guardian is reaped and replaced
