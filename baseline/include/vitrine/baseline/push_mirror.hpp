@@ -64,11 +64,10 @@ class alignas(64) state_seqlock {
   void store(const pushed_state& s) noexcept {
     std::array<std::uint64_t, words> buffer{};
     std::memcpy(buffer.data(), &s, sizeof s);
-    const auto seq = sequence_.load(std::memory_order_relaxed);
-    sequence_.store(seq + 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);  // odd before words
-    for (std::size_t i = 0; i < words; ++i)
-      words_[i].store(buffer[i], std::memory_order_relaxed);
+    const auto seq = sequence_.load(plain);
+    sequence_.store(seq + 1, plain);
+    fence(std::memory_order_release);  // odd before words
+    for (std::size_t i = 0; i < words; ++i) words_[i].store(buffer[i], plain);
     sequence_.store(seq + 2, std::memory_order_release);  // words before even
   }
 
@@ -77,12 +76,9 @@ class alignas(64) state_seqlock {
     std::array<std::uint64_t, words> buffer;
     for (;;) {
       const auto before = sequence_.load(std::memory_order_acquire);
-      for (std::size_t i = 0; i < words; ++i)
-        buffer[i] = words_[i].load(std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_acquire);  // words before
-      if ((before & 1) == 0 &&
-          sequence_.load(std::memory_order_relaxed) == before)
-        break;
+      for (std::size_t i = 0; i < words; ++i) buffer[i] = words_[i].load(plain);
+      fence(std::memory_order_acquire);  // words before
+      if ((before & 1) == 0 && sequence_.load(plain) == before) break;
     }
     pushed_state s;
     std::memcpy(static_cast<void*>(&s), buffer.data(), sizeof s);
@@ -90,6 +86,18 @@ class alignas(64) state_seqlock {
   }
 
  private:
+#if defined(VITRINE_TSAN)
+  // ThreadSanitizer does not model fences (GCC rejects them with -Wtsan):
+  // there every access is seq_cst instead, which orders them as well.
+  static constexpr auto plain = std::memory_order_seq_cst;
+  static void fence(std::memory_order) noexcept {}
+#else
+  static constexpr auto plain = std::memory_order_relaxed;
+  static void fence(std::memory_order order) noexcept {
+    std::atomic_thread_fence(order);
+  }
+#endif
+
   std::atomic<std::uint64_t> sequence_{0};
   std::array<std::atomic<std::uint64_t>, words> words_{};
 };
