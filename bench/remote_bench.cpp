@@ -76,7 +76,9 @@ vitrine::runtime_options remote_options() {
   vitrine::runtime rt{options};
   for (int i = 0; i < 8; ++i) {
     vitrine::process_spec spec;
-    spec.name = "p" + std::to_string(i);
+    spec.name = std::to_string(i);
+    spec.name.insert(0, 1, 'p');  // not "p" + ...: GCC 12 -O3 -Wrestrict false
+                                  // positive (GCC bug 105329)
     spec.launch.argv = {"sleep", "100000"};
     spec.startsecs = 0ms;
     rt.supervise(spec);

@@ -47,7 +47,9 @@ int main(int argc, char** argv) {
   vitrine::runtime rt{options};
   for (int i = 0; i < count; ++i) {
     vitrine::process_spec spec;
-    spec.name = "p" + std::to_string(i);
+    spec.name = std::to_string(i);
+    spec.name.insert(0, 1, 'p');  // not "p" + ...: GCC 12 -O3 -Wrestrict false
+                                  // positive (GCC bug 105329)
     spec.launch.argv = {"sleep", "1000." + token};
     spec.startsecs = 0ms;
     rt.supervise(spec);
