@@ -241,7 +241,10 @@ stdout = { capture = "tick.log", max_bytes = 400, backups = 1 }
   const auto numbers = numbers_after(read_file(output), "tick ");
   INFO(read_file(output));
   CHECK(consecutive(numbers));  // nothing lost or repeated at a rotation
-  CHECK(numbers.size() >= 190);
+  // It followed ~three rotations (40 lines each) or more; where it began
+  // depends on how fast `logs -f` started (slow under the sanitizers).
+  REQUIRE(!numbers.empty());
+  CHECK(numbers.back() - numbers.front() >= 120);
   REQUIRE(::kill(run.pid(), SIGTERM) == 0);
   CHECK(run.wait(20s) == std::optional<int>{0});
 }
