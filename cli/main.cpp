@@ -10,6 +10,7 @@
 //   vitrine logs NAME [-f] [-n N] [--state-dir DIR]
 //   vitrine node FILE.toml --listen HOST:PORT [--insecure] (vitrine-run)
 //   vitrine status|ctl --node HOST:PORT ... (vitrine-run; node_commands.hpp)
+//   vitrine watch --node HOST:PORT... (vitrine-run; watch_command.hpp)
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -97,6 +98,9 @@ int main(int argc, char** argv) {
   CLI::App app{"vitrine: supervise OS processes described in a TOML file"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "vitrine 0.1.0");
+  app.footer(
+      "Remote nodes (docs/distribution.md): node, watch, status --node, ctl "
+      "--node; each has --help.");
 
   run_options run;  // checked here, run by vitrine-run (run_subcommand.hpp)
   auto* run_cmd = add_run_subcommand(app, run);

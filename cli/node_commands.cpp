@@ -15,6 +15,7 @@
 #include "config.hpp"
 #include "text_escape.hpp"
 #include "vitrine/runtime.hpp"
+#include "watch_command.hpp"
 
 namespace vitrine::cli {
 namespace {
@@ -234,6 +235,8 @@ int remote_main(int argc, char** argv) {
       ->check(CLI::IsMember({"start", "stop", "restart"}));
   ctl->add_option("names", names, "program names")->required();
   add_timing(ctl, ctl_flags);
+  watch_options watch_flags;
+  auto* watch = add_watch_subcommand(app, watch_flags);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -243,6 +246,7 @@ int remote_main(int argc, char** argv) {
     if (*node) return node_command(file, node_flags, insecure);
     if (*status) return status_command(status_flags, json);
     if (*ctl) return ctl_command(ctl_flags, verb, names);
+    if (*watch) return watch_command(watch_flags);
   } catch (const std::exception& e) {
     const std::string_view what = e.what();
     std::cerr << (what.starts_with("vitrine: ") ? "" : "vitrine: ") << what

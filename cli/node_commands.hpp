@@ -4,6 +4,7 @@
 //   vitrine node FILE.toml --listen HOST:PORT [--insecure]
 //   vitrine status --node HOST:PORT [--json] [--timeout-ms N]
 //   vitrine ctl --node HOST:PORT start|stop|restart NAME... [--timeout-ms N]
+//   vitrine watch --node HOST:PORT [--node ...] (watch_command.hpp)
 //
 // Threads: main thread, before any other starts. Costs: an actor system
 // with the middleman per invocation (status and ctl: one connection, one
@@ -12,8 +13,8 @@
 
 namespace vitrine::cli {
 
-/// True when argv names a command vitrine-run must run (node, or status /
-/// ctl with --node). Looks at argv only.
+/// True when argv names a command vitrine-run must run (node, watch, or
+/// status / ctl with --node). Looks at argv only.
 bool is_remote_command(int argc, char** argv);
 
 /// Parses and runs one of them; the exit status (2: usage).

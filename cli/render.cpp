@@ -3,7 +3,6 @@
 #include <time.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 
 #include "text_escape.hpp"
@@ -41,12 +40,12 @@ std::string format_clock(std::int64_t unix_ms) {
   return text;
 }
 
-namespace {
+std::vector<std::string> table_header() {
+  return {"NAME", "STATUS", "PID", "UPTIME", "RESTARTS", "LAST EXIT"};
+}
 
-constexpr std::size_t column_count = 6;
-using cells = std::array<std::string, column_count>;
-
-cells cells_of(const status_row& row, std::int64_t now_unix_ms) {
+std::vector<std::string> table_cells(const status_row& row,
+                                     std::int64_t now_unix_ms) {
   const auto up = uptime(row, now_unix_ms);
   std::string last = row.last_exit;
   if (!row.spawn_error.empty()) last += " (" + row.spawn_error + ")";
@@ -59,32 +58,37 @@ cells cells_of(const status_row& row, std::int64_t now_unix_ms) {
           terminal_safe(last)};
 }
 
-}  // namespace
-
-std::string render_table(const std::vector<status_row>& rows,
-                         std::int64_t now_unix_ms, std::size_t width) {
-  std::vector<cells> lines;
-  lines.reserve(rows.size() + 1);
-  lines.push_back({"NAME", "STATUS", "PID", "UPTIME", "RESTARTS", "LAST EXIT"});
-  for (const auto& row : rows) lines.push_back(cells_of(row, now_unix_ms));
-  std::array<std::size_t, column_count> widths{};
+std::string align_columns(const std::vector<std::vector<std::string>>& lines,
+                          std::size_t width) {
+  std::vector<std::size_t> widths;
   std::size_t line_width = 0;
-  for (const auto& line : lines)
-    for (std::size_t c = 0; c < column_count; ++c)
+  for (const auto& line : lines) {
+    if (widths.size() < line.size()) widths.resize(line.size());
+    for (std::size_t c = 0; c < line.size(); ++c)
       widths[c] = std::max(widths[c], line[c].size());
+  }
   for (const std::size_t w : widths) line_width += w + 2;
   std::string out;
   out.reserve(lines.size() * (line_width + 1));
   for (const auto& line : lines) {
     const std::size_t begin = out.size();
-    for (std::size_t c = 0; c < column_count; ++c) {
+    for (std::size_t c = 0; c < line.size(); ++c) {
       out += line[c];
-      if (c + 1 < column_count) out.append(widths[c] - line[c].size() + 2, ' ');
+      if (c + 1 < line.size()) out.append(widths[c] - line[c].size() + 2, ' ');
     }
     if (width && out.size() - begin > width) out.resize(begin + width);
     out += '\n';
   }
   return out;
+}
+
+std::string render_table(const std::vector<status_row>& rows,
+                         std::int64_t now_unix_ms, std::size_t width) {
+  std::vector<std::vector<std::string>> lines;
+  lines.reserve(rows.size() + 1);
+  lines.push_back(table_header());
+  for (const auto& row : rows) lines.push_back(table_cells(row, now_unix_ms));
+  return align_columns(lines, width);
 }
 
 std::string render_line(const status_row& row, std::int64_t now_unix_ms) {

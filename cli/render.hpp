@@ -21,6 +21,18 @@ std::string format_uptime(std::chrono::milliseconds up);
 std::string render_table(const std::vector<status_row>& rows,
                          std::int64_t now_unix_ms, std::size_t width = 0);
 
+/// render_table()'s column titles and the cells of `row` (escaped), for a
+/// table with more columns (`vitrine watch` puts the node first).
+std::vector<std::string> table_header();
+std::vector<std::string> table_cells(const status_row& row,
+                                     std::int64_t now_unix_ms);
+
+/// `lines` as left-aligned columns two spaces apart (a column as wide as its
+/// widest cell), each line ending in '\n' and cut to `width` columns (0 =
+/// no limit). Cells are written as given: escape untrusted text first.
+std::string align_columns(const std::vector<std::vector<std::string>>& lines,
+                          std::size_t width = 0);
+
 /// "12:00:01.234 web running pid=42 restarts=0 last_exit=exit 0", local
 /// time, no newline; a spawn error is appended as error="...".
 std::string render_line(const status_row& row, std::int64_t now_unix_ms);

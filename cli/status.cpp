@@ -7,6 +7,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "status_json.hpp"
 #include "text_escape.hpp"
 
 namespace vitrine::cli {
@@ -76,6 +77,24 @@ std::optional<milliseconds> uptime(const status_row& row,
       std::max<std::int64_t>(0, now_unix_ms - row.started_at_ms)};
 }
 
+nlohmann::ordered_json process_json(const status_row& row,
+                                    std::int64_t now_unix_ms) {
+  nlohmann::ordered_json item;
+  item["name"] = row.name;
+  item["status"] = row.status;
+  item["pid"] = row.pid;
+  item["version"] = row.version;
+  item["restarts"] = row.restarts;
+  item["last_exit"] = {{"kind", row.exit_kind},
+                       {"value", row.exit_value},
+                       {"text", row.last_exit}};
+  item["started_at_unix_ms"] = row.started_at_ms;
+  const auto up = uptime(row, now_unix_ms);
+  item["uptime_ms"] = up ? up->count() : 0;
+  item["spawn_error"] = row.spawn_error;
+  return item;
+}
+
 std::string to_json(const std::vector<status_row>& rows,
                     std::int64_t now_unix_ms,
                     const std::vector<supervisor_row>& supervisors) {
@@ -100,22 +119,7 @@ std::string to_json(const std::vector<status_row>& rows,
     sups.push_back(std::move(item));
   }
   auto array = nlohmann::ordered_json::array();
-  for (const auto& row : rows) {
-    nlohmann::ordered_json item;
-    item["name"] = row.name;
-    item["status"] = row.status;
-    item["pid"] = row.pid;
-    item["version"] = row.version;
-    item["restarts"] = row.restarts;
-    item["last_exit"] = {{"kind", row.exit_kind},
-                         {"value", row.exit_value},
-                         {"text", row.last_exit}};
-    item["started_at_unix_ms"] = row.started_at_ms;
-    const auto up = uptime(row, now_unix_ms);
-    item["uptime_ms"] = up ? up->count() : 0;
-    item["spawn_error"] = row.spawn_error;
-    array.push_back(std::move(item));
-  }
+  for (const auto& row : rows) array.push_back(process_json(row, now_unix_ms));
   nlohmann::ordered_json doc;
   doc["supervisors"] = std::move(sups);
   doc["processes"] = std::move(array);

@@ -1,0 +1,171 @@
+// `vitrine watch`: a live table of several remote nodes (watch_command.hpp).
+#include "watch_command.hpp"
+
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include <cerrno>
+#include <ctime>
+#include <iostream>
+#include <set>
+
+#include "render.hpp"
+#include "text_escape.hpp"
+#include "vitrine/runtime.hpp"
+#include "watch_view.hpp"
+
+namespace vitrine::cli {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+/// Waits for one of `stop` until `deadline`; the signal, or 0 at the
+/// deadline.
+int wait_for_stop(const sigset_t& stop, clock_type::time_point deadline) {
+  for (;;) {
+    const auto left = deadline - clock_type::now();
+    if (left <= clock_type::duration::zero()) return 0;
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left);
+    timespec ts{static_cast<time_t>(ns.count() / 1'000'000'000),
+                static_cast<long>(ns.count() % 1'000'000'000)};
+    const int sig = sigtimedwait(&stop, nullptr, &ts);
+    if (sig > 0) return sig;
+    if (errno != EINTR && errno != EAGAIN) return 0;
+  }
+}
+
+struct watched {
+  std::string endpoint;
+  node_handle node;
+};
+
+watched_node snapshot(const watched& w, const clock_pair& now) {
+  watched_node out;
+  out.endpoint = w.endpoint;
+  out.state = std::string{to_string(w.node.status())};
+  const auto contact = w.node.last_contact();
+  if (contact != node_handle::clock::time_point{})
+    out.last_contact_ms = now.unix_ms(contact);
+  out.synchronisations = w.node.synchronisations();
+  out.missed_transitions = w.node.missed_transitions();
+  for (const auto& h : w.node.processes())
+    out.processes.push_back(make_row(*h.read(), now));
+  return out;
+}
+
+std::size_t terminal_width() {
+  winsize size{};
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) return 0;
+  return size.ws_col;
+}
+
+/// Prints one refresh: in place on a terminal, else a block and a blank
+/// line, or a JSON line.
+void show(const std::vector<watched>& nodes, bool json, bool terminal) {
+  const auto now = clock_pair::now();
+  std::vector<watched_node> view;
+  view.reserve(nodes.size());
+  for (const auto& w : nodes) view.push_back(snapshot(w, now));
+  if (json) {
+    std::cout << watch_json_line(view, now.unix_ms());
+  } else if (terminal) {
+    // Home and clear, then the table, in one write.
+    std::cout << "\x1b[H\x1b[2J" + format_clock(now.unix_ms()) +
+                     "  (Ctrl-C stops watching)\n" +
+                     render_watch(view, now.unix_ms(), terminal_width());
+  } else {
+    std::cout << render_watch(view, now.unix_ms()) << "\n";
+  }
+  std::cout.flush();
+}
+
+bool all_connected(const std::vector<watched>& nodes) {
+  for (const auto& w : nodes)
+    if (w.node.status() != node_status::connected) return false;
+  return true;
+}
+
+}  // namespace
+
+CLI::App* add_watch_subcommand(CLI::App& app, watch_options& o) {
+  auto* cmd = app.add_subcommand(
+      "watch", "a live table of the processes of several nodes");
+  const CLI::Validator endpoint(
+      [](std::string& text) -> std::string {
+        if (remote_endpoint::parse(text)) return {};
+        return "not HOST:PORT: '" + terminal_safe(text) + "'";
+      },
+      "HOST:PORT");
+  cmd->add_option("--node", o.nodes, "HOST:PORT of a node (repeat for more)")
+      ->required()
+      ->check(endpoint);
+  cmd->add_option("--interval", o.interval_ms, "milliseconds between refreshes")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3'600'000));
+  cmd->add_option("--count", o.count, "refresh N times, then exit")
+      ->check(CLI::Range(1, 1'000'000'000));
+  cmd->add_flag("--json", o.json, "print one JSON object per refresh");
+  cmd->add_option("--heartbeat-ms", o.heartbeat_ms,
+                  "heartbeat interval (the nodes should agree)")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600'000));
+  cmd->add_option("--timeout-ms", o.timeout_ms,
+                  "a node silent that long is lost")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600'000));
+  cmd->callback([&o] {
+    std::set<std::string> seen;
+    for (const auto& text : o.nodes)
+      if (!seen.insert(remote_endpoint::parse(text)->to_string()).second)
+        throw CLI::ValidationError(
+            "--node", "'" + terminal_safe(text) + "' is given twice");
+  });
+  return cmd;
+}
+
+int watch_command(const watch_options& o) {
+  // Before any thread starts: CAF's threads inherit the blocked mask, and
+  // only this thread takes the stop signals (sigtimedwait).
+  sigset_t stop;
+  sigemptyset(&stop);
+  for (int s : {SIGINT, SIGTERM, SIGQUIT}) sigaddset(&stop, s);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  runtime_options ro;
+  ro.remoting.enabled = true;
+  ro.remoting.heartbeat_interval = milliseconds{o.heartbeat_ms};
+  ro.remoting.connection_timeout = milliseconds{o.timeout_ms};
+  runtime rt{ro};
+  connect_options co;
+  co.attempt_timeout = milliseconds{o.timeout_ms};
+  std::vector<watched> nodes;
+  for (const auto& text : o.nodes)
+    nodes.push_back({text, rt.connect(*remote_endpoint::parse(text), co)});
+  const bool terminal = !o.json && ::isatty(STDOUT_FILENO);
+  const milliseconds interval{o.interval_ms};
+  // The first refresh waits (up to one interval) for the nodes to answer,
+  // so that a quick look does not show every node `connecting`.
+  const auto first = clock_type::now() + interval;
+  int sig = 0;
+  while (sig == 0 && !all_connected(nodes) && clock_type::now() < first)
+    sig = wait_for_stop(stop,
+                        std::min(first, clock_type::now() + milliseconds{10}));
+  auto next = clock_type::now();
+  for (int shown = 0; sig == 0;) {
+    show(nodes, o.json, terminal);
+    if (o.count && ++shown >= o.count) break;
+    // After a stall (a slow terminal, a stopped process), no burst of
+    // refreshes: the next one is an interval from now.
+    next += interval;
+    if (next < clock_type::now()) next = clock_type::now() + interval;
+    sig = wait_for_stop(stop, next);
+  }
+  for (auto& w : nodes) w.node.close();
+  rt.shutdown();
+  return 0;
+}
+
+}  // namespace vitrine::cli

@@ -1,0 +1,80 @@
+// The text and JSON of one `vitrine watch` refresh (watch_view.hpp).
+#include "watch_view.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "render.hpp"
+#include "status_json.hpp"
+#include "text_escape.hpp"
+
+namespace vitrine::cli {
+namespace {
+
+/// A lost node's process: its last known fields, but no uptime (nothing
+/// says it still runs).
+bool unknown(const status_row& row) {
+  return row.status == core::to_string(core::process_status::unknown);
+}
+
+std::string contact_cell(const watched_node& node, std::int64_t now_unix_ms) {
+  if (!node.last_contact_ms) return "never";
+  const auto ago = std::chrono::milliseconds{
+      std::max<std::int64_t>(0, now_unix_ms - *node.last_contact_ms)};
+  return format_uptime(ago) + " ago";
+}
+
+}  // namespace
+
+std::string render_watch(const std::vector<watched_node>& nodes,
+                         std::int64_t now_unix_ms, std::size_t width) {
+  std::vector<std::vector<std::string>> node_lines{
+      {"NODE", "STATE", "PROCESSES", "LAST CONTACT"}};
+  std::vector<std::vector<std::string>> process_lines{{"NODE"}};
+  for (auto& title : table_header()) process_lines[0].push_back(title);
+  for (const auto& node : nodes) {
+    const std::string endpoint = terminal_safe(node.endpoint);
+    node_lines.push_back({endpoint, node.state,
+                          std::to_string(node.processes.size()),
+                          contact_cell(node, now_unix_ms)});
+    for (const auto& row : node.processes) {
+      std::vector<std::string> line{endpoint};
+      auto cells = table_cells(row, now_unix_ms);
+      if (unknown(row)) cells[3] = "-";  // the UPTIME column
+      line.insert(line.end(), cells.begin(), cells.end());
+      process_lines.push_back(std::move(line));
+    }
+  }
+  return align_columns(node_lines, width) + align_columns(process_lines, width);
+}
+
+std::string watch_json_line(const std::vector<watched_node>& nodes,
+                            std::int64_t now_unix_ms) {
+  auto list = nlohmann::ordered_json::array();
+  for (const auto& node : nodes) {
+    nlohmann::ordered_json item;
+    item["node"] = node.endpoint;
+    item["state"] = node.state;
+    if (node.last_contact_ms)
+      item["last_contact_unix_ms"] = *node.last_contact_ms;
+    else
+      item["last_contact_unix_ms"] = nullptr;
+    item["synchronisations"] = node.synchronisations;
+    item["missed_transitions"] = node.missed_transitions;
+    auto processes = nlohmann::ordered_json::array();
+    for (const auto& row : node.processes) {
+      processes.push_back(process_json(row, now_unix_ms));
+      if (unknown(row)) processes.back()["uptime_ms"] = 0;
+    }
+    item["processes"] = std::move(processes);
+    list.push_back(std::move(item));
+  }
+  nlohmann::ordered_json doc;
+  doc["at_unix_ms"] = now_unix_ms;
+  doc["nodes"] = std::move(list);
+  // A node's process names are not ours: invalid UTF-8 is replaced rather
+  // than thrown on.
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
+
+}  // namespace vitrine::cli
