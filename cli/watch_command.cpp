@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <set>
@@ -154,8 +155,20 @@ int watch_command(const watch_options& o) {
     sig = wait_for_stop(stop,
                         std::min(first, clock_type::now() + milliseconds{10}));
   auto next = clock_type::now();
+  int status = 0;
   for (int shown = 0; sig == 0;) {
     show(nodes, o.json, terminal);
+    // A reader that went away (`| head`) ends watch by SIGPIPE, or, where
+    // SIGPIPE was inherited ignored or blocked, quietly with 0 on EPIPE;
+    // any other failed write (a full disk) ends it with 1.
+    if (!std::cout) {
+      const int error = errno;
+      if (error != EPIPE) {
+        std::cerr << "vitrine: watch: stdout: " << std::strerror(error) << "\n";
+        status = 1;
+      }
+      break;
+    }
     if (o.count && ++shown >= o.count) break;
     // After a stall (a slow terminal, a stopped process), no burst of
     // refreshes: the next one is an interval from now.
@@ -165,7 +178,7 @@ int watch_command(const watch_options& o) {
   }
   for (auto& w : nodes) w.node.close();
   rt.shutdown();
-  return 0;
+  return status;
 }
 
 }  // namespace vitrine::cli

@@ -40,7 +40,8 @@ struct watch_options {
 /// errors: the caller prints them and returns 2.
 CLI::App* add_watch_subcommand(CLI::App& app, watch_options& options);
 
-/// Runs it; 0 after a stop signal or --count refreshes.
+/// Runs it; 0 after a stop signal, --count refreshes or when the reader of
+/// stdout went away (EPIPE); 1 when stdout cannot be written otherwise.
 int watch_command(const watch_options& options);
 
 }  // namespace vitrine::cli
