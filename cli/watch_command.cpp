@@ -58,10 +58,10 @@ watched_node snapshot(const watched& w, const clock_pair& now) {
   return out;
 }
 
-std::size_t terminal_width() {
+winsize terminal_size() {
   winsize size{};
-  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) return 0;
-  return size.ws_col;
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) return {};
+  return size;
 }
 
 /// Prints one refresh: in place on a terminal, else a block and a blank
@@ -74,10 +74,15 @@ void show(const std::vector<watched>& nodes, bool json, bool terminal) {
   if (json) {
     std::cout << watch_json_line(view, now.unix_ms());
   } else if (terminal) {
-    // Home and clear, then the table, in one write.
-    std::cout << "\x1b[H\x1b[2J" + format_clock(now.unix_ms()) +
-                     "  (Ctrl-C stops watching)\n" +
-                     render_watch(view, now.unix_ms(), terminal_width());
+    // Home and clear, then what fits of the table (the last line stays
+    // free: a newline there would scroll), in one write.
+    const winsize size = terminal_size();
+    std::cout << "\x1b[H\x1b[2J" +
+                     fit_height(
+                         format_clock(now.unix_ms()) +
+                             "  (Ctrl-C stops watching)\n" +
+                             render_watch(view, now.unix_ms(), size.ws_col),
+                         size.ws_row > 2 ? size.ws_row - 1u : 0u);
   } else {
     std::cout << render_watch(view, now.unix_ms()) << "\n";
   }

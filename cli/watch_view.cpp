@@ -1,6 +1,7 @@
 // The text and JSON of one `vitrine watch` refresh (watch_view.hpp).
 #include "watch_view.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "render.hpp"
@@ -45,6 +46,17 @@ std::string render_watch(const std::vector<watched_node>& nodes,
     }
   }
   return align_columns(node_lines, width) + align_columns(process_lines, width);
+}
+
+std::string fit_height(std::string text, std::size_t lines) {
+  const auto total =
+      static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+  if (lines == 0 || total <= lines) return text;
+  std::size_t end = 0;
+  for (std::size_t kept = 0; kept + 1 < lines; ++kept)
+    end = text.find('\n', end) + 1;
+  text.resize(end);
+  return text + "... " + std::to_string(total - (lines - 1)) + " more lines\n";
 }
 
 std::string watch_json_line(const std::vector<watched_node>& nodes,

@@ -39,6 +39,10 @@ struct watched_node {
 std::string render_watch(const std::vector<watched_node>& nodes,
                          std::int64_t now_unix_ms, std::size_t width = 0);
 
+/// `text` (lines ending in '\n') cut to `lines` lines (0 = no limit): the
+/// first lines - 1, then "... N more lines".
+std::string fit_height(std::string text, std::size_t lines);
+
 /// One refresh as one line of JSON (with its '\n'):
 /// {"at_unix_ms": T, "nodes": [{"node", "state", "last_contact_unix_ms"
 /// (null: never), "synchronisations", "missed_transitions", "processes":

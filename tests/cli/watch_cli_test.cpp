@@ -320,6 +320,10 @@ TEST_CASE("a watch block shows a lost node's processes without uptime",
         std::string::npos);
   CHECK(text.find("10.0.0.1:4100  web   unknown  42   -       0") !=
         std::string::npos);
+  CHECK(vitrine::cli::fit_height("a\nb\nc\n", 3) == "a\nb\nc\n");
+  CHECK(vitrine::cli::fit_height("a\nb\nc\n", 0) == "a\nb\nc\n");
+  CHECK(vitrine::cli::fit_height("a\nb\nc\nd\n", 3) ==
+        "a\nb\n... 2 more lines\n");
   const auto json = vitrine::cli::watch_json_line({lost}, 65'000);
   CHECK(json.find("\"uptime_ms\":0") != std::string::npos);
   CHECK(std::count(json.begin(), json.end(), '\n') == 1);
