@@ -30,7 +30,7 @@ using clock_type = std::chrono::steady_clock;
 /// (sleeps whose arguments carry `token`).
 struct test_node {
   test_node(const vitrine::test::temp_dir& dir, const std::string& label,
-            const std::string& token)
+            const std::string& token, const std::string& listen = "127.0.0.1:0")
       : log(dir.file(label + ".out")) {
     const auto config = dir.write(
         label + ".toml",
@@ -39,7 +39,7 @@ struct test_node {
             "command = [\"sleep\", \"1001." +
             token + "\"]\nstartsecs_ms = 0\n");
     process = std::make_unique<cli_process>(
-        std::vector<std::string>{"node", config, "--listen", "127.0.0.1:0",
+        std::vector<std::string>{"node", config, "--listen", listen,
                                  "--heartbeat-ms", "100"},
         log);
     const std::string marker = "serving on ";
@@ -49,10 +49,17 @@ struct test_node {
     endpoint = text.substr(from, text.find('\n', from) - from);
   }
 
-  /// The pids of the node's programs, from /proc.
+  /// The pids of the node's two programs, from /proc, once both run (the
+  /// node may still be starting them); fewer after 20 s.
   std::set<pid_t> program_pids() const {
-    const auto pids = vitrine::test::descendants_named(process->pid(), "sleep");
-    return {pids.begin(), pids.end()};
+    const auto deadline = clock_type::now() + 20s;
+    for (;;) {
+      const auto pids =
+          vitrine::test::descendants_named(process->pid(), "sleep");
+      if (pids.size() >= 2 || clock_type::now() >= deadline)
+        return {pids.begin(), pids.end()};
+      std::this_thread::sleep_for(10ms);
+    }
   }
 
   std::string log;
@@ -192,8 +199,8 @@ TEST_CASE("vitrine watch --json prints one object per refresh",
 }
 
 TEST_CASE(
-    "vitrine watch shows a killed node's processes unknown and keeps the "
-    "other node's running",
+    "vitrine watch shows a killed node's processes unknown, keeps the other "
+    "node's running, and mirrors the node again once it is back",
     "[cli][remote][watch]") {
   vitrine::test::temp_dir dir;
   const auto token = vitrine::test::unique_token();
@@ -239,6 +246,19 @@ TEST_CASE(
     const auto later = last_block(vitrine::test::read_file(watch_log));
     REQUIRE(later);
     CHECK(pids_if_all(*later, a.endpoint, "running") == a_pids);
+
+    // A node back on the same address is mirrored again: a new snapshot,
+    // the new pids.
+    test_node b2{dir, "b2", token, b.endpoint};
+    const auto b2_pids = b2.program_pids();
+    REQUIRE(b2_pids.size() == 2);
+    CHECK(wait_for_block(
+        watch_log,
+        [&](const shown_block& s) {
+          return state_of(s, b.endpoint) == "connected" &&
+                 pids_if_all(s, b.endpoint, "running") == b2_pids;
+        },
+        30s));
 
     // watch starts no process but its runtime's guardian (os/guardian.hpp),
     // and SIGTERM ends it with 0, the guardian with it.
