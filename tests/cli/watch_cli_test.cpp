@@ -148,8 +148,10 @@ TEST_CASE("vitrine watch shows every process of two nodes with its real pid",
   const auto token = vitrine::test::unique_token();
   {
     test_node a{dir, "a", token}, b{dir, "b", token};
+    // The first refresh waits up to an interval for the nodes to connect:
+    // a second leaves a loaded machine room.
     auto r = run_cli({"watch", "--node", a.endpoint, "--node", b.endpoint,
-                      "--count", "3", "--interval", "500"});
+                      "--count", "3", "--interval", "1000"});
     INFO(r.output);
     CHECK(r.code == 0);
     CHECK(vitrine::test::count_of(r.output, "\n\n") == 3);  // three blocks
@@ -174,7 +176,7 @@ TEST_CASE("vitrine watch --json prints one object per refresh",
   {
     test_node a{dir, "a", token};
     auto r = run_cli({"watch", "--node", a.endpoint, "--count", "2",
-                      "--interval", "200", "--json"});
+                      "--interval", "1000", "--json"});
     INFO(r.output);
     CHECK(r.code == 0);
     std::istringstream lines{r.output};
@@ -288,7 +290,7 @@ TEST_CASE("vitrine watch does not wait for an unreachable node",
     test_node a{dir, "a", token};
     // Port 1 on loopback: nothing listens there.
     auto r = run_cli({"watch", "--node", "127.0.0.1:1", "--node", a.endpoint,
-                      "--count", "2", "--interval", "500"});
+                      "--count", "2", "--interval", "1000"});
     INFO(r.output);
     CHECK(r.code == 0);
     const auto block = last_block(r.output);
