@@ -25,6 +25,7 @@ struct remote_flags {
   std::string endpoint;
   int heartbeat_ms = 500;
   int timeout_ms = 2000;
+  std::string tls_cert, tls_key, tls_ca;  // all three or none
 };
 
 void add_timing(CLI::App* cmd, remote_flags& f) {
@@ -38,11 +39,31 @@ void add_timing(CLI::App* cmd, remote_flags& f) {
       ->check(CLI::Range(10, 600'000));
 }
 
+/// --tls-cert, --tls-key, --tls-ca: this side's certificate and key, and
+/// the CA a peer's certificate must chain to. Only all three together
+/// (both sides authenticate); the returned option is --tls-cert.
+CLI::Option* add_tls(CLI::App* cmd, remote_flags& f, const char* whose) {
+  auto* cert = cmd->add_option("--tls-cert", f.tls_cert,
+                               std::string{"TLS: "} + whose +
+                                   " certificate (PEM; with --tls-key and "
+                                   "--tls-ca)");
+  auto* key = cmd->add_option("--tls-key", f.tls_key,
+                              "TLS: its private key (PEM, not encrypted)");
+  auto* ca = cmd->add_option(
+      "--tls-ca", f.tls_ca, "TLS: the CA the peer's certificate must chain to");
+  cert->needs(key)->needs(ca);
+  key->needs(cert)->needs(ca);
+  ca->needs(cert)->needs(key);
+  return cert;
+}
+
 runtime_options options_for(const remote_flags& f) {
   runtime_options o;
   o.remoting.enabled = true;
   o.remoting.heartbeat_interval = std::chrono::milliseconds{f.heartbeat_ms};
   o.remoting.connection_timeout = std::chrono::milliseconds{f.timeout_ms};
+  if (!f.tls_cert.empty())
+    o.remoting.tls = tls_options{f.tls_cert, f.tls_key, f.tls_ca, {}};
   return o;
 }
 
@@ -216,14 +237,18 @@ int remote_main(int argc, char** argv) {
   node->add_option("file", file, "configuration (TOML)")->required();
   node->add_option("--listen", node_flags.endpoint,
                    "HOST:PORT (PORT 0: any free one; HOST other than loopback "
-                   "needs --insecure)")
+                   "needs TLS or --insecure)")
       ->required();
+  auto* node_tls = add_tls(node, node_flags, "the node's");
+  // --insecure waives authentication, which TLS provides: never both.
   node->add_flag("--insecure", insecure,
-                 "serve a non-loopback address without authentication");
+                 "serve a non-loopback address without authentication")
+      ->excludes(node_tls);
   add_timing(node, node_flags);
   auto* status = app.add_subcommand("status", "states of a remote node");
   status->add_option("--node", status_flags.endpoint, "HOST:PORT")->required();
   status->add_flag("--json", json, "print a JSON array");
+  add_tls(status, status_flags, "the controller's");
   add_timing(status, status_flags);
   std::string verb;
   std::vector<std::string> names;
@@ -233,6 +258,7 @@ int remote_main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"start", "stop", "restart"}));
   ctl->add_option("names", names, "program names")->required();
+  add_tls(ctl, ctl_flags, "the controller's");
   add_timing(ctl, ctl_flags);
   try {
     app.parse(argc, argv);
