@@ -131,6 +131,18 @@ TEST_CASE("bad TLS files are refused when the runtime is built, by name",
   error = construction_error(with({junk, pki.node_key, pki.ca, {}}));
   CHECK(error.find("certificate '" + junk + "'") != std::string::npos);
 
+  // An encrypted key: no passphrase or a wrong one is refused (never a
+  // terminal prompt); the right one is accepted.
+  const auto encrypted = pki.node_key_encrypted;
+  error = construction_error(with({pki.node_cert, encrypted, pki.ca, {}}));
+  CHECK(error.find("key '" + encrypted + "'") != std::string::npos);
+  CHECK(error.find("passphrase") != std::string::npos);
+  error = construction_error(with({pki.node_cert, encrypted, pki.ca, "wrong"}));
+  CHECK(error.find("key '" + encrypted + "'") != std::string::npos);
+  CHECK(construction_error(
+            with({pki.node_cert, encrypted, pki.ca, pki.passphrase}))
+            .empty());
+
   // Mutual authentication: a certificate without a CA file is refused.
   error = construction_error(with({pki.node_cert, pki.node_key, "", {}}));
   CHECK(error.find("needs a CA file") != std::string::npos);
@@ -146,11 +158,18 @@ TEST_CASE("bad TLS files are refused when the runtime is built, by name",
   CHECK(construction_error(with(controller_tls(pki))).empty());
 }
 
-TEST_CASE("with TLS, serving on a non-loopback address needs no insecure",
-          "[remote][tls]") {
+TEST_CASE(
+    "with TLS, serving on a non-loopback address needs no insecure; an "
+    "encrypted key works with its passphrase",
+    "[remote][tls]") {
   temp_dir dir;
   const test_pki pki{dir};
-  vitrine::runtime node{controller_options(200, 1000, node_tls(pki))};
+  // The node's key encrypted: CAF decrypts it with the passphrase for each
+  // connection.
+  vitrine::runtime node{
+      controller_options(200, 1000,
+                         tls_options{pki.node_cert, pki.node_key_encrypted,
+                                     pki.ca, pki.passphrase})};
   vitrine::serve_options all;
   all.bind_address = "0.0.0.0";  // every local address; reached via loopback
   const auto port = node.serve(all);

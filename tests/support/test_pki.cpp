@@ -55,6 +55,10 @@ test_pki::test_pki(const temp_dir& dir) {
   controller_key = dir.file("controller.key");
   stranger_cert = dir.file("stranger.pem");
   stranger_key = dir.file("stranger.key");
+  node_key_encrypted = dir.file("node.encrypted.key");
+  openssl("pkey -in '" + node_key + "' -aes256 -passout pass:" + passphrase +
+              " -out '" + node_key_encrypted + "'",
+          log);
 }
 
 }  // namespace vitrine::test
