@@ -1,4 +1,5 @@
-// remote: vitrine nodes over CAF's middleman (libcaf_io). A runtime can
+// remote: vitrine nodes over CAF's middleman (libcaf_io; libcaf_openssl
+// for TLS, remoting_options::tls). A runtime can
 // serve its processes to remote controllers (runtime::serve) and a runtime
 // can mirror a node's processes (runtime::connect, which returns a
 // node_handle). See docs/distribution.md for the design.
@@ -58,9 +59,11 @@ struct remote_endpoint {
 /// refuses a controller without one, a controller a node without one).
 /// Files are PEM; they are checked (readable, parseable, key matching the
 /// certificate) when the runtime is built, and CAF reads them again for
-/// every new connection. Peer names are not checked: any certificate the
-/// CA signed is accepted, as node or controller (use a CA for vitrine
-/// alone). See docs/distribution.md, "TLS".
+/// every new connection: do not change them under a running runtime (CAF
+/// aborts the process when a re-read fails; restart to rotate). Peer
+/// names are not checked: any certificate the CA signed is accepted, as
+/// node or controller (use a CA for vitrine alone). Needs `enabled`. See
+/// docs/distribution.md, "TLS with client certificates".
 struct tls_options {
   std::string certificate;  ///< this side's certificate (chain), PEM
   std::string key;          ///< its private key, PEM
