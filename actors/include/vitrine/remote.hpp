@@ -1,8 +1,8 @@
 // remote: vitrine nodes over CAF's middleman (libcaf_io; libcaf_openssl
-// for TLS, remoting_options::tls). A runtime can
-// serve its processes to remote controllers (runtime::serve) and a runtime
-// can mirror a node's processes (runtime::connect, which returns a
-// node_handle). See docs/distribution.md for the design.
+// for TLS, remoting_options::tls). A runtime can serve its processes to
+// remote controllers (runtime::serve) and a runtime can mirror a node's
+// processes (runtime::connect, which returns a node_handle). See
+// docs/distribution.md for the design.
 //
 // A node_handle's find(name) returns the same process_handle type as local
 // processes. Its read() loads the local mirror cell that the mirror actor
