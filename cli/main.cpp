@@ -8,9 +8,12 @@
 //   vitrine ctl start|stop|restart NAME... | ctl signal SIG NAME...
 //   vitrine reload
 //   vitrine logs NAME [-f] [-n N] [--state-dir DIR]
-//   vitrine node FILE.toml --listen HOST:PORT [--insecure] (vitrine-run)
-//   vitrine status|ctl --node HOST:PORT ... (vitrine-run; node_commands.hpp)
-//   vitrine watch --node HOST:PORT... (vitrine-run; watch_command.hpp)
+//   vitrine node FILE.toml --listen HOST:PORT [--insecure | --tls-*]
+//       (vitrine-run)
+//   vitrine status|ctl --node HOST:PORT [--tls-*] ... (vitrine-run;
+//       node_commands.hpp)
+//   vitrine watch --node HOST:PORT... [--tls-*] (vitrine-run;
+//       watch_command.hpp)
 #include <CLI/CLI.hpp>
 
 #include <iostream>

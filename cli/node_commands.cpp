@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "remote_flags.hpp"
 #include "text_escape.hpp"
 #include "vitrine/runtime.hpp"
 #include "watch_command.hpp"
@@ -21,31 +22,6 @@ namespace vitrine::cli {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-struct remote_flags {
-  std::string endpoint;
-  int heartbeat_ms = 500;
-  int timeout_ms = 2000;
-};
-
-void add_timing(CLI::App* cmd, remote_flags& f) {
-  cmd->add_option("--heartbeat-ms", f.heartbeat_ms,
-                  "heartbeat interval (both sides should agree)")
-      ->capture_default_str()
-      ->check(CLI::Range(10, 600'000));
-  cmd->add_option("--timeout-ms", f.timeout_ms,
-                  "connection timeout: a peer silent that long is lost")
-      ->capture_default_str()
-      ->check(CLI::Range(10, 600'000));
-}
-
-runtime_options options_for(const remote_flags& f) {
-  runtime_options o;
-  o.remoting.enabled = true;
-  o.remoting.heartbeat_interval = std::chrono::milliseconds{f.heartbeat_ms};
-  o.remoting.connection_timeout = std::chrono::milliseconds{f.timeout_ms};
-  return o;
-}
 
 remote_endpoint endpoint_or_throw(const std::string& text) {
   auto e = remote_endpoint::parse(text);
@@ -217,14 +193,18 @@ int remote_main(int argc, char** argv) {
   node->add_option("file", file, "configuration (TOML)")->required();
   node->add_option("--listen", node_flags.endpoint,
                    "HOST:PORT (PORT 0: any free one; HOST other than loopback "
-                   "needs --insecure)")
+                   "needs TLS or --insecure)")
       ->required();
+  auto* node_tls = add_tls(node, node_flags, "the node's");
+  // --insecure waives authentication, which TLS provides: never both.
   node->add_flag("--insecure", insecure,
-                 "serve a non-loopback address without authentication");
+                 "serve a non-loopback address without authentication")
+      ->excludes(node_tls);
   add_timing(node, node_flags);
   auto* status = app.add_subcommand("status", "states of a remote node");
   status->add_option("--node", status_flags.endpoint, "HOST:PORT")->required();
   status->add_flag("--json", json, "print a JSON array");
+  add_tls(status, status_flags, "the controller's");
   add_timing(status, status_flags);
   std::string verb;
   std::vector<std::string> names;
@@ -234,6 +214,7 @@ int remote_main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"start", "stop", "restart"}));
   ctl->add_option("names", names, "program names")->required();
+  add_tls(ctl, ctl_flags, "the controller's");
   add_timing(ctl, ctl_flags);
   watch_options watch_flags;
   auto* watch = add_watch_subcommand(app, watch_flags);

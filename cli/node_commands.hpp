@@ -1,10 +1,13 @@
 // node_commands: the remote commands (docs/distribution.md), run by
 // vitrine-run because they link CAF's middleman; `vitrine` execs vitrine-run
 // for them (is_remote_command()):
-//   vitrine node FILE.toml --listen HOST:PORT [--insecure]
-//   vitrine status --node HOST:PORT [--json] [--timeout-ms N]
+//   vitrine node FILE.toml --listen HOST:PORT [--insecure | TLS]
+//   vitrine status --node HOST:PORT [--json] [--timeout-ms N] [TLS]
 //   vitrine ctl --node HOST:PORT start|stop|restart NAME... [--timeout-ms N]
-//   vitrine watch --node HOST:PORT [--node ...] (watch_command.hpp)
+//       [TLS]
+//   vitrine watch --node HOST:PORT [--node ...] [TLS] (watch_command.hpp)
+// where TLS is --tls-cert F --tls-key F --tls-ca F (all three; this side's
+// certificate and key, the CA the peer's certificate must chain to).
 //
 // Threads: main thread, before any other starts. Costs: an actor system
 // with the middleman per invocation (status and ctl: one connection, one

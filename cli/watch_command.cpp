@@ -115,14 +115,8 @@ CLI::App* add_watch_subcommand(CLI::App& app, watch_options& o) {
   cmd->add_option("--count", o.count, "refresh N times, then exit")
       ->check(CLI::Range(1, 1'000'000'000));
   cmd->add_flag("--json", o.json, "print one JSON object per refresh");
-  cmd->add_option("--heartbeat-ms", o.heartbeat_ms,
-                  "heartbeat interval (the nodes should agree)")
-      ->capture_default_str()
-      ->check(CLI::Range(10, 600'000));
-  cmd->add_option("--timeout-ms", o.timeout_ms,
-                  "a node silent that long is lost")
-      ->capture_default_str()
-      ->check(CLI::Range(10, 600'000));
+  add_tls(cmd, o.remote, "the controller's");
+  add_timing(cmd, o.remote);
   cmd->callback([&o] {
     std::set<std::string> seen;
     for (const auto& text : o.nodes)
@@ -140,13 +134,9 @@ int watch_command(const watch_options& o) {
   sigemptyset(&stop);
   for (int s : {SIGINT, SIGTERM, SIGQUIT}) sigaddset(&stop, s);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  runtime_options ro;
-  ro.remoting.enabled = true;
-  ro.remoting.heartbeat_interval = milliseconds{o.heartbeat_ms};
-  ro.remoting.connection_timeout = milliseconds{o.timeout_ms};
-  runtime rt{ro};
+  runtime rt{options_for(o.remote)};
   connect_options co;
-  co.attempt_timeout = milliseconds{o.timeout_ms};
+  co.attempt_timeout = milliseconds{o.remote.timeout_ms};
   std::vector<watched> nodes;
   for (const auto& text : o.nodes)
     nodes.push_back({text, rt.connect(*remote_endpoint::parse(text), co)});

@@ -4,6 +4,7 @@
 //
 //   vitrine watch --node A [--node B ...] [--interval MS] [--count N]
 //                 [--json] [--heartbeat-ms N] [--timeout-ms N]
+//                 [--tls-cert F --tls-key F --tls-ca F]
 //
 // One controller runtime mirrors every node (one node_handle each; connect
 // is asynchronous, so an unreachable node never holds up the others). Each
@@ -20,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "remote_flags.hpp"
+
 namespace CLI {
 class App;
 }
@@ -31,8 +34,7 @@ struct watch_options {
   int interval_ms = 1000;          ///< between refreshes
   int count = 0;                   ///< refreshes, then exit; 0: until a signal
   bool json = false;               ///< one JSON line per refresh
-  int heartbeat_ms = 500;
-  int timeout_ms = 2000;  ///< a node silent that long is lost
+  remote_flags remote;             ///< timing and TLS (endpoint unused)
 };
 
 /// Adds `watch` to `app`, its options stored in `options`. Usage errors

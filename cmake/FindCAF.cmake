@@ -1,7 +1,8 @@
 # FindCAF: locates the C++ Actor Framework 0.17 as shipped by Debian's
 # libcaf-dev, which installs headers and libraries but no CMake package.
 #
-# Provides the imported targets CAF::core (and CAF::io when found), and the
+# Provides the imported targets CAF::core (and CAF::io, CAF::openssl when
+# found: libcaf_openssl links OpenSSL itself), and the
 # variables CAF_FOUND, CAF_VERSION (dotted, e.g. 0.17.6, from config.hpp's
 # CAF_VERSION 1706), CAF_INCLUDE_DIR. Accepts version ranges: vitrine asks for
 # `find_package(CAF 0.17.6...<0.18)` because CAF 0.18 and later changed the
@@ -11,6 +12,7 @@ include(FindPackageHandleStandardArgs)
 find_path(CAF_INCLUDE_DIR caf/all.hpp)
 find_library(CAF_CORE_LIBRARY caf_core)
 find_library(CAF_IO_LIBRARY caf_io)
+find_library(CAF_OPENSSL_LIBRARY caf_openssl)
 
 if(CAF_INCLUDE_DIR AND EXISTS "${CAF_INCLUDE_DIR}/caf/config.hpp")
   file(STRINGS "${CAF_INCLUDE_DIR}/caf/config.hpp" _caf_version_line
@@ -44,5 +46,12 @@ if(CAF_FOUND AND NOT TARGET CAF::core)
       CAF::io PROPERTIES IMPORTED_LOCATION "${CAF_IO_LIBRARY}"
                          INTERFACE_LINK_LIBRARIES CAF::core)
   endif()
+  if(CAF_IO_LIBRARY AND CAF_OPENSSL_LIBRARY)
+    add_library(CAF::openssl UNKNOWN IMPORTED)
+    set_target_properties(
+      CAF::openssl PROPERTIES IMPORTED_LOCATION "${CAF_OPENSSL_LIBRARY}"
+                              INTERFACE_LINK_LIBRARIES CAF::io)
+  endif()
 endif()
-mark_as_advanced(CAF_INCLUDE_DIR CAF_CORE_LIBRARY CAF_IO_LIBRARY)
+mark_as_advanced(CAF_INCLUDE_DIR CAF_CORE_LIBRARY CAF_IO_LIBRARY
+                 CAF_OPENSSL_LIBRARY)

@@ -5,12 +5,14 @@
 #include <arpa/inet.h>
 
 #include <caf/io/all.hpp>
+#include <caf/openssl/publish.hpp>
 
 #include <stdexcept>
 
 #include "remote_guard.hpp"
 #include "remote_node.hpp"
 #include "remote_server.hpp"
+#include "remote_tls.hpp"
 #include "remote_wire.hpp"
 #include "runtime_access.hpp"
 
@@ -42,19 +44,27 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
                                 const runtime::registry_type& registry,
                                 const serve_options& options) {
   require_enabled(system);
-  if (!options.insecure && !is_loopback_address(options.bind_address))
+  const bool tls = tls_enabled(system);
+  if (!tls && !options.insecure && !is_loopback_address(options.bind_address))
     throw std::runtime_error(
         "vitrine: refusing to serve on " + options.bind_address +
-        " without authentication: bind a loopback address, or accept the "
-        "risk explicitly (serve_options.insecure, vitrine node --insecure)");
+        " without authentication: bind a loopback address, use TLS "
+        "(remoting_options.tls, vitrine node --tls-cert/--tls-key/--tls-ca), "
+        "or accept the risk explicitly (serve_options.insecure, vitrine node "
+        "--insecure)");
   auto server =
       spawn_node_server(system, registry, options_.heartbeat_interval);
-  const bool guarded = options.max_message_bytes != 0;
+  // The framing guard reads plain BASP headers: it cannot stand in front
+  // of TLS, where CAF listens on the address itself.
+  const bool guarded = !tls && options.max_message_bytes != 0;
   // Behind the guard, CAF listens on loopback only, on any free port.
-  auto port = system.middleman().publish(
-      server, guarded ? std::uint16_t{0} : options.port,
-      guarded ? "127.0.0.1" : options.bind_address.c_str(),
-      options.reuse_address);
+  const auto caf_port = guarded ? std::uint16_t{0} : options.port;
+  const char* caf_address =
+      guarded ? "127.0.0.1" : options.bind_address.c_str();
+  auto port = tls ? caf::openssl::publish(server, caf_port, caf_address,
+                                          options.reuse_address)
+                  : system.middleman().publish(server, caf_port, caf_address,
+                                               options.reuse_address);
   if (!port) {
     caf::anon_send_exit(server, caf::exit_reason::kill);
     throw std::runtime_error(

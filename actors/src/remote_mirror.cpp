@@ -1,5 +1,6 @@
 // The mirror: one actor per node_handle in the controller. It connects to
-// the node asynchronously (the middleman actor's connect, with a timeout),
+// the node asynchronously (the middleman actor's connect, or the OpenSSL
+// module's with TLS, with a timeout),
 // says hello to the node server, applies the snapshot and then the pushed
 // states to local process_records (it is their only writer), and marks them
 // `unknown` when the node is lost: its proxy goes down (connection closed,
@@ -19,6 +20,7 @@
 #include "atoms.hpp"
 #include "command_port.hpp"
 #include "remote_node.hpp"
+#include "remote_tls.hpp"
 #include "remote_wire.hpp"
 
 namespace vitrine::detail {
@@ -194,9 +196,9 @@ void attempt(mirror_actor* self) {
   auto on_error = [self, me](caf::error&) {
     if (self->state.attempt == me) schedule_retry(self);
   };
-  self->request(self->system().middleman().actor_handle(), timeout,
-                caf::connect_atom::value, st.shared->endpoint.host,
-                st.shared->endpoint.port)
+  // With TLS, the OpenSSL module's connector: the same BASP, encrypted.
+  self->request(connector(self->system()), timeout, caf::connect_atom::value,
+                st.shared->endpoint.host, st.shared->endpoint.port)
       .then(
           [self, me, timeout, on_error](const caf::node_id&,
                                         caf::strong_actor_ptr& ptr,

@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "remote_tls.hpp"
 #include "vitrine/remote.hpp"
 
 namespace vitrine {
@@ -116,7 +117,11 @@ std::string_view to_string(node_status status) noexcept {
 
 void configure_remoting(caf::actor_system_config& config,
                         const remoting_options& options) {
+  // The files first: a bad one throws before anything is loaded.
+  if (options.tls) detail::check_tls_files(*options.tls);
   config.load<caf::io::middleman>();
+  if (options.tls)
+    detail::configure_tls(config, *options.tls);  // after the middleman
   config.set("middleman.heartbeat-interval",
              caf::timespan{options.heartbeat_interval});
   config.set("middleman.connection-timeout",

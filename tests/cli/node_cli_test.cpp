@@ -9,6 +9,7 @@
 
 #include "cli_driver.hpp"
 #include "support/leftovers.hpp"
+#include "support/test_pki.hpp"
 
 namespace {
 
@@ -27,13 +28,27 @@ std::string node_config(const vitrine::test::temp_dir& dir,
                        token + "\"]\nstartsecs_ms = 0\n");
 }
 
-/// The port `vitrine node --listen 127.0.0.1:0` printed.
-std::string served_port(const std::string& output_path, pid_t node) {
-  REQUIRE(vitrine::test::wait_for_text(output_path,
-                                       "serving on 127.0.0.1:", 20s, node));
+/// The port `vitrine node --listen HOST:0` printed.
+std::string served_port(const std::string& output_path, pid_t node,
+                        const std::string& host = "127.0.0.1") {
+  const auto prefix = "serving on " + host + ":";
+  REQUIRE(vitrine::test::wait_for_text(output_path, prefix, 20s, node));
   const auto text = vitrine::test::read_file(output_path);
-  const auto at = text.find("127.0.0.1:") + 10;
+  const auto at = text.find(prefix) + prefix.size();
   return text.substr(at, text.find('\n', at) - at);
+}
+
+/// --tls-cert C --tls-key K --tls-ca CA.
+std::vector<std::string> tls_flags(const std::string& cert,
+                                   const std::string& key,
+                                   const std::string& ca) {
+  return {"--tls-cert", cert, "--tls-key", key, "--tls-ca", ca};
+}
+
+std::vector<std::string> operator+(std::vector<std::string> a,
+                                   const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
 }
 
 }  // namespace
@@ -89,5 +104,109 @@ TEST_CASE("vitrine node refuses a non-loopback address without --insecure",
   auto r = run_cli({"node", node_config(dir, token), "--listen", "0.0.0.0:0"});
   CHECK(r.code == 1);
   CHECK(r.output.find("refusing to serve on 0.0.0.0") != std::string::npos);
+  CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
+}
+
+TEST_CASE("vitrine node, status and ctl --node over TLS with certificates",
+          "[cli][remote][tls]") {
+  vitrine::test::temp_dir dir;
+  const vitrine::test::test_pki pki{dir};
+  const auto node_tls = tls_flags(pki.node_cert, pki.node_key, pki.ca);
+  const auto controller_tls =
+      tls_flags(pki.controller_cert, pki.controller_key, pki.ca);
+  const auto token = vitrine::test::unique_token();
+  const auto log = dir.file("node.out");
+  {
+    // Every local address (not loopback only): accepted with TLS, without
+    // --insecure. The controllers reach it through loopback.
+    vitrine::test::cli_process node{
+        std::vector<std::string>{"node", node_config(dir, token), "--listen",
+                                 "0.0.0.0:0"} +
+            node_tls,
+        log};
+    const std::string endpoint =
+        "127.0.0.1:" + served_port(log, node.pid(), "0.0.0.0");
+
+    auto status =
+        run_cli(std::vector<std::string>{"status", "--node", endpoint} +
+                controller_tls);
+    CHECK(status.code == 0);
+    CHECK(vitrine::test::count_of(status.output, " running ") == 2);
+
+    auto restart = run_cli(
+        std::vector<std::string>{"ctl", "--node", endpoint, "restart", "web"} +
+        controller_tls);
+    CHECK(restart.code == 0);
+    CHECK(restart.output.find("web: running pid ") != std::string::npos);
+
+    // No certificate, or one from another CA: never let in.
+    auto plain =
+        run_cli({"status", "--node", endpoint, "--timeout-ms", "1000"});
+    CHECK(plain.code == 1);
+    CHECK(plain.output.find("unreachable") != std::string::npos);
+    auto stranger =
+        run_cli(std::vector<std::string>{"status", "--node", endpoint,
+                                         "--timeout-ms", "1000"} +
+                tls_flags(pki.stranger_cert, pki.stranger_key, pki.ca));
+    CHECK(stranger.code == 1);
+    CHECK(stranger.output.find("unreachable") != std::string::npos);
+
+    auto after =
+        run_cli(std::vector<std::string>{"status", "--node", endpoint} +
+                controller_tls);
+    CHECK(after.code == 0);
+    CHECK(after.output.find("web running") != std::string::npos);
+
+    // watch takes the same flags: one JSON refresh, the node connected.
+    auto watch = run_cli(std::vector<std::string>{"watch", "--node", endpoint,
+                                                  "--count", "1", "--json"} +
+                         controller_tls);
+    CHECK(watch.code == 0);
+    CHECK(watch.output.find("\"state\":\"connected\"") != std::string::npos);
+    CHECK(vitrine::test::count_of(watch.output, "\"status\":\"running\"") == 2);
+
+    ::kill(node.pid(), SIGTERM);
+    CHECK(node.wait(30s) == 0);
+  }
+  CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
+}
+
+TEST_CASE("TLS flags: partial sets, --insecure with them, bad files",
+          "[cli][remote][tls]") {
+  vitrine::test::temp_dir dir;
+  const vitrine::test::test_pki pki{dir};
+  const auto token = vitrine::test::unique_token();
+  const auto config = node_config(dir, token);
+
+  auto partial =
+      run_cli({"node", config, "--listen", "127.0.0.1:0", "--tls-cert",
+               pki.node_cert, "--tls-key", pki.node_key});
+  CHECK(partial.code == 2);
+  CHECK(partial.output.find("--tls-cert requires --tls-ca") !=
+        std::string::npos);
+  auto partial_status =
+      run_cli({"status", "--node", "127.0.0.1:1", "--tls-ca", pki.ca});
+  CHECK(partial_status.code == 2);
+  CHECK(partial_status.output.find("--tls-ca requires") != std::string::npos);
+
+  auto both = run_cli(std::vector<std::string>{"node", config, "--listen",
+                                               "0.0.0.0:0", "--insecure"} +
+                      tls_flags(pki.node_cert, pki.node_key, pki.ca));
+  CHECK(both.code == 2);
+  CHECK(both.output.find("excludes") != std::string::npos);
+
+  const auto missing = dir.file("missing.pem");
+  auto bad_node = run_cli(
+      std::vector<std::string>{"node", config, "--listen", "127.0.0.1:0"} +
+      tls_flags(pki.node_cert, missing, pki.ca));
+  CHECK(bad_node.code == 1);
+  CHECK(bad_node.output.find("TLS key '" + missing + "'") != std::string::npos);
+  auto bad_status = run_cli(
+      std::vector<std::string>{"ctl", "--node", "127.0.0.1:1", "stop", "web"} +
+      tls_flags(missing, pki.controller_key, pki.ca));
+  CHECK(bad_status.code == 1);
+  CHECK(bad_status.output.find("TLS certificate '" + missing + "'") !=
+        std::string::npos);
+  // Nothing was started.
   CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
 }

@@ -5,15 +5,19 @@
 // every state as "state <name> <status> <pid> <restarts>" and then "dump-end";
 // SIGUSR2 restarts every program, waits until each runs again and prints
 // "churned"; SIGTERM shuts down and exits 0. The test SIGKILLs or SIGSTOPs it
-// at will (the runtime's guardian kills its programs if it dies).
+// at will (the runtime's guardian kills its programs if it dies). With
+// cert, key and ca it serves over TLS (remoting_options::tls); a bad file
+// prints the runtime's error and exits 4.
 //
-// Usage: node_helper count token heartbeat_ms timeout_ms [port]
+// Usage: node_helper count token heartbeat_ms timeout_ms [port [cert key ca]]
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "vitrine/runtime.hpp"
@@ -44,7 +48,17 @@ int main(int argc, char** argv) {
       std::chrono::milliseconds{std::atoi(argv[3])};
   options.remoting.connection_timeout =
       std::chrono::milliseconds{std::atoi(argv[4])};
-  vitrine::runtime rt{options};
+  if (argc > 8)
+    options.remoting.tls = vitrine::tls_options{argv[6], argv[7], argv[8], {}};
+  std::optional<vitrine::runtime> built;
+  try {
+    built.emplace(options);
+  } catch (const std::invalid_argument& e) {
+    std::printf("error %s\n", e.what());
+    std::fflush(stdout);
+    return 4;
+  }
+  auto& rt = *built;
   for (int i = 0; i < count; ++i) {
     vitrine::process_spec spec;
     spec.name = std::to_string(i);

@@ -1,6 +1,6 @@
 // Remote nodes over CAF's middleman, on loopback only: the node is another
 // OS process (node_helper), this test is the controller. Waits on mirrored
-// states with deadlines; upper bounds are loose (a loaded 2-core machine).
+// states with deadlines (remote_fixture.hpp). TLS: remote_tls_test.cpp.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -14,130 +14,14 @@
 #include <map>
 #include <sstream>
 
-#include "support/leftovers.hpp"
-#include "support/piped_child.hpp"
+#include "remote_fixture.hpp"
 #include "tcp_relay.hpp"
-#include "vitrine/runtime.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using vitrine::core::process_status;
-using clock_type = std::chrono::steady_clock;
-constexpr auto patience = 20s;
-
-struct node_state {
-  std::string status;
-  pid_t pid = 0;
-  unsigned restarts = 0;
-  bool operator==(const node_state&) const = default;
-};
-
-/// A node process serving `count` programs; SIGKILLed and reaped at scope
-/// exit, its programs checked gone.
-struct node_process {
-  node_process(int count, int heartbeat_ms, int timeout_ms, int port = 0)
-      : token(vitrine::test::unique_token()),
-        child({VITRINE_NODE_HELPER, std::to_string(count), token,
-               std::to_string(heartbeat_ms), std::to_string(timeout_ms),
-               std::to_string(port)}) {
-    auto out = child.read_until("ready\n", 30s);
-    REQUIRE(out);
-    std::istringstream in{*out};
-    std::string word;
-    in >> word >> this->port;
-    REQUIRE(word == "port");
-  }
-  ~node_process() {
-    ::kill(child.pid(), SIGCONT);
-    ::kill(child.pid(), SIGKILL);
-    child.reap();
-    // The node's guardian kills its programs when the node dies.
-    CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
-    vitrine::test::kill_all_with(token);
-  }
-
-  /// The node's own reads (SIGUSR1 makes it print them).
-  std::map<std::string, node_state> dump() {
-    ::kill(child.pid(), SIGUSR1);
-    auto out = child.read_until("dump-end\n", 10s);
-    REQUIRE(out);
-    std::map<std::string, node_state> states;
-    std::istringstream in{*out};
-    std::string line;
-    while (std::getline(in, line)) {
-      std::istringstream words{line};
-      std::string tag, name;
-      node_state s;
-      if (words >> tag >> name >> s.status >> s.pid >> s.restarts &&
-          tag == "state")
-        states[name] = s;
-    }
-    return states;
-  }
-
-  vitrine::remote_endpoint endpoint() const {
-    return {"127.0.0.1", static_cast<std::uint16_t>(port)};
-  }
-
-  std::string token;
-  vitrine::test::piped_child child;
-  unsigned port = 0;
-};
-
-vitrine::runtime_options controller_options(int heartbeat_ms, int timeout_ms) {
-  vitrine::runtime_options o;
-  o.remoting.enabled = true;
-  o.remoting.heartbeat_interval = std::chrono::milliseconds{heartbeat_ms};
-  o.remoting.connection_timeout = std::chrono::milliseconds{timeout_ms};
-  return o;
-}
-
-std::map<std::string, node_state> mirror_of(const vitrine::node_handle& node) {
-  std::map<std::string, node_state> states;
-  for (const auto& h : node.processes()) {
-    auto s = h.read();
-    states[std::string{h.name()}] = {std::string{to_string(s->status)}, s->pid,
-                                     s->restart_count};
-  }
-  return states;
-}
-
-/// Waits until the mirror shows what the node reads (the node is at rest).
-bool mirror_converges(node_process& node, const vitrine::node_handle& mirror) {
-  const auto expected = node.dump();
-  const auto deadline = clock_type::now() + patience;
-  while (clock_type::now() < deadline) {
-    if (mirror_of(mirror) == expected) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  UNSCOPED_INFO("mirror never matched the node's reads");
-  return false;
-}
-
-bool all_running(const vitrine::node_handle& node, std::size_t count) {
-  auto handles = node.processes();
-  if (handles.size() != count) return false;
-  for (const auto& h : handles)
-    if (!h.wait_for_status(process_status::running,
-                           clock_type::now() + patience))
-      return false;
-  return true;
-}
-
-/// A controller runtime mirroring `endpoint`, connected and synchronised
-/// with `count` programs running.
-struct controller_of {
-  controller_of(const vitrine::remote_endpoint& endpoint, int heartbeat_ms,
-                int timeout_ms, std::size_t count)
-      : rt(controller_options(heartbeat_ms, timeout_ms)),
-        mirror(rt.connect(endpoint)) {
-    REQUIRE(mirror.wait_connected(clock_type::now() + patience));
-    REQUIRE(all_running(mirror, count));
-  }
-  vitrine::runtime rt;
-  vitrine::node_handle mirror;
-};
+using namespace vitrine::test;  // the fixture (remote_fixture.hpp)
 
 }  // namespace
 

@@ -1,7 +1,8 @@
-// remote: vitrine nodes over CAF's middleman (libcaf_io). A runtime can
-// serve its processes to remote controllers (runtime::serve) and a runtime
-// can mirror a node's processes (runtime::connect, which returns a
-// node_handle). See docs/distribution.md for the design.
+// remote: vitrine nodes over CAF's middleman (libcaf_io; libcaf_openssl
+// for TLS, remoting_options::tls). A runtime can serve its processes to
+// remote controllers (runtime::serve) and a runtime can mirror a node's
+// processes (runtime::connect, which returns a node_handle). See
+// docs/distribution.md for the design.
 //
 // A node_handle's find(name) returns the same process_handle type as local
 // processes. Its read() loads the local mirror cell that the mirror actor
@@ -52,6 +53,24 @@ struct remote_endpoint {
   std::string to_string() const;
 };
 
+/// TLS with certificates on both sides (CAF's libcaf_openssl): every
+/// connection of a runtime that sets remoting_options::tls is TLS, and
+/// each peer must present a certificate that `ca_file` signed (a node
+/// refuses a controller without one, a controller a node without one).
+/// Files are PEM; they are checked (readable, parseable, key matching the
+/// certificate) when the runtime is built, and CAF reads them again for
+/// every new connection: do not change them under a running runtime (CAF
+/// aborts the process when a re-read fails; restart to rotate). Peer
+/// names are not checked: any certificate the CA signed is accepted, as
+/// node or controller (use a CA for vitrine alone). Needs `enabled`. See
+/// docs/distribution.md, "TLS with client certificates".
+struct tls_options {
+  std::string certificate;  ///< this side's certificate (chain), PEM
+  std::string key;          ///< its private key, PEM
+  std::string ca_file;      ///< the CA(s) a peer's certificate must chain to
+  std::string passphrase;   ///< for an encrypted key; empty: not encrypted
+};
+
 /// How a runtime's actor system talks to other nodes: fixed when the system
 /// is built (CAF reads these at construction), on both sides.
 struct remoting_options {
@@ -67,22 +86,32 @@ struct remoting_options {
   /// lost: a frozen node is `unknown` within about interval + timeout.
   std::chrono::milliseconds heartbeat_interval{500};
   std::chrono::milliseconds connection_timeout{2000};
+  /// TLS for every connection (serve() and connect()); nullopt: plain
+  /// BASP, unauthenticated. With TLS, certificate, key and ca_file are all
+  /// required (mutual authentication); a missing, unreadable or malformed
+  /// file, or a key that does not match the certificate, throws
+  /// std::invalid_argument naming the file when the runtime is built.
+  std::optional<tls_options> tls;
 };
 
 /// For an application that lends a runtime its own actor system: loads
-/// the middleman, sets the heartbeat and timeout and registers vitrine's
-/// remote message types into `config` (before the system is built).
+/// the middleman (and, with options.tls, CAF's OpenSSL module with the
+/// certificate files, checked first: std::invalid_argument naming a bad
+/// file), sets the heartbeat and timeout and registers vitrine's remote
+/// message types into `config` (before the system is built).
 void configure_remoting(caf::actor_system_config& config,
                         const remoting_options& options);
 
 /// What runtime::serve() binds.
 struct serve_options {
-  /// The address to listen on. Anything but a loopback address is refused
-  /// unless `insecure` is set (TLS is not implemented yet: see
-  /// docs/distribution.md, "Threat model").
+  /// The address to listen on. Without TLS (remoting_options::tls),
+  /// anything but a loopback address is refused unless `insecure` is set;
+  /// with TLS any address is accepted (peers must hold a certificate). See
+  /// docs/distribution.md, "Threat model".
   std::string bind_address = "127.0.0.1";
   std::uint16_t port = 0;  ///< 0: any free port (serve() returns it)
-  bool insecure = false;   ///< accept an unauthenticated non-loopback bind
+  /// Accept an unauthenticated non-loopback bind (no effect with TLS).
+  bool insecure = false;
   bool reuse_address = true;
   /// The largest BASP payload a peer may announce. CAF 0.17 has no limit
   /// (a header announcing ~4 GiB makes it allocate that much), so the
@@ -90,6 +119,10 @@ struct serve_options {
   /// closes the connection past this; CAF then listens on 127.0.0.1 only.
   /// 0: no relay, CAF listens on the address itself (one hop less, and no
   /// protection).
+  /// IGNORED WITH TLS: the relay cannot read encrypted frames, so CAF
+  /// listens on the address itself and only the TLS handshake (a
+  /// certificate the CA signed) stands before BASP; a certificate holder
+  /// can still announce an oversized payload.
   std::uint32_t max_message_bytes = 16u << 20;
 };
 

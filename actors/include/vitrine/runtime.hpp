@@ -102,7 +102,8 @@ struct runtime_options {
   /// CAF's middleman, heartbeats and connection timeout for serve() and
   /// connect() (remote.hpp); off by default. Only when the runtime owns its
   /// actor system: a borrowed one is configured by the application
-  /// (configure_remoting()).
+  /// (configure_remoting()). Bad TLS files (remoting.tls) make the
+  /// runtime's constructor throw std::invalid_argument naming the file.
   remoting_options remoting{};
 };
 
@@ -174,7 +175,7 @@ class runtime {
   /// Publishes this runtime's processes to remote controllers on
   /// options.bind_address:options.port; returns the bound port. Throws
   /// std::runtime_error if remoting is not enabled, the address is refused
-  /// (not loopback, not insecure) or the bind fails.
+  /// (not loopback, without TLS and not insecure) or the bind fails.
   std::uint16_t serve(const serve_options& options);
   /// Starts mirroring the node at `node` (asynchronous: returns at once;
   /// node_handle::wait_connected()). Throws std::runtime_error if remoting

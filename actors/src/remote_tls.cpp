@@ -1,0 +1,124 @@
+// TLS for the remote layer (remote_tls.hpp): the up-front check of the
+// certificate files and CAF's OpenSSL module.
+#include "remote_tls.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <unistd.h>
+
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+#include "vitrine/remote.hpp"
+
+namespace vitrine::detail {
+namespace {
+
+[[noreturn]] void bad_file(const char* what, const std::string& path,
+                           const std::string& why) {
+  throw std::invalid_argument("vitrine: TLS " + std::string{what} + " '" +
+                              path + "': " + why);
+}
+
+/// OpenSSL's queued errors, oldest first, and clears the queue.
+std::string openssl_errors() {
+  std::string text;
+  while (const unsigned long e = ::ERR_get_error()) {
+    char buf[256];
+    ::ERR_error_string_n(e, buf, sizeof buf);
+    if (!text.empty()) text += "; ";
+    text += buf;
+  }
+  return text.empty() ? "not usable" : text;
+}
+
+void require_readable(const char* what, const std::string& path) {
+  if (path.empty())
+    throw std::invalid_argument(
+        std::string{"vitrine: TLS needs a "} + what +
+        " (certificate, key and CA file together: both sides authenticate)");
+  if (::access(path.c_str(), R_OK) != 0)
+    bad_file(what, path, std::strerror(errno));
+}
+
+/// The passphrase, never a terminal prompt (OpenSSL's default callback
+/// would read one from the tty); no passphrase fails an encrypted key.
+int passphrase_callback(char* buf, int size, int, void* user) {
+  const auto* phrase = static_cast<const std::string*>(user);
+  if (phrase->empty() || size <= 0) return 0;
+  const auto n =
+      std::min<std::size_t>(phrase->size(), static_cast<std::size_t>(size - 1));
+  std::memcpy(buf, phrase->data(), n);
+  buf[n] = '\0';
+  return static_cast<int>(n);
+}
+
+using context_ptr = std::unique_ptr<SSL_CTX, decltype(&::SSL_CTX_free)>;
+
+}  // namespace
+
+void check_tls_files(const tls_options& tls) {
+  require_readable("certificate", tls.certificate);
+  require_readable("key", tls.key);
+  require_readable("CA file", tls.ca_file);
+  ::ERR_clear_error();
+  std::string phrase = tls.passphrase;
+  auto context = [&phrase] {
+    context_ptr ctx{::SSL_CTX_new(::TLS_method()), &::SSL_CTX_free};
+    if (!ctx)
+      throw std::runtime_error("vitrine: cannot create an OpenSSL context: " +
+                               openssl_errors());
+    ::SSL_CTX_set_default_passwd_cb(ctx.get(), passphrase_callback);
+    ::SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), &phrase);
+    return ctx;
+  };
+  // The key alone first: a failure here is the key itself, not a mismatch.
+  if (::SSL_CTX_use_PrivateKey_file(context().get(), tls.key.c_str(),
+                                    SSL_FILETYPE_PEM) != 1)
+    bad_file("key", tls.key,
+             "not a PEM private key, or encrypted without the right "
+             "passphrase (" +
+                 openssl_errors() + ")");
+  const auto ctx = context();
+  if (::SSL_CTX_use_certificate_chain_file(ctx.get(),
+                                           tls.certificate.c_str()) != 1)
+    bad_file("certificate", tls.certificate,
+             "not a PEM certificate (" + openssl_errors() + ")");
+  if (::SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key.c_str(),
+                                    SSL_FILETYPE_PEM) != 1 ||
+      ::SSL_CTX_check_private_key(ctx.get()) != 1)
+    bad_file("key", tls.key,
+             "does not match the certificate " + tls.certificate + " (" +
+                 openssl_errors() + ")");
+  if (::SSL_CTX_load_verify_locations(ctx.get(), tls.ca_file.c_str(),
+                                      nullptr) != 1)
+    bad_file("CA file", tls.ca_file,
+             "no PEM CA certificate in it (" + openssl_errors() + ")");
+}
+
+void configure_tls(caf::actor_system_config& config, const tls_options& tls) {
+  // Any of these set makes CAF require a valid peer certificate on both
+  // sides (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT).
+  config.openssl_certificate = tls.certificate;
+  config.openssl_key = tls.key;
+  config.openssl_cafile = tls.ca_file;
+  config.openssl_passphrase = tls.passphrase;
+  config.load<caf::openssl::manager>();
+}
+
+bool tls_enabled(caf::actor_system& system) {
+  return system.has_openssl_manager();
+}
+
+caf::io::middleman_actor connector(caf::actor_system& system) {
+  return tls_enabled(system) ? system.openssl_manager().actor_handle()
+                             : system.middleman().actor_handle();
+}
+
+}  // namespace vitrine::detail

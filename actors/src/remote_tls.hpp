@@ -1,0 +1,43 @@
+// remote_tls: TLS for the remote layer through CAF's libcaf_openssl.
+// Internal to the actors/ library. check_tls_files() and
+// configure_tls() run before an actor system is built (any thread); the
+// others on a built system from any thread. Costs: the check parses the
+// three PEM files once (a few milliseconds); the rest is a lookup.
+#pragma once
+
+#include <caf/io/middleman_actor.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace caf {
+class actor_system;
+class actor_system_config;
+}  // namespace caf
+
+namespace vitrine {
+struct tls_options;
+}
+
+namespace vitrine::detail {
+
+/// Loads every file as CAF will (certificate chain, key with the
+/// passphrase, CA file) and checks that the key matches the certificate;
+/// throws std::invalid_argument naming the first bad file and why. CAF
+/// itself would fail later, on its multiplexer thread, by terminating.
+void check_tls_files(const tls_options& tls);
+
+/// Loads CAF's OpenSSL module into `config` (after the middleman) with
+/// the files (check_tls_files() them first): every peer must then present
+/// a certificate the CA signed.
+void configure_tls(caf::actor_system_config& config, const tls_options& tls);
+
+/// True when `system` runs CAF's OpenSSL module (configure_tls()).
+bool tls_enabled(caf::actor_system& system);
+
+/// The actor that connects and publishes: the OpenSSL module's with TLS,
+/// the plain middleman's without. Same interface (connect_atom,
+/// publish_atom).
+caf::io::middleman_actor connector(caf::actor_system& system);
+
+}  // namespace vitrine::detail

@@ -1,0 +1,46 @@
+// The flags the remote commands share (remote_flags.hpp).
+#include "remote_flags.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+
+namespace vitrine::cli {
+
+void add_timing(CLI::App* cmd, remote_flags& f) {
+  cmd->add_option("--heartbeat-ms", f.heartbeat_ms,
+                  "heartbeat interval (both sides should agree)")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600'000));
+  cmd->add_option("--timeout-ms", f.timeout_ms,
+                  "connection timeout: a peer silent that long is lost")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600'000));
+}
+
+CLI::Option* add_tls(CLI::App* cmd, remote_flags& f, const char* whose) {
+  auto* cert = cmd->add_option("--tls-cert", f.tls_cert,
+                               std::string{"TLS: "} + whose +
+                                   " certificate (PEM; with --tls-key and "
+                                   "--tls-ca)");
+  auto* key = cmd->add_option("--tls-key", f.tls_key,
+                              "TLS: its private key (PEM, not encrypted)");
+  auto* ca = cmd->add_option(
+      "--tls-ca", f.tls_ca, "TLS: the CA the peer's certificate must chain to");
+  cert->needs(key)->needs(ca);
+  key->needs(cert)->needs(ca);
+  ca->needs(cert)->needs(key);
+  return cert;
+}
+
+runtime_options options_for(const remote_flags& f) {
+  runtime_options o;
+  o.remoting.enabled = true;
+  o.remoting.heartbeat_interval = std::chrono::milliseconds{f.heartbeat_ms};
+  o.remoting.connection_timeout = std::chrono::milliseconds{f.timeout_ms};
+  if (!f.tls_cert.empty())
+    o.remoting.tls = tls_options{f.tls_cert, f.tls_key, f.tls_ca, {}};
+  return o;
+}
+
+}  // namespace vitrine::cli

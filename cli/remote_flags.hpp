@@ -1,0 +1,40 @@
+// remote_flags: the flags every remote command shares (node, status --node,
+// ctl --node, watch): heartbeat and connection timeout, and TLS with client
+// certificates, turned into the runtime_options of the command's runtime.
+//
+// Threads: main thread, while the command line is parsed. Costs: none worth
+// counting (CLI11 options, one struct copy).
+#pragma once
+
+#include <string>
+
+#include "vitrine/runtime.hpp"
+
+namespace CLI {
+class App;
+class Option;
+}  // namespace CLI
+
+namespace vitrine::cli {
+
+struct remote_flags {
+  std::string endpoint;  ///< HOST:PORT, for the commands with one node
+  int heartbeat_ms = 500;
+  int timeout_ms = 2000;
+  std::string tls_cert, tls_key, tls_ca;  ///< all three or none
+};
+
+/// --heartbeat-ms and --timeout-ms, each 10 ms to 10 minutes.
+void add_timing(CLI::App* cmd, remote_flags& f);
+
+/// --tls-cert, --tls-key, --tls-ca: this side's certificate and key, and
+/// the CA a peer's certificate must chain to. Only all three together
+/// (both sides authenticate); returns the --tls-cert option. `whose` names
+/// the certificate in the help ("the node's").
+CLI::Option* add_tls(CLI::App* cmd, remote_flags& f, const char* whose);
+
+/// A runtime with remoting on, the flags' heartbeat and timeout, and TLS
+/// when the flags name certificates.
+runtime_options options_for(const remote_flags& f);
+
+}  // namespace vitrine::cli

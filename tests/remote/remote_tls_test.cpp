@@ -1,0 +1,184 @@
+// Remote nodes over TLS with client certificates (remoting_options::tls,
+// CAF's libcaf_openssl), on loopback: throwaway certificates made with the
+// `openssl` command (support/test_pki.hpp); the node is another OS process.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include "remote_fixture.hpp"
+#include "support/leftovers.hpp"
+#include "support/test_pki.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using vitrine::tls_options;
+using vitrine::core::process_status;
+using namespace vitrine::test;  // the fixture (remote_fixture.hpp)
+
+tls_options node_tls(const test_pki& pki) {
+  return {pki.node_cert, pki.node_key, pki.ca, {}};
+}
+tls_options controller_tls(const test_pki& pki) {
+  return {pki.controller_cert, pki.controller_key, pki.ca, {}};
+}
+
+/// A controller that must never be let in: it tries for `window` (many
+/// attempts: the backoff starts at 50 ms) and stays short of `connected`.
+void refused(const vitrine::remote_endpoint& node,
+             const std::optional<tls_options>& tls) {
+  vitrine::runtime rt{controller_options(200, 1000, tls)};
+  vitrine::connect_options o;
+  o.attempt_timeout = 500ms;
+  auto mirror = rt.connect(node, o);
+  CHECK_FALSE(mirror.wait_connected(clock_type::now() + 3s));
+  CHECK(mirror.status() == vitrine::node_status::connecting);
+  CHECK(mirror.synchronisations() == 0);
+  CHECK(mirror.processes().empty());
+}
+
+/// The message of the std::invalid_argument building `options` throws
+/// ("" when it does not throw).
+std::string construction_error(const vitrine::runtime_options& options) {
+  try {
+    vitrine::runtime rt{options};
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a TLS controller mirrors a TLS node and forwards its commands",
+          "[remote][tls]") {
+  temp_dir dir;
+  const test_pki pki{dir};
+  node_process node{3, 200, 2000, 0, node_tls(pki)};
+  controller_of controller{node.endpoint(), 200, 2000, 3, controller_tls(pki)};
+  auto& mirror = controller.mirror;
+  CHECK(mirror_converges(node, mirror));
+
+  auto p0 = mirror.find("p0");
+  REQUIRE(p0);
+  const pid_t before = p0.read()->pid;
+  CHECK(before > 0);
+  CHECK(::kill(before, 0) == 0);  // a real pid, of this machine
+  auto cmd = p0.restart();
+  REQUIRE(cmd);
+  REQUIRE(cmd.wait_until(
+      [&](const vitrine::core::process_state& s) {
+        return s.status == process_status::running && s.pid != before;
+      },
+      clock_type::now() + patience));
+  CHECK(::kill(p0.read()->pid, 0) == 0);
+  CHECK(mirror_converges(node, mirror));
+  auto asked = mirror.ask("p0", 10s);
+  REQUIRE(asked);
+  CHECK(asked->pid == p0.read()->pid);
+}
+
+TEST_CASE(
+    "a TLS node refuses controllers without a certificate its CA signed, "
+    "and keeps serving good ones",
+    "[remote][tls]") {
+  temp_dir dir;
+  const test_pki pki{dir};
+  node_process node{2, 200, 1000, 0, node_tls(pki)};
+  SECTION("plain BASP, no certificate at all") {
+    refused(node.endpoint(), std::nullopt);
+  }
+  SECTION("a certificate from another CA (the node's CA trusted)") {
+    refused(node.endpoint(),
+            tls_options{pki.stranger_cert, pki.stranger_key, pki.ca, {}});
+  }
+  CHECK(::kill(node.child.pid(), 0) == 0);
+  CHECK(node.dump().size() == 2);  // still supervising, still answering
+  controller_of good{node.endpoint(), 200, 1000, 2, controller_tls(pki)};
+  CHECK(mirror_converges(node, good.mirror));
+}
+
+TEST_CASE("a TLS controller refuses a plain node", "[remote][tls]") {
+  temp_dir dir;
+  const test_pki pki{dir};
+  node_process plain{1, 200, 1000};
+  refused(plain.endpoint(), controller_tls(pki));
+  CHECK(::kill(plain.child.pid(), 0) == 0);
+}
+
+TEST_CASE("bad TLS files are refused when the runtime is built, by name",
+          "[remote][tls]") {
+  temp_dir dir;
+  const test_pki pki{dir};
+  auto with = [](tls_options tls) {
+    return controller_options(200, 1000, tls);
+  };
+  const auto missing = dir.file("no-such-cert.pem");
+  auto error = construction_error(with({missing, pki.node_key, pki.ca, {}}));
+  CHECK(error.find("certificate '" + missing + "'") != std::string::npos);
+  CHECK(error.find("No such file") != std::string::npos);
+
+  // A key that is not the certificate's.
+  error =
+      construction_error(with({pki.node_cert, pki.stranger_key, pki.ca, {}}));
+  CHECK(error.find("key '" + pki.stranger_key + "'") != std::string::npos);
+  CHECK(error.find("does not match") != std::string::npos);
+
+  // A CA file without a certificate in it.
+  const auto junk = dir.write("junk.pem", "not a certificate\n");
+  error = construction_error(with({pki.node_cert, pki.node_key, junk, {}}));
+  CHECK(error.find("CA file '" + junk + "'") != std::string::npos);
+  error = construction_error(with({junk, pki.node_key, pki.ca, {}}));
+  CHECK(error.find("certificate '" + junk + "'") != std::string::npos);
+
+  // An encrypted key: no passphrase or a wrong one is refused (never a
+  // terminal prompt); the right one is accepted.
+  const auto encrypted = pki.node_key_encrypted;
+  error = construction_error(with({pki.node_cert, encrypted, pki.ca, {}}));
+  CHECK(error.find("key '" + encrypted + "'") != std::string::npos);
+  CHECK(error.find("passphrase") != std::string::npos);
+  error = construction_error(with({pki.node_cert, encrypted, pki.ca, "wrong"}));
+  CHECK(error.find("key '" + encrypted + "'") != std::string::npos);
+  CHECK(construction_error(
+            with({pki.node_cert, encrypted, pki.ca, pki.passphrase}))
+            .empty());
+
+  // Mutual authentication: a certificate without a CA file is refused.
+  error = construction_error(with({pki.node_cert, pki.node_key, "", {}}));
+  CHECK(error.find("needs a CA file") != std::string::npos);
+
+  // A node process fails the same way before serving anything.
+  piped_child bad{{VITRINE_NODE_HELPER, "1", unique_token(), "200", "1000", "0",
+                   missing, pki.node_key, pki.ca}};
+  auto out = bad.read_until("\n", 20s);
+  REQUIRE(out);
+  CHECK(out->starts_with("error vitrine: TLS certificate '" + missing));
+  CHECK(out->find("ready") == std::string::npos);
+
+  CHECK(construction_error(with(controller_tls(pki))).empty());
+}
+
+TEST_CASE(
+    "with TLS, serving on a non-loopback address needs no insecure; an "
+    "encrypted key works with its passphrase",
+    "[remote][tls]") {
+  temp_dir dir;
+  const test_pki pki{dir};
+  // The node's key encrypted: CAF decrypts it with the passphrase for each
+  // connection.
+  vitrine::runtime node{
+      controller_options(200, 1000,
+                         tls_options{pki.node_cert, pki.node_key_encrypted,
+                                     pki.ca, pki.passphrase})};
+  vitrine::serve_options all;
+  all.bind_address = "0.0.0.0";  // every local address; reached via loopback
+  const auto port = node.serve(all);
+  REQUIRE(port > 0);
+  vitrine::runtime controller{
+      controller_options(200, 1000, controller_tls(pki))};
+  auto mirror = controller.connect({"127.0.0.1", port});
+  CHECK(mirror.wait_connected(clock_type::now() + patience));
+  // Without TLS the same bind stays refused.
+  vitrine::runtime plain{controller_options(200, 1000)};
+  CHECK_THROWS_AS(plain.serve(all), std::runtime_error);
+}
