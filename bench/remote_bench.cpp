@@ -1,5 +1,7 @@
 // remote_bench: reading a remote node's states on loopback (issue 13,
-// docs/distribution.md). Not yet part of scripts/compare.sh.
+// docs/distribution.md). Run by scripts/compare.sh into
+// results/vitrine_bench_remote.json (scripts/report_remote.py renders it);
+// the fleet and frozen-node rows are in remote_fleet_bench.cpp.
 //
 // Before anything else the binary forks a node: a runtime with remoting on
 // that supervises 8 idle programs (`sleep`) and one that exits every 5 ms
@@ -32,6 +34,7 @@
 #include <optional>
 #include <vector>
 
+#include "remote_nodes.hpp"
 #include "vitrine/messages.hpp"
 #include "vitrine/runtime.hpp"
 
@@ -140,13 +143,29 @@ void start_node_and_controller() {
   if (!node.wait_connected(clock_type::now() + 10s)) std::abort();
 }
 
+}  // namespace
+
+void vitrine::bench::stop_churn_node() {
+  if (node_pid <= 0) return;
+  node = {};
+  controller.reset();     // closes the mirror
+  ::close(node_stop_fd);  // the node shuts down (and would if we died)
+  int status = 0;
+  ::waitpid(node_pid, &status, 0);
+  node_pid = 0;
+}
+
+namespace {
+
 void BM_remote_read_mirror(benchmark::State& state) {
+  if (!node) return state.SkipWithError("the churn node was stopped");
   auto h = node.find("p0");
   for (auto _ : state) benchmark::DoNotOptimize(h.read()->pid);
 }
 BENCHMARK(BM_remote_read_mirror)->Name("remote/read/mirror");
 
 void BM_remote_read_messaging(benchmark::State& state) {
+  if (!node) return state.SkipWithError("the churn node was stopped");
   for (auto _ : state) {
     auto s = node.ask("p0", 1s);
     if (!s) state.SkipWithError("the node did not answer");
@@ -169,6 +188,7 @@ std::optional<std::int64_t> node_stamp(const vitrine::core::process_state& s) {
 }
 
 void BM_remote_propagation(benchmark::State& state) {
+  if (!node) return state.SkipWithError("the churn node was stopped");
   auto h = node.find("churn");
   std::vector<double> delays_us;
   for (auto _ : state) {
@@ -206,15 +226,14 @@ BENCHMARK(BM_remote_propagation)
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (vitrine::bench::is_remote_node(argc, argv))
+    return vitrine::bench::run_remote_node(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   start_node_and_controller();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  node = {};
-  controller.reset();     // closes the mirror
-  ::close(node_stop_fd);  // the node shuts down (and would if we died)
-  int status = 0;
-  ::waitpid(node_pid, &status, 0);
+  vitrine::bench::stop_churn_node();
+  vitrine::bench::stop_spawned_nodes();
   return 0;
 }

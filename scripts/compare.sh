@@ -19,6 +19,11 @@
 # (supervisord starts 1,000 programs in ~20 s there); --quick: one
 # repetition.
 #
+# vitrine_bench_remote (issue 13) forks and spawns its own loopback nodes,
+# 4 of them with 1,000 idle programs each; its fleet and frozen-node rows
+# set their own repetitions (3 and 7 cycles; VITRINE_REMOTE_QUICK=1 in
+# --quick: 1 and 3).
+#
 # VITRINE_E2E_PROCESSES (default 1000) sets how many real processes each
 # end-to-end fleet supervises, and the peers too (VITRINE_PEERS_N overrides
 # it for the peers alone).
@@ -49,7 +54,7 @@ done
 # Benchmark binaries (targets under bench/), in the order they run. Each one
 # writes results/<name>.json; scripts/report.py has one section per name.
 binaries=(vitrine_bench_core vitrine_bench_messaging vitrine_bench_e2e
-          vitrine_bench_status_table vitrine_bench_cli)
+          vitrine_bench_status_table vitrine_bench_cli vitrine_bench_remote)
 # The design study (issue 15): write their own JSON, rendered into
 # docs/study.md by scripts/report_study.py (~40 s full, ~10 s --quick,
 # plus ~75 s full for vitrine_bench_study_scale's largest real fleet).
@@ -145,13 +150,15 @@ for i in "${!binaries[@]}"; do
   env_note=""
   if [ "$name" = vitrine_bench_e2e ]; then
     env_note="VITRINE_E2E_PROCESSES=$VITRINE_E2E_PROCESSES "
+  elif [ "$name" = vitrine_bench_remote ]; then
+    env_note="VITRINE_REMOTE_QUICK=$quick "
   fi
   echo "=== [$((i + 1))/${#binaries[@]}] $env_note$name (${run_args[*]}) ..."
   start=$SECONDS
   load_before=$(loadavg1)
   rm -f "results/$name.json"
   rc=0
-  "$exe" "${run_args[@]}" "${extra[@]}" \
+  VITRINE_REMOTE_QUICK=$quick "$exe" "${run_args[@]}" "${extra[@]}" \
     --benchmark_out="results/$name.json" --benchmark_out_format=json \
     >"$build/$name.txt" 2>"$build/$name.stderr" || rc=$?
   took=$((SECONDS - start))

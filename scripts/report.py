@@ -1095,6 +1095,7 @@ def section_vitrine_bench_e2e(run: Run, img_dir: Path, img_rel: str) -> Section:
 # here: make `import report` find this module even when it runs as a script.
 sys.modules.setdefault("report", sys.modules[__name__])
 from report_outside import section_cli, section_status_table  # noqa: E402
+from report_remote import section_remote  # noqa: E402
 
 # Results file stem -> section renderer. Add later binaries here.
 SECTIONS = {
@@ -1103,6 +1104,7 @@ SECTIONS = {
     "vitrine_bench_e2e": section_vitrine_bench_e2e,
     "vitrine_bench_status_table": section_status_table,
     "vitrine_bench_cli": section_cli,
+    "vitrine_bench_remote": section_remote,
 }
 
 

@@ -1,0 +1,367 @@
+// remote_fleet_bench: the controller side of many remote processes, and a
+// frozen node (issue 13 item 5, docs/distribution.md). Part of the
+// vitrine_bench_remote binary (main() is in remote_bench.cpp).
+//
+// Nodes are this binary spawned again ("--remote-node N HEARTBEAT_MS
+// TIMEOUT_MS", own process group): a runtime with remoting on that raises
+// its RLIMIT_NOFILE soft limit to the hard one, supervises N idle `sleep`
+// programs, serves on 127.0.0.1 once all are running, writes the port on
+// its stdout and shuts down when its stdin closes. Rows:
+//   remote/fleet/nodes:4/processes:P   a fresh controller runtime connects
+//        to 4 nodes of P processes (1,000 unless VITRINE_REMOTE_FLEET_
+//        PROCESSES says otherwise); time (manual) from the first connect()
+//        until every mirrored process reads running. Counters: the
+//        controller's RSS growth per mirrored process (from before the
+//        connects to the full mirror), its CPU time (user + sys, getrusage,
+//        every thread of this process) over that span and as % of one core
+//        over the 5 s idle window that follows.
+//   remote/frozen_to_unknown/heartbeat_ms:100/timeout_ms:500  one node of
+//        8 processes, both sides at those settings; each cycle SIGSTOPs the
+//        node and times until the mirror's node status is lost and a
+//        process reads unknown (documented bound: heartbeat + timeout), then
+//        SIGCONTs it and times until the mirror is synchronised again and
+//        the process reads running (reconnection backoff 50-200 ms).
+//        Counters: p50 and max over the cycles (the row's time is the p50).
+// VITRINE_REMOTE_QUICK=1 (scripts/compare.sh --quick): 1 fleet repetition
+// instead of 3, 3 frozen cycles instead of 7.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "remote_nodes.hpp"
+#include "vitrine/runtime.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+using vitrine::core::process_status;
+
+constexpr std::string_view node_flag = "--remote-node";
+constexpr auto frozen_heartbeat = 100ms;
+constexpr auto frozen_timeout = 500ms;
+
+bool quick() {
+  const char* q = std::getenv("VITRINE_REMOTE_QUICK");
+  return q != nullptr && std::string_view{q} == "1";
+}
+
+unsigned fleet_processes() {
+  const char* n = std::getenv("VITRINE_REMOTE_FLEET_PROCESSES");
+  return n != nullptr ? static_cast<unsigned>(std::strtoul(n, nullptr, 10))
+                      : 1000;
+}
+
+double seconds_since(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+
+/// A spawned node: its pid (also its process group), the write end of its
+/// stdin (closing it stops the node) and the port it serves.
+struct spawned_node {
+  pid_t pid = -1;
+  int stdin_fd = -1;
+  std::uint16_t port = 0;
+};
+std::vector<spawned_node> spawned;
+
+/// Reads the node's one line (its port; 0 if its processes did not all
+/// start) within `timeout`.
+std::uint16_t read_port(int fd, std::chrono::seconds timeout) {
+  std::string line;
+  const auto deadline = clock_type::now() + timeout;
+  while (line.find('\n') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - clock_type::now());
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      return 0;
+    char buf[32];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return 0;
+    line.append(buf, static_cast<std::size_t>(n));
+  }
+  return static_cast<std::uint16_t>(std::strtoul(line.c_str(), nullptr, 10));
+}
+
+/// Spawns a node of `processes` sleeps; nullopt (and nothing left behind)
+/// if it did not report a port.
+std::optional<spawned_node> spawn_node(unsigned processes,
+                                       std::chrono::milliseconds heartbeat,
+                                       std::chrono::milliseconds timeout) {
+  char exe[4096];
+  const ssize_t len = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len <= 0) return std::nullopt;
+  exe[len] = '\0';
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) return std::nullopt;
+  if (::pipe2(out, O_CLOEXEC) != 0) {
+    ::close(in[0]);
+    ::close(in[1]);
+    return std::nullopt;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  std::string n = std::to_string(processes);
+  std::string hb = std::to_string(heartbeat.count());
+  std::string to = std::to_string(timeout.count());
+  std::string flag{node_flag};
+  char* argv[] = {exe, flag.data(), n.data(), hb.data(), to.data(), nullptr};
+  spawned_node node;
+  const int rc = ::posix_spawn(&node.pid, exe, &actions, &attr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(in[0]);
+  ::close(out[1]);
+  if (rc != 0) {
+    ::close(in[1]);
+    ::close(out[0]);
+    return std::nullopt;
+  }
+  node.stdin_fd = in[1];
+  node.port = read_port(out[0], 300s);
+  ::close(out[0]);
+  spawned.push_back(node);
+  if (node.port == 0) return std::nullopt;  // stopped with the others
+  return node;
+}
+
+/// Closes the node's stdin and reaps it; SIGKILLs its group after 60 s
+/// (its children die with it: launch.death_signal).
+void stop_node(spawned_node& node) {
+  if (node.pid <= 0) return;
+  ::kill(node.pid, SIGCONT);  // in case a frozen-node cycle was cut short
+  ::close(node.stdin_fd);
+  const auto deadline = clock_type::now() + 60s;
+  int status = 0;
+  while (::waitpid(node.pid, &status, WNOHANG) == 0) {
+    if (clock_type::now() > deadline) {
+      ::kill(-node.pid, SIGKILL);
+      ::waitpid(node.pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  node.pid = -1;
+}
+
+vitrine::runtime_options controller_options(std::chrono::milliseconds heartbeat,
+                                            std::chrono::milliseconds timeout) {
+  vitrine::runtime_options o;
+  o.remoting.enabled = true;
+  o.remoting.heartbeat_interval = heartbeat;
+  o.remoting.connection_timeout = timeout;
+  return o;
+}
+
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+double rss_bytes() {
+  long pages = 0, resident = 0;
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<double>(resident) * static_cast<double>(::getpagesize());
+}
+
+/// True when every process of every node is mirrored and reads running.
+bool fully_mirrored(const std::vector<vitrine::node_handle>& nodes,
+                    unsigned per_node) {
+  for (const auto& n : nodes) {
+    const auto list = n.processes();
+    if (list.size() != per_node) return false;
+    for (const auto& h : list)
+      if (h.read()->status != process_status::running) return false;
+  }
+  return true;
+}
+
+constexpr unsigned fleet_nodes = 4;
+
+void BM_remote_fleet(benchmark::State& state) {
+  vitrine::bench::stop_churn_node();
+  const unsigned per_node = fleet_processes();
+  static std::vector<spawned_node> nodes;
+  while (nodes.size() < fleet_nodes) {
+    auto n = spawn_node(per_node, 500ms, 2000ms);
+    if (!n)
+      return state.SkipWithError("a node could not start all its processes");
+    nodes.push_back(*n);
+  }
+  double rss_per_process = 0, cpu_mirror = 0, cpu_idle_pct = 0;
+  for (auto _ : state) {
+    std::optional<vitrine::runtime> rt;
+    rt.emplace(controller_options(500ms, 2000ms));
+    const double rss0 = rss_bytes();
+    const double cpu0 = cpu_seconds();
+    const auto t0 = clock_type::now();
+    std::vector<vitrine::node_handle> handles;
+    for (const auto& n : nodes)
+      handles.push_back(rt->connect({"127.0.0.1", n.port}));
+    const auto deadline = t0 + 120s;
+    while (!fully_mirrored(handles, per_node) && clock_type::now() < deadline)
+      std::this_thread::sleep_for(1ms);
+    const double mirror_s = seconds_since(t0);
+    if (!fully_mirrored(handles, per_node))
+      return state.SkipWithError("the mirror did not fill within 120 s");
+    state.SetIterationTime(mirror_s);
+    cpu_mirror = cpu_seconds() - cpu0;
+    rss_per_process = (rss_bytes() - rss0) / (fleet_nodes * per_node);
+    const double cpu1 = cpu_seconds();
+    const auto idle0 = clock_type::now();
+    std::this_thread::sleep_for(5s);
+    cpu_idle_pct = 100 * (cpu_seconds() - cpu1) / seconds_since(idle0);
+    handles.clear();
+    rt.reset();
+  }
+  state.counters["processes"] = fleet_nodes * per_node;
+  state.counters["rss_bytes_per_process"] = rss_per_process;
+  state.counters["cpu_mirror_ms"] = 1e3 * cpu_mirror;
+  state.counters["cpu_idle_pct"] = cpu_idle_pct;
+}
+
+/// Index `q` of sorted `v` (nearest rank below).
+double pct(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+}
+
+void BM_remote_frozen(benchmark::State& state) {
+  vitrine::bench::stop_churn_node();
+  auto node = spawn_node(8, frozen_heartbeat, frozen_timeout);
+  if (!node) return state.SkipWithError("the node did not start");
+  vitrine::runtime rt{controller_options(frozen_heartbeat, frozen_timeout)};
+  vitrine::connect_options c;
+  c.backoff_min = 50ms;
+  c.backoff_max = 200ms;
+  auto mirror = rt.connect({"127.0.0.1", node->port}, c);
+  std::vector<double> unknown_ms, resync_ms;
+  const int cycles = quick() ? 3 : 7;
+  for (auto _ : state) {
+    for (int i = 0; i < cycles; ++i) {
+      const auto limit = clock_type::now() + 30s;
+      auto p0 = mirror.find("p0");
+      if (!mirror.wait_connected(limit) || !p0 ||
+          !p0.wait_for_status(process_status::running, limit))
+        return state.SkipWithError("the node is not mirrored");
+      const auto syncs = mirror.synchronisations();
+      ::kill(node->pid, SIGSTOP);
+      const auto t0 = clock_type::now();
+      if (!mirror.wait_for_status(vitrine::node_status::lost, t0 + 30s) ||
+          !p0.wait_for_status(process_status::unknown, t0 + 30s)) {
+        ::kill(node->pid, SIGCONT);
+        return state.SkipWithError("the frozen node never read unknown");
+      }
+      unknown_ms.push_back(1e3 * seconds_since(t0));
+      ::kill(node->pid, SIGCONT);
+      const auto t1 = clock_type::now();
+      while (mirror.synchronisations() == syncs && clock_type::now() < t1 + 30s)
+        mirror.wait_connected(clock_type::now() + 10ms);
+      if (!p0.wait_for_status(process_status::running, t1 + 30s))
+        return state.SkipWithError("the node did not resynchronise");
+      resync_ms.push_back(1e3 * seconds_since(t1));
+    }
+    state.SetIterationTime(pct(unknown_ms, 0.5) / 1e3);
+  }
+  mirror.close();
+  rt.shutdown();
+  stop_node(spawned.back());
+  state.counters["unknown_p50_ms"] = pct(unknown_ms, 0.5);
+  state.counters["unknown_max_ms"] = pct(unknown_ms, 1.0);
+  state.counters["bound_ms"] =
+      static_cast<double>((frozen_heartbeat + frozen_timeout).count());
+  state.counters["resync_p50_ms"] = pct(resync_ms, 0.5);
+  state.counters["resync_max_ms"] = pct(resync_ms, 1.0);
+  state.counters["cycles"] = static_cast<double>(unknown_ms.size());
+}
+
+const bool registered = [] {
+  benchmark::RegisterBenchmark(
+      ("remote/fleet/nodes:4/processes:" + std::to_string(fleet_processes()))
+          .c_str(),
+      BM_remote_fleet)
+      ->Iterations(1)
+      ->Repetitions(quick() ? 1 : 3)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(
+      "remote/frozen_to_unknown/heartbeat_ms:100/timeout_ms:500",
+      BM_remote_frozen)
+      ->Iterations(1)
+      ->Repetitions(1)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+  return true;
+}();
+
+}  // namespace
+
+bool vitrine::bench::is_remote_node(int argc, char** argv) {
+  return argc == 5 && std::string_view{argv[1]} == node_flag;
+}
+
+int vitrine::bench::run_remote_node(int, char** argv) {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
+  const unsigned n = static_cast<unsigned>(std::strtoul(argv[2], nullptr, 10));
+  const std::chrono::milliseconds heartbeat{std::strtol(argv[3], nullptr, 10)};
+  const std::chrono::milliseconds timeout{std::strtol(argv[4], nullptr, 10)};
+  vitrine::runtime rt{controller_options(heartbeat, timeout)};
+  std::vector<vitrine::process_handle> handles;
+  for (unsigned i = 0; i < n; ++i) {
+    vitrine::process_spec spec;
+    spec.name = std::to_string(i);
+    spec.name.insert(0, 1, 'p');  // see remote_bench.cpp (GCC bug 105329)
+    spec.launch.argv = {"sleep", "100000"};
+    spec.startsecs = 0ms;
+    handles.push_back(rt.supervise(spec));
+  }
+  const auto deadline = clock_type::now() + 240s;
+  bool all = true;
+  for (const auto& h : handles)
+    all = all && h.wait_for_status(process_status::running, deadline);
+  const std::uint16_t port = all ? rt.serve({}) : 0;
+  std::printf("%u\n", static_cast<unsigned>(port));
+  std::fflush(stdout);
+  char byte;
+  while (::read(0, &byte, 1) > 0) {
+  }  // until the benchmark closes our stdin (or dies)
+  rt.shutdown();
+  return all ? 0 : 1;
+}
+
+void vitrine::bench::stop_spawned_nodes() {
+  for (auto& n : spawned) stop_node(n);
+  spawned.clear();
+}

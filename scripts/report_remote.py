@@ -1,0 +1,166 @@
+"""The "Remote nodes (loopback)" section of docs/results.md (issue 13):
+results/vitrine_bench_remote.json (bench/remote_bench.cpp and
+bench/remote_fleet_bench.cpp), set beside the in-process reads of the same
+run (results/vitrine_bench_messaging.json, when present). Plot:
+docs/img/remote.png.
+
+Imported by scripts/report.py, which registers the section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from report import (Bench, Check, Run, Section, Table, fmt_big_ratio,
+                    fmt_bytes, fmt_ns, labelled_hbars, load_run)
+
+GOAL_RATIO = 1e4  # mirrored read at least this much faster than a request
+GOAL_P99_NS = 1e6  # propagation p99 on loopback
+COLORS = {"remote": "tab:orange", "in-process": "tab:blue",
+          "node loss / fleet": "tab:gray"}
+
+
+def _t(ns: float | None) -> str:
+    text = fmt_ns(ns)
+    return text + " ns" if ns is not None and ns < 1e3 else text
+
+
+def _counter(b: Bench | None, name: str, scale: float = 1.0) -> float | None:
+    if b is None or name not in b.counters:
+        return None
+    return b.counters[name] * scale
+
+
+def _in_process(run: Run) -> Run | None:
+    path = run.path.parent / "vitrine_bench_messaging.json"
+    try:
+        return load_run(path) if path.exists() else None
+    except (ValueError, KeyError):
+        return None
+
+
+def _fleet(run: Run) -> Bench | None:
+    return next((b for b in run.benches
+                 if b.kind == "remote" and b.variant == "fleet"), None)
+
+
+def section_remote(run: Run, img_dir: Path, img_rel: str) -> Section:
+    s = Section(
+        "Remote nodes (loopback)",
+        intro=("A controller runtime mirrors nodes (other processes, "
+               "`runtime::serve`) over CAF's middleman on 127.0.0.1, through "
+               "the node's framing guard, without TLS "
+               "(docs/distribution.md). The churn node supervises 8 idle "
+               "programs and one that exits every 5 ms; *mirror* reads "
+               "`node.find(\"p0\").read()`, the controller's local mirror "
+               "cell; *request* is `node.ask(\"p0\")`, one request to the "
+               "node and its answer. *Propagation*: a transition on the "
+               "node until a reader blocked on the mirrored cell wakes with "
+               "it (both stamped with CLOCK_MONOTONIC). The in-process "
+               "columns are the same run's `read/hybrid` and "
+               "`read/messaging_blocking` (one local process, one reader)."))
+    local = _in_process(run)
+
+    def ns(name: str, r: Run | None = run) -> float | None:
+        b = None if r is None else r.named(name)
+        return None if b is None else b.real_ns
+
+    mirror, ask = ns("remote/read/mirror"), ns("remote/read/messaging")
+    hybrid = ns("read/hybrid", local)
+    msg = ns("read/messaging_blocking", local)
+    prop = run.named("remote/propagation")
+    p50, p99 = _counter(prop, "p50_us", 1e3), _counter(prop, "p99_us", 1e3)
+    ratio = None if not mirror or ask is None else ask / mirror
+    s.tables.append(Table(
+        "Reading a process's state: remote node vs in-process",
+        ["read", "remote node (loopback)", "in-process", "goal"],
+        [["mirrored / published cell (`read()`)", _t(mirror), _t(hybrid),
+          ""],
+         ["request (`ask()` / blocking request)", _t(ask), _t(msg), ""],
+         ["request / read", fmt_big_ratio(ask, mirror),
+          fmt_big_ratio(msg, hybrid), f">= {GOAL_RATIO:,.0f}x"],
+         ["propagation node -> mirror, p50", _t(p50), "", ""],
+         ["propagation node -> mirror, p99", _t(p99), "",
+          f"<= {_t(GOAL_P99_NS)}"]],
+        "" if prop is None else
+        f"Propagation: {prop.counters.get('samples', 0):,.0f} transitions."))
+    s.checks.append(Check(
+        "remote: mirrored read vs request to the node",
+        fmt_big_ratio(ask, mirror), f">= {GOAL_RATIO:,.0f}x",
+        None if ratio is None else ratio >= GOAL_RATIO, value=ratio,
+        limit=GOAL_RATIO, at_least=True))
+    s.checks.append(Check(
+        "remote: propagation node -> mirror, p99 (loopback)", _t(p99),
+        f"<= {_t(GOAL_P99_NS)}", None if p99 is None else p99 <= GOAL_P99_NS,
+        value=p99, limit=GOAL_P99_NS,
+        why=("Each transition must be scheduled through the node's actors, "
+             "its framing guard, the controller's middleman thread and the "
+             "woken reader: hypothesis (not measured here): the tail is "
+             "scheduling delay when other work holds the cores; compare the "
+             "load average in the Machine table.")))
+
+    fleet = _fleet(run)
+    fleet_rows = []
+    if fleet is not None:
+        nodes = fleet.params.get("nodes", "?")
+        per = fleet.params.get("processes", "?")
+        fleet_rows = [
+            ["time from connect() to every process mirrored as running",
+             _t(fleet.real_ns)],
+            ["controller RSS growth per mirrored process",
+             fmt_bytes(_counter(fleet, "rss_bytes_per_process"))],
+            ["controller CPU time over that span (user + sys)",
+             _t(_counter(fleet, "cpu_mirror_ms", 1e6))],
+            ["controller CPU at rest afterwards (5 s window)",
+             f"{fleet.counters.get('cpu_idle_pct', 0):.2f}% of one core"]]
+        s.tables.append(Table(
+            f"A controller mirroring {nodes} nodes x {per} processes "
+            f"({fleet.counters.get('processes', 0):,.0f} in all)",
+            ["figure", "measured"], fleet_rows,
+            "Each node is a separate process supervising idle `sleep` "
+            "programs, all running before the controller connects; a fresh "
+            "controller runtime per repetition. RSS and CPU are the whole "
+            "controller process's (getrusage, /proc/self/statm), so they "
+            "include CAF's threads and connections."))
+
+    frozen = next((b for b in run.benches if b.kind == "remote"
+                   and b.variant == "frozen_to_unknown"), None)
+    unknown = bound = None
+    if frozen is not None:
+        unknown = _counter(frozen, "unknown_p50_ms", 1e6)
+        bound = _counter(frozen, "bound_ms", 1e6)
+        hb = frozen.params.get("heartbeat_ms", "?")
+        to = frozen.params.get("timeout_ms", "?")
+        s.tables.append(Table(
+            f"A frozen node (SIGSTOP), heartbeat {hb} ms, timeout {to} ms",
+            ["figure", "p50", "max"],
+            [["SIGSTOP -> node lost and a process reads `unknown`",
+              _t(unknown), _t(_counter(frozen, "unknown_max_ms", 1e6))],
+             ["documented bound (heartbeat + timeout)", _t(bound), ""],
+             ["SIGCONT -> resynchronised, the process reads `running`",
+              _t(_counter(frozen, "resync_p50_ms", 1e6)),
+              _t(_counter(frozen, "resync_max_ms", 1e6))]],
+            f"{frozen.counters.get('cycles', 0):.0f} freeze/thaw cycles of "
+            "one node of 8 processes; reconnection backoff 50-200 ms."))
+        s.checks.append(Check(
+            "remote: frozen node -> `unknown`, p50", _t(unknown),
+            f"<= {_t(bound)} (heartbeat + timeout)",
+            None if unknown is None or bound is None else unknown <= bound,
+            value=unknown, limit=bound))
+
+    plot = [("remote: mirrored read", mirror, "remote"),
+            ("in-process: hybrid read", hybrid, "in-process"),
+            ("remote: request to the node", ask, "remote"),
+            ("in-process: blocking request", msg, "in-process"),
+            ("remote: propagation p50", p50, "remote"),
+            ("remote: propagation p99", p99, "remote"),
+            ("frozen node -> unknown, p50", unknown, "node loss / fleet"),
+            ("resynchronised after SIGCONT, p50",
+             _counter(frozen, "resync_p50_ms", 1e6), "node loss / fleet"),
+            ("fleet: connect -> full mirror",
+             None if fleet is None else fleet.real_ns, "node loss / fleet")]
+    if labelled_hbars(img_dir / "remote.png",
+                      "Remote nodes on loopback (median, log scale)", plot,
+                      "ns", COLORS):
+        s.images.append(("remote reads, propagation, node loss and fleet",
+                         f"{img_rel}/remote.png"))
+    return s
