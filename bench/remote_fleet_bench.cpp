@@ -268,10 +268,11 @@ void BM_remote_frozen(benchmark::State& state) {
   for (auto _ : state) {
     for (int i = 0; i < cycles; ++i) {
       const auto limit = clock_type::now() + 30s;
-      auto p0 = mirror.find("p0");
-      if (!mirror.wait_connected(limit) || !p0 ||
-          !p0.wait_for_status(process_status::running, limit))
+      if (!mirror.wait_connected(limit))
         return state.SkipWithError("the node is not mirrored");
+      auto p0 = mirror.find("p0");
+      if (!p0 || !p0.wait_for_status(process_status::running, limit))
+        return state.SkipWithError("p0 does not read running");
       const auto syncs = mirror.synchronisations();
       ::kill(node->pid, SIGSTOP);
       const auto t0 = clock_type::now();
