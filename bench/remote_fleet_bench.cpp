@@ -6,7 +6,8 @@
 // TIMEOUT_MS", own process group): a runtime with remoting on that raises
 // its RLIMIT_NOFILE soft limit to the hard one, supervises N idle `sleep`
 // programs, serves on 127.0.0.1 once all are running, writes the port on
-// its stdout and shuts down when its stdin closes. Rows:
+// its stdout and shuts down when its stdin closes (SIGKILL if the benchmark
+// dies: PR_SET_PDEATHSIG). Rows:
 //   remote/fleet/nodes:4/processes:P   a fresh controller runtime connects
 //        to 4 nodes of P processes (1,000 unless VITRINE_REMOTE_FLEET_
 //        PROCESSES says otherwise); time (manual) from the first connect()
@@ -28,6 +29,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -216,7 +218,7 @@ void BM_remote_fleet(benchmark::State& state) {
       return state.SkipWithError("a node could not start all its processes");
     nodes.push_back(*n);
   }
-  double rss_per_process = 0, cpu_mirror = 0, cpu_idle_pct = 0;
+  double rss_per_process = 0, cpu_mirror = 0, cpu_idle_pct = 0, idle_s = 0;
   for (auto _ : state) {
     std::optional<vitrine::runtime> rt;
     rt.emplace(controller_options(500ms, 2000ms));
@@ -238,7 +240,8 @@ void BM_remote_fleet(benchmark::State& state) {
     const double cpu1 = cpu_seconds();
     const auto idle0 = clock_type::now();
     std::this_thread::sleep_for(5s);
-    cpu_idle_pct = 100 * (cpu_seconds() - cpu1) / seconds_since(idle0);
+    idle_s = seconds_since(idle0);
+    cpu_idle_pct = 100 * (cpu_seconds() - cpu1) / idle_s;
     handles.clear();
     rt.reset();
   }
@@ -246,6 +249,7 @@ void BM_remote_fleet(benchmark::State& state) {
   state.counters["rss_bytes_per_process"] = rss_per_process;
   state.counters["cpu_mirror_ms"] = 1e3 * cpu_mirror;
   state.counters["cpu_idle_pct"] = cpu_idle_pct;
+  state.counters["idle_window_s"] = idle_s;
 }
 
 /// Index `q` of sorted `v` (nearest rank below).
@@ -330,6 +334,9 @@ bool vitrine::bench::is_remote_node(int argc, char** argv) {
 }
 
 int vitrine::bench::run_remote_node(int, char** argv) {
+  // A frozen (SIGSTOPped) node never sees its stdin close: die with the
+  // benchmark instead (its programs die with it: launch.death_signal).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   rlimit files{};
   if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
     files.rlim_cur = files.rlim_max;

@@ -11,17 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from report import (Bench, Check, Run, Section, Table, fmt_big_ratio,
-                    fmt_bytes, fmt_ns, labelled_hbars, load_run)
+                    fmt_bytes, labelled_hbars, load_run)
+from report_outside import _t  # fmt_ns, with "ns" spelled out
 
 GOAL_RATIO = 1e4  # mirrored read at least this much faster than a request
 GOAL_P99_NS = 1e6  # propagation p99 on loopback
 COLORS = {"remote": "tab:orange", "in-process": "tab:blue",
           "node loss / fleet": "tab:gray"}
-
-
-def _t(ns: float | None) -> str:
-    text = fmt_ns(ns)
-    return text + " ns" if ns is not None and ns < 1e3 else text
 
 
 def _counter(b: Bench | None, name: str, scale: float = 1.0) -> float | None:
@@ -103,6 +99,7 @@ def section_remote(run: Run, img_dir: Path, img_rel: str) -> Section:
     if fleet is not None:
         nodes = fleet.params.get("nodes", "?")
         per = fleet.params.get("processes", "?")
+        per = f"{int(per):,}" if per.isdigit() else per
         fleet_rows = [
             ["time from connect() to every process mirrored as running",
              _t(fleet.real_ns)],
@@ -110,7 +107,8 @@ def section_remote(run: Run, img_dir: Path, img_rel: str) -> Section:
              fmt_bytes(_counter(fleet, "rss_bytes_per_process"))],
             ["controller CPU time over that span (user + sys)",
              _t(_counter(fleet, "cpu_mirror_ms", 1e6))],
-            ["controller CPU at rest afterwards (5 s window)",
+            ["controller CPU at rest afterwards ("
+             f"{fleet.counters.get('idle_window_s', 0):.1f} s window)",
              f"{fleet.counters.get('cpu_idle_pct', 0):.2f}% of one core"]]
         s.tables.append(Table(
             f"A controller mirroring {nodes} nodes x {per} processes "
@@ -147,17 +145,19 @@ def section_remote(run: Run, img_dir: Path, img_rel: str) -> Section:
             None if unknown is None or bound is None else unknown <= bound,
             value=unknown, limit=bound))
 
-    plot = [("remote: mirrored read", mirror, "remote"),
-            ("in-process: hybrid read", hybrid, "in-process"),
-            ("remote: request to the node", ask, "remote"),
-            ("in-process: blocking request", msg, "in-process"),
-            ("remote: propagation p50", p50, "remote"),
-            ("remote: propagation p99", p99, "remote"),
+    # Longest bars first: the legend sits at the lower right, over the
+    # shortest ones.
+    plot = [("fleet: connect -> full mirror",
+             None if fleet is None else fleet.real_ns, "node loss / fleet"),
             ("frozen node -> unknown, p50", unknown, "node loss / fleet"),
             ("resynchronised after SIGCONT, p50",
              _counter(frozen, "resync_p50_ms", 1e6), "node loss / fleet"),
-            ("fleet: connect -> full mirror",
-             None if fleet is None else fleet.real_ns, "node loss / fleet")]
+            ("remote: propagation p99", p99, "remote"),
+            ("remote: propagation p50", p50, "remote"),
+            ("remote: request to the node", ask, "remote"),
+            ("in-process: blocking request", msg, "in-process"),
+            ("remote: mirrored read", mirror, "remote"),
+            ("in-process: hybrid read", hybrid, "in-process")]
     if labelled_hbars(img_dir / "remote.png",
                       "Remote nodes on loopback (median, log scale)", plot,
                       "ns", COLORS):
