@@ -12,10 +12,11 @@
 //        to 4 nodes of P processes (1,000 unless VITRINE_REMOTE_FLEET_
 //        PROCESSES says otherwise); time (manual) from the first connect()
 //        until every mirrored process reads running. Counters: the
-//        controller's RSS growth per mirrored process (from before the
-//        connects to the full mirror), its CPU time (user + sys, getrusage,
-//        every thread of this process) over that span and as % of one core
-//        over the 5 s idle window that follows.
+//        controller's RSS and heap (mallinfo2, every arena) growth per
+//        mirrored process (from before the connects to the full mirror),
+//        its CPU time (user + sys, getrusage, every thread of this
+//        process) over that span and as % of one core over the 5 s idle
+//        window that follows.
 //   remote/frozen_to_unknown/heartbeat_ms:100/timeout_ms:500  one node of
 //        8 processes, both sides at those settings; each cycle SIGSTOPs the
 //        node and times until the mirror's node status is lost and a
@@ -26,6 +27,7 @@
 // VITRINE_REMOTE_QUICK=1 (scripts/compare.sh --quick): 1 fleet repetition
 // instead of 3, 3 frozen cycles instead of 7.
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -194,6 +196,12 @@ double rss_bytes() {
   return static_cast<double>(resident) * static_cast<double>(::getpagesize());
 }
 
+/// Bytes in use on the heap, every arena (glibc's mallinfo2).
+double heap_bytes() {
+  const auto m = ::mallinfo2();
+  return static_cast<double>(m.uordblks + m.hblkhd);
+}
+
 /// True when every process of every node is mirrored and reads running.
 bool fully_mirrored(const std::vector<vitrine::node_handle>& nodes,
                     unsigned per_node) {
@@ -218,17 +226,22 @@ void BM_remote_fleet(benchmark::State& state) {
       return state.SkipWithError("a node could not start all its processes");
     nodes.push_back(*n);
   }
-  double rss_per_process = 0, cpu_mirror = 0, cpu_idle_pct = 0, idle_s = 0;
+  double rss_per_process = 0, heap_per_process = 0, cpu_mirror = 0,
+         cpu_idle_pct = 0, idle_s = 0;
   for (auto _ : state) {
     std::optional<vitrine::runtime> rt;
     rt.emplace(controller_options(500ms, 2000ms));
     const double rss0 = rss_bytes();
+    const double heap0 = heap_bytes();
     const double cpu0 = cpu_seconds();
     const auto t0 = clock_type::now();
     std::vector<vitrine::node_handle> handles;
     for (const auto& n : nodes)
       handles.push_back(rt->connect({"127.0.0.1", n.port}));
     const auto deadline = t0 + 120s;
+    // Block (no CPU of ours) until each node's first snapshot is applied,
+    // then check every state, polling only if that is not yet enough.
+    for (const auto& h : handles) h.wait_connected(deadline);
     while (!fully_mirrored(handles, per_node) && clock_type::now() < deadline)
       std::this_thread::sleep_for(1ms);
     const double mirror_s = seconds_since(t0);
@@ -237,6 +250,7 @@ void BM_remote_fleet(benchmark::State& state) {
     state.SetIterationTime(mirror_s);
     cpu_mirror = cpu_seconds() - cpu0;
     rss_per_process = (rss_bytes() - rss0) / (fleet_nodes * per_node);
+    heap_per_process = (heap_bytes() - heap0) / (fleet_nodes * per_node);
     const double cpu1 = cpu_seconds();
     const auto idle0 = clock_type::now();
     std::this_thread::sleep_for(5s);
@@ -247,6 +261,7 @@ void BM_remote_fleet(benchmark::State& state) {
   }
   state.counters["processes"] = fleet_nodes * per_node;
   state.counters["rss_bytes_per_process"] = rss_per_process;
+  state.counters["heap_bytes_per_process"] = heap_per_process;
   state.counters["cpu_mirror_ms"] = 1e3 * cpu_mirror;
   state.counters["cpu_idle_pct"] = cpu_idle_pct;
   state.counters["idle_window_s"] = idle_s;

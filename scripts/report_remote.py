@@ -100,13 +100,18 @@ def section_remote(run: Run, img_dir: Path, img_rel: str) -> Section:
         nodes = fleet.params.get("nodes", "?")
         per = fleet.params.get("processes", "?")
         per = f"{int(per):,}" if per.isdigit() else per
+        cpu_mirror = _counter(fleet, "cpu_mirror_ms", 1e6)
         fleet_rows = [
             ["time from connect() to every process mirrored as running",
              _t(fleet.real_ns)],
             ["controller RSS growth per mirrored process",
              fmt_bytes(_counter(fleet, "rss_bytes_per_process"))],
+            ["controller heap growth per mirrored process (mallinfo2)",
+             fmt_bytes(_counter(fleet, "heap_bytes_per_process"))],
             ["controller CPU time over that span (user + sys)",
-             _t(_counter(fleet, "cpu_mirror_ms", 1e6))],
+             _t(cpu_mirror) + ("" if not cpu_mirror or not fleet.real_ns
+                               else f" ({100 * cpu_mirror / fleet.real_ns:.0f}"
+                               "% of one core)")],
             ["controller CPU at rest afterwards ("
              f"{fleet.counters.get('idle_window_s', 0):.1f} s window)",
              f"{fleet.counters.get('cpu_idle_pct', 0):.2f}% of one core"]]
