@@ -9,8 +9,9 @@
 // its stdout and shuts down when its stdin closes (SIGKILL if the benchmark
 // dies: PR_SET_PDEATHSIG). Rows:
 //   remote/fleet/nodes:4/processes:P   a fresh controller runtime connects
-//        to 4 nodes of P processes (1,000 unless VITRINE_REMOTE_FLEET_
-//        PROCESSES says otherwise); time (manual) from the first connect()
+//        to 4 nodes of P processes (1,000, fewer if the hard RLIMIT_NOFILE
+//        cannot hold 2 descriptors a program, or VITRINE_REMOTE_FLEET_
+//        PROCESSES); time (manual) from the first connect()
 //        until every mirrored process reads running. Counters: the
 //        controller's RSS and heap (mallinfo2, every arena) growth per
 //        mirrored process (from before the connects to the full mirror),
@@ -66,10 +67,23 @@ bool quick() {
   return q != nullptr && std::string_view{q} == "1";
 }
 
+/// The hard RLIMIT_NOFILE, the most descriptors a node can raise itself to.
+double hard_file_limit() {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0 ||
+      files.rlim_max == RLIM_INFINITY)
+    return 1e9;
+  return static_cast<double>(files.rlim_max);
+}
+
+/// Programs per fleet node: VITRINE_REMOTE_FLEET_PROCESSES, else 1,000 or
+/// as many as the hard descriptor limit allows (a node holds 2 per
+/// program; 100 kept for CAF and the runtime).
 unsigned fleet_processes() {
-  const char* n = std::getenv("VITRINE_REMOTE_FLEET_PROCESSES");
-  return n != nullptr ? static_cast<unsigned>(std::strtoul(n, nullptr, 10))
-                      : 1000;
+  if (const char* n = std::getenv("VITRINE_REMOTE_FLEET_PROCESSES"))
+    return static_cast<unsigned>(std::strtoul(n, nullptr, 10));
+  return static_cast<unsigned>(
+      std::clamp((hard_file_limit() - 100) / 2, 1.0, 1000.0));
 }
 
 double seconds_since(clock_type::time_point t) {
@@ -265,6 +279,7 @@ void BM_remote_fleet(benchmark::State& state) {
   state.counters["cpu_mirror_ms"] = 1e3 * cpu_mirror;
   state.counters["cpu_idle_pct"] = cpu_idle_pct;
   state.counters["idle_window_s"] = idle_s;
+  state.counters["nofile_hard"] = hard_file_limit();
 }
 
 /// Index `q` of sorted `v` (nearest rank below).

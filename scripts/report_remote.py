@@ -123,7 +123,14 @@ def section_remote(run: Run, img_dir: Path, img_rel: str) -> Section:
             "programs, all running before the controller connects; a fresh "
             "controller runtime per repetition. RSS and CPU are the whole "
             "controller process's (getrusage, /proc/self/statm), so they "
-            "include CAF's threads and connections."))
+            "include CAF's threads and connections."
+            + ("" if not per.replace(",", "").isdigit()
+               or int(per.replace(",", "")) >= 1000 else
+               f" **Fewer than the issue's 1,000 processes per node**: the "
+               f"hard RLIMIT_NOFILE was "
+               f"{fleet.counters.get('nofile_hard', 0):,.0f} (a node holds 2 "
+               "descriptors per program), or VITRINE_REMOTE_FLEET_PROCESSES "
+               "was set.")))
 
     frozen = next((b for b in run.benches if b.kind == "remote"
                    and b.variant == "frozen_to_unknown"), None)
