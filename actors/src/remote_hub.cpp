@@ -12,6 +12,7 @@
 #include "remote_guard.hpp"
 #include "remote_node.hpp"
 #include "remote_server.hpp"
+#include "remote_spec.hpp"
 #include "remote_tls.hpp"
 #include "remote_wire.hpp"
 #include "runtime_access.hpp"
@@ -30,7 +31,8 @@ bool is_loopback_address(const std::string& address) {
   return false;
 }
 
-remote_hub::remote_hub(remoting_options options) : options_(options) {}
+remote_hub::remote_hub(remoting_options options)
+    : options_(options), gate_(std::make_shared<supervise_gate>()) {}
 remote_hub::~remote_hub() = default;
 
 void remote_hub::require_enabled(caf::actor_system& system) const {
@@ -42,7 +44,7 @@ void remote_hub::require_enabled(caf::actor_system& system) const {
 
 std::uint16_t remote_hub::serve(caf::actor_system& system,
                                 const runtime::registry_type& registry,
-                                const serve_options& options) {
+                                const serve_options& options, runtime& rt) {
   require_enabled(system);
   const bool tls = tls_enabled(system);
   if (!tls && !options.insecure && !is_loopback_address(options.bind_address))
@@ -52,8 +54,9 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
         "(remoting_options.tls, vitrine node --tls-cert/--tls-key/--tls-ca), "
         "or accept the risk explicitly (serve_options.insecure, vitrine node "
         "--insecure)");
-  auto server =
-      spawn_node_server(system, registry, options_.heartbeat_interval);
+  gate_->open(rt);
+  auto server = spawn_node_server(system, registry, options_.heartbeat_interval,
+                                  options.accept_supervise ? gate_ : nullptr);
   // The framing guard reads plain BASP headers: it cannot stand in front
   // of TLS, where CAF listens on the address itself.
   const bool guarded = !tls && options.max_message_bytes != 0;
@@ -95,6 +98,10 @@ std::shared_ptr<node_shared> remote_hub::connect(
   }
   nodes_.push_back(shared);
   return shared;
+}
+
+void remote_hub::close_supervise() {
+  gate_->close();
 }
 
 void remote_hub::shutdown(caf::actor_system& system) {

@@ -16,6 +16,7 @@ namespace vitrine::detail {
 
 struct node_shared;
 class remote_guard;
+class supervise_gate;
 
 class remote_hub {
  public:
@@ -23,9 +24,14 @@ class remote_hub {
   ~remote_hub();
 
   /// Spawns a node server over `registry` and publishes it; the port.
+  /// Controllers' supervise requests go to `rt`, until close_supervise().
   std::uint16_t serve(caf::actor_system& system,
                       const runtime::registry_type& registry,
-                      const serve_options& options);
+                      const serve_options& options, runtime& rt);
+  /// Refuses controllers' supervise requests from now on and waits for
+  /// those under way: runtime::shutdown() calls it before taking its lock
+  /// (a request under way needs that lock). Idempotent; no lock needed.
+  void close_supervise();
   /// Spawns a mirror of `node`.
   std::shared_ptr<node_shared> connect(caf::actor_system& system,
                                        remote_endpoint node,
@@ -40,6 +46,7 @@ class remote_hub {
   std::vector<std::pair<caf::actor, std::uint16_t>> servers_;
   std::vector<std::weak_ptr<node_shared>> nodes_;
   std::vector<std::unique_ptr<remote_guard>> guards_;
+  std::shared_ptr<supervise_gate> gate_;
 };
 
 /// True for 127.0.0.0/8, ::1 and "localhost".

@@ -128,9 +128,8 @@ void drop_process(mirror_actor* self, const std::string& name) {
 /// Applies one node state; `resync` counts the versions it skipped.
 void apply(mirror_actor* self, const wire_state& w, bool resync) {
   auto it = self->state.processes.find(w.name);
-  mirrored_process& p = it != self->state.processes.end()
-                            ? it->second
-                            : add_process(self, w.name);
+  const bool added = it == self->state.processes.end();
+  mirrored_process& p = added ? add_process(self, w.name) : it->second;
   const bool unknown_now = p.last.status == core::process_status::unknown;
   if (w.version <= p.node_version && !(resync && unknown_now)) return;
   if (resync && p.node_version != 0 && w.version > p.node_version + 1)
@@ -140,6 +139,7 @@ void apply(mirror_actor* self, const wire_state& w, bool resync) {
   p.last = from_wire(w, p.record->name);
   settle(p);
   publish(p, p.last);
+  if (added) self->state.shared->notify_processes();  // node_handle::supervise
 }
 
 void schedule_retry(mirror_actor* self) {

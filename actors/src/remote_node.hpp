@@ -40,8 +40,19 @@ struct node_shared {
     changed_.notify_all();
   }
   bool wait_for(node_status s, clock::time_point deadline) {
+    return wait_until([&] { return status() == s; }, deadline);
+  }
+  /// Wakes wait_until() callers: the mirror added a process.
+  void notify_processes() {
+    { std::lock_guard lock{mutex_}; }
+    changed_.notify_all();
+  }
+  /// Blocks until `pred()` (checked at each status change and each added
+  /// process) or `deadline`.
+  template <class Pred>
+  bool wait_until(Pred pred, clock::time_point deadline) {
     std::unique_lock lock{mutex_};
-    return changed_.wait_until(lock, deadline, [&] { return status() == s; });
+    return changed_.wait_until(lock, deadline, pred);
   }
   void touch() {
     last_contact_ns.store(clock::now().time_since_epoch().count(),

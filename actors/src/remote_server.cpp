@@ -5,7 +5,9 @@
 // keepalive per heartbeat. Each heartbeat it also rescans the registry (new
 // and removed processes) and re-reads every published state, forwarding
 // any version it has not forwarded: a process whose transition raced the
-// subscription is caught up within one heartbeat.
+// subscription is caught up within one heartbeat. A controller's
+// supervise request (remote_spec.hpp) runs on a detached worker that calls
+// the runtime's supervise() through the gate.
 #include "remote_server.hpp"
 
 #include <string>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "atoms.hpp"
+#include "remote_spec.hpp"
 #include "remote_wire.hpp"
 #include "runtime_access.hpp"
 
@@ -31,7 +34,16 @@ struct server_state {
   std::uint64_t scanned_revision = ~std::uint64_t{0};
   std::unordered_map<std::string, watched_process> processes;
   std::vector<caf::actor> mirrors;
+  std::shared_ptr<supervise_gate> gate;
+  unsigned supervising = 0;  // supervise workers in flight
 };
+
+/// Supervise requests served at once: each holds a thread (a detached
+/// worker) until the process left `starting`.
+constexpr unsigned max_supervising = 8;
+
+using supervise_reply = caf::result<std::vector<std::string>,
+                                    std::vector<std::string>, std::string>;
 
 using server_actor = caf::stateful_actor<server_state>;
 
@@ -84,10 +96,49 @@ void reconcile(server_actor* self) {
     forward_if_newer(self, p, *p.record->state.read());
 }
 
+/// Supervises a controller's spec on a worker thread; once it is added,
+/// the mirrors get its state before the controller gets the reply.
+supervise_reply supervise_for(server_actor* self, wire_spec& w) {
+  auto& st = self->state;
+  auto refuse = [](const char* why) -> supervise_reply {
+    return {std::vector<std::string>{}, std::vector<std::string>{},
+            std::string{why}};
+  };
+  if (!st.gate)
+    return refuse(
+        "the node does not accept supervise requests "
+        "(serve_options::accept_supervise is off)");
+  if (st.supervising >= max_supervising)
+    return refuse("too many supervise requests in flight on the node");
+  ++st.supervising;
+  auto rp =
+      self->make_response_promise<std::vector<std::string>,
+                                  std::vector<std::string>, std::string>();
+  auto worker = self->spawn<caf::detached>(supervise_worker, st.gate);
+  self->request(worker, caf::infinite, r_sup_atom::value, std::move(w))
+      .then(
+          [self, rp](std::vector<std::string>& fields,
+                     std::vector<std::string>& messages,
+                     std::string& failure) mutable {
+            --self->state.supervising;
+            rescan(self);
+            reconcile(self);
+            rp.deliver(std::move(fields), std::move(messages),
+                       std::move(failure));
+          },
+          [self, rp](caf::error& e) mutable {
+            --self->state.supervising;
+            rp.deliver(std::move(e));
+          });
+  return rp;
+}
+
 caf::behavior node_server(server_actor* self,
                           const runtime::registry_type* registry,
-                          std::chrono::milliseconds heartbeat) {
+                          std::chrono::milliseconds heartbeat,
+                          std::shared_ptr<supervise_gate> gate) {
   self->state.registry = registry;
+  self->state.gate = std::move(gate);
   self->state.heartbeat = heartbeat;
   rescan(self);
   self->set_down_handler([self](caf::down_msg& msg) {
@@ -156,6 +207,7 @@ caf::behavior node_server(server_actor* self,
         auto record = self->state.registry->find_shared(name);
         return record && handle_of(record).signal(sig);
       },
+      [self](r_sup_atom, wire_spec& w) { return supervise_for(self, w); },
   };
 }
 
@@ -163,8 +215,9 @@ caf::behavior node_server(server_actor* self,
 
 caf::actor spawn_node_server(caf::actor_system& system,
                              const runtime::registry_type& registry,
-                             std::chrono::milliseconds heartbeat) {
-  return system.spawn(node_server, &registry, heartbeat);
+                             std::chrono::milliseconds heartbeat,
+                             std::shared_ptr<supervise_gate> gate) {
+  return system.spawn(node_server, &registry, heartbeat, std::move(gate));
 }
 
 }  // namespace vitrine::detail

@@ -5,15 +5,20 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <memory>
 
 #include "vitrine/runtime.hpp"
 
 namespace vitrine::detail {
 
+class supervise_gate;
+
 /// The server reads `registry`, which must outlive it (the runtime kills it
 /// at shutdown); it keeps alive by its own heartbeat timer until killed.
+/// Controllers' supervise requests go through `gate` (null: refused).
 caf::actor spawn_node_server(caf::actor_system& system,
                              const runtime::registry_type& registry,
-                             std::chrono::milliseconds heartbeat);
+                             std::chrono::milliseconds heartbeat,
+                             std::shared_ptr<supervise_gate> gate);
 
 }  // namespace vitrine::detail

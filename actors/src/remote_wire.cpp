@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "remote_spec.hpp"
 #include "remote_tls.hpp"
 #include "vitrine/remote.hpp"
 
@@ -127,6 +128,8 @@ void configure_remoting(caf::actor_system_config& config,
   config.set("middleman.connection-timeout",
              caf::timespan{options.connection_timeout});
   config.add_message_type<detail::wire_state>("vitrine::wire_state");
+  config.add_message_type<detail::wire_stdio>("vitrine::wire_stdio");
+  config.add_message_type<detail::wire_spec>("vitrine::wire_spec");
 }
 
 }  // namespace vitrine

@@ -11,6 +11,8 @@
 //   mirror -> server  (r_signal, name, sig)    -> bool
 //   anyone -> server  (r_get, name)            -> wire_state
 //       one state by request: the messaging baseline across the network
+//   controller -> server  (r_sup, wire_spec)   node_handle::supervise
+//       (remote_spec.hpp)
 // Versions are the node's process_state versions: +1 per transition.
 #pragma once
 

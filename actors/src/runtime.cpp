@@ -201,6 +201,7 @@ runtime::~runtime() {
 }
 
 void runtime::shutdown() {
+  impl_->remote.close_supervise();  // before the lock its requests need
   std::lock_guard lock{impl_->mutex};
   if (impl_->stopped) return;
   impl_->stopped = true;
@@ -263,7 +264,7 @@ supervisor_handle runtime::supervise(supervisor_spec spec) {
 std::uint16_t runtime::serve(const serve_options& options) {
   std::lock_guard lock{impl_->mutex};
   impl_->ensure_running();
-  return impl_->remote.serve(*impl_->system, impl_->registry, options);
+  return impl_->remote.serve(*impl_->system, impl_->registry, options, *this);
 }
 
 node_handle runtime::connect(remote_endpoint node, connect_options options) {

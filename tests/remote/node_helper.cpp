@@ -7,7 +7,9 @@
 // "churned"; SIGTERM shuts down and exits 0. The test SIGKILLs or SIGSTOPs it
 // at will (the runtime's guardian kills its programs if it dies). With
 // cert, key and ca it serves over TLS (remoting_options::tls); a bad file
-// prints the runtime's error and exits 4.
+// prints the runtime's error and exits 4. It accepts controllers' supervise
+// requests (serve_options::accept_supervise) unless the environment sets
+// NODE_HELPER_REFUSE_SUPERVISE.
 //
 // Usage: node_helper count token heartbeat_ms timeout_ms [port [cert key ca]]
 #include <signal.h>
@@ -69,6 +71,8 @@ int main(int argc, char** argv) {
     rt.supervise(spec);
   }
   vitrine::serve_options serve;
+  serve.accept_supervise =
+      std::getenv("NODE_HELPER_REFUSE_SUPERVISE") == nullptr;
   serve.port = argc > 5 ? static_cast<std::uint16_t>(std::atoi(argv[5])) : 0;
   const auto port = rt.serve(serve);
   std::printf("port %u\nready\n", static_cast<unsigned>(port));

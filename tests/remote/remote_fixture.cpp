@@ -26,9 +26,11 @@ std::vector<std::string> helper_argv(int count, const std::string& token,
 }  // namespace
 
 node_process::node_process(int count, int heartbeat_ms, int timeout_ms,
-                           int port, const std::optional<tls_options>& tls)
+                           int port, const std::optional<tls_options>& tls,
+                           std::vector<std::string> extra_env)
     : token(unique_token()),
-      child(helper_argv(count, token, heartbeat_ms, timeout_ms, port, tls)) {
+      child(helper_argv(count, token, heartbeat_ms, timeout_ms, port, tls),
+            std::move(extra_env)) {
   auto out = child.read_until("ready\n", std::chrono::seconds{30});
   REQUIRE(out);
   std::istringstream in{*out};

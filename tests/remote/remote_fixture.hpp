@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "support/piped_child.hpp"
 #include "vitrine/runtime.hpp"
@@ -27,11 +28,13 @@ struct node_state {
   bool operator==(const node_state&) const = default;
 };
 
-/// A node process serving `count` programs (with TLS when `tls` is set);
-/// SIGKILLed and reaped at scope exit, its programs checked gone.
+/// A node process serving `count` programs (with TLS when `tls` is set;
+/// `extra_env`, "NAME=value" each, added to its environment); SIGKILLed
+/// and reaped at scope exit, its programs checked gone.
 struct node_process {
   node_process(int count, int heartbeat_ms, int timeout_ms, int port = 0,
-               const std::optional<tls_options>& tls = std::nullopt);
+               const std::optional<tls_options>& tls = std::nullopt,
+               std::vector<std::string> extra_env = {});
   ~node_process();
 
   /// The node's own reads (SIGUSR1 makes it print them).

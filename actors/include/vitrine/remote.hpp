@@ -10,7 +10,11 @@
 // states: a read never crosses the network and costs what a local read
 // costs. Commands (start/stop/restart/signal) are forwarded to the node
 // with a timeout; their process_command waits on the mirrored state as a
-// local one does.
+// local one does. node_handle::supervise(spec) sends a new process_spec to
+// the node, which supervises it under its own root supervisor as a local
+// runtime::supervise() would (the node owns it: it restarts it and keeps
+// it running when the controller goes away); the call returns the new
+// process's mirrored handle.
 //
 // When the node is lost (connection closed, or silent past the connection
 // timeout) every mirrored state becomes process_status::unknown, keeping
@@ -35,6 +39,7 @@
 #include <vector>
 
 #include "vitrine/process_handle.hpp"
+#include "vitrine/process_spec.hpp"
 
 namespace caf {
 class actor;
@@ -113,6 +118,10 @@ struct serve_options {
   /// Accept an unauthenticated non-loopback bind (no effect with TLS).
   bool insecure = false;
   bool reuse_address = true;
+  /// Run the specs controllers send (node_handle::supervise()): any peer
+  /// that reaches BASP can then start any program as this process's user.
+  /// Off by default: such a request is refused with an error saying so.
+  bool accept_supervise = false;
   /// The largest BASP payload a peer may announce. CAF 0.17 has no limit
   /// (a header announcing ~4 GiB makes it allocate that much), so the
   /// node's port is a small relay that checks each header from a peer and
@@ -191,6 +200,26 @@ class node_handle {
   /// an actor. For comparison with find(name).read(), which stays local.
   std::optional<core::process_state> ask(
       std::string_view name, std::chrono::milliseconds timeout) const;
+
+  /// Has the node supervise `spec` under its root supervisor, as its own
+  /// runtime::supervise(spec) would: the node validates it (its program,
+  /// cwd and log directories are looked up on the node), adds it, starts it
+  /// if spec.autostart and answers once it left `starting`; the call then
+  /// waits for the process to appear in this mirror and returns its
+  /// handle. Every process_spec field crosses (paths name the node's
+  /// files); launch.cgroup_killed, the node's own record of a killed
+  /// cgroup, cannot and is refused. The node checks the spec as untrusted
+  /// input (counts, sizes, enum values) before validate().
+  /// The node must serve with serve_options::accept_supervise.
+  /// Throws, as runtime::supervise() does: spec_error for a field that
+  /// cannot cross, an invalid spec or a name already supervised on the node
+  /// (problems() lists each); std::runtime_error naming the node when it is
+  /// not connected within connect_options::command_timeout, does not answer
+  /// within command_timeout + spec.startsecs (it may still add the process:
+  /// find() will show it), does not accept supervise requests, shuts down,
+  /// or the handle is closed or empty.
+  /// Blocks; not from an actor.
+  process_handle supervise(const process_spec& spec) const;
 
   /// Stops the mirror (idempotent); handles keep their last state and lose
   /// their commands.
