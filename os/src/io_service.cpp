@@ -84,7 +84,16 @@ struct io_service::impl {
   }
 
   void finish(std::uint64_t token) {
-    watches.erase(token);  // closes the fd, which also leaves the epoll set
+    auto it = watches.find(token);
+    if (it == watches.end()) return;
+    // Closing the fd is not enough: epoll drops an item only when the last
+    // descriptor of its open file is closed, and notify_exit watches a
+    // duplicate of a pidfd its owner keeps. Left in the set, an exited
+    // child's pidfd stays ready (level-triggered) and epoll_wait returns
+    // it again and again until the owner reaps: this thread spun at full
+    // CPU after every exit.
+    ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, it->second->fd.get(), nullptr);
+    watches.erase(it);
     active.fetch_sub(1, std::memory_order_relaxed);
   }
 

@@ -8,7 +8,10 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 #include <variant>
 
@@ -26,6 +29,31 @@ using namespace vitrine::os;
 using namespace vitrine::os::test;
 
 namespace {
+
+/// CPU time (user + system, in clock ticks) of this process's thread
+/// named `name`, or -1 if there is none.
+long thread_cpu_ticks(const std::string& name) {
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string line;
+    std::getline(comm, line);
+    if (line != name) continue;
+    std::ifstream stat(task.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    // Fields after the command (which may hold spaces): state is field 3,
+    // utime and stime are fields 14 and 15.
+    std::istringstream rest(text.substr(text.rfind(')') + 2));
+    std::string field;
+    long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::stol(field);
+      if (i == 15) stime = std::stol(field);
+    }
+    return utime + stime;
+  }
+  return -1;
+}
 
 std::string comm_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
@@ -67,6 +95,31 @@ SCENARIO("the io thread only reports an exit; the owner reaps it") {
     }
   }
   if (is_zombie(child.pid)) reap_child(child.pid, child.pidfd.get());
+  child.pidfd.reset();
+  io.stop();
+  guard.check();
+}
+
+TEST_CASE("the io thread sleeps while a reported exit waits to be reaped") {
+  // The watch holds a duplicate of the owner's pidfd: it must leave the
+  // epoll set when reported, or the exited child's pidfd (ready until
+  // reaped) wakes the thread in a loop.
+  leak_guard guard;
+  std::atomic<int> reported{-1};
+  io_service io;
+  launch_options o;
+  o.argv = {helper(), "exit", "0"};
+  auto child = launch_ok(o);
+  REQUIRE(io.notify_exit(child.pidfd, [&](int error) { reported = error; }));
+  REQUIRE(wait_until([&] { return reported.load() != -1; }));
+  const long before = thread_cpu_ticks("vitrine-io");
+  REQUIRE(before >= 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const long spent = thread_cpu_ticks("vitrine-io") - before;
+  CHECK(is_zombie(child.pid));  // not reaped all along
+  // A spinning thread takes most of a CPU: ~50 ticks of 10 ms here.
+  CHECK(spent < 10);
+  reap_child(child.pid, child.pidfd.get());
   child.pidfd.reset();
   io.stop();
   guard.check();
