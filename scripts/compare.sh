@@ -149,8 +149,12 @@ for i in "${!binaries[@]}"; do
   fi
   args_for "$name"
   env_note=""
+  run_env=(VITRINE_REMOTE_QUICK=$quick)
   if [ "$name" = vitrine_bench_e2e ]; then
-    env_note="VITRINE_E2E_PROCESSES=$VITRINE_E2E_PROCESSES "
+    # Every restart records when it passed each hop (a clock read per hop,
+    # the same in both modes): the report shows where its time goes.
+    run_env+=(VITRINE_RESTART_TRACE=1)
+    env_note="VITRINE_E2E_PROCESSES=$VITRINE_E2E_PROCESSES VITRINE_RESTART_TRACE=1 "
   elif [ "$name" = vitrine_bench_remote ]; then
     env_note="VITRINE_REMOTE_QUICK=$quick "
   fi
@@ -159,7 +163,7 @@ for i in "${!binaries[@]}"; do
   load_before=$(loadavg1)
   rm -f "results/$name.json"
   rc=0
-  VITRINE_REMOTE_QUICK=$quick "$exe" "${run_args[@]}" "${extra[@]}" \
+  env "${run_env[@]}" "$exe" "${run_args[@]}" "${extra[@]}" \
     --benchmark_out="results/$name.json" --benchmark_out_format=json \
     >"$build/$name.txt" 2>"$build/$name.stderr" || rc=$?
   took=$((SECONDS - start))
