@@ -871,6 +871,63 @@ def e2e_hops_table(run: Run) -> Table | None:
                  "publishes. Medians of each point taken separately.")
 
 
+def e2e_restart_why(run: Run) -> dict[str, str]:
+    """What the run measured about a restart's time, for a MISS."""
+    hybrid = run.named("e2e/restart_latency/hybrid")
+    raw = run.named("e2e/restart_latency/raw")
+    at = {} if hybrid is None else {
+        k[3:-3]: v * 1e3 for k, v in hybrid.counters.items()
+        if k.startswith("at_") and k.endswith("_us")}
+    raw_p50 = None if raw is None else raw.counters.get("p50_us")
+    text = ("The raw loop in the same binary (kill, poll the pidfd, reap, "
+            "posix_spawn, until the new child has exec'd) took "
+            f"{fmt_ns(None if raw_p50 is None else raw_p50 * 1e3)} at the "
+            "median. ")
+    if {"exit_seen", "granted", "launched", "published"} <= at.keys():
+        text += (
+            "Where vitrine's time went in this run (medians of each point, "
+            "table above): the I/O thread saw the exit "
+            f"{fmt_ns(at['exit_seen'])} after the kill; the process actor "
+            "reaped and reported, and the supervisor granted the restart at "
+            f"{fmt_ns(at['granted'])}; the launch (clone3, exec of "
+            "/bin/sleep until exec'd) ended at "
+            f"{fmt_ns(at['launched'])} and the running state was published "
+            f"at {fmt_ns(at['published'])}. Each step is a hand-off between "
+            "threads (I/O thread, CAF workers, the observer) on 2 cores; "
+            "the run does not say how much of each step is waiting for a "
+            "core.")
+    else:
+        text += ("This run has no hop times (VITRINE_RESTART_TRACE was not "
+                 "set), so it does not say where the time went.")
+    return {"hybrid": text,
+            "messaging": ("The same restart path as hybrid (above); both "
+                          "modes observe it by subscription, so they "
+                          "differ only in the reads the path does not "
+                          "depend on.")}
+
+
+def e2e_heap_why(run: Run) -> str:
+    """The heap breakdown row of the same run, for a MISS."""
+    b = run.named("e2e/heap_breakdown")
+    c = {} if b is None else b.counters
+    parts = [("a CAF actor with a one-handler behavior, per actor of a "
+              "spawned batch", "caf_actor_min"),
+             ("a process record with its name (cells unpublished)",
+              "record"),
+             ("a first publish into its cells", "cells_published"),
+             ("sizeof(process_spec), before its strings", "sizeof_spec"),
+             ("sizeof(transition_history)", "sizeof_history"),
+             ("sizeof(process_state)", "sizeof_state")]
+    known = [(what, c[key]) for what, key in parts if key in c]
+    if not known:
+        return ("This run has no heap breakdown (`e2e/heap_breakdown`), so "
+                "it does not say where the bytes go.")
+    return ("Measured in this run by `e2e/heap_breakdown`: "
+            + "; ".join(f"{what} {fmt_bytes(v)}" for what, v in known)
+            + ". scripts/heap_breakdown.py attributes every live byte by "
+            "call site (heaptrack), outside this run.")
+
+
 def section_vitrine_bench_e2e(run: Run, img_dir: Path, img_rel: str) -> Section:
     start = {m: run.named(f"e2e/start_all/{m}") for m in E2E_MODES}
     sweep = {m: run.named(f"e2e/sweep/{m}") for m in E2E_MODES}
@@ -1030,63 +1087,56 @@ def section_vitrine_bench_e2e(run: Run, img_dir: Path, img_rel: str) -> Section:
         f"hybrid: full sweep of {n:,} states{scale}", fmt_ns(sw), "<= 20 us",
         None if sw is None else sw <= 20e3, value=sw, limit=20e3,
         why=sweep_why))
-    restart_why = {
-        "hybrid": (
-            "The restart path is: pidfd readable -> the I/O thread reaps "
-            "the child -> message to the process actor -> report to the "
-            "supervisor -> resume -> vfork+exec of /bin/sleep -> running "
-            "published. exec alone costs ~0.3-3 ms on this VM depending on "
-            "load, and every hop between threads waits for a core, so the "
-            "tail follows the machine's load; the p50 "
-            f"({fmt_ns(m_p50['hybrid'])}) shows the typical path."),
-        "messaging": (
-            "The same restart path as hybrid (above); the reader also "
-            "polls the process actor by blocking request, so its requests "
-            "queue behind the restart's messages and compete for the same "
-            "2 cores."),
-    }
+    restart_why = e2e_restart_why(run)
+    raw_restart = run.named("e2e/restart_latency/raw")
+    raw_p50 = None if raw_restart is None else us(
+        raw_restart.counters.get("p50_us"))
     for m in E2E_MODES:
-        p99 = m_p99[m]
+        p50, p99 = m_p50[m], m_p99[m]
+        if m == "hybrid":
+            ratio = None if p50 is None or not raw_p50 else p50 / raw_p50
+            s.checks.append(Check(
+                f"{m}: crash to restarted, p50 against the raw loop",
+                fmt_ratio(p50, raw_p50), "<= 3x",
+                None if ratio is None else ratio <= 3, value=ratio, limit=3,
+                why=restart_why[m]))
         s.checks.append(Check(
             f"{m}: crash to restarted, p99 (zero backoff)", fmt_ns(p99),
-            "<= 2 ms", None if p99 is None else p99 <= 2e6, value=p99,
-            limit=2e6, why=restart_why[m]))
+            "<= 1.5 ms", None if p99 is None else p99 <= 1.5e6, value=p99,
+            limit=1.5e6, why=restart_why[m]))
+    raw_start = run.named("e2e/start_all/raw_posix_spawn")
+    floor = None if raw_start is None else raw_start.real_ns
     start_why = {
         "hybrid": (
-            f"Starting is {n:,} vfork+execs of /bin/sleep, run in parallel "
-            "over the 2 CAF worker threads, each followed by publishing the "
-            "running state; exec dominates (~0.3-3 ms each on this VM, "
-            "depending on load), so with 2 workers the floor is roughly "
-            "n x exec time / 2, and any other load on the 2 cores adds "
-            "directly."),
+            f"The floor in the same binary and run, posix_spawn of {n:,} "
+            f"`/bin/sleep` from 2 threads, took {fmt_ns(floor)}. Each "
+            "vitrine start adds a process actor, a per-program cgroup, an "
+            "exit watch and the publication of the running state; this run "
+            "does not time those steps separately, so which of them costs "
+            "the difference is not measured here."),
         "messaging": (
-            "The same start path as hybrid (above). The gap between the "
-            f"modes ({fmt_ratio(m_start['messaging'], m_start['hybrid'])}) "
-            "was not investigated here; with the spread of this run (see "
-            "cv) part of it may be load."),
+            "The same start path as hybrid (above); the observer polls by "
+            "request instead of reading. The gap between the modes "
+            f"({fmt_ratio(m_start['messaging'], m_start['hybrid'])}) was "
+            "not investigated here; with the spread of this run (see cv) "
+            "part of it may be load."),
     }
     for m in E2E_MODES:
         st = m_start[m]
+        ratio = None if st is None or not floor else st / floor
         s.checks.append(Check(
-            f"{m}: {n:,} processes running{scale}", fmt_ns(st), "<= 0.5 s",
-            None if st is None else st <= 0.5e9, value=st, limit=0.5e9,
-            why=start_why[m]))
-    heap_why = {
-        "hybrid": (
-            "Each supervised process is one CAF event_based_actor, and that "
-            "alone is ~1.3 KB on the heap per actor (measured with a "
-            "1,000-actor spawn test); on top come the process_spec (argv, "
-            "name), the record with its two publication cells, the current "
-            "snapshot and the transition history. RSS per process is shown "
-            "for reference; it includes the allocator's slack and pages "
-            "touched by CAF's threads."),
-        "messaging": "The same per-process objects as hybrid (above).",
-    }
+            f"{m}: {n:,} processes running, against posix_spawn{scale}",
+            fmt_ratio(st, floor), "<= 1.15x",
+            None if ratio is None else ratio <= 1.15, value=ratio,
+            limit=1.15, why=start_why[m]))
+    heap_why = {"hybrid": e2e_heap_why(run),
+                "messaging": "The same per-process objects as hybrid "
+                             "(above)."}
     for m in E2E_MODES:
         heap = m_heap[m]
         s.checks.append(Check(
-            f"{m}: runtime heap per process", fmt_bytes(heap), "<= 2 KiB",
-            None if heap is None else heap <= 2048, value=heap, limit=2048,
+            f"{m}: runtime heap per process", fmt_bytes(heap), "<= 2.5 KiB",
+            None if heap is None else heap <= 2560, value=heap, limit=2560,
             why=heap_why[m]))
     return s
 
