@@ -18,7 +18,10 @@
 //                          microseconds after its publish) into shared
 //                          memory; the controller stamps it when a reader
 //                          blocked on the mirrored cell wakes up with it.
-//                          Both use CLOCK_MONOTONIC (one machine).
+//                          Both use CLOCK_MONOTONIC (one machine). Also
+//                          split: start_* (`running`, published as the
+//                          node's new child has just exec'd) and exit_*
+//                          (the transitions that follow an exit).
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -191,6 +194,9 @@ void BM_remote_propagation(benchmark::State& state) {
   if (!node) return state.SkipWithError("the churn node was stopped");
   auto h = node.find("churn");
   std::vector<double> delays_us;
+  // Split by kind: `running` is published as the node's new child has
+  // just exec'd; the others (`backoff`, `exited`) follow an exit.
+  std::vector<double> starts_us, others_us;
   for (auto _ : state) {
     const auto deadline = clock_type::now() + 20s;
     std::uint64_t seen = h.read()->version;
@@ -199,8 +205,13 @@ void BM_remote_propagation(benchmark::State& state) {
       const auto t = now_ns();
       auto s = h.read();
       seen = s->version;
-      if (auto at = node_stamp(*s))
-        delays_us.push_back(static_cast<double>(t - *at) / 1000.0);
+      if (auto at = node_stamp(*s)) {
+        const double us = static_cast<double>(t - *at) / 1000.0;
+        delays_us.push_back(us);
+        (s->status == vitrine::core::process_status::running ? starts_us
+                                                             : others_us)
+            .push_back(us);
+      }
     }
   }
   if (delays_us.empty()) {
@@ -210,13 +221,19 @@ void BM_remote_propagation(benchmark::State& state) {
                  std::string{to_string(h.read()->status)}.c_str());
     return state.SkipWithError("no transition matched");
   }
-  std::sort(delays_us.begin(), delays_us.end());
-  auto pct = [&](double q) {
-    return delays_us[static_cast<std::size_t>(q * (delays_us.size() - 1))];
+  auto pct = [](std::vector<double>& v, double q) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[static_cast<std::size_t>(q * (v.size() - 1))];
   };
-  state.counters["p50_us"] = pct(0.50);
-  state.counters["p99_us"] = pct(0.99);
+  state.counters["p50_us"] = pct(delays_us, 0.50);
+  state.counters["p99_us"] = pct(delays_us, 0.99);
   state.counters["samples"] = static_cast<double>(delays_us.size());
+  state.counters["start_p50_us"] = pct(starts_us, 0.50);
+  state.counters["start_p99_us"] = pct(starts_us, 0.99);
+  state.counters["start_samples"] = static_cast<double>(starts_us.size());
+  state.counters["exit_p50_us"] = pct(others_us, 0.50);
+  state.counters["exit_p99_us"] = pct(others_us, 0.99);
+  state.counters["exit_samples"] = static_cast<double>(others_us.size());
 }
 BENCHMARK(BM_remote_propagation)
     ->Name("remote/propagation")
