@@ -126,6 +126,13 @@ cmake --build "$build" -j "$jobs" --target "${targets[@]}"
 
 mkdir -p results
 loadavg1() { cut -d' ' -f1 /proc/loadavg; }
+# CPU time in clock ticks: busy on the whole machine (user, nice, system,
+# irq, softirq, steal), and used by this script's waited-for children (the
+# benchmarks and everything they reaped). The difference is other work.
+machine_busy_ticks() {
+  awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat
+}
+own_child_ticks() { awk '{print $16 + $17}' "/proc/$$/stat"; }
 
 # How the run went, for report.py (the load matters on a shared machine):
 # one line per binary with its exit status, seconds and the 1-minute load
@@ -135,6 +142,9 @@ load_samples=$build/load_samples.txt
 loadavg1 >"$load_samples"
 (while sleep 5; do loadavg1; done) >>"$load_samples" 2>/dev/null &
 sampler=$!
+busy_before=$(machine_busy_ticks)
+own_before=$(own_child_ticks)
+wall_before=$EPOCHREALTIME
 trap 'kill "$sampler" 2>/dev/null || true' EXIT
 
 failed=()
@@ -219,7 +229,15 @@ done
 bench_seconds=$((SECONDS - start_all))
 loadavg1 >>"$load_samples"
 kill "$sampler" 2>/dev/null || true
+# Other work while the benchmarks ran, in % of one core. Kernel threads
+# working for the benchmarks (loopback softirqs, cgroup workers) count as
+# other work: an upper bound.
+foreign_pct=$(awk -v b="$(( $(machine_busy_ticks) - busy_before ))" \
+  -v o="$(( $(own_child_ticks) - own_before ))" -v t0="$wall_before" \
+  -v t1="$EPOCHREALTIME" -v hz="$(getconf CLK_TCK)" \
+  'BEGIN { f = (b - o) / hz / (t1 - t0) * 100; printf "%.1f", f < 0 ? 0 : f }')
 {
+  printf 'foreign_cpu_pct\t%s\n' "$foreign_pct"
   printf 'mode\t%s\n' "$mode"
   printf 'bench_seconds\t%s\n' "$bench_seconds"
   printf 'load_max\t%s\n' "$(sort -g "$load_samples" | tail -n 1)"
@@ -227,7 +245,8 @@ kill "$sampler" 2>/dev/null || true
   printf 'e2e_processes\t%s\n' "$VITRINE_E2E_PROCESSES"
   printf '%s\n' "${lines[@]}"
 } >"$run_info"
-echo "=== benchmarks took $bench_seconds s (highest 1-min load average" \
+echo "=== benchmarks took $bench_seconds s (other work: $foreign_pct% of" \
+     "one core; highest 1-min load average" \
      "$(sort -g "$load_samples" | tail -n 1)); rendering the report"
 
 /usr/bin/python3 scripts/report.py results/ --mode "$mode" \

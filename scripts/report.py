@@ -1202,12 +1202,40 @@ class RunInfo:
         return next(iter(self.binaries.values()))[2]
 
     @property
+    def foreign_cpu_pct(self) -> float | None:
+        """CPU used by other work while the benchmarks ran, in % of one
+        core (compare.sh: the machine's busy time minus the benchmarks')."""
+        try:
+            return float(self.values["foreign_cpu_pct"])
+        except (KeyError, ValueError):
+            return None
+
+    @property
     def busy(self) -> bool:
+        foreign = self.foreign_cpu_pct
+        if foreign is not None:
+            return foreign > BUSY_FOREIGN_PCT
+        # Older runs: the load average before the first benchmark, which
+        # also counts compare.sh's own build just before it.
         start = self.load_at_start
         return start is not None and start > BUSY_LOAD
 
+    def busy_text(self) -> str:
+        foreign = self.foreign_cpu_pct
+        if foreign is not None:
+            return (f"other work used {foreign:.1f}% of one core on average "
+                    "while the benchmarks ran (measured: the machine's busy "
+                    "time minus the benchmarks' own)")
+        return (f"the 1-minute load average was {self.load_at_start:.2f} "
+                "before the benchmarks started")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
 
 BUSY_LOAD = 1.5  # 1-minute load average above which the run was "busy"
+BUSY_FOREIGN_PCT = 20.0  # other work, % of one core, above which it was
 
 
 def load_run_info(results: Path) -> RunInfo | None:
@@ -1335,8 +1363,16 @@ def machine_info(runs: list[Run],
             f"{run_info.load_at_start} before the first benchmark, highest "
             f"{run_info.values.get('load_max', '?')} during the run (the "
             f"benchmarks' own threads and processes included) on "
-            f"{c.get('num_cpus', '?')} cores"
-            + (" (**busy machine**)" if run_info.busy else "")))
+            f"{c.get('num_cpus', '?')} cores"))
+        if run_info.foreign_cpu_pct is not None:
+            info.append((
+                "other work during the benchmarks",
+                f"{run_info.foreign_cpu_pct:.1f}% of one core (the machine's "
+                "busy time minus the benchmarks' own CPU time; kernel "
+                "threads working for the benchmarks count as other work)"
+                + (" (**busy machine**)" if run_info.busy else "")))
+        elif run_info.busy:
+            info[-1] = (info[-1][0], info[-1][1] + " (**busy machine**)")
         info.append(("benchmark wall time (all binaries)",
                      f"{run_info.values.get('bench_seconds', '?')} s"))
     for r in runs:
@@ -1409,10 +1445,9 @@ def render(results: Path, docs: Path, mode: str, notes: list[str]) -> int:
         sections.append(device)
     if run_info is not None and run_info.busy:
         notes = [
-            f"**Busy machine.** The 1-minute load average was "
-            f"{run_info.load_at_start:.2f} before the benchmarks started, on "
+            f"**Busy machine.** {_sentence(run_info.busy_text())}, on "
             f"{runs[0].context.get('num_cpus', '?') if runs else '?'} "
-            "cores (other engineers' builds share the machine), so these "
+            "cores, so these "
             "numbers include time lost to other work: latencies and "
             "anything involving a hand-off between threads are inflated, "
             "single-thread reads less so. Rerun on an idle machine before "
