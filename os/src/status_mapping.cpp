@@ -29,7 +29,11 @@ std::uint64_t monotonic_ns() noexcept {
   return std::uint64_t(ts.tv_sec) * 1'000'000'000u + std::uint64_t(ts.tv_nsec);
 }
 
-std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
+namespace {
+
+/// Field 22 of `/proc/<pid>/stat`, or nothing if the process does not
+/// exist or is a zombie; `*state` gets field 3 (R, S, D, T, t...).
+std::optional<std::uint64_t> read_start_and_state(pid_t pid, char* state) {
   if (pid <= 0) return std::nullopt;
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
@@ -52,7 +56,10 @@ std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
     const auto end = rest.find(' ');
     const std::string_view token = rest.substr(0, end);
     ++field;
-    if (field == 3 && (token == "Z" || token == "X")) return std::nullopt;
+    if (field == 3) {
+      if (token == "Z" || token == "X") return std::nullopt;
+      *state = token.empty() ? '?' : token.front();
+    }
     if (field == 22) {
       if (token.empty()) return std::nullopt;
       for (char c : token) {
@@ -67,11 +74,22 @@ std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
   return std::nullopt;
 }
 
+}  // namespace
+
+std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
+  char state = '?';
+  return read_start_and_state(pid, &state);
+}
+
 bool owner_alive(const st::header_snapshot& h, std::uint64_t now_ns,
                  unsigned stale_periods) {
   if (h.owner_closed) return false;
-  const auto start = process_start_ticks(h.owner_pid);
+  char state = '?';
+  const auto start = read_start_and_state(h.owner_pid, &state);
   if (!start || *start != h.owner_start_ticks) return false;
+  // Stopped (SIGSTOP, SIGTSTP) or held by a tracer: nothing it shows
+  // changes until it is continued, as when its heartbeat goes stale.
+  if (state == 'T' || state == 't') return false;
   if (h.heartbeat_period_ns == 0) return true;  // no heartbeat promised
   const std::uint64_t limit = h.heartbeat_period_ns * stale_periods;
   return now_ns < h.heartbeat_ns || now_ns - h.heartbeat_ns <= limit;

@@ -1,6 +1,6 @@
 // The status table across processes: a writer process and reader processes
 // at once (no torn slot), growth seen through a re-map, and the owner's
-// liveness (SIGKILLed, stopped with a stale heartbeat, pid reuse).
+// liveness (SIGKILLed, stopped, a stale heartbeat, pid reuse).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -223,6 +223,31 @@ TEST_CASE("a stopped owner whose heartbeat is stale reads as gone",
   test::temp_dir dir;
   const std::string path = dir.file("status");
   const pid_t owner = fork_owner(path, 1, 5'000'000, [](auto& file) {
+    for (;;) {
+      st::table_writer_unsafe{file.base()}.beat(os::monotonic_ns());
+      std::this_thread::sleep_for(1ms);
+    }
+    return 0;
+  });
+  status_reader reader{path};
+  CHECK(eventually(
+      [&] { return reader.owner() == status_reader::owner_state::alive; }));
+  REQUIRE(::kill(owner, SIGSTOP) == 0);
+  CHECK(eventually(
+      [&] { return reader.owner() == status_reader::owner_state::gone; }));
+  REQUIRE(::kill(owner, SIGCONT) == 0);
+  CHECK(eventually(
+      [&] { return reader.owner() == status_reader::owner_state::alive; }));
+  REQUIRE(::kill(owner, SIGKILL) == 0);
+  CHECK(wait_exit_code(owner) == 128 + SIGKILL);
+}
+
+TEST_CASE("a stopped owner reads as gone before its heartbeat is stale",
+          "[status_table]") {
+  test::temp_dir dir;
+  const std::string path = dir.file("status");
+  // A heartbeat period of a minute: stale only after five of them.
+  const pid_t owner = fork_owner(path, 1, 60'000'000'000, [](auto& file) {
     for (;;) {
       st::table_writer_unsafe{file.base()}.beat(os::monotonic_ns());
       std::this_thread::sleep_for(1ms);

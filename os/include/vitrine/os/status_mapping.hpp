@@ -86,8 +86,8 @@ std::optional<std::uint64_t> process_start_ticks(pid_t pid);
 std::uint64_t monotonic_ns() noexcept;
 
 /// The owner is alive: it has not closed the table, its pid exists, is not a
-/// zombie, has the recorded start time, and its heartbeat is younger than
-/// `stale_periods` periods.
+/// zombie, has the recorded start time, is not stopped (SIGSTOP, SIGTSTP,
+/// a tracer), and its heartbeat is younger than `stale_periods` periods.
 bool owner_alive(const core::status_table::header_snapshot& h,
                  std::uint64_t now_ns, unsigned stale_periods = 5);
 
