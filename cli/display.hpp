@@ -79,9 +79,10 @@ class display {
   /// processes), so that a crash loop is not outrun by the histories.
   std::chrono::milliseconds wait_time() const noexcept;
   /// The longest an idle loop (nothing published, nothing due) sleeps:
-  /// a second.
-  static constexpr std::chrono::milliseconds idle_wait() noexcept {
-    return std::chrono::milliseconds{1000};
+  /// live, a second (the uptimes advance); plain, without a limit
+  /// (negative), as nothing a plain log shows changes with time alone.
+  std::chrono::milliseconds idle_wait() const noexcept {
+    return std::chrono::milliseconds{live_ ? 1000 : -1};
   }
 
   /// The next update redraws the whole table (the terminal was resized).

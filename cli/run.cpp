@@ -125,6 +125,9 @@ int run_command(const run_options& options) {
   // (see top_failure_message) instead of the root restarting it.
   rt_options.root_intensity = 0;
   rt_options.status_table_path = dir->file(status_table_leaf);
+  // Only vitrine's actors run here, and none blocks a worker: an idle
+  // worker need not look for work to steal more than every 10 s.
+  rt_options.scheduler_idle_steal = std::chrono::seconds{10};
   runtime rt{rt_options};
   // supervise() blocks until the whole tree is added: on its own thread, so
   // signals are answered meanwhile.
@@ -163,9 +166,9 @@ int run_command(const run_options& options) {
   bool top_failed = false;
   bool idle = false;  // the last tick found nothing to show and armed
   for (;;) {
-    // Idle, the loop sleeps until a change is published (or a signal comes)
-    // and wakes once a second at most for what has no publication (a
-    // reload's summary, the live table's uptimes).
+    // Idle, the loop sleeps until a change is published or a signal comes;
+    // the live table also wakes it once a second (its uptimes). A reload
+    // in progress or a put-off status write is not idle: those poll.
     const int sig = idle ? signals.wait(screen.idle_wait(), rt.publication_fd())
                          : signals.wait(screen.wait_time());
     idle = false;

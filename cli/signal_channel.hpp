@@ -58,7 +58,8 @@ class signal_channel {
   /// Readable when a signal is pending: for poll(2) with other fds.
   int fd() const noexcept { return fd_; }
 
-  /// The next pending signal, waiting up to `timeout`; 0 if none came
+  /// The next pending signal, waiting up to `timeout` (negative: no
+  /// limit); 0 if none came
   /// (also when `also`, another fd if not -1, became readable first).
   int wait(std::chrono::milliseconds timeout, int also = -1);
 

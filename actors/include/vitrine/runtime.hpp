@@ -69,10 +69,16 @@ struct runtime_options {
   const read_policy* reads = nullptr;
   /// Only when the runtime owns its actor system: scheduler threads (0 = as
   /// many as cores) and CAF's tuning (moderate-poll-attempts = 0 for
-  /// latency, relaxed-sleep-duration = 100 ms for idle cost; see
+  /// latency, relaxed-sleep-duration = scheduler_idle_steal; see
   /// docs/design.md). Ignored with a borrowed system.
   unsigned scheduler_threads = 0;
   bool tune_scheduler_for_latency = true;
+  /// With tune_scheduler_for_latency: how often an idle worker wakes to
+  /// steal queued work from a busy one (CAF's relaxed-sleep-duration). A
+  /// message to an idle runtime wakes a worker at once whatever this is;
+  /// raise it where no actor on the system blocks a worker (each wake-up
+  /// costs an idle runtime CPU), lower it where one may (at least 1 ms).
+  std::chrono::milliseconds scheduler_idle_steal{1000};
   /// Become a child subreaper, so grandchildren that escape their process
   /// group are re-parented to this process and reaped as they exit (an
   /// os::orphan_reaper: a SIGCHLD handler that chains to the previous one,
@@ -88,8 +94,10 @@ struct runtime_options {
   /// shutdown; read it with vitrine::status_reader). The constructor
   /// throws std::system_error if it cannot be created. Its heartbeat is
   /// written once per status_heartbeat (a thread that wakes only then).
+  /// Readers call a runtime gone when its pid is dead, reused or stopped
+  /// at once, and when the heartbeat is 5 periods old.
   std::string status_table_path{};
-  std::chrono::milliseconds status_heartbeat{1000};
+  std::chrono::milliseconds status_heartbeat{5000};
   /// The root supervisor's restart intensity: more than `root_intensity`
   /// restarts of its direct children (processes past their own restart
   /// limit do not ask for any) within `root_period` fail the root. The
