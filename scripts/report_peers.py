@@ -234,13 +234,13 @@ def render(path: Path, img_dir: Path, img_rel: str) -> dict:
             "target": f"<= {IDLE_TARGET_PERCENT} %",
             "ok": v <= IDLE_TARGET_PERCENT, "value": v,
             "limit": IDLE_TARGET_PERCENT,
-            "why": (wake_text(vit) + "Hypothesis, not measured per "
-                    "thread in this run: most of those wake-ups are the "
-                    "CAF workers' relaxed sleep (100 ms); the run loop "
-                    "itself sleeps until a change is published, at most "
-                    "one wake-up a second, and a busy machine adds "
-                    "scheduling overhead. With clock-tick accounting one "
-                    f"tick over the window is {tick_pct:.2g} %.")})
+            "why": (wake_text(vit) + "Not measured per thread in this "
+                    "run. Where they can come from: each CAF worker's look "
+                    "for work to steal (every 10 s in vitrine run), the "
+                    "status table's heartbeat (every 5 s), and the run "
+                    "loop, which idles until a change is published. With "
+                    "clock-tick accounting one tick over the window is "
+                    f"{tick_pct:.2g} %.")})
     if ran and _plot(img_dir / "peers.png", ran, n):
         out["images"].append(("peers: start, restart, stop, memory",
                               f"{img_rel}/peers.png"))
