@@ -8,11 +8,13 @@
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
+#include <string_view>
 
 namespace vitrine::os {
 
@@ -84,6 +86,82 @@ void wait_unpopulated(const std::string& dir,
 
 std::atomic<unsigned> tree_counter{0};
 
+// Kills what is left in the runtime directory `root`, waits (at most
+// `grace`) for it to empty, removes the program directories, then `root`.
+void remove_tree(const std::string& root,
+                 std::chrono::milliseconds grace) noexcept {
+  cgroup_kill(root);
+  wait_unpopulated(root, grace);
+  if (DIR* d = ::opendir(root.c_str())) {
+    while (dirent* entry = ::readdir(d)) {
+      if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
+      ::unlinkat(::dirfd(d), entry->d_name, AT_REMOVEDIR);
+    }
+    ::closedir(d);
+  }
+  ::rmdir(root.c_str());
+}
+
+// The inode of our pid namespace (0 if unknown). Tree names carry it: a
+// runtime judges only the trees of owners whose pids it sees.
+std::uint64_t pid_namespace_id() noexcept {
+  struct stat st {};
+  if (::stat("/proc/self/ns/pid", &st) != 0) return 0;
+  return st.st_ino;
+}
+
+// Reads the number at the front of `text` and drops it; false if none.
+template <class Int>
+bool take_number(std::string_view& text, Int& value) {
+  const auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end == text.data()) return false;
+  text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+  return true;
+}
+
+bool take_literal(std::string_view& text, std::string_view literal) {
+  if (text.substr(0, literal.size()) != literal) return false;
+  text.remove_prefix(literal.size());
+  return true;
+}
+
+struct tree_name {
+  pid_t owner = 0;
+  std::uint64_t pid_namespace = 0;
+};
+
+// "vitrine-<pid>-<n>-ns<pid namespace inode>", or nullopt.
+std::optional<tree_name> parse_tree_name(std::string_view text) {
+  tree_name name;
+  unsigned n = 0;
+  if (!take_literal(text, "vitrine-") || !take_number(text, name.owner) ||
+      !take_literal(text, "-") || !take_number(text, n) ||
+      !take_literal(text, "-ns") || !take_number(text, name.pid_namespace) ||
+      !text.empty())
+    return std::nullopt;
+  return name;
+}
+
+// Removes the trees in `parent` whose owners died without removing them
+// (killed together with their guardian): their programs are SIGKILLed
+// first, since nothing supervises them any more.
+void reclaim_stale_trees(const std::string& parent,
+                         std::uint64_t pid_namespace) noexcept {
+  if (pid_namespace == 0) return;
+  DIR* d = ::opendir(parent.c_str());
+  if (d == nullptr) return;
+  while (dirent* entry = ::readdir(d)) {
+    if (entry->d_type != DT_DIR) continue;
+    const auto name = parse_tree_name(entry->d_name);
+    if (!name || name->pid_namespace != pid_namespace) continue;
+    if (name->owner <= 0 || name->owner == ::getpid()) continue;
+    if (::kill(name->owner, 0) == 0 || errno != ESRCH) continue;  // alive
+    remove_tree(parent + "/" + entry->d_name, std::chrono::milliseconds{1000});
+  }
+  ::closedir(d);
+}
+
 }  // namespace
 
 int cgroup_kill(const std::string& dir) noexcept {
@@ -114,8 +192,11 @@ std::unique_ptr<cgroup_tree> cgroup_tree::detect() {
   const std::string parent = mount + own;
   // Moving a child needs write access to the common ancestor's procs file.
   if (::access((parent + "/cgroup.procs").c_str(), W_OK) != 0) return nullptr;
+  const std::uint64_t pid_namespace = pid_namespace_id();
+  reclaim_stale_trees(parent, pid_namespace);
   std::string root = parent + "/vitrine-" + std::to_string(::getpid()) + "-" +
-                     std::to_string(tree_counter.fetch_add(1) + 1);
+                     std::to_string(tree_counter.fetch_add(1) + 1) + "-ns" +
+                     std::to_string(pid_namespace);
   if (::mkdir(root.c_str(), 0755) != 0) return nullptr;
   if (::access((root + "/cgroup.kill").c_str(), W_OK) != 0) {
     ::rmdir(root.c_str());
@@ -125,16 +206,7 @@ std::unique_ptr<cgroup_tree> cgroup_tree::detect() {
 }
 
 cgroup_tree::~cgroup_tree() {
-  kill_all();
-  wait_unpopulated(root_, std::chrono::milliseconds{2000});
-  if (DIR* d = ::opendir(root_.c_str())) {
-    while (dirent* entry = ::readdir(d)) {
-      if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
-      ::unlinkat(::dirfd(d), entry->d_name, AT_REMOVEDIR);
-    }
-    ::closedir(d);
-  }
-  ::rmdir(root_.c_str());
+  remove_tree(root_, std::chrono::milliseconds{2000});
 }
 
 std::string cgroup_tree::path_of(std::uint64_t id) const {

@@ -1,5 +1,5 @@
 // Owner-side reaping (notify_exit + reap_child), the orphan reaper, the
-// guardian process, per-program cgroups and the shared PATH resolver.
+// guardian process and the shared PATH resolver.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,7 +17,6 @@
 
 #include "support/leftovers.hpp"
 #include "test_support.hpp"
-#include "vitrine/os/cgroup.hpp"
 #include "vitrine/os/guardian.hpp"
 #include "vitrine/os/io_service.hpp"
 #include "vitrine/os/process_scan.hpp"
@@ -191,71 +190,6 @@ TEST_CASE("a guardian runs in its own session and quits quietly") {
   auto status = reap_child_blocking(child.pid, child.pidfd.get());
   CHECK(describe(status) == "signal 9 (SIGKILL)");
   child.pidfd.reset();
-  guard.check();
-}
-
-/// A cgroup tree of our own, or null (with a warning: the test is skipped)
-/// where no cgroup v2 hierarchy is writable.
-static std::unique_ptr<cgroup_tree> cgroup_tree_or_warn() {
-  auto tree = cgroup_tree::detect();
-  if (!tree) WARN("no writable cgroup v2 hierarchy here: skipped");
-  return tree;
-}
-
-TEST_CASE("a program's cgroup holds its setsid descendants and kills them") {
-  auto tree = cgroup_tree_or_warn();
-  if (!tree) return;
-  leak_guard guard;
-  const std::string root = tree->root();
-  const std::string marker = "1000." + vitrine::test::unique_token();
-  const std::string dir = tree->create_program(1);
-  REQUIRE_FALSE(dir.empty());
-  launch_options o;
-  o.argv = {"/bin/sh", "-c",
-            "setsid sleep " + marker + " & exec sleep " + marker};
-  o.cgroup = dir;
-  auto child = launch_ok(o);
-  REQUIRE(wait_until([&] { return tree->members(1) == 2; }));
-  // Both members show the marker once their execs are done (a process in
-  // the middle of execve briefly has an empty cmdline).
-  CHECK(vitrine::test::at_least(marker, 2, 5000ms));
-  CHECK(tree->kill_program(1) == 0);
-  auto status = reap_child_blocking(child.pid, child.pidfd.get());
-  CHECK(describe(status) == "signal 9 (SIGKILL)");
-  child.pidfd.reset();
-  CHECK(vitrine::test::time_until_none(marker, 5000ms).count() >= 0);
-  CHECK(tree->remove_program(1, 1000ms) == 0);
-  tree.reset();
-  CHECK(::access(root.c_str(), F_OK) != 0);  // nothing left behind
-  guard.check();
-}
-
-TEST_CASE("a program's cgroup takes children before and after a cgroup.kill") {
-  auto tree = cgroup_tree_or_warn();
-  if (!tree) return;
-  leak_guard guard;
-  const std::string dir = tree->create_program(7);
-  REQUIRE_FALSE(dir.empty());
-  CHECK_FALSE(tree->program_populated(7));
-  // Born into it (clone3 where available), then after a kill joined
-  // through cgroup.procs: either way the child lives there, unharmed.
-  for (const bool killed : {false, true}) {
-    launch_options o;
-    o.argv = {"/bin/sleep", "30"};
-    o.cgroup = dir;
-    o.cgroup_killed = killed;
-    auto child = launch_ok(o);
-    CHECK(tree->members(7) == 1);
-    CHECK(tree->program_populated(7));
-    pollfd p{child.pidfd.get(), POLLIN, 0};
-    CHECK(::poll(&p, 1, 200) == 0);  // still alive
-    CHECK(tree->kill_program(7) == 0);
-    auto status = reap_child_blocking(child.pid, child.pidfd.get());
-    CHECK(describe(status) == "signal 9 (SIGKILL)");
-    child.pidfd.reset();
-    CHECK_FALSE(tree->program_populated(7));
-  }
-  CHECK(tree->remove_program(7, 1000ms) == 0);
   guard.check();
 }
 

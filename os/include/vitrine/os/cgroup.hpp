@@ -2,19 +2,24 @@
 // supervised program, so that every descendant of a program (setsid daemons
 // and double forks included) can be found and killed at once.
 //
-// Layout: `<our own v2 cgroup>/vitrine-<pid>-<n>/<program-id>`. The runtime's
-// directory is the unit the guardian kills (cgroup.kill on a parent kills
-// the whole subtree). Needs a writable cgroup v2 hierarchy and cgroup.kill
-// (Linux >= 5.14); detect() returns nullopt where there is none (non-root,
-// no v2 mount, a container without delegation): callers fall back to
-// process groups.
+// Layout: `<our own v2 cgroup>/vitrine-<pid>-<n>-ns<pid namespace inode>/
+// p<program-id>`. The runtime's directory is the unit the guardian kills
+// (cgroup.kill on a parent kills the whole subtree). Needs a writable
+// cgroup v2 hierarchy and cgroup.kill (Linux >= 5.14); detect() returns
+// nullopt where there is none (non-root, no v2 mount, a container without
+// delegation): callers fall back to process groups.
 //
 // Thread contract: create_program/kill_program/remove_program may be called
 // from any thread, concurrently, for different ids. detect() and the
 // destructor are called once, by the owner.
 // Cost: mkdir/rmdir/one small write each; remove_all reads the directory.
 // Never leaves an empty cgroup behind: the destructor kills and removes
-// every program directory and then the runtime's own.
+// every program directory and then the runtime's own; the guardian does
+// the same when the host dies. Where both died at once, detect() reclaims
+// the tree: it kills and removes every `vitrine-*` tree beside its own
+// whose owner is gone (the name's pid, in our pid namespace, no longer
+// exists; a pid already reused keeps its tree until that process ends),
+// waiting up to 1 s per populated tree.
 #pragma once
 
 #include <sys/types.h>
@@ -31,8 +36,9 @@ namespace vitrine::os {
 
 class cgroup_tree {
  public:
-  /// Finds a writable cgroup v2 hierarchy with cgroup.kill and creates this
-  /// runtime's directory in it; nullopt if there is none.
+  /// Finds a writable cgroup v2 hierarchy with cgroup.kill, reclaims the
+  /// trees of dead owners beside ours and creates this runtime's directory;
+  /// nullopt if there is none.
   static std::unique_ptr<cgroup_tree> detect();
 
   /// Kills and removes everything below, then the runtime's directory.

@@ -26,9 +26,11 @@
 // the remove message (the guardian could then SIGKILL a reused group id in
 // that window only if the host dies inside it); a guardian and host killed
 // in the same instant (e.g. SIGKILL to both, or an OOM kill of the guardian
-// followed by the host's death before the replacement starts); without a
-// cgroup, descendants that left their process group (setsid) outlive a
-// killed host.
+// followed by the host's death before the replacement starts): with a
+// cgroup tree, the next runtime started in the same cgroup kills what is
+// left and removes the tree (cgroup_tree::detect), until then the programs
+// run on; without a cgroup, descendants that left their process group
+// (setsid) outlive a killed host.
 //
 // Thread contract: watch_group/forget_group may be called from any thread,
 // concurrently; the constructor, watch() and the destructor by the owner.
