@@ -5,7 +5,9 @@
 
 Inputs: results/vitrine_bench_study_{core,push,scale}.json (bench/study_*.cpp,
 run by scripts/compare.sh), and for the Go comparison and the reader-scaling
-plot results/vitrine_bench_core.json and results/device16/*_16core.json.
+plot results/vitrine_bench_core.json and results/device16/*_16core.json; the
+status-table and remote-mirror figures of section 7 come from
+results/vitrine_bench_{status_table,remote}.json.
 Every figure in the text comes from those files; sentences that explain a
 figure without a measurement of the cause in the same run say "hypothesis".
 """
@@ -316,6 +318,7 @@ def main() -> None:
     main_core = load(a.results / "vitrine_bench_core.json")
     device = load(a.results / "device16" / "vitrine_bench_core_16core.json")
     status = load(a.results / "vitrine_bench_status_table.json")
+    remote = load(a.results / "vitrine_bench_remote.json")
     c, p, s = (rows_of(docs[k]) for k in ("core", "push", "scale"))
     img = a.docs / "img"
     made = [plots.cdfs(docs["core"], docs["push"], img), plots.scaling(s, img),
@@ -325,7 +328,7 @@ def main() -> None:
     lines += section_scaling(s, (docs["scale"] or {}).get("context", {}))
     lines += text.section_stall(c) + text.section_ipi(c)
     lines += text.section_go(rows_of(main_core), rows_of(device))
-    lines += text.section_gives_up(p, rows_of(status))
+    lines += text.section_gives_up(p, rows_of(status), rows_of(remote))
     lines += text.section_claims(c, p, s, rows_of(main_core))
     (a.docs / "study.md").write_text("\n".join(lines).rstrip() + "\n")
     print(f"report_study: wrote {a.docs / 'study.md'}")

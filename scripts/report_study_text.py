@@ -183,9 +183,20 @@ def section_go(main: dict[str, dict], dev: dict[str, dict]) -> list[str]:
     return out + ["", "![reader scaling](img/study_reader_scaling16.png)", ""]
 
 
-def section_gives_up(p: dict[str, dict], status: dict[str, dict]) -> list[str]:
+def section_gives_up(p: dict[str, dict], status: dict[str, dict],
+                     remote: dict[str, dict]) -> list[str]:
     one = status.get("BM_status_read_one", {}).get("real_time")
     req = p.get("read/messaging_blocking", {}).get("real_time")
+    mirror = remote.get("remote/read/mirror", {}).get("real_time")
+    prop = remote.get("remote/propagation/iterations:1", {})
+    remote_figures = []
+    if mirror:
+        remote_figures.append(f"a mirror read {ns(mirror)}")
+    if prop.get("p50_us") and prop.get("p99_us"):
+        remote_figures.append(
+            f"a node's change reaches the controller's mirror in "
+            f"{prop['p50_us']:.0f} us p50, {prop['p99_us'] / 1e3:.2f} ms p99 "
+            "on loopback")
     return ["## 7. What the hybrid gives up, and how vitrine answers", "",
             "* **Location transparency.** A CAF request reaches an actor "
             "wherever it lives; a publication cell is memory, readable only "
@@ -195,9 +206,14 @@ def section_gives_up(p: dict[str, dict], status: dict[str, dict]) -> list[str]:
             "section 1); other processes on the machine read the "
             "shared-memory status table (design.md section 12"
             + (f", {ns(one)} per slot in the main run" if one else "") +
-            "); readers on other nodes need a remote mirror (a subscriber "
-            "that forwards states over the network), which is in progress "
-            "on another branch and not measured here.",
+            "); readers on other nodes read a mirror cell in their own "
+            "process, kept current by a mirror actor that receives the "
+            "node's published states over CAF's middleman (distribution.md)"
+            + (" (main run: " + "; ".join(remote_figures) + ")"
+               if remote_figures else "") + ". A remote read never crosses "
+            "the network; what it gives up is freshness (the propagation "
+            "delay) and, when the node is lost, certainty: its states read "
+            "`unknown`.",
             "* **Staleness is not gone, it is moved.** A cell is current at "
             "the publish; a subscriber's copy lags by its mailbox (section "
             "1), a request's answer by its round trip"
