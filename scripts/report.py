@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import report_peers
+from report_provenance import device_staleness
 
 # -- loading ------------------------------------------------------------------
 
@@ -664,7 +665,10 @@ def section_vitrine_bench_messaging(run: Run, img_dir: Path, img_rel: str) -> Se
     for b in run.benches:
         per = ns(b)
         rows.append([b.run_name, fmt_ns(per), fmt_cv(b),
-                     fmt_ns(b.cpu_ns * b.threads)
+                     # Google Benchmark's cpu_time of a threaded run is
+                     # all threads' CPU over all their iterations: already
+                     # per op of one thread.
+                     fmt_ns(b.cpu_ns)
                      if "ns_per_read" not in b.counters else "-"])
     s.tables.append(Table(
         "Every benchmark in this binary",
@@ -1284,12 +1288,13 @@ def section_device(results: Path) -> Section | None:
     ours16 = _read_ns(by.get(("hybrid_hazard", threads[-1])))
     sec = Section(
         f"Reader scaling on a lent {threads[-1]}-core machine",
-        intro=("Measured once on a 16-core x86-64 machine lent for this "
-               "purpose (the bundled binaries of this commit, run with their "
-               "own loader and libraries), 5 repetitions of 0.2 s; not rerun "
-               "by compare.sh. ns per read per reader thread, the same "
-               "64-byte state as above: a flat row means reads scale "
-               "linearly with threads."))
+        intro=(f"Measured once on a {core.context.get('num_cpus', '?')}-core "
+               "x86-64 machine lent for this purpose, on "
+               f"{str(core.context.get('date', '?'))[:10]} ("
+               f"`{core.context.get('vitrine_command', '?')}`); not rerun "
+               "by compare.sh. " + device_staleness(core_path) +
+               " ns per read per reader thread, the same 64-byte state as "
+               "above: a flat row means reads scale linearly with threads."))
     sec.tables.append(Table("ns per read per reader thread",
                             ["variant"] + [f"{t} thr" for t in threads], rows))
     if floor16 and ours16:

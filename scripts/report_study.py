@@ -20,6 +20,7 @@ from pathlib import Path
 
 import report_study_plots as plots
 import report_study_text as text
+from report_provenance import device_staleness
 from report import fmt_big_ratio, fmt_bytes, fmt_ns
 from report_study_text import ns
 
@@ -327,7 +328,9 @@ def main() -> None:
     lines += section_push(p) + section_dist(c, p)
     lines += section_scaling(s, (docs["scale"] or {}).get("context", {}))
     lines += text.section_stall(c) + text.section_ipi(c)
-    lines += text.section_go(rows_of(main_core), rows_of(device))
+    device_path = a.results / "device16" / "vitrine_bench_core_16core.json"
+    lines += text.section_go(rows_of(main_core), rows_of(device),
+                             device_staleness(device_path) if device else "")
     lines += text.section_gives_up(p, rows_of(status), rows_of(remote))
     lines += text.section_claims(c, p, s, rows_of(main_core))
     (a.docs / "study.md").write_text("\n".join(lines).rstrip() + "\n")
