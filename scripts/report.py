@@ -547,8 +547,9 @@ def section_core(run: Run, img_dir: Path, img_rel: str) -> Section:
         "to it (busy flag on, then off) and a compare: no read-modify-write "
         "and no fence (the loop is listed in docs/design.md section 3; "
         "`objdump -d` of `BM_read<hybrid_variant<hazard_...>>`). "
-        "2-thread rows on this 2-core VM double whenever another process "
-        "or the hypervisor (steal time) takes a core.")
+        "On a 2-core VM a 2-thread row shares both cores with everything "
+        "else the machine runs; this run's other work is in the run "
+        "table above (steal time was not measured).")
 
     # Targets.
     for reclaimer in (OURS, "hybrid_urcu"):
@@ -731,8 +732,8 @@ def section_vitrine_bench_messaging(run: Run, img_dir: Path, img_rel: str) -> Se
             "run the handler, enqueue the response, wake the blocked host "
             "thread (futex). Each wake-up is a scheduler hand-off, so on "
             "this 2-core VM the round trip is set by how soon the kernel "
-            "runs the woken thread: with other work (or steal time) on the "
-            "cores it waits for a time slice. The CPU time of the reading "
+            "runs the woken thread (hypothesis: not traced in this run). "
+            "The CPU time of the reading "
             "thread (table below) is a fraction of the wall time: the rest "
             "is waiting.")))
     a2a = ns(msa)
@@ -794,9 +795,11 @@ def section_vitrine_bench_messaging(run: Run, img_dir: Path, img_rel: str) -> Se
             f"{fmt_big_ratio(ns(mdef), ns(hy1))} faster. The tuned figure "
             "is the fair baseline (the best messaging can do here), which "
             "is what the target uses; the default-scheduler figure is what "
-            "an out-of-the-box CAF program would see (its idle workers "
-            "back off into sleeps, so a request often waits for one to "
-            "wake up).")
+            "an out-of-the-box CAF program would see. The tuning differs "
+            "only in how idle workers poll (runtime_options::"
+            "tune_scheduler_for_latency); that the default's sleeping "
+            "workers are what the request waits for is a hypothesis, not "
+            "measured here.")
     return s
 
 
@@ -1301,8 +1304,7 @@ def section_device(results: Path) -> Section | None:
         sec.notes.append(
             f"At {threads[-1]} readers our read costs {ours16:.2f} ns per "
             f"thread against the floor's {floor16:.2f} ns "
-            f"({ours16 / floor16:.2f}x); the locks and atomic<shared_ptr> "
-            "serialize on one cache line.")
+            f"({ours16 / floor16:.2f}x).")
     msg_path = folder / "vitrine_bench_messaging_16core.json"
     if msg_path.exists():
         msg = load_run(msg_path)

@@ -52,9 +52,10 @@ def section_status_table(run: Run, img_dir: Path, img_rel: str) -> Section:
         "all 1,000 status slots", _t(all_slots), "<= 20 us",
         None if all_slots is None else all_slots <= 20_000,
         value=all_slots, limit=20_000,
-        why=("Each slot costs 31 dependent-free word loads, a copy and a "
-             "multiply per word for the checksum; the figure is wall time, "
-             "so on a shared machine it includes preemption.")))
+        why=("Each slot is 31 word loads, each copied and multiplied into "
+             "the checksum (the code, not a measurement of where the time "
+             "goes); the figure is wall time, so any preemption by other "
+             "work on the machine is in it.")))
     return s
 
 

@@ -102,7 +102,8 @@ def section_push(p: dict[str, dict]) -> list[str]:
            "twice). What push "
            "pays instead is below: every transition costs the publisher one "
            "message per subscriber, and a subscriber's copy is as old as "
-           "its mailbox is long.", "",
+           "the messages queued ahead of the update make it (the staleness "
+           "below was measured with otherwise empty mailboxes).", "",
            "**Fan-out and staleness.** A publisher actor doing what "
            "`process_actor::publish` does (publish the snapshot into a cell, "
            "then send the copy to each subscriber), one transition every "
@@ -161,8 +162,9 @@ def section_push(p: dict[str, dict]) -> list[str]:
         if seq and bat:
             out += ["", "Batched = every request sent, then every reply "
                     f"awaited: {fmt_big_ratio(seq['p50'], bat['p50'])} "
-                    "faster than one round trip at a time. The batched "
-                    "sweep does all the per-message work, so at least "
+                    "faster than one round trip at a time. If a message "
+                    "costs the same work in both sweeps (not measured "
+                    "separately), at least "
                     f"{(1 - bat['p50'] / seq['p50']) * 100:.0f} % of the "
                     "sequential sweep is waiting between round trips."]
     return out + [""]
@@ -294,18 +296,16 @@ def section_scaling(s: dict[str, dict], context: dict) -> list[str]:
                 f"limit is {fd.get('rlimit_nofile_hard', 0):,.0f} and this "
                 "run " + ("could raise it" if fd.get("cap_sys_resource")
                           else "could not raise it (no CAP_SYS_RESOURCE)")
-                + ". Past it the last spawns fail with EMFILE "
-                "(the process ends `failed` with that spawn errno, as "
-                "`bench/study_fleet_probe.cpp` shows); the parallel start "
-                "does not spawn in name order, so an earlier run that waited "
-                "on each name in turn reported a name near the middle as not "
-                "started once its deadline passed. "
+                + ". Past it a spawn fails with EMFILE and the process ends "
+                "`failed` with that spawn errno (what "
+                "`bench/study_fleet_probe.cpp` checks; not part of this "
+                "run). "
                 + (f"The study asked for {asked:,} processes and ran "
                    f"{n_max:,}, the largest multiple of 1,000 this limit "
                    "holds. " if asked > n_max else "")
-                + "Halving the descriptors (the I/O thread watching the "
-                "actor's pidfd without a duplicate) would double that bound; "
-                "not done. The cells go on to 100,000 without processes."]
+                + "The duplicate is what halves the bound; watching the "
+                "actor's own pidfd instead is not done. The cells go on to "
+                "100,000 without processes."]
     return out + ["", "![scaling](img/study_scaling.png)", ""]
 
 

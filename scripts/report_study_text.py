@@ -24,9 +24,9 @@ def header(docs: dict[str, dict | None], made: list[str | None]) -> list[str]:
            "not edit by hand. Companion of [results.md](results.md) (the "
            "main comparison) and [design.md](design.md). The study figures "
            "come from one run of each of the three binaries (dates below); "
-           "the machine is a shared 2-core VM with other work running, so "
-           "tails "
-           "(p99 and beyond) include preemption by that work.", "",
+           "the machine is a shared VM with other work running; whether "
+           "that work preempted the tails (p99 and beyond) was not "
+           "measured for these binaries.", "",
            "| binary | date | CPUs | load average at start | at end | quick |",
            "|---|---|---:|---|---|---|"]
     for k, d in docs.items():
@@ -67,11 +67,16 @@ def section_stall(c: dict[str, dict]) -> list[str]:
                    + ("yes, " + fmt_bytes(r["cap_bytes"]) if r["capped"]
                       else "no") + " |")
     h, u = c.get("stall/hybrid_hazard"), c.get("stall/hybrid_urcu")
+    threshold = (c.get("dist/publish/hybrid_hazard") or {}).get(
+        "scan_threshold")
     if h and u:
         out += ["", f"Hazard pointers: the garbage stays under "
                 f"{fmt_bytes(h['peak_garbage_bytes'])} the whole time (flat "
-                "in the plot), as design.md section 4 bounds it: "
-                "scan_threshold() nodes per writer plus the protected ones. "
+                "in the plot); design.md section 4 bounds it by "
+                "scan_threshold() nodes per writer plus the protected ones"
+                + (f" ({threshold:.0f} nodes of "
+                   f"{fmt_bytes(h['node_bytes'])} here)"
+                   if threshold else "") + ". "
                 "liburcu: a grace period cannot end while a reader is inside "
                 "its read-side section, so retired nodes accumulate: "
                 f"{fmt_bytes(u['peak_garbage_bytes'])} after "
@@ -137,8 +142,7 @@ def section_ipi(c: dict[str, dict]) -> list[str]:
                     "why is not measured here (we did not trace the "
                     "scheduler or the hypervisor). So this run does not "
                     "measure the "
-                    "cost of an IPI to a running thread; it shows only that "
-                    "a never-reading thread lost no measurable time here. "
+                    "cost of an IPI to a running thread. "
                     "The experiment needs a machine with idle cores."]
     return out + [""]
 
