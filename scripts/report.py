@@ -547,9 +547,9 @@ def section_core(run: Run, img_dir: Path, img_rel: str) -> Section:
         "to it (busy flag on, then off) and a compare: no read-modify-write "
         "and no fence (the loop is listed in docs/design.md section 3; "
         "`objdump -d` of `BM_read<hybrid_variant<hazard_...>>`). "
-        "On a 2-core VM a 2-thread row shares both cores with everything "
-        "else the machine runs; this run's other work is in the run "
-        "table above (steal time was not measured).")
+        f"On {MACHINE_CORES} cores a 2-thread row shares the cores with "
+        "everything else the machine runs; this run's other work is in "
+        "the run table above (steal time was not measured).")
 
     # Targets.
     for reclaimer in (OURS, "hybrid_urcu"):
@@ -659,8 +659,8 @@ def section_vitrine_bench_messaging(run: Run, img_dir: Path, img_rel: str) -> Se
         ["reader", "hybrid", "cv", "messaging", "cv",
          "messaging / hybrid", "messaging path"], rows,
         "Ratios > 100 are rounded to whole numbers. The 2-reader rows share "
-        "the machine's 2 cores with CAF's worker threads (messaging) or "
-        "with nothing else (hybrid)."))
+        f"the machine's {MACHINE_CORES} cores with CAF's worker threads "
+        "(messaging) or with nothing else of the benchmark (hybrid)."))
 
     rows = []
     for b in run.benches:
@@ -731,8 +731,9 @@ def section_vitrine_bench_messaging(run: Run, img_dir: Path, img_rel: str) -> Se
             "to the process actor's mailbox, wake a CAF worker (futex), "
             "run the handler, enqueue the response, wake the blocked host "
             "thread (futex). Each wake-up is a scheduler hand-off, so on "
-            "this 2-core VM the round trip is set by how soon the kernel "
-            "runs the woken thread (hypothesis: not traced in this run). "
+            f"{MACHINE_CORES} cores the round trip is set by how soon the "
+            "kernel runs the woken thread (hypothesis: not traced in this "
+            "run). "
             "The CPU time of the reading "
             "thread (table below) is a fraction of the wall time: the rest "
             "is waiting.")))
@@ -745,8 +746,9 @@ def section_vitrine_bench_messaging(run: Run, img_dir: Path, img_rel: str) -> Se
             "Actor-to-actor round trips stay on CAF's worker threads (no "
             "futex wake-up of a host thread), but each `request().then` "
             "still allocates a mailbox element and a response handler, and "
-            "two actors on 2 workers hand messages across cores; any "
-            "competing load on the 2 cores goes straight into it.")))
+            "two actors on 2 workers hand messages across cores; "
+            "competing load on the cores would go straight into it "
+            "(hypothesis).")))
     ratio = None if rtt is None or ns(hy1) is None else rtt / ns(hy1)
     s.checks.append(Check(
         "hybrid host read vs tuned messaging round trip (1 reader)",
@@ -900,7 +902,8 @@ def e2e_restart_why(run: Run) -> dict[str, str]:
             "/bin/sleep until exec'd) ended at "
             f"{fmt_ns(at['launched'])} and the running state was published "
             f"at {fmt_ns(at['published'])}. Each step is a hand-off between "
-            "threads (I/O thread, CAF workers, the observer) on 2 cores; "
+            "threads (I/O thread, CAF workers, the observer) on "
+            f"{MACHINE_CORES} cores; "
             "the run does not say how much of each step is waiting for a "
             "core.")
     else:
@@ -1085,8 +1088,8 @@ def section_vitrine_bench_e2e(run: Run, img_dir: Path, img_rel: str) -> Section:
             f" The sweeping thread's own CPU time was {fmt_ns(sw_cpu)} per "
             f"sweep against {fmt_ns(sw)} of wall time: for "
             f"{100 * (1 - sw_cpu / sw):.0f}% of each sweep it was not "
-            "running (preempted by the crash injector, CAF's threads and "
-            "the other load on the 2 cores)"
+            "running (by whom it was preempted, the crash injector, CAF's "
+            "threads or other work, was not measured)"
             + (", and even the CPU time alone is over the target."
                if sw_cpu > 10e3 else
                "; the CPU time alone is within the target."))
@@ -1243,6 +1246,22 @@ def _sentence(text: str) -> str:
 
 BUSY_LOAD = 1.5  # 1-minute load average above which the run was "busy"
 BUSY_FOREIGN_PCT = 20.0  # other work, % of one core, above which it was
+
+
+# The machine's core count (Google Benchmark's num_cpus of the run), for
+# prose; set by render() before any section is built.
+MACHINE_CORES = "?"
+
+
+def machine_cores(files: list[Path]) -> str:
+    for f in files:
+        try:
+            n = json.loads(f.read_text()).get("context", {}).get("num_cpus")
+        except (OSError, ValueError):
+            continue
+        if n:
+            return str(n)
+    return "?"
 
 
 def load_run_info(results: Path) -> RunInfo | None:
@@ -1411,6 +1430,8 @@ def render(results: Path, docs: Path, mode: str, notes: list[str]) -> int:
                    key=lambda f: (order.index(f.stem) if f.stem in order
                                   else len(order), f.name))
     run_info = load_run_info(results)
+    global MACHINE_CORES
+    MACHINE_CORES = machine_cores(files)
     if not files:
         print(f"report.py: no results/*.json under {results}", file=sys.stderr)
         return 1

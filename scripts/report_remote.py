@@ -39,8 +39,8 @@ def _fleet(run: Run) -> Bench | None:
                  if b.kind == "remote" and b.variant == "fleet"), None)
 
 
-def _propagation_why(prop: Bench | None) -> str:
-    text = ("Each transition passes up to six threads on 2 cores: the "
+def _propagation_why(prop: Bench | None, cores: str) -> str:
+    text = (f"Each transition passes up to six threads on {cores} cores: the "
             "node's CAF worker (process actor, server actor) and middleman "
             "thread, its framing guard (a relay thread), the controller's "
             "middleman thread, a CAF worker for its mirror actor, and the "
@@ -116,7 +116,7 @@ def section_remote(run: Run, img_dir: Path, img_rel: str) -> Section:
         "remote: propagation node -> mirror, p99 (loopback)", _t(p99),
         f"<= {_t(GOAL_P99_NS)}", None if p99 is None else p99 <= GOAL_P99_NS,
         value=p99, limit=GOAL_P99_NS,
-        why=_propagation_why(prop)))
+        why=_propagation_why(prop, str(run.context.get("num_cpus", "?")))))
 
     fleet = _fleet(run)
     fleet_rows = []

@@ -126,7 +126,7 @@ def section_push(p: dict[str, dict]) -> list[str]:
         out += ["", f"Per subscriber, a transition costs the publisher "
                 f"({ns(f16)} - {ns(f0)}) / 16 = {ns((f16 - f0) / 16)} "
                 "(p50s). The hybrid's staleness row is a host thread "
-                "spinning on the cell on this shared 2-core machine; "
+                "spinning on the cell on this shared machine; "
                 "hypothesis, not measured here: its tail is that thread "
                 "waiting for a core (a published snapshot is visible to its "
                 "next load)."]
@@ -237,7 +237,13 @@ def section_dist(c: dict[str, dict], p: dict[str, dict]) -> list[str]:
     out += ["", "**Restarts** (real `sleep`, SIGKILL -> new pid running, "
             "seen through `wait_until`; zero backoff)", "", DIST_HEAD,
             dist_row("crash -> restarted", rh), "",
-            "![CDFs](img/study_cdf.png)", ""]
+            "![CDFs](img/study_cdf.png)", "",
+            "The second panel plots the publishes' tails (the fraction "
+            "slower than x, log scale), where the hazard-pointer publishes "
+            "that ran a scan"
+            + (f" ({h['scan_share'] * 100:.2f} % of them, above)"
+               if h.get("scan_share") else "")
+            + " show as a step that the CDF beside it cannot show.", ""]
     return out
 
 

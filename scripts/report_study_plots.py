@@ -26,6 +26,15 @@ def _cdf(ax, values, label):
     ax.plot(v, [(i + 1) / n for i in range(n)], label=label)
 
 
+def _tail(ax, values, label):
+    """1 - CDF on a log axis: the rare slow operations a CDF hides."""
+    if not values:
+        return
+    v = sorted(values)
+    n = len(v)
+    ax.plot(v[:-1], [(n - i - 1) / n for i in range(n - 1)], label=label)
+
+
 def _save(fig, img: Path, name: str) -> str:
     img.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
@@ -39,7 +48,7 @@ def cdfs(core: dict | None, push: dict | None, img: Path) -> str | None:
     if plt is None or not core or not push:
         return None
     cs, ps = core.get("series", {}), push.get("series", {})
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.2))
     ax = axes[0]
     for name in ("floor", "hybrid_hazard", "hybrid_urcu", "hybrid_ebr",
                  "hybrid_qsbr"):
@@ -53,13 +62,23 @@ def cdfs(core: dict | None, push: dict | None, img: Path) -> str | None:
     ax.set_title("reads and publishes")
     ax.legend(fontsize=7)
     ax = axes[1]
+    for name in ("hybrid_hazard", "hybrid_urcu", "hybrid_ebr", "hybrid_qsbr",
+                 "alloc_free"):
+        _tail(ax, cs.get(f"cdf/publish/{name}"), f"publish {name}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("ns per publish (timer included)")
+    ax.set_ylabel("fraction of publishes slower (1 - CDF)")
+    ax.set_title("publish tails (the scan spike)")
+    ax.legend(fontsize=7)
+    ax = axes[2]
     _cdf(ax, [x / 1e6 for x in ps.get("cdf/restart/hybrid", [])],
          "crash -> restarted (hybrid)")
     ax.set_xscale("log")
     ax.set_xlabel("ms")
     ax.set_title("restarts, real process")
     ax.legend(fontsize=7)
-    ax = axes[2]
+    ax = axes[3]
     _cdf(ax, ps.get("cdf/staleness/hybrid"), "hybrid (polling host thread)")
     for k in (1, 4, 16):
         _cdf(ax, ps.get(f"cdf/staleness/messaging_push/subscribers:{k}"),

@@ -283,14 +283,16 @@ def section_claims(c, p, s, main) -> list[str]:
     fl, hz = (g(c, "dist/read_batch64/floor", "p50"),
               g(c, "dist/read_batch64/hybrid_hazard", "p50"))
     if fl and hz:
-        out.append(f"| design.md section 3: an unchanged read is \"two loads "
-                   f"and a compare\" plus the slot bookkeeping | "
+        out.append(f"| design.md section 3: an unchanged read is \"one load "
+                   f"and two stores of the own slot, one acquire load of the "
+                   f"cell, a compare, and no fence\" | "
                    f"{ns(hz)} per read against the floor's {ns(fl)}: "
                    f"{ns(hz - fl)} more | dist/read_batch64 |")
     qs = g(c, "dist/read_batch64/hybrid_qsbr", "p50")
     if fl and hz and qs:
-        out.append(f"| design.md section 4: QSBR \"would make reads free\" "
-                   "but needs every reader to report quiescent states | "
+        out.append(f"| design.md section 4: a QSBR reclaimer \"takes even "
+                   "the slot stores off the read path, but needs every reader "
+                   "thread to announce quiescent states\" | "
                    f"{ns(qs)} per read (one report per 64 reads) against the "
                    f"floor's {ns(fl)} and hazard pointers' {ns(hz)}; a "
                    "reader that stops reporting holds every later node "
