@@ -232,7 +232,13 @@ void publish_distributions(study::study_output& out) {
 template <class R>
 void stalled_reader(study::study_output& out, double stall_s) {
   using state = counted_state<R>;
+  // Nodes retired by the earlier parts of this binary are freed first, and
+  // what is still live then (this cell's state included) is the baseline:
+  // only what the stall holds back counts as its garbage.
+  R::reclaim_now();
   cell_of<R> cell{std::in_place, std::uint64_t{0}};
+  R::reclaim_now();
+  const auto baseline = state::live.load();
   const double bytes = node_bytes<R>(cell);
   const double cap_bytes = 512.0 * 1024 * 1024;  // the writer pauses past it
   std::atomic<bool> stop{false}, capped{false};
@@ -248,7 +254,9 @@ void stalled_reader(study::study_output& out, double stall_s) {
   std::thread writer([&] {
     std::uint64_t v = 0;
     while (!stop.load(std::memory_order_relaxed)) {
-      if ((state::live.load(std::memory_order_relaxed) - 1) * bytes >
+      if (static_cast<double>(state::live.load(std::memory_order_relaxed) -
+                              baseline) *
+              bytes >
           cap_bytes) {
         capped = true;
         // A paused writer collects (EBR/QSBR free only when a writer
@@ -268,7 +276,7 @@ void stalled_reader(study::study_output& out, double stall_s) {
   const double total_s = stall_s + 0.5;
   double peak = 0;
   while (study::seconds_since(begin) < total_s) {
-    const double g = static_cast<double>(state::live.load() - 1) * bytes;
+    const double g = static_cast<double>(state::live.load() - baseline) * bytes;
     t_ms.push_back(study::seconds_since(begin) * 1e3);
     garbage.push_back(g);
     if (study::seconds_since(begin) < stall_s) peak = std::max(peak, g);
@@ -286,6 +294,7 @@ void stalled_reader(study::study_output& out, double stall_s) {
           {{"peak_garbage_bytes", peak},
            {"garbage_bytes_end", after},
            {"stall_s", stall_s},
+           {"live_nodes_before", static_cast<double>(baseline)},
            {"publishes", static_cast<double>(published.load())},
            {"publish_rate_per_s", published.load() / total_s},
            {"node_bytes", bytes},
