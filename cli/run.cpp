@@ -145,6 +145,7 @@ int run_command(const run_options& options) {
                  "run";
         return reloads.reload_now(top, running_config).errors();
       }};
+  std::atomic<bool> stop_requested{false};
   std::thread starter{[&] {
     try {
       top = rt.supervise(std::move(config.value.tree));
@@ -152,10 +153,11 @@ int run_command(const run_options& options) {
       for (const auto& p : e.problems())
         start_error += options.file + ": " + p.field + ": " + p.message + "\n";
     } catch (const std::exception& e) {
-      start_error = std::string{"vitrine: "} + e.what() + "\n";
+      // A stop that came before the tree was added: not an error.
+      if (!stop_requested.load(std::memory_order_acquire))
+        start_error = std::string{"vitrine: "} + e.what() + "\n";
     }
-    added.store(true, std::memory_order_release);  // (1) pairs with (2)-(4)
-    added.notify_all();
+    added.store(true, std::memory_order_release);  // (1) pairs with (3), (4)
   }};
 
   const auto adding = std::chrono::steady_clock::now();
@@ -178,8 +180,10 @@ int run_command(const run_options& options) {
       if (action == signal_action::stop && !stopper.joinable()) {
         screen.note("received " + name + ": stopping every program (" + name +
                     " again kills them)");
+        // Not waiting for supervise(): shutdown() cancels a start in
+        // progress (a program in its startsecs), and supervise() returns.
+        stop_requested.store(true, std::memory_order_release);
         stopper = std::thread{[&] {
-          added.wait(false, std::memory_order_acquire);  // (2)
           control.stop();
           rt.shutdown();
           stopped = true;
@@ -187,9 +191,9 @@ int run_command(const run_options& options) {
       } else if (action == signal_action::stop) {
         screen.note("received " + name + " again: killing every program");
         // Through each owning actor, which signals only a child it has not
-        // reaped yet (a pid from a row could be reused by then).
-        if (added.load(std::memory_order_acquire))
-          rt.for_each([](const process_handle& h) { h.signal(SIGKILL); });
+        // reaped yet (a pid from a row could be reused by then). The
+        // programs added so far, while supervise() may still be adding.
+        rt.for_each([](const process_handle& h) { h.signal(SIGKILL); });
       } else if (action == signal_action::redraw) {
         screen.invalidate();
       } else if (action == signal_action::reload) {

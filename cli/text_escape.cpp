@@ -56,9 +56,19 @@ bool name_char(char c) {
 }  // namespace
 
 std::string terminal_safe(std::string_view text) {
+  // Printable ASCII throughout (names, statuses, numbers): one copy.
+  const auto printable = [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x7f;
+  };
+  const auto first_other =
+      std::find_if_not(text.begin(), text.end(), printable);
+  if (first_other == text.end()) return std::string{text};
   std::string out;
   out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
+  out.append(text.begin(), first_other);
+  for (std::size_t i = static_cast<std::size_t>(first_other - text.begin());
+       i < text.size();) {
     const auto byte = static_cast<unsigned char>(text[i]);
     if (byte >= 0x20 && byte < 0x7f) {
       out += text[i++];

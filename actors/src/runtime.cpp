@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -114,8 +115,11 @@ struct runtime::impl {
   detail::publication_counter publications;
   caf::actor root;
   detail::remote_hub remote{options.remoting};
-  std::mutex mutex;  // serializes supervise() and shutdown()
-  bool stopped = false;
+  std::mutex mutex;  // serializes supervise(), serve(), connect() and the
+                     // end of shutdown()
+  std::mutex shutdown_mutex;          // one shutdown() at a time
+  std::atomic<bool> stopping{false};  // shutdown() has begun
+  bool stopped = false;               // under shutdown_mutex
 
   void start(caf::actor_system& sys) {
     system = &sys;
@@ -174,7 +178,8 @@ struct runtime::impl {
   }
 
   void ensure_running() const {
-    if (stopped) throw std::runtime_error("vitrine: runtime is shut down");
+    if (stopping.load(std::memory_order_acquire))
+      throw std::runtime_error("vitrine: runtime is shut down");
   }
 
   void check_free(const std::vector<std::string>& wanted) const {
@@ -206,15 +211,21 @@ runtime::~runtime() {
 
 void runtime::shutdown() {
   impl_->remote.close_supervise();  // before the lock its requests need
-  std::lock_guard lock{impl_->mutex};
+  std::lock_guard sequence{impl_->shutdown_mutex};
   if (impl_->stopped) return;
-  impl_->stopped = true;
-  impl_->remote.shutdown(*impl_->system);
+  impl_->stopping.store(true, std::memory_order_release);
+  // The root first, without the lock: a supervise() may hold it while the
+  // root starts its tree (startsecs, readiness). The root's shutdown
+  // cancels that start, so the supervise() returns (or, when its tree was
+  // not added yet, throws) instead of keeping this waiting.
   impl_->request_blocking(detail::shutdown_atom::value);
   {
     caf::scoped_actor self{*impl_->system};
     self->wait_for(impl_->root);
   }
+  std::lock_guard lock{impl_->mutex};
+  impl_->stopped = true;
+  impl_->remote.shutdown(*impl_->system);
   impl_->root = nullptr;
   if (auto& directory = impl_->context->directory) {
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);

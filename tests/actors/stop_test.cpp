@@ -6,10 +6,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
 
 #include "support/piped_child.hpp"
 #include "test_support.hpp"
@@ -161,4 +165,50 @@ TEST_CASE(
   INFO("the orphans were gone " << millis(took) << " ms after the SIGKILL");
   REQUIRE(all_died);
   CHECK(took < 1s);
+}
+
+TEST_CASE(
+    "shutdown cancels a supervise() whose tree is still starting, bounded "
+    "by the stop timeouts, not by the start",
+    "[stop][shutdown]") {
+  leak_checker leaks;
+  auto rt = std::make_unique<runtime>();
+  // Each child stays `starting` for 20 s: supervise() would block 40 s.
+  supervisor_spec tree;
+  tree.name = "slow";
+  for (const char* name : {"s1", "s2"}) {
+    auto spec = sh(name, "exec sleep 1000");
+    spec.startsecs = 20s;
+    spec.stop_timeout = 1s;
+    tree.children.push_back(spec);
+  }
+  std::atomic<bool> returned{false};
+  std::string outcome;
+  std::thread starter{[&] {
+    try {
+      auto h = rt->supervise(tree);
+      outcome = "handle";
+    } catch (const std::runtime_error& e) {
+      outcome = std::string{"threw: "} + e.what();
+    }
+    returned = true;
+  }};
+  // s1 is spawned and waits out its startsecs.
+  REQUIRE(eventually([&] {
+    auto h = rt->find("s1");
+    return static_cast<bool>(h) && h.read()->status == process_status::starting;
+  }));
+  const pid_t pid = rt->find("s1").read()->pid;
+  const auto begin = clock::now();
+  rt->shutdown();
+  const auto took = clock::now() - begin;
+  INFO("shutdown took " << millis(took) << " ms; supervise: " << outcome);
+  CHECK(took < 10s);
+  starter.join();
+  CHECK(returned);
+  CHECK(outcome == "handle");
+  CHECK(gone(pid));
+  // s2 was never spawned: its start was cancelled with the tree's.
+  CHECK(rt->find("s2").read()->pid == 0);
+  CHECK_FALSE(rt->find("s1").read()->status == process_status::starting);
 }

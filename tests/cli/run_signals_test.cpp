@@ -250,3 +250,40 @@ TEST_CASE("a stop signal while a large config loads exits at once",
                                ": nothing was started, exiting") !=
         std::string::npos);
 }
+
+TEST_CASE("a stop signal while programs wait out their startsecs stops them",
+          "[cli][signals]") {
+  // Started one after another, each `starting` for 20 s: without the stop
+  // the tree would take 40 s to be up.
+  temp_dir dir;
+  const auto output = dir.file("output");
+  cli_process cli{{"run", dir.write("slow.toml", R"(
+[[program]]
+name = "slow1"
+command = ["sleep", "1000"]
+startsecs_ms = 20000
+stop_timeout_ms = 2000
+
+[[program]]
+name = "slow2"
+command = ["sleep", "1000"]
+startsecs_ms = 20000
+stop_timeout_ms = 2000
+)"),
+                   "--plain"},
+                  output};
+  REQUIRE(wait_until(
+      [&] { return descendants_named(cli.pid(), "sleep").size() == 1; }));
+  const auto programs = descendants_of(cli.pid());
+  const auto begin = std::chrono::steady_clock::now();
+  REQUIRE(::kill(cli.pid(), SIGINT) == 0);
+  const auto code = cli.wait(deadline);
+  const auto took = std::chrono::steady_clock::now() - begin;
+  INFO(read_file(output));
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK(took < 10s);  // the stop timeout, not the 40 s start
+  CHECK(std::all_of(programs.begin(), programs.end(), process_gone));
+  // slow2 was never started.
+  CHECK(read_file(output).find("slow2 starting") == std::string::npos);
+}

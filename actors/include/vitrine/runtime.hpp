@@ -16,7 +16,10 @@
 // each of its children did, one after another.
 // The destructor (or shutdown(), idempotent) stops every
 // child in reverse start order, waits for each to be reaped, and stops the
-// I/O thread: it returns within the sum of the stop timeouts.
+// I/O thread: it returns within the sum of the stop timeouts, also while
+// another thread's supervise() is starting a tree (that start is
+// cancelled: supervise() returns a handle to the stopped tree, or throws
+// std::runtime_error if the tree was not added yet).
 //
 // Costs: find() is a registry lookup (lock-free) plus one reference count
 // increment; for_each() walks one consistent registry revision.
@@ -190,7 +193,8 @@ class runtime {
   /// is not enabled.
   node_handle connect(remote_endpoint node, connect_options options = {});
 
-  /// Stops everything and joins; idempotent.
+  /// Stops everything and joins; idempotent. Cancels a supervise() in
+  /// progress on another thread (see the file comment).
   void shutdown();
 
  private:
