@@ -177,7 +177,12 @@ std::optional<state_dir> state_dir::open_existing(const std::string& option,
       return std::nullopt;
     }
     if (candidates.size() > 1) {
-      error = "several vitrine instances under " + base + ":";
+      // State directories stay after a run ends (`vitrine logs` reads
+      // them), so stopped instances pile up: say that none is live.
+      error = live.empty() ? "no live vitrine run under " + base +
+                                 ", but the state directories of several "
+                                 "stopped ones:"
+                           : "several live vitrine runs under " + base + ":";
       for (const auto& name : candidates) error += " " + name;
       error += " (pass --state-dir DIR to choose one)";
       return std::nullopt;

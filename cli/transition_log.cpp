@@ -102,8 +102,10 @@ void transition_log::add(const supervisor_handle& supervisor,
   add_history(last, *state->history, supervisor.name(),
               "supervisor " + std::string{supervisor.name()}, false, now,
               [&](const core::supervisor_transition& t) -> std::string {
-                if (t.version != state->version || !state->last_failure ||
-                    t.status != core::supervisor_status::failed)
+                // The failure the state holds is this transition's when it
+                // came first (the state may have moved on since).
+                if (t.status != core::supervisor_status::failed ||
+                    !state->last_failure || t.at < state->last_failure->at)
                   return {};
                 return " reason=\"" +
                        terminal_safe(state->last_failure->describe()) + "\"";

@@ -72,7 +72,13 @@ class process_actor final : public caf::event_based_actor {
         // A sibling a supervisor restarts with it (one_for_all,
         // rest_for_one) gets the same: its restart_count counts its own
         // exits only.
-        [this](start_atom) { return start_for_supervisor(); },
+        // A fresh start (the supervisor starts as a whole, e.g. restarted
+        // by its parent) begins a new restart-limit window, as a manual
+        // start does.
+        [this](start_atom, bool fresh) {
+          if (fresh) restart_window_.clear();
+          return start_for_supervisor();
+        },
         // A command from a handle, applied and then published with its
         // ticket. A manual start or restart begins a fresh restart-limit
         // window, and (as in OTP) a supervisor does not count it.

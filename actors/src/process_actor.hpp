@@ -2,7 +2,8 @@
 // process_record's state. Internal to the actors/ library.
 //
 // Messages (see atoms.hpp):
-//   start            spawn now (or after the pending backoff delay)
+//   start, bool      spawn now (or after the pending backoff delay); true:
+//                    a fresh start (a new restart-limit window)
 //   stop             signal the group, SIGKILL after stop_timeout; replies
 //                    once the child is reaped (by this actor, through its
 //                    pidfd: the I/O thread only reports the exit)

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "spec_names.hpp"
 #include "vitrine/os/program_path.hpp"
 
 namespace vitrine {
@@ -61,6 +62,9 @@ std::string field_prefix(const std::string& name) {
 
 void check_name(problem_list& out, std::string_view name) {
   if (name.empty()) return out.add("name", "must not be empty");
+  if (name == detail::root_supervisor_name)
+    out.add("name", "'" + std::string{name} +
+                        "' is reserved for the runtime's root supervisor");
   if (name.size() > max_name_length)
     out.add("name", "is " + std::to_string(name.size()) +
                         " bytes long; the limit is " +

@@ -49,7 +49,7 @@ std::unique_ptr<caf::actor_system_config> make_config(
 
 supervisor_spec root_spec(const runtime_options& options) {
   supervisor_spec spec;
-  spec.name = "root";
+  spec.name = detail::root_supervisor_name;
   spec.strategy = restart_strategy::one_for_one;
   spec.intensity = options.root_intensity;
   spec.period = options.root_period;
@@ -109,7 +109,7 @@ struct runtime::impl {
   supervisor_registry_type supervisors;
   std::shared_ptr<detail::supervisor_record> root_record =
       std::make_shared<detail::supervisor_record>(
-          std::make_shared<const std::string>("root"));
+          std::make_shared<const std::string>(detail::root_supervisor_name));
   std::shared_ptr<detail::status_table_writer> status_table;
   std::unique_ptr<detail::runtime_context> context;
   detail::publication_counter publications;
@@ -134,7 +134,7 @@ struct runtime::impl {
     context.reset(new detail::runtime_context{
         io, registry, supervisors, &reads, std::move(directory), guardian.get(),
         cgroups.get(), status_table, &publications});
-    supervisors.insert("root", root_record);
+    supervisors.insert(std::string{detail::root_supervisor_name}, root_record);
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(options),
                                           *context, caf::actor{});
     request_blocking<std::uint64_t>(detail::start_atom::value);

@@ -3,12 +3,17 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "vitrine/process_spec.hpp"
 
 namespace vitrine::detail {
+
+/// The runtime's own root supervisor: a name no spec may take (status and
+/// `vitrine ctl` address supervisors and processes by name).
+inline constexpr std::string_view root_supervisor_name = "root";
 
 /// Appends the name of every process in `spec`'s tree, in spec order.
 inline void collect_process_names(const supervisor_spec& spec,

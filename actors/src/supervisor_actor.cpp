@@ -37,6 +37,10 @@ struct step {
   std::size_t index = 0;
   clock::time_point until{};
   std::function<bool()> action{};
+  /// A start of this supervisor as a whole (not a restart after a child's
+  /// exit): process children begin fresh restart-limit windows, as OTP's
+  /// restarted supervisor starts its children anew.
+  bool fresh = false;
 };
 
 /// A sequence of steps run one after another. `begin` (run when the
@@ -368,11 +372,11 @@ class supervisor_actor final : public caf::event_based_actor {
     std::size_t sent = 0;
     switch (s.what) {
       case step::kind::start:
-        if (request_start(s.index, resume)) sent = 1;
+        if (request_start(s.index, s.fresh, resume)) sent = 1;
         break;
       case step::kind::start_parallel:
         for (std::size_t i = 0; i < children_.size(); ++i)
-          if (request_start(i, resume)) ++sent;
+          if (request_start(i, s.fresh, resume)) ++sent;
         break;
       case step::kind::stop:
       case step::kind::shutdown: {
@@ -405,24 +409,31 @@ class supervisor_actor final : public caf::event_based_actor {
   }
 
   /// Asks child i to start; false (nothing sent) for a child that is not
-  /// started automatically: later restarts do start it.
+  /// started automatically: later restarts do start it. A process child
+  /// learns whether the start is `fresh` (step::fresh); a supervisor child
+  /// starts all of its own children fresh anyway.
   template <class Resume>
-  bool request_start(std::size_t i, Resume resume) {
+  bool request_start(std::size_t i, bool fresh, Resume resume) {
     auto& c = children_[i];
     if (!c.autostart) {
       c.autostart = true;
       return false;
     }
-    request(c.actor, caf::infinite, start_atom::value)
-        .then(
-            // By actor: a late reply (its start was cancelled) may arrive
-            // after a removal shifted the indices.
-            [this, target = c.actor, resume](std::uint64_t version) {
-              if (auto j = index_of(target); j < children_.size())
-                children_[j].started_version = version;
-              resume();
-            },
-            [resume](caf::error&) { resume(); });
+    auto handle_reply = [&](auto request) {
+      std::move(request).then(
+          // By actor: a late reply (its start was cancelled) may arrive
+          // after a removal shifted the indices.
+          [this, target = c.actor, resume](std::uint64_t version) {
+            if (auto j = index_of(target); j < children_.size())
+              children_[j].started_version = version;
+            resume();
+          },
+          [resume](caf::error&) { resume(); });
+    };
+    if (c.is_supervisor)
+      handle_reply(request(c.actor, caf::infinite, start_atom::value));
+    else
+      handle_reply(request(c.actor, caf::infinite, start_atom::value, fresh));
     return true;
   }
 
@@ -455,11 +466,11 @@ class supervisor_actor final : public caf::event_based_actor {
       window_.clear();
       publish(supervisor_status::starting);
       if (spec_.parallel_start && children_.size() > 1) {
-        steps.push_back({step::kind::start_parallel});
+        steps.push_back({.what = step::kind::start_parallel, .fresh = true});
         return;
       }
       for (std::size_t i = 0; i < children_.size(); ++i)
-        steps.push_back({step::kind::start, i});
+        steps.push_back({.what = step::kind::start, .index = i, .fresh = true});
     };
     op.done = [this, done = std::move(done)](bool completed) {
       if (completed) publish(supervisor_status::running);
@@ -487,7 +498,10 @@ class supervisor_actor final : public caf::event_based_actor {
     op.is_stop = true;
     op.begin = [this, quit_after, forget](std::vector<step>& steps) {
       was_failed_ = current_.status == supervisor_status::failed;
-      publish(supervisor_status::shutting_down);
+      // A failed supervisor has stopped its children already: it stays
+      // `failed` throughout instead of announcing a shutdown and its
+      // failure again (the stop steps below find nothing running).
+      if (!was_failed_) publish(supervisor_status::shutting_down);
       const auto how = forget       ? step::kind::remove
                        : quit_after ? step::kind::shutdown
                                     : step::kind::stop;
@@ -497,8 +511,7 @@ class supervisor_actor final : public caf::event_based_actor {
     op.done = [this, quit_after, done = std::move(done)](bool completed) {
       // A failed supervisor that is stopped stays failed (with its reason)
       // until a start; anything else is now stopped.
-      publish(was_failed_ ? supervisor_status::failed
-                          : supervisor_status::stopped);
+      if (!was_failed_) publish(supervisor_status::stopped);
       done(completed);
       if (quit_after) {
         deferred_.clear();

@@ -52,7 +52,8 @@ std::string supervisor_failure::describe() const {
   return "child '" + child + "' (" + exit +
          "): " + std::to_string(restarts_in_window) + " restart" +
          (restarts_in_window == 1 ? "" : "s") + " within " +
-         std::to_string(period.count()) + " ms exceed intensity " +
+         std::to_string(period.count()) + " ms " +
+         (restarts_in_window == 1 ? "exceeds" : "exceed") + " intensity " +
          std::to_string(intensity);
 }
 

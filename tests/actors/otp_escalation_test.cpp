@@ -70,7 +70,7 @@ TEST_CASE(
   CHECK(s->last_failure->intensity == 0);
   CHECK(s->last_failure->period == 4000ms);
   CHECK(s->last_failure->describe() ==
-        "child 'once' (exit 3): 1 restart within 4000 ms exceed intensity 0");
+        "child 'once' (exit 3): 1 restart within 4000 ms exceeds intensity 0");
   CHECK(reaches(rt.find("bystander"), process_status::stopped));
   // The history shows the way there: it stopped its children, then failed.
   // (The view may already be newer than the failure: the root, with
@@ -291,4 +291,33 @@ TEST_CASE(
   CHECK(m->status == supervisor_status::running);
   REQUIRE(m->last_failure);
   CHECK(m->last_failure->child == "leaf");
+}
+
+TEST_CASE(
+    "a restarted supervisor starts its processes with fresh restart "
+    "limits, so a crash loop escalates instead of stranding a failed child",
+    "[otp][escalation][limit]") {
+  leak_checker leaks;
+  runtime rt{final_root()};
+  // crashy's own limit (5 restarts in 10 s) would be reached on its 6th
+  // crash; the group fails on every 2nd crash (intensity 1) and the top
+  // gives up on the group's 3rd failure (intensity 2): the 6th crash.
+  auto crashy = sh("crashy", "sleep 0.2; exit 5");
+  crashy.restart_limit = {5, 10'000ms};
+  auto group = tree("fragile", restart_strategy::one_for_one, {crashy});
+  group.intensity = 1;
+  group.period = 10'000ms;
+  auto top = tree("top", restart_strategy::one_for_one,
+                  {sh("steady", "exec sleep 1000"), group});
+  top.intensity = 2;
+  top.period = 20'000ms;
+  auto sup = rt.supervise(top);
+  REQUIRE(fails(sup));
+  auto s = sup.read();
+  REQUIRE(s->last_failure);
+  CHECK(s->last_failure->child == "fragile");
+  CHECK(s->last_failure->restarts_in_window == 3);
+  // Each time the group was restarted, crashy was restarted with it: it
+  // never stopped at its own limit.
+  CHECK(rt.find("crashy").read()->status != process_status::failed);
 }

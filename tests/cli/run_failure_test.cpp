@@ -44,6 +44,21 @@ backoff = { min_ms = 10, jitter = 0.0 }
         std::string::npos);
   const pid_t bystander = std::stoi(read_file(pid_file));
   CHECK(process_gone(bystander));
+  // The --plain log announces each failure once, with its reason: the
+  // root's shutdown of the failed tree republishes nothing.
+  const auto count = [&](const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = result.output.find(needle); at != std::string::npos;
+         at = result.output.find(needle, at + 1))
+      ++n;
+    return n;
+  };
+  CHECK(count("supervisor fragile failed restarts=1 reason=\"child "
+              "'crashy' (exit 4): 2 restarts within 30000 ms exceed "
+              "intensity 1\"") == 1);
+  CHECK(count("supervisor fragile failed") == 1);
+  CHECK(count("supervisor fragile shutting_down") == 1);
+  CHECK(count("supervisor root failed") == 1);
 
   std::string error;
   const auto sups =

@@ -150,8 +150,8 @@ TEST_CASE("supervise refuses argv and env that together exceed half of ARG_MAX",
 }
 
 TEST_CASE(
-    "supervise refuses names with invalid UTF-8, control characters or no "
-    "characters at all",
+    "supervise refuses names with invalid UTF-8, control characters, no "
+    "characters at all, or the root supervisor's",
     "[reliability][bad-input]") {
   runtime_fixture f;
   std::string name;
@@ -184,6 +184,9 @@ TEST_CASE(
   }
   SECTION("too many characters") {
     name = std::string(65, 'n');
+  }
+  SECTION("the root supervisor's") {
+    name = "root";
   }
   INFO("name of " << name.size() << " bytes");
   check_refused(f.rt, sleeper(name), "name");

@@ -57,7 +57,7 @@ struct log_rotation {
 struct process_spec {
   using duration = std::chrono::milliseconds;
 
-  std::string name;           ///< unique within a runtime; [A-Za-z0-9_.:@-]
+  std::string name;  ///< unique within a runtime; [A-Za-z0-9_.:@-]; not "root"
   os::launch_options launch;  ///< argv, env, cwd, umask, rlimits, stdio...
   log_rotation logs;
 
