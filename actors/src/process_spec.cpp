@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <set>
 
@@ -58,6 +59,13 @@ std::string printable(std::string_view text) {
 // The dotted prefix of a spec's fields: "web." ("" for an unnamed spec).
 std::string field_prefix(const std::string& name) {
   return name.empty() ? "" : printable(name) + ".";
+}
+
+// A double as a person would write it ("1.5", "-0.2", "nan").
+std::string shortest(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
 }
 
 void check_name(problem_list& out, std::string_view name) {
@@ -205,11 +213,16 @@ void validate_into(problem_list& out, const process_spec& spec) {
   check_duration(out, "backoff.min", b.min, true);
   check_duration(out, "backoff.max", b.max, true);
   check_duration(out, "backoff.reset_after", b.reset_after, true);
-  if (b.max < b.min) out.add("backoff.max", "must not be below backoff.min");
+  if (b.max < b.min)
+    out.add("backoff.max", "must not be below the minimum delay (" +
+                               std::to_string(b.max.count()) + " ms < " +
+                               std::to_string(b.min.count()) + " ms)");
   if (!(b.multiplier >= 1.0 && b.multiplier <= 100.0))
-    out.add("backoff.multiplier", "must be between 1 and 100");
+    out.add("backoff.multiplier",
+            "must be between 1 and 100 (is " + shortest(b.multiplier) + ")");
   if (!(b.jitter >= 0.0 && b.jitter <= 1.0))
-    out.add("backoff.jitter", "must be between 0 and 1");
+    out.add("backoff.jitter",
+            "must be between 0 and 1 (is " + shortest(b.jitter) + ")");
   if (spec.startretries > 1000) out.add("startretries", "must be at most 1000");
   check_duration(out, "restart_limit.interval", spec.restart_limit.interval,
                  true);

@@ -34,7 +34,8 @@ int main() {
   vitrine::runtime rt;
 
   // supervise() validates the spec (throwing vitrine::spec_error with every
-  // problem) and returns once the process actor exists: not when it runs.
+  // problem) and returns once the process has left `starting`: here after
+  // its 200 ms of startsecs (or at an early exit).
   auto sleeper = rt.supervise(spec("sleeper", {"sleep", "30"}));
   auto ticker = rt.supervise(
       spec("ticker", {"/bin/sh", "-c", "while :; do sleep 0.1; done"}));
