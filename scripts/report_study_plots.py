@@ -53,18 +53,19 @@ def cdfs(core: dict | None, push: dict | None, img: Path) -> str | None:
     for name in ("floor", "hybrid_hazard", "hybrid_urcu", "hybrid_ebr",
                  "hybrid_qsbr"):
         _cdf(ax, cs.get(f"cdf/read/{name}"), f"read {name}")
-    for name in ("hybrid_hazard", "hybrid_urcu", "hybrid_ebr", "hybrid_qsbr",
-                 "alloc_free"):
-        _cdf(ax, cs.get(f"cdf/publish/{name}"), f"publish {name}")
+    publishes = [(f"publish {name}", cs.get(f"cdf/publish/{name}"))
+                 for name in ("hybrid_hazard", "hybrid_urcu", "hybrid_ebr",
+                              "hybrid_qsbr", "alloc_free")]
+    for label, values in publishes:
+        _cdf(ax, values, label)
     ax.set_xscale("log")
     ax.set_xlabel("ns per operation (one TSC-timed op, timer included)")
     ax.set_ylabel("fraction of operations")
     ax.set_title("reads and publishes")
     ax.legend(fontsize=7)
     ax = axes[1]
-    for name in ("hybrid_hazard", "hybrid_urcu", "hybrid_ebr", "hybrid_qsbr",
-                 "alloc_free"):
-        _tail(ax, cs.get(f"cdf/publish/{name}"), f"publish {name}")
+    for label, values in publishes:
+        _tail(ax, values, label)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("ns per publish (timer included)")
