@@ -4,9 +4,11 @@
 # terminal and to docs/results.md (plots in docs/img/).
 #
 #   scripts/compare.sh           full run: 15 repetitions, default min time
-#                                (e2e: 5 repetitions), ~10 min
+#                                (e2e: 5 repetitions), ~45 min on the 2-vCPU
+#                                VM with peers (2,633 s of benchmarks on
+#                                2026-11-30)
 #   scripts/compare.sh --quick   5 repetitions, 0.05 s min time (e2e: 3
-#                                repetitions), < ~2 min
+#                                repetitions): a smoke run
 #   scripts/compare.sh --peers   also install supervisord and s6 from Debian
 #                                (scripts/setup.sh --peers) and measure them
 #   scripts/compare.sh --no-peers  skip the peers even when installed
