@@ -135,18 +135,53 @@ def stall(core: dict | None, img: Path) -> str | None:
     return _save(fig, img, "study_stall.png")
 
 
-def reader_scaling(device: dict | None, img: Path) -> str | None:
-    """ns per read per thread, 1-16 threads, median with a +-stddev band
-    (the 16-core file keeps aggregates only, not the repetitions)."""
-    if plt is None or not device:
-        return None
+def _quantile(sorted_values: list[float], q: float) -> float:
+    """Linear interpolation between the closest ranks."""
+    at = q * (len(sorted_values) - 1)
+    low = int(at)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (
+        at - low)
+
+
+def _reader_bands(device: dict) -> tuple[dict, str]:
+    """(variant, threads) -> (low, median, high) in ns per read per thread,
+    and what the band is: the interquartile range when the file keeps each
+    repetition, else +-1 stddev around the median (aggregates only)."""
+    runs: dict[tuple[str, int], list[float]] = {}
     agg: dict[tuple[str, int], dict[str, float]] = {}
     for b in device.get("benchmarks", []):
         parts = b["run_name"].split("/")
         if parts[0] != "read" or not parts[-1].startswith("threads:"):
             continue
-        key = (parts[1], int(parts[-1].split(":")[1]))
-        agg.setdefault(key, {})[b.get("aggregate_name", "")] = b["real_time"]
+        threads = int(parts[-1].split(":")[1])
+        key = (parts[1], threads)
+        # real_time of a threaded run is per op over all threads.
+        per_thread = b["real_time"] * threads
+        if b.get("run_type") == "iteration":
+            runs.setdefault(key, []).append(per_thread)
+        else:
+            agg.setdefault(key, {})[b.get("aggregate_name", "")] = per_thread
+    if runs and all(len(v) >= 4 for v in runs.values()):
+        n = min(len(v) for v in runs.values())
+        bands = {}
+        for key, values in runs.items():
+            v = sorted(values)
+            bands[key] = (_quantile(v, 0.25), _quantile(v, 0.5),
+                          _quantile(v, 0.75))
+        return bands, f"interquartile range of {n}+ repetitions"
+    bands = {key: (max(a["median"] - a.get("stddev", 0), 1e-3), a["median"],
+                   a["median"] + a.get("stddev", 0))
+             for key, a in agg.items() if "median" in a}
+    return bands, "+-1 stddev (the file keeps aggregates only)"
+
+
+def reader_scaling(device: dict | None, img: Path) -> str | None:
+    """ns per read per thread, 1-16 threads: median lines with a band (see
+    _reader_bands)."""
+    if plt is None or not device:
+        return None
+    bands, what = _reader_bands(device)
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
     lock_free = ("floor", "hybrid_hazard", "hybrid_urcu", "seqlock")
     for ax, variants, log in (
@@ -154,17 +189,14 @@ def reader_scaling(device: dict | None, img: Path) -> str | None:
                                    "atomic_shared_ptr"), True),
             (axes[1], lock_free, False)):
         for variant in variants:
-            pts = sorted((t, a) for (v, t), a in agg.items() if v == variant
-                         and "median" in a)
+            pts = sorted((t, b) for (v, t), b in bands.items() if v == variant)
             if not pts:
                 continue
             ts = [t for t, _ in pts]
-            # real_time of a threaded run is per op over all threads.
-            med = [a["median"] * t for t, a in pts]
-            sd = [a.get("stddev", 0) * t for t, a in pts]
-            line, = ax.plot(ts, med, marker="o", label=variant)
-            ax.fill_between(ts, [max(m - d, 1e-3) for m, d in zip(med, sd)],
-                            [m + d for m, d in zip(med, sd)], alpha=0.2,
+            line, = ax.plot(ts, [b[1] for _, b in pts], marker="o",
+                            label=variant)
+            ax.fill_between(ts, [b[0] for _, b in pts],
+                            [b[2] for _, b in pts], alpha=0.2,
                             color=line.get_color())
         ax.set_xscale("log", base=2)
         if log:
@@ -176,5 +208,5 @@ def reader_scaling(device: dict | None, img: Path) -> str | None:
         ax.legend(fontsize=7)
     axes[0].set_title("all variants (log scale)")
     axes[1].set_title("lock-free variants (linear scale)")
-    fig.suptitle("reader scaling: median, band +-1 stddev of 5 repetitions")
+    fig.suptitle(f"reader scaling: median, band: {what}")
     return _save(fig, img, "study_reader_scaling16.png")
