@@ -243,6 +243,8 @@ class Section:
 def fmt_ns(ns: float | None) -> str:
     if ns is None:
         return "-"
+    if ns < 0:  # a difference (e.g. "above the floor" in a noisy run)
+        return "-" + fmt_ns(-ns)
     if ns >= 1e9:
         return f"{ns / 1e9:.2f} s"
     if ns >= 1e6:
