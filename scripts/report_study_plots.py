@@ -35,6 +35,19 @@ def _tail(ax, values, label):
     ax.plot(v[:-1], [(n - i - 1) / n for i in range(n - 1)], label=label)
 
 
+def _label(ax, title: str, xlabel: str, ylabel: str | None = None,
+           ylog: bool = False) -> None:
+    """A log x axis (every per-op panel here), labels and a small legend."""
+    ax.set_xscale("log")
+    if ylog:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+
+
 def _save(fig, img: Path, name: str) -> str:
     img.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
@@ -58,36 +71,25 @@ def cdfs(core: dict | None, push: dict | None, img: Path) -> str | None:
                               "hybrid_qsbr", "alloc_free")]
     for label, values in publishes:
         _cdf(ax, values, label)
-    ax.set_xscale("log")
-    ax.set_xlabel("ns per operation (one TSC-timed op, timer included)")
-    ax.set_ylabel("fraction of operations")
-    ax.set_title("reads and publishes")
-    ax.legend(fontsize=7)
+    _label(ax, "reads and publishes",
+           "ns per operation (one TSC-timed op, timer included)",
+           "fraction of operations")
     ax = axes[1]
     for label, values in publishes:
         _tail(ax, values, label)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("ns per publish (timer included)")
-    ax.set_ylabel("fraction of publishes slower (1 - CDF)")
-    ax.set_title("publish tails (the scan spike)")
-    ax.legend(fontsize=7)
+    _label(ax, "publish tails (the scan spike)",
+           "ns per publish (timer included)",
+           "fraction of publishes slower (1 - CDF)", ylog=True)
     ax = axes[2]
     _cdf(ax, [x / 1e6 for x in ps.get("cdf/restart/hybrid", [])],
          "crash -> restarted (hybrid)")
-    ax.set_xscale("log")
-    ax.set_xlabel("ms")
-    ax.set_title("restarts, real process")
-    ax.legend(fontsize=7)
+    _label(ax, "restarts, real process", "ms")
     ax = axes[3]
     _cdf(ax, ps.get("cdf/staleness/hybrid"), "hybrid (polling host thread)")
     for k in (1, 4, 16):
         _cdf(ax, ps.get(f"cdf/staleness/messaging_push/subscribers:{k}"),
              f"push, {k} subscriber(s)")
-    ax.set_xscale("log")
-    ax.set_xlabel("ns from publish to visible")
-    ax.set_title("staleness")
-    ax.legend(fontsize=7)
+    _label(ax, "staleness", "ns from publish to visible")
     return _save(fig, img, "study_cdf.png")
 
 
