@@ -419,8 +419,8 @@ class supervisor_actor final : public caf::event_based_actor {
       c.autostart = true;
       return false;
     }
-    auto handle_reply = [&](auto request) {
-      std::move(request).then(
+    auto handle_reply = [&](auto pending) {
+      std::move(pending).then(
           // By actor: a late reply (its start was cancelled) may arrive
           // after a removal shifted the indices.
           [this, target = c.actor, resume](std::uint64_t version) {
