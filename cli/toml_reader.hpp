@@ -7,21 +7,7 @@
 // Threads: one reader per thread. Cost: a map lookup per key.
 #pragma once
 
-// toml++, compiled here (header-only), with its internal assertions off in
-// every build type, as in Debian's libtomlplusplus.so (GCC, NDEBUG). Under
-// NDEBUG toml++ turns them into compiler assumptions (__builtin_assume with
-// clang), and the one at the top of its parse_key() does not hold for some
-// malformed files (the parser then reports an error, which is what we
-// want): an assumption there would be undefined behaviour, an assertion
-// an abort on hostile input (found by the mutation test in a sanitizer
-// build). So toml++ sees no NDEBUG and a TOML_ASSERT that does nothing.
-#pragma push_macro("NDEBUG")
-#undef NDEBUG
-#define TOML_ASSERT(expr) static_assert(true)
 #include <toml++/toml.h>
-#undef TOML_ASSERT
-#pragma pop_macro("NDEBUG")
-#include <cassert>  // assert() as NDEBUG says again
 
 #include <chrono>
 #include <cstdint>
