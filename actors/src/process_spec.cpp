@@ -71,8 +71,7 @@ std::string shortest(double value) {
 void check_name(problem_list& out, std::string_view name) {
   if (name.empty()) return out.add("name", "must not be empty");
   if (name == detail::root_supervisor_name)
-    out.add("name", "'" + std::string{name} +
-                        "' is reserved for the runtime's root supervisor");
+    out.add("name", "'root' is reserved for the runtime's root supervisor");
   if (name.size() > max_name_length)
     out.add("name", "is " + std::to_string(name.size()) +
                         " bytes long; the limit is " +
