@@ -15,6 +15,7 @@
 #include "program_keys.hpp"
 #include "regular_file.hpp"
 #include "text_escape.hpp"
+#include "toml_prefilter.hpp"
 #include "toml_reader.hpp"
 
 namespace vitrine::cli {
@@ -348,6 +349,12 @@ parse_result parse_config(std::string_view text, const std::string& file_name,
                           const parse_options& options) {
   parse_result result;
   problem_sink out{file_name};
+  if (auto refused = detail::find_refused_character(text); refused) {
+    out.add({refused->line, refused->column}, "syntax",
+            std::move(refused->message));
+    result.problems = out.take();
+    return result;
+  }
   toml::table root;
   try {
     root = toml::parse(text, std::string_view{file_name});
