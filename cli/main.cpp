@@ -1,6 +1,6 @@
 // vitrine: supervise the programs a TOML file describes (docs/cli.md).
-// `run` execs vitrine-run (the half that links CAF); the other commands
-// run here, without loading CAF.
+// `run`, `check` and `logs` exec vitrine-run (the half that links CAF and
+// toml++); the other commands run here, loading neither.
 //
 //   vitrine run FILE.toml [--plain] [--json-status PATH]
 //   vitrine check FILE.toml
@@ -20,33 +20,14 @@
 
 #include "client_subcommands.hpp"
 #include "commands.hpp"
-#include "config.hpp"
-#include "logs_command.hpp"
 #include "node_commands.hpp"
 #include "regular_file.hpp"
 #include "render.hpp"
-#include "run_subcommand.hpp"
+#include "runner_subcommands.hpp"
 #include "status.hpp"
 #include "text_escape.hpp"
 
 namespace vitrine::cli {
-
-int check_command(const std::string& file) {
-  const auto result = load_config_file(file);
-  for (const auto& problem : result.problems)
-    std::cerr << describe(problem) << "\n";
-  if (!result.ok()) {
-    std::cerr << result.problems.size()
-              << (result.problems.size() == 1 ? " problem\n" : " problems\n");
-    return 1;
-  }
-  std::cout << "ok: " << result.value.program_count
-            << (result.value.program_count == 1 ? " program" : " programs");
-  if (result.value.group_count)
-    std::cout << " in " << result.value.group_count + 1 << " supervisors";
-  std::cout << "\n";
-  return 0;
-}
 
 int status_command(const std::string& file, bool raw) {
   // A status file of 100,000 programs is about 25 MB.
@@ -105,32 +86,11 @@ int main(int argc, char** argv) {
       "Remote nodes (docs/distribution.md): node, watch, status --node, ctl "
       "--node; each has --help.");
 
-  run_options run;  // checked here, run by vitrine-run (run_subcommand.hpp)
-  auto* run_cmd = add_run_subcommand(app, run);
-
-  std::string check_file;
-  auto* check_cmd =
-      app.add_subcommand("check", "validate FILE and report every problem");
-  check_cmd->add_option("file", check_file, "configuration (TOML)")->required();
-
+  // run, check and logs: checked here, run by vitrine-run.
+  runner_subcommands runner{app};
   client_subcommands clients{app};  // status, ctl, reload
 
-  logs_options logs;
-  auto* logs_cmd = app.add_subcommand(
-      "logs", "show the captured output of program NAME of a running vitrine");
-  logs_cmd->add_option("name", logs.name, "program name")->required();
-  logs_cmd->add_flag("-f,--follow", logs.follow,
-                     "keep printing what it writes (across rotation) until "
-                     "Ctrl-C");
-  logs_cmd->add_option("-n,--lines", logs.lines, "print the last N lines")
-      ->capture_default_str();
-  logs_cmd
-      ->add_option("--state-dir", logs.state_dir,
-                   "the run's state directory (default: the only one under "
-                   "$XDG_RUNTIME_DIR/vitrine)")
-      ->check(non_empty_path);
-
-  if (is_remote_command(argc, argv)) return exec_run(argv);
+  if (is_remote_command(argc, argv)) return exec_runner(argv);
   if (auto error = unknown_command(app, argc, argv); !error.empty()) {
     std::cerr << error << "\nRun with --help for more information.\n";
     return 2;
@@ -141,10 +101,8 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
-    if (*run_cmd) return exec_run(argv);
-    if (*check_cmd) return check_command(check_file);
+    if (runner.parsed()) return exec_runner(argv);
     if (clients.parsed()) return clients.run();
-    if (*logs_cmd) return logs_command(logs);
   } catch (const std::exception& e) {
     std::cerr << "vitrine: " << e.what() << "\n";
     return 1;

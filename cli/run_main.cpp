@@ -1,28 +1,30 @@
-// vitrine-run: the supervising half of `vitrine run FILE ...`, which
-// `vitrine` execs with its own arguments (docs/cli.md, "Binaries"). It
-// links the runtime and CAF; `vitrine` does not.
+// vitrine-run: the half of `vitrine` that links the runtime, CAF and
+// toml++. `vitrine` execs it with its own arguments for `run`, `check`,
+// `logs` and the remote commands (docs/cli.md, "Binaries").
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 
 #include "commands.hpp"
+#include "logs_command.hpp"
 #include "node_commands.hpp"
-#include "run_subcommand.hpp"
+#include "runner_subcommands.hpp"
 
 int main(int argc, char** argv) {
   using namespace vitrine::cli;
   if (is_remote_command(argc, argv)) return remote_main(argc, argv);
   CLI::App app{"vitrine-run: the supervisor behind `vitrine run`"};
   app.require_subcommand(1);
-  run_options run;
-  add_run_subcommand(app, run);
+  runner_subcommands runner{app};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
-    return run_command(run);
+    if (*runner.check_cmd) return check_command(runner.check_file);
+    if (*runner.logs_cmd) return logs_command(runner.logs);
+    return run_command(runner.run);
   } catch (const std::exception& e) {
     std::cerr << "vitrine: " << e.what() << "\n";
     return 1;

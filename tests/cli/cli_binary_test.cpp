@@ -55,7 +55,7 @@ std::optional<std::vector<vitrine::cli::status_row>> read_status(
 
 }  // namespace
 
-TEST_CASE("the vitrine client does not load CAF", "[cli]") {
+TEST_CASE("the vitrine client loads neither CAF nor toml++", "[cli]") {
   // The dynamic loader lists what it would load, without running main.
   const std::string command =
       std::string{"LD_TRACE_LOADED_OBJECTS=1 '"} + VITRINE_CLI_PATH + "'";
@@ -69,6 +69,13 @@ TEST_CASE("the vitrine client does not load CAF", "[cli]") {
   CHECK(loaded.find("libc.so") != std::string::npos);  // the listing worked
   // CAF's start-up relocations were most of a client command's time.
   CHECK(loaded.find("libcaf") == std::string::npos);
+  // check and logs, which read a config, run in vitrine-run.
+  CHECK(loaded.find("libtomlplusplus") == std::string::npos);
+#if VITRINE_CLIENT_STATIC_CXX
+  // libstdc++ is linked in: a shared one (or a library needing it) would
+  // be a second copy.
+  CHECK(loaded.find("libstdc++") == std::string::npos);
+#endif
 }
 
 TEST_CASE("check accepts a valid file and counts its programs", "[cli]") {

@@ -1,0 +1,27 @@
+// `vitrine check FILE` (commands.hpp), run by vitrine-run: it reads the
+// configuration with toml++, which the `vitrine` client does not load.
+#include <iostream>
+
+#include "commands.hpp"
+#include "config.hpp"
+
+namespace vitrine::cli {
+
+int check_command(const std::string& file) {
+  const auto result = load_config_file(file);
+  for (const auto& problem : result.problems)
+    std::cerr << describe(problem) << "\n";
+  if (!result.ok()) {
+    std::cerr << result.problems.size()
+              << (result.problems.size() == 1 ? " problem\n" : " problems\n");
+    return 1;
+  }
+  std::cout << "ok: " << result.value.program_count
+            << (result.value.program_count == 1 ? " program" : " programs");
+  if (result.value.group_count)
+    std::cout << " in " << result.value.group_count + 1 << " supervisors";
+  std::cout << "\n";
+  return 0;
+}
+
+}  // namespace vitrine::cli

@@ -1,0 +1,74 @@
+#include "runner_subcommands.hpp"
+
+#include <limits.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+namespace vitrine::cli {
+
+std::string non_empty_path(const std::string& value) {
+  return value.empty() ? "the path must not be empty" : "";
+}
+
+runner_subcommands::runner_subcommands(CLI::App& app) {
+  run_cmd = app.add_subcommand(
+      "run",
+      "supervise the programs of FILE in the foreground until "
+      "SIGINT/SIGTERM/SIGQUIT (SIGHUP reloads FILE)");
+  run_cmd->add_option("file", run.file, "configuration (TOML)")->required();
+  run_cmd->add_flag("--plain", run.plain,
+                    "print one line per change instead of a live table");
+  run_cmd
+      ->add_option("--json-status", run.json_status,
+                   "keep PATH rewritten (atomically) with a JSON array of "
+                   "process states")
+      ->check(non_empty_path);
+  run_cmd
+      ->add_option("--state-dir", run.state_dir,
+                   "state directory (status table, control socket); "
+                   "default $XDG_RUNTIME_DIR/vitrine/NAME")
+      ->check(non_empty_path);
+
+  check_cmd =
+      app.add_subcommand("check", "validate FILE and report every problem");
+  check_cmd->add_option("file", check_file, "configuration (TOML)")->required();
+
+  logs_cmd = app.add_subcommand(
+      "logs", "show the captured output of program NAME of a running vitrine");
+  logs_cmd->add_option("name", logs.name, "program name")->required();
+  logs_cmd->add_flag("-f,--follow", logs.follow,
+                     "keep printing what it writes (across rotation) "
+                     "until Ctrl-C");
+  logs_cmd->add_option("-n,--lines", logs.lines, "print the last N lines")
+      ->capture_default_str();
+  logs_cmd
+      ->add_option("--state-dir", logs.state_dir,
+                   "the run's state directory (default: the only one under "
+                   "$XDG_RUNTIME_DIR/vitrine)")
+      ->check(non_empty_path);
+}
+
+bool runner_subcommands::parsed() const {
+  return *run_cmd || *check_cmd || *logs_cmd;
+}
+
+int exec_runner(char** argv) {
+  char self[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) {
+    std::cerr << "vitrine: cannot find its own executable: "
+              << std::strerror(errno) << "\n";
+    return 1;
+  }
+  std::string path{self, static_cast<std::size_t>(n)};
+  path = path.substr(0, path.rfind('/') + 1) + "vitrine-run";
+  ::execv(path.c_str(), argv);
+  std::cerr << "vitrine: cannot run " << path << ": " << std::strerror(errno)
+            << " (it is installed beside vitrine)\n";
+  return 1;
+}
+
+}  // namespace vitrine::cli

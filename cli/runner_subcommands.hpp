@@ -1,0 +1,47 @@
+// runner_subcommands: the command lines of the subcommands vitrine-run
+// runs, shared by `vitrine` (which checks them, then execs `vitrine-run`
+// with the same arguments) and `vitrine-run`: `run`, which links the
+// runtime and CAF, and `check` and `logs`, which read a configuration with
+// toml++. The other commands (status, ctl, reload) then start without
+// loading CAF, toml++ or a shared libstdc++ (docs/cli.md, "Binaries").
+//
+// Threads: main thread, before any other thread exists (exec_runner()
+// replaces the process image). Cost: CLI11 option definitions;
+// exec_runner() one readlink and one execv.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "commands.hpp"
+#include "logs_command.hpp"
+
+namespace vitrine::cli {
+
+/// CLI11 validator: "" is not a path (`--json-status ""`).
+std::string non_empty_path(const std::string& value);
+
+/// `run FILE [--plain] [--json-status PATH] [--state-dir DIR]`,
+/// `check FILE` and `logs NAME [-f] [-n N] [--state-dir DIR]`, added to an
+/// app; the options are filled when parsed.
+struct runner_subcommands {
+  explicit runner_subcommands(CLI::App& app);
+
+  /// One of the three was given on the command line.
+  [[nodiscard]] bool parsed() const;
+
+  run_options run;
+  std::string check_file;
+  logs_options logs;
+  CLI::App* run_cmd = nullptr;
+  CLI::App* check_cmd = nullptr;
+  CLI::App* logs_cmd = nullptr;
+};
+
+/// Replaces this process with `vitrine-run` from this executable's
+/// directory, given the same arguments; returns only on failure (1, with a
+/// message on stderr).
+int exec_runner(char** argv);
+
+}  // namespace vitrine::cli
