@@ -141,11 +141,14 @@ pid_t start_run(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Arguments first: --help (or a bad flag) exits inside Initialize, which
+  // must not leave the run below without its parent.
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   char dir[] = "/tmp/vitrine-cli-bench-XXXXXX";
   if (!::mkdtemp(dir)) return 1;
   state_dir = std::string{dir} + "/state";
   const pid_t run = start_run(dir);
-  benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   ::kill(run, SIGTERM);

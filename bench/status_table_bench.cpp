@@ -118,11 +118,14 @@ pid_t fork_owner() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Arguments first: --help exits inside Initialize, before the owner
+  // (and its table) exist.
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   char dir[] = "/tmp/vitrine-status-bench-XXXXXX";
   if (!::mkdtemp(dir)) return 1;
   table_path = std::string{dir} + "/status";
   const pid_t owner = fork_owner();
-  benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   ::kill(owner, SIGTERM);
