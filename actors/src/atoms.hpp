@@ -35,13 +35,20 @@ using plan_timer_atom = caf::atom_constant<caf::atom("v_plantim")>;
 enum class command_kind : int { start = 0, stop = 1, restart = 2 };
 
 // Events.
-using child_exit_atom = caf::atom_constant<caf::atom("v_exit")>;
-using ready_atom = caf::atom_constant<caf::atom("v_ready")>;
 using child_event_atom = caf::atom_constant<caf::atom("v_childevt")>;
+/// (run_event, run_event kind, generation, error) to a process actor: an
+/// event of one run of its child, from the I/O thread or a timer the actor
+/// armed. The generation names the run (the actor counts its spawns and
+/// timers); events of an earlier one are stale and dropped.
+using run_event_atom = caf::atom_constant<caf::atom("v_runevent")>;
 
-// Timers (carry the generation they were armed for).
-using up_timer_atom = caf::atom_constant<caf::atom("v_uptimer")>;
-using kill_timer_atom = caf::atom_constant<caf::atom("v_killtime")>;
-using spawn_timer_atom = caf::atom_constant<caf::atom("v_spawntim")>;
+/// What happened to the run (sent as an int).
+enum class run_event : int {
+  exited = 0,     ///< the I/O thread saw the pidfd readable (error: watch)
+  ready = 1,      ///< the child wrote to its readiness fd
+  up = 2,         ///< startsecs passed
+  kill_due = 3,   ///< stop_timeout passed while stopping
+  spawn_due = 4,  ///< the backoff delay passed
+};
 
 }  // namespace vitrine::detail

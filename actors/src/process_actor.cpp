@@ -59,6 +59,8 @@ class process_actor final : public caf::event_based_actor {
         restart_window_(spec_.restart_limit.burst,
                         spec_.restart_limit.interval),
         current_(record_->state.current_unsafe()) {
+    // The runtime's cgroup tree places the program (spawn()), not the spec.
+    spec_.launch.cgroup.clear();
     if (!publishes_)
       unpublished_history_ = std::make_unique<core::transition_history>();
   }
@@ -150,36 +152,14 @@ class process_actor final : public caf::event_based_actor {
           count();
           std::erase(subscribers_, who);
         },
-        [this](child_exit_atom, std::uint64_t generation, int watch_error) {
-          restart_trace::mark(restart_trace::point::exit_received);
+        // One handler for the events of a run: stale ones (a timer armed
+        // before a stop, a readiness after an exit) are dropped here.
+        [this](run_event_atom, int event, std::uint64_t generation, int error) {
+          if (event == static_cast<int>(run_event::exited))
+            restart_trace::mark(restart_trace::point::exit_received);
           count();
-          if (generation != generation_ || !has_child()) return;
-          if (watch_error != 0) return on_watch_failure(watch_error);
-          reap_and_report();
-        },
-        [this](ready_atom, std::uint64_t generation) {
-          count();
-          if (generation == generation_ &&
-              current_.status == process_status::starting)
-            become_running();
-        },
-        [this](up_timer_atom, std::uint64_t generation) {
-          count();
-          if (generation == generation_ &&
-              current_.status == process_status::starting)
-            become_running();
-        },
-        [this](kill_timer_atom, std::uint64_t generation) {
-          count();
-          if (generation == generation_ &&
-              current_.status == process_status::stopping)
-            signal_program(SIGKILL);
-        },
-        [this](spawn_timer_atom, std::uint64_t generation) {
-          count();
-          if (generation == generation_ &&
-              current_.status == process_status::backoff)
-            spawn();
+          if (generation == generation_)
+            on_run_event(static_cast<run_event>(event), error);
         },
     };
   }
@@ -202,6 +182,35 @@ class process_actor final : public caf::event_based_actor {
   }
 
   bool has_child() const { return current_.pid != 0; }
+  /// This program's cgroup, "" = none (the launch options hold it).
+  const std::string& cgroup() const { return spec_.launch.cgroup; }
+
+  /// An event of the current run (run_event_atom).
+  void on_run_event(run_event event, int error) {
+    switch (event) {
+      case run_event::exited:
+        if (!has_child()) return;
+        if (error != 0) return on_watch_failure(error);
+        return reap_and_report();
+      case run_event::ready:
+      case run_event::up:
+        if (current_.status == process_status::starting) become_running();
+        return;
+      case run_event::kill_due:
+        if (current_.status == process_status::stopping)
+          signal_program(SIGKILL);
+        return;
+      case run_event::spawn_due:
+        if (current_.status == process_status::backoff) spawn();
+        return;
+    }
+  }
+
+  /// Sends this actor an event of the current run after `delay`.
+  void arm_timer(std::chrono::milliseconds delay, run_event event) {
+    delayed_send(this, delay, run_event_atom::value, static_cast<int>(event),
+                 generation_, 0);
+  }
 
   // Under a policy that asks the actor (the messaging baseline) nothing is
   // published while it lives; handles read the record once it is gone, so
@@ -223,9 +232,12 @@ class process_actor final : public caf::event_based_actor {
     // Before anyone can see it: an observer woken by this publish reads the
     // trace at once.
     restart_trace::mark(restart_trace::point::published);
-    const core::transition entry{next.version, next.status,
-                                 next.pid,     next.last_exit,
-                                 clock::now(), next.restart_count};
+    const core::transition entry{.version = next.version,
+                                 .at = clock::now(),
+                                 .last_exit = next.last_exit,
+                                 .pid = next.pid,
+                                 .restart_count = next.restart_count,
+                                 .status = next.status};
     if (publishes_) {
       // History first: a reader that sees (or waited for) this state then
       // finds it in the history too. The state's release store orders the
@@ -319,14 +331,14 @@ class process_actor final : public caf::event_based_actor {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(
         backoff_since_ + pending_delay_ - clock::now());
     if (left.count() <= 0) return spawn();
-    delayed_send(this, left, spawn_timer_atom::value, generation_);
+    arm_timer(left, run_event::spawn_due);
   }
 
   void spawn() {
     // One cgroup per program where the runtime has a tree: it holds every
     // descendant, setsid daemons included ("" = process groups only).
-    if (cgroups_ && cgroup_.empty()) cgroup_ = cgroups_->create_program(id());
-    spec_.launch.cgroup = cgroup_;
+    if (cgroups_ && cgroup().empty())
+      spec_.launch.cgroup = cgroups_->create_program(id());
     auto result = os::launch(spec_.launch);
     restart_trace::mark(restart_trace::point::launched);
     if (auto* error = std::get_if<os::launch_error>(&result))
@@ -342,13 +354,16 @@ class process_actor final : public caf::event_based_actor {
     capture_output(child);
     if (child.notify_pipe)
       io_.watch_ready(std::move(child.notify_pipe), [self, generation] {
-        caf::anon_send(self, ready_atom::value, generation);
+        caf::anon_send(self, run_event_atom::value,
+                       static_cast<int>(run_event::ready), generation, 0);
       });
     errno = 0;
     const bool watched =
         io_.notify_exit(pidfd_, [self, generation](int watch_error) {
           restart_trace::mark(restart_trace::point::exit_seen);
-          caf::anon_send(self, child_exit_atom::value, generation, watch_error);
+          caf::anon_send(self, run_event_atom::value,
+                         static_cast<int>(run_event::exited), generation,
+                         watch_error);
         });
     const int watch_errno = watched ? 0 : (errno != 0 ? errno : ESHUTDOWN);
     const bool ready_at_once =
@@ -362,7 +377,7 @@ class process_actor final : public caf::event_based_actor {
       s.spawn_error_storage = nullptr;
     });
     if (!ready_at_once && spec_.startsecs.count() > 0)
-      delayed_send(this, spec_.startsecs, up_timer_atom::value, generation);
+      arm_timer(spec_.startsecs, run_event::up);
     if (!watched) on_watch_failure(watch_errno);
   }
 
@@ -417,9 +432,9 @@ class process_actor final : public caf::event_based_actor {
   void signal_program(int sig) {
     // Escaped descendants first: once the group's shell has died they are
     // re-parented away and no longer found below the leader.
-    if (cgroup_.empty()) os::signal_escaped_descendants(current_.pid, sig);
+    if (cgroup().empty()) os::signal_escaped_descendants(current_.pid, sig);
     signal_child(sig);
-    if (!cgroup_.empty() && sig == SIGKILL) kill_cgroup();
+    if (!cgroup().empty() && sig == SIGKILL) kill_cgroup();
   }
 
   /// cgroup.kill of this program's cgroup. Children are born into it
@@ -435,7 +450,7 @@ class process_actor final : public caf::event_based_actor {
   /// that children can be born into).
   void kill_everything() {
     signal_child(SIGKILL);
-    if (cgroups_ && !cgroup_.empty() && cgroups_->program_populated(id()))
+    if (cgroups_ && !cgroup().empty() && cgroups_->program_populated(id()))
       kill_cgroup();
   }
 
@@ -556,8 +571,7 @@ class process_actor final : public caf::event_based_actor {
       case process_status::running: {
         signal_program(spec_.stop_signal);
         set_status(process_status::stopping);
-        delayed_send(this, spec_.stop_timeout, kill_timer_atom::value,
-                     generation_);
+        arm_timer(spec_.stop_timeout, run_event::kill_due);
         [[fallthrough]];
       }
       case process_status::stopping: {
@@ -580,7 +594,7 @@ class process_actor final : public caf::event_based_actor {
     if (quit_when_stopped_) leave_last_state();  // before shutdown's reply
     // Before the replies: once the runtime has them it may free the tree.
     // EBUSY (members still dying) is fine: the runtime removes the tree.
-    if (quit_when_stopped_ && cgroups_ && !cgroup_.empty())
+    if (quit_when_stopped_ && cgroups_ && !cgroup().empty())
       cgroups_->remove_program(id());
     for (auto& promise : pending_stops_) promise.deliver(caf::ok_atom::value);
     pending_stops_.clear();
@@ -599,7 +613,6 @@ class process_actor final : public caf::event_based_actor {
   const bool publishes_;      // the read policy reads what is published
   /// runtime::publications(), in the runtime, which outlives its actors.
   publication_counter* publications_;
-  std::string cgroup_;   // this program's cgroup, "" = none
   os::unique_fd pidfd_;  // the child's, until we reap it
   caf::actor supervisor_;
   core::backoff backoff_;

@@ -12,9 +12,9 @@
 //   shutdown         stop, reply, quit
 //   get              reply with the current state (the messaging baseline)
 //   subscribe/unsubscribe, actor
-// and events from the I/O thread and its own timers. After an exit it
-// reports (child_event, bool restart_wanted) to its supervisor, which answers
-// with start when the restart may go ahead.
+// and events of its child's run (run_event) from the I/O thread and its own
+// timers. After an exit it reports (child_event, child_report) to its
+// supervisor, which answers resume when the restart may go ahead, or deny.
 #pragma once
 
 #include <caf/all.hpp>

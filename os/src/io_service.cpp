@@ -17,6 +17,7 @@
 #include <system_error>
 #include <thread>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "vitrine/os/reaper.hpp"
@@ -30,15 +31,27 @@ constexpr std::uint64_t wake_token = 0;
 constexpr std::size_t read_chunk = 16 * 1024;
 constexpr int reads_per_wakeup = 4;  // 64 KiB per capture pipe per round
 
+using exit_callback = std::function<void(core::termination)>;
+using notify_callback = std::function<void(int)>;  ///< 0 or the watch's errno
+using done_callback = std::function<void()>;
+
+// One per watched fd, held by the I/O thread (one per supervised process at
+// least: kept small).
 struct watch {
-  enum class kind { exit, exit_notify, capture, ready } what;
-  unique_fd fd;
+  enum class kind : std::uint8_t { exit, exit_notify, capture, ready } what;
+  bool kill_group = false;  // exit: SIGKILL the group before reaping
   pid_t pid = 0;
-  bool kill_group = false;  // SIGKILL the group before reaping
-  std::function<void(core::termination)> on_exit;
-  std::function<void(int)> on_exited;  // exit_notify: 0 or the watch's errno
-  std::shared_ptr<log_sink> sink;
-  std::function<void()> on_done;  // on_closed for capture, on_ready for ready
+  unique_fd fd;
+  /// By kind: exit_callback (exit), notify_callback (exit_notify),
+  /// done_callback (capture: on closed; ready: on ready).
+  std::variant<exit_callback, notify_callback, done_callback> callback;
+  std::shared_ptr<log_sink> sink;  // capture
+
+  /// Moves the callback out (it runs once), leaving an empty one.
+  template <class Callback>
+  Callback take() {
+    return std::move(std::get<Callback>(callback));
+  }
 };
 
 }  // namespace
@@ -129,13 +142,13 @@ struct io_service::impl {
     switch (w.what) {
       case watch::kind::exit_notify:
         w.fd.reset();
-        if (w.on_exited) w.on_exited(error);
+        if (auto callback = w.take<notify_callback>()) callback(error);
         break;
       case watch::kind::exit: {
         signal_pidfd(w.fd.get(), SIGKILL);
         core::termination status = reap_child_blocking(w.pid, w.fd.get());
         w.fd.reset();
-        if (w.on_exit) w.on_exit(status);
+        if (auto callback = w.take<exit_callback>()) callback(status);
         break;
       }
       default:
@@ -157,13 +170,13 @@ struct io_service::impl {
     }
     auto status = reap_child(w.pid, w.fd.get());
     if (!status) return;  // not exited yet: keep watching
-    auto callback = std::move(w.on_exit);
+    auto callback = w.take<exit_callback>();
     finish(token);
     if (callback) callback(*status);
   }
 
   void on_exit_notify(std::uint64_t token, watch& w) {
-    auto callback = std::move(w.on_exited);
+    auto callback = w.take<notify_callback>();
     finish(token);  // closes our duplicate; the owner keeps its pidfd
     if (callback) callback(0);
   }
@@ -179,7 +192,7 @@ struct io_service::impl {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
       // EOF or a read error: the capture is over.
-      auto callback = std::move(w.on_done);
+      auto callback = w.take<done_callback>();
       finish(token);
       if (callback) callback();
       return;
@@ -202,7 +215,7 @@ struct io_service::impl {
       break;
     }
     if (!ready && !closed) return;
-    auto callback = std::move(w.on_done);
+    auto callback = w.take<done_callback>();
     finish(token);
     if (ready && callback) callback();
   }
@@ -319,7 +332,7 @@ bool io_service::watch_exit(pid_t pid, unique_fd pidfd,
   w->fd = std::move(pidfd);
   w->pid = pid;
   w->kill_group = kill_group;
-  w->on_exit = std::move(on_exit);
+  w->callback = exit_callback{std::move(on_exit)};
   return impl_->submit(std::move(w));
 }
 
@@ -330,7 +343,7 @@ bool io_service::notify_exit(const unique_fd& pidfd,
   w->what = watch::kind::exit_notify;
   w->fd.reset(::fcntl(pidfd.get(), F_DUPFD_CLOEXEC, 3));
   if (!w->fd) return false;
-  w->on_exited = std::move(on_exited);
+  w->callback = notify_callback{std::move(on_exited)};
   return impl_->submit(std::move(w));
 }
 
@@ -342,7 +355,7 @@ bool io_service::capture(unique_fd pipe_read_end,
   w->what = watch::kind::capture;
   w->fd = std::move(pipe_read_end);
   w->sink = std::move(sink);
-  w->on_done = std::move(on_closed);
+  w->callback = done_callback{std::move(on_closed)};
   return impl_->submit(std::move(w));
 }
 
@@ -352,7 +365,7 @@ bool io_service::watch_ready(unique_fd notify_read_end,
   auto w = std::make_unique<watch>();
   w->what = watch::kind::ready;
   w->fd = std::move(notify_read_end);
-  w->on_done = std::move(on_ready);
+  w->callback = done_callback{std::move(on_ready)};
   return impl_->submit(std::move(w));
 }
 

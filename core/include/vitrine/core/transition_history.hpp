@@ -14,14 +14,18 @@
 
 namespace vitrine::core {
 
+/// One published state, as the history keeps it. Members are ordered by
+/// size so the entry packs into 40 bytes (48 in declaration order by
+/// meaning): a history snapshot is 8 of them, one per process.
 struct transition {
   std::uint64_t version = 0;
-  process_status status = process_status::stopped;
-  pid_t pid = 0;
-  termination last_exit;
   std::chrono::steady_clock::time_point at{};
+  termination last_exit;
+  pid_t pid = 0;
   std::uint32_t restart_count = 0;  ///< the state's restart_count
+  process_status status = process_status::stopped;
 };
+static_assert(sizeof(transition) <= 40, "a history entry packs into 40 bytes");
 
 /// The last transitions of one process, oldest first.
 using transition_history = bounded_history<transition, 8>;
