@@ -38,7 +38,11 @@ std::map<std::string, double> heap_parts(std::size_t n) {
     next.pid = 4242;
     next.status = core::process_status::running;
     core::transition_history history;
-    history.push({next.version, next.status, next.pid, {}, {}, 0});
+    core::transition entry;
+    entry.version = next.version;
+    entry.pid = next.pid;
+    entry.status = next.status;
+    history.push(entry);
     r->history.publish(history);
     r->state.publish(std::move(next));
   }
