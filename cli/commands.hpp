@@ -23,13 +23,20 @@ struct run_options {
 /// the child and the exit that exhausted the intensity.
 inline constexpr int exit_top_supervisor_failed = 3;
 
+struct node_serving;  // node_serving.hpp
+
 /// Supervises the config's programs in the foreground until a stop signal
 /// (SIGINT, SIGTERM, SIGQUIT, SIGXCPU, SIGPWR), then stops them all
 /// and returns 0. 1 for an invalid config or an unusable status file;
 /// exit_top_supervisor_failed (3) when the top supervisor failed. A stop
 /// signal while the config loads ends the process with 128 + signal.
 /// SIGHUP re-reads the file and applies the difference (reload.hpp).
-int run_command(const run_options& options);
+/// `vitrine node` passes `serving`: the tree is also served to remote
+/// controllers (bound before any program starts: a refused address throws
+/// std::runtime_error; "vitrine node: N programs, serving on HOST:PORT" is
+/// printed once the tree is added).
+int run_command(const run_options& options,
+                const node_serving* serving = nullptr);
 
 /// Prints every problem of the config (`file:line:col: key: message`) and
 /// returns 1, or prints "ok: N programs" and returns 0.

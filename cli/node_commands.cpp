@@ -2,8 +2,6 @@
 // (node_commands.hpp).
 #include "node_commands.hpp"
 
-#include <signal.h>
-
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -12,8 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
+#include "commands.hpp"
+#include "node_serving.hpp"
 #include "remote_flags.hpp"
+#include "runner_subcommands.hpp"
 #include "text_escape.hpp"
 #include "vitrine/runtime.hpp"
 #include "watch_command.hpp"
@@ -29,40 +29,20 @@ remote_endpoint endpoint_or_throw(const std::string& text) {
   return *e;
 }
 
-int node_command(const std::string& file, const remote_flags& f,
-                 bool insecure) {
-  // HOST:0 listens on any free port (printed below).
+/// `vitrine run` (signals, reload, state directory, display, exit
+/// statuses) with the tree also served on the --listen address.
+int node_command(const run_options& run, const remote_flags& f, bool insecure) {
+  // HOST:0 listens on any free port (printed once the tree is added).
   const bool any_port = f.endpoint.ends_with(":0");
   const auto endpoint =
       any_port ? remote_endpoint{f.endpoint.substr(0, f.endpoint.size() - 2), 0}
                : endpoint_or_throw(f.endpoint);
-  auto loaded = load_config_file(file);
-  for (const auto& problem : loaded.problems)
-    std::cerr << describe(problem) << "\n";
-  if (!loaded.ok()) return 1;
-  // Before any thread starts: every thread inherits the blocked mask, and
-  // the main thread takes the stop signals with sigwait.
-  sigset_t stop;
-  sigemptyset(&stop);
-  for (int s : {SIGINT, SIGTERM, SIGQUIT}) sigaddset(&stop, s);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  runtime rt{options_for(f)};
-  // Bind first: a refused address starts no program.
-  serve_options serve;
-  serve.bind_address = endpoint.host;
-  serve.port = endpoint.port;
-  serve.insecure = insecure;
-  const auto port = rt.serve(serve);
-  rt.supervise(std::move(loaded.value.tree));
-  std::cout << "vitrine node: " << loaded.value.program_count
-            << " programs, serving on "
-            << remote_endpoint{endpoint.host, port}.to_string() << std::endl;
-  int sig = 0;
-  while (sigwait(&stop, &sig) != 0) {
-  }
-  std::cout << "vitrine node: " << strsignal(sig) << ", stopping" << std::endl;
-  rt.shutdown();
-  return 0;
+  node_serving serving;
+  serving.remoting = options_for(f).remoting;
+  serving.serve.bind_address = endpoint.host;
+  serving.serve.port = endpoint.port;
+  serving.serve.insecure = insecure;
+  return run_command(run, &serving);
 }
 
 /// Connects and waits for the first snapshot; throws when unreachable.
@@ -187,10 +167,11 @@ int remote_main(int argc, char** argv) {
   CLI::App app{"vitrine: remote nodes (docs/distribution.md)"};
   app.require_subcommand(1);
   remote_flags node_flags, status_flags, ctl_flags;
-  std::string file;
+  run_options node_run;
   bool insecure = false, json = false;
-  auto* node = app.add_subcommand("node", "supervise FILE and serve it");
-  node->add_option("file", file, "configuration (TOML)")->required();
+  auto* node = app.add_subcommand(
+      "node", "supervise FILE like `run` and serve it to remote controllers");
+  add_run_options(node, node_run);
   node->add_option("--listen", node_flags.endpoint,
                    "HOST:PORT (PORT 0: any free one; HOST other than loopback "
                    "needs TLS or --insecure)")
@@ -224,7 +205,7 @@ int remote_main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
-    if (*node) return node_command(file, node_flags, insecure);
+    if (*node) return node_command(node_run, node_flags, insecure);
     if (*status) return status_command(status_flags, json);
     if (*ctl) return ctl_command(ctl_flags, verb, names);
     if (*watch) return watch_command(watch_flags);

@@ -1,7 +1,8 @@
 // node_commands: the remote commands (docs/distribution.md), run by
 // vitrine-run because they link CAF's middleman; `vitrine` execs vitrine-run
 // for them (is_remote_command()):
-//   vitrine node FILE.toml --listen HOST:PORT [--insecure | TLS]
+//   vitrine node FILE.toml --listen HOST:PORT [--insecure | TLS] [run's
+//       options: --plain, --json-status, --state-dir] (run_command())
 //   vitrine status --node HOST:PORT [--json] [--timeout-ms N] [TLS]
 //   vitrine ctl --node HOST:PORT start|stop|restart NAME... [--timeout-ms N]
 //       [TLS]

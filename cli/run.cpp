@@ -31,6 +31,7 @@
 #include "display.hpp"
 #include "fd_limit.hpp"
 #include "interruptible_load.hpp"
+#include "node_serving.hpp"
 #include "reload.hpp"
 #include "render.hpp"
 #include "run_state.hpp"
@@ -75,7 +76,7 @@ std::string top_failure_message(const core::supervisor_state& top) {
 
 }  // namespace
 
-int run_command(const run_options& options) {
+int run_command(const run_options& options, const node_serving* serving) {
   signal_channel signals;  // first: every thread started later inherits it
   if (!signals.ok()) {
     std::cerr << "vitrine: signalfd failed\n";
@@ -128,7 +129,18 @@ int run_command(const run_options& options) {
   // Only vitrine's actors run here, and none blocks a worker: an idle
   // worker need not look for work to steal more than every 10 s.
   rt_options.scheduler_idle_steal = std::chrono::seconds{10};
+  if (serving) rt_options.remoting = serving->remoting;
   runtime rt{rt_options};
+  // A node binds first: a refused address starts no program.
+  std::string serving_line;
+  if (serving) {
+    const auto port = rt.serve(serving->serve);
+    serving_line =
+        "vitrine node: " + std::to_string(config.value.program_count) +
+        (config.value.program_count == 1 ? " program" : " programs") +
+        ", serving on " +
+        remote_endpoint{serving->serve.bind_address, port}.to_string();
+  }
   // supervise() blocks until the whole tree is added: on its own thread, so
   // signals are answered meanwhile.
   supervisor_handle top;
@@ -223,6 +235,10 @@ int run_command(const run_options& options) {
       continue;
     }
     if (!start_error.empty()) break;
+    if (!serving_line.empty()) {  // once, before the first rows
+      std::cout << serving_line << std::endl;
+      serving_line.clear();
+    }
     if (!stopper.joinable()) reloads.start_if_requested(top, running_config);
     {
       auto reloaded = reloads.take_output();

@@ -13,24 +13,26 @@ std::string non_empty_path(const std::string& value) {
   return value.empty() ? "the path must not be empty" : "";
 }
 
+void add_run_options(CLI::App* cmd, run_options& run) {
+  cmd->add_option("file", run.file, "configuration (TOML)")->required();
+  cmd->add_flag("--plain", run.plain,
+                "print one line per change instead of a live table");
+  cmd->add_option("--json-status", run.json_status,
+                  "keep PATH rewritten (atomically) with a JSON array of "
+                  "process states")
+      ->check(non_empty_path);
+  cmd->add_option("--state-dir", run.state_dir,
+                  "state directory (status table, control socket); "
+                  "default $XDG_RUNTIME_DIR/vitrine/NAME")
+      ->check(non_empty_path);
+}
+
 runner_subcommands::runner_subcommands(CLI::App& app) {
   run_cmd = app.add_subcommand(
       "run",
       "supervise the programs of FILE in the foreground until "
       "SIGINT/SIGTERM/SIGQUIT (SIGHUP reloads FILE)");
-  run_cmd->add_option("file", run.file, "configuration (TOML)")->required();
-  run_cmd->add_flag("--plain", run.plain,
-                    "print one line per change instead of a live table");
-  run_cmd
-      ->add_option("--json-status", run.json_status,
-                   "keep PATH rewritten (atomically) with a JSON array of "
-                   "process states")
-      ->check(non_empty_path);
-  run_cmd
-      ->add_option("--state-dir", run.state_dir,
-                   "state directory (status table, control socket); "
-                   "default $XDG_RUNTIME_DIR/vitrine/NAME")
-      ->check(non_empty_path);
+  add_run_options(run_cmd, run);
 
   check_cmd =
       app.add_subcommand("check", "validate FILE and report every problem");

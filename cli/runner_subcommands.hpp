@@ -22,6 +22,10 @@ namespace vitrine::cli {
 /// CLI11 validator: "" is not a path (`--json-status ""`).
 std::string non_empty_path(const std::string& value);
 
+/// FILE, --plain, --json-status PATH and --state-dir DIR into `run`: the
+/// options `vitrine run` and `vitrine node` share.
+void add_run_options(CLI::App* cmd, run_options& run);
+
 /// `run FILE [--plain] [--json-status PATH] [--state-dir DIR]`,
 /// `check FILE` and `logs NAME [-f] [-n N] [--state-dir DIR]`, added to an
 /// app; the options are filled when parsed.

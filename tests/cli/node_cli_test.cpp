@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <sstream>
+#include <thread>
 
 #include "cli_driver.hpp"
 #include "support/leftovers.hpp"
@@ -84,6 +85,61 @@ TEST_CASE("vitrine status and ctl --node read and command a remote node",
     ::kill(node.pid(), SIGTERM);
     CHECK(node.wait(30s) == 0);
   }
+  CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
+}
+
+TEST_CASE(
+    "vitrine node supervises like run: signals, subreaper, state directory",
+    "[cli][remote]") {
+  vitrine::test::temp_dir dir;
+  const auto token = vitrine::test::unique_token();
+  const auto log = dir.file("node.out");
+  const auto state = dir.file("state");
+  // `stubborn` ignores SIGTERM (only the second stop signal's SIGKILL ends
+  // it before its 60 s stop timeout); `parent` leaves an orphan behind.
+  const auto config = dir.write(
+      "node.toml",
+      "[[program]]\nname = \"stubborn\"\ncommand = [\"sh\", \"-c\", "
+      "\"trap '' TERM; sleep 1000." +
+          token +
+          " & wait; wait\"]\nstartsecs_ms = 0\nstop_timeout_ms = 60000\n"
+          "[[program]]\nname = \"parent\"\ncommand = [\"sh\", \"-c\", "
+          "\"(sleep 1001." +
+          token + " &); exec sleep 1002." + token + "\"]\nstartsecs_ms = 0\n");
+  vitrine::test::cli_process node{
+      {"node", config, "--listen", "127.0.0.1:0", "--state-dir", state}, log};
+  const std::string endpoint = "127.0.0.1:" + served_port(log, node.pid());
+
+  // The orphan `sleep 1001` is re-parented to the node (a subreaper), not
+  // to init: three sleeps below it.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (vitrine::test::descendants_named(node.pid(), "sleep").size() < 3 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK(vitrine::test::descendants_named(node.pid(), "sleep").size() == 3);
+
+  // The local clients find it through its state directory.
+  auto local = run_cli({"status", "--state-dir", state});
+  CHECK(local.code == 0);
+  CHECK(vitrine::test::count_of(local.output, " running ") == 2);
+
+  // SIGHUP reloads (it does not end the node); USR1 is ignored.
+  ::kill(node.pid(), SIGHUP);
+  CHECK(vitrine::test::wait_for_text(log, "reload: unchanged 2", 20s,
+                                     node.pid()));
+  ::kill(node.pid(), SIGUSR1);
+  CHECK(vitrine::test::wait_for_text(log, "received SIGUSR1: ignored", 20s,
+                                     node.pid()));
+  CHECK(run_cli({"status", "--node", endpoint}).code == 0);
+
+  // The first SIGTERM stops gracefully (stubborn waits out its timeout),
+  // the second kills: the node ends long before the 60 s.
+  ::kill(node.pid(), SIGTERM);
+  CHECK(vitrine::test::wait_for_text(log, "stopping every program", 20s,
+                                     node.pid()));
+  CHECK_FALSE(node.wait(1s).has_value());  // still waiting for stubborn
+  ::kill(node.pid(), SIGTERM);
+  CHECK(node.wait(30s) == 0);
   CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
 }
 

@@ -40,7 +40,8 @@ struct test_node {
             token + "\"]\nstartsecs_ms = 0\n");
     process = std::make_unique<cli_process>(
         std::vector<std::string>{"node", config, "--listen", listen,
-                                 "--heartbeat-ms", "100"},
+                                 "--heartbeat-ms", "100", "--state-dir",
+                                 dir.file(label + ".state")},
         log);
     const std::string marker = "serving on ";
     REQUIRE(vitrine::test::wait_for_text(log, marker, 20s, process->pid()));
