@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -127,38 +128,54 @@ bool settled(const std::string& verb, pid_t before,
   }
 }
 
+/// `ctl --node`: every name is resolved first (an unknown one: nothing is
+/// done, as in the local ctl); then each command is sent and its effect
+/// awaited, all within `timeout` (exit_ctl_timeout past it).
 int ctl_command(const remote_flags& f, const std::string& verb,
-                const std::vector<std::string>& names) {
+                const std::vector<std::string>& names,
+                std::chrono::milliseconds timeout) {
   runtime rt{options_for(f)};
   auto node = connect_or_throw(rt, f);
-  int status = 0;
+  std::vector<process_handle> targets;
+  std::vector<std::string> unknown;
   for (const auto& name : names) {
-    auto h = node.find(name);
-    if (!h) {
-      std::cerr << "vitrine: no program '" << terminal_safe(name) << "' on "
-                << terminal_safe(f.endpoint) << "\n";
-      status = 1;
-      continue;
-    }
+    if (auto h = node.find(name))
+      targets.push_back(std::move(h));
+    else
+      unknown.push_back(terminal_safe(name));
+  }
+  if (!unknown.empty()) {
+    std::string list;
+    for (const auto& name : unknown)
+      list += (list.empty() ? "'" : ", '") + name + "'";
+    std::cerr << "vitrine: "
+              << (unknown.size() == 1 ? "unknown name " : "unknown names ")
+              << list << " on " << terminal_safe(f.endpoint)
+              << ": nothing was done\n";
+    return 1;
+  }
+  const auto deadline = clock_type::now() + timeout;
+  bool timed_out = false, failed = false;
+  for (const auto& h : targets) {
     const pid_t before = h.read()->pid;
     auto cmd = verb == "start"  ? h.start()
                : verb == "stop" ? h.stop()
                                 : h.restart();
     const bool applied = cmd.wait_until(
         [&](const core::process_state& s) { return settled(verb, before, s); },
-        clock_type::now() + std::chrono::milliseconds{f.timeout_ms} +
-            std::chrono::seconds{30});
+        deadline);
     auto s = h.read();
-    std::cout << terminal_safe(name) << ": " << to_string(s->status);
+    std::cout << terminal_safe(h.name()) << ": " << to_string(s->status);
     if (s->pid) std::cout << " pid " << s->pid;
     std::cout << (applied ? "" : " (not confirmed)") << "\n";
     using core::process_status;
     const bool ok = s->status == process_status::exited ||
                     (verb == "stop" ? s->status != process_status::unknown
                                     : s->status == process_status::running);
-    if (!applied || !ok) status = 1;
+    timed_out = timed_out || !applied;
+    failed = failed || (applied && !ok);
   }
-  return status;
+  return timed_out ? exit_ctl_timeout : failed ? 1 : 0;
 }
 
 }  // namespace
@@ -195,6 +212,11 @@ int remote_main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"start", "stop", "restart"}));
   ctl->add_option("names", names, "program names")->required();
+  double ctl_timeout_s = 30;
+  ctl->add_option("--timeout", ctl_timeout_s,
+                  "seconds to wait for the effects (then exit 5)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
   add_tls(ctl, ctl_flags, "the controller's");
   add_timing(ctl, ctl_flags);
   watch_options watch_flags;
@@ -207,7 +229,10 @@ int remote_main(int argc, char** argv) {
   try {
     if (*node) return node_command(node_run, node_flags, insecure);
     if (*status) return status_command(status_flags, json);
-    if (*ctl) return ctl_command(ctl_flags, verb, names);
+    if (*ctl)
+      return ctl_command(
+          ctl_flags, verb, names,
+          std::chrono::milliseconds{std::llround(ctl_timeout_s * 1000)});
     if (*watch) return watch_command(watch_flags);
   } catch (const std::exception& e) {
     const std::string_view what = e.what();

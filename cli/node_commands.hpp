@@ -4,8 +4,8 @@
 //   vitrine node FILE.toml --listen HOST:PORT [--insecure | TLS] [run's
 //       options: --plain, --json-status, --state-dir] (run_command())
 //   vitrine status --node HOST:PORT [--json] [--timeout-ms N] [TLS]
-//   vitrine ctl --node HOST:PORT start|stop|restart NAME... [--timeout-ms N]
-//       [TLS]
+//   vitrine ctl --node HOST:PORT start|stop|restart NAME... [--timeout S]
+//       [--timeout-ms N] [TLS]
 //   vitrine watch --node HOST:PORT [--node ...] [TLS] (watch_command.hpp)
 // where TLS is --tls-cert F --tls-key F --tls-ca F (all three; this side's
 // certificate and key, the CA the peer's certificate must chain to).

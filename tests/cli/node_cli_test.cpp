@@ -81,6 +81,19 @@ TEST_CASE("vitrine status and ctl --node read and command a remote node",
     CHECK(after.output.find("signal 15 (SIGTERM)") != std::string::npos);
 
     CHECK(run_cli({"ctl", "--node", endpoint, "restart", "nope"}).code == 1);
+    // An unknown name among others: nothing is done (as in the local ctl).
+    auto mixed = run_cli({"ctl", "--node", endpoint, "stop", "nope", "web"});
+    CHECK(mixed.code == 1);
+    CHECK(mixed.output.find("unknown name 'nope'") != std::string::npos);
+    CHECK(mixed.output.find("nothing was done") != std::string::npos);
+    CHECK(vitrine::test::count_of(
+              run_cli({"status", "--node", endpoint}).output, " running ") ==
+          2);
+    // Effects not seen within --timeout: exit 5.
+    auto hurried = run_cli(
+        {"ctl", "--node", endpoint, "restart", "worker", "--timeout", "0"});
+    CHECK(hurried.code == 5);
+    CHECK(hurried.output.find("(not confirmed)") != std::string::npos);
 
     ::kill(node.pid(), SIGTERM);
     CHECK(node.wait(30s) == 0);
