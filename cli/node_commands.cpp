@@ -192,7 +192,8 @@ int remote_main(int argc, char** argv) {
   node->add_option("--listen", node_flags.endpoint,
                    "HOST:PORT (PORT 0: any free one; HOST other than loopback "
                    "needs TLS or --insecure)")
-      ->required();
+      ->required()
+      ->check(endpoint_check(true));
   auto* node_tls = add_tls(node, node_flags, "the node's");
   // --insecure waives authentication, which TLS provides: never both.
   node->add_flag("--insecure", insecure,
@@ -200,14 +201,18 @@ int remote_main(int argc, char** argv) {
       ->excludes(node_tls);
   add_timing(node, node_flags);
   auto* status = app.add_subcommand("status", "states of a remote node");
-  status->add_option("--node", status_flags.endpoint, "HOST:PORT")->required();
+  status->add_option("--node", status_flags.endpoint, "HOST:PORT")
+      ->required()
+      ->check(endpoint_check());
   status->add_flag("--json", json, "print a JSON array");
   add_tls(status, status_flags, "the controller's");
   add_timing(status, status_flags);
   std::string verb;
   std::vector<std::string> names;
   auto* ctl = app.add_subcommand("ctl", "command programs of a remote node");
-  ctl->add_option("--node", ctl_flags.endpoint, "HOST:PORT")->required();
+  ctl->add_option("--node", ctl_flags.endpoint, "HOST:PORT")
+      ->required()
+      ->check(endpoint_check());
   ctl->add_option("verb", verb, "start, stop or restart")
       ->required()
       ->check(CLI::IsMember({"start", "stop", "restart"}));

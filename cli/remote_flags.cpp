@@ -4,8 +4,26 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <string_view>
+
+#include "text_escape.hpp"
 
 namespace vitrine::cli {
+
+CLI::Validator endpoint_check(bool any_port) {
+  return CLI::Validator(
+      [any_port](std::string& text) -> std::string {
+        std::string_view checked = text;
+        std::string with_port;
+        if (any_port && checked.ends_with(":0")) {
+          with_port = text.substr(0, text.size() - 2) + ":1";
+          checked = with_port;
+        }
+        if (remote_endpoint::parse(checked)) return {};
+        return "not HOST:PORT: '" + terminal_safe(text) + "'";
+      },
+      "HOST:PORT");
+}
 
 void add_timing(CLI::App* cmd, remote_flags& f) {
   cmd->add_option("--heartbeat-ms", f.heartbeat_ms,

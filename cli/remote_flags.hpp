@@ -13,6 +13,7 @@
 namespace CLI {
 class App;
 class Option;
+class Validator;
 }  // namespace CLI
 
 namespace vitrine::cli {
@@ -23,6 +24,11 @@ struct remote_flags {
   int timeout_ms = 2000;
   std::string tls_cert, tls_key, tls_ca;  ///< all three or none
 };
+
+/// CLI11 check of a HOST:PORT option (remote_endpoint::parse()); with
+/// `any_port`, PORT 0 too (a node's --listen: any free port). Malformed:
+/// a usage error (exit 2) naming the text.
+CLI::Validator endpoint_check(bool any_port = false);
 
 /// --heartbeat-ms and --timeout-ms, each 10 ms to 10 minutes.
 void add_timing(CLI::App* cmd, remote_flags& f);

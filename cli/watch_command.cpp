@@ -13,6 +13,7 @@
 #include <iostream>
 #include <set>
 
+#include "remote_flags.hpp"
 #include "render.hpp"
 #include "text_escape.hpp"
 #include "vitrine/runtime.hpp"
@@ -100,15 +101,9 @@ bool all_connected(const std::vector<watched>& nodes) {
 CLI::App* add_watch_subcommand(CLI::App& app, watch_options& o) {
   auto* cmd = app.add_subcommand(
       "watch", "a live table of the processes of several nodes");
-  const CLI::Validator endpoint(
-      [](std::string& text) -> std::string {
-        if (remote_endpoint::parse(text)) return {};
-        return "not HOST:PORT: '" + terminal_safe(text) + "'";
-      },
-      "HOST:PORT");
   cmd->add_option("--node", o.nodes, "HOST:PORT of a node (repeat for more)")
       ->required()
-      ->check(endpoint);
+      ->check(endpoint_check());
   cmd->add_option("--interval", o.interval_ms, "milliseconds between refreshes")
       ->capture_default_str()
       ->check(CLI::Range(1, 3'600'000));

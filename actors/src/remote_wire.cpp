@@ -81,18 +81,58 @@ core::process_state from_wire(const wire_state& w,
 
 }  // namespace detail
 
+namespace {
+
+/// A host name or IPv4 address: letters, digits, '.', '-', '_'; at most
+/// 253 characters (a DNS name's limit).
+bool plain_host(std::string_view host) {
+  if (host.empty() || host.size() > 253) return false;
+  for (const char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/// The inside of "[...]": an IPv6 address (hex digits, ':', '.' for an
+/// embedded IPv4) with an optional "%zone" (letters, digits, '_', '-').
+bool v6_host(std::string_view host) {
+  if (host.size() < 2 || host.size() > 64 ||
+      host.find(':') == std::string_view::npos)
+    return false;
+  const auto percent = host.find('%');
+  const auto address = host.substr(0, percent);
+  for (const char c : address) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                    (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+    if (!ok) return false;
+  }
+  if (percent == std::string_view::npos) return true;
+  const auto zone = host.substr(percent + 1);
+  return !zone.empty() && plain_host(zone) &&
+         zone.find('.') == std::string_view::npos;
+}
+
+}  // namespace
+
 std::optional<remote_endpoint> remote_endpoint::parse(std::string_view text) {
   const auto colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;
   std::string_view host = text.substr(0, colon);
   const std::string_view port_text = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+  if (host.front() == '[') {
+    if (host.size() < 2 || host.back() != ']') return std::nullopt;
     host = host.substr(1, host.size() - 2);
+    if (!v6_host(host)) return std::nullopt;
+  } else if (!plain_host(host)) {
+    return std::nullopt;  // a bare IPv6 address must be written [v6]:PORT
+  }
   unsigned port = 0;
   const auto* end = port_text.data() + port_text.size();
   auto [ptr, ec] = std::from_chars(port_text.data(), end, port);
-  if (ec != std::errc{} || ptr != end || port == 0 || port > 65535 ||
-      host.empty())
+  if (port_text.empty() || ec != std::errc{} || ptr != end || port == 0 ||
+      port > 65535)
     return std::nullopt;
   return remote_endpoint{std::string{host}, static_cast<std::uint16_t>(port)};
 }

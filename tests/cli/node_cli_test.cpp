@@ -166,6 +166,24 @@ TEST_CASE("vitrine status --node fails within the timeout when unreachable",
   CHECK(std::chrono::steady_clock::now() - start < 20s);
 }
 
+TEST_CASE("a malformed HOST:PORT is a usage error (exit 2) naming it",
+          "[cli][remote]") {
+  for (const char* bad : {"", ":", "127.0.0.1:99999", "[::1]:x", "[::1",
+                          " 127.0.0.1:4100", "127.0.0.1:+4100"}) {
+    INFO("endpoint '" << bad << "'");
+    auto status = run_cli({"status", "--node", bad});
+    CHECK(status.code == 2);
+    CHECK(status.output.find("not HOST:PORT") != std::string::npos);
+    CHECK(run_cli({"ctl", "--node", bad, "stop", "web"}).code == 2);
+  }
+  vitrine::test::temp_dir dir;
+  const auto token = vitrine::test::unique_token();
+  CHECK(
+      run_cli({"node", node_config(dir, token), "--listen", "127.0.0.1:99999"})
+          .code == 2);
+  CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
+}
+
 TEST_CASE("vitrine node refuses a non-loopback address without --insecure",
           "[cli][remote]") {
   vitrine::test::temp_dir dir;

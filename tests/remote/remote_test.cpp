@@ -241,4 +241,14 @@ TEST_CASE("endpoints parse as HOST:PORT", "[remote]") {
   CHECK_FALSE(vitrine::remote_endpoint::parse("host:0"));
   CHECK_FALSE(vitrine::remote_endpoint::parse("host:70000"));
   CHECK_FALSE(vitrine::remote_endpoint::parse(":80"));
+  CHECK(vitrine::remote_endpoint::parse("[fe80::1%eth0]:80")->host ==
+        "fe80::1%eth0");
+  CHECK(vitrine::remote_endpoint::parse("node-1.example_x:80"));
+  // What a stranger passed and the old parser took.
+  for (const char* bad :
+       {"[::1:80", "::1:80", " 127.0.0.1:80", "127.0.0.1 :80", "host:+80",
+        "host:", "[]:80", "[::1]x:80", "h\xc3\xa9:80", "[::g]:80"})
+    CHECK_FALSE(vitrine::remote_endpoint::parse(bad));
+  CHECK_FALSE(vitrine::remote_endpoint::parse(std::string(254, 'a') + ":80"));
+  CHECK(vitrine::remote_endpoint::parse(std::string(253, 'a') + ":80"));
 }

@@ -53,7 +53,9 @@ struct remote_endpoint {
   std::string host;
   std::uint16_t port = 0;
 
-  /// Parses "HOST:PORT"; nullopt if malformed (no port, port out of range).
+  /// Parses "HOST:PORT" (PORT 1..65535 in decimal digits; HOST a name or
+  /// IPv4 address of letters, digits, '.', '-', '_' up to 253 characters,
+  /// or "[v6]" with an optional %zone); nullopt if malformed.
   static std::optional<remote_endpoint> parse(std::string_view text);
   std::string to_string() const;
 };
