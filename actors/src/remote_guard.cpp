@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -21,7 +22,7 @@ constexpr unsigned char max_operation = 6;  // heartbeat
 /// One direction of a relayed connection.
 struct pipe_dir {
   int from = -1, to = -1;
-  std::vector<unsigned char> buf = std::vector<unsigned char>(64 * 1024);
+  std::vector<unsigned char> buf = std::vector<unsigned char>(16 * 1024);
   std::size_t begin = 0, end = 0;  // bytes buf[begin, end) still to write
   bool pending() const { return begin < end; }
 };
@@ -56,9 +57,12 @@ int connect_upstream(std::uint16_t port) {
 
 }  // namespace
 
+using clock_type = std::chrono::steady_clock;
+
 struct remote_guard::connection {
   pipe_dir in;   // peer -> CAF, checked
   pipe_dir out;  // CAF -> peer, copied
+  clock_type::time_point last_heard = clock_type::now();  // from the peer
   // Framing of the peer's stream: bytes of the current header seen, or
   // payload bytes still to pass.
   unsigned char header[header_size];
@@ -98,9 +102,8 @@ bool remote_guard::header_ok(const unsigned char* header,
 }
 
 remote_guard::remote_guard(const std::string& bind_address, std::uint16_t port,
-                           std::uint16_t upstream_port,
-                           std::uint32_t max_payload)
-    : upstream_(upstream_port), max_payload_(max_payload) {
+                           std::uint16_t upstream_port, limits l)
+    : upstream_(upstream_port), limits_(l) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -163,13 +166,28 @@ void remote_guard::run() {
       fds.push_back({c->in.from, peer, 0});
       fds.push_back({c->in.to, caf, 0});
     }
-    if (::poll(fds.data(), fds.size(), -1) < 0) continue;
+    // Wake for the next peer to fall silent past the limit.
+    int wait_ms = -1;
+    const auto now = clock_type::now();
+    const bool timed = limits_.silence.count() > 0;  // 0: no limit
+    for (const auto& c : conns) {
+      if (!timed) break;
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+          c->last_heard + limits_.silence - now);
+      const int ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+      if (wait_ms < 0 || ms < wait_ms) wait_ms = ms;
+    }
+    if (::poll(fds.data(), fds.size(), wait_ms) < 0) continue;
     if (fds[0].revents) break;  // the destructor
     if (fds[1].revents & POLLIN) {
       for (;;) {
         const int peer = ::accept4(listener_, nullptr, nullptr,
                                    SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (peer < 0) break;
+        if (conns.size() >= limits_.max_connections) {
+          ::close(peer);  // full: refused before CAF hears of it
+          continue;
+        }
         const int caf = connect_upstream(upstream_);
         if (caf < 0) {
           ::close(peer);
@@ -193,8 +211,9 @@ void remote_guard::run() {
           if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
             c.broken = true;
           if (n > 0) {
+            if (checked) c.last_heard = clock_type::now();
             if (checked && !c.check(d.buf.data(), static_cast<std::size_t>(n),
-                                    max_payload_))
+                                    limits_.max_payload))
               c.broken = true;
             d.begin = 0;
             d.end = static_cast<std::size_t>(n);
@@ -213,6 +232,10 @@ void remote_guard::run() {
       pump(c.in, peer_ev, caf_ev, true);
       pump(c.out, caf_ev, peer_ev, false);
     }
+    const auto checked_at = clock_type::now();
+    for (auto& c : conns)
+      if (timed && checked_at - c->last_heard >= limits_.silence)
+        c->broken = true;
     std::erase_if(conns, [](const std::unique_ptr<connection>& c) {
       if (!c->broken) return false;
       ::close(c->in.from);

@@ -4,14 +4,18 @@
 // buffer that large. The guard listens on the public address, relays each
 // connection to the middleman's port on 127.0.0.1, and closes it when a
 // header from the peer has an unknown operation or a payload longer than
-// the limit. Internal to the actors/ library.
+// the limit. It also bounds what connections cost before CAF's heartbeats
+// apply (CAF sets no handshake timeout): a peer silent longer than the
+// silence limit is closed, and past max_connections a new one is closed at
+// once. Internal to the actors/ library.
 //
 // Threads: one relay thread (poll), started by the constructor and joined
 // by the destructor. Costs: one extra loopback hop each way (two copies and
-// a thread wake-up per burst); memory: one 64 KiB buffer per direction per
-// connection.
+// a thread wake-up per burst); memory: one 16 KiB buffer per direction per
+// connection (at most max_connections of them).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,10 +25,18 @@ namespace vitrine::detail {
 
 class remote_guard {
  public:
+  struct limits {
+    std::uint32_t max_payload;  ///< the largest BASP payload announced
+    std::uint32_t max_connections;
+    /// A peer that sends nothing for this long is closed (a controller's
+    /// heartbeats come more often: they share the connection timeout).
+    std::chrono::milliseconds silence;
+  };
+
   /// Listens on bind_address:port (0: any free port); throws
   /// std::runtime_error when it cannot.
   remote_guard(const std::string& bind_address, std::uint16_t port,
-               std::uint16_t upstream_port, std::uint32_t max_payload);
+               std::uint16_t upstream_port, limits l);
   ~remote_guard();
   remote_guard(const remote_guard&) = delete;
   remote_guard& operator=(const remote_guard&) = delete;
@@ -43,7 +55,7 @@ class remote_guard {
   int wake_[2] = {-1, -1};
   std::uint16_t port_ = 0;
   std::uint16_t upstream_;
-  std::uint32_t max_payload_;
+  limits limits_;
   std::thread thread_;
 };
 

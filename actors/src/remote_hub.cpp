@@ -77,8 +77,11 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
   servers_.emplace_back(server, *port);
   if (!guarded) return *port;
   try {
+    const remote_guard::limits limits{options.max_message_bytes,
+                                      options.max_connections,
+                                      options_.connection_timeout};
     guards_.push_back(std::make_unique<remote_guard>(
-        options.bind_address, options.port, *port, options.max_message_bytes));
+        options.bind_address, options.port, *port, limits));
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string{"vitrine: cannot serve: "} + e.what());
   }

@@ -135,6 +135,12 @@ struct serve_options {
   /// certificate the CA signed) stands before BASP; a certificate holder
   /// can still announce an oversized payload.
   std::uint32_t max_message_bytes = 16u << 20;
+  /// With the relay (above): connections served at once; a new one past
+  /// this is closed at accept. The relay also closes a peer silent longer
+  /// than remoting_options::connection_timeout (CAF's own timeout applies
+  /// only after its handshake, so a connection that never speaks would
+  /// otherwise stay open). Each costs two 16 KiB buffers and CAF's state.
+  std::uint32_t max_connections = 256;
 };
 
 /// How runtime::connect() reaches a node and retries.
