@@ -5,7 +5,6 @@
 #include <CLI/CLI.hpp>
 
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -14,7 +13,9 @@
 #include "commands.hpp"
 #include "node_serving.hpp"
 #include "remote_flags.hpp"
+#include "render.hpp"
 #include "runner_subcommands.hpp"
+#include "status.hpp"
 #include "text_escape.hpp"
 #include "vitrine/runtime.hpp"
 #include "watch_command.hpp"
@@ -59,52 +60,46 @@ node_handle connect_or_throw(runtime& rt, const remote_flags& f) {
   return node;
 }
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
+/// "'a', 'b'" (escaped for a terminal).
+std::string quoted_names(const std::vector<std::string>& names) {
+  std::string list;
+  for (const auto& name : names)
+    list += (list.empty() ? "'" : ", '") + terminal_safe(name) + "'";
+  return list;
 }
 
-int status_command(const remote_flags& f, bool json) {
+/// The node's processes as the local `status` shows a run's: the same
+/// table, or the same JSON object as --json-status (supervisors empty: a
+/// node's supervisors are not mirrored). Limited to `names` when given (an
+/// unknown one: exit 1).
+int status_command(const remote_flags& f, bool json,
+                   const std::vector<std::string>& names) {
   runtime rt{options_for(f)};
   auto node = connect_or_throw(rt, f);
-  const auto processes = node.processes();
-  std::string out;
-  if (json)
-    out += "[";
-  else
-    out += "NAME STATUS PID RESTARTS EXIT\n";
-  bool first = true;
-  for (const auto& h : processes) {
-    auto s = h.read();
-    if (json) {
-      out += first ? "\n" : ",\n";
-      out += "  {\"name\": " + json_string(h.name()) +
-             ", \"status\": " + json_string(to_string(s->status)) +
-             ", \"pid\": " + std::to_string(s->pid) +
-             ", \"restarts\": " + std::to_string(s->restart_count) +
-             ", \"last_exit\": " + json_string(describe(s->last_exit)) + "}";
-    } else {
-      out += terminal_safe(h.name()) + " " + std::string{to_string(s->status)} +
-             " " + std::to_string(s->pid) + " " +
-             std::to_string(s->restart_count) + " " + describe(s->last_exit) +
-             "\n";
+  const auto now = clock_pair::now();
+  std::vector<status_row> rows;
+  if (names.empty()) {
+    for (const auto& h : node.processes())
+      rows.push_back(make_row(*h.read(), now));
+  } else {
+    std::vector<std::string> unknown;
+    for (const auto& name : names) {
+      if (auto h = node.find(name))
+        rows.push_back(make_row(*h.read(), now));
+      else
+        unknown.push_back(name);
     }
-    first = false;
+    if (!unknown.empty()) {
+      std::cerr << "vitrine: "
+                << (unknown.size() == 1 ? "unknown name " : "unknown names ")
+                << quoted_names(unknown) << " on " << terminal_safe(f.endpoint)
+                << "\n";
+      return 1;
+    }
   }
-  if (json) out += "\n]\n";
-  std::cout << out << std::flush;
+  std::cout << (json ? to_json(rows, now.unix_ms())
+                     : render_table(rows, now.unix_ms()))
+            << std::flush;
   return 0;
 }
 
@@ -142,15 +137,12 @@ int ctl_command(const remote_flags& f, const std::string& verb,
     if (auto h = node.find(name))
       targets.push_back(std::move(h));
     else
-      unknown.push_back(terminal_safe(name));
+      unknown.push_back(name);
   }
   if (!unknown.empty()) {
-    std::string list;
-    for (const auto& name : unknown)
-      list += (list.empty() ? "'" : ", '") + name + "'";
     std::cerr << "vitrine: "
               << (unknown.size() == 1 ? "unknown name " : "unknown names ")
-              << list << " on " << terminal_safe(f.endpoint)
+              << quoted_names(unknown) << " on " << terminal_safe(f.endpoint)
               << ": nothing was done\n";
     return 1;
   }
@@ -204,7 +196,10 @@ int remote_main(int argc, char** argv) {
   status->add_option("--node", status_flags.endpoint, "HOST:PORT")
       ->required()
       ->check(endpoint_check());
-  status->add_flag("--json", json, "print a JSON array");
+  std::vector<std::string> status_names;
+  status->add_option("names", status_names, "only these programs");
+  status->add_flag("--json", json,
+                   "print the JSON object of --json-status (processes)");
   add_tls(status, status_flags, "the controller's");
   add_timing(status, status_flags);
   std::string verb;
@@ -233,7 +228,7 @@ int remote_main(int argc, char** argv) {
   }
   try {
     if (*node) return node_command(node_run, node_flags, insecure);
-    if (*status) return status_command(status_flags, json);
+    if (*status) return status_command(status_flags, json, status_names);
     if (*ctl)
       return ctl_command(
           ctl_flags, verb, names,

@@ -3,7 +3,8 @@
 // for them (is_remote_command()):
 //   vitrine node FILE.toml --listen HOST:PORT [--insecure | TLS] [run's
 //       options: --plain, --json-status, --state-dir] (run_command())
-//   vitrine status --node HOST:PORT [--json] [--timeout-ms N] [TLS]
+//   vitrine status --node HOST:PORT [NAME...] [--json] [--timeout-ms N]
+//       [TLS]
 //   vitrine ctl --node HOST:PORT start|stop|restart NAME... [--timeout S]
 //       [--timeout-ms N] [TLS]
 //   vitrine watch --node HOST:PORT [--node ...] [TLS] (watch_command.hpp)

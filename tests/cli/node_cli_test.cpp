@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <sstream>
 #include <thread>
@@ -68,16 +69,32 @@ TEST_CASE("vitrine status and ctl --node read and command a remote node",
     CHECK(status.code == 0);
     CHECK(vitrine::test::count_of(status.output, " running ") == 2);
 
+    // --json: the object the local status and --json-status print, with
+    // the node's real pids.
     auto json = run_cli({"status", "--node", endpoint, "--json"});
     CHECK(json.code == 0);
-    CHECK(json.output.find("\"name\": \"web\", \"status\": \"running\"") !=
-          std::string::npos);
+    const auto doc = nlohmann::json::parse(json.output);
+    REQUIRE(doc["processes"].size() == 2);
+    CHECK(doc["supervisors"].empty());
+    for (const auto& p : doc["processes"]) {
+      CHECK(p["status"] == "running");
+      CHECK(p["last_exit"]["kind"] == "none");
+      CHECK(::kill(p["pid"].get<pid_t>(), 0) == 0);
+    }
+    // NAMEs limit the table; an unknown one is an error naming it.
+    auto one = run_cli({"status", "--node", endpoint, "worker"});
+    CHECK(one.code == 0);
+    CHECK(one.output.find("worker") != std::string::npos);
+    CHECK(one.output.find("web") == std::string::npos);
+    auto nope = run_cli({"status", "--node", endpoint, "web", "nope"});
+    CHECK(nope.code == 1);
+    CHECK(nope.output.find("unknown name 'nope'") != std::string::npos);
 
     auto restart = run_cli({"ctl", "--node", endpoint, "restart", "web"});
     CHECK(restart.code == 0);
     CHECK(restart.output.find("web: running pid ") != std::string::npos);
     auto after = run_cli({"status", "--node", endpoint});
-    CHECK(after.output.find("web running") != std::string::npos);
+    CHECK(after.output.find("web     running") != std::string::npos);
     CHECK(after.output.find("signal 15 (SIGTERM)") != std::string::npos);
 
     CHECK(run_cli({"ctl", "--node", endpoint, "restart", "nope"}).code == 1);
@@ -242,7 +259,7 @@ TEST_CASE("vitrine node, status and ctl --node over TLS with certificates",
         run_cli(std::vector<std::string>{"status", "--node", endpoint} +
                 controller_tls);
     CHECK(after.code == 0);
-    CHECK(after.output.find("web running") != std::string::npos);
+    CHECK(after.output.find("web     running") != std::string::npos);
 
     // watch takes the same flags: one JSON refresh, the node connected.
     auto watch = run_cli(std::vector<std::string>{"watch", "--node", endpoint,
