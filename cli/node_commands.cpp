@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "runner_subcommands.hpp"
 #include "status.hpp"
 #include "text_escape.hpp"
+#include "vitrine/core/signal_names.hpp"
 #include "vitrine/runtime.hpp"
 #include "watch_command.hpp"
 
@@ -126,9 +128,42 @@ bool settled(const std::string& verb, pid_t before,
 /// `ctl --node`: every name is resolved first (an unknown one: nothing is
 /// done, as in the local ctl); then each command is sent and its effect
 /// awaited, all within `timeout` (exit_ctl_timeout past it).
+/// `ctl --node signal SIG NAME...`: sent to each program's group through
+/// its node (a program without a child: an error, as in the local ctl).
+int signal_programs(const std::vector<process_handle>& targets, int sig) {
+  bool failed = false;
+  for (const auto& h : targets) {
+    const auto name = terminal_safe(h.name());
+    if (h.read()->pid == 0) {
+      std::cerr << "vitrine: " << name << ": has no child to signal\n";
+      failed = true;
+    } else if (!h.signal(sig)) {
+      std::cerr << "vitrine: " << name << ": the node is gone\n";
+      failed = true;
+    } else {
+      std::cout << name << ": sent " << core::signal_name(sig) << "\n";
+    }
+  }
+  return failed ? 1 : 0;
+}
+
 int ctl_command(const remote_flags& f, const std::string& verb,
-                const std::vector<std::string>& names,
+                std::vector<std::string> names,
                 std::chrono::milliseconds timeout) {
+  std::optional<int> sig;
+  if (verb == "signal") {
+    if (names.size() < 2) {
+      std::cerr << "vitrine: ctl --node signal takes SIG NAME...\n";
+      return 2;
+    }
+    sig = core::signal_from_name(names.front());
+    if (!sig) {
+      std::cerr << "vitrine: unknown signal '" << terminal_safe(names.front())
+                << "'\n";
+      return 2;
+    }
+    names.erase(names.begin());
+  }
   runtime rt{options_for(f)};
   auto node = connect_or_throw(rt, f);
   std::vector<process_handle> targets;
@@ -146,6 +181,7 @@ int ctl_command(const remote_flags& f, const std::string& verb,
               << ": nothing was done\n";
     return 1;
   }
+  if (sig) return signal_programs(targets, *sig);
   const auto deadline = clock_type::now() + timeout;
   bool timed_out = false, failed = false;
   for (const auto& h : targets) {
@@ -208,10 +244,11 @@ int remote_main(int argc, char** argv) {
   ctl->add_option("--node", ctl_flags.endpoint, "HOST:PORT")
       ->required()
       ->check(endpoint_check());
-  ctl->add_option("verb", verb, "start, stop or restart")
+  ctl->add_option("verb", verb, "start, stop, restart or signal (SIG first)")
       ->required()
-      ->check(CLI::IsMember({"start", "stop", "restart"}));
-  ctl->add_option("names", names, "program names")->required();
+      ->check(CLI::IsMember({"start", "stop", "restart", "signal"}));
+  ctl->add_option("names", names, "program names (signal: SIG NAME...)")
+      ->required();
   double ctl_timeout_s = 30;
   ctl->add_option("--timeout", ctl_timeout_s,
                   "seconds to wait for the effects (then exit 5)")

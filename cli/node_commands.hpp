@@ -7,6 +7,7 @@
 //       [TLS]
 //   vitrine ctl --node HOST:PORT start|stop|restart NAME... [--timeout S]
 //       [--timeout-ms N] [TLS]
+//   vitrine ctl --node HOST:PORT signal SIG NAME... [--timeout-ms N] [TLS]
 //   vitrine watch --node HOST:PORT [--node ...] [TLS] (watch_command.hpp)
 // where TLS is --tls-cert F --tls-key F --tls-ca F (all three; this side's
 // certificate and key, the CA the peer's certificate must chain to).

@@ -106,6 +106,24 @@ TEST_CASE("vitrine status and ctl --node read and command a remote node",
     CHECK(vitrine::test::count_of(
               run_cli({"status", "--node", endpoint}).output, " running ") ==
           2);
+    // signal SIG NAME...: KILL reaches web's child, which is restarted.
+    const auto pid_of = [&](const std::string& name) {
+      const auto d = nlohmann::json::parse(
+          run_cli({"status", "--node", endpoint, name, "--json"}).output);
+      return d["processes"][0]["pid"].get<pid_t>();
+    };
+    const pid_t killed = pid_of("web");
+    auto sent = run_cli({"ctl", "--node", endpoint, "signal", "KILL", "web"});
+    CHECK(sent.code == 0);
+    CHECK(sent.output.find("web: sent SIGKILL") != std::string::npos);
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while ((pid_of("web") == killed || pid_of("web") == 0) &&
+           std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(50ms);
+    CHECK(pid_of("web") != killed);
+    CHECK(::kill(killed, 0) != 0);
+    CHECK(run_cli({"ctl", "--node", endpoint, "signal", "BOGUS", "web"}).code ==
+          2);
     // Effects not seen within --timeout: exit 5.
     auto hurried = run_cli(
         {"ctl", "--node", endpoint, "restart", "worker", "--timeout", "0"});
