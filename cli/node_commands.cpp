@@ -70,6 +70,27 @@ std::string quoted_names(const std::vector<std::string>& names) {
   return list;
 }
 
+/// The handles of `names` on the node; nullopt, having printed "unknown
+/// name 'x' on HOST:PORT" and `consequence`, if one is not there.
+std::optional<std::vector<process_handle>> find_programs(
+    const node_handle& node, const std::vector<std::string>& names,
+    const std::string& endpoint, std::string_view consequence) {
+  std::vector<process_handle> found;
+  std::vector<std::string> unknown;
+  for (const auto& name : names) {
+    if (auto h = node.find(name))
+      found.push_back(std::move(h));
+    else
+      unknown.push_back(name);
+  }
+  if (unknown.empty()) return found;
+  std::cerr << "vitrine: "
+            << (unknown.size() == 1 ? "unknown name " : "unknown names ")
+            << quoted_names(unknown) << " on " << terminal_safe(endpoint)
+            << consequence << "\n";
+  return std::nullopt;
+}
+
 /// The node's processes as the local `status` shows a run's: the same
 /// table, or the same JSON object as --json-status (supervisors empty: a
 /// node's supervisors are not mirrored). Limited to `names` when given (an
@@ -79,26 +100,12 @@ int status_command(const remote_flags& f, bool json,
   runtime rt{options_for(f)};
   auto node = connect_or_throw(rt, f);
   const auto now = clock_pair::now();
+  const auto programs = names.empty()
+                            ? std::optional{node.processes()}
+                            : find_programs(node, names, f.endpoint, "");
+  if (!programs) return 1;
   std::vector<status_row> rows;
-  if (names.empty()) {
-    for (const auto& h : node.processes())
-      rows.push_back(make_row(*h.read(), now));
-  } else {
-    std::vector<std::string> unknown;
-    for (const auto& name : names) {
-      if (auto h = node.find(name))
-        rows.push_back(make_row(*h.read(), now));
-      else
-        unknown.push_back(name);
-    }
-    if (!unknown.empty()) {
-      std::cerr << "vitrine: "
-                << (unknown.size() == 1 ? "unknown name " : "unknown names ")
-                << quoted_names(unknown) << " on " << terminal_safe(f.endpoint)
-                << "\n";
-      return 1;
-    }
-  }
+  for (const auto& h : *programs) rows.push_back(make_row(*h.read(), now));
   std::cout << (json ? to_json(rows, now.unix_ms())
                      : render_table(rows, now.unix_ms()))
             << std::flush;
@@ -166,21 +173,10 @@ int ctl_command(const remote_flags& f, const std::string& verb,
   }
   runtime rt{options_for(f)};
   auto node = connect_or_throw(rt, f);
-  std::vector<process_handle> targets;
-  std::vector<std::string> unknown;
-  for (const auto& name : names) {
-    if (auto h = node.find(name))
-      targets.push_back(std::move(h));
-    else
-      unknown.push_back(name);
-  }
-  if (!unknown.empty()) {
-    std::cerr << "vitrine: "
-              << (unknown.size() == 1 ? "unknown name " : "unknown names ")
-              << quoted_names(unknown) << " on " << terminal_safe(f.endpoint)
-              << ": nothing was done\n";
-    return 1;
-  }
+  const auto found =
+      find_programs(node, names, f.endpoint, ": nothing was done");
+  if (!found) return 1;
+  const auto& targets = *found;
   if (sig) return signal_programs(targets, *sig);
   const auto deadline = clock_type::now() + timeout;
   bool timed_out = false, failed = false;
