@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include <csignal>
 #include <stdexcept>
 
 #include "atoms.hpp"
@@ -40,6 +41,7 @@ process_command process_handle::restart() const {
   return send_command(static_cast<int>(detail::command_kind::restart));
 }
 bool process_handle::signal(int sig) const {
+  if (sig <= 0 || sig >= NSIG) return false;  // no such signal: nothing sent
   return send_to_owner(record_.get(), detail::signal_atom::value, sig);
 }
 bool process_handle::subscribe(const caf::actor& subscriber) const {

@@ -1,8 +1,10 @@
 // Reading through process handles at the edges: empty handles, many live
 // views on one thread, and what a messaging-mode handle reads after the
 // runtime is gone.
+#include <chrono>
 #include <csignal>
 #include <cstddef>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -181,4 +183,28 @@ TEST_CASE(
   CHECK(held->pid == pid);
   CHECK(held->name() == "copied");
   CHECK(held->status == process_status::running);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "signal() refuses a number that is no signal and reaches the "
+                 "program's process group otherwise",
+                 "[handle]") {
+  auto h = rt.supervise(sh("signalled",
+                           "trap 'exit 7' USR1; while :; do sleep "
+                           "0.05; done"));
+  REQUIRE(reaches(h, process_status::running));
+  CHECK_FALSE(h.signal(0));
+  CHECK_FALSE(h.signal(-1));
+  CHECK_FALSE(h.signal(999));
+  CHECK_FALSE(h.signal(NSIG));
+  // Nothing was sent: the program is still the one that started.
+  const pid_t pid = h.read()->pid;
+  std::this_thread::sleep_for(100ms);
+  CHECK(h.read()->pid == pid);
+  CHECK(h.read()->status == process_status::running);
+  REQUIRE(h.signal(SIGUSR1));
+  REQUIRE(reaches_when(h, [&](const core::process_state& s) {
+    return s.last_exit.how == core::termination::kind::exited &&
+           s.last_exit.value == 7;
+  }));
 }

@@ -131,6 +131,12 @@ class process_handle {
   process_command start() const;
   process_command stop() const;
   process_command restart() const;
+  /// Asks the owning actor to send `sig` to the child's process group (the
+  /// program and what it started in its group; not to processes that left
+  /// it with setsid). True once the request is sent; false for an empty
+  /// handle, a runtime that is gone, or `sig` outside 1..NSIG-1. The actor
+  /// drops the request when no child is alive then (stopped, exited,
+  /// backoff): watch the state, not this result, to learn the effect.
   bool signal(int sig) const;
   /// Sends every later state to `subscriber` as (state_changed, state).
   bool subscribe(const caf::actor& subscriber) const;
