@@ -57,8 +57,12 @@ std::string printable(std::string_view text) {
 }
 
 // The dotted prefix of a spec's fields: "web." ("" for an unnamed spec).
+// A name past the length limit (itself a problem) is cut to that limit and
+// marked "...", so one hostile name does not fill every line it prefixes.
 std::string field_prefix(const std::string& name) {
-  return name.empty() ? "" : printable(name) + ".";
+  if (name.empty()) return "";
+  if (name.size() <= max_name_length) return printable(name) + ".";
+  return printable(std::string_view{name}.substr(0, max_name_length)) + "....";
 }
 
 // A double as a person would write it ("1.5", "-0.2", "nan").

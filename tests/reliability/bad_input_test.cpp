@@ -540,3 +540,16 @@ TEST_CASE(
     CHECK(clean);
   }
 }
+
+TEST_CASE("a name far past the limit is cut in every field path it prefixes",
+          "[reliability][bad-input]") {
+  auto spec = sleeper(std::string(300, 'n'));
+  spec.launch.argv = {"/no/such/program"};
+  const auto problems = validate(spec);
+  REQUIRE(problems.size() >= 2);  // the name and the program
+  for (const auto& p : problems) {
+    INFO(p.field << ": " << p.message);
+    CHECK(p.field.size() < 64 + 4 + 20);
+    CHECK(p.field.find(std::string(64, 'n') + "....") == 0);
+  }
+}
