@@ -61,6 +61,16 @@ std::string comm_of(pid_t pid) {
   return name;
 }
 
+// /proc/<pid>/cmdline, its NULs shown as spaces, trailing ones dropped.
+std::string cmdline_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string text{std::istreambuf_iterator<char>(in), {}};
+  while (!text.empty() && text.back() == '\0') text.pop_back();
+  for (char& c : text)
+    if (c == '\0') c = ' ';
+  return text;
+}
+
 }  // namespace
 
 SCENARIO("the io thread only reports an exit; the owner reaps it") {
@@ -178,6 +188,9 @@ TEST_CASE("a guardian runs in its own session and quits quietly") {
     const pid_t gp = g.pid();
     REQUIRE(gp > 0);
     REQUIRE(wait_until([&] { return comm_of(gp) == "vitrine-guard"; }));
+    // ps -o args and pgrep -f see the guardian, not a second host.
+    CHECK(cmdline_of(gp) == "vitrine-guard");
+    CHECK(cmdline_of(::getpid()) != "vitrine-guard");
     auto entry = read_proc_entry(gp);
     REQUIRE(entry);
     CHECK(entry->ppid == ::getpid());
