@@ -10,7 +10,9 @@
 // the runtime's supervise() through the gate.
 #include "remote_server.hpp"
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -28,11 +30,21 @@ struct watched_process {
   bool seen = false;  // still in the registry at the last rescan
 };
 
+/// Lets the map be searched by a process_state's name (a string_view)
+/// without building a std::string per transition.
+struct name_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view name) const noexcept {
+    return std::hash<std::string_view>{}(name);
+  }
+};
+
 struct server_state {
   const runtime::registry_type* registry = nullptr;
   std::chrono::milliseconds heartbeat{500};
   std::uint64_t scanned_revision = ~std::uint64_t{0};
-  std::unordered_map<std::string, watched_process> processes;
+  std::unordered_map<std::string, watched_process, name_hash, std::equal_to<>>
+      processes;
   std::vector<caf::actor> mirrors;
   std::shared_ptr<supervise_gate> gate;
   unsigned supervising = 0;  // supervise workers in flight
@@ -149,7 +161,7 @@ caf::behavior node_server(server_actor* self,
   self->delayed_send(self, heartbeat, r_tick_atom::value);
   return {
       [self](state_changed_atom, const core::process_state& s) {
-        auto it = self->state.processes.find(std::string{s.name()});
+        auto it = self->state.processes.find(s.name());
         if (it != self->state.processes.end())
           forward_if_newer(self, it->second, s);
       },
