@@ -310,8 +310,7 @@ class translator {
     std::set<std::string> reported;
     for (std::size_t i = first; i < out_.size(); ++i)
       reported.insert(out_.problems()[i].key);
-    // validate() prefixes fields with the name, its non-ASCII bytes as \xNN.
-    const std::string prefix = name.empty() ? "" : ascii_escaped(name) + ".";
+    const std::string prefix = spec_field_prefix(name);
     for (const auto& p : problems) {
       std::string_view field = p.field;
       if (!prefix.empty() && field.starts_with(prefix))

@@ -56,15 +56,6 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-// The dotted prefix of a spec's fields: "web." ("" for an unnamed spec).
-// A name past the length limit (itself a problem) is cut to that limit and
-// marked "...", so one hostile name does not fill every line it prefixes.
-std::string field_prefix(const std::string& name) {
-  if (name.empty()) return "";
-  if (name.size() <= max_name_length) return printable(name) + ".";
-  return printable(std::string_view{name}.substr(0, max_name_length)) + "....";
-}
-
 // A double as a person would write it ("1.5", "-0.2", "nan").
 std::string shortest(double value) {
   char text[32];
@@ -238,7 +229,7 @@ void validate_into(problem_list& out, const process_spec& spec) {
 
 void validate_tree(std::vector<spec_problem>& all, const supervisor_spec& spec,
                    std::set<std::string>& names) {
-  problem_list out{field_prefix(spec.name)};
+  problem_list out{spec_field_prefix(spec.name)};
   check_name(out, spec.name);
   check_duration(out, "period", spec.period, false);
   if (spec.intensity > 1'000'000)
@@ -254,7 +245,7 @@ void validate_tree(std::vector<spec_problem>& all, const supervisor_spec& spec,
     if (const auto* process = std::get_if<process_spec>(&child)) {
       for (auto& p : validate(*process)) all.push_back(std::move(p));
       if (!process->name.empty() && !names.insert(process->name).second)
-        all.push_back({field_prefix(process->name) + "name",
+        all.push_back({spec_field_prefix(process->name) + "name",
                        "duplicate name '" + printable(process->name) + "'"});
     } else {
       validate_tree(all, std::get<supervisor_spec>(child), names);
@@ -270,8 +261,16 @@ std::string render(const std::vector<spec_problem>& problems) {
 
 }  // namespace
 
+// A name past the length limit (itself a problem) is cut to that limit, so
+// one hostile name does not fill every line it prefixes.
+std::string spec_field_prefix(std::string_view name) {
+  if (name.empty()) return "";
+  if (name.size() <= max_name_length) return printable(name) + ".";
+  return printable(name.substr(0, max_name_length)) + "....";
+}
+
 std::vector<spec_problem> validate(const process_spec& spec) {
-  problem_list out{field_prefix(spec.name)};
+  problem_list out{spec_field_prefix(spec.name)};
   validate_into(out, spec);
   return out.take();
 }

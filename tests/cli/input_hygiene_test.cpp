@@ -228,6 +228,12 @@ TEST_CASE("a name of 64 bytes is accepted and one of 65 refused",
   REQUIRE(r.problems.size() == 1);
   CHECK(r.problems[0].message.find("the limit is 64") != std::string::npos);
   CHECK(r.problems[0].line == 2);
+  // Far past the limit, every problem still points at its own line.
+  const auto far = check("[[program]]\nname = \"" + std::string(300, 'n') +
+                         "\"\ncommand = [\"/no/such/program\"]\n");
+  REQUIRE(far.problems.size() == 2);
+  CHECK(far.problems[0].line == 2);
+  CHECK(far.problems[1].line == 3);
 }
 
 TEST_CASE("an exec argument or variable over MAX_ARG_STRLEN is refused",

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -129,6 +130,12 @@ struct spec_problem {
 /// signals, rlimits, log settings.
 std::vector<spec_problem> validate(const process_spec& spec);
 std::vector<spec_problem> validate(const supervisor_spec& spec);
+
+/// What validate() puts before the fields of a spec named `name`: "web."
+/// ("" for an unnamed spec). Bytes that are not printable ASCII are written
+/// as \xNN, and a name past the 64-byte limit is cut to it and marked
+/// "....". For callers that map problems back to their own input.
+std::string spec_field_prefix(std::string_view name);
 
 /// Thrown by runtime::supervise() for an invalid spec; what() lists every
 /// problem, problems() gives them one by one.
