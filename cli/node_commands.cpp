@@ -105,7 +105,11 @@ int status_command(const remote_flags& f, bool json,
                             : find_programs(node, names, f.endpoint, "");
   if (!programs) return 1;
   std::vector<status_row> rows;
-  for (const auto& h : *programs) rows.push_back(make_row(*h.read(), now));
+  for (const auto& h : *programs) {
+    rows.push_back(make_row(*h.read(), now));
+    // The node's version, as its own status shows it (not the mirror's).
+    rows.back().version = node.node_version(h.name());
+  }
   std::cout << (json ? to_json(rows, now.unix_ms())
                      : render_table(rows, now.unix_ms()))
             << std::flush;
@@ -132,6 +136,17 @@ bool settled(const std::string& verb, pid_t before,
   }
 }
 
+/// One program's line, as the local ctl prints it: "api: running pid=42",
+/// with `before` ("sent; ") and `after` (" (not confirmed)") around it.
+void print_line(const process_handle& h, std::string_view before,
+                std::string_view after) {
+  auto s = h.read();
+  std::cout << terminal_safe(h.name()) << ": " << before
+            << to_string(s->status);
+  if (s->pid) std::cout << " pid=" << s->pid;
+  std::cout << after << "\n";
+}
+
 /// `ctl --node`: every name is resolved first (an unknown one: nothing is
 /// done, as in the local ctl); then each command is sent and its effect
 /// awaited, all within `timeout` (exit_ctl_timeout past it).
@@ -148,7 +163,7 @@ int signal_programs(const std::vector<process_handle>& targets, int sig) {
       std::cerr << "vitrine: " << name << ": the node is gone\n";
       failed = true;
     } else {
-      std::cout << name << ": sent " << core::signal_name(sig) << "\n";
+      print_line(h, "sent; ", "");
     }
   }
   return failed ? 1 : 0;
@@ -156,7 +171,7 @@ int signal_programs(const std::vector<process_handle>& targets, int sig) {
 
 int ctl_command(const remote_flags& f, const std::string& verb,
                 std::vector<std::string> names,
-                std::chrono::milliseconds timeout) {
+                std::chrono::milliseconds timeout, bool no_wait) {
   std::optional<int> sig;
   if (verb == "signal") {
     if (names.size() < 2) {
@@ -185,19 +200,22 @@ int ctl_command(const remote_flags& f, const std::string& verb,
     auto cmd = verb == "start"  ? h.start()
                : verb == "stop" ? h.stop()
                                 : h.restart();
-    const bool applied = cmd.wait_until(
-        [&](const core::process_state& s) { return settled(verb, before, s); },
-        deadline);
-    auto s = h.read();
-    std::cout << terminal_safe(h.name()) << ": " << to_string(s->status);
-    if (s->pid) std::cout << " pid " << s->pid;
-    std::cout << (applied ? "" : " (not confirmed)") << "\n";
-    using core::process_status;
-    const bool ok = s->status == process_status::exited ||
-                    (verb == "stop" ? s->status != process_status::unknown
-                                    : s->status == process_status::running);
+    // --no-wait: once the node applied it (its effect may follow later).
+    const bool applied = no_wait ? cmd.wait_until(deadline)
+                                 : cmd.wait_until(
+                                       [&](const core::process_state& s) {
+                                         return settled(verb, before, s);
+                                       },
+                                       deadline);
+    print_line(h, no_wait ? "sent; " : "", applied ? "" : " (not confirmed)");
     timed_out = timed_out || !applied;
-    failed = failed || (applied && !ok);
+    if (no_wait || !applied) continue;
+    using core::process_status;
+    const auto status = h.read()->status;
+    const bool ok = status == process_status::exited ||
+                    (verb == "stop" ? status != process_status::unknown
+                                    : status == process_status::running);
+    failed = failed || !ok;
   }
   return timed_out ? exit_ctl_timeout : failed ? 1 : 0;
 }
@@ -250,6 +268,10 @@ int remote_main(int argc, char** argv) {
                   "seconds to wait for the effects (then exit 5)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
+  bool ctl_no_wait = false;
+  ctl->add_flag("--no-wait", ctl_no_wait,
+                "return once the node applied each command, before its "
+                "effect");
   add_tls(ctl, ctl_flags, "the controller's");
   add_timing(ctl, ctl_flags);
   watch_options watch_flags;
@@ -265,7 +287,8 @@ int remote_main(int argc, char** argv) {
     if (*ctl)
       return ctl_command(
           ctl_flags, verb, names,
-          std::chrono::milliseconds{std::llround(ctl_timeout_s * 1000)});
+          std::chrono::milliseconds{std::llround(ctl_timeout_s * 1000)},
+          ctl_no_wait);
     if (*watch) return watch_command(watch_flags);
   } catch (const std::exception& e) {
     const std::string_view what = e.what();

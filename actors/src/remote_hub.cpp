@@ -175,6 +175,14 @@ process_handle node_handle::find(std::string_view name) const {
       shared_->registry.find_shared(name), read_policy::hybrid());
 }
 
+std::uint64_t node_handle::node_version(std::string_view name) const {
+  if (!shared_) return 0;
+  // The node's registry holds mirrored_records only (remote_mirror.cpp).
+  auto record = std::static_pointer_cast<detail::mirrored_record>(
+      shared_->registry.find_shared(name));
+  return record ? record->node_version.load(std::memory_order_relaxed) : 0;
+}
+
 std::vector<process_handle> node_handle::processes() const {
   std::vector<process_handle> out;
   if (!shared_) return out;

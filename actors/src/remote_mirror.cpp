@@ -29,10 +29,9 @@ namespace {
 using clock = std::chrono::steady_clock;
 
 struct mirrored_process {
-  std::shared_ptr<process_record> record;
+  std::shared_ptr<mirrored_record> record;
   caf::actor forwarder;
   core::process_state last;  // the node's last state (node ticket space)
-  std::uint64_t node_version = 0;
   std::uint64_t local_version = 0;
   std::uint64_t local_applied = 0;
   /// (node ticket, controller ticket) of commands not yet applied.
@@ -108,7 +107,7 @@ bool settle(mirrored_process& p) {
 mirrored_process& add_process(mirror_actor* self, const std::string& name) {
   auto& p = self->state.processes[name];
   auto name_ptr = std::make_shared<const std::string>(name);
-  p.record = std::make_shared<process_record>(name_ptr);
+  p.record = std::make_shared<mirrored_record>(name_ptr);
   p.forwarder =
       self->spawn(forwarder, name, caf::actor_cast<caf::weak_actor_ptr>(self));
   p.record->port.store(std::make_shared<command_port>(p.forwarder));
@@ -131,11 +130,15 @@ void apply(mirror_actor* self, const wire_state& w, bool resync) {
   const bool added = it == self->state.processes.end();
   mirrored_process& p = added ? add_process(self, w.name) : it->second;
   const bool unknown_now = p.last.status == core::process_status::unknown;
-  if (w.version <= p.node_version && !(resync && unknown_now)) return;
-  if (resync && p.node_version != 0 && w.version > p.node_version + 1)
+  // Written by this actor only: relaxed loads see its own stores.
+  const auto node_version =
+      p.record->node_version.load(std::memory_order_relaxed);
+  if (w.version <= node_version && !(resync && unknown_now)) return;
+  if (resync && node_version != 0 && w.version > node_version + 1)
     self->state.shared->missed_transitions.fetch_add(
-        w.version - p.node_version - 1, std::memory_order_relaxed);
-  p.node_version = w.version;
+        w.version - node_version - 1, std::memory_order_relaxed);
+  // Before the publish (a release): a reader of the new state sees it.
+  p.record->node_version.store(w.version, std::memory_order_relaxed);
   p.last = from_wire(w, p.record->name);
   settle(p);
   publish(p, p.last);

@@ -14,6 +14,14 @@
 
 namespace vitrine::detail {
 
+/// A mirrored process's record. The mirror publishes states under its own
+/// versions (its `unknown` states are publications too); this keeps the
+/// version the node's process actor gave the state it holds.
+struct mirrored_record : process_record {
+  using process_record::process_record;
+  std::atomic<std::uint64_t> node_version{0};
+};
+
 struct node_shared {
   using clock = std::chrono::steady_clock;
 
@@ -23,7 +31,7 @@ struct node_shared {
   const remote_endpoint endpoint;
   const connect_options options;
   const remoting_options remoting;
-  core::registry<process_record> registry;
+  core::registry<process_record> registry;  // of mirrored_records
 
   std::atomic<std::int64_t> last_contact_ns{0};
   std::atomic<std::uint64_t> synchronisations{0};

@@ -90,12 +90,21 @@ TEST_CASE("vitrine status and ctl --node read and command a remote node",
     CHECK(nope.code == 1);
     CHECK(nope.output.find("unknown name 'nope'") != std::string::npos);
 
+    const auto version_of = [&](const std::string& name) {
+      const auto d = nlohmann::json::parse(
+          run_cli({"status", "--node", endpoint, name, "--json"}).output);
+      return d["processes"][0]["version"].get<std::uint64_t>();
+    };
+    const auto version_before = version_of("web");
     auto restart = run_cli({"ctl", "--node", endpoint, "restart", "web"});
     CHECK(restart.code == 0);
-    CHECK(restart.output.find("web: running pid ") != std::string::npos);
+    CHECK(restart.output.find("web: running pid=") != std::string::npos);
     auto after = run_cli({"status", "--node", endpoint});
     CHECK(after.output.find("web     running") != std::string::npos);
     CHECK(after.output.find("signal 15 (SIGTERM)") != std::string::npos);
+    // The node's own version, grown by the restart (stopping, running at
+    // least), not each new controller's first publication (1).
+    CHECK(version_of("web") >= version_before + 2);
 
     CHECK(run_cli({"ctl", "--node", endpoint, "restart", "nope"}).code == 1);
     // An unknown name among others: nothing is done (as in the local ctl).
@@ -115,7 +124,7 @@ TEST_CASE("vitrine status and ctl --node read and command a remote node",
     const pid_t killed = pid_of("web");
     auto sent = run_cli({"ctl", "--node", endpoint, "signal", "KILL", "web"});
     CHECK(sent.code == 0);
-    CHECK(sent.output.find("web: sent SIGKILL") != std::string::npos);
+    CHECK(sent.output.find("web: sent; running pid=") != std::string::npos);
     const auto until = std::chrono::steady_clock::now() + 20s;
     while ((pid_of("web") == killed || pid_of("web") == 0) &&
            std::chrono::steady_clock::now() < until)
@@ -124,6 +133,11 @@ TEST_CASE("vitrine status and ctl --node read and command a remote node",
     CHECK(::kill(killed, 0) != 0);
     CHECK(run_cli({"ctl", "--node", endpoint, "signal", "BOGUS", "web"}).code ==
           2);
+    // --no-wait: back once the node applied it, in the local ctl's words.
+    auto quick =
+        run_cli({"ctl", "--node", endpoint, "restart", "worker", "--no-wait"});
+    CHECK(quick.code == 0);
+    CHECK(quick.output.find("worker: sent; ") != std::string::npos);
     // Effects not seen within --timeout: exit 5.
     auto hurried = run_cli(
         {"ctl", "--node", endpoint, "restart", "worker", "--timeout", "0"});
@@ -259,7 +273,7 @@ TEST_CASE("vitrine node, status and ctl --node over TLS with certificates",
         std::vector<std::string>{"ctl", "--node", endpoint, "restart", "web"} +
         controller_tls);
     CHECK(restart.code == 0);
-    CHECK(restart.output.find("web: running pid ") != std::string::npos);
+    CHECK(restart.output.find("web: running pid=") != std::string::npos);
 
     // No certificate, or one from another CA: never let in.
     auto plain =

@@ -198,6 +198,13 @@ class node_handle {
 
   /// The mirrored process named `name`, or an empty handle (lock-free).
   process_handle find(std::string_view name) const;
+  /// The version the node's own process actor gave the state the mirror
+  /// holds for `name` (0 for a name it does not hold). A mirrored state's
+  /// `version` counts the mirror's publications instead (its `unknown`
+  /// states included, starting at 1 in each controller); this one is the
+  /// node's and the same in every controller. Lock-free; read apart from
+  /// the state, so it may be newer than a state read just before.
+  std::uint64_t node_version(std::string_view name) const;
   /// Every mirrored process, in the order the node first reported them.
   std::vector<process_handle> processes() const;
 
