@@ -45,12 +45,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
+/// A second stop signal this soon after the first is the same request
+/// delivered twice, not a request to kill.
+constexpr auto same_request_window = std::chrono::milliseconds{250};
+
 /// The line printed for a signal that does not stop vitrine.
 std::string describe_signal(int sig) {
   const std::string name{core::signal_name(sig)};
   switch (action_for(sig)) {
     case signal_action::resumed:
-      return "received " + name + ": resumed after a stop";
+      return "received " + name + " (continue; nothing to do)";
     case signal_action::log:
       if (sig == SIGTSTP)
         return "received " + name +
@@ -177,6 +181,7 @@ int run_command(const run_options& options, const node_serving* serving) {
   row_cache rows;
   std::atomic<bool> stopped{false};
   std::thread stopper;
+  std::chrono::steady_clock::time_point first_stop_at;
   bool top_failed = false;
   bool idle = false;  // the last tick found nothing to show and armed
   for (;;) {
@@ -192,6 +197,7 @@ int run_command(const run_options& options, const node_serving* serving) {
       if (action == signal_action::stop && !stopper.joinable()) {
         screen.note("received " + name + ": stopping every program (" + name +
                     " again kills them)");
+        first_stop_at = std::chrono::steady_clock::now();
         // Not waiting for supervise(): shutdown() cancels a start in
         // progress (a program in its startsecs), and supervise() returns.
         stop_requested.store(true, std::memory_order_release);
@@ -200,12 +206,20 @@ int run_command(const run_options& options, const node_serving* serving) {
           rt.shutdown();
           stopped = true;
         }};
+      } else if (action == signal_action::stop &&
+                 std::chrono::steady_clock::now() - first_stop_at <
+                     same_request_window) {
+        // timeout(1) and `kill -TERM pid -pgid` deliver one request twice
+        // at once; a person asking again takes longer than this.
+        screen.note("received " + name +
+                    " again at once: taken as the same request");
       } else if (action == signal_action::stop) {
         screen.note("received " + name + " again: killing every program");
         // Through each owning actor, which signals only a child it has not
-        // reaped yet (a pid from a row could be reused by then). The
-        // programs added so far, while supervise() may still be adding.
-        rt.for_each([](const process_handle& h) { h.signal(SIGKILL); });
+        // reaped yet (a pid from a row could be reused by then), and stops
+        // it: the exit is no crash to restart. The programs added so far,
+        // while supervise() may still be adding.
+        rt.for_each([](const process_handle& h) { h.kill(); });
       } else if (action == signal_action::redraw) {
         screen.invalidate();
       } else if (action == signal_action::reload) {

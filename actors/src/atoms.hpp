@@ -32,7 +32,7 @@ using deny_atom = caf::atom_constant<caf::atom("v_deny")>;
 using plan_timer_atom = caf::atom_constant<caf::atom("v_plantim")>;
 
 /// What a handle's command asks for.
-enum class command_kind : int { start = 0, stop = 1, restart = 2 };
+enum class command_kind : int { start = 0, stop = 1, restart = 2, kill = 3 };
 
 // Events.
 using child_event_atom = caf::atom_constant<caf::atom("v_childevt")>;

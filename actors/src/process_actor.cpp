@@ -101,6 +101,12 @@ class process_actor final : public caf::event_based_actor {
               restart_window_.clear();
               restart();
               break;
+            case command_kind::kill:
+              restart_when_stopped_ = false;
+              stop();  // stopping, as for stop(): the exit is no crash
+              if (current_.status == process_status::stopping)
+                signal_program(SIGKILL);
+              break;
           }
           if (current_.version == before) publish([](process_state&) {});
         },

@@ -40,6 +40,9 @@ process_command process_handle::stop() const {
 process_command process_handle::restart() const {
   return send_command(static_cast<int>(detail::command_kind::restart));
 }
+process_command process_handle::kill() const {
+  return send_command(static_cast<int>(detail::command_kind::kill));
+}
 bool process_handle::signal(int sig) const {
   if (sig <= 0 || sig >= NSIG) return false;  // no such signal: nothing sent
   return send_to_owner(record_.get(), detail::signal_atom::value, sig);

@@ -204,6 +204,9 @@ caf::behavior node_server(server_actor* self,
           case command_kind::restart:
             cmd = h.restart();
             break;
+          case command_kind::kill:
+            cmd = h.kill();
+            break;
           default:
             return caf::make_error(caf::sec::invalid_argument, "command");
         }

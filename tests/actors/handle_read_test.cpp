@@ -208,3 +208,31 @@ TEST_CASE_METHOD(runtime_fixture,
            s.last_exit.value == 7;
   }));
 }
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "kill() stops at once, without waiting for stop_timeout, and "
+                 "the exit is no crash to restart",
+                 "[handle]") {
+  auto spec = sh("stubborn", "trap '' TERM; while :; do sleep 0.05; done");
+  spec.stop_timeout = std::chrono::minutes{10};
+  auto h = rt.supervise(spec);
+  REQUIRE(reaches(h, process_status::running));
+  const pid_t pid = h.read()->pid;
+  auto cmd = h.kill();
+  REQUIRE(cmd);
+  REQUIRE(cmd.wait_until(
+      [](const core::process_state& s) {
+        return s.status == process_status::stopped;
+      },
+      in(5s)));
+  const auto s = h.read();
+  CHECK(s->last_exit.how == core::termination::kind::signaled);
+  CHECK(s->last_exit.value == SIGKILL);
+  CHECK(s->restart_count == 0);
+  CHECK(::kill(pid, 0) != 0);
+  // Stopped stays stopped: nothing restarts it.
+  std::this_thread::sleep_for(200ms);
+  CHECK(h.read()->status == process_status::stopped);
+  CHECK(h.start());  // and it can be started again
+  REQUIRE(reaches(h, process_status::running));
+}

@@ -138,7 +138,7 @@ TEST_CASE("run logs or ignores every other signal and keeps supervising",
       {SIGSTKFLT, "ignored"}, {SIGIO, "ignored"},
       {SIGXFSZ, "ignored"},   {SIGTSTP, "ignored, vitrine keeps"},
       {SIGRTMIN, "ignored"},  {SIGRTMIN + 5, "ignored"},
-      {SIGRTMAX, "ignored"},  {SIGCONT, "resumed after a stop"}};
+      {SIGRTMAX, "ignored"},  {SIGCONT, "(continue; nothing to do)"}};
   for (const auto& [sig, text] : logged) {
     INFO(name_of(sig));
     REQUIRE(::kill(pid, sig) == 0);
@@ -167,24 +167,71 @@ TEST_CASE("run logs or ignores every other signal and keeps supervising",
 
 TEST_CASE("a second stop signal kills programs that ignore the first",
           "[cli][signals]") {
-  // The shell and its sleep both ignore SIGTERM; the timeout is far away.
+  // The shells and their sleeps ignore SIGTERM; the timeout is far away.
+  // Stops go in reverse order: "stubborn" is stopping, "first" is still
+  // running when the second signal kills both.
   running_cli run{R"(
+[[program]]
+name = "first"
+command = "trap '' TERM; sleep 1000; true"
+startsecs_ms = 0
+stop_timeout_ms = 600000
+
 [[program]]
 name = "stubborn"
 command = "trap '' TERM; sleep 1000; true"
 startsecs_ms = 0
 stop_timeout_ms = 600000
 )",
-                  1};
+                  2};
   REQUIRE(::kill(run.cli.pid(), SIGINT) == 0);
+  REQUIRE(wait_for_text(run.output, "stopping every program", deadline,
+                        run.cli.pid()));
+  // Past the window in which a repeat counts as the same request.
+  std::this_thread::sleep_for(400ms);
+  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
+  const auto code = run.cli.wait(deadline);
+  const auto output = read_file(run.output);
+  INFO(output);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK(output.find("SIGTERM again: killing every program") !=
+        std::string::npos);
+  // Killed as a stop, not as a crash: no backoff, no restart counted.
+  for (const std::string name : {"first", "stubborn"}) {
+    CHECK(output.find(name + " stopped pid=0 restarts=0") != std::string::npos);
+    CHECK(output.find(name + " backoff") == std::string::npos);
+  }
+  CHECK(run.everything_gone());
+}
+
+TEST_CASE("a stop signal delivered twice at once is one graceful stop",
+          "[cli][signals]") {
+  // As timeout(1) delivers it: to vitrine, then to its process group.
+  running_cli run{R"(
+[[program]]
+name = "polite"
+command = "trap 'sleep 0.5; exit 0' TERM; sleep 1000 & wait"
+startsecs_ms = 0
+stop_timeout_ms = 600000
+)",
+                  1};
+  // Two kill() calls in a row merge into one pending signal; the second
+  // comes once the first was taken, well within the window.
+  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
   REQUIRE(wait_for_text(run.output, "stopping every program", deadline,
                         run.cli.pid()));
   REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
   const auto code = run.cli.wait(deadline);
-  INFO(read_file(run.output));
+  const auto output = read_file(run.output);
+  INFO(output);
   REQUIRE(code.has_value());
   CHECK(*code == 0);
-  CHECK(read_file(run.output).find("SIGTERM again: killing every program") !=
+  CHECK(output.find("again at once: taken as the same request") !=
+        std::string::npos);
+  CHECK(output.find("killing every program") == std::string::npos);
+  // The program's own TERM handler ended it: exit 0, not SIGKILL.
+  CHECK(output.find("polite stopped pid=0 restarts=0 last_exit=exit 0") !=
         std::string::npos);
   CHECK(run.everything_gone());
 }
