@@ -16,7 +16,10 @@
 namespace vitrine::detail {
 namespace {
 
-constexpr std::size_t header_size = 32;     // BASP 0.17 header
+constexpr std::size_t header_size = 32;  // BASP 0.17 header
+// Bytes that count as being heard without a message completed (a large
+// message on a slow link keeps its connection).
+constexpr std::size_t progress_bytes = 64 * 1024;
 constexpr unsigned char max_operation = 6;  // heartbeat
 
 /// One direction of a relayed connection.
@@ -62,7 +65,11 @@ using clock_type = std::chrono::steady_clock;
 struct remote_guard::connection {
   pipe_dir in;   // peer -> CAF, checked
   pipe_dir out;  // CAF -> peer, copied
-  clock_type::time_point last_heard = clock_type::now();  // from the peer
+  // The peer is heard when it completes a message, or once it has sent
+  // progress_bytes since it was last heard: a byte now and then (a stalled
+  // peer, or one keeping a slot on purpose) does not keep it open.
+  clock_type::time_point last_heard = clock_type::now();
+  std::size_t unheard_bytes = 0;
   // Framing of the peer's stream: bytes of the current header seen, or
   // payload bytes still to pass.
   unsigned char header[header_size];
@@ -72,11 +79,14 @@ struct remote_guard::connection {
 
   /// Checks the bytes just read from the peer; false to close.
   bool check(const unsigned char* p, std::size_t n, std::uint32_t limit) {
+    unheard_bytes += n;
+    bool completed = false;  // a message ended in these bytes
     while (n > 0) {
       if (payload_left > 0) {
         const auto k =
             static_cast<std::size_t>(std::min<std::uint64_t>(payload_left, n));
         payload_left -= k;
+        completed = completed || payload_left == 0;
         p += k;
         n -= k;
         continue;
@@ -89,8 +99,13 @@ struct remote_guard::connection {
       if (header_seen == header_size) {
         if (!header_ok(header, limit)) return false;
         payload_left = read_be32(header + 4);
+        completed = completed || payload_left == 0;
         header_seen = 0;
       }
+    }
+    if (completed || unheard_bytes >= progress_bytes) {
+      last_heard = clock_type::now();
+      unheard_bytes = 0;
     }
     return true;
   }
@@ -211,7 +226,6 @@ void remote_guard::run() {
           if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
             c.broken = true;
           if (n > 0) {
-            if (checked) c.last_heard = clock_type::now();
             if (checked && !c.check(d.buf.data(), static_cast<std::size_t>(n),
                                     limits_.max_payload))
               c.broken = true;

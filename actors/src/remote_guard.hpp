@@ -5,9 +5,9 @@
 // connection to the middleman's port on 127.0.0.1, and closes it when a
 // header from the peer has an unknown operation or a payload longer than
 // the limit. It also bounds what connections cost before CAF's heartbeats
-// apply (CAF sets no handshake timeout): a peer silent longer than the
-// silence limit is closed, and past max_connections a new one is closed at
-// once. Internal to the actors/ library.
+// apply (CAF sets no handshake timeout): a peer that completes no message
+// (nor sends 64 KiB) within the silence limit is closed, and past
+// max_connections a new one is closed at once. Internal to the actors/ library.
 //
 // Threads: one relay thread (poll), started by the constructor and joined
 // by the destructor. Costs: one extra loopback hop each way (two copies and
@@ -28,8 +28,9 @@ class remote_guard {
   struct limits {
     std::uint32_t max_payload;  ///< the largest BASP payload announced
     std::uint32_t max_connections;
-    /// A peer that sends nothing for this long is closed (a controller's
-    /// heartbeats come more often: they share the connection timeout).
+    /// A peer that completes no message (and sends less than 64 KiB) for
+    /// this long is closed (a controller's heartbeats come more often:
+    /// they share the connection timeout).
     std::chrono::milliseconds silence;
   };
 

@@ -279,6 +279,30 @@ TEST_CASE("a connection silent past the connection timeout is closed",
   CHECK(controller.mirror.status() == vitrine::node_status::connected);
 }
 
+TEST_CASE(
+    "a connection that trickles bytes but completes no message is "
+    "closed within the connection timeout",
+    "[remote]") {
+  // A byte every 200 ms never completes a 32-byte BASP header before the
+  // 1 s timeout: before, each byte counted as being heard, and 256 such
+  // peers locked every controller out (a stranger's slow-loris test).
+  node_process node{2, 200, 1000};
+  const int fd = connect_loopback(node.port);
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 25 && !closed; ++i) {
+    const unsigned char zero = 0;
+    if (::send(fd, &zero, 1, MSG_NOSIGNAL) != 1) break;
+    closed = closed_within(fd, 200);
+  }
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(closed_within(fd, 0));  // closed, not just out of time
+  CHECK(took < 3s);
+  ::close(fd);
+  controller_of controller{node.endpoint(), 200, 1000, 2};
+  CHECK(mirror_converges(node, controller.mirror));
+}
+
 TEST_CASE("serving refuses a non-loopback address unless insecure",
           "[remote]") {
   vitrine::runtime rt{controller_options(200, 2000)};
