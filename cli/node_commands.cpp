@@ -54,11 +54,20 @@ node_handle connect_or_throw(runtime& rt, const remote_flags& f) {
   connect_options o;
   o.attempt_timeout = std::chrono::milliseconds{f.timeout_ms};
   auto node = rt.connect(endpoint_or_throw(f.endpoint), o);
-  if (!node.wait_connected(clock_type::now() +
-                           std::chrono::milliseconds{f.timeout_ms}))
-    throw std::runtime_error("node " + terminal_safe(f.endpoint) +
-                             " unreachable within " +
-                             std::to_string(f.timeout_ms) + " ms");
+  // One attempt: a refused connection or a name that does not resolve is
+  // an answer, not a reason to wait out the timeout.
+  const auto deadline =
+      clock_type::now() + std::chrono::milliseconds{f.timeout_ms};
+  while (!node.wait_connected(
+      std::min(deadline, clock_type::now() + std::chrono::milliseconds{20}))) {
+    if (auto why = node.last_error(); !why.empty())
+      throw std::runtime_error("node " + terminal_safe(f.endpoint) +
+                               " unreachable: " + terminal_safe(why));
+    if (clock_type::now() >= deadline)
+      throw std::runtime_error("node " + terminal_safe(f.endpoint) +
+                               " unreachable within " +
+                               std::to_string(f.timeout_ms) + " ms");
+  }
   return node;
 }
 

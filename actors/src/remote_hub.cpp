@@ -155,6 +155,10 @@ std::uint64_t node_handle::synchronisations() const noexcept {
                  : 0;
 }
 
+std::string node_handle::last_error() const {
+  return shared_ ? shared_->attempt_error() : std::string{};
+}
+
 std::uint64_t node_handle::missed_transitions() const noexcept {
   return shared_ ? shared_->missed_transitions.load(std::memory_order_relaxed)
                  : 0;

@@ -189,15 +189,40 @@ void synchronise(mirror_actor* self, caf::actor server,
   st.backoff = std::chrono::milliseconds{0};
   st.shared->touch();
   st.shared->synchronisations.fetch_add(1, std::memory_order_relaxed);
+  st.shared->set_attempt_error({});
   st.shared->set_status(node_status::connected);
+}
+
+/// A failed attempt in words, with CAF's own rendering after them.
+std::string describe_attempt_error(caf::actor_system& system,
+                                   const caf::error& e) {
+  std::string text;
+  if (e.category() == caf::atom("system")) {
+    switch (static_cast<caf::sec>(e.code())) {
+      case caf::sec::cannot_connect_to_node:
+        text = "cannot connect (nothing listening, or the host is unknown)";
+        break;
+      case caf::sec::connection_timeout:
+      case caf::sec::request_timeout:
+        text = "no vitrine node answered (is this port a node's?)";
+        break;
+      default:
+        break;
+    }
+  }
+  const auto caf_text = system.render(e);
+  return text.empty() ? caf_text : text + "; CAF: " + caf_text;
 }
 
 void attempt(mirror_actor* self) {
   auto& st = self->state;
   const std::uint64_t me = ++st.attempt;
   const auto timeout = st.shared->options.attempt_timeout;
-  auto on_error = [self, me](caf::error&) {
-    if (self->state.attempt == me) schedule_retry(self);
+  auto on_error = [self, me](caf::error& e) {
+    if (self->state.attempt != me) return;
+    self->state.shared->set_attempt_error(
+        describe_attempt_error(self->system(), e));
+    schedule_retry(self);
   };
   // With TLS, the OpenSSL module's connector: the same BASP, encrypted.
   self->request(connector(self->system()), timeout, caf::connect_atom::value,

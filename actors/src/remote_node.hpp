@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <string>
 
 #include "vitrine/core/registry.hpp"
 #include "vitrine/remote.hpp"
@@ -62,6 +63,15 @@ struct node_shared {
     std::unique_lock lock{mutex_};
     return changed_.wait_until(lock, deadline, pred);
   }
+  /// Why the last connection attempt failed ("" once connected).
+  std::string attempt_error() const {
+    std::lock_guard lock{mutex_};
+    return attempt_error_;
+  }
+  void set_attempt_error(std::string why) {
+    std::lock_guard lock{mutex_};
+    attempt_error_ = std::move(why);
+  }
   void touch() {
     last_contact_ns.store(clock::now().time_since_epoch().count(),
                           std::memory_order_relaxed);
@@ -79,7 +89,8 @@ struct node_shared {
 
  private:
   std::atomic<node_status> status_{node_status::connecting};
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
+  std::string attempt_error_;  // under mutex_
   std::condition_variable changed_;
 };
 

@@ -213,6 +213,14 @@ TEST_CASE("vitrine status --node fails within the timeout when unreachable",
   CHECK(r.code == 1);
   CHECK(r.output.find("unreachable") != std::string::npos);
   CHECK(std::chrono::steady_clock::now() - start < 20s);
+  // A refusal is an answer: said at once, with its reason, not after the
+  // whole timeout.
+  const auto refused_at = std::chrono::steady_clock::now();
+  auto refused =
+      run_cli({"status", "--node", "127.0.0.1:1", "--timeout-ms", "60000"});
+  CHECK(refused.code == 1);
+  CHECK(refused.output.find("cannot connect") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - refused_at < 30s);
 }
 
 TEST_CASE("a malformed HOST:PORT is a usage error (exit 2) naming it",
