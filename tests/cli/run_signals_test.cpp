@@ -165,6 +165,23 @@ TEST_CASE("run logs or ignores every other signal and keeps supervising",
   CHECK(run.everything_gone());
 }
 
+/// Sends `first`, then (once run says it is stopping, and `gap` later)
+/// `second`; returns run's output once it exited 0.
+std::string stop_twice(running_cli& run, int first, int second,
+                       std::chrono::milliseconds gap) {
+  REQUIRE(::kill(run.cli.pid(), first) == 0);
+  REQUIRE(wait_for_text(run.output, "stopping every program", deadline,
+                        run.cli.pid()));
+  std::this_thread::sleep_for(gap);
+  REQUIRE(::kill(run.cli.pid(), second) == 0);
+  const auto code = run.cli.wait(deadline);
+  const auto output = read_file(run.output);
+  INFO(output);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  return output;
+}
+
 TEST_CASE("a second stop signal kills programs that ignore the first",
           "[cli][signals]") {
   // The shells and their sleeps ignore SIGTERM; the timeout is far away.
@@ -184,17 +201,8 @@ startsecs_ms = 0
 stop_timeout_ms = 600000
 )",
                   2};
-  REQUIRE(::kill(run.cli.pid(), SIGINT) == 0);
-  REQUIRE(wait_for_text(run.output, "stopping every program", deadline,
-                        run.cli.pid()));
   // Past the window in which a repeat counts as the same request.
-  std::this_thread::sleep_for(400ms);
-  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
-  const auto code = run.cli.wait(deadline);
-  const auto output = read_file(run.output);
-  INFO(output);
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
+  const auto output = stop_twice(run, SIGINT, SIGTERM, 400ms);
   CHECK(output.find("SIGTERM again: killing every program") !=
         std::string::npos);
   // Killed as a stop, not as a crash: no backoff, no restart counted.
@@ -218,15 +226,7 @@ stop_timeout_ms = 600000
                   1};
   // Two kill() calls in a row merge into one pending signal; the second
   // comes once the first was taken, well within the window.
-  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
-  REQUIRE(wait_for_text(run.output, "stopping every program", deadline,
-                        run.cli.pid()));
-  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
-  const auto code = run.cli.wait(deadline);
-  const auto output = read_file(run.output);
-  INFO(output);
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
+  const auto output = stop_twice(run, SIGTERM, SIGTERM, 0ms);
   CHECK(output.find("again at once: taken as the same request") !=
         std::string::npos);
   CHECK(output.find("killing every program") == std::string::npos);
