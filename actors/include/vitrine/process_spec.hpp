@@ -133,7 +133,7 @@ std::vector<spec_problem> validate(const supervisor_spec& spec);
 
 /// What validate() puts before the fields of a spec named `name`: "web."
 /// ("" for an unnamed spec). Bytes that are not printable ASCII are written
-/// as \xNN, and a name past the 64-byte limit is cut to it and marked
+/// as \\xNN, and a name past the 64-byte limit is cut to it and marked
 /// "....". For callers that map problems back to their own input.
 std::string spec_field_prefix(std::string_view name);
 
