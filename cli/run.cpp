@@ -54,7 +54,7 @@ std::string describe_signal(int sig) {
   const std::string name{core::signal_name(sig)};
   switch (action_for(sig)) {
     case signal_action::resumed:
-      return "received " + name + " (continue; nothing to do)";
+      return "received " + name + ": nothing to do";
     case signal_action::log:
       if (sig == SIGTSTP)
         return "received " + name +

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstddef>
+#include <fstream>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -17,6 +19,29 @@
 using namespace vitrine;
 using namespace vitrine::test;
 using core::process_status;
+
+namespace {
+
+/// Waits (10 s at most) until `sig` is in the mask `field` ("SigIgn:",
+/// "SigCgt:") of /proc/<pid>/status: a shell's trap is in place (a
+/// process is published running at exec, before its script runs).
+bool signal_set_in(pid_t pid, const std::string& field, int sig) {
+  const auto has = [&] {
+    std::ifstream status{"/proc/" + std::to_string(pid) + "/status"};
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind(field, 0) == 0)
+        return ((std::stoull(line.substr(field.size()), nullptr, 16) >>
+                 (sig - 1)) &
+                1) != 0;
+    return false;
+  };
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (!has() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(5ms);
+  return has();
+}
+
+}  // namespace
 
 TEST_CASE_METHOD(runtime_fixture,
                  "an empty handle's reads throw empty_handle_error, its "
@@ -193,6 +218,7 @@ TEST_CASE_METHOD(runtime_fixture,
                            "trap 'exit 7' USR1; while :; do sleep "
                            "0.05; done"));
   REQUIRE(reaches(h, process_status::running));
+  REQUIRE(signal_set_in(h.read()->pid, "SigCgt:", SIGUSR1));  // trap set
   CHECK_FALSE(h.signal(0));
   CHECK_FALSE(h.signal(-1));
   CHECK_FALSE(h.signal(999));
@@ -218,6 +244,9 @@ TEST_CASE_METHOD(runtime_fixture,
   auto h = rt.supervise(spec);
   REQUIRE(reaches(h, process_status::running));
   const pid_t pid = h.read()->pid;
+  // `running` is published at exec: wait until the shell ignores TERM, so
+  // only the SIGKILL can end it.
+  REQUIRE(signal_set_in(pid, "SigIgn:", SIGTERM));
   auto cmd = h.kill();
   REQUIRE(cmd);
   REQUIRE(cmd.wait_until(
@@ -235,4 +264,10 @@ TEST_CASE_METHOD(runtime_fixture,
   CHECK(h.read()->status == process_status::stopped);
   CHECK(h.start());  // and it can be started again
   REQUIRE(reaches(h, process_status::running));
+  // Killed again: the runtime's stop at teardown would wait 10 minutes.
+  REQUIRE(h.kill().wait_until(
+      [](const core::process_state& s) {
+        return s.status == process_status::stopped;
+      },
+      in(5s)));
 }
