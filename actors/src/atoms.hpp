@@ -4,11 +4,16 @@
 
 #include <caf/all.hpp>
 
+#include <stop_token>
+
 #include "vitrine/messages.hpp"
 
 namespace vitrine::detail {
 
 // Commands (from handles, supervisors, the runtime).
+/// (start, [fresh,] stop_token) from a supervisor or the runtime: start;
+/// skipped when the token's stop was requested before it is handled (the
+/// supervisor's operation was cancelled by a stop meanwhile).
 using start_atom = caf::atom_constant<caf::atom("v_start")>;
 using stop_atom = caf::atom_constant<caf::atom("v_stop")>;
 using resume_atom = caf::atom_constant<caf::atom("v_resume")>;
@@ -52,3 +57,6 @@ enum class run_event : int {
 };
 
 }  // namespace vitrine::detail
+
+// A start's cancellation travels with it; actors of one runtime only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::stop_token)

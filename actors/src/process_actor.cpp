@@ -77,7 +77,14 @@ class process_actor final : public caf::event_based_actor {
         // A fresh start (the supervisor starts as a whole, e.g. restarted
         // by its parent) begins a new restart-limit window, as a manual
         // start does.
-        [this](start_atom, bool fresh) {
+        // A start its supervisor cancelled before it got here (a stop came
+        // during a parallel start) is answered without spawning.
+        [this](start_atom, bool fresh,
+               const std::stop_token& cancel) -> caf::result<std::uint64_t> {
+          if (cancel.stop_requested()) {
+            count();
+            return current_.version;
+          }
           if (fresh) restart_window_.clear();
           return start_for_supervisor();
         },

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <mutex>
 #include <stdexcept>
+#include <stop_token>
 #include <thread>
 
 #include "ask_blocking.hpp"
@@ -137,7 +138,8 @@ struct runtime::impl {
     supervisors.insert(std::string{detail::root_supervisor_name}, root_record);
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(options),
                                           *context, caf::actor{});
-    request_blocking<std::uint64_t>(detail::start_atom::value);
+    request_blocking<std::uint64_t>(detail::start_atom::value,
+                                    std::stop_token{});
   }
 
   detail::name_source names() const noexcept {

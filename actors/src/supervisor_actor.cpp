@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <deque>
 #include <functional>
+#include <memory>
+#include <stop_token>
 #include <vector>
 
 #include "atoms.hpp"
@@ -43,6 +45,13 @@ struct step {
   bool fresh = false;
 };
 
+/// Requests a stop on `target` when the stop_token it is registered with
+/// sees one: a parent's cancelled start cancels the child's start.
+struct cancel_forwarder {
+  std::stop_source target;
+  void operator()() noexcept { target.request_stop(); }
+};
+
 /// A sequence of steps run one after another. `begin` (run when the
 /// operation reaches the front of the queue) fills in the steps; `done` runs
 /// after the last one, or with false when a stop cancelled the operation.
@@ -57,6 +66,11 @@ struct operation {
   std::vector<step> steps{};
   std::size_t next = 0;
   bool begun = false;
+  /// Stopped when the operation is cancelled; the starts it sends carry its
+  /// token, so a child that has not handled its start yet skips it.
+  std::stop_source cancel{};
+  /// For a start ordered by the parent: forwards the parent's cancellation.
+  std::unique_ptr<std::stop_callback<cancel_forwarder>> parent_link{};
 };
 
 class supervisor_actor final : public caf::event_based_actor {
@@ -84,7 +98,9 @@ class supervisor_actor final : public caf::event_based_actor {
     return {
         // Replies, once every child was started, with the state version from
         // before the start (see on_child_event for how parents use it).
-        [this](start_atom) { return start_with_reply(); },
+        [this](start_atom, const std::stop_token& cancel) {
+          return start_with_reply(cancel);
+        },
         // A restart ordered by the parent with send(): no reply (a promise
         // here delivered a stray reply to the parent: "unexpected message").
         [this](resume_atom) { enqueue_operation(start_all([](bool) {})); },
@@ -167,6 +183,9 @@ class supervisor_actor final : public caf::event_based_actor {
     std::string name;
     bool autostart = true;
     bool is_supervisor = false;
+    /// Never restarted, not even with a sibling (OTP: a temporary child a
+    /// one_for_all or rest_for_one restart stops stays stopped).
+    bool temporary = false;
     std::uint64_t started_version = 0;  ///< its version before our last start
     /// Its record (one of them), to forget it when it is removed.
     std::shared_ptr<process_record> process{};
@@ -220,11 +239,13 @@ class supervisor_actor final : public caf::event_based_actor {
     auto record = std::make_shared<process_record>(name);
     attach_status_table(*record, context_.status_table);
     const bool autostart = spec.autostart;
+    const bool temporary = spec.restart == restart_policy::temporary;
     auto actor =
         spawn_process_actor(home_system(), record, std::move(spec), context_,
                             caf::actor_cast<caf::actor>(this));
     record->port.store(std::make_shared<command_port>(actor));
     children_.push_back({std::move(actor), *name, autostart});
+    children_.back().temporary = temporary;
     children_.back().process = record;
     return record;
   }
@@ -243,11 +264,13 @@ class supervisor_actor final : public caf::event_based_actor {
     auto record = std::make_shared<supervisor_record>(
         std::make_shared<const std::string>(spec.name));
     std::string name = spec.name;
+    const bool temporary = spec.restart == restart_policy::temporary;
     context_.supervisors.insert(name, record);
     auto actor =
         spawn_supervisor_actor(home_system(), record, std::move(spec), context_,
                                caf::actor_cast<caf::actor>(this));
     children_.push_back({std::move(actor), std::move(name), true, true});
+    children_.back().temporary = temporary;
     children_.back().supervisor = record;
     return record;
   }
@@ -303,8 +326,10 @@ class supervisor_actor final : public caf::event_based_actor {
         ++generation_;  // drops the replies the cancelled step waits for
         outstanding_ = 0;
       }
-      for (auto& c : cancelled)
+      for (auto& c : cancelled) {
+        c.cancel.request_stop();
         if (c.done) c.done(false);
+      }
     }
     queue_.push_back(std::move(op));
     pump();
@@ -342,15 +367,18 @@ class supervisor_actor final : public caf::event_based_actor {
     // message (a child's report, a newly queued operation) must not issue
     // the next step before it.
     if (outstanding_ > 0) return true;
-    while (op.next < op.steps.size() && !op.aborted)
-      if (issue(op.steps[op.next++])) {
+    // Cancelled from the parent (its own start was cancelled): ends here.
+    const auto cancelled = [&op] { return op.cancel.stop_requested(); };
+    while (op.next < op.steps.size() && !op.aborted && !cancelled())
+      if (issue(op.steps[op.next++], op.cancel.get_token())) {
         outstanding_ = std::max<std::size_t>(outstanding_, 1);
         return true;
       }
     auto done = std::move(op.done);
+    const bool completed = !cancelled();
     queue_.pop_front();
     ++generation_;
-    if (done) done(true);
+    if (done) done(completed);
     return false;
   }
 
@@ -364,19 +392,19 @@ class supervisor_actor final : public caf::event_based_actor {
     pump();
   }
 
-  /// Sends one step's request; true (with outstanding_ set to the replies
-  /// awaited) if the operation must wait for it.
-  bool issue(const step& s) {
+  /// Sends one step's request (a start carries `cancel`); true (with
+  /// outstanding_ set to the replies awaited) if the operation must wait.
+  bool issue(const step& s, const std::stop_token& cancel) {
     const std::uint64_t generation = generation_;
     auto resume = [this, generation] { step_done(generation); };
     std::size_t sent = 0;
     switch (s.what) {
       case step::kind::start:
-        if (request_start(s.index, s.fresh, resume)) sent = 1;
+        if (request_start(s.index, s.fresh, cancel, resume)) sent = 1;
         break;
       case step::kind::start_parallel:
         for (std::size_t i = 0; i < children_.size(); ++i)
-          if (request_start(i, s.fresh, resume)) ++sent;
+          if (request_start(i, s.fresh, cancel, resume)) ++sent;
         break;
       case step::kind::stop:
       case step::kind::shutdown: {
@@ -413,7 +441,8 @@ class supervisor_actor final : public caf::event_based_actor {
   /// learns whether the start is `fresh` (step::fresh); a supervisor child
   /// starts all of its own children fresh anyway.
   template <class Resume>
-  bool request_start(std::size_t i, bool fresh, Resume resume) {
+  bool request_start(std::size_t i, bool fresh, const std::stop_token& cancel,
+                     Resume resume) {
     auto& c = children_[i];
     if (!c.autostart) {
       c.autostart = true;
@@ -431,20 +460,24 @@ class supervisor_actor final : public caf::event_based_actor {
           [resume](caf::error&) { resume(); });
     };
     if (c.is_supervisor)
-      handle_reply(request(c.actor, caf::infinite, start_atom::value));
+      handle_reply(request(c.actor, caf::infinite, start_atom::value, cancel));
     else
-      handle_reply(request(c.actor, caf::infinite, start_atom::value, fresh));
+      handle_reply(
+          request(c.actor, caf::infinite, start_atom::value, fresh, cancel));
     return true;
   }
 
   using done_fn = std::function<void(bool)>;
 
-  caf::result<std::uint64_t> start_with_reply() {
+  caf::result<std::uint64_t> start_with_reply(const std::stop_token& cancel) {
     auto promise = make_response_promise<std::uint64_t>();
-    enqueue_operation(
-        start_all([promise, before = current_.version](bool) mutable {
-          promise.deliver(before);
-        }));
+    auto op = start_all([promise, before = current_.version](bool) mutable {
+      promise.deliver(before);
+    });
+    if (cancel.stop_possible())
+      op.parent_link = std::make_unique<std::stop_callback<cancel_forwarder>>(
+          cancel, cancel_forwarder{op.cancel});
+    enqueue_operation(std::move(op));
     return promise;
   }
 
@@ -694,7 +727,8 @@ class supervisor_actor final : public caf::event_based_actor {
 
   /// Stops children [from, end) except `exited` in reverse order, waits
   /// until the exited child's backoff delay has passed (`until`), then
-  /// starts [from, end) in spec order, each once the previous one runs.
+  /// starts [from, end) in spec order, each once the previous one runs;
+  /// temporary children stay stopped.
   operation restart_from(std::size_t from, std::size_t exited,
                          clock::time_point until) {
     operation op;
@@ -704,7 +738,7 @@ class supervisor_actor final : public caf::event_based_actor {
         if (j != exited) steps.push_back({step::kind::stop, j});
       steps.push_back({step::kind::wait_until, exited, until});
       for (std::size_t j = from; j < children_.size(); ++j)
-        steps.push_back({step::kind::start, j});
+        if (!children_[j].temporary) steps.push_back({step::kind::start, j});
     };
     op.done = [this](bool completed) {
       if (completed) publish(supervisor_status::running);

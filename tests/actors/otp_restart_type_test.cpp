@@ -92,3 +92,48 @@ TEST_CASE("a supervisor's restart type is validated",
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].field == "s.restart");
 }
+
+TEST_CASE(
+    "a temporary child that a sibling's one_for_all or rest_for_one restart "
+    "stops is not started again",
+    "[otp][restart_type][one_for_all][rest_for_one]") {
+  leak_checker leaks;
+  event_log log;
+  runtime rt{final_root()};
+  auto temporary = [&](const char* name) {
+    auto spec = log.child(name);
+    spec.restart = restart_policy::temporary;
+    return spec;
+  };
+  auto strategy = restart_strategy::one_for_all;
+  strings expected{"stop c", "stop a", "start b"};
+  SECTION("one_for_all") {}
+  SECTION("rest_for_one") {
+    strategy = restart_strategy::rest_for_one;
+    expected = {"stop c", "start b"};
+  }
+  auto sup = rt.supervise(tree(
+      "mixed", strategy, {temporary("a"), log.child("b"), temporary("c")}));
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  REQUIRE(log.holds(3));
+  const pid_t a_pid = rt.find("a").read()->pid;
+
+  REQUIRE(rt.find("b").signal(SIGKILL));
+  REQUIRE(sup.wait_until(
+      [](const auto& s) {
+        return s.status == supervisor_status::running && s.restarts == 1;
+      },
+      in(patience)));
+  REQUIRE(log.holds(3 + expected.size()));
+  CHECK(log.lines_after(3) == expected);
+  CHECK(rt.find("b").read()->status == process_status::running);
+  CHECK(rt.find("c").read()->status == process_status::stopped);
+  if (strategy == restart_strategy::one_for_all)
+    CHECK(rt.find("a").read()->status == process_status::stopped);
+  else
+    CHECK(rt.find("a").read()->pid == a_pid);  // before b: untouched
+  // A start command still starts a temporary child by hand.
+  REQUIRE(rt.find("c").start().wait_for_status(process_status::running,
+                                               in(patience)));
+  REQUIRE(sup.stop().wait_for_status(supervisor_status::stopped, in(patience)));
+}

@@ -212,3 +212,38 @@ TEST_CASE(
   CHECK(rt->find("s2").read()->pid == 0);
   CHECK_FALSE(rt->find("s1").read()->status == process_status::starting);
 }
+
+TEST_CASE(
+    "shutdown during a parallel start spawns no child whose start was not "
+    "handled yet",
+    "[stop][shutdown][parallel_start]") {
+  leak_checker leaks;
+  auto rt = std::make_unique<runtime>();
+  // Every start goes out at once: each child's actor spawns when it takes
+  // its start, unless the cancelled start's token tells it not to.
+  constexpr int children = 300;
+  supervisor_spec tree;
+  tree.name = "wide";
+  tree.parallel_start = true;
+  for (int i = 0; i < children; ++i) {
+    auto spec = sh("w" + std::to_string(i), "exec sleep 1000");
+    spec.startsecs = 20s;  // the start stays in flight
+    spec.stop_timeout = 1s;
+    tree.children.push_back(spec);
+  }
+  std::thread starter{[&] { rt->supervise(tree); }};
+  REQUIRE(eventually([&] {
+    auto h = rt->find("w0");
+    return static_cast<bool>(h) && h.read()->pid != 0;
+  }));
+  rt->shutdown();
+  starter.join();
+  int spawned = 0;
+  for (int i = 0; i < children; ++i) {
+    auto s = rt->find("w" + std::to_string(i)).read();
+    if (s->started_at != clock::time_point{}) ++spawned;
+    CHECK(s->pid == 0);
+  }
+  INFO(spawned << " of " << children << " children were spawned");
+  CHECK(spawned < children / 2);
+}
