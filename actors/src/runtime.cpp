@@ -120,6 +120,7 @@ struct runtime::impl {
                      // end of shutdown()
   std::mutex shutdown_mutex;          // one shutdown() at a time
   std::atomic<bool> stopping{false};  // shutdown() has begun
+  std::stop_source starts_cancelled;  // by shutdown(), before any message
   bool stopped = false;               // under shutdown_mutex
 
   void start(caf::actor_system& sys) {
@@ -134,7 +135,8 @@ struct runtime::impl {
           options.status_table_path, options.status_heartbeat);
     context.reset(new detail::runtime_context{
         io, registry, supervisors, &reads, std::move(directory), guardian.get(),
-        cgroups.get(), status_table, &publications});
+        cgroups.get(), status_table, &publications,
+        starts_cancelled.get_token()});
     supervisors.insert(std::string{detail::root_supervisor_name}, root_record);
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(options),
                                           *context, caf::actor{});
@@ -212,7 +214,8 @@ runtime::~runtime() {
 }
 
 void runtime::shutdown() {
-  impl_->remote.close_supervise();  // before the lock its requests need
+  impl_->starts_cancelled.request_stop();  // no child spawns for a start now
+  impl_->remote.close_supervise();         // before the lock its requests need
   std::lock_guard sequence{impl_->shutdown_mutex};
   if (impl_->stopped) return;
   impl_->stopping.store(true, std::memory_order_release);

@@ -69,8 +69,17 @@ struct operation {
   /// Stopped when the operation is cancelled; the starts it sends carry its
   /// token, so a child that has not handled its start yet skips it.
   std::stop_source cancel{};
-  /// For a start ordered by the parent: forwards the parent's cancellation.
-  std::unique_ptr<std::stop_callback<cancel_forwarder>> parent_link{};
+  /// Forward other cancellations to `cancel`: the runtime's shutdown, and
+  /// for a start ordered by the parent, the parent's.
+  std::vector<std::unique_ptr<std::stop_callback<cancel_forwarder>>>
+      cancel_links{};
+
+  void cancel_with(const std::stop_token& other) {
+    if (other.stop_possible())
+      cancel_links.push_back(
+          std::make_unique<std::stop_callback<cancel_forwarder>>(
+              other, cancel_forwarder{cancel}));
+  }
 };
 
 class supervisor_actor final : public caf::event_based_actor {
@@ -308,8 +317,11 @@ class supervisor_actor final : public caf::event_based_actor {
   // -- operations -------------------------------------------------------------
 
   /// Queues `op`. A stop cancels the start and restart operations queued or
-  /// running (their `done` runs with false) and runs after a running stop.
+  /// running (their `done` runs with false) and runs after a running stop;
+  /// the runtime's shutdown cancels them at once.
   void enqueue_operation(operation op) {
+    if (!op.is_stop && !op.survives_stop)
+      op.cancel_with(context_.shutting_down);
     if (op.is_stop) {
       const bool front_kept = !queue_.empty() && (queue_.front().is_stop ||
                                                   queue_.front().survives_stop);
@@ -367,7 +379,7 @@ class supervisor_actor final : public caf::event_based_actor {
     // message (a child's report, a newly queued operation) must not issue
     // the next step before it.
     if (outstanding_ > 0) return true;
-    // Cancelled from the parent (its own start was cancelled): ends here.
+    // Cancelled from outside (the parent's start, the runtime's shutdown).
     const auto cancelled = [&op] { return op.cancel.stop_requested(); };
     while (op.next < op.steps.size() && !op.aborted && !cancelled())
       if (issue(op.steps[op.next++], op.cancel.get_token())) {
@@ -474,9 +486,7 @@ class supervisor_actor final : public caf::event_based_actor {
     auto op = start_all([promise, before = current_.version](bool) mutable {
       promise.deliver(before);
     });
-    if (cancel.stop_possible())
-      op.parent_link = std::make_unique<std::stop_callback<cancel_forwarder>>(
-          cancel, cancel_forwarder{op.cancel});
+    op.cancel_with(cancel);
     enqueue_operation(std::move(op));
     return promise;
   }

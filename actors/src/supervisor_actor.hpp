@@ -29,6 +29,7 @@
 #include <caf/all.hpp>
 
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,6 +65,10 @@ struct runtime_context {
   std::shared_ptr<status_table_writer> status_table;
   /// runtime::publications(): bumped after every change made visible.
   publication_counter* publications = nullptr;
+  /// Stopped by runtime::shutdown() on the caller's thread, before any
+  /// message: every start in flight is cancelled at once, however long the
+  /// scheduler takes to reach the root's mailbox.
+  std::stop_token shutting_down{};
 
   void published() const noexcept { publications->bump(); }
 
