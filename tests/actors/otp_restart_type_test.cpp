@@ -137,3 +137,30 @@ TEST_CASE(
                                                in(patience)));
   REQUIRE(sup.stop().wait_for_status(supervisor_status::stopped, in(patience)));
 }
+
+TEST_CASE(
+    "a temporary child supervisor that a sibling's one_for_all restart stops "
+    "stays stopped",
+    "[otp][restart_type][one_for_all]") {
+  leak_checker leaks;
+  event_log log;
+  runtime rt{final_root()};
+  auto mid = tree("mid", restart_strategy::one_for_one, {log.child("leaf")});
+  mid.restart = restart_policy::temporary;
+  auto sup = rt.supervise(
+      tree("top", restart_strategy::one_for_all, {mid, log.child("sibling")}));
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  REQUIRE(log.holds(2));
+
+  REQUIRE(rt.find("sibling").signal(SIGKILL));
+  REQUIRE(sup.wait_until(
+      [](const auto& s) {
+        return s.status == supervisor_status::running && s.restarts == 1;
+      },
+      in(patience)));
+  REQUIRE(log.holds(2 + 2));
+  CHECK(log.lines_after(2) == strings{"stop leaf", "start sibling"});
+  CHECK(rt.find_supervisor("mid").read()->status == supervisor_status::stopped);
+  CHECK(rt.find("leaf").read()->status == process_status::stopped);
+  REQUIRE(sup.stop().wait_for_status(supervisor_status::stopped, in(patience)));
+}
