@@ -31,6 +31,9 @@ using forget_atom = caf::atom_constant<caf::atom("v_forget")>;
 /// (command, ticket, command_kind) from a handle: applied, then published
 /// as the state's applied_command.
 using command_atom = caf::atom_constant<caf::atom("v_command")>;
+/// (intensity, ticket, intensity, period in ms) from a handle: a new
+/// restart intensity for a supervisor.
+using intensity_atom = caf::atom_constant<caf::atom("v_intens")>;
 /// A supervisor that is not running refuses a restart a child asked for.
 using deny_atom = caf::atom_constant<caf::atom("v_deny")>;
 /// A supervisor waits out the backoff delay of the child that exited.

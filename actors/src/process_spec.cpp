@@ -88,6 +88,12 @@ void check_duration(problem_list& out, std::string_view field, Duration d,
     out.add(field, "is absurdly long (more than 24 hours)");
 }
 
+void check_intensity(problem_list& out, unsigned intensity,
+                     supervisor_spec::duration period) {
+  check_duration(out, "period", period, false);
+  if (intensity > 1'000'000) out.add("intensity", "must be at most 1000000");
+}
+
 void check_signal(problem_list& out, std::string_view field, int sig,
                   bool allow_zero) {
   if (sig == 0 && allow_zero) return;
@@ -231,9 +237,7 @@ void validate_tree(std::vector<spec_problem>& all, const supervisor_spec& spec,
                    std::set<std::string>& names) {
   problem_list out{spec_field_prefix(spec.name)};
   check_name(out, spec.name);
-  check_duration(out, "period", spec.period, false);
-  if (spec.intensity > 1'000'000)
-    out.add("intensity", "must be at most 1000000");
+  check_intensity(out, spec.intensity, spec.period);
   if (spec.restart > restart_policy::temporary)
     out.add("restart", "must be permanent, transient or temporary");
   if (spec.parallel_start && spec.strategy != restart_strategy::one_for_one)
@@ -280,6 +284,14 @@ std::vector<spec_problem> validate(const supervisor_spec& spec) {
   std::set<std::string> names;
   validate_tree(all, spec, names);
   return all;
+}
+
+std::vector<spec_problem> validate_intensity(std::string_view supervisor,
+                                             unsigned intensity,
+                                             supervisor_spec::duration period) {
+  problem_list out{spec_field_prefix(supervisor)};
+  check_intensity(out, intensity, period);
+  return out.take();
 }
 
 spec_error::spec_error(std::vector<spec_problem> problems)

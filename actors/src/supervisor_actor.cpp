@@ -133,6 +133,14 @@ class supervisor_actor final : public caf::event_based_actor {
           // Queued behind another operation: the ticket is visible now.
           if (current_.version == before) publish(current_.status);
         },
+        [this](intensity_atom, std::uint64_t ticket, unsigned intensity,
+               std::int64_t period_ms) {
+          applied_ticket_ = std::max(applied_ticket_, ticket);
+          spec_.intensity = intensity;
+          spec_.period = millis{period_ms};
+          window_.set_limit(intensity, spec_.period);
+          publish(current_.status);  // the ticket is visible now
+        },
         [this](add_child_atom, process_spec& spec)
             -> caf::result<std::shared_ptr<process_record>> {
           auto record = add_process(std::move(spec));

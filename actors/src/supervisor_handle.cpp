@@ -9,13 +9,20 @@
 
 namespace vitrine {
 
-supervisor_command supervisor_handle::send_command(int kind) const {
+template <class Send>
+supervisor_command supervisor_handle::send_ticketed(Send send) const {
   if (!record_) return {};
   auto port = record_->port.load();
   if (!port) return {};
   const std::uint64_t ticket = port->next_ticket();
-  caf::anon_send(port->owner(), detail::command_atom::value, ticket, kind);
+  send(port->owner(), ticket);
   return supervisor_command{*this, ticket};
+}
+
+supervisor_command supervisor_handle::send_command(int kind) const {
+  return send_ticketed([kind](const caf::actor& owner, std::uint64_t ticket) {
+    caf::anon_send(owner, detail::command_atom::value, ticket, kind);
+  });
 }
 
 void supervisor_handle::throw_empty() {
@@ -28,6 +35,18 @@ supervisor_command supervisor_handle::start() const {
 
 supervisor_command supervisor_handle::stop() const {
   return send_command(static_cast<int>(detail::command_kind::stop));
+}
+
+supervisor_command supervisor_handle::set_intensity(
+    unsigned intensity, supervisor_spec::duration period) const {
+  if (auto problems = validate_intensity(name(), intensity, period);
+      !problems.empty())
+    throw spec_error(std::move(problems));
+  const auto period_ms = static_cast<std::int64_t>(period.count());
+  return send_ticketed([=](const caf::actor& owner, std::uint64_t ticket) {
+    caf::anon_send(owner, detail::intensity_atom::value, ticket, intensity,
+                   period_ms);
+  });
 }
 
 child_change supervisor_handle::send_change(

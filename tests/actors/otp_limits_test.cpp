@@ -190,3 +190,41 @@ TEST_CASE(
   CHECK(last.read()->status == process_status::stopped);
   REQUIRE(last.start().wait_for_status(process_status::running, in(patience)));
 }
+
+TEST_CASE(
+    "set_intensity changes a running supervisor's limit; the restarts "
+    "already in its window count toward the new one",
+    "[otp][limit][intensity]") {
+  leak_checker leaks;
+  event_log log;
+  runtime rt{final_root()};
+  auto spec = tree("tunable", restart_strategy::one_for_one,
+                   {log.child("c"), log.child("calm")});
+  spec.intensity = 0;  // the first restart would fail it
+  auto sup = rt.supervise(spec);
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  auto crash_and_wait = [&](std::uint32_t restarts) {
+    REQUIRE(rt.find("c").signal(SIGKILL));
+    return sup.wait_until(
+        [restarts](const auto& s) {
+          return s.restarts == restarts ||
+                 s.status == supervisor_status::failed;
+        },
+        in(patience));
+  };
+  REQUIRE(sup.set_intensity(3, 60'000ms).wait_until(in(patience)));
+  for (std::uint32_t n = 1; n <= 3; ++n) {
+    REQUIRE(crash_and_wait(n));
+    REQUIRE(reaches(rt.find("c"), process_status::running));
+  }
+  CHECK(sup.read()->status == supervisor_status::running);
+  // Three restarts in the window: a limit of 3 is reached, not exceeded;
+  // lowered to 2, the next one fails it.
+  REQUIRE(sup.set_intensity(2, 60'000ms).wait_until(in(patience)));
+  REQUIRE(crash_and_wait(4));
+  REQUIRE(sup.wait_for_status(supervisor_status::failed, in(patience)));
+  CHECK(sup.read()->last_failure->intensity == 2);
+
+  CHECK_THROWS_AS(sup.set_intensity(1, 0ms), spec_error);
+  CHECK_THROWS_AS(sup.set_intensity(2'000'000, 1000ms), spec_error);
+}

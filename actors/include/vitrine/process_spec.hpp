@@ -130,6 +130,11 @@ struct spec_problem {
 /// signals, rlimits, log settings.
 std::vector<spec_problem> validate(const process_spec& spec);
 std::vector<spec_problem> validate(const supervisor_spec& spec);
+/// The checks validate() makes of a supervisor's `intensity` and `period`
+/// (the fields named after `supervisor`, as validate() names them).
+std::vector<spec_problem> validate_intensity(std::string_view supervisor,
+                                             unsigned intensity,
+                                             supervisor_spec::duration period);
 
 /// What validate() puts before the fields of a spec named `name`: "web."
 /// ("" for an unnamed spec). Bytes that are not printable ASCII are written

@@ -80,6 +80,13 @@ class supervisor_handle {
   supervisor_command start() const;
   /// Stops every child in reverse order; the supervisor stays (stopped).
   supervisor_command stop() const;
+  /// Sets its restart intensity: from now on more than `intensity`
+  /// restarts within `period` fail it. The restarts already in its window
+  /// count toward the new limit. How `vitrine run` applies a reload that
+  /// changes a limit it derived from the number of programs. Throws
+  /// spec_error, sending nothing, for values validate() would refuse.
+  supervisor_command set_intensity(unsigned intensity,
+                                   supervisor_spec::duration period) const;
 
   // -- changing the children (OTP's start_child / terminate_child +
   // delete_child). Each is queued behind the supervisor's running operation
@@ -123,6 +130,9 @@ class supervisor_handle {
       : record_(std::move(r)), reads_(&reads) {}
 
   supervisor_command send_command(int kind) const;
+  /// Calls send(owner, ticket) with a fresh ticket; defined where used.
+  template <class Send>
+  supervisor_command send_ticketed(Send send) const;
   [[noreturn]] static void throw_empty();
   child_change send_change(int kind, std::string name,
                            std::unique_ptr<child_spec> spec) const;

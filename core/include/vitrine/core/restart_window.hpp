@@ -27,10 +27,15 @@ class restart_window {
   bool admit(clock::time_point now) {
     while (size_ > 0 && now - oldest() >= period_) drop_oldest();
     push(now);
-    if (size_ > intensity_ + std::size_t{1}) drop_oldest();
+    while (size_ > intensity_ + std::size_t{1}) drop_oldest();
     return size_ <= intensity_;
   }
 
+  /// A new limit; the restarts recorded so far count toward it.
+  void set_limit(unsigned intensity, clock::duration period) noexcept {
+    intensity_ = intensity;
+    period_ = period;
+  }
   void clear() noexcept { size_ = 0; }
   std::size_t recent() const noexcept { return size_; }
 
