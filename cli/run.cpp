@@ -184,6 +184,16 @@ int run_command(const run_options& options, const node_serving* serving) {
   std::chrono::steady_clock::time_point first_stop_at;
   bool top_failed = false;
   bool idle = false;  // the last tick found nothing to show and armed
+  // Brings the rows up to date and shows what changed; the last update
+  // reads every state: the final rows and status file.
+  const auto show_states = [&](bool last) {
+    const auto now = clock_pair::now();
+    if (last)
+      rows.refresh(rt, now, ~std::size_t{0});
+    else
+      rows.refresh(rt, now);
+    screen.update(rows, supervisors_of(rt), now, last);
+  };
   for (;;) {
     // Idle, the loop sleeps until a change is published or a signal comes;
     // the live table also wakes it once a second (its uptimes). A reload
@@ -254,8 +264,11 @@ int run_command(const run_options& options, const node_serving* serving) {
       serving_line.clear();
     }
     if (!stopper.joinable()) reloads.start_if_requested(top, running_config);
-    {
-      auto reloaded = reloads.take_output();
+    if (auto reloaded = reloads.take_output();
+        !reloaded.notes.empty() || !reloaded.errors.empty()) {
+      // The reload's transitions (the old children stopping, the new ones
+      // starting) happened before its summary: shown first, in time order.
+      show_states(false);
       for (const auto& line : reloaded.errors) std::cerr << line << "\n";
       for (const auto& line : reloaded.notes) screen.note(line);
     }
@@ -270,13 +283,7 @@ int run_command(const run_options& options, const node_serving* serving) {
           !stopper.joinable() && !reloads.busy() && rt.arm_publication_fd(seen);
       continue;
     }
-    const auto now = clock_pair::now();
-    // The last update reads every state: the final rows and status file.
-    if (done)
-      rows.refresh(rt, now, ~std::size_t{0});
-    else
-      rows.refresh(rt, now);
-    screen.update(rows, supervisors_of(rt), now, done);
+    show_states(done);
     if (done) break;
   }
   starter.join();

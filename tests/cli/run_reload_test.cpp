@@ -253,6 +253,41 @@ TEST_CASE("a reload cannot give a program the running top supervisor's name",
   CHECK(run.cli.wait(deadline) == std::optional<int>{0});
 }
 
+TEST_CASE(
+    "--plain shows every transition of the programs a reload removes or "
+    "replaces, in time order",
+    "[cli][reload]") {
+  const std::string group =
+      "[[group]]\nname = \"g\"\n\n[[group.program]]\nname = \"c\"\n"
+      "command = [\"sleep\", \"1253\"]\nstartsecs_ms = 0\n\n";
+  reload_run run{program("a", "1250") + program("b", "1251") + group};
+  auto before = run.running({"a", "b", "c"});
+  run.reload(program("a", "1252"));
+  run.running({"a"}, {{"a", before["a"].pid}});
+  const auto text = read_file(run.output);
+  INFO(text);
+  for (const auto& name : {"a", "b", "c"}) {
+    const std::string pid = std::to_string(before[name].pid);
+    CHECK(count_of(text, std::string{" "} + name + " stopping pid=" + pid) ==
+          1);
+    CHECK(count_of(text, std::string{" "} + name +
+                             " stopped pid=0 restarts=0 last_exit=signal 15 "
+                             "(SIGTERM)") == 1);
+  }
+  CHECK(count_of(text, " supervisor g stopped") == 1);
+  // Each line stamped no earlier than the one before (HH:MM:SS.mmm).
+  std::string previous;
+  for (std::size_t at = 0, end;
+       (end = text.find('\n', at)) != std::string::npos; at = end + 1) {
+    const auto stamp = text.substr(at, 12);
+    if (stamp.size() < 12 || stamp[2] != ':' || stamp[8] != '.') continue;
+    CHECK(previous <= stamp);
+    previous = stamp;
+  }
+  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
+  CHECK(run.cli.wait(deadline) == std::optional<int>{0});
+}
+
 TEST_CASE("the difference between two configs, by name", "[cli][reload]") {
   using namespace vitrine;
   auto proc = [](std::string name, std::string arg) {
