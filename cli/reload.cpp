@@ -166,8 +166,13 @@ std::vector<std::string> reload_report::summary() const {
 }
 
 std::string reload_report::errors() const {
+  // A rejected file as `vitrine check` reports it: its problems, then how
+  // many.
   std::string out;
   for (const auto& p : problems) out += p + "\n";
+  if (!problems.empty())
+    out += std::to_string(problems.size()) +
+           (problems.size() == 1 ? " problem\n" : " problems\n");
   for (const auto& f : failures) out += "reload failed: " + f + "\n";
   return out;
 }

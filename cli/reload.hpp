@@ -80,7 +80,8 @@ struct reload_report {
   /// "reload: unchanged N", then what was not applied and how many
   /// changes failed; for a rejected file one line with the problem count.
   std::vector<std::string> summary() const;
-  /// The problems and failures, one line each ("" when ok()).
+  /// The problems, then their count (as `vitrine check` prints them),
+  /// and the failures; one line each, each ending in '\n' ("" when ok()).
   std::string errors() const;
 };
 

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -151,17 +152,26 @@ int run_command(const run_options& options, const node_serving* serving) {
   std::string start_error;
   std::atomic<bool> added{false};
   reload_runner reloads{options.file, limit};
+  std::atomic<bool> stop_requested{false};
   // `vitrine ctl` / `vitrine reload` (its own threads). A reload request
   // runs on the connection's thread, serialized with SIGHUP reloads; the
-  // loop prints its summary like theirs.
+  // loop prints its summary like theirs. Like a SIGHUP, one that comes
+  // while the programs are being added waits until they are.
   control_server control{
-      dir->file(control_socket_leaf), rt, [&]() -> std::string {
-        if (!added.load(std::memory_order_acquire) || !top)  // (4) with (1)
-          return "the programs are still being added: try again when they "
-                 "run";
+      dir->file(control_socket_leaf), rt,
+      [&](std::chrono::steady_clock::time_point until,
+          const std::function<bool()>& keep_waiting) -> std::string {
+        while (!added.load(std::memory_order_acquire)) {  // (4) with (1)
+          if (stop_requested.load(std::memory_order_acquire) || !keep_waiting())
+            return "the run is stopping: nothing was reloaded";
+          if (std::chrono::steady_clock::now() >= until)
+            return "the programs are still being added: nothing "
+                   "was reloaded (--timeout S waits longer)";
+          std::this_thread::sleep_for(20ms);
+        }
+        if (!top) return "no program runs: nothing to reload";
         return reloads.reload_now(top, running_config).errors();
       }};
-  std::atomic<bool> stop_requested{false};
   std::thread starter{[&] {
     try {
       top = rt.supervise(std::move(config.value.tree));

@@ -298,7 +298,10 @@ startsecs_ms = 0
     r = run.cli({"reload"});
     INFO(r.output);
     CHECK(r.code == 1);
-    CHECK(contains(r.output, "run.toml:"));
+    // As `vitrine check` reports a file: a line per problem, then how many.
+    CHECK(r.output.starts_with(config + ":"));
+    CHECK(r.output.ends_with("\n2 problems\n"));
+    CHECK_FALSE(contains(r.output, "vitrine: "));
     CHECK(run.wait_status("added", "running").pid > 0);  // nothing changed
   }
 }
@@ -337,4 +340,28 @@ startsecs_ms = 0
   CHECK(contains(r.output, "fragile: running"));
   CHECK(run.wait_status("crashy", "running").pid > 0);
   CHECK(run.wait_status("api", "running").pid > 0);  // the rest untouched
+}
+
+TEST_CASE(
+    "vitrine reload while the programs are still being added waits for "
+    "them, as SIGHUP does, then applies the file",
+    "[cli][ctl][reload]") {
+  live_run run{R"(
+[[program]]
+name = "slow"
+command = ["sleep", "1000"]
+startsecs_ms = 1500
+)"};
+  run.wait_status("slow", "starting");
+  std::ofstream{run.dir().file("run.toml"), std::ios::app} << R"(
+[[program]]
+name = "added"
+command = ["sleep", "1000"]
+startsecs_ms = 0
+)";
+  const auto r = run.cli({"reload"});
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK(contains(r.output, "reloaded"));
+  CHECK(run.wait_status("added", "running").pid > 0);
 }
