@@ -297,6 +297,7 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
                                         config& current) {
   std::lock_guard lock{mutex_};
   auto report = reload_config(top, current, file_, limit_);
+  if (!report.rejected() && applied_) applied_(current);
   for (auto& line : report.summary()) output_.notes.push_back(line);
   for (auto& p : report.problems) output_.errors.push_back(p);
   for (auto& f : report.failures)

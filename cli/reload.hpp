@@ -109,8 +109,11 @@ std::string reload_from_file(supervisor_handle top, config& current,
 /// is serialized with the SIGHUP reloads, sharing the same `current`.
 class reload_runner {
  public:
-  reload_runner(std::string file, fd_limit limit)
-      : file_(std::move(file)), limit_(limit) {}
+  /// `applied` is called with what runs after each reload that changed
+  /// anything (one at a time, on the reloading thread).
+  reload_runner(std::string file, fd_limit limit,
+                std::function<void(const config&)> applied = {})
+      : file_(std::move(file)), limit_(limit), applied_(std::move(applied)) {}
   ~reload_runner() { join(); }
   reload_runner(const reload_runner&) = delete;
   reload_runner& operator=(const reload_runner&) = delete;
@@ -137,6 +140,7 @@ class reload_runner {
  private:
   const std::string file_;
   const fd_limit limit_;
+  const std::function<void(const config&)> applied_;
   std::mutex mutex_;  ///< one reload at a time; guards output_
   output output_;
   bool requested_ = false;

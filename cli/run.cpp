@@ -151,7 +151,13 @@ int run_command(const run_options& options, const node_serving* serving) {
   supervisor_handle top;
   std::string start_error;
   std::atomic<bool> added{false};
-  reload_runner reloads{options.file, limit};
+  // `vitrine status` lists in running order, which a reload changes.
+  const auto write_order = [&](const cli::config& running) {
+    if (auto error = write_run_order(*dir, running.tree); !error.empty())
+      std::cerr << "vitrine: " << error << std::endl;
+  };
+  write_order(running_config);
+  reload_runner reloads{options.file, limit, write_order};
   std::atomic<bool> stop_requested{false};
   // `vitrine ctl` / `vitrine reload` (its own threads). A reload request
   // runs on the connection's thread, serialized with SIGHUP reloads; the
