@@ -45,6 +45,9 @@ client_subcommands::client_subcommands(CLI::App& app) {
   reload_ = app.add_subcommand("reload",
                                "have a running `vitrine run` re-read its file");
   reload_->add_option("--state-dir", ctl_options_.state_dir, "state directory");
+  reload_->add_option("--timeout", ctl_options_.timeout_s,
+                      "seconds a reload asked for while the programs are "
+                      "still being added waits for them (default 30)");
 }
 
 bool client_subcommands::parsed() const {

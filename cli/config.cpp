@@ -64,10 +64,10 @@ class translator {
     const auto* sup = doc.find("supervisor");
     const auto* sup_table = sup ? sup->as_table() : nullptr;
     const auto fleet = detail::default_top_intensity(tree);
-    if (!sup_table || !sup_table->contains("intensity"))
-      tree.intensity = fleet.intensity;
-    if (!sup_table || !sup_table->contains("period_ms"))
-      tree.period = fleet.period;
+    result.intensity_derived = !sup_table || !sup_table->contains("intensity");
+    result.period_derived = !sup_table || !sup_table->contains("period_ms");
+    if (result.intensity_derived) tree.intensity = fleet.intensity;
+    if (result.period_derived) tree.period = fleet.period;
     const bool named =
         sup && sup->is_table() && sup->as_table()->contains("name");
     if (!named && names_.contains(default_supervisor_name))
@@ -293,6 +293,13 @@ class translator {
 
   /// Records `name` (a program's or a group's); reports a second use.
   void claim_name(table_reader& r, const std::string& name) {
+    // Programs and groups share the name space of every supervisor,
+    // the running top's included.
+    if (name == options_.running_top_name && r.path() != "supervisor")
+      r.error("name", "'" + name +
+                          "' is the name of the running top supervisor (a "
+                          "reload does not rename it): choose another name, "
+                          "or restart vitrine");
     const auto at = r.key_location("name");
     auto [it, fresh] = names_.emplace(name, at);
     if (!fresh)

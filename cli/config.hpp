@@ -45,6 +45,10 @@ struct parse_options {
   /// files) are resolved against this directory; empty leaves them as is
   /// (vitrine::validate() then refuses them).
   std::string base_dir;
+  /// For a reload: the name the running top supervisor keeps (a reload
+  /// does not rename it), which no program or group may take; "" at
+  /// startup.
+  std::string running_top_name;
 };
 
 /// A translated configuration: the tree to hand to runtime::supervise().
@@ -52,6 +56,10 @@ struct config {
   supervisor_spec tree;           ///< from [supervisor], with every child
   std::size_t program_count = 0;  ///< processes in the whole tree
   std::size_t group_count = 0;    ///< nested supervisors ([[group]])
+  /// [supervisor] sets no `intensity` (`period_ms`): the top's value is
+  /// derived from its children, not written by the user.
+  bool intensity_derived = false;
+  bool period_derived = false;
 };
 
 struct parse_result {

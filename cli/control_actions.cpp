@@ -210,7 +210,10 @@ control::reply execute(const control_context& context,
                        const control::request& request) {
   control::reply reply;
   if (request.command == verb::reload) {
-    reply.error = context.reload ? context.reload() : "reload is not available";
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds{request.timeout_ms};
+    reply.error = context.reload ? context.reload(until, context.keep_waiting)
+                                 : "reload is not available";
     reply.ok = reply.error.empty();
     return reply;
   }

@@ -22,8 +22,14 @@ class runtime;
 
 namespace vitrine::cli {
 
-/// The reload hook: "" when the new file was applied, else why not.
-using reload_hook = std::function<std::string()>;
+/// The reload hook: "" when the new file was applied, else why not: the
+/// file's report, lines ending in '\n' (as `vitrine check` prints it), or a
+/// bare message without one (the run could not reload). A
+/// reload that cannot begin yet (the programs are still being added) may
+/// wait for its turn until `until`, while `keep_waiting()` holds.
+using reload_hook =
+    std::function<std::string(std::chrono::steady_clock::time_point until,
+                              const std::function<bool()>& keep_waiting)>;
 
 struct control_context {
   runtime& rt;

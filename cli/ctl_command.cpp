@@ -124,7 +124,10 @@ int ctl_command(const ctl_options& options) {
     std::cerr << "vitrine: " << error << "\n";
     return 1;
   }
-  if (!reply->error.empty()) std::cerr << "vitrine: " << reply->error << "\n";
+  if (reply->error.ends_with('\n'))  // a reload's report on the new file
+    std::cerr << reply->error;
+  else if (!reply->error.empty())
+    std::cerr << "vitrine: " << reply->error << "\n";
   if (request->command == control::verb::reload && reply->ok)
     std::cout << "reloaded\n";
   bool timed_out = false;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <iostream>
+#include <unordered_set>
+#include <utility>
 
 #include "render.hpp"
 #include "text_escape.hpp"
@@ -24,6 +26,19 @@ std::string fitted(std::string text, std::size_t width) {
   return text + "\n";
 }
 
+/// The handles of `before` whose process is not in `after`, by identity.
+template <class Handle>
+std::vector<Handle> gone_from(const std::vector<Handle>& before,
+                              const std::vector<Handle>& after) {
+  std::unordered_set<const void*> present;
+  present.reserve(after.size());
+  for (const auto& h : after) present.insert(h.identity().lock().get());
+  std::vector<Handle> gone;
+  for (const auto& h : before)
+    if (!present.contains(h.identity().lock().get())) gone.push_back(h);
+  return gone;
+}
+
 }  // namespace
 
 const std::vector<std::size_t>& row_cache::refresh(const runtime& rt,
@@ -37,9 +52,11 @@ const std::vector<std::size_t>& row_cache::refresh(const runtime& rt,
   const bool all = list.revision() != revision_ || list.size() != rows_.size();
   revision_ = list.revision();
   const std::size_t n = list.size();
+  departed_.clear();
   if (all) {
     rows_.assign(n, status_row{});
-    handles_.assign(list.begin(), list.end());
+    auto before = std::exchange(handles_, {list.begin(), list.end()});
+    departed_ = gone_from(before, handles_);
   }
   if (all || budget >= n) budget = n, next_ = 0, round_left_ = 0;
   if (round_left_ == 0) {
@@ -99,6 +116,12 @@ void display::update(const row_cache& rows,
     seen = sups.back().version;
   }
   if (!live_) {
+    // What left the tree stopped first: its last transitions are shown
+    // too ("a removed program is stopped as at the end of a run").
+    for (const auto& h : rows.departed()) log_.add_last(h, now);
+    for (const auto& h : gone_from(supervisors_, supervisors))
+      log_.add_last(h, now);
+    supervisors_ = supervisors;
     for (const std::size_t i : rows.changed()) log_.add(rows.handle(i), now);
     if (supervisors_changed)
       for (const auto& h : supervisors) log_.add(h, now);

@@ -46,12 +46,19 @@ class row_cache {
   const std::vector<status_row>& rows() const noexcept { return rows_; }
   const std::vector<std::size_t>& changed() const noexcept { return changed_; }
   const process_handle& handle(std::size_t i) const { return handles_[i]; }
+  /// The processes that left the registry since the previous refresh (a
+  /// reload removed or replaced them): their last states are still to be
+  /// shown, as the handles keep reading them.
+  const std::vector<process_handle>& departed() const noexcept {
+    return departed_;
+  }
 
  private:
   std::uint64_t revision_ = ~std::uint64_t{0};
   std::vector<status_row> rows_;
   std::vector<process_handle> handles_;
   std::vector<std::size_t> changed_;
+  std::vector<process_handle> departed_;
   std::size_t next_ = 0;        ///< where the next partial refresh starts
   std::size_t round_left_ = 0;  ///< reads until the round of reads ends
   std::uint64_t round_publications_ = 0;  ///< when the round began
@@ -119,6 +126,9 @@ class display {
   const std::string json_path_;
   transition_log log_;
   std::map<std::string, std::uint64_t> supervisor_versions_;
+  /// The supervisors of the last update: one that is gone from the next
+  /// (a reload removed its group) gets a last look.
+  std::vector<supervisor_handle> supervisors_;
   std::string note_, drawn_, last_error_;
   std::size_t drawn_lines_ = 0;
   bool busy_ = false;            ///< the last plain update printed something

@@ -28,10 +28,26 @@ std::map<std::string, std::size_t> positions(
   return out;
 }
 
-bool same_top_settings(const supervisor_spec& a, const supervisor_spec& b) {
-  return a.name == b.name && a.strategy == b.strategy &&
-         a.intensity == b.intensity && a.period == b.period &&
-         a.parallel_start == b.parallel_start;
+/// The top's settings as written: a derived intensity or period is not
+/// one (it follows the children), so it differs only from a written one.
+bool same_written_top_settings(const config& a, const config& b) {
+  const auto& x = a.tree;
+  const auto& y = b.tree;
+  const bool same_intensity =
+      a.intensity_derived == b.intensity_derived &&
+      (a.intensity_derived || x.intensity == y.intensity);
+  const bool same_period = a.period_derived == b.period_derived &&
+                           (a.period_derived || x.period == y.period);
+  return x.name == y.name && x.strategy == y.strategy && same_intensity &&
+         same_period && x.parallel_start == y.parallel_start;
+}
+
+/// The new file derives a limit that the running top does not grant: more
+/// restarts, or the same number within a shorter window.
+bool derived_limit_more_lenient(const config& running, const config& next) {
+  return (next.intensity_derived &&
+          next.tree.intensity > running.tree.intensity) ||
+         (next.period_derived && next.tree.period < running.tree.period);
 }
 
 void count_tree(const supervisor_spec& spec, config& out) {
@@ -75,10 +91,18 @@ child_change send_replace(const supervisor_handle& top, child_spec spec) {
 
 }  // namespace
 
-config_diff diff_configs(const supervisor_spec& running,
-                         const supervisor_spec& next) {
+config_diff diff_configs(const config& running_config,
+                         const config& next_config) {
   config_diff diff;
-  diff.top_settings_changed = !same_top_settings(running, next);
+  diff.top_settings_changed =
+      !same_written_top_settings(running_config, next_config);
+  diff.derived_limit_kept =
+      !diff.top_settings_changed &&
+      derived_limit_more_lenient(running_config, next_config);
+  diff.derived_intensity = next_config.tree.intensity;
+  diff.derived_period = next_config.tree.period;
+  const auto& running = running_config.tree;
+  const auto& next = next_config.tree;
   const auto old_at = positions(running.children);
   const auto new_at = positions(next.children);
   std::vector<std::size_t> kept_old_order;  // new positions, in old order
@@ -123,6 +147,13 @@ std::vector<std::string> reload_report::summary() const {
     out.push_back(
         "reload: the top supervisor's own settings changed; not applied "
         "(restart vitrine to apply them)");
+  if (diff.derived_limit_kept)
+    out.push_back(
+        "reload: the top supervisor's limit derived from the programs is now " +
+        std::to_string(diff.derived_intensity) + " restarts in " +
+        std::to_string(diff.derived_period.count()) +
+        " ms; a reload cannot change a running supervisor's limit, so the "
+        "stricter one it started with stays (restart vitrine to apply it)");
   if (diff.reordered)
     out.push_back(
         "reload: unchanged programs were reordered; the running order is "
@@ -135,8 +166,13 @@ std::vector<std::string> reload_report::summary() const {
 }
 
 std::string reload_report::errors() const {
+  // A rejected file as `vitrine check` reports it: its problems, then how
+  // many.
   std::string out;
   for (const auto& p : problems) out += p + "\n";
+  if (!problems.empty())
+    out += std::to_string(problems.size()) +
+           (problems.size() == 1 ? " problem\n" : " problems\n");
   for (const auto& f : failures) out += "reload failed: " + f + "\n";
   return out;
 }
@@ -149,7 +185,9 @@ reload_report reload_config(supervisor_handle top, config& current,
         "vitrine: the programs are still being added; reload once they run");
     return report;
   }
-  auto loaded = load_config_file(file);
+  parse_options options;
+  options.running_top_name = current.tree.name;
+  auto loaded = load_config_file(file, options);
   if (!loaded.ok()) {
     for (const auto& problem : loaded.problems)
       report.problems.push_back(describe(problem));
@@ -157,7 +195,7 @@ reload_report reload_config(supervisor_handle top, config& current,
   }
   auto& next = loaded.value.tree;
   keep_program_fd_limit(next, limit);
-  report.diff = diff_configs(current.tree, next);
+  report.diff = diff_configs(current, loaded.value);
   const auto& diff = report.diff;
 
   // Sent at once, in this order: the supervisor applies them one after
@@ -259,6 +297,7 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
                                         config& current) {
   std::lock_guard lock{mutex_};
   auto report = reload_config(top, current, file_, limit_);
+  if (!report.rejected() && applied_) applied_(current);
   for (auto& line : report.summary()) output_.notes.push_back(line);
   for (auto& p : report.problems) output_.errors.push_back(p);
   for (auto& f : report.failures)

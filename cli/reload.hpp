@@ -14,9 +14,15 @@
 //   - a child whose spec is equal keeps running (same pid).
 // Removals are sent first, then replacements, then additions, so a program
 // that moved between the top level and a group finds its name free. The
-// top supervisor's own settings (name, strategy, intensity, period,
-// parallel_start) and a reordering of unchanged children are not applied:
-// the report says so; restart `vitrine run` to apply them.
+// top supervisor's own settings as the user wrote them (name, strategy,
+// intensity, period_ms, parallel_start) and a reordering of unchanged
+// children are not applied: the report says so; restart `vitrine run` to
+// apply them. The new file is checked against the running top's name (no
+// program or group may take it). An intensity or period derived from the
+// programs (docs/cli.md) is not the user's setting, but the runtime has
+// no way yet to change a running supervisor's limit: when the new file
+// derives a more lenient one, the report says that the stricter one is
+// kept.
 //
 // Threads: reload_config() blocks until every change was applied (each
 // change waits for the old child to stop and the new one to leave
@@ -27,7 +33,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -42,14 +50,19 @@ namespace vitrine::cli {
 /// The difference between two top-level child lists, by name.
 struct config_diff {
   std::vector<std::string> added, removed, changed, unchanged;
-  /// The top supervisor's own settings differ (not applied by a reload).
+  /// The top supervisor's settings the user wrote differ (not applied by
+  /// a reload); derived ones do not count.
   bool top_settings_changed = false;
   /// The unchanged children are in another relative order (not applied).
   bool reordered = false;
+  /// The new file derives a more lenient top limit than the running one
+  /// (which stays: see the file comment); the new limit then.
+  bool derived_limit_kept = false;
+  unsigned derived_intensity = 0;
+  std::chrono::milliseconds derived_period{0};
 };
 
-config_diff diff_configs(const supervisor_spec& running,
-                         const supervisor_spec& next);
+config_diff diff_configs(const config& running, const config& next);
 
 struct reload_report {
   /// The new file's problems, `file:line:col: key: message` each, as
@@ -67,7 +80,8 @@ struct reload_report {
   /// "reload: unchanged N", then what was not applied and how many
   /// changes failed; for a rejected file one line with the problem count.
   std::vector<std::string> summary() const;
-  /// The problems and failures, one line each ("" when ok()).
+  /// The problems, then their count (as `vitrine check` prints them),
+  /// and the failures; one line each, each ending in '\n' ("" when ok()).
   std::string errors() const;
 };
 
@@ -95,8 +109,11 @@ std::string reload_from_file(supervisor_handle top, config& current,
 /// is serialized with the SIGHUP reloads, sharing the same `current`.
 class reload_runner {
  public:
-  reload_runner(std::string file, fd_limit limit)
-      : file_(std::move(file)), limit_(limit) {}
+  /// `applied` is called with what runs after each reload that changed
+  /// anything (one at a time, on the reloading thread).
+  reload_runner(std::string file, fd_limit limit,
+                std::function<void(const config&)> applied = {})
+      : file_(std::move(file)), limit_(limit), applied_(std::move(applied)) {}
   ~reload_runner() { join(); }
   reload_runner(const reload_runner&) = delete;
   reload_runner& operator=(const reload_runner&) = delete;
@@ -123,6 +140,7 @@ class reload_runner {
  private:
   const std::string file_;
   const fd_limit limit_;
+  const std::function<void(const config&)> applied_;
   std::mutex mutex_;  ///< one reload at a time; guards output_
   output output_;
   bool requested_ = false;

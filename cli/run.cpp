@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -150,18 +151,33 @@ int run_command(const run_options& options, const node_serving* serving) {
   supervisor_handle top;
   std::string start_error;
   std::atomic<bool> added{false};
-  reload_runner reloads{options.file, limit};
+  // `vitrine status` lists in running order, which a reload changes.
+  const auto write_order = [&](const cli::config& running) {
+    if (auto error = write_run_order(*dir, running.tree); !error.empty())
+      std::cerr << "vitrine: " << error << std::endl;
+  };
+  write_order(running_config);
+  reload_runner reloads{options.file, limit, write_order};
+  std::atomic<bool> stop_requested{false};
   // `vitrine ctl` / `vitrine reload` (its own threads). A reload request
   // runs on the connection's thread, serialized with SIGHUP reloads; the
-  // loop prints its summary like theirs.
+  // loop prints its summary like theirs. Like a SIGHUP, one that comes
+  // while the programs are being added waits until they are.
   control_server control{
-      dir->file(control_socket_leaf), rt, [&]() -> std::string {
-        if (!added.load(std::memory_order_acquire) || !top)  // (4) with (1)
-          return "the programs are still being added: try again when they "
-                 "run";
+      dir->file(control_socket_leaf), rt,
+      [&](std::chrono::steady_clock::time_point until,
+          const std::function<bool()>& keep_waiting) -> std::string {
+        while (!added.load(std::memory_order_acquire)) {  // (4) with (1)
+          if (stop_requested.load(std::memory_order_acquire) || !keep_waiting())
+            return "the run is stopping: nothing was reloaded";
+          if (std::chrono::steady_clock::now() >= until)
+            return "the programs are still being added: nothing "
+                   "was reloaded (--timeout S waits longer)";
+          std::this_thread::sleep_for(20ms);
+        }
+        if (!top) return "no program runs: nothing to reload";
         return reloads.reload_now(top, running_config).errors();
       }};
-  std::atomic<bool> stop_requested{false};
   std::thread starter{[&] {
     try {
       top = rt.supervise(std::move(config.value.tree));
@@ -184,6 +200,16 @@ int run_command(const run_options& options, const node_serving* serving) {
   std::chrono::steady_clock::time_point first_stop_at;
   bool top_failed = false;
   bool idle = false;  // the last tick found nothing to show and armed
+  // Brings the rows up to date and shows what changed; the last update
+  // reads every state: the final rows and status file.
+  const auto show_states = [&](bool last) {
+    const auto now = clock_pair::now();
+    if (last)
+      rows.refresh(rt, now, ~std::size_t{0});
+    else
+      rows.refresh(rt, now);
+    screen.update(rows, supervisors_of(rt), now, last);
+  };
   for (;;) {
     // Idle, the loop sleeps until a change is published or a signal comes;
     // the live table also wakes it once a second (its uptimes). A reload
@@ -254,8 +280,11 @@ int run_command(const run_options& options, const node_serving* serving) {
       serving_line.clear();
     }
     if (!stopper.joinable()) reloads.start_if_requested(top, running_config);
-    {
-      auto reloaded = reloads.take_output();
+    if (auto reloaded = reloads.take_output();
+        !reloaded.notes.empty() || !reloaded.errors.empty()) {
+      // The reload's transitions (the old children stopping, the new ones
+      // starting) happened before its summary: shown first, in time order.
+      show_states(false);
       for (const auto& line : reloaded.errors) std::cerr << line << "\n";
       for (const auto& line : reloaded.notes) screen.note(line);
     }
@@ -270,13 +299,7 @@ int run_command(const run_options& options, const node_serving* serving) {
           !stopper.joinable() && !reloads.busy() && rt.arm_publication_fd(seen);
       continue;
     }
-    const auto now = clock_pair::now();
-    // The last update reads every state: the final rows and status file.
-    if (done)
-      rows.refresh(rt, now, ~std::size_t{0});
-    else
-      rows.refresh(rt, now);
-    screen.update(rows, supervisors_of(rt), now, done);
+    show_states(done);
     if (done) break;
   }
   starter.join();

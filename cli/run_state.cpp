@@ -7,9 +7,29 @@
 #include <cstring>
 #include <filesystem>
 
+#include "status.hpp"
 #include "vitrine/os/unique_fd.hpp"
 
 namespace vitrine::cli {
+namespace {
+
+void append_names(const supervisor_spec& tree, std::string& out) {
+  out += tree.name + "\n";
+  for (const auto& child : tree.children) {
+    if (const auto* group = std::get_if<supervisor_spec>(&child))
+      append_names(*group, out);
+    else
+      out += std::get<process_spec>(child).name + "\n";
+  }
+}
+
+}  // namespace
+
+std::string write_run_order(const state_dir& dir, const supervisor_spec& tree) {
+  std::string text;
+  append_names(tree, text);
+  return write_file_atomic(dir.file(order_leaf), text, 0600);
+}
 
 std::optional<state_dir> claim_run_state_dir(const std::string& option,
                                              std::string_view instance,

@@ -12,8 +12,14 @@
 #include <string_view>
 
 #include "state_dir.hpp"
+#include "vitrine/process_spec.hpp"
 
 namespace vitrine::cli {
+
+/// A text file of the run's supervisors and programs in running order, one
+/// name a line: `vitrine status` lists them in that order (a reload's new
+/// children reuse the status table's freed slots, out of order).
+inline constexpr std::string_view order_leaf = "order";
 
 /// Claims `option` (or the default directory for `instance`) and writes
 /// the absolute path of `config_file` to its config leaf (mode 0600).
@@ -23,5 +29,9 @@ std::optional<state_dir> claim_run_state_dir(const std::string& option,
                                              std::string_view instance,
                                              const std::string& config_file,
                                              std::string& error);
+
+/// Writes the names of `tree` (itself, then each child in order, a group
+/// before its own children) to `dir`'s order leaf; "" or the error.
+std::string write_run_order(const state_dir& dir, const supervisor_spec& tree);
 
 }  // namespace vitrine::cli

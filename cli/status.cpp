@@ -220,11 +220,11 @@ std::optional<std::vector<supervisor_row>> supervisors_from_json(
   return rows;
 }
 
-std::string write_file_atomic(const std::string& path,
-                              std::string_view content) {
+std::string write_file_atomic(const std::string& path, std::string_view content,
+                              mode_t mode) {
   const std::string temp = path + ".tmp";
   const int fd =
-      ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return "cannot create " + temp + ": " + std::strerror(errno);
   std::size_t done = 0;
   while (done < content.size()) {

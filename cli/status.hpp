@@ -90,9 +90,10 @@ std::optional<std::vector<status_row>> rows_from_json(std::string_view text,
 std::optional<std::vector<supervisor_row>> supervisors_from_json(
     std::string_view text, std::string& error);
 
-/// Writes `content` to `path` through `path.tmp` + rename(2). Returns "" or
-/// the error (the temporary file is removed then).
-std::string write_file_atomic(const std::string& path,
-                              std::string_view content);
+/// Writes `content` to `path` through `path.tmp` + rename(2), created with
+/// `mode` (less the umask). Returns "" or the error (the temporary file is
+/// removed then).
+std::string write_file_atomic(const std::string& path, std::string_view content,
+                              mode_t mode = 0644);
 
 }  // namespace vitrine::cli

@@ -1,12 +1,17 @@
 // `vitrine status [NAME...]`: reads a run's shared-memory status table
 // (vitrine::status_reader); never messages the run. See commands.hpp.
+#include <algorithm>
 #include <cerrno>
 #include <iostream>
 #include <set>
 #include <system_error>
+#include <unordered_map>
+#include <utility>
 
 #include "commands.hpp"
+#include "regular_file.hpp"
 #include "render.hpp"
+#include "run_state.hpp"
 #include "state_dir.hpp"
 #include "status.hpp"
 #include "vitrine/status_reader.hpp"
@@ -49,6 +54,39 @@ supervisor_row supervisor_of(const status_slot& slot) {
   return row;
 }
 
+/// name -> position in the run's order leaf (run_state.hpp); empty when
+/// there is none (a run of an older vitrine).
+std::unordered_map<std::string, std::size_t> run_order(const state_dir& dir) {
+  constexpr std::uint64_t limit = std::uint64_t{64} << 20;  // as a config
+  std::string text;
+  std::unordered_map<std::string, std::size_t> order;
+  if (!read_regular_file(dir.file(order_leaf), limit, text).empty())
+    return order;
+  for (std::size_t at = 0, end; (end = text.find('\n', at)) != text.npos;
+       at = end + 1)
+    order.emplace(text.substr(at, end - at), order.size());
+  return order;
+}
+
+/// Puts `slots` in the run's order; names it does not list (the runtime's
+/// root) first, in slot order.
+void sort_in_run_order(
+    std::vector<status_slot>& slots,
+    const std::unordered_map<std::string, std::size_t>& order) {
+  if (order.empty()) return;
+  std::vector<std::pair<std::size_t, std::size_t>> keyed;  // position+1, slot
+  keyed.reserve(slots.size());
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    const auto it = order.find(std::string{slots[i].name_view()});
+    keyed.emplace_back(it == order.end() ? 0 : it->second + 1, i);
+  }
+  std::stable_sort(keyed.begin(), keyed.end());
+  std::vector<status_slot> sorted;
+  sorted.reserve(slots.size());
+  for (const auto& [position, i] : keyed) sorted.push_back(slots[i]);
+  slots = std::move(sorted);
+}
+
 }  // namespace
 
 int table_status_command(const table_status_options& options) {
@@ -81,6 +119,7 @@ int table_status_command(const table_status_options& options) {
     std::cerr << "vitrine: " << path << ": " << st::to_string(e) << "\n";
     return 1;
   }
+  sort_in_run_order(slots, run_order(*dir));
   const std::set<std::string, std::less<>> wanted(options.names.begin(),
                                                   options.names.end());
   std::set<std::string, std::less<>> found;
@@ -115,7 +154,9 @@ int table_status_command(const table_status_options& options) {
   } else {
     std::string text;
     for (const auto& sup : supervisors) text += render_supervisor(sup) + "\n";
-    text += render_table(rows, now.unix_ms());
+    // Names of supervisors alone ask for no process: no empty table.
+    if (!rows.empty() || wanted.empty())
+      text += render_table(rows, now.unix_ms());
     std::cout << text;
   }
   std::cout.flush();

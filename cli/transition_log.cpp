@@ -112,6 +112,11 @@ void transition_log::add(const supervisor_handle& supervisor,
               });
 }
 
+void transition_log::forget(const std::weak_ptr<const void>& identity) {
+  processes_.erase(identity);
+  supervisors_.erase(identity);
+}
+
 std::string transition_log::take() {
   std::stable_sort(
       pending_.begin(), pending_.end(), [](const line& a, const line& b) {

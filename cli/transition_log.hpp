@@ -35,6 +35,13 @@ class transition_log {
   void add(const process_handle& process, const clock_pair& now);
   /// The same for a supervisor.
   void add(const supervisor_handle& supervisor, const clock_pair& now);
+  /// add() for a process or supervisor that is gone from the runtime (its
+  /// handle reads its last state), then forgets it: no later look comes.
+  template <class Handle>
+  void add_last(const Handle& gone, const clock_pair& now) {
+    add(gone, now);
+    forget(gone.identity());
+  }
 
   /// The lines added since the last take(), each ending in '\n', ordered by
   /// publication time (a process's own lines in version order).
@@ -61,6 +68,7 @@ class transition_log {
                    std::string_view missed_name, bool gap_on_first_look,
                    const clock_pair& now, Suffix suffix);
   void push(std::chrono::steady_clock::time_point at, std::string text);
+  void forget(const std::weak_ptr<const void>& identity);
   void note_missed(std::string_view name, std::uint64_t missed,
                    std::size_t capacity,
                    std::chrono::steady_clock::time_point at,

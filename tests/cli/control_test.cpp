@@ -298,8 +298,17 @@ startsecs_ms = 0
     r = run.cli({"reload"});
     INFO(r.output);
     CHECK(r.code == 1);
-    CHECK(contains(r.output, "run.toml:"));
+    // As `vitrine check` reports a file: a line per problem, then how many.
+    CHECK(r.output.starts_with(config + ":"));
+    CHECK(r.output.ends_with("\n2 problems\n"));
+    CHECK_FALSE(contains(r.output, "vitrine: "));
     CHECK(run.wait_status("added", "running").pid > 0);  // nothing changed
+  }
+  SECTION("status of a supervisor alone prints no process table") {
+    const auto r = run.cli({"status", "backend"});
+    INFO(r.output);
+    CHECK(r.code == 0);
+    CHECK(r.output == "supervisor backend: running, restarts 0, 2 children\n");
   }
 }
 
@@ -337,4 +346,53 @@ startsecs_ms = 0
   CHECK(contains(r.output, "fragile: running"));
   CHECK(run.wait_status("crashy", "running").pid > 0);
   CHECK(run.wait_status("api", "running").pid > 0);  // the rest untouched
+}
+
+TEST_CASE(
+    "vitrine reload while the programs are still being added waits for "
+    "them, as SIGHUP does, then applies the file",
+    "[cli][ctl][reload]") {
+  live_run run{R"(
+[[program]]
+name = "slow"
+command = ["sleep", "1000"]
+startsecs_ms = 1500
+)"};
+  run.wait_status("slow", "starting");
+  std::ofstream{run.dir().file("run.toml"), std::ios::app} << R"(
+[[program]]
+name = "added"
+command = ["sleep", "1000"]
+startsecs_ms = 0
+)";
+  const auto r = run.cli({"reload"});
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK(contains(r.output, "reloaded"));
+  CHECK(run.wait_status("added", "running").pid > 0);
+}
+
+TEST_CASE(
+    "vitrine status lists the programs in running order after a reload "
+    "reused the status table's slots",
+    "[cli][status][reload]") {
+  const auto program = [](const std::string& name) {
+    return "[[program]]\nname = \"" + name +
+           "\"\ncommand = [\"sleep\", \"1000\"]\nstartsecs_ms = 0\n\n";
+  };
+  live_run run{program("a") + program("b") + program("c")};
+  run.wait_status("c", "running");
+  // `a` is removed (its slot freed), `d` is added after the others and
+  // takes that slot.
+  std::ofstream{run.dir().file("run.toml")}
+      << program("b") + program("c") + program("d");
+  REQUIRE(run.cli({"reload"}).code == 0);
+  const auto r = run.cli({"status"});
+  INFO(r.output);
+  const auto at = [&](const std::string& name) {
+    return r.output.find("\n" + name + " ");
+  };
+  CHECK(at("b") < at("c"));
+  CHECK(at("c") < at("d"));
+  CHECK(at("d") != std::string::npos);
 }

@@ -209,6 +209,85 @@ TEST_CASE("a program moves between two changed groups", "[cli][reload]") {
   CHECK(run.cli.wait(deadline) == std::optional<int>{0});
 }
 
+TEST_CASE(
+    "a reload that adds or removes programs under a derived intensity "
+    "reports no change of the top's settings",
+    "[cli][reload]") {
+  reload_run run{program("a", "1030")};
+  run.running({"a"});
+  const std::string burst =
+      "[[program]]\nname = \"b\"\ncommand = [\"sleep\", \"1031\"]\n"
+      "startsecs_ms = 0\nrestart_limit = { burst = 100, interval_ms = "
+      "10000 }\n\n";
+  run.reload(program("a", "1030") + burst);
+  run.running({"a", "b"});
+  run.reload(program("a", "1030"), 2);
+  const auto text = read_file(run.output);
+  INFO(text);
+  CHECK(text.find("own settings changed") == std::string::npos);
+  // The limit derived with `b` (5 + 100 + 100 restarts) cannot be applied
+  // to the running top: said so, once, for that reload only.
+  CHECK(count_of(text,
+                 "derived from the programs is now 205 restarts in "
+                 "10000 ms") == 1);
+  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
+  CHECK(run.cli.wait(deadline) == std::optional<int>{0});
+}
+
+TEST_CASE("a reload cannot give a program the running top supervisor's name",
+          "[cli][reload]") {
+  reload_run run{program("a", "1040")};
+  const pid_t a_pid = run.running({"a"})["a"].pid;
+  // The new file renames the top (not applied) and uses its old name.
+  run.reload("[supervisor]\nname = \"x5\"\n\n" + program("a", "1040") +
+                 program("main", "1041"),
+             1, "reload: rejected, nothing changed (1 problem)");
+  const auto text = read_file(run.output);
+  INFO(text);
+  CHECK(text.find("program[main].name: 'main' is the name of the "
+                  "running top supervisor") != std::string::npos);
+  const auto rows = run.running({"a"});
+  CHECK(rows.at("a").pid == a_pid);
+  CHECK_FALSE(rows.contains("main"));
+  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
+  CHECK(run.cli.wait(deadline) == std::optional<int>{0});
+}
+
+TEST_CASE(
+    "--plain shows every transition of the programs a reload removes or "
+    "replaces, in time order",
+    "[cli][reload]") {
+  const std::string group =
+      "[[group]]\nname = \"g\"\n\n[[group.program]]\nname = \"c\"\n"
+      "command = [\"sleep\", \"1253\"]\nstartsecs_ms = 0\n\n";
+  reload_run run{program("a", "1250") + program("b", "1251") + group};
+  auto before = run.running({"a", "b", "c"});
+  run.reload(program("a", "1252"));
+  run.running({"a"}, {{"a", before["a"].pid}});
+  const auto text = read_file(run.output);
+  INFO(text);
+  for (const auto& name : {"a", "b", "c"}) {
+    const std::string pid = std::to_string(before[name].pid);
+    CHECK(count_of(text, std::string{" "} + name + " stopping pid=" + pid) ==
+          1);
+    CHECK(count_of(text, std::string{" "} + name +
+                             " stopped pid=0 restarts=0 last_exit=signal 15 "
+                             "(SIGTERM)") == 1);
+  }
+  CHECK(count_of(text, " supervisor g stopped") == 1);
+  // Each line stamped no earlier than the one before (HH:MM:SS.mmm).
+  std::string previous;
+  for (std::size_t at = 0, end;
+       (end = text.find('\n', at)) != std::string::npos; at = end + 1) {
+    const auto stamp = text.substr(at, 12);
+    if (stamp.size() < 12 || stamp[2] != ':' || stamp[8] != '.') continue;
+    CHECK(previous <= stamp);
+    previous = stamp;
+  }
+  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
+  CHECK(run.cli.wait(deadline) == std::optional<int>{0});
+}
+
 TEST_CASE("the difference between two configs, by name", "[cli][reload]") {
   using namespace vitrine;
   auto proc = [](std::string name, std::string arg) {
@@ -217,10 +296,10 @@ TEST_CASE("the difference between two configs, by name", "[cli][reload]") {
     p.launch.argv = {"sleep", std::move(arg)};
     return p;
   };
-  supervisor_spec a, b;
-  a.name = b.name = "main";
-  a.children = {proc("x", "1"), proc("y", "1"), proc("z", "1")};
-  b.children = {proc("y", "2"), proc("x", "1"), proc("w", "1")};
+  cli::config a, b;
+  a.tree.name = b.tree.name = "main";
+  a.tree.children = {proc("x", "1"), proc("y", "1"), proc("z", "1")};
+  b.tree.children = {proc("y", "2"), proc("x", "1"), proc("w", "1")};
   auto diff = cli::diff_configs(a, b);
   CHECK(diff.added == std::vector<std::string>{"w"});
   CHECK(diff.removed == std::vector<std::string>{"z"});
@@ -231,10 +310,10 @@ TEST_CASE("the difference between two configs, by name", "[cli][reload]") {
 
   // Any field counts, e.g. the environment or the stop signal.
   auto c = a;
-  std::get<process_spec>(c.children[0]).launch.env.push_back({"K", "V"});
-  std::get<process_spec>(c.children[1]).stop_signal = SIGINT;
-  c.intensity = a.intensity + 1;
-  std::swap(c.children[1], c.children[2]);  // y (changed) and z
+  std::get<process_spec>(c.tree.children[0]).launch.env.push_back({"K", "V"});
+  std::get<process_spec>(c.tree.children[1]).stop_signal = SIGINT;
+  c.tree.intensity = a.tree.intensity + 1;
+  std::swap(c.tree.children[1], c.tree.children[2]);  // y (changed) and z
   diff = cli::diff_configs(a, c);
   CHECK(diff.changed == std::vector<std::string>{"x", "y"});
   CHECK(diff.unchanged == std::vector<std::string>{"z"});
@@ -242,6 +321,33 @@ TEST_CASE("the difference between two configs, by name", "[cli][reload]") {
   CHECK_FALSE(diff.reordered);
 
   auto d = a;
-  std::swap(d.children[0], d.children[2]);
+  std::swap(d.tree.children[0], d.tree.children[2]);
   CHECK(cli::diff_configs(a, d).reordered);
+}
+
+TEST_CASE("a derived top intensity is not a setting the user changed",
+          "[cli][reload]") {
+  using namespace vitrine;
+  cli::config running, next;
+  running.intensity_derived = running.period_derived = true;
+  next.intensity_derived = next.period_derived = true;
+  running.tree.intensity = 10;
+  next.tree.intensity = 205;  // a program with a burst of 100 was added
+  auto diff = cli::diff_configs(running, next);
+  CHECK_FALSE(diff.top_settings_changed);
+  // The running limit stays (the runtime cannot change it): said so.
+  CHECK(diff.derived_limit_kept);
+  CHECK(diff.derived_intensity == 205);
+
+  SECTION("a stricter derived limit is no news") {
+    std::swap(running.tree.intensity, next.tree.intensity);
+    CHECK_FALSE(cli::diff_configs(running, next).derived_limit_kept);
+  }
+  SECTION("writing an intensity that was derived is a change") {
+    next.intensity_derived = false;
+    next.tree.intensity = running.tree.intensity;
+    diff = cli::diff_configs(running, next);
+    CHECK(diff.top_settings_changed);
+    CHECK_FALSE(diff.derived_limit_kept);
+  }
 }
