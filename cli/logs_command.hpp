@@ -6,8 +6,9 @@
 // (load_config_file, without the file system checks) and NAME's capture
 // paths taken from it. `-n N` prints the last N lines, reading back
 // through the rotated files (PATH.1, PATH.2, ...) when PATH holds fewer;
-// `-f` then follows PATH across rotation (a replaced file is drained and
-// the new one read from its start; a truncated one is read from its start)
+// `-f` then follows PATH across rotation (log_follower.hpp: each rotated
+// file is read to its end, then the next newer one, none skipped or
+// repeated while they exist; a truncated one is read from its start)
 // until SIGINT, SIGTERM, SIGHUP or SIGQUIT, and returns 0.
 //
 // Threads: the main thread, before any other exists (it blocks the stop
@@ -28,8 +29,9 @@ struct logs_options {
   bool follow = false;
 };
 
-/// 0 on success (or a stop signal while following); 1 when the instance,
-/// the program or its capture cannot be found, with the reason on stderr.
+/// 0 on success (or a stop signal while following); 1
+/// when the instance or the program cannot be found, or does not capture,
+/// with the reason on stderr.
 int logs_command(const logs_options& options);
 
 /// The last `n` lines of the files `paths` (the current file first, then

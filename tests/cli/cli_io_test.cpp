@@ -46,23 +46,6 @@ std::string status_of(const std::string& line) {
   return status;
 }
 
-/// Numbers N of the lines "PREFIX N" in `text`, in order.
-std::vector<int> numbers_after(const std::string& text,
-                               const std::string& prefix) {
-  std::vector<int> out;
-  std::istringstream in{text};
-  for (std::string line; std::getline(in, line);)
-    if (line.starts_with(prefix))
-      out.push_back(std::stoi(line.substr(prefix.size())));
-  return out;
-}
-
-bool consecutive(const std::vector<int>& numbers) {
-  for (std::size_t i = 1; i < numbers.size(); ++i)
-    if (numbers[i] != numbers[i - 1] + 1) return false;
-  return !numbers.empty();
-}
-
 }  // namespace
 
 TEST_CASE("run --plain prints every transition of a crash loop, in order",
