@@ -1,6 +1,7 @@
 #include "logs_command.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,9 +82,22 @@ bool write_all(std::string_view text) {
   return true;
 }
 
+/// Waits up to `timeout` for a stop signal or for stdout to lose its
+/// reader; true when either came. A pipe whose reader is gone polls as
+/// POLLERR even when nothing is written to it: an idle follower then ends
+/// at once (as tail -f does), not at its next write.
+bool stop_requested(signal_channel& signals,
+                    std::chrono::milliseconds timeout) {
+  pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {STDOUT_FILENO, 0, 0}};
+  if (::poll(fds, 2, static_cast<int>(timeout.count())) <= 0) return false;
+  if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) return true;
+  const int sig = signals.wait(0ms);
+  return sig && action_for(sig) == signal_action::stop;
+}
+
 /// Prints what is written to `files` (under a header when it comes from
-/// another file than the last output, if `headers`) until a stop signal
-/// (or a failed write: the reader is gone).
+/// another file than the last output, if `headers`) until a stop signal or
+/// until stdout's reader is gone.
 void follow(std::vector<log_follower>& files, bool headers,
             signal_channel& signals) {
   const auto notice = [](const std::string& text) {
@@ -104,9 +118,7 @@ void follow(std::vector<log_follower>& files, bool headers,
       if (progress == log_follower::progress::reader_gone) return;
       behind = behind || progress == log_follower::progress::more;
     }
-    if (const int sig = signals.wait(behind ? 0ms : 100ms);
-        sig && action_for(sig) == signal_action::stop)
-      return;
+    if (stop_requested(signals, behind ? 0ms : 100ms)) return;
   }
 }
 

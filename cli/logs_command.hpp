@@ -9,7 +9,8 @@
 // `-f` then follows PATH across rotation (log_follower.hpp: each rotated
 // file is read to its end, then the next newer one, none skipped or
 // repeated while they exist; a truncated one is read from its start)
-// until SIGINT, SIGTERM, SIGHUP or SIGQUIT, and returns 0.
+// until SIGINT, SIGTERM, SIGHUP or SIGQUIT or until stdout's reader goes
+// away, and returns 0.
 //
 // Threads: the main thread, before any other exists (it blocks the stop
 // signals, see signal_channel.hpp). Cost: reads only the tail it prints;
@@ -29,7 +30,7 @@ struct logs_options {
   bool follow = false;
 };
 
-/// 0 on success (or a stop signal while following); 1
+/// 0 on success (or a stop signal, or a closed stdout, while following); 1
 /// when the instance or the program cannot be found, or does not capture,
 /// with the reason on stderr.
 int logs_command(const logs_options& options);

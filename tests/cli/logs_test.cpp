@@ -1,11 +1,13 @@
 // `vitrine logs` against real runs: -f on a capture that rotates many
-// times between two polls, and what `logs` refuses.
+// times between two polls, a reader that goes away while the program is
+// idle, and what `logs` refuses.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <vector>
@@ -132,5 +134,35 @@ TEST_CASE("logs -f says so when rotation removed output it had not read",
   CHECK(after.front() > before.back() + 1);
   CHECK(after.back() == 20'000);
   CHECK(text.ends_with("line 20000\nDONE\n"));
+  stop(run.process());
+}
+
+TEST_CASE("logs -f ends when its reader goes away while the program is idle",
+          "[cli][logs]") {
+  live_run run{R"([[program]]
+name = "uno"
+command = "echo one; exec sleep 1000"
+startsecs_ms = 0
+stdout = { capture = "uno.log" }
+)"};
+  REQUIRE(wait_for_text(run.dir().file("uno.log"), "one\n", 20s,
+                        run.process().pid()));
+  // `head -1` exits after the first line; the program writes nothing more.
+  const std::string status = run.dir().file("status");
+  const std::string command =
+      "(timeout 10 " VITRINE_CLI_PATH " logs uno -f -n 1 --state-dir " +
+      run.state() + "; echo $? > " + status + ") | head -1";
+  const auto start = std::chrono::steady_clock::now();
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string printed;
+  char buffer[256];
+  while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe))
+    printed.append(buffer, n);
+  ::pclose(pipe);
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(printed == "one\n");
+  CHECK(read_file(status) == "0\n");  // not 124: timeout did not end it
+  CHECK(took < 5s);
   stop(run.process());
 }
