@@ -166,3 +166,10 @@ stdout = { capture = "uno.log" }
   CHECK(took < 5s);
   stop(run.process());
 }
+
+TEST_CASE("logs refuses a negative line count", "[cli][logs]") {
+  const auto result = run_cli({"logs", "seq", "-n", "-1"});
+  INFO(result.output);
+  CHECK(result.code == 2);
+  CHECK(contains(result.output, "must be a number of lines, 0 or more"));
+}
