@@ -226,9 +226,9 @@ class translator {
     if (auto v = r.get_signal("stop_signal")) spec.stop_signal = *v;
     if (auto v = r.get_millis("stop_timeout_ms", 1)) spec.stop_timeout = *v;
     detail::read_stdio(r, "stdout", spec.launch.stdout_target, spec.logs,
-                       options_.base_dir);
+                       options_);
     detail::read_stdio(r, "stderr", spec.launch.stderr_target, spec.logs,
-                       options_.base_dir);
+                       options_);
     if (auto v = r.get_int("notify_fd", 3, 1023))
       spec.launch.notify_fd = static_cast<int>(*v);
     if (auto v = r.get_bool("autostart")) spec.autostart = *v;

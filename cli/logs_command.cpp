@@ -14,6 +14,7 @@
 
 #include "config.hpp"
 #include "log_follower.hpp"
+#include "regular_file.hpp"
 #include "signal_channel.hpp"
 #include "state_dir.hpp"
 #include "text_escape.hpp"
@@ -233,7 +234,17 @@ int logs_command(const logs_options& options) {
     return 1;
   }
 
+  for (const auto& path : paths) {
+    if (const auto problem = existing_non_regular(path); !problem.empty()) {
+      std::cerr << "vitrine: the capture of program '"
+                << terminal_safe(options.name) << "', " << terminal_safe(path)
+                << ", " << problem << "\n";
+      return 1;
+    }
+  }
+
   const bool headers = paths.size() > 1;
+  bool missing = false;
   std::vector<log_follower> files;
   for (const auto& path : paths) {
     log_follower file{path, program->logs.backups};
@@ -241,14 +252,22 @@ int logs_command(const logs_options& options) {
     for (unsigned i = 1; i <= program->logs.backups; ++i)
       older.push_back(path + "." + std::to_string(i));
     std::string text;
-    if (file.open_at_end())
+    if (file.open_at_end()) {
       text = tail_of(file.fd(), file.opened_size(), older, options.lines);
+    } else {
+      // The run creates it when the program first starts.
+      missing = true;
+      std::cerr << "vitrine: " << terminal_safe(path)
+                << " does not exist (yet): program '"
+                << terminal_safe(options.name) << "' has not started"
+                << (options.follow ? "; following it once it does\n" : "\n");
+    }
     if (headers && !write_all("==> " + terminal_safe(path) + " <==\n"))
       return 0;
     if (!write_all(text)) return 0;
     files.push_back(std::move(file));
   }
-  if (!options.follow) return 0;
+  if (!options.follow) return missing ? 1 : 0;
 
   follow(files, headers, signals);
   return 0;

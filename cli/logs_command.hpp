@@ -31,8 +31,9 @@ struct logs_options {
 };
 
 /// 0 on success (or a stop signal, or a closed stdout, while following); 1
-/// when the instance or the program cannot be found, or does not capture,
-/// with the reason on stderr.
+/// when the instance, the program or its capture cannot be found (a capture
+/// not created yet is awaited with `-f`), or a capture is not a regular
+/// file, with the reason on stderr.
 int logs_command(const logs_options& options);
 
 /// The last `n` lines of the files `paths` (the current file first, then

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "regular_file.hpp"
+
 namespace vitrine::cli::detail {
 
 key_locations locate_keys(const toml::table& table) {
@@ -111,7 +113,7 @@ fleet_intensity default_top_intensity(const supervisor_spec& top) {
 }
 
 void read_stdio(table_reader& r, std::string_view key, os::stdio_target& target,
-                log_rotation& logs, const std::string& base_dir) {
+                log_rotation& logs, const parse_options& options) {
   using kind = os::stdio_target::kind;
   const auto* node = r.find(key);
   if (!node) return;
@@ -137,9 +139,15 @@ void read_stdio(table_reader& r, std::string_view key, os::stdio_target& target,
     return r.error(key, "needs exactly one of 'file' or 'capture'");
   if (file && (t.find("max_bytes") || t.find("backups")))
     r.error(key, "max_bytes and backups apply to 'capture' only");
-  if (auto path = t.get_string(file ? "file" : "capture")) {
+  const std::string_view path_key = file ? "file" : "capture";
+  if (auto path = t.get_string(path_key)) {
     target.mode = file ? kind::append_file : kind::capture;
-    target.path = resolve_path(base_dir, *path);
+    target.path = resolve_path(options.base_dir, *path);
+    // A `file` may be a device (/dev/null); a capture is rotated by rename.
+    if (capture && options.semantic_checks)
+      if (const auto problem = existing_non_regular(target.path);
+          !problem.empty())
+        t.error(path_key, target.path + " " + problem);
   }
   if (auto v = t.get_int("max_bytes", 0, std::int64_t{1} << 50))
     logs.max_bytes = static_cast<std::uint64_t>(*v);

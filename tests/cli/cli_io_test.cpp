@@ -7,13 +7,12 @@
 #include <sys/stat.h>
 
 #include <chrono>
-#include <fstream>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include "cli_driver.hpp"
-#include "state_dir.hpp"
+#include "fake_state.hpp"
 
 using namespace vitrine::test;
 using namespace std::chrono_literals;
@@ -128,26 +127,6 @@ TEST_CASE("check names the key of an argument over MAX_ARG_STRLEN",
                            "bytes, above the limit of 131071 bytes") !=
         std::string::npos);
 }
-
-namespace {
-
-/// A state directory naming `config` as its run's configuration, as
-/// `vitrine run --state-dir` leaves it (written here: the test does not
-/// depend on the run side).
-struct fake_state {
-  explicit fake_state(const temp_dir& dir, const std::string& config)
-      : path(dir.file("state")) {
-    std::string error;
-    claimed = vitrine::cli::state_dir::claim(path, error);
-    INFO(error);
-    REQUIRE(claimed);
-    std::ofstream{claimed->file(vitrine::cli::config_leaf)} << config << "\n";
-  }
-  std::string path;
-  std::optional<vitrine::cli::state_dir> claimed;
-};
-
-}  // namespace
 
 TEST_CASE("logs prints the last lines of a capture, across rotated files",
           "[cli][logs]") {

@@ -8,10 +8,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <vector>
 
+#include "fake_state.hpp"
 #include "live_run.hpp"
 
 using namespace vitrine::test;
@@ -172,4 +174,33 @@ TEST_CASE("logs refuses a negative line count", "[cli][logs]") {
   INFO(result.output);
   CHECK(result.code == 2);
   CHECK(contains(result.output, "must be a number of lines, 0 or more"));
+}
+
+TEST_CASE("logs refuses a capture that is missing or not a regular file",
+          "[cli][logs]") {
+  temp_dir dir;
+  const auto config = dir.write("caps.toml", R"([[program]]
+name = "b"
+command = ["sleep", "1000"]
+stdout = { capture = "sub" }
+
+[[program]]
+name = "later"
+command = ["sleep", "1000"]
+stdout = { capture = "later.log" }
+)");
+  REQUIRE(std::filesystem::create_directory(dir.file("sub")));
+  fake_state state{dir, config};
+  const auto directory = run_cli({"logs", "b", "--state-dir", state.path});
+  INFO(directory.output);
+  CHECK(directory.code == 1);
+  CHECK(contains(directory.output, "the capture of program 'b', " +
+                                       dir.file("sub") +
+                                       ", is a directory, not a regular file"));
+  const auto missing = run_cli({"logs", "later", "--state-dir", state.path});
+  INFO(missing.output);
+  CHECK(missing.code == 1);
+  CHECK(contains(missing.output, dir.file("later.log") +
+                                     " does not exist (yet): program "
+                                     "'later' has not started"));
 }

@@ -1,0 +1,47 @@
+// What `check` and `run` refuse about captures and the state directory
+// before anything starts, naming the key (or option) concerned.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include "cli_driver.hpp"
+#include "live_run.hpp"
+
+using namespace vitrine::test;
+
+namespace {
+
+/// A program "p" that writes to `stdout_table` and `stderr_table`.
+std::string program_with(const std::string& stdout_table,
+                         const std::string& stderr_table = "\"inherit\"") {
+  return "[[program]]\nname = \"p\"\ncommand = [\"sleep\", \"1000\"]\n"
+         "stdout = " +
+         stdout_table + "\nstderr = " + stderr_table + "\n";
+}
+
+}  // namespace
+
+TEST_CASE("check and run refuse a capture that is not a regular file",
+          "[cli][config]") {
+  temp_dir dir;
+  REQUIRE(std::filesystem::create_directory(dir.file("sub")));
+  const auto config =
+      dir.write("dir.toml", program_with("{ capture = \"sub\" }"));
+  const std::string problem =
+      "dir.toml:4:12: program[p].stdout.capture: " + dir.file("sub") +
+      " is a directory, not a regular file";
+  const auto checked = run_cli({"check", config});
+  INFO(checked.output);
+  CHECK(checked.code == 1);
+  CHECK(contains(checked.output, problem));
+  const auto ran =
+      run_cli({"run", config, "--plain", "--state-dir", dir.file("state")});
+  INFO(ran.output);
+  CHECK(ran.code == 1);
+  CHECK(contains(ran.output, problem));
+  // A `file` may be a device: only a capture is rotated by renaming it.
+  const auto device =
+      dir.write("dev.toml", program_with("{ file = \"/dev/null\" }"));
+  CHECK(run_cli({"check", device}).code == 0);
+}
