@@ -141,6 +141,10 @@ void read_stdio(table_reader& r, std::string_view key, os::stdio_target& target,
     r.error(key, "max_bytes and backups apply to 'capture' only");
   const std::string_view path_key = file ? "file" : "capture";
   if (auto path = t.get_string(path_key)) {
+    if (path->empty())
+      return t.error(path_key,
+                     "needs a file path (absolute, or relative to the "
+                     "directory of the configuration file)");
     target.mode = file ? kind::append_file : kind::capture;
     target.path = resolve_path(options.base_dir, *path);
     // A `file` may be a device (/dev/null); a capture is rotated by rename.

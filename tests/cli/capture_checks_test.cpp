@@ -45,3 +45,16 @@ TEST_CASE("check and run refuse a capture that is not a regular file",
       dir.write("dev.toml", program_with("{ file = \"/dev/null\" }"));
   CHECK(run_cli({"check", device}).code == 0);
 }
+
+TEST_CASE("an empty capture path says what a path may be", "[cli][config]") {
+  temp_dir dir;
+  const auto config =
+      dir.write("empty.toml", program_with("{ capture = \"\" }"));
+  const auto checked = run_cli({"check", config});
+  INFO(checked.output);
+  CHECK(checked.code == 1);
+  CHECK(contains(checked.output,
+                 "program[p].stdout.capture: needs a file path (absolute, or "
+                 "relative to the directory of the configuration file)"));
+  CHECK(!contains(checked.output, "absolute file path"));
+}
