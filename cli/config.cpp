@@ -229,6 +229,7 @@ class translator {
                        options_);
     detail::read_stdio(r, "stderr", spec.launch.stderr_target, spec.logs,
                        options_);
+    detail::check_shared_rotation(r);
     if (auto v = r.get_int("notify_fd", 3, 1023))
       spec.launch.notify_fd = static_cast<int>(*v);
     if (auto v = r.get_bool("autostart")) spec.autostart = *v;

@@ -159,4 +159,22 @@ void read_stdio(table_reader& r, std::string_view key, os::stdio_target& target,
     logs.backups = static_cast<unsigned>(*v);
 }
 
+void check_shared_rotation(table_reader& r) {
+  const auto* out = r.find("stdout");
+  const auto* err = r.find("stderr");
+  const auto* out_table = out ? out->as_table() : nullptr;
+  const auto* err_table = err ? err->as_table() : nullptr;
+  if (!out_table || !err_table) return;
+  auto e = r.nested("stderr", *err_table);
+  for (const std::string_view key : {"max_bytes", "backups"}) {
+    const auto* a = out_table->get_as<std::int64_t>(key);
+    const auto* b = err_table->get_as<std::int64_t>(key);
+    if (a && b && a->get() != b->get())
+      e.error(key, "is " + std::to_string(b->get()) + " but stdout." +
+                       std::string{key} + " is " + std::to_string(a->get()) +
+                       ": the rotation settings are one per program (set "
+                       "them once, or the same in both)");
+  }
+}
+
 }  // namespace vitrine::cli::detail

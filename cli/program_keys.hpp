@@ -52,4 +52,8 @@ fleet_intensity default_top_intensity(const supervisor_spec& top);
 void read_stdio(table_reader& r, std::string_view key, os::stdio_target& target,
                 log_rotation& logs, const parse_options& options);
 
+/// The rotation settings are one per program: refuses a `max_bytes` or
+/// `backups` that stdout and stderr both set, to different values.
+void check_shared_rotation(table_reader& r);
+
 }  // namespace vitrine::cli::detail

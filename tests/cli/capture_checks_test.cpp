@@ -58,3 +58,28 @@ TEST_CASE("an empty capture path says what a path may be", "[cli][config]") {
                  "relative to the directory of the configuration file)"));
   CHECK(!contains(checked.output, "absolute file path"));
 }
+
+TEST_CASE("stdout and stderr may not set different rotation settings",
+          "[cli][config]") {
+  temp_dir dir;
+  const auto conflicting = dir.write(
+      "conflict.toml",
+      program_with("{ capture = \"e.log\", max_bytes = 100, backups = 4 }",
+                   "{ capture = \"e.log\", max_bytes = 200, backups = 4 }"));
+  const auto refused = run_cli({"check", conflicting});
+  INFO(refused.output);
+  CHECK(refused.code == 1);
+  CHECK(contains(refused.output,
+                 "program[p].stderr.max_bytes: is 200 but stdout.max_bytes "
+                 "is 100: the rotation settings are one per program"));
+  CHECK(!contains(refused.output, "backups"));
+  // Set once, or the same in both: accepted.
+  const auto once = dir.write(
+      "once.toml", program_with("{ capture = \"e.log\", max_bytes = 100 }",
+                                "{ capture = \"e.log\" }"));
+  CHECK(run_cli({"check", once}).code == 0);
+  const auto same = dir.write(
+      "same.toml", program_with("{ capture = \"e.log\", backups = 2 }",
+                                "{ capture = \"f.log\", backups = 2 }"));
+  CHECK(run_cli({"check", same}).code == 0);
+}
