@@ -14,6 +14,7 @@
 
 #include "program_keys.hpp"
 #include "regular_file.hpp"
+#include "state_dir.hpp"
 #include "text_escape.hpp"
 #include "toml_prefilter.hpp"
 #include "toml_reader.hpp"
@@ -59,6 +60,11 @@ class translator {
       r.allow_only(
           {"name", "strategy", "intensity", "period_ms", "parallel_start"});
       read_supervisor_keys(r, tree);
+      if (is_dot_name(tree.name))
+        r.error("name", "'" + tree.name +
+                            "' cannot name the run's state directory "
+                            "($XDG_RUNTIME_DIR/vitrine/NAME): choose "
+                            "another name");
     }
     read_children(doc, tree);
     const auto* sup = doc.find("supervisor");

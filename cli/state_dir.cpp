@@ -120,8 +120,12 @@ std::string default_state_base() {
   return "/tmp/vitrine-" + std::to_string(::geteuid());
 }
 
+bool is_dot_name(std::string_view name) noexcept {
+  return name == "." || name == "..";
+}
+
 std::string default_state_dir(std::string_view instance) {
-  const bool usable = !instance.empty() && instance != "." && instance != "..";
+  const bool usable = !instance.empty() && !is_dot_name(instance);
   return default_state_base() + "/" +
          std::string{usable ? instance : std::string_view{"vitrine"}};
 }

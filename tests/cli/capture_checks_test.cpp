@@ -83,3 +83,18 @@ TEST_CASE("stdout and stderr may not set different rotation settings",
                                 "{ capture = \"f.log\", backups = 2 }"));
   CHECK(run_cli({"check", same}).code == 0);
 }
+
+TEST_CASE("a top supervisor named . or .. is refused", "[cli][config]") {
+  temp_dir dir;
+  for (const std::string name : {".", ".."}) {
+    const auto config =
+        dir.write("dots.toml", "[supervisor]\nname = \"" + name + "\"\n" +
+                                   program_with("\"inherit\""));
+    const auto checked = run_cli({"check", config});
+    INFO(checked.output);
+    CHECK(checked.code == 1);
+    CHECK(contains(checked.output,
+                   "supervisor.name: '" + name +
+                       "' cannot name the run's state directory"));
+  }
+}
