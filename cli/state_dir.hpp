@@ -46,7 +46,8 @@ class state_dir {
  public:
   /// For `vitrine run`: creates `path` (and missing parents) with mode 0700,
   /// checks it, and takes the lock. nullopt with `error` set when the
-  /// directory is unsafe or another run holds it.
+  /// directory is unsafe, another run holds it, or its control socket's
+  /// path would be too long for bind(2) (refused before creating anything).
   static std::optional<state_dir> claim(const std::string& path,
                                         std::string& error);
 

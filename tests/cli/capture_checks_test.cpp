@@ -98,3 +98,16 @@ TEST_CASE("a top supervisor named . or .. is refused", "[cli][config]") {
                        "' cannot name the run's state directory"));
   }
 }
+
+TEST_CASE("run refuses a --state-dir too long for its socket, creating nothing",
+          "[cli][state_dir]") {
+  temp_dir dir;
+  const auto config = dir.write("one.toml", program_with("\"inherit\""));
+  const std::string parent = dir.file(std::string(100, 'd'));
+  const std::string state = parent + "/state";
+  const auto ran = run_cli({"run", config, "--plain", "--state-dir", state});
+  INFO(ran.output);
+  CHECK(ran.code == 1);
+  CHECK(contains(ran.output, "the state directory path is too long"));
+  CHECK(!file_exists(parent));
+}
