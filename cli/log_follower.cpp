@@ -80,16 +80,20 @@ unsigned log_follower::rotated_index() const {
 }
 
 log_follower::successor log_follower::open_successor() {
+  successor missed = successor::not_yet;
   for (int attempt = 0; attempt < successor_attempts; ++attempt) {
     const unsigned k = rotated_index();
     if (k == 0) {
-      // Not seen under any name: either rotations moved it past the
-      // lookup (look again), or the last one deleted it (no link left).
+      // Not seen under any name: rotations moved it past the lookup (look
+      // again), the last one deleted it (no link left), or someone else
+      // renamed it.
       struct stat own {};
       if (::fstat(fd_.get(), &own) == 0 && own.st_nlink == 0)
         return successor::lost;
+      missed = successor::unplaced;
       continue;
     }
+    missed = successor::not_yet;
     const std::string newer = k == 1 ? path_ : rotated_name(k - 1);
     struct stat st {};
     os::unique_fd next = open_regular(newer, st);
@@ -104,7 +108,7 @@ log_follower::successor log_follower::open_successor() {
     adopt(std::move(next), st);
     return successor::opened;
   }
-  return successor::not_yet;
+  return missed;
 }
 
 void log_follower::skip_to_oldest(const notice_sink& notice) {
@@ -131,8 +135,12 @@ bool log_follower::next_file(const notice_sink& notice) {
       unplaced_polls_ = 0;
       return true;
     case successor::not_yet:
+      return false;
+    case successor::unplaced:
       if (++unplaced_polls_ < max_unplaced_polls) return false;
       unplaced_polls_ = 0;
+      notice("the file being read as " + path_ +
+             " was renamed out of its rotation; going on with " + path_);
       return open(path_, false);
     case successor::lost:
       break;

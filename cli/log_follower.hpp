@@ -12,9 +12,9 @@
 // more than K rotations behind: it has no link left), what followed it
 // may be gone: the reader says so through `notice` and goes on with the
 // oldest file left. A file renamed elsewhere by someone else is left for
-// the new PATH after a few polls. With backups = 0 the sink deletes PATH
-// at each rotation, so what followed is simply the new PATH (a rotation
-// missed entirely cannot be told).
+// the new PATH after a few polls, with a notice too. With backups = 0 the sink
+// deletes PATH at each rotation, so what followed is simply the new PATH (a
+// rotation missed entirely cannot be told).
 //
 // Threads: one thread per instance. Cost: per poll, one stat(2) and a
 // read(2) per 64 KiB of new output; after a rotation, one stat(2) per
@@ -69,7 +69,12 @@ class log_follower {
 
  private:
   /// What became of the file being read once PATH is another file.
-  enum class successor { opened, not_yet, lost };
+  enum class successor {
+    opened,    ///< the next file is open
+    not_yet,   ///< mid-rotation: look again at the next poll
+    unplaced,  ///< still linked, but under no rotated name
+    lost       ///< deleted by rotation: what followed may be gone too
+  };
 
   bool open(const std::string& path, bool at_end);
   void adopt(os::unique_fd fd, const struct stat& st);

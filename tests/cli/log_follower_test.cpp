@@ -1,7 +1,10 @@
 // The `logs -f` reader (cli/log_follower.hpp) against the real sink
 // (os::log_sink), with the rotations placed between polls at will: every
-// line once while the rotated files exist, and a notice when they do not.
+// line once while the rotated files exist, and a notice when they do not
+// (or when someone else renamed the file being read).
 #include "log_follower.hpp"
+
+#include <stdio.h>
 
 #include <catch2/catch.hpp>
 #include <string>
@@ -102,5 +105,23 @@ TEST_CASE("a follower more rotations behind than the backups says it skipped",
   f.write_lines(15);
   f.catch_up();
   CHECK(f.notices.empty());
+  CHECK(f.read == f.written);
+}
+
+TEST_CASE("a follower leaves a file renamed by someone else for the new PATH",
+          "[cli][logs]") {
+  follow_fixture f{0, 2};  // never rotates by itself
+  f.write_lines(3);
+  f.catch_up();
+  REQUIRE(::rename(f.path.c_str(), f.dir.file("elsewhere").c_str()) == 0);
+  f.write_lines(2);  // still into the renamed file: its writer holds it
+  f.sink.reopen();   // what logrotate's postrotate would ask for
+  f.write_lines(4);
+  // It looks for the renamed file for a few polls, then gives it up.
+  for (int poll = 0; poll < 20 && f.notices.empty(); ++poll) f.catch_up();
+  f.catch_up();
+  CHECK(f.notices == "the file being read as " + f.path +
+                         " was renamed out of its rotation; going on with " +
+                         f.path + "\n");
   CHECK(f.read == f.written);
 }
