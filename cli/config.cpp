@@ -14,6 +14,7 @@
 
 #include "program_keys.hpp"
 #include "regular_file.hpp"
+#include "state_dir.hpp"
 #include "text_escape.hpp"
 #include "toml_prefilter.hpp"
 #include "toml_reader.hpp"
@@ -59,6 +60,11 @@ class translator {
       r.allow_only(
           {"name", "strategy", "intensity", "period_ms", "parallel_start"});
       read_supervisor_keys(r, tree);
+      if (is_dot_name(tree.name))
+        r.error("name", "'" + tree.name +
+                            "' cannot name the run's state directory "
+                            "($XDG_RUNTIME_DIR/vitrine/NAME): choose "
+                            "another name");
     }
     read_children(doc, tree);
     const auto* sup = doc.find("supervisor");
@@ -226,9 +232,10 @@ class translator {
     if (auto v = r.get_signal("stop_signal")) spec.stop_signal = *v;
     if (auto v = r.get_millis("stop_timeout_ms", 1)) spec.stop_timeout = *v;
     detail::read_stdio(r, "stdout", spec.launch.stdout_target, spec.logs,
-                       options_.base_dir);
+                       options_);
     detail::read_stdio(r, "stderr", spec.launch.stderr_target, spec.logs,
-                       options_.base_dir);
+                       options_);
+    detail::check_shared_rotation(r);
     if (auto v = r.get_int("notify_fd", 3, 1023))
       spec.launch.notify_fd = static_cast<int>(*v);
     if (auto v = r.get_bool("autostart")) spec.autostart = *v;

@@ -1,6 +1,7 @@
 #include "logs_command.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #include <variant>
 
 #include "config.hpp"
+#include "log_follower.hpp"
+#include "regular_file.hpp"
 #include "signal_channel.hpp"
 #include "state_dir.hpp"
 #include "text_escape.hpp"
@@ -70,14 +73,6 @@ std::string tail_of(int fd, std::uint64_t size,
   return text;
 }
 
-/// One followed capture file: its open file and where reading stopped.
-struct followed {
-  std::string path;
-  unique_fd fd;
-  dev_t dev = 0;
-  ino_t ino = 0;
-};
-
 bool write_all(std::string_view text) {
   while (!text.empty()) {
     const ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
@@ -88,47 +83,44 @@ bool write_all(std::string_view text) {
   return true;
 }
 
-/// What `file` has beyond its read offset.
-std::string drain(followed& file) {
-  std::string out;
-  char buffer[chunk_size];
+/// Waits up to `timeout` for a stop signal or for stdout to lose its
+/// reader; true when either came. A pipe whose reader is gone polls as
+/// POLLERR even when nothing is written to it: an idle follower then ends
+/// at once (as tail -f does), not at its next write.
+bool stop_requested(signal_channel& signals,
+                    std::chrono::milliseconds timeout) {
+  pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {STDOUT_FILENO, 0, 0}};
+  if (::poll(fds, 2, static_cast<int>(timeout.count())) <= 0) return false;
+  if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) return true;
+  const int sig = signals.wait(0ms);
+  return sig && action_for(sig) == signal_action::stop;
+}
+
+/// Prints what is written to `files` (under a header when it comes from
+/// another file than the last output, if `headers`) until a stop signal or
+/// until stdout's reader is gone.
+void follow(std::vector<log_follower>& files, bool headers,
+            signal_channel& signals) {
+  const auto notice = [](const std::string& text) {
+    std::cerr << "vitrine: " << terminal_safe(text) << "\n";
+  };
+  std::size_t last_shown = files.size() - 1;
   for (;;) {
-    const ssize_t n = ::read(file.fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buffer, static_cast<std::size_t>(n));
+    bool behind = false;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      const auto show = [&](std::string_view text) {
+        if (headers && i != last_shown &&
+            !write_all("\n==> " + terminal_safe(files[i].path()) + " <==\n"))
+          return false;
+        last_shown = i;
+        return write_all(text);  // EPIPE: the reader is gone
+      };
+      const auto progress = files[i].poll(show, notice);
+      if (progress == log_follower::progress::reader_gone) return;
+      behind = behind || progress == log_follower::progress::more;
+    }
+    if (stop_requested(signals, behind ? 0ms : 100ms)) return;
   }
-  return out;
-}
-
-/// Opens `path` for following from its start (after a rotation) or its
-/// end; false if it does not exist (yet).
-bool open_followed(followed& file, bool at_end) {
-  unique_fd fd{::open(file.path.c_str(), O_RDONLY | O_CLOEXEC)};
-  struct stat st {};
-  if (!fd || ::fstat(fd.get(), &st) != 0) return false;
-  if (at_end) ::lseek(fd.get(), 0, SEEK_END);
-  file.fd = std::move(fd);
-  file.dev = st.st_dev;
-  file.ino = st.st_ino;
-  return true;
-}
-
-/// New output of `file`, following a rotation (PATH replaced: the old file
-/// is drained, then the new one read from its start) or a truncation.
-std::string poll_followed(followed& file) {
-  std::string out = file.fd ? drain(file) : std::string{};
-  struct stat st {};
-  if (::stat(file.path.c_str(), &st) != 0) return out;  // mid-rotation
-  if (!file.fd || st.st_dev != file.dev || st.st_ino != file.ino) {
-    if (file.fd) out += drain(file);  // written before the rename
-    if (open_followed(file, false)) out += drain(file);
-  } else if (const off_t at = ::lseek(file.fd.get(), 0, SEEK_CUR);
-             at > st.st_size) {
-    ::lseek(file.fd.get(), 0, SEEK_SET);  // truncated
-    out += drain(file);
-  }
-  return out;
 }
 
 const process_spec* find_program(const supervisor_spec& tree,
@@ -242,41 +234,43 @@ int logs_command(const logs_options& options) {
     return 1;
   }
 
-  const bool headers = paths.size() > 1;
-  std::vector<followed> files;
   for (const auto& path : paths) {
-    followed file{path, {}, 0, 0};
+    if (const auto problem = existing_non_regular(path); !problem.empty()) {
+      std::cerr << "vitrine: the capture of program '"
+                << terminal_safe(options.name) << "', " << terminal_safe(path)
+                << ", " << problem << "\n";
+      return 1;
+    }
+  }
+
+  const bool headers = paths.size() > 1;
+  bool missing = false;
+  std::vector<log_follower> files;
+  for (const auto& path : paths) {
+    log_follower file{path, program->logs.backups};
     std::vector<std::string> older;
     for (unsigned i = 1; i <= program->logs.backups; ++i)
       older.push_back(path + "." + std::to_string(i));
     std::string text;
-    if (open_followed(file, true)) {
-      const off_t size = ::lseek(file.fd.get(), 0, SEEK_CUR);
-      text = tail_of(file.fd.get(), static_cast<std::uint64_t>(size), older,
-                     options.lines);
+    if (file.open_at_end()) {
+      text = tail_of(file.fd(), file.opened_size(), older, options.lines);
+    } else {
+      // The run creates it when the program first starts.
+      missing = true;
+      std::cerr << "vitrine: " << terminal_safe(path)
+                << " does not exist (yet): program '"
+                << terminal_safe(options.name) << "' has not started"
+                << (options.follow ? "; following it once it does\n" : "\n");
     }
     if (headers && !write_all("==> " + terminal_safe(path) + " <==\n"))
       return 0;
     if (!write_all(text)) return 0;
     files.push_back(std::move(file));
   }
-  if (!options.follow) return 0;
+  if (!options.follow) return missing ? 1 : 0;
 
-  std::size_t last_shown = files.size() - 1;
-  for (;;) {
-    if (const int sig = signals.wait(100ms);
-        sig && action_for(sig) == signal_action::stop)
-      return 0;
-    for (std::size_t i = 0; i < files.size(); ++i) {
-      const std::string text = poll_followed(files[i]);
-      if (text.empty()) continue;
-      if (headers && i != last_shown &&
-          !write_all("\n==> " + terminal_safe(files[i].path) + " <==\n"))
-        return 0;
-      last_shown = i;
-      if (!write_all(text)) return 0;  // EPIPE: the reader is gone
-    }
-  }
+  follow(files, headers, signals);
+  return 0;
 }
 
 }  // namespace vitrine::cli

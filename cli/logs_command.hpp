@@ -6,9 +6,11 @@
 // (load_config_file, without the file system checks) and NAME's capture
 // paths taken from it. `-n N` prints the last N lines, reading back
 // through the rotated files (PATH.1, PATH.2, ...) when PATH holds fewer;
-// `-f` then follows PATH across rotation (a replaced file is drained and
-// the new one read from its start; a truncated one is read from its start)
-// until SIGINT, SIGTERM, SIGHUP or SIGQUIT, and returns 0.
+// `-f` then follows PATH across rotation (log_follower.hpp: each rotated
+// file is read to its end, then the next newer one, none skipped or
+// repeated while they exist; a truncated one is read from its start)
+// until SIGINT, SIGTERM, SIGHUP or SIGQUIT or until stdout's reader goes
+// away, and returns 0.
 //
 // Threads: the main thread, before any other exists (it blocks the stop
 // signals, see signal_channel.hpp). Cost: reads only the tail it prints;
@@ -28,8 +30,10 @@ struct logs_options {
   bool follow = false;
 };
 
-/// 0 on success (or a stop signal while following); 1 when the instance,
-/// the program or its capture cannot be found, with the reason on stderr.
+/// 0 on success (or a stop signal, or a closed stdout, while following); 1
+/// when the instance, the program or its capture cannot be found (a capture
+/// not created yet is awaited with `-f`), or a capture is not a regular
+/// file, with the reason on stderr.
 int logs_command(const logs_options& options);
 
 /// The last `n` lines of the files `paths` (the current file first, then

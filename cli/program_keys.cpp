@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "regular_file.hpp"
+
 namespace vitrine::cli::detail {
 
 key_locations locate_keys(const toml::table& table) {
@@ -111,7 +113,7 @@ fleet_intensity default_top_intensity(const supervisor_spec& top) {
 }
 
 void read_stdio(table_reader& r, std::string_view key, os::stdio_target& target,
-                log_rotation& logs, const std::string& base_dir) {
+                log_rotation& logs, const parse_options& options) {
   using kind = os::stdio_target::kind;
   const auto* node = r.find(key);
   if (!node) return;
@@ -137,14 +139,42 @@ void read_stdio(table_reader& r, std::string_view key, os::stdio_target& target,
     return r.error(key, "needs exactly one of 'file' or 'capture'");
   if (file && (t.find("max_bytes") || t.find("backups")))
     r.error(key, "max_bytes and backups apply to 'capture' only");
-  if (auto path = t.get_string(file ? "file" : "capture")) {
+  const std::string_view path_key = file ? "file" : "capture";
+  if (auto path = t.get_string(path_key)) {
+    if (path->empty())
+      return t.error(path_key,
+                     "needs a file path (absolute, or relative to the "
+                     "directory of the configuration file)");
     target.mode = file ? kind::append_file : kind::capture;
-    target.path = resolve_path(base_dir, *path);
+    target.path = resolve_path(options.base_dir, *path);
+    // A `file` may be a device (/dev/null); a capture is rotated by rename.
+    if (capture && options.semantic_checks)
+      if (const auto problem = existing_non_regular(target.path);
+          !problem.empty())
+        t.error(path_key, target.path + " " + problem);
   }
   if (auto v = t.get_int("max_bytes", 0, std::int64_t{1} << 50))
     logs.max_bytes = static_cast<std::uint64_t>(*v);
   if (auto v = t.get_int("backups", 0, 1000))
     logs.backups = static_cast<unsigned>(*v);
+}
+
+void check_shared_rotation(table_reader& r) {
+  const auto* out = r.find("stdout");
+  const auto* err = r.find("stderr");
+  const auto* out_table = out ? out->as_table() : nullptr;
+  const auto* err_table = err ? err->as_table() : nullptr;
+  if (!out_table || !err_table) return;
+  auto e = r.nested("stderr", *err_table);
+  for (const std::string_view key : {"max_bytes", "backups"}) {
+    const auto* a = out_table->get_as<std::int64_t>(key);
+    const auto* b = err_table->get_as<std::int64_t>(key);
+    if (a && b && a->get() != b->get())
+      e.error(key, "is " + std::to_string(b->get()) + " but stdout." +
+                       std::string{key} + " is " + std::to_string(a->get()) +
+                       ": the rotation settings are one per program (set "
+                       "them once, or the same in both)");
+  }
 }
 
 }  // namespace vitrine::cli::detail

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "config.hpp"
 #include "toml_reader.hpp"
 #include "vitrine/process_spec.hpp"
 
@@ -46,7 +47,13 @@ struct fleet_intensity {
 };
 fleet_intensity default_top_intensity(const supervisor_spec& top);
 /// `stdout` / `stderr`: "inherit", "null", { file }, { capture, ... }.
+/// With options.semantic_checks, a capture PATH that exists must be a
+/// regular file (the sink appends to it and renames it to rotate).
 void read_stdio(table_reader& r, std::string_view key, os::stdio_target& target,
-                log_rotation& logs, const std::string& base_dir);
+                log_rotation& logs, const parse_options& options);
+
+/// The rotation settings are one per program: refuses a `max_bytes` or
+/// `backups` that stdout and stderr both set, to different values.
+void check_shared_rotation(table_reader& r);
 
 }  // namespace vitrine::cli::detail

@@ -22,6 +22,10 @@ std::string_view file_kind(mode_t mode) {
   return "not a regular file";
 }
 
+std::string kind_error(mode_t mode) {
+  return "is " + std::string{file_kind(mode)} + ", not a regular file";
+}
+
 std::string size_error(std::uint64_t size, std::uint64_t limit) {
   return "is " + std::to_string(size) + " bytes, above the limit of " +
          std::to_string(limit) + " bytes (" + std::to_string(limit >> 20) +
@@ -39,7 +43,7 @@ std::string read_regular_file(const std::string& path, std::uint64_t limit,
   if (::fstat(fd, &st) != 0) {
     error = "cannot be read: " + std::string{std::strerror(errno)};
   } else if (!S_ISREG(st.st_mode)) {
-    error = "is " + std::string{file_kind(st.st_mode)} + ", not a regular file";
+    error = kind_error(st.st_mode);
   } else if (static_cast<std::uint64_t>(st.st_size) > limit) {
     error = size_error(static_cast<std::uint64_t>(st.st_size), limit);
   } else {
@@ -67,6 +71,12 @@ std::string read_regular_file(const std::string& path, std::uint64_t limit,
   }
   ::close(fd);
   return error;
+}
+
+std::string existing_non_regular(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return {};
+  return kind_error(st.st_mode);
 }
 
 }  // namespace vitrine::cli

@@ -2,7 +2,7 @@
 // size (a configuration, a status file), refusing a FIFO, a device or a
 // directory without reading from it or waiting for a writer.
 //
-// Threads: a pure function of the file system; any thread. Cost: open,
+// Threads: pure functions of the file system; any thread. Cost: open,
 // fstat, reads of the file's size (plus one byte), close.
 #pragma once
 
@@ -17,5 +17,10 @@ namespace vitrine::cli {
 /// FIFO's writer (O_NONBLOCK) and never reads a device.
 std::string read_regular_file(const std::string& path, std::uint64_t limit,
                               std::string& text);
+
+/// "" when `path` is a regular file or does not exist; else what it is
+/// instead ("is a directory, not a regular file"). Follows symbolic links,
+/// as open(2) does; one stat(2), nothing opened.
+std::string existing_non_regular(const std::string& path);
 
 }  // namespace vitrine::cli

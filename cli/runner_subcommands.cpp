@@ -13,6 +13,18 @@ std::string non_empty_path(const std::string& value) {
   return value.empty() ? "the path must not be empty" : "";
 }
 
+namespace {
+
+/// CLI11 reads "-1" into an unsigned option as its largest value: only
+/// digits are a count.
+std::string line_count(const std::string& value) {
+  const bool digits =
+      !value.empty() && value.find_first_not_of("0123456789") == value.npos;
+  return digits ? "" : "must be a number of lines, 0 or more";
+}
+
+}  // namespace
+
 void add_run_options(CLI::App* cmd, run_options& run) {
   cmd->add_option("file", run.file, "configuration (TOML)")->required();
   cmd->add_flag("--plain", run.plain,
@@ -45,7 +57,8 @@ runner_subcommands::runner_subcommands(CLI::App& app) {
                      "keep printing what it writes (across rotation) "
                      "until Ctrl-C");
   logs_cmd->add_option("-n,--lines", logs.lines, "print the last N lines")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(line_count);
   logs_cmd
       ->add_option("--state-dir", logs.state_dir,
                    "the run's state directory (default: the only one under "

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,6 +71,19 @@ std::string check_parent(const std::string& path) {
   return {};
 }
 
+/// "" when the control socket's path in `dir` fits a sockaddr_un (bind(2)
+/// takes no longer path); else why the directory cannot be used.
+std::string check_socket_room(const std::string& dir) {
+  const std::size_t limit = sizeof(sockaddr_un{}.sun_path) - 1;
+  const std::size_t size = dir.size() + 1 + control_socket_leaf.size();
+  if (size <= limit) return {};
+  return "the state directory path is too long: its control socket " + dir +
+         "/" + std::string{control_socket_leaf} + " would be " +
+         std::to_string(size) + " bytes, above the limit of " +
+         std::to_string(limit) + " for a socket path (choose a shorter " +
+         "--state-dir)";
+}
+
 /// mkdir -p with mode 0700 for every directory it creates.
 std::string make_directories(const std::string& path) {
   std::string prefix;
@@ -120,8 +134,12 @@ std::string default_state_base() {
   return "/tmp/vitrine-" + std::to_string(::geteuid());
 }
 
+bool is_dot_name(std::string_view name) noexcept {
+  return name == "." || name == "..";
+}
+
 std::string default_state_dir(std::string_view instance) {
-  const bool usable = !instance.empty() && instance != "." && instance != "..";
+  const bool usable = !instance.empty() && !is_dot_name(instance);
   return default_state_base() + "/" +
          std::string{usable ? instance : std::string_view{"vitrine"}};
 }
@@ -133,6 +151,8 @@ std::optional<state_dir> state_dir::claim(const std::string& path,
     return std::nullopt;
   }
   const std::string dir = absolute_path(path);
+  // Checked before anything is created: a refused path leaves nothing.
+  if (error = check_socket_room(dir); !error.empty()) return std::nullopt;
   if (error = make_directories(dir); !error.empty()) return std::nullopt;
   if (error = check_directory(dir, false); !error.empty()) return std::nullopt;
   if (error = check_parent(dir); !error.empty()) return std::nullopt;

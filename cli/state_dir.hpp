@@ -33,6 +33,11 @@ inline constexpr std::string_view config_leaf = "config";
 /// variable names an absolute path, else /tmp/vitrine-<uid>.
 std::string default_state_base();
 
+/// Whether `name` is "." or "..": characters a name may have, but no name
+/// for an instance's directory (the configuration refuses it for the top
+/// supervisor).
+bool is_dot_name(std::string_view name) noexcept;
+
 /// default_state_base() + "/" + instance (the top supervisor's name; a name
 /// that is empty, "." or ".." becomes "vitrine").
 std::string default_state_dir(std::string_view instance);
@@ -41,7 +46,8 @@ class state_dir {
  public:
   /// For `vitrine run`: creates `path` (and missing parents) with mode 0700,
   /// checks it, and takes the lock. nullopt with `error` set when the
-  /// directory is unsafe or another run holds it.
+  /// directory is unsafe, another run holds it, or its control socket's
+  /// path would be too long for bind(2) (refused before creating anything).
   static std::optional<state_dir> claim(const std::string& path,
                                         std::string& error);
 

@@ -117,6 +117,22 @@ std::size_t count_of(const std::string& text, const std::string& needle) {
   return n;
 }
 
+std::vector<int> numbers_after(const std::string& text,
+                               const std::string& prefix) {
+  std::vector<int> out;
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with(prefix))
+      out.push_back(std::stoi(line.substr(prefix.size())));
+  return out;
+}
+
+bool consecutive(const std::vector<int>& numbers) {
+  for (std::size_t i = 1; i < numbers.size(); ++i)
+    if (numbers[i] != numbers[i - 1] + 1) return false;
+  return !numbers.empty();
+}
+
 bool wait_for_text(const std::string& path, const std::string& needle,
                    std::chrono::milliseconds limit, pid_t alive,
                    std::size_t times) {

@@ -61,6 +61,13 @@ bool wait_for_text(const std::string& path, const std::string& needle,
 /// How often `needle` occurs in `text`.
 std::size_t count_of(const std::string& text, const std::string& needle);
 
+/// Numbers N of the lines "PREFIX N" in `text`, in order.
+std::vector<int> numbers_after(const std::string& text,
+                               const std::string& prefix);
+
+/// Whether `numbers` is not empty and each is one more than the last.
+bool consecutive(const std::vector<int>& numbers);
+
 /// Every process below `pid` (children, grandchildren...), zombies
 /// included, from one scan of /proc.
 std::vector<pid_t> descendants_of(pid_t pid);

@@ -7,13 +7,12 @@
 #include <sys/stat.h>
 
 #include <chrono>
-#include <fstream>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include "cli_driver.hpp"
-#include "state_dir.hpp"
+#include "fake_state.hpp"
 
 using namespace vitrine::test;
 using namespace std::chrono_literals;
@@ -44,23 +43,6 @@ std::string status_of(const std::string& line) {
   std::string clock, name, status;
   in >> clock >> name >> status;
   return status;
-}
-
-/// Numbers N of the lines "PREFIX N" in `text`, in order.
-std::vector<int> numbers_after(const std::string& text,
-                               const std::string& prefix) {
-  std::vector<int> out;
-  std::istringstream in{text};
-  for (std::string line; std::getline(in, line);)
-    if (line.starts_with(prefix))
-      out.push_back(std::stoi(line.substr(prefix.size())));
-  return out;
-}
-
-bool consecutive(const std::vector<int>& numbers) {
-  for (std::size_t i = 1; i < numbers.size(); ++i)
-    if (numbers[i] != numbers[i - 1] + 1) return false;
-  return !numbers.empty();
 }
 
 }  // namespace
@@ -145,26 +127,6 @@ TEST_CASE("check names the key of an argument over MAX_ARG_STRLEN",
                            "bytes, above the limit of 131071 bytes") !=
         std::string::npos);
 }
-
-namespace {
-
-/// A state directory naming `config` as its run's configuration, as
-/// `vitrine run --state-dir` leaves it (written here: the test does not
-/// depend on the run side).
-struct fake_state {
-  explicit fake_state(const temp_dir& dir, const std::string& config)
-      : path(dir.file("state")) {
-    std::string error;
-    claimed = vitrine::cli::state_dir::claim(path, error);
-    INFO(error);
-    REQUIRE(claimed);
-    std::ofstream{claimed->file(vitrine::cli::config_leaf)} << config << "\n";
-  }
-  std::string path;
-  std::optional<vitrine::cli::state_dir> claimed;
-};
-
-}  // namespace
 
 TEST_CASE("logs prints the last lines of a capture, across rotated files",
           "[cli][logs]") {

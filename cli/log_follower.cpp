@@ -1,0 +1,172 @@
+#include "log_follower.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace vitrine::cli {
+namespace {
+
+constexpr std::size_t chunk_size = 64 << 10;
+
+/// Tries this often to find the file after the one read, when a rotation
+/// is moving the names under the lookup, before waiting for the next poll.
+constexpr int successor_attempts = 3;
+
+/// Polls after which a file read to its end, still linked but under no
+/// rotated name (renamed away by someone else), is left for the new PATH.
+constexpr unsigned max_unplaced_polls = 10;
+
+/// `path` opened for reading if it is a regular file (`st`: its status).
+os::unique_fd open_regular(const std::string& path, struct stat& st) {
+  // O_NONBLOCK: a FIFO put in the capture's place cannot hang the reader.
+  os::unique_fd fd{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  return fd;
+}
+
+}  // namespace
+
+log_follower::log_follower(std::string path, unsigned backups)
+    : path_(std::move(path)), backups_(backups) {}
+
+bool log_follower::open_at_end() {
+  if (!open(path_, true)) return false;
+  opened_size_ = static_cast<std::uint64_t>(::lseek(fd_.get(), 0, SEEK_CUR));
+  return true;
+}
+
+bool log_follower::open(const std::string& path, bool at_end) {
+  struct stat st {};
+  os::unique_fd fd = open_regular(path, st);
+  if (!fd) return false;
+  if (at_end) ::lseek(fd.get(), 0, SEEK_END);
+  adopt(std::move(fd), st);
+  return true;
+}
+
+void log_follower::adopt(os::unique_fd fd, const struct stat& st) {
+  fd_ = std::move(fd);
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+}
+
+bool log_follower::drain(const text_sink& out) {
+  char buffer[chunk_size];
+  for (;;) {
+    const ssize_t n = ::read(fd_.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return true;
+    if (!out({buffer, static_cast<std::size_t>(n)})) return false;
+  }
+}
+
+bool log_follower::is_current(const struct stat& st) const noexcept {
+  return fd_ && st.st_dev == dev_ && st.st_ino == ino_;
+}
+
+std::string log_follower::rotated_name(unsigned index) const {
+  return path_ + "." + std::to_string(index);
+}
+
+unsigned log_follower::rotated_index() const {
+  for (unsigned i = 1; i <= backups_; ++i) {
+    struct stat st {};
+    if (::stat(rotated_name(i).c_str(), &st) == 0 && is_current(st)) return i;
+  }
+  return 0;
+}
+
+log_follower::successor log_follower::open_successor() {
+  successor missed = successor::not_yet;
+  for (int attempt = 0; attempt < successor_attempts; ++attempt) {
+    const unsigned k = rotated_index();
+    if (k == 0) {
+      // Not seen under any name: rotations moved it past the lookup (look
+      // again), the last one deleted it (no link left), or someone else
+      // renamed it.
+      struct stat own {};
+      if (::fstat(fd_.get(), &own) == 0 && own.st_nlink == 0)
+        return successor::lost;
+      missed = successor::unplaced;
+      continue;
+    }
+    missed = successor::not_yet;
+    const std::string newer = k == 1 ? path_ : rotated_name(k - 1);
+    struct stat st {};
+    os::unique_fd next = open_regular(newer, st);
+    struct stat at_k {};
+    // Names only move up, and a rotation moves the file at PATH.k before
+    // the one at PATH.(k-1): while the file read is still at PATH.k, the
+    // name one newer holds the file that followed it (or nothing, for an
+    // instant). So it must still be there after `newer` was opened.
+    if (!next || ::stat(rotated_name(k).c_str(), &at_k) != 0 ||
+        !is_current(at_k))
+      continue;
+    adopt(std::move(next), st);
+    return successor::opened;
+  }
+  return missed;
+}
+
+void log_follower::skip_to_oldest(const notice_sink& notice) {
+  std::string from = path_;
+  for (unsigned i = backups_; i > 0; --i) {
+    if (open(rotated_name(i), false)) {
+      from = rotated_name(i);
+      break;
+    }
+  }
+  if (from == path_ && !open(path_, false))
+    fd_.reset();  // the next poll opens PATH once it exists
+  notice("skipped: some output of " + path_ +
+         " was rotated away before it was read (more than " +
+         std::to_string(backups_) + " rotations behind); going on with " +
+         from);
+}
+
+bool log_follower::next_file(const notice_sink& notice) {
+  // Without backups the sink deletes PATH: the new PATH follows.
+  if (backups_ == 0) return open(path_, false);
+  switch (open_successor()) {
+    case successor::opened:
+      unplaced_polls_ = 0;
+      return true;
+    case successor::not_yet:
+      return false;
+    case successor::unplaced:
+      if (++unplaced_polls_ < max_unplaced_polls) return false;
+      unplaced_polls_ = 0;
+      notice("the file being read as " + path_ +
+             " was renamed out of its rotation; going on with " + path_);
+      return open(path_, false);
+    case successor::lost:
+      break;
+  }
+  skip_to_oldest(notice);
+  return true;
+}
+
+log_follower::progress log_follower::poll(const text_sink& out,
+                                          const notice_sink& notice) {
+  if (!fd_ && !open(path_, false)) return progress::caught_up;
+  if (!drain(out)) return progress::reader_gone;
+  struct stat st {};
+  // No PATH: between the sink's rename and its new file.
+  if (::stat(path_.c_str(), &st) != 0) return progress::caught_up;
+  if (is_current(st)) {
+    if (::lseek(fd_.get(), 0, SEEK_CUR) > st.st_size) {
+      ::lseek(fd_.get(), 0, SEEK_SET);  // truncated: read it again
+      return drain(out) ? progress::caught_up : progress::reader_gone;
+    }
+    return progress::caught_up;
+  }
+  // PATH is another file: the sink closed this one before renaming it
+  // away, so what is read now is the rest of it.
+  if (!drain(out)) return progress::reader_gone;
+  return next_file(notice) ? progress::more : progress::caught_up;
+}
+
+}  // namespace vitrine::cli

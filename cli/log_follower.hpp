@@ -1,0 +1,101 @@
+// log_follower: reads a capture file (os::log_sink) as it grows, across the
+// sink's rotations, for `vitrine logs -f`.
+//
+// The sink rotates by renaming: PATH.(K-1) -> PATH.K, ..., PATH -> PATH.1,
+// then a new PATH. Between two polls it may rotate many times, so the file
+// being read is found again by identity (device and inode), not by name:
+// once PATH is another file, the file being read is read to its end (its
+// writer closed it before the rename), then looked up among PATH.1 ...
+// PATH.K, and the file one name newer (PATH.(k-1), or PATH) is the next
+// one. Every file is read once, in the order written, while it still
+// exists. When the file being read has left PATH.K too (the reader fell
+// more than K rotations behind: it has no link left), what followed it
+// may be gone: the reader says so through `notice` and goes on with the
+// oldest file left. A file renamed elsewhere by someone else is left for
+// the new PATH after a few polls, with a notice too. With backups = 0 the sink
+// deletes PATH at each rotation, so what followed is simply the new PATH (a
+// rotation missed entirely cannot be told).
+//
+// Threads: one thread per instance. Cost: per poll, one stat(2) and a
+// read(2) per 64 KiB of new output; after a rotation, one stat(2) per
+// rotated file up to the one being read, and one open(2).
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "vitrine/os/unique_fd.hpp"
+
+namespace vitrine::cli {
+
+class log_follower {
+ public:
+  /// Receives output in order; false stops the poll (the reader is gone).
+  using text_sink = std::function<bool(std::string_view)>;
+  /// Receives a one-line message about output that was skipped.
+  using notice_sink = std::function<void(const std::string&)>;
+
+  /// Follows `path`, rotated by its sink with `backups` old files kept.
+  log_follower(std::string path, unsigned backups);
+
+  /// Opens PATH positioned at its end; false when it does not exist yet
+  /// (the first poll() then reads it from its start).
+  bool open_at_end();
+
+  /// The open file (-1 if none) and its size when open_at_end() opened it,
+  /// for reading back the lines before the end.
+  int fd() const noexcept { return fd_.get(); }
+  std::uint64_t opened_size() const noexcept { return opened_size_; }
+
+  const std::string& path() const noexcept { return path_; }
+
+  enum class progress {
+    caught_up,   ///< nothing more to read now: wait before the next poll
+    more,        ///< moved on to a newer file: poll again at once
+    reader_gone  ///< `out` returned false
+  };
+
+  /// Passes what was written since the last call to `out`, in order: the
+  /// rest of the file being read and, when it was rotated away, moves on
+  /// to the next one (read by the next poll).
+  progress poll(const text_sink& out, const notice_sink& notice);
+
+  // -- internals ----------------------------------------------------------
+
+ private:
+  /// What became of the file being read once PATH is another file.
+  enum class successor {
+    opened,    ///< the next file is open
+    not_yet,   ///< mid-rotation: look again at the next poll
+    unplaced,  ///< still linked, but under no rotated name
+    lost       ///< deleted by rotation: what followed may be gone too
+  };
+
+  bool open(const std::string& path, bool at_end);
+  void adopt(os::unique_fd fd, const struct stat& st);
+  bool drain(const text_sink& out);
+  bool is_current(const struct stat& st) const noexcept;
+  std::string rotated_name(unsigned index) const;
+  /// The index k of the file being read among PATH.1 ... PATH.K, 0 if none.
+  unsigned rotated_index() const;
+  successor open_successor();
+  /// Moves on to the file after the one read to its end; false when it
+  /// cannot be opened yet (mid-rotation).
+  bool next_file(const notice_sink& notice);
+  void skip_to_oldest(const notice_sink& notice);
+
+  std::string path_;
+  unsigned backups_;
+  os::unique_fd fd_;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  std::uint64_t opened_size_ = 0;
+  unsigned unplaced_polls_ = 0;  ///< next_file() found no successor yet
+};
+
+}  // namespace vitrine::cli

@@ -1,0 +1,113 @@
+// What `check` and `run` refuse about captures and the state directory
+// before anything starts, naming the key (or option) concerned.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include "cli_driver.hpp"
+#include "live_run.hpp"
+
+using namespace vitrine::test;
+
+namespace {
+
+/// A program "p" that writes to `stdout_table` and `stderr_table`.
+std::string program_with(const std::string& stdout_table,
+                         const std::string& stderr_table = "\"inherit\"") {
+  return "[[program]]\nname = \"p\"\ncommand = [\"sleep\", \"1000\"]\n"
+         "stdout = " +
+         stdout_table + "\nstderr = " + stderr_table + "\n";
+}
+
+}  // namespace
+
+TEST_CASE("check and run refuse a capture that is not a regular file",
+          "[cli][config]") {
+  temp_dir dir;
+  REQUIRE(std::filesystem::create_directory(dir.file("sub")));
+  const auto config =
+      dir.write("dir.toml", program_with("{ capture = \"sub\" }"));
+  const std::string problem =
+      "dir.toml:4:12: program[p].stdout.capture: " + dir.file("sub") +
+      " is a directory, not a regular file";
+  const auto checked = run_cli({"check", config});
+  INFO(checked.output);
+  CHECK(checked.code == 1);
+  CHECK(contains(checked.output, problem));
+  const auto ran =
+      run_cli({"run", config, "--plain", "--state-dir", dir.file("state")});
+  INFO(ran.output);
+  CHECK(ran.code == 1);
+  CHECK(contains(ran.output, problem));
+  // A `file` may be a device: only a capture is rotated by renaming it.
+  const auto device =
+      dir.write("dev.toml", program_with("{ file = \"/dev/null\" }"));
+  CHECK(run_cli({"check", device}).code == 0);
+}
+
+TEST_CASE("an empty capture path says what a path may be", "[cli][config]") {
+  temp_dir dir;
+  const auto config =
+      dir.write("empty.toml", program_with("{ capture = \"\" }"));
+  const auto checked = run_cli({"check", config});
+  INFO(checked.output);
+  CHECK(checked.code == 1);
+  CHECK(contains(checked.output,
+                 "program[p].stdout.capture: needs a file path (absolute, or "
+                 "relative to the directory of the configuration file)"));
+  CHECK(!contains(checked.output, "absolute file path"));
+}
+
+TEST_CASE("stdout and stderr may not set different rotation settings",
+          "[cli][config]") {
+  temp_dir dir;
+  const auto conflicting = dir.write(
+      "conflict.toml",
+      program_with("{ capture = \"e.log\", max_bytes = 100, backups = 4 }",
+                   "{ capture = \"e.log\", max_bytes = 200, backups = 4 }"));
+  const auto refused = run_cli({"check", conflicting});
+  INFO(refused.output);
+  CHECK(refused.code == 1);
+  CHECK(contains(refused.output,
+                 "program[p].stderr.max_bytes: is 200 but stdout.max_bytes "
+                 "is 100: the rotation settings are one per program"));
+  CHECK(!contains(refused.output, "backups"));
+  // Set once, or the same in both: accepted.
+  const auto once = dir.write(
+      "once.toml", program_with("{ capture = \"e.log\", max_bytes = 100 }",
+                                "{ capture = \"e.log\" }"));
+  CHECK(run_cli({"check", once}).code == 0);
+  const auto same = dir.write(
+      "same.toml", program_with("{ capture = \"e.log\", backups = 2 }",
+                                "{ capture = \"f.log\", backups = 2 }"));
+  CHECK(run_cli({"check", same}).code == 0);
+}
+
+TEST_CASE("a top supervisor named . or .. is refused", "[cli][config]") {
+  temp_dir dir;
+  for (const std::string name : {".", ".."}) {
+    const auto config =
+        dir.write("dots.toml", "[supervisor]\nname = \"" + name + "\"\n" +
+                                   program_with("\"inherit\""));
+    const auto checked = run_cli({"check", config});
+    INFO(checked.output);
+    CHECK(checked.code == 1);
+    CHECK(contains(checked.output,
+                   "supervisor.name: '" + name +
+                       "' cannot name the run's state directory"));
+  }
+}
+
+TEST_CASE("run refuses a --state-dir too long for its socket, creating nothing",
+          "[cli][state_dir]") {
+  temp_dir dir;
+  const auto config = dir.write("one.toml", program_with("\"inherit\""));
+  const std::string parent = dir.file(std::string(100, 'd'));
+  const std::string state = parent + "/state";
+  const auto ran = run_cli({"run", config, "--plain", "--state-dir", state});
+  INFO(ran.output);
+  CHECK(ran.code == 1);
+  CHECK(contains(ran.output, "the state directory path is too long"));
+  CHECK(!file_exists(parent));
+}
