@@ -4,6 +4,8 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <stdexcept>
+#include <string>
 #include <utility>
 #include <variant>
 
@@ -48,6 +50,31 @@ bool derived_limit_more_lenient(const config& running, const config& next) {
   return (next.intensity_derived &&
           next.tree.intensity > running.tree.intensity) ||
          (next.period_derived && next.tree.period < running.tree.period);
+}
+
+bool derived_limit_changed(const config& running, const config& next) {
+  return (next.intensity_derived &&
+          next.tree.intensity != running.tree.intensity) ||
+         (next.period_derived && next.tree.period != running.tree.period);
+}
+
+/// Sets the running top's limit to the one `diff` derived and records it in
+/// `current`; a failure goes to the report.
+void apply_derived_limit(const supervisor_handle& top, config& current,
+                         reload_report& report) {
+  const auto& diff = report.diff;
+  try {
+    auto applied =
+        top.set_intensity(diff.derived_intensity, diff.derived_period);
+    if (!applied.wait_until(std::chrono::steady_clock::now() +
+                            std::chrono::seconds{10}))
+      throw std::runtime_error("the top supervisor did not apply it");
+    current.tree.intensity = diff.derived_intensity;
+    current.tree.period = diff.derived_period;
+  } catch (const std::exception& e) {
+    report.failures.push_back("the top's derived restart limit: " +
+                              std::string{e.what()});
+  }
 }
 
 void count_tree(const supervisor_spec& spec, config& out) {
@@ -96,11 +123,18 @@ config_diff diff_configs(const config& running_config,
   config_diff diff;
   diff.top_settings_changed =
       !same_written_top_settings(running_config, next_config);
-  diff.derived_limit_kept =
+  diff.derived_limit_changed =
       !diff.top_settings_changed &&
+      derived_limit_changed(running_config, next_config);
+  diff.derived_limit_more_lenient =
+      diff.derived_limit_changed &&
       derived_limit_more_lenient(running_config, next_config);
-  diff.derived_intensity = next_config.tree.intensity;
-  diff.derived_period = next_config.tree.period;
+  // Only the derived part follows the file; a written one stays.
+  diff.derived_intensity = next_config.intensity_derived
+                               ? next_config.tree.intensity
+                               : running_config.tree.intensity;
+  diff.derived_period = next_config.period_derived ? next_config.tree.period
+                                                   : running_config.tree.period;
   const auto& running = running_config.tree;
   const auto& next = next_config.tree;
   const auto old_at = positions(running.children);
@@ -147,13 +181,11 @@ std::vector<std::string> reload_report::summary() const {
     out.push_back(
         "reload: the top supervisor's own settings changed; not applied "
         "(restart vitrine to apply them)");
-  if (diff.derived_limit_kept)
+  if (diff.derived_limit_changed)
     out.push_back(
         "reload: the top supervisor's limit derived from the programs is now " +
         std::to_string(diff.derived_intensity) + " restarts in " +
-        std::to_string(diff.derived_period.count()) +
-        " ms; a reload cannot change a running supervisor's limit, so the "
-        "stricter one it started with stays (restart vitrine to apply it)");
+        std::to_string(diff.derived_period.count()) + " ms");
   if (diff.reordered)
     out.push_back(
         "reload: unchanged programs were reordered; the running order is "
@@ -225,6 +257,10 @@ reload_report reload_config(supervisor_handle top, config& current,
       report.failures.push_back(name + ": " + e.what());
     }
   };
+  // A more lenient limit first: the added programs' restarts count
+  // against it; a stricter one once the programs that needed more left.
+  if (diff.derived_limit_more_lenient)
+    apply_derived_limit(top, current, report);
   for (const auto& name : diff.removed) send(name, change_kind::remove);
   for (const auto& name : diff.changed) send(name, change_kind::replace);
   for (const auto& name : diff.added) send(name, change_kind::add);
@@ -278,6 +314,8 @@ reload_report reload_config(supervisor_handle top, config& current,
   for (const auto& name : appended)
     if (after[name] == runs::new_spec && placed.insert(name).second)
       children.push_back(new_spec(name));
+  if (diff.derived_limit_changed && !diff.derived_limit_more_lenient)
+    apply_derived_limit(top, current, report);
   current.tree.children = std::move(children);
   current.program_count = current.group_count = 0;
   count_tree(current.tree, current);

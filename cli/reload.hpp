@@ -19,10 +19,9 @@
 // children are not applied: the report says so; restart `vitrine run` to
 // apply them. The new file is checked against the running top's name (no
 // program or group may take it). An intensity or period derived from the
-// programs (docs/cli.md) is not the user's setting, but the runtime has
-// no way yet to change a running supervisor's limit: when the new file
-// derives a more lenient one, the report says that the stricter one is
-// kept.
+// programs (docs/cli.md) is not the user's setting: it follows them, and
+// is applied to the running top (supervisor_handle::set_intensity) before
+// the changes when it is more lenient, after them when it is stricter.
 //
 // Threads: reload_config() blocks until every change was applied (each
 // change waits for the old child to stop and the new one to leave
@@ -55,9 +54,10 @@ struct config_diff {
   bool top_settings_changed = false;
   /// The unchanged children are in another relative order (not applied).
   bool reordered = false;
-  /// The new file derives a more lenient top limit than the running one
-  /// (which stays: see the file comment); the new limit then.
-  bool derived_limit_kept = false;
+  /// The new file derives another top limit than the running one (applied
+  /// by reload_config); the new limit then, and whether it is more lenient.
+  bool derived_limit_changed = false;
+  bool derived_limit_more_lenient = false;
   unsigned derived_intensity = 0;
   std::chrono::milliseconds derived_period{0};
 };

@@ -210,26 +210,34 @@ TEST_CASE("a program moves between two changed groups", "[cli][reload]") {
 }
 
 TEST_CASE(
-    "a reload that adds or removes programs under a derived intensity "
-    "reports no change of the top's settings",
+    "a reload applies the top's derived intensity: an added crash loop "
+    "within its own restart_limit does not fail the run",
     "[cli][reload]") {
   reload_run run{program("a", "1030")};
   run.running({"a"});
-  const std::string burst =
-      "[[program]]\nname = \"b\"\ncommand = [\"sleep\", \"1031\"]\n"
-      "startsecs_ms = 0\nrestart_limit = { burst = 100, interval_ms = "
-      "10000 }\n\n";
-  run.reload(program("a", "1030") + burst);
-  run.running({"a", "b"});
+  // A program that crashes every 0.1 s but may restart 100 times in 10 s:
+  // the limit derived with it (5 + 100 + 100 restarts) must cover it.
+  const std::string crasher =
+      "[[program]]\nname = \"cr\"\ncommand = \"sleep 0.1; exit 1\"\n"
+      "startsecs_ms = 0\nbackoff = { min_ms = 10, max_ms = 10 }\n"
+      "restart_limit = { burst = 100, interval_ms = 10000 }\n\n";
+  run.reload(program("a", "1030") + crasher);
+  // Past the old derived intensity (10 restarts) in its window.
+  const bool crashed_on = wait_until([&] {
+    const auto rows = rows_of(run.status);
+    return rows.contains("cr") && rows.at("cr").restarts > 15;
+  });
+  INFO(read_file(run.output));
+  CHECK(crashed_on);
+  CHECK(::kill(run.cli.pid(), 0) == 0);  // the run goes on
   run.reload(program("a", "1030"), 2);
   const auto text = read_file(run.output);
-  INFO(text);
   CHECK(text.find("own settings changed") == std::string::npos);
-  // The limit derived with `b` (5 + 100 + 100 restarts) cannot be applied
-  // to the running top: said so, once, for that reload only.
+  CHECK(text.find("failed") == std::string::npos);
   CHECK(count_of(text,
                  "derived from the programs is now 205 restarts in "
                  "10000 ms") == 1);
+  CHECK(count_of(text, "derived from the programs is now 10 restarts") == 1);
   REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
   CHECK(run.cli.wait(deadline) == std::optional<int>{0});
 }
@@ -335,19 +343,27 @@ TEST_CASE("a derived top intensity is not a setting the user changed",
   next.tree.intensity = 205;  // a program with a burst of 100 was added
   auto diff = cli::diff_configs(running, next);
   CHECK_FALSE(diff.top_settings_changed);
-  // The running limit stays (the runtime cannot change it): said so.
-  CHECK(diff.derived_limit_kept);
+  // The new derived limit is applied, before the additions.
+  CHECK(diff.derived_limit_changed);
+  CHECK(diff.derived_limit_more_lenient);
   CHECK(diff.derived_intensity == 205);
 
-  SECTION("a stricter derived limit is no news") {
+  SECTION("a stricter derived limit is applied after the changes") {
     std::swap(running.tree.intensity, next.tree.intensity);
-    CHECK_FALSE(cli::diff_configs(running, next).derived_limit_kept);
+    diff = cli::diff_configs(running, next);
+    CHECK(diff.derived_limit_changed);
+    CHECK_FALSE(diff.derived_limit_more_lenient);
+    CHECK(diff.derived_intensity == 10);
+  }
+  SECTION("the same derived limit is no news") {
+    next.tree.intensity = running.tree.intensity;
+    CHECK_FALSE(cli::diff_configs(running, next).derived_limit_changed);
   }
   SECTION("writing an intensity that was derived is a change") {
     next.intensity_derived = false;
     next.tree.intensity = running.tree.intensity;
     diff = cli::diff_configs(running, next);
     CHECK(diff.top_settings_changed);
-    CHECK_FALSE(diff.derived_limit_kept);
+    CHECK_FALSE(diff.derived_limit_changed);
   }
 }
