@@ -230,7 +230,9 @@ TEST_CASE(
   tree.parallel_start = true;
   std::vector<std::string> names;
   for (int i = 0; i < children; ++i) {
-    names.push_back("w" + std::to_string(i));
+    // Appended, not "w" + to_string(i): GCC 12 -O2 warns a false
+    // -Wrestrict on that form.
+    names.push_back(std::string{"w"}.append(std::to_string(i)));
     auto spec = sh(names.back(), "exec sleep 1000");
     spec.startsecs = 0s;
     spec.stop_timeout = 1s;
