@@ -17,6 +17,7 @@
 #include "vitrine/os/cgroup.hpp"
 #include "vitrine/os/guardian.hpp"
 #include "vitrine/os/reaper.hpp"
+#include "vitrine/os/spawn_slots.hpp"
 #include "vitrine/os/subreaper.hpp"
 
 namespace vitrine {
@@ -98,6 +99,9 @@ struct runtime::impl {
   std::unique_ptr<caf::actor_system_config> owned_config;
   std::unique_ptr<caf::actor_system> owned_system;
   caf::actor_system* system = nullptr;
+  // Opened before any child, so its descriptors are low: every spawn then
+  // copies only the few below them (spawn_slots.hpp), not one per program.
+  os::spawn_slots spawn_slots;
   os::io_service io;
   // No leftovers (docs/design.md, "Orphans"): a cgroup per program where
   // possible, a guardian process that kills them all if we die, and (with

@@ -1,6 +1,7 @@
 #include "vitrine/os/launch.hpp"
 
 #include "launch_child.hpp"
+#include "slot_pool.hpp"
 #include "vitrine/os/program_path.hpp"
 #include "vitrine/os/reaper.hpp"
 
@@ -9,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdint>
@@ -175,8 +177,16 @@ std::variant<launched_child, launch_error> launch(const launch_options& o) {
   plan.death_signal = o.death_signal;
   plan.parent_pid = ::getpid();
   plan.cgroup_dir_fd = cgroup_dir.get();
-  plan.cgroup_procs_fd = cgroup_procs.get();
-  for (int i = 0; i < n_slots; ++i) plan.src[i] = child_ends[i].get();
+  // What the child keeps goes into low slots where a spawn_slots pool is
+  // live (spawn_slots.hpp): the child's table is then a copy of the few
+  // descriptors below them, not of all of ours.
+  detail::slot_lease slots;
+  plan.cgroup_procs_fd = slots.hand_over(cgroup_procs.get());
+  plan.keep_below = std::max(3, plan.cgroup_procs_fd + 1);
+  for (int i = 0; i < n_slots; ++i) {
+    plan.src[i] = slots.hand_over(child_ends[i].get());
+    plan.keep_below = std::max(plan.keep_below, plan.src[i] + 1);
+  }
   plan.dst[3] = o.notify_fd >= 3 ? o.notify_fd : -1;
   plan.high_fd = o.notify_fd >= 3 ? o.notify_fd + 1 : 3;
 
@@ -189,6 +199,7 @@ std::variant<launched_child, launch_error> launch(const launch_options& o) {
     pid = detail::start_child(plan, &pidfd, &clone_errno);
     if (pid > 0) register_owned_child(pid);
   }
+  slots.release();  // the child has exec'd (or failed): it holds its own
   if (pid < 0) return make_error(clone_errno, "clone for", program);
   child.pid = pid;
   child.pidfd.reset(pidfd);

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 
@@ -83,6 +84,17 @@ VITRINE_CHILD_CODE void close_on_exec(unsigned first, unsigned last) {
 VITRINE_CHILD_CODE int child_main(void* arg) {
   auto* plan = static_cast<child_plan*>(arg);
 
+  // Our fd table is the parent's (CLONE_FILES): make it a private copy of
+  // the descriptors below keep_below only, before anything touches an fd.
+  // Without CLONE_FILES the kernel would copy every descriptor of the host
+  // (2 per supervised program) and the exec close them all again. Kernels
+  // < 5.9 lack close_range: copy the whole table.
+  if (::syscall(SYS_close_range, plan->keep_below, ~0u, CLOSE_RANGE_UNSHARE) !=
+          0 &&
+      ::syscall(SYS_unshare, CLONE_FILES) != 0) {
+    child_fail(plan, step::fds);
+  }
+
   // Every signal starts at its default, as systemd gives a service:
   // handlers installed by the parent must not run in this shared-memory
   // child, and an ignored signal would survive exec (a host started in the
@@ -143,12 +155,12 @@ VITRINE_CHILD_CODE int child_main(void* arg) {
       child_fail(plan, step::fds);
     }
   }
-  // Every other fd (the host's that lack O_CLOEXEC included) is closed by
-  // the exec. Marking them close-on-exec costs a bitmap update; closing
-  // them here cost ~45 ns each while the parent thread waited (0.45 ms
-  // at 10,000 fds), whereas exec closes them after it has let the parent
-  // go. Kernels < 5.11 lack the flag (EINVAL): close them here; ENOSYS
-  // (< 5.9) is ignored, as our own fds are all O_CLOEXEC.
+  // Every other fd left below keep_below (the host's that lack O_CLOEXEC
+  // included) is closed by the exec. Marking them close-on-exec costs a
+  // bitmap update; closing them here would keep the parent thread waiting,
+  // whereas exec closes them after it has let the parent go. Kernels
+  // < 5.11 lack the flag (EINVAL): close them here; ENOSYS (< 5.9) is
+  // ignored, as our own fds are all O_CLOEXEC.
   const int notify = plan->dst[3];
   if (notify > 3) close_on_exec(3u, notify - 1u);
   close_on_exec(notify >= 3 ? notify + 1u : 3u, ~0u);
@@ -168,7 +180,8 @@ pid_t clone_into_cgroup(child_plan& plan, char* stack, int* pidfd,
                         int* err) noexcept {
 #if defined(__x86_64__)
   clone_args_v2 args{};
-  args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP;
+  args.flags =
+      CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | CLONE_INTO_CGROUP;
   args.pidfd = reinterpret_cast<std::uint64_t>(pidfd);
   args.exit_signal = SIGCHLD;
   args.stack = reinterpret_cast<std::uint64_t>(stack);
@@ -214,13 +227,14 @@ pid_t start_child(child_plan& plan, int* pidfd, int* err) noexcept {
       return -1;
     }
     plan.cgroup_procs_fd = opened_procs;
+    plan.keep_below = std::max(plan.keep_below, opened_procs + 1);
   }
   {
     all_signals_blocked blocked;
-    pid = VITRINE_RAW_CLONE(child_main,
-                            static_cast<char*>(stack) + child_stack_size,
-                            CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
-                            &plan, pidfd, nullptr, nullptr);
+    pid = VITRINE_RAW_CLONE(
+        child_main, static_cast<char*>(stack) + child_stack_size,
+        CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | SIGCHLD, &plan,
+        pidfd, nullptr, nullptr);
     *err = errno;
   }
   ::munmap(stack, child_stack_size);

@@ -78,15 +78,19 @@ struct child_plan {
   std::array<int, n_slots> src{-1, -1, -1, -1};  // -1 = leave as is
   std::array<int, n_slots> dst{0, 1, 2, -1};
   int high_fd = 3;  // sources are first moved to fds >= this
+  /// The child shares our fd table (CLONE_FILES) until its first system
+  /// call, which makes it a private copy of the descriptors below this one
+  /// only: above every fd in src and cgroup_procs_fd.
+  int keep_below = 3;
   // Written by the child only on failure, read by the parent after clone().
   volatile int err = 0;
   volatile int failed = 0;
 };
 
 /// Runs the child described by `plan` (CLONE_VM | CLONE_VFORK |
-/// CLONE_PIDFD, and CLONE_INTO_CGROUP with a cgroup on x86-64: joining a
-/// cgroup by a write to cgroup.procs takes the kernel's cgroup migration
-/// lock for writing, ~1 ms a spawn as measured by the end-to-end
+/// CLONE_FILES | CLONE_PIDFD, and CLONE_INTO_CGROUP with a cgroup on x86-64:
+/// joining a cgroup by a write to cgroup.procs takes the kernel's cgroup
+/// migration lock for writing, ~1 ms a spawn as measured by the end-to-end
 /// benchmark's restart trace; born inside it, the child takes no such
 /// lock). Returns its pid once it has exec'd or failed (see
 /// plan.failed) and stores its pidfd (O_CLOEXEC) in *pidfd; or returns -1

@@ -1,0 +1,149 @@
+// spawn_slots: with the pool live, launch() hands the child its fds through
+// low slots and the child unshares the fd table keeping only those below
+// them. What the child gets must not change, and nothing may be left in a
+// slot (a pipe's write end left there would keep its reader from EOF).
+#include "vitrine/os/spawn_slots.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "test_support.hpp"
+#include "vitrine/os/io_service.hpp"
+#include "vitrine/os/launch.hpp"
+#include "vitrine/os/process_scan.hpp"
+
+using namespace vitrine::os;
+using namespace vitrine::os::test;
+
+namespace {
+
+/// Reads `fd` (non-blocking) until EOF; false if it stays open (no EOF
+/// within a few seconds).
+bool reaches_eof(int fd, std::string& text) {
+  char buffer[256];
+  return wait_until([&] {
+    for (;;) {
+      const ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n > 0) {
+        text.append(buffer, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n == 0) return true;
+      pollfd p{fd, POLLIN, 0};
+      ::poll(&p, 1, 20);
+      return false;
+    }
+  });
+}
+
+}  // namespace
+
+TEST_CASE(
+    "with spawn slots live, the child still sees only fds 0, 1, 2 and the "
+    "notify fd, and the host's descriptors are untouched") {
+  leak_guard guard;
+  temp_dir dir;
+  {
+    spawn_slots slots;
+    CHECK(slots.descriptors() >= 1 + 4 * 5);
+    // Host mistakes the child must not inherit, below and far above the
+    // slots (no O_CLOEXEC on purpose).
+    const int low = ::open("/dev/null", O_RDONLY);
+    REQUIRE(low >= 0);
+    const int high = ::dup2(low, 900);
+    REQUIRE(high == 900);
+
+    launch_options o;
+    o.argv = {helper(), "report", dir.file("r")};
+    o.notify_fd = 7;
+    o.stdout_target.mode = stdio_target::kind::capture;
+    o.stderr_target = {stdio_target::kind::append_file, dir.file("err")};
+    exit_log log;
+    io_service io;  // declared last: its thread uses the above
+    auto child = launch_ok(o);
+    REQUIRE(child.stdout_pipe);
+    REQUIRE(child.notify_pipe);
+    io.watch_exit(child, log.recorder(child.pid));
+    REQUIRE(log.wait_for(child.pid));
+    auto r = read_report(dir.file("r"));
+    CHECK(r["fds"] == "0,1,2,7");
+    // The host's own descriptors are still open and still what they were.
+    CHECK(::fcntl(low, F_GETFD) == 0);
+    CHECK(::fcntl(high, F_GETFD) == 0);
+    ::close(low);
+    ::close(high);
+    io.stop();
+  }
+  guard.check();  // the pool's descriptors are closed with the last holder
+}
+
+TEST_CASE(
+    "with spawn slots live, a captured pipe reaches EOF when the child "
+    "exits: no slot keeps its write end") {
+  leak_guard guard;
+  {
+    spawn_slots slots;
+    launch_options o;
+    o.argv = {helper(), "print", "hello", "exit", "0"};
+    o.stdout_target.mode = stdio_target::kind::capture;
+    o.stderr_target.mode = stdio_target::kind::capture;
+    o.notify_fd = 5;
+    exit_log log;
+    io_service io;  // declared last: its thread uses the above
+    auto child = launch_ok(o);
+    io.watch_exit(child, log.recorder(child.pid));
+    REQUIRE(log.wait_for(child.pid));
+    std::string out, err, notify;
+    CHECK(reaches_eof(child.stdout_pipe.get(), out));
+    CHECK(out == "hello\n");
+    CHECK(reaches_eof(child.stderr_pipe.get(), err));
+    CHECK(reaches_eof(child.notify_pipe.get(), notify));
+    io.stop();
+  }
+  guard.check();
+}
+
+TEST_CASE(
+    "with spawn slots live, more concurrent launches than slot groups all "
+    "succeed (the overflow copies the table as before)") {
+  leak_guard guard;
+  {
+    spawn_slots slots;
+    exit_log log;
+    io_service io;  // declared last: its thread uses the above
+    constexpr int threads = 12, per_thread = 10;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&] {
+        for (int i = 0; i < per_thread; ++i) {
+          launch_options o;
+          o.argv = {helper(), "print", "x", "exit", "3"};
+          o.death_signal = 0;  // these threads end before their children
+          o.stdout_target.mode = stdio_target::kind::capture;
+          auto r = launch(o);
+          auto* child = std::get_if<launched_child>(&r);
+          if (child == nullptr) {
+            ++failures;
+            continue;
+          }
+          io.capture(std::move(child->stdout_pipe), nullptr);
+          io.watch_exit(*child, log.recorder(child->pid));
+        }
+      });
+    }
+    for (auto& t : pool) t.join();
+    CHECK(failures == 0);
+    REQUIRE(log.wait_for_total(threads * per_thread));
+    CHECK(wait_until([&] { return io.active_watches() == 0; }));
+    io.stop();
+  }
+  guard.check();
+}
