@@ -8,10 +8,11 @@
 //                               random process every 2 ms
 //   e2e/sweep/hybrid_copy       the same, copying each whole state out (its
 //                               name's shared_ptr too): what the copy costs
-//   e2e/restart_latency/<mode>  SIGKILL a child; time until a subscriber
-//                               (a scoped_actor made once, the same in both
-//                               modes) hears of a new pid running (zero
-//                               backoff); p50/p99
+//   e2e/restart_latency/<mode>  SIGKILL one of the N children (a settle
+//                               of 20 ms between kills: raw_spawn.hpp);
+//                               time until a subscriber (a scoped_actor
+//                               made once, the same in both modes) hears of
+//                               a new pid running (zero backoff); p50/p99
 //   e2e/restart_latency/hybrid_wait  the same, seen by a futex wait on the
 //                               published state (process_handle::wait_until)
 //   e2e/heap_breakdown          heap per process of its parts built alone
@@ -21,8 +22,11 @@
 //                               and the registry's entries
 //   e2e/start_all/raw_posix_spawn    the floor: posix_spawn N `sleep`s from
 //                               2 threads, no supervisor
-//   e2e/restart_latency/raw     the floor: kill, poll the pidfd, reap,
-//                               posix_spawn the next
+//   e2e/restart_latency/raw     the floor: the same kills among N raw
+//                               children; poll the pidfd, reap,
+//                               posix_spawn the replacement
+//   e2e/restart_latency/raw_single_child  one child, each kill hitting the
+//                               one just spawned, no settle
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 #include <signal.h>
@@ -220,7 +224,7 @@ std::vector<double> kill_and_time(fleet& f, Wait wait, hop_times& hops) {
   const auto& all = f.processes();
   std::vector<double> samples;
   for (std::size_t k = 0; k < restarts_per_run; ++k) {
-    const auto& h = all[(k * 7) % all.size()];
+    const auto& h = all[vitrine::bench::restart_victim(k, all.size())];
     const process_state before = reader.read(h);
     if (before.pid == 0 || before.status != process_status::running) continue;
     const auto t0 = steady_clock::now();
@@ -229,6 +233,7 @@ std::vector<double> kill_and_time(fleet& f, Wait wait, hop_times& hops) {
     samples.push_back(
         duration<double, std::micro>(steady_clock::now() - t0).count());
     hops.add(t0);
+    std::this_thread::sleep_for(vitrine::bench::restart_settle);
   }
   return samples;
 }
@@ -287,9 +292,22 @@ void raw_start_all(benchmark::State& state) {
   }
 }
 
+/// Like for like with restart_latency: as many long-running children as
+/// the fleet, the same victims, the same settle between restarts.
 void raw_restart_latency(benchmark::State& state) {
   for (auto _ : state) {
-    auto samples = vitrine::bench::raw_restart_latencies(restarts_per_run);
+    auto samples = vitrine::bench::raw_restart_latencies(
+        restarts_per_run, process_count(), vitrine::bench::restart_settle);
+    report_latencies(state, samples);
+  }
+}
+
+/// The loop's floor: one child, each kill hitting the child just spawned
+/// (what `restart_latency/raw` measured before it matched the fleet).
+void raw_restart_latency_single_child(benchmark::State& state) {
+  for (auto _ : state) {
+    auto samples = vitrine::bench::raw_restart_latencies(
+        restarts_per_run, 1, std::chrono::milliseconds{0});
     report_latencies(state, samples);
   }
 }
@@ -340,6 +358,11 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMicrosecond);
   }
   benchmark::RegisterBenchmark("e2e/restart_latency/raw", raw_restart_latency)
+      ->Iterations(1)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("e2e/restart_latency/raw_single_child",
+                               raw_restart_latency_single_child)
       ->Iterations(1)
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);

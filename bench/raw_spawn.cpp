@@ -60,11 +60,17 @@ double raw_start_all(std::size_t count, unsigned threads) {
   return seconds;
 }
 
-std::vector<double> raw_restart_latencies(std::size_t samples) {
+std::vector<double> raw_restart_latencies(std::size_t samples,
+                                          std::size_t children,
+                                          std::chrono::milliseconds settle) {
+  std::vector<pid_t> pids;
+  pids.reserve(children);
+  for (std::size_t i = 0; i < children; ++i) pids.push_back(spawn_sleep());
+  std::this_thread::sleep_for(settle);
   std::vector<double> out;
   out.reserve(samples);
-  pid_t pid = spawn_sleep();
   for (std::size_t k = 0; k < samples; ++k) {
+    pid_t& pid = pids[restart_victim(k, children)];
     const int pidfd = pidfd_of(pid);
     const auto t0 = clock::now();
     ::kill(pid, SIGKILL);
@@ -77,8 +83,9 @@ std::vector<double> raw_restart_latencies(std::size_t samples) {
     pid = spawn_sleep();
     out.push_back(
         std::chrono::duration<double, std::micro>(clock::now() - t0).count());
+    std::this_thread::sleep_for(settle);
   }
-  kill_and_reap(pid);
+  for (const pid_t pid : pids) kill_and_reap(pid);
   return out;
 }
 
