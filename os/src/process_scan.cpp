@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "vitrine/os/unique_fd.hpp"
 
@@ -41,10 +42,11 @@ void for_each_number(const char* dir, F&& fn) {
   ::closedir(d);
 }
 
-// Same, but does not skip anything (for /proc, where numbers are pids).
+// Same, but does not skip anything (for /proc and /proc/<pid>/task, where
+// numbers are pids and tids).
 template <class F>
-void for_each_pid(F&& fn) {
-  DIR* d = ::opendir("/proc");
+void for_each_pid(F&& fn, const char* dir = "/proc") {
+  DIR* d = ::opendir(dir);
   if (d == nullptr) return;
   while (dirent* entry = ::readdir(d)) {
     if (auto n = parse_pid(entry->d_name)) fn(*n);
@@ -61,7 +63,61 @@ std::vector<proc_entry> scan(Pred&& keep) {
   return result;
 }
 
+/// Appends the pids listed in `path` (space-separated), if it opens.
+void append_pids_from(const char* path, std::vector<pid_t>& out) {
+  unique_fd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return;
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    while (p < end && *p == ' ') ++p;
+    pid_t pid = 0;
+    auto [next, ec] = std::from_chars(p, end, pid);
+    if (ec != std::errc{}) break;
+    out.push_back(pid);
+    p = next;
+  }
+}
+
 }  // namespace
+
+bool kernel_lists_children() {
+  static const bool yes = [] {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/self/task/%d/children",
+                  static_cast<int>(::gettid()));
+    return ::access(path, R_OK) == 0;
+  }();
+  return yes;
+}
+
+std::vector<pid_t> child_pids(pid_t parent) {
+  // Our own through /proc/self: right even where /proc belongs to another
+  // pid namespace than ours.
+  char process[32] = "self";
+  if (parent != ::getpid())
+    std::snprintf(process, sizeof process, "%d", static_cast<int>(parent));
+  std::vector<pid_t> pids;
+  char dir[64];
+  std::snprintf(dir, sizeof dir, "/proc/%s/task", process);
+  for_each_pid(
+      [&](pid_t tid) {
+        char path[96];
+        std::snprintf(path, sizeof path, "/proc/%s/task/%d/children", process,
+                      static_cast<int>(tid));
+        append_pids_from(path, pids);
+      },
+      dir);
+  return pids;
+}
 
 std::optional<proc_entry> read_proc_entry(pid_t pid) {
   char path[64];
@@ -95,23 +151,45 @@ std::optional<proc_entry> read_proc_entry(pid_t pid) {
 }
 
 std::vector<proc_entry> children_of(pid_t parent) {
-  return scan([parent](const proc_entry& e) { return e.ppid == parent; });
+  if (!kernel_lists_children())
+    return scan([parent](const proc_entry& e) { return e.ppid == parent; });
+  std::vector<proc_entry> found;
+  for (const pid_t pid : child_pids(parent))
+    if (auto e = read_proc_entry(pid); e && e->ppid == parent)
+      found.push_back(*e);
+  return found;
 }
 
 std::vector<proc_entry> descendants_of(pid_t root) {
-  std::vector<proc_entry> all = scan([](const proc_entry&) { return true; });
-  std::unordered_multimap<pid_t, const proc_entry*> by_parent;
-  for (const auto& e : all) by_parent.emplace(e.ppid, &e);
   std::vector<proc_entry> found;
+  if (!kernel_lists_children()) {
+    std::vector<proc_entry> all = scan([](const proc_entry&) { return true; });
+    std::unordered_multimap<pid_t, const proc_entry*> by_parent;
+    for (const auto& e : all) by_parent.emplace(e.ppid, &e);
+    std::vector<pid_t> frontier{root};
+    while (!frontier.empty()) {
+      const pid_t parent = frontier.back();
+      frontier.pop_back();
+      auto [begin, end] = by_parent.equal_range(parent);
+      for (auto it = begin; it != end; ++it) {
+        if (it->second->pid == root) continue;
+        found.push_back(*it->second);
+        frontier.push_back(it->second->pid);
+      }
+    }
+    return found;
+  }
+  // Walk down from root: O(descendants), not O(processes). A pid seen
+  // twice (reused while we walk) is not followed again.
+  std::unordered_set<pid_t> seen{root};
   std::vector<pid_t> frontier{root};
   while (!frontier.empty()) {
     const pid_t parent = frontier.back();
     frontier.pop_back();
-    auto [begin, end] = by_parent.equal_range(parent);
-    for (auto it = begin; it != end; ++it) {
-      if (it->second->pid == root) continue;
-      found.push_back(*it->second);
-      frontier.push_back(it->second->pid);
+    for (const auto& child : children_of(parent)) {
+      if (!seen.insert(child.pid).second) continue;
+      found.push_back(child);
+      frontier.push_back(child.pid);
     }
   }
   return found;

@@ -1,6 +1,5 @@
 #include "vitrine/os/reaper.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -10,9 +9,7 @@
 
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <mutex>
-#include <string>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
@@ -101,31 +98,6 @@ reaper_state& reaper() {
   return s;
 }
 
-void parse_children(const std::string& text, std::vector<pid_t>& out) {
-  const char* p = text.data();
-  const char* end = p + text.size();
-  while (p < end) {
-    while (p < end && *p == ' ') ++p;
-    pid_t pid = 0;
-    auto [next, ec] = std::from_chars(p, end, pid);
-    if (ec != std::errc{}) break;
-    out.push_back(pid);
-    p = next;
-  }
-}
-
-bool read_small_file(const std::string& path, std::string& out) {
-  unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (!fd) return false;
-  char buffer[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return n == 0;
-    out.append(buffer, static_cast<std::size_t>(n));
-  }
-}
-
 }  // namespace
 
 // -- owned children
@@ -179,25 +151,9 @@ core::termination reap_child_blocking(pid_t pid, int pidfd) noexcept {
 }
 
 std::vector<pid_t> own_children() {
+  if (kernel_lists_children()) return child_pids(::getpid());
   std::vector<pid_t> result;
-  DIR* tasks = ::opendir("/proc/self/task");
-  bool have_children_files = false;
-  if (tasks != nullptr) {
-    while (dirent* entry = ::readdir(tasks)) {
-      if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-      std::string text;
-      if (read_small_file(
-              std::string("/proc/self/task/") + entry->d_name + "/children",
-              text)) {
-        have_children_files = true;
-        parse_children(text, result);
-      }
-    }
-    ::closedir(tasks);
-  }
-  if (!have_children_files) {
-    for (const auto& c : children_of(::getpid())) result.push_back(c.pid);
-  }
+  for (const auto& c : children_of(::getpid())) result.push_back(c.pid);
   return result;
 }
 

@@ -1,12 +1,17 @@
-// process_scan: who are our children, which processes are in a group, how
-// many fds are open. Reads /proc; meant for tests and diagnostics (proving
-// "no zombie, no orphan, no fd leak"), not for hot paths.
+// process_scan: who are a process's children and descendants, which
+// processes are in a group, how many fds are open. Reads /proc: for tests
+// and diagnostics (proving "no zombie, no orphan, no fd leak"), and for the
+// stop of a program without a cgroup (its escaped descendants).
 //
 // Thread contract: every function may be called from any thread; results
 // are snapshots that may be stale by the time they are returned.
-// Cost: children_of/processes_in_group read `/proc/<pid>/stat` of EVERY
-// process (one open/read/close each, allocations per entry): O(processes).
-// count_open_fds lists /proc/self/fd: O(open fds).
+// Cost: children_of and descendants_of read `/proc/<pid>/task/*/children`
+// and one `/proc/<pid>/stat` per process found: O(threads + children), or
+// O(descendants), where the kernel has those files (CONFIG_PROC_CHILDREN,
+// kernel_lists_children()); without them, and always for
+// processes_in_group, `/proc/<pid>/stat` of EVERY process (one
+// open/read/close each): O(processes). count_open_fds lists
+// /proc/self/fd: O(open fds).
 #pragma once
 
 #include <sys/types.h>
@@ -27,6 +32,13 @@ struct proc_entry {
 
 /// Reads `/proc/<pid>/stat`; nullopt if the process does not exist (anymore).
 std::optional<proc_entry> read_proc_entry(pid_t pid);
+
+/// Whether this kernel has `/proc/<pid>/task/<tid>/children` (decided once).
+bool kernel_lists_children();
+
+/// The pids in `/proc/<parent>/task/*/children` (each thread's children,
+/// zombies included); empty if `parent` is gone or the files are missing.
+std::vector<pid_t> child_pids(pid_t parent);
 
 /// Processes whose parent is `parent` (zombies included).
 std::vector<proc_entry> children_of(pid_t parent);

@@ -23,8 +23,9 @@
 // auto-reaps (and owned children report termination::kind::unknown).
 //
 // Cost: owned-set updates are a mutex + hash insert/erase. Each SIGCHLD
-// costs one scan of /proc/self/task/TID/children (our children only) plus one
-// `/proc/<pid>/stat` read per child: O(children), not O(processes).
+// costs one read of /proc/self/task/TID/children per thread (our children
+// only) plus one waitid(WNOHANG) per child not owned: O(threads + children),
+// not O(processes).
 #pragma once
 
 #include <sys/types.h>

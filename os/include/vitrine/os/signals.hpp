@@ -35,7 +35,8 @@ int signal_leader_group(int leader_pidfd, pid_t pgid, int sig) noexcept;
 /// daemons still below it in the parent tree), which a group signal misses.
 /// Each is opened with pidfd_open and checked to still have the parent seen
 /// in the scan before pidfd_send_signal, so a reused pid is not signalled.
-/// Returns how many were signalled. Cost: one /proc scan (O(processes)).
+/// Returns how many were signalled. Cost: descendants_of (process_scan.hpp:
+/// O(descendants) where the kernel lists children, else O(processes)).
 /// For hosts without a cgroup per program; descendants already re-parented
 /// away (double forks) are not found.
 std::size_t signal_escaped_descendants(pid_t leader, int sig);

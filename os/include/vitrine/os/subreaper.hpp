@@ -10,7 +10,8 @@
 // permanent. reap_orphans() must not race with another reaper of the same
 // pids: pass a predicate that excludes the children io_service watches
 // through pidfds (reaping those here would steal their exit status).
-// Cost: reap_orphans scans /proc (see process_scan.hpp), then one
+// Cost: reap_orphans lists our children (children_of, process_scan.hpp:
+// O(children) where the kernel lists them, else a scan of /proc), then one
 // waitpid(WNOHANG) per zombie child accepted by the predicate; never blocks.
 #pragma once
 
