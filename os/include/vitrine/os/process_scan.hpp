@@ -5,7 +5,7 @@
 //
 // Thread contract: every function may be called from any thread; results
 // are snapshots that may be stale by the time they are returned.
-// Cost: children_of and descendants_of read `/proc/<pid>/task/*/children`
+// Cost: children_of and descendants_of read `/proc/<pid>/task/<tid>/children`
 // and one `/proc/<pid>/stat` per process found: O(threads + children), or
 // O(descendants), where the kernel has those files (CONFIG_PROC_CHILDREN,
 // kernel_lists_children()); without them, and always for
@@ -36,8 +36,9 @@ std::optional<proc_entry> read_proc_entry(pid_t pid);
 /// Whether this kernel has `/proc/<pid>/task/<tid>/children` (decided once).
 bool kernel_lists_children();
 
-/// The pids in `/proc/<parent>/task/*/children` (each thread's children,
-/// zombies included); empty if `parent` is gone or the files are missing.
+/// The pids in each `/proc/<parent>/task/<tid>/children` (every thread's
+/// children, zombies included); empty if `parent` is gone or the files are
+/// missing.
 std::vector<pid_t> child_pids(pid_t parent);
 
 /// Processes whose parent is `parent` (zombies included).
