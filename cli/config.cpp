@@ -300,6 +300,10 @@ class translator {
 
   /// Records `name` (a program's or a group's); reports a second use.
   void claim_name(table_reader& r, const std::string& name) {
+    if (name.empty()) {
+      r.error("name", "must not be empty");
+      return;
+    }
     // Programs and groups share the name space of every supervisor,
     // the running top's included.
     if (name == options_.running_top_name && r.path() != "supervisor")

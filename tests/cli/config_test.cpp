@@ -213,6 +213,22 @@ stdout = { capture = "/no/such/dir/log" }
                                  "5 program[\"bad name\"].stdout"});
 }
 
+TEST_CASE("an empty program or group name is one problem saying so",
+          "[cli][config]") {
+  // With no run, the running top's name is "": an empty name was reported
+  // as taking it (and a group's also as a duplicate of "").
+  for (const char* text :
+       {"[[program]]\nname = \"\"\ncommand = \"true\"\n",
+        "[[group]]\nname = \"\"\n[[group.program]]\nname = \"a\"\n"
+        "command = \"true\"\n"}) {
+    const auto r = parse(text);
+    INFO(all(r));
+    REQUIRE(r.problems.size() == 1);
+    CHECK(r.problems[0].line == 2);
+    CHECK(r.problems[0].message == "must not be empty");
+  }
+}
+
 TEST_CASE("a file with no program is a problem", "[cli][config]") {
   CHECK(!parse("").ok());
   CHECK(!parse("[supervisor]\nname = \"x\"\n").ok());
