@@ -71,6 +71,8 @@ std::string unknown_command(const CLI::App& app, int argc, char** argv) {
     if (sub->get_name() == argv[1]) return {};
     names += (names.empty() ? "" : ", ") + sub->get_name();
   }
+  for (const auto name : vitrine::cli::remote_only_commands)
+    names.append(", ").append(name);
   return "unknown command '" + vitrine::cli::terminal_safe(argv[1]) +
          "' (one of " + names + ")";
 }

@@ -17,7 +17,15 @@
 // snapshot, then exit).
 #pragma once
 
+#include <array>
+#include <string_view>
+
 namespace vitrine::cli {
+
+/// The commands that exist only as remote ones (for the list of commands
+/// an unknown one is answered with).
+inline constexpr std::array<std::string_view, 2> remote_only_commands{"node",
+                                                                      "watch"};
 
 /// True when argv names a command vitrine-run must run (node, watch, or
 /// status / ctl with --node). Looks at argv only.

@@ -9,7 +9,8 @@ namespace vitrine::cli {
 bool is_remote_command(int argc, char** argv) {
   if (argc < 2) return false;
   const std::string_view first = argv[1];
-  if (first == "node" || first == "watch") return true;
+  for (const auto name : remote_only_commands)
+    if (first == name) return true;
   if (first != "status" && first != "ctl") return false;
   for (int i = 2; i < argc; ++i)
     if (std::string_view{argv[i]} == "--node" ||

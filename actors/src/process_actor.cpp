@@ -110,9 +110,11 @@ class process_actor final : public caf::event_based_actor {
               break;
             case command_kind::kill:
               restart_when_stopped_ = false;
-              stop();  // stopping, as for stop(): the exit is no crash
+              // Stopping, as for stop() (the exit is no crash), with
+              // SIGKILL as the only signal (also when a stop was under way).
               if (current_.status == process_status::stopping)
                 signal_program(SIGKILL);
+              stop(SIGKILL);
               break;
           }
           if (current_.version == before) publish([](process_state&) {});
@@ -578,11 +580,15 @@ class process_actor final : public caf::event_based_actor {
 
   // -- stopping ---------------------------------------------------------------
 
-  caf::result<caf::ok_atom> stop() {
+  /// Sends `sig` (the spec's stop_signal unless killing), SIGKILL after
+  /// stop_timeout; answers once the child is reaped.
+  caf::result<caf::ok_atom> stop() { return stop(spec_.stop_signal); }
+
+  caf::result<caf::ok_atom> stop(int sig) {
     switch (current_.status) {
       case process_status::starting:
       case process_status::running: {
-        signal_program(spec_.stop_signal);
+        signal_program(sig);
         set_status(process_status::stopping);
         arm_timer(spec_.stop_timeout, run_event::kill_due);
         [[fallthrough]];

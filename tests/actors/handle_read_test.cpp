@@ -236,6 +236,29 @@ TEST_CASE_METHOD(runtime_fixture,
 }
 
 TEST_CASE_METHOD(runtime_fixture,
+                 "kill() sends SIGKILL only: a program its stop signal would "
+                 "end at once still ends with signal 9",
+                 "[handle]") {
+  // `sleep` dies of SIGTERM at once: with the stop signal sent first (as
+  // kill() did), it ended `signal 15` before the SIGKILL arrived.
+  for (int round = 0; round < 3; ++round) {
+    std::string name = "plain";  // appended: GCC 12 -O2 misfires on "+"
+    name += std::to_string(round);
+    auto spec = sh(name, "exec sleep 1000");
+    auto h = rt.supervise(spec);
+    REQUIRE(reaches(h, process_status::running));
+    REQUIRE(h.kill().wait_until(
+        [](const core::process_state& s) {
+          return s.status == process_status::stopped;
+        },
+        in(5s)));
+    const auto s = h.read();
+    CHECK(s->last_exit.how == core::termination::kind::signaled);
+    CHECK(s->last_exit.value == SIGKILL);
+  }
+}
+
+TEST_CASE_METHOD(runtime_fixture,
                  "kill() stops at once, without waiting for stop_timeout, and "
                  "the exit is no crash to restart",
                  "[handle]") {

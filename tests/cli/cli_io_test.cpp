@@ -102,6 +102,8 @@ TEST_CASE("bad command lines name what is wrong", "[cli]") {
   CHECK(
       unknown.output.find("unknown command 'frobnicate' (one of run, check") !=
       std::string::npos);
+  // The remote commands are listed too.
+  CHECK(unknown.output.find(", node, watch)") != std::string::npos);
   const auto hostile = run_cli({"a\x1b[2J"});
   CHECK(hostile.code == 2);
   CHECK(hostile.output.find("unknown command 'a\\x1b[2J'") !=

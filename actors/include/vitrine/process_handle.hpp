@@ -131,10 +131,11 @@ class process_handle {
   process_command start() const;
   process_command stop() const;
   process_command restart() const;
-  /// Stops at once: as stop(), but SIGKILL follows stop_signal without
-  /// waiting for stop_timeout (the program's group, and its cgroup where
-  /// it has one). The process ends `stopped`, not restarted: the exit is
-  /// no crash, and a supervisor counts no restart for it.
+  /// Stops at once: as stop(), but with SIGKILL instead of stop_signal
+  /// (to the program's group, and its cgroup where it has one), so the
+  /// exit is `signal 9`; during a stop already under way, SIGKILL without
+  /// waiting for stop_timeout. The process ends `stopped`, not restarted:
+  /// the exit is no crash, and a supervisor counts no restart for it.
   process_command kill() const;
   /// Asks the owning actor to send `sig` to the child's process group (the
   /// program and what it started in its group; not to processes that left
