@@ -33,12 +33,14 @@ client_subcommands::client_subcommands(CLI::App& app) {
     sub->add_option("names", ctl_options_.names, "processes or supervisors")
         ->required();
     sub->add_option("--state-dir", ctl_options_.state_dir, "state directory");
-    if (!signal) {
+    if (!signal)
       sub->add_flag("--no-wait", ctl_options_.no_wait,
                     "return once the command is sent");
-      sub->add_option("--timeout", ctl_options_.timeout_s,
-                      "seconds to wait for the effect (default 30)");
-    }
+    sub->add_option("--timeout", ctl_options_.timeout_s,
+                    signal ? "seconds the run has to read the command; it "
+                             "drops it if it reads it later (default 30)"
+                           : "seconds to wait for the effect; the run drops "
+                             "the command if it reads it later (default 30)");
     sub->final_callback([this, verb] { ctl_options_.command = verb; });
   }
 
@@ -46,8 +48,9 @@ client_subcommands::client_subcommands(CLI::App& app) {
                                "have a running `vitrine run` re-read its file");
   reload_->add_option("--state-dir", ctl_options_.state_dir, "state directory");
   reload_->add_option("--timeout", ctl_options_.timeout_s,
-                      "seconds a reload asked for while the programs are "
-                      "still being added waits for them (default 30)");
+                      "seconds the reload may take to begin (the run "
+                      "drops it if it reads it later; it waits that long "
+                      "for programs still being added) (default 30)");
 }
 
 bool client_subcommands::parsed() const {

@@ -126,8 +126,20 @@ void send(const control::request& request, target& t) {
   }
 }
 
+/// When the waits of `request` end: after its timeout_ms, and no later
+/// than its deadline (CLOCK_MONOTONIC, the clock of steady_clock on Linux;
+/// converted through the time left so as not to rely on that).
 clock::time_point deadline_of(const control::request& request) {
-  return clock::now() + std::chrono::milliseconds{request.timeout_ms};
+  const auto now = clock::now();
+  auto end = now + std::chrono::milliseconds{request.timeout_ms};
+  if (request.deadline_ms) {
+    const auto now_ms = control::monotonic_now_ms();
+    const auto left = *request.deadline_ms > now_ms
+                          ? *request.deadline_ms - now_ms
+                          : std::uint64_t{0};
+    end = std::min(end, now + std::chrono::milliseconds{left});
+  }
+  return end;
 }
 
 /// Waits until the supervisor's stop is done, then sends the start.
@@ -209,9 +221,18 @@ std::string quoted_list(const std::vector<std::string>& names) {
 control::reply execute(const control_context& context,
                        const control::request& request) {
   control::reply reply;
+  // Read past its deadline, the client has given up on it (or is about
+  // to): doing it now would act on a command reported as failed.
+  if (const auto now_ms = control::monotonic_now_ms();
+      control::expired(request, now_ms)) {
+    reply.expired = true;
+    reply.error = "the request expired: the run read it " +
+                  std::to_string(now_ms - *request.deadline_ms) +
+                  " ms after its deadline; nothing was done";
+    return reply;
+  }
   if (request.command == verb::reload) {
-    const auto until = std::chrono::steady_clock::now() +
-                       std::chrono::milliseconds{request.timeout_ms};
+    const auto until = deadline_of(request);
     reply.error = context.reload ? context.reload(until, context.keep_waiting)
                                  : "reload is not available";
     reply.ok = reply.error.empty();

@@ -2,6 +2,8 @@
 // resolve every name (a process, else a supervisor; nothing is done if one
 // is unknown), send the commands through the handles, and, unless told not
 // to, wait until their effect is published (docs/cli.md, "vitrine ctl").
+// A request read at or past its deadline_ms does nothing (reply.expired);
+// no wait outlasts the deadline.
 //
 // Threads: any thread but an actor's (the waits block on futexes); the
 // control server calls it from a connection's thread. Handles are

@@ -1,6 +1,7 @@
 #include "control_protocol.hpp"
 
 #include <signal.h>
+#include <time.h>
 
 #include <nlohmann/json.hpp>
 
@@ -58,6 +59,13 @@ bool read_names(const json& value, std::vector<std::string>& names,
 
 }  // namespace
 
+std::uint64_t monotonic_now_ms() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000 +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1'000'000;
+}
+
 std::string_view to_string(verb v) noexcept {
   switch (v) {
     case verb::start:
@@ -88,6 +96,7 @@ std::string encode(const request& r) {
   if (r.command == verb::signal) j["signal"] = r.signal;
   j["wait"] = r.wait;
   j["timeout_ms"] = r.timeout_ms;
+  if (r.deadline_ms) j["deadline_ms"] = *r.deadline_ms;
   return dump_line(j);
 }
 
@@ -104,6 +113,7 @@ std::string encode(const reply& r) {
   return dump_line({{"version", protocol_version},
                     {"ok", r.ok},
                     {"error", r.error},
+                    {"expired", r.expired},
                     {"results", std::move(results)}});
 }
 
@@ -178,6 +188,14 @@ std::optional<request> parse_request(std::string_view bytes,
         return std::nullopt;
       }
       r.timeout_ms = static_cast<std::uint32_t>(n);
+    } else if (key == "deadline_ms") {
+      if (!read_uint(value, max_deadline_ms, n)) {
+        error = "'deadline_ms' must be an integer 0.." +
+                std::to_string(max_deadline_ms) +
+                " (CLOCK_MONOTONIC milliseconds)";
+        return std::nullopt;
+      }
+      r.deadline_ms = n;
     } else {
       error = "unknown field '" + key + "'";
       return std::nullopt;
@@ -216,6 +234,7 @@ std::optional<reply> parse_reply(std::string_view bytes, std::string& error) {
     reply r;
     r.ok = j.at("ok").get<bool>();
     r.error = j.at("error").get<std::string>();
+    r.expired = j.at("expired").get<bool>();
     for (const auto& x : j.at("results")) {
       result out;
       out.name = x.at("name").get<std::string>();

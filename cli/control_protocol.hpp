@@ -9,11 +9,16 @@
 // error reply, never a crash.
 //
 //   request: {"version":1,"command":"restart","names":["web"],
-//             "wait":true,"timeout_ms":30000}
+//             "wait":true,"timeout_ms":30000,"deadline_ms":123456789}
 //            ("signal" also takes "signal": 1..64; "reload" takes no names)
-//   reply:   {"version":1,"ok":false,"error":"...","results":[
-//             {"name":"web","kind":"process","ok":true,"status":"running",
-//              "pid":42,"error":"","timed_out":false}]}
+//   reply:   {"version":1,"ok":false,"error":"...","expired":false,
+//             "results":[{"name":"web","kind":"process","ok":true,
+//              "status":"running","pid":42,"error":"","timed_out":false}]}
+//
+// "deadline_ms" (optional) is an absolute CLOCK_MONOTONIC time in ms: the
+// clock is system-wide, so a client and the run on one machine agree on
+// it. A request read at or after its deadline is not carried out; its reply
+// has "expired": true. No wait of the run outlasts the deadline.
 //
 // Threads: pure functions; any thread. Cost: one JSON parse or dump.
 #pragma once
@@ -36,6 +41,8 @@ inline constexpr std::size_t max_request_bytes = 512 * 1024;
 inline constexpr std::size_t max_reply_bytes = 16 * 1024 * 1024;
 inline constexpr std::size_t max_names = 4096;
 inline constexpr std::size_t max_name_bytes = 255;
+/// The largest deadline_ms accepted (2^53 - 1: exact in any JSON reader).
+inline constexpr std::uint64_t max_deadline_ms = (std::uint64_t{1} << 53) - 1;
 /// The longest wait a request may ask for: one hour.
 inline constexpr std::uint32_t max_timeout_ms = 3'600'000;
 inline constexpr std::uint32_t default_timeout_ms = 30'000;
@@ -52,6 +59,9 @@ struct request {
   int signal = 0;                  ///< verb::signal only
   bool wait = true;                ///< wait until the effect is published
   std::uint32_t timeout_ms = default_timeout_ms;
+  /// CLOCK_MONOTONIC ms after which the run must not act on the request
+  /// (nullopt: none). See monotonic_now_ms().
+  std::optional<std::uint64_t> deadline_ms;
 };
 
 /// The outcome for one name.
@@ -67,9 +77,18 @@ struct result {
 
 struct reply {
   bool ok = false;
-  std::string error;  ///< the request as a whole failed, or ""
+  std::string error;     ///< the request as a whole failed, or ""
+  bool expired = false;  ///< read past its deadline: nothing was done
   std::vector<result> results;
 };
+
+/// CLOCK_MONOTONIC now, in ms: the clock of request::deadline_ms.
+std::uint64_t monotonic_now_ms() noexcept;
+
+/// Whether `r` has a deadline and `now_ms` reached it.
+inline bool expired(const request& r, std::uint64_t now_ms) noexcept {
+  return r.deadline_ms && now_ms >= *r.deadline_ms;
+}
 
 /// One line: the JSON of `r` and '\n'.
 std::string encode(const request& r);

@@ -1,9 +1,11 @@
 // `vitrine ctl` and `vitrine reload`: the control socket's client. One
 // connection, one request, one reply (control_protocol.hpp).
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -21,12 +23,16 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-/// How much longer than the request's own timeout the client waits for the
-/// reply (the server answers at its timeout; this covers the slack).
-constexpr std::chrono::seconds reply_slack{10};
+/// How long after the request's deadline the client still waits for the
+/// reply: the run's waits end at the deadline, so this covers building and
+/// writing the reply (docs/cli.md, "vitrine ctl").
+constexpr std::chrono::milliseconds reply_grace{500};
 
-/// Connects to the socket at `path`; -1 with `code` and a message printed.
-os::unique_fd connect_to(const std::string& path, int& code) {
+/// Connects to the socket at `path` before `deadline` (a stopped run's full
+/// backlog would block connect(2) forever: SO_SNDTIMEO bounds it); -1 with
+/// `code` and a message printed. EAGAIN: timed out, nothing printed.
+os::unique_fd connect_to(const std::string& path, clock::time_point deadline,
+                         int& code) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.size() >= sizeof address.sun_path) {
@@ -36,10 +42,28 @@ os::unique_fd connect_to(const std::string& path, int& code) {
   }
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   os::unique_fd fd{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-  if (fd && ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address),
-                      sizeof address) == 0)
-    return fd;
+  if (!fd) {
+    std::cerr << "vitrine: socket: " << std::strerror(errno) << "\n";
+    code = 1;
+    return {};
+  }
+  const auto left = std::max<long long>(
+      1, std::chrono::ceil<std::chrono::microseconds>(deadline - clock::now())
+             .count());
+  const timeval limit{static_cast<time_t>(left / 1'000'000),
+                      static_cast<suseconds_t>(left % 1'000'000)};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+  int rc;
+  do {
+    rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address),
+                   sizeof address);
+  } while (rc != 0 && errno == EINTR && clock::now() < deadline);
+  if (rc == 0) return fd;
   const int saved = errno;
+  if (saved == EAGAIN || saved == EINTR) {
+    code = -1;  // the caller says why
+    return {};
+  }
   if (saved == ENOENT || saved == ECONNREFUSED) {
     std::cerr << "vitrine: no vitrine run serves " << path << " ("
               << std::strerror(saved) << ")\n";
@@ -54,6 +78,36 @@ os::unique_fd connect_to(const std::string& path, int& code) {
   return {};
 }
 
+/// No reply came by the deadline (or the run closed the connection without
+/// one): says why as well as it can tell and returns the exit code.
+int no_reply(const state_dir& dir, const ctl_options& options, bool eof) {
+  const pid_t pid = dir.owner_pid();
+  const std::string run =
+      pid ? "the run (pid " + std::to_string(pid) + ")" : "the run";
+  if (eof) {  // the run closed the connection: it is stopping, or stopped
+    std::cerr << "vitrine: no reply from " << run << " of " << dir.path()
+              << ": it closed the connection (is it stopping?)\n";
+    return 1;
+  }
+  if (pid != 0 && process_stopped(pid)) {
+    std::cerr << "vitrine: " << run << " of " << dir.path()
+              << " is stopped (SIGSTOP?): resume it with kill -CONT " << pid
+              << " (a request it has not read by its deadline is dropped, "
+                 "never carried out)\n";
+    return exit_not_running;
+  }
+  if (!dir.owner_running()) {
+    std::cerr << "vitrine: no vitrine run serves " << dir.path()
+              << " any more (it ended before replying)\n";
+    return exit_not_running;
+  }
+  std::cerr << "vitrine: no reply from " << run << " of " << dir.path()
+            << " within --timeout " << options.timeout_s
+            << " s: a request it had not read by then is never carried out"
+            << "\n";
+  return exit_ctl_timeout;
+}
+
 std::optional<control::request> make_request(const ctl_options& options) {
   control::request r;
   const auto command = control::verb_from_string(options.command);
@@ -64,14 +118,16 @@ std::optional<control::request> make_request(const ctl_options& options) {
   r.command = *command;
   r.names = options.names;
   r.wait = !options.no_wait;
-  if (!(options.timeout_s >= 0) ||
+  // The run must read the request within the timeout: 0 would expire it
+  // before it is sent.
+  if (!(options.timeout_s > 0) ||
       options.timeout_s * 1000 > control::max_timeout_ms) {
-    std::cerr << "vitrine: --timeout must be 0.."
+    std::cerr << "vitrine: --timeout must be more than 0 and at most "
               << control::max_timeout_ms / 1000 << " seconds\n";
     return std::nullopt;
   }
-  r.timeout_ms =
-      static_cast<std::uint32_t>(std::lround(options.timeout_s * 1000));
+  r.timeout_ms = std::max<std::uint32_t>(
+      1, static_cast<std::uint32_t>(std::lround(options.timeout_s * 1000)));
   if (r.command == control::verb::signal) {
     const auto sig = core::signal_from_name(options.signal);
     if (!sig) {
@@ -97,7 +153,7 @@ void print_result(const control::result& x, bool waited) {
 }  // namespace
 
 int ctl_command(const ctl_options& options) {
-  const auto request = make_request(options);
+  auto request = make_request(options);
   if (!request) return 2;
   std::string error;
   const auto dir = state_dir::open_existing(options.state_dir, error);
@@ -105,24 +161,32 @@ int ctl_command(const ctl_options& options) {
     std::cerr << "vitrine: " << error << "\n";
     return 1;
   }
+  // One deadline for the whole exchange: the run drops the request if it
+  // reads it later (docs/cli.md), and the client waits for the reply until
+  // then plus reply_grace.
+  const auto deadline =
+      clock::now() + std::chrono::milliseconds{request->timeout_ms};
+  request->deadline_ms = control::monotonic_now_ms() + request->timeout_ms;
+  const auto give_up = deadline + reply_grace;
   int code = 0;
-  const auto fd = connect_to(dir->file(control_socket_leaf), code);
-  if (!fd) return code;
-  const auto deadline = clock::now() +
-                        std::chrono::milliseconds{request->timeout_ms} +
-                        reply_slack;
+  const auto fd = connect_to(dir->file(control_socket_leaf), give_up, code);
+  if (!fd) return code < 0 ? no_reply(*dir, options, false) : code;
   std::string line;
-  if (!write_all(fd.get(), control::encode(*request), deadline) ||
-      read_line(fd.get(), control::max_reply_bytes, deadline, -1, line) !=
-          read_outcome::line) {
-    std::cerr << "vitrine: no reply from " << dir->file(control_socket_leaf)
-              << " (the run stopped or timed out)\n";
-    return 1;
-  }
+  if (!write_all(fd.get(), control::encode(*request), give_up))
+    return no_reply(*dir, options, false);
+  const auto outcome =
+      read_line(fd.get(), control::max_reply_bytes, give_up, -1, line);
+  if (outcome != read_outcome::line)
+    return no_reply(*dir, options, outcome != read_outcome::timeout);
   const auto reply = control::parse_reply(line, error);
   if (!reply) {
     std::cerr << "vitrine: " << error << "\n";
     return 1;
+  }
+  if (reply->expired) {
+    std::cerr << "vitrine: " << reply->error << " (--timeout "
+              << options.timeout_s << " s)\n";
+    return exit_ctl_timeout;
   }
   if (reply->error.ends_with('\n'))  // a reload's report on the new file
     std::cerr << reply->error;

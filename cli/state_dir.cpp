@@ -226,4 +226,35 @@ bool state_dir::owner_running() const {
   return lock_ || locked_by_someone(file(lock_leaf));
 }
 
+pid_t state_dir::owner_pid() const {
+  if (!owner_running()) return 0;
+  const os::unique_fd fd{
+      ::open(file(lock_leaf).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
+  if (!fd) return 0;
+  char text[32] = {};
+  const ssize_t n = ::pread(fd.get(), text, sizeof text - 1, 0);
+  if (n <= 0) return 0;
+  char* end = nullptr;
+  const long pid = std::strtol(text, &end, 10);
+  return pid > 0 && pid <= INT_MAX && *end == '\n' ? static_cast<pid_t>(pid)
+                                                   : 0;
+}
+
+bool process_stopped(pid_t pid) {
+  if (pid <= 0) return false;
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  const os::unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!fd) return false;
+  char buffer[1024];
+  const ssize_t n = ::read(fd.get(), buffer, sizeof buffer - 1);
+  if (n <= 0) return false;
+  // The command name (field 2) may hold spaces and ')': the state (field
+  // 3) follows the last ')'.
+  const std::string_view text{buffer, static_cast<std::size_t>(n)};
+  const auto close = text.rfind(')');
+  if (close == std::string_view::npos || close + 2 >= text.size()) return false;
+  const char state = text[close + 2];
+  return state == 'T' || state == 't';
+}
+
 }  // namespace vitrine::cli

@@ -13,6 +13,8 @@
 // system calls per call (stat, open, flock); no allocation beyond paths.
 #pragma once
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,11 +68,19 @@ class state_dir {
   /// Whether a run holds the lock now (a claim()ing state_dir: true).
   bool owner_running() const;
 
+  /// The pid the run holding the lock wrote into it; 0 when no run holds
+  /// the lock or the file names none (yet).
+  pid_t owner_pid() const;
+
  private:
   explicit state_dir(std::string path) : path_(std::move(path)) {}
 
   std::string path_;
   os::unique_fd lock_;  ///< claim() only: the flock'ed DIR/lock
 };
+
+/// Whether `pid` exists and is stopped: state T or t in /proc/PID/stat
+/// (SIGSTOP, SIGTSTP, or held by a tracer).
+bool process_stopped(pid_t pid);
 
 }  // namespace vitrine::cli

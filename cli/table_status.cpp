@@ -145,7 +145,12 @@ int table_status_command(const table_status_options& options) {
               << dir->path() << "\n";
     return 1;
   }
-  if (gone)
+  if (const pid_t pid = gone ? dir->owner_pid() : 0;
+      pid != 0 && process_stopped(pid))
+    std::cerr << "vitrine: the vitrine run of " << dir->path() << " (pid "
+              << pid << ") is stopped (SIGSTOP?): resume it with kill -CONT "
+              << pid << "; these are the last states it published\n";
+  else if (gone)
     std::cerr << "vitrine: the vitrine run of " << dir->path()
               << " is gone (killed?); these are the last states it "
                  "published\n";

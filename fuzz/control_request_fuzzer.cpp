@@ -27,7 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   const auto again = control::parse_request(line, error);
   if (!again || again->command != request->command ||
       again->names != request->names || again->signal != request->signal ||
-      again->wait != request->wait || again->timeout_ms != request->timeout_ms)
+      again->wait != request->wait ||
+      again->timeout_ms != request->timeout_ms ||
+      again->deadline_ms != request->deadline_ms)
     std::abort();
   return 0;
 }

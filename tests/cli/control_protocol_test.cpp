@@ -32,6 +32,7 @@ TEST_CASE("a control request encodes and parses back to itself",
   r.signal = 10;
   r.wait = false;
   r.timeout_ms = 1234;
+  r.deadline_ms = 987654321;
   auto line = control::encode(r);
   REQUIRE(line.back() == '\n');
   line.pop_back();
@@ -44,6 +45,26 @@ TEST_CASE("a control request encodes and parses back to itself",
   CHECK(back->signal == 10);
   CHECK_FALSE(back->wait);
   CHECK(back->timeout_ms == 1234);
+  CHECK(back->deadline_ms == std::optional<std::uint64_t>{987654321});
+  r.deadline_ms.reset();  // optional: absent, no deadline
+  line = control::encode(r);
+  CHECK(line.find("deadline_ms") == std::string::npos);
+  line.pop_back();
+  const auto without = control::parse_request(line, error);
+  REQUIRE(without);
+  CHECK_FALSE(without->deadline_ms);
+}
+
+TEST_CASE("a request has expired once CLOCK_MONOTONIC reaches its deadline",
+          "[cli][control]") {
+  control::request r;
+  CHECK_FALSE(control::expired(r, control::monotonic_now_ms()));
+  const auto now = control::monotonic_now_ms();
+  r.deadline_ms = now + 60'000;
+  CHECK_FALSE(control::expired(r, now));
+  CHECK(control::expired(r, now + 60'000));
+  r.deadline_ms = 0;
+  CHECK(control::expired(r, control::monotonic_now_ms()));
 }
 
 TEST_CASE(
@@ -72,6 +93,11 @@ TEST_CASE(
   CHECK(parse_error(
             R"({"version":1,"command":"stop","names":["a"],"timeout_ms":-1})")
             .starts_with("'timeout_ms' must be"));
+  for (const char* bad : {"-1", "1.5", "\"5\"", "true", "9007199254740992"})
+    CHECK(parse_error(
+              std::string{R"({"version":1,"command":"stop","names":["a"],)"} +
+              R"("deadline_ms":)" + bad + "}")
+              .starts_with("'deadline_ms' must be"));
   CHECK(parse_error(std::string(control::max_request_bytes + 1, ' '))
             .starts_with("request too large"));
   std::string many = R"({"version":1,"command":"stop","names":[)";
