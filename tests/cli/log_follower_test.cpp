@@ -19,6 +19,19 @@ using progress = cli::log_follower::progress;
 
 namespace {
 
+/// Polls `follower` until it has nothing more to read, collecting what it
+/// passed on and its notices (one a line).
+void poll_until_caught_up(cli::log_follower& follower, std::string& read,
+                          std::string& notices) {
+  const auto out = [&](std::string_view text) {
+    read += text;
+    return true;
+  };
+  const auto notice = [&](const std::string& text) { notices += text + "\n"; };
+  while (follower.poll(out, notice) == progress::more) {
+  }
+}
+
 /// A sink and a follower of one file, and what each side saw.
 struct follow_fixture {
   follow_fixture(std::uint64_t max_bytes, unsigned backups)
@@ -38,17 +51,7 @@ struct follow_fixture {
   }
 
   /// Polls until the follower has nothing more to read.
-  void catch_up() {
-    const auto out = [this](std::string_view text) {
-      read += text;
-      return true;
-    };
-    const auto notice = [this](const std::string& text) {
-      notices += text + "\n";
-    };
-    while (follower.poll(out, notice) == progress::more) {
-    }
-  }
+  void catch_up() { poll_until_caught_up(follower, read, notices); }
 
   temp_dir dir;
   std::string path;
@@ -134,17 +137,7 @@ struct raw_follower {
   raw_follower(const std::string& path, unsigned backups)
       : follower(path, backups) {}
 
-  void catch_up() {
-    const auto out = [this](std::string_view text) {
-      read += text;
-      return true;
-    };
-    const auto notice = [this](const std::string& text) {
-      notices += text + "\n";
-    };
-    while (follower.poll(out, notice) == progress::more) {
-    }
-  }
+  void catch_up() { poll_until_caught_up(follower, read, notices); }
 
   cli::log_follower follower;
   std::string read, notices;
