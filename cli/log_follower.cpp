@@ -11,6 +11,9 @@ namespace {
 
 constexpr std::size_t chunk_size = 64 << 10;
 
+/// An unfinished line held back past this is passed on as it comes.
+constexpr std::size_t max_held = 64 << 10;
+
 /// Tries this often to find the file after the one read, when a rotation
 /// is moving the names under the lookup, before waiting for the next poll.
 constexpr int successor_attempts = 3;
@@ -32,9 +35,13 @@ os::unique_fd open_regular(const std::string& path, struct stat& st) {
 log_follower::log_follower(std::string path, unsigned backups)
     : path_(std::move(path)), backups_(backups) {}
 
-bool log_follower::open_at_end() {
+bool log_follower::open_at_end(bool at_line) {
   if (!open(path_, true)) return false;
   opened_size_ = static_cast<std::uint64_t>(::lseek(fd_.get(), 0, SEEK_CUR));
+  char last = '\n';
+  if (at_line && opened_size_ > 0 &&
+      ::pread(fd_.get(), &last, 1, static_cast<off_t>(opened_size_ - 1)) == 1)
+    resume_after_newline_ = last != '\n';
   return true;
 }
 
@@ -59,8 +66,52 @@ bool log_follower::drain(const text_sink& out) {
     const ssize_t n = ::read(fd_.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return true;
-    if (!out({buffer, static_cast<std::size_t>(n)})) return false;
+    if (!pass({buffer, static_cast<std::size_t>(n)}, out)) return false;
   }
+}
+
+bool log_follower::pass(std::string_view data, const text_sink& out) {
+  if (resume_after_newline_) {
+    const auto newline = data.find('\n');
+    if (newline == std::string_view::npos) return true;
+    data.remove_prefix(newline + 1);
+    resume_after_newline_ = false;
+  }
+  const auto last = data.rfind('\n');
+  if (last == std::string_view::npos) {
+    held_.append(data);
+    if (held_.size() < max_held) return true;
+    unfinished_passed_ = true;
+    const std::string text = std::move(held_);
+    held_.clear();
+    return out(text);
+  }
+  const auto whole = data.substr(0, last + 1);
+  bool ok = true;
+  if (held_.empty()) {
+    ok = out(whole);
+  } else {
+    held_.append(whole);
+    ok = out(held_);
+  }
+  held_.assign(data.substr(last + 1));
+  unfinished_passed_ = false;
+  return ok;
+}
+
+bool log_follower::abandon_line(const text_sink& out) {
+  held_.clear();
+  const bool ended = !unfinished_passed_ || out("\n");
+  unfinished_passed_ = false;
+  return ended;
+}
+
+bool log_follower::finish(const text_sink& out) {
+  if (held_.empty()) return true;
+  const std::string text = std::move(held_);
+  held_.clear();
+  unfinished_passed_ = true;
+  return out(text);
 }
 
 bool log_follower::is_current(const struct stat& st) const noexcept {
@@ -111,7 +162,12 @@ log_follower::successor log_follower::open_successor() {
   return missed;
 }
 
-void log_follower::skip_to_oldest(const notice_sink& notice) {
+void log_follower::skip_to_oldest(const text_sink& out,
+                                  const notice_sink& notice) {
+  // The rest of the line being read went with the lost output; the file
+  // gone on with may begin with the end of a lost line.
+  abandon_line(out);
+  resume_after_newline_ = true;
   std::string from = path_;
   for (unsigned i = backups_; i > 0; --i) {
     if (open(rotated_name(i), false)) {
@@ -124,10 +180,10 @@ void log_follower::skip_to_oldest(const notice_sink& notice) {
   notice("skipped: some output of " + path_ +
          " was rotated away before it was read (more than " +
          std::to_string(backups_) + " rotations behind); going on with " +
-         from);
+         from + " after its first newline");
 }
 
-bool log_follower::next_file(const notice_sink& notice) {
+bool log_follower::next_file(const text_sink& out, const notice_sink& notice) {
   // Without backups the sink deletes PATH: the new PATH follows.
   if (backups_ == 0) return open(path_, false);
   switch (open_successor()) {
@@ -145,7 +201,7 @@ bool log_follower::next_file(const notice_sink& notice) {
     case successor::lost:
       break;
   }
-  skip_to_oldest(notice);
+  skip_to_oldest(out, notice);
   return true;
 }
 
@@ -159,14 +215,16 @@ log_follower::progress log_follower::poll(const text_sink& out,
   if (is_current(st)) {
     if (::lseek(fd_.get(), 0, SEEK_CUR) > st.st_size) {
       ::lseek(fd_.get(), 0, SEEK_SET);  // truncated: read it again
-      return drain(out) ? progress::caught_up : progress::reader_gone;
+      // The line being read lost its rest with the truncation.
+      return abandon_line(out) && drain(out) ? progress::caught_up
+                                             : progress::reader_gone;
     }
     return progress::caught_up;
   }
   // PATH is another file: the sink closed this one before renaming it
   // away, so what is read now is the rest of it.
   if (!drain(out)) return progress::reader_gone;
-  return next_file(notice) ? progress::more : progress::caught_up;
+  return next_file(out, notice) ? progress::more : progress::caught_up;
 }
 
 }  // namespace vitrine::cli

@@ -16,6 +16,15 @@
 // deletes PATH at each rotation, so what followed is simply the new PATH (a
 // rotation missed entirely cannot be told).
 //
+// Output is passed on in whole lines: an unfinished line is held back until
+// its newline is read (a sink may end a file in the middle of a line and
+// go on in the next). On a skip the held part is dropped (the rest of its
+// line was rotated away with the output the notice reports lost), and the
+// file gone on with is passed from after its first newline (it may begin
+// with the end of a lost line): no text of two files is ever joined. An
+// unfinished line longer than 64 KiB is passed on as it comes; a skip then
+// ends it with a newline. finish() passes what is held when reading stops.
+//
 // Threads: one thread per instance. Cost: per poll, one stat(2) and a
 // read(2) per 64 KiB of new output; after a rotation, one stat(2) per
 // rotated file up to the one being read, and one open(2).
@@ -44,8 +53,10 @@ class log_follower {
   log_follower(std::string path, unsigned backups);
 
   /// Opens PATH positioned at its end; false when it does not exist yet
-  /// (the first poll() then reads it from its start).
-  bool open_at_end();
+  /// (the first poll() then reads it from its start). With `at_line`, an
+  /// end in the middle of a line (its start not shown) is passed from
+  /// after the line's newline.
+  bool open_at_end(bool at_line = false);
 
   /// The open file (-1 if none) and its size when open_at_end() opened it,
   /// for reading back the lines before the end.
@@ -65,6 +76,9 @@ class log_follower {
   /// to the next one (read by the next poll).
   progress poll(const text_sink& out, const notice_sink& notice);
 
+  /// Passes the unfinished line held back, if any (reading stops).
+  bool finish(const text_sink& out);
+
   // -- internals ----------------------------------------------------------
 
  private:
@@ -79,6 +93,11 @@ class log_follower {
   bool open(const std::string& path, bool at_end);
   void adopt(os::unique_fd fd, const struct stat& st);
   bool drain(const text_sink& out);
+  /// Passes the whole lines of `data` on, holding back an unfinished end.
+  bool pass(std::string_view data, const text_sink& out);
+  /// Gives up the line being read (skip, truncation): the held part is
+  /// dropped, one passed on already is ended with a newline.
+  bool abandon_line(const text_sink& out);
   bool is_current(const struct stat& st) const noexcept;
   std::string rotated_name(unsigned index) const;
   /// The index k of the file being read among PATH.1 ... PATH.K, 0 if none.
@@ -86,8 +105,8 @@ class log_follower {
   successor open_successor();
   /// Moves on to the file after the one read to its end; false when it
   /// cannot be opened yet (mid-rotation).
-  bool next_file(const notice_sink& notice);
-  void skip_to_oldest(const notice_sink& notice);
+  bool next_file(const text_sink& out, const notice_sink& notice);
+  void skip_to_oldest(const text_sink& out, const notice_sink& notice);
 
   std::string path_;
   unsigned backups_;
@@ -95,7 +114,10 @@ class log_follower {
   dev_t dev_ = 0;
   ino_t ino_ = 0;
   std::uint64_t opened_size_ = 0;
-  unsigned unplaced_polls_ = 0;  ///< next_file() found no successor yet
+  unsigned unplaced_polls_ = 0;        ///< next_file() found no successor yet
+  std::string held_;                   ///< an unfinished line, not passed yet
+  bool unfinished_passed_ = false;     ///< part of the line was passed on
+  bool resume_after_newline_ = false;  ///< after a skip: drop to a newline
 };
 
 }  // namespace vitrine::cli

@@ -105,22 +105,27 @@ void follow(std::vector<log_follower>& files, bool headers,
     std::cerr << "vitrine: " << terminal_safe(text) << "\n";
   };
   std::size_t last_shown = files.size() - 1;
+  const auto shower = [&](std::size_t i) {
+    return [&, i](std::string_view text) {
+      if (headers && i != last_shown &&
+          !write_all("\n==> " + terminal_safe(files[i].path()) + " <==\n"))
+        return false;
+      last_shown = i;
+      return write_all(text);  // EPIPE: the reader is gone
+    };
+  };
   for (;;) {
     bool behind = false;
     for (std::size_t i = 0; i < files.size(); ++i) {
-      const auto show = [&](std::string_view text) {
-        if (headers && i != last_shown &&
-            !write_all("\n==> " + terminal_safe(files[i].path()) + " <==\n"))
-          return false;
-        last_shown = i;
-        return write_all(text);  // EPIPE: the reader is gone
-      };
-      const auto progress = files[i].poll(show, notice);
+      const auto progress = files[i].poll(shower(i), notice);
       if (progress == log_follower::progress::reader_gone) return;
       behind = behind || progress == log_follower::progress::more;
     }
-    if (stop_requested(signals, behind ? 0ms : 100ms)) return;
+    if (stop_requested(signals, behind ? 0ms : 100ms)) break;
   }
+  // An unfinished line held back is the program's output too.
+  for (std::size_t i = 0; i < files.size(); ++i)
+    if (!files[i].finish(shower(i))) return;
 }
 
 const process_spec* find_program(const supervisor_spec& tree,
@@ -252,7 +257,8 @@ int logs_command(const logs_options& options) {
     for (unsigned i = 1; i <= program->logs.backups; ++i)
       older.push_back(path + "." + std::to_string(i));
     std::string text;
-    if (file.open_at_end()) {
+    // -n 0: no line before the end is shown, nor the end of one.
+    if (file.open_at_end(options.lines == 0)) {
       text = tail_of(file.fd(), file.opened_size(), older, options.lines);
     } else {
       // The run creates it when the program first starts.

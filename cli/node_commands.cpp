@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <future>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include "render.hpp"
 #include "runner_subcommands.hpp"
 #include "status.hpp"
+#include "tcp_probe.hpp"
 #include "text_escape.hpp"
 #include "vitrine/core/signal_names.hpp"
 #include "vitrine/runtime.hpp"
@@ -49,24 +51,58 @@ int node_command(const run_options& run, const remote_flags& f, bool insecure) {
   return run_command(run, &serving);
 }
 
+/// A one-shot controller's runtime (status --node, ctl --node): CAF must
+/// not drop the connection before its handshake ends (its connection
+/// check runs each heartbeat: a node stopped for a second would never be
+/// reached), so --timeout-ms alone bounds the wait; the mirror still marks
+/// a node silent that long lost.
+runtime_options one_shot_options(const remote_flags& f) {
+  auto o = options_for(f);
+  o.remoting.drop_silent_connections = false;
+  return o;
+}
+
+/// Why a node was not reached within --timeout-ms, from what a plain TCP
+/// connection found meanwhile.
+std::string silent_node(const remote_flags& f, tcp_probe_result tcp) {
+  const auto where = terminal_safe(f.endpoint);
+  const auto within = std::to_string(f.timeout_ms) + " ms";
+  switch (tcp) {
+    case tcp_probe_result::connected:
+      return "unreachable: the node at " + where +
+             " accepted the connection but did not answer within " + within +
+             " (stopped or overloaded?)";
+    case tcp_probe_result::no_answer:
+      return "unreachable: no TCP connection to " + where + " within " +
+             within + " (host down, or packets dropped?)";
+    case tcp_probe_result::refused:
+      break;
+  }
+  return "node " + where + " unreachable within " + within;
+}
+
 /// Connects and waits for the first snapshot; throws when unreachable.
 node_handle connect_or_throw(runtime& rt, const remote_flags& f) {
+  const auto endpoint = endpoint_or_throw(f.endpoint);
+  const std::chrono::milliseconds timeout{f.timeout_ms};
+  // Beside CAF's attempt: does the port take a TCP connection at all?
+  auto tcp = std::async(std::launch::async, probe_tcp, endpoint.host,
+                        endpoint.port, timeout);
   connect_options o;
-  o.attempt_timeout = std::chrono::milliseconds{f.timeout_ms};
-  auto node = rt.connect(endpoint_or_throw(f.endpoint), o);
+  // Longer than the wait below: within it an attempt ends only with an
+  // answer (a refusal, a peer that is not a node), never by its timer.
+  o.attempt_timeout = timeout + std::chrono::seconds{1};
+  auto node = rt.connect(endpoint, o);
   // One attempt: a refused connection or a name that does not resolve is
   // an answer, not a reason to wait out the timeout.
-  const auto deadline =
-      clock_type::now() + std::chrono::milliseconds{f.timeout_ms};
+  const auto deadline = clock_type::now() + timeout;
   while (!node.wait_connected(
       std::min(deadline, clock_type::now() + std::chrono::milliseconds{20}))) {
     if (auto why = node.last_error(); !why.empty())
       throw std::runtime_error("node " + terminal_safe(f.endpoint) +
                                " unreachable: " + terminal_safe(why));
     if (clock_type::now() >= deadline)
-      throw std::runtime_error("node " + terminal_safe(f.endpoint) +
-                               " unreachable within " +
-                               std::to_string(f.timeout_ms) + " ms");
+      throw std::runtime_error(silent_node(f, tcp.get()));
   }
   return node;
 }
@@ -106,7 +142,7 @@ std::optional<std::vector<process_handle>> find_programs(
 /// unknown one: exit 1).
 int status_command(const remote_flags& f, bool json,
                    const std::vector<std::string>& names) {
-  runtime rt{options_for(f)};
+  runtime rt{one_shot_options(f)};
   auto node = connect_or_throw(rt, f);
   const auto now = clock_pair::now();
   const auto programs = names.empty()
@@ -195,7 +231,7 @@ int ctl_command(const remote_flags& f, const std::string& verb,
     }
     names.erase(names.begin());
   }
-  runtime rt{options_for(f)};
+  runtime rt{one_shot_options(f)};
   auto node = connect_or_throw(rt, f);
   const auto found =
       find_programs(node, names, f.endpoint, ": nothing was done");

@@ -195,16 +195,32 @@ void synchronise(mirror_actor* self, caf::actor server,
 
 /// A failed attempt in words, with CAF's own rendering after them.
 std::string describe_attempt_error(caf::actor_system& system,
-                                   const caf::error& e) {
+                                   const caf::error& e,
+                                   std::chrono::milliseconds timeout) {
   std::string text;
   if (e.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(e.code())) {
       case caf::sec::cannot_connect_to_node:
         text = "cannot connect (nothing listening, or the host is unknown)";
         break;
-      case caf::sec::connection_timeout:
-      case caf::sec::request_timeout:
+      // The peer answered, but not as a node: it closed the connection or
+      // wrote something that is not CAF's handshake.
+      case caf::sec::disconnect_during_handshake:
+      case caf::sec::malformed_basp_message:
+      case caf::sec::incompatible_versions:
+      case caf::sec::incompatible_application_ids:
+      case caf::sec::unexpected_message:
         text = "no vitrine node answered (is this port a node's?)";
+        break;
+      // CAF's heartbeat tick ended the handshake (drop_silent_connections).
+      case caf::sec::connection_timeout:
+        text =
+            "no vitrine node answered before CAF's connection check "
+            "(stopped, overloaded, or not a node?)";
+        break;
+      case caf::sec::request_timeout:
+        text = "no answer within " + std::to_string(timeout.count()) +
+               " ms (stopped, overloaded, or not a node?)";
         break;
       default:
         break;
@@ -218,10 +234,10 @@ void attempt(mirror_actor* self) {
   auto& st = self->state;
   const std::uint64_t me = ++st.attempt;
   const auto timeout = st.shared->options.attempt_timeout;
-  auto on_error = [self, me](caf::error& e) {
+  auto on_error = [self, me, timeout](caf::error& e) {
     if (self->state.attempt != me) return;
     self->state.shared->set_attempt_error(
-        describe_attempt_error(self->system(), e));
+        describe_attempt_error(self->system(), e, timeout));
     schedule_retry(self);
   };
   // With TLS, the OpenSSL module's connector: the same BASP, encrypted.

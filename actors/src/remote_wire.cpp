@@ -165,8 +165,11 @@ void configure_remoting(caf::actor_system_config& config,
     detail::configure_tls(config, *options.tls);  // after the middleman
   config.set("middleman.heartbeat-interval",
              caf::timespan{options.heartbeat_interval});
+  // 0: CAF never drops a connection for silence (its default).
   config.set("middleman.connection-timeout",
-             caf::timespan{options.connection_timeout});
+             caf::timespan{options.drop_silent_connections
+                               ? options.connection_timeout
+                               : std::chrono::milliseconds{0}});
   config.add_message_type<detail::wire_state>("vitrine::wire_state");
   config.add_message_type<detail::wire_stdio>("vitrine::wire_stdio");
   config.add_message_type<detail::wire_spec>("vitrine::wire_spec");

@@ -5,6 +5,7 @@
 #include "log_follower.hpp"
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <string>
@@ -17,6 +18,19 @@ using namespace vitrine::test;
 using progress = cli::log_follower::progress;
 
 namespace {
+
+/// Polls `follower` until it has nothing more to read, collecting what it
+/// passed on and its notices (one a line).
+void poll_until_caught_up(cli::log_follower& follower, std::string& read,
+                          std::string& notices) {
+  const auto out = [&](std::string_view text) {
+    read += text;
+    return true;
+  };
+  const auto notice = [&](const std::string& text) { notices += text + "\n"; };
+  while (follower.poll(out, notice) == progress::more) {
+  }
+}
 
 /// A sink and a follower of one file, and what each side saw.
 struct follow_fixture {
@@ -37,17 +51,7 @@ struct follow_fixture {
   }
 
   /// Polls until the follower has nothing more to read.
-  void catch_up() {
-    const auto out = [this](std::string_view text) {
-      read += text;
-      return true;
-    };
-    const auto notice = [this](const std::string& text) {
-      notices += text + "\n";
-    };
-    while (follower.poll(out, notice) == progress::more) {
-    }
-  }
+  void catch_up() { poll_until_caught_up(follower, read, notices); }
 
   temp_dir dir;
   std::string path;
@@ -84,10 +88,10 @@ TEST_CASE("a follower more rotations behind than the backups says it skipped",
   CHECK(f.notices == "skipped: some output of " + f.path +
                          " was rotated away before it was read (more than 2 "
                          "rotations behind); going on with " +
-                         f.path + ".2\n");
+                         f.path + ".2 after its first newline\n");
   // The file being read is read to its end (it was open), then the oldest
-  // file left and the newer ones: two runs of lines, in order, the second
-  // ending with the last line written.
+  // file left (from its second line) and the newer ones: two runs of
+  // lines, in order, the second ending with the last line written.
   const auto numbers = numbers_after(f.read, "line ");
   REQUIRE(numbers.size() > 5);
   std::size_t gaps = 0;
@@ -124,4 +128,102 @@ TEST_CASE("a follower leaves a file renamed by someone else for the new PATH",
                          " was renamed out of its rotation; going on with " +
                          f.path + "\n");
   CHECK(f.read == f.written);
+}
+
+namespace {
+
+/// A follower of `path` from its start, and what it passed on.
+struct raw_follower {
+  raw_follower(const std::string& path, unsigned backups)
+      : follower(path, backups) {}
+
+  void catch_up() { poll_until_caught_up(follower, read, notices); }
+
+  cli::log_follower follower;
+  std::string read, notices;
+};
+
+}  // namespace
+
+TEST_CASE("a follower passes whole lines, joined across a rotation",
+          "[cli][logs]") {
+  temp_dir dir;
+  const auto path = dir.file("out.log");
+  dir.write("out.log", "c 1\nsp");
+  raw_follower f{path, 2};
+  f.catch_up();
+  CHECK(f.read == "c 1\n");  // "sp" is held until its newline
+  // The sink went on with the line in a new file (the old one filled up).
+  REQUIRE(::rename(path.c_str(), (path + ".1").c_str()) == 0);
+  dir.write("out.log", "lit\nc 2\nha");
+  f.catch_up();
+  CHECK(f.read == "c 1\nsplit\nc 2\n");
+  {
+    // The rest of "ha" comes later into the same file.
+    FILE* file = ::fopen(path.c_str(), "a");
+    REQUIRE(file != nullptr);
+    ::fputs("lf\n", file);
+    ::fclose(file);
+  }
+  f.catch_up();
+  CHECK(f.read == "c 1\nsplit\nc 2\nhalf\n");
+  CHECK(f.notices.empty());
+}
+
+TEST_CASE(
+    "a follower that skips never joins a partial line to the next file's text",
+    "[cli][logs]") {
+  // What `logs -f` once printed as "512752322608": the file being read
+  // ended in the middle of a line ("5127", its rest in the next file), the
+  // reader fell more than `backups` rotations behind, and the oldest file
+  // left began with another line (or with the end of a lost one).
+  temp_dir dir;
+  const auto path = dir.file("out.log");
+  dir.write("out.log", "51274032\n51274033\n5127");
+  raw_follower f{path, 2};
+  f.catch_up();
+  CHECK(f.read == "51274032\n51274033\n");
+  // Rotations past the backups: the file being read (still open) is
+  // deleted; PATH.2, PATH.1 and PATH are newer files. PATH.2 begins with
+  // the end of a line whose start went with a deleted file.
+  REQUIRE(::unlink(path.c_str()) == 0);
+  dir.write("out.log.2", "2608\n52322609\n");
+  dir.write("out.log.1", "52322610\n");
+  dir.write("out.log", "52322611\n5232");
+  f.catch_up();
+  INFO(f.read);
+  CHECK(f.notices == "skipped: some output of " + path +
+                         " was rotated away before it was read (more than 2 "
+                         "rotations behind); going on with " +
+                         path + ".2 after its first newline\n");
+  // Only lines the program wrote, whole: neither "5127" nor "2608" (nor
+  // the two joined), and "5232" waits for its newline.
+  CHECK(f.read == "51274032\n51274033\n52322609\n52322610\n52322611\n");
+  // Reading stops: the unfinished line held back is passed on.
+  std::string rest;
+  CHECK(f.follower.finish([&](std::string_view text) {
+    rest += text;
+    return true;
+  }));
+  CHECK(rest == "5232");
+}
+
+TEST_CASE("a follower started at a line's middle shows from the next line",
+          "[cli][logs]") {
+  // `logs -f -n 0` starts while "hal" waits for the rest of its line: the
+  // first line printed is the next whole one, not "f".
+  temp_dir dir;
+  const auto path = dir.file("out.log");
+  dir.write("out.log", "a 1\nhal");
+  raw_follower at_line{path, 2}, continuing{path, 2};
+  REQUIRE(at_line.follower.open_at_end(true));
+  REQUIRE(continuing.follower.open_at_end());  // -n N printed "hal" already
+  FILE* file = ::fopen(path.c_str(), "a");
+  REQUIRE(file != nullptr);
+  ::fputs("f\nb 2\n", file);
+  ::fclose(file);
+  at_line.catch_up();
+  continuing.catch_up();
+  CHECK(at_line.read == "b 2\n");
+  CHECK(continuing.read == "f\nb 2\n");
 }

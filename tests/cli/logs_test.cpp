@@ -121,11 +121,12 @@ TEST_CASE("logs -f says so when rotation removed output it had not read",
       "vitrine: skipped: some output of " + run.dir().file("seq.log") +
       " was rotated away before it was read (more than 2 rotations behind); "
       "going on with " +
-      run.dir().file("seq.log.2") + "\n";
+      run.dir().file("seq.log.2") + " after its first newline\n";
   const auto at = text.find(notice);
   REQUIRE(at != std::string::npos);
   // Before it, the file it had open, to its end; after it, the oldest file
-  // left and the newer ones: the last lines, then DONE.
+  // left (from after its first newline) and the newer ones: the last
+  // lines, then DONE.
   const auto before = numbers_after(text.substr(0, at), "line ");
   const auto after = numbers_after(text.substr(at), "line ");
   CHECK(consecutive(before));

@@ -93,6 +93,19 @@ struct remoting_options {
   /// lost: a frozen node is `unknown` within about interval + timeout.
   std::chrono::milliseconds heartbeat_interval{500};
   std::chrono::milliseconds connection_timeout{2000};
+  /// Whether CAF itself drops a connection silent for connection_timeout
+  /// (its middleman.connection-timeout; heartbeats are sent either way).
+  /// CAF 0.17 counts an outgoing connection as silent since forever until
+  /// its handshake ends: one not finished by CAF's next heartbeat tick (at
+  /// most heartbeat_interval away) fails with sec::connection_timeout, so
+  /// a node slower than that to answer (stopped for a second, overloaded)
+  /// is never reached, whatever connect_options::attempt_timeout says. A
+  /// runtime that only connects may turn this off: attempt_timeout then
+  /// bounds each attempt and its mirrors still mark a node silent for
+  /// connection_timeout lost, but a connection to a vanished host stays
+  /// open until TCP gives up. A runtime that serves needs it (it drops
+  /// silent controllers).
+  bool drop_silent_connections = true;
   /// TLS for every connection (serve() and connect()); nullopt: plain
   /// BASP, unauthenticated. With TLS, certificate, key and ca_file are all
   /// required (mutual authentication); a missing, unreadable or malformed
