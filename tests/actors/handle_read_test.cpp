@@ -41,6 +41,16 @@ bool signal_set_in(pid_t pid, const std::string& field, int sig) {
   return has();
 }
 
+/// Kills `h` and waits (5 s at most) until it is stopped.
+bool killed(const process_handle& h) {
+  auto cmd = h.kill();
+  return cmd && cmd.wait_until(
+                    [](const core::process_state& s) {
+                      return s.status == process_status::stopped;
+                    },
+                    in(5s));
+}
+
 }  // namespace
 
 TEST_CASE_METHOD(runtime_fixture,
@@ -247,11 +257,7 @@ TEST_CASE_METHOD(runtime_fixture,
     auto spec = sh(name, "exec sleep 1000");
     auto h = rt.supervise(spec);
     REQUIRE(reaches(h, process_status::running));
-    REQUIRE(h.kill().wait_until(
-        [](const core::process_state& s) {
-          return s.status == process_status::stopped;
-        },
-        in(5s)));
+    REQUIRE(killed(h));
     const auto s = h.read();
     CHECK(s->last_exit.how == core::termination::kind::signaled);
     CHECK(s->last_exit.value == SIGKILL);
@@ -270,13 +276,7 @@ TEST_CASE_METHOD(runtime_fixture,
   // `running` is published at exec: wait until the shell ignores TERM, so
   // only the SIGKILL can end it.
   REQUIRE(signal_set_in(pid, "SigIgn:", SIGTERM));
-  auto cmd = h.kill();
-  REQUIRE(cmd);
-  REQUIRE(cmd.wait_until(
-      [](const core::process_state& s) {
-        return s.status == process_status::stopped;
-      },
-      in(5s)));
+  REQUIRE(killed(h));
   const auto s = h.read();
   CHECK(s->last_exit.how == core::termination::kind::signaled);
   CHECK(s->last_exit.value == SIGKILL);
@@ -288,9 +288,5 @@ TEST_CASE_METHOD(runtime_fixture,
   CHECK(h.start());  // and it can be started again
   REQUIRE(reaches(h, process_status::running));
   // Killed again: the runtime's stop at teardown would wait 10 minutes.
-  REQUIRE(h.kill().wait_until(
-      [](const core::process_state& s) {
-        return s.status == process_status::stopped;
-      },
-      in(5s)));
+  REQUIRE(killed(h));
 }

@@ -220,11 +220,7 @@ TEST_CASE(
   sigaddset(&usr1, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &usr1, &old_mask);
 
-  launch_options o;
-  o.argv = {helper(), "report", dir.file("r")};
-  o.notify_fd = 7;
-  o.stdout_target.mode = stdio_target::kind::capture;
-  o.stderr_target = {stdio_target::kind::append_file, dir.file("err")};
+  const launch_options o = reporting_child(dir);
   exit_log log;
   io_service io;  // declared last: its thread uses the above
   auto child = launch_ok(o);
@@ -316,28 +312,8 @@ TEST_CASE("launch works from several threads at once") {
   exit_log log;
   io_service io;  // declared last: its thread uses the above
   constexpr int threads = 4, per_thread = 25;
-  std::vector<std::thread> pool;
-  std::atomic<int> failures{0};
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (int i = 0; i < per_thread; ++i) {
-        launch_options o;
-        o.argv = {helper(), "exit", "5"};
-        o.death_signal = 0;  // these threads end before their children
-        o.stdout_target.mode = stdio_target::kind::capture;
-        auto r = launch(o);
-        auto* child = std::get_if<launched_child>(&r);
-        if (child == nullptr) {
-          ++failures;
-          continue;
-        }
-        io.capture(std::move(child->stdout_pipe), nullptr);
-        io.watch_exit(*child, log.recorder(child->pid));
-      }
-    });
-  }
-  for (auto& t : pool) t.join();
-  CHECK(failures == 0);
+  CHECK(launch_from_threads(io, log, threads, per_thread,
+                            {helper(), "exit", "5"}) == 0);
   REQUIRE(log.wait_for_total(threads * per_thread));
   CHECK(wait_until([&] { return io.active_watches() == 0; }));
   io.stop();  // closes its epoll and eventfd

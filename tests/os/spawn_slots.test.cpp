@@ -8,9 +8,7 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <catch2/catch.hpp>
-#include <thread>
 #include <variant>
 #include <vector>
 
@@ -60,11 +58,7 @@ TEST_CASE(
     const int high = ::dup2(low, 900);
     REQUIRE(high == 900);
 
-    launch_options o;
-    o.argv = {helper(), "report", dir.file("r")};
-    o.notify_fd = 7;
-    o.stdout_target.mode = stdio_target::kind::capture;
-    o.stderr_target = {stdio_target::kind::append_file, dir.file("err")};
+    const launch_options o = reporting_child(dir);
     exit_log log;
     io_service io;  // declared last: its thread uses the above
     auto child = launch_ok(o);
@@ -119,28 +113,8 @@ TEST_CASE(
     exit_log log;
     io_service io;  // declared last: its thread uses the above
     constexpr int threads = 12, per_thread = 10;
-    std::atomic<int> failures{0};
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) {
-      pool.emplace_back([&] {
-        for (int i = 0; i < per_thread; ++i) {
-          launch_options o;
-          o.argv = {helper(), "print", "x", "exit", "3"};
-          o.death_signal = 0;  // these threads end before their children
-          o.stdout_target.mode = stdio_target::kind::capture;
-          auto r = launch(o);
-          auto* child = std::get_if<launched_child>(&r);
-          if (child == nullptr) {
-            ++failures;
-            continue;
-          }
-          io.capture(std::move(child->stdout_pipe), nullptr);
-          io.watch_exit(*child, log.recorder(child->pid));
-        }
-      });
-    }
-    for (auto& t : pool) t.join();
-    CHECK(failures == 0);
+    CHECK(launch_from_threads(io, log, threads, per_thread,
+                              {helper(), "print", "x", "exit", "3"}) == 0);
     REQUIRE(log.wait_for_total(threads * per_thread));
     CHECK(wait_until([&] { return io.active_watches() == 0; }));
     io.stop();

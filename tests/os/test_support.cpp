@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -94,6 +95,41 @@ launched_child launch_ok(const launch_options& options) {
     FAIL("launch failed: " << err->what);
   }
   return std::move(std::get<launched_child>(result));
+}
+
+launch_options reporting_child(const temp_dir& dir) {
+  launch_options o;
+  o.argv = {helper(), "report", dir.file("r")};
+  o.notify_fd = 7;
+  o.stdout_target.mode = stdio_target::kind::capture;
+  o.stderr_target = {stdio_target::kind::append_file, dir.file("err")};
+  return o;
+}
+
+int launch_from_threads(io_service& io, exit_log& log, int threads,
+                        int per_thread, const std::vector<std::string>& argv) {
+  std::atomic<int> failures{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (int i = 0; i < per_thread; ++i) {
+        launch_options o;
+        o.argv = argv;
+        o.death_signal = 0;  // these threads end before their children
+        o.stdout_target.mode = stdio_target::kind::capture;
+        auto r = launch(o);
+        auto* child = std::get_if<launched_child>(&r);
+        if (child == nullptr) {
+          ++failures;
+          continue;
+        }
+        io.capture(std::move(child->stdout_pipe), nullptr);
+        io.watch_exit(*child, log.recorder(child->pid));
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  return failures;
 }
 
 leak_guard::leak_guard() : fds_(count_open_fds()) {}

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "vitrine/core/termination.hpp"
+#include "vitrine/os/io_service.hpp"
 #include "vitrine/os/launch.hpp"
 
 #include "support/files.hpp"
@@ -63,6 +64,17 @@ std::map<std::string, std::string> read_report(const std::string& path);
 
 /// Launches and REQUIREs success.
 launched_child launch_ok(const launch_options& options);
+
+/// A child that writes a child_helper report (its fds, signals ...) to
+/// dir/r, with every kind of fd handed to it: notify fd 7, stdout captured,
+/// stderr appended to dir/err.
+launch_options reporting_child(const temp_dir& dir);
+
+/// `threads` threads each launch `per_thread` children running `argv`
+/// (stdout captured, no death signal: the threads end first), handing
+/// each to `io` with `log` recording its exit. Returns the failed launches.
+int launch_from_threads(io_service& io, exit_log& log, int threads,
+                        int per_thread, const std::vector<std::string>& argv);
 
 /// Remembers the open fd count; check() waits until it is back and every
 /// child of this process is gone (no zombie, no running child), then CHECKs.
