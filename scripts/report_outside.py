@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from report import Check, Run, Section, Table, fmt_ns
+from report_model import Check, Run, Section, Table, fmt_ns
 
 
 def _t(ns: float | None) -> str:

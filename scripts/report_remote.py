@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from report import (Bench, Check, Run, Section, Table, fmt_big_ratio,
+from report_model import (Bench, Check, Run, Section, Table, fmt_big_ratio,
                     fmt_bytes, labelled_hbars, load_run)
 from report_outside import _t  # fmt_ns, with "ns" spelled out
 

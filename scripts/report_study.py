@@ -21,7 +21,7 @@ from pathlib import Path
 import report_study_plots as plots
 import report_study_text as text
 from report_provenance import device_staleness
-from report import fmt_big_ratio, fmt_bytes, fmt_ns
+from report_model import fmt_big_ratio, fmt_bytes, fmt_ns
 from report_study_text import ns
 
 

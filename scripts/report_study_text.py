@@ -4,7 +4,7 @@ Every figure is read from the rows passed in; nothing here is typed."""
 
 from __future__ import annotations
 
-from report import fmt_big_ratio, fmt_bytes, fmt_ns
+from report_model import fmt_big_ratio, fmt_bytes, fmt_ns
 
 
 def ns(x: float | None) -> str:
