@@ -1,0 +1,221 @@
+// supervisor_actor_impl: the supervisor actor's class, shared by the files
+// that define it: supervisor_actor.cpp (messages, state, building
+// children), supervisor_operations.cpp (the operation queue and its steps),
+// supervisor_changes.cpp (child changes from handles) and
+// supervisor_restarts.cpp (restart strategies and escalation). Internal to
+// the actors/ library: others spawn it with spawn_supervisor_actor()
+// (supervisor_actor.hpp), which also describes its messages.
+//
+// Threads: like any CAF actor, its members run on one CAF worker at a
+// time; nothing here is shared with other threads except through messages
+// and the records it publishes.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "child_change_request.hpp"
+#include "child_report.hpp"
+#include "supervisor_actor.hpp"
+#include "supervisor_operation.hpp"
+#include "vitrine/core/restart_window.hpp"
+#include "vitrine/core/supervisor_state.hpp"
+
+namespace vitrine::detail {
+
+class supervisor_actor final : public caf::event_based_actor {
+ public:
+  using clock = std::chrono::steady_clock;
+  using supervisor_status = core::supervisor_status;
+
+  supervisor_actor(caf::actor_config& config,
+                   std::shared_ptr<supervisor_record> record,
+                   supervisor_spec spec, const runtime_context& context,
+                   caf::actor parent);
+
+  caf::behavior make_behavior() override;
+
+  void on_exit() override;
+
+ private:
+  struct child {
+    caf::actor actor;
+    std::string name;
+    bool autostart = true;
+    bool is_supervisor = false;
+    /// Never restarted, not even with a sibling (OTP: a temporary child a
+    /// one_for_all or rest_for_one restart stops stays stopped).
+    bool temporary = false;
+    std::uint64_t started_version = 0;  ///< its version before our last start
+    /// Its record (one of them), to forget it when it is removed.
+    std::shared_ptr<process_record> process{};
+    std::shared_ptr<supervisor_record> supervisor{};
+  };
+
+  /// A report from a child, by actor: indices shift when a child is removed.
+  struct pending_report {
+    caf::actor from;
+    child_report report;
+  };
+
+  /// The index of the child `who`, or children_.size().
+  std::size_t index_of(const caf::actor& who) const;
+  std::size_t index_of(const std::string& name) const;
+
+  void publish(supervisor_status status,
+               std::shared_ptr<const core::supervisor_failure> failure = {});
+
+  // -- building children ------------------------------------------------------
+
+  std::shared_ptr<process_record> make_process(process_spec spec);
+
+  /// A process added after the start; nullptr if its name is taken.
+  std::shared_ptr<process_record> add_process(process_spec spec);
+
+  std::shared_ptr<supervisor_record> add_supervisor(supervisor_spec spec);
+
+  /// Spawns the actors of the spec's children and registers all their
+  /// processes in one registry revision.
+  void build_children_once();
+
+  // -- operations -------------------------------------------------------------
+
+  /// Queues `op`. A stop cancels the start and restart operations queued or
+  /// running (their `done` runs with false) and runs after a running stop;
+  /// the runtime's shutdown cancels them at once.
+  void enqueue_operation(operation op);
+
+  /// Runs operations until one waits for a reply or a timer; when none is
+  /// left, hands the reports that arrived meanwhile to on_child_event
+  /// (which may queue a restart). Iterative: replies re-enter here through
+  /// the mailbox.
+  void pump();
+
+  /// Issues steps of the front operation until one waits (true), or
+  /// finishes it (false).
+  bool run_front();
+
+  /// One reply (or timer) a step of generation `generation` waited for
+  /// has come: the operation goes on once none is outstanding. Only here:
+  /// a pump() for another reason (a child report, a queued operation) must
+  /// not issue the next step while one is still in flight.
+  void step_done(std::uint64_t generation);
+
+  /// Sends one step's request (a start carries `cancel`); true (with
+  /// outstanding_ set to the replies awaited) if the operation must wait.
+  bool issue(const step& s, const std::stop_token& cancel);
+
+  /// Asks child i to start; false (nothing sent) for a child that is not
+  /// started automatically: later restarts do start it. A process child
+  /// learns whether the start is `fresh` (step::fresh); a supervisor child
+  /// starts all of its own children fresh anyway.
+  template <class Resume>
+  bool request_start(std::size_t i, bool fresh, const std::stop_token& cancel,
+                     Resume resume);
+
+  using done_fn = std::function<void(bool)>;
+
+  caf::result<std::uint64_t> start_with_reply(const std::stop_token& cancel);
+
+  caf::result<caf::ok_atom> stop_with_reply(bool quit_after,
+                                            bool forget = false);
+
+  /// Starts every child in order with a fresh restart window.
+  operation start_all(done_fn done);
+
+  operation start_child(caf::actor which, done_fn done);
+
+  /// Stops every child in reverse order (shutdown: and quits them, then
+  /// itself).
+  operation stop_all(bool quit_after, done_fn done, bool forget = false);
+
+  // -- child changes from handles (OTP's start_child, terminate_child and
+  // delete_child; see supervisor_handle.hpp) ---------------------------------
+
+  /// One operation that survives stops, as an OTP supervisor handles one
+  /// call at a time: it never interleaves with a start, stop or restart.
+  operation change_children(std::shared_ptr<change_request> request);
+
+  void refuse(change_request& request, change_outcome outcome, std::string why);
+
+  void begin_add(const std::shared_ptr<change_request>& request,
+                 std::vector<step>& steps);
+
+  void begin_remove(const std::shared_ptr<change_request>& request,
+                    std::vector<step>& steps);
+
+  /// Removes the old child, puts the new one at its index, starts it if
+  /// this supervisor runs (decided now: no other operation runs meanwhile).
+  void begin_replace(const std::shared_ptr<change_request>& request,
+                     std::vector<step>& steps);
+
+  /// The steps that stop, quit and forget the request's child, then erase
+  /// it and run `then(index)` (which may put a child there; false ends
+  /// the operation); returns the child's index, or children_.size() after
+  /// refusing a request for an unknown name.
+  template <class Then>
+  std::size_t remove_then(const std::shared_ptr<change_request>& request,
+                          std::vector<step>& steps, Then then);
+
+  std::string no_child(const std::string& name) const;
+
+  /// Appends the request's child (not started); false, refusing the
+  /// request, if its name is taken among this supervisor's children or a
+  /// process name of it is supervised.
+  bool place_child(change_request& request);
+
+  /// Stops and quits child `c` (a nested supervisor: its whole tree, which
+  /// it forgets), then forgets `c` and resumes the operation.
+  void remove_child_tree(const child& c, std::function<void()> resume);
+
+  // -- restarts ---------------------------------------------------------------
+
+  bool active() const { return current_.status == supervisor_status::running; }
+
+  /// A report from child i, handled when no operation runs. `version` is
+  /// the child's state version when it reported: a report not newer than
+  /// the version the child had before our last start of it is stale (a
+  /// restart sequence already replaced that run while it waited).
+  void on_child_event(std::size_t i, child_report report);
+
+  /// Stops children [from, end) except `exited` in reverse order, waits
+  /// until the exited child's backoff delay has passed (`until`), then
+  /// starts [from, end) in spec order, each once the previous one runs;
+  /// temporary children stay stopped.
+  operation restart_from(std::size_t from, std::size_t exited,
+                         clock::time_point until);
+
+  /// The intensity is exceeded: stop every child (reverse order), publish
+  /// `failed` with the reason, and tell the parent (which restarts this
+  /// supervisor per its own strategy and intensity if it is permanent).
+  void fail(std::size_t i, const child_report& report, clock::time_point now);
+
+  std::shared_ptr<supervisor_record> record_;
+  supervisor_spec spec_;
+  runtime_context context_;
+  caf::actor parent_;
+  core::restart_window window_;
+  core::supervisor_state current_;
+  std::vector<child> children_;
+  std::deque<operation> queue_;
+  std::deque<pending_report> deferred_;
+  std::vector<caf::actor> subscribers_;
+  std::uint64_t generation_ = 0;  ///< of the running step; +1 per cancel
+  std::size_t outstanding_ = 0;   ///< replies (or a timer) the step awaits
+  std::uint64_t applied_ticket_ = 0;
+  std::uint32_t restarts_ = 0;
+  bool built_ = false;
+  bool pumping_ = false;
+  bool was_failed_ = false;  ///< when the running stop began
+};
+
+}  // namespace vitrine::detail

@@ -1,0 +1,242 @@
+// The supervisor actor's operations: one sequence of child requests at a
+// time (start, stop, restart, a change of its children), each step
+// continued by its reply or timer through the mailbox, and how a stop
+// cancels the others (supervisor_operation.hpp).
+#include <algorithm>
+#include <deque>
+#include <utility>
+#include <vector>
+
+#include "atoms.hpp"
+#include "supervisor_actor_impl.hpp"
+
+namespace vitrine::detail {
+
+using millis = std::chrono::milliseconds;
+
+void supervisor_actor::enqueue_operation(operation op) {
+  if (!op.is_stop && !op.survives_stop) op.cancel_with(context_.shutting_down);
+  if (op.is_stop) {
+    const bool front_kept = !queue_.empty() && (queue_.front().is_stop ||
+                                                queue_.front().survives_stop);
+    std::deque<operation> kept;
+    std::vector<operation> cancelled;
+    for (auto& queued : queue_) {
+      if (queued.is_stop || queued.survives_stop)
+        kept.push_back(std::move(queued));
+      else
+        cancelled.push_back(std::move(queued));
+    }
+    queue_ = std::move(kept);
+    if (!front_kept) {
+      ++generation_;  // drops the replies the cancelled step waits for
+      outstanding_ = 0;
+    }
+    for (auto& c : cancelled) {
+      c.cancel.request_stop();
+      if (c.done) c.done(false);
+    }
+  }
+  queue_.push_back(std::move(op));
+  pump();
+}
+
+void supervisor_actor::pump() {
+  if (pumping_) return;
+  pumping_ = true;
+  for (;;) {
+    if (!queue_.empty()) {
+      if (run_front()) break;
+      continue;
+    }
+    if (deferred_.empty()) break;
+    auto next = std::move(deferred_.front());
+    deferred_.pop_front();
+    on_child_event(index_of(next.from), std::move(next.report));
+  }
+  pumping_ = false;
+}
+
+bool supervisor_actor::run_front() {
+  auto& op = queue_.front();
+  if (!op.begun) {
+    op.begun = true;
+    if (op.begin) op.begin(op.steps);
+  }
+  // A step still waits for its reply (or timer): a pump() from another
+  // message (a child's report, a newly queued operation) must not issue
+  // the next step before it.
+  if (outstanding_ > 0) return true;
+  // Cancelled from outside (the parent's start, the runtime's shutdown).
+  const auto cancelled = [&op] { return op.cancel.stop_requested(); };
+  while (op.next < op.steps.size() && !op.aborted && !cancelled())
+    if (issue(op.steps[op.next++], op.cancel.get_token())) {
+      outstanding_ = std::max<std::size_t>(outstanding_, 1);
+      return true;
+    }
+  auto done = std::move(op.done);
+  const bool completed = !cancelled();
+  queue_.pop_front();
+  ++generation_;
+  if (done) done(completed);
+  return false;
+}
+
+void supervisor_actor::step_done(std::uint64_t generation) {
+  if (generation != generation_) return;  // cancelled meanwhile
+  if (outstanding_ > 0 && --outstanding_ > 0) return;
+  pump();
+}
+
+bool supervisor_actor::issue(const step& s, const std::stop_token& cancel) {
+  const std::uint64_t generation = generation_;
+  auto resume = [this, generation] { step_done(generation); };
+  std::size_t sent = 0;
+  switch (s.what) {
+    case step::kind::start:
+      if (request_start(s.index, s.fresh, cancel, resume)) sent = 1;
+      break;
+    case step::kind::start_parallel:
+      for (std::size_t i = 0; i < children_.size(); ++i)
+        if (request_start(i, s.fresh, cancel, resume)) ++sent;
+      break;
+    case step::kind::stop:
+    case step::kind::shutdown: {
+      auto& target = children_[s.index].actor;
+      auto req = s.what == step::kind::shutdown
+                     ? request(target, caf::infinite, shutdown_atom::value)
+                     : request(target, caf::infinite, stop_atom::value);
+      req.then([resume](caf::ok_atom) { resume(); },
+               [resume](caf::error&) { resume(); });
+      sent = 1;
+      break;
+    }
+    case step::kind::remove:
+      remove_child_tree(children_[s.index], resume);
+      sent = 1;
+      break;
+    case step::kind::invoke:
+      if (!s.action()) queue_.front().aborted = true;
+      break;
+    case step::kind::wait_until: {
+      const auto left = std::chrono::ceil<millis>(s.until - clock::now());
+      if (left.count() <= 0) break;
+      delayed_send(this, left, plan_timer_atom::value, generation);
+      sent = 1;
+      break;
+    }
+  }
+  outstanding_ = sent;
+  return sent > 0;
+}
+
+template <class Resume>
+bool supervisor_actor::request_start(std::size_t i, bool fresh,
+                                     const std::stop_token& cancel,
+                                     Resume resume) {
+  auto& c = children_[i];
+  if (!c.autostart) {
+    c.autostart = true;
+    return false;
+  }
+  auto handle_reply = [&](auto pending) {
+    std::move(pending).then(
+        // By actor: a late reply (its start was cancelled) may arrive
+        // after a removal shifted the indices.
+        [this, target = c.actor, resume](std::uint64_t version) {
+          if (auto j = index_of(target); j < children_.size())
+            children_[j].started_version = version;
+          resume();
+        },
+        [resume](caf::error&) { resume(); });
+  };
+  if (c.is_supervisor)
+    handle_reply(request(c.actor, caf::infinite, start_atom::value, cancel));
+  else
+    handle_reply(
+        request(c.actor, caf::infinite, start_atom::value, fresh, cancel));
+  return true;
+}
+
+caf::result<std::uint64_t> supervisor_actor::start_with_reply(
+    const std::stop_token& cancel) {
+  auto promise = make_response_promise<std::uint64_t>();
+  auto op = start_all([promise, before = current_.version](bool) mutable {
+    promise.deliver(before);
+  });
+  op.cancel_with(cancel);
+  enqueue_operation(std::move(op));
+  return promise;
+}
+
+caf::result<caf::ok_atom> supervisor_actor::stop_with_reply(bool quit_after,
+                                                            bool forget) {
+  auto promise = make_response_promise<caf::ok_atom>();
+  enqueue_operation(stop_all(
+      quit_after,
+      [promise](bool) mutable { promise.deliver(caf::ok_atom::value); },
+      forget));
+  return promise;
+}
+
+operation supervisor_actor::start_all(done_fn done) {
+  operation op;
+  op.begin = [this](std::vector<step>& steps) {
+    build_children_once();
+    window_.clear();
+    publish(supervisor_status::starting);
+    if (spec_.parallel_start && children_.size() > 1) {
+      steps.push_back({.what = step::kind::start_parallel, .fresh = true});
+      return;
+    }
+    for (std::size_t i = 0; i < children_.size(); ++i)
+      steps.push_back({.what = step::kind::start, .index = i, .fresh = true});
+  };
+  op.done = [this, done = std::move(done)](bool completed) {
+    if (completed) publish(supervisor_status::running);
+    done(completed);
+  };
+  return op;
+}
+
+operation supervisor_actor::start_child(caf::actor which, done_fn done) {
+  operation op;
+  op.begin = [this, which = std::move(which)](std::vector<step>& steps) {
+    publish(current_.status);  // the child count changed
+    // By actor: a removal queued before this may have shifted it.
+    if (const auto i = index_of(which); i < children_.size())
+      steps.push_back({step::kind::start, i});
+  };
+  op.done = std::move(done);
+  return op;
+}
+
+operation supervisor_actor::stop_all(bool quit_after, done_fn done,
+                                     bool forget) {
+  operation op;
+  op.is_stop = true;
+  op.begin = [this, quit_after, forget](std::vector<step>& steps) {
+    was_failed_ = current_.status == supervisor_status::failed;
+    // A failed supervisor has stopped its children already: it stays
+    // `failed` throughout instead of announcing a shutdown and its
+    // failure again (the stop steps below find nothing running).
+    if (!was_failed_) publish(supervisor_status::shutting_down);
+    const auto how = forget       ? step::kind::remove
+                     : quit_after ? step::kind::shutdown
+                                  : step::kind::stop;
+    for (std::size_t i = children_.size(); i-- > 0;) steps.push_back({how, i});
+  };
+  op.done = [this, quit_after, done = std::move(done)](bool completed) {
+    // A failed supervisor that is stopped stays failed (with its reason)
+    // until a start; anything else is now stopped.
+    if (!was_failed_) publish(supervisor_status::stopped);
+    done(completed);
+    if (quit_after) {
+      deferred_.clear();
+      quit();
+    }
+  };
+  return op;
+}
+
+}  // namespace vitrine::detail
