@@ -354,7 +354,7 @@ class process_actor final : public caf::event_based_actor {
     // descendant, setsid daemons included ("" = process groups only).
     if (cgroups_ && cgroup().empty())
       spec_.launch.cgroup = cgroups_->create_program(id());
-    auto result = os::launch(spec_.launch);
+    auto result = os::launch(spec_.launch, guardian_);
     restart_trace::mark(restart_trace::point::launched);
     if (auto* error = std::get_if<os::launch_error>(&result))
       return on_spawn_failure(*error);

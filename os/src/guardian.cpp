@@ -9,8 +9,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -18,6 +20,7 @@
 #include <tuple>
 #include <utility>
 
+#include "guardian_wire.hpp"
 #include "raw_signals.hpp"
 #include "vitrine/os/io_service.hpp"
 #include "vitrine/os/reaper.hpp"
@@ -31,12 +34,11 @@ using detail::kernel_nsig;
 using detail::kernel_sigaction;
 using detail::kernel_sigset_size;
 
-enum op : std::uint32_t { op_add = 1, op_remove = 2, op_quit = 3 };
-
-struct record {
-  std::uint32_t op;
-  std::int32_t pgid;
-};
+using detail::guardian_add;
+using detail::guardian_quit;
+using detail::guardian_ready;
+using detail::guardian_record;
+using detail::guardian_remove;
 
 // Everything the guardian needs, in host memory that the fork copies.
 struct guardian_plan {
@@ -119,7 +121,12 @@ VITRINE_CHILD_CODE void remove_cgroups(const guardian_plan* plan) {
       AT_REMOVEDIR);
 }
 
+// Idempotent: a launched child announces its own group before it execs
+// (launch(), so that a host killed right after the clone leaves nothing
+// behind), and the host announces it again as it records it.
 VITRINE_CHILD_CODE void add_group(guardian_plan* plan, pid_t pgid) {
+  for (std::size_t i = 0; i < plan->size; ++i)
+    if (plan->table[i] == pgid) return;
   if (plan->size == plan->capacity) {
     const std::size_t bigger = plan->capacity * 2;
     long moved = raw(SYS_mremap, reinterpret_cast<long>(plan->table),
@@ -145,15 +152,15 @@ VITRINE_CHILD_CODE void remove_group(guardian_plan* plan, pid_t pgid) {
 // quit message ends the guardian here (a normal shutdown: kill nothing).
 VITRINE_CHILD_CODE bool take_messages(guardian_plan* plan) {
   for (;;) {
-    record r{};
+    guardian_record r{};
     const long got = raw(SYS_recvfrom, g_socket, reinterpret_cast<long>(&r),
                          sizeof r, MSG_DONTWAIT, 0, 0);
     if (got == 0) return false;  // the host end is closed
     if (got < 0) return errno == EAGAIN || errno == EINTR;
     if (got != sizeof r) continue;
-    if (r.op == op_add) add_group(plan, r.pgid);
-    if (r.op == op_remove) remove_group(plan, r.pgid);
-    if (r.op == op_quit) raw(SYS_exit_group, 0);
+    if (r.op == guardian_add) add_group(plan, r.pgid);
+    if (r.op == guardian_remove) remove_group(plan, r.pgid);
+    if (r.op == guardian_quit) raw(SYS_exit_group, 0);
   }
 }
 
@@ -321,7 +328,17 @@ VITRINE_CHILD_CODE void arrange_fds(guardian_plan* plan, int host_pidfd) {
 }
 
 VITRINE_CHILD_CODE int guardian_main(void* arg) {
-  // Our own copies first: the host's stack and heap are dropped below.
+  // Out of the host's process group and session before anything else: a
+  // kill of the host's group (a terminal's ^C, kill -KILL -PGID) must not
+  // take us with it, however soon it comes. The host waits for this.
+  raw(SYS_setsid);
+  {
+    const guardian_record ready{guardian_ready, 0};
+    raw(SYS_sendto, static_cast<const guardian_plan*>(arg)->socket_fd,
+        reinterpret_cast<long>(&ready), sizeof ready,
+        MSG_DONTWAIT | MSG_NOSIGNAL, 0, 0);
+  }
+  // Our own copies: the host's stack and heap are dropped below.
   guardian_plan copy;
   {
     const auto* host_plan = static_cast<const guardian_plan*>(arg);
@@ -376,7 +393,6 @@ VITRINE_CHILD_CODE int guardian_main(void* arg) {
     raw(SYS_rt_sigaction, sig, reinterpret_cast<long>(&act), 0,
         kernel_sigset_size);
   }
-  raw(SYS_setsid);
   show_own_name(plan->args_low, plan->args_high);
   // Named last (after the memory release above): a test that sees the name
   // sees a settled guardian.
@@ -438,6 +454,27 @@ pid_t* map_table(std::size_t capacity) {
   return static_cast<pid_t*>(p);
 }
 
+// Waits until the guardian has left our session (its guardian_ready), so
+// that a kill of our process group from then on spares it; at most
+// `patience`: on a machine too loaded to run it sooner it is used anyway.
+// Returns at once if it died first (the socket hangs up).
+void await_ready(int socket, std::chrono::milliseconds patience) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{socket, POLLIN, 0};
+    const int n =
+        ::poll(&p, 1, static_cast<int>(std::max<long>(0, left.count())));
+    if (n < 0 && errno == EINTR) continue;
+    if (n > 0 && (p.revents & POLLIN) != 0) {
+      guardian_record r{};
+      ::recv(socket, &r, sizeof r, MSG_DONTWAIT);
+    }
+    return;
+  }
+}
+
 }  // namespace
 
 guardian::guardian(std::string cgroup_root)
@@ -456,7 +493,7 @@ guardian::guardian(std::string cgroup_root)
 guardian::~guardian() {
   std::unique_lock lock(mutex_);
   stopping_ = true;
-  if (socket_) send_locked(op_quit, 0);
+  if (socket_) send_locked(guardian_quit, 0);
   socket_.reset();
   if (pidfd_) {
     reap_child_blocking(pid_.load(), pidfd_.get());
@@ -512,13 +549,14 @@ void guardian::start_locked() {
   }
   ::munmap(stack, guardian_stack_size);
   if (pid < 0) throw std::system_error(error, std::generic_category(), "clone");
+  await_ready(ours.get(), std::chrono::seconds(5));
   socket_ = std::move(ours);
   pidfd_.reset(pidfd);
   pid_.store(pid);
 }
 
 void guardian::send_locked(unsigned op, pid_t pgid) noexcept {
-  record r{op, pgid};
+  guardian_record r{op, pgid};
   // MSG_NOSIGNAL: a dead guardian must not raise SIGPIPE in the host.
   ssize_t sent;
   do {
@@ -563,7 +601,13 @@ void guardian::watch_group(pid_t pgid) {
     table_.capacity = bigger;
   }
   table_.data[table_.size++] = pgid;
-  if (socket_) send_locked(op_add, pgid);
+  if (socket_) send_locked(guardian_add, pgid);
+}
+
+unique_fd guardian::announce_socket() const {
+  std::lock_guard lock(mutex_);
+  if (!socket_) return {};
+  return unique_fd{::fcntl(socket_.get(), F_DUPFD_CLOEXEC, 0)};
 }
 
 void guardian::forget_group(pid_t pgid) {
@@ -573,7 +617,7 @@ void guardian::forget_group(pid_t pgid) {
     table_.data[i] = table_.data[--table_.size];
     break;
   }
-  if (socket_) send_locked(op_remove, pgid);
+  if (socket_) send_locked(guardian_remove, pgid);
 }
 
 pid_t guardian::pid() const noexcept {

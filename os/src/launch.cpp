@@ -2,6 +2,7 @@
 
 #include "launch_child.hpp"
 #include "slot_pool.hpp"
+#include "vitrine/os/guardian.hpp"
 #include "vitrine/os/program_path.hpp"
 #include "vitrine/os/reaper.hpp"
 
@@ -108,7 +109,8 @@ void reap_now(pid_t pid) {
 
 }  // namespace
 
-std::variant<launched_child, launch_error> launch(const launch_options& o) {
+std::variant<launched_child, launch_error> launch(const launch_options& o,
+                                                  guardian* guard) {
   if (o.argv.empty()) return make_error(EINVAL, "launch", "(empty argv)");
   const std::string& program = o.argv.front();
   if (o.notify_fd >= 0 && o.notify_fd <= 2) {
@@ -183,6 +185,9 @@ std::variant<launched_child, launch_error> launch(const launch_options& o) {
   detail::slot_lease slots;
   plan.cgroup_procs_fd = slots.hand_over(cgroup_procs.get());
   plan.keep_below = std::max(3, plan.cgroup_procs_fd + 1);
+  const unique_fd announce = guard ? guard->announce_socket() : unique_fd{};
+  plan.announce_fd = slots.hand_over(announce.get());
+  plan.keep_below = std::max(plan.keep_below, plan.announce_fd + 1);
   for (int i = 0; i < n_slots; ++i) {
     plan.src[i] = slots.hand_over(child_ends[i].get());
     plan.keep_below = std::max(plan.keep_below, plan.src[i] + 1);
@@ -206,6 +211,8 @@ std::variant<launched_child, launch_error> launch(const launch_options& o) {
 
   if (plan.failed != 0) {
     int err = plan.err;
+    // Before the reap frees the group id: the child may have announced it.
+    if (announce) guard->forget_group(pid);
     reap_now(pid);
     auto failed = static_cast<step>(plan.failed);
     if (failed == step::chdir) {

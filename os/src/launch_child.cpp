@@ -1,5 +1,6 @@
 #include "launch_child.hpp"
 
+#include "guardian_wire.hpp"
 #include "raw_signals.hpp"
 
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -116,6 +118,15 @@ VITRINE_CHILD_CODE int child_main(void* arg) {
     }
   }
   if (::syscall(SYS_setpgid, 0, 0) != 0) child_fail(plan, step::setpgid);
+  // Our group is guarded from now on, even if the host dies before it
+  // tells the guardian itself. Best effort: a full or dead guardian socket
+  // leaves it to the host's watch_group().
+  if (plan->announce_fd >= 0) {
+    const guardian_record announcement{
+        guardian_add, static_cast<std::int32_t>(::syscall(SYS_getpid))};
+    ::syscall(SYS_sendto, plan->announce_fd, &announcement, sizeof announcement,
+              MSG_DONTWAIT | MSG_NOSIGNAL, nullptr, 0);
+  }
   // Before exec, so every descendant is born inside the program's cgroup.
   if (plan->cgroup_procs_fd >= 0 &&
       ::syscall(SYS_write, plan->cgroup_procs_fd, "0", 1) != 1) {

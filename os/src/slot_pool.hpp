@@ -11,8 +11,9 @@
 
 namespace vitrine::os::detail {
 
-/// stdin, stdout, stderr, notify and a cgroup.procs to join by.
-constexpr int slots_per_group = 5;
+/// stdin, stdout, stderr, notify, a cgroup.procs to join by and the
+/// guardian's socket.
+constexpr int slots_per_group = 6;
 
 class slot_pool {
  public:

@@ -11,6 +11,10 @@
 //   report FILE            write key=value facts about itself to FILE
 //   launch-sleeper FILE DS use vitrine::os::launch to start "sleep 60000"
 //                          with death_signal DS, write its pid to FILE
+//   guarded-launch FILE    start an os::guardian, launch this helper with
+//                          it ("grandchild FILE.grandchild", then sleep)
+//                          but never call watch_group; write the child's
+//                          pid to FILE, then sleep 60 s (to be killed)
 //   subreaper-check        become subreaper, orphan a grandchild, reap it
 //   orphan-reaper-check    become subreaper with an os::orphan_reaper; orphan
 //                          20 grandchildren while an owned child runs; exit 0
@@ -34,6 +38,7 @@
 #include <thread>
 #include <variant>
 
+#include "vitrine/os/guardian.hpp"
 #include "vitrine/os/launch.hpp"
 #include "vitrine/os/process_scan.hpp"
 #include "vitrine/os/reaper.hpp"
@@ -222,6 +227,17 @@ int main(int argc, char** argv) {
       if (child == nullptr) return 20;
       write_file(file, std::to_string(child->pid));
       ::_exit(0);  // the sleeper is orphaned now
+    } else if (action == "guarded-launch") {
+      std::string file = next();
+      vitrine::os::guardian guard;
+      vitrine::os::launch_options o;
+      o.argv = {argv[0], "grandchild", file + ".grandchild", "sleep", "60000"};
+      auto r = vitrine::os::launch(o, &guard);
+      auto* child = std::get_if<vitrine::os::launched_child>(&r);
+      if (child == nullptr) return 20;
+      write_file(file, std::to_string(child->pid));
+      sleep_ms(60000);
+      return 21;  // not killed: the test failed to
     } else if (action == "orphan-reaper-check") {
       return orphan_reaper_check();
     } else if (action == "subreaper-check") {

@@ -206,6 +206,44 @@ TEST_CASE("a guardian runs in its own session and quits quietly") {
   guard.check();
 }
 
+// A kill of the host's process group right after the constructor (a ^C,
+// kill -KILL -PGID, a test) must not take the guardian with it.
+TEST_CASE("a guardian has left the host's group when its constructor returns") {
+  leak_guard guard;
+  for (int i = 0; i < 5; ++i) {
+    guardian g;
+    const auto entry = read_proc_entry(g.pid());
+    REQUIRE(entry);
+    CHECK(entry->pgrp == g.pid());
+    CHECK(entry->pgrp != ::getpgrp());
+  }
+  guard.check();
+}
+
+// The window this closes: a host killed after the clone but before it told
+// the guardian (watch_group) left the program's descendants running. The
+// helper host never calls watch_group, so the child's own announcement is
+// all the guardian learns; the program's forked child has no death signal
+// and dies only if the guardian kills the group.
+TEST_CASE("a launched child announces its group to the guardian itself") {
+  leak_guard guard;
+  temp_dir dir;
+  launch_options o;
+  o.argv = {helper(), "guarded-launch", dir.file("pid")};
+  auto host = launch_ok(o);
+  const auto grandchild_text =
+      read_file_when_present(dir.file("pid.grandchild"));
+  REQUIRE(grandchild_text);
+  const pid_t grandchild = std::stoi(*grandchild_text);
+  REQUIRE(is_alive(grandchild));
+  signal_leader_group(host.pidfd.get(), host.pid, SIGKILL);
+  reap_child_blocking(host.pid, host.pidfd.get());
+  host.pidfd.reset();
+  CHECK(wait_until([&] { return !is_alive(grandchild); }));
+  if (is_alive(grandchild)) ::kill(grandchild, SIGKILL);
+  guard.check();
+}
+
 TEST_CASE("launch and validation share one PATH search") {
   launch_options o;
   o.argv = {"sh"};

@@ -4,8 +4,9 @@
 //
 // What it is: a fork of the host (clone without CLONE_VM) that runs a loop
 // of raw system calls only (no malloc, no locks, no libc state: the host may
-// be multi-threaded). It starts a session of its own (setsid), so a kill of
-// the host's process group or terminal does not reach it, ignores the
+// be multi-threaded). Its first act is a session of its own (setsid), and
+// the constructor waits for it (at most 5 s), so a kill of the host's
+// process group or terminal does not reach it, ignores the
 // catchable termination signals (HUP, INT, QUIT, TERM, USR1, USR2, PIPE,
 // ALRM, TSTP, TTIN, TTOU), names itself "vitrine-guard", keeps only its own
 // fds (stdio on /dev/null) and learns from a SOCK_SEQPACKET socket which
@@ -16,6 +17,12 @@
 // runtime's cgroup (which holds every descendant, setsid daemons and double
 // forks included), waits until the cgroup is empty (at most 2 s), removes
 // the program cgroups and the runtime's own, and exits.
+//
+// Announcing: launch(options, guardian) lets the child itself send its
+// group to the guardian before it execs (a host killed between the clone
+// and watch_group() would otherwise leave the program's descendants
+// unguarded); watch_group() then records it for replacements, and the
+// guardian ignores the second announcement.
 //
 // Replacement: the guardian is our child; guardian::watch(io) asks the
 // io_service to report its exit, and a dead guardian is reaped and replaced
@@ -69,8 +76,15 @@ class guardian {
   /// once; `io` must be stopped before this guardian is destroyed.
   void watch(io_service& io);
 
-  /// Adds a process group to kill if the host dies.
+  /// Adds a process group to kill if the host dies (to the table a
+  /// replacement guardian starts with, and to the running guardian).
   void watch_group(pid_t pgid);
+  /// A duplicate (O_CLOEXEC) of the host's end of the running guardian's
+  /// socket, empty when none runs. launch() hands it to the child, which
+  /// announces its own process group on it before it execs: the group is
+  /// guarded before the program runs, even if the host dies before
+  /// watch_group(). The caller still calls watch_group() for the table.
+  [[nodiscard]] unique_fd announce_socket() const;
   /// Removes it (its leader is about to be reaped).
   void forget_group(pid_t pgid);
 

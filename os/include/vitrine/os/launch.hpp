@@ -47,6 +47,8 @@
 
 namespace vitrine::os {
 
+class guardian;
+
 /// Where one of the child's standard streams goes.
 struct stdio_target {
   enum class kind {
@@ -125,7 +127,11 @@ struct launch_error {
 /// Starts a child as described by `options`. Returns the child or an error;
 /// never throws for OS failures (may throw std::bad_alloc). On error no
 /// child is left behind (it has been reaped) and no fd is leaked.
-std::variant<launched_child, launch_error> launch(
-    const launch_options& options);
+/// With a `guard`, the child announces its own process group to it before
+/// it execs (guardian::announce_socket), so the group is guarded before
+/// the program runs; the caller records it with guard->watch_group(pid)
+/// as before (a failed launch withdraws the announcement itself).
+std::variant<launched_child, launch_error> launch(const launch_options& options,
+                                                  guardian* guard = nullptr);
 
 }  // namespace vitrine::os

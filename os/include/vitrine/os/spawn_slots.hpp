@@ -1,6 +1,6 @@
 // spawn_slots: a few low-numbered descriptors that launch() hands a child
-// its stdio, notify and cgroup fds through, so that the child copies only
-// the descriptors below them instead of the host's whole fd table.
+// its stdio, notify, cgroup and guardian fds through, so that the child copies
+// only the descriptors below them instead of the host's whole fd table.
 //
 // Why: a child cloned without CLONE_FILES gets a copy of every descriptor
 // of the host (one reference taken per fd) and its exec closes them all
@@ -22,7 +22,7 @@
 // one it needs.
 //
 // Thread contract: create and destroy from any thread; launch() may run
-// concurrently on any thread. Cost: 1 + 5 x groups descriptors while alive
+// concurrently on any thread. Cost: 1 + 6 x groups descriptors while alive
 // (groups = the number of CPUs, between 4 and 32); per launch a mutex and
 // two dup3() per descriptor handed to the child.
 #pragma once
