@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <optional>
 #include <variant>
 #include <vector>
 
 #include "test_support.hpp"
+#include "vitrine/os/guardian.hpp"
 #include "vitrine/os/io_service.hpp"
 #include "vitrine/os/launch.hpp"
 #include "vitrine/os/process_scan.hpp"
@@ -50,7 +52,7 @@ TEST_CASE(
   temp_dir dir;
   {
     spawn_slots slots;
-    CHECK(slots.descriptors() >= 1 + 4 * 5);
+    CHECK(slots.descriptors() >= 1 + 4 * 6);
     // Host mistakes the child must not inherit, below and far above the
     // slots (no O_CLOEXEC on purpose).
     const int low = ::open("/dev/null", O_RDONLY);
@@ -76,6 +78,29 @@ TEST_CASE(
     io.stop();
   }
   guard.check();  // the pool's descriptors are closed with the last holder
+}
+
+TEST_CASE(
+    "a child launched with a guardian does not keep the guardian's socket, "
+    "with or without spawn slots") {
+  leak_guard guard;
+  for (const bool with_slots : {true, false}) {
+    INFO((with_slots ? "with" : "without") << " spawn slots");
+    temp_dir dir;
+    std::optional<spawn_slots> slots;
+    if (with_slots) slots.emplace();
+    guardian announced_to;
+    exit_log log;
+    io_service io;  // declared last: its thread uses the above
+    auto result = launch(reporting_child(dir), &announced_to);
+    auto* child = std::get_if<launched_child>(&result);
+    REQUIRE(child != nullptr);
+    io.watch_exit(*child, log.recorder(child->pid));
+    REQUIRE(log.wait_for(child->pid));
+    CHECK(read_report(dir.file("r"))["fds"] == "0,1,2,7");
+    io.stop();
+  }
+  guard.check();
 }
 
 TEST_CASE(
