@@ -311,8 +311,7 @@ int remote_main(int argc, char** argv) {
   double ctl_timeout_s = 30;
   ctl->add_option("--timeout", ctl_timeout_s,
                   "seconds to wait for the effects (then exit 5)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 3600.0));
+      ->capture_default_str();
   bool ctl_no_wait = false;
   ctl->add_flag("--no-wait", ctl_no_wait,
                 "return once the node applied each command, before its "
@@ -329,6 +328,12 @@ int remote_main(int argc, char** argv) {
   try {
     if (*node) return node_command(node_run, node_flags, insecure);
     if (*status) return status_command(status_flags, json, status_names);
+    // As for a local ctl: 0 would report every effect as timed out.
+    if (*ctl && !(ctl_timeout_s > 0 && ctl_timeout_s <= 3600)) {
+      std::cerr << "vitrine: --timeout must be more than 0 and at most 3600 "
+                   "seconds\n";
+      return 2;
+    }
     if (*ctl)
       return ctl_command(
           ctl_flags, verb, names,

@@ -241,6 +241,19 @@ TEST_CASE("a malformed HOST:PORT is a usage error (exit 2) naming it",
   CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
 }
 
+TEST_CASE("ctl --node refuses a --timeout local ctl refuses (exit 2)",
+          "[cli][remote]") {
+  for (const char* bad : {"0", "-1", "3601"}) {
+    INFO("--timeout " << bad);
+    // Refused before any connection: nothing listens on port 1.
+    auto ctl = run_cli(
+        {"ctl", "--node", "127.0.0.1:1", "--timeout", bad, "restart", "web"});
+    CHECK(ctl.code == 2);
+    CHECK(ctl.output.find("--timeout must be more than 0 and at most 3600") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("vitrine node refuses a non-loopback address without --insecure",
           "[cli][remote]") {
   vitrine::test::temp_dir dir;
