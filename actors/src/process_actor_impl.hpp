@@ -1,0 +1,221 @@
+// process_actor_impl: the process actor's class, shared by the files that
+// define it: process_actor.cpp (messages, state, publishing),
+// process_start.cpp (spawns, backoff, readiness) and process_exits.cpp
+// (exits, reaping, restart reports, stops). Internal to the actors/
+// library: others spawn it with spawn_process_actor() (process_actor.hpp),
+// which also describes its messages.
+//
+// Threads: like any CAF actor, its members run on one CAF worker at a
+// time; handles read only what it publishes (process_record).
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "atoms.hpp"
+#include "process_actor.hpp"
+#include "publication_counter.hpp"
+#include "status_table_writer.hpp"
+#include "supervisor_actor.hpp"
+#include "vitrine/core/backoff.hpp"
+#include "vitrine/core/restart_window.hpp"
+#include "vitrine/core/transition_history.hpp"
+#include "vitrine/os/cgroup.hpp"
+#include "vitrine/os/guardian.hpp"
+#include "vitrine/os/launch.hpp"
+#include "vitrine/os/log_sink.hpp"
+#include "vitrine/restart_trace.hpp"
+
+namespace vitrine::detail {
+
+class process_actor final : public caf::event_based_actor {
+ public:
+  using clock = std::chrono::steady_clock;
+  using process_state = core::process_state;
+  using process_status = core::process_status;
+
+  process_actor(caf::actor_config& config,
+                std::shared_ptr<process_record> record, process_spec spec,
+                const runtime_context& context, caf::actor supervisor);
+
+  caf::behavior make_behavior() override;
+
+  void on_exit() override;
+
+ private:
+  void count();
+
+  bool has_child() const { return current_.pid != 0; }
+  /// This program's cgroup, "" = none (the launch options hold it).
+  const std::string& cgroup() const { return spec_.launch.cgroup; }
+
+  /// An event of the current run (run_event_atom).
+  void on_run_event(run_event event, int error);
+
+  /// Sends this actor an event of the current run after `delay`.
+  void arm_timer(std::chrono::milliseconds delay, run_event event);
+
+  // Under a policy that asks the actor (the messaging baseline) nothing is
+  // published while it lives; handles read the record once it is gone, so
+  // leave the last state there.
+  void leave_last_state();
+
+  template <class Mutate>
+  void publish(Mutate mutate) {
+    process_state next = current_;
+    mutate(next);
+    next.version = current_.version + 1;
+    next.applied_command = applied_ticket_;
+    current_ = next;
+    // Before anyone can see it: an observer woken by this publish reads the
+    // trace at once.
+    restart_trace::mark(restart_trace::point::published);
+    const core::transition entry{.version = next.version,
+                                 .at = clock::now(),
+                                 .last_exit = next.last_exit,
+                                 .pid = next.pid,
+                                 .restart_count = next.restart_count,
+                                 .status = next.status};
+    if (publishes_) {
+      // History first: a reader that sees (or waited for) this state then
+      // finds it in the history too. The state's release store orders the
+      // history publish before it; the other order left readers (and
+      // wait_for_status callers) with a history one transition behind.
+      // The next history is the published one plus this entry: the actor
+      // keeps no copy of its own (336 bytes a process).
+      core::transition_history history = record_->history.current_unsafe();
+      history.push(entry);
+      record_->history.publish(std::move(history));
+      record_->state.publish(std::move(next));
+    } else {
+      unpublished_history_->push(entry);
+    }
+    if (record_->status_table) record_->status_table->publish(current_);
+    publications_->bump();
+    for (const auto& s : subscribers_)
+      send(s, state_changed_atom::value, current_);
+    // Before any exit report this publish precedes (same receiver, FIFO).
+    if (!pending_starts_.empty() && current_.status != process_status::starting)
+      deliver_pending_starts();
+  }
+
+  void set_status(process_status status);
+
+  // -- starting ---------------------------------------------------------------
+
+  caf::result<std::uint64_t> start_for_supervisor();
+
+  void deliver_pending_starts();
+
+  void restart();
+
+  /// A start command: from a resting state spawn now; in backoff, after the
+  /// pending delay.
+  void start();
+
+  void start_fresh();
+
+  /// Spawns once the backoff delay, counted from the exit (or failed
+  /// spawn) that caused it, has passed: a supervisor that waited it out
+  /// already gets a spawn at once.
+  void arm_spawn_timer();
+
+  void spawn();
+
+  void capture_output(os::launched_child& child);
+
+  void on_spawn_failure(const os::launch_error& error);
+
+  void become_running();
+
+  // -- exits ------------------------------------------------------------------
+
+  /// Signals the child's process group through its pidfd. Only called while
+  /// the child is not reaped, so no signal can reach a reused pid or group.
+  int signal_child(int sig);
+
+  /// Stop and kill timer: the group and, without a cgroup, the setsid
+  /// descendants still below the leader. With a cgroup, those get SIGKILL
+  /// from cgroup.kill (at the kill timer, and when the leader exits).
+  void signal_program(int sig);
+
+  /// cgroup.kill of this program's cgroup. Children are born into it
+  /// (CLONE_INTO_CGROUP) only until its first kill: see
+  /// os::launch_options::cgroup_killed.
+  void kill_cgroup();
+
+  /// SIGKILL to the group and, with a cgroup, to every descendant that is
+  /// still alive (a cgroup with none needs no cgroup.kill, and stays one
+  /// that children can be born into).
+  void kill_everything();
+
+  /// The pidfd is readable: the child exited. While its zombie still holds
+  /// the group id, kill what is left of the group (and the cgroup: setsid
+  /// daemons too), then reap it through the pidfd.
+  void reap_and_report();
+
+  core::termination take_child();
+
+  /// The exit watch could not be registered: never leave the child
+  /// `running` unwatched. Kill and reap it, then publish the error (a
+  /// failed state, or backoff when the error may pass, as for a spawn).
+  void on_watch_failure(int error);
+
+  void on_exit(const core::termination& ended);
+
+  bool wants_restart(const core::termination& ended) const;
+
+  void report(bool restart_wanted);
+
+  // -- stopping ---------------------------------------------------------------
+
+  /// Sends `sig` (the spec's stop_signal unless killing), SIGKILL after
+  /// stop_timeout; answers once the child is reaped.
+  caf::result<caf::ok_atom> stop() { return stop(spec_.stop_signal); }
+
+  caf::result<caf::ok_atom> stop(int sig);
+
+  void on_stopped();
+
+  std::shared_ptr<process_record> record_;
+  process_spec spec_;
+  os::io_service& io_;
+  os::guardian* guardian_;    // may be null
+  os::cgroup_tree* cgroups_;  // may be null
+  const bool publishes_;      // the read policy reads what is published
+  /// runtime::publications(), in the runtime, which outlives its actors.
+  publication_counter* publications_;
+  os::unique_fd pidfd_;  // the child's, until we reap it
+  caf::actor supervisor_;
+  core::backoff backoff_;
+  core::restart_window restart_window_;  ///< spec_.restart_limit
+  process_state current_;
+  /// Under a policy that asks the actor, the history it publishes only as
+  /// it quits; null (and the record's cell holds it) otherwise.
+  std::unique_ptr<core::transition_history> unpublished_history_;
+  std::uint64_t generation_ = 0;
+  unsigned quick_failures_ = 0;
+  std::chrono::milliseconds pending_delay_{0};
+  clock::time_point backoff_since_{};  ///< when pending_delay_ began
+  std::uint64_t applied_ticket_ = 0;   ///< last handle command applied
+  /// Supervisor starts waiting for the process to leave `starting`, with
+  /// the version from before each.
+  std::vector<
+      std::pair<caf::typed_response_promise<std::uint64_t>, std::uint64_t>>
+      pending_starts_;
+  bool restart_when_stopped_ = false;
+  bool quit_when_stopped_ = false;
+  std::vector<caf::typed_response_promise<caf::ok_atom>> pending_stops_;
+  std::vector<caf::actor> subscribers_;
+  std::map<std::string, std::shared_ptr<os::log_sink>> sinks_;
+};
+
+}  // namespace vitrine::detail

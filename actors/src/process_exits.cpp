@@ -1,0 +1,179 @@
+// The process actor's exits and stops: signalling and killing the
+// program (group, cgroup), reaping it, the exit's state and the report
+// that asks the supervisor for a restart, and a graceful stop.
+#include <csignal>
+#include <utility>
+
+#include "child_report.hpp"
+#include "process_actor_impl.hpp"
+#include "vitrine/os/reaper.hpp"
+#include "vitrine/os/signals.hpp"
+
+namespace vitrine::detail {
+
+int process_actor::signal_child(int sig) {
+  return os::signal_leader_group(pidfd_.get(), current_.pid, sig);
+}
+
+void process_actor::signal_program(int sig) {
+  // Escaped descendants first: once the group's shell has died they are
+  // re-parented away and no longer found below the leader.
+  if (cgroup().empty()) os::signal_escaped_descendants(current_.pid, sig);
+  signal_child(sig);
+  if (!cgroup().empty() && sig == SIGKILL) kill_cgroup();
+}
+
+void process_actor::kill_cgroup() {
+  cgroups_->kill_program(id());
+  spec_.launch.cgroup_killed = true;
+}
+
+void process_actor::kill_everything() {
+  signal_child(SIGKILL);
+  if (cgroups_ && !cgroup().empty() && cgroups_->program_populated(id()))
+    kill_cgroup();
+}
+
+void process_actor::reap_and_report() {
+  const auto status = take_child();
+  restart_trace::mark(restart_trace::point::reaped);
+  on_exit(status);
+  restart_trace::mark(restart_trace::point::reported);
+}
+
+core::termination process_actor::take_child() {
+  kill_everything();
+  if (guardian_) guardian_->forget_group(current_.pid);
+  auto status = os::reap_child(current_.pid, pidfd_.get());
+  // Readable means exited; the blocking form only covers a kernel that
+  // reports readability early (it cannot wait long: we sent SIGKILL).
+  if (!status) status = os::reap_child_blocking(current_.pid, pidfd_.get());
+  pidfd_.reset();
+  return *status;
+}
+
+void process_actor::on_watch_failure(int error) {
+  const bool was_stopping = current_.status == process_status::stopping;
+  const auto ended = take_child();
+  if (was_stopping) return on_exit(ended);
+  os::launch_error failure;
+  failure.code = error;
+  failure.what = "watch the exit of " + spec_.launch.argv.front() + ": " +
+                 std::strerror(error);
+  on_spawn_failure(failure);
+}
+
+void process_actor::on_exit(const core::termination& ended) {
+  const auto now = clock::now();
+  const bool was_stopping = current_.status == process_status::stopping;
+  const bool was_quick = current_.status == process_status::starting;
+  if (now - current_.started_at >= spec_.backoff.reset_after) backoff_.reset();
+
+  if (was_stopping) {
+    publish([&](process_state& s) {
+      s.pid = 0;
+      s.status = process_status::stopped;
+      s.last_exit = ended;
+      s.ended_at = now;
+    });
+    return on_stopped();
+  }
+
+  bool restart = wants_restart(ended);
+  process_status next = process_status::exited;
+  if (restart) {
+    quick_failures_ = was_quick ? quick_failures_ + 1 : 0;
+    if (quick_failures_ > spec_.startretries) {
+      restart = false;
+      next = process_status::failed;
+    } else if (spec_.restart_limit.enabled() && !restart_window_.admit(now)) {
+      restart = false;  // past its own restart limit: it alone fails
+      next = process_status::failed;
+    } else {
+      next = process_status::backoff;
+      pending_delay_ = backoff_.next();
+      backoff_since_ = now;
+    }
+  }
+  publish([&](process_state& s) {
+    s.pid = 0;
+    s.status = next;
+    s.last_exit = ended;
+    s.ended_at = now;
+    if (restart) ++s.restart_count;
+  });
+  report(restart);
+}
+
+bool process_actor::wants_restart(const core::termination& ended) const {
+  switch (spec_.restart) {
+    case restart_policy::permanent:
+      return true;
+    case restart_policy::temporary:
+      return false;
+    case restart_policy::transient:
+      // A signal or a lost status is never an expected exit.
+      if (ended.how != core::termination::kind::exited) return true;
+      return std::find(spec_.expected_exit_codes.begin(),
+                       spec_.expected_exit_codes.end(),
+                       ended.value) == spec_.expected_exit_codes.end();
+  }
+  return false;
+}
+
+void process_actor::report(bool restart_wanted) {
+  if (!supervisor_) return;
+  child_report r;
+  r.restart_wanted = restart_wanted;
+  r.version = current_.version;
+  r.exit = current_.spawn_errno != 0
+               ? "spawn failed: " + std::string{current_.spawn_error()}
+               : core::describe(current_.last_exit);
+  if (restart_wanted)
+    r.delay = std::max(std::chrono::milliseconds{0},
+                       std::chrono::ceil<std::chrono::milliseconds>(
+                           backoff_since_ + pending_delay_ - clock::now()));
+  send(supervisor_, child_event_atom::value, std::move(r));
+}
+
+caf::result<caf::ok_atom> process_actor::stop(int sig) {
+  switch (current_.status) {
+    case process_status::starting:
+    case process_status::running: {
+      signal_program(sig);
+      set_status(process_status::stopping);
+      arm_timer(spec_.stop_timeout, run_event::kill_due);
+      [[fallthrough]];
+    }
+    case process_status::stopping: {
+      auto promise = make_response_promise<caf::ok_atom>();
+      pending_stops_.push_back(promise);
+      return promise;
+    }
+    case process_status::backoff:
+      ++generation_;  // cancels the pending spawn timer
+      set_status(process_status::stopped);
+      break;
+    default:
+      break;
+  }
+  on_stopped();
+  return caf::ok_atom::value;
+}
+
+void process_actor::on_stopped() {
+  if (quit_when_stopped_) leave_last_state();  // before shutdown's reply
+  // Before the replies: once the runtime has them it may free the tree.
+  // EBUSY (members still dying) is fine: the runtime removes the tree.
+  if (quit_when_stopped_ && cgroups_ && !cgroup().empty())
+    cgroups_->remove_program(id());
+  for (auto& promise : pending_stops_) promise.deliver(caf::ok_atom::value);
+  pending_stops_.clear();
+  if (quit_when_stopped_) return quit();
+  if (restart_when_stopped_) {
+    restart_when_stopped_ = false;
+    start_fresh();
+  }
+}
+
+}  // namespace vitrine::detail

@@ -1,0 +1,177 @@
+// The process actor's starts: a supervisor's or a handle's start, the
+// spawn (with its cgroup, output capture, readiness and exit watches), a
+// failed spawn, the backoff before a respawn, and `running`.
+#include <cerrno>
+#include <chrono>
+#include <utility>
+#include <variant>
+
+#include "process_actor_impl.hpp"
+
+namespace vitrine::detail {
+
+namespace {
+
+// Spawn errors that a retry cannot fix.
+bool is_permanent(int error) {
+  switch (error) {
+    case EMFILE:
+    case ENFILE:
+    case EAGAIN:
+    case ENOMEM:
+    case EINTR:
+      return false;
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
+caf::result<std::uint64_t> process_actor::start_for_supervisor() {
+  count();
+  const std::uint64_t before = current_.version;
+  start();
+  // Waits while starting, or in a backoff it was already in (the start
+  // armed the spawn timer). A spawn that failed right here ended this
+  // start early, like an early exit: answered now, or the supervisor
+  // (which grants the retry only once its operation ends) would wait on
+  // a process that waits on it.
+  const bool waits = current_.status == process_status::starting ||
+                     (current_.status == process_status::backoff &&
+                      current_.version == before);
+  if (!waits) return before;
+  auto promise = make_response_promise<std::uint64_t>();
+  pending_starts_.emplace_back(std::move(promise), before);
+  return pending_starts_.back().first;
+}
+
+void process_actor::deliver_pending_starts() {
+  auto pending = std::move(pending_starts_);
+  pending_starts_.clear();
+  for (auto& [promise, before] : pending) promise.deliver(before);
+}
+
+void process_actor::restart() {
+  if (!has_child()) return start_fresh();
+  restart_when_stopped_ = true;
+  stop();
+}
+
+void process_actor::start() {
+  switch (current_.status) {
+    case process_status::stopped:
+    case process_status::exited:
+    case process_status::failed:
+      start_fresh();
+      break;
+    case process_status::backoff:
+      arm_spawn_timer();
+      break;
+    case process_status::stopping:
+      restart_when_stopped_ = true;  // start again once reaped
+      break;
+    default:
+      break;  // already starting or running
+  }
+}
+
+void process_actor::start_fresh() {
+  quick_failures_ = 0;
+  backoff_.reset();
+  spawn();
+}
+
+void process_actor::arm_spawn_timer() {
+  ++generation_;
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+      backoff_since_ + pending_delay_ - clock::now());
+  if (left.count() <= 0) return spawn();
+  arm_timer(left, run_event::spawn_due);
+}
+
+void process_actor::spawn() {
+  // One cgroup per program where the runtime has a tree: it holds every
+  // descendant, setsid daemons included ("" = process groups only).
+  if (cgroups_ && cgroup().empty())
+    spec_.launch.cgroup = cgroups_->create_program(id());
+  auto result = os::launch(spec_.launch, guardian_);
+  restart_trace::mark(restart_trace::point::launched);
+  if (auto* error = std::get_if<os::launch_error>(&result))
+    return on_spawn_failure(*error);
+  auto& child = std::get<os::launched_child>(result);
+  const std::uint64_t generation = ++generation_;
+  const pid_t pid = child.pid;
+  // Owner-side reaping: we keep the pidfd; the I/O thread only tells us
+  // when it becomes readable. Until we reap, pid and group id stay ours.
+  pidfd_ = std::move(child.pidfd);
+  if (guardian_) guardian_->watch_group(pid);
+  auto self = caf::actor_cast<caf::actor>(this);
+  capture_output(child);
+  if (child.notify_pipe)
+    io_.watch_ready(std::move(child.notify_pipe), [self, generation] {
+      caf::anon_send(self, run_event_atom::value,
+                     static_cast<int>(run_event::ready), generation, 0);
+    });
+  errno = 0;
+  const bool watched =
+      io_.notify_exit(pidfd_, [self, generation](int watch_error) {
+        restart_trace::mark(restart_trace::point::exit_seen);
+        caf::anon_send(self, run_event_atom::value,
+                       static_cast<int>(run_event::exited), generation,
+                       watch_error);
+      });
+  const int watch_errno = watched ? 0 : (errno != 0 ? errno : ESHUTDOWN);
+  const bool ready_at_once =
+      spec_.startsecs.count() == 0 && spec_.launch.notify_fd < 0;
+  publish([&](process_state& s) {
+    s.pid = pid;
+    s.status =
+        ready_at_once ? process_status::running : process_status::starting;
+    s.started_at = clock::now();
+    s.spawn_errno = 0;
+    s.spawn_error_storage = nullptr;
+  });
+  if (!ready_at_once && spec_.startsecs.count() > 0)
+    arm_timer(spec_.startsecs, run_event::up);
+  if (!watched) on_watch_failure(watch_errno);
+}
+
+void process_actor::capture_output(os::launched_child& child) {
+  auto sink_for = [&](const os::stdio_target& target) {
+    auto& sink = sinks_[target.path];
+    if (!sink)
+      sink = std::make_shared<os::log_sink>(target.path, spec_.logs.max_bytes,
+                                            spec_.logs.backups);
+    return sink;
+  };
+  if (child.stdout_pipe)
+    io_.capture(std::move(child.stdout_pipe),
+                sink_for(spec_.launch.stdout_target));
+  if (child.stderr_pipe)
+    io_.capture(std::move(child.stderr_pipe),
+                sink_for(spec_.launch.stderr_target));
+}
+
+void process_actor::on_spawn_failure(const os::launch_error& error) {
+  const bool retry =
+      !is_permanent(error.code) && ++quick_failures_ <= spec_.startretries;
+  if (retry) {
+    pending_delay_ = backoff_.next();
+    backoff_since_ = clock::now();
+  }
+  publish([&](process_state& s) {
+    s.pid = 0;
+    s.status = retry ? process_status::backoff : process_status::failed;
+    s.spawn_errno = error.code;
+    s.spawn_error_storage = std::make_shared<const std::string>(error.what);
+  });
+  report(retry);
+}
+
+void process_actor::become_running() {
+  quick_failures_ = 0;
+  set_status(process_status::running);
+}
+
+}  // namespace vitrine::detail
