@@ -1,0 +1,379 @@
+// The guardian process (guardian_process.hpp): raw system calls only.
+#include "guardian_process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "guardian_wire.hpp"
+
+namespace vitrine::os::detail {
+
+namespace {
+
+constexpr std::size_t max_cgroup_path = 4096;
+
+// Fd numbers inside the guardian.
+constexpr int g_socket = 3;
+constexpr int g_cgroup = 4;
+constexpr int g_host = 5;
+
+// -- the guardian process: raw system calls only ---------------------------
+
+VITRINE_CHILD_CODE long raw(long n, long a = 0, long b = 0, long c = 0,
+                            long d = 0, long e = 0, long f = 0) {
+  return ::syscall(n, a, b, c, d, e, f);
+}
+
+VITRINE_CHILD_CODE bool contains(const char* text, long n, const char* word) {
+  for (long i = 0; i < n; ++i) {
+    long k = 0;
+    while (word[k] != '\0' && i + k < n && text[i + k] == word[k]) ++k;
+    if (word[k] == '\0') return true;
+  }
+  return false;
+}
+
+VITRINE_CHILD_CODE void sleep_ms(long ms) {
+  struct timespec ts {
+    0, ms * 1000000L
+  };
+  raw(SYS_nanosleep, reinterpret_cast<long>(&ts), 0);
+}
+
+// Waits (at most ~2 s) until the cgroup is empty, then removes the program
+// cgroups and the runtime's own.
+VITRINE_CHILD_CODE void remove_cgroups(const guardian_plan* plan) {
+  for (int i = 0; i < 200; ++i) {
+    long fd = raw(SYS_openat, g_cgroup, reinterpret_cast<long>("cgroup.events"),
+                  O_RDONLY | O_CLOEXEC);
+    if (fd < 0) break;
+    char text[256];
+    long n = raw(SYS_read, fd, reinterpret_cast<long>(text), sizeof text);
+    raw(SYS_close, fd);
+    if (n <= 0 || contains(text, n, "populated 0")) break;
+    sleep_ms(10);
+  }
+  alignas(8) char entries[4096];
+  for (;;) {
+    long n = raw(SYS_getdents64, g_cgroup, reinterpret_cast<long>(entries),
+                 sizeof entries);
+    if (n <= 0) break;
+    for (long at = 0; at < n;) {
+      // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, name
+      unsigned short reclen;
+      __builtin_memcpy(&reclen, entries + at + 16, sizeof reclen);
+      const unsigned char type = static_cast<unsigned char>(entries[at + 18]);
+      const char* name = entries + at + 19;
+      if (type == 4 /* DT_DIR */ && name[0] != '.')
+        raw(SYS_unlinkat, g_cgroup, reinterpret_cast<long>(name), AT_REMOVEDIR);
+      at += reclen;
+    }
+  }
+  raw(SYS_unlinkat, AT_FDCWD, reinterpret_cast<long>(plan->cgroup_root),
+      AT_REMOVEDIR);
+}
+
+// Idempotent: a launched child announces its own group before it execs
+// (launch(), so that a host killed right after the clone leaves nothing
+// behind), and the host announces it again as it records it.
+VITRINE_CHILD_CODE void add_group(guardian_plan* plan, pid_t pgid) {
+  for (std::size_t i = 0; i < plan->size; ++i)
+    if (plan->table[i] == pgid) return;
+  if (plan->size == plan->capacity) {
+    const std::size_t bigger = plan->capacity * 2;
+    long moved = raw(SYS_mremap, reinterpret_cast<long>(plan->table),
+                     static_cast<long>(plan->capacity * sizeof(pid_t)),
+                     static_cast<long>(bigger * sizeof(pid_t)), MREMAP_MAYMOVE);
+    if (moved == -1) return;  // out of memory: this group goes unguarded
+    plan->table = reinterpret_cast<pid_t*>(moved);
+    plan->capacity = bigger;
+  }
+  plan->table[plan->size++] = pgid;
+}
+
+VITRINE_CHILD_CODE void remove_group(guardian_plan* plan, pid_t pgid) {
+  for (std::size_t i = 0; i < plan->size; ++i) {
+    if (plan->table[i] != pgid) continue;
+    plan->table[i] = plan->table[--plan->size];
+    return;
+  }
+}
+
+// Applies every message queued on the socket. Returns false once the host
+// end is closed (or the socket failed), true when the queue is empty. A
+// quit message ends the guardian here (a normal shutdown: kill nothing).
+VITRINE_CHILD_CODE bool take_messages(guardian_plan* plan) {
+  for (;;) {
+    guardian_record r{};
+    const long got = raw(SYS_recvfrom, g_socket, reinterpret_cast<long>(&r),
+                         sizeof r, MSG_DONTWAIT, 0, 0);
+    if (got == 0) return false;  // the host end is closed
+    if (got < 0) return errno == EAGAIN || errno == EINTR;
+    if (got != sizeof r) continue;
+    if (r.op == guardian_add) add_group(plan, r.pgid);
+    if (r.op == guardian_remove) remove_group(plan, r.pgid);
+    if (r.op == guardian_quit) raw(SYS_exit_group, 0);
+  }
+}
+
+// Kills every group the host told us about: the messages still queued
+// first, since the host may have announced a group and died before we read
+// it (a dead host's socket keeps them until we do).
+[[noreturn]] VITRINE_CHILD_CODE void kill_everything(guardian_plan* plan) {
+  take_messages(plan);
+  for (std::size_t i = 0; i < plan->size; ++i)
+    if (plan->table[i] > 1) raw(SYS_kill, -plan->table[i], SIGKILL);
+  if (plan->cgroup_root != nullptr) {
+    long fd = raw(SYS_openat, g_cgroup, reinterpret_cast<long>("cgroup.kill"),
+                  O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      raw(SYS_write, fd, reinterpret_cast<long>("1"), 1);
+      raw(SYS_close, fd);
+    }
+    remove_cgroups(plan);
+  }
+  raw(SYS_exit_group, 0);
+  __builtin_unreachable();
+}
+
+// -- giving back the host's memory
+// ---------------------------------------------
+//
+// The fork shares every page of the host copy-on-write; each page the host
+// writes afterwards would stay with the guardian alone, so the guardian
+// would keep the host's whole memory at fork time for its life. It drops
+// (MADV_DONTNEED) the heap and every large private anonymous mapping except
+// the pages of its own stack, its table and its thread's errno and control
+// block (the stack guard lives there); the rest of a mapping holding them
+// goes too. File-backed mappings (code, GOT, .data) are
+// kept: dropping a written private file page would bring back the file's
+// content. Everything it needs afterwards is on its own stack or in its
+// table, and it only calls the syscall() wrapper, which touches no globals.
+
+struct keep_ranges {
+  std::uintptr_t low[3];
+  std::uintptr_t high[3];
+};
+
+// Drops [low, high) except the pages of the keep ranges. One maps line may
+// be a host mapping that the kernel merged with a range we keep (seen: a
+// 128 MiB vector merged with the main thread's TLS block, or with our
+// table): drop around the kept pages, not nothing.
+VITRINE_CHILD_CODE void drop_outside(const keep_ranges& keep,
+                                     std::uintptr_t low, std::uintptr_t high) {
+  constexpr std::uintptr_t page = 4096;
+  while (low < high) {
+    // The first kept range (page-rounded) that reaches into [low, high).
+    std::uintptr_t next_low = high, next_high = high;
+    for (int i = 0; i < 3; ++i) {
+      const std::uintptr_t k_low = keep.low[i] & ~(page - 1);
+      const std::uintptr_t k_high = (keep.high[i] + page - 1) & ~(page - 1);
+      if (k_high <= low || k_low >= high || k_low >= next_low) continue;
+      next_low = k_low < low ? low : k_low;
+      next_high = k_high;
+    }
+    if (low < next_low)
+      raw(SYS_madvise, static_cast<long>(low),
+          static_cast<long>(next_low - low), MADV_DONTNEED);
+    low = next_high;
+  }
+}
+
+VITRINE_CHILD_CODE std::uintptr_t parse_hex(const char*& p, const char* end) {
+  std::uintptr_t value = 0;
+  for (; p < end; ++p) {
+    const char c = *p;
+    if (c >= '0' && c <= '9')
+      value = value * 16 + static_cast<std::uintptr_t>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      value = value * 16 + static_cast<std::uintptr_t>(c - 'a' + 10);
+    else
+      break;
+  }
+  return value;
+}
+
+// One line of /proc/self/maps: "start-end perms offset dev inode   [path]".
+VITRINE_CHILD_CODE void maybe_drop(const char* line, const char* end,
+                                   const keep_ranges& keep) {
+  const char* p = line;
+  const std::uintptr_t low = parse_hex(p, end);
+  ++p;  // '-'
+  const std::uintptr_t high = parse_hex(p, end);
+  ++p;  // ' '
+  if (end - p < 4 || p[0] != 'r' || p[1] != 'w' || p[3] != 'p') return;
+  // Skip offset, dev and inode; what follows (if anything) is the path.
+  int fields = 0;
+  while (p < end && fields < 4) {
+    if (*p == ' ') {
+      ++fields;
+      while (p < end && *p == ' ') ++p;
+    } else {
+      ++p;
+    }
+  }
+  const bool inode_zero = p - line >= 3 && p[-2] == '0' && p[-3] == ' ';
+  const bool anonymous = p >= end && inode_zero;
+  const bool heap = end - p >= 6 && p[0] == '[' && p[1] == 'h' && p[2] == 'e' &&
+                    p[3] == 'a' && p[4] == 'p' && p[5] == ']';
+  if (!anonymous && !heap) return;
+  if (!heap && high - low < (std::uintptr_t{256} << 10)) return;
+  drop_outside(keep, low, high);
+}
+
+// Overwrites this copy of the host's argument strings, which
+// /proc/<pid>/cmdline (and so `ps -o args`, `pgrep -f`) shows: the
+// guardian reads as "vitrine-guard", not as a second host. The area ends
+// in a NUL, so the kernel does not read on into the environment.
+VITRINE_CHILD_CODE void show_own_name(char* low, char* high) {
+  if (low == nullptr || high <= low) return;
+  constexpr char name[] = "vitrine-guard";
+  volatile char* to = low;
+  const std::size_t size = static_cast<std::size_t>(high - low);
+  for (std::size_t i = 0; i < size; ++i)
+    to[i] = i + 1 < size && i + 1 < sizeof name ? name[i] : '\0';
+}
+
+VITRINE_CHILD_CODE void release_host_memory(const keep_ranges& keep) {
+  const long fd =
+      raw(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/proc/self/maps"),
+          O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buffer[4096];
+  long have = 0;
+  for (;;) {
+    const long n = raw(SYS_read, fd, reinterpret_cast<long>(buffer + have),
+                       static_cast<long>(sizeof buffer) - have);
+    if (n <= 0) break;
+    have += n;
+    long start = 0;
+    for (long i = 0; i < have; ++i) {
+      if (buffer[i] != '\n') continue;
+      maybe_drop(buffer + start, buffer + i, keep);
+      start = i + 1;
+    }
+    // Keep the unfinished line (volatile: no memmove call in this code).
+    volatile char* out = buffer;
+    for (long i = start; i < have; ++i) out[i - start] = buffer[i];
+    have -= start;
+    if (have == static_cast<long>(sizeof buffer)) have = 0;  // absurd line
+  }
+  raw(SYS_close, fd);
+}
+
+// Puts the fds the guardian keeps at fixed numbers and closes all others.
+VITRINE_CHILD_CODE void arrange_fds(guardian_plan* plan, int host_pidfd) {
+  const int src[6] = {plan->devnull_fd, plan->devnull_fd,    plan->devnull_fd,
+                      plan->socket_fd,  plan->cgroup_dir_fd, host_pidfd};
+  int high = 0;
+  for (int fd : src) high = fd > high ? fd : high;
+  int moved[6];
+  for (int i = 0; i < 6; ++i)
+    moved[i] = src[i] < 0 ? -1
+                          : static_cast<int>(raw(SYS_fcntl, src[i],
+                                                 F_DUPFD_CLOEXEC, high + 1));
+  for (int i = 0; i < 6; ++i)
+    if (moved[i] >= 0) raw(SYS_dup3, moved[i], i, 0);
+  raw(SYS_close_range, 6, ~0u, 0);
+  plan->socket_fd = g_socket;
+  plan->cgroup_dir_fd = src[4] >= 0 ? g_cgroup : -1;
+}
+
+}  // namespace
+
+VITRINE_CHILD_CODE int guardian_main(void* arg) {
+  // Out of the host's process group and session before anything else: a
+  // kill of the host's group (a terminal's ^C, kill -KILL -PGID) must not
+  // take us with it, however soon it comes. The host waits for this.
+  raw(SYS_setsid);
+  {
+    const guardian_record ready{guardian_ready, 0};
+    raw(SYS_sendto, static_cast<const guardian_plan*>(arg)->socket_fd,
+        reinterpret_cast<long>(&ready), sizeof ready,
+        MSG_DONTWAIT | MSG_NOSIGNAL, 0, 0);
+  }
+  // Our own copies: the host's stack and heap are dropped below.
+  guardian_plan copy;
+  {
+    const auto* host_plan = static_cast<const guardian_plan*>(arg);
+    copy.socket_fd = host_plan->socket_fd;
+    copy.devnull_fd = host_plan->devnull_fd;
+    copy.cgroup_dir_fd = host_plan->cgroup_dir_fd;
+    copy.host = host_plan->host;
+    copy.table = host_plan->table;
+    copy.size = host_plan->size;
+    copy.capacity = host_plan->capacity;
+    copy.stack_low = host_plan->stack_low;
+    copy.stack_high = host_plan->stack_high;
+    copy.args_low = host_plan->args_low;
+    copy.args_high = host_plan->args_high;
+    copy.cgroup_root = nullptr;
+  }
+  char root[max_cgroup_path];
+  if (const char* from = static_cast<const guardian_plan*>(arg)->cgroup_root) {
+    volatile char* to = root;
+    std::size_t i = 0;
+    for (; from[i] != '\0' && i + 1 < sizeof root; ++i) to[i] = from[i];
+    to[i] = '\0';
+    copy.cgroup_root = root;
+  }
+  guardian_plan* plan = &copy;
+  {
+    keep_ranges keep{};
+    keep.low[0] = reinterpret_cast<std::uintptr_t>(plan->stack_low);
+    keep.high[0] = reinterpret_cast<std::uintptr_t>(plan->stack_high);
+    keep.low[1] = reinterpret_cast<std::uintptr_t>(plan->table);
+    keep.high[1] = keep.low[1] + plan->capacity * sizeof(pid_t);
+    // errno and the thread's control block (stack guard at %fs:0x28).
+    const auto errno_at = reinterpret_cast<std::uintptr_t>(&errno);
+    const auto tcb =
+        reinterpret_cast<std::uintptr_t>(__builtin_thread_pointer());
+    keep.low[2] = errno_at < tcb ? errno_at : tcb;
+    keep.high[2] =
+        errno_at + sizeof(int) > tcb + 64 ? errno_at + sizeof(int) : tcb + 64;
+    release_host_memory(keep);
+  }
+  // Dispositions: the host's handlers must never run here; termination
+  // signals a user sends to "everything vitrine" are ignored.
+  constexpr int ignored[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,
+                             SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM,
+                             SIGTSTP, SIGTTIN, SIGTTOU};
+  for (int sig = 1; sig <= kernel_nsig; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    kernel_sigaction act{};
+    act.handler = SIG_DFL;
+    for (int s : ignored)
+      if (s == sig) act.handler = SIG_IGN;
+    raw(SYS_rt_sigaction, sig, reinterpret_cast<long>(&act), 0,
+        kernel_sigset_size);
+  }
+  show_own_name(plan->args_low, plan->args_high);
+  // Named last (after the memory release above): a test that sees the name
+  // sees a settled guardian.
+  raw(SYS_prctl, PR_SET_NAME, reinterpret_cast<long>("vitrine-guard"));
+  const long host_pidfd = raw(SYS_pidfd_open, plan->host, 0);
+  arrange_fds(plan, static_cast<int>(host_pidfd));
+  std::uint64_t none = 0;
+  raw(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&none), 0,
+      kernel_sigset_size);
+  // The host died before we could watch it.
+  if (host_pidfd < 0 || raw(SYS_getppid) != plan->host) kill_everything(plan);
+
+  for (;;) {
+    struct pollfd fds[2] = {{g_socket, POLLIN, 0}, {g_host, POLLIN, 0}};
+    long n = raw(SYS_ppoll, reinterpret_cast<long>(fds), 2, 0, 0, 0);
+    if (n < 0) continue;                             // EINTR
+    if (fds[1].revents != 0) kill_everything(plan);  // reads the queue first
+    if (fds[0].revents != 0 && !take_messages(plan)) kill_everything(plan);
+  }
+}
+
+}  // namespace vitrine::os::detail
