@@ -138,9 +138,10 @@ TEST_CASE("vitrine status and ctl --node read and command a remote node",
         run_cli({"ctl", "--node", endpoint, "restart", "worker", "--no-wait"});
     CHECK(quick.code == 0);
     CHECK(quick.output.find("worker: sent; ") != std::string::npos);
-    // Effects not seen within --timeout: exit 5.
+    // Effects not seen within --timeout (1 ms: a restart takes a round trip
+    // and a spawn): exit 5.
     auto hurried = run_cli(
-        {"ctl", "--node", endpoint, "restart", "worker", "--timeout", "0"});
+        {"ctl", "--node", endpoint, "restart", "worker", "--timeout", "0.001"});
     CHECK(hurried.code == 5);
     CHECK(hurried.output.find("(not confirmed)") != std::string::npos);
 
