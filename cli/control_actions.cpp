@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 
+#include "text_escape.hpp"
 #include "vitrine/os/signals.hpp"
 #include "vitrine/runtime.hpp"
 
@@ -212,7 +213,8 @@ bool await(const control_context& context, const control::request& request,
 
 std::string quoted_list(const std::vector<std::string>& names) {
   std::string text;
-  for (const auto& n : names) text += (text.empty() ? "'" : ", '") + n + "'";
+  for (const auto& n : names)
+    text += (text.empty() ? "'" : ", '") + terminal_safe(n) + "'";
   return text;
 }
 

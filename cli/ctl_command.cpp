@@ -10,11 +10,14 @@
 #include <cmath>
 #include <cstring>
 #include <iostream>
+#include <string>
+#include <string_view>
 
 #include "commands.hpp"
 #include "control_protocol.hpp"
 #include "socket_io.hpp"
 #include "state_dir.hpp"
+#include "text_escape.hpp"
 #include "vitrine/core/signal_names.hpp"
 #include "vitrine/os/unique_fd.hpp"
 
@@ -139,13 +142,26 @@ std::optional<control::request> make_request(const ctl_options& options) {
   return r;
 }
 
+/// Text from the run (names, errors, a reload's report) made
+/// terminal_safe line by line: its line breaks are kept.
+std::string safe_lines(std::string_view text) {
+  std::string out;
+  for (;;) {
+    const auto end = text.find('\n');
+    out += terminal_safe(text.substr(0, end));
+    if (end == std::string_view::npos) return out;
+    out += '\n';
+    text.remove_prefix(end + 1);
+  }
+}
+
 void print_result(const control::result& x, bool waited) {
-  std::cout << x.name << ": ";
+  std::cout << terminal_safe(x.name) << ": ";
   if (x.ok) {
-    std::cout << (waited ? "" : "sent; ") << x.status;
+    std::cout << (waited ? "" : "sent; ") << terminal_safe(x.status);
     if (x.pid) std::cout << " pid=" << x.pid;
   } else {
-    std::cout << "FAILED: " << x.error;
+    std::cout << "FAILED: " << safe_lines(x.error);
   }
   std::cout << "\n";
 }
@@ -184,14 +200,14 @@ int ctl_command(const ctl_options& options) {
     return 1;
   }
   if (reply->expired) {
-    std::cerr << "vitrine: " << reply->error << " (--timeout "
+    std::cerr << "vitrine: " << safe_lines(reply->error) << " (--timeout "
               << options.timeout_s << " s)\n";
     return exit_ctl_timeout;
   }
   if (reply->error.ends_with('\n'))  // a reload's report on the new file
-    std::cerr << reply->error;
+    std::cerr << safe_lines(reply->error);
   else if (!reply->error.empty())
-    std::cerr << "vitrine: " << reply->error << "\n";
+    std::cerr << "vitrine: " << safe_lines(reply->error) << "\n";
   if (request->command == control::verb::reload && reply->ok)
     std::cout << "reloaded\n";
   bool timed_out = false;

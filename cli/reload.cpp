@@ -336,8 +336,10 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
   std::lock_guard lock{mutex_};
   auto report = reload_config(top, current, file_, limit_);
   if (!report.rejected() && applied_) applied_(current);
-  for (auto& line : report.summary()) output_.notes.push_back(line);
   for (auto& p : report.problems) output_.errors.push_back(p);
+  // A rejection's line follows its diagnostics on stderr (docs/cli.md).
+  for (auto& line : report.summary())
+    (report.rejected() ? output_.errors : output_.notes).push_back(line);
   for (auto& f : report.failures)
     output_.errors.push_back("reload failed: " + f);
   return report;

@@ -130,8 +130,9 @@ class reload_runner {
   reload_report reload_now(const supervisor_handle& top, config& current);
 
   struct output {
-    std::vector<std::string> notes;   ///< summary lines
-    std::vector<std::string> errors;  ///< problems and failures
+    std::vector<std::string> notes;  ///< summary lines
+    /// Problems, a rejection's line, failures.
+    std::vector<std::string> errors;
   };
   /// What the finished reloads reported since the last call.
   output take_output();

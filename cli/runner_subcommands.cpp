@@ -26,7 +26,9 @@ std::string line_count(const std::string& value) {
 }  // namespace
 
 void add_run_options(CLI::App* cmd, run_options& run) {
-  cmd->add_option("file", run.file, "configuration (TOML)")->required();
+  cmd->add_option("file", run.file, "configuration (TOML)")
+      ->required()
+      ->check(non_empty_path);
   cmd->add_flag("--plain", run.plain,
                 "print one line per change instead of a live table");
   cmd->add_option("--json-status", run.json_status,
@@ -48,7 +50,9 @@ runner_subcommands::runner_subcommands(CLI::App& app) {
 
   check_cmd =
       app.add_subcommand("check", "validate FILE and report every problem");
-  check_cmd->add_option("file", check_file, "configuration (TOML)")->required();
+  check_cmd->add_option("file", check_file, "configuration (TOML)")
+      ->required()
+      ->check(non_empty_path);
 
   logs_cmd = app.add_subcommand(
       "logs", "show the captured output of program NAME of a running vitrine");

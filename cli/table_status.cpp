@@ -14,6 +14,7 @@
 #include "run_state.hpp"
 #include "state_dir.hpp"
 #include "status.hpp"
+#include "text_escape.hpp"
 #include "vitrine/status_reader.hpp"
 
 namespace vitrine::cli {
@@ -139,7 +140,7 @@ int table_status_command(const table_status_options& options) {
   std::string missing;
   for (const auto& name : wanted)
     if (!found.contains(name))
-      missing += (missing.empty() ? "'" : ", '") + name + "'";
+      missing += (missing.empty() ? "'" : ", '") + terminal_safe(name) + "'";
   if (!missing.empty()) {
     std::cerr << "vitrine: no process or supervisor named " << missing << " in "
               << dir->path() << "\n";

@@ -115,6 +115,19 @@ TEST_CASE("bad command lines name what is wrong", "[cli]") {
   CHECK(empty.code == 2);
   CHECK(empty.output.find("--json-status: the path must not be empty") !=
         std::string::npos);
+  for (const char* command : {"check", "run"}) {
+    INFO(command << " \"\"");
+    const auto no_file = run_cli({command, ""});
+    CHECK(no_file.code == 2);
+    CHECK(no_file.output.find("file: the path must not be empty") !=
+          std::string::npos);
+  }
+  // A command's own command is named too, not only "a subcommand is
+  // required".
+  const auto ctl = run_cli({"ctl", "frobnicate", "a\x1b[2J"});
+  CHECK(ctl.code == 2);
+  CHECK(ctl.output.find("unknown ctl command 'frobnicate' (one of start, "
+                        "stop, restart, signal)") != std::string::npos);
 }
 
 TEST_CASE("check names the key of an argument over MAX_ARG_STRLEN",

@@ -49,6 +49,10 @@ TEST_CASE(
   const auto unknown = run.cli({"status", "api", "nope"});
   CHECK(unknown.code == 1);
   CHECK(contains(unknown.output, "no process or supervisor named 'nope'"));
+  const auto hostile = run.cli({"status", "\x1b[2Jevil"});
+  CHECK(hostile.code == 1);
+  CHECK(contains(hostile.output, "named '\\x1b[2Jevil'"));
+  CHECK_FALSE(contains(hostile.output, "\x1b"));
 }
 
 TEST_CASE(
@@ -277,6 +281,11 @@ startsecs_ms = 5000
     CHECK(r.code == 1);
     CHECK(contains(r.output, "unknown name 'ghost': nothing was done"));
     CHECK(run.wait_status("api", "running").pid == api.pid);
+    // A name with terminal codes is printed escaped, not obeyed.
+    const auto hostile = run.cli({"ctl", "stop", "\x1b[2Jevil"});
+    CHECK(hostile.code == 1);
+    CHECK(contains(hostile.output, "unknown name '\\x1b[2Jevil'"));
+    CHECK_FALSE(contains(hostile.output, "\x1b"));
   }
   SECTION("reload applies the rewritten file, or refuses a bad one") {
     const auto api = run.wait_status("api", "running");
