@@ -223,6 +223,9 @@ int run_command(const run_options& options, const node_serving* serving) {
       if (action == signal_action::stop && !stopper.joinable()) {
         screen.note("received " + name + ": stopping every program (" + name +
                     " again kills them)");
+        // Now, not once the control socket is closed: no program is
+        // spawned after the note (docs/cli.md).
+        rt.begin_shutdown();
         first_stop_at = std::chrono::steady_clock::now();
         // Not waiting for supervise(): shutdown() cancels a start in
         // progress (a program in its startsecs), and supervise() returns.
@@ -259,6 +262,7 @@ int run_command(const run_options& options, const node_serving* serving) {
       if (auto failure = top_failure_message(*top.read()); !failure.empty()) {
         std::cerr << failure << std::endl;
         top_failed = true;
+        rt.begin_shutdown();
         stopper = std::thread{[&] {
           control.stop();
           rt.shutdown();

@@ -217,9 +217,13 @@ runtime::~runtime() {
   shutdown();
 }
 
-void runtime::shutdown() {
+void runtime::begin_shutdown() noexcept {
   impl_->starts_cancelled.request_stop();  // no child spawns for a start now
-  impl_->remote.close_supervise();         // before the lock its requests need
+}
+
+void runtime::shutdown() {
+  begin_shutdown();
+  impl_->remote.close_supervise();  // before the lock its requests need
   std::lock_guard sequence{impl_->shutdown_mutex};
   if (impl_->stopped) return;
   impl_->stopping.store(true, std::memory_order_release);

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -333,4 +334,42 @@ stop_timeout_ms = 2000
   CHECK(std::all_of(programs.begin(), programs.end(), process_gone));
   // slow2 was never started.
   CHECK(read_file(output).find("slow2 starting") == std::string::npos);
+}
+
+TEST_CASE("no program starts after the stop signal's note during a start",
+          "[cli][signals]") {
+  // 300 programs started one after another (5 ms each in `starting`), so
+  // the signal comes in the middle of the start. The note is printed when
+  // the signal is read; from then on no spawn may begin (docs/cli.md): at
+  // most the one already under way starts later.
+  std::string config;
+  for (int i = 0; i < 300; ++i)
+    config += "[[program]]\nname = \"p" + std::to_string(i) +
+              "\"\ncommand = [\"sleep\", \"1000\"]\nstartsecs_ms = 5\n";
+  temp_dir dir;
+  const auto output = dir.file("output");
+  cli_process cli{{"run", dir.write("many.toml", config), "--plain"}, output};
+  REQUIRE(wait_until(
+      [&] { return descendants_named(cli.pid(), "sleep").size() >= 20; }));
+  REQUIRE(::kill(cli.pid(), SIGINT) == 0);
+  const auto code = cli.wait(deadline);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  // "HH:MM:SS.mmm p12 starting pid=...", "HH:MM:SS.mmm received SIGINT: ..."
+  const auto text = read_file(output);
+  INFO(text);
+  std::istringstream lines{text};
+  std::string line, noted_at;
+  int later_starts = 0;
+  while (std::getline(lines, line)) {
+    if (line.size() < 13) continue;
+    const auto at = line.substr(0, 12);
+    if (noted_at.empty() && line.find(" received SIGINT") != line.npos)
+      noted_at = at;
+    else if (!noted_at.empty() && line.find(" starting pid=") != line.npos &&
+             at > noted_at)
+      ++later_starts;
+  }
+  REQUIRE_FALSE(noted_at.empty());
+  CHECK(later_starts <= 1);
 }

@@ -196,6 +196,13 @@ class runtime {
   /// Stops everything and joins; idempotent. Cancels a supervise() in
   /// progress on another thread (see the file comment).
   void shutdown();
+  /// The first step of shutdown(), without waiting, from any thread (e.g.
+  /// the one that reads a stop signal while another will call shutdown()):
+  /// from now on no start spawns a program (one whose spawn is already
+  /// under way completes and is stopped by the shutdown), and a
+  /// supervise() that is starting a tree returns. Call shutdown() to stop
+  /// everything. Idempotent; one atomic flag.
+  void begin_shutdown() noexcept;
 
  private:
   friend struct detail::runtime_access;
