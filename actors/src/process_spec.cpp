@@ -56,6 +56,15 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+// A value quoted in a message: a 100 KB argv[0] is not repeated whole.
+// Longer than 256 bytes: its first 128 and its length.
+std::string shown(std::string_view value) {
+  constexpr std::size_t limit = 256, kept = 128;
+  if (value.size() <= limit) return std::string{value};
+  return std::string{value.substr(0, kept)} + "... (" +
+         std::to_string(value.size()) + " bytes)";
+}
+
 // A double as a person would write it ("1.5", "-0.2", "nan").
 std::string shortest(double value) {
   char text[32];
@@ -104,10 +113,12 @@ void check_signal(problem_list& out, std::string_view field, int sig,
 // Problem with `path` as a program, or "" if it is a regular executable.
 std::string program_problem(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return "does not exist: " + path;
-  if (S_ISDIR(st.st_mode)) return "is a directory, not a program: " + path;
-  if (!S_ISREG(st.st_mode)) return "is not a regular file: " + path;
-  if (::access(path.c_str(), X_OK) != 0) return "is not executable: " + path;
+  if (::stat(path.c_str(), &st) != 0) return "does not exist: " + shown(path);
+  if (S_ISDIR(st.st_mode))
+    return "is a directory, not a program: " + shown(path);
+  if (!S_ISREG(st.st_mode)) return "is not a regular file: " + shown(path);
+  if (::access(path.c_str(), X_OK) != 0)
+    return "is not executable: " + shown(path);
   return {};
 }
 
@@ -117,7 +128,7 @@ void check_program(problem_list& out, const os::launch_options& launch) {
   if (program.find('/') != std::string::npos) {
     if (program.front() != '/')
       return out.add("launch.argv[0]",
-                     "is a relative path (" + program +
+                     "is a relative path (" + shown(program) +
                          "); use an absolute path or a bare name found in "
                          "PATH");
     if (auto p = program_problem(program); !p.empty())
@@ -127,7 +138,7 @@ void check_program(problem_list& out, const os::launch_options& launch) {
   // The very search launch() does (os/program_path.hpp).
   std::string found;
   if (os::resolve_program(launch, found) == 0) return;
-  out.add("launch.argv[0]", "no executable '" + program + "' in PATH");
+  out.add("launch.argv[0]", "no executable '" + shown(program) + "' in PATH");
 }
 
 void check_strings(problem_list& out, const os::launch_options& launch) {
@@ -141,7 +152,7 @@ void check_strings(problem_list& out, const os::launch_options& launch) {
     total += key.size() + value.size() + 2;
     if (key.empty() || key.find('=') != std::string::npos ||
         key.find('\0') != std::string::npos)
-      out.add("launch.env", "invalid variable name '" + key + "'");
+      out.add("launch.env", "invalid variable name '" + shown(key) + "'");
     if (value.find('\0') != std::string::npos)
       out.add("launch.env." + key, "contains a NUL byte");
   }

@@ -103,6 +103,13 @@ TEST_CASE("supervise refuses a program that cannot be run and starts nothing",
     spec.launch.argv = {"vitrine-no-such-program-in-path"};
     check_refused(f.rt, spec, "launch.argv[0]", "PATH");
   }
+  SECTION("a 100 KB name that is not in PATH: the message quotes a part") {
+    spec.launch.argv = {std::string(100'000, 'z')};
+    check_refused(f.rt, spec, "launch.argv[0]", "... (100000 bytes)");
+    const auto problems = validate(spec);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].message.size() < 300);
+  }
   SECTION("a file without execute permission") {
     const auto path = dir.file("not-executable.sh");
     std::ofstream{path} << "#!/bin/sh\nexit 0\n";
