@@ -134,7 +134,10 @@ class runtime {
 
   /// Validates `spec` (throws spec_error listing every problem, starting
   /// nothing) and adds it to the root supervisor, which starts it if
-  /// spec.autostart. Throws std::runtime_error after shutdown().
+  /// spec.autostart. Returns once the process left `starting` (OTP's
+  /// start_child): up to its startsecs, or until its readiness. Not to
+  /// wait: autostart = false, then handle.start(), whose command has
+  /// wait_until(deadline). Throws std::runtime_error after shutdown().
   process_handle supervise(process_spec spec);
   /// Adds a whole supervision tree under the root supervisor.
   supervisor_handle supervise(supervisor_spec spec);
