@@ -105,7 +105,7 @@ void process_actor::spawn() {
   // Owner-side reaping: we keep the pidfd; the I/O thread only tells us
   // when it becomes readable. Until we reap, pid and group id stay ours.
   pidfd_ = std::move(child.pidfd);
-  if (guardian_) guardian_->watch_group(pid);
+  if (guardian_) guardian_->watch_group(pid, child.announced_to);
   auto self = caf::actor_cast<caf::actor>(this);
   capture_output(child);
   if (child.notify_pipe)

@@ -175,6 +175,7 @@ void guardian::start_locked() {
   socket_ = std::move(ours);
   pidfd_.reset(pidfd);
   pid_.store(pid);
+  ++generation_;
 }
 
 void guardian::send_locked(unsigned op, pid_t pgid) noexcept {
@@ -212,7 +213,7 @@ void guardian::on_guardian_exit() {
   io_->notify_exit(pidfd_, [this](int) { on_guardian_exit(); });
 }
 
-void guardian::watch_group(pid_t pgid) {
+void guardian::watch_group(pid_t pgid, std::uint64_t announced) {
   std::lock_guard lock(mutex_);
   if (table_.size == table_.capacity) {
     const std::size_t bigger = table_.capacity * 2;
@@ -223,13 +224,15 @@ void guardian::watch_group(pid_t pgid) {
     table_.capacity = bigger;
   }
   table_.data[table_.size++] = pgid;
-  if (socket_) send_locked(guardian_add, pgid);
+  // A guardian the child told already needs no second message (one wake-up
+  // less per spawn); a replacement started since then does.
+  if (socket_ && announced != generation_) send_locked(guardian_add, pgid);
 }
 
-unique_fd guardian::announce_socket() const {
+guardian::announcement guardian::announce_socket() const {
   std::lock_guard lock(mutex_);
   if (!socket_) return {};
-  return unique_fd{::fcntl(socket_.get(), F_DUPFD_CLOEXEC, 0)};
+  return {unique_fd{::fcntl(socket_.get(), F_DUPFD_CLOEXEC, 0)}, generation_};
 }
 
 void guardian::forget_group(pid_t pgid) {

@@ -124,8 +124,10 @@ VITRINE_CHILD_CODE int child_main(void* arg) {
   if (plan->announce_fd >= 0) {
     const guardian_record announcement{
         guardian_add, static_cast<std::int32_t>(::syscall(SYS_getpid))};
-    ::syscall(SYS_sendto, plan->announce_fd, &announcement, sizeof announcement,
-              MSG_DONTWAIT | MSG_NOSIGNAL, nullptr, 0);
+    if (::syscall(SYS_sendto, plan->announce_fd, &announcement,
+                  sizeof announcement, MSG_DONTWAIT | MSG_NOSIGNAL, nullptr,
+                  0) == static_cast<long>(sizeof announcement))
+      plan->announced = 1;
   }
   // Before exec, so every descendant is born inside the program's cgroup.
   if (plan->cgroup_procs_fd >= 0 &&

@@ -78,6 +78,7 @@ struct child_plan {
   /// The guardian's socket (-1 = none): the child announces its process
   /// group there as soon as it leads one, before it execs.
   int announce_fd = -1;
+  volatile int announced = 0;  // set by the child once it has announced
   std::array<int, n_slots> src{-1, -1, -1, -1};  // -1 = leave as is
   std::array<int, n_slots> dst{0, 1, 2, -1};
   int high_fd = 3;  // sources are first moved to fds >= this

@@ -95,6 +95,8 @@ TEST_CASE(
     auto result = launch(reporting_child(dir), &announced_to);
     auto* child = std::get_if<launched_child>(&result);
     REQUIRE(child != nullptr);
+    // It told the running guardian (the first: 1) its group itself.
+    CHECK(child->announced_to == 1);
     io.watch_exit(*child, log.recorder(child->pid));
     REQUIRE(log.wait_for(child->pid));
     CHECK(read_report(dir.file("r"))["fds"] == "0,1,2,7");

@@ -21,8 +21,9 @@
 // Announcing: launch(options, guardian) lets the child itself send its
 // group to the guardian before it execs (a host killed between the clone
 // and watch_group() would otherwise leave the program's descendants
-// unguarded); watch_group() then records it for replacements, and the
-// guardian ignores the second announcement.
+// unguarded); watch_group(pid, child.announced_to) then records it for
+// replacements without a second message to that guardian (a replacement
+// started in between gets one; a duplicate would be ignored).
 //
 // Replacement: the guardian is our child; guardian::watch(io) asks the
 // io_service to report its exit, and a dead guardian is reaped and replaced
@@ -53,6 +54,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <string>
 
@@ -78,13 +80,20 @@ class guardian {
 
   /// Adds a process group to kill if the host dies (to the table a
   /// replacement guardian starts with, and to the running guardian).
-  void watch_group(pid_t pgid);
+  /// `announced`: a launched child's launched_child::announced_to; when it
+  /// names the running guardian, which has the group from the child
+  /// already, no second message is sent.
+  void watch_group(pid_t pgid, std::uint64_t announced = 0);
   /// A duplicate (O_CLOEXEC) of the host's end of the running guardian's
   /// socket, empty when none runs. launch() hands it to the child, which
   /// announces its own process group on it before it execs: the group is
   /// guarded before the program runs, even if the host dies before
   /// watch_group(). The caller still calls watch_group() for the table.
-  [[nodiscard]] unique_fd announce_socket() const;
+  struct announcement {
+    unique_fd socket;
+    std::uint64_t guardian = 0;  ///< which one (1, 2, ... per replacement)
+  };
+  [[nodiscard]] announcement announce_socket() const;
   /// Removes it (its leader is about to be reaped).
   void forget_group(pid_t pgid);
 
@@ -111,6 +120,7 @@ class guardian {
   unique_fd pidfd_;
   std::atomic<pid_t> pid_{0};
   std::atomic<std::size_t> replacements_{0};
+  std::uint64_t generation_ = 0;  // of the running guardian, from 1
   io_service* io_ = nullptr;
   bool stopping_ = false;
 };

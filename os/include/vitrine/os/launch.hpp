@@ -37,6 +37,7 @@
 #include <sys/types.h>
 
 #include <csignal>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -115,6 +116,9 @@ struct launched_child {
   pid_t pid = 0;
   unique_fd pidfd;  ///< O_CLOEXEC, from clone(CLONE_PIDFD): never stale
   unique_fd stdout_pipe, stderr_pipe, notify_pipe;
+  /// Nonzero when the child announced its group to the guard of
+  /// launch(options, guard) itself: pass it to guardian::watch_group.
+  std::uint64_t announced_to = 0;
 };
 
 /// errno plus clear text naming the failing step and the program, e.g.
@@ -129,8 +133,9 @@ struct launch_error {
 /// child is left behind (it has been reaped) and no fd is leaked.
 /// With a `guard`, the child announces its own process group to it before
 /// it execs (guardian::announce_socket), so the group is guarded before
-/// the program runs; the caller records it with guard->watch_group(pid)
-/// as before (a failed launch withdraws the announcement itself).
+/// the program runs; the caller records it with
+/// guard->watch_group(pid, child.announced_to) (a failed launch withdraws
+/// the announcement itself).
 std::variant<launched_child, launch_error> launch(const launch_options& options,
                                                   guardian* guard = nullptr);
 
