@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <future>
@@ -182,36 +184,55 @@ bool settled(const std::string& verb, pid_t before,
 }
 
 /// One program's line, as the local ctl prints it: "api: running pid=42",
-/// with `before` ("sent; ") and `after` (" (not confirmed)") around it.
+/// with `before` ("sent; ") and `after` (" (not confirmed)") around it;
+/// the state `s`, or the handle's current one.
+void print_line(const process_handle& h, const core::process_state& s,
+                std::string_view before, std::string_view after) {
+  std::cout << terminal_safe(h.name()) << ": " << before << to_string(s.status);
+  if (s.pid) std::cout << " pid=" << s.pid;
+  std::cout << after << "\n";
+}
+
 void print_line(const process_handle& h, std::string_view before,
                 std::string_view after) {
-  auto s = h.read();
-  std::cout << terminal_safe(h.name()) << ": " << before
-            << to_string(s->status);
-  if (s->pid) std::cout << " pid=" << s->pid;
-  std::cout << after << "\n";
+  print_line(h, *h.read(), before, after);
 }
 
 /// `ctl --node`: every name is resolved first (an unknown one: nothing is
 /// done, as in the local ctl); then each command is sent and its effect
 /// awaited, all within `timeout` (exit_ctl_timeout past it).
 /// `ctl --node signal SIG NAME...`: sent to each program's group through
-/// its node (a program without a child: an error, as in the local ctl).
-int signal_programs(const std::vector<process_handle>& targets, int sig) {
-  bool failed = false;
+/// its node, each answered by the node before the next (a program without
+/// a child: an error, as in the local ctl); exit_ctl_timeout when the node
+/// does not answer within `timeout`.
+int signal_programs(const node_handle& node,
+                    const std::vector<process_handle>& targets, int sig,
+                    std::chrono::milliseconds timeout) {
+  int code = 0;
   for (const auto& h : targets) {
     const auto name = terminal_safe(h.name());
-    if (h.read()->pid == 0) {
-      std::cerr << "vitrine: " << name << ": has no child to signal\n";
-      failed = true;
-    } else if (!h.signal(sig)) {
-      std::cerr << "vitrine: " << name << ": the node is gone\n";
-      failed = true;
-    } else {
-      print_line(h, "sent; ", "");
+    const core::process_state signalled = *h.read();  // as it was sent
+    switch (const int error = node.signal(h.name(), sig, timeout)) {
+      case 0:
+        print_line(h, signalled, "sent; ", "");
+        break;
+      case ESRCH:
+        std::cerr << "vitrine: " << name << ": has no child to signal\n";
+        code = std::max(code, 1);
+        break;
+      case ETIMEDOUT:
+        std::cerr << "vitrine: " << name << ": the node did not answer within "
+                  << timeout.count() << " ms (the signal may still arrive)\n";
+        code = exit_ctl_timeout;
+        break;
+      default:
+        std::cerr << "vitrine: " << name
+                  << ": not signalled: " << std::strerror(error) << "\n";
+        code = std::max(code, 1);
+        break;
     }
   }
-  return failed ? 1 : 0;
+  return code;
 }
 
 int ctl_command(const remote_flags& f, const std::string& verb,
@@ -237,7 +258,7 @@ int ctl_command(const remote_flags& f, const std::string& verb,
       find_programs(node, names, f.endpoint, ": nothing was done");
   if (!found) return 1;
   const auto& targets = *found;
-  if (sig) return signal_programs(targets, *sig);
+  if (sig) return signal_programs(node, targets, *sig, timeout);
   const auto deadline = clock_type::now() + timeout;
   bool timed_out = false, failed = false;
   for (const auto& h : targets) {

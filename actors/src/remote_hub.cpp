@@ -7,6 +7,7 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/publish.hpp>
 
+#include <cerrno>
 #include <stdexcept>
 
 #include "remote_guard.hpp"
@@ -216,6 +217,27 @@ std::optional<core::process_state> node_handle::ask(
                 w, std::make_shared<const std::string>(w.name));
           },
           [](caf::error&) {});
+  return result;
+}
+
+int node_handle::signal(std::string_view name, int sig,
+                        std::chrono::milliseconds timeout) const {
+  if (!shared_) return ENOTCONN;
+  caf::actor server;
+  {
+    std::lock_guard lock{shared_->actor_mutex};
+    server = shared_->server;
+  }
+  if (!server) return ENOTCONN;
+  auto& system = caf::actor_cast<caf::abstract_actor*>(server)->home_system();
+  caf::scoped_actor self{system};
+  int result = ETIMEDOUT;
+  self->request(server, timeout, detail::r_signal_atom::value,
+                std::string{name}, sig)
+      .receive([&](int error) { result = error; },
+               [&](caf::error& e) {
+                 if (e != caf::sec::request_timeout) result = ENOTCONN;
+               });
   return result;
 }
 

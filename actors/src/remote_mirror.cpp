@@ -319,7 +319,7 @@ caf::behavior node_mirror(mirror_actor* self,
         self->request(self->state.server,
                       self->state.shared->options.command_timeout,
                       r_signal_atom::value, name, sig)
-            .then([](bool) {}, [](caf::error&) {});
+            .then([](int) {}, [](caf::error&) {});
       },
       [self](r_lsub_atom, const std::string& name, const caf::actor& who) {
         auto it = self->state.processes.find(name);

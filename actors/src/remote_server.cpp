@@ -10,6 +10,8 @@
 // the runtime's supervise() through the gate.
 #include "remote_server.hpp"
 
+#include <cerrno>
+#include <csignal>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "atoms.hpp"
+#include "command_port.hpp"
 #include "remote_spec.hpp"
 #include "remote_wire.hpp"
 #include "runtime_access.hpp"
@@ -218,9 +221,21 @@ caf::behavior node_server(server_actor* self,
         if (!record) return caf::make_error(caf::sec::invalid_argument, name);
         return to_wire(*record->state.read());
       },
-      [self](r_signal_atom, const std::string& name, int sig) {
+      // Answered with the process actor's own result (0 once the group
+      // was signalled), so a controller that exits right after the answer
+      // has not lost the signal on its way.
+      [self](r_signal_atom, const std::string& name,
+             int sig) -> caf::result<int> {
         auto record = self->state.registry->find_shared(name);
-        return record && handle_of(record).signal(sig);
+        if (!record) return ENOENT;
+        if (sig <= 0 || sig >= NSIG) return EINVAL;
+        auto port = record->port.load();
+        if (!port) return ECANCELED;  // its runtime is shutting down
+        auto answer = self->make_response_promise<int>();
+        self->request(port->owner(), caf::infinite, signal_atom::value, sig)
+            .then([answer](int error) mutable { answer.deliver(error); },
+                  [answer](caf::error&) mutable { answer.deliver(ECANCELED); });
+        return answer;
       },
       [self](r_sup_atom, wire_spec& w) { return supervise_for(self, w); },
   };

@@ -8,7 +8,9 @@
 //   server -> mirror  (r_gone, name)           the process left the node
 //   server -> mirror  (r_alive)                keepalive, each heartbeat
 //   mirror -> server  (r_cmd, name, kind)      -> uint64_t node ticket
-//   mirror -> server  (r_signal, name, sig)    -> bool
+//   mirror -> server  (r_signal, name, sig)    -> int: 0 once the process
+//       actor signalled the group, else an errno (ENOENT unknown name,
+//       EINVAL no such signal, ESRCH no child, ECANCELED shutting down)
 //   anyone -> server  (r_get, name)            -> wire_state
 //       one state by request: the messaging baseline across the network
 //   controller -> server  (r_sup, wire_spec)   node_handle::supervise

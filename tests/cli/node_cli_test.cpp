@@ -133,6 +133,13 @@ TEST_CASE("vitrine status and ctl --node read and command a remote node",
     CHECK(::kill(killed, 0) != 0);
     CHECK(run_cli({"ctl", "--node", endpoint, "signal", "BOGUS", "web"}).code ==
           2);
+    // A program without a child: the node answers ESRCH.
+    CHECK(run_cli({"ctl", "--node", endpoint, "stop", "worker"}).code == 0);
+    auto childless =
+        run_cli({"ctl", "--node", endpoint, "signal", "TERM", "worker"});
+    CHECK(childless.code == 1);
+    CHECK(childless.output.find("worker: has no child to signal") !=
+          std::string::npos);
     // --no-wait: back once the node applied it, in the local ctl's words.
     auto quick =
         run_cli({"ctl", "--node", endpoint, "restart", "worker", "--no-wait"});

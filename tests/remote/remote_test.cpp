@@ -13,10 +13,12 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "remote_fixture.hpp"
 #include "tcp_relay.hpp"
+#include "vitrine/os/process_scan.hpp"
 
 namespace {
 
@@ -67,6 +69,49 @@ TEST_CASE(
   controller.rt.shutdown();
   CHECK(mirror.status() == vitrine::node_status::closed);
   CHECK_FALSE(p0.restart());  // the mirror is gone: commands are not sent
+}
+
+TEST_CASE("node_handle::signal returns once the node has signalled the group",
+          "[remote]") {
+  node_process node{2, 200, 2000};
+  controller_of controller{node.endpoint(), 200, 2000, 2};
+  auto& mirror = controller.mirror;
+  REQUIRE(mirror_converges(node, mirror));
+  const pid_t p0 = node.dump().at("p0").pid;
+  REQUIRE(p0 > 0);
+
+  CHECK(mirror.signal("p0", SIGSTOP, 10s) == 0);
+  // Answered after the node's kill: p0 is already stopped (T) or on its way
+  // there, without any wait here for a mirrored state.
+  const auto state_of = [](pid_t pid) {
+    const auto entry = vitrine::os::read_proc_entry(pid);
+    return entry ? entry->state : '?';
+  };
+  const auto stopped_by = clock_type::now() + 2s;
+  while (state_of(p0) != 'T' && clock_type::now() < stopped_by)
+    std::this_thread::sleep_for(1ms);
+  CHECK(state_of(p0) == 'T');
+  CHECK(mirror.signal("p0", SIGKILL, 10s) == 0);
+  const auto restarted_by = clock_type::now() + patience;
+  const auto restarted = [&] {
+    const auto now = node.dump().at("p0");
+    return now.status == "running" && now.pid != p0 && now.pid != 0;
+  };
+  while (!restarted() && clock_type::now() < restarted_by)
+    std::this_thread::sleep_for(50ms);
+  CHECK(restarted());
+
+  CHECK(mirror.signal("no such process", SIGTERM, 10s) == ENOENT);
+  CHECK(mirror.signal("p0", 0, 10s) == EINVAL);
+  CHECK(mirror.signal("p0", NSIG, 10s) == EINVAL);
+  auto p1 = mirror.find("p1");
+  REQUIRE(p1);
+  REQUIRE(p1.stop().wait_for_status(process_status::stopped,
+                                    clock_type::now() + patience));
+  CHECK(mirror.signal("p1", SIGTERM, 10s) == ESRCH);
+  controller.rt.shutdown();
+  CHECK(mirror.signal("p0", SIGTERM, 10s) == ENOTCONN);
+  CHECK(vitrine::node_handle{}.signal("p0", SIGTERM, 10s) == ENOTCONN);
 }
 
 TEST_CASE("a SIGKILLed node becomes unknown, keeping its last known fields",

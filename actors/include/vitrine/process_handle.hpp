@@ -143,6 +143,8 @@ class process_handle {
   /// handle, a runtime that is gone, or `sig` outside 1..NSIG-1. The actor
   /// drops the request when no child is alive then (stopped, exited,
   /// backoff): watch the state, not this result, to learn the effect.
+  /// On a handle found through a node_handle the mirror forwards it;
+  /// node_handle::signal() waits for the node's answer instead.
   bool signal(int sig) const;
   /// Sends every later state to `subscriber` as (state_changed, state).
   bool subscribe(const caf::actor& subscriber) const;

@@ -234,6 +234,19 @@ class node_handle {
   std::optional<core::process_state> ask(
       std::string_view name, std::chrono::milliseconds timeout) const;
 
+  /// Sends `sig` to the process group of the node's process `name` and
+  /// waits for the node's answer, unlike find(name).signal(sig), which
+  /// returns once the request is queued here (a controller that exits
+  /// right after it may lose it). Returns 0 once the node's process actor
+  /// signalled the group, or an errno: ENOENT (the node has no process
+  /// `name`), EINVAL (`sig` outside 1..NSIG-1), ESRCH (no child then:
+  /// stopped, exited, backoff), ETIMEDOUT (no answer within `timeout`),
+  /// ENOTCONN (not connected, the connection failed, or an empty or closed
+  /// handle), ECANCELED (the node is shutting down). One request, one round
+  /// trip, plus a scoped_actor per call. Blocks; not from an actor.
+  int signal(std::string_view name, int sig,
+             std::chrono::milliseconds timeout) const;
+
   /// Has the node supervise `spec` under its root supervisor, as its own
   /// runtime::supervise(spec) would: the node validates it (its program,
   /// cwd and log directories are looked up on the node), adds it, starts it
