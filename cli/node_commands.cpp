@@ -203,16 +203,20 @@ void print_line(const process_handle& h, std::string_view before,
 /// awaited, all within `timeout` (exit_ctl_timeout past it).
 /// `ctl --node signal SIG NAME...`: sent to each program's group through
 /// its node, each answered by the node before the next (a program without
-/// a child: an error, as in the local ctl); exit_ctl_timeout when the node
-/// does not answer within `timeout`.
+/// a child: an error, as in the local ctl); exit_ctl_timeout when the
+/// answers do not all come within `timeout`.
 int signal_programs(const node_handle& node,
                     const std::vector<process_handle>& targets, int sig,
                     std::chrono::milliseconds timeout) {
+  const auto deadline = clock_type::now() + timeout;
   int code = 0;
   for (const auto& h : targets) {
     const auto name = terminal_safe(h.name());
     const core::process_state signalled = *h.read();  // as it was sent
-    switch (const int error = node.signal(h.name(), sig, timeout)) {
+    const auto left = std::max(std::chrono::milliseconds{1},
+                               std::chrono::ceil<std::chrono::milliseconds>(
+                                   deadline - clock_type::now()));
+    switch (const int error = node.signal(h.name(), sig, left)) {
       case 0:
         print_line(h, signalled, "sent; ", "");
         break;
@@ -221,8 +225,9 @@ int signal_programs(const node_handle& node,
         code = std::max(code, 1);
         break;
       case ETIMEDOUT:
-        std::cerr << "vitrine: " << name << ": the node did not answer within "
-                  << timeout.count() << " ms (the signal may still arrive)\n";
+        std::cerr << "vitrine: " << name
+                  << ": no answer from the node within --timeout (the signal "
+                     "may still arrive)\n";
         code = exit_ctl_timeout;
         break;
       default:
