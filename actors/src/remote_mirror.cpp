@@ -12,6 +12,12 @@
 // carry the controller's ticket; the node answers with its own, and the
 // mirror publishes applied_command in the controller's ticket space once
 // the node's state shows the node ticket applied.
+//
+// Closing (node_handle::close(), runtime shutdown) drains: the ports are
+// cleared first, each forwarder passes on what it holds, and the mirror
+// quits once the node has answered every command it forwarded (or each
+// timed out), so a command a handle sent just before a controller quits
+// still reaches the node.
 #include <caf/io/all.hpp>
 
 #include <deque>
@@ -45,6 +51,12 @@ struct mirror_state {
   std::uint64_t attempt = 0;  // stale replies and timers carry an older one
   std::chrono::milliseconds backoff{0};
   std::unordered_map<std::string, mirrored_process> processes;
+  /// Commands and signals sent to the node and not answered yet.
+  std::size_t in_flight = 0;
+  /// Set by close: forwarders still to flush, and when to quit regardless.
+  bool closing = false;
+  std::size_t unflushed = 0;
+  clock::time_point quit_by{};
 
   mirror_state() = default;
   mirror_state(const mirror_state&) = delete;
@@ -80,6 +92,8 @@ caf::behavior forwarder(caf::event_based_actor* self, std::string name,
       [=](unsubscribe_atom, const caf::actor& who) {
         to_mirror(r_lunsub_atom::value, name, who);
       },
+      // After every message above it (same sender, same receiver: FIFO).
+      [=](r_flush_atom) { to_mirror(r_flushed_atom::value); },
   };
 }
 
@@ -263,6 +277,49 @@ void attempt(mirror_actor* self) {
           on_error);
 }
 
+/// Quits once closing and drained: every forwarder flushed and every
+/// forwarded request answered.
+void quit_if_drained(mirror_actor* self) {
+  const auto& st = self->state;
+  if (st.closing && st.unflushed == 0 && st.in_flight == 0) self->quit();
+}
+
+/// A request to the node on behalf of a handle; `on_answer` gets its
+/// answer. Counted in flight until it is answered or times out.
+template <class Answer, class OnAnswer, class... Ts>
+void forward(mirror_actor* self, OnAnswer on_answer, Ts&&... xs) {
+  auto& st = self->state;
+  ++st.in_flight;
+  auto done = [self] {
+    --self->state.in_flight;
+    quit_if_drained(self);
+  };
+  self->request(st.server, st.shared->options.command_timeout,
+                std::forward<Ts>(xs)...)
+      .then(
+          [on_answer, done](Answer answer) {
+            on_answer(answer);
+            done();
+          },
+          [done](caf::error&) { done(); });
+}
+
+void begin_close(mirror_actor* self) {
+  auto& st = self->state;
+  if (st.closing) return;
+  st.closing = true;
+  ++st.attempt;  // a connection under way is dropped, no retry is armed
+  st.shared->set_status(node_status::closed);
+  st.quit_by = clock::now() + st.shared->options.command_timeout +
+               st.shared->remoting.heartbeat_interval;
+  for (auto& [name, p] : st.processes) {
+    p.record->port.store(nullptr);
+    self->send(p.forwarder, r_flush_atom::value);
+  }
+  st.unflushed = st.processes.size();
+  quit_if_drained(self);
+}
+
 caf::behavior node_mirror(mirror_actor* self,
                           std::shared_ptr<node_shared> shared) {
   self->state.shared = std::move(shared);
@@ -288,6 +345,8 @@ caf::behavior node_mirror(mirror_actor* self,
       [from_server](r_alive_atom) { from_server(); },
       [self, heartbeat](r_tick_atom) {
         auto& st = self->state;
+        // A bound on the drain, should an answer never come back.
+        if (st.closing && clock::now() >= st.quit_by) return self->quit();
         const auto last = clock::time_point{clock::duration{
             st.shared->last_contact_ns.load(std::memory_order_relaxed)}};
         if (st.shared->status() == node_status::connected &&
@@ -301,25 +360,24 @@ caf::behavior node_mirror(mirror_actor* self,
       [self](r_lcmd_atom, const std::string& name, std::uint64_t ticket,
              int kind) {
         if (!self->state.server) return;  // the waiter times out
-        self->request(self->state.server,
-                      self->state.shared->options.command_timeout,
-                      r_cmd_atom::value, name, kind)
-            .then(
-                [self, name, ticket](std::uint64_t node_ticket) {
-                  auto it = self->state.processes.find(name);
-                  if (it == self->state.processes.end()) return;
-                  auto& p = it->second;
-                  p.pending.emplace_back(node_ticket, ticket);
-                  if (settle(p)) publish(p, p.last);
-                },
-                [](caf::error&) {});
+        auto applied = [self, name, ticket](std::uint64_t node_ticket) {
+          auto it = self->state.processes.find(name);
+          if (it == self->state.processes.end()) return;
+          auto& p = it->second;
+          p.pending.emplace_back(node_ticket, ticket);
+          if (settle(p)) publish(p, p.last);
+        };
+        forward<std::uint64_t>(self, applied, r_cmd_atom::value, name, kind);
       },
       [self](r_lsignal_atom, const std::string& name, int sig) {
         if (!self->state.server) return;
-        self->request(self->state.server,
-                      self->state.shared->options.command_timeout,
-                      r_signal_atom::value, name, sig)
-            .then([](int) {}, [](caf::error&) {});
+        forward<int>(
+            self, [](int) {}, r_signal_atom::value, name, sig);
+      },
+      [self](r_close_atom) { begin_close(self); },
+      [self](r_flushed_atom) {
+        --self->state.unflushed;
+        quit_if_drained(self);
       },
       [self](r_lsub_atom, const std::string& name, const caf::actor& who) {
         auto it = self->state.processes.find(name);
@@ -350,7 +408,12 @@ void close_node(node_shared& shared) {
     shared.server = nullptr;
   }
   if (!mirror) return;
-  caf::anon_send_exit(mirror, caf::exit_reason::kill);
+  // No command enters from here on; the mirror passes on what did.
+  {
+    auto view = shared.registry.snapshot();
+    for (const auto& entry : view->entries()) entry->value->port.store(nullptr);
+  }
+  caf::anon_send(mirror, r_close_atom::value);
   shared.set_status(node_status::closed);
 }
 

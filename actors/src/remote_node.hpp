@@ -41,9 +41,13 @@ struct node_shared {
   node_status status() const noexcept {
     return status_.load(std::memory_order_acquire);
   }
+  /// `closed` is final: a connection the mirror completes while it drains
+  /// after close() does not bring the node back.
   void set_status(node_status s) {
     {
       std::lock_guard lock{mutex_};
+      if (status_.load(std::memory_order_relaxed) == node_status::closed)
+        return;
       status_.store(s, std::memory_order_release);
     }
     changed_.notify_all();
@@ -98,7 +102,9 @@ struct node_shared {
 caf::actor spawn_node_mirror(caf::actor_system& system,
                              std::shared_ptr<node_shared> shared);
 
-/// Stops the mirror (idempotent).
+/// Closes the node (idempotent): its handles send no more commands, and the
+/// mirror quits once every command they sent before has been answered by
+/// the node or has timed out (connect_options::command_timeout).
 void close_node(node_shared& shared);
 
 }  // namespace vitrine::detail

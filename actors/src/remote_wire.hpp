@@ -42,6 +42,9 @@ using r_lcmd_atom = caf::atom_constant<caf::atom("vr_lcmd")>;
 using r_lsignal_atom = caf::atom_constant<caf::atom("vr_lsignal")>;
 using r_lsub_atom = caf::atom_constant<caf::atom("vr_lsub")>;
 using r_lunsub_atom = caf::atom_constant<caf::atom("vr_lunsub")>;
+using r_close_atom = caf::atom_constant<caf::atom("vr_close")>;
+using r_flush_atom = caf::atom_constant<caf::atom("vr_flush")>;
+using r_flushed_atom = caf::atom_constant<caf::atom("vr_flushed")>;
 
 /// One process_state as it travels: plain fields, times as nanoseconds of
 /// the node's steady clock with the node's "now" beside them (the mirror

@@ -160,7 +160,8 @@ struct serve_options {
 struct connect_options {
   /// One connection attempt (TCP, CAF's handshake, the first snapshot).
   std::chrono::milliseconds attempt_timeout{2000};
-  /// A forwarded command's round trip.
+  /// A forwarded command's round trip; also how long a close waits for
+  /// the answers to commands already forwarded.
   std::chrono::milliseconds command_timeout{2000};
   /// Reconnection backoff after a loss: doubles from min to max.
   std::chrono::milliseconds backoff_min{50};
@@ -182,7 +183,8 @@ struct node_shared;
 
 /// A controller's view of one node: what runtime::connect() returns.
 /// Copies share one mirror; the mirror stops when close() is called or the
-/// runtime shuts down (handles found through it then keep their last state).
+/// runtime shuts down, after passing on what its handles sent (handles
+/// found through it then keep their last state).
 class node_handle {
  public:
   using clock = std::chrono::steady_clock;
@@ -267,8 +269,11 @@ class node_handle {
   /// Blocks; not from an actor.
   process_handle supervise(const process_spec& spec) const;
 
-  /// Stops the mirror (idempotent); handles keep their last state and lose
-  /// their commands.
+  /// Closes the node (idempotent; status() is `closed` from here on):
+  /// handles keep their last state and send no more commands. Commands and
+  /// signals they sent before are still forwarded: the mirror quits once
+  /// the node answered each, or it timed out (command_timeout). Returns at
+  /// once; runtime::shutdown() waits for the mirror.
   void close();
 
  private:

@@ -19,7 +19,10 @@
 // I/O thread: it returns within the sum of the stop timeouts, also while
 // another thread's supervise() is starting a tree (that start is
 // cancelled: supervise() returns a handle to the stopped tree, or throws
-// std::runtime_error if the tree was not added yet).
+// std::runtime_error if the tree was not added yet). Mirrors of nodes
+// (connect()) first pass on the commands their handles sent: the node's
+// answers are awaited at most connect_options::command_timeout plus one
+// heartbeat.
 //
 // Costs: find() is a registry lookup (lock-free) plus one reference count
 // increment; for_each() walks one consistent registry revision.

@@ -1,0 +1,95 @@
+// Closing a controller: what its handles sent before it quit still reaches
+// the node, and a node that does not answer cannot hold the close up past
+// command_timeout. The node is another OS process (remote_fixture.hpp).
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "remote_fixture.hpp"
+#include "vitrine/os/process_scan.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using vitrine::core::process_status;
+using namespace vitrine::test;
+
+char proc_state_of(pid_t pid) {
+  const auto entry = vitrine::os::read_proc_entry(pid);
+  return entry ? entry->state : '?';
+}
+
+/// Waits until `pid`'s /proc state is `stopped` ('T') or is not.
+bool wait_stopped(pid_t pid, bool stopped) {
+  const auto deadline = clock_type::now() + patience;
+  while (clock_type::now() < deadline) {
+    if ((proc_state_of(pid) == 'T') == stopped) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("commands a controller forwarded just before it quit reach the node",
+          "[remote]") {
+  node_process node{2, 200, 2000};
+  const pid_t p0 = node.dump().at("p0").pid;
+  REQUIRE(p0 > 0);
+  // Each round: a fresh controller signals p0 and shuts down at once, before
+  // its mirror can have passed the signal on.
+  for (int round = 0; round < 8; ++round) {
+    const bool stop = round % 2 == 0;
+    {
+      controller_of controller{node.endpoint(), 200, 2000, 2};
+      auto handle = controller.mirror.find("p0");
+      REQUIRE(handle);
+      REQUIRE(handle.signal(stop ? SIGSTOP : SIGCONT));
+      controller.rt.shutdown();
+      CHECK(controller.mirror.status() == vitrine::node_status::closed);
+      CHECK_FALSE(handle.signal(SIGCONT));  // closed: nothing is sent
+    }
+    INFO("round " << round);
+    CHECK(wait_stopped(p0, stop));
+  }
+  {
+    controller_of controller{node.endpoint(), 200, 2000, 2};
+    auto handle = controller.mirror.find("p1");
+    REQUIRE(handle);
+    REQUIRE(handle.stop());
+    controller.mirror.close();
+  }
+  const auto deadline = clock_type::now() + patience;
+  while (node.dump().at("p1").status != "stopped" &&
+         clock_type::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK(node.dump().at("p1").status == "stopped");
+}
+
+TEST_CASE("a frozen node holds a controller's close up to command_timeout",
+          "[remote]") {
+  node_process node{1, 200, 2000};
+  vitrine::runtime_options options = controller_options(200, 60'000);
+  vitrine::runtime rt{options};
+  vitrine::connect_options connect;
+  connect.command_timeout = 1500ms;
+  auto mirror = rt.connect(node.endpoint(), connect);
+  REQUIRE(mirror.wait_connected(clock_type::now() + patience));
+  REQUIRE(all_running(mirror, 1));
+  auto handle = mirror.find("p0");
+  REQUIRE(handle);
+
+  REQUIRE(::kill(node.child.pid(), SIGSTOP) == 0);
+  REQUIRE(handle.signal(SIGCONT));  // never answered while frozen
+  const auto began = clock_type::now();
+  rt.shutdown();
+  const auto took = clock_type::now() - began;
+  ::kill(node.child.pid(), SIGCONT);
+  CHECK(mirror.status() == vitrine::node_status::closed);
+  // The drain's bound (command_timeout plus one heartbeat), with room for
+  // a loaded machine; without a bound the close would wait for the node.
+  CHECK(took >= 1s);
+  CHECK(took < 1500ms + 200ms + 5s);
+}
