@@ -22,6 +22,13 @@
 //                          split: start_* (`running`, published as the
 //                          node's new child has just exec'd) and exit_*
 //                          (the transitions that follow an exit).
+//   remote/propagation/bare_child
+//                          the same with "churn" stopped and "churn_bare"
+//                          started in its place: bare_sleep.cpp, a child
+//                          that has no start-up work (no ld.so, no libc)
+//                          to compete with the path for the two cores;
+//                          the only difference from the row above.
+//                          Skipped where bare_sleep is not built.
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -99,6 +106,12 @@ vitrine::runtime_options remote_options() {
   churn.backoff.jitter = 0.0;
   churn.restart_limit.interval = 0ms;
   auto h = rt.supervise(churn);
+#ifdef VITRINE_BARE_SLEEP
+  churn.name = "churn_bare";
+  churn.launch.argv = {VITRINE_BARE_SLEEP};
+  churn.autostart = false;  // BM_remote_propagation swaps it with "churn"
+  auto bare = rt.supervise(churn);
+#endif
   auto stamper =
       rt.system().spawn([](caf::event_based_actor*) -> caf::behavior {
         return {[](vitrine::state_changed_atom,
@@ -114,6 +127,9 @@ vitrine::runtime_options remote_options() {
         }};
       });
   h.subscribe(stamper);
+#ifdef VITRINE_BARE_SLEEP
+  bare.subscribe(stamper);
+#endif
   const std::uint16_t port = rt.serve({});
   (void)!::write(port_pipe, &port, sizeof port);
   char byte;
@@ -190,9 +206,24 @@ std::optional<std::int64_t> node_stamp(const vitrine::core::process_state& s) {
   return std::nullopt;
 }
 
-void BM_remote_propagation(benchmark::State& state) {
+/// Stops `from` and starts `to` (both on the churn node); false if either
+/// did not get there in time.
+bool swap_churn(const char* from, const char* to) {
+  const auto deadline = clock_type::now() + 10s;
+  auto stopping = node.find(from);
+  auto starting = node.find(to);
+  return stopping && starting &&
+         stopping.stop().wait_for_status(vitrine::core::process_status::stopped,
+                                         deadline) &&
+         starting.start().wait_for_status(
+             vitrine::core::process_status::running, deadline);
+}
+
+/// Propagation of the transitions of `program`, restarted every 5 ms.
+void BM_remote_propagation(benchmark::State& state, const char* program) {
   if (!node) return state.SkipWithError("the churn node was stopped");
-  auto h = node.find("churn");
+  auto h = node.find(program);
+  if (!h) return state.SkipWithError("bare_sleep is not built here");
   std::vector<double> delays_us;
   // Split by kind: `running` is published as the node's new child has
   // just exec'd; the others (`backoff`, `exited`) follow an exit.
@@ -235,8 +266,20 @@ void BM_remote_propagation(benchmark::State& state) {
   state.counters["exit_p99_us"] = pct(others_us, 0.99);
   state.counters["exit_samples"] = static_cast<double>(others_us.size());
 }
-BENCHMARK(BM_remote_propagation)
+BENCHMARK_CAPTURE(BM_remote_propagation, sleep, "churn")
     ->Name("remote/propagation")
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+void BM_remote_propagation_bare(benchmark::State& state) {
+  if (node && node.find("churn_bare") && !swap_churn("churn", "churn_bare"))
+    return state.SkipWithError("could not swap churn for churn_bare");
+  BM_remote_propagation(state, "churn_bare");
+  if (node && node.find("churn_bare") && !swap_churn("churn_bare", "churn"))
+    state.SkipWithError("could not swap churn_bare back for churn");
+}
+BENCHMARK(BM_remote_propagation_bare)
+    ->Name("remote/propagation/bare_child")
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 

@@ -39,7 +39,19 @@ def _fleet(run: Run) -> Bench | None:
                  if b.kind == "remote" and b.variant == "fleet"), None)
 
 
-def _propagation_why(prop: Bench | None, cores: str) -> str:
+def _propagation(run: Run) -> tuple[Bench | None, Bench | None]:
+    """The `remote/propagation` row (churn = `sleep 0.005`) and its
+    bare_child variant (churn_bare, running bare_sleep in its place)."""
+    bare = run.named("remote/propagation/bare_child")
+    main = next((b for b in run.benches
+                 if b.run_name.startswith("remote/propagation/")
+                 and not b.run_name.startswith(
+                     "remote/propagation/bare_child")), None)
+    return main, bare
+
+
+def _propagation_why(prop: Bench | None, bare: Bench | None,
+                     cores: str) -> str:
     text = (f"Each transition passes up to six threads on {cores} cores: the "
             "node's CAF worker (process actor, server actor) and middleman "
             "thread, its framing guard (a relay thread), the controller's "
@@ -47,7 +59,26 @@ def _propagation_why(prop: Bench | None, cores: str) -> str:
             "woken reader.")
     start = _counter(prop, "start_p99_us", 1e3)
     other = _counter(prop, "exit_p99_us", 1e3)
-    if start and other:
+    bare_p99 = _counter(bare, "p99_us", 1e3)
+    p99 = _counter(prop, "p99_us", 1e3)
+    if start and other and bare_p99 and p99:
+        text += (f" Measured in this run: the start transitions' p99 was "
+                 f"{_t(start)}, the exit transitions' {_t(other)}; with "
+                 "the churning `sleep` replaced by bare_sleep (no dynamic "
+                 "loader, no libc: the new child's own start-up is the only "
+                 f"difference, `remote/propagation/bare_child`) the p99 was "
+                 f"{_t(bare_p99)} (starts "
+                 f"{_t(_counter(bare, 'start_p99_us', 1e3))}).")
+        if bare_p99 <= 0.75 * p99:
+            text += (" So most of the tail comes from the new child's "
+                     "start-up (ld.so, libc, page faults) running while its "
+                     "`running` state travels; that it holds the cores the "
+                     "path's threads wait for is the likely mechanism (a "
+                     "hypothesis: which hand-off waits is not measured).")
+        else:
+            text += (" So the new child's start-up does not explain the "
+                     "tail here; which hand-off waits is not measured.")
+    elif start and other:
         text += (f" Measured in this run: the start transitions' p99 was "
                  f"{_t(start)}, the exit transitions' {_t(other)}. This "
                  "run does not measure why starts wait longer, nor which "
@@ -82,8 +113,9 @@ def section_remote(run: Run, img_dir: Path, img_rel: str) -> Section:
     mirror, ask = ns("remote/read/mirror"), ns("remote/read/messaging")
     hybrid = ns("read/hybrid", local)
     msg = ns("read/messaging_blocking", local)
-    prop = run.named("remote/propagation")
+    prop, bare = _propagation(run)
     p50, p99 = _counter(prop, "p50_us", 1e3), _counter(prop, "p99_us", 1e3)
+    bare_p99 = _counter(bare, "p99_us", 1e3)
     ratio = None if not mirror or ask is None else ask / mirror
     s.tables.append(Table(
         "Reading a process's state: remote node vs in-process",
@@ -100,13 +132,27 @@ def section_remote(run: Run, img_dir: Path, img_rel: str) -> Section:
             f"{_t(_counter(prop, key + '_p50_us', 1e3))} / "
             f"{_t(_counter(prop, key + '_p99_us', 1e3))}", "", ""]
            for kind, key in (("start", "start"), ("exit", "exit"))
-           if _counter(prop, key + "_p99_us", 1e3)]],
+           if _counter(prop, key + "_p99_us", 1e3)],
+         *([["propagation, bare_sleep churning, p50 / p99",
+             f"{_t(_counter(bare, 'p50_us', 1e3))} / {_t(bare_p99)}", "",
+             ""],
+            ["... start transitions only, p50 / p99",
+             f"{_t(_counter(bare, 'start_p50_us', 1e3))} / "
+             f"{_t(_counter(bare, 'start_p99_us', 1e3))}", "", ""]]
+           if bare_p99 else [])],
         "" if prop is None else
         f"Propagation: {prop.counters.get('samples', 0):,.0f} transitions"
         + (f" ({prop.counters.get('start_samples', 0):,.0f} starts: "
            "`running`, published as the node's new child has just exec'd; "
            f"{prop.counters.get('exit_samples', 0):,.0f} after an exit)"
-           if "start_samples" in prop.counters else "") + "."))
+           if "start_samples" in prop.counters else "") + " of `sleep "
+        "0.005`, restarted at once."
+        + ("" if not bare_p99 else
+           " *bare_sleep churning*: right after, on the same node, that "
+           "program is stopped and a second one with the same settings "
+           "runs bench/bare_sleep.cpp instead (sleeps 5 ms with no dynamic "
+           "loader and no libc), `remote/propagation/bare_child`; only the "
+           "new child's own start-up differs.")))
     s.checks.append(Check(
         "remote: mirrored read vs request to the node",
         fmt_big_ratio(ask, mirror), f">= {GOAL_RATIO:,.0f}x",
@@ -116,7 +162,13 @@ def section_remote(run: Run, img_dir: Path, img_rel: str) -> Section:
         "remote: propagation node -> mirror, p99 (loopback)", _t(p99),
         f"<= {_t(GOAL_P99_NS)}", None if p99 is None else p99 <= GOAL_P99_NS,
         value=p99, limit=GOAL_P99_NS,
-        why=_propagation_why(prop, str(run.context.get("num_cpus", "?")))))
+        why=_propagation_why(prop, bare,
+                             str(run.context.get("num_cpus", "?")))))
+    if bare_p99:
+        s.checks.append(Check(
+            "remote: propagation p99 with a child that has no start-up work "
+            "(bare_sleep)", _t(bare_p99), f"(<= {_t(GOAL_P99_NS)})",
+            None, info=True))
 
     fleet = _fleet(run)
     fleet_rows = []
