@@ -25,7 +25,8 @@
 # 4 of them with 1,000 idle programs each; its fleet and frozen-node rows
 # set their own repetitions (3 and 7 cycles; VITRINE_REMOTE_QUICK=1 in
 # --quick: 1 and 3). It took ~50 s in --quick on the 2-core VM (its
-# propagation row ~9 s a repetition, so ~2.5 min of a full run).
+# propagation rows ~9 s a repetition each, the main one and bare_child, so
+# ~5 min of a full run).
 #
 # VITRINE_E2E_PROCESSES (default 1000) sets how many real processes each
 # end-to-end fleet supervises, and the peers too (VITRINE_PEERS_N overrides
