@@ -25,6 +25,7 @@
 
 #include "atoms.hpp"
 #include "command_port.hpp"
+#include "remote_connect_error.hpp"
 #include "remote_node.hpp"
 #include "remote_tls.hpp"
 #include "remote_wire.hpp"
@@ -205,43 +206,6 @@ void synchronise(mirror_actor* self, caf::actor server,
   st.shared->synchronisations.fetch_add(1, std::memory_order_relaxed);
   st.shared->set_attempt_error({});
   st.shared->set_status(node_status::connected);
-}
-
-/// A failed attempt in words, with CAF's own rendering after them.
-std::string describe_attempt_error(caf::actor_system& system,
-                                   const caf::error& e,
-                                   std::chrono::milliseconds timeout) {
-  std::string text;
-  if (e.category() == caf::atom("system")) {
-    switch (static_cast<caf::sec>(e.code())) {
-      case caf::sec::cannot_connect_to_node:
-        text = "cannot connect (nothing listening, or the host is unknown)";
-        break;
-      // The peer answered, but not as a node: it closed the connection or
-      // wrote something that is not CAF's handshake.
-      case caf::sec::disconnect_during_handshake:
-      case caf::sec::malformed_basp_message:
-      case caf::sec::incompatible_versions:
-      case caf::sec::incompatible_application_ids:
-      case caf::sec::unexpected_message:
-        text = "no vitrine node answered (is this port a node's?)";
-        break;
-      // CAF's heartbeat tick ended the handshake (drop_silent_connections).
-      case caf::sec::connection_timeout:
-        text =
-            "no vitrine node answered before CAF's connection check "
-            "(stopped, overloaded, or not a node?)";
-        break;
-      case caf::sec::request_timeout:
-        text = "no answer within " + std::to_string(timeout.count()) +
-               " ms (stopped, overloaded, or not a node?)";
-        break;
-      default:
-        break;
-    }
-  }
-  const auto caf_text = system.render(e);
-  return text.empty() ? caf_text : text + "; CAF: " + caf_text;
 }
 
 void attempt(mirror_actor* self) {
