@@ -20,6 +20,9 @@ constexpr std::size_t header_size = 32;  // BASP 0.17 header
 // Bytes that count as being heard without a message completed (a large
 // message on a slow link keeps its connection).
 constexpr std::size_t progress_bytes = 64 * 1024;
+// BASP 0.17 operations (caf/io/basp/message_type.hpp).
+constexpr unsigned char server_handshake = 0;
+constexpr unsigned char client_handshake = 1;
 constexpr unsigned char max_operation = 6;  // heartbeat
 
 /// One direction of a relayed connection.
@@ -113,7 +116,15 @@ struct remote_guard::connection {
 
 bool remote_guard::header_ok(const unsigned char* header,
                              std::uint32_t max_payload) noexcept {
-  return header[0] <= max_operation && read_be32(header + 4) <= max_payload;
+  const unsigned char operation = header[0];
+  const std::uint32_t payload = read_be32(header + 4);
+  // CAF 0.17 reads a handshake's payload without checking that one came:
+  // a handshake announcing none dereferences a null buffer. (Its own
+  // check refuses the other payload-less messages that need one.)
+  const bool handshake =
+      operation == server_handshake || operation == client_handshake;
+  return operation <= max_operation && payload <= max_payload &&
+         !(handshake && payload == 0);
 }
 
 remote_guard::remote_guard(const std::string& bind_address, std::uint16_t port,

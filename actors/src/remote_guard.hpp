@@ -3,8 +3,9 @@
 // header announcing ~4 GiB makes the middleman allocate (and zero) a read
 // buffer that large. The guard listens on the public address, relays each
 // connection to the middleman's port on 127.0.0.1, and closes it when a
-// header from the peer has an unknown operation or a payload longer than
-// the limit. It also bounds what connections cost before CAF's heartbeats
+// header from the peer has an unknown operation, a payload longer than
+// the limit, or is a handshake without a payload (CAF would dereference a
+// null buffer). It also bounds what connections cost before CAF's heartbeats
 // apply (CAF sets no handshake timeout): a peer that completes no message
 // (nor sends 64 KiB) within the silence limit is closed, and past
 // max_connections a new one is closed at once. Internal to the actors/ library.

@@ -276,6 +276,8 @@ void begin_close(mirror_actor* self) {
   st.shared->set_status(node_status::closed);
   st.quit_by = clock::now() + st.shared->options.command_timeout +
                st.shared->remoting.heartbeat_interval;
+  // close_node() cleared the ports it found; this also clears those of
+  // processes a push added meanwhile. What the forwarders hold now is all.
   for (auto& [name, p] : st.processes) {
     p.record->port.store(nullptr);
     self->send(p.forwarder, r_flush_atom::value);
@@ -372,13 +374,14 @@ void close_node(node_shared& shared) {
     shared.server = nullptr;
   }
   if (!mirror) return;
-  // No command enters from here on; the mirror passes on what did.
+  // Closed first: the mirror applies no more pushes (no process is added).
+  // Then no command enters; the mirror passes on what did.
+  shared.set_status(node_status::closed);
   {
     auto view = shared.registry.snapshot();
     for (const auto& entry : view->entries()) entry->value->port.store(nullptr);
   }
   caf::anon_send(mirror, r_close_atom::value);
-  shared.set_status(node_status::closed);
 }
 
 }  // namespace vitrine::detail
