@@ -191,6 +191,8 @@ class process_actor final : public caf::event_based_actor {
   os::guardian* guardian_;    // may be null
   os::cgroup_tree* cgroups_;  // may be null
   const bool publishes_;      // the read policy reads what is published
+  /// runtime::begin_shutdown(): no start spawns from then on.
+  const std::stop_token shutting_down_;
   /// runtime::publications(), in the runtime, which outlives its actors.
   publication_counter* publications_;
   os::unique_fd pidfd_;  // the child's, until we reap it

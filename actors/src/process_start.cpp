@@ -91,6 +91,11 @@ void process_actor::arm_spawn_timer() {
 }
 
 void process_actor::spawn() {
+  // The runtime is shutting down: a start that still gets here (a handle's
+  // or a node controller's restart during the ordered stop, a backoff
+  // timer) leaves the process stopped instead of spawning it.
+  if (shutting_down_.stop_requested())
+    return set_status(process_status::stopped);
   // One cgroup per program where the runtime has a tree: it holds every
   // descendant, setsid daemons included ("" = process groups only).
   if (cgroups_ && cgroup().empty())

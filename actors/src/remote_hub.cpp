@@ -120,11 +120,11 @@ void remote_hub::shutdown(caf::actor_system& system) {
   servers_.clear();
   for (auto& weak : nodes_)
     if (auto node = weak.lock()) {
-      {
-        std::lock_guard lock{node->actor_mutex};
-        if (node->mirror) stopping.push_back(node->mirror);
-      }
       close_node(*node);
+      // Closed here or earlier by node_handle::close(): either way it may
+      // still be passing on its handles' commands.
+      std::lock_guard lock{node->actor_mutex};
+      if (node->draining) stopping.push_back(std::move(node->draining));
     }
   nodes_.clear();
   if (stopping.empty()) return;

@@ -148,7 +148,9 @@ void apply(mirror_actor* self, const wire_state& w, bool resync) {
   // Written by this actor only: relaxed loads see its own stores.
   const auto node_version =
       p.record->node_version.load(std::memory_order_relaxed);
-  if (w.version <= node_version && !(resync && unknown_now)) return;
+  // A new process is applied whatever its version (one never started is
+  // at 0); a known one only when newer, or to replace its `unknown`.
+  if (!added && w.version <= node_version && !(resync && unknown_now)) return;
   if (resync && node_version != 0 && w.version > node_version + 1)
     self->state.shared->missed_transitions.fetch_add(
         w.version - node_version - 1, std::memory_order_relaxed);
@@ -181,6 +183,7 @@ void lose(mirror_actor* self) {
     p.pending.clear();
     publish(p, p.last);
   }
+  // After the states: whoever sees the node lost reads them `unknown`.
   st.shared->set_status(node_status::lost);
   st.backoff = std::chrono::milliseconds{0};
   schedule_retry(self);
@@ -372,8 +375,9 @@ void close_node(node_shared& shared) {
     mirror = std::move(shared.mirror);
     shared.mirror = nullptr;
     shared.server = nullptr;
+    if (!mirror) return;  // closed before
+    shared.draining = mirror;
   }
-  if (!mirror) return;
   // Closed first: the mirror applies no more pushes (no process is added).
   // Then no command enters; the mirror passes on what did.
   shared.set_status(node_status::closed);

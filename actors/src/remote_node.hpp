@@ -86,6 +86,9 @@ struct node_shared {
   std::mutex actor_mutex;
   caf::actor mirror;
   caf::actor server;
+  /// The mirror after close(), while it drains: runtime::shutdown() waits
+  /// for it too.
+  caf::actor draining;
   void set_server(caf::actor s) {
     std::lock_guard lock{actor_mutex};
     server = std::move(s);

@@ -29,6 +29,9 @@ namespace {
 
 struct watched_process {
   std::shared_ptr<process_record> record;
+  /// Whether any state was forwarded, and the last one's version (a
+  /// process that was never started is at version 0).
+  bool forwarded = false;
   std::uint64_t forwarded_version = 0;
   bool seen = false;  // still in the registry at the last rescan
 };
@@ -73,7 +76,8 @@ void broadcast(server_actor* self, const wire_state& w) {
 
 void forward_if_newer(server_actor* self, watched_process& p,
                       const core::process_state& s) {
-  if (s.version <= p.forwarded_version) return;
+  if (p.forwarded && s.version <= p.forwarded_version) return;
+  p.forwarded = true;
   p.forwarded_version = s.version;
   if (!self->state.mirrors.empty()) broadcast(self, to_wire(s));
 }
@@ -89,7 +93,7 @@ void rescan(server_actor* self) {
     const std::string& name = *entry->value->name;
     auto [it, added] = st.processes.try_emplace(name);
     if (added || it->second.record != entry->value) {
-      it->second = watched_process{entry->value, 0, true};
+      it->second = watched_process{.record = entry->value, .seen = true};
       handle_of(entry->value).subscribe(caf::actor{self});
     }
     it->second.seen = true;

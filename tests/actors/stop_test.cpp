@@ -258,3 +258,30 @@ TEST_CASE(
             << spawned_since({}) << " of " << children << " in all");
   CHECK(late <= 4);
 }
+
+TEST_CASE(
+    "after begin_shutdown a handle's start or restart spawns nothing, and the "
+    "process ends stopped",
+    "[stop]") {
+  runtime rt;
+  auto running = rt.supervise(sh("running", "exec sleep 1000"));
+  auto manual = sh("manual", "exec sleep 1000");
+  manual.autostart = false;
+  auto idle = rt.supervise(manual);
+  REQUIRE(reaches(running, process_status::running));
+  const pid_t first = running.read()->pid;
+
+  rt.begin_shutdown();
+  // Before, each of these spawned a program during the ordered stop (a
+  // stranger's `ctl --node restart` 0.7 s into a node's SIGTERM).
+  REQUIRE(
+      running.restart().wait_for_status(process_status::stopped, in(patience)));
+  REQUIRE(idle.start().wait_for_status(process_status::stopped, in(patience)));
+  CHECK(gone(first));
+  for (const auto& h : {running, idle}) {
+    INFO(describe(*h.read()));
+    CHECK(h.read()->pid == 0);
+    for (const pid_t pid : pids_in_history(h)) CHECK(pid == first);
+  }
+  rt.shutdown();
+}

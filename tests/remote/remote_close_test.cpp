@@ -84,6 +84,13 @@ TEST_CASE("a frozen node holds a controller's close up to command_timeout",
   REQUIRE(::kill(node.child.pid(), SIGSTOP) == 0);
   REQUIRE(handle.signal(SIGCONT));  // never answered while frozen
   const auto began = clock_type::now();
+  // shutdown() waits for the mirror also when close() came first (it did
+  // not: a stranger's close-then-shutdown returned in 6 ms).
+  SECTION("shutdown") {}
+  SECTION("close, then shutdown") {
+    mirror.close();
+    CHECK(mirror.status() == vitrine::node_status::closed);
+  }
   rt.shutdown();
   const auto took = clock_type::now() - began;
   ::kill(node.child.pid(), SIGCONT);

@@ -180,3 +180,26 @@ TEST_CASE("supervise on an unreachable node fails with an error",
     CHECK_THROWS_AS(vitrine::node_handle{}.supervise(spec), std::runtime_error);
   }
 }
+
+TEST_CASE(
+    "a program the node does not start (autostart off) is mirrored, named, "
+    "and started from the controller",
+    "[remote][supervise]") {
+  node_process node{1, 200, 2000};
+  controller_of controller{node.endpoint(), 200, 2000, 1};
+  auto& mirror = controller.mirror;
+  auto spec = sleeper("idle", node.token);
+  spec.autostart = false;
+  // Never started, it stays at version 0 on the node: such a state was
+  // never pushed, so supervise() waited in vain for the mirror to show it.
+  auto idle = mirror.supervise(spec);
+  REQUIRE(idle);
+  CHECK(idle.read()->name() == "idle");
+  CHECK(idle.read()->pid == 0);
+  CHECK(idle.read()->version >= 1);  // the mirror's own count starts at 1
+  CHECK(mirror_converges(node, mirror));
+  REQUIRE(idle.start().wait_for_status(process_status::running,
+                                       clock_type::now() + patience));
+  CHECK(descends_from(idle.read()->pid, node.child.pid()));
+  CHECK(mirror_converges(node, mirror));
+}
