@@ -20,9 +20,9 @@
 #include "render.hpp"
 #include "runner_subcommands.hpp"
 #include "status.hpp"
-#include "tcp_probe.hpp"
 #include "text_escape.hpp"
 #include "vitrine/core/signal_names.hpp"
+#include "vitrine/os/tcp_connect.hpp"
 #include "vitrine/runtime.hpp"
 #include "watch_command.hpp"
 
@@ -66,18 +66,18 @@ runtime_options one_shot_options(const remote_flags& f) {
 
 /// Why a node was not reached within --timeout-ms, from what a plain TCP
 /// connection found meanwhile.
-std::string silent_node(const remote_flags& f, tcp_probe_result tcp) {
+std::string silent_node(const remote_flags& f, os::tcp_connect_status tcp) {
   const auto where = terminal_safe(f.endpoint);
   const auto within = std::to_string(f.timeout_ms) + " ms";
   switch (tcp) {
-    case tcp_probe_result::connected:
+    case os::tcp_connect_status::connected:
       return "unreachable: the node at " + where +
              " accepted the connection but did not answer within " + within +
              " (stopped or overloaded?)";
-    case tcp_probe_result::no_answer:
+    case os::tcp_connect_status::no_answer:
       return "unreachable: no TCP connection to " + where + " within " +
              within + " (host down, or packets dropped?)";
-    case tcp_probe_result::refused:
+    case os::tcp_connect_status::refused:
       break;
   }
   return "node " + where + " unreachable within " + within;
@@ -88,8 +88,11 @@ node_handle connect_or_throw(runtime& rt, const remote_flags& f) {
   const auto endpoint = endpoint_or_throw(f.endpoint);
   const std::chrono::milliseconds timeout{f.timeout_ms};
   // Beside CAF's attempt: does the port take a TCP connection at all?
-  auto tcp = std::async(std::launch::async, probe_tcp, endpoint.host,
-                        endpoint.port, timeout);
+  auto tcp = std::async(std::launch::async, [host = endpoint.host,
+                                             port = endpoint.port, timeout] {
+    // The connection itself is closed at once.
+    return os::connect_tcp(host, port, clock_type::now() + timeout).status;
+  });
   connect_options o;
   // Longer than the wait below: within it an attempt ends only with an
   // answer (a refusal, a peer that is not a node), never by its timer.

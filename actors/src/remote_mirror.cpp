@@ -26,6 +26,7 @@
 #include "atoms.hpp"
 #include "command_port.hpp"
 #include "remote_connect_error.hpp"
+#include "remote_greeting.hpp"
 #include "remote_node.hpp"
 #include "remote_tls.hpp"
 #include "remote_wire.hpp"
@@ -211,16 +212,19 @@ void synchronise(mirror_actor* self, caf::actor server,
   st.shared->set_status(node_status::connected);
 }
 
-void attempt(mirror_actor* self) {
+/// Attempt `me` failed with `e`: say why, try again after the backoff.
+void attempt_failed(mirror_actor* self, std::uint64_t me, const caf::error& e) {
+  if (self->state.attempt != me) return;
+  self->state.shared->set_attempt_error(describe_attempt_error(
+      self->system(), e, self->state.shared->options.attempt_timeout));
+  schedule_retry(self);
+}
+
+/// CAF's connect and the hello, for attempt `me`.
+void connect_middleman(mirror_actor* self, std::uint64_t me) {
   auto& st = self->state;
-  const std::uint64_t me = ++st.attempt;
   const auto timeout = st.shared->options.attempt_timeout;
-  auto on_error = [self, me, timeout](caf::error& e) {
-    if (self->state.attempt != me) return;
-    self->state.shared->set_attempt_error(
-        describe_attempt_error(self->system(), e, timeout));
-    schedule_retry(self);
-  };
+  auto on_error = [self, me](caf::error& e) { attempt_failed(self, me, e); };
   // With TLS, the OpenSSL module's connector: the same BASP, encrypted.
   self->request(connector(self->system()), timeout, caf::connect_atom::value,
                 st.shared->endpoint.host, st.shared->endpoint.port)
@@ -242,6 +246,24 @@ void attempt(mirror_actor* self) {
                     on_error);
           },
           on_error);
+}
+
+/// A new connection attempt. Without TLS the port's first message is
+/// checked on a connection of our own before CAF reads one
+/// (remote_greeting.hpp), by a detached actor: it blocks up to the attempt
+/// timeout. Its answer is r_greeted.
+void attempt(mirror_actor* self) {
+  auto& st = self->state;
+  const std::uint64_t me = ++st.attempt;
+  if (tls_enabled(self->system())) return connect_middleman(self, me);
+  self->spawn<caf::detached>(
+      [me](caf::event_based_actor* greeter, caf::actor mirror,
+           remote_endpoint node, std::chrono::milliseconds timeout) {
+        greeter->send(mirror, r_greeted_atom::value, me,
+                      check_node_greeting(node, timeout));
+      },
+      caf::actor{self}, st.shared->endpoint,
+      st.shared->options.attempt_timeout);
 }
 
 /// Quits once closing and drained: every forwarder flushed and every
@@ -342,6 +364,11 @@ caf::behavior node_mirror(mirror_actor* self,
         if (!self->state.server) return;
         forward<int>(
             self, [](int) {}, r_signal_atom::value, name, sig);
+      },
+      [self](r_greeted_atom, std::uint64_t which, const caf::error& e) {
+        if (which != self->state.attempt) return;  // closed, or superseded
+        if (e) return attempt_failed(self, which, e);
+        connect_middleman(self, which);
       },
       [self](r_close_atom) { begin_close(self); },
       [self](r_flushed_atom) {

@@ -193,3 +193,91 @@ TEST_CASE(
   controller_of controller{node.endpoint(), 200, 2000, 2};
   CHECK(mirror_converges(node, controller.mirror));
 }
+
+namespace {
+
+/// A port on 127.0.0.1 that is no node: it writes `greeting` to each
+/// connection it accepts and keeps it open until it is destroyed.
+class fake_node {
+ public:
+  explicit fake_node(std::string greeting) : greeting_(std::move(greeting)) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(listener_ >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&addr),
+                   sizeof addr) == 0);
+    REQUIRE(::listen(listener_, 16) == 0);
+    socklen_t size = sizeof addr;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &size);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread{[this] {
+      for (;;) {
+        const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) return;  // shut down
+        (void)!::write(fd, greeting_.data(), greeting_.size());
+        accepted_.push_back(fd);
+      }
+    }};
+  }
+  ~fake_node() {
+    ::shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    ::close(listener_);
+    for (int fd : accepted_) ::close(fd);
+  }
+  vitrine::remote_endpoint endpoint() const { return {"127.0.0.1", port_}; }
+
+ private:
+  std::string greeting_;
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  std::vector<int> accepted_;  // the accepting thread's
+  std::thread thread_;
+};
+
+std::string basp_header(unsigned char operation, std::uint32_t payload,
+                        std::uint64_t operation_data) {
+  std::string h(32, '\0');
+  h[0] = static_cast<char>(operation);
+  for (int i = 0; i < 4; ++i)
+    h[4 + i] = static_cast<char>((payload >> (24 - 8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    h[8 + i] = static_cast<char>((operation_data >> (56 - 8 * i)) & 0xff);
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a controller pointed at a port that is no node reports it and does "
+    "not crash",
+    "[remote]") {
+  // CAF 0.17 trusts the first message of a connection: a server handshake
+  // announcing no payload crashed the controller (a stranger's 32 bytes
+  // made status --node, ctl --node and watch exit with SIGSEGV), one
+  // announcing ~4 GiB would make it allocate that much.
+  std::string greeting;
+  SECTION("a handshake without its payload") {
+    greeting = basp_header(0x00, 0, 0xfffffff000000000);
+  }
+  SECTION("a handshake announcing ~4 GiB") {
+    greeting = basp_header(0x00, 0xfffffff0, 1);
+  }
+  SECTION("32 zero bytes") {
+    greeting = std::string(32, '\0');
+  }
+  fake_node fake{greeting};
+  vitrine::runtime rt{controller_options(200, 2000)};
+  vitrine::connect_options options;
+  options.attempt_timeout = 2s;
+  auto node = rt.connect(fake.endpoint(), options);
+  const auto deadline = clock_type::now() + patience;
+  while (node.last_error().empty() && clock_type::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  INFO(node.last_error());
+  CHECK_THAT(node.last_error(), Catch::Contains("no vitrine node answered"));
+  CHECK(node.status() != vitrine::node_status::connected);
+  rt.shutdown();
+}

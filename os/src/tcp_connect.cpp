@@ -1,5 +1,5 @@
-// A TCP connection attempt and nothing more (tcp_probe.hpp).
-#include "tcp_probe.hpp"
+// A TCP connection with a deadline (tcp_connect.hpp).
+#include "vitrine/os/tcp_connect.hpp"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -9,15 +9,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
-#include "vitrine/os/unique_fd.hpp"
+namespace vitrine::os {
 
-namespace vitrine::cli {
-
-tcp_probe_result probe_tcp(const std::string& host, std::uint16_t port,
-                           std::chrono::milliseconds limit) {
+tcp_connection connect_tcp(const std::string& host, std::uint16_t port,
+                           std::chrono::steady_clock::time_point deadline) {
   using clock = std::chrono::steady_clock;
-  const auto deadline = clock::now() + limit;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -25,15 +23,15 @@ tcp_probe_result probe_tcp(const std::string& host, std::uint16_t port,
   addrinfo* found = nullptr;
   const auto service = std::to_string(port);
   if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0)
-    return tcp_probe_result::refused;
-  auto result = tcp_probe_result::refused;
+    return {};
+  tcp_connection result;
   for (auto* a = found; a != nullptr; a = a->ai_next) {
     os::unique_fd fd{::socket(a->ai_family,
                               a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                               a->ai_protocol)};
     if (!fd) continue;
     if (::connect(fd.get(), a->ai_addr, a->ai_addrlen) == 0) {
-      result = tcp_probe_result::connected;
+      result = {tcp_connect_status::connected, std::move(fd)};
       break;
     }
     if (errno != EINPROGRESS) continue;
@@ -45,7 +43,7 @@ tcp_probe_result probe_tcp(const std::string& host, std::uint16_t port,
       ready = ::poll(&p, 1, static_cast<int>(std::max<long>(0, left.count())));
     } while (ready < 0 && errno == EINTR);
     if (ready == 0) {
-      result = tcp_probe_result::no_answer;
+      result.status = tcp_connect_status::no_answer;
       break;  // out of time: the next address would have none
     }
     int error = 0;
@@ -53,7 +51,7 @@ tcp_probe_result probe_tcp(const std::string& host, std::uint16_t port,
     if (ready > 0 &&
         ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &size) == 0 &&
         error == 0) {
-      result = tcp_probe_result::connected;
+      result = {tcp_connect_status::connected, std::move(fd)};
       break;
     }
   }
@@ -61,4 +59,4 @@ tcp_probe_result probe_tcp(const std::string& host, std::uint16_t port,
   return result;
 }
 
-}  // namespace vitrine::cli
+}  // namespace vitrine::os

@@ -1,0 +1,66 @@
+// The first BASP header a port sends, checked (remote_greeting.hpp).
+#include "remote_greeting.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <caf/sec.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+
+#include "vitrine/os/tcp_connect.hpp"
+
+namespace vitrine::detail {
+namespace {
+
+constexpr std::size_t header_size = 32;  // BASP 0.17 header
+constexpr unsigned char server_handshake = 0;
+
+std::uint64_t read_be(const unsigned char* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+}  // namespace
+
+caf::error check_node_greeting(const remote_endpoint& node,
+                               std::chrono::milliseconds timeout) {
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + timeout;
+  auto connection = os::connect_tcp(node.host, node.port, deadline);
+  switch (connection.status) {
+    case os::tcp_connect_status::refused:
+      return caf::sec::cannot_connect_to_node;
+    case os::tcp_connect_status::no_answer:
+      return caf::sec::request_timeout;
+    case os::tcp_connect_status::connected:
+      break;
+  }
+  unsigned char header[header_size];
+  std::size_t got = 0;
+  while (got < header_size) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
+    pollfd p{connection.fd.get(), POLLIN, 0};
+    const int ready =
+        ::poll(&p, 1, static_cast<int>(std::max<long>(0, left.count())));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return caf::sec::request_timeout;
+    const ssize_t n =
+        ::read(connection.fd.get(), header + got, header_size - got);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) return caf::sec::disconnect_during_handshake;
+    got += static_cast<std::size_t>(n);
+  }
+  const auto payload = read_be(header + 4, 4);
+  const auto operation_data = read_be(header + 8, 8);
+  if (header[0] != server_handshake || payload == 0 ||
+      payload > max_greeting_payload || operation_data == 0)
+    return caf::sec::malformed_basp_message;
+  return caf::none;
+}
+
+}  // namespace vitrine::detail
