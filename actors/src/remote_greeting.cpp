@@ -6,7 +6,6 @@
 
 #include <caf/sec.hpp>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 
@@ -27,10 +26,11 @@ std::uint64_t read_be(const unsigned char* p, int bytes) {
 }  // namespace
 
 caf::error check_node_greeting(const remote_endpoint& node,
-                               std::chrono::milliseconds timeout) {
+                               std::chrono::milliseconds timeout,
+                               const std::stop_token& stop) {
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + timeout;
-  auto connection = os::connect_tcp(node.host, node.port, deadline);
+  auto connection = os::connect_tcp(node.host, node.port, deadline, stop);
   switch (connection.status) {
     case os::tcp_connect_status::refused:
       return caf::sec::cannot_connect_to_node;
@@ -42,13 +42,8 @@ caf::error check_node_greeting(const remote_endpoint& node,
   unsigned char header[header_size];
   std::size_t got = 0;
   while (got < header_size) {
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
-    pollfd p{connection.fd.get(), POLLIN, 0};
-    const int ready =
-        ::poll(&p, 1, static_cast<int>(std::max<long>(0, left.count())));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return caf::sec::request_timeout;
+    if (os::wait_ready(connection.fd.get(), POLLIN, deadline, stop) <= 0)
+      return caf::sec::request_timeout;
     const ssize_t n =
         ::read(connection.fd.get(), header + got, header_size - got);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;

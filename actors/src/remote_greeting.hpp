@@ -8,13 +8,15 @@
 // own and closes it. Internal to the actors/ library; plain (not TLS)
 // connections only: with TLS the node is authenticated first.
 //
-// Threads: any; blocks up to `timeout` (call it off CAF's workers). Cost:
-// one name lookup, one TCP connection, 32 bytes read.
+// Threads: any; blocks up to `timeout`, or until `stop` is requested (seen
+// within 50 ms): call it off CAF's workers. Cost: one name lookup, one TCP
+// connection, 32 bytes read.
 #pragma once
 
 #include <caf/error.hpp>
 
 #include <chrono>
+#include <stop_token>
 
 #include "vitrine/remote.hpp"
 
@@ -28,8 +30,10 @@ inline constexpr std::uint32_t max_greeting_payload = 64 * 1024;
 /// BASP server handshake header with a payload of 1..max_greeting_payload
 /// bytes; else the error CAF would have given for it
 /// (sec::cannot_connect_to_node, sec::request_timeout,
-/// sec::disconnect_during_handshake, sec::malformed_basp_message).
+/// sec::disconnect_during_handshake, sec::malformed_basp_message);
+/// sec::request_timeout also when stopped.
 caf::error check_node_greeting(const remote_endpoint& node,
-                               std::chrono::milliseconds timeout);
+                               std::chrono::milliseconds timeout,
+                               const std::stop_token& stop);
 
 }  // namespace vitrine::detail

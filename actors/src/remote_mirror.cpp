@@ -21,6 +21,7 @@
 #include <caf/io/all.hpp>
 
 #include <deque>
+#include <stop_token>
 #include <unordered_map>
 
 #include "atoms.hpp"
@@ -55,6 +56,9 @@ struct mirror_state {
   std::unordered_map<std::string, mirrored_process> processes;
   /// Commands and signals sent to the node and not answered yet.
   std::size_t in_flight = 0;
+  /// Stops a greeting check under way (remote_greeting.hpp) when the
+  /// mirror closes or quits, so it holds up no shutdown.
+  std::stop_source greeting_stop;
   /// Set by close: forwarders still to flush, and when to quit regardless.
   bool closing = false;
   std::size_t unflushed = 0;
@@ -66,6 +70,7 @@ struct mirror_state {
   /// Runs as the mirror quits: handles keep their last state and lose
   /// their commands; the forwarders go with it.
   ~mirror_state() {
+    greeting_stop.request_stop();
     for (auto& [name, p] : processes) {
       p.record->port.store(nullptr);
       caf::anon_send_exit(p.forwarder, caf::exit_reason::user_shutdown);
@@ -258,12 +263,13 @@ void attempt(mirror_actor* self) {
   if (tls_enabled(self->system())) return connect_middleman(self, me);
   self->spawn<caf::detached>(
       [me](caf::event_based_actor* greeter, caf::actor mirror,
-           remote_endpoint node, std::chrono::milliseconds timeout) {
+           remote_endpoint node, std::chrono::milliseconds timeout,
+           std::stop_token stop) {
         greeter->send(mirror, r_greeted_atom::value, me,
-                      check_node_greeting(node, timeout));
+                      check_node_greeting(node, timeout, stop));
       },
-      caf::actor{self}, st.shared->endpoint,
-      st.shared->options.attempt_timeout);
+      caf::actor{self}, st.shared->endpoint, st.shared->options.attempt_timeout,
+      st.greeting_stop.get_token());
 }
 
 /// Quits once closing and drained: every forwarder flushed and every
@@ -298,6 +304,7 @@ void begin_close(mirror_actor* self) {
   if (st.closing) return;
   st.closing = true;
   ++st.attempt;  // a connection under way is dropped, no retry is armed
+  st.greeting_stop.request_stop();
   st.shared->set_status(node_status::closed);
   st.quit_by = clock::now() + st.shared->options.command_timeout +
                st.shared->remoting.heartbeat_interval;

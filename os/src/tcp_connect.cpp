@@ -13,9 +13,27 @@
 
 namespace vitrine::os {
 
-tcp_connection connect_tcp(const std::string& host, std::uint16_t port,
-                           std::chrono::steady_clock::time_point deadline) {
+int wait_ready(int fd, short events,
+               std::chrono::steady_clock::time_point deadline,
+               const std::stop_token& stop) {
   using clock = std::chrono::steady_clock;
+  constexpr std::chrono::milliseconds slice{50};
+  for (;;) {
+    if (stop.stop_requested()) return 0;
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
+    if (left.count() <= 0) return 0;
+    pollfd p{fd, events, 0};
+    const int ready =
+        ::poll(&p, 1, static_cast<int>(std::min(left, slice).count()));
+    if (ready > 0) return 1;
+    if (ready < 0 && errno != EINTR) return -1;
+  }
+}
+
+tcp_connection connect_tcp(const std::string& host, std::uint16_t port,
+                           std::chrono::steady_clock::time_point deadline,
+                           const std::stop_token& stop) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -35,13 +53,7 @@ tcp_connection connect_tcp(const std::string& host, std::uint16_t port,
       break;
     }
     if (errno != EINPROGRESS) continue;
-    pollfd p{fd.get(), POLLOUT, 0};
-    int ready = 0;
-    do {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - clock::now());
-      ready = ::poll(&p, 1, static_cast<int>(std::max<long>(0, left.count())));
-    } while (ready < 0 && errno == EINTR);
+    const int ready = wait_ready(fd.get(), POLLOUT, deadline, stop);
     if (ready == 0) {
       result.status = tcp_connect_status::no_answer;
       break;  // out of time: the next address would have none

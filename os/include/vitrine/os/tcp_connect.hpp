@@ -3,13 +3,14 @@
 // still accepts into its backlog) from a host that cannot be reached, and
 // for reading what a peer says first.
 //
-// Threads: any; blocks its caller until connected, refused or `deadline`.
-// Cost: one name lookup, one socket per address tried (each closed unless
-// it is the one returned).
+// Threads: any; blocks its caller until connected, refused, `deadline` or
+// a stop request (seen within 50 ms). Cost: one name lookup, one socket
+// per address tried (each closed unless it is the one returned).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <stop_token>
 #include <string>
 
 #include "vitrine/os/unique_fd.hpp"
@@ -28,8 +29,17 @@ struct tcp_connection {
 };
 
 /// Connects to each address of `host` in turn until one accepts, without
-/// blocking past `deadline` in all.
+/// blocking past `deadline` in all; a stop request ends the wait as the
+/// deadline would (no_answer).
 tcp_connection connect_tcp(const std::string& host, std::uint16_t port,
-                           std::chrono::steady_clock::time_point deadline);
+                           std::chrono::steady_clock::time_point deadline,
+                           const std::stop_token& stop = {});
+
+/// poll() for `events` on `fd` until one is ready (1), `deadline` passes or
+/// `stop` is requested (0; checked every 50 ms at most), or poll() fails
+/// (-1, errno set). Retries on EINTR.
+int wait_ready(int fd, short events,
+               std::chrono::steady_clock::time_point deadline,
+               const std::stop_token& stop = {});
 
 }  // namespace vitrine::os
