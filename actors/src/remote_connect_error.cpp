@@ -3,6 +3,8 @@
 
 #include <caf/all.hpp>
 
+#include "remote_tls.hpp"
+
 namespace vitrine::detail {
 
 std::string describe_attempt_error(caf::actor_system& system,
@@ -12,7 +14,14 @@ std::string describe_attempt_error(caf::actor_system& system,
   if (e.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(e.code())) {
       case caf::sec::cannot_connect_to_node:
-        text = "cannot connect (nothing listening, or the host is unknown)";
+        // With TLS, CAF's OpenSSL module says the same of a failed
+        // handshake (a stranger's TLS controller at a plain node).
+        text = tls_enabled(system)
+                   ? "cannot connect (nothing listening, the host is "
+                     "unknown, or no TLS handshake: a node without TLS, or "
+                     "a certificate the CA did not sign)"
+                   : "cannot connect (nothing listening, or the host is "
+                     "unknown)";
         break;
       // The peer answered, but not as a node: it closed the connection or
       // wrote something that is not CAF's handshake.
