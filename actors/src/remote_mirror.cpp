@@ -1,6 +1,6 @@
 // The mirror: one actor per node_handle in the controller. It connects to
-// the node asynchronously (the middleman actor's connect, or the OpenSSL
-// module's with TLS, with a timeout),
+// the node asynchronously (remote_mirror_link.cpp: the middleman actor's
+// connect, or the OpenSSL module's with TLS, with a timeout),
 // says hello to the node server, applies the snapshot and then the pushed
 // states to local process_records (it is their only writer), and marks them
 // `unknown` when the node is lost: its proxy goes down (connection closed,
@@ -18,67 +18,16 @@
 // quits once the node has answered every command it forwarded (or each
 // timed out), so a command a handle sent just before a controller quits
 // still reaches the node.
-#include <caf/io/all.hpp>
+#include <caf/all.hpp>
 
-#include <deque>
-#include <stop_token>
-#include <unordered_map>
+#include <algorithm>
 
 #include "atoms.hpp"
 #include "command_port.hpp"
-#include "remote_connect_error.hpp"
-#include "remote_greeting.hpp"
-#include "remote_node.hpp"
-#include "remote_tls.hpp"
-#include "remote_wire.hpp"
+#include "remote_mirror_state.hpp"
 
 namespace vitrine::detail {
 namespace {
-
-using clock = std::chrono::steady_clock;
-
-struct mirrored_process {
-  std::shared_ptr<mirrored_record> record;
-  caf::actor forwarder;
-  core::process_state last;  // the node's last state (node ticket space)
-  std::uint64_t local_version = 0;
-  std::uint64_t local_applied = 0;
-  /// (node ticket, controller ticket) of commands not yet applied.
-  std::deque<std::pair<std::uint64_t, std::uint64_t>> pending;
-  std::vector<caf::actor> subscribers;
-};
-
-struct mirror_state {
-  std::shared_ptr<node_shared> shared;
-  caf::actor server;
-  std::uint64_t attempt = 0;  // stale replies and timers carry an older one
-  std::chrono::milliseconds backoff{0};
-  std::unordered_map<std::string, mirrored_process> processes;
-  /// Commands and signals sent to the node and not answered yet.
-  std::size_t in_flight = 0;
-  /// Stops a greeting check under way (remote_greeting.hpp) when the
-  /// mirror closes or quits, so it holds up no shutdown.
-  std::stop_source greeting_stop;
-  /// Set by close: forwarders still to flush, and when to quit regardless.
-  bool closing = false;
-  std::size_t unflushed = 0;
-  clock::time_point quit_by{};
-
-  mirror_state() = default;
-  mirror_state(const mirror_state&) = delete;
-  mirror_state& operator=(const mirror_state&) = delete;
-  /// Runs as the mirror quits: handles keep their last state and lose
-  /// their commands; the forwarders go with it.
-  ~mirror_state() {
-    greeting_stop.request_stop();
-    for (auto& [name, p] : processes) {
-      p.record->port.store(nullptr);
-      caf::anon_send_exit(p.forwarder, caf::exit_reason::user_shutdown);
-    }
-  }
-};
-
-using mirror_actor = caf::stateful_actor<mirror_state>;
 
 caf::behavior forwarder(caf::event_based_actor* self, std::string name,
                         caf::weak_actor_ptr mirror) {
@@ -104,15 +53,6 @@ caf::behavior forwarder(caf::event_based_actor* self, std::string name,
   };
 }
 
-/// Publishes `s` (the node's state, or its unknown copy) locally.
-void publish(mirrored_process& p, core::process_state s) {
-  s.version = ++p.local_version;
-  s.applied_command = p.local_applied;
-  for (const auto& who : p.subscribers)
-    caf::anon_send(who, state_changed_atom::value, s);
-  p.record->state.publish(std::move(s));
-}
-
 /// Moves commands the node applied into local_applied; true if it moved.
 bool settle(mirrored_process& p) {
   bool moved = false;
@@ -136,6 +76,16 @@ mirrored_process& add_process(mirror_actor* self, const std::string& name) {
   return p;
 }
 
+}  // namespace
+
+void publish(mirrored_process& p, core::process_state s) {
+  s.version = ++p.local_version;
+  s.applied_command = p.local_applied;
+  for (const auto& who : p.subscribers)
+    caf::anon_send(who, state_changed_atom::value, s);
+  p.record->state.publish(std::move(s));
+}
+
 void drop_process(mirror_actor* self, const std::string& name) {
   auto it = self->state.processes.find(name);
   if (it == self->state.processes.end()) return;
@@ -145,7 +95,6 @@ void drop_process(mirror_actor* self, const std::string& name) {
   self->state.processes.erase(it);
 }
 
-/// Applies one node state; `resync` counts the versions it skipped.
 void apply(mirror_actor* self, const wire_state& w, bool resync) {
   auto it = self->state.processes.find(w.name);
   const bool added = it == self->state.processes.end();
@@ -168,109 +117,7 @@ void apply(mirror_actor* self, const wire_state& w, bool resync) {
   if (added) self->state.shared->notify_processes();  // node_handle::supervise
 }
 
-void schedule_retry(mirror_actor* self) {
-  auto& st = self->state;
-  const auto& o = st.shared->options;
-  st.backoff = st.backoff.count() == 0
-                   ? o.backoff_min
-                   : std::min(o.backoff_max, st.backoff * 2);
-  self->delayed_send(self, st.backoff, r_retry_atom::value, st.attempt);
-}
-
-void lose(mirror_actor* self) {
-  auto& st = self->state;
-  if (st.shared->status() != node_status::connected) return;
-  if (st.server) self->demonitor(st.server);
-  st.server = nullptr;
-  st.shared->set_server(nullptr);
-  ++st.attempt;
-  for (auto& [name, p] : st.processes) {
-    p.last.status = core::process_status::unknown;
-    p.pending.clear();
-    publish(p, p.last);
-  }
-  // After the states: whoever sees the node lost reads them `unknown`.
-  st.shared->set_status(node_status::lost);
-  st.backoff = std::chrono::milliseconds{0};
-  schedule_retry(self);
-}
-
-void synchronise(mirror_actor* self, caf::actor server,
-                 std::vector<wire_state>& snapshot) {
-  auto& st = self->state;
-  const bool resync = st.shared->synchronisations.load() != 0;
-  std::unordered_map<std::string, bool> present;
-  for (const auto& w : snapshot) {
-    present.emplace(w.name, true);
-    apply(self, w, resync);
-  }
-  std::vector<std::string> gone;
-  for (const auto& [name, p] : st.processes)
-    if (!present.count(name)) gone.push_back(name);
-  for (const auto& name : gone) drop_process(self, name);
-  st.shared->set_server(server);
-  st.server = std::move(server);
-  st.backoff = std::chrono::milliseconds{0};
-  st.shared->touch();
-  st.shared->synchronisations.fetch_add(1, std::memory_order_relaxed);
-  st.shared->set_attempt_error({});
-  st.shared->set_status(node_status::connected);
-}
-
-/// Attempt `me` failed with `e`: say why, try again after the backoff.
-void attempt_failed(mirror_actor* self, std::uint64_t me, const caf::error& e) {
-  if (self->state.attempt != me) return;
-  self->state.shared->set_attempt_error(describe_attempt_error(
-      self->system(), e, self->state.shared->options.attempt_timeout));
-  schedule_retry(self);
-}
-
-/// CAF's connect and the hello, for attempt `me`.
-void connect_middleman(mirror_actor* self, std::uint64_t me) {
-  auto& st = self->state;
-  const auto timeout = st.shared->options.attempt_timeout;
-  auto on_error = [self, me](caf::error& e) { attempt_failed(self, me, e); };
-  // With TLS, the OpenSSL module's connector: the same BASP, encrypted.
-  self->request(connector(self->system()), timeout, caf::connect_atom::value,
-                st.shared->endpoint.host, st.shared->endpoint.port)
-      .then(
-          [self, me, timeout, on_error](const caf::node_id&,
-                                        caf::strong_actor_ptr& ptr,
-                                        const std::set<std::string>&) {
-            if (self->state.attempt != me) return;
-            auto server = caf::actor_cast<caf::actor>(std::move(ptr));
-            if (!server) return schedule_retry(self);
-            self->monitor(server);
-            self->request(server, timeout, r_hello_atom::value,
-                          caf::actor{self})
-                .then(
-                    [self, me, server](std::vector<wire_state>& snapshot) {
-                      if (self->state.attempt == me)
-                        synchronise(self, server, snapshot);
-                    },
-                    on_error);
-          },
-          on_error);
-}
-
-/// A new connection attempt. Without TLS the port's first message is
-/// checked on a connection of our own before CAF reads one
-/// (remote_greeting.hpp), by a detached actor: it blocks up to the attempt
-/// timeout. Its answer is r_greeted.
-void attempt(mirror_actor* self) {
-  auto& st = self->state;
-  const std::uint64_t me = ++st.attempt;
-  if (tls_enabled(self->system())) return connect_middleman(self, me);
-  self->spawn<caf::detached>(
-      [me](caf::event_based_actor* greeter, caf::actor mirror,
-           remote_endpoint node, std::chrono::milliseconds timeout,
-           std::stop_token stop) {
-        greeter->send(mirror, r_greeted_atom::value, me,
-                      check_node_greeting(node, timeout, stop));
-      },
-      caf::actor{self}, st.shared->endpoint, st.shared->options.attempt_timeout,
-      st.greeting_stop.get_token());
-}
+namespace {
 
 /// Quits once closing and drained: every forwarder flushed and every
 /// forwarded request answered.

@@ -1,0 +1,126 @@
+// The mirror's link to its node (remote_mirror_state.hpp): each attempt
+// first checks the port's greeting without TLS (remote_greeting.hpp), then
+// connects through CAF's middleman (or its OpenSSL module), says hello and
+// applies the snapshot; a loss marks every state `unknown` and retries
+// with backoff.
+#include <caf/io/all.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "remote_connect_error.hpp"
+#include "remote_greeting.hpp"
+#include "remote_mirror_state.hpp"
+#include "remote_tls.hpp"
+
+namespace vitrine::detail {
+namespace {
+
+/// Arms the next attempt after the backoff (min, doubling up to max).
+void schedule_retry(mirror_actor* self) {
+  auto& st = self->state;
+  const auto& o = st.shared->options;
+  st.backoff = st.backoff.count() == 0
+                   ? o.backoff_min
+                   : std::min(o.backoff_max, st.backoff * 2);
+  self->delayed_send(self, st.backoff, r_retry_atom::value, st.attempt);
+}
+
+/// Applies a full snapshot from `server` (processes it lacks are dropped)
+/// and marks the node connected.
+void synchronise(mirror_actor* self, caf::actor server,
+                 std::vector<wire_state>& snapshot) {
+  auto& st = self->state;
+  const bool resync = st.shared->synchronisations.load() != 0;
+  std::unordered_map<std::string, bool> present;
+  for (const auto& w : snapshot) {
+    present.emplace(w.name, true);
+    apply(self, w, resync);
+  }
+  std::vector<std::string> gone;
+  for (const auto& [name, p] : st.processes)
+    if (!present.count(name)) gone.push_back(name);
+  for (const auto& name : gone) drop_process(self, name);
+  st.shared->set_server(server);
+  st.server = std::move(server);
+  st.backoff = std::chrono::milliseconds{0};
+  st.shared->touch();
+  st.shared->synchronisations.fetch_add(1, std::memory_order_relaxed);
+  st.shared->set_attempt_error({});
+  st.shared->set_status(node_status::connected);
+}
+
+}  // namespace
+
+void lose(mirror_actor* self) {
+  auto& st = self->state;
+  if (st.shared->status() != node_status::connected) return;
+  if (st.server) self->demonitor(st.server);
+  st.server = nullptr;
+  st.shared->set_server(nullptr);
+  ++st.attempt;
+  for (auto& [name, p] : st.processes) {
+    p.last.status = core::process_status::unknown;
+    p.pending.clear();
+    publish(p, p.last);
+  }
+  // After the states: whoever sees the node lost reads them `unknown`.
+  st.shared->set_status(node_status::lost);
+  st.backoff = std::chrono::milliseconds{0};
+  schedule_retry(self);
+}
+
+void attempt_failed(mirror_actor* self, std::uint64_t me, const caf::error& e) {
+  if (self->state.attempt != me) return;
+  self->state.shared->set_attempt_error(describe_attempt_error(
+      self->system(), e, self->state.shared->options.attempt_timeout));
+  schedule_retry(self);
+}
+
+void connect_middleman(mirror_actor* self, std::uint64_t me) {
+  auto& st = self->state;
+  const auto timeout = st.shared->options.attempt_timeout;
+  auto on_error = [self, me](caf::error& e) { attempt_failed(self, me, e); };
+  // With TLS, the OpenSSL module's connector: the same BASP, encrypted.
+  self->request(connector(self->system()), timeout, caf::connect_atom::value,
+                st.shared->endpoint.host, st.shared->endpoint.port)
+      .then(
+          [self, me, timeout, on_error](const caf::node_id&,
+                                        caf::strong_actor_ptr& ptr,
+                                        const std::set<std::string>&) {
+            if (self->state.attempt != me) return;
+            auto server = caf::actor_cast<caf::actor>(std::move(ptr));
+            if (!server) return schedule_retry(self);
+            self->monitor(server);
+            self->request(server, timeout, r_hello_atom::value,
+                          caf::actor{self})
+                .then(
+                    [self, me, server](std::vector<wire_state>& snapshot) {
+                      if (self->state.attempt == me)
+                        synchronise(self, server, snapshot);
+                    },
+                    on_error);
+          },
+          on_error);
+}
+
+/// A new connection attempt. Without TLS the port's first message is
+/// checked on a connection of our own before CAF reads one
+/// (remote_greeting.hpp), by a detached actor: it blocks up to the attempt
+/// timeout. Its answer is r_greeted.
+void attempt(mirror_actor* self) {
+  auto& st = self->state;
+  const std::uint64_t me = ++st.attempt;
+  if (tls_enabled(self->system())) return connect_middleman(self, me);
+  self->spawn<caf::detached>(
+      [me](caf::event_based_actor* greeter, caf::actor mirror,
+           remote_endpoint node, std::chrono::milliseconds timeout,
+           std::stop_token stop) {
+        greeter->send(mirror, r_greeted_atom::value, me,
+                      check_node_greeting(node, timeout, stop));
+      },
+      caf::actor{self}, st.shared->endpoint, st.shared->options.attempt_timeout,
+      st.greeting_stop.get_token());
+}
+
+}  // namespace vitrine::detail
