@@ -26,21 +26,27 @@ void schedule_retry(mirror_actor* self) {
   self->delayed_send(self, st.backoff, r_retry_atom::value, st.attempt);
 }
 
-/// Applies a full snapshot from `server` (processes it lacks are dropped)
-/// and marks the node connected.
+/// Applies a full snapshot from `server` (processes it lacks are dropped,
+/// the others put in its order) and marks the node connected.
 void synchronise(mirror_actor* self, caf::actor server,
                  std::vector<wire_state>& snapshot) {
   auto& st = self->state;
   const bool resync = st.shared->synchronisations.load() != 0;
   std::unordered_map<std::string, bool> present;
+  std::vector<std::string_view> order;  // the node's
+  order.reserve(snapshot.size());
   for (const auto& w : snapshot) {
     present.emplace(w.name, true);
+    order.push_back(w.name);
     apply(self, w, resync);
   }
   std::vector<std::string> gone;
   for (const auto& [name, p] : st.processes)
     if (!present.count(name)) gone.push_back(name);
   for (const auto& name : gone) drop_process(self, name);
+  // A node restarted with another order, or that dropped and added back a
+  // process while away: processes() lists them as the node does.
+  st.shared->registry.arrange(order);
   st.shared->set_server(server);
   st.server = std::move(server);
   st.backoff = std::chrono::milliseconds{0};

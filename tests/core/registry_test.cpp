@@ -89,6 +89,36 @@ TEST_CASE("a view lists every entry in insertion order at one revision",
   CHECK(reg.snapshot()->size() == 99);
 }
 
+TEST_CASE("arrange sets the order of a new revision and keeps every entry",
+          "[registry]") {
+  item_registry reg;
+  for (int i = 0; i < 5; ++i) REQUIRE(reg.insert(numbered("n", i), make(i)));
+  auto before = reg.snapshot();
+  const std::vector<std::string_view> order{"n3", "missing", "n1", "n3"};
+  REQUIRE(reg.arrange(order));
+  auto after = reg.snapshot();
+  CHECK(after->revision() == before->revision() + 1);
+  std::vector<std::string> names;
+  for (const auto& e : after->entries()) names.push_back(e->name);
+  // The named ones first (a repeat and an unknown name ignored), then the
+  // others as they were.
+  CHECK(names == std::vector<std::string>{"n3", "n1", "n0", "n2", "n4"});
+  for (int i = 0; i < 5; ++i) CHECK(reg.lookup(numbered("n", i))->value == i);
+  CHECK(after->entries()[0]->value.get() == before->entries()[3]->value.get());
+  // A view taken before keeps its order.
+  CHECK(before->entries()[0]->name == "n0");
+  // No entry moves: no new revision.
+  const std::vector<std::string_view> same{"n3", "n1"};
+  CHECK_FALSE(reg.arrange(same));
+  CHECK(reg.revision() == after->revision());
+  // Later inserts append after the arranged order; erase keeps it.
+  REQUIRE(reg.insert("n5", make(5)));
+  REQUIRE(reg.erase("n0"));
+  names.clear();
+  for (const auto& e : reg.snapshot()->entries()) names.push_back(e->name);
+  CHECK(names == std::vector<std::string>{"n3", "n1", "n2", "n4", "n5"});
+}
+
 TEST_CASE("a value outlives its erase while a reader holds it", "[registry]") {
   item_registry reg;
   auto value = make(42);

@@ -9,7 +9,8 @@
 // cert, key and ca it serves over TLS (remoting_options::tls); a bad file
 // prints the runtime's error and exits 4. It accepts controllers' supervise
 // requests (serve_options::accept_supervise) unless the environment sets
-// NODE_HELPER_REFUSE_SUPERVISE.
+// NODE_HELPER_REFUSE_SUPERVISE; NODE_HELPER_REVERSE supervises the programs
+// in reverse order (p<count-1> first).
 //
 // Usage: node_helper count token heartbeat_ms timeout_ms [port [cert key ca]]
 #include <signal.h>
@@ -61,7 +62,9 @@ int main(int argc, char** argv) {
     return 4;
   }
   auto& rt = *built;
-  for (int i = 0; i < count; ++i) {
+  const bool reverse = std::getenv("NODE_HELPER_REVERSE") != nullptr;
+  for (int k = 0; k < count; ++k) {
+    const int i = reverse ? count - 1 - k : k;
     vitrine::process_spec spec;
     spec.name = std::to_string(i);
     spec.name.insert(0, 1, 'p');  // not "p" + ...: GCC 12 -O3 -Wrestrict false

@@ -12,6 +12,7 @@
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -157,6 +158,33 @@ TEST_CASE("a frozen node becomes unknown and is resynchronised when it thaws",
   CHECK(mirror.synchronisations() >= 2);
   CHECK(mirror_of(mirror) == before);
   CHECK(mirror_converges(node, mirror));
+}
+
+TEST_CASE(
+    "a node restarted with its programs in another order is mirrored "
+    "in that order",
+    "[remote]") {
+  std::optional<node_process> node{std::in_place, 3, 200, 1000};
+  const int port = static_cast<int>(node->port);
+  controller_of controller{node->endpoint(), 200, 1000, 3};
+  auto& mirror = controller.mirror;
+  const auto names = [&] {
+    std::vector<std::string> out;
+    for (const auto& h : mirror.processes()) out.emplace_back(h.name());
+    return out;
+  };
+  CHECK(names() == std::vector<std::string>{"p0", "p1", "p2"});
+
+  node.reset();  // SIGKILLed
+  REQUIRE(mirror.wait_for_status(vitrine::node_status::lost,
+                                 clock_type::now() + patience));
+  node.emplace(3, 200, 1000, port, std::nullopt,
+               std::vector<std::string>{"NODE_HELPER_REVERSE=1"});
+  REQUIRE(mirror.wait_connected(clock_type::now() + patience));
+  CHECK(mirror.synchronisations() >= 2);
+  CHECK(mirror_converges(*node, mirror));
+  // Before the fix: p0, p1, p2, the order the first node reported.
+  CHECK(names() == std::vector<std::string>{"p2", "p1", "p0"});
 }
 
 TEST_CASE("transitions missed while the link was cut are a gap, not invented",

@@ -225,7 +225,9 @@ class node_handle {
   /// node's and the same in every controller. Lock-free; read apart from
   /// the state, so it may be newer than a state read just before.
   std::uint64_t node_version(std::string_view name) const;
-  /// Every mirrored process, in the order the node first reported them.
+  /// Every mirrored process, in the node's order (the order its own
+  /// status lists them: each synchronisation takes it from the snapshot,
+  /// and a process the node adds later comes last on both sides).
   std::vector<process_handle> processes() const;
 
   /// The messaging baseline across the network: asks the node for the

@@ -3,16 +3,17 @@
 //
 // Each revision of the map is a small immutable table {revision, size,
 // storage} published through a publication_cell. The storage is shared by
-// consecutive revisions and only ever appended to: entries in insertion order
-// plus an open-addressing index whose slots are atomic pointers. An entry
+// consecutive revisions and only ever appended to: entries in order (the
+// order of insertion, unless arrange() set another) plus an open-addressing
+// index whose slots are atomic pointers. An entry
 // carries the revision that inserted it, so a table ignores entries appended
 // after it; a reader holding an old table sees exactly that revision.
 //
 // Threads: lookup(), find_shared(), snapshot() and revision() from any
 // thread; they never lock, never allocate (find_shared bumps one reference
-// count), and never wait for writers. insert(), insert_all() and erase() from
-// any thread; they serialize among themselves on a mutex that readers never
-// touch.
+// count), and never wait for writers. insert(), insert_all(), erase() and
+// arrange() from any thread; they serialize among themselves on a mutex that
+// readers never touch.
 //
 // Costs: lookup = one guard + one string hash + ~1 probe + one compare
 // (~10 ns). insert/insert_all of k names: O(k) amortized (the storage doubles
@@ -20,11 +21,14 @@
 // of N names one insert at a time costs O(N) in all) plus one small table
 // node, retired without forcing a scan. erase: O(n) (a fresh storage without
 // the name) plus one reclamation pass, so erased values go promptly.
+// arrange: O(n) (a fresh storage in the new order), nothing when no entry
+// moves.
 // Reader guards here release eagerly: a lookup result or a view pins its
 // table only while it lives (see hazard_pointer.hpp, "Lazy release"), so an
 // idle thread never keeps an old table, or the erased values in it, alive.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -32,6 +36,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -115,7 +120,7 @@ class registry {
       }
     }
 
-    /// Entries in insertion order.
+    /// Entries in order: insertion order, unless arrange() set another.
     std::span<const std::shared_ptr<const entry>> entries() const noexcept {
       return {by_order_, size_};
     }
@@ -261,6 +266,40 @@ class registry {
     return value;
   }
 
+  /// Puts the entries named in `order` first, in that order, and the
+  /// others after them in their present order, in one revision (names not
+  /// in the map are ignored, a repeated one counts once). The names and
+  /// values are unchanged: only entries() of the new revision differs.
+  /// False (and no new revision) when no entry moves.
+  bool arrange(std::span<const std::string_view> order) {
+    std::lock_guard lock{write_mutex_};
+    const table& now = tables_.current_unsafe();
+    const auto current = now.entries();
+    std::unordered_map<const entry*, std::size_t> position;
+    for (std::size_t i = 0; i < current.size(); ++i)
+      position.emplace(current[i].get(), i);
+    std::vector<std::size_t> arranged;
+    arranged.reserve(current.size());
+    std::vector<bool> placed(current.size(), false);
+    for (const std::string_view name : order) {
+      const entry* e = now.find(name, key_hash(name));
+      if (e == nullptr) continue;
+      const std::size_t at = position.at(e);
+      if (placed[at]) continue;
+      placed[at] = true;
+      arranged.push_back(at);
+    }
+    for (std::size_t i = 0; i < current.size(); ++i)
+      if (!placed[i]) arranged.push_back(i);
+    if (std::is_sorted(arranged.begin(), arranged.end())) return false;
+    auto s = new_storage(current.size());
+    for (std::size_t k = 0; k < arranged.size(); ++k)
+      s->append(k, current[arranged[k]]);
+    count_copied(arranged.size());
+    tables_.emplace(now.revision() + 1, now.size(), std::move(s));
+    return true;
+  }
+
   // -- internals --------------------------------------------------------------
 
  private:
@@ -269,15 +308,27 @@ class registry {
   std::shared_ptr<storage> copy_into_new_storage(const table& now,
                                                  const entry* skip,
                                                  std::size_t needed) {
-    std::size_t capacity = 8;
-    while (capacity < 2 * needed) capacity *= 2;
-    auto s = std::make_shared<storage>(capacity);
+    auto s = new_storage(needed);
     std::size_t at = 0;
     for (const auto& e : now.entries())
       if (e.get() != skip) s->append(at++, e);
-    entries_copied_.store(entries_copied_.load(std::memory_order_relaxed) + at,
-                          std::memory_order_relaxed);
+    count_copied(at);
     return s;
+  }
+
+  // An empty storage for at least `needed` entries (twice that, so appends
+  // have room).
+  static std::shared_ptr<storage> new_storage(std::size_t needed) {
+    std::size_t capacity = 8;
+    while (capacity < 2 * needed) capacity *= 2;
+    return std::make_shared<storage>(capacity);
+  }
+
+  // Writer only, under the mutex.
+  void count_copied(std::size_t entries) noexcept {
+    entries_copied_.store(
+        entries_copied_.load(std::memory_order_relaxed) + entries,
+        std::memory_order_relaxed);
   }
 
   // Erased values live on in old tables until a scan frees them; erase is
