@@ -155,11 +155,7 @@ int status_command(const remote_flags& f, bool json,
                             : find_programs(node, names, f.endpoint, "");
   if (!programs) return 1;
   std::vector<status_row> rows;
-  for (const auto& h : *programs) {
-    rows.push_back(make_row(*h.read(), now));
-    // The node's version, as its own status shows it (not the mirror's).
-    rows.back().version = node.node_version(h.name());
-  }
+  for (const auto& h : *programs) rows.push_back(remote_row(node, h, now));
   std::cout << (json ? to_json(rows, now.unix_ms())
                      : render_table(rows, now.unix_ms()))
             << std::flush;

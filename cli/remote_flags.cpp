@@ -61,4 +61,11 @@ runtime_options options_for(const remote_flags& f) {
   return o;
 }
 
+status_row remote_row(const node_handle& node, const process_handle& process,
+                      const clock_pair& now) {
+  status_row row = make_row(*process.read(), now);
+  row.version = node.node_version(process.name());
+  return row;
+}
+
 }  // namespace vitrine::cli

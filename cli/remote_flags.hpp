@@ -1,6 +1,7 @@
 // remote_flags: the flags every remote command shares (node, status --node,
 // ctl --node, watch): heartbeat and connection timeout, and TLS with client
-// certificates, turned into the runtime_options of the command's runtime.
+// certificates, turned into the runtime_options of the command's runtime;
+// and the row they print for a mirrored process.
 //
 // Threads: main thread, while the command line is parsed. Costs: none worth
 // counting (CLI11 options, one struct copy).
@@ -8,6 +9,7 @@
 
 #include <string>
 
+#include "status.hpp"
 #include "vitrine/runtime.hpp"
 
 namespace CLI {
@@ -42,5 +44,11 @@ CLI::Option* add_tls(CLI::App* cmd, remote_flags& f, const char* whose);
 /// A runtime with remoting on, the flags' heartbeat and timeout, and TLS
 /// when the flags name certificates.
 runtime_options options_for(const remote_flags& f);
+
+/// The status row of `process`, mirrored from `node`: its mirrored state
+/// with the node's own version (the number the node's `status` shows, the
+/// same in every controller), not the mirror's publication counter.
+status_row remote_row(const node_handle& node, const process_handle& process,
+                      const clock_pair& now);
 
 }  // namespace vitrine::cli

@@ -55,7 +55,7 @@ watched_node snapshot(const watched& w, const clock_pair& now) {
   out.synchronisations = w.node.synchronisations();
   out.missed_transitions = w.node.missed_transitions();
   for (const auto& h : w.node.processes())
-    out.processes.push_back(make_row(*h.read(), now));
+    out.processes.push_back(remote_row(w.node, h, now));
   return out;
 }
 

@@ -176,10 +176,27 @@ TEST_CASE("vitrine watch --json prints one object per refresh",
   const auto token = vitrine::test::unique_token();
   {
     test_node a{dir, "a", token};
+    // A restart first: the node's version of `web` passes the count of
+    // publications a fresh mirror makes.
+    REQUIRE(a.program_pids().size() == 2);
+    REQUIRE(run_cli({"ctl", "--node", a.endpoint, "restart", "web"}).code == 0);
+    const auto pids_running = a.program_pids();
+    REQUIRE(pids_running.size() == 2);
     auto r = run_cli({"watch", "--node", a.endpoint, "--count", "2",
                       "--interval", "1000", "--json"});
     INFO(r.output);
     CHECK(r.code == 0);
+    // The node's own versions (status --node shows them): watch shows the
+    // same numbers, not its mirror's publication counter.
+    const auto status = run_cli({"status", "--node", a.endpoint, "--json"});
+    INFO(status.output);
+    REQUIRE(status.code == 0);
+    std::map<std::string, std::uint64_t> node_versions;
+    const auto status_doc = nlohmann::json::parse(status.output);
+    for (const auto& p : status_doc["processes"])
+      node_versions[p["name"]] = p["version"].get<std::uint64_t>();
+    CHECK(node_versions.size() == 2);
+    CHECK(node_versions["web"] > 1);
     std::istringstream lines{r.output};
     int refreshes = 0;
     for (std::string line; std::getline(lines, line); ++refreshes) {
@@ -192,9 +209,11 @@ TEST_CASE("vitrine watch --json prints one object per refresh",
       std::set<pid_t> pids;
       for (const auto& p : node["processes"]) {
         CHECK(p["status"] == "running");
+        CHECK(p["version"].get<std::uint64_t>() ==
+              node_versions[p["name"].get<std::string>()]);
         pids.insert(p["pid"].get<pid_t>());
       }
-      CHECK(pids == a.program_pids());
+      CHECK(pids == pids_running);
     }
     CHECK(refreshes == 2);
   }
