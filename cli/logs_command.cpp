@@ -83,8 +83,8 @@ bool write_all(std::string_view text) {
   return true;
 }
 
-/// Waits up to `timeout` for a stop signal or for stdout to lose its
-/// reader; true when either came. A pipe whose reader is gone polls as
+/// Waits up to `timeout` for a stop signal or a hangup, or for stdout to lose
+/// its reader; true when either came. A pipe whose reader is gone polls as
 /// POLLERR even when nothing is written to it: an idle follower then ends
 /// at once (as tail -f does), not at its next write.
 bool stop_requested(signal_channel& signals,
@@ -92,8 +92,10 @@ bool stop_requested(signal_channel& signals,
   pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {STDOUT_FILENO, 0, 0}};
   if (::poll(fds, 2, static_cast<int>(timeout.count())) <= 0) return false;
   if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) return true;
+  // A hangup ends a follower too (its terminal is gone), as it ends tail -f.
   const int sig = signals.wait(0ms);
-  return sig && action_for(sig) == signal_action::stop;
+  return sig && (action_for(sig) == signal_action::stop ||
+                 action_for(sig) == signal_action::reload);
 }
 
 /// Prints what is written to `files` (under a header when it comes from

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -167,6 +168,29 @@ stdout = { capture = "uno.log" }
   CHECK(printed == "one\n");
   CHECK(read_file(status) == "0\n");  // not 124: timeout did not end it
   CHECK(took < 5s);
+  stop(run.process());
+}
+
+TEST_CASE("logs -f ends on each stop signal and on a hangup", "[cli][logs]") {
+  live_run run{R"([[program]]
+name = "uno"
+command = "echo one; exec sleep 1000"
+startsecs_ms = 0
+stdout = { capture = "uno.log" }
+)"};
+  REQUIRE(wait_for_text(run.dir().file("uno.log"), "one\n", 20s,
+                        run.process().pid()));
+  for (const int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGXCPU, SIGPWR}) {
+    INFO(strsignal(sig));
+    const auto output = run.dir().file("follow.out");
+    cli_process follow{
+        {"logs", "uno", "-f", "-n", "1", "--state-dir", run.state()}, output};
+    REQUIRE(wait_for_text(output, "one\n", 20s, follow.pid()));
+    REQUIRE(::kill(follow.pid(), sig) == 0);
+    // SIGHUP: the terminal went away, as for tail -f (it reloaded nothing
+    // and kept following before).
+    CHECK(follow.wait(20s) == std::optional<int>{0});
+  }
   stop(run.process());
 }
 
