@@ -32,8 +32,8 @@ void add_run_options(CLI::App* cmd, run_options& run) {
   cmd->add_flag("--plain", run.plain,
                 "print one line per change instead of a live table");
   cmd->add_option("--json-status", run.json_status,
-                  "keep PATH rewritten (atomically) with a JSON array of "
-                  "process states")
+                  "keep PATH rewritten (atomically) with a JSON object of "
+                  "the supervisors' and processes' states")
       ->check(non_empty_path);
   cmd->add_option("--state-dir", run.state_dir,
                   "state directory (status table, control socket); "

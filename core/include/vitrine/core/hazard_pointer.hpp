@@ -22,8 +22,8 @@
 // thread's heap record, and beyond those as many overflow slots as needed
 // (blocks of overflow_block_slots, allocated on first need, kept with the
 // record and scanned too). Any number of live guards per thread is valid;
-// the 9th and later cost an out-of-line call (and, the first time, an
-// allocation; its failure terminates, since guards are noexcept).
+// each nested one costs an out-of-line call, and the 9th and later, the
+// first time, an allocation (its failure terminates: guards are noexcept).
 //
 // Lazy release: a guard's destructor leaves its slot announcing its node, so
 // rereading an unchanged snapshot needs no fence and no re-load. Bound: such
