@@ -7,15 +7,18 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <iostream>
-#include <set>
+#include <map>
 
 #include "remote_flags.hpp"
 #include "render.hpp"
 #include "text_escape.hpp"
+#include "vitrine/os/tcp_connect.hpp"
 #include "vitrine/runtime.hpp"
 #include "watch_view.hpp"
 
@@ -90,6 +93,34 @@ void show(const std::vector<watched>& nodes, bool json, bool terminal) {
   std::cout.flush();
 }
 
+/// Throws a usage error when two of `nodes` name one node: the same
+/// endpoint (host names compared without case, "07000" as "7000"), or
+/// names of one address ("localhost:4100" and "127.0.0.1:4100").
+void refuse_aliases(const std::vector<std::string>& nodes) {
+  std::vector<std::string> spelled;          // each --node, normalised
+  std::map<std::string, std::size_t> owner;  // address -> its first --node
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    auto endpoint = *remote_endpoint::parse(nodes[i]);
+    std::transform(endpoint.host.begin(), endpoint.host.end(),
+                   endpoint.host.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    spelled.push_back(endpoint.to_string());
+    auto keys = os::tcp_addresses(endpoint.host, endpoint.port);
+    keys.push_back(spelled.back());
+    for (const auto& key : keys) {
+      const auto [at, added] = owner.emplace(key, i);
+      if (added || at->second == i) continue;
+      const auto& first = nodes[at->second];
+      throw CLI::ValidationError(
+          "--node", spelled[at->second] == spelled.back()
+                        ? "'" + terminal_safe(nodes[i]) + "' is given twice"
+                        : "'" + terminal_safe(first) + "' and '" +
+                              terminal_safe(nodes[i]) +
+                              "' name the same node (both reach " + key + ")");
+    }
+  }
+}
+
 bool all_connected(const std::vector<watched>& nodes) {
   for (const auto& w : nodes)
     if (w.node.status() != node_status::connected) return false;
@@ -112,13 +143,7 @@ CLI::App* add_watch_subcommand(CLI::App& app, watch_options& o) {
   cmd->add_flag("--json", o.json, "print one JSON object per refresh");
   add_tls(cmd, o.remote, "the controller's");
   add_timing(cmd, o.remote);
-  cmd->callback([&o] {
-    std::set<std::string> seen;
-    for (const auto& text : o.nodes)
-      if (!seen.insert(remote_endpoint::parse(text)->to_string()).second)
-        throw CLI::ValidationError(
-            "--node", "'" + terminal_safe(text) + "' is given twice");
-  });
+  cmd->callback([&o] { refuse_aliases(o.nodes); });
   return cmd;
 }
 

@@ -9,9 +9,48 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
 #include <utility>
 
 namespace vitrine::os {
+namespace {
+
+struct free_addrinfo {
+  void operator()(addrinfo* a) const noexcept { ::freeaddrinfo(a); }
+};
+using address_list = std::unique_ptr<addrinfo, free_addrinfo>;
+
+/// The stream addresses of `host` (getaddrinfo's order); null if it does
+/// not resolve.
+address_list resolve(const std::string& host, std::uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const auto service = std::to_string(port);
+  if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0)
+    return nullptr;
+  return address_list{found};
+}
+
+}  // namespace
+
+std::vector<std::string> tcp_addresses(const std::string& host,
+                                       std::uint16_t port) {
+  std::vector<std::string> out;
+  const auto found = resolve(host, port);
+  for (auto* a = found.get(); a != nullptr; a = a->ai_next) {
+    char text[NI_MAXHOST];
+    if (::getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0,
+                      NI_NUMERICHOST) != 0)
+      continue;
+    const bool v6 = a->ai_family == AF_INET6;
+    out.push_back((v6 ? "[" + std::string{text} + "]" : std::string{text}) +
+                  ":" + std::to_string(port));
+  }
+  return out;
+}
 
 int wait_ready(int fd, short events,
                std::chrono::steady_clock::time_point deadline,
@@ -34,16 +73,9 @@ int wait_ready(int fd, short events,
 tcp_connection connect_tcp(const std::string& host, std::uint16_t port,
                            std::chrono::steady_clock::time_point deadline,
                            const std::stop_token& stop) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const auto service = std::to_string(port);
-  if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0)
-    return {};
+  const auto found = resolve(host, port);
   tcp_connection result;
-  for (auto* a = found; a != nullptr; a = a->ai_next) {
+  for (auto* a = found.get(); a != nullptr; a = a->ai_next) {
     os::unique_fd fd{::socket(a->ai_family,
                               a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                               a->ai_protocol)};
@@ -67,7 +99,6 @@ tcp_connection connect_tcp(const std::string& host, std::uint16_t port,
       break;
     }
   }
-  ::freeaddrinfo(found);
   return result;
 }
 

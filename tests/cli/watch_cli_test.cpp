@@ -339,6 +339,24 @@ TEST_CASE("vitrine watch rejects bad arguments with exit 2",
   CHECK(twice.code == 2);
   CHECK(twice.output.find("'127.0.0.1:4100' is given twice") !=
         std::string::npos);
+  // Other spellings of one endpoint: a host name's case, a port's zeros,
+  // a name of the same address (localhost is 127.0.0.1 in /etc/hosts).
+  const auto spelled = run_cli(
+      {"watch", "--node", "LocalHost:4100", "--node", "localhost:04100"});
+  CHECK(spelled.code == 2);
+  CHECK(spelled.output.find("'localhost:04100' is given twice") !=
+        std::string::npos);
+  const auto alias = run_cli(
+      {"watch", "--node", "127.0.0.1:4100", "--node", "localhost:4100"});
+  CHECK(alias.code == 2);
+  CHECK(alias.output.find("'127.0.0.1:4100' and 'localhost:4100' name the "
+                          "same node (both reach 127.0.0.1:4100)") !=
+        std::string::npos);
+  // The same address on two ports: two nodes.
+  const auto ports = run_cli({"watch", "--node", "127.0.0.1:4100", "--node",
+                              "127.0.0.1:4101", "--count", "1",
+                              "--interval", "1", "--timeout-ms", "100"});
+  CHECK(ports.code == 0);
 
   const auto zero =
       run_cli({"watch", "--node", "127.0.0.1:4100", "--interval", "0"});

@@ -1,17 +1,19 @@
 // tcp_connect: a TCP connection to HOST:PORT that gives up at a deadline,
 // for telling a peer that never answers (stopped, overloaded: the kernel
 // still accepts into its backlog) from a host that cannot be reached, and
-// for reading what a peer says first.
+// for reading what a peer says first; and the addresses a name stands for.
 //
-// Threads: any; blocks its caller until connected, refused, `deadline` or
-// a stop request (seen within 50 ms). Cost: one name lookup, one socket
-// per address tried (each closed unless it is the one returned).
+// Threads: any. connect_tcp() blocks its caller until connected, refused,
+// `deadline` or a stop request (seen within 50 ms). Cost: one name lookup
+// (tcp_addresses() too; a name not in /etc/hosts may wait for DNS), one
+// socket per address tried (each closed unless it is the one returned).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "vitrine/os/unique_fd.hpp"
 
@@ -34,6 +36,12 @@ struct tcp_connection {
 tcp_connection connect_tcp(const std::string& host, std::uint16_t port,
                            std::chrono::steady_clock::time_point deadline,
                            const std::stop_token& stop = {});
+
+/// Every address `host` resolves to for a TCP connection to `port`, in
+/// the order connect_tcp() tries them, as "ADDR:PORT" ("[v6]:PORT");
+/// empty when it does not resolve.
+std::vector<std::string> tcp_addresses(const std::string& host,
+                                       std::uint16_t port);
 
 /// poll() for `events` on `fd` until one is ready (1), `deadline` passes or
 /// `stop` is requested (0; checked every 50 ms at most), or poll() fails
