@@ -3,10 +3,7 @@
 // then the semantic pass that maps vitrine::validate()'s fields back to keys.
 #include "config.hpp"
 
-#include <sys/types.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -191,35 +188,9 @@ class translator {
       r.error("name", "missing required key 'name'");
     }
     read_command(r, spec.launch);
-    read_environment(r, spec.launch);
+    detail::read_environment(r, spec.launch);
     if (auto cwd = r.get_string("cwd")) spec.launch.cwd = resolve(*cwd);
-    if (const auto* node = r.find("umask")) {
-      if (const auto* s = node->as_string()) {
-        const std::string& text = s->get();
-        const bool octal =
-            !text.empty() && text.size() <= 4 &&
-            text.find_first_not_of("01234567") == std::string::npos;
-        const auto mode = octal ? std::stoul(text, nullptr, 8) : 0777ul + 1;
-        if (mode <= 0777)
-          spec.launch.umask = static_cast<mode_t>(mode);
-        else
-          r.error("umask", "'" + text +
-                               "' is not an octal mode between \"000\" and "
-                               "\"777\" like \"022\"");
-      } else if (const auto* i = node->as_integer();
-                 i && (i->get() < 0 || i->get() > 0777)) {
-        char text[32];
-        const auto v = i->get();
-        const auto magnitude = v < 0 ? 0ull - static_cast<unsigned long long>(v)
-                                     : static_cast<unsigned long long>(v);
-        std::snprintf(text, sizeof text, "%s0o%llo", v < 0 ? "-" : "",
-                      magnitude);
-        r.error("umask", "must be between 0o000 and 0o777 (is " +
-                             std::string{text} + ")");
-      } else if (auto v = r.get_int("umask", 0, 0777)) {
-        spec.launch.umask = static_cast<mode_t>(*v);
-      }
-    }
+    detail::read_umask(r, spec.launch);
     if (auto v =
             r.get_choice("restart", {"permanent", "transient", "temporary"}))
       spec.restart = static_cast<restart_policy>(*v);
@@ -248,7 +219,7 @@ class translator {
     if (!node) return r.error("command", "missing required key 'command'");
     if (const auto* s = node->as_string()) {
       if (s->get().empty()) return r.error("command", "must not be empty");
-      check_exec_string(r, "command", "the command", s->get().size());
+      detail::check_exec_string(r, "command", "the command", s->get().size());
       launch.argv = {"/bin/sh", "-c", s->get()};
       return;
     }
@@ -264,38 +235,12 @@ class translator {
             "element " + std::to_string(i) + " is " +
                 std::string{detail::type_name(array->get(i)->type())} +
                 ", not a string");
-      check_exec_string(r, "command", "element " + std::to_string(i),
-                        arg->get().size());
+      detail::check_exec_string(r, "command", "element " + std::to_string(i),
+                                arg->get().size());
       launch.argv.push_back(arg->get());
     }
     auto& program = launch.argv.front();
     if (program.find('/') != std::string::npos) program = resolve(program);
-  }
-
-  /// execve(2) refuses (E2BIG) any one argument or environment string of
-  /// max_exec_string bytes or more, its NUL included.
-  static void check_exec_string(table_reader& r, std::string_view key,
-                                const std::string& what, std::size_t size) {
-    if (size + 1 <= max_exec_string) return;
-    r.error(key, what + " is " + std::to_string(size) +
-                     " bytes, above the limit of " +
-                     std::to_string(max_exec_string - 1) +
-                     " bytes for one exec argument (MAX_ARG_STRLEN)");
-  }
-
-  void read_environment(table_reader& r, os::launch_options& launch) {
-    if (auto v = r.get_bool("inherit_env")) launch.inherit_env = *v;
-    const auto* env = r.get_table("env");
-    if (!env) return;
-    auto e = r.nested("env", *env);
-    for (const auto& [key, value] : *env) {
-      if (auto text = e.get_string(key.str())) {
-        // The kernel copies "KEY=VALUE" as one string.
-        check_exec_string(e, key.str(), "the variable",
-                          key.str().size() + 1 + text->size());
-        launch.env.emplace_back(std::string{key.str()}, *text);
-      }
-    }
   }
 
   /// Records `name` (a program's or a group's); reports a second use.

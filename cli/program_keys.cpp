@@ -1,5 +1,8 @@
 #include "program_keys.hpp"
 
+#include <sys/types.h>
+
+#include <cstdio>
 #include <filesystem>
 
 #include "regular_file.hpp"
@@ -16,6 +19,58 @@ key_locations locate_keys(const toml::table& table) {
                     where(inner.source()));
   }
   return out;
+}
+
+void check_exec_string(table_reader& r, std::string_view key,
+                       const std::string& what, std::size_t size) {
+  if (size + 1 <= max_exec_string) return;
+  r.error(key, what + " is " + std::to_string(size) +
+                   " bytes, above the limit of " +
+                   std::to_string(max_exec_string - 1) +
+                   " bytes for one exec argument (MAX_ARG_STRLEN)");
+}
+
+void read_umask(table_reader& r, os::launch_options& launch) {
+  const auto* node = r.find("umask");
+  if (!node) return;
+  if (const auto* s = node->as_string()) {
+    const std::string& text = s->get();
+    const bool octal = !text.empty() && text.size() <= 4 &&
+                       text.find_first_not_of("01234567") == std::string::npos;
+    const auto mode = octal ? std::stoul(text, nullptr, 8) : 0777ul + 1;
+    if (mode <= 0777)
+      launch.umask = static_cast<mode_t>(mode);
+    else
+      r.error("umask", "'" + text +
+                           "' is not an octal mode between \"000\" and "
+                           "\"777\" like \"022\"");
+  } else if (const auto* i = node->as_integer();
+             i && (i->get() < 0 || i->get() > 0777)) {
+    char text[32];
+    const auto v = i->get();
+    const auto magnitude = v < 0 ? 0ull - static_cast<unsigned long long>(v)
+                                 : static_cast<unsigned long long>(v);
+    std::snprintf(text, sizeof text, "%s0o%llo", v < 0 ? "-" : "", magnitude);
+    r.error("umask",
+            "must be between 0o000 and 0o777 (is " + std::string{text} + ")");
+  } else if (auto v = r.get_int("umask", 0, 0777)) {
+    launch.umask = static_cast<mode_t>(*v);
+  }
+}
+
+void read_environment(table_reader& r, os::launch_options& launch) {
+  if (auto v = r.get_bool("inherit_env")) launch.inherit_env = *v;
+  const auto* env = r.get_table("env");
+  if (!env) return;
+  auto e = r.nested("env", *env);
+  for (const auto& [key, value] : *env) {
+    if (auto text = e.get_string(key.str())) {
+      // The kernel copies "KEY=VALUE" as one string.
+      check_exec_string(e, key.str(), "the variable",
+                        key.str().size() + 1 + text->size());
+      launch.env.emplace_back(std::string{key.str()}, *text);
+    }
+  }
 }
 
 std::string key_of_field(std::string_view field, const key_locations& keys) {

@@ -1,6 +1,7 @@
 // program_keys: the parts of a [[program]] table with their own structure
-// (exit codes, backoff, stdout/stderr), and the map from the fields
-// vitrine::validate() names back to config keys. Internal to config.cpp.
+// (umask, environment, exit codes, backoff, stdout/stderr), and the map from
+// the fields vitrine::validate() names back to config keys. Internal to
+// config.cpp.
 //
 // Threads: pure functions; any thread. Cost: map lookups and small strings.
 #pragma once
@@ -29,6 +30,15 @@ std::string key_of_field(std::string_view field, const key_locations& keys);
 /// `path` against `base_dir` unless absolute (or base_dir is empty).
 std::string resolve_path(const std::string& base_dir, const std::string& path);
 
+/// execve(2) refuses (E2BIG) any one argument or environment string of
+/// max_exec_string bytes or more, its NUL included: reports `what` (of
+/// `size` bytes, without its NUL) under `key` when it is too long.
+void check_exec_string(table_reader& r, std::string_view key,
+                       const std::string& what, std::size_t size);
+/// `umask`: a string of octal digits ("022") or an integer (0o022).
+void read_umask(table_reader& r, os::launch_options& launch);
+/// `inherit_env` and the `env` table.
+void read_environment(table_reader& r, os::launch_options& launch);
 void read_exit_codes(table_reader& r, process_spec& spec);
 void read_backoff(table_reader& r, core::backoff_policy& policy);
 /// `restart_limit = { burst = N, interval_ms = T }` (interval 0: no limit).

@@ -1,8 +1,7 @@
 // `vitrine status` and `vitrine ctl` against real `vitrine run` processes:
-// the state directory, the shared status table, commands against every
-// process state and a supervisor.
+// the shared status table, commands against every process state and a
+// supervisor. The state directory's own rules: run_state_dir_test.cpp.
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -73,64 +72,6 @@ TEST_CASE(
   INFO(ctl.output);
   CHECK(ctl.code == vitrine::cli::exit_not_running);
   CHECK(contains(ctl.output, "no vitrine run serves"));
-}
-
-TEST_CASE("a second vitrine run on the same state directory is refused",
-          "[cli][state_dir]") {
-  live_run run{demo};
-  run.wait_status("api", "running");
-  const auto second = run.cli({"run", "--plain", run.dir().file("run.toml")});
-  INFO(second.output);
-  CHECK(second.code == 1);
-  CHECK(contains(second.output, run.state()));
-  run.wait_status("api", "running");  // the first one is untouched
-
-  // The default state directory is the top supervisor's name.
-  const auto config = run.dir().file("run.toml");
-  cli_process first{{"run", "--plain", config}, run.dir().file("a.log")};
-  REQUIRE(
-      wait_for_text(run.dir().file("a.log"), "api running", 20s, first.pid()));
-  const auto again = run_cli({"run", "--plain", config});
-  INFO(again.output);
-  CHECK(again.code == 1);
-  CHECK(contains(again.output, "/vitrine/demo"));
-  const auto status =
-      run_cli({"status", "--state-dir",
-               std::string{std::getenv("XDG_RUNTIME_DIR")} + "/vitrine/demo"});
-  CHECK(status.code == 0);
-}
-
-TEST_CASE(
-    "a state directory that is world-writable, a symbolic link or owned by "
-    "another uid is refused",
-    "[cli][state_dir]") {
-  temp_dir dir;
-  const auto config = dir.write("run.toml", demo);
-  const auto refused = [&](const std::string& state) {
-    const auto result =
-        run_cli({"run", "--plain", "--state-dir", state, config});
-    INFO(result.output);
-    CHECK(result.code == 1);
-    CHECK(contains(result.output, "vitrine: " + state));
-    CHECK_FALSE(contains(result.output, "api running"));
-  };
-  const auto open = dir.file("open");
-  REQUIRE(::mkdir(open.c_str(), 0700) == 0);
-  REQUIRE(::chmod(open.c_str(), 0777) == 0);
-  refused(open);
-
-  const auto real = dir.file("real");
-  REQUIRE(::mkdir(real.c_str(), 0700) == 0);
-  const auto link = dir.file("link");
-  REQUIRE(::symlink(real.c_str(), link.c_str()) == 0);
-  refused(link);
-
-  if (::geteuid() == 0) {
-    const auto other = dir.file("other");
-    REQUIRE(::mkdir(other.c_str(), 0700) == 0);
-    REQUIRE(::chown(other.c_str(), 65534, 65534) == 0);
-    refused(other);
-  }
 }
 
 TEST_CASE(
