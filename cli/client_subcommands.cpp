@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "runner_subcommands.hpp"
+
 namespace vitrine::cli {
 
 client_subcommands::client_subcommands(CLI::App& app) {
@@ -9,12 +11,16 @@ client_subcommands::client_subcommands(CLI::App& app) {
       "status", "show the states a running `vitrine run` publishes");
   status_->add_option("names", status_options_.names,
                       "processes or supervisors (default: all)");
-  status_->add_option("--state-dir", status_options_.state_dir,
-                      "state directory");
+  // An empty path (an unset shell variable) is refused, not read as "no
+  // option": the default discovery could find another run.
+  status_
+      ->add_option("--state-dir", status_options_.state_dir, "state directory")
+      ->check(non_empty_path);
   status_->add_flag("--json", status_options_.json, "print JSON");
   status_
       ->add_option("--file", status_file_,
                    "read the file written by `run --json-status` instead")
+      ->check(non_empty_path)
       ->excludes("names")
       ->excludes("--state-dir");
 
@@ -32,7 +38,8 @@ client_subcommands::client_subcommands(CLI::App& app) {
           ->required();
     sub->add_option("names", ctl_options_.names, "processes or supervisors")
         ->required();
-    sub->add_option("--state-dir", ctl_options_.state_dir, "state directory");
+    sub->add_option("--state-dir", ctl_options_.state_dir, "state directory")
+        ->check(non_empty_path);
     if (!signal)
       sub->add_flag("--no-wait", ctl_options_.no_wait,
                     "return once the command is sent");
@@ -46,7 +53,8 @@ client_subcommands::client_subcommands(CLI::App& app) {
 
   reload_ = app.add_subcommand("reload",
                                "have a running `vitrine run` re-read its file");
-  reload_->add_option("--state-dir", ctl_options_.state_dir, "state directory");
+  reload_->add_option("--state-dir", ctl_options_.state_dir, "state directory")
+      ->check(non_empty_path);
   reload_->add_option("--timeout", ctl_options_.timeout_s,
                       "seconds the reload may take to begin (the run "
                       "drops it if it reads it later; it waits that long "

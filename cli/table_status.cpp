@@ -88,6 +88,19 @@ void sort_in_run_order(
   slots = std::move(sorted);
 }
 
+/// The time of the owner's last heartbeat as a clock pair (now when there
+/// is none, or it is in the future).
+clock_pair last_heard(status_reader& reader) {
+  const auto now = clock_pair::now();
+  const auto beat = reader.last_heartbeat();
+  if (!beat || *beat >= now.steady) return now;
+  const auto ago = now.steady - *beat;
+  return {
+      *beat,
+      now.wall -
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(ago)};
+}
+
 }  // namespace
 
 int table_status_command(const table_status_options& options) {
@@ -107,24 +120,37 @@ int table_status_command(const table_status_options& options) {
                 << " (it stopped, or has not started yet)\n";
       return exit_not_running;
     }
-    std::cerr << "vitrine: " << path << ": " << e.what() << "\n";
+    std::cerr << "vitrine: " << e.what() << "\n";  // names the path
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "vitrine: " << path << ": " << e.what() << "\n";
+    std::cerr << "vitrine: " << e.what() << "\n";
     return 1;
   }
-  const bool gone = reader->owner() == status_reader::owner_state::gone ||
-                    !dir->owner_running();
+  const auto owner = reader->owner();
+  const bool gone =
+      owner != status_reader::owner_state::alive || !dir->owner_running();
   std::vector<status_slot> slots;
-  if (const auto e = reader->read_all(slots); e != status_error::none) {
-    std::cerr << "vitrine: " << path << ": " << st::to_string(e) << "\n";
+  const auto read_error = reader->read_all(slots);
+  if (read_error != status_error::none && read_error != status_error::busy &&
+      read_error != status_error::corrupt_slot) {
+    std::cerr << "vitrine: " << path << ": " << st::to_string(read_error)
+              << "\n";
     return 1;
   }
+  // One unreadable slot (a writer killed inside it) hides no other state.
+  if (read_error != status_error::none)
+    std::cerr << "vitrine: " << path << ": " << st::to_string(read_error)
+              << ": a slot could not be read; the others follow\n";
   sort_in_run_order(slots, run_order(*dir));
   const std::set<std::string, std::less<>> wanted(options.names.begin(),
                                                   options.names.end());
   std::set<std::string, std::less<>> found;
-  const auto now = clock_pair::now();
+  const pid_t stopped_pid =
+      gone && process_stopped(dir->owner_pid()) ? dir->owner_pid() : 0;
+  // A dead run's programs were killed with it: uptimes end at its last
+  // heartbeat, not now.
+  const auto now =
+      gone && stopped_pid == 0 ? last_heard(*reader) : clock_pair::now();
   std::vector<status_row> rows;
   std::vector<supervisor_row> supervisors;
   for (const auto& slot : slots) {
@@ -146,8 +172,7 @@ int table_status_command(const table_status_options& options) {
               << dir->path() << "\n";
     return 1;
   }
-  if (const pid_t pid = gone ? dir->owner_pid() : 0;
-      pid != 0 && process_stopped(pid))
+  if (const pid_t pid = stopped_pid; pid != 0)
     std::cerr << "vitrine: the vitrine run of " << dir->path() << " (pid "
               << pid << ") is stopped (SIGSTOP?): resume it with kill -CONT "
               << pid << "; these are the last states it published\n";
@@ -166,7 +191,7 @@ int table_status_command(const table_status_options& options) {
     std::cout << text;
   }
   std::cout.flush();
-  return gone ? exit_not_running : 0;
+  return gone ? exit_not_running : read_error != status_error::none ? 1 : 0;
 }
 
 }  // namespace vitrine::cli

@@ -81,18 +81,24 @@ std::optional<std::uint64_t> process_start_ticks(pid_t pid) {
   return read_start_and_state(pid, &state);
 }
 
-bool owner_alive(const st::header_snapshot& h, std::uint64_t now_ns,
-                 unsigned stale_periods) {
-  if (h.owner_closed) return false;
+owner_condition owner_condition_of(const st::header_snapshot& h,
+                                   std::uint64_t now_ns,
+                                   unsigned stale_periods) {
+  if (h.owner_closed) return owner_condition::gone;
   char state = '?';
   const auto start = read_start_and_state(h.owner_pid, &state);
-  if (!start || *start != h.owner_start_ticks) return false;
-  // Stopped (SIGSTOP, SIGTSTP) or held by a tracer: nothing it shows
-  // changes until it is continued, as when its heartbeat goes stale.
-  if (state == 'T' || state == 't') return false;
-  if (h.heartbeat_period_ns == 0) return true;  // no heartbeat promised
+  if (!start || *start != h.owner_start_ticks) return owner_condition::gone;
+  if (state == 'T' || state == 't') return owner_condition::stopped;
+  if (h.heartbeat_period_ns == 0) return owner_condition::alive;  // no beat
   const std::uint64_t limit = h.heartbeat_period_ns * stale_periods;
-  return now_ns < h.heartbeat_ns || now_ns - h.heartbeat_ns <= limit;
+  return now_ns < h.heartbeat_ns || now_ns - h.heartbeat_ns <= limit
+             ? owner_condition::alive
+             : owner_condition::gone;
+}
+
+bool owner_alive(const st::header_snapshot& h, std::uint64_t now_ns,
+                 unsigned stale_periods) {
+  return owner_condition_of(h, now_ns, stale_periods) == owner_condition::alive;
 }
 
 // -- the owner's file -------------------------------------------------------
@@ -155,10 +161,20 @@ void status_table_file::grow(std::uint32_t capacity) {
 
 // -- readers ----------------------------------------------------------------
 
-status_mapping::status_mapping(const std::string& path) {
-  fd_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd_) throw_errno("status table: cannot open " + path);
+status_mapping::status_mapping(const std::string& path) : path_(path) {
+  // O_NONBLOCK: opening a FIFO for reading would wait for a writer.
+  fd_.reset(
+      ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd_ && errno == ELOOP)
+    throw std::system_error(
+        ELOOP, std::generic_category(),
+        "status table " + path + ": is a symbolic link: refused");
+  if (!fd_) throw_errno("status table " + path + ": cannot open");
   map_current();
+}
+
+void status_mapping::fail(const std::string& reason) const {
+  throw std::runtime_error("status table " + path_ + ": " + reason);
 }
 
 status_mapping::~status_mapping() {
@@ -171,18 +187,18 @@ void status_mapping::remap() {
 
 void status_mapping::map_current() {
   struct stat info {};
-  if (::fstat(fd_.get(), &info) != 0) throw_errno("status table: fstat");
-  if (!S_ISREG(info.st_mode))
-    throw std::runtime_error("status table: not a regular file");
+  if (::fstat(fd_.get(), &info) != 0)
+    throw_errno("status table " + path_ + ": fstat");
+  if (!S_ISREG(info.st_mode)) fail("not a regular file");
   const auto size = static_cast<std::size_t>(info.st_size);
   if (size < st::header_size)
-    throw std::runtime_error(std::string{to_string(st::read_error::too_small)});
+    fail(std::string{to_string(st::read_error::too_small)});
   void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd_.get(), 0);
-  if (mapped == MAP_FAILED) throw_errno("status table: mmap");
+  if (mapped == MAP_FAILED) throw_errno("status table " + path_ + ": mmap");
   st::table_reader next;
   if (const auto e = next.attach(mapped, size); e != st::read_error::none) {
     ::munmap(mapped, size);
-    throw std::runtime_error("status table: " + std::string{to_string(e)});
+    fail(std::string{to_string(e)});
   }
   if (base_) ::munmap(const_cast<void*>(base_), size_);
   base_ = mapped;

@@ -25,8 +25,26 @@ status_reader::owner_state status_reader::owner() {
   const auto e = header(h);
   if (e != status_error::none && e != status_error::needs_remap)
     return owner_state::gone;
-  return os::owner_alive(h, os::monotonic_ns()) ? owner_state::alive
-                                                : owner_state::gone;
+  switch (os::owner_condition_of(h, os::monotonic_ns())) {
+    case os::owner_condition::alive:
+      return owner_state::alive;
+    case os::owner_condition::stopped:
+      return owner_state::stopped;
+    case os::owner_condition::gone:
+      break;
+  }
+  return owner_state::gone;
+}
+
+std::optional<std::chrono::steady_clock::time_point>
+status_reader::last_heartbeat() {
+  st::header_snapshot h;
+  const auto e = header(h);
+  if ((e != status_error::none && e != status_error::needs_remap) ||
+      h.heartbeat_period_ns == 0)
+    return std::nullopt;
+  return std::chrono::steady_clock::time_point{
+      std::chrono::nanoseconds{h.heartbeat_ns}};
 }
 
 std::uint32_t status_reader::slot_count() {
@@ -69,19 +87,21 @@ status_error status_reader::read_all(std::vector<status_slot>& out) {
     out.clear();
     return e;
   }
-  // Copied in place (no second copy per slot), free slots squeezed out.
+  // Copied in place (no second copy per slot), free and unreadable slots
+  // squeezed out.
   out.resize(h.slot_count);
   std::size_t kept = 0;
+  status_error first = status_error::none;
   for (std::uint32_t i = 0; i < h.slot_count; ++i) {
     if (const auto e = read_slot(i, out[kept]); e != status_error::none) {
-      out.clear();
-      return e;
+      if (first == status_error::none) first = e;
+      continue;
     }
     if (out[kept].kind != static_cast<std::uint8_t>(st::slot_kind::free))
       ++kept;
   }
   out.resize(kept);
-  return status_error::none;
+  return first;
 }
 
 status_error status_reader::find(std::string_view name, status_slot& out) {
@@ -92,13 +112,18 @@ status_error status_reader::find(std::string_view name, status_slot& out) {
       return status_error::none;
   }
   const std::uint32_t count = slot_count();
+  status_error unreadable = status_error::none;
   for (std::uint32_t i = 0; i < count; ++i) {
-    if (const auto e = read(i, out); e != status_error::none) return e;
+    if (const auto e = read(i, out); e != status_error::none) {
+      if (unreadable == status_error::none) unreadable = e;
+      continue;
+    }
     if (out.kind == static_cast<std::uint8_t>(st::slot_kind::free)) continue;
     index_[std::string{out.name_view()}] = i;
     if (out.name_view() == name) return status_error::none;
   }
-  return status_error::out_of_range;
+  return unreadable == status_error::none ? status_error::out_of_range
+                                          : unreadable;
 }
 
 std::string_view status_name(const status_slot& slot) noexcept {

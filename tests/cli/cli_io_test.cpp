@@ -122,6 +122,20 @@ TEST_CASE("bad command lines name what is wrong", "[cli]") {
     CHECK(no_file.output.find("file: the path must not be empty") !=
           std::string::npos);
   }
+  // An empty --state-dir or --file (an unset variable) is refused: read as
+  // no option, it let the default discovery pick another run.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"status", "--state-dir", ""},
+           {"status", "--file", ""},
+           {"ctl", "stop", "web", "--state-dir", ""},
+           {"ctl", "signal", "TERM", "web", "--state-dir", ""},
+           {"reload", "--state-dir", ""}}) {
+    INFO(args[0] << " " << args[1]);
+    const auto refused = run_cli(args);
+    CHECK(refused.code == 2);
+    CHECK(refused.output.find(": the path must not be empty") !=
+          std::string::npos);
+  }
   // A command's own command is named too, not only "a subcommand is
   // required".
   const auto ctl = run_cli({"ctl", "frobnicate", "a\x1b[2J"});

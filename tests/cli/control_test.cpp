@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -68,6 +69,17 @@ TEST_CASE(
   CHECK(status.code == vitrine::cli::exit_not_running);
   CHECK(contains(status.output, "is gone"));
   CHECK(contains(status.output, "api"));
+  // The programs died with the run: their uptimes stop at its last
+  // heartbeat instead of growing.
+  const auto uptime_of_api = [&] {
+    const auto r = run.cli({"status", "api", "--json"});
+    const auto at = r.output.find("\"uptime_ms\": ");
+    REQUIRE(at != std::string::npos);
+    return std::stol(r.output.substr(at + 13));
+  };
+  const auto first = uptime_of_api();
+  std::this_thread::sleep_for(1200ms);
+  CHECK(uptime_of_api() == first);
   const auto ctl = run.cli({"ctl", "stop", "api"});
   INFO(ctl.output);
   CHECK(ctl.code == vitrine::cli::exit_not_running);

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <optional>
 
 #include "cli_driver.hpp"
 #include "live_run.hpp"
@@ -74,4 +75,20 @@ TEST_CASE(
     REQUIRE(::chown(other.c_str(), 65534, 65534) == 0);
     refused(other);
   }
+}
+
+TEST_CASE("status refuses a FIFO in the status table's place at once",
+          "[cli][state_dir]") {
+  temp_dir dir;
+  const auto state = dir.file("state");
+  REQUIRE(::mkdir(state.c_str(), 0700) == 0);
+  REQUIRE(::mkfifo((state + "/status").c_str(), 0600) == 0);
+  // It waited for a writer forever before.
+  const auto output = dir.file("status.out");
+  cli_process status{{"status", "--state-dir", state}, output};
+  CHECK(status.wait(20s) == std::optional<int>{1});
+  const auto text = read_file(output);
+  INFO(text);
+  CHECK(contains(
+      text, "vitrine: status table " + state + "/status: not a regular file"));
 }

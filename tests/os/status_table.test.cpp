@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -251,7 +252,7 @@ TEST_CASE(
   CHECK(wait_exit_code(owner) == 128 + SIGKILL);
 }
 
-TEST_CASE("a stopped owner reads as gone before its heartbeat is stale",
+TEST_CASE("a stopped owner reads as stopped, then alive once continued",
           "[status_table]") {
   test::temp_dir dir;
   const std::string path = dir.file("status");
@@ -268,12 +269,16 @@ TEST_CASE("a stopped owner reads as gone before its heartbeat is stale",
       [&] { return reader.owner() == status_reader::owner_state::alive; }));
   REQUIRE(::kill(owner, SIGSTOP) == 0);
   CHECK(eventually(
-      [&] { return reader.owner() == status_reader::owner_state::gone; }));
+      [&] { return reader.owner() == status_reader::owner_state::stopped; }));
   REQUIRE(::kill(owner, SIGCONT) == 0);
   CHECK(eventually(
       [&] { return reader.owner() == status_reader::owner_state::alive; }));
+  const auto beat = reader.last_heartbeat();
+  REQUIRE(beat.has_value());
+  CHECK(std::chrono::steady_clock::now() - *beat < 10s);
   REQUIRE(::kill(owner, SIGKILL) == 0);
   CHECK(wait_exit_code(owner) == 128 + SIGKILL);
+  CHECK(reader.owner() == status_reader::owner_state::gone);
 }
 
 TEST_CASE("liveness checks the recorded start time, not only the pid",
@@ -302,4 +307,56 @@ TEST_CASE("opening something that is not a status table is an error",
   CHECK_THROWS_AS(status_reader{dir.write("junk", std::string(4096, 'x'))},
                   std::runtime_error);
   CHECK_THROWS_AS(status_reader{dir.path()}, std::runtime_error);
+}
+
+TEST_CASE("a FIFO or a symbolic link in the table's place is refused at once",
+          "[status_table]") {
+  test::temp_dir dir;
+  // Opened without O_NONBLOCK, a FIFO waited for a writer forever.
+  const std::string fifo = dir.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  try {
+    status_reader reader{fifo};
+    FAIL("a FIFO was accepted");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string{e.what()} ==
+          "status table " + fifo + ": not a regular file");
+  }
+  const std::string link = dir.file("link");
+  REQUIRE(::symlink(dir.write("target", "x").c_str(), link.c_str()) == 0);
+  try {
+    status_reader reader{link};
+    FAIL("a symbolic link was followed");
+  } catch (const std::system_error& e) {
+    CHECK(e.code().value() == ELOOP);
+    CHECK(std::string{e.what()}.starts_with("status table " + link +
+                                            ": is a symbolic link: refused"));
+  }
+}
+
+TEST_CASE("an unreadable slot hides no other: read_all and find pass over it",
+          "[status_table]") {
+  test::temp_dir dir;
+  const std::string path = dir.file("status");
+  os::status_table_file file{path, 4, 0};
+  st::table_writer_unsafe w{file.base()};
+  for (std::uint32_t i = 0; i < 3; ++i) w.write_slot(i, derived_slot(i, i + 1));
+  w.set_slot_count(3);
+  // Slot 1's payload overwritten behind the writer's back: its checksum
+  // no longer matches.
+  auto* bytes = static_cast<unsigned char*>(file.base());
+  for (std::size_t at = st::header_size + st::slot_size + 16;
+       at < st::header_size + st::slot_size + 80; ++at)
+    bytes[at] ^= 0x5a;
+  status_reader reader{path};
+  std::vector<status_slot> slots;
+  CHECK(reader.read_all(slots) == status_error::corrupt_slot);
+  REQUIRE(slots.size() == 2);
+  CHECK(slots[0].name_view() == "slot0");
+  CHECK(slots[1].name_view() == "slot2");
+  status_slot found;
+  CHECK(reader.find("slot2", found) == status_error::none);
+  CHECK(found.version == 3);
+  // Not in a readable slot: maybe in the corrupt one.
+  CHECK(reader.find("nope", found) == status_error::corrupt_slot);
 }

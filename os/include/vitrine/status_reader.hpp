@@ -5,6 +5,12 @@
 // Threads: one status_reader per thread (it caches names and may re-map);
 // several readers, in as many processes, may read one table at once.
 //
+// A reader stays with the file it opened: a new runtime at the same path
+// replaces the file (a new one renamed over it), so once owner() says
+// `gone`, construct a new reader to see a later run. The table alone is
+// known here: `vitrine status` also checks the state directory's lock (a
+// copy of a live table reads `alive` here).
+//
 // Cost: read(index) is a seqlock copy of one 256-byte slot (no system call,
 // no allocation once mapped); read_all() copies every slot into a vector
 // whose capacity is reused; owner() reads `/proc/<pid>/stat` (~5 us). A
@@ -13,6 +19,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,26 +37,39 @@ class status_reader {
  public:
   static constexpr std::chrono::milliseconds busy_patience{100};
 
-  /// Opens and maps the table at `path`. Throws std::system_error (open,
-  /// mmap: e.g. ENOENT when no runtime publishes there, EACCES for another
-  /// uid) or std::runtime_error (not a status table, or a bad header).
+  /// Opens and maps the table at `path`, without blocking. Throws
+  /// std::system_error (open, mmap: e.g. ENOENT when no runtime publishes
+  /// there, EACCES for another uid, ELOOP for a symbolic link) or
+  /// std::runtime_error (not a regular file, not a status table, a bad
+  /// header); what() begins "status table PATH: ".
   explicit status_reader(const std::string& path);
 
-  enum class owner_state { alive, gone };
-  /// "gone" when the owner's pid is dead, a zombie, reused by another
-  /// process (start time differs) or its heartbeat is stale.
+  enum class owner_state { alive, stopped, gone };
+  /// `stopped` while the owner's process is stopped (SIGSTOP, SIGTSTP, a
+  /// tracer: nothing changes until it is continued); `gone` when it closed
+  /// the table, or its pid is dead, a zombie, reused by another process
+  /// (start time differs), or its heartbeat is stale (5 periods).
   owner_state owner();
+  /// When the owner last beat (CLOCK_MONOTONIC, the steady_clock of this
+  /// machine); nullopt when the header cannot be read or promises no
+  /// heartbeat. For a gone owner: about when it was last alive.
+  std::optional<std::chrono::steady_clock::time_point> last_heartbeat();
 
   /// Slot `index` (0 .. slot_count()-1). A free slot reads as kind free.
   /// A slot the writer is inside is polled (yield, then 100 us sleeps) for
   /// up to busy_patience: `busy` means it stayed mid-write that long (a
   /// writer stopped or killed inside a write).
   status_error read(std::uint32_t index, status_slot& out);
-  /// Every slot in use (free slots are skipped), in slot order.
+  /// Every slot in use (free slots are skipped), in slot order. A slot that
+  /// cannot be read (`busy`: a writer killed or stopped inside it;
+  /// `corrupt_slot`) is left out and the first such error returned, `out`
+  /// still holding every readable slot; a bad header: `out` empty.
   status_error read_all(std::vector<status_slot>& out);
   /// The slot of the process or supervisor `name`: one read when its index
-  /// is cached and still holds that name, else a scan. out_of_range when
-  /// no slot holds that name.
+  /// is cached and still holds that name, else a scan that passes over
+  /// unreadable slots. out_of_range when no readable slot holds that name
+  /// and none was unreadable; else the first unreadable slot's error (the
+  /// name may be in it).
   status_error find(std::string_view name, status_slot& out);
   /// Slots ever used, as the header says now (bounded by the mapping).
   std::uint32_t slot_count();

@@ -7,7 +7,7 @@
 // Different instances are independent.
 //
 // Cost: create/grow make a few system calls (open, ftruncate, mmap/mremap,
-// rename); a mapping's reads make none. owner_alive() reads
+// rename); a mapping's reads make none. owner_condition_of() reads
 // `/proc/<pid>/stat` (one open+read, ~5 us): call it when needed, not per slot.
 //
 // Limit: a table file is a plain file (mode 0600) so that any process of
@@ -57,9 +57,11 @@ class status_table_file {
 /// A read-only mapping of a table file opened by path.
 class status_mapping {
  public:
-  /// Opens `path` (O_RDONLY|O_NOFOLLOW, must be a regular file) and maps
-  /// it whole. Throws std::system_error (errno of the failing call), or
-  /// std::runtime_error naming the format error.
+  /// Opens `path` (O_RDONLY|O_NOFOLLOW|O_NONBLOCK: a FIFO or a device
+  /// there is refused without waiting; must be a regular file) and maps it
+  /// whole. Throws std::system_error (errno of the failing call; ELOOP for
+  /// a symbolic link), or std::runtime_error naming the format error. Both
+  /// messages begin "status table PATH: ".
   explicit status_mapping(const std::string& path);
   ~status_mapping();
   status_mapping(const status_mapping&) = delete;
@@ -73,6 +75,8 @@ class status_mapping {
 
  private:
   void map_current();
+  [[noreturn]] void fail(const std::string& reason) const;
+  std::string path_;
   unique_fd fd_;
   const void* base_ = nullptr;
   std::size_t size_ = 0;
@@ -85,9 +89,19 @@ std::optional<std::uint64_t> process_start_ticks(pid_t pid);
 /// CLOCK_MONOTONIC now, in ns (the clock of heartbeats and slot times).
 std::uint64_t monotonic_ns() noexcept;
 
-/// The owner is alive: it has not closed the table, its pid exists, is not a
-/// zombie, has the recorded start time, is not stopped (SIGSTOP, SIGTSTP,
-/// a tracer), and its heartbeat is younger than `stale_periods` periods.
+enum class owner_condition {
+  alive,    ///< publishing: its heartbeat is recent
+  stopped,  ///< its process exists but is stopped (SIGSTOP, SIGTSTP, a
+            ///< tracer): nothing it shows changes until it is continued
+  gone      ///< closed the table, dead, a zombie, its pid reused (another
+            ///< start time), or its heartbeat is older than the limit
+};
+/// The owner's condition; the heartbeat counts as stale after
+/// `stale_periods` periods.
+owner_condition owner_condition_of(const core::status_table::header_snapshot& h,
+                                   std::uint64_t now_ns,
+                                   unsigned stale_periods = 5);
+/// owner_condition_of() is alive.
 bool owner_alive(const core::status_table::header_snapshot& h,
                  std::uint64_t now_ns, unsigned stale_periods = 5);
 
