@@ -2,9 +2,20 @@
 
 #include <CLI/CLI.hpp>
 
+#include "control_protocol.hpp"
 #include "runner_subcommands.hpp"
 
 namespace vitrine::cli {
+namespace {
+
+/// A name the run can hold: 1 to control::max_name_bytes bytes.
+std::string name_length(const std::string& name) {
+  if (!name.empty() && name.size() <= control::max_name_bytes) return "";
+  return "a name must have 1 to " + std::to_string(control::max_name_bytes) +
+         " bytes (this one has " + std::to_string(name.size()) + ")";
+}
+
+}  // namespace
 
 client_subcommands::client_subcommands(CLI::App& app) {
   status_ = app.add_subcommand(
@@ -37,7 +48,8 @@ client_subcommands::client_subcommands(CLI::App& app) {
       sub->add_option("signal", ctl_options_.signal, "TERM, SIGUSR1, 10...")
           ->required();
     sub->add_option("names", ctl_options_.names, "processes or supervisors")
-        ->required();
+        ->required()
+        ->check(name_length);
     sub->add_option("--state-dir", ctl_options_.state_dir, "state directory")
         ->check(non_empty_path);
     if (!signal)
@@ -48,7 +60,14 @@ client_subcommands::client_subcommands(CLI::App& app) {
                              "drops it if it reads it later (default 30)"
                            : "seconds to wait for the effect; the run drops "
                              "the command if it reads it later (default 30)");
-    sub->final_callback([this, verb] { ctl_options_.command = verb; });
+    sub->final_callback([this, verb] {
+      ctl_options_.command = verb;
+      if (ctl_options_.names.size() > control::max_names)
+        throw CLI::ValidationError(
+            "names",
+            "too many names (" + std::to_string(ctl_options_.names.size()) +
+                "; at most " + std::to_string(control::max_names) + ")");
+    });
   }
 
   reload_ = app.add_subcommand("reload",

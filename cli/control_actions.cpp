@@ -24,14 +24,20 @@ struct target {
   process_command process_cmd;
   supervisor_command supervisor_cmd;
   pid_t old_pid = 0;  ///< restart: the pid the new one must differ from
+  /// signal: the state it was sent in (the reply shows it, not what the
+  /// signal made of the process since).
+  std::optional<core::process_state> signalled_in;
   bool sent = false;
   std::string send_error;  ///< why it was not sent, if known
 };
 
+void describe_state(const core::process_state& state, control::result& out) {
+  out.status = std::string{core::to_string(state.status)};
+  out.pid = state.pid;
+}
+
 void describe_process(const process_handle& h, control::result& out) {
-  const auto state = h.read();
-  out.status = std::string{core::to_string(state->status)};
-  out.pid = state->pid;
+  describe_state(*h.read(), out);
 }
 
 void describe_supervisor(const supervisor_handle& h, control::result& out) {
@@ -95,7 +101,8 @@ void judge_process(verb command, const core::process_state& s,
 /// Sends the command of `request` to `t`.
 void send(const control::request& request, target& t) {
   if (t.process) {
-    t.old_pid = t.process.read()->pid;
+    const auto state = t.process.read();
+    t.old_pid = state->pid;
     switch (request.command) {
       case verb::start:
         t.process_cmd = t.process.start();
@@ -108,11 +115,11 @@ void send(const control::request& request, target& t) {
         break;
       case verb::signal:
         if (t.old_pid == 0) {
-          t.send_error =
-              "has no child to signal (status: " +
-              std::string{core::to_string(t.process.read()->status)} + ")";
+          t.send_error = "has no child to signal (status: " +
+                         std::string{core::to_string(state->status)} + ")";
           return;
         }
+        t.signalled_in = *state;
         t.sent = t.process.signal(request.signal);
         return;
       case verb::reload:
@@ -293,7 +300,9 @@ control::reply execute(const control_context& context,
       return reply;
     }
     if (out.status.empty()) {
-      if (t.process)
+      if (t.signalled_in)
+        describe_state(*t.signalled_in, out);
+      else if (t.process)
         describe_process(t.process, out);
       else
         describe_supervisor(t.supervisor, out);

@@ -212,8 +212,13 @@ std::optional<request> parse_request(std::string_view bytes,
     }
     return r;
   }
-  if (!has_names || r.names.empty()) {
+  if (!has_names) {
     error = "'" + std::string{to_string(r.command)} + "' needs 'names'";
+    return std::nullopt;
+  }
+  if (r.names.empty()) {
+    error = "'names' is empty: '" + std::string{to_string(r.command)} +
+            "' needs at least one name";
     return std::nullopt;
   }
   if ((r.command == verb::signal) != has_signal) {

@@ -55,7 +55,8 @@ runner_subcommands::runner_subcommands(CLI::App& app) {
       ->check(non_empty_path);
 
   logs_cmd = app.add_subcommand(
-      "logs", "show the captured output of program NAME of a running vitrine");
+      "logs",
+      "show the captured output of program NAME (the run may have stopped)");
   logs_cmd->add_option("name", logs.name, "program name")->required();
   logs_cmd->add_flag("-f,--follow", logs.follow,
                      "keep printing what it writes (across rotation) "

@@ -167,7 +167,7 @@ std::optional<state_dir> state_dir::claim(const std::string& path,
   if (::flock(claimed.lock_.get(), LOCK_EX | LOCK_NB) != 0) {
     error = errno == EWOULDBLOCK
                 ? "another vitrine run uses the state directory " + dir +
-                      " (pass --state-dir to run a second instance)"
+                      " (a second run needs a --state-dir of its own)"
                 : "cannot lock " + lock_path + ": " + errno_text(errno);
     return std::nullopt;
   }

@@ -136,6 +136,18 @@ TEST_CASE("bad command lines name what is wrong", "[cli]") {
     CHECK(refused.output.find(": the path must not be empty") !=
           std::string::npos);
   }
+  // Names the run cannot hold are usage errors, found before any run is
+  // looked for.
+  const auto empty_name = run_cli({"ctl", "stop", "web", ""});
+  CHECK(empty_name.code == 2);
+  CHECK(empty_name.output.find("a name must have 1 to 255 bytes (this one "
+                               "has 0)") != std::string::npos);
+  std::vector<std::string> crowd{"ctl", "stop"};
+  crowd.resize(2 + 4097, "web");
+  const auto too_many = run_cli(crowd);
+  CHECK(too_many.code == 2);
+  CHECK(too_many.output.find("too many names (4097; at most 4096)") !=
+        std::string::npos);
   // A command's own command is named too, not only "a subcommand is
   // required".
   const auto ctl = run_cli({"ctl", "frobnicate", "a\x1b[2J"});

@@ -81,6 +81,8 @@ TEST_CASE(
             .starts_with("unknown command"));
   CHECK(parse_error(R"({"version":1,"command":"start"})") ==
         "'start' needs 'names'");
+  CHECK(parse_error(R"({"version":1,"command":"stop","names":[]})") ==
+        "'names' is empty: 'stop' needs at least one name");
   CHECK(parse_error(R"({"version":1,"command":"start","names":["a"],"x":1})") ==
         "unknown field 'x'");
   CHECK(parse_error(R"({"version":1,"command":"signal","names":["a"]})") ==

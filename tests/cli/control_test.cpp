@@ -213,6 +213,9 @@ startsecs_ms = 5000
     auto r = run.cli({"ctl", "signal", "KILL", "api"});
     INFO(r.output);
     CHECK(r.code == 0);
+    // The state it was sent in, not what SIGKILL made of it since.
+    CHECK(contains(r.output,
+                   "api: sent; running pid=" + std::to_string(api.pid) + "\n"));
     run.wait_slot("api", [&](const status_slot& s) {
       return s.restarts == 1 && s.pid != api.pid && s.pid != 0;
     });

@@ -76,6 +76,10 @@ struct process_spec {
 
   int stop_signal = SIGTERM;      ///< sent to the whole process group
   duration stop_timeout{10'000};  ///< then SIGKILL to the group
+  /// False keeps the process out of its supervisor's first start (or, when
+  /// added to a running supervisor, out of that start): it starts on
+  /// command, and with every later start of its supervisor (a start
+  /// command, a restart by the strategy or by escalation).
   bool autostart = true;
 
   /// Every field equal (how `vitrine reload` tells a changed program).
