@@ -73,6 +73,14 @@ std::unique_ptr<cli_process> follow_when_ready(live_run& run,
   return follow;
 }
 
+/// One program that prints "one" to its capture, uno.log, then idles.
+const std::string idle_echo_config = R"([[program]]
+name = "uno"
+command = "echo one; exec sleep 1000"
+startsecs_ms = 0
+stdout = { capture = "uno.log" }
+)";
+
 void stop(cli_process& process) {
   REQUIRE(::kill(process.pid(), SIGTERM) == 0);
   CHECK(process.wait(20s) == std::optional<int>{0});
@@ -143,12 +151,7 @@ TEST_CASE("logs -f says so when rotation removed output it had not read",
 
 TEST_CASE("logs -f ends when its reader goes away while the program is idle",
           "[cli][logs]") {
-  live_run run{R"([[program]]
-name = "uno"
-command = "echo one; exec sleep 1000"
-startsecs_ms = 0
-stdout = { capture = "uno.log" }
-)"};
+  live_run run{idle_echo_config};
   REQUIRE(wait_for_text(run.dir().file("uno.log"), "one\n", 20s,
                         run.process().pid()));
   // `head -1` exits after the first line; the program writes nothing more.
@@ -172,12 +175,7 @@ stdout = { capture = "uno.log" }
 }
 
 TEST_CASE("logs -f ends on each stop signal and on a hangup", "[cli][logs]") {
-  live_run run{R"([[program]]
-name = "uno"
-command = "echo one; exec sleep 1000"
-startsecs_ms = 0
-stdout = { capture = "uno.log" }
-)"};
+  live_run run{idle_echo_config};
   REQUIRE(wait_for_text(run.dir().file("uno.log"), "one\n", 20s,
                         run.process().pid()));
   for (const int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGXCPU, SIGPWR}) {
