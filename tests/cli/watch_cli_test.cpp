@@ -353,9 +353,9 @@ TEST_CASE("vitrine watch rejects bad arguments with exit 2",
                           "same node (both reach 127.0.0.1:4100)") !=
         std::string::npos);
   // The same address on two ports: two nodes.
-  const auto ports = run_cli({"watch", "--node", "127.0.0.1:4100", "--node",
-                              "127.0.0.1:4101", "--count", "1",
-                              "--interval", "1", "--timeout-ms", "100"});
+  const auto ports =
+      run_cli({"watch", "--node", "127.0.0.1:4100", "--node", "127.0.0.1:4101",
+               "--count", "1", "--interval", "1", "--timeout-ms", "100"});
   CHECK(ports.code == 0);
 
   const auto zero =
