@@ -1,5 +1,6 @@
 #include "vitrine/core/registry.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -159,9 +160,18 @@ TEST_CASE("lookups on many threads see a consistent map while it changes",
       }
     });
   }
+  // Every 16th round puts the stable names in another order (arrange()):
+  // lookups must not notice.
+  std::vector<std::string> stable;
+  for (int i = 0; i < 50; ++i) stable.push_back("stable" + std::to_string(i));
   for (int round = 0; round < 2000; ++round) {
     const std::string name = "churn" + std::to_string(round % 7);
     if (!reg.erase(name)) REQUIRE(reg.insert(name, make(-1)));
+    if (round % 16 == 0) {
+      std::rotate(stable.begin(), stable.begin() + 7, stable.end());
+      const std::vector<std::string_view> order(stable.begin(), stable.end());
+      reg.arrange(order);
+    }
   }
   done = true;
   for (auto& t : readers) t.join();
