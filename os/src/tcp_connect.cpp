@@ -45,9 +45,16 @@ std::vector<std::string> tcp_addresses(const std::string& host,
     if (::getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0,
                       NI_NUMERICHOST) != 0)
       continue;
+    // Appended, not "[" + ...: GCC 12's -Wrestrict false positive at -O3
+    // (GCC bug 105329).
+    std::string address;
     const bool v6 = a->ai_family == AF_INET6;
-    out.push_back((v6 ? "[" + std::string{text} + "]" : std::string{text}) +
-                  ":" + std::to_string(port));
+    if (v6) address += '[';
+    address += text;
+    if (v6) address += ']';
+    address += ':';
+    address += std::to_string(port);
+    out.push_back(std::move(address));
   }
   return out;
 }
