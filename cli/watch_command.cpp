@@ -97,7 +97,7 @@ void show(const std::vector<watched>& nodes, bool json, bool terminal) {
 /// endpoint (host names compared without case, "07000" as "7000"), or
 /// names of one address ("localhost:4100" and "127.0.0.1:4100").
 void refuse_aliases(const std::vector<std::string>& nodes) {
-  if (nodes.size() < 2) return;  // no name lookup for one node
+  if (nodes.size() < 2) return;              // no name lookup for one node
   std::vector<std::string> spelled;          // each --node, normalised
   std::map<std::string, std::size_t> owner;  // address -> its first --node
   for (std::size_t i = 0; i < nodes.size(); ++i) {
