@@ -6,16 +6,6 @@
 #include "runner_subcommands.hpp"
 
 namespace vitrine::cli {
-namespace {
-
-/// A name the run can hold: 1 to control::max_name_bytes bytes.
-std::string name_length(const std::string& name) {
-  if (!name.empty() && name.size() <= control::max_name_bytes) return "";
-  return "a name must have 1 to " + std::to_string(control::max_name_bytes) +
-         " bytes (this one has " + std::to_string(name.size()) + ")";
-}
-
-}  // namespace
 
 client_subcommands::client_subcommands(CLI::App& app) {
   status_ = app.add_subcommand(
@@ -49,7 +39,9 @@ client_subcommands::client_subcommands(CLI::App& app) {
           ->required();
     sub->add_option("names", ctl_options_.names, "processes or supervisors")
         ->required()
-        ->check(name_length);
+        ->check([](const std::string& name) {
+          return control::name_problem(name);
+        });
     sub->add_option("--state-dir", ctl_options_.state_dir, "state directory")
         ->check(non_empty_path);
     if (!signal)

@@ -30,6 +30,16 @@ bool read_uint(const json& value, std::uint64_t max, std::uint64_t& out) {
   return out <= max;
 }
 
+}  // namespace
+
+std::string name_problem(std::string_view name) {
+  if (!name.empty() && name.size() <= max_name_bytes) return "";
+  return "a name must have 1 to " + std::to_string(max_name_bytes) +
+         " bytes (this one has " + std::to_string(name.size()) + ")";
+}
+
+namespace {
+
 bool read_names(const json& value, std::vector<std::string>& names,
                 std::string& error) {
   if (!value.is_array()) {
@@ -47,11 +57,7 @@ bool read_names(const json& value, std::vector<std::string>& names,
       return false;
     }
     const auto& text = name.get_ref<const std::string&>();
-    if (text.empty() || text.size() > max_name_bytes) {
-      error =
-          "a name must have 1 to " + std::to_string(max_name_bytes) + " bytes";
-      return false;
-    }
+    if (error = name_problem(text); !error.empty()) return false;
     names.push_back(text);
   }
   return true;

@@ -41,6 +41,8 @@ inline constexpr std::size_t max_request_bytes = 512 * 1024;
 inline constexpr std::size_t max_reply_bytes = 16 * 1024 * 1024;
 inline constexpr std::size_t max_names = 4096;
 inline constexpr std::size_t max_name_bytes = 255;
+/// Why a run cannot hold `name` (1 to max_name_bytes bytes), or "".
+std::string name_problem(std::string_view name);
 /// The largest deadline_ms accepted (2^53 - 1: exact in any JSON reader).
 inline constexpr std::uint64_t max_deadline_ms = (std::uint64_t{1} << 53) - 1;
 /// The longest wait a request may ask for: one hour.
