@@ -105,13 +105,17 @@ status_error status_reader::read_all(std::vector<status_slot>& out) {
 }
 
 status_error status_reader::find(std::string_view name, status_slot& out) {
+  // The header first, as read_all() does: a table whose header is not
+  // trusted answers no name, not even one remembered from before.
+  st::header_snapshot h;
+  if (const auto e = header(h); e != status_error::none) return e;
   if (const auto it = index_.find(std::string{name}); it != index_.end()) {
     if (read(it->second, out) == status_error::none &&
         out.kind != static_cast<std::uint8_t>(st::slot_kind::free) &&
         out.name_view() == name)
       return status_error::none;
   }
-  const std::uint32_t count = slot_count();
+  const std::uint32_t count = h.slot_count;
   status_error unreadable = status_error::none;
   for (std::uint32_t i = 0; i < count; ++i) {
     if (const auto e = read(i, out); e != status_error::none) {

@@ -360,3 +360,23 @@ TEST_CASE("an unreadable slot hides no other: read_all and find pass over it",
   // Not in a readable slot: maybe in the corrupt one.
   CHECK(reader.find("nope", found) == status_error::corrupt_slot);
 }
+
+TEST_CASE("a bad header answers no name, not even one found before",
+          "[status_table]") {
+  test::temp_dir dir;
+  const std::string path = dir.file("status");
+  os::status_table_file file{path, 4, 0};
+  st::table_writer_unsafe w{file.base()};
+  for (std::uint32_t i = 0; i < 2; ++i) w.write_slot(i, derived_slot(i, i + 1));
+  w.set_slot_count(2);
+  status_reader reader{path};
+  status_slot found;
+  REQUIRE(reader.find("slot1", found) == status_error::none);  // cached
+  // The header's slot count past its capacity: a header nobody wrote.
+  auto* h = static_cast<st::header*>(file.base());
+  h->slot_count = h->slot_capacity + 1;
+  std::vector<status_slot> slots;
+  CHECK(reader.read_all(slots) == status_error::bad_layout);
+  CHECK(reader.find("slot1", found) == status_error::bad_layout);
+  CHECK(reader.find("slot0", found) == status_error::bad_layout);
+}

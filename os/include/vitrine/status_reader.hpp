@@ -69,7 +69,7 @@ class status_reader {
   /// is cached and still holds that name, else a scan that passes over
   /// unreadable slots. out_of_range when no readable slot holds that name
   /// and none was unreadable; else the first unreadable slot's error (the
-  /// name may be in it).
+  /// name may be in it). A bad header: its error, as read_all().
   status_error find(std::string_view name, status_slot& out);
   /// Slots ever used, as the header says now (bounded by the mapping).
   std::uint32_t slot_count();
