@@ -24,8 +24,15 @@ std::string describe_attempt_error(caf::actor_system& system,
                      "unknown)";
         break;
       // The peer answered, but not as a node: it closed the connection or
-      // wrote something that is not CAF's handshake.
+      // wrote something that is not CAF's handshake. With TLS, a node
+      // without it closes on our ClientHello: CAF reports that either way,
+      // as a failed connect (above) or as this disconnect, by timing.
       case caf::sec::disconnect_during_handshake:
+        text = tls_enabled(system)
+                   ? "no vitrine node answered (no TLS handshake: a node "
+                     "without TLS, or this port is not a node's)"
+                   : "no vitrine node answered (is this port a node's?)";
+        break;
       case caf::sec::malformed_basp_message:
       case caf::sec::incompatible_versions:
       case caf::sec::incompatible_application_ids:
