@@ -110,7 +110,7 @@ void process_actor::spawn() {
   // Owner-side reaping: we keep the pidfd; the I/O thread only tells us
   // when it becomes readable. Until we reap, pid and group id stay ours.
   pidfd_ = std::move(child.pidfd);
-  if (guardian_) guardian_->watch_group(pid, child.announced_to);
+  // The guardian guards its group already: the child marked it (launch()).
   auto self = caf::actor_cast<caf::actor>(this);
   capture_output(child);
   if (child.notify_pipe)

@@ -6,7 +6,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,12 +30,10 @@ namespace vitrine::os {
 
 namespace {
 
-using detail::guardian_add;
 using detail::guardian_main;
 using detail::guardian_plan;
-using detail::guardian_quit;
 using detail::guardian_record;
-using detail::guardian_remove;
+namespace guardian_table = detail::guardian_table;
 using detail::guardian_stack_size;
 
 // Fields 48 and 49 of /proc/self/stat: where the kernel reads our command
@@ -68,12 +65,15 @@ std::pair<char*, char*> argument_area() noexcept {
           reinterpret_cast<char*>(bounds[1])};
 }
 
-pid_t* map_table(std::size_t capacity) {
-  void* p = ::mmap(nullptr, capacity * sizeof(pid_t), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+// Shared, so that every guardian forked from us sees our writes; anonymous
+// pages are only allocated where a bit was ever set (pids are handed out in
+// order: a fleet's groups share a few pages).
+std::uint64_t* map_group_table() {
+  void* p = ::mmap(nullptr, guardian_table::bytes, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED)
     throw std::system_error(errno, std::generic_category(), "mmap");
-  return static_cast<pid_t*>(p);
+  return static_cast<std::uint64_t*>(p);
 }
 
 // Waits until the guardian has left our session (its guardian_ready), so
@@ -101,13 +101,12 @@ void await_ready(int socket, std::chrono::milliseconds patience) {
 
 guardian::guardian(std::string cgroup_root)
     : cgroup_root_(std::move(cgroup_root)) {
-  table_.capacity = 1024;
-  table_.data = map_table(table_.capacity);
+  groups_ = map_group_table();
   std::lock_guard lock(mutex_);
   try {
     start_locked();
   } catch (...) {
-    ::munmap(table_.data, table_.capacity * sizeof(pid_t));
+    ::munmap(groups_, guardian_table::bytes);
     throw;
   }
 }
@@ -115,13 +114,13 @@ guardian::guardian(std::string cgroup_root)
 guardian::~guardian() {
   std::unique_lock lock(mutex_);
   stopping_ = true;
-  if (socket_) send_locked(guardian_quit, 0);
+  if (socket_) send_quit_locked();
   socket_.reset();
   if (pidfd_) {
     reap_child_blocking(pid_.load(), pidfd_.get());
     pidfd_.reset();
   }
-  ::munmap(table_.data, table_.capacity * sizeof(pid_t));
+  ::munmap(groups_, guardian_table::bytes);
 }
 
 void guardian::start_locked() {
@@ -129,8 +128,6 @@ void guardian::start_locked() {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
     throw std::system_error(errno, std::generic_category(), "socketpair");
   unique_fd ours{pair[0]}, theirs{pair[1]};
-  const timeval patience{1, 0};
-  ::setsockopt(pair[0], SOL_SOCKET, SO_SNDTIMEO, &patience, sizeof patience);
   unique_fd devnull{::open("/dev/null", O_RDWR | O_CLOEXEC)};
   if (!devnull) throw std::system_error(errno, std::generic_category(), "open");
   unique_fd cgroup_dir;
@@ -144,9 +141,7 @@ void guardian::start_locked() {
   plan.cgroup_dir_fd = cgroup_dir.get();
   plan.cgroup_root = cgroup_dir ? cgroup_root_.c_str() : nullptr;
   plan.host = ::getpid();
-  plan.table = table_.data;
-  plan.size = table_.size;
-  plan.capacity = table_.capacity;
+  plan.groups = groups_;
   std::tie(plan.args_low, plan.args_high) = argument_area();
 
   void* stack = ::mmap(nullptr, guardian_stack_size, PROT_READ | PROT_WRITE,
@@ -161,8 +156,8 @@ void guardian::start_locked() {
   {
     owned_child_scope scope;
     detail::all_signals_blocked blocked;
-    // No CLONE_VM: the guardian gets a copy of our memory (the table and
-    // the plan included) and shares nothing with us after this point.
+    // No CLONE_VM: the guardian gets a copy of our memory (the plan
+    // included) and shares only the table of groups with us after this.
     pid = VITRINE_RAW_CLONE(
         guardian_main, static_cast<char*>(stack) + guardian_stack_size,
         CLONE_PIDFD | SIGCHLD, &plan, &pidfd, nullptr, nullptr);
@@ -175,20 +170,18 @@ void guardian::start_locked() {
   socket_ = std::move(ours);
   pidfd_.reset(pidfd);
   pid_.store(pid);
-  ++generation_;
 }
 
-void guardian::send_locked(unsigned op, pid_t pgid) noexcept {
-  guardian_record r{op, pgid};
-  // MSG_NOSIGNAL: a dead guardian must not raise SIGPIPE in the host.
+void guardian::send_quit_locked() noexcept {
+  const guardian_record r{detail::guardian_quit, 0};
+  // MSG_NOSIGNAL: a dead guardian must not raise SIGPIPE in the host. The
+  // quit is the only message the host sends, so the queue has room; if it
+  // failed anyway, the guardian would take the socket's EOF for the host's
+  // death and kill the groups still marked (none after a normal shutdown).
   ssize_t sent;
   do {
     sent = ::send(socket_.get(), &r, sizeof r, MSG_NOSIGNAL);
   } while (sent < 0 && errno == EINTR);
-  // Full for a whole second (SO_SNDTIMEO): the guardian is stuck (stopped?).
-  // Kill it; its replacement is forked with the complete table.
-  if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && pidfd_)
-    signal_pidfd(pidfd_.get(), SIGKILL);
 }
 
 void guardian::watch(io_service& io) {
@@ -213,36 +206,16 @@ void guardian::on_guardian_exit() {
   io_->notify_exit(pidfd_, [this](int) { on_guardian_exit(); });
 }
 
-void guardian::watch_group(pid_t pgid, std::uint64_t announced) {
-  std::lock_guard lock(mutex_);
-  if (table_.size == table_.capacity) {
-    const std::size_t bigger = table_.capacity * 2;
-    pid_t* grown = map_table(bigger);
-    std::memcpy(grown, table_.data, table_.size * sizeof(pid_t));
-    ::munmap(table_.data, table_.capacity * sizeof(pid_t));
-    table_.data = grown;
-    table_.capacity = bigger;
-  }
-  table_.data[table_.size++] = pgid;
-  // A guardian the child told already needs no second message (one wake-up
-  // less per spawn); a replacement started since then does.
-  if (socket_ && announced != generation_) send_locked(guardian_add, pgid);
+void guardian::watch_group(pid_t pgid) noexcept {
+  guardian_table::mark(groups_, pgid);
 }
 
-guardian::announcement guardian::announce_socket() const {
-  std::lock_guard lock(mutex_);
-  if (!socket_) return {};
-  return {unique_fd{::fcntl(socket_.get(), F_DUPFD_CLOEXEC, 0)}, generation_};
+void guardian::forget_group(pid_t pgid) noexcept {
+  guardian_table::clear(groups_, pgid);
 }
 
-void guardian::forget_group(pid_t pgid) {
-  std::lock_guard lock(mutex_);
-  for (std::size_t i = 0; i < table_.size; ++i) {
-    if (table_.data[i] != pgid) continue;
-    table_.data[i] = table_.data[--table_.size];
-    break;
-  }
-  if (socket_) send_locked(guardian_remove, pgid);
+bool guardian::guards(pid_t pgid) const noexcept {
+  return guardian_table::marked(groups_, pgid);
 }
 
 pid_t guardian::pid() const noexcept {

@@ -81,56 +81,33 @@ VITRINE_CHILD_CODE void remove_cgroups(const guardian_plan* plan) {
       AT_REMOVEDIR);
 }
 
-// Idempotent: a launched child announces its own group before it execs
-// (launch(), so that a host killed right after the clone leaves nothing
-// behind), and the host announces it again as it records it.
-VITRINE_CHILD_CODE void add_group(guardian_plan* plan, pid_t pgid) {
-  for (std::size_t i = 0; i < plan->size; ++i)
-    if (plan->table[i] == pgid) return;
-  if (plan->size == plan->capacity) {
-    const std::size_t bigger = plan->capacity * 2;
-    long moved = raw(SYS_mremap, reinterpret_cast<long>(plan->table),
-                     static_cast<long>(plan->capacity * sizeof(pid_t)),
-                     static_cast<long>(bigger * sizeof(pid_t)), MREMAP_MAYMOVE);
-    if (moved == -1) return;  // out of memory: this group goes unguarded
-    plan->table = reinterpret_cast<pid_t*>(moved);
-    plan->capacity = bigger;
-  }
-  plan->table[plan->size++] = pgid;
-}
-
-VITRINE_CHILD_CODE void remove_group(guardian_plan* plan, pid_t pgid) {
-  for (std::size_t i = 0; i < plan->size; ++i) {
-    if (plan->table[i] != pgid) continue;
-    plan->table[i] = plan->table[--plan->size];
-    return;
-  }
-}
-
-// Applies every message queued on the socket. Returns false once the host
-// end is closed (or the socket failed), true when the queue is empty. A
-// quit message ends the guardian here (a normal shutdown: kill nothing).
-VITRINE_CHILD_CODE bool take_messages(guardian_plan* plan) {
+// Reads what is queued on the socket: returns false once the host end is
+// closed (or the socket failed), true when the queue is empty. A quit
+// message ends the guardian here (a normal shutdown: kill nothing).
+VITRINE_CHILD_CODE bool take_messages() {
   for (;;) {
     guardian_record r{};
     const long got = raw(SYS_recvfrom, g_socket, reinterpret_cast<long>(&r),
                          sizeof r, MSG_DONTWAIT, 0, 0);
     if (got == 0) return false;  // the host end is closed
     if (got < 0) return errno == EAGAIN || errno == EINTR;
-    if (got != sizeof r) continue;
-    if (r.op == guardian_add) add_group(plan, r.pgid);
-    if (r.op == guardian_remove) remove_group(plan, r.pgid);
-    if (r.op == guardian_quit) raw(SYS_exit_group, 0);
+    if (got == sizeof r && r.op == guardian_quit) raw(SYS_exit_group, 0);
   }
 }
 
-// Kills every group the host told us about: the messages still queued
-// first, since the host may have announced a group and died before we read
-// it (a dead host's socket keeps them until we do).
+// Kills every group marked in the table. The host is gone, so the table
+// no longer changes, but for a child it cloned just before it died, which
+// may still mark its own group (and, with PR_SET_PDEATHSIG, dies anyway).
 [[noreturn]] VITRINE_CHILD_CODE void kill_everything(guardian_plan* plan) {
-  take_messages(plan);
-  for (std::size_t i = 0; i < plan->size; ++i)
-    if (plan->table[i] > 1) raw(SYS_kill, -plan->table[i], SIGKILL);
+  for (std::size_t w = 0; w < guardian_table::words; ++w) {
+    std::uint64_t bits = __atomic_load_n(&plan->groups[w], __ATOMIC_ACQUIRE);
+    while (bits != 0) {
+      const int bit = __builtin_ctzll(bits);
+      bits &= bits - 1;
+      const long pgid = static_cast<long>(w * 64) + bit;
+      if (pgid > 1) raw(SYS_kill, -pgid, SIGKILL);
+    }
+  }
   if (plan->cgroup_root != nullptr) {
     long fd = raw(SYS_openat, g_cgroup, reinterpret_cast<long>("cgroup.kill"),
                   O_WRONLY | O_CLOEXEC);
@@ -151,12 +128,13 @@ VITRINE_CHILD_CODE bool take_messages(guardian_plan* plan) {
 // writes afterwards would stay with the guardian alone, so the guardian
 // would keep the host's whole memory at fork time for its life. It drops
 // (MADV_DONTNEED) the heap and every large private anonymous mapping except
-// the pages of its own stack, its table and its thread's errno and control
-// block (the stack guard lives there); the rest of a mapping holding them
-// goes too. File-backed mappings (code, GOT, .data) are
-// kept: dropping a written private file page would bring back the file's
-// content. Everything it needs afterwards is on its own stack or in its
-// table, and it only calls the syscall() wrapper, which touches no globals.
+// the pages of its own stack and its thread's errno and control block (the
+// stack guard lives there); the rest of a mapping holding them goes too.
+// File-backed mappings (code, GOT, .data) and shared ones (the table of
+// groups) are kept: dropping a written private file page would bring back
+// the file's content. Everything it needs afterwards is on its own stack
+// or in the shared table, and it only calls the syscall() wrapper, which
+// touches no globals.
 
 struct keep_ranges {
   std::uintptr_t low[3];
@@ -165,8 +143,8 @@ struct keep_ranges {
 
 // Drops [low, high) except the pages of the keep ranges. One maps line may
 // be a host mapping that the kernel merged with a range we keep (seen: a
-// 128 MiB vector merged with the main thread's TLS block, or with our
-// table): drop around the kept pages, not nothing.
+// 128 MiB vector merged with the main thread's TLS block): drop around the
+// kept pages, not nothing.
 VITRINE_CHILD_CODE void drop_outside(const keep_ranges& keep,
                                      std::uintptr_t low, std::uintptr_t high) {
   constexpr std::uintptr_t page = 4096;
@@ -308,9 +286,7 @@ VITRINE_CHILD_CODE int guardian_main(void* arg) {
     copy.devnull_fd = host_plan->devnull_fd;
     copy.cgroup_dir_fd = host_plan->cgroup_dir_fd;
     copy.host = host_plan->host;
-    copy.table = host_plan->table;
-    copy.size = host_plan->size;
-    copy.capacity = host_plan->capacity;
+    copy.groups = host_plan->groups;
     copy.stack_low = host_plan->stack_low;
     copy.stack_high = host_plan->stack_high;
     copy.args_low = host_plan->args_low;
@@ -330,8 +306,10 @@ VITRINE_CHILD_CODE int guardian_main(void* arg) {
     keep_ranges keep{};
     keep.low[0] = reinterpret_cast<std::uintptr_t>(plan->stack_low);
     keep.high[0] = reinterpret_cast<std::uintptr_t>(plan->stack_high);
-    keep.low[1] = reinterpret_cast<std::uintptr_t>(plan->table);
-    keep.high[1] = keep.low[1] + plan->capacity * sizeof(pid_t);
+    // The table is a shared mapping (never dropped: not "rw-p"); kept
+    // here as well, should a maps line ever show it merged.
+    keep.low[1] = reinterpret_cast<std::uintptr_t>(plan->groups);
+    keep.high[1] = keep.low[1] + guardian_table::bytes;
     // errno and the thread's control block (stack guard at %fs:0x28).
     const auto errno_at = reinterpret_cast<std::uintptr_t>(&errno);
     const auto tcb =
@@ -370,9 +348,9 @@ VITRINE_CHILD_CODE int guardian_main(void* arg) {
   for (;;) {
     struct pollfd fds[2] = {{g_socket, POLLIN, 0}, {g_host, POLLIN, 0}};
     long n = raw(SYS_ppoll, reinterpret_cast<long>(fds), 2, 0, 0, 0);
-    if (n < 0) continue;                             // EINTR
-    if (fds[1].revents != 0) kill_everything(plan);  // reads the queue first
-    if (fds[0].revents != 0 && !take_messages(plan)) kill_everything(plan);
+    if (n < 0) continue;  // EINTR
+    if (fds[1].revents != 0) kill_everything(plan);
+    if (fds[0].revents != 0 && !take_messages()) kill_everything(plan);
   }
 }
 

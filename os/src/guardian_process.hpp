@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "raw_signals.hpp"
 
@@ -22,9 +23,9 @@ struct guardian_plan {
   int cgroup_dir_fd = -1;  // the runtime's cgroup directory, or -1
   const char* cgroup_root = nullptr;
   pid_t host = 0;
-  pid_t* table = nullptr;
-  std::size_t size = 0;
-  std::size_t capacity = 0;
+  /// The shared table of guarded groups (guardian_wire.hpp): the guardian
+  /// inherits the mapping and reads it once the host is gone.
+  const std::uint64_t* groups = nullptr;
   const char* stack_low = nullptr;  // the guardian's own stack
   const char* stack_high = nullptr;
   char* args_low = nullptr;  // the host's argument strings (ps -o args)
@@ -34,9 +35,9 @@ struct guardian_plan {
 constexpr std::size_t guardian_stack_size = 128 * 1024;
 
 /// The guardian: leaves the host's session, tells the host (guardian_ready),
-/// gives back the host's memory, then guards the groups in `plan` (a
-/// guardian_plan*) and those the socket announces until the host dies or
-/// says quit (guardian_wire.hpp). Never returns.
+/// gives back the host's memory, then sleeps until the host dies (and kills
+/// every group marked in the plan's table then) or says quit
+/// (guardian_wire.hpp). Never returns.
 VITRINE_CHILD_CODE int guardian_main(void* plan);
 
 }  // namespace vitrine::os::detail

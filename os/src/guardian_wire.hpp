@@ -1,17 +1,29 @@
-// Internal to vitrine_os: the messages a host (guardian.cpp) and a freshly
-// cloned child (launch_child.cpp) send to the guardian process, and the one
-// it sends back, one record per SOCK_SEQPACKET message. Plain data: the child
-// builds one with raw system calls only.
+// Internal to vitrine_os: what the host (guardian.cpp), a freshly cloned
+// child (launch_child.cpp) and the guardian process share.
+//
+// The table of guarded process groups is one bit per possible group id in
+// a MAP_SHARED anonymous mapping made before the guardian's fork: the host
+// and its CLONE_VM children write it, every guardian forked from the host
+// sees the same pages, and reads them only once the host is gone. Marking
+// a group therefore sends no message and wakes nobody (the guardian sleeps
+// until the host dies or says quit). Bits are set and cleared with atomic
+// read-modify-writes (two groups may share a word); the functions are plain
+// inline code a child between clone and exec may run.
+//
+// The socket (SOCK_SEQPACKET, one guardian_record per message) carries
+// only the guardian's ready and the host's quit; its EOF is the host's
+// death.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <cstdint>
 
 namespace vitrine::os::detail {
 
 enum guardian_op : std::uint32_t {
-  guardian_add = 1,     ///< guard process group `pgid`
-  guardian_remove = 2,  ///< forget it (its leader is about to be reaped)
-  guardian_quit = 3,    ///< the host shuts down normally: kill nothing
+  guardian_quit = 3,  ///< the host shuts down normally: kill nothing
   /// The other way, guardian to host: it left the host's session, so a
   /// kill of the host's process group no longer reaches it.
   guardian_ready = 4,
@@ -22,4 +34,39 @@ struct guardian_record {
   std::int32_t pgid;
 };
 
+namespace guardian_table {
+
+/// Linux's PID_MAX_LIMIT on 64-bit: no pid (so no group id) reaches it,
+/// whatever kernel.pid_max is set to, now or later.
+inline constexpr std::size_t id_limit = std::size_t{1} << 22;
+inline constexpr std::size_t words = id_limit / 64;
+inline constexpr std::size_t bytes = words * sizeof(std::uint64_t);  // 512 KiB
+
+/// Group ids the table can hold (1 is init's: never ours to kill).
+[[gnu::always_inline]] inline bool holds(pid_t pgid) noexcept {
+  return pgid > 1 && static_cast<std::size_t>(pgid) < id_limit;
+}
+
+[[gnu::always_inline]] inline void mark(std::uint64_t* table,
+                                        pid_t pgid) noexcept {
+  if (!holds(pgid)) return;
+  __atomic_fetch_or(&table[pgid / 64], std::uint64_t{1} << (pgid % 64),
+                    __ATOMIC_RELEASE);
+}
+
+[[gnu::always_inline]] inline void clear(std::uint64_t* table,
+                                         pid_t pgid) noexcept {
+  if (!holds(pgid)) return;
+  __atomic_fetch_and(&table[pgid / 64], ~(std::uint64_t{1} << (pgid % 64)),
+                     __ATOMIC_RELEASE);
+}
+
+[[gnu::always_inline]] inline bool marked(const std::uint64_t* table,
+                                          pid_t pgid) noexcept {
+  if (!holds(pgid)) return false;
+  return (__atomic_load_n(&table[pgid / 64], __ATOMIC_ACQUIRE) >> (pgid % 64)) &
+         1;
+}
+
+}  // namespace guardian_table
 }  // namespace vitrine::os::detail

@@ -185,10 +185,7 @@ std::variant<launched_child, launch_error> launch(const launch_options& o,
   detail::slot_lease slots;
   plan.cgroup_procs_fd = slots.hand_over(cgroup_procs.get());
   plan.keep_below = std::max(3, plan.cgroup_procs_fd + 1);
-  const auto announce =
-      guard ? guard->announce_socket() : guardian::announcement{};
-  plan.announce_fd = slots.hand_over(announce.socket.get());
-  plan.keep_below = std::max(plan.keep_below, plan.announce_fd + 1);
+  plan.guarded_groups = guard ? guard->group_table() : nullptr;
   for (int i = 0; i < n_slots; ++i) {
     plan.src[i] = slots.hand_over(child_ends[i].get());
     plan.keep_below = std::max(plan.keep_below, plan.src[i] + 1);
@@ -212,8 +209,8 @@ std::variant<launched_child, launch_error> launch(const launch_options& o,
 
   if (plan.failed != 0) {
     int err = plan.err;
-    // Before the reap frees the group id: the child may have announced it.
-    if (announce.socket) guard->forget_group(pid);
+    // Before the reap frees the group id: the child may have marked it.
+    if (guard) guard->forget_group(pid);
     reap_now(pid);
     auto failed = static_cast<step>(plan.failed);
     if (failed == step::chdir) {
@@ -221,7 +218,6 @@ std::variant<launched_child, launch_error> launch(const launch_options& o,
     }
     return make_error(err, step_text(failed), path);
   }
-  if (plan.announced != 0) child.announced_to = announce.guardian;
   return child;
 }
 

@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -119,16 +118,11 @@ VITRINE_CHILD_CODE int child_main(void* arg) {
   }
   if (::syscall(SYS_setpgid, 0, 0) != 0) child_fail(plan, step::setpgid);
   // Our group is guarded from now on, even if the host dies before it
-  // tells the guardian itself. Best effort: a full or dead guardian socket
-  // leaves it to the host's watch_group().
-  if (plan->announce_fd >= 0) {
-    const guardian_record announcement{
-        guardian_add, static_cast<std::int32_t>(::syscall(SYS_getpid))};
-    if (::syscall(SYS_sendto, plan->announce_fd, &announcement,
-                  sizeof announcement, MSG_DONTWAIT | MSG_NOSIGNAL, nullptr,
-                  0) == static_cast<long>(sizeof announcement))
-      plan->announced = 1;
-  }
+  // tells the guardian itself: one store into the table the guardian reads
+  // when the host dies (no message, no wake-up).
+  if (plan->guarded_groups != nullptr)
+    guardian_table::mark(plan->guarded_groups,
+                         static_cast<pid_t>(::syscall(SYS_getpid)));
   // Before exec, so every descendant is born inside the program's cgroup.
   if (plan->cgroup_procs_fd >= 0 &&
       ::syscall(SYS_write, plan->cgroup_procs_fd, "0", 1) != 1) {

@@ -75,16 +75,16 @@ struct child_plan {
   /// Write "0" to it to join the cgroup (-1 = none): set by the caller for
   /// a cgroup that was killed, by start_child where clone3 is missing.
   int cgroup_procs_fd = -1;
-  /// The guardian's socket (-1 = none): the child announces its process
-  /// group there as soon as it leads one, before it execs.
-  int announce_fd = -1;
-  volatile int announced = 0;  // set by the child once it has announced
+  /// The guardian's table of guarded groups (guardian::group_bits(); null
+  /// = none): the child sets its own group's bit as soon as it leads one,
+  /// before it execs.
+  std::uint64_t* guarded_groups = nullptr;
   std::array<int, n_slots> src{-1, -1, -1, -1};  // -1 = leave as is
   std::array<int, n_slots> dst{0, 1, 2, -1};
   int high_fd = 3;  // sources are first moved to fds >= this
   /// The child shares our fd table (CLONE_FILES) until its first system
   /// call, which makes it a private copy of the descriptors below this one
-  /// only: above every fd in src, cgroup_procs_fd and announce_fd.
+  /// only: above every fd in src and cgroup_procs_fd.
   int keep_below = 3;
   // Written by the child only on failure, read by the parent after clone().
   volatile int err = 0;

@@ -1,7 +1,7 @@
 // No leftovers: whatever kills the host, every descendant of every program
 // dies (guardian, cgroup, process groups); re-parented descendants are
 // reaped (orphan reaper); the guardian is replaced when it dies and kills
-// the groups announced just before the host died; a reaped
+// the groups marked just before the host died; a reaped
 // child can no longer be signalled; validate() and launch agree on PATH.
 #include <signal.h>
 #include <unistd.h>
@@ -164,10 +164,11 @@ TEST_CASE("a killed guardian is replaced, and the replacement still works",
   CHECK(eventually([&] { return !os::is_alive(second); }));
 }
 
-TEST_CASE("a group announced just before the host dies is killed with it",
+TEST_CASE("a group marked just before the host dies is killed with it",
           "[orphans][guardian]") {
-  // The guardian learns a program's group from its socket only when it is
-  // scheduled; a stopped guardian stands for one that was not, under load.
+  // A stopped guardian stands for one that was not scheduled since the
+  // group was marked (under load): it reads the table only once the host
+  // is gone.
   // Without cgroups (cgroup.kill would reach every descendant anyway).
   host_run run{"shell", 1, {"late"}, {"VITRINE_CGROUP=off"}};
   REQUIRE(run.host->read_until("ready\n", 30'000ms));

@@ -222,10 +222,10 @@ TEST_CASE("a guardian has left the host's group when its constructor returns") {
 
 // The window this closes: a host killed after the clone but before it told
 // the guardian (watch_group) left the program's descendants running. The
-// helper host never calls watch_group, so the child's own announcement is
+// helper host never calls watch_group, so the child's own mark is
 // all the guardian learns; the program's forked child has no death signal
 // and dies only if the guardian kills the group.
-TEST_CASE("a launched child announces its group to the guardian itself") {
+TEST_CASE("a launched child marks its group in the guardian's table itself") {
   leak_guard guard;
   temp_dir dir;
   launch_options o;

@@ -81,26 +81,48 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a child launched with a guardian does not keep the guardian's socket, "
-    "with or without spawn slots") {
+    "a child launched with a guardian marks its group and keeps no "
+    "descriptor of it, with or without spawn slots") {
   leak_guard guard;
   for (const bool with_slots : {true, false}) {
     INFO((with_slots ? "with" : "without") << " spawn slots");
     temp_dir dir;
     std::optional<spawn_slots> slots;
     if (with_slots) slots.emplace();
-    guardian announced_to;
+    guardian keeper;
     exit_log log;
     io_service io;  // declared last: its thread uses the above
-    auto result = launch(reporting_child(dir), &announced_to);
+    auto result = launch(reporting_child(dir), &keeper);
     auto* child = std::get_if<launched_child>(&result);
     REQUIRE(child != nullptr);
-    // It told the running guardian (the first: 1) its group itself.
-    CHECK(child->announced_to == 1);
+    // Marked by the child itself, before it exec'd.
+    CHECK(keeper.guards(child->pid));
+    keeper.forget_group(child->pid);
+    CHECK_FALSE(keeper.guards(child->pid));
     io.watch_exit(*child, log.recorder(child->pid));
     REQUIRE(log.wait_for(child->pid));
     CHECK(read_report(dir.file("r"))["fds"] == "0,1,2,7");
     io.stop();
+  }
+  guard.check();
+}
+
+TEST_CASE("a launch that fails after the child marked its group clears it") {
+  leak_guard guard;
+  {
+    guardian keeper;
+    launch_options o;
+    o.argv = {"/bin/true"};
+    o.cwd = "/nonexistent/vitrine-test";  // chdir fails after setpgid
+    auto result = launch(o, &keeper);
+    REQUIRE(std::holds_alternative<launch_error>(result));
+    CHECK(std::get<launch_error>(result).what.find("chdir") !=
+          std::string::npos);
+    const std::uint64_t* table = keeper.group_table();
+    std::size_t marked_words = 0;
+    for (std::size_t w = 0; w < (std::size_t{1} << 22) / 64; ++w)
+      marked_words += table[w] != 0;
+    CHECK(marked_words == 0);
   }
   guard.check();
 }

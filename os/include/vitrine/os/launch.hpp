@@ -116,9 +116,6 @@ struct launched_child {
   pid_t pid = 0;
   unique_fd pidfd;  ///< O_CLOEXEC, from clone(CLONE_PIDFD): never stale
   unique_fd stdout_pipe, stderr_pipe, notify_pipe;
-  /// Nonzero when the child announced its group to the guard of
-  /// launch(options, guard) itself: pass it to guardian::watch_group.
-  std::uint64_t announced_to = 0;
 };
 
 /// errno plus clear text naming the failing step and the program, e.g.
@@ -131,11 +128,11 @@ struct launch_error {
 /// Starts a child as described by `options`. Returns the child or an error;
 /// never throws for OS failures (may throw std::bad_alloc). On error no
 /// child is left behind (it has been reaped) and no fd is leaked.
-/// With a `guard`, the child announces its own process group to it before
-/// it execs (guardian::announce_socket), so the group is guarded before
-/// the program runs; the caller records it with
-/// guard->watch_group(pid, child.announced_to) (a failed launch withdraws
-/// the announcement itself).
+/// With a `guard`, the child marks its own process group in the guard's
+/// table before it execs (guardian::group_table), so the group is guarded
+/// before the program runs (a failed launch clears the mark itself); the
+/// caller clears it with guard->forget_group(pid) before it reaps the
+/// child.
 std::variant<launched_child, launch_error> launch(const launch_options& options,
                                                   guardian* guard = nullptr);
 
