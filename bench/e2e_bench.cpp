@@ -44,6 +44,7 @@
 
 #include "fleet.hpp"
 #include "heap_breakdown.hpp"
+#include "launch_steps.hpp"
 #include "raw_spawn.hpp"
 #include "vitrine/baseline/messaging.hpp"
 #include "vitrine/messages.hpp"
@@ -366,6 +367,7 @@ int main(int argc, char** argv) {
       ->Iterations(1)
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);
+  vitrine::bench::register_launch_steps();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
 }
