@@ -9,20 +9,11 @@ from pathlib import Path
 from report_model import (Bench, Check, Run, Section, Table, fmt_big_ratio,
                           fmt_bytes, fmt_cv, fmt_ns, fmt_ratio, bar_label, plt)
 from report_messaging import MODE_COLORS
+from report_e2e_restart import (e2e_hops_table, e2e_launch_table,
+                                e2e_restart_why, raw_restart_protocol)
 
 
 E2E_MODES = ("hybrid", "messaging")
-
-def raw_restart_protocol(run: Run, n: int) -> str:
-    """How the run's `e2e/restart_latency/raw` killed and respawned: runs
-    that also have `raw_single_child` used the like-for-like protocol."""
-    if run.named("e2e/restart_latency/raw_single_child") is None:
-        return "kill, poll the pidfd, reap, posix_spawn"
-    return (f"of {n:,} long-running raw children, kill the one vitrine's "
-            "fleet loses at the same step, poll its pidfd, reap, "
-            "posix_spawn its replacement; both loops wait 20 ms between "
-            "kills")
-
 
 def e2e_floors_table(run: Run, n: int) -> Table:
     """Vitrine (hybrid) against the floors measured in the same binary."""
@@ -80,66 +71,6 @@ def e2e_floors_table(run: Run, n: int) -> Table:
         "The sweep row compares the in-place status read with "
         "`e2e/sweep/hybrid_copy`, which copies each whole state (and its "
         "name's shared_ptr) as the sweep used to.")
-
-
-def e2e_hops_table(run: Run) -> Table | None:
-    """When each hop of a restart was reached (VITRINE_RESTART_TRACE=1)."""
-    b = run.named("e2e/restart_latency/hybrid")
-    if b is None:
-        return None
-    hops = sorted(((k[3:-3], v) for k, v in b.counters.items()
-                   if k.startswith("at_") and k.endswith("_us")),
-                  key=lambda kv: kv[1])
-    if not hops:
-        return None
-    rows, before = [], 0.0
-    for name, at in hops:
-        rows.append([name, fmt_ns(at * 1e3), fmt_ns((at - before) * 1e3)])
-        before = at
-    return Table("Where a restart's time goes (hybrid, medians)",
-                 ["reached", "after the kill", "since the previous"], rows,
-                 "restart_trace.hpp: the I/O thread sees the pidfd readable "
-                 "(exit_seen), the process actor runs the exit message, "
-                 "reaps, publishes and reports, the supervisor grants, the "
-                 "actor spawns (launched: the new child has exec'd) and "
-                 "publishes. Medians of each point taken separately.")
-
-
-def e2e_restart_why(run: Run, n: int) -> dict[str, str]:
-    """What the run measured about a restart's time, for a MISS."""
-    hybrid = run.named("e2e/restart_latency/hybrid")
-    raw = run.named("e2e/restart_latency/raw")
-    at = {} if hybrid is None else {
-        k[3:-3]: v * 1e3 for k, v in hybrid.counters.items()
-        if k.startswith("at_") and k.endswith("_us")}
-    raw_p50 = None if raw is None else raw.counters.get("p50_us")
-    text = ("The raw loop in the same binary ("
-            f"{raw_restart_protocol(run, n)}; until the new child has "
-            "exec'd) took "
-            f"{fmt_ns(None if raw_p50 is None else raw_p50 * 1e3)} at the "
-            "median. ")
-    if {"exit_seen", "granted", "launched", "published"} <= at.keys():
-        text += (
-            "Where vitrine's time went in this run (medians of each point, "
-            "table above): the I/O thread saw the exit "
-            f"{fmt_ns(at['exit_seen'])} after the kill; the process actor "
-            "reaped and reported, and the supervisor granted the restart at "
-            f"{fmt_ns(at['granted'])}; the launch (clone3, exec of "
-            "/bin/sleep until exec'd) ended at "
-            f"{fmt_ns(at['launched'])} and the running state was published "
-            f"at {fmt_ns(at['published'])}. Each step is a hand-off between "
-            "threads (I/O thread, CAF workers, the observer) on "
-            f"{run.machine_cores} cores; "
-            "the run does not say how much of each step is waiting for a "
-            "core.")
-    else:
-        text += ("This run has no hop times (VITRINE_RESTART_TRACE was not "
-                 "set), so it does not say where the time went.")
-    return {"hybrid": text,
-            "messaging": ("The same restart path as hybrid (above); both "
-                          "modes observe it by subscription, so they "
-                          "differ only in the reads the path does not "
-                          "depend on.")}
 
 
 def e2e_heap_why(run: Run) -> str:
@@ -261,6 +192,8 @@ def section_vitrine_bench_e2e(run: Run, img_dir: Path, img_rel: str) -> Section:
     s.tables.append(e2e_floors_table(run, n))
     if hops := e2e_hops_table(run):
         s.tables.append(hops)
+    if launch := e2e_launch_table(run):
+        s.tables.append(launch)
 
     m_start, m_heap, m_sweep, m_sweep_cpu = (metrics[0][1], metrics[1][1],
                                              metrics[3][1], metrics[4][1])
