@@ -52,6 +52,21 @@ st::slot_payload derived_slot(std::uint32_t index, std::uint64_t n) {
   return p;
 }
 
+// A table file of capacity 4 whose slots 0 .. count-1 hold derived_slot(i,
+// i + 1) ("slot<i>", version i + 1), written as its owner would.
+struct table_with_slots {
+  explicit table_with_slots(std::uint32_t count)
+      : path(dir.file("status")), file(path, 4, 0) {
+    st::table_writer_unsafe w{file.base()};
+    for (std::uint32_t i = 0; i < count; ++i)
+      w.write_slot(i, derived_slot(i, i + 1));
+    w.set_slot_count(count);
+  }
+  test::temp_dir dir;
+  std::string path;
+  os::status_table_file file;
+};
+
 bool consistent(const st::slot_payload& p) {
   const std::uint64_t n = p.version;
   const auto expected = derived_slot(0, n);
@@ -336,19 +351,14 @@ TEST_CASE("a FIFO or a symbolic link in the table's place is refused at once",
 
 TEST_CASE("an unreadable slot hides no other: read_all and find pass over it",
           "[status_table]") {
-  test::temp_dir dir;
-  const std::string path = dir.file("status");
-  os::status_table_file file{path, 4, 0};
-  st::table_writer_unsafe w{file.base()};
-  for (std::uint32_t i = 0; i < 3; ++i) w.write_slot(i, derived_slot(i, i + 1));
-  w.set_slot_count(3);
+  table_with_slots table{3};
   // Slot 1's payload overwritten behind the writer's back: its checksum
   // no longer matches.
-  auto* bytes = static_cast<unsigned char*>(file.base());
+  auto* bytes = static_cast<unsigned char*>(table.file.base());
   for (std::size_t at = st::header_size + st::slot_size + 16;
        at < st::header_size + st::slot_size + 80; ++at)
     bytes[at] ^= 0x5a;
-  status_reader reader{path};
+  status_reader reader{table.path};
   std::vector<status_slot> slots;
   CHECK(reader.read_all(slots) == status_error::corrupt_slot);
   REQUIRE(slots.size() == 2);
@@ -363,17 +373,12 @@ TEST_CASE("an unreadable slot hides no other: read_all and find pass over it",
 
 TEST_CASE("a bad header answers no name, not even one found before",
           "[status_table]") {
-  test::temp_dir dir;
-  const std::string path = dir.file("status");
-  os::status_table_file file{path, 4, 0};
-  st::table_writer_unsafe w{file.base()};
-  for (std::uint32_t i = 0; i < 2; ++i) w.write_slot(i, derived_slot(i, i + 1));
-  w.set_slot_count(2);
-  status_reader reader{path};
+  table_with_slots table{2};
+  status_reader reader{table.path};
   status_slot found;
   REQUIRE(reader.find("slot1", found) == status_error::none);  // cached
   // The header's slot count past its capacity: a header nobody wrote.
-  auto* h = static_cast<st::header*>(file.base());
+  auto* h = static_cast<st::header*>(table.file.base());
   h->slot_count = h->slot_capacity + 1;
   std::vector<status_slot> slots;
   CHECK(reader.read_all(slots) == status_error::bad_layout);
