@@ -117,6 +117,20 @@ guardian::~guardian() {
   if (socket_) send_quit_locked();
   socket_.reset();
   if (pidfd_) {
+    // A guardian that does not quit in time (stopped, or starved of CPU)
+    // is killed: a dead guardian kills nothing, and the host's shutdown
+    // must not wait on it (it hung for as long as one was SIGSTOPped).
+    pollfd p{pidfd_.get(), POLLIN, 0};
+    const auto deadline = std::chrono::steady_clock::now() + quit_patience;
+    for (;;) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      const int n =
+          ::poll(&p, 1, static_cast<int>(std::max<long>(0, left.count())));
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0) signal_pidfd(pidfd_.get(), SIGKILL);
+      break;
+    }
     reap_child_blocking(pid_.load(), pidfd_.get());
     pidfd_.reset();
   }

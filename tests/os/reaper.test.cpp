@@ -303,3 +303,18 @@ TEST_CASE("a guardian gives back the host's memory it was forked with") {
   CHECK(rss_kib < 32 * 1024);
   heap[0] = 2;  // keep the heap alive until here
 }
+
+// A stopped guardian never reads the quit: the host's shutdown must not
+// wait for it (it hung for as long as the guardian stayed stopped).
+TEST_CASE("a stopped guardian does not hold up the host's shutdown") {
+  leak_guard guard;
+  const auto began = std::chrono::steady_clock::now();
+  {
+    guardian g;
+    REQUIRE(wait_until([&] { return comm_of(g.pid()) == "vitrine-guard"; }));
+    REQUIRE(::kill(g.pid(), SIGSTOP) == 0);
+  }  // quit unread: killed after quit_patience, then reaped
+  CHECK(std::chrono::steady_clock::now() - began <
+        guardian::quit_patience + std::chrono::seconds{10});
+  guard.check();
+}

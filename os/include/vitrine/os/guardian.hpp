@@ -31,7 +31,10 @@
 // at once (the new one is forked with the same shared table).
 // A normal shutdown (destructor) tells it to quit without killing anything.
 //
-// Not covered: a guardian and host killed in the same instant (e.g.
+// Not covered: a guardian stopped when the host dies and continued after a
+// program's group id was reused (the program died with the host and init
+// reaped it, mark still set): that group is killed. A guardian and host
+// killed in the same instant (e.g.
 // SIGKILL to both, or an OOM kill of the guardian followed by the host's
 // death before the replacement starts): with a cgroup tree, the next
 // runtime started in the same cgroup kills what is left and removes the
@@ -52,6 +55,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -68,8 +72,10 @@ class guardian {
   /// Starts the guardian process. `cgroup_root` is the runtime's cgroup
   /// directory (cgroup_tree::root()) or "". Throws std::system_error.
   explicit guardian(std::string cgroup_root = {});
-  /// Tells the guardian to quit (killing nothing) and reaps it.
+  /// Tells the guardian to quit (killing nothing) and reaps it; one that
+  /// has not quit within quit_patience (stopped, say) is SIGKILLed first.
   ~guardian();
+  static constexpr std::chrono::milliseconds quit_patience{1000};
   guardian(const guardian&) = delete;
   guardian& operator=(const guardian&) = delete;
 
