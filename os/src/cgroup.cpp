@@ -86,20 +86,37 @@ void wait_unpopulated(const std::string& dir,
 
 std::atomic<unsigned> tree_counter{0};
 
+// rmdir of `name` in `parent` after the cgroups below it, deepest first: a
+// program may create cgroups of its own inside its cgroup (a nested
+// vitrine run does), and a cgroup with children cannot be removed. Only
+// directories are removed (a cgroup's files go with it). Returns rmdir's
+// 0 or errno.
+int remove_cgroup_dir(int parent, const char* name, int depth = 0) noexcept {
+  constexpr int max_depth = 32;
+  const int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (DIR* d = ::fdopendir(fd)) {
+      while (dirent* entry = ::readdir(d)) {
+        if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
+        if (depth < max_depth)
+          remove_cgroup_dir(::dirfd(d), entry->d_name, depth + 1);
+      }
+      ::closedir(d);  // closes fd
+    } else {
+      ::close(fd);
+    }
+  }
+  return ::unlinkat(parent, name, AT_REMOVEDIR) == 0 ? 0 : errno;
+}
+
 // Kills what is left in the runtime directory `root`, waits (at most
-// `grace`) for it to empty, removes the program directories, then `root`.
+// `grace`) for it to empty, removes the program directories (and any
+// cgroups the programs made below them), then `root`.
 void remove_tree(const std::string& root,
                  std::chrono::milliseconds grace) noexcept {
   cgroup_kill(root);
   wait_unpopulated(root, grace);
-  if (DIR* d = ::opendir(root.c_str())) {
-    while (dirent* entry = ::readdir(d)) {
-      if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
-      ::unlinkat(::dirfd(d), entry->d_name, AT_REMOVEDIR);
-    }
-    ::closedir(d);
-  }
-  ::rmdir(root.c_str());
+  remove_cgroup_dir(AT_FDCWD, root.c_str());
 }
 
 // The inode of our pid namespace (0 if unknown). Tree names carry it: a
@@ -227,7 +244,7 @@ int cgroup_tree::remove_program(std::uint64_t id,
                                 std::chrono::milliseconds grace) noexcept {
   const std::string path = path_of(id);
   if (grace.count() > 0) wait_unpopulated(path, grace);
-  return ::rmdir(path.c_str()) == 0 ? 0 : errno;
+  return remove_cgroup_dir(AT_FDCWD, path.c_str());
 }
 
 int cgroup_tree::kill_all() noexcept {

@@ -48,8 +48,40 @@ VITRINE_CHILD_CODE void sleep_ms(long ms) {
   raw(SYS_nanosleep, reinterpret_cast<long>(&ts), 0);
 }
 
+// Removes every cgroup below the directory `dir`, deepest first (a program
+// may make cgroups of its own inside its cgroup, as a nested vitrine run
+// does, and a cgroup with children cannot be removed). 2 KiB of stack a
+// level, at most 16 levels deep.
+VITRINE_CHILD_CODE void remove_below(long dir, int depth) {
+  alignas(8) char entries[2048];
+  for (;;) {
+    const long n = raw(SYS_getdents64, dir, reinterpret_cast<long>(entries),
+                       sizeof entries);
+    if (n <= 0) break;
+    for (long at = 0; at < n;) {
+      // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, name
+      unsigned short reclen;
+      __builtin_memcpy(&reclen, entries + at + 16, sizeof reclen);
+      const unsigned char type = static_cast<unsigned char>(entries[at + 18]);
+      const char* name = entries + at + 19;
+      if (type == 4 /* DT_DIR */ && name[0] != '.') {
+        const long below =
+            depth < 16 ? raw(SYS_openat, dir, reinterpret_cast<long>(name),
+                             O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                       : -1;
+        if (below >= 0) {
+          remove_below(below, depth + 1);
+          raw(SYS_close, below);
+        }
+        raw(SYS_unlinkat, dir, reinterpret_cast<long>(name), AT_REMOVEDIR);
+      }
+      at += reclen;
+    }
+  }
+}
+
 // Waits (at most ~2 s) until the cgroup is empty, then removes the program
-// cgroups and the runtime's own.
+// cgroups (and those below them) and the runtime's own.
 VITRINE_CHILD_CODE void remove_cgroups(const guardian_plan* plan) {
   for (int i = 0; i < 200; ++i) {
     long fd = raw(SYS_openat, g_cgroup, reinterpret_cast<long>("cgroup.events"),
@@ -61,22 +93,7 @@ VITRINE_CHILD_CODE void remove_cgroups(const guardian_plan* plan) {
     if (n <= 0 || contains(text, n, "populated 0")) break;
     sleep_ms(10);
   }
-  alignas(8) char entries[4096];
-  for (;;) {
-    long n = raw(SYS_getdents64, g_cgroup, reinterpret_cast<long>(entries),
-                 sizeof entries);
-    if (n <= 0) break;
-    for (long at = 0; at < n;) {
-      // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, name
-      unsigned short reclen;
-      __builtin_memcpy(&reclen, entries + at + 16, sizeof reclen);
-      const unsigned char type = static_cast<unsigned char>(entries[at + 18]);
-      const char* name = entries + at + 19;
-      if (type == 4 /* DT_DIR */ && name[0] != '.')
-        raw(SYS_unlinkat, g_cgroup, reinterpret_cast<long>(name), AT_REMOVEDIR);
-      at += reclen;
-    }
-  }
+  remove_below(g_cgroup, 0);
   raw(SYS_unlinkat, AT_FDCWD, reinterpret_cast<long>(plan->cgroup_root),
       AT_REMOVEDIR);
 }

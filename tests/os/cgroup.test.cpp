@@ -67,6 +67,30 @@ TEST_CASE("a program's cgroup holds its setsid descendants and kills them") {
   guard.check();
 }
 
+TEST_CASE("cgroups a program made below its cgroup are removed with it") {
+  auto tree = cgroup_tree_or_warn();
+  if (!tree) return;
+  leak_guard guard;
+  const std::string root = tree->root();
+  const std::string dir = tree->create_program(1);
+  REQUIRE_FALSE(dir.empty());
+  for (const auto& below : {dir + "/sub", dir + "/sub/deeper", dir + "/idle"})
+    REQUIRE(::mkdir(below.c_str(), 0755) == 0);
+  launch_options o;
+  o.argv = {"/bin/sleep", "30"};
+  o.cgroup = dir + "/sub/deeper";
+  auto child = launch_ok(o);
+  CHECK(tree->kill_program(1) == 0);  // reaches the cgroups below too
+  CHECK(describe(reap_child_blocking(child.pid, child.pidfd.get())) ==
+        "signal 9 (SIGKILL)");
+  child.pidfd.reset();
+  CHECK(tree->remove_program(1, 1000ms) == 0);
+  CHECK(::access(dir.c_str(), F_OK) != 0);
+  tree.reset();
+  CHECK(::access(root.c_str(), F_OK) != 0);  // nothing left behind
+  guard.check();
+}
+
 TEST_CASE("a program's cgroup takes children before and after a cgroup.kill") {
   auto tree = cgroup_tree_or_warn();
   if (!tree) return;
@@ -115,11 +139,14 @@ TEST_CASE(
       parent + "/vitrine-" + std::to_string(::getppid()) + "-1" + ns;
   const std::string foreign =
       parent + "/vitrine-" + std::to_string(dead) + "-1-ns1";
-  for (const auto& dir : {stale, stale + "/p1", live, foreign})
+  // The program made a cgroup of its own below its cgroup, and lives there
+  // (a nested vitrine run does): removed too, deepest first.
+  for (const auto& dir :
+       {stale, stale + "/p1", stale + "/p1/sub", live, foreign})
     REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
   launch_options o;
   o.argv = {"/bin/sleep", "30"};
-  o.cgroup = stale + "/p1";
+  o.cgroup = stale + "/p1/sub";
   auto child = launch_ok(o);
   REQUIRE(cgroup_populated(stale));
 

@@ -57,7 +57,8 @@ class cgroup_tree {
   /// errno (ENOENT if it does not exist).
   int kill_program(std::uint64_t id) noexcept;
 
-  /// rmdir of program `id`'s directory; waits up to `grace` for members
+  /// rmdir of program `id`'s directory, and first of any cgroups its
+  /// program made below it; waits up to `grace` for members
   /// that are dying. Returns 0 or errno (EBUSY while members remain).
   int remove_program(
       std::uint64_t id,
