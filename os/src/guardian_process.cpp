@@ -116,13 +116,17 @@ VITRINE_CHILD_CODE bool take_messages() {
 // no longer changes, but for a child it cloned just before it died, which
 // may still mark its own group (and, with PR_SET_PDEATHSIG, dies anyway).
 [[noreturn]] VITRINE_CHILD_CODE void kill_everything(guardian_plan* plan) {
-  for (std::size_t w = 0; w < guardian_table::words; ++w) {
-    std::uint64_t bits = __atomic_load_n(&plan->groups[w], __ATOMIC_ACQUIRE);
-    while (bits != 0) {
-      const int bit = __builtin_ctzll(bits);
-      bits &= bits - 1;
-      const long pgid = static_cast<long>(w * 64) + bit;
-      if (pgid > 1) raw(SYS_kill, -pgid, SIGKILL);
+  namespace table = guardian_table;
+  for (std::size_t page = 0; page < table::pages; ++page) {
+    if (!table::page_written(plan->groups, page)) continue;
+    for (std::size_t w = page * table::page_words;
+         w < (page + 1) * table::page_words; ++w) {
+      std::uint64_t bits = table::group_word(plan->groups, w);
+      while (bits != 0) {
+        const long pgid = static_cast<long>(w * 64) + __builtin_ctzll(bits);
+        bits &= bits - 1;
+        if (pgid > 1) raw(SYS_kill, -pgid, SIGKILL);
+      }
     }
   }
   if (plan->cgroup_root != nullptr) {

@@ -10,7 +10,7 @@
 // catchable termination signals (HUP, INT, QUIT, TERM, USR1, USR2, PIPE,
 // ALRM, TSTP, TTIN, TTOU), names itself "vitrine-guard", keeps only its own
 // fds (stdio on /dev/null) and sleeps. The process groups to guard are bits
-// in a table of shared memory (one per possible group id, 512 KiB of
+// in a table of shared memory (one per possible group id, 516 KiB of
 // address space, pages allocated only where a bit was set) that the host
 // writes and the guardian reads only once the host is gone (EOF on its
 // socket, or the host's pidfd readable): guarding a group sends no message
