@@ -13,7 +13,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <string_view>
 #include <system_error>
 #include <tuple>
