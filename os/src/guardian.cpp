@@ -155,6 +155,8 @@ void guardian::start_locked() {
   plan.cgroup_root = cgroup_dir ? cgroup_root_.c_str() : nullptr;
   plan.host = ::getpid();
   plan.groups = groups_;
+  plan.ns_per_clock_tick =
+      1000000000u / static_cast<std::uint64_t>(::sysconf(_SC_CLK_TCK));
   std::tie(plan.args_low, plan.args_high) = argument_area();
 
   void* stack = ::mmap(nullptr, guardian_stack_size, PROT_READ | PROT_WRITE,

@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -26,11 +25,6 @@ constexpr int g_cgroup = 4;
 constexpr int g_host = 5;
 
 // -- the guardian process: raw system calls only ---------------------------
-
-VITRINE_CHILD_CODE long raw(long n, long a = 0, long b = 0, long c = 0,
-                            long d = 0, long e = 0, long f = 0) {
-  return ::syscall(n, a, b, c, d, e, f);
-}
 
 VITRINE_CHILD_CODE bool contains(const char* text, long n, const char* word) {
   for (long i = 0; i < n; ++i) {
@@ -112,11 +106,80 @@ VITRINE_CHILD_CODE bool take_messages() {
   }
 }
 
+// Writes `value` in decimal at `to` (room for 20 digits); returns the end.
+VITRINE_CHILD_CODE char* put_decimal(char* to, std::uint64_t value) {
+  char digits[20];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  while (n > 0) *to++ = digits[--n];
+  return to;
+}
+
+// Whether /proc shows this process under its own pid: otherwise it is the
+// /proc of another pid namespace, where group ids name other processes.
+VITRINE_CHILD_CODE bool proc_is_ours() {
+  char link[24];
+  const long n =
+      raw(SYS_readlinkat, AT_FDCWD, reinterpret_cast<long>("/proc/self"),
+          reinterpret_cast<long>(link), sizeof link);
+  char own[24];
+  const long m =
+      put_decimal(own, static_cast<std::uint64_t>(raw(SYS_getpid))) - own;
+  if (n != m) return false;
+  for (long i = 0; i < n; ++i)
+    if (link[i] != own[i]) return false;
+  return true;
+}
+
+// Whether process `pid` started after `latest_ticks` (clock ticks since
+// boot, the unit of /proc/<pid>/stat's field 22). False when that cannot
+// be read: no such process, or an unexpected format.
+VITRINE_CHILD_CODE bool started_after(long pid, std::uint64_t latest_ticks) {
+  char path[40] = "/proc/";
+  char* end = put_decimal(path + 6, static_cast<std::uint64_t>(pid));
+  const char tail[] = "/stat";
+  for (std::size_t i = 0; i < sizeof tail; ++i) end[i] = tail[i];
+  const long fd = raw(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path),
+                      O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char text[1024];
+  const long n = raw(SYS_read, fd, reinterpret_cast<long>(text), sizeof text);
+  raw(SYS_close, fd);
+  // The command (field 2) may hold spaces and parentheses: fields 3 on
+  // follow its last ')'. Field 22 is the start time.
+  long at = n - 1;
+  while (at >= 0 && text[at] != ')') --at;
+  if (at < 0) return false;
+  at += 2;
+  for (int field = 3; field < 22 && at < n; ++at)
+    if (text[at] == ' ') ++field;
+  std::uint64_t started = 0;
+  bool any = false;
+  for (; at < n && text[at] >= '0' && text[at] <= '9'; ++at, any = true)
+    started = started * 10 + static_cast<std::uint64_t>(text[at] - '0');
+  return any && started > latest_ticks;
+}
+
 // Kills every group marked in the table. The host is gone, so the table
 // no longer changes, but for a child it cloned just before it died, which
 // may still mark its own group (and, with PR_SET_PDEATHSIG, dies anyway).
+//
+// A group id is spared when a process that started after the latest mark
+// holds it: every leader the host marked started before that mark, so this
+// one took over the id of a group that died while the host was gone (its
+// leader killed by its death signal and reaped by init, mark still set)
+// and before we ran: a guardian stopped (SIGSTOP) when the host died and
+// continued later. A group whose leader is gone is killed: its id cannot
+// be reused while any member lives. Not told apart: a process started
+// within the same clock tick (10 ms) as the latest mark.
 [[noreturn]] VITRINE_CHILD_CODE void kill_everything(guardian_plan* plan) {
   namespace table = guardian_table;
+  const bool can_tell_reuse = proc_is_ours();
+  const std::uint64_t latest_ticks =
+      table::latest_mark_ns(plan->groups) / plan->ns_per_clock_tick;
   for (std::size_t page = 0; page < table::pages; ++page) {
     if (!table::page_written(plan->groups, page)) continue;
     for (std::size_t w = page * table::page_words;
@@ -125,7 +188,9 @@ VITRINE_CHILD_CODE bool take_messages() {
       while (bits != 0) {
         const long pgid = static_cast<long>(w * 64) + __builtin_ctzll(bits);
         bits &= bits - 1;
-        if (pgid > 1) raw(SYS_kill, -pgid, SIGKILL);
+        if (pgid <= 1) continue;
+        if (can_tell_reuse && started_after(pgid, latest_ticks)) continue;
+        raw(SYS_kill, -pgid, SIGKILL);
       }
     }
   }
@@ -142,92 +207,6 @@ VITRINE_CHILD_CODE bool take_messages() {
   __builtin_unreachable();
 }
 
-// -- giving back the host's memory
-// ---------------------------------------------
-//
-// The fork shares every page of the host copy-on-write; each page the host
-// writes afterwards would stay with the guardian alone, so the guardian
-// would keep the host's whole memory at fork time for its life. It drops
-// (MADV_DONTNEED) the heap and every large private anonymous mapping except
-// the pages of its own stack and its thread's errno and control block (the
-// stack guard lives there); the rest of a mapping holding them goes too.
-// File-backed mappings (code, GOT, .data) and shared ones (the table of
-// groups) are kept: dropping a written private file page would bring back
-// the file's content. Everything it needs afterwards is on its own stack
-// or in the shared table, and it only calls the syscall() wrapper, which
-// touches no globals.
-
-struct keep_ranges {
-  std::uintptr_t low[3];
-  std::uintptr_t high[3];
-};
-
-// Drops [low, high) except the pages of the keep ranges. One maps line may
-// be a host mapping that the kernel merged with a range we keep (seen: a
-// 128 MiB vector merged with the main thread's TLS block): drop around the
-// kept pages, not nothing.
-VITRINE_CHILD_CODE void drop_outside(const keep_ranges& keep,
-                                     std::uintptr_t low, std::uintptr_t high) {
-  constexpr std::uintptr_t page = 4096;
-  while (low < high) {
-    // The first kept range (page-rounded) that reaches into [low, high).
-    std::uintptr_t next_low = high, next_high = high;
-    for (int i = 0; i < 3; ++i) {
-      const std::uintptr_t k_low = keep.low[i] & ~(page - 1);
-      const std::uintptr_t k_high = (keep.high[i] + page - 1) & ~(page - 1);
-      if (k_high <= low || k_low >= high || k_low >= next_low) continue;
-      next_low = k_low < low ? low : k_low;
-      next_high = k_high;
-    }
-    if (low < next_low)
-      raw(SYS_madvise, static_cast<long>(low),
-          static_cast<long>(next_low - low), MADV_DONTNEED);
-    low = next_high;
-  }
-}
-
-VITRINE_CHILD_CODE std::uintptr_t parse_hex(const char*& p, const char* end) {
-  std::uintptr_t value = 0;
-  for (; p < end; ++p) {
-    const char c = *p;
-    if (c >= '0' && c <= '9')
-      value = value * 16 + static_cast<std::uintptr_t>(c - '0');
-    else if (c >= 'a' && c <= 'f')
-      value = value * 16 + static_cast<std::uintptr_t>(c - 'a' + 10);
-    else
-      break;
-  }
-  return value;
-}
-
-// One line of /proc/self/maps: "start-end perms offset dev inode   [path]".
-VITRINE_CHILD_CODE void maybe_drop(const char* line, const char* end,
-                                   const keep_ranges& keep) {
-  const char* p = line;
-  const std::uintptr_t low = parse_hex(p, end);
-  ++p;  // '-'
-  const std::uintptr_t high = parse_hex(p, end);
-  ++p;  // ' '
-  if (end - p < 4 || p[0] != 'r' || p[1] != 'w' || p[3] != 'p') return;
-  // Skip offset, dev and inode; what follows (if anything) is the path.
-  int fields = 0;
-  while (p < end && fields < 4) {
-    if (*p == ' ') {
-      ++fields;
-      while (p < end && *p == ' ') ++p;
-    } else {
-      ++p;
-    }
-  }
-  const bool inode_zero = p - line >= 3 && p[-2] == '0' && p[-3] == ' ';
-  const bool anonymous = p >= end && inode_zero;
-  const bool heap = end - p >= 6 && p[0] == '[' && p[1] == 'h' && p[2] == 'e' &&
-                    p[3] == 'a' && p[4] == 'p' && p[5] == ']';
-  if (!anonymous && !heap) return;
-  if (!heap && high - low < (std::uintptr_t{256} << 10)) return;
-  drop_outside(keep, low, high);
-}
-
 // Overwrites this copy of the host's argument strings, which
 // /proc/<pid>/cmdline (and so `ps -o args`, `pgrep -f`) shows: the
 // guardian reads as "vitrine-guard", not as a second host. The area ends
@@ -239,33 +218,6 @@ VITRINE_CHILD_CODE void show_own_name(char* low, char* high) {
   const std::size_t size = static_cast<std::size_t>(high - low);
   for (std::size_t i = 0; i < size; ++i)
     to[i] = i + 1 < size && i + 1 < sizeof name ? name[i] : '\0';
-}
-
-VITRINE_CHILD_CODE void release_host_memory(const keep_ranges& keep) {
-  const long fd =
-      raw(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/proc/self/maps"),
-          O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  char buffer[4096];
-  long have = 0;
-  for (;;) {
-    const long n = raw(SYS_read, fd, reinterpret_cast<long>(buffer + have),
-                       static_cast<long>(sizeof buffer) - have);
-    if (n <= 0) break;
-    have += n;
-    long start = 0;
-    for (long i = 0; i < have; ++i) {
-      if (buffer[i] != '\n') continue;
-      maybe_drop(buffer + start, buffer + i, keep);
-      start = i + 1;
-    }
-    // Keep the unfinished line (volatile: no memmove call in this code).
-    volatile char* out = buffer;
-    for (long i = start; i < have; ++i) out[i - start] = buffer[i];
-    have -= start;
-    if (have == static_cast<long>(sizeof buffer)) have = 0;  // absurd line
-  }
-  raw(SYS_close, fd);
 }
 
 // Puts the fds the guardian keeps at fixed numbers and closes all others.
@@ -308,6 +260,7 @@ VITRINE_CHILD_CODE int guardian_main(void* arg) {
     copy.cgroup_dir_fd = host_plan->cgroup_dir_fd;
     copy.host = host_plan->host;
     copy.groups = host_plan->groups;
+    copy.ns_per_clock_tick = host_plan->ns_per_clock_tick;
     copy.stack_low = host_plan->stack_low;
     copy.stack_high = host_plan->stack_high;
     copy.args_low = host_plan->args_low;

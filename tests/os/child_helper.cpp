@@ -15,6 +15,9 @@
 //                          it ("grandchild FILE.grandchild", then sleep)
 //                          but never call watch_group; write the child's
 //                          pid to FILE, then sleep 60 s (to be killed)
+//   reused-group-check     a guardian continued after a guarded group's id
+//                          was reused spares the new holder (exit codes:
+//                          reused_group_check)
 //   subreaper-check        become subreaper, orphan a grandchild, reap it
 //   orphan-reaper-check    become subreaper with an os::orphan_reaper; orphan
 //                          20 grandchildren while an owned child runs; exit 0
@@ -174,6 +177,115 @@ int orphan_reaper_check() {
   return 0;
 }
 
+/// Waits (at most `patience`) for child `pid` to end; true with its status.
+bool wait_child(pid_t pid, int& status,
+                std::chrono::milliseconds patience = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const pid_t got = ::waitpid(pid, &status, WNOHANG);
+    if (got == pid) return true;
+    if (got < 0 && errno != EINTR) return false;
+    sleep_ms(1);
+  }
+  return false;
+}
+
+/// Forks a child that takes pid `wanted` (through ns_last_pid) and makes
+/// it a group id: returns its pid, -1 if the id went elsewhere each time,
+/// -2 if ns_last_pid cannot be written here.
+pid_t take_over_id(pid_t wanted) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    {
+      std::ofstream last("/proc/sys/kernel/ns_last_pid");
+      last << wanted - 1;
+      last.flush();
+      if (!last) return -2;
+    }
+    const pid_t pid = ::fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+      if (::getpid() != wanted) ::_exit(0);
+      ::setpgid(0, 0);
+      ::pause();
+      ::_exit(0);
+    }
+    if (pid == wanted) {
+      ::setpgid(pid, pid);  // a group id before we return (the child too)
+      return pid;
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+  }
+  return -1;
+}
+
+/// A guardian stopped when its host dies and continued after the id of a
+/// guarded group was taken over must spare the new holder, and still kill
+/// its own groups. Exits 0 if both held; 1 if it killed the new holder; 2
+/// if a guarded program outlived it; 77 if the id reuse could not be
+/// forced here; others: setup failures.
+int reused_group_check() {
+  using namespace vitrine::os;
+  if (!become_subreaper()) return 30;
+  int facts[2];
+  if (::pipe(facts) != 0) return 31;
+  const pid_t host = ::fork();
+  if (host < 0) return 32;
+  if (host == 0) {
+    ::close(facts[0]);
+    guardian guard;
+    launch_options dies_with_host;  // PR_SET_PDEATHSIG: killed with us
+    dies_with_host.argv = {"sleep", "60000"};
+    launch_options outlives_host = dies_with_host;
+    outlives_host.death_signal = 0;
+    auto first = launch(dies_with_host, &guard);
+    auto second = launch(outlives_host, &guard);
+    auto* reused = std::get_if<launched_child>(&first);
+    auto* kept = std::get_if<launched_child>(&second);
+    if (reused == nullptr || kept == nullptr) ::_exit(33);
+    write_all(facts[1], std::to_string(guard.pid()) + " " +
+                            std::to_string(reused->pid) + " " +
+                            std::to_string(kept->pid) + "\n");
+    ::pause();
+    ::_exit(34);
+  }
+  ::close(facts[1]);
+  std::string text;
+  char c;
+  while (::read(facts[0], &c, 1) == 1 && c != '\n') text += c;
+  ::close(facts[0]);
+  pid_t guard = 0, first = 0, second = 0;
+  if (std::sscanf(text.c_str(), "%d %d %d", &guard, &first, &second) != 3)
+    return 35;
+  // The guardian stops; the host dies; its first program dies with it
+  // (death signal) and, orphaned to us, is reaped: its id is free.
+  if (::kill(guard, SIGSTOP) != 0) return 36;
+  int status = 0;
+  ::kill(host, SIGKILL);
+  if (!wait_child(host, status)) return 37;
+  if (!wait_child(first, status)) return 38;
+  sleep_ms(30);  // past the clock tick (10 ms) of the latest mark
+  const pid_t holder = take_over_id(first);
+  int result = holder < 0 ? 77 : 0;
+  ::kill(guard, SIGCONT);
+  if (!wait_child(guard, status)) return 39;
+  if (holder > 0) {
+    // A SIGKILL the guardian sent takes effect soon, not at once.
+    if (wait_child(holder, status, std::chrono::milliseconds(500))) {
+      result = 1;
+    } else {
+      ::kill(holder, SIGKILL);
+      ::waitpid(holder, &status, 0);
+    }
+  }
+  if (!wait_child(second, status)) {
+    ::kill(second, SIGKILL);
+    ::waitpid(second, &status, 0);
+    if (result == 0) result = 2;
+  }
+  return result;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -238,6 +350,8 @@ int main(int argc, char** argv) {
       write_file(file, std::to_string(child->pid));
       sleep_ms(60000);
       return 21;  // not killed: the test failed to
+    } else if (action == "reused-group-check") {
+      return reused_group_check();
     } else if (action == "orphan-reaper-check") {
       return orphan_reaper_check();
     } else if (action == "subreaper-check") {

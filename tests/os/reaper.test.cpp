@@ -244,6 +244,28 @@ TEST_CASE("a launched child marks its group in the guardian's table itself") {
   guard.check();
 }
 
+// Found by a stranger: a guardian stopped (SIGSTOP) when the host died and
+// continued after a guarded group's id was taken over killed the new
+// holder's group. The helper is a subreaper (the host's orphans come to
+// it), forces the reuse through ns_last_pid, and checks that a guarded
+// program which outlived the host is still killed.
+TEST_CASE("a guardian continued after a guarded id was reused spares it") {
+  leak_guard guard;
+  launch_options o;
+  o.argv = {helper(), "reused-group-check"};
+  auto child = launch_ok(o);
+  const auto status = reap_child_blocking(child.pid, child.pidfd.get());
+  child.pidfd.reset();
+  if (describe(status) == "exit 77") {
+    WARN(
+        "a pid could not be reused on purpose here (ns_last_pid): the "
+        "guardian's check of it was not exercised");
+  } else {
+    CHECK(describe(status) == "exit 0");
+  }
+  guard.check();
+}
+
 TEST_CASE("launch and validation share one PATH search") {
   launch_options o;
   o.argv = {"sh"};

@@ -24,16 +24,20 @@
 // before it execs (a host killed between the clone and watch_group() would
 // otherwise leave the program's descendants unguarded); watch_group() marks
 // it again (idempotent), and forget_group() clears it before the leader is
-// reaped, so a reused group id is never killed.
+// reaped, so a reused group id is never killed. Each mark also stamps the
+// table with the time (CLOCK_BOOTTIME): a guardian that runs only after
+// the host's death (it was stopped) may find a marked id taken over by a
+// process that started after the latest stamp (the program died with the
+// host, init reaped it); it spares that one.
 //
 // Replacement: the guardian is our child; guardian::watch(io) asks the
 // io_service to report its exit, and a dead guardian is reaped and replaced
 // at once (the new one is forked with the same shared table).
 // A normal shutdown (destructor) tells it to quit without killing anything.
 //
-// Not covered: a guardian stopped when the host dies and continued after a
-// program's group id was reused (the program died with the host and init
-// reaped it, mark still set): that group is killed. A guardian and host
+// Not covered: such a take-over within the same clock tick (10 ms, the unit
+// of /proc's start times) as the latest mark, or with a /proc of another
+// pid namespace mounted: that group is killed. A guardian and host
 // killed in the same instant (e.g.
 // SIGKILL to both, or an OOM kill of the guardian followed by the host's
 // death before the replacement starts): with a cgroup tree, the next
