@@ -2,6 +2,8 @@
 // certificate files and CAF's OpenSSL module.
 #include "remote_tls.hpp"
 
+#include "openssl_error_queue.hpp"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <unistd.h>
@@ -109,6 +111,7 @@ void configure_tls(caf::actor_system_config& config, const tls_options& tls) {
   config.openssl_key = tls.key;
   config.openssl_cafile = tls.ca_file;
   config.openssl_passphrase = tls.passphrase;
+  keep_openssl_error_queue_clear();  // see openssl_error_queue.hpp
   config.load<caf::openssl::manager>();
 }
 

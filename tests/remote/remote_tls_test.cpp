@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "remote_fixture.hpp"
 #include "support/leftovers.hpp"
@@ -186,4 +187,63 @@ TEST_CASE(
   // Without TLS the same bind stays refused.
   vitrine::runtime plain{controller_options(200, 1000)};
   CHECK_THROWS_AS(plain.serve(all), std::runtime_error);
+}
+
+namespace {
+
+/// Whether `mirror` stays connected, with no new synchronisation, for
+/// `window` (sampled every 5 ms).
+bool stays_connected(const vitrine::node_handle& mirror,
+                     std::chrono::milliseconds window) {
+  const auto synchronisations = mirror.synchronisations();
+  const auto until = clock_type::now() + window;
+  bool connected = true;
+  while (clock_type::now() < until) {
+    connected = connected &&
+                mirror.status() == vitrine::node_status::connected &&
+                mirror.synchronisations() == synchronisations;
+    std::this_thread::sleep_for(5ms);
+  }
+  return connected;
+}
+
+}  // namespace
+
+// Found by a stranger: a TLS controller that also tried a node without TLS
+// lost its good TLS node at every failed attempt (CAF 0.17's TLS session
+// leaves OpenSSL's per-thread error queue full after a failed handshake,
+// and the next session on the middleman's thread to read then fails).
+TEST_CASE("a TLS controller's failed attempts do not cost its other nodes",
+          "[remote][tls]") {
+  temp_dir dir;
+  const test_pki pki{dir};
+  node_process good{2, 200, 2000, 0, node_tls(pki)};
+  node_process plain{1, 200, 2000};
+  controller_of controller{good.endpoint(), 200, 2000, 2, controller_tls(pki)};
+  REQUIRE(mirror_converges(good, controller.mirror));
+  vitrine::connect_options o;
+  o.attempt_timeout = 500ms;
+  auto bad = controller.rt.connect(plain.endpoint(), o);
+  CHECK(stays_connected(controller.mirror, 3s));
+  CHECK(bad.status() == vitrine::node_status::connecting);
+  CHECK_THAT(bad.last_error(), Catch::Contains("TLS"));
+}
+
+// The node's side of the same: a client without a certificate the CA
+// signed, trying again and again, must not cost the node its good
+// controllers.
+TEST_CASE("a TLS node's refused clients do not cost its good controllers",
+          "[remote][tls]") {
+  temp_dir dir;
+  const test_pki pki{dir};
+  node_process node{2, 200, 2000, 0, node_tls(pki)};
+  controller_of good{node.endpoint(), 200, 2000, 2, controller_tls(pki)};
+  REQUIRE(mirror_converges(node, good.mirror));
+  vitrine::runtime stranger{controller_options(
+      200, 2000, tls_options{pki.stranger_cert, pki.stranger_key, pki.ca, {}})};
+  vitrine::connect_options o;
+  o.attempt_timeout = 500ms;
+  auto refused_mirror = stranger.connect(node.endpoint(), o);
+  CHECK(stays_connected(good.mirror, 3s));
+  CHECK(refused_mirror.status() == vitrine::node_status::connecting);
 }
