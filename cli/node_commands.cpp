@@ -11,10 +11,12 @@
 #include <future>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
+#include "control_protocol.hpp"
 #include "node_serving.hpp"
 #include "remote_flags.hpp"
 #include "render.hpp"
@@ -120,14 +122,17 @@ std::string quoted_names(const std::vector<std::string>& names) {
   return list;
 }
 
-/// The handles of `names` on the node; nullopt, having printed "unknown
-/// name 'x' on HOST:PORT" and `consequence`, if one is not there.
+/// The handles of `names` on the node, a name given twice once (as the
+/// local commands count it); nullopt, having printed "unknown name 'x' on
+/// HOST:PORT" and `consequence`, if one is not there.
 std::optional<std::vector<process_handle>> find_programs(
     const node_handle& node, const std::vector<std::string>& names,
     const std::string& endpoint, std::string_view consequence) {
   std::vector<process_handle> found;
   std::vector<std::string> unknown;
+  std::set<std::string_view> seen;
   for (const auto& name : names) {
+    if (!seen.insert(name).second) continue;
     if (auto h = node.find(name))
       found.push_back(std::move(h));
     else
@@ -183,18 +188,12 @@ bool settled(const std::string& verb, pid_t before,
 }
 
 /// One program's line, as the local ctl prints it: "api: running pid=42",
-/// with `before` ("sent; ") and `after` (" (not confirmed)") around it;
-/// the state `s`, or the handle's current one.
+/// with `before` ("sent; ") and `after` (" (not confirmed)") around it.
 void print_line(const process_handle& h, const core::process_state& s,
                 std::string_view before, std::string_view after) {
   std::cout << terminal_safe(h.name()) << ": " << before << to_string(s.status);
   if (s.pid) std::cout << " pid=" << s.pid;
   std::cout << after << "\n";
-}
-
-void print_line(const process_handle& h, std::string_view before,
-                std::string_view after) {
-  print_line(h, *h.read(), before, after);
 }
 
 /// `ctl --node`: every name is resolved first (an unknown one: nothing is
@@ -264,7 +263,7 @@ int ctl_command(const remote_flags& f, const std::string& verb,
   const auto& targets = *found;
   if (sig) return signal_programs(node, targets, *sig, timeout);
   const auto deadline = clock_type::now() + timeout;
-  bool timed_out = false, failed = false;
+  bool timed_out = false, failed = false, lost = false;
   for (const auto& h : targets) {
     const pid_t before = h.read()->pid;
     auto cmd = verb == "start"  ? h.start()
@@ -277,17 +276,44 @@ int ctl_command(const remote_flags& f, const std::string& verb,
                                          return settled(verb, before, s);
                                        },
                                        deadline);
-    print_line(h, no_wait ? "sent; " : "", applied ? "" : " (not confirmed)");
-    timed_out = timed_out || !applied;
-    if (no_wait || !applied) continue;
     using core::process_status;
-    const auto status = h.read()->status;
+    const auto now = *h.read();
+    // The node went away during the wait (`unknown` ends it): the effect
+    // was not seen, whatever the node did.
+    const bool node_lost = now.status == process_status::unknown;
+    print_line(h, now, no_wait ? "sent; " : "",
+               applied && !node_lost ? "" : " (not confirmed)");
+    if (node_lost && !lost) {
+      const auto why = node.last_error();
+      std::cerr << "vitrine: lost the node at " << terminal_safe(f.endpoint)
+                << " before the effect was seen"
+                << (why.empty() ? "" : ": " + terminal_safe(why)) << "\n";
+    }
+    lost = lost || node_lost;
+    timed_out = timed_out || !applied;
+    if (no_wait || !applied || node_lost) continue;
+    const auto status = now.status;
     const bool ok = status == process_status::exited ||
                     (verb == "stop" ? status != process_status::unknown
                                     : status == process_status::running);
     failed = failed || !ok;
   }
-  return timed_out ? exit_ctl_timeout : failed ? 1 : 0;
+  return timed_out ? exit_ctl_timeout : failed || lost ? 1 : 0;
+}
+
+/// The local commands' checks of NAME arguments (control_protocol.hpp):
+/// 1..255 bytes each, at most max_names of them (`names` holds them once
+/// parsed).
+void check_names(CLI::App* command, CLI::Option* option,
+                 const std::vector<std::string>& names) {
+  option->check(
+      [](const std::string& name) { return control::name_problem(name); });
+  command->final_callback([&names] {
+    if (names.size() > control::max_names)
+      throw CLI::ValidationError(
+          "names", "too many names (" + std::to_string(names.size()) +
+                       "; at most " + std::to_string(control::max_names) + ")");
+  });
 }
 
 }  // namespace
@@ -317,7 +343,9 @@ int remote_main(int argc, char** argv) {
       ->required()
       ->check(endpoint_check());
   std::vector<std::string> status_names;
-  status->add_option("names", status_names, "only these programs");
+  check_names(status,
+              status->add_option("names", status_names, "only these programs"),
+              status_names);
   status->add_flag("--json", json,
                    "print the JSON object of --json-status (processes)");
   add_tls(status, status_flags, "the controller's");
@@ -331,8 +359,11 @@ int remote_main(int argc, char** argv) {
   ctl->add_option("verb", verb, "start, stop, restart or signal (SIG first)")
       ->required()
       ->check(CLI::IsMember({"start", "stop", "restart", "signal"}));
-  ctl->add_option("names", names, "program names (signal: SIG NAME...)")
-      ->required();
+  check_names(
+      ctl,
+      ctl->add_option("names", names, "program names (signal: SIG NAME...)")
+          ->required(),
+      names);
   double ctl_timeout_s = 30;
   ctl->add_option("--timeout", ctl_timeout_s,
                   "seconds to wait for the effects (then exit 5)")

@@ -152,6 +152,20 @@ TEST_CASE("vitrine status and ctl --node read and command a remote node",
     CHECK(hurried.code == 5);
     CHECK(hurried.output.find("(not confirmed)") != std::string::npos);
 
+    // A NAME given twice counts once, as in the local commands (a stranger
+    // saw two restarts); the local checks of NAMEs apply (exit 2).
+    auto twice = run_cli({"ctl", "--node", endpoint, "restart", "web", "web"});
+    CHECK(twice.code == 0);
+    CHECK(vitrine::test::count_of(twice.output, "web: ") == 1);
+    auto rows = run_cli({"status", "--node", endpoint, "web", "web"});
+    CHECK(rows.code == 0);
+    CHECK(vitrine::test::count_of(rows.output, "web ") == 1);
+    auto long_name =
+        run_cli({"status", "--node", endpoint, std::string(256, 'x')});
+    CHECK(long_name.code == 2);
+    CHECK(long_name.output.find("a name must have 1 to 255 bytes") !=
+          std::string::npos);
+
     ::kill(node.pid(), SIGTERM);
     CHECK(node.wait(30s) == 0);
   }
@@ -210,6 +224,40 @@ TEST_CASE(
   CHECK_FALSE(node.wait(1s).has_value());  // still waiting for stubborn
   ::kill(node.pid(), SIGTERM);
   CHECK(node.wait(30s) == 0);
+  CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
+}
+
+// Found by a stranger: a node lost while ctl --node waited for an effect
+// left a line that read as done ("api: unknown pid=N", exit 1, nothing on
+// stderr).
+TEST_CASE("ctl --node says so when the node is lost before the effect",
+          "[cli][remote]") {
+  vitrine::test::temp_dir dir;
+  const auto token = vitrine::test::unique_token();
+  const auto log = dir.file("node.out");
+  // A stop the program ignores (TERM, inherited by its sleep) waits for
+  // stop_timeout_ms; the node dies meanwhile.
+  const std::string program =
+      "[[program]]\nname = \"slow\"\ncommand = [\"/bin/sh\", \"-c\", "
+      "\"trap '' TERM; sleep 1000." +
+      token + "; :\"]\nstartsecs_ms = 0\nstop_timeout_ms = 20000\n";
+  const auto config = dir.write("slow.toml", program);
+  vitrine::test::cli_process node{{"node", config, "--listen", "127.0.0.1:0"},
+                                  log};
+  const std::string endpoint = "127.0.0.1:" + served_port(log, node.pid());
+  const auto ctl_log = dir.file("ctl.out");
+  vitrine::test::cli_process ctl{
+      {"ctl", "--node", endpoint, "stop", "slow", "--timeout", "20"}, ctl_log};
+  std::this_thread::sleep_for(1500ms);
+  ::kill(node.pid(), SIGKILL);
+  const auto code = ctl.wait(15s);
+  CHECK(code == std::optional<int>{1});
+  const auto out = vitrine::test::read_file(ctl_log);
+  INFO(out);
+  CHECK(out.find("slow: unknown") != std::string::npos);
+  CHECK(out.find("(not confirmed)") != std::string::npos);
+  CHECK(out.find("lost the node at " + endpoint) != std::string::npos);
+  CHECK(node.wait(10s).has_value());
   CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
 }
 
