@@ -6,6 +6,7 @@
 
 #include <caf/sec.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 
@@ -16,6 +17,8 @@ namespace {
 
 constexpr std::size_t header_size = 32;  // BASP 0.17 header
 constexpr unsigned char server_handshake = 0;
+/// Silence after the first bytes of a header that ends the wait.
+constexpr std::chrono::milliseconds banner_gap{200};
 
 std::uint64_t read_be(const unsigned char* p, int bytes) {
   std::uint64_t v = 0;
@@ -42,8 +45,15 @@ caf::error check_node_greeting(const remote_endpoint& node,
   unsigned char header[header_size];
   std::size_t got = 0;
   while (got < header_size) {
-    if (os::wait_ready(connection.fd.get(), POLLIN, deadline, stop) <= 0)
-      return caf::sec::request_timeout;
+    // A node writes its header at once: a peer that sent part of 32 bytes
+    // and then nothing for a while is another server's banner (SSH's is
+    // shorter), not a node that is slow.
+    const auto wait_until =
+        got == 0 ? deadline : std::min(deadline, clock::now() + banner_gap);
+    if (os::wait_ready(connection.fd.get(), POLLIN, wait_until, stop) <= 0)
+      return got > 0 && clock::now() < deadline && !stop.stop_requested()
+                 ? caf::sec::malformed_basp_message
+                 : caf::sec::request_timeout;
     const ssize_t n =
         ::read(connection.fd.get(), header + got, header_size - got);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <string_view>
 #include <utility>
 
 namespace vitrine::os {
@@ -48,9 +49,15 @@ std::vector<std::string> tcp_addresses(const std::string& host,
     // Appended, not "[" + ...: GCC 12's -Wrestrict false positive at -O3
     // (GCC bug 105329).
     std::string address;
-    const bool v6 = a->ai_family == AF_INET6;
+    // An IPv4-mapped IPv6 address reaches the IPv4 one: spelled as it.
+    std::string_view shown = text;
+    const bool mapped = a->ai_family == AF_INET6 &&
+                        shown.starts_with("::ffff:") &&
+                        shown.find('.') != std::string_view::npos;
+    if (mapped) shown.remove_prefix(7);
+    const bool v6 = a->ai_family == AF_INET6 && !mapped;
     if (v6) address += '[';
-    address += text;
+    address += shown;
     if (v6) address += ']';
     address += ':';
     address += std::to_string(port);

@@ -352,6 +352,12 @@ TEST_CASE("vitrine watch rejects bad arguments with exit 2",
   CHECK(alias.output.find("'127.0.0.1:4100' and 'localhost:4100' name the "
                           "same node (both reach 127.0.0.1:4100)") !=
         std::string::npos);
+  // An IPv4-mapped IPv6 address reaches the IPv4 one.
+  const auto mapped = run_cli({"watch", "--node", "127.0.0.1:4100", "--node",
+                               "[::ffff:127.0.0.1]:4100"});
+  CHECK(mapped.code == 2);
+  CHECK(mapped.output.find("name the same node (both reach 127.0.0.1:4100)") !=
+        std::string::npos);
   // The same address on two ports: two nodes.
   const auto ports =
       run_cli({"watch", "--node", "127.0.0.1:4100", "--node", "127.0.0.1:4101",

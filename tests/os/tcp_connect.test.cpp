@@ -102,6 +102,9 @@ TEST_CASE("tcp_addresses lists what a host stands for", "[os][tcp]") {
   CHECK(vitrine::os::tcp_addresses("127.0.0.1", 4100) ==
         strings{"127.0.0.1:4100"});
   CHECK(vitrine::os::tcp_addresses("::1", 4100) == strings{"[::1]:4100"});
+  // The same IPv4 endpoint (a stranger's watch mirrored a node twice).
+  CHECK(vitrine::os::tcp_addresses("::ffff:127.0.0.1", 4100) ==
+        strings{"127.0.0.1:4100"});
   // localhost is 127.0.0.1 (and maybe ::1) in every /etc/hosts.
   const auto local = vitrine::os::tcp_addresses("localhost", 80);
   CHECK(std::find(local.begin(), local.end(), "127.0.0.1:80") != local.end());

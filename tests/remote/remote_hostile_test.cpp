@@ -268,6 +268,12 @@ TEST_CASE(
   SECTION("32 zero bytes") {
     greeting = std::string(32, '\0');
   }
+  // Another server's banner, shorter than a header, then silence: not a
+  // node that is slow to answer (a stranger's SSH port was reported as
+  // "stopped or overloaded?").
+  SECTION("a banner shorter than a header") {
+    greeting = "SSH-2.0-OpenSSH_9.0\r\n";
+  }
   fake_node fake{greeting};
   vitrine::runtime rt{controller_options(200, 2000)};
   vitrine::connect_options options;

@@ -38,8 +38,9 @@ tcp_connection connect_tcp(const std::string& host, std::uint16_t port,
                            const std::stop_token& stop = {});
 
 /// Every address `host` resolves to for a TCP connection to `port`, in
-/// the order connect_tcp() tries them, as "ADDR:PORT" ("[v6]:PORT");
-/// empty when it does not resolve.
+/// the order connect_tcp() tries them, as "ADDR:PORT" ("[v6]:PORT"; an
+/// IPv4-mapped IPv6 address as the IPv4 one it reaches); empty when it
+/// does not resolve.
 std::vector<std::string> tcp_addresses(const std::string& host,
                                        std::uint16_t port);
 
