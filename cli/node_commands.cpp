@@ -75,7 +75,10 @@ std::string silent_node(const remote_flags& f, os::tcp_connect_status tcp) {
     case os::tcp_connect_status::connected:
       return "unreachable: the node at " + where +
              " accepted the connection but did not answer within " + within +
-             " (stopped or overloaded?)";
+             (f.tls_cert.empty()
+                  ? " (stopped or overloaded? or a node with TLS, which "
+                    "answers only a TLS controller)"
+                  : " (stopped or overloaded?)");
     case os::tcp_connect_status::no_answer:
       return "unreachable: no TCP connection to " + where + " within " +
              within + " (host down, or packets dropped?)";

@@ -57,6 +57,8 @@ watched_node snapshot(const watched& w, const clock_pair& now) {
     out.last_contact_ms = now.unix_ms(contact);
   out.synchronisations = w.node.synchronisations();
   out.missed_transitions = w.node.missed_transitions();
+  if (w.node.status() != node_status::connected)
+    out.last_error = w.node.last_error();
   for (const auto& h : w.node.processes())
     out.processes.push_back(remote_row(w.node, h, now));
   return out;

@@ -47,7 +47,13 @@ std::string render_watch(const std::vector<watched_node>& nodes,
       process_lines.push_back(std::move(line));
     }
   }
-  return align_columns(node_lines, width) + align_columns(process_lines, width);
+  std::vector<std::vector<std::string>> reasons;
+  for (const auto& node : nodes)
+    if (!node.last_error.empty())
+      reasons.push_back({terminal_safe(node.endpoint) + ": " +
+                         terminal_safe(node.last_error)});
+  return align_columns(node_lines, width) + align_columns(reasons, width) +
+         align_columns(process_lines, width);
 }
 
 std::string fit_height(std::string text, std::size_t lines) {
@@ -74,6 +80,10 @@ std::string watch_json_line(const std::vector<watched_node>& nodes,
       item["last_contact_unix_ms"] = nullptr;
     item["synchronisations"] = node.synchronisations;
     item["missed_transitions"] = node.missed_transitions;
+    if (node.last_error.empty())
+      item["last_error"] = nullptr;
+    else
+      item["last_error"] = node.last_error;
     auto processes = nlohmann::ordered_json::array();
     for (const auto& row : node.processes) {
       processes.push_back(process_json(row, now_unix_ms));

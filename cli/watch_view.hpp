@@ -25,6 +25,9 @@ struct watched_node {
   std::uint64_t synchronisations = 0;
   std::uint64_t missed_transitions = 0;
   std::vector<status_row> processes;  ///< in the order the node reported them
+  /// Why the last connection attempt failed, while not connected ("": none
+  /// failed, or connected now).
+  std::string last_error{};
 };
 
 /// The text of one refresh, every line ending in '\n' and cut to `width`
@@ -34,8 +37,10 @@ struct watched_node {
 ///   NODE            NAME  STATUS   PID  UPTIME  RESTARTS  LAST EXIT
 ///   127.0.0.1:4100  web   running  42   3m07s   0         -
 /// A node not connected shows its state and how long ago it was last heard
-/// ("never" before the first contact); its processes keep their last known
-/// fields with status `unknown` (no uptime: nothing says they still run).
+/// ("never" before the first contact), and, below the nodes, why its last
+/// attempt failed ("127.0.0.1:4100: cannot connect (...)"); its processes
+/// keep their last known fields with status `unknown` (no uptime: nothing
+/// says they still run).
 std::string render_watch(const std::vector<watched_node>& nodes,
                          std::int64_t now_unix_ms, std::size_t width = 0);
 
@@ -45,7 +50,8 @@ std::string fit_height(std::string text, std::size_t lines);
 
 /// One refresh as one line of JSON (with its '\n'):
 /// {"at_unix_ms": T, "nodes": [{"node", "state", "last_contact_unix_ms"
-/// (null: never), "synchronisations", "missed_transitions", "processes":
+/// (null: never), "synchronisations", "missed_transitions", "last_error"
+/// (null when connected or when no attempt failed), "processes":
 /// [the objects of the status file, docs/cli.md]}]}.
 std::string watch_json_line(const std::vector<watched_node>& nodes,
                             std::int64_t now_unix_ms);

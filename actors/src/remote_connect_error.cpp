@@ -28,9 +28,13 @@ std::string describe_attempt_error(caf::actor_system& system,
       // without it closes on our ClientHello: CAF reports that either way,
       // as a failed connect (above) or as this disconnect, by timing.
       case caf::sec::disconnect_during_handshake:
+        // A certificate refused on either side ends the handshake the same
+        // way (a stranger's certificate from another CA read as "a node
+        // without TLS").
         text = tls_enabled(system)
                    ? "no vitrine node answered (no TLS handshake: a node "
-                     "without TLS, or this port is not a node's)"
+                     "without TLS, a certificate the other side's CA did "
+                     "not sign, or this port is not a node's)"
                    : "no vitrine node answered (is this port a node's?)";
         break;
       case caf::sec::malformed_basp_message:
@@ -47,7 +51,10 @@ std::string describe_attempt_error(caf::actor_system& system,
         break;
       case caf::sec::request_timeout:
         text = "no answer within " + std::to_string(timeout.count()) +
-               " ms (stopped, overloaded, or not a node?)";
+               (tls_enabled(system)
+                    ? " ms (stopped, overloaded, or not a node?)"
+                    : " ms (stopped, overloaded, not a node, or a node "
+                      "with TLS?)");
         break;
       default:
         break;

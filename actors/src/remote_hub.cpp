@@ -51,7 +51,9 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
   if (!tls && !options.insecure && !is_loopback_address(options.bind_address))
     throw std::runtime_error(
         "vitrine: refusing to serve on " + options.bind_address +
-        " without authentication: bind a loopback address, use TLS "
+        " without authentication (loopback means 127.0.0.0/8, ::1 or "
+        "localhost, as written; other names are not looked up): bind a "
+        "loopback address, use TLS "
         "(remoting_options.tls, vitrine node --tls-cert/--tls-key/--tls-ca), "
         "or accept the risk explicitly (serve_options.insecure, vitrine node "
         "--insecure)");

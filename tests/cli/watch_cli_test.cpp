@@ -206,6 +206,7 @@ TEST_CASE("vitrine watch --json prints one object per refresh",
       CHECK(node["node"] == a.endpoint);
       CHECK(node["state"] == "connected");
       CHECK(node["last_contact_unix_ms"].is_number());
+      CHECK(node["last_error"].is_null());
       std::set<pid_t> pids;
       for (const auto& p : node["processes"]) {
         CHECK(p["status"] == "running");
@@ -319,6 +320,10 @@ TEST_CASE("vitrine watch does not wait for an unreachable node",
     CHECK((state == "connecting" || state == "lost"));
     CHECK_FALSE(block->processes.contains("127.0.0.1:1"));
     CHECK(pids_if_all(*block, a.endpoint, "running") == a.program_pids());
+    // Why it is not connected, below the nodes (a stranger's typo of a
+    // port showed `connecting` and nothing else).
+    CHECK(r.output.find("127.0.0.1:1: cannot connect (nothing listening") !=
+          std::string::npos);
   }
   CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
 }
@@ -379,7 +384,13 @@ TEST_CASE("a watch block shows a lost node's processes without uptime",
   web.started_at_ms = 1'000;
   vitrine::cli::watched_node lost{"10.0.0.1:4100", "lost", 5'000, 1, 0, {web}};
   vitrine::cli::watched_node never{"10.0.0.2:4100", "connecting", {}, 0, 0, {}};
+  never.last_error = "cannot connect (nothing listening)";
   const auto text = vitrine::cli::render_watch({lost, never}, 65'000);
+  CHECK(text.find("\n10.0.0.2:4100: cannot connect (nothing listening)\n") !=
+        std::string::npos);
+  CHECK(vitrine::cli::watch_json_line({never}, 65'000)
+            .find("\"last_error\":\"cannot connect (nothing listening)\"") !=
+        std::string::npos);
   CHECK(text.find("10.0.0.1:4100  lost        1          1m00s ago\n") !=
         std::string::npos);
   CHECK(text.find("10.0.0.2:4100  connecting  0          never\n") !=
