@@ -80,18 +80,19 @@ void check_tls_files(const tls_options& tls) {
     ::SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), &phrase);
     return ctx;
   };
-  // The key alone first: a failure here is the key itself, not a mismatch.
+  // Each file alone first, in the order of the flags (a failure is the
+  // file itself, not a mismatch), then the key against the certificate.
+  const auto ctx = context();
+  if (::SSL_CTX_use_certificate_chain_file(ctx.get(),
+                                           tls.certificate.c_str()) != 1)
+    bad_file("certificate", tls.certificate,
+             "not a PEM certificate (" + openssl_errors() + ")");
   if (::SSL_CTX_use_PrivateKey_file(context().get(), tls.key.c_str(),
                                     SSL_FILETYPE_PEM) != 1)
     bad_file("key", tls.key,
              "not a PEM private key, or encrypted without the right "
              "passphrase (" +
                  openssl_errors() + ")");
-  const auto ctx = context();
-  if (::SSL_CTX_use_certificate_chain_file(ctx.get(),
-                                           tls.certificate.c_str()) != 1)
-    bad_file("certificate", tls.certificate,
-             "not a PEM certificate (" + openssl_errors() + ")");
   if (::SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key.c_str(),
                                     SSL_FILETYPE_PEM) != 1 ||
       ::SSL_CTX_check_private_key(ctx.get()) != 1)

@@ -136,6 +136,9 @@ TEST_CASE("bad TLS files are refused when the runtime is built, by name",
   CHECK(error.find("CA file '" + junk + "'") != std::string::npos);
   error = construction_error(with({junk, pki.node_key, pki.ca, {}}));
   CHECK(error.find("certificate '" + junk + "'") != std::string::npos);
+  // Both bad: the first flag's file is named (a stranger got the key's).
+  error = construction_error(with({junk, junk, pki.ca, {}}));
+  CHECK(error.find("certificate '" + junk + "'") != std::string::npos);
 
   // An encrypted key: no passphrase or a wrong one is refused (never a
   // terminal prompt); the right one is accepted.
