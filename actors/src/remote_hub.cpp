@@ -7,7 +7,9 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/publish.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <stdexcept>
 
 #include "remote_guard.hpp"
@@ -111,6 +113,15 @@ void remote_hub::close_supervise() {
 }
 
 void remote_hub::shutdown(caf::actor_system& system) {
+  caf::scoped_actor self{system};
+  // The processes have stopped: their last states go out first, while the
+  // guards still relay the connections they travel on.
+  const auto patience = std::min<std::chrono::milliseconds>(
+      options_.connection_timeout, drain_patience);
+  for (auto& [server, port] : servers_)
+    self->request(server, patience * 2, r_drain_atom::value,
+                  static_cast<std::int64_t>(patience.count()))
+        .receive([](bool) {}, [](caf::error&) {});
   guards_.clear();  // no new connection from here on
   // Servers read the runtime's registry: they must be gone before it is.
   std::vector<caf::actor> stopping;
@@ -130,7 +141,6 @@ void remote_hub::shutdown(caf::actor_system& system) {
     }
   nodes_.clear();
   if (stopping.empty()) return;
-  caf::scoped_actor self{system};
   self->wait_for(stopping);
 }
 

@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -36,8 +37,12 @@ class remote_hub {
   std::shared_ptr<node_shared> connect(caf::actor_system& system,
                                        remote_endpoint node,
                                        const connect_options& options);
-  /// Unpublishes and stops every server, closes every mirror.
+  /// Unpublishes and stops every server, closes every mirror. Each server
+  /// first sees its last states delivered to its controllers' mirrors,
+  /// waiting for each at most drain_patience (or the connection timeout,
+  /// if shorter).
   void shutdown(caf::actor_system& system);
+  static constexpr std::chrono::milliseconds drain_patience{1000};
 
  private:
   void require_enabled(caf::actor_system& system) const;

@@ -188,6 +188,7 @@ caf::behavior node_mirror(mirror_actor* self,
         if (from_server()) drop_process(self, name);
       },
       [from_server](r_alive_atom) { from_server(); },
+      [](r_ping_atom) { return r_ping_atom::value; },
       [self, heartbeat](r_tick_atom) {
         auto& st = self->state;
         // A bound on the drain, should an answer never come back.

@@ -179,6 +179,28 @@ caf::behavior node_server(server_actor* self,
           self->send(m, r_alive_atom::value);
         self->delayed_send(self, self->state.heartbeat, r_tick_atom::value);
       },
+      // The runtime shuts down, its processes stopped: the last states
+      // reach every mirror before the server goes (each mirror answers a
+      // ping sent after them), so a clean stop reads as one, not as a
+      // crash with the pids of processes gone. Answered once all answered
+      // or within `patience` each.
+      [self](r_drain_atom, std::int64_t patience_ms) -> caf::result<bool> {
+        const std::chrono::milliseconds patience{patience_ms};
+        rescan(self);
+        reconcile(self);
+        auto& mirrors = self->state.mirrors;
+        if (mirrors.empty()) return true;
+        auto promise = self->make_response_promise<bool>();
+        auto left = std::make_shared<std::size_t>(mirrors.size());
+        auto answered = [promise, left]() mutable {
+          if (--*left == 0) promise.deliver(true);
+        };
+        for (const auto& m : mirrors)
+          self->request(m, patience, r_ping_atom::value)
+              .then([answered](r_ping_atom) mutable { answered(); },
+                    [answered](caf::error&) mutable { answered(); });
+        return promise;
+      },
       [self](r_hello_atom, const caf::actor& mirror) {
         rescan(self);
         std::vector<wire_state> snapshot;

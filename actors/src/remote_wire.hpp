@@ -35,6 +35,12 @@ using r_alive_atom = caf::atom_constant<caf::atom("vr_alive")>;
 using r_cmd_atom = caf::atom_constant<caf::atom("vr_cmd")>;
 using r_signal_atom = caf::atom_constant<caf::atom("vr_signal")>;
 using r_get_atom = caf::atom_constant<caf::atom("vr_get")>;
+/// Node to mirror, answered with itself: everything sent before it was
+/// delivered (one connection keeps order).
+using r_ping_atom = caf::atom_constant<caf::atom("vr_ping")>;
+/// Hub to its node server as the runtime shuts down: push the last
+/// states, see them delivered, then answer.
+using r_drain_atom = caf::atom_constant<caf::atom("vr_drain")>;
 // Controller-local (never on the wire).
 using r_tick_atom = caf::atom_constant<caf::atom("vr_tick")>;
 using r_retry_atom = caf::atom_constant<caf::atom("vr_retry")>;

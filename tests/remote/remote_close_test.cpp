@@ -2,6 +2,7 @@
 // the node, and a node that does not answer cannot hold the close up past
 // command_timeout. The node is another OS process (remote_fixture.hpp).
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 
@@ -99,4 +100,32 @@ TEST_CASE("a frozen node holds a controller's close up to command_timeout",
   // a loaded machine; without a bound the close would wait for the node.
   CHECK(took >= 1s);
   CHECK(took < 1500ms + 200ms + 5s);
+}
+
+// Found by a stranger: after a node's clean shutdown a mirror could keep a
+// process's last pid (the final `stopped` never left the node), so a clean
+// stop read like a crash. The node now sees its last states delivered
+// before its server goes.
+TEST_CASE("a node's clean shutdown leaves its mirrors the final states",
+          "[remote]") {
+  for (int round = 0; round < 3; ++round) {
+    node_process node{4, 200, 2000};
+    controller_of controller{node.endpoint(), 200, 2000, 4};
+    REQUIRE(mirror_converges(node, controller.mirror));
+    REQUIRE(::kill(node.child.pid(), SIGTERM) == 0);
+    // Exited (left for node_process to reap: it signals the pid first).
+    siginfo_t exited{};
+    REQUIRE(::waitid(P_PID, static_cast<id_t>(node.child.pid()), &exited,
+                     WEXITED | WNOWAIT) == 0);
+    CHECK(exited.si_code == CLD_EXITED);
+    const auto deadline = clock_type::now() + patience;
+    while (controller.mirror.status() == vitrine::node_status::connected &&
+           clock_type::now() < deadline)
+      std::this_thread::sleep_for(5ms);
+    INFO("round " << round);
+    for (const auto& h : controller.mirror.processes()) {
+      INFO(h.name());
+      CHECK(h.read()->pid == 0);  // its last state: stopped, no child
+    }
+  }
 }
