@@ -72,8 +72,7 @@ mirrored_process& add_process(mirror_actor* self, const std::string& name) {
   p.forwarder =
       self->spawn(forwarder, name, caf::actor_cast<caf::weak_actor_ptr>(self));
   p.record->port.store(std::make_shared<command_port>(p.forwarder));
-  self->state.shared->registry.insert(name, p.record);
-  return p;
+  return p;  // into the registry once it holds a state (apply)
 }
 
 }  // namespace
@@ -114,7 +113,11 @@ void apply(mirror_actor* self, const wire_state& w, bool resync) {
   p.last = from_wire(w, p.record->name);
   settle(p);
   publish(p, p.last);
-  if (added) self->state.shared->notify_processes();  // node_handle::supervise
+  if (!added) return;
+  // Only now: a lookup never finds the record's initial, version-0 state
+  // (node_handle::supervise returned such a handle when it looked between).
+  self->state.shared->registry.insert(w.name, p.record);
+  self->state.shared->notify_processes();
 }
 
 namespace {
