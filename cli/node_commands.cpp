@@ -69,23 +69,21 @@ runtime_options one_shot_options(const remote_flags& f) {
 /// Why a node was not reached within --timeout-ms, from what a plain TCP
 /// connection found meanwhile.
 std::string silent_node(const remote_flags& f, os::tcp_connect_status tcp) {
-  const auto where = terminal_safe(f.endpoint);
   const auto within = std::to_string(f.timeout_ms) + " ms";
   switch (tcp) {
     case os::tcp_connect_status::connected:
-      return "unreachable: the node at " + where +
-             " accepted the connection but did not answer within " + within +
+      return "it accepted the connection but did not answer within " + within +
              (f.tls_cert.empty()
                   ? " (stopped or overloaded? or a node with TLS, which "
                     "answers only a TLS controller)"
                   : " (stopped or overloaded?)");
     case os::tcp_connect_status::no_answer:
-      return "unreachable: no TCP connection to " + where + " within " +
-             within + " (host down, or packets dropped?)";
+      return "no TCP connection within " + within +
+             " (host down, or packets dropped?)";
     case os::tcp_connect_status::refused:
       break;
   }
-  return "node " + where + " unreachable within " + within;
+  return "no answer within " + within;
 }
 
 /// Connects and waits for the first snapshot; throws when unreachable.
@@ -108,11 +106,15 @@ node_handle connect_or_throw(runtime& rt, const remote_flags& f) {
   const auto deadline = clock_type::now() + timeout;
   while (!node.wait_connected(
       std::min(deadline, clock_type::now() + std::chrono::milliseconds{20}))) {
+    // One wording for every cause: "node HOST:PORT unreachable: why".
+    const auto unreachable = [&](const std::string& why) {
+      return std::runtime_error("node " + terminal_safe(f.endpoint) +
+                                " unreachable: " + why);
+    };
     if (auto why = node.last_error(); !why.empty())
-      throw std::runtime_error("node " + terminal_safe(f.endpoint) +
-                               " unreachable: " + terminal_safe(why));
+      throw unreachable(terminal_safe(why));
     if (clock_type::now() >= deadline)
-      throw std::runtime_error(silent_node(f, tcp.get()));
+      throw unreachable(silent_node(f, tcp.get()));
   }
   return node;
 }

@@ -34,7 +34,7 @@ process_handle node_handle::supervise(const process_spec& spec) const {
   if (shared.status() == node_status::closed)
     throw std::runtime_error(node + ": the node_handle is closed");
   if (!shared.wait_for(node_status::connected, clock::now() + timeout))
-    throw std::runtime_error(node + " is not reachable (" +
+    throw std::runtime_error(node + " unreachable (" +
                              std::string{to_string(shared.status())} + " for " +
                              ms_text(timeout) + ")");
   caf::actor server;
@@ -43,7 +43,7 @@ process_handle node_handle::supervise(const process_spec& spec) const {
     server = shared.server;
   }
   if (!server)
-    throw std::runtime_error(node + " is not reachable (" +
+    throw std::runtime_error(node + " unreachable (" +
                              std::string{to_string(shared.status())} + ")");
 
   auto& system = caf::actor_cast<caf::abstract_actor*>(server)->home_system();

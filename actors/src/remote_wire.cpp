@@ -83,16 +83,31 @@ core::process_state from_wire(const wire_state& w,
 
 namespace {
 
-/// A host name or IPv4 address: letters, digits, '.', '-', '_'; at most
-/// 253 characters (a DNS name's limit).
-bool plain_host(std::string_view host) {
-  if (host.empty() || host.size() > 253) return false;
-  for (const char c : host) {
+/// A DNS label: 1..63 letters, digits, '-' or '_', not starting or ending
+/// with '-'.
+bool host_label(std::string_view label) {
+  if (label.empty() || label.size() > 63 || label.front() == '-' ||
+      label.back() == '-')
+    return false;
+  for (const char c : label) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+                    (c >= '0' && c <= '9') || c == '-' || c == '_';
     if (!ok) return false;
   }
   return true;
+}
+
+/// A host name or IPv4 address: labels joined by '.', one trailing '.'
+/// allowed (a rooted name); at most 253 characters (a DNS name's limit).
+bool plain_host(std::string_view host) {
+  if (host.size() > 1 && host.back() == '.') host.remove_suffix(1);
+  if (host.empty() || host.size() > 253) return false;
+  for (;;) {
+    const auto dot = host.find('.');
+    if (!host_label(host.substr(0, dot))) return false;
+    if (dot == std::string_view::npos) return true;
+    host.remove_prefix(dot + 1);
+  }
 }
 
 /// The inside of "[...]": an IPv6 address (hex digits, ':', '.' for an

@@ -108,8 +108,9 @@ TEST_CASE("a node stopped past --timeout-ms is reported as not answering",
   const double took = seconds_since(start);
   INFO(status.output);
   CHECK(status.code == 1);
-  CHECK(status.output.find("unreachable: the node at " + n.endpoint +
-                           " accepted the connection but did not answer "
+  CHECK(status.output.find("node " + n.endpoint +
+                           " unreachable: it accepted the connection but "
+                           "did not answer "
                            "within 1500 ms (stopped or overloaded? or a "
                            "node with TLS, which answers only a TLS "
                            "controller)") != std::string::npos);

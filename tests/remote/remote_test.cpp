@@ -259,8 +259,15 @@ TEST_CASE("endpoints parse as HOST:PORT", "[remote]") {
   // What a stranger passed and the old parser took.
   for (const char* bad :
        {"[::1:80", "::1:80", " 127.0.0.1:80", "127.0.0.1 :80", "host:+80",
-        "host:", "[]:80", "[::1]x:80", "h\xc3\xa9:80", "[::g]:80"})
+        "host:", "[]:80", "[::1]x:80", "h\xc3\xa9:80", "[::g]:80", "a..b:80",
+        ".a:80", "..:80", ".:80", "-a:80", "a-.b:80", "[fe80::1%a.b]:80"})
     CHECK_FALSE(vitrine::remote_endpoint::parse(bad));
-  CHECK_FALSE(vitrine::remote_endpoint::parse(std::string(254, 'a') + ":80"));
-  CHECK(vitrine::remote_endpoint::parse(std::string(253, 'a') + ":80"));
+  CHECK(vitrine::remote_endpoint::parse("node.example.:80"));
+  // A label holds at most 63 characters, a name at most 253.
+  const std::string label(63, 'a');
+  const std::string longest =
+      label + "." + label + "." + label + "." + std::string(61, 'a');  // 253
+  CHECK(vitrine::remote_endpoint::parse(longest + ":80"));
+  CHECK_FALSE(vitrine::remote_endpoint::parse(longest + "a:80"));
+  CHECK_FALSE(vitrine::remote_endpoint::parse(std::string(64, 'a') + ":80"));
 }
