@@ -12,6 +12,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "support/freeze.hpp"
 #include "support/leftovers.hpp"
 #include "support/piped_child.hpp"
 #include "test_support.hpp"
@@ -175,7 +176,7 @@ TEST_CASE("a group marked just before the host dies is killed with it",
   REQUIRE(at_least(run.marker, 2, 10'000ms));
   const pid_t guard = settled_guardian_of(run.host->pid());
   REQUIRE(guard != 0);
-  REQUIRE(::kill(guard, SIGSTOP) == 0);
+  REQUIRE(vitrine::test::freeze(guard));
   struct resume_at_exit {
     pid_t pid;
     ~resume_at_exit() { ::kill(pid, SIGCONT); }

@@ -12,6 +12,7 @@
 #include "cli_driver.hpp"
 #include "commands.hpp"
 #include "live_run.hpp"
+#include "support/freeze.hpp"
 #include "vitrine/status_reader.hpp"
 
 using namespace vitrine::test;
@@ -27,7 +28,7 @@ using clock = std::chrono::steady_clock;
 class frozen {
  public:
   explicit frozen(pid_t pid) : pid_(pid) {
-    REQUIRE(::kill(pid_, SIGSTOP) == 0);
+    REQUIRE(vitrine::test::freeze(pid_));
   }
   ~frozen() { resume(); }
   frozen(const frozen&) = delete;

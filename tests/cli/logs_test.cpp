@@ -1,8 +1,6 @@
 // `vitrine logs` against real runs: -f on a capture that rotates many
 // times between two polls, a reader that goes away while the program is
 // idle, and what `logs` refuses.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
 #include <algorithm>
@@ -14,8 +12,11 @@
 #include <memory>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
 #include "fake_state.hpp"
 #include "live_run.hpp"
+#include "support/freeze.hpp"
 
 using namespace vitrine::test;
 using namespace std::chrono_literals;
@@ -117,7 +118,7 @@ TEST_CASE("logs -f says so when rotation removed output it had not read",
                    "{ capture = \"seq.log\", max_bytes = 2000, backups = 2 }")};
   const auto output = run.dir().file("follow.out");
   auto follow = follow_when_ready(run, output);
-  REQUIRE(::kill(follow->pid(), SIGSTOP) == 0);
+  REQUIRE(vitrine::test::freeze(follow->pid()));
   std::ofstream{gate.file("go")};
   REQUIRE(wait_for_text(run.dir().file("seq.log"), "DONE\n", 20s,
                         run.process().pid()));

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cli_driver.hpp"
+#include "support/freeze.hpp"
 #include "support/leftovers.hpp"
 #include "vitrine/os/unique_fd.hpp"
 
@@ -67,7 +68,7 @@ TEST_CASE("status --node waits up to --timeout-ms for a node stopped a while",
   // Stopped for a second, well within the 5 s timeout: once it resumes it
   // answers, and status succeeds (CAF used to drop the connection at its
   // next heartbeat tick, ~0.5 s, whatever --timeout-ms said).
-  REQUIRE(::kill(n.node.pid(), SIGSTOP) == 0);
+  REQUIRE(vitrine::test::freeze(n.node.pid()));
   std::thread resume{[pid = n.node.pid()] {
     std::this_thread::sleep_for(1s);
     ::kill(pid, SIGCONT);
@@ -85,7 +86,7 @@ TEST_CASE("status --node waits up to --timeout-ms for a node stopped a while",
   CHECK(took < 5.0);
 
   // ctl --node too.
-  REQUIRE(::kill(n.node.pid(), SIGSTOP) == 0);
+  REQUIRE(vitrine::test::freeze(n.node.pid()));
   std::thread resume_again{[pid = n.node.pid()] {
     std::this_thread::sleep_for(1s);
     ::kill(pid, SIGCONT);
@@ -101,7 +102,7 @@ TEST_CASE("status --node waits up to --timeout-ms for a node stopped a while",
 TEST_CASE("a node stopped past --timeout-ms is reported as not answering",
           "[cli][remote]") {
   stoppable_node n;
-  REQUIRE(::kill(n.node.pid(), SIGSTOP) == 0);
+  REQUIRE(vitrine::test::freeze(n.node.pid()));
   const auto start = clock_type::now();
   auto status =
       run_cli({"status", "--node", n.endpoint, "--timeout-ms", "1500"});

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/freeze.hpp"
+
 #include <thread>
 
 #include "remote_fixture.hpp"
@@ -82,7 +84,7 @@ TEST_CASE("a frozen node holds a controller's close up to command_timeout",
   auto handle = mirror.find("p0");
   REQUIRE(handle);
 
-  REQUIRE(::kill(node.child.pid(), SIGSTOP) == 0);
+  REQUIRE(freeze(node.child.pid()));
   REQUIRE(handle.signal(SIGCONT));  // never answered while frozen
   const auto began = clock_type::now();
   // shutdown() waits for the mirror also when close() came first (it did
