@@ -274,20 +274,26 @@ int ctl_command(const remote_flags& f, const std::string& verb,
     auto cmd = verb == "start"  ? h.start()
                : verb == "stop" ? h.stop()
                                 : h.restart();
-    // --no-wait: once the node applied it (its effect may follow later).
-    const bool applied = no_wait ? cmd.wait_until(deadline)
-                                 : cmd.wait_until(
-                                       [&](const core::process_state& s) {
-                                         return settled(verb, before, s);
-                                       },
-                                       deadline);
     using core::process_status;
+    // --no-wait: once the node applied it (its effect may follow later).
+    // The node lost (`unknown`) ends the wait too, applied or not: a
+    // command the node had not applied is dropped with the connection, so
+    // waiting on for it would only wait out --timeout.
+    const bool ended =
+        cmd && h.wait_until(
+                   [&](const core::process_state& s) {
+                     if (s.status == process_status::unknown) return true;
+                     return s.applied_command >= cmd.ticket() &&
+                            (no_wait || settled(verb, before, s));
+                   },
+                   deadline);
     const auto now = *h.read();
-    // The node went away during the wait (`unknown` ends it): the effect
-    // was not seen, whatever the node did.
+    // The node went away during the wait: the effect was not seen,
+    // whatever the node did.
     const bool node_lost = now.status == process_status::unknown;
+    const bool applied = ended && !node_lost;
     print_line(h, now, no_wait ? "sent; " : "",
-               applied && !node_lost ? "" : " (not confirmed)");
+               applied ? "" : " (not confirmed)");
     if (node_lost && !lost) {
       const auto why = node.last_error();
       std::cerr << "vitrine: lost the node at " << terminal_safe(f.endpoint)
@@ -295,7 +301,7 @@ int ctl_command(const remote_flags& f, const std::string& verb,
                 << (why.empty() ? "" : ": " + terminal_safe(why)) << "\n";
     }
     lost = lost || node_lost;
-    timed_out = timed_out || !applied;
+    timed_out = timed_out || !ended;
     if (no_wait || !applied || node_lost) continue;
     const auto status = now.status;
     const bool ok = status == process_status::exited ||

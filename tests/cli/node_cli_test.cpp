@@ -240,22 +240,29 @@ TEST_CASE("ctl --node says so when the node is lost before the effect",
   const std::string program =
       "[[program]]\nname = \"slow\"\ncommand = [\"/bin/sh\", \"-c\", "
       "\"trap '' TERM; sleep 1000." +
-      token + "; :\"]\nstartsecs_ms = 0\nstop_timeout_ms = 20000\n";
+      token + "; :\"]\nstartsecs_ms = 0\nstop_timeout_ms = 20000\n" +
+      "[[program]]\nname = \"next\"\ncommand = [\"sleep\", \"1000." + token +
+      "\"]\nstartsecs_ms = 0\n";
   const auto config = dir.write("slow.toml", program);
   vitrine::test::cli_process node{{"node", config, "--listen", "127.0.0.1:0"},
                                   log};
   const std::string endpoint = "127.0.0.1:" + served_port(log, node.pid());
   const auto ctl_log = dir.file("ctl.out");
   vitrine::test::cli_process ctl{
-      {"ctl", "--node", endpoint, "stop", "slow", "--timeout", "20"}, ctl_log};
+      {"ctl", "--node", endpoint, "stop", "slow", "next", "--timeout", "20"},
+      ctl_log};
   std::this_thread::sleep_for(1500ms);
   ::kill(node.pid(), SIGKILL);
+  // `next`'s stop goes out after the node was lost: never applied, it
+  // waited out --timeout (exit 5 after 20 s) until the loss ended its wait.
   const auto code = ctl.wait(15s);
   CHECK(code == std::optional<int>{1});
   const auto out = vitrine::test::read_file(ctl_log);
   INFO(out);
   CHECK(out.find("slow: unknown") != std::string::npos);
-  CHECK(out.find("(not confirmed)") != std::string::npos);
+  CHECK(out.find("next: unknown") != std::string::npos);
+  CHECK(vitrine::test::count_of(out, "(not confirmed)") == 2);
+  CHECK(vitrine::test::count_of(out, "lost the node at") == 1);
   CHECK(out.find("lost the node at " + endpoint) != std::string::npos);
   CHECK(node.wait(10s).has_value());
   CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
