@@ -96,7 +96,8 @@ void show(const std::vector<watched>& nodes, bool json, bool terminal) {
 }
 
 /// Throws a usage error when two of `nodes` name one node: the same
-/// endpoint (host names compared without case, "07000" as "7000"), or
+/// endpoint (host names compared without case or a trailing '.', "07000"
+/// as "7000"), or
 /// names of one address ("localhost:4100" and "127.0.0.1:4100").
 void refuse_aliases(const std::vector<std::string>& nodes) {
   if (nodes.size() < 2) return;              // no name lookup for one node
@@ -107,6 +108,8 @@ void refuse_aliases(const std::vector<std::string>& nodes) {
     std::transform(endpoint.host.begin(), endpoint.host.end(),
                    endpoint.host.begin(),
                    [](unsigned char c) { return std::tolower(c); });
+    if (endpoint.host.size() > 1 && endpoint.host.back() == '.')
+      endpoint.host.pop_back();  // "node." is the rooted spelling of "node"
     spelled.push_back(endpoint.to_string());
     auto keys = os::tcp_addresses(endpoint.host, endpoint.port);
     keys.push_back(spelled.back());

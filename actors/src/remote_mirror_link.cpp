@@ -83,22 +83,29 @@ void attempt_failed(mirror_actor* self, std::uint64_t me, const caf::error& e) {
   schedule_retry(self);
 }
 
+/// What is left of the attempt's time (at least 1 ms: a request needs a
+/// timeout, and the step then fails as timed out).
+std::chrono::milliseconds attempt_time_left(const mirror_actor* self) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      self->state.attempt_deadline - clock::now());
+  return std::max(left, std::chrono::milliseconds{1});
+}
+
 void connect_middleman(mirror_actor* self, std::uint64_t me) {
   auto& st = self->state;
-  const auto timeout = st.shared->options.attempt_timeout;
   auto on_error = [self, me](caf::error& e) { attempt_failed(self, me, e); };
   // With TLS, the OpenSSL module's connector: the same BASP, encrypted.
-  self->request(connector(self->system()), timeout, caf::connect_atom::value,
-                st.shared->endpoint.host, st.shared->endpoint.port)
+  self->request(connector(self->system()), attempt_time_left(self),
+                caf::connect_atom::value, st.shared->endpoint.host,
+                st.shared->endpoint.port)
       .then(
-          [self, me, timeout, on_error](const caf::node_id&,
-                                        caf::strong_actor_ptr& ptr,
-                                        const std::set<std::string>&) {
+          [self, me, on_error](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                               const std::set<std::string>&) {
             if (self->state.attempt != me) return;
             auto server = caf::actor_cast<caf::actor>(std::move(ptr));
             if (!server) return schedule_retry(self);
             self->monitor(server);
-            self->request(server, timeout, r_hello_atom::value,
+            self->request(server, attempt_time_left(self), r_hello_atom::value,
                           caf::actor{self})
                 .then(
                     [self, me, server](std::vector<wire_state>& snapshot) {
@@ -110,13 +117,15 @@ void connect_middleman(mirror_actor* self, std::uint64_t me) {
           on_error);
 }
 
-/// A new connection attempt. Without TLS the port's first message is
-/// checked on a connection of our own before CAF reads one
-/// (remote_greeting.hpp), by a detached actor: it blocks up to the attempt
-/// timeout. Its answer is r_greeted.
+/// A new connection attempt: the greeting check, CAF's connection and the
+/// first snapshot, all within one attempt timeout. Without TLS the port's
+/// first message is checked on a connection of our own before CAF reads
+/// one (remote_greeting.hpp), by a detached actor: it blocks up to the
+/// attempt timeout. Its answer is r_greeted.
 void attempt(mirror_actor* self) {
   auto& st = self->state;
   const std::uint64_t me = ++st.attempt;
+  st.attempt_deadline = clock::now() + st.shared->options.attempt_timeout;
   if (tls_enabled(self->system())) return connect_middleman(self, me);
   self->spawn<caf::detached>(
       [me](caf::event_based_actor* greeter, caf::actor mirror,

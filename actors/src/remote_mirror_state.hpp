@@ -40,6 +40,8 @@ struct mirror_state {
   std::shared_ptr<node_shared> shared;
   caf::actor server;
   std::uint64_t attempt = 0;  // stale replies and timers carry an older one
+  /// When the attempt under way must have ended (its steps share it).
+  clock::time_point attempt_deadline{};
   std::chrono::milliseconds backoff{0};
   std::unordered_map<std::string, mirrored_process> processes;
   /// Commands and signals sent to the node and not answered yet.

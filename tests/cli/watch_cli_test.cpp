@@ -351,6 +351,12 @@ TEST_CASE("vitrine watch rejects bad arguments with exit 2",
   CHECK(spelled.code == 2);
   CHECK(spelled.output.find("'localhost:04100' is given twice") !=
         std::string::npos);
+  // A rooted name (trailing '.') is the same name.
+  const auto rooted = run_cli({"watch", "--node", "node-a.example:4100",
+                               "--node", "NODE-A.example.:4100"});
+  CHECK(rooted.code == 2);
+  CHECK(rooted.output.find("'NODE-A.example.:4100' is given twice") !=
+        std::string::npos);
   const auto alias = run_cli(
       {"watch", "--node", "127.0.0.1:4100", "--node", "localhost:4100"});
   CHECK(alias.code == 2);

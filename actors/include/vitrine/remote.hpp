@@ -158,7 +158,8 @@ struct serve_options {
 
 /// How runtime::connect() reaches a node and retries.
 struct connect_options {
-  /// One connection attempt (TCP, CAF's handshake, the first snapshot).
+  /// One connection attempt, its steps together: the port's greeting
+  /// check (without TLS), TCP and CAF's handshake, the first snapshot.
   std::chrono::milliseconds attempt_timeout{2000};
   /// A forwarded command's round trip; also how long a close waits for
   /// the answers to commands already forwarded.
