@@ -104,13 +104,13 @@ node_handle connect_or_throw(runtime& rt, const remote_flags& f) {
   // One attempt: a refused connection or a name that does not resolve is
   // an answer, not a reason to wait out the timeout.
   const auto deadline = clock_type::now() + timeout;
+  // One wording for every cause: "node HOST:PORT unreachable: WHY".
+  const auto unreachable = [&](const std::string& why) {
+    return std::runtime_error("node " + terminal_safe(f.endpoint) +
+                              " unreachable: " + why);
+  };
   while (!node.wait_connected(
       std::min(deadline, clock_type::now() + std::chrono::milliseconds{20}))) {
-    // One wording for every cause: "node HOST:PORT unreachable: why".
-    const auto unreachable = [&](const std::string& why) {
-      return std::runtime_error("node " + terminal_safe(f.endpoint) +
-                                " unreachable: " + why);
-    };
     if (auto why = node.last_error(); !why.empty())
       throw unreachable(terminal_safe(why));
     if (clock_type::now() >= deadline)
