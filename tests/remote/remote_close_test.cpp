@@ -6,11 +6,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "support/freeze.hpp"
-
 #include <thread>
 
 #include "remote_fixture.hpp"
+#include "support/freeze.hpp"
 #include "vitrine/os/process_scan.hpp"
 
 namespace {

@@ -200,8 +200,8 @@ TEST_CASE(
   CHECK(idle.read()->pid == 0);
   CHECK(idle.read()->version >= 1);  // the mirror's own count starts at 1
   // The mirror named a new process before it published its first state: a
-  // supervise() that looked in between returned a version-0 handle (CI,
-  // once in about thirty runs). A reader polling find() meanwhile sees
+  // supervise() that looked in between returned a version-0 handle (CI of
+  // stop 29, once). A reader polling find() meanwhile sees
   // that window far more often than supervise() alone.
   constexpr int more = 12;
   std::atomic<bool> adding{true};
