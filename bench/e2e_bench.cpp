@@ -5,7 +5,8 @@
 //                               counters: heap and RSS bytes per process
 //   e2e/sweep/<mode>            read the status of all N (one full sweep
 //                               per iteration) while a thread crashes a
-//                               random process every 2 ms
+//                               random process, waits until it runs
+//                               again, pauses 2 ms, and repeats
 //   e2e/sweep/hybrid_copy       the same, copying each whole state out (its
 //                               name's shared_ptr too): what the copy costs
 //   e2e/restart_latency/<mode>  SIGKILL one of the N children (a settle
@@ -117,26 +118,53 @@ void start_all(benchmark::State& state, const read_policy* mode) {
   }
 }
 
-// Crashes a random process every 2 ms until stopped.
+// Crashes a random process, waits until it runs again (seen by
+// subscription, the same in both modes; at most 1 s), pauses 2 ms, and
+// repeats until stopped: one crash in flight at a time, so the crash rate
+// follows how fast the machine restarts (a fixed rate above it would pile
+// up exits faster than they are restarted and starve the sweep).
 class crash_injector {
  public:
-  explicit crash_injector(fleet& f)
-      : thread_([this, &f] {
-          std::minstd_rand random{7};
-          const auto& all = f.processes();
-          while (!done_.load()) {
-            all[random() % all.size()].signal(SIGKILL);
-            std::this_thread::sleep_for(2ms);
-          }
-        }) {}
+  explicit crash_injector(fleet& f) : thread_([this, &f] { run(f); }) {}
   ~crash_injector() {
     done_ = true;
     thread_.join();
   }
+  /// Crashes per second so far.
+  double rate() const {
+    const duration<double> elapsed = steady_clock::now() - started_;
+    return static_cast<double>(crashes_.load()) / elapsed.count();
+  }
 
  private:
+  void run(fleet& f) {
+    caf::scoped_actor self{f.rt().system()};
+    std::minstd_rand random{7};
+    const auto& all = f.processes();
+    while (!done_.load()) {
+      const auto& victim = all[random() % all.size()];
+      victim.subscribe(self);  // reaches the actor before the signal
+      victim.signal(SIGKILL);
+      const auto deadline = steady_clock::now() + 1s;
+      bool left_running = false, back = false;
+      while (!back && steady_clock::now() < deadline)
+        self->receive(
+            [&](vitrine::state_changed_atom, const process_state& s) {
+              const bool running = s.status == process_status::running;
+              back = left_running && running;
+              left_running = left_running || !running;
+            },
+            caf::after(deadline - steady_clock::now()) >> [] {});
+      victim.unsubscribe(self);
+      ++crashes_;
+      std::this_thread::sleep_for(2ms);
+    }
+  }
+
+  const steady_clock::time_point started_ = steady_clock::now();
+  std::atomic<std::uint64_t> crashes_{0};
   std::atomic<bool> done_{false};
-  std::thread thread_;
+  std::thread thread_;  // last: starts once the members above exist
 };
 
 void sweep(benchmark::State& state, fleet* f) {
@@ -149,6 +177,7 @@ void sweep(benchmark::State& state, fleet* f) {
     benchmark::DoNotOptimize(running);
   }
   state.counters["processes"] = static_cast<double>(f->processes().size());
+  state.counters["crashes_per_second"] = crashes.rate();
 }
 
 void sweep_copy(benchmark::State& state, fleet* f) {
@@ -162,6 +191,7 @@ void sweep_copy(benchmark::State& state, fleet* f) {
     benchmark::DoNotOptimize(running);
   }
   state.counters["processes"] = static_cast<double>(f->processes().size());
+  state.counters["crashes_per_second"] = crashes.rate();
 }
 
 /// p50, p99 and max of `samples` (sorted here) as counters; the p50 is the

@@ -181,7 +181,8 @@ def section_push(p: dict[str, dict], e2e: dict[str, dict],
         if seq and e2e_seq and n == 1000:
             out += ["", "results.md's end-to-end messaging sweep (the same "
                     "blocking reader over 1,000 processes, in another binary "
-                    "and run, with crashes injected every 2 ms) took "
+                    "and run, with one crash in flight at a time, 2 ms apart) "
+                    "took "
                     f"{ns(e2e_seq['real_time'] * 1e3)} against "
                     f"{ns(seq['p50'])} here; this study does not measure "
                     "why the two runs differ."]
