@@ -203,9 +203,13 @@ def section_vitrine_bench_e2e(run: Run, img_dir: Path, img_rel: str) -> Section:
     if launch := e2e_launch_table(run):
         s.tables.append(launch)
 
-    m_start, m_heap, m_sweep, m_sweep_cpu = (metrics[0][1], metrics[1][1],
-                                             metrics[3][1], metrics[4][1])
-    m_p50, m_p99 = metrics[6][1], metrics[7][1]
+    by_name = {what: vals for what, vals, _ in metrics}
+    m_start = by_name[f"time to all {n:,} running"]
+    m_heap = by_name["heap per process"]
+    m_sweep = by_name[f"full sweep ({n:,} states)"]
+    m_sweep_cpu = by_name["full sweep, CPU time of the sweeping thread"]
+    m_p50 = by_name["crash to restarted, p50"]
+    m_p99 = by_name["crash to restarted, p99"]
     s.notes.append(
         "supervisord, s6 and `vitrine run` are measured on this workload by "
         "`scripts/peers.py`: see the peers section (when this run had them).")

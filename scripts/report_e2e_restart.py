@@ -49,12 +49,14 @@ def e2e_restart_why(run: Run, n: int) -> dict[str, str]:
     at = {} if hybrid is None else {
         k[3:-3]: v * 1e3 for k, v in hybrid.counters.items()
         if k.startswith("at_") and k.endswith("_us")}
-    raw_p50 = None if raw is None else raw.counters.get("p50_us")
+    def raw_ns(counter: str) -> float | None:
+        x = None if raw is None else raw.counters.get(counter)
+        return None if x is None else x * 1e3
+
     text = ("The raw loop in the same binary ("
             f"{raw_restart_protocol(run, n)}; until the new child has "
-            "exec'd) took "
-            f"{fmt_ns(None if raw_p50 is None else raw_p50 * 1e3)} at the "
-            "median. ")
+            f"exec'd) took {fmt_ns(raw_ns('p50_us'))} at the median and "
+            f"{fmt_ns(raw_ns('p99_us'))} at p99. ")
     if {"exit_seen", "granted", "launched", "published"} <= at.keys():
         text += (
             "Where vitrine's time went in this run (medians of each point, "
