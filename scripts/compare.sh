@@ -4,11 +4,12 @@
 # terminal and to docs/results.md (plots in docs/img/).
 #
 #   scripts/compare.sh           full run: 15 repetitions, default min time
-#                                (e2e: 5 repetitions), ~45 min on the 2-vCPU
-#                                VM with peers (2,633 s of benchmarks on
-#                                2026-11-30)
+#                                (e2e: 5 repetitions), 45-50 min on the
+#                                2-vCPU VM with peers (2,633 s of benchmarks
+#                                on 2026-11-30, 2,923 s on 2026-12-02)
 #   scripts/compare.sh --quick   5 repetitions, 0.05 s min time (e2e: 3
-#                                repetitions): a smoke run
+#                                repetitions): a smoke run (5 min 54 s with
+#                                --no-peers on 2026-12-02)
 #   scripts/compare.sh --peers   also install supervisord and s6 from Debian
 #                                (scripts/setup.sh --peers) and measure them
 #   scripts/compare.sh --no-peers  skip the peers even when installed
