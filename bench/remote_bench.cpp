@@ -29,6 +29,16 @@
 //                          to compete with the path for the two cores;
 //                          the only difference from the row above.
 //                          Skipped where bare_sleep is not built.
+//   remote/propagation/run_queue_wait
+//                          the first row again (1,000 samples), reading
+//                          after each sample how long the node's and the
+//                          controller's threads were runnable but waiting
+//                          for a CPU since the previous one (schedstat,
+//                          run_queue_wait.hpp): the waits of the start
+//                          samples over 1 ms against those under (same
+//                          window: backoff end, spawn, propagation). A
+//                          separate row, so the reads (~20 preads a
+//                          sample) stay out of the first one.
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -45,6 +55,7 @@
 #include <vector>
 
 #include "remote_nodes.hpp"
+#include "run_queue_wait.hpp"
 #include "vitrine/messages.hpp"
 #include "vitrine/runtime.hpp"
 
@@ -219,11 +230,53 @@ bool swap_churn(const char* from, const char* to) {
              vitrine::core::process_status::running, deadline);
 }
 
-/// Propagation of the transitions of `program`, restarted every 5 ms.
-void BM_remote_propagation(benchmark::State& state, const char* program) {
+/// The start samples of the run_queue_wait row: each one's run-queue wait
+/// (all threads of the node and the controller, since the previous sample:
+/// the backoff's end, the spawn and the propagation), split at 1 ms of
+/// delay.
+struct wait_samples {
+  explicit wait_samples(std::initializer_list<pid_t> processes)
+      : threads{processes}, total_before{threads.total_ns()} {}
+
+  vitrine::bench::run_queue_wait threads;
+  std::uint64_t total_before;
+  std::vector<double> over_delays_us, over_waits_us;
+  std::vector<double> under_delays_us, under_waits_us;
+
+  void add(double delay_us, double waited_us) {
+    const bool over = delay_us > 1000.0;
+    (over ? over_delays_us : under_delays_us).push_back(delay_us);
+    (over ? over_waits_us : under_waits_us).push_back(waited_us);
+  }
+
+  /// The wait since the previous call, in microseconds.
+  double take() {
+    const std::uint64_t total = threads.total_ns();
+    const double us = static_cast<double>(total - total_before) / 1000.0;
+    total_before = total;
+    return us;
+  }
+};
+
+double percentile(std::vector<double>& v, double q) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[static_cast<std::size_t>(q * (v.size() - 1))];
+}
+
+/// Propagation of the transitions of `program`, restarted every 5 ms;
+/// `waits` (the run_queue_wait row) also reads each sample's wait for a CPU.
+void BM_remote_propagation(benchmark::State& state, const char* program,
+                           bool waits = false) {
   if (!node) return state.SkipWithError("the churn node was stopped");
   auto h = node.find(program);
   if (!h) return state.SkipWithError("bare_sleep is not built here");
+  std::optional<wait_samples> w;
+  if (waits) {
+    w.emplace(std::initializer_list<pid_t>{node_pid, ::getpid()});
+    if (!w->threads.available())
+      return state.SkipWithError("no /proc/PID/task/TID/schedstat here");
+  }
+  const std::size_t samples = waits ? 1000 : 2000;
   std::vector<double> delays_us;
   // Split by kind: `running` is published as the node's new child has
   // just exec'd; the others (`backoff`, `exited`) follow an exit.
@@ -231,17 +284,19 @@ void BM_remote_propagation(benchmark::State& state, const char* program) {
   for (auto _ : state) {
     const auto deadline = clock_type::now() + 20s;
     std::uint64_t seen = h.read()->version;
-    while (delays_us.size() < 2000 && clock_type::now() < deadline) {
+    if (w) w->take();
+    while (delays_us.size() < samples && clock_type::now() < deadline) {
       if (!h.wait_for_version_after(seen, clock_type::now() + 1s)) continue;
       const auto t = now_ns();
       auto s = h.read();
       seen = s->version;
+      const double waited_us = w ? w->take() : 0.0;
       if (auto at = node_stamp(*s)) {
         const double us = static_cast<double>(t - *at) / 1000.0;
         delays_us.push_back(us);
-        (s->status == vitrine::core::process_status::running ? starts_us
-                                                             : others_us)
-            .push_back(us);
+        const bool start = s->status == vitrine::core::process_status::running;
+        (start ? starts_us : others_us).push_back(us);
+        if (w && start) w->add(us, waited_us);
       }
     }
   }
@@ -252,10 +307,7 @@ void BM_remote_propagation(benchmark::State& state, const char* program) {
                  std::string{to_string(h.read()->status)}.c_str());
     return state.SkipWithError("no transition matched");
   }
-  auto pct = [](std::vector<double>& v, double q) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0.0 : v[static_cast<std::size_t>(q * (v.size() - 1))];
-  };
+  const auto pct = percentile;
   state.counters["p50_us"] = pct(delays_us, 0.50);
   state.counters["p99_us"] = pct(delays_us, 0.99);
   state.counters["samples"] = static_cast<double>(delays_us.size());
@@ -265,6 +317,13 @@ void BM_remote_propagation(benchmark::State& state, const char* program) {
   state.counters["exit_p50_us"] = pct(others_us, 0.50);
   state.counters["exit_p99_us"] = pct(others_us, 0.99);
   state.counters["exit_samples"] = static_cast<double>(others_us.size());
+  if (!w) return;
+  state.counters["start_over_1ms_samples"] =
+      static_cast<double>(w->over_delays_us.size());
+  state.counters["start_over_1ms_delay_p50_us"] = pct(w->over_delays_us, 0.5);
+  state.counters["start_over_1ms_wait_p50_us"] = pct(w->over_waits_us, 0.5);
+  state.counters["start_under_1ms_delay_p50_us"] = pct(w->under_delays_us, 0.5);
+  state.counters["start_under_1ms_wait_p50_us"] = pct(w->under_waits_us, 0.5);
 }
 BENCHMARK_CAPTURE(BM_remote_propagation, sleep, "churn")
     ->Name("remote/propagation")
@@ -280,6 +339,11 @@ void BM_remote_propagation_bare(benchmark::State& state) {
 }
 BENCHMARK(BM_remote_propagation_bare)
     ->Name("remote/propagation/bare_child")
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK_CAPTURE(BM_remote_propagation, waits, "churn", true)
+    ->Name("remote/propagation/run_queue_wait")
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 

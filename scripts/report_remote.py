@@ -39,19 +39,52 @@ def _fleet(run: Run) -> Bench | None:
                  if b.kind == "remote" and b.variant == "fleet"), None)
 
 
-def _propagation(run: Run) -> tuple[Bench | None, Bench | None]:
-    """The `remote/propagation` row (churn = `sleep 0.005`) and its
-    bare_child variant (churn_bare, running bare_sleep in its place)."""
-    bare = run.named("remote/propagation/bare_child")
+VARIANT_ROWS = ("remote/propagation/bare_child",
+                "remote/propagation/run_queue_wait")
+
+
+def _propagation(run: Run) -> tuple[Bench | None, Bench | None,
+                                     Bench | None]:
+    """The `remote/propagation` row (churn = `sleep 0.005`), its
+    bare_child variant (churn_bare, running bare_sleep in its place) and
+    its run_queue_wait variant (the first again, reading each sample's
+    wait for a CPU)."""
     main = next((b for b in run.benches
                  if b.run_name.startswith("remote/propagation/")
-                 and not b.run_name.startswith(
-                     "remote/propagation/bare_child")), None)
-    return main, bare
+                 and not b.run_name.startswith(VARIANT_ROWS)), None)
+    return (main, run.named(VARIANT_ROWS[0]), run.named(VARIANT_ROWS[1]))
+
+
+def _waits_text(waits: Bench | None) -> str:
+    """What the run_queue_wait row measured, or "" without it."""
+    over = _counter(waits, "start_over_1ms_samples")
+    starts = _counter(waits, "start_samples")
+    if not starts or over is None:
+        return ""
+    text = (f" The same run's `remote/propagation/run_queue_wait` (the "
+            f"first row again, {starts:,.0f} starts, each followed by "
+            "reading every thread's run-queue wait from /proc schedstat): "
+            f"{over:,.0f} starts took over 1 ms")
+    if over:
+        text += (
+            f", with a median delay of "
+            f"{_t(_counter(waits, 'start_over_1ms_delay_p50_us', 1e3))} and "
+            f"a median "
+            f"{_t(_counter(waits, 'start_over_1ms_wait_p50_us', 1e3))} "
+            "during which threads of the node and the controller were "
+            "runnable but waiting for a CPU (summed over threads, since "
+            "the previous transition: the backoff's end, the spawn and the "
+            "propagation); the starts under 1 ms took a median "
+            f"{_t(_counter(waits, 'start_under_1ms_delay_p50_us', 1e3))} "
+            f"and waited "
+            f"{_t(_counter(waits, 'start_under_1ms_wait_p50_us', 1e3))}.")
+    else:
+        text += "."
+    return text
 
 
 def _propagation_why(prop: Bench | None, bare: Bench | None,
-                     cores: str) -> str:
+                     waits: Bench | None, cores: str) -> str:
     text = (f"Each transition passes up to six threads on {cores} cores: the "
             "node's CAF worker (process actor, server actor) and middleman "
             "thread, its framing guard (a relay thread), the controller's "
@@ -69,12 +102,32 @@ def _propagation_why(prop: Bench | None, bare: Bench | None,
                  f"difference, `remote/propagation/bare_child`) the p99 was "
                  f"{_t(bare_p99)} (starts "
                  f"{_t(_counter(bare, 'start_p99_us', 1e3))}).")
-        if bare_p99 <= 0.75 * p99:
+        waited = _waits_text(waits)
+        text += waited
+        over_wait = _counter(waits, "start_over_1ms_wait_p50_us", 1e3)
+        under_wait = _counter(waits, "start_under_1ms_wait_p50_us", 1e3)
+        over_delay = _counter(waits, "start_over_1ms_delay_p50_us", 1e3)
+        under_delay = _counter(waits, "start_under_1ms_delay_p50_us", 1e3)
+        queued = (waited and over_wait and under_wait is not None
+                  and over_delay and under_delay is not None
+                  and over_wait - under_wait >= 0.5 * (over_delay
+                                                       - under_delay))
+        if bare_p99 <= 0.75 * p99 and queued:
+            text += (" So most of the tail comes with the new child's "
+                     "start-up (ld.so, libc, page faults) running while its "
+                     "`running` state travels, and the slow starts' extra "
+                     f"{_t(over_delay - under_delay)} of delay came with "
+                     f"{_t(over_wait - under_wait)} more of the node's "
+                     "and the controller's threads queued for a CPU. "
+                     "Which hand-off waited is not split out, and a sum "
+                     "over threads counts overlapping waits twice.")
+        elif bare_p99 <= 0.75 * p99:
             text += (" So most of the tail comes from the new child's "
                      "start-up (ld.so, libc, page faults) running while its "
                      "`running` state travels; that it holds the cores the "
                      "path's threads wait for is the likely mechanism (a "
-                     "hypothesis: which hand-off waits is not measured).")
+                     "hypothesis: this run did not show the threads "
+                     "queued for a CPU).")
         else:
             text += (" So the new child's start-up does not explain the "
                      "tail here; which hand-off waits is not measured.")
@@ -113,7 +166,7 @@ def section_remote(run: Run, img_dir: Path, img_rel: str) -> Section:
     mirror, ask = ns("remote/read/mirror"), ns("remote/read/messaging")
     hybrid = ns("read/hybrid", local)
     msg = ns("read/messaging_blocking", local)
-    prop, bare = _propagation(run)
+    prop, bare, waits = _propagation(run)
     p50, p99 = _counter(prop, "p50_us", 1e3), _counter(prop, "p99_us", 1e3)
     bare_p99 = _counter(bare, "p99_us", 1e3)
     ratio = None if not mirror or ask is None else ask / mirror
@@ -139,7 +192,19 @@ def section_remote(run: Run, img_dir: Path, img_rel: str) -> Section:
             ["... start transitions only, p50 / p99",
              f"{_t(_counter(bare, 'start_p50_us', 1e3))} / "
              f"{_t(_counter(bare, 'start_p99_us', 1e3))}", "", ""]]
-           if bare_p99 else [])],
+           if bare_p99 else []),
+         *([["`sleep` starts over 1 ms (run_queue_wait row): count, "
+             "median delay / median CPU wait",
+             f"{_counter(waits, 'start_over_1ms_samples'):,.0f} of "
+             f"{_counter(waits, 'start_samples'):,.0f}, "
+             f"{_t(_counter(waits, 'start_over_1ms_delay_p50_us', 1e3))} / "
+             f"{_t(_counter(waits, 'start_over_1ms_wait_p50_us', 1e3))}",
+             "", ""],
+            ["... starts under 1 ms: median delay / median CPU wait",
+             f"{_t(_counter(waits, 'start_under_1ms_delay_p50_us', 1e3))} "
+             f"/ {_t(_counter(waits, 'start_under_1ms_wait_p50_us', 1e3))}",
+             "", ""]]
+           if _counter(waits, "start_samples") else [])],
         "" if prop is None else
         f"Propagation: {prop.counters.get('samples', 0):,.0f} transitions"
         + (f" ({prop.counters.get('start_samples', 0):,.0f} starts: "
@@ -152,7 +217,14 @@ def section_remote(run: Run, img_dir: Path, img_rel: str) -> Section:
            "program is stopped and a second one with the same settings "
            "runs bench/bare_sleep.cpp instead (sleeps 5 ms with no dynamic "
            "loader and no libc), `remote/propagation/bare_child`; only the "
-           "new child's own start-up differs.")))
+           "new child's own start-up differs.")
+        + ("" if not _counter(waits, "start_samples") else
+           " *CPU wait*: the threads of the node and the controller, "
+           "summed, runnable but not running (schedstat run_delay) between "
+           "the previous transition's arrival and this one's, read after "
+           "each sample in a separate pass "
+           "(`remote/propagation/run_queue_wait`) so the reads stay out of "
+           "the rows above.")))
     s.checks.append(Check(
         "remote: mirrored read vs request to the node",
         fmt_big_ratio(ask, mirror), f">= {GOAL_RATIO:,.0f}x",
@@ -162,7 +234,7 @@ def section_remote(run: Run, img_dir: Path, img_rel: str) -> Section:
         "remote: propagation node -> mirror, p99 (loopback)", _t(p99),
         f"<= {_t(GOAL_P99_NS)}", None if p99 is None else p99 <= GOAL_P99_NS,
         value=p99, limit=GOAL_P99_NS,
-        why=_propagation_why(prop, bare,
+        why=_propagation_why(prop, bare, waits,
                              str(run.context.get("num_cpus", "?")))))
     if bare_p99:
         s.checks.append(Check(
