@@ -23,8 +23,9 @@ void runtime_context::forget_supervisor(
     const std::shared_ptr<supervisor_record>& record) const {
   const std::string& name = *record->name;
   record->port.store(nullptr);
-  // A supervisor whose name another one already had shares that one's
-  // status-table slot and is not listed: leave both alone.
+  // Names are unique (supervise() and place_child() check them, and
+  // add_supervisor() adds none that is taken); should that ever fail, the
+  // other supervisor's slot and entry stay.
   if (supervisors.find_shared(name) != record) return;
   if (status_table)
     status_table->remove(core::status_table::slot_kind::supervisor, name);

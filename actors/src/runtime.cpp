@@ -190,12 +190,19 @@ struct runtime::impl {
       throw std::runtime_error("vitrine: runtime is shut down");
   }
 
-  void check_free(const std::vector<std::string>& wanted) const {
+  /// Throws spec_error naming each process or supervisor name of a new
+  /// tree that one already in the runtime has.
+  void check_free(const std::vector<std::string>& processes,
+                  const std::vector<std::string>& supervisor_names = {}) const {
     std::vector<spec_problem> taken;
-    for (const auto& n : wanted)
+    for (const auto& n : processes)
       if (reads.find(names(), n))
         taken.push_back(
             {n + ".name", "a process named '" + n + "' is already supervised"});
+    for (const auto& n : supervisor_names)
+      if (supervisors.lookup(n))
+        taken.push_back(
+            {n + ".name", "a supervisor named '" + n + "' already exists"});
     if (!taken.empty()) throw spec_error(std::move(taken));
   }
 };
@@ -278,11 +285,12 @@ process_handle runtime::supervise(process_spec spec) {
 supervisor_handle runtime::supervise(supervisor_spec spec) {
   if (auto problems = validate(spec); !problems.empty())
     throw spec_error(std::move(problems));
-  std::vector<std::string> names;
-  detail::collect_process_names(spec, names);
+  std::vector<std::string> processes, supervisors;
+  detail::collect_process_names(spec, processes);
+  detail::collect_supervisor_names(spec, supervisors);
   std::lock_guard lock{impl_->mutex};
   impl_->ensure_running();
-  impl_->check_free(names);
+  impl_->check_free(processes, supervisors);
   auto record =
       impl_->request_blocking<std::shared_ptr<detail::supervisor_record>>(
           detail::add_child_atom::value, std::move(spec));

@@ -36,6 +36,24 @@ inline std::vector<std::string> process_names(const child_spec& spec) {
   return names;
 }
 
+/// Appends the name of `spec` and of every supervisor in its tree, parents
+/// first.
+inline void collect_supervisor_names(const supervisor_spec& spec,
+                                     std::vector<std::string>& out) {
+  out.push_back(spec.name);
+  for (const auto& c : spec.children)
+    if (const auto* s = std::get_if<supervisor_spec>(&c))
+      collect_supervisor_names(*s, out);
+}
+
+/// The supervisor names of a child: none for a process, else its tree's.
+inline std::vector<std::string> supervisor_names(const child_spec& spec) {
+  std::vector<std::string> names;
+  if (const auto* s = std::get_if<supervisor_spec>(&spec))
+    collect_supervisor_names(*s, names);
+  return names;
+}
+
 /// The name a supervisor knows its child by.
 inline const std::string& child_name(const child_spec& spec) {
   return std::visit([](const auto& s) -> const std::string& { return s.name; },

@@ -88,6 +88,7 @@ caf::behavior supervisor_actor::make_behavior() {
       [this](add_child_atom, supervisor_spec& spec)
           -> caf::result<std::shared_ptr<supervisor_record>> {
         auto record = add_supervisor(std::move(spec));
+        if (!record) return caf::sec::invalid_argument;
         auto promise =
             make_response_promise<std::shared_ptr<supervisor_record>>();
         enqueue_operation(start_child(
@@ -194,7 +195,7 @@ std::shared_ptr<supervisor_record> supervisor_actor::add_supervisor(
       std::make_shared<const std::string>(spec.name));
   std::string name = spec.name;
   const bool temporary = spec.restart == restart_policy::temporary;
-  context_.supervisors.insert(name, record);
+  if (!context_.supervisors.insert(name, record)) return nullptr;
   auto actor =
       spawn_supervisor_actor(home_system(), record, std::move(spec), context_,
                              caf::actor_cast<caf::actor>(this));
@@ -215,6 +216,8 @@ void supervisor_actor::build_children_once() {
       auto record = make_process(std::move(*p));
       named.emplace_back(std::move(name), std::move(record));
     } else {
+      // nullptr: the name was taken meanwhile (runtime::supervise and
+      // place_child check names first); the child is left out.
       add_supervisor(std::move(std::get<supervisor_spec>(c)));
     }
   }

@@ -81,6 +81,7 @@ class supervisor_actor final : public caf::event_based_actor {
   /// A process added after the start; nullptr if its name is taken.
   std::shared_ptr<process_record> add_process(process_spec spec);
 
+  /// A child supervisor (not started); nullptr if its name is taken.
   std::shared_ptr<supervisor_record> add_supervisor(supervisor_spec spec);
 
   /// Spawns the actors of the spec's children and registers all their

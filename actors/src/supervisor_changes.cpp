@@ -100,6 +100,9 @@ bool supervisor_actor::place_child(change_request& request) {
   for (const auto& process : process_names(spec))
     if (taken.empty() && context_.registry.lookup(process))
       taken = "a process named '" + process + "' is already supervised";
+  for (const auto& supervisor : supervisor_names(spec))
+    if (taken.empty() && context_.supervisors.lookup(supervisor))
+      taken = "a supervisor named '" + supervisor + "' already exists";
   if (taken.empty()) {
     if (auto* p = std::get_if<process_spec>(&spec)) {
       request.added_process = add_process(std::move(*p));
@@ -108,6 +111,8 @@ bool supervisor_actor::place_child(change_request& request) {
     } else {
       request.added_supervisor =
           add_supervisor(std::move(std::get<supervisor_spec>(spec)));
+      if (!request.added_supervisor)  // registered meanwhile by another
+        taken = "a supervisor named '" + name + "' already exists";
     }
   }
   if (taken.empty()) return true;

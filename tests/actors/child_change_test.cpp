@@ -98,6 +98,16 @@ TEST_CASE_METHOD(runtime_fixture,
     auto clash = sup.add_child(tree("g", {sleeper("elsewhere")}));
     REQUIRE(clash.wait_for(patience));
     CHECK(clash.outcome() == change_outcome::name_taken);
+    // So is a supervisor name used anywhere in the runtime, nested too.
+    auto top = rt.supervise(tree("top", {sleeper("t")}));
+    auto twin = sup.add_child(tree("g2", {tree("top", {sleeper("u")})}));
+    REQUIRE(twin.wait_for(patience));
+    CHECK(twin.outcome() == change_outcome::name_taken);
+    CHECK(twin.error().find("supervisor named 'top'") != std::string::npos);
+    CHECK_FALSE(rt.find("u"));
+    CHECK_FALSE(rt.find_supervisor("g2"));
+    CHECK(rt.find_supervisor("top").read()->child_count == 1);
+    CHECK(sup.read()->child_count == 3);
   }
   SECTION("a nested tree is added and started as a whole") {
     auto group = sup.add_child(tree("g", {sleeper("x"), sleeper("y")}));

@@ -65,8 +65,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "supervise refuses duplicate names inside one tree and against a process "
-    "already supervised",
+    "supervise refuses duplicate names inside one tree and names already "
+    "taken (a process's or a supervisor's)",
     "[reliability][bad-input]") {
   runtime_fixture f;
 
@@ -107,6 +107,29 @@ TEST_CASE(
     CHECK_FALSE(f.rt.find("fresh"));
     CHECK(f.rt.find("taken").read()->pid == pid);
     CHECK(first.read()->version == version);
+  }
+  SECTION("a supervisor name already taken, at the top or nested") {
+    supervisor_spec first;
+    first.name = "dup";
+    first.children = {sleeper("d1")};
+    auto kept = f.rt.supervise(first);
+    REQUIRE(reaches(f.rt.find("d1"), process_status::running));
+
+    supervisor_spec again;
+    again.name = "dup";
+    again.children = {sleeper("d2")};
+    check_refused(f.rt, again, "dup.name", "supervisor named 'dup'");
+    supervisor_spec outer;
+    outer.name = "outer";
+    outer.children = {sleeper("d3"), again};
+    check_refused(f.rt, outer, "dup.name", "supervisor named 'dup'");
+    // Nothing of the refused trees runs, and the name still finds the
+    // first supervisor.
+    CHECK_FALSE(f.rt.find("d2"));
+    CHECK_FALSE(f.rt.find("d3"));
+    CHECK_FALSE(f.rt.find_supervisor("outer"));
+    CHECK(f.rt.find_supervisor("dup").read()->child_count == 1);
+    CHECK(f.rt.root().read()->child_count == 1);
   }
 }
 

@@ -30,7 +30,7 @@ struct supervisor_record;
 enum class change_outcome : std::uint8_t {
   pending,          ///< not applied yet
   done,             ///< applied
-  name_taken,       ///< add: the name (or a process name in the tree) is in use
+  name_taken,       ///< add: the name (or a name in the tree) is in use
   unknown_name,     ///< remove/replace: the supervisor has no such child
   supervisor_gone,  ///< the supervisor quit (removed, or the runtime shut
                     ///< down) before it applied the change

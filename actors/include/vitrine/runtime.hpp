@@ -160,8 +160,9 @@ class runtime {
   process_list processes() const;
   /// Calls f(supervisor_handle) for every supervisor at one revision: the
   /// root first, then each tree in the order its supervisors were built (a
-  /// parent before its children). A supervisor whose name another one
-  /// already has is not listed.
+  /// parent before its children). Supervisor names are unique in a
+  /// runtime: supervise() and add_child() refuse a tree that brings one
+  /// already taken (spec_error / name_taken), as for process names.
   template <class F>
   std::uint64_t for_each_supervisor(F&& f) const;
   /// The supervisor named `name` ("root" for the root), or an empty handle.

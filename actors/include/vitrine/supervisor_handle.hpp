@@ -97,7 +97,8 @@ class supervisor_handle {
   /// Appends a child at the end of the spec order. A running supervisor
   /// starts it (if autostart) before the change completes; a stopped or
   /// failed one starts it with its next start(). name_taken if a child of
-  /// this supervisor has that name, or a process name in it is supervised.
+  /// this supervisor has that name, a process name in it is supervised or
+  /// a supervisor name in it is taken (anywhere in the runtime).
   child_change add_child(process_spec spec) const;
   child_change add_child(supervisor_spec spec) const;
   /// Stops the child named `name` as stop() would (a nested supervisor:
@@ -111,9 +112,9 @@ class supervisor_handle {
   /// the new spec may be either) in place: the old one is removed as
   /// remove_child() does, then the new one is put at the same position and
   /// started if the supervisor runs. unknown_name if there is no such
-  /// child. If a process name of the new tree is still supervised
-  /// elsewhere once the old child is gone, the old child stays removed and
-  /// the change ends with name_taken.
+  /// child. If a process or supervisor name of the new tree is still
+  /// taken elsewhere once the old child is gone, the old child stays
+  /// removed and the change ends with name_taken.
   child_change replace_child(process_spec spec) const;
   child_change replace_child(supervisor_spec spec) const;
 
