@@ -65,7 +65,7 @@ void supervisor_actor::fail(std::size_t i, const child_report& report,
   auto failure = std::make_shared<core::supervisor_failure>();
   failure->child = children_[i].name;
   failure->exit = report.exit;
-  failure->restarts_in_window = static_cast<std::uint32_t>(window_.recent());
+  failure->restarts_in_window = static_cast<std::uint32_t>(window_.counted());
   failure->intensity = spec_.intensity;
   failure->period = spec_.period;
   failure->at = now;

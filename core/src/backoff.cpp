@@ -2,26 +2,45 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace vitrine::core {
 
 backoff::backoff(const backoff_policy& policy, std::uint64_t seed)
     : policy_(policy), random_(static_cast<std::uint_fast32_t>(seed)) {}
 
+namespace {
+
+/// `ms` rounded, as a duration in [0, cap]: NaN and negatives give 0, and
+/// values a duration cannot hold give `cap` (no overflow in the cast).
+backoff::duration bounded(double ms, backoff::duration cap) {
+  cap = std::max(cap, backoff::duration{0});
+  if (!(ms > 0)) return backoff::duration{0};
+  if (ms >= static_cast<double>(cap.count())) return cap;
+  return backoff::duration{
+      static_cast<backoff::duration::rep>(std::llround(ms))};
+}
+
+}  // namespace
+
 backoff::duration backoff::next() {
-  const double base = static_cast<double>(policy_.min.count()) *
-                      std::pow(policy_.multiplier, attempt_);
-  const double capped =
-      std::min(base, static_cast<double>(policy_.max.count()));
-  ++attempt_;
-  double delay = capped;
-  if (policy_.jitter > 0 && capped > 0) {
-    std::uniform_real_distribution<double> spread(-policy_.jitter,
-                                                  policy_.jitter);
-    delay = capped * (1.0 + spread(random_));
+  // Fields outside their documented range read as the nearest valid value
+  // (NaN as the neutral one), so a policy nobody validated cannot make a
+  // negative or overflowing delay.
+  const double growth = policy_.multiplier >= 1.0 ? policy_.multiplier : 1.0;
+  const double jitter =
+      policy_.jitter > 0.0 ? std::min(policy_.jitter, 1.0) : 0.0;
+  const double cap = static_cast<double>(policy_.max.count());
+  const double base = std::min(
+      static_cast<double>(policy_.min.count()) * std::pow(growth, attempt_),
+      cap);
+  if (attempt_ < std::numeric_limits<unsigned>::max()) ++attempt_;
+  double delay = base;
+  if (jitter > 0 && base > 0) {
+    std::uniform_real_distribution<double> spread(-jitter, jitter);
+    delay = base * (1.0 + spread(random_));
   }
-  delay = std::clamp(delay, 0.0, static_cast<double>(policy_.max.count()));
-  return duration{static_cast<duration::rep>(std::llround(delay))};
+  return bounded(delay, policy_.max);
 }
 
 }  // namespace vitrine::core

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include "vitrine/core/restart_window.hpp"
 
 using namespace vitrine::core;
@@ -47,6 +49,54 @@ TEST_CASE("a zero minimum gives immediate restarts", "[backoff]") {
   CHECK(b.next() == 0ms);
 }
 
+TEST_CASE("backoff delays stay in [0, max] at the edges of the range",
+          "[backoff]") {
+  backoff_policy policy;
+  policy.min = 1ms;
+  policy.jitter = 0;
+  SECTION("a cap a double cannot hold exactly, with a huge multiplier") {
+    policy.max = std::chrono::milliseconds::max();
+    policy.multiplier = 100;
+    backoff b{policy};
+    auto previous = 0ms;
+    for (int i = 0; i < 200; ++i) {
+      const auto d = b.next();
+      INFO("call " << i << ": " << d.count() << " ms");
+      REQUIRE(d >= previous);  // grows, up to the cap, never wraps
+      REQUIRE(d <= policy.max);
+      previous = d;
+    }
+    CHECK(previous == policy.max);
+  }
+  SECTION("with full jitter at that cap") {
+    policy.max = std::chrono::milliseconds::max();
+    policy.multiplier = 1e300;
+    policy.jitter = 1;
+    backoff b{policy};
+    for (int i = 0; i < 200; ++i) {
+      const auto d = b.next();
+      REQUIRE(d >= 0ms);
+      REQUIRE(d <= policy.max);
+    }
+  }
+  SECTION("NaN or out-of-range fields read as the nearest valid value") {
+    policy.max = 1000ms;
+    policy.min = 10ms;
+    policy.multiplier = std::numeric_limits<double>::quiet_NaN();
+    policy.jitter = std::numeric_limits<double>::quiet_NaN();
+    backoff nan_growth{policy};
+    for (int i = 0; i < 5; ++i) CHECK(nan_growth.next() == 10ms);
+    policy.multiplier = 0.5;  // below 1: no shrinking either
+    backoff shrinking{policy};
+    for (int i = 0; i < 5; ++i) CHECK(shrinking.next() == 10ms);
+    policy.multiplier = 2;
+    policy.jitter = -3;
+    backoff negative_jitter{policy};
+    CHECK(negative_jitter.next() == 10ms);
+    CHECK(negative_jitter.next() == 20ms);
+  }
+}
+
 TEST_CASE("restart intensity admits N restarts per period, not N+1",
           "[restart_window]") {
   restart_window w{3, 10s};
@@ -81,6 +131,20 @@ TEST_CASE("a window counts right across its ring's wrap and growth",
   CHECK(w.recent() == 6);
   CHECK(w.admit(t + 20s));  // every older one forgotten
   CHECK(w.recent() == 1);
+}
+
+TEST_CASE("a lowered limit counts every restart the window had kept",
+          "[restart_window]") {
+  restart_window w{100, 60s};
+  auto t = restart_window::clock::time_point{};
+  for (int i = 0; i < 3; ++i, t += 300ms) REQUIRE(w.admit(t));
+  CHECK(w.counted() == 3);
+  w.set_limit(1, 60s);
+  CHECK_FALSE(w.admit(t));
+  CHECK(w.counted() == 4);  // the failure reports 4 restarts, not 2
+  CHECK(w.recent() == 2);   // while it keeps only intensity + 1
+  w.clear();
+  CHECK(w.counted() == 0);
 }
 
 TEST_CASE("intensity 0 refuses the first restart, as in OTP",

@@ -27,7 +27,10 @@ class backoff {
 
   explicit backoff(const backoff_policy& policy, std::uint64_t seed = 0x5eed);
 
-  /// The delay before the next restart; each call grows the next one.
+  /// The delay before the next restart, in [0, policy().max]; each call
+  /// grows the next one. Fields outside their range (validate() refuses
+  /// them in a process_spec) read as the nearest valid value: a multiplier
+  /// below 1 or NaN as 1, a jitter below 0 or NaN as 0, above 1 as 1.
   duration next();
 
   /// Forgets past failures (called after an uptime of reset_after).

@@ -27,6 +27,7 @@ class restart_window {
   bool admit(clock::time_point now) {
     while (size_ > 0 && now - oldest() >= period_) drop_oldest();
     push(now);
+    counted_ = size_;
     while (size_ > intensity_ + std::size_t{1}) drop_oldest();
     return size_ <= intensity_;
   }
@@ -36,8 +37,13 @@ class restart_window {
     intensity_ = intensity;
     period_ = period;
   }
-  void clear() noexcept { size_ = 0; }
+  void clear() noexcept { size_ = counted_ = 0; }
+  /// The restarts kept (at most intensity + 1).
   std::size_t recent() const noexcept { return size_; }
+  /// The restarts within the period as the last admit() counted them, that
+  /// one included (before it forgot those past intensity + 1: after a
+  /// lower set_limit() the count still has every restart it had kept).
+  std::size_t counted() const noexcept { return counted_; }
 
  private:
   clock::time_point oldest() const noexcept { return ring_[head_]; }
@@ -64,6 +70,7 @@ class restart_window {
   std::vector<clock::time_point> ring_;
   std::size_t head_ = 0;
   std::size_t size_ = 0;
+  std::size_t counted_ = 0;
 };
 
 }  // namespace vitrine::core
