@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "status_json.hpp"
@@ -126,6 +127,74 @@ std::string to_json(const std::vector<status_row>& rows,
   return doc.dump(2) + "\n";
 }
 
+namespace {
+
+/// Reads one entry of a status file's process list into `row`; "" or what
+/// is wrong with it ("'pid' is not an integer in 0..2147483647").
+std::string read_row(const nlohmann::json& item, status_row& row) {
+  if (!item.is_object()) return "is not a JSON object";
+  std::string problem;
+  // A present field must have its type; absent ones keep their default
+  // (files of older versions lack some), except name and status.
+  auto text_of = [&](const nlohmann::json& o, const char* key, std::string& out,
+                     bool required) {
+    const auto it = o.find(key);
+    if (it == o.end()) {
+      if (required && problem.empty())
+        problem = "'" + std::string{key} + "' is missing";
+    } else if (it->is_string()) {
+      out = it->get<std::string>();
+    } else if (problem.empty()) {
+      problem = "'" + std::string{key} + "' is not a string";
+    }
+  };
+  auto number_of = [&](const nlohmann::json& o, const char* key, auto& out) {
+    using number = std::remove_reference_t<decltype(out)>;
+    const auto it = o.find(key);
+    if (it == o.end()) return;
+    const bool fits =
+        it->is_number_unsigned()
+            ? it->template get<std::uint64_t>() <=
+                  static_cast<std::uint64_t>(std::numeric_limits<number>::max())
+            : it->is_number_integer() &&
+                  it->template get<std::int64_t>() >=
+                      static_cast<std::int64_t>(
+                          std::numeric_limits<number>::min());
+    if (fits) {
+      out = it->template get<number>();
+    } else if (problem.empty()) {
+      problem = "'" + std::string{key} + "' is not an integer in " +
+                std::to_string(std::numeric_limits<number>::min()) + ".." +
+                std::to_string(std::numeric_limits<number>::max());
+    }
+  };
+  text_of(item, "name", row.name, true);
+  text_of(item, "status", row.status, true);
+  text_of(item, "spawn_error", row.spawn_error, false);
+  number_of(item, "pid", row.pid);
+  number_of(item, "version", row.version);
+  number_of(item, "restarts", row.restarts);
+  number_of(item, "started_at_unix_ms", row.started_at_ms);
+  if (const auto it = item.find("last_exit"); it != item.end()) {
+    if (!it->is_object()) return "'last_exit' is not a JSON object";
+    text_of(*it, "text", row.last_exit, false);
+    text_of(*it, "kind", row.exit_kind, false);
+    number_of(*it, "value", row.exit_value);
+  }
+  if (!problem.empty()) return problem;
+  if (row.name.empty()) return "'name' is empty";
+  if (row.pid < 0) return "'pid' is negative";
+  bool known = false;
+  for (auto s = core::process_status::stopped;
+       s <= core::process_status::unknown;
+       s = static_cast<core::process_status>(static_cast<int>(s) + 1))
+    known = known || core::to_string(s) == row.status;
+  if (!known) return "'status' is not a process status: '" + row.status + "'";
+  return {};
+}
+
+}  // namespace
+
 std::optional<std::vector<status_row>> rows_from_json(std::string_view text,
                                                       std::string& error) {
   // Parse without exceptions; then read each field with a type check.
@@ -138,36 +207,13 @@ std::optional<std::vector<status_row>> rows_from_json(std::string_view text,
     return std::nullopt;
   }
   std::vector<status_row> rows;
+  rows.reserve(list->size());
   for (const auto& item : *list) {
-    if (!item.is_object()) {
-      error = "an entry is not a JSON object";
+    const std::string problem = read_row(item, rows.emplace_back());
+    if (!problem.empty()) {
+      error = "processes[" + std::to_string(rows.size() - 1) + "]: " + problem;
       return std::nullopt;
     }
-    status_row row;
-    auto text_of = [&](const char* key, std::string& out) {
-      if (auto it = item.find(key); it != item.end() && it->is_string())
-        out = it->get<std::string>();
-    };
-    auto number_of = [&](const char* key, auto& out) {
-      if (auto it = item.find(key); it != item.end() && it->is_number_integer())
-        out = it->get<std::remove_reference_t<decltype(out)>>();
-    };
-    text_of("name", row.name);
-    text_of("status", row.status);
-    text_of("spawn_error", row.spawn_error);
-    number_of("pid", row.pid);
-    number_of("version", row.version);
-    number_of("restarts", row.restarts);
-    number_of("started_at_unix_ms", row.started_at_ms);
-    if (auto it = item.find("last_exit"); it != item.end() && it->is_object()) {
-      if (auto t = it->find("text"); t != it->end() && t->is_string())
-        row.last_exit = t->get<std::string>();
-      if (auto k = it->find("kind"); k != it->end() && k->is_string())
-        row.exit_kind = k->get<std::string>();
-      if (auto v = it->find("value"); v != it->end() && v->is_number_integer())
-        row.exit_value = v->get<int>();
-    }
-    rows.push_back(std::move(row));
   }
   return rows;
 }

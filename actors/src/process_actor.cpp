@@ -86,14 +86,16 @@ caf::behavior process_actor::make_behavior() {
         }
         if (current_.version == before) publish([](process_state&) {});
       },
-      // The supervisor is not running and will not restart this process:
-      // it stops where it is (unless something happened since it asked).
+      // The supervisor is not running (stopped or failed: this process was
+      // started by hand) and will not restart it: it ends `exited`, as if
+      // its policy had not wanted the restart (unless something happened
+      // since it asked). The exit stays counted in restart_count.
       [this](deny_atom, std::uint64_t reported_version) {
         count();
         if (current_.status == process_status::backoff &&
             current_.version == reported_version) {
           ++generation_;  // cancels a pending spawn timer
-          set_status(process_status::stopped);
+          set_status(process_status::exited);
         }
       },
       // A supervisor's stop (a stop, restart or failure of its tree) is

@@ -141,6 +141,10 @@ caf::result<caf::ok_atom> process_actor::stop(int sig) {
     case process_status::starting:
     case process_status::running: {
       signal_program(sig);
+      // Then SIGCONT, as systemd does: a group stopped by SIGSTOP or
+      // SIGTSTP acts on the stop signal only once continued (else it would
+      // always wait out stop_timeout for its SIGKILL).
+      if (sig != SIGKILL && sig != SIGCONT) signal_program(SIGCONT);
       set_status(process_status::stopping);
       arm_timer(spec_.stop_timeout, run_event::kill_due);
       [[fallthrough]];

@@ -88,12 +88,13 @@ TEST_CASE(
   // The root (intensity 0) failed too, having stopped the tree once more.
   REQUIRE(rt.root().wait_for_status(supervisor_status::failed, in(patience)));
 
-  // Started by hand under the failed supervisor, it crashes again.
+  // Started by hand under the failed supervisor, it crashes again: nobody
+  // restarts it, so it ends exited (its exit counted, as the first one).
   REQUIRE(
       worker.start().wait_for_status(process_status::running, in(patience)));
   log.touch("crash-now");
   REQUIRE(reaches_when(worker, [](const auto& s) {
-    return s.status == process_status::stopped && s.restart_count == 2;
+    return s.status == process_status::exited && s.restart_count == 2;
   }));
   CHECK(sup.read()->status == supervisor_status::failed);
 
@@ -224,6 +225,8 @@ TEST_CASE(
   REQUIRE(crash_and_wait(4));
   REQUIRE(sup.wait_for_status(supervisor_status::failed, in(patience)));
   CHECK(sup.read()->last_failure->intensity == 2);
+  // Every restart in the window is counted, not only the limit + 1 kept.
+  CHECK(sup.read()->last_failure->restarts_in_window == 4);
 
   CHECK_THROWS_AS(sup.set_intensity(1, 0ms), spec_error);
   CHECK_THROWS_AS(sup.set_intensity(2'000'000, 1000ms), spec_error);

@@ -2,8 +2,13 @@
 // child supervisor is restarted after it failed; a transient one (OTP: the
 // supervisor ended with reason `shutdown`, a normal exit) and a temporary
 // one stay failed, count nothing toward the parent's intensity, and leave
-// their siblings alone. A start command brings them back.
+// their siblings alone. A start command brings them back. A process started
+// by hand under a stopped supervisor is not restarted either.
 #include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
 
 #include "otp_support.hpp"
 
@@ -163,4 +168,44 @@ TEST_CASE(
   CHECK(rt.find_supervisor("mid").read()->status == supervisor_status::stopped);
   CHECK(rt.find("leaf").read()->status == process_status::stopped);
   REQUIRE(sup.stop().wait_for_status(supervisor_status::stopped, in(patience)));
+}
+
+TEST_CASE(
+    "a process started by hand under a stopped supervisor is not restarted "
+    "when it dies: it ends exited",
+    "[otp][restart_type]") {
+  leak_checker leaks;
+  event_log log;
+  runtime rt{final_root()};
+  auto sup = rt.supervise(
+      tree("top", restart_strategy::one_for_one, {log.child("a")}));
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  REQUIRE(sup.stop().wait_for_status(supervisor_status::stopped, in(patience)));
+  auto a = rt.find("a");
+  REQUIRE(a.read()->status == process_status::stopped);
+  REQUIRE(a.start().wait_for_status(process_status::running, in(patience)));
+  const auto before = *a.read();
+
+  REQUIRE(a.signal(SIGKILL));
+  REQUIRE(a.wait_until(
+      [&](const core::process_state& s) {
+        return s.version > before.version &&
+               s.status != process_status::backoff &&
+               s.status != process_status::running;
+      },
+      in(patience)));
+  const auto after = *a.read();
+  CHECK(after.status == process_status::exited);
+  CHECK(after.restart_count == before.restart_count + 1);  // the exit
+  CHECK(after.pid == 0);
+  CHECK(after.last_exit.how == core::termination::kind::signaled);
+  // Nobody restarts it, and the supervisor did not move.
+  std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  CHECK(a.read()->status == process_status::exited);
+  CHECK(sup.read()->status == supervisor_status::stopped);
+  CHECK(sup.read()->restarts == 0);
+  // Started again with its supervisor, it is supervised again.
+  REQUIRE(
+      sup.start().wait_for_status(supervisor_status::running, in(patience)));
+  CHECK(a.wait_for_status(process_status::running, in(patience)));
 }

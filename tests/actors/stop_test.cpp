@@ -85,6 +85,27 @@ SCENARIO_METHOD(runtime_fixture,
 }
 
 TEST_CASE(
+    "a stopped (SIGSTOP) child is continued after the stop signal, so it "
+    "acts on it instead of waiting out stop_timeout",
+    "[stop]") {
+  runtime_fixture f;
+  auto spec = sh("frozen", "exec sleep 1000");
+  spec.stop_timeout = 60s;  // the test fails by its patience well before
+  auto h = f.rt.supervise(spec);
+  REQUIRE(reaches(h, process_status::running));
+  const pid_t pid = h.read()->pid;
+  REQUIRE(::kill(pid, SIGSTOP) == 0);
+  REQUIRE(eventually([pid] {
+    const auto entry = os::read_proc_entry(pid);
+    return entry && entry->state == 'T';
+  }));
+  REQUIRE(h.stop());
+  REQUIRE(reaches(h, process_status::stopped));
+  CHECK(h.read()->last_exit ==
+        termination{termination::kind::signaled, SIGTERM});
+}
+
+TEST_CASE(
     "destroying the runtime stops and reaps every child, bounded by "
     "the stop timeouts",
     "[stop][shutdown]") {

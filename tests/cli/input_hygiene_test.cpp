@@ -122,8 +122,8 @@ TEST_CASE("rows and lines from an untrusted status file print escaped",
   std::string error;
   const auto rows = rows_from_json(
       R"({"supervisors": [], "processes": [{"name": "n\u001b[1m", "status":
-      "running", "pid": 1, "version": 1, "restarts": 0, "exit_kind": "none",
-      "exit_value": 0, "last_exit": "-", "started_at_ms": 0,
+      "running", "pid": 1, "version": 1, "restarts": 0, "last_exit": {"kind":
+      "none", "value": 0, "text": "-"}, "started_at_unix_ms": 0,
       "spawn_error": ""}]})",
       error);
   INFO(error);

@@ -86,6 +86,50 @@ TEST_CASE("rows survive the JSON round trip", "[cli][status]") {
   CHECK(!rows_from_json("[1]", error));
 }
 
+TEST_CASE("a status file entry with a missing or mistyped field is refused",
+          "[cli][status]") {
+  // {bad entry, the error expected}: each entry is the second of the list,
+  // after a good one, so the index is named too.
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({})", "processes[1]: 'name' is missing"},
+      {R"({"name": "a"})", "processes[1]: 'status' is missing"},
+      {R"({"name": "", "status": "running"})", "processes[1]: 'name' is empty"},
+      {R"({"name": 7, "status": "running"})",
+       "processes[1]: 'name' is not a string"},
+      {R"({"name": "a", "status": "nonsense"})",
+       "processes[1]: 'status' is not a process status: 'nonsense'"},
+      {R"({"name": "a", "status": "running", "pid": 99999999999999999999})",
+       "processes[1]: 'pid' is not an integer in"},
+      {R"({"name": "a", "status": "running", "pid": "12"})",
+       "processes[1]: 'pid' is not an integer in"},
+      {R"({"name": "a", "status": "running", "pid": 4294967296})",
+       "processes[1]: 'pid' is not an integer in"},
+      {R"({"name": "a", "status": "running", "pid": -1})",
+       "processes[1]: 'pid' is negative"},
+      {R"({"name": "a", "status": "running", "restarts": -1})",
+       "processes[1]: 'restarts' is not an integer in 0..4294967295"},
+      {R"({"name": "a", "status": "running", "last_exit": "-"})",
+       "processes[1]: 'last_exit' is not a JSON object"},
+      {R"({"name": "a", "status": "running", "last_exit": {"value": 1.5}})",
+       "processes[1]: 'value' is not an integer in"},
+  };
+  for (const auto& [entry, expected] : cases) {
+    const std::string json = std::string{R"({"processes": [{"name": "ok",)"} +
+                             R"( "status": "stopped"}, )" + entry + "]}";
+    INFO(json);
+    std::string error;
+    CHECK_FALSE(rows_from_json(json, error));
+    CHECK(error.starts_with(expected));
+  }
+  std::string error;
+  const auto minimal = rows_from_json(
+      R"({"processes": [{"name": "a", "status": "unknown", "pid": 0}]})",
+      error);
+  INFO(error);
+  REQUIRE(minimal);
+  CHECK(minimal->front().status == "unknown");
+}
+
 TEST_CASE("the status file is replaced whole, and errors leave no temp file",
           "[cli][status]") {
   vitrine::test::temp_dir dir;

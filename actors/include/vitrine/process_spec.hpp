@@ -74,7 +74,9 @@ struct process_spec {
   /// Restarts after exits tolerated per interval before the process fails.
   restart_limit_policy restart_limit;
 
-  int stop_signal = SIGTERM;      ///< sent to the whole process group
+  /// Sent to the whole process group, then SIGCONT (a group stopped by
+  /// SIGSTOP acts on it only once continued).
+  int stop_signal = SIGTERM;
   duration stop_timeout{10'000};  ///< then SIGKILL to the group
   /// False keeps the process out of its supervisor's first start (or, when
   /// added to a running supervisor, out of that start): it starts on

@@ -28,7 +28,8 @@ enum class process_status : std::uint8_t {
   running,   ///< up and considered healthy
   backoff,   ///< exited or failed to spawn; a restart is scheduled
   stopping,  ///< stop signal sent; waiting for the exit or the kill timeout
-  exited,    ///< exited and will not be restarted by policy
+  exited,    ///< exited and will not be restarted (by its policy, or its
+             ///< supervisor is stopped)
   failed,    ///< gave up: too many quick failures, or a fatal spawn error
   /// Only in a controller's mirror of a remote node (remote.hpp): the node
   /// is unreachable; the other fields are the last ones it reported.
@@ -43,6 +44,9 @@ struct process_state {
   std::uint64_t version = 0;  ///< +1 with every publish by the owner
   process_status status = process_status::stopped;
   pid_t pid = 0;  ///< the running child, 0 when there is none
+  /// Exits after which a restart was wanted (the process went to
+  /// backoff), counted at the exit: a restart cancelled afterwards (a stop
+  /// during the backoff, a supervisor not running) stays counted.
   std::uint32_t restart_count = 0;
   termination last_exit;
   int spawn_errno = 0;             ///< errno of the last failed spawn, else 0
