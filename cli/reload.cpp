@@ -337,6 +337,18 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
   auto report = reload_config(top, current, file_, limit_);
   if (!report.rejected() && applied_) applied_(current);
   for (auto& p : report.problems) output_.errors.push_back(p);
+  // A stop signal is acted on during a reload: the tree may have stopped
+  // under it, taking what it added with it. Said before its summary,
+  // which would otherwise read as if the changes still ran.
+  if (const auto status =
+          top ? top.read()->status : core::supervisor_status::running;
+      !report.rejected() && (status == core::supervisor_status::shutting_down ||
+                             status == core::supervisor_status::stopped ||
+                             status == core::supervisor_status::failed))
+    output_.notes.push_back(
+        "reload: the tree stopped while reloading (supervisor " +
+        std::string{to_string(status)} +
+        "): what the reload applied stopped with it");
   // A rejection's line follows its diagnostics on stderr (docs/cli.md).
   for (auto& line : report.summary())
     (report.rejected() ? output_.errors : output_.notes).push_back(line);

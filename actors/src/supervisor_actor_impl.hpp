@@ -101,6 +101,9 @@ class supervisor_actor final : public caf::event_based_actor {
   /// the mailbox.
   void pump();
 
+  /// The front operation's step waits for a child to leave `starting`.
+  bool waits_for_start() const;
+
   /// Issues steps of the front operation until one waits (true), or
   /// finishes it (false).
   bool run_front();

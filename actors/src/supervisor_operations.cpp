@@ -28,8 +28,12 @@ void supervisor_actor::enqueue_operation(operation op) {
         cancelled.push_back(std::move(queued));
     }
     queue_ = std::move(kept);
-    if (!front_kept) {
-      ++generation_;  // drops the replies the cancelled step waits for
+    // Drops the replies the step of the front operation waits for: a
+    // cancelled one's, or a kept change's wait for the child it started to
+    // leave `starting` (its startsecs could hold the stop that long). That
+    // change then completes, and the stop stops the child.
+    if (!front_kept || waits_for_start()) {
+      ++generation_;
       outstanding_ = 0;
     }
     for (auto& c : cancelled) {
@@ -39,6 +43,14 @@ void supervisor_actor::enqueue_operation(operation op) {
   }
   queue_.push_back(std::move(op));
   pump();
+}
+
+bool supervisor_actor::waits_for_start() const {
+  if (queue_.empty() || outstanding_ == 0) return false;
+  const auto& op = queue_.front();
+  if (op.next == 0 || op.next > op.steps.size()) return false;
+  const auto what = op.steps[op.next - 1].what;
+  return what == step::kind::start || what == step::kind::start_parallel;
 }
 
 void supervisor_actor::pump() {

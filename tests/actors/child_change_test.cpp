@@ -340,6 +340,28 @@ TEST_CASE_METHOD(runtime_fixture,
   CHECK(reaches(rt.find("a"), process_status::stopped));
 }
 
+TEST_CASE_METHOD(runtime_fixture,
+                 "a stop during an add does not wait out the child's "
+                 "startsecs",
+                 "[child_change][stop]") {
+  auto sup = rt.supervise(tree("app", {sleeper("a")}));
+  REQUIRE(reaches(rt.find("a"), process_status::running));
+  auto slow = sleeper("slow");
+  slow.startsecs = std::chrono::minutes{5};
+  auto add = sup.add_child(slow);
+  REQUIRE(eventually([&] { return static_cast<bool>(rt.find("slow")); }));
+  REQUIRE(reaches(rt.find("slow"), process_status::starting));
+  const auto began = std::chrono::steady_clock::now();
+  auto stop = sup.stop();
+  // Before: the stop waited until `slow` left starting, 5 minutes on.
+  REQUIRE(stop.wait_for_status(supervisor_status::stopped, in(patience)));
+  CHECK(std::chrono::steady_clock::now() - began < patience);
+  CHECK(applied(add));
+  CHECK(sup.read()->child_count == 2);
+  CHECK(reaches(rt.find("slow"), process_status::stopped));
+  check_no_process_left(rt.find("slow"));
+}
+
 TEST_CASE("a removed child leaves the status table and the directory",
           "[child_change][status_table]") {
   leak_checker leaks;

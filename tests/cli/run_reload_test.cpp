@@ -296,6 +296,31 @@ TEST_CASE(
   CHECK(run.cli.wait(deadline) == std::optional<int>{0});
 }
 
+TEST_CASE("a stop during a reload is said before the reload's summary",
+          "[cli][reload]") {
+  reload_run run{program("a", "1260")};
+  run.running({"a"});
+  // b stays `starting` for 30 s: the reload waits on it when SIGTERM comes.
+  run.dir.write("run.toml", program("a", "1260") +
+                                "[[program]]\nname = \"b\"\ncommand = "
+                                "[\"sleep\", \"1261\"]\nstartsecs_ms = "
+                                "30000\n\n");
+  REQUIRE(::kill(run.cli.pid(), SIGHUP) == 0);
+  REQUIRE(
+      wait_for_text(run.output, " b starting pid=", deadline, run.cli.pid()));
+  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
+  CHECK(run.cli.wait(deadline) == std::optional<int>{0});
+  const auto text = read_file(run.output);
+  INFO(text);
+  const auto note =
+      text.find("reload: the tree stopped while reloading (supervisor ");
+  const auto summary = text.find("reload: added 1 (b)");
+  REQUIRE(note != std::string::npos);
+  REQUIRE(summary != std::string::npos);
+  CHECK(note < summary);
+  CHECK(text.find(" supervisor main stopped") < note);
+}
+
 TEST_CASE("the difference between two configs, by name", "[cli][reload]") {
   using namespace vitrine;
   auto proc = [](std::string name, std::string arg) {

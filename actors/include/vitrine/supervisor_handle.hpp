@@ -91,8 +91,10 @@ class supervisor_handle {
   // -- changing the children (OTP's start_child / terminate_child +
   // delete_child). Each is queued behind the supervisor's running operation
   // (a start, stop or restart sequence) and never interleaves with one; a
-  // stop ordered meanwhile waits for it. Each validates the spec first and
-  // throws spec_error, sending nothing, for an invalid one. -----------------
+  // stop ordered meanwhile waits for it, though not for a child it started
+  // to leave `starting` (its startsecs): the change then completes and the
+  // stop stops that child. Each validates the spec first and throws
+  // spec_error, sending nothing, for an invalid one. ------------------------
 
   /// Appends a child at the end of the spec order. A running supervisor
   /// starts it (if autostart) before the change completes; a stopped or
