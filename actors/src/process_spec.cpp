@@ -1,15 +1,19 @@
 #include "vitrine/process_spec.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 
 #include "spec_names.hpp"
 #include "vitrine/os/program_path.hpp"
+#include "vitrine/os/unique_fd.hpp"
 
 namespace vitrine {
 namespace {
@@ -110,6 +114,38 @@ void check_signal(problem_list& out, std::string_view field, int sig,
     out.add(field, "is not a valid signal number: " + std::to_string(sig));
 }
 
+// True if binfmt_misc has a handler registered: the kernel may then run
+// files of other formats too, so their format is not checked.
+bool binfmt_handlers_registered() {
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/sys/fs/binfmt_misc", ec)) {
+    const auto name = entry.path().filename();
+    if (name != "register" && name != "status") return true;
+  }
+  return false;
+}
+
+// Problem with the first bytes of the regular executable `path`, or "" if
+// the kernel can run it: an ELF file or a `#!` script. A file we cannot
+// read (execute-only) is left to the kernel.
+std::string format_problem(const std::string& path) {
+  const os::unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!fd) return {};
+  char head[4] = {};
+  ssize_t got = 0;
+  do {
+    got = ::read(fd.get(), head, sizeof head);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) return {};
+  const std::string_view start{head, static_cast<std::size_t>(got)};
+  if (start.starts_with("#!") || start == "\177ELF") return {};
+  if (binfmt_handlers_registered()) return {};
+  return "is neither an ELF program nor a script starting with #! (the "
+         "kernel would refuse it: Exec format error): " +
+         shown(path);
+}
+
 // Problem with `path` as a program, or "" if it is a regular executable.
 std::string program_problem(const std::string& path) {
   struct stat st {};
@@ -119,7 +155,7 @@ std::string program_problem(const std::string& path) {
   if (!S_ISREG(st.st_mode)) return "is not a regular file: " + shown(path);
   if (::access(path.c_str(), X_OK) != 0)
     return "is not executable: " + shown(path);
-  return {};
+  return format_problem(path);
 }
 
 void check_program(problem_list& out, const os::launch_options& launch) {
@@ -137,8 +173,10 @@ void check_program(problem_list& out, const os::launch_options& launch) {
   }
   // The very search launch() does (os/program_path.hpp).
   std::string found;
-  if (os::resolve_program(launch, found) == 0) return;
-  out.add("launch.argv[0]", "no executable '" + shown(program) + "' in PATH");
+  if (os::resolve_program(launch, found) != 0)
+    return out.add("launch.argv[0]",
+                   "no executable '" + shown(program) + "' in PATH");
+  if (auto p = format_problem(found); !p.empty()) out.add("launch.argv[0]", p);
 }
 
 void check_strings(problem_list& out, const os::launch_options& launch) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <string>
@@ -57,6 +58,36 @@ TEST_CASE("supervise refuses a program that cannot be run and starts nothing",
     REQUIRE(::chmod(path.c_str(), 0644) == 0);
     spec.launch.argv = {path};
     check_refused(f.rt, spec, "launch.argv[0]", "not executable");
+  }
+  SECTION("an executable file in no format the kernel runs") {
+    // No `#!`, not ELF: execve() fails with ENOEXEC. Unless binfmt_misc
+    // has a handler, which might run any format, the check refuses it.
+    const bool binfmt =
+        std::filesystem::exists("/proc/sys/fs/binfmt_misc/status");
+    std::size_t handlers = 0;
+    if (binfmt)
+      for (const auto& e :
+           std::filesystem::directory_iterator("/proc/sys/fs/binfmt_misc"))
+        handlers += e.path().filename() != "register" &&
+                    e.path().filename() != "status";
+    for (const char* text : {"echo no shebang\n", ""}) {
+      const auto path = dir.file("no-format.sh");
+      std::ofstream{path} << text;
+      REQUIRE(::chmod(path.c_str(), 0755) == 0);
+      spec.launch.argv = {path};
+      if (handlers == 0)
+        check_refused(f.rt, spec, "launch.argv[0]", "Exec format error");
+      else
+        WARN("binfmt_misc has handlers: format check skipped");
+    }
+    // A script with `#!` and an ELF program pass.
+    const auto script = dir.file("script.sh");
+    std::ofstream{script} << "#!/bin/sh\nexit 0\n";
+    REQUIRE(::chmod(script.c_str(), 0755) == 0);
+    spec.launch.argv = {script};
+    CHECK(validate(spec).empty());
+    spec.launch.argv = {"/bin/sleep", "1"};
+    CHECK(validate(spec).empty());
   }
   SECTION("a directory") {
     spec.launch.argv = {dir.path()};

@@ -6,8 +6,9 @@
 // whole: nothing is started half-way. No CAF here.
 //
 // Threads: any (plain values; validate() only reads the file system).
-// Cost: validate() stats the program (one probe per PATH entry), the cwd
-// and the log directories, and allocates one string per problem.
+// Cost: validate() stats the program (one probe per PATH entry) and reads
+// its first 4 bytes, stats the cwd and the log directories, and allocates
+// one string per problem.
 #pragma once
 
 #include <chrono>
@@ -132,8 +133,9 @@ struct spec_problem {
 };
 
 /// Every problem found in `spec` (empty if it is valid). Checks names, argv
-/// and the program (exists, is a regular executable file), cwd, durations,
-/// signals, rlimits, log settings.
+/// and the program (exists, is a regular executable file, begins with `#!`
+/// or is ELF unless binfmt_misc has handlers), cwd, durations, signals,
+/// rlimits, log settings.
 std::vector<spec_problem> validate(const process_spec& spec);
 std::vector<spec_problem> validate(const supervisor_spec& spec);
 /// The checks validate() makes of a supervisor's `intensity` and `period`
