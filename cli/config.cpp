@@ -56,7 +56,7 @@ class translator {
       table_reader r{*sup, "supervisor", where(sup->source()), out_};
       r.allow_only(
           {"name", "strategy", "intensity", "period_ms", "parallel_start"});
-      read_supervisor_keys(r, tree);
+      read_supervisor_keys(r, tree, out_.size());
       if (is_dot_name(tree.name))
         r.error("name", "'" + tree.name +
                             "' cannot name the run's state directory "
@@ -85,8 +85,10 @@ class translator {
   }
 
  private:
-  void read_supervisor_keys(table_reader& r, supervisor_spec& spec) {
-    const std::size_t first = out_.size();
+  /// validate()'s problems are reported unless one about the same key was
+  /// reported since diagnostic number `first`.
+  void read_supervisor_keys(table_reader& r, supervisor_spec& spec,
+                            std::size_t first) {
     if (auto name = r.get_string("name")) {
       spec.name = *name;
       claim_name(r, spec.name);
@@ -156,8 +158,9 @@ class translator {
                    where(table.source()), out_};
     r.allow_only({"name", "strategy", "intensity", "period_ms",
                   "parallel_start", "restart", "program", "group"});
+    const std::size_t first = out_.size();
     if (!r.find("name")) r.error("name", "missing required key 'name'");
-    read_supervisor_keys(r, spec);
+    read_supervisor_keys(r, spec, first);
     if (auto v =
             r.get_choice("restart", {"permanent", "transient", "temporary"}))
       spec.restart = static_cast<restart_policy>(*v);

@@ -26,6 +26,7 @@
 #include "runner_subcommands.hpp"
 #include "status.hpp"
 #include "text_escape.hpp"
+#include "unknown_command.hpp"
 
 namespace vitrine::cli {
 
@@ -57,48 +58,6 @@ int status_command(const std::string& file, bool raw) {
 }
 
 }  // namespace vitrine::cli
-
-namespace {
-
-/// The names of `app`'s subcommands, "a, b, c".
-std::string subcommand_names(const CLI::App& app) {
-  std::string names;
-  for (const auto* sub :
-       app.get_subcommands([](const CLI::App*) { return true; }))
-    names += (names.empty() ? "" : ", ") + sub->get_name();
-  return names;
-}
-
-/// "unknown command 'frobnicate' (one of run, check, ...)" when the first
-/// argument is neither an option nor a subcommand of `app`, "unknown ctl
-/// command 'x' (one of start, ...)" for the word after a command that takes
-/// a command of its own, else "". CLI11 would only say that a subcommand
-/// is required.
-std::string unknown_command(const CLI::App& app, int argc, char** argv) {
-  if (argc < 2 || argv[1][0] == '-') return {};
-  const CLI::App* command = nullptr;
-  for (const auto* sub :
-       app.get_subcommands([](const CLI::App*) { return true; }))
-    if (sub->get_name() == argv[1]) command = sub;
-  if (command == nullptr) {
-    std::string names = subcommand_names(app);
-    for (const auto name : vitrine::cli::remote_only_commands)
-      names.append(", ").append(name);
-    return "unknown command '" + vitrine::cli::terminal_safe(argv[1]) +
-           "' (one of " + names + ")";
-  }
-  if (command->get_require_subcommand_min() == 0 || argc < 3 ||
-      argv[2][0] == '-')
-    return {};
-  for (const auto* sub :
-       command->get_subcommands([](const CLI::App*) { return true; }))
-    if (sub->get_name() == argv[2]) return {};
-  return "unknown " + command->get_name() + " command '" +
-         vitrine::cli::terminal_safe(argv[2]) + "' (one of " +
-         subcommand_names(*command) + ")";
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace vitrine::cli;

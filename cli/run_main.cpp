@@ -9,6 +9,7 @@
 #include "logs_command.hpp"
 #include "node_commands.hpp"
 #include "runner_subcommands.hpp"
+#include "unknown_command.hpp"
 
 int main(int argc, char** argv) {
   using namespace vitrine::cli;
@@ -16,6 +17,12 @@ int main(int argc, char** argv) {
   CLI::App app{"vitrine-run: the supervisor behind `vitrine run`"};
   app.require_subcommand(1);
   runner_subcommands runner{app};
+  if (auto error = unknown_command(
+          app, argc, argv, "; `vitrine` itself runs status, ctl and reload");
+      !error.empty()) {
+    std::cerr << error << "\nRun with --help for more information.\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,8 +5,10 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <chrono>
+#include <cstdio>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -104,6 +106,23 @@ TEST_CASE("bad command lines name what is wrong", "[cli]") {
       std::string::npos);
   // The remote commands are listed too.
   CHECK(unknown.output.find(", node, watch)") != std::string::npos);
+  // vitrine-run, run by hand, names the commands `vitrine` keeps.
+  const std::string cli_path = VITRINE_CLI_PATH;
+  const std::string runner =
+      cli_path.substr(0, cli_path.rfind('/') + 1) + "vitrine-run";
+  FILE* pipe = ::popen(("'" + runner + "' status 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string runner_output;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
+    runner_output += buffer;
+  const int runner_status = ::pclose(pipe);
+  INFO(runner_output);
+  CHECK(WIFEXITED(runner_status));
+  CHECK(WEXITSTATUS(runner_status) == 2);
+  CHECK(runner_output.starts_with(
+      "unknown command 'status' (one of run, check, logs, node, watch); "
+      "`vitrine` itself runs status, ctl and reload\n"));
   const auto hostile = run_cli({"a\x1b[2J"});
   CHECK(hostile.code == 2);
   CHECK(hostile.output.find("unknown command 'a\\x1b[2J'") !=

@@ -229,6 +229,21 @@ TEST_CASE("an empty program or group name is one problem saying so",
   }
 }
 
+TEST_CASE("a program or group without a name is one problem saying so",
+          "[cli][config]") {
+  // A nameless group was also reported as "must not be empty" (validate()'s
+  // word on the same key).
+  for (const char* text :
+       {"[[program]]\ncommand = \"true\"\n",
+        "[[group]]\n[[group.program]]\nname = \"a\"\ncommand = \"true\"\n"}) {
+    const auto r = parse(text, true);
+    INFO(all(r));
+    REQUIRE(r.problems.size() == 1);
+    CHECK(r.problems[0].line == 1);
+    CHECK(r.problems[0].message == "missing required key 'name'");
+  }
+}
+
 TEST_CASE("a file with no program is a problem", "[cli][config]") {
   CHECK(!parse("").ok());
   CHECK(!parse("[supervisor]\nname = \"x\"\n").ok());

@@ -1,0 +1,45 @@
+#include "unknown_command.hpp"
+
+#include "node_commands.hpp"
+#include "text_escape.hpp"
+
+namespace vitrine::cli {
+namespace {
+
+/// The names of `app`'s subcommands, "a, b, c".
+std::string subcommand_names(const CLI::App& app) {
+  std::string names;
+  for (const auto* sub :
+       app.get_subcommands([](const CLI::App*) { return true; }))
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  return names;
+}
+
+}  // namespace
+
+std::string unknown_command(const CLI::App& app, int argc, char** argv,
+                            const std::string& hint) {
+  if (argc < 2 || argv[1][0] == '-') return {};
+  const CLI::App* command = nullptr;
+  for (const auto* sub :
+       app.get_subcommands([](const CLI::App*) { return true; }))
+    if (sub->get_name() == argv[1]) command = sub;
+  if (command == nullptr) {
+    std::string names = subcommand_names(app);
+    for (const auto name : remote_only_commands)
+      names.append(", ").append(name);
+    return "unknown command '" + terminal_safe(argv[1]) + "' (one of " + names +
+           ")" + hint;
+  }
+  if (command->get_require_subcommand_min() == 0 || argc < 3 ||
+      argv[2][0] == '-')
+    return {};
+  for (const auto* sub :
+       command->get_subcommands([](const CLI::App*) { return true; }))
+    if (sub->get_name() == argv[2]) return {};
+  return "unknown " + command->get_name() + " command '" +
+         terminal_safe(argv[2]) + "' (one of " + subcommand_names(*command) +
+         ")";
+}
+
+}  // namespace vitrine::cli

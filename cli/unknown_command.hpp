@@ -1,0 +1,22 @@
+// unknown_command: the error for a first word that names no command, which
+// CLI11 reports only as "A subcommand is required". Used by `vitrine` and
+// `vitrine-run` before they parse; main thread, no allocation unless the
+// word is unknown.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace vitrine::cli {
+
+/// "unknown command 'frobnicate' (one of run, check, ...)" when the first
+/// argument is neither an option nor a subcommand of `app` (the list also
+/// names the remote-only commands, node_commands.hpp), "unknown ctl
+/// command 'x' (one of start, ...)" for the word after a command that takes
+/// a command of its own, else "". `hint` is appended to an unknown first
+/// word's message (e.g. where that command lives instead).
+std::string unknown_command(const CLI::App& app, int argc, char** argv,
+                            const std::string& hint = {});
+
+}  // namespace vitrine::cli
