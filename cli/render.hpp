@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,14 @@ std::string format_uptime(std::chrono::milliseconds up);
 /// each line ending in '\n' and cut to `width` columns (0 = no limit).
 std::string render_table(const std::vector<status_row>& rows,
                          std::int64_t now_unix_ms, std::size_t width = 0);
+
+/// render_table() of `count` rows whose cells are `cells_of(i)` (as
+/// table_cells() gives them), asked twice per row (for the column widths,
+/// then the text) so that no row need be kept.
+std::string render_table(
+    std::size_t count,
+    const std::function<std::vector<std::string>(std::size_t)>& cells_of,
+    std::size_t width = 0);
 
 /// render_table()'s column titles and the cells of `row` (escaped), for a
 /// table with more columns (`vitrine watch` puts the node first).

@@ -82,22 +82,31 @@ status_error status_reader::read(std::uint32_t index, status_slot& out) {
 }
 
 status_error status_reader::read_all(std::vector<status_slot>& out) {
+  return read_all(out, nullptr);
+}
+
+status_error status_reader::read_all(
+    std::vector<status_slot>& out,
+    const std::function<bool(const status_slot&)>& keep) {
   st::header_snapshot h;
   if (const auto e = header(h); e != status_error::none) {
     out.clear();
     return e;
   }
-  // Copied in place (no second copy per slot), free and unreadable slots
-  // squeezed out.
-  out.resize(h.slot_count);
+  // Copied in place (no second copy per slot), free, unreadable and
+  // unwanted slots squeezed out. Without a filter every slot is sized up
+  // front; with one, `out` grows by the kept slots alone.
+  out.resize(keep ? 1 : h.slot_count);
   std::size_t kept = 0;
   status_error first = status_error::none;
   for (std::uint32_t i = 0; i < h.slot_count; ++i) {
+    if (kept == out.size()) out.emplace_back();
     if (const auto e = read_slot(i, out[kept]); e != status_error::none) {
       if (first == status_error::none) first = e;
       continue;
     }
-    if (out[kept].kind != static_cast<std::uint8_t>(st::slot_kind::free))
+    if (out[kept].kind != static_cast<std::uint8_t>(st::slot_kind::free) &&
+        (!keep || keep(out[kept])))
       ++kept;
   }
   out.resize(kept);

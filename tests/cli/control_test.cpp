@@ -360,4 +360,13 @@ TEST_CASE(
   CHECK(at("b") < at("c"));
   CHECK(at("c") < at("d"));
   CHECK(at("d") != std::string::npos);
+  // Names asked for are listed in the run's order too, the others not.
+  const auto some = run.cli({"status", "d", "b"});
+  INFO(some.output);
+  CHECK(some.code == 0);
+  const auto b = some.output.find("\nb "), d = some.output.find("\nd ");
+  CHECK(b != std::string::npos);
+  CHECK(d != std::string::npos);
+  CHECK(b < d);
+  CHECK(some.output.find("\nc ") == std::string::npos);
 }

@@ -364,11 +364,45 @@ TEST_CASE("an unreadable slot hides no other: read_all and find pass over it",
   REQUIRE(slots.size() == 2);
   CHECK(slots[0].name_view() == "slot0");
   CHECK(slots[1].name_view() == "slot2");
+  // A filter keeps what it accepts among the readable slots; the error is
+  // still the unreadable slot's, whatever the filter would have said.
+  int asked = 0;
+  CHECK(reader.read_all(slots, [&](const status_slot& slot) {
+    ++asked;
+    return slot.name_view() == "slot2";
+  }) == status_error::corrupt_slot);
+  CHECK(asked == 2);
+  REQUIRE(slots.size() == 1);
+  CHECK(slots[0].name_view() == "slot2");
+  CHECK(slots[0].version == 3);
+  CHECK(reader.read_all(slots, [](const status_slot&) { return false; }) ==
+        status_error::corrupt_slot);
+  CHECK(slots.empty());
   status_slot found;
   CHECK(reader.find("slot2", found) == status_error::none);
   CHECK(found.version == 3);
   // Not in a readable slot: maybe in the corrupt one.
   CHECK(reader.find("nope", found) == status_error::corrupt_slot);
+}
+
+TEST_CASE("a filtered read_all is never asked about a free slot",
+          "[status_table]") {
+  table_with_slots table{3};
+  {
+    // Slot 1 freed, as the owner frees the slot of a removed process.
+    st::table_writer_unsafe w{table.file.base()};
+    w.write_slot(1, st::slot_payload{});
+  }
+  status_reader reader{table.path};
+  std::vector<status_slot> slots;
+  std::vector<std::string> asked;
+  CHECK(reader.read_all(slots, [&](const status_slot& slot) {
+    asked.emplace_back(slot.name_view());
+    return true;
+  }) == status_error::none);
+  CHECK(asked == std::vector<std::string>{"slot0", "slot2"});
+  REQUIRE(slots.size() == 2);
+  CHECK(slots[1].version == 3);
 }
 
 TEST_CASE("a bad header answers no name, not even one found before",

@@ -12,13 +12,15 @@
 // copy of a live table reads `alive` here).
 //
 // Cost: read(index) is a seqlock copy of one 256-byte slot (no system call,
-// no allocation once mapped); read_all() copies every slot into a vector
-// whose capacity is reused; owner() reads `/proc/<pid>/stat` (~5 us). A
-// table that grew is re-mapped transparently (mmap + munmap).
+// no allocation once mapped); read_all() copies every slot (or those a
+// filter keeps) into a vector whose capacity is reused; owner() reads
+// `/proc/<pid>/stat` (~5 us). A table that grew is re-mapped transparently
+// (mmap + munmap).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +67,10 @@ class status_reader {
   /// `corrupt_slot`) is left out and the first such error returned, `out`
   /// still holding every readable slot; a bad header: `out` empty.
   status_error read_all(std::vector<status_slot>& out);
+  /// read_all() keeping only the slots `keep` accepts (called once per
+  /// readable slot in use): `out` grows by those alone.
+  status_error read_all(std::vector<status_slot>& out,
+                        const std::function<bool(const status_slot&)>& keep);
   /// The slot of the process or supervisor `name`: one read when its index
   /// is cached and still holds that name, else a scan that passes over
   /// unreadable slots. out_of_range when no readable slot holds that name
