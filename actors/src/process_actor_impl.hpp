@@ -50,8 +50,26 @@ class process_actor final : public caf::event_based_actor {
 
   void on_exit() override;
 
+ protected:
+  /// Handles one message with `handling` (process_actor.cpp) pointing here.
+  caf::invoke_message_result consume(caf::mailbox_element& x) override;
+  using event_based_actor::consume;
+
  private:
   void count();
+
+  // -- messages (make_behavior() says what each does) -------------------------
+
+  caf::result<std::uint64_t> on_start(bool fresh,
+                                      const std::stop_token& cancel);
+  void on_command(std::uint64_t ticket, command_kind kind);
+  void on_deny(std::uint64_t reported_version);
+  caf::result<caf::ok_atom> on_stop();
+  void on_resume();
+  int on_signal(int sig);
+  caf::result<caf::ok_atom> on_shutdown();
+  /// A run_event_atom: dropped unless of the current run (`generation`).
+  void on_run_event_message(int event, std::uint64_t generation, int error);
 
   bool has_child() const { return current_.pid != 0; }
   /// This program's cgroup, "" = none (the launch options hold it).
