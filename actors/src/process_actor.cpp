@@ -16,20 +16,16 @@ process_actor::process_actor(caf::actor_config& config,
     : caf::event_based_actor(config),
       record_(std::move(record)),
       spec_(std::move(spec)),
-      io_(context.io),
-      guardian_(context.guardian),
-      cgroups_(context.cgroups),
-      publishes_(context.reads->reads_published()),
-      shutting_down_(context.shutting_down),
-      publications_(context.publications),
+      context_(context),
       supervisor_(std::move(supervisor)),
-      backoff_(spec_.backoff, std::hash<std::string>{}(spec_.name)),
+      backoff_(std::hash<std::string>{}(spec_.name)),
       restart_window_(spec_.restart_limit.burst, spec_.restart_limit.interval),
-      current_(record_->state.current_unsafe()) {
+      publishes_(context.reads->reads_published()) {
   // The runtime's cgroup tree places the program (spawn()), not the spec.
   spec_.launch.cgroup.clear();
   if (!publishes_)
-    unpublished_history_ = std::make_unique<core::transition_history>();
+    unpublished_ = std::make_unique<unpublished_run>(
+        unpublished_run{record_->state.current_unsafe(), {}});
 }
 
 namespace {
@@ -73,15 +69,17 @@ caf::behavior process_actor::make_behavior() {
       [](shutdown_atom) { return handling->on_shutdown(); },
       [](caf::get_atom) {
         handling->count();
-        return handling->current_;
+        return handling->current();
       },
       [](subscribe_atom, caf::actor& who) {
         handling->count();
-        handling->subscribers_.push_back(std::move(who));
+        handling->waiting().subscribers.push_back(std::move(who));
       },
       [](unsubscribe_atom, const caf::actor& who) {
         handling->count();
-        std::erase(handling->subscribers_, who);
+        if (!handling->waiters_) return;
+        std::erase(handling->waiters_->subscribers, who);
+        handling->release_idle_waiters();
       },
       [](run_event_atom, int event, std::uint64_t generation, int error) {
         handling->on_run_event_message(event, generation, error);
@@ -104,7 +102,7 @@ caf::result<std::uint64_t> process_actor::on_start(
     bool fresh, const std::stop_token& cancel) {
   if (cancel.stop_requested()) {
     count();
-    return current_.version;
+    return current().version;
   }
   if (fresh) restart_window_.clear();
   return start_for_supervisor();
@@ -116,7 +114,7 @@ caf::result<std::uint64_t> process_actor::on_start(
 void process_actor::on_command(std::uint64_t ticket, command_kind kind) {
   count();
   applied_ticket_ = std::max(applied_ticket_, ticket);
-  const std::uint64_t before = current_.version;
+  const std::uint64_t before = current().version;
   switch (kind) {
     case command_kind::start:
       restart_window_.clear();
@@ -134,11 +132,11 @@ void process_actor::on_command(std::uint64_t ticket, command_kind kind) {
       restart_when_stopped_ = false;
       // Stopping, as for stop() (the exit is no crash), with SIGKILL as the
       // only signal (also when a stop was under way).
-      if (current_.status == process_status::stopping) signal_program(SIGKILL);
+      if (current().status == process_status::stopping) signal_program(SIGKILL);
       stop(SIGKILL);
       break;
   }
-  if (current_.version == before) publish([](process_state&) {});
+  if (current().version == before) publish([](process_state&) {});
 }
 
 // The supervisor is not running (stopped or failed: this process was
@@ -147,8 +145,8 @@ void process_actor::on_command(std::uint64_t ticket, command_kind kind) {
 // asked). The exit stays counted in restart_count.
 void process_actor::on_deny(std::uint64_t reported_version) {
   count();
-  if (current_.status == process_status::backoff &&
-      current_.version == reported_version) {
+  if (current().status == process_status::backoff &&
+      current().version == reported_version) {
     ++generation_;  // cancels a pending spawn timer
     set_status(process_status::exited);
   }
@@ -166,7 +164,7 @@ caf::result<caf::ok_atom> process_actor::on_stop() {
 void process_actor::on_resume() {
   restart_trace::mark(restart_trace::point::grant_received);
   count();
-  if (current_.status == process_status::backoff) arm_spawn_timer();
+  if (current().status == process_status::backoff) arm_spawn_timer();
 }
 
 int process_actor::on_signal(int sig) {
@@ -195,7 +193,7 @@ void process_actor::on_exit() {
   leave_last_state();
   // Break handle cycles so actors are freed after quitting.
   supervisor_ = nullptr;
-  subscribers_.clear();
+  if (waiters_) waiters_->subscribers.clear();
   // Quitting with a child still running (an abnormal exit): kill and reap
   // it here, nobody else will.
   if (has_child()) take_child();
@@ -215,13 +213,13 @@ void process_actor::on_run_event(run_event event, int error) {
       return reap_and_report();
     case run_event::ready:
     case run_event::up:
-      if (current_.status == process_status::starting) become_running();
+      if (current().status == process_status::starting) become_running();
       return;
     case run_event::kill_due:
-      if (current_.status == process_status::stopping) signal_program(SIGKILL);
+      if (current().status == process_status::stopping) signal_program(SIGKILL);
       return;
     case run_event::spawn_due:
-      if (current_.status == process_status::backoff) spawn();
+      if (current().status == process_status::backoff) spawn();
       return;
   }
 }
@@ -234,9 +232,18 @@ void process_actor::arm_timer(std::chrono::milliseconds delay,
 
 void process_actor::leave_last_state() {
   if (publishes_) return;
-  if (record_->state.current_unsafe().version == current_.version) return;
-  record_->history.publish(*unpublished_history_);
-  record_->state.publish(current_);
+  if (record_->state.current_unsafe().version == current().version) return;
+  record_->history.publish(unpublished_->history);
+  record_->state.publish(unpublished_->state);
+}
+
+process_actor::waiters& process_actor::waiting() {
+  if (!waiters_) waiters_ = std::make_unique<waiters>();
+  return *waiters_;
+}
+
+void process_actor::release_idle_waiters() {
+  if (waiters_ && waiters_->empty()) waiters_.reset();
 }
 
 void process_actor::set_status(process_status status) {

@@ -13,7 +13,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -71,7 +70,7 @@ class process_actor final : public caf::event_based_actor {
   /// A run_event_atom: dropped unless of the current run (`generation`).
   void on_run_event_message(int event, std::uint64_t generation, int error);
 
-  bool has_child() const { return current_.pid != 0; }
+  bool has_child() const { return current().pid != 0; }
   /// This program's cgroup, "" = none (the launch options hold it).
   const std::string& cgroup() const { return spec_.launch.cgroup; }
 
@@ -86,13 +85,20 @@ class process_actor final : public caf::event_based_actor {
   // leave the last state there.
   void leave_last_state();
 
+  /// The state this actor last made: the published snapshot (the actor
+  /// keeps no copy of its own, ~100 bytes a process), or under a policy that
+  /// asks the actor, the unpublished one. A reference is only good until
+  /// the next publish(), which retires the snapshot it points to.
+  const process_state& current() const noexcept {
+    return publishes_ ? record_->state.current_unsafe() : unpublished_->state;
+  }
+
   template <class Mutate>
   void publish(Mutate mutate) {
-    process_state next = current_;
+    process_state next = current();
     mutate(next);
-    next.version = current_.version + 1;
+    next.version = current().version + 1;
     next.applied_command = applied_ticket_;
-    current_ = next;
     // Before anyone can see it: an observer woken by this publish reads the
     // trace at once.
     restart_trace::mark(restart_trace::point::published);
@@ -114,15 +120,19 @@ class process_actor final : public caf::event_based_actor {
       record_->history.publish(std::move(history));
       record_->state.publish(std::move(next));
     } else {
-      unpublished_history_->push(entry);
+      unpublished_->history.push(entry);
+      unpublished_->state = std::move(next);
     }
-    if (record_->status_table) record_->status_table->publish(current_);
-    publications_->bump();
-    for (const auto& s : subscribers_)
-      send(s, state_changed_atom::value, current_);
-    // Before any exit report this publish precedes (same receiver, FIFO).
-    if (!pending_starts_.empty() && current_.status != process_status::starting)
-      deliver_pending_starts();
+    const process_state& now = current();
+    if (record_->status_table) record_->status_table->publish(now);
+    context_.published();
+    if (waiters_) {
+      for (const auto& s : waiters_->subscribers)
+        send(s, state_changed_atom::value, now);
+      // Before any exit report this publish precedes (same receiver, FIFO).
+      if (!waiters_->starts.empty() && now.status != process_status::starting)
+        deliver_pending_starts();
+    }
   }
 
   void set_status(process_status status);
@@ -203,39 +213,60 @@ class process_actor final : public caf::event_based_actor {
 
   void on_stopped();
 
+  /// What a policy that asks the actor keeps unpublished while it lives.
+  struct unpublished_run {
+    process_state state;
+    core::transition_history history;
+  };
+
+  /// Who waits on this actor: rare, so held apart (72 bytes a process
+  /// inline) and freed once nobody waits (release_idle_waiters()).
+  struct waiters {
+    /// Supervisor starts waiting for the process to leave `starting`, with
+    /// the version from before each.
+    std::vector<
+        std::pair<caf::typed_response_promise<std::uint64_t>, std::uint64_t>>
+        starts;
+    std::vector<caf::typed_response_promise<caf::ok_atom>> stops;
+    /// The messaging baseline's subscribers: sent every new state.
+    std::vector<caf::actor> subscribers;
+
+    bool empty() const noexcept {
+      return starts.empty() && stops.empty() && subscribers.empty();
+    }
+  };
+
+  waiters& waiting();
+  void release_idle_waiters();
+
+  /// Files that captured output goes to, kept across runs (rotation state);
+  /// only programs that capture have them.
+  struct output_sinks {
+    std::shared_ptr<os::log_sink> out, err;
+  };
+
   std::shared_ptr<process_record> record_;
   process_spec spec_;
-  os::io_service& io_;
-  os::guardian* guardian_;    // may be null
-  os::cgroup_tree* cgroups_;  // may be null
-  const bool publishes_;      // the read policy reads what is published
-  /// runtime::begin_shutdown(): no start spawns from then on.
-  const std::stop_token shutting_down_;
-  /// runtime::publications(), in the runtime, which outlives its actors.
-  publication_counter* publications_;
-  os::unique_fd pidfd_;  // the child's, until we reap it
+  /// The runtime's (io, guardian, cgroups, shutdown token, publication
+  /// counter): the runtime outlives its actors.
+  const runtime_context& context_;
   caf::actor supervisor_;
-  core::backoff backoff_;
+  os::unique_fd pidfd_;  // the child's, until we reap it
+  /// Null under a policy that reads what is published (the record's cells
+  /// hold the state and the history).
+  std::unique_ptr<unpublished_run> unpublished_;
+  std::unique_ptr<waiters> waiters_;
+  std::unique_ptr<output_sinks> sinks_;
+  core::backoff backoff_;                ///< of spec_.backoff
   core::restart_window restart_window_;  ///< spec_.restart_limit
-  process_state current_;
-  /// Under a policy that asks the actor, the history it publishes only as
-  /// it quits; null (and the record's cell holds it) otherwise.
-  std::unique_ptr<core::transition_history> unpublished_history_;
   std::uint64_t generation_ = 0;
-  unsigned quick_failures_ = 0;
+  std::uint64_t applied_ticket_ = 0;  ///< last handle command applied
   std::chrono::milliseconds pending_delay_{0};
   clock::time_point backoff_since_{};  ///< when pending_delay_ began
-  std::uint64_t applied_ticket_ = 0;   ///< last handle command applied
-  /// Supervisor starts waiting for the process to leave `starting`, with
-  /// the version from before each.
-  std::vector<
-      std::pair<caf::typed_response_promise<std::uint64_t>, std::uint64_t>>
-      pending_starts_;
+  unsigned quick_failures_ = 0;
+  const bool publishes_;  // the read policy reads what is published
   bool restart_when_stopped_ = false;
   bool quit_when_stopped_ = false;
-  std::vector<caf::typed_response_promise<caf::ok_atom>> pending_stops_;
-  std::vector<caf::actor> subscribers_;
-  std::map<std::string, std::shared_ptr<os::log_sink>> sinks_;
 };
 
 }  // namespace vitrine::detail

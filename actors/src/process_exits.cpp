@@ -12,25 +12,26 @@
 namespace vitrine::detail {
 
 int process_actor::signal_child(int sig) {
-  return os::signal_leader_group(pidfd_.get(), current_.pid, sig);
+  return os::signal_leader_group(pidfd_.get(), current().pid, sig);
 }
 
 void process_actor::signal_program(int sig) {
   // Escaped descendants first: once the group's shell has died they are
   // re-parented away and no longer found below the leader.
-  if (cgroup().empty()) os::signal_escaped_descendants(current_.pid, sig);
+  if (cgroup().empty()) os::signal_escaped_descendants(current().pid, sig);
   signal_child(sig);
   if (!cgroup().empty() && sig == SIGKILL) kill_cgroup();
 }
 
 void process_actor::kill_cgroup() {
-  cgroups_->kill_program(id());
+  context_.cgroups->kill_program(id());
   spec_.launch.cgroup_killed = true;
 }
 
 void process_actor::kill_everything() {
   signal_child(SIGKILL);
-  if (cgroups_ && !cgroup().empty() && cgroups_->program_populated(id()))
+  if (context_.cgroups && !cgroup().empty() &&
+      context_.cgroups->program_populated(id()))
     kill_cgroup();
 }
 
@@ -43,17 +44,17 @@ void process_actor::reap_and_report() {
 
 core::termination process_actor::take_child() {
   kill_everything();
-  if (guardian_) guardian_->forget_group(current_.pid);
-  auto status = os::reap_child(current_.pid, pidfd_.get());
+  if (context_.guardian) context_.guardian->forget_group(current().pid);
+  auto status = os::reap_child(current().pid, pidfd_.get());
   // Readable means exited; the blocking form only covers a kernel that
   // reports readability early (it cannot wait long: we sent SIGKILL).
-  if (!status) status = os::reap_child_blocking(current_.pid, pidfd_.get());
+  if (!status) status = os::reap_child_blocking(current().pid, pidfd_.get());
   pidfd_.reset();
   return *status;
 }
 
 void process_actor::on_watch_failure(int error) {
-  const bool was_stopping = current_.status == process_status::stopping;
+  const bool was_stopping = current().status == process_status::stopping;
   const auto ended = take_child();
   if (was_stopping) return on_exit(ended);
   os::launch_error failure;
@@ -65,9 +66,9 @@ void process_actor::on_watch_failure(int error) {
 
 void process_actor::on_exit(const core::termination& ended) {
   const auto now = clock::now();
-  const bool was_stopping = current_.status == process_status::stopping;
-  const bool was_quick = current_.status == process_status::starting;
-  if (now - current_.started_at >= spec_.backoff.reset_after) backoff_.reset();
+  const bool was_stopping = current().status == process_status::stopping;
+  const bool was_quick = current().status == process_status::starting;
+  if (now - current().started_at >= spec_.backoff.reset_after) backoff_.reset();
 
   if (was_stopping) {
     publish([&](process_state& s) {
@@ -91,7 +92,7 @@ void process_actor::on_exit(const core::termination& ended) {
       next = process_status::failed;
     } else {
       next = process_status::backoff;
-      pending_delay_ = backoff_.next();
+      pending_delay_ = backoff_.next(spec_.backoff);
       backoff_since_ = now;
     }
   }
@@ -125,10 +126,10 @@ void process_actor::report(bool restart_wanted) {
   if (!supervisor_) return;
   child_report r;
   r.restart_wanted = restart_wanted;
-  r.version = current_.version;
-  r.exit = current_.spawn_errno != 0
-               ? "spawn failed: " + std::string{current_.spawn_error()}
-               : core::describe(current_.last_exit);
+  r.version = current().version;
+  r.exit = current().spawn_errno != 0
+               ? "spawn failed: " + std::string{current().spawn_error()}
+               : core::describe(current().last_exit);
   if (restart_wanted)
     r.delay = std::max(std::chrono::milliseconds{0},
                        std::chrono::ceil<std::chrono::milliseconds>(
@@ -137,7 +138,7 @@ void process_actor::report(bool restart_wanted) {
 }
 
 caf::result<caf::ok_atom> process_actor::stop(int sig) {
-  switch (current_.status) {
+  switch (current().status) {
     case process_status::starting:
     case process_status::running: {
       signal_program(sig);
@@ -151,7 +152,7 @@ caf::result<caf::ok_atom> process_actor::stop(int sig) {
     }
     case process_status::stopping: {
       auto promise = make_response_promise<caf::ok_atom>();
-      pending_stops_.push_back(promise);
+      waiting().stops.push_back(promise);
       return promise;
     }
     case process_status::backoff:
@@ -169,10 +170,13 @@ void process_actor::on_stopped() {
   if (quit_when_stopped_) leave_last_state();  // before shutdown's reply
   // Before the replies: once the runtime has them it may free the tree.
   // EBUSY (members still dying) is fine: the runtime removes the tree.
-  if (quit_when_stopped_ && cgroups_ && !cgroup().empty())
-    cgroups_->remove_program(id());
-  for (auto& promise : pending_stops_) promise.deliver(caf::ok_atom::value);
-  pending_stops_.clear();
+  if (quit_when_stopped_ && context_.cgroups && !cgroup().empty())
+    context_.cgroups->remove_program(id());
+  if (waiters_) {
+    for (auto& promise : waiters_->stops) promise.deliver(caf::ok_atom::value);
+    waiters_->stops.clear();
+    release_idle_waiters();
+  }
   if (quit_when_stopped_) return quit();
   if (restart_when_stopped_) {
     restart_when_stopped_ = false;

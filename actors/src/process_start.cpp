@@ -30,25 +30,27 @@ bool is_permanent(int error) {
 
 caf::result<std::uint64_t> process_actor::start_for_supervisor() {
   count();
-  const std::uint64_t before = current_.version;
+  const std::uint64_t before = current().version;
   start();
   // Waits while starting, or in a backoff it was already in (the start
   // armed the spawn timer). A spawn that failed right here ended this
   // start early, like an early exit: answered now, or the supervisor
   // (which grants the retry only once its operation ends) would wait on
   // a process that waits on it.
-  const bool waits = current_.status == process_status::starting ||
-                     (current_.status == process_status::backoff &&
-                      current_.version == before);
+  const bool waits = current().status == process_status::starting ||
+                     (current().status == process_status::backoff &&
+                      current().version == before);
   if (!waits) return before;
   auto promise = make_response_promise<std::uint64_t>();
-  pending_starts_.emplace_back(std::move(promise), before);
-  return pending_starts_.back().first;
+  auto& starts = waiting().starts;
+  starts.emplace_back(std::move(promise), before);
+  return starts.back().first;
 }
 
 void process_actor::deliver_pending_starts() {
-  auto pending = std::move(pending_starts_);
-  pending_starts_.clear();
+  auto pending = std::move(waiters_->starts);
+  waiters_->starts.clear();
+  release_idle_waiters();
   for (auto& [promise, before] : pending) promise.deliver(before);
 }
 
@@ -59,7 +61,7 @@ void process_actor::restart() {
 }
 
 void process_actor::start() {
-  switch (current_.status) {
+  switch (current().status) {
     case process_status::stopped:
     case process_status::exited:
     case process_status::failed:
@@ -94,13 +96,13 @@ void process_actor::spawn() {
   // The runtime is shutting down: a start that still gets here (a handle's
   // or a node controller's restart during the ordered stop, a backoff
   // timer) leaves the process stopped instead of spawning it.
-  if (shutting_down_.stop_requested())
+  if (context_.shutting_down.stop_requested())
     return set_status(process_status::stopped);
   // One cgroup per program where the runtime has a tree: it holds every
   // descendant, setsid daemons included ("" = process groups only).
-  if (cgroups_ && cgroup().empty())
-    spec_.launch.cgroup = cgroups_->create_program(id());
-  auto result = os::launch(spec_.launch, guardian_);
+  if (context_.cgroups && cgroup().empty())
+    spec_.launch.cgroup = context_.cgroups->create_program(id());
+  auto result = os::launch(spec_.launch, context_.guardian);
   restart_trace::mark(restart_trace::point::launched);
   if (auto* error = std::get_if<os::launch_error>(&result))
     return on_spawn_failure(*error);
@@ -114,13 +116,13 @@ void process_actor::spawn() {
   auto self = caf::actor_cast<caf::actor>(this);
   capture_output(child);
   if (child.notify_pipe)
-    io_.watch_ready(std::move(child.notify_pipe), [self, generation] {
+    context_.io.watch_ready(std::move(child.notify_pipe), [self, generation] {
       caf::anon_send(self, run_event_atom::value,
                      static_cast<int>(run_event::ready), generation, 0);
     });
   errno = 0;
   const bool watched =
-      io_.notify_exit(pidfd_, [self, generation](int watch_error) {
+      context_.io.notify_exit(pidfd_, [self, generation](int watch_error) {
         restart_trace::mark(restart_trace::point::exit_seen);
         caf::anon_send(self, run_event_atom::value,
                        static_cast<int>(run_event::exited), generation,
@@ -143,26 +145,35 @@ void process_actor::spawn() {
 }
 
 void process_actor::capture_output(os::launched_child& child) {
-  auto sink_for = [&](const os::stdio_target& target) {
-    auto& sink = sinks_[target.path];
-    if (!sink)
-      sink = std::make_shared<os::log_sink>(target.path, spec_.logs.max_bytes,
+  if (!child.stdout_pipe && !child.stderr_pipe) return;
+  if (!sinks_) {
+    // Made once, kept across runs; one sink when both go to one file.
+    sinks_ = std::make_unique<output_sinks>();
+    const auto& out = spec_.launch.stdout_target;
+    const auto& err = spec_.launch.stderr_target;
+    auto sink_to = [&](const std::string& path) {
+      return std::make_shared<os::log_sink>(path, spec_.logs.max_bytes,
                                             spec_.logs.backups);
-    return sink;
-  };
+    };
+    if (out.mode == os::stdio_target::kind::capture)
+      sinks_->out = sink_to(out.path);
+    if (err.mode == os::stdio_target::kind::capture)
+      sinks_->err =
+          out.mode == os::stdio_target::kind::capture && err.path == out.path
+              ? sinks_->out
+              : sink_to(err.path);
+  }
   if (child.stdout_pipe)
-    io_.capture(std::move(child.stdout_pipe),
-                sink_for(spec_.launch.stdout_target));
+    context_.io.capture(std::move(child.stdout_pipe), sinks_->out);
   if (child.stderr_pipe)
-    io_.capture(std::move(child.stderr_pipe),
-                sink_for(spec_.launch.stderr_target));
+    context_.io.capture(std::move(child.stderr_pipe), sinks_->err);
 }
 
 void process_actor::on_spawn_failure(const os::launch_error& error) {
   const bool retry =
       !is_permanent(error.code) && ++quick_failures_ <= spec_.startretries;
   if (retry) {
-    pending_delay_ = backoff_.next();
+    pending_delay_ = backoff_.next(spec_.backoff);
     backoff_since_ = clock::now();
   }
   publish([&](process_state& s) {

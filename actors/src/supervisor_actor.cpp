@@ -136,7 +136,7 @@ std::size_t supervisor_actor::index_of(const caf::actor& who) const {
 
 std::size_t supervisor_actor::index_of(const std::string& name) const {
   std::size_t i = 0;
-  while (i < children_.size() && children_[i].name != name) ++i;
+  while (i < children_.size() && children_[i].name() != name) ++i;
   return i;
 }
 
@@ -173,9 +173,10 @@ std::shared_ptr<process_record> supervisor_actor::make_process(
   auto actor = spawn_process_actor(home_system(), record, std::move(spec),
                                    context_, caf::actor_cast<caf::actor>(this));
   record->port.store(std::make_shared<command_port>(actor));
-  children_.push_back({std::move(actor), *name, autostart});
-  children_.back().temporary = temporary;
-  children_.back().process = record;
+  children_.push_back({.actor = std::move(actor),
+                       .autostart = autostart,
+                       .temporary = temporary,
+                       .process = record});
   return record;
 }
 
@@ -183,7 +184,7 @@ std::shared_ptr<process_record> supervisor_actor::add_process(
     process_spec spec) {
   if (context_.registry.find_shared(spec.name)) return nullptr;
   auto record = make_process(std::move(spec));
-  if (context_.register_process(children_.back().name, record)) return record;
+  if (context_.register_process(children_.back().name(), record)) return record;
   anon_send_exit(children_.back().actor, caf::exit_reason::kill);
   children_.pop_back();
   return nullptr;
@@ -193,15 +194,14 @@ std::shared_ptr<supervisor_record> supervisor_actor::add_supervisor(
     supervisor_spec spec) {
   auto record = std::make_shared<supervisor_record>(
       std::make_shared<const std::string>(spec.name));
-  std::string name = spec.name;
   const bool temporary = spec.restart == restart_policy::temporary;
-  if (!context_.supervisors.insert(name, record)) return nullptr;
+  if (!context_.supervisors.insert(*record->name, record)) return nullptr;
   auto actor =
       spawn_supervisor_actor(home_system(), record, std::move(spec), context_,
                              caf::actor_cast<caf::actor>(this));
-  children_.push_back({std::move(actor), std::move(name), true, true});
-  children_.back().temporary = temporary;
-  children_.back().supervisor = record;
+  children_.push_back({.actor = std::move(actor),
+                       .temporary = temporary,
+                       .supervisor = record});
   return record;
 }
 
@@ -209,6 +209,7 @@ void supervisor_actor::build_children_once() {
   if (built_) return;
   built_ = true;
   auto specs = std::move(spec_.children);
+  children_.reserve(children_.size() + specs.size());
   std::vector<runtime_context::named_record> named;
   for (auto& c : specs) {
     if (auto* p = std::get_if<process_spec>(&c)) {
@@ -229,7 +230,7 @@ void supervisor_actor::build_children_once() {
     if (context_.register_process(taken, record)) continue;
     const std::string& name = taken;  // lambdas can't capture a binding
     auto it = std::find_if(children_.begin(), children_.end(),
-                           [&](const child& c) { return c.name == name; });
+                           [&](const child& c) { return c.name() == name; });
     anon_send_exit(it->actor, caf::exit_reason::kill);
     children_.erase(it);
   }

@@ -47,11 +47,10 @@ class supervisor_actor final : public caf::event_based_actor {
   void on_exit() override;
 
  private:
+  /// 56 bytes: one per supervised process. The name is its record's.
   struct child {
     caf::actor actor;
-    std::string name;
     bool autostart = true;
-    bool is_supervisor = false;
     /// Never restarted, not even with a sibling (OTP: a temporary child a
     /// one_for_all or rest_for_one restart stops stays stopped).
     bool temporary = false;
@@ -59,6 +58,11 @@ class supervisor_actor final : public caf::event_based_actor {
     /// Its record (one of them), to forget it when it is removed.
     std::shared_ptr<process_record> process{};
     std::shared_ptr<supervisor_record> supervisor{};
+
+    bool is_supervisor() const noexcept { return supervisor != nullptr; }
+    const std::string& name() const noexcept {
+      return supervisor ? *supervisor->name : *process->name;
+    }
   };
 
   /// A report from a child, by actor: indices shift when a child is removed.
@@ -205,7 +209,9 @@ class supervisor_actor final : public caf::event_based_actor {
 
   std::shared_ptr<supervisor_record> record_;
   supervisor_spec spec_;
-  runtime_context context_;
+  /// The runtime's, which outlives every actor of the tree (process actors
+  /// keep a reference to it too).
+  const runtime_context& context_;
   caf::actor parent_;
   core::restart_window window_;
   core::supervisor_state current_;

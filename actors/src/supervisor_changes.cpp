@@ -127,7 +127,7 @@ void supervisor_actor::remove_child_tree(const child& c,
     if (supervisor) context_.forget_supervisor(supervisor);
     resume();
   };
-  auto req = c.is_supervisor
+  auto req = c.is_supervisor()
                  ? request(c.actor, caf::infinite, shutdown_atom::value, true)
                  : request(c.actor, caf::infinite, shutdown_atom::value);
   req.then([forget](caf::ok_atom) { forget(); },

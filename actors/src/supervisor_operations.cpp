@@ -162,7 +162,7 @@ bool supervisor_actor::request_start(std::size_t i, bool fresh,
         },
         [resume](caf::error&) { resume(); });
   };
-  if (c.is_supervisor)
+  if (c.is_supervisor())
     handle_reply(request(c.actor, caf::infinite, start_atom::value, cancel));
   else
     handle_reply(

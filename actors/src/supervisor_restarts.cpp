@@ -20,7 +20,7 @@ void supervisor_actor::on_child_event(std::size_t i, child_report report) {
   if (!active()) {
     // Not supervising (stopped or failed): nobody restarts it, so it
     // must not wait in backoff; a process stops there.
-    if (!c.is_supervisor) send(c.actor, deny_atom::value, report.version);
+    if (!c.is_supervisor()) send(c.actor, deny_atom::value, report.version);
     return;
   }
   const auto now = clock::now();
@@ -63,7 +63,7 @@ operation supervisor_actor::restart_from(std::size_t from, std::size_t exited,
 void supervisor_actor::fail(std::size_t i, const child_report& report,
                             clock::time_point now) {
   auto failure = std::make_shared<core::supervisor_failure>();
-  failure->child = children_[i].name;
+  failure->child = children_[i].name();
   failure->exit = report.exit;
   failure->restarts_in_window = static_cast<std::uint32_t>(window_.counted());
   failure->intensity = spec_.intensity;

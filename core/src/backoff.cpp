@@ -6,8 +6,8 @@
 
 namespace vitrine::core {
 
-backoff::backoff(const backoff_policy& policy, std::uint64_t seed)
-    : policy_(policy), random_(static_cast<std::uint_fast32_t>(seed)) {}
+backoff::backoff(std::uint64_t seed)
+    : random_(static_cast<std::uint_fast32_t>(seed)) {}
 
 namespace {
 
@@ -23,16 +23,16 @@ backoff::duration bounded(double ms, backoff::duration cap) {
 
 }  // namespace
 
-backoff::duration backoff::next() {
+backoff::duration backoff::next(const backoff_policy& policy) {
   // Fields outside their documented range read as the nearest valid value
   // (NaN as the neutral one), so a policy nobody validated cannot make a
   // negative or overflowing delay.
-  const double growth = policy_.multiplier >= 1.0 ? policy_.multiplier : 1.0;
+  const double growth = policy.multiplier >= 1.0 ? policy.multiplier : 1.0;
   const double jitter =
-      policy_.jitter > 0.0 ? std::min(policy_.jitter, 1.0) : 0.0;
-  const double cap = static_cast<double>(policy_.max.count());
+      policy.jitter > 0.0 ? std::min(policy.jitter, 1.0) : 0.0;
+  const double cap = static_cast<double>(policy.max.count());
   const double base = std::min(
-      static_cast<double>(policy_.min.count()) * std::pow(growth, attempt_),
+      static_cast<double>(policy.min.count()) * std::pow(growth, attempt_),
       cap);
   if (attempt_ < std::numeric_limits<unsigned>::max()) ++attempt_;
   double delay = base;
@@ -40,7 +40,7 @@ backoff::duration backoff::next() {
     std::uniform_real_distribution<double> spread(-jitter, jitter);
     delay = base * (1.0 + spread(random_));
   }
-  return bounded(delay, policy_.max);
+  return bounded(delay, policy.max);
 }
 
 }  // namespace vitrine::core

@@ -14,15 +14,15 @@ TEST_CASE("backoff doubles from min up to max, then resets", "[backoff]") {
   policy.min = 100ms;
   policy.max = 1000ms;
   policy.jitter = 0;
-  backoff b{policy};
-  CHECK(b.next() == 100ms);
-  CHECK(b.next() == 200ms);
-  CHECK(b.next() == 400ms);
-  CHECK(b.next() == 800ms);
-  CHECK(b.next() == 1000ms);
-  CHECK(b.next() == 1000ms);
+  backoff b;
+  CHECK(b.next(policy) == 100ms);
+  CHECK(b.next(policy) == 200ms);
+  CHECK(b.next(policy) == 400ms);
+  CHECK(b.next(policy) == 800ms);
+  CHECK(b.next(policy) == 1000ms);
+  CHECK(b.next(policy) == 1000ms);
   b.reset();
-  CHECK(b.next() == 100ms);
+  CHECK(b.next(policy) == 100ms);
 }
 
 TEST_CASE("backoff jitter stays within its fraction", "[backoff]") {
@@ -30,10 +30,10 @@ TEST_CASE("backoff jitter stays within its fraction", "[backoff]") {
   policy.min = 1000ms;
   policy.max = 1000ms;
   policy.jitter = 0.2;
-  backoff b{policy, 42};
+  backoff b{42};
   bool varied = false;
   for (int i = 0; i < 200; ++i) {
-    auto d = b.next();
+    auto d = b.next(policy);
     CHECK(d >= 800ms);
     CHECK(d <= 1000ms);  // never above the cap
     varied = varied || d != 1000ms;
@@ -44,9 +44,9 @@ TEST_CASE("backoff jitter stays within its fraction", "[backoff]") {
 TEST_CASE("a zero minimum gives immediate restarts", "[backoff]") {
   backoff_policy policy;
   policy.min = 0ms;
-  backoff b{policy};
-  CHECK(b.next() == 0ms);
-  CHECK(b.next() == 0ms);
+  backoff b;
+  CHECK(b.next(policy) == 0ms);
+  CHECK(b.next(policy) == 0ms);
 }
 
 TEST_CASE("backoff delays stay in [0, max] at the edges of the range",
@@ -57,10 +57,10 @@ TEST_CASE("backoff delays stay in [0, max] at the edges of the range",
   SECTION("a cap a double cannot hold exactly, with a huge multiplier") {
     policy.max = std::chrono::milliseconds::max();
     policy.multiplier = 100;
-    backoff b{policy};
+    backoff b;
     auto previous = 0ms;
     for (int i = 0; i < 200; ++i) {
-      const auto d = b.next();
+      const auto d = b.next(policy);
       INFO("call " << i << ": " << d.count() << " ms");
       REQUIRE(d >= previous);  // grows, up to the cap, never wraps
       REQUIRE(d <= policy.max);
@@ -72,9 +72,9 @@ TEST_CASE("backoff delays stay in [0, max] at the edges of the range",
     policy.max = std::chrono::milliseconds::max();
     policy.multiplier = 1e300;
     policy.jitter = 1;
-    backoff b{policy};
+    backoff b;
     for (int i = 0; i < 200; ++i) {
-      const auto d = b.next();
+      const auto d = b.next(policy);
       REQUIRE(d >= 0ms);
       REQUIRE(d <= policy.max);
     }
@@ -84,16 +84,16 @@ TEST_CASE("backoff delays stay in [0, max] at the edges of the range",
     policy.min = 10ms;
     policy.multiplier = std::numeric_limits<double>::quiet_NaN();
     policy.jitter = std::numeric_limits<double>::quiet_NaN();
-    backoff nan_growth{policy};
-    for (int i = 0; i < 5; ++i) CHECK(nan_growth.next() == 10ms);
+    backoff nan_growth;
+    for (int i = 0; i < 5; ++i) CHECK(nan_growth.next(policy) == 10ms);
     policy.multiplier = 0.5;  // below 1: no shrinking either
-    backoff shrinking{policy};
-    for (int i = 0; i < 5; ++i) CHECK(shrinking.next() == 10ms);
+    backoff shrinking;
+    for (int i = 0; i < 5; ++i) CHECK(shrinking.next(policy) == 10ms);
     policy.multiplier = 2;
     policy.jitter = -3;
-    backoff negative_jitter{policy};
-    CHECK(negative_jitter.next() == 10ms);
-    CHECK(negative_jitter.next() == 20ms);
+    backoff negative_jitter;
+    CHECK(negative_jitter.next(policy) == 10ms);
+    CHECK(negative_jitter.next(policy) == 20ms);
   }
 }
 

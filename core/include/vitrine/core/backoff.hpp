@@ -1,7 +1,9 @@
 // backoff: exponential restart delays with jitter, reset after stable uptime.
 //
 // A value type owned by one process actor; not thread-safe. Pure arithmetic,
-// no allocation: next() costs a multiply and one random draw.
+// no allocation: next() costs a multiply and one random draw. It keeps only
+// the failure count and the random state (16 bytes); the policy stays in
+// the spec it came from and is passed to each next().
 #pragma once
 
 #include <chrono>
@@ -25,22 +27,20 @@ class backoff {
  public:
   using duration = backoff_policy::duration;
 
-  explicit backoff(const backoff_policy& policy, std::uint64_t seed = 0x5eed);
+  explicit backoff(std::uint64_t seed = 0x5eed);
 
-  /// The delay before the next restart, in [0, policy().max]; each call
+  /// The delay before the next restart, in [0, policy.max]; each call
   /// grows the next one. Fields outside their range (validate() refuses
   /// them in a process_spec) read as the nearest valid value: a multiplier
   /// below 1 or NaN as 1, a jitter below 0 or NaN as 0, above 1 as 1.
-  duration next();
+  duration next(const backoff_policy& policy);
 
   /// Forgets past failures (called after an uptime of reset_after).
   void reset() noexcept { attempt_ = 0; }
 
   unsigned attempt() const noexcept { return attempt_; }
-  const backoff_policy& policy() const noexcept { return policy_; }
 
  private:
-  backoff_policy policy_;
   unsigned attempt_ = 0;
   std::minstd_rand random_;
 };

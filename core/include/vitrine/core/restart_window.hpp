@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace vitrine::core {
@@ -48,7 +49,7 @@ class restart_window {
  private:
   clock::time_point oldest() const noexcept { return ring_[head_]; }
   void drop_oldest() noexcept {
-    head_ = (head_ + 1) % ring_.size();
+    head_ = static_cast<std::uint32_t>((head_ + 1) % ring_.size());
     --size_;
   }
   void push(clock::time_point t) {
@@ -58,19 +59,22 @@ class restart_window {
   }
   /// Doubles the ring (at least 4), oldest first.
   void grow() {
-    std::vector<clock::time_point> bigger(std::max<std::size_t>(4, 2 * size_));
+    std::vector<clock::time_point> bigger(
+        std::max<std::size_t>(4, 2 * std::size_t{size_}));
     for (std::size_t i = 0; i < size_; ++i)
       bigger[i] = ring_[(head_ + i) % ring_.size()];
     ring_ = std::move(bigger);
     head_ = 0;
   }
 
+  // 48 bytes: one sits in every process actor. The ring holds at most
+  // intensity + 2 entries, so 32-bit positions suffice.
   unsigned intensity_;
+  std::uint32_t head_ = 0;
   clock::duration period_;
   std::vector<clock::time_point> ring_;
-  std::size_t head_ = 0;
-  std::size_t size_ = 0;
-  std::size_t counted_ = 0;
+  std::uint32_t size_ = 0;
+  std::uint32_t counted_ = 0;
 };
 
 }  // namespace vitrine::core
