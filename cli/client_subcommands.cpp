@@ -37,7 +37,9 @@ client_subcommands::client_subcommands(CLI::App& app) {
     if (signal)
       sub->add_option("signal", ctl_options_.signal, "TERM, SIGUSR1, 10...")
           ->required();
-    sub->add_option("names", ctl_options_.names, "processes or supervisors")
+    sub->add_option("names", ctl_options_.names,
+                    signal ? "processes (a supervisor has no process group)"
+                           : "processes or supervisors")
         ->required()
         ->check([](const std::string& name) {
           return control::name_problem(name);

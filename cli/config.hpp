@@ -60,6 +60,11 @@ struct config {
   /// derived from its children, not written by the user.
   bool intensity_derived = false;
   bool period_derived = false;
+  /// The top's children by name as the last applied file lists them; empty
+  /// = as in `tree`. A reload keeps `tree` in running order (it runs added
+  /// programs last), so the file's own order is kept here to tell whether
+  /// the user reordered anything.
+  std::vector<std::string> written_order;
 };
 
 struct parse_result {

@@ -218,13 +218,6 @@ bool await(const control_context& context, const control::request& request,
   return true;
 }
 
-std::string quoted_list(const std::vector<std::string>& names) {
-  std::string text;
-  for (const auto& n : names)
-    text += (text.empty() ? "'" : ", '") + terminal_safe(n) + "'";
-  return text;
-}
-
 }  // namespace
 
 control::reply execute(const control_context& context,
@@ -263,12 +256,12 @@ control::reply execute(const control_context& context,
   }
   if (!unknown.empty()) {
     reply.error = (unknown.size() == 1 ? "unknown name " : "unknown names ") +
-                  quoted_list(unknown) + ": nothing was done";
+                  quoted_names(unknown) + ": nothing was done";
     return reply;
   }
   if (request.command == verb::signal && !supervisors.empty()) {
     reply.error =
-        quoted_list(supervisors) +
+        quoted_names(supervisors) +
         (supervisors.size() == 1 ? " is a supervisor" : " are supervisors") +
         ": 'signal' takes processes only; nothing was done";
     return reply;

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "commands.hpp"
 #include "control_protocol.hpp"
@@ -177,6 +178,20 @@ int ctl_command(const ctl_options& options) {
     std::cerr << "vitrine: " << error << "\n";
     return 1;
   }
+  // A name that is not UTF-8 would reach the run garbled (JSON carries
+  // U+FFFD for its bad bytes), and it names nothing there: every name
+  // vitrine accepts is ASCII. Refused here as the run refuses any unknown
+  // name, shown byte for byte.
+  std::vector<std::string> garbled;
+  for (const auto& name : request->names)
+    if (!valid_utf8(name) &&
+        std::find(garbled.begin(), garbled.end(), name) == garbled.end())
+      garbled.push_back(name);
+  if (!garbled.empty()) {
+    std::cerr << "vitrine: unknown name" << (garbled.size() == 1 ? " " : "s ")
+              << quoted_names(garbled) << ": nothing was done\n";
+    return 1;
+  }
   // One deadline for the whole exchange: the run drops the request if it
   // reads it later (docs/cli.md), and the client waits for the reply until
   // then plus reply_grace.
@@ -188,8 +203,10 @@ int ctl_command(const ctl_options& options) {
   const auto fd = connect_to(dir->file(control_socket_leaf), give_up, code);
   if (!fd) return code < 0 ? no_reply(*dir, options, false) : code;
   std::string line;
-  if (!write_all(fd.get(), control::encode(*request), give_up))
-    return no_reply(*dir, options, false);
+  // A write the run cut short (EPIPE) may still have its answer waiting:
+  // the run refuses a request it will not read ("busy", "too large") with
+  // a reply, then closes. Read it either way.
+  write_all(fd.get(), control::encode(*request), give_up);
   const auto outcome =
       read_line(fd.get(), control::max_reply_bytes, give_up, -1, line);
   if (outcome != read_outcome::line)

@@ -72,11 +72,15 @@ std::string silent_node(const remote_flags& f, os::tcp_connect_status tcp) {
   const auto within = std::to_string(f.timeout_ms) + " ms";
   switch (tcp) {
     case os::tcp_connect_status::connected:
+      // A node speaks first; so does nothing that waits for its client
+      // (an HTTP server): silence alone cannot tell them apart.
       return "it accepted the connection but did not answer within " + within +
              (f.tls_cert.empty()
-                  ? " (stopped or overloaded? or a node with TLS, which "
-                    "answers only a TLS controller)"
-                  : " (stopped or overloaded?)");
+                  ? " (a node stopped or overloaded? a node with TLS, which "
+                    "answers only a TLS controller? or not a node: a server "
+                    "that waits for its client to speak first)"
+                  : " (a node stopped or overloaded? or not a node: a "
+                    "server that waits for its client to speak first)");
     case os::tcp_connect_status::no_answer:
       return "no TCP connection within " + within +
              " (host down, or packets dropped?)";
@@ -314,16 +318,20 @@ int ctl_command(const remote_flags& f, const std::string& verb,
 
 /// The local commands' checks of NAME arguments (control_protocol.hpp):
 /// 1..255 bytes each, at most max_names of them (`names` holds them once
-/// parsed).
+/// parsed). With `verb` "signal" the first argument is the signal, not a
+/// name.
 void check_names(CLI::App* command, CLI::Option* option,
-                 const std::vector<std::string>& names) {
+                 const std::vector<std::string>& names,
+                 const std::string* verb = nullptr) {
   option->check(
       [](const std::string& name) { return control::name_problem(name); });
-  command->final_callback([&names] {
-    if (names.size() > control::max_names)
+  command->final_callback([&names, verb] {
+    const std::size_t count =
+        names.size() - (verb && *verb == "signal" && !names.empty() ? 1 : 0);
+    if (count > control::max_names)
       throw CLI::ValidationError(
-          "names", "too many names (" + std::to_string(names.size()) +
-                       "; at most " + std::to_string(control::max_names) + ")");
+          "names", "too many names (" + std::to_string(count) + "; at most " +
+                       std::to_string(control::max_names) + ")");
   });
 }
 
@@ -374,7 +382,7 @@ int remote_main(int argc, char** argv) {
       ctl,
       ctl->add_option("names", names, "program names (signal: SIG NAME...)")
           ->required(),
-      names);
+      names, &verb);
   double ctl_timeout_s = 30;
   ctl->add_option("--timeout", ctl_timeout_s,
                   "seconds to wait for the effects (then exit 5)")

@@ -139,21 +139,30 @@ config_diff diff_configs(const config& running_config,
   const auto& next = next_config.tree;
   const auto old_at = positions(running.children);
   const auto new_at = positions(next.children);
-  std::vector<std::size_t> kept_old_order;  // new positions, in old order
   for (const auto& c : running.children) {
     const auto& name = name_of(c);
     const auto it = new_at.find(name);
-    if (it == new_at.end()) {
+    if (it == new_at.end())
       diff.removed.push_back(name);
-    } else if (c == next.children[it->second]) {
+    else if (c == next.children[it->second])
       diff.unchanged.push_back(name);
-      kept_old_order.push_back(it->second);
-    } else {
+    else
       diff.changed.push_back(name);
-    }
   }
   for (const auto& c : next.children)
     if (!old_at.contains(name_of(c))) diff.added.push_back(name_of(c));
+  // Reordered by the user: the unchanged ones' order in the previous file
+  // (not the running order, where a reload put added programs last).
+  const std::set<std::string> unchanged(diff.unchanged.begin(),
+                                        diff.unchanged.end());
+  std::vector<std::size_t> kept_old_order;  // new positions, in file order
+  const auto keep = [&](const std::string& name) {
+    if (unchanged.contains(name)) kept_old_order.push_back(new_at.at(name));
+  };
+  if (running_config.written_order.empty())
+    for (const auto& c : running.children) keep(name_of(c));
+  else
+    for (const auto& name : running_config.written_order) keep(name);
   diff.reordered =
       !std::is_sorted(kept_old_order.begin(), kept_old_order.end());
   return diff;
@@ -317,6 +326,9 @@ reload_report reload_config(supervisor_handle top, config& current,
   if (diff.derived_limit_changed && !diff.derived_limit_more_lenient)
     apply_derived_limit(top, current, report);
   current.tree.children = std::move(children);
+  current.written_order.clear();
+  for (const auto& c : next.children)
+    current.written_order.push_back(name_of(c));
   current.program_count = current.group_count = 0;
   count_tree(current.tree, current);
   return report;

@@ -89,6 +89,27 @@ std::string terminal_safe(std::string_view text) {
   return out;
 }
 
+bool valid_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    std::uint32_t code = 0;
+    const std::size_t n = utf8_sequence(text.substr(i), code);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string quoted_names(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& n : names)
+    text += (text.empty() ? "'" : ", '") + terminal_safe(n) + "'";
+  return text;
+}
+
 std::string key_label(std::string_view name) {
   if (!name.empty() && std::all_of(name.begin(), name.end(), name_char))
     return std::string{name};

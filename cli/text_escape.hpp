@@ -15,6 +15,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vitrine::cli {
 
@@ -26,6 +27,12 @@ std::string terminal_safe(std::string_view text);
 /// with `"` and `\` escaped and the rest made terminal_safe():
 /// `program[web]`, `program["caf\xc3\xa9 \"x\""]`.
 std::string key_label(std::string_view name);
+
+/// True when `text` is well-formed UTF-8 (no overlong form, no surrogate).
+bool valid_utf8(std::string_view text);
+
+/// Names as `'a', 'b'`, each made terminal_safe().
+std::string quoted_names(const std::vector<std::string>& names);
 
 /// validate()'s rendering of a name in its field paths (every byte that is
 /// not printable ASCII as \xNN), to match those paths back to a table.

@@ -173,7 +173,8 @@ caf::behavior node_mirror(mirror_actor* self,
   self->state.shared = std::move(shared);
   self->set_down_handler([self](caf::down_msg& msg) {
     if (self->state.server && msg.source == self->state.server.address())
-      lose(self);
+      lose(self,
+           "the connection closed (" + self->system().render(msg.reason) + ")");
   });
   attempt(self);
   const auto heartbeat = self->state.shared->remoting.heartbeat_interval;
@@ -198,9 +199,19 @@ caf::behavior node_mirror(mirror_actor* self,
         if (st.closing && clock::now() >= st.quit_by) return self->quit();
         const auto last = clock::time_point{clock::duration{
             st.shared->last_contact_ns.load(std::memory_order_relaxed)}};
+        const auto silent = clock::now() - last;
         if (st.shared->status() == node_status::connected &&
-            clock::now() - last > st.shared->remoting.connection_timeout)
-          lose(self);
+            silent > st.shared->remoting.connection_timeout)
+          lose(self,
+               "silent for " +
+                   std::to_string(
+                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                           silent)
+                           .count()) +
+                   " ms (connection timeout " +
+                   std::to_string(
+                       st.shared->remoting.connection_timeout.count()) +
+                   " ms)");
         self->delayed_send(self, heartbeat, r_tick_atom::value);
       },
       [self](r_retry_atom, std::uint64_t which) {

@@ -58,9 +58,10 @@ void synchronise(mirror_actor* self, caf::actor server,
 
 }  // namespace
 
-void lose(mirror_actor* self) {
+void lose(mirror_actor* self, std::string why) {
   auto& st = self->state;
   if (st.shared->status() != node_status::connected) return;
+  st.shared->set_attempt_error(std::move(why));
   if (st.server) self->demonitor(st.server);
   st.server = nullptr;
   st.shared->set_server(nullptr);

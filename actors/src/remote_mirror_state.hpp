@@ -90,7 +90,8 @@ void attempt_failed(mirror_actor* self, std::uint64_t me, const caf::error& e);
 void connect_middleman(mirror_actor* self, std::uint64_t me);
 
 /// The node is lost: every state `unknown`, then the status; a retry is
-/// armed.
-void lose(mirror_actor* self);
+/// armed. `why` becomes node_handle::last_error() until an attempt says
+/// more.
+void lose(mirror_actor* self, std::string why);
 
 }  // namespace vitrine::detail

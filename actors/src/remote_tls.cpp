@@ -6,6 +6,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <caf/io/all.hpp>
@@ -47,6 +48,11 @@ void require_readable(const char* what, const std::string& path) {
         " (certificate, key and CA file together: both sides authenticate)");
   if (::access(path.c_str(), R_OK) != 0)
     bad_file(what, path, std::strerror(errno));
+  // OpenSSL opens it blocking: a FIFO would hang the caller for good.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    bad_file(what, path, std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) bad_file(what, path, "not a regular file");
 }
 
 /// The passphrase, never a terminal prompt (OpenSSL's default callback

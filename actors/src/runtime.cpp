@@ -207,9 +207,12 @@ struct runtime::impl {
   }
 };
 
-runtime::runtime(runtime_options options)
-    : impl_(std::make_unique<impl>(options)) {
-  impl_->owned_config = make_config(options);
+runtime::runtime(runtime_options options) {
+  // The configuration (TLS files included) first: options it refuses leave
+  // nothing behind, not even the runtime's cgroup.
+  auto config = make_config(options);
+  impl_ = std::make_unique<impl>(options);
+  impl_->owned_config = std::move(config);
   impl_->owned_system =
       std::make_unique<caf::actor_system>(*impl_->owned_config);
   impl_->start(*impl_->owned_system);

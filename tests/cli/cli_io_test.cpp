@@ -167,6 +167,20 @@ TEST_CASE("bad command lines name what is wrong", "[cli]") {
   CHECK(too_many.code == 2);
   CHECK(too_many.output.find("too many names (4097; at most 4096)") !=
         std::string::npos);
+  // For a node as for a local run, a signal's SIG is not one of the names:
+  // 4,096 names pass (and the command goes on to find nothing at port 1).
+  std::vector<std::string> node_crowd{
+      "ctl", "--node", "127.0.0.1:1", "signal", "TERM", "--timeout-ms", "200"};
+  node_crowd.resize(node_crowd.size() + 4096, "web");
+  const auto node_full = run_cli(node_crowd);
+  INFO(node_full.output.substr(0, 500));
+  CHECK(node_full.code == 1);
+  CHECK(node_full.output.find("too many names") == std::string::npos);
+  node_crowd.push_back("web");
+  const auto node_too_many = run_cli(node_crowd);
+  CHECK(node_too_many.code == 2);
+  CHECK(node_too_many.output.find("too many names (4097; at most 4096)") !=
+        std::string::npos);
   // A command's own command is named too, not only "a subcommand is
   // required".
   const auto ctl = run_cli({"ctl", "frobnicate", "a\x1b[2J"});

@@ -14,6 +14,8 @@
 
 #include <cstring>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -57,6 +59,19 @@ startsecs_ms = 5000
       contains(raw_exchange(socket, ""), "timed out waiting for the request"));
   CHECK(contains(raw_exchange(socket, std::string{"\0\xff\n", 3}),
                  "malformed request"));
+  {  // The same refusal reaches `vitrine ctl`, whose write the run cut short
+     // (EPIPE): 4,096 names of 200 bytes are a request of ~840 KB.
+    std::vector<std::string> args{"ctl", "stop"};
+    for (int i = 0; i < 4096; ++i) {
+      auto name = std::to_string(i);
+      args.push_back(name + std::string(200 - name.size(), 'n'));
+    }
+    const auto r = run.cli(args);
+    INFO(r.output.substr(0, 2000));
+    CHECK(r.code == 1);
+    CHECK(contains(r.output, "request too large"));
+    CHECK_FALSE(contains(r.output, "no reply"));
+  }
 
   {  // Asks to wait for a 5 s start, then hangs up.
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

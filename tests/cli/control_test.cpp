@@ -242,6 +242,14 @@ startsecs_ms = 5000
     CHECK(hostile.code == 1);
     CHECK(contains(hostile.output, "unknown name '\\x1b[2Jevil'"));
     CHECK_FALSE(contains(hostile.output, "\x1b"));
+    // One that is not UTF-8 is shown byte for byte, not as U+FFFD.
+    const auto garbled = run.cli({"ctl", "stop", "caf\xc3", "api"});
+    INFO(garbled.output);
+    CHECK(garbled.code == 1);
+    CHECK(
+        contains(garbled.output, "unknown name 'caf\\xc3': nothing was done"));
+    CHECK_FALSE(contains(garbled.output, "\xef\xbf\xbd"));
+    CHECK(run.wait_status("api", "running").pid == api.pid);
   }
   SECTION("reload applies the rewritten file, or refuses a bad one") {
     const auto api = run.wait_status("api", "running");

@@ -66,6 +66,19 @@ TEST_CASE("terminal_safe escapes controls, C1, bidi and invalid bytes only",
   CHECK(terminal_safe("sur\xed\xa0\x80") == "sur\\xed\\xa0\\x80");  // U+D800
 }
 
+TEST_CASE("valid_utf8 accepts well-formed text only", "[cli][escape]") {
+  CHECK(cli::valid_utf8(""));
+  CHECK(cli::valid_utf8("api"));
+  CHECK(cli::valid_utf8("caf\xc3\xa9"));         // é
+  CHECK(cli::valid_utf8("\xf0\x9f\x98\x80"));    // U+1F600
+  CHECK_FALSE(cli::valid_utf8("caf\xc3"));       // cut short
+  CHECK_FALSE(cli::valid_utf8("\xc0\xaf"));      // overlong '/'
+  CHECK_FALSE(cli::valid_utf8("\xed\xa0\x80"));  // a surrogate
+  CHECK_FALSE(
+      cli::valid_utf8("a\xff"
+                      "b"));
+}
+
 TEST_CASE("a name that is not a valid name is quoted in key paths",
           "[cli][escape]") {
   CHECK(key_label("web-1.a:b@c_d") == "web-1.a:b@c_d");

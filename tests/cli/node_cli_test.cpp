@@ -264,6 +264,9 @@ TEST_CASE("ctl --node says so when the node is lost before the effect",
   CHECK(vitrine::test::count_of(out, "(not confirmed)") == 2);
   CHECK(vitrine::test::count_of(out, "lost the node at") == 1);
   CHECK(out.find("lost the node at " + endpoint) != std::string::npos);
+  // With its cause (found by a stranger: the docs promised one).
+  CHECK(out.find("before the effect was seen: the connection closed (") !=
+        std::string::npos);
   CHECK(node.wait(10s).has_value());
   CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
 }

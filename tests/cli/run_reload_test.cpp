@@ -321,6 +321,24 @@ TEST_CASE("a stop during a reload is said before the reload's summary",
   CHECK(text.find(" supervisor main stopped") < note);
 }
 
+TEST_CASE("a program a reload added in the middle is no reorder afterwards",
+          "[cli][reload]") {
+  reload_run run{program("a", "1270") + program("c", "1271")};
+  run.running({"a", "c"});
+  const auto file =
+      program("a", "1270") + program("b", "1272") + program("c", "1271");
+  run.reload(file);  // b runs after c: added programs run last
+  run.running({"a", "b", "c"});
+  run.reload(file, 2);
+  // Moving a program in the file says so, once: not for the reload before.
+  const std::string note = "reload: unchanged programs were reordered";
+  run.reload(program("c", "1271") + program("a", "1270") + program("b", "1272"),
+             1, note);
+  const std::string text = read_file(run.output);
+  INFO(text);
+  CHECK(text.find(note) == text.rfind(note));
+}
+
 TEST_CASE("the difference between two configs, by name", "[cli][reload]") {
   using namespace vitrine;
   auto proc = [](std::string name, std::string arg) {
@@ -356,6 +374,16 @@ TEST_CASE("the difference between two configs, by name", "[cli][reload]") {
   auto d = a;
   std::swap(d.tree.children[0], d.tree.children[2]);
   CHECK(cli::diff_configs(a, d).reordered);
+
+  // A reload runs an added program last: x, z, y runs for a file that says
+  // x, y, z. Reloading that file unchanged is no reorder; moving x is.
+  auto added_last = a;
+  added_last.tree.children = {proc("x", "1"), proc("z", "1"), proc("y", "1")};
+  added_last.written_order = {"x", "y", "z"};
+  CHECK_FALSE(cli::diff_configs(added_last, a).reordered);
+  auto moved = a;
+  std::swap(moved.tree.children[0], moved.tree.children[1]);  // y, x, z
+  CHECK(cli::diff_configs(added_last, moved).reordered);
 }
 
 TEST_CASE("a derived top intensity is not a setting the user changed",

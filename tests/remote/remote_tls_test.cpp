@@ -2,6 +2,7 @@
 // CAF's libcaf_openssl), on loopback: throwaway certificates made with the
 // `openssl` command (support/test_pki.hpp); the node is another OS process.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <thread>
@@ -151,6 +152,13 @@ TEST_CASE("bad TLS files are refused when the runtime is built, by name",
   CHECK(construction_error(
             with({pki.node_cert, encrypted, pki.ca, pki.passphrase}))
             .empty());
+
+  // A FIFO (OpenSSL would open it blocking, for good) is refused at once.
+  const auto fifo = dir.file("fifo.pem");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  error = construction_error(with({pki.node_cert, pki.node_key, fifo, {}}));
+  CHECK(error.find("CA file '" + fifo + "': not a regular file") !=
+        std::string::npos);
 
   // Mutual authentication: a certificate without a CA file is refused.
   error = construction_error(with({pki.node_cert, pki.node_key, "", {}}));

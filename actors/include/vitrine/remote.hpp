@@ -205,10 +205,12 @@ class node_handle {
   /// while the node was unreachable): the sum, over resynchronisations, of
   /// version jumps past the one the snapshot carried.
   std::uint64_t missed_transitions() const noexcept;
-  /// Why the last connection attempt failed, as CAF reports it (e.g. a
-  /// refused connection, a name that does not resolve, no answer from a
-  /// vitrine node in attempt_timeout); "" once connected, and before any
-  /// attempt failed.
+  /// Why the node was lost (its connection closed, with CAF's reason, or
+  /// it was silent past the connection timeout), then why the last
+  /// connection attempt failed, as CAF reports it (e.g. a refused
+  /// connection, a name that does not resolve, no answer from a vitrine
+  /// node in attempt_timeout); "" once connected, and before any loss or
+  /// failed attempt.
   std::string last_error() const;
 
   /// Blocks until the node is connected and synchronised (true), or until
