@@ -123,14 +123,6 @@ node_handle connect_or_throw(runtime& rt, const remote_flags& f) {
   return node;
 }
 
-/// "'a', 'b'" (escaped for a terminal).
-std::string quoted_names(const std::vector<std::string>& names) {
-  std::string list;
-  for (const auto& name : names)
-    list += (list.empty() ? "'" : ", '") + terminal_safe(name) + "'";
-  return list;
-}
-
 /// The handles of `names` on the node, a name given twice once (as the
 /// local commands count it); nullopt, having printed "unknown name 'x' on
 /// HOST:PORT" and `consequence`, if one is not there.

@@ -7,6 +7,7 @@
 #include <system_error>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "commands.hpp"
 #include "regular_file.hpp"
@@ -169,13 +170,12 @@ int table_status_command(const table_status_options& options) {
     else
       processes.push_back(at);
   }
-  std::string missing;
+  std::vector<std::string> missing;
   for (const auto& name : wanted)
-    if (!found.contains(name))
-      missing += (missing.empty() ? "'" : ", '") + terminal_safe(name) + "'";
+    if (!found.contains(name)) missing.emplace_back(name);
   if (!missing.empty()) {
-    std::cerr << "vitrine: no process or supervisor named " << missing << " in "
-              << dir->path() << "\n";
+    std::cerr << "vitrine: no process or supervisor named "
+              << quoted_names(missing) << " in " << dir->path() << "\n";
     return 1;
   }
   if (const pid_t pid = stopped_pid; pid != 0)
