@@ -191,12 +191,13 @@ void process_actor::on_run_event_message(int event, std::uint64_t generation,
 
 void process_actor::on_exit() {
   leave_last_state();
-  // Break handle cycles so actors are freed after quitting.
-  supervisor_ = nullptr;
-  if (waiters_) waiters_->subscribers.clear();
   // Quitting with a child still running (an abnormal exit): kill and reap
   // it here, nobody else will.
   if (has_child()) take_child();
+  // Break handle cycles so actors are freed after quitting; the supervisor
+  // last: context_ is its.
+  if (waiters_) waiters_->subscribers.clear();
+  supervisor_ = nullptr;
 }
 
 void process_actor::count() {

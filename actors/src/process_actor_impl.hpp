@@ -247,8 +247,8 @@ class process_actor final : public caf::event_based_actor {
 
   std::shared_ptr<process_record> record_;
   process_spec spec_;
-  /// The runtime's (io, guardian, cgroups, shutdown token, publication
-  /// counter): the runtime outlives its actors.
+  /// The supervisor's (io, guardian, cgroups, shutdown token, publication
+  /// counter): `supervisor_`, dropped last in on_exit(), keeps it alive.
   const runtime_context& context_;
   caf::actor supervisor_;
   os::unique_fd pidfd_;  // the child's, until we reap it

@@ -209,9 +209,10 @@ class supervisor_actor final : public caf::event_based_actor {
 
   std::shared_ptr<supervisor_record> record_;
   supervisor_spec spec_;
-  /// The runtime's, which outlives every actor of the tree (process actors
-  /// keep a reference to it too).
-  const runtime_context& context_;
+  /// A copy: the runtime resets its own directory handle while stragglers
+  /// may still run. Our process actors refer to this one, holding a strong
+  /// reference to us for as long as they use it.
+  runtime_context context_;
   caf::actor parent_;
   core::restart_window window_;
   core::supervisor_state current_;
