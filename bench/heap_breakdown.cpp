@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "packed_spec.hpp"
 #include "vitrine/detail/process_record.hpp"
 #include "vitrine/process_spec.hpp"
 
@@ -50,6 +51,19 @@ std::map<std::string, double> heap_parts(std::size_t n) {
   parts["cells_published"] = per(after - before);
   records.clear();
 
+  // The spec as its actor keeps it, for the fleet's `sleep`: inline part
+  // and packed block.
+  process_spec spec;
+  spec.launch.argv = {"/bin/sleep", "1000000"};
+  std::vector<detail::packed_spec> specs;
+  specs.reserve(n);
+  before = heap_in_use();
+  for (std::size_t i = 0; i < n; ++i) specs.emplace_back(spec);
+  after = heap_in_use();
+  parts["packed_spec"] =
+      static_cast<double>(sizeof(detail::packed_spec)) + per(after - before);
+
+
   caf::actor_system_config config;
   config.set("scheduler.max-threads", 1);
   caf::actor_system system{config};
@@ -67,7 +81,6 @@ std::map<std::string, double> heap_parts(std::size_t n) {
 
   parts["sizeof_state"] = sizeof(core::process_state);
   parts["sizeof_history"] = sizeof(core::transition_history);
-  parts["sizeof_spec"] = sizeof(process_spec);
   return parts;
 }
 

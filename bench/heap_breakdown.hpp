@@ -17,8 +17,10 @@ namespace vitrine::bench {
 ///                     (the old snapshots retired and, once reclaimed,
 ///                     freed)
 ///   caf_actor_min     a minimal CAF event-based actor (no state of ours)
-/// and the sizes (not heap deltas) sizeof_state, sizeof_history,
-/// sizeof_spec that the process actor holds by value.
+///   packed_spec       a `sleep` spec as its process actor keeps it: the
+///                     inline part and its packed block
+/// and the sizes (not heap deltas) sizeof_state, sizeof_history of the
+/// published snapshots.
 std::map<std::string, double> heap_parts(std::size_t n);
 
 }  // namespace vitrine::bench

@@ -22,8 +22,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+RUNTIME_WIDE = "runtime-wide (CAF system, threads, libraries; not per process)"
+
 # (part, frames that must all appear in the stack), first match wins.
 RULES = [
+    # Built once by the runtime's constructor (the fleet's first step).
+    (RUNTIME_WIDE, ["vitrine::runtime::runtime("]),
     ("process actor: CAF behavior (its message handlers)",
      ["process_actor::make_behavior"]),
     ("published history snapshot (8 transitions)",
@@ -33,6 +37,8 @@ RULES = [
     ("registry: name table entries", ["registry<>"]),
     ("cgroup path", ["cgroup_tree"]),
     ("launch: owned-child set", ["register_owned_child"]),
+    ("process actor: its spec's packed block (argv, options, exit codes)",
+     ["packed_spec::packed_spec"]),
     ("process actor object (CAF control block + event_based_actor + our members)",
      ["spawn_process_actor", "LEAF_LARGE"]),
     ("process actor: other allocations made as it is spawned",
@@ -43,7 +49,6 @@ RULES = [
     ("supervisor bookkeeping", ["supervisor_actor::"]),
     ("benchmark's handle list", ["fleet::fleet"]),
 ]
-RUNTIME_WIDE = "runtime-wide (CAF system, threads, libraries; not per process)"
 
 
 def classify(stack: str, bytes_: int, n: int) -> str:

@@ -83,7 +83,8 @@ def e2e_heap_why(run: Run) -> str:
              ("a process record with its name (cells unpublished)",
               "record"),
              ("a first publish into its cells", "cells_published"),
-             ("sizeof(process_spec), before its strings", "sizeof_spec"),
+             ("a `sleep` spec as its actor keeps it (packed_spec)",
+              "packed_spec"),
              ("sizeof(transition_history)", "sizeof_history"),
              ("sizeof(process_state)", "sizeof_state")]
     known = [(what, c[key]) for what, key in parts if key in c]

@@ -15,14 +15,12 @@ process_actor::process_actor(caf::actor_config& config,
                              caf::actor supervisor)
     : caf::event_based_actor(config),
       record_(std::move(record)),
-      spec_(std::move(spec)),
+      spec_(spec),
+      publishes_(context.reads->reads_published()),
       context_(context),
       supervisor_(std::move(supervisor)),
-      backoff_(std::hash<std::string>{}(spec_.name)),
-      restart_window_(spec_.restart_limit.burst, spec_.restart_limit.interval),
-      publishes_(context.reads->reads_published()) {
-  // The runtime's cgroup tree places the program (spawn()), not the spec.
-  spec_.launch.cgroup.clear();
+      backoff_(std::hash<std::string>{}(spec.name)),
+      restart_window_(spec.restart_limit.burst, spec.restart_limit.interval) {
   if (!publishes_)
     unpublished_ = std::make_unique<unpublished_run>(
         unpublished_run{record_->state.current_unsafe(), {}});

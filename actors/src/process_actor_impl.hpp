@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "atoms.hpp"
+#include "packed_spec.hpp"
 #include "process_actor.hpp"
 #include "publication_counter.hpp"
 #include "status_table_writer.hpp"
@@ -71,8 +72,6 @@ class process_actor final : public caf::event_based_actor {
   void on_run_event_message(int event, std::uint64_t generation, int error);
 
   bool has_child() const { return current().pid != 0; }
-  /// This program's cgroup, "" = none (the launch options hold it).
-  const std::string& cgroup() const { return spec_.launch.cgroup; }
 
   /// An event of the current run (run_event_atom).
   void on_run_event(run_event event, int error);
@@ -104,9 +103,9 @@ class process_actor final : public caf::event_based_actor {
     restart_trace::mark(restart_trace::point::published);
     const core::transition entry{.version = next.version,
                                  .at = clock::now(),
-                                 .last_exit = next.last_exit,
                                  .pid = next.pid,
                                  .restart_count = next.restart_count,
+                                 .last_exit = next.last_exit,
                                  .status = next.status};
     if (publishes_) {
       // History first: a reader that sees (or waited for) this state then
@@ -124,7 +123,7 @@ class process_actor final : public caf::event_based_actor {
       unpublished_->state = std::move(next);
     }
     const process_state& now = current();
-    if (record_->status_table) record_->status_table->publish(now);
+    if (context_.status_table) context_.status_table->publish(now);
     context_.published();
     if (waiters_) {
       for (const auto& s : waiters_->subscribers)
@@ -158,7 +157,8 @@ class process_actor final : public caf::event_based_actor {
 
   void spawn();
 
-  void capture_output(os::launched_child& child);
+  void capture_output(os::launched_child& child,
+                      const os::launch_options& options);
 
   void on_spawn_failure(const os::launch_error& error);
 
@@ -246,27 +246,37 @@ class process_actor final : public caf::event_based_actor {
   };
 
   std::shared_ptr<process_record> record_;
-  process_spec spec_;
+  /// Its tail padding holds the members that follow, up to
+  /// quick_failures_ (packed_spec.hpp).
+  [[no_unique_address]] packed_spec spec_;
+  const bool publishes_;  // the read policy reads what is published
+  bool restart_when_stopped_ : 1 = false;
+  bool quit_when_stopped_ : 1 = false;
+  /// This program's cgroup exists (the runtime's tree made it at its first
+  /// spawn) and its children are placed there; false without a tree.
+  bool in_cgroup_ : 1 = false;
+  /// cgroup.kill was written to it: see os::launch_options::cgroup_killed.
+  bool cgroup_killed_ : 1 = false;
+  unsigned quick_failures_ = 0;
   /// The supervisor's (io, guardian, cgroups, shutdown token, publication
   /// counter): `supervisor_`, dropped last in on_exit(), keeps it alive.
   const runtime_context& context_;
   caf::actor supervisor_;
-  os::unique_fd pidfd_;  // the child's, until we reap it
   /// Null under a policy that reads what is published (the record's cells
   /// hold the state and the history).
   std::unique_ptr<unpublished_run> unpublished_;
   std::unique_ptr<waiters> waiters_;
   std::unique_ptr<output_sinks> sinks_;
-  core::backoff backoff_;                ///< of spec_.backoff
-  core::restart_window restart_window_;  ///< spec_.restart_limit
+  core::backoff backoff_;  ///< of spec_.backoff
+  /// The spec's restart_limit (interval 0: disabled). Its tail padding
+  /// holds pidfd_.
+  [[no_unique_address]] core::restart_window restart_window_;
+  os::unique_fd pidfd_;  // the child's, until we reap it
   std::uint64_t generation_ = 0;
   std::uint64_t applied_ticket_ = 0;  ///< last handle command applied
-  std::chrono::milliseconds pending_delay_{0};
-  clock::time_point backoff_since_{};  ///< when pending_delay_ began
-  unsigned quick_failures_ = 0;
-  const bool publishes_;  // the read policy reads what is published
-  bool restart_when_stopped_ = false;
-  bool quit_when_stopped_ = false;
+  /// When the pending backoff delay ends (counted from the exit or failed
+  /// spawn that caused it).
+  clock::time_point backoff_until_{};
 };
 
 }  // namespace vitrine::detail

@@ -18,19 +18,19 @@ int process_actor::signal_child(int sig) {
 void process_actor::signal_program(int sig) {
   // Escaped descendants first: once the group's shell has died they are
   // re-parented away and no longer found below the leader.
-  if (cgroup().empty()) os::signal_escaped_descendants(current().pid, sig);
+  if (!in_cgroup_) os::signal_escaped_descendants(current().pid, sig);
   signal_child(sig);
-  if (!cgroup().empty() && sig == SIGKILL) kill_cgroup();
+  if (in_cgroup_ && sig == SIGKILL) kill_cgroup();
 }
 
 void process_actor::kill_cgroup() {
   context_.cgroups->kill_program(id());
-  spec_.launch.cgroup_killed = true;
+  cgroup_killed_ = true;
 }
 
 void process_actor::kill_everything() {
   signal_child(SIGKILL);
-  if (context_.cgroups && !cgroup().empty() &&
+  if (context_.cgroups && in_cgroup_ &&
       context_.cgroups->program_populated(id()))
     kill_cgroup();
 }
@@ -59,7 +59,7 @@ void process_actor::on_watch_failure(int error) {
   if (was_stopping) return on_exit(ended);
   os::launch_error failure;
   failure.code = error;
-  failure.what = "watch the exit of " + spec_.launch.argv.front() + ": " +
+  failure.what = "watch the exit of " + std::string{spec_.program()} + ": " +
                  std::strerror(error);
   on_spawn_failure(failure);
 }
@@ -87,13 +87,13 @@ void process_actor::on_exit(const core::termination& ended) {
     if (quick_failures_ > spec_.startretries) {
       restart = false;
       next = process_status::failed;
-    } else if (spec_.restart_limit.enabled() && !restart_window_.admit(now)) {
+    } else if (restart_window_.period().count() > 0 &&
+               !restart_window_.admit(now)) {
       restart = false;  // past its own restart limit: it alone fails
       next = process_status::failed;
     } else {
       next = process_status::backoff;
-      pending_delay_ = backoff_.next(spec_.backoff);
-      backoff_since_ = now;
+      backoff_until_ = now + backoff_.next(spec_.backoff);
     }
   }
   publish([&](process_state& s) {
@@ -115,9 +115,7 @@ bool process_actor::wants_restart(const core::termination& ended) const {
     case restart_policy::transient:
       // A signal or a lost status is never an expected exit.
       if (ended.how != core::termination::kind::exited) return true;
-      return std::find(spec_.expected_exit_codes.begin(),
-                       spec_.expected_exit_codes.end(),
-                       ended.value) == spec_.expected_exit_codes.end();
+      return !spec_.expects_exit_code(ended.value);
   }
   return false;
 }
@@ -133,7 +131,7 @@ void process_actor::report(bool restart_wanted) {
   if (restart_wanted)
     r.delay = std::max(std::chrono::milliseconds{0},
                        std::chrono::ceil<std::chrono::milliseconds>(
-                           backoff_since_ + pending_delay_ - clock::now()));
+                           backoff_until_ - clock::now()));
   send(supervisor_, child_event_atom::value, std::move(r));
 }
 
@@ -170,7 +168,7 @@ void process_actor::on_stopped() {
   if (quit_when_stopped_) leave_last_state();  // before shutdown's reply
   // Before the replies: once the runtime has them it may free the tree.
   // EBUSY (members still dying) is fine: the runtime removes the tree.
-  if (quit_when_stopped_ && context_.cgroups && !cgroup().empty())
+  if (quit_when_stopped_ && context_.cgroups && in_cgroup_)
     context_.cgroups->remove_program(id());
   if (waiters_) {
     for (auto& promise : waiters_->stops) promise.deliver(caf::ok_atom::value);

@@ -87,7 +87,7 @@ void process_actor::start_fresh() {
 void process_actor::arm_spawn_timer() {
   ++generation_;
   const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-      backoff_since_ + pending_delay_ - clock::now());
+      backoff_until_ - clock::now());
   if (left.count() <= 0) return spawn();
   arm_timer(left, run_event::spawn_due);
 }
@@ -100,9 +100,14 @@ void process_actor::spawn() {
     return set_status(process_status::stopped);
   // One cgroup per program where the runtime has a tree: it holds every
   // descendant, setsid daemons included ("" = process groups only).
-  if (context_.cgroups && cgroup().empty())
-    spec_.launch.cgroup = context_.cgroups->create_program(id());
-  auto result = os::launch(spec_.launch, context_.guardian);
+  os::launch_options options = spec_.launch_options();
+  if (context_.cgroups) {
+    options.cgroup = in_cgroup_ ? context_.cgroups->program_path(id())
+                                : context_.cgroups->create_program(id());
+    in_cgroup_ = !options.cgroup.empty();
+    options.cgroup_killed = cgroup_killed_;
+  }
+  auto result = os::launch(options, context_.guardian);
   restart_trace::mark(restart_trace::point::launched);
   if (auto* error = std::get_if<os::launch_error>(&result))
     return on_spawn_failure(*error);
@@ -114,7 +119,7 @@ void process_actor::spawn() {
   pidfd_ = std::move(child.pidfd);
   // The guardian guards its group already: the child marked it (launch()).
   auto self = caf::actor_cast<caf::actor>(this);
-  capture_output(child);
+  capture_output(child, options);
   if (child.notify_pipe)
     context_.io.watch_ready(std::move(child.notify_pipe), [self, generation] {
       caf::anon_send(self, run_event_atom::value,
@@ -130,7 +135,7 @@ void process_actor::spawn() {
       });
   const int watch_errno = watched ? 0 : (errno != 0 ? errno : ESHUTDOWN);
   const bool ready_at_once =
-      spec_.startsecs.count() == 0 && spec_.launch.notify_fd < 0;
+      spec_.startsecs.count() == 0 && options.notify_fd < 0;
   publish([&](process_state& s) {
     s.pid = pid;
     s.status =
@@ -144,16 +149,17 @@ void process_actor::spawn() {
   if (!watched) on_watch_failure(watch_errno);
 }
 
-void process_actor::capture_output(os::launched_child& child) {
+void process_actor::capture_output(os::launched_child& child,
+                                   const os::launch_options& options) {
   if (!child.stdout_pipe && !child.stderr_pipe) return;
   if (!sinks_) {
     // Made once, kept across runs; one sink when both go to one file.
     sinks_ = std::make_unique<output_sinks>();
-    const auto& out = spec_.launch.stdout_target;
-    const auto& err = spec_.launch.stderr_target;
+    const auto& out = options.stdout_target;
+    const auto& err = options.stderr_target;
+    const log_rotation logs = spec_.logs();
     auto sink_to = [&](const std::string& path) {
-      return std::make_shared<os::log_sink>(path, spec_.logs.max_bytes,
-                                            spec_.logs.backups);
+      return std::make_shared<os::log_sink>(path, logs.max_bytes, logs.backups);
     };
     if (out.mode == os::stdio_target::kind::capture)
       sinks_->out = sink_to(out.path);
@@ -173,8 +179,7 @@ void process_actor::on_spawn_failure(const os::launch_error& error) {
   const bool retry =
       !is_permanent(error.code) && ++quick_failures_ <= spec_.startretries;
   if (retry) {
-    pending_delay_ = backoff_.next(spec_.backoff);
-    backoff_since_ = clock::now();
+    backoff_until_ = clock::now() + backoff_.next(spec_.backoff);
   }
   publish([&](process_state& s) {
     s.pid = 0;

@@ -132,11 +132,4 @@ void status_table_writer::remove(st::slot_kind kind, const std::string& name) {
   slots_.erase(it);
 }
 
-void attach_status_table(process_record& record,
-                         std::shared_ptr<status_table_writer> table) {
-  if (!table) return;
-  table->publish(record.state.current_unsafe());
-  record.status_table = std::move(table);
-}
-
 }  // namespace vitrine::detail

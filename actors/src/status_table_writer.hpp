@@ -28,7 +28,6 @@
 #include "vitrine/core/process_state.hpp"
 #include "vitrine/core/status_table.hpp"
 #include "vitrine/core/supervisor_state.hpp"
-#include "vitrine/detail/process_record.hpp"
 #include "vitrine/os/status_mapping.hpp"
 
 namespace vitrine::detail {
@@ -69,10 +68,5 @@ class status_table_writer {
   bool stopping_ = false;
   std::thread heartbeat_;
 };
-
-/// Gives `record` the table (may be null) and publishes its initial state,
-/// so a process that never starts still has a slot.
-void attach_status_table(process_record& record,
-                         std::shared_ptr<status_table_writer> table);
 
 }  // namespace vitrine::detail

@@ -167,7 +167,9 @@ std::shared_ptr<process_record> supervisor_actor::make_process(
     process_spec spec) {
   auto name = std::make_shared<const std::string>(spec.name);
   auto record = std::make_shared<process_record>(name);
-  attach_status_table(*record, context_.status_table);
+  // A slot from the start: a process that never starts has one too.
+  if (context_.status_table)
+    context_.status_table->publish(record->state.current_unsafe());
   const bool autostart = spec.autostart;
   const bool temporary = spec.restart == restart_policy::temporary;
   auto actor = spawn_process_actor(home_system(), record, std::move(spec),

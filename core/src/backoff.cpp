@@ -3,13 +3,29 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 
 namespace vitrine::core {
 
-backoff::backoff(std::uint64_t seed)
-    : random_(static_cast<std::uint_fast32_t>(seed)) {}
-
 namespace {
+
+/// A std::minstd_rand that remembers its last output, which is all of its
+/// state: an engine seeded with it continues the same sequence.
+class resumed_minstd {
+ public:
+  using result_type = std::minstd_rand::result_type;
+  explicit resumed_minstd(std::uint32_t state) : engine_(state), last_(state) {}
+  static constexpr result_type min() { return std::minstd_rand::min(); }
+  static constexpr result_type max() { return std::minstd_rand::max(); }
+  result_type operator()() { return last_ = engine_(); }
+  std::uint32_t state() const noexcept {
+    return static_cast<std::uint32_t>(last_);
+  }
+
+ private:
+  std::minstd_rand engine_;
+  result_type last_;
+};
 
 /// `ms` rounded, as a duration in [0, cap]: NaN and negatives give 0, and
 /// values a duration cannot hold give `cap` (no overflow in the cast).
@@ -22,6 +38,13 @@ backoff::duration bounded(double ms, backoff::duration cap) {
 }
 
 }  // namespace
+
+backoff::backoff(std::uint64_t seed)
+    // The state std::minstd_rand seeds itself with ([rand.eng.lcong]).
+    : random_state_(static_cast<std::uint32_t>(
+          static_cast<std::uint_fast32_t>(seed) % std::minstd_rand::modulus)) {
+  if (random_state_ == 0) random_state_ = 1;
+}
 
 backoff::duration backoff::next(const backoff_policy& policy) {
   // Fields outside their documented range read as the nearest valid value
@@ -38,7 +61,9 @@ backoff::duration backoff::next(const backoff_policy& policy) {
   double delay = base;
   if (jitter > 0 && base > 0) {
     std::uniform_real_distribution<double> spread(-jitter, jitter);
-    delay = base * (1.0 + spread(random_));
+    resumed_minstd random{random_state_};
+    delay = base * (1.0 + spread(random));
+    random_state_ = random.state();
   }
   return bounded(delay, policy.max);
 }

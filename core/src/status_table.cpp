@@ -154,8 +154,8 @@ void pack_exit(slot_payload& p, const termination& t) noexcept {
 }
 
 termination unpack_exit(const slot_payload& p) noexcept {
-  return {static_cast<termination::kind>(p.exit_how), p.exit_value,
-          (p.flags & exit_core_dumped) != 0};
+  return termination{static_cast<termination::kind>(p.exit_how), p.exit_value,
+                     (p.flags & exit_core_dumped) != 0};
 }
 
 std::uint64_t payload_checksum(const slot_payload& p) noexcept {

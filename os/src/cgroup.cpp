@@ -226,23 +226,23 @@ cgroup_tree::~cgroup_tree() {
   remove_tree(root_, std::chrono::milliseconds{2000});
 }
 
-std::string cgroup_tree::path_of(std::uint64_t id) const {
+std::string cgroup_tree::program_path(std::uint64_t id) const {
   return root_ + "/p" + std::to_string(id);
 }
 
 std::string cgroup_tree::create_program(std::uint64_t id) {
-  std::string path = path_of(id);
+  std::string path = program_path(id);
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return {};
   return path;
 }
 
 int cgroup_tree::kill_program(std::uint64_t id) noexcept {
-  return cgroup_kill(path_of(id));
+  return cgroup_kill(program_path(id));
 }
 
 int cgroup_tree::remove_program(std::uint64_t id,
                                 std::chrono::milliseconds grace) noexcept {
-  const std::string path = path_of(id);
+  const std::string path = program_path(id);
   if (grace.count() > 0) wait_unpopulated(path, grace);
   return remove_cgroup_dir(AT_FDCWD, path.c_str());
 }
@@ -252,11 +252,11 @@ int cgroup_tree::kill_all() noexcept {
 }
 
 bool cgroup_tree::program_populated(std::uint64_t id) const noexcept {
-  return cgroup_populated(path_of(id));
+  return cgroup_populated(program_path(id));
 }
 
 std::size_t cgroup_tree::members(std::uint64_t id) const {
-  std::ifstream in(path_of(id) + "/cgroup.procs");
+  std::ifstream in(program_path(id) + "/cgroup.procs");
   std::size_t n = 0;
   std::string line;
   while (std::getline(in, line))

@@ -38,7 +38,12 @@ using done_callback = std::function<void()>;
 // One per watched fd, held by the I/O thread (one per supervised process at
 // least: kept small).
 struct watch {
-  enum class kind : std::uint8_t { exit, exit_notify, capture, ready } what;
+  enum class kind : std::uint8_t {
+    exit,
+    exit_notify,
+    capture,
+    ready
+  } what = kind::exit;
   bool kill_group = false;  // exit: SIGKILL the group before reaping
   pid_t pid = 0;
   unique_fd fd;
@@ -63,7 +68,7 @@ struct io_service::impl {
   std::thread::id io_id;  // set once in the constructor, then only read
 
   std::mutex mutex;  // guards pending and accepting
-  std::vector<std::unique_ptr<watch>> pending;
+  std::vector<watch> pending;
   bool accepting = true;
 
   std::mutex stop_mutex;  // serialises stop()
@@ -72,11 +77,12 @@ struct io_service::impl {
   std::atomic<std::size_t> failed{0};
 
   // Owned by the io thread only.
-  std::unordered_map<std::uint64_t, std::unique_ptr<watch>> watches;
+  // By value: one allocation (the node) a watch.
+  std::unordered_map<std::uint64_t, watch> watches;
   std::uint64_t next_token = 1;
   std::array<char, read_chunk> buffer{};
 
-  bool submit(std::unique_ptr<watch> w) {
+  bool submit(watch w) {
     {
       std::lock_guard<std::mutex> lock(mutex);
       if (!accepting) return false;  // w (and its fd) dies here
@@ -105,7 +111,7 @@ struct io_service::impl {
     // child's pidfd stays ready (level-triggered) and epoll_wait returns
     // it again and again until the owner reaps: this thread spun at full
     // CPU after every exit.
-    ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, it->second->fd.get(), nullptr);
+    ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, it->second.fd.get(), nullptr);
     watches.erase(it);
     active.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -114,7 +120,7 @@ struct io_service::impl {
     std::uint64_t drained;
     while (::read(wake.get(), &drained, sizeof drained) < 0 && errno == EINTR) {
     }
-    std::vector<std::unique_ptr<watch>> batch;
+    std::vector<watch> batch;
     {
       std::lock_guard<std::mutex> lock(mutex);
       batch.swap(pending);
@@ -124,11 +130,11 @@ struct io_service::impl {
       epoll_event ev{};
       ev.events = EPOLLIN;
       ev.data.u64 = token;
-      if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, w->fd.get(), &ev) != 0) {
+      if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, w.fd.get(), &ev) != 0) {
         const int error = errno;
         failed.fetch_add(1, std::memory_order_relaxed);
         active.fetch_sub(1, std::memory_order_relaxed);
-        registration_failed(*w, error);
+        registration_failed(w, error);
         continue;
       }
       watches.emplace(token, std::move(w));
@@ -237,7 +243,7 @@ struct io_service::impl {
         }
         auto it = watches.find(token);
         if (it == watches.end()) continue;
-        watch& w = *it->second;
+        watch& w = it->second;
         switch (w.what) {
           case watch::kind::exit:
             on_exit_ready(token, w);
@@ -306,7 +312,7 @@ void io_service::stop() noexcept {
   if (!impl_->thread.joinable()) return;
   impl_->poke();
   impl_->thread.join();
-  std::vector<std::unique_ptr<watch>> leftovers;
+  std::vector<watch> leftovers;
   {
     std::lock_guard<std::mutex> pending_lock(impl_->mutex);
     leftovers.swap(impl_->pending);
@@ -327,23 +333,23 @@ bool io_service::watch_exit(pid_t pid, unique_fd pidfd,
                             std::function<void(core::termination)> on_exit,
                             bool kill_group) {
   if (!pidfd) return false;
-  auto w = std::make_unique<watch>();
-  w->what = watch::kind::exit;
-  w->fd = std::move(pidfd);
-  w->pid = pid;
-  w->kill_group = kill_group;
-  w->callback = exit_callback{std::move(on_exit)};
+  watch w;
+  w.what = watch::kind::exit;
+  w.fd = std::move(pidfd);
+  w.pid = pid;
+  w.kill_group = kill_group;
+  w.callback = exit_callback{std::move(on_exit)};
   return impl_->submit(std::move(w));
 }
 
 bool io_service::notify_exit(const unique_fd& pidfd,
                              std::function<void(int error)> on_exited) {
   if (!pidfd) return false;
-  auto w = std::make_unique<watch>();
-  w->what = watch::kind::exit_notify;
-  w->fd.reset(::fcntl(pidfd.get(), F_DUPFD_CLOEXEC, 3));
-  if (!w->fd) return false;
-  w->callback = notify_callback{std::move(on_exited)};
+  watch w;
+  w.what = watch::kind::exit_notify;
+  w.fd.reset(::fcntl(pidfd.get(), F_DUPFD_CLOEXEC, 3));
+  if (!w.fd) return false;
+  w.callback = notify_callback{std::move(on_exited)};
   return impl_->submit(std::move(w));
 }
 
@@ -351,21 +357,21 @@ bool io_service::capture(unique_fd pipe_read_end,
                          std::shared_ptr<log_sink> sink,
                          std::function<void()> on_closed) {
   if (!pipe_read_end) return false;
-  auto w = std::make_unique<watch>();
-  w->what = watch::kind::capture;
-  w->fd = std::move(pipe_read_end);
-  w->sink = std::move(sink);
-  w->callback = done_callback{std::move(on_closed)};
+  watch w;
+  w.what = watch::kind::capture;
+  w.fd = std::move(pipe_read_end);
+  w.sink = std::move(sink);
+  w.callback = done_callback{std::move(on_closed)};
   return impl_->submit(std::move(w));
 }
 
 bool io_service::watch_ready(unique_fd notify_read_end,
                              std::function<void()> on_ready) {
   if (!notify_read_end) return false;
-  auto w = std::make_unique<watch>();
-  w->what = watch::kind::ready;
-  w->fd = std::move(notify_read_end);
-  w->callback = done_callback{std::move(on_ready)};
+  watch w;
+  w.what = watch::kind::ready;
+  w.fd = std::move(notify_read_end);
+  w.callback = done_callback{std::move(on_ready)};
   return impl_->submit(std::move(w));
 }
 

@@ -17,8 +17,7 @@
 
 namespace vitrine::detail {
 
-class command_port;         // the CAF side: how to message the owning actor
-class status_table_writer;  // the shared-memory status table, if any
+class command_port;  // the CAF side: how to message the owning actor
 
 struct process_record {
   explicit process_record(std::shared_ptr<const std::string> process_name)
@@ -33,8 +32,6 @@ struct process_record {
   std::atomic<std::shared_ptr<command_port>> port;
   /// Messages the owning actor has handled; proves reads do not message it.
   std::atomic<std::uint64_t> messages_handled{0};
-  /// Set before the actor starts when the runtime publishes a status table.
-  std::shared_ptr<status_table_writer> status_table;
 
  private:
   static core::process_state initial_state(

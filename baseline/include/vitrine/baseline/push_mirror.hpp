@@ -16,10 +16,10 @@
 // the same system: the destructor waits for the subscriber to quit). read()
 // and received() from any thread, any number of readers; the only writer of
 // each seqlock is the subscriber actor. Costs: a read is two counter loads
-// and 8 word loads (state_seqlock::words), never a message and never a lock
+// and 7 word loads (state_seqlock::words), never a message and never a lock
 // (it retries while the subscriber writes); each transition of a watched
 // process costs its actor one message send to the mirror (a copy of the
-// state) and the mirror one handler run and an 8-word seqlock write. The copy
+// state) and the mirror one handler run and a 7-word seqlock write. The copy
 // is as stale as the mailbox is long: docs/study.md measures the staleness.
 #pragma once
 
@@ -102,7 +102,7 @@ class alignas(64) state_seqlock {
   std::array<std::atomic<std::uint64_t>, words> words_{};
 };
 
-static_assert(state_seqlock::words == 8, "update the cost comment above");
+static_assert(state_seqlock::words == 7, "update the cost comment above");
 
 class push_mirror {
  public:

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
 
 namespace vitrine::core {
@@ -26,7 +27,7 @@ class bounded_history {
     if (size_ < capacity)
       ++size_;
     else
-      first_ = (first_ + 1) % capacity;
+      first_ = static_cast<std::uint32_t>((first_ + 1) % capacity);
   }
 
   std::size_t size() const noexcept { return size_; }
@@ -107,9 +108,11 @@ class bounded_history {
   const_iterator end() const noexcept { return {this, size_}; }
 
  private:
+  static_assert(Capacity <= UINT32_MAX, "positions are 32-bit");
+
   std::array<Entry, Capacity> entries_{};
-  std::size_t first_ = 0;
-  std::size_t size_ = 0;
+  std::uint32_t first_ = 0;  // 32-bit: 8 bytes less in every snapshot
+  std::uint32_t size_ = 0;
 };
 
 }  // namespace vitrine::core

@@ -60,9 +60,10 @@ struct registry_guard<hazard_pointer_reclaimer>
 template <class V, reclaimer Reclaimer = hazard_pointer_reclaimer>
 class registry {
  public:
+  // 56 bytes (80 with make_shared's count): no hash kept, an append
+  // computes it again and a probe compares names (lengths first).
   struct entry {
     std::string name;
-    std::size_t hash;
     std::shared_ptr<V> value;
     std::uint64_t revision;  // the revision that inserted it
   };
@@ -79,7 +80,7 @@ class registry {
     // Writer only, under the registry's mutex; `at` is the next free
     // position. Readers of older tables may probe the index meanwhile.
     void append(std::size_t at, std::shared_ptr<const entry> e) {
-      std::size_t slot = e->hash & mask;
+      std::size_t slot = key_hash(e->name) & mask;
       while (index[slot].load(std::memory_order_relaxed) != nullptr)
         slot = (slot + 1) & mask;
       // release: the entry's contents before a prober's acquire load
@@ -115,8 +116,7 @@ class registry {
       for (std::size_t at = hash & mask_;; at = (at + 1) & mask_) {
         const entry* c = index_[at].load(std::memory_order_acquire);
         if (c == nullptr) return nullptr;
-        if (c->hash == hash && c->revision <= revision_ && c->name == name)
-          return c;
+        if (c->revision <= revision_ && c->name == name) return c;
       }
     }
 
@@ -228,12 +228,8 @@ class registry {
       std::vector<std::pair<std::string, std::shared_ptr<V>>> items) {
     std::lock_guard lock{write_mutex_};
     const table& now = tables_.current_unsafe();
-    std::vector<std::size_t> hashes;
-    hashes.reserve(items.size());
-    for (const auto& item : items) {
-      hashes.push_back(key_hash(item.first));
-      if (now.find(item.first, hashes.back()) != nullptr) return false;
-    }
+    for (const auto& item : items)
+      if (now.find(item.first, key_hash(item.first)) != nullptr) return false;
     if (items.size() > 1) {
       std::unordered_set<std::string_view> seen;
       for (const auto& item : items)
@@ -245,7 +241,7 @@ class registry {
     if (size > s->capacity) s = copy_into_new_storage(now, nullptr, size);
     for (std::size_t i = 0; i < items.size(); ++i)
       s->append(now.size() + i, std::make_shared<const entry>(entry{
-                                    std::move(items[i].first), hashes[i],
+                                    std::move(items[i].first),
                                     std::move(items[i].second), revision}));
     tables_.emplace(revision, size, std::move(s));
     return true;
@@ -316,11 +312,13 @@ class registry {
     return s;
   }
 
-  // An empty storage for at least `needed` entries (twice that, so appends
-  // have room).
+  // An empty storage for at least `needed` entries: the next power of two,
+  // so a storage that fills up is replaced by one twice its size (appends
+  // stay O(1) amortised) and holds between 1/2 and all of its capacity
+  // (its index between 1/4 and 1/2 of its slots).
   static std::shared_ptr<storage> new_storage(std::size_t needed) {
     std::size_t capacity = 8;
-    while (capacity < 2 * needed) capacity *= 2;
+    while (capacity < needed) capacity *= 2;
     return std::make_shared<storage>(capacity);
   }
 

@@ -12,7 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 namespace vitrine::core {
 
@@ -39,6 +39,7 @@ class restart_window {
     period_ = period;
   }
   void clear() noexcept { size_ = counted_ = 0; }
+  clock::duration period() const noexcept { return period_; }
   /// The restarts kept (at most intensity + 1).
   std::size_t recent() const noexcept { return size_; }
   /// The restarts within the period as the last admit() counted them, that
@@ -49,30 +50,32 @@ class restart_window {
  private:
   clock::time_point oldest() const noexcept { return ring_[head_]; }
   void drop_oldest() noexcept {
-    head_ = static_cast<std::uint32_t>((head_ + 1) % ring_.size());
+    head_ = (head_ + 1) % capacity_;
     --size_;
   }
   void push(clock::time_point t) {
-    if (size_ == ring_.size()) grow();
-    ring_[(head_ + size_) % ring_.size()] = t;
+    if (size_ == capacity_) grow();
+    ring_[(head_ + size_) % capacity_] = t;
     ++size_;
   }
   /// Doubles the ring (at least 4), oldest first.
   void grow() {
-    std::vector<clock::time_point> bigger(
-        std::max<std::size_t>(4, 2 * std::size_t{size_}));
-    for (std::size_t i = 0; i < size_; ++i)
-      bigger[i] = ring_[(head_ + i) % ring_.size()];
-    ring_ = std::move(bigger);
+    const std::uint32_t bigger = std::max<std::uint32_t>(4, 2 * size_);
+    auto ring = std::make_unique<clock::time_point[]>(bigger);
+    for (std::uint32_t i = 0; i < size_; ++i)
+      ring[i] = ring_[(head_ + i) % capacity_];
+    ring_ = std::move(ring);
+    capacity_ = bigger;
     head_ = 0;
   }
 
-  // 48 bytes: one sits in every process actor. The ring holds at most
+  // 40 bytes: one sits in every process actor. The ring holds at most
   // intensity + 2 entries, so 32-bit positions suffice.
   unsigned intensity_;
   std::uint32_t head_ = 0;
   clock::duration period_;
-  std::vector<clock::time_point> ring_;
+  std::unique_ptr<clock::time_point[]> ring_;  // capacity_ of them
+  std::uint32_t capacity_ = 0;
   std::uint32_t size_ = 0;
   std::uint32_t counted_ = 0;
 };

@@ -25,8 +25,18 @@ struct termination {
     /// it first (e.g. waitpid(-1, ...)). `value` is 0.
     unknown,
   };
-  kind how = kind::none;
+  constexpr termination() noexcept = default;
+  /// Not explicit: `{kind::exited, 3}` reads as it did when this was an
+  /// aggregate with `how` first.
+  constexpr termination(kind how_it_ended, int code_or_signal = 0,
+                        bool core = false) noexcept
+      : value(code_or_signal), how(how_it_ended), core_dumped(core) {}
+
+  // The int first: 8 bytes, the last 2 of them padding that a
+  // [[no_unique_address]] member lends to the next field (a history entry
+  // keeps its status there).
   int value = 0;  ///< exit code (0..255) for exited, signal number for signaled
+  kind how = kind::none;
   bool core_dumped = false;  ///< signaled only: the kernel wrote a core dump
 
   /// exit(0), and nothing else.
@@ -35,6 +45,7 @@ struct termination {
   }
   friend bool operator==(const termination&, const termination&) = default;
 };
+static_assert(sizeof(termination) == 8, "a termination packs into 8 bytes");
 
 /// "none", "exited", "signaled" or "unknown".
 std::string_view to_string(termination::kind how) noexcept;

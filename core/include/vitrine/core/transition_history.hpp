@@ -14,18 +14,18 @@
 
 namespace vitrine::core {
 
-/// One published state, as the history keeps it. Members are ordered by
-/// size so the entry packs into 40 bytes (48 in declaration order by
-/// meaning): a history snapshot is 8 of them, one per process.
+/// One published state, as the history keeps it: 32 bytes (a history
+/// snapshot is 8 of them, one per process), the status in last_exit's
+/// padding.
 struct transition {
   std::uint64_t version = 0;
   std::chrono::steady_clock::time_point at{};
-  termination last_exit;
   pid_t pid = 0;
   std::uint32_t restart_count = 0;  ///< the state's restart_count
+  [[no_unique_address]] termination last_exit;
   process_status status = process_status::stopped;
 };
-static_assert(sizeof(transition) <= 40, "a history entry packs into 40 bytes");
+static_assert(sizeof(transition) == 32, "a history entry packs into 32 bytes");
 
 /// The last transitions of one process, oldest first.
 using transition_history = bounded_history<transition, 8>;

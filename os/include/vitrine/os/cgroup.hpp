@@ -53,6 +53,10 @@ class cgroup_tree {
   /// path, or "" on failure (errno kept).
   std::string create_program(std::uint64_t id);
 
+  /// The path of program `id`'s directory (made or not): what
+  /// create_program() returns once it made it.
+  [[nodiscard]] std::string program_path(std::uint64_t id) const;
+
   /// SIGKILLs every member of program `id` (cgroup.kill). Returns 0 or
   /// errno (ENOENT if it does not exist).
   int kill_program(std::uint64_t id) noexcept;
@@ -76,7 +80,6 @@ class cgroup_tree {
 
  private:
   explicit cgroup_tree(std::string root) : root_(std::move(root)) {}
-  [[nodiscard]] std::string path_of(std::uint64_t id) const;
 
   std::string root_;
 };
