@@ -4,6 +4,8 @@
 #include <time.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string>
 
 namespace vitrine::cli::control {
 namespace {
@@ -136,15 +138,38 @@ std::optional<request> parse_request(std::string_view bytes,
             " bytes)";
     return std::nullopt;
   }
-  const json j = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  // The parser keeps the last of repeated keys: note them, so that a
+  // request naming a command twice is refused instead of read as its last.
+  std::set<std::string> keys;
+  std::string repeated;
+  const json j = json::parse(
+      bytes,
+      [&](int depth, json::parse_event_t event, json& parsed) {
+        if (event == json::parse_event_t::key && depth == 1 &&
+            !keys.insert(parsed.get<std::string>()).second && repeated.empty())
+          repeated = parsed.get<std::string>();
+        return true;
+      },
+      /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     error = "malformed request: expected one JSON object on one line";
     return std::nullopt;
   }
+  if (!repeated.empty()) {
+    error = "malformed request: field '" + repeated + "' appears twice";
+    return std::nullopt;
+  }
   const auto version = j.find("version");
   std::uint64_t v = 0;
-  if (version == j.end() || !read_uint(*version, ~std::uint64_t{0} >> 1, v)) {
+  if (version == j.end()) {
     error = "malformed request: 'version' (an integer) is missing";
+    return std::nullopt;
+  }
+  if (!read_uint(*version, ~std::uint64_t{0} >> 1, v)) {
+    error =
+        "malformed request: 'version' must be a non-negative integer, "
+        "not " +
+        version->dump(-1, ' ', false, json::error_handler_t::replace);
     return std::nullopt;
   }
   if (v != protocol_version) {

@@ -8,9 +8,11 @@
 #include <caf/openssl/publish.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <stdexcept>
+#include <string_view>
 
 #include "remote_guard.hpp"
 #include "remote_node.hpp"
@@ -24,7 +26,14 @@ namespace vitrine {
 namespace detail {
 
 bool is_loopback_address(const std::string& address) {
-  if (address == "localhost") return true;
+  // Host names are compared without regard to ASCII case (RFC 4343), as
+  // the resolver that binds it does.
+  constexpr std::string_view localhost = "localhost";
+  if (std::equal(address.begin(), address.end(), localhost.begin(),
+                 localhost.end(), [](char a, char b) {
+                   return std::tolower(static_cast<unsigned char>(a)) == b;
+                 }))
+    return true;
   in_addr v4{};
   if (::inet_pton(AF_INET, address.c_str(), &v4) == 1)
     return (ntohl(v4.s_addr) >> 24) == 127;
@@ -54,7 +63,7 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
     throw std::runtime_error(
         "vitrine: refusing to serve on " + options.bind_address +
         " without authentication (loopback means 127.0.0.0/8, ::1 or "
-        "localhost, as written; other names are not looked up): bind a "
+        "localhost in any case; other names are not looked up): bind a "
         "loopback address, use TLS "
         "(remoting_options.tls, vitrine node --tls-cert/--tls-key/--tls-ca), "
         "or accept the risk explicitly (serve_options.insecure, vitrine node "

@@ -54,7 +54,7 @@ class remote_hub {
   std::shared_ptr<supervise_gate> gate_;
 };
 
-/// True for 127.0.0.0/8, ::1 and "localhost".
+/// True for 127.0.0.0/8, ::1 and "localhost" (in any ASCII case).
 bool is_loopback_address(const std::string& address);
 
 }  // namespace vitrine::detail

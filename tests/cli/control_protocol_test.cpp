@@ -75,6 +75,16 @@ TEST_CASE(
   CHECK(parse_error("[1]").starts_with("malformed request"));
   CHECK(parse_error(R"({"command":"start","names":["a"]})").find("'version'") !=
         std::string::npos);
+  CHECK(parse_error(R"({"version":1.0,"command":"start","names":["a"]})") ==
+        "malformed request: 'version' must be a non-negative integer, not "
+        "1.0");
+  // The parser would keep the last one: a repeated field is refused.
+  CHECK(parse_error(R"({"version":1,"command":"stop","names":["a"],)"
+                    R"("command":"start"})") ==
+        "malformed request: field 'command' appears twice");
+  CHECK(parse_error(R"({"version":1,"version":2,"command":"start",)"
+                    R"("names":["a"]})") ==
+        "malformed request: field 'version' appears twice");
   CHECK(parse_error(R"({"version":2,"command":"start","names":["a"]})") ==
         "unsupported protocol version 2 (this vitrine speaks version 1)");
   CHECK(parse_error(R"({"version":1,"command":"explode","names":["a"]})")

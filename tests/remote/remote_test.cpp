@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "remote_fixture.hpp"
+#include "remote_hub.hpp"
 #include "tcp_relay.hpp"
 #include "vitrine/os/process_scan.hpp"
 
@@ -241,6 +242,17 @@ TEST_CASE("serving refuses a non-loopback address unless insecure",
   vitrine::runtime plain;
   CHECK_THROWS_AS(plain.serve(local), std::runtime_error);
   CHECK_THROWS_AS(plain.connect({"127.0.0.1", 1}), std::runtime_error);
+}
+
+TEST_CASE("loopback is 127.0.0.0/8, ::1 and localhost in any case",
+          "[remote]") {
+  using vitrine::detail::is_loopback_address;
+  for (const char* loopback : {"127.0.0.1", "127.200.3.4", "::1", "localhost",
+                               "LOCALHOST", "LocalHost"})
+    CHECK(is_loopback_address(loopback));
+  for (const char* other : {"0.0.0.0", "128.0.0.1", "::", "localhost.",
+                            "localhos", "localhost1", "", "example.com"})
+    CHECK_FALSE(is_loopback_address(other));
 }
 
 TEST_CASE("endpoints parse as HOST:PORT", "[remote]") {
