@@ -63,7 +63,6 @@ std::map<std::string, double> heap_parts(std::size_t n) {
   parts["packed_spec"] =
       static_cast<double>(sizeof(detail::packed_spec)) + per(after - before);
 
-
   caf::actor_system_config config;
   config.set("scheduler.max-threads", 1);
   caf::actor_system system{config};
