@@ -127,6 +127,13 @@ echo "=== compare ($mode): configure + build Release in $build"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DVITRINE_BUILD_TESTS=OFF -DVITRINE_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" -j "$jobs" --target "${targets[@]}"
+# The revision the binaries were built from ("+changes": with uncommitted
+# changes to tracked files), for the report: a later render may see
+# another HEAD.
+revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+  revision+="+changes"
+fi
 
 mkdir -p results
 loadavg1() { cut -d' ' -f1 /proc/loadavg; }
@@ -247,6 +254,7 @@ foreign_pct=$(awk -v b="$(( $(machine_busy_ticks) - busy_before ))" \
   printf 'load_max\t%s\n' "$(sort -g "$load_samples" | tail -n 1)"
   printf 'load_samples\t%s\n' "$(wc -l <"$load_samples")"
   printf 'e2e_processes\t%s\n' "$VITRINE_E2E_PROCESSES"
+  printf 'revision\t%s\n' "$revision"
   printf '%s\n' "${lines[@]}"
 } >"$run_info"
 echo "=== benchmarks took $bench_seconds s (other work: $foreign_pct% of" \

@@ -218,6 +218,10 @@ def machine_info(runs: list[Run],
                      f"after" + (f", **exit status {rc}**" if rc else "")
                      + ")")
         info.append((f"command ({r.name})", f"`{cmd}`{extra}"))
+    if run_info is not None and "revision" in run_info.values:
+        info.append(("git revision of the benchmarks' build",
+                     run_info.values["revision"]))
+        return info
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, check=True,
