@@ -16,11 +16,6 @@
 
 namespace vitrine::cli {
 
-/// A text file of the run's supervisors and programs in running order, one
-/// name a line: `vitrine status` lists them in that order (a reload's new
-/// children reuse the status table's freed slots, out of order).
-inline constexpr std::string_view order_leaf = "order";
-
 /// Claims `option` (or the default directory for `instance`) and writes
 /// the absolute path of `config_file` to its config leaf (mode 0600).
 /// nullopt with `error` (naming the directory) when another run holds it

@@ -30,6 +30,11 @@ inline constexpr std::string_view lock_leaf = "lock";
 inline constexpr std::string_view logs_leaf = "logs";
 /// A text file holding the absolute path of the run's configuration.
 inline constexpr std::string_view config_leaf = "config";
+/// A text file of the run's supervisors and programs in running order, one
+/// name a line (run_state.hpp writes it): `vitrine status` lists them in
+/// that order (a reload's new children reuse the status table's freed
+/// slots, out of order).
+inline constexpr std::string_view order_leaf = "order";
 
 /// Where instances live by default: $XDG_RUNTIME_DIR/vitrine when that
 /// variable names an absolute path, else /tmp/vitrine-<uid>.

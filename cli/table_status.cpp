@@ -12,7 +12,6 @@
 #include "commands.hpp"
 #include "regular_file.hpp"
 #include "render.hpp"
-#include "run_state.hpp"
 #include "state_dir.hpp"
 #include "status.hpp"
 #include "text_escape.hpp"
@@ -56,35 +55,35 @@ supervisor_row supervisor_of(const status_slot& slot) {
   return row;
 }
 
-/// name -> position in the run's order leaf (run_state.hpp); empty when
-/// there is none (a run of an older vitrine).
-std::unordered_map<std::string, std::size_t> run_order(const state_dir& dir) {
+/// The positions of `slots` in the run's order leaf (state_dir.hpp); slots
+/// it does not list (the runtime's root, or every slot for a run of an
+/// older vitrine) first, in slot order. The index is over the slots read,
+/// not over the leaf's names: `vitrine status NAME` indexes one name, and
+/// no name is copied (fresh heap pages are page faults, most of a short
+/// command's cost: docs/cli.md). Only positions move: a slot is 256 bytes.
+std::vector<std::uint32_t> in_run_order(const state_dir& dir,
+                                        const std::vector<status_slot>& slots) {
+  // name -> position + 1 in the leaf; 0: not listed.
+  std::unordered_map<std::string_view, std::size_t> position_of;
+  position_of.reserve(slots.size());
+  for (const auto& slot : slots) position_of.emplace(slot.name_view(), 0);
   constexpr std::uint64_t limit = std::uint64_t{64} << 20;  // as a config
   std::string text;
-  std::unordered_map<std::string, std::size_t> order;
-  if (!read_regular_file(dir.file(order_leaf), limit, text).empty())
-    return order;
-  for (std::size_t at = 0, end; (end = text.find('\n', at)) != text.npos;
-       at = end + 1)
-    order.emplace(text.substr(at, end - at), order.size());
-  return order;
-}
-
-/// The positions of `slots` in the run's order; names it does not list (the
-/// runtime's root) first, in slot order. Only the positions move: a slot is
-/// 256 bytes, and a fresh copy of 1,000 of them costs `vitrine status` more
-/// page faults than its reads.
-std::vector<std::uint32_t> in_run_order(
-    const std::vector<status_slot>& slots,
-    const std::unordered_map<std::string, std::size_t>& order) {
-  std::vector<std::pair<std::size_t, std::uint32_t>> keyed;  // position+1
-  keyed.reserve(slots.size());
-  std::string name;
-  for (std::uint32_t i = 0; i < slots.size(); ++i) {
-    name.assign(slots[i].name_view());
-    const auto it = order.find(name);
-    keyed.emplace_back(it == order.end() ? 0 : it->second + 1, i);
+  if (read_regular_file(dir.file(order_leaf), limit, text).empty()) {
+    const std::string_view leaf{text};
+    std::size_t position = 0;
+    for (std::size_t at = 0, end; (end = leaf.find('\n', at)) != leaf.npos;
+         at = end + 1) {
+      ++position;
+      if (const auto it = position_of.find(leaf.substr(at, end - at));
+          it != position_of.end() && it->second == 0)
+        it->second = position;
+    }
   }
+  std::vector<std::pair<std::size_t, std::uint32_t>> keyed;
+  keyed.reserve(slots.size());
+  for (std::uint32_t i = 0; i < slots.size(); ++i)
+    keyed.emplace_back(position_of.find(slots[i].name_view())->second, i);
   std::stable_sort(keyed.begin(), keyed.end());
   std::vector<std::uint32_t> sorted;
   sorted.reserve(keyed.size());
@@ -161,7 +160,7 @@ int table_status_command(const table_status_options& options) {
       gone && stopped_pid == 0 ? last_heard(*reader) : clock_pair::now();
   std::vector<supervisor_row> supervisors;
   std::vector<std::uint32_t> processes;  // their slots, in the run's order
-  for (const std::uint32_t at : in_run_order(slots, run_order(*dir))) {
+  for (const std::uint32_t at : in_run_order(*dir, slots)) {
     const status_slot& slot = slots[at];
     if (!wanted.empty())
       found.emplace(slot.name_view());  // only to name the missing ones
