@@ -10,6 +10,9 @@
 //                      reclamation at all (the writer recycles a ring of
 //                      1024 states): the lower bound for any scheme.
 //   hybrid_hazard      publication_cell<state> (hazard pointers, the default)
+//   one_slot           hybrid_hazard's read protocol with one slot per
+//                      thread and no nesting, over the floor's ring (no
+//                      reclamation): what nesting costs per read
 //   hybrid_urcu        publication_cell<state, urcu_memb_reclaimer>
 //   seqlock            odd/even sequence counter, copy-out, retry
 //   mutex              std::mutex around the state
@@ -105,6 +108,41 @@ class floor_variant {
   std::size_t next_ = 0;
   alignas(64) std::atomic<const state*> current_{&ring_[0]};
 };
+
+/// The reader's half of a hazard pointer with one slot per thread and no
+/// nesting (announce, compiler-only barrier, re-load; a scanner's
+/// membarrier would order the rest): what hybrid_hazard's read would cost if
+/// a thread could hold only one guard at a time. The writer recycles a
+/// ring like the floor's and reclaims nothing (no scanner reads the slots):
+/// not a candidate, a measure of what nesting costs per read.
+class one_slot_variant {
+ public:
+  static constexpr const char* name = "one_slot";
+  std::uint64_t read() const noexcept {
+    const state* seen = current_.load(std::memory_order_acquire);
+    for (;;) {
+      announced.store(seen, std::memory_order_relaxed);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      const state* now = current_.load(std::memory_order_acquire);
+      if (now == seen) [[likely]]
+        return read_words(*seen);
+      seen = now;
+    }
+  }
+  void publish(std::uint64_t v) noexcept {
+    state& slot = ring_[++next_ % ring_.size()];
+    slot = make_state(v);
+    current_.store(&slot, std::memory_order_release);
+  }
+
+ private:
+  static constinit thread_local std::atomic<const state*> announced;
+  std::array<state, 1024> ring_{};
+  std::size_t next_ = 0;
+  alignas(64) std::atomic<const state*> current_{&ring_[0]};
+};
+constinit thread_local std::atomic<const state*> one_slot_variant::announced{
+    nullptr};
 
 template <class Reclaimer>
 class hybrid_variant {
@@ -335,8 +373,10 @@ void BM_publish(benchmark::State& st) {
 
 // -- registration -------------------------------------------------------------
 
+/// `with_publish`: also publish/<v> (not for one_slot, whose writer is the
+/// floor's).
 template <class V>
-void register_variant() {
+void register_variant(bool with_publish = true) {
   const std::string v = V::name;
   auto* read = benchmark::RegisterBenchmark(("read/" + v).c_str(), &BM_read<V>);
   read->Threads(1)->Threads(2)->Threads(4)->Threads(8)->UseRealTime();
@@ -346,6 +386,7 @@ void register_variant() {
                                &BM_read_paced_writer<V>)
       ->Threads(1)
       ->UseRealTime();
+  if (!with_publish) return;
   benchmark::RegisterBenchmark(("publish/" + v).c_str(), &BM_publish<V>)
       ->MeasureProcessCPUTime()
       ->UseRealTime();
@@ -364,6 +405,7 @@ std::string cpu_model() {
 int main(int argc, char** argv) {
   register_variant<floor_variant>();
   register_variant<hazard_variant>();
+  register_variant<one_slot_variant>(false);
   register_variant<urcu_variant>();
   register_variant<seqlock_variant>();
   register_variant<mutex_variant>();

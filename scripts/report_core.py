@@ -14,6 +14,32 @@ OURS = "hybrid_hazard"  # the default reclaimer: what "our read" means
 FLOOR = "floor"
 
 
+ONE_SLOT = "one_slot"  # our read protocol without nesting (a measure)
+
+
+def nesting_note(run: Run) -> str | None:
+    """What letting a thread hold any number of guards costs a read: our
+    read against the same protocol with one slot per thread, same run."""
+    ours = read_ns(run.find("read", OURS, 1))
+    one = read_ns(run.find("read", ONE_SLOT, 1))
+    floor = read_ns(run.find("read", FLOOR, 1))
+    if ours is None or one is None or floor is None:
+        return None
+    return (
+        f"What nesting costs: `{ONE_SLOT}` is {OURS}'s read protocol with "
+        "one slot per thread and no nesting (store the announcement, "
+        "compiler-only barrier, re-load the source), over the floor's "
+        "ring, which it never reclaims: a measure, not a candidate. With 1 "
+        f"reader it reads at {fmt_ns(one)} ns ({fmt_ratio(one, floor)} the "
+        f"floor) where {OURS} reads at {fmt_ns(ours)} ns "
+        f"({fmt_ratio(ours, floor)}). On an unchanged snapshot the two "
+        f"differ only in this: {OURS} loads its own slot to learn whether "
+        "a guard of the thread already uses it, stores a busy flag and "
+        f"clears it after the read, where {ONE_SLOT} stores and re-loads. "
+        f"The difference, {fmt_ns(ours - one)} ns a read, is what lets a "
+        "thread hold any number of guards (state views) at once.")
+
+
 def section_core(run: Run, img_dir: Path, img_rel: str) -> Section:
     s = Section(
         title="Core: snapshot reads, publish, registry "
@@ -162,6 +188,9 @@ def section_core(run: Run, img_dir: Path, img_rel: str) -> Section:
         f"On {run.machine_cores} cores a 2-thread row shares the cores with "
         "everything else the machine runs; this run's other work is in "
         "the run table above (steal time was not measured).")
+    nesting = nesting_note(run)
+    if nesting:
+        s.notes.append(nesting)
 
     # Targets.
     for reclaimer in (OURS, "hybrid_urcu"):
