@@ -3,7 +3,8 @@
 // with the same arguments) and `vitrine-run`: `run`, which links the
 // runtime and CAF, and `check` and `logs`, which read a configuration with
 // toml++. The other commands (status, ctl, reload) then start without
-// loading CAF, toml++ or a shared libstdc++ (docs/cli.md, "Binaries").
+// loading any shared library: `vitrine` is linked statically (docs/cli.md,
+// "Binaries").
 //
 // Threads: main thread, before any other thread exists (exec_runner()
 // replaces the process image). Cost: CLI11 option definitions;
