@@ -90,12 +90,22 @@ args_for() {
   # repetitions is costly and report.py takes the largest restart latency
   # over all of them.
   local only=--benchmark_report_aggregates_only=true
+  # The in-process rows (sub-ns to us, compared as ratios) run their
+  # repetitions in a random order mixed with the other rows': a burst of
+  # noise from the shared host (it comes and goes for minutes at a time, and
+  # can double a row) then spreads over the rows compared instead of landing
+  # on all the repetitions of one of them.
+  local order=()
   case "$1" in
+    vitrine_bench_core | vitrine_bench_messaging)
+      order=(--benchmark_enable_random_interleaving=true
+             --benchmark_context=repetition_order=interleaved) ;;
     vitrine_bench_e2e)
       reps=$e2e_repetitions
       only=--benchmark_display_aggregates_only=true ;;
   esac
-  run_args=(--benchmark_repetitions="$reps" "${time_args[@]}" "$only")
+  run_args=(--benchmark_repetitions="$reps" "${time_args[@]}" "$only"
+            "${order[@]}")
 }
 
 if [ "$peers" = yes ]; then

@@ -52,7 +52,8 @@ def section_core(run: Run, img_dir: Path, img_rel: str) -> Section:
             "pointer reclaimer. ns/read is wall time per read per reader "
             "thread (median of the repetitions); cv is the spread of the "
             "repetitions. Rows marked * run more readers than the machine "
-            "has cores (oversubscription)."))
+            "has cores (oversubscription)."
+            + run.repetition_order_note()))
 
     scenarios = [
         ("1 reader", "read", 1),

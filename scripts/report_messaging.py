@@ -40,7 +40,8 @@ def section_vitrine_bench_messaging(run: Run, img_dir: Path, img_rel: str) -> Se
             "read). The actor rows run batches of reads inside one actor "
             "and divide (`ns_per_read`). Times are wall time per read per "
             "reader thread, medians of the repetitions; cv is their "
-            "spread."))
+            "spread."
+            + run.repetition_order_note()))
 
     def rb(variant: str, threads: int = 1) -> Bench | None:
         return run.find("read", variant, threads)

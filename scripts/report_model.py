@@ -57,6 +57,15 @@ class Run:
     # results file that has it), for prose; render() sets it.
     machine_cores: str = "?"
 
+    def repetition_order_note(self) -> str:
+        """A sentence for a section's intro when the repetitions of this
+        file's rows ran interleaved (compare.sh), else ''."""
+        if self.context.get("repetition_order") != "interleaved":
+            return ""
+        return (" The repetitions of all rows ran interleaved in a random "
+                "order, so that a spell of noise on the shared host spreads "
+                "over the rows compared instead of falling on one row.")
+
     def find(self, kind: str, variant: str, threads: int = 1,
              **params: str) -> Bench | None:
         for b in self.benches:
@@ -109,7 +118,11 @@ def load_run(path: Path) -> Run:
     medians: dict[str, Bench] = {}
     cvs: dict[str, float] = {}
     reps: dict[str, list[tuple[float, dict[str, float]]]] = {}
-    for item in data.get("benchmarks", []):
+    # Registration order, also when the repetitions ran interleaved.
+    items = sorted(data.get("benchmarks", []),
+                   key=lambda b: (b.get("family_index", 0),
+                                  b.get("per_family_instance_index", 0)))
+    for item in items:
         if item.get("error_occurred"):
             continue
         run_name = item.get("run_name", item["name"])
