@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,25 +21,12 @@ std::string format_uptime(std::chrono::milliseconds up);
 std::string render_table(const std::vector<status_row>& rows,
                          std::int64_t now_unix_ms, std::size_t width = 0);
 
-/// render_table() of `count` rows whose cells are `cells_of(i)` (as
-/// table_cells() gives them), asked twice per row (for the column widths,
-/// then the text) so that no row need be kept.
-std::string render_table(
-    std::size_t count,
-    const std::function<std::vector<std::string>(std::size_t)>& cells_of,
-    std::size_t width = 0);
-
 /// render_table()'s column titles and the cells of `row` (escaped), for a
-/// table with more columns (`vitrine watch` puts the node first).
+/// table with more columns (`vitrine watch` puts the node first) or one
+/// built line by line (packed_table.hpp).
 std::vector<std::string> table_header();
 std::vector<std::string> table_cells(const status_row& row,
                                      std::int64_t now_unix_ms);
-
-/// `lines` as left-aligned columns two spaces apart (a column as wide as its
-/// widest cell), each line ending in '\n' and cut to `width` columns (0 =
-/// no limit). Cells are written as given: escape untrusted text first.
-std::string align_columns(const std::vector<std::vector<std::string>>& lines,
-                          std::size_t width = 0);
 
 /// "12:00:01.234 web running pid=42 restarts=0 last_exit=exit 0", local
 /// time, no newline; a spawn error is appended as error="...".

@@ -1,15 +1,19 @@
 // `vitrine status [NAME...]`: reads a run's shared-memory status table
 // (vitrine::status_reader); never messages the run. See commands.hpp.
 #include <algorithm>
+#include <bit>
 #include <cerrno>
+#include <functional>
 #include <iostream>
+#include <numeric>
 #include <set>
+#include <string_view>
 #include <system_error>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "commands.hpp"
+#include "packed_table.hpp"
 #include "regular_file.hpp"
 #include "render.hpp"
 #include "state_dir.hpp"
@@ -55,40 +59,134 @@ supervisor_row supervisor_of(const status_slot& slot) {
   return row;
 }
 
-/// The positions of `slots` in the run's order leaf (state_dir.hpp); slots
-/// it does not list (the runtime's root, or every slot for a run of an
-/// older vitrine) first, in slot order. The index is over the slots read,
-/// not over the leaf's names: `vitrine status NAME` indexes one name, and
-/// no name is copied (fresh heap pages are page faults, most of a short
-/// command's cost: docs/cli.md). Only positions move: a slot is 256 bytes.
+/// What `vitrine status` keeps of each slot it reads: its name, for the
+/// run's order, and the number of what was made of it (a table line, a
+/// --json row or a supervisor row); never the 256-byte slot itself: fresh
+/// heap pages are page faults, most of a short command's cost (docs/cli.md).
+class visited_slots {
+ public:
+  void reserve(std::size_t slots) {
+    names_.reserve(slots * 16);
+    name_ends_.reserve(slots);
+    items_.reserve(slots);
+    supervisor_.reserve(slots);
+  }
+  void add(std::string_view name, bool supervisor, std::size_t item) {
+    names_ += name;
+    name_ends_.push_back(static_cast<std::uint32_t>(names_.size()));
+    items_.push_back(static_cast<std::uint32_t>(item));
+    supervisor_.push_back(supervisor);
+  }
+  std::size_t size() const noexcept { return items_.size(); }
+  std::string_view name(std::size_t i) const noexcept {
+    const std::size_t begin = i ? name_ends_[i - 1] : 0;
+    return std::string_view{names_}.substr(begin, name_ends_[i] - begin);
+  }
+  bool supervisor(std::size_t i) const { return supervisor_[i]; }
+  std::uint32_t item(std::size_t i) const noexcept { return items_[i]; }
+
+ private:
+  std::string names_;  // back to back (a name is at most 64 bytes)
+  std::vector<std::uint32_t> name_ends_;
+  std::vector<std::uint32_t> items_;
+  std::vector<bool> supervisor_;
+};
+
+/// The slots visited, by number, in the order of the run's order leaf
+/// (state_dir.hpp); slots it does not list (the runtime's root, or every
+/// slot for a run of an older vitrine) first, in slot order. The names are
+/// indexed by an open-addressing table of numbers (4 bytes a position, at
+/// most half full), not a node-based map (~50 bytes a name); the leaf is
+/// scanned once and no name copied.
 std::vector<std::uint32_t> in_run_order(const state_dir& dir,
-                                        const std::vector<status_slot>& slots) {
-  // name -> position + 1 in the leaf; 0: not listed.
-  std::unordered_map<std::string_view, std::size_t> position_of;
-  position_of.reserve(slots.size());
-  for (const auto& slot : slots) position_of.emplace(slot.name_view(), 0);
+                                        const visited_slots& slots) {
+  const std::size_t count = slots.size();
+  const std::size_t mask = std::bit_ceil(2 * count + 1) - 1;
+  std::vector<std::uint32_t> index(mask + 1, 0);  // number + 1; 0: empty
+  const std::hash<std::string_view> hash;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::size_t at = hash(slots.name(i)) & mask;
+    while (index[at] != 0) at = (at + 1) & mask;
+    index[at] = static_cast<std::uint32_t>(i + 1);
+  }
+  // Position + 1 in the leaf; 0: not listed.
+  std::vector<std::uint32_t> position(count, 0);
   constexpr std::uint64_t limit = std::uint64_t{64} << 20;  // as a config
   std::string text;
   if (read_regular_file(dir.file(order_leaf), limit, text).empty()) {
     const std::string_view leaf{text};
-    std::size_t position = 0;
+    std::uint32_t line = 0;
     for (std::size_t at = 0, end; (end = leaf.find('\n', at)) != leaf.npos;
          at = end + 1) {
-      ++position;
-      if (const auto it = position_of.find(leaf.substr(at, end - at));
-          it != position_of.end() && it->second == 0)
-        it->second = position;
+      ++line;
+      const std::string_view name = leaf.substr(at, end - at);
+      for (std::size_t probe = hash(name) & mask; index[probe] != 0;
+           probe = (probe + 1) & mask) {
+        const std::uint32_t i = index[probe] - 1;
+        if (position[i] == 0 && slots.name(i) == name) position[i] = line;
+      }
     }
   }
-  std::vector<std::pair<std::size_t, std::uint32_t>> keyed;
-  keyed.reserve(slots.size());
-  for (std::uint32_t i = 0; i < slots.size(); ++i)
-    keyed.emplace_back(position_of.find(slots[i].name_view())->second, i);
-  std::stable_sort(keyed.begin(), keyed.end());
-  std::vector<std::uint32_t> sorted;
-  sorted.reserve(keyed.size());
-  for (const auto& [position, i] : keyed) sorted.push_back(i);
-  return sorted;
+  std::vector<std::uint32_t> order(count);
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::uint32_t a, std::uint32_t b) {
+                     return position[a] < position[b];
+                   });
+  return order;
+}
+
+/// What the slots read became: table lines (or --json rows) and
+/// supervisor rows, and the names for ordering them.
+struct collected {
+  packed_table table{table_header()};
+  std::vector<status_row> rows;  // --json
+  std::vector<supervisor_row> supervisors;
+  visited_slots visited;
+  status_error error = status_error::none;  // the first unreadable slot's
+};
+
+/// Reads the slots named in `wanted` (all when empty), each made into a
+/// line, a row or a supervisor row as it is read.
+collected collect(status_reader& reader,
+                  const std::set<std::string, std::less<>>& wanted, bool json,
+                  const clock_pair& now) {
+  collected got;
+  if (wanted.empty()) {
+    // Room for every slot up front (see packed_table::reserve).
+    const std::uint32_t slots = reader.slot_count();
+    got.visited.reserve(slots);
+    if (!json) got.table.reserve(slots, 64);
+  }
+  got.error = reader.for_each([&](std::uint32_t, const status_slot& slot) {
+    const std::string_view name = slot.name_view();
+    if (!wanted.empty() && !wanted.contains(name)) return;
+    if (slot.kind == static_cast<std::uint8_t>(st::slot_kind::supervisor)) {
+      got.visited.add(name, true, got.supervisors.size());
+      got.supervisors.push_back(supervisor_of(slot));
+    } else if (json) {
+      got.visited.add(name, false, got.rows.size());
+      got.rows.push_back(row_of(slot, now));
+    } else {
+      got.visited.add(
+          name, false,
+          got.table.add(table_cells(row_of(slot, now), now.unix_ms())));
+    }
+  });
+  return got;
+}
+
+std::vector<std::string> missing_names(
+    const std::set<std::string, std::less<>>& wanted,
+    const visited_slots& visited) {
+  if (wanted.empty()) return {};
+  std::set<std::string_view> found;
+  for (std::size_t i = 0; i < visited.size(); ++i)
+    found.insert(visited.name(i));
+  std::vector<std::string> missing;
+  for (const auto& name : wanted)
+    if (!found.contains(name)) missing.emplace_back(name);
+  return missing;
 }
 
 /// The time of the owner's last heartbeat as a clock pair (now when there
@@ -132,15 +230,16 @@ int table_status_command(const table_status_options& options) {
   const auto owner = reader->owner();
   const bool gone =
       owner != status_reader::owner_state::alive || !dir->owner_running();
+  const pid_t stopped_pid =
+      gone && process_stopped(dir->owner_pid()) ? dir->owner_pid() : 0;
+  // A dead run's programs were killed with it: uptimes end at its last
+  // heartbeat, not now.
+  const auto now =
+      gone && stopped_pid == 0 ? last_heard(*reader) : clock_pair::now();
   const std::set<std::string, std::less<>> wanted(options.names.begin(),
                                                   options.names.end());
-  // Names asked for: only their slots are copied, ordered and rendered.
-  std::vector<status_slot> slots;
-  const auto read_error =
-      wanted.empty() ? reader->read_all(slots)
-                     : reader->read_all(slots, [&](const status_slot& slot) {
-                         return wanted.contains(slot.name_view());
-                       });
+  auto got = collect(*reader, wanted, options.json, now);
+  const status_error read_error = got.error;
   if (read_error != status_error::none && read_error != status_error::busy &&
       read_error != status_error::corrupt_slot) {
     std::cerr << "vitrine: " << path << ": " << st::to_string(read_error)
@@ -151,31 +250,20 @@ int table_status_command(const table_status_options& options) {
   if (read_error != status_error::none)
     std::cerr << "vitrine: " << path << ": " << st::to_string(read_error)
               << ": a slot could not be read; the others follow\n";
-  std::set<std::string, std::less<>> found;
-  const pid_t stopped_pid =
-      gone && process_stopped(dir->owner_pid()) ? dir->owner_pid() : 0;
-  // A dead run's programs were killed with it: uptimes end at its last
-  // heartbeat, not now.
-  const auto now =
-      gone && stopped_pid == 0 ? last_heard(*reader) : clock_pair::now();
-  std::vector<supervisor_row> supervisors;
-  std::vector<std::uint32_t> processes;  // their slots, in the run's order
-  for (const std::uint32_t at : in_run_order(*dir, slots)) {
-    const status_slot& slot = slots[at];
-    if (!wanted.empty())
-      found.emplace(slot.name_view());  // only to name the missing ones
-    if (slot.kind == static_cast<std::uint8_t>(st::slot_kind::supervisor))
-      supervisors.push_back(supervisor_of(slot));
-    else
-      processes.push_back(at);
-  }
-  std::vector<std::string> missing;
-  for (const auto& name : wanted)
-    if (!found.contains(name)) missing.emplace_back(name);
+  const auto missing = missing_names(wanted, got.visited);
   if (!missing.empty()) {
     std::cerr << "vitrine: no process or supervisor named "
               << quoted_names(missing) << " in " << dir->path() << "\n";
     return 1;
+  }
+  std::vector<supervisor_row> supervisors_in_order;
+  std::vector<std::uint32_t> processes;  // their items, in the run's order
+  for (const std::uint32_t i : in_run_order(*dir, got.visited)) {
+    const std::uint32_t item = got.visited.item(i);
+    if (got.visited.supervisor(i))
+      supervisors_in_order.push_back(std::move(got.supervisors[item]));
+    else
+      processes.push_back(item);
   }
   if (const pid_t pid = stopped_pid; pid != 0)
     std::cerr << "vitrine: the vitrine run of " << dir->path() << " (pid "
@@ -186,21 +274,17 @@ int table_status_command(const table_status_options& options) {
               << " is gone (killed?); these are the last states it "
                  "published\n";
   if (options.json) {
-    std::vector<status_row> rows;
-    rows.reserve(processes.size());
+    std::vector<status_row> rows_in_order;
+    rows_in_order.reserve(processes.size());
     for (const std::uint32_t at : processes)
-      rows.push_back(row_of(slots[at], now));
-    std::cout << to_json(rows, now.unix_ms(), supervisors);
+      rows_in_order.push_back(std::move(got.rows[at]));
+    std::cout << to_json(rows_in_order, now.unix_ms(), supervisors_in_order);
   } else {
-    std::string text;
-    for (const auto& sup : supervisors) text += render_supervisor(sup) + "\n";
-    // Names of supervisors alone ask for no process: no empty table. Rows
-    // are made as the table asks for them, not kept.
+    for (const auto& sup : supervisors_in_order)
+      std::cout << render_supervisor(sup) << "\n";
+    // Names of supervisors alone ask for no process: no empty table.
     if (!processes.empty() || wanted.empty())
-      text += render_table(processes.size(), [&](std::size_t i) {
-        return table_cells(row_of(slots[processes[i]], now), now.unix_ms());
-      });
-    std::cout << text;
+      got.table.write(std::cout, processes);
   }
   std::cout.flush();
   return gone ? exit_not_running : read_error != status_error::none ? 1 : 0;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "packed_table.hpp"
 #include "render.hpp"
 #include "status_json.hpp"
 #include "text_escape.hpp"
@@ -28,15 +29,14 @@ std::string contact_cell(const watched_node& node, std::int64_t now_unix_ms) {
 
 std::string render_watch(const std::vector<watched_node>& nodes,
                          std::int64_t now_unix_ms, std::size_t width) {
-  std::vector<std::vector<std::string>> node_lines{
-      {"NODE", "STATE", "PROCESSES", "LAST CONTACT"}};
-  std::vector<std::vector<std::string>> process_lines{{"NODE"}};
-  for (auto& title : table_header()) process_lines[0].push_back(title);
+  packed_table node_table{{"NODE", "STATE", "PROCESSES", "LAST CONTACT"}};
+  std::vector<std::string> titles = table_header();
+  titles.insert(titles.begin(), "NODE");
+  packed_table process_table{titles};
   for (const auto& node : nodes) {
     const std::string endpoint = terminal_safe(node.endpoint);
-    node_lines.push_back({endpoint, node.state,
-                          std::to_string(node.processes.size()),
-                          contact_cell(node, now_unix_ms)});
+    node_table.add({endpoint, node.state, std::to_string(node.processes.size()),
+                    contact_cell(node, now_unix_ms)});
     for (const auto& row : node.processes) {
       std::vector<std::string> line{endpoint};
       auto cells = table_cells(row, now_unix_ms);
@@ -44,16 +44,18 @@ std::string render_watch(const std::vector<watched_node>& nodes,
       // for an overlapping copy, -Wrestrict's false positive, bug 105329.)
       if (unknown(row)) cells.at(3).assign(1, '-');
       line.insert(line.end(), cells.begin(), cells.end());
-      process_lines.push_back(std::move(line));
+      process_table.add(line);
     }
   }
-  std::vector<std::vector<std::string>> reasons;
-  for (const auto& node : nodes)
-    if (!node.last_error.empty())
-      reasons.push_back({terminal_safe(node.endpoint) + ": " +
-                         terminal_safe(node.last_error)});
-  return align_columns(node_lines, width) + align_columns(reasons, width) +
-         align_columns(process_lines, width);
+  std::string reasons;
+  for (const auto& node : nodes) {
+    if (node.last_error.empty()) continue;
+    std::string reason =
+        terminal_safe(node.endpoint) + ": " + terminal_safe(node.last_error);
+    if (width && reason.size() > width) reason.resize(width);
+    reasons += reason + "\n";
+  }
+  return node_table.str(width) + reasons + process_table.str(width);
 }
 
 std::string fit_height(std::string text, std::size_t lines) {

@@ -85,32 +85,53 @@ status_error status_reader::read_all(std::vector<status_slot>& out) {
   return read_all(out, nullptr);
 }
 
-status_error status_reader::read_all(
-    std::vector<status_slot>& out,
-    const std::function<bool(const status_slot&)>& keep) {
+// The loop of read_all() and for_each(): `start(count)` once the header is
+// trusted, each slot read into `buffer()`, `visit(index, slot)` for each
+// one in use.
+template <class Start, class Buffer, class Visit>
+status_error status_reader::scan(Start start, Buffer buffer, Visit visit) {
   st::header_snapshot h;
-  if (const auto e = header(h); e != status_error::none) {
-    out.clear();
-    return e;
-  }
-  // Copied in place (no second copy per slot), free, unreadable and
-  // unwanted slots squeezed out. Without a filter every slot is sized up
-  // front; with one, `out` grows by the kept slots alone.
-  out.resize(keep ? 1 : h.slot_count);
-  std::size_t kept = 0;
+  if (const auto e = header(h); e != status_error::none) return e;
+  start(h.slot_count);
   status_error first = status_error::none;
   for (std::uint32_t i = 0; i < h.slot_count; ++i) {
-    if (kept == out.size()) out.emplace_back();
-    if (const auto e = read_slot(i, out[kept]); e != status_error::none) {
+    status_slot& slot = buffer();
+    if (const auto e = read_slot(i, slot); e != status_error::none) {
       if (first == status_error::none) first = e;
       continue;
     }
-    if (out[kept].kind != static_cast<std::uint8_t>(st::slot_kind::free) &&
-        (!keep || keep(out[kept])))
-      ++kept;
+    if (slot.kind != static_cast<std::uint8_t>(st::slot_kind::free))
+      visit(i, slot);
   }
-  out.resize(kept);
   return first;
+}
+
+status_error status_reader::read_all(
+    std::vector<status_slot>& out,
+    const std::function<bool(const status_slot&)>& keep) {
+  // Copied in place (no second copy per slot), free, unreadable and
+  // unwanted slots squeezed out. Without a filter every slot is sized up
+  // front (a reused vector already is: no clear() before, which would
+  // zero it all again); with one, `out` grows by the kept slots alone.
+  std::size_t kept = 0;
+  const auto e =
+      scan([&](std::uint32_t count) { out.resize(keep ? 1 : count); },
+           [&]() -> status_slot& {
+             if (kept == out.size()) out.emplace_back();
+             return out[kept];
+           },
+           [&](std::uint32_t, const status_slot& slot) {
+             if (!keep || keep(slot)) ++kept;
+           });
+  out.resize(kept);
+  return e;
+}
+
+status_error status_reader::for_each(
+    const std::function<void(std::uint32_t, const status_slot&)>& visit) {
+  status_slot slot;
+  return scan([](std::uint32_t) {}, [&]() -> status_slot& { return slot; },
+              visit);
 }
 
 status_error status_reader::find(std::string_view name, status_slot& out) {

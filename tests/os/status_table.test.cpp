@@ -385,7 +385,7 @@ TEST_CASE("an unreadable slot hides no other: read_all and find pass over it",
   CHECK(reader.find("nope", found) == status_error::corrupt_slot);
 }
 
-TEST_CASE("a filtered read_all is never asked about a free slot",
+TEST_CASE("for_each and a filtered read_all never see a free slot",
           "[status_table]") {
   table_with_slots table{3};
   {
@@ -403,6 +403,13 @@ TEST_CASE("a filtered read_all is never asked about a free slot",
   CHECK(asked == std::vector<std::string>{"slot0", "slot2"});
   REQUIRE(slots.size() == 2);
   CHECK(slots[1].version == 3);
+  // for_each, which read_all is built on: each slot in use with its index.
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> visited;
+  CHECK(reader.for_each([&](std::uint32_t index, const status_slot& slot) {
+    visited.emplace_back(index, slot.version);
+  }) == status_error::none);
+  CHECK(visited ==
+        std::vector<std::pair<std::uint32_t, std::uint64_t>>{{0, 1}, {2, 3}});
 }
 
 TEST_CASE("a bad header answers no name, not even one found before",
@@ -416,6 +423,11 @@ TEST_CASE("a bad header answers no name, not even one found before",
   h->slot_count = h->slot_capacity + 1;
   std::vector<status_slot> slots;
   CHECK(reader.read_all(slots) == status_error::bad_layout);
+  CHECK(slots.empty());
+  int visits = 0;
+  CHECK(reader.for_each([&](std::uint32_t, const status_slot&) { ++visits; }) ==
+        status_error::bad_layout);
+  CHECK(visits == 0);
   CHECK(reader.find("slot1", found) == status_error::bad_layout);
   CHECK(reader.find("slot0", found) == status_error::bad_layout);
 }

@@ -12,8 +12,11 @@
 // copy of a live table reads `alive` here).
 //
 // Cost: read(index) is a seqlock copy of one 256-byte slot (no system call,
-// no allocation once mapped); read_all() copies every slot (or those a
-// filter keeps) into a vector whose capacity is reused; owner() reads
+// no allocation once mapped); for_each() copies one slot at a time into one
+// buffer, so nothing grows with the table; read_all() copies every slot
+// (or those a filter keeps) into a vector whose capacity is reused (a
+// vector of 1,000 slots is 61 fresh pages to a short-lived process, whose
+// page faults cost more than the copies: docs/cli.md); owner() reads
 // `/proc/<pid>/stat` (~5 us). A table that grew is re-mapped transparently
 // (mmap + munmap).
 #pragma once
@@ -62,6 +65,13 @@ class status_reader {
   /// up to busy_patience: `busy` means it stayed mid-write that long (a
   /// writer stopped or killed inside a write).
   status_error read(std::uint32_t index, status_slot& out);
+  /// Calls `visit(index, slot)` for every slot in use (free slots are
+  /// skipped), in slot order, each copied into one buffer in turn: `slot`
+  /// is valid during the call only. Unreadable slots are passed over and
+  /// the first one's error returned, as read_all() does; a bad header: its
+  /// error, and no call.
+  status_error for_each(
+      const std::function<void(std::uint32_t, const status_slot&)>& visit);
   /// Every slot in use (free slots are skipped), in slot order. A slot that
   /// cannot be read (`busy`: a writer killed or stopped inside it;
   /// `corrupt_slot`) is left out and the first such error returned, `out`
@@ -83,6 +93,8 @@ class status_reader {
  private:
   status_error header(core::status_table::header_snapshot& out);
   status_error read_slot(std::uint32_t index, status_slot& out) const;
+  template <class Start, class Buffer, class Visit>
+  status_error scan(Start start, Buffer buffer, Visit visit);
   os::status_mapping mapping_;
   std::unordered_map<std::string, std::uint32_t> index_;
 };
