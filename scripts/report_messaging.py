@@ -135,9 +135,13 @@ def section_vitrine_bench_messaging(run: Run, img_dir: Path, img_rel: str) -> Se
                 "to a process_state and the same field reads as "
                 "`read/hybrid` (`process_handle::read()`: one pointer test, "
                 "then the hazard guard: 28 instructions per read against "
-                "11, see design.md section 3). Whatever else runs on the "
-                "core (the other hyperthread, the build) slows the longer "
-                "loop more.")))
+                "11, see design.md section 3), among them a load and two "
+                "stores of the thread's own hazard slot that the floor "
+                "does not make: the busy flag that lets a thread nest "
+                "guards (the `one_slot` row of vitrine_bench_core is the "
+                "protocol without it). Which of these costs the gap was "
+                "not measured in this run (hypothesis: the three memory "
+                "accesses, not the instruction count).")))
     rtt = ns(mt1)
     s.checks.append(Check(
         "messaging: tuned CAF round trip from a non-actor thread "
