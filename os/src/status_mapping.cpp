@@ -101,64 +101,6 @@ bool owner_alive(const st::header_snapshot& h, std::uint64_t now_ns,
   return owner_condition_of(h, now_ns, stale_periods) == owner_condition::alive;
 }
 
-// -- the owner's file -------------------------------------------------------
-
-status_table_file::status_table_file(std::string path, std::uint32_t capacity,
-                                     std::uint64_t heartbeat_period_ns)
-    : path_(std::move(path)), capacity_(capacity == 0 ? 1 : capacity) {
-  const std::string temp = path_ + ".new";
-  ::unlink(temp.c_str());  // a leftover of a crashed owner
-  fd_.reset(::open(temp.c_str(),
-                   O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd_) throw_errno("status table: cannot create " + temp);
-  const auto size = st::table_size_for(capacity_);
-  if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) {
-    ::unlink(temp.c_str());
-    throw_errno("status table: ftruncate " + temp);
-  }
-  base_ =
-      ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
-  if (base_ == MAP_FAILED) {
-    base_ = nullptr;
-    ::unlink(temp.c_str());
-    throw_errno("status table: mmap " + temp);
-  }
-  const auto start = process_start_ticks(::getpid()).value_or(0);
-  const st::header h =
-      st::make_header(capacity_, ::getpid(), start, heartbeat_period_ns);
-  std::memcpy(base_, &h, sizeof h);
-  st::table_writer_unsafe{base_}.beat(monotonic_ns());
-  if (::rename(temp.c_str(), path_.c_str()) != 0) {
-    const int saved = errno;
-    ::munmap(base_, size);
-    base_ = nullptr;
-    ::unlink(temp.c_str());
-    errno = saved;
-    throw_errno("status table: rename to " + path_);
-  }
-}
-
-status_table_file::~status_table_file() {
-  if (base_) {
-    st::table_writer_unsafe{base_}.close();
-    ::munmap(base_, st::table_size_for(capacity_));
-    ::unlink(path_.c_str());
-  }
-}
-
-void status_table_file::grow(std::uint32_t capacity) {
-  if (capacity <= capacity_) return;
-  const auto old_size = st::table_size_for(capacity_);
-  const auto new_size = st::table_size_for(capacity);
-  if (::ftruncate(fd_.get(), static_cast<off_t>(new_size)) != 0)
-    throw_errno("status table: ftruncate " + path_);
-  void* moved = ::mremap(base_, old_size, new_size, MREMAP_MAYMOVE);
-  if (moved == MAP_FAILED) throw_errno("status table: mremap " + path_);
-  base_ = moved;
-  capacity_ = capacity;
-  st::table_writer_unsafe{base_}.set_capacity(capacity);  // (G1)
-}
-
 // -- readers ----------------------------------------------------------------
 
 status_mapping::status_mapping(const std::string& path) : path_(path) {

@@ -140,3 +140,24 @@ TEST_CASE("a status table path that cannot be created fails the runtime",
                   std::system_error);
   CHECK_FALSE(file_exists(dir.file("missing")));
 }
+
+TEST_CASE("a second runtime on a live runtime's table path is refused",
+          "[status_table]") {
+  leak_checker leaks;
+  temp_dir dir;
+  const std::string path = dir.file("status");
+  runtime first{with_table(path)};
+  auto web = first.supervise(sh("web", "exec sleep 30"));
+  REQUIRE(reaches(web, process_status::running));
+  CHECK_THROWS_AS(runtime{with_table(path)}, std::system_error);
+  // The first runtime's table is still the one at the path.
+  status_reader reader{path};
+  CHECK(reader.owner() == status_reader::owner_state::alive);
+  CHECK(table_shows(reader, "web", [](const status_slot& s) {
+    return status_name(s) == "running";
+  }));
+  // Nor does any other file there get replaced.
+  const std::string notes = dir.write("notes", "keep me\n");
+  CHECK_THROWS_AS(runtime{with_table(notes)}, std::system_error);
+  CHECK(read_file(notes) == "keep me\n");
+}

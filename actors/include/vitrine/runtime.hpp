@@ -98,7 +98,11 @@ struct runtime_options {
   /// When not empty: publish every process and supervisor state to a
   /// shared-memory status table at this path (created 0600, removed at
   /// shutdown; read it with vitrine::status_reader). The constructor
-  /// throws std::system_error if it cannot be created. Its heartbeat is
+  /// throws std::system_error if it cannot be created, or if the path holds
+  /// anything but the table of a runtime that is gone: another file
+  /// (EEXIST), or the table of a live runtime (EBUSY; each runtime needs a
+  /// path of its own). A relative path is taken from the working directory
+  /// at construction. Its heartbeat is
   /// written once per status_heartbeat (a thread that wakes only then).
   /// Readers call a runtime gone when its pid is dead, reused or stopped
   /// at once, and when the heartbeat is 5 periods old.

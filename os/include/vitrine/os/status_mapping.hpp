@@ -6,8 +6,8 @@
 // runtime's status_table_writer serializes it); a status_mapping likewise.
 // Different instances are independent.
 //
-// Cost: create/grow make a few system calls (open, ftruncate, mmap/mremap,
-// rename); a mapping's reads make none. owner_condition_of() reads
+// Cost: create/grow make a few system calls (open, flock, ftruncate,
+// mmap/mremap, rename); a mapping's reads make none. owner_condition_of() reads
 // `/proc/<pid>/stat` (one open+read, ~5 us): call it when needed, not per slot.
 //
 // Limit: a table file is a plain file (mode 0600) so that any process of
@@ -30,12 +30,17 @@ namespace vitrine::os {
 /// The owner's table file, mapped read-write.
 class status_table_file {
  public:
-  /// Creates `path` (0600) through a temporary file and rename(2), so an
-  /// opener never sees a half-written header. Throws std::system_error.
+  /// Creates `path` (0600; a relative path is made absolute now) through
+  /// a temporary file beside it, so an opener never sees a half-written
+  /// header, and holds an exclusive flock(2) on it until destroyed. Never
+  /// replaces a file that is not a status table (EEXIST) nor the table of
+  /// a live owner, one whose lock is held (EBUSY); replaces the table of an
+  /// owner that is gone. Throws std::system_error ("status table PATH: ...").
   status_table_file(std::string path, std::uint32_t capacity,
                     std::uint64_t heartbeat_period_ns);
-  /// Marks the table closed (readers see the owner gone), unmaps, closes
-  /// and unlinks the file.
+  /// Marks the table closed (readers see the owner gone), unmaps, unlinks
+  /// the path if it still names this file, and closes it (dropping the
+  /// lock).
   ~status_table_file();
   status_table_file(const status_table_file&) = delete;
   status_table_file& operator=(const status_table_file&) = delete;

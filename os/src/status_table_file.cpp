@@ -1,0 +1,156 @@
+// The owner's side of the status table file (status_mapping.hpp): it is
+// created beside its path and moved there without replacing anything but
+// the table of an owner that is gone; the owner holds an exclusive flock on
+// it for its whole life (how the next owner tells a live table from a
+// stale one: the kernel drops the lock when the owner dies, SIGKILL
+// included); and it is removed at the end only while it is still the file
+// at that path.
+#include <fcntl.h>
+#include <stdio.h>  // renameat2
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <system_error>
+
+#include "vitrine/os/status_mapping.hpp"
+
+namespace vitrine::os {
+namespace st = core::status_table;
+namespace {
+
+[[noreturn]] void fail(int error, const std::string& path,
+                       const std::string& what) {
+  throw std::system_error(error, std::generic_category(),
+                          "status table " + path + ": " + what);
+}
+
+/// `path` made absolute against the working directory now, so that a host
+/// that changes directory later still removes the right file.
+std::string absolute(const std::string& path) {
+  if (path.empty()) fail(EINVAL, "\"\"", "an empty path");
+  if (path.starts_with('/')) return path;
+  const std::unique_ptr<char, decltype(&std::free)> cwd{::getcwd(nullptr, 0),
+                                                        &std::free};
+  if (!cwd) fail(errno, path, "cannot read the working directory");
+  return std::string{cwd.get()} + "/" + path;
+}
+
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/// Moves `temp` to `path` unless the path holds anything but a table whose
+/// owner is gone; throws (EEXIST: not a table; EBUSY: its owner lives),
+/// leaving both files as they were.
+void move_into_place(const std::string& temp, const std::string& path) {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(),
+                    RENAME_NOREPLACE) == 0)
+      return;
+    int error = errno;
+    if (error == EINVAL || error == ENOSYS) {  // no RENAME_NOREPLACE here
+      if (::link(temp.c_str(), path.c_str()) == 0) {
+        ::unlink(temp.c_str());
+        return;
+      }
+      error = errno;
+    }
+    if (error != EEXIST) fail(error, path, "cannot create");
+    unique_fd there{
+        ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)};
+    if (!there && errno == ENOENT) continue;  // removed meanwhile
+    if (!there && errno == ELOOP)
+      fail(EEXIST, path, "is a symbolic link: not replaced");
+    if (!there) fail(errno, path, "exists and cannot be opened: not replaced");
+    struct stat info {};
+    if (::fstat(there.get(), &info) != 0) fail(errno, path, "fstat");
+    st::header h{};
+    if (!S_ISREG(info.st_mode) ||
+        ::pread(there.get(), &h, sizeof h, 0) != ssize_t{sizeof h} ||
+        h.magic != st::magic)
+      fail(EEXIST, path,
+           "exists and is not a vitrine status table: not replaced");
+    if (::flock(there.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK) fail(errno, path, "flock");
+      fail(EBUSY, path,
+           "in use by a live owner (pid " + std::to_string(h.owner_pid) +
+               "): each runtime needs a table of its own");
+    }
+    // Its owner is gone. Replace it, if it is still the file there (the
+    // lock stays ours until `there` closes, after the rename).
+    struct stat now {};
+    if (::lstat(path.c_str(), &now) != 0 || !same_file(now, info)) continue;
+    if (::rename(temp.c_str(), path.c_str()) == 0) return;
+    fail(errno, path, "cannot replace the table of a gone owner");
+  }
+  fail(EBUSY, path, "replaced by another process while being created");
+}
+
+}  // namespace
+
+status_table_file::status_table_file(std::string path, std::uint32_t capacity,
+                                     std::uint64_t heartbeat_period_ns)
+    : path_(absolute(path)), capacity_(capacity == 0 ? 1 : capacity) {
+  std::string temp = path_ + ".XXXXXX";
+  fd_.reset(::mkostemp(temp.data(), O_CLOEXEC));  // 0600, a fresh name
+  if (!fd_) fail(errno, path_, "cannot create " + temp);
+  const auto size = st::table_size_for(capacity_);
+  try {
+    // Locked before anyone can open it by path, for as long as fd_ is open.
+    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0)
+      fail(errno, path_, "flock " + temp);
+    if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0)
+      fail(errno, path_, "ftruncate " + temp);
+    base_ =
+        ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
+    if (base_ == MAP_FAILED) {
+      base_ = nullptr;
+      fail(errno, path_, "mmap " + temp);
+    }
+    const auto start = process_start_ticks(::getpid()).value_or(0);
+    const st::header h =
+        st::make_header(capacity_, ::getpid(), start, heartbeat_period_ns);
+    std::memcpy(base_, &h, sizeof h);
+    st::table_writer_unsafe{base_}.beat(monotonic_ns());
+    move_into_place(temp, path_);
+  } catch (...) {
+    if (base_) ::munmap(base_, size);
+    base_ = nullptr;
+    ::unlink(temp.c_str());
+    throw;
+  }
+}
+
+status_table_file::~status_table_file() {
+  if (!base_) return;
+  st::table_writer_unsafe{base_}.close();
+  ::munmap(base_, st::table_size_for(capacity_));
+  // Only our own file: a path that names another one now is not ours to
+  // remove. No other owner can take it meanwhile: we hold its lock.
+  struct stat mine {
+  }, there{};
+  if (::fstat(fd_.get(), &mine) == 0 && ::lstat(path_.c_str(), &there) == 0 &&
+      same_file(mine, there))
+    ::unlink(path_.c_str());
+}
+
+void status_table_file::grow(std::uint32_t capacity) {
+  if (capacity <= capacity_) return;
+  const auto old_size = st::table_size_for(capacity_);
+  const auto new_size = st::table_size_for(capacity);
+  if (::ftruncate(fd_.get(), static_cast<off_t>(new_size)) != 0)
+    fail(errno, path_, "ftruncate");
+  void* moved = ::mremap(base_, old_size, new_size, MREMAP_MAYMOVE);
+  if (moved == MAP_FAILED) fail(errno, path_, "mremap");
+  base_ = moved;
+  capacity_ = capacity;
+  st::table_writer_unsafe{base_}.set_capacity(capacity);  // (G1)
+}
+
+}  // namespace vitrine::os

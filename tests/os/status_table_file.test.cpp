@@ -1,0 +1,158 @@
+// The owner's table file and what is already at its path: another file is
+// never replaced, nor a live owner's table; a dead owner's table is; the
+// owner removes only its own file, found by the absolute path it had at
+// creation.
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <cerrno>
+#include <filesystem>
+#include <iterator>
+#include <string>
+#include <system_error>
+
+#include "support/files.hpp"
+#include "vitrine/os/status_mapping.hpp"
+#include "vitrine/status_reader.hpp"
+
+using namespace vitrine;
+
+namespace {
+
+/// The errno of the std::system_error `make()` throws, or 0.
+template <class F>
+int error_of(F make) {
+  try {
+    make();
+  } catch (const std::system_error& e) {
+    return e.code().value();
+  }
+  return 0;
+}
+
+/// A child that owns a table at `path` until killed; returns its pid once
+/// the table is in place.
+pid_t fork_owner(const std::string& path) {
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(ready[0]);
+    try {
+      os::status_table_file file{path, 4, 0};
+      (void)!::write(ready[1], "r", 1);
+      for (;;) ::pause();
+    } catch (...) {
+    }
+    ::_exit(99);
+  }
+  ::close(ready[1]);
+  char c = 0;
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  ::close(ready[0]);
+  return pid;
+}
+
+void kill_and_reap(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+}
+
+ino_t inode_of(const std::string& path) {
+  struct stat info {};
+  REQUIRE(::lstat(path.c_str(), &info) == 0);
+  return info.st_ino;
+}
+
+}  // namespace
+
+TEST_CASE("a file that is not a status table is never replaced",
+          "[status_table]") {
+  test::temp_dir dir;
+  const std::string path = dir.write("precious", "important data\n");
+  CHECK(error_of([&] { os::status_table_file file{path, 4, 0}; }) == EEXIST);
+  CHECK(test::read_file(path) == "important data\n");
+  const std::string link = dir.file("link");
+  REQUIRE(::symlink(path.c_str(), link.c_str()) == 0);
+  CHECK(error_of([&] { os::status_table_file file{link, 4, 0}; }) == EEXIST);
+  CHECK(test::read_file(path) == "important data\n");
+  // Nothing left beside them: the temporary file is removed.
+  auto entries = std::filesystem::directory_iterator{dir.path()};
+  CHECK(std::distance(begin(entries), end(entries)) == 2);
+}
+
+TEST_CASE("a live owner's table is not taken over", "[status_table]") {
+  test::temp_dir dir;
+  const std::string path = dir.file("status");
+  const pid_t owner = fork_owner(path);
+  const ino_t before = inode_of(path);
+  std::string message;
+  try {
+    os::status_table_file second{path, 4, 0};
+  } catch (const std::system_error& e) {
+    CHECK(e.code().value() == EBUSY);
+    message = e.what();
+  }
+  CHECK(message.find("pid " + std::to_string(owner)) != std::string::npos);
+  CHECK(inode_of(path) == before);
+  status_reader reader{path};
+  CHECK(reader.owner() == status_reader::owner_state::alive);
+  kill_and_reap(owner);
+}
+
+TEST_CASE("a dead owner's table is replaced", "[status_table]") {
+  test::temp_dir dir;
+  const std::string path = dir.file("status");
+  const pid_t owner = fork_owner(path);
+  kill_and_reap(owner);  // SIGKILL: the file stays, its lock is dropped
+  REQUIRE(test::file_exists(path));
+  const ino_t stale = inode_of(path);
+  os::status_table_file next{path, 4, 0};
+  CHECK(inode_of(path) != stale);
+  status_reader reader{path};
+  CHECK(reader.owner() == status_reader::owner_state::alive);
+}
+
+TEST_CASE("an owner removes its path only while it names its own file",
+          "[status_table]") {
+  test::temp_dir dir;
+  const std::string path = dir.file("status");
+  const std::string moved = dir.file("moved");
+  {
+    os::status_table_file file{path, 4, 0};
+    REQUIRE(::rename(path.c_str(), moved.c_str()) == 0);
+    dir.write("status", "someone else's\n");
+  }
+  CHECK(test::read_file(path) == "someone else's\n");
+}
+
+TEST_CASE("a relative path is the one at construction, whatever the cwd",
+          "[status_table]") {
+  test::temp_dir dir;
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int code = 0;
+    try {
+      if (::chdir(dir.path().c_str()) != 0) ::_exit(98);
+      os::status_table_file file{"relative", 4, 0};
+      const std::string& p = file.path();
+      if (p.front() != '/' || !p.ends_with("/relative")) code = 1;
+      if (::chdir("/") != 0) code = 97;
+    } catch (...) {
+      code = 99;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_FALSE(test::file_exists(dir.file("relative")));  // removed there
+}
