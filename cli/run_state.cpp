@@ -1,14 +1,8 @@
 #include "run_state.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include "status.hpp"
-#include "vitrine/os/unique_fd.hpp"
 
 namespace vitrine::cli {
 namespace {
@@ -43,15 +37,8 @@ std::optional<state_dir> claim_run_state_dir(const std::string& option,
   auto absolute = std::filesystem::absolute(config_file, ec);
   const std::string text =
       (ec ? config_file : absolute.lexically_normal().string()) + "\n";
-  const std::string leaf = dir->file(config_leaf);
-  os::unique_fd fd{::open(leaf.c_str(),
-                          O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                          0600)};
-  if (!fd || ::write(fd.get(), text.data(), text.size()) !=
-                 static_cast<ssize_t>(text.size())) {
-    error = leaf + ": " + std::strerror(errno);
-    return std::nullopt;
-  }
+  error = write_file_atomic(dir->file(config_leaf), text, 0600);
+  if (!error.empty()) return std::nullopt;
   return dir;
 }
 

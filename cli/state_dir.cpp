@@ -109,6 +109,49 @@ bool locked_by_someone(const std::string& lock_path) {
   return held;
 }
 
+/// The first line of the lock file: what marks a directory as vitrine's.
+constexpr std::string_view state_marker = "vitrine state directory\n";
+
+/// Whether `lock_path` is a lock file a run wrote (it begins with the
+/// marker); `empty` gets whether it is an empty regular file.
+bool marked_lock(const std::string& lock_path, bool& empty) {
+  empty = false;
+  const os::unique_fd fd{::open(
+      lock_path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  empty = st.st_size == 0;
+  char head[state_marker.size()];
+  return ::pread(fd.get(), head, sizeof head, 0) == ssize_t{sizeof head} &&
+         std::string_view{head, sizeof head} == state_marker;
+}
+
+/// "" when `dir` may serve as a state directory: a run marked it (its lock
+/// file), or it is empty (or holds only the empty lock file of a claim
+/// cut short); else why not. A run writes config, order, lock, status and
+/// control there and removes the last two: other files of those names
+/// would be lost (`--state-dir .` in a project directory).
+std::string check_ours(const std::string& dir) {
+  bool empty_lock = false;
+  if (marked_lock(dir + "/" + std::string{lock_leaf}, empty_lock)) return {};
+  DIR* listing = ::opendir(dir.c_str());
+  if (listing == nullptr) return dir + ": " + errno_text(errno);
+  std::string foreign;
+  while (const dirent* entry = ::readdir(listing)) {
+    const std::string_view name = entry->d_name;
+    if (name == "." || name == ".." || (name == lock_leaf && empty_lock))
+      continue;
+    foreign = name;
+    break;
+  }
+  ::closedir(listing);
+  if (foreign.empty()) return {};
+  return dir + " is not a vitrine state directory (it holds '" + foreign +
+         "', which no vitrine run wrote, and a run would overwrite or "
+         "remove its config, order, lock, status and control): refused; "
+         "choose a new or empty --state-dir";
+}
+
 /// The instance directories under `base` (names only), sorted.
 std::vector<std::string> instances_under(const std::string& base) {
   std::vector<std::string> names;
@@ -156,10 +199,12 @@ std::optional<state_dir> state_dir::claim(const std::string& path,
   if (error = make_directories(dir); !error.empty()) return std::nullopt;
   if (error = check_directory(dir, false); !error.empty()) return std::nullopt;
   if (error = check_parent(dir); !error.empty()) return std::nullopt;
+  if (error = check_ours(dir); !error.empty()) return std::nullopt;
   state_dir claimed{dir};
   const std::string lock_path = claimed.file(lock_leaf);
-  claimed.lock_.reset(::open(lock_path.c_str(),
-                             O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  claimed.lock_.reset(
+      ::open(lock_path.c_str(),
+             O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
   if (!claimed.lock_) {
     error = "cannot open " + lock_path + ": " + errno_text(errno);
     return std::nullopt;
@@ -171,10 +216,14 @@ std::optional<state_dir> state_dir::claim(const std::string& path,
                 : "cannot lock " + lock_path + ": " + errno_text(errno);
     return std::nullopt;
   }
-  // Informational only (the lock is the truth): who holds it.
-  const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(claimed.lock_.get(), 0) == 0)
-    (void)!::pwrite(claimed.lock_.get(), pid.data(), pid.size(), 0);
+  // The marker, then who holds the lock (informational: the lock is the
+  // truth). Written over the old content, then cut to size, so that the
+  // marker is never missing from a marked file.
+  const std::string content =
+      std::string{state_marker} + std::to_string(::getpid()) + "\n";
+  if (::pwrite(claimed.lock_.get(), content.data(), content.size(), 0) ==
+      ssize_t(content.size()))
+    (void)!::ftruncate(claimed.lock_.get(), off_t(content.size()));
   return claimed;
 }
 
@@ -231,11 +280,13 @@ pid_t state_dir::owner_pid() const {
   const os::unique_fd fd{
       ::open(file(lock_leaf).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
   if (!fd) return 0;
-  char text[32] = {};
+  char text[64] = {};
   const ssize_t n = ::pread(fd.get(), text, sizeof text - 1, 0);
-  if (n <= 0) return 0;
+  if (n <= ssize_t(state_marker.size()) ||
+      std::string_view{text, state_marker.size()} != state_marker)
+    return 0;
   char* end = nullptr;
-  const long pid = std::strtol(text, &end, 10);
+  const long pid = std::strtol(text + state_marker.size(), &end, 10);
   return pid > 0 && pid <= INT_MAX && *end == '\n' ? static_cast<pid_t>(pid)
                                                    : 0;
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -10,6 +11,7 @@
 
 #include "status_json.hpp"
 #include "text_escape.hpp"
+#include "vitrine/os/unique_fd.hpp"
 
 namespace vitrine::cli {
 
@@ -268,23 +270,34 @@ std::optional<std::vector<supervisor_row>> supervisors_from_json(
 
 std::string write_file_atomic(const std::string& path, std::string_view content,
                               mode_t mode) {
-  const std::string temp = path + ".tmp";
-  const int fd =
-      ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return "cannot create " + temp + ": " + std::strerror(errno);
+  // A fresh name each time, created with O_EXCL: whatever someone put at a
+  // predictable name beside `path` (a FIFO, a link, a file of theirs) is
+  // never opened, so this cannot block nor write into it.
+  static std::atomic<std::uint32_t> sequence{0};
+  std::string temp;
+  os::unique_fd fd;
+  for (int attempt = 0; !fd && attempt < 16; ++attempt) {
+    temp = path + ".tmp." + std::to_string(::getpid()) + "." +
+           std::to_string(sequence.fetch_add(1, std::memory_order_relaxed));
+    fd.reset(::open(temp.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    mode));
+    if (!fd && errno != EEXIST) break;
+  }
+  if (!fd) return "cannot create " + temp + ": " + std::strerror(errno);
   std::size_t done = 0;
   while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    const ssize_t n =
+        ::write(fd.get(), content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       const int saved = errno;
-      ::close(fd);
       ::unlink(temp.c_str());
       return "cannot write " + temp + ": " + std::strerror(saved);
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::close(fd) != 0 || ::rename(temp.c_str(), path.c_str()) != 0) {
+  if (::close(fd.release()) != 0 || ::rename(temp.c_str(), path.c_str()) != 0) {
     const int saved = errno;
     ::unlink(temp.c_str());
     return "cannot replace " + path + ": " + std::strerror(saved);

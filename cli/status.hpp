@@ -90,9 +90,10 @@ std::optional<std::vector<status_row>> rows_from_json(std::string_view text,
 std::optional<std::vector<supervisor_row>> supervisors_from_json(
     std::string_view text, std::string& error);
 
-/// Writes `content` to `path` through `path.tmp` + rename(2), created with
-/// `mode` (less the umask). Returns "" or the error (the temporary file is
-/// removed then).
+/// Writes `content` to `path` through a temporary file of a fresh name
+/// beside it (`path.tmp.PID.N`, O_EXCL: never an existing file, FIFO or
+/// link, so it never blocks) + rename(2), created with `mode` (less the
+/// umask). Returns "" or the error (the temporary file is removed then).
 std::string write_file_atomic(const std::string& path, std::string_view content,
                               mode_t mode = 0644);
 

@@ -88,12 +88,22 @@ int open_stdio(const stdio_target& t, int slot, unique_fd& child_end,
     case stdio_target::kind::null:
       child_end.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
       return child_end ? 0 : errno;
-    case stdio_target::kind::append_file:
-      child_end.reset(
-          slot == 0 ? ::open(t.path.c_str(), O_RDONLY | O_CLOEXEC)
-                    : ::open(t.path.c_str(),
-                             O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
-      return child_end ? 0 : errno;
+    case stdio_target::kind::append_file: {
+      // O_NONBLOCK: a FIFO there must not hold the launching thread until
+      // a peer opens it (one to write to that has no reader fails with
+      // ENXIO). The child gets the usual blocking descriptor.
+      constexpr int flags = O_CLOEXEC | O_NONBLOCK;
+      child_end.reset(slot == 0 ? ::open(t.path.c_str(), O_RDONLY | flags)
+                                : ::open(t.path.c_str(),
+                                         O_WRONLY | O_APPEND | O_CREAT | flags,
+                                         0644));
+      if (!child_end) return errno;
+      const int status = ::fcntl(child_end.get(), F_GETFL);
+      if (status < 0 ||
+          ::fcntl(child_end.get(), F_SETFL, status & ~O_NONBLOCK) != 0)
+        return errno;
+      return 0;
+    }
     case stdio_target::kind::capture:
       if (slot == 0) return EINVAL;
       return make_pipe(parent_end, child_end);

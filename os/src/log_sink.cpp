@@ -15,8 +15,12 @@ log_sink::log_sink(std::string path, std::uint64_t max_bytes, unsigned backups)
 }
 
 void log_sink::reopen() {
-  fd_.reset(
-      ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+  // O_NONBLOCK: a FIFO put at the path must never hold the I/O thread
+  // (opening it with no reader fails, a full one fails a write: both
+  // count as errors); a regular file ignores the flag.
+  fd_.reset(::open(path_.c_str(),
+                   O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK,
+                   0644));
   size_ = 0;
   if (!fd_) {
     ++errors_;

@@ -1,5 +1,8 @@
 // Status rows: rendering as table and lines, the JSON round trip, and the
 // atomic status file.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -134,10 +137,23 @@ TEST_CASE("the status file is replaced whole, and errors leave no temp file",
           "[cli][status]") {
   vitrine::test::temp_dir dir;
   const auto path = dir.path() + "/s.json";
+  // Whatever sits at a predictable name beside it is left alone: a FIFO
+  // there (opened, it would block until a reader came) and a link.
+  REQUIRE(::mkfifo((path + ".tmp").c_str(), 0600) == 0);
+  REQUIRE(::symlink("/etc/hostname", (path + ".tmp.1").c_str()) == 0);
   CHECK(write_file_atomic(path, "[]\n").empty());
   CHECK(write_file_atomic(path, "[1]\n").empty());
   CHECK(vitrine::test::read_file(path) == "[1]\n");
-  CHECK(!std::filesystem::exists(path + ".tmp"));
+  namespace fs = std::filesystem;
+  CHECK(fs::is_fifo(path + ".tmp"));
+  CHECK(fs::is_symlink(path + ".tmp.1"));
+  auto entries = fs::directory_iterator{dir.path()};
+  CHECK(std::distance(begin(entries), end(entries)) == 3);  // no temporary
+  // A FIFO at the path itself is replaced, not opened.
+  const auto fifo = dir.path() + "/fifo.json";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK(write_file_atomic(fifo, "[]\n").empty());
+  CHECK(fs::is_regular_file(fifo));
   CHECK(!write_file_atomic(dir.path() + "/no/such/dir/s.json", "x").empty());
 }
 

@@ -1,6 +1,7 @@
 // `vitrine run` and its state directory, against real runs: one run per
 // directory (the default one named after the top supervisor), and a
 // directory that others could write or redirect refused.
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,4 +92,37 @@ TEST_CASE("status refuses a FIFO in the status table's place at once",
   INFO(text);
   CHECK(contains(
       text, "vitrine: status table " + state + "/status: not a regular file"));
+}
+
+TEST_CASE("FIFOs beside the run's files never hold it", "[cli][state_dir]") {
+  temp_dir dir;
+  const auto config = dir.write("run.toml", demo);
+  const auto state = dir.file("state");
+  {  // A first run makes it a state directory.
+    cli_process first{{"run", "--plain", "--state-dir", state, config},
+                      dir.file("first.log")};
+    REQUIRE(
+        wait_for_text(dir.file("first.log"), "api running", 20s, first.pid()));
+    REQUIRE(::kill(first.pid(), SIGTERM) == 0);
+    REQUIRE(first.wait(20s) == std::optional<int>{0});
+  }
+  // Opened for writing, each of these would wait for a reader forever: at
+  // the configuration's leaf, and at the names the files were once
+  // written through (anyone may create one beside a file in /tmp).
+  REQUIRE(::unlink((state + "/config").c_str()) == 0);
+  for (const auto& fifo :
+       {state + "/config", state + "/order.tmp", dir.file("s.json.tmp")})
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const auto log = dir.file("run.log");
+  cli_process run{{"run", "--plain", "--state-dir", state, "--json-status",
+                   dir.file("s.json"), config},
+                  log};
+  REQUIRE(wait_for_text(log, "api running", 20s, run.pid()));
+  CHECK(wait_for_text(dir.file("s.json"), "\"api\"", 20s, run.pid()));
+  CHECK(read_file(state + "/config") == config + "\n");
+  const auto reload = run_cli({"reload", "--state-dir", state});
+  INFO(reload.output);
+  CHECK(reload.code == 0);
+  REQUIRE(::kill(run.pid(), SIGTERM) == 0);
+  CHECK(run.wait(20s) == std::optional<int>{0});
 }

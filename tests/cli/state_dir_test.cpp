@@ -116,6 +116,42 @@ TEST_CASE("the lock of a killed owner is gone with it", "[cli][state_dir]") {
   CHECK(state_dir::claim(dir, error));
 }
 
+TEST_CASE("a directory of other files is not taken for a state directory",
+          "[cli][state_dir]") {
+  temp_root root;
+  const auto project = root.path / "project";
+  fs::create_directory(project);
+  REQUIRE(::chmod(project.c_str(), 0700) == 0);
+  for (const char* name : {"config", "order", "lock"})
+    std::ofstream{project / name} << "mine\n";
+  std::string error;
+  CHECK_FALSE(state_dir::claim(project.string(), error));
+  CHECK(error.find("is not a vitrine state directory") != std::string::npos);
+  for (const char* name : {"config", "order", "lock"}) {
+    std::ifstream in{project / name};
+    std::string line;
+    CHECK((std::getline(in, line) && line == "mine"));
+  }
+
+  // An existing empty directory, or one whose only file is the empty lock
+  // of a claim cut short, is taken; so is one a run marked.
+  const auto empty = root.path / "empty";
+  fs::create_directory(empty);
+  REQUIRE(::chmod(empty.c_str(), 0700) == 0);
+  CHECK(state_dir::claim(empty.string(), error));
+  const auto cut_short = root.path / "cut-short";
+  fs::create_directory(cut_short);
+  REQUIRE(::chmod(cut_short.c_str(), 0700) == 0);
+  std::ofstream{cut_short / "lock"};
+  {
+    auto claimed = state_dir::claim(cut_short.string(), error);
+    REQUIRE(claimed);
+    CHECK(claimed->owner_pid() == ::getpid());
+    std::ofstream{cut_short / "config"} << "/some/file.toml\n";
+  }
+  CHECK(state_dir::claim(cut_short.string(), error));
+}
+
 TEST_CASE("unsafe state directories are refused with the reason",
           "[cli][state_dir]") {
   temp_root root;

@@ -139,7 +139,40 @@ SCENARIO("launch errors name the step and the program and leave nothing") {
   WHEN("argv is empty") {
     CHECK(launch_fails(o).code == EINVAL);
   }
+  WHEN("stdout is a FIFO nobody reads") {
+    // Opened blocking, it held the launching thread until a reader came.
+    o.argv = {"/bin/true"};
+    o.stdout_target = {stdio_target::kind::append_file, dir.file("fifo")};
+    REQUIRE(::mkfifo(o.stdout_target.path.c_str(), 0600) == 0);
+    auto err = launch_fails(o);
+    CHECK(err.code == ENXIO);
+  }
   // No zombie from the failed child, no fd from the prepared pipes/files.
+  guard.check();
+}
+
+TEST_CASE("a FIFO as a file stream is opened without waiting for a peer") {
+  leak_guard guard;
+  temp_dir dir;
+  const std::string fifo = dir.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // Read from by the child, with no writer yet: it starts, reads end of
+  // file, and exits.
+  launch_options o;
+  o.argv = {"/bin/cat"};
+  o.stdin_target = {stdio_target::kind::append_file, fifo};
+  CHECK(run_to_exit(o).success());
+  // Written to, with a reader: the child gets a blocking descriptor.
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  REQUIRE(reader >= 0);
+  o.argv = {"/bin/sh", "-c", "echo hello"};
+  o.stdin_target = {};
+  o.stdout_target = {stdio_target::kind::append_file, fifo};
+  CHECK(run_to_exit(o).success());
+  char text[16] = {};
+  CHECK(::read(reader, text, sizeof text) == 6);
+  CHECK(std::string_view{text} == "hello\n");
+  ::close(reader);
   guard.check();
 }
 
