@@ -212,6 +212,8 @@ class process_actor final : public caf::event_based_actor {
   caf::result<caf::ok_atom> stop(int sig);
 
   void on_stopped();
+  /// Removes the program's cgroup now, or once its dying members are gone.
+  void remove_cgroup();
 
   /// What a policy that asks the actor keeps unpublished while it lives.
   struct unpublished_run {

@@ -1,6 +1,7 @@
 // The process actor's exits and stops: signalling and killing the
 // program (group, cgroup), reaping it, the exit's state and the report
 // that asks the supervisor for a restart, and a graceful stop.
+#include <cerrno>
 #include <csignal>
 #include <utility>
 
@@ -164,12 +165,22 @@ caf::result<caf::ok_atom> process_actor::stop(int sig) {
   return caf::ok_atom::value;
 }
 
+void process_actor::remove_cgroup() {
+  os::cgroup_tree* tree = context_.cgroups;
+  const std::uint64_t program = id();
+  if (tree->remove_program(program) != EBUSY) return;
+  // Members still dying (cgroup.kill does not wait for them): the I/O
+  // thread removes the directory once the kernel says it is empty. It
+  // stops before the runtime frees the tree.
+  context_.io.watch_cgroup_empty(
+      tree->open_program_events(program),
+      [tree, program] { tree->remove_program(program); });
+}
+
 void process_actor::on_stopped() {
   if (quit_when_stopped_) leave_last_state();  // before shutdown's reply
   // Before the replies: once the runtime has them it may free the tree.
-  // EBUSY (members still dying) is fine: the runtime removes the tree.
-  if (quit_when_stopped_ && context_.cgroups && in_cgroup_)
-    context_.cgroups->remove_program(id());
+  if (quit_when_stopped_ && context_.cgroups && in_cgroup_) remove_cgroup();
   if (waiters_) {
     for (auto& promise : waiters_->stops) promise.deliver(caf::ok_atom::value);
     waiters_->stops.clear();

@@ -236,6 +236,11 @@ std::string cgroup_tree::create_program(std::uint64_t id) {
   return path;
 }
 
+unique_fd cgroup_tree::open_program_events(std::uint64_t id) const {
+  return unique_fd{::open((program_path(id) + "/cgroup.events").c_str(),
+                          O_RDONLY | O_CLOEXEC)};
+}
+
 int cgroup_tree::kill_program(std::uint64_t id) noexcept {
   return cgroup_kill(program_path(id));
 }

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <mutex>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
@@ -42,13 +43,15 @@ struct watch {
     exit,
     exit_notify,
     capture,
-    ready
+    ready,
+    cgroup_empty
   } what = kind::exit;
   bool kill_group = false;  // exit: SIGKILL the group before reaping
   pid_t pid = 0;
   unique_fd fd;
   /// By kind: exit_callback (exit), notify_callback (exit_notify),
-  /// done_callback (capture: on closed; ready: on ready).
+  /// done_callback (capture: on closed; ready: on ready; cgroup_empty: on
+  /// empty).
   std::variant<exit_callback, notify_callback, done_callback> callback;
   std::shared_ptr<log_sink> sink;  // capture
 
@@ -128,7 +131,9 @@ struct io_service::impl {
     for (auto& w : batch) {
       std::uint64_t token = next_token++;
       epoll_event ev{};
-      ev.events = EPOLLIN;
+      // cgroup.events is always readable: the kernel flags a change with
+      // EPOLLPRI (and EPOLLERR) until the file is read again.
+      ev.events = w.what == watch::kind::cgroup_empty ? EPOLLPRI : EPOLLIN;
       ev.data.u64 = token;
       if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, w.fd.get(), &ev) != 0) {
         const int error = errno;
@@ -137,7 +142,10 @@ struct io_service::impl {
         registration_failed(w, error);
         continue;
       }
-      watches.emplace(token, std::move(w));
+      auto [it, added] = watches.emplace(token, std::move(w));
+      // Emptied before the watch began: no change will come to say so.
+      if (it->second.what == watch::kind::cgroup_empty)
+        on_cgroup_event(token, it->second);
     }
   }
 
@@ -157,6 +165,10 @@ struct io_service::impl {
         if (auto callback = w.take<exit_callback>()) callback(status);
         break;
       }
+      case watch::kind::cgroup_empty:
+        w.fd.reset();
+        if (auto callback = w.take<done_callback>()) callback();
+        break;
       default:
         break;  // capture/ready: the fd is closed (the writer sees EPIPE)
     }
@@ -226,6 +238,19 @@ struct io_service::impl {
     if (ready && callback) callback();
   }
 
+  // Reading cgroup.events also re-arms its EPOLLPRI. A read error (the
+  // cgroup is gone) ends the watch as if it were empty.
+  void on_cgroup_event(std::uint64_t token, watch& w) {
+    std::array<char, 256> text{};
+    const ssize_t n = ::pread(w.fd.get(), text.data(), text.size() - 1, 0);
+    if (n > 0 && std::string_view{text.data(), std::size_t(n)}.find(
+                     "populated 0") == std::string_view::npos)
+      return;
+    auto callback = w.take<done_callback>();
+    finish(token);
+    if (callback) callback();
+  }
+
   void run() {
     std::array<epoll_event, 64> events;
     while (!stop_requested.load(std::memory_order_acquire)) {
@@ -256,6 +281,9 @@ struct io_service::impl {
             break;
           case watch::kind::ready:
             on_notify_ready(token, w);
+            break;
+          case watch::kind::cgroup_empty:
+            on_cgroup_event(token, w);
             break;
         }
       }
@@ -372,6 +400,16 @@ bool io_service::watch_ready(unique_fd notify_read_end,
   w.what = watch::kind::ready;
   w.fd = std::move(notify_read_end);
   w.callback = done_callback{std::move(on_ready)};
+  return impl_->submit(std::move(w));
+}
+
+bool io_service::watch_cgroup_empty(unique_fd cgroup_events,
+                                    std::function<void()> on_empty) {
+  if (!cgroup_events) return false;
+  watch w;
+  w.what = watch::kind::cgroup_empty;
+  w.fd = std::move(cgroup_events);
+  w.callback = done_callback{std::move(on_empty)};
   return impl_->submit(std::move(w));
 }
 

@@ -8,9 +8,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <vector>
 
 #include "support/freeze.hpp"
 #include "support/leftovers.hpp"
@@ -66,6 +68,43 @@ std::string describe_leftovers(const std::string& marker) {
 bool have_cgroup_v2() {
   return ::access("/sys/fs/cgroup/unified/cgroup.procs", W_OK) == 0 ||
          ::access("/sys/fs/cgroup/cgroup.kill", F_OK) == 0;
+}
+
+/// The cgroup directories of this process's runtimes (vitrine-PID-*), under
+/// its own cgroup v2 directory; empty where there is none.
+std::vector<std::filesystem::path> runtime_cgroups() {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line, own;
+  while (std::getline(in, line))
+    if (line.starts_with("0::")) own = line.substr(3);
+  std::vector<std::filesystem::path> trees;
+  const std::string prefix = "vitrine-" + std::to_string(::getpid()) + "-";
+  for (const char* mount : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+    std::error_code ec;
+    for (const auto& e :
+         std::filesystem::directory_iterator{std::string{mount} + own, ec})
+      if (e.path().filename().string().starts_with(prefix))
+        trees.push_back(e.path());
+    if (!trees.empty()) break;
+  }
+  return trees;
+}
+
+/// Resident memory of `pid` (0 if gone).
+std::uint64_t resident_bytes(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
+  std::uint64_t size = 0, resident = 0;
+  in >> size >> resident;
+  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+/// The program directories (p<id>) below `tree`.
+std::size_t program_cgroups(const std::filesystem::path& tree) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator{tree, ec})
+    n += e.is_directory() && e.path().filename().string().starts_with("p");
+  return n;
 }
 
 struct host_run {
@@ -245,6 +284,40 @@ TEST_CASE(
   INFO("leftovers: " << describe_leftovers(marker));
   CHECK(none_left);
   kill_all_with(marker);
+}
+
+TEST_CASE("a removed program leaves no cgroup, even when members die slowly",
+          "[orphans][cgroup]") {
+  leak_checker leaks;
+  const std::string marker = "1000." + unique_token();
+  runtime rt;
+  const auto trees = runtime_cgroups();
+  if (trees.size() != 1) {
+    WARN("no writable cgroup v2 hierarchy here: skipped");
+    return;
+  }
+  // A member that takes a while to die: 256 MiB of touched pages to free
+  // after cgroup.kill, while the program's own child exits at once.
+  const std::string hog =
+      "setsid python3 -c 'import time; x = b\"a\" * (256 << 20); "
+      "time.sleep(" +
+      marker + ")' & exec sleep " + marker;
+  for (int round = 0; round < 3; ++round) {
+    const std::string name = "hog" + std::to_string(round);
+    auto h = rt.supervise(sh(name, hog));
+    REQUIRE(reaches(h, process_status::running));
+    REQUIRE(eventually(
+        [&] {
+          for (pid_t pid : processes_with(marker))
+            if (resident_bytes(pid) > (200u << 20)) return true;
+          return false;
+        },
+        20'000ms));
+    auto removal = rt.root().remove_child(name);
+    REQUIRE(removal.wait_for(20'000ms));
+    CHECK(eventually([&] { return program_cgroups(trees.front()) == 0; }));
+  }
+  CHECK(time_until_none(marker, 5'000ms).count() >= 0);
 }
 
 TEST_CASE("validate() and launch agree on PATH without an inherited env",

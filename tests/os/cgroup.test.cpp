@@ -5,13 +5,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "support/leftovers.hpp"
 #include "test_support.hpp"
 #include "vitrine/os/cgroup.hpp"
+#include "vitrine/os/io_service.hpp"
 #include "vitrine/os/reaper.hpp"
 
 using namespace vitrine::os;
@@ -117,6 +120,38 @@ TEST_CASE("a program's cgroup takes children before and after a cgroup.kill") {
     CHECK_FALSE(tree->program_populated(7));
   }
   CHECK(tree->remove_program(7, 1000ms) == 0);
+  guard.check();
+}
+
+TEST_CASE("the io_service says when a program's cgroup is empty") {
+  auto tree = cgroup_tree_or_warn();
+  if (!tree) return;
+  leak_guard guard;
+  std::atomic<int> empty{0};
+  {
+    io_service io;
+    REQUIRE_FALSE(tree->create_program(8).empty());
+    // Empty already: said at once.
+    REQUIRE(io.watch_cgroup_empty(tree->open_program_events(8),
+                                  [&] { empty.fetch_add(1); }));
+    CHECK(wait_until([&] { return empty.load() == 1; }));
+    // A member: said once it is gone, not before.
+    launch_options o;
+    o.argv = {"/bin/sleep", "30"};
+    o.cgroup = tree->program_path(8);
+    auto child = launch_ok(o);
+    REQUIRE(io.watch_cgroup_empty(tree->open_program_events(8),
+                                  [&] { empty.fetch_add(1); }));
+    std::this_thread::sleep_for(100ms);
+    CHECK(empty.load() == 1);
+    CHECK(io.active_watches() == 1);
+    CHECK(tree->kill_program(8) == 0);
+    CHECK(wait_until([&] { return empty.load() == 2; }));
+    CHECK(io.active_watches() == 0);
+    reap_child_blocking(child.pid, child.pidfd.get());
+    child.pidfd.reset();
+  }
+  CHECK(tree->remove_program(8) == 0);
   guard.check();
 }
 

@@ -57,6 +57,10 @@ class cgroup_tree {
   /// create_program() returns once it made it.
   [[nodiscard]] std::string program_path(std::uint64_t id) const;
 
+  /// Program `id`'s `cgroup.events`, opened read-only (for
+  /// io_service::watch_cgroup_empty), or an empty fd (errno kept).
+  [[nodiscard]] unique_fd open_program_events(std::uint64_t id) const;
+
   /// SIGKILLs every member of program `id` (cgroup.kill). Returns 0 or
   /// errno (ENOENT if it does not exist).
   int kill_program(std::uint64_t id) noexcept;

@@ -1,15 +1,16 @@
 // io_service: one background thread that reports children's exits through
 // their pidfds, pumps captured output into log sinks, and watches readiness
-// fds.
+// fds and cgroups that are being emptied.
 //
 // One epoll instance plus an eventfd (to wake and stop the thread).
 // Registrations go through a mutex-protected queue and an eventfd write; the
 // thread owns every registered fd and closes it when the watch ends.
 //
 // Thread contract:
-// - watch_exit / capture / watch_ready / stop may be called from any thread,
-//   concurrently. After stop() they return false and drop the registration
-//   (the fd is closed, the callback is never called).
+// - watch_exit / capture / watch_ready / watch_cgroup_empty / stop may be
+//   called from any thread, concurrently. After stop() they return false
+//   and drop the registration (the fd is closed, the callback is never
+//   called).
 // - Callbacks run on the io thread, one at a time, with no lock held. They
 //   must be cheap (send a message), must not throw, must not block, and may
 //   register new watches. They must NOT call stop() or destroy the service
@@ -103,6 +104,14 @@ class io_service {
   /// (s6 readiness protocol), then closes it. EOF without a newline: the fd
   /// is closed and nothing is called.
   bool watch_ready(unique_fd notify_read_end, std::function<void()> on_ready);
+
+  /// Calls on_empty() once on the io thread when the cgroup whose
+  /// `cgroup.events` file `cgroup_events` is open on holds no live process
+  /// ("populated 0"; at once if it holds none already), or can no longer
+  /// be read (removed). Nothing polls: the kernel flags each change of the
+  /// file. Returns false if stopped (then nothing is called).
+  bool watch_cgroup_empty(unique_fd cgroup_events,
+                          std::function<void()> on_empty);
 
   /// Stops and joins the thread; closes every fd it holds. Idempotent.
   void stop() noexcept;
