@@ -216,8 +216,12 @@ operation supervisor_actor::start_child(caf::actor which, done_fn done) {
   op.begin = [this, which = std::move(which)](std::vector<step>& steps) {
     publish(current_.status);  // the child count changed
     // By actor: a removal queued before this may have shifted it.
-    if (const auto i = index_of(which); i < children_.size())
-      steps.push_back({step::kind::start, i});
+    const auto i = index_of(which);
+    if (i == children_.size()) return;
+    // Stopped or failed, we supervise nothing: the child is only stopped
+    // (a tree lists its children, stopped) and starts with our next start,
+    // as a child added by a change does.
+    steps.push_back({active() ? step::kind::start : step::kind::stop, i});
   };
   op.done = std::move(done);
   return op;
@@ -228,6 +232,9 @@ operation supervisor_actor::stop_all(bool quit_after, done_fn done,
   operation op;
   op.is_stop = true;
   op.begin = [this, quit_after, forget](std::vector<step>& steps) {
+    // Stopped before its first start: its children are listed, stopped,
+    // like any stopped tree's (a tree that goes away needs none).
+    if (!quit_after && !forget) build_children_once();
     was_failed_ = current_.status == supervisor_status::failed;
     // A failed supervisor has stopped its children already: it stays
     // `failed` throughout instead of announcing a shutdown and its

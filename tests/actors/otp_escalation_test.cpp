@@ -193,6 +193,31 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "what supervise() adds under a failed root waits for the root's start",
+    "[otp][escalation][root]") {
+  leak_checker leaks;
+  runtime_options options;
+  options.root_intensity = 0;
+  runtime rt{options};
+  auto crash = rt.supervise(sh("crash", "sleep 0.05; exit 1"));
+  REQUIRE(fails(rt.root()));
+  // Nothing supervises under a failed root: no program starts there.
+  auto later = rt.supervise(sh("later", "exec sleep 1000"));
+  auto group = rt.supervise(tree("group", restart_strategy::one_for_one,
+                                 {sh("member", "exec sleep 1000")}));
+  CHECK(later.read()->status == process_status::stopped);
+  CHECK(later.read()->pid == 0);
+  CHECK(group.read()->status == supervisor_status::stopped);
+  CHECK(rt.find("member").read()->status == process_status::stopped);
+  CHECK(rt.root().read()->status == supervisor_status::failed);
+  CHECK(rt.root().read()->child_count == 3);
+  // The root's next start starts them, in order.
+  REQUIRE(rt.root().start());
+  CHECK(reaches(later, process_status::running));
+  CHECK(reaches(rt.find("member"), process_status::running));
+}
+
+TEST_CASE(
     "under the default root a crash-looping process fails alone at "
     "its own restart limit; the root keeps running",
     "[otp][escalation][root][limit]") {

@@ -141,7 +141,9 @@ class runtime {
 
   /// Validates `spec` (throws spec_error listing every problem, starting
   /// nothing) and adds it to the root supervisor, which starts it if
-  /// spec.autostart. Returns once the process left `starting` (OTP's
+  /// spec.autostart and the root is running (a stopped or failed root,
+  /// which supervises nothing, keeps it stopped until root().start(), as
+  /// add_child() does). Returns once the process left `starting` (OTP's
   /// start_child): up to its startsecs, or until its readiness. Not to
   /// wait: autostart = false, then handle.start(), whose command has
   /// wait_until(deadline). Throws std::runtime_error after shutdown().
