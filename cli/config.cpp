@@ -192,7 +192,14 @@ class translator {
     }
     read_command(r, spec.launch);
     detail::read_environment(r, spec.launch);
-    if (auto cwd = r.get_string("cwd")) spec.launch.cwd = resolve(*cwd);
+    if (auto cwd = r.get_string("cwd")) {
+      if (cwd->empty())
+        r.error("cwd",
+                "needs a directory (absolute, or relative to the directory "
+                "of the configuration file)");
+      else
+        spec.launch.cwd = resolve(*cwd);
+    }
     detail::read_umask(r, spec.launch);
     if (auto v =
             r.get_choice("restart", {"permanent", "transient", "temporary"}))
@@ -268,7 +275,8 @@ class translator {
 
   /// Adds validate()'s `problems` about the table `r` reads, except those
   /// about a key already reported since diagnostic number `first` (e.g.
-  /// "missing command" makes validate()'s "argv is empty" redundant).
+  /// "missing command" makes validate()'s "argv is empty" redundant), or
+  /// comparing with one (max_ms with a refused min_ms).
   void report(table_reader& r, const std::string& name,
               const std::vector<spec_problem>& problems, std::size_t first) {
     if (problems.empty()) return;  // the common case: no key map to build
@@ -283,6 +291,10 @@ class translator {
         field.remove_prefix(prefix.size());
       const std::string key = detail::key_of_field(field, keys);
       if (reported.contains(key.empty() ? r.path() : r.qualified(key)))
+        continue;
+      // Compared with the minimum: a refused min_ms left the default there.
+      if (key == "backoff.max_ms" &&
+          reported.contains(r.qualified("backoff.min_ms")))
         continue;
       // The key itself, else its parent table ("backoff"), else the table.
       location at = r.table_location();

@@ -14,6 +14,8 @@
 //       node_commands.hpp)
 //   vitrine watch --node HOST:PORT... [--tls-*] (vitrine-run;
 //       watch_command.hpp)
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -37,8 +39,12 @@ int status_command(const std::string& file, bool raw) {
   std::string error = read_regular_file(file, max_status_bytes, text);
   if (!error.empty()) {
     std::cerr << "vitrine: " << terminal_safe(file) << ": "
-              << terminal_safe(error) << " (is `vitrine run --json-status "
-              << terminal_safe(file) << "` running?)\n";
+              << terminal_safe(error);
+    // Missing: perhaps no run writes it (yet); anything else is no hint.
+    if (::access(file.c_str(), F_OK) != 0)
+      std::cerr << " (is `vitrine run --json-status " << terminal_safe(file)
+                << "` running?)";
+    std::cerr << "\n";
     return 1;
   }
   const auto rows = rows_from_json(text, error);

@@ -202,10 +202,12 @@ void read_stdio(table_reader& r, std::string_view key, os::stdio_target& target,
                      "directory of the configuration file)");
     target.mode = file ? kind::append_file : kind::capture;
     target.path = resolve_path(options.base_dir, *path);
-    // A `file` may be a device (/dev/null); a capture is rotated by rename.
-    if (capture && options.semantic_checks)
+    // A `file` may be a device (/dev/null) or a FIFO, not a directory; a
+    // capture is rotated by rename: a regular file.
+    if (options.semantic_checks)
       if (const auto problem = existing_non_regular(target.path);
-          !problem.empty())
+          !problem.empty() &&
+          (capture || std::filesystem::is_directory(target.path)))
         t.error(path_key, target.path + " " + problem);
   }
   if (auto v = t.get_int("max_bytes", 0, std::int64_t{1} << 50))

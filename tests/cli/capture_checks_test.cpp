@@ -44,6 +44,28 @@ TEST_CASE("check and run refuse a capture that is not a regular file",
   const auto device =
       dir.write("dev.toml", program_with("{ file = \"/dev/null\" }"));
   CHECK(run_cli({"check", device}).code == 0);
+  // But not a directory, which it could not open at start.
+  const auto file_dir =
+      dir.write("file-dir.toml", program_with("{ file = \"sub\" }"));
+  const auto refused = run_cli({"check", file_dir});
+  INFO(refused.output);
+  CHECK(refused.code == 1);
+  CHECK(contains(refused.output, "program[p].stdout.file: " + dir.file("sub") +
+                                     " is a directory, not a regular file"));
+}
+
+TEST_CASE("an empty cwd is refused, not read as vitrine's own",
+          "[cli][config]") {
+  temp_dir dir;
+  const auto config = dir.write(
+      "cwd.toml",
+      "[[program]]\nname = \"p\"\ncommand = [\"true\"]\ncwd = \"\"\n");
+  const auto checked = run_cli({"check", config});
+  INFO(checked.output);
+  CHECK(checked.code == 1);
+  CHECK(contains(checked.output,
+                 "cwd.toml:4:1: program[p].cwd: needs a directory (absolute, "
+                 "or relative to the directory of the configuration file)"));
 }
 
 TEST_CASE("an empty capture path says what a path may be", "[cli][config]") {

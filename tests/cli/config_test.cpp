@@ -297,3 +297,26 @@ TEST_CASE("load_config_file resolves relative paths against the file",
   CHECK(program(r.value.tree, 0).launch.cwd == dir.path() + "/");
   CHECK(!load_config_file(dir.path() + "/missing.toml").ok());
 }
+
+TEST_CASE("a refused minimum delay brings no comparison with the default",
+          "[cli][config]") {
+  const auto r = parse(R"([[program]]
+name = "p"
+command = "true"
+backoff = { min_ms = -5, max_ms = 10 }
+)",
+                       true);
+  INFO(all(r));
+  REQUIRE(r.problems.size() == 1);
+  CHECK(r.problems[0].key == "program[p].backoff.min_ms");
+  // A valid minimum above the maximum is still reported, at the maximum.
+  const auto above = parse(R"([[program]]
+name = "p"
+command = "true"
+backoff = { min_ms = 5000, max_ms = 10 }
+)",
+                           true);
+  INFO(all(above));
+  REQUIRE(above.problems.size() == 1);
+  CHECK(above.problems[0].key == "program[p].backoff.max_ms");
+}
