@@ -168,13 +168,38 @@ void begin_close(mirror_actor* self) {
   quit_if_drained(self);
 }
 
+/// How long nothing came from the node.
+clock::duration silence(const mirror_state& st) {
+  return clock::now() -
+         clock::time_point{clock::duration{
+             st.shared->last_contact_ns.load(std::memory_order_relaxed)}};
+}
+
+std::string silent_for(const mirror_state& st, clock::duration silent) {
+  return "silent for " +
+         std::to_string(
+             std::chrono::duration_cast<std::chrono::milliseconds>(silent)
+                 .count()) +
+         " ms (connection timeout " +
+         std::to_string(st.shared->remoting.connection_timeout.count()) +
+         " ms)";
+}
+
 caf::behavior node_mirror(mirror_actor* self,
                           std::shared_ptr<node_shared> shared) {
   self->state.shared = std::move(shared);
   self->set_down_handler([self](caf::down_msg& msg) {
-    if (self->state.server && msg.source == self->state.server.address())
-      lose(self,
-           "the connection closed (" + self->system().render(msg.reason) + ")");
+    auto& st = self->state;
+    if (!st.server || msg.source != st.server.address()) return;
+    std::string why =
+        "the connection closed (" + self->system().render(msg.reason) + ")";
+    // CAF's own connection timeout closed it before our tick saw the
+    // silence: a frozen or cut-off node, not one that closed it.
+    const auto silent = silence(st);
+    const auto& remoting = st.shared->remoting;
+    if (silent >= remoting.connection_timeout - remoting.heartbeat_interval)
+      why = silent_for(st, silent) + ", then " + why;
+    lose(self, why);
   });
   attempt(self);
   const auto heartbeat = self->state.shared->remoting.heartbeat_interval;
@@ -197,21 +222,10 @@ caf::behavior node_mirror(mirror_actor* self,
         auto& st = self->state;
         // A bound on the drain, should an answer never come back.
         if (st.closing && clock::now() >= st.quit_by) return self->quit();
-        const auto last = clock::time_point{clock::duration{
-            st.shared->last_contact_ns.load(std::memory_order_relaxed)}};
-        const auto silent = clock::now() - last;
+        const auto silent = silence(st);
         if (st.shared->status() == node_status::connected &&
             silent > st.shared->remoting.connection_timeout)
-          lose(self,
-               "silent for " +
-                   std::to_string(
-                       std::chrono::duration_cast<std::chrono::milliseconds>(
-                           silent)
-                           .count()) +
-                   " ms (connection timeout " +
-                   std::to_string(
-                       st.shared->remoting.connection_timeout.count()) +
-                   " ms)");
+          lose(self, silent_for(st, silent));
         self->delayed_send(self, heartbeat, r_tick_atom::value);
       },
       [self](r_retry_atom, std::uint64_t which) {

@@ -136,6 +136,9 @@ TEST_CASE("a SIGKILLed node becomes unknown, keeping its last known fields",
   CHECK(p1.read()->pid == last_pid);
   CHECK(mirror.last_contact() <= killed_at + 50ms);
   CHECK(mirror.last_contact() > clock_type::time_point{});
+  // Its connection closed at once: not a silence.
+  INFO(mirror.last_error());
+  CHECK_THAT(mirror.last_error(), Catch::StartsWith("the connection closed"));
 }
 
 TEST_CASE("a frozen node becomes unknown and is resynchronised when it thaws",
@@ -149,8 +152,11 @@ TEST_CASE("a frozen node becomes unknown and is resynchronised when it thaws",
   ::kill(node.child.pid(), SIGSTOP);
   REQUIRE(mirror.wait_for_status(vitrine::node_status::lost,
                                  clock_type::now() + patience));
-  // Not before the node was silent for the connection timeout.
+  // Not before the node was silent for the connection timeout, and said so
+  // (whichever of CAF's timeout and the mirror's own noticed it first).
   CHECK(clock_type::now() - stopped_at >= 1000ms);
+  INFO(mirror.last_error());
+  CHECK_THAT(mirror.last_error(), Catch::StartsWith("silent for "));
   for (const auto& h : mirror.processes())
     CHECK(h.read()->status == process_status::unknown);
 
