@@ -77,11 +77,17 @@ control_server::~control_server() {
   stop();
 }
 
-void control_server::stop() {
-  std::call_once(stopped_, [this] {
+void control_server::begin_stop() {
+  std::call_once(begun_, [this] {
     stopping_.store(true);
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto n = ::write(stop_fd_.get(), &one, sizeof one);
+  });
+}
+
+void control_server::stop() {
+  begin_stop();
+  std::call_once(stopped_, [this] {
     if (acceptor_.joinable()) acceptor_.join();
     for (auto& c : connections_) c.thread.join();
     connections_.clear();
@@ -179,7 +185,7 @@ void control_server::serve(int fd) {
       };
       try {
         const auto result = execute(context, *request);
-        if (stopping_.load() || peer_hung_up(fd)) return;
+        if (peer_hung_up(fd)) return;
         reply = control::encode(result);
       } catch (const std::exception& e) {
         reply =
@@ -189,7 +195,10 @@ void control_server::serve(int fd) {
       reply = control::encode_error(error);
     }
   }
-  write_all(fd, reply, clock::now() + options_.io_timeout, stop);
+  // Even while the run stops: a command that ran is answered (a reply
+  // fits in the socket's buffer; io_timeout still bounds the write).
+  write_all(fd, reply, clock::now() + options_.io_timeout,
+            stopping_.load() ? -1 : stop);
 }
 
 }  // namespace vitrine::cli

@@ -54,8 +54,14 @@ class control_server {
   control_server(const control_server&) = delete;
   control_server& operator=(const control_server&) = delete;
 
-  /// Refuses new connections, ends the waits in progress (their clients get
-  /// no reply), joins every thread and removes the socket file. Idempotent.
+  /// Refuses new connections and ends the waits in progress (their
+  /// clients are told the wait was abandoned); does not wait for the
+  /// commands in progress, which may need the runtime's shutdown to end
+  /// (a reload waiting for a program it started). Idempotent; any thread.
+  void begin_stop();
+  /// begin_stop(), then joins every thread (each command in progress
+  /// answered, if its client is still there) and removes the socket file.
+  /// Idempotent.
   void stop();
 
  private:
@@ -73,10 +79,11 @@ class control_server {
   const options options_;
   const uid_t owner_;
   os::unique_fd listen_fd_;
-  os::unique_fd stop_fd_;  ///< eventfd: readable once stop() began
+  os::unique_fd stop_fd_;  ///< eventfd: readable once begin_stop() ran
   std::atomic<bool> stopping_{false};
   std::list<connection> connections_;  ///< touched by the accept thread only
   std::thread acceptor_;
+  std::once_flag begun_;
   std::once_flag stopped_;
 };
 

@@ -352,20 +352,25 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
   // A stop signal is acted on during a reload: the tree may have stopped
   // under it, taking what it added with it. Said before its summary,
   // which would otherwise read as if the changes still ran.
+  std::string stopped;
   if (const auto status =
           top ? top.read()->status : core::supervisor_status::running;
       !report.rejected() && (status == core::supervisor_status::shutting_down ||
                              status == core::supervisor_status::stopped ||
-                             status == core::supervisor_status::failed))
-    output_.notes.push_back(
-        "reload: the tree stopped while reloading (supervisor " +
-        std::string{to_string(status)} +
-        "): what the reload applied stopped with it");
+                             status == core::supervisor_status::failed)) {
+    stopped = "the tree stopped while reloading (supervisor " +
+              std::string{to_string(status)} +
+              "): what the reload applied stopped with it";
+    output_.notes.push_back("reload: " + stopped);
+  }
   // A rejection's line follows its diagnostics on stderr (docs/cli.md).
   for (auto& line : report.summary())
     (report.rejected() ? output_.errors : output_.notes).push_back(line);
   for (auto& f : report.failures)
     output_.errors.push_back("reload failed: " + f);
+  // Not a reload that took: whoever asked for it (`vitrine reload`) is
+  // told so (the run's own output said it above).
+  if (!stopped.empty()) report.failures.push_back(std::move(stopped));
   return report;
 }
 

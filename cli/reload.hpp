@@ -126,7 +126,9 @@ class reload_runner {
   /// Starts the requested reload of `top` (which runs `current`) unless
   /// one is running; `current` must outlive the runner.
   void start_if_requested(const supervisor_handle& top, config& current);
-  /// A reload now, on the calling thread, after any running one.
+  /// A reload now, on the calling thread, after any running one. A tree
+  /// that stopped meanwhile (a stop signal, a failure) is one more of the
+  /// returned report's failures, after the output's lines are made.
   reload_report reload_now(const supervisor_handle& top, config& current);
 
   struct output {

@@ -79,6 +79,16 @@ std::string top_failure_message(const core::supervisor_state& top) {
          std::to_string(exit_top_supervisor_failed) + ")";
 }
 
+/// The stopper thread's work. The control socket stops taking requests
+/// first, but its commands in progress end only once the runtime has shut
+/// down (a reload waits for the programs it started): joined last.
+void stop_run(control_server& control, runtime& rt, std::atomic<bool>& done) {
+  control.begin_stop();
+  rt.shutdown();
+  control.stop();
+  done = true;
+}
+
 }  // namespace
 
 int run_command(const run_options& options, const node_serving* serving) {
@@ -230,11 +240,7 @@ int run_command(const run_options& options, const node_serving* serving) {
         // Not waiting for supervise(): shutdown() cancels a start in
         // progress (a program in its startsecs), and supervise() returns.
         stop_requested.store(true, std::memory_order_release);
-        stopper = std::thread{[&] {
-          control.stop();
-          rt.shutdown();
-          stopped = true;
-        }};
+        stopper = std::thread{[&] { stop_run(control, rt, stopped); }};
       } else if (action == signal_action::stop &&
                  std::chrono::steady_clock::now() - first_stop_at <
                      same_request_window) {
@@ -263,11 +269,7 @@ int run_command(const run_options& options, const node_serving* serving) {
         std::cerr << failure << std::endl;
         top_failed = true;
         rt.begin_shutdown();
-        stopper = std::thread{[&] {
-          control.stop();
-          rt.shutdown();
-          stopped = true;
-        }};
+        stopper = std::thread{[&] { stop_run(control, rt, stopped); }};
       }
     const bool done = stopped.load();
     if (!added.load(std::memory_order_acquire)) {  // (3)

@@ -305,11 +305,17 @@ TEST_CASE("a stop during a reload is said before the reload's summary",
                                 "[[program]]\nname = \"b\"\ncommand = "
                                 "[\"sleep\", \"1261\"]\nstartsecs_ms = "
                                 "30000\n\n");
-  REQUIRE(::kill(run.cli.pid(), SIGHUP) == 0);
+  // Asked by `vitrine reload`, which must not hear that it took.
+  const auto asked = run.dir.file("reload.out");
+  cli_process reload{{"reload"}, asked};
   REQUIRE(
       wait_for_text(run.output, " b starting pid=", deadline, run.cli.pid()));
   REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
   CHECK(run.cli.wait(deadline) == std::optional<int>{0});
+  CHECK(reload.wait(deadline) == std::optional<int>{1});
+  const auto answer = read_file(asked);
+  INFO(answer);
+  CHECK(answer.find("the tree stopped while reloading") != std::string::npos);
   const auto text = read_file(run.output);
   INFO(text);
   const auto note =
