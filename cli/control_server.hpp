@@ -4,13 +4,16 @@
 // reads one request (control_protocol.hpp), executes it
 // (control_actions.hpp) and writes one reply.
 //
-// Threads: construct and stop() from one thread (the run's main thread).
-// The server runs on its own thread (accept loop) plus one thread per
-// connection in progress (at most max_clients; more are answered "busy"),
-// so neither a slow command nor a silent client blocks the run's main loop
-// or another client. stop() ends every wait, joins every thread and
-// removes the socket file; it returns within a wait slice (50 ms) plus the
-// time a reply write may take (bounded by io_timeout).
+// Threads: construct and stop() from one thread (the run's main thread;
+// begin_stop() from any). The server runs on its own thread (accept loop)
+// plus one thread per connection in progress (at most max_clients; more
+// are answered "busy"), so neither a slow command nor a silent client
+// blocks the run's main loop or another client. begin_stop() refuses new
+// requests and ends every wait within a wait slice (50 ms); stop() then
+// joins every thread and removes the socket file: it also waits for the
+// commands in progress to end (a reload ends once the runtime shut down,
+// which is why `vitrine run` calls begin_stop(), shuts down, then stop()),
+// plus the time a reply write may take (bounded by io_timeout).
 // Cost: idle, the threads sleep in poll(2); a request costs one thread
 // start, a JSON parse and the commands' messages.
 #pragma once
