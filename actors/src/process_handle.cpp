@@ -60,4 +60,10 @@ void process_handle::throw_empty() {
   throw empty_handle_error{};
 }
 
+const core::publication_cell<core::process_state>& process_handle::cell_to_read(
+    const detail::process_record* record, const read_policy* reads) {
+  if (record == nullptr) throw_empty();
+  return reads->cell_to_read(*record);
+}
+
 }  // namespace vitrine

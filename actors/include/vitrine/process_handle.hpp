@@ -77,11 +77,10 @@ class process_handle {
   /// Hybrid: one test of a pointer the handle keeps, then the cell's
   /// guarded load (no load of the policy, no reference count).
   state_view<core::process_state> read() const {
-    if (published_ != nullptr) [[likely]]
-      return state_view<core::process_state>{*published_};
-    if (record_ == nullptr) [[unlikely]]
-      throw_empty();
-    return reads_->read(*record_);
+    const auto* cell = published_;
+    if (cell == nullptr) [[unlikely]]
+      cell = &cell_to_read(record_.get(), reads_);
+    return state_view<core::process_state>{*cell};
   }
 
   /// The last transitions, oldest first (as published: under the messaging
@@ -161,6 +160,11 @@ class process_handle {
                                                       : nullptr) {}
 
   [[noreturn]] static void throw_empty();
+  // Out of line: throws on an empty handle (record null), else
+  // reads->cell_to_read(*record). Static, so that a handle's address does
+  // not escape a read and its fields can stay in registers.
+  static const core::publication_cell<core::process_state>& cell_to_read(
+      const detail::process_record* record, const read_policy* reads);
   process_command send_command(int kind) const;
 
   std::shared_ptr<detail::process_record> record_;

@@ -20,9 +20,10 @@
 // Threads: a policy is immutable and outlives every runtime and handle (a
 // static object); any thread may call it. Costs: the hybrid read and wait
 // paths are inline (publication_cell.hpp) behind one predictable branch:
-// handles compare their policy's address with hybrid()'s (a constant, so
-// no load), other callers test a bool of the policy; the virtual members
-// are called by a baseline's reads and by lookups only.
+// process handles test a pointer they keep (the record's cell, null under
+// other policies), other callers a bool of the policy; the virtual members
+// are called by a baseline's reads (one allocation each: the answer becomes
+// a snapshot in a cell of the reading thread) and by lookups only.
 #pragma once
 
 #include <chrono>
@@ -85,15 +86,28 @@ class read_policy {
 
   state_view<core::process_state> read(
       const detail::process_record& record) const {
-    if (reads_published_) [[likely]]
-      return state_view<core::process_state>{record.state};
-    return state_view<core::process_state>{ask(record)};
+    return state_view<core::process_state>{cell_to_read(record)};
   }
   state_view<core::supervisor_state> read(
       const detail::supervisor_record& record) const {
+    return state_view<core::supervisor_state>{cell_to_read(record)};
+  }
+
+  /// The cell a read of `record` loads: the record's own where actors
+  /// publish; else a cell of the calling thread into which the copy the
+  /// owning actor answered has just been published. One view constructor
+  /// for both, so that an inlined hybrid read stays in registers.
+  const core::publication_cell<core::process_state>& cell_to_read(
+      const detail::process_record& record) const {
     if (reads_published_) [[likely]]
-      return state_view<core::supervisor_state>{record.state};
-    return state_view<core::supervisor_state>{ask(record)};
+      return record.state;
+    return ask_into_thread_cell(record);
+  }
+  const core::publication_cell<core::supervisor_state>& cell_to_read(
+      const detail::supervisor_record& record) const {
+    if (reads_published_) [[likely]]
+      return record.state;
+    return ask_into_thread_cell(record);
   }
 
   /// Blocks until `pred(state)` holds or `deadline` passes: a futex sleep on
@@ -148,6 +162,13 @@ class read_policy {
   ~read_policy() = default;  // static objects only; never deleted
 
  private:
+  // ask(record), published in the calling thread's cell of asked copies
+  // (its views stay valid while later asks replace the copy).
+  const core::publication_cell<core::process_state>& ask_into_thread_cell(
+      const detail::process_record& record) const;
+  const core::publication_cell<core::supervisor_state>& ask_into_thread_cell(
+      const detail::supervisor_record& record) const;
+
   std::string_view name_;
   bool reads_published_;
 };

@@ -2,18 +2,17 @@
 // (state_view<core::process_state>) and supervisors
 // (state_view<core::supervisor_state>) alike. It guards a snapshot that stays
 // alive and unchanged while the view lives: a published one (hybrid reads)
-// or a copy a baseline asked for (see read_policy.hpp), made a snapshot of
-// its own.
+// or a copy a baseline asked for (see read_policy.hpp), published in a cell
+// of the reading thread.
 //
 // Threads: a view belongs to the thread that made it (it pins a hazard slot
 // of that thread); keep it short-lived. Any number of views may be alive at
 // once on one thread. Views are movable on that thread (the slot moves with
 // the view; a moved-from view must not be dereferenced) and not copyable.
-// Cost: making one from a cell is the cell's read() (no lock, no
-// allocation): the view is the guard's two words and a pointer, and its
-// destructor the guard's release. From a copy: one allocation (the copy is
-// a snapshot node of its own, guarded like a published one, so every view
-// has the same layout and destructor); a move, a few word copies.
+// Cost: making one is the cell's read() (no lock, no allocation): the view
+// is the guard's two words and a pointer, and its destructor the guard's
+// release; a move, a few word copies. (Asking a baseline for a copy costs
+// its round trip and one allocation: the copy becomes a snapshot node.)
 #pragma once
 
 #include <utility>
@@ -32,13 +31,6 @@ class state_view {
   /// Guards the snapshot `cell` holds now.
   explicit state_view(const cell_type& cell) noexcept
       : value_(&cell.read_with(guard_)) {}
-  /// Holds `copy`: it is published in a cell of its own, which is destroyed
-  /// at once; its node, retired, lives on while this view's guard announces
-  /// it (and is freed by a later scan, like any snapshot).
-  explicit state_view(T copy) {
-    const cell_type own{std::move(copy)};
-    value_ = &own.read_with(guard_);
-  }
   state_view(const state_view&) = delete;
   state_view& operator=(const state_view&) = delete;
   state_view(state_view&& other) noexcept
