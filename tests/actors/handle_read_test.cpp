@@ -87,26 +87,29 @@ TEST_CASE_METHOD(runtime_fixture,
         change_outcome::supervisor_gone);
 }
 
-TEST_CASE_METHOD(runtime_fixture,
-                 "a hundred live views of real processes on one thread all "
-                 "read correctly",
-                 "[handle][hybrid]") {
+namespace {
+// Takes `count` views of three real processes on this thread, restarts the
+// processes, frees what the reclaimer may, and checks that every view still
+// shows the snapshot it was taken from, intact; then that reads move on.
+void check_views_outlive_restarts(runtime& rt, const std::string& prefix,
+                                  std::size_t count) {
   std::vector<process_handle> handles;
   for (int i = 0; i < 3; ++i)
     handles.push_back(
-        rt.supervise(sh("viewed" + std::to_string(i), "exec sleep 30")));
+        rt.supervise(sh(prefix + std::to_string(i), "exec sleep 30")));
   for (auto& h : handles) REQUIRE(reaches(h, process_status::running));
   std::vector<pid_t> old_pids;
   for (auto& h : handles) old_pids.push_back(h.read()->pid);
   // Views are movable (within their thread): a vector of them grows.
   std::vector<state_view<core::process_state>> views;
-  for (std::size_t i = 0; i < 100; ++i) views.push_back(handles[i % 3].read());
+  for (std::size_t i = 0; i < count; ++i)
+    views.push_back(handles[i % 3].read());
   for (auto& h : handles) REQUIRE(h.restart());
   for (std::size_t k = 0; k < handles.size(); ++k)
     REQUIRE(reaches_when(handles[k], [&](const core::process_state& s) {
       return s.status == process_status::running && s.pid != old_pids[k];
     }));
-  // Each view still shows the snapshot it was taken from, intact.
+  core::hazard_pointer_reclaimer::reclaim_now();
   for (std::size_t i = 0; i < views.size(); ++i) {
     const auto& s = *views[i];
     CHECK(s.status == process_status::running);
@@ -114,41 +117,30 @@ TEST_CASE_METHOD(runtime_fixture,
     CHECK(s.pid == old_pids[i % 3]);
   }
   views.clear();
-  for (auto& h : handles) CHECK(h.read()->status == process_status::running);
+  for (std::size_t k = 0; k < handles.size(); ++k) {
+    const auto s = handles[k].read();
+    CHECK(s->status == process_status::running);
+    CHECK(s->pid != old_pids[k]);
+  }
+}
+}  // namespace
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a hundred live views of real processes on one thread all "
+                 "read correctly",
+                 "[handle][hybrid]") {
+  check_views_outlive_restarts(rt, "viewed", 100);
 }
 
+// Every messaging read publishes its answer in the thread's cell of asked
+// copies, retiring the previous one: the views must keep theirs alive.
 TEST_CASE(
     "messaging views stay intact while later asks on the thread replace "
     "the copy they were made from",
     "[handle][messaging]") {
   leak_checker leaks;
   runtime rt{runtime_options{.reads = &baseline::messaging_reads()}};
-  std::vector<process_handle> handles;
-  for (int i = 0; i < 3; ++i)
-    handles.push_back(
-        rt.supervise(sh("asked" + std::to_string(i), "exec sleep 30")));
-  for (auto& h : handles) REQUIRE(reaches(h, process_status::running));
-  std::vector<pid_t> old_pids;
-  for (auto& h : handles) old_pids.push_back(h.read()->pid);
-  // Every read publishes its answer in this thread's cell of asked copies,
-  // retiring the previous one: the views must keep theirs alive.
-  std::vector<state_view<core::process_state>> views;
-  for (std::size_t i = 0; i < 30; ++i) views.push_back(handles[i % 3].read());
-  for (auto& h : handles) REQUIRE(h.restart());
-  for (std::size_t k = 0; k < handles.size(); ++k)
-    REQUIRE(reaches_when(handles[k], [&](const core::process_state& s) {
-      return s.status == process_status::running && s.pid != old_pids[k];
-    }));
-  core::hazard_pointer_reclaimer::reclaim_now();  // frees what it may
-  for (std::size_t i = 0; i < views.size(); ++i) {
-    const auto& s = *views[i];
-    CHECK(s.status == process_status::running);
-    CHECK(s.name() == handles[i % 3].name());
-    CHECK(s.pid == old_pids[i % 3]);
-  }
-  views.clear();
-  for (std::size_t k = 0; k < handles.size(); ++k)
-    CHECK(handles[k].read()->pid != old_pids[k]);
+  check_views_outlive_restarts(rt, "asked", 30);
 }
 
 TEST_CASE("a messaging-mode handle reads the last state after shutdown",
