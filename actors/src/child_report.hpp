@@ -12,6 +12,11 @@ namespace vitrine::detail {
 
 struct child_report {
   bool restart_wanted = false;
+  /// A process its policy would restart went `failed` instead (more quick
+  /// failures than startretries, past its restart limit, or a spawn error
+  /// no retry can fix): a one_for_all or rest_for_one supervisor cannot
+  /// run its other children without it.
+  bool gave_up = false;
   /// The child's state version when it reported: a report not newer than
   /// the version from before the supervisor's last start of it is stale.
   std::uint64_t version = 0;

@@ -128,8 +128,11 @@ class process_actor final : public caf::event_based_actor {
     if (waiters_) {
       for (const auto& s : waiters_->subscribers)
         send(s, state_changed_atom::value, now);
-      // Before any exit report this publish precedes (same receiver, FIFO).
-      if (!waiters_->starts.empty() && now.status != process_status::starting)
+      // A supervisor's start ends once the process runs or ends for good;
+      // in backoff it waits on (the supervisor grants the retry within the
+      // start). After an exit, report() answers it, after the report.
+      if (!waiters_->starts.empty() && !reporting_exit_ &&
+          start_ended(now.status))
         deliver_pending_starts();
     }
   }
@@ -141,6 +144,13 @@ class process_actor final : public caf::event_based_actor {
   caf::result<std::uint64_t> start_for_supervisor();
 
   void deliver_pending_starts();
+
+  /// Whether a supervisor's start of this process is over in `status`:
+  /// not while it starts, nor in a backoff before a retry.
+  static bool start_ended(process_status status) noexcept {
+    return status != process_status::starting &&
+           status != process_status::backoff;
+  }
 
   void restart();
 
@@ -201,7 +211,11 @@ class process_actor final : public caf::event_based_actor {
 
   bool wants_restart(const core::termination& ended) const;
 
+  /// Tells the supervisor how the run ended (after its state is
+  /// published), then answers a start it waited for if that start is over:
+  /// the supervisor hears why a start failed before that it ended.
   void report(bool restart_wanted);
+  void send_report(bool restart_wanted);
 
   // -- stopping ---------------------------------------------------------------
 
@@ -259,6 +273,8 @@ class process_actor final : public caf::event_based_actor {
   bool in_cgroup_ : 1 = false;
   /// cgroup.kill was written to it: see os::launch_options::cgroup_killed.
   bool cgroup_killed_ : 1 = false;
+  /// An exit's state is being published: report() answers pending starts.
+  bool reporting_exit_ : 1 = false;
   unsigned quick_failures_ = 0;
   /// The supervisor's (io, guardian, cgroups, shutdown token, publication
   /// counter): `supervisor_`, dropped last in on_exit(), keeps it alive.

@@ -97,6 +97,7 @@ void process_actor::on_exit(const core::termination& ended) {
       backoff_until_ = now + backoff_.next(spec_.backoff);
     }
   }
+  reporting_exit_ = true;
   publish([&](process_state& s) {
     s.pid = 0;
     s.status = next;
@@ -122,9 +123,19 @@ bool process_actor::wants_restart(const core::termination& ended) const {
 }
 
 void process_actor::report(bool restart_wanted) {
-  if (!supervisor_) return;
+  reporting_exit_ = false;
+  if (supervisor_) send_report(restart_wanted);
+  if (waiters_ && !waiters_->starts.empty() && start_ended(current().status))
+    deliver_pending_starts();
+}
+
+void process_actor::send_report(bool restart_wanted) {
   child_report r;
   r.restart_wanted = restart_wanted;
+  // Its policy wanted a restart, but it gave up (startretries, its restart
+  // limit, a spawn error no retry can fix).
+  r.gave_up = current().status == process_status::failed &&
+              spec_.restart != restart_policy::temporary;
   r.version = current().version;
   r.exit = current().spawn_errno != 0
                ? "spawn failed: " + std::string{current().spawn_error()}

@@ -32,15 +32,11 @@ caf::result<std::uint64_t> process_actor::start_for_supervisor() {
   count();
   const std::uint64_t before = current().version;
   start();
-  // Waits while starting, or in a backoff it was already in (the start
-  // armed the spawn timer). A spawn that failed right here ended this
-  // start early, like an early exit: answered now, or the supervisor
-  // (which grants the retry only once its operation ends) would wait on
-  // a process that waits on it.
-  const bool waits = current().status == process_status::starting ||
-                     (current().status == process_status::backoff &&
-                      current().version == before);
-  if (!waits) return before;
+  // Waits while starting, and in a backoff: one it was already in (the
+  // start armed the spawn timer), or after a spawn that failed right here
+  // and may pass (its report is sent: the supervisor grants the retry
+  // within this start).
+  if (start_ended(current().status)) return before;
   auto promise = make_response_promise<std::uint64_t>();
   auto& starts = waiting().starts;
   starts.emplace_back(std::move(promise), before);
@@ -181,6 +177,7 @@ void process_actor::on_spawn_failure(const os::launch_error& error) {
   if (retry) {
     backoff_until_ = clock::now() + backoff_.next(spec_.backoff);
   }
+  reporting_exit_ = true;
   publish([&](process_state& s) {
     s.pid = 0;
     s.status = retry ? process_status::backoff : process_status::failed;

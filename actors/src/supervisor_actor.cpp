@@ -99,7 +99,11 @@ caf::behavior supervisor_actor::make_behavior() {
       [this](child_event_atom, child_report& report) {
         restart_trace::mark(restart_trace::point::report_received);
         auto sender = caf::actor_cast<caf::actor>(current_sender());
-        if (index_of(sender) == children_.size()) return;
+        const auto i = index_of(sender);
+        if (i == children_.size()) return;
+        // From a child the running step is starting: a failed start, for
+        // this step to act on now (the step waits for the child to run).
+        if (step_starts(i)) return on_failed_start(i, std::move(report));
         deferred_.push_back({std::move(sender), std::move(report)});
         pump();
       },

@@ -108,6 +108,13 @@ class supervisor_actor final : public caf::event_based_actor {
   /// The front operation's step waits for a child to leave `starting`.
   bool waits_for_start() const;
 
+  /// The front operation's step waits for child i to start.
+  bool step_starts(std::size_t i) const;
+
+  /// Issues the front operation's current step again; the reply the first
+  /// issue waits for is ignored.
+  void restart_step();
+
   /// Issues steps of the front operation until one waits (true), or
   /// finishes it (false).
   bool run_front();
@@ -189,6 +196,18 @@ class supervisor_actor final : public caf::event_based_actor {
 
   bool active() const { return current_.status == supervisor_status::running; }
 
+  /// one_for_all and rest_for_one: a child that gave up fails us.
+  bool needs_every_child() const {
+    return spec_.strategy != restart_strategy::one_for_one;
+  }
+
+  /// A report from child i while a step starts it: the start failed. A
+  /// retry wanted is granted now, counted as a restart (or failing us past
+  /// the intensity), and the step waits on for the child to run; a child
+  /// that gave up fails a one_for_all or rest_for_one supervisor, and under
+  /// one_for_one the step goes on without it.
+  void on_failed_start(std::size_t i, child_report report);
+
   /// A report from child i, handled when no operation runs. `version` is
   /// the child's state version when it reported: a report not newer than
   /// the version the child had before our last start of it is stale (a
@@ -227,6 +246,13 @@ class supervisor_actor final : public caf::event_based_actor {
   bool built_ = false;
   bool pumping_ = false;
   bool was_failed_ = false;  ///< when the running stop began
+  /// From fail() until its stop has ended and the parent was told.
+  bool failing_ = false;
+  /// Starts by the parent that our failure cut short: answered after the
+  /// report (see start_with_reply).
+  std::vector<
+      std::pair<caf::typed_response_promise<std::uint64_t>, std::uint64_t>>
+      replies_after_failure_;
 };
 
 }  // namespace vitrine::detail

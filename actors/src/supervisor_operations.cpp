@@ -53,6 +53,20 @@ bool supervisor_actor::waits_for_start() const {
   return what == step::kind::start || what == step::kind::start_parallel;
 }
 
+bool supervisor_actor::step_starts(std::size_t i) const {
+  if (!waits_for_start()) return false;
+  const auto& op = queue_.front();
+  const auto& s = op.steps[op.next - 1];
+  return s.what == step::kind::start_parallel || s.index == i;
+}
+
+void supervisor_actor::restart_step() {
+  ++generation_;  // the reply the step waited for no longer counts
+  outstanding_ = 0;
+  --queue_.front().next;
+  pump();
+}
+
 void supervisor_actor::pump() {
   if (pumping_) return;
   pumping_ = true;
@@ -173,8 +187,13 @@ bool supervisor_actor::request_start(std::size_t i, bool fresh,
 caf::result<std::uint64_t> supervisor_actor::start_with_reply(
     const std::stop_token& cancel) {
   auto promise = make_response_promise<std::uint64_t>();
-  auto op = start_all([promise, before = current_.version](bool) mutable {
-    promise.deliver(before);
+  auto op = start_all([this, promise, before = current_.version](bool) mutable {
+    // Failed while starting: answered once the parent has our report, so
+    // that it acts on the failure before it goes on with its own start.
+    if (failing_)
+      replies_after_failure_.push_back({std::move(promise), before});
+    else
+      promise.deliver(before);
   });
   op.cancel_with(cancel);
   enqueue_operation(std::move(op));

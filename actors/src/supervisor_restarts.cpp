@@ -14,16 +14,22 @@
 namespace vitrine::detail {
 
 void supervisor_actor::on_child_event(std::size_t i, child_report report) {
-  if (i >= children_.size() || !report.restart_wanted) return;
+  if (i >= children_.size()) return;
+  if (!report.restart_wanted && !report.gave_up) return;
   auto& c = children_[i];
   if (report.version <= c.started_version) return;
   if (!active()) {
     // Not supervising (stopped or failed): nobody restarts it, so it
     // must not wait in backoff; a process stops there.
-    if (!c.is_supervisor()) send(c.actor, deny_atom::value, report.version);
+    if (report.restart_wanted && !c.is_supervisor())
+      send(c.actor, deny_atom::value, report.version);
     return;
   }
   const auto now = clock::now();
+  if (report.gave_up) {
+    if (needs_every_child()) fail(i, report, now);
+    return;  // one_for_one: it alone stays failed
+  }
   if (!window_.admit(now)) return fail(i, report, now);
   ++restarts_;  // once per event, however many children it restarts
   // (a sibling's own restart_count counts its own exits only)
@@ -41,6 +47,34 @@ void supervisor_actor::on_child_event(std::size_t i, child_report report) {
       enqueue_operation(restart_from(i, i, until));
       break;
   }
+}
+
+void supervisor_actor::on_failed_start(std::size_t i, child_report report) {
+  if (report.version <= children_[i].started_version) return;
+  const auto now = clock::now();
+  if (report.gave_up) {
+    // The start's reply follows: under one_for_one the step goes on.
+    if (needs_every_child()) fail(i, report, now);
+    return;
+  }
+  if (!report.restart_wanted) return;  // ended on purpose; the reply follows
+  // A retry of a failed start counts as a restart, as OTP's supervisor
+  // counts each attempt to restart a child that fails to start.
+  if (!window_.admit(now)) return fail(i, report, now);
+  ++restarts_;
+  publish(current_.status);  // the restart count changed
+  auto& c = children_[i];
+  if (!c.is_supervisor()) {
+    // It waits in backoff with our start pending: the retry ends it.
+    send(c.actor, resume_atom::value);
+    return;
+  }
+  // A child supervisor failed within our start of it: start it again.
+  // A parallel step waits for the answer it already has coming.
+  if (queue_.front().steps[queue_.front().next - 1].what == step::kind::start)
+    restart_step();
+  else
+    send(c.actor, resume_atom::value);
 }
 
 operation supervisor_actor::restart_from(std::size_t from, std::size_t exited,
@@ -69,7 +103,9 @@ void supervisor_actor::fail(std::size_t i, const child_report& report,
   failure->intensity = spec_.intensity;
   failure->period = spec_.period;
   failure->at = now;
+  failure->child_gave_up = report.gave_up;
   std::shared_ptr<const core::supervisor_failure> reason = failure;
+  failing_ = true;
   operation op;
   op.is_stop = true;
   op.begin = [this, reason](std::vector<step>& steps) {
@@ -79,14 +115,18 @@ void supervisor_actor::fail(std::size_t i, const child_report& report,
   };
   op.done = [this, reason](bool) {
     publish(supervisor_status::failed);
-    if (!parent_) return;
-    child_report up;
-    // OTP: the supervisor ends with reason `shutdown`, which a transient
-    // child's parent treats as normal.
-    up.restart_wanted = spec_.restart == restart_policy::permanent;
-    up.version = current_.version;
-    up.exit = "failed: " + reason->describe();
-    send(parent_, child_event_atom::value, std::move(up));
+    failing_ = false;
+    if (parent_) {
+      child_report up;
+      // OTP: the supervisor ends with reason `shutdown`, which a transient
+      // child's parent treats as normal.
+      up.restart_wanted = spec_.restart == restart_policy::permanent;
+      up.version = current_.version;
+      up.exit = "failed: " + reason->describe();
+      send(parent_, child_event_atom::value, std::move(up));
+    }
+    for (auto& [promise, before] : std::exchange(replies_after_failure_, {}))
+      promise.deliver(before);
   };
   enqueue_operation(std::move(op));
 }

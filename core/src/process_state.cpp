@@ -49,6 +49,9 @@ std::string_view to_string(supervisor_status status) noexcept {
 }
 
 std::string supervisor_failure::describe() const {
+  if (child_gave_up)
+    return "child '" + child + "' (" + exit +
+           ") failed for good, and its siblings depend on it";
   return "child '" + child + "' (" + exit +
          "): " + std::to_string(restarts_in_window) + " restart" +
          (restarts_in_window == 1 ? "" : "s") + " within " +

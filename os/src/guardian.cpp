@@ -211,14 +211,32 @@ void guardian::on_guardian_exit() {
   reap_child_blocking(pid_.load(), pidfd_.get());
   pidfd_.reset();
   socket_.reset();
+  pid_.store(0);
+  replace_locked();
+}
+
+void guardian::replace_locked() {
   try {
     start_locked();
   } catch (...) {
-    pid_.store(0);
-    return;  // no guardian until the next runtime: nothing else to do
+    // The host cannot fork now (EAGAIN under a pids limit, ENOMEM): try
+    // again later rather than leave the programs unguarded for good.
+    using namespace std::chrono_literals;
+    retry_delay_ = std::clamp(retry_delay_ * 2, 10ms, 1000ms);
+    io_->call_after(retry_delay_, [this](int error) {
+      if (error == 0) retry_replacement();
+    });
+    return;
   }
+  retry_delay_ = {};
   replacements_.fetch_add(1, std::memory_order_relaxed);
   io_->notify_exit(pidfd_, [this](int) { on_guardian_exit(); });
+}
+
+void guardian::retry_replacement() {
+  std::lock_guard lock(mutex_);
+  if (stopping_ || pidfd_) return;
+  replace_locked();
 }
 
 void guardian::watch_group(pid_t pgid) noexcept {

@@ -5,9 +5,11 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cassert>
@@ -378,6 +380,23 @@ bool io_service::notify_exit(const unique_fd& pidfd,
   w.fd.reset(::fcntl(pidfd.get(), F_DUPFD_CLOEXEC, 3));
   if (!w.fd) return false;
   w.callback = notify_callback{std::move(on_exited)};
+  return impl_->submit(std::move(w));
+}
+
+bool io_service::call_after(std::chrono::milliseconds delay,
+                            std::function<void(int error)> fired) {
+  watch w;
+  // A timer is a one-shot readable fd, like a pidfd: the same watch.
+  w.what = watch::kind::exit_notify;
+  w.fd.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+  if (!w.fd) return false;
+  const auto ns = std::max<std::int64_t>(
+      1, std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count());
+  itimerspec when{};
+  when.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  when.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  if (::timerfd_settime(w.fd.get(), 0, &when, nullptr) != 0) return false;
+  w.callback = notify_callback{std::move(fired)};
   return impl_->submit(std::move(w));
 }
 

@@ -204,6 +204,69 @@ TEST_CASE("a killed guardian is replaced, and the replacement still works",
   CHECK(eventually([&] { return !os::is_alive(second); }));
 }
 
+/// A cgroup v1 `pids` group that caps the tasks of the processes moved into
+/// it; removed (its members moved back to the root) at the end.
+struct pids_cap {
+  std::filesystem::path dir =
+      "/sys/fs/cgroup/pids/vitrine-test-" + std::to_string(::getpid());
+  bool made = std::filesystem::create_directory(dir);
+  ~pids_cap() {
+    std::ifstream procs(dir / "cgroup.procs");
+    for (pid_t pid; procs >> pid;)
+      std::ofstream{"/sys/fs/cgroup/pids/cgroup.procs"} << pid;
+    std::error_code ec;
+    std::filesystem::remove(dir, ec);
+  }
+  bool write(const char* file, const std::string& value) const {
+    std::ofstream out(dir / file);
+    out << value;
+    out.flush();
+    return static_cast<bool>(out);
+  }
+  std::string read(const char* file) const {
+    std::ifstream in(dir / file);
+    std::string value;
+    in >> value;
+    return value;
+  }
+};
+
+TEST_CASE(
+    "a guardian that dies while the host cannot fork is replaced once "
+    "it can",
+    "[orphans][guardian]") {
+  if (::access("/sys/fs/cgroup/pids/cgroup.procs", W_OK) != 0) {
+    WARN("skipped: no writable cgroup v1 pids hierarchy to refuse forks");
+    return;
+  }
+  host_run run{"shell", 2};
+  REQUIRE(run.host->read_until("ready\n", 30'000ms));
+  REQUIRE(at_least(run.marker, 4, 10'000ms));
+  const pid_t first = settled_guardian_of(run.host->pid());
+  REQUIRE(first != 0);
+  pids_cap cap;
+  REQUIRE(cap.made);
+  REQUIRE(cap.write("cgroup.procs", std::to_string(run.host->pid())));
+  REQUIRE(cap.write("pids.max", cap.read("pids.current")));  // no fork now
+  REQUIRE(::kill(first, SIGKILL) == 0);
+  REQUIRE(eventually([&] { return !os::is_alive(first); }));
+  // Not replaced while forks are refused...
+  CHECK_FALSE(
+      eventually([&] { return guardian_of(run.host->pid()) != 0; }, 300ms));
+  CHECK(cap.read("pids.current") != "0");
+  // ...and replaced once they are allowed again.
+  REQUIRE(cap.write("pids.max", "max"));
+  pid_t second = 0;
+  REQUIRE(eventually(
+      [&] { return (second = guardian_of(run.host->pid())) != 0; }, 5'000ms));
+  CHECK(second != first);
+  REQUIRE(::kill(run.host->pid(), SIGKILL) == 0);
+  run.host->reap();
+  const bool none_left = time_until_none(run.marker, 5'000ms).count() >= 0;
+  INFO("leftovers: " << describe_leftovers(run.marker));
+  CHECK(none_left);
+}
+
 TEST_CASE("a group marked just before the host dies is killed with it",
           "[orphans][guardian]") {
   // A stopped guardian stands for one that was not scheduled since the

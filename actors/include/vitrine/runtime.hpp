@@ -88,8 +88,9 @@ struct runtime_options {
   /// Become a child subreaper, so grandchildren that escape their process
   /// group are re-parented to this process and reaped as they exit (an
   /// os::orphan_reaper: a SIGCHLD handler that chains to the previous one,
-  /// and a thread that sleeps until it fires). At shutdown every adopted
-  /// process still alive is SIGKILLed and reaped.
+  /// and a thread that sleeps until it fires). At shutdown every child
+  /// still alive that is not owned is SIGKILLed and reaped: adopted
+  /// orphans, and the host's own children not registered as owned.
   /// @warning with this on, any child of the host that vitrine did not
   /// launch is reaped too (its status is lost to the host) unless the host
   /// registers it with os::register_owned_child(); a host that installs its
@@ -206,7 +207,9 @@ class runtime {
   /// is not enabled.
   node_handle connect(remote_endpoint node, connect_options options = {});
 
-  /// Stops everything and joins; idempotent. Cancels a supervise() in
+  /// Stops every program and actor and joins vitrine's own threads;
+  /// idempotent. An actor system the runtime owns is destroyed by
+  /// ~runtime, not here (its threads stay until then). Cancels a supervise() in
   /// progress on another thread (see the file comment).
   void shutdown();
   /// The first step of shutdown(), without waiting, from any thread (e.g.

@@ -41,8 +41,13 @@ struct supervisor_failure {
   std::uint32_t intensity = 0;
   std::chrono::milliseconds period{0};
   clock::time_point at{};
+  /// The child went `failed` (it gave up restarting) under a one_for_all or
+  /// rest_for_one supervisor, which cannot run its siblings without it;
+  /// the restart counts are then those of the window so far.
+  bool child_gave_up = false;
 
-  /// "child 'web' (exit 1): 4 restarts within 5000 ms exceed intensity 3".
+  /// "child 'web' (exit 1): 4 restarts within 5000 ms exceed intensity 3",
+  /// or "child 'db' (exit 1) failed for good, and its siblings depend on it".
   std::string describe() const;
 };
 

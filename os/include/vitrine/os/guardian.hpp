@@ -32,7 +32,11 @@
 //
 // Replacement: the guardian is our child; guardian::watch(io) asks the
 // io_service to report its exit, and a dead guardian is reaped and replaced
-// at once (the new one is forked with the same shared table).
+// at once (the new one is forked with the same shared table). Where the
+// host cannot fork then (a pids limit, no memory), the replacement is
+// tried again on the io thread's timer, 10 ms later and then backing off
+// to once a second, for as long as the runtime lives: until it succeeds
+// the programs are unguarded (pid() is 0).
 // A normal shutdown (destructor) tells it to quit without killing anything.
 //
 // Not covered: such a take-over within the same clock tick (10 ms, the unit
@@ -107,6 +111,9 @@ class guardian {
   void start_locked();
   void send_quit_locked() noexcept;
   void on_guardian_exit();
+  /// Starts a new guardian and watches it; on failure, arms a retry.
+  void replace_locked();
+  void retry_replacement();
 
   std::uint64_t* groups_ = nullptr;  // shared mapping, set once
   mutable std::mutex mutex_;         // guards everything below
@@ -116,6 +123,8 @@ class guardian {
   std::atomic<pid_t> pid_{0};
   std::atomic<std::size_t> replacements_{0};
   io_service* io_ = nullptr;
+  std::chrono::milliseconds retry_delay_{
+      0};  // of the next failed start's retry
   bool stopping_ = false;
 };
 

@@ -44,6 +44,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -91,6 +92,13 @@ class io_service {
   bool watch_exit(pid_t pid, unique_fd pidfd,
                   std::function<void(core::termination)> on_exit,
                   bool kill_group = false);
+
+  /// Calls fired(0) once on the io thread after `delay` (a timerfd; no
+  /// thread sleeps), or fired(errno) if the timer could not be registered
+  /// with epoll. Returns false (nothing will be called) if stopped or the
+  /// timer could not be made (errno set).
+  bool call_after(std::chrono::milliseconds delay,
+                  std::function<void(int error)> fired);
 
   /// Copies everything readable from `pipe_read_end` (should be
   /// O_NONBLOCK) into `sink` until EOF or a read error, then closes it and
