@@ -48,8 +48,9 @@ caf::behavior process_actor::make_behavior() {
   // of its own while invoked). A behavior of its own cost each process
   // ~530 heap bytes, a sixth of its heap.
   static const caf::behavior shared{
-      [](start_atom, bool fresh, const std::stop_token& cancel) {
-        return handling->on_start(fresh, cancel);
+      [](start_atom, bool fresh, bool until_running,
+         const std::stop_token& cancel) {
+        return handling->on_start(fresh, until_running, cancel);
       },
       [](command_atom, std::uint64_t ticket, int kind) {
         handling->on_command(ticket, static_cast<command_kind>(kind));
@@ -87,22 +88,27 @@ caf::behavior process_actor::make_behavior() {
 }
 
 // A supervisor's start. Replies with the state version from before the
-// start once the process left `starting` (running, or an exit): a
-// supervisor starts the next child only then. Exit reports of this run
-// carry later versions, so the supervisor can drop older ones. A sibling a
-// supervisor restarts with it (one_for_all, rest_for_one) gets the same:
-// its restart_count counts its own exits only. A fresh start (the
-// supervisor starts as a whole, e.g. restarted by its parent) begins a new
+// start once the process runs or ended (after the report of an exit); with
+// `until_running` (a one_for_all or rest_for_one supervisor, whose later
+// children depend on this one) not from a backoff before a retry, which
+// the supervisor grants within this start: it starts the next child only
+// after the reply. Under one_for_one a backoff ends the start, so that a
+// child retrying for long holds no other operation of its supervisor. Exit
+// reports of this run carry later versions, so the supervisor can drop older
+// ones. A sibling a supervisor restarts with it (one_for_all, rest_for_one)
+// gets the same: its restart_count counts its own exits only. A fresh start
+// (the supervisor starts as a whole, e.g. restarted by its parent) begins a new
 // restart-limit window, as a manual start does. A start its supervisor
 // cancelled before it got here (a stop came during a parallel start) is
 // answered without spawning.
 caf::result<std::uint64_t> process_actor::on_start(
-    bool fresh, const std::stop_token& cancel) {
+    bool fresh, bool until_running, const std::stop_token& cancel) {
   if (cancel.stop_requested()) {
     count();
     return current().version;
   }
   if (fresh) restart_window_.clear();
+  start_until_running_ = until_running;
   return start_for_supervisor();
 }
 

@@ -2,8 +2,11 @@
 // process_record's state. Internal to the actors/ library.
 //
 // Messages (see atoms.hpp):
-//   start, bool      spawn now (or after the pending backoff delay); true:
-//                    a fresh start (a new restart-limit window)
+//   start, bool fresh, bool until_running
+//                    spawn now (or after the pending backoff delay); fresh:
+//                    a new restart-limit window. Replies once the process
+//                    runs or ended; until_running: not in a backoff (the
+//                    supervisor grants the retry within its start)
 //   stop             signal the group, SIGKILL after stop_timeout; replies
 //                    once the child is reaped (by this actor, through its
 //                    pidfd: the I/O thread only reports the exit)

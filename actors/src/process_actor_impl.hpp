@@ -60,7 +60,7 @@ class process_actor final : public caf::event_based_actor {
 
   // -- messages (make_behavior() says what each does) -------------------------
 
-  caf::result<std::uint64_t> on_start(bool fresh,
+  caf::result<std::uint64_t> on_start(bool fresh, bool until_running,
                                       const std::stop_token& cancel);
   void on_command(std::uint64_t ticket, command_kind kind);
   void on_deny(std::uint64_t reported_version);
@@ -146,10 +146,11 @@ class process_actor final : public caf::event_based_actor {
   void deliver_pending_starts();
 
   /// Whether a supervisor's start of this process is over in `status`:
-  /// not while it starts, nor in a backoff before a retry.
-  static bool start_ended(process_status status) noexcept {
+  /// not while it starts, nor (start_until_running_) in a backoff before a
+  /// retry.
+  bool start_ended(process_status status) const noexcept {
     return status != process_status::starting &&
-           status != process_status::backoff;
+           (status != process_status::backoff || !start_until_running_);
   }
 
   void restart();
@@ -275,6 +276,8 @@ class process_actor final : public caf::event_based_actor {
   bool cgroup_killed_ : 1 = false;
   /// An exit's state is being published: report() answers pending starts.
   bool reporting_exit_ : 1 = false;
+  /// The supervisor's last start waits through backoffs (on_start).
+  bool start_until_running_ : 1 = false;
   unsigned quick_failures_ = 0;
   /// The supervisor's (io, guardian, cgroups, shutdown token, publication
   /// counter): `supervisor_`, dropped last in on_exit(), keeps it alive.

@@ -32,11 +32,15 @@ caf::result<std::uint64_t> process_actor::start_for_supervisor() {
   count();
   const std::uint64_t before = current().version;
   start();
-  // Waits while starting, and in a backoff: one it was already in (the
-  // start armed the spawn timer), or after a spawn that failed right here
-  // and may pass (its report is sent: the supervisor grants the retry
-  // within this start).
-  if (start_ended(current().status)) return before;
+  // Waits while starting, and (until running) in a backoff: one it was
+  // already in (the start armed the spawn timer), or after a spawn that
+  // failed right here and may pass (its report is sent: the supervisor
+  // grants the retry within this start). Under one_for_one, a backoff it
+  // was already in waits for its spawn too, as before.
+  const bool waits = !start_ended(current().status) ||
+                     (current().status == process_status::backoff &&
+                      current().version == before);
+  if (!waits) return before;
   auto promise = make_response_promise<std::uint64_t>();
   auto& starts = waiting().starts;
   starts.emplace_back(std::move(promise), before);

@@ -104,6 +104,7 @@ caf::behavior supervisor_actor::make_behavior() {
         // From a child the running step is starting: a failed start, for
         // this step to act on now (the step waits for the child to run).
         if (step_starts(i)) return on_failed_start(i, std::move(report));
+        if (supersedes_restart(i, report)) return take_over_restart(i, report);
         deferred_.push_back({std::move(sender), std::move(report)});
         pump();
       },

@@ -214,12 +214,20 @@ class supervisor_actor final : public caf::event_based_actor {
   /// restart sequence already replaced that run while it waited).
   void on_child_event(std::size_t i, child_report report);
 
-  /// Stops children [from, end) except `exited` in reverse order, waits
-  /// until the exited child's backoff delay has passed (`until`), then
-  /// starts [from, end) in spec order, each once the previous one runs;
+  /// Stops children [from, end) in reverse order except the exited ones
+  /// (in backoff), then starts [from, end) in spec order, each once the
+  /// previous one runs, and each delay's starts no earlier than its end;
   /// temporary children stay stopped.
-  operation restart_from(std::size_t from, std::size_t exited,
-                         clock::time_point until);
+  operation restart_from(std::size_t from, std::vector<restart_delay> delays);
+
+  /// Under rest_for_one, a restart wanted by child i while a restart of
+  /// later children runs (waiting out a backoff, or starting them)
+  /// supersedes it: the children it covers are i's restart's too.
+  bool supersedes_restart(std::size_t i, const child_report& report) const;
+
+  /// Counts child i's restart and replaces the running restart with one
+  /// from i that keeps the delays not yet passed.
+  void take_over_restart(std::size_t i, const child_report& report);
 
   /// The intensity is exceeded: stop every child (reverse order), publish
   /// `failed` with the reason, and tell the parent (which restarts this

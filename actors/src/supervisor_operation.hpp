@@ -37,6 +37,15 @@ struct step {
   bool fresh = false;
 };
 
+/// A restart's wait for the backoff of the child that exited: its starts
+/// from index `first_start` on wait until `until`; `exited` is left in
+/// its backoff (not stopped).
+struct restart_delay {
+  std::size_t exited;
+  std::size_t first_start;
+  std::chrono::steady_clock::time_point until;
+};
+
 /// Requests a stop on `target` when the stop_token it is registered with
 /// sees one: a parent's cancelled start cancels the child's start.
 struct cancel_forwarder {
@@ -53,6 +62,11 @@ struct operation {
   /// from handles (OTP's calls, which a supervisor handles one at a time).
   bool survives_stop = false;
   bool aborted = false;  ///< an invoke step ended it early
+  /// A restart: the first child it restarts (else none), and the delays
+  /// it waits for, so that a report that supersedes it can take it over.
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+  std::size_t restarts_from = none;
+  std::vector<restart_delay> delays{};
   std::function<void(std::vector<step>&)> begin;
   std::function<void(bool completed)> done;
   std::vector<step> steps{};

@@ -179,8 +179,8 @@ bool supervisor_actor::request_start(std::size_t i, bool fresh,
   if (c.is_supervisor())
     handle_reply(request(c.actor, caf::infinite, start_atom::value, cancel));
   else
-    handle_reply(
-        request(c.actor, caf::infinite, start_atom::value, fresh, cancel));
+    handle_reply(request(c.actor, caf::infinite, start_atom::value, fresh,
+                         needs_every_child(), cancel));
   return true;
 }
 

@@ -1,6 +1,7 @@
 // The supervisor actor's restarts: a child's exit report, the restart
 // strategies (one_for_one, one_for_all, rest_for_one) under the restart
 // intensity, and the escalation to the parent when it is exceeded.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -41,10 +42,10 @@ void supervisor_actor::on_child_event(std::size_t i, child_report report) {
       restart_trace::mark(restart_trace::point::granted);
       break;
     case restart_strategy::one_for_all:
-      enqueue_operation(restart_from(0, i, until));
+      enqueue_operation(restart_from(0, {{i, 0, until}}));
       break;
     case restart_strategy::rest_for_one:
-      enqueue_operation(restart_from(i, i, until));
+      enqueue_operation(restart_from(i, {{i, i, until}}));
       break;
   }
 }
@@ -63,30 +64,67 @@ void supervisor_actor::on_failed_start(std::size_t i, child_report report) {
   if (!window_.admit(now)) return fail(i, report, now);
   ++restarts_;
   publish(current_.status);  // the restart count changed
-  auto& c = children_[i];
-  if (!c.is_supervisor()) {
-    // It waits in backoff with our start pending: the retry ends it.
-    send(c.actor, resume_atom::value);
-    return;
-  }
-  // A child supervisor failed within our start of it: start it again.
-  // A parallel step waits for the answer it already has coming.
-  if (queue_.front().steps[queue_.front().next - 1].what == step::kind::start)
+  // A process waits in backoff (with our start pending under one_for_all
+  // and rest_for_one: the retry ends it). A child supervisor failed within
+  // our start of it: where later children depend on it, start it again
+  // in this step; else (one_for_one, a parallel step) it restarts apart.
+  const auto& step = queue_.front().steps[queue_.front().next - 1];
+  if (children_[i].is_supervisor() && needs_every_child() &&
+      step.what == step::kind::start)
     restart_step();
   else
-    send(c.actor, resume_atom::value);
+    send(children_[i].actor, resume_atom::value);
 }
 
-operation supervisor_actor::restart_from(std::size_t from, std::size_t exited,
-                                         clock::time_point until) {
+bool supervisor_actor::supersedes_restart(std::size_t i,
+                                          const child_report& report) const {
+  return spec_.strategy == restart_strategy::rest_for_one &&
+         report.restart_wanted && !queue_.empty() && queue_.front().begun &&
+         i < queue_.front().restarts_from &&
+         report.version > children_[i].started_version;
+}
+
+void supervisor_actor::take_over_restart(std::size_t i,
+                                         const child_report& report) {
+  const auto now = clock::now();
+  if (!window_.admit(now)) return fail(i, report, now);  // cancels it
+  ++restarts_;
+  auto& running = queue_.front();
+  std::vector<restart_delay> delays{{i, i, now + report.delay}};
+  for (const auto& d : running.delays)
+    if (d.until > now) delays.push_back(d);  // still in its backoff
+  // Its replies and timer no longer count; starts it sent are skipped.
+  running.cancel.request_stop();
+  ++generation_;
+  outstanding_ = 0;
+  auto done = std::move(running.done);
+  queue_.pop_front();
+  if (done) done(false);
+  auto op = restart_from(i, std::move(delays));
+  op.cancel_with(context_.shutting_down);
+  queue_.push_front(std::move(op));
+  pump();
+}
+
+operation supervisor_actor::restart_from(std::size_t from,
+                                         std::vector<restart_delay> delays) {
   operation op;
-  op.begin = [this, from, exited, until](std::vector<step>& steps) {
+  op.restarts_from = from;
+  op.delays = delays;
+  op.begin = [this, from, delays](std::vector<step>& steps) {
     publish(supervisor_status::restarting);
+    auto exited = [&](std::size_t j) {
+      return std::any_of(delays.begin(), delays.end(),
+                         [j](const auto& d) { return d.exited == j; });
+    };
     for (std::size_t j = children_.size(); j-- > from;)
-      if (j != exited) steps.push_back({step::kind::stop, j});
-    steps.push_back({step::kind::wait_until, exited, until});
-    for (std::size_t j = from; j < children_.size(); ++j)
+      if (!exited(j)) steps.push_back({step::kind::stop, j});
+    for (std::size_t j = from; j < children_.size(); ++j) {
+      for (const auto& d : delays)
+        if (d.first_start == j)
+          steps.push_back({step::kind::wait_until, d.exited, d.until});
       if (!children_[j].temporary) steps.push_back({step::kind::start, j});
+    }
   };
   op.done = [this](bool completed) {
     if (completed) publish(supervisor_status::running);

@@ -210,3 +210,35 @@ TEST_CASE_METHOD(fixture,
   CHECK(log.lines_after(2) == strings{"stop a", "stop b", "gone a"});
   CHECK(all_gone({old}));
 }
+
+TEST_CASE_METHOD(fixture,
+                 "rest_for_one: an earlier child's exit while a later one "
+                 "waits out its backoff takes the restart over at once",
+                 "[otp][order][rest_for_one]") {
+  auto c = log.crasher("c", log.file("crash-c"));
+  c.backoff.min = c.backoff.max = 2000ms;
+  auto sup = rt.supervise(tree("rfo", restart_strategy::rest_for_one,
+                               {log.crasher("a", log.file("crash-a")),
+                                log.child("b"), c, log.child("d")}));
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  REQUIRE(log.holds(4));
+  auto hc = (*this)["c"];
+  log.touch("crash-c");
+  REQUIRE(hc.wait_for_status(process_status::backoff, in(patience)));
+  REQUIRE(log.holds(4 + 1));  // "stop d": c's restart waits out its delay
+  const auto c_exited = last_time_of(hc, process_status::backoff);
+  log.touch("crash-a");
+  REQUIRE(sup.wait_until(
+      [](const auto& s) {
+        return s.status == supervisor_status::running && s.restarts == 2;
+      },
+      in(patience)));
+  REQUIRE(log.holds(4 + 6));
+  // a restarts without waiting for c's delay; c and d, after a, start no
+  // earlier than c's delay has passed.
+  CHECK(log.lines_after(4) == strings{"stop d", "stop b", "start a", "start b",
+                                      "start c", "start d"});
+  CHECK(last_time_of(hc, process_status::starting) - c_exited >= 2000ms);
+  CHECK((*this)["a"].read()->restart_count == 1);
+  CHECK(hc.read()->restart_count == 1);
+}
