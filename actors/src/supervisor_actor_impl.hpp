@@ -105,7 +105,8 @@ class supervisor_actor final : public caf::event_based_actor {
   /// the mailbox.
   void pump();
 
-  /// The front operation's step waits for a child to leave `starting`.
+  /// The front operation's step waits for a start's reply (a child runs,
+  /// ended, or under one_for_one went to a backoff).
   bool waits_for_start() const;
 
   /// The front operation's step waits for child i to start.

@@ -19,7 +19,7 @@ namespace vitrine::detail {
 /// One step of an operation.
 struct step {
   enum class kind : std::uint8_t {
-    start,           ///< start child `index`, wait until it left `starting`
+    start,           ///< start child `index`, wait for its start's reply
     start_parallel,  ///< start every child at once, wait for all
     stop,            ///< stop child `index`, wait until it is reaped
     shutdown,        ///< stop and quit child `index`
