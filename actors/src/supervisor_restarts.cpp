@@ -64,6 +64,9 @@ void supervisor_actor::on_failed_start(std::size_t i, child_report report) {
   if (!window_.admit(now)) return fail(i, report, now);
   ++restarts_;
   publish(current_.status);  // the restart count changed
+  // Its retry waits out this delay: a restart that takes this operation
+  // over (take_over_restart) keeps it.
+  queue_.front().delays.push_back({i, i, now + report.delay});
   // A process waits in backoff (with our start pending under one_for_all
   // and rest_for_one: the retry ends it). A child supervisor failed within
   // our start of it: where later children depend on it, start it again

@@ -242,3 +242,36 @@ TEST_CASE_METHOD(fixture,
   CHECK((*this)["a"].read()->restart_count == 1);
   CHECK(hc.read()->restart_count == 1);
 }
+
+TEST_CASE_METHOD(fixture,
+                 "rest_for_one: a restart taken over keeps the delay of a "
+                 "later child retrying a failed start",
+                 "[otp][order][rest_for_one]") {
+  // c runs; its second run fails before it is ready; later runs run.
+  auto c = log.child("c");
+  const std::string runs = log.file("c.runs");
+  c.launch.argv.back() = "echo x >> " + runs + "; if [ $(wc -l < " + runs +
+                         ") -eq 2 ]; then exit 1; fi; " + c.launch.argv.back();
+  c.backoff.min = c.backoff.max = 2000ms;
+  auto sup = rt.supervise(tree("rfo", restart_strategy::rest_for_one,
+                               {log.crasher("a", log.file("crash-a")),
+                                log.crasher("b", log.file("crash-b")), c}));
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  REQUIRE(log.holds(3));
+  auto hc = (*this)["c"];
+  log.touch("crash-b");  // restart from b: c's second run fails to start
+  REQUIRE(hc.wait_until(
+      [](const auto& s) {
+        return s.status == process_status::backoff && s.restart_count == 1;
+      },
+      in(patience)));
+  const auto c_failed = last_time_of(hc, process_status::backoff);
+  log.touch("crash-a");  // a exits while c waits out its delay
+  REQUIRE(sup.wait_until(
+      [](const auto& s) {
+        return s.status == supervisor_status::running && s.restarts == 3;
+      },
+      in(patience)));
+  REQUIRE(hc.wait_for_status(process_status::running, in(patience)));
+  CHECK(last_time_of(hc, process_status::starting) - c_failed >= 2000ms);
+}
