@@ -271,38 +271,44 @@ int run_command(const run_options& options, const node_serving* serving) {
         rt.begin_shutdown();
         stopper = std::thread{[&] { stop_run(control, rt, stopped); }};
       }
-    const bool done = stopped.load();
-    if (!added.load(std::memory_order_acquire)) {  // (3)
+    // While the tree is being added (a start can wait on startsecs and
+    // retries for long), its transitions are shown as they come: a late
+    // first look would find the oldest ones gone from the histories.
+    const bool tree_added = added.load(std::memory_order_acquire);  // (3)
+    const bool done = tree_added && stopped.load();
+    if (!tree_added) {
       if (!announced && std::chrono::steady_clock::now() - adding > 1s) {
         announced = true;
         std::cerr << "vitrine: still adding " << config.value.program_count
                   << " programs to the runtime" << std::endl;
       }
-      continue;
-    }
-    if (!start_error.empty()) break;
-    if (!serving_line.empty()) {  // once, before the first rows
-      std::cout << serving_line << std::endl;
-      serving_line.clear();
-    }
-    if (!stopper.joinable()) reloads.start_if_requested(top, running_config);
-    if (auto reloaded = reloads.take_output();
-        !reloaded.notes.empty() || !reloaded.errors.empty()) {
-      // The reload's transitions (the old children stopping, the new ones
-      // starting) happened before its summary: shown first, in time order.
-      show_states(false);
-      for (const auto& line : reloaded.errors) std::cerr << line << "\n";
-      for (const auto& line : reloaded.notes) screen.note(line);
+    } else {
+      if (!start_error.empty()) break;
+      if (!serving_line.empty()) {  // once, when the tree is added
+        std::cout << serving_line << std::endl;
+        serving_line.clear();
+      }
+      if (!stopper.joinable()) reloads.start_if_requested(top, running_config);
+      if (auto reloaded = reloads.take_output();
+          !reloaded.notes.empty() || !reloaded.errors.empty()) {
+        // The reload's transitions (the old children stopping, the new
+        // ones starting) happened before its summary: shown first, in time
+        // order.
+        show_states(false);
+        for (const auto& line : reloaded.errors) std::cerr << line << "\n";
+        for (const auto& line : reloaded.notes) screen.note(line);
+      }
     }
     // An idle tick reads one word and goes back to waiting: nothing was
     // published since the rows were last brought up to date, and nothing
-    // else is due. Not while stopping or reloading: what ends those (the
-    // stopper's flag, a reload's output) is not a publication.
+    // else is due. Not while adding, stopping or reloading: what ends those
+    // (the starter's and the stopper's flags, a reload's output) is not a
+    // publication.
     if (const auto seen = rt.publications();
         !done && rows.up_to_date(seen) &&
         !screen.due(std::chrono::steady_clock::now())) {
-      idle =
-          !stopper.joinable() && !reloads.busy() && rt.arm_publication_fd(seen);
+      idle = tree_added && !stopper.joinable() && !reloads.busy() &&
+             rt.arm_publication_fd(seen);
       continue;
     }
     show_states(done);

@@ -316,3 +316,42 @@ TEST_CASE("a file name with control characters is printed escaped",
     CHECK(result.output.find("a\\x1b[2J\\x0a.toml") != std::string::npos);
   }
 }
+
+TEST_CASE("run --plain shows the transitions of a start that waits on retries",
+          "[cli][plain]") {
+  temp_dir dir;
+  // Under rest_for_one the tree is added once `first` runs: after five
+  // early exits (two transitions each), more than a history keeps (8).
+  // The lines must come as they happen, not from one late look (each
+  // attempt lasts 50 ms: a tick of 100 ms sees at most 4 transitions).
+  const auto count = dir.file("count");
+  const std::string first_command =
+      "n=$(cat " + count + " 2>/dev/null || echo 0); echo $((n+1)) > " + count +
+      "; [ $n -ge 5 ] && exec sleep 1000; sleep 0.05; exit 1";
+  const auto config = dir.write(
+      "retry.toml",
+      "[supervisor]\nstrategy = \"rest_for_one\"\nintensity = 20\n"
+      "[[program]]\nname = \"first\"\ncommand = \"" +
+          first_command +
+          "\"\nstartsecs_ms = 500\nstartretries = 10\n"
+          "backoff = { min_ms = 0, max_ms = 0, jitter = 0 }\n"
+          "[[program]]\nname = \"later\"\ncommand = [\"sleep\", \"1000\"]\n"
+          "startsecs_ms = 0\n");
+  const auto output = dir.file("output");
+  cli_process cli{{"run", config, "--plain"}, output};
+  REQUIRE(wait_for_text(output, " later running ", 30s, cli.pid()));
+  REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
+  REQUIRE(cli.wait(20s) == std::optional<int>{0});
+  const auto text = read_file(output);
+  INFO(text);
+  CHECK(text.find("not shown") == std::string::npos);
+  std::vector<std::string> statuses;
+  for (const auto& line : lines_with(text, " first "))
+    statuses.push_back(status_of(line));
+  std::vector<std::string> expected;
+  for (int i = 0; i < 5; ++i)
+    expected.insert(expected.end(), {"starting", "backoff"});
+  expected.insert(expected.end(),
+                  {"starting", "running", "stopping", "stopped"});
+  CHECK(statuses == expected);
+}
