@@ -6,7 +6,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,15 +15,12 @@
 #include <cerrno>
 #include <cstdint>
 #include <mutex>
-#include <string_view>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
-#include <variant>
 #include <vector>
 
-#include "vitrine/os/reaper.hpp"
-#include "vitrine/os/signals.hpp"
+#include "io_watch.hpp"
 
 namespace vitrine::os {
 
@@ -32,37 +28,12 @@ namespace {
 
 constexpr std::uint64_t wake_token = 0;
 constexpr std::size_t read_chunk = 16 * 1024;
-constexpr int reads_per_wakeup = 4;  // 64 KiB per capture pipe per round
 
-using exit_callback = std::function<void(core::termination)>;
-using notify_callback = std::function<void(int)>;  ///< 0 or the watch's errno
-using done_callback = std::function<void()>;
-
-// One per watched fd, held by the I/O thread (one per supervised process at
-// least: kept small).
-struct watch {
-  enum class kind : std::uint8_t {
-    exit,
-    exit_notify,
-    capture,
-    ready,
-    cgroup_empty
-  } what = kind::exit;
-  bool kill_group = false;  // exit: SIGKILL the group before reaping
-  pid_t pid = 0;
-  unique_fd fd;
-  /// By kind: exit_callback (exit), notify_callback (exit_notify),
-  /// done_callback (capture: on closed; ready: on ready; cgroup_empty: on
-  /// empty).
-  std::variant<exit_callback, notify_callback, done_callback> callback;
-  std::shared_ptr<log_sink> sink;  // capture
-
-  /// Moves the callback out (it runs once), leaving an empty one.
-  template <class Callback>
-  Callback take() {
-    return std::move(std::get<Callback>(callback));
-  }
-};
+using detail::done_callback;
+using detail::exit_callback;
+using detail::notify_callback;
+using detail::pipe_news;
+using detail::watch;
 
 }  // namespace
 
@@ -141,7 +112,7 @@ struct io_service::impl {
         const int error = errno;
         failed.fetch_add(1, std::memory_order_relaxed);
         active.fetch_sub(1, std::memory_order_relaxed);
-        registration_failed(w, error);
+        detail::registration_failed(w, error);
         continue;
       }
       auto [it, added] = watches.emplace(token, std::move(w));
@@ -151,106 +122,38 @@ struct io_service::impl {
     }
   }
 
-  // A watch that cannot be added must not leave a child unwatched forever:
-  // the owner hears about it (exit_notify), or the child is killed and
-  // reaped here (legacy exit watch), so its on_exit still runs.
-  static void registration_failed(watch& w, int error) {
-    switch (w.what) {
-      case watch::kind::exit_notify:
-        w.fd.reset();
-        if (auto callback = w.take<notify_callback>()) callback(error);
-        break;
-      case watch::kind::exit: {
-        signal_pidfd(w.fd.get(), SIGKILL);
-        core::termination status = reap_child_blocking(w.pid, w.fd.get());
-        w.fd.reset();
-        if (auto callback = w.take<exit_callback>()) callback(status);
-        break;
-      }
-      case watch::kind::cgroup_empty:
-        w.fd.reset();
-        if (auto callback = w.take<done_callback>()) callback();
-        break;
-      default:
-        break;  // capture/ready: the fd is closed (the writer sees EPIPE)
-    }
-  }
-
   void on_exit_ready(std::uint64_t token, watch& w) {
-    siginfo_t info{};
-    int rc;
-    if (w.kill_group && w.pid > 1) {
-      // Peek without reaping: the zombie keeps the group id from reuse.
-      do {
-        rc = ::waitid(P_PIDFD, static_cast<id_t>(w.fd.get()), &info,
-                      WEXITED | WNOHANG | WNOWAIT);
-      } while (rc != 0 && errno == EINTR);
-      if (rc == 0 && info.si_pid != 0) ::kill(-w.pid, SIGKILL);
-      info = siginfo_t{};
-    }
-    auto status = reap_child(w.pid, w.fd.get());
+    auto status = detail::reap_ready_child(w);
     if (!status) return;  // not exited yet: keep watching
-    auto callback = w.take<exit_callback>();
-    finish(token);
-    if (callback) callback(*status);
+    end(token, w.take<exit_callback>(), *status);
   }
 
   void on_exit_notify(std::uint64_t token, watch& w) {
-    auto callback = w.take<notify_callback>();
-    finish(token);  // closes our duplicate; the owner keeps its pidfd
-    if (callback) callback(0);
+    // finish() closes our duplicate; the owner keeps its pidfd.
+    end(token, w.take<notify_callback>(), 0);
   }
 
   void on_capture_ready(std::uint64_t token, watch& w) {
-    for (int i = 0; i < reads_per_wakeup;) {
-      ssize_t n = ::read(w.fd.get(), buffer.data(), buffer.size());
-      if (n > 0) {
-        if (w.sink) w.sink->write({buffer.data(), static_cast<std::size_t>(n)});
-        ++i;
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-      // EOF or a read error: the capture is over.
-      auto callback = w.take<done_callback>();
-      finish(token);
-      if (callback) callback();
-      return;
-    }
-    // Budget used up: level-triggered epoll brings us back after the others.
+    if (detail::drain_capture(w, buffer) == pipe_news::closed)
+      end(token, w.take<done_callback>());
   }
 
   void on_notify_ready(std::uint64_t token, watch& w) {
-    std::array<char, 256> small{};
-    bool ready = false, closed = false;
-    for (int i = 0; i < reads_per_wakeup && !ready; ++i) {
-      ssize_t n = ::read(w.fd.get(), small.data(), small.size());
-      if (n > 0) {
-        for (ssize_t k = 0; k < n; ++k) ready = ready || small[k] == '\n';
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      closed = true;  // EOF or error
-      break;
-    }
-    if (!ready && !closed) return;
-    auto callback = w.take<done_callback>();
-    finish(token);
-    if (ready && callback) callback();
+    const auto news = detail::read_readiness(w);
+    if (news == pipe_news::line) end(token, w.take<done_callback>());
+    if (news == pipe_news::closed) finish(token);  // never ready
   }
 
-  // Reading cgroup.events also re-arms its EPOLLPRI. A read error (the
-  // cgroup is gone) ends the watch as if it were empty.
   void on_cgroup_event(std::uint64_t token, watch& w) {
-    std::array<char, 256> text{};
-    const ssize_t n = ::pread(w.fd.get(), text.data(), text.size() - 1, 0);
-    if (n > 0 && std::string_view{text.data(), std::size_t(n)}.find(
-                     "populated 0") == std::string_view::npos)
-      return;
-    auto callback = w.take<done_callback>();
+    if (detail::cgroup_emptied(w)) end(token, w.take<done_callback>());
+  }
+
+  /// Ends the watch, then runs its callback (taken out of it first: the
+  /// watch is gone by then).
+  template <class Callback, class... Args>
+  void end(std::uint64_t token, Callback callback, Args... args) {
     finish(token);
-    if (callback) callback();
+    if (callback) callback(args...);
   }
 
   void run() {

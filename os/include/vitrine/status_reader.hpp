@@ -11,10 +11,10 @@
 // known here: `vitrine status` also checks the state directory's lock (a
 // copy of a live table reads `alive` here).
 //
-// Cost: read(index) is a seqlock copy of one 256-byte slot (no system call,
-// no allocation once mapped); for_each() copies one slot at a time into one
-// buffer, so nothing grows with the table; read_all() copies every slot
-// (or those a filter keeps) into a vector whose capacity is reused (a
+// Cost: read(index) is a seqlock copy of one slot's 248-byte payload (no
+// system call, no allocation once mapped); for_each() copies one slot at a time
+// into one buffer, so nothing grows with the table; read_all() copies every
+// slot (or those a filter keeps) into a vector whose capacity is reused (a
 // vector of 1,000 slots is 61 fresh pages to a short-lived process, whose
 // page faults cost more than the copies: docs/cli.md); owner() reads
 // `/proc/<pid>/stat` (~5 us). A table that grew is re-mapped transparently

@@ -22,7 +22,8 @@
 // notification. A host with SIGCHLD at SIG_IGN gets no handler: the kernel
 // auto-reaps (and owned children report termination::kind::unknown).
 //
-// Cost: owned-set updates are a mutex + hash insert/erase. Each SIGCHLD
+// Cost: owned-set updates are a mutex + a binary search and an insert or
+// erase in a sorted vector (O(owned) moves). Each SIGCHLD
 // costs one read of /proc/self/task/TID/children per thread (our children
 // only) plus one waitid(WNOHANG) per child not owned: O(threads + children),
 // not O(processes).
