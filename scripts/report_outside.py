@@ -30,8 +30,8 @@ def section_status_table(run: Run, img_dir: Path, img_rel: str) -> Section:
                "mapping (the layout `vitrine run` writes) and stays idle; "
                "the benchmark process maps it read-only with "
                "`vitrine::status_reader`, as `vitrine status` or a monitoring "
-               "agent does. A read is a seqlock copy of one 256-byte slot "
-               "(31 word loads, checksummed on the way); no system call, no "
+               "agent does. A read is a seqlock copy of one slot's 248-byte "
+               "payload (31 word loads, checksummed on the way); no system call, no "
                "message to the owner. Wall-clock medians."))
     rows = [
         ("one slot, by index", "BM_status_read_one"),

@@ -7,7 +7,7 @@
 // pointer load (no lock, no allocation), and the waits sleep on a futex
 // until the actor publishes. Under the messaging baseline read() is a
 // request/response round trip to the actor.
-// Commands (start/stop/restart/signal) message the owning actor
+// Commands (start/stop/restart/signal/kill) message the owning actor
 // asynchronously and return at once. start/stop/restart return a
 // process_command to wait on: `h.restart().wait_for_status(running, t)`
 // returns once the restart was applied and the process runs again (a new
@@ -51,8 +51,9 @@ class process_handle {
  public:
   using clock = std::chrono::steady_clock;
 
-  /// An empty handle. Handles to processes come from runtime::supervise(),
-  /// find() and for_each().
+  /// An empty handle. Handles to processes come from the runtime
+  /// (supervise(), find(), processes(), for_each()), from a node_handle
+  /// (find(), processes(), supervise()) and from child_change::process().
   process_handle() = default;
 
   explicit operator bool() const noexcept { return record_ != nullptr; }

@@ -8,7 +8,7 @@
 // processes. Its read() loads the local mirror cell that the mirror actor
 // (one per node_handle, in the controller) publishes as the node pushes its
 // states: a read never crosses the network and costs what a local read
-// costs. Commands (start/stop/restart/signal) are forwarded to the node
+// costs. Commands (start/stop/restart/signal/kill) are forwarded to the node
 // with a timeout; their process_command waits on the mirrored state as a
 // local one does. node_handle::supervise(spec) sends a new process_spec to
 // the node, which supervises it under its own root supervisor as a local

@@ -2,7 +2,7 @@
 //
 // A value type owned by one process actor; not thread-safe. Pure arithmetic,
 // no allocation: next() costs a multiply and one random draw. It keeps only
-// the failure count and the random state (16 bytes); the policy stays in
+// the failure count and the random state (8 bytes); the policy stays in
 // the spec it came from and is passed to each next().
 #pragma once
 

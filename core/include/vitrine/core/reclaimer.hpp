@@ -1,7 +1,8 @@
 // The Reclaimer concept: the one seam through which publication_cell and
-// registry free old snapshots. Two models exist: hazard_pointer_reclaimer
-// (the default) and urcu_memb_reclaimer (liburcu's memb flavor), measured
-// side by side in bench/.
+// registry free old snapshots. hazard_pointer_reclaimer is the default;
+// urcu_memb_reclaimer (liburcu's memb flavor) is the other model here, and
+// baseline/ adds epoch_reclaimer and qsbr_reclaimer as reference points,
+// all measured side by side in bench/.
 //
 // Threads and cost are the model's (see its header): for both, guards are
 // per thread and cost no lock; retire() never blocks the caller.

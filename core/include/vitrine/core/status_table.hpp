@@ -9,8 +9,8 @@
 // untrusted: every field is checked, a bad table gives a read_error, never
 // an out-of-bounds read.
 //
-// Cost: a slot read copies 256 bytes with relaxed word loads plus two
-// loads of the counter and a checksum of 30 words (~tens of ns); it retries
+// Cost: a slot read copies its 248-byte payload with relaxed word loads plus
+// two loads of the counter and a checksum of 30 words (~tens of ns); it retries
 // while the writer is inside that slot, at most max_read_attempts times.
 //
 // Protocol and memory orders (see also docs/design.md, "Status table"):
