@@ -52,6 +52,7 @@ void synchronise(mirror_actor* self, caf::actor server,
   st.backoff = std::chrono::milliseconds{0};
   st.shared->touch();
   st.shared->synchronisations.fetch_add(1, std::memory_order_relaxed);
+  st.lost_because.clear();
   st.shared->set_attempt_error({});
   st.shared->set_status(node_status::connected);
 }
@@ -61,6 +62,7 @@ void synchronise(mirror_actor* self, caf::actor server,
 void lose(mirror_actor* self, std::string why) {
   auto& st = self->state;
   if (st.shared->status() != node_status::connected) return;
+  st.lost_because = why;
   st.shared->set_attempt_error(std::move(why));
   if (st.server) self->demonitor(st.server);
   st.server = nullptr;
@@ -78,9 +80,15 @@ void lose(mirror_actor* self, std::string why) {
 }
 
 void attempt_failed(mirror_actor* self, std::uint64_t me, const caf::error& e) {
-  if (self->state.attempt != me) return;
-  self->state.shared->set_attempt_error(describe_attempt_error(
-      self->system(), e, self->state.shared->options.attempt_timeout));
+  auto& st = self->state;
+  if (st.attempt != me) return;
+  auto failed = describe_attempt_error(self->system(), e,
+                                       st.shared->options.attempt_timeout);
+  // Why the node was lost stays ahead of it (remote.hpp, last_error()).
+  st.shared->set_attempt_error(
+      st.lost_because.empty()
+          ? std::move(failed)
+          : st.lost_because + "; since then, the last attempt: " + failed);
   schedule_retry(self);
 }
 

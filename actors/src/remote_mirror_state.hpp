@@ -43,6 +43,9 @@ struct mirror_state {
   /// When the attempt under way must have ended (its steps share it).
   clock::time_point attempt_deadline{};
   std::chrono::milliseconds backoff{0};
+  /// Why the node was lost, until it is connected again: last_error()
+  /// keeps it ahead of each failed attempt's reason.
+  std::string lost_because;
   std::unordered_map<std::string, mirrored_process> processes;
   /// Commands and signals sent to the node and not answered yet.
   std::size_t in_flight = 0;
