@@ -33,6 +33,7 @@
 #include "fd_limit.hpp"
 #include "interruptible_load.hpp"
 #include "node_serving.hpp"
+#include "refusal_log.hpp"
 #include "reload.hpp"
 #include "render.hpp"
 #include "run_state.hpp"
@@ -145,11 +146,18 @@ int run_command(const run_options& options, const node_serving* serving) {
   // worker need not look for work to steal more than every 10 s.
   rt_options.scheduler_idle_steal = std::chrono::seconds{10};
   if (serving) rt_options.remoting = serving->remoting;
+  // Before the runtime: its relay thread reports to it until it is gone.
+  refusal_log refusals{STDERR_FILENO};
   runtime rt{rt_options};
   // A node binds first: a refused address starts no program.
   std::string serving_line;
   if (serving) {
-    const auto port = rt.serve(serving->serve);
+    serve_options serve = serving->serve;
+    serve.on_refused = [&refusals](std::string_view peer,
+                                   std::string_view why) {
+      refusals.report(peer, why);
+    };
+    const auto port = rt.serve(serve);
     serving_line =
         "vitrine node: " + std::to_string(config.value.program_count) +
         (config.value.program_count == 1 ? " program" : " programs") +

@@ -61,6 +61,23 @@ int connect_upstream(std::uint16_t port) {
   return fd;
 }
 
+/// "HOST:PORT" ("[HOST]:PORT" for IPv6) of an accepted peer.
+std::string address_of(const sockaddr_storage& a) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  std::uint16_t port = 0;
+  if (a.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(a);
+    ::inet_ntop(AF_INET6, &v6.sin6_addr, host, sizeof host);
+    return "[" + std::string{host} + "]:" + std::to_string(ntohs(v6.sin6_port));
+  }
+  if (a.ss_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(a);
+    ::inet_ntop(AF_INET, &v4.sin_addr, host, sizeof host);
+    port = ntohs(v4.sin_port);
+  }
+  return std::string{host} + ":" + std::to_string(port);
+}
+
 }  // namespace
 
 using clock_type = std::chrono::steady_clock;
@@ -79,8 +96,11 @@ struct remote_guard::connection {
   std::size_t header_seen = 0;
   std::uint64_t payload_left = 0;
   bool broken = false;
+  std::string peer;     // its address, for a report
+  std::string refused;  // why the relay closed it (empty: it ended)
 
-  /// Checks the bytes just read from the peer; false to close.
+  /// Checks the bytes just read from the peer; false to close (refused
+  /// says why).
   bool check(const unsigned char* p, std::size_t n, std::uint32_t limit) {
     unheard_bytes += n;
     bool completed = false;  // a message ended in these bytes
@@ -100,7 +120,8 @@ struct remote_guard::connection {
       p += k;
       n -= k;
       if (header_seen == header_size) {
-        if (!header_ok(header, limit)) return false;
+        refused = header_problem(header, limit);
+        if (!refused.empty()) return false;
         payload_left = read_be32(header + 4);
         completed = completed || payload_left == 0;
         header_seen = 0;
@@ -114,22 +135,29 @@ struct remote_guard::connection {
   }
 };
 
-bool remote_guard::header_ok(const unsigned char* header,
-                             std::uint32_t max_payload) noexcept {
+std::string remote_guard::header_problem(const unsigned char* header,
+                                         std::uint32_t max_payload) {
   const unsigned char operation = header[0];
   const std::uint32_t payload = read_be32(header + 4);
+  if (operation > max_operation)
+    return "not BASP framing (operation " + std::to_string(operation) + ")";
+  if (payload > max_payload)
+    return "a message of " + std::to_string(payload) +
+           " bytes announced (max_message_bytes " +
+           std::to_string(max_payload) + ")";
   // CAF 0.17 reads a handshake's payload without checking that one came:
   // a handshake announcing none dereferences a null buffer. (Its own
   // check refuses the other payload-less messages that need one.)
   const bool handshake =
       operation == server_handshake || operation == client_handshake;
-  return operation <= max_operation && payload <= max_payload &&
-         !(handshake && payload == 0);
+  if (handshake && payload == 0) return "a handshake without a payload";
+  return {};
 }
 
 remote_guard::remote_guard(const std::string& bind_address, std::uint16_t port,
-                           std::uint16_t upstream_port, limits l)
-    : upstream_(upstream_port), limits_(l) {
+                           std::uint16_t upstream_port, limits l,
+                           refusal_report report)
+    : upstream_(upstream_port), limits_(l), report_(std::move(report)) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -165,6 +193,10 @@ remote_guard::remote_guard(const std::string& bind_address, std::uint16_t port,
                     : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   ::fcntl(listener_, F_SETFL, O_NONBLOCK);
   thread_ = std::thread{[this] { run(); }};
+}
+
+void remote_guard::report(std::string_view peer, std::string_view why) const {
+  if (report_) report_(peer, why);
 }
 
 remote_guard::~remote_guard() {
@@ -207,20 +239,29 @@ void remote_guard::run() {
     if (fds[0].revents) break;  // the destructor
     if (fds[1].revents & POLLIN) {
       for (;;) {
-        const int peer = ::accept4(listener_, nullptr, nullptr,
-                                   SOCK_CLOEXEC | SOCK_NONBLOCK);
+        sockaddr_storage from{};
+        socklen_t from_len = sizeof from;
+        const int peer =
+            ::accept4(listener_, reinterpret_cast<sockaddr*>(&from), &from_len,
+                      SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (peer < 0) break;
         if (conns.size() >= limits_.max_connections) {
           ::close(peer);  // full: refused before CAF hears of it
+          report(address_of(from), "max_connections (" +
+                                       std::to_string(limits_.max_connections) +
+                                       ") already served");
           continue;
         }
         const int caf = connect_upstream(upstream_);
         if (caf < 0) {
           ::close(peer);
+          report(address_of(from), "the node's own port refused the relay (" +
+                                       std::string{std::strerror(errno)} + ")");
           continue;
         }
         no_delay(peer);
         auto c = std::make_unique<connection>();
+        c->peer = address_of(from);
         c->in.from = c->out.to = peer;
         c->in.to = c->out.from = caf;
         conns.push_back(std::move(c));
@@ -259,12 +300,18 @@ void remote_guard::run() {
     }
     const auto checked_at = clock_type::now();
     for (auto& c : conns)
-      if (timed && checked_at - c->last_heard >= limits_.silence)
+      if (timed && !c->broken &&
+          checked_at - c->last_heard >= limits_.silence) {
         c->broken = true;
-    std::erase_if(conns, [](const std::unique_ptr<connection>& c) {
+        c->refused = "completed no message for " +
+                     std::to_string(limits_.silence.count()) +
+                     " ms (the connection timeout)";
+      }
+    std::erase_if(conns, [this](const std::unique_ptr<connection>& c) {
       if (!c->broken) return false;
       ::close(c->in.from);
       ::close(c->in.to);
+      if (!c->refused.empty()) report(c->peer, c->refused);
       return true;
     });
   }

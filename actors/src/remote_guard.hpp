@@ -8,7 +8,9 @@
 // null buffer). It also bounds what connections cost before CAF's heartbeats
 // apply (CAF sets no handshake timeout): a peer that completes no message
 // (nor sends 64 KiB) within the silence limit is closed, and past
-// max_connections a new one is closed at once. Internal to the actors/ library.
+// max_connections a new one is closed at once. Each connection it closes
+// for one of these reasons is reported (serve_options::on_refused). Internal
+// to the actors/ library.
 //
 // Threads: one relay thread (poll), started by the constructor and joined
 // by the destructor. Costs: one extra loopback hop each way (two copies and
@@ -18,8 +20,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace vitrine::detail {
@@ -34,30 +38,38 @@ class remote_guard {
     /// they share the connection timeout).
     std::chrono::milliseconds silence;
   };
+  /// Called on the relay thread with the peer's address and why the
+  /// relay closed its connection; may be empty.
+  using refusal_report =
+      std::function<void(std::string_view peer, std::string_view why)>;
 
   /// Listens on bind_address:port (0: any free port); throws
   /// std::runtime_error when it cannot.
   remote_guard(const std::string& bind_address, std::uint16_t port,
-               std::uint16_t upstream_port, limits l);
+               std::uint16_t upstream_port, limits l,
+               refusal_report report = {});
   ~remote_guard();
   remote_guard(const remote_guard&) = delete;
   remote_guard& operator=(const remote_guard&) = delete;
 
   std::uint16_t port() const noexcept { return port_; }
 
-  /// True when a BASP header (32 bytes, network byte order) is acceptable.
-  static bool header_ok(const unsigned char* header,
-                        std::uint32_t max_payload) noexcept;
+  /// Why a BASP header (32 bytes, network byte order) is refused; empty
+  /// when it is acceptable.
+  static std::string header_problem(const unsigned char* header,
+                                    std::uint32_t max_payload);
 
  private:
   struct connection;
   void run();
+  void report(std::string_view peer, std::string_view why) const;
 
   int listener_ = -1;
   int wake_[2] = {-1, -1};
   std::uint16_t port_ = 0;
   std::uint16_t upstream_;
   limits limits_;
+  refusal_report report_;
   std::thread thread_;
 };
 

@@ -95,7 +95,7 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
                                       options.max_connections,
                                       options_.connection_timeout};
     guards_.push_back(std::make_unique<remote_guard>(
-        options.bind_address, options.port, *port, limits));
+        options.bind_address, options.port, *port, limits, options.on_refused));
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string{"vitrine: cannot serve: "} + e.what());
   }

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -167,6 +168,71 @@ TEST_CASE(
   ::close(fd);
   controller_of controller{node.endpoint(), 200, 1000, 2};
   CHECK(mirror_converges(node, controller.mirror));
+}
+
+TEST_CASE("each connection the guard closes is reported with its reason",
+          "[remote]") {
+  // serve_options::on_refused: what `vitrine node` logs, rate-limited.
+  vitrine::runtime rt{controller_options(200, 1000)};
+  std::mutex mutex;
+  std::vector<std::string> reports;
+  vitrine::serve_options serve;
+  serve.max_connections = 3;
+  serve.on_refused = [&](std::string_view peer, std::string_view why) {
+    std::lock_guard lock{mutex};
+    reports.push_back(std::string{peer} + " " + std::string{why});
+  };
+  const unsigned port = rt.serve(serve);
+  const auto reported = [&](std::size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    for (;;) {
+      {
+        std::lock_guard lock{mutex};
+        if (reports.size() >= n) return true;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(10ms);
+    }
+  };
+  const auto last = [&] {
+    std::lock_guard lock{mutex};
+    return reports.back();
+  };
+  // An HTTP request: its first byte ('G') is no BASP operation.
+  int fd = connect_loopback(port);
+  const std::string http = "GET / HTTP/1.0\r\n\r\n" + std::string(20, ' ');
+  CHECK(::write(fd, http.data(), http.size()) > 0);
+  CHECK(closed_within(fd, 5000));
+  ::close(fd);
+  REQUIRE(reported(1));
+  CHECK_THAT(last(), Catch::StartsWith("127.0.0.1:") &&
+                         Catch::Contains("not BASP framing (operation 71)"));
+  // A header announcing 4 GiB.
+  unsigned char header[32] = {};
+  header[0] = 0x01;
+  for (int i = 4; i < 8; ++i) header[i] = 0xff;
+  fd = connect_loopback(port);
+  CHECK(::write(fd, header, sizeof header) == sizeof header);
+  CHECK(closed_within(fd, 5000));
+  ::close(fd);
+  REQUIRE(reported(2));
+  CHECK_THAT(last(), Catch::Contains("a message of 4294967295 bytes announced "
+                                     "(max_message_bytes 16777216)"));
+  // Silent past the connection timeout (1 s), then one past
+  // max_connections while three are served.
+  std::vector<int> fds;
+  for (int i = 0; i < 4; ++i) fds.push_back(connect_loopback(port));
+  REQUIRE(reported(3));
+  CHECK_THAT(last(), Catch::Contains("max_connections (3) already served"));
+  REQUIRE(reported(6));
+  CHECK_THAT(last(), Catch::Contains("completed no message for 1000 ms"));
+  for (int f : fds) ::close(f);
+  // A connection that just ends is not reported.
+  fd = connect_loopback(port);
+  ::close(fd);
+  std::this_thread::sleep_for(300ms);
+  std::lock_guard lock{mutex};
+  CHECK(reports.size() == 6);
 }
 
 TEST_CASE(

@@ -32,6 +32,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -154,6 +155,13 @@ struct serve_options {
   /// only after its handshake, so a connection that never speaks would
   /// otherwise stay open). Each costs two 16 KiB buffers and CAF's state.
   std::uint32_t max_connections = 256;
+  /// With the relay: called for each connection it closes on its own
+  /// (bad framing, an oversized message, silence, max_connections), with
+  /// the peer's "HOST:PORT" and why, on the relay's thread: keep it short
+  /// (a slow one holds up every relayed connection) and rate-limit what
+  /// it prints. Connections that end normally are not reported, nor, with
+  /// TLS, handshakes CAF refuses. Empty: nothing is reported.
+  std::function<void(std::string_view peer, std::string_view why)> on_refused;
 };
 
 /// How runtime::connect() reaches a node and retries.

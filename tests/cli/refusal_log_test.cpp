@@ -1,0 +1,51 @@
+// refusal_log: `vitrine node`'s lines about the connections its port
+// closed, at most one per spacing, the next counting those left out.
+#include "refusal_log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <thread>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+/// What the pipe holds now.
+std::string drain(int fd) {
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<std::size_t>(n));
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("refusal_log writes one line per spacing and counts the others",
+          "[cli]") {
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);
+  vitrine::cli::refusal_log log{fds[1], 300ms};
+  log.report("127.0.0.1:1", "not BASP framing (operation 71)");
+  log.report("127.0.0.1:2", "a handshake without a payload");
+  log.report("127.0.0.1:3", "a handshake without a payload");
+  const auto first = drain(fds[0]);
+  INFO(first);
+  CHECK(first.find("vitrine node: closed the connection of 127.0.0.1:1: "
+                   "not BASP framing (operation 71)\n") != std::string::npos);
+  CHECK(first.find("127.0.0.1:2") == std::string::npos);
+  std::this_thread::sleep_for(400ms);
+  log.report("[::1]:4", "completed no message for 2000 ms");
+  const auto second = drain(fds[0]);
+  INFO(second);
+  CHECK(second.find("[::1]:4: completed no message for 2000 ms (and 2 "
+                    "others since the last such line)\n") != std::string::npos);
+  CHECK(vitrine::cli::refusal_log::line("h:1", "why", 1) ==
+        "vitrine node: closed the connection of h:1: why (and 1 other since "
+        "the last such line)");
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
