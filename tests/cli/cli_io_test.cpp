@@ -47,6 +47,18 @@ std::string status_of(const std::string& line) {
   return status;
 }
 
+/// `vitrine run CONFIG --plain` until its output holds `marker`, then
+/// stopped by SIGTERM (exit 0 required): everything it printed.
+std::string plain_run_until(const std::string& config,
+                            const std::string& marker, temp_dir& dir) {
+  const auto output = dir.file("output");
+  cli_process cli{{"run", config, "--plain"}, output};
+  REQUIRE(wait_for_text(output, marker, 30s, cli.pid()));
+  REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
+  REQUIRE(cli.wait(20s) == std::optional<int>{0});
+  return read_file(output);
+}
+
 }  // namespace
 
 TEST_CASE("run --plain prints every transition of a crash loop, in order",
@@ -62,12 +74,7 @@ startsecs_ms = 10
 backoff = { min_ms = 0, max_ms = 0, jitter = 0 }
 restart_limit = { burst = 4, interval_ms = 600000 }
 )");
-  const auto output = dir.file("output");
-  cli_process cli{{"run", config, "--plain"}, output};
-  REQUIRE(wait_for_text(output, " loop failed ", 30s, cli.pid()));
-  REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
-  REQUIRE(cli.wait(20s) == std::optional<int>{0});
-  const auto text = read_file(output);
+  const auto text = plain_run_until(config, " loop failed ", dir);
   INFO(text);
   CHECK(text.find("not shown") == std::string::npos);
   std::vector<std::string> statuses;
@@ -337,12 +344,7 @@ TEST_CASE("run --plain shows the transitions of a start that waits on retries",
           "backoff = { min_ms = 0, max_ms = 0, jitter = 0 }\n"
           "[[program]]\nname = \"later\"\ncommand = [\"sleep\", \"1000\"]\n"
           "startsecs_ms = 0\n");
-  const auto output = dir.file("output");
-  cli_process cli{{"run", config, "--plain"}, output};
-  REQUIRE(wait_for_text(output, " later running ", 30s, cli.pid()));
-  REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
-  REQUIRE(cli.wait(20s) == std::optional<int>{0});
-  const auto text = read_file(output);
+  const auto text = plain_run_until(config, " later running ", dir);
   INFO(text);
   CHECK(text.find("not shown") == std::string::npos);
   std::vector<std::string> statuses;
