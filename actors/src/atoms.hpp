@@ -34,7 +34,10 @@ using command_atom = caf::atom_constant<caf::atom("v_command")>;
 /// (intensity, ticket, intensity, period in ms) from a handle: a new
 /// restart intensity for a supervisor.
 using intensity_atom = caf::atom_constant<caf::atom("v_intens")>;
-/// A supervisor that is not running refuses a restart a child asked for.
+/// (deny, version) A supervisor that is not running refuses the restart a
+/// child asked for with the report of that version; version 0: the
+/// supervisor is stopping its children, so one waiting in backoff (its
+/// restart granted or not) is stopped there.
 using deny_atom = caf::atom_constant<caf::atom("v_deny")>;
 /// A supervisor waits out the backoff delay of the child that exited.
 using plan_timer_atom = caf::atom_constant<caf::atom("v_plantim")>;

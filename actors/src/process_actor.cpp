@@ -146,9 +146,17 @@ void process_actor::on_command(std::uint64_t ticket, command_kind kind) {
 // The supervisor is not running (stopped or failed: this process was
 // started by hand) and will not restart it: it ends `exited`, as if its
 // policy had not wanted the restart (unless something happened since it
-// asked). The exit stays counted in restart_count.
+// asked). The exit stays counted in restart_count. reported_version 0:
+// the supervisor is stopping its children, and this one in backoff
+// (granted a restart or not) is stopped there, as its stop step would,
+// before a sibling's stop_timeout lets its spawn timer fire.
 void process_actor::on_deny(std::uint64_t reported_version) {
   count();
+  if (reported_version == 0) {
+    if (current().status != process_status::backoff) return;
+    ++generation_;  // cancels a pending spawn timer
+    return set_status(process_status::stopped);
+  }
   if (current().status == process_status::backoff &&
       current().version == reported_version) {
     ++generation_;  // cancels a pending spawn timer

@@ -105,6 +105,13 @@ caf::behavior supervisor_actor::make_behavior() {
         // this step to act on now (the step waits for the child to run).
         if (step_starts(i)) return on_failed_start(i, std::move(report));
         if (supersedes_restart(i, report)) return take_over_restart(i, report);
+        // While stopping, nothing is restarted: the child is stopped in
+        // its backoff at once, not at its stop step.
+        if (stopping()) {
+          if (report.restart_wanted && !children_[i].is_supervisor())
+            send(children_[i].actor, deny_atom::value, std::uint64_t{0});
+          return;
+        }
         deferred_.push_back({std::move(sender), std::move(report)});
         pump();
       },

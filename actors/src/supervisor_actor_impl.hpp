@@ -196,6 +196,10 @@ class supervisor_actor final : public caf::event_based_actor {
   // -- restarts ---------------------------------------------------------------
 
   bool active() const { return current_.status == supervisor_status::running; }
+  /// A stop (or shutdown, or removal) of every child is under way.
+  bool stopping() const {
+    return !queue_.empty() && queue_.front().is_stop && queue_.front().begun;
+  }
 
   /// one_for_all and rest_for_one: a child that gave up fails us.
   bool needs_every_child() const {

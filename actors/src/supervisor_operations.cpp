@@ -259,6 +259,12 @@ operation supervisor_actor::stop_all(bool quit_after, done_fn done,
     // `failed` throughout instead of announcing a shutdown and its
     // failure again (the stop steps below find nothing running).
     if (!was_failed_) publish(supervisor_status::shutting_down);
+    // A child waiting out its backoff, its restart granted, would be
+    // spawned before its stop step comes (a sibling's stop can take
+    // stop_timeout): stopped now. Messages to it stay in order, so a grant
+    // sent earlier is called off too.
+    for (const auto& c : children_)
+      if (!c.is_supervisor()) send(c.actor, deny_atom::value, std::uint64_t{0});
     const auto how = forget       ? step::kind::remove
                      : quit_after ? step::kind::shutdown
                                   : step::kind::stop;

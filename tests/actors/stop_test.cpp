@@ -306,3 +306,43 @@ TEST_CASE(
   }
   rt.shutdown();
 }
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a supervisor that stops restarts nothing meanwhile, not "
+                 "even a child whose backoff it granted before",
+                 "[stop][supervisor]") {
+  // `loop` runs 200 ms and waits 300 ms in backoff; `stubborn` ignores
+  // SIGTERM, so the stop (last child first) lasts its stop_timeout: 1.5 s
+  // in which loop's granted backoff would have spawned it up to 3 times.
+  auto loop = sh("loop", "sleep 0.2; exit 1");
+  loop.startsecs = 0ms;
+  loop.backoff.min = loop.backoff.max = 300ms;
+  loop.backoff.jitter = 0;
+  auto stubborn = sh("stubborn", "trap '' TERM; while :; do sleep 1; done");
+  stubborn.stop_timeout = 1500ms;
+  supervisor_spec spec;
+  spec.name = "pair";
+  spec.intensity = 1000;
+  spec.children = {loop, stubborn};
+  auto sup = rt.supervise(spec);
+  auto h = rt.find("loop");
+  REQUIRE(h.wait_until(
+      [](const core::process_state& s) { return s.restart_count >= 2; },
+      in(20s)));
+  const auto stop_at = clock::now();
+  REQUIRE(sup.stop());
+  REQUIRE(sup.wait_for_status(core::supervisor_status::stopped, in(20s)));
+  CHECK(h.read()->status == process_status::stopped);
+  std::optional<clock::time_point> stopped_at;
+  for (const auto& t : history_of(h)) {
+    if (t.at <= stop_at) continue;
+    INFO("a transition " << millis(t.at - stop_at) << " ms after the stop");
+    CHECK(t.status != process_status::starting);
+    CHECK(t.status != process_status::running);
+    if (t.status == process_status::stopped) stopped_at = t.at;
+  }
+  // In backoff then (or on its exit within 200 ms): stopped there, not
+  // only at its stop step after stubborn's 1.5 s.
+  REQUIRE(stopped_at);
+  CHECK(*stopped_at - stop_at < 1000ms);
+}
