@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 
+#include "command_effect.hpp"
 #include "text_escape.hpp"
 #include "vitrine/os/signals.hpp"
 #include "vitrine/runtime.hpp"
@@ -24,6 +25,8 @@ struct target {
   process_command process_cmd;
   supervisor_command supervisor_cmd;
   pid_t old_pid = 0;  ///< restart: the pid the new one must differ from
+  /// The command as its effect is awaited (command_effect.hpp).
+  verb awaited = verb::start;
   /// signal: the state it was sent in (the reply shows it, not what the
   /// signal made of the process since).
   std::optional<core::process_state> signalled_in;
@@ -58,24 +61,6 @@ std::optional<bool> sliced_wait(const control_context& context,
   }
 }
 
-bool process_done(verb command, pid_t old_pid, const core::process_state& s) {
-  switch (command) {
-    case verb::start:
-      return s.status == process_status::running ||
-             s.status == process_status::exited ||
-             s.status == process_status::failed ||
-             s.status == process_status::stopped;
-    case verb::stop:
-      return s.status == process_status::stopped ||
-             s.status == process_status::exited ||
-             s.status == process_status::failed;
-    default:  // restart: a new child runs, or it ended for good
-      return (s.status == process_status::running && s.pid != old_pid) ||
-             s.status == process_status::exited ||
-             s.status == process_status::failed;
-  }
-}
-
 bool supervisor_done(verb command, const core::supervisor_state& s) {
   if (command == verb::stop)
     return s.status == supervisor_status::stopped ||
@@ -103,6 +88,7 @@ void send(const control::request& request, target& t) {
   if (t.process) {
     const auto state = t.process.read();
     t.old_pid = state->pid;
+    t.awaited = awaited_as(request.command, state->status);
     switch (request.command) {
       case verb::start:
         t.process_cmd = t.process.start();
@@ -173,7 +159,7 @@ bool await(const control_context& context, const control::request& request,
     done = sliced_wait(context, deadline, [&](clock::time_point until) {
       return t.process_cmd.wait_until(
           [&](const core::process_state& s) {
-            return process_done(request.command, t.old_pid, s);
+            return command_settled(t.awaited, t.old_pid, s);
           },
           until);
     });

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "command_effect.hpp"
 #include "commands.hpp"
 #include "control_protocol.hpp"
 #include "node_serving.hpp"
@@ -168,26 +169,6 @@ int status_command(const remote_flags& f, bool json,
   return 0;
 }
 
-/// The command's effect is published: stop once at rest, start once up
-/// (or given up), restart once a new child runs (or given up); an
-/// unreachable node (`unknown`) ends the wait too.
-bool settled(const std::string& verb, pid_t before,
-             const core::process_state& s) {
-  using core::process_status;
-  switch (s.status) {
-    case process_status::unknown:
-    case process_status::exited:
-    case process_status::failed:
-      return true;
-    case process_status::stopped:
-      return verb != "restart";
-    case process_status::running:
-      return verb == "start" || (verb == "restart" && s.pid != before);
-    default:
-      return false;
-  }
-}
-
 /// One program's line, as the local ctl prints it: "api: running pid=42",
 /// with `before` ("sent; ") and `after` (" (not confirmed)") around it.
 void print_line(const process_handle& h, const core::process_state& s,
@@ -266,7 +247,10 @@ int ctl_command(const remote_flags& f, const std::string& verb,
   const auto deadline = clock_type::now() + timeout;
   bool timed_out = false, failed = false, lost = false;
   for (const auto& h : targets) {
-    const pid_t before = h.read()->pid;
+    const auto sent_in = *h.read();
+    const pid_t before = sent_in.pid;
+    const auto awaited =
+        awaited_as(*control::verb_from_string(verb), sent_in.status);
     auto cmd = verb == "start"  ? h.start()
                : verb == "stop" ? h.stop()
                                 : h.restart();
@@ -280,7 +264,7 @@ int ctl_command(const remote_flags& f, const std::string& verb,
                    [&](const core::process_state& s) {
                      if (s.status == process_status::unknown) return true;
                      return s.applied_command >= cmd.ticket() &&
-                            (no_wait || settled(verb, before, s));
+                            (no_wait || command_settled(awaited, before, s));
                    },
                    deadline);
     const auto now = *h.read();

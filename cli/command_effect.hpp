@@ -1,0 +1,48 @@
+// command_effect: when the wait of `vitrine ctl` for a command's effect on
+// a process is over, for local programs and through a node alike.
+//
+// Threads: any (pure functions). Cost: a few compares.
+#pragma once
+
+#include <sys/types.h>
+
+#include "control_protocol.hpp"
+#include "vitrine/core/process_state.hpp"
+
+namespace vitrine::cli {
+
+/// The command as its effect is awaited: a start sent to a process that
+/// is stopping starts it again once reaped, like a restart (the `stopped`
+/// in between is not its effect).
+inline control::verb awaited_as(control::verb command,
+                                core::process_status sent_in) noexcept {
+  return command == control::verb::start &&
+                 sent_in == core::process_status::stopping
+             ? control::verb::restart
+             : command;
+}
+
+/// Whether `s` shows the effect of `command` (as awaited_as() gives it)
+/// on a process whose child was `before` when it was sent: a stop once at
+/// rest, a start once up or at rest (given up, or stopped since), a
+/// restart once a new child runs or it ended for good. `unknown` (a node
+/// that was lost) ends every wait.
+inline bool command_settled(control::verb command, pid_t before,
+                            const core::process_state& s) noexcept {
+  using core::process_status;
+  switch (s.status) {
+    case process_status::unknown:
+    case process_status::exited:
+    case process_status::failed:
+      return true;
+    case process_status::stopped:
+      return command != control::verb::restart;
+    case process_status::running:
+      return command == control::verb::start ||
+             (command == control::verb::restart && s.pid != before);
+    default:
+      return false;
+  }
+}
+
+}  // namespace vitrine::cli

@@ -1,0 +1,41 @@
+// What `vitrine ctl` waits for when a command meets another one under way:
+// a start sent while a stop is still waiting out its stop_timeout is a
+// start once the child is reaped (its own `stopped` is not the answer).
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "cli_driver.hpp"
+#include "live_run.hpp"
+
+using namespace vitrine::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string stubborn_config = R"([supervisor]
+name = "waits"
+[[program]]
+name = "stubborn"
+command = "trap '' TERM; while :; do sleep 1; done"
+stop_timeout_ms = 1500
+startsecs_ms = 100
+)";
+
+}  // namespace
+
+TEST_CASE("ctl start during a stop succeeds once the new child runs",
+          "[cli][ctl]") {
+  live_run run{stubborn_config};
+  const auto before = run.wait_status("stubborn", "running");
+  const auto stop = run.cli({"ctl", "stop", "stubborn", "--no-wait"});
+  REQUIRE(stop.code == 0);
+  run.wait_status("stubborn", "stopping");
+  const auto start = run.cli({"ctl", "start", "stubborn"});
+  INFO(start.output);
+  CHECK(start.code == 0);
+  CHECK(contains(start.output, "stubborn: running pid="));
+  CHECK_FALSE(contains(start.output, "pid=" + std::to_string(before.pid)));
+  const auto after = run.wait_status("stubborn", "running");
+  CHECK(after.pid != before.pid);
+}
