@@ -150,9 +150,13 @@ fleet_intensity default_top_intensity(const supervisor_spec& top) {
   unsigned largest = 0;
   auto period = fallback.interval;
   bool limited = false;
+  // A program with no limit (interval_ms = 0) may restart without end:
+  // only the most the top allows keeps it from tripping the top.
+  bool unlimited = false;
   for (const auto& child : top.children) {
     unsigned burst = fallback.burst;
     const auto* p = std::get_if<process_spec>(&child);
+    unlimited = unlimited || (p && !p->restart_limit.enabled());
     if (p && p->restart_limit.enabled()) {
       burst = p->restart_limit.burst;
       period = limited ? std::min(period, p->restart_limit.interval)
@@ -162,8 +166,9 @@ fleet_intensity default_top_intensity(const supervisor_spec& top) {
     sum += burst;
     largest = std::max(largest, burst);
   }
+  constexpr std::uint64_t most = 1'000'000;
   const std::uint64_t intensity =
-      std::min<std::uint64_t>(sum + largest, 1'000'000);
+      unlimited ? most : std::min<std::uint64_t>(sum + largest, most);
   return {static_cast<unsigned>(intensity), period};
 }
 

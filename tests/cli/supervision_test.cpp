@@ -91,6 +91,14 @@ TEST_CASE(
     CHECK(std::get<supervisor_spec>(r.value.tree.children.at(0)).intensity ==
           3);
   }
+  SECTION("a program with no limit: the most, that it cannot trip") {
+    const auto r = parse(programs(2) +
+                         "[[program]]\nname = \"forever\"\ncommand = \"true\"\n"
+                         "restart_limit = { burst = 5, interval_ms = 0 }\n");
+    REQUIRE(r.ok());
+    CHECK(r.value.tree.intensity == 1'000'000);
+    CHECK(r.value.tree.period == 10'000ms);
+  }
 }
 
 TEST_CASE(
