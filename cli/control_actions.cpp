@@ -151,20 +151,37 @@ bool send_supervisor_start(const control_context& context,
   return static_cast<bool>(t.supervisor_cmd);
 }
 
+/// Whether `a` and `b` are handles of one process (not two that had the
+/// same name, one replaced by a reload).
+bool same_process(const process_handle& a, const process_handle& b) {
+  const auto x = a.identity(), y = b.identity();
+  return !x.owner_before(y) && !y.owner_before(x);
+}
+
 /// Waits for the effect on `t`; false when the wait was abandoned.
 bool await(const control_context& context, const control::request& request,
            clock::time_point deadline, target& t, control::result& out) {
   std::optional<bool> done;
   if (t.process) {
+    // A reload may remove it meanwhile (or replace it under its name):
+    // its actor is gone with the command, so no effect will come.
+    bool removed = false;
     done = sliced_wait(context, deadline, [&](clock::time_point until) {
-      return t.process_cmd.wait_until(
-          [&](const core::process_state& s) {
-            return command_settled(t.awaited, t.old_pid, s);
-          },
-          until);
+      removed = !same_process(context.rt.find(t.name), t.process);
+      return removed || t.process_cmd.wait_until(
+                            [&](const core::process_state& s) {
+                              return command_settled(t.awaited, t.old_pid, s);
+                            },
+                            until);
     });
     if (!done) return false;
     describe_process(t.process, out);
+    if (removed) {
+      out.error =
+          "was removed from the run (by a reload) before the effect "
+          "was seen";
+      return true;
+    }
     if (*done) judge_process(request.command, *t.process.read(), out);
   } else {
     auto phase =

@@ -1,8 +1,11 @@
 // What `vitrine ctl` waits for when a command meets another one under way:
 // a start sent while a stop is still waiting out its stop_timeout is a
-// start once the child is reaped (its own `stopped` is not the answer).
-#include <catch2/catch.hpp>
+// start once the child is reaped (its own `stopped` is not the answer); a
+// program a reload removes meanwhile ends the wait at once.
+#include <signal.h>
 
+#include <catch2/catch.hpp>
+#include <chrono>
 #include <string>
 
 #include "cli_driver.hpp"
@@ -38,4 +41,29 @@ TEST_CASE("ctl start during a stop succeeds once the new child runs",
   CHECK_FALSE(contains(start.output, "pid=" + std::to_string(before.pid)));
   const auto after = run.wait_status("stubborn", "running");
   CHECK(after.pid != before.pid);
+}
+
+TEST_CASE("ctl restart of a program a reload removes ends when it is gone",
+          "[cli][ctl][reload]") {
+  live_run run{stubborn_config +
+               "[[program]]\nname = \"other\"\ncommand = [\"sleep\", "
+               "\"1000\"]\nstartsecs_ms = 0\n"};
+  run.wait_status("stubborn", "running");
+  run.wait_status("other", "running");
+  // The file without `stubborn`: the reload stops it (1.5 s: it ignores
+  // SIGTERM) and removes it.
+  run.dir().write("run.toml",
+                  "[supervisor]\nname = \"waits\"\n[[program]]\nname = "
+                  "\"other\"\ncommand = [\"sleep\", \"1000\"]\n"
+                  "startsecs_ms = 0\n");
+  REQUIRE(::kill(run.process().pid(), SIGHUP) == 0);
+  run.wait_status("stubborn", "stopping");
+  const auto begin = std::chrono::steady_clock::now();
+  const auto restart =
+      run.cli({"ctl", "restart", "stubborn", "--timeout", "20"});
+  const auto took = std::chrono::steady_clock::now() - begin;
+  INFO(restart.output);
+  CHECK(restart.code == 1);
+  CHECK(contains(restart.output, "was removed from the run"));
+  CHECK(took < 10s);
 }
