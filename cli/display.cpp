@@ -1,7 +1,11 @@
 #include "display.hpp"
 
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <iostream>
@@ -81,6 +85,23 @@ std::vector<supervisor_handle> supervisors_of(const runtime& rt) {
   std::vector<supervisor_handle> all;
   rt.for_each_supervisor([&](const supervisor_handle& h) { all.push_back(h); });
   return all;
+}
+
+std::string display::status_path_problem() const {
+  if (json_path_.empty()) return {};
+  const auto slash = json_path_.rfind('/');
+  const std::string parent = slash == std::string::npos ? "."
+                             : slash == 0               ? "/"
+                                          : json_path_.substr(0, slash);
+  struct stat st {};
+  if (::stat(parent.c_str(), &st) != 0)
+    return "directory " + parent + ": " + std::strerror(errno);
+  if (!S_ISDIR(st.st_mode)) return parent + " is not a directory";
+  if (::access(parent.c_str(), W_OK | X_OK) != 0)
+    return "directory " + parent + ": " + std::strerror(errno);
+  if (::stat(json_path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    return json_path_ + " is a directory";
+  return {};
 }
 
 std::string display::init_status_file() {

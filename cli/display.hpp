@@ -75,6 +75,11 @@ class display {
   display(bool live, std::string json_path)
       : live_(live), json_path_(std::move(json_path)) {}
 
+  /// Why the status file cannot be written, when that shows without
+  /// writing it (its directory is missing or not a writable directory, or
+  /// it is a directory itself); "" otherwise. Checked before the state
+  /// directory is claimed: a run refused for it leaves nothing behind.
+  std::string status_path_problem() const;
   /// Writes "[]" to the status file: fails early on an unusable path.
   std::string init_status_file();
 

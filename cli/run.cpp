@@ -121,6 +121,12 @@ int run_command(const run_options& options, const node_serving* serving) {
   // the runtime).
   cli::config running_config = config.value;
 
+  display screen{::isatty(STDOUT_FILENO) == 1 && !options.plain,
+                 options.json_status};
+  if (auto error = screen.status_path_problem(); !error.empty()) {
+    std::cerr << "vitrine: --json-status: " << error << "\n";
+    return 1;
+  }
   std::string dir_error;
   const auto dir = claim_run_state_dir(
       options.state_dir, config.value.tree.name, options.file, dir_error);
@@ -129,8 +135,6 @@ int run_command(const run_options& options, const node_serving* serving) {
     return 1;
   }
 
-  display screen{::isatty(STDOUT_FILENO) == 1 && !options.plain,
-                 options.json_status};
   if (auto error = screen.init_status_file(); !error.empty()) {
     std::cerr << "vitrine: --json-status: " << error << "\n";
     return 1;

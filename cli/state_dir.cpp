@@ -84,7 +84,9 @@ std::string check_socket_room(const std::string& dir) {
          "--state-dir)";
 }
 
-/// mkdir -p with mode 0700 for every directory it creates.
+/// mkdir -p with mode 0700 for every directory it creates. A symbolic link
+/// on the way is refused before anything is created under it (the state
+/// directory must not be reached through one: check_directory).
 std::string make_directories(const std::string& path) {
   std::string prefix;
   std::size_t begin = 0;
@@ -94,6 +96,10 @@ std::string make_directories(const std::string& path) {
     prefix = path.substr(0, end);
     begin = end;
     if (prefix == "/" || prefix.empty()) continue;
+    struct stat st {};
+    if (::lstat(prefix.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+      return path + " is reached through a symbolic link (" + prefix +
+             "): refused, nothing created";
     if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
       return "cannot create " + prefix + ": " + errno_text(errno);
   }

@@ -126,3 +126,20 @@ TEST_CASE("FIFOs beside the run's files never hold it", "[cli][state_dir]") {
   REQUIRE(::kill(run.pid(), SIGTERM) == 0);
   CHECK(run.wait(20s) == std::optional<int>{0});
 }
+
+TEST_CASE("a run refused for its --json-status path leaves no state directory",
+          "[cli][state_dir]") {
+  temp_dir dir;
+  const auto config = dir.write("run.toml", demo);
+  const auto state = dir.file("state");
+  for (const std::string& bad : {std::string{"/proc/nope/status.json"},
+                                 dir.path(), dir.file("run.toml/x")}) {
+    const auto refused = run_cli(
+        {"run", "--plain", config, "--json-status", bad, "--state-dir", state});
+    INFO(bad << ": " << refused.output);
+    CHECK(refused.code == 1);
+    CHECK(contains(refused.output, "--json-status: "));
+    struct stat st {};
+    CHECK(::stat(state.c_str(), &st) != 0);  // nothing claimed
+  }
+}

@@ -174,6 +174,7 @@ TEST_CASE("unsafe state directories are refused with the reason",
     CHECK(error.find("symbolic link") != std::string::npos);
     CHECK_FALSE(state_dir::claim((root.path / "link" / "x").string(), error));
     CHECK(error.find("symbolic link") != std::string::npos);
+    CHECK_FALSE(fs::exists(real / "x"));  // refused before creating it
     CHECK_FALSE(state_dir::open_existing((root.path / "link").string(), error));
   }
   SECTION("owned by another uid") {
