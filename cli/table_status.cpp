@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <numeric>
 #include <set>
 #include <string_view>
@@ -93,8 +94,10 @@ class visited_slots {
 };
 
 /// The slots visited, by number, in the order of the run's order leaf
-/// (state_dir.hpp); slots it does not list (the runtime's root, or every
-/// slot for a run of an older vitrine) first, in slot order. The names are
+/// (state_dir.hpp). Supervisors it does not list (the runtime's root) come
+/// first, processes it does not list (one a reload is adding, before the
+/// leaf is rewritten) last; each in slot order, as is every slot of a run
+/// whose leaf is missing. The names are
 /// indexed by an open-addressing table of numbers (4 bytes a position, at
 /// most half full), not a node-based map (~50 bytes a name); the leaf is
 /// scanned once and no name copied.
@@ -127,6 +130,9 @@ std::vector<std::uint32_t> in_run_order(const state_dir& dir,
       }
     }
   }
+  for (std::size_t i = 0; i < count; ++i)
+    if (position[i] == 0 && !slots.supervisor(i))
+      position[i] = std::numeric_limits<std::uint32_t>::max();
   std::vector<std::uint32_t> order(count);
   std::iota(order.begin(), order.end(), 0u);
   std::stable_sort(order.begin(), order.end(),

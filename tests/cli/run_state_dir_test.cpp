@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 
@@ -142,4 +143,30 @@ TEST_CASE("a run refused for its --json-status path leaves no state directory",
     struct stat st {};
     CHECK(::stat(state.c_str(), &st) != 0);  // nothing claimed
   }
+}
+
+TEST_CASE("status lists a process the run's order does not name yet last",
+          "[cli][state_dir][status]") {
+  // As while a reload adds `api`, before the order leaf is rewritten.
+  live_run run{demo};
+  run.wait_status("cache", "running");
+  const auto order = run.state() + "/order";
+  auto text = read_file(order);
+  const auto at = text.find("api\n");
+  REQUIRE(at != std::string::npos);
+  text.erase(at, 4);
+  run.dir().write("order.new", text);
+  REQUIRE(::rename(run.dir().file("order.new").c_str(), order.c_str()) == 0);
+  const auto status = run.cli({"status"});
+  INFO(status.output);
+  REQUIRE(status.code == 0);
+  const auto api = status.output.find("\napi ");
+  REQUIRE(api != std::string::npos);
+  for (const char* other : {"\nlazy ", "\ndb ", "\ncache "}) {
+    CHECK(status.output.find(other) != std::string::npos);
+    CHECK(status.output.find(other) < api);
+  }
+  // The supervisors it does not name (the root) still come first.
+  CHECK(status.output.find("supervisor root") <
+        status.output.find("supervisor demo"));
 }
