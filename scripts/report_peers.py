@@ -153,8 +153,10 @@ def render(path: Path, img_dir: Path, img_rel: str) -> dict:
             f"**Busy machine**: the 1-minute load average was "
             f"{data['loadavg_before']:.1f} before the peers ran and "
             f"{data.get('loadavg_after', 0):.1f} after, on "
-            f"{data.get('cores', '?')} cores (other builds share it): times "
-            "are inflated, the counts and memory are not.")
+            f"{data.get('cores', '?')} cores (a load that includes this "
+            "run's own benchmarks before and the peers' 1,000-program "
+            "fleets after; what else ran is not measured): times may be "
+            "inflated, the counts and memory are not.")
     rows = []
     for k, e, m in ran:
         rows.append([e["label"], _fmt_s(m.get("start_exec_s")),
