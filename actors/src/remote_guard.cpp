@@ -53,7 +53,9 @@ int connect_upstream(std::uint16_t port) {
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    const int error = errno;  // kept for the caller's report
     ::close(fd);
+    errno = error;
     return -1;
   }
   ::fcntl(fd, F_SETFL, O_NONBLOCK);
@@ -254,9 +256,10 @@ void remote_guard::run() {
         }
         const int caf = connect_upstream(upstream_);
         if (caf < 0) {
+          const int error = errno;
           ::close(peer);
           report(address_of(from), "the node's own port refused the relay (" +
-                                       std::string{std::strerror(errno)} + ")");
+                                       std::string{std::strerror(error)} + ")");
           continue;
         }
         no_delay(peer);
