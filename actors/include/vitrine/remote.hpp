@@ -161,7 +161,7 @@ struct serve_options {
   /// (a slow one holds up every relayed connection) and rate-limit what
   /// it prints. Connections that end normally are not reported, nor, with
   /// TLS, handshakes CAF refuses. Empty: nothing is reported.
-  std::function<void(std::string_view peer, std::string_view why)> on_refused;
+  std::function<void(std::string_view peer, std::string_view why)> on_refused{};
 };
 
 /// How runtime::connect() reaches a node and retries.
