@@ -105,6 +105,11 @@ class supervisor_actor final : public caf::event_based_actor {
   /// the mailbox.
   void pump();
 
+  /// Publishes `shutting_down` unless that or `failed` is the status: a
+  /// failed supervisor's children are stopped already, and it stays failed
+  /// (with its reason) through a stop.
+  void announce_shutdown();
+
   /// The front operation's step waits for a start's reply (a child runs,
   /// ended, or under one_for_one went to a backoff).
   bool waits_for_start() const;

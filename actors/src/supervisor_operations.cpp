@@ -17,6 +17,10 @@ using millis = std::chrono::milliseconds;
 void supervisor_actor::enqueue_operation(operation op) {
   if (!op.is_stop && !op.survives_stop) op.cancel_with(context_.shutting_down);
   if (op.is_stop) {
+    // Said at once, before the replies this stop brings forward (below: a
+    // cancelled operation's, or a kept change's that no longer waits for
+    // its child to start): whoever gets one and reads us sees the stop.
+    announce_shutdown();
     const bool front_kept = !queue_.empty() && (queue_.front().is_stop ||
                                                 queue_.front().survives_stop);
     std::deque<operation> kept;
@@ -43,6 +47,12 @@ void supervisor_actor::enqueue_operation(operation op) {
   }
   queue_.push_back(std::move(op));
   pump();
+}
+
+void supervisor_actor::announce_shutdown() {
+  if (current_.status != supervisor_status::failed &&
+      current_.status != supervisor_status::shutting_down)
+    publish(supervisor_status::shutting_down);
 }
 
 bool supervisor_actor::waits_for_start() const {
@@ -258,7 +268,7 @@ operation supervisor_actor::stop_all(bool quit_after, done_fn done,
     // A failed supervisor has stopped its children already: it stays
     // `failed` throughout instead of announcing a shutdown and its
     // failure again (the stop steps below find nothing running).
-    if (!was_failed_) publish(supervisor_status::shutting_down);
+    announce_shutdown();
     // A child waiting out its backoff, its restart granted, would be
     // spawned before its stop step comes (a sibling's stop can take
     // stop_timeout): stopped now. Messages to it stay in order, so a grant
