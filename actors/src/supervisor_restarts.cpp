@@ -81,8 +81,11 @@ void supervisor_actor::on_failed_start(std::size_t i, child_report report) {
 
 bool supervisor_actor::supersedes_restart(std::size_t i,
                                           const child_report& report) const {
+  // Only a restart: a stop, a start or a change runs to its end, and the
+  // report waits for it (deferred, or denied by a stop).
   return spec_.strategy == restart_strategy::rest_for_one &&
          report.restart_wanted && !queue_.empty() && queue_.front().begun &&
+         queue_.front().restarts_from != operation::none &&
          i < queue_.front().restarts_from &&
          report.version > children_[i].started_version;
 }
@@ -147,10 +150,11 @@ void supervisor_actor::fail(std::size_t i, const child_report& report,
   failure->child_gave_up = report.gave_up;
   std::shared_ptr<const core::supervisor_failure> reason = failure;
   failing_ = true;
+  // Said at once, with the reason (enqueue_operation would say it without).
+  publish(supervisor_status::shutting_down, reason);
   operation op;
   op.is_stop = true;
-  op.begin = [this, reason](std::vector<step>& steps) {
-    publish(supervisor_status::shutting_down, reason);
+  op.begin = [this](std::vector<step>& steps) {
     for (std::size_t j = children_.size(); j-- > 0;)
       steps.push_back({step::kind::stop, j});
   };

@@ -83,6 +83,8 @@ TEST_CASE(
   REQUIRE(failed_at != h.end());
   REQUIRE(failed_at - h.begin() >= 3);
   CHECK(std::prev(failed_at)->status == supervisor_status::shutting_down);
+  // Said once: not again when the stop that the failure queued begins.
+  CHECK(std::prev(failed_at, 2)->status != supervisor_status::shutting_down);
 }
 
 TEST_CASE(

@@ -275,3 +275,32 @@ TEST_CASE_METHOD(fixture,
   REQUIRE(hc.wait_for_status(process_status::running, in(patience)));
   CHECK(last_time_of(hc, process_status::starting) - c_failed >= 2000ms);
 }
+
+TEST_CASE_METHOD(fixture,
+                 "rest_for_one: an exit during the tree's first start waits "
+                 "for that start, which returns once every child ran",
+                 "[otp][order][rest_for_one]") {
+  // a is killed 300 ms into its first run, while b (1 s before it is
+  // ready) is still starting. OTP handles the exit after the start.
+  auto a = log.child("a");
+  const std::string once = log.file("a.once");
+  a.launch.argv.back() = "if [ ! -e " + once + " ]; then : > " + once +
+                         "; (sleep 0.3; kill -9 $$) & fi; " +
+                         a.launch.argv.back();
+  auto b = log.child("b");
+  b.launch.argv.back() = "sleep 1; " + b.launch.argv.back();
+  auto sup = rt.supervise(tree("rfo", restart_strategy::rest_for_one, {a, b}));
+  // Before: a's exit took the start over, and supervise() returned at
+  // once, b still starting.
+  const auto hb = (*this)["b"];
+  CHECK(hb.read()->status != process_status::starting);
+  CHECK(last_time_of(hb, process_status::running) != clock::time_point{});
+  REQUIRE(sup.wait_until(
+      [](const auto& s) {
+        return s.status == supervisor_status::running && s.restarts == 1;
+      },
+      in(patience)));
+  REQUIRE(log.holds(5));
+  CHECK(log.lines() ==
+        strings{"start a", "start b", "stop b", "start a", "start b"});
+}

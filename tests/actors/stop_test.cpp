@@ -42,6 +42,43 @@ std::string stubborn_script(const std::string& pid_file) {
          "; while :; do wait; done";
 }
 
+/// `first` (restarted after `backoff`, no jitter), then `stubborn`, which
+/// ignores SIGTERM: a stop of the pair (last child first) lasts stubborn's
+/// 1.5 s stop_timeout. Under each restart strategy in turn.
+supervisor_spec pair_with_stubborn(process_spec first, ms backoff) {
+  first.startsecs = 0ms;
+  first.backoff.min = first.backoff.max = backoff;
+  first.backoff.jitter = 0;
+  auto stubborn = sh("stubborn", "trap '' TERM; while :; do sleep 1; done");
+  stubborn.stop_timeout = 1500ms;
+  supervisor_spec spec;
+  spec.name = "pair";
+  spec.intensity = 1000;
+  spec.strategy =
+      GENERATE(restart_strategy::one_for_one, restart_strategy::one_for_all,
+               restart_strategy::rest_for_one);
+  spec.children = {std::move(first), std::move(stubborn)};
+  return spec;
+}
+
+/// Checks that `h` neither started nor ran after `stop_at`; returns when
+/// it was stopped then, if it was, and how many exits it made.
+std::pair<std::optional<clock::time_point>, std::size_t> after_the_stop(
+    const process_handle& h, clock::time_point stop_at) {
+  std::optional<clock::time_point> stopped_at;
+  std::size_t exits = 0;
+  for (const auto& t : history_of(h)) {
+    if (t.at <= stop_at) continue;
+    INFO("a transition " << millis(t.at - stop_at)
+                         << " ms after the stop: " << to_string(t.status));
+    CHECK(t.status != process_status::starting);
+    CHECK(t.status != process_status::running);
+    if (t.status == process_status::stopped) stopped_at = t.at;
+    if (t.status == process_status::backoff) ++exits;
+  }
+  return {stopped_at, exits};
+}
+
 }  // namespace
 
 SCENARIO_METHOD(runtime_fixture,
@@ -314,16 +351,8 @@ TEST_CASE_METHOD(runtime_fixture,
   // `loop` runs 200 ms and waits 300 ms in backoff; `stubborn` ignores
   // SIGTERM, so the stop (last child first) lasts its stop_timeout: 1.5 s
   // in which loop's granted backoff would have spawned it up to 3 times.
-  auto loop = sh("loop", "sleep 0.2; exit 1");
-  loop.startsecs = 0ms;
-  loop.backoff.min = loop.backoff.max = 300ms;
-  loop.backoff.jitter = 0;
-  auto stubborn = sh("stubborn", "trap '' TERM; while :; do sleep 1; done");
-  stubborn.stop_timeout = 1500ms;
-  supervisor_spec spec;
-  spec.name = "pair";
-  spec.intensity = 1000;
-  spec.children = {loop, stubborn};
+  auto spec = pair_with_stubborn(sh("loop", "sleep 0.2; exit 1"), 300ms);
+  INFO("strategy " << to_string(spec.strategy));
   auto sup = rt.supervise(spec);
   auto h = rt.find("loop");
   REQUIRE(h.wait_until(
@@ -333,16 +362,32 @@ TEST_CASE_METHOD(runtime_fixture,
   REQUIRE(sup.stop());
   REQUIRE(sup.wait_for_status(core::supervisor_status::stopped, in(20s)));
   CHECK(h.read()->status == process_status::stopped);
-  std::optional<clock::time_point> stopped_at;
-  for (const auto& t : history_of(h)) {
-    if (t.at <= stop_at) continue;
-    INFO("a transition " << millis(t.at - stop_at) << " ms after the stop");
-    CHECK(t.status != process_status::starting);
-    CHECK(t.status != process_status::running);
-    if (t.status == process_status::stopped) stopped_at = t.at;
-  }
+  const auto stopped_at = after_the_stop(h, stop_at).first;
   // In backoff then (or on its exit within 200 ms): stopped there, not
   // only at its stop step after stubborn's 1.5 s.
   REQUIRE(stopped_at);
   CHECK(*stopped_at - stop_at < 1000ms);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a child that exits during its supervisor's stop does not "
+                 "call the stop off",
+                 "[stop][supervisor]") {
+  // `early` exits 0.8 s after it started, while the stop waits out
+  // stubborn's stop_timeout.
+  auto spec = pair_with_stubborn(sh("early", "sleep 0.8; exit 1"), 0ms);
+  INFO("strategy " << to_string(spec.strategy));
+  auto sup = rt.supervise(spec);
+  auto h = rt.find("early");
+  // Time for stubborn's shell to set its trap.
+  std::this_thread::sleep_for(300ms);
+  const auto stop_at = clock::now();
+  auto stop = sup.stop();
+  // Before, under rest_for_one: the exit took the stop over as a restart,
+  // and the pair ran on.
+  REQUIRE(stop.wait_for_status(core::supervisor_status::stopped, in(20s)));
+  CHECK(h.read()->status == process_status::stopped);
+  CHECK(rt.find("stubborn").read()->status == process_status::stopped);
+  CHECK(after_the_stop(h, stop_at).second <= 1);
+  CHECK(sup.read()->restarts == 0);
 }
