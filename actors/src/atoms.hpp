@@ -17,7 +17,10 @@ namespace vitrine::detail {
 using start_atom = caf::atom_constant<caf::atom("v_start")>;
 using stop_atom = caf::atom_constant<caf::atom("v_stop")>;
 using resume_atom = caf::atom_constant<caf::atom("v_resume")>;
-using restart_atom = caf::atom_constant<caf::atom("v_restart")>;
+/// (hold) from a one_for_all or rest_for_one supervisor whose restart will
+/// start this child in its turn: until that start, a handle's start or
+/// restart waits for it, and a stop or kill makes the child skip it.
+using hold_atom = caf::atom_constant<caf::atom("v_hold")>;
 using signal_atom = caf::atom_constant<caf::atom("v_signal")>;
 using shutdown_atom = caf::atom_constant<caf::atom("v_shutdown")>;
 using subscribe_atom = caf::atom_constant<caf::atom("v_sub")>;
@@ -37,7 +40,7 @@ using intensity_atom = caf::atom_constant<caf::atom("v_intens")>;
 /// (deny, version) A supervisor that is not running refuses the restart a
 /// child asked for with the report of that version; version 0: the
 /// supervisor is stopping its children, so one waiting in backoff (its
-/// restart granted or not) is stopped there.
+/// restart granted or not) is stopped there, and a hold ends.
 using deny_atom = caf::atom_constant<caf::atom("v_deny")>;
 /// A supervisor waits out the backoff delay of the child that exited.
 using plan_timer_atom = caf::atom_constant<caf::atom("v_plantim")>;

@@ -60,10 +60,7 @@ caf::behavior process_actor::make_behavior() {
       },
       [](stop_atom) { return handling->on_stop(); },
       [](resume_atom) { handling->on_resume(); },
-      [](restart_atom) {
-        handling->count();
-        handling->restart();
-      },
+      [](hold_atom) { handling->on_hold(); },
       [](signal_atom, int sig) { return handling->on_signal(sig); },
       [](shutdown_atom) { return handling->on_shutdown(); },
       [](caf::get_atom) {
@@ -103,7 +100,12 @@ caf::behavior process_actor::make_behavior() {
 // answered without spawning.
 caf::result<std::uint64_t> process_actor::on_start(
     bool fresh, bool until_running, const std::stop_token& cancel) {
-  if (cancel.stop_requested()) {
+  held_ = false;
+  // A stop or kill from a handle while the restart that starts us held us
+  // (on_hold): we stay stopped, as if that command had come after it.
+  const bool stopped_by_command = skip_held_start_;
+  skip_held_start_ = false;
+  if (cancel.stop_requested() || stopped_by_command) {
     count();
     return current().version;
   }
@@ -119,10 +121,14 @@ void process_actor::on_command(std::uint64_t ticket, command_kind kind) {
   count();
   applied_ticket_ = std::max(applied_ticket_, ticket);
   const std::uint64_t before = current().version;
+  // Held by its supervisor's restart (on_hold), the latest command says
+  // whether that restart's start of it, in spec order, is carried out.
+  if (held_)
+    skip_held_start_ = kind == command_kind::stop || kind == command_kind::kill;
   switch (kind) {
     case command_kind::start:
       restart_window_.clear();
-      start();
+      if (!held_) start();
       break;
     case command_kind::stop:
       restart_when_stopped_ = false;  // the latest command wins
@@ -130,7 +136,7 @@ void process_actor::on_command(std::uint64_t ticket, command_kind kind) {
       break;
     case command_kind::restart:
       restart_window_.clear();
-      restart();
+      if (!held_) restart();
       break;
     case command_kind::kill:
       restart_when_stopped_ = false;
@@ -153,6 +159,7 @@ void process_actor::on_command(std::uint64_t ticket, command_kind kind) {
 void process_actor::on_deny(std::uint64_t reported_version) {
   count();
   if (reported_version == 0) {
+    held_ = skip_held_start_ = false;  // nothing starts it now
     if (current().status != process_status::backoff) return;
     ++generation_;  // cancels a pending spawn timer
     return set_status(process_status::stopped);
@@ -171,6 +178,16 @@ caf::result<caf::ok_atom> process_actor::on_stop() {
   count();
   restart_when_stopped_ = false;
   return stop();
+}
+
+// A one_for_all or rest_for_one restart begins that will start this
+// process in its turn (after stopping it, or after its own backoff): a
+// start or restart from a handle meanwhile would run it ahead of what it
+// depends on. Ends with that start, or a deny 0 (the supervisor stops).
+void process_actor::on_hold() {
+  count();
+  held_ = true;
+  skip_held_start_ = false;
 }
 
 void process_actor::on_resume() {

@@ -110,6 +110,10 @@ class supervisor_actor final : public caf::event_based_actor {
   /// (with its reason) through a stop.
   void announce_shutdown();
 
+  /// At the start of a stop of every child: each process child in its
+  /// backoff stops there, and one held for a restart is released (deny 0).
+  void stop_restarts_of_children();
+
   /// The front operation's step waits for a start's reply (a child runs,
   /// ended, or under one_for_one went to a backoff).
   bool waits_for_start() const;

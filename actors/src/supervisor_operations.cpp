@@ -49,6 +49,15 @@ void supervisor_actor::enqueue_operation(operation op) {
   pump();
 }
 
+void supervisor_actor::stop_restarts_of_children() {
+  // A child waiting out its backoff, its restart granted, would be spawned
+  // before its stop step comes (a sibling's stop can take stop_timeout):
+  // stopped now. Messages to it stay in order, so a grant or hold sent
+  // earlier is called off too.
+  for (const auto& c : children_)
+    if (!c.is_supervisor()) send(c.actor, deny_atom::value, std::uint64_t{0});
+}
+
 void supervisor_actor::announce_shutdown() {
   if (current_.status != supervisor_status::failed &&
       current_.status != supervisor_status::shutting_down)
@@ -269,12 +278,7 @@ operation supervisor_actor::stop_all(bool quit_after, done_fn done,
     // `failed` throughout instead of announcing a shutdown and its
     // failure again (the stop steps below find nothing running).
     announce_shutdown();
-    // A child waiting out its backoff, its restart granted, would be
-    // spawned before its stop step comes (a sibling's stop can take
-    // stop_timeout): stopped now. Messages to it stay in order, so a grant
-    // sent earlier is called off too.
-    for (const auto& c : children_)
-      if (!c.is_supervisor()) send(c.actor, deny_atom::value, std::uint64_t{0});
+    stop_restarts_of_children();
     const auto how = forget       ? step::kind::remove
                      : quit_after ? step::kind::shutdown
                                   : step::kind::stop;

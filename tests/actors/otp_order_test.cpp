@@ -304,3 +304,42 @@ TEST_CASE_METHOD(fixture,
   CHECK(log.lines() ==
         strings{"start a", "start b", "stop b", "start a", "start b"});
 }
+
+TEST_CASE_METHOD(fixture,
+                 "a start or restart command to a child that a group "
+                 "restart holds is carried out by that restart, in spec "
+                 "order; a stop command makes it skip the child",
+                 "[otp][order]") {
+  const auto strategy =
+      GENERATE(restart_strategy::one_for_all, restart_strategy::rest_for_one);
+  const std::string command = GENERATE("start", "restart", "stop");
+  // c: stopped by the restart; b: the exited child, in its backoff.
+  const std::string target = GENERATE("c", "b");
+  INFO(to_string(strategy) << ", " << command << " " << target);
+  auto sup = trio(strategy, 1500ms);  // b waits 1.5 s before its restart
+  auto b = (*this)["b"], c = (*this)["c"];
+  REQUIRE(b.signal(SIGKILL));
+  REQUIRE(log.holds(4));  // "stop c": stopped for the restart
+  REQUIRE(reaches(c, process_status::stopped));
+  // Before: a start or restart ran the target at once, ahead of what it
+  // depends on; the restart undid a stop.
+  const auto h = target == "b" ? b : c;
+  const auto applied = command == "start"     ? h.start()
+                       : command == "restart" ? h.restart()
+                                              : h.stop();
+  REQUIRE(applied.wait_until(in(patience)));
+  REQUIRE(sup.wait_until(
+      [](const auto& s) {
+        return s.status == supervisor_status::running && s.restarts == 1;
+      },
+      in(patience)));
+  auto expected =
+      strategy == restart_strategy::one_for_all
+          ? strings{"stop c", "stop a", "start a", "start b", "start c"}
+          : strings{"stop c", "start b", "start c"};
+  if (command == "stop") std::erase(expected, "start " + target);
+  REQUIRE(log.holds(3 + expected.size()));
+  CHECK(log.lines_after(3) == expected);
+  CHECK(h.read()->status == (command == "stop" ? process_status::stopped
+                                               : process_status::running));
+}

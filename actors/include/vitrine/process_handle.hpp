@@ -128,6 +128,9 @@ class process_handle {
   /// stop, or stop-then-start. Each gets a ticket that the actor publishes
   /// as applied_command once it applied it; a manual start or restart does
   /// not count toward any restart intensity and resets the restart limit.
+  /// While a one_for_all or rest_for_one restart of its supervisor will
+  /// start it, start() and restart() are carried out by that restart in
+  /// spec order, and stop() (or kill()) makes the restart skip it.
   process_command start() const;
   process_command stop() const;
   process_command restart() const;
