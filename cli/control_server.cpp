@@ -88,6 +88,7 @@ void control_server::begin_stop() {
 void control_server::stop() {
   begin_stop();
   std::call_once(stopped_, [this] {
+    closing_.store(true);
     if (acceptor_.joinable()) acceptor_.join();
     for (auto& c : connections_) c.thread.join();
     connections_.clear();
@@ -106,12 +107,29 @@ void control_server::reap_finished() {
   }
 }
 
+void control_server::refuse_until_closed() {
+  // Polled: only while the run stops (its graceful stop can take a
+  // program's stop_timeout), so that a client is told at once instead of
+  // waiting in the backlog until the socket closes.
+  while (!closing_.load()) {
+    pollfd listening{listen_fd_.get(), POLLIN, 0};
+    if (::poll(&listening, 1, 50) <= 0) continue;
+    os::unique_fd client{
+        ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC)};
+    if (client.get() < 0) continue;
+    write_all(client.get(),
+              control::encode_error(
+                  "the run is stopping: this request was not carried out"),
+              clock::now() + options_.io_timeout, -1);
+  }
+}
+
 void control_server::accept_loop() {
   for (;;) {
     pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0},
                      {stop_fd_.get(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
-    if (fds[1].revents) return;
+    if (fds[1].revents) return refuse_until_closed();
     reap_finished();
     const int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) {

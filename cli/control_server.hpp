@@ -57,7 +57,8 @@ class control_server {
   control_server(const control_server&) = delete;
   control_server& operator=(const control_server&) = delete;
 
-  /// Refuses new connections and ends the waits in progress (their
+  /// Answers each new connection from now on that the run is stopping
+  /// (without reading its request) and ends the waits in progress (their
   /// clients are told the wait was abandoned); does not wait for the
   /// commands in progress, which may need the runtime's shutdown to end
   /// (a reload waiting for a program it started). Idempotent; any thread.
@@ -73,6 +74,9 @@ class control_server {
     std::atomic<bool> done{false};
   };
   void accept_loop();
+  /// After begin_stop() and until stop(): each new client is told that
+  /// the run is stopping (its request is not read).
+  void refuse_until_closed();
   void serve(int fd);
   void reap_finished();
 
@@ -84,6 +88,7 @@ class control_server {
   os::unique_fd listen_fd_;
   os::unique_fd stop_fd_;  ///< eventfd: readable once begin_stop() ran
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> closing_{false};   ///< stop() ends refuse_until_closed()
   std::list<connection> connections_;  ///< touched by the accept thread only
   std::thread acceptor_;
   std::once_flag begun_;

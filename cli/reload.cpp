@@ -345,10 +345,11 @@ namespace vitrine::cli {
 
 reload_report reload_runner::reload_now(const supervisor_handle& top,
                                         config& current) {
-  std::lock_guard lock{mutex_};
+  std::lock_guard reloading{reloading_};
   auto report = reload_config(top, current, file_, limit_);
   if (!report.rejected() && applied_) applied_(current);
-  for (auto& p : report.problems) output_.errors.push_back(p);
+  output lines;
+  for (auto& p : report.problems) lines.errors.push_back(p);
   // A stop signal is acted on during a reload: the tree may have stopped
   // under it, taking what it added with it. Said before its summary,
   // which would otherwise read as if the changes still ran.
@@ -361,13 +362,17 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
     stopped = "the tree stopped while reloading (supervisor " +
               std::string{to_string(status)} +
               "): what the reload applied stopped with it";
-    output_.notes.push_back("reload: " + stopped);
+    lines.notes.push_back("reload: " + stopped);
   }
   // A rejection's line follows its diagnostics on stderr (docs/cli.md).
   for (auto& line : report.summary())
-    (report.rejected() ? output_.errors : output_.notes).push_back(line);
-  for (auto& f : report.failures)
-    output_.errors.push_back("reload failed: " + f);
+    (report.rejected() ? lines.errors : lines.notes).push_back(line);
+  for (auto& f : report.failures) lines.errors.push_back("reload failed: " + f);
+  {
+    std::lock_guard guard{output_mutex_};
+    for (auto& l : lines.errors) output_.errors.push_back(std::move(l));
+    for (auto& l : lines.notes) output_.notes.push_back(std::move(l));
+  }
   // Not a reload that took: whoever asked for it (`vitrine reload`) is
   // told so (the run's own output said it above).
   if (!stopped.empty()) report.failures.push_back(std::move(stopped));
@@ -387,8 +392,7 @@ void reload_runner::start_if_requested(const supervisor_handle& top,
 }
 
 reload_runner::output reload_runner::take_output() {
-  std::unique_lock lock{mutex_, std::try_to_lock};
-  if (!lock) return {};  // a reload runs: its output comes when it ends
+  std::lock_guard guard{output_mutex_};  // never held for long
   return std::exchange(output_, {});
 }
 

@@ -144,7 +144,10 @@ class reload_runner {
   const std::string file_;
   const fd_limit limit_;
   const std::function<void(const config&)> applied_;
-  std::mutex mutex_;  ///< one reload at a time; guards output_
+  std::mutex reloading_;  ///< one reload at a time
+  /// Guards output_ alone, so that a reload's lines can be taken while the
+  /// next one runs (a control-socket reload queued behind it).
+  std::mutex output_mutex_;
   output output_;
   bool requested_ = false;
   std::atomic<bool> running_{false};

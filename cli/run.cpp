@@ -269,6 +269,8 @@ int run_command(const run_options& options, const node_serving* serving) {
         rt.for_each([](const process_handle& h) { h.kill(); });
       } else if (action == signal_action::redraw) {
         screen.invalidate();
+      } else if (action == signal_action::reload && stopper.joinable()) {
+        screen.note("received " + name + ": ignored, the run is stopping");
       } else if (action == signal_action::reload) {
         screen.note("received " + name + ": reloading " + options.file);
         reloads.request();

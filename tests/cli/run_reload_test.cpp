@@ -327,6 +327,69 @@ TEST_CASE("a stop during a reload is said before the reload's summary",
   CHECK(text.find(" supervisor main stopped") < note);
 }
 
+TEST_CASE(
+    "a reload's summary comes when it ends, not when a reload "
+    "queued behind it does",
+    "[cli][reload]") {
+  const auto slow = [](const std::string& name, const std::string& seconds,
+                       const std::string& startsecs_ms) {
+    return "[[program]]\nname = \"" + name + "\"\ncommand = [\"sleep\", \"" +
+           seconds + "\"]\nstartsecs_ms = " + startsecs_ms + "\n\n";
+  };
+  const auto a = program("a", "1280");
+  reload_run run{a};
+  run.running({"a"});
+  run.dir.write("run.toml", a + slow("slow1", "1281", "2000"));
+  cli_process first{{"reload"}, run.dir.file("first.out")};
+  REQUIRE(wait_for_text(run.output, " slow1 starting pid=", deadline,
+                        run.cli.pid()));
+  // Asked while the first one waits on slow1's startsecs: it waits for it.
+  run.dir.write("run.toml", a + slow("slow1", "1281", "2000") +
+                                slow("slow2", "1282", "4000"));
+  cli_process second{{"reload"}, run.dir.file("second.out")};
+  CHECK(first.wait(deadline) == std::optional<int>{0});
+  REQUIRE(wait_for_text(run.output, "reload: added 1 (slow1)", deadline,
+                        run.cli.pid()));
+  // Before: held back until the second reload ended, after slow2 ran.
+  CHECK(read_file(run.output).find(" slow2 running") == std::string::npos);
+  CHECK(second.wait(deadline) == std::optional<int>{0});
+  REQUIRE(wait_for_text(run.output, "reload: added 1 (slow2)", deadline,
+                        run.cli.pid()));
+  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
+  CHECK(run.cli.wait(deadline) == std::optional<int>{0});
+}
+
+TEST_CASE(
+    "while the run stops, a reload is refused at once and SIGHUP is "
+    "ignored, each saying so",
+    "[cli][reload]") {
+  reload_run run{
+      "[[program]]\nname = \"stubborn\"\ncommand = [\"sh\", \"-c\", "
+      "\"trap '' TERM; while :; do sleep 1; done\"]\nstartsecs_ms = "
+      "0\nstop_timeout_ms = 20000\n\n"};
+  run.running({"stubborn"});
+  std::this_thread::sleep_for(300ms);  // time for the shell's trap
+  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
+  REQUIRE(wait_for_text(run.output, "received SIGTERM: stopping", deadline,
+                        run.cli.pid()));
+  // Before: "reloading run.toml", then nothing.
+  REQUIRE(::kill(run.cli.pid(), SIGHUP) == 0);
+  CHECK(wait_for_text(run.output,
+                      "received SIGHUP: ignored, the run is stopping", deadline,
+                      run.cli.pid()));
+  // Before: the request waited in the socket's backlog until the run
+  // exited, 20 s on.
+  const auto asked = run.dir.file("reload.out");
+  cli_process reload{{"reload"}, asked};
+  CHECK(reload.wait(5s) == std::optional<int>{1});
+  INFO(read_file(asked));
+  CHECK(read_file(asked).find("the run is stopping") != std::string::npos);
+  // Again, later than the same request would come twice: kills stubborn.
+  std::this_thread::sleep_for(300ms);
+  REQUIRE(::kill(run.cli.pid(), SIGTERM) == 0);
+  CHECK(run.cli.wait(deadline) == std::optional<int>{0});
+}
+
 TEST_CASE("a program a reload added in the middle is no reorder afterwards",
           "[cli][reload]") {
   reload_run run{program("a", "1270") + program("c", "1271")};
