@@ -101,6 +101,13 @@ std::string display::status_path_problem() const {
     return "directory " + parent + ": " + std::strerror(errno);
   if (::stat(json_path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
     return json_path_ + " is a directory";
+  // The first write's steps (create, write, rename), to a name of its own
+  // beside PATH, which may still be another run's until the state
+  // directory is claimed: a directory such as /proc passes the checks
+  // above and takes no new file.
+  const std::string probe = json_path_ + ".probe." + std::to_string(::getpid());
+  if (auto error = write_file_atomic(probe, ""); !error.empty()) return error;
+  ::unlink(probe.c_str());
   return {};
 }
 

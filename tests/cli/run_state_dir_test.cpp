@@ -133,8 +133,11 @@ TEST_CASE("a run refused for its --json-status path leaves no state directory",
   temp_dir dir;
   const auto config = dir.write("run.toml", demo);
   const auto state = dir.file("state");
-  for (const std::string& bad : {std::string{"/proc/nope/status.json"},
-                                 dir.path(), dir.file("run.toml/x")}) {
+  // /proc/version: a directory that passes the access checks (as root)
+  // but takes no new file.
+  for (const std::string& bad :
+       {std::string{"/proc/nope/status.json"}, std::string{"/proc/version"},
+        dir.path(), dir.file("run.toml/x")}) {
     const auto refused = run_cli(
         {"run", "--plain", config, "--json-status", bad, "--state-dir", state});
     INFO(bad << ": " << refused.output);
