@@ -132,16 +132,17 @@ bool marked_lock(const std::string& lock_path, bool& empty) {
          std::string_view{head, sizeof head} == state_marker;
 }
 
-/// "" when `dir` may serve as a state directory: a run marked it (its lock
-/// file), or it is empty (or holds only the empty lock file of a claim
-/// cut short); else why not. A run writes config, order, lock, status and
-/// control there and removes the last two: other files of those names
-/// would be lost (`--state-dir .` in a project directory).
-std::string check_ours(const std::string& dir) {
+/// A name in `dir` that no run wrote: "" when a run marked `dir` (its lock
+/// file) or it is empty (or holds only the empty lock file of a claim cut
+/// short). `error` gets why `dir` could not be listed.
+std::string foreign_entry(const std::string& dir, std::string& error) {
   bool empty_lock = false;
   if (marked_lock(dir + "/" + std::string{lock_leaf}, empty_lock)) return {};
   DIR* listing = ::opendir(dir.c_str());
-  if (listing == nullptr) return dir + ": " + errno_text(errno);
+  if (listing == nullptr) {
+    error = dir + ": " + errno_text(errno);
+    return {};
+  }
   std::string foreign;
   while (const dirent* entry = ::readdir(listing)) {
     const std::string_view name = entry->d_name;
@@ -151,7 +152,17 @@ std::string check_ours(const std::string& dir) {
     break;
   }
   ::closedir(listing);
-  if (foreign.empty()) return {};
+  return foreign;
+}
+
+/// "" when `dir` may serve as a state directory (foreign_entry()); else
+/// why not. A run writes config, order, lock, status and control there and
+/// removes the last two: other files of those names would be lost
+/// (`--state-dir .` in a project directory).
+std::string check_ours(const std::string& dir) {
+  std::string error;
+  const std::string foreign = foreign_entry(dir, error);
+  if (!error.empty() || foreign.empty()) return error;
   return dir + " is not a vitrine state directory (it holds '" + foreign +
          "', which no vitrine run wrote, and a run would overwrite or "
          "remove its config, order, lock, status and control): refused; "
@@ -270,6 +281,16 @@ std::optional<state_dir> state_dir::open_existing(const std::string& option,
     return std::nullopt;
   }
   if (error = check_directory(dir, true); !error.empty()) return std::nullopt;
+  // Not /etc, say: a directory no run marked is no stopped run's either.
+  const std::string foreign = foreign_entry(dir, error);
+  if (!error.empty()) return std::nullopt;
+  if (!foreign.empty()) {
+    error = dir +
+            " is not a vitrine state directory (no run marked it: it "
+            "has no lock file of vitrine's, and holds '" +
+            foreign + "'; pass the --state-dir of a `vitrine run`)";
+    return std::nullopt;
+  }
   return state_dir{dir};
 }
 

@@ -127,6 +127,11 @@ TEST_CASE("a directory of other files is not taken for a state directory",
   std::string error;
   CHECK_FALSE(state_dir::claim(project.string(), error));
   CHECK(error.find("is not a vitrine state directory") != std::string::npos);
+  // Nor by the clients (status, ctl, reload, logs): before, they took it
+  // for a stopped run's (exit 4, "no vitrine run is using ...").
+  error.clear();
+  CHECK_FALSE(state_dir::open_existing(project.string(), error));
+  CHECK(error.find("is not a vitrine state directory") != std::string::npos);
   for (const char* name : {"config", "order", "lock"}) {
     std::ifstream in{project / name};
     std::string line;
@@ -138,6 +143,7 @@ TEST_CASE("a directory of other files is not taken for a state directory",
   const auto empty = root.path / "empty";
   fs::create_directory(empty);
   REQUIRE(::chmod(empty.c_str(), 0700) == 0);
+  CHECK(state_dir::open_existing(empty.string(), error));  // not started yet
   CHECK(state_dir::claim(empty.string(), error));
   const auto cut_short = root.path / "cut-short";
   fs::create_directory(cut_short);
