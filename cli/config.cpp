@@ -166,8 +166,8 @@ class translator {
       spec.restart = static_cast<restart_policy>(*v);
     // Each level is a stack frame here, in validate() and in the runtime.
     if (++depth_ > max_group_depth)
-      r.error("group", "groups nest deeper than " +
-                           std::to_string(max_group_depth) + " levels");
+      r.table_error("groups nest deeper than " +
+                    std::to_string(max_group_depth) + " levels");
     else
       read_children(r, spec);
     --depth_;
@@ -261,11 +261,15 @@ class translator {
     }
     // Programs and groups share the name space of every supervisor,
     // the running top's included.
-    if (name == options_.running_top_name && r.path() != "supervisor")
+    // The running top's (one problem: not also a duplicate of the file's
+    // [supervisor] name, which is the same one).
+    if (name == options_.running_top_name && r.path() != "supervisor") {
       r.error("name", "'" + name +
                           "' is the name of the running top supervisor (a "
                           "reload does not rename it): choose another name, "
                           "or restart vitrine");
+      return;
+    }
     const auto at = r.key_location("name");
     auto [it, fresh] = names_.emplace(name, at);
     if (!fresh)

@@ -112,6 +112,10 @@ void table_reader::error(std::string_view key, std::string message) {
   out_.add(key_location(key), qualified(key), std::move(message));
 }
 
+void table_reader::table_error(std::string message) {
+  out_.add(at_, path_, std::move(message));
+}
+
 void table_reader::wrong_type(std::string_view key, const toml::node& value,
                               std::string_view expected) {
   error(key, "expected " + std::string{expected} + ", found " +

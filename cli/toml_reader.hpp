@@ -74,6 +74,8 @@ class table_reader {
   }
 
   void error(std::string_view key, std::string message);
+  /// A problem of the table itself, at its header.
+  void table_error(std::string message);
   void wrong_type(std::string_view key, const toml::node& value,
                   std::string_view expected);
 
