@@ -84,8 +84,10 @@ TEST_CASE("status refuses a FIFO in the status table's place at once",
   temp_dir dir;
   const auto state = dir.file("state");
   REQUIRE(::mkdir(state.c_str(), 0700) == 0);
+  // A stopped run's directory (its lock file marks it), where someone put
+  // a FIFO. It waited for a writer forever before.
+  dir.write("state/lock", "vitrine state directory\n1\n");
   REQUIRE(::mkfifo((state + "/status").c_str(), 0600) == 0);
-  // It waited for a writer forever before.
   const auto output = dir.file("status.out");
   cli_process status{{"status", "--state-dir", state}, output};
   CHECK(status.wait(20s) == std::optional<int>{1});
