@@ -58,15 +58,15 @@ caf::behavior supervisor_actor::make_behavior() {
         enqueue_operation(change_children(std::move(request)));
       },
       [this](command_atom, std::uint64_t ticket, int kind) {
-        applied_ticket_ = std::max(applied_ticket_, ticket);
-        const std::uint64_t before = current_.version;
-        if (static_cast<command_kind>(kind) == command_kind::stop)
-          enqueue_operation(stop_all(false, [](bool) {}));
-        else
-          enqueue_operation(start_all([](bool) {}));
-        // Queued behind another operation: the ticket is visible now.
-        if (current_.version == before) publish(current_.status);
+        on_command(ticket, kind);
       },
+      // The parent's group restart will start us in our turn; ends with
+      // that start, or a deny 0 (the parent stops: nothing starts us).
+      [this](hold_atom) {
+        held_ = true;
+        skip_held_start_ = false;
+      },
+      [this](deny_atom, std::uint64_t) { held_ = skip_held_start_ = false; },
       [this](intensity_atom, std::uint64_t ticket, unsigned intensity,
              std::int64_t period_ms) {
         applied_ticket_ = std::max(applied_ticket_, ticket);
@@ -126,6 +126,22 @@ caf::behavior supervisor_actor::make_behavior() {
       },
       [this](caf::get_atom) { return current_; },
   };
+}
+
+void supervisor_actor::on_command(std::uint64_t ticket, int kind) {
+  applied_ticket_ = std::max(applied_ticket_, ticket);
+  const std::uint64_t before = current_.version;
+  const bool stop = static_cast<command_kind>(kind) == command_kind::stop;
+  // Held by the parent's group restart, the latest command says whether
+  // that restart's start of us, in spec order, is carried out: a start now
+  // would run our children ahead of the siblings they depend on.
+  if (held_) skip_held_start_ = stop;
+  if (stop)
+    enqueue_operation(stop_all(false, [](bool) {}));
+  else if (!held_)
+    enqueue_operation(start_all([](bool) {}));
+  // Queued behind another operation, or held: the ticket is visible now.
+  if (current_.version == before) publish(current_.status);
 }
 
 void supervisor_actor::on_exit() {

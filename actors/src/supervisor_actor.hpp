@@ -9,6 +9,9 @@
 //   shutdown              like stop, then quit; replies first
 //   command, ticket, kind from a handle (start or stop), published as
 //                         applied_command
+//   hold                  the parent's group restart will start us in our
+//                         turn: a handle's start waits for it (on_command)
+//   deny, 0               the parent stops: the hold ends
 //   shutdown, true        like shutdown, and forget every process and
 //                         supervisor of the tree (a removed child)
 //   add_child, spec       (process_spec or supervisor_spec) add a child at the

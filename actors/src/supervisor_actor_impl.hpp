@@ -150,6 +150,8 @@ class supervisor_actor final : public caf::event_based_actor {
   using done_fn = std::function<void(bool)>;
 
   caf::result<std::uint64_t> start_with_reply(const std::stop_token& cancel);
+  /// A start or stop from a handle (command_kind), with its ticket.
+  void on_command(std::uint64_t ticket, int kind);
 
   caf::result<caf::ok_atom> stop_with_reply(bool quit_after,
                                             bool forget = false);
@@ -270,6 +272,11 @@ class supervisor_actor final : public caf::event_based_actor {
   bool was_failed_ = false;  ///< when the running stop began
   /// From fail() until its stop has ended and the parent was told.
   bool failing_ = false;
+  /// A group restart of the parent will start us in our turn (hold):
+  /// a handle's start meanwhile is left to that start; after a handle's
+  /// stop, that start skips us (skip_held_start_). See on_command.
+  bool held_ = false;
+  bool skip_held_start_ = false;
   /// Starts by the parent that our failure cut short: answered after the
   /// report (see start_with_reply).
   std::vector<

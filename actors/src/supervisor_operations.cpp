@@ -53,9 +53,9 @@ void supervisor_actor::stop_restarts_of_children() {
   // A child waiting out its backoff, its restart granted, would be spawned
   // before its stop step comes (a sibling's stop can take stop_timeout):
   // stopped now. Messages to it stay in order, so a grant or hold sent
-  // earlier is called off too.
+  // earlier is called off too (a child supervisor only ends its hold).
   for (const auto& c : children_)
-    if (!c.is_supervisor()) send(c.actor, deny_atom::value, std::uint64_t{0});
+    send(c.actor, deny_atom::value, std::uint64_t{0});
 }
 
 void supervisor_actor::announce_shutdown() {
@@ -205,6 +205,10 @@ bool supervisor_actor::request_start(std::size_t i, bool fresh,
 
 caf::result<std::uint64_t> supervisor_actor::start_with_reply(
     const std::stop_token& cancel) {
+  held_ = false;
+  // A stop from a handle while the parent's restart held us: we stay
+  // stopped, as if that command had come after this start.
+  if (std::exchange(skip_held_start_, false)) return current_.version;
   auto promise = make_response_promise<std::uint64_t>();
   auto op = start_all([this, promise, before = current_.version](bool) mutable {
     // Failed while starting: answered once the parent has our report, so

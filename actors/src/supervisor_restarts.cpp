@@ -119,12 +119,11 @@ operation supervisor_actor::restart_from(std::size_t from,
   op.delays = delays;
   op.begin = [this, from, delays](std::vector<step>& steps) {
     publish(supervisor_status::restarting);
-    // Each process this restart starts waits for its turn: a handle's
+    // Each child this restart starts waits for its turn: a handle's
     // start or restart meanwhile would run it ahead of the children it
     // depends on (OTP serves restart_child after the restart).
     for (std::size_t j = from; j < children_.size(); ++j)
-      if (const auto& c = children_[j];
-          !c.temporary && c.autostart && !c.is_supervisor())
+      if (const auto& c = children_[j]; !c.temporary && c.autostart)
         send(c.actor, hold_atom::value);
     auto exited = [&](std::size_t j) {
       return std::any_of(delays.begin(), delays.end(),

@@ -343,3 +343,44 @@ TEST_CASE_METHOD(fixture,
   CHECK(h.read()->status == (command == "stop" ? process_status::stopped
                                                : process_status::running));
 }
+
+TEST_CASE_METHOD(fixture,
+                 "a start command to a child supervisor that a group restart "
+                 "holds is carried out by that restart, in spec order; a "
+                 "stop command makes it skip the child supervisor",
+                 "[otp][order]") {
+  const auto strategy =
+      GENERATE(restart_strategy::one_for_all, restart_strategy::rest_for_one);
+  const std::string command = GENERATE("start", "stop");
+  INFO(to_string(strategy) << ", " << command << " inner");
+  auto b = log.child("b");
+  b.backoff.min = 1500ms;  // b waits 1.5 s before its restart
+  auto sup = rt.supervise(
+      tree("top", strategy,
+           {log.child("a"), b,
+            tree("inner", restart_strategy::one_for_one, {log.child("c")})}));
+  REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
+  REQUIRE(log.holds(3));
+  const auto inner = rt.find_supervisor("inner");
+  REQUIRE((*this)["b"].signal(SIGKILL));
+  REQUIRE(log.holds(4));  // "stop c": inner stopped for the restart
+  REQUIRE(inner.wait_for_status(supervisor_status::stopped, in(patience)));
+  // Before: a start ran inner (and c) at once, ahead of b.
+  const auto applied = command == "start" ? inner.start() : inner.stop();
+  REQUIRE(applied.wait_until(in(patience)));
+  REQUIRE(sup.wait_until(
+      [](const auto& s) {
+        return s.status == supervisor_status::running && s.restarts == 1;
+      },
+      in(patience)));
+  auto expected =
+      strategy == restart_strategy::one_for_all
+          ? strings{"stop c", "stop a", "start a", "start b", "start c"}
+          : strings{"stop c", "start b", "start c"};
+  if (command == "stop") std::erase(expected, "start c");
+  REQUIRE(log.holds(3 + expected.size()));
+  CHECK(log.lines_after(3) == expected);
+  CHECK(inner.read()->status == (command == "stop"
+                                     ? supervisor_status::stopped
+                                     : supervisor_status::running));
+}
