@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <string_view>
+
 #include "control_protocol.hpp"
 #include "vitrine/core/process_state.hpp"
 
@@ -44,5 +46,24 @@ inline bool command_settled(control::verb command, pid_t before,
       return false;
   }
 }
+
+/// Whether a command to the process applied after the one with `ticket`
+/// (another client's) has settled it instead: the effect awaited may never
+/// come (a stop cancels a restart's start; a start undoes a stop), so the
+/// wait ends once the process is neither starting nor stopping. Tickets are
+/// taken before their commands are sent, so two commands sent at the same
+/// moment may be applied out of ticket order: then the one applied last is
+/// taken for overtaken.
+inline bool overtaken(std::uint64_t ticket,
+                      const core::process_state& s) noexcept {
+  return s.applied_command > ticket &&
+         s.status != core::process_status::starting &&
+         s.status != core::process_status::stopping;
+}
+
+/// What a failed command's message adds when overtaken(): why its effect
+/// was not seen.
+inline constexpr std::string_view overtaken_note =
+    "another command to it was applied meanwhile";
 
 }  // namespace vitrine::cli

@@ -70,17 +70,23 @@ bool supervisor_done(verb command, const core::supervisor_state& s) {
          s.status == supervisor_status::stopped;
 }
 
-/// Fills `out.ok` / `out.error` from the state reached.
-void judge_process(verb command, const core::process_state& s,
-                   control::result& out) {
-  out.ok = command == verb::stop || s.status == process_status::running ||
-           s.status == process_status::exited;
+/// Fills `out.ok` / `out.error` from the state reached by the command
+/// with `ticket`.
+void judge_process(verb command, std::uint64_t ticket,
+                   const core::process_state& s, control::result& out) {
+  const bool at_rest = s.status == process_status::stopped ||
+                       s.status == process_status::exited ||
+                       s.status == process_status::failed;
+  out.ok = command == verb::stop ? at_rest
+                                 : s.status == process_status::running ||
+                                       s.status == process_status::exited;
   if (out.ok) return;
   out.error = "is " + std::string{core::to_string(s.status)};
   if (!s.spawn_error().empty())
     out.error += ": " + std::string{s.spawn_error()};
   else if (s.last_exit.how != core::termination::kind::none)
     out.error += " (last exit: " + core::describe(s.last_exit) + ")";
+  if (overtaken(ticket, s)) out.error += "; " + std::string{overtaken_note};
 }
 
 /// Sends the command of `request` to `t`.
@@ -170,7 +176,8 @@ bool await(const control_context& context, const control::request& request,
       removed = !same_process(context.rt.find(t.name), t.process);
       return removed || t.process_cmd.wait_until(
                             [&](const core::process_state& s) {
-                              return command_settled(t.awaited, t.old_pid, s);
+                              return command_settled(t.awaited, t.old_pid, s) ||
+                                     overtaken(t.process_cmd.ticket(), s);
                             },
                             until);
     });
@@ -182,7 +189,9 @@ bool await(const control_context& context, const control::request& request,
           "was seen";
       return true;
     }
-    if (*done) judge_process(request.command, *t.process.read(), out);
+    if (*done)
+      judge_process(request.command, t.process_cmd.ticket(), *t.process.read(),
+                    out);
   } else {
     auto phase =
         request.command == verb::restart ? verb::stop : request.command;

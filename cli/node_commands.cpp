@@ -171,6 +171,17 @@ int status_command(const remote_flags& f, bool json,
 
 /// One program's line, as the local ctl prints it: "api: running pid=42",
 /// with `before` ("sent; ") and `after` (" (not confirmed)") around it.
+/// Whether a process in `status` shows the effect of `verb` (start, stop,
+/// restart) once its wait ended: at rest after a stop, up (or ended for
+/// good) after a start or restart.
+bool effect_seen(std::string_view verb, core::process_status status) {
+  using core::process_status;
+  if (verb == "stop")
+    return status == process_status::stopped ||
+           status == process_status::exited || status == process_status::failed;
+  return status == process_status::running || status == process_status::exited;
+}
+
 void print_line(const process_handle& h, const core::process_state& s,
                 std::string_view before, std::string_view after) {
   std::cout << terminal_safe(h.name()) << ": " << before << to_string(s.status);
@@ -264,7 +275,8 @@ int ctl_command(const remote_flags& f, const std::string& verb,
                    [&](const core::process_state& s) {
                      if (s.status == process_status::unknown) return true;
                      return s.applied_command >= cmd.ticket() &&
-                            (no_wait || command_settled(awaited, before, s));
+                            (no_wait || command_settled(awaited, before, s) ||
+                             overtaken(cmd.ticket(), s));
                    },
                    deadline);
     const auto now = *h.read();
@@ -272,8 +284,13 @@ int ctl_command(const remote_flags& f, const std::string& verb,
     // whatever the node did.
     const bool node_lost = now.status == process_status::unknown;
     const bool applied = ended && !node_lost;
+    const bool ok = effect_seen(verb, now.status);
+    const bool note =
+        applied && !no_wait && !ok && overtaken(cmd.ticket(), now);
     print_line(h, now, no_wait ? "sent; " : "",
-               applied ? "" : " (not confirmed)");
+               !applied ? " (not confirmed)"
+               : note   ? " (" + std::string{overtaken_note} + ")"
+                        : std::string{});
     if (node_lost && !lost) {
       const auto why = node.last_error();
       std::cerr << "vitrine: lost the node at " << terminal_safe(f.endpoint)
@@ -283,10 +300,6 @@ int ctl_command(const remote_flags& f, const std::string& verb,
     lost = lost || node_lost;
     timed_out = timed_out || !ended;
     if (no_wait || !applied || node_lost) continue;
-    const auto status = now.status;
-    const bool ok = status == process_status::exited ||
-                    (verb == "stop" ? status != process_status::unknown
-                                    : status == process_status::running);
     failed = failed || !ok;
   }
   return timed_out ? exit_ctl_timeout : failed || lost ? 1 : 0;

@@ -1,11 +1,13 @@
 // What `vitrine ctl` waits for when a command meets another one under way:
 // a start sent while a stop is still waiting out its stop_timeout is a
 // start once the child is reaped (its own `stopped` is not the answer); a
-// program a reload removes meanwhile ends the wait at once.
+// program a reload removes meanwhile ends the wait at once; a command
+// another client's overtakes ends it once that one settled the program.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <future>
 #include <string>
 
 #include "cli_driver.hpp"
@@ -65,5 +67,32 @@ TEST_CASE("ctl restart of a program a reload removes ends when it is gone",
   INFO(restart.output);
   CHECK(restart.code == 1);
   CHECK(contains(restart.output, "was removed from the run"));
+  CHECK(took < 10s);
+}
+
+TEST_CASE(
+    "ctl restart overtaken by another client's stop fails once the "
+    "program is stopped, and says why",
+    "[cli][ctl]") {
+  live_run run{stubborn_config};
+  run.wait_status("stubborn", "running");
+  // The restart waits for a new child; the stop (1.5 s: it ignores
+  // SIGTERM) calls that start off. Before, the restart waited out its 20 s
+  // and reported a timeout.
+  auto restart = std::async(std::launch::async, [&run] {
+    return run.cli({"ctl", "restart", "stubborn", "--timeout", "20"});
+  });
+  run.wait_status("stubborn", "stopping");
+  const auto begin = std::chrono::steady_clock::now();
+  const auto stop = run.cli({"ctl", "stop", "stubborn"});
+  INFO(stop.output);
+  CHECK(stop.code == 0);
+  const auto restarted = restart.get();
+  const auto took = std::chrono::steady_clock::now() - begin;
+  INFO(restarted.output);
+  CHECK(restarted.code == 1);
+  CHECK(contains(restarted.output, "stubborn: FAILED: is stopped"));
+  CHECK(contains(restarted.output,
+                 "; another command to it was applied meanwhile"));
   CHECK(took < 10s);
 }
