@@ -203,6 +203,7 @@ int process_actor::on_signal(int sig) {
 
 caf::result<caf::ok_atom> process_actor::on_shutdown() {
   count();
+  restart_when_stopped_ = false;  // as on_stop: the latest word
   quit_when_stopped_ = true;
   return stop();
 }

@@ -147,10 +147,11 @@ class process_actor final : public caf::event_based_actor {
   void deliver_pending_starts();
 
   /// Whether a supervisor's start of this process is over in `status`:
-  /// not while it starts, nor (start_until_running_) in a backoff before a
-  /// retry.
+  /// not while it starts, nor while a handle's restart (or a start sent
+  /// while stopping) will start it again once reaped, nor
+  /// (start_until_running_) in a backoff before a retry.
   bool start_ended(process_status status) const noexcept {
-    return status != process_status::starting &&
+    return status != process_status::starting && !restart_when_stopped_ &&
            (status != process_status::backoff || !start_until_running_);
   }
 

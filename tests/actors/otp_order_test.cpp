@@ -2,6 +2,7 @@
 // themselves, and how restarts are counted (one per event). See
 // /docs/design.md "Supervision" and OTP's supervisor manual.
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "otp_support.hpp"
 
@@ -382,4 +383,42 @@ TEST_CASE_METHOD(fixture,
   CHECK(inner.read()->status == (command == "stop"
                                      ? supervisor_status::stopped
                                      : supervisor_status::running));
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a restart command during a child's turn in its "
+                 "supervisor's start: the next child starts once the new "
+                 "run is up",
+                 "[otp][order]") {
+  const auto strategy =
+      GENERATE(restart_strategy::one_for_all, restart_strategy::rest_for_one);
+  INFO(to_string(strategy));
+  // a is ready (and logs "start a") 1 s after each spawn.
+  auto a = log.child("a");
+  a.launch.argv.back() = "sleep 1; " + a.launch.argv.back();
+  auto sup =
+      rt.supervise(tree("slow", strategy, {a, log.child("b"), log.child("c")}));
+  REQUIRE(log.holds(3));
+  const auto ha = (*this)["a"];
+  const auto first = *ha.read();
+  // a's exit restarts the tree; during a's 1 s turn a handle restarts it.
+  REQUIRE(ha.signal(SIGKILL));
+  REQUIRE(ha.wait_until(
+      [&](const auto& s) {
+        return s.status == process_status::starting && s.pid != first.pid;
+      },
+      in(patience)));
+  std::this_thread::sleep_for(300ms);
+  REQUIRE(ha.restart().wait_until(in(patience)));
+  REQUIRE(sup.wait_until(
+      [](const auto& s) {
+        return s.status == supervisor_status::running && s.restarts == 1;
+      },
+      in(patience)));
+  // Before: the stop of a ended its turn; b started while a started again,
+  // and the tree said `running` before a was.
+  CHECK(ha.read()->status == process_status::running);
+  REQUIRE(log.holds(8));
+  CHECK(log.lines_after(3) ==
+        strings{"stop c", "stop b", "start a", "start b", "start c"});
 }

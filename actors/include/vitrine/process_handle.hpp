@@ -130,7 +130,9 @@ class process_handle {
   /// not count toward any restart intensity and resets the restart limit.
   /// While a one_for_all or rest_for_one restart of its supervisor will
   /// start it, start() and restart() are carried out by that restart in
-  /// spec order, and stop() (or kill()) makes the restart skip it.
+  /// spec order, and stop() (or kill()) makes the restart skip it. A
+  /// restart() during its own turn in a start of its supervisor makes the
+  /// next child wait for the new run.
   process_command start() const;
   process_command stop() const;
   process_command restart() const;
