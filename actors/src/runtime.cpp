@@ -109,6 +109,7 @@ struct runtime::impl {
   // shutdown(), after io (the guardian's watcher) has stopped.
   std::unique_ptr<os::cgroup_tree> cgroups = os::cgroup_tree::detect();
   std::unique_ptr<os::guardian> guardian;
+  std::unique_ptr<os::subreaper_scope> adoption;  // with reaper
   std::unique_ptr<os::orphan_reaper> reaper;
   registry_type registry;
   supervisor_registry_type supervisors;
@@ -129,8 +130,13 @@ struct runtime::impl {
 
   void start(caf::actor_system& sys) {
     system = &sys;
-    if (options.subreaper && os::become_subreaper())
-      reaper = std::make_unique<os::orphan_reaper>();
+    if (options.subreaper) {
+      adoption = std::make_unique<os::subreaper_scope>();
+      if (*adoption)
+        reaper = std::make_unique<os::orphan_reaper>();
+      else
+        adoption.reset();
+    }
     guardian = std::make_unique<os::guardian>(cgroups ? cgroups->root() : "");
     guardian->watch(io);
     caf::actor directory = reads.spawn_directory(sys);
@@ -268,6 +274,11 @@ void runtime::shutdown() {
     // Setsid daemons of our programs (another subreaper runtime in this
     // process may own some: then they are left to the last one).
     if (impl_->reaper->sole_user()) os::orphan_reaper::kill_adopted();
+    // The last runtime that adopted gives the attribute back: later
+    // orphans of the host go to init, not to a process nobody reaps for.
+    // Those that died meanwhile are reaped before the reaper goes.
+    impl_->adoption.reset();
+    os::orphan_reaper::reap_now();
     impl_->reaper.reset();
   }
   if (impl_->status_table) impl_->status_table->close();

@@ -4,12 +4,54 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <mutex>
+
 #include "vitrine/os/process_scan.hpp"
 
 namespace vitrine::os {
 
 bool become_subreaper() noexcept {
   return ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0;
+}
+
+bool is_subreaper() noexcept {
+  int flag = 0;
+  return ::prctl(PR_GET_CHILD_SUBREAPER, &flag, 0, 0, 0) == 0 && flag != 0;
+}
+
+namespace {
+
+struct adoption_state {
+  std::mutex mutex;
+  int scopes = 0;
+  bool clear_at_end = false;  ///< the first scope found the attribute clear
+};
+
+adoption_state& adoption() {
+  static adoption_state state;
+  return state;
+}
+
+}  // namespace
+
+subreaper_scope::subreaper_scope() noexcept {
+  auto& a = adoption();
+  std::lock_guard lock(a.mutex);
+  if (a.scopes == 0) {
+    const bool was = is_subreaper();
+    if (!become_subreaper()) return;
+    a.clear_at_end = !was;
+  }
+  ++a.scopes;
+  active_ = true;
+}
+
+subreaper_scope::~subreaper_scope() {
+  if (!active_) return;
+  auto& a = adoption();
+  std::lock_guard lock(a.mutex);
+  if (--a.scopes == 0 && a.clear_at_end)
+    ::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 }
 
 std::size_t reap_orphans(const std::function<bool(pid_t)>& should_reap) {

@@ -1,12 +1,18 @@
 // The runtime facade: supervise, read lock-free, stop, history, validation.
 #include "vitrine/runtime.hpp"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <thread>
 
 #include "test_support.hpp"
+#include "vitrine/os/process_scan.hpp"
+#include "vitrine/os/subreaper.hpp"
 
 using namespace vitrine;
 using namespace vitrine::test;
@@ -187,4 +193,50 @@ TEST_CASE("shutdown is idempotent and later commands report failure",
   CHECK_FALSE(h.start());
   CHECK_FALSE(h.stop());
   CHECK_THROWS_AS(rt.supervise(sh("late", "true")), std::runtime_error);
+}
+
+TEST_CASE(
+    "the last runtime with subreaper gives the attribute back: the "
+    "host's later orphans are not adopted by a host nobody reaps for",
+    "[runtime][orphans]") {
+  REQUIRE_FALSE(os::is_subreaper());
+  runtime_options options;
+  options.subreaper = true;
+  {
+    runtime first{options};
+    CHECK(os::is_subreaper());
+    { runtime second{options}; }
+    CHECK(os::is_subreaper());  // the first one still adopts
+  }
+  // Before: the host stayed a subreaper, its SIGCHLD back at the default,
+  // and every orphan of its descendants became its zombie for good.
+  CHECK_FALSE(os::is_subreaper());
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {  // async-signal-safe calls only
+    const pid_t grandchild = ::fork();
+    if (grandchild == 0) {
+      ::pause();
+      ::_exit(0);
+    }
+    const bool told = ::write(fds[1], &grandchild, sizeof grandchild) ==
+                      static_cast<ssize_t>(sizeof grandchild);
+    ::_exit(told && grandchild > 0 ? 0 : 1);
+  }
+  ::close(fds[1]);
+  pid_t grandchild = 0;
+  const bool read_it = ::read(fds[0], &grandchild, sizeof grandchild) ==
+                       static_cast<ssize_t>(sizeof grandchild);
+  ::close(fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(read_it);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  const auto entry = os::read_proc_entry(grandchild);  // the child has exited
+  ::kill(grandchild, SIGKILL);
+  REQUIRE(entry);
+  CHECK(entry->ppid != ::getpid());
 }

@@ -90,7 +90,11 @@ struct runtime_options {
   /// os::orphan_reaper: a SIGCHLD handler that chains to the previous one,
   /// and a thread that sleeps until it fires). At shutdown every child
   /// still alive that is not owned is SIGKILLed and reaped: adopted
-  /// orphans, and the host's own children not registered as owned.
+  /// orphans, and the host's own children not registered as owned. The
+  /// shutdown of the last runtime with this on gives the host back as it
+  /// was: no longer a subreaper (unless it was one before the first), its
+  /// SIGCHLD handler restored; the reaper's wake-up pipe (2 fds) stays
+  /// open until the process ends (a signal handler may still write to it).
   /// @warning with this on, any child of the host that vitrine did not
   /// launch is reaped too (its status is lost to the host) unless the host
   /// registers it with os::register_owned_child(); a host that installs its
