@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "runner_subcommands.hpp"
 #include "text_escape.hpp"
 
 namespace vitrine::cli {
@@ -45,6 +46,9 @@ CLI::Option* add_tls(CLI::App* cmd, remote_flags& f, const char* whose) {
                               "TLS: its private key (PEM, not encrypted)");
   auto* ca = cmd->add_option(
       "--tls-ca", f.tls_ca, "TLS: the CA the peer's certificate must chain to");
+  // An empty path (an unset shell variable) is refused: read as "no
+  // certificate", it turned TLS off without a word.
+  for (auto* path : {cert, key, ca}) path->check(non_empty_path);
   cert->needs(key)->needs(ca);
   key->needs(cert)->needs(ca);
   ca->needs(cert)->needs(key);

@@ -412,6 +412,23 @@ TEST_CASE("TLS flags: partial sets, --insecure with them, bad files",
   CHECK(partial_status.code == 2);
   CHECK(partial_status.output.find("--tls-ca requires") != std::string::npos);
 
+  // An empty path (an unset variable) in any of the three: before, an
+  // empty certificate served (or connected) without TLS, exit 0.
+  for (int empty = 0; empty < 3; ++empty) {
+    auto flags = tls_flags(pki.node_cert, pki.node_key, pki.ca);
+    flags[2 * empty + 1].clear();
+    INFO("empty " << flags[2 * empty]);
+    auto node = run_cli(
+        std::vector<std::string>{"node", config, "--listen", "127.0.0.1:0"} +
+        flags);
+    CHECK(node.code == 2);
+    CHECK(node.output.find("the path must not be empty") != std::string::npos);
+    auto watch = run_cli(std::vector<std::string>{
+                             "watch", "--node", "127.0.0.1:1", "--count", "1"} +
+                         flags);
+    CHECK(watch.code == 2);
+  }
+
   auto both = run_cli(std::vector<std::string>{"node", config, "--listen",
                                                "0.0.0.0:0", "--insecure"} +
                       tls_flags(pki.node_cert, pki.node_key, pki.ca));
