@@ -255,16 +255,29 @@ int ctl_command(const remote_flags& f, const std::string& verb,
   if (!found) return 1;
   const auto& targets = *found;
   if (sig) return signal_programs(node, targets, *sig, timeout);
-  const auto deadline = clock_type::now() + timeout;
-  bool timed_out = false, failed = false, lost = false;
+  // Every command is sent first, then each effect awaited, as the local
+  // ctl does (before, a later NAME's command went out only once the one
+  // before it settled: a slow stop held it until --timeout ran out).
+  struct sent_command {
+    process_handle h;
+    pid_t before;
+    control::verb awaited;
+    process_command cmd;
+  };
+  std::vector<sent_command> sent;
+  sent.reserve(targets.size());
   for (const auto& h : targets) {
     const auto sent_in = *h.read();
-    const pid_t before = sent_in.pid;
-    const auto awaited =
-        awaited_as(*control::verb_from_string(verb), sent_in.status);
-    auto cmd = verb == "start"  ? h.start()
-               : verb == "stop" ? h.stop()
-                                : h.restart();
+    sent.push_back(
+        {h, sent_in.pid,
+         awaited_as(*control::verb_from_string(verb), sent_in.status),
+         verb == "start"  ? h.start()
+         : verb == "stop" ? h.stop()
+                          : h.restart()});
+  }
+  const auto deadline = clock_type::now() + timeout;
+  bool timed_out = false, failed = false, lost = false;
+  for (const auto& [h, before, awaited, cmd] : sent) {
     using core::process_status;
     // --no-wait: once the node applied it (its effect may follow later).
     // The node lost (`unknown`) ends the wait too, applied or not: a

@@ -1,7 +1,8 @@
 // `status --node` and --timeout-ms against a node that does not answer, on
 // loopback: a real `vitrine node` stopped with SIGSTOP (the kernel still
 // accepts connections into its backlog) for less, then for more, than the
-// timeout; and a port that answers something else and closes.
+// timeout; a port that answers something else and closes; and ctl --node
+// against a stop that takes long.
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -24,16 +26,19 @@ using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 using vitrine::test::run_cli;
 
-/// `vitrine node` serving one program on a free loopback port.
+/// `vitrine node` serving `web` (and the programs `more` adds, which
+/// should name `token` in their command) on a free loopback port.
 struct stoppable_node {
-  stoppable_node()
+  explicit stoppable_node(
+      const std::function<std::string(const std::string& token)>& more = {})
       : token(vitrine::test::unique_token()),
         log(dir.file("node.out")),
         node({"node",
               dir.write("node.toml",
                         "[[program]]\nname = \"web\"\ncommand = [\"sleep\", "
                         "\"1000." +
-                            token + "\"]\nstartsecs_ms = 0\n"),
+                            token + "\"]\nstartsecs_ms = 0\n" +
+                            (more ? more(token) : "")),
               "--listen", "127.0.0.1:0", "--plain"},
              log) {
     const std::string prefix = "serving on 127.0.0.1:";
@@ -161,4 +166,28 @@ TEST_CASE("a port that answers something else and closes is no vitrine node",
   CHECK(status.output.find("unreachable: no vitrine node answered") !=
         std::string::npos);
   CHECK(took < 4.0);  // an answer, not the timeout
+}
+
+TEST_CASE(
+    "ctl --node sends every command first: a slow stop does not hold "
+    "the next NAME's back",
+    "[cli][remote][ctl]") {
+  // stubborn ignores SIGTERM: its stop waits out stop_timeout_ms.
+  stoppable_node n{[](const std::string& token) {
+    return "[[program]]\nname = \"stubborn\"\ncommand = \": 1001." + token +
+           "; trap '' TERM; while :; do sleep 1; done\"\n"
+           "stop_timeout_ms = 4000\nstartsecs_ms = 0\n";
+  }};
+  const auto before = run_cli({"status", "--node", n.endpoint, "web"});
+  REQUIRE(before.code == 0);
+  const auto r = run_cli({"ctl", "--node", n.endpoint, "restart", "stubborn",
+                          "web", "--timeout", "1"});
+  INFO(r.output);
+  // Before: web's restart went out when stubborn's wait gave up, and its
+  // line read "(not confirmed)" with the old pid.
+  CHECK(r.code == 5);
+  CHECK(r.output.find("stubborn: stopping pid=") != std::string::npos);
+  const auto web_line = r.output.substr(r.output.find("web: "));
+  CHECK(web_line.starts_with("web: running pid="));
+  CHECK(web_line.find("not confirmed") == std::string::npos);
 }

@@ -18,7 +18,8 @@
 // child in reverse start order, waits for each to be reaped, and stops the
 // I/O thread: it returns within the sum of the stop timeouts, also while
 // another thread's supervise() is starting a tree (that start is
-// cancelled: supervise() returns a handle to the stopped tree, or throws
+// cancelled: supervise() returns a handle to the tree, which is stopping
+// or stopped (shutdown() returns once it is stopped), or throws
 // std::runtime_error if the tree was not added yet). Mirrors of nodes
 // (connect()) first pass on the commands their handles sent: the node's
 // answers are awaited at most connect_options::command_timeout plus one
