@@ -29,6 +29,12 @@ client_subcommands::client_subcommands(CLI::App& app) {
       "ctl",
       "start, stop, restart or signal programs of a running `vitrine run`");
   ctl_->require_subcommand(1);
+  // Also before the verb (`ctl --state-dir DIR restart api`), as a user
+  // writes them: the verb's own take the same values.
+  ctl_->add_option("--state-dir", ctl_options_.state_dir, "state directory")
+      ->check(non_empty_path);
+  ctl_->add_option("--timeout", ctl_options_.timeout_s,
+                   "as the verb's --timeout (default 30)");
   for (const char* verb : {"start", "stop", "restart", "signal"}) {
     const bool signal = std::string_view{verb} == "signal";
     auto* sub = ctl_->add_subcommand(

@@ -378,3 +378,19 @@ TEST_CASE(
   CHECK(b < d);
   CHECK(some.output.find("\nc ") == std::string::npos);
 }
+
+TEST_CASE("ctl takes --state-dir and --timeout before the verb too",
+          "[cli][ctl]") {
+  live_run run{demo};
+  const auto before = run.wait_status("api", "running");
+  // Before: "The following arguments were not expected", exit 2.
+  const auto restarted = run_cli(
+      {"ctl", "--state-dir", run.state(), "--timeout", "20", "restart", "api"});
+  INFO(restarted.output);
+  CHECK(restarted.code == 0);
+  CHECK(contains(restarted.output, "api: running pid="));
+  CHECK(run.wait_status("api", "running").pid != before.pid);
+  const auto empty = run_cli({"ctl", "--state-dir", "", "stop", "api"});
+  CHECK(empty.code == 2);
+  CHECK(contains(empty.output, "the path must not be empty"));
+}
