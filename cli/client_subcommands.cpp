@@ -10,6 +10,9 @@ namespace vitrine::cli {
 client_subcommands::client_subcommands(CLI::App& app) {
   status_ = app.add_subcommand(
       "status", "show the states a running `vitrine run` publishes");
+  status_->footer(
+      "For a remote node: vitrine status --node HOST:PORT --help "
+      "(docs/cli.md, Remote nodes)");
   status_->add_option("names", status_options_.names,
                       "processes or supervisors (default: all)");
   // An empty path (an unset shell variable) is refused, not read as "no
@@ -29,6 +32,9 @@ client_subcommands::client_subcommands(CLI::App& app) {
       "ctl",
       "start, stop, restart or signal programs of a running `vitrine run`");
   ctl_->require_subcommand(1);
+  ctl_->footer(
+      "For a remote node: vitrine ctl --node HOST:PORT --help "
+      "(docs/cli.md, Remote nodes)");
   // Also before the verb (`ctl --state-dir DIR restart api`), as a user
   // writes them: the verb's own take the same values.
   ctl_->add_option("--state-dir", ctl_options_.state_dir, "state directory")
