@@ -3,6 +3,8 @@
 #include "remote_spec.hpp"
 
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
 #include "vitrine/runtime.hpp"
 
@@ -30,10 +32,12 @@ os::stdio_target stdio_from_wire(const wire_stdio& w) {
 
 class wire_checker {
  public:
-  explicit wire_checker(std::vector<spec_problem>& out) : out_(out) {}
+  /// Fields are named as validate() names them: "NAME.field".
+  wire_checker(std::vector<spec_problem>& out, std::string_view name)
+      : out_(out), prefix_(spec_field_prefix(name)) {}
 
-  void add(std::string field, std::string message) {
-    out_.push_back({std::move(field), std::move(message)});
+  void add(const std::string& field, std::string message) {
+    out_.push_back({prefix_ + field, std::move(message)});
   }
   void count(const char* field, std::size_t n, std::size_t limit) {
     if (n > limit)
@@ -54,6 +58,7 @@ class wire_checker {
 
  private:
   std::vector<spec_problem>& out_;
+  std::string prefix_;
 };
 
 }  // namespace
@@ -66,7 +71,7 @@ std::vector<spec_problem> spec_to_wire(const process_spec& spec,
   // killed): it describes the controller's machine, not the node's.
   if (l.cgroup_killed)
     refused.push_back(
-        {"launch.cgroup_killed",
+        {spec_field_prefix(spec.name) + "launch.cgroup_killed",
          "cannot cross to a node: it records this machine's cgroup state"});
   if (!refused.empty()) return refused;
   out = wire_spec{};
@@ -114,7 +119,7 @@ std::vector<spec_problem> spec_to_wire(const process_spec& spec,
 std::vector<spec_problem> spec_from_wire(const wire_spec& w,
                                          process_spec& out) {
   std::vector<spec_problem> problems;
-  wire_checker check{problems};
+  wire_checker check{problems, w.name};
   check.length("name", w.name, max_string);
   check.count("launch.argv", w.argv.size(), max_list);
   for (std::size_t i = 0; i < w.argv.size() && i < max_list; ++i)

@@ -72,7 +72,9 @@ TEST_CASE("every process_spec field crosses the wire and comes back equal",
   local.launch.cgroup_killed = true;  // this machine's record
   auto refused = spec_to_wire(local, wire);
   REQUIRE(refused.size() == 1);
-  CHECK(refused[0].field == "launch.cgroup_killed");
+  // Named as validate() names fields: "NAME.field".
+  CHECK(refused[0].field ==
+        vitrine::spec_field_prefix(local.name) + "launch.cgroup_killed");
 }
 
 TEST_CASE("the node refuses a wire spec no real spec could be",
@@ -85,7 +87,7 @@ TEST_CASE("the node refuses a wire spec no real spec could be",
     spoil(w);
     auto problems = spec_from_wire(w, out);
     INFO(field);
-    CHECK(names_field(problems, field));
+    CHECK(names_field(problems, vitrine::spec_field_prefix(w.name) + field));
   };
   refused([](wire_spec& w) { w.argv.assign(5000, "x"); }, "launch.argv");
   refused([](wire_spec& w) { w.argv[1].assign(70'000, 'x'); },
