@@ -47,6 +47,18 @@ inline bool command_settled(control::verb command, pid_t before,
   }
 }
 
+/// Whether `status`, once the wait for `command` (start, stop, restart)
+/// ended, shows its effect: at rest after a stop, up (or ended for good)
+/// after a start or restart.
+inline bool effect_seen(control::verb command,
+                        core::process_status status) noexcept {
+  using core::process_status;
+  if (command == control::verb::stop)
+    return status == process_status::stopped ||
+           status == process_status::exited || status == process_status::failed;
+  return status == process_status::running || status == process_status::exited;
+}
+
 /// Whether a command to the process applied after the one with `ticket`
 /// (another client's) has settled it instead: the effect awaited may never
 /// come (a stop cancels a restart's start; a start undoes a stop), so the

@@ -74,12 +74,7 @@ bool supervisor_done(verb command, const core::supervisor_state& s) {
 /// with `ticket`.
 void judge_process(verb command, std::uint64_t ticket,
                    const core::process_state& s, control::result& out) {
-  const bool at_rest = s.status == process_status::stopped ||
-                       s.status == process_status::exited ||
-                       s.status == process_status::failed;
-  out.ok = command == verb::stop ? at_rest
-                                 : s.status == process_status::running ||
-                                       s.status == process_status::exited;
+  out.ok = effect_seen(command, s.status);
   if (out.ok) return;
   out.error = "is " + std::string{core::to_string(s.status)};
   if (!s.spawn_error().empty())

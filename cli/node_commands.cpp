@@ -171,17 +171,6 @@ int status_command(const remote_flags& f, bool json,
 
 /// One program's line, as the local ctl prints it: "api: running pid=42",
 /// with `before` ("sent; ") and `after` (" (not confirmed)") around it.
-/// Whether a process in `status` shows the effect of `verb` (start, stop,
-/// restart) once its wait ended: at rest after a stop, up (or ended for
-/// good) after a start or restart.
-bool effect_seen(std::string_view verb, core::process_status status) {
-  using core::process_status;
-  if (verb == "stop")
-    return status == process_status::stopped ||
-           status == process_status::exited || status == process_status::failed;
-  return status == process_status::running || status == process_status::exited;
-}
-
 void print_line(const process_handle& h, const core::process_state& s,
                 std::string_view before, std::string_view after) {
   std::cout << terminal_safe(h.name()) << ": " << before << to_string(s.status);
@@ -297,7 +286,7 @@ int ctl_command(const remote_flags& f, const std::string& verb,
     // whatever the node did.
     const bool node_lost = now.status == process_status::unknown;
     const bool applied = ended && !node_lost;
-    const bool ok = effect_seen(verb, now.status);
+    const bool ok = effect_seen(*control::verb_from_string(verb), now.status);
     const bool note =
         applied && !no_wait && !ok && overtaken(cmd.ticket(), now);
     print_line(h, now, no_wait ? "sent; " : "",
