@@ -44,6 +44,10 @@ using intensity_atom = caf::atom_constant<caf::atom("v_intens")>;
 using deny_atom = caf::atom_constant<caf::atom("v_deny")>;
 /// A supervisor waits out the backoff delay of the child that exited.
 using plan_timer_atom = caf::atom_constant<caf::atom("v_plantim")>;
+/// To a supervisor from the thread that cancelled its running operation
+/// from outside (the runtime's begin_shutdown(), a parent's cancelled
+/// start): the step it waits for no longer holds it.
+using cancelled_atom = caf::atom_constant<caf::atom("v_cancel")>;
 
 /// What a handle's command asks for.
 enum class command_kind : int { start = 0, stop = 1, restart = 2, kill = 3 };

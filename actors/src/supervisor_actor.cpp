@@ -118,6 +118,7 @@ caf::behavior supervisor_actor::make_behavior() {
       [this](plan_timer_atom, std::uint64_t generation) {
         step_done(generation);
       },
+      [this](cancelled_atom) { on_cancelled(); },
       [this](subscribe_atom, caf::actor& who) {
         subscribers_.push_back(std::move(who));
       },

@@ -12,6 +12,8 @@
 //   hold                  the parent's group restart will start us in our
 //                         turn: a handle's start waits for it (on_command)
 //   deny, 0               the parent stops: the hold ends
+//   cancelled             the running operation was cancelled from outside
+//                         (begin_shutdown, the parent): stop waiting on it
 //   shutdown, true        like shutdown, and forget every process and
 //                         supervisor of the tree (a removed child)
 //   add_child, spec       (process_spec or supervisor_spec) add a child at the

@@ -124,6 +124,12 @@ class supervisor_actor final : public caf::event_based_actor {
   /// Issues the front operation's current step again; the reply the first
   /// issue waits for is ignored.
   void restart_step();
+  /// What an outside cancellation of an operation calls (any thread):
+  /// tells this actor (cancelled_atom), if it still lives.
+  std::function<void()> waker() const;
+  /// The front operation was cancelled from outside while a step waits:
+  /// that step no longer holds it (on_cancelled drops its reply).
+  void on_cancelled();
 
   /// Issues steps of the front operation until one waits (true), or
   /// finishes it (false).

@@ -47,10 +47,17 @@ struct restart_delay {
 };
 
 /// Requests a stop on `target` when the stop_token it is registered with
-/// sees one: a parent's cancelled start cancels the child's start.
+/// sees one (a parent's cancelled start cancels the child's start), then
+/// calls `wake` (on that thread): the actor that runs the operation is
+/// told, so that a step it waits for (a child's startsecs, a backoff)
+/// does not hold the cancelled operation.
 struct cancel_forwarder {
   std::stop_source target;
-  void operator()() noexcept { target.request_stop(); }
+  std::function<void()> wake;
+  void operator()() noexcept {
+    target.request_stop();
+    if (wake) wake();
+  }
 };
 
 /// A sequence of steps run one after another. `begin` (run when the
@@ -80,11 +87,12 @@ struct operation {
   std::vector<std::unique_ptr<std::stop_callback<cancel_forwarder>>>
       cancel_links{};
 
-  void cancel_with(const std::stop_token& other) {
+  void cancel_with(const std::stop_token& other,
+                   std::function<void()> wake = {}) {
     if (other.stop_possible())
       cancel_links.push_back(
           std::make_unique<std::stop_callback<cancel_forwarder>>(
-              other, cancel_forwarder{cancel}));
+              other, cancel_forwarder{cancel, std::move(wake)}));
   }
 };
 

@@ -15,7 +15,8 @@ namespace vitrine::detail {
 using millis = std::chrono::milliseconds;
 
 void supervisor_actor::enqueue_operation(operation op) {
-  if (!op.is_stop && !op.survives_stop) op.cancel_with(context_.shutting_down);
+  if (!op.is_stop && !op.survives_stop)
+    op.cancel_with(context_.shutting_down, waker());
   if (op.is_stop) {
     // Said at once, before the replies this stop brings forward (below: a
     // cancelled operation's, or a kept change's that no longer waits for
@@ -83,6 +84,27 @@ void supervisor_actor::restart_step() {
   ++generation_;  // the reply the step waited for no longer counts
   outstanding_ = 0;
   --queue_.front().next;
+  pump();
+}
+
+std::function<void()> supervisor_actor::waker() const {
+  return [who = address()] {
+    try {
+      if (auto self = caf::actor_cast<caf::actor>(who))
+        caf::anon_send(self, cancelled_atom::value);
+    } catch (...) {  // cannot allocate the message: the step ends on its own
+    }
+  };
+}
+
+void supervisor_actor::on_cancelled() {
+  // Before: a start cancelled by begin_shutdown() (or by its parent's
+  // cancelled start) went on waiting for the child it was starting (its
+  // startsecs), and supervise() with it.
+  if (queue_.empty() || outstanding_ == 0) return;
+  if (!queue_.front().cancel.stop_requested()) return;
+  ++generation_;  // the reply (or timer) the step waited for no longer counts
+  outstanding_ = 0;
   pump();
 }
 
@@ -218,7 +240,7 @@ caf::result<std::uint64_t> supervisor_actor::start_with_reply(
     else
       promise.deliver(before);
   });
-  op.cancel_with(cancel);
+  op.cancel_with(cancel, waker());
   enqueue_operation(std::move(op));
   return promise;
 }

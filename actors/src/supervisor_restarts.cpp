@@ -107,7 +107,7 @@ void supervisor_actor::take_over_restart(std::size_t i,
   queue_.pop_front();
   if (done) done(false);
   auto op = restart_from(i, std::move(delays));
-  op.cancel_with(context_.shutting_down);
+  op.cancel_with(context_.shutting_down, waker());
   queue_.push_front(std::move(op));
   pump();
 }

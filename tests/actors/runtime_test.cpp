@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "test_support.hpp"
@@ -239,4 +240,38 @@ TEST_CASE(
   ::kill(grandchild, SIGKILL);
   REQUIRE(entry);
   CHECK(entry->ppid != ::getpid());
+}
+
+TEST_CASE(
+    "begin_shutdown() ends a supervise() that waits for a child's "
+    "startsecs, of a tree or of a process",
+    "[runtime][shutdown]") {
+  runtime rt;
+  const bool tree = GENERATE(true, false);
+  INFO((tree ? "a tree" : "a process"));
+  auto slow = [](std::string name) {
+    auto spec = sh(std::move(name), "exec sleep 60");
+    spec.startsecs = 30s;  // long past the wait below
+    return spec;
+  };
+  supervisor_spec spec;
+  spec.name = "slow";
+  for (const char* name : {"k0", "k1"}) spec.children.push_back(slow(name));
+  auto returned = std::async(std::launch::async, [&] {
+    if (tree)
+      rt.supervise(spec);
+    else
+      rt.supervise(slow("k0"));
+  });
+  REQUIRE(eventually([&] {
+    const auto k0 = rt.find("k0");
+    return k0 && k0.read()->status == process_status::starting;
+  }));
+  rt.begin_shutdown();
+  // Before: supervise() returned once k0's startsecs ran out (30 s).
+  REQUIRE(returned.wait_for(patience / 2) == std::future_status::ready);
+  returned.get();
+  if (tree) CHECK(rt.find("k1").read()->status == process_status::stopped);
+  rt.shutdown();
+  CHECK(rt.find("k0").read()->status == process_status::stopped);
 }
