@@ -61,6 +61,15 @@ supervisor_spec root_spec(const runtime_options& options) {
 }  // namespace
 
 namespace detail {
+std::string runtime_context::name_taken(std::string_view name) const {
+  const std::string quoted = "'" + std::string{name} + "'";  // validated
+  if (registry.lookup(name))
+    return "a process named " + quoted + " is already supervised";
+  if (supervisors.lookup(name))
+    return "a supervisor named " + quoted + " already exists";
+  return {};
+}
+
 bool runtime_context::register_process(
     const std::string& name,
     const std::shared_ptr<process_record>& record) const {
@@ -201,14 +210,10 @@ struct runtime::impl {
   void check_free(const std::vector<std::string>& processes,
                   const std::vector<std::string>& supervisor_names = {}) const {
     std::vector<spec_problem> taken;
-    for (const auto& n : processes)
-      if (reads.find(names(), n))
-        taken.push_back(
-            {n + ".name", "a process named '" + n + "' is already supervised"});
-    for (const auto& n : supervisor_names)
-      if (supervisors.lookup(n))
-        taken.push_back(
-            {n + ".name", "a supervisor named '" + n + "' already exists"});
+    for (const auto* list : {&processes, &supervisor_names})
+      for (const auto& n : *list)
+        if (auto why = context->name_taken(n); !why.empty())
+          taken.push_back({spec_field_prefix(n) + "name", std::move(why)});
     if (!taken.empty()) throw spec_error(std::move(taken));
   }
 };

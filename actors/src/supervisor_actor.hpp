@@ -79,6 +79,11 @@ struct runtime_context {
 
   using named_record = std::pair<std::string, std::shared_ptr<process_record>>;
 
+  /// Why `name` cannot be given to a new process or supervisor (one
+  /// namespace for both, as validate() checks within a tree); empty when
+  /// it is free. A snapshot: the insert can still find it taken.
+  std::string name_taken(std::string_view name) const;
+
   /// Makes `record` findable by name; false if the name is taken.
   bool register_process(const std::string& name,
                         const std::shared_ptr<process_record>& record) const;

@@ -97,12 +97,9 @@ bool supervisor_actor::place_child(change_request& request) {
   if (index_of(name) < children_.size())
     taken = "supervisor '" + *record_->name + "' already has a child named '" +
             name + "'";
-  for (const auto& process : process_names(spec))
-    if (taken.empty() && context_.registry.lookup(process))
-      taken = "a process named '" + process + "' is already supervised";
-  for (const auto& supervisor : supervisor_names(spec))
-    if (taken.empty() && context_.supervisors.lookup(supervisor))
-      taken = "a supervisor named '" + supervisor + "' already exists";
+  for (const auto& names : {process_names(spec), supervisor_names(spec)})
+    for (const auto& n : names)
+      if (taken.empty()) taken = context_.name_taken(n);
   if (taken.empty()) {
     if (auto* p = std::get_if<process_spec>(&spec)) {
       request.added_process = add_process(std::move(*p));

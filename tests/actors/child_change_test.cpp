@@ -108,6 +108,21 @@ TEST_CASE_METHOD(runtime_fixture,
     CHECK_FALSE(rt.find_supervisor("g2"));
     CHECK(rt.find_supervisor("top").read()->child_count == 1);
     CHECK(sup.read()->child_count == 3);
+    // One namespace for both kinds, as validate() has within a tree
+    // (before, a process could take a supervisor's name and back).
+    auto as_process = sup.add_child(sleeper("top"));
+    REQUIRE(as_process.wait_for(patience));
+    CHECK(as_process.outcome() == change_outcome::name_taken);
+    CHECK(as_process.error().find("supervisor named 'top'") !=
+          std::string::npos);
+    auto as_tree = sup.add_child(tree("t", {sleeper("v")}));
+    REQUIRE(as_tree.wait_for(patience));
+    CHECK(as_tree.outcome() == change_outcome::name_taken);
+    CHECK(as_tree.error().find("process named 't'") != std::string::npos);
+    CHECK_THROWS_AS(rt.supervise(sleeper("app")), spec_error);
+    CHECK_THROWS_AS(rt.supervise(tree("a", {sleeper("w")})), spec_error);
+    CHECK_FALSE(rt.find("w"));
+    CHECK(sup.read()->child_count == 3);
   }
   SECTION("a nested tree is added and started as a whole") {
     auto group = sup.add_child(tree("g", {sleeper("x"), sleeper("y")}));
