@@ -21,9 +21,15 @@ void supervisor_actor::on_child_event(std::size_t i, child_report report) {
   if (report.version <= c.started_version) return;
   if (!active()) {
     // Not supervising (stopped or failed): nobody restarts it, so it
-    // must not wait in backoff; a process stops there.
+    // must not wait in backoff; a process ends there, `exited`. Starting
+    // or restarting with no operation left: one was cancelled from
+    // outside (begin_shutdown, the parent's stop) and a stop follows: the
+    // process is stopped in its backoff at once, as that stop would.
+    const bool resting = current_.status == supervisor_status::stopped ||
+                         current_.status == supervisor_status::failed;
     if (report.restart_wanted && !c.is_supervisor())
-      send(c.actor, deny_atom::value, report.version);
+      send(c.actor, deny_atom::value,
+           resting ? report.version : std::uint64_t{0});
     return;
   }
   const auto now = clock::now();

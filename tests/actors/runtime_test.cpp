@@ -275,3 +275,35 @@ TEST_CASE(
   rt.shutdown();
   CHECK(rt.find("k0").read()->status == process_status::stopped);
 }
+
+TEST_CASE(
+    "begin_shutdown() during a tree's start stops a child waiting in "
+    "its backoff; it does not end it `exited`",
+    "[runtime][shutdown]") {
+  runtime rt;
+  auto crasher = sh("crasher", "exit 1");
+  crasher.startsecs = 0ms;
+  crasher.backoff.min = 20s;  // in backoff throughout
+  auto slow = sh("slow", "exec sleep 60");
+  slow.startsecs = 30s;  // the start waits for it
+  supervisor_spec spec;
+  spec.name = "starting";
+  spec.children = {crasher, slow};
+  auto returned =
+      std::async(std::launch::async, [&] { return rt.supervise(spec); });
+  REQUIRE(eventually([&] {
+    const auto c = rt.find("crasher"), s = rt.find("slow");
+    return c && s && c.read()->status == process_status::backoff &&
+           s.read()->status == process_status::starting;
+  }));
+  rt.begin_shutdown();
+  REQUIRE(returned.wait_for(patience / 2) == std::future_status::ready);
+  // Its report, left until the cancelled start ended, met a supervisor
+  // that was not running: before, it was told to end `exited`.
+  const auto c = rt.find("crasher");
+  REQUIRE(
+      eventually([&] { return c.read()->status != process_status::backoff; }));
+  CHECK(c.read()->status == process_status::stopped);
+  rt.shutdown();
+  CHECK(c.read()->status == process_status::stopped);
+}
