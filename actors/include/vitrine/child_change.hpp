@@ -6,9 +6,12 @@
 // Threads: any; copies share one result. The supervisor actor completes it
 // once (under a mutex); wait_until() sleeps on a condition variable until
 // then. A change that never reaches the supervisor (the runtime shut down
-// first, or it shuts down with the change still queued) completes with
-// change_outcome::supervisor_gone. Cost: one allocation per change; these are
-// rare, operator-driven operations, not a hot path.
+// first, or it shuts down with the change still in its mailbox) completes
+// with change_outcome::supervisor_gone. One the supervisor took before a
+// stop (or the runtime's shutdown) is carried out before that stop, as OTP
+// serves calls in order: an add then completes `done` with its child added
+// and stopped by the stop, never run. Cost: one allocation per change; these
+// are rare, operator-driven operations, not a hot path.
 #pragma once
 
 #include <chrono>

@@ -22,7 +22,9 @@ namespace vitrine::core {
 enum class supervisor_status : std::uint8_t {
   starting,       ///< starting its children in order
   running,        ///< all children started
-  restarting,     ///< applying its strategy after a child exit
+  restarting,     ///< one_for_all, rest_for_one: stopping and starting the
+                  ///< children after a child exit (a one_for_one supervisor
+                  ///< stays running while it restarts one child)
   shutting_down,  ///< stopping its children in reverse order
   stopped,        ///< shut down on request
   failed,         ///< restart intensity exceeded; children stopped
