@@ -21,6 +21,10 @@ CLI::Validator endpoint_check(bool any_port) {
           checked = with_port;
         }
         if (remote_endpoint::parse(checked)) return {};
+        // `ctl --node --help` hands the flag over as the endpoint.
+        if (text.starts_with('-'))
+          return "needs a HOST:PORT before the flag '" + terminal_safe(text) +
+                 "'";
         return "not HOST:PORT: '" + terminal_safe(text) + "'";
       },
       "HOST:PORT");

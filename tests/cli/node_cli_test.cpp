@@ -299,6 +299,13 @@ TEST_CASE("a malformed HOST:PORT is a usage error (exit 2) naming it",
     CHECK(status.output.find("not HOST:PORT") != std::string::npos);
     CHECK(run_cli({"ctl", "--node", bad, "stop", "web"}).code == 2);
   }
+  for (const char* verb : {"status", "ctl"}) {
+    auto flag_first = run_cli({verb, "--node", "--help"});
+    CHECK(flag_first.code == 2);
+    CHECK(
+        flag_first.output.find("needs a HOST:PORT before the flag '--help'") !=
+        std::string::npos);
+  }
   vitrine::test::temp_dir dir;
   const auto token = vitrine::test::unique_token();
   CHECK(

@@ -112,6 +112,17 @@ SCENARIO("launch errors name the step and the program and leave nothing") {
     auto err = launch_fails(o);
     CHECK(err.code == EACCES);
   }
+  WHEN("a script's #! interpreter does not exist") {
+    // execve() says ENOENT as for a missing program: name the interpreter.
+    std::ofstream(dir.file("script")) << "#! /nonexistent/shell -e\nexit 0\n";
+    ::chmod(dir.file("script").c_str(), 0755);
+    o.argv = {dir.file("script")};
+    auto err = launch_fails(o);
+    CHECK(err.code == ENOENT);
+    CHECK(err.what == "exec " + dir.file("script") +
+                          ": its #! interpreter /nonexistent/shell: No such "
+                          "file or directory");
+  }
   WHEN("the working directory does not exist") {
     o.argv = {"/bin/true"};
     o.cwd = dir.file("missing");
