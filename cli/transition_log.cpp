@@ -34,6 +34,15 @@ bool same_line(const core::transition& a, const core::transition& b) {
          a.restart_count == b.restart_count && a.last_exit == b.last_exit;
 }
 
+/// Where a transition comes in its owner's sequence, without gaps: a
+/// process publishes each as a version, a supervisor numbers them.
+std::uint64_t order_of(const core::transition& t) {
+  return t.version;
+}
+std::uint64_t order_of(const core::supervisor_transition& t) {
+  return t.number;
+}
+
 bool same_line(const core::supervisor_transition& a,
                const core::supervisor_transition& b) {
   return a.status == b.status && a.restarts == b.restarts;
@@ -61,19 +70,17 @@ template <class History, class Suffix>
 void transition_log::add_history(seen<typename History::value_type>& last,
                                  const History& entries, std::string_view name,
                                  std::string_view missed_name,
-                                 bool gap_on_first_look, const clock_pair& now,
-                                 Suffix suffix) {
-  const bool first_look = last.version == 0;
+                                 const clock_pair& now, Suffix suffix) {
   bool first = true;
   for (const auto& t : entries) {
-    if (t.version <= last.version) continue;
-    if (first && t.version > last.version + 1 &&
-        (gap_on_first_look || !first_look))
-      note_missed(missed_name, t.version - last.version - 1, History::capacity,
-                  t.at, now);
+    const std::uint64_t order = order_of(t);
+    if (order <= last.order) continue;
+    if (first && order > last.order + 1)
+      note_missed(missed_name, order - last.order - 1, History::capacity, t.at,
+                  now);
     first = false;
     const bool repeat = last.shown && same_line(last.entry, t);
-    last.version = t.version;
+    last.order = order;
     if (repeat) continue;
     last.entry = t;
     last.shown = true;
@@ -84,7 +91,7 @@ void transition_log::add_history(seen<typename History::value_type>& last,
 void transition_log::add(const process_handle& process, const clock_pair& now) {
   const auto history = process.history();
   auto& last = processes_[process.identity()];
-  add_history(last, *history, process.name(), process.name(), true, now,
+  add_history(last, *history, process.name(), process.name(), now,
               [&](const core::transition& t) -> std::string {
                 const auto state = process.read();
                 if (state->version != t.version || state->spawn_error().empty())
@@ -98,9 +105,8 @@ void transition_log::add(const supervisor_handle& supervisor,
   const auto state = supervisor.read();
   if (!state->history) return;
   auto& last = supervisors_[supervisor.identity()];
-  // Its first publish (the child count) has no history entry: no gap then.
   add_history(last, *state->history, supervisor.name(),
-              "supervisor " + std::string{supervisor.name()}, false, now,
+              "supervisor " + std::string{supervisor.name()}, now,
               [&](const core::supervisor_transition& t) -> std::string {
                 // The failure the state holds is this transition's when it
                 // came first (the state may have moved on since).

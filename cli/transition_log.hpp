@@ -5,7 +5,7 @@
 //
 // It reads the bounded transition histories the actors publish beside their
 // states (process_handle::history(), supervisor_state::history) and keeps,
-// per process or supervisor, the last version it printed: each look adds
+// per process or supervisor, the last transition it printed: each look adds
 // the entries after it. When more transitions happened between two looks
 // than a history keeps, one line says how many were not seen.
 //
@@ -53,11 +53,11 @@ class transition_log {
     std::uint64_t sequence;  ///< keeps one entity's lines in version order
     std::string text;
   };
-  /// Per process or supervisor: the last version looked at, and the last
-  /// entry printed.
+  /// Per process or supervisor: the place in its transitions looked at
+  /// last (order_of()), and the last entry printed.
   template <class Entry>
   struct seen {
-    std::uint64_t version = 0;
+    std::uint64_t order = 0;
     Entry entry{};
     bool shown = false;
   };
@@ -65,8 +65,8 @@ class transition_log {
   template <class History, class Suffix>
   void add_history(seen<typename History::value_type>& last,
                    const History& entries, std::string_view name,
-                   std::string_view missed_name, bool gap_on_first_look,
-                   const clock_pair& now, Suffix suffix);
+                   std::string_view missed_name, const clock_pair& now,
+                   Suffix suffix);
   void push(std::chrono::steady_clock::time_point at, std::string text);
   void forget(const std::weak_ptr<const void>& identity);
   void note_missed(std::string_view name, std::uint64_t missed,

@@ -179,10 +179,18 @@ void supervisor_actor::publish(
   next.restarts = restarts_;
   next.applied_command = applied_ticket_;
   if (failure) next.last_failure = std::move(failure);
-  auto history = std::make_shared<core::supervisor_history>(
-      current_.history ? *current_.history : core::supervisor_history{});
-  history->push({next.version, next.status, next.restarts, clock::now()});
-  next.history = std::move(history);
+  // A transition is a new status or a restart acted on; a child added or a
+  // command applied changes the snapshot, not the history.
+  if (!current_.history || status != current_.status ||
+      restarts_ != current_.restarts) {
+    auto history = std::make_shared<core::supervisor_history>(
+        current_.history ? *current_.history : core::supervisor_history{});
+    const std::uint64_t number =
+        history->empty() ? 1 : (*history)[history->size() - 1].number + 1;
+    history->push(
+        {next.version, next.status, next.restarts, clock::now(), number});
+    next.history = std::move(history);
+  }
   current_ = next;
   if (context_.reads->reads_published())
     record_->state.publish(std::move(next));

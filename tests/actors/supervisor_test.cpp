@@ -36,6 +36,11 @@ void check_no_process_left(const process_handle& h) {
   for (pid_t pid : pids) CHECK(os::processes_in_group(pid).empty());
 }
 
+const core::supervisor_transition& last_of(
+    const core::supervisor_history& history) {
+  return history[history.size() - 1];
+}
+
 /// A runtime whose root never restarts a failed top-level supervisor (root
 /// intensity 0, as `vitrine run` does), so a failure stays observable.
 struct final_top_fixture {
@@ -259,4 +264,37 @@ TEST_CASE(
     CHECK(h.read()->pid == 0);
     check_no_process_left(h);
   }
+}
+
+TEST_CASE(
+    "a supervisor's history has an entry per change of status or restart "
+    "count: children added and commands applied add none",
+    "[supervisor][history]") {
+  leak_checker leaks;
+  runtime rt;
+  auto root = rt.root();
+  REQUIRE(reaches(root, supervisor_status::running));
+  const auto before = root.read()->history;
+  REQUIRE(before);
+  std::vector<process_handle> children;
+  for (int i = 0; i < 20; ++i)
+    children.push_back(rt.supervise(sleeper("child-" + std::to_string(i))));
+  REQUIRE(root.set_intensity(100, 10s).wait_for_status(
+      supervisor_status::running, in(patience)));
+  auto now = root.read();
+  CHECK(now->child_count == 20);
+  CHECK(now->version > last_of(*before).version + 20);
+  // Twenty children and a command later, the same transitions.
+  REQUIRE(now->history);
+  CHECK(now->history->size() == before->size());
+  CHECK(last_of(*now->history).version == last_of(*before).version);
+
+  // A one_for_one restart is one: running, one more restart.
+  REQUIRE(reaches(children.front(), process_status::running));
+  REQUIRE(children.front().signal(SIGKILL));
+  REQUIRE(eventually([&] { return root.read()->restarts == 1; }));
+  now = root.read();
+  REQUIRE(now->history->size() == before->size() + 1);
+  CHECK(last_of(*now->history).status == supervisor_status::running);
+  CHECK(last_of(*now->history).restarts == 1);
 }

@@ -103,3 +103,38 @@ TEST_CASE("a log that keeps up prints each transition once, in order",
   CHECK(text.find("not shown") == std::string::npos);
   rt.shutdown();
 }
+
+TEST_CASE(
+    "a supervisor's lines: children added are no transitions, and those "
+    "a late look missed are counted",
+    "[cli][plain]") {
+  runtime rt;
+  const auto root = rt.root();
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  REQUIRE(root.wait_for_status(core::supervisor_status::running, deadline));
+  transition_log log;
+  log.add(root, clock_pair::now());
+  CHECK(lines_of(log.take()).size() == 2);  // starting, running
+  for (int i = 0; i < 20; ++i) {
+    process_spec spec;
+    spec.name = "sleeper-" + std::to_string(i);
+    spec.launch.argv = {"/bin/sleep", "1000"};
+    rt.supervise(spec);
+  }
+  REQUIRE(root.read()->child_count == 20);
+  log.add(root, clock_pair::now());
+  CHECK(log.take().empty());
+  // Each start() of a running supervisor is two transitions (starting,
+  // running): 20 of them, 4 more than its history keeps.
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(root.start().wait_for_status(core::supervisor_status::running,
+                                         deadline));
+  log.add(root, clock_pair::now());
+  const auto lines = lines_of(log.take());
+  REQUIRE(lines.size() == 1 + core::supervisor_history::capacity);
+  CHECK(lines[0].find(" supervisor root: 4 transitions not shown (more than "
+                      "the 16 kept") != std::string::npos);
+  CHECK(lines.back().find(" supervisor root running restarts=0") !=
+        std::string::npos);
+  rt.shutdown();
+}

@@ -54,10 +54,14 @@ struct supervisor_failure {
 };
 
 struct supervisor_transition {
-  std::uint64_t version = 0;
+  std::uint64_t version = 0;  ///< of the snapshot it was published in
   supervisor_status status = supervisor_status::starting;
   std::uint32_t restarts = 0;
   std::chrono::steady_clock::time_point at{};
+  /// 1 for its first transition, one more for each after: a reader that
+  /// saw number n and finds n + 3 next missed two (versions skip the
+  /// snapshots that were not transitions).
+  std::uint64_t number = 0;
 };
 
 /// The last few transitions of one supervisor, oldest first.
@@ -72,7 +76,10 @@ struct supervisor_state {
   /// The last failure (kept after a later start), or null if it never
   /// failed.
   std::shared_ptr<const supervisor_failure> last_failure;
-  /// Its transitions up to and including this one.
+  /// Its transitions up to this snapshot, oldest first: an entry per
+  /// change of status or of `restarts`. A snapshot that changes neither (a
+  /// child added, a command applied) shares its predecessor's history, so
+  /// the last entry's version may be older than `version`.
   std::shared_ptr<const supervisor_history> history;
   /// The ticket of the last command from a handle it applied (see
   /// supervisor_handle::start()); 0 before any.
