@@ -163,6 +163,7 @@ bool same_process(const process_handle& a, const process_handle& b) {
 bool await(const control_context& context, const control::request& request,
            clock::time_point deadline, target& t, control::result& out) {
   std::optional<bool> done;
+  bool start_unsent = false;  // a supervisor's restart, stopped too late
   if (t.process) {
     // A reload may remove it meanwhile (or replace it under its name):
     // its actor is gone with the command, so no effect will come.
@@ -203,6 +204,7 @@ bool await(const control_context& context, const control::request& request,
       if (!send_supervisor_start(context, deadline, t)) {
         if (!context.keep_waiting()) return false;
         done = false;  // the stop did not finish in time
+        start_unsent = true;
       } else {
         phase = verb::start;
         done = wait_phase();
@@ -219,8 +221,12 @@ bool await(const control_context& context, const control::request& request,
   }
   if (!*done) {
     out.timed_out = true;
+    // Only the wait ended: what was sent stays applied.
     out.error = "timed out after " + std::to_string(request.timeout_ms) +
-                " ms (status: " + out.status + ")";
+                " ms (status: " + out.status + "); " +
+                (start_unsent ? "the stop was applied, the start not sent"
+                              : "the command was applied and may still "
+                                "take effect");
   }
   return true;
 }

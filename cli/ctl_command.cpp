@@ -12,6 +12,7 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "commands.hpp"
@@ -82,13 +83,31 @@ os::unique_fd connect_to(const std::string& path, clock::time_point deadline,
   return {};
 }
 
+/// Whether the state directory's run ends within `limit`: one that dies
+/// (SIGKILL) closes the connection an instant before its lock is free.
+bool run_ends_within(const state_dir& dir, std::chrono::milliseconds limit) {
+  const auto until = clock::now() + limit;
+  while (dir.owner_running()) {
+    if (clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
+  return true;
+}
+
 /// No reply came by the deadline (or the run closed the connection without
-/// one): says why as well as it can tell and returns the exit code.
-int no_reply(const state_dir& dir, const ctl_options& options, bool eof) {
-  const pid_t pid = dir.owner_pid();
+/// one): says why as well as it can tell and returns the exit code. `pid`:
+/// the run's, read before the request was sent (0 if unknown).
+int no_reply(const state_dir& dir, const ctl_options& options, pid_t pid,
+             bool eof) {
   const std::string run =
       pid ? "the run (pid " + std::to_string(pid) + ")" : "the run";
-  if (eof) {  // the run closed the connection: it is stopping, or stopped
+  if (eof && run_ends_within(dir, std::chrono::milliseconds{250})) {
+    std::cerr << "vitrine: " << run << " of " << dir.path()
+              << " ended before it replied (was it killed?): the request may "
+                 "have been carried out in part\n";
+    return exit_not_running;
+  }
+  if (eof) {  // the run closed the connection: it is stopping
     std::cerr << "vitrine: no reply from " << run << " of " << dir.path()
               << ": it closed the connection (is it stopping?)\n";
     return 1;
@@ -200,8 +219,9 @@ int ctl_command(const ctl_options& options) {
   request->deadline_ms = control::monotonic_now_ms() + request->timeout_ms;
   const auto give_up = deadline + reply_grace;
   int code = 0;
+  const pid_t pid = dir->owner_pid();
   const auto fd = connect_to(dir->file(control_socket_leaf), give_up, code);
-  if (!fd) return code < 0 ? no_reply(*dir, options, false) : code;
+  if (!fd) return code < 0 ? no_reply(*dir, options, pid, false) : code;
   std::string line;
   // A write the run cut short (EPIPE) may still have its answer waiting:
   // the run refuses a request it will not read ("busy", "too large") with
@@ -210,7 +230,7 @@ int ctl_command(const ctl_options& options) {
   const auto outcome =
       read_line(fd.get(), control::max_reply_bytes, give_up, -1, line);
   if (outcome != read_outcome::line)
-    return no_reply(*dir, options, outcome != read_outcome::timeout);
+    return no_reply(*dir, options, pid, outcome != read_outcome::timeout);
   const auto reply = control::parse_reply(line, error);
   if (!reply) {
     std::cerr << "vitrine: " << error << "\n";

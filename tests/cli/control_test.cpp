@@ -206,7 +206,9 @@ startsecs_ms = 5000
     INFO(r.output);
     CHECK(r.code == vitrine::cli::exit_ctl_timeout);
     CHECK(contains(r.output,
-                   "slow: FAILED: timed out after 300 ms (status: starting)"));
+                   "slow: FAILED: timed out after 300 ms (status: "
+                   "starting); the command was applied and may still take "
+                   "effect"));
   }
   SECTION("signals") {
     const auto api = run.wait_status("api", "running");

@@ -2,7 +2,8 @@
 // a start sent while a stop is still waiting out its stop_timeout is a
 // start once the child is reaped (its own `stopped` is not the answer); a
 // program a reload removes meanwhile ends the wait at once; a command
-// another client's overtakes ends it once that one settled the program.
+// another client's overtakes ends it once that one settled the program; a
+// wait that times out leaves the command applied.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "cli_driver.hpp"
+#include "commands.hpp"
 #include "live_run.hpp"
 
 using namespace vitrine::test;
@@ -95,4 +97,57 @@ TEST_CASE(
   CHECK(contains(restarted.output,
                  "; another command to it was applied meanwhile"));
   CHECK(took < 10s);
+}
+
+TEST_CASE(
+    "a ctl wait that times out says the command stays applied, and it "
+    "does take effect; a group's restart whose stop is late sends no start",
+    "[cli][ctl]") {
+  live_run run{stubborn_config};
+  const auto before = run.wait_status("stubborn", "running");
+  REQUIRE(run.cli({"ctl", "stop", "stubborn", "--no-wait"}).code == 0);
+  run.wait_status("stubborn", "stopping");
+  // The start waits for the reap (1.5 s: it ignores SIGTERM): the client
+  // gives up first, the start comes all the same.
+  const auto start = run.cli({"ctl", "start", "stubborn", "--timeout", "0.3"});
+  INFO(start.output);
+  CHECK(start.code == vitrine::cli::exit_ctl_timeout);
+  CHECK(contains(start.output,
+                 "stubborn: FAILED: timed out after 300 ms (status: "
+                 "stopping); the command was applied and may still take "
+                 "effect"));
+  const auto after = run.wait_status("stubborn", "running");
+  CHECK(after.pid != before.pid);
+
+  // A supervisor's restart is a stop, then a start sent by the client's
+  // request: past the deadline, the start is not sent.
+  const auto restart = run.cli({"ctl", "restart", "waits", "--timeout", "0.3"});
+  INFO(restart.output);
+  CHECK(restart.code == vitrine::cli::exit_ctl_timeout);
+  CHECK(contains(restart.output,
+                 "waits: FAILED: timed out after 300 ms (status: "
+                 "shutting_down); the stop was applied, the start not sent"));
+  run.wait_status("stubborn", "stopped");
+  CHECK(run.cli({"status", "waits"}).output.find("supervisor waits: stopped") !=
+        std::string::npos);
+}
+
+TEST_CASE(
+    "a client whose run is SIGKILLed while it waits says the run ended "
+    "(exit 4), not that it is stopping",
+    "[cli][ctl]") {
+  live_run run{stubborn_config};
+  run.wait_status("stubborn", "running");
+  // The stop waits out stubborn's stop_timeout (1.5 s: it ignores SIGTERM).
+  auto stop = std::async(std::launch::async, [&] {
+    return run.cli({"ctl", "stop", "stubborn", "--timeout", "20"});
+  });
+  run.wait_status("stubborn", "stopping");
+  REQUIRE(::kill(run.process().pid(), SIGKILL) == 0);
+  REQUIRE(run.process().wait(10s) == -SIGKILL);
+  const auto result = stop.get();
+  INFO(result.output);
+  CHECK(result.code == vitrine::cli::exit_not_running);
+  CHECK(contains(result.output, "ended before it replied (was it killed?)"));
+  CHECK_FALSE(contains(result.output, "is it stopping"));
 }
