@@ -129,6 +129,21 @@ bool binfmt_handlers_registered() {
 // Problem with the first bytes of the regular executable `path`, or "" if
 // the kernel can run it: an ELF file or a `#!` script. A file we cannot
 // read (execute-only) is left to the kernel.
+// Problem with the interpreter a script's #! line names, or "": execve()
+// would fail with ENOENT (or EACCES) and seem to blame the script.
+std::string interpreter_problem(const std::string& script) {
+  const std::string interpreter = os::script_interpreter(script);
+  if (interpreter.empty() || interpreter.front() != '/') return {};
+  struct stat st {};
+  if (::stat(interpreter.c_str(), &st) != 0)
+    return "names a #! interpreter that does not exist: " + shown(interpreter) +
+           " (in " + shown(script) + ")";
+  if (!S_ISREG(st.st_mode) || ::access(interpreter.c_str(), X_OK) != 0)
+    return "names a #! interpreter that is not an executable file: " +
+           shown(interpreter) + " (in " + shown(script) + ")";
+  return {};
+}
+
 std::string format_problem(const std::string& path) {
   const os::unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (!fd) return {};
@@ -139,7 +154,8 @@ std::string format_problem(const std::string& path) {
   } while (got < 0 && errno == EINTR);
   if (got < 0) return {};
   const std::string_view start{head, static_cast<std::size_t>(got)};
-  if (start.starts_with("#!") || start == "\177ELF") return {};
+  if (start.starts_with("#!")) return interpreter_problem(path);
+  if (start == "\177ELF") return {};
   if (binfmt_handlers_registered()) return {};
   return "is neither an ELF program nor a script starting with #! (the "
          "kernel would refuse it: Exec format error): " +

@@ -17,7 +17,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <string_view>
 
 extern char** environ;
 
@@ -113,22 +112,15 @@ int open_stdio(const stdio_target& t, int slot, unique_fd& child_end,
 }
 
 // execve() fails with ENOENT for a file that is there when its #! line
-// names a missing interpreter. Returns what to name then: the script and
-// that interpreter, so that the error does not blame the script.
+// names a missing interpreter: then the error names that interpreter too,
+// so that it does not blame the script.
 std::string exec_subject(const std::string& path, const std::string& cwd) {
-  const std::string where =
-      path.starts_with('/') || cwd.empty() ? path : cwd + "/" + path;
-  const unique_fd file{::open(where.c_str(), O_RDONLY | O_CLOEXEC)};
-  std::array<char, 256> head{};
-  const ssize_t got = file ? ::read(file.get(), head.data(), head.size()) : -1;
-  std::string_view line{head.data(), got > 0 ? std::size_t(got) : 0};
-  if (!line.starts_with("#!")) return path;
-  line = line.substr(2, line.find('\n') - 2);
-  const auto begin = line.find_first_not_of(" \t");
-  if (begin == std::string_view::npos) return path;
-  line = line.substr(begin);
-  line = line.substr(0, line.find_first_of(" \t"));
-  return path + ": its #! interpreter " + std::string{line};
+  const std::string interpreter = script_interpreter(
+      path.starts_with('/') || cwd.empty() ? path : cwd + "/" + path);
+  if (interpreter.empty() || (interpreter.starts_with('/') &&
+                              ::access(interpreter.c_str(), F_OK) == 0))
+    return path;  // not that (its ELF loader may be missing)
+  return path + ": its #! interpreter " + interpreter;
 }
 
 void reap_now(pid_t pid) {

@@ -1,10 +1,15 @@
 #include "vitrine/os/program_path.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
+#include <string_view>
+
+#include "vitrine/os/unique_fd.hpp"
 
 namespace vitrine::os {
 
@@ -15,6 +20,23 @@ std::string search_path_for(const launch_options& o) {
     if (const char* ours = std::getenv("PATH")) return ours;
   }
   return "/usr/local/bin:/usr/bin:/bin";
+}
+
+std::string script_interpreter(const std::string& path) {
+  const unique_fd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!file) return {};
+  std::array<char, 256> head{};
+  ssize_t got = 0;
+  do {
+    got = ::read(file.get(), head.data(), head.size());
+  } while (got < 0 && errno == EINTR);
+  std::string_view line{head.data(), got > 0 ? std::size_t(got) : 0};
+  if (!line.starts_with("#!")) return {};
+  line = line.substr(2, line.find('\n') - 2);
+  const auto begin = line.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return {};
+  line = line.substr(begin);
+  return std::string{line.substr(0, line.find_first_of(" \t"))};
 }
 
 int resolve_program(const launch_options& o, std::string& path) {

@@ -59,6 +59,23 @@ TEST_CASE("supervise refuses a program that cannot be run and starts nothing",
     spec.launch.argv = {path};
     check_refused(f.rt, spec, "launch.argv[0]", "not executable");
   }
+  SECTION("a script whose #! interpreter is missing or not executable") {
+    // execve() fails with ENOENT (or EACCES) and seems to blame the script.
+    const auto path = dir.file("orphan.sh");
+    std::ofstream{path} << "#! /nonexistent/interp -x\nexit 0\n";
+    REQUIRE(::chmod(path.c_str(), 0755) == 0);
+    spec.launch.argv = {path};
+    check_refused(f.rt, spec, "launch.argv[0]",
+                  "names a #! interpreter that does not exist: "
+                  "/nonexistent/interp (in " +
+                      path + ")");
+    const auto text = dir.file("text");
+    std::ofstream{text} << "not a program\n";
+    std::ofstream{path} << "#!" << text << "\nexit 0\n";
+    check_refused(
+        f.rt, spec, "launch.argv[0]",
+        "names a #! interpreter that is not an executable file: " + text);
+  }
   SECTION("an executable file in no format the kernel runs") {
     // No `#!`, not ELF: execve() fails with ENOEXEC. Unless binfmt_misc
     // has a handler, which might run any format, the check refuses it.

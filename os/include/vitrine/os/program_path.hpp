@@ -10,6 +10,7 @@
 //
 // Thread contract: any thread (reads the environment with getenv).
 // Cost: one stat() (+ access()) per PATH entry; a few small allocations.
+// script_interpreter(): an open() and a read() of 256 bytes.
 #pragma once
 
 #include <string>
@@ -20,6 +21,11 @@ namespace vitrine::os {
 
 /// The search path launch() uses for `options` (see the rules above).
 std::string search_path_for(const launch_options& options);
+
+/// The interpreter a script's #! line names ("#! /bin/sh -e" gives
+/// "/bin/sh"), as the kernel reads it (from the file's first 256 bytes);
+/// "" when `path` is not such a script or cannot be read.
+std::string script_interpreter(const std::string& path);
 
 /// Resolves options.argv.front(). Returns 0 and sets `path`, or an errno:
 /// ENOENT (not found, or empty name), EACCES (found but not executable).
