@@ -2,7 +2,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include "control_protocol.hpp"
 #include "runner_subcommands.hpp"
 
 namespace vitrine::cli {
@@ -13,8 +12,10 @@ client_subcommands::client_subcommands(CLI::App& app) {
   status_->footer(
       "For a remote node: vitrine status --node HOST:PORT --help "
       "(docs/cli.md, Remote nodes)");
-  status_->add_option("names", status_options_.names,
-                      "processes or supervisors (default: all)");
+  check_names(status_,
+              status_->add_option("names", status_options_.names,
+                                  "processes or supervisors (default: all)"),
+              status_options_.names);
   // An empty path (an unset shell variable) is refused, not read as "no
   // option": the default discovery could find another run.
   status_
@@ -49,13 +50,14 @@ client_subcommands::client_subcommands(CLI::App& app) {
     if (signal)
       sub->add_option("signal", ctl_options_.signal, "TERM, SIGUSR1, 10...")
           ->required();
-    sub->add_option("names", ctl_options_.names,
-                    signal ? "processes (a supervisor has no process group)"
-                           : "processes or supervisors")
-        ->required()
-        ->check([](const std::string& name) {
-          return control::name_problem(name);
-        });
+    check_names(
+        sub,
+        sub->add_option("names", ctl_options_.names,
+                        signal ? "processes (a supervisor has no process group)"
+                               : "processes or supervisors")
+            ->required(),
+        ctl_options_.names, nullptr,
+        [this, verb] { ctl_options_.command = verb; });
     sub->add_option("--state-dir", ctl_options_.state_dir, "state directory")
         ->check(non_empty_path);
     if (!signal)
@@ -66,14 +68,6 @@ client_subcommands::client_subcommands(CLI::App& app) {
                              "drops it if it reads it later (default 30)"
                            : "seconds to wait for the effect; the run drops "
                              "the command if it reads it later (default 30)");
-    sub->final_callback([this, verb] {
-      ctl_options_.command = verb;
-      if (ctl_options_.names.size() > control::max_names)
-        throw CLI::ValidationError(
-            "names",
-            "too many names (" + std::to_string(ctl_options_.names.size()) +
-                "; at most " + std::to_string(control::max_names) + ")");
-    });
   }
 
   reload_ = app.add_subcommand("reload",

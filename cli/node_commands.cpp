@@ -307,25 +307,6 @@ int ctl_command(const remote_flags& f, const std::string& verb,
   return timed_out ? exit_ctl_timeout : failed || lost ? 1 : 0;
 }
 
-/// The local commands' checks of NAME arguments (control_protocol.hpp):
-/// 1..255 bytes each, at most max_names of them (`names` holds them once
-/// parsed). With `verb` "signal" the first argument is the signal, not a
-/// name.
-void check_names(CLI::App* command, CLI::Option* option,
-                 const std::vector<std::string>& names,
-                 const std::string* verb = nullptr) {
-  option->check(
-      [](const std::string& name) { return control::name_problem(name); });
-  command->final_callback([&names, verb] {
-    const std::size_t count =
-        names.size() - (verb && *verb == "signal" && !names.empty() ? 1 : 0);
-    if (count > control::max_names)
-      throw CLI::ValidationError(
-          "names", "too many names (" + std::to_string(count) + "; at most " +
-                       std::to_string(control::max_names) + ")");
-  });
-}
-
 }  // namespace
 
 int remote_main(int argc, char** argv) {

@@ -7,10 +7,28 @@
 #include <cstring>
 #include <iostream>
 
+#include "control_protocol.hpp"
+
 namespace vitrine::cli {
 
 std::string non_empty_path(const std::string& value) {
   return value.empty() ? "the path must not be empty" : "";
+}
+
+void check_names(CLI::App* command, CLI::Option* option,
+                 const std::vector<std::string>& names, const std::string* verb,
+                 std::function<void()> also) {
+  option->check(
+      [](const std::string& name) { return control::name_problem(name); });
+  command->final_callback([&names, verb, also = std::move(also)] {
+    if (also) also();
+    const std::size_t count =
+        names.size() - (verb && *verb == "signal" && !names.empty() ? 1 : 0);
+    if (count > control::max_names)
+      throw CLI::ValidationError(
+          "names", "too many names (" + std::to_string(count) + "; at most " +
+                       std::to_string(control::max_names) + ")");
+  });
 }
 
 namespace {

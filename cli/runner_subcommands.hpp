@@ -13,7 +13,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "logs_command.hpp"
@@ -22,6 +24,15 @@ namespace vitrine::cli {
 
 /// CLI11 validator: "" is not a path (`--json-status ""`).
 std::string non_empty_path(const std::string& value);
+
+/// NAME arguments as the control commands take them (control_protocol.hpp):
+/// 1 to 255 bytes each, at most control::max_names of them (`names` holds
+/// them once parsed). With `verb` "signal" the first one is the signal,
+/// not a name. Sets `command`'s final callback: it runs `also` first.
+void check_names(CLI::App* command, CLI::Option* option,
+                 const std::vector<std::string>& names,
+                 const std::string* verb = nullptr,
+                 std::function<void()> also = {});
 
 /// FILE, --plain, --json-status PATH and --state-dir DIR into `run`: the
 /// options `vitrine run` and `vitrine node` share.

@@ -164,16 +164,24 @@ TEST_CASE("bad command lines name what is wrong", "[cli]") {
   }
   // Names the run cannot hold are usage errors, found before any run is
   // looked for.
-  const auto empty_name = run_cli({"ctl", "stop", "web", ""});
-  CHECK(empty_name.code == 2);
-  CHECK(empty_name.output.find("a name must have 1 to 255 bytes (this one "
-                               "has 0)") != std::string::npos);
-  std::vector<std::string> crowd{"ctl", "stop"};
-  crowd.resize(2 + 4097, "web");
-  const auto too_many = run_cli(crowd);
-  CHECK(too_many.code == 2);
-  CHECK(too_many.output.find("too many names (4097; at most 4096)") !=
-        std::string::npos);
+  for (const auto& verb :
+       std::vector<std::vector<std::string>>{{"ctl", "stop"}, {"status"}}) {
+    INFO(verb[0]);
+    auto args = verb;
+    args.insert(args.end(), {"web", ""});
+    const auto empty_name = run_cli(args);
+    CHECK(empty_name.code == 2);
+    CHECK(empty_name.output.find("a name must have 1 to 255 bytes (this one "
+                                 "has 0)") != std::string::npos);
+    args.back() = std::string(256, 'n');
+    CHECK(run_cli(args).code == 2);
+    auto crowd = verb;
+    crowd.resize(verb.size() + 4097, "web");
+    const auto too_many = run_cli(crowd);
+    CHECK(too_many.code == 2);
+    CHECK(too_many.output.find("too many names (4097; at most 4096)") !=
+          std::string::npos);
+  }
   // For a node as for a local run, a signal's SIG is not one of the names:
   // 4,096 names pass (and the command goes on to find nothing at port 1).
   std::vector<std::string> node_crowd{
