@@ -79,14 +79,12 @@ int main(int argc, char** argv) {
   client_subcommands clients{app};  // status, ctl, reload
 
   if (is_remote_command(argc, argv)) return exec_runner(argv);
-  if (auto error = unknown_command(app, argc, argv); !error.empty()) {
-    std::cerr << error << "\nRun with --help for more information.\n";
-    return 2;
-  }
+  if (auto error = unknown_command(app, argc, argv); !error.empty())
+    return usage_error(error);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    return usage_error(app, e);
   }
   try {
     if (runner.parsed()) return exec_runner(argv);

@@ -370,7 +370,7 @@ int remote_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    return usage_error(app, e);
   }
   try {
     if (*node) return node_command(node_run, node_flags, insecure);

@@ -19,14 +19,12 @@ int main(int argc, char** argv) {
   runner_subcommands runner{app};
   if (auto error = unknown_command(
           app, argc, argv, "; `vitrine` itself runs status, ctl and reload");
-      !error.empty()) {
-    std::cerr << error << "\nRun with --help for more information.\n";
-    return 2;
-  }
+      !error.empty())
+    return usage_error(error);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    return usage_error(app, e);
   }
   try {
     if (*runner.check_cmd) return check_command(runner.check_file);

@@ -15,6 +15,19 @@ std::string non_empty_path(const std::string& value) {
   return value.empty() ? "the path must not be empty" : "";
 }
 
+int usage_error(CLI::App& app, const CLI::ParseError& error) {
+  app.failure_message([](const CLI::App* failed, const CLI::Error& e) {
+    return "vitrine: " + CLI::FailureMessage::simple(failed, e);
+  });
+  return app.exit(error) == 0 ? 0 : 2;
+}
+
+int usage_error(const std::string& text) {
+  std::cerr << "vitrine: " << text
+            << "\nRun with --help for more information.\n";
+  return 2;
+}
+
 void check_names(CLI::App* command, CLI::Option* option,
                  const std::vector<std::string>& names, const std::string* verb,
                  std::function<void()> also) {

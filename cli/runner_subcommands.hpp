@@ -25,6 +25,12 @@ namespace vitrine::cli {
 /// CLI11 validator: "" is not a path (`--json-status ""`).
 std::string non_empty_path(const std::string& value);
 
+/// Prints a command line's error as vitrine's other errors ("vitrine: "
+/// first), then a hint to --help; returns the exit code: 0 for --help or
+/// --version, 2 for an error.
+int usage_error(CLI::App& app, const CLI::ParseError& error);
+int usage_error(const std::string& text);
+
 /// NAME arguments as the control commands take them (control_protocol.hpp):
 /// 1 to 255 bytes each, at most control::max_names of them (`names` holds
 /// them once parsed). With `verb` "signal" the first one is the signal,
