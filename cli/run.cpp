@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -92,7 +93,14 @@ void stop_run(control_server& control, runtime& rt, std::atomic<bool>& done) {
 
 }  // namespace
 
-int run_command(const run_options& options, const node_serving* serving) {
+int run_command(const run_options& given, const node_serving* serving) {
+  // The file by its absolute path: a reload (from a client in another
+  // directory too) names the file it reads without doubt.
+  run_options options = given;
+  std::error_code absolute_error;
+  if (auto path = std::filesystem::absolute(given.file, absolute_error);
+      !absolute_error)
+    options.file = path.lexically_normal().string();
   signal_channel signals;  // first: every thread started later inherits it
   if (!signals.ok()) {
     std::cerr << "vitrine: signalfd failed\n";
