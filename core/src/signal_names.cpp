@@ -24,12 +24,20 @@ const std::array<named_signal, 31> standard_signals{{
 
 namespace {
 
-// "SIGRTMIN+n" names, built once (SIGRTMIN is only known at run time).
+// The real-time signals' names as kill -l gives them: SIGRTMIN,
+// SIGRTMIN+n, SIGRTMAX; built once (SIGRTMIN and SIGRTMAX are only known
+// at run time).
 struct rt_names {
   std::array<std::array<char, 16>, 33> text{};
   rt_names() {
-    for (std::size_t i = 0; i < text.size(); ++i)
-      std::snprintf(text[i].data(), text[i].size(), "SIGRTMIN+%zu", i);
+    const auto last = static_cast<std::size_t>(SIGRTMAX - SIGRTMIN);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (i == 0 || i == last)
+        std::snprintf(text[i].data(), text[i].size(), "%s",
+                      i == 0 ? "SIGRTMIN" : "SIGRTMAX");
+      else
+        std::snprintf(text[i].data(), text[i].size(), "SIGRTMIN+%zu", i);
+    }
   }
 };
 
