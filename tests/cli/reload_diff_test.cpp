@@ -1,0 +1,95 @@
+// The difference a reload applies (cli/reload.hpp), as a unit: by name
+// (added, removed, changed in any field, unchanged, reordered) and the top
+// supervisor's settings, a derived intensity apart.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "reload.hpp"
+
+TEST_CASE("the difference between two configs, by name", "[cli][reload]") {
+  using namespace vitrine;
+  auto proc = [](std::string name, std::string arg) {
+    process_spec p;
+    p.name = std::move(name);
+    p.launch.argv = {"sleep", std::move(arg)};
+    return p;
+  };
+  cli::config a, b;
+  a.tree.name = b.tree.name = "main";
+  a.tree.children = {proc("x", "1"), proc("y", "1"), proc("z", "1")};
+  b.tree.children = {proc("y", "2"), proc("x", "1"), proc("w", "1")};
+  auto diff = cli::diff_configs(a, b);
+  CHECK(diff.added == std::vector<std::string>{"w"});
+  CHECK(diff.removed == std::vector<std::string>{"z"});
+  CHECK(diff.changed == std::vector<std::string>{"y"});
+  CHECK(diff.unchanged == std::vector<std::string>{"x"});
+  CHECK_FALSE(diff.top_settings_changed);
+  CHECK_FALSE(diff.reordered);
+
+  // Any field counts, e.g. the environment or the stop signal.
+  auto c = a;
+  std::get<process_spec>(c.tree.children[0]).launch.env.push_back({"K", "V"});
+  std::get<process_spec>(c.tree.children[1]).stop_signal = SIGINT;
+  c.tree.intensity = a.tree.intensity + 1;
+  std::swap(c.tree.children[1], c.tree.children[2]);  // y (changed) and z
+  diff = cli::diff_configs(a, c);
+  CHECK(diff.changed == std::vector<std::string>{"x", "y"});
+  CHECK(diff.unchanged == std::vector<std::string>{"z"});
+  CHECK(diff.top_settings_changed);
+  CHECK_FALSE(diff.reordered);
+
+  auto d = a;
+  std::swap(d.tree.children[0], d.tree.children[2]);
+  CHECK(cli::diff_configs(a, d).reordered);
+
+  // A reload runs an added program last: x, z, y runs for a file that says
+  // x, y, z. Reloading that file unchanged is no reorder; moving x is.
+  auto added_last = a;
+  added_last.tree.children = {proc("x", "1"), proc("z", "1"), proc("y", "1")};
+  added_last.written_order = {"x", "y", "z"};
+  CHECK_FALSE(cli::diff_configs(added_last, a).reordered);
+  auto moved = a;
+  std::swap(moved.tree.children[0], moved.tree.children[1]);  // y, x, z
+  CHECK(cli::diff_configs(added_last, moved).reordered);
+}
+
+TEST_CASE("a derived top intensity is not a setting the user changed",
+          "[cli][reload]") {
+  using namespace vitrine;
+  cli::config running, next;
+  running.intensity_derived = running.period_derived = true;
+  next.intensity_derived = next.period_derived = true;
+  running.tree.intensity = 10;
+  next.tree.intensity = 205;  // a program with a burst of 100 was added
+  auto diff = cli::diff_configs(running, next);
+  CHECK_FALSE(diff.top_settings_changed);
+  // The new derived limit is applied, before the additions.
+  CHECK(diff.derived_limit_changed);
+  CHECK(diff.derived_limit_more_lenient);
+  CHECK(diff.derived_intensity == 205);
+
+  SECTION("a stricter derived limit is applied after the changes") {
+    std::swap(running.tree.intensity, next.tree.intensity);
+    diff = cli::diff_configs(running, next);
+    CHECK(diff.derived_limit_changed);
+    CHECK_FALSE(diff.derived_limit_more_lenient);
+    CHECK(diff.derived_intensity == 10);
+  }
+  SECTION("the same derived limit is no news") {
+    next.tree.intensity = running.tree.intensity;
+    CHECK_FALSE(cli::diff_configs(running, next).derived_limit_changed);
+  }
+  SECTION("writing an intensity that was derived is a change") {
+    next.intensity_derived = false;
+    next.tree.intensity = running.tree.intensity;
+    diff = cli::diff_configs(running, next);
+    CHECK(diff.top_settings_changed);
+    CHECK_FALSE(diff.derived_limit_changed);
+  }
+}
