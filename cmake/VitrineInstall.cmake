@@ -77,6 +77,12 @@ else()
   string(REGEX REPLACE "/$" "" _vitrine_up "${_vitrine_up}")
   set(VITRINE_PC_PREFIX "\${pcfiledir}/${_vitrine_up}")
 endif()
+# A ThreadSanitizer build's users must agree on the fence mode
+# (core/detail/asymmetric_fence.hpp), as vitrine::core's users do.
+set(VITRINE_PC_CFLAGS "")
+if(VITRINE_SANITIZE STREQUAL "thread")
+  set(VITRINE_PC_CFLAGS " -DVITRINE_TSAN=1")
+endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/vitrine.pc.in"
                "${PROJECT_BINARY_DIR}/vitrine.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/vitrine.pc"

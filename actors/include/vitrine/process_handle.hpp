@@ -85,7 +85,10 @@ class process_handle {
   }
 
   /// The last transitions, oldest first (as published: under the messaging
-  /// baseline, only once the actor quit).
+  /// baseline, only once the actor quit). A second cell beside read()'s,
+  /// published just before it: a history read after a state holds that
+  /// state's transition; one read before a state may already hold a newer
+  /// one (the two are not read as one).
   /// Throws empty_handle_error on an empty handle.
   /// Iterable: `for (const auto& t : *h.history())`.
   state_view<core::transition_history> history() const {

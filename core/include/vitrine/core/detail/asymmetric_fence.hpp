@@ -41,9 +41,10 @@
 #endif
 #if defined(VITRINE_DETAIL_TSAN_COMPILER) && !defined(VITRINE_TSAN)
 #error \
-    "compiled with ThreadSanitizer but without VITRINE_TSAN: configure \
-vitrine with -DVITRINE_SANITIZE=thread (or link vitrine::core, which \
-propagates the definition)"
+    "compiled with ThreadSanitizer but without VITRINE_TSAN: a host built \
+with ThreadSanitizer needs a vitrine built with it (cmake \
+-DVITRINE_SANITIZE=thread), whose vitrine::core and vitrine.pc define \
+VITRINE_TSAN for you (docs/embedding.md, Sanitizers)"
 #endif
 
 namespace vitrine::core::detail {
