@@ -44,18 +44,30 @@ bool same_written_top_settings(const config& a, const config& b) {
          same_period && x.parallel_start == y.parallel_start;
 }
 
+/// A limit derived in both files follows the programs, whatever else of
+/// the top's settings changed; one written in either file stays as it
+/// runs (a written change is not applied).
+bool intensity_follows(const config& running, const config& next) {
+  return running.intensity_derived && next.intensity_derived;
+}
+bool period_follows(const config& running, const config& next) {
+  return running.period_derived && next.period_derived;
+}
+
 /// The new file derives a limit that the running top does not grant: more
 /// restarts, or the same number within a shorter window.
 bool derived_limit_more_lenient(const config& running, const config& next) {
-  return (next.intensity_derived &&
+  return (intensity_follows(running, next) &&
           next.tree.intensity > running.tree.intensity) ||
-         (next.period_derived && next.tree.period < running.tree.period);
+         (period_follows(running, next) &&
+          next.tree.period < running.tree.period);
 }
 
 bool derived_limit_changed(const config& running, const config& next) {
-  return (next.intensity_derived &&
+  return (intensity_follows(running, next) &&
           next.tree.intensity != running.tree.intensity) ||
-         (next.period_derived && next.tree.period != running.tree.period);
+         (period_follows(running, next) &&
+          next.tree.period != running.tree.period);
 }
 
 /// Sets the running top's limit to the one `diff` derived and records it in
@@ -124,17 +136,17 @@ config_diff diff_configs(const config& running_config,
   diff.top_settings_changed =
       !same_written_top_settings(running_config, next_config);
   diff.derived_limit_changed =
-      !diff.top_settings_changed &&
       derived_limit_changed(running_config, next_config);
   diff.derived_limit_more_lenient =
       diff.derived_limit_changed &&
       derived_limit_more_lenient(running_config, next_config);
   // Only the derived part follows the file; a written one stays.
-  diff.derived_intensity = next_config.intensity_derived
+  diff.derived_intensity = intensity_follows(running_config, next_config)
                                ? next_config.tree.intensity
                                : running_config.tree.intensity;
-  diff.derived_period = next_config.period_derived ? next_config.tree.period
-                                                   : running_config.tree.period;
+  diff.derived_period = period_follows(running_config, next_config)
+                            ? next_config.tree.period
+                            : running_config.tree.period;
   const auto& running = running_config.tree;
   const auto& next = next_config.tree;
   const auto old_at = positions(running.children);

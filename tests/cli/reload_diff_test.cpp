@@ -85,6 +85,16 @@ TEST_CASE("a derived top intensity is not a setting the user changed",
     next.tree.intensity = running.tree.intensity;
     CHECK_FALSE(cli::diff_configs(running, next).derived_limit_changed);
   }
+  SECTION("it follows the programs when other top settings change too") {
+    // A new top name is not applied; the limit still follows the programs
+    // (else a crash-looping program added meanwhile failed the whole run).
+    next.tree.name = "renamed";
+    diff = cli::diff_configs(running, next);
+    CHECK(diff.top_settings_changed);
+    CHECK(diff.derived_limit_changed);
+    CHECK(diff.derived_limit_more_lenient);
+    CHECK(diff.derived_intensity == 205);
+  }
   SECTION("writing an intensity that was derived is a change") {
     next.intensity_derived = false;
     next.tree.intensity = running.tree.intensity;
