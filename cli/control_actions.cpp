@@ -1,6 +1,7 @@
 #include "control_actions.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <set>
 
@@ -137,26 +138,44 @@ clock::time_point deadline_of(const control::request& request) {
   return end;
 }
 
-/// Waits until the supervisor's stop is done, then sends the start.
-bool send_supervisor_start(const control_context& context,
-                           clock::time_point deadline, target& t) {
-  const auto stopped = sliced_wait(context, deadline, [&](auto until) {
-    return t.supervisor_cmd.wait_until(
-        [](const core::supervisor_state& s) {
-          return supervisor_done(verb::stop, s);
-        },
-        until);
-  });
-  if (!stopped || !*stopped) return false;
-  t.supervisor_cmd = t.supervisor.start();
-  return static_cast<bool>(t.supervisor_cmd);
-}
+constexpr const char* removed_text =
+    "was removed from the run (by a reload) before the effect was seen";
 
-/// Whether `a` and `b` are handles of one process (not two that had the
-/// same name, one replaced by a reload).
-bool same_process(const process_handle& a, const process_handle& b) {
+/// Whether `a` and `b` are handles of one process or supervisor (not two
+/// that had the same name, one replaced by a reload).
+template <class Handle>
+bool same_entity(const Handle& a, const Handle& b) {
   const auto x = a.identity(), y = b.identity();
   return !x.owner_before(y) && !y.owner_before(x);
+}
+
+/// A check whether `t`'s supervisor was replaced (a reload replaces a
+/// changed group as a whole) since the command went out; `removed`
+/// remembers a yes.
+std::function<bool()> replaced_check(const control_context& context,
+                                     const target& t, bool& removed) {
+  return [&context, &t, &removed] {
+    removed = removed ||
+              !same_entity(context.rt.find_supervisor(t.name), t.supervisor);
+    return removed;
+  };
+}
+
+/// Waits until the supervisor's stop is done, then sends the start; not
+/// once `gone()` (a reload replaced it).
+bool send_supervisor_start(const control_context& context,
+                           clock::time_point deadline, target& t,
+                           const std::function<bool()>& gone) {
+  const auto stopped = sliced_wait(context, deadline, [&](auto until) {
+    return gone() || t.supervisor_cmd.wait_until(
+                         [](const core::supervisor_state& s) {
+                           return supervisor_done(verb::stop, s);
+                         },
+                         until);
+  });
+  if (!stopped || !*stopped || gone()) return false;
+  t.supervisor_cmd = t.supervisor.start();
+  return static_cast<bool>(t.supervisor_cmd);
 }
 
 /// Waits for the effect on `t`; false when the wait was abandoned.
@@ -169,7 +188,7 @@ bool await(const control_context& context, const control::request& request,
     // its actor is gone with the command, so no effect will come.
     bool removed = false;
     done = sliced_wait(context, deadline, [&](clock::time_point until) {
-      removed = !same_process(context.rt.find(t.name), t.process);
+      removed = !same_entity(context.rt.find(t.name), t.process);
       return removed || t.process_cmd.wait_until(
                             [&](const core::process_state& s) {
                               return command_settled(t.awaited, t.old_pid, s) ||
@@ -180,31 +199,33 @@ bool await(const control_context& context, const control::request& request,
     if (!done) return false;
     describe_process(t.process, out);
     if (removed) {
-      out.error =
-          "was removed from the run (by a reload) before the effect "
-          "was seen";
+      out.error = removed_text;
       return true;
     }
     if (*done)
       judge_process(request.command, t.process_cmd.ticket(), *t.process.read(),
                     out);
   } else {
+    // A reload may replace it meanwhile (a changed group is replaced as a
+    // whole): its actor is gone with the command, so no effect will come.
+    bool removed = false;
+    const auto gone = replaced_check(context, t, removed);
     auto phase =
         request.command == verb::restart ? verb::stop : request.command;
     const auto wait_phase = [&] {
       return sliced_wait(context, deadline, [&](clock::time_point until) {
-        return t.supervisor_cmd.wait_until(
-            [&](const core::supervisor_state& s) {
-              return supervisor_done(phase, s);
-            },
-            until);
+        return gone() || t.supervisor_cmd.wait_until(
+                             [&](const core::supervisor_state& s) {
+                               return supervisor_done(phase, s);
+                             },
+                             until);
       });
     };
     if (request.command == verb::restart) {
-      if (!send_supervisor_start(context, deadline, t)) {
+      if (!send_supervisor_start(context, deadline, t, gone)) {
         if (!context.keep_waiting()) return false;
-        done = false;  // the stop did not finish in time
-        start_unsent = true;
+        done = removed;  // else the stop did not finish in time
+        start_unsent = !removed;
       } else {
         phase = verb::start;
         done = wait_phase();
@@ -214,6 +235,10 @@ bool await(const control_context& context, const control::request& request,
     }
     if (!done) return false;
     describe_supervisor(t.supervisor, out);
+    if (removed) {
+      out.error = removed_text;
+      return true;
+    }
     if (*done) {
       out.ok = phase == verb::stop || out.status == "running";
       if (!out.ok) out.error = "is " + out.status;
@@ -295,9 +320,13 @@ control::reply execute(const control_context& context,
     } else if (!request.wait) {
       // A supervisor's restart needs its stop done before the start is
       // sent: that much is waited for even without wait.
+      bool removed = false;
       out.ok = !t.supervisor || request.command != verb::restart ||
-               send_supervisor_start(context, deadline, t);
-      if (!out.ok) out.error = "did not stop in time; not started";
+               send_supervisor_start(context, deadline, t,
+                                     replaced_check(context, t, removed));
+      if (!out.ok)
+        out.error =
+            removed ? removed_text : "did not stop in time; not started";
     } else if (!await(context, request, deadline, t, out)) {
       reply.ok = false;
       reply.error =
