@@ -217,6 +217,7 @@ class translator {
     detail::read_stdio(r, "stderr", spec.launch.stderr_target, spec.logs,
                        options_);
     detail::check_shared_rotation(r);
+    claim_captures(r, spec);
     if (auto v = r.get_int("notify_fd", 3, 1023))
       spec.launch.notify_fd = static_cast<int>(*v);
     if (auto v = r.get_bool("autostart")) spec.autostart = *v;
@@ -277,6 +278,26 @@ class translator {
                           std::to_string(it->second.line) + ")");
   }
 
+  /// Records the files `spec` captures into; reports one that another
+  /// program captures into too: each program rotates its own by renaming
+  /// it, which left the other writing into a rotated or deleted file.
+  void claim_captures(table_reader& r, const process_spec& spec) {
+    for (const auto& [key, target] :
+         {std::pair{"stdout", &spec.launch.stdout_target},
+          std::pair{"stderr", &spec.launch.stderr_target}}) {
+      if (target->mode != os::stdio_target::kind::capture) continue;
+      auto path = std::filesystem::path{target->path}.lexically_normal();
+      auto [it, fresh] = captures_.emplace(
+          path.string(), std::pair{spec.name, r.key_location(key)});
+      if (!fresh && it->second.first != spec.name)
+        r.error(key, "captures into " + path.string() + " as program '" +
+                         it->second.first + "' does (line " +
+                         std::to_string(it->second.second.line) +
+                         "): a capture file belongs to one program, which "
+                         "rotates it");
+    }
+  }
+
   /// Adds validate()'s `problems` about the table `r` reads, except those
   /// about a key already reported since diagnostic number `first` (e.g.
   /// "missing command" makes validate()'s "argv is empty" redundant), or
@@ -319,6 +340,8 @@ class translator {
   const parse_options& options_;
   problem_sink& out_;
   std::map<std::string, location, std::less<>> names_;
+  /// Capture path -> the program capturing into it, and where.
+  std::map<std::string, std::pair<std::string, location>> captures_;
   std::size_t programs_ = 0;
   std::size_t groups_ = 0;
   std::size_t depth_ = 0;  ///< groups being read, nested

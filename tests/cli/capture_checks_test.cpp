@@ -106,6 +106,29 @@ TEST_CASE("stdout and stderr may not set different rotation settings",
   CHECK(run_cli({"check", same}).code == 0);
 }
 
+TEST_CASE("two programs may not capture into one file", "[cli][config]") {
+  temp_dir dir;
+  const auto shared =
+      dir.write("shared.toml",
+                "[[program]]\nname = \"w1\"\ncommand = [\"sleep\", \"1000\"]\n"
+                "stdout = { capture = \"d/../shared.log\" }\n"
+                "[[program]]\nname = \"w2\"\ncommand = [\"sleep\", \"1000\"]\n"
+                "stderr = { capture = \"shared.log\" }\n");
+  REQUIRE(std::filesystem::create_directory(dir.file("d")));
+  const auto refused = run_cli({"check", shared});
+  INFO(refused.output);
+  CHECK(refused.code == 1);
+  CHECK(contains(refused.output,
+                 "program[w2].stderr: captures into " + dir.file("shared.log") +
+                     " as program 'w1' does (line 4): a capture file belongs "
+                     "to one program, which rotates it"));
+  // One program's stdout and stderr may share theirs.
+  const auto own = dir.write(
+      "own.toml",
+      program_with("{ capture = \"p.log\" }", "{ capture = \"p.log\" }"));
+  CHECK(run_cli({"check", own}).code == 0);
+}
+
 TEST_CASE("a top supervisor named . or .. is refused", "[cli][config]") {
   temp_dir dir;
   for (const std::string name : {".", ".."}) {
