@@ -263,12 +263,16 @@ int logs_command(const logs_options& options) {
     if (file.open_at_end(options.lines == 0)) {
       text = tail_of(file.fd(), file.opened_size(), older, options.lines);
     } else {
-      // The run creates it when the program first starts.
+      // The run creates it when the program first starts, and again at a
+      // write once its directory is back if it was removed.
       missing = true;
       std::cerr << "vitrine: " << terminal_safe(path)
                 << " does not exist (yet): program '"
-                << terminal_safe(options.name) << "' has not started"
-                << (options.follow ? "; following it once it does\n" : "\n");
+                << terminal_safe(options.name)
+                << "' has not started, or the file or its directory was "
+                   "removed (written again once it can be)"
+                << (options.follow ? "; following it once it is there\n"
+                                   : "\n");
     }
     if (headers && !write_all("==> " + terminal_safe(path) + " <==\n"))
       return 0;

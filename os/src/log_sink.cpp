@@ -24,6 +24,7 @@ void log_sink::reopen() {
   size_ = 0;
   if (!fd_) {
     ++errors_;
+    next_open_attempt_ = std::chrono::steady_clock::now() + reopen_interval;
     return;
   }
   struct stat st {};
@@ -52,8 +53,17 @@ void log_sink::rotate() {
   reopen();
 }
 
+bool log_sink::retry_open() {
+  if (std::chrono::steady_clock::now() < next_open_attempt_) return false;
+  reopen();
+  return static_cast<bool>(fd_);
+}
+
 void log_sink::append(std::string_view data) {
-  if (!fd_) {
+  // Without a file (its directory was removed when it rotated, say), the
+  // output is dropped, but not for good: once its place can be opened
+  // again, the next write goes there.
+  if (!fd_ && !retry_open()) {
     ++errors_;
     return;
   }
@@ -98,7 +108,7 @@ void log_sink::write(std::string_view data) {
       data.remove_prefix(take);
     }
     if (!data.empty()) rotate();
-    if (!fd_) {  // cannot open a new file: drop the rest
+    if (!fd_) {  // cannot open a new file: drop the rest (retried later)
       ++errors_;
       return;
     }

@@ -95,3 +95,24 @@ TEST_CASE("write errors are counted, not thrown") {
   CHECK(sink.errors() == 2);
   CHECK(sink.bytes_written() == 0);
 }
+
+TEST_CASE("a sink whose directory went away writes again once it is back") {
+  temp_dir dir;
+  const std::string sub = dir.file("logs");
+  REQUIRE(std::filesystem::create_directory(sub));
+  log_sink sink(sub + "/w.log", 10, 1);
+  sink.write("before\n");
+  std::filesystem::remove_all(sub);
+  sink.write("rotates\n");  // over 10 bytes: the new file cannot be opened
+  const auto dropped = sink.errors();
+  CHECK(dropped > 0);
+  sink.write("dropped\n");
+  CHECK(sink.errors() > dropped);
+  REQUIRE(std::filesystem::create_directory(sub));
+  // Within a reopen_interval a write finds the place open again.
+  CHECK(wait_until([&] {
+    sink.write("after\n");
+    return std::filesystem::exists(sub + "/w.log");
+  }));
+  CHECK(read_file(sub + "/w.log").starts_with("after\n"));
+}

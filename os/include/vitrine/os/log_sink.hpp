@@ -10,10 +10,13 @@
 // thread); counters may be read from elsewhere only after that has stopped.
 // Cost: one write(2) per chunk on a regular file opened O_APPEND (no fsync);
 // a rotation costs `backups + 1` rename(2) plus one open(2). Errors are
-// counted, never thrown; after an open failure, writes are dropped (and
-// counted) until the next rotation or reopen() succeeds.
+// counted, never thrown; after an open failure (the directory was removed,
+// say), writes are dropped (and counted) until an open succeeds: a write
+// tries again at most once per reopen_interval, and so do reopen() and
+// the next rotation.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -32,6 +35,9 @@ class log_sink {
   log_sink& operator=(const log_sink&) = delete;
   ~log_sink() = default;
 
+  /// Without a file, a write retries opening it at most this often.
+  static constexpr std::chrono::milliseconds reopen_interval{1000};
+
   /// Appends `data`, rotating first when needed.
   void write(std::string_view data);
 
@@ -49,6 +55,8 @@ class log_sink {
  private:
   void rotate();
   void append(std::string_view data);
+  /// reopen(), unless tried less than reopen_interval ago; true if open.
+  bool retry_open();
 
   std::string path_;
   std::uint64_t max_bytes_;
@@ -58,6 +66,7 @@ class log_sink {
   std::uint64_t bytes_written_ = 0;
   std::uint64_t rotations_ = 0;
   std::uint64_t errors_ = 0;
+  std::chrono::steady_clock::time_point next_open_attempt_{};
 };
 
 }  // namespace vitrine::os
