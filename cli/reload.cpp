@@ -282,7 +282,9 @@ reload_report reload_config(supervisor_handle top, config& current,
   // against it; a stricter one once the programs that needed more left.
   if (diff.derived_limit_more_lenient)
     apply_derived_limit(top, current, report);
-  for (const auto& name : diff.removed) send(name, change_kind::remove);
+  // Removed ones in reverse order, as a run's end stops its programs.
+  for (auto it = diff.removed.rbegin(); it != diff.removed.rend(); ++it)
+    send(*it, change_kind::remove);
   for (const auto& name : diff.changed) send(name, change_kind::replace);
   for (const auto& name : diff.added) send(name, change_kind::add);
 

@@ -412,3 +412,20 @@ TEST_CASE("a program a reload added in the middle is no reorder afterwards",
   INFO(text);
   CHECK(text.find(note) == text.rfind(note));
 }
+
+TEST_CASE("programs a reload removes stop in reverse order, as at a run's end",
+          "[cli][reload]") {
+  reload_run run{program("k", "1280") + program("p1", "1281") +
+                 program("p2", "1282") + program("p3", "1283")};
+  run.running({"k", "p1", "p2", "p3"});
+  run.reload(program("k", "1280"));
+  const std::string text = read_file(run.output);
+  INFO(text);
+  const auto stopped_at = [&](const std::string& name) {
+    return text.find(" " + name + " stopped ");
+  };
+  REQUIRE(stopped_at("p1") != std::string::npos);
+  CHECK(stopped_at("p3") < stopped_at("p2"));
+  CHECK(stopped_at("p2") < stopped_at("p1"));
+  CHECK(text.find("reload: removed 3 (p1, p2, p3)") != std::string::npos);
+}
