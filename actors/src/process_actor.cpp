@@ -224,6 +224,11 @@ void process_actor::on_exit() {
   // Quitting with a child still running (an abnormal exit): kill and reap
   // it here, nobody else will.
   if (has_child()) take_child();
+  // Its capture files now: the actor object may outlive its exit (a timer
+  // still pending, a kill timer up to stop_timeout, keeps it), their
+  // descriptors should not. The I/O thread keeps a sink until its pipe
+  // closes.
+  sinks_.reset();
   // Break handle cycles so actors are freed after quitting; the supervisor
   // last: context_ is its.
   if (waiters_) waiters_->subscribers.clear();
