@@ -110,14 +110,16 @@ TEST_CASE("run warns when even the hard open-file limit is too low",
   temp_dir dir;
   const auto output = dir.file("output");
   // 64 for the runtime + 2 pidfds each, 2 more for a capture: 64 + 200 * 4.
-  cli_process cli{
-      {"run",
-       dir.write("many.toml",
-                 programs(200, "autostart = false\nstdout = { capture = \"" +
-                                   dir.file("log") + "\" }\n")),
-       "--plain"},
-      output,
-      "ulimit -n 100"};
+  // (A capture file each: two programs may not share one.)
+  std::string many;
+  for (std::size_t i = 0; i < 200; ++i)
+    many += "[[program]]\nname = \"p" + std::to_string(i) +
+            "\"\ncommand = [\"sleep\", \"1000\"]\nautostart = false\n"
+            "stdout = { capture = \"" +
+            dir.file("log" + std::to_string(i)) + "\" }\n";
+  cli_process cli{{"run", dir.write("many.toml", many), "--plain"},
+                  output,
+                  "ulimit -n 100"};
   REQUIRE(wait_for_text(output, "supervisor main running", 20s, cli.pid()));
   CHECK(read_file(output).find(
             "vitrine: warning: 200 programs may need up to 864 open files") !=
