@@ -126,9 +126,6 @@ bool binfmt_handlers_registered() {
   return false;
 }
 
-// Problem with the first bytes of the regular executable `path`, or "" if
-// the kernel can run it: an ELF file or a `#!` script. A file we cannot
-// read (execute-only) is left to the kernel.
 // Problem with the interpreter a script's #! line names, or "": execve()
 // would fail with ENOENT (or EACCES) and seem to blame the script.
 std::string interpreter_problem(const std::string& script) {
@@ -144,6 +141,10 @@ std::string interpreter_problem(const std::string& script) {
   return {};
 }
 
+// Problem with the first bytes of the regular executable `path`, or "" if
+// the kernel can run it: an ELF file or a `#!` script whose interpreter
+// is there (an absolute path). A file we cannot
+// read (execute-only) is left to the kernel.
 std::string format_problem(const std::string& path) {
   const os::unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (!fd) return {};
