@@ -143,8 +143,8 @@ std::string interpreter_problem(const std::string& script) {
 
 // Problem with the first bytes of the regular executable `path`, or "" if
 // the kernel can run it: an ELF file or a `#!` script whose interpreter
-// is there (an absolute path). A file we cannot
-// read (execute-only) is left to the kernel.
+// is there (an absolute path). A file we cannot read (execute-only) is
+// left to the kernel.
 std::string format_problem(const std::string& path) {
   const os::unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (!fd) return {};
