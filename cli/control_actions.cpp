@@ -4,7 +4,6 @@
 #include <functional>
 #include <optional>
 #include <set>
-#include <thread>
 
 #include "command_effect.hpp"
 #include "text_escape.hpp"
@@ -139,9 +138,6 @@ clock::time_point deadline_of(const control::request& request) {
   return end;
 }
 
-/// How long a start that ended `stopped` looks for a reload's removal.
-constexpr std::chrono::seconds removal_grace{1};
-
 constexpr const char* removed_text =
     "was removed from the run (by a reload) before the effect was seen";
 
@@ -238,14 +234,6 @@ bool await(const control_context& context, const control::request& request,
       done = wait_phase();
     }
     if (!done) return false;
-    // A reload replacing it stops it, then forgets it: a start that ended
-    // at that stop gives the removal a moment to show.
-    if (*done && !removed && phase == verb::start &&
-        t.supervisor.read()->status == supervisor_status::stopped) {
-      const auto grace = std::min(deadline, clock::now() + removal_grace);
-      while (!gone() && clock::now() < grace)
-        std::this_thread::sleep_for(std::chrono::milliseconds{10});
-    }
     describe_supervisor(t.supervisor, out);
     if (removed) {
       out.error = removed_text;
