@@ -149,14 +149,25 @@ bool same_entity(const Handle& a, const Handle& b) {
   return !x.owner_before(y) && !y.owner_before(x);
 }
 
-/// A check whether `t`'s supervisor was replaced (a reload replaces a
-/// changed group as a whole) since the command went out; `removed`
-/// remembers a yes.
+/// Whether the process or supervisor `handle` left the run: removed (its
+/// removal's stop may still be under way) or already replaced under its
+/// name. Its removal is marked before that stop begins, so a wait woken by
+/// a state of that stop sees the mark: a `stopped` it brings is told from
+/// one the command led to.
+template <class Handle, class Find>
+bool left_the_run(const Handle& handle, const Find& find) {
+  return handle.removed() || !same_entity(find(), handle);
+}
+
+/// A check whether `t`'s supervisor was removed or replaced (a reload
+/// replaces a changed group as a whole) since the command went out;
+/// `removed` remembers a yes.
 std::function<bool()> replaced_check(const control_context& context,
                                      const target& t, bool& removed) {
   return [&context, &t, &removed] {
-    removed = removed ||
-              !same_entity(context.rt.find_supervisor(t.name), t.supervisor);
+    removed = removed || left_the_run(t.supervisor, [&] {
+                return context.rt.find_supervisor(t.name);
+              });
     return removed;
   };
 }
@@ -187,8 +198,11 @@ bool await(const control_context& context, const control::request& request,
     // A reload may remove it meanwhile (or replace it under its name):
     // its actor is gone with the command, so no effect will come.
     bool removed = false;
+    const auto left = [&] {
+      return left_the_run(t.process, [&] { return context.rt.find(t.name); });
+    };
     done = sliced_wait(context, deadline, [&](clock::time_point until) {
-      removed = !same_entity(context.rt.find(t.name), t.process);
+      removed = left();
       return removed || t.process_cmd.wait_until(
                             [&](const core::process_state& s) {
                               return command_settled(t.awaited, t.old_pid, s) ||
@@ -198,13 +212,14 @@ bool await(const control_context& context, const control::request& request,
     });
     if (!done) return false;
     describe_process(t.process, out);
-    if (removed) {
+    if (!removed && *done)
+      judge_process(request.command, t.process_cmd.ticket(), *t.process.read(),
+                    out);
+    // A state of the removal's stop may have ended the wait: no effect.
+    if (removed || (!out.ok && left())) {
       out.error = removed_text;
       return true;
     }
-    if (*done)
-      judge_process(request.command, t.process_cmd.ticket(), *t.process.read(),
-                    out);
   } else {
     // A reload may replace it meanwhile (a changed group is replaced as a
     // whole): its actor is gone with the command, so no effect will come.
@@ -235,13 +250,15 @@ bool await(const control_context& context, const control::request& request,
     }
     if (!done) return false;
     describe_supervisor(t.supervisor, out);
-    if (removed) {
-      out.error = removed_text;
-      return true;
-    }
-    if (*done) {
+    if (!removed && *done) {
       out.ok = phase == verb::stop || out.status == "running";
       if (!out.ok) out.error = "is " + out.status;
+    }
+    // A state of the removal's stop may have ended the wait (or the start
+    // was not sent: the removal had ended the actor): no effect.
+    if (removed || (!out.ok && gone())) {
+      out.error = removed_text;
+      return true;
     }
   }
   if (!*done) {
@@ -321,12 +338,12 @@ control::reply execute(const control_context& context,
       // A supervisor's restart needs its stop done before the start is
       // sent: that much is waited for even without wait.
       bool removed = false;
+      const auto gone = replaced_check(context, t, removed);
       out.ok = !t.supervisor || request.command != verb::restart ||
-               send_supervisor_start(context, deadline, t,
-                                     replaced_check(context, t, removed));
+               send_supervisor_start(context, deadline, t, gone);
+      // (gone(): the start may have found the removal's end.)
       if (!out.ok)
-        out.error =
-            removed ? removed_text : "did not stop in time; not started";
+        out.error = gone() ? removed_text : "did not stop in time; not started";
     } else if (!await(context, request, deadline, t, out)) {
       reply.ok = false;
       reply.error =

@@ -88,6 +88,7 @@ void publish(mirrored_process& p, core::process_state s) {
 void drop_process(mirror_actor* self, const std::string& name) {
   auto it = self->state.processes.find(name);
   if (it == self->state.processes.end()) return;
+  it->second.record->removed.store(true, std::memory_order_release);
   it->second.record->port.store(nullptr);
   self->send_exit(it->second.forwarder, caf::exit_reason::user_shutdown);
   self->state.shared->registry.erase(name);

@@ -119,6 +119,11 @@ bool supervisor_actor::place_child(change_request& request) {
 
 void supervisor_actor::remove_child_tree(const child& c,
                                          std::function<void()> resume) {
+  // Before the shutdown: a reader that sees a state of the shutdown sees
+  // the mark too (process_handle::removed()).
+  if (c.process) c.process->removed.store(true, std::memory_order_release);
+  if (c.supervisor)
+    c.supervisor->removed.store(true, std::memory_order_release);
   auto forget = [this, process = c.process, supervisor = c.supervisor, resume] {
     if (process) context_.forget_process(process);
     if (supervisor) context_.forget_supervisor(supervisor);

@@ -151,3 +151,35 @@ TEST_CASE(
   CHECK(contains(result.output, "ended before it replied (was it killed?)"));
   CHECK_FALSE(contains(result.output, "is it stopping"));
 }
+
+TEST_CASE(
+    "ctl restart of a group a reload replaces meanwhile ends when it is "
+    "gone, and says so",
+    "[cli][ctl][reload]") {
+  const auto group = [](const std::string& a_seconds) {
+    return "[supervisor]\nname = \"waits\"\n[[group]]\nname = \"g\"\n"
+           "[[group.program]]\nname = \"a\"\ncommand = [\"sleep\", \"" +
+           a_seconds +
+           "\"]\nstartsecs_ms = 0\n[[group.program]]\nname = \"stub\"\n"
+           "command = \"trap '' TERM; while :; do sleep 1; done\"\n"
+           "stop_timeout_ms = 1500\nstartsecs_ms = 0\n";
+  };
+  live_run run{group("1000")};
+  run.wait_status("a", "running");
+  run.wait_status("stub", "running");
+  // The restart's stop waits out stub's stop_timeout (1.5 s: it ignores
+  // SIGTERM); meanwhile a reload changes a, which replaces g as a whole.
+  auto restart = std::async(std::launch::async, [&] {
+    return run.cli({"ctl", "restart", "g", "--timeout", "20"});
+  });
+  run.wait_status("stub", "stopping");
+  run.dir().write("run.toml", group("1001"));
+  REQUIRE(::kill(run.process().pid(), SIGHUP) == 0);
+  const auto result = restart.get();
+  INFO(result.output);
+  INFO(read_file(run.log()));
+  CHECK(result.code == 1);
+  CHECK(contains(result.output,
+                 "g: FAILED: was removed from the run (by a reload) before "
+                 "the effect was seen"));
+}

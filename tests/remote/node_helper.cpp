@@ -4,9 +4,10 @@
 // prints "port <n>" and "ready", then waits for signals: SIGUSR1 prints
 // every state as "state <name> <status> <pid> <restarts>" and then "dump-end";
 // SIGUSR2 restarts every program, waits until each runs again and prints
-// "churned"; SIGTERM shuts down and exits 0. The test SIGKILLs or SIGSTOPs it
-// at will (the runtime's guardian kills its programs if it dies). With
-// cert, key and ca it serves over TLS (remoting_options::tls); a bad file
+// "churned"; SIGHUP removes the last program (p<count-1>) from the root and
+// prints "removed"; SIGTERM shuts down and exits 0. The test SIGKILLs or
+// SIGSTOPs it at will (the runtime's guardian kills its programs if it dies).
+// With cert, key and ca it serves over TLS (remoting_options::tls); a bad file
 // prints the runtime's error and exits 4. It accepts controllers' supervise
 // requests (serve_options::accept_supervise) unless the environment sets
 // NODE_HELPER_REFUSE_SUPERVISE; NODE_HELPER_REVERSE supervises the programs
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   sigemptyset(&wanted);
   sigaddset(&wanted, SIGUSR1);
   sigaddset(&wanted, SIGUSR2);
+  sigaddset(&wanted, SIGHUP);
   sigaddset(&wanted, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &wanted, nullptr);  // every thread inherits it
 
@@ -84,6 +86,14 @@ int main(int argc, char** argv) {
     int sig = 0;
     if (sigwait(&wanted, &sig) != 0) continue;
     if (sig == SIGTERM) break;
+    if (sig == SIGHUP) {
+      const auto change =
+          rt.root().remove_child("p" + std::to_string(count - 1));
+      change.wait_for(20s);
+      std::printf("removed\n");
+      std::fflush(stdout);
+      continue;
+    }
     if (sig == SIGUSR2) {
       const auto deadline = std::chrono::steady_clock::now() + 20s;
       rt.for_each([&](const vitrine::process_handle& h) {

@@ -204,6 +204,25 @@ TEST_CASE(
   CHECK(names() == std::vector<std::string>{"p2", "p1", "p0"});
 }
 
+TEST_CASE(
+    "a process removed on the node leaves the mirror; its handles read "
+    "removed() and its last state",
+    "[remote]") {
+  node_process node{2, 200, 2000};
+  controller_of controller{node.endpoint(), 200, 2000, 2};
+  auto& mirror = controller.mirror;
+  auto kept = mirror.find("p0"), gone = mirror.find("p1");
+  REQUIRE(gone);
+  CHECK_FALSE(gone.removed());
+  ::kill(node.child.pid(), SIGHUP);  // the node removes p1
+  REQUIRE(node.child.read_until("removed\n", patience));
+  REQUIRE(mirror_converges(node, mirror));  // p0 alone
+  CHECK_FALSE(mirror.find("p1"));
+  CHECK(gone.removed());
+  CHECK(gone.read()->status == process_status::stopped);
+  CHECK_FALSE(kept.removed());
+}
+
 TEST_CASE("transitions missed while the link was cut are a gap, not invented",
           "[remote]") {
   node_process node{3, 200, 1000};

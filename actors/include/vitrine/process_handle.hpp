@@ -119,6 +119,19 @@ class process_handle {
         deadline);
   }
 
+  /// True once the process left its tree: its supervisor removed it (a
+  /// child_change removal, or a `vitrine run` reload that removed or
+  /// replaced it), or, for a handle from a node_handle, it left the node.
+  /// Its actor stops it and quits, whatever commands come meanwhile: it
+  /// will not run again, and its handles keep reading its last states.
+  /// Set before that stop begins: a thread that has read one of that
+  /// stop's states then sees removed() true, so a wait woken by its
+  /// `stopped` can tell a removal from any other stop. False for an empty
+  /// handle. One atomic load.
+  bool removed() const noexcept {
+    return record_ && record_->removed.load(std::memory_order_acquire);
+  }
+
   /// Messages the owning actor has handled so far (tests, metrics).
   std::uint64_t messages_handled() const noexcept {
     return record_ ? record_->messages_handled.load(std::memory_order_relaxed)

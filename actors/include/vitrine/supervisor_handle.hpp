@@ -48,6 +48,13 @@ class supervisor_handle {
     return record_ ? std::string_view{*record_->name} : std::string_view{};
   }
 
+  /// True once its parent removed it (a child_change removal, or a
+  /// `vitrine run` reload that removed or replaced its group), with its
+  /// tree; as process_handle::removed(). False for an empty handle.
+  bool removed() const noexcept {
+    return record_ && record_->removed.load(std::memory_order_acquire);
+  }
+
   /// The current state. Throws empty_handle_error on an empty handle.
   state_view<core::supervisor_state> read() const {
     if (!record_) throw_empty();

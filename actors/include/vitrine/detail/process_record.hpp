@@ -32,6 +32,10 @@ struct process_record {
   std::atomic<std::shared_ptr<command_port>> port;
   /// Messages the owning actor has handled; proves reads do not message it.
   std::atomic<std::uint64_t> messages_handled{0};
+  /// Set (release) by the parent before it asks the actor to shut down for
+  /// a removal (a mirror: when the process left the node), so that every
+  /// state published afterwards is read with it set (acquire).
+  std::atomic<bool> removed{false};
 
  private:
   static core::process_state initial_state(

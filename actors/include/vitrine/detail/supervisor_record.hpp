@@ -24,6 +24,10 @@ struct supervisor_record {
   const std::shared_ptr<const std::string> name;
   /// Set while the actor lives; empty after the runtime shut down.
   std::atomic<std::shared_ptr<command_port>> port;
+  /// Set (release) by the parent before it asks the actor to shut down for
+  /// a removal, so that every state published afterwards (the last stop)
+  /// is read with it set (acquire).
+  std::atomic<bool> removed{false};
 
  private:
   static core::supervisor_state initial_state(

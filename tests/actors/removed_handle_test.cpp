@@ -1,0 +1,85 @@
+// process_handle::removed() and supervisor_handle::removed(): a child that
+// its supervisor removes is marked before the removal's stop begins, so a
+// thread that sees that stop's states can tell a removal from a stop.
+#include <catch2/catch.hpp>
+
+#include "test_support.hpp"
+#include "vitrine/baseline/messaging.hpp"
+#include "vitrine/child_change.hpp"
+
+using namespace vitrine;
+using namespace vitrine::test;
+using core::process_status;
+
+namespace {
+
+supervisor_spec tree(std::string name, std::vector<child_spec> children) {
+  supervisor_spec spec;
+  spec.name = std::move(name);
+  spec.intensity = 1000;
+  spec.period = 1000ms;
+  spec.children = std::move(children);
+  return spec;
+}
+
+process_spec sleeper(std::string name) {
+  return sh(std::move(name), "exec sleep 1000");
+}
+
+/// Ignores SIGTERM: its stop lasts until the SIGKILL after stop_timeout.
+process_spec stubborn(std::string name) {
+  auto spec = sh(std::move(name), "trap '' TERM; while :; do sleep 1; done");
+  spec.stop_timeout = 1500ms;
+  return spec;
+}
+
+bool applied(const child_change& change) {
+  return change.wait_for(patience) && change.outcome() == change_outcome::done;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "removed() is set before a removal's stop, for the child and its tree; "
+    "a stop is no removal",
+    "[child_change][removed]") {
+  leak_checker leaks;
+  runtime_options options = patient_root();
+  options.reads =
+      GENERATE(&read_policy::hybrid(), &baseline::messaging_reads());
+  runtime rt{options};
+  auto app = rt.supervise(
+      tree("app", {stubborn("a"), tree("g", {stubborn("x")}), sleeper("k")}));
+  auto a = rt.find("a"), x = rt.find("x"), k = rt.find("k");
+  auto g = rt.find_supervisor("g");
+  REQUIRE(reaches(a, process_status::running));
+  REQUIRE(reaches(x, process_status::running));
+  REQUIRE(reaches(k, process_status::running));
+  CHECK_FALSE(a.removed());
+  CHECK_FALSE(g.removed());
+  CHECK_FALSE(process_handle{}.removed());
+  CHECK_FALSE(supervisor_handle{}.removed());
+
+  // A stop (and a start again) is no removal.
+  REQUIRE(k.stop().wait_for_status(
+      process_status::stopped, std::chrono::steady_clock::now() + patience));
+  CHECK_FALSE(k.removed());
+
+  // The first state of the removal's stop already comes with the mark,
+  // while the stop still has over a second to go (stop_timeout).
+  auto removal = app.remove_child("a");
+  REQUIRE(reaches(a, process_status::stopping));
+  CHECK(a.removed());
+  REQUIRE(applied(removal));
+  CHECK(a.removed());
+  CHECK(a.read()->status == process_status::stopped);
+
+  // A supervisor's removal marks its whole tree, each before its stop.
+  removal = app.remove_child("g");
+  REQUIRE(reaches(x, process_status::stopping));
+  CHECK(g.removed());
+  CHECK(x.removed());
+  REQUIRE(applied(removal));
+  CHECK_FALSE(app.removed());
+  CHECK_FALSE(k.removed());
+}
