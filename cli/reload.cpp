@@ -16,60 +16,6 @@ namespace {
 
 enum class change_kind { add, remove, replace };
 
-const std::string& name_of(const child_spec& spec) {
-  return std::visit([](const auto& s) -> const std::string& { return s.name; },
-                    spec);
-}
-
-/// name -> position among `children`.
-std::map<std::string, std::size_t> positions(
-    const std::vector<child_spec>& children) {
-  std::map<std::string, std::size_t> out;
-  for (std::size_t i = 0; i < children.size(); ++i)
-    out.emplace(name_of(children[i]), i);
-  return out;
-}
-
-/// The top's settings as written: a derived intensity or period is not
-/// one (it follows the children), so it differs only from a written one.
-bool same_written_top_settings(const config& a, const config& b) {
-  const auto& x = a.tree;
-  const auto& y = b.tree;
-  const bool same_intensity =
-      a.intensity_derived == b.intensity_derived &&
-      (a.intensity_derived || x.intensity == y.intensity);
-  const bool same_period = a.period_derived == b.period_derived &&
-                           (a.period_derived || x.period == y.period);
-  return x.name == y.name && x.strategy == y.strategy && same_intensity &&
-         same_period && x.parallel_start == y.parallel_start;
-}
-
-/// A limit derived in both files follows the programs, whatever else of
-/// the top's settings changed; one written in either file stays as it
-/// runs (a written change is not applied).
-bool intensity_follows(const config& running, const config& next) {
-  return running.intensity_derived && next.intensity_derived;
-}
-bool period_follows(const config& running, const config& next) {
-  return running.period_derived && next.period_derived;
-}
-
-/// The new file derives a limit that the running top does not grant: more
-/// restarts, or the same number within a shorter window.
-bool derived_limit_more_lenient(const config& running, const config& next) {
-  return (intensity_follows(running, next) &&
-          next.tree.intensity > running.tree.intensity) ||
-         (period_follows(running, next) &&
-          next.tree.period < running.tree.period);
-}
-
-bool derived_limit_changed(const config& running, const config& next) {
-  return (intensity_follows(running, next) &&
-          next.tree.intensity != running.tree.intensity) ||
-         (period_follows(running, next) &&
-          next.tree.period != running.tree.period);
-}
-
 /// Sets the running top's limit to the one `diff` derived and records it in
 /// `current`; a failure goes to the report.
 void apply_derived_limit(const supervisor_handle& top, config& current,
@@ -100,17 +46,6 @@ void count_tree(const supervisor_spec& spec, config& out) {
   }
 }
 
-/// "a, b, c" (the first few names, then how many more).
-std::string list_names(const std::vector<std::string>& names) {
-  constexpr std::size_t shown = 10;
-  std::string out;
-  for (std::size_t i = 0; i < names.size() && i < shown; ++i)
-    out += (i ? ", " : "") + names[i];
-  if (names.size() > shown)
-    out += " and " + std::to_string(names.size() - shown) + " more";
-  return out;
-}
-
 /// Waits for a change however long it takes: every change ends (the old
 /// child's stop is bounded by its stop timeout, the new one's start by its
 /// startsecs or exit, a shutdown completes it as supervisor_gone).
@@ -129,94 +64,6 @@ child_change send_replace(const supervisor_handle& top, child_spec spec) {
 }
 
 }  // namespace
-
-config_diff diff_configs(const config& running_config,
-                         const config& next_config) {
-  config_diff diff;
-  diff.top_settings_changed =
-      !same_written_top_settings(running_config, next_config);
-  diff.derived_limit_changed =
-      derived_limit_changed(running_config, next_config);
-  diff.derived_limit_more_lenient =
-      diff.derived_limit_changed &&
-      derived_limit_more_lenient(running_config, next_config);
-  // Only the derived part follows the file; a written one stays.
-  diff.derived_intensity = intensity_follows(running_config, next_config)
-                               ? next_config.tree.intensity
-                               : running_config.tree.intensity;
-  diff.derived_period = period_follows(running_config, next_config)
-                            ? next_config.tree.period
-                            : running_config.tree.period;
-  const auto& running = running_config.tree;
-  const auto& next = next_config.tree;
-  const auto old_at = positions(running.children);
-  const auto new_at = positions(next.children);
-  for (const auto& c : running.children) {
-    const auto& name = name_of(c);
-    const auto it = new_at.find(name);
-    if (it == new_at.end())
-      diff.removed.push_back(name);
-    else if (c == next.children[it->second])
-      diff.unchanged.push_back(name);
-    else
-      diff.changed.push_back(name);
-  }
-  for (const auto& c : next.children)
-    if (!old_at.contains(name_of(c))) diff.added.push_back(name_of(c));
-  // Reordered by the user: the unchanged ones' order in the previous file
-  // (not the running order, where a reload put added programs last).
-  const std::set<std::string> unchanged(diff.unchanged.begin(),
-                                        diff.unchanged.end());
-  std::vector<std::size_t> kept_old_order;  // new positions, in file order
-  const auto keep = [&](const std::string& name) {
-    if (unchanged.contains(name)) kept_old_order.push_back(new_at.at(name));
-  };
-  if (running_config.written_order.empty())
-    for (const auto& c : running.children) keep(name_of(c));
-  else
-    for (const auto& name : running_config.written_order) keep(name);
-  diff.reordered =
-      !std::is_sorted(kept_old_order.begin(), kept_old_order.end());
-  return diff;
-}
-
-std::vector<std::string> reload_report::summary() const {
-  std::vector<std::string> out;
-  if (rejected()) {
-    out.push_back("reload: rejected, nothing changed (" +
-                  std::to_string(problems.size()) +
-                  (problems.size() == 1 ? " problem)" : " problems)"));
-    return out;
-  }
-  auto line = [&](const char* what, const std::vector<std::string>& names) {
-    std::string text =
-        "reload: " + std::string{what} + " " + std::to_string(names.size());
-    if (!names.empty()) text += " (" + list_names(names) + ")";
-    out.push_back(std::move(text));
-  };
-  line("added", diff.added);
-  line("removed", diff.removed);
-  line("changed", diff.changed);
-  out.push_back("reload: unchanged " + std::to_string(diff.unchanged.size()));
-  if (diff.top_settings_changed)
-    out.push_back(
-        "reload: the top supervisor's own settings changed; not applied "
-        "(restart vitrine to apply them)");
-  if (diff.derived_limit_changed)
-    out.push_back(
-        "reload: the top supervisor's limit derived from the programs is now " +
-        std::to_string(diff.derived_intensity) + " restarts in " +
-        std::to_string(diff.derived_period.count()) + " ms");
-  if (diff.reordered)
-    out.push_back(
-        "reload: unchanged programs were reordered; the running order is "
-        "kept (restart vitrine to apply it)");
-  if (!failures.empty())
-    out.push_back(
-        "reload: " + std::to_string(failures.size()) +
-        (failures.size() == 1 ? " change failed" : " changes failed"));
-  return out;
-}
 
 std::string reload_report::errors() const {
   // A rejected file as `vitrine check` reports it: its problems, then how
@@ -253,14 +100,14 @@ reload_report reload_config(supervisor_handle top, config& current,
 
   // Sent at once, in this order: the supervisor applies them one after
   // another, so the removals free their names before the rest begins.
-  const auto new_at = positions(next.children);
+  const auto new_at = child_positions(next.children);
   const auto new_spec = [&](const std::string& name) -> const child_spec& {
     return next.children[new_at.at(name)];
   };
   enum class runs { old_spec, new_spec, nothing };  // per name, afterwards
   std::map<std::string, runs> after;
   for (const auto& c : current.tree.children)
-    after[name_of(c)] = runs::old_spec;
+    after[child_name(c)] = runs::old_spec;
   struct sent_change {
     std::string name;
     change_kind kind;
@@ -324,7 +171,7 @@ reload_report reload_config(supervisor_handle top, config& current,
   std::vector<child_spec> children;
   std::set<std::string> placed;
   for (auto& c : current.tree.children) {
-    const std::string name = name_of(c);
+    const std::string name = child_name(c);
     if (after[name] == runs::nothing) continue;
     if (after[name] == runs::old_spec)
       children.push_back(std::move(c));
@@ -342,7 +189,7 @@ reload_report reload_config(supervisor_handle top, config& current,
   current.tree.children = std::move(children);
   current.written_order.clear();
   for (const auto& c : next.children)
-    current.written_order.push_back(name_of(c));
+    current.written_order.push_back(child_name(c));
   current.program_count = current.group_count = 0;
   count_tree(current.tree, current);
   return report;

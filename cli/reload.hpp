@@ -35,6 +35,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -46,9 +47,18 @@
 
 namespace vitrine::cli {
 
+/// The name of a top-level child (a program or a group).
+const std::string& child_name(const child_spec& spec);
+/// name -> position among `children`.
+std::map<std::string, std::size_t> child_positions(
+    const std::vector<child_spec>& children);
+
 /// The difference between two top-level child lists, by name.
 struct config_diff {
   std::vector<std::string> added, removed, changed, unchanged;
+  /// Of those removed or added: the ones that run again inside a group
+  /// (or left one), as "p into g" / "p out of g".
+  std::vector<std::string> moved;
   /// The top supervisor's settings the user wrote differ (not applied by
   /// a reload); derived ones do not count.
   bool top_settings_changed = false;

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <variant>
@@ -102,4 +103,47 @@ TEST_CASE("a derived top intensity is not a setting the user changed",
     CHECK(diff.top_settings_changed);
     CHECK_FALSE(diff.derived_limit_changed);
   }
+}
+
+TEST_CASE("a program moved between the top and a group is reported as moved",
+          "[cli][reload]") {
+  using namespace vitrine;
+  auto proc = [](std::string name) {
+    process_spec p;
+    p.name = std::move(name);
+    p.launch.argv = {"sleep", "1"};
+    return p;
+  };
+  auto group = [](std::string name, std::vector<child_spec> children) {
+    supervisor_spec g;
+    g.name = std::move(name);
+    g.children = std::move(children);
+    return g;
+  };
+  cli::config flat, grouped;
+  flat.tree.name = grouped.tree.name = "main";
+  flat.tree.children = {proc("p"), group("g", {proc("a")}), proc("q")};
+  grouped.tree.children = {group("g", {proc("a"), group("inner", {proc("p")})}),
+                           proc("q")};
+
+  auto diff = cli::diff_configs(flat, grouped);
+  CHECK(diff.removed == std::vector<std::string>{"p"});
+  CHECK(diff.changed == std::vector<std::string>{"g"});
+  CHECK(diff.moved == std::vector<std::string>{"p into g"});
+  cli::reload_report report;
+  report.diff = diff;
+  const auto lines = report.summary();
+  CHECK(std::find(lines.begin(), lines.end(),
+                  "reload: moved 1 (p into g): stopped where it was and "
+                  "started again in its new place (a new pid)") != lines.end());
+
+  diff = cli::diff_configs(grouped, flat);
+  CHECK(diff.added == std::vector<std::string>{"p"});
+  CHECK(diff.moved == std::vector<std::string>{"p out of g"});
+
+  // Removed for good, or added fresh: not moved.
+  cli::config without_p = flat;
+  without_p.tree.children.erase(without_p.tree.children.begin());
+  CHECK(cli::diff_configs(flat, without_p).moved.empty());
+  CHECK(cli::diff_configs(without_p, flat).moved.empty());
 }

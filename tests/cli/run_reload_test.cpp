@@ -171,6 +171,7 @@ TEST_CASE("a reload replaces a changed group as a whole", "[cli][reload]") {
   CHECK(after["in2"].pid != before["in2"].pid);
   // A program that moves out of the group keeps its name.
   run.reload(program("top", "1000") + program("in1", "1000"), 2);
+  CHECK(wait_for_text(run.output, "reload: moved 1 (in1 out of g)", deadline));
   after = run.running({"top", "in1"});
   CHECK(wait_until([&] { return !rows_of(run.status).contains("in2"); }));
   CHECK(wait_until(
