@@ -265,27 +265,31 @@ int ctl_command(const remote_flags& f, const std::string& verb,
                           : h.restart()});
   }
   const auto deadline = clock_type::now() + timeout;
-  bool timed_out = false, failed = false, lost = false;
+  bool timed_out = false, failed = false, lost = false, stopping = false;
   for (const auto& [h, before, awaited, cmd] : sent) {
     using core::process_status;
+    const auto settled = [&](const core::process_state& s) {
+      return s.applied_command >= cmd.ticket() &&
+             (no_wait || command_settled(awaited, before, s) ||
+              overtaken(cmd.ticket(), s));
+    };
     // --no-wait: once the node applied it (its effect may follow later).
     // The node lost (`unknown`) ends the wait too, applied or not: a
     // command the node had not applied is dropped with the connection, so
-    // waiting on for it would only wait out --timeout.
+    // waiting on for it would only wait out --timeout. So does a node
+    // that began to stop: it carries out no command from then on.
     const bool ended =
         cmd && h.wait_until(
                    [&](const core::process_state& s) {
-                     if (s.status == process_status::unknown) return true;
-                     return s.applied_command >= cmd.ticket() &&
-                            (no_wait || command_settled(awaited, before, s) ||
-                             overtaken(cmd.ticket(), s));
+                     return s.status == process_status::unknown || settled(s) ||
+                            node.stopping();
                    },
                    deadline);
     const auto now = *h.read();
-    // The node went away during the wait: the effect was not seen,
-    // whatever the node did.
+    // The node went away, or began to stop, before the effect was seen.
     const bool node_lost = now.status == process_status::unknown;
-    const bool applied = ended && !node_lost;
+    const bool node_stopping = !node_lost && !settled(now) && node.stopping();
+    const bool applied = ended && !node_lost && !node_stopping;
     const bool ok = effect_seen(*control::verb_from_string(verb), now.status);
     const bool note =
         applied && !no_wait && !ok && overtaken(cmd.ticket(), now);
@@ -299,12 +303,17 @@ int ctl_command(const remote_flags& f, const std::string& verb,
                 << " before the effect was seen"
                 << (why.empty() ? "" : ": " + terminal_safe(why)) << "\n";
     }
+    if (node_stopping && !stopping)
+      std::cerr << "vitrine: the node at " << terminal_safe(f.endpoint)
+                << " is stopping: it carries out no more commands, and the "
+                   "effect was not seen\n";
     lost = lost || node_lost;
+    stopping = stopping || node_stopping;
     timed_out = timed_out || !ended;
-    if (no_wait || !applied || node_lost) continue;
+    if (no_wait || !applied) continue;
     failed = failed || !ok;
   }
-  return timed_out ? exit_ctl_timeout : failed || lost ? 1 : 0;
+  return timed_out ? exit_ctl_timeout : failed || lost || stopping ? 1 : 0;
 }
 
 }  // namespace

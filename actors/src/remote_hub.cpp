@@ -56,7 +56,8 @@ void remote_hub::require_enabled(caf::actor_system& system) const {
 
 std::uint16_t remote_hub::serve(caf::actor_system& system,
                                 const runtime::registry_type& registry,
-                                const serve_options& options, runtime& rt) {
+                                const serve_options& options, runtime& rt,
+                                std::stop_token stopping) {
   require_enabled(system);
   const bool tls = tls_enabled(system);
   if (!tls && !options.insecure && !is_loopback_address(options.bind_address))
@@ -70,7 +71,8 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
         "--insecure)");
   gate_->open(rt);
   auto server = spawn_node_server(system, registry, options_.heartbeat_interval,
-                                  options.accept_supervise ? gate_ : nullptr);
+                                  options.accept_supervise ? gate_ : nullptr,
+                                  std::move(stopping));
   // The framing guard reads plain BASP headers: it cannot stand in front
   // of TLS, where CAF listens on the address itself.
   const bool guarded = !tls && options.max_message_bytes != 0;
@@ -184,6 +186,10 @@ std::string node_handle::last_error() const {
 std::uint64_t node_handle::missed_transitions() const noexcept {
   return shared_ ? shared_->missed_transitions.load(std::memory_order_relaxed)
                  : 0;
+}
+
+bool node_handle::stopping() const noexcept {
+  return shared_ && shared_->stopping.load(std::memory_order_acquire);
 }
 
 bool node_handle::wait_connected(clock::time_point deadline) const {

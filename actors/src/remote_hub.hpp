@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <stop_token>
 #include <vector>
 
 #include "vitrine/remote.hpp"
@@ -25,10 +26,12 @@ class remote_hub {
   ~remote_hub();
 
   /// Spawns a node server over `registry` and publishes it; the port.
-  /// Controllers' supervise requests go to `rt`, until close_supervise().
+  /// Controllers' supervise requests go to `rt`, until close_supervise();
+  /// their commands are refused once `stopping` is requested.
   std::uint16_t serve(caf::actor_system& system,
                       const runtime::registry_type& registry,
-                      const serve_options& options, runtime& rt);
+                      const serve_options& options, runtime& rt,
+                      std::stop_token stopping);
   /// Refuses controllers' supervise requests from now on and waits for
   /// those under way: runtime::shutdown() calls it before taking its lock
   /// (a request under way needs that lock). Idempotent; no lock needed.

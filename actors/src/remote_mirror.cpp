@@ -218,6 +218,13 @@ caf::behavior node_mirror(mirror_actor* self,
         if (from_server()) drop_process(self, name);
       },
       [from_server](r_alive_atom) { from_server(); },
+      [self, from_server](r_stopping_atom) {
+        if (!from_server()) return;
+        self->state.shared->stopping.store(true, std::memory_order_release);
+        // Waiters on any process wake and see it (node_handle::stopping()).
+        for (auto& [name, p] : self->state.processes) publish(p, p.last);
+        self->state.shared->notify_processes();
+      },
       [](r_ping_atom) { return r_ping_atom::value; },
       [self, heartbeat](r_tick_atom) {
         auto& st = self->state;

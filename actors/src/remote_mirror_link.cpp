@@ -32,6 +32,7 @@ void synchronise(mirror_actor* self, caf::actor server,
                  std::vector<wire_state>& snapshot) {
   auto& st = self->state;
   const bool resync = st.shared->synchronisations.load() != 0;
+  st.shared->stopping.store(false, std::memory_order_release);  // a new run
   std::unordered_map<std::string, bool> present;
   std::vector<std::string_view> order;  // the node's
   order.reserve(snapshot.size());

@@ -37,6 +37,9 @@ struct node_shared {
   std::atomic<std::int64_t> last_contact_ns{0};
   std::atomic<std::uint64_t> synchronisations{0};
   std::atomic<std::uint64_t> missed_transitions{0};
+  /// The node said its runtime began to shut down (r_stopping); until the
+  /// next synchronisation.
+  std::atomic<bool> stopping{false};
 
   node_status status() const noexcept {
     return status_.load(std::memory_order_acquire);

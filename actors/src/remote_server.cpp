@@ -54,6 +54,10 @@ struct server_state {
   std::vector<caf::actor> mirrors;
   std::shared_ptr<supervise_gate> gate;
   unsigned supervising = 0;  // supervise workers in flight
+  /// The runtime's shutdown began (r_stopping from `on_stopping`):
+  /// commands are refused, and each mirror was told.
+  bool stopping = false;
+  std::unique_ptr<std::stop_callback<std::function<void()>>> on_stopping;
 };
 
 /// Supervise requests served at once: each holds a thread (a detached
@@ -155,10 +159,22 @@ supervise_reply supervise_for(server_actor* self, wire_spec& w) {
 caf::behavior node_server(server_actor* self,
                           const runtime::registry_type* registry,
                           std::chrono::milliseconds heartbeat,
-                          std::shared_ptr<supervise_gate> gate) {
+                          std::shared_ptr<supervise_gate> gate,
+                          std::stop_token stopping) {
   self->state.registry = registry;
   self->state.gate = std::move(gate);
   self->state.heartbeat = heartbeat;
+  // Runs in the thread that begins the shutdown (or here, if it has): a
+  // message to this actor, through a weak reference (the state must not
+  // keep its own actor alive).
+  self->state.on_stopping =
+      std::make_unique<std::stop_callback<std::function<void()>>>(
+          std::move(stopping),
+          [weak = caf::actor_cast<caf::weak_actor_ptr>(self)] {
+            if (auto strong = weak.lock())
+              caf::anon_send(caf::actor_cast<caf::actor>(strong),
+                             r_stopping_atom::value);
+          });
   rescan(self);
   self->set_down_handler([self](caf::down_msg& msg) {
     std::erase_if(self->state.mirrors, [&](const caf::actor& m) {
@@ -171,6 +187,11 @@ caf::behavior node_server(server_actor* self,
         auto it = self->state.processes.find(s.name());
         if (it != self->state.processes.end())
           forward_if_newer(self, it->second, s);
+      },
+      [self](r_stopping_atom) {
+        self->state.stopping = true;
+        for (const auto& m : self->state.mirrors)
+          self->send(m, r_stopping_atom::value);
       },
       [self](r_tick_atom) {
         rescan(self);
@@ -201,7 +222,8 @@ caf::behavior node_server(server_actor* self,
                     [answered](caf::error&) mutable { answered(); });
         return promise;
       },
-      [self](r_hello_atom, const caf::actor& mirror) {
+      [self](r_hello_atom,
+             const caf::actor& mirror) -> caf::result<std::vector<wire_state>> {
         rescan(self);
         std::vector<wire_state> snapshot;
         snapshot.reserve(self->state.processes.size());
@@ -214,11 +236,21 @@ caf::behavior node_server(server_actor* self,
                       mirror) == self->state.mirrors.end()) {
           self->monitor(mirror);
           self->state.mirrors.push_back(mirror);
+          if (self->state.stopping) {
+            // After the snapshot, which the mirror needs first.
+            auto reply = self->make_response_promise<std::vector<wire_state>>();
+            reply.deliver(std::move(snapshot));
+            self->send(mirror, r_stopping_atom::value);
+            return reply;
+          }
         }
         return snapshot;
       },
       [self](r_cmd_atom, const std::string& name,
              int kind) -> caf::result<std::uint64_t> {
+        if (self->state.stopping)
+          return caf::make_error(caf::sec::runtime_error,
+                                 "the node is stopping");
         auto record = self->state.registry->find_shared(name);
         if (!record) return caf::make_error(caf::sec::invalid_argument, name);
         auto h = handle_of(record);
@@ -255,6 +287,7 @@ caf::behavior node_server(server_actor* self,
         auto record = self->state.registry->find_shared(name);
         if (!record) return ENOENT;
         if (sig <= 0 || sig >= NSIG) return EINVAL;
+        if (self->state.stopping) return ECANCELED;
         auto port = record->port.load();
         if (!port) return ECANCELED;  // its runtime is shutting down
         auto answer = self->make_response_promise<int>();
@@ -272,8 +305,10 @@ caf::behavior node_server(server_actor* self,
 caf::actor spawn_node_server(caf::actor_system& system,
                              const runtime::registry_type& registry,
                              std::chrono::milliseconds heartbeat,
-                             std::shared_ptr<supervise_gate> gate) {
-  return system.spawn(node_server, &registry, heartbeat, std::move(gate));
+                             std::shared_ptr<supervise_gate> gate,
+                             std::stop_token stopping) {
+  return system.spawn(node_server, &registry, heartbeat, std::move(gate),
+                      std::move(stopping));
 }
 
 }  // namespace vitrine::detail

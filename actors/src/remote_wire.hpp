@@ -7,6 +7,9 @@
 //   server -> mirror  (r_state, wire_state)    one per transition, in order
 //   server -> mirror  (r_gone, name)           the process left the node
 //   server -> mirror  (r_alive)                keepalive, each heartbeat
+//   server -> mirror  (r_stopping)             the node's runtime began to
+//       shut down: commands are refused from now on (r_cmd with an error,
+//       r_signal with ECANCELED); states go on until it closes
 //   mirror -> server  (r_cmd, name, kind)      -> uint64_t node ticket
 //   mirror -> server  (r_signal, name, sig)    -> int: 0 once the process
 //       actor signalled the group, else an errno (ENOENT unknown name,
@@ -32,6 +35,7 @@ using r_hello_atom = caf::atom_constant<caf::atom("vr_hello")>;
 using r_state_atom = caf::atom_constant<caf::atom("vr_state")>;
 using r_gone_atom = caf::atom_constant<caf::atom("vr_gone")>;
 using r_alive_atom = caf::atom_constant<caf::atom("vr_alive")>;
+using r_stopping_atom = caf::atom_constant<caf::atom("vr_stop")>;
 using r_cmd_atom = caf::atom_constant<caf::atom("vr_cmd")>;
 using r_signal_atom = caf::atom_constant<caf::atom("vr_signal")>;
 using r_get_atom = caf::atom_constant<caf::atom("vr_get")>;

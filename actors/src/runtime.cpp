@@ -319,7 +319,8 @@ supervisor_handle runtime::supervise(supervisor_spec spec) {
 std::uint16_t runtime::serve(const serve_options& options) {
   std::lock_guard lock{impl_->mutex};
   impl_->ensure_running();
-  return impl_->remote.serve(*impl_->system, impl_->registry, options, *this);
+  return impl_->remote.serve(*impl_->system, impl_->registry, options, *this,
+                             impl_->starts_cancelled.get_token());
 }
 
 node_handle runtime::connect(remote_endpoint node, connect_options options) {

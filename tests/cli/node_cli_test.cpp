@@ -271,6 +271,49 @@ TEST_CASE("ctl --node says so when the node is lost before the effect",
   CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
 }
 
+TEST_CASE(
+    "ctl --node on a node that is stopping ends at once, saying so, and "
+    "nothing is started",
+    "[cli][remote]") {
+  vitrine::test::temp_dir dir;
+  const auto token = vitrine::test::unique_token();
+  const auto log = dir.file("node.out");
+  // `slow` ignores SIGTERM: the node's stop lasts its stop_timeout_ms.
+  const auto config = dir.write(
+      "stopping.toml",
+      "[[program]]\nname = \"slow\"\ncommand = [\"/bin/sh\", \"-c\", "
+      "\"trap '' TERM; sleep 1000." +
+          token +
+          "; :\"]\nstartsecs_ms = 0\nstop_timeout_ms = 6000\n"
+          "[[program]]\nname = \"idle\"\ncommand = [\"sleep\", \"1000." +
+          token + "\"]\nautostart = false\n");
+  vitrine::test::cli_process node{{"node", config, "--listen", "127.0.0.1:0"},
+                                  log};
+  const std::string endpoint = "127.0.0.1:" + served_port(log, node.pid());
+  REQUIRE(::kill(node.pid(), SIGTERM) == 0);
+  REQUIRE(
+      vitrine::test::wait_for_text(log, "received SIGTERM", 20s, node.pid()));
+  const auto begin = std::chrono::steady_clock::now();
+  const auto ctl =
+      run_cli({"ctl", "--node", endpoint, "start", "idle", "--timeout", "20"});
+  const auto took = std::chrono::steady_clock::now() - begin;
+  INFO(ctl.output);
+  CHECK(ctl.code == 1);
+  CHECK(ctl.output.find("idle: stopped") != std::string::npos);
+  CHECK(ctl.output.find("(not confirmed)") != std::string::npos);
+  CHECK(ctl.output.find("the node at " + endpoint +
+                        " is stopping: it carries out no more commands") !=
+        std::string::npos);
+  // Before: it waited until the node was gone (slow's 6 s stop).
+  CHECK(took < 4s);
+  CHECK(node.wait(20s) == std::optional<int>{0});
+  // `idle` never ran: nothing of the token is left, and the node's log
+  // shows no start of it.
+  CHECK(vitrine::test::read_file(log).find("idle running") ==
+        std::string::npos);
+  CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
+}
+
 TEST_CASE("vitrine status --node fails within the timeout when unreachable",
           "[cli][remote]") {
   // Port 1 on loopback: nothing listens there (connection refused).

@@ -28,6 +28,17 @@ using namespace std::chrono_literals;
 using vitrine::core::process_status;
 using namespace vitrine::test;  // the fixture (remote_fixture.hpp)
 
+/// Polls `pred` every 5 ms until it holds (true) or `patience` passes.
+template <class Pred>
+bool eventually(Pred pred) {
+  const auto deadline = clock_type::now() + patience;
+  while (!pred()) {
+    if (clock_type::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -175,6 +186,27 @@ TEST_CASE("a frozen node becomes unknown and is resynchronised when it thaws",
   CHECK(mirror.synchronisations() >= 2);
   CHECK(mirror_of(mirror) == before);
   CHECK(mirror_converges(node, mirror));
+}
+
+TEST_CASE(
+    "a node that begins to stop says so: stopping() until a node at that "
+    "address synchronises again",
+    "[remote]") {
+  std::optional<node_process> node{std::in_place, 2, 200, 1000};
+  const int port = static_cast<int>(node->port);
+  controller_of controller{node->endpoint(), 200, 1000, 2};
+  auto& mirror = controller.mirror;
+  CHECK_FALSE(mirror.stopping());
+  ::kill(node->child.pid(), SIGTERM);  // the helper calls shutdown()
+  REQUIRE(eventually([&] { return mirror.stopping(); }));
+  REQUIRE(mirror.wait_for_status(vitrine::node_status::lost,
+                                 clock_type::now() + patience));
+  CHECK(mirror.stopping());  // why it went away
+  node.reset();
+  node.emplace(2, 200, 1000, port);
+  REQUIRE(mirror.wait_connected(clock_type::now() + patience));
+  CHECK_FALSE(mirror.stopping());
+  CHECK(mirror_converges(*node, mirror));
 }
 
 TEST_CASE(

@@ -213,6 +213,16 @@ class node_handle {
   /// while the node was unreachable): the sum, over resynchronisations, of
   /// version jumps past the one the snapshot carried.
   std::uint64_t missed_transitions() const noexcept;
+  /// True once the node said that its runtime began to shut down (its
+  /// shutdown() or begin_shutdown(), e.g. `vitrine node` on SIGTERM): it
+  /// refuses commands from then on (process commands are dropped, as on a
+  /// lost connection; signal() fails with ECANCELED), while the states of
+  /// its programs' stop still arrive, until it closes the connection.
+  /// Every mirrored process is published again when it turns true, so a
+  /// waiter on any of them wakes and can check it. Stays true while the
+  /// node is then lost; false again after the next synchronisation (a
+  /// node run again at that address). One atomic load.
+  bool stopping() const noexcept;
   /// Why the node was lost (its connection closed, with CAF's reason, or
   /// it was silent past the connection timeout), then why the last
   /// connection attempt failed, as CAF reports it (e.g. a refused

@@ -221,8 +221,10 @@ class runtime {
   /// the one that reads a stop signal while another will call shutdown()):
   /// from now on no start spawns a program (one whose spawn is already
   /// under way completes and is stopped by the shutdown), and a
-  /// supervise() that is starting a tree returns. Call shutdown() to stop
-  /// everything. Idempotent; one atomic flag.
+  /// supervise() that is starting a tree returns, and a node (serve())
+  /// refuses controllers' commands and tells them it is stopping
+  /// (node_handle::stopping()). Call shutdown() to stop everything.
+  /// Idempotent; one atomic flag, and a message to each node server.
   void begin_shutdown() noexcept;
 
  private:
