@@ -233,6 +233,10 @@ void process_actor::on_exit() {
   // last: context_ is its.
   if (waiters_) waiters_->subscribers.clear();
   supervisor_ = nullptr;
+  // No publish follows: waits on its handles end now instead of at their
+  // deadlines (the state last, which they wait on).
+  record_->history.close();
+  record_->state.close();
 }
 
 void process_actor::count() {

@@ -75,6 +75,12 @@ mirrored_process& add_process(mirror_actor* self, const std::string& name) {
   return p;  // into the registry once it holds a state (apply)
 }
 
+/// No publish follows: waits on the handles of `record` end now.
+void close_cells(process_record& record) {
+  record.history.close();
+  record.state.close();
+}
+
 }  // namespace
 
 void publish(mirrored_process& p, core::process_state s) {
@@ -89,6 +95,7 @@ void drop_process(mirror_actor* self, const std::string& name) {
   auto it = self->state.processes.find(name);
   if (it == self->state.processes.end()) return;
   it->second.record->removed.store(true, std::memory_order_release);
+  close_cells(*it->second.record);
   it->second.record->port.store(nullptr);
   self->send_exit(it->second.forwarder, caf::exit_reason::user_shutdown);
   self->state.shared->registry.erase(name);
@@ -125,9 +132,14 @@ namespace {
 
 /// Quits once closing and drained: every forwarder flushed and every
 /// forwarded request answered.
+void quit(mirror_actor* self) {
+  for (auto& [name, p] : self->state.processes) close_cells(*p.record);
+  self->quit();
+}
+
 void quit_if_drained(mirror_actor* self) {
   const auto& st = self->state;
-  if (st.closing && st.unflushed == 0 && st.in_flight == 0) self->quit();
+  if (st.closing && st.unflushed == 0 && st.in_flight == 0) quit(self);
 }
 
 /// A request to the node on behalf of a handle; `on_answer` gets its
@@ -229,7 +241,7 @@ caf::behavior node_mirror(mirror_actor* self,
       [self, heartbeat](r_tick_atom) {
         auto& st = self->state;
         // A bound on the drain, should an answer never come back.
-        if (st.closing && clock::now() >= st.quit_by) return self->quit();
+        if (st.closing && clock::now() >= st.quit_by) return quit(self);
         const auto silent = silence(st);
         if (st.shared->status() == node_status::connected &&
             silent > st.shared->remoting.connection_timeout)

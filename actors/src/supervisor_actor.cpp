@@ -150,6 +150,7 @@ void supervisor_actor::on_exit() {
   if (!context_.reads->reads_published() &&
       record_->state.current_unsafe().version != current_.version)
     record_->state.publish(current_);
+  record_->state.close();  // waits on its handles end now
   record_->port.store(nullptr);
   parent_ = nullptr;
   children_.clear();

@@ -3,6 +3,9 @@
 // thread that sees that stop's states can tell a removal from a stop.
 #include <catch2/catch.hpp>
 
+#include <optional>
+#include <thread>
+
 #include "test_support.hpp"
 #include "vitrine/baseline/messaging.hpp"
 #include "vitrine/child_change.hpp"
@@ -82,4 +85,51 @@ TEST_CASE(
   REQUIRE(applied(removal));
   CHECK_FALSE(app.removed());
   CHECK_FALSE(k.removed());
+}
+
+TEST_CASE(
+    "waits end once the actor is gone (removed, or its runtime shut down) "
+    "unless its last state satisfies them",
+    "[child_change][removed][shutdown]") {
+  leak_checker leaks;
+  runtime_options options = patient_root();
+  options.reads =
+      GENERATE(&read_policy::hybrid(), &baseline::messaging_reads());
+  const auto start = std::chrono::steady_clock::now();
+  const auto far = start + 60s;
+  process_handle a, b;
+  supervisor_handle app;
+  {
+    runtime rt{options};
+    app = rt.supervise(tree("app", {sleeper("a"), sleeper("b")}));
+    a = rt.find("a");
+    b = rt.find("b");
+    REQUIRE(reaches(a, process_status::running));
+    REQUIRE(reaches(b, process_status::running));
+
+    std::optional<bool> a_failed;
+    std::thread on_a{
+        [&] { a_failed = a.wait_for_status(process_status::failed, far); }};
+    REQUIRE(applied(app.remove_child("a")));
+    on_a.join();
+    CHECK(a_failed == std::optional<bool>{false});
+
+    std::optional<bool> b_failed, app_failed;
+    std::thread on_b{
+        [&] { b_failed = b.wait_for_status(process_status::failed, far); }};
+    std::thread on_app{[&] {
+      app_failed = app.wait_for_status(core::supervisor_status::failed, far);
+    }};
+    rt.shutdown();
+    on_b.join();
+    on_app.join();
+    CHECK(b_failed == std::optional<bool>{false});
+    CHECK(app_failed == std::optional<bool>{false});
+  }
+  // The last states answer at once, either way.
+  CHECK(b.wait_for_status(process_status::stopped, far));
+  CHECK_FALSE(b.wait_for_status(process_status::running, far));
+  CHECK_FALSE(b.restart().wait_for_status(process_status::running, far));
+  // Long before any 60 s deadline.
+  CHECK(std::chrono::steady_clock::now() - start < 30s);
 }

@@ -97,8 +97,10 @@ class process_handle {
     return state_view<core::transition_history>{record_->history};
   }
 
-  /// Blocks until `pred(state)` holds or `deadline` passes. Throws
-  /// empty_handle_error on an empty handle.
+  /// Blocks until `pred(state)` holds or `deadline` passes; returns
+  /// whether it holds. Once the owning actor has quit (the runtime shut
+  /// down, the process was removed) it returns at once: `pred` of the last
+  /// state. Throws empty_handle_error on an empty handle.
   template <class Predicate>
   bool wait_until(Predicate pred, clock::time_point deadline) const {
     if (record_ == nullptr) [[unlikely]]

@@ -112,13 +112,17 @@ class read_policy {
 
   /// Blocks until `pred(state)` holds or `deadline` passes: a futex sleep on
   /// the published cell, or (asking policies) a read every millisecond.
+  /// Returns false at once when the owning actor has quit (its record's
+  /// cell is closed) and its last state fails `pred`.
   template <class Record, class Predicate>
   bool wait_until(const Record& record, Predicate pred,
                   clock::time_point deadline) const {
     if (reads_published_) return record.state.wait_until(pred, deadline);
     for (;;) {
+      // Closed once the actor quit: its last state is then in the record.
+      const bool last = record.state.closed();
       if (pred(*read(record))) return true;
-      if (clock::now() >= deadline) return false;
+      if (last || clock::now() >= deadline) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds{1});
     }
   }

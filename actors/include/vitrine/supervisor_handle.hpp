@@ -62,8 +62,9 @@ class supervisor_handle {
   }
 
   /// Blocks until `pred(state)` holds or `deadline` passes (hybrid: a futex
-  /// sleep; never messages the supervisor). Throws empty_handle_error on an
-  /// empty handle.
+  /// sleep; never messages the supervisor); returns whether it holds. Once
+  /// the supervisor's actor has quit it returns at once: `pred` of the last
+  /// state. Throws empty_handle_error on an empty handle.
   template <class Predicate>
   bool wait_until(Predicate pred, clock::time_point deadline) const {
     if (!record_) throw_empty();

@@ -2,9 +2,10 @@
 // number of threads read the latest one through a guard, without locks,
 // allocation, or read-modify-write on shared memory.
 //
-// Threads: exactly one writer at a time calls publish()/emplace()/
+// Threads: exactly one writer at a time calls publish()/emplace()/close()/
 // current_unsafe() (in vitrine: the actor that owns the process). Any thread
-// calls read(), publications(), wait_until() and wait_for_publication().
+// calls read(), publications(), closed(), wait_until() and
+// wait_for_publication().
 // The cell must outlive every snapshot guard taken from it and every waiter.
 //
 // Costs: read() is the reclaimer's guard + protect (hazard pointers: two
@@ -89,9 +90,15 @@ class publication_cell {
     return publications_ref().load(std::memory_order_acquire);
   }
 
+  /// Whether the writer closed the cell: its snapshot is the last.
+  bool closed() const noexcept {
+    return (waiters_.load(std::memory_order_acquire) & closed_bit) != 0;
+  }
+
   /// Blocks until `pred(snapshot)` holds or `deadline` passes; returns
   /// whether it holds. Checks the current snapshot first; never messages or
-  /// blocks the writer.
+  /// blocks the writer. On a closed cell it returns as soon as `pred` fails
+  /// on the last snapshot (no publish can satisfy it any more).
   template <class Predicate>
   bool wait_until(Predicate pred,
                   std::chrono::steady_clock::time_point deadline) const {
@@ -100,10 +107,15 @@ class publication_cell {
     for (;;) {
       const std::uint32_t seen =
           publications_ref().load(std::memory_order_seq_cst);
+      // (12) a close counted by `seen` is seen here, and the read below
+      // then sees the last snapshot; a later close changes the count, so
+      // the sleep below does not last.
+      const bool last = closed();
       if (pred(*read())) {
         satisfied = true;
         break;
       }
+      if (last) break;
       if (std::chrono::steady_clock::now() >= deadline) break;
       detail::futex_wait_until(publications_, seen, deadline);
     }
@@ -136,7 +148,24 @@ class publication_cell {
     auto count = publications_ref();
     count.store(count.load(std::memory_order_relaxed) + 1,
                 std::memory_order_seq_cst);
-    if (waiters_.load(std::memory_order_seq_cst) != 0) [[unlikely]]
+    if ((waiters_.load(std::memory_order_seq_cst) & ~closed_bit) != 0)
+        [[unlikely]]
+      detail::futex_wake_all(publications_);
+  }
+
+  /// The writer's last act: no publish follows. Every waiter wakes, and
+  /// wait_until() on this cell no longer sleeps (it returns once `pred`
+  /// fails on the last snapshot). Idempotent. One read-modify-write, one
+  /// counter store, and the wake system call if anyone waits.
+  void close() noexcept {
+    // (12) before the count: a waiter that sees the new count sees this.
+    const std::uint32_t had =
+        waiters_.fetch_or(closed_bit, std::memory_order_seq_cst);
+    auto count = publications_ref();
+    count.store(count.load(std::memory_order_relaxed) + 1,
+                std::memory_order_seq_cst);
+    if ((had & ~closed_bit) != 0 ||
+        (waiters_.load(std::memory_order_seq_cst) & ~closed_bit) != 0)
       detail::futex_wake_all(publications_);
   }
 
@@ -164,6 +193,9 @@ class publication_cell {
   // The futex word: accessed only through publications_ref(); the kernel
   // gets its address.
   alignas(detail::futex_word_alignment) mutable std::uint32_t publications_ = 0;
+  // Threads in wait_until(), and closed_bit once the writer closed the
+  // cell (kept in the same word, so a cell stays 16 bytes).
+  static constexpr std::uint32_t closed_bit = std::uint32_t{1} << 31;
   mutable std::atomic<std::uint32_t> waiters_{0};
 };
 
