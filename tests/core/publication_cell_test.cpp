@@ -135,9 +135,8 @@ TEMPLATE_TEST_CASE("close() ends the waits that its last snapshot fails",
   CHECK_FALSE(cell.closed());
   const auto start = std::chrono::steady_clock::now();
   std::optional<bool> woke;
-  std::thread waiter{[&] {
-    woke = cell.wait_until([](int v) { return v == 5; }, in(60s));
-  }};
+  std::thread waiter{
+      [&] { woke = cell.wait_until([](int v) { return v == 5; }, in(60s)); }};
   cell.publish(1);
   cell.publish(2);
   cell.close();
