@@ -87,8 +87,9 @@ int main(int argc, char** argv) {
     if (sigwait(&wanted, &sig) != 0) continue;
     if (sig == SIGTERM) break;
     if (sig == SIGHUP) {
-      const auto change =
-          rt.root().remove_child("p" + std::to_string(count - 1));
+      std::string last = std::to_string(count - 1);
+      last.insert(0, 1, 'p');  // as above (GCC bug 105329)
+      const auto change = rt.root().remove_child(last);
       change.wait_for(20s);
       std::printf("removed\n");
       std::fflush(stdout);
