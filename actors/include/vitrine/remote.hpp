@@ -219,7 +219,10 @@ class node_handle {
   /// lost connection; signal() fails with ECANCELED), while the states of
   /// its programs' stop still arrive, until it closes the connection.
   /// Every mirrored process is published again when it turns true, so a
-  /// waiter on any of them wakes and can check it. Stays true while the
+  /// waiter on any of them wakes and can check it; a wait does not end by
+  /// itself (a command's wait would sleep to its deadline): put
+  /// `node.stopping()` in its predicate, as `vitrine ctl --node` does.
+  /// Stays true while the
   /// node is then lost; false again after the next synchronisation (a
   /// node run again at that address). One atomic load.
   bool stopping() const noexcept;
