@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli_driver.hpp"
+#include "node_support.hpp"
 #include "support/leftovers.hpp"
 #include "support/test_pki.hpp"
 
@@ -17,6 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using vitrine::test::run_cli;
+using vitrine::test::served_port;
 
 std::string node_config(const vitrine::test::temp_dir& dir,
                         const std::string& token) {
@@ -28,16 +30,6 @@ std::string node_config(const vitrine::test::temp_dir& dir,
                        "[[program]]\nname = \"worker\"\ncommand = [\"sleep\", "
                        "\"1001." +
                        token + "\"]\nstartsecs_ms = 0\n");
-}
-
-/// The port `vitrine node --listen HOST:0` printed.
-std::string served_port(const std::string& output_path, pid_t node,
-                        const std::string& host = "127.0.0.1") {
-  const auto prefix = "serving on " + host + ":";
-  REQUIRE(vitrine::test::wait_for_text(output_path, prefix, 20s, node));
-  const auto text = vitrine::test::read_file(output_path);
-  const auto at = text.find(prefix) + prefix.size();
-  return text.substr(at, text.find('\n', at) - at);
 }
 
 /// --tls-cert C --tls-key K --tls-ca CA.
@@ -230,90 +222,6 @@ TEST_CASE(
 // Found by a stranger: a node lost while ctl --node waited for an effect
 // left a line that read as done ("api: unknown pid=N", exit 1, nothing on
 // stderr).
-TEST_CASE("ctl --node says so when the node is lost before the effect",
-          "[cli][remote]") {
-  vitrine::test::temp_dir dir;
-  const auto token = vitrine::test::unique_token();
-  const auto log = dir.file("node.out");
-  // A stop the program ignores (TERM, inherited by its sleep) waits for
-  // stop_timeout_ms; the node dies meanwhile.
-  const std::string program =
-      "[[program]]\nname = \"slow\"\ncommand = [\"/bin/sh\", \"-c\", "
-      "\"trap '' TERM; sleep 1000." +
-      token + "; :\"]\nstartsecs_ms = 0\nstop_timeout_ms = 20000\n" +
-      "[[program]]\nname = \"next\"\ncommand = [\"sleep\", \"1000." + token +
-      "\"]\nstartsecs_ms = 0\n";
-  const auto config = dir.write("slow.toml", program);
-  vitrine::test::cli_process node{{"node", config, "--listen", "127.0.0.1:0"},
-                                  log};
-  const std::string endpoint = "127.0.0.1:" + served_port(log, node.pid());
-  const auto ctl_log = dir.file("ctl.out");
-  vitrine::test::cli_process ctl{
-      {"ctl", "--node", endpoint, "stop", "slow", "next", "--timeout", "20"},
-      ctl_log};
-  std::this_thread::sleep_for(1500ms);
-  ::kill(node.pid(), SIGKILL);
-  // `next`'s stop goes out after the node was lost: never applied, it
-  // waited out --timeout (exit 5 after 20 s) until the loss ended its wait.
-  const auto code = ctl.wait(15s);
-  CHECK(code == std::optional<int>{1});
-  const auto out = vitrine::test::read_file(ctl_log);
-  INFO(out);
-  CHECK(out.find("slow: unknown") != std::string::npos);
-  CHECK(out.find("next: unknown") != std::string::npos);
-  CHECK(vitrine::test::count_of(out, "(not confirmed)") == 2);
-  CHECK(vitrine::test::count_of(out, "lost the node at") == 1);
-  CHECK(out.find("lost the node at " + endpoint) != std::string::npos);
-  // With its cause (found by a stranger: the docs promised one).
-  CHECK(out.find("before the effect was seen: the connection closed (") !=
-        std::string::npos);
-  CHECK(node.wait(10s).has_value());
-  CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
-}
-
-TEST_CASE(
-    "ctl --node on a node that is stopping ends at once, saying so, and "
-    "nothing is started",
-    "[cli][remote]") {
-  vitrine::test::temp_dir dir;
-  const auto token = vitrine::test::unique_token();
-  const auto log = dir.file("node.out");
-  // `slow` ignores SIGTERM: the node's stop lasts its stop_timeout_ms.
-  const auto config = dir.write(
-      "stopping.toml",
-      "[[program]]\nname = \"slow\"\ncommand = [\"/bin/sh\", \"-c\", "
-      "\"trap '' TERM; sleep 1000." +
-          token +
-          "; :\"]\nstartsecs_ms = 0\nstop_timeout_ms = 10000\n"
-          "[[program]]\nname = \"idle\"\ncommand = [\"sleep\", \"1000." +
-          token + "\"]\nautostart = false\n");
-  vitrine::test::cli_process node{{"node", config, "--listen", "127.0.0.1:0"},
-                                  log};
-  const std::string endpoint = "127.0.0.1:" + served_port(log, node.pid());
-  REQUIRE(::kill(node.pid(), SIGTERM) == 0);
-  REQUIRE(
-      vitrine::test::wait_for_text(log, "received SIGTERM", 20s, node.pid()));
-  const auto begin = std::chrono::steady_clock::now();
-  const auto ctl =
-      run_cli({"ctl", "--node", endpoint, "start", "idle", "--timeout", "20"});
-  const auto took = std::chrono::steady_clock::now() - begin;
-  INFO(ctl.output);
-  CHECK(ctl.code == 1);
-  CHECK(ctl.output.find("idle: stopped") != std::string::npos);
-  CHECK(ctl.output.find("(not confirmed)") != std::string::npos);
-  CHECK(ctl.output.find("the node at " + endpoint +
-                        " is stopping: it carries out no more commands") !=
-        std::string::npos);
-  // Before: it waited until the node was gone (slow's 10 s stop).
-  CHECK(took < 7s);
-  CHECK(node.wait(30s) == std::optional<int>{0});
-  // `idle` never ran: nothing of the token is left, and the node's log
-  // shows no start of it.
-  CHECK(vitrine::test::read_file(log).find("idle running") ==
-        std::string::npos);
-  CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
-}
-
 TEST_CASE("vitrine status --node fails within the timeout when unreachable",
           "[cli][remote]") {
   // Port 1 on loopback: nothing listens there (connection refused).
