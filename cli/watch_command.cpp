@@ -51,7 +51,10 @@ struct watched {
 watched_node snapshot(const watched& w, const clock_pair& now) {
   watched_node out;
   out.endpoint = w.endpoint;
-  out.state = std::string{to_string(w.node.status())};
+  // A node that is stopping is still connected: its states go on coming.
+  out.state = w.node.status() == node_status::connected && w.node.stopping()
+                  ? "stopping"
+                  : std::string{to_string(w.node.status())};
   const auto contact = w.node.last_contact();
   if (contact != node_handle::clock::time_point{})
     out.last_contact_ms = now.unix_ms(contact);

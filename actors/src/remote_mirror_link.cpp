@@ -29,10 +29,11 @@ void schedule_retry(mirror_actor* self) {
 /// Applies a full snapshot from `server` (processes it lacks are dropped,
 /// the others put in its order) and marks the node connected.
 void synchronise(mirror_actor* self, caf::actor server,
-                 std::vector<wire_state>& snapshot) {
+                 std::vector<wire_state>& snapshot, bool node_stopping) {
   auto& st = self->state;
   const bool resync = st.shared->synchronisations.load() != 0;
-  st.shared->stopping.store(false, std::memory_order_release);  // a new run
+  // As the node is now: false for a new run, true for one that stops.
+  st.shared->stopping.store(node_stopping, std::memory_order_release);
   std::unordered_map<std::string, bool> present;
   std::vector<std::string_view> order;  // the node's
   order.reserve(snapshot.size());
@@ -118,9 +119,10 @@ void connect_middleman(mirror_actor* self, std::uint64_t me) {
             self->request(server, attempt_time_left(self), r_hello_atom::value,
                           caf::actor{self})
                 .then(
-                    [self, me, server](std::vector<wire_state>& snapshot) {
+                    [self, me, server](std::vector<wire_state>& snapshot,
+                                       bool node_stopping) {
                       if (self->state.attempt == me)
-                        synchronise(self, server, snapshot);
+                        synchronise(self, server, snapshot, node_stopping);
                     },
                     on_error);
           },

@@ -222,8 +222,8 @@ caf::behavior node_server(server_actor* self,
                     [answered](caf::error&) mutable { answered(); });
         return promise;
       },
-      [self](r_hello_atom,
-             const caf::actor& mirror) -> caf::result<std::vector<wire_state>> {
+      [self](r_hello_atom, const caf::actor& mirror)
+          -> caf::result<std::vector<wire_state>, bool> {
         rescan(self);
         std::vector<wire_state> snapshot;
         snapshot.reserve(self->state.processes.size());
@@ -236,15 +236,10 @@ caf::behavior node_server(server_actor* self,
                       mirror) == self->state.mirrors.end()) {
           self->monitor(mirror);
           self->state.mirrors.push_back(mirror);
-          if (self->state.stopping) {
-            // After the snapshot, which the mirror needs first.
-            auto reply = self->make_response_promise<std::vector<wire_state>>();
-            reply.deliver(std::move(snapshot));
-            self->send(mirror, r_stopping_atom::value);
-            return reply;
-          }
         }
-        return snapshot;
+        // A node already stopping says so with the snapshot (no r_stopping
+        // follows for this mirror: it is sent once, as the stop begins).
+        return {std::move(snapshot), self->state.stopping};
       },
       [self](r_cmd_atom, const std::string& name,
              int kind) -> caf::result<std::uint64_t> {

@@ -2,8 +2,9 @@
 // CAF's middleman. Internal to the actors/ library.
 //
 // Protocol (all from one mirror actor to one server actor, or back):
-//   mirror -> server  (r_hello, mirror)        -> std::vector<wire_state>
-//       subscribe; the reply is the full snapshot, then the server pushes
+//   mirror -> server  (r_hello, mirror)  -> (std::vector<wire_state>, bool)
+//       subscribe; the reply is the full snapshot and whether the node is
+//       already stopping (then no r_stopping follows), then the server pushes
 //   server -> mirror  (r_state, wire_state)    one per transition, in order
 //   server -> mirror  (r_gone, name)           the process left the node
 //   server -> mirror  (r_alive)                keepalive, each heartbeat

@@ -60,7 +60,7 @@ TEST_CASE("ctl --node says so when the node is lost before the effect",
 
 TEST_CASE(
     "ctl --node on a node that is stopping ends at once, saying so, and "
-    "nothing is started",
+    "nothing is started; status --node and watch say it too",
     "[cli][remote]") {
   vitrine::test::temp_dir dir;
   const auto token = vitrine::test::unique_token();
@@ -93,6 +93,20 @@ TEST_CASE(
         std::string::npos);
   // Before: it waited until the node was gone (slow's 10 s stop).
   CHECK(took < 7s);
+  // A controller that connects now learns it with the snapshot: status
+  // says so (it said nothing before), and prints the states as they are.
+  const auto status = run_cli({"status", "--node", endpoint});
+  INFO(status.output);
+  CHECK(status.code == 0);
+  CHECK(status.output.find("the node at " + endpoint +
+                           " is stopping: these are its states as it "
+                           "stops") != std::string::npos);
+  CHECK(status.output.find("slow") != std::string::npos);
+  const auto watch =
+      run_cli({"watch", "--node", endpoint, "--count", "1", "--json"});
+  INFO(watch.output);
+  CHECK(watch.code == 0);
+  CHECK(watch.output.find("\"state\":\"stopping\"") != std::string::npos);
   CHECK(node.wait(30s) == std::optional<int>{0});
   // `idle` never ran: nothing of the token is left, and the node's log
   // shows no start of it.

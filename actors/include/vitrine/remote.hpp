@@ -222,9 +222,11 @@ class node_handle {
   /// waiter on any of them wakes and can check it; a wait does not end by
   /// itself (a command's wait would sleep to its deadline): put
   /// `node.stopping()` in its predicate, as `vitrine ctl --node` does.
-  /// Stays true while the
-  /// node is then lost; false again after the next synchronisation (a
-  /// node run again at that address). One atomic load.
+  /// A node already stopping when the mirror connects says so with its
+  /// snapshot: true as soon as wait_connected() returns. Stays true while
+  /// the node is then lost; false again after the next synchronisation
+  /// with a node that is not stopping (one run again at that address).
+  /// One atomic load.
   bool stopping() const noexcept;
   /// Why the node was lost (its connection closed, with CAF's reason, or
   /// it was silent past the connection timeout), then why the last

@@ -1,0 +1,113 @@
+// The one-shot controller of `status --node` and `ctl --node`
+// (node_client.hpp).
+#include "node_client.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+#include <iostream>
+#include <set>
+#include <stdexcept>
+#include <string_view>
+
+#include "commands.hpp"
+#include "text_escape.hpp"
+#include "vitrine/os/tcp_connect.hpp"
+
+namespace vitrine::cli {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+/// Why a node was not reached within --timeout-ms, from what a plain TCP
+/// connection found meanwhile.
+std::string silent_node(const remote_flags& f, os::tcp_connect_status tcp) {
+  const auto within = std::to_string(f.timeout_ms) + " ms";
+  switch (tcp) {
+    case os::tcp_connect_status::connected:
+      // A node speaks first; so does nothing that waits for its client
+      // (an HTTP server): silence alone cannot tell them apart.
+      return "it accepted the connection but did not answer within " + within +
+             (f.tls_cert.empty()
+                  ? " (a node stopped or overloaded? a node with TLS, which "
+                    "answers only a TLS controller? or not a node: a server "
+                    "that waits for its client to speak first)"
+                  : " (a node stopped or overloaded? or not a node: a "
+                    "server that waits for its client to speak first)");
+    case os::tcp_connect_status::no_answer:
+      return "no TCP connection within " + within +
+             " (host down, or packets dropped?)";
+    case os::tcp_connect_status::refused:
+      break;
+  }
+  return "no answer within " + within;
+}
+
+}  // namespace
+
+remote_endpoint endpoint_or_throw(const std::string& text) {
+  auto e = remote_endpoint::parse(text);
+  if (!e) throw std::runtime_error("not HOST:PORT: " + terminal_safe(text));
+  return *e;
+}
+
+runtime_options one_shot_options(const remote_flags& f) {
+  auto o = options_for(f);
+  o.remoting.drop_silent_connections = false;
+  return o;
+}
+
+node_handle connect_or_throw(runtime& rt, const remote_flags& f) {
+  const auto endpoint = endpoint_or_throw(f.endpoint);
+  const std::chrono::milliseconds timeout{f.timeout_ms};
+  // Beside CAF's attempt: does the port take a TCP connection at all?
+  auto tcp = std::async(std::launch::async, [host = endpoint.host,
+                                             port = endpoint.port, timeout] {
+    // The connection itself is closed at once.
+    return os::connect_tcp(host, port, clock_type::now() + timeout).status;
+  });
+  connect_options o;
+  // Longer than the wait below: within it an attempt ends only with an
+  // answer (a refusal, a peer that is not a node), never by its timer.
+  o.attempt_timeout = timeout + std::chrono::seconds{1};
+  auto node = rt.connect(endpoint, o);
+  // One attempt: a refused connection or a name that does not resolve is
+  // an answer, not a reason to wait out the timeout.
+  const auto deadline = clock_type::now() + timeout;
+  // One wording for every cause: "node HOST:PORT unreachable: WHY".
+  const auto unreachable = [&](const std::string& why) {
+    return std::runtime_error("node " + terminal_safe(f.endpoint) +
+                              " unreachable: " + why);
+  };
+  while (!node.wait_connected(
+      std::min(deadline, clock_type::now() + std::chrono::milliseconds{20}))) {
+    if (auto why = node.last_error(); !why.empty())
+      throw unreachable(terminal_safe(why));
+    if (clock_type::now() >= deadline)
+      throw unreachable(silent_node(f, tcp.get()));
+  }
+  return node;
+}
+
+std::optional<std::vector<process_handle>> find_programs(
+    const node_handle& node, const std::vector<std::string>& names,
+    const std::string& endpoint, std::string_view consequence) {
+  std::vector<process_handle> found;
+  std::vector<std::string> unknown;
+  std::set<std::string_view> seen;
+  for (const auto& name : names) {
+    if (!seen.insert(name).second) continue;
+    if (auto h = node.find(name))
+      found.push_back(std::move(h));
+    else
+      unknown.push_back(name);
+  }
+  if (unknown.empty()) return found;
+  std::cerr << "vitrine: "
+            << (unknown.size() == 1 ? "unknown name " : "unknown names ")
+            << quoted_names(unknown) << " on " << terminal_safe(endpoint)
+            << consequence << "\n";
+  return std::nullopt;
+}
+
+}  // namespace vitrine::cli
