@@ -60,7 +60,7 @@ caf::behavior process_actor::make_behavior() {
       },
       [](stop_atom) { return handling->on_stop(); },
       [](resume_atom) { handling->on_resume(); },
-      [](hold_atom) { handling->on_hold(); },
+      [](hold_atom, bool stops_first) { handling->on_hold(stops_first); },
       [](signal_atom, int sig) { return handling->on_signal(sig); },
       [](shutdown_atom) { return handling->on_shutdown(); },
       [](caf::get_atom) {
@@ -136,7 +136,10 @@ void process_actor::on_command(std::uint64_t ticket, command_kind kind) {
       break;
     case command_kind::restart:
       restart_window_.clear();
-      if (!held_) restart();
+      if (!held_)
+        restart();
+      else if (!held_stops_first_)
+        stop();  // a start of the supervisor's starts it again in its turn
       break;
     case command_kind::kill:
       restart_when_stopped_ = false;
@@ -180,13 +183,16 @@ caf::result<caf::ok_atom> process_actor::on_stop() {
   return stop();
 }
 
-// A one_for_all or rest_for_one restart begins that will start this
-// process in its turn (after stopping it, or after its own backoff): a
-// start or restart from a handle meanwhile would run it ahead of what it
-// depends on. Ends with that start, or a deny 0 (the supervisor stops).
-void process_actor::on_hold() {
+// A start of the supervisor's begins that will start this process in its
+// turn: a one_for_all or rest_for_one restart (`stops_first`: after
+// stopping it, or after its own backoff), or a start of every child in
+// order. A start or restart from a handle meanwhile would run it ahead of
+// what it depends on, and a stop from a handle must not be undone by that
+// start. Ends with that start, or a deny 0 (the supervisor stops).
+void process_actor::on_hold(bool stops_first) {
   count();
   held_ = true;
+  held_stops_first_ = stops_first;
   skip_held_start_ = false;
 }
 

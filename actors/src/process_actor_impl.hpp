@@ -66,7 +66,7 @@ class process_actor final : public caf::event_based_actor {
   void on_deny(std::uint64_t reported_version);
   caf::result<caf::ok_atom> on_stop();
   void on_resume();
-  void on_hold();
+  void on_hold(bool stops_first);
   int on_signal(int sig);
   caf::result<caf::ok_atom> on_shutdown();
   /// A run_event_atom: dropped unless of the current run (`generation`).
@@ -280,9 +280,11 @@ class process_actor final : public caf::event_based_actor {
   bool reporting_exit_ : 1 = false;
   /// The supervisor's last start waits through backoffs (on_start).
   bool start_until_running_ : 1 = false;
-  /// A restart of the supervisor's will start it (on_hold), and a handle's
-  /// stop or kill since then asks to skip that start.
+  /// A start of the supervisor's will start it (on_hold), and a handle's
+  /// stop or kill since then asks to skip that start; that start stops it
+  /// first (a group restart) or not (a start of every child).
   bool held_ : 1 = false;
+  bool held_stops_first_ : 1 = false;
   bool skip_held_start_ : 1 = false;
   unsigned quick_failures_ = 0;
   /// The supervisor's (io, guardian, cgroups, shutdown token, publication

@@ -60,9 +60,10 @@ caf::behavior supervisor_actor::make_behavior() {
       [this](command_atom, std::uint64_t ticket, int kind) {
         on_command(ticket, kind);
       },
-      // The parent's group restart will start us in our turn; ends with
-      // that start, or a deny 0 (the parent stops: nothing starts us).
-      [this](hold_atom) {
+      // The parent's group restart, or its start of every child, will
+      // start us in our turn; ends with that start, or a deny 0 (the
+      // parent stops: nothing starts us).
+      [this](hold_atom, bool) {
         held_ = true;
         skip_held_start_ = false;
       },

@@ -265,8 +265,13 @@ operation supervisor_actor::start_all(done_fn done) {
       steps.push_back({.what = step::kind::start_parallel, .fresh = true});
       return;
     }
-    for (std::size_t i = 0; i < children_.size(); ++i)
+    for (std::size_t i = 0; i < children_.size(); ++i) {
+      // Held until its turn: a handle's stop meanwhile keeps it stopped
+      // (the turn skips it), a start or restart waits for the turn.
+      if (children_[i].autostart)
+        send(children_[i].actor, hold_atom::value, false);
       steps.push_back({.what = step::kind::start, .index = i, .fresh = true});
+    }
   };
   op.done = [this, done = std::move(done)](bool completed) {
     if (completed) publish(supervisor_status::running);

@@ -130,7 +130,7 @@ operation supervisor_actor::restart_from(std::size_t from,
     // depends on (OTP serves restart_child after the restart).
     for (std::size_t j = from; j < children_.size(); ++j)
       if (const auto& c = children_[j]; !c.temporary && c.autostart)
-        send(c.actor, hold_atom::value);
+        send(c.actor, hold_atom::value, true);
     auto exited = [&](std::size_t j) {
       return std::any_of(delays.begin(), delays.end(),
                          [j](const auto& d) { return d.exited == j; });

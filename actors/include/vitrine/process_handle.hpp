@@ -146,9 +146,12 @@ class process_handle {
   /// stop, or stop-then-start. Each gets a ticket that the actor publishes
   /// as applied_command once it applied it; a manual start or restart does
   /// not count toward any restart intensity and resets the restart limit.
-  /// While a one_for_all or rest_for_one restart of its supervisor will
-  /// start it, start() and restart() are carried out by that restart in
-  /// spec order, and stop() (or kill()) makes the restart skip it. A
+  /// While a start of its supervisor has yet to reach it (a one_for_all or
+  /// rest_for_one restart; or a start of every child in spec order: the
+  /// tree's first start, a start command to the supervisor), start() and
+  /// restart() are carried out by that start in its turn (a restart()
+  /// stops a running process at once, the start comes in its turn), and
+  /// stop() (or kill()) makes that start skip it: it stays stopped. A
   /// restart() during its own turn in a start of its supervisor makes the
   /// next child wait for the new run.
   process_command start() const;

@@ -84,13 +84,15 @@ class supervisor_handle {
   /// Starts every child in spec order, each once the previous one runs,
   /// with a fresh restart window: how a failed (or stopped) supervisor is
   /// brought back. On a running supervisor it starts the children that are
-  /// not running. Not counted as a restart. While a one_for_all or
-  /// rest_for_one restart of its parent will start it, start() is carried
-  /// out by that restart in spec order.
+  /// not running. Not counted as a restart. While a start of its parent
+  /// has yet to reach it (a one_for_all or rest_for_one restart, or a
+  /// start of every child in order), start() is carried out by that start
+  /// in spec order.
   supervisor_command start() const;
   /// Stops every child in reverse order; the supervisor stays (stopped).
-  /// While a one_for_all or rest_for_one restart of its parent will start
-  /// it, that restart skips it.
+  /// While a start of its parent has yet to reach it (a one_for_all or
+  /// rest_for_one restart, or a start of every child in order), that
+  /// start skips it.
   supervisor_command stop() const;
   /// Sets its restart intensity: from now on more than `intensity`
   /// restarts within `period` fail it. The restarts already in its window
