@@ -6,6 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cerrno>
+#include <future>
+#include <optional>
 #include <thread>
 
 #include "remote_fixture.hpp"
@@ -129,4 +132,39 @@ TEST_CASE("a node's clean shutdown leaves its mirrors the final states",
       CHECK(h.read()->pid == 0);  // its last state: stopped, no child
     }
   }
+}
+
+// Found by an outside tester: a node_handle::signal() or ask() in flight
+// to a frozen node held the controller's ~runtime until the call's own
+// timeout (59.7 s for calls of 60 s), also after shutdown() had returned.
+TEST_CASE(
+    "a signal() or ask() in flight ends with the controller's close, "
+    "not at its own timeout",
+    "[remote]") {
+  node_process node{1, 200, 2000};
+  std::optional<vitrine::runtime> rt{std::in_place,
+                                     controller_options(200, 60'000)};
+  vitrine::connect_options connect;
+  connect.command_timeout = 1500ms;
+  auto mirror = rt->connect(node.endpoint(), connect);
+  REQUIRE(mirror.wait_connected(clock_type::now() + patience));
+  REQUIRE(all_running(mirror, 1));
+  REQUIRE(freeze(node.child.pid()));
+  auto signalled = std::async(std::launch::async, [&] {
+    return mirror.signal("p0", SIGCONT, 60'000ms);
+  });
+  auto asked = std::async(std::launch::async,
+                          [&] { return mirror.ask("p0", 60'000ms); });
+  std::this_thread::sleep_for(300ms);  // both requests are out
+  const auto began = clock_type::now();
+  rt.reset();  // shutdown() and the destructor
+  const auto took = clock_type::now() - began;
+  ::kill(node.child.pid(), SIGCONT);
+  // The close's bound (command_timeout plus one heartbeat), with room for
+  // a loaded machine; far below the calls' 60 s.
+  CHECK(took < 1500ms + 200ms + 5s);
+  REQUIRE(signalled.wait_for(1s) == std::future_status::ready);
+  REQUIRE(asked.wait_for(1s) == std::future_status::ready);
+  CHECK(signalled.get() == ENOTCONN);
+  CHECK_FALSE(asked.get().has_value());
 }

@@ -258,9 +258,10 @@ class node_handle {
 
   /// The messaging baseline across the network: asks the node for the
   /// current state of `name` (one request, one round trip over the
-  /// middleman, plus a scoped_actor per call); nullopt when the node is not
-  /// connected, does not know `name`, or `timeout` passes. Blocks; not from
-  /// an actor. For comparison with find(name).read(), which stays local.
+  /// middleman, plus a short-lived actor per call); nullopt when the node
+  /// is not connected, does not know `name`, or `timeout` passes, or once
+  /// the handle is closed (its runtime's shutdown: a call in flight ends
+  /// then, not at `timeout`). Blocks; not from an actor. For comparison with find(name).read(), which stays local.
   std::optional<core::process_state> ask(
       std::string_view name, std::chrono::milliseconds timeout) const;
 
@@ -272,8 +273,10 @@ class node_handle {
   /// `name`), EINVAL (`sig` outside 1..NSIG-1), ESRCH (no child then:
   /// stopped, exited, backoff), ETIMEDOUT (no answer within `timeout`),
   /// ENOTCONN (not connected, the connection failed, or an empty or closed
-  /// handle), ECANCELED (the node is shutting down). One request, one round
-  /// trip, plus a scoped_actor per call. Blocks; not from an actor.
+  /// handle; a call in flight ends so once the handle is closed, by its
+  /// runtime's shutdown), ECANCELED (the node is shutting down). One
+  /// request, one round trip, plus a short-lived actor per call. Blocks;
+  /// not from an actor.
   int signal(std::string_view name, int sig,
              std::chrono::milliseconds timeout) const;
 
