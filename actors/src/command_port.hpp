@@ -7,13 +7,26 @@
 
 #include <atomic>
 #include <cstdint>
+#include <stop_token>
 
 namespace vitrine::detail {
 
 class command_port {
  public:
-  explicit command_port(caf::actor owner) : owner_(std::move(owner)) {}
+  /// `shutting_down`: stopped once the runtime's shutdown began (none for
+  /// a remote mirror's processes, whose node decides).
+  explicit command_port(caf::actor owner, std::stop_token shutting_down = {})
+      : owner_(std::move(owner)), shutting_down_(std::move(shutting_down)) {}
   const caf::actor& owner() const noexcept { return owner_; }
+  /// Whether a command that would start something (start, restart) or
+  /// signal a program is still taken: not once the runtime's shutdown
+  /// began, so that host threads sending them in a loop cannot keep the
+  /// owning actor from its stop (each is queued before the exit that ends
+  /// the stop). Stops and kills are still taken: they only end things
+  /// sooner. One atomic load.
+  bool takes_starts() const noexcept {
+    return !shutting_down_.stop_requested();
+  }
   /// A ticket for the next command: 1, 2, 3...
   std::uint64_t next_ticket() noexcept {
     return tickets_.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -21,6 +34,7 @@ class command_port {
 
  private:
   caf::actor owner_;
+  std::stop_token shutting_down_;
   std::atomic<std::uint64_t> tickets_{0};
 };
 

@@ -20,12 +20,19 @@ bool send_to_owner(const detail::process_record* record, Ts&&... xs) {
   return true;
 }
 
+/// Whether a command of `kind` starts something (refused once the runtime's
+/// shutdown began, command_port::takes_starts()).
+bool starts(int kind) {
+  const auto k = static_cast<detail::command_kind>(kind);
+  return k == detail::command_kind::start || k == detail::command_kind::restart;
+}
+
 }  // namespace
 
 process_command process_handle::send_command(int kind) const {
   if (!record_) return {};
   auto port = record_->port.load();
-  if (!port) return {};
+  if (!port || (starts(kind) && !port->takes_starts())) return {};
   const std::uint64_t ticket = port->next_ticket();
   caf::anon_send(port->owner(), detail::command_atom::value, ticket, kind);
   return process_command{*this, ticket};
@@ -45,7 +52,11 @@ process_command process_handle::kill() const {
 }
 bool process_handle::signal(int sig) const {
   if (sig <= 0 || sig >= NSIG) return false;  // no such signal: nothing sent
-  return send_to_owner(record_.get(), detail::signal_atom::value, sig);
+  if (record_ == nullptr) return false;
+  auto port = record_->port.load();
+  if (!port || !port->takes_starts()) return false;
+  caf::anon_send(port->owner(), detail::signal_atom::value, sig);
+  return true;
 }
 bool process_handle::subscribe(const caf::actor& subscriber) const {
   return send_to_owner(record_.get(), detail::subscribe_atom::value,

@@ -213,7 +213,8 @@ std::shared_ptr<process_record> supervisor_actor::make_process(
   const bool temporary = spec.restart == restart_policy::temporary;
   auto actor = spawn_process_actor(home_system(), record, std::move(spec),
                                    context_, caf::actor_cast<caf::actor>(this));
-  record->port.store(std::make_shared<command_port>(actor));
+  record->port.store(
+      std::make_shared<command_port>(actor, context_.shutting_down));
   children_.push_back({.actor = std::move(actor),
                        .autostart = autostart,
                        .temporary = temporary,
@@ -284,7 +285,8 @@ caf::actor spawn_supervisor_actor(caf::actor_system& system,
                                   caf::actor parent) {
   auto actor = system.spawn<supervisor_actor>(record, std::move(spec), context,
                                               std::move(parent));
-  record->port.store(std::make_shared<command_port>(actor));
+  record->port.store(
+      std::make_shared<command_port>(actor, context.shutting_down));
   return actor;
 }
 

@@ -30,6 +30,10 @@ void supervisor_handle::throw_empty() {
 }
 
 supervisor_command supervisor_handle::start() const {
+  // Refused once the runtime's shutdown began (command_port::takes_starts).
+  if (!record_) return {};
+  if (auto port = record_->port.load(); !port || !port->takes_starts())
+    return {};
   return send_command(static_cast<int>(detail::command_kind::start));
 }
 

@@ -12,7 +12,9 @@
 // process_command to wait on: `h.restart().wait_for_status(running, t)`
 // returns once the restart was applied and the process runs again (a new
 // pid). A handle stays valid after the runtime is gone: reads return the
-// last state, commands return false (an empty process_command).
+// last state, commands return false (an empty process_command); once its
+// shutdown began, start(), restart() and signal() do (stop and kill are
+// still carried out).
 //
 // An empty handle (default-constructed, or runtime::find() of an unknown
 // name) is false in a boolean context; read(), history() and the waits throw
@@ -141,6 +143,8 @@ class process_handle {
   }
 
   // -- commands (asynchronous; false once the runtime is gone) ----------------
+  // start(), restart() and signal() are false (nothing sent) from the
+  // beginning of the runtime's shutdown (begin_shutdown(), shutdown()).
 
   /// Start (from stopped/exited/failed; from backoff after its delay),
   /// stop, or stop-then-start. Each gets a ticket that the actor publishes

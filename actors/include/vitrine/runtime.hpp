@@ -13,13 +13,17 @@
 // messages the root supervisor and blocks until the child is added and
 // started as OTP's start_child does: a process until it left `starting`
 // (running after startsecs or readiness, or an early exit), a tree until
-// each of its children did, one after another.
+// each of its children did, one after another. From an actor it blocks
+// the scheduler thread that runs it: with every scheduler thread blocked
+// so, no actor runs and none returns (call it from fewer actors at once
+// than the scheduler has threads, or use supervisor_handle::add_child()).
 // The destructor (or shutdown(), idempotent) stops every
 // child in reverse start order, waits for each to be reaped, and stops the
 // I/O thread: it returns within the sum of the stop timeouts, also while
 // another thread's supervise() is starting a tree (that start is
-// cancelled: supervise() returns a handle to the tree, which is stopping
-// or stopped (shutdown() returns once it is stopped), or throws
+// cancelled: supervise() returns a handle to the tree, which may still
+// read `starting` for a moment, then stopping, and stopped once
+// shutdown() returns; or it throws
 // std::runtime_error if the tree was not added yet). Mirrors of nodes
 // (connect()) first pass on the commands their handles sent: the node's
 // answers are awaited at most connect_options::command_timeout plus one

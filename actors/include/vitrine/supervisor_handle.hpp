@@ -80,6 +80,8 @@ class supervisor_handle {
   }
 
   // -- commands (asynchronous; empty once the runtime is gone) ----------------
+  // start() is empty (nothing sent) from the beginning of the runtime's
+  // shutdown (begin_shutdown(), shutdown()).
 
   /// Starts every child in spec order, each once the previous one runs,
   /// with a fresh restart window: how a failed (or stopped) supervisor is
