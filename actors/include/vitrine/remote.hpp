@@ -261,7 +261,8 @@ class node_handle {
   /// middleman, plus a short-lived actor per call); nullopt when the node
   /// is not connected, does not know `name`, or `timeout` passes, or once
   /// the handle is closed (its runtime's shutdown: a call in flight ends
-  /// then, not at `timeout`). Blocks; not from an actor. For comparison with find(name).read(), which stays local.
+  /// then, not at `timeout`). Blocks; not from an actor. For comparison with
+  /// find(name).read(), which stays local.
   std::optional<core::process_state> ask(
       std::string_view name, std::chrono::milliseconds timeout) const;
 
