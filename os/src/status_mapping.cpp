@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
+#include <thread>
 
 namespace vitrine::os {
 namespace st = core::status_table;
@@ -20,6 +22,10 @@ namespace {
 [[noreturn]] void throw_errno(const std::string& what) {
   throw std::system_error(errno, std::generic_category(), what);
 }
+
+/// How long a reader gives a growth in progress (the file already its new
+/// size, the header not yet) before it calls the file too large.
+constexpr std::chrono::milliseconds growth_patience{100};
 
 }  // namespace
 
@@ -127,7 +133,7 @@ void status_mapping::remap() {
   map_current();
 }
 
-void status_mapping::map_current() {
+std::size_t status_mapping::file_size() const {
   struct stat info {};
   if (::fstat(fd_.get(), &info) != 0)
     throw_errno("status table " + path_ + ": fstat");
@@ -135,6 +141,40 @@ void status_mapping::map_current() {
   const auto size = static_cast<std::size_t>(info.st_size);
   if (size < st::header_size)
     fail(std::string{to_string(st::read_error::too_small)});
+  return size;
+}
+
+std::uint64_t status_mapping::described_size() const {
+  alignas(st::header) unsigned char bytes[st::header_size];
+  const ssize_t got = ::pread(fd_.get(), bytes, sizeof bytes, 0);
+  if (got < 0) throw_errno("status table " + path_ + ": read");
+  st::table_reader check;
+  if (const auto e = check.attach(bytes, static_cast<std::size_t>(got));
+      e != st::read_error::none)
+    fail(std::string{to_string(e)});
+  st::header h;
+  std::memcpy(&h, bytes, sizeof h);
+  if (h.table_size < st::header_size)
+    fail(std::string{to_string(st::read_error::bad_layout)});
+  return h.table_size;
+}
+
+void status_mapping::map_current() {
+  // The size first, then the header: the owner grows the file before its
+  // header says so, never after, so a larger file is a growth in progress
+  // for an instant (given growth_patience to finish) or not a table.
+  const auto give_up = std::chrono::steady_clock::now() + growth_patience;
+  std::size_t size = file_size();
+  std::uint64_t described = described_size();
+  while (size > described && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    size = file_size();
+    described = described_size();
+  }
+  // Refused before anything is mapped: nothing of a huge file is read.
+  if (size > described)
+    fail("the file has " + std::to_string(size) + " bytes, more than the " +
+         std::to_string(described) + " of the table its header describes");
   // Populated: a reader reads every slot it lists, and one mmap that maps
   // the table's pages costs less than a page fault per 4 KiB page.
   void* mapped =

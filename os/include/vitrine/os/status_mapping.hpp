@@ -63,10 +63,14 @@ class status_table_file {
 class status_mapping {
  public:
   /// Opens `path` (O_RDONLY|O_NOFOLLOW|O_NONBLOCK: a FIFO or a device
-  /// there is refused without waiting; must be a regular file) and maps it
-  /// whole. Throws std::system_error (errno of the failing call; ELOOP for
-  /// a symbolic link), or std::runtime_error naming the format error. Both
-  /// messages begin "status table PATH: ".
+  /// there is refused without waiting; must be a regular file), reads and
+  /// checks its header (pread) and maps it whole. A file larger than the
+  /// table its header describes (once a growth in progress had 100 ms to
+  /// finish) is refused before anything is mapped, so a reader's memory is
+  /// bounded by the table, not by whatever the file holds. Throws
+  /// std::system_error (errno of the failing call; ELOOP for a symbolic link),
+  /// or std::runtime_error naming the format error. Both messages begin "status
+  /// table PATH: ".
   explicit status_mapping(const std::string& path);
   ~status_mapping();
   status_mapping(const status_mapping&) = delete;
@@ -80,6 +84,11 @@ class status_mapping {
 
  private:
   void map_current();
+  /// fstat: the size of a regular file at least a header long.
+  std::size_t file_size() const;
+  /// pread of the header: the table size it describes, once its static
+  /// fields are checked.
+  std::uint64_t described_size() const;
   [[noreturn]] void fail(const std::string& reason) const;
   std::string path_;
   unique_fd fd_;
