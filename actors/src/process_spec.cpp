@@ -197,14 +197,17 @@ void check_program(problem_list& out, const os::launch_options& launch) {
 }
 
 void check_strings(problem_list& out, const os::launch_options& launch) {
+  // As execve(2) charges them: each string with its NUL, and a pointer in
+  // the argv or envp array for each (300,000 one-byte arguments are 2.4 MB
+  // of pointers).
   std::size_t total = 0;
   for (std::size_t i = 0; i < launch.argv.size(); ++i) {
-    total += launch.argv[i].size() + 1;
+    total += launch.argv[i].size() + 1 + sizeof(char*);
     if (launch.argv[i].find('\0') != std::string::npos)
       out.add("launch.argv[" + std::to_string(i) + "]", "contains a NUL byte");
   }
   for (const auto& [key, value] : launch.env) {
-    total += key.size() + value.size() + 2;
+    total += key.size() + value.size() + 2 + sizeof(char*);
     if (key.empty() || key.find('=') != std::string::npos ||
         key.find('\0') != std::string::npos)
       out.add("launch.env", "invalid variable name '" + shown(key) + "'");

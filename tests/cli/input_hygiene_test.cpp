@@ -4,6 +4,7 @@
 // them with a message that names them, and an exec argument over the
 // kernel's per-string limit is refused (cli/config.hpp, text_escape.hpp).
 #include <signal.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -284,4 +285,25 @@ TEST_CASE("an exec argument or variable over MAX_ARG_STRLEN is refused",
   REQUIRE(var.problems.size() == 1);
   CHECK(var.problems[0].key == "program[a].env.V");
   CHECK(var.problems[0].line == 4);
+}
+
+TEST_CASE("argv and env are counted as execve charges them, pointers too",
+          "[cli][config][limits]") {
+  // An outside tester's argv (300,000 one-byte arguments: 0.6 MB of
+  // strings, 3 MB with their argv pointers) passed check, then failed
+  // every start with E2BIG. Here as many as make the strings a sixth of
+  // ARG_MAX and, with a pointer each, more than half.
+  const long arg_max = ::sysconf(_SC_ARG_MAX);
+  if (arg_max <= 0 || arg_max > (64l << 20)) {
+    WARN("ARG_MAX is " << arg_max << " (stack limit unlimited?): not tested");
+    return;
+  }
+  std::string command = R"(command = ["/bin/sh")";
+  for (long i = 1; i < arg_max / 12; ++i) command += R"(, "x")";
+  const auto many = check("[[program]]\nname = \"a\"\n" + command + "]\n");
+  INFO(all(many).substr(0, 2000));
+  REQUIRE(many.problems.size() == 1);
+  CHECK(many.problems[0].key == "program[a].command");
+  CHECK(many.problems[0].message.find("over half of ARG_MAX") !=
+        std::string::npos);
 }
