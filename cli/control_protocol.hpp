@@ -35,12 +35,17 @@
 namespace vitrine::cli::control {
 
 inline constexpr int protocol_version = 1;
-/// The largest request a server reads (max_names names of 64 bytes fit).
-inline constexpr std::size_t max_request_bytes = 512 * 1024;
-/// The largest reply a client reads.
-inline constexpr std::size_t max_reply_bytes = 16 * 1024 * 1024;
 inline constexpr std::size_t max_names = 4096;
 inline constexpr std::size_t max_name_bytes = 255;
+/// The most a name can take in a request: every byte a control character
+/// written as a JSON escape (`\u0001`: 6 bytes), its quotes and a comma.
+inline constexpr std::size_t max_encoded_name_bytes = 6 * max_name_bytes + 3;
+/// The largest request a server reads: max_names names that all need the
+/// most escaping, and room for the other fields (6,283,264 bytes).
+inline constexpr std::size_t max_request_bytes =
+    max_names * max_encoded_name_bytes + 4096;
+/// The largest reply a client reads.
+inline constexpr std::size_t max_reply_bytes = 16 * 1024 * 1024;
 /// Why a run cannot hold `name` (1 to max_name_bytes bytes), or "".
 std::string name_problem(std::string_view name);
 /// The largest deadline_ms accepted (2^53 - 1: exact in any JSON reader).

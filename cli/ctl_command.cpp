@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <iostream>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -139,7 +140,11 @@ std::optional<control::request> make_request(const ctl_options& options) {
     return std::nullopt;
   }
   r.command = *command;
-  r.names = options.names;
+  // A name given twice counts once (docs/cli.md): sent once, so that 4,096
+  // copies of one name are a request of one.
+  std::set<std::string_view> seen;
+  for (const auto& name : options.names)
+    if (seen.insert(name).second) r.names.push_back(name);
   r.wait = !options.no_wait;
   // The run must read the request within the timeout: 0 would expire it
   // before it is sent.
