@@ -17,6 +17,7 @@
 #include "regular_file.hpp"
 #include "signal_channel.hpp"
 #include "state_dir.hpp"
+#include "stdout_check.hpp"
 #include "text_escape.hpp"
 #include "vitrine/os/unique_fd.hpp"
 
@@ -73,11 +74,19 @@ std::string tail_of(int fd, std::uint64_t size,
   return text;
 }
 
+/// Set when a write to stdout failed other than by EPIPE (and said so on
+/// stderr): `logs` then exits 1 (docs/cli.md, exit codes).
+bool stdout_failed = false;
+
 bool write_all(std::string_view text) {
   while (!text.empty()) {
     const ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
+    if (n <= 0) {
+      stdout_failed = report_stdout_error("logs", n < 0 ? errno : EIO) ==
+                      stdout_state::failed;
+      return false;
+    }
     text.remove_prefix(static_cast<std::size_t>(n));
   }
   return true;
@@ -274,15 +283,15 @@ int logs_command(const logs_options& options) {
                 << (options.follow ? "; following it once it is there\n"
                                    : "\n");
     }
-    if (headers && !write_all("==> " + terminal_safe(path) + " <==\n"))
-      return 0;
-    if (!write_all(text)) return 0;
+    if ((headers && !write_all("==> " + terminal_safe(path) + " <==\n")) ||
+        !write_all(text))
+      return stdout_failed ? 1 : 0;
     files.push_back(std::move(file));
   }
   if (!options.follow) return missing ? 1 : 0;
 
   follow(files, headers, signals);
-  return 0;
+  return stdout_failed ? 1 : 0;
 }
 
 }  // namespace vitrine::cli

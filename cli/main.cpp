@@ -27,6 +27,7 @@
 #include "render.hpp"
 #include "runner_subcommands.hpp"
 #include "status.hpp"
+#include "stdout_check.hpp"
 #include "text_escape.hpp"
 #include "unknown_command.hpp"
 
@@ -88,7 +89,9 @@ int main(int argc, char** argv) {
   }
   try {
     if (runner.parsed()) return exec_runner(argv);
-    if (clients.parsed()) return clients.run();
+    if (clients.parsed())
+      return finish_stdout(app.get_subcommands().front()->get_name(),
+                           clients.run());
   } catch (const std::exception& e) {
     std::cerr << "vitrine: " << e.what() << "\n";
     return 1;

@@ -19,6 +19,7 @@
 #include "render.hpp"
 #include "runner_subcommands.hpp"
 #include "status.hpp"
+#include "stdout_check.hpp"
 #include "text_escape.hpp"
 #include "vitrine/runtime.hpp"
 #include "watch_command.hpp"
@@ -133,8 +134,12 @@ int remote_main(int argc, char** argv) {
     return usage_error(app, e);
   }
   try {
-    if (*node) return node_command(node_run, node_flags, insecure);
-    if (*status) return status_command(status_flags, json, status_names);
+    const auto checked = [&](int code) {
+      return finish_stdout(app.get_subcommands().front()->get_name(), code);
+    };
+    if (*node) return checked(node_command(node_run, node_flags, insecure));
+    if (*status)
+      return checked(status_command(status_flags, json, status_names));
     // As for a local ctl: 0 would report every effect as timed out.
     if (*ctl && !(ctl_timeout_s > 0 && ctl_timeout_s <= 3600)) {
       std::cerr << "vitrine: --timeout must be more than 0 and at most 3600 "
@@ -142,11 +147,11 @@ int remote_main(int argc, char** argv) {
       return 2;
     }
     if (*ctl)
-      return ctl_command(
+      return checked(ctl_command(
           ctl_flags, verb, names,
           std::chrono::milliseconds{std::llround(ctl_timeout_s * 1000)},
-          ctl_no_wait);
-    if (*watch) return watch_command(watch_flags);
+          ctl_no_wait));
+    if (*watch) return watch_command(watch_flags);  // checks after each view
   } catch (const std::exception& e) {
     const std::string_view what = e.what();
     std::cerr << (what.starts_with("vitrine: ") ? "" : "vitrine: ") << what

@@ -9,6 +9,7 @@
 #include "logs_command.hpp"
 #include "node_commands.hpp"
 #include "runner_subcommands.hpp"
+#include "stdout_check.hpp"
 #include "unknown_command.hpp"
 
 int main(int argc, char** argv) {
@@ -27,9 +28,10 @@ int main(int argc, char** argv) {
     return usage_error(app, e);
   }
   try {
-    if (*runner.check_cmd) return check_command(runner.check_file);
-    if (*runner.logs_cmd) return logs_command(runner.logs);
-    return run_command(runner.run);
+    const int code = *runner.check_cmd  ? check_command(runner.check_file)
+                     : *runner.logs_cmd ? logs_command(runner.logs)
+                                        : run_command(runner.run);
+    return finish_stdout(app.get_subcommands().front()->get_name(), code);
   } catch (const std::exception& e) {
     std::cerr << "vitrine: " << e.what() << "\n";
     return 1;

@@ -10,13 +10,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <map>
 
 #include "remote_flags.hpp"
 #include "render.hpp"
+#include "stdout_check.hpp"
 #include "text_escape.hpp"
 #include "vitrine/os/tcp_connect.hpp"
 #include "vitrine/runtime.hpp"
@@ -185,12 +185,8 @@ int watch_command(const watch_options& o) {
     // A reader that went away (`| head`) ends watch by SIGPIPE, or, where
     // SIGPIPE was inherited ignored or blocked, quietly with 0 on EPIPE;
     // any other failed write (a full disk) ends it with 1.
-    if (!std::cout) {
-      const int error = errno;
-      if (error != EPIPE) {
-        std::cerr << "vitrine: watch: stdout: " << std::strerror(error) << "\n";
-        status = 1;
-      }
+    if (const auto out = check_stdout("watch"); out != stdout_state::fine) {
+      status = out == stdout_state::failed ? 1 : 0;
       break;
     }
     if (o.count && ++shown >= o.count) break;
