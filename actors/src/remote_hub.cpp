@@ -186,13 +186,15 @@ caf::expected<Reply> request_node(node_shared& shared,
     if (!settled->exchange(true)) answer->set_value(std::move(value));
   };
   auto& system = caf::actor_cast<caf::abstract_actor*>(server)->home_system();
-  system.spawn([=](caf::event_based_actor* self) {
+  // The server as a spawn argument: CAF 0.17 binds a null reference to
+  // the arguments of a function actor spawned without any (UBSan).
+  auto ask = [=](caf::event_based_actor* self, const caf::actor& to) {
     self->monitor(mirror);
     self->set_down_handler([=](caf::down_msg&) {
       settle(caf::make_error(caf::sec::request_receiver_down));
       self->quit();
     });
-    self->request(server, timeout, xs...)
+    self->request(to, timeout, xs...)
         .then(
             [=](Reply& reply) {
               settle(std::move(reply));
@@ -202,7 +204,8 @@ caf::expected<Reply> request_node(node_shared& shared,
               settle(std::move(e));
               self->quit();
             });
-  });
+  };
+  system.spawn(ask, server);
   return result.get();
 }
 
