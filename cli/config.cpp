@@ -273,9 +273,16 @@ class translator {
     }
     const auto at = r.key_location("name");
     auto [it, fresh] = names_.emplace(name, at);
-    if (!fresh)
-      r.error("name", "duplicate name '" + name + "' (first used at line " +
-                          std::to_string(it->second.line) + ")");
+    if (fresh) return;
+    // Groups are read after the top-level programs: the use recorded first
+    // can be the later one in the file (a group above a program).
+    const auto other = it->second;
+    const bool this_one_later =
+        std::tie(at.line, at.column) > std::tie(other.line, other.column);
+    r.error("name", "duplicate name '" + name +
+                        (this_one_later ? "' (first used at line "
+                                        : "' (used again at line ") +
+                        std::to_string(other.line) + ")");
   }
 
   /// Records the files `spec` captures into; reports one that another

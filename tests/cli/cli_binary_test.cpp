@@ -130,6 +130,13 @@ TEST_CASE("check reports each kind of problem at its line and exits 1",
        ":4:1: program[a].stop_signal: unknown signal 'SIGFOO'"},
       {"a duplicate name", std::string{base_program} + base_program,
        ":5:1: program[a].name: duplicate name 'a' (first used at line 2)"},
+      // Groups are read after the programs (before: "first used at line
+      // 8", pointing at the later use).
+      {"a group's name taken again by a later program",
+       "\n[[group]]\nname = \"g\"\n[[group.program]]\nname = \"x\"\n"
+       "command = [\"true\"]\n[[program]]\nname = \"g\"\n"
+       "command = [\"true\"]\n",
+       ":3:1: group[g].name: duplicate name 'g' (used again at line 8)"},
       {"a problem vitrine::validate() finds",
        std::string{base_program} + "cwd = \"/no/such/dir\"\n",
        ":4:1: program[a].cwd: is not an existing directory: /no/such/dir"},
