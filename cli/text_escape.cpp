@@ -55,6 +55,17 @@ bool name_char(char c) {
 
 }  // namespace
 
+std::string cut_for_display(std::string text, std::size_t limit) {
+  if (text.size() <= limit) return text;
+  const auto size = text.size();
+  std::size_t keep = limit;
+  // Back to the first byte of a character (continuation bytes: 10xxxxxx).
+  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80)
+    --keep;
+  text.resize(keep);
+  return text + "... (" + std::to_string(size) + " bytes)";
+}
+
 std::string terminal_safe(std::string_view text) {
   // Printable ASCII throughout (names, statuses, numbers): one copy.
   const auto printable = [](char c) {

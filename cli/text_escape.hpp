@@ -28,6 +28,11 @@ std::string terminal_safe(std::string_view text);
 /// `program[web]`, `program["caf\xc3\xa9 \"x\""]`.
 std::string key_label(std::string_view name);
 
+/// `text` cut to its first `limit` bytes (not inside a UTF-8 character)
+/// followed by `... (N bytes)` when it is longer: how a diagnostic shows a
+/// hostile key or value without echoing megabytes of it.
+std::string cut_for_display(std::string text, std::size_t limit);
+
 /// True when `text` is well-formed UTF-8 (no overlong form, no surrogate).
 bool valid_utf8(std::string_view text);
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "text_escape.hpp"
 #include "vitrine/core/signal_names.hpp"
 
 namespace vitrine::cli::detail {
@@ -41,8 +42,11 @@ std::string_view type_name(toml::node_type type) noexcept {
 }
 
 void problem_sink::add(location at, std::string key, std::string message) {
-  problems_.push_back(
-      {file_, at.line, at.column, std::move(key), std::move(message)});
+  // A hostile file's megabyte key or value is named, not echoed whole.
+  constexpr std::size_t shown_bytes = 512;
+  problems_.push_back({file_, at.line, at.column,
+                       cut_for_display(std::move(key), shown_bytes),
+                       cut_for_display(std::move(message), shown_bytes)});
 }
 
 namespace {

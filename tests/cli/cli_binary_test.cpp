@@ -155,6 +155,24 @@ TEST_CASE("check reports each kind of problem at its line and exits 1",
   }
 }
 
+// Found by an outside tester: a 1 MB unknown key (or stop_signal, cwd...)
+// was echoed whole on stderr.
+TEST_CASE("check names a huge key or value without echoing it whole", "[cli]") {
+  temp_dir dir;
+  const std::string key(100'000, 'k');
+  const auto file = dir.write(
+      "huge.toml", std::string{base_program} + key + " = 1\n" +
+                       "stop_signal = \"" + std::string(100'000, 'S') + "\"\n");
+  const auto result = run_cli({"check", file});
+  INFO(result.output.substr(0, 2000));
+  CHECK(result.code == 1);
+  CHECK(result.output.find(":4:1: program[a]." + std::string(501, 'k') +
+                           "... (100011 bytes): unknown key") !=
+        std::string::npos);
+  CHECK(result.output.find("... (100017 bytes)") != std::string::npos);
+  CHECK(result.output.size() < 3000);
+}
+
 TEST_CASE("check reports every problem of one file, in line order", "[cli]") {
   temp_dir dir;
   const auto file = dir.write("bad.toml", R"([supervisor]
