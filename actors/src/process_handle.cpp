@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include <csignal>
+#include <memory>
 #include <stdexcept>
 
 #include "atoms.hpp"
@@ -11,10 +12,20 @@
 namespace vitrine {
 namespace {
 
-template <class... Ts>
-bool send_to_owner(const detail::process_record* record, Ts&&... xs) {
-  if (record == nullptr) return false;  // an empty handle
+/// The record's command port, or null: an empty handle, a runtime that is
+/// gone, or (`starts_something`) one whose shutdown began.
+std::shared_ptr<detail::command_port> port_of(
+    const detail::process_record* record, bool starts_something) {
+  if (record == nullptr) return nullptr;  // an empty handle
   auto port = record->port.load();
+  if (port && starts_something && !port->takes_starts()) return nullptr;
+  return port;
+}
+
+template <class... Ts>
+bool send_to_owner(const detail::process_record* record, bool starts_something,
+                   Ts&&... xs) {
+  const auto port = port_of(record, starts_something);
   if (!port) return false;
   caf::anon_send(port->owner(), std::forward<Ts>(xs)...);
   return true;
@@ -30,9 +41,8 @@ bool starts(int kind) {
 }  // namespace
 
 process_command process_handle::send_command(int kind) const {
-  if (!record_) return {};
-  auto port = record_->port.load();
-  if (!port || (starts(kind) && !port->takes_starts())) return {};
+  const auto port = port_of(record_.get(), starts(kind));
+  if (!port) return {};
   const std::uint64_t ticket = port->next_ticket();
   caf::anon_send(port->owner(), detail::command_atom::value, ticket, kind);
   return process_command{*this, ticket};
@@ -52,18 +62,14 @@ process_command process_handle::kill() const {
 }
 bool process_handle::signal(int sig) const {
   if (sig <= 0 || sig >= NSIG) return false;  // no such signal: nothing sent
-  if (record_ == nullptr) return false;
-  auto port = record_->port.load();
-  if (!port || !port->takes_starts()) return false;
-  caf::anon_send(port->owner(), detail::signal_atom::value, sig);
-  return true;
+  return send_to_owner(record_.get(), true, detail::signal_atom::value, sig);
 }
 bool process_handle::subscribe(const caf::actor& subscriber) const {
-  return send_to_owner(record_.get(), detail::subscribe_atom::value,
+  return send_to_owner(record_.get(), false, detail::subscribe_atom::value,
                        subscriber);
 }
 bool process_handle::unsubscribe(const caf::actor& subscriber) const {
-  return send_to_owner(record_.get(), detail::unsubscribe_atom::value,
+  return send_to_owner(record_.get(), false, detail::unsubscribe_atom::value,
                        subscriber);
 }
 
