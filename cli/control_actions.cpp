@@ -140,6 +140,8 @@ clock::time_point deadline_of(const control::request& request) {
 
 constexpr const char* removed_text =
     "was removed from the run (by a reload) before the effect was seen";
+constexpr const char* abandoned_text =
+    "vitrine run is stopping: the effect was not awaited";
 
 /// Whether `a` and `b` are handles of one process or supervisor (not two
 /// that had the same name, one replaced by a reload).
@@ -325,11 +327,16 @@ control::reply execute(const control_context& context,
 
   const auto deadline = deadline_of(request);
   reply.ok = true;
+  // Once a wait is abandoned (the run is stopping, or the client left),
+  // this and every later target is answered with its state as it is.
+  bool abandoned = false;
   for (auto& t : targets) {
     control::result out;
     out.name = t.name;
     out.kind = t.process ? "process" : "supervisor";
-    if (!t.sent) {
+    if (abandoned) {
+      // (its error is filled in below, with its state)
+    } else if (!t.sent) {
       out.error = t.send_error.empty() ? "not sent: vitrine run is stopping"
                                        : t.send_error;
     } else if (request.command == verb::signal) {
@@ -345,11 +352,12 @@ control::reply execute(const control_context& context,
       if (!out.ok)
         out.error = gone() ? removed_text : "did not stop in time; not started";
     } else if (!await(context, request, deadline, t, out)) {
-      reply.ok = false;
+      abandoned = true;
       reply.error =
           "the wait was abandoned (the client left or vitrine run "
           "is stopping)";
-      return reply;
+      out.ok = false;  // what await() had filled in is no answer
+      out.status.clear();
     }
     if (out.status.empty()) {
       if (t.signalled_in)
@@ -359,6 +367,8 @@ control::reply execute(const control_context& context,
       else
         describe_supervisor(t.supervisor, out);
     }
+    if (abandoned)
+      out.error = std::string{abandoned_text} + " (it was " + out.status + ")";
     reply.ok = reply.ok && out.ok;
     reply.results.push_back(std::move(out));
   }
