@@ -13,9 +13,6 @@
 
 using namespace vitrine;
 using namespace vitrine::test;
-using core::process_status;
-using core::supervisor_status;
-using strings = std::vector<std::string>;
 
 namespace {
 

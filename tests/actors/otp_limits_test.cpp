@@ -7,9 +7,6 @@
 
 using namespace vitrine;
 using namespace vitrine::test;
-using core::process_status;
-using core::supervisor_status;
-using strings = std::vector<std::string>;
 
 TEST_CASE(
     "past its own restart limit a process alone becomes failed, and "

@@ -14,9 +14,6 @@
 
 using namespace vitrine;
 using namespace vitrine::test;
-using core::process_status;
-using core::supervisor_status;
-using strings = std::vector<std::string>;
 
 TEST_CASE(
     "a temporary or transient child supervisor that fails is not "

@@ -10,6 +10,11 @@
 
 namespace vitrine::test {
 
+// The names every otp_*_test.cpp uses.
+using core::process_status;
+using core::supervisor_status;
+using strings = std::vector<std::string>;
+
 /// A shared event log that the children append to themselves.
 class event_log {
  public:
