@@ -26,6 +26,7 @@
 #include "regular_file.hpp"
 #include "render.hpp"
 #include "runner_subcommands.hpp"
+#include "standard_fds.hpp"
 #include "status.hpp"
 #include "stdout_check.hpp"
 #include "text_escape.hpp"
@@ -68,6 +69,11 @@ int status_command(const std::string& file, bool raw) {
 
 int main(int argc, char** argv) {
   using namespace vitrine::cli;
+  if (!hold_standard_fds()) {
+    std::cerr << "vitrine: cannot open /dev/null for a closed stdin, stdout "
+                 "or stderr\n";
+    return 1;
+  }
   CLI::App app{"vitrine: supervise OS processes described in a TOML file"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "vitrine 0.1.0");

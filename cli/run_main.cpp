@@ -9,11 +9,17 @@
 #include "logs_command.hpp"
 #include "node_commands.hpp"
 #include "runner_subcommands.hpp"
+#include "standard_fds.hpp"
 #include "stdout_check.hpp"
 #include "unknown_command.hpp"
 
 int main(int argc, char** argv) {
   using namespace vitrine::cli;
+  if (!hold_standard_fds()) {
+    std::cerr << "vitrine: cannot open /dev/null for a closed stdin, stdout "
+                 "or stderr\n";
+    return 1;
+  }
   if (is_remote_command(argc, argv)) return remote_main(argc, argv);
   CLI::App app{"vitrine-run: the supervisor behind `vitrine run`"};
   app.require_subcommand(1);

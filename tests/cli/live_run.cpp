@@ -12,14 +12,14 @@ namespace vitrine::test {
 
 using clock = std::chrono::steady_clock;
 
-live_run::live_run(const std::string& toml)
+live_run::live_run(const std::string& toml, const std::string& shell_prefix)
     : config_(dir_.write("run.toml", toml)),
       state_(dir_.file("state")),
       log_(dir_.file("run.log")),
       process_(std::make_unique<cli_process>(
           std::vector<std::string>{"run", "--plain", "--state-dir", state_,
                                    config_},
-          log_)) {}
+          log_, shell_prefix)) {}
 
 cli_result live_run::cli(std::vector<std::string> args) const {
   args.push_back("--state-dir");

@@ -16,7 +16,9 @@ namespace vitrine::test {
 
 class live_run {
  public:
-  explicit live_run(const std::string& toml);
+  /// `shell_prefix`: as cli_process's (`exec >&-`: stdout closed).
+  explicit live_run(const std::string& toml,
+                    const std::string& shell_prefix = "");
 
   const std::string& state() const { return state_; }
   const std::string& log() const { return log_; }

@@ -175,3 +175,25 @@ TEST_CASE("status lists a process the run's order does not name yet last",
   CHECK(status.output.find("supervisor root") <
         status.output.find("supervisor demo"));
 }
+
+TEST_CASE(
+    "a run started with stdin and stdout closed keeps its output out of its "
+    "state directory's files",
+    "[cli][state_dir]") {
+  // Closed fds are the lowest free numbers: the lock file took fd 1 and
+  // the run's lines overwrote its marker, so every client refused the
+  // directory (an outside tester, `vitrine run ... <&- >&-`).
+  live_run run{demo, "exec <&- >&-"};
+  run.wait_status("api", "running");
+  const auto status = run.cli({"status", "api"});
+  INFO(status.output);
+  CHECK(status.code == 0);
+  CHECK(contains(status.output, "\napi   running"));
+  CHECK(read_file(run.state() + "/lock")
+            .starts_with("vitrine state directory\n"));
+  const auto stop = run.cli({"ctl", "stop", "api"});
+  INFO(stop.output);
+  CHECK(stop.code == 0);
+  ::kill(run.process().pid(), SIGTERM);
+  CHECK(run.process().wait(30s) == 0);
+}
