@@ -40,6 +40,7 @@
 #include "run_state.hpp"
 #include "signal_channel.hpp"
 #include "status.hpp"
+#include "text_escape.hpp"
 #include "vitrine/core/signal_names.hpp"
 #include "vitrine/runtime.hpp"
 
@@ -79,6 +80,23 @@ std::string top_failure_message(const core::supervisor_state& top) {
          "' failed: " + top.last_failure->describe() +
          "; stopping everything (exit status " +
          std::to_string(exit_top_supervisor_failed) + ")";
+}
+
+/// Says on stderr when the status table begins to lack names (it could not
+/// grow: a full file system) and when it lists every name again; once per
+/// episode, not per name. `said`: the count last reported.
+void report_table_gap(const runtime& rt, std::size_t& said) {
+  const auto gap = rt.missing_from_status_table();
+  if ((gap.missing == 0) == (said == 0)) return;
+  if (gap.missing != 0)
+    std::cerr << "vitrine: " << terminal_safe(gap.error)
+              << ": `vitrine status` lacks the programs and supervisors it "
+                 "has no room for until space is freed"
+              << std::endl;
+  else
+    std::cerr << "vitrine: the status table lists every program again"
+              << std::endl;
+  said = gap.missing;
 }
 
 /// The stopper thread's work. The control socket stops taking requests
@@ -230,6 +248,7 @@ int run_command(const run_options& given, const node_serving* serving) {
   std::chrono::steady_clock::time_point first_stop_at;
   bool top_failed = false;
   bool idle = false;  // the last tick found nothing to show and armed
+  std::size_t table_missing = 0;  // names the status table lacked, as said
   // Brings the rows up to date and shows what changed; the last update
   // reads every state: the final rows and status file.
   const auto show_states = [&](bool last) {
@@ -286,6 +305,7 @@ int run_command(const run_options& given, const node_serving* serving) {
         screen.note(describe_signal(sig));
       }
     }
+    report_table_gap(rt, table_missing);
     if (!stopper.joinable() && added.load(std::memory_order_acquire) && top)
       if (auto failure = top_failure_message(*top.read()); !failure.empty()) {
         std::cerr << failure << std::endl;

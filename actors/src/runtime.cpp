@@ -366,6 +366,12 @@ bool runtime::arm_publication_fd(std::uint64_t seen) const noexcept {
   return impl_->publications.arm(seen);
 }
 
+runtime::status_table_gap runtime::missing_from_status_table() const {
+  if (!impl_->status_table) return {};
+  auto gap = impl_->status_table->missing();
+  return {gap.missing, std::move(gap.error)};
+}
+
 const read_policy& runtime::reads() const noexcept {
   return impl_->reads;
 }

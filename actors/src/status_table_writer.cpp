@@ -53,13 +53,14 @@ void status_table_writer::beat_until_stopped() {
   std::unique_lock lock{mutex_};
   while (!stopping_) {
     st::table_writer_unsafe{file_->base()}.beat(os::monotonic_ns());
+    // States left out for want of room go in once there is room, without
+    // waiting for their next change.
+    if (missing_count_.load(std::memory_order_relaxed) != 0) put_missing();
     stop_cv_.wait_for(lock, period_, [this] { return stopping_; });
   }
 }
 
-std::uint32_t status_table_writer::slot_for(st::slot_kind kind,
-                                            std::string_view name) {
-  auto key = key_of(kind, name);
+std::uint32_t status_table_writer::slot_for(std::string&& key) {
   if (const auto it = slots_.find(key); it != slots_.end()) return it->second;
   std::uint32_t index;
   if (!free_slots_.empty()) {
@@ -80,17 +81,35 @@ void status_table_writer::write(st::slot_kind kind, std::string_view name,
   st::pack_texts(payload, name, error);
   std::lock_guard lock{mutex_};
   if (!file_) return;  // closed
+  put(key_of(kind, name), payload);
+}
+
+bool status_table_writer::put(std::string key,
+                              const st::slot_payload& payload) {
   std::uint32_t index;
   try {
-    index = slot_for(kind, name);
-  } catch (const std::exception&) {
-    // Growing failed (disk full, no memory): this name stays out of the
-    // table; the actor and the in-process cells carry on.
-    return;
+    index = slot_for(std::string{key});
+  } catch (const std::exception& e) {
+    // Growing failed (a full file system, no memory): this state waits
+    // for room (its next change, or the heartbeat's next try); the actor
+    // and the in-process cells carry on.
+    missing_error_ = e.what();
+    missing_.insert_or_assign(std::move(key), payload);
+    missing_count_.store(missing_.size(), std::memory_order_relaxed);
+    return false;
   }
+  forget_missing(key);
   st::table_writer_unsafe writer{file_->base()};
   writer.write_slot(index, payload);
   writer.set_slot_count(used_);  // (H1): after the slot's first write
+  return true;
+}
+
+void status_table_writer::put_missing() {
+  while (!missing_.empty()) {
+    auto left_out = missing_.extract(missing_.begin());
+    if (!put(std::move(left_out.key()), left_out.mapped())) return;
+  }
 }
 
 void status_table_writer::publish(const core::process_state& s) {
@@ -121,9 +140,23 @@ void status_table_writer::publish(const core::supervisor_state& s) {
   write(st::slot_kind::supervisor, s.name(), p, reason);
 }
 
+void status_table_writer::forget_missing(const std::string& key) {
+  if (missing_count_.load(std::memory_order_relaxed) == 0) return;
+  missing_.erase(key);
+  missing_count_.store(missing_.size(), std::memory_order_relaxed);
+}
+
+status_table_writer::gap status_table_writer::missing() const {
+  if (missing_count_.load(std::memory_order_relaxed) == 0) return {};
+  std::lock_guard lock{mutex_};
+  return {missing_.size(), missing_.empty() ? std::string{} : missing_error_};
+}
+
 void status_table_writer::remove(st::slot_kind kind, const std::string& name) {
   std::lock_guard lock{mutex_};
-  const auto it = slots_.find(key_of(kind, name));
+  const auto key = key_of(kind, name);
+  forget_missing(key);
+  const auto it = slots_.find(key);
   if (!file_ || it == slots_.end()) return;
   st::slot_payload p{};
   st::pack_texts(p, {}, {});

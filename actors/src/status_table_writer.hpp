@@ -9,12 +9,15 @@
 // re-maps it). Readers in other processes never take it.
 //
 // Cost: publish() is one uncontended mutex plus a hash lookup and a
-// 256-byte slot write; a new name may grow the file (ftruncate + mremap,
+// 256-byte slot write; a new name may grow the file (fallocate + mremap,
 // capacity doubled). The heartbeat is a thread that wakes once per period
 // (1 s by default) to store the time in the header: an idle runtime wakes
-// once a second for it, nothing more.
+// once a second for it, nothing more. A state the file had no room for (a
+// full file system) is kept here and tried again by its next change and
+// by each heartbeat.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -51,18 +54,39 @@ class status_table_writer {
   /// Frees the slot of `name` (a process or supervisor no longer there).
   void remove(core::status_table::slot_kind kind, const std::string& name);
 
+  /// Names whose states the table could not take (the file could not grow:
+  /// a full file system), and the last such error.
+  struct gap {
+    std::size_t missing = 0;
+    std::string error;
+  };
+  /// One relaxed load while nothing is missing; the mutex otherwise.
+  gap missing() const;
+
  private:
   void write(core::status_table::slot_kind kind, std::string_view name,
              core::status_table::slot_payload& payload, std::string_view error);
-  std::uint32_t slot_for(core::status_table::slot_kind kind,
-                         std::string_view name);
+  // Under mutex_:
+  /// The slot of `key` (kind + name), taken now if it has none; throws
+  /// when the file cannot grow.
+  std::uint32_t slot_for(std::string&& key);
+  /// Writes `payload` in the slot of `key`; false if there was no room (it
+  /// is then kept in missing_ for a later try).
+  bool put(std::string key, const core::status_table::slot_payload& payload);
+  /// Tries the states left out again, until one finds no room.
+  void put_missing();
+  void forget_missing(const std::string& key);
   void beat_until_stopped();
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::optional<os::status_table_file> file_;
   std::unordered_map<std::string, std::uint32_t> slots_;  // kind + name
   std::vector<std::uint32_t> free_slots_;
   std::uint32_t used_ = 0;  // the header's slot_count
+  /// The states left out of the table by key, and why (missing()).
+  std::unordered_map<std::string, core::status_table::slot_payload> missing_;
+  std::string missing_error_;
+  std::atomic<std::size_t> missing_count_{0};
   std::chrono::milliseconds period_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;

@@ -41,6 +41,19 @@ std::string absolute(const std::string& path) {
   return std::string{cwd.get()} + "/" + path;
 }
 
+/// Extends the file to `to` bytes with its blocks allocated from `from` on:
+/// a page of a shared mapping that the file system cannot back (a full
+/// disk or tmpfs) raises SIGBUS when written, where ftruncate(2) alone
+/// leaves a hole; posix_fallocate(3) says ENOSPC instead.
+void allocate(int fd, std::uint64_t from, std::uint64_t to,
+              const std::string& path) {
+  if (const int error = ::posix_fallocate(fd, static_cast<off_t>(from),
+                                          static_cast<off_t>(to - from));
+      error != 0)
+    fail(error, path,
+         "cannot allocate " + std::to_string(to) + " bytes for the table");
+}
+
 bool same_file(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
@@ -105,8 +118,7 @@ status_table_file::status_table_file(std::string path, std::uint32_t capacity,
     // Locked before anyone can open it by path, for as long as fd_ is open.
     if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0)
       fail(errno, path_, "flock " + temp);
-    if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0)
-      fail(errno, path_, "ftruncate " + temp);
+    allocate(fd_.get(), 0, size, path_);
     base_ =
         ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
     if (base_ == MAP_FAILED) {
@@ -144,8 +156,14 @@ void status_table_file::grow(std::uint32_t capacity) {
   if (capacity <= capacity_) return;
   const auto old_size = st::table_size_for(capacity_);
   const auto new_size = st::table_size_for(capacity);
-  if (::ftruncate(fd_.get(), static_cast<off_t>(new_size)) != 0)
-    fail(errno, path_, "ftruncate");
+  try {
+    allocate(fd_.get(), old_size, new_size, path_);
+  } catch (...) {
+    // Back to the size the header describes: readers refuse a file larger
+    // than its table once a growth takes too long.
+    (void)!::ftruncate(fd_.get(), static_cast<off_t>(old_size));
+    throw;
+  }
   void* moved = ::mremap(base_, old_size, new_size, MREMAP_MAYMOVE);
   if (moved == MAP_FAILED) fail(errno, path_, "mremap");
   base_ = moved;

@@ -199,6 +199,17 @@ class runtime {
   /// Arms publication_fd() unless publications() already differs from
   /// `seen` (false: read the states again first). One thread at a time.
   bool arm_publication_fd(std::uint64_t seen) const noexcept;
+  /// What the status table (runtime_options::status_table_path) lacks:
+  /// the processes and supervisors whose states it could not take because
+  /// the file could not grow (a full file system: ENOSPC), and that error.
+  /// {0, ""} when it lists every name, or without a table. A missing name
+  /// is written in by its next published state that finds room. Any
+  /// thread; one relaxed load while nothing is missing.
+  struct status_table_gap {
+    std::size_t missing = 0;
+    std::string error;
+  };
+  status_table_gap missing_from_status_table() const;
   /// The read policy chosen at construction.
   const read_policy& reads() const noexcept;
   caf::actor_system& system() noexcept;

@@ -6,7 +6,7 @@
 // runtime's status_table_writer serializes it); a status_mapping likewise.
 // Different instances are independent.
 //
-// Cost: create/grow make a few system calls (open, flock, ftruncate,
+// Cost: create/grow make a few system calls (open, flock, fallocate,
 // mmap/mremap, rename); a mapping's reads make none. owner_condition_of() reads
 // `/proc/<pid>/stat` (one open+read, ~5 us): call it when needed, not per slot.
 //
@@ -45,8 +45,10 @@ class status_table_file {
   status_table_file(const status_table_file&) = delete;
   status_table_file& operator=(const status_table_file&) = delete;
 
-  /// Grows to at least `capacity` slots (ftruncate + mremap), then tells
+  /// Grows to at least `capacity` slots (fallocate + mremap), then tells
   /// readers (core::status_table::table_writer_unsafe::set_capacity).
+  /// Throws std::system_error (ENOSPC: a full file system) leaving the
+  /// table as it was.
   void grow(std::uint32_t capacity);
   void* base() noexcept { return base_; }
   std::uint32_t capacity() const noexcept { return capacity_; }

@@ -1,0 +1,106 @@
+// The status table on a full file system (an outside tester: the run died
+// of SIGBUS when its state directory's tmpfs filled up, as the table grew
+// into a hole of its file). Needs to mount a tmpfs: skipped where that is
+// not allowed (not root).
+#include <sys/mount.h>
+
+#include <catch2/catch.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "test_support.hpp"
+#include "vitrine/status_reader.hpp"
+
+using namespace vitrine;
+using namespace vitrine::test;
+
+namespace {
+
+/// A tmpfs of `size` mounted at `path` for the object's life.
+class small_tmpfs {
+ public:
+  small_tmpfs(const std::string& path, const std::string& size)
+      : path_(path),
+        mounted_(::mount("tmpfs", path.c_str(), "tmpfs", 0,
+                         ("size=" + size + ",mode=0700").c_str()) == 0),
+        error_(mounted_ ? 0 : errno) {}
+  ~small_tmpfs() {
+    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  }
+  small_tmpfs(const small_tmpfs&) = delete;
+  small_tmpfs& operator=(const small_tmpfs&) = delete;
+  bool mounted() const noexcept { return mounted_; }
+  int error() const noexcept { return error_; }
+
+ private:
+  std::string path_;
+  bool mounted_;
+  int error_;
+};
+
+/// Writes zeros to `path` until the file system says it is full.
+void fill(const std::string& path) {
+  std::ofstream out{path, std::ios::binary};
+  const std::string block(4096, '\0');
+  while (out.write(block.data(), block.size()) && out.flush()) {
+  }
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a full file system leaves new names out of the status table, the run "
+    "lives on, and they go in once there is room",
+    "[status_table]") {
+  temp_dir dir;
+  small_tmpfs disk{dir.path(), "64k"};
+  if (!disk.mounted()) {
+    WARN("cannot mount a tmpfs (" << std::strerror(disk.error())
+                                  << "): skipped");
+    return;
+  }
+  const std::string path = dir.file("status");
+  const std::string filler = dir.file("filler");
+  runtime_options options;
+  options.status_table_path = path;
+  options.status_heartbeat = std::chrono::milliseconds{50};
+  runtime rt{options};
+  status_reader reader{path};
+  CHECK(rt.missing_from_status_table().missing == 0);
+
+  // The table holds 64 slots; the rest of the disk is taken: the 80 names
+  // below need it to grow.
+  fill(filler);
+  constexpr int count = 80;
+  std::vector<process_handle> handles;
+  for (int i = 0; i < count; ++i) {
+    auto spec = sh("p" + std::to_string(i), "exec sleep 30");
+    spec.autostart = false;
+    handles.push_back(rt.supervise(spec));
+  }
+  const auto gap = rt.missing_from_status_table();
+  INFO(gap.error);
+  CHECK(gap.missing > 0);
+  CHECK(gap.error.find("No space left on device") != std::string::npos);
+  std::vector<status_slot> slots;
+  CHECK(reader.read_all(slots) == status_error::none);
+  CHECK(slots.size() < count);
+  // The runtime works on: a read, a command.
+  CHECK(handles.back().read()->status == core::process_status::stopped);
+
+  // Room again: the heartbeat puts the states that were left out in,
+  // without waiting for them to change.
+  std::filesystem::remove(filler);
+  CHECK(
+      eventually([&] { return rt.missing_from_status_table().missing == 0; }));
+  CHECK(eventually([&] {
+    return reader.read_all(slots) == status_error::none &&
+           slots.size() == count + 1;  // and the root supervisor
+  }));
+  status_slot last;
+  CHECK(reader.find("p" + std::to_string(count - 1), last) ==
+        status_error::none);
+}
