@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 namespace vitrine::os {
 
@@ -22,14 +23,26 @@ void log_sink::reopen() {
                    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK,
                    0644));
   size_ = 0;
+  const auto now = std::chrono::steady_clock::now();
   if (!fd_) {
+    open_error_ = errno;
     ++errors_;
-    next_open_attempt_ = std::chrono::steady_clock::now() + reopen_interval;
+    next_open_attempt_ = now + reopen_interval;
     return;
   }
+  next_path_check_ = now + reopen_interval;
   struct stat st {};
-  if (::fstat(fd_.get(), &st) == 0)
+  if (::fstat(fd_.get(), &st) == 0) {
     size_ = static_cast<std::uint64_t>(st.st_size);
+    device_ = st.st_dev;
+    inode_ = st.st_ino;
+  }
+}
+
+bool log_sink::still_at_path() const {
+  struct stat st {};
+  return ::stat(path_.c_str(), &st) == 0 && st.st_dev == device_ &&
+         st.st_ino == inode_;
 }
 
 void log_sink::rotate() {
@@ -60,25 +73,78 @@ bool log_sink::retry_open() {
 }
 
 void log_sink::append(std::string_view data) {
+  // Removed or replaced by someone (`rm PATH`, a logrotate without
+  // copytruncate): written at its path again, looked at once a second.
+  if (fd_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_path_check_) {
+      next_path_check_ = now + reopen_interval;
+      if (!still_at_path()) reopen();
+    }
+  }
   // Without a file (its directory was removed when it rotated, say), the
   // output is dropped, but not for good: once its place can be opened
   // again, the next write goes there.
   if (!fd_ && !retry_open()) {
-    ++errors_;
+    drop(data, open_error_);
     return;
   }
+  if (dropped_bytes_ != 0) {
+    // Said where it happened, before what comes next (if this fails, so
+    // does what follows, and is counted with the rest).
+    const std::string note = dropped_note();
+    std::string_view rest = note;
+    if (write_all(rest)) dropped_bytes_ = 0;
+  }
+  if (write_all(data)) return;
+  int error = errno;
+  // A full file system: with rotation on, the oldest output makes room for
+  // the newest, as rotations by size would have.
+  while ((error == ENOSPC || error == EDQUOT) && max_bytes_ != 0 &&
+         make_room()) {
+    if (fd_ && write_all(data)) return;
+    error = fd_ ? errno : open_error_;
+  }
+  drop(data, error);
+}
+
+bool log_sink::make_room() {
+  for (unsigned k = backups_; k >= 1; --k)
+    if (::unlink((path_ + "." + std::to_string(k)).c_str()) == 0) return true;
+  if (size_ == 0) return false;  // nothing left to give up
+  rotate();  // to PATH.1 (deleted next time), or deleted (no backups)
+  return true;
+}
+
+bool log_sink::write_all(std::string_view& data) {
   while (!data.empty()) {
-    ssize_t n = ::write(fd_.get(), data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ++errors_;
-      return;
+    const ssize_t n = ::write(fd_.get(), data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;  // no progress: not to be tried forever
+      return false;
     }
-    auto written = static_cast<std::size_t>(n);
+    const auto written = static_cast<std::size_t>(n);
     size_ += written;
     bytes_written_ += written;
+    ends_with_newline_ = data[written - 1] == '\n';
     data.remove_prefix(written);
   }
+  return true;
+}
+
+void log_sink::drop(std::string_view data, int error) {
+  ++errors_;
+  if (dropped_bytes_ == 0) drop_reason_ = error;
+  dropped_bytes_ += data.size();
+}
+
+std::string log_sink::dropped_note() const {
+  std::string note = ends_with_newline_ ? "" : "\n";
+  note += "[vitrine: " + std::to_string(dropped_bytes_) +
+          " bytes of output were dropped here: " + std::strerror(drop_reason_) +
+          "]\n";
+  return note;
 }
 
 void log_sink::write(std::string_view data) {
@@ -109,7 +175,7 @@ void log_sink::write(std::string_view data) {
     }
     if (!data.empty()) rotate();
     if (!fd_) {  // cannot open a new file: drop the rest (retried later)
-      ++errors_;
+      drop(data, open_error_);
       return;
     }
   }

@@ -2,54 +2,17 @@
 // of SIGBUS when its state directory's tmpfs filled up, as the table grew
 // into a hole of its file). Needs to mount a tmpfs: skipped where that is
 // not allowed (not root).
-#include <sys/mount.h>
-
 #include <catch2/catch.hpp>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "test_support.hpp"
 #include "vitrine/status_reader.hpp"
 
 using namespace vitrine;
 using namespace vitrine::test;
-
-namespace {
-
-/// A tmpfs of `size` mounted at `path` for the object's life.
-class small_tmpfs {
- public:
-  small_tmpfs(const std::string& path, const std::string& size)
-      : path_(path),
-        mounted_(::mount("tmpfs", path.c_str(), "tmpfs", 0,
-                         ("size=" + size + ",mode=0700").c_str()) == 0),
-        error_(mounted_ ? 0 : errno) {}
-  ~small_tmpfs() {
-    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
-  }
-  small_tmpfs(const small_tmpfs&) = delete;
-  small_tmpfs& operator=(const small_tmpfs&) = delete;
-  bool mounted() const noexcept { return mounted_; }
-  int error() const noexcept { return error_; }
-
- private:
-  std::string path_;
-  bool mounted_;
-  int error_;
-};
-
-/// Writes zeros to `path` until the file system says it is full.
-void fill(const std::string& path) {
-  std::ofstream out{path, std::ios::binary};
-  const std::string block(4096, '\0');
-  while (out.write(block.data(), block.size()) && out.flush()) {
-  }
-}
-
-}  // namespace
 
 TEST_CASE(
     "a full file system leaves new names out of the status table, the run "
@@ -73,7 +36,7 @@ TEST_CASE(
 
   // The table holds 64 slots; the rest of the disk is taken: the 80 names
   // below need it to grow.
-  fill(filler);
+  fill_file_system(filler);
   constexpr int count = 80;
   std::vector<process_handle> handles;
   for (int i = 0; i < count; ++i) {

@@ -2,6 +2,7 @@
 #include "vitrine/os/log_sink.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <filesystem>
 
 #include "test_support.hpp"
@@ -114,5 +115,78 @@ TEST_CASE("a sink whose directory went away writes again once it is back") {
     sink.write("after\n");
     return std::filesystem::exists(sub + "/w.log");
   }));
-  CHECK(read_file(sub + "/w.log").starts_with("after\n"));
+  // What was dropped meanwhile is said where it happened.
+  const auto text = read_file(sub + "/w.log");
+  CHECK(text.starts_with("[vitrine: "));
+  CHECK(text.find(" bytes of output were dropped here: No such file or "
+                  "directory]\nafter\n") != std::string::npos);
+  CHECK(sink.dropped_bytes() == 0);
+}
+
+TEST_CASE(
+    "a capture removed or replaced while open is written at its path "
+    "again") {
+  temp_dir dir;
+  const std::string path = dir.file("w.log");
+  log_sink sink(path, 0, 0);
+  sink.write("one\n");
+  std::filesystem::remove(path);
+  CHECK(wait_until([&] {
+    sink.write("two\n");
+    return std::filesystem::exists(path);
+  }));
+  CHECK(read_file(path).starts_with("two\n"));  // nothing was dropped
+  // Moved away (a logrotate without copytruncate): the same.
+  std::filesystem::rename(path, path + ".old");
+  CHECK(wait_until([&] {
+    sink.write("three\n");
+    return std::filesystem::exists(path);
+  }));
+  CHECK(read_file(path) == "three\n");
+  CHECK(sink.errors() == 0);
+}
+
+TEST_CASE(
+    "on a full file system the oldest output makes room for the newest; "
+    "what is dropped is said") {
+  vitrine::test::temp_dir dir;
+  vitrine::test::small_tmpfs disk{dir.path(), "64k"};
+  if (!disk.mounted()) {
+    WARN("cannot mount a tmpfs (" << std::strerror(disk.error())
+                                  << "): skipped");
+    return;
+  }
+  const std::string path = dir.file("w.log");
+  std::string line;
+  {
+    // Two files of 40,000 bytes do not fit in 64 KiB: the backup goes
+    // when the current file needs its room. (The old sink stopped there,
+    // dropping everything, as its file never reached max_bytes.)
+    log_sink sink(path, 40'000, 1);
+    for (int i = 0; i < 20'000; ++i) {
+      line = "line " + std::to_string(i) + "\n";
+      sink.write(line);
+    }
+    CHECK(sink.errors() == 0);
+    CHECK(sink.dropped_bytes() == 0);
+    CHECK(read_file(path).ends_with(line));
+    CHECK(sink.rotations() > 3);
+  }
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + ".1");
+  // Without rotation nothing may go: output is dropped until there is
+  // room, then the file says how much was lost, where.
+  log_sink sink(path, 0, 0);
+  const std::string filler = dir.file("filler");
+  vitrine::test::fill_file_system(filler);
+  sink.write("lost 1\n");
+  sink.write("lost 2\n");
+  CHECK(sink.dropped_bytes() == 14);
+  CHECK(sink.errors() == 2);
+  std::filesystem::remove(filler);
+  sink.write("kept\n");
+  CHECK(sink.dropped_bytes() == 0);
+  CHECK(read_file(path) ==
+        "[vitrine: 14 bytes of output were dropped here: No space left on "
+        "device]\nkept\n");
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -59,6 +60,24 @@ std::uint64_t file_size(const std::string& path) {
   std::error_code ec;
   const auto n = std::filesystem::file_size(path, ec);
   return ec ? 0 : n;
+}
+
+small_tmpfs::small_tmpfs(const std::string& path, const std::string& size)
+    : path_(path),
+      error_(::mount("tmpfs", path.c_str(), "tmpfs", 0,
+                     ("size=" + size + ",mode=0700").c_str()) == 0
+                 ? 0
+                 : errno) {}
+
+small_tmpfs::~small_tmpfs() {
+  if (mounted()) ::umount2(path_.c_str(), MNT_DETACH);
+}
+
+void fill_file_system(const std::string& path) {
+  std::ofstream out{path, std::ios::binary};
+  const std::string block(4096, '\0');
+  while (out.write(block.data(), block.size()) && out.flush()) {
+  }
 }
 
 }  // namespace vitrine::test

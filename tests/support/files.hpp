@@ -33,4 +33,24 @@ bool file_exists(const std::string& path);
 /// The size in bytes, 0 when absent.
 std::uint64_t file_size(const std::string& path);
 
+/// A tmpfs of `size` ("64k") mounted on the directory `path` for the
+/// object's life (a full file system on demand). mounted() is false where
+/// mounting is not allowed (not root): the test then skips.
+class small_tmpfs {
+ public:
+  small_tmpfs(const std::string& path, const std::string& size);
+  ~small_tmpfs();  ///< lazy unmount
+  small_tmpfs(const small_tmpfs&) = delete;
+  small_tmpfs& operator=(const small_tmpfs&) = delete;
+  bool mounted() const noexcept { return error_ == 0; }
+  int error() const noexcept { return error_; }  ///< errno of the mount
+
+ private:
+  std::string path_;
+  int error_;
+};
+
+/// Writes zeros to a new file at `path` until its file system is full.
+void fill_file_system(const std::string& path);
+
 }  // namespace vitrine::test

@@ -3,18 +3,29 @@
 // Rotation: when the next bytes would make the file exceed max_bytes, the
 // files shift (path.(n-1) -> path.n, ..., path -> path.1; the oldest is
 // overwritten) and path is reopened empty. A chunk is split at the last
-// newline that fits, or hard-cut when no newline fits, so no file ever
-// exceeds max_bytes. With backups == 0 the file is simply started anew.
+// newline that fits, or hard-cut when no newline fits, so no file exceeds
+// max_bytes (but by the line that says output was dropped, below). With
+// backups == 0 the file is simply started anew.
 //
 // Thread contract: NOT thread-safe. One thread writes (the io_service
 // thread); counters may be read from elsewhere only after that has stopped.
-// Cost: one write(2) per chunk on a regular file opened O_APPEND (no fsync);
-// a rotation costs `backups + 1` rename(2) plus one open(2). Errors are
-// counted, never thrown; after an open failure (the directory was removed,
-// say), writes are dropped (and counted) until an open succeeds: a write
+// Cost: one write(2) per chunk on a regular file opened O_APPEND (no fsync),
+// and once per reopen_interval a stat(2) of the path: a file removed or
+// replaced there (`rm`, a logrotate) is reopened at its path. A rotation
+// costs `backups + 1` rename(2) plus one open(2).
+//
+// Errors are counted, never thrown. After an open failure (the directory
+// was removed, say), writes are dropped until an open succeeds: a write
 // tries again at most once per reopen_interval, and so do reopen() and
-// the next rotation.
+// the next rotation. On a full file system (ENOSPC, EDQUOT), with rotation
+// on, the oldest output makes room for the newest: the oldest backup is
+// deleted, or the file rotated, and the write tried again; what still
+// cannot be written is dropped. The first write that succeeds after drops
+// is preceded by a line saying so: `[vitrine: N bytes of output were
+// dropped here: REASON]`.
 #pragma once
+
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
@@ -49,14 +60,31 @@ class log_sink {
     return bytes_written_;
   }
   [[nodiscard]] std::uint64_t rotations() const noexcept { return rotations_; }
-  /// Failed open/rename/write calls, plus writes dropped for lack of a file.
+  /// Failed open/rename calls, plus writes dropped (no file, or a failed
+  /// write).
   [[nodiscard]] std::uint64_t errors() const noexcept { return errors_; }
+  /// Bytes dropped since the last write that succeeded (said in the file
+  /// by the next one).
+  [[nodiscard]] std::uint64_t dropped_bytes() const noexcept {
+    return dropped_bytes_;
+  }
 
  private:
   void rotate();
   void append(std::string_view data);
   /// reopen(), unless tried less than reopen_interval ago; true if open.
   bool retry_open();
+  /// Whether path_ still names the open file.
+  bool still_at_path() const;
+  /// Writes all of `data` (what is left of it stays there); false on an
+  /// error, errno says which.
+  bool write_all(std::string_view& data);
+  /// On a full file system: deletes the oldest backup, else rotates a
+  /// file that is not empty; false if there was nothing to give up.
+  bool make_room();
+  /// Counts `data` as dropped for `error` (errno).
+  void drop(std::string_view data, int error);
+  std::string dropped_note() const;
 
   std::string path_;
   std::uint64_t max_bytes_;
@@ -66,7 +94,14 @@ class log_sink {
   std::uint64_t bytes_written_ = 0;
   std::uint64_t rotations_ = 0;
   std::uint64_t errors_ = 0;
+  std::uint64_t dropped_bytes_ = 0;
+  int drop_reason_ = 0;  // errno of the first drop since the last write
+  int open_error_ = 0;   // errno of the last failed open
+  bool ends_with_newline_ = true;  // what was last written
+  dev_t device_ = 0;               // the open file's identity (still_at_path())
+  ino_t inode_ = 0;
   std::chrono::steady_clock::time_point next_open_attempt_{};
+  std::chrono::steady_clock::time_point next_path_check_{};
 };
 
 }  // namespace vitrine::os
