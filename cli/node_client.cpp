@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <iostream>
 #include <set>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 
 #include "commands.hpp"
 #include "text_escape.hpp"
@@ -55,6 +58,39 @@ runtime_options one_shot_options(const remote_flags& f) {
   auto o = options_for(f);
   o.remoting.drop_silent_connections = false;
   return o;
+}
+
+namespace {
+/// The runtime a client_runtime handed off, to be ended last (at most one).
+std::unique_ptr<runtime>& handed_off() {
+  static std::unique_ptr<runtime> held;
+  return held;
+}
+}  // namespace
+
+client_runtime::client_runtime(const runtime_options& options)
+    : rt_(std::make_unique<runtime>(options)) {}
+
+client_runtime::~client_runtime() {
+  handed_off() = std::move(rt_);
+}
+
+int exit_code_after_teardown(int code) {
+  std::cout.flush();
+  std::cerr.flush();
+  if (!handed_off()) return code;
+  // Ended here, on the thread that made it (CAF's actor system waited for
+  // ever when another thread ended it); a watchdog exits past the limit.
+  std::promise<void> ended;
+  std::thread watchdog{[code, done = ended.get_future()] {
+    if (done.wait_for(teardown_limit) == std::future_status::ready) return;
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }};
+  handed_off().reset();
+  ended.set_value();
+  watchdog.join();
+  return code;
 }
 
 node_handle connect_or_throw(runtime& rt, const remote_flags& f) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,34 @@
 #include "vitrine/runtime.hpp"
 
 namespace vitrine::cli {
+
+/// The runtime of a client command (status --node, ctl --node, watch),
+/// ended in the background. CAF 0.17.6's TLS session spins, and its
+/// middleman does not stop, while a handshake waits on a peer that no
+/// longer answers (a frozen TLS node): ~runtime would last as long as the
+/// node stays frozen. The destructor keeps the runtime for
+/// exit_code_after_teardown(), which ends it after the command's last
+/// words, and exits without waiting past a limit. Main thread.
+class client_runtime {
+ public:
+  explicit client_runtime(const runtime_options& options);
+  ~client_runtime();
+  client_runtime(const client_runtime&) = delete;
+  client_runtime& operator=(const client_runtime&) = delete;
+  runtime& operator*() noexcept { return *rt_; }
+  runtime* operator->() noexcept { return rt_.get(); }
+
+ private:
+  std::unique_ptr<runtime> rt_;
+};
+
+/// Flushes stdout and stderr, ends the runtime a client_runtime kept, and
+/// returns `code`; if the runtime has not ended within teardown_limit, ends
+/// the process with `code` at once (std::_Exit: a client runtime
+/// supervises no process and owns no file, so nothing is left behind).
+/// Call last, with the command's exit code; main thread.
+int exit_code_after_teardown(int code);
+inline constexpr std::chrono::milliseconds teardown_limit{500};
 
 /// HOST:PORT parsed; throws std::runtime_error naming `text` otherwise.
 remote_endpoint endpoint_or_throw(const std::string& text);

@@ -49,8 +49,8 @@ int node_command(const run_options& run, const remote_flags& f, bool insecure) {
 /// unknown one: exit 1).
 int status_command(const remote_flags& f, bool json,
                    const std::vector<std::string>& names) {
-  runtime rt{one_shot_options(f)};
-  auto node = connect_or_throw(rt, f);
+  client_runtime rt{one_shot_options(f)};
+  auto node = connect_or_throw(*rt, f);
   const auto now = clock_pair::now();
   const auto programs = names.empty()
                             ? std::optional{node.processes()}
@@ -139,7 +139,8 @@ int remote_main(int argc, char** argv) {
     };
     if (*node) return checked(node_command(node_run, node_flags, insecure));
     if (*status)
-      return checked(status_command(status_flags, json, status_names));
+      return exit_code_after_teardown(
+          checked(status_command(status_flags, json, status_names)));
     // As for a local ctl: 0 would report every effect as timed out.
     if (*ctl && !(ctl_timeout_s > 0 && ctl_timeout_s <= 3600)) {
       std::cerr << "vitrine: --timeout must be more than 0 and at most 3600 "
@@ -147,16 +148,17 @@ int remote_main(int argc, char** argv) {
       return 2;
     }
     if (*ctl)
-      return checked(ctl_command(
+      return exit_code_after_teardown(checked(ctl_command(
           ctl_flags, verb, names,
           std::chrono::milliseconds{std::llround(ctl_timeout_s * 1000)},
-          ctl_no_wait));
-    if (*watch) return watch_command(watch_flags);  // checks after each view
+          ctl_no_wait)));
+    if (*watch)  // checks stdout after each view
+      return exit_code_after_teardown(watch_command(watch_flags));
   } catch (const std::exception& e) {
     const std::string_view what = e.what();
     std::cerr << (what.starts_with("vitrine: ") ? "" : "vitrine: ") << what
               << "\n";
-    return 1;
+    return exit_code_after_teardown(1);
   }
   return 2;
 }

@@ -89,8 +89,8 @@ int ctl_command(const remote_flags& f, const std::string& verb,
     }
     names.erase(names.begin());
   }
-  runtime rt{one_shot_options(f)};
-  auto node = connect_or_throw(rt, f);
+  client_runtime rt{one_shot_options(f)};
+  auto node = connect_or_throw(*rt, f);
   const auto found =
       find_programs(node, names, f.endpoint, ": nothing was done");
   if (!found) return 1;

@@ -14,6 +14,7 @@
 #include <iostream>
 #include <map>
 
+#include "node_client.hpp"
 #include "remote_flags.hpp"
 #include "render.hpp"
 #include "stdout_check.hpp"
@@ -163,12 +164,12 @@ int watch_command(const watch_options& o) {
   sigemptyset(&stop);
   for (int s : {SIGINT, SIGTERM, SIGQUIT}) sigaddset(&stop, s);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  runtime rt{options_for(o.remote)};
+  client_runtime rt{options_for(o.remote)};
   connect_options co;
   co.attempt_timeout = milliseconds{o.remote.timeout_ms};
   std::vector<watched> nodes;
   for (const auto& text : o.nodes)
-    nodes.push_back({text, rt.connect(*remote_endpoint::parse(text), co)});
+    nodes.push_back({text, rt->connect(*remote_endpoint::parse(text), co)});
   const bool terminal = !o.json && ::isatty(STDOUT_FILENO);
   const milliseconds interval{o.interval_ms};
   // The first refresh waits (up to one interval) for the nodes to answer,
@@ -197,8 +198,7 @@ int watch_command(const watch_options& o) {
     sig = wait_for_stop(stop, next);
   }
   for (auto& w : nodes) w.node.close();
-  rt.shutdown();
-  return status;
+  return status;  // the runtime is ended last (client_runtime)
 }
 
 }  // namespace vitrine::cli

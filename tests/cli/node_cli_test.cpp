@@ -19,6 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 using vitrine::test::run_cli;
 using vitrine::test::served_port;
+using vitrine::test::tls_flags;
 
 std::string node_config(const vitrine::test::temp_dir& dir,
                         const std::string& token) {
@@ -30,13 +31,6 @@ std::string node_config(const vitrine::test::temp_dir& dir,
                        "[[program]]\nname = \"worker\"\ncommand = [\"sleep\", "
                        "\"1001." +
                        token + "\"]\nstartsecs_ms = 0\n");
-}
-
-/// --tls-cert C --tls-key K --tls-ca CA.
-std::vector<std::string> tls_flags(const std::string& cert,
-                                   const std::string& key,
-                                   const std::string& ca) {
-  return {"--tls-cert", cert, "--tls-key", key, "--tls-ca", ca};
 }
 
 std::vector<std::string> operator+(std::vector<std::string> a,

@@ -12,6 +12,7 @@
 #include "cli_driver.hpp"
 #include "node_support.hpp"
 #include "support/leftovers.hpp"
+#include "support/test_pki.hpp"
 
 using namespace std::chrono_literals;
 using vitrine::test::run_cli;
@@ -112,5 +113,59 @@ TEST_CASE(
   // shows no start of it.
   CHECK(vitrine::test::read_file(log).find("idle running") ==
         std::string::npos);
+  CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
+}
+
+TEST_CASE(
+    "status --node, ctl --node and watch end on a frozen TLS node: CAF's "
+    "spinning TLS handshake does not hold them",
+    "[cli][remote][tls]") {
+  // An outside tester: `status --node` to a SIGSTOPped TLS node ran for as
+  // long as the node stayed stopped (10 minutes), a core busy, and watch
+  // ignored SIGINT: the controller's actor system could not end while
+  // CAF 0.17.6's TLS session spun on its handshake.
+  vitrine::test::temp_dir dir;
+  const vitrine::test::test_pki pki{dir};
+  const auto token = vitrine::test::unique_token();
+  const auto log = dir.file("node.out");
+  const auto config = dir.write("tls.toml",
+                                "[[program]]\nname = \"web\"\ncommand = "
+                                "[\"sleep\", \"1000." +
+                                    token + "\"]\nstartsecs_ms = 0\n");
+  std::vector<std::string> node_args{"node", config, "--listen", "127.0.0.1:0"};
+  for (auto& flag :
+       vitrine::test::tls_flags(pki.node_cert, pki.node_key, pki.ca))
+    node_args.push_back(flag);
+  vitrine::test::cli_process node{node_args, log};
+  const std::string endpoint = "127.0.0.1:" + served_port(log, node.pid());
+  const auto client = [&](std::vector<std::string> args) {
+    for (auto& flag : vitrine::test::tls_flags(pki.controller_cert,
+                                               pki.controller_key, pki.ca))
+      args.push_back(flag);
+    return args;
+  };
+  REQUIRE(run_cli(client({"status", "--node", endpoint})).code == 0);
+  REQUIRE(::kill(node.pid(), SIGSTOP) == 0);
+  for (const auto& args :
+       {client({"status", "--node", endpoint, "--timeout-ms", "1000"}),
+        client({"ctl", "--node", endpoint, "--timeout-ms", "1000", "stop",
+                "web"})}) {
+    const auto begin = std::chrono::steady_clock::now();
+    const auto r = run_cli(args);
+    const auto took = std::chrono::steady_clock::now() - begin;
+    INFO(args[0] << ": " << r.output);
+    CHECK(r.code == 1);
+    CHECK(r.output.find("unreachable") != std::string::npos);
+    CHECK(took < 10s);  // 1 s, then at most the teardown's 0.5 s
+  }
+  const auto watch_log = dir.file("watch.out");
+  vitrine::test::cli_process watch{client({"watch", "--node", endpoint}),
+                                   watch_log};
+  std::this_thread::sleep_for(1500ms);
+  REQUIRE(::kill(watch.pid(), SIGINT) == 0);
+  CHECK(watch.wait(10s) == std::optional<int>{0});
+  ::kill(node.pid(), SIGCONT);
+  ::kill(node.pid(), SIGTERM);
+  CHECK(node.wait(30s) == std::optional<int>{0});
   CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
 }

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "cli_driver.hpp"
 
@@ -21,6 +22,13 @@ inline std::string served_port(const std::string& output_path, pid_t node,
   const auto text = vitrine::test::read_file(output_path);
   const auto at = text.find(prefix) + prefix.size();
   return text.substr(at, text.find('\n', at) - at);
+}
+
+/// --tls-cert C --tls-key K --tls-ca CA.
+inline std::vector<std::string> tls_flags(const std::string& cert,
+                                          const std::string& key,
+                                          const std::string& ca) {
+  return {"--tls-cert", cert, "--tls-key", key, "--tls-ca", ca};
 }
 
 }  // namespace vitrine::test
