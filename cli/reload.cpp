@@ -207,6 +207,12 @@ namespace vitrine::cli {
 reload_report reload_runner::reload_now(const supervisor_handle& top,
                                         config& current) {
   std::lock_guard reloading{reloading_};
+  const auto top_status = [&] {
+    return top ? top.read()->status : core::supervisor_status::running;
+  };
+  // Stopped by `ctl stop TOP` before the reload: what it applies starts
+  // with the next start of the tree, no stop happened under it.
+  const bool stopped_before = top_status() == core::supervisor_status::stopped;
   auto report = reload_config(top, current, file_, limit_);
   if (!report.rejected() && applied_) applied_(current);
   output lines;
@@ -215,11 +221,15 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
   // under it, taking what it added with it. Said before its summary,
   // which would otherwise read as if the changes still ran.
   std::string stopped;
-  if (const auto status =
-          top ? top.read()->status : core::supervisor_status::running;
-      !report.rejected() && (status == core::supervisor_status::shutting_down ||
-                             status == core::supervisor_status::stopped ||
-                             status == core::supervisor_status::failed)) {
+  if (const auto status = top_status(); report.rejected()) {
+  } else if (stopped_before && status == core::supervisor_status::stopped) {
+    lines.notes.push_back("reload: supervisor '" +
+                          std::string{top.read()->name()} +
+                          "' is stopped (ctl stop): what the reload applied "
+                          "starts when it is started");
+  } else if (status == core::supervisor_status::shutting_down ||
+             status == core::supervisor_status::stopped ||
+             status == core::supervisor_status::failed) {
     stopped = "the tree stopped while reloading (supervisor " +
               std::string{to_string(status)} +
               "): what the reload applied stopped with it";

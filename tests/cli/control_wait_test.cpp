@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
 #include <future>
 #include <string>
 
@@ -182,4 +183,38 @@ TEST_CASE(
   CHECK(contains(result.output,
                  "g: FAILED: was removed from the run (by a reload) before "
                  "the effect was seen"));
+}
+
+TEST_CASE(
+    "a reload while the top supervisor is stopped by ctl succeeds; what it "
+    "added starts with the tree",
+    "[cli][ctl][reload]") {
+  // An outside tester: `ctl stop TOP`, then a reload (even of an unchanged
+  // file) said `reload failed: the tree stopped while reloading`, exit 1,
+  // yet applied it.
+  live_run run{demo_config};
+  run.wait_status("api", "running");
+  auto r = run.cli({"ctl", "stop", "demo"});
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  std::ofstream{run.dir().file("run.toml"), std::ios::app} << R"(
+[[program]]
+name = "added"
+command = ["sleep", "1000"]
+startsecs_ms = 0
+)";
+  r = run.cli({"reload"});
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK(contains(r.output, "reloaded"));
+  CHECK_FALSE(contains(r.output, "failed"));
+  CHECK(wait_for_text(run.log(),
+                      "is stopped (ctl stop): what the reload "
+                      "applied starts when it is started",
+                      20s));
+  run.wait_status("added", "stopped");
+  r = run.cli({"ctl", "start", "demo"});
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK(run.wait_status("added", "running").pid > 0);
 }
