@@ -16,7 +16,11 @@
 namespace vitrine::detail {
 namespace {
 
-constexpr std::size_t header_size = 32;  // BASP 0.17 header
+constexpr std::size_t basp_header_size = 32;  // BASP 0.17 header
+// A TLS record's header: content type, version (2 bytes), length (2).
+constexpr std::size_t tls_header_size = 5;
+constexpr unsigned char tls_application_data = 23;
+constexpr std::uint32_t tls_max_record = (1u << 14) + 2048;  // RFC 8446
 // Bytes that count as being heard without a message completed (a large
 // message on a slow link keeps its connection).
 constexpr std::size_t progress_bytes = 64 * 1024;
@@ -36,6 +40,17 @@ struct pipe_dir {
 std::uint32_t read_be32(const unsigned char* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
          (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
+}
+
+/// Why a TLS record header is refused; empty when it is acceptable.
+std::string tls_record_problem(const unsigned char* header) {
+  const unsigned char type = header[0];
+  if (type < 20 || type > tls_application_data || header[1] != 3)
+    return "not TLS framing (record type " + std::to_string(type) + ")";
+  const std::uint32_t length = (std::uint32_t{header[3]} << 8) | header[4];
+  if (length > tls_max_record)
+    return "a TLS record of " + std::to_string(length) + " bytes";
+  return {};
 }
 
 /// Small BASP messages must not wait for Nagle's algorithm (with delayed
@@ -102,12 +117,33 @@ struct remote_guard::connection {
   std::size_t unheard_bytes = 0;
   // Framing of the peer's stream: bytes of the current header seen, or
   // payload bytes still to pass.
-  unsigned char header[header_size];
+  unsigned char header[basp_header_size];
   std::size_t header_seen = 0;
   std::uint64_t payload_left = 0;
   bool broken = false;
+  // TLS: records, relayed unread; the peer has not finished its side of
+  // the handshake (sent encrypted data) until `established`, and is not
+  // heard before.
+  bool tls = false;
+  bool established = false;
   std::string peer;     // its address, for a report
   std::string refused;  // why the relay closed it (empty: it ended)
+
+  std::size_t header_size() const {
+    return tls ? tls_header_size : basp_header_size;
+  }
+
+  /// Why the header just completed is refused (empty: it is not); sets
+  /// payload_left.
+  std::string take_header(std::uint32_t limit) {
+    if (tls) {
+      payload_left = (std::uint32_t{header[3]} << 8) | header[4];
+      established = established || header[0] == tls_application_data;
+      return tls_record_problem(header);
+    }
+    payload_left = read_be32(header + 4);
+    return header_problem(header, limit);
+  }
 
   /// Checks the bytes just read from the peer; false to close (refused
   /// says why).
@@ -124,19 +160,19 @@ struct remote_guard::connection {
         n -= k;
         continue;
       }
-      const std::size_t k = std::min(header_size - header_seen, n);
+      const std::size_t k = std::min(header_size() - header_seen, n);
       std::memcpy(header + header_seen, p, k);
       header_seen += k;
       p += k;
       n -= k;
-      if (header_seen == header_size) {
-        refused = header_problem(header, limit);
+      if (header_seen == header_size()) {
+        refused = take_header(limit);
         if (!refused.empty()) return false;
-        payload_left = read_be32(header + 4);
         completed = completed || payload_left == 0;
         header_seen = 0;
       }
     }
+    if (tls && !established) return true;  // the deadline runs from accept
     if (completed || unheard_bytes >= progress_bytes) {
       last_heard = clock_type::now();
       unheard_bytes = 0;
@@ -262,19 +298,18 @@ void remote_guard::run() {
                                        ") already served");
           continue;
         }
-        const int caf = connect_upstream(upstream_);
-        if (caf < 0) {
-          const int error = errno;
-          ::close(peer);
-          report(address_of(from), "the node's own port refused the relay (" +
-                                       std::string{std::strerror(error)} + ")");
-          continue;
-        }
         no_delay(peer);
         auto c = std::make_unique<connection>();
         c->peer = address_of(from);
+        c->tls = limits_.tls;
         c->in.from = c->out.to = peer;
-        c->in.to = c->out.from = caf;
+        // TLS: CAF hears of the peer once it has spoken (CAF 0.17.6's
+        // session spins while a handshake waits on a silent peer).
+        if (!c->tls && !connect_to_node(*c)) {
+          report(c->peer, c->refused);
+          ::close(peer);
+          continue;
+        }
         conns.push_back(std::move(c));
       }
     }
@@ -284,6 +319,7 @@ void remote_guard::run() {
       const short peer_ev = fds[2 + 2 * i].revents;
       const short caf_ev = fds[3 + 2 * i].revents;
       auto pump = [&](pipe_dir& d, short from_ev, short to_ev, bool checked) {
+        if (d.from < 0) return;  // TLS: not connected to the node yet
         if (!d.pending() && (from_ev & (POLLIN | POLLHUP | POLLERR))) {
           const ssize_t n = ::read(d.from, d.buf.data(), d.buf.size());
           if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
@@ -292,6 +328,7 @@ void remote_guard::run() {
             if (checked && !c.check(d.buf.data(), static_cast<std::size_t>(n),
                                     limits_.max_payload))
               c.broken = true;
+            if (!c.broken && d.to < 0 && !connect_to_node(c)) return;
             d.begin = 0;
             d.end = static_cast<std::size_t>(n);
             to_ev |= POLLOUT;  // try at once
@@ -314,22 +351,37 @@ void remote_guard::run() {
       if (timed && !c->broken &&
           checked_at - c->last_heard >= limits_.silence) {
         c->broken = true;
-        c->refused = "completed no message for " +
-                     std::to_string(limits_.silence.count()) +
-                     " ms (the connection timeout)";
+        c->refused =
+            (c->tls && !c->established ? "finished no TLS handshake within "
+                                       : "completed no message for ") +
+            std::to_string(limits_.silence.count()) +
+            " ms (the connection timeout)";
       }
     std::erase_if(conns, [this](const std::unique_ptr<connection>& c) {
       if (!c->broken) return false;
-      ::close(c->in.from);
-      ::close(c->in.to);
+      close_connection(*c);
       if (!c->refused.empty()) report(c->peer, c->refused);
       return true;
     });
   }
-  for (auto& c : conns) {
-    ::close(c->in.from);
-    ::close(c->in.to);
+  for (auto& c : conns) close_connection(*c);
+}
+
+bool remote_guard::connect_to_node(connection& c) const {
+  const int caf = connect_upstream(upstream_);
+  if (caf < 0) {
+    c.broken = true;
+    c.refused = "the node's own port refused the relay (" +
+                std::string{std::strerror(errno)} + ")";
+    return false;
   }
+  c.in.to = c.out.from = caf;
+  return true;
+}
+
+void remote_guard::close_connection(connection& c) {
+  ::close(c.in.from);
+  if (c.in.to >= 0) ::close(c.in.to);
 }
 
 }  // namespace vitrine::detail

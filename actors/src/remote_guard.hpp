@@ -37,6 +37,13 @@ class remote_guard {
     /// this long is closed (a controller's heartbeats come more often:
     /// they share the connection timeout).
     std::chrono::milliseconds silence;
+    /// The port speaks TLS: the peer's records are relayed unread (checked
+    /// for TLS framing only; max_payload is not used), the node's port is
+    /// connected only once the peer has spoken, and a peer that has not
+    /// sent encrypted data (finished its side of the handshake) within
+    /// `silence` of connecting is closed. CAF 0.17.6's TLS session spins
+    /// on its thread while a handshake waits on the peer.
+    bool tls = false;
   };
   /// Called on the relay thread with the peer's address and why the
   /// relay closed its connection; may be empty.
@@ -62,6 +69,10 @@ class remote_guard {
  private:
   struct connection;
   void run();
+  /// Connects `c` to the node's port; false (c.refused says why) if the
+  /// port refused.
+  bool connect_to_node(connection& c) const;
+  static void close_connection(connection& c);
   void report(std::string_view peer, std::string_view why) const;
 
   int listener_ = -1;

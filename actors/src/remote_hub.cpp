@@ -76,9 +76,9 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
   auto server = spawn_node_server(system, registry, options_.heartbeat_interval,
                                   options.accept_supervise ? gate_ : nullptr,
                                   std::move(stopping));
-  // The framing guard reads plain BASP headers: it cannot stand in front
-  // of TLS, where CAF listens on the address itself.
-  const bool guarded = !tls && options.max_message_bytes != 0;
+  // The guard reads plain BASP headers, or in front of TLS the records'
+  // framing only (it relays them unread).
+  const bool guarded = tls || options.max_message_bytes != 0;
   // Behind the guard, CAF listens on loopback only, on any free port.
   const auto caf_port = guarded ? std::uint16_t{0} : options.port;
   const char* caf_address =
@@ -98,7 +98,7 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
   try {
     const remote_guard::limits limits{options.max_message_bytes,
                                       options.max_connections,
-                                      options_.connection_timeout};
+                                      options_.connection_timeout, tls};
     guards_.push_back(std::make_unique<remote_guard>(
         options.bind_address, options.port, *port, limits, options.on_refused));
   } catch (const std::exception& e) {

@@ -256,12 +256,7 @@ startsecs_ms = 5000
   SECTION("reload applies the rewritten file, or refuses a bad one") {
     const auto api = run.wait_status("api", "running");
     const auto config = run.dir().file("run.toml");
-    std::ofstream{config, std::ios::app} << R"(
-[[program]]
-name = "added"
-command = ["sleep", "1000"]
-startsecs_ms = 0
-)";
+    run.append_program("added");
     auto r = run.cli({"reload"});
     INFO(r.output);
     CHECK(r.code == 0);
@@ -334,12 +329,7 @@ command = ["sleep", "1000"]
 startsecs_ms = 1500
 )"};
   run.wait_status("slow", "starting");
-  std::ofstream{run.dir().file("run.toml"), std::ios::app} << R"(
-[[program]]
-name = "added"
-command = ["sleep", "1000"]
-startsecs_ms = 0
-)";
+  run.append_program("added");
   const auto r = run.cli({"reload"});
   INFO(r.output);
   CHECK(r.code == 0);

@@ -197,12 +197,7 @@ TEST_CASE(
   auto r = run.cli({"ctl", "stop", "demo"});
   INFO(r.output);
   REQUIRE(r.code == 0);
-  std::ofstream{run.dir().file("run.toml"), std::ios::app} << R"(
-[[program]]
-name = "added"
-command = ["sleep", "1000"]
-startsecs_ms = 0
-)";
+  run.append_program("added");
   r = run.cli({"reload"});
   INFO(r.output);
   CHECK(r.code == 0);

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 namespace vitrine::test {
@@ -20,6 +21,12 @@ live_run::live_run(const std::string& toml, const std::string& shell_prefix)
           std::vector<std::string>{"run", "--plain", "--state-dir", state_,
                                    config_},
           log_, shell_prefix)) {}
+
+void live_run::append_program(const std::string& name) const {
+  std::ofstream{config_, std::ios::app}
+      << "\n[[program]]\nname = \"" << name
+      << "\"\ncommand = [\"sleep\", \"1000\"]\nstartsecs_ms = 0\n";
+}
 
 cli_result live_run::cli(std::vector<std::string> args) const {
   args.push_back("--state-dir");

@@ -25,6 +25,10 @@ class live_run {
   const temp_dir& dir() const { return dir_; }
   cli_process& process() { return *process_; }
 
+  /// Appends `[[program]] NAME` (`sleep 1000`, startsecs_ms 0) to the
+  /// run's configuration file, for a reload to add.
+  void append_program(const std::string& name) const;
+
   /// `vitrine ARGS... --state-dir STATE`.
   cli_result cli(std::vector<std::string> args) const;
 

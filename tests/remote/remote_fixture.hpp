@@ -60,6 +60,9 @@ bool mirror_converges(node_process& node, const node_handle& mirror);
 
 bool all_running(const node_handle& node, std::size_t count);
 
+/// A TCP connection to 127.0.0.1:port (the test fails if it cannot).
+int connect_loopback(unsigned port);
+
 /// A controller runtime mirroring `endpoint`, connected and synchronised
 /// with `count` programs running.
 struct controller_of {

@@ -4,7 +4,11 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "remote_fixture.hpp"
@@ -260,4 +264,58 @@ TEST_CASE("a TLS node's refused clients do not cost its good controllers",
   auto refused_mirror = stranger.connect(node.endpoint(), o);
   CHECK(stays_connected(good.mirror, 3s));
   CHECK(refused_mirror.status() == vitrine::node_status::connecting);
+}
+
+TEST_CASE(
+    "a TLS node's guard keeps silent and non-TLS peers from CAF and closes "
+    "them; the node stops with one held open",
+    "[remote][tls]") {
+  // CAF 0.17.6's TLS session spins while a handshake waits on its peer:
+  // one silent connection took a core for as long as it stayed open, and
+  // the node could not stop until it closed (an outside tester). The guard
+  // relays TLS records unread, connects to CAF once the peer has spoken,
+  // and closes a peer that finished no handshake within the timeout.
+  temp_dir dir;
+  const test_pki pki{dir};
+  vitrine::runtime rt{controller_options(200, 1000, node_tls(pki))};
+  std::mutex mutex;
+  std::vector<std::string> reports;
+  vitrine::serve_options serve;
+  serve.on_refused = [&](std::string_view peer, std::string_view why) {
+    std::lock_guard lock{mutex};
+    reports.push_back(std::string{peer} + " " + std::string{why});
+  };
+  const auto port = rt.serve(serve);
+  const auto reported = [&](std::size_t n) {
+    const auto deadline = clock_type::now() + 10s;
+    for (;;) {
+      {
+        std::lock_guard lock{mutex};
+        if (reports.size() >= n) return reports[n - 1];
+      }
+      if (clock_type::now() >= deadline) return std::string{};
+      std::this_thread::sleep_for(10ms);
+    }
+  };
+  // Not a TLS record: an HTTP request.
+  int fd = connect_loopback(port);
+  const std::string http = "GET / HTTP/1.0\r\n\r\n";
+  CHECK(::write(fd, http.data(), http.size()) > 0);
+  CHECK_THAT(reported(1), Catch::Contains("not TLS framing (record type 71)"));
+  ::close(fd);
+  // Silent: closed at the connection timeout (1 s).
+  fd = connect_loopback(port);
+  CHECK_THAT(reported(2),
+             Catch::Contains("finished no TLS handshake within 1000 ms"));
+  ::close(fd);
+  // A controller with a certificate is served through the guard.
+  {
+    controller_of good{{"127.0.0.1", port}, 200, 1000, 0, controller_tls(pki)};
+    CHECK(good.mirror.wait_connected(clock_type::now() + 10s));
+  }
+  // Stopping with a silent peer connected: the node ends.
+  fd = connect_loopback(port);
+  auto stopped = std::async(std::launch::async, [&] { rt.shutdown(); });
+  CHECK(stopped.wait_for(20s) == std::future_status::ready);
+  ::close(fd);
 }

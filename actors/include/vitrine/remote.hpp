@@ -144,10 +144,15 @@ struct serve_options {
   /// closes the connection past this; CAF then listens on 127.0.0.1 only.
   /// 0: no relay, CAF listens on the address itself (one hop less, and no
   /// protection).
-  /// IGNORED WITH TLS: the relay cannot read encrypted frames, so CAF
-  /// listens on the address itself and only the TLS handshake (a
-  /// certificate the CA signed) stands before BASP; a certificate holder
-  /// can still announce an oversized payload.
+  /// IGNORED WITH TLS: the relay cannot read encrypted frames. With TLS the
+  /// relay is always there, relays the records unread (it checks their
+  /// framing only), connects to CAF (on 127.0.0.1, TLS too) only once the
+  /// peer has spoken, and closes a peer that has not finished its side of
+  /// the handshake within remoting_options::connection_timeout: CAF
+  /// 0.17.6's TLS session spins on its thread while a handshake waits on
+  /// the peer. Only the handshake (a certificate the CA signed) stands
+  /// before BASP; a certificate holder can still announce an oversized
+  /// payload.
   std::uint32_t max_message_bytes = 16u << 20;
   /// With the relay (above): connections served at once; a new one past
   /// this is closed at accept. The relay also closes a peer silent longer
