@@ -4,8 +4,10 @@
 
 #include "openssl_error_queue.hpp"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,6 +71,30 @@ int passphrase_callback(char* buf, int size, int, void* user) {
 
 using context_ptr = std::unique_ptr<SSL_CTX, decltype(&::SSL_CTX_free)>;
 
+/// "Dec  4 12:16:00 2026 GMT".
+std::string text_of(const ASN1_TIME* time) {
+  std::unique_ptr<BIO, decltype(&::BIO_free)> bio{::BIO_new(::BIO_s_mem()),
+                                                  &::BIO_free};
+  if (!bio || ::ASN1_TIME_print(bio.get(), time) != 1) return "?";
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return n > 0 ? std::string{data, static_cast<std::size_t>(n)} : "?";
+}
+
+/// Refuses a certificate outside its validity dates, as every peer would
+/// (with a TLS failure that names no cause).
+void check_validity(const std::string& path, X509* certificate) {
+  if (!certificate) return;
+  if (::X509_cmp_current_time(::X509_get0_notAfter(certificate)) < 0)
+    bad_file("certificate", path,
+             "expired on " + text_of(::X509_get0_notAfter(certificate)) +
+                 ": every peer refuses it");
+  if (::X509_cmp_current_time(::X509_get0_notBefore(certificate)) > 0)
+    bad_file("certificate", path,
+             "not valid before " + text_of(::X509_get0_notBefore(certificate)) +
+                 ": every peer refuses it until then");
+}
+
 }  // namespace
 
 void check_tls_files(const tls_options& tls) {
@@ -93,6 +119,8 @@ void check_tls_files(const tls_options& tls) {
                                            tls.certificate.c_str()) != 1)
     bad_file("certificate", tls.certificate,
              "not a PEM certificate (" + openssl_errors() + ")");
+  check_validity(tls.certificate,
+                 ::SSL_CTX_get0_certificate(ctx.get()));  // a peer checks it
   if (::SSL_CTX_use_PrivateKey_file(context().get(), tls.key.c_str(),
                                     SSL_FILETYPE_PEM) != 1)
     bad_file("key", tls.key,

@@ -138,6 +138,14 @@ TEST_CASE("bad TLS files are refused when the runtime is built, by name",
   CHECK(error.find("key '" + pki.stranger_key + "'") != std::string::npos);
   CHECK(error.find("does not match") != std::string::npos);
 
+  // An expired certificate (every peer refuses it with a TLS failure
+  // that names no cause: an outside tester's node started with one).
+  error =
+      construction_error(with({pki.expired_cert, pki.expired_key, pki.ca, {}}));
+  CHECK(error.find("certificate '" + pki.expired_cert + "'") !=
+        std::string::npos);
+  CHECK(error.find("expired on ") != std::string::npos);
+
   // A CA file without a certificate in it.
   const auto junk = dir.write("junk.pem", "not a certificate\n");
   error = construction_error(with({pki.node_cert, pki.node_key, junk, {}}));

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 namespace vitrine::test {
 namespace {
@@ -26,16 +27,18 @@ void make_ca(const temp_dir& dir, const std::string& name,
           log);
 }
 
-/// A leaf certificate signed by CA `ca`: dir/name.pem and dir/name.key.
+/// A leaf certificate signed by CA `ca`: dir/name.pem and dir/name.key,
+/// valid for `days` from now (-1: it expired a day ago).
 void make_leaf(const temp_dir& dir, const std::string& name,
-               const std::string& ca, const std::string& log) {
+               const std::string& ca, const std::string& log, int days = 2) {
   const auto csr = dir.file(name + ".csr");
   openssl("req " + std::string{new_key} + " -nodes -subj /CN=" + name +
               " -keyout '" + dir.file(name + ".key") + "' -out '" + csr + "'",
           log);
-  openssl("x509 -req -days 2 -in '" + csr + "' -CA '" + dir.file(ca + ".pem") +
-              "' -CAkey '" + dir.file(ca + ".key") +
-              "' -CAcreateserial -out '" + dir.file(name + ".pem") + "'",
+  openssl("x509 -req -days " + std::to_string(days) + " -in '" + csr +
+              "' -CA '" + dir.file(ca + ".pem") + "' -CAkey '" +
+              dir.file(ca + ".key") + "' -CAcreateserial -out '" +
+              dir.file(name + ".pem") + "'",
           log);
 }
 
@@ -48,6 +51,7 @@ test_pki::test_pki(const temp_dir& dir) {
   make_leaf(dir, "node", "vitrine-ca", log);
   make_leaf(dir, "controller", "vitrine-ca", log);
   make_leaf(dir, "stranger", "other-ca", log);
+  make_leaf(dir, "expired", "vitrine-ca", log, -1);
   ca = dir.file("vitrine-ca.pem");
   node_cert = dir.file("node.pem");
   node_key = dir.file("node.key");
@@ -55,6 +59,8 @@ test_pki::test_pki(const temp_dir& dir) {
   controller_key = dir.file("controller.key");
   stranger_cert = dir.file("stranger.pem");
   stranger_key = dir.file("stranger.key");
+  expired_cert = dir.file("expired.pem");
+  expired_key = dir.file("expired.key");
   node_key_encrypted = dir.file("node.encrypted.key");
   openssl("pkey -in '" + node_key + "' -aes256 -passout pass:" + passphrase +
               " -out '" + node_key_encrypted + "'",

@@ -1,7 +1,8 @@
 // test_pki: throwaway certificates for the TLS tests, made with the
 // `openssl` command (scripts/setup.sh installs it) in a test's temporary
 // directory: a CA, a node and a controller certificate it signed, and a
-// "stranger": a certificate and key signed by ANOTHER CA, and the node's key
+// "stranger": a certificate and key signed by ANOTHER CA, an expired one
+// the CA signed, and the node's key
 // encrypted with a passphrase. Any thread; costs
 // a few openssl runs (EC P-256 keys: ~50 ms in all).
 #pragma once
@@ -21,6 +22,7 @@ struct test_pki {
   std::string node_cert, node_key;
   std::string controller_cert, controller_key;
   std::string stranger_cert, stranger_key;  ///< signed by another CA
+  std::string expired_cert, expired_key;    ///< the CA's, expired yesterday
   /// node_key encrypted (AES-256) with `passphrase`.
   std::string node_key_encrypted;
   std::string passphrase = "vitrine-test-passphrase";
