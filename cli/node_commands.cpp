@@ -2,6 +2,8 @@
 // (node_commands.hpp).
 #include "node_commands.hpp"
 
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -30,6 +32,13 @@ namespace {
 /// `vitrine run` (signals, reload, state directory, display, exit
 /// statuses) with the tree also served on the --listen address.
 int node_command(const run_options& run, const remote_flags& f, bool insecure) {
+  // CAF allocates a peer's announced message whole (up to max_message_bytes,
+  // 16 MiB): with glibc's sliding mmap threshold, once one such buffer was
+  // freed the next ones came from the heap and stayed there (an outside
+  // tester: 513 MB kept after the connections had closed). A fixed
+  // threshold keeps large buffers in mappings of their own, given back
+  // when freed.
+  ::mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   // HOST:0 listens on any free port (printed once the tree is added).
   const bool any_port = f.endpoint.ends_with(":0");
   const auto endpoint =

@@ -24,6 +24,10 @@ constexpr std::uint32_t tls_max_record = (1u << 14) + 2048;  // RFC 8446
 // Bytes that count as being heard without a message completed (a large
 // message on a slow link keeps its connection).
 constexpr std::size_t progress_bytes = 64 * 1024;
+// CAF allocates (and zeroes) a message's whole payload when its header
+// arrives: what the peers announced and have not finished sending, in
+// all, stays under this (or one max_payload, when larger).
+constexpr std::uint64_t announced_budget = std::uint64_t{64} << 20;
 // BASP 0.17 operations (caf/io/basp/message_type.hpp).
 constexpr unsigned char server_handshake = 0;
 constexpr unsigned char client_handshake = 1;
@@ -120,6 +124,7 @@ struct remote_guard::connection {
   unsigned char header[basp_header_size];
   std::size_t header_seen = 0;
   std::uint64_t payload_left = 0;
+  std::uint64_t announced = 0;  // BASP: the payload being received, in all
   bool broken = false;
   // TLS: records, relayed unread; the peer has not finished its side of
   // the handshake (sent encrypted data) until `established`, and is not
@@ -134,20 +139,38 @@ struct remote_guard::connection {
   }
 
   /// Why the header just completed is refused (empty: it is not); sets
-  /// payload_left.
-  std::string take_header(std::uint32_t limit) {
+  /// payload_left, and counts a BASP payload in `in_flight` (at most
+  /// `budget` in all).
+  std::string take_header(std::uint32_t limit, std::uint64_t& in_flight,
+                          std::uint64_t budget) {
     if (tls) {
       payload_left = (std::uint32_t{header[3]} << 8) | header[4];
       established = established || header[0] == tls_application_data;
       return tls_record_problem(header);
     }
     payload_left = read_be32(header + 4);
-    return header_problem(header, limit);
+    if (auto problem = header_problem(header, limit); !problem.empty())
+      return problem;
+    if (in_flight + payload_left > budget)
+      return "a message of " + std::to_string(payload_left) +
+             " bytes announced while " + std::to_string(in_flight) +
+             " bytes of others are (at most " + std::to_string(budget) +
+             " in all)";
+    announced = payload_left;
+    in_flight += announced;
+    return {};
+  }
+
+  /// The message being received is done with (or the connection).
+  void settle(std::uint64_t& in_flight) {
+    in_flight -= announced;
+    announced = 0;
   }
 
   /// Checks the bytes just read from the peer; false to close (refused
   /// says why).
-  bool check(const unsigned char* p, std::size_t n, std::uint32_t limit) {
+  bool check(const unsigned char* p, std::size_t n, std::uint32_t limit,
+             std::uint64_t& in_flight, std::uint64_t budget) {
     unheard_bytes += n;
     bool completed = false;  // a message ended in these bytes
     while (n > 0) {
@@ -155,7 +178,10 @@ struct remote_guard::connection {
         const auto k =
             static_cast<std::size_t>(std::min<std::uint64_t>(payload_left, n));
         payload_left -= k;
-        completed = completed || payload_left == 0;
+        if (payload_left == 0) {
+          completed = true;
+          settle(in_flight);
+        }
         p += k;
         n -= k;
         continue;
@@ -166,9 +192,12 @@ struct remote_guard::connection {
       p += k;
       n -= k;
       if (header_seen == header_size()) {
-        refused = take_header(limit);
+        refused = take_header(limit, in_flight, budget);
         if (!refused.empty()) return false;
-        completed = completed || payload_left == 0;
+        if (payload_left == 0) {
+          completed = true;
+          settle(in_flight);
+        }
         header_seen = 0;
       }
     }
@@ -255,6 +284,9 @@ remote_guard::~remote_guard() {
 
 void remote_guard::run() {
   std::vector<std::unique_ptr<connection>> conns;
+  std::uint64_t announced = 0;  // by every peer (connection::announced)
+  const std::uint64_t budget =
+      std::max<std::uint64_t>(announced_budget, limits_.max_payload);
   std::vector<pollfd> fds;
   for (;;) {
     fds.clear();
@@ -326,7 +358,7 @@ void remote_guard::run() {
             c.broken = true;
           if (n > 0) {
             if (checked && !c.check(d.buf.data(), static_cast<std::size_t>(n),
-                                    limits_.max_payload))
+                                    limits_.max_payload, announced, budget))
               c.broken = true;
             if (!c.broken && d.to < 0 && !connect_to_node(c)) return;
             d.begin = 0;
@@ -357,8 +389,9 @@ void remote_guard::run() {
             std::to_string(limits_.silence.count()) +
             " ms (the connection timeout)";
       }
-    std::erase_if(conns, [this](const std::unique_ptr<connection>& c) {
+    std::erase_if(conns, [&](const std::unique_ptr<connection>& c) {
       if (!c->broken) return false;
+      c->settle(announced);
       close_connection(*c);
       if (!c->refused.empty()) report(c->peer, c->refused);
       return true;

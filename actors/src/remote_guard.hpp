@@ -5,11 +5,14 @@
 // connection to the middleman's port on 127.0.0.1, and closes it when a
 // header from the peer has an unknown operation, a payload longer than
 // the limit, or is a handshake without a payload (CAF would dereference a
-// null buffer). It also bounds what connections cost before CAF's heartbeats
-// apply (CAF sets no handshake timeout): a peer that completes no message
-// (nor sends 64 KiB) within the silence limit is closed, and past
+// null buffer), or that would take what the peers have announced and not
+// finished sending past 64 MiB in all (CAF allocates a whole payload when
+// its header comes). It also bounds what connections cost before CAF's
+// heartbeats apply (CAF sets no handshake timeout): a peer that completes no
+// message (nor sends 64 KiB) within the silence limit is closed, and past
 // max_connections a new one is closed at once. Each connection it closes
-// for one of these reasons is reported (serve_options::on_refused). Internal
+// for one of these reasons is reported (serve_options::on_refused). In
+// front of TLS (limits::tls) it relays records unread instead. Internal
 // to the actors/ library.
 //
 // Threads: one relay thread (poll), started by the constructor and joined

@@ -342,3 +342,47 @@ TEST_CASE(
   CHECK(node.status() != vitrine::node_status::connected);
   rt.shutdown();
 }
+
+TEST_CASE(
+    "what peers announce and have not sent stays within the guard's budget",
+    "[remote]") {
+  // CAF allocates a message's whole payload when its header comes: 256
+  // connections announcing 16 MiB each (within max_message_bytes) took a
+  // node to 1.07 GB (an outside tester). The guard lets 64 MiB be
+  // announced and unsent in all; the next announcement is refused.
+  vitrine::runtime rt{controller_options(200, 5000)};
+  std::mutex mutex;
+  std::vector<std::string> reports;
+  vitrine::serve_options serve;
+  serve.on_refused = [&](std::string_view, std::string_view why) {
+    std::lock_guard lock{mutex};
+    reports.emplace_back(why);
+  };
+  const unsigned port = rt.serve(serve);
+  unsigned char header[32] = {};
+  header[0] = 0x01;  // a client handshake announcing 16 MiB
+  header[5] = 0x00;
+  header[4] = 0x01;  // 0x01000000
+  std::vector<int> fds;
+  for (int i = 0; i < 5; ++i) {
+    fds.push_back(connect_loopback(port));
+    CHECK(::write(fds.back(), header, sizeof header) == sizeof header);
+    std::this_thread::sleep_for(100ms);  // in this order
+  }
+  CHECK(closed_within(fds.back(), 5000));
+  {
+    std::lock_guard lock{mutex};
+    REQUIRE(reports.size() == 1);
+    CHECK(reports[0] ==
+          "a message of 16777216 bytes announced while 67108864 bytes of "
+          "others are (at most 67108864 in all)");
+  }
+  // The four others are still relayed: one ends, and there is room again.
+  ::close(fds[0]);
+  std::this_thread::sleep_for(300ms);
+  const int again = connect_loopback(port);
+  CHECK(::write(again, header, sizeof header) == sizeof header);
+  CHECK_FALSE(closed_within(again, 500));
+  for (std::size_t i = 1; i < fds.size(); ++i) ::close(fds[i]);
+  ::close(again);
+}
