@@ -124,7 +124,7 @@ struct remote_guard::connection {
   unsigned char header[basp_header_size];
   std::size_t header_seen = 0;
   std::uint64_t payload_left = 0;
-  std::uint64_t announced = 0;  // BASP: the payload being received, in all
+  std::uint64_t announced = 0;  // BASP: the payload being received (budget)
   bool broken = false;
   // TLS: records, relayed unread; the peer has not finished its side of
   // the handshake (sent encrypted data) until `established`, and is not
