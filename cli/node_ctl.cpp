@@ -145,7 +145,8 @@ int ctl_command(const remote_flags& f, const std::string& verb,
     const bool ok = effect_seen(*control::verb_from_string(verb), now.status);
     const bool note =
         applied && !no_wait && !ok && overtaken(cmd.ticket(), now);
-    print_line(h, now, no_wait ? "sent; " : "",
+    // "sent;" says the node took it: not for a command it never applied.
+    print_line(h, now, no_wait && applied ? "sent; " : "",
                !applied ? " (not confirmed)"
                : note   ? " (" + std::string{overtaken_note} + ")"
                         : std::string{});

@@ -94,6 +94,15 @@ TEST_CASE(
         std::string::npos);
   // Before: it waited until the node was gone (slow's 10 s stop).
   CHECK(took < 7s);
+  // With --no-wait: no "sent;" for a command the node never applied (an
+  // outside tester read it as applied).
+  const auto no_wait = run_cli({"ctl", "--node", endpoint, "--no-wait", "start",
+                                "idle", "--timeout", "20"});
+  INFO(no_wait.output);
+  CHECK(no_wait.code == 1);
+  CHECK(no_wait.output.find("idle: stopped (not confirmed)") !=
+        std::string::npos);
+  CHECK(no_wait.output.find("sent;") == std::string::npos);
   // A controller that connects now learns it with the snapshot: status
   // says so (it said nothing before), and prints the states as they are.
   const auto status = run_cli({"status", "--node", endpoint});
