@@ -38,6 +38,9 @@ std::string describe_attempt_error(caf::actor_system& system,
                    : "no vitrine node answered (is this port a node's?)";
         break;
       case caf::sec::malformed_basp_message:
+      // A well-framed server handshake whose payload CAF cannot read (an
+      // outside tester's fake server: CAF's bare error code before).
+      case caf::sec::serializing_basp_payload_failed:
       case caf::sec::incompatible_versions:
       case caf::sec::incompatible_application_ids:
       case caf::sec::unexpected_message:
