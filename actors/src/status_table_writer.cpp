@@ -60,7 +60,7 @@ void status_table_writer::beat_until_stopped() {
   }
 }
 
-std::uint32_t status_table_writer::slot_for(std::string&& key) {
+std::uint32_t status_table_writer::slot_for(const std::string& key) {
   if (const auto it = slots_.find(key); it != slots_.end()) return it->second;
   std::uint32_t index;
   if (!free_slots_.empty()) {
@@ -70,7 +70,7 @@ std::uint32_t status_table_writer::slot_for(std::string&& key) {
     if (used_ == file_->capacity()) file_->grow(file_->capacity() * 2);
     index = used_++;
   }
-  slots_.emplace(std::move(key), index);
+  slots_.emplace(key, index);  // the only copy of the key, for a new name
   return index;
 }
 
@@ -88,7 +88,7 @@ bool status_table_writer::put(std::string key,
                               const st::slot_payload& payload) {
   std::uint32_t index;
   try {
-    index = slot_for(std::string{key});
+    index = slot_for(key);
   } catch (const std::exception& e) {
     // Growing failed (a full file system, no memory): this state waits
     // for room (its next change, or the heartbeat's next try); the actor

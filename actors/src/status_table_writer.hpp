@@ -69,7 +69,7 @@ class status_table_writer {
   // Under mutex_:
   /// The slot of `key` (kind + name), taken now if it has none; throws
   /// when the file cannot grow.
-  std::uint32_t slot_for(std::string&& key);
+  std::uint32_t slot_for(const std::string& key);
   /// Writes `payload` in the slot of `key`; false if there was no room (it
   /// is then kept in missing_ for a later try).
   bool put(std::string key, const core::status_table::slot_payload& payload);
