@@ -5,6 +5,11 @@
 //   read/floor                   the raw-pointer floor of read/hybrid: an
 //                                acquire load of a plain atomic pointer to a
 //                                process_state, no reclamation, no handle
+//   read/floor_slot_traffic      read/floor plus the memory accesses an
+//                                unnested hazard guard of an unchanged
+//                                snapshot makes to its thread's own slot (a
+//                                load, then two plain stores), without the
+//                                guard's tests: what those accesses cost
 //   read/hybrid                  process_handle::read() (guarded pointer load)
 //   read/messaging_blocking      blocking_reader::read(): scoped_actor request
 //                                to the process actor, tuned CAF scheduler
@@ -61,6 +66,23 @@ void read_floor(benchmark::State& state) {
   for (auto _ : state) {
     const auto* s = floor_current.load(std::memory_order_acquire);
     benchmark::DoNotOptimize(read_fields(*s));
+  }
+}
+
+/// The word read/floor_slot_traffic loads and stores, as a guard does its
+/// own slot: thread-local, written only by its thread.
+constinit thread_local std::atomic<std::uintptr_t> traffic_slot{0};
+
+void read_floor_slot_traffic(benchmark::State& state) {
+  for (auto _ : state) {
+    const std::uintptr_t kept = traffic_slot.load(std::memory_order_relaxed);
+    traffic_slot.store(kept | 1, std::memory_order_relaxed);
+    const auto* s = floor_current.load(std::memory_order_acquire);
+    benchmark::DoNotOptimize(read_fields(*s));
+    // As the guard's release: store the pointer that came from the load.
+    auto from_source = reinterpret_cast<std::uintptr_t>(s);
+    asm("" : "+r"(from_source));
+    traffic_slot.store(from_source, std::memory_order_relaxed);
   }
 }
 
@@ -176,6 +198,9 @@ int main(int argc, char** argv) {
   // Reader scaling: 1 and 2 threads here, up to 16 on a lent 16-core box.
   const int max_readers = std::thread::hardware_concurrency() >= 12 ? 16 : 2;
   benchmark::RegisterBenchmark("read/floor", read_floor)
+      ->ThreadRange(1, max_readers);
+  benchmark::RegisterBenchmark("read/floor_slot_traffic",
+                               read_floor_slot_traffic)
       ->ThreadRange(1, max_readers);
   benchmark::RegisterBenchmark("read/hybrid", read_hybrid)
       ->ThreadRange(1, max_readers);
