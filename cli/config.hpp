@@ -82,10 +82,8 @@ parse_result parse_config(std::string_view text, const std::string& file_name,
 /// several times what 100,000 programs take (docs/cli.md, "Limits").
 inline constexpr std::uint64_t max_config_bytes = std::uint64_t{64} << 20;
 
-/// The kernel's limit on one argument or environment string of execve(2),
-/// its NUL included (MAX_ARG_STRLEN, 32 pages): a longer one fails the
-/// exec with E2BIG, so `check` refuses it.
-inline constexpr std::size_t max_exec_string = std::size_t{128} << 10;
+/// os::max_exec_string: `check` refuses a longer argument or variable.
+using os::max_exec_string;
 
 /// Reads and parses `path`; relative paths in it are resolved against the
 /// file's directory unless options.base_dir says otherwise. A file that

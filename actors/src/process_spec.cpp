@@ -200,14 +200,24 @@ void check_strings(problem_list& out, const os::launch_options& launch) {
   // As execve(2) charges them: each string with its NUL, and a pointer in
   // the argv or envp array for each (300,000 one-byte arguments are 2.4 MB
   // of pointers).
+  const auto check_one = [&](const std::string& field, std::size_t size) {
+    if (size <= os::max_exec_string) return;
+    out.add(field, "is " + std::to_string(size) +
+                       " bytes with its NUL, above the kernel's limit of " +
+                       std::to_string(os::max_exec_string) +
+                       " for one exec string (MAX_ARG_STRLEN)");
+  };
   std::size_t total = 0;
   for (std::size_t i = 0; i < launch.argv.size(); ++i) {
+    const std::string field = "launch.argv[" + std::to_string(i) + "]";
     total += launch.argv[i].size() + 1 + sizeof(char*);
+    check_one(field, launch.argv[i].size() + 1);
     if (launch.argv[i].find('\0') != std::string::npos)
-      out.add("launch.argv[" + std::to_string(i) + "]", "contains a NUL byte");
+      out.add(field, "contains a NUL byte");
   }
   for (const auto& [key, value] : launch.env) {
     total += key.size() + value.size() + 2 + sizeof(char*);
+    check_one("launch.env." + shown(key), key.size() + value.size() + 2);
     if (key.empty() || key.find('=') != std::string::npos ||
         key.find('\0') != std::string::npos)
       out.add("launch.env", "invalid variable name '" + shown(key) + "'");
@@ -224,6 +234,9 @@ void check_strings(problem_list& out, const os::launch_options& launch) {
 void check_stdio(problem_list& out, std::string_view field,
                  const os::stdio_target& target, bool is_stdin) {
   using kind = os::stdio_target::kind;
+  if (target.mode < kind::inherit || target.mode > kind::capture)
+    return out.add(
+        field, "unknown kind " + std::to_string(static_cast<int>(target.mode)));
   if (target.mode != kind::append_file && target.mode != kind::capture) return;
   if (is_stdin && target.mode == kind::capture)
     return out.add(field, "stdin cannot be captured");
@@ -268,9 +281,18 @@ void check_launch(problem_list& out, const os::launch_options& launch) {
     out.add("launch.notify_fd", "must be -1 (none) or between 3 and 1023");
 }
 
+// An enum set from an integer (a cast, a deserialized value) may hold none
+// of its values.
+void check_restart(problem_list& out, restart_policy restart) {
+  if (restart > restart_policy::temporary)
+    out.add("restart", "must be permanent, transient or temporary (is " +
+                           std::to_string(static_cast<int>(restart)) + ")");
+}
+
 void validate_into(problem_list& out, const process_spec& spec) {
   check_name(out, spec.name);
   check_launch(out, spec.launch);
+  check_restart(out, spec.restart);
   for (int code : spec.expected_exit_codes)
     if (code < 0 || code > 255)
       out.add("expected_exit_codes",
@@ -307,8 +329,11 @@ void validate_tree(std::vector<spec_problem>& all, const supervisor_spec& spec,
   problem_list out{spec_field_prefix(spec.name)};
   check_name(out, spec.name);
   check_intensity(out, spec.intensity, spec.period);
-  if (spec.restart > restart_policy::temporary)
-    out.add("restart", "must be permanent, transient or temporary");
+  check_restart(out, spec.restart);
+  if (spec.strategy > restart_strategy::rest_for_one)
+    out.add("strategy",
+            "must be one_for_one, one_for_all or rest_for_one (is " +
+                std::to_string(static_cast<int>(spec.strategy)) + ")");
   if (spec.parallel_start && spec.strategy != restart_strategy::one_for_one)
     out.add("parallel_start", "requires strategy one_for_one");
   if (!spec.name.empty() && !names.insert(spec.name).second)

@@ -216,6 +216,23 @@ struct runtime::impl {
           taken.push_back({spec_field_prefix(n) + "name", std::move(why)});
     if (!taken.empty()) throw spec_error(std::move(taken));
   }
+
+  /// Adds `spec` to the root. A child added meanwhile through a supervisor
+  /// handle (not serialized with supervise()) may have taken a name after
+  /// check_free() found it free: that refusal is the spec_error
+  /// check_free() gives now.
+  template <class Record, class Spec>
+  std::shared_ptr<Record> add_to_root(
+      Spec spec, const std::vector<std::string>& processes,
+      const std::vector<std::string>& supervisor_names) {
+    try {
+      return request_blocking<std::shared_ptr<Record>>(
+          detail::add_child_atom::value, std::move(spec));
+    } catch (const std::runtime_error&) {
+      check_free(processes, supervisor_names);
+      throw;
+    }
+  }
 };
 
 runtime::runtime(runtime_options options) {
@@ -294,10 +311,10 @@ process_handle runtime::supervise(process_spec spec) {
     throw spec_error(std::move(problems));
   std::lock_guard lock{impl_->mutex};
   impl_->ensure_running();
-  impl_->check_free({spec.name});
+  std::vector<std::string> names{spec.name};
+  impl_->check_free(names);
   auto record =
-      impl_->request_blocking<std::shared_ptr<detail::process_record>>(
-          detail::add_child_atom::value, std::move(spec));
+      impl_->add_to_root<detail::process_record>(std::move(spec), names, {});
   return process_handle{std::move(record), impl_->reads};
 }
 
@@ -310,9 +327,8 @@ supervisor_handle runtime::supervise(supervisor_spec spec) {
   std::lock_guard lock{impl_->mutex};
   impl_->ensure_running();
   impl_->check_free(processes, supervisors);
-  auto record =
-      impl_->request_blocking<std::shared_ptr<detail::supervisor_record>>(
-          detail::add_child_atom::value, std::move(spec));
+  auto record = impl_->add_to_root<detail::supervisor_record>(
+      std::move(spec), processes, supervisors);
   return supervisor_handle{std::move(record), impl_->reads};
 }
 

@@ -60,7 +60,7 @@ void status_table_writer::beat_until_stopped() {
   }
 }
 
-std::uint32_t status_table_writer::slot_for(const std::string& key) {
+auto status_table_writer::slot_for(const std::string& key) -> slot_entry& {
   if (const auto it = slots_.find(key); it != slots_.end()) return it->second;
   std::uint32_t index;
   if (!free_slots_.empty()) {
@@ -70,8 +70,8 @@ std::uint32_t status_table_writer::slot_for(const std::string& key) {
     if (used_ == file_->capacity()) file_->grow(file_->capacity() * 2);
     index = used_++;
   }
-  slots_.emplace(key, index);  // the only copy of the key, for a new name
-  return index;
+  // The only copy of the key, for a new name.
+  return slots_.emplace(key, slot_entry{index, 0}).first->second;
 }
 
 void status_table_writer::write(st::slot_kind kind, std::string_view name,
@@ -86,9 +86,9 @@ void status_table_writer::write(st::slot_kind kind, std::string_view name,
 
 bool status_table_writer::put(std::string key,
                               const st::slot_payload& payload) {
-  std::uint32_t index;
+  slot_entry* slot;
   try {
-    index = slot_for(key);
+    slot = &slot_for(key);
   } catch (const std::exception& e) {
     // Growing failed (a full file system, no memory): this state waits
     // for room (its next change, or the heartbeat's next try); the actor
@@ -99,8 +99,10 @@ bool status_table_writer::put(std::string key,
     return false;
   }
   forget_missing(key);
+  if (payload.version < slot->version) return true;
+  slot->version = payload.version;
   st::table_writer_unsafe writer{file_->base()};
-  writer.write_slot(index, payload);
+  writer.write_slot(slot->index, payload);
   writer.set_slot_count(used_);  // (H1): after the slot's first write
   return true;
 }
@@ -160,8 +162,8 @@ void status_table_writer::remove(st::slot_kind kind, const std::string& name) {
   if (!file_ || it == slots_.end()) return;
   st::slot_payload p{};
   st::pack_texts(p, {}, {});
-  st::table_writer_unsafe{file_->base()}.write_slot(it->second, p);
-  free_slots_.push_back(it->second);
+  st::table_writer_unsafe{file_->base()}.write_slot(it->second.index, p);
+  free_slots_.push_back(it->second.index);
   slots_.erase(it);
 }
 

@@ -67,11 +67,18 @@ class status_table_writer {
   void write(core::status_table::slot_kind kind, std::string_view name,
              core::status_table::slot_payload& payload, std::string_view error);
   // Under mutex_:
+  struct slot_entry {
+    std::uint32_t index;
+    std::uint64_t version;  // of the state last written there
+  };
   /// The slot of `key` (kind + name), taken now if it has none; throws
   /// when the file cannot grow.
-  std::uint32_t slot_for(const std::string& key);
+  slot_entry& slot_for(const std::string& key);
   /// Writes `payload` in the slot of `key`; false if there was no room (it
-  /// is then kept in missing_ for a later try).
+  /// is then kept in missing_ for a later try). A payload older than the
+  /// slot's (lower version) is not written: it comes from another record
+  /// of the same name, one that lost a race to register it
+  /// (supervisor_actor::add_process) and is being dropped.
   bool put(std::string key, const core::status_table::slot_payload& payload);
   /// Tries the states left out again, until one finds no room.
   void put_missing();
@@ -80,7 +87,7 @@ class status_table_writer {
 
   mutable std::mutex mutex_;
   std::optional<os::status_table_file> file_;
-  std::unordered_map<std::string, std::uint32_t> slots_;  // kind + name
+  std::unordered_map<std::string, slot_entry> slots_;  // kind + name
   std::vector<std::uint32_t> free_slots_;
   std::uint32_t used_ = 0;  // the header's slot_count
   /// The states left out of the table by key, and why (missing()).

@@ -227,9 +227,16 @@ std::shared_ptr<process_record> supervisor_actor::add_process(
   if (context_.registry.find_shared(spec.name)) return nullptr;
   auto record = make_process(std::move(spec));
   if (context_.register_process(children_.back().name(), record)) return record;
-  anon_send_exit(children_.back().actor, caf::exit_reason::kill);
-  children_.pop_back();
+  drop_unregistered(std::prev(children_.end()));
   return nullptr;
+}
+
+void supervisor_actor::drop_unregistered(std::vector<child>::iterator it) {
+  // The record's port holds the actor and the actor the record: without
+  // the reset the two would keep each other alive once the actor quits.
+  it->process->port.store(nullptr);
+  anon_send_exit(it->actor, caf::exit_reason::kill);
+  children_.erase(it);
 }
 
 std::shared_ptr<supervisor_record> supervisor_actor::add_supervisor(
@@ -270,11 +277,10 @@ void supervisor_actor::build_children_once() {
   // so this is a race with another supervise()).
   for (auto& [taken, record] : named) {
     if (context_.register_process(taken, record)) continue;
-    const std::string& name = taken;  // lambdas can't capture a binding
-    auto it = std::find_if(children_.begin(), children_.end(),
-                           [&](const child& c) { return c.name() == name; });
-    anon_send_exit(it->actor, caf::exit_reason::kill);
-    children_.erase(it);
+    const auto& mine = record;  // lambdas can't capture a binding
+    drop_unregistered(
+        std::find_if(children_.begin(), children_.end(),
+                     [&](const child& c) { return c.process == mine; }));
   }
 }
 

@@ -85,6 +85,10 @@ class supervisor_actor final : public caf::event_based_actor {
   /// A process added after the start; nullptr if its name is taken.
   std::shared_ptr<process_record> add_process(process_spec spec);
 
+  /// Removes a process child whose name another registered first, and
+  /// kills its actor (never started).
+  void drop_unregistered(std::vector<child>::iterator it);
+
   /// A child supervisor (not started); nullptr if its name is taken.
   std::shared_ptr<supervisor_record> add_supervisor(supervisor_spec spec);
 

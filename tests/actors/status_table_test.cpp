@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "status_table_writer.hpp"
 #include "test_support.hpp"
 #include "vitrine/status_reader.hpp"
 
@@ -160,4 +161,41 @@ TEST_CASE("a second runtime on a live runtime's table path is refused",
   const std::string notes = dir.write("notes", "keep me\n");
   CHECK_THROWS_AS(runtime{with_table(notes)}, std::system_error);
   CHECK(read_file(notes) == "keep me\n");
+}
+
+TEST_CASE(
+    "the status table keeps a name's newest state: an older one, from "
+    "another record of that name, is not written",
+    "[status_table]") {
+  // Two supervisors racing to add one name both make a record; the loser's
+  // never-started state (version 0) may be published after the winner's
+  // running one, and must not replace it (tests/reliability/
+  // name_race_test.cpp races them for real).
+  temp_dir dir;
+  const std::string path = dir.file("status");
+  detail::status_table_writer writer{path, std::chrono::seconds{1}};
+  status_reader reader{path};
+  const auto state = [](std::uint64_t version, process_status status, int pid) {
+    core::process_state s;
+    s.name_storage = std::make_shared<const std::string>("contested");
+    s.version = version;
+    s.status = status;
+    s.pid = pid;
+    return s;
+  };
+  const auto shown = [&] {
+    status_slot slot;
+    REQUIRE(reader.find("contested", slot) == status_error::none);
+    return std::pair{std::string{status_name(slot)}, slot.pid};
+  };
+  writer.publish(state(0, process_status::stopped, 0));
+  writer.publish(state(2, process_status::running, 4242));
+  writer.publish(state(0, process_status::stopped, 0));  // the loser's
+  CHECK(shown() == std::pair{std::string{"running"}, 4242});
+  writer.publish(state(3, process_status::backoff, 0));
+  CHECK(shown().first == "backoff");
+  // A name removed and added again starts over from its first version.
+  writer.remove(st::slot_kind::process, "contested");
+  writer.publish(state(0, process_status::stopped, 0));
+  CHECK(shown() == std::pair{std::string{"stopped"}, 0});
 }

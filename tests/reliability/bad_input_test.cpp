@@ -145,6 +145,51 @@ TEST_CASE("supervise refuses argv and env that together exceed half of ARG_MAX",
   }
 }
 
+TEST_CASE("supervise refuses one exec string over MAX_ARG_STRLEN",
+          "[reliability][bad-input]") {
+  // The whole argv is far below ARG_MAX / 2, but execve(2) refuses any one
+  // string of over 128 KiB (E2BIG): refused here, not at the spawn.
+  runtime_fixture f;
+  auto spec = sleeper("long-string");
+  SECTION("an argument") {
+    spec.launch.argv.push_back(std::string(os::max_exec_string, 'x'));
+    check_refused(f.rt, spec, "launch.argv[3]", "MAX_ARG_STRLEN");
+  }
+  SECTION("an environment variable") {
+    spec.launch.env.emplace_back("LONG", std::string(os::max_exec_string, 'y'));
+    check_refused(f.rt, spec, "launch.env.LONG", "MAX_ARG_STRLEN");
+  }
+  SECTION("the longest argument the kernel takes is accepted") {
+    spec.launch.argv.push_back(std::string(os::max_exec_string - 1, 'z'));
+    auto h = f.rt.supervise(spec);
+    CHECK(reaches(h, process_status::running));
+  }
+}
+
+TEST_CASE("supervise refuses enum fields that hold none of their values",
+          "[reliability][bad-input]") {
+  // As a cast or a deserialized integer can make them: a strategy 3 used
+  // to be accepted and left a crashed child in backoff for ever.
+  runtime_fixture f;
+  SECTION("a supervisor's strategy") {
+    supervisor_spec tree;
+    tree.name = "odd-strategy";
+    tree.strategy = static_cast<restart_strategy>(3);
+    tree.children = {sleeper("odd-strategy-child")};
+    check_refused(f.rt, tree, "odd-strategy.strategy", "rest_for_one (is 3)");
+  }
+  SECTION("a process's restart policy") {
+    auto spec = sleeper("odd-restart");
+    spec.restart = static_cast<restart_policy>(7);
+    check_refused(f.rt, spec, "restart", "temporary (is 7)");
+  }
+  SECTION("a stdio target's kind") {
+    auto spec = sleeper("odd-stdout");
+    spec.launch.stdout_target.mode = static_cast<os::stdio_target::kind>(42);
+    check_refused(f.rt, spec, "launch.stdout", "unknown kind 42");
+  }
+}
+
 TEST_CASE("supervise refuses negative and absurd durations",
           "[reliability][bad-input]") {
   using std::chrono::hours;

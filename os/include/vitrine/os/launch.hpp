@@ -64,6 +64,11 @@ struct stdio_target {
   bool operator==(const stdio_target&) const = default;
 };
 
+/// The kernel's limit on one argument or environment string of execve(2),
+/// its NUL included (MAX_ARG_STRLEN, 32 pages): a longer one fails the
+/// exec with E2BIG.
+inline constexpr std::size_t max_exec_string = std::size_t{128} << 10;
+
 /// One setrlimit() applied in the child, e.g. {RLIMIT_NOFILE, 256, 256}.
 struct rlimit_setting {
   int resource;
