@@ -61,6 +61,21 @@ supervisor_spec root_spec(const runtime_options& options) {
 }  // namespace
 
 namespace detail {
+std::vector<std::pair<std::string, std::string>> runtime_context::claim_names(
+    const std::vector<std::string>& names) const {
+  return claims->claim(names,
+                       [this](std::string_view n) { return name_taken(n); });
+}
+
+void runtime_context::release_name(const std::string& name) const {
+  claims->release(name);
+}
+
+void runtime_context::release_tree_names(const child_spec& spec) const {
+  claims->release(process_names(spec));
+  claims->release(supervisor_names(spec));
+}
+
 std::string runtime_context::name_taken(std::string_view name) const {
   const std::string quoted = "'" + std::string{name} + "'";  // validated
   if (registry.lookup(name))
@@ -128,6 +143,7 @@ struct runtime::impl {
   std::shared_ptr<detail::status_table_writer> status_table;
   std::unique_ptr<detail::runtime_context> context;
   detail::publication_counter publications;
+  detail::name_claims claims;
   caf::actor root;
   detail::remote_hub remote{options.remoting};
   std::mutex mutex;  // serializes supervise(), serve(), connect() and the
@@ -154,7 +170,7 @@ struct runtime::impl {
           options.status_table_path, options.status_heartbeat);
     context.reset(new detail::runtime_context{
         io, registry, supervisors, &reads, std::move(directory), guardian.get(),
-        cgroups.get(), status_table, &publications,
+        cgroups.get(), status_table, &publications, &claims,
         starts_cancelled.get_token()});
     supervisors.insert(std::string{detail::root_supervisor_name}, root_record);
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(options),
@@ -205,31 +221,25 @@ struct runtime::impl {
       throw std::runtime_error("vitrine: runtime is shut down");
   }
 
-  /// Throws spec_error naming each process or supervisor name of a new
-  /// tree that one already in the runtime has.
-  void check_free(const std::vector<std::string>& processes,
-                  const std::vector<std::string>& supervisor_names = {}) const {
+  /// Claims every name of a tree about to be added (see name_claims.hpp);
+  /// throws spec_error naming each one taken or being added.
+  void claim_names(const std::vector<std::string>& names) const {
     std::vector<spec_problem> taken;
-    for (const auto* list : {&processes, &supervisor_names})
-      for (const auto& n : *list)
-        if (auto why = context->name_taken(n); !why.empty())
-          taken.push_back({spec_field_prefix(n) + "name", std::move(why)});
+    for (auto& [name, why] : context->claim_names(names))
+      taken.push_back({spec_field_prefix(name) + "name", std::move(why)});
     if (!taken.empty()) throw spec_error(std::move(taken));
   }
 
-  /// Adds `spec` to the root. A child added meanwhile through a supervisor
-  /// handle (not serialized with supervise()) may have taken a name after
-  /// check_free() found it free: that refusal is the spec_error
-  /// check_free() gives now.
+  /// Adds `spec`, whose `names` are claimed, to the root. Refused (the
+  /// runtime stopping), nothing of it was built: the claims end.
   template <class Record, class Spec>
-  std::shared_ptr<Record> add_to_root(
-      Spec spec, const std::vector<std::string>& processes,
-      const std::vector<std::string>& supervisor_names) {
+  std::shared_ptr<Record> add_to_root(Spec spec,
+                                      const std::vector<std::string>& names) {
     try {
       return request_blocking<std::shared_ptr<Record>>(
           detail::add_child_atom::value, std::move(spec));
-    } catch (const std::runtime_error&) {
-      check_free(processes, supervisor_names);
+    } catch (...) {
+      context->claims->release(names);
       throw;
     }
   }
@@ -311,24 +321,24 @@ process_handle runtime::supervise(process_spec spec) {
     throw spec_error(std::move(problems));
   std::lock_guard lock{impl_->mutex};
   impl_->ensure_running();
-  std::vector<std::string> names{spec.name};
-  impl_->check_free(names);
+  const std::vector<std::string> names{spec.name};
+  impl_->claim_names(names);
   auto record =
-      impl_->add_to_root<detail::process_record>(std::move(spec), names, {});
+      impl_->add_to_root<detail::process_record>(std::move(spec), names);
   return process_handle{std::move(record), impl_->reads};
 }
 
 supervisor_handle runtime::supervise(supervisor_spec spec) {
   if (auto problems = validate(spec); !problems.empty())
     throw spec_error(std::move(problems));
-  std::vector<std::string> processes, supervisors;
-  detail::collect_process_names(spec, processes);
-  detail::collect_supervisor_names(spec, supervisors);
+  std::vector<std::string> names;
+  detail::collect_process_names(spec, names);
+  detail::collect_supervisor_names(spec, names);
   std::lock_guard lock{impl_->mutex};
   impl_->ensure_running();
-  impl_->check_free(processes, supervisors);
-  auto record = impl_->add_to_root<detail::supervisor_record>(
-      std::move(spec), processes, supervisors);
+  impl_->claim_names(names);
+  auto record =
+      impl_->add_to_root<detail::supervisor_record>(std::move(spec), names);
   return supervisor_handle{std::move(record), impl_->reads};
 }
 

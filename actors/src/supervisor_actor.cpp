@@ -153,6 +153,9 @@ void supervisor_actor::on_exit() {
     record_->state.publish(current_);
   record_->state.close();  // waits on its handles end now
   record_->port.store(nullptr);
+  // Gone before it built its children: their names stay claimed no more.
+  if (!built_)
+    for (const auto& c : spec_.children) context_.release_tree_names(c);
   parent_ = nullptr;
   children_.clear();
   subscribers_.clear();
@@ -224,11 +227,20 @@ std::shared_ptr<process_record> supervisor_actor::make_process(
 
 std::shared_ptr<process_record> supervisor_actor::add_process(
     process_spec spec) {
-  if (context_.registry.find_shared(spec.name)) return nullptr;
-  auto record = make_process(std::move(spec));
-  if (context_.register_process(children_.back().name(), record)) return record;
-  drop_unregistered(std::prev(children_.end()));
-  return nullptr;
+  // Its name is claimed (runtime::supervise or place_child): registered
+  // here, or never (a defence: a claimed name is not registered), the
+  // claim ends here.
+  const std::string name = spec.name;
+  std::shared_ptr<process_record> record;
+  if (!context_.registry.find_shared(name)) {
+    record = make_process(std::move(spec));
+    if (!context_.register_process(name, record)) {
+      drop_unregistered(std::prev(children_.end()));
+      record = nullptr;
+    }
+  }
+  context_.release_name(name);
+  return record;
 }
 
 void supervisor_actor::drop_unregistered(std::vector<child>::iterator it) {
@@ -244,7 +256,13 @@ std::shared_ptr<supervisor_record> supervisor_actor::add_supervisor(
   auto record = std::make_shared<supervisor_record>(
       std::make_shared<const std::string>(spec.name));
   const bool temporary = spec.restart == restart_policy::temporary;
-  if (!context_.supervisors.insert(*record->name, record)) return nullptr;
+  // Its names are claimed, its own and its tree's: its own is registered
+  // now; its children's when it builds them (or go with it).
+  if (!context_.supervisors.insert(*record->name, record)) {
+    context_.release_tree_names(spec);
+    return nullptr;
+  }
+  context_.release_name(*record->name);
   auto actor =
       spawn_supervisor_actor(home_system(), record, std::move(spec), context_,
                              caf::actor_cast<caf::actor>(this));
@@ -266,22 +284,22 @@ void supervisor_actor::build_children_once() {
       auto record = make_process(std::move(*p));
       named.emplace_back(std::move(name), std::move(record));
     } else {
-      // nullptr: the name was taken meanwhile (runtime::supervise and
-      // place_child check names first); the child is left out.
       add_supervisor(std::move(std::get<supervisor_spec>(c)));
     }
   }
-  if (context_.register_processes(named)) return;
-  // A name was taken meanwhile: register one by one, dropping the
-  // children whose name is taken (runtime::supervise checks names first,
-  // so this is a race with another supervise()).
-  for (auto& [taken, record] : named) {
-    if (context_.register_process(taken, record)) continue;
-    const auto& mine = record;  // lambdas can't capture a binding
-    drop_unregistered(
-        std::find_if(children_.begin(), children_.end(),
-                     [&](const child& c) { return c.process == mine; }));
+  // Their names were claimed for them when their tree was added, so no
+  // other call registered one meanwhile. Should that fail anyway, one by
+  // one, leaving out the children whose name is taken.
+  if (!context_.register_processes(named)) {
+    for (auto& [name, record] : named) {
+      if (context_.register_process(name, record)) continue;
+      const auto& mine = record;  // lambdas can't capture a binding
+      drop_unregistered(
+          std::find_if(children_.begin(), children_.end(),
+                       [&](const child& c) { return c.process == mine; }));
+    }
   }
+  for (const auto& [name, record] : named) context_.release_name(name);
 }
 
 caf::actor spawn_supervisor_actor(caf::actor_system& system,

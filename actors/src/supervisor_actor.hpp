@@ -39,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "name_claims.hpp"
 #include "publication_counter.hpp"
 #include "status_table_writer.hpp"
 #include "vitrine/os/cgroup.hpp"
@@ -70,6 +71,8 @@ struct runtime_context {
   std::shared_ptr<status_table_writer> status_table;
   /// runtime::publications(): bumped after every change made visible.
   publication_counter* publications = nullptr;
+  /// The names of children being added and not registered yet.
+  name_claims* claims = nullptr;
   /// Stopped by runtime::shutdown() on the caller's thread, before any
   /// message: every start in flight is cancelled at once, however long the
   /// scheduler takes to reach the root's mailbox.
@@ -83,6 +86,16 @@ struct runtime_context {
   /// namespace for both, as validate() checks within a tree); empty when
   /// it is free. A snapshot: the insert can still find it taken.
   std::string name_taken(std::string_view name) const;
+
+  /// Claims every name in `names` (name_claims::claim): one problem (name,
+  /// why) per name taken or being added, and then none is claimed.
+  std::vector<std::pair<std::string, std::string>> claim_names(
+      const std::vector<std::string>& names) const;
+  /// Ends the claim on a name registered now (by its child's supervisor).
+  void release_name(const std::string& name) const;
+  /// Ends the claims on every name of `spec`'s tree: a child never to be
+  /// registered (refused, or its supervisor gone before it built it).
+  void release_tree_names(const child_spec& spec) const;
 
   /// Makes `record` findable by name; false if the name is taken.
   bool register_process(const std::string& name,

@@ -97,9 +97,15 @@ bool supervisor_actor::place_child(change_request& request) {
   if (index_of(name) < children_.size())
     taken = "supervisor '" + *record_->name + "' already has a child named '" +
             name + "'";
-  for (const auto& names : {process_names(spec), supervisor_names(spec)})
-    for (const auto& n : names)
-      if (taken.empty()) taken = context_.name_taken(n);
+  if (taken.empty()) {
+    // Claimed until registered (add_process, add_supervisor and the new
+    // supervisor's build end the claims), so that a runtime::supervise()
+    // of the same name meanwhile is refused, not dropped.
+    auto names = process_names(spec);
+    for (auto& n : supervisor_names(spec)) names.push_back(std::move(n));
+    if (auto problems = context_.claim_names(names); !problems.empty())
+      taken = std::move(problems.front().second);
+  }
   if (taken.empty()) {
     if (auto* p = std::get_if<process_spec>(&spec)) {
       request.added_process = add_process(std::move(*p));
