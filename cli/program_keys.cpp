@@ -76,6 +76,9 @@ void read_environment(table_reader& r, os::launch_options& launch) {
 std::string key_of_field(std::string_view field, const key_locations& keys) {
   auto starts = [&](std::string_view p) { return field.starts_with(p); };
   if (starts("launch.argv") || field == "launch") return "command";
+  // "launch.env.NAME" names one variable: "env.NAME", as the reader's own
+  // problems about it do.
+  if (starts("launch.env.")) return "env." + std::string{field.substr(11)};
   if (starts("launch.env")) return "env";
   if (starts("launch.")) {
     static constexpr std::string_view direct[] = {"cwd", "umask", "stdout",
