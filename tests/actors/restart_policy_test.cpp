@@ -273,14 +273,14 @@ TEST_CASE_METHOD(runtime_fixture,
                  "[process][logs]") {
   temp_dir dir;
   const auto log = dir.file("out.log");
-  // 160 lines of 64 bytes = 10 KiB, then a marker line.
+  // 400 lines of 64 bytes = 25 KiB, then a marker line.
   auto spec = sh("chatty",
-                 "i=0; while [ $i -lt 160 ]; do echo "
+                 "i=0; while [ $i -lt 400 ]; do echo "
                  "'0123456789abcdef0123456789abcdef0123456789abcdef012345678"
                  "9abcde'; i=$((i+1)); done; echo END");
   spec.restart = restart_policy::temporary;
   spec.launch.stdout_target = {os::stdio_target::kind::capture, log};
-  spec.logs.max_bytes = 1024;
+  spec.logs.max_bytes = 4096;  // the smallest there is
   spec.logs.backups = 2;
   auto h = rt.supervise(spec);
   REQUIRE(reaches(h, process_status::exited));
@@ -292,7 +292,7 @@ TEST_CASE_METHOD(runtime_fixture,
     INFO(path << ": " << file_size(path) << " bytes");
     CHECK(file_exists(path));
     CHECK(file_size(path) > 0);
-    CHECK(file_size(path) <= 1024);
+    CHECK(file_size(path) <= 4096);
   }
   CHECK_FALSE(file_exists(log + ".3"));
   // Rotation keeps whole lines: the newest backup ends with a full line.

@@ -86,18 +86,18 @@ TEST_CASE("stdout and stderr may not set different rotation settings",
   temp_dir dir;
   const auto conflicting = dir.write(
       "conflict.toml",
-      program_with("{ capture = \"e.log\", max_bytes = 100, backups = 4 }",
-                   "{ capture = \"e.log\", max_bytes = 200, backups = 4 }"));
+      program_with("{ capture = \"e.log\", max_bytes = 4096, backups = 4 }",
+                   "{ capture = \"e.log\", max_bytes = 8192, backups = 4 }"));
   const auto refused = run_cli({"check", conflicting});
   INFO(refused.output);
   CHECK(refused.code == 1);
   CHECK(contains(refused.output,
-                 "program[p].stderr.max_bytes: is 200 but stdout.max_bytes "
-                 "is 100: the rotation settings are one per program"));
+                 "program[p].stderr.max_bytes: is 8192 but stdout.max_bytes "
+                 "is 4096: the rotation settings are one per program"));
   CHECK(!contains(refused.output, "backups"));
   // Set once, or the same in both: accepted.
   const auto once = dir.write(
-      "once.toml", program_with("{ capture = \"e.log\", max_bytes = 100 }",
+      "once.toml", program_with("{ capture = \"e.log\", max_bytes = 4096 }",
                                 "{ capture = \"e.log\" }"));
   CHECK(run_cli({"check", once}).code == 0);
   const auto same = dir.write(

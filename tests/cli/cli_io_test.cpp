@@ -226,9 +226,9 @@ TEST_CASE("logs prints the last lines of a capture, across rotated files",
   temp_dir dir;
   const auto config = dir.write("logs.toml", R"([[program]]
 name = "counter"
-command = "for i in $(seq 1 100); do echo line $i; done; exec sleep 1000"
+command = "for i in $(seq 1 300); do echo line $i xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done; exec sleep 1000"
 startsecs_ms = 0
-stdout = { capture = "counter.log", max_bytes = 200, backups = 2 }
+stdout = { capture = "counter.log", max_bytes = 4096, backups = 2 }
 
 [[program]]
 name = "quiet"
@@ -236,8 +236,9 @@ command = ["sleep", "1000"]
 )");
   fake_state state{dir, config};
   cli_process run{{"run", config, "--plain"}, dir.file("run.out")};
-  REQUIRE(wait_for_text(dir.file("counter.log"), "line 100\n", 20s, run.pid()));
-  // 200-byte files hold ~22 lines: the last 30 span two or three files.
+  REQUIRE(wait_for_text(dir.file("counter.log"), "line 300 ", 20s, run.pid()));
+  // 4096-byte files hold ~41 lines of ~100 bytes: the last 30 span one or
+  // two files, the 1,000 asked for below all three.
   const auto last =
       run_cli({"logs", "counter", "-n", "30", "--state-dir", state.path});
   INFO(last.output);
@@ -245,17 +246,17 @@ command = ["sleep", "1000"]
   auto numbers = numbers_after(last.output, "line ");
   CHECK(numbers.size() == 30);
   CHECK(consecutive(numbers));
-  CHECK(numbers.back() == 100);
+  CHECK(numbers.back() == 300);
   const auto ten = run_cli({"logs", "counter", "--state-dir", state.path});
   CHECK(numbers_after(ten.output, "line ") ==
-        std::vector<int>{91, 92, 93, 94, 95, 96, 97, 98, 99, 100});
+        std::vector<int>{291, 292, 293, 294, 295, 296, 297, 298, 299, 300});
   // More than the files keep: what is left, still in order.
   const auto all =
       run_cli({"logs", "counter", "-n", "1000", "--state-dir", state.path});
   numbers = numbers_after(all.output, "line ");
   CHECK(consecutive(numbers));
-  CHECK(numbers.back() == 100);
-  CHECK(numbers.size() < 100);
+  CHECK(numbers.back() == 300);
+  CHECK(numbers.size() < 300);
 
   const auto quiet = run_cli({"logs", "quiet", "--state-dir", state.path});
   CHECK(quiet.code == 1);
@@ -276,21 +277,21 @@ command = ["sleep", "1000"]
 TEST_CASE("logs -f follows a capture across rotation until SIGTERM",
           "[cli][logs]") {
   temp_dir dir;
-  // A line every 10 ms, a rotation every ~40 lines.
+  // A line of ~100 bytes every 10 ms, a rotation every ~40 lines.
   const auto config = dir.write("tick.toml", R"([[program]]
 name = "ticker"
-command = "i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.01; done"
+command = "i=0; while :; do i=$((i+1)); echo tick $i xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; sleep 0.01; done"
 startsecs_ms = 0
-stdout = { capture = "tick.log", max_bytes = 400, backups = 1 }
+stdout = { capture = "tick.log", max_bytes = 4096, backups = 1 }
 )");
   fake_state state{dir, config};
   cli_process run{{"run", config, "--plain"}, dir.file("run.out")};
-  REQUIRE(wait_for_text(dir.file("tick.log"), "tick 5\n", 20s, run.pid()));
+  REQUIRE(wait_for_text(dir.file("tick.log"), "tick 5 ", 20s, run.pid()));
   const auto output = dir.file("follow.out");
   cli_process follow{
       {"logs", "ticker", "-f", "-n", "3", "--state-dir", state.path}, output};
-  // Past several rotations (tick.log replaced each ~400 bytes).
-  REQUIRE(wait_for_text(output, "tick 200\n", 30s, follow.pid()));
+  // Past several rotations (tick.log replaced each ~4 KiB, ~40 lines).
+  REQUIRE(wait_for_text(output, "tick 200 ", 30s, follow.pid()));
   REQUIRE(::kill(follow.pid(), SIGTERM) == 0);
   CHECK(follow.wait(5s) == std::optional<int>{0});
   const auto numbers = numbers_after(read_file(output), "tick ");

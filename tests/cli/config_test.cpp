@@ -256,7 +256,7 @@ name = "s"
 name = "p"
 command = ["sleep", "1"]
 backoff = { min_ms = 1, max_ms = 2 }
-stdout = { capture = "/tmp/l", max_bytes = 10 }
+stdout = { capture = "/tmp/l", max_bytes = 4096 }
 [[group]]
 name = "g"
 [[group.program]]

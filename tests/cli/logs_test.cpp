@@ -112,10 +112,10 @@ TEST_CASE("logs -f prints every line once while the capture rotates fast",
 TEST_CASE("logs -f says so when rotation removed output it had not read",
           "[cli][logs]") {
   temp_dir gate;
-  // ~110 rotations while the follower is stopped; 2 backups.
+  // ~115 rotations while the follower is stopped; 2 backups.
   live_run run{
-      burst_config(gate.file("go"), 20'000,
-                   "{ capture = \"seq.log\", max_bytes = 2000, backups = 2 }")};
+      burst_config(gate.file("go"), 40'000,
+                   "{ capture = \"seq.log\", max_bytes = 4096, backups = 2 }")};
   const auto output = run.dir().file("follow.out");
   auto follow = follow_when_ready(run, output);
   REQUIRE(vitrine::test::freeze(follow->pid()));
@@ -145,8 +145,8 @@ TEST_CASE("logs -f says so when rotation removed output it had not read",
   REQUIRE(!after.empty());
   CHECK(before.front() == 1);
   CHECK(after.front() > before.back() + 1);
-  CHECK(after.back() == 20'000);
-  CHECK(text.ends_with("line 20000\nDONE\n"));
+  CHECK(after.back() == 40'000);
+  CHECK(text.ends_with("line 40000\nDONE\n"));
   stop(run.process());
 }
 

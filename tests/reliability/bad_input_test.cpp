@@ -16,6 +16,7 @@
 #include "bad_input_support.hpp"
 #include "reliability_support.hpp"
 #include "test_support.hpp"
+#include "vitrine/os/log_sink.hpp"
 #include "vitrine/os/process_scan.hpp"
 
 using namespace vitrine;
@@ -164,6 +165,22 @@ TEST_CASE("supervise refuses one exec string over MAX_ARG_STRLEN",
     auto h = f.rt.supervise(spec);
     CHECK(reaches(h, process_status::running));
   }
+}
+
+TEST_CASE("supervise refuses a rotation size below 4096 bytes",
+          "[reliability][bad-input]") {
+  // One byte made the I/O thread rotate for every byte a chatty program
+  // wrote (a rename and an open each): other programs' exits went unreaped
+  // and their stops hung.
+  runtime_fixture f;
+  temp_dir dir;
+  auto spec = sleeper("tiny-rotation");
+  spec.launch.stdout_target = {os::stdio_target::kind::capture,
+                               dir.file("out.log")};
+  spec.logs.max_bytes = os::min_rotation_bytes - 1;
+  check_refused(f.rt, spec, "logs.max_bytes", "at least 4096 (is 4095)");
+  spec.logs.max_bytes = os::min_rotation_bytes;
+  CHECK(f.rt.supervise(spec));
 }
 
 TEST_CASE("supervise refuses enum fields that hold none of their values",

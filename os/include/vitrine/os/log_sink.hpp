@@ -37,6 +37,12 @@
 namespace vitrine::os {
 
 /// A size-rotated append-only log file.
+/// The smallest rotation size (besides 0, never): every rotation is a
+/// rename and an open on the I/O thread, and a size of a few bytes made it
+/// rotate for every byte a chatty program wrote, starving every other
+/// program's exits and timers.
+inline constexpr std::uint64_t min_rotation_bytes = 4096;
+
 class log_sink {
  public:
   /// Opens (creates) `path` in append mode, mode 0644, O_CLOEXEC.
