@@ -54,6 +54,22 @@ void wait_applied(const child_change& change) {
   }
 }
 
+/// `spec` (a copy of the new file's: what `current` records keeps
+/// `autostart = false`) with autostart on for every program of its tree
+/// that runs now.
+child_spec keeping_running(child_spec spec, const running_check& running) {
+  if (!running) return spec;
+  const auto keep = [&](auto& self, child_spec& c) -> void {
+    if (auto* p = std::get_if<process_spec>(&c)) {
+      if (!p->autostart && running(p->name)) p->autostart = true;
+      return;
+    }
+    for (auto& child : std::get<supervisor_spec>(c).children) self(self, child);
+  };
+  keep(keep, spec);
+  return spec;
+}
+
 child_change send_add(const supervisor_handle& top, child_spec spec) {
   return std::visit([&](auto& s) { return top.add_child(std::move(s)); }, spec);
 }
@@ -78,7 +94,8 @@ std::string reload_report::errors() const {
 }
 
 reload_report reload_config(supervisor_handle top, config& current,
-                            const std::string& file, const fd_limit& limit) {
+                            const std::string& file, const fd_limit& limit,
+                            const running_check& running) {
   reload_report report;
   if (!top) {  // the tree is still being added
     report.problems.push_back(
@@ -116,11 +133,12 @@ reload_report reload_config(supervisor_handle top, config& current,
   std::vector<sent_change> sent;
   const auto send = [&](const std::string& name, change_kind kind) {
     try {  // the spec was checked, but a program may vanish meanwhile
-      sent.push_back({name, kind,
-                      kind == change_kind::remove ? top.remove_child(name)
-                      : kind == change_kind::replace
-                          ? send_replace(top, new_spec(name))
-                          : send_add(top, new_spec(name))});
+      sent.push_back(
+          {name, kind,
+           kind == change_kind::remove ? top.remove_child(name)
+           : kind == change_kind::replace
+               ? send_replace(top, keeping_running(new_spec(name), running))
+               : send_add(top, keeping_running(new_spec(name), running))});
     } catch (const std::exception& e) {
       report.failures.push_back(name + ": " + e.what());
     }
@@ -213,7 +231,7 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
   // Stopped by `ctl stop TOP` before the reload: what it applies starts
   // with the next start of the tree, no stop happened under it.
   const bool stopped_before = top_status() == core::supervisor_status::stopped;
-  auto report = reload_config(top, current, file_, limit_);
+  auto report = reload_config(top, current, file_, limit_, runs_now_);
   if (!report.rejected() && applied_) applied_(current);
   output lines;
   for (auto& p : report.problems) lines.errors.push_back(p);

@@ -95,6 +95,12 @@ struct reload_report {
   std::string errors() const;
 };
 
+/// Whether the program named so runs now (starting, running or in its
+/// backoff): a changed or moved program with `autostart = false` that does
+/// is started again with its new settings, as a changed one with autostart
+/// is (its `autostart = false` only keeps it out of the tree's start).
+using running_check = std::function<bool(const std::string& name)>;
+
 /// Loads and checks `file` (relative paths against its directory, as at
 /// startup), gives its programs the fd limit `limit` as `vitrine run` did
 /// (keep_program_fd_limit), and applies the difference with `current` to
@@ -103,7 +109,8 @@ struct reload_report {
 /// children in running order). An invalid file changes nothing; so does an
 /// empty `top` (the tree is not added yet), reported as one problem.
 reload_report reload_config(supervisor_handle top, config& current,
-                            const std::string& file, const fd_limit& limit);
+                            const std::string& file, const fd_limit& limit,
+                            const running_check& running = {});
 
 /// reload_config() for a caller that only needs a verdict: "" when the
 /// reload was applied, else report.errors().
@@ -122,8 +129,12 @@ class reload_runner {
   /// `applied` is called with what runs after each reload that changed
   /// anything (one at a time, on the reloading thread).
   reload_runner(std::string file, fd_limit limit,
-                std::function<void(const config&)> applied = {})
-      : file_(std::move(file)), limit_(limit), applied_(std::move(applied)) {}
+                std::function<void(const config&)> applied = {},
+                running_check running = {})
+      : file_(std::move(file)),
+        limit_(limit),
+        applied_(std::move(applied)),
+        runs_now_(std::move(running)) {}
   ~reload_runner() { join(); }
   reload_runner(const reload_runner&) = delete;
   reload_runner& operator=(const reload_runner&) = delete;
@@ -154,6 +165,7 @@ class reload_runner {
   const std::string file_;
   const fd_limit limit_;
   const std::function<void(const config&)> applied_;
+  const running_check runs_now_;
   std::mutex reloading_;  ///< one reload at a time
   /// Guards output_ alone, so that a reload's lines can be taken while the
   /// next one runs (a control-socket reload queued behind it).

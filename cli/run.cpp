@@ -205,7 +205,15 @@ int run_command(const run_options& given, const node_serving* serving) {
       std::cerr << "vitrine: " << error << std::endl;
   };
   write_order(running_config);
-  reload_runner reloads{options.file, limit, write_order};
+  const auto runs_now = [&rt](const std::string& name) {
+    const auto handle = rt.find(name);
+    if (!handle) return false;
+    const auto status = handle.read()->status;
+    return status == core::process_status::starting ||
+           status == core::process_status::running ||
+           status == core::process_status::backoff;
+  };
+  reload_runner reloads{options.file, limit, write_order, runs_now};
   std::atomic<bool> stop_requested{false};
   // `vitrine ctl` / `vitrine reload` (its own threads). A reload request
   // runs on the connection's thread, serialized with SIGHUP reloads; the
