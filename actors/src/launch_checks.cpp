@@ -36,17 +36,32 @@ bool binfmt_handlers_registered() {
 }
 
 // Problem with the interpreter a script's #! line names, or "": execve()
-// would fail with ENOENT (or EACCES) and seem to blame the script.
-std::string interpreter_problem(const std::string& script) {
+// would fail with ENOENT (or EACCES) and seem to blame the script. The
+// kernel opens a relative interpreter ("#!sh") from the working directory
+// of the process that execs, not from PATH: the child's, `cwd` (empty: the
+// runtime's, which the child inherits).
+std::string interpreter_problem(const std::string& script,
+                                const std::string& cwd) {
   const std::string interpreter = os::script_interpreter(script);
-  if (interpreter.empty() || interpreter.front() != '/') return {};
+  if (interpreter.empty()) return {};
+  const bool relative = interpreter.front() != '/';
+  const std::string path =
+      relative && !cwd.empty() ? cwd + "/" + interpreter : interpreter;
+  const std::string where =
+      " (in " + shown(script) +
+      (relative
+           ? std::string{"; a relative one is opened from the working "
+                         "directory, "} +
+                 (cwd.empty() ? std::string{"the runtime's"} : shown(cwd)) +
+                 ", not looked up in PATH)"
+           : std::string{")"});
   struct stat st {};
-  if (::stat(interpreter.c_str(), &st) != 0)
+  if (::stat(path.c_str(), &st) != 0)
     return "names a #! interpreter that does not exist: " + shown(interpreter) +
-           " (in " + shown(script) + ")";
-  if (!S_ISREG(st.st_mode) || ::access(interpreter.c_str(), X_OK) != 0)
+           where;
+  if (!S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) != 0)
     return "names a #! interpreter that is not an executable file: " +
-           shown(interpreter) + " (in " + shown(script) + ")";
+           shown(interpreter) + where;
   return {};
 }
 
@@ -54,7 +69,7 @@ std::string interpreter_problem(const std::string& script) {
 // the kernel can run it: an ELF file or a `#!` script whose interpreter
 // is there (an absolute path). A file we cannot read (execute-only) is
 // left to the kernel.
-std::string format_problem(const std::string& path) {
+std::string format_problem(const std::string& path, const std::string& cwd) {
   const os::unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (!fd) return {};
   char head[4] = {};
@@ -64,7 +79,7 @@ std::string format_problem(const std::string& path) {
   } while (got < 0 && errno == EINTR);
   if (got < 0) return {};
   const std::string_view start{head, static_cast<std::size_t>(got)};
-  if (start.starts_with("#!")) return interpreter_problem(path);
+  if (start.starts_with("#!")) return interpreter_problem(path, cwd);
   if (start == "\177ELF") return {};
   if (binfmt_handlers_registered()) return {};
   return "is neither an ELF program nor a script starting with #! (the "
@@ -73,7 +88,7 @@ std::string format_problem(const std::string& path) {
 }
 
 // Problem with `path` as a program, or "" if it is a regular executable.
-std::string program_problem(const std::string& path) {
+std::string program_problem(const std::string& path, const std::string& cwd) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return "does not exist: " + shown(path);
   if (S_ISDIR(st.st_mode))
@@ -81,7 +96,7 @@ std::string program_problem(const std::string& path) {
   if (!S_ISREG(st.st_mode)) return "is not a regular file: " + shown(path);
   if (::access(path.c_str(), X_OK) != 0)
     return "is not executable: " + shown(path);
-  return format_problem(path);
+  return format_problem(path, cwd);
 }
 
 void check_program(problem_list& out, const os::launch_options& launch) {
@@ -93,7 +108,7 @@ void check_program(problem_list& out, const os::launch_options& launch) {
                      "is a relative path (" + shown(program) +
                          "); use an absolute path or a bare name found in "
                          "PATH");
-    if (auto p = program_problem(program); !p.empty())
+    if (auto p = program_problem(program, launch.cwd); !p.empty())
       out.add("launch.argv[0]", p);
     return;
   }
@@ -102,7 +117,8 @@ void check_program(problem_list& out, const os::launch_options& launch) {
   if (os::resolve_program(launch, found) != 0)
     return out.add("launch.argv[0]",
                    "no executable '" + shown(program) + "' in PATH");
-  if (auto p = format_problem(found); !p.empty()) out.add("launch.argv[0]", p);
+  if (auto p = format_problem(found, launch.cwd); !p.empty())
+    out.add("launch.argv[0]", p);
 }
 
 void check_strings(problem_list& out, const os::launch_options& launch) {

@@ -76,6 +76,18 @@ TEST_CASE("supervise refuses a program that cannot be run and starts nothing",
     check_refused(
         f.rt, spec, "launch.argv[0]",
         "names a #! interpreter that is not an executable file: " + text);
+    // A relative one is opened from the working directory, not found in
+    // PATH: `#!sh` fails unless the cwd holds an executable `sh`.
+    std::ofstream{path} << "#!sh\nexit 0\n";
+    spec.launch.cwd = dir.path();
+    check_refused(f.rt, spec, "launch.argv[0]",
+                  "names a #! interpreter that does not exist: sh (in " + path +
+                      "; a relative one is opened from the working "
+                      "directory, " +
+                      dir.path() + ", not looked up in PATH)");
+    REQUIRE(::symlink("/bin/sh", dir.file("sh").c_str()) == 0);
+    spec.restart = restart_policy::temporary;
+    CHECK(reaches(f.rt.supervise(spec), process_status::exited));
   }
   SECTION("an executable file in no format the kernel runs") {
     // No `#!`, not ELF: execve() fails with ENOEXEC. Unless binfmt_misc
