@@ -183,6 +183,16 @@ void log_follower::skip_to_oldest(const text_sink& out,
          from + " after its first newline");
 }
 
+bool log_follower::removed_not_rotated() const {
+  struct stat own {};
+  if (::fstat(fd_.get(), &own) != 0) return false;
+  struct stat newest {};
+  if (::stat(rotated_name(1).c_str(), &newest) != 0) return true;
+  const auto& a = newest.st_mtim;
+  const auto& b = own.st_mtim;
+  return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
 bool log_follower::next_file(const text_sink& out, const notice_sink& notice) {
   // Without backups the sink deletes PATH: the new PATH follows.
   if (backups_ == 0) return open(path_, false);
@@ -200,6 +210,13 @@ bool log_follower::next_file(const text_sink& out, const notice_sink& notice) {
       return open(path_, false);
     case successor::lost:
       break;
+  }
+  if (removed_not_rotated()) {
+    // Read to its end already; the line it left unfinished stays so.
+    abandon_line(out);
+    notice("the file being read as " + path_ +
+           " was removed; going on with the new " + path_);
+    return open(path_, false);
   }
   skip_to_oldest(out, notice);
   return true;

@@ -12,7 +12,11 @@
 // more than K rotations behind: it has no link left), what followed it
 // may be gone: the reader says so through `notice` and goes on with the
 // oldest file left. A file renamed elsewhere by someone else is left for
-// the new PATH after a few polls, with a notice too. With backups = 0 the sink
+// the new PATH after a few polls, with a notice too. A file removed by
+// someone (`rm PATH`; the sink opens a new PATH within a second) is told
+// from one rotated away by its age: every rotated file left is older than
+// it (or there is none); nothing was skipped then, and the new PATH is read
+// from its start, after a notice. With backups = 0 the sink
 // deletes PATH at each rotation, so what followed is simply the new PATH (a
 // rotation missed entirely cannot be told).
 //
@@ -107,6 +111,9 @@ class log_follower {
   /// cannot be opened yet (mid-rotation).
   bool next_file(const text_sink& out, const notice_sink& notice);
   void skip_to_oldest(const text_sink& out, const notice_sink& notice);
+  /// Whether the deleted file being read was removed by someone rather
+  /// than rotated away: no rotated file is as new as it.
+  bool removed_not_rotated() const;
 
   std::string path_;
   unsigned backups_;

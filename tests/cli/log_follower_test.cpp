@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "cli_driver.hpp"
 #include "vitrine/os/log_sink.hpp"
@@ -127,6 +129,30 @@ TEST_CASE("a follower leaves a file renamed by someone else for the new PATH",
   CHECK(f.notices == "the file being read as " + f.path +
                          " was renamed out of its rotation; going on with " +
                          f.path + "\n");
+  CHECK(f.read == f.written);
+}
+
+TEST_CASE(
+    "a follower goes on with the new PATH after someone removed the file "
+    "it read, skipping nothing",
+    "[cli][logs]") {
+  // Without rotation (no rotated file), and with rotated files left, all
+  // older than the file removed: nothing was rotated away. (It used to
+  // say so, and drop the new file's first line.)
+  const std::uint64_t max_bytes = GENERATE(0, 1000);
+  follow_fixture f{max_bytes, 2};
+  f.write_lines(150);  // ~1,300 bytes: one rotation at 1,000
+  f.catch_up();
+  std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  f.write_lines(1);  // the file read is newer than PATH.1
+  REQUIRE(::unlink(f.path.c_str()) == 0);
+  f.write_lines(2);  // still into the removed file: its writer holds it
+  f.sink.reopen();   // as the sink's next look at its path does
+  f.write_lines(4);
+  f.catch_up();
+  CHECK(f.notices == "the file being read as " + f.path +
+                         " was removed; going on with the new " + f.path +
+                         "\n");
   CHECK(f.read == f.written);
 }
 
