@@ -4,6 +4,7 @@
 #include <memory>
 #include <utility>
 
+#include "command_port.hpp"
 #include "process_actor_impl.hpp"
 #include "vitrine/messages.hpp"
 
@@ -180,6 +181,14 @@ void process_actor::on_deny(std::uint64_t reported_version) {
 caf::result<caf::ok_atom> process_actor::on_stop() {
   count();
   restart_when_stopped_ = false;
+  // Not held for a start of the supervisor's (a group restart starts it
+  // again): the supervisor stops it for good, which settles every command
+  // a handle sent before, as a later command does (it takes a ticket of
+  // its own). A `ctl restart` whose start this stop called off ends then,
+  // instead of at its deadline.
+  if (!held_)
+    if (const auto port = record_->port.load())
+      applied_ticket_ = std::max(applied_ticket_, port->next_ticket());
   return stop();
 }
 
