@@ -231,6 +231,10 @@ int run_command(const run_options& given, const node_serving* serving) {
                    "was reloaded (--timeout S waits longer)";
           std::this_thread::sleep_for(20ms);
         }
+        // A stop signal during the wait ends the adding too: not applied
+        // once the run is stopping, even if the tree was added meanwhile.
+        if (stop_requested.load(std::memory_order_acquire))
+          return "the run is stopping: nothing was reloaded";
         if (!top) return "no program runs: nothing to reload";
         return reloads.reload_now(top, running_config).errors();
       }};

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <future>
 #include <string>
+#include <thread>
 
 #include "cli_driver.hpp"
 #include "commands.hpp"
@@ -215,4 +216,29 @@ TEST_CASE(
   INFO(r.output);
   CHECK(r.code == 0);
   CHECK(run.wait_status("added", "running").pid > 0);
+}
+
+TEST_CASE(
+    "vitrine reload waiting for the programs to be added gives up when the "
+    "run is stopped meanwhile",
+    "[cli][ctl][reload]") {
+  live_run run{R"(
+[[program]]
+name = "slow"
+command = ["sleep", "1000"]
+startsecs_ms = 3000
+)"};
+  run.wait_status("slow", "starting");
+  run.append_program("added");
+  auto reload =
+      std::async(std::launch::async, [&run] { return run.cli({"reload"}); });
+  std::this_thread::sleep_for(300ms);  // the reload waits for the adding
+  REQUIRE(::kill(run.process().pid(), SIGTERM) == 0);
+  const auto reloaded = reload.get();
+  INFO(reloaded.output);
+  // Before, the stop ended the adding, and the reload then ran against
+  // the stopping tree: "the tree stopped while reloading".
+  CHECK(reloaded.code == 1);
+  CHECK(contains(reloaded.output, "the run is stopping: nothing was reloaded"));
+  CHECK(run.process().wait(20s) == std::optional<int>{0});
 }
