@@ -95,6 +95,16 @@ std::map<std::string, std::string> groups_of_names(
   return out;
 }
 
+/// Whether a group named `name` is anywhere in `children`'s trees.
+bool contains_group(const std::vector<child_spec>& children,
+                    const std::string& name) {
+  for (const auto& c : children)
+    if (const auto* group = std::get_if<supervisor_spec>(&c))
+      if (group->name == name || contains_group(group->children, name))
+        return true;
+  return false;
+}
+
 }  // namespace
 
 config_diff diff_configs(const config& running_config,
@@ -134,12 +144,35 @@ config_diff diff_configs(const config& running_config,
   // again inside (or came from inside) a group the reload replaces or adds.
   const auto now_in = groups_of_names(next.children);
   const auto was_in = groups_of_names(running.children);
+  // Only a program keeps its name as it moves: a group that became a
+  // program of that name (or the reverse) is a removal and an addition.
+  const auto program_at = [](const std::vector<child_spec>& children,
+                             std::size_t i) {
+    return std::holds_alternative<process_spec>(children[i]);
+  };
+  const auto program_inside = [](const std::map<std::string, std::string>& in,
+                                 const std::vector<child_spec>& children,
+                                 const std::string& name) {
+    return in.contains(name) && !contains_group(children, name);
+  };
   for (const auto& name : diff.removed)
-    if (const auto it = now_in.find(name); it != now_in.end())
+    if (const auto it = now_in.find(name);
+        it != now_in.end() && program_at(running.children, old_at.at(name)) &&
+        program_inside(now_in, next.children, name))
       diff.moved.push_back(name + " into " + it->second);
   for (const auto& name : diff.added)
-    if (const auto it = was_in.find(name); it != was_in.end())
+    if (const auto it = was_in.find(name);
+        it != was_in.end() && program_at(next.children, new_at.at(name)) &&
+        program_inside(was_in, running.children, name))
       diff.moved.push_back(name + " out of " + it->second);
+  // From one group into another: both are replaced (or removed and
+  // added), so it restarts in its new place as well.
+  for (const auto& [name, group] : now_in)
+    if (const auto it = was_in.find(name);
+        it != was_in.end() && it->second != group &&
+        program_inside(now_in, next.children, name) &&
+        program_inside(was_in, running.children, name))
+      diff.moved.push_back(name + " from " + it->second + " into " + group);
   // Reordered by the user: the unchanged ones' order in the previous file
   // (not the running order, where a reload put added programs last).
   const std::set<std::string> unchanged(diff.unchanged.begin(),
@@ -152,8 +185,14 @@ config_diff diff_configs(const config& running_config,
     for (const auto& c : running.children) keep(child_name(c));
   else
     for (const auto& name : running_config.written_order) keep(name);
+  // A file written in the running order asks for nothing new either.
+  std::vector<std::size_t> running_order;
+  for (const auto& c : running.children)
+    if (unchanged.contains(child_name(c)))
+      running_order.push_back(new_at.at(child_name(c)));
   diff.reordered =
-      !std::is_sorted(kept_old_order.begin(), kept_old_order.end());
+      !std::is_sorted(kept_old_order.begin(), kept_old_order.end()) &&
+      !std::is_sorted(running_order.begin(), running_order.end());
   return diff;
 }
 

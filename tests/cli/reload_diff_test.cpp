@@ -58,6 +58,11 @@ TEST_CASE("the difference between two configs, by name", "[cli][reload]") {
   auto moved = a;
   std::swap(moved.tree.children[0], moved.tree.children[1]);  // y, x, z
   CHECK(cli::diff_configs(added_last, moved).reordered);
+  // A file rewritten in the running order asks for no new order, though
+  // it differs from the previous file (it used to say "reordered").
+  auto as_running = a;
+  as_running.tree.children = added_last.tree.children;  // x, z, y
+  CHECK_FALSE(cli::diff_configs(added_last, as_running).reordered);
 }
 
 TEST_CASE("a derived top intensity is not a setting the user changed",
@@ -105,8 +110,10 @@ TEST_CASE("a derived top intensity is not a setting the user changed",
   }
 }
 
-TEST_CASE("a program moved between the top and a group is reported as moved",
-          "[cli][reload]") {
+TEST_CASE(
+    "a program moved between the top and a group, or between groups, "
+    "is reported as moved",
+    "[cli][reload]") {
   using namespace vitrine;
   auto proc = [](std::string name) {
     process_spec p;
@@ -146,4 +153,15 @@ TEST_CASE("a program moved between the top and a group is reported as moved",
   without_p.tree.children.erase(without_p.tree.children.begin());
   CHECK(cli::diff_configs(flat, without_p).moved.empty());
   CHECK(cli::diff_configs(without_p, flat).moved.empty());
+
+  // A group that became a program of its name is no move; a program that
+  // went from one group into another is (both groups restart).
+  cli::config two_groups, regrouped;
+  two_groups.tree.name = regrouped.tree.name = "main";
+  two_groups.tree.children = {group("y", {proc("y1")}), proc("q")};
+  regrouped.tree.children = {group("x", {proc("y"), proc("y1")}), proc("q")};
+  diff = cli::diff_configs(two_groups, regrouped);
+  CHECK(diff.removed == std::vector<std::string>{"y"});
+  CHECK(diff.added == std::vector<std::string>{"x"});
+  CHECK(diff.moved == std::vector<std::string>{"y1 from y into x"});
 }
