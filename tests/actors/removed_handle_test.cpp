@@ -30,8 +30,15 @@ process_spec sleeper(std::string name) {
 }
 
 /// Ignores SIGTERM: its stop lasts until the SIGKILL after stop_timeout.
+/// Ignores SIGTERM, and runs (readiness on fd 3) only once it does: when
+/// `running` came at the spawn, a loaded machine could deliver the stop's
+/// SIGTERM before the shell set its trap, and no `stopping` lasted.
 process_spec stubborn(std::string name) {
-  auto spec = sh(std::move(name), "trap '' TERM; while :; do sleep 1; done");
+  auto spec =
+      sh(std::move(name),
+         "trap '' TERM; echo >&3; exec 3>&-; while :; do sleep 1; done");
+  spec.launch.notify_fd = 3;
+  spec.startsecs = 30'000ms;
   spec.stop_timeout = 1500ms;
   return spec;
 }
