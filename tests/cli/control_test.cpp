@@ -322,14 +322,8 @@ TEST_CASE(
     "vitrine reload while the programs are still being added waits for "
     "them, as SIGHUP does, then applies the file",
     "[cli][ctl][reload]") {
-  live_run run{R"(
-[[program]]
-name = "slow"
-command = ["sleep", "1000"]
-startsecs_ms = 1500
-)"};
-  run.wait_status("slow", "starting");
-  run.append_program("added");
+  const auto adding = run_still_adding(1500);
+  auto& run = *adding;
   const auto r = run.cli({"reload"});
   INFO(r.output);
   CHECK(r.code == 0);

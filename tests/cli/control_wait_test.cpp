@@ -222,14 +222,8 @@ TEST_CASE(
     "vitrine reload waiting for the programs to be added gives up when the "
     "run is stopped meanwhile",
     "[cli][ctl][reload]") {
-  live_run run{R"(
-[[program]]
-name = "slow"
-command = ["sleep", "1000"]
-startsecs_ms = 3000
-)"};
-  run.wait_status("slow", "starting");
-  run.append_program("added");
+  const auto adding = run_still_adding(3000);
+  auto& run = *adding;
   auto reload =
       std::async(std::launch::async, [&run] { return run.cli({"reload"}); });
   std::this_thread::sleep_for(300ms);  // the reload waits for the adding

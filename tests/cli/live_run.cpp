@@ -64,6 +64,16 @@ status_slot live_run::wait_status(const std::string& name,
       limit);
 }
 
+std::unique_ptr<live_run> run_still_adding(int startsecs_ms) {
+  auto run = std::make_unique<live_run>(
+      "[[program]]\nname = \"slow\"\ncommand = [\"sleep\", \"1000\"]\n"
+      "startsecs_ms = " +
+      std::to_string(startsecs_ms) + "\n");
+  run->wait_status("slow", "starting");
+  run->append_program("added");
+  return run;
+}
+
 const std::string demo_config = R"(
 [supervisor]
 name = "demo"

@@ -51,6 +51,11 @@ class live_run {
 /// Two programs, a stopped one (`lazy`) and a group `backend` of two.
 extern const std::string demo_config;
 
+/// A run still adding its programs: `slow` (sleep) is `starting` for
+/// `startsecs_ms`, then the run appends `added` to its file, for a reload
+/// sent meanwhile.
+std::unique_ptr<live_run> run_still_adding(int startsecs_ms);
+
 bool contains(const std::string& text, const std::string& needle);
 
 /// Connects to the control socket, sends `bytes` (nothing if empty), reads
