@@ -12,6 +12,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#if defined(__has_include)
+#if __has_include(<sanitizer/asan_interface.h>)
+#include <sanitizer/asan_interface.h>
+#endif
+#endif
+#ifndef ASAN_UNPOISON_MEMORY_REGION
+#define ASAN_UNPOISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#endif
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -181,6 +190,16 @@ VITRINE_CHILD_CODE int child_main(void* arg) {
 
 constexpr std::size_t child_stack_size = 64 * 1024;
 
+/// Unmaps the stack a CLONE_VM child ran on (it has exec'd or exited).
+/// Under AddressSanitizer the child shared our shadow memory: the scopes it
+/// left open on that stack stay poisoned there, and a later mapping at the
+/// same address (a status table, say) would be reported as a
+/// stack-use-after-scope. Its shadow is cleared first (a no-op otherwise).
+void release_child_stack(void* stack) noexcept {
+  ASAN_UNPOISON_MEMORY_REGION(stack, child_stack_size);
+  ::munmap(stack, child_stack_size);
+}
+
 /// clone3 into the plan's cgroup, the child running child_main on `stack`;
 /// -1 with *err (ENOSYS where the kernel or this architecture lacks it).
 pid_t clone_into_cgroup(child_plan& plan, char* stack, int* pidfd,
@@ -222,7 +241,7 @@ pid_t start_child(child_plan& plan, int* pidfd, int* err) noexcept {
       pid = clone_into_cgroup(plan, static_cast<char*>(stack), pidfd, err);
     }
     if (pid >= 0 || (*err != ENOSYS && *err != E2BIG && *err != EINVAL)) {
-      ::munmap(stack, child_stack_size);
+      release_child_stack(stack);
       return pid;
     }
     // An older kernel: the child joins by writing to cgroup.procs.
@@ -230,7 +249,7 @@ pid_t start_child(child_plan& plan, int* pidfd, int* err) noexcept {
         ::openat(plan.cgroup_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
     if (opened_procs < 0) {
       *err = errno;
-      ::munmap(stack, child_stack_size);
+      release_child_stack(stack);
       return -1;
     }
     plan.cgroup_procs_fd = opened_procs;
@@ -244,7 +263,7 @@ pid_t start_child(child_plan& plan, int* pidfd, int* err) noexcept {
         pidfd, nullptr, nullptr);
     *err = errno;
   }
-  ::munmap(stack, child_stack_size);
+  release_child_stack(stack);
   if (opened_procs >= 0) {
     ::close(opened_procs);
     plan.cgroup_procs_fd = -1;
