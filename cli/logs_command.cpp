@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <variant>
@@ -20,6 +21,7 @@
 #include "stdout_check.hpp"
 #include "text_escape.hpp"
 #include "vitrine/os/unique_fd.hpp"
+#include "vitrine/status_reader.hpp"
 
 namespace vitrine::cli {
 namespace {
@@ -107,11 +109,26 @@ bool stop_requested(signal_channel& signals,
                  action_for(sig) == signal_action::reload);
 }
 
+/// Whether the run whose status table is at `table` no longer has the
+/// program `name`: a reload removed it (its slot is freed), so nothing more
+/// is written to its captures. False while that is not known (no table: the
+/// run ended or has not published it; a slot being written).
+bool left_the_run(const std::string& table, const std::string& name) {
+  try {
+    status_reader reader{table};
+    status_slot slot;
+    return reader.find(name, slot) == status_error::out_of_range;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 /// Prints what is written to `files` (under a header when it comes from
-/// another file than the last output, if `headers`) until a stop signal or
-/// until stdout's reader is gone.
+/// another file than the last output, if `headers`) until a stop signal,
+/// until stdout's reader is gone, or (looked at once a second) until
+/// `gone()` says no more will be written.
 void follow(std::vector<log_follower>& files, bool headers,
-            signal_channel& signals) {
+            signal_channel& signals, const std::function<bool()>& gone) {
   const auto notice = [](const std::string& text) {
     std::cerr << "vitrine: " << terminal_safe(text) << "\n";
   };
@@ -125,13 +142,22 @@ void follow(std::vector<log_follower>& files, bool headers,
       return write_all(text);  // EPIPE: the reader is gone
     };
   };
+  auto next_look = std::chrono::steady_clock::now() + 1s;
+  bool is_gone = false;
   for (;;) {
+    if (const auto now = std::chrono::steady_clock::now();
+        !is_gone && now >= next_look) {
+      next_look = now + 1s;
+      is_gone = gone();
+    }
     bool behind = false;
     for (std::size_t i = 0; i < files.size(); ++i) {
       const auto progress = files[i].poll(shower(i), notice);
       if (progress == log_follower::progress::reader_gone) return;
       behind = behind || progress == log_follower::progress::more;
     }
+    // Gone: what was written before it went is read, then it ends.
+    if (is_gone && !behind) break;
     if (stop_requested(signals, behind ? 0ms : 100ms)) break;
   }
   // An unfinished line held back is the program's output too.
@@ -290,7 +316,18 @@ int logs_command(const logs_options& options) {
   }
   if (!options.follow) return missing ? 1 : 0;
 
-  follow(files, headers, signals);
+  const std::string table = dir->file(status_table_leaf);
+  // Twice in a row, a second apart: a reload that replaces a changed
+  // program frees its slot for an instant before the new one takes it.
+  int absent = 0;
+  follow(files, headers, signals, [&] {
+    absent = left_the_run(table, options.name) ? absent + 1 : 0;
+    if (absent < 2) return false;
+    std::cerr << "vitrine: program '" << terminal_safe(options.name)
+              << "' was removed from the run (by a reload): nothing more is "
+                 "written to its capture\n";
+    return true;
+  });
   return stdout_failed ? 1 : 0;
 }
 

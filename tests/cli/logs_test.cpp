@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -190,6 +191,38 @@ TEST_CASE("logs -f ends on each stop signal and on a hangup", "[cli][logs]") {
     // and kept following before).
     CHECK(follow.wait(20s) == std::optional<int>{0});
   }
+  stop(run.process());
+}
+
+TEST_CASE(
+    "logs -f ends once a reload removed the program, after the output "
+    "written before; a reload that changes it goes on",
+    "[cli][logs]") {
+  // Before, it followed the abandoned file for ever.
+  const std::string other =
+      "[[program]]\nname = \"other\"\ncommand = [\"sleep\", \"1000\"]\n";
+  live_run run{idle_echo_config + other};
+  REQUIRE(wait_for_text(run.dir().file("uno.log"), "one\n", 20s,
+                        run.process().pid()));
+  const auto output = run.dir().file("follow.out");
+  cli_process follow{
+      {"logs", "uno", "-f", "-n", "1", "--state-dir", run.state()}, output};
+  REQUIRE(wait_for_text(output, "one\n", 20s, follow.pid()));
+  // Changed (a new command, the same capture): replaced, not removed.
+  std::string changed = idle_echo_config;
+  changed.replace(changed.find("echo one"), 8, "echo two");
+  run.dir().write("run.toml", changed + other);
+  REQUIRE(run.cli({"reload"}).code == 0);
+  REQUIRE(wait_for_text(output, "two\n", 20s, follow.pid()));
+  std::this_thread::sleep_for(2500ms);  // past two looks at the run
+  CHECK_FALSE(follow.wait(0ms).has_value());
+  // Removed: it ends on its own.
+  run.dir().write("run.toml", other);
+  REQUIRE(run.cli({"reload"}).code == 0);
+  CHECK(follow.wait(20s) == std::optional<int>{0});
+  CHECK(read_file(output) ==
+        "one\ntwo\nvitrine: program 'uno' was removed from the run (by a "
+        "reload): nothing more is written to its capture\n");
   stop(run.process());
 }
 
