@@ -71,6 +71,12 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::string_view closest(std::string_view word,
                          std::initializer_list<std::string_view> candidates) {
+  // The key without its unit ("min" for "min_ms", "startsecs" for
+  // "startsecs_ms"): too far off by edit distance, yet plainly meant.
+  for (auto candidate : candidates)
+    if (candidate.size() > word.size() + 1 && candidate.starts_with(word) &&
+        candidate[word.size()] == '_')
+      return candidate;
   std::string_view best;
   std::size_t best_distance = std::numeric_limits<std::size_t>::max();
   for (auto candidate : candidates) {

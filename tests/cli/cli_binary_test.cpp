@@ -118,6 +118,11 @@ TEST_CASE("check reports each kind of problem at its line and exits 1",
   const std::vector<bad_case> cases{
       {"an unknown key", std::string{base_program} + "comand = 3\n",
        ":4:1: program[a].comand: unknown key (did you mean 'command'?)"},
+      // Too far from `min_ms` to be a typo; the key without its unit.
+      {"a key without its unit",
+       std::string{base_program} + "backoff = { min = 10 }\n",
+       ":4:13: program[a].backoff.min: unknown key (did you mean "
+       "'min_ms'?)"},
       {"a wrong type", std::string{base_program} + "startretries = \"3\"\n",
        ":4:1: program[a].startretries: expected an integer, found a string"},
       {"a missing command", "\n[[program]]\nname = \"a\"\n",
