@@ -203,11 +203,12 @@ void read_stdio(table_reader& r, std::string_view key, os::stdio_target& target,
   if (file && (t.find("max_bytes") || t.find("backups")))
     r.error(key, "max_bytes and backups apply to 'capture' only");
   const std::string_view path_key = file ? "file" : "capture";
-  if (auto path = t.get_string(path_key)) {
-    if (path->empty())
-      return t.error(path_key,
-                     "needs a file path (absolute, or relative to the "
-                     "directory of the configuration file)");
+  if (auto path = t.get_string(path_key); path && path->empty()) {
+    // Said, and the entry's other values still checked.
+    t.error(path_key,
+            "needs a file path (absolute, or relative to the "
+            "directory of the configuration file)");
+  } else if (path) {
     target.mode = file ? kind::append_file : kind::capture;
     target.path = resolve_path(options.base_dir, *path);
     // A `file` may be a device (/dev/null) or a FIFO, not a directory; a

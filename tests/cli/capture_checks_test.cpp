@@ -79,6 +79,13 @@ TEST_CASE("an empty capture path says what a path may be", "[cli][config]") {
                  "program[p].stdout.capture: needs a file path (absolute, or "
                  "relative to the directory of the configuration file)"));
   CHECK(!contains(checked.output, "absolute file path"));
+  // The entry's other values are still checked (they went unsaid).
+  const auto both = run_cli(
+      {"check", dir.write("both.toml",
+                          program_with("{ capture = \"\", backups = 5000 }"))});
+  INFO(both.output);
+  CHECK(contains(both.output, "program[p].stdout.capture: needs a file path"));
+  CHECK(contains(both.output, "program[p].stdout.backups:"));
 }
 
 TEST_CASE("stdout and stderr may not set different rotation settings",
