@@ -49,7 +49,13 @@ supervisor_spec pair_with_stubborn(process_spec first, ms backoff) {
   first.startsecs = 0ms;
   first.backoff.min = first.backoff.max = backoff;
   first.backoff.jitter = 0;
-  auto stubborn = sh("stubborn", "trap '' TERM; while :; do sleep 1; done");
+  // Running (readiness on fd 3) only once its trap is set: a SIGTERM that
+  // came before it would end it at once on a loaded machine.
+  auto stubborn = sh("stubborn",
+                     "trap '' TERM; echo >&3; exec 3>&-; "
+                     "while :; do sleep 1; done");
+  stubborn.launch.notify_fd = 3;
+  stubborn.startsecs = 30'000ms;
   stubborn.stop_timeout = 1500ms;
   supervisor_spec spec;
   spec.name = "pair";
