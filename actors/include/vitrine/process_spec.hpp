@@ -50,7 +50,8 @@ struct restart_limit_policy {
 /// Captured output (os::stdio_target::kind::capture) goes to `path` with
 /// size-based rotation.
 struct log_rotation {
-  std::uint64_t max_bytes = 10u << 20;  ///< 0 = never rotate
+  /// 0 = never rotate; else at least os::min_rotation_bytes (4096).
+  std::uint64_t max_bytes = 10u << 20;
   unsigned backups = 3;
 
   bool operator==(const log_rotation&) const = default;
