@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <vector>
 
 namespace vitrine::cli {
 namespace {
@@ -30,6 +32,51 @@ os::unique_fd open_regular(const std::string& path, struct stat& st) {
   return fd;
 }
 
+/// The last `n` lines of the concatenation of the files, oldest first; the
+/// first file is already open (`fd`, `size` bytes are read of it), the
+/// others (older ones) are opened by path until one is missing.
+std::string tail_of(int fd, std::uint64_t size,
+                    const std::vector<std::string>& older, std::size_t n) {
+  if (n == 0) return {};
+  std::vector<std::string> chunks;  // newest first
+  std::size_t newlines = 0;
+  std::size_t final_newline = 0;  // 1 if the text ends in one: no separator
+  auto read_back = [&](int from, std::uint64_t end) {
+    while (end > 0) {
+      const std::size_t len =
+          static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size, end));
+      std::string chunk(len, '\0');
+      const ssize_t got =
+          ::pread(from, chunk.data(), len, static_cast<off_t>(end - len));
+      if (got < 0 && errno == EINTR) continue;
+      if (got != static_cast<ssize_t>(len)) return false;  // shrank: stop
+      end -= len;
+      if (chunks.empty() && chunk.back() == '\n') final_newline = 1;
+      newlines += static_cast<std::size_t>(
+          std::count(chunk.begin(), chunk.end(), '\n'));
+      chunks.push_back(std::move(chunk));
+      if (newlines - final_newline >= n) return true;
+    }
+    return false;
+  };
+  bool enough = read_back(fd, size);
+  for (std::size_t i = 0; !enough && i < older.size(); ++i) {
+    const os::unique_fd file{::open(older[i].c_str(), O_RDONLY | O_CLOEXEC)};
+    struct stat st {};
+    if (!file || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) break;
+    enough = read_back(file.get(), static_cast<std::uint64_t>(st.st_size));
+  }
+  std::string text;
+  for (auto it = chunks.rbegin(); it != chunks.rend(); ++it) text += *it;
+  // Keep what follows the n-th separator from the end.
+  std::size_t end = text.size();
+  if (!text.empty() && text.back() == '\n') --end;
+  std::size_t seen = 0;
+  for (std::size_t i = end; i-- > 0;)
+    if (text[i] == '\n' && ++seen == n) return text.substr(i + 1);
+  return text;
+}
+
 }  // namespace
 
 log_follower::log_follower(std::string path, unsigned backups)
@@ -43,6 +90,14 @@ bool log_follower::open_at_end(bool at_line) {
       ::pread(fd_.get(), &last, 1, static_cast<off_t>(opened_size_ - 1)) == 1)
     resume_after_newline_ = last != '\n';
   return true;
+}
+
+std::optional<std::string> log_follower::open_with_tail(std::size_t lines) {
+  // -n 0: no line before the end is shown, nor the end of one.
+  if (!open_at_end(lines == 0)) return std::nullopt;
+  std::vector<std::string> older;
+  for (unsigned i = 1; i <= backups_; ++i) older.push_back(rotated_name(i));
+  return tail_of(fd_.get(), opened_size_, older, lines);
 }
 
 bool log_follower::open(const std::string& path, bool at_end) {

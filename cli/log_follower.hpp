@@ -39,6 +39,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -62,10 +63,11 @@ class log_follower {
   /// after the line's newline.
   bool open_at_end(bool at_line = false);
 
-  /// The open file (-1 if none) and its size when open_at_end() opened it,
-  /// for reading back the lines before the end.
-  int fd() const noexcept { return fd_.get(); }
-  std::uint64_t opened_size() const noexcept { return opened_size_; }
+  /// open_at_end(), returning the last `lines` lines before the end, read
+  /// back through the rotated files when PATH holds fewer (oldest first; a
+  /// last line without a newline is kept as is); nothing when PATH does
+  /// not exist yet.
+  std::optional<std::string> open_with_tail(std::size_t lines);
 
   const std::string& path() const noexcept { return path_; }
 

@@ -11,8 +11,11 @@
 #include <functional>
 #include <iostream>
 #include <iterator>
+#include <optional>
+#include <utility>
 #include <variant>
 
+#include "capture_moves.hpp"
 #include "config.hpp"
 #include "log_follower.hpp"
 #include "regular_file.hpp"
@@ -28,53 +31,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using os::unique_fd;
-
-constexpr std::size_t chunk_size = 64 << 10;
-
-/// The last `n` lines of the concatenation of the files, oldest first; the
-/// first file is already open (`fd`, `size` bytes are read of it), the
-/// others (older ones) are opened by path until one is missing.
-std::string tail_of(int fd, std::uint64_t size,
-                    const std::vector<std::string>& older, std::size_t n) {
-  if (n == 0) return {};
-  std::vector<std::string> chunks;  // newest first
-  std::size_t newlines = 0;
-  std::size_t final_newline = 0;  // 1 if the text ends in one: no separator
-  auto read_back = [&](int from, std::uint64_t end) {
-    while (end > 0) {
-      const std::size_t len =
-          static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size, end));
-      std::string chunk(len, '\0');
-      const ssize_t got =
-          ::pread(from, chunk.data(), len, static_cast<off_t>(end - len));
-      if (got < 0 && errno == EINTR) continue;
-      if (got != static_cast<ssize_t>(len)) return false;  // shrank: stop
-      end -= len;
-      if (chunks.empty() && chunk.back() == '\n') final_newline = 1;
-      newlines += static_cast<std::size_t>(
-          std::count(chunk.begin(), chunk.end(), '\n'));
-      chunks.push_back(std::move(chunk));
-      if (newlines - final_newline >= n) return true;
-    }
-    return false;
-  };
-  bool enough = read_back(fd, size);
-  for (std::size_t i = 0; !enough && i < older.size(); ++i) {
-    const unique_fd file{::open(older[i].c_str(), O_RDONLY | O_CLOEXEC)};
-    struct stat st {};
-    if (!file || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) break;
-    enough = read_back(file.get(), static_cast<std::uint64_t>(st.st_size));
-  }
-  std::string text;
-  for (auto it = chunks.rbegin(); it != chunks.rend(); ++it) text += *it;
-  // Keep what follows the n-th separator from the end.
-  std::size_t end = text.size();
-  if (!text.empty() && text.back() == '\n') --end;
-  std::size_t seen = 0;
-  for (std::size_t i = end; i-- > 0;)
-    if (text[i] == '\n' && ++seen == n) return text.substr(i + 1);
-  return text;
-}
 
 /// Set when a write to stdout failed other than by EPIPE (and said so on
 /// stderr): `logs` then exits 1 (docs/cli.md, exit codes).
@@ -123,24 +79,68 @@ bool left_the_run(const std::string& table, const std::string& name) {
   }
 }
 
+/// What a look at the run (once a second) found.
+struct run_look {
+  bool gone = false;  ///< no more is written to the captures
+  /// Set when an applied reload changed where the program's output goes:
+  /// the new capture paths (stdout's first) and their rotation.
+  std::optional<capture_files> moved;
+};
+
+/// A start time in the file system's clock (coarse: a file created after
+/// it is never stamped before it).
+timespec file_clock_now() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  return now;
+}
+
+/// Whether `path` was created at or after `since` (false when not known).
+bool created_since(const std::string& path, const timespec& since) {
+  struct statx st {};
+  if (::statx(AT_FDCWD, path.c_str(), 0, STATX_BTIME, &st) != 0 ||
+      !(st.stx_mask & STATX_BTIME))
+    return false;
+  const auto ns = [](std::int64_t sec, std::int64_t nsec) {
+    return sec * std::int64_t{1'000'000'000} + nsec;
+  };
+  return ns(st.stx_btime.tv_sec, st.stx_btime.tv_nsec) >=
+         ns(since.tv_sec, since.tv_nsec);
+}
+
 /// Prints what is written to `files` (under a header when it comes from
-/// another file than the last output, if `headers`) until a stop signal,
-/// until stdout's reader is gone, or (looked at once a second) until
-/// `gone()` says no more will be written.
-void follow(std::vector<log_follower>& files, bool headers,
-            signal_channel& signals, const std::function<bool()>& gone) {
+/// another file than the last output, if there are several) until a stop
+/// signal, until stdout's reader is gone, or (looked at once a second)
+/// until `look()` says no more will be written. When it says the captures
+/// moved, the files left are read to their end and the new ones followed:
+/// from their start if they were created since following began, else as
+/// `logs -f -n LINES` starts (their last LINES lines, then what follows).
+void follow(std::vector<log_follower>& files, std::string_view name,
+            std::size_t lines, signal_channel& signals,
+            const std::function<run_look()>& look) {
   const auto notice = [](const std::string& text) {
     std::cerr << "vitrine: " << terminal_safe(text) << "\n";
   };
+  const timespec started = file_clock_now();
   std::size_t last_shown = files.size() - 1;
   const auto shower = [&](std::size_t i) {
     return [&, i](std::string_view text) {
-      if (headers && i != last_shown &&
+      if (files.size() > 1 && i != last_shown &&
           !write_all("\n==> " + terminal_safe(files[i].path()) + " <==\n"))
         return false;
       last_shown = i;
       return write_all(text);  // EPIPE: the reader is gone
     };
+  };
+  // Reads every file to its current end; false when the reader is gone.
+  const auto catch_up = [&] {
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      auto progress = log_follower::progress::more;
+      while (progress == log_follower::progress::more)
+        progress = files[i].poll(shower(i), notice);
+      if (progress == log_follower::progress::reader_gone) return false;
+    }
+    return true;
   };
   auto next_look = std::chrono::steady_clock::now() + 1s;
   bool is_gone = false;
@@ -148,7 +148,42 @@ void follow(std::vector<log_follower>& files, bool headers,
     if (const auto now = std::chrono::steady_clock::now();
         !is_gone && now >= next_look) {
       next_look = now + 1s;
-      is_gone = gone();
+      auto found = look();
+      is_gone = found.gone;
+      if (found.moved) {
+        // What the replaced program wrote comes first, then the new files.
+        if (!catch_up()) return;
+        const auto& [paths, backups] = *found.moved;
+        const auto kept = [&](const log_follower& file) {
+          return std::find(paths.begin(), paths.end(), file.path()) !=
+                 paths.end();
+        };
+        for (std::size_t i = 0; i < files.size(); ++i)
+          if (!kept(files[i]) && !files[i].finish(shower(i))) return;
+        std::vector<log_follower> next;
+        std::vector<std::string> tails;  // of files that existed before
+        for (const auto& path : paths) {
+          const auto same =
+              std::find_if(files.begin(), files.end(),
+                           [&](const auto& f) { return f.path() == path; });
+          if (same != files.end()) {
+            next.push_back(std::move(*same));
+            tails.emplace_back();
+            continue;
+          }
+          notice("program '" + std::string{name} + "' now writes to " + path +
+                 " (a reload changed its capture); following it");
+          log_follower file{path, backups};
+          tails.push_back(created_since(path, started)
+                              ? std::string{}
+                              : file.open_with_tail(lines).value_or(""));
+          next.push_back(std::move(file));
+        }
+        files = std::move(next);
+        last_shown = files.size();  // the next output names its file
+        for (std::size_t i = 0; i < files.size(); ++i)
+          if (!tails[i].empty() && !shower(i)(tails[i])) return;
+      }
     }
     bool behind = false;
     for (std::size_t i = 0; i < files.size(); ++i) {
@@ -163,19 +198,6 @@ void follow(std::vector<log_follower>& files, bool headers,
   // An unfinished line held back is the program's output too.
   for (std::size_t i = 0; i < files.size(); ++i)
     if (!files[i].finish(shower(i))) return;
-}
-
-const process_spec* find_program(const supervisor_spec& tree,
-                                 std::string_view name) {
-  for (const auto& child : tree.children) {
-    if (const auto* p = std::get_if<process_spec>(&child)) {
-      if (p->name == name) return p;
-    } else if (const auto* found =
-                   find_program(std::get<supervisor_spec>(child), name)) {
-      return found;
-    }
-  }
-  return nullptr;
 }
 
 std::string_view describe_target(const os::stdio_target& target) {
@@ -217,15 +239,6 @@ std::string config_of(const state_dir& dir, std::string& error) {
 
 }  // namespace
 
-std::string last_lines(const std::vector<std::string>& paths, std::size_t n) {
-  if (paths.empty()) return {};
-  const unique_fd fd{::open(paths.front().c_str(), O_RDONLY | O_CLOEXEC)};
-  struct stat st {};
-  if (!fd || ::fstat(fd.get(), &st) != 0) return {};
-  return tail_of(fd.get(), static_cast<std::uint64_t>(st.st_size),
-                 {paths.begin() + 1, paths.end()}, n);
-}
-
 int logs_command(const logs_options& options) {
   signal_channel signals;  // before anything: stop signals end -f cleanly
   std::string error;
@@ -255,14 +268,9 @@ int logs_command(const logs_options& options) {
               << "' in " << terminal_safe(config_path) << "\n";
     return 1;
   }
-  using kind = os::stdio_target::kind;
   const auto& out = program->launch.stdout_target;
   const auto& err = program->launch.stderr_target;
-  std::vector<std::string> paths;
-  if (out.mode == kind::capture) paths.push_back(out.path);
-  if (err.mode == kind::capture &&
-      std::find(paths.begin(), paths.end(), err.path) == paths.end())
-    paths.push_back(err.path);
+  const std::vector<std::string> paths = captures_of(*program).paths;
   if (paths.empty()) {
     std::cerr << "vitrine: program '" << terminal_safe(options.name)
               << "' does not capture its output (stdout is "
@@ -290,14 +298,9 @@ int logs_command(const logs_options& options) {
   std::vector<log_follower> files;
   for (const auto& path : paths) {
     log_follower file{path, program->logs.backups};
-    std::vector<std::string> older;
-    for (unsigned i = 1; i <= program->logs.backups; ++i)
-      older.push_back(path + "." + std::to_string(i));
-    std::string text;
-    // -n 0: no line before the end is shown, nor the end of one.
-    if (file.open_at_end(options.lines == 0)) {
-      text = tail_of(file.fd(), file.opened_size(), older, options.lines);
-    } else {
+    const auto tail = file.open_with_tail(options.lines);
+    const std::string text = tail.value_or("");
+    if (!tail) {
       // The run creates it when the program first starts, and again at a
       // write once its directory is back if it was removed.
       missing = true;
@@ -317,16 +320,20 @@ int logs_command(const logs_options& options) {
   if (!options.follow) return missing ? 1 : 0;
 
   const std::string table = dir->file(status_table_leaf);
+  capture_moves moves{*dir, config_path, options.name, paths};
   // Twice in a row, a second apart: a reload that replaces a changed
   // program frees its slot for an instant before the new one takes it.
   int absent = 0;
-  follow(files, headers, signals, [&] {
+  follow(files, options.name, options.lines, signals, [&] {
+    run_look found;
+    found.moved = moves.look();
     absent = left_the_run(table, options.name) ? absent + 1 : 0;
-    if (absent < 2) return false;
+    if (absent < 2) return found;
     std::cerr << "vitrine: program '" << terminal_safe(options.name)
               << "' was removed from the run (by a reload): nothing more is "
                  "written to its capture\n";
-    return true;
+    found.gone = true;
+    return found;
   });
   return stdout_failed ? 1 : 0;
 }

@@ -10,7 +10,8 @@
 // file is read to its end, then the next newer one, none skipped or
 // repeated while they exist; a truncated one is read from its start)
 // until SIGINT, SIGTERM, SIGHUP or SIGQUIT or until stdout's reader goes
-// away, and returns 0.
+// away, and returns 0. A reload that removes the program ends it; one that
+// moves its captures is followed to the new files (capture_moves.hpp).
 //
 // Threads: the main thread, before any other exists (it blocks the stop
 // signals, see signal_channel.hpp). Cost: reads only the tail it prints;
@@ -35,10 +36,5 @@ struct logs_options {
 /// not created yet is awaited with `-f`), or a capture is not a regular
 /// file, with the reason on stderr.
 int logs_command(const logs_options& options);
-
-/// The last `n` lines of the files `paths` (the current file first, then
-/// the older rotated ones), oldest first; a last line without a newline is
-/// kept as is. Missing files end the search.
-std::string last_lines(const std::vector<std::string>& paths, std::size_t n);
 
 }  // namespace vitrine::cli

@@ -1,7 +1,8 @@
 // refusal_log: the lines `vitrine node` writes to stderr about peers its
 // port closed (serve_options::on_refused): at most one a second, the next
-// one counting those left out meanwhile, so that a flood of bad peers
-// cannot flood the log.
+// one counting those left out meanwhile by kind of reason (the first of
+// each, up to four kinds), so that a flood of bad peers cannot flood the
+// log and the line still says what they did.
 //
 // Threads: report() is called on the node's relay thread (any thread is
 // fine: a mutex serialises them). Cost: a lock and a clock read per
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vitrine::cli {
 
@@ -26,17 +28,29 @@ class refusal_log {
 
   void report(std::string_view peer, std::string_view why);
 
-  /// The line report() writes (without the time prefix).
+  /// Connections left out of the log since its last line, by kind of
+  /// reason (the reason up to its first digit: sizes and numbers vary).
+  struct left_out_kind {
+    std::string first_why;  ///< the first such reason
+    std::uint64_t count = 0;
+    bool all_alike = true;  ///< every one's reason was first_why
+  };
+  static constexpr std::size_t max_kinds = 4;
+
+  /// The line report() writes (without the time prefix); `other_reasons`
+  /// counts those left out whose kind did not fit in `kinds`.
   static std::string line(std::string_view peer, std::string_view why,
-                          std::uint64_t left_out);
+                          const std::vector<left_out_kind>& kinds = {},
+                          std::uint64_t other_reasons = 0);
 
  private:
   const int fd_;
   const clock::duration spacing_;
   std::mutex mutex_;
-  clock::time_point last_written_{};  // under mutex_
-  std::uint64_t left_out_ = 0;        // under mutex_
-  bool written_ = false;              // under mutex_
+  clock::time_point last_written_{};     // under mutex_
+  std::vector<left_out_kind> left_out_;  // under mutex_
+  std::uint64_t other_reasons_ = 0;      // under mutex_
+  bool written_ = false;                 // under mutex_
 };
 
 }  // namespace vitrine::cli

@@ -226,6 +226,48 @@ TEST_CASE(
   stop(run.process());
 }
 
+TEST_CASE(
+    "logs -f follows a reload that moves the capture: to a new file from "
+    "its start, to an older one from its last lines",
+    "[cli][logs]") {
+  // Before, it went on reading the file the replaced program had left.
+  live_run run{idle_echo_config};
+  REQUIRE(wait_for_text(run.dir().file("uno.log"), "one\n", 20s,
+                        run.process().pid()));
+  run.dir().write("old.log", "stale 1\nstale 2\n");  // before logs starts
+  const auto output = run.dir().file("follow.out");
+  cli_process follow{
+      {"logs", "uno", "-f", "-n", "1", "--state-dir", run.state()}, output};
+  REQUIRE(wait_for_text(output, "one\n", 20s, follow.pid()));
+  const auto move_to = [&](const std::string& leaf, const std::string& word) {
+    std::string moved = idle_echo_config;
+    moved.replace(moved.find("echo one"), 8, "echo " + word);
+    moved.replace(moved.find("uno.log"), 7, leaf);
+    run.dir().write("run.toml", moved);
+    REQUIRE(run.cli({"reload"}).code == 0);
+  };
+  move_to("new.log", "two");  // created by the new program: all of it
+  REQUIRE(wait_for_text(output, "two\n", 20s, follow.pid()));
+  move_to("old.log", "three");  // older than logs: its last line, then on
+  REQUIRE(wait_for_text(output, "three\n", 20s, follow.pid()));
+  stop(follow);
+  // Its last line is "stale 2" or "three", as the look came before or after
+  // the new program wrote: never its whole history.
+  const std::string text = read_file(output);
+  const std::string second_notice = "vitrine: program 'uno' now writes to " +
+                                    run.dir().file("old.log") +
+                                    " (a reload changed its capture); "
+                                    "following it\n";
+  CHECK(text.substr(0, text.find(second_notice)) ==
+        "one\nvitrine: program 'uno' now writes to " +
+            run.dir().file("new.log") +
+            " (a reload changed its capture); following it\ntwo\n");
+  const auto after =
+      text.substr(text.find(second_notice) + second_notice.size());
+  CHECK((after == "three\n" || after == "stale 2\nthree\n"));
+  stop(run.process());
+}
+
 TEST_CASE("logs refuses a negative line count", "[cli][logs]") {
   const auto result = run_cli({"logs", "seq", "-n", "-1"});
   INFO(result.output);

@@ -37,15 +37,34 @@ TEST_CASE("refusal_log writes one line per spacing and counts the others",
   CHECK(first.find("vitrine node: closed the connection of 127.0.0.1:1: "
                    "not BASP framing (operation 71)\n") != std::string::npos);
   CHECK(first.find("127.0.0.1:2") == std::string::npos);
+  log.report("127.0.0.1:5", "not BASP framing (operation 72)");
   std::this_thread::sleep_for(400ms);
   log.report("[::1]:4", "completed no message for 2000 ms");
   const auto second = drain(fds[0]);
   INFO(second);
-  CHECK(second.find("[::1]:4: completed no message for 2000 ms (and 2 "
-                    "others since the last such line)\n") != std::string::npos);
-  CHECK(vitrine::cli::refusal_log::line("h:1", "why", 1) ==
+  // Those left out are told by reason: the same kind (up to a number) once.
+  CHECK(second.find("[::1]:4: completed no message for 2000 ms (and 3 "
+                    "others since the last such line: 2 a handshake without "
+                    "a payload; 1 not BASP framing (operation 72))\n") !=
+        std::string::npos);
+  // Past four kinds, the rest are counted without their reasons.
+  for (const char* why : {"k", "l", "m", "n 1", "n 2", "o", "p"})
+    log.report("h:2", why);
+  std::this_thread::sleep_for(400ms);
+  log.report("h:3", "q");
+  const auto third = drain(fds[0]);
+  INFO(third);
+  CHECK(third.find("h:3: q (and 7 others since the last such line: 1 k; 1 "
+                   "l; 1 m; 2 such as n 1; 2 for other reasons)\n") !=
+        std::string::npos);
+  using kind = vitrine::cli::refusal_log::left_out_kind;
+  CHECK(vitrine::cli::refusal_log::line("h:1", "why", {{"a 1", 1, true}}) ==
         "vitrine node: closed the connection of h:1: why (and 1 other since "
-        "the last such line)");
+        "the last such line: 1 a 1)");
+  CHECK(vitrine::cli::refusal_log::line(
+            "h:1", "why", {kind{"a 1", 3, false}, kind{"b", 1, true}}, 2) ==
+        "vitrine node: closed the connection of h:1: why (and 6 others since "
+        "the last such line: 3 such as a 1; 1 b; 2 for other reasons)");
   ::close(fds[0]);
   ::close(fds[1]);
 }
