@@ -1,5 +1,7 @@
 #include "remote_guard.hpp"
 
+#include "guard_framing.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -16,46 +18,10 @@
 namespace vitrine::detail {
 namespace {
 
-constexpr std::size_t basp_header_size = 32;  // BASP 0.17 header
-// A TLS record's header: content type, version (2 bytes), length (2).
-constexpr std::size_t tls_header_size = 5;
-constexpr unsigned char tls_application_data = 23;
-constexpr std::uint32_t tls_max_record = (1u << 14) + 2048;  // RFC 8446
-// Bytes that count as being heard without a message completed (a large
-// message on a slow link keeps its connection).
-constexpr std::size_t progress_bytes = 64 * 1024;
 // CAF allocates (and zeroes) a message's whole payload when its header
 // arrives: what the peers announced and have not finished sending, in
 // all, stays under this (or one max_payload, when larger).
 constexpr std::uint64_t announced_budget = std::uint64_t{64} << 20;
-// BASP 0.17 operations (caf/io/basp/message_type.hpp).
-constexpr unsigned char server_handshake = 0;
-constexpr unsigned char client_handshake = 1;
-constexpr unsigned char max_operation = 6;  // heartbeat
-
-/// One direction of a relayed connection.
-struct pipe_dir {
-  int from = -1, to = -1;
-  std::vector<unsigned char> buf = std::vector<unsigned char>(16 * 1024);
-  std::size_t begin = 0, end = 0;  // bytes buf[begin, end) still to write
-  bool pending() const { return begin < end; }
-};
-
-std::uint32_t read_be32(const unsigned char* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
-         (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
-}
-
-/// Why a TLS record header is refused; empty when it is acceptable.
-std::string tls_record_problem(const unsigned char* header) {
-  const unsigned char type = header[0];
-  if (type < 20 || type > tls_application_data || header[1] != 3)
-    return "not TLS framing (record type " + std::to_string(type) + ")";
-  const std::uint32_t length = (std::uint32_t{header[3]} << 8) | header[4];
-  if (length > tls_max_record)
-    return "a TLS record of " + std::to_string(length) + " bytes";
-  return {};
-}
 
 /// Small BASP messages must not wait for Nagle's algorithm (with delayed
 /// ACKs a relayed request stalled ~40 ms).
@@ -109,125 +75,26 @@ std::string address_of(const sockaddr_storage& a) {
 
 }  // namespace
 
-using clock_type = std::chrono::steady_clock;
+using clock_type = guard_framing::clock_type;
 
-struct remote_guard::connection {
-  pipe_dir in;   // peer -> CAF, checked
-  pipe_dir out;  // CAF -> peer, copied
-  // The peer is heard when it completes a message, or once it has sent
-  // progress_bytes since it was last heard: a byte now and then (a stalled
-  // peer, or one keeping a slot on purpose) does not keep it open.
-  clock_type::time_point last_heard = clock_type::now();
-  std::size_t unheard_bytes = 0;
-  // Framing of the peer's stream: bytes of the current header seen, or
-  // payload bytes still to pass.
-  unsigned char header[basp_header_size];
-  std::size_t header_seen = 0;
-  std::uint64_t payload_left = 0;
-  std::uint64_t announced = 0;  // BASP: the payload being received (budget)
-  bool broken = false;
-  // TLS: records, relayed unread; the peer has not finished its side of
-  // the handshake (sent encrypted data) until `established`, and is not
-  // heard before.
-  bool tls = false;
-  bool established = false;
-  std::string peer;     // its address, for a report
-  std::string refused;  // why the relay closed it (empty: it ended)
-
-  std::size_t header_size() const {
-    return tls ? tls_header_size : basp_header_size;
-  }
-
-  /// Why the header just completed is refused (empty: it is not); sets
-  /// payload_left, and counts a BASP payload in `in_flight` (at most
-  /// `budget` in all).
-  std::string take_header(std::uint32_t limit, std::uint64_t& in_flight,
-                          std::uint64_t budget) {
-    if (tls) {
-      payload_left = (std::uint32_t{header[3]} << 8) | header[4];
-      established = established || header[0] == tls_application_data;
-      return tls_record_problem(header);
-    }
-    payload_left = read_be32(header + 4);
-    if (auto problem = header_problem(header, limit); !problem.empty())
-      return problem;
-    if (in_flight + payload_left > budget)
-      return "a message of " + std::to_string(payload_left) +
-             " bytes announced while " + std::to_string(in_flight) +
-             " bytes of others are (at most " + std::to_string(budget) +
-             " in all)";
-    announced = payload_left;
-    in_flight += announced;
-    return {};
-  }
-
-  /// The message being received is done with (or the connection).
-  void settle(std::uint64_t& in_flight) {
-    in_flight -= announced;
-    announced = 0;
-  }
-
-  /// Checks the bytes just read from the peer; false to close (refused
-  /// says why).
-  bool check(const unsigned char* p, std::size_t n, std::uint32_t limit,
-             std::uint64_t& in_flight, std::uint64_t budget) {
-    unheard_bytes += n;
-    bool completed = false;  // a message ended in these bytes
-    while (n > 0) {
-      if (payload_left > 0) {
-        const auto k =
-            static_cast<std::size_t>(std::min<std::uint64_t>(payload_left, n));
-        payload_left -= k;
-        if (payload_left == 0) {
-          completed = true;
-          settle(in_flight);
-        }
-        p += k;
-        n -= k;
-        continue;
-      }
-      const std::size_t k = std::min(header_size() - header_seen, n);
-      std::memcpy(header + header_seen, p, k);
-      header_seen += k;
-      p += k;
-      n -= k;
-      if (header_seen == header_size()) {
-        refused = take_header(limit, in_flight, budget);
-        if (!refused.empty()) return false;
-        if (payload_left == 0) {
-          completed = true;
-          settle(in_flight);
-        }
-        header_seen = 0;
-      }
-    }
-    if (tls && !established) return true;  // the deadline runs from accept
-    if (completed || unheard_bytes >= progress_bytes) {
-      last_heard = clock_type::now();
-      unheard_bytes = 0;
-    }
-    return true;
-  }
+/// One direction of a relayed connection.
+struct remote_guard::pipe_dir {
+  int from = -1, to = -1;
+  std::vector<unsigned char> buf = std::vector<unsigned char>(16 * 1024);
+  std::size_t begin = 0, end = 0;  // bytes buf[begin, end) still to write
+  bool pending() const { return begin < end; }
 };
 
-std::string remote_guard::header_problem(const unsigned char* header,
-                                         std::uint32_t max_payload) {
-  const unsigned char operation = header[0];
-  const std::uint32_t payload = read_be32(header + 4);
-  if (operation > max_operation)
-    return "not BASP framing (operation " + std::to_string(operation) + ")";
-  if (payload > max_payload)
-    return "a message of " + std::to_string(payload) +
-           " bytes announced (max_message_bytes " +
-           std::to_string(max_payload) + ")";
-  // CAF 0.17 reads a handshake's payload without checking that one came:
-  // a handshake announcing none dereferences a null buffer. (Its own
-  // check refuses the other payload-less messages that need one.)
-  const bool handshake =
-      operation == server_handshake || operation == client_handshake;
-  if (handshake && payload == 0) return "a handshake without a payload";
-  return {};
-}
+struct remote_guard::connection {
+  explicit connection(bool tls) : framing(tls) {}
+
+  pipe_dir in;            // peer -> CAF, checked
+  pipe_dir out;           // CAF -> peer, copied
+  guard_framing framing;  // of `in`
+  bool broken = false;
+  std::string peer;     // its address, for a report
+  std::string refused;  // why the relay closed it (empty: it ended)
+};
 
 remote_guard::remote_guard(const std::string& bind_address, std::uint16_t port,
                            std::uint16_t upstream_port, limits l,
@@ -284,10 +151,10 @@ remote_guard::~remote_guard() {
 
 void remote_guard::run() {
   std::vector<std::unique_ptr<connection>> conns;
-  std::uint64_t announced = 0;  // by every peer (connection::announced)
-  const std::uint64_t budget =
-      std::max<std::uint64_t>(announced_budget, limits_.max_payload);
+  guard_framing::budget announced{
+      0, std::max<std::uint64_t>(announced_budget, limits_.max_payload)};
   std::vector<pollfd> fds;
+  const bool timed = limits_.silence.count() > 0;  // 0: no limit
   for (;;) {
     fds.clear();
     fds.push_back({wake_[0], POLLIN, 0});
@@ -305,99 +172,103 @@ void remote_guard::run() {
     // Wake for the next peer to fall silent past the limit.
     int wait_ms = -1;
     const auto now = clock_type::now();
-    const bool timed = limits_.silence.count() > 0;  // 0: no limit
     for (const auto& c : conns) {
       if (!timed) break;
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-          c->last_heard + limits_.silence - now);
+          c->framing.last_heard() + limits_.silence - now);
       const int ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
       if (wait_ms < 0 || ms < wait_ms) wait_ms = ms;
     }
     if (::poll(fds.data(), fds.size(), wait_ms) < 0) continue;
-    if (fds[0].revents) break;  // the destructor
-    if (fds[1].revents & POLLIN) {
-      for (;;) {
-        sockaddr_storage from{};
-        socklen_t from_len = sizeof from;
-        const int peer =
-            ::accept4(listener_, reinterpret_cast<sockaddr*>(&from), &from_len,
-                      SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (peer < 0) break;
-        if (conns.size() >= limits_.max_connections) {
-          ::close(peer);  // full: refused before CAF hears of it
-          report(address_of(from), "max_connections (" +
-                                       std::to_string(limits_.max_connections) +
-                                       ") already served");
-          continue;
-        }
-        no_delay(peer);
-        auto c = std::make_unique<connection>();
-        c->peer = address_of(from);
-        c->tls = limits_.tls;
-        c->in.from = c->out.to = peer;
-        // TLS: CAF hears of the peer once it has spoken (CAF 0.17.6's
-        // session spins while a handshake waits on a silent peer).
-        if (!c->tls && !connect_to_node(*c)) {
-          report(c->peer, c->refused);
-          ::close(peer);
-          continue;
-        }
-        conns.push_back(std::move(c));
-      }
-    }
-    for (std::size_t i = 0; i < conns.size() && 2 + 2 * i + 1 < fds.size();
-         ++i) {
+    if (fds[0].revents) break;                // the destructor
+    const std::size_t polled = conns.size();  // accept() adds after them
+    if (fds[1].revents & POLLIN) accept_peers(conns);
+    for (std::size_t i = 0; i < polled; ++i) {
       auto& c = *conns[i];
       const short peer_ev = fds[2 + 2 * i].revents;
       const short caf_ev = fds[3 + 2 * i].revents;
-      auto pump = [&](pipe_dir& d, short from_ev, short to_ev, bool checked) {
-        if (d.from < 0) return;  // TLS: not connected to the node yet
-        if (!d.pending() && (from_ev & (POLLIN | POLLHUP | POLLERR))) {
-          const ssize_t n = ::read(d.from, d.buf.data(), d.buf.size());
-          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-            c.broken = true;
-          if (n > 0) {
-            if (checked && !c.check(d.buf.data(), static_cast<std::size_t>(n),
-                                    limits_.max_payload, announced, budget))
-              c.broken = true;
-            if (!c.broken && d.to < 0 && !connect_to_node(c)) return;
-            d.begin = 0;
-            d.end = static_cast<std::size_t>(n);
-            to_ev |= POLLOUT;  // try at once
-          }
-        }
-        if (!c.broken && d.pending() && (to_ev & (POLLOUT | POLLERR))) {
-          const ssize_t w = ::send(d.to, d.buf.data() + d.begin,
-                                   d.end - d.begin, MSG_NOSIGNAL);
-          if (w > 0)
-            d.begin += static_cast<std::size_t>(w);
-          else if (w < 0 && errno != EAGAIN && errno != EINTR)
-            c.broken = true;
-        }
-      };
-      pump(c.in, peer_ev, caf_ev, true);
-      pump(c.out, caf_ev, peer_ev, false);
+      pump(c, c.in, peer_ev, caf_ev, announced);
+      pump(c, c.out, caf_ev, peer_ev, announced);
     }
     const auto checked_at = clock_type::now();
     for (auto& c : conns)
       if (timed && !c->broken &&
-          checked_at - c->last_heard >= limits_.silence) {
+          checked_at - c->framing.last_heard() >= limits_.silence) {
         c->broken = true;
-        c->refused =
-            (c->tls && !c->established ? "finished no TLS handshake within "
-                                       : "completed no message for ") +
-            std::to_string(limits_.silence.count()) +
-            " ms (the connection timeout)";
+        c->refused = (c->framing.tls() && !c->framing.established()
+                          ? "finished no TLS handshake within "
+                          : "completed no message for ") +
+                     std::to_string(limits_.silence.count()) +
+                     " ms (the connection timeout)";
       }
     std::erase_if(conns, [&](const std::unique_ptr<connection>& c) {
       if (!c->broken) return false;
-      c->settle(announced);
+      c->framing.settle(announced);
       close_connection(*c);
       if (!c->refused.empty()) report(c->peer, c->refused);
       return true;
     });
   }
   for (auto& c : conns) close_connection(*c);
+}
+
+void remote_guard::accept_peers(
+    std::vector<std::unique_ptr<connection>>& conns) {
+  for (;;) {
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof from;
+    const int peer = ::accept4(listener_, reinterpret_cast<sockaddr*>(&from),
+                               &from_len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (peer < 0) return;
+    if (conns.size() >= limits_.max_connections) {
+      ::close(peer);  // full: refused before CAF hears of it
+      report(address_of(from), "max_connections (" +
+                                   std::to_string(limits_.max_connections) +
+                                   ") already served");
+      continue;
+    }
+    no_delay(peer);
+    auto c = std::make_unique<connection>(limits_.tls);
+    c->peer = address_of(from);
+    c->in.from = c->out.to = peer;
+    // TLS: CAF hears of the peer once it has spoken (CAF 0.17.6's
+    // session spins while a handshake waits on a silent peer).
+    if (!limits_.tls && !connect_to_node(*c)) {
+      report(c->peer, c->refused);
+      ::close(peer);
+      continue;
+    }
+    conns.push_back(std::move(c));
+  }
+}
+
+void remote_guard::pump(connection& c, pipe_dir& d, short from_ev, short to_ev,
+                        guard_framing::budget& announced) const {
+  if (d.from < 0) return;  // TLS: not connected to the node yet
+  const bool checked = &d == &c.in;
+  if (!d.pending() && (from_ev & (POLLIN | POLLHUP | POLLERR))) {
+    const ssize_t n = ::read(d.from, d.buf.data(), d.buf.size());
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) c.broken = true;
+    if (n > 0) {
+      if (checked) {
+        c.refused = c.framing.check(d.buf.data(), static_cast<std::size_t>(n),
+                                    limits_.max_payload, announced);
+        c.broken = c.broken || !c.refused.empty();
+      }
+      if (!c.broken && d.to < 0 && !connect_to_node(c)) return;
+      d.begin = 0;
+      d.end = static_cast<std::size_t>(n);
+      to_ev |= POLLOUT;  // try at once
+    }
+  }
+  if (!c.broken && d.pending() && (to_ev & (POLLOUT | POLLERR))) {
+    const ssize_t w =
+        ::send(d.to, d.buf.data() + d.begin, d.end - d.begin, MSG_NOSIGNAL);
+    if (w > 0)
+      d.begin += static_cast<std::size_t>(w);
+    else if (w < 0 && errno != EAGAIN && errno != EINTR)
+      c.broken = true;
+  }
 }
 
 bool remote_guard::connect_to_node(connection& c) const {

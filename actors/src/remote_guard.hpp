@@ -28,6 +28,9 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
+
+#include "guard_framing.hpp"
 
 namespace vitrine::detail {
 
@@ -64,14 +67,18 @@ class remote_guard {
 
   std::uint16_t port() const noexcept { return port_; }
 
-  /// Why a BASP header (32 bytes, network byte order) is refused; empty
-  /// when it is acceptable.
-  static std::string header_problem(const unsigned char* header,
-                                    std::uint32_t max_payload);
-
  private:
   struct connection;
+  struct pipe_dir;
   void run();
+  /// Accepts the peers waiting on the listener (past max_connections, each
+  /// is closed and reported).
+  void accept_peers(std::vector<std::unique_ptr<connection>>& conns);
+  /// Moves bytes along one direction `d` of `c` as its fds' poll events
+  /// allow: reads when `d` has nothing left to write, checks what the peer
+  /// sent (c.in), writes; sets c.broken (and c.refused) to close it.
+  void pump(connection& c, pipe_dir& d, short from_ev, short to_ev,
+            guard_framing::budget& announced) const;
   /// Connects `c` to the node's port; false (c.refused says why) if the
   /// port refused.
   bool connect_to_node(connection& c) const;

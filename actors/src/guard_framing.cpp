@@ -1,0 +1,121 @@
+#include "guard_framing.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace vitrine::detail {
+namespace {
+
+constexpr unsigned char tls_application_data = 23;
+constexpr std::uint32_t tls_max_record = (1u << 14) + 2048;  // RFC 8446
+// Bytes that count as being heard without a message completed (a large
+// message on a slow link keeps its connection).
+constexpr std::size_t progress_bytes = 64 * 1024;
+// BASP 0.17 operations (caf/io/basp/message_type.hpp).
+constexpr unsigned char server_handshake = 0;
+constexpr unsigned char client_handshake = 1;
+constexpr unsigned char max_operation = 6;  // heartbeat
+
+std::uint32_t read_be32(const unsigned char* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+         (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
+}
+
+}  // namespace
+
+std::string basp_header_problem(const unsigned char* header,
+                                std::uint32_t max_payload) {
+  const unsigned char operation = header[0];
+  const std::uint32_t payload = read_be32(header + 4);
+  if (operation > max_operation)
+    return "not BASP framing (operation " + std::to_string(operation) + ")";
+  if (payload > max_payload)
+    return "a message of " + std::to_string(payload) +
+           " bytes announced (max_message_bytes " +
+           std::to_string(max_payload) + ")";
+  // CAF 0.17 reads a handshake's payload without checking that one came:
+  // a handshake announcing none dereferences a null buffer. (Its own
+  // check refuses the other payload-less messages that need one.)
+  const bool handshake =
+      operation == server_handshake || operation == client_handshake;
+  if (handshake && payload == 0) return "a handshake without a payload";
+  return {};
+}
+
+std::string tls_record_problem(const unsigned char* header) {
+  const unsigned char type = header[0];
+  if (type < 20 || type > tls_application_data || header[1] != 3)
+    return "not TLS framing (record type " + std::to_string(type) + ")";
+  const std::uint32_t length = (std::uint32_t{header[3]} << 8) | header[4];
+  if (length > tls_max_record)
+    return "a TLS record of " + std::to_string(length) + " bytes";
+  return {};
+}
+
+std::string guard_framing::take_header(std::uint32_t max_payload,
+                                       budget& shared) {
+  if (tls_) {
+    payload_left_ = (std::uint32_t{header_[3]} << 8) | header_[4];
+    established_ = established_ || header_[0] == tls_application_data;
+    return tls_record_problem(header_);
+  }
+  payload_left_ = read_be32(header_ + 4);
+  if (auto problem = basp_header_problem(header_, max_payload);
+      !problem.empty())
+    return problem;
+  if (shared.in_flight + payload_left_ > shared.limit)
+    return "a message of " + std::to_string(payload_left_) +
+           " bytes announced while " + std::to_string(shared.in_flight) +
+           " bytes of others are (at most " + std::to_string(shared.limit) +
+           " in all)";
+  announced_ = payload_left_;
+  shared.in_flight += announced_;
+  return {};
+}
+
+void guard_framing::settle(budget& shared) noexcept {
+  shared.in_flight -= announced_;
+  announced_ = 0;
+}
+
+std::string guard_framing::check(const unsigned char* p, std::size_t n,
+                                 std::uint32_t max_payload, budget& shared) {
+  unheard_bytes_ += n;
+  bool completed = false;  // a message ended in these bytes
+  while (n > 0) {
+    if (payload_left_ > 0) {
+      const auto k =
+          static_cast<std::size_t>(std::min<std::uint64_t>(payload_left_, n));
+      payload_left_ -= k;
+      if (payload_left_ == 0) {
+        completed = true;
+        settle(shared);
+      }
+      p += k;
+      n -= k;
+      continue;
+    }
+    const std::size_t k = std::min(header_size() - header_seen_, n);
+    std::memcpy(header_ + header_seen_, p, k);
+    header_seen_ += k;
+    p += k;
+    n -= k;
+    if (header_seen_ == header_size()) {
+      if (auto refused = take_header(max_payload, shared); !refused.empty())
+        return refused;
+      if (payload_left_ == 0) {
+        completed = true;
+        settle(shared);
+      }
+      header_seen_ = 0;
+    }
+  }
+  if (tls_ && !established_) return {};  // the deadline runs from accept
+  if (completed || unheard_bytes_ >= progress_bytes) {
+    last_heard_ = clock_type::now();
+    unheard_bytes_ = 0;
+  }
+  return {};
+}
+
+}  // namespace vitrine::detail
