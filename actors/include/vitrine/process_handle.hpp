@@ -109,10 +109,24 @@ class process_handle {
       throw_empty();
     return reads_->wait_until(*record_, pred, deadline);
   }
+  /// Blocks until the process is in `status`, or has passed through it
+  /// since the call: a transition to it newer than the state read at the
+  /// call, found in history() when a wake-up finds another state (a status
+  /// held briefly, `exited` before an at-once restart, is replaced before
+  /// the waiter runs). history() keeps the last 8 transitions: a status
+  /// passed through more than 8 transitions before the waiter looks is
+  /// missed. (Under the messaging baseline the history is read only once
+  /// the actor quit: states alone count before.)
   bool wait_for_status(core::process_status status,
                        clock::time_point deadline) const {
+    const std::uint64_t since = read()->version;
     return wait_until(
-        [status](const core::process_state& s) { return s.status == status; },
+        [&](const core::process_state& s) {
+          if (s.status == status) return true;
+          for (const auto& t : *history())
+            if (t.version > since && t.status == status) return true;
+          return false;
+        },
         deadline);
   }
   /// Waits for a state newer than `version`.
@@ -238,6 +252,11 @@ class process_command {
         },
         deadline);
   }
+  /// Blocks until a state published once the command was applied has
+  /// `status`. States only: unlike process_handle::wait_for_status(), a
+  /// status held briefly after the command (replaced before the waiter
+  /// runs) is not found in the history, whose entries do not say which
+  /// command they followed.
   bool wait_for_status(core::process_status status,
                        clock::time_point deadline) const {
     return wait_until(

@@ -70,11 +70,21 @@ class supervisor_handle {
     if (!record_) throw_empty();
     return reads_->wait_until(*record_, pred, deadline);
   }
+  /// Blocks until the supervisor is in `status`, or has passed through it
+  /// since the call: a transition to it newer than the state read at the
+  /// call, found in the state's history when a wake-up finds another
+  /// status (`failed`, then restarted at once by its parent, is replaced
+  /// before the waiter runs). The history keeps the last 16 transitions.
   bool wait_for_status(core::supervisor_status status,
                        clock::time_point deadline) const {
+    const std::uint64_t since = read()->version;
     return wait_until(
-        [status](const core::supervisor_state& s) {
-          return s.status == status;
+        [&](const core::supervisor_state& s) {
+          if (s.status == status) return true;
+          if (!s.history) return false;
+          for (const auto& t : *s.history)
+            if (t.version > since && t.status == status) return true;
+          return false;
         },
         deadline);
   }
@@ -191,6 +201,8 @@ class supervisor_command {
         },
         deadline);
   }
+  /// Blocks until a state published once the command was applied has
+  /// `status` (states only, as process_command::wait_for_status()).
   bool wait_for_status(core::supervisor_status status,
                        clock::time_point deadline) const {
     return wait_until(
