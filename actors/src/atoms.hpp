@@ -15,6 +15,9 @@ namespace vitrine::detail {
 /// skipped when the token's stop was requested before it is handled (the
 /// supervisor's operation was cancelled by a stop meanwhile).
 using start_atom = caf::atom_constant<caf::atom("v_start")>;
+/// (stop, resting) from a supervisor: stop; `resting` when the supervisor
+/// stops itself (a stop or a failure), so a process started by hand before
+/// its next start runs unsupervised; false in a group restart.
 using stop_atom = caf::atom_constant<caf::atom("v_stop")>;
 using resume_atom = caf::atom_constant<caf::atom("v_resume")>;
 /// (hold) from a one_for_all or rest_for_one supervisor whose restart will

@@ -59,7 +59,9 @@ caf::behavior process_actor::make_behavior() {
       [](deny_atom, std::uint64_t reported_version) {
         handling->on_deny(reported_version);
       },
-      [](stop_atom) { return handling->on_stop(); },
+      [](stop_atom, bool supervisor_resting) {
+        return handling->on_stop(supervisor_resting);
+      },
       [](resume_atom) { handling->on_resume(); },
       [](hold_atom, bool stops_first) { handling->on_hold(stops_first); },
       [](signal_atom, int sig) { return handling->on_signal(sig); },
@@ -102,6 +104,7 @@ caf::behavior process_actor::make_behavior() {
 caf::result<std::uint64_t> process_actor::on_start(
     bool fresh, bool until_running, const std::stop_token& cancel) {
   held_ = false;
+  supervisor_resting_ = false;
   // A stop or kill from a handle while the restart that starts us held us
   // (on_hold): we stay stopped, as if that command had come after it.
   const bool stopped_by_command = skip_held_start_;
@@ -156,7 +159,9 @@ void process_actor::on_command(std::uint64_t ticket, command_kind kind) {
 // The supervisor is not running (stopped or failed: this process was
 // started by hand) and will not restart it: it ends `exited`, as if its
 // policy had not wanted the restart (unless something happened since it
-// asked). The exit stays counted in restart_count. reported_version 0:
+// asked), and later exits do so at once (supervisor_resting_). This exit
+// stays counted in restart_count: the supervisor stopped after it (else
+// on_stop had marked it resting before the exit). reported_version 0:
 // the supervisor is stopping its children, and this one in backoff
 // (granted a restart or not) is stopped there, as its stop step would,
 // before a sibling's stop_timeout lets its spawn timer fire.
@@ -168,6 +173,7 @@ void process_actor::on_deny(std::uint64_t reported_version) {
     ++generation_;  // cancels a pending spawn timer
     return set_status(process_status::stopped);
   }
+  supervisor_resting_ = true;
   if (current().status == process_status::backoff &&
       current().version == reported_version) {
     ++generation_;  // cancels a pending spawn timer
@@ -178,9 +184,10 @@ void process_actor::on_deny(std::uint64_t reported_version) {
 // A supervisor's stop (a stop, restart or failure of its tree) is the
 // latest word: a restart or start command still waiting for the reap does
 // not bring the process back behind its back.
-caf::result<caf::ok_atom> process_actor::on_stop() {
+caf::result<caf::ok_atom> process_actor::on_stop(bool supervisor_resting) {
   count();
   restart_when_stopped_ = false;
+  supervisor_resting_ = supervisor_resting;
   // Not held for a start of the supervisor's (a group restart starts it
   // again): the supervisor stops it for good, which settles every command
   // a handle sent before, as a later command does (it takes a ticket of

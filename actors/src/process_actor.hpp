@@ -7,9 +7,12 @@
 //                    a new restart-limit window. Replies once the process
 //                    runs or ended; until_running: not in a backoff (the
 //                    supervisor grants the retry within its start)
-//   stop             signal the group, SIGKILL after stop_timeout; replies
+//   stop, bool resting
+//                    signal the group, SIGKILL after stop_timeout; replies
 //                    once the child is reaped (by this actor, through its
-//                    pidfd: the I/O thread only reports the exit)
+//                    pidfd: the I/O thread only reports the exit); resting:
+//                    the supervisor stops itself, so until its next start
+//                    an exit after a start by hand ends `exited`
 //   restart          stop, then start
 //   signal, int      signal the process group (pidfd_send_signal)
 //   shutdown         stop, reply, quit

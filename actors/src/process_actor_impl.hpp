@@ -64,7 +64,7 @@ class process_actor final : public caf::event_based_actor {
                                       const std::stop_token& cancel);
   void on_command(std::uint64_t ticket, command_kind kind);
   void on_deny(std::uint64_t reported_version);
-  caf::result<caf::ok_atom> on_stop();
+  caf::result<caf::ok_atom> on_stop(bool supervisor_resting);
   void on_resume();
   void on_hold(bool stops_first);
   int on_signal(int sig);
@@ -286,6 +286,11 @@ class process_actor final : public caf::event_based_actor {
   bool held_ : 1 = false;
   bool held_stops_first_ : 1 = false;
   bool skip_held_start_ : 1 = false;
+  /// The supervisor stopped it as it stopped or failed itself (not for a
+  /// group restart) and has not started it since, or refused it a restart
+  /// as not running: started by hand, it runs unsupervised, and an exit
+  /// ends `exited`, with no backoff and no restart counted.
+  bool supervisor_resting_ : 1 = false;
   unsigned quick_failures_ = 0;
   /// The supervisor's (io, guardian, cgroups, shutdown token, publication
   /// counter): `supervisor_`, dropped last in on_exit(), keeps it alive.

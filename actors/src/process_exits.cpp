@@ -81,7 +81,9 @@ void process_actor::on_exit(const core::termination& ended) {
     return on_stopped();
   }
 
-  bool restart = wants_restart(ended);
+  // Started by hand under a supervisor that is not running: nobody
+  // restarts it, so it ends `exited` without a backoff (docs/cli.md, ctl).
+  bool restart = !supervisor_resting_ && wants_restart(ended);
   process_status next = process_status::exited;
   if (restart) {
     quick_failures_ = was_quick ? quick_failures_ + 1 : 0;

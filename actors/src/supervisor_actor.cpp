@@ -47,7 +47,10 @@ caf::behavior supervisor_actor::make_behavior() {
       // A restart ordered by the parent with send(): no reply (a promise
       // here delivered a stray reply to the parent: "unexpected message").
       [this](resume_atom) { enqueue_operation(start_all([](bool) {})); },
-      [this](stop_atom) { return stop_with_reply(false); },
+      // (A supervisor's children follow their own start and stop.)
+      [this](stop_atom, bool /*parent_resting*/) {
+        return stop_with_reply(false);
+      },
       [this](shutdown_atom) { return stop_with_reply(true); },
       // Removed by its parent: also forget every process and supervisor
       // of this tree.

@@ -5,7 +5,7 @@
 //   start                 start every child in order, each once the previous
 //                         one runs; replies with the version from before
 //   resume                the same, ordered by the parent (no reply)
-//   stop                  stop every child in reverse order; replies
+//   stop, bool            stop every child in reverse order; replies
 //   shutdown              like stop, then quit; replies first
 //   command, ticket, kind from a handle (start or stop), published as
 //                         applied_command

@@ -170,9 +170,16 @@ bool supervisor_actor::issue(const step& s, const std::stop_token& cancel) {
     case step::kind::stop:
     case step::kind::shutdown: {
       auto& target = children_[s.index].actor;
-      auto req = s.what == step::kind::shutdown
-                     ? request(target, caf::infinite, shutdown_atom::value)
-                     : request(target, caf::infinite, stop_atom::value);
+      // Not to be started again by us until our next start: a process
+      // started by hand meanwhile runs unsupervised. (A group restart
+      // stops children it starts again, or leaves stopped while running.)
+      const bool resting = stopping() ||
+                           current_.status == supervisor_status::stopped ||
+                           current_.status == supervisor_status::failed;
+      auto req =
+          s.what == step::kind::shutdown
+              ? request(target, caf::infinite, shutdown_atom::value)
+              : request(target, caf::infinite, stop_atom::value, resting);
       req.then([resume](caf::ok_atom) { resume(); },
                [resume](caf::error&) { resume(); });
       sent = 1;
