@@ -34,12 +34,14 @@
 #include "fd_limit.hpp"
 #include "interruptible_load.hpp"
 #include "node_serving.hpp"
+#include "queued_output.hpp"
 #include "refusal_log.hpp"
 #include "reload.hpp"
 #include "render.hpp"
 #include "run_state.hpp"
 #include "signal_channel.hpp"
 #include "status.hpp"
+#include "stdout_check.hpp"
 #include "text_escape.hpp"
 #include "vitrine/core/signal_names.hpp"
 #include "vitrine/runtime.hpp"
@@ -52,6 +54,9 @@ using namespace std::chrono_literals;
 /// A second stop signal this soon after the first is the same request
 /// delivered twice, not a request to kill.
 constexpr auto same_request_window = std::chrono::milliseconds{250};
+
+/// How long the end of a run waits for its last output to be written.
+constexpr auto output_drain_limit = std::chrono::milliseconds{1000};
 
 /// The line printed for a signal that does not stop vitrine.
 std::string describe_signal(int sig) {
@@ -109,21 +114,10 @@ void stop_run(control_server& control, runtime& rt, std::atomic<bool>& done) {
   done = true;
 }
 
-}  // namespace
-
-int run_command(const run_options& given, const node_serving* serving) {
-  // The file by its absolute path: a reload (from a client in another
-  // directory too) names the file it reads without doubt.
-  run_options options = given;
-  std::error_code absolute_error;
-  if (auto path = std::filesystem::absolute(given.file, absolute_error);
-      !absolute_error)
-    options.file = path.lexically_normal().string();
-  signal_channel signals;  // first: every thread started later inherits it
-  if (!signals.ok()) {
-    std::cerr << "vitrine: signalfd failed\n";
-    return 1;
-  }
+/// The run once `signals` is set up and the output queued.
+int supervise_in_foreground(const run_options& options,
+                            const node_serving* serving,
+                            signal_channel& signals) {
   auto config = load_config_interruptibly(options.file, signals, [](int sig) {
     if (const auto action = action_for(sig);
         action == signal_action::log || action == signal_action::resumed)
@@ -376,6 +370,37 @@ int run_command(const run_options& given, const node_serving* serving) {
     return 1;
   }
   return top_failed ? exit_top_supervisor_failed : 0;
+}
+
+}  // namespace
+
+int run_command(const run_options& given, const node_serving* serving) {
+  // The file by its absolute path: a reload (from a client in another
+  // directory too) names the file it reads without doubt.
+  run_options options = given;
+  std::error_code absolute_error;
+  if (auto path = std::filesystem::absolute(given.file, absolute_error);
+      !absolute_error)
+    options.file = path.lexically_normal().string();
+  signal_channel signals;  // first: every thread started later inherits it
+  if (!signals.ok()) {
+    std::cerr << "vitrine: signalfd failed\n";
+    return 1;
+  }
+  // Written by threads of its own (after `signals`, so they inherit its
+  // mask): an unread terminal or pipe cannot hold the loop that acts on
+  // signals.
+  queued_output output;
+  const int code = supervise_in_foreground(options, serving, signals);
+  // Not drained: what was left is lost, unsaid (saying so would block on
+  // the same unread stream).
+  const auto written = output.finish(output_drain_limit);
+  if (written.stdout_error != 0 &&
+      report_stdout_error("run", written.stdout_error) ==
+          stdout_state::failed &&
+      code == 0)
+    return 1;
+  return code;
 }
 
 }  // namespace vitrine::cli
