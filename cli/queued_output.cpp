@@ -1,5 +1,6 @@
 #include "queued_output.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -100,6 +101,10 @@ class queued_output::stream : public std::streambuf {
       : state_(std::make_shared<queue_state>(fd, max_queued)) {
     writer_ = std::thread{[state = state_] { state->write_loop(); }};
   }
+  /// Another stream onto `shared`'s queue and writer: what both print keeps
+  /// its order.
+  struct sharing {};
+  stream(sharing, const stream& shared) : state_(shared.state_) {}
   ~stream() override {
     if (writer_.joinable()) writer_.detach();  // finish() gave up on it
   }
@@ -107,6 +112,7 @@ class queued_output::stream : public std::streambuf {
   /// Asks the writer to end once the queue is written; waits until
   /// `deadline`. True when it ended.
   bool close(std::chrono::steady_clock::time_point deadline) {
+    if (!writer_.joinable()) return true;  // the stream it shares closes
     std::unique_lock lock{state_->mutex};
     if (state_->dropping && state_->error == 0) {
       // Mid-line perhaps: the notice starts a line of its own.
@@ -146,9 +152,23 @@ class queued_output::stream : public std::streambuf {
   std::thread writer_;
 };
 
+namespace {
+
+/// Whether fds 1 and 2 are the same file (a terminal, `>log 2>&1`).
+bool same_file(int a, int b) {
+  struct stat sa {
+  }, sb{};
+  return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 &&
+         sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+}  // namespace
+
 queued_output::queued_output(std::size_t max_queued)
     : out_(std::make_unique<stream>(STDOUT_FILENO, max_queued)),
-      err_(std::make_unique<stream>(STDERR_FILENO, max_queued)) {
+      err_(same_file(STDOUT_FILENO, STDERR_FILENO)
+               ? std::make_unique<stream>(stream::sharing{}, *out_)
+               : std::make_unique<stream>(STDERR_FILENO, max_queued)) {
   std::cout.flush();
   std::cerr.flush();
   saved_out_ = std::cout.rdbuf(out_.get());

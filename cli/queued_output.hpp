@@ -6,7 +6,9 @@
 //
 // While installed, each stream's buffer appends what is written to a queue
 // that its writer thread writes to the file descriptor (blocking, as
-// before). A queue past `max_queued` bytes drops what follows, from the
+// before); when fds 1 and 2 are the same file (a terminal, `>log 2>&1`)
+// both streams share one queue and writer, so their lines keep their
+// order. A queue past `max_queued` bytes drops what follows, from the
 // start of a line and until the queue is back under half of that, and puts
 // a line saying how much it dropped in its place. After a failed write
 // (EPIPE from a reader gone, ENOSPC...) the stream drops what follows, and

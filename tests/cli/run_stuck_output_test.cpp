@@ -52,18 +52,23 @@ TEST_CASE("vitrine run stops on SIGTERM though nobody reads its output",
       ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
   REQUIRE(reader);
   live_run run{crash_loop, "exec >" + fifo + " 2>&1"};
-  const auto full = [&] {
-    int queued = 0;
-    return ::ioctl(reader.get(), FIONREAD, &queued) == 0 && queued >= 60 * 1024;
+  const auto queued = [&] {
+    int bytes = 0;
+    return ::ioctl(reader.get(), FIONREAD, &bytes) == 0 ? bytes : -1;
   };
   const auto until = std::chrono::steady_clock::now() + 30s;
-  while (!full() && std::chrono::steady_clock::now() < until)
+  while (queued() < 48 * 1024 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(20ms);
-  REQUIRE(full());
-  // Past the full pipe: a run whose main thread wrote there would be stuck.
-  const auto before = restarts_of(run, "crash");
-  run.wait_slot("crash",
-                [&](const auto& s) { return s.restarts > before + 50; });
+  // Full: 50 more restarts (a line each) and not a byte more in the pipe.
+  // A run whose main thread wrote there would be stuck now.
+  for (int tries = 0;; ++tries) {
+    const int before_bytes = queued();
+    const auto before = restarts_of(run, "crash");
+    run.wait_slot("crash",
+                  [&](const auto& s) { return s.restarts > before + 50; });
+    if (queued() == before_bytes && before_bytes >= 48 * 1024) break;
+    REQUIRE(tries < 100);
+  }
   REQUIRE(::kill(run.process().pid(), SIGTERM) == 0);
   CHECK(run.process().wait(10s) == std::optional<int>{0});
 }
