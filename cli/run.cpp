@@ -117,20 +117,7 @@ void stop_run(control_server& control, runtime& rt, std::atomic<bool>& done) {
 /// The run once `signals` is set up and the output queued.
 int supervise_in_foreground(const run_options& options,
                             const node_serving* serving,
-                            signal_channel& signals) {
-  auto config = load_config_interruptibly(options.file, signals, [](int sig) {
-    if (const auto action = action_for(sig);
-        action == signal_action::log || action == signal_action::resumed)
-      std::cerr << "vitrine: " << describe_signal(sig) << std::endl;
-    else if (action == signal_action::reload)
-      std::cerr << "vitrine: received SIGHUP: ignored, the file is being "
-                   "loaded"
-                << std::endl;
-  });
-  for (const auto& problem : config.problems)
-    std::cerr << describe(problem) << "\n";
-  if (!config.ok()) return 1;
-
+                            signal_channel& signals, parse_result& config) {
   const fd_limit limit = raise_fd_limit();
   if (auto warning = fd_limit_warning(limit, estimate_fds(config.value.tree),
                                       config.value.program_count);
@@ -387,11 +374,25 @@ int run_command(const run_options& given, const node_serving* serving) {
     std::cerr << "vitrine: signalfd failed\n";
     return 1;
   }
-  // Written by threads of its own (after `signals`, so they inherit its
-  // mask): an unread terminal or pipe cannot hold the loop that acts on
-  // signals.
+  auto config = load_config_interruptibly(options.file, signals, [](int sig) {
+    if (const auto action = action_for(sig);
+        action == signal_action::log || action == signal_action::resumed)
+      std::cerr << "vitrine: " << describe_signal(sig) << std::endl;
+    else if (action == signal_action::reload)
+      std::cerr << "vitrine: received SIGHUP: ignored, the file is being "
+                   "loaded"
+                << std::endl;
+  });
+  for (const auto& problem : config.problems)
+    std::cerr << describe(problem) << "\n";
+  if (!config.ok()) return 1;
+
+  // From here, written by threads of its own (after `signals`, so they
+  // inherit its mask): an unread terminal or pipe cannot hold the loop
+  // that acts on signals. (The load above may end in _Exit(), which would
+  // lose what is queued: a stop signal while loading.)
   queued_output output;
-  const int code = supervise_in_foreground(options, serving, signals);
+  const int code = supervise_in_foreground(options, serving, signals, config);
   // Not drained: what was left is lost, unsaid (saying so would block on
   // the same unread stream).
   const auto written = output.finish(output_drain_limit);
