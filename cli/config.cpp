@@ -294,6 +294,13 @@ class translator {
           std::pair{"stderr", &spec.launch.stderr_target}}) {
       if (target->mode != os::stdio_target::kind::capture) continue;
       auto path = std::filesystem::path{target->path}.lexically_normal();
+      // Through symbolic links too (a linked directory), where the file
+      // system may be looked at: one file under two names is one file.
+      std::error_code unresolved;
+      if (options_.semantic_checks)
+        if (auto real = std::filesystem::weakly_canonical(path, unresolved);
+            !unresolved)
+          path = std::move(real);
       auto [it, fresh] = captures_.emplace(
           path.string(), std::pair{spec.name, r.key_location(key)});
       if (!fresh && it->second.first != spec.name)

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "regular_file.hpp"
+#include "vitrine/os/log_sink.hpp"
 
 namespace vitrine::cli::detail {
 
@@ -235,11 +236,18 @@ void check_shared_rotation(table_reader& r) {
   for (const std::string_view key : {"max_bytes", "backups"}) {
     const auto* a = out_table->get_as<std::int64_t>(key);
     const auto* b = err_table->get_as<std::int64_t>(key);
-    if (a && b && a->get() != b->get())
-      e.error(key, "is " + std::to_string(b->get()) + " but stdout." +
-                       std::string{key} + " is " + std::to_string(a->get()) +
-                       ": the rotation settings are one per program (set "
-                       "them once, or the same in both)");
+    if (!a || !b || a->get() == b->get()) continue;
+    e.error(key, "is " + std::to_string(b->get()) + " but stdout." +
+                     std::string{key} + " is " + std::to_string(a->get()) +
+                     ": the rotation settings are one per program (set "
+                     "them once, or the same in both)");
+    // validate() sees one of the two: the other's range is checked here,
+    // so that one round of `check` says all (an outside tester).
+    if (key != "max_bytes" || a->get() < 0) continue;
+    if (auto problem =
+            os::rotation_size_problem(static_cast<std::uint64_t>(a->get()));
+        !problem.empty())
+      r.nested("stdout", *out_table).error(key, problem);
   }
 }
 

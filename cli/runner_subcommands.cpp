@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "control_protocol.hpp"
+#include "stdout_check.hpp"
 
 namespace vitrine::cli {
 
@@ -19,7 +20,11 @@ int usage_error(CLI::App& app, const CLI::ParseError& error) {
   app.failure_message([](const CLI::App* failed, const CLI::Error& e) {
     return "vitrine: " + CLI::FailureMessage::simple(failed, e);
   });
-  return app.exit(error) == 0 ? 0 : 2;
+  if (app.exit(error) != 0) return 2;
+  // --help or --version, printed on stdout: a failed write is an error as
+  // for every command (docs/cli.md).
+  const bool version = dynamic_cast<const CLI::CallForVersion*>(&error);
+  return finish_stdout(version ? "--version" : "--help", 0);
 }
 
 int usage_error(const std::string& text) {

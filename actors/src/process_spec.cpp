@@ -123,11 +123,9 @@ void validate_into(problem_list& out, const process_spec& spec) {
       (spec.restart_limit.burst < 1 || spec.restart_limit.burst > 1'000'000))
     out.add("restart_limit.burst",
             "must be between 1 and 1000000 (interval 0 disables the limit)");
-  if (spec.logs.max_bytes != 0 && spec.logs.max_bytes < os::min_rotation_bytes)
-    out.add("logs.max_bytes", "must be 0 (never rotate) or at least " +
-                                  std::to_string(os::min_rotation_bytes) +
-                                  " (is " +
-                                  std::to_string(spec.logs.max_bytes) + ")");
+  if (auto problem = os::rotation_size_problem(spec.logs.max_bytes);
+      !problem.empty())
+    out.add("logs.max_bytes", std::move(problem));
   if (spec.logs.backups > 1000) out.add("logs.backups", "must be at most 1000");
 }
 

@@ -102,6 +102,19 @@ TEST_CASE("stdout and stderr may not set different rotation settings",
                  "program[p].stderr.max_bytes: is 8192 but stdout.max_bytes "
                  "is 4096: the rotation settings are one per program"));
   CHECK(!contains(refused.output, "backups"));
+  // stdout's out of range too: said in the same round, not after the
+  // mismatch is fixed (an outside tester).
+  const auto both_wrong = dir.write(
+      "both.toml", program_with("{ capture = \"e.log\", max_bytes = 100 }",
+                                "{ capture = \"e.log\", max_bytes = 8192 }"));
+  const auto both = run_cli({"check", both_wrong});
+  INFO(both.output);
+  CHECK(contains(both.output,
+                 "program[p].stderr.max_bytes: is 8192 but "
+                 "stdout.max_bytes is 100"));
+  CHECK(contains(both.output,
+                 "program[p].stdout.max_bytes: must be 0 (never "
+                 "rotate) or at least 4096 (is 100)"));
   // Set once, or the same in both: accepted.
   const auto once = dir.write(
       "once.toml", program_with("{ capture = \"e.log\", max_bytes = 4096 }",
@@ -129,6 +142,21 @@ TEST_CASE("two programs may not capture into one file", "[cli][config]") {
                  "program[w2].stderr: captures into " + dir.file("shared.log") +
                      " as program 'w1' does (line 4): a capture file belongs "
                      "to one program, which rotates it"));
+  // Through a linked directory: the same file under another name (an
+  // outside tester: only names were compared).
+  std::filesystem::create_directory_symlink(dir.file("d"), dir.file("link"));
+  const auto linked =
+      dir.write("linked.toml",
+                "[[program]]\nname = \"w1\"\ncommand = [\"sleep\", \"1000\"]\n"
+                "stdout = { capture = \"d/x.log\" }\n"
+                "[[program]]\nname = \"w2\"\ncommand = [\"sleep\", \"1000\"]\n"
+                "stderr = { capture = \"link/x.log\" }\n");
+  const auto through_link = run_cli({"check", linked});
+  INFO(through_link.output);
+  CHECK(through_link.code == 1);
+  CHECK(contains(through_link.output, "program[w2].stderr: captures into " +
+                                          dir.file("d/x.log") +
+                                          " as program 'w1' does (line 4)"));
   // One program's stdout and stderr may share theirs.
   const auto own = dir.write(
       "own.toml",

@@ -61,3 +61,21 @@ command = ["sleep", "1"]
   const auto fine = run.cli({"status"});
   CHECK(fine.code == 0);
 }
+
+TEST_CASE("--help and --version to a stdout that fails exit 1",
+          "[cli][output]") {
+  // An outside tester: they exited 0, their text lost.
+  temp_dir dir;
+  for (const auto& [flag, args] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"--help", "--help"},
+           {"--version", "--version"},
+           {"--help", "status --help"},
+           {"--help", "run --help"}}) {
+    const auto result = to_full_disk(dir, args);
+    INFO(args << ": " << result.output);
+    CHECK(result.code == 1);
+    CHECK(result.output ==
+          "vitrine: " + flag + ": stdout: No space left on device\n");
+  }
+}

@@ -43,6 +43,15 @@ namespace vitrine::os {
 /// program's exits and timers.
 inline constexpr std::uint64_t min_rotation_bytes = 4096;
 
+/// Why `max_bytes` is no rotation size ("" when it is one): what
+/// vitrine::validate() and the configuration file's checks say.
+inline std::string rotation_size_problem(std::uint64_t max_bytes) {
+  if (max_bytes == 0 || max_bytes >= min_rotation_bytes) return {};
+  return "must be 0 (never rotate) or at least " +
+         std::to_string(min_rotation_bytes) + " (is " +
+         std::to_string(max_bytes) + ")";
+}
+
 class log_sink {
  public:
   /// Opens (creates) `path` in append mode, mode 0644, O_CLOEXEC.
