@@ -30,7 +30,7 @@ void no_delay(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-int connect_upstream(std::uint16_t port) {
+int connect_loopback(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   sockaddr_in addr{};
@@ -97,9 +97,9 @@ struct remote_guard::connection {
 };
 
 remote_guard::remote_guard(const std::string& bind_address, std::uint16_t port,
-                           std::uint16_t upstream_port, limits l,
+                           upstream_connector upstream, limits l,
                            refusal_report report)
-    : upstream_(upstream_port), limits_(l), report_(std::move(report)) {
+    : upstream_(std::move(upstream)), limits_(l), report_(std::move(report)) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -271,11 +271,16 @@ void remote_guard::pump(connection& c, pipe_dir& d, short from_ev, short to_ev,
   }
 }
 
+remote_guard::upstream_connector remote_guard::loopback_port(
+    std::uint16_t port) {
+  return [port] { return connect_loopback(port); };
+}
+
 bool remote_guard::connect_to_node(connection& c) const {
-  const int caf = connect_upstream(upstream_);
+  const int caf = upstream_();
   if (caf < 0) {
     c.broken = true;
-    c.refused = "the node's own port refused the relay (" +
+    c.refused = "the node's middleman refused the relay (" +
                 std::string{std::strerror(errno)} + ")";
     return false;
   }

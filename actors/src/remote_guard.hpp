@@ -2,7 +2,9 @@
 // before CAF reads it. CAF 0.17's BASP has no payload limit: a 32-byte
 // header announcing ~4 GiB makes the middleman allocate (and zero) a read
 // buffer that large. The guard listens on the public address, relays each
-// connection to the middleman's port on 127.0.0.1, and closes it when a
+// connection to the middleman (through a socketpair CAF adopts, see
+// basp_socketpair.hpp; in front of TLS, to CAF's TLS port on 127.0.0.1),
+// and closes it when a
 // header from the peer has an unknown operation, a payload longer than
 // the limit, or is a handshake without a payload (CAF would dereference a
 // null buffer), or that would take what the peers have announced and not
@@ -16,7 +18,7 @@
 // to the actors/ library.
 //
 // Threads: one relay thread (poll), started by the constructor and joined
-// by the destructor. Costs: one extra loopback hop each way (two copies and
+// by the destructor. Costs: one extra local hop each way (two copies and
 // a thread wake-up per burst); memory: one 16 KiB buffer per direction per
 // connection (at most max_connections of them).
 #pragma once
@@ -55,11 +57,17 @@ class remote_guard {
   /// relay closed its connection; may be empty.
   using refusal_report =
       std::function<void(std::string_view peer, std::string_view why)>;
+  /// Called on the relay thread for each peer it relays: a new connected,
+  /// non-blocking, close-on-exec socket to the node's middleman, or -1
+  /// with errno set.
+  using upstream_connector = std::function<int()>;
+  /// A connector to a TCP port on 127.0.0.1.
+  static upstream_connector loopback_port(std::uint16_t port);
 
   /// Listens on bind_address:port (0: any free port); throws
   /// std::runtime_error when it cannot.
   remote_guard(const std::string& bind_address, std::uint16_t port,
-               std::uint16_t upstream_port, limits l,
+               upstream_connector upstream, limits l,
                refusal_report report = {});
   ~remote_guard();
   remote_guard(const remote_guard&) = delete;
@@ -88,7 +96,7 @@ class remote_guard {
   int listener_ = -1;
   int wake_[2] = {-1, -1};
   std::uint16_t port_ = 0;
-  std::uint16_t upstream_;
+  upstream_connector upstream_;
   limits limits_;
   refusal_report report_;
   std::thread thread_;

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "basp_socketpair.hpp"
 #include "remote_guard.hpp"
 #include "remote_node.hpp"
 #include "remote_server.hpp"
@@ -45,6 +46,18 @@ bool is_loopback_address(const std::string& address) {
     return IN6_IS_ADDR_LOOPBACK(&v6);
   return false;
 }
+
+namespace {
+
+[[noreturn]] void refuse_to_serve(const caf::actor& server,
+                                  const serve_options& options,
+                                  const std::string& why) {
+  caf::anon_send_exit(server, caf::exit_reason::kill);
+  throw std::runtime_error("vitrine: cannot serve on " + options.bind_address +
+                           ":" + std::to_string(options.port) + ": " + why);
+}
+
+}  // namespace
 
 remote_hub::remote_hub(remoting_options options)
     : options_(options), gate_(std::make_shared<supervise_gate>()) {}
@@ -79,28 +92,36 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
   // The guard reads plain BASP headers, or in front of TLS the records'
   // framing only (it relays them unread).
   const bool guarded = tls || options.max_message_bytes != 0;
-  // Behind the guard, CAF listens on loopback only, on any free port.
-  const auto caf_port = guarded ? std::uint16_t{0} : options.port;
-  const char* caf_address =
-      guarded ? "127.0.0.1" : options.bind_address.c_str();
-  auto port = tls ? caf::openssl::publish(server, caf_port, caf_address,
-                                          options.reuse_address)
-                  : system.middleman().publish(server, caf_port, caf_address,
-                                               options.reuse_address);
-  if (!port) {
-    caf::anon_send_exit(server, caf::exit_reason::kill);
-    throw std::runtime_error(
-        "vitrine: cannot serve on " + options.bind_address + ":" +
-        std::to_string(options.port) + ": " + system.render(port.error()));
+  if (!guarded) {
+    auto port = system.middleman().publish(server, options.port,
+                                           options.bind_address.c_str(),
+                                           options.reuse_address);
+    if (!port) refuse_to_serve(server, options, system.render(port.error()));
+    servers_.emplace_back(server, *port);
+    return *port;
   }
-  servers_.emplace_back(server, *port);
-  if (!guarded) return *port;
+  // Behind the guard: plain BASP reaches the middleman only through the
+  // guard's socketpairs (nothing listens); CAF's TLS end listens on
+  // 127.0.0.1 (a peer still needs a certificate there).
+  remote_guard::upstream_connector upstream;
+  std::uint16_t published_port = 0;
+  if (tls) {
+    auto port =
+        caf::openssl::publish(server, 0, "127.0.0.1", options.reuse_address);
+    if (!port) refuse_to_serve(server, options, system.render(port.error()));
+    published_port = *port;
+    upstream = remote_guard::loopback_port(published_port);
+  } else {
+    upstream = basp_socketpair_upstream(system, server);
+  }
+  servers_.emplace_back(server, published_port);
   try {
     const remote_guard::limits limits{options.max_message_bytes,
                                       options.max_connections,
                                       options_.connection_timeout, tls};
     guards_.push_back(std::make_unique<remote_guard>(
-        options.bind_address, options.port, *port, limits, options.on_refused));
+        options.bind_address, options.port, std::move(upstream), limits,
+        options.on_refused));
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string{"vitrine: cannot serve: "} + e.what());
   }

@@ -1,5 +1,8 @@
-// transition_history: the last few state transitions of one process, kept
-// by its actor and published beside its state.
+// transition_history: the last few states one process published, kept by
+// its actor and published beside its state. Every publish is an entry with
+// its own version (versions have no gaps), so a command applied without a
+// change of status (a second stop while stopping) repeats the status;
+// `vitrine run --plain` prints such an entry only if what it shows changed.
 //
 // A fixed-capacity value (no allocation beyond the snapshot itself); written
 // by the owning actor only, read from any thread through a publication cell.

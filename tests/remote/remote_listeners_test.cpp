@@ -1,0 +1,74 @@
+// What a node listens on: behind its framing guard, nothing. A plain BASP
+// node's middleman is reached only through the guard's socketpairs, so a
+// local user cannot skip the guard's checks on another 127.0.0.1 port
+// (CAF listened on one until 2026-12-05, docs/distribution.md).
+#include <dirent.h>
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "remote_fixture.hpp"
+
+namespace {
+
+using namespace vitrine::test;  // the fixture (remote_fixture.hpp)
+
+/// Socket inodes among the open files of `pid`.
+std::set<unsigned long> socket_inodes_of(pid_t pid) {
+  std::set<unsigned long> inodes;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = ::opendir(dir.c_str());
+  REQUIRE(d != nullptr);
+  while (const dirent* e = ::readdir(d)) {
+    char target[64] = {};
+    const std::string link = dir + "/" + e->d_name;
+    const auto n = ::readlink(link.c_str(), target, sizeof target - 1);
+    unsigned long inode = 0;
+    if (n > 0 && std::sscanf(target, "socket:[%lu]", &inode) == 1)
+      inodes.insert(inode);
+  }
+  ::closedir(d);
+  return inodes;
+}
+
+/// The ports of the TCP sockets in LISTEN state (IPv4 and IPv6) whose
+/// inode is in `inodes`.
+std::vector<unsigned> listening_ports(const std::set<unsigned long>& inodes) {
+  std::vector<unsigned> ports;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in{table};
+    std::string line;
+    std::getline(in, line);  // the column names
+    while (std::getline(in, line)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid
+      // timeout inode
+      std::istringstream row{line};
+      std::string slot, local, remote, state, queues, timer, retransmits, uid,
+          timeout;
+      unsigned long inode = 0;
+      row >> slot >> local >> remote >> state >> queues >> timer >>
+          retransmits >> uid >> timeout >> inode;
+      if (state != "0A" || !inodes.contains(inode)) continue;
+      ports.push_back(
+          std::stoul(local.substr(local.find(':') + 1), nullptr, 16));
+    }
+  }
+  return ports;
+}
+
+}  // namespace
+
+TEST_CASE("a guarded node listens on its public port only", "[remote]") {
+  node_process node{2, 200, 2000};
+  // Served: a controller mirrors it through the guard.
+  controller_of controller{node.endpoint(), 200, 2000, 2};
+  CHECK(mirror_converges(node, controller.mirror));
+  const auto ports = listening_ports(socket_inodes_of(node.child.pid()));
+  REQUIRE(ports.size() == 1);
+  CHECK(ports.front() == node.port);
+}
