@@ -186,7 +186,9 @@ void print_result(const control::result& x, bool waited) {
     std::cout << (waited ? "" : "sent; ") << terminal_safe(x.status);
     if (x.pid) std::cout << " pid=" << x.pid;
   } else {
-    std::cout << "FAILED: " << safe_lines(x.error);
+    // One line per name: a newline in it (a path in a spawn error) is
+    // written as \x0a, as `status` shows it.
+    std::cout << "FAILED: " << terminal_safe(x.error);
   }
   std::cout << "\n";
 }

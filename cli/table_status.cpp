@@ -55,9 +55,10 @@ supervisor_row supervisor_of(const status_slot& slot) {
   state.restarts = slot.restarts;
   state.child_count = slot.child_count;
   state.name_storage = std::make_shared<const std::string>(slot.name_view());
-  auto row = make_supervisor_row(state);
-  row.failure = std::string{slot.error_view()};
-  return row;
+  if (auto failure = st::unpack_failure(slot))
+    state.last_failure =
+        std::make_shared<const core::supervisor_failure>(std::move(*failure));
+  return make_supervisor_row(state);
 }
 
 /// What `vitrine status` keeps of each slot it reads: its name, for the

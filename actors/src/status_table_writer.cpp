@@ -75,10 +75,8 @@ auto status_table_writer::slot_for(const std::string& key) -> slot_entry& {
 }
 
 void status_table_writer::write(st::slot_kind kind, std::string_view name,
-                                st::slot_payload& payload,
-                                std::string_view error) {
+                                st::slot_payload& payload) {
   payload.kind = static_cast<std::uint8_t>(kind);
-  st::pack_texts(payload, name, error);
   std::lock_guard lock{mutex_};
   if (!file_) return;  // closed
   put(key_of(kind, name), payload);
@@ -124,7 +122,8 @@ void status_table_writer::publish(const core::process_state& s) {
   p.version = s.version;
   p.started_ns = ns_of(s.started_at);
   p.ended_ns = ns_of(s.ended_at);
-  write(st::slot_kind::process, s.name(), p, s.spawn_error());
+  st::pack_texts(p, s.name(), s.spawn_error());
+  write(st::slot_kind::process, s.name(), p);
 }
 
 void status_table_writer::publish(const core::supervisor_state& s) {
@@ -133,13 +132,10 @@ void status_table_writer::publish(const core::supervisor_state& s) {
   p.restarts = s.restarts;
   p.child_count = s.child_count;
   p.version = s.version;
-  // A failed supervisor's reason (which child, which exit, how many
-  // restarts in which window) is its error text, cut to the slot's room.
-  const std::string reason =
-      s.status == core::supervisor_status::failed && s.last_failure
-          ? s.last_failure->describe()
-          : std::string{};
-  write(st::slot_kind::supervisor, s.name(), p, reason);
+  // Its last failure (which child, which exit, how many restarts in which
+  // window), as --json-status has it, the exit text cut to the slot's room.
+  st::pack_supervisor(p, s.name(), s.last_failure ? &*s.last_failure : nullptr);
+  write(st::slot_kind::supervisor, s.name(), p);
 }
 
 void status_table_writer::forget_missing(const std::string& key) {

@@ -64,8 +64,9 @@ class status_table_writer {
   gap missing() const;
 
  private:
+  /// `payload` with its texts packed (pack_texts, pack_supervisor).
   void write(core::status_table::slot_kind kind, std::string_view name,
-             core::status_table::slot_payload& payload, std::string_view error);
+             core::status_table::slot_payload& payload);
   // Under mutex_:
   struct slot_entry {
     std::uint32_t index;

@@ -110,6 +110,40 @@ void pack_texts(slot_payload& p, std::string_view name,
   }
 }
 
+void pack_supervisor(slot_payload& p, std::string_view name,
+                     const supervisor_failure* failure) noexcept {
+  p.flags &= static_cast<std::uint8_t>(~(has_failure | failure_child_gave_up));
+  p.failed_child_length = 0;
+  if (failure == nullptr) return pack_texts(p, name, {});
+  // The child's name and the exit's text, one after the other: the child
+  // fits (a name is at most 64 bytes and the error 120), the text is cut.
+  char joined[name_capacity + error_capacity];
+  const auto child = std::min(failure->child.size(), name_capacity);
+  const auto exit = std::min(failure->exit.size(), sizeof joined - child);
+  std::memcpy(joined, failure->child.data(), child);
+  std::memcpy(joined + child, failure->exit.data(), exit);
+  pack_texts(p, name, {joined, child + exit});
+  p.failed_child_length = static_cast<std::uint16_t>(child);
+  p.flags |= has_failure;
+  if (failure->child_gave_up) p.flags |= failure_child_gave_up;
+  p.exit_value = static_cast<std::int32_t>(failure->restarts_in_window);
+  p.failure_intensity = failure->intensity;
+  p.started_ns = failure->period.count();
+}
+
+std::optional<supervisor_failure> unpack_failure(const slot_payload& p) {
+  if (!(p.flags & has_failure)) return std::nullopt;
+  supervisor_failure f;
+  const auto text = p.error_view();
+  f.child = std::string{text.substr(0, p.failed_child_length)};
+  f.exit = std::string{text.substr(p.failed_child_length)};
+  f.restarts_in_window = static_cast<std::uint32_t>(p.exit_value);
+  f.intensity = p.failure_intensity;
+  f.period = std::chrono::milliseconds{p.started_ns};
+  f.child_gave_up = (p.flags & failure_child_gave_up) != 0;
+  return f;
+}
+
 namespace {
 
 // The checksum: independent products (position-dependent odd multipliers)
@@ -137,7 +171,8 @@ bool fields_in_range(const slot_payload& p) noexcept {
     case slot_kind::process:
       return p.status <= static_cast<std::uint8_t>(process_status::failed);
     case slot_kind::supervisor:
-      return p.status <= static_cast<std::uint8_t>(supervisor_status::failed);
+      return p.status <= static_cast<std::uint8_t>(supervisor_status::failed) &&
+             p.failed_child_length <= p.error_length;
   }
   return false;
 }

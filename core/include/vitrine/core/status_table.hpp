@@ -36,15 +36,18 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
+#include "vitrine/core/supervisor_state.hpp"
 #include "vitrine/core/termination.hpp"
 
 namespace vitrine::core::status_table {
 
 inline constexpr std::uint64_t magic = 0x5441545352544956ull;  // "VITRSTAT"
 /// 2: the exit kind may be `unknown` (3) and flags carry exit_core_dumped.
-inline constexpr std::uint32_t format_version = 2;
+/// 3: supervisor slots carry their last failure's fields (pack_failure).
+inline constexpr std::uint32_t format_version = 3;
 inline constexpr std::size_t header_size = 128;
 inline constexpr std::size_t slot_size = 256;
 inline constexpr std::size_t name_capacity = 64;
@@ -58,6 +61,10 @@ enum class slot_kind : std::uint8_t { free = 0, process = 1, supervisor = 2 };
 inline constexpr std::uint8_t name_truncated = 1;
 inline constexpr std::uint8_t error_truncated = 2;
 inline constexpr std::uint8_t exit_core_dumped = 4;
+/// Supervisor slots: the supervisor has a last failure (pack_failure).
+inline constexpr std::uint8_t has_failure = 8;
+/// Supervisor slots: supervisor_failure::child_gave_up.
+inline constexpr std::uint8_t failure_child_gave_up = 16;
 
 /// The header at offset 0 (128 bytes). Fields that change after creation
 /// are accessed atomically; the others are written once before readers
@@ -82,7 +89,10 @@ struct header {
 static_assert(sizeof(header) == header_size);
 
 /// One slot's payload (248 bytes), the part the sequence counter guards.
-/// Times are CLOCK_MONOTONIC (steady_clock) nanoseconds, 0 = never.
+/// Times are CLOCK_MONOTONIC (steady_clock) nanoseconds, 0 = never. A
+/// supervisor slot has no pid, exit or times: with has_failure set, its
+/// last failure is in error (the child's name, then its exit's text),
+/// exit_value, failure_intensity and started_ns (see pack_failure).
 struct slot_payload {
   std::uint8_t kind;    ///< slot_kind
   std::uint8_t status;  ///< process_status or supervisor_status
@@ -90,14 +100,17 @@ struct slot_payload {
   std::uint8_t error_length;
   std::uint8_t exit_how;  ///< termination::kind
   std::uint8_t flags;
-  std::uint16_t reserved0;
+  /// Supervisors: the failed child's name is error[0, failed_child_length).
+  std::uint16_t failed_child_length;
   std::int32_t pid;
   std::uint32_t restarts;
+  /// Supervisors: the failure's restarts within its window.
   std::int32_t exit_value;
   std::int32_t spawn_errno;
-  std::uint32_t child_count;  ///< supervisors only
-  std::uint32_t reserved1;
+  std::uint32_t child_count;        ///< supervisors only
+  std::uint32_t failure_intensity;  ///< supervisors only
   std::uint64_t version;
+  /// Supervisors: the failure's period, in milliseconds.
   std::int64_t started_ns;
   std::int64_t ended_ns;
   char name[name_capacity];
@@ -125,6 +138,14 @@ constexpr std::uint64_t table_size_for(std::uint32_t capacity) noexcept {
 /// numeric fields are the caller's to set before.
 void pack_texts(slot_payload& p, std::string_view name,
                 std::string_view error) noexcept;
+/// A supervisor slot's texts: its name, and its last failure if `failure`
+/// is set (the child's name and the exit text in error, cut to its room;
+/// the counts in the fields slot_payload names), with has_failure.
+void pack_supervisor(slot_payload& p, std::string_view name,
+                     const supervisor_failure* failure) noexcept;
+/// The last failure a (valid) supervisor payload holds, if any; `at` is
+/// not kept. Its describe() is the run's text (up to a cut exit text).
+std::optional<supervisor_failure> unpack_failure(const slot_payload& p);
 /// Stores `t` in exit_how, exit_value and the exit_core_dumped flag.
 void pack_exit(slot_payload& p, const termination& t) noexcept;
 /// The termination a (valid) payload holds.

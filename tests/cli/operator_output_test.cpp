@@ -1,0 +1,86 @@
+// What `vitrine status --json` and `vitrine ctl` print about a run, checked
+// against the run's own view (outside tester findings, 2026-12-05): a failed
+// supervisor's last failure, a spawn error with a newline in its path.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <string>
+
+#include "live_run.hpp"
+
+using namespace vitrine::test;
+
+TEST_CASE(
+    "status --json shows a failed supervisor's last failure field by field",
+    "[cli][status]") {
+  live_run run{R"(
+[supervisor]
+name = "top"
+
+[[program]]
+name = "steady"
+command = ["sleep", "1000"]
+startsecs_ms = 0
+
+[[group]]
+name = "fg"
+intensity = 1
+period_ms = 60000
+
+[[group.program]]
+name = "cr"
+command = "sleep 0.1; exit 4"
+startsecs_ms = 0
+backoff = { min_ms = 10, jitter = 0.0 }
+)"};
+  run.wait_status("fg", "failed");
+  const auto result = run.cli({"status", "--json", "fg"});
+  INFO(result.output);
+  REQUIRE(result.code == 0);
+  const auto doc = nlohmann::json::parse(result.output);
+  REQUIRE(doc["supervisors"].size() == 1);
+  const auto& failure = doc["supervisors"][0]["last_failure"];
+  REQUIRE(failure.is_object());
+  CHECK(failure["child"] == "cr");
+  CHECK(failure["exit"] == "exit 4");
+  CHECK(failure["restarts"] == 2);
+  CHECK(failure["intensity"] == 1);
+  CHECK(failure["period_ms"] == 60000);
+  CHECK(failure["text"] ==
+        "child 'cr' (exit 4): 2 restarts within 60000 ms exceed intensity 1");
+  // The table says the same.
+  const auto table = run.cli({"status", "fg"});
+  CHECK(contains(table.output,
+                 "failed: child 'cr' (exit 4): 2 restarts "
+                 "within 60000 ms exceed intensity 1"));
+}
+
+TEST_CASE("ctl prints a spawn error on one line, a newline in it escaped",
+          "[cli][ctl]") {
+  temp_dir scripts;
+  // A script whose path holds a newline, executable when the run loads it
+  // and not when it is started: its exec fails with EACCES, and the error
+  // names the path.
+  const std::string script = scripts.file("we\nird");
+  std::ofstream{script} << "#!/bin/sh\nexec sleep 1000\n";
+  ::chmod(script.c_str(), 0755);
+  nlohmann::json command = nlohmann::json::array({script});
+  live_run run{R"(
+[[program]]
+name = "w"
+autostart = false
+startsecs_ms = 0
+command = )" + command.dump() +
+               "\n"};
+  run.wait_status("w", "stopped");
+  ::chmod(script.c_str(), 0644);
+  const auto result = run.cli({"ctl", "start", "w"});
+  INFO(result.output);
+  CHECK(result.code == 1);
+  CHECK(contains(result.output, "w: FAILED: "));
+  CHECK(contains(result.output, "we\\x0aird"));
+  CHECK_FALSE(contains(result.output, "we\nird"));
+}
