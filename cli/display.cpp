@@ -53,14 +53,19 @@ const std::vector<std::size_t>& row_cache::refresh(const runtime& rt,
   // in a later round.
   const std::uint64_t publications = rt.publications();
   const auto list = rt.processes();
-  const bool all = list.revision() != revision_ || list.size() != rows_.size();
+  const std::uint64_t order_version = order_ ? order_->version() : 0;
+  const bool all = list.revision() != revision_ ||
+                   list.size() != rows_.size() ||
+                   order_version != order_version_;
   revision_ = list.revision();
+  order_version_ = order_version;
   const std::size_t n = list.size();
   departed_.clear();
   if (all) {
     rows_.assign(n, status_row{});
     auto before = std::exchange(handles_, {list.begin(), list.end()});
     departed_ = gone_from(before, handles_);
+    put_in_order();
   }
   if (all || budget >= n) budget = n, next_ = 0, round_left_ = 0;
   if (round_left_ == 0) {
@@ -79,6 +84,28 @@ const std::vector<std::size_t>& row_cache::refresh(const runtime& rt,
   if (round_left_ == 0) shown_publications_ = round_publications_;
   std::sort(changed_.begin(), changed_.end());  // file order when wrapped
   return changed_;
+}
+
+void row_cache::put_in_order() {
+  const auto positions = order_ ? order_->positions() : nullptr;
+  if (!positions) return;
+  // Each handle's place, looked up once (a reload of 100,000 programs).
+  std::vector<std::pair<std::uint32_t, std::size_t>> places;
+  places.reserve(handles_.size());
+  std::string name;
+  for (std::size_t i = 0; i < handles_.size(); ++i) {
+    name = handles_[i].name();
+    const auto it = positions->find(name);
+    places.emplace_back(it == positions->end() ? ~std::uint32_t{0} : it->second,
+                        i);
+  }
+  std::stable_sort(
+      places.begin(), places.end(),
+      [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<process_handle> ordered;
+  ordered.reserve(handles_.size());
+  for (const auto& [place, i] : places) ordered.push_back(handles_[i]);
+  handles_ = std::move(ordered);
 }
 
 std::vector<supervisor_handle> supervisors_of(const runtime& rt) {

@@ -15,13 +15,15 @@
 #include <string>
 #include <vector>
 
+#include "running_order.hpp"
 #include "status.hpp"
 #include "transition_log.hpp"
 #include "vitrine/runtime.hpp"
 
 namespace vitrine::cli {
 
-/// Every process's row, in registry (start) order, and its handle. A
+/// Every process's row, in the run's order (running_order: the file's,
+/// as reloads leave it; else registry order), and its handle. A
 /// refresh turns into a row only the states whose version changed, and
 /// reads at most `budget` states (round-robin): an idle tick over 100,000
 /// programs would otherwise cost a few cache misses per program, 10% of a
@@ -34,6 +36,10 @@ class row_cache {
 
   /// Reads up to `budget` states (all of them when the registry changed);
   /// returns the indices of the rows that changed (also changed()).
+  /// Lists the rows in `order` from the next refresh on (it must outlive
+  /// the cache).
+  void follow(const running_order& order) noexcept { order_ = &order; }
+
   const std::vector<std::size_t>& refresh(const runtime& rt,
                                           const clock_pair& now,
                                           std::size_t budget = tick_budget);
@@ -54,6 +60,11 @@ class row_cache {
   }
 
  private:
+  /// The handles in the order's place (unknown names last, as they were).
+  void put_in_order();
+
+  const running_order* order_ = nullptr;
+  std::uint64_t order_version_ = 0;
   std::uint64_t revision_ = ~std::uint64_t{0};
   std::vector<status_row> rows_;
   std::vector<process_handle> handles_;

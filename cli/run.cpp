@@ -180,8 +180,11 @@ int supervise_in_foreground(const run_options& options,
   supervisor_handle top;
   std::string start_error;
   std::atomic<bool> added{false};
-  // `vitrine status` lists in running order, which a reload changes.
+  // `vitrine status` lists in running order, which a reload changes, and
+  // so do the live table and the status file (rows, below).
+  running_order order;
   const auto write_order = [&](const cli::config& running) {
+    order.set(running.tree);
     if (auto error = write_run_order(*dir, running.tree); !error.empty())
       std::cerr << "vitrine: " << error << std::endl;
   };
@@ -236,6 +239,7 @@ int supervise_in_foreground(const run_options& options,
   const auto adding = std::chrono::steady_clock::now();
   bool announced = false;
   row_cache rows;
+  rows.follow(order);
   std::atomic<bool> stopped{false};
   std::thread stopper;
   std::chrono::steady_clock::time_point first_stop_at;

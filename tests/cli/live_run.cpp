@@ -13,14 +13,30 @@ namespace vitrine::test {
 
 using clock = std::chrono::steady_clock;
 
-live_run::live_run(const std::string& toml, const std::string& shell_prefix)
+namespace {
+
+std::vector<std::string> run_command(const std::string& state,
+                                     const std::vector<std::string>& extra,
+                                     const std::string& config) {
+  std::vector<std::string> args{"run", "--plain", "--state-dir", state};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.push_back(config);
+  return args;
+}
+
+}  // namespace
+
+live_run::live_run(const std::string& toml, const std::string& shell_prefix,
+                   const std::vector<std::string>& run_args)
     : config_(dir_.write("run.toml", toml)),
       state_(dir_.file("state")),
       log_(dir_.file("run.log")),
       process_(std::make_unique<cli_process>(
-          std::vector<std::string>{"run", "--plain", "--state-dir", state_,
-                                   config_},
-          log_, shell_prefix)) {}
+          run_command(state_, run_args, config_), log_, shell_prefix)) {}
+
+void live_run::rewrite(const std::string& toml) const {
+  std::ofstream{config_, std::ios::trunc} << toml;
+}
 
 void live_run::append_program(const std::string& name) const {
   std::ofstream{config_, std::ios::app}

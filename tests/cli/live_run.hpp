@@ -16,9 +16,11 @@ namespace vitrine::test {
 
 class live_run {
  public:
-  /// `shell_prefix`: as cli_process's (`exec >&-`: stdout closed).
+  /// `shell_prefix`: as cli_process's (`exec >&-`: stdout closed);
+  /// `run_args`: more options of `vitrine run`.
   explicit live_run(const std::string& toml,
-                    const std::string& shell_prefix = "");
+                    const std::string& shell_prefix = "",
+                    const std::vector<std::string>& run_args = {});
 
   const std::string& state() const { return state_; }
   const std::string& log() const { return log_; }
@@ -28,6 +30,8 @@ class live_run {
   /// Appends `[[program]] NAME` (`sleep 1000`, startsecs_ms 0) to the
   /// run's configuration file, for a reload to add.
   void append_program(const std::string& name) const;
+  /// Replaces the run's configuration file with `toml`, for a reload.
+  void rewrite(const std::string& toml) const;
 
   /// `vitrine ARGS... --state-dir STATE`.
   cli_result cli(std::vector<std::string> args) const;

@@ -1,13 +1,17 @@
 // What `vitrine status --json` and `vitrine ctl` print about a run, checked
 // against the run's own view (outside tester findings, 2026-12-05): a failed
-// supervisor's last failure, a spawn error with a newline in its path.
+// supervisor's last failure, a spawn error with a newline in its path, the
+// order of the --json-status file after a reload.
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "live_run.hpp"
 
@@ -83,4 +87,55 @@ command = )" + command.dump() +
   CHECK(contains(result.output, "w: FAILED: "));
   CHECK(contains(result.output, "we\\x0aird"));
   CHECK_FALSE(contains(result.output, "we\nird"));
+}
+
+namespace {
+
+std::string three_sleeps(const std::string& first_seconds) {
+  std::string toml;
+  for (const std::string name : {"p1", "p2", "p3"})
+    toml += "[[program]]\nname = \"" + name +
+            "\"\nstartsecs_ms = 0\ncommand = [\"sleep\", \"" +
+            (name == "p1" ? first_seconds : std::string{"1000"}) + "\"]\n";
+  return toml;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "the --json-status file keeps the file's order when a reload changes a "
+    "program",
+    "[cli][reload]") {
+  temp_dir out;
+  const auto file = out.file("status.json");
+  live_run run{three_sleeps("1000"), "", {"--json-status", file}};
+  const auto first = run.wait_status("p1", "running");
+  run.wait_status("p3", "running");
+  run.rewrite(three_sleeps("1001"));  // p1 changes: stopped, started anew
+  const auto reload = run.cli({"reload"});
+  INFO(reload.output);
+  REQUIRE(reload.code == 0);
+  // The file is rewritten once the change shows: wait for p1's new run.
+  const auto shows_new_p1 = [&](const nlohmann::json& doc) {
+    if (!doc.contains("processes") || doc["processes"].size() != 3)
+      return false;
+    for (const auto& p : doc["processes"])
+      if (p["name"] == "p1")
+        return p["pid"] != first.pid && p["status"] == "running";
+    return false;
+  };
+  nlohmann::json doc;
+  for (int i = 0; i < 1000 && !shows_new_p1(doc); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    doc = nlohmann::json::parse(read_file(file), nullptr, false);
+  }
+  INFO(read_file(file));
+  REQUIRE(shows_new_p1(doc));
+  std::vector<std::string> names;
+  for (const auto& p : doc["processes"]) names.push_back(p["name"]);
+  CHECK(names == std::vector<std::string>{"p1", "p2", "p3"});
+  const auto json = nlohmann::json::parse(run.cli({"status", "--json"}).output);
+  std::vector<std::string> from_table;
+  for (const auto& p : json["processes"]) from_table.push_back(p["name"]);
+  CHECK(from_table == names);
 }
