@@ -300,20 +300,33 @@ control::reply execute(const control_context& context,
   // Resolve every name before doing anything.
   std::vector<target> targets;
   std::vector<std::string> unknown, supervisors;
-  std::set<std::string, std::less<>> seen;
-  for (const auto& name : request.names) {
-    if (!seen.insert(name).second) continue;
-    target t;
-    t.name = name;
-    t.process = context.rt.find(name);
-    if (!t.process) t.supervisor = context.rt.find_supervisor(name);
-    if (!t.process && !t.supervisor) unknown.push_back(name);
-    if (t.supervisor) supervisors.push_back(name);
-    targets.push_back(std::move(t));
+  const auto resolve = [&] {
+    targets.clear();
+    unknown.clear();
+    supervisors.clear();
+    std::set<std::string, std::less<>> seen;
+    for (const auto& name : request.names) {
+      if (!seen.insert(name).second) continue;
+      target t;
+      t.name = name;
+      t.process = context.rt.find(name);
+      if (!t.process) t.supervisor = context.rt.find_supervisor(name);
+      if (!t.process && !t.supervisor) unknown.push_back(name);
+      if (t.supervisor) supervisors.push_back(name);
+      targets.push_back(std::move(t));
+    }
+  };
+  resolve();
+  // Just after `run` starts, a name of its file may not be added yet.
+  std::string not_added;
+  if (!unknown.empty() && context.until_added) {
+    not_added = context.until_added(deadline_of(request), context.keep_waiting);
+    if (not_added.empty()) resolve();
   }
   if (!unknown.empty()) {
     reply.error = (unknown.size() == 1 ? "unknown name " : "unknown names ") +
                   quoted_names(unknown) + ": nothing was done";
+    if (!not_added.empty()) reply.error += " (" + not_added + ")";
     return reply;
   }
   if (request.command == verb::signal && !supervisors.empty()) {

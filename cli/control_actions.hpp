@@ -33,9 +33,16 @@ using reload_hook =
     std::function<std::string(std::chrono::steady_clock::time_point until,
                               const std::function<bool()>& keep_waiting)>;
 
+/// Waits until the run has added every program of its file (at most until
+/// `until`, while `keep_waiting()` holds): "" once they are, else why not.
+using added_hook = reload_hook;
+
 struct control_context {
   runtime& rt;
   reload_hook reload;  ///< empty: "reload is not available"
+  /// A name not found while the programs are still being added is looked
+  /// up again once they are (empty: at once "unknown").
+  added_hook until_added;
   /// Asked between wait slices: false ends the wait early (the client hung
   /// up, or the server is stopping); the reply then says so.
   std::function<bool()> keep_waiting = [] { return true; };

@@ -197,7 +197,7 @@ void control_server::serve(int fd) {
   } else {
     std::string error;
     if (const auto request = control::parse_request(line, error)) {
-      control_context context{rt_, reload_};
+      control_context context{rt_, reload_, options_.until_added};
       context.keep_waiting = [this, fd] {
         return !stopping_.load(std::memory_order_relaxed) && !peer_hung_up(fd);
       };

@@ -43,6 +43,8 @@ class control_server {
     /// reply write gives up after it.
     std::chrono::milliseconds io_timeout{3000};
     std::size_t max_clients = 32;
+    /// control_context::until_added, for every request.
+    added_hook until_added;
   };
 
   /// Binds `path` (a stale socket file there is replaced: the caller holds

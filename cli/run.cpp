@@ -203,25 +203,36 @@ int supervise_in_foreground(const run_options& options,
   // runs on the connection's thread, serialized with SIGHUP reloads; the
   // loop prints its summary like theirs. Like a SIGHUP, one that comes
   // while the programs are being added waits until they are.
+  // A ctl naming a program not added yet waits for it too.
+  const auto until_added =
+      [&](std::chrono::steady_clock::time_point until,
+          const std::function<bool()>& keep_waiting) -> std::string {
+    while (!added.load(std::memory_order_acquire)) {  // (4) with (1)
+      if (stop_requested.load(std::memory_order_acquire) || !keep_waiting())
+        return "the run is stopping";
+      if (std::chrono::steady_clock::now() >= until)
+        return "the programs are still being added (--timeout S waits "
+               "longer)";
+      std::this_thread::sleep_for(20ms);
+    }
+    return {};
+  };
+  control_server::options control_options;
+  control_options.until_added = until_added;
   control_server control{
       dir->file(control_socket_leaf), rt,
       [&](std::chrono::steady_clock::time_point until,
           const std::function<bool()>& keep_waiting) -> std::string {
-        while (!added.load(std::memory_order_acquire)) {  // (4) with (1)
-          if (stop_requested.load(std::memory_order_acquire) || !keep_waiting())
-            return "the run is stopping: nothing was reloaded";
-          if (std::chrono::steady_clock::now() >= until)
-            return "the programs are still being added: nothing "
-                   "was reloaded (--timeout S waits longer)";
-          std::this_thread::sleep_for(20ms);
-        }
+        if (auto why = until_added(until, keep_waiting); !why.empty())
+          return why + ": nothing was reloaded";
         // A stop signal during the wait ends the adding too: not applied
         // once the run is stopping, even if the tree was added meanwhile.
         if (stop_requested.load(std::memory_order_acquire))
           return "the run is stopping: nothing was reloaded";
         if (!top) return "no program runs: nothing to reload";
         return reloads.reload_now(top, running_config).errors();
-      }};
+      },
+      control_options};
   std::thread starter{[&] {
     try {
       top = rt.supervise(std::move(config.value.tree));

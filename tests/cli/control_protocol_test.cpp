@@ -177,7 +177,7 @@ startsecs_ms = 0
   const auto steady = rt.find("steady");
   REQUIRE(steady.read()->pid == 0);
 
-  const control_context context{rt, {}};
+  const control_context context{rt, {}, {}};
   control::request unknown;
   unknown.command = control::verb::start;
   unknown.names = {"top", "ghost"};

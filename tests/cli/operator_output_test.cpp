@@ -139,3 +139,23 @@ TEST_CASE(
   for (const auto& p : json["processes"]) from_table.push_back(p["name"]);
   CHECK(from_table == names);
 }
+
+TEST_CASE(
+    "ctl naming a program the run has not added yet waits until it is added",
+    "[cli][ctl]") {
+  // 3,000 programs take the run a few hundred ms to add (registered in
+  // file order), and its control socket serves from the start.
+  std::string toml;
+  for (int i = 0; i < 3000; ++i)
+    toml += "[[program]]\nname = \"p" + std::to_string(i) +
+            "\"\ncommand = [\"sleep\", \"1000\"]\nautostart = false\n";
+  live_run run{toml};
+  const auto socket = run.state() + "/control";
+  struct stat st {};
+  for (int i = 0; i < 1000 && ::stat(socket.c_str(), &st) != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{2});
+  const auto result = run.cli({"ctl", "start", "p2999"});
+  INFO(result.output);
+  CHECK(result.code == 0);
+  CHECK(contains(result.output, "p2999: running"));
+}
