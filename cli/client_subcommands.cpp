@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+
 #include "runner_subcommands.hpp"
 
 namespace vitrine::cli {
@@ -38,10 +40,13 @@ client_subcommands::client_subcommands(CLI::App& app) {
       "(docs/cli.md, Remote nodes)");
   // Also before the verb (`ctl --state-dir DIR restart api`), as a user
   // writes them: the verb's own take the same values.
-  ctl_->add_option("--state-dir", ctl_options_.state_dir, "state directory")
-      ->check(non_empty_path);
-  ctl_->add_option("--timeout", ctl_options_.timeout_s,
-                   "as the verb's --timeout (default 30)");
+  auto* state_dir_before =
+      ctl_->add_option("--state-dir", ctl_options_.state_dir, "state directory")
+          ->check(non_empty_path);
+  auto* timeout_before =
+      ctl_->add_option("--timeout", ctl_options_.timeout_s,
+                       "as the verb's --timeout (default 30)");
+  ctl_sides_ = {{state_dir_before, {}}, {timeout_before, {}}};
   for (const char* verb : {"start", "stop", "restart", "signal"}) {
     const bool signal = std::string_view{verb} == "signal";
     auto* sub = ctl_->add_subcommand(
@@ -58,16 +63,19 @@ client_subcommands::client_subcommands(CLI::App& app) {
             ->required(),
         ctl_options_.names, nullptr,
         [this, verb] { ctl_options_.command = verb; });
-    sub->add_option("--state-dir", ctl_options_.state_dir, "state directory")
-        ->check(non_empty_path);
+    ctl_sides_[0].second.push_back(sub->add_option("--state-dir",
+                                                   ctl_options_.state_dir,
+                                                   "state directory")
+                                       ->check(non_empty_path));
     if (!signal)
       sub->add_flag("--no-wait", ctl_options_.no_wait,
                     "return once the command is sent");
-    sub->add_option("--timeout", ctl_options_.timeout_s,
-                    signal ? "seconds the run has to read the command; it "
-                             "drops it if it reads it later (default 30)"
-                           : "seconds to wait for the effect; the run drops "
-                             "the command if it reads it later (default 30)");
+    ctl_sides_[1].second.push_back(sub->add_option(
+        "--timeout", ctl_options_.timeout_s,
+        signal ? "seconds the run has to read the command; it "
+                 "drops it if it reads it later (default 30)"
+               : "seconds to wait for the effect; the run drops "
+                 "the command if it reads it later (default 30)"));
   }
 
   reload_ = app.add_subcommand("reload",
@@ -89,6 +97,15 @@ int client_subcommands::run() {
     return status_command(status_file_, status_options_.json);
   if (*status_) return table_status_command(status_options_);
   if (*reload_) ctl_options_.command = "reload";
+  for (const auto& [before, after] : ctl_sides_)
+    if (before->count() != 0)
+      for (const auto* option : after)
+        if (option->count() != 0) {
+          std::cerr << "vitrine: ctl: " << option->get_name()
+                    << " is given both before and after the verb: give it "
+                       "once\n";
+          return 2;
+        }
   return ctl_command(ctl_options_);
 }
 

@@ -8,12 +8,15 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "commands.hpp"
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
 
 namespace vitrine::cli {
 
@@ -37,6 +40,9 @@ class client_subcommands {
   std::string status_file_;
   table_status_options status_options_;
   ctl_options ctl_options_;
+  /// `ctl`'s options given before the verb, and the verbs' own (the same
+  /// option on both sides is refused: which should win?).
+  std::vector<std::pair<CLI::Option*, std::vector<CLI::Option*>>> ctl_sides_;
 };
 
 }  // namespace vitrine::cli

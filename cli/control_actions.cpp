@@ -343,7 +343,7 @@ control::reply execute(const control_context& context,
   // Once a wait is abandoned (the run is stopping, or the client left),
   // this and every later target is answered with its state as it is.
   bool abandoned = false;
-  for (auto& t : targets) {
+  const auto settle = [&](target& t) {
     control::result out;
     out.name = t.name;
     out.kind = t.process ? "process" : "supervisor";
@@ -382,6 +382,18 @@ control::reply execute(const control_context& context,
     }
     if (abandoned)
       out.error = std::string{abandoned_text} + " (it was " + out.status + ")";
+    return out;
+  };
+  // Supervisors first: a restart's start is sent only once its stop is
+  // done, and a process of that group named in the same request (`ctl
+  // restart w2 g`) would otherwise see the group's stop as another
+  // client's command overtaking its own. The lines keep the request's order.
+  std::vector<control::result> results(targets.size());
+  for (const bool supervisors_pass : {true, false})
+    for (std::size_t i = 0; i < targets.size(); ++i)
+      if (static_cast<bool>(targets[i].supervisor) == supervisors_pass)
+        results[i] = settle(targets[i]);
+  for (auto& out : results) {
     reply.ok = reply.ok && out.ok;
     reply.results.push_back(std::move(out));
   }

@@ -32,6 +32,8 @@ void apply_derived_limit(const supervisor_handle& top, config& current,
   } catch (const std::exception& e) {
     report.failures.push_back("the top's derived restart limit: " +
                               std::string{e.what()});
+    // Not applied: the summary does not announce the new limit.
+    report.diff.derived_limit_changed = false;
   }
 }
 

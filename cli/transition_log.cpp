@@ -79,12 +79,15 @@ void transition_log::add_history(seen<typename History::value_type>& last,
       note_missed(missed_name, order - last.order - 1, History::capacity, t.at,
                   now);
     first = false;
+    // A repeat is shown only when it says something new: a program that
+    // fails again at spawn while `failed` (the error of the new attempt).
     const bool repeat = last.shown && same_line(last.entry, t);
     last.order = order;
-    if (repeat) continue;
+    std::string extra = suffix(t);
+    if (repeat && extra.empty()) continue;
     last.entry = t;
     last.shown = true;
-    push(t.at, render_transition(name, t, now.unix_ms(t.at)) + suffix(t));
+    push(t.at, render_transition(name, t, now.unix_ms(t.at)) + extra);
   }
 }
 

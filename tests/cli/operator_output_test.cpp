@@ -33,6 +33,7 @@ startsecs_ms = 0
 name = "fg"
 intensity = 1
 period_ms = 60000
+restart = "temporary"
 
 [[group.program]]
 name = "cr"
@@ -55,11 +56,12 @@ backoff = { min_ms = 10, jitter = 0.0 }
   CHECK(failure["period_ms"] == 60000);
   CHECK(failure["text"] ==
         "child 'cr' (exit 4): 2 restarts within 60000 ms exceed intensity 1");
-  // The table says the same.
+  // The table says the same (the group stays failed: temporary).
   const auto table = run.cli({"status", "fg"});
+  INFO(table.output);
   CHECK(contains(table.output,
-                 "failed: child 'cr' (exit 4): 2 restarts "
-                 "within 60000 ms exceed intensity 1"));
+                 "failed: child 'cr' (exit 4): 2 restarts within "
+                 "60000 ms exceed intensity 1"));
 }
 
 TEST_CASE("ctl prints a spawn error on one line, a newline in it escaped",
@@ -158,4 +160,75 @@ TEST_CASE(
   INFO(result.output);
   CHECK(result.code == 0);
   CHECK(contains(result.output, "p2999: running"));
+}
+
+TEST_CASE("ctl restarts a program and its own group in one request",
+          "[cli][ctl]") {
+  live_run run{R"(
+[[group]]
+name = "g"
+[[group.program]]
+name = "w2"
+command = ["sleep", "1000"]
+startsecs_ms = 0
+)"};
+  const auto before = run.wait_status("w2", "running");
+  const auto result = run.cli({"ctl", "restart", "w2", "g"});
+  INFO(result.output);
+  CHECK(result.code == 0);
+  // One line each, in the request's order.
+  const auto w2_line = result.output.find("w2: running pid=");
+  const auto g_line = result.output.find("g: running");
+  CHECK(w2_line != std::string::npos);
+  CHECK(g_line != std::string::npos);
+  CHECK(w2_line < g_line);
+  CHECK_FALSE(contains(result.output, "FAILED"));
+  CHECK_FALSE(
+      contains(result.output, "w2: running pid=" + std::to_string(before.pid)));
+}
+
+TEST_CASE(
+    "run --plain shows a failed program's new spawn error when it fails "
+    "again",
+    "[cli][run]") {
+  temp_dir scripts;
+  const std::string script = scripts.file("quits");
+  std::ofstream{script} << "#!/bin/sh\nexit 1\n";
+  ::chmod(script.c_str(), 0755);
+  nlohmann::json command = nlohmann::json::array({script});
+  live_run run{R"(
+[[program]]
+name = "nep"
+startsecs_ms = 1000
+startretries = 0
+command = )" + command.dump() +
+               "\n"};
+  run.wait_status("nep", "failed");
+  ::chmod(script.c_str(), 0644);  // its next exec fails: EACCES
+  const auto result = run.cli({"ctl", "start", "nep"});
+  INFO(result.output);
+  CHECK(result.code == 1);
+  std::string log;
+  for (int i = 0; i < 500; ++i) {
+    log = read_file(run.log());
+    if (contains(log, "Permission denied")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  INFO(log);
+  CHECK(contains(log, "nep failed"));
+  CHECK(contains(log, "Permission denied\""));
+}
+
+TEST_CASE("ctl refuses an option given both before and after the verb",
+          "[cli][ctl]") {
+  for (const auto& option : {"--timeout", "--state-dir"}) {
+    const std::string value = std::string{option} == "--timeout" ? "5" : "/x";
+    const auto result =
+        run_cli({"ctl", option, value, "stop", "x", option, value});
+    INFO(result.output);
+    CHECK(result.code == 2);
+    CHECK(contains(result.output, std::string{"vitrine: ctl: "} + option +
+                                      " is given both before and after the "
+                                      "verb: give it once"));
+  }
 }
