@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of status_table_fuzzer (fuzz/status_corpus/):
-valid tables in format version 2 (core/status_table.hpp), so the fuzzer
+valid tables in format version 3 (core/status_table.hpp), so the fuzzer
 starts past the header checks. Run from the repository root."""
 import struct
 
@@ -18,10 +18,10 @@ def checksum(payload: bytes) -> int:
 
 
 def slot(kind, status, name, error, pid, version, flags=0, exit_how=1,
-         exit_value=3):
+         exit_value=3, child_length=0, intensity=0):
     head = struct.pack("<BBBBBBHiIiiIIQqq", kind, status, len(name),
-                       len(error), exit_how, flags, 0, pid, 2, exit_value, 0,
-                       0, 0, version, 10, 20)
+                       len(error), exit_how, flags, child_length, pid, 2,
+                       exit_value, 0, 0, intensity, version, 10, 20)
     body = head + name.ljust(64, b"\0") + error.ljust(120, b"\0")
     assert len(body) == 240
     body += struct.pack("<Q", checksum(body + b"\0" * 8))
@@ -30,7 +30,7 @@ def slot(kind, status, name, error, pid, version, flags=0, exit_how=1,
 
 def table(slots, capacity, count=None, pid=4242):
     count = len(slots) if count is None else count
-    h = struct.pack("<QIIIIIIQiIQQQQ", 0x5441545352544956, 2, HEADER, SLOT,
+    h = struct.pack("<QIIIIIIQiIQQQQ", 0x5441545352544956, 3, HEADER, SLOT,
                     capacity, count, 0, HEADER + capacity * SLOT, pid, 0,
                     12345, 1000, 10**9, 0)
     h = h.ljust(HEADER, b"\0")
@@ -47,6 +47,10 @@ seeds = {
     # killed by SIGSEGV with a core dump (flag 4), and a lost status (3)
     "exits.bin": table([slot(1, 5, b"seg", b"", 0, 4, 4, 2, 11),
                         slot(1, 5, b"lost", b"", 0, 5, 0, 3, 0)], 2),
+    # a failed supervisor (status 5) with its last failure (flag 8): child
+    # "cr" (2 bytes of the error), exit "exit 4", 2 restarts, intensity 1
+    "failure.bin": table([slot(2, 5, b"fg", b"crexit 4", 0, 6, 8, 0, 2, 2,
+                               1)], 1),
     "grown.bin": table([slot(1, 2, b"a", b"", 1, 1)], 8, count=1)[:HEADER +
                                                                  2 * SLOT],
 }

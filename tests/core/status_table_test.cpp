@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -85,6 +86,48 @@ TEST_CASE("long names and errors are cut, the error with a marker",
   pack_texts(p, "a", fits);
   CHECK(p.error_view() == fits);
   CHECK(p.flags == 0);
+}
+
+TEST_CASE("a supervisor slot keeps its last failure, the exit text cut",
+          "[status_table]") {
+  vitrine::core::supervisor_failure f;
+  f.child = "cr";
+  f.exit = "exit 4";
+  f.restarts_in_window = 2;
+  f.intensity = 1;
+  f.period = std::chrono::milliseconds{60000};
+  slot_payload p{};
+  p.kind = static_cast<std::uint8_t>(slot_kind::supervisor);
+  pack_supervisor(p, "fg", &f);
+  seal(p);
+  CHECK(payload_valid(p));
+  auto back = unpack_failure(p);
+  REQUIRE(back);
+  CHECK(back->describe() == f.describe());
+  CHECK(back->child == "cr");
+  CHECK(back->exit == "exit 4");
+  CHECK(back->period == f.period);
+  CHECK_FALSE(back->child_gave_up);
+  // A 64-byte child and a long nested exit: the child whole, the exit cut.
+  f.child = std::string(64, 'c');
+  f.exit = "failed (" + std::string(300, 'x') + ")";
+  f.child_gave_up = true;
+  pack_supervisor(p, "fg", &f);
+  seal(p);
+  CHECK(payload_valid(p));
+  back = unpack_failure(p);
+  REQUIRE(back);
+  CHECK(back->child == f.child);
+  CHECK(back->exit.ends_with(truncation_marker));
+  CHECK(back->exit.size() == error_capacity - 64);
+  CHECK(back->child_gave_up);
+  // None: nothing to unpack, and a length past the error is refused.
+  pack_supervisor(p, "fg", nullptr);
+  seal(p);
+  CHECK_FALSE(unpack_failure(p));
+  p.failed_child_length = static_cast<std::uint16_t>(p.error_length + 1);
+  seal(p);
+  CHECK_FALSE(payload_valid(p));
 }
 
 TEST_CASE("a malformed table header is an error, never a read",
