@@ -33,6 +33,10 @@ struct target {
   std::optional<core::process_state> signalled_in;
   bool sent = false;
   std::string send_error;  ///< why it was not sent, if known
+  /// A supervisor's restart: the number of its last transition when the
+  /// stop was sent (a stop seen after it counts, even if its parent has
+  /// started it again since).
+  std::uint64_t transitions_before = 0;
 };
 
 void describe_state(const core::process_state& state, control::result& out) {
@@ -116,6 +120,10 @@ void send(const control::request& request, target& t) {
     t.sent = static_cast<bool>(t.process_cmd);
   } else {
     // A supervisor's restart is a stop, then a start once it stopped.
+    if (const auto state = t.supervisor.read();
+        state->history && !state->history->empty())
+      t.transitions_before =
+          (*state->history)[state->history->size() - 1].number;
     t.supervisor_cmd = request.command == verb::start ? t.supervisor.start()
                                                       : t.supervisor.stop();
     t.sent = static_cast<bool>(t.supervisor_cmd);
@@ -174,21 +182,66 @@ std::function<bool()> replaced_check(const control_context& context,
   };
 }
 
+/// Whether `s` went `stopped` (or `failed`) in a transition numbered past
+/// `before`.
+bool stopped_since(const core::supervisor_state& s, std::uint64_t before) {
+  if (!s.history) return false;
+  for (const auto& t : *s.history)
+    if (t.number > before && (t.status == supervisor_status::stopped ||
+                              t.status == supervisor_status::failed))
+      return true;
+  return false;
+}
+
 /// Waits until the supervisor's stop is done, then sends the start; not
-/// once `gone()` (a reload replaced it).
+/// once `gone()` (a reload replaced it). A supervisor that stopped and is
+/// already running again (its parent's restart in the same request: `ctl
+/// restart g h`, h inside g) is restarted: no start is sent.
 bool send_supervisor_start(const control_context& context,
                            clock::time_point deadline, target& t,
                            const std::function<bool()>& gone) {
   const auto stopped = sliced_wait(context, deadline, [&](auto until) {
     return gone() || t.supervisor_cmd.wait_until(
-                         [](const core::supervisor_state& s) {
-                           return supervisor_done(verb::stop, s);
+                         [&](const core::supervisor_state& s) {
+                           return supervisor_done(verb::stop, s) ||
+                                  stopped_since(s, t.transitions_before);
                          },
                          until);
   });
   if (!stopped || !*stopped || gone()) return false;
+  const auto now = t.supervisor.read();
+  if (!supervisor_done(verb::stop, *now)) return true;  // started again
   t.supervisor_cmd = t.supervisor.start();
   return static_cast<bool>(t.supervisor_cmd);
+}
+
+/// One command of a request may undo another's effect for a while (`ctl
+/// restart h g`, h inside g: h started, then stopped by g's restart, which
+/// starts it again): a line that failed is judged again on the state once
+/// every wait of the request ended, and kept failed if it still fails.
+void judge_again(const control::request& request,
+                 const std::vector<target>& targets,
+                 std::vector<control::result>& results) {
+  if (request.command == verb::signal) return;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto& t = targets[i];
+    auto& out = results[i];
+    if (out.ok || out.timed_out || !t.sent || out.error == removed_text)
+      continue;
+    control::result again;
+    again.name = out.name;
+    again.kind = out.kind;
+    if (t.process) {
+      describe_process(t.process, again);
+      judge_process(request.command, t.process_cmd.ticket(), *t.process.read(),
+                    again);
+    } else {
+      describe_supervisor(t.supervisor, again);
+      again.ok = supervisor_done(request.command, *t.supervisor.read()) &&
+                 (request.command == verb::stop || again.status == "running");
+    }
+    if (again.ok) out = std::move(again);
+  }
 }
 
 /// Waits for the effect on `t`; false when the wait was abandoned.
@@ -393,6 +446,7 @@ control::reply execute(const control_context& context,
     for (std::size_t i = 0; i < targets.size(); ++i)
       if (static_cast<bool>(targets[i].supervisor) == supervisors_pass)
         results[i] = settle(targets[i]);
+  if (targets.size() > 1 && !abandoned) judge_again(request, targets, results);
   for (auto& out : results) {
     reply.ok = reply.ok && out.ok;
     reply.results.push_back(std::move(out));

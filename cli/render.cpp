@@ -70,8 +70,10 @@ std::string render_line(const status_row& row, std::int64_t now_unix_ms) {
                      row.status + " pid=" + std::to_string(row.pid) +
                      " restarts=" + std::to_string(row.restarts) +
                      " last_exit=" + row.last_exit;
-  if (!row.spawn_error.empty()) line += " error=\"" + row.spawn_error + "\"";
-  return terminal_safe(line);
+  line = terminal_safe(line);
+  if (!row.spawn_error.empty())
+    line += " error=" + quoted_field(row.spawn_error);
+  return line;
 }
 
 }  // namespace vitrine::cli

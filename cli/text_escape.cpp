@@ -124,12 +124,7 @@ std::string quoted_names(const std::vector<std::string>& names) {
 std::string key_label(std::string_view name) {
   if (!name.empty() && std::all_of(name.begin(), name.end(), name_char))
     return std::string{name};
-  std::string quoted = "\"";
-  for (char c : name) {
-    if (c == '"' || c == '\\') quoted += '\\';
-    quoted += c;
-  }
-  return terminal_safe(quoted) + "\"";
+  return quoted_field(name);
 }
 
 std::string ascii_escaped(std::string_view text) {
@@ -143,6 +138,16 @@ std::string ascii_escaped(std::string_view text) {
       append_hex(out, byte);
   }
   return out;
+}
+
+std::string quoted_field(std::string_view text) {
+  std::string escaped;
+  escaped.reserve(text.size());
+  for (const char c : text) {
+    if (c == '"' || c == '\\') escaped += '\\';
+    escaped += c;
+  }
+  return '"' + terminal_safe(escaped) + '"';
 }
 
 }  // namespace vitrine::cli

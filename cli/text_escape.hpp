@@ -23,10 +23,14 @@ namespace vitrine::cli {
 std::string terminal_safe(std::string_view text);
 
 /// `name` as it appears inside a key path's brackets: as is when it is
-/// made of [A-Za-z0-9_.:@-] (what a valid name is), else in double quotes
-/// with `"` and `\` escaped and the rest made terminal_safe():
+/// made of [A-Za-z0-9_.:@-] (what a valid name is), else quoted_field():
 /// `program[web]`, `program["caf\xc3\xa9 \"x\""]`.
 std::string key_label(std::string_view name);
+
+/// `text` in double quotes as a field of a log line (`error="..."`): `"`
+/// and `\` written `\"` and `\\`, the rest made terminal_safe(), so the
+/// field ends at the first unescaped quote.
+std::string quoted_field(std::string_view text);
 
 /// `text` cut to its first `limit` bytes (not inside a UTF-8 character)
 /// followed by `... (N bytes)` when it is longer: how a diagnostic shows a

@@ -99,7 +99,7 @@ void transition_log::add(const process_handle& process, const clock_pair& now) {
                 const auto state = process.read();
                 if (state->version != t.version || state->spawn_error().empty())
                   return {};
-                return " error=\"" + terminal_safe(state->spawn_error()) + "\"";
+                return " error=" + quoted_field(state->spawn_error());
               });
 }
 
@@ -116,8 +116,8 @@ void transition_log::add(const supervisor_handle& supervisor,
                 if (t.status != core::supervisor_status::failed ||
                     !state->last_failure || t.at < state->last_failure->at)
                   return {};
-                return " reason=\"" +
-                       terminal_safe(state->last_failure->describe()) + "\"";
+                return " reason=" +
+                       quoted_field(state->last_failure->describe());
               });
 }
 

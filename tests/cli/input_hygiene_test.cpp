@@ -89,6 +89,15 @@ TEST_CASE("a name that is not a valid name is quoted in key paths",
   CHECK(key_label("e\x1b[2J") == "\"e\\x1b[2J\"");
 }
 
+TEST_CASE(
+    "a log field's quotes and backslashes are escaped, so it ends at "
+    "its closing quote",
+    "[cli][escape]") {
+  CHECK(quoted_field("exec /a\"b\\c\n: denied") ==
+        "\"exec /a\\\"b\\\\c\\x0a: denied\"");
+  CHECK(quoted_field("") == "\"\"");
+}
+
 TEST_CASE("a hostile name is reported at its own line, quoted and escaped",
           "[cli][config][escape]") {
   // Line 3: a name with ESC, a non-ASCII letter and a bracket.

@@ -232,3 +232,28 @@ TEST_CASE("ctl refuses an option given both before and after the verb",
                                       "verb: give it once"));
   }
 }
+
+TEST_CASE("ctl restarts a group and a group inside it, in either order",
+          "[cli][ctl]") {
+  live_run run{R"(
+[[group]]
+name = "g"
+[[group.group]]
+name = "h"
+[[group.group.program]]
+name = "x"
+command = ["sleep", "1000"]
+startsecs_ms = 0
+)"};
+  run.wait_status("x", "running");
+  for (const auto& order : {std::vector<std::string>{"g", "h"},
+                            std::vector<std::string>{"h", "g"}}) {
+    std::vector<std::string> args{"ctl", "--timeout", "10", "restart"};
+    args.insert(args.end(), order.begin(), order.end());
+    const auto result = run.cli(args);
+    INFO(order[0] << " " << order[1] << ":\n" << result.output);
+    CHECK(result.code == 0);
+    CHECK(contains(result.output, "g: running"));
+    CHECK(contains(result.output, "h: running"));
+  }
+}
