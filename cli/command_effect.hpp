@@ -1,15 +1,19 @@
 // command_effect: when the wait of `vitrine ctl` for a command's effect on
-// a process is over, for local programs and through a node alike.
+// a process or a supervisor is over, and what the state it ended on says
+// of the command, for local programs and through a node alike.
 //
 // Threads: any (pure functions). Cost: a few compares.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "control_protocol.hpp"
 #include "vitrine/core/process_state.hpp"
+#include "vitrine/core/supervisor_state.hpp"
 
 namespace vitrine::cli {
 
@@ -77,5 +81,45 @@ inline bool overtaken(std::uint64_t ticket,
 /// was not seen.
 inline constexpr std::string_view overtaken_note =
     "another command to it was applied meanwhile";
+
+/// Fills `out.ok` / `out.error` from the state a process reached after the
+/// command with `ticket`.
+inline void judge_process(control::verb command, std::uint64_t ticket,
+                          const core::process_state& s, control::result& out) {
+  out.ok = effect_seen(command, s.status);
+  if (out.ok) return;
+  out.error = "is " + std::string{core::to_string(s.status)};
+  if (!s.spawn_error().empty())
+    out.error += ": " + std::string{s.spawn_error()};
+  else if (s.last_exit.how != core::termination::kind::none)
+    out.error += " (last exit: " + core::describe(s.last_exit) + ")";
+  if (overtaken(ticket, s)) out.error += "; " + std::string{overtaken_note};
+}
+
+/// Whether a supervisor's `command` (stop, or start) is done in `s`: at
+/// rest after a stop; running or at rest after a start.
+inline bool supervisor_done(control::verb command,
+                            const core::supervisor_state& s) noexcept {
+  using core::supervisor_status;
+  if (command == control::verb::stop)
+    return s.status == supervisor_status::stopped ||
+           s.status == supervisor_status::failed;
+  return s.status == supervisor_status::running ||
+         s.status == supervisor_status::failed ||
+         s.status == supervisor_status::stopped;
+}
+
+/// Whether `s` went `stopped` (or `failed`) in a transition numbered past
+/// `before`.
+inline bool stopped_since(const core::supervisor_state& s,
+                          std::uint64_t before) noexcept {
+  using core::supervisor_status;
+  if (!s.history) return false;
+  for (const auto& t : *s.history)
+    if (t.number > before && (t.status == supervisor_status::stopped ||
+                              t.status == supervisor_status::failed))
+      return true;
+  return false;
+}
 
 }  // namespace vitrine::cli

@@ -16,7 +16,6 @@ namespace {
 using clock = std::chrono::steady_clock;
 using control::verb;
 using core::process_status;
-using core::supervisor_status;
 
 /// One named target of a request and the command sent to it.
 struct target {
@@ -64,29 +63,6 @@ std::optional<bool> sliced_wait(const control_context& context,
     if (wait_slice(std::min(deadline, now + context.slice))) return true;
     if (!context.keep_waiting()) return std::nullopt;
   }
-}
-
-bool supervisor_done(verb command, const core::supervisor_state& s) {
-  if (command == verb::stop)
-    return s.status == supervisor_status::stopped ||
-           s.status == supervisor_status::failed;
-  return s.status == supervisor_status::running ||
-         s.status == supervisor_status::failed ||
-         s.status == supervisor_status::stopped;
-}
-
-/// Fills `out.ok` / `out.error` from the state reached by the command
-/// with `ticket`.
-void judge_process(verb command, std::uint64_t ticket,
-                   const core::process_state& s, control::result& out) {
-  out.ok = effect_seen(command, s.status);
-  if (out.ok) return;
-  out.error = "is " + std::string{core::to_string(s.status)};
-  if (!s.spawn_error().empty())
-    out.error += ": " + std::string{s.spawn_error()};
-  else if (s.last_exit.how != core::termination::kind::none)
-    out.error += " (last exit: " + core::describe(s.last_exit) + ")";
-  if (overtaken(ticket, s)) out.error += "; " + std::string{overtaken_note};
 }
 
 /// Sends the command of `request` to `t`.
@@ -180,17 +156,6 @@ std::function<bool()> replaced_check(const control_context& context,
               });
     return removed;
   };
-}
-
-/// Whether `s` went `stopped` (or `failed`) in a transition numbered past
-/// `before`.
-bool stopped_since(const core::supervisor_state& s, std::uint64_t before) {
-  if (!s.history) return false;
-  for (const auto& t : *s.history)
-    if (t.number > before && (t.status == supervisor_status::stopped ||
-                              t.status == supervisor_status::failed))
-      return true;
-  return false;
 }
 
 /// Waits until the supervisor's stop is done, then sends the start; not
