@@ -63,6 +63,13 @@ std::string guard_framing::take_header(std::uint32_t max_payload,
   if (auto problem = basp_header_problem(header_, max_payload);
       !problem.empty())
     return problem;
+  // A controller's CAF sends its client handshake as soon as it connects;
+  // anything else first (a heartbeat, which would count as a completed
+  // message) would let a peer that never handshakes keep its connection.
+  if (!greeted_ && header_[0] != client_handshake)
+    return "a BASP message before the client handshake (operation " +
+           std::to_string(header_[0]) + ")";
+  greeted_ = true;
   if (shared.in_flight + payload_left_ > shared.limit)
     return "a message of " + std::to_string(payload_left_) +
            " bytes announced while " + std::to_string(shared.in_flight) +

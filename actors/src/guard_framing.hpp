@@ -1,7 +1,8 @@
 // guard_framing: what remote_guard reads of one peer's stream before CAF
 // does. It follows the framing of the bytes the peer sends (BASP 0.17
 // headers and the payloads they announce, or TLS records relayed unread),
-// refuses a header CAF must not see (remote_guard.hpp says which), counts
+// refuses a header CAF must not see (remote_guard.hpp says which) and a
+// first BASP message that is not a client handshake, counts
 // the payloads announced and not yet received against a budget shared by
 // all peers, and keeps the time the peer was last heard. Internal to the
 // actors/ library.
@@ -74,6 +75,7 @@ class guard_framing {
   std::uint64_t announced_ = 0;     ///< BASP: that message's, in `budget`
   bool tls_;
   bool established_ = false;
+  bool greeted_ = false;  ///< BASP: the client handshake came (first)
 };
 
 }  // namespace vitrine::detail

@@ -1,11 +1,17 @@
-// What a node listens on: behind its framing guard, nothing. A plain BASP
-// node's middleman is reached only through the guard's socketpairs, so a
-// local user cannot skip the guard's checks on another 127.0.0.1 port
-// (CAF listened on one until 2026-12-05, docs/distribution.md).
+// A guarded node's doors: what listens (behind its framing guard,
+// nothing: a plain BASP node's middleman is reached only through the
+// guard's socketpairs, so a local user cannot skip the guard's checks on
+// another 127.0.0.1 port, as until 2026-12-05) and what a peer must send
+// first (a client handshake: heartbeats before it kept a connection open
+// past the silence limit, docs/distribution.md).
 #include <dirent.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -71,4 +77,29 @@ TEST_CASE("a guarded node listens on its public port only", "[remote]") {
   const auto ports = listening_ports(socket_inodes_of(node.child.pid()));
   REQUIRE(ports.size() == 1);
   CHECK(ports.front() == node.port);
+}
+
+TEST_CASE("a peer whose first BASP message is not a client handshake is closed",
+          "[remote]") {
+  // Silence limit 1 s: a heartbeat (operation 6, no payload) every 200 ms
+  // completes a message each time, and kept a connection that never
+  // handshakes open for as long as it went on.
+  node_process node{2, 200, 1000};
+  const int fd = connect_loopback(node.port);
+  const unsigned char heartbeat[32] = {6};
+  bool closed = false;
+  const auto until = clock_type::now() + std::chrono::seconds{3};
+  while (!closed && clock_type::now() < until) {
+    (void)!::send(fd, heartbeat, sizeof heartbeat, MSG_NOSIGNAL);
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) == 1) {
+      char buf[256];  // the node's server handshake first: dropped
+      closed = ::read(fd, buf, sizeof buf) <= 0;
+    }
+  }
+  ::close(fd);
+  CHECK(closed);
+  // A controller still gets in.
+  controller_of controller{node.endpoint(), 200, 1000, 2};
+  CHECK(mirror_converges(node, controller.mirror));
 }
