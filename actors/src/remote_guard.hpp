@@ -4,10 +4,10 @@
 // buffer that large. The guard listens on the public address, relays each
 // connection to the middleman (through a socketpair CAF adopts, see
 // basp_socketpair.hpp; in front of TLS, to CAF's TLS port on 127.0.0.1),
-// and closes it when a
-// header from the peer has an unknown operation, a payload longer than
-// the limit, or is a handshake without a payload (CAF would dereference a
-// null buffer), or that would take what the peers have announced and not
+// and closes it when a header from the peer has an unknown operation, a
+// payload longer than the limit, is a handshake without a payload (CAF
+// would dereference a null buffer), comes first and is no client
+// handshake, or would take what the peers have announced and not
 // finished sending past 64 MiB in all (CAF allocates a whole payload when
 // its header comes). It also bounds what connections cost before CAF's
 // heartbeats apply (CAF sets no handshake timeout): a peer that completes no
