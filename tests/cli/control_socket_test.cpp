@@ -124,8 +124,8 @@ startsecs_ms = 5000
   CHECK((contains(told, "slow: FAILED: is stopped") ||
          (contains(told, "the wait was abandoned") &&
           contains(told,
-                   "slow: FAILED: not seen to take effect: vitrine "
-                   "run is stopping"))));
+                   "slow: FAILED: vitrine run is stopping: the effect was "
+                   "not awaited"))));
   CHECK_FALSE(std::filesystem::exists(socket));
   CHECK_FALSE(std::filesystem::exists(run.state() + "/status"));
   CHECK(process_gone(api.pid));
