@@ -17,6 +17,19 @@
 
 using namespace vitrine::test;
 
+namespace {
+
+/// Writes a shell script running `body` at `path`, executable; returns a
+/// TOML `command` value naming it (quoted for any byte in the path).
+std::string executable_script(const std::string& path,
+                              const std::string& body) {
+  std::ofstream{path} << "#!/bin/sh\n" << body << "\n";
+  ::chmod(path.c_str(), 0755);
+  return nlohmann::json::array({path}).dump();
+}
+
+}  // namespace
+
 TEST_CASE(
     "status --json shows a failed supervisor's last failure field by field",
     "[cli][status]") {
@@ -71,15 +84,13 @@ TEST_CASE("ctl prints a spawn error on one line, a newline in it escaped",
   // and not when it is started: its exec fails with EACCES, and the error
   // names the path.
   const std::string script = scripts.file("we\nird");
-  std::ofstream{script} << "#!/bin/sh\nexec sleep 1000\n";
-  ::chmod(script.c_str(), 0755);
-  nlohmann::json command = nlohmann::json::array({script});
+  const auto command = executable_script(script, "exec sleep 1000");
   live_run run{R"(
 [[program]]
 name = "w"
 autostart = false
 startsecs_ms = 0
-command = )" + command.dump() +
+command = )" + command +
                "\n"};
   run.wait_status("w", "stopped");
   ::chmod(script.c_str(), 0644);
@@ -193,15 +204,13 @@ TEST_CASE(
     "[cli][run]") {
   temp_dir scripts;
   const std::string script = scripts.file("quits");
-  std::ofstream{script} << "#!/bin/sh\nexit 1\n";
-  ::chmod(script.c_str(), 0755);
-  nlohmann::json command = nlohmann::json::array({script});
+  const auto command = executable_script(script, "exit 1");
   live_run run{R"(
 [[program]]
 name = "nep"
 startsecs_ms = 1000
 startretries = 0
-command = )" + command.dump() +
+command = )" + command +
                "\n"};
   run.wait_status("nep", "failed");
   ::chmod(script.c_str(), 0644);  // its next exec fails: EACCES
