@@ -132,9 +132,12 @@ void pack_supervisor(slot_payload& p, std::string_view name,
 }
 
 std::optional<supervisor_failure> unpack_failure(const slot_payload& p) {
-  if (!(p.flags & has_failure)) return std::nullopt;
-  supervisor_failure f;
+  if (p.kind != static_cast<std::uint8_t>(slot_kind::supervisor) ||
+      !(p.flags & has_failure))
+    return std::nullopt;
   const auto text = p.error_view();
+  if (p.failed_child_length > text.size()) return std::nullopt;
+  supervisor_failure f;
   f.child = std::string{text.substr(0, p.failed_child_length)};
   f.exit = std::string{text.substr(p.failed_child_length)};
   f.restarts_in_window = static_cast<std::uint32_t>(p.exit_value);
@@ -157,6 +160,7 @@ constexpr std::uint64_t finish_checksum(std::uint64_t sum) noexcept {
   return sum * 0xBF58476D1CE4E5B9ull;
 }
 constexpr std::size_t checksum_word = payload_words - 1;
+constexpr std::uint8_t supervisor_flags = has_failure | failure_child_gave_up;
 static_assert(offsetof(slot_payload, checksum) == 8 * checksum_word);
 
 /// Every field a reader interprets is in range (the checksum aside).
@@ -169,7 +173,8 @@ bool fields_in_range(const slot_payload& p) noexcept {
     case slot_kind::free:
       return true;
     case slot_kind::process:
-      return p.status <= static_cast<std::uint8_t>(process_status::failed);
+      return p.status <= static_cast<std::uint8_t>(process_status::failed) &&
+             (p.flags & supervisor_flags) == 0;
     case slot_kind::supervisor:
       return p.status <= static_cast<std::uint8_t>(supervisor_status::failed) &&
              p.failed_child_length <= p.error_length;

@@ -128,6 +128,16 @@ TEST_CASE("a supervisor slot keeps its last failure, the exit text cut",
   p.failed_child_length = static_cast<std::uint16_t>(p.error_length + 1);
   seal(p);
   CHECK_FALSE(payload_valid(p));
+  // The failure flags belong to supervisors: a process slot carrying them
+  // (only a hostile file has one) is refused, and never unpacked (the
+  // fuzzer found a process slot whose length ran past its error).
+  p = {};
+  p.kind = static_cast<std::uint8_t>(slot_kind::process);
+  p.flags = has_failure;
+  p.failed_child_length = 18761;
+  seal(p);
+  CHECK_FALSE(payload_valid(p));
+  CHECK_FALSE(unpack_failure(p));
 }
 
 TEST_CASE("a malformed table header is an error, never a read",

@@ -61,7 +61,7 @@ enum class slot_kind : std::uint8_t { free = 0, process = 1, supervisor = 2 };
 inline constexpr std::uint8_t name_truncated = 1;
 inline constexpr std::uint8_t error_truncated = 2;
 inline constexpr std::uint8_t exit_core_dumped = 4;
-/// Supervisor slots: the supervisor has a last failure (pack_failure).
+/// Supervisor slots: the supervisor has a last failure (pack_supervisor).
 inline constexpr std::uint8_t has_failure = 8;
 /// Supervisor slots: supervisor_failure::child_gave_up.
 inline constexpr std::uint8_t failure_child_gave_up = 16;
@@ -143,8 +143,9 @@ void pack_texts(slot_payload& p, std::string_view name,
 /// the counts in the fields slot_payload names), with has_failure.
 void pack_supervisor(slot_payload& p, std::string_view name,
                      const supervisor_failure* failure) noexcept;
-/// The last failure a (valid) supervisor payload holds, if any; `at` is
-/// not kept. Its describe() is the run's text (up to a cut exit text).
+/// The last failure a supervisor payload holds, if any (none for another
+/// kind or a child length past the error); `at` is not kept. Its describe() is
+/// the run's text (up to a cut exit text).
 std::optional<supervisor_failure> unpack_failure(const slot_payload& p);
 /// Stores `t` in exit_how, exit_value and the exit_core_dumped flag.
 void pack_exit(slot_payload& p, const termination& t) noexcept;
