@@ -6,8 +6,6 @@
 namespace vitrine::detail {
 namespace {
 
-constexpr unsigned char tls_application_data = 23;
-constexpr std::uint32_t tls_max_record = (1u << 14) + 2048;  // RFC 8446
 // Bytes that count as being heard without a message completed (a large
 // message on a slow link keeps its connection).
 constexpr std::size_t progress_bytes = 64 * 1024;
@@ -42,23 +40,8 @@ std::string basp_header_problem(const unsigned char* header,
   return {};
 }
 
-std::string tls_record_problem(const unsigned char* header) {
-  const unsigned char type = header[0];
-  if (type < 20 || type > tls_application_data || header[1] != 3)
-    return "not TLS framing (record type " + std::to_string(type) + ")";
-  const std::uint32_t length = (std::uint32_t{header[3]} << 8) | header[4];
-  if (length > tls_max_record)
-    return "a TLS record of " + std::to_string(length) + " bytes";
-  return {};
-}
-
 std::string guard_framing::take_header(std::uint32_t max_payload,
                                        budget& shared) {
-  if (tls_) {
-    payload_left_ = (std::uint32_t{header_[3]} << 8) | header_[4];
-    established_ = established_ || header_[0] == tls_application_data;
-    return tls_record_problem(header_);
-  }
   payload_left_ = read_be32(header_ + 4);
   if (auto problem = basp_header_problem(header_, max_payload);
       !problem.empty())
@@ -102,12 +85,12 @@ std::string guard_framing::check(const unsigned char* p, std::size_t n,
       n -= k;
       continue;
     }
-    const std::size_t k = std::min(header_size() - header_seen_, n);
+    const std::size_t k = std::min(basp_header_size - header_seen_, n);
     std::memcpy(header_ + header_seen_, p, k);
     header_seen_ += k;
     p += k;
     n -= k;
-    if (header_seen_ == header_size()) {
+    if (header_seen_ == basp_header_size) {
       if (auto refused = take_header(max_payload, shared); !refused.empty())
         return refused;
       if (payload_left_ == 0) {
@@ -117,7 +100,6 @@ std::string guard_framing::check(const unsigned char* p, std::size_t n,
       header_seen_ = 0;
     }
   }
-  if (tls_ && !established_) return {};  // the deadline runs from accept
   if (completed || unheard_bytes_ >= progress_bytes) {
     last_heard_ = clock_type::now();
     unheard_bytes_ = 0;

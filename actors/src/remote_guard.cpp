@@ -1,6 +1,7 @@
 #include "remote_guard.hpp"
 
 #include "guard_framing.hpp"
+#include "guard_tls.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -86,11 +87,13 @@ struct remote_guard::pipe_dir {
 };
 
 struct remote_guard::connection {
-  explicit connection(bool tls) : framing(tls) {}
+  explicit connection(const tls_server* server)
+      : tls(server ? std::make_unique<tls_session>(*server) : nullptr) {}
 
-  pipe_dir in;            // peer -> CAF, checked
-  pipe_dir out;           // CAF -> peer, copied
+  pipe_dir in;            // peer -> CAF, checked (TLS: decrypted first)
+  pipe_dir out;           // CAF -> peer, copied (TLS: encrypted)
   guard_framing framing;  // of `in`
+  std::unique_ptr<tls_session> tls;  // null: plain BASP
   bool broken = false;
   std::string peer;     // its address, for a report
   std::string refused;  // why the relay closed it (empty: it ended)
@@ -159,10 +162,16 @@ void remote_guard::run() {
     fds.clear();
     fds.push_back({wake_[0], POLLIN, 0});
     fds.push_back({listener_, POLLIN, 0});
-    // Per connection: the peer's fd, then CAF's. Read a side only when its
-    // direction has nothing left to write (backpressure).
+    // Per connection: the peer's fd, then CAF's (-1, ignored, until a TLS
+    // peer's handshake is done). Read a side only when its direction has
+    // nothing left to write (backpressure); a TLS peer only when its
+    // session has nothing left to decrypt (else: poll without waiting).
+    int wait_ms = -1;
     for (auto& c : conns) {
-      short peer = c->in.pending() ? 0 : POLLIN;
+      const bool decrypting = c->tls && !c->tls->needs_input();
+      if (decrypting && !c->in.pending()) wait_ms = 0;
+      if (c->tls && c->tls->has_output() && !c->out.pending()) wait_ms = 0;
+      short peer = c->in.pending() || decrypting ? 0 : POLLIN;
       short caf = c->out.pending() ? 0 : POLLIN;
       if (c->out.pending()) peer |= POLLOUT;
       if (c->in.pending()) caf |= POLLOUT;
@@ -170,10 +179,9 @@ void remote_guard::run() {
       fds.push_back({c->in.to, caf, 0});
     }
     // Wake for the next peer to fall silent past the limit.
-    int wait_ms = -1;
     const auto now = clock_type::now();
     for (const auto& c : conns) {
-      if (!timed) break;
+      if (!timed || wait_ms == 0) break;
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(
           c->framing.last_heard() + limits_.silence - now);
       const int ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
@@ -195,7 +203,7 @@ void remote_guard::run() {
       if (timed && !c->broken &&
           checked_at - c->framing.last_heard() >= limits_.silence) {
         c->broken = true;
-        c->refused = (c->framing.tls() && !c->framing.established()
+        c->refused = (c->tls && !c->tls->established()
                           ? "finished no TLS handshake within "
                           : "completed no message for ") +
                      std::to_string(limits_.silence.count()) +
@@ -228,12 +236,11 @@ void remote_guard::accept_peers(
       continue;
     }
     no_delay(peer);
-    auto c = std::make_unique<connection>(limits_.tls);
+    auto c = std::make_unique<connection>(limits_.tls.get());
     c->peer = address_of(from);
     c->in.from = c->out.to = peer;
-    // TLS: CAF hears of the peer once it has spoken (CAF 0.17.6's
-    // session spins while a handshake waits on a silent peer).
-    if (!limits_.tls && !connect_to_node(*c)) {
+    // TLS: CAF hears of the peer once its handshake is done.
+    if (!c->tls && !connect_to_node(*c)) {
       report(c->peer, c->refused);
       ::close(peer);
       continue;
@@ -242,22 +249,77 @@ void remote_guard::accept_peers(
   }
 }
 
+namespace {
+
+constexpr short readable = POLLIN | POLLHUP | POLLERR;
+
+/// Reads what fd has into buf: the count, 0 when nothing came; sets
+/// `ended` at its end or on an error.
+std::size_t read_some(int fd, std::vector<unsigned char>& buf, bool& ended) {
+  const ssize_t n = ::read(fd, buf.data(), buf.size());
+  if (n > 0) return static_cast<std::size_t>(n);
+  if (n == 0 || (errno != EAGAIN && errno != EINTR)) ended = true;
+  return 0;
+}
+
+}  // namespace
+
+std::size_t remote_guard::fill(connection& c, pipe_dir& d,
+                               short from_ev) const {
+  const bool from_peer = &d == &c.in;
+  if (!c.tls)
+    return from_ev & readable ? read_some(d.from, d.buf, c.broken) : 0;
+  auto& tls = *c.tls;
+  if (!from_peer) {  // CAF's plaintext, encrypted for the peer
+    if (!tls.has_output() && d.from >= 0 && (from_ev & readable)) {
+      const auto n = read_some(d.from, d.buf, c.broken);
+      if (n > 0 && !tls.write(d.buf.data(), n)) {
+        c.broken = true;
+        c.refused = tls.why();
+      }
+    }
+    return c.broken ? 0 : tls.take_output(d.buf.data(), d.buf.size());
+  }
+  if (tls.needs_input()) {  // the peer's records, decrypted for CAF
+    if (!(from_ev & readable)) return 0;
+    const auto n = read_some(d.from, d.buf, c.broken);
+    if (n == 0) return 0;
+    tls.feed(d.buf.data(), n);
+  }
+  std::size_t n = 0;
+  switch (tls.read(d.buf.data(), d.buf.size(), n)) {
+    case tls_session::outcome::data:
+    case tls_session::outcome::needs_input:
+      return n;
+    case tls_session::outcome::closed:
+      c.broken = true;
+      return 0;
+    case tls_session::outcome::failed:
+      c.broken = true;
+      c.refused = tls.why();
+      return 0;
+  }
+  return 0;
+}
+
 void remote_guard::pump(connection& c, pipe_dir& d, short from_ev, short to_ev,
                         guard_framing::budget& announced) const {
-  if (d.from < 0) return;  // TLS: not connected to the node yet
   const bool checked = &d == &c.in;
-  if (!d.pending() && (from_ev & (POLLIN | POLLHUP | POLLERR))) {
-    const ssize_t n = ::read(d.from, d.buf.data(), d.buf.size());
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) c.broken = true;
+  if (!d.pending()) {
+    const std::size_t n = fill(c, d, from_ev);
+    if (checked && n > 0) {
+      c.refused =
+          c.framing.check(d.buf.data(), n, limits_.max_payload, announced);
+      c.broken = c.broken || !c.refused.empty();
+    }
+    // A TLS peer reaches CAF once its handshake is done (CAF then writes
+    // its server handshake, which the client waits for).
+    if (!c.broken && checked && c.in.to < 0 &&
+        (!c.tls || c.tls->established()) && !connect_to_node(c))
+      return;
     if (n > 0) {
-      if (checked) {
-        c.refused = c.framing.check(d.buf.data(), static_cast<std::size_t>(n),
-                                    limits_.max_payload, announced);
-        c.broken = c.broken || !c.refused.empty();
-      }
-      if (!c.broken && d.to < 0 && !connect_to_node(c)) return;
       d.begin = 0;
-      d.end = static_cast<std::size_t>(n);
+      d.end = n;
       to_ev |= POLLOUT;  // try at once
     }
   }

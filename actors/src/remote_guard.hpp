@@ -3,24 +3,26 @@
 // header announcing ~4 GiB makes the middleman allocate (and zero) a read
 // buffer that large. The guard listens on the public address, relays each
 // connection to the middleman (through a socketpair CAF adopts, see
-// basp_socketpair.hpp; in front of TLS, to CAF's TLS port on 127.0.0.1),
-// and closes it when a header from the peer has an unknown operation, a
-// payload longer than the limit, is a handshake without a payload (CAF
-// would dereference a null buffer), comes first and is no client
+// basp_socketpair.hpp; with TLS, it is the TLS end itself, guard_tls.hpp,
+// and relays the plaintext), and closes it when a header from the peer has an
+// unknown operation, a payload longer than the limit, is a handshake without a
+// payload (CAF would dereference a null buffer), comes first and is no client
 // handshake, or would take what the peers have announced and not
 // finished sending past 64 MiB in all (CAF allocates a whole payload when
 // its header comes). It also bounds what connections cost before CAF's
 // heartbeats apply (CAF sets no handshake timeout): a peer that completes no
 // message (nor sends 64 KiB) within the silence limit is closed, and past
-// max_connections a new one is closed at once. Each connection it closes
-// for one of these reasons is reported (serve_options::on_refused). In
-// front of TLS (limits::tls) it relays records unread instead. Internal
-// to the actors/ library.
+// max_connections a new one is closed at once. With TLS, a peer whose
+// handshake fails, or does not end within the silence limit, is closed.
+// Each connection it closes for one of these reasons is reported
+// (serve_options::on_refused). Internal to the actors/ library.
 //
 // Threads: one relay thread (poll), started by the constructor and joined
-// by the destructor. Costs: one extra local hop each way (two copies and
-// a thread wake-up per burst); memory: one 16 KiB buffer per direction per
-// connection (at most max_connections of them).
+// by the destructor; it does the TLS handshakes and the records'
+// encryption. Costs: one extra local hop each way (two copies and a thread
+// wake-up per burst); memory: one 16 KiB buffer per direction per
+// connection (at most max_connections of them), and an OpenSSL session
+// per TLS connection.
 #pragma once
 
 #include <chrono>
@@ -36,6 +38,8 @@
 
 namespace vitrine::detail {
 
+class tls_server;
+
 class remote_guard {
  public:
   struct limits {
@@ -45,13 +49,11 @@ class remote_guard {
     /// this long is closed (a controller's heartbeats come more often:
     /// they share the connection timeout).
     std::chrono::milliseconds silence;
-    /// The port speaks TLS: the peer's records are relayed unread (checked
-    /// for TLS framing only; max_payload is not used), the node's port is
-    /// connected only once the peer has spoken, and a peer that has not
-    /// sent encrypted data (finished its side of the handshake) within
-    /// `silence` of connecting is closed. CAF 0.17.6's TLS session spins
-    /// on its thread while a handshake waits on the peer.
-    bool tls = false;
+    /// The port speaks TLS with these settings (null: plain BASP): the
+    /// guard is the TLS end, the node's middleman is connected once a
+    /// peer's handshake is done, and a peer that has not finished its
+    /// handshake within `silence` of connecting is closed.
+    std::shared_ptr<const tls_server> tls;
   };
   /// Called on the relay thread with the peer's address and why the
   /// relay closed its connection; may be empty.
@@ -90,6 +92,10 @@ class remote_guard {
   /// Connects `c` to the node's port; false (c.refused says why) if the
   /// port refused.
   bool connect_to_node(connection& c) const;
+  /// What `d` carries next, read (and, with TLS, decrypted or encrypted)
+  /// into d.buf: its length, 0 when nothing is ready; sets c.broken (and
+  /// c.refused) when the connection ends or fails.
+  std::size_t fill(connection& c, pipe_dir& d, short from_ev) const;
   static void close_connection(connection& c);
   void report(std::string_view peer, std::string_view why) const;
 

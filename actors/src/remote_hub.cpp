@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 
 #include <caf/io/all.hpp>
-#include <caf/openssl/publish.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -18,6 +17,7 @@
 #include <string_view>
 
 #include "basp_socketpair.hpp"
+#include "guard_tls.hpp"
 #include "remote_guard.hpp"
 #include "remote_node.hpp"
 #include "remote_server.hpp"
@@ -89,8 +89,9 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
   auto server = spawn_node_server(system, registry, options_.heartbeat_interval,
                                   options.accept_supervise ? gate_ : nullptr,
                                   std::move(stopping));
-  // The guard reads plain BASP headers, or in front of TLS the records'
-  // framing only (it relays them unread).
+  // The guard reads BASP headers (under TLS, it is the TLS end and reads
+  // the plaintext). BASP reaches the middleman only through the guard's
+  // socketpairs: nothing listens behind it.
   const bool guarded = tls || options.max_message_bytes != 0;
   if (!guarded) {
     auto port = system.middleman().publish(server, options.port,
@@ -100,31 +101,21 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
     servers_.emplace_back(server, *port);
     return *port;
   }
-  // Behind the guard: plain BASP reaches the middleman only through the
-  // guard's socketpairs (nothing listens); CAF's TLS end listens on
-  // 127.0.0.1 (a peer still needs a certificate there).
-  remote_guard::upstream_connector upstream;
-  std::uint16_t published_port = 0;
-  if (tls) {
-    auto port =
-        caf::openssl::publish(server, 0, "127.0.0.1", options.reuse_address);
-    if (!port) refuse_to_serve(server, options, system.render(port.error()));
-    published_port = *port;
-    upstream = remote_guard::loopback_port(published_port);
-  } else {
-    upstream = basp_socketpair_upstream(system, server);
-  }
-  servers_.emplace_back(server, published_port);
   try {
-    const remote_guard::limits limits{options.max_message_bytes,
-                                      options.max_connections,
-                                      options_.connection_timeout, tls};
+    remote_guard::limits limits{
+        options.max_message_bytes != 0 ? options.max_message_bytes
+                                       : UINT32_MAX,  // TLS, no limit asked
+        options.max_connections, options_.connection_timeout, nullptr};
+    if (tls) limits.tls = std::make_shared<tls_server>(tls_files(system));
     guards_.push_back(std::make_unique<remote_guard>(
-        options.bind_address, options.port, std::move(upstream), limits,
-        options.on_refused));
+        options.bind_address, options.port,
+        basp_socketpair_upstream(system, server), limits, options.on_refused));
   } catch (const std::exception& e) {
-    throw std::runtime_error(std::string{"vitrine: cannot serve: "} + e.what());
+    const std::string why = e.what();
+    refuse_to_serve(server, options,
+                    why.starts_with("vitrine: ") ? why.substr(9) : why);
   }
+  servers_.emplace_back(server, std::uint16_t{0});  // published nowhere
   return guards_.back()->port();
 }
 

@@ -23,15 +23,7 @@
 #include "vitrine/remote.hpp"
 
 namespace vitrine::detail {
-namespace {
 
-[[noreturn]] void bad_file(const char* what, const std::string& path,
-                           const std::string& why) {
-  throw std::invalid_argument("vitrine: TLS " + std::string{what} + " '" +
-                              path + "': " + why);
-}
-
-/// OpenSSL's queued errors, oldest first, and clears the queue.
 std::string openssl_errors() {
   std::string text;
   while (const unsigned long e = ::ERR_get_error()) {
@@ -41,6 +33,24 @@ std::string openssl_errors() {
     text += buf;
   }
   return text.empty() ? "not usable" : text;
+}
+
+int passphrase_callback(char* buf, int size, int, void* user) {
+  const auto* phrase = static_cast<const std::string*>(user);
+  if (phrase->empty() || size <= 0) return 0;
+  const auto n =
+      std::min<std::size_t>(phrase->size(), static_cast<std::size_t>(size - 1));
+  std::memcpy(buf, phrase->data(), n);
+  buf[n] = '\0';
+  return static_cast<int>(n);
+}
+
+namespace {
+
+[[noreturn]] void bad_file(const char* what, const std::string& path,
+                           const std::string& why) {
+  throw std::invalid_argument("vitrine: TLS " + std::string{what} + " '" +
+                              path + "': " + why);
 }
 
 void require_readable(const char* what, const std::string& path) {
@@ -55,18 +65,6 @@ void require_readable(const char* what, const std::string& path) {
   if (::stat(path.c_str(), &st) != 0)
     bad_file(what, path, std::strerror(errno));
   if (!S_ISREG(st.st_mode)) bad_file(what, path, "not a regular file");
-}
-
-/// The passphrase, never a terminal prompt (OpenSSL's default callback
-/// would read one from the tty); no passphrase fails an encrypted key.
-int passphrase_callback(char* buf, int size, int, void* user) {
-  const auto* phrase = static_cast<const std::string*>(user);
-  if (phrase->empty() || size <= 0) return 0;
-  const auto n =
-      std::min<std::size_t>(phrase->size(), static_cast<std::size_t>(size - 1));
-  std::memcpy(buf, phrase->data(), n);
-  buf[n] = '\0';
-  return static_cast<int>(n);
 }
 
 using context_ptr = std::unique_ptr<SSL_CTX, decltype(&::SSL_CTX_free)>;
@@ -148,6 +146,12 @@ void configure_tls(caf::actor_system_config& config, const tls_options& tls) {
   config.openssl_passphrase = tls.passphrase;
   keep_openssl_error_queue_clear();  // see openssl_error_queue.hpp
   config.load<caf::openssl::manager>();
+}
+
+tls_options tls_files(caf::actor_system& system) {
+  const auto& config = system.config();
+  return {config.openssl_certificate, config.openssl_key, config.openssl_cafile,
+          config.openssl_passphrase};
 }
 
 bool tls_enabled(caf::actor_system& system) {

@@ -21,6 +21,19 @@ struct tls_options;
 
 namespace vitrine::detail {
 
+/// OpenSSL's queued errors (this thread's), oldest first, "; "-joined
+/// ("not usable" when none), and empties the queue.
+std::string openssl_errors();
+
+/// An OpenSSL passphrase callback (SSL_CTX_set_default_passwd_cb) whose
+/// user data is a const std::string*: that passphrase, never a terminal
+/// prompt (OpenSSL's default callback would read one from the tty); an
+/// empty one fails an encrypted key.
+int passphrase_callback(char* buf, int size, int rwflag, void* user);
+
+/// The files `system` was configured with (configure_tls()).
+tls_options tls_files(caf::actor_system& system);
+
 /// Loads every file as CAF will (certificate chain, key with the
 /// passphrase, CA file) and checks that the key matches the certificate;
 /// throws std::invalid_argument naming the first bad file and why. CAF

@@ -1,9 +1,9 @@
 // A guarded node's doors: what listens (behind its framing guard,
-// nothing: a plain BASP node's middleman is reached only through the
-// guard's socketpairs, so a local user cannot skip the guard's checks on
-// another 127.0.0.1 port, as until 2026-12-05) and what a peer must send
-// first (a client handshake: heartbeats before it kept a connection open
-// past the silence limit, docs/distribution.md).
+// nothing: the middleman is reached only through the guard's socketpairs,
+// with TLS or without, so a local user cannot skip the guard's checks on
+// another 127.0.0.1 port, as until 2026-12-05, and 2026-12-06 with TLS) and
+// what a peer must send first (a client handshake: heartbeats before it kept a
+// connection open past the silence limit, docs/distribution.md).
 #include <dirent.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "remote_fixture.hpp"
+#include "support/test_pki.hpp"
 
 namespace {
 
@@ -73,6 +74,25 @@ TEST_CASE("a guarded node listens on its public port only", "[remote]") {
   node_process node{2, 200, 2000};
   // Served: a controller mirrors it through the guard.
   controller_of controller{node.endpoint(), 200, 2000, 2};
+  CHECK(mirror_converges(node, controller.mirror));
+  const auto ports = listening_ports(socket_inodes_of(node.child.pid()));
+  REQUIRE(ports.size() == 1);
+  CHECK(ports.front() == node.port);
+}
+
+TEST_CASE("a TLS node listens on its public port only", "[remote][tls]") {
+  // Until 2026-12-06 CAF was the TLS end, on a second port on 127.0.0.1
+  // where a local user skipped the guard (and spun a core with a silent
+  // connection); the guard is the TLS end now.
+  temp_dir dir;
+  const test_pki pki{dir};
+  node_process node{
+      2, 200, 2000, 0,
+      vitrine::tls_options{pki.node_cert, pki.node_key, pki.ca, {}}};
+  controller_of controller{
+      node.endpoint(), 200, 2000, 2,
+      vitrine::tls_options{
+          pki.controller_cert, pki.controller_key, pki.ca, {}}};
   CHECK(mirror_converges(node, controller.mirror));
   const auto ports = listening_ports(socket_inodes_of(node.child.pid()));
   REQUIRE(ports.size() == 1);

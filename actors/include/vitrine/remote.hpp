@@ -66,9 +66,10 @@ struct remote_endpoint {
 /// each peer must present a certificate that `ca_file` signed (a node
 /// refuses a controller without one, a controller a node without one).
 /// Files are PEM; they are checked (readable, parseable, key matching the
-/// certificate) when the runtime is built, and CAF reads them again for
-/// every new connection: do not change them under a running runtime (CAF
-/// aborts the process when a re-read fails; restart to rotate). Peer
+/// certificate) when the runtime is built; a node reads them again when
+/// serve() starts, and a controller's CAF for every connection it makes:
+/// do not change them under a running runtime (CAF aborts the process
+/// when a re-read fails; restart to rotate). Peer
 /// names are not checked: any certificate the CA signed is accepted, as
 /// node or controller (use a CA for vitrine alone). Needs `enabled`. See
 /// docs/distribution.md, "TLS with client certificates".
@@ -141,18 +142,13 @@ struct serve_options {
   /// The largest BASP payload a peer may announce. CAF 0.17 has no limit
   /// (a header announcing ~4 GiB makes it allocate that much), so the
   /// node's port is a small relay that checks each header from a peer and
-  /// closes the connection past this; CAF then listens on 127.0.0.1 only.
-  /// 0: no relay, CAF listens on the address itself (one hop less, and no
-  /// protection).
-  /// IGNORED WITH TLS: the relay cannot read encrypted frames. With TLS the
-  /// relay is always there, relays the records unread (it checks their
-  /// framing only), connects to CAF (on 127.0.0.1, TLS too) only once the
-  /// peer has spoken, and closes a peer that has not finished its side of
-  /// the handshake within remoting_options::connection_timeout: CAF
-  /// 0.17.6's TLS session spins on its thread while a handshake waits on
-  /// the peer. Only the handshake (a certificate the CA signed) stands
-  /// before BASP; a certificate holder can still announce an oversized
-  /// payload.
+  /// closes the connection past this; CAF itself listens nowhere (the
+  /// relay hands it each connection over a socketpair).
+  /// With TLS the relay is always there and is the TLS end: it checks the
+  /// decrypted headers the same way (0: no limit), and closes a peer whose
+  /// handshake fails or has not finished within
+  /// remoting_options::connection_timeout. Without TLS, 0: no relay, CAF
+  /// listens on the address itself (one hop less, and no protection).
   std::uint32_t max_message_bytes = 16u << 20;
   /// With the relay (above): connections served at once; a new one past
   /// this is closed at accept. The relay also closes a peer silent longer
@@ -161,11 +157,12 @@ struct serve_options {
   /// otherwise stay open). Each costs two 16 KiB buffers and CAF's state.
   std::uint32_t max_connections = 256;
   /// With the relay: called for each connection it closes on its own
-  /// (bad framing, an oversized message, silence, max_connections), with
-  /// the peer's "HOST:PORT" and why, on the relay's thread: keep it short
-  /// (a slow one holds up every relayed connection) and rate-limit what
-  /// it prints. Connections that end normally are not reported, nor, with
-  /// TLS, handshakes CAF refuses. Empty: nothing is reported.
+  /// (bad framing, an oversized message, silence, max_connections; with
+  /// TLS, a handshake that failed or did not end, with OpenSSL's reason),
+  /// with the peer's "HOST:PORT" and why, on the relay's thread: keep it
+  /// short (a slow one holds up every relayed connection) and rate-limit
+  /// what it prints. Connections that end normally are not reported.
+  /// Empty: nothing is reported.
   std::function<void(std::string_view peer, std::string_view why)> on_refused{};
 };
 

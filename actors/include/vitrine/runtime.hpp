@@ -220,7 +220,8 @@ class runtime {
   /// Publishes this runtime's processes to remote controllers on
   /// options.bind_address:options.port; returns the bound port. Throws
   /// std::runtime_error if remoting is not enabled, the address is refused
-  /// (not loopback, without TLS and not insecure) or the bind fails.
+  /// (not loopback, without TLS and not insecure), the bind fails, or,
+  /// with TLS, a certificate file cannot be read or used any longer.
   std::uint16_t serve(const serve_options& options);
   /// Starts mirroring the node at `node` (asynchronous: returns at once;
   /// node_handle::wait_connected()). Throws std::runtime_error if remoting
