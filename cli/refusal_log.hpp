@@ -2,11 +2,12 @@
 // port closed (serve_options::on_refused): at most one a second, the next
 // one counting those left out meanwhile by kind of reason (the first of
 // each, up to four kinds), so that a flood of bad peers cannot flood the
-// log and the line still says what they did.
+// log and the line still says what they did; those left out after the
+// last line are summed up a spacing after it (flush(), from the run loop).
 //
-// Threads: report() is called on the node's relay thread (any thread is
-// fine: a mutex serialises them). Cost: a lock and a clock read per
-// report; a write(2) of one line at most once a second.
+// Threads: report() is called on the node's relay thread, flush() on the
+// run loop's (any thread is fine: a mutex serialises them). Cost: a lock
+// and a clock read per call; a write(2) of one line at most once a second.
 #pragma once
 
 #include <chrono>
@@ -28,6 +29,14 @@ class refusal_log {
 
   void report(std::string_view peer, std::string_view why);
 
+  /// How long until the connections left out since the last line are to
+  /// be summed up by flush(); negative when none are left out.
+  std::chrono::milliseconds summary_due_in();
+  /// Writes the line summing up those left out once the spacing since the
+  /// last line has passed (a burst that ends is told at its end, not at
+  /// the next refusal); nothing otherwise.
+  void flush();
+
   /// Connections left out of the log since its last line, by kind of
   /// reason (the reason up to its first digit: sizes and numbers vary).
   struct left_out_kind {
@@ -42,8 +51,15 @@ class refusal_log {
   static std::string line(std::string_view peer, std::string_view why,
                           const std::vector<left_out_kind>& kinds = {},
                           std::uint64_t other_reasons = 0);
+  /// The line flush() writes (without the time prefix).
+  static std::string summary_line(const std::vector<left_out_kind>& kinds,
+                                  std::uint64_t other_reasons);
 
  private:
+  /// Writes `text` after the time; under mutex_, which keeps lines whole
+  /// and in order.
+  void write_line(const std::string& text);
+
   const int fd_;
   const clock::duration spacing_;
   std::mutex mutex_;

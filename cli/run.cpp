@@ -271,8 +271,14 @@ int supervise_in_foreground(const run_options& options,
     // Idle, the loop sleeps until a change is published or a signal comes;
     // the live table also wakes it once a second (its uptimes). A reload
     // in progress or a put-off status write is not idle: those poll.
-    const int sig = idle ? signals.wait(screen.idle_wait(), rt.publication_fd())
-                         : signals.wait(screen.wait_time());
+    // A node's refusal log sums up a burst a second after its last line.
+    const auto summary = refusals.summary_due_in();
+    const int sig =
+        idle
+            ? signals.wait(signal_channel::sooner(screen.idle_wait(), summary),
+                           rt.publication_fd())
+            : signals.wait(signal_channel::sooner(screen.wait_time(), summary));
+    refusals.flush();
     idle = false;
     if (sig) {
       const std::string name{core::signal_name(sig)};

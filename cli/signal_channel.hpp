@@ -22,6 +22,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string_view>
 
@@ -62,6 +63,13 @@ class signal_channel {
   /// limit); 0 if none came
   /// (also when `also`, another fd if not -1, became readable first).
   int wait(std::chrono::milliseconds timeout, int also = -1);
+
+  /// The shorter of two wait() timeouts (negative: no limit).
+  static std::chrono::milliseconds sooner(std::chrono::milliseconds a,
+                                          std::chrono::milliseconds b) {
+    if (a.count() < 0) return b;
+    return b.count() < 0 ? a : std::min(a, b);
+  }
 
  private:
   sigset_t set_{};

@@ -68,3 +68,42 @@ TEST_CASE("refusal_log writes one line per spacing and counts the others",
   ::close(fds[0]);
   ::close(fds[1]);
 }
+
+TEST_CASE(
+    "refusal_log sums up a burst once the spacing has passed, without "
+    "waiting for another refusal",
+    "[cli]") {
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);
+  vitrine::cli::refusal_log log{fds[1], 300ms};
+  CHECK(log.summary_due_in().count() < 0);  // nothing left out
+  log.report("127.0.0.1:1", "not BASP framing (operation 71)");
+  CHECK(log.summary_due_in().count() < 0);
+  log.report("127.0.0.1:2", "a handshake without a payload");
+  log.report("127.0.0.1:3", "not BASP framing (operation 72)");
+  const auto due = log.summary_due_in();
+  CHECK(due.count() >= 0);
+  CHECK(due <= 300ms);
+  log.flush();  // too early: nothing more than the first line
+  const auto first = drain(fds[0]);
+  CHECK(first.find("127.0.0.1:1") != std::string::npos);
+  CHECK(first.find("other") == std::string::npos);
+  std::this_thread::sleep_for(due + 50ms);
+  CHECK(log.summary_due_in() == 0ms);
+  log.flush();
+  const auto summary = drain(fds[0]);
+  INFO(summary);
+  CHECK(summary.find("vitrine node: closed 2 other connections since the "
+                     "last such line: 1 a handshake without a payload; 1 "
+                     "not BASP framing (operation 72)\n") != std::string::npos);
+  // Told once: nothing left out now, and the next refusal is counted from
+  // the summary's time.
+  CHECK(log.summary_due_in().count() < 0);
+  log.flush();
+  CHECK(drain(fds[0]).empty());
+  log.report("127.0.0.1:4", "x");
+  CHECK(drain(fds[0]).empty());
+  CHECK(log.summary_due_in().count() >= 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
