@@ -3,10 +3,7 @@
 // when no other refusal comes (until 2026-12-06 they were told only with
 // the next refusal, so the end of a burst went unsaid). A node is a
 // `vitrine node` process on loopback; the peers send HTTP.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -17,6 +14,7 @@
 #include "cli_driver.hpp"
 #include "node_support.hpp"
 #include "support/leftovers.hpp"
+#include "support/loopback.hpp"
 
 using namespace std::chrono_literals;
 
@@ -25,13 +23,8 @@ namespace {
 /// Connects to 127.0.0.1:port, sends 32 bytes of an HTTP request (a BASP
 /// header with operation 'G', 71), and closes.
 void send_http(unsigned port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int fd = vitrine::test::try_connect_loopback(port);
   REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
   const std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n.....";
   CHECK(::write(fd, request.data(), 32) == 32);
   char buf[256];

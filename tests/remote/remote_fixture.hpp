@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "support/loopback.hpp"
 #include "support/piped_child.hpp"
 #include "vitrine/runtime.hpp"
 
