@@ -38,6 +38,7 @@
 #include "refusal_log.hpp"
 #include "reload.hpp"
 #include "render.hpp"
+#include "run_messages.hpp"
 #include "run_state.hpp"
 #include "signal_channel.hpp"
 #include "status.hpp"
@@ -57,52 +58,6 @@ constexpr auto same_request_window = std::chrono::milliseconds{250};
 
 /// How long the end of a run waits for its last output to be written.
 constexpr auto output_drain_limit = std::chrono::milliseconds{1000};
-
-/// The line printed for a signal that does not stop vitrine.
-std::string describe_signal(int sig) {
-  const std::string name{core::signal_name(sig)};
-  switch (action_for(sig)) {
-    case signal_action::resumed:
-      return "received " + name + ": nothing to do";
-    case signal_action::log:
-      if (sig == SIGTSTP)
-        return "received " + name +
-               ": ignored, vitrine keeps supervising (Ctrl-C stops every "
-               "program)";
-      return "received " + name + ": ignored";
-    default:
-      return "received " + name;
-  }
-}
-
-/// `vitrine run`'s answer to a failed top supervisor (its intensity was
-/// exhausted; the root, with intensity 0, does not restart it): a message
-/// naming the child and its exit, or "" while it has not failed.
-std::string top_failure_message(const core::supervisor_state& top) {
-  if (top.status != core::supervisor_status::failed || !top.last_failure)
-    return {};
-  return "vitrine: supervisor '" + std::string{top.name()} +
-         "' failed: " + top.last_failure->describe() +
-         "; stopping everything (exit status " +
-         std::to_string(exit_top_supervisor_failed) + ")";
-}
-
-/// Says on stderr when the status table begins to lack names (it could not
-/// grow: a full file system) and when it lists every name again; once per
-/// episode, not per name. `said`: the count last reported.
-void report_table_gap(const runtime& rt, std::size_t& said) {
-  const auto gap = rt.missing_from_status_table();
-  if ((gap.missing == 0) == (said == 0)) return;
-  if (gap.missing != 0)
-    std::cerr << "vitrine: " << terminal_safe(gap.error)
-              << ": `vitrine status` lacks the programs and supervisors it "
-                 "has no room for until space is freed"
-              << std::endl;
-  else
-    std::cerr << "vitrine: the status table lists every program again"
-              << std::endl;
-  said = gap.missing;
-}
 
 /// The stopper thread's work. The control socket stops taking requests
 /// first, but its commands in progress end only once the runtime has shut
