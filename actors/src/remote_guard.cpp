@@ -253,6 +253,10 @@ namespace {
 
 constexpr short readable = POLLIN | POLLHUP | POLLERR;
 
+constexpr const char* node_closed_reason =
+    "the node's middleman closed the connection (CAF drops a peer whose "
+    "message it cannot read, or silent past its connection timeout)";
+
 /// Reads what fd has into buf: the count, 0 when nothing came; sets
 /// `ended` at its end or on an error.
 std::size_t read_some(int fd, std::vector<unsigned char>& buf, bool& ended) {
@@ -267,12 +271,23 @@ std::size_t read_some(int fd, std::vector<unsigned char>& buf, bool& ended) {
 std::size_t remote_guard::fill(connection& c, pipe_dir& d,
                                short from_ev) const {
   const bool from_peer = &d == &c.in;
-  if (!c.tls)
-    return from_ev & readable ? read_some(d.from, d.buf, c.broken) : 0;
+  // CAF ends a connection on its own when it cannot read a message (the
+  // guard checks framing only) or the peer was silent past CAF's timeout
+  // (a large message sent slowly): said, as the guard's own closings are.
+  const auto from_node = [&] {
+    const bool open = !c.broken;
+    const auto n = read_some(d.from, d.buf, c.broken);
+    if (open && c.broken && c.refused.empty()) c.refused = node_closed_reason;
+    return n;
+  };
+  if (!c.tls) {
+    if (!(from_ev & readable)) return 0;
+    return from_peer ? read_some(d.from, d.buf, c.broken) : from_node();
+  }
   auto& tls = *c.tls;
   if (!from_peer) {  // CAF's plaintext, encrypted for the peer
     if (!tls.has_output() && d.from >= 0 && (from_ev & readable)) {
-      const auto n = read_some(d.from, d.buf, c.broken);
+      const auto n = from_node();
       if (n > 0 && !tls.write(d.buf.data(), n)) {
         c.broken = true;
         c.refused = tls.why();

@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -216,12 +218,28 @@ TEST_CASE("each connection the guard closes is reported with its reason",
   REQUIRE(reported(6));
   CHECK_THAT(last(), Catch::Contains("completed no message for 1000 ms"));
   for (int f : fds) ::close(f);
-  // A connection that just ends is not reported.
+  // Well framed, but a client handshake whose 8-byte payload CAF cannot
+  // read: CAF closes the connection itself (before 2026-12-06 unreported).
+  unsigned char unreadable[40] = {0x01};
+  unreadable[7] = 8;
+  std::fill(unreadable + 32, unreadable + 40, 0xff);
+  fd = connect_loopback(port);
+  CHECK(::write(fd, unreadable, sizeof unreadable) == sizeof unreadable);
+  CHECK(closed_within(fd, 5000));
+  ::close(fd);
+  REQUIRE(reported(7));
+  CHECK_THAT(last(),
+             Catch::Contains("the node's middleman closed the connection"));
+  // A connection that just ends is not reported, nor a controller's.
   fd = connect_loopback(port);
   ::close(fd);
+  {
+    controller_of good{
+        {"127.0.0.1", static_cast<std::uint16_t>(port)}, 200, 1000, 0};
+  }
   std::this_thread::sleep_for(300ms);
   std::lock_guard lock{mutex};
-  CHECK(reports.size() == 6);
+  CHECK(reports.size() == 7);
 }
 
 TEST_CASE(

@@ -158,7 +158,8 @@ struct serve_options {
   std::uint32_t max_connections = 256;
   /// With the relay: called for each connection it closes on its own
   /// (bad framing, an oversized message, silence, max_connections; with
-  /// TLS, a handshake that failed or did not end, with OpenSSL's reason),
+  /// TLS, a handshake that failed or did not end, with OpenSSL's reason)
+  /// and each one CAF closed while the peer still had it open,
   /// with the peer's "HOST:PORT" and why, on the relay's thread: keep it
   /// short (a slow one holds up every relayed connection) and rate-limit
   /// what it prints. Connections that end normally are not reported.
