@@ -18,6 +18,7 @@
 
 #include "basp_socketpair.hpp"
 #include "guard_tls.hpp"
+#include "host_thread_scope.hpp"
 #include "remote_guard.hpp"
 #include "remote_node.hpp"
 #include "remote_server.hpp"
@@ -75,6 +76,7 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
                                 const serve_options& options, runtime& rt,
                                 std::stop_token stopping) {
   require_enabled(system);
+  const host_thread_scope on_return;  // the server's spawn
   const bool tls = tls_enabled(system);
   if (!tls && !options.insecure && !is_loopback_address(options.bind_address))
     throw std::runtime_error(
@@ -126,6 +128,7 @@ std::shared_ptr<node_shared> remote_hub::connect(
   std::erase_if(nodes_, [](const auto& w) { return w.expired(); });
   auto shared =
       std::make_shared<node_shared>(std::move(node), options, options_);
+  const host_thread_scope on_return;  // the mirror's spawn
   {
     std::lock_guard lock{shared->actor_mutex};
     shared->mirror = spawn_node_mirror(system, shared);
@@ -139,6 +142,7 @@ void remote_hub::close_supervise() {
 }
 
 void remote_hub::shutdown(caf::actor_system& system) {
+  const host_thread_scope on_return;
   caf::scoped_actor self{system};
   // The processes have stopped: their last states go out first, while the
   // guards still relay the connections they travel on.
@@ -217,7 +221,10 @@ caf::expected<Reply> request_node(node_shared& shared,
               self->quit();
             });
   };
-  system.spawn(ask, server);
+  {
+    const host_thread_scope on_return;
+    system.spawn(ask, server);
+  }
   return result.get();
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "host_thread_scope.hpp"
 #include "remote_node.hpp"
 #include "remote_spec.hpp"
 #include "runtime_access.hpp"
@@ -50,6 +51,7 @@ process_handle node_handle::supervise(const process_spec& spec) const {
   std::vector<spec_problem> problems;
   std::string failure;
   {
+    const detail::host_thread_scope on_return;
     caf::scoped_actor self{system};
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - clock::now());

@@ -11,6 +11,7 @@
 #include "ask_blocking.hpp"
 #include "atoms.hpp"
 #include "command_port.hpp"
+#include "host_thread_scope.hpp"
 #include "remote_hub.hpp"
 #include "spec_names.hpp"
 #include "supervisor_actor.hpp"
@@ -185,6 +186,7 @@ struct runtime::impl {
 
   template <class Reply = caf::ok_atom, class... Ts>
   Reply request_blocking(Ts&&... xs) {
+    const detail::host_thread_scope on_return;
     caf::scoped_actor self{*system};
     auto reply =
         detail::ask_blocking<Reply>(self, root, std::forward<Ts>(xs)...);
@@ -212,6 +214,7 @@ struct runtime::impl {
     };
     collect(registry);
     collect(supervisors);
+    const detail::host_thread_scope on_return;
     caf::scoped_actor self{*system};
     self->wait_for(actors);
   }
@@ -246,6 +249,7 @@ struct runtime::impl {
 };
 
 runtime::runtime(runtime_options options) {
+  const detail::host_thread_scope on_return;  // the system's constructor too
   // The configuration (TLS files included) first: options it refuses leave
   // nothing behind, not even the runtime's cgroup.
   auto config = make_config(options);
@@ -258,6 +262,7 @@ runtime::runtime(runtime_options options) {
 
 runtime::runtime(caf::actor_system& system, runtime_options options)
     : impl_(std::make_unique<impl>(options)) {
+  const detail::host_thread_scope on_return;
   impl_->start(system);
 }
 
@@ -281,6 +286,7 @@ void runtime::shutdown() {
   // not added yet, throws) instead of keeping this waiting.
   impl_->request_blocking(detail::shutdown_atom::value);
   {
+    const detail::host_thread_scope on_return;
     caf::scoped_actor self{*impl_->system};
     self->wait_for(impl_->root);
   }

@@ -18,7 +18,11 @@
 //   flags: subreaper (runtime_options::subreaper), setpgrp (lead our own
 //          process group, so the test can kill the whole group), late (on
 //          each SIGUSR1 after "ready", start one more program of `kind`,
-//          print its "pid <pid>", then "late")
+//          print its "pid <pid>", then "late"), serve (serve the programs
+//          on a loopback port), destroy_elsewhere (after "ready", destroy
+//          the runtime on another thread, print "destroyed" and exit 0),
+//          shutdown_here (with destroy_elsewhere: shutdown() on the main
+//          thread first)
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -113,25 +118,41 @@ int main(int argc, char** argv) {
   const std::string token = argc > 3 ? argv[3] : "0";
   vitrine::runtime_options options;
   options.root_intensity = 1'000'000;  // programs that restart on purpose
-  bool late = false;
+  bool late = false, serve = false, destroy_elsewhere = false,
+       shutdown_here = false;
   for (int i = 4; i < argc; ++i) {
-    if (std::strcmp(argv[i], "subreaper") == 0) options.subreaper = true;
-    if (std::strcmp(argv[i], "setpgrp") == 0) ::setpgid(0, 0);
-    if (std::strcmp(argv[i], "late") == 0) late = true;
+    const std::string flag = argv[i];
+    if (flag == "subreaper") options.subreaper = true;
+    if (flag == "setpgrp") ::setpgid(0, 0);
+    late = late || flag == "late";
+    serve = serve || flag == "serve";
+    destroy_elsewhere = destroy_elsewhere || flag == "destroy_elsewhere";
+    shutdown_here = shutdown_here || flag == "shutdown_here";
   }
+  options.remoting.enabled = serve;
   // Blocked before the runtime's threads exist (they inherit the mask), so
   // only sigwait below takes SIGUSR1.
   sigset_t usr1;
   sigemptyset(&usr1);
   sigaddset(&usr1, SIGUSR1);
   if (late) pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
-  vitrine::runtime rt{options};
+  auto owned = std::make_unique<vitrine::runtime>(options);
+  auto& rt = *owned;
   if (kind == "zombies") return run_zombies(rt, token, count);
   for (int i = 0; i < count; ++i)
     if (!start_program(rt, kind, token, "orphan-" + std::to_string(i)))
       return 1;
+  if (serve) rt.serve(vitrine::serve_options{});
   std::printf("ready\n");
   std::fflush(stdout);
+  if (destroy_elsewhere) {
+    // The main thread made the runtime (and used it): another one ends it.
+    if (shutdown_here) rt.shutdown();
+    std::thread{[&] { owned.reset(); }}.join();
+    std::printf("destroyed\n");
+    std::fflush(stdout);
+    return 0;
+  }
   for (int extra = 0; late; ++extra) {
     int sig = 0;
     if (sigwait(&usr1, &sig) != 0) continue;

@@ -11,6 +11,7 @@
 #include <future>
 #include <thread>
 
+#include "support/piped_child.hpp"
 #include "test_support.hpp"
 #include "vitrine/os/process_scan.hpp"
 #include "vitrine/os/subreaper.hpp"
@@ -306,4 +307,30 @@ TEST_CASE(
   CHECK(c.read()->status == process_status::stopped);
   rt.shutdown();
   CHECK(c.read()->status == process_status::stopped);
+}
+
+TEST_CASE("a runtime made and used on one thread can be destroyed on another",
+          "[runtime][stop]") {
+  // CAF keeps, per thread, a reference to the actor system's logger, set
+  // by each spawn and scoped_actor made there, and ~actor_system waits
+  // for every one: a runtime built on a host's main thread and destroyed
+  // on another waited forever (an outside tester, 2026-12-06). In a
+  // helper process: a hang there is a failure here, not a hung test.
+  const std::vector<std::vector<std::string>> variants{
+      {"destroy_elsewhere"},
+      {"destroy_elsewhere", "shutdown_here"},
+      {"destroy_elsewhere", "serve"},
+  };
+  for (const auto& flags : variants) {
+    std::vector<std::string> argv{VITRINE_HOST_HELPER, "1", "sleep", "0"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    INFO(argv.back());
+    piped_child host{argv};
+    REQUIRE(host.read_until("ready\n", std::chrono::milliseconds{30'000}));
+    const bool destroyed =
+        host.read_until("destroyed\n", std::chrono::milliseconds{20'000})
+            .has_value();
+    CHECK(destroyed);
+    if (destroyed) host.reap();  // else piped_child kills it
+  }
 }
