@@ -184,9 +184,11 @@ class process_actor final : public caf::event_based_actor {
   int signal_child(int sig);
 
   /// Stop and kill timer: the group and, without a cgroup, the setsid
-  /// descendants still below the leader. With a cgroup, those get SIGKILL
-  /// from cgroup.kill (at the kill timer, and when the leader exits).
-  void signal_program(int sig);
+  /// descendants still below the leader (with `stopping`, kept in
+  /// stopped_escapees_ for kill_everything). With a cgroup, those get
+  /// SIGKILL from cgroup.kill (at the kill timer, and when the leader
+  /// exits).
+  void signal_program(int sig, bool stopping = false);
 
   /// cgroup.kill of this program's cgroup. Children are born into it
   /// (CLONE_INTO_CGROUP) only until its first kill: see
@@ -195,7 +197,8 @@ class process_actor final : public caf::event_based_actor {
 
   /// SIGKILL to the group and, with a cgroup, to every descendant that is
   /// still alive (a cgroup with none needs no cgroup.kill, and stays one
-  /// that children can be born into).
+  /// that children can be born into); without one, to the escaped
+  /// descendants the stop signal reached.
   void kill_everything();
 
   /// The pidfd is readable: the child exited. While its zombie still holds
@@ -306,6 +309,9 @@ class process_actor final : public caf::event_based_actor {
   /// holds pidfd_.
   [[no_unique_address]] core::restart_window restart_window_;
   os::unique_fd pidfd_;  // the child's, until we reap it
+  /// Without a cgroup: the escaped descendants a stop signal reached
+  /// (pidfds), SIGKILLed when the leader exits.
+  std::vector<os::unique_fd> stopped_escapees_;
   std::uint64_t generation_ = 0;
   std::uint64_t applied_ticket_ = 0;  ///< last handle command applied
   /// When the pending backoff delay ends (counted from the exit or failed

@@ -16,10 +16,14 @@ int process_actor::signal_child(int sig) {
   return os::signal_leader_group(pidfd_.get(), current().pid, sig);
 }
 
-void process_actor::signal_program(int sig) {
+void process_actor::signal_program(int sig, bool stopping) {
   // Escaped descendants first: once the group's shell has died they are
-  // re-parented away and no longer found below the leader.
-  if (!in_cgroup_) os::signal_escaped_descendants(current().pid, sig);
+  // re-parented away and no longer found below the leader. Those the stop
+  // signal reached are kept, to be killed with the group when the leader
+  // exits (kill_everything), as a cgroup's would be.
+  if (!in_cgroup_)
+    os::signal_escaped_descendants(current().pid, sig,
+                                   stopping ? &stopped_escapees_ : nullptr);
   signal_child(sig);
   if (in_cgroup_ && sig == SIGKILL) kill_cgroup();
 }
@@ -31,6 +35,9 @@ void process_actor::kill_cgroup() {
 
 void process_actor::kill_everything() {
   signal_child(SIGKILL);
+  for (const auto& escapee : stopped_escapees_)
+    os::signal_pidfd(escapee.get(), SIGKILL);  // ESRCH if already gone
+  stopped_escapees_.clear();
   if (context_.cgroups && in_cgroup_ &&
       context_.cgroups->program_populated(id()))
     kill_cgroup();
@@ -153,7 +160,7 @@ caf::result<caf::ok_atom> process_actor::stop(int sig) {
   switch (current().status) {
     case process_status::starting:
     case process_status::running: {
-      signal_program(sig);
+      signal_program(sig, /*stopping=*/true);
       // Then SIGCONT, as systemd does: a group stopped by SIGSTOP or
       // SIGTSTP acts on the stop signal only once continued (else it would
       // always wait out stop_timeout for its SIGKILL).

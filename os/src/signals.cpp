@@ -32,8 +32,9 @@ int signal_leader_group(int leader_pidfd, pid_t pgid, int sig) noexcept {
   return signal_group(pgid, sig);
 }
 
-std::size_t signal_escaped_descendants(pid_t leader, int sig) {
-  std::size_t signalled = 0;
+std::size_t signal_escaped_descendants(pid_t leader, int sig,
+                                       std::vector<unique_fd>* signalled) {
+  std::size_t count = 0;
   for (const auto& d : descendants_of(leader)) {
     if (d.pgrp == leader || is_zombie(d)) continue;
     unique_fd fd{static_cast<int>(::pidfd_open(d.pid, 0))};
@@ -42,9 +43,11 @@ std::size_t signal_escaped_descendants(pid_t leader, int sig) {
     // the pidfd pins it.
     const auto now = read_proc_entry(d.pid);
     if (!now || now->ppid != d.ppid) continue;
-    if (signal_pidfd(fd.get(), sig) == 0) ++signalled;
+    if (signal_pidfd(fd.get(), sig) != 0) continue;
+    ++count;
+    if (signalled) signalled->push_back(std::move(fd));
   }
-  return signalled;
+  return count;
 }
 
 }  // namespace vitrine::os

@@ -10,9 +10,26 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/leftovers.hpp"
 #include "vitrine/os/process_scan.hpp"
 
 namespace vitrine::test {
+
+std::string comm_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+std::string describe_leftovers(const std::string& marker) {
+  std::ostringstream out;
+  for (pid_t pid : processes_with(marker))
+    if (const auto e = os::read_proc_entry(pid))
+      out << "pid " << e->pid << " ppid " << e->ppid << " pgrp " << e->pgrp
+          << " (" << comm_of(pid) << "), ";
+  return out.str();
+}
 
 process_spec sh(std::string name, std::string script) {
   process_spec spec;

@@ -51,6 +51,13 @@ inline double millis(clock::duration d) {
 /// that keep the suite fast.
 process_spec sh(std::string name, std::string script);
 
+/// A process's name (/proc/PID/comm), "" once it is gone.
+std::string comm_of(pid_t pid);
+
+/// "pid 12 ppid 1 pgrp 12 (sleep), ..." for the processes with `marker`
+/// left: who escaped, and where to.
+std::string describe_leftovers(const std::string& marker);
+
 /// Polls pred every 2 ms until it holds or `limit` passes. For states that
 /// have no futex to wait on (supervisor counters, files, /proc).
 bool eventually(const std::function<bool()>& pred, ms limit = patience);

@@ -8,6 +8,9 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <vector>
+
+#include "vitrine/os/unique_fd.hpp"
 
 namespace vitrine::os {
 
@@ -38,7 +41,11 @@ int signal_leader_group(int leader_pidfd, pid_t pgid, int sig) noexcept;
 /// Returns how many were signalled. Cost: descendants_of (process_scan.hpp:
 /// O(descendants) where the kernel lists children, else O(processes)).
 /// For hosts without a cgroup per program; descendants already re-parented
-/// away (double forks) are not found.
-std::size_t signal_escaped_descendants(pid_t leader, int sig);
+/// away (double forks) are not found. With `signalled`, the pidfd of each
+/// one signalled is appended to it: the caller can signal them again once
+/// they have been re-parented away (the leader died), without a scan and
+/// without the risk of a reused pid.
+std::size_t signal_escaped_descendants(
+    pid_t leader, int sig, std::vector<unique_fd>* signalled = nullptr);
 
 }  // namespace vitrine::os
