@@ -134,8 +134,9 @@ void process_actor::spawn() {
                        watch_error);
       });
   const int watch_errno = watched ? 0 : (errno != 0 ? errno : ESHUTDOWN);
-  const bool ready_at_once =
-      spec_.startsecs.count() == 0 && options.notify_fd < 0;
+  // startsecs 0: running at once, readiness pipe or not (its line, if
+  // one comes, is read and dropped).
+  const bool ready_at_once = spec_.startsecs.count() == 0;
   publish([&](process_state& s) {
     s.pid = pid;
     s.status =

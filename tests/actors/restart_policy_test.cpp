@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <future>
+#include <thread>
+
 #include <cerrno>
 #include <fstream>
 
@@ -266,6 +269,35 @@ TEST_CASE_METHOD(runtime_fixture,
   CHECK(history[0].status == process_status::starting);
   CHECK(history[1].status == process_status::running);
   CHECK(history[1].pid == history[0].pid);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "with a notify fd and startsecs 0 a process runs at once, "
+                 "and its later readiness line costs it nothing",
+                 "[process][readiness]") {
+  // startsecs 0 means running at once, notify fd or not: one that never
+  // wrote its line stayed `starting` for good (an outside tester), and a
+  // supervisor's start waited on it.
+  auto silent = sh("silent", "exec sleep 30");
+  silent.launch.notify_fd = 3;
+  silent.startsecs = 0ms;
+  auto added = std::async(std::launch::async, [&] {
+    return rt.supervise(silent);  // returns once the start has ended
+  });
+  REQUIRE(added.wait_for(10s) == std::future_status::ready);
+  CHECK(added.get().read()->status == process_status::running);
+  // A line written later is read and dropped: no SIGPIPE, no restart.
+  auto spec = sh("notifier", "sleep 0.3; echo >&3; exec sleep 30");
+  spec.launch.notify_fd = 3;
+  spec.startsecs = 0ms;
+  auto h = rt.supervise(spec);
+  const auto state = h.read();
+  CHECK(state->status == process_status::running);
+  const pid_t pid = state->pid;
+  std::this_thread::sleep_for(600ms);
+  CHECK(h.read()->status == process_status::running);
+  CHECK(h.read()->pid == pid);
+  CHECK(h.read()->restart_count == 0);
 }
 
 TEST_CASE_METHOD(runtime_fixture,

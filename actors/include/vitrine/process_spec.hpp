@@ -69,7 +69,8 @@ struct process_spec {
   core::backoff_policy backoff;
 
   /// Uptime after which a starting process counts as running (unless it
-  /// signals readiness on launch.notify_fd first). 0 = running at once.
+  /// signals readiness on launch.notify_fd first). 0 = running at once,
+  /// with a notify fd too (its line is then not waited for).
   duration startsecs{1000};
   /// Exits before startsecs tolerated in a row before the process fails.
   unsigned startretries = 3;
