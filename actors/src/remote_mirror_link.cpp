@@ -12,6 +12,7 @@
 #include "remote_greeting.hpp"
 #include "remote_mirror_state.hpp"
 #include "remote_tls.hpp"
+#include "vitrine/remote.hpp"
 
 namespace vitrine::detail {
 namespace {
@@ -81,17 +82,24 @@ void lose(mirror_actor* self, std::string why) {
   schedule_retry(self);
 }
 
-void attempt_failed(mirror_actor* self, std::uint64_t me, const caf::error& e) {
+/// Attempt `me` failed for `why`: said (last_error()), retried later.
+void attempt_ended(mirror_actor* self, std::uint64_t me, std::string why) {
   auto& st = self->state;
   if (st.attempt != me) return;
-  auto failed = describe_attempt_error(self->system(), e,
-                                       st.shared->options.attempt_timeout);
   // Why the node was lost stays ahead of it (remote.hpp, last_error()).
   st.shared->set_attempt_error(
       st.lost_because.empty()
-          ? std::move(failed)
-          : st.lost_because + "; since then, the last attempt: " + failed);
+          ? std::move(why)
+          : st.lost_because + "; since then, the last attempt: " + why);
   schedule_retry(self);
+}
+
+void attempt_failed(mirror_actor* self, std::uint64_t me, const caf::error& e) {
+  if (self->state.attempt != me) return;
+  attempt_ended(
+      self, me,
+      describe_attempt_error(self->system(), e,
+                             self->state.shared->options.attempt_timeout));
 }
 
 /// What is left of the attempt's time (at least 1 ms: a request needs a
@@ -138,7 +146,24 @@ void attempt(mirror_actor* self) {
   auto& st = self->state;
   const std::uint64_t me = ++st.attempt;
   st.attempt_deadline = clock::now() + st.shared->options.attempt_timeout;
-  if (tls_enabled(self->system())) return connect_middleman(self, me);
+  if (tls_enabled(self->system())) {
+    // CAF's OpenSSL module reads the files again for each connection and
+    // throws on its own actor when one is no longer usable: that actor
+    // died, and every later attempt of the runtime failed, even once the
+    // file was put back (an outside tester). Checked here first, a bad
+    // file fails this attempt by name, and a later one succeeds once it
+    // is fixed. (A file changed between this check and CAF's read still
+    // meets CAF's failure.)
+    try {
+      check_tls_files(tls_files(self->system()));
+    } catch (const std::exception& e) {
+      const std::string_view why = e.what();  // "vitrine: TLS key '...': ..."
+      return attempt_ended(
+          self, me,
+          std::string{why.substr(why.starts_with("vitrine: ") ? 9 : 0)});
+    }
+    return connect_middleman(self, me);
+  }
   self->spawn<caf::detached>(
       [me](caf::event_based_actor* greeter, caf::actor mirror,
            remote_endpoint node, std::chrono::milliseconds timeout,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -272,4 +273,32 @@ TEST_CASE("a TLS node's refused clients do not cost its good controllers",
   auto refused_mirror = stranger.connect(node.endpoint(), o);
   CHECK(stays_connected(good.mirror, 3s));
   CHECK(refused_mirror.status() == vitrine::node_status::connecting);
+}
+
+TEST_CASE(
+    "a TLS controller whose key file went bad fails its attempts by name, "
+    "and connects once the file is put back",
+    "[remote][tls]") {
+  // CAF reads a controller's files again for each connection and threw on
+  // its OpenSSL actor when one no longer matched: every later attempt
+  // failed, for good (an outside tester's `watch`).
+  temp_dir dir;
+  const test_pki pki{dir};
+  const auto key = dir.file("rotating.key");
+  std::filesystem::copy_file(pki.controller_key, key);
+  vitrine::runtime rt{controller_options(
+      200, 2000, tls_options{pki.controller_cert, key, pki.ca, {}})};
+  std::filesystem::copy_file(pki.node_key, key,
+                             std::filesystem::copy_options::overwrite_existing);
+  node_process node{2, 200, 2000, 0, node_tls(pki)};
+  vitrine::connect_options o;
+  o.attempt_timeout = 500ms;
+  auto mirror = rt.connect(node.endpoint(), o);
+  CHECK_FALSE(mirror.wait_connected(clock_type::now() + 1500ms));
+  CHECK_THAT(mirror.last_error(),
+             Catch::Contains("TLS key '" + key + "'") &&
+                 Catch::Contains("does not match the certificate"));
+  std::filesystem::copy_file(pki.controller_key, key,
+                             std::filesystem::copy_options::overwrite_existing);
+  CHECK(mirror.wait_connected(clock_type::now() + 10s));
 }

@@ -67,9 +67,9 @@ struct remote_endpoint {
 /// refuses a controller without one, a controller a node without one).
 /// Files are PEM; they are checked (readable, parseable, key matching the
 /// certificate) when the runtime is built; a node reads them again when
-/// serve() starts, and a controller's CAF for every connection it makes:
-/// do not change them under a running runtime (CAF aborts the process
-/// when a re-read fails; restart to rotate). Peer
+/// serve() starts, and a controller checks them before each connection
+/// attempt (a bad one fails the attempt by name) before CAF reads them:
+/// do not change them under a running runtime (restart to rotate). Peer
 /// names are not checked: any certificate the CA signed is accepted, as
 /// node or controller (use a CA for vitrine alone). Needs `enabled`. See
 /// docs/distribution.md, "TLS with client certificates".
