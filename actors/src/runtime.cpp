@@ -309,13 +309,17 @@ void runtime::shutdown() {
   impl_->guardian.reset();  // after io: it watched the guardian
   impl_->cgroups.reset();   // kills and removes what is left in the tree
   if (impl_->reaper) {
-    // Setsid daemons of our programs (another subreaper runtime in this
-    // process may own some: then they are left to the last one).
-    if (impl_->reaper->sole_user()) os::orphan_reaper::kill_adopted();
-    // The last runtime that adopted gives the attribute back: later
+    // The last runtime that adopted gives the attribute back first: later
     // orphans of the host go to init, not to a process nobody reaps for.
-    // Those that died meanwhile are reaped before the reaper goes.
+    // Then it kills and reaps what was adopted until then (setsid daemons
+    // of its programs, and of other runtimes' programs stopping at the
+    // same time); other subreaper runtimes leave them to the last one.
+    // (In the other order, an orphan adopted between the kill and the
+    // attribute's end stayed a zombie: an outside tester, runtimes with
+    // and without subreaper destroyed at once.)
+    const bool last = impl_->reaper->sole_user();
     impl_->adoption.reset();
+    if (last) os::orphan_reaper::kill_adopted();
     os::orphan_reaper::reap_now();
     impl_->reaper.reset();
   }
