@@ -128,6 +128,15 @@ std::string counted(const std::string& counter, const std::string& branches) {
          "; case $n in " + branches + " esac";
 }
 
+/// A shell program that may signal readiness on fd 3.
+process_spec notifier(std::string name, std::string script,
+                      std::chrono::milliseconds startsecs) {
+  auto spec = sh(std::move(name), std::move(script));
+  spec.launch.notify_fd = 3;
+  spec.startsecs = startsecs;
+  return spec;
+}
+
 }  // namespace
 
 TEST_CASE_METHOD(runtime_fixture,
@@ -254,9 +263,8 @@ TEST_CASE_METHOD(runtime_fixture,
                  "a process that signals readiness on its notify fd runs "
                  "long before startsecs",
                  "[process][readiness]") {
-  auto spec = sh("notifier", "sleep 0.2; echo >&3; exec sleep 30");
-  spec.launch.notify_fd = 3;
-  spec.startsecs = 60'000ms;
+  const auto spec =
+      notifier("notifier", "sleep 0.2; echo >&3; exec sleep 30", 60'000ms);
   const auto begin = clock::now();
   auto h = rt.supervise(spec);
   REQUIRE(reaches(h, process_status::running, 30'000ms));
@@ -278,19 +286,15 @@ TEST_CASE_METHOD(runtime_fixture,
   // startsecs 0 means running at once, notify fd or not: one that never
   // wrote its line stayed `starting` for good (an outside tester), and a
   // supervisor's start waited on it.
-  auto silent = sh("silent", "exec sleep 30");
-  silent.launch.notify_fd = 3;
-  silent.startsecs = 0ms;
+  const auto silent = notifier("silent", "exec sleep 30", 0ms);
   auto added = std::async(std::launch::async, [&] {
     return rt.supervise(silent);  // returns once the start has ended
   });
   REQUIRE(added.wait_for(10s) == std::future_status::ready);
   CHECK(added.get().read()->status == process_status::running);
   // A line written later is read and dropped: no SIGPIPE, no restart.
-  auto spec = sh("notifier", "sleep 0.3; echo >&3; exec sleep 30");
-  spec.launch.notify_fd = 3;
-  spec.startsecs = 0ms;
-  auto h = rt.supervise(spec);
+  auto h = rt.supervise(
+      notifier("notifier", "sleep 0.3; echo >&3; exec sleep 30", 0ms));
   const auto state = h.read();
   CHECK(state->status == process_status::running);
   const pid_t pid = state->pid;
