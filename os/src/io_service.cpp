@@ -37,11 +37,16 @@ using detail::watch;
 
 }  // namespace
 
+/// The loop the calling thread runs, if it is an I/O thread. Not the
+/// thread's id, kept after the thread ended: a thread made later may be
+/// given the same id (it was, in a Debug build: a runtime destroyed on a
+/// new thread took its joined I/O thread's id, and ~io_service asserted).
+thread_local const void* running_loop = nullptr;
+
 struct io_service::impl {
   unique_fd epoll;
   unique_fd wake;
   std::thread thread;
-  std::thread::id io_id;  // set once in the constructor, then only read
 
   std::mutex mutex;  // guards pending and accepting
   std::vector<watch> pending;
@@ -157,6 +162,7 @@ struct io_service::impl {
   }
 
   void run() {
+    running_loop = this;
     std::array<epoll_event, 64> events;
     while (!stop_requested.load(std::memory_order_acquire)) {
       int n = ::epoll_wait(epoll.get(), events.data(),
@@ -223,12 +229,11 @@ io_service::io_service() : impl_(std::make_unique<impl>()) {
     throw;
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  impl_->io_id = impl_->thread.get_id();
   pthread_setname_np(impl_->thread.native_handle(), "vitrine-io");
 }
 
 io_service::~io_service() {
-  assert(impl_->io_id != std::this_thread::get_id());
+  assert(running_loop != impl_.get());  // not from its own callbacks
   stop();
 }
 
@@ -240,7 +245,7 @@ void io_service::stop() noexcept {
   impl_->stop_requested.store(true, std::memory_order_release);
   // On the io thread (from a callback) we cannot join: the loop ends after
   // this round and a later stop() from another thread joins.
-  if (std::this_thread::get_id() == impl_->io_id) return;
+  if (running_loop == impl_.get()) return;
   std::lock_guard<std::mutex> lock(impl_->stop_mutex);
   if (!impl_->thread.joinable()) return;
   impl_->poke();
