@@ -32,6 +32,7 @@
 #include "vitrine/os/guardian.hpp"
 #include "vitrine/os/launch.hpp"
 #include "vitrine/os/log_sink.hpp"
+#include "vitrine/os/signals.hpp"
 #include "vitrine/restart_trace.hpp"
 
 namespace vitrine::detail {
@@ -311,7 +312,7 @@ class process_actor final : public caf::event_based_actor {
   os::unique_fd pidfd_;  // the child's, until we reap it
   /// Without a cgroup: the escaped descendants a stop signal reached
   /// (pidfds), SIGKILLed when the leader exits.
-  std::vector<os::unique_fd> stopped_escapees_;
+  std::vector<os::escaped_descendant> stopped_escapees_;
   std::uint64_t generation_ = 0;
   std::uint64_t applied_ticket_ = 0;  ///< last handle command applied
   /// When the pending backoff delay ends (counted from the exit or failed

@@ -35,8 +35,7 @@ void process_actor::kill_cgroup() {
 
 void process_actor::kill_everything() {
   signal_child(SIGKILL);
-  for (const auto& escapee : stopped_escapees_)
-    os::signal_pidfd(escapee.get(), SIGKILL);  // ESRCH if already gone
+  for (const auto& escapee : stopped_escapees_) os::kill_escaped(escapee);
   stopped_escapees_.clear();
   if (context_.cgroups && in_cgroup_ &&
       context_.cgroups->program_populated(id()))

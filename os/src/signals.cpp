@@ -32,8 +32,8 @@ int signal_leader_group(int leader_pidfd, pid_t pgid, int sig) noexcept {
   return signal_group(pgid, sig);
 }
 
-std::size_t signal_escaped_descendants(pid_t leader, int sig,
-                                       std::vector<unique_fd>* signalled) {
+std::size_t signal_escaped_descendants(
+    pid_t leader, int sig, std::vector<escaped_descendant>* signalled) {
   std::size_t count = 0;
   for (const auto& d : descendants_of(leader)) {
     if (d.pgrp == leader || is_zombie(d)) continue;
@@ -45,9 +45,19 @@ std::size_t signal_escaped_descendants(pid_t leader, int sig,
     if (!now || now->ppid != d.ppid) continue;
     if (signal_pidfd(fd.get(), sig) != 0) continue;
     ++count;
-    if (signalled) signalled->push_back(std::move(fd));
+    if (signalled) signalled->push_back({std::move(fd), d.pgrp == d.pid});
   }
   return count;
+}
+
+void kill_escaped(const escaped_descendant& e) noexcept {
+#ifndef PIDFD_SIGNAL_PROCESS_GROUP
+  constexpr unsigned int PIDFD_SIGNAL_PROCESS_GROUP = 1u << 2;  // Linux 6.9
+#endif
+  if (e.leads_group && ::pidfd_send_signal(e.pidfd.get(), SIGKILL, nullptr,
+                                           PIDFD_SIGNAL_PROCESS_GROUP) == 0)
+    return;
+  signal_pidfd(e.pidfd.get(), SIGKILL);  // ESRCH once it is gone
 }
 
 }  // namespace vitrine::os

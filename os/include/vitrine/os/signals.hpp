@@ -41,11 +41,22 @@ int signal_leader_group(int leader_pidfd, pid_t pgid, int sig) noexcept;
 /// Returns how many were signalled. Cost: descendants_of (process_scan.hpp:
 /// O(descendants) where the kernel lists children, else O(processes)).
 /// For hosts without a cgroup per program; descendants already re-parented
-/// away (double forks) are not found. With `signalled`, the pidfd of each
-/// one signalled is appended to it: the caller can signal them again once
-/// they have been re-parented away (the leader died), without a scan and
-/// without the risk of a reused pid.
+/// away (double forks) are not found. With `signalled`, each one signalled
+/// is appended to it: the caller can kill them once they have been
+/// re-parented away (the leader died), without a scan and without the risk
+/// of a reused pid (kill_escaped()).
+struct escaped_descendant {
+  unique_fd pidfd;
+  bool leads_group = false;  ///< a setsid daemon: its group is its own
+};
 std::size_t signal_escaped_descendants(
-    pid_t leader, int sig, std::vector<unique_fd>* signalled = nullptr);
+    pid_t leader, int sig,
+    std::vector<escaped_descendant>* signalled = nullptr);
+
+/// SIGKILLs `e`, and its whole process group when it leads one (what it
+/// forked after it was found is there too) and the kernel signals a group
+/// through a pidfd (Linux >= 6.9; older kernels: `e` alone, since a
+/// group id of a process reaped elsewhere could be reused).
+void kill_escaped(const escaped_descendant& e) noexcept;
 
 }  // namespace vitrine::os
