@@ -115,9 +115,15 @@ TEST_CASE("a TLS controller refuses a plain node", "[remote][tls]") {
   node_process plain{1, 200, 1000};
   // Not "nothing listening" alone: CAF's OpenSSL module reports a failed
   // handshake as a failed connect. Attempts of 2 s: on a loaded machine
-  // one of 500 ms ended before the handshake failed (a timeout's message).
-  CHECK_THAT(refused(plain.endpoint(), controller_tls(pki), 2s, 5s),
-             Catch::Contains("no TLS handshake"));
+  // one of 500 ms ended before the handshake failed (a timeout's message),
+  // and under a full parallel ctest the last attempt of a window was once
+  // cut by CAF's heartbeat tick (its connection check): up to 3 windows.
+  std::string why;
+  for (int window = 0; window < 3; ++window) {
+    why = refused(plain.endpoint(), controller_tls(pki), 2s, 5s);
+    if (why.find("no TLS handshake") != std::string::npos) break;
+  }
+  CHECK_THAT(why, Catch::Contains("no TLS handshake"));
   CHECK(::kill(plain.child.pid(), 0) == 0);
 }
 
