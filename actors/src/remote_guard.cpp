@@ -31,24 +31,6 @@ void no_delay(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-int connect_loopback(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    const int error = errno;  // kept for the caller's report
-    ::close(fd);
-    errno = error;
-    return -1;
-  }
-  ::fcntl(fd, F_SETFL, O_NONBLOCK);
-  no_delay(fd);
-  return fd;
-}
-
 /// "HOST:PORT" ("[HOST]:PORT" for IPv6) of an accepted peer.
 std::string address_of(const sockaddr_storage& a) {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -346,11 +328,6 @@ void remote_guard::pump(connection& c, pipe_dir& d, short from_ev, short to_ev,
     else if (w < 0 && errno != EAGAIN && errno != EINTR)
       c.broken = true;
   }
-}
-
-remote_guard::upstream_connector remote_guard::loopback_port(
-    std::uint16_t port) {
-  return [port] { return connect_loopback(port); };
 }
 
 bool remote_guard::connect_to_node(connection& c) const {

@@ -63,8 +63,6 @@ class remote_guard {
   /// non-blocking, close-on-exec socket to the node's middleman, or -1
   /// with errno set.
   using upstream_connector = std::function<int()>;
-  /// A connector to a TCP port on 127.0.0.1.
-  static upstream_connector loopback_port(std::uint16_t port);
 
   /// Listens on bind_address:port (0: any free port); throws
   /// std::runtime_error when it cannot.
