@@ -84,7 +84,10 @@ struct remote_guard::connection {
 remote_guard::remote_guard(const std::string& bind_address, std::uint16_t port,
                            upstream_connector upstream, limits l,
                            refusal_report report)
-    : upstream_(std::move(upstream)), limits_(l), report_(std::move(report)) {
+    : upstream_(std::move(upstream)),
+      limits_(l),
+      admission_(l.tls ? l.tls_handshakes_per_second : 0),
+      report_(std::move(report)) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -215,6 +218,13 @@ void remote_guard::accept_peers(
       report(address_of(from), "max_connections (" +
                                    std::to_string(limits_.max_connections) +
                                    ") already served");
+      continue;
+    }
+    if (!admission_.admit(from, clock_type::now())) {
+      ::close(peer);  // before any TLS work
+      report(address_of(from),
+             "over " + std::to_string(limits_.tls_handshakes_per_second) +
+                 " TLS handshakes a second from this address");
       continue;
     }
     no_delay(peer);

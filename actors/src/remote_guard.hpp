@@ -13,7 +13,9 @@
 // heartbeats apply (CAF sets no handshake timeout): a peer that completes no
 // message (nor sends 64 KiB) within the silence limit is closed, and past
 // max_connections a new one is closed at once. With TLS, a peer whose
-// handshake fails, or does not end within the silence limit, is closed.
+// handshake fails, or does not end within the silence limit, is closed,
+// and so is a new one from an address past its handshakes a second
+// (guard_admission.hpp).
 // Each connection it closes for one of these reasons is reported
 // (serve_options::on_refused). Internal to the actors/ library.
 //
@@ -34,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "guard_admission.hpp"
 #include "guard_framing.hpp"
 
 namespace vitrine::detail {
@@ -54,6 +57,9 @@ class remote_guard {
     /// peer's handshake is done, and a peer that has not finished its
     /// handshake within `silence` of connecting is closed.
     std::shared_ptr<const tls_server> tls;
+    /// With TLS: handshakes started a second per peer address (past it, a
+    /// new connection from there is closed at accept); 0: no limit.
+    std::uint32_t tls_handshakes_per_second = 0;
   };
   /// Called on the relay thread with the peer's address and why the
   /// relay closed its connection; may be empty.
@@ -102,6 +108,7 @@ class remote_guard {
   std::uint16_t port_ = 0;
   upstream_connector upstream_;
   limits limits_;
+  handshake_admission admission_;  // the relay thread's
   refusal_report report_;
   std::thread thread_;
 };

@@ -156,9 +156,17 @@ struct serve_options {
   /// only after its handshake, so a connection that never speaks would
   /// otherwise stay open). Each costs two 16 KiB buffers and CAF's state.
   std::uint32_t max_connections = 256;
+  /// With TLS: TLS handshakes the relay starts a second for one peer
+  /// address (an IPv4 address, an IPv6 /64), in bursts of as many; past
+  /// it a new connection from there is closed at accept, before any TLS
+  /// work. A handshake costs the node about 0.7 ms of CPU whether or not
+  /// the peer holds a certificate: this bounds what one address can spend
+  /// (not a flood from many). 0: no limit.
+  std::uint32_t tls_handshakes_per_second = 20;
   /// With the relay: called for each connection it closes on its own
   /// (bad framing, an oversized message, silence, max_connections; with
-  /// TLS, a handshake that failed or did not end, with OpenSSL's reason)
+  /// TLS, a handshake that failed or did not end, with OpenSSL's reason,
+  /// or one over tls_handshakes_per_second)
   /// and each one CAF closed while the peer still had it open,
   /// with the peer's "HOST:PORT" and why, on the relay's thread: keep it
   /// short (a slow one holds up every relayed connection) and rate-limit
