@@ -1,6 +1,7 @@
 // config.cpp: the TOML -> supervisor_spec translation. Structure: one
 // function per table kind (supervisor or group, program, stdio, backoff),
 // then the semantic pass that maps vitrine::validate()'s fields back to keys.
+// Reading the file and printing a diagnostic: config_file.cpp.
 #include "config.hpp"
 
 #include <algorithm>
@@ -10,23 +11,12 @@
 #include <tuple>
 
 #include "program_keys.hpp"
-#include "regular_file.hpp"
 #include "state_dir.hpp"
 #include "text_escape.hpp"
 #include "toml_prefilter.hpp"
 #include "toml_reader.hpp"
 
 namespace vitrine::cli {
-
-std::string describe(const diagnostic& d) {
-  // Names, keys and values come from the file: nothing raw reaches a
-  // terminal.
-  if (d.line == 0)  // the file as a whole
-    return terminal_safe(d.file + ": " + d.message);
-  return terminal_safe(d.file + ":" + std::to_string(d.line) + ":" +
-                       std::to_string(d.column) + ": " + d.key + ": " +
-                       d.message);
-}
 
 namespace {
 
@@ -392,24 +382,6 @@ parse_result parse_config(std::string_view text, const std::string& file_name,
     result.problems.push_back(
         {file_name, 1, 1, "program", "no [[program]] defined"});
   return result;
-}
-
-parse_result load_config_file(const std::string& path, parse_options options) {
-  std::string text;
-  if (auto error = read_regular_file(path, max_config_bytes, text);
-      !error.empty()) {
-    parse_result result;
-    result.problems.push_back({path, 0, 0, "", std::move(error)});
-    return result;
-  }
-  if (options.base_dir.empty()) {
-    std::error_code ignored;
-    options.base_dir = std::filesystem::absolute(path, ignored)
-                           .lexically_normal()
-                           .parent_path()
-                           .string();
-  }
-  return parse_config(text, path, options);
 }
 
 }  // namespace vitrine::cli
