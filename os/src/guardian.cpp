@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -203,6 +204,29 @@ void guardian::watch(io_service& io) {
   std::lock_guard lock(mutex_);
   io_ = &io;
   io.notify_exit(pidfd_, [this](int) { on_guardian_exit(); });
+  arm_stopped_check_locked();
+}
+
+void guardian::arm_stopped_check_locked() {
+  io_->call_after(stopped_check_interval, [this](int error) {
+    if (error == 0) continue_if_stopped();
+  });
+}
+
+void guardian::continue_if_stopped() {
+  std::lock_guard lock(mutex_);
+  if (stopping_) return;
+  if (pidfd_) {
+    // WNOWAIT: the stop stays reportable (to a debugger's wait, say);
+    // without WEXITED an exit is left to on_guardian_exit().
+    siginfo_t info{};
+    const int rc = ::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info,
+                            WSTOPPED | WNOHANG | WNOWAIT);
+    if (rc == 0 && info.si_pid != 0 && info.si_code == CLD_STOPPED &&
+        signal_pidfd(pidfd_.get(), SIGCONT) == 0)
+      continuations_.fetch_add(1, std::memory_order_relaxed);
+  }
+  arm_stopped_check_locked();
 }
 
 void guardian::on_guardian_exit() {
@@ -257,6 +281,10 @@ pid_t guardian::pid() const noexcept {
 
 std::size_t guardian::replacements() const noexcept {
   return replacements_.load(std::memory_order_relaxed);
+}
+
+std::size_t guardian::continuations() const noexcept {
+  return continuations_.load(std::memory_order_relaxed);
 }
 
 }  // namespace vitrine::os

@@ -340,3 +340,27 @@ TEST_CASE("a stopped guardian does not hold up the host's shutdown") {
         guardian::quit_patience + std::chrono::seconds{10});
   guard.check();
 }
+
+// A stopped guardian kills nothing: had the host died while it was
+// stopped (SIGSTOP by a process of the same user), the programs'
+// descendants would have lived until someone continued it.
+TEST_CASE("a watched guardian found stopped is continued") {
+  leak_guard guard;
+  guardian g;
+  io_service io;  // stopped before g is destroyed (declared after it)
+  g.watch(io);
+  REQUIRE(wait_until([&] { return comm_of(g.pid()) == "vitrine-guard"; }));
+  const pid_t pid = g.pid();
+  const auto stopped = [pid] {
+    const auto e = read_proc_entry(pid);
+    return e && e->state == 'T';
+  };
+  for (std::size_t round = 1; round <= 2; ++round) {
+    REQUIRE(::kill(pid, SIGSTOP) == 0);
+    REQUIRE(wait_until(stopped));
+    CHECK(wait_until([&] { return !stopped() && g.continuations() == round; },
+                     guardian::stopped_check_interval * 3));
+  }
+  CHECK(g.pid() == pid);  // continued, not replaced
+  io.stop();
+}

@@ -37,9 +37,17 @@
 // tried again on the io thread's timer, 10 ms later and then backing off
 // to once a second, for as long as the runtime lives: until it succeeds
 // the programs are unguarded (pid() is 0).
+// Stops: a guardian stopped (SIGSTOP by a process of the same user) kills
+// nothing until it runs again, so watch() also looks every
+// stopped_check_interval whether it is stopped (waitid WSTOPPED on its
+// pidfd, not consuming the report) and continues it (SIGCONT): one
+// timer wake-up of the io thread a second.
 // A normal shutdown (destructor) tells it to quit without killing anything.
 //
-// Not covered: such a take-over within the same clock tick (10 ms, the unit
+// Not covered: a host that dies while its guardian is stopped, before the
+// next look continues it (the guardian acts once it is continued, by
+// whomever); a guardian stopped by a ptrace stop (its tracer decides);
+// such a take-over within the same clock tick (10 ms, the unit
 // of /proc's start times) as the latest mark, or with a /proc of another
 // pid namespace mounted: that group is killed. A guardian and host
 // killed in the same instant (e.g.
@@ -87,9 +95,12 @@ class guardian {
   guardian(const guardian&) = delete;
   guardian& operator=(const guardian&) = delete;
 
-  /// Replace the guardian whenever it dies: `io` reports its exit. Call
-  /// once; `io` must be stopped before this guardian is destroyed.
+  /// Replace the guardian whenever it dies (`io` reports its exit), and
+  /// continue it when it is found stopped (a look every
+  /// stopped_check_interval, on `io`'s timer). Call once; `io` must be
+  /// stopped before this guardian is destroyed.
   void watch(io_service& io);
+  static constexpr std::chrono::milliseconds stopped_check_interval{1000};
 
   /// Marks a process group to kill if the host dies (group ids 2 ..
   /// 2^22-1, every id Linux hands out). Idempotent.
@@ -106,6 +117,8 @@ class guardian {
   [[nodiscard]] pid_t pid() const noexcept;
   /// Guardians started after the first (deaths that were repaired).
   [[nodiscard]] std::size_t replacements() const noexcept;
+  /// Times a guardian was found stopped and continued.
+  [[nodiscard]] std::size_t continuations() const noexcept;
 
  private:
   void start_locked();
@@ -114,6 +127,9 @@ class guardian {
   /// Starts a new guardian and watches it; on failure, arms a retry.
   void replace_locked();
   void retry_replacement();
+  /// Arms the next look for a stopped guardian.
+  void arm_stopped_check_locked();
+  void continue_if_stopped();
 
   std::uint64_t* groups_ = nullptr;  // shared mapping, set once
   mutable std::mutex mutex_;         // guards everything below
@@ -122,6 +138,7 @@ class guardian {
   unique_fd pidfd_;
   std::atomic<pid_t> pid_{0};
   std::atomic<std::size_t> replacements_{0};
+  std::atomic<std::size_t> continuations_{0};
   io_service* io_ = nullptr;
   std::chrono::milliseconds retry_delay_{
       0};  // of the next failed start's retry
