@@ -119,14 +119,19 @@ tls_session::outcome tls_session::read(unsigned char* p, std::size_t cap,
     default:
       break;
   }
-  const bool handshake = !established();
+  why_ = (established() ? "TLS failed (" : "TLS handshake failed (") +
+         tls_failure_reason(ssl_, "the peer's") + ")";
+  return outcome::failed;
+}
+
+std::string tls_failure_reason(ssl_st* ssl, std::string_view whose) {
   // A certificate refused names why (OpenSSL's queue then says only
   // "certificate verify failed"); otherwise OpenSSL's reasons.
   std::string reason;
-  const long verified = ::SSL_get_verify_result(ssl_);
+  const long verified = ::SSL_get_verify_result(ssl);
   if (verified != X509_V_OK) {
-    reason = std::string{"the peer's certificate: "} +
-             ::X509_verify_cert_error_string(verified);
+    reason = std::string{whose} +
+             " certificate: " + ::X509_verify_cert_error_string(verified);
     ::ERR_clear_error();
   }
   while (const unsigned long e = ::ERR_get_error()) {
@@ -134,9 +139,7 @@ tls_session::outcome tls_session::read(unsigned char* p, std::size_t cap,
     if (!reason.empty()) reason += "; ";
     reason += text ? text : "unknown error";
   }
-  why_ = (handshake ? "TLS handshake failed (" : "TLS failed (") +
-         (reason.empty() ? std::string{"no reason given"} : reason) + ")";
-  return outcome::failed;
+  return reason.empty() ? "no reason given" : reason;
 }
 
 bool tls_session::write(const unsigned char* p, std::size_t n) {

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 struct ssl_ctx_st;
 struct ssl_st;
@@ -84,5 +85,11 @@ class tls_session {
   bool needs_input_ = true;
   std::string why_;
 };
+
+/// Why the last call on `ssl` failed: the peer's certificate refused
+/// ("WHOSE certificate: " and OpenSSL's words for why), else the reasons in
+/// the calling thread's OpenSSL error queue (emptied); "no reason given"
+/// when there are none.
+std::string tls_failure_reason(ssl_st* ssl, std::string_view whose);
 
 }  // namespace vitrine::detail

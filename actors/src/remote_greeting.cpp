@@ -15,7 +15,7 @@
 namespace vitrine::detail {
 namespace {
 
-constexpr std::size_t header_size = 32;  // BASP 0.17 header
+constexpr std::size_t header_size = basp_greeting_size;
 constexpr unsigned char server_handshake = 0;
 /// Silence after the first bytes of a header that ends the wait.
 constexpr std::chrono::milliseconds banner_gap{200};
@@ -27,6 +27,13 @@ std::uint64_t read_be(const unsigned char* p, int bytes) {
 }
 
 }  // namespace
+
+bool is_node_greeting(const unsigned char* header) noexcept {
+  const auto payload = read_be(header + 4, 4);
+  const auto operation_data = read_be(header + 8, 8);
+  return header[0] == server_handshake && payload != 0 &&
+         payload <= max_greeting_payload && operation_data != 0;
+}
 
 caf::error check_node_greeting(const remote_endpoint& node,
                                std::chrono::milliseconds timeout,
@@ -60,11 +67,7 @@ caf::error check_node_greeting(const remote_endpoint& node,
     if (n <= 0) return caf::sec::disconnect_during_handshake;
     got += static_cast<std::size_t>(n);
   }
-  const auto payload = read_be(header + 4, 4);
-  const auto operation_data = read_be(header + 8, 8);
-  if (header[0] != server_handshake || payload == 0 ||
-      payload > max_greeting_payload || operation_data == 0)
-    return caf::sec::malformed_basp_message;
+  if (!is_node_greeting(header)) return caf::sec::malformed_basp_message;
   return caf::none;
 }
 

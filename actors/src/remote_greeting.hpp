@@ -16,6 +16,7 @@
 #include <caf/error.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <stop_token>
 
 #include "vitrine/remote.hpp"
@@ -25,6 +26,12 @@ namespace vitrine::detail {
 /// A node's server handshake announces at most this much payload (its
 /// application identifiers and the published actor: far less in practice).
 inline constexpr std::uint32_t max_greeting_payload = 64 * 1024;
+
+inline constexpr std::size_t basp_greeting_size = 32;  // a BASP 0.17 header
+
+/// Whether `header` (basp_greeting_size bytes) is a node's server
+/// handshake header with a payload of 1..max_greeting_payload bytes.
+bool is_node_greeting(const unsigned char* header) noexcept;
 
 /// caf::none when the first 32 bytes `node` sends within `timeout` are a
 /// BASP server handshake header with a payload of 1..max_greeting_payload

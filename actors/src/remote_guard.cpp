@@ -353,6 +353,16 @@ bool remote_guard::connect_to_node(connection& c) const {
 }
 
 void remote_guard::close_connection(connection& c) {
+  // A TLS session that failed holds its alert for the peer (why it was
+  // refused: "unknown ca", say): sent, if the socket takes it at once and
+  // nothing else is half written, before the close.
+  if (c.tls && !c.out.pending()) {
+    unsigned char alert[512];
+    while (const std::size_t n = c.tls->take_output(alert, sizeof alert))
+      if (::send(c.in.from, alert, n, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+          static_cast<ssize_t>(n))
+        break;
+  }
   ::close(c.in.from);
   if (c.in.to >= 0) ::close(c.in.to);
 }

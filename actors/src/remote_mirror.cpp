@@ -273,6 +273,11 @@ caf::behavior node_mirror(mirror_actor* self,
         if (e) return attempt_failed(self, which, e);
         connect_middleman(self, which);
       },
+      [self](r_tls_greeted_atom, std::uint64_t which, std::string& why) {
+        if (which != self->state.attempt) return;  // closed, or superseded
+        if (!why.empty()) return attempt_ended(self, which, std::move(why));
+        connect_middleman(self, which);
+      },
       [self](r_close_atom) { begin_close(self); },
       [self](r_flushed_atom) {
         --self->state.unflushed;

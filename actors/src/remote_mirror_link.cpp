@@ -12,6 +12,7 @@
 #include "remote_greeting.hpp"
 #include "remote_mirror_state.hpp"
 #include "remote_tls.hpp"
+#include "remote_tls_greeting.hpp"
 #include "vitrine/remote.hpp"
 
 namespace vitrine::detail {
@@ -82,7 +83,6 @@ void lose(mirror_actor* self, std::string why) {
   schedule_retry(self);
 }
 
-/// Attempt `me` failed for `why`: said (last_error()), retried later.
 void attempt_ended(mirror_actor* self, std::uint64_t me, std::string why) {
   auto& st = self->state;
   if (st.attempt != me) return;
@@ -154,15 +154,27 @@ void attempt(mirror_actor* self) {
     // file fails this attempt by name, and a later one succeeds once it
     // is fixed. (A file changed between this check and CAF's read still
     // meets CAF's failure.)
+    auto files = tls_files(self->system());
     try {
-      check_tls_files(tls_files(self->system()));
+      check_tls_files(files);
     } catch (const std::exception& e) {
       const std::string_view why = e.what();  // "vitrine: TLS key '...': ..."
       return attempt_ended(
           self, me,
           std::string{why.substr(why.starts_with("vitrine: ") ? 9 : 0)});
     }
-    return connect_middleman(self, me);
+    // A handshake of our own first, waiting in poll(): CAF's spins while
+    // the node is silent (remote_tls_greeting.hpp). Answer: r_tls_greeted.
+    self->spawn<caf::detached>(
+        [me](caf::event_based_actor* greeter, caf::actor mirror,
+             remote_endpoint node, tls_options files,
+             std::chrono::milliseconds timeout, std::stop_token stop) {
+          greeter->send(mirror, r_tls_greeted_atom::value, me,
+                        check_tls_node_greeting(node, files, timeout, stop));
+        },
+        caf::actor{self}, st.shared->endpoint, std::move(files),
+        st.shared->options.attempt_timeout, st.greeting_stop.get_token());
+    return;
   }
   self->spawn<caf::detached>(
       [me](caf::event_based_actor* greeter, caf::actor mirror,

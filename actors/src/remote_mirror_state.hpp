@@ -49,7 +49,8 @@ struct mirror_state {
   std::unordered_map<std::string, mirrored_process> processes;
   /// Commands and signals sent to the node and not answered yet.
   std::size_t in_flight = 0;
-  /// Stops a greeting check under way (remote_greeting.hpp) when the
+  /// Stops a greeting check under way (remote_greeting.hpp,
+  /// remote_tls_greeting.hpp) when the
   /// mirror closes or quits, so it holds up no shutdown.
   std::stop_source greeting_stop;
   /// Set by close: forwarders still to flush, and when to quit regardless.
@@ -88,6 +89,8 @@ void attempt(mirror_actor* self);
 
 /// Attempt `me` failed with `e`: says why, tries again after the backoff.
 void attempt_failed(mirror_actor* self, std::uint64_t me, const caf::error& e);
+/// Attempt `me` failed for `why`: said (last_error()), retried later.
+void attempt_ended(mirror_actor* self, std::uint64_t me, std::string why);
 
 /// CAF's connect and the hello, for attempt `me`.
 void connect_middleman(mirror_actor* self, std::uint64_t me);

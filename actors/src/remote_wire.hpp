@@ -57,6 +57,7 @@ using r_close_atom = caf::atom_constant<caf::atom("vr_close")>;
 using r_flush_atom = caf::atom_constant<caf::atom("vr_flush")>;
 using r_flushed_atom = caf::atom_constant<caf::atom("vr_flushed")>;
 using r_greeted_atom = caf::atom_constant<caf::atom("vr_greeted")>;
+using r_tls_greeted_atom = caf::atom_constant<caf::atom("vr_tlsgrt")>;
 
 /// One process_state as it travels: plain fields, times as nanoseconds of
 /// the node's steady clock with the node's "now" beside them (the mirror

@@ -53,6 +53,7 @@ test_pki::test_pki(const temp_dir& dir) {
   make_leaf(dir, "stranger", "other-ca", log);
   make_leaf(dir, "expired", "vitrine-ca", log, -1);
   ca = dir.file("vitrine-ca.pem");
+  other_ca = dir.file("other-ca.pem");
   node_cert = dir.file("node.pem");
   node_key = dir.file("node.key");
   controller_cert = dir.file("controller.pem");

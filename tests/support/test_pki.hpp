@@ -19,6 +19,7 @@ struct test_pki {
   explicit test_pki(const temp_dir& dir);
 
   std::string ca;  ///< the CA both sides trust
+  std::string other_ca;  ///< the CA that signed the stranger
   std::string node_cert, node_key;
   std::string controller_cert, controller_key;
   std::string stranger_cert, stranger_key;  ///< signed by another CA
