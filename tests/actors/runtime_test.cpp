@@ -334,3 +334,28 @@ TEST_CASE("a runtime made and used on one thread can be destroyed on another",
     if (destroyed) host.reap();  // else piped_child kills it
   }
 }
+
+TEST_CASE(
+    "supervise() after begin_shutdown() adds a process without starting "
+    "it, and a tree's supervisor without its children; after shutdown() "
+    "it throws",
+    "[runtime][shutdown]") {
+  runtime rt;
+  rt.begin_shutdown();
+  auto p = rt.supervise(sh("late", "exec sleep 60"));
+  CHECK(p.read()->status == process_status::stopped);
+  CHECK(p.read()->pid == 0);
+  supervisor_spec tree;
+  tree.name = "late_tree";
+  tree.children.push_back(sh("late_child", "exec sleep 60"));
+  auto t = rt.supervise(tree);
+  REQUIRE(t);
+  // Its supervisor is added; it starts (and adds) none of its children.
+  CHECK(t.read()->status == core::supervisor_status::starting);
+  std::this_thread::sleep_for(200ms);
+  CHECK_FALSE(rt.find("late_child"));
+  rt.shutdown();
+  CHECK(t.read()->status == core::supervisor_status::stopped);
+  CHECK_THROWS_AS(rt.supervise(sh("later", "exec sleep 60")),
+                  std::runtime_error);
+}

@@ -156,9 +156,13 @@ class runtime {
   /// add_child() does). Returns once the process left `starting` (OTP's
   /// start_child): up to its startsecs, or until its readiness. Not to
   /// wait: autostart = false, then handle.start(), whose command has
-  /// wait_until(deadline). Throws std::runtime_error after shutdown().
+  /// wait_until(deadline). Throws std::runtime_error after shutdown();
+  /// after begin_shutdown() (and before shutdown()) it adds the process
+  /// without starting it and returns its handle (`stopped`).
   process_handle supervise(process_spec spec);
-  /// Adds a whole supervision tree under the root supervisor.
+  /// Adds a whole supervision tree under the root supervisor. After
+  /// begin_shutdown() (and before shutdown()) its supervisor is added and
+  /// starts none of its children (it reads `starting` until shutdown()).
   supervisor_handle supervise(supervisor_spec spec);
 
   /// The process named `name`, or an empty handle, looked up through the
