@@ -6,7 +6,7 @@
 // 2026-12-06 CAF kept the TLS end on a 127.0.0.1 port, whose handshake
 // spun a core while a peer was silent, and the guard saw records only.
 // The peers here are raw OpenSSL clients on loopback.
-#include <fcntl.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -69,11 +69,22 @@ class tls_client {
     ::ERR_clear_error();
     return ::SSL_connect(ssl_) == 1;
   }
-  /// Sends a ClientHello and nothing more.
+  /// Sends a ClientHello and nothing more: made on memory buffers, so
+  /// that the session never reads the server's answer (on a socket, a
+  /// loaded machine could let the answer in before SSL_connect's read).
   void hello_only() {
-    ::fcntl(fd_, F_SETFL, O_NONBLOCK);
+    SSL* hello = ::SSL_new(ctx_);
+    REQUIRE(hello != nullptr);
+    BIO* in = ::BIO_new(::BIO_s_mem());
+    BIO* out = ::BIO_new(::BIO_s_mem());
+    ::SSL_set_bio(hello, in, out);  // `hello` owns both
     ::ERR_clear_error();
-    CHECK(::SSL_connect(ssl_) == -1);  // waits for the server's answer
+    CHECK(::SSL_connect(hello) == -1);  // waits for the server's answer
+    char bytes[4096];
+    const int n = ::BIO_read(out, bytes, sizeof bytes);
+    REQUIRE(n > 0);
+    CHECK(::write(fd_, bytes, static_cast<std::size_t>(n)) == n);
+    ::SSL_free(hello);
   }
   bool send(const void* p, int n) {
     ::ERR_clear_error();
@@ -130,6 +141,24 @@ class refusals {
   std::vector<std::string> lines_;
 };
 
+/// A TLS node served by a runtime of this process, whose guard's reports
+/// go to `reports`.
+struct tls_node_here {
+  /// Serves with `serve` (its on_refused set here); returns the port.
+  std::uint16_t serve(vitrine::serve_options serve = {}) {
+    serve.on_refused = [this](std::string_view peer, std::string_view why) {
+      reports.add(peer, why);
+    };
+    return rt.serve(serve);
+  }
+
+  temp_dir dir;
+  test_pki pki{dir};
+  vitrine::runtime rt{controller_options(
+      200, 1000, tls_options{pki.node_cert, pki.node_key, pki.ca, {}})};
+  refusals reports;
+};
+
 /// User + system CPU time of `pid` so far, in clock ticks.
 long cpu_ticks(pid_t pid) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
@@ -149,16 +178,11 @@ TEST_CASE(
     "certificate the CA signed, says why, and checks a certificate holder's "
     "BASP framing; the node stops with a silent peer held open",
     "[remote][tls]") {
-  temp_dir dir;
-  const test_pki pki{dir};
-  vitrine::runtime rt{controller_options(
-      200, 1000, tls_options{pki.node_cert, pki.node_key, pki.ca, {}})};
-  refusals reports;
-  vitrine::serve_options serve;
-  serve.on_refused = [&](std::string_view peer, std::string_view why) {
-    reports.add(peer, why);
-  };
-  const auto port = rt.serve(serve);
+  tls_node_here node;
+  const auto& pki = node.pki;
+  auto& rt = node.rt;
+  auto& reports = node.reports;
+  const auto port = node.serve();
   // Not TLS: an HTTP request.
   int fd = connect_loopback(port);
   const std::string http = "GET / HTTP/1.0\r\n\r\n";
@@ -241,17 +265,11 @@ TEST_CASE(
   // A handshake costs the node ~0.7 ms of CPU, certificate or not: a
   // flood from one address (an outside tester's ~520 a second took 36% of
   // a core) was not bounded.
-  temp_dir dir;
-  const test_pki pki{dir};
-  vitrine::runtime rt{controller_options(
-      200, 1000, tls_options{pki.node_cert, pki.node_key, pki.ca, {}})};
-  refusals reports;
+  tls_node_here node;
   vitrine::serve_options serve;
   serve.tls_handshakes_per_second = 3;
-  serve.on_refused = [&](std::string_view peer, std::string_view why) {
-    reports.add(peer, why);
-  };
-  const auto port = rt.serve(serve);
+  const auto port = node.serve(serve);
+  auto& reports = node.reports;
   const std::string over = "over 3 TLS handshakes a second from this address";
   std::vector<int> flood;
   for (int i = 0; i < 8; ++i) flood.push_back(connect_loopback(port));
@@ -263,6 +281,7 @@ TEST_CASE(
   for (int fd : flood) ::close(fd);
   // A second later the address has its handshakes again.
   std::this_thread::sleep_for(1100ms);
+  const auto& pki = node.pki;
   tls_client holder{port, pki.controller_cert, pki.controller_key, pki.ca};
   CHECK(holder.handshake());
 }
