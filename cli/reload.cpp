@@ -56,19 +56,28 @@ void wait_applied(const child_change& change) {
   }
 }
 
-/// `spec` (a copy of the new file's: what `current` records keeps
-/// `autostart = false`) with autostart on for every program of its tree
-/// that runs now.
+/// `spec` (a copy of the new file's: what `current` records keeps the
+/// file's `autostart`) with autostart on for every program of its tree
+/// that runs now; off for a top-level program that is stopped (a group is
+/// replaced, and started, as a whole).
 child_spec keeping_running(child_spec spec, const running_check& running) {
   if (!running) return spec;
-  const auto keep = [&](auto& self, child_spec& c) -> void {
+  using core::process_status;
+  const auto keep = [&](auto& self, child_spec& c, bool top_level) -> void {
     if (auto* p = std::get_if<process_spec>(&c)) {
-      if (!p->autostart && running(p->name)) p->autostart = true;
+      const auto now = running(p->name);
+      if (!now) return;  // a new name
+      if (*now == process_status::starting || *now == process_status::running ||
+          *now == process_status::backoff)
+        p->autostart = true;
+      else if (top_level && *now == process_status::stopped)
+        p->autostart = false;
       return;
     }
-    for (auto& child : std::get<supervisor_spec>(c).children) self(self, child);
+    for (auto& child : std::get<supervisor_spec>(c).children)
+      self(self, child, false);
   };
-  keep(keep, spec);
+  keep(keep, spec, true);
   return spec;
 }
 

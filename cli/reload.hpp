@@ -37,6 +37,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -95,11 +96,14 @@ struct reload_report {
   std::string errors() const;
 };
 
-/// Whether the program named so runs now (starting, running or in its
-/// backoff): a changed or moved program with `autostart = false` that does
-/// is started again with its new settings, as a changed one with autostart
-/// is (its `autostart = false` only keeps it out of the tree's start).
-using running_check = std::function<bool(const std::string& name)>;
+/// The status of the program named so now (nullopt: no such program). A
+/// changed or moved program keeps its state: one with `autostart = false`
+/// that runs (starting, running or in its backoff) is started again with
+/// its new settings, as a changed one with autostart is (its
+/// `autostart = false` only keeps it out of the tree's start), and one
+/// that is `stopped` (ctl stop) is not started.
+using running_check =
+    std::function<std::optional<core::process_status>(const std::string& name)>;
 
 /// Loads and checks `file` (relative paths against its directory, as at
 /// startup), gives its programs the fd limit `limit` as `vitrine run` did

@@ -144,13 +144,11 @@ int supervise_in_foreground(const run_options& options,
       std::cerr << "vitrine: " << error << std::endl;
   };
   write_order(running_config);
-  const auto runs_now = [&rt](const std::string& name) {
+  const auto runs_now =
+      [&rt](const std::string& name) -> std::optional<core::process_status> {
     const auto handle = rt.find(name);
-    if (!handle) return false;
-    const auto status = handle.read()->status;
-    return status == core::process_status::starting ||
-           status == core::process_status::running ||
-           status == core::process_status::backoff;
+    if (!handle) return std::nullopt;
+    return handle.read()->status;
   };
   reload_runner reloads{options.file, limit, write_order, runs_now};
   std::atomic<bool> stop_requested{false};

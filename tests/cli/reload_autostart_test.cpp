@@ -3,13 +3,18 @@
 // false` only keeps a program out of the tree's start, so one that an
 // operator started (`ctl start`) and that runs when the reload comes is
 // started again too; one that never ran stays stopped. The file keeps
-// saying `autostart = false`: the next reload of it changes nothing.
+// saying `autostart = false`: the next reload of it changes nothing. A
+// top-level program that `ctl stop` stopped stays stopped, whatever its
+// autostart.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
+#include <thread>
 
 #include "cli_driver.hpp"
 #include "live_run.hpp"
+#include "support/files.hpp"
 
 using namespace vitrine::test;
 using vitrine::status_name;
@@ -57,4 +62,53 @@ TEST_CASE(
   CHECK(wait_for_text(run.log(), "reload: unchanged 2",
                       std::chrono::seconds{20}, run.process().pid()));
   CHECK(run.wait_status("started", "running").pid == after.pid);
+}
+
+TEST_CASE(
+    "a reload leaves a changed program stopped if `ctl stop` stopped it, "
+    "and starts a changed one that exited",
+    "[cli][reload]") {
+  // An operator stops a program, edits its settings, reloads: it stayed
+  // stopped only with autostart = false before (an outside tester).
+  temp_dir marks;
+  const auto runs_file = marks.file("done.runs");
+  const auto file = [&](const std::string& seconds) {
+    return "[supervisor]\nname = \"ops\"\n"
+           "[[program]]\nname = \"held\"\ncommand = [\"sleep\", \"" +
+           seconds +
+           "\"]\nstartsecs_ms = 0\n"
+           "[[program]]\nname = \"done\"\ncommand = [\"sh\", \"-c\", "
+           "\"echo " +
+           seconds + " >> '" + runs_file +
+           "'\"]\nrestart = \"temporary\"\nstartsecs_ms = 0\n";
+  };
+  const auto runs = [&] {
+    const auto text = read_file(runs_file);
+    return std::count(text.begin(), text.end(), '\n');
+  };
+  live_run run{file("1000")};
+  run.wait_status("held", "running");
+  run.wait_status("done", "exited");
+  REQUIRE(runs() == 1);
+  const auto stopped = run.cli({"ctl", "stop", "held"});
+  INFO(stopped.output);
+  REQUIRE(stopped.code == 0);
+
+  run.dir().write("run.toml", file("999"));
+  const auto reloaded = run.cli({"reload"});
+  INFO(reloaded.output);
+  REQUIRE(reloaded.code == 0);
+  CHECK(wait_for_text(run.log(), "reload: changed 2", std::chrono::seconds{20},
+                      run.process().pid()));
+  // The exited one ran again with its new settings.
+  for (int i = 0; i < 200 && runs() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  CHECK(read_file(runs_file) == "1000\n999\n");
+  INFO(run.cli({"status"}).output);  // what the table says, should it fail
+  CHECK(status_name(run.wait_status("held", "stopped")) == "stopped");
+  // It starts when asked, with the new settings.
+  const auto started = run.cli({"ctl", "start", "held"});
+  INFO(started.output);
+  CHECK(started.code == 0);
+  CHECK(run.wait_status("held", "running").pid > 0);
 }
