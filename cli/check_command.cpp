@@ -9,13 +9,8 @@ namespace vitrine::cli {
 
 int check_command(const std::string& file) {
   const auto result = load_config_file(file);
-  for (const auto& problem : result.problems)
-    std::cerr << describe(problem) << "\n";
-  if (!result.ok()) {
-    std::cerr << result.problems.size()
-              << (result.problems.size() == 1 ? " problem\n" : " problems\n");
-    return 1;
-  }
+  print_problems(result, std::cerr);
+  if (!result.ok()) return 1;
   std::cout << "ok: " << result.value.program_count
             << (result.value.program_count == 1 ? " program" : " programs");
   if (result.value.group_count)

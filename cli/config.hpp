@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,10 @@ struct parse_result {
 
   bool ok() const noexcept { return problems.empty(); }
 };
+
+/// Writes `result`'s problems to `out`, one describe()d line each, then,
+/// when the file was refused, their count ("3 problems").
+void print_problems(const parse_result& result, std::ostream& out);
 
 /// Parses `text`, naming it `file_name` in diagnostics.
 parse_result parse_config(std::string_view text, const std::string& file_name,

@@ -2,6 +2,7 @@
 // size bounded, its directory the base of relative paths) and printing a
 // diagnostic safely (config.hpp).
 #include <filesystem>
+#include <ostream>
 
 #include "config.hpp"
 #include "regular_file.hpp"
@@ -35,6 +36,13 @@ parse_result load_config_file(const std::string& path, parse_options options) {
                            .string();
   }
   return parse_config(text, path, options);
+}
+
+void print_problems(const parse_result& result, std::ostream& out) {
+  for (const auto& problem : result.problems) out << describe(problem) << "\n";
+  if (!result.ok())
+    out << result.problems.size()
+        << (result.problems.size() == 1 ? " problem\n" : " problems\n");
 }
 
 }  // namespace vitrine::cli

@@ -250,12 +250,17 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
   // under it, taking what it added with it. Said before its summary,
   // which would otherwise read as if the changes still ran.
   std::string stopped;
-  if (const auto status = top_status(); report.rejected()) {
-  } else if (stopped_before && status == core::supervisor_status::stopped) {
-    lines.notes.push_back("reload: supervisor '" +
-                          std::string{top.read()->name()} +
-                          "' is stopped (ctl stop): what the reload applied "
-                          "starts when it is started");
+  const auto status = top_status();
+  const bool by_command =  // `ctl stop TOP`, before or during the reload
+      (status == core::supervisor_status::stopped ||
+       status == core::supervisor_status::shutting_down) &&
+      (stopped_before || (run_stopping_ && !run_stopping_()));
+  if (report.rejected()) {
+  } else if (by_command) {
+    lines.notes.push_back(
+        "reload: supervisor '" + std::string{top.read()->name()} + "' " +
+        (stopped_before ? "is stopped" : "was stopped during the reload") +
+        " (ctl stop): what the reload applied starts when it is started");
   } else if (status == core::supervisor_status::shutting_down ||
              status == core::supervisor_status::stopped ||
              status == core::supervisor_status::failed) {

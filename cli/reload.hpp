@@ -131,14 +131,18 @@ std::string reload_from_file(supervisor_handle top, config& current,
 class reload_runner {
  public:
   /// `applied` is called with what runs after each reload that changed
-  /// anything (one at a time, on the reloading thread).
+  /// anything (one at a time, on the reloading thread). `run_stopping`
+  /// says whether the run is stopping (a stop signal): a tree that stops
+  /// during a reload otherwise was stopped by a command (`ctl stop TOP`).
   reload_runner(std::string file, fd_limit limit,
                 std::function<void(const config&)> applied = {},
-                running_check running = {})
+                running_check running = {},
+                std::function<bool()> run_stopping = {})
       : file_(std::move(file)),
         limit_(limit),
         applied_(std::move(applied)),
-        runs_now_(std::move(running)) {}
+        runs_now_(std::move(running)),
+        run_stopping_(std::move(run_stopping)) {}
   ~reload_runner() { join(); }
   reload_runner(const reload_runner&) = delete;
   reload_runner& operator=(const reload_runner&) = delete;
@@ -153,7 +157,8 @@ class reload_runner {
   void start_if_requested(const supervisor_handle& top, config& current);
   /// A reload now, on the calling thread, after any running one. A tree
   /// that stopped meanwhile (a stop signal, a failure) is one more of the
-  /// returned report's failures, after the output's lines are made.
+  /// returned report's failures, after the output's lines are made; one
+  /// stopped by a command (`ctl stop TOP`) is not: it is said.
   reload_report reload_now(const supervisor_handle& top, config& current);
 
   struct output {
@@ -170,6 +175,7 @@ class reload_runner {
   const fd_limit limit_;
   const std::function<void(const config&)> applied_;
   const running_check runs_now_;
+  const std::function<bool()> run_stopping_;
   std::mutex reloading_;  ///< one reload at a time
   /// Guards output_ alone, so that a reload's lines can be taken while the
   /// next one runs (a control-socket reload queued behind it).

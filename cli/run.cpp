@@ -150,8 +150,10 @@ int supervise_in_foreground(const run_options& options,
     if (!handle) return std::nullopt;
     return handle.read()->status;
   };
-  reload_runner reloads{options.file, limit, write_order, runs_now};
   std::atomic<bool> stop_requested{false};
+  reload_runner reloads{options.file, limit, write_order, runs_now, [&] {
+                          return stop_requested.load(std::memory_order_acquire);
+                        }};
   // `vitrine ctl` / `vitrine reload` (its own threads). A reload request
   // runs on the connection's thread, serialized with SIGHUP reloads; the
   // loop prints its summary like theirs. Like a SIGHUP, one that comes
@@ -357,9 +359,11 @@ int run_command(const run_options& given, const node_serving* serving) {
                    "loaded"
                 << std::endl;
   });
-  for (const auto& problem : config.problems)
-    std::cerr << describe(problem) << "\n";
-  if (!config.ok()) return 1;
+  print_problems(config, std::cerr);
+  if (!config.ok()) {
+    std::cerr << "vitrine: nothing was started" << std::endl;
+    return 1;
+  }
 
   // From here, written by threads of its own (after `signals`, so they
   // inherit its mask): an unread terminal or pipe cannot hold the loop

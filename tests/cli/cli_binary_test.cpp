@@ -276,4 +276,7 @@ TEST_CASE("run refuses an invalid config without starting anything", "[cli]") {
   CHECK(result.code == 1);
   CHECK(result.output.find("program[a].nope: unknown key") !=
         std::string::npos);
+  // As `check` says it, then that nothing ran.
+  CHECK(result.output.find("\n1 problem\nvitrine: nothing was started\n") !=
+        std::string::npos);
 }

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <future>
 #include <string>
 #include <thread>
 
@@ -111,4 +112,38 @@ TEST_CASE(
   INFO(started.output);
   CHECK(started.code == 0);
   CHECK(run.wait_status("held", "running").pid > 0);
+}
+
+TEST_CASE(
+    "`ctl stop TOP` during a reload: the reload took (exit 0), and the run "
+    "says the tree was stopped by the command",
+    "[cli][reload]") {
+  // Before, `vitrine reload` exited 1 with "the tree stopped while
+  // reloading", the line of a stopping run, though the file was applied
+  // (an outside tester).
+  const std::string one =
+      "[supervisor]\nname = \"top\"\n[[program]]\nname = \"a\"\n"
+      "command = [\"sleep\", \"1300\"]\nstartsecs_ms = 0\n";
+  live_run run{one};
+  run.wait_status("a", "running");
+  // slow stays `starting` for 30 s: the reload waits on it.
+  run.dir().write("run.toml", one +
+                                  "[[program]]\nname = \"slow\"\ncommand = "
+                                  "[\"sleep\", \"1301\"]\nstartsecs_ms = "
+                                  "30000\n");
+  auto reloaded =
+      std::async(std::launch::async, [&] { return run.cli({"reload"}); });
+  run.wait_status("slow", "starting");
+  const auto stopped = run.cli({"ctl", "stop", "top"});
+  INFO(stopped.output);
+  CHECK(stopped.code == 0);
+  const auto answer = reloaded.get();
+  INFO(answer.output);
+  CHECK(answer.code == 0);
+  CHECK(wait_for_text(run.log(),
+                      "reload: supervisor 'top' was stopped during the "
+                      "reload (ctl stop): what the reload applied starts "
+                      "when it is started",
+                      std::chrono::seconds{20}, run.process().pid()));
+  CHECK(status_name(run.wait_status("slow", "stopped")) == "stopped");
 }
