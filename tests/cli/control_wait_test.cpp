@@ -22,13 +22,17 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Programs that ignore SIGTERM run once their trap is set (readiness on
+// fd 3): a stop that came before it killed the shell at once (under load,
+// 11 ms after the start), and a wait for `stopping` then never matched.
 const std::string stubborn_config = R"([supervisor]
 name = "waits"
 [[program]]
 name = "stubborn"
-command = "trap '' TERM; while :; do sleep 1; done"
+command = "trap '' TERM; echo ready >&3; while :; do sleep 1; done"
+notify_fd = 3
 stop_timeout_ms = 1500
-startsecs_ms = 100
+startsecs_ms = 10000
 )";
 
 }  // namespace
@@ -166,8 +170,9 @@ TEST_CASE(
            "[[group.program]]\nname = \"a\"\ncommand = [\"sleep\", \"" +
            a_seconds +
            "\"]\nstartsecs_ms = 0\n[[group.program]]\nname = \"stub\"\n"
-           "command = \"trap '' TERM; while :; do sleep 1; done\"\n"
-           "stop_timeout_ms = 1500\nstartsecs_ms = 0\n";
+           "command = \"trap '' TERM; echo ready >&3; while :; do sleep 1; "
+           "done\"\nnotify_fd = 3\nstop_timeout_ms = 1500\n"
+           "startsecs_ms = 10000\n";
   };
   live_run run{group("1000")};
   run.wait_status("a", "running");
