@@ -14,27 +14,26 @@ std::string describe_attempt_error(caf::actor_system& system,
   if (e.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(e.code())) {
       case caf::sec::cannot_connect_to_node:
-        // With TLS, CAF's OpenSSL module says the same of a failed
-        // handshake (a stranger's TLS controller at a plain node).
+        // With TLS, CAF connects only after the controller's own
+        // handshake with the node succeeded (remote_tls_greeting.hpp):
+        // what refuses CAF's is most likely the node's handshake limit.
         text = tls_enabled(system)
-                   ? "cannot connect (nothing listening, the host is "
-                     "unknown, or no TLS handshake: a node without TLS, or "
-                     "a certificate the CA did not sign)"
+                   ? "cannot connect after a TLS handshake with the node "
+                     "succeeded (the node refusing more handshakes from "
+                     "this address: each attempt makes two; or it stopped "
+                     "listening)"
                    : "cannot connect (nothing listening, or the host is "
                      "unknown)";
         break;
       // The peer answered, but not as a node: it closed the connection or
-      // wrote something that is not CAF's handshake. With TLS, a node
-      // without it closes on our ClientHello: CAF reports that either way,
-      // as a failed connect (above) or as this disconnect, by timing.
+      // wrote something that is not CAF's handshake. With TLS, after the
+      // controller's own handshake succeeded (a refused certificate or a
+      // node without TLS was said by that one).
       case caf::sec::disconnect_during_handshake:
-        // A certificate refused on either side ends the handshake the same
-        // way (a stranger's certificate from another CA read as "a node
-        // without TLS").
         text = tls_enabled(system)
-                   ? "no vitrine node answered (no TLS handshake: a node "
-                     "without TLS, a certificate the other side's CA did "
-                     "not sign, or this port is not a node's)"
+                   ? "the node closed the connection after a TLS handshake "
+                     "with it succeeded (the node refusing more handshakes "
+                     "from this address: each attempt makes two)"
                    : "no vitrine node answered (is this port a node's?)";
         break;
       case caf::sec::malformed_basp_message:

@@ -2,11 +2,15 @@
 // (remote_tls_greeting.hpp).
 #include "remote_tls_greeting.hpp"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <poll.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <memory>
 #include <string_view>
 
@@ -62,50 +66,147 @@ std::unique_ptr<SSL_CTX, context_free> client_context(const tls_options& files,
   return ctx;
 }
 
-/// Runs `step` (SSL_connect or an SSL_read) until it succeeds (> 0),
-/// waiting in poll() while OpenSSL wants the socket. Returns the step's
-/// result, or 0 with `timed_out` set at the deadline or a stop request.
-template <class Step>
-int until_done(SSL* ssl, int fd, clock_type::time_point deadline,
-               const std::stop_token& stop, bool& timed_out, Step step) {
-  for (;;) {
-    ::ERR_clear_error();
-    const int r = step();
-    if (r > 0) return r;
-    const int e = ::SSL_get_error(ssl, r);
-    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) return r;
-    const short events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-    if (os::wait_ready(fd, events, deadline, stop) <= 0) {
-      timed_out = true;
-      return 0;
+/// A client session whose records go through memory buffers, moved to
+/// and from the socket here with send(MSG_NOSIGNAL) and recv(): OpenSSL's
+/// socket BIO writes with write(2), and its alert to a peer that had
+/// closed raised SIGPIPE, which killed the controller (an outside tester:
+/// `status --node` exited 141 at a port that accepts and closes, and at a
+/// node refusing more handshakes from this address).
+class tls_over_socket {
+ public:
+  enum class ending { none, closed, timed_out };
+
+  tls_over_socket(SSL* ssl, int fd, clock_type::time_point deadline,
+                  const std::stop_token& stop)
+      : ssl_(ssl),
+        fd_(fd),
+        deadline_(deadline),
+        stop_(stop),
+        in_(::BIO_new(::BIO_s_mem())),
+        out_(::BIO_new(::BIO_s_mem())) {
+    if (in_ && out_) {
+      BIO_set_mem_eof_return(in_, -1);  // empty: more to come
+      ::SSL_set_bio(ssl_, in_, out_);   // ssl_ owns both from here
+    } else {
+      ::BIO_free(in_);
+      ::BIO_free(out_);
+      in_ = out_ = nullptr;
+    }
+    ::SSL_set_connect_state(ssl_);
+  }
+  bool usable() const noexcept { return in_ != nullptr; }
+
+  /// Runs `step` (SSL_connect or an SSL_read) until it succeeds (> 0),
+  /// sending what the session wrote after each call and feeding it what
+  /// the peer sends. Returns the step's result, or 0 with ended() set when
+  /// the peer closed or the deadline (or a stop request) came first.
+  template <class Step>
+  int run(Step step) {
+    for (;;) {
+      ::ERR_clear_error();
+      const int r = step();
+      const int e = r > 0 ? SSL_ERROR_NONE : ::SSL_get_error(ssl_, r);
+      if (!flush()) return 0;  // also an alert after a failure
+      if (r > 0) return r;
+      if (e != SSL_ERROR_WANT_READ) return r;
+      if (!fill()) return 0;
     }
   }
+  ending ended() const noexcept { return ended_; }
+  /// The first bytes the peer sent, as they came (up to 32).
+  const std::string& first_bytes() const noexcept { return first_; }
+
+ private:
+  /// Sends what the session wrote; false (ended_ set) when it cannot.
+  bool flush() {
+    char buf[4096];
+    for (;;) {
+      const int n = ::BIO_read(out_, buf, sizeof buf);
+      if (n <= 0) return true;
+      for (int sent = 0; sent < n;) {
+        const ssize_t w =
+            ::send(fd_, buf + sent, static_cast<std::size_t>(n - sent),
+                   MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+          sent += static_cast<int>(w);
+        } else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+          if (os::wait_ready(fd_, POLLOUT, deadline_, stop_) <= 0)
+            return end(ending::timed_out);
+        } else {
+          return end(ending::closed);
+        }
+      }
+    }
+  }
+  /// Feeds the session what the peer sent; false (ended_ set) at its end.
+  bool fill() {
+    char buf[4096];
+    for (;;) {
+      if (os::wait_ready(fd_, POLLIN, deadline_, stop_) <= 0)
+        return end(ending::timed_out);
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (n <= 0) return end(ending::closed);
+      if (first_.size() < basp_greeting_size)
+        first_.append(
+            buf, std::min<std::size_t>(static_cast<std::size_t>(n),
+                                       basp_greeting_size - first_.size()));
+      ::BIO_write(in_, buf, static_cast<int>(n));
+      return true;
+    }
+  }
+  bool end(ending how) {
+    ended_ = how;
+    return false;
+  }
+
+  SSL* ssl_;
+  int fd_;
+  clock_type::time_point deadline_;
+  const std::stop_token& stop_;
+  BIO* in_;
+  BIO* out_;
+  ending ended_ = ending::none;
+  std::string first_;
+};
+
+/// Whether `bytes` (what a peer sent first) cannot open a TLS record: a
+/// record's first byte is its content type, 20..24.
+bool not_tls(const std::string& bytes) {
+  if (bytes.empty()) return false;
+  const auto type = static_cast<unsigned char>(bytes[0]);
+  return type < 20 || type > 24;
 }
 
-/// Why a step that returned `r` failed.
-std::string failure(SSL* ssl, int r, bool handshake) {
-  const int e = ::SSL_get_error(ssl, r);
-  // Closed without a TLS alert: no TLS there (a plain node closes on a
-  // ClientHello), a guard closing it at accept, or no node at all.
+/// Why the handshake with a peer that sent `first` bytes failed, the step
+/// having returned `r` (the peer closed: `closed`).
+std::string failure(SSL* ssl, int r, bool closed, const std::string& first) {
+  // A peer that speaks first, and not TLS: a node without TLS sends its
+  // BASP handshake at once (OpenSSL: "wrong version number").
+  if (not_tls(first))
+    return first.size() == basp_greeting_size &&
+                   is_node_greeting(
+                       reinterpret_cast<const unsigned char*>(first.data()))
+               ? "no TLS handshake with the node (it is a vitrine node "
+                 "without TLS: connect without the TLS files)"
+               : "no TLS handshake with the node (the port does not speak "
+                 "TLS: is it a node's?)";
   const unsigned long queued = ::ERR_peek_error();
-  if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && queued == 0) ||
+  // Closed without a TLS alert: a node without TLS closes on a
+  // ClientHello, a guard closing it at accept, or no node at all.
+  if (closed || ::SSL_get_error(ssl, r) == SSL_ERROR_ZERO_RETURN ||
       ERR_GET_REASON(queued) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
-    return handshake
-               ? "no TLS handshake with the node (the port closed the "
-                 "connection: a node without TLS, a node refusing more "
-                 "handshakes from this address, or not a node)"
-               : "no vitrine node answered (the connection was closed after "
-                 "the TLS handshake: is this port a node's?)";
-  // With TLS 1.3 the node refuses our certificate after our side of the
-  // handshake is done: its alert comes with the first read.
+    return "no TLS handshake with the node (the port closed the "
+           "connection: a node without TLS, a node refusing more "
+           "handshakes from this address, or not a node)";
   // An alert received: the node refused us ("tlsv1 alert unknown ca": our
-  // certificate is not from its CA).
-  const bool alert = ::SSL_get_verify_result(ssl) == X509_V_OK &&
-                     ERR_GET_LIB(queued) == ERR_LIB_SSL &&
-                     std::string_view{::ERR_reason_error_string(queued)
-                                          ? ::ERR_reason_error_string(queued)
-                                          : ""}
-                             .find(" alert ") != std::string_view::npos;
+  // certificate is not from its CA; with TLS 1.3 it comes with the first
+  // read, after our side of the handshake is done).
+  const char* reason = ::ERR_reason_error_string(queued);
+  const bool alert =
+      ::SSL_get_verify_result(ssl) == X509_V_OK &&
+      ERR_GET_LIB(queued) == ERR_LIB_SSL && reason &&
+      std::string_view{reason}.find(" alert ") != std::string_view::npos;
   return std::string{"no TLS handshake with the node ("} +
          (alert ? "the node refused: " : "") +
          tls_failure_reason(ssl, "the node's") + ")";
@@ -134,30 +235,34 @@ std::string check_tls_node_greeting(const remote_endpoint& node,
   const auto ctx = client_context(files, why);
   if (!ctx) return why;
   const std::unique_ptr<SSL, session_free> ssl{::SSL_new(ctx.get())};
-  const int fd = connection.fd.get();
-  if (!ssl || ::SSL_set_fd(ssl.get(), fd) != 1) return "TLS: out of memory";
-  bool timed_out = false;
-  int r = until_done(ssl.get(), fd, deadline, stop, timed_out,
-                     [&] { return ::SSL_connect(ssl.get()); });
-  if (timed_out) return no_answer;
-  if (r <= 0) return failure(ssl.get(), r, true);
+  if (!ssl) return "TLS: out of memory";
+  tls_over_socket session{ssl.get(), connection.fd.get(), deadline, stop};
+  if (!session.usable()) return "TLS: out of memory";
+  const auto ended = [&](int r, bool handshake) -> std::string {
+    if (session.ended() == tls_over_socket::ending::timed_out) return no_answer;
+    const bool closed = session.ended() == tls_over_socket::ending::closed;
+    if (!handshake && closed && session.first_bytes().empty())
+      return "no vitrine node answered (the connection was closed after "
+             "the TLS handshake: is this port a node's?)";
+    return failure(ssl.get(), r, closed, session.first_bytes());
+  };
+  int r = session.run([&] { return ::SSL_connect(ssl.get()); });
+  if (r <= 0) return ended(r, true);
   // The node's CAF writes its server handshake once the guard has handed
   // it the connection.
   unsigned char header[basp_greeting_size];
   std::size_t got = 0;
   while (got < sizeof header) {
-    r = until_done(ssl.get(), fd, deadline, stop, timed_out, [&] {
+    r = session.run([&] {
       return ::SSL_read(ssl.get(), header + got,
                         static_cast<int>(sizeof header - got));
     });
-    if (timed_out) return no_answer;
-    if (r <= 0) return failure(ssl.get(), r, false);
+    if (r <= 0) return ended(r, false);
     got += static_cast<std::size_t>(r);
   }
   if (!is_node_greeting(header))
     return "no vitrine node answered (is this port a node's?)";
-  ::SSL_shutdown(ssl.get());  // close_notify: a normal end for the guard
-  return {};
+  return {};  // closed without close_notify: the guard takes it as an end
 }
 
 }  // namespace vitrine::detail

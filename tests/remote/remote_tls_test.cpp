@@ -1,12 +1,16 @@
 // Remote nodes over TLS with client certificates (remoting_options::tls,
 // CAF's libcaf_openssl), on loopback: throwaway certificates made with the
 // `openssl` command (support/test_pki.hpp); the node is another OS process.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <future>
@@ -354,4 +358,44 @@ TEST_CASE("a TLS controller's attempts at a stopped node cost it no CPU",
   CHECK_THAT(mirror.last_error(), Catch::Contains("no answer within 1000 ms"));
   ::kill(node.child.pid(), SIGCONT);
   CHECK(mirror.wait_connected(clock_type::now() + 10s));
+}
+
+TEST_CASE(
+    "a TLS controller at a port that accepts and closes at once says so, "
+    "and is not killed by SIGPIPE",
+    "[remote][tls]") {
+  // OpenSSL's socket BIO writes its alert with write(2): to a peer that
+  // had closed, that raised SIGPIPE, which ended `status --node` (exit
+  // 141) at such a port and at a node refusing more handshakes from the
+  // address (an outside tester). The controller's own handshake now sends
+  // with MSG_NOSIGNAL.
+  temp_dir dir;
+  const test_pki pki{dir};
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
+          0);
+  REQUIRE(::listen(listener, 16) == 0);
+  socklen_t size = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &size);
+  std::atomic<int> closed{0};
+  std::thread closer{[&] {
+    for (;;) {
+      const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) return;  // shut down
+      ::close(fd);  // at once: the ClientHello then meets a reset
+      ++closed;
+    }
+  }};
+  const auto why = refused({"127.0.0.1", ntohs(addr.sin_port)},
+                           controller_tls(pki), 500ms, 1500ms);
+  ::shutdown(listener, SHUT_RDWR);
+  closer.join();
+  ::close(listener);
+  CHECK(closed >= 2);  // attempts came, and this process outlived them
+  CHECK_THAT(why, Catch::Contains("no TLS handshake with the node (the port "
+                                  "closed the connection"));
 }
