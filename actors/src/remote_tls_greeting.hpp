@@ -29,8 +29,10 @@ namespace vitrine::detail {
 /// the CA signed on both sides) and then sent a node's server handshake
 /// header, all within `timeout`; else why not, as a line for
 /// node_handle::last_error() ("cannot connect (...)", "no answer within T
-/// ms (...)", "no TLS handshake with the node (OpenSSL's reason)", "no
-/// vitrine node answered (...)").
+/// ms (...)", "no TLS handshake with the node (REASON)": OpenSSL's reason,
+/// the node's alert, a node without TLS, a port that closed; "no vitrine
+/// node answered (...)"). Never raises SIGPIPE: the session's records go
+/// through memory buffers and are sent with MSG_NOSIGNAL.
 std::string check_tls_node_greeting(const remote_endpoint& node,
                                     const tls_options& files,
                                     std::chrono::milliseconds timeout,
