@@ -386,7 +386,7 @@ TEST_CASE(
     for (;;) {
       const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) return;  // shut down
-      ::close(fd);  // at once: the ClientHello then meets a reset
+      ::close(fd);         // at once: the ClientHello then meets a reset
       ++closed;
     }
   }};

@@ -18,7 +18,7 @@ struct test_pki {
   /// openssl's output) if a command fails.
   explicit test_pki(const temp_dir& dir);
 
-  std::string ca;  ///< the CA both sides trust
+  std::string ca;        ///< the CA both sides trust
   std::string other_ca;  ///< the CA that signed the stranger
   std::string node_cert, node_key;
   std::string controller_cert, controller_key;
