@@ -60,12 +60,12 @@ void wait_applied(const child_change& change) {
 /// file's `autostart`) with autostart on for every program of its tree
 /// that runs now; off for a top-level program that is stopped (a group is
 /// replaced, and started, as a whole).
-child_spec keeping_running(child_spec spec, const running_check& running) {
-  if (!running) return spec;
+child_spec keeping_states(child_spec spec, const status_lookup& status_of) {
+  if (!status_of) return spec;
   using core::process_status;
   const auto keep = [&](auto& self, child_spec& c, bool top_level) -> void {
     if (auto* p = std::get_if<process_spec>(&c)) {
-      const auto now = running(p->name);
+      const auto now = status_of(p->name);
       if (!now) return;  // a new name
       if (*now == process_status::starting || *now == process_status::running ||
           *now == process_status::backoff)
@@ -106,7 +106,7 @@ std::string reload_report::errors() const {
 
 reload_report reload_config(supervisor_handle top, config& current,
                             const std::string& file, const fd_limit& limit,
-                            const running_check& running) {
+                            const status_lookup& status_of) {
   reload_report report;
   if (!top) {  // the tree is still being added
     report.problems.push_back(
@@ -148,8 +148,8 @@ reload_report reload_config(supervisor_handle top, config& current,
           {name, kind,
            kind == change_kind::remove ? top.remove_child(name)
            : kind == change_kind::replace
-               ? send_replace(top, keeping_running(new_spec(name), running))
-               : send_add(top, keeping_running(new_spec(name), running))});
+               ? send_replace(top, keeping_states(new_spec(name), status_of))
+               : send_add(top, keeping_states(new_spec(name), status_of))});
     } catch (const std::exception& e) {
       report.failures.push_back(name + ": " + e.what());
     }
@@ -242,7 +242,7 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
   // Stopped by `ctl stop TOP` before the reload: what it applies starts
   // with the next start of the tree, no stop happened under it.
   const bool stopped_before = top_status() == core::supervisor_status::stopped;
-  auto report = reload_config(top, current, file_, limit_, runs_now_);
+  auto report = reload_config(top, current, file_, limit_, status_now_);
   if (!report.rejected() && applied_) applied_(current);
   output lines;
   for (auto& p : report.problems) lines.errors.push_back(p);

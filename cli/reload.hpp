@@ -100,9 +100,9 @@ struct reload_report {
 /// changed or moved program keeps its state: one with `autostart = false`
 /// that runs (starting, running or in its backoff) is started again with
 /// its new settings, as a changed one with autostart is (its
-/// `autostart = false` only keeps it out of the tree's start), and one
-/// that is `stopped` (ctl stop) is not started.
-using running_check =
+/// `autostart = false` only keeps it out of the tree's start), and a
+/// top-level one that is `stopped` (ctl stop) is not started.
+using status_lookup =
     std::function<std::optional<core::process_status>(const std::string& name)>;
 
 /// Loads and checks `file` (relative paths against its directory, as at
@@ -114,7 +114,7 @@ using running_check =
 /// empty `top` (the tree is not added yet), reported as one problem.
 reload_report reload_config(supervisor_handle top, config& current,
                             const std::string& file, const fd_limit& limit,
-                            const running_check& running = {});
+                            const status_lookup& status_of = {});
 
 /// reload_config() for a caller that only needs a verdict: "" when the
 /// reload was applied, else report.errors().
@@ -136,12 +136,12 @@ class reload_runner {
   /// during a reload otherwise was stopped by a command (`ctl stop TOP`).
   reload_runner(std::string file, fd_limit limit,
                 std::function<void(const config&)> applied = {},
-                running_check running = {},
+                status_lookup status_of = {},
                 std::function<bool()> run_stopping = {})
       : file_(std::move(file)),
         limit_(limit),
         applied_(std::move(applied)),
-        runs_now_(std::move(running)),
+        status_now_(std::move(status_of)),
         run_stopping_(std::move(run_stopping)) {}
   ~reload_runner() { join(); }
   reload_runner(const reload_runner&) = delete;
@@ -174,7 +174,7 @@ class reload_runner {
   const std::string file_;
   const fd_limit limit_;
   const std::function<void(const config&)> applied_;
-  const running_check runs_now_;
+  const status_lookup status_now_;
   const std::function<bool()> run_stopping_;
   std::mutex reloading_;  ///< one reload at a time
   /// Guards output_ alone, so that a reload's lines can be taken while the

@@ -144,14 +144,14 @@ int supervise_in_foreground(const run_options& options,
       std::cerr << "vitrine: " << error << std::endl;
   };
   write_order(running_config);
-  const auto runs_now =
+  const auto status_now =
       [&rt](const std::string& name) -> std::optional<core::process_status> {
     const auto handle = rt.find(name);
     if (!handle) return std::nullopt;
     return handle.read()->status;
   };
   std::atomic<bool> stop_requested{false};
-  reload_runner reloads{options.file, limit, write_order, runs_now, [&] {
+  reload_runner reloads{options.file, limit, write_order, status_now, [&] {
                           return stop_requested.load(std::memory_order_acquire);
                         }};
   // `vitrine ctl` / `vitrine reload` (its own threads). A reload request
