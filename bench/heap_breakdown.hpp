@@ -11,11 +11,11 @@
 namespace vitrine::bench {
 
 /// Bytes per process of each part, keyed by a short name:
-///   record            a process_record with its initial state and history
-///                     snapshots and its name string
+///   record            a process_record as hybrid makes it: its initial
+///                     state snapshot and its name string (its history
+///                     starts as the shared empty one)
 ///   cells_published   + one newer state and history published into it
-///                     (the old snapshots retired and, once reclaimed,
-///                     freed)
+///                     (the old state retired and, once reclaimed, freed)
 ///   caf_actor_min     a minimal CAF event-based actor (no state of ours)
 ///   packed_spec       a `sleep` spec as its process actor keeps it: the
 ///                     inline part and its packed block

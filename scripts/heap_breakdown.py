@@ -76,12 +76,14 @@ def main() -> int:
     ap.add_argument("--driver",
                     default="build/rel/bench/vitrine_bench_heap_driver")
     ap.add_argument("--processes", type=int, default=1000)
+    ap.add_argument("--reads", choices=["hybrid", "messaging"],
+                    default="hybrid")
     ap.add_argument("--json")
     opts = ap.parse_args()
     n = opts.processes
     with tempfile.TemporaryDirectory(prefix="vitrine-heap-") as tmp:
         env = dict(os.environ, VITRINE_E2E_PROCESSES=str(n),
-                   VITRINE_CGROUP="off")
+                   VITRINE_E2E_READS=opts.reads, VITRINE_CGROUP="off")
         subprocess.run(["heaptrack", "-o", f"{tmp}/ht", opts.driver],
                        env=env, check=True, stdout=subprocess.DEVNULL)
         data = next(Path(tmp).glob("ht*"))
@@ -99,7 +101,7 @@ def main() -> int:
             parts[part] = parts.get(part, 0) + int(cost)
     per = {k: v / n for k, v in parts.items()}
     total = sum(v for k, v in per.items() if k != RUNTIME_WIDE)
-    print(f"Live heap per process, {n} supervised `sleep`s (hybrid), "
+    print(f"Live heap per process, {n} supervised `sleep`s ({opts.reads}), "
           "heaptrack at exit:\n")
     print("| part | bytes per process |")
     print("|---|---:|")

@@ -80,7 +80,7 @@ def e2e_heap_why(run: Run) -> str:
     c = {} if b is None else b.counters
     parts = [("a CAF actor with a one-handler behavior, per actor of a "
               "spawned batch", "caf_actor_min"),
-             ("a process record with its name (cells unpublished)",
+             ("a process record with its name and initial state",
               "record"),
              ("a first publish into its cells", "cells_published"),
              ("a `sleep` spec as its actor keeps it (packed_spec)",
@@ -97,21 +97,34 @@ def e2e_heap_why(run: Run) -> str:
             "call site (heaptrack), outside this run.")
 
 
+def handle_list_size(start: dict) -> str:
+    """', N B a process' of the benchmark's handle list, if recorded."""
+    for b in start.values():
+        if b is not None and "handle_list_bytes_per_process" in b.counters:
+            return (", " + fmt_bytes(b.counters["handle_list_bytes_per_process"])
+                    + " a process")
+    return ""
+
+
 def messaging_heap_why(run: Run, heap: dict) -> str:
     """What the messaging fleet keeps beyond hybrid's, for a MISS."""
     c = {}
     b = run.named("e2e/heap_breakdown")
     if b is not None:
         c = b.counters
-    text = ("Every object hybrid keeps a process, and in each process actor "
-            "its state and history unpublished (handles ask the actor), "
-            "while the record's cells keep the first snapshots they were "
-            "made with.")
+    text = ("Every object hybrid keeps a process, except that each process "
+            "actor keeps its state and history unpublished in a block of "
+            "its own (handles ask the actor) where hybrid's are the "
+            "record's published snapshots; the record's cells hold shared "
+            "defaults until the actor quits, and the directory actor "
+            "answers from the runtime's registry.")
     if heap.get("messaging") is not None and heap.get("hybrid") is not None \
             and "sizeof_state" in c and "sizeof_history" in c:
         copy = c["sizeof_state"] + c["sizeof_history"]
-        text += (f" It keeps {fmt_bytes(heap['messaging'] - heap['hybrid'])} "
-                 "a process more than hybrid in this run; the unpublished "
+        diff = heap['messaging'] - heap['hybrid']
+        text += (f" It keeps {fmt_bytes(abs(diff))} a process "
+                 f"{'more' if diff >= 0 else 'less'} than hybrid in this "
+                 "run; the unpublished "
                  f"copy is {fmt_bytes(copy)} of it (sizeof state + history, "
                  "measured by `e2e/heap_breakdown`, before the allocator's "
                  "overhead); the rest is not attributed here.")
@@ -137,7 +150,12 @@ def section_vitrine_bench_e2e(run: Run, img_dir: Path, img_rel: str) -> Section:
             "per mode. *start*: from the first `supervise()` until every "
             "process has been seen running (a fresh fleet per "
             "repetition); heap (`mallinfo2`) and RSS growth of the whole "
-            "process over that fleet, per supervised process. *sweep*: read "
+            "process over that fleet, per supervised process (the heap "
+            "without the benchmark's own list of handles"
+            + handle_list_size(start)
+            + "; with the snapshots replaced but not yet freed, a row "
+            "below). "
+            "*sweep*: read "
             f"the state of all {n:,} from a host thread (hybrid: "
             "`process_handle::read()`; messaging: one blocking request "
             "each) while another thread SIGKILLs a random process, waits "
@@ -174,6 +192,9 @@ def section_vitrine_bench_e2e(run: Run, img_dir: Path, img_rel: str) -> Section:
         ("RSS per process",
          {m: med(start[m], "rss_bytes_per_process") for m in E2E_MODES},
          "bytes"),
+        ("snapshots replaced, not yet freed, per process",
+         {m: med(start[m], "retired_snapshots_per_process")
+          for m in E2E_MODES}, "fraction"),
         (f"full sweep ({n:,} states)",
          {m: None if sweep[m] is None else sweep[m].real_ns
           for m in E2E_MODES}, "ns"),
@@ -199,14 +220,16 @@ def section_vitrine_bench_e2e(run: Run, img_dir: Path, img_rel: str) -> Section:
         sweep}
     rows = []
     for what, vals, unit in metrics:
-        f = {"bytes": fmt_bytes, "count": fmt_count}.get(unit, fmt_ns)
+        f = {"bytes": fmt_bytes, "count": fmt_count,
+             "fraction": lambda x: "-" if x is None else f"{x:.2f}"}.get(
+                 unit, fmt_ns)
         row = [what]
         for m in E2E_MODES:
             cell = f(vals[m])
             if what in cvs:
                 cell += f" (cv {fmt_cv(cvs[what][m])})"
             row.append(cell)
-        row.append("" if unit == "count" else
+        row.append("" if unit in ("count", "fraction") else
                    fmt_big_ratio(vals["messaging"], vals["hybrid"]))
         rows.append(row)
     samples = [med(restart[m], "samples") for m in E2E_MODES]

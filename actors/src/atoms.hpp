@@ -32,8 +32,6 @@ using add_child_atom = caf::atom_constant<caf::atom("v_addchild")>;
 /// (change, shared_ptr<change_request>) from a handle: add, remove or
 /// replace a child (child_change_request.hpp).
 using change_atom = caf::atom_constant<caf::atom("v_change")>;
-/// (forget, name, record) to the directory actor: a removed process.
-using forget_atom = caf::atom_constant<caf::atom("v_forget")>;
 /// (command, ticket, command_kind) from a handle: applied, then published
 /// as the state's applied_command.
 using command_atom = caf::atom_constant<caf::atom("v_command")>;

@@ -14,7 +14,6 @@ void runtime_context::forget_process(
   if (status_table && registry.find_shared(name) == record)
     status_table->remove(core::status_table::slot_kind::process, name);
   record->port.store(nullptr);
-  if (directory) caf::anon_send(directory, forget_atom::value, name, record);
   if (registry.find_shared(name) == record) registry.erase(name);
   published();
 }

@@ -24,7 +24,7 @@ process_actor::process_actor(caf::actor_config& config,
       restart_window_(spec.restart_limit.burst, spec.restart_limit.interval) {
   if (!publishes_)
     unpublished_ = std::make_unique<unpublished_run>(
-        unpublished_run{record_->state.current_unsafe(), {}});
+        unpublished_run{process_record::initial_state(record_->name), {}});
 }
 
 namespace {
@@ -294,7 +294,11 @@ void process_actor::arm_timer(std::chrono::milliseconds delay,
 
 void process_actor::leave_last_state() {
   if (publishes_) return;
-  if (record_->state.current_unsafe().version == current().version) return;
+  // Left already, unchanged since (on_stopped(), then on_exit()). Before the
+  // first, the cells hold their shared defaults (process_record).
+  if (record_->state.publications() != 0 &&
+      record_->state.current_unsafe().version == current().version)
+    return;
   record_->history.publish(unpublished_->history);
   record_->state.publish(unpublished_->state);
 }

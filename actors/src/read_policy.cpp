@@ -40,7 +40,8 @@ read_policy::ask_into_thread_cell(
   return publish_in_thread_cell(ask(record));
 }
 
-caf::actor read_policy::spawn_directory(caf::actor_system&) const {
+caf::actor read_policy::spawn_directory(
+    caf::actor_system&, const core::registry<detail::process_record>&) const {
   return {};
 }
 

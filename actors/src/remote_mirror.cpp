@@ -68,7 +68,9 @@ bool settle(mirrored_process& p) {
 mirrored_process& add_process(mirror_actor* self, const std::string& name) {
   auto& p = self->state.processes[name];
   auto name_ptr = std::make_shared<const std::string>(name);
-  p.record = std::make_shared<mirrored_record>(name_ptr);
+  // Mirrored states are published as they arrive, whatever the policy.
+  p.record = std::make_shared<mirrored_record>(
+      name_ptr, process_record::publishing::as_it_runs);
   p.forwarder =
       self->spawn(forwarder, name, caf::actor_cast<caf::weak_actor_ptr>(self));
   p.record->port.store(std::make_shared<command_port>(p.forwarder));

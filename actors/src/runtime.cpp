@@ -91,19 +91,14 @@ bool runtime_context::register_process(
     const std::shared_ptr<process_record>& record) const {
   if (!registry.insert(name, record)) return false;
   published();
-  if (directory) caf::anon_send(directory, caf::put_atom::value, name, record);
   return true;
 }
 
 bool runtime_context::register_processes(
     std::vector<named_record> records) const {
   if (records.empty()) return true;
-  std::vector<named_record> copy;
-  if (directory) copy = records;
   if (!registry.insert_all(std::move(records))) return false;
   published();
-  for (auto& [name, record] : copy)
-    caf::anon_send(directory, caf::put_atom::value, name, record);
   return true;
 }
 }  // namespace detail
@@ -146,6 +141,9 @@ struct runtime::impl {
   detail::publication_counter publications;
   detail::name_claims claims;
   caf::actor root;
+  /// The read policy's directory actor, if it spawned one (it reads
+  /// `registry`); reset by shutdown().
+  caf::actor directory;
   detail::remote_hub remote{options.remoting};
   std::mutex mutex;  // serializes supervise(), serve(), connect() and the
                      // end of shutdown()
@@ -165,14 +163,13 @@ struct runtime::impl {
     }
     guardian = std::make_unique<os::guardian>(cgroups ? cgroups->root() : "");
     guardian->watch(io);
-    caf::actor directory = reads.spawn_directory(sys);
+    directory = reads.spawn_directory(sys, registry);
     if (!options.status_table_path.empty())
       status_table = std::make_shared<detail::status_table_writer>(
           options.status_table_path, options.status_heartbeat);
     context.reset(new detail::runtime_context{
-        io, registry, supervisors, &reads, std::move(directory), guardian.get(),
-        cgroups.get(), status_table, &publications, &claims,
-        starts_cancelled.get_token()});
+        io, registry, supervisors, &reads, guardian.get(), cgroups.get(),
+        status_table, &publications, &claims, starts_cancelled.get_token()});
     supervisors.insert(std::string{detail::root_supervisor_name}, root_record);
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(options),
                                           *context, caf::actor{});
@@ -180,9 +177,7 @@ struct runtime::impl {
                                     std::stop_token{});
   }
 
-  detail::name_source names() const noexcept {
-    return {registry, context->directory};
-  }
+  detail::name_source names() const noexcept { return {registry, directory}; }
 
   template <class Reply = caf::ok_atom, class... Ts>
   Reply request_blocking(Ts&&... xs) {
@@ -294,8 +289,12 @@ void runtime::shutdown() {
   impl_->stopped = true;
   impl_->remote.shutdown(*impl_->system);
   impl_->root = nullptr;
-  if (auto& directory = impl_->context->directory) {
+  if (auto& directory = impl_->directory) {
+    // It reads the registry, which goes with us: gone before we are.
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+    const detail::host_thread_scope on_return;
+    caf::scoped_actor self{*impl_->system};
+    self->wait_for(directory);
     directory = nullptr;
   }
   impl_->shut_down_stragglers();

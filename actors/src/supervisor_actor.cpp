@@ -211,10 +211,13 @@ void supervisor_actor::publish(
 std::shared_ptr<process_record> supervisor_actor::make_process(
     process_spec spec) {
   auto name = std::make_shared<const std::string>(spec.name);
-  auto record = std::make_shared<process_record>(name);
+  auto record = std::make_shared<process_record>(
+      name, context_.reads->reads_published()
+                ? process_record::publishing::as_it_runs
+                : process_record::publishing::only_last_state);
   // A slot from the start: a process that never starts has one too.
   if (context_.status_table)
-    context_.status_table->publish(record->state.current_unsafe());
+    context_.status_table->publish(process_record::initial_state(name));
   const bool autostart = spec.autostart;
   const bool temporary = spec.restart == restart_policy::temporary;
   auto actor = spawn_process_actor(home_system(), record, std::move(spec),

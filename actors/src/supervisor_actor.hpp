@@ -61,8 +61,6 @@ struct runtime_context {
   runtime::supervisor_registry_type& supervisors;
   /// How host threads read; decides whether actors publish while they live.
   const read_policy* reads;
-  /// The read policy's directory actor, if it spawned one.
-  caf::actor directory;
   /// Kills every program's group (and cgroup) if the host dies; may be null.
   os::guardian* guardian = nullptr;
   /// One cgroup per program where cgroup v2 is writable; else null.
@@ -106,7 +104,7 @@ struct runtime_context {
 
   /// Forgets a process that was shut down (a removed child): frees its
   /// status-table slot, clears its command port, and erases its name from
-  /// the registry and the directory, so the name may be used again.
+  /// the registry, so the name may be used again.
   /// Handles keep the record: they read its last state. Only entries that
   /// are `record` itself are erased.
   void forget_process(const std::shared_ptr<process_record>& record) const;

@@ -262,9 +262,9 @@ class supervisor_actor final : public caf::event_based_actor {
 
   std::shared_ptr<supervisor_record> record_;
   supervisor_spec spec_;
-  /// A copy: the runtime resets its own directory handle while stragglers
-  /// may still run. Our process actors refer to this one, holding a strong
-  /// reference to us for as long as they use it.
+  /// A copy, which stragglers may still use after the runtime's shutdown.
+  /// Our process actors refer to this one, holding a strong reference to
+  /// us for as long as they use it.
   runtime_context context_;
   caf::actor parent_;
   core::restart_window window_;

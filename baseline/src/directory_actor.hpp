@@ -3,8 +3,12 @@
 // check of supervise()) are requests to this actor instead of lock-free
 // reads of the shared registry. Internal to the baseline.
 //
+// It answers from the runtime's registry, the name table both policies
+// keep on the writer side (supervisors register and forget names there):
+// the two policies then hold the same names, once, and differ only in how
+// a reader reaches them (a request to this actor, or a load).
+//
 // Messages:
-//   (put, name, record)     adds a name (sent by supervisors as they register)
 //   (get, name) -> record   nullptr when absent
 //   (get) -> directory_listing, every record in insertion order
 #pragma once
@@ -15,16 +19,19 @@
 #include <memory>
 #include <vector>
 
+#include "vitrine/core/registry.hpp"
 #include "vitrine/detail/process_record.hpp"
 
 namespace vitrine::detail {
 
 struct directory_listing {
-  std::uint64_t revision = 0;  ///< puts so far
+  std::uint64_t revision = 0;  ///< the registry's, as listed
   std::vector<std::shared_ptr<process_record>> records;
 };
 
-caf::actor spawn_directory_actor(caf::actor_system& system);
+/// `names` must outlive the actor (the runtime waits for it at shutdown).
+caf::actor spawn_directory_actor(caf::actor_system& system,
+                                 const core::registry<process_record>& names);
 
 }  // namespace vitrine::detail
 

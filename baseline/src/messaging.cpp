@@ -45,8 +45,10 @@ class messaging_policy final : public read_policy {
     return ask_owner<core::supervisor_state>(r);
   }
 
-  caf::actor spawn_directory(caf::actor_system& system) const override {
-    return detail::spawn_directory_actor(system);
+  caf::actor spawn_directory(
+      caf::actor_system& system,
+      const core::registry<detail::process_record>& registry) const override {
+    return detail::spawn_directory_actor(system, registry);
   }
 
   std::shared_ptr<detail::process_record> find(

@@ -165,6 +165,30 @@ TEST_CASE("a messaging-mode handle reads the last state after shutdown",
   CHECK(s->name() == "asked");
 }
 
+// Under messaging a record's cells hold shared defaults while its actor
+// lives (nobody reads them then): the actor leaves its state there as it
+// quits, even one it never changed.
+TEST_CASE(
+    "a messaging-mode process that never started reads its own state after "
+    "shutdown",
+    "[handle][messaging]") {
+  leak_checker leaks;
+  process_handle h;
+  {
+    runtime rt{runtime_options{.reads = &baseline::messaging_reads()}};
+    auto spec = sh("idle", "exec sleep 30");
+    spec.autostart = false;
+    h = rt.supervise(std::move(spec));
+    CHECK(h.read()->name() == "idle");  // asked of the actor
+    CHECK(h.history()->empty());        // nothing published while it lives
+    rt.shutdown();
+  }
+  const auto s = h.read();
+  CHECK(s->name() == "idle");
+  CHECK(s->status == process_status::stopped);
+  CHECK(s->pid == 0);
+}
+
 TEST_CASE(
     "under the messaging baseline every read path asks an actor: process and "
     "supervisor states, find, for_each and the name check",

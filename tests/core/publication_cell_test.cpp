@@ -52,6 +52,40 @@ TEMPLATE_TEST_CASE("a held snapshot survives later publishes unchanged",
   CHECK(counted::live.load() == live_before);
 }
 
+namespace {
+struct defaulted : counted {
+  defaulted() : counted(0) {}
+  explicit defaulted(std::uint64_t v) : counted(v) {}
+};
+}  // namespace
+
+TEMPLATE_TEST_CASE(
+    "cells that start with the default share one snapshot, never freed",
+    "[publication_cell]", VITRINE_TEST_RECLAIMERS) {
+  { publication_cell<defaulted, TestType> first; }  // builds the default
+  TestType::reclaim_now();
+  const auto live_before = counted::live.load();
+  {
+    publication_cell<defaulted, TestType> a;
+    publication_cell<defaulted, TestType> b;
+    CHECK(counted::live.load() == live_before);  // no snapshot of their own
+    {
+      auto from_a = a.read();
+      auto from_b = b.read();
+      CHECK(from_a.get() == from_b.get());
+      CHECK(from_a->version == 0);
+    }
+    a.emplace(5u);
+    CHECK(a.read()->version == 5);
+    CHECK(b.read()->version == 0);
+  }  // a retires its own snapshot, b the default: only a's goes
+  TestType::reclaim_now();
+  CHECK(counted::live.load() == live_before);
+  const publication_cell<defaulted, TestType> later;
+  CHECK(later.read()->consistent());  // poisoned if it had been freed
+  CHECK(later.read()->version == 0);
+}
+
 TEMPLATE_TEST_CASE(
     "a waiter wakes when another thread publishes what it waits for",
     "[publication_cell]", VITRINE_TEST_RECLAIMERS) {

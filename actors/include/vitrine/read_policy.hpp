@@ -151,9 +151,12 @@ class read_policy {
   virtual core::process_state ask(const detail::process_record& record) const;
   virtual core::supervisor_state ask(
       const detail::supervisor_record& record) const;
-  /// The actor that answers lookups, spawned once per runtime; the default
-  /// spawns none (lookups use the registry).
-  virtual caf::actor spawn_directory(caf::actor_system& system) const;
+  /// The actor that answers lookups, spawned once per runtime, which may
+  /// read `registry` (the runtime's, which outlives it); the default spawns
+  /// none (lookups load the registry).
+  virtual caf::actor spawn_directory(
+      caf::actor_system& system,
+      const core::registry<detail::process_record>& registry) const;
   virtual std::uint64_t visit(const detail::name_source& names,
                               detail::record_visitor visitor) const;
 

@@ -20,13 +20,35 @@ namespace vitrine::detail {
 class command_port;  // the CAF side: how to message the owning actor
 
 struct process_record {
-  explicit process_record(std::shared_ptr<const std::string> process_name)
-      : state(std::in_place, initial_state(process_name)),
+  /// Whether the owning actor publishes its states as they change (every
+  /// read policy but an asking one: see read_policy::reads_published()).
+  enum class publishing : bool { as_it_runs, only_last_state };
+
+  /// `as_it_runs`: the state cell starts with the process's initial state
+  /// (readers may load it before the actor's first publish). Otherwise no
+  /// reader loads the state until the actor leaves its last one, so the
+  /// cell starts with the shared default (no allocation) and the actor
+  /// keeps the initial state itself. The history starts empty and shared
+  /// either way.
+  process_record(std::shared_ptr<const std::string> process_name,
+                 publishing how)
+      : state(how == publishing::as_it_runs
+                  ? core::publication_cell<core::process_state>(
+                        initial_state(process_name))
+                  : core::publication_cell<core::process_state>()),
         name(std::move(process_name)) {}
+
+  /// What a process named `n` is before its actor publishes anything.
+  static core::process_state initial_state(
+      std::shared_ptr<const std::string> n) {
+    core::process_state s;
+    s.name_storage = std::move(n);
+    return s;
+  }
 
   // Read on every read(): first, so it starts the cache line.
   core::publication_cell<core::process_state> state;
-  core::publication_cell<core::transition_history> history{std::in_place};
+  core::publication_cell<core::transition_history> history;
   const std::shared_ptr<const std::string> name;
   /// Set by the runtime while the actor lives; empty after shutdown.
   std::atomic<std::shared_ptr<command_port>> port;
@@ -36,14 +58,6 @@ struct process_record {
   /// a removal (a mirror: when the process left the node), so that every
   /// state published afterwards is read with it set (acquire).
   std::atomic<bool> removed{false};
-
- private:
-  static core::process_state initial_state(
-      std::shared_ptr<const std::string> n) {
-    core::process_state s;
-    s.name_storage = std::move(n);
-    return s;
-  }
 };
 
 }  // namespace vitrine::detail

@@ -18,7 +18,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <concepts>
 #include <cstdint>
+#include <new>
 #include <utility>
 
 #include "vitrine/core/detail/futex.hpp"
@@ -64,14 +66,17 @@ class publication_cell {
       : current_(new node(std::forward<Args>(args)...)) {}
   explicit publication_cell(T initial)
       : publication_cell(std::in_place, std::move(initial)) {}
+  /// Starts with T{}, one snapshot shared by every cell of this type that
+  /// starts so and never freed: no allocation until the first publish (a
+  /// cell whose writer may never publish costs no snapshot of its own).
+  publication_cell() noexcept requires std::default_initializable<T>
+      : current_(&shared_default()) {}
 
   publication_cell(const publication_cell&) = delete;
   publication_cell& operator=(const publication_cell&) = delete;
 
   /// Retires the last snapshot; readers that still hold it keep it alive.
-  ~publication_cell() {
-    Reclaimer::retire(current_.load(std::memory_order_relaxed), &destroy);
-  }
+  ~publication_cell() { retire(current_.load(std::memory_order_relaxed)); }
 
   // -- readers (any thread) ---------------------------------------------------
 
@@ -143,7 +148,7 @@ class publication_cell {
     // load in protect() that sees it.
     node* old = current_.load(std::memory_order_relaxed);  // we are the writer
     current_.store(fresh, std::memory_order_release);
-    Reclaimer::retire(old, &destroy);
+    retire(old);
     // (10)/(11): a waiter either sees the new count or is woken.
     auto count = publications_ref();
     count.store(count.load(std::memory_order_relaxed) + 1,
@@ -184,6 +189,23 @@ class publication_cell {
 
   static void destroy(typename Reclaimer::node_header* header) noexcept {
     delete static_cast<node*>(header);
+  }
+
+  // The writer's, for a snapshot it replaced: every snapshot but the shared
+  // default goes to the reclaimer (readers may still hold it).
+  static void retire(node* old) noexcept {
+    if constexpr (std::default_initializable<T>)
+      if (old == &shared_default()) return;
+    Reclaimer::retire(old, &destroy);
+  }
+
+  // Built at first use (a cell constructed during another object's static
+  // initialisation still finds it built); never destroyed, so that a cell
+  // outliving static destruction (a thread-local one) still reads it.
+  static node& shared_default() requires std::default_initializable<T> {
+    alignas(node) static unsigned char storage[sizeof(node)];
+    static node* const built = ::new (storage) node();
+    return *built;
   }
 
   // No cache-line padding: a cell is written only when its owner publishes,
