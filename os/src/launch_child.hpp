@@ -15,7 +15,7 @@ namespace vitrine::os::detail {
 
 enum class step : int {
   none,
-  setpgid,
+  setsid,
   cgroup,
   pdeathsig,
   umask,
@@ -29,8 +29,8 @@ constexpr const char* step_text(step s) {
   switch (s) {
     case step::none:
       return "launch";
-    case step::setpgid:
-      return "setpgid";
+    case step::setsid:
+      return "setsid";
     case step::cgroup:
       return "join cgroup";
     case step::pdeathsig:

@@ -81,6 +81,7 @@ std::string report() {
   std::string r;
   r += "pid=" + std::to_string(::getpid()) + "\n";
   r += "pgid=" + std::to_string(::getpgid(0)) + "\n";
+  r += "sid=" + std::to_string(::getsid(0)) + "\n";
   r += "ppid=" + std::to_string(::getppid()) + "\n";
   mode_t m = ::umask(0);
   ::umask(m);

@@ -230,7 +230,7 @@ TEST_CASE("cwd, umask and rlimits are applied in the child") {
   guard.check();
 }
 
-TEST_CASE("the child leads its own process group") {
+TEST_CASE("the child leads its own session and process group") {
   leak_guard guard;
   temp_dir dir;
   launch_options o;
@@ -244,6 +244,7 @@ TEST_CASE("the child leads its own process group") {
   auto r = read_report(dir.file("r"));
   CHECK(r["pid"] == std::to_string(pid));
   CHECK(r["pgid"] == std::to_string(pid));
+  CHECK(r["sid"] == std::to_string(pid));
   CHECK(r["ppid"] == std::to_string(::getpid()));
   io.stop();  // closes its epoll and eventfd
   guard.check();
