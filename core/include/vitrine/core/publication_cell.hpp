@@ -21,6 +21,7 @@
 #include <concepts>
 #include <cstdint>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 #include "vitrine/core/detail/futex.hpp"
@@ -69,8 +70,9 @@ class publication_cell {
   /// Starts with T{}, one snapshot shared by every cell of this type that
   /// starts so and never freed: no allocation until the first publish (a
   /// cell whose writer may never publish costs no snapshot of its own).
-  publication_cell() noexcept requires std::default_initializable<T>
-      : current_(&shared_default()) {}
+  publication_cell() noexcept(
+      std::is_nothrow_default_constructible_v<T>) requires
+      std::default_initializable<T> : current_(&shared_default()) {}
 
   publication_cell(const publication_cell&) = delete;
   publication_cell& operator=(const publication_cell&) = delete;
@@ -194,8 +196,7 @@ class publication_cell {
   // The writer's, for a snapshot it replaced: every snapshot but the shared
   // default goes to the reclaimer (readers may still hold it).
   static void retire(node* old) noexcept {
-    if constexpr (std::default_initializable<T>)
-      if (old == &shared_default()) return;
+    if (static_cast<void*>(old) == default_storage_) return;
     Reclaimer::retire(old, &destroy);
   }
 
@@ -203,10 +204,10 @@ class publication_cell {
   // initialisation still finds it built); never destroyed, so that a cell
   // outliving static destruction (a thread-local one) still reads it.
   static node& shared_default() requires std::default_initializable<T> {
-    alignas(node) static unsigned char storage[sizeof(node)];
-    static node* const built = ::new (storage) node();
+    static node* const built = ::new (default_storage_) node();
     return *built;
   }
+  alignas(node) static inline unsigned char default_storage_[sizeof(node)];
 
   // No cache-line padding: a cell is written only when its owner publishes,
   // and keeping it small lets a reader find the pointer in the same line as
