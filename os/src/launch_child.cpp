@@ -130,7 +130,8 @@ VITRINE_CHILD_CODE int child_main(void* arg) {
   // fails instead of stopping it with SIGTTIN), and where the kernel
   // groups scheduling by session (autogroup), its own CPU share instead of
   // one shared with us (measured: a start's propagation to a controller,
-  // p50 0.94 -> 0.43 ms on the 2-vCPU VM, docs/design.md section 7).
+  // p50 0.89-0.98 -> 0.41-0.48 ms on the 2-vCPU VM; docs/design.md,
+  // section 7).
   if (::syscall(SYS_setsid) < 0) child_fail(plan, step::setsid);
   // Our group is guarded from now on, even if the host dies before it
   // tells the guardian itself: one store into the table the guardian reads
