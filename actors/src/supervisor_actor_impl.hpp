@@ -153,6 +153,11 @@ class supervisor_actor final : public caf::event_based_actor {
   /// started automatically: later restarts do start it. A process child
   /// learns whether the start is `fresh` (step::fresh); a supervisor child
   /// starts all of its own children fresh anyway.
+  /// Asks child i to stop (`and_quit`: and quit); returns the replies
+  /// to wait for (1).
+  template <class Resume>
+  std::size_t request_stop(std::size_t i, bool and_quit, Resume resume);
+
   template <class Resume>
   bool request_start(std::size_t i, bool fresh, const std::stop_token& cancel,
                      Resume resume);
@@ -170,6 +175,10 @@ class supervisor_actor final : public caf::event_based_actor {
   operation start_all(done_fn done);
 
   operation start_child(caf::actor which, done_fn done);
+
+  /// Appends the step that starts child i, or only stops it while we are
+  /// not running or once the step's operation is cancelled.
+  void push_start_or_stop(std::vector<step>& steps, std::size_t i);
 
   /// Stops every child in reverse order (shutdown: and quits them, then
   /// itself).
@@ -278,6 +287,10 @@ class supervisor_actor final : public caf::event_based_actor {
   std::uint64_t applied_ticket_ = 0;
   std::uint32_t restarts_ = 0;
   bool built_ = false;
+  bool start_begun_ = false;  ///< a start of all children ever began
+  /// The running step is a stop_if_cancelled step's stop: a cancellation
+  /// does not cut it short (it is what a cancelled start leaves).
+  bool awaits_stop_in_place_of_start_ = false;
   bool pumping_ = false;
   bool was_failed_ = false;  ///< when the running stop began
   /// From fail() until its stop has ended and the parent was told.

@@ -44,7 +44,7 @@ void supervisor_actor::begin_add(const std::shared_ptr<change_request>& request,
                                  std::vector<step>& steps) {
   if (!place_child(*request)) return;
   publish(current_.status);  // the child count changed
-  if (active()) steps.push_back({step::kind::start, children_.size() - 1});
+  push_start_or_stop(steps, children_.size() - 1);
 }
 
 void supervisor_actor::begin_remove(
@@ -62,7 +62,7 @@ void supervisor_actor::begin_replace(
     return placed;
   };
   const std::size_t i = remove_then(request, steps, put_in_place);
-  if (i < children_.size() && active()) steps.push_back({step::kind::start, i});
+  if (i < children_.size()) push_start_or_stop(steps, i);
 }
 
 template <class Then>

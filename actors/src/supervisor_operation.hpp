@@ -35,6 +35,11 @@ struct step {
   /// exit): process children begin fresh restart-limit windows, as OTP's
   /// restarted supervisor starts its children anew.
   bool fresh = false;
+  /// A start that, once its operation is cancelled (issued or not), stops
+  /// the child instead: a child added while starts are cancelled (the
+  /// runtime's shutdown began) is only stopped, so that a tree lists its
+  /// children, stopped, as under a stopped parent.
+  bool stop_if_cancelled = false;
 };
 
 /// A restart's wait for the backoff of the child that exited: its starts

@@ -103,6 +103,7 @@ void supervisor_actor::on_cancelled() {
   // startsecs), and supervise() with it.
   if (queue_.empty() || outstanding_ == 0) return;
   if (!queue_.front().cancel.stop_requested()) return;
+  if (awaits_stop_in_place_of_start_) return;  // its reply still counts
   ++generation_;  // the reply (or timer) the step waited for no longer counts
   outstanding_ = 0;
   pump();
@@ -136,7 +137,8 @@ bool supervisor_actor::run_front() {
   if (outstanding_ > 0) return true;
   // Cancelled from outside (the parent's start, the runtime's shutdown).
   const auto cancelled = [&op] { return op.cancel.stop_requested(); };
-  while (op.next < op.steps.size() && !op.aborted && !cancelled())
+  while (op.next < op.steps.size() && !op.aborted &&
+         (!cancelled() || op.steps[op.next].stop_if_cancelled))
     if (issue(op.steps[op.next++], op.cancel.get_token())) {
       outstanding_ = std::max<std::size_t>(outstanding_, 1);
       return true;
@@ -159,32 +161,24 @@ bool supervisor_actor::issue(const step& s, const std::stop_token& cancel) {
   const std::uint64_t generation = generation_;
   auto resume = [this, generation] { step_done(generation); };
   std::size_t sent = 0;
+  awaits_stop_in_place_of_start_ =
+      s.stop_if_cancelled &&
+      (s.what == step::kind::stop || cancel.stop_requested());
   switch (s.what) {
     case step::kind::start:
-      if (request_start(s.index, s.fresh, cancel, resume)) sent = 1;
+      if (awaits_stop_in_place_of_start_)
+        sent = request_stop(s.index, false, resume);
+      else if (request_start(s.index, s.fresh, cancel, resume))
+        sent = 1;
       break;
     case step::kind::start_parallel:
       for (std::size_t i = 0; i < children_.size(); ++i)
         if (request_start(i, s.fresh, cancel, resume)) ++sent;
       break;
     case step::kind::stop:
-    case step::kind::shutdown: {
-      auto& target = children_[s.index].actor;
-      // Not to be started again by us until our next start: a process
-      // started by hand meanwhile runs unsupervised. (A group restart
-      // stops children it starts again, or leaves stopped while running.)
-      const bool resting = stopping() ||
-                           current_.status == supervisor_status::stopped ||
-                           current_.status == supervisor_status::failed;
-      auto req =
-          s.what == step::kind::shutdown
-              ? request(target, caf::infinite, shutdown_atom::value)
-              : request(target, caf::infinite, stop_atom::value, resting);
-      req.then([resume](caf::ok_atom) { resume(); },
-               [resume](caf::error&) { resume(); });
-      sent = 1;
+    case step::kind::shutdown:
+      sent = request_stop(s.index, s.what == step::kind::shutdown, resume);
       break;
-    }
     case step::kind::remove:
       remove_child_tree(children_[s.index], resume);
       sent = 1;
@@ -202,6 +196,24 @@ bool supervisor_actor::issue(const step& s, const std::stop_token& cancel) {
   }
   outstanding_ = sent;
   return sent > 0;
+}
+
+template <class Resume>
+std::size_t supervisor_actor::request_stop(std::size_t i, bool and_quit,
+                                           Resume resume) {
+  auto& target = children_[i].actor;
+  // Not to be started again by us until our next start: a process
+  // started by hand meanwhile runs unsupervised. (A group restart
+  // stops children it starts again, or leaves stopped while running.)
+  const bool resting = stopping() ||
+                       current_.status == supervisor_status::stopped ||
+                       current_.status == supervisor_status::failed;
+  auto req = and_quit
+                 ? request(target, caf::infinite, shutdown_atom::value)
+                 : request(target, caf::infinite, stop_atom::value, resting);
+  req.then([resume](caf::ok_atom) { resume(); },
+           [resume](caf::error&) { resume(); });
+  return 1;
 }
 
 template <class Resume>
@@ -239,6 +251,18 @@ caf::result<std::uint64_t> supervisor_actor::start_with_reply(
   // stopped, as if that command had come after this start.
   if (std::exchange(skip_held_start_, false)) return current_.version;
   auto promise = make_response_promise<std::uint64_t>();
+  if (!start_begun_ &&
+      (cancel.stop_requested() || context_.shutting_down.stop_requested())) {
+    // Never started, and this start is cancelled already (a tree added by
+    // a change while the runtime's shutdown begins): stopped, its children
+    // listed, stopped, as a stopped parent leaves a tree it adds. Before,
+    // it read `starting` until the shutdown stopped it.
+    enqueue_operation(
+        stop_all(false, [promise, before = current_.version](bool) mutable {
+          promise.deliver(before);
+        }));
+    return promise;
+  }
   auto op = start_all([this, promise, before = current_.version](bool) mutable {
     // Failed while starting: answered once the parent has our report, so
     // that it acts on the failure before it goes on with its own start.
@@ -266,6 +290,7 @@ operation supervisor_actor::start_all(done_fn done) {
   operation op;
   op.begin = [this](std::vector<step>& steps) {
     build_children_once();
+    start_begun_ = true;
     window_.clear();
     publish(supervisor_status::starting);
     if (spec_.parallel_start && children_.size() > 1) {
@@ -294,13 +319,22 @@ operation supervisor_actor::start_child(caf::actor which, done_fn done) {
     // By actor: a removal queued before this may have shifted it.
     const auto i = index_of(which);
     if (i == children_.size()) return;
-    // Stopped or failed, we supervise nothing: the child is only stopped
-    // (a tree lists its children, stopped) and starts with our next start,
-    // as a child added by a change does.
-    steps.push_back({active() ? step::kind::start : step::kind::stop, i});
+    push_start_or_stop(steps, i);
   };
   op.done = std::move(done);
   return op;
+}
+
+void supervisor_actor::push_start_or_stop(std::vector<step>& steps,
+                                          std::size_t i) {
+  // Stopped or failed, we supervise nothing: the child is only stopped (a
+  // tree lists its children, stopped; before, a tree added to a stopped
+  // supervisor read `starting`, its children not even added) and starts
+  // with our next start. Cancelled (the runtime's shutdown began, maybe
+  // while this waited behind another start), it is only stopped too.
+  steps.push_back({.what = active() ? step::kind::start : step::kind::stop,
+                   .index = i,
+                   .stop_if_cancelled = true});
 }
 
 operation supervisor_actor::stop_all(bool quit_after, done_fn done,

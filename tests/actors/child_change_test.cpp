@@ -384,6 +384,30 @@ TEST_CASE_METHOD(runtime_fixture,
   check_no_process_left(rt.find("slow"));
 }
 
+TEST_CASE_METHOD(runtime_fixture,
+                 "a tree added to a stopped supervisor lists its children, "
+                 "stopped, and starts with it",
+                 "[child_change][add]") {
+  auto sup = rt.supervise(tree("app", {sleeper("a")}));
+  REQUIRE(reaches(rt.find("a"), process_status::running));
+  REQUIRE(sup.stop().wait_for_status(supervisor_status::stopped, in(patience)));
+  auto add = sup.add_child(tree("late", {sleeper("late_a")}));
+  REQUIRE(applied(add));
+  const auto late = add.supervisor();
+  REQUIRE(late);
+  // Before: never told to start or stop, it read `starting` and had not
+  // added its children.
+  CHECK(late.read()->status == supervisor_status::stopped);
+  const auto late_a = rt.find("late_a");
+  REQUIRE(late_a);
+  CHECK(late_a.read()->status == process_status::stopped);
+  CHECK(late_a.read()->pid == 0);
+  REQUIRE(
+      sup.start().wait_for_status(supervisor_status::running, in(patience)));
+  CHECK(reaches(late_a, process_status::running));
+  CHECK(late.read()->status == supervisor_status::running);
+}
+
 TEST_CASE("a removed child leaves the status table and the directory",
           "[child_change][status_table]") {
   leak_checker leaks;

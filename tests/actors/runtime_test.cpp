@@ -337,8 +337,8 @@ TEST_CASE("a runtime made and used on one thread can be destroyed on another",
 
 TEST_CASE(
     "supervise() after begin_shutdown() adds a process without starting "
-    "it, and a tree's supervisor without its children; after shutdown() "
-    "it throws",
+    "it, and a tree stopped, its children listed; after shutdown() it "
+    "throws",
     "[runtime][shutdown]") {
   runtime rt;
   rt.begin_shutdown();
@@ -350,12 +350,57 @@ TEST_CASE(
   tree.children.push_back(sh("late_child", "exec sleep 60"));
   auto t = rt.supervise(tree);
   REQUIRE(t);
-  // Its supervisor is added; it starts (and adds) none of its children.
-  CHECK(t.read()->status == core::supervisor_status::starting);
-  std::this_thread::sleep_for(200ms);
-  CHECK_FALSE(rt.find("late_child"));
+  // Before: its supervisor was never told to start or stop and read
+  // `starting` until shutdown(), its children not even added.
+  CHECK(t.read()->status == core::supervisor_status::stopped);
+  CHECK(t.read()->child_count == 1);
+  const auto child = rt.find("late_child");
+  REQUIRE(child);
+  CHECK(child.read()->status == process_status::stopped);
+  CHECK(child.read()->pid == 0);
+  // A handle's add_child of a tree meanwhile: the same.
+  supervisor_spec nested;
+  nested.name = "nested_tree";
+  nested.children.push_back(sh("nested_child", "exec sleep 60"));
+  auto change = t.add_child(nested);
+  REQUIRE(change.wait_for(patience));
+  REQUIRE(change.supervisor());
+  CHECK(change.supervisor().read()->status == core::supervisor_status::stopped);
+  REQUIRE(rt.find("nested_child"));
+  CHECK(rt.find("nested_child").read()->status == process_status::stopped);
   rt.shutdown();
   CHECK(t.read()->status == core::supervisor_status::stopped);
   CHECK_THROWS_AS(rt.supervise(sh("later", "exec sleep 60")),
                   std::runtime_error);
+}
+
+TEST_CASE(
+    "a tree added by a handle behind another start when begin_shutdown() "
+    "came reads stopped, not starting",
+    "[runtime][shutdown]") {
+  runtime rt;
+  auto slow = sh("slow", "exec sleep 60");
+  slow.startsecs = 30s;  // holds the root's queue
+  auto first =
+      std::async(std::launch::async, [&] { return rt.supervise(slow); });
+  REQUIRE(eventually([&] {
+    const auto s = rt.find("slow");
+    return s && s.read()->status == process_status::starting;
+  }));
+  supervisor_spec tree;
+  tree.name = "queued_tree";
+  tree.children.push_back(sh("queued_child", "exec sleep 60"));
+  // Queued behind slow's start; its start is sent once that one ends.
+  auto change = rt.root().add_child(tree);
+  rt.begin_shutdown();
+  REQUIRE(first.wait_for(patience / 2) == std::future_status::ready);
+  REQUIRE(change.wait_for(patience / 2));
+  const auto t = change.supervisor();
+  REQUIRE(t);
+  // Before: its start, sent after begin_shutdown(), was cancelled before
+  // it started anything, and it read `starting` until shutdown().
+  CHECK(t.read()->status == core::supervisor_status::stopped);
+  REQUIRE(rt.find("queued_child"));
+  CHECK(rt.find("queued_child").read()->status == process_status::stopped);
+  rt.shutdown();
 }

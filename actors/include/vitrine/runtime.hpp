@@ -161,8 +161,8 @@ class runtime {
   /// without starting it and returns its handle (`stopped`).
   process_handle supervise(process_spec spec);
   /// Adds a whole supervision tree under the root supervisor. After
-  /// begin_shutdown() (and before shutdown()) its supervisor is added and
-  /// starts none of its children (it reads `starting` until shutdown()).
+  /// begin_shutdown() (and before shutdown()) it is added stopped: its
+  /// supervisor reads `stopped` and lists its children, stopped.
   supervisor_handle supervise(supervisor_spec spec);
 
   /// The process named `name`, or an empty handle, looked up through the

@@ -124,7 +124,9 @@ class supervisor_handle {
 
   /// Appends a child at the end of the spec order. A running supervisor
   /// starts it (if autostart) before the change completes; a stopped or
-  /// failed one starts it with its next start(). name_taken if a child of
+  /// failed one (or any once the runtime's shutdown began) adds it
+  /// stopped, a tree with its children listed, stopped, and starts it
+  /// with its next start(). name_taken if a child of
   /// this supervisor has that name, a process name in it is supervised or
   /// a supervisor name in it is taken (anywhere in the runtime).
   child_change add_child(process_spec spec) const;
