@@ -26,32 +26,43 @@ peer_key peer_key::of(const sockaddr_storage& peer) noexcept {
   return key;
 }
 
-double handshake_admission::tokens_at(const bucket& b,
-                                      clock_type::time_point now) const {
-  const double seconds =
-      std::chrono::duration<double>(now - b.refilled).count();
-  return std::min<double>(per_second_, b.tokens + seconds * per_second_);
+double handshake_admission::bucket::tokens_at(clock_type::time_point now,
+                                              std::uint32_t rate) const {
+  const double seconds = std::chrono::duration<double>(now - refilled).count();
+  return std::min<double>(rate, tokens + std::max(seconds, 0.0) * rate);
 }
 
-bool handshake_admission::admit(const sockaddr_storage& peer,
-                                clock_type::time_point now) {
-  if (per_second_ == 0) return true;
+handshake_admission::bucket* handshake_admission::address_bucket(
+    const sockaddr_storage& peer, clock_type::time_point now) {
+  if (per_address_ == 0) return nullptr;
   const peer_key key = peer_key::of(peer);
   auto found = buckets_.find(key);
   if (found == buckets_.end()) {
     if (buckets_.size() >= max_addresses_)  // forget the full buckets
       std::erase_if(buckets_, [&](const auto& entry) {
-        return tokens_at(entry.second, now) >= per_second_;
+        return entry.second.tokens_at(now, per_address_) >= per_address_;
       });
-    if (buckets_.size() >= max_addresses_) return true;
-    found = buckets_.emplace(key, bucket{double(per_second_), now}).first;
+    if (buckets_.size() >= max_addresses_) return nullptr;
+    found = buckets_.emplace(key, bucket{double(per_address_), now}).first;
   }
   bucket& b = found->second;
-  b.tokens = tokens_at(b, now);
+  b.tokens = b.tokens_at(now, per_address_);
   b.refilled = now;
-  if (b.tokens < 1.0) return false;
-  b.tokens -= 1.0;
-  return true;
+  return &b;
+}
+
+handshake_admission::verdict handshake_admission::admit(
+    const sockaddr_storage& peer, clock_type::time_point now) {
+  bucket* address = address_bucket(peer, now);
+  if (address && address->tokens < 1.0) return verdict::over_address;
+  if (per_node_ != 0) {
+    node_.tokens = node_.tokens_at(now, per_node_);
+    node_.refilled = now;
+    if (node_.tokens < 1.0) return verdict::over_node;
+    node_.tokens -= 1.0;
+  }
+  if (address) address->tokens -= 1.0;
+  return verdict::admitted;
 }
 
 }  // namespace vitrine::detail

@@ -86,7 +86,8 @@ remote_guard::remote_guard(const std::string& bind_address, std::uint16_t port,
                            refusal_report report)
     : upstream_(std::move(upstream)),
       limits_(l),
-      admission_(l.tls ? l.tls_handshakes_per_second : 0),
+      admission_(l.tls ? l.tls_handshakes_per_second : 0,
+                 l.tls ? l.tls_handshakes_per_second_total : 0),
       report_(std::move(report)) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -220,11 +221,16 @@ void remote_guard::accept_peers(
                                    ") already served");
       continue;
     }
-    if (!admission_.admit(from, clock_type::now())) {
+    if (const auto verdict = admission_.admit(from, clock_type::now());
+        verdict != handshake_admission::verdict::admitted) {
       ::close(peer);  // before any TLS work
       report(address_of(from),
-             "over " + std::to_string(limits_.tls_handshakes_per_second) +
-                 " TLS handshakes a second from this address");
+             verdict == handshake_admission::verdict::over_address
+                 ? "over " + std::to_string(limits_.tls_handshakes_per_second) +
+                       " TLS handshakes a second from this address"
+                 : "over " +
+                       std::to_string(limits_.tls_handshakes_per_second_total) +
+                       " TLS handshakes a second from all addresses");
       continue;
     }
     no_delay(peer);

@@ -57,9 +57,11 @@ class remote_guard {
     /// peer's handshake is done, and a peer that has not finished its
     /// handshake within `silence` of connecting is closed.
     std::shared_ptr<const tls_server> tls;
-    /// With TLS: handshakes started a second per peer address (past it, a
-    /// new connection from there is closed at accept); 0: no limit.
+    /// With TLS: handshakes started a second per peer address, and from
+    /// all peers together (past either, a new connection is closed at
+    /// accept); 0: no such limit.
     std::uint32_t tls_handshakes_per_second = 0;
+    std::uint32_t tls_handshakes_per_second_total = 0;
   };
   /// Called on the relay thread with the peer's address and why the
   /// relay closed its connection; may be empty.

@@ -104,11 +104,14 @@ std::uint16_t remote_hub::serve(caf::actor_system& system,
     return *port;
   }
   try {
-    remote_guard::limits limits{
-        options.max_message_bytes != 0 ? options.max_message_bytes
-                                       : UINT32_MAX,  // TLS, no limit asked
-        options.max_connections, options_.connection_timeout, nullptr,
-        options.tls_handshakes_per_second};
+    remote_guard::limits limits{options.max_message_bytes != 0
+                                    ? options.max_message_bytes
+                                    : UINT32_MAX,  // TLS, no limit asked
+                                options.max_connections,
+                                options_.connection_timeout,
+                                nullptr,
+                                options.tls_handshakes_per_second,
+                                options.tls_handshakes_per_second_total};
     if (tls) limits.tls = std::make_shared<tls_server>(tls_files(system));
     guards_.push_back(std::make_unique<remote_guard>(
         options.bind_address, options.port,

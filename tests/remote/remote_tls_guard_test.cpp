@@ -6,6 +6,7 @@
 // 2026-12-06 CAF kept the TLS end on a 127.0.0.1 port, whose handshake
 // spun a core while a peer was silent, and the guard saw records only.
 // The peers here are raw OpenSSL clients on loopback.
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -108,6 +109,23 @@ class tls_client {
   SSL* ssl_ = nullptr;
   int fd_;
 };
+
+/// A TCP connection to 127.0.0.1:`port` from `source`, another address
+/// of the loopback network (127.0.0.0/8).
+int connect_from(const char* source, unsigned port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  REQUIRE(::inet_pton(AF_INET, source, &from.sin_addr) == 1);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+  return fd;
+}
 
 /// Reports to serve_options::on_refused, as "PEER WHY" lines.
 class refusals {
@@ -256,6 +274,37 @@ TEST_CASE("a TLS peer stalled after its ClientHello costs the node no CPU",
   const long used = cpu_ticks(node.child.pid()) - before;
   // Ticks are 10 ms: an idle node with 2 programs uses a few at most.
   CHECK(used < 30);
+}
+
+TEST_CASE(
+    "a TLS node's guard starts at most tls_handshakes_per_second_total "
+    "handshakes from all addresses together",
+    "[remote][tls]") {
+  // Before, a flood from many addresses, each under its own limit, was
+  // not bounded: every connection cost the node a handshake.
+  tls_node_here node;
+  vitrine::serve_options serve;
+  serve.tls_handshakes_per_second = 2;
+  serve.tls_handshakes_per_second_total = 4;
+  const auto port = node.serve(serve);
+  auto& reports = node.reports;
+  const std::string over = "over 4 TLS handshakes a second from all addresses";
+  std::vector<int> flood;
+  for (int host = 2; host <= 9; ++host) {
+    const std::string source = "127.0.0." + std::to_string(host);
+    flood.push_back(connect_from(source.c_str(), port));
+  }
+  const auto deadline = clock_type::now() + 10s;
+  while (reports.count(over) < 4 && clock_type::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  CHECK(reports.count(over) == 4);  // 8 addresses, one connection each
+  CHECK(reports.count("from this address") == 0);
+  for (int fd : flood) ::close(fd);
+  // A second later the node has its handshakes again.
+  std::this_thread::sleep_for(1100ms);
+  const auto& pki = node.pki;
+  tls_client holder{port, pki.controller_cert, pki.controller_key, pki.ca};
+  CHECK(holder.handshake());
 }
 
 TEST_CASE(

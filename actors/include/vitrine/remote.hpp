@@ -160,13 +160,19 @@ struct serve_options {
   /// address (an IPv4 address, an IPv6 /64), in bursts of as many; past
   /// it a new connection from there is closed at accept, before any TLS
   /// work. A handshake costs the node about 0.7 ms of CPU whether or not
-  /// the peer holds a certificate: this bounds what one address can spend
-  /// (not a flood from many). 0: no limit.
+  /// the peer holds a certificate: this bounds what one address can spend.
+  /// 0: no limit.
   std::uint32_t tls_handshakes_per_second = 20;
+  /// With TLS: TLS handshakes the relay starts a second from all peers
+  /// together, in bursts of as many (past it, closed at accept as above):
+  /// bounds what a flood from many addresses costs the node (100: about
+  /// 7% of a core), at the price that during one new controllers wait
+  /// their turn (connections made before are not touched). 0: no limit.
+  std::uint32_t tls_handshakes_per_second_total = 100;
   /// With the relay: called for each connection it closes on its own
   /// (bad framing, an oversized message, silence, max_connections; with
   /// TLS, a handshake that failed or did not end, with OpenSSL's reason,
-  /// or one over tls_handshakes_per_second)
+  /// or one over tls_handshakes_per_second or its _total)
   /// and each one CAF closed while the peer still had it open,
   /// with the peer's "HOST:PORT" and why, on the relay's thread: keep it
   /// short (a slow one holds up every relayed connection) and rate-limit
