@@ -13,27 +13,18 @@ std::string describe_attempt_error(caf::actor_system& system,
   std::string text;
   if (e.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(e.code())) {
+      // (With TLS, CAF connects to the relay, not to the node: never.)
       case caf::sec::cannot_connect_to_node:
-        // With TLS, CAF connects only after the controller's own
-        // handshake with the node succeeded (remote_tls_greeting.hpp):
-        // what refuses CAF's is most likely the node's handshake limit.
-        text = tls_enabled(system)
-                   ? "cannot connect after a TLS handshake with the node "
-                     "succeeded (the node refusing more handshakes from "
-                     "this address: each attempt makes two; or it stopped "
-                     "listening)"
-                   : "cannot connect (nothing listening, or the host is "
-                     "unknown)";
+        text = "cannot connect (nothing listening, or the host is unknown)";
         break;
       // The peer answered, but not as a node: it closed the connection or
       // wrote something that is not CAF's handshake. With TLS, after the
-      // controller's own handshake succeeded (a refused certificate or a
-      // node without TLS was said by that one).
+      // controller's own handshake and the node's first header (a refused
+      // certificate or a node without TLS was said by that one).
       case caf::sec::disconnect_during_handshake:
         text = tls_enabled(system)
-                   ? "the node closed the connection after a TLS handshake "
-                     "with it succeeded (the node refusing more handshakes "
-                     "from this address: each attempt makes two)"
+                   ? "the node closed the connection after its TLS "
+                     "handshake and first message (stopping?)"
                    : "no vitrine node answered (is this port a node's?)";
         break;
       case caf::sec::malformed_basp_message:

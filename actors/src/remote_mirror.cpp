@@ -275,10 +275,12 @@ caf::behavior node_mirror(mirror_actor* self,
         if (e) return attempt_failed(self, which, e);
         connect_middleman(self, which);
       },
-      [self](r_tls_greeted_atom, std::uint64_t which, std::string& why) {
-        if (which != self->state.attempt) return;  // closed, or superseded
+      [self](r_tls_greeted_atom, std::uint64_t which, std::string& why,
+             std::shared_ptr<tls_node_stream>& stream) {
+        // Closed, or superseded: the stream, if any, closes with this.
+        if (which != self->state.attempt) return;
         if (!why.empty()) return attempt_ended(self, which, std::move(why));
-        connect_middleman(self, which);
+        connect_relayed(self, which, std::move(stream));
       },
       [self](r_close_atom) { begin_close(self); },
       [self](r_flushed_atom) {

@@ -1,11 +1,18 @@
 // The mirror's link to its node (remote_mirror_state.hpp): each attempt
-// first checks the port's greeting without TLS (remote_greeting.hpp), then
-// connects through CAF's middleman (or its OpenSSL module), says hello and
-// applies the snapshot; a loss marks every state `unknown` and retries
-// with backoff.
+// first checks the port's greeting (remote_greeting.hpp; with TLS, the
+// handshake and greeting of remote_tls_greeting.hpp, whose connection a
+// relay then carries, tls_relay.hpp), then connects through CAF's
+// middleman, says hello and applies the snapshot; a loss marks every state
+// `unknown` and retries with backoff.
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <caf/io/all.hpp>
+#include <caf/io/basp_broker.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "remote_connect_error.hpp"
@@ -110,31 +117,71 @@ std::chrono::milliseconds attempt_time_left(const mirror_actor* self) {
   return std::max(left, std::chrono::milliseconds{1});
 }
 
+namespace {
+
+/// The reply to a connect: the node's server actor; says hello to it.
+template <class Pending>
+void on_connected(mirror_actor* self, std::uint64_t me, Pending pending) {
+  auto on_error = [self, me](caf::error& e) { attempt_failed(self, me, e); };
+  std::move(pending).then(
+      [self, me, on_error](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                           const std::set<std::string>&) {
+        if (self->state.attempt != me) return;
+        auto server = caf::actor_cast<caf::actor>(std::move(ptr));
+        if (!server) return schedule_retry(self);
+        self->monitor(server);
+        self->request(server, attempt_time_left(self), r_hello_atom::value,
+                      caf::actor{self})
+            .then(
+                [self, me, server](std::vector<wire_state>& snapshot,
+                                   bool node_stopping) {
+                  if (self->state.attempt == me)
+                    synchronise(self, server, snapshot, node_stopping);
+                },
+                on_error);
+      },
+      on_error);
+}
+
+}  // namespace
+
 void connect_middleman(mirror_actor* self, std::uint64_t me) {
   auto& st = self->state;
-  auto on_error = [self, me](caf::error& e) { attempt_failed(self, me, e); };
-  // With TLS, the OpenSSL module's connector: the same BASP, encrypted.
-  self->request(connector(self->system()), attempt_time_left(self),
-                caf::connect_atom::value, st.shared->endpoint.host,
-                st.shared->endpoint.port)
-      .then(
-          [self, me, on_error](const caf::node_id&, caf::strong_actor_ptr& ptr,
-                               const std::set<std::string>&) {
-            if (self->state.attempt != me) return;
-            auto server = caf::actor_cast<caf::actor>(std::move(ptr));
-            if (!server) return schedule_retry(self);
-            self->monitor(server);
-            self->request(server, attempt_time_left(self), r_hello_atom::value,
-                          caf::actor{self})
-                .then(
-                    [self, me, server](std::vector<wire_state>& snapshot,
-                                       bool node_stopping) {
-                      if (self->state.attempt == me)
-                        synchronise(self, server, snapshot, node_stopping);
-                    },
-                    on_error);
-          },
-          on_error);
+  on_connected(
+      self, me,
+      self->request(self->system().middleman().actor_handle(),
+                    attempt_time_left(self), caf::connect_atom::value,
+                    st.shared->endpoint.host, st.shared->endpoint.port));
+}
+
+void connect_relayed(mirror_actor* self, std::uint64_t me,
+                     std::shared_ptr<tls_node_stream> stream) {
+  auto& st = self->state;
+  st.relay.reset();  // the previous connection's, if it still runs
+  int ends[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+                   ends) != 0)
+    return attempt_ended(
+        self, me,
+        std::string{"cannot relay TLS: socketpair: "} + std::strerror(errno));
+  auto& middleman = self->system().middleman();
+  // CAF adopts ends[1] as a connection to the node (the broker writes the
+  // client handshake and awaits the server's, which the relay hands it
+  // first); the relay carries ends[0] to and from the TLS stream.
+  auto scribe = middleman.backend().new_scribe(ends[1]);
+  try {
+    st.relay =
+        std::make_unique<tls_relay>(std::move(stream), os::unique_fd{ends[0]});
+  } catch (const std::exception& e) {
+    ::close(ends[0]);
+    return attempt_ended(self, me,
+                         std::string{"cannot relay TLS: "} + e.what());
+  }
+  auto broker = middleman.named_broker<caf::io::basp_broker>(caf::atom("BASP"));
+  on_connected(
+      self, me,
+      self->request(broker, attempt_time_left(self), caf::connect_atom::value,
+                    std::move(scribe), st.shared->endpoint.port));
 }
 
 /// A new connection attempt: the greeting check, CAF's connection and the
@@ -169,8 +216,9 @@ void attempt(mirror_actor* self) {
         [me](caf::event_based_actor* greeter, caf::actor mirror,
              remote_endpoint node, tls_options files,
              std::chrono::milliseconds timeout, std::stop_token stop) {
+          auto greeting = greet_tls_node(node, files, timeout, stop);
           greeter->send(mirror, r_tls_greeted_atom::value, me,
-                        check_tls_node_greeting(node, files, timeout, stop));
+                        std::move(greeting.error), std::move(greeting.stream));
         },
         caf::actor{self}, st.shared->endpoint, std::move(files),
         st.shared->options.attempt_timeout, st.greeting_stop.get_token());

@@ -18,7 +18,9 @@
 #include <vector>
 
 #include "remote_node.hpp"
+#include "remote_tls_greeting.hpp"
 #include "remote_wire.hpp"
+#include "tls_relay.hpp"
 #include "vitrine/core/process_state.hpp"
 
 namespace vitrine::detail {
@@ -53,6 +55,9 @@ struct mirror_state {
   /// remote_tls_greeting.hpp) when the
   /// mirror closes or quits, so it holds up no shutdown.
   std::stop_source greeting_stop;
+  /// With TLS: the relay of the current connection (the previous one's
+  /// is stopped and joined when the next attempt connects, or here).
+  std::unique_ptr<tls_relay> relay;
   /// Set by close: forwarders still to flush, and when to quit regardless.
   bool closing = false;
   std::size_t unflushed = 0;
@@ -94,6 +99,10 @@ void attempt_ended(mirror_actor* self, std::uint64_t me, std::string why);
 
 /// CAF's connect and the hello, for attempt `me`.
 void connect_middleman(mirror_actor* self, std::uint64_t me);
+/// With TLS: the same over a relay that carries `stream` (the greeting's
+/// connection, handshake done) for CAF.
+void connect_relayed(mirror_actor* self, std::uint64_t me,
+                     std::shared_ptr<tls_node_stream> stream);
 
 /// The node is lost: every state `unknown`, then the status; a retry is
 /// armed. `why` becomes node_handle::last_error() until an attempt says
@@ -101,3 +110,5 @@ void connect_middleman(mirror_actor* self, std::uint64_t me);
 void lose(mirror_actor* self, std::string why);
 
 }  // namespace vitrine::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<vitrine::detail::tls_node_stream>)

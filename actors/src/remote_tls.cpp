@@ -158,9 +158,4 @@ bool tls_enabled(caf::actor_system& system) {
   return system.has_openssl_manager();
 }
 
-caf::io::middleman_actor connector(caf::actor_system& system) {
-  return tls_enabled(system) ? system.openssl_manager().actor_handle()
-                             : system.middleman().actor_handle();
-}
-
 }  // namespace vitrine::detail

@@ -1,11 +1,12 @@
-// remote_tls: TLS for the remote layer through CAF's libcaf_openssl.
-// Internal to the actors/ library. check_tls_files() and
+// remote_tls: the remote layer's TLS files: their check, and where a
+// system keeps them (the configuration of CAF's OpenSSL module, which is
+// loaded only as their carrier and the sign that TLS is on: the TLS ends
+// are guard_tls.hpp's and tls_relay.hpp's). Internal to the actors/
+// library. check_tls_files() and
 // configure_tls() run before an actor system is built (any thread); the
 // others on a built system from any thread. Costs: the check parses the
 // three PEM files once (a few milliseconds); the rest is a lookup.
 #pragma once
-
-#include <caf/io/middleman_actor.hpp>
 
 #include <cstdint>
 #include <string>
@@ -47,10 +48,5 @@ void configure_tls(caf::actor_system_config& config, const tls_options& tls);
 
 /// True when `system` runs CAF's OpenSSL module (configure_tls()).
 bool tls_enabled(caf::actor_system& system);
-
-/// The actor that connects and publishes: the OpenSSL module's with TLS,
-/// the plain middleman's without. Same interface (connect_atom,
-/// publish_atom).
-caf::io::middleman_actor connector(caf::actor_system& system);
 
 }  // namespace vitrine::detail

@@ -1,5 +1,5 @@
 // A TLS node's handshake and first header, checked before CAF connects
-// (remote_tls_greeting.hpp).
+// through the relay (remote_tls_greeting.hpp).
 #include "remote_tls_greeting.hpp"
 
 #include <openssl/bio.h>
@@ -26,9 +26,6 @@ using clock_type = std::chrono::steady_clock;
 
 struct context_free {
   void operator()(SSL_CTX* c) const noexcept { ::SSL_CTX_free(c); }
-};
-struct session_free {
-  void operator()(SSL* s) const noexcept { ::SSL_free(s); }
 };
 
 /// A client context as CAF's OpenSSL module makes one: our certificate
@@ -212,12 +209,21 @@ std::string failure(SSL* ssl, int r, bool closed, const std::string& first) {
          tls_failure_reason(ssl, "the node's") + ")";
 }
 
+tls_node_greeting refused(std::string why) {
+  return {std::move(why), nullptr};
+}
+
 }  // namespace
 
-std::string check_tls_node_greeting(const remote_endpoint& node,
-                                    const tls_options& files,
-                                    std::chrono::milliseconds timeout,
-                                    const std::stop_token& stop) {
+tls_node_stream::~tls_node_stream() {
+  ::SSL_free(session);
+  ::SSL_CTX_free(context);
+}
+
+tls_node_greeting greet_tls_node(const remote_endpoint& node,
+                                 const tls_options& files,
+                                 std::chrono::milliseconds timeout,
+                                 const std::stop_token& stop) {
   const auto deadline = clock_type::now() + timeout;
   const std::string no_answer = "no answer within " +
                                 std::to_string(timeout.count()) +
@@ -225,44 +231,51 @@ std::string check_tls_node_greeting(const remote_endpoint& node,
   auto connection = os::connect_tcp(node.host, node.port, deadline, stop);
   switch (connection.status) {
     case os::tcp_connect_status::refused:
-      return "cannot connect (nothing listening, or the host is unknown)";
+      return refused(
+          "cannot connect (nothing listening, or the host is unknown)");
     case os::tcp_connect_status::no_answer:
-      return no_answer;
+      return refused(no_answer);
     case os::tcp_connect_status::connected:
       break;
   }
   std::string why;
-  const auto ctx = client_context(files, why);
-  if (!ctx) return why;
-  const std::unique_ptr<SSL, session_free> ssl{::SSL_new(ctx.get())};
-  if (!ssl) return "TLS: out of memory";
-  tls_over_socket session{ssl.get(), connection.fd.get(), deadline, stop};
-  if (!session.usable()) return "TLS: out of memory";
-  const auto ended = [&](int r, bool handshake) -> std::string {
-    if (session.ended() == tls_over_socket::ending::timed_out) return no_answer;
+  auto ctx = client_context(files, why);
+  if (!ctx) return refused(why);
+  auto stream = std::make_shared<tls_node_stream>();
+  stream->context = ctx.release();
+  stream->session = ::SSL_new(stream->context);
+  if (!stream->session) return refused("TLS: out of memory");
+  SSL* const ssl = stream->session;
+  tls_over_socket session{ssl, connection.fd.get(), deadline, stop};
+  if (!session.usable()) return refused("TLS: out of memory");
+  const auto ended = [&](int r, bool handshake) -> tls_node_greeting {
+    if (session.ended() == tls_over_socket::ending::timed_out)
+      return refused(no_answer);
     const bool closed = session.ended() == tls_over_socket::ending::closed;
     if (!handshake && closed && session.first_bytes().empty())
-      return "no vitrine node answered (the connection was closed after "
-             "the TLS handshake: is this port a node's?)";
-    return failure(ssl.get(), r, closed, session.first_bytes());
+      return refused(
+          "no vitrine node answered (the connection was closed after "
+          "the TLS handshake: is this port a node's?)");
+    return refused(failure(ssl, r, closed, session.first_bytes()));
   };
-  int r = session.run([&] { return ::SSL_connect(ssl.get()); });
+  int r = session.run([&] { return ::SSL_connect(ssl); });
   if (r <= 0) return ended(r, true);
   // The node's CAF writes its server handshake once the guard has handed
   // it the connection.
-  unsigned char header[basp_greeting_size];
+  auto& header = stream->header;
   std::size_t got = 0;
   while (got < sizeof header) {
     r = session.run([&] {
-      return ::SSL_read(ssl.get(), header + got,
+      return ::SSL_read(ssl, header + got,
                         static_cast<int>(sizeof header - got));
     });
     if (r <= 0) return ended(r, false);
     got += static_cast<std::size_t>(r);
   }
   if (!is_node_greeting(header))
-    return "no vitrine node answered (is this port a node's?)";
-  return {};  // closed without close_notify: the guard takes it as an end
+    return refused("no vitrine node answered (is this port a node's?)");
+  stream->socket = std::move(connection.fd);
+  return {{}, std::move(stream)};
 }
 
 }  // namespace vitrine::detail

@@ -277,6 +277,33 @@ TEST_CASE("a TLS peer stalled after its ClientHello costs the node no CPU",
 }
 
 TEST_CASE(
+    "a TLS controller connects with one handshake and stays connected: CAF "
+    "does no TLS of its own",
+    "[remote][tls]") {
+  // Before, each attempt made two handshakes: the controller's own check
+  // (remote_tls_greeting.hpp), then CAF's OpenSSL module's, whose session
+  // spins while it waits on the node. With one handshake a second allowed
+  // from this address, the second was always closed at accept and the
+  // controller never connected. Now a relay (tls_relay.hpp) carries the
+  // first connection for CAF.
+  tls_node_here node;
+  vitrine::serve_options serve;
+  serve.tls_handshakes_per_second = 1;
+  const auto port = node.serve(serve);
+  const auto& pki = node.pki;
+  vitrine::runtime controller{controller_options(
+      200, 1000,
+      tls_options{pki.controller_cert, pki.controller_key, pki.ca, {}})};
+  auto mirror = controller.connect({"127.0.0.1", port});
+  CHECK(mirror.wait_connected(clock_type::now() + 5s));
+  // Heartbeats go both ways through the relay, past the 1 s timeout.
+  std::this_thread::sleep_for(2500ms);
+  CHECK(mirror.status() == vitrine::node_status::connected);
+  CHECK(mirror.synchronisations() == 1);
+  CHECK(node.reports.count("TLS handshakes a second") == 0);
+}
+
+TEST_CASE(
     "a TLS node's guard starts at most tls_handshakes_per_second_total "
     "handshakes from all addresses together",
     "[remote][tls]") {

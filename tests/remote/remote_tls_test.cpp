@@ -96,6 +96,25 @@ TEST_CASE("a TLS controller mirrors a TLS node and forwards its commands",
 }
 
 TEST_CASE(
+    "a TLS controller learns at once that a SIGKILLed node's connection "
+    "closed",
+    "[remote][tls]") {
+  // The relay that carries the connection for CAF (tls_relay.hpp) closes
+  // CAF's end as soon as the node's ends: CAF does not wait for its
+  // heartbeat timeout (5 s here) to call the node lost.
+  temp_dir dir;
+  const test_pki pki{dir};
+  node_process node{2, 200, 5000, 0, node_tls(pki)};
+  controller_of controller{node.endpoint(), 200, 5000, 2, controller_tls(pki)};
+  auto& mirror = controller.mirror;
+  ::kill(node.child.pid(), SIGKILL);
+  REQUIRE(mirror.wait_for_status(vitrine::node_status::lost,
+                                 clock_type::now() + patience));
+  INFO(mirror.last_error());
+  CHECK_THAT(mirror.last_error(), Catch::StartsWith("the connection closed"));
+}
+
+TEST_CASE(
     "a TLS node refuses controllers without a certificate its CA signed, "
     "and keeps serving good ones",
     "[remote][tls]") {

@@ -1,8 +1,8 @@
-// remote: vitrine nodes over CAF's middleman (libcaf_io; libcaf_openssl
-// for TLS, remoting_options::tls). A runtime can serve its processes to
-// remote controllers (runtime::serve) and a runtime can mirror a node's
-// processes (runtime::connect, which returns a node_handle). See
-// docs/distribution.md for the design.
+// remote: vitrine nodes over CAF's middleman (libcaf_io; TLS,
+// remoting_options::tls, is vitrine's own, with OpenSSL, on both ends). A
+// runtime can serve its processes to remote controllers (runtime::serve) and a
+// runtime can mirror a node's processes (runtime::connect, which returns a
+// node_handle). See docs/distribution.md for the design.
 //
 // A node_handle's find(name) returns the same process_handle type as local
 // processes. Its read() loads the local mirror cell that the mirror actor
@@ -61,18 +61,17 @@ struct remote_endpoint {
   std::string to_string() const;
 };
 
-/// TLS with certificates on both sides (CAF's libcaf_openssl): every
+/// TLS with certificates on both sides (OpenSSL): every
 /// connection of a runtime that sets remoting_options::tls is TLS, and
 /// each peer must present a certificate that `ca_file` signed (a node
 /// refuses a controller without one, a controller a node without one).
 /// Files are PEM; they are checked (readable, parseable, key matching the
 /// certificate) when the runtime is built; a node reads them again when
-/// serve() starts, and a controller checks them before each connection
-/// attempt (a bad one fails the attempt by name) before CAF reads them:
-/// do not change them under a running runtime (restart to rotate). Peer
-/// names are not checked: any certificate the CA signed is accepted, as
-/// node or controller (use a CA for vitrine alone). Needs `enabled`. See
-/// docs/distribution.md, "TLS with client certificates".
+/// serve() starts, and a controller before each connection attempt (a
+/// bad one fails the attempt by name): do not change them under a running
+/// runtime (restart to rotate). Peer names are not checked: any certificate the
+/// CA signed is accepted, as node or controller (use a CA for vitrine alone).
+/// Needs `enabled`. See docs/distribution.md, "TLS with client certificates".
 struct tls_options {
   std::string certificate;  ///< this side's certificate (chain), PEM
   std::string key;          ///< its private key, PEM
