@@ -22,8 +22,8 @@ done
 
 packages=(
   g++ cmake ninja-build pkgconf
-  libcaf-dev            # CAF 0.17.6, the actor runtime (and libcaf_openssl: TLS)
-  libssl-dev            # OpenSSL: vitrine checks TLS certificate files itself
+  libcaf-dev            # CAF 0.17.6, the actor runtime and its middleman
+  libssl-dev            # OpenSSL: vitrine's TLS between nodes
   openssl               # the remote tests generate throwaway TLS certificates
   liburcu-dev           # liburcu memb: the reclamation scheme we measure against
   catch2                # Catch2 2.13, tests

@@ -194,13 +194,10 @@ void attempt(mirror_actor* self) {
   const std::uint64_t me = ++st.attempt;
   st.attempt_deadline = clock::now() + st.shared->options.attempt_timeout;
   if (tls_enabled(self->system())) {
-    // CAF's OpenSSL module reads the files again for each connection and
-    // throws on its own actor when one is no longer usable: that actor
-    // died, and every later attempt of the runtime failed, even once the
-    // file was put back (an outside tester). Checked here first, a bad
-    // file fails this attempt by name, and a later one succeeds once it
-    // is fixed. (A file changed between this check and CAF's read still
-    // meets CAF's failure.)
+    // The files are read again for each attempt (a controller may run for
+    // long): checked here first, a bad file fails this attempt by name
+    // (the greeting's own failure would say only "not usable"), and a
+    // later one succeeds once it is fixed.
     auto files = tls_files(self->system());
     try {
       check_tls_files(files);
@@ -210,8 +207,8 @@ void attempt(mirror_actor* self) {
           self, me,
           std::string{why.substr(why.starts_with("vitrine: ") ? 9 : 0)});
     }
-    // A handshake of our own first, waiting in poll(): CAF's spins while
-    // the node is silent (remote_tls_greeting.hpp). Answer: r_tls_greeted.
+    // Our own handshake, waiting in poll() (CAF's spins while the node is
+    // silent: remote_tls_greeting.hpp). Answer: r_tls_greeted.
     self->spawn<caf::detached>(
         [me](caf::event_based_actor* greeter, caf::actor mirror,
              remote_endpoint node, tls_options files,

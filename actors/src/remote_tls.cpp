@@ -1,8 +1,6 @@
 // TLS for the remote layer (remote_tls.hpp): the up-front check of the
-// certificate files and CAF's OpenSSL module.
+// certificate files, and where a system keeps them.
 #include "remote_tls.hpp"
-
-#include "openssl_error_queue.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -11,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <caf/io/all.hpp>
-#include <caf/openssl/all.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -138,14 +136,13 @@ void check_tls_files(const tls_options& tls) {
 }
 
 void configure_tls(caf::actor_system_config& config, const tls_options& tls) {
-  // Any of these set makes CAF require a valid peer certificate on both
-  // sides (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT).
+  // CAF's own fields for them, in libcaf_core's configuration: they travel
+  // with a system lent by a host (configure_remoting()) as with ours. CAF's
+  // OpenSSL module, which would read them, is not loaded.
   config.openssl_certificate = tls.certificate;
   config.openssl_key = tls.key;
   config.openssl_cafile = tls.ca_file;
   config.openssl_passphrase = tls.passphrase;
-  keep_openssl_error_queue_clear();  // see openssl_error_queue.hpp
-  config.load<caf::openssl::manager>();
 }
 
 tls_options tls_files(caf::actor_system& system) {
@@ -155,7 +152,7 @@ tls_options tls_files(caf::actor_system& system) {
 }
 
 bool tls_enabled(caf::actor_system& system) {
-  return system.has_openssl_manager();
+  return !system.config().openssl_cafile.empty();  // a CA file is required
 }
 
 }  // namespace vitrine::detail

@@ -1,8 +1,7 @@
 // remote_tls: the remote layer's TLS files: their check, and where a
-// system keeps them (the configuration of CAF's OpenSSL module, which is
-// loaded only as their carrier and the sign that TLS is on: the TLS ends
-// are guard_tls.hpp's and tls_relay.hpp's). Internal to the actors/
-// library. check_tls_files() and
+// system keeps them (the openssl_* fields of CAF's configuration; CAF's
+// OpenSSL module is never loaded: the TLS ends are guard_tls.hpp's and
+// tls_relay.hpp's). Internal to the actors/ library. check_tls_files() and
 // configure_tls() run before an actor system is built (any thread); the
 // others on a built system from any thread. Costs: the check parses the
 // three PEM files once (a few milliseconds); the rest is a lookup.
@@ -41,12 +40,12 @@ tls_options tls_files(caf::actor_system& system);
 /// itself would fail later, on its multiplexer thread, by terminating.
 void check_tls_files(const tls_options& tls);
 
-/// Loads CAF's OpenSSL module into `config` (after the middleman) with
-/// the files (check_tls_files() them first): every peer must then present
-/// a certificate the CA signed.
+/// Keeps the files in `config` (check_tls_files() them first): every
+/// connection of the system built from it is then TLS, and every peer
+/// must present a certificate the CA signed.
 void configure_tls(caf::actor_system_config& config, const tls_options& tls);
 
-/// True when `system` runs CAF's OpenSSL module (configure_tls()).
+/// True when `system` was configured with TLS (configure_tls()).
 bool tls_enabled(caf::actor_system& system);
 
 }  // namespace vitrine::detail

@@ -177,7 +177,7 @@ void configure_remoting(caf::actor_system_config& config,
   if (options.tls) detail::check_tls_files(*options.tls);
   config.load<caf::io::middleman>();
   if (options.tls)
-    detail::configure_tls(config, *options.tls);  // after the middleman
+    detail::configure_tls(config, *options.tls);
   config.set("middleman.heartbeat-interval",
              caf::timespan{options.heartbeat_interval});
   // 0: CAF never drops a connection for silence (its default).

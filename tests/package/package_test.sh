@@ -70,7 +70,7 @@ step "pkg-config"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 flags=$(pkg-config --cflags --libs vitrine)
 echo "$flags"
-for lib in -lvitrine_runtime -lcaf_openssl -lcaf_core -lpthread; do
+for lib in -lvitrine_runtime -lcaf_io -lcaf_core -lssl -lpthread; do
   [[ " $flags " == *" $lib "* ]] || { echo "pkg-config lacks $lib" >&2; exit 1; }
 done
 step "the baselines stay out of the package"
