@@ -176,8 +176,7 @@ void configure_remoting(caf::actor_system_config& config,
   // The files first: a bad one throws before anything is loaded.
   if (options.tls) detail::check_tls_files(*options.tls);
   config.load<caf::io::middleman>();
-  if (options.tls)
-    detail::configure_tls(config, *options.tls);
+  if (options.tls) detail::configure_tls(config, *options.tls);
   config.set("middleman.heartbeat-interval",
              caf::timespan{options.heartbeat_interval});
   // 0: CAF never drops a connection for silence (its default).

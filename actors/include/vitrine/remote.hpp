@@ -117,8 +117,9 @@ struct remoting_options {
 
 /// For an application that lends a runtime its own actor system: loads
 /// the middleman (and, with options.tls, keeps the certificate files,
-/// checked first: std::invalid_argument naming a bad file), sets the heartbeat and timeout and registers vitrine's remote
-/// message types into `config` (before the system is built).
+/// checked first: std::invalid_argument naming a bad file), sets the heartbeat
+/// and timeout and registers vitrine's remote message types into `config`
+/// (before the system is built).
 void configure_remoting(caf::actor_system_config& config,
                         const remoting_options& options);
 
