@@ -96,12 +96,20 @@ int exit_code_after_teardown(int code) {
 node_handle connect_or_throw(runtime& rt, const remote_flags& f) {
   const auto endpoint = endpoint_or_throw(f.endpoint);
   const std::chrono::milliseconds timeout{f.timeout_ms};
-  // Beside CAF's attempt: does the port take a TCP connection at all?
-  auto tcp = std::async(std::launch::async, [host = endpoint.host,
-                                             port = endpoint.port, timeout] {
-    // The connection itself is closed at once.
-    return os::connect_tcp(host, port, clock_type::now() + timeout).status;
-  });
+  // Does the port take a TCP connection at all? Asked only of a node
+  // still silent halfway through the wait, to say why at its end: the
+  // connection costs a TLS node one of its handshakes a second (before,
+  // every command made it, and a node allowing one a second from an
+  // address refused every `status --node` from there).
+  std::future<os::tcp_connect_status> tcp;
+  const auto ask_tcp = [&] {
+    tcp = std::async(std::launch::async, [host = endpoint.host,
+                                          port = endpoint.port, timeout] {
+      // The connection itself is closed at once.
+      return os::connect_tcp(host, port, clock_type::now() + timeout / 2)
+          .status;
+    });
+  };
   connect_options o;
   // Longer than the wait below: within it an attempt ends only with an
   // answer (a refusal, a peer that is not a node), never by its timer.
@@ -110,6 +118,7 @@ node_handle connect_or_throw(runtime& rt, const remote_flags& f) {
   // One attempt: a refused connection or a name that does not resolve is
   // an answer, not a reason to wait out the timeout.
   const auto deadline = clock_type::now() + timeout;
+  const auto halfway = deadline - timeout / 2;
   // One wording for every cause: "node HOST:PORT unreachable: WHY".
   const auto unreachable = [&](const std::string& why) {
     return std::runtime_error("node " + terminal_safe(f.endpoint) +
@@ -119,8 +128,11 @@ node_handle connect_or_throw(runtime& rt, const remote_flags& f) {
       std::min(deadline, clock_type::now() + std::chrono::milliseconds{20}))) {
     if (auto why = node.last_error(); !why.empty())
       throw unreachable(terminal_safe(why));
-    if (clock_type::now() >= deadline)
+    if (!tcp.valid() && clock_type::now() >= halfway) ask_tcp();
+    if (clock_type::now() >= deadline) {
+      if (!tcp.valid()) ask_tcp();
       throw unreachable(silent_node(f, tcp.get()));
+    }
   }
   return node;
 }

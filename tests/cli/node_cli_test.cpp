@@ -13,6 +13,7 @@
 #include "node_support.hpp"
 #include "support/leftovers.hpp"
 #include "support/test_pki.hpp"
+#include "vitrine/vitrine.hpp"
 
 namespace {
 
@@ -344,6 +345,42 @@ TEST_CASE("vitrine node, status and ctl --node over TLS with certificates",
     CHECK(node.wait(30s) == 0);
   }
   CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
+}
+
+TEST_CASE(
+    "status and ctl --node cost a TLS node one handshake each: a node "
+    "allowing one a second from this address answers them",
+    "[cli][remote][tls]") {
+  // Before, each also made a plain TCP connection beside its attempt (to
+  // say why a silent node was silent), which the node's guard counted as
+  // a handshake: with one a second allowed, every command was refused.
+  vitrine::test::temp_dir dir;
+  const vitrine::test::test_pki pki{dir};
+  const auto controller_tls =
+      tls_flags(pki.controller_cert, pki.controller_key, pki.ca);
+  vitrine::runtime_options options;
+  options.remoting.enabled = true;
+  options.remoting.tls =
+      vitrine::tls_options{pki.node_cert, pki.node_key, pki.ca, {}};
+  vitrine::runtime node{options};
+  vitrine::process_spec web;
+  web.name = "web";
+  web.launch.argv = {"sleep", "1000"};
+  web.startsecs = 0ms;
+  node.supervise(web);
+  vitrine::serve_options serve;
+  serve.tls_handshakes_per_second = 1;
+  const std::string endpoint = "127.0.0.1:" + std::to_string(node.serve(serve));
+  auto status = run_cli(std::vector<std::string>{"status", "--node", endpoint} +
+                        controller_tls);
+  INFO(status.output);
+  CHECK(status.code == 0);
+  std::this_thread::sleep_for(1100ms);  // this address's next handshake
+  auto restart = run_cli(
+      std::vector<std::string>{"ctl", "--node", endpoint, "restart", "web"} +
+      controller_tls);
+  INFO(restart.output);
+  CHECK(restart.code == 0);
 }
 
 TEST_CASE("TLS flags: partial sets, --insecure with them, bad files",

@@ -1,8 +1,9 @@
 // Remote nodes over TLS with client certificates (remoting_options::tls,
-// CAF's libcaf_openssl), on loopback: throwaway certificates made with the
-// `openssl` command (support/test_pki.hpp); the node is another OS process.
+// vitrine's TLS on both ends), on loopback: throwaway certificates made with
+// the `openssl` command (support/test_pki.hpp); the node is another OS process.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include <thread>
 
 #include "remote_fixture.hpp"
+#include "remote_tls_greeting.hpp"
 #include "support/freeze.hpp"
 #include "support/leftovers.hpp"
 #include "support/test_pki.hpp"
@@ -162,6 +164,17 @@ TEST_CASE("a TLS controller refuses a plain node", "[remote][tls]") {
   }
   CHECK_THAT(why, Catch::Contains("no TLS handshake"));
   CHECK(::kill(plain.child.pid(), 0) == 0);
+  // Every attempt says why. Before, about one in three read "the port
+  // closed the connection" (the node's guard closed on the ClientHello
+  // before its own greeting went out; an outside tester).
+  const auto files = controller_tls(pki);
+  for (int i = 0; i < 12; ++i) {
+    const auto greeting = vitrine::detail::greet_tls_node(
+        plain.endpoint(), files, 2s, std::stop_token{});
+    INFO("attempt " << i);
+    CHECK_THAT(greeting.error,
+               Catch::Contains("it is a vitrine node without TLS"));
+  }
 }
 
 TEST_CASE("bad TLS files are refused when the runtime is built, by name",
@@ -417,4 +430,53 @@ TEST_CASE(
   CHECK(closed >= 2);  // attempts came, and this process outlived them
   CHECK_THAT(why, Catch::Contains("no TLS handshake with the node (the port "
                                   "closed the connection"));
+}
+
+TEST_CASE(
+    "a TLS server that completes the handshake and closes is no node, and "
+    "the controller says so",
+    "[remote][tls]") {
+  // Before: "no TLS handshake with the node (the port closed the
+  // connection ...)", although the handshake had completed (an outside
+  // tester).
+  temp_dir dir;
+  const test_pki pki{dir};
+  SSL_CTX* ctx = ::SSL_CTX_new(::TLS_server_method());
+  REQUIRE(ctx != nullptr);
+  REQUIRE(::SSL_CTX_use_certificate_chain_file(ctx, pki.node_cert.c_str()) ==
+          1);
+  REQUIRE(::SSL_CTX_use_PrivateKey_file(ctx, pki.node_key.c_str(),
+                                        SSL_FILETYPE_PEM) == 1);
+  REQUIRE(::SSL_CTX_load_verify_locations(ctx, pki.ca.c_str(), nullptr) == 1);
+  ::SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
+          0);
+  REQUIRE(::listen(listener, 4) == 0);
+  socklen_t size = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &size);
+  std::atomic<int> handshakes{0};
+  std::thread server{[&] {
+    const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    SSL* ssl = ::SSL_new(ctx);
+    ::SSL_set_fd(ssl, fd);
+    if (::SSL_accept(ssl) == 1) ++handshakes;
+    ::SSL_free(ssl);
+    ::close(fd);  // no close_notify, nothing said
+  }};
+  const auto greeting = vitrine::detail::greet_tls_node(
+      {"127.0.0.1", ntohs(addr.sin_port)}, controller_tls(pki), 5s,
+      std::stop_token{});
+  server.join();
+  ::close(listener);
+  ::SSL_CTX_free(ctx);
+  CHECK(handshakes == 1);
+  CHECK_THAT(greeting.error,
+             Catch::StartsWith("no vitrine node answered (the connection was "
+                               "closed after the TLS handshake"));
 }

@@ -165,8 +165,10 @@ struct serve_options {
   /// With TLS: TLS handshakes the relay starts a second from all peers
   /// together, in bursts of as many (past it, closed at accept as above):
   /// bounds what a flood from many addresses costs the node (100: about
-  /// 7% of a core), at the price that during one new controllers wait
-  /// their turn (connections made before are not touched). 0: no limit.
+  /// 7% of a core in handshakes), at the price that during one a new
+  /// controller's connections are refused like the flood's until one is
+  /// admitted (it retries; connections made before are not touched).
+  /// 0: no limit.
   std::uint32_t tls_handshakes_per_second_total = 100;
   /// With the relay: called for each connection it closes on its own
   /// (bad framing, an oversized message, silence, max_connections; with
