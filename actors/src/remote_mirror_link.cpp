@@ -5,7 +5,6 @@
 // middleman, says hello and applies the snapshot; a loss marks every state
 // `unknown` and retries with backoff.
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <caf/io/all.hpp>
 #include <caf/io/basp_broker.hpp>
@@ -172,8 +171,7 @@ void connect_relayed(mirror_actor* self, std::uint64_t me,
   try {
     st.relay =
         std::make_unique<tls_relay>(std::move(stream), os::unique_fd{ends[0]});
-  } catch (const std::exception& e) {
-    ::close(ends[0]);
+  } catch (const std::exception& e) {  // ends[0] closed by its owner
     return attempt_ended(self, me,
                          std::string{"cannot relay TLS: "} + e.what());
   }
