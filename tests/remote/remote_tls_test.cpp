@@ -56,6 +56,22 @@ std::string refused(const vitrine::remote_endpoint& node,
   return mirror.last_error();
 }
 
+/// A TCP socket listening on 127.0.0.1, at a free port (set in `port`).
+int listen_on_loopback(std::uint16_t& port) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
+          0);
+  REQUIRE(::listen(listener, 16) == 0);
+  socklen_t size = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &size);
+  port = ntohs(addr.sin_port);
+  return listener;
+}
+
 /// The message of the std::invalid_argument building `options` throws
 /// ("" when it does not throw).
 std::string construction_error(const vitrine::runtime_options& options) {
@@ -403,16 +419,8 @@ TEST_CASE(
   // with MSG_NOSIGNAL.
   temp_dir dir;
   const test_pki pki{dir};
-  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(listener >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
-          0);
-  REQUIRE(::listen(listener, 16) == 0);
-  socklen_t size = sizeof addr;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &size);
+  std::uint16_t port = 0;
+  const int listener = listen_on_loopback(port);
   std::atomic<int> closed{0};
   std::thread closer{[&] {
     for (;;) {
@@ -422,8 +430,8 @@ TEST_CASE(
       ++closed;
     }
   }};
-  const auto why = refused({"127.0.0.1", ntohs(addr.sin_port)},
-                           controller_tls(pki), 500ms, 1500ms);
+  const auto why =
+      refused({"127.0.0.1", port}, controller_tls(pki), 500ms, 1500ms);
   ::shutdown(listener, SHUT_RDWR);
   closer.join();
   ::close(listener);
@@ -449,16 +457,8 @@ TEST_CASE(
                                         SSL_FILETYPE_PEM) == 1);
   REQUIRE(::SSL_CTX_load_verify_locations(ctx, pki.ca.c_str(), nullptr) == 1);
   ::SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(listener >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
-          0);
-  REQUIRE(::listen(listener, 4) == 0);
-  socklen_t size = sizeof addr;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &size);
+  std::uint16_t port = 0;
+  const int listener = listen_on_loopback(port);
   std::atomic<int> handshakes{0};
   std::thread server{[&] {
     const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
@@ -470,8 +470,7 @@ TEST_CASE(
     ::close(fd);  // no close_notify, nothing said
   }};
   const auto greeting = vitrine::detail::greet_tls_node(
-      {"127.0.0.1", ntohs(addr.sin_port)}, controller_tls(pki), 5s,
-      std::stop_token{});
+      {"127.0.0.1", port}, controller_tls(pki), 5s, std::stop_token{});
   server.join();
   ::close(listener);
   ::SSL_CTX_free(ctx);
