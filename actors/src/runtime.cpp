@@ -308,15 +308,19 @@ void runtime::shutdown() {
   impl_->guardian.reset();  // after io: it watched the guardian
   impl_->cgroups.reset();   // kills and removes what is left in the tree
   if (impl_->reaper) {
-    // The last runtime that adopted gives the attribute back first: later
-    // orphans of the host go to init, not to a process nobody reaps for.
-    // Then it kills and reaps what was adopted until then (setsid daemons
-    // of its programs, and of other runtimes' programs stopping at the
-    // same time); other subreaper runtimes leave them to the last one.
-    // (In the other order, an orphan adopted between the kill and the
-    // attribute's end stayed a zombie: an outside tester, runtimes with
-    // and without subreaper destroyed at once.)
+    // The last runtime that adopted kills and reaps what was adopted (setsid
+    // daemons of its programs, and of other runtimes' programs stopping at
+    // the same time); other subreaper runtimes leave them to the last one.
+    // It kills while it still adopts, round after round: the children of a
+    // killed orphan re-parent to it and die in the next round (killed after
+    // the attribute's end, they went to init and lived on: an outside
+    // tester, without cgroups). Then it gives the attribute back, so later
+    // orphans of the host go to init, not to a process nobody reaps for,
+    // and kills once more what was adopted meanwhile (else such an orphan
+    // stayed a zombie: an outside tester, runtimes with and without
+    // subreaper destroyed at once).
     const bool last = impl_->reaper->sole_user();
+    if (last) os::orphan_reaper::kill_adopted();
     impl_->adoption.reset();
     if (last) os::orphan_reaper::kill_adopted();
     os::orphan_reaper::reap_now();

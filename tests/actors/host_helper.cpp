@@ -11,6 +11,8 @@
 //                 group and the session) and then sleeps itself
 //     doublefork  a shell whose subshell starts a setsid sleep and exits, so
 //                 the sleep is re-parented (to us with subreaper, else init)
+//     deepdaemon  as doublefork, but the orphan is a setsid shell with two
+//                 sleeps of its own
 //     zombies     a daemonizer restarting every few ms (sh -c "sleep
 //                 1000.<token> & exit 0"); after `count` restarts it prints
 //                 "zombies <n>" (zombie children seen after the reaper had
@@ -22,7 +24,9 @@
 //          on a loopback port), destroy_elsewhere (after "ready", destroy
 //          the runtime on another thread, print "destroyed" and exit 0),
 //          shutdown_here (with destroy_elsewhere: shutdown() on the main
-//          thread first)
+//          thread first), linger (with destroy_elsewhere: destroy only
+//          on SIGUSR1, and after "destroyed" wait to be killed instead of
+//          exiting)
 #include <signal.h>
 #include <unistd.h>
 
@@ -50,6 +54,10 @@ std::vector<std::string> command_for(const std::string& kind,
     return {"/bin/sh", "-c", "setsid " + sleep + " & " + sleep};
   if (kind == "doublefork")
     return {"/bin/sh", "-c", "(setsid " + sleep + " &); " + sleep};
+  if (kind == "deepdaemon")
+    return {"/bin/sh", "-c",
+            "(setsid /bin/sh -c '" + sleep + " & " + sleep + "; true' &); " +
+                sleep + "; true"};
   if (kind == "zombies") return {"/bin/sh", "-c", sleep + " & exit 0"};
   return {"sleep", "1000"};
 }
@@ -119,7 +127,7 @@ int main(int argc, char** argv) {
   vitrine::runtime_options options;
   options.root_intensity = 1'000'000;  // programs that restart on purpose
   bool late = false, serve = false, destroy_elsewhere = false,
-       shutdown_here = false;
+       shutdown_here = false, linger = false;
   for (int i = 4; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "subreaper") options.subreaper = true;
@@ -128,6 +136,7 @@ int main(int argc, char** argv) {
     serve = serve || flag == "serve";
     destroy_elsewhere = destroy_elsewhere || flag == "destroy_elsewhere";
     shutdown_here = shutdown_here || flag == "shutdown_here";
+    linger = linger || flag == "linger";
   }
   options.remoting.enabled = serve;
   // Blocked before the runtime's threads exist (they inherit the mask), so
@@ -135,7 +144,7 @@ int main(int argc, char** argv) {
   sigset_t usr1;
   sigemptyset(&usr1);
   sigaddset(&usr1, SIGUSR1);
-  if (late) pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
+  if (late || linger) pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
   auto owned = std::make_unique<vitrine::runtime>(options);
   auto& rt = *owned;
   if (kind == "zombies") return run_zombies(rt, token, count);
@@ -146,11 +155,15 @@ int main(int argc, char** argv) {
   std::printf("ready\n");
   std::fflush(stdout);
   if (destroy_elsewhere) {
+    int sig = 0;
+    while (linger && sigwait(&usr1, &sig) != 0) {
+    }
     // The main thread made the runtime (and used it): another one ends it.
     if (shutdown_here) rt.shutdown();
     std::thread{[&] { owned.reset(); }}.join();
     std::printf("destroyed\n");
     std::fflush(stdout);
+    while (linger) ::pause();
     return 0;
   }
   for (int extra = 0; late; ++extra) {

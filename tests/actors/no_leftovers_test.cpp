@@ -34,7 +34,9 @@ namespace {
 /// The sleeps (and shells) that a host_helper of `kind` keeps per program.
 std::size_t expected_per_program(const std::string& kind) {
   if (kind == "shell") return 2;  // sh -c "sleep; true" and its sleep
-  return 3;                       // sh, its sleep and the setsid sleep
+  // sh, its sleep, the setsid sh and its two sleeps
+  if (kind == "deepdaemon") return 5;
+  return 3;  // sh, its sleep and the setsid sleep
 }
 
 /// The guardian of `host`: its child named vitrine-guard (0 if none).
@@ -356,6 +358,30 @@ TEST_CASE(
   CHECK(reaped >= restarts / 2);
   run.host->reap();
   CHECK(processes_with(run.marker).empty());
+}
+
+TEST_CASE(
+    "a subreaper runtime's shutdown kills what its adopted orphans started, "
+    "without cgroups",
+    "[orphans][reaper]") {
+  // Each program leaves a setsid shell with two sleeps, an orphan the host
+  // adopts. Without cgroups only the runtime's shutdown reaches it: killed
+  // while the host still adopts, its sleeps re-parent to the host and die
+  // in turn (before, the host gave the attribute back first, and the
+  // sleeps went on under init).
+  host_run run{"deepdaemon",
+               2,
+               {"subreaper", "destroy_elsewhere", "linger"},
+               {"VITRINE_CGROUP=off"}};
+  REQUIRE(run.host->read_until("ready\n", 30'000ms));
+  REQUIRE(
+      at_least(run.marker, 2 * expected_per_program("deepdaemon"), 10'000ms));
+  REQUIRE(::kill(run.host->pid(), SIGUSR1) == 0);  // destroy the runtime
+  REQUIRE(run.host->read_until("destroyed\n", 30'000ms));
+  // The host lives on without its runtime: no guardian, no reaper left.
+  const bool none_left = time_until_none(run.marker, 2'000ms).count() >= 0;
+  INFO("leftovers: " << describe_leftovers(run.marker));
+  CHECK(none_left);
 }
 
 TEST_CASE("a removed program leaves no cgroup, even when members die slowly",

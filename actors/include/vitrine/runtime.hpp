@@ -95,7 +95,8 @@ struct runtime_options {
   /// os::orphan_reaper: a SIGCHLD handler that chains to the previous one,
   /// and a thread that sleeps until it fires). At shutdown every child
   /// still alive that is not owned is SIGKILLed and reaped: adopted
-  /// orphans, and the host's own children not registered as owned. The
+  /// orphans (and, round after round, what they started), and the host's
+  /// own children not registered as owned. The
   /// shutdown of the last runtime with this on gives the host back as it
   /// was: no longer a subreaper (unless it was one before the first), its
   /// SIGCHLD handler restored; the reaper's wake-up pipe (2 fds) stays
