@@ -72,12 +72,12 @@ caf::behavior process_actor::make_behavior() {
       },
       [](subscribe_atom, caf::actor& who) {
         handling->count();
-        handling->waiting().subscribers.push_back(std::move(who));
+        handling->waiting().subscribers.add(std::move(who));
       },
       [](unsubscribe_atom, const caf::actor& who) {
         handling->count();
         if (!handling->waiters_) return;
-        std::erase(handling->waiters_->subscribers, who);
+        handling->waiters_->subscribers.remove(who);
         handling->release_idle_waiters();
       },
       [](run_event_atom, int event, std::uint64_t generation, int error) {

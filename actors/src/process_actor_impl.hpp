@@ -24,6 +24,7 @@
 #include "process_actor.hpp"
 #include "publication_counter.hpp"
 #include "status_table_writer.hpp"
+#include "subscriber_list.hpp"
 #include "supervisor_actor.hpp"
 #include "vitrine/core/backoff.hpp"
 #include "vitrine/core/restart_window.hpp"
@@ -252,7 +253,7 @@ class process_actor final : public caf::event_based_actor {
         starts;
     std::vector<caf::typed_response_promise<caf::ok_atom>> stops;
     /// The messaging baseline's subscribers: sent every new state.
-    std::vector<caf::actor> subscribers;
+    subscriber_list subscribers;
 
     bool empty() const noexcept {
       return starts.empty() && stops.empty() && subscribers.empty();

@@ -289,13 +289,12 @@ caf::behavior node_mirror(mirror_actor* self,
       },
       [self](r_lsub_atom, const std::string& name, const caf::actor& who) {
         auto it = self->state.processes.find(name);
-        if (it != self->state.processes.end())
-          it->second.subscribers.push_back(who);
+        if (it != self->state.processes.end()) it->second.subscribers.add(who);
       },
       [self](r_lunsub_atom, const std::string& name, const caf::actor& who) {
         auto it = self->state.processes.find(name);
         if (it != self->state.processes.end())
-          std::erase(it->second.subscribers, who);
+          it->second.subscribers.remove(who);
       },
   };
 }

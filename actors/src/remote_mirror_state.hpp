@@ -20,6 +20,7 @@
 #include "remote_node.hpp"
 #include "remote_tls_greeting.hpp"
 #include "remote_wire.hpp"
+#include "subscriber_list.hpp"
 #include "tls_relay.hpp"
 #include "vitrine/core/process_state.hpp"
 
@@ -35,7 +36,7 @@ struct mirrored_process {
   std::uint64_t local_applied = 0;
   /// (node ticket, controller ticket) of commands not yet applied.
   std::deque<std::pair<std::uint64_t, std::uint64_t>> pending;
-  std::vector<caf::actor> subscribers;
+  subscriber_list subscribers;
 };
 
 struct mirror_state {

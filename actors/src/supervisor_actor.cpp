@@ -124,10 +124,10 @@ caf::behavior supervisor_actor::make_behavior() {
       },
       [this](cancelled_atom) { on_cancelled(); },
       [this](subscribe_atom, caf::actor& who) {
-        subscribers_.push_back(std::move(who));
+        subscribers_.add(std::move(who));
       },
       [this](unsubscribe_atom, const caf::actor& who) {
-        std::erase(subscribers_, who);
+        subscribers_.remove(who);
       },
       [this](caf::get_atom) { return current_; },
   };

@@ -25,6 +25,7 @@
 
 #include "child_change_request.hpp"
 #include "child_report.hpp"
+#include "subscriber_list.hpp"
 #include "supervisor_actor.hpp"
 #include "supervisor_operation.hpp"
 #include "vitrine/core/restart_window.hpp"
@@ -281,7 +282,7 @@ class supervisor_actor final : public caf::event_based_actor {
   std::vector<child> children_;
   std::deque<operation> queue_;
   std::deque<pending_report> deferred_;
-  std::vector<caf::actor> subscribers_;
+  subscriber_list subscribers_;
   std::uint64_t generation_ = 0;  ///< of the running step; +1 per cancel
   std::size_t outstanding_ = 0;   ///< replies (or a timer) the step awaits
   std::uint64_t applied_ticket_ = 0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "test_support.hpp"
+#include "vitrine/child_change.hpp"
 #include "vitrine/messages.hpp"
 #include "vitrine/runtime.hpp"
 
@@ -140,4 +141,55 @@ TEST_CASE(
     auto h = again.supervise(sh("guest", "exec sleep 30"));
     REQUIRE(reaches(h, process_status::running));
   }
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a subscriber of a removed child receives its stop, to "
+                 "stopped",
+                 "[caf][subscribe]") {
+  auto log = std::make_shared<received_states>();
+  auto subscriber = spawn_recorder(rt.system(), log);
+  supervisor_spec app;
+  app.name = "app";
+  app.children = {sh("kept", "exec sleep 30"), sh("removed", "exec sleep 30")};
+  auto sup = rt.supervise(app);
+  auto h = rt.find("removed");
+  REQUIRE(reaches(h, process_status::running));
+  REQUIRE(h.subscribe(subscriber));
+  auto change = sup.remove_child("removed");
+  REQUIRE(change.wait_for(patience));
+  REQUIRE(change.outcome() == change_outcome::done);
+  REQUIRE(log->wait_for_count(2));
+  const auto states = log->copy();
+  REQUIRE(states.size() == 2);
+  CHECK(states[0].status == process_status::stopping);
+  CHECK(states[1].status == process_status::stopped);
+  CHECK(states[1].version == h.read()->version);
+  caf::anon_send_exit(subscriber, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "subscribing an actor twice delivers each state once, and "
+                 "one unsubscribe ends it",
+                 "[caf][subscribe]") {
+  auto log = std::make_shared<received_states>();
+  auto subscriber = spawn_recorder(rt.system(), log);
+  auto spec = sh("twice", "exec sleep 30");
+  spec.autostart = false;
+  spec.startsecs = 0ms;  // running at once: no `starting` is published
+  auto h = rt.supervise(spec);
+  REQUIRE(h.subscribe(subscriber));
+  REQUIRE(h.subscribe(subscriber));
+  REQUIRE(h.start());  // same sender: after both subscriptions
+  REQUIRE(reaches(h, process_status::running));
+  REQUIRE(log->wait_for_count(1));
+  // A second delivery of `running` would come right behind the first.
+  REQUIRE_FALSE(log->wait_for_count(2, 200ms));
+  CHECK(log->copy()[0].status == process_status::running);
+  REQUIRE(h.unsubscribe(subscriber));
+  REQUIRE(h.stop());
+  REQUIRE(reaches(h, process_status::stopped));
+  // The stop's states would follow the unsubscribe, from the same sender.
+  CHECK_FALSE(log->wait_for_count(2, 200ms));
+  caf::anon_send_exit(subscriber, caf::exit_reason::user_shutdown);
 }

@@ -191,6 +191,8 @@ class process_handle {
   /// node_handle::signal() waits for the node's answer instead.
   bool signal(int sig) const;
   /// Sends every later state to `subscriber` as (state_changed, state).
+  /// A set: subscribing an actor twice sends each state once, and one
+  /// unsubscribe() ends its subscription.
   bool subscribe(const caf::actor& subscriber) const;
   bool unsubscribe(const caf::actor& subscriber) const;
 

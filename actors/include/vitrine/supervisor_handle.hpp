@@ -149,7 +149,8 @@ class supervisor_handle {
   child_change replace_child(supervisor_spec spec) const;
 
   /// Sends every later state to `subscriber` as (supervisor_changed_atom,
-  /// core::supervisor_state); see messages.hpp.
+  /// core::supervisor_state); see messages.hpp. A set, as
+  /// process_handle::subscribe().
   bool subscribe(const caf::actor& subscriber) const;
   bool unsubscribe(const caf::actor& subscriber) const;
 
