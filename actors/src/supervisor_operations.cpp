@@ -164,6 +164,14 @@ bool supervisor_actor::issue(const step& s, const std::stop_token& cancel) {
   awaits_stop_in_place_of_start_ =
       s.stop_if_cancelled &&
       (s.what == step::kind::stop || cancel.stop_requested());
+  // autostart keeps a child out of the start that adds it: once our first
+  // start has begun, that is this add's, which only stops the child, so
+  // our next start, a later one, starts it as every child (before, it
+  // skipped an `autostart = false` child added while we were stopped:
+  // `vitrine run`'s reload into a stopped tree, then `ctl start`, left a
+  // changed program stopped).
+  if (awaits_stop_in_place_of_start_ && start_begun_)
+    children_[s.index].autostart = true;
   switch (s.what) {
     case step::kind::start:
       if (awaits_stop_in_place_of_start_)

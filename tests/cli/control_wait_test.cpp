@@ -196,16 +196,24 @@ TEST_CASE(
 
 TEST_CASE(
     "a reload while the top supervisor is stopped by ctl succeeds; what it "
-    "added starts with the tree",
+    "added or changed starts with the tree",
     "[cli][ctl][reload]") {
   // An outside tester: `ctl stop TOP`, then a reload (even of an unchanged
   // file) said `reload failed: the tree stopped while reloading`, exit 1,
-  // yet applied it.
+  // yet applied it. Another: a program the reload changed stayed stopped
+  // after `ctl start TOP`.
   live_run run{demo_config};
-  run.wait_status("api", "running");
+  const pid_t api_before = run.wait_status("api", "running").pid;
   auto r = run.cli({"ctl", "stop", "demo"});
   INFO(r.output);
   REQUIRE(r.code == 0);
+  std::string changed = demo_config;
+  const std::string api_command =
+      "name = \"api\"\ncommand = [\"sleep\", \"1000\"]";
+  REQUIRE(changed.find(api_command) != std::string::npos);
+  changed.replace(changed.find(api_command), api_command.size(),
+                  "name = \"api\"\ncommand = [\"sleep\", \"1001\"]");
+  run.rewrite(changed);
   run.append_program("added");
   r = run.cli({"reload"});
   INFO(r.output);
@@ -216,11 +224,16 @@ TEST_CASE(
                       "is stopped (ctl stop): what the reload "
                       "applied starts when it is started",
                       20s));
+  CHECK(wait_for_text(run.log(), "changed 1 (api)", 20s));
   run.wait_status("added", "stopped");
+  run.wait_status("api", "stopped");
   r = run.cli({"ctl", "start", "demo"});
   INFO(r.output);
   CHECK(r.code == 0);
   CHECK(run.wait_status("added", "running").pid > 0);
+  const pid_t api_after = run.wait_status("api", "running").pid;
+  CHECK(api_after > 0);
+  CHECK(api_after != api_before);
 }
 
 TEST_CASE(
