@@ -28,6 +28,9 @@ using signal_atom = caf::atom_constant<caf::atom("v_signal")>;
 using shutdown_atom = caf::atom_constant<caf::atom("v_shutdown")>;
 using subscribe_atom = caf::atom_constant<caf::atom("v_sub")>;
 using unsubscribe_atom = caf::atom_constant<caf::atom("v_unsub")>;
+/// Writes the actor's current state in the status table again (the file
+/// was shrunk by another process); a supervisor passes it to its children.
+using republish_atom = caf::atom_constant<caf::atom("v_repub")>;
 using add_child_atom = caf::atom_constant<caf::atom("v_addchild")>;
 /// (change, shared_ptr<change_request>) from a handle: add, remove or
 /// replace a child (child_change_request.hpp).

@@ -70,6 +70,10 @@ caf::behavior process_actor::make_behavior() {
         handling->count();
         return handling->current();
       },
+      [](republish_atom) {
+        if (handling->context_.status_table)
+          handling->context_.status_table->publish(handling->current());
+      },
       [](subscribe_atom, caf::actor& who) {
         handling->count();
         handling->waiting().subscribers.add(std::move(who));

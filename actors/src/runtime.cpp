@@ -173,6 +173,12 @@ struct runtime::impl {
     supervisors.insert(std::string{detail::root_supervisor_name}, root_record);
     root = detail::spawn_supervisor_actor(sys, root_record, root_spec(options),
                                           *context, caf::actor{});
+    if (status_table)
+      status_table->on_damage(
+          [root = caf::actor_cast<caf::weak_actor_ptr>(root)] {
+            if (auto alive = caf::actor_cast<caf::actor>(root))
+              caf::anon_send(alive, detail::republish_atom::value);
+          });
     request_blocking<std::uint64_t>(detail::start_atom::value,
                                     std::stop_token{});
   }

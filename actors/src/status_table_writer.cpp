@@ -47,12 +47,30 @@ void status_table_writer::close() {
   if (heartbeat_.joinable()) heartbeat_.join();
   std::lock_guard lock{mutex_};
   file_.reset();
+  republish_all_ = nullptr;  // it may hold the runtime's actors
+}
+
+void status_table_writer::on_damage(std::function<void()> republish_all) {
+  std::lock_guard lock{mutex_};
+  republish_all_ = std::move(republish_all);
 }
 
 void status_table_writer::beat_until_stopped() {
   std::unique_lock lock{mutex_};
   while (!stopping_) {
     st::table_writer_unsafe{file_->base()}.beat(os::monotonic_ns());
+    if (file_->take_damage()) {
+      // Shrunk by another process, its header written again: every slot
+      // is written again too, by the actors that own the states.
+      for (auto& entry : slots_) entry.second.version = 0;
+      st::table_writer_unsafe{file_->base()}.set_slot_count(used_);
+      if (auto republish = republish_all_) {
+        lock.unlock();
+        republish();
+        lock.lock();
+        if (stopping_) break;
+      }
+    }
     // States left out for want of room go in once there is room, without
     // waiting for their next change.
     if (missing_count_.load(std::memory_order_relaxed) != 0) put_missing();

@@ -14,13 +14,16 @@
 // (1 s by default) to store the time in the header: an idle runtime wakes
 // once a second for it, nothing more. A state the file had no room for (a
 // full file system) is kept here and tried again by its next change and
-// by each heartbeat.
+// by each heartbeat. When another process shrinks the file, the mapping is
+// repaired (os/src/truncation_rescue.hpp) and the next heartbeat writes the
+// header again and asks on_damage()'s function for every state again.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -51,6 +54,11 @@ class status_table_writer {
 
   void publish(const core::process_state& state);
   void publish(const core::supervisor_state& state);
+  /// `republish_all` has every state published again; the heartbeat calls
+  /// it (outside the writer's mutex) once it found the file shrunk and
+  /// rewrote its header. Call before anything can shrink the file; close()
+  /// drops it.
+  void on_damage(std::function<void()> republish_all);
   /// Frees the slot of `name` (a process or supervisor no longer there).
   void remove(core::status_table::slot_kind kind, const std::string& name);
 
@@ -96,6 +104,7 @@ class status_table_writer {
   std::string missing_error_;
   std::atomic<std::size_t> missing_count_{0};
   std::chrono::milliseconds period_;
+  std::function<void()> republish_all_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::thread heartbeat_;

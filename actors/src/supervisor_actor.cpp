@@ -123,6 +123,10 @@ caf::behavior supervisor_actor::make_behavior() {
         step_done(generation);
       },
       [this](cancelled_atom) { on_cancelled(); },
+      [this](republish_atom) {
+        if (context_.status_table) context_.status_table->publish(current_);
+        for (const auto& c : children_) send(c.actor, republish_atom::value);
+      },
       [this](subscribe_atom, caf::actor& who) {
         subscribers_.add(std::move(who));
       },

@@ -15,6 +15,8 @@
 #include <system_error>
 #include <thread>
 
+#include "truncation_rescue.hpp"
+
 namespace vitrine::os {
 namespace st = core::status_table;
 namespace {
@@ -126,7 +128,12 @@ void status_mapping::fail(const std::string& reason) const {
 }
 
 status_mapping::~status_mapping() {
+  detail::truncation_rescue::unwatch(rescue_);
   if (base_) ::munmap(const_cast<void*>(base_), size_);
+}
+
+bool status_mapping::take_damage() noexcept {
+  return detail::truncation_rescue::take_damage(rescue_);
 }
 
 void status_mapping::remap() {
@@ -180,15 +187,20 @@ void status_mapping::map_current() {
   void* mapped =
       ::mmap(nullptr, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd_.get(), 0);
   if (mapped == MAP_FAILED) throw_errno("status table " + path_ + ": mmap");
+  const int rescue =
+      detail::truncation_rescue::watch(mapped, size, fd_.get(), false);
   st::table_reader next;
   if (const auto e = next.attach(mapped, size); e != st::read_error::none) {
+    detail::truncation_rescue::unwatch(rescue);
     ::munmap(mapped, size);
     fail(std::string{to_string(e)});
   }
+  detail::truncation_rescue::unwatch(rescue_);
   if (base_) ::munmap(const_cast<void*>(base_), size_);
   base_ = mapped;
   size_ = size;
   reader_ = next;
+  rescue_ = rescue;
 }
 
 }  // namespace vitrine::os

@@ -12,6 +12,7 @@ namespace st = core::status_table;
 status_reader::status_reader(const std::string& path) : mapping_(path) {}
 
 status_error status_reader::header(st::header_snapshot& out) {
+  if (mapping_.take_damage()) mapping_.remap();  // shrunk under us
   auto e = mapping_.reader().read_header(out);
   if (e == status_error::needs_remap) {
     mapping_.remap();

@@ -18,6 +18,7 @@
 #include <memory>
 #include <system_error>
 
+#include "truncation_rescue.hpp"
 #include "vitrine/os/status_mapping.hpp"
 
 namespace vitrine::os {
@@ -109,7 +110,9 @@ void move_into_place(const std::string& temp, const std::string& path) {
 
 status_table_file::status_table_file(std::string path, std::uint32_t capacity,
                                      std::uint64_t heartbeat_period_ns)
-    : path_(absolute(path)), capacity_(capacity == 0 ? 1 : capacity) {
+    : path_(absolute(path)),
+      capacity_(capacity == 0 ? 1 : capacity),
+      heartbeat_period_ns_(heartbeat_period_ns) {
   std::string temp = path_ + ".XXXXXX";
   fd_.reset(::mkostemp(temp.data(), O_CLOEXEC));  // 0600, a fresh name
   if (!fd_) fail(errno, path_, "cannot create " + temp);
@@ -125,12 +128,9 @@ status_table_file::status_table_file(std::string path, std::uint32_t capacity,
       base_ = nullptr;
       fail(errno, path_, "mmap " + temp);
     }
-    const auto start = process_start_ticks(::getpid()).value_or(0);
-    const st::header h =
-        st::make_header(capacity_, ::getpid(), start, heartbeat_period_ns);
-    std::memcpy(base_, &h, sizeof h);
-    st::table_writer_unsafe{base_}.beat(monotonic_ns());
+    write_header();
     move_into_place(temp, path_);
+    rescue_ = detail::truncation_rescue::watch(base_, size, fd_.get(), true);
   } catch (...) {
     if (base_) ::munmap(base_, size);
     base_ = nullptr;
@@ -139,9 +139,31 @@ status_table_file::status_table_file(std::string path, std::uint32_t capacity,
   }
 }
 
+void status_table_file::write_header() {
+  const auto start = process_start_ticks(::getpid()).value_or(0);
+  const st::header h =
+      st::make_header(capacity_, ::getpid(), start, heartbeat_period_ns_);
+  std::memcpy(base_, &h, sizeof h);
+  st::table_writer_unsafe{base_}.beat(monotonic_ns());
+}
+
+bool status_table_file::take_damage() {
+  // Shrunk where nothing was touched since (no SIGBUS yet): grown back
+  // here, before the readers' next look.
+  const auto size = st::table_size_for(capacity_);
+  struct stat info {};
+  const bool shrunk = ::fstat(fd_.get(), &info) == 0 &&
+                      static_cast<std::uint64_t>(info.st_size) < size &&
+                      ::ftruncate(fd_.get(), static_cast<off_t>(size)) == 0;
+  if (!detail::truncation_rescue::take_damage(rescue_) && !shrunk) return false;
+  write_header();
+  return true;
+}
+
 status_table_file::~status_table_file() {
   if (!base_) return;
   st::table_writer_unsafe{base_}.close();
+  detail::truncation_rescue::unwatch(rescue_);
   ::munmap(base_, st::table_size_for(capacity_));
   // Only our own file: a path that names another one now is not ours to
   // remove. No other owner can take it meanwhile: we hold its lock.
@@ -167,6 +189,7 @@ void status_table_file::grow(std::uint32_t capacity) {
   void* moved = ::mremap(base_, old_size, new_size, MREMAP_MAYMOVE);
   if (moved == MAP_FAILED) fail(errno, path_, "mremap");
   base_ = moved;
+  detail::truncation_rescue::moved(rescue_, base_, new_size);
   capacity_ = capacity;
   st::table_writer_unsafe{base_}.set_capacity(capacity);  // (G1)
 }

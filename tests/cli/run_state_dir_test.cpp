@@ -197,3 +197,28 @@ TEST_CASE(
   ::kill(run.process().pid(), SIGTERM);
   CHECK(run.process().wait(30s) == 0);
 }
+
+TEST_CASE("a run whose status table is truncated by another process goes on",
+          "[cli][state_dir][truncation]") {
+  // An outside tester: `truncate -s 0 STATE/status` killed the run with
+  // SIGBUS (its guardian then killed every program), and the empty file
+  // left behind refused the next run.
+  std::string toml;
+  for (int i = 0; i < 40; ++i)
+    toml += "[[program]]\nname = \"p" + std::to_string(i) +
+            "\"\ncommand = [\"sleep\", \"1000\"]\nstartsecs_ms = 0\n";
+  live_run run{toml};
+  const pid_t last = run.wait_status("p39", "running").pid;
+  const std::string table = run.state() + "/status";
+  REQUIRE(::truncate(table.c_str(), 0) == 0);
+  // The next heartbeat (or the next write) finds it cut: the table is
+  // grown back and every state written again, the programs untouched.
+  CHECK(run.wait_status("p39", "running", 20s).pid == last);
+  CHECK(run.wait_status("p0", "running").pid > 0);
+  const auto r = run.cli({"status"});
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK(r.output.find("p20") != std::string::npos);
+  REQUIRE(::kill(run.process().pid(), SIGTERM) == 0);
+  CHECK(run.process().wait(20s) == std::optional<int>{0});
+}

@@ -14,6 +14,7 @@
 #include <iterator>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "support/files.hpp"
 #include "vitrine/os/status_mapping.hpp"
@@ -155,4 +156,63 @@ TEST_CASE("a relative path is the one at construction, whatever the cwd",
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK_FALSE(test::file_exists(dir.file("relative")));  // removed there
+}
+
+TEST_CASE("an owner whose table file another process shrinks carries on",
+          "[status_table][truncation]") {
+  // An outside tester: `truncate -s 0` of a run's table killed the run
+  // with SIGBUS at its next write into the mapping.
+  test::temp_dir dir;
+  const std::string path = dir.file("status");
+  os::status_table_file file{path, 64, 1'000'000'000};
+  const auto size = std::filesystem::file_size(path);
+  core::status_table::slot_payload p{};
+  core::status_table::pack_texts(p, "p1", {});
+  p.version = 1;
+  core::status_table::table_writer_unsafe writer{file.base()};
+  writer.write_slot(40, p);  // a page past the header's
+  writer.set_slot_count(41);
+  CHECK_FALSE(file.take_damage());
+  SECTION("a write into a page that was cut") {
+    REQUIRE(::truncate(path.c_str(), 0) == 0);
+    p.version = 2;
+    writer.write_slot(40, p);  // SIGBUS, repaired: the write goes on
+    CHECK(std::filesystem::file_size(path) == size);
+  }
+  SECTION("cut where nothing writes: the next look finds it") {
+    REQUIRE(::truncate(path.c_str(), 100) == 0);
+  }
+  CHECK(file.take_damage());  // grown back, the header written again
+  CHECK(std::filesystem::file_size(path) == size);
+  CHECK_FALSE(file.take_damage());
+  writer.set_slot_count(41);  // the owner writes its slots again
+  status_reader reader{path};
+  CHECK(reader.owner() == status_reader::owner_state::alive);
+  CHECK(reader.slot_count() == 41);
+}
+
+TEST_CASE("a reader whose table file is shrunk under it reports an error",
+          "[status_table][truncation]") {
+  test::temp_dir dir;
+  const std::string path = dir.file("status");
+  const pid_t owner = fork_owner(path);
+  status_reader reader{path};
+  REQUIRE(reader.owner() == status_reader::owner_state::alive);
+  REQUIRE(::truncate(path.c_str(), 0) == 0);
+  // The owner is SIGSTOPped-like here (it only waits): nothing grows the
+  // file back. Before, the read below was a SIGBUS.
+  std::vector<status_slot> slots;
+  bool refused = false;
+  try {
+    refused = reader.read_all(slots) != status_error::none;
+    // Read zeros in place of what was cut: the next look maps it again,
+    // and finds it too small.
+    refused = reader.read_all(slots) != status_error::none || refused;
+  } catch (const std::exception& e) {
+    refused = true;
+    CHECK(std::string{e.what()}.find("status table " + path) !=
+          std::string::npos);
+  }
+  CHECK(refused);
+  kill_and_reap(owner);
 }

@@ -50,15 +50,27 @@ class status_table_file {
   /// Throws std::system_error (ENOSPC: a full file system) leaving the
   /// table as it was.
   void grow(std::uint32_t capacity);
+  /// Whether another process shrank the file since the last call: it is
+  /// grown back (an access to a page that was cut raised SIGBUS, which
+  /// would have killed this process, and was repaired: see
+  /// os/src/truncation_rescue.hpp; or an fstat here finds it short) and
+  /// its header written again before it returns true; the slots are the
+  /// caller's to write again. One fstat when nothing happened. Call it
+  /// with the table's writes serialized, as grow().
+  bool take_damage();
   void* base() noexcept { return base_; }
   std::uint32_t capacity() const noexcept { return capacity_; }
   const std::string& path() const noexcept { return path_; }
 
  private:
+  void write_header();
+
   std::string path_;
   unique_fd fd_;
   void* base_ = nullptr;
   std::uint32_t capacity_ = 0;
+  std::uint64_t heartbeat_period_ns_ = 0;
+  int rescue_ = -1;  ///< its truncation_rescue entry
 };
 
 /// A read-only mapping of a table file opened by path.
@@ -80,6 +92,11 @@ class status_mapping {
 
   /// Maps the file again at its current size (after needs_remap).
   void remap();
+  /// Whether the file was shrunk under the mapping since the last call: an
+  /// access to a page that was cut raised SIGBUS, which would have killed
+  /// this process; zero pages replaced the mapping instead (see
+  /// os/src/truncation_rescue.hpp). remap() before reading on.
+  bool take_damage() noexcept;
   const core::status_table::table_reader& reader() const noexcept {
     return reader_;
   }
@@ -96,6 +113,7 @@ class status_mapping {
   unique_fd fd_;
   const void* base_ = nullptr;
   std::size_t size_ = 0;
+  int rescue_ = -1;  ///< its truncation_rescue entry
   core::status_table::table_reader reader_;
 };
 
