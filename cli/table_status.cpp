@@ -257,12 +257,23 @@ int table_status_command(const table_status_options& options) {
   if (read_error != status_error::none)
     std::cerr << "vitrine: " << path << ": " << st::to_string(read_error)
               << ": a slot could not be read; the others follow\n";
+  // A full file system: the run could not put every state in the table.
+  const std::uint32_t left_out = reader->states_left_out();
+  const std::string lacking =
+      left_out == 0 ? std::string{}
+                    : "the status table lacks " + std::to_string(left_out) +
+                          (left_out == 1 ? " state" : " states") +
+                          " the run has no room for (its file system is "
+                          "full)";
   const auto missing = missing_names(wanted, got.visited);
   if (!missing.empty()) {
     std::cerr << "vitrine: no process or supervisor named "
-              << quoted_names(missing) << " in " << dir->path() << "\n";
+              << quoted_names(missing) << " in " << dir->path()
+              << (lacking.empty() ? "" : " (" + lacking + ")") << "\n";
     return 1;
   }
+  if (!lacking.empty() && wanted.empty())
+    std::cerr << "vitrine: " << lacking << ": this list is incomplete\n";
   std::vector<supervisor_row> supervisors_in_order;
   std::vector<std::uint32_t> processes;  // their items, in the run's order
   for (const std::uint32_t i : in_run_order(*dir, got.visited)) {
@@ -294,7 +305,11 @@ int table_status_command(const table_status_options& options) {
       got.table.write(std::cout, processes);
   }
   std::cout.flush();
-  return gone ? exit_not_running : read_error != status_error::none ? 1 : 0;
+  if (gone) return exit_not_running;
+  return read_error != status_error::none ||
+                 (!lacking.empty() && wanted.empty())
+             ? 1
+             : 0;
 }
 
 }  // namespace vitrine::cli

@@ -64,6 +64,7 @@ void status_table_writer::beat_until_stopped() {
       // is written again too, by the actors that own the states.
       for (auto& entry : slots_) entry.second.version = 0;
       st::table_writer_unsafe{file_->base()}.set_slot_count(used_);
+      count_missing();
       if (auto republish = republish_all_) {
         lock.unlock();
         republish();
@@ -111,7 +112,7 @@ bool status_table_writer::put(std::string key,
     // and the in-process cells carry on.
     missing_error_ = e.what();
     missing_.insert_or_assign(std::move(key), payload);
-    missing_count_.store(missing_.size(), std::memory_order_relaxed);
+    count_missing();
     return false;
   }
   forget_missing(key);
@@ -159,7 +160,15 @@ void status_table_writer::publish(const core::supervisor_state& s) {
 void status_table_writer::forget_missing(const std::string& key) {
   if (missing_count_.load(std::memory_order_relaxed) == 0) return;
   missing_.erase(key);
+  count_missing();
+}
+
+void status_table_writer::count_missing() {
   missing_count_.store(missing_.size(), std::memory_order_relaxed);
+  // Told to readers too: their listing is that much short.
+  if (file_)
+    st::table_writer_unsafe{file_->base()}.set_states_left_out(
+        static_cast<std::uint32_t>(missing_.size()));
 }
 
 status_table_writer::gap status_table_writer::missing() const {

@@ -92,6 +92,8 @@ class status_table_writer {
   /// Tries the states left out again, until one finds no room.
   void put_missing();
   void forget_missing(const std::string& key);
+  /// missing_count_ and the header's states_left_out, from missing_.
+  void count_missing();
   void beat_until_stopped();
 
   mutable std::mutex mutex_;

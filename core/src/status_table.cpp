@@ -280,6 +280,7 @@ read_error table_reader::read_header(header_snapshot& out) const noexcept {
   out.heartbeat_ns = load(&h->heartbeat_ns, __ATOMIC_RELAXED);
   out.heartbeat_period_ns = load(&h->heartbeat_period_ns, __ATOMIC_RELAXED);
   out.generation = load(&h->generation, __ATOMIC_RELAXED);
+  out.states_left_out = load(&h->states_left_out, __ATOMIC_RELAXED);
   out.slot_count = std::min(count, mapped_capacity_);
   if (count > out.slot_capacity || out.owner_pid <= 0)
     return read_error::bad_layout;
@@ -347,6 +348,10 @@ void table_writer_unsafe::write_slot(std::uint32_t index,
 
 void table_writer_unsafe::set_slot_count(std::uint32_t count) noexcept {
   store(&header_at(base_)->slot_count, count, __ATOMIC_RELEASE);  // (H1)
+}
+
+void table_writer_unsafe::set_states_left_out(std::uint32_t count) noexcept {
+  store(&header_at(base_)->states_left_out, count, __ATOMIC_RELAXED);
 }
 
 void table_writer_unsafe::set_capacity(std::uint32_t capacity) noexcept {

@@ -54,6 +54,12 @@ std::uint32_t status_reader::slot_count() {
   return h.slot_count;
 }
 
+std::uint32_t status_reader::states_left_out() {
+  st::header_snapshot h;
+  header(h);
+  return h.states_left_out;
+}
+
 status_error status_reader::read_slot(std::uint32_t index,
                                       status_slot& out) const {
   auto e = mapping_.reader().read_slot(index, out);

@@ -55,6 +55,9 @@ TEST_CASE(
   std::vector<status_slot> slots;
   CHECK(reader.read_all(slots) == status_error::none);
   CHECK(slots.size() < count);
+  // Readers are told how much their listing lacks (`vitrine status` says
+  // so; before, it listed what was there and exited 0).
+  CHECK(reader.states_left_out() == gap.missing);
   // The runtime works on: a read, a command.
   CHECK(handles.back().read()->status == core::process_status::stopped);
 
@@ -67,6 +70,7 @@ TEST_CASE(
     return reader.read_all(slots) == status_error::none &&
            slots.size() == count + 1;  // and the root supervisor
   }));
+  CHECK(reader.states_left_out() == 0);
   status_slot last;
   std::string last_name = "p";
   last_name += std::to_string(count - 1);

@@ -89,6 +89,9 @@ class status_reader {
   status_error find(std::string_view name, status_slot& out);
   /// Slots ever used, as the header says now (bounded by the mapping).
   std::uint32_t slot_count();
+  /// States the owner had no room for when it last wrote the header (a
+  /// full file system): the slots lack that many. 0 from older owners.
+  std::uint32_t states_left_out();
 
  private:
   status_error header(core::status_table::header_snapshot& out);

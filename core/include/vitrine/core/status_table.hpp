@@ -76,7 +76,9 @@ struct header {
   std::uint32_t slot_size;
   std::uint32_t slot_capacity;  ///< slots the table holds (grows)
   std::uint32_t slot_count;     ///< slots ever used (high-water mark)
-  std::uint32_t reserved0;
+  /// States the owner has no room for (a full file system): the slots
+  /// list is that much short. 0 in tables of owners before 2026-12-06.
+  std::uint32_t states_left_out;
   std::uint64_t table_size;  ///< header_size + capacity * slot_size
   std::int32_t owner_pid;
   std::uint32_t owner_closed;         ///< 1 once the owner shut the table down
@@ -184,6 +186,7 @@ struct header_snapshot {
   std::uint64_t heartbeat_ns = 0;
   std::uint64_t heartbeat_period_ns = 0;
   std::uint64_t generation = 0;
+  std::uint32_t states_left_out = 0;
 };
 
 /// A validating reader over `size` bytes at `base` (a read-only mapping or
@@ -220,6 +223,9 @@ class table_writer_unsafe {
   void write_slot(std::uint32_t index, slot_payload p) noexcept;
   /// Publishes slot_count (H1).
   void set_slot_count(std::uint32_t count) noexcept;
+  /// How many states the owner has no room for (relaxed: a count to
+  /// report, nothing is read through it).
+  void set_states_left_out(std::uint32_t count) noexcept;
   /// After the mapping grew to `capacity` slots (G1).
   void set_capacity(std::uint32_t capacity) noexcept;
   void beat(std::uint64_t now_ns) noexcept;
