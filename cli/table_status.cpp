@@ -223,6 +223,16 @@ int table_status_command(const table_status_options& options) {
   try {
     reader.emplace(path);
   } catch (const std::system_error& e) {
+    if (e.code().value() == ENOENT && dir->owner_running()) {
+      // Not "no run": its lock is held (an outside tester removed the
+      // table of a live run, and was told that the run had stopped).
+      const pid_t pid = dir->owner_pid();
+      std::cerr << "vitrine: the vitrine run of " << dir->path();
+      if (pid != 0) std::cerr << " (pid " << pid << ")";
+      std::cerr << " has no status table there (it is starting, or " << path
+                << " was removed)\n";
+      return exit_not_running;
+    }
     if (e.code().value() == ENOENT) {
       std::cerr << "vitrine: no vitrine run is using " << dir->path()
                 << " (it stopped, or has not started yet)\n";

@@ -222,3 +222,19 @@ TEST_CASE("a run whose status table is truncated by another process goes on",
   REQUIRE(::kill(run.process().pid(), SIGTERM) == 0);
   CHECK(run.process().wait(20s) == std::optional<int>{0});
 }
+
+TEST_CASE("status of a live run whose table was removed says so",
+          "[cli][state_dir]") {
+  live_run run{
+      "[[program]]\nname = \"a\"\ncommand = [\"sleep\", \"1000\"]\n"
+      "startsecs_ms = 0\n"};
+  run.wait_status("a", "running");
+  const std::string table = run.state() + "/status";
+  REQUIRE(::unlink(table.c_str()) == 0);
+  const auto r = run.cli({"status"});
+  INFO(r.output);
+  CHECK(r.code == 4);
+  // Before: "no vitrine run is using DIR (it stopped, ...)".
+  CHECK(r.output.find("(pid " + std::to_string(run.process().pid()) +
+                      ") has no status table there") != std::string::npos);
+}
