@@ -207,6 +207,15 @@ std::pair<std::string, std::string> proc_limit(pid_t pid,
   return {};
 }
 
+std::string sleep_programs(std::size_t count, const std::string& extra) {
+  std::string text;
+  text.reserve(count * (80 + extra.size()));
+  for (std::size_t i = 0; i < count; ++i)
+    text += "[[program]]\nname = \"p" + std::to_string(i) +
+            "\"\ncommand = [\"sleep\", \"1000\"]\n" + extra;
+  return text;
+}
+
 unsigned stress_scale() {
   const char* text = std::getenv("VITRINE_STRESS_SCALE");
   if (text == nullptr) return 1;

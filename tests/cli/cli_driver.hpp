@@ -85,6 +85,10 @@ std::string proc_status_field(pid_t pid, const std::string& field);
 std::pair<std::string, std::string> proc_limit(pid_t pid,
                                                const std::string& name);
 
+/// A configuration of `count` programs p0, p1, ... running `sleep 1000`,
+/// each with the `extra` lines ("startsecs_ms = 0\n").
+std::string sleep_programs(std::size_t count, const std::string& extra = "");
+
 /// The stress divisor: VITRINE_STRESS_SCALE (10 under ASan, see
 /// scripts/test.sh), 1 when unset.
 unsigned stress_scale();

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli_driver.hpp"
 #include "live_run.hpp"
 
 using namespace vitrine::test;
@@ -158,11 +159,7 @@ TEST_CASE(
     "[cli][ctl]") {
   // 3,000 programs take the run a few hundred ms to add (registered in
   // file order), and its control socket serves from the start.
-  std::string toml;
-  for (int i = 0; i < 3000; ++i)
-    toml += "[[program]]\nname = \"p" + std::to_string(i) +
-            "\"\ncommand = [\"sleep\", \"1000\"]\nautostart = false\n";
-  live_run run{toml};
+  live_run run{sleep_programs(3000, "autostart = false\n")};
   const auto socket = run.state() + "/control";
   struct stat st {};
   for (int i = 0; i < 1000 && ::stat(socket.c_str(), &st) != 0; ++i)

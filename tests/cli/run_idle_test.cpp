@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "cli_driver.hpp"
 #include "live_run.hpp"
 
 using namespace vitrine::test;
@@ -35,11 +36,7 @@ TEST_CASE("an idle vitrine run's main thread sleeps until a change",
   // Programs that start: their rows change. Before, without a
   // --json-status file, a changed row left a status file write pending
   // for ever, and the loop woke every 100 ms (an outside tester).
-  std::string toml;
-  for (int i = 0; i < 20; ++i)
-    toml += "[[program]]\nname = \"p" + std::to_string(i) +
-            "\"\ncommand = [\"sleep\", \"1000\"]\nstartsecs_ms = 0\n";
-  live_run run{toml};
+  live_run run{sleep_programs(20, "startsecs_ms = 0\n")};
   run.wait_status("p19", "running");
   std::this_thread::sleep_for(1s);  // the last lines printed
   const pid_t pid = run.process().pid();

@@ -24,15 +24,6 @@ constexpr auto load_deadline = 300s;
 constexpr auto stop_deadline = 120s;
 const std::string small_stack = "ulimit -s 1024";
 
-std::string many_programs(std::size_t count, const std::string& extra) {
-  std::string text;
-  text.reserve(count * (80 + extra.size()));
-  for (std::size_t i = 0; i < count; ++i)
-    text += "[[program]]\nname = \"p" + std::to_string(i) +
-            "\"\ncommand = [\"sleep\", \"1000\"]\n" + extra + "\n";
-  return text;
-}
-
 /// The end of vitrine's output (a crash report is there).
 std::string tail_of(const std::string& path) {
   const auto text = read_file(path);
@@ -53,7 +44,7 @@ TEST_CASE("run loads, runs and stops 100,000 idle programs on a 1 MiB stack",
   const std::size_t count = 100'000 / stress_scale();
   temp_dir dir;
   const auto config =
-      dir.write("idle.toml", many_programs(count, "autostart = false\n"));
+      dir.write("idle.toml", sleep_programs(count, "autostart = false\n"));
   const auto output = dir.file("output");
   const auto status = dir.file("status.json");
   cli_process cli{
@@ -104,7 +95,7 @@ TEST_CASE("run starts and stops 10,000 sleep programs on a 1 MiB stack",
   temp_dir dir;
   const auto config =
       dir.write("sleepers.toml",
-                many_programs(count, "startsecs_ms = 0\nstdout = \"null\"\n"));
+                sleep_programs(count, "startsecs_ms = 0\nstdout = \"null\"\n"));
   const auto output = dir.file("output");
   const auto status = dir.file("status.json");
   cli_process cli{

@@ -342,10 +342,7 @@ TEST_CASE("no program starts after the stop signal's note during a start",
   // the signal comes in the middle of the start. The note is printed when
   // the signal is read; from then on no spawn may begin (docs/cli.md): at
   // most the one already under way starts later.
-  std::string config;
-  for (int i = 0; i < 300; ++i)
-    config += "[[program]]\nname = \"p" + std::to_string(i) +
-              "\"\ncommand = [\"sleep\", \"1000\"]\nstartsecs_ms = 5\n";
+  const std::string config = sleep_programs(300, "startsecs_ms = 5\n");
   temp_dir dir;
   const auto output = dir.file("output");
   cli_process cli{{"run", dir.write("many.toml", config), "--plain"}, output};

@@ -203,11 +203,7 @@ TEST_CASE("a run whose status table is truncated by another process goes on",
   // An outside tester: `truncate -s 0 STATE/status` killed the run with
   // SIGBUS (its guardian then killed every program), and the empty file
   // left behind refused the next run.
-  std::string toml;
-  for (int i = 0; i < 40; ++i)
-    toml += "[[program]]\nname = \"p" + std::to_string(i) +
-            "\"\ncommand = [\"sleep\", \"1000\"]\nstartsecs_ms = 0\n";
-  live_run run{toml};
+  live_run run{sleep_programs(40, "startsecs_ms = 0\n")};
   const pid_t last = run.wait_status("p39", "running").pid;
   const std::string table = run.state() + "/status";
   REQUIRE(::truncate(table.c_str(), 0) == 0);
