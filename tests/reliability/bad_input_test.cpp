@@ -36,7 +36,13 @@ TEST_CASE("supervise refuses a program that cannot be run and starts nothing",
   }
   SECTION("an empty program string") {
     spec.launch.argv[0].clear();
-    check_refused(f.rt, spec, "launch.argv[0]", "empty");
+    check_refused(f.rt, spec, "launch.argv[0]", "names no program");
+  }
+  SECTION("a program name with a NUL byte: one problem, saying so") {
+    // Before, also "no executable 'sl\x00eep' in PATH" (an outside tester).
+    spec.launch.argv[0] = std::string{"sl\0eep", 6};
+    check_refused(f.rt, spec, "launch.argv[0]", "NUL byte");
+    CHECK(validate(spec).size() == 1);
   }
   SECTION("a program that does not exist") {
     spec.launch.argv = {"/nonexistent/vitrine-no-such-program"};
