@@ -4,6 +4,8 @@
 // Reading the file and printing a diagnostic: config_file.cpp.
 #include "config.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -275,30 +277,56 @@ class translator {
                         std::to_string(other.line) + ")");
   }
 
-  /// Records the files `spec` captures into; reports one that another
-  /// program captures into too: each program rotates its own by renaming
-  /// it, which left the other writing into a rotated or deleted file.
+  /// Records the files `spec` captures into or appends to; reports a
+  /// capture file that another program writes too (captures or appends):
+  /// each program rotates its own capture by renaming it, which left the
+  /// other writing into a rotated or deleted file. One file is one under
+  /// any of its names: a path through symbolic links, and a hard link
+  /// (its device and inode, where it exists), when the file system may be
+  /// looked at (a hard link and an appending program were missed before:
+  /// an outside tester).
   void claim_captures(table_reader& r, const process_spec& spec) {
     for (const auto& [key, target] :
          {std::pair{"stdout", &spec.launch.stdout_target},
           std::pair{"stderr", &spec.launch.stderr_target}}) {
-      if (target->mode != os::stdio_target::kind::capture) continue;
+      const bool capture = target->mode == os::stdio_target::kind::capture;
+      if (!capture && target->mode != os::stdio_target::kind::append_file)
+        continue;
       auto path = std::filesystem::path{target->path}.lexically_normal();
-      // Through symbolic links too (a linked directory), where the file
-      // system may be looked at: one file under two names is one file.
-      std::error_code unresolved;
-      if (options_.semantic_checks)
+      std::string file_id;
+      if (options_.semantic_checks) {
+        std::error_code unresolved;
         if (auto real = std::filesystem::weakly_canonical(path, unresolved);
             !unresolved)
           path = std::move(real);
-      auto [it, fresh] = captures_.emplace(
-          path.string(), std::pair{spec.name, r.key_location(key)});
-      if (!fresh && it->second.first != spec.name)
-        r.error(key, "captures into " + path.string() + " as program '" +
-                         it->second.first + "' does (line " +
-                         std::to_string(it->second.second.line) +
-                         "): a capture file belongs to one program, which "
-                         "rotates it");
+        struct stat info {};
+        if (::stat(path.c_str(), &info) == 0)
+          file_id =
+              std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino);
+      }
+      const writer here{spec.name, r.key_location(key), capture};
+      const writer* other = nullptr;
+      for (const auto& name : {path.string(), file_id}) {
+        if (name.empty()) continue;
+        auto [it, fresh] = writers_.emplace(name, here);
+        if (!fresh && it->second.program != spec.name &&
+            (capture || it->second.captures))
+          other = &it->second;
+        else if (!fresh && capture)
+          it->second = here;  // the capture is what others must not touch
+      }
+      if (!other) continue;
+      const std::string whose = "program '" + other->program + "'";
+      const std::string line = " (line " + std::to_string(other->at.line) + ")";
+      r.error(key,
+              (capture && other->captures ? "captures into " + path.string() +
+                                                " as " + whose + " does" + line
+               : capture ? "captures into " + path.string() + ", which " +
+                               whose + " appends to" + line
+                         : "appends to " + path.string() + ", which " + whose +
+                               " captures into" + line) +
+                  ": a capture file belongs to one program, which "
+                  "rotates it");
     }
   }
 
@@ -345,7 +373,14 @@ class translator {
   problem_sink& out_;
   std::map<std::string, location, std::less<>> names_;
   /// Capture path -> the program capturing into it, and where.
-  std::map<std::string, std::pair<std::string, location>> captures_;
+  /// A program writing a file: capturing (it rotates it) or appending.
+  struct writer {
+    std::string program;
+    location at;
+    bool captures = false;
+  };
+  /// By resolved path and by "device:inode", each file a program writes.
+  std::map<std::string, writer> writers_;
   std::size_t programs_ = 0;
   std::size_t groups_ = 0;
   std::size_t depth_ = 0;  ///< groups being read, nested

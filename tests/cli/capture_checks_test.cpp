@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <tuple>
 
 #include "cli_driver.hpp"
 #include "live_run.hpp"
@@ -157,6 +159,50 @@ TEST_CASE("two programs may not capture into one file", "[cli][config]") {
   CHECK(contains(through_link.output, "program[w2].stderr: captures into " +
                                           dir.file("d/x.log") +
                                           " as program 'w1' does (line 4)"));
+  // A hard link: the same file under another name (an outside tester).
+  std::ofstream{dir.file("h.log")} << "";
+  std::filesystem::create_hard_link(dir.file("h.log"), dir.file("h2.log"));
+  const auto hard =
+      dir.write("hard.toml",
+                "[[program]]\nname = \"w1\"\ncommand = [\"sleep\", \"1000\"]\n"
+                "stdout = { capture = \"h.log\" }\n"
+                "[[program]]\nname = \"w2\"\ncommand = [\"sleep\", \"1000\"]\n"
+                "stdout = { capture = \"h2.log\" }\n");
+  const auto through_hard_link = run_cli({"check", hard});
+  INFO(through_hard_link.output);
+  CHECK(through_hard_link.code == 1);
+  CHECK(contains(through_hard_link.output,
+                 "program[w2].stdout: captures into " + dir.file("h2.log") +
+                     " as program 'w1' does (line 4)"));
+  // Another program appending to a capture file, before or after it.
+  for (const auto& [first, second, expected] :
+       {std::tuple{"capture", "file",
+                   "program[w2].stdout: appends to " + dir.file("a.log") +
+                       ", which program 'w1' captures into (line 4)"},
+        std::tuple{"file", "capture",
+                   "program[w2].stdout: captures into " + dir.file("a.log") +
+                       ", which program 'w1' appends to (line 4)"}}) {
+    const auto appended = dir.write(
+        "appended.toml",
+        std::string{"[[program]]\nname = \"w1\"\ncommand = [\"sleep\", "
+                    "\"1000\"]\nstdout = { "} +
+            first +
+            " = \"a.log\" }\n[[program]]\nname = \"w2\"\ncommand = "
+            "[\"sleep\", \"1000\"]\nstdout = { " +
+            second + " = \"a.log\" }\n");
+    const auto refused_append = run_cli({"check", appended});
+    INFO(refused_append.output);
+    CHECK(refused_append.code == 1);
+    CHECK(contains(refused_append.output, expected));
+  }
+  // Two programs appending to one file: allowed (neither rotates it).
+  const auto both_append =
+      dir.write("both_append.toml",
+                "[[program]]\nname = \"w1\"\ncommand = [\"sleep\", \"1000\"]\n"
+                "stdout = { file = \"b.log\" }\n"
+                "[[program]]\nname = \"w2\"\ncommand = [\"sleep\", \"1000\"]\n"
+                "stdout = { file = \"b.log\" }\n");
+  CHECK(run_cli({"check", both_append}).code == 0);
   // One program's stdout and stderr may share theirs.
   const auto own = dir.write(
       "own.toml",
