@@ -1,5 +1,7 @@
 #include "reload.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -278,6 +280,9 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
     for (auto& l : lines.errors) output_.errors.push_back(std::move(l));
     for (auto& l : lines.notes) output_.notes.push_back(std::move(l));
   }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto woke =
+      ::write(output_ready_.get(), &one, sizeof one);
   // Not a reload that took: whoever asked for it (`vitrine reload`) is
   // told so (the run's own output said it above).
   if (!stopped.empty()) report.failures.push_back(std::move(stopped));
@@ -298,6 +303,9 @@ void reload_runner::start_if_requested(const supervisor_handle& top,
 
 reload_runner::output reload_runner::take_output() {
   std::lock_guard guard{output_mutex_};  // never held for long
+  std::uint64_t count = 0;
+  [[maybe_unused]] const auto drained =
+      ::read(output_ready_.get(), &count, sizeof count);
   return std::exchange(output_, {});
 }
 

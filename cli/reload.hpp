@@ -31,6 +31,8 @@
 // two trees, one supervisor operation per change.
 #pragma once
 
+#include <sys/eventfd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -44,6 +46,7 @@
 
 #include "config.hpp"
 #include "fd_limit.hpp"
+#include "vitrine/os/unique_fd.hpp"
 #include "vitrine/supervisor_handle.hpp"
 
 namespace vitrine::cli {
@@ -142,7 +145,8 @@ class reload_runner {
         limit_(limit),
         applied_(std::move(applied)),
         status_now_(std::move(status_of)),
-        run_stopping_(std::move(run_stopping)) {}
+        run_stopping_(std::move(run_stopping)),
+        output_ready_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
   ~reload_runner() { join(); }
   reload_runner(const reload_runner&) = delete;
   reload_runner& operator=(const reload_runner&) = delete;
@@ -168,6 +172,10 @@ class reload_runner {
   };
   /// What the finished reloads reported since the last call.
   output take_output();
+  /// Readable (poll) while take_output() has lines to give: a reload from
+  /// the control socket wakes a loop that sleeps (before, an idle run
+  /// printed its summary only at its next change: an outside tester).
+  int output_fd() const noexcept { return output_ready_.get(); }
   void join();
 
  private:
@@ -181,6 +189,7 @@ class reload_runner {
   /// next one runs (a control-socket reload queued behind it).
   std::mutex output_mutex_;
   output output_;
+  os::unique_fd output_ready_;  ///< eventfd, see output_fd()
   bool requested_ = false;
   std::atomic<bool> running_{false};
   std::thread thread_;

@@ -229,10 +229,10 @@ int supervise_in_foreground(const run_options& options,
     // A node's refusal log sums up a burst a second after its last line.
     const auto summary = refusals.summary_due_in();
     const int sig =
-        idle
-            ? signals.wait(signal_channel::sooner(screen.idle_wait(), summary),
-                           rt.publication_fd())
-            : signals.wait(signal_channel::sooner(screen.wait_time(), summary));
+        idle ? signals.wait(signal_channel::sooner(screen.idle_wait(), summary),
+                            {rt.publication_fd(), reloads.output_fd()})
+             : signals.wait(signal_channel::sooner(screen.wait_time(), summary),
+                            {reloads.output_fd()});
     refusals.flush();
     idle = false;
     if (sig) {

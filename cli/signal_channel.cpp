@@ -4,6 +4,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <iterator>
+
 namespace vitrine::cli {
 
 signal_action action_for(int sig) noexcept {
@@ -91,9 +93,13 @@ signal_channel::~signal_channel() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-int signal_channel::wait(std::chrono::milliseconds timeout, int also) {
-  pollfd p[2] = {{fd_, POLLIN, 0}, {also, POLLIN, 0}};
-  if (::poll(p, also >= 0 ? 2 : 1, static_cast<int>(timeout.count())) <= 0 ||
+int signal_channel::wait(std::chrono::milliseconds timeout,
+                         std::initializer_list<int> also) {
+  pollfd p[4] = {{fd_, POLLIN, 0}};
+  nfds_t count = 1;
+  for (const int fd : also)
+    if (fd >= 0 && count < std::size(p)) p[count++] = {fd, POLLIN, 0};
+  if (::poll(p, count, static_cast<int>(timeout.count())) <= 0 ||
       !(p[0].revents & POLLIN))
     return 0;
   signalfd_siginfo info{};

@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <initializer_list>
 #include <string_view>
 
 namespace vitrine::cli {
@@ -60,9 +61,10 @@ class signal_channel {
   int fd() const noexcept { return fd_; }
 
   /// The next pending signal, waiting up to `timeout` (negative: no
-  /// limit); 0 if none came
-  /// (also when `also`, another fd if not -1, became readable first).
-  int wait(std::chrono::milliseconds timeout, int also = -1);
+  /// limit); 0 if none came (also when one of `also`, other fds, -1 for
+  /// none, became readable first).
+  int wait(std::chrono::milliseconds timeout,
+           std::initializer_list<int> also = {});
 
   /// The shorter of two wait() timeouts (negative: no limit).
   static std::chrono::milliseconds sooner(std::chrono::milliseconds a,

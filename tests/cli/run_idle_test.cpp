@@ -48,3 +48,17 @@ TEST_CASE("an idle vitrine run's main thread sleeps until a change",
   // (every 5 s) is all that may come.
   CHECK(woke <= 5);
 }
+
+TEST_CASE("an idle run prints a vitrine reload's summary when it ends",
+          "[cli][run][idle][reload]") {
+  // The reload runs on the control socket's thread; the loop, asleep until
+  // a change, printed its summary only at the next change (an outside
+  // tester, after the loop learned to sleep).
+  live_run run{sleep_programs(3, "startsecs_ms = 0\n")};
+  run.wait_status("p2", "running");
+  std::this_thread::sleep_for(500ms);  // asleep
+  const auto r = run.cli({"reload"});
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK(wait_for_text(run.log(), "reload: unchanged 3", 5s));
+}
