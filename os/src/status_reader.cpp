@@ -12,13 +12,35 @@ namespace st = core::status_table;
 status_reader::status_reader(const std::string& path) : mapping_(path) {}
 
 status_error status_reader::header(st::header_snapshot& out) {
-  if (mapping_.take_damage()) mapping_.remap();  // shrunk under us
+  // Shrunk under us (a read met zero pages in place of what was cut), or
+  // grown: mapped again. A file too small to map for now (its owner grows
+  // it back within a heartbeat) is an error, not an exception, and the
+  // next call tries again (an outside tester: a reader threw once, then
+  // read nothing for good).
+  if (mapping_.take_damage()) remap_due_ = true;
+  if (remap_due_ && !remapped()) {
+    out = {};
+    return status_error::too_small;
+  }
   auto e = mapping_.reader().read_header(out);
   if (e == status_error::needs_remap) {
-    mapping_.remap();
+    if (!remapped()) return status_error::too_small;
     e = mapping_.reader().read_header(out);
+    // Still past the file's end: not a growth but a cut header-deep.
+    if (e == status_error::needs_remap) e = status_error::too_small;
   }
   return e;
+}
+
+bool status_reader::remapped() {
+  try {
+    mapping_.remap();
+  } catch (const std::exception&) {
+    remap_due_ = true;
+    return false;
+  }
+  remap_due_ = false;
+  return true;
 }
 
 status_reader::owner_state status_reader::owner() {

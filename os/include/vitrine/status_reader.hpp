@@ -95,10 +95,13 @@ class status_reader {
 
  private:
   status_error header(core::status_table::header_snapshot& out);
+  /// Maps the file again; false (and due again) when it cannot be now.
+  bool remapped();
   status_error read_slot(std::uint32_t index, status_slot& out) const;
   template <class Start, class Buffer, class Visit>
   status_error scan(Start start, Buffer buffer, Visit visit);
   os::status_mapping mapping_;
+  bool remap_due_ = false;  ///< the last remap failed: try again first
   std::unordered_map<std::string, std::uint32_t> index_;
 };
 
