@@ -148,14 +148,21 @@ void status_table_file::write_header() {
 }
 
 bool status_table_file::take_damage() {
-  // Shrunk where nothing was touched since (no SIGBUS yet): grown back
-  // here, before the readers' next look.
+  // Resized where nothing was touched since (no SIGBUS yet): shrunk, it is
+  // grown back; grown (readers refuse a file larger than its table), cut
+  // back. Its header overwritten: written again.
   const auto size = st::table_size_for(capacity_);
   struct stat info {};
-  const bool shrunk = ::fstat(fd_.get(), &info) == 0 &&
-                      static_cast<std::uint64_t>(info.st_size) < size &&
-                      ::ftruncate(fd_.get(), static_cast<off_t>(size)) == 0;
-  if (!detail::truncation_rescue::take_damage(rescue_) && !shrunk) return false;
+  const bool resized = ::fstat(fd_.get(), &info) == 0 &&
+                       static_cast<std::uint64_t>(info.st_size) != size &&
+                       ::ftruncate(fd_.get(), static_cast<off_t>(size)) == 0;
+  const auto* h = static_cast<const st::header*>(base_);
+  const bool overwritten =
+      h->magic != st::magic || h->owner_pid != ::getpid() ||
+      h->table_size != size || h->slot_capacity != capacity_;
+  if (!detail::truncation_rescue::take_damage(rescue_) && !resized &&
+      !overwritten)
+    return false;
   write_header();
   return true;
 }

@@ -2,6 +2,7 @@
 // never replaced, nor a live owner's table; a dead owner's table is; the
 // owner removes only its own file, found by the absolute path it had at
 // creation.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -181,6 +182,15 @@ TEST_CASE("an owner whose table file another process shrinks carries on",
   }
   SECTION("cut where nothing writes: the next look finds it") {
     REQUIRE(::truncate(path.c_str(), 100) == 0);
+  }
+  SECTION("grown: readers refuse a file larger than its table") {
+    REQUIRE(::truncate(path.c_str(), 1 << 20) == 0);
+  }
+  SECTION("its header overwritten") {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    REQUIRE(::pwrite(fd, "garbage!", 8, 0) == 8);
+    ::close(fd);
   }
   CHECK(file.take_damage());  // grown back, the header written again
   CHECK(std::filesystem::file_size(path) == size);

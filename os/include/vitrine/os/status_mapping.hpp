@@ -50,13 +50,14 @@ class status_table_file {
   /// Throws std::system_error (ENOSPC: a full file system) leaving the
   /// table as it was.
   void grow(std::uint32_t capacity);
-  /// Whether another process shrank the file since the last call: it is
-  /// grown back (an access to a page that was cut raised SIGBUS, which
-  /// would have killed this process, and was repaired: see
-  /// os/src/truncation_rescue.hpp; or an fstat here finds it short) and
-  /// its header written again before it returns true; the slots are the
-  /// caller's to write again. One fstat when nothing happened. Call it
-  /// with the table's writes serialized, as grow().
+  /// Whether another process damaged the file since the last call: it is
+  /// repaired (shrunk: grown back, as when an access to a page that was
+  /// cut raised SIGBUS, which would have killed this process, see
+  /// os/src/truncation_rescue.hpp; grown: cut back; its header overwritten)
+  /// and its header written again before it returns true; the slots are
+  /// the caller's to write again. One fstat and a look at the header when
+  /// nothing happened. Call it with the table's writes serialized, as
+  /// grow().
   bool take_damage();
   void* base() noexcept { return base_; }
   std::uint32_t capacity() const noexcept { return capacity_; }
