@@ -161,8 +161,19 @@ bool status_table_file::take_damage() {
       h->magic != st::magic || h->owner_pid != ::getpid() ||
       h->table_size != size || h->slot_capacity != capacity_;
   if (!detail::truncation_rescue::take_damage(rescue_) && !resized &&
-      !overwritten)
+      !overwritten && !detail::truncation_rescue::detached(rescue_))
     return false;
+  // Anonymous memory in place of the file (it could not be backed: a full
+  // file system): the file again, once its blocks can be allocated (else
+  // the next heartbeat tries again; a third outside tester found the table
+  // lost for good).
+  if (detail::truncation_rescue::detached(rescue_)) {
+    if (::posix_fallocate(fd_.get(), 0, static_cast<off_t>(size)) != 0 ||
+        ::mmap(base_, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+               fd_.get(), 0) == MAP_FAILED)
+      return false;
+    detail::truncation_rescue::reattached(rescue_);
+  }
   write_header();
   return true;
 }

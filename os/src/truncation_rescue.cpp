@@ -21,6 +21,7 @@ struct entry {
   std::atomic<int> fd{-1};
   std::atomic<bool> grow_back{false};
   std::atomic<bool> damaged{false};
+  std::atomic<bool> detached{false};
 };
 
 entry entries[truncation_rescue::capacity];
@@ -52,6 +53,7 @@ bool repair(entry& e) noexcept {
   if (::mmap(at, size, protection, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
              0) == MAP_FAILED)
     return false;
+  e.detached.store(true, std::memory_order_relaxed);
   e.damaged.store(true, std::memory_order_relaxed);
   return true;
 }
@@ -112,6 +114,7 @@ int truncation_rescue::watch(void* base, std::size_t size, int fd,
     e.fd.store(fd, std::memory_order_relaxed);
     e.grow_back.store(grow_back, std::memory_order_relaxed);
     e.damaged.store(false, std::memory_order_relaxed);
+    e.detached.store(false, std::memory_order_relaxed);
     e.used.store(true, std::memory_order_release);  // (1)
     return i;
   }
@@ -131,6 +134,14 @@ void truncation_rescue::unwatch(int i) noexcept {
 
 bool truncation_rescue::take_damage(int i) noexcept {
   return i >= 0 && entries[i].damaged.exchange(false);
+}
+
+bool truncation_rescue::detached(int i) noexcept {
+  return i >= 0 && entries[i].detached.load(std::memory_order_relaxed);
+}
+
+void truncation_rescue::reattached(int i) noexcept {
+  if (i >= 0) entries[i].detached.store(false, std::memory_order_relaxed);
 }
 
 }  // namespace vitrine::os::detail

@@ -44,6 +44,10 @@ class truncation_rescue {
   static void unwatch(int entry) noexcept;
   /// Whether the range of `entry` was rescued since the last call.
   static bool take_damage(int entry) noexcept;
+  /// Whether anonymous memory replaced the range of `entry` (its writes no
+  /// longer reach the file), until reattached() says it maps it again.
+  static bool detached(int entry) noexcept;
+  static void reattached(int entry) noexcept;
 };
 
 }  // namespace vitrine::os::detail

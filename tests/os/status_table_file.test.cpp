@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iterator>
 #include <string>
@@ -235,4 +236,41 @@ TEST_CASE(
     CHECK(slots.size() == 1);
     CHECK(reader.owner() == status_reader::owner_state::alive);
   }
+}
+
+TEST_CASE(
+    "a table cut on a full file system goes on in memory and maps the file "
+    "again once there is room",
+    "[status_table][truncation]") {
+  test::temp_dir dir;
+  test::small_tmpfs disk{dir.path(), "256k"};
+  if (!disk.mounted()) {
+    WARN("cannot mount a tmpfs (" << std::strerror(disk.error())
+                                  << "): skipped");
+    return;
+  }
+  const std::string path = dir.file("status");
+  const std::string filler = dir.file("filler");
+  os::status_table_file owner{path, 64, 1'000'000'000};
+  core::status_table::table_writer_unsafe writer{owner.base()};
+  core::status_table::slot_payload p{};
+  core::status_table::pack_texts(p, "p1", {});
+  p.kind = static_cast<std::uint8_t>(core::status_table::slot_kind::process);
+  p.version = 1;
+  REQUIRE(::truncate(path.c_str(), 0) == 0);
+  test::fill_file_system(filler);
+  // Grown back as a hole the full file system cannot back: the write
+  // faults again, and anonymous memory takes it (the process goes on).
+  writer.write_slot(40, p);
+  writer.set_slot_count(41);
+  CHECK_FALSE(owner.take_damage());  // no room yet: still in memory
+  std::filesystem::remove(filler);
+  REQUIRE(owner.take_damage());  // the file mapped again, its header written
+  writer.write_slot(40, p);
+  writer.set_slot_count(41);
+  status_reader reader{path};
+  std::vector<status_slot> slots;
+  CHECK(reader.read_all(slots) == status_error::none);
+  CHECK(slots.size() == 1);
+  CHECK(reader.owner() == status_reader::owner_state::alive);
 }
