@@ -73,6 +73,18 @@ ino_t inode_of(const std::string& path) {
   return info.st_ino;
 }
 
+/// Writes process "p1" in slot 40 of the table at `base` (a page past the
+/// header's), as its owner does, and counts the slots to it.
+void write_p1(void* base) {
+  core::status_table::slot_payload p{};
+  core::status_table::pack_texts(p, "p1", {});
+  p.kind = static_cast<std::uint8_t>(core::status_table::slot_kind::process);
+  p.version = 1;
+  core::status_table::table_writer_unsafe writer{base};
+  writer.write_slot(40, p);
+  writer.set_slot_count(41);
+}
+
 }  // namespace
 
 TEST_CASE("a file that is not a status table is never replaced",
@@ -168,17 +180,11 @@ TEST_CASE("an owner whose table file another process shrinks carries on",
   const std::string path = dir.file("status");
   os::status_table_file file{path, 64, 1'000'000'000};
   const auto size = std::filesystem::file_size(path);
-  core::status_table::slot_payload p{};
-  core::status_table::pack_texts(p, "p1", {});
-  p.version = 1;
-  core::status_table::table_writer_unsafe writer{file.base()};
-  writer.write_slot(40, p);  // a page past the header's
-  writer.set_slot_count(41);
+  write_p1(file.base());
   CHECK_FALSE(file.take_damage());
   SECTION("a write into a page that was cut") {
     REQUIRE(::truncate(path.c_str(), 0) == 0);
-    p.version = 2;
-    writer.write_slot(40, p);  // SIGBUS, repaired: the write goes on
+    write_p1(file.base());  // SIGBUS, repaired: the write goes on
     CHECK(std::filesystem::file_size(path) == size);
   }
   SECTION("cut where nothing writes: the next look finds it") {
@@ -196,7 +202,7 @@ TEST_CASE("an owner whose table file another process shrinks carries on",
   CHECK(file.take_damage());  // grown back, the header written again
   CHECK(std::filesystem::file_size(path) == size);
   CHECK_FALSE(file.take_damage());
-  writer.set_slot_count(41);  // the owner writes its slots again
+  write_p1(file.base());  // the owner writes its slots again
   status_reader reader{path};
   CHECK(reader.owner() == status_reader::owner_state::alive);
   CHECK(reader.slot_count() == 41);
@@ -209,13 +215,7 @@ TEST_CASE(
   test::temp_dir dir;
   const std::string path = dir.file("status");
   os::status_table_file owner{path, 64, 1'000'000'000};
-  core::status_table::table_writer_unsafe writer{owner.base()};
-  core::status_table::slot_payload p{};
-  core::status_table::pack_texts(p, "p1", {});
-  p.kind = static_cast<std::uint8_t>(core::status_table::slot_kind::process);
-  p.version = 1;
-  writer.write_slot(40, p);
-  writer.set_slot_count(41);
+  write_p1(owner.base());
   status_reader reader{path};
   std::vector<status_slot> slots;
   REQUIRE(reader.read_all(slots) == status_error::none);
@@ -230,8 +230,7 @@ TEST_CASE(
       CHECK(reader.read_all(slots) != status_error::none);
     }
     REQUIRE(owner.take_damage());  // grown back, its header written
-    writer.write_slot(40, p);      // the owner writes its states again
-    writer.set_slot_count(41);
+    write_p1(owner.base());        // the owner writes its states again
     CHECK(reader.read_all(slots) == status_error::none);
     CHECK(slots.size() == 1);
     CHECK(reader.owner() == status_reader::owner_state::alive);
@@ -252,22 +251,15 @@ TEST_CASE(
   const std::string path = dir.file("status");
   const std::string filler = dir.file("filler");
   os::status_table_file owner{path, 64, 1'000'000'000};
-  core::status_table::table_writer_unsafe writer{owner.base()};
-  core::status_table::slot_payload p{};
-  core::status_table::pack_texts(p, "p1", {});
-  p.kind = static_cast<std::uint8_t>(core::status_table::slot_kind::process);
-  p.version = 1;
   REQUIRE(::truncate(path.c_str(), 0) == 0);
   test::fill_file_system(filler);
   // Grown back as a hole the full file system cannot back: the write
   // faults again, and anonymous memory takes it (the process goes on).
-  writer.write_slot(40, p);
-  writer.set_slot_count(41);
+  write_p1(owner.base());
   CHECK_FALSE(owner.take_damage());  // no room yet: still in memory
   std::filesystem::remove(filler);
   REQUIRE(owner.take_damage());  // the file mapped again, its header written
-  writer.write_slot(40, p);
-  writer.set_slot_count(41);
+  write_p1(owner.base());
   status_reader reader{path};
   std::vector<status_slot> slots;
   CHECK(reader.read_all(slots) == status_error::none);
