@@ -62,9 +62,11 @@ control_server::control_server(std::string path, runtime& rt,
              sizeof address) != 0)
     throw_errno("control socket: bind " + path_);
   // The directory (0700) already keeps other users out between bind and
-  // chmod; the mode and the peer check are two more fences.
+  // chmod; the mode and the peer check are two more fences. The largest
+  // backlog the kernel allows: a burst of clients queues instead of
+  // blocking in connect(2) until their SO_SNDTIMEO.
   if (::chmod(path_.c_str(), 0600) != 0 ||
-      ::listen(listen_fd_.get(), 64) != 0) {
+      ::listen(listen_fd_.get(), SOMAXCONN) != 0) {
     const int saved = errno;
     ::unlink(path_.c_str());
     errno = saved;

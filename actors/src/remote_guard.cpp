@@ -103,7 +103,11 @@ remote_guard::remote_guard(const std::string& bind_address, std::uint16_t port,
     if (fd < 0) continue;
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 64) == 0)
+    // The kernel's largest backlog (net.core.somaxconn): past a backlog,
+    // SYNs are dropped and a burst of peers waits 1-3 s for retransmits
+    // while the guard is busy; max_connections is the limit that counts.
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
+        ::listen(fd, SOMAXCONN) == 0)
       listener_ = fd;
     else
       ::close(fd);

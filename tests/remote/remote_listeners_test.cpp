@@ -4,14 +4,20 @@
 // another 127.0.0.1 port, as until 2026-12-05, and 2026-12-06 with TLS) and
 // what a peer must send first (a client handshake: heartbeats before it kept a
 // connection open past the silence limit, docs/distribution.md).
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -121,5 +127,48 @@ TEST_CASE("a peer whose first BASP message is not a client handshake is closed",
   CHECK(closed);
   // A controller still gets in.
   controller_of controller{node.endpoint(), 200, 1000, 2};
+  CHECK(mirror_converges(node, controller.mirror));
+}
+
+TEST_CASE("a burst of connections to a node that is not accepting is queued",
+          "[remote]") {
+  // A node busy elsewhere (here: stopped) accepts nothing for a while; the
+  // kernel completes handshakes only up to the listen backlog and drops
+  // the SYNs past it, and their connect(2) waits for a retransmission (1 s,
+  // then 3 s). With a backlog of 64, a stranger's burst of 300 stalled 1-3 s.
+  node_process node{2, 200, 60'000};
+  constexpr int burst = 250;  // under serve_options::max_connections (256)
+  REQUIRE(::kill(node.child.pid(), SIGSTOP) == 0);
+  std::vector<pollfd> pending;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(node.port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < burst; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    REQUIRE(fd >= 0);
+    const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&address),
+                             sizeof address);
+    REQUIRE((rc == 0 || errno == EINPROGRESS));
+    pending.push_back({fd, POLLOUT, 0});
+  }
+  // Loopback handshakes the kernel completes take microseconds; a dropped
+  // SYN is retried only after a second.
+  int connected = 0;
+  const auto until = clock_type::now() + std::chrono::milliseconds{700};
+  for (auto& p : pending) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(until - clock_type::now());
+    int error = -1;
+    socklen_t len = sizeof error;
+    if (::poll(&p, 1, static_cast<int>(std::max<long>(0, left.count()))) == 1 &&
+        ::getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 &&
+        error == 0)
+      ++connected;
+  }
+  REQUIRE(::kill(node.child.pid(), SIGCONT) == 0);
+  CHECK(connected == burst);
+  for (auto& p : pending) ::close(p.fd);
+  controller_of controller{node.endpoint(), 200, 60'000, 2};
   CHECK(mirror_converges(node, controller.mirror));
 }
