@@ -202,7 +202,7 @@ class translator {
       spec.startretries = static_cast<unsigned>(*v);
     detail::read_backoff(r, spec.backoff);
     detail::read_restart_limit(r, spec.restart_limit);
-    if (auto v = r.get_signal("stop_signal")) spec.stop_signal = *v;
+    detail::read_stop_signal(r, spec);
     if (auto v = r.get_millis("stop_timeout_ms", 1)) spec.stop_timeout = *v;
     detail::read_stdio(r, "stdout", spec.launch.stdout_target, spec.logs,
                        options_);
@@ -408,6 +408,7 @@ parse_result parse_config(std::string_view text, const std::string& file_name,
   }
   result.value = translator{options, out}.run(root);
   result.problems = out.take();
+  result.warnings = out.take_warnings();
   std::stable_sort(result.problems.begin(), result.problems.end(),
                    [](const diagnostic& a, const diagnostic& b) {
                      return std::tie(a.line, a.column) <

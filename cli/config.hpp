@@ -71,12 +71,17 @@ struct config {
 struct parse_result {
   config value;  ///< complete only when problems is empty
   std::vector<diagnostic> problems;
+  /// What works but likely not as meant (a stop_signal whose default
+  /// action does not end a program); their message starts "warning: ".
+  /// They do not refuse the file.
+  std::vector<diagnostic> warnings;
 
   bool ok() const noexcept { return problems.empty(); }
 };
 
-/// Writes `result`'s problems to `out`, one describe()d line each, then,
-/// when the file was refused, their count ("3 problems").
+/// Writes `result`'s warnings and problems to `out`, one describe()d line
+/// each, then, when the file was refused, the problems' count ("3
+/// problems").
 void print_problems(const parse_result& result, std::ostream& out);
 
 /// Parses `text`, naming it `file_name` in diagnostics.

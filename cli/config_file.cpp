@@ -39,6 +39,7 @@ parse_result load_config_file(const std::string& path, parse_options options) {
 }
 
 void print_problems(const parse_result& result, std::ostream& out) {
+  for (const auto& warning : result.warnings) out << describe(warning) << "\n";
   for (const auto& problem : result.problems) out << describe(problem) << "\n";
   if (!result.ok())
     out << result.problems.size()

@@ -2,10 +2,13 @@
 
 #include <sys/types.h>
 
+#include <csignal>
+
 #include <cstdio>
 #include <filesystem>
 
 #include "regular_file.hpp"
+#include "vitrine/core/signal_names.hpp"
 #include "vitrine/os/log_sink.hpp"
 
 namespace vitrine::cli::detail {
@@ -29,6 +32,34 @@ void check_exec_string(table_reader& r, std::string_view key,
                    " bytes, above the limit of " +
                    std::to_string(max_exec_string - 1) +
                    " bytes for one exec argument (MAX_ARG_STRLEN)");
+}
+
+void read_stop_signal(table_reader& r, process_spec& spec) {
+  const auto sig = r.get_signal("stop_signal");
+  if (!sig) return;
+  spec.stop_signal = *sig;
+  std::string_view default_action;
+  switch (*sig) {
+    case SIGCHLD:
+    case SIGCONT:
+    case SIGURG:
+    case SIGWINCH:
+      default_action = "ignores it";
+      break;
+    case SIGTSTP:
+    case SIGTTIN:
+    case SIGTTOU:
+      default_action = "stops (suspends) it";
+      break;
+    default:
+      return;
+  }
+  r.warning("stop_signal",
+            std::string{core::signal_name(*sig)} +
+                " ends a program only if it handles it (the default action " +
+                std::string{default_action} +
+                "); otherwise every stop waits stop_timeout_ms and ends "
+                "in SIGKILL");
 }
 
 void read_umask(table_reader& r, os::launch_options& launch) {

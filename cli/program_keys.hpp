@@ -35,6 +35,11 @@ std::string resolve_path(const std::string& base_dir, const std::string& path);
 /// `size` bytes, without its NUL) under `key` when it is too long.
 void check_exec_string(table_reader& r, std::string_view key,
                        const std::string& what, std::size_t size);
+/// `stop_signal`; warns of one whose default action does not end a program
+/// (it is ignored, or stops it): unless the program handles it, every stop
+/// waits stop_timeout and ends in SIGKILL. (SIGSTOP, which no program can
+/// handle, is a problem validate() reports.)
+void read_stop_signal(table_reader& r, process_spec& spec);
 /// `umask`: a string of octal digits ("022") or an integer (0o022).
 void read_umask(table_reader& r, os::launch_options& launch);
 /// `inherit_env` and the `env` table.

@@ -118,6 +118,8 @@ reload_report reload_config(supervisor_handle top, config& current,
   parse_options options;
   options.running_top_name = current.tree.name;
   auto loaded = load_config_file(file, options);
+  for (const auto& warning : loaded.warnings)
+    report.warnings.push_back(describe(warning));
   if (!loaded.ok()) {
     for (const auto& problem : loaded.problems)
       report.problems.push_back(describe(problem));
@@ -247,6 +249,7 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
   auto report = reload_config(top, current, file_, limit_, status_now_);
   if (!report.rejected() && applied_) applied_(current);
   output lines;
+  for (auto& w : report.warnings) lines.errors.push_back(w);
   for (auto& p : report.problems) lines.errors.push_back(p);
   // A stop signal is acted on during a reload: the tree may have stopped
   // under it, taking what it added with it. Said before its summary,

@@ -82,6 +82,8 @@ struct reload_report {
   /// The new file's problems, `file:line:col: key: message` each, as
   /// `vitrine check` prints them; when any, nothing was changed.
   std::vector<std::string> problems;
+  /// The new file's warnings, formatted the same way; they refuse nothing.
+  std::vector<std::string> warnings;
   config_diff diff;
   /// Changes the supervisor refused (a name still in use elsewhere, the
   /// runtime shutting down): "name: why", one each.

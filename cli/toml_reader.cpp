@@ -41,12 +41,26 @@ std::string_view type_name(toml::node_type type) noexcept {
   return "nothing";
 }
 
-void problem_sink::add(location at, std::string key, std::string message) {
-  // A hostile file's megabyte key or value is named, not echoed whole.
+namespace {
+
+// A hostile file's megabyte key or value is named, not echoed whole.
+diagnostic shown(const std::string& file, location at, std::string key,
+                 std::string message) {
   constexpr std::size_t shown_bytes = 512;
-  problems_.push_back({file_, at.line, at.column,
-                       cut_for_display(std::move(key), shown_bytes),
-                       cut_for_display(std::move(message), shown_bytes)});
+  return {file, at.line, at.column,
+          cut_for_display(std::move(key), shown_bytes),
+          cut_for_display(std::move(message), shown_bytes)};
+}
+
+}  // namespace
+
+void problem_sink::add(location at, std::string key, std::string message) {
+  problems_.push_back(shown(file_, at, std::move(key), std::move(message)));
+}
+
+void problem_sink::warn(location at, std::string key, std::string message) {
+  warnings_.push_back(
+      shown(file_, at, std::move(key), "warning: " + std::move(message)));
 }
 
 namespace {
@@ -120,6 +134,10 @@ std::string table_reader::qualified(std::string_view key) const {
 
 void table_reader::error(std::string_view key, std::string message) {
   out_.add(key_location(key), qualified(key), std::move(message));
+}
+
+void table_reader::warning(std::string_view key, std::string message) {
+  out_.warn(key_location(key), qualified(key), std::move(message));
 }
 
 void table_reader::table_error(std::string message) {

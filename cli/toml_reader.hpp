@@ -33,12 +33,15 @@ struct location {
 location where(const toml::source_region& region) noexcept;
 std::string_view type_name(toml::node_type type) noexcept;
 
-/// Collects diagnostics for one file.
+/// Collects diagnostics for one file: problems, which refuse it, and
+/// warnings, which do not.
 class problem_sink {
  public:
   explicit problem_sink(std::string file) : file_(std::move(file)) {}
   void add(location at, std::string key, std::string message);
+  void warn(location at, std::string key, std::string message);
   std::vector<diagnostic> take() { return std::move(problems_); }
+  std::vector<diagnostic> take_warnings() { return std::move(warnings_); }
   const std::vector<diagnostic>& problems() const noexcept { return problems_; }
   std::size_t size() const noexcept { return problems_.size(); }
   bool empty() const noexcept { return problems_.empty(); }
@@ -46,6 +49,7 @@ class problem_sink {
  private:
   std::string file_;
   std::vector<diagnostic> problems_;
+  std::vector<diagnostic> warnings_;
 };
 
 class table_reader {
@@ -74,6 +78,8 @@ class table_reader {
   }
 
   void error(std::string_view key, std::string message);
+  /// Something that works, but likely not as the user meant.
+  void warning(std::string_view key, std::string message);
   /// A problem of the table itself, at its header.
   void table_error(std::string message);
   void wrong_type(std::string_view key, const toml::node& value,

@@ -1,6 +1,7 @@
 #include "vitrine/process_spec.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <set>
 
@@ -102,6 +103,11 @@ void validate_into(problem_list& out, const process_spec& spec) {
   check_duration(out, "startsecs", spec.startsecs, true);
   check_duration(out, "stop_timeout", spec.stop_timeout, false);
   check_signal(out, "stop_signal", spec.stop_signal, false);
+  if (spec.stop_signal == SIGSTOP)
+    out.add("stop_signal",
+            "is SIGSTOP, which suspends a program and cannot be handled: it "
+            "never ends one, so every stop would wait stop_timeout and end "
+            "in SIGKILL (use SIGKILL to kill at once)");
   const auto& b = spec.backoff;
   check_duration(out, "backoff.min", b.min, true);
   check_duration(out, "backoff.max", b.max, true);

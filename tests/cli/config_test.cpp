@@ -123,6 +123,42 @@ TEST_CASE("signals are accepted by name, SIG name or number", "[cli][config]") {
   }
 }
 
+TEST_CASE(
+    "a stop_signal whose default action does not end a program is a "
+    "warning, SIGSTOP a problem",
+    "[cli][config]") {
+  const auto with_signal = [](const std::string& name) {
+    return parse("[[program]]\nname = \"x\"\ncommand = \"/bin/true\"\n"
+                 "stop_signal = \"" +
+                     name + "\"\n",
+                 true);
+  };
+  for (const char* name : {"WINCH", "CHLD", "CONT", "URG", "TSTP", "TTIN",
+                           "TTOU"}) {
+    const auto r = with_signal(name);
+    INFO(name << "\n" << all(r));
+    CHECK(r.ok());  // a program may handle it (Apache stops on WINCH)
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(describe(r.warnings[0]) ==
+          "t.toml:4:1: program[x].stop_signal: warning: SIG" +
+              std::string{name} + " ends a program only if it handles it " +
+              "(the default action " +
+              (name[0] == 'T' ? "stops (suspends) it" : "ignores it") +
+              "); otherwise every stop waits stop_timeout_ms and ends in "
+              "SIGKILL");
+  }
+  for (const char* name : {"TERM", "INT", "USR1", "KILL", "RTMIN+3"}) {
+    const auto r = with_signal(name);
+    INFO(name << "\n" << all(r));
+    CHECK(r.ok());
+    CHECK(r.warnings.empty());
+  }
+  const auto stop = with_signal("STOP");
+  REQUIRE(stop.problems.size() == 1);
+  CHECK(stop.problems[0].key == "program[x].stop_signal");
+  CHECK(stop.problems[0].message.find("SIGSTOP") != std::string::npos);
+}
+
 TEST_CASE("programs and groups start in file order", "[cli][config]") {
   const auto r = parse(R"(
 [[program]]

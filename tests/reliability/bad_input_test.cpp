@@ -295,6 +295,16 @@ TEST_CASE("supervise refuses signals that do not exist",
   check_refused(f.rt, spec, field, "signal");
 }
 
+TEST_CASE("supervise refuses SIGSTOP as a stop signal: it never ends a program",
+          "[reliability][bad-input]") {
+  // An outside tester's stop_signal = "STOP" was accepted: every stop
+  // then froze the group, waited stop_timeout and killed it.
+  runtime_fixture f;
+  auto spec = sleeper("frozen");
+  spec.stop_signal = SIGSTOP;
+  check_refused(f.rt, spec, "stop_signal", "SIGSTOP");
+}
+
 TEST_CASE(
     "supervise refuses a restart period of 0, a backoff multiplier below 1 "
     "and a jitter above 1",

@@ -78,7 +78,8 @@ struct process_spec {
   restart_limit_policy restart_limit;
 
   /// Sent to the whole process group, then SIGCONT (a group stopped by
-  /// SIGSTOP acts on it only once continued).
+  /// SIGSTOP acts on it only once continued). validate() refuses SIGSTOP,
+  /// which never ends a program.
   int stop_signal = SIGTERM;
   duration stop_timeout{10'000};  ///< then SIGKILL to the group
   /// False keeps the process out of its supervisor's first start (or, when
