@@ -128,13 +128,14 @@ TEST_CASE(
     "warning, SIGSTOP a problem",
     "[cli][config]") {
   const auto with_signal = [](const std::string& name) {
-    return parse("[[program]]\nname = \"x\"\ncommand = \"/bin/true\"\n"
-                 "stop_signal = \"" +
-                     name + "\"\n",
-                 true);
+    return parse(
+        "[[program]]\nname = \"x\"\ncommand = \"/bin/true\"\n"
+        "stop_signal = \"" +
+            name + "\"\n",
+        true);
   };
-  for (const char* name : {"WINCH", "CHLD", "CONT", "URG", "TSTP", "TTIN",
-                           "TTOU"}) {
+  for (const char* name :
+       {"WINCH", "CHLD", "CONT", "URG", "TSTP", "TTIN", "TTOU"}) {
     const auto r = with_signal(name);
     INFO(name << "\n" << all(r));
     CHECK(r.ok());  // a program may handle it (Apache stops on WINCH)
