@@ -133,7 +133,11 @@ void control_server::accept_loop() {
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
     if (fds[1].revents) return refuse_until_closed();
     reap_finished();
-    const int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && options_.reserve) {
+      fd_reserve::use room{*options_.reserve};  // the programs took them all
+      fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    }
     if (fd < 0) {
       // Out of fds or memory: the connection stays queued; don't spin on
       // it, try again in 100 ms (or stop). EAGAIN, ECONNABORTED: at once.

@@ -29,6 +29,7 @@
 #include <thread>
 
 #include "control_actions.hpp"
+#include "fd_reserve.hpp"
 #include "vitrine/os/unique_fd.hpp"
 
 namespace vitrine::cli {
@@ -45,6 +46,9 @@ class control_server {
     std::size_t max_clients = 32;
     /// control_context::until_added, for every request.
     added_hook until_added;
+    /// Lent to accept(2) a client when the run is out of descriptors
+    /// (may be null).
+    fd_reserve* reserve = nullptr;
   };
 
   /// Binds `path` (a stale socket file there is replaced: the caller holds

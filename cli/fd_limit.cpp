@@ -1,5 +1,7 @@
 #include "fd_limit.hpp"
 
+#include "fd_reserve.hpp"
+
 #include <algorithm>
 #include <vector>
 
@@ -59,7 +61,7 @@ fd_limit raise_fd_limit() noexcept {
 }
 
 std::size_t estimate_fds(const supervisor_spec& tree) {
-  std::size_t n = runtime_fds;
+  std::size_t n = runtime_fds + fd_reserve::default_count;
   for_each_program(tree, [&](const process_spec& p) { n += fds_of(p); });
   return n;
 }

@@ -31,7 +31,8 @@ fd_limit raise_fd_limit() noexcept;
 /// Descriptors the runtime may hold at once for `tree`, every program
 /// running: two pidfds each, a pipe per captured stream, one log file per
 /// capture path, a readiness pipe where notify_fd is set, plus a fixed
-/// allowance for the runtime itself (signalfd, epoll, eventfds, stdio).
+/// allowance for the runtime itself (signalfd, epoll, eventfds, stdio) and
+/// the run's reserve (fd_reserve).
 std::size_t estimate_fds(const supervisor_spec& tree);
 
 /// "" when `limit.soft` covers `needed`, else a warning that says how to

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -108,7 +109,8 @@ std::string reload_report::errors() const {
 
 reload_report reload_config(supervisor_handle top, config& current,
                             const std::string& file, const fd_limit& limit,
-                            const status_lookup& status_of) {
+                            const status_lookup& status_of,
+                            fd_reserve* reserve) {
   reload_report report;
   if (!top) {  // the tree is still being added
     report.problems.push_back(
@@ -117,7 +119,11 @@ reload_report reload_config(supervisor_handle top, config& current,
   }
   parse_options options;
   options.running_top_name = current.tree.name;
-  auto loaded = load_config_file(file, options);
+  auto loaded = [&] {
+    std::optional<fd_reserve::use> room;
+    if (reserve) room.emplace(*reserve);
+    return load_config_file(file, options);
+  }();
   for (const auto& warning : loaded.warnings)
     report.warnings.push_back(describe(warning));
   if (!loaded.ok()) {
@@ -246,8 +252,13 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
   // Stopped by `ctl stop TOP` before the reload: what it applies starts
   // with the next start of the tree, no stop happened under it.
   const bool stopped_before = top_status() == core::supervisor_status::stopped;
-  auto report = reload_config(top, current, file_, limit_, status_now_);
-  if (!report.rejected() && applied_) applied_(current);
+  auto report =
+      reload_config(top, current, file_, limit_, status_now_, reserve_);
+  if (!report.rejected() && applied_) {
+    std::optional<fd_reserve::use> room;
+    if (reserve_) room.emplace(*reserve_);
+    applied_(current);
+  }
   output lines;
   for (auto& w : report.warnings) lines.errors.push_back(w);
   for (auto& p : report.problems) lines.errors.push_back(p);

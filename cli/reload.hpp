@@ -46,6 +46,7 @@
 
 #include "config.hpp"
 #include "fd_limit.hpp"
+#include "fd_reserve.hpp"
 #include "vitrine/os/unique_fd.hpp"
 #include "vitrine/supervisor_handle.hpp"
 
@@ -117,9 +118,11 @@ using status_lookup =
 /// describes the running tree (the top's old settings, the applied
 /// children in running order). An invalid file changes nothing; so does an
 /// empty `top` (the tree is not added yet), reported as one problem.
+/// `reserve`, when given, is lent while the file is read.
 reload_report reload_config(supervisor_handle top, config& current,
                             const std::string& file, const fd_limit& limit,
-                            const status_lookup& status_of = {});
+                            const status_lookup& status_of = {},
+                            fd_reserve* reserve = nullptr);
 
 /// reload_config() for a caller that only needs a verdict: "" when the
 /// reload was applied, else report.errors().
@@ -139,15 +142,19 @@ class reload_runner {
   /// anything (one at a time, on the reloading thread). `run_stopping`
   /// says whether the run is stopping (a stop signal): a tree that stops
   /// during a reload otherwise was stopped by a command (`ctl stop TOP`).
+  /// `reserve` (may be null) is lent while the file is read and while
+  /// `applied` runs.
   reload_runner(std::string file, fd_limit limit,
                 std::function<void(const config&)> applied = {},
                 status_lookup status_of = {},
-                std::function<bool()> run_stopping = {})
+                std::function<bool()> run_stopping = {},
+                fd_reserve* reserve = nullptr)
       : file_(std::move(file)),
         limit_(limit),
         applied_(std::move(applied)),
         status_now_(std::move(status_of)),
         run_stopping_(std::move(run_stopping)),
+        reserve_(reserve),
         output_ready_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
   ~reload_runner() { join(); }
   reload_runner(const reload_runner&) = delete;
@@ -186,6 +193,7 @@ class reload_runner {
   const std::function<void(const config&)> applied_;
   const status_lookup status_now_;
   const std::function<bool()> run_stopping_;
+  fd_reserve* const reserve_;
   std::mutex reloading_;  ///< one reload at a time
   /// Guards output_ alone, so that a reload's lines can be taken while the
   /// next one runs (a control-socket reload queued behind it).

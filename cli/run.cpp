@@ -79,6 +79,9 @@ int supervise_in_foreground(const run_options& options,
       !warning.empty())
     std::cerr << "vitrine: " << warning << std::endl;
   keep_program_fd_limit(config.value.tree, limit);
+  // Taken before any program starts: room for reloads and `vitrine ctl`
+  // once the programs hold every other descriptor.
+  fd_reserve reserve;
   // What runs, for reloads to compare with (the tree itself is moved into
   // the runtime).
   cli::config running_config = config.value;
@@ -151,9 +154,13 @@ int supervise_in_foreground(const run_options& options,
     return handle.read()->status;
   };
   std::atomic<bool> stop_requested{false};
-  reload_runner reloads{options.file, limit, write_order, status_now, [&] {
-                          return stop_requested.load(std::memory_order_acquire);
-                        }};
+  reload_runner reloads{
+      options.file,
+      limit,
+      write_order,
+      status_now,
+      [&] { return stop_requested.load(std::memory_order_acquire); },
+      &reserve};
   // `vitrine ctl` / `vitrine reload` (its own threads). A reload request
   // runs on the connection's thread, serialized with SIGHUP reloads; the
   // loop prints its summary like theirs. Like a SIGHUP, one that comes
@@ -174,6 +181,7 @@ int supervise_in_foreground(const run_options& options,
   };
   control_server::options control_options;
   control_options.until_added = until_added;
+  control_options.reserve = &reserve;
   control_server control{
       dir->file(control_socket_leaf), rt,
       [&](std::chrono::steady_clock::time_point until,

@@ -44,8 +44,9 @@ stdout = { capture = "one.log" }
 stderr = { capture = "one.log" }
 )");
   REQUIRE(r.ok());
-  // 64 + plain 2 + both (2 + 2 + 2 + 1) + shared (2 + 2 + 1).
-  CHECK(estimate_fds(r.value.tree) == 64 + 2 + 7 + 5);
+  // 64 + 32 in reserve + plain 2 + both (2 + 2 + 2 + 1) + shared (2 + 2 +
+  // 1).
+  CHECK(estimate_fds(r.value.tree) == 64 + 32 + 2 + 7 + 5);
   CHECK(fd_limit_warning({1024, 1024, 1024}, 75, 3).empty());
   const auto warning = fd_limit_warning({50, 70, 70}, 75, 3);
   CHECK(warning.find("3 programs may need up to 75 open files") !=

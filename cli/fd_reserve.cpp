@@ -1,0 +1,48 @@
+#include "fd_reserve.hpp"
+
+#include <fcntl.h>
+
+#include <cerrno>
+
+namespace vitrine::cli {
+
+fd_reserve::fd_reserve(std::size_t count) : count_(count) {
+  std::lock_guard lock{mutex_};
+  refill_locked();
+}
+
+fd_reserve::use::use(fd_reserve& reserve) : reserve_(reserve) {
+  std::lock_guard lock{reserve_.mutex_};
+  if (reserve_.uses_++ == 0) reserve_.held_.clear();
+}
+
+fd_reserve::use::~use() {
+  const int saved = errno;  // what the work's last call set
+  {
+    std::lock_guard lock{reserve_.mutex_};
+    if (--reserve_.uses_ == 0) reserve_.refill_locked();
+  }
+  errno = saved;
+}
+
+void fd_reserve::refill() {
+  std::lock_guard lock{mutex_};
+  if (uses_ == 0) refill_locked();
+}
+
+std::size_t fd_reserve::held() const {
+  std::lock_guard lock{mutex_};
+  return held_.size();
+}
+
+void fd_reserve::refill_locked() {
+  while (held_.size() < count_) {
+    os::unique_fd fd{held_.empty()
+                         ? ::open("/dev/null", O_RDONLY | O_CLOEXEC)
+                         : ::fcntl(held_.front().get(), F_DUPFD_CLOEXEC, 0)};
+    if (!fd) return;  // at the limit: the rest when there is room
+    held_.push_back(std::move(fd));
+  }
+}
+
+}  // namespace vitrine::cli

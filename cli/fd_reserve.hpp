@@ -1,0 +1,61 @@
+// fd_reserve: descriptors `vitrine run` keeps for its own work. With many
+// programs, their pidfds, pipes and log files can take every descriptor
+// the open-file limit allows; the run could then no longer read its file
+// for a reload, rewrite `order`, or accept a `vitrine ctl` (all EMFILE).
+// The reserve holds a few descriptors open (/dev/null) and closes them
+// only while such work runs, so its open(2)s and accept(2)s find room.
+//
+// Best effort: while the reserve is lent, a program starting meanwhile may
+// take the room too; the reserve is taken back as far as the limit allows
+// when the last use ends, and by refill().
+//
+// Threads: any; a mutex serializes lending and taking back (uses overlap).
+// Cost: `count` close(2)s when the first use begins, as many dup(2)s when
+// the last one ends.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+#include <vector>
+
+#include "vitrine/os/unique_fd.hpp"
+
+namespace vitrine::cli {
+
+class fd_reserve {
+ public:
+  /// Descriptors a reload and a control request need at most, with room.
+  static constexpr std::size_t default_count = 32;
+
+  explicit fd_reserve(std::size_t count = default_count);
+  fd_reserve(const fd_reserve&) = delete;
+  fd_reserve& operator=(const fd_reserve&) = delete;
+
+  /// The reserve lent for one piece of work: its descriptors are closed
+  /// while any use is alive. The destructor leaves errno as it was.
+  class use {
+   public:
+    explicit use(fd_reserve& reserve);
+    ~use();
+    use(const use&) = delete;
+    use& operator=(const use&) = delete;
+
+   private:
+    fd_reserve& reserve_;
+  };
+
+  /// Takes back what is missing if no use is alive (the limit allowing).
+  void refill();
+  /// Descriptors held now.
+  std::size_t held() const;
+
+ private:
+  void refill_locked();
+
+  const std::size_t count_;
+  mutable std::mutex mutex_;
+  std::size_t uses_ = 0;
+  std::vector<os::unique_fd> held_;  ///< /dev/null, then duplicates
+};
+
+}  // namespace vitrine::cli

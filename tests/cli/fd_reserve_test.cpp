@@ -1,0 +1,99 @@
+// The run's descriptor reserve (cli/fd_reserve.hpp): a run whose programs
+// took every descriptor its limit allows still reloads its file, rewrites
+// `order` and answers `vitrine ctl`; and the reserve itself, in this
+// process, under a limit this test lowers.
+#include "fd_reserve.hpp"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "live_run.hpp"
+
+using namespace vitrine::test;
+using vitrine::cli::fd_reserve;
+
+namespace {
+
+/// This process's lowest free descriptor number.
+int lowest_free_fd() {
+  const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  return fd;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a lent reserve makes room at the open-file limit, then is taken back",
+    "[cli][limits]") {
+  rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  // Room for the reserve and a few more above what is open now.
+  rlimit low = saved;
+  low.rlim_cur = static_cast<rlim_t>(lowest_free_fd()) + 64;
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+  std::vector<int> filler;
+  {
+    fd_reserve reserve{8};
+    CHECK(reserve.held() == 8);
+    for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+      filler.push_back(fd);
+    CHECK(errno == EMFILE);
+    int opened = -1;
+    {
+      const fd_reserve::use room{reserve};
+      CHECK(reserve.held() == 0);
+      opened = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      CHECK(opened >= 0);
+      errno = ENOENT;  // the last error of the work, kept by ~use
+    }
+    CHECK(errno == ENOENT);
+    // Taken back as far as the limit allows: one is still in use.
+    CHECK(reserve.held() == 7);
+    ::close(opened);
+    reserve.refill();
+    CHECK(reserve.held() == 8);
+    CHECK(::open("/dev/null", O_RDONLY | O_CLOEXEC) == -1);
+  }
+  for (int fd : filler) ::close(fd);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+}
+
+TEST_CASE(
+    "a run whose programs took every descriptor still reloads and answers "
+    "ctl",
+    "[cli][limits]") {
+  // 150 programs need 300 pidfds; under 200 or 201 descriptors, those
+  // that find none fail at once (startretries = 0). A failed start gives
+  // back what it got, so a run is left with no descriptor free or one,
+  // depending on its own count: both are tried. Before the reserve, an
+  // outside tester's run at its limit refused reloads (EMFILE on the file)
+  // and could not rewrite `order`.
+  const char* limit = GENERATE("200", "201");
+  INFO("ulimit -n " << limit);
+  live_run run{sleep_programs(150, "startsecs_ms = 0\nstartretries = 0\n"),
+               std::string{"ulimit -n "} + limit};
+  run.wait_status("p149", "failed");
+  CHECK(contains(read_file(run.log()), "Too many open files"));
+  // A reload that removes 100 programs and adds one.
+  run.rewrite(sleep_programs(50, "startsecs_ms = 0\nstartretries = 0\n") +
+              "[[program]]\nname = \"fresh\"\ncommand = [\"sleep\", "
+              "\"1000\"]\nstartsecs_ms = 0\n");
+  const auto reload = run.cli({"reload"});
+  INFO(reload.output);
+  CHECK(reload.code == 0);
+  run.wait_status("fresh", "running");
+  CHECK(contains(read_file(run.state() + "/order"), "fresh"));
+  // And a command through the control socket.
+  const auto stop = run.cli({"ctl", "stop", "fresh"});
+  INFO(stop.output);
+  CHECK(stop.code == 0);
+  run.wait_status("fresh", "stopped");
+}
