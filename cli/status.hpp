@@ -53,7 +53,8 @@ struct supervisor_row {
 supervisor_row make_supervisor_row(const core::supervisor_state& state);
 
 /// "supervisor main: failed, restarts 3, 2 children; child 'web' (exit
-/// 1): 4 restarts within 5000 ms exceed intensity 3".
+/// 1): restarting it would make 4 restarts within 5000 ms, above intensity
+/// 3".
 std::string render_supervisor(const supervisor_row& row);
 
 /// Converts steady_clock time points of process states to Unix time, from

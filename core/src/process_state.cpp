@@ -52,11 +52,12 @@ std::string supervisor_failure::describe() const {
   if (child_gave_up)
     return "child '" + child + "' (" + exit +
            ") failed for good, and its siblings depend on it";
-  return "child '" + child + "' (" + exit +
-         "): " + std::to_string(restarts_in_window) + " restart" +
+  // The count includes the restart that was refused (as OTP counts): the
+  // wording says it was not made.
+  return "child '" + child + "' (" + exit + "): restarting it would make " +
+         std::to_string(restarts_in_window) + " restart" +
          (restarts_in_window == 1 ? "" : "s") + " within " +
-         std::to_string(period.count()) + " ms " +
-         (restarts_in_window == 1 ? "exceeds" : "exceed") + " intensity " +
+         std::to_string(period.count()) + " ms, above intensity " +
          std::to_string(intensity);
 }
 

@@ -69,13 +69,14 @@ backoff = { min_ms = 10, jitter = 0.0 }
   CHECK(failure["intensity"] == 1);
   CHECK(failure["period_ms"] == 60000);
   CHECK(failure["text"] ==
-        "child 'cr' (exit 4): 2 restarts within 60000 ms exceed intensity 1");
+        "child 'cr' (exit 4): restarting it would make 2 restarts within 60000 "
+        "ms, above intensity 1");
   // The table says the same (the group stays failed: temporary).
   const auto table = run.cli({"status", "fg"});
   INFO(table.output);
   CHECK(contains(table.output,
-                 "failed: child 'cr' (exit 4): 2 restarts within "
-                 "60000 ms exceed intensity 1"));
+                 "failed: child 'cr' (exit 4): restarting it would make 2 "
+                 "restarts within 60000 ms, above intensity 1"));
 }
 
 TEST_CASE("ctl prints a spawn error on one line, a newline in it escaped",

@@ -40,8 +40,8 @@ backoff = { min_ms = 10, jitter = 0.0 }
   CHECK(result.code == vitrine::cli::exit_top_supervisor_failed);
   CHECK(result.output.find(
             "vitrine: supervisor 'fragile' failed: child 'crashy' (exit 4): "
-            "2 restarts within 30000 ms exceed intensity 1") !=
-        std::string::npos);
+            "restarting it would make 2 restarts within 30000 ms, above "
+            "intensity 1") != std::string::npos);
   const pid_t bystander = std::stoi(read_file(pid_file));
   CHECK(process_gone(bystander));
   // The --plain log announces each failure once, with its reason: the
@@ -54,8 +54,8 @@ backoff = { min_ms = 10, jitter = 0.0 }
     return n;
   };
   CHECK(count("supervisor fragile failed restarts=1 reason=\"child "
-              "'crashy' (exit 4): 2 restarts within 30000 ms exceed "
-              "intensity 1\"") == 1);
+              "'crashy' (exit 4): restarting it would make 2 restarts "
+              "within 30000 ms, above intensity 1\"") == 1);
   CHECK(count("supervisor fragile failed") == 1);
   CHECK(count("supervisor fragile shutting_down") == 1);
   CHECK(count("supervisor root failed") == 1);

@@ -48,7 +48,8 @@ struct supervisor_failure {
   /// the restart counts are then those of the window so far.
   bool child_gave_up = false;
 
-  /// "child 'web' (exit 1): 4 restarts within 5000 ms exceed intensity 3",
+  /// "child 'web' (exit 1): restarting it would make 4 restarts within 5000
+  /// ms, above intensity 3" (the refused restart counted, as in OTP),
   /// or "child 'db' (exit 1) failed for good, and its siblings depend on it".
   std::string describe() const;
 };
