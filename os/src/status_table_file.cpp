@@ -106,6 +106,31 @@ void move_into_place(const std::string& temp, const std::string& path) {
   fail(EBUSY, path, "replaced by another process while being created");
 }
 
+/// A new file of `size` bytes beside `path` (0600, a fresh name, returned
+/// in `temp`), locked before anyone can open it by path, for as long as it
+/// is open. Throws, leaving nothing behind.
+unique_fd locked_temp_file(const std::string& path, std::uint64_t size,
+                           std::string& temp) {
+  temp = path + ".XXXXXX";
+  unique_fd fd{::mkostemp(temp.data(), O_CLOEXEC)};
+  if (!fd) fail(errno, path, "cannot create " + temp);
+  try {
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
+      fail(errno, path, "flock " + temp);
+    allocate(fd.get(), 0, size, path);
+  } catch (...) {
+    ::unlink(temp.c_str());
+    throw;
+  }
+  return fd;
+}
+
+/// Whether `path` names the file `info` describes (a link to it).
+bool names_file(const std::string& path, const struct stat& info) {
+  struct stat there {};
+  return ::lstat(path.c_str(), &there) == 0 && same_file(there, info);
+}
+
 }  // namespace
 
 status_table_file::status_table_file(std::string path, std::uint32_t capacity,
@@ -113,15 +138,10 @@ status_table_file::status_table_file(std::string path, std::uint32_t capacity,
     : path_(absolute(path)),
       capacity_(capacity == 0 ? 1 : capacity),
       heartbeat_period_ns_(heartbeat_period_ns) {
-  std::string temp = path_ + ".XXXXXX";
-  fd_.reset(::mkostemp(temp.data(), O_CLOEXEC));  // 0600, a fresh name
-  if (!fd_) fail(errno, path_, "cannot create " + temp);
   const auto size = st::table_size_for(capacity_);
+  std::string temp;
+  fd_ = locked_temp_file(path_, size, temp);
   try {
-    // Locked before anyone can open it by path, for as long as fd_ is open.
-    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0)
-      fail(errno, path_, "flock " + temp);
-    allocate(fd_.get(), 0, size, path_);
     base_ =
         ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
     if (base_ == MAP_FAILED) {
@@ -147,21 +167,62 @@ void status_table_file::write_header() {
   st::table_writer_unsafe{base_}.beat(monotonic_ns());
 }
 
+bool status_table_file::put_back() {
+  const auto size = st::table_size_for(capacity_);
+  std::string temp;
+  try {
+    unique_fd fd = locked_temp_file(path_, size, temp);
+    // The table as it is, then the new file mapped in its place (the
+    // caller has every slot written again: a write in between may have
+    // gone to the old file).
+    for (std::uint64_t done = 0; done < size;) {
+      const auto n = ::pwrite(fd.get(), static_cast<const char*>(base_) + done,
+                              size - done, static_cast<off_t>(done));
+      if (n <= 0) fail(n < 0 ? errno : EIO, path_, "pwrite " + temp);
+      done += static_cast<std::uint64_t>(n);
+    }
+    if (::mmap(base_, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+               fd.get(), 0) == MAP_FAILED)
+      fail(errno, path_, "mmap " + temp);
+    detail::truncation_rescue::unwatch(rescue_);
+    rescue_ = detail::truncation_rescue::watch(base_, size, fd.get(), true);
+    fd_ = std::move(fd);  // the old file's lock goes with it
+    move_into_place(temp, path_);
+    return true;
+  } catch (const std::system_error& e) {
+    if (!temp.empty()) ::unlink(temp.c_str());
+    // Another file took the path (not a table, or a live owner's): not
+    // ours to replace, now or later.
+    if (e.code().value() == EEXIST || e.code().value() == EBUSY)
+      path_taken_ = true;
+    return false;
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+}
+
 bool status_table_file::take_damage() {
   // Resized where nothing was touched since (no SIGBUS yet): shrunk, it is
   // grown back; grown (readers refuse a file larger than its table), cut
   // back. Its header overwritten: written again.
   const auto size = st::table_size_for(capacity_);
   struct stat info {};
-  const bool resized = ::fstat(fd_.get(), &info) == 0 &&
+  const bool known = ::fstat(fd_.get(), &info) == 0;
+  const bool resized = known &&
                        static_cast<std::uint64_t>(info.st_size) != size &&
                        ::ftruncate(fd_.get(), static_cast<off_t>(size)) == 0;
+  // Removed or renamed away (rm, a cleaner of /tmp): readers open the table
+  // by path, so a file of the table goes there again (if the path is free,
+  // or holds a gone owner's table).
+  const bool put_back_now =
+      known && !path_taken_ && !names_file(path_, info) && put_back();
   const auto* h = static_cast<const st::header*>(base_);
   const bool overwritten =
       h->magic != st::magic || h->owner_pid != ::getpid() ||
       h->table_size != size || h->slot_capacity != capacity_;
   if (!detail::truncation_rescue::take_damage(rescue_) && !resized &&
-      !overwritten && !detail::truncation_rescue::detached(rescue_))
+      !overwritten && !put_back_now &&
+      !detail::truncation_rescue::detached(rescue_))
     return false;
   // Anonymous memory in place of the file (it could not be backed: a full
   // file system): the file again, once its blocks can be allocated (else

@@ -266,3 +266,45 @@ TEST_CASE(
   CHECK(slots.size() == 1);
   CHECK(reader.owner() == status_reader::owner_state::alive);
 }
+
+TEST_CASE("an owner whose table file is removed puts a new one at its path",
+          "[status_table][removed]") {
+  // An outside tester removed a live run's table: `vitrine status` then
+  // had nothing to read until the run ended.
+  test::temp_dir dir;
+  const std::string path = dir.file("status");
+  os::status_table_file owner{path, 64, 1'000'000'000};
+  write_p1(owner.base());
+  const ino_t first = inode_of(path);
+  SECTION("removed") {
+    REQUIRE(::unlink(path.c_str()) == 0);
+  }
+  SECTION("renamed away") {
+    REQUIRE(::rename(path.c_str(), dir.file("moved").c_str()) == 0);
+  }
+  REQUIRE(owner.take_damage());
+  CHECK(inode_of(path) != first);
+  CHECK_FALSE(owner.take_damage());
+  write_p1(owner.base());  // the owner writes its slots again
+  status_reader reader{path};
+  CHECK(reader.owner() == status_reader::owner_state::alive);
+  std::vector<status_slot> slots;
+  REQUIRE(reader.read_all(slots) == status_error::none);
+  REQUIRE(slots.size() == 1);
+  CHECK(slots[0].name_view() == "p1");
+}
+
+TEST_CASE("a removed table is not put back over a file that took its path",
+          "[status_table][removed]") {
+  test::temp_dir dir;
+  const std::string path = dir.file("status");
+  os::status_table_file owner{path, 64, 1'000'000'000};
+  REQUIRE(::unlink(path.c_str()) == 0);
+  dir.write("status", "someone else's\n");
+  CHECK_FALSE(owner.take_damage());
+  CHECK_FALSE(owner.take_damage());  // not tried again
+  CHECK(test::read_file(path) == "someone else's\n");
+  // No temporary file left beside it.
+  auto entries = std::filesystem::directory_iterator{dir.path()};
+  CHECK(std::distance(begin(entries), end(entries)) == 1);
+}

@@ -53,11 +53,12 @@ class status_table_file {
   /// Whether another process damaged the file since the last call: it is
   /// repaired (shrunk: grown back, as when an access to a page that was
   /// cut raised SIGBUS, which would have killed this process, see
-  /// os/src/truncation_rescue.hpp; grown: cut back; its header overwritten)
-  /// and its header written again before it returns true; the slots are
-  /// the caller's to write again. One fstat and a look at the header when
-  /// nothing happened. Call it with the table's writes serialized, as
-  /// grow().
+  /// os/src/truncation_rescue.hpp; grown: cut back; its header overwritten;
+  /// removed or renamed away: a new file with the table put at the path,
+  /// unless another file took it) and its header written again before it
+  /// returns true; the slots are the caller's to write again. One fstat,
+  /// one lstat and a look at the header when nothing happened. Call it
+  /// with the table's writes serialized, as grow().
   bool take_damage();
   void* base() noexcept { return base_; }
   std::uint32_t capacity() const noexcept { return capacity_; }
@@ -65,13 +66,17 @@ class status_table_file {
 
  private:
   void write_header();
+  /// Maps a new file at path_ in place of the one removed; false when it
+  /// cannot (yet).
+  bool put_back();
 
   std::string path_;
   unique_fd fd_;
   void* base_ = nullptr;
   std::uint32_t capacity_ = 0;
   std::uint64_t heartbeat_period_ns_ = 0;
-  int rescue_ = -1;  ///< its truncation_rescue entry
+  int rescue_ = -1;          ///< its truncation_rescue entry
+  bool path_taken_ = false;  ///< another file took path_: not put back
 };
 
 /// A read-only mapping of a table file opened by path.
