@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 
 #include "socket_io.hpp"
@@ -35,6 +37,59 @@ sockaddr_un socket_address(const std::string& path) {
   return address;
 }
 
+/// A listening socket bound at `path`, which must not exist (bind(2) fails
+/// with EADDRINUSE otherwise). Throws std::system_error.
+os::unique_fd listen_at(const std::string& path) {
+  const sockaddr_un address = socket_address(path);
+  os::unique_fd fd{
+      ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
+  if (!fd) throw_errno("control socket");
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address),
+             sizeof address) != 0)
+    throw_errno("control socket: bind " + path);
+  // The directory (0700) already keeps other users out between bind and
+  // chmod; the mode and the peer check are two more fences. The largest
+  // backlog the kernel allows: a burst of clients queues instead of
+  // blocking in connect(2) until their SO_SNDTIMEO.
+  if (::chmod(path.c_str(), 0600) != 0 || ::listen(fd.get(), SOMAXCONN) != 0) {
+    const int saved = errno;
+    ::unlink(path.c_str());
+    errno = saved;
+    throw_errno("control socket: " + path);
+  }
+  return fd;
+}
+
+/// An inotify descriptor told of names removed from or moved out of the
+/// directory of `path`; empty when inotify is not available (a removed
+/// socket is then not put back).
+os::unique_fd watch_removals_beside(const std::string& path) {
+  os::unique_fd fd{::inotify_init1(IN_CLOEXEC | IN_NONBLOCK)};
+  const auto slash = path.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : path.substr(0, slash + (slash == 0));
+  if (fd && ::inotify_add_watch(fd.get(), dir.c_str(),
+                                IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR) < 0)
+    fd.reset();
+  return fd;
+}
+
+/// Whether the events waiting on `fd` name `leaf` (reads them all).
+bool events_name(int fd, std::string_view leaf) {
+  alignas(inotify_event) char buffer[4096];
+  bool named = false;
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) {
+    for (ssize_t at = 0; at < n;) {
+      inotify_event event;
+      std::memcpy(&event, buffer + at, sizeof event);
+      const char* name = buffer + at + sizeof event;
+      if (event.len != 0 && leaf == std::string_view{name}) named = true;
+      at += static_cast<ssize_t>(sizeof event + event.len);
+    }
+  }
+  return named;
+}
+
 }  // namespace
 
 bool peer_allowed(uid_t peer, uid_t owner) noexcept {
@@ -48,30 +103,16 @@ control_server::control_server(std::string path, runtime& rt,
       reload_(std::move(reload)),
       options_(opts),
       owner_(::geteuid()) {
-  const sockaddr_un address = socket_address(path_);
-  listen_fd_.reset(
-      ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!listen_fd_) throw_errno("control socket");
+  (void)socket_address(path_);  // a path too long: before anything
   stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_fd_) throw_errno("control socket: eventfd");
+  // Before the socket exists: its removal is not missed.
+  removals_ = watch_removals_beside(path_);
   // The caller holds the state directory's lock: a socket file left there
   // is a killed run's.
   if (::unlink(path_.c_str()) != 0 && errno != ENOENT)
     throw_errno("control socket: unlink " + path_);
-  if (::bind(listen_fd_.get(), reinterpret_cast<const sockaddr*>(&address),
-             sizeof address) != 0)
-    throw_errno("control socket: bind " + path_);
-  // The directory (0700) already keeps other users out between bind and
-  // chmod; the mode and the peer check are two more fences. The largest
-  // backlog the kernel allows: a burst of clients queues instead of
-  // blocking in connect(2) until their SO_SNDTIMEO.
-  if (::chmod(path_.c_str(), 0600) != 0 ||
-      ::listen(listen_fd_.get(), SOMAXCONN) != 0) {
-    const int saved = errno;
-    ::unlink(path_.c_str());
-    errno = saved;
-    throw_errno("control socket: " + path_);
-  }
+  listen_fd_ = listen_at(path_);
   acceptor_ = std::thread{[this] { accept_loop(); }};
 }
 
@@ -126,12 +167,32 @@ void control_server::refuse_until_closed() {
   }
 }
 
+void control_server::put_back_if_removed() {
+  const std::string_view leaf =
+      std::string_view{path_}.substr(path_.rfind('/') + 1);  // npos + 1: 0
+  if (!events_name(removals_.get(), leaf)) return;
+  struct stat there {};
+  if (::lstat(path_.c_str(), &there) == 0) return;  // another file took it
+  try {
+    // Clients still queued on the old socket are dropped with it: they
+    // reached it by another name, or just before it was removed.
+    listen_fd_ = listen_at(path_);
+  } catch (const std::system_error&) {
+    // A full file system, or the directory gone: not this time.
+  }
+}
+
 void control_server::accept_loop() {
   for (;;) {
-    pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0},
-                     {stop_fd_.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+    pollfd fds[3] = {{listen_fd_.get(), POLLIN, 0},
+                     {stop_fd_.get(), POLLIN, 0},
+                     {removals_.get(), POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0 && errno != EINTR) return;
     if (fds[1].revents) return refuse_until_closed();
+    if (fds[2].revents) {
+      put_back_if_removed();
+      continue;
+    }
     reap_finished();
     int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0 && (errno == EMFILE || errno == ENFILE) && options_.reserve) {

@@ -85,6 +85,9 @@ class control_server {
   void refuse_until_closed();
   void serve(int fd);
   void reap_finished();
+  /// The socket removed or moved away (rm, a cleaner of /tmp): bound
+  /// again at its path, unless another file took it.
+  void put_back_if_removed();
 
   const std::string path_;
   runtime& rt_;
@@ -92,7 +95,8 @@ class control_server {
   const options options_;
   const uid_t owner_;
   os::unique_fd listen_fd_;
-  os::unique_fd stop_fd_;  ///< eventfd: readable once begin_stop() ran
+  os::unique_fd stop_fd_;   ///< eventfd: readable once begin_stop() ran
+  os::unique_fd removals_;  ///< inotify on the socket's directory, or none
   std::atomic<bool> stopping_{false};
   std::atomic<bool> closing_{false};   ///< stop() ends refuse_until_closed()
   std::list<connection> connections_;  ///< touched by the accept thread only

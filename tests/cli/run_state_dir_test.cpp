@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <thread>
 
 #include "cli_driver.hpp"
 #include "live_run.hpp"
@@ -245,4 +246,36 @@ TEST_CASE(
   INFO(back.output);
   CHECK(back.code == 0);
   CHECK(back.output.find(std::to_string(pid)) != std::string::npos);
+}
+
+TEST_CASE("a run whose control socket was removed binds it again",
+          "[cli][state_dir]") {
+  // An outside tester removed a live run's socket: `vitrine ctl` and
+  // `vitrine reload` then had no way in until the run ended.
+  live_run run{
+      "[[program]]\nname = \"a\"\ncommand = [\"sleep\", \"1000\"]\n"
+      "startsecs_ms = 0\n"};
+  run.wait_status("a", "running");
+  const std::string socket = run.state() + "/control";
+  SECTION("removed") {
+    REQUIRE(::unlink(socket.c_str()) == 0);
+  }
+  SECTION("moved away") {
+    REQUIRE(::rename(socket.c_str(), (run.state() + "/moved").c_str()) == 0);
+  }
+  // At once (inotify), not at a heartbeat; a client that comes before it
+  // is bound is told there is no socket, as before.
+  cli_result stop;
+  for (int i = 0; i < 100; ++i) {
+    stop = run.cli({"ctl", "stop", "a"});
+    if (stop.code == 0) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  INFO(stop.output);
+  CHECK(stop.code == 0);
+  run.wait_status("a", "stopped");
+  struct stat info {};
+  REQUIRE(::lstat(socket.c_str(), &info) == 0);
+  CHECK(S_ISSOCK(info.st_mode));
+  CHECK((info.st_mode & 0777) == 0600);
 }
