@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -74,20 +75,19 @@ os::unique_fd watch_removals_beside(const std::string& path) {
   return fd;
 }
 
-/// Whether the events waiting on `fd` name `leaf` (reads them all).
-bool events_name(int fd, std::string_view leaf) {
+/// The names the events waiting on `fd` carry, each once (reads them all).
+std::set<std::string, std::less<>> names_in_events(int fd) {
   alignas(inotify_event) char buffer[4096];
-  bool named = false;
+  std::set<std::string, std::less<>> names;
   for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) {
     for (ssize_t at = 0; at < n;) {
       inotify_event event;
       std::memcpy(&event, buffer + at, sizeof event);
-      const char* name = buffer + at + sizeof event;
-      if (event.len != 0 && leaf == std::string_view{name}) named = true;
+      if (event.len != 0) names.emplace(buffer + at + sizeof event);
       at += static_cast<ssize_t>(sizeof event + event.len);
     }
   }
-  return named;
+  return names;
 }
 
 }  // namespace
@@ -167,18 +167,23 @@ void control_server::refuse_until_closed() {
   }
 }
 
-void control_server::put_back_if_removed() {
-  const std::string_view leaf =
+void control_server::take_removals() {
+  const std::string_view own =
       std::string_view{path_}.substr(path_.rfind('/') + 1);  // npos + 1: 0
-  if (!events_name(removals_.get(), leaf)) return;
-  struct stat there {};
-  if (::lstat(path_.c_str(), &there) == 0) return;  // another file took it
-  try {
-    // Clients still queued on the old socket are dropped with it: they
-    // reached it by another name, or just before it was removed.
-    listen_fd_ = listen_at(path_);
-  } catch (const std::system_error&) {
-    // A full file system, or the directory gone: not this time.
+  for (const auto& leaf : names_in_events(removals_.get())) {
+    if (leaf != own) {
+      if (options_.on_removed) options_.on_removed(leaf);
+      continue;
+    }
+    struct stat there {};
+    if (::lstat(path_.c_str(), &there) == 0) continue;  // another file took it
+    try {
+      // Clients still queued on the old socket are dropped with it: they
+      // reached it by another name, or just before it was removed.
+      listen_fd_ = listen_at(path_);
+    } catch (const std::system_error&) {
+      // A full file system, or the directory gone: not this time.
+    }
   }
 }
 
@@ -190,7 +195,7 @@ void control_server::accept_loop() {
     if (::poll(fds, 3, -1) < 0 && errno != EINTR) return;
     if (fds[1].revents) return refuse_until_closed();
     if (fds[2].revents) {
-      put_back_if_removed();
+      take_removals();
       continue;
     }
     reap_finished();

@@ -22,10 +22,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "control_actions.hpp"
@@ -49,6 +51,9 @@ class control_server {
     /// Lent to accept(2) a client when the run is out of descriptors
     /// (may be null).
     fd_reserve* reserve = nullptr;
+    /// Called on the accept thread with the name of each other entry
+    /// removed from (or moved out of) the socket's directory.
+    std::function<void(std::string_view leaf)> on_removed;
   };
 
   /// Binds `path` (a stale socket file there is replaced: the caller holds
@@ -85,9 +90,10 @@ class control_server {
   void refuse_until_closed();
   void serve(int fd);
   void reap_finished();
-  /// The socket removed or moved away (rm, a cleaner of /tmp): bound
-  /// again at its path, unless another file took it.
-  void put_back_if_removed();
+  /// Reads what was removed from the socket's directory. The socket
+  /// removed or moved away (rm, a cleaner of /tmp): bound again at its
+  /// path, unless another file took it; any other entry: on_removed.
+  void take_removals();
 
   const std::string path_;
   runtime& rt_;

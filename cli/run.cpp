@@ -141,9 +141,10 @@ int supervise_in_foreground(const run_options& options,
   // `vitrine status` lists in running order, which a reload changes, and
   // so do the live table and the status file (rows, below).
   running_order order;
+  run_leaves leaves{*dir, options.file};
   const auto write_order = [&](const cli::config& running) {
     order.set(running.tree);
-    if (auto error = write_run_order(*dir, running.tree); !error.empty())
+    if (auto error = leaves.write_order(running.tree); !error.empty())
       std::cerr << "vitrine: " << error << std::endl;
   };
   write_order(running_config);
@@ -182,6 +183,14 @@ int supervise_in_foreground(const run_options& options,
   control_server::options control_options;
   control_options.until_added = until_added;
   control_options.reserve = &reserve;
+  // `config` or `order` removed while the run lives: written again (the
+  // socket puts itself back, the status table at its next heartbeat).
+  control_options.on_removed = [&](std::string_view leaf) {
+    if (leaf != config_leaf && leaf != order_leaf) return;
+    const fd_reserve::use room{reserve};
+    if (auto error = leaves.put_back(leaf); !error.empty())
+      std::cerr << "vitrine: " << error << std::endl;
+  };
   control_server control{
       dir->file(control_socket_leaf), rt,
       [&](std::chrono::steady_clock::time_point until,

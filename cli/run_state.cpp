@@ -1,5 +1,7 @@
 #include "run_state.hpp"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "status.hpp"
@@ -17,12 +19,36 @@ void append_names(const supervisor_spec& tree, std::string& out) {
   }
 }
 
+/// The config leaf's text: the absolute path of `config_file`.
+std::string config_leaf_text(const std::string& config_file) {
+  std::error_code ec;
+  auto absolute = std::filesystem::absolute(config_file, ec);
+  return (ec ? config_file : absolute.lexically_normal().string()) + "\n";
+}
+
 }  // namespace
 
-std::string write_run_order(const state_dir& dir, const supervisor_spec& tree) {
+run_leaves::run_leaves(const state_dir& dir, const std::string& config_file)
+    : dir_(dir), config_text_(config_leaf_text(config_file)) {}
+
+std::string run_leaves::write_order(const supervisor_spec& tree) {
   std::string text;
   append_names(tree, text);
-  return write_file_atomic(dir.file(order_leaf), text, 0600);
+  std::lock_guard lock{mutex_};
+  order_text_ = std::move(text);
+  return write_file_atomic(dir_.file(order_leaf), order_text_, 0600);
+}
+
+std::string run_leaves::put_back(std::string_view leaf) {
+  std::lock_guard lock{mutex_};
+  const std::string* text = leaf == config_leaf  ? &config_text_
+                            : leaf == order_leaf ? &order_text_
+                                                 : nullptr;
+  if (!text || text->empty()) return {};
+  const std::string path = dir_.file(leaf);
+  struct stat there {};
+  if (::lstat(path.c_str(), &there) == 0) return {};  // another file took it
+  return write_file_atomic(path, *text, 0600);
 }
 
 std::optional<state_dir> claim_run_state_dir(const std::string& option,
@@ -33,11 +59,8 @@ std::optional<state_dir> claim_run_state_dir(const std::string& option,
       option.empty() ? default_state_dir(instance) : option;
   auto dir = state_dir::claim(path, error);
   if (!dir) return std::nullopt;
-  std::error_code ec;
-  auto absolute = std::filesystem::absolute(config_file, ec);
-  const std::string text =
-      (ec ? config_file : absolute.lexically_normal().string()) + "\n";
-  error = write_file_atomic(dir->file(config_leaf), text, 0600);
+  error = write_file_atomic(dir->file(config_leaf),
+                            config_leaf_text(config_file), 0600);
   if (!error.empty()) return std::nullopt;
   return dir;
 }

@@ -3,10 +3,13 @@
 // supervisor's name, claimed (locked) for this run, with the config leaf
 // naming the configuration file.
 //
-// Threads: the run's main thread, once, before the runtime starts.
-// Cost: the claim's few system calls and one small file write.
+// Threads: claim_run_state_dir() from the run's main thread, once, before
+// the runtime starts; a run_leaves from any thread (a mutex guards it).
+// Cost: the claim's few system calls and one small file write; each leaf
+// written is one small file written and renamed.
 #pragma once
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,8 +28,27 @@ std::optional<state_dir> claim_run_state_dir(const std::string& option,
                                              const std::string& config_file,
                                              std::string& error);
 
-/// Writes the names of `tree` (itself, then each child in order, a group
-/// before its own children) to `dir`'s order leaf; "" or the error.
-std::string write_run_order(const state_dir& dir, const supervisor_spec& tree);
+/// The run's small files in its state directory (config, order), with
+/// what was last written to each: one removed while the run lives is
+/// written again (put_back).
+class run_leaves {
+ public:
+  /// `config_file` as claim_run_state_dir() wrote it.
+  run_leaves(const state_dir& dir, const std::string& config_file);
+
+  /// Writes the names of `tree` (itself, then each child in order, a group
+  /// before its own children) to the order leaf; "" or the error.
+  std::string write_order(const supervisor_spec& tree);
+  /// Writes `leaf` (config or order; others are not this class's) again
+  /// from what was last written, unless another file took its name; "" or
+  /// the error.
+  std::string put_back(std::string_view leaf);
+
+ private:
+  const state_dir& dir_;
+  std::mutex mutex_;
+  const std::string config_text_;
+  std::string order_text_;  ///< "" until the first write_order()
+};
 
 }  // namespace vitrine::cli

@@ -1,13 +1,14 @@
 // `vitrine run` and its state directory, against real runs: one run per
 // directory (the default one named after the top supervisor), and a
 // directory that others could write or redirect refused.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
-#include <cstdio>
+#include <cstdio>  // renameat2
 #include <cstdlib>
 #include <optional>
 #include <thread>
@@ -278,4 +279,44 @@ TEST_CASE("a run whose control socket was removed binds it again",
   REQUIRE(::lstat(socket.c_str(), &info) == 0);
   CHECK(S_ISSOCK(info.st_mode));
   CHECK((info.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("a run writes its config and order leaves again when removed",
+          "[cli][state_dir]") {
+  // `vitrine logs` finds the configuration through `config`, `vitrine
+  // status` its order through `order`.
+  live_run run{sleep_programs(2, "startsecs_ms = 0\n")};
+  run.wait_status("p1", "running");
+  for (const char* leaf : {"config", "order"}) {
+    INFO(leaf);
+    const std::string path = run.state() + "/" + leaf;
+    const std::string before = read_file(path);
+    REQUIRE_FALSE(before.empty());
+    REQUIRE(::unlink(path.c_str()) == 0);
+    bool back = false;
+    for (int i = 0; i < 100 && !back; ++i) {
+      std::this_thread::sleep_for(20ms);
+      back = ::access(path.c_str(), F_OK) == 0;
+    }
+    REQUIRE(back);
+    CHECK(read_file(path) == before);
+  }
+  // Not over a file that took the name: a directory swapped in for it
+  // (RENAME_EXCHANGE: the name is never free).
+  const std::string order = run.state() + "/order";
+  const std::string other = run.state() + "/other";
+  REQUIRE(::mkdir(other.c_str(), 0700) == 0);
+  REQUIRE(::renameat2(AT_FDCWD, other.c_str(), AT_FDCWD, order.c_str(),
+                      RENAME_EXCHANGE) == 0);
+  std::this_thread::sleep_for(200ms);
+  struct stat info {};
+  REQUIRE(::lstat(order.c_str(), &info) == 0);
+  CHECK(S_ISDIR(info.st_mode));
+  REQUIRE(::rmdir(order.c_str()) == 0);  // once it is gone, written again
+  bool back = false;
+  for (int i = 0; i < 100 && !back; ++i) {
+    std::this_thread::sleep_for(20ms);
+    back = ::lstat(order.c_str(), &info) == 0 && S_ISREG(info.st_mode);
+  }
+  CHECK(back);
 }
