@@ -76,6 +76,14 @@ TEST_CASE(
   // depending on its own count: both are tried. Before the reserve, an
   // outside tester's run at its limit refused reloads (EMFILE on the file)
   // and could not rewrite `order`.
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan's vptr check tells readable memory by writing it to a pipe
+  // (sanitizer_common's IsAccessibleMemoryRange): a run at its descriptor
+  // limit gets no pipe, and UBSan reports a false "invalid vptr" and ends
+  // it. The normal build runs this test.
+  WARN("skipped: UBSan needs descriptors to check a vptr");
+  return;
+#endif
   const char* limit = GENERATE("200", "201");
   INFO("ulimit -n " << limit);
   live_run run{sleep_programs(150, "startsecs_ms = 0\nstartretries = 0\n"),
