@@ -189,12 +189,10 @@ bool status_table_file::put_back() {
     fd_ = std::move(fd);  // the old file's lock goes with it
     move_into_place(temp, path_);
     return true;
-  } catch (const std::system_error& e) {
+  } catch (const std::system_error&) {
+    // Another file took the path meanwhile, a full file system, the
+    // directory gone: the next heartbeat looks again.
     if (!temp.empty()) ::unlink(temp.c_str());
-    // Another file took the path (not a table, or a live owner's): not
-    // ours to replace, now or later.
-    if (e.code().value() == EEXIST || e.code().value() == EBUSY)
-      path_taken_ = true;
     return false;
   } catch (const std::bad_alloc&) {
     return false;
@@ -212,10 +210,12 @@ bool status_table_file::take_damage() {
                        static_cast<std::uint64_t>(info.st_size) != size &&
                        ::ftruncate(fd_.get(), static_cast<off_t>(size)) == 0;
   // Removed or renamed away (rm, a cleaner of /tmp): readers open the table
-  // by path, so a file of the table goes there again (if the path is free,
-  // or holds a gone owner's table).
-  const bool put_back_now =
-      known && !path_taken_ && !names_file(path_, info) && put_back();
+  // by path, so a file of the table goes there again once the path is
+  // free (another file there, even a copy of a table, is left alone).
+  struct stat there {};
+  const bool put_back_now = known && !names_file(path_, info) &&
+                            ::lstat(path_.c_str(), &there) != 0 &&
+                            errno == ENOENT && put_back();
   const auto* h = static_cast<const st::header*>(base_);
   const bool overwritten =
       h->magic != st::magic || h->owner_pid != ::getpid() ||

@@ -54,8 +54,8 @@ class status_table_file {
   /// repaired (shrunk: grown back, as when an access to a page that was
   /// cut raised SIGBUS, which would have killed this process, see
   /// os/src/truncation_rescue.hpp; grown: cut back; its header overwritten;
-  /// removed or renamed away: a new file with the table put at the path,
-  /// unless another file took it) and its header written again before it
+  /// removed or renamed away: a new file with the table put at the path
+  /// once no other file holds it) and its header written again before it
   /// returns true; the slots are the caller's to write again. One fstat,
   /// one lstat and a look at the header when nothing happened. Call it
   /// with the table's writes serialized, as grow().
@@ -75,8 +75,7 @@ class status_table_file {
   void* base_ = nullptr;
   std::uint32_t capacity_ = 0;
   std::uint64_t heartbeat_period_ns_ = 0;
-  int rescue_ = -1;          ///< its truncation_rescue entry
-  bool path_taken_ = false;  ///< another file took path_: not put back
+  int rescue_ = -1;  ///< its truncation_rescue entry
 };
 
 /// A read-only mapping of a table file opened by path.
