@@ -10,10 +10,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 #include "socket_io.hpp"
 
@@ -59,6 +61,13 @@ os::unique_fd listen_at(const std::string& path) {
     throw_errno("control socket: " + path);
   }
   return fd;
+}
+
+/// The device and inode of the file at `path` (not followed), if any.
+std::optional<std::pair<dev_t, ino_t>> file_id_at(const std::string& path) {
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0) return std::nullopt;
+  return std::pair{info.st_dev, info.st_ino};
 }
 
 /// An inotify descriptor told of names removed from or moved out of the
@@ -113,6 +122,7 @@ control_server::control_server(std::string path, runtime& rt,
   if (::unlink(path_.c_str()) != 0 && errno != ENOENT)
     throw_errno("control socket: unlink " + path_);
   listen_fd_ = listen_at(path_);
+  socket_file_ = file_id_at(path_);
   acceptor_ = std::thread{[this] { accept_loop(); }};
 }
 
@@ -135,7 +145,9 @@ void control_server::stop() {
     if (acceptor_.joinable()) acceptor_.join();
     for (auto& c : connections_) c.thread.join();
     connections_.clear();
-    ::unlink(path_.c_str());
+    // Only our own socket: a file that took its name is not ours.
+    if (socket_file_ && file_id_at(path_) == socket_file_)
+      ::unlink(path_.c_str());
   });
 }
 
@@ -181,6 +193,7 @@ void control_server::take_removals() {
       // Clients still queued on the old socket are dropped with it: they
       // reached it by another name, or just before it was removed.
       listen_fd_ = listen_at(path_);
+      socket_file_ = file_id_at(path_);
     } catch (const std::system_error&) {
       // A full file system, or the directory gone: not this time.
     }
@@ -199,6 +212,9 @@ void control_server::accept_loop() {
       continue;
     }
     reap_finished();
+    // The client's socket takes a descriptor of the reserve, not one a
+    // program gave back.
+    fd_reserve::loan room{options_.reserve};
     int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0 && (errno == EMFILE || errno == ENFILE) && options_.reserve) {
       fd_reserve::use room{*options_.reserve};  // the programs took them all
@@ -234,7 +250,7 @@ void control_server::accept_loop() {
                 deadline, stop_fd_.get());
       continue;
     }
-    auto& c = connections_.emplace_back();
+    auto& c = connections_.emplace_back(std::move(room));
     try {
       c.thread = std::thread{[this, &c, fd] {
         serve(fd);

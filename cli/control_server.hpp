@@ -26,9 +26,11 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 #include "control_actions.hpp"
 #include "fd_reserve.hpp"
@@ -81,6 +83,8 @@ class control_server {
 
  private:
   struct connection {
+    explicit connection(fd_reserve::loan r) : room(std::move(r)) {}
+    fd_reserve::loan room;  ///< the reserve's descriptor the socket took
     std::thread thread;
     std::atomic<bool> done{false};
   };
@@ -103,6 +107,9 @@ class control_server {
   os::unique_fd listen_fd_;
   os::unique_fd stop_fd_;   ///< eventfd: readable once begin_stop() ran
   os::unique_fd removals_;  ///< inotify on the socket's directory, or none
+  /// The socket file's device and inode, as bound (accept thread; stop()
+  /// reads it once that thread ended).
+  std::optional<std::pair<dev_t, ino_t>> socket_file_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> closing_{false};   ///< stop() ends refuse_until_closed()
   std::list<connection> connections_;  ///< touched by the accept thread only

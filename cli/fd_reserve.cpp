@@ -25,6 +25,24 @@ fd_reserve::use::~use() {
   errno = saved;
 }
 
+fd_reserve::loan::loan(fd_reserve* reserve) : reserve_(reserve) {
+  if (!reserve_) return;
+  std::lock_guard lock{reserve_->mutex_};
+  ++reserve_->lent_;
+  if (!reserve_->held_.empty()) reserve_->held_.pop_back();
+}
+
+fd_reserve::loan::~loan() {
+  if (!reserve_) return;
+  const int saved = errno;
+  {
+    std::lock_guard lock{reserve_->mutex_};
+    --reserve_->lent_;
+    if (reserve_->uses_ == 0) reserve_->refill_locked();
+  }
+  errno = saved;
+}
+
 void fd_reserve::refill() {
   std::lock_guard lock{mutex_};
   if (uses_ == 0) refill_locked();
@@ -36,7 +54,7 @@ std::size_t fd_reserve::held() const {
 }
 
 void fd_reserve::refill_locked() {
-  while (held_.size() < count_) {
+  while (held_.size() + lent_ < count_) {
     os::unique_fd fd{held_.empty()
                          ? ::open("/dev/null", O_RDONLY | O_CLOEXEC)
                          : ::fcntl(held_.front().get(), F_DUPFD_CLOEXEC, 0)};

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "vitrine/os/unique_fd.hpp"
@@ -44,6 +45,23 @@ class fd_reserve {
     fd_reserve& reserve_;
   };
 
+  /// One descriptor lent for as long as the loan lives (a control
+  /// connection, which holds its socket while its command runs): the
+  /// reserve holds one fewer meanwhile, so the connection does not take a
+  /// descriptor a program gave back (a stopped one's, for the start that
+  /// follows). A null reserve lends nothing. The destructor leaves errno
+  /// as it was.
+  class loan {
+   public:
+    explicit loan(fd_reserve* reserve);
+    ~loan();
+    loan(loan&& other) noexcept : reserve_(std::exchange(other.reserve_, {})) {}
+    loan& operator=(loan&&) = delete;
+
+   private:
+    fd_reserve* reserve_;
+  };
+
   /// Takes back what is missing if no use is alive (the limit allowing).
   void refill();
   /// Descriptors held now.
@@ -55,6 +73,7 @@ class fd_reserve {
   const std::size_t count_;
   mutable std::mutex mutex_;
   std::size_t uses_ = 0;
+  std::size_t lent_ = 0;             ///< loans alive: held back from the count
   std::vector<os::unique_fd> held_;  ///< /dev/null, then duplicates
 };
 

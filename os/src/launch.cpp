@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -79,15 +80,17 @@ int make_pipe(unique_fd& read_end, unique_fd& write_end) {
   return 0;
 }
 
-// Opens what the child's stream `slot` (0, 1, 2) should get. Returns errno.
+// Opens what the child's stream `slot` (0, 1, 2) should get into
+// `child_fd` (-1: inherited): owned by `child_end`, except the shared
+// /dev/null. Returns errno.
 int open_stdio(const stdio_target& t, int slot, unique_fd& child_end,
-               unique_fd& parent_end) {
+               int& child_fd, unique_fd& parent_end) {
   switch (t.mode) {
     case stdio_target::kind::inherit:
       return 0;
     case stdio_target::kind::null:
-      child_end.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
-      return child_end ? 0 : errno;
+      child_fd = shared_dev_null();
+      return child_fd >= 0 ? 0 : errno;
     case stdio_target::kind::append_file: {
       // O_NONBLOCK: a FIFO there must not hold the launching thread until
       // a peer opens it (one to write to that has no reader fails with
@@ -98,6 +101,7 @@ int open_stdio(const stdio_target& t, int slot, unique_fd& child_end,
                                          O_WRONLY | O_APPEND | O_CREAT | flags,
                                          0644));
       if (!child_end) return errno;
+      child_fd = child_end.get();
       const int status = ::fcntl(child_end.get(), F_GETFL);
       if (status < 0 ||
           ::fcntl(child_end.get(), F_SETFL, status & ~O_NONBLOCK) != 0)
@@ -106,7 +110,9 @@ int open_stdio(const stdio_target& t, int slot, unique_fd& child_end,
     }
     case stdio_target::kind::capture:
       if (slot == 0) return EINVAL;
-      return make_pipe(parent_end, child_end);
+      if (int err = make_pipe(parent_end, child_end)) return err;
+      child_fd = child_end.get();
+      return 0;
   }
   return EINVAL;
 }
@@ -156,6 +162,8 @@ std::variant<launched_child, launch_error> launch(const launch_options& o,
 
   launched_child child;
   std::array<unique_fd, n_slots> child_ends;
+  std::array<int, n_slots> child_fds;  // owned by child_ends, or shared
+  child_fds.fill(-1);
   std::array<unique_fd*, 3> parent_ends{nullptr, &child.stdout_pipe,
                                         &child.stderr_pipe};
   const std::array<const stdio_target*, 3> targets{
@@ -165,8 +173,8 @@ std::variant<launched_child, launch_error> launch(const launch_options& o,
   for (int slot = 0; slot < 3; ++slot) {
     unique_fd unused;
     unique_fd& parent_end = parent_ends[slot] ? *parent_ends[slot] : unused;
-    if (int err =
-            open_stdio(*targets[slot], slot, child_ends[slot], parent_end)) {
+    if (int err = open_stdio(*targets[slot], slot, child_ends[slot],
+                             child_fds[slot], parent_end)) {
       return make_error(err, open_steps[slot], program);
     }
   }
@@ -174,6 +182,7 @@ std::variant<launched_child, launch_error> launch(const launch_options& o,
     if (int err = make_pipe(child.notify_pipe, child_ends[3])) {
       return make_error(err, "create notify pipe for", program);
     }
+    child_fds[3] = child_ends[3].get();
   }
 
   unique_fd cgroup_dir, cgroup_procs;
@@ -209,7 +218,7 @@ std::variant<launched_child, launch_error> launch(const launch_options& o,
   plan.keep_below = std::max(3, plan.cgroup_procs_fd + 1);
   plan.guarded_groups = guard ? guard->group_table() : nullptr;
   for (int i = 0; i < n_slots; ++i) {
-    plan.src[i] = slots.hand_over(child_ends[i].get());
+    plan.src[i] = slots.hand_over(child_fds[i]);
     plan.keep_below = std::max(plan.keep_below, plan.src[i] + 1);
   }
   plan.dst[3] = o.notify_fd >= 3 ? o.notify_fd : -1;
@@ -243,6 +252,21 @@ std::variant<launched_child, launch_error> launch(const launch_options& o,
     return make_error(err, step_text(failed), path);
   }
   return child;
+}
+
+int shared_dev_null() noexcept {
+  static std::atomic<int> shared{-1};
+  int fd = shared.load(std::memory_order_acquire);
+  if (fd >= 0) return fd;
+  fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int expected = -1;
+  if (!shared.compare_exchange_strong(expected, fd,
+                                      std::memory_order_acq_rel)) {
+    ::close(fd);  // another thread's came first
+    return expected;
+  }
+  return fd;
 }
 
 }  // namespace vitrine::os

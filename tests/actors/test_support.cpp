@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "support/leftovers.hpp"
+#include "vitrine/os/launch.hpp"
 #include "vitrine/os/process_scan.hpp"
 
 namespace vitrine::test {
@@ -156,7 +157,10 @@ pid_t read_pid_file(const std::string& path) {
   return pid;
 }
 
-leak_checker::leak_checker() : fds_(os::count_open_fds()) {
+// The shared /dev/null is the process's from its first launch on: counted
+// before, not a leak of the test's runtime.
+leak_checker::leak_checker()
+    : fds_((os::shared_dev_null(), os::count_open_fds())) {
   // A test must not start with leftovers from an earlier one; they are
   // reported once, by the test that left them, and ignored here.
   for (const auto& c : os::children_of(::getpid())) {

@@ -66,6 +66,24 @@ TEST_CASE(
   REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
 }
 
+TEST_CASE("a loan holds one descriptor back from the reserve while it lives",
+          "[cli][limits]") {
+  fd_reserve reserve{4};
+  {
+    const fd_reserve::loan connection{&reserve};
+    CHECK(reserve.held() == 3);
+    {
+      const fd_reserve::use room{reserve};
+      CHECK(reserve.held() == 0);
+    }
+    CHECK(reserve.held() == 3);  // taken back, less the loan
+    reserve.refill();
+    CHECK(reserve.held() == 3);
+  }
+  CHECK(reserve.held() == 4);
+  const fd_reserve::loan none{nullptr};  // no reserve: nothing lent
+}
+
 TEST_CASE(
     "a run whose programs took every descriptor still reloads and answers "
     "ctl",
@@ -90,6 +108,20 @@ TEST_CASE(
                std::string{"ulimit -n "} + limit};
   run.wait_status("p149", "failed");
   CHECK(contains(read_file(run.log()), "Too many open files"));
+  // A program stopped and started again, waiting: the start needs no more
+  // than the stop gave back (an outside tester's stop + start left the
+  // program `failed`: the start wanted one descriptor more, and the
+  // client's connection took one).
+  for (const char* name : {"p1", "p2", "p3"}) {
+    INFO(name);
+    CHECK(run.cli({"ctl", "stop", name}).code == 0);
+    const auto start = run.cli({"ctl", "start", name});
+    INFO(start.output);
+    CHECK(start.code == 0);
+  }
+  const auto restart = run.cli({"ctl", "restart", "p4", "p5"});
+  INFO(restart.output);
+  CHECK(restart.code == 0);
   // A reload that removes 100 programs and adds one.
   run.rewrite(sleep_programs(50, "startsecs_ms = 0\nstartretries = 0\n") +
               "[[program]]\nname = \"fresh\"\ncommand = [\"sleep\", "

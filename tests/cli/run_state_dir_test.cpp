@@ -320,3 +320,21 @@ TEST_CASE("a run writes its config and order leaves again when removed",
   }
   CHECK(back);
 }
+
+TEST_CASE("a file that took the control socket's name is left alone",
+          "[cli][state_dir]") {
+  // An outside tester's file moved over `control` was removed by the
+  // run's clean stop.
+  live_run run{
+      "[[program]]\nname = \"a\"\ncommand = [\"sleep\", \"1000\"]\n"
+      "startsecs_ms = 0\n"};
+  run.wait_status("a", "running");
+  const std::string socket = run.state() + "/control";
+  const std::string theirs = run.dir().write("theirs", "not a socket\n");
+  REQUIRE(::rename(theirs.c_str(), socket.c_str()) == 0);
+  std::this_thread::sleep_for(200ms);
+  CHECK(read_file(socket) == "not a socket\n");
+  REQUIRE(::kill(run.process().pid(), SIGTERM) == 0);
+  CHECK(run.process().wait(20s) == std::optional<int>{0});
+  CHECK(read_file(socket) == "not a socket\n");
+}

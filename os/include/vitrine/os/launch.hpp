@@ -141,4 +141,12 @@ struct launch_error {
 std::variant<launched_child, launch_error> launch(const launch_options& options,
                                                   guardian* guard = nullptr);
 
+/// The /dev/null every child's `null` stream gets: opened by the first
+/// launch that needs it and kept open for the life of the process, so a
+/// launch takes no descriptor of its own for it (at the open-file limit,
+/// what a stopped program gave back is then enough for the next start).
+/// -1 when it cannot be opened (that launch fails with the errno). Any
+/// thread; one atomic load once open.
+int shared_dev_null() noexcept;
+
 }  // namespace vitrine::os
