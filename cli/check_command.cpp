@@ -15,6 +15,8 @@ int check_command(const std::string& file) {
             << (result.value.program_count == 1 ? " program" : " programs");
   if (result.value.group_count)
     std::cout << " in " << result.value.group_count + 1 << " supervisors";
+  if (const auto n = result.warnings.size(); n != 0)
+    std::cout << " (" << n << (n == 1 ? " warning" : " warnings") << ")";
   std::cout << "\n";
   return 0;
 }

@@ -79,9 +79,9 @@ struct parse_result {
   bool ok() const noexcept { return problems.empty(); }
 };
 
-/// Writes `result`'s warnings and problems to `out`, one describe()d line
-/// each, then, when the file was refused, the problems' count ("3
-/// problems").
+/// Writes `result`'s warnings and problems to `out` in the file's order,
+/// one describe()d line each, then, when the file was refused, the
+/// problems' count ("3 problems").
 void print_problems(const parse_result& result, std::ostream& out);
 
 /// Parses `text`, naming it `file_name` in diagnostics.

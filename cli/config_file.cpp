@@ -1,8 +1,11 @@
 // config_file.cpp: reading a configuration file for parse_config() (its
 // size bounded, its directory the base of relative paths) and printing a
 // diagnostic safely (config.hpp).
+#include <algorithm>
 #include <filesystem>
 #include <ostream>
+#include <tuple>
+#include <vector>
 
 #include "config.hpp"
 #include "regular_file.hpp"
@@ -39,8 +42,14 @@ parse_result load_config_file(const std::string& path, parse_options options) {
 }
 
 void print_problems(const parse_result& result, std::ostream& out) {
-  for (const auto& warning : result.warnings) out << describe(warning) << "\n";
-  for (const auto& problem : result.problems) out << describe(problem) << "\n";
+  // In the file's order, warnings among the problems.
+  std::vector<const diagnostic*> lines;
+  for (const auto& d : result.warnings) lines.push_back(&d);
+  for (const auto& d : result.problems) lines.push_back(&d);
+  std::stable_sort(lines.begin(), lines.end(), [](auto* a, auto* b) {
+    return std::tie(a->line, a->column) < std::tie(b->line, b->column);
+  });
+  for (const auto* d : lines) out << describe(*d) << "\n";
   if (!result.ok())
     out << result.problems.size()
         << (result.problems.size() == 1 ? " problem\n" : " problems\n");

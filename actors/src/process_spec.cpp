@@ -106,8 +106,8 @@ void validate_into(problem_list& out, const process_spec& spec) {
   if (spec.stop_signal == SIGSTOP)
     out.add("stop_signal",
             "is SIGSTOP, which suspends a program and cannot be handled: it "
-            "never ends one, so every stop would wait stop_timeout and end "
-            "in SIGKILL (use SIGKILL to kill at once)");
+            "never ends one, so every stop would wait for the stop timeout "
+            "and end in SIGKILL (use SIGKILL to kill at once)");
   const auto& b = spec.backoff;
   check_duration(out, "backoff.min", b.min, true);
   check_duration(out, "backoff.max", b.max, true);

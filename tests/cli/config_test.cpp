@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <random>
+#include <sstream>
 
 #include "cli_driver.hpp"
 
@@ -154,6 +155,16 @@ TEST_CASE(
     CHECK(r.ok());
     CHECK(r.warnings.empty());
   }
+  // print_problems: in the file's order, warnings among the problems.
+  const auto mixed = parse(
+      "[[program]]\nname = \"x\"\ncommand = \"/bin/true\"\n"
+      "stop_signal = \"STOP\"\n\n[[program]]\nname = \"y\"\n"
+      "command = \"/bin/true\"\nstop_signal = \"WINCH\"\n",
+      true);
+  std::ostringstream printed;
+  print_problems(mixed, printed);
+  CHECK(printed.str().find("t.toml:4:1:") < printed.str().find("t.toml:9:1:"));
+  CHECK(printed.str().ends_with("\n1 problem\n"));
   const auto stop = with_signal("STOP");
   REQUIRE(stop.problems.size() == 1);
   CHECK(stop.problems[0].key == "program[x].stop_signal");
