@@ -20,6 +20,15 @@ using namespace vitrine::test;
 using namespace std::chrono_literals;
 
 namespace {
+
+/// One program, `a`, a `sleep` running at once.
+const std::string one_sleeper =
+    "[[program]]\nname = \"a\"\ncommand = [\"sleep\", \"1000\"]\n"
+    "startsecs_ms = 0\n";
+
+}  // namespace
+
+namespace {
 const std::string& demo = demo_config;
 }  // namespace
 
@@ -225,9 +234,7 @@ TEST_CASE(
     "status of a live run whose table was removed says so, and the table is "
     "back within a heartbeat",
     "[cli][state_dir]") {
-  live_run run{
-      "[[program]]\nname = \"a\"\ncommand = [\"sleep\", \"1000\"]\n"
-      "startsecs_ms = 0\n"};
+  live_run run{one_sleeper};
   const pid_t pid = run.wait_status("a", "running").pid;
   const std::string table = run.state() + "/status";
   REQUIRE(::unlink(table.c_str()) == 0);
@@ -253,9 +260,7 @@ TEST_CASE("a run whose control socket was removed binds it again",
           "[cli][state_dir]") {
   // An outside tester removed a live run's socket: `vitrine ctl` and
   // `vitrine reload` then had no way in until the run ended.
-  live_run run{
-      "[[program]]\nname = \"a\"\ncommand = [\"sleep\", \"1000\"]\n"
-      "startsecs_ms = 0\n"};
+  live_run run{one_sleeper};
   run.wait_status("a", "running");
   const std::string socket = run.state() + "/control";
   SECTION("removed") {
@@ -325,9 +330,7 @@ TEST_CASE("a file that took the control socket's name is left alone",
           "[cli][state_dir]") {
   // An outside tester's file moved over `control` was removed by the
   // run's clean stop.
-  live_run run{
-      "[[program]]\nname = \"a\"\ncommand = [\"sleep\", \"1000\"]\n"
-      "startsecs_ms = 0\n"};
+  live_run run{one_sleeper};
   run.wait_status("a", "running");
   const std::string socket = run.state() + "/control";
   const std::string theirs = run.dir().write("theirs", "not a socket\n");
