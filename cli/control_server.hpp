@@ -14,6 +14,9 @@
 // commands in progress to end (a reload ends once the runtime shut down,
 // which is why `vitrine run` calls begin_stop(), shuts down, then stop()),
 // plus the time a reply write may take (bounded by io_timeout).
+// The accept thread also watches the socket's directory (inotify): a
+// removed socket is bound again at once, other removed entries are passed
+// to options::on_removed.
 // Cost: idle, the threads sleep in poll(2); a request costs one thread
 // start, a JSON parse and the commands' messages.
 #pragma once
