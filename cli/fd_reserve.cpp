@@ -17,12 +17,7 @@ fd_reserve::use::use(fd_reserve& reserve) : reserve_(reserve) {
 }
 
 fd_reserve::use::~use() {
-  const int saved = errno;  // what the work's last call set
-  {
-    std::lock_guard lock{reserve_.mutex_};
-    if (--reserve_.uses_ == 0) reserve_.refill_locked();
-  }
-  errno = saved;
+  reserve_.end(reserve_.uses_);
 }
 
 fd_reserve::loan::loan(fd_reserve* reserve) : reserve_(reserve) {
@@ -33,12 +28,15 @@ fd_reserve::loan::loan(fd_reserve* reserve) : reserve_(reserve) {
 }
 
 fd_reserve::loan::~loan() {
-  if (!reserve_) return;
-  const int saved = errno;
+  if (reserve_) reserve_->end(reserve_->lent_);
+}
+
+void fd_reserve::end(std::size_t& alive) {
+  const int saved = errno;  // what the work's last call set
   {
-    std::lock_guard lock{reserve_->mutex_};
-    --reserve_->lent_;
-    if (reserve_->uses_ == 0) reserve_->refill_locked();
+    std::lock_guard lock{mutex_};
+    --alive;
+    if (uses_ == 0) refill_locked();
   }
   errno = saved;
 }

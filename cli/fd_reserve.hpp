@@ -68,6 +68,9 @@ class fd_reserve {
   std::size_t held() const;
 
  private:
+  /// A use or a loan ends: `alive` (uses_ or lent_) counts one fewer, and
+  /// the reserve is taken back if no use is alive. Keeps errno.
+  void end(std::size_t& alive);
   void refill_locked();
 
   const std::size_t count_;
