@@ -163,9 +163,9 @@ void process_actor::on_command(std::uint64_t ticket, command_kind kind) {
 // The supervisor is not running (stopped or failed: this process was
 // started by hand) and will not restart it: it ends `exited`, as if its
 // policy had not wanted the restart (unless something happened since it
-// asked), and later exits do so at once (supervisor_resting_). This exit
-// stays counted in restart_count: the supervisor stopped after it (else
-// on_stop had marked it resting before the exit). reported_version 0:
+// asked), and later exits do so at once (supervisor_resting_); the
+// restart it wanted is not counted (restart_due_ goes with the next start,
+// a fresh one). reported_version 0:
 // the supervisor is stopping its children, and this one in backoff
 // (granted a restart or not) is stopped there, as its stop step would,
 // before a sibling's stop_timeout lets its spawn timer fire.

@@ -296,6 +296,9 @@ class process_actor final : public caf::event_based_actor {
   /// as not running: started by hand, it runs unsupervised, and an exit
   /// ends `exited`, with no backoff and no restart counted.
   bool supervisor_resting_ : 1 = false;
+  /// An exit wanted a restart: the next spawn from its backoff counts it in
+  /// restart_count (a stop or a refusal during the backoff does not).
+  bool restart_due_ : 1 = false;
   unsigned quick_failures_ = 0;
   /// The supervisor's (io, guardian, cgroups, shutdown token, publication
   /// counter): `supervisor_`, dropped last in on_exit(), keeps it alive.

@@ -105,13 +105,13 @@ void process_actor::on_exit(const core::termination& ended) {
       backoff_until_ = now + backoff_.next(spec_.backoff);
     }
   }
+  restart_due_ = restart;
   reporting_exit_ = true;
   publish([&](process_state& s) {
     s.pid = 0;
     s.status = next;
     s.last_exit = ended;
     s.ended_at = now;
-    if (restart) ++s.restart_count;
   });
   report(restart);
 }

@@ -79,6 +79,7 @@ void process_actor::start() {
 }
 
 void process_actor::start_fresh() {
+  restart_due_ = false;  // a start, not a restart
   quick_failures_ = 0;
   backoff_.reset();
   spawn();
@@ -137,7 +138,10 @@ void process_actor::spawn() {
   // startsecs 0: running at once, readiness pipe or not (its line, if
   // one comes, is read and dropped).
   const bool ready_at_once = spec_.startsecs.count() == 0;
+  const bool restarted = restart_due_;
+  restart_due_ = false;
   publish([&](process_state& s) {
+    if (restarted) ++s.restart_count;
     s.pid = pid;
     s.status =
         ready_at_once ? process_status::running : process_status::starting;

@@ -86,13 +86,14 @@ TEST_CASE(
   REQUIRE(rt.root().wait_for_status(supervisor_status::failed, in(patience)));
 
   // Started by hand under the failed supervisor, it crashes again: nobody
-  // restarts it, so it ends exited, with no restart counted (the first
-  // exit was: its restart was wanted until the supervisor failed).
+  // restarts it, so it ends exited, with no restart counted (nor was the
+  // first exit's, which the supervisor refused as it failed).
   REQUIRE(
       worker.start().wait_for_status(process_status::running, in(patience)));
   log.touch("crash-now");
   REQUIRE(reaches_when(worker, [](const auto& s) {
-    return s.status == process_status::exited && s.restart_count == 1;
+    return s.status == process_status::exited && s.restart_count == 0 &&
+           s.pid == 0 && s.last_exit.how == core::termination::kind::exited;
   }));
   CHECK(sup.read()->status == supervisor_status::failed);
 

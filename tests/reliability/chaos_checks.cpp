@@ -46,10 +46,10 @@ void check_process(const process_handle& h, std::size_t i, reader_log& log,
     if (now.restarts < last.restarts) fail("restart_count went down");
     if (now.restarts - last.restarts > now.version - last.version)
       fail("restart_count grew by more than one per publish");
-    if (now.status == process_status::backoff && now.spawn_errno == 0 &&
-        now.restarts == last.restarts &&
-        now.applied_command == last.applied_command)
-      fail("an exit into backoff was not counted");
+    // A restart is counted as its child is spawned out of the backoff.
+    if (now.version == last.version + 1 && now.restarts != last.restarts &&
+        (last.status != process_status::backoff || now.pid == 0))
+      fail("a restart counted other than at a spawn out of its backoff");
     if (last.pid != 0 && now.pid != 0 && now.pid != last.pid) {
       ++log.pid_changes;
       if (now.version < last.version + 2)
@@ -89,11 +89,14 @@ void check_process(const process_handle& h, std::size_t i, reader_log& log,
     if (before.pid != 0 && e.status == process_status::stopped &&
         before.status != process_status::stopping)
       fail("history: a child stopped without stopping first");
-    const bool exit_restart =
-        before.pid != 0 && e.status == process_status::backoff;
-    if (!exit_restart) continue;
+    if (e.restart_count == before.restart_count) continue;
+    if (e.restart_count != before.restart_count + 1 ||
+        before.status != process_status::backoff || e.pid == 0)
+      fail(
+          "history: a restart counted other than at a spawn out of its "
+          "backoff");
     if (e.version > log.history_seen_up_to[i])
-      log.exit_restarts[i].push_back(e.version);
+      log.counted_restarts[i].push_back(e.version);
     if (e.version > last.version && e.version <= now.version) ++exits_between;
   }
   log.history_seen_up_to[i] =
@@ -108,7 +111,7 @@ void check_process(const process_handle& h, std::size_t i, reader_log& log,
            std::to_string(now.restarts - last.restarts) +
            " but the history "
            "shows " +
-           std::to_string(exits_between) + " exit restarts");
+           std::to_string(exits_between) + " restarts");
   }
   last = now;
 }

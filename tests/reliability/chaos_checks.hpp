@@ -41,13 +41,13 @@ struct reader_log {
   explicit reader_log(std::size_t processes)
       : last(processes),
         history_seen_up_to(processes, 0),
-        exit_restarts(processes) {}
+        counted_restarts(processes) {}
 
   std::vector<observed> last;
   std::vector<std::uint64_t> history_seen_up_to;
-  /// Per process: versions of the exit -> backoff transitions seen in the
-  /// history (each is one restart_count increment).
-  std::vector<std::vector<std::uint64_t>> exit_restarts;
+  /// Per process: versions of the backoff -> spawned transitions seen in
+  /// the history that counted a restart (restart_count + 1).
+  std::vector<std::vector<std::uint64_t>> counted_restarts;
   std::vector<pid_t> pids;
   std::uint64_t reads = 0;
   std::uint64_t pid_changes = 0;

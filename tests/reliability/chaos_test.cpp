@@ -243,11 +243,11 @@ TEST_CASE(
     CHECK(s.pid == 0);
     CHECK_FALSE(has_child_status(s.status));
     CHECK(s.status != process_status::backoff);
-    // Every exit restart a reader found in the history was counted.
+    // Every counted restart a reader found in the history is in the count.
     std::vector<std::uint64_t> seen;
     for (const auto& log : reader_logs) {
-      seen.insert(seen.end(), log.exit_restarts[i].begin(),
-                  log.exit_restarts[i].end());
+      seen.insert(seen.end(), log.counted_restarts[i].begin(),
+                  log.counted_restarts[i].end());
       CHECK(s.restart_count >= log.last[i].restarts);
     }
     std::sort(seen.begin(), seen.end());

@@ -51,9 +51,11 @@ struct process_state {
   /// crash loop). To signal the child, use process_handle::signal(),
   /// which goes through its pidfd, not kill(pid).
   pid_t pid = 0;
-  /// Exits after which a restart was wanted (the process went to
-  /// backoff), counted at the exit: a restart cancelled afterwards (a stop
-  /// during the backoff, a supervisor not running) stays counted.
+  /// Restarts carried out: counted when the child that follows an exit
+  /// whose restart was wanted (the process went to backoff) is spawned. A
+  /// restart cancelled during the backoff (a stop, a supervisor that
+  /// refused it or stopped) is not counted; starts and restarts by hand
+  /// never are.
   std::uint32_t restart_count = 0;
   [[no_unique_address]] termination last_exit;
   process_status status = process_status::stopped;
