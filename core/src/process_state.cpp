@@ -52,6 +52,11 @@ std::string supervisor_failure::describe() const {
   if (child_gave_up)
     return "child '" + child + "' (" + exit +
            ") failed for good, and its siblings depend on it";
+  // A supervisor that restarts nothing (the runtime's root, above the
+  // top): no window to speak of.
+  if (intensity == 0)
+    return "child '" + child + "' (" + exit +
+           "): not restarted, intensity 0 allows no restart";
   // The count includes the restart that was refused (as OTP counts): the
   // wording says it was not made.
   return "child '" + child + "' (" + exit + "): restarting it would make " +

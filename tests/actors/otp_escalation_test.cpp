@@ -67,8 +67,8 @@ TEST_CASE(
   CHECK(s->last_failure->intensity == 0);
   CHECK(s->last_failure->period == 4000ms);
   CHECK(s->last_failure->describe() ==
-        "child 'once' (exit 3): restarting it would make 1 restart within 4000 "
-        "ms, above intensity 0");
+        "child 'once' (exit 3): not restarted, intensity 0 allows no "
+        "restart");
   CHECK(reaches(rt.find("bystander"), process_status::stopped));
   // The history shows the way there: it stopped its children, then failed.
   // (The view may already be newer than the failure: the root, with

@@ -50,7 +50,9 @@ struct supervisor_failure {
 
   /// "child 'web' (exit 1): restarting it would make 4 restarts within 5000
   /// ms, above intensity 3" (the refused restart counted, as in OTP),
-  /// or "child 'db' (exit 1) failed for good, and its siblings depend on it".
+  /// ("child 'web' (exit 1): not restarted, intensity 0 allows no restart"
+  /// at intensity 0), or "child 'db' (exit 1) failed for good, and its
+  /// siblings depend on it".
   std::string describe() const;
 };
 
