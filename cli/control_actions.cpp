@@ -88,8 +88,10 @@ control::reply execute(const control_context& context,
   }
   if (request.command == verb::reload) {
     const auto until = deadline_of(request);
-    reply.error = context.reload ? context.reload(until, context.keep_waiting)
-                                 : "reload is not available";
+    auto answer = context.reload ? context.reload(until, context.keep_waiting)
+                                 : reload_answer{"reload is not available", {}};
+    reply.error = std::move(answer.error);
+    reply.warnings = std::move(answer.warnings);
     reply.ok = reply.error.empty();
     return reply;
   }

@@ -24,18 +24,27 @@ class runtime;
 
 namespace vitrine::cli {
 
-/// The reload hook: "" when the new file was applied, else why not: the
-/// file's report, lines ending in '\n' (as `vitrine check` prints it), or a
-/// bare message without one (the run could not reload). A
-/// reload that cannot begin yet (the programs are still being added) may
-/// wait for its turn until `until`, while `keep_waiting()` holds.
+/// What a reload answers: `error` is "" when the new file was applied,
+/// else why not: the file's report, lines ending in '\n' (as `vitrine
+/// check` prints it), or a bare message without one (the run could not
+/// reload). `warnings`: the new file's, one line each, applied or not.
+struct reload_answer {
+  std::string error;
+  std::vector<std::string> warnings;
+};
+
+/// The reload hook. A reload that cannot begin yet (the programs are still
+/// being added) may wait for its turn until `until`, while `keep_waiting()`
+/// holds.
 using reload_hook =
-    std::function<std::string(std::chrono::steady_clock::time_point until,
-                              const std::function<bool()>& keep_waiting)>;
+    std::function<reload_answer(std::chrono::steady_clock::time_point until,
+                                const std::function<bool()>& keep_waiting)>;
 
 /// Waits until the run has added every program of its file (at most until
 /// `until`, while `keep_waiting()` holds): "" once they are, else why not.
-using added_hook = reload_hook;
+using added_hook =
+    std::function<std::string(std::chrono::steady_clock::time_point until,
+                              const std::function<bool()>& keep_waiting)>;
 
 struct control_context {
   runtime& rt;

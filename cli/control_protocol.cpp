@@ -122,7 +122,8 @@ std::string encode(const reply& r) {
                     {"ok", r.ok},
                     {"error", r.error},
                     {"expired", r.expired},
-                    {"results", std::move(results)}});
+                    {"results", std::move(results)},
+                    {"warnings", r.warnings}});
 }
 
 std::string encode_error(std::string_view text) {
@@ -282,6 +283,9 @@ std::optional<reply> parse_reply(std::string_view bytes, std::string& error) {
       out.timed_out = x.at("timed_out").get<bool>();
       r.results.push_back(std::move(out));
     }
+    // Absent from a run that predates it.
+    if (const auto w = j.find("warnings"); w != j.end())
+      r.warnings = w->get<std::vector<std::string>>();
     return r;
   } catch (const std::exception& e) {
     error = std::string{"bad reply from vitrine run: "} + e.what();

@@ -13,7 +13,9 @@
 //            ("signal" also takes "signal": 1..64; "reload" takes no names)
 //   reply:   {"version":1,"ok":false,"error":"...","expired":false,
 //             "results":[{"name":"web","kind":"process","ok":true,
-//              "status":"running","pid":42,"error":"","timed_out":false}]}
+//              "status":"running","pid":42,"error":"","timed_out":false}],
+//             "warnings":["run.toml:4:1: ...: warning: ..."]}
+//            ("warnings": a reload's, on the new file; optional)
 //
 // "deadline_ms" (optional) is an absolute CLOCK_MONOTONIC time in ms: the
 // clock is system-wide, so a client and the run on one machine agree on
@@ -87,6 +89,9 @@ struct reply {
   std::string error;     ///< the request as a whole failed, or ""
   bool expired = false;  ///< read past its deadline: nothing was done
   std::vector<result> results;
+  /// A reload's warnings on the new file, one line each (without '\n'),
+  /// as `vitrine check` prints them; they refuse nothing.
+  std::vector<std::string> warnings;
 };
 
 /// CLOCK_MONOTONIC now, in ms: the clock of request::deadline_ms.

@@ -248,6 +248,8 @@ int ctl_command(const ctl_options& options) {
               << options.timeout_s << " s)\n";
     return exit_ctl_timeout;
   }
+  for (const auto& warning : reply->warnings)  // a reload's, on the new file
+    std::cerr << safe_lines(warning) << "\n";
   if (reply->error.ends_with('\n'))  // a reload's report on the new file
     std::cerr << safe_lines(reply->error);
   else if (!reply->error.empty())

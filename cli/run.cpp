@@ -194,15 +194,16 @@ int supervise_in_foreground(const run_options& options,
   control_server control{
       dir->file(control_socket_leaf), rt,
       [&](std::chrono::steady_clock::time_point until,
-          const std::function<bool()>& keep_waiting) -> std::string {
+          const std::function<bool()>& keep_waiting) -> reload_answer {
         if (auto why = until_added(until, keep_waiting); !why.empty())
-          return why + ": nothing was reloaded";
+          return {why + ": nothing was reloaded", {}};
         // A stop signal during the wait ends the adding too: not applied
         // once the run is stopping, even if the tree was added meanwhile.
         if (stop_requested.load(std::memory_order_acquire))
-          return "the run is stopping: nothing was reloaded";
-        if (!top) return "no program runs: nothing to reload";
-        return reloads.reload_now(top, running_config).errors();
+          return {"the run is stopping: nothing was reloaded", {}};
+        if (!top) return {"no program runs: nothing to reload", {}};
+        auto report = reloads.reload_now(top, running_config);
+        return {report.errors(), std::move(report.warnings)};
       },
       control_options};
   std::thread starter{[&] {

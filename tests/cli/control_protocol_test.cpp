@@ -130,6 +130,29 @@ TEST_CASE("an error reply is a valid reply carrying the text",
   CHECK(reply->results.empty());
 }
 
+TEST_CASE("a reply carries a reload's warnings, and one without them parses",
+          "[cli][control]") {
+  control::reply sent;
+  sent.ok = true;
+  sent.warnings = {"run.toml:5:1: program[a].stop_signal: warning: x", "y"};
+  auto line = control::encode(sent);
+  line.pop_back();
+  std::string error;
+  const auto reply = control::parse_reply(line, error);
+  REQUIRE(reply);
+  CHECK(reply->ok);
+  CHECK(reply->warnings == sent.warnings);
+  // A run from before the field: no warnings, no error.
+  const auto older = control::parse_reply(
+      R"({"version":1,"ok":true,"error":"","expired":false,"results":[]})",
+      error);
+  REQUIRE(older);
+  CHECK(older->warnings.empty());
+  CHECK(control::parse_reply(R"({"version":1,"ok":true,"error":"",)"
+                             R"("expired":false,"results":[],"warnings":[1]})",
+                             error) == std::nullopt);
+}
+
 TEST_CASE("only the owner's uid and root may use the control socket",
           "[cli][control]") {
   CHECK(peer_allowed(1000, 1000));

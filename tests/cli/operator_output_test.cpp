@@ -264,3 +264,31 @@ startsecs_ms = 0
     CHECK(contains(result.output, "h: running"));
   }
 }
+
+TEST_CASE(
+    "vitrine reload prints the new file's warnings, whether it applies the "
+    "file or refuses it",
+    "[cli][reload]") {
+  const std::string sleeper =
+      "[[program]]\nname = \"calm\"\ncommand = [\"sleep\", \"1000\"]\n"
+      "startsecs_ms = 0\n";
+  live_run run{sleeper};
+  run.wait_status("calm", "running");
+  // SIGWINCH stops no program: a warning, not a problem.
+  run.rewrite(sleeper + "stop_signal = \"WINCH\"\n");
+  const auto applied = run.cli({"reload"});
+  INFO(applied.output);
+  CHECK(applied.code == 0);
+  // Before: only the run's own stderr had it; the client said "reloaded".
+  CHECK(applied.output.find("run.toml:5:1: program[calm].stop_signal: "
+                            "warning: SIGWINCH ends a program only if it "
+                            "handles it") != std::string::npos);
+  CHECK(applied.output.find("reloaded") != std::string::npos);
+
+  run.rewrite(sleeper + "stop_signal = \"WINCH\"\nstartretries = -1\n");
+  const auto refused = run.cli({"reload"});
+  INFO(refused.output);
+  CHECK(refused.code == 1);
+  CHECK(refused.output.find("warning: SIGWINCH") != std::string::npos);
+  CHECK(refused.output.find("startretries") != std::string::npos);
+}
