@@ -183,9 +183,10 @@ int supervise_in_foreground(const run_options& options,
   control_server::options control_options;
   control_options.until_added = until_added;
   control_options.reserve = &reserve;
-  // `config` or `order` removed while the run lives: written again (the
-  // socket puts itself back, the status table at its next heartbeat).
+  // `config`, `order` or the status table removed while the run lives:
+  // written again at once (the socket puts itself back).
   control_options.on_removed = [&](std::string_view leaf) {
+    if (leaf == status_table_leaf) return rt.check_status_table();
     if (leaf != config_leaf && leaf != order_leaf) return;
     const fd_reserve::use room{reserve};
     if (auto error = leaves.put_back(leaf); !error.empty())

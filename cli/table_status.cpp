@@ -230,8 +230,7 @@ int table_status_command(const table_status_options& options) {
       std::cerr << "vitrine: the vitrine run of " << dir->path();
       if (pid != 0) std::cerr << " (pid " << pid << ")";
       std::cerr << " has no status table there (it is starting, or " << path
-                << " was removed: the run puts it back at its next "
-                   "heartbeat)\n";
+                << " was removed: the run puts it back at once)\n";
       return exit_not_running;
     }
     if (e.code().value() == ENOENT) {

@@ -417,6 +417,10 @@ runtime::status_table_gap runtime::missing_from_status_table() const {
   return {gap.missing, std::move(gap.error)};
 }
 
+void runtime::check_status_table() {
+  if (impl_->status_table) impl_->status_table->check_now();
+}
+
 const read_policy& runtime::reads() const noexcept {
   return impl_->reads;
 }

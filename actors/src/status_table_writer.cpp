@@ -50,6 +50,14 @@ void status_table_writer::close() {
   republish_all_ = nullptr;  // it may hold the runtime's actors
 }
 
+void status_table_writer::check_now() {
+  {
+    std::lock_guard lock{mutex_};
+    check_due_ = true;
+  }
+  stop_cv_.notify_all();
+}
+
 void status_table_writer::on_damage(std::function<void()> republish_all) {
   std::lock_guard lock{mutex_};
   republish_all_ = std::move(republish_all);
@@ -75,7 +83,9 @@ void status_table_writer::beat_until_stopped() {
     // States left out for want of room go in once there is room, without
     // waiting for their next change.
     if (missing_count_.load(std::memory_order_relaxed) != 0) put_missing();
-    stop_cv_.wait_for(lock, period_, [this] { return stopping_; });
+    stop_cv_.wait_for(lock, period_,
+                      [this] { return stopping_ || check_due_; });
+    check_due_ = false;
   }
 }
 

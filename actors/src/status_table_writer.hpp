@@ -59,6 +59,10 @@ class status_table_writer {
   /// rewrote its header. Call before anything can shrink the file; close()
   /// drops it.
   void on_damage(std::function<void()> republish_all);
+  /// The file may have been removed, renamed away or shrunk (a watcher of
+  /// its directory saw it): the heartbeat checks it, and puts it back, now
+  /// instead of at its next beat. Any thread; returns at once.
+  void check_now();
   /// Frees the slot of `name` (a process or supervisor no longer there).
   void remove(core::status_table::slot_kind kind, const std::string& name);
 
@@ -109,6 +113,7 @@ class status_table_writer {
   std::function<void()> republish_all_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
+  bool check_due_ = false;  ///< check_now() asked for a beat before period_
   std::thread heartbeat_;
 };
 

@@ -215,6 +215,11 @@ class runtime {
     std::string error;
   };
   status_table_gap missing_from_status_table() const;
+  /// The status table's file may have been removed, renamed away or
+  /// shrunk (a watcher of its directory saw it): it is checked, and put
+  /// back, now rather than at the next heartbeat. Any thread; returns at
+  /// once; nothing without a table.
+  void check_status_table();
   /// The read policy chosen at construction.
   const read_policy& reads() const noexcept;
   caf::actor_system& system() noexcept;
