@@ -2,7 +2,7 @@
 // at once (lock-free, no messages to the supervising actors), shut down.
 //
 // Build it against an installed vitrine (see CMakeLists.txt); it runs for
-// about a second and exits 0.
+// under a second and exits 0.
 #include <vitrine/vitrine.hpp>
 
 #include <atomic>

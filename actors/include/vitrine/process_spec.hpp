@@ -38,7 +38,8 @@ enum class restart_policy : std::uint8_t {
 /// this process alone becomes `failed` (its supervisor is told no restart
 /// is wanted, so nothing is counted toward the supervisor's intensity).
 /// Only restarts after exits count; a start or restart command from a
-/// handle begins a fresh window. interval = 0 disables the limit.
+/// handle begins a fresh window. interval = 0 disables the limit; else
+/// burst is 1..1000000 (validate()).
 struct restart_limit_policy {
   unsigned burst = 5;
   std::chrono::milliseconds interval{10'000};
@@ -52,7 +53,7 @@ struct restart_limit_policy {
 struct log_rotation {
   /// 0 = never rotate; else at least os::min_rotation_bytes (4096).
   std::uint64_t max_bytes = 10u << 20;
-  unsigned backups = 3;
+  unsigned backups = 3;  ///< rotated files kept, 0..1000 (validate())
 
   bool operator==(const log_rotation&) const = default;
 };
@@ -72,7 +73,8 @@ struct process_spec {
   /// signals readiness on launch.notify_fd first). 0 = running at once,
   /// with a notify fd too (its line is then not waited for).
   duration startsecs{1000};
-  /// Exits before startsecs tolerated in a row before the process fails.
+  /// Exits before startsecs tolerated in a row before the process fails
+  /// (0..1000: validate() refuses more).
   unsigned startretries = 3;
   /// Restarts after exits tolerated per interval before the process fails.
   restart_limit_policy restart_limit;
@@ -111,6 +113,7 @@ struct supervisor_spec {
   /// More than `intensity` restarts within `period` fail the supervisor
   /// (intensity 0: the first restart wanted fails it). A restart counts
   /// once per event, whatever the number of children it restarts.
+  /// 0..1000000 (validate()).
   unsigned intensity = 3;
   duration period{5000};
   /// Whether its parent restarts it once it failed (its intensity
