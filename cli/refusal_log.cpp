@@ -1,5 +1,6 @@
 #include "refusal_log.hpp"
 
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,6 +44,11 @@ std::string counted(const std::vector<refusal_log::left_out_kind>& kinds,
 }
 
 }  // namespace
+
+refusal_log::refusal_log(int fd, clock::duration spacing)
+    : fd_(fd),
+      spacing_(spacing),
+      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 std::string refusal_log::line(std::string_view peer, std::string_view why,
                               const std::vector<left_out_kind>& kinds,
@@ -89,6 +95,11 @@ std::chrono::milliseconds refusal_log::summary_due_in() {
 
 void refusal_log::flush() {
   std::lock_guard lock{mutex_};
+  if (wake_) {
+    std::uint64_t count = 0;
+    [[maybe_unused]] const auto drained =
+        ::read(wake_.get(), &count, sizeof count);
+  }
   if ((left_out_.empty() && other_reasons_ == 0) ||
       clock::now() - last_written_ < spacing_)
     return;
@@ -102,6 +113,10 @@ void refusal_log::report(std::string_view peer, std::string_view why) {
   std::lock_guard lock{mutex_};
   const auto now = clock::now();
   if (written_ && now - last_written_ < spacing_) {
+    if (wake_ && left_out_.empty() && other_reasons_ == 0) {
+      const std::uint64_t one = 1;
+      [[maybe_unused]] const auto woke = ::write(wake_.get(), &one, sizeof one);
+    }
     const auto kind = std::find_if(
         left_out_.begin(), left_out_.end(), [&](const left_out_kind& k) {
           return kind_of(k.first_why) == kind_of(why);

@@ -3,11 +3,13 @@
 // one counting those left out meanwhile by kind of reason (the first of
 // each, up to four kinds), so that a flood of bad peers cannot flood the
 // log and the line still says what they did; those left out after the
-// last line are summed up a spacing after it (flush(), from the run loop).
+// last line are summed up a spacing after it (flush(), from the run loop,
+// which wake_fd() wakes when one is left out).
 //
 // Threads: report() is called on the node's relay thread, flush() on the
 // run loop's (any thread is fine: a mutex serialises them). Cost: a lock
-// and a clock read per call; a write(2) of one line at most once a second.
+// and a clock read per call; a write(2) of one line at most once a second,
+// and one to wake_fd() when a line's first connection is left out.
 #pragma once
 
 #include <chrono>
@@ -17,17 +19,27 @@
 #include <string_view>
 #include <vector>
 
+#include "vitrine/os/unique_fd.hpp"
+
 namespace vitrine::cli {
 
 class refusal_log {
  public:
   using clock = std::chrono::steady_clock;
 
+  /// Writes its lines to `fd`. Without an eventfd (none could be made),
+  /// wake_fd() is -1.
   explicit refusal_log(int fd,
-                       clock::duration spacing = std::chrono::seconds{1})
-      : fd_(fd), spacing_(spacing) {}
+                       clock::duration spacing = std::chrono::seconds{1});
 
   void report(std::string_view peer, std::string_view why);
+
+  /// An eventfd that becomes readable when report() leaves the first
+  /// connection out since the last line: a loop that sleeps until
+  /// something happens polls it, then waits summary_due_in() and calls
+  /// flush(), which drains it. Else a burst's end went unsaid until the
+  /// next refusal or wake-up.
+  int wake_fd() const noexcept { return wake_.get(); }
 
   /// How long until the connections left out since the last line are to
   /// be summed up by flush(); negative when none are left out.
@@ -62,6 +74,7 @@ class refusal_log {
 
   const int fd_;
   const clock::duration spacing_;
+  const os::unique_fd wake_;
   std::mutex mutex_;
   clock::time_point last_written_{};     // under mutex_
   std::vector<left_out_kind> left_out_;  // under mutex_

@@ -245,13 +245,15 @@ int supervise_in_foreground(const run_options& options,
     // Idle, the loop sleeps until a change is published or a signal comes;
     // the live table also wakes it once a second (its uptimes). A reload
     // in progress or a put-off status write is not idle: those poll.
-    // A node's refusal log sums up a burst a second after its last line.
+    // A node's refusal log sums up a burst a second after its last line
+    // (its wake fd says when a refusal was left out of the log).
     const auto summary = refusals.summary_due_in();
     const int sig =
         idle ? signals.wait(signal_channel::sooner(screen.idle_wait(), summary),
-                            {rt.publication_fd(), reloads.output_fd()})
+                            {rt.publication_fd(), reloads.output_fd(),
+                             refusals.wake_fd()})
              : signals.wait(signal_channel::sooner(screen.wait_time(), summary),
-                            {reloads.output_fd()});
+                            {reloads.output_fd(), refusals.wake_fd()});
     refusals.flush();
     idle = false;
     if (sig) {

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "cli_driver.hpp"
 #include "node_support.hpp"
@@ -48,6 +49,13 @@ TEST_CASE("vitrine node sums up the refusals it left out a second later",
   vitrine::test::cli_process node{
       {"node", config, "--listen", "127.0.0.1:0", "--plain"}, log};
   const auto port = std::stoul(vitrine::test::served_port(log, node.pid()));
+  SECTION("while the node starts") {}
+  SECTION("once it is idle") {
+    // Its run loop then sleeps until something wakes it: until 2026-12-07
+    // a refusal did not, and the summary waited for the next wake-up (an
+    // outside tester saw none for 65 s).
+    std::this_thread::sleep_for(1500ms);
+  }
   for (int i = 0; i < 3; ++i) send_http(static_cast<unsigned>(port));
   // The first is told at once, the other two a second after it.
   CHECK(vitrine::test::wait_for_text(

@@ -3,6 +3,7 @@
 #include "refusal_log.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -104,6 +105,37 @@ TEST_CASE(
   log.report("127.0.0.1:4", "x");
   CHECK(drain(fds[0]).empty());
   CHECK(log.summary_due_in().count() >= 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST_CASE(
+    "refusal_log's wake fd says when a connection is left out, and "
+    "flush() drains it",
+    "[cli]") {
+  const auto readable = [](int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+  };
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);
+  vitrine::cli::refusal_log log{fds[1], 300ms};
+  REQUIRE(log.wake_fd() >= 0);
+  log.report("127.0.0.1:1", "not BASP framing (operation 71)");
+  CHECK_FALSE(readable(log.wake_fd()));  // written: nothing left out
+  log.report("127.0.0.1:2", "not BASP framing (operation 71)");
+  CHECK(readable(log.wake_fd()));
+  CHECK(log.summary_due_in() > 0ms);
+  log.flush();  // too early: drained, nothing written
+  CHECK_FALSE(readable(log.wake_fd()));
+  CHECK(drain(fds[0]).find("127.0.0.1:2") == std::string::npos);
+  log.report("127.0.0.1:3", "not BASP framing (operation 71)");
+  CHECK_FALSE(readable(log.wake_fd()));  // said once per line
+  std::this_thread::sleep_for(350ms);
+  CHECK(log.summary_due_in() == 0ms);
+  log.flush();
+  CHECK(drain(fds[0]).find("closed 2 other connections") != std::string::npos);
+  CHECK(log.summary_due_in() < 0ms);
   ::close(fds[0]);
   ::close(fds[1]);
 }
