@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <string_view>
 
@@ -30,14 +31,29 @@ CLI::Validator endpoint_check(bool any_port) {
       "HOST:PORT");
 }
 
+CLI::Validator whole_number_check() {
+  return CLI::Validator{
+      [](std::string& text) -> std::string {
+        const bool digits =
+            !text.empty() &&
+            std::all_of(text.begin(), text.end(),
+                        [](unsigned char c) { return c >= '0' && c <= '9'; });
+        if (digits) return {};
+        return "not a whole number: '" + terminal_safe(text) + "'";
+      },
+      ""};
+}
+
 void add_timing(CLI::App* cmd, remote_flags& f) {
   cmd->add_option("--heartbeat-ms", f.heartbeat_ms,
                   "heartbeat interval (both sides should agree)")
       ->capture_default_str()
+      ->check(whole_number_check())
       ->check(CLI::Range(10, 600'000));
   cmd->add_option("--timeout-ms", f.timeout_ms,
                   "connection timeout: a peer silent that long is lost")
       ->capture_default_str()
+      ->check(whole_number_check())
       ->check(CLI::Range(10, 600'000));
 }
 

@@ -31,6 +31,9 @@ struct remote_flags {
 /// `any_port`, PORT 0 too (a node's --listen: any free port). Malformed:
 /// a usage error (exit 2) naming the text.
 CLI::Validator endpoint_check(bool any_port = false);
+/// CLI11 check that a value is digits only, placed before a CLI::Range
+/// (which says "Value abc not in range" of a word).
+CLI::Validator whole_number_check();
 
 /// --heartbeat-ms and --timeout-ms, each 10 ms to 10 minutes.
 void add_timing(CLI::App* cmd, remote_flags& f);

@@ -147,8 +147,10 @@ CLI::App* add_watch_subcommand(CLI::App& app, watch_options& o) {
       ->check(endpoint_check());
   cmd->add_option("--interval", o.interval_ms, "milliseconds between refreshes")
       ->capture_default_str()
+      ->check(whole_number_check())
       ->check(CLI::Range(1, 3'600'000));
   cmd->add_option("--count", o.count, "refresh N times, then exit")
+      ->check(whole_number_check())
       ->check(CLI::Range(1, 1'000'000'000));
   cmd->add_flag("--json", o.json, "print one JSON object per refresh");
   add_tls(cmd, o.remote, "the controller's");

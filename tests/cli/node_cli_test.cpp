@@ -8,6 +8,7 @@
 
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "cli_driver.hpp"
 #include "node_support.hpp"
@@ -258,6 +259,26 @@ TEST_CASE("a malformed HOST:PORT is a usage error (exit 2) naming it",
       run_cli({"node", node_config(dir, token), "--listen", "127.0.0.1:99999"})
           .code == 2);
   CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
+}
+
+TEST_CASE("a word for a number of milliseconds is named as not a number",
+          "[cli][remote]") {
+  // Before: "Value abc not in range 10 to 600000" (an outside tester).
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"status", "--node", "127.0.0.1:1", "--timeout-ms", "abc"},
+           {"status", "--node", "127.0.0.1:1", "--heartbeat-ms", "1.5"},
+           {"watch", "--node", "127.0.0.1:1", "--interval", "x"},
+           {"watch", "--node", "127.0.0.1:1", "--count", "-1"}}) {
+    const auto r = run_cli(args);
+    INFO(r.output);
+    CHECK(r.code == 2);
+    CHECK(r.output.find("not a whole number: '" + args.back() + "'") !=
+          std::string::npos);
+  }
+  const auto low =
+      run_cli({"status", "--node", "127.0.0.1:1", "--timeout-ms", "5"});
+  CHECK(low.code == 2);
+  CHECK(low.output.find("not in range 10 to 600000") != std::string::npos);
 }
 
 TEST_CASE("ctl --node refuses a --timeout local ctl refuses (exit 2)",
