@@ -156,6 +156,49 @@ TEST_CASE(
   CHECK(f.read == f.written);
 }
 
+TEST_CASE(
+    "a follower that finds its file rotated away between two of the "
+    "sink's renames does not take it for removed",
+    "[cli][logs]") {
+  // A rotation renames PATH.1 to PATH.2 (deleting the file read, two
+  // rotations behind), then PATH to PATH.1: in between there is no
+  // PATH.1. An outside tester's `logs -f` of a fast writer said "was
+  // removed" 106 times in 8 s for such rotations.
+  follow_fixture f{0, 2};  // rotated by hand below
+  const auto name = [&](int k) { return f.path + "." + std::to_string(k); };
+  const auto rotate_by_hand = [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    REQUIRE(::rename(name(1).c_str(), name(2).c_str()) == 0);
+    REQUIRE(::rename(f.path.c_str(), name(1).c_str()) == 0);
+    f.sink.reopen();
+  };
+  f.write_lines(3);
+  f.catch_up();  // reading A at PATH
+  REQUIRE(::rename(f.path.c_str(), name(1).c_str()) == 0);
+  f.sink.reopen();
+  f.write_lines(3);  // B at PATH, A at PATH.1
+  rotate_by_hand();
+  f.write_lines(3);  // C at PATH, B at PATH.1, A at PATH.2
+  std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  // The next rotation, half done: B replaces A at PATH.2, no PATH.1.
+  REQUIRE(::rename(name(1).c_str(), name(2).c_str()) == 0);
+  f.catch_up();
+  // A loss (what followed A: B's first line), said as such, going on
+  // with B.
+  CHECK(f.notices == "skipped: some output of " + f.path +
+                         " was rotated away before it was read (more than 2 "
+                         "rotations behind); going on with " +
+                         f.path + ".2 after its first newline\n");
+  // Done: C at PATH.1, D at PATH; read on without a further notice.
+  REQUIRE(::rename(f.path.c_str(), name(1).c_str()) == 0);
+  f.sink.reopen();
+  f.write_lines(2);
+  f.notices.clear();
+  f.catch_up();
+  CHECK(f.notices.empty());
+  CHECK(f.read.ends_with("line 11\n"));
+}
+
 namespace {
 
 /// A follower of `path` from its start, and what it passed on.
