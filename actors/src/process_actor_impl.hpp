@@ -175,7 +175,9 @@ class process_actor final : public caf::event_based_actor {
   void capture_output(os::launched_child& child,
                       const os::launch_options& options);
 
-  void on_spawn_failure(const os::launch_error& error);
+  /// `restarting`: this spawn was a restart out of a backoff (counted in
+  /// the state it publishes, as a successful one is).
+  void on_spawn_failure(const os::launch_error& error, bool restarting = false);
 
   void become_running();
 
@@ -296,8 +298,9 @@ class process_actor final : public caf::event_based_actor {
   /// as not running: started by hand, it runs unsupervised, and an exit
   /// ends `exited`, with no backoff and no restart counted.
   bool supervisor_resting_ : 1 = false;
-  /// An exit wanted a restart: the next spawn from its backoff counts it in
-  /// restart_count (a stop or a refusal during the backoff does not).
+  /// An exit or a failed spawn wanted a restart: the next spawn out of its
+  /// backoff, successful or not, counts it in restart_count (a stop or a
+  /// refusal during the backoff does not).
   bool restart_due_ : 1 = false;
   unsigned quick_failures_ = 0;
   /// The supervisor's (io, guardian, cgroups, shutdown token, publication

@@ -99,6 +99,8 @@ void process_actor::spawn() {
   // timer) leaves the process stopped instead of spawning it.
   if (context_.shutting_down.stop_requested())
     return set_status(process_status::stopped);
+  const bool restarted = restart_due_;
+  restart_due_ = false;
   // One cgroup per program where the runtime has a tree: it holds every
   // descendant, setsid daemons included ("" = process groups only).
   os::launch_options options = spec_.launch_options();
@@ -111,7 +113,7 @@ void process_actor::spawn() {
   auto result = os::launch(options, context_.guardian);
   restart_trace::mark(restart_trace::point::launched);
   if (auto* error = std::get_if<os::launch_error>(&result))
-    return on_spawn_failure(*error);
+    return on_spawn_failure(*error, restarted);
   auto& child = std::get<os::launched_child>(result);
   const std::uint64_t generation = ++generation_;
   const pid_t pid = child.pid;
@@ -138,8 +140,6 @@ void process_actor::spawn() {
   // startsecs 0: running at once, readiness pipe or not (its line, if
   // one comes, is read and dropped).
   const bool ready_at_once = spec_.startsecs.count() == 0;
-  const bool restarted = restart_due_;
-  restart_due_ = false;
   publish([&](process_state& s) {
     if (restarted) ++s.restart_count;
     s.pid = pid;
@@ -180,14 +180,17 @@ void process_actor::capture_output(os::launched_child& child,
     context_.io.capture(std::move(child.stderr_pipe), sinks_->err);
 }
 
-void process_actor::on_spawn_failure(const os::launch_error& error) {
+void process_actor::on_spawn_failure(const os::launch_error& error,
+                                     bool restarting) {
   const bool retry =
       !is_permanent(error.code) && ++quick_failures_ <= spec_.startretries;
   if (retry) {
     backoff_until_ = clock::now() + backoff_.next(spec_.backoff);
   }
+  restart_due_ = retry;
   reporting_exit_ = true;
   publish([&](process_state& s) {
+    if (restarting) ++s.restart_count;
     s.pid = 0;
     s.status = retry ? process_status::backoff : process_status::failed;
     s.spawn_errno = error.code;

@@ -45,8 +45,8 @@ struct reader_log {
 
   std::vector<observed> last;
   std::vector<std::uint64_t> history_seen_up_to;
-  /// Per process: versions of the backoff -> spawned transitions seen in
-  /// the history that counted a restart (restart_count + 1).
+  /// Per process: versions of the transitions out of a backoff seen in the
+  /// history that counted a restart (restart_count + 1).
   std::vector<std::vector<std::uint64_t>> counted_restarts;
   std::vector<pid_t> pids;
   std::uint64_t reads = 0;

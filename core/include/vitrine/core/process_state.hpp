@@ -51,11 +51,12 @@ struct process_state {
   /// crash loop). To signal the child, use process_handle::signal(),
   /// which goes through its pidfd, not kill(pid).
   pid_t pid = 0;
-  /// Restarts carried out: counted when the child that follows an exit
-  /// whose restart was wanted (the process went to backoff) is spawned. A
-  /// restart cancelled during the backoff (a stop, a supervisor that
-  /// refused it or stopped) is not counted; starts and restarts by hand
-  /// never are.
+  /// Restarts carried out: counted as the process spawns out of a backoff
+  /// (after an exit whose restart was wanted, or a failed spawn it
+  /// retries), whether that spawn succeeds or fails; the supervisor counts
+  /// the same restarts. A restart cancelled during the backoff (a stop, a
+  /// supervisor that refused it or stopped) is not counted; starts and
+  /// restarts by hand never are.
   std::uint32_t restart_count = 0;
   [[no_unique_address]] termination last_exit;
   process_status status = process_status::stopped;
