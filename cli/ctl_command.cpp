@@ -1,6 +1,7 @@
 // `vitrine ctl` and `vitrine reload`: the control socket's client. One
 // connection, one request, one reply (control_protocol.hpp).
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -70,7 +71,17 @@ os::unique_fd connect_to(const std::string& path, clock::time_point deadline,
     code = -1;  // the caller says why
     return {};
   }
-  if (saved == ENOENT || saved == ECONNREFUSED) {
+  struct stat at_path {};
+  if (saved == ECONNREFUSED && ::lstat(path.c_str(), &at_path) == 0 &&
+      !S_ISSOCK(at_path.st_mode)) {
+    // Another file took the socket's name (an outside tester's `mv`): not
+    // a run that is gone. The run binds its socket again once the name is
+    // free.
+    std::cerr << "vitrine: " << path
+              << " is not a socket (another file took its place?): remove it, "
+                 "and the run, if it lives, binds its socket there again\n";
+    code = 1;
+  } else if (saved == ENOENT || saved == ECONNREFUSED) {
     std::cerr << "vitrine: no vitrine run serves " << path << " ("
               << std::strerror(saved) << ")\n";
     code = exit_not_running;

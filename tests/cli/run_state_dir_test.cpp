@@ -292,6 +292,33 @@ TEST_CASE("a run whose control socket was removed binds it again",
   CHECK((info.st_mode & 0777) == 0600);
 }
 
+TEST_CASE(
+    "a file moved onto a live run's control socket is named, not taken for a "
+    "run that is gone, and the socket comes back once it is removed",
+    "[cli][state_dir]") {
+  live_run run{one_sleeper};
+  run.wait_status("a", "running");
+  const std::string socket = run.state() + "/control";
+  const std::string junk = run.dir().write("junk", "junk\n");
+  REQUIRE(::rename(junk.c_str(), socket.c_str()) == 0);
+  // Before: "no vitrine run serves DIR/control (Connection refused)", exit
+  // 4 (not running), from a run that was alive (an outside tester).
+  const auto refused = run.cli({"ctl", "stop", "a"});
+  INFO(refused.output);
+  CHECK(refused.code == 1);
+  CHECK(refused.output.find("/control is not a socket") != std::string::npos);
+  REQUIRE(::unlink(socket.c_str()) == 0);
+  cli_result stop;
+  for (int i = 0; i < 100; ++i) {
+    stop = run.cli({"ctl", "stop", "a"});
+    if (stop.code == 0) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  INFO(stop.output);
+  CHECK(stop.code == 0);
+  run.wait_status("a", "stopped");
+}
+
 TEST_CASE("a run writes its config and order leaves again when removed",
           "[cli][state_dir]") {
   // `vitrine logs` finds the configuration through `config`, `vitrine
