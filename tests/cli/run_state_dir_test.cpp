@@ -26,6 +26,18 @@ const std::string one_sleeper =
     "[[program]]\nname = \"a\"\ncommand = [\"sleep\", \"1000\"]\n"
     "startsecs_ms = 0\n";
 
+/// `ctl stop a`, tried for up to 5 s while the run binds its control
+/// socket again (a client that comes before is told there is none).
+cli_result stop_a_once_bound(const live_run& run) {
+  cli_result stop;
+  for (int i = 0; i < 100; ++i) {
+    stop = run.cli({"ctl", "stop", "a"});
+    if (stop.code == 0) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  return stop;
+}
+
 }  // namespace
 
 namespace {
@@ -277,12 +289,7 @@ TEST_CASE("a run whose control socket was removed binds it again",
   }
   // At once (inotify), not at a heartbeat; a client that comes before it
   // is bound is told there is no socket, as before.
-  cli_result stop;
-  for (int i = 0; i < 100; ++i) {
-    stop = run.cli({"ctl", "stop", "a"});
-    if (stop.code == 0) break;
-    std::this_thread::sleep_for(50ms);
-  }
+  const auto stop = stop_a_once_bound(run);
   INFO(stop.output);
   CHECK(stop.code == 0);
   run.wait_status("a", "stopped");
@@ -308,12 +315,7 @@ TEST_CASE(
   CHECK(refused.code == 1);
   CHECK(refused.output.find("/control is not a socket") != std::string::npos);
   REQUIRE(::unlink(socket.c_str()) == 0);
-  cli_result stop;
-  for (int i = 0; i < 100; ++i) {
-    stop = run.cli({"ctl", "stop", "a"});
-    if (stop.code == 0) break;
-    std::this_thread::sleep_for(50ms);
-  }
+  const auto stop = stop_a_once_bound(run);
   INFO(stop.output);
   CHECK(stop.code == 0);
   run.wait_status("a", "stopped");
