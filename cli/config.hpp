@@ -79,6 +79,9 @@ struct parse_result {
   bool ok() const noexcept { return problems.empty(); }
 };
 
+/// `result`'s warnings and problems, describe()d, in the file's order.
+std::vector<std::string> in_file_order(const parse_result& result);
+
 /// Writes `result`'s warnings and problems to `out` in the file's order,
 /// one describe()d line each, then, when the file was refused, the
 /// problems' count ("3 problems").

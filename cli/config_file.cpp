@@ -41,15 +41,22 @@ parse_result load_config_file(const std::string& path, parse_options options) {
   return parse_config(text, path, options);
 }
 
-void print_problems(const parse_result& result, std::ostream& out) {
-  // In the file's order, warnings among the problems.
+std::vector<std::string> in_file_order(const parse_result& result) {
+  // Warnings among the problems.
   std::vector<const diagnostic*> lines;
   for (const auto& d : result.warnings) lines.push_back(&d);
   for (const auto& d : result.problems) lines.push_back(&d);
   std::stable_sort(lines.begin(), lines.end(), [](auto* a, auto* b) {
     return std::tie(a->line, a->column) < std::tie(b->line, b->column);
   });
-  for (const auto* d : lines) out << describe(*d) << "\n";
+  std::vector<std::string> described;
+  described.reserve(lines.size());
+  for (const auto* d : lines) described.push_back(describe(*d));
+  return described;
+}
+
+void print_problems(const parse_result& result, std::ostream& out) {
+  for (const auto& line : in_file_order(result)) out << line << "\n";
   if (!result.ok())
     out << result.problems.size()
         << (result.problems.size() == 1 ? " problem\n" : " problems\n");

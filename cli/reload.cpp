@@ -99,7 +99,8 @@ std::string reload_report::errors() const {
   // A rejected file as `vitrine check` reports it: its problems, then how
   // many.
   std::string out;
-  for (const auto& p : problems) out += p + "\n";
+  for (const auto& p : in_file_order.empty() ? problems : in_file_order)
+    out += p + "\n";
   if (!problems.empty())
     out += std::to_string(problems.size()) +
            (problems.size() == 1 ? " problem\n" : " problems\n");
@@ -129,6 +130,7 @@ reload_report reload_config(supervisor_handle top, config& current,
   if (!loaded.ok()) {
     for (const auto& problem : loaded.problems)
       report.problems.push_back(describe(problem));
+    report.in_file_order = cli::in_file_order(loaded);
     return report;
   }
   auto& next = loaded.value.tree;
@@ -260,8 +262,12 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
     applied_(current);
   }
   output lines;
-  for (auto& w : report.warnings) lines.errors.push_back(w);
-  for (auto& p : report.problems) lines.errors.push_back(p);
+  if (!report.in_file_order.empty()) {
+    lines.errors = report.in_file_order;
+  } else {
+    for (auto& w : report.warnings) lines.errors.push_back(w);
+    for (auto& p : report.problems) lines.errors.push_back(p);
+  }
   // A stop signal is acted on during a reload: the tree may have stopped
   // under it, taking what it added with it. Said before its summary,
   // which would otherwise read as if the changes still ran.

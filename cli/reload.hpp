@@ -85,6 +85,9 @@ struct reload_report {
   std::vector<std::string> problems;
   /// The new file's warnings, formatted the same way; they refuse nothing.
   std::vector<std::string> warnings;
+  /// A rejected file's warnings and problems together, in the file's
+  /// order (empty otherwise).
+  std::vector<std::string> in_file_order;
   config_diff diff;
   /// Changes the supervisor refused (a name still in use elsewhere, the
   /// runtime shutting down): "name: why", one each.
@@ -97,8 +100,9 @@ struct reload_report {
   /// "reload: unchanged N", then what was not applied and how many
   /// changes failed; for a rejected file one line with the problem count.
   std::vector<std::string> summary() const;
-  /// The problems, then their count (as `vitrine check` prints them),
-  /// and the failures; one line each, each ending in '\n' ("" when ok()).
+  /// The problems (a rejected file's with its warnings, in the file's
+  /// order), then their count, as `vitrine check` prints them, and the
+  /// failures; one line each, each ending in '\n' ("" when ok()).
   std::string errors() const;
 };
 

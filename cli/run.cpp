@@ -204,6 +204,8 @@ int supervise_in_foreground(const run_options& options,
           return {"the run is stopping: nothing was reloaded", {}};
         if (!top) return {"no program runs: nothing to reload", {}};
         auto report = reloads.reload_now(top, running_config);
+        // A rejected file's warnings are in errors(), in the file's order.
+        if (report.rejected()) return {report.errors(), {}};
         return {report.errors(), std::move(report.warnings)};
       },
       control_options};

@@ -285,10 +285,18 @@ TEST_CASE(
                             "handles it") != std::string::npos);
   CHECK(applied.output.find("reloaded") != std::string::npos);
 
-  run.rewrite(sleeper + "stop_signal = \"WINCH\"\nstartretries = -1\n");
+  // Refused: the warning among the problems, in the file's order, as
+  // `vitrine check` prints them (before: the warnings first), and once.
+  run.rewrite(sleeper + "startretries = -1\nstop_signal = \"WINCH\"\n");
   const auto refused = run.cli({"reload"});
   INFO(refused.output);
   CHECK(refused.code == 1);
-  CHECK(refused.output.find("warning: SIGWINCH") != std::string::npos);
-  CHECK(refused.output.find("startretries") != std::string::npos);
+  const auto problem = refused.output.find(":5:1: program[calm].startretries");
+  const auto warning = refused.output.find(":6:1: program[calm].stop_signal");
+  CHECK(problem != std::string::npos);
+  CHECK(warning != std::string::npos);
+  CHECK(problem < warning);
+  const auto said = refused.output.find("warning: SIGWINCH");
+  CHECK(refused.output.find("warning: SIGWINCH", said + 1) ==
+        std::string::npos);
 }
