@@ -158,8 +158,7 @@ int fd_exhaustion_child() {
     // (an outside tester saw restarts 0 on programs whose top counted
     // 1,170). The first spawn was not one.
     const auto retried = *retrying.read();
-    if (retried.restart_count < 2 ||
-        retried.restart_count >= retried.version)
+    if (retried.restart_count < 2 || retried.restart_count >= retried.version)
       return report_step(retries_not_counted, retrying);
 
     // The runtime keeps working: stopping needs no new fd, reads none.
