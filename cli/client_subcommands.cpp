@@ -2,8 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include <iostream>
-
+#include "print_line.hpp"
 #include "runner_subcommands.hpp"
 
 namespace vitrine::cli {
@@ -92,21 +91,38 @@ bool client_subcommands::parsed() const {
   return *status_ || *ctl_ || *reload_;
 }
 
-int client_subcommands::run() {
-  if (*status_ && !status_file_.empty())
-    return status_command(status_file_, status_options_.json);
-  if (*status_) return table_status_command(status_options_);
-  if (*reload_) ctl_options_.command = "reload";
+const table_status_options* client_subcommands::table_status() const {
+  return *status_ && status_file_.empty() ? &status_options_ : nullptr;
+}
+
+std::optional<ctl_options> client_subcommands::ctl_request(
+    std::string& problem) const {
+  if (!*ctl_ && !*reload_) return std::nullopt;
   for (const auto& [before, after] : ctl_sides_)
     if (before->count() != 0)
       for (const auto* option : after)
         if (option->count() != 0) {
-          std::cerr << "vitrine: ctl: " << option->get_name()
-                    << " is given both before and after the verb: give it "
-                       "once\n";
-          return 2;
+          problem = "ctl: " + option->get_name() +
+                    " is given both before and after the verb: give it once";
+          return std::nullopt;
         }
-  return ctl_command(ctl_options_);
+  ctl_options options = ctl_options_;
+  if (*reload_) options.command = "reload";
+  return options;
+}
+
+int client_subcommands::run() {
+  if (*status_ && !status_file_.empty())
+    return status_command(status_file_, status_options_.json);
+  if (const auto* options = table_status())
+    return table_status_command(*options);
+  std::string problem;
+  const auto request = ctl_request(problem);
+  if (!request) {
+    print_line(stderr, {"vitrine: ", problem});
+    return 2;
+  }
+  return ctl_command(*request);
 }
 
 }  // namespace vitrine::cli

@@ -7,6 +7,7 @@
 // option objects only.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,14 @@ class client_subcommands {
   bool parsed() const;
   /// Runs it; returns the exit code.
   int run();
+
+  /// What run() runs for `status` without --file; nullptr for any other
+  /// command.
+  const table_status_options* table_status() const;
+  /// What run() runs for `ctl` or `reload`; nullopt for any other command,
+  /// or with `problem` set when an option of `ctl` was given both before
+  /// and after the verb.
+  std::optional<ctl_options> ctl_request(std::string& problem) const;
 
  private:
   CLI::App* status_ = nullptr;

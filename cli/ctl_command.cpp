@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <set>
 #include <string>
 #include <string_view>
@@ -19,6 +19,7 @@
 
 #include "commands.hpp"
 #include "control_protocol.hpp"
+#include "print_line.hpp"
 #include "socket_io.hpp"
 #include "state_dir.hpp"
 #include "text_escape.hpp"
@@ -35,6 +36,13 @@ using clock = std::chrono::steady_clock;
 /// writing the reply (docs/cli.md, "vitrine ctl").
 constexpr std::chrono::milliseconds reply_grace{500};
 
+/// --timeout's seconds as an ostream writes a double ("30", "0.5").
+std::string seconds_text(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", seconds);
+  return text;
+}
+
 /// Connects to the socket at `path` before `deadline` (a stopped run's full
 /// backlog would block connect(2) forever: SO_SNDTIMEO bounds it); -1 with
 /// `code` and a message printed. EAGAIN: timed out, nothing printed.
@@ -43,14 +51,14 @@ os::unique_fd connect_to(const std::string& path, clock::time_point deadline,
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.size() >= sizeof address.sun_path) {
-    std::cerr << "vitrine: control socket path too long: " << path << "\n";
+    print_line(stderr, {"vitrine: control socket path too long: ", path});
     code = 1;
     return {};
   }
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   os::unique_fd fd{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
   if (!fd) {
-    std::cerr << "vitrine: socket: " << std::strerror(errno) << "\n";
+    print_line(stderr, {"vitrine: socket: ", std::strerror(errno)});
     code = 1;
     return {};
   }
@@ -77,19 +85,19 @@ os::unique_fd connect_to(const std::string& path, clock::time_point deadline,
     // Another file took the socket's name (an outside tester's `mv`): not
     // a run that is gone. The run binds its socket again once the name is
     // free.
-    std::cerr << "vitrine: " << path
-              << " is not a socket (another file took its place?): remove it, "
-                 "and the run, if it lives, binds its socket there again\n";
+    print_line(stderr,
+               {"vitrine: ", path,
+                " is not a socket (another file took its place?): remove it, "
+                "and the run, if it lives, binds its socket there again"});
     code = 1;
   } else if (saved == ENOENT || saved == ECONNREFUSED) {
-    std::cerr << "vitrine: no vitrine run serves " << path << " ("
-              << std::strerror(saved) << ")\n";
+    print_line(stderr, {"vitrine: no vitrine run serves ", path, " (",
+                        std::strerror(saved), ")"});
     code = exit_not_running;
   } else {
-    std::cerr << "vitrine: cannot connect to " << path << ": "
-              << std::strerror(saved)
-              << (saved == EACCES ? " (only the run's user and root may)" : "")
-              << "\n";
+    print_line(stderr,
+               {"vitrine: cannot connect to ", path, ": ", std::strerror(saved),
+                saved == EACCES ? " (only the run's user and root may)" : ""});
     code = 1;
   }
   return {};
@@ -114,32 +122,35 @@ int no_reply(const state_dir& dir, const ctl_options& options, pid_t pid,
   const std::string run =
       pid ? "the run (pid " + std::to_string(pid) + ")" : "the run";
   if (eof && run_ends_within(dir, std::chrono::milliseconds{250})) {
-    std::cerr << "vitrine: " << run << " of " << dir.path()
-              << " ended before it replied (was it killed?): the request may "
-                 "have been carried out in part\n";
+    print_line(stderr,
+               {"vitrine: ", run, " of ", dir.path(),
+                " ended before it replied (was it killed?): the request may "
+                "have been carried out in part"});
     return exit_not_running;
   }
   if (eof) {  // the run closed the connection: it is stopping
-    std::cerr << "vitrine: no reply from " << run << " of " << dir.path()
-              << ": it closed the connection (is it stopping?)\n";
+    print_line(stderr, {"vitrine: no reply from ", run, " of ", dir.path(),
+                        ": it closed the connection (is it stopping?)"});
     return 1;
   }
   if (pid != 0 && process_stopped(pid)) {
-    std::cerr << "vitrine: " << run << " of " << dir.path()
-              << " is stopped (SIGSTOP?): resume it with kill -CONT " << pid
-              << " (a request it has not read by its deadline is dropped, "
-                 "never carried out)\n";
+    print_line(stderr,
+               {"vitrine: ", run, " of ", dir.path(),
+                " is stopped (SIGSTOP?): resume it with kill -CONT ",
+                std::to_string(pid),
+                " (a request it has not read by its deadline is dropped, "
+                "never carried out)"});
     return exit_not_running;
   }
   if (!dir.owner_running()) {
-    std::cerr << "vitrine: no vitrine run serves " << dir.path()
-              << " any more (it ended before replying)\n";
+    print_line(stderr, {"vitrine: no vitrine run serves ", dir.path(),
+                        " any more (it ended before replying)"});
     return exit_not_running;
   }
-  std::cerr << "vitrine: no reply from " << run << " of " << dir.path()
-            << " within --timeout " << options.timeout_s
-            << " s: a request it had not read by then is never carried out"
-            << "\n";
+  print_line(stderr,
+             {"vitrine: no reply from ", run, " of ", dir.path(),
+              " within --timeout ", seconds_text(options.timeout_s),
+              " s: a request it had not read by then is never carried out"});
   return exit_ctl_timeout;
 }
 
@@ -147,7 +158,8 @@ std::optional<control::request> make_request(const ctl_options& options) {
   control::request r;
   const auto command = control::verb_from_string(options.command);
   if (!command) {
-    std::cerr << "vitrine: unknown ctl command '" << options.command << "'\n";
+    print_line(stderr,
+               {"vitrine: unknown ctl command '", options.command, "'"});
     return std::nullopt;
   }
   r.command = *command;
@@ -161,8 +173,9 @@ std::optional<control::request> make_request(const ctl_options& options) {
   // before it is sent.
   if (!(options.timeout_s > 0) ||
       options.timeout_s * 1000 > control::max_timeout_ms) {
-    std::cerr << "vitrine: --timeout must be more than 0 and at most "
-              << control::max_timeout_ms / 1000 << " seconds\n";
+    print_line(stderr,
+               {"vitrine: --timeout must be more than 0 and at most ",
+                std::to_string(control::max_timeout_ms / 1000), " seconds"});
     return std::nullopt;
   }
   r.timeout_ms = std::max<std::uint32_t>(
@@ -170,7 +183,7 @@ std::optional<control::request> make_request(const ctl_options& options) {
   if (r.command == control::verb::signal) {
     const auto sig = core::signal_from_name(options.signal);
     if (!sig) {
-      std::cerr << "vitrine: unknown signal '" << options.signal << "'\n";
+      print_line(stderr, {"vitrine: unknown signal '", options.signal, "'"});
       return std::nullopt;
     }
     r.signal = *sig;
@@ -192,16 +205,16 @@ std::string safe_lines(std::string_view text) {
 }
 
 void print_result(const control::result& x, bool waited) {
-  std::cout << terminal_safe(x.name) << ": ";
   if (x.ok) {
-    std::cout << (waited ? "" : "sent; ") << terminal_safe(x.status);
-    if (x.pid) std::cout << " pid=" << x.pid;
+    print_line(stdout, {terminal_safe(x.name), ": ", waited ? "" : "sent; ",
+                        terminal_safe(x.status),
+                        x.pid ? " pid=" + std::to_string(x.pid) : ""});
   } else {
     // One line per name: a newline in it (a path in a spawn error) is
     // written as \x0a, as `status` shows it.
-    std::cout << "FAILED: " << terminal_safe(x.error);
+    print_line(stdout,
+               {terminal_safe(x.name), ": FAILED: ", terminal_safe(x.error)});
   }
-  std::cout << "\n";
 }
 
 }  // namespace
@@ -212,7 +225,7 @@ int ctl_command(const ctl_options& options) {
   std::string error;
   const auto dir = state_dir::open_existing(options.state_dir, error);
   if (!dir) {
-    std::cerr << "vitrine: " << error << "\n";
+    print_line(stderr, {"vitrine: ", error});
     return 1;
   }
   // A name that is not UTF-8 would reach the run garbled (JSON carries
@@ -225,8 +238,9 @@ int ctl_command(const ctl_options& options) {
         std::find(garbled.begin(), garbled.end(), name) == garbled.end())
       garbled.push_back(name);
   if (!garbled.empty()) {
-    std::cerr << "vitrine: unknown name" << (garbled.size() == 1 ? " " : "s ")
-              << quoted_names(garbled) << ": nothing was done\n";
+    print_line(stderr,
+               {"vitrine: unknown name", garbled.size() == 1 ? " " : "s ",
+                quoted_names(garbled), ": nothing was done"});
     return 1;
   }
   // One deadline for the whole exchange: the run drops the request if it
@@ -251,22 +265,24 @@ int ctl_command(const ctl_options& options) {
     return no_reply(*dir, options, pid, outcome != read_outcome::timeout);
   const auto reply = control::parse_reply(line, error);
   if (!reply) {
-    std::cerr << "vitrine: " << error << "\n";
+    print_line(stderr, {"vitrine: ", error});
     return 1;
   }
   if (reply->expired) {
-    std::cerr << "vitrine: " << safe_lines(reply->error) << " (--timeout "
-              << options.timeout_s << " s)\n";
+    print_line(stderr, {"vitrine: ", safe_lines(reply->error), " (--timeout ",
+                        seconds_text(options.timeout_s), " s)"});
     return exit_ctl_timeout;
   }
   for (const auto& warning : reply->warnings)  // a reload's, on the new file
-    std::cerr << safe_lines(warning) << "\n";
-  if (reply->error.ends_with('\n'))  // a reload's report on the new file
-    std::cerr << safe_lines(reply->error);
-  else if (!reply->error.empty())
-    std::cerr << "vitrine: " << safe_lines(reply->error) << "\n";
+    print_line(stderr, {safe_lines(warning)});
+  if (reply->error.ends_with('\n')) {  // a reload's report on the new file
+    const std::string report = safe_lines(reply->error);
+    std::fwrite(report.data(), 1, report.size(), stderr);
+  } else if (!reply->error.empty()) {
+    print_line(stderr, {"vitrine: ", safe_lines(reply->error)});
+  }
   if (request->command == control::verb::reload && reply->ok)
-    std::cout << "reloaded\n";
+    std::fputs("reloaded\n", stdout);
   bool timed_out = false;
   const bool waited =
       request->wait && request->command != control::verb::signal;

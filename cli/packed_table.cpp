@@ -46,18 +46,17 @@ void packed_table::append_line(std::string& out, std::size_t line,
   out += '\n';
 }
 
-void packed_table::write(std::ostream& out,
-                         std::span<const std::uint32_t> order,
+void packed_table::write(std::FILE* out, std::span<const std::uint32_t> order,
                          std::size_t width) const {
   // One line at a time through a buffer that is reused: the whole text is
   // never built.
   std::string line;
   append_line(line, 0, width);
-  out << line;
+  std::fwrite(line.data(), 1, line.size(), out);
   for (const std::uint32_t at : order) {
     line.clear();
     append_line(line, at, width);
-    out << line;
+    std::fwrite(line.data(), 1, line.size(), out);
   }
 }
 

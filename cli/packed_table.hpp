@@ -13,7 +13,7 @@
 #pragma once
 
 #include <cstdint>
-#include <ostream>
+#include <cstdio>
 #include <span>
 #include <string>
 #include <vector>
@@ -41,8 +41,11 @@ class packed_table {
 
   /// The header, then the lines numbered in `order` (each a number add()
   /// returned), as left-aligned columns two spaces apart, each line ending
-  /// in '\n' and cut to `width` columns (0 = no limit).
-  void write(std::ostream& out, std::span<const std::uint32_t> order,
+  /// in '\n' and cut to `width` columns (0 = no limit). Through C's stdio,
+  /// not iostream: the `vitrine` front starts without iostream's
+  /// initialisation (docs/cli.md, "Binaries"); a failed write shows in
+  /// std::ferror(out).
+  void write(std::FILE* out, std::span<const std::uint32_t> order,
              std::size_t width = 0) const;
 
   /// The header and every line in the order added, as write() lays them out.

@@ -11,28 +11,17 @@
 #include "runner_subcommands.hpp"
 #include "standard_fds.hpp"
 #include "stdout_check.hpp"
-#include "unknown_command.hpp"
 
 int main(int argc, char** argv) {
   using namespace vitrine::cli;
-  if (!hold_standard_fds()) {
-    std::cerr << "vitrine: cannot open /dev/null for a closed stdin, stdout "
-                 "or stderr\n";
-    return 1;
-  }
+  if (!hold_standard_fds()) return 1;
   if (is_remote_command(argc, argv)) return remote_main(argc, argv);
   CLI::App app{"vitrine-run: the supervisor behind `vitrine run`"};
   app.require_subcommand(1);
   runner_subcommands runner{app};
-  if (auto error = unknown_command(
-          app, argc, argv, "; `vitrine` itself runs status, ctl and reload");
-      !error.empty())
-    return usage_error(error);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return usage_error(app, e);
-  }
+  if (const auto code = parse_command_line(
+          app, argc, argv, "; `vitrine` itself runs status, ctl and reload"))
+    return *code;
   try {
     const int code = *runner.check_cmd  ? check_command(runner.check_file)
                      : *runner.logs_cmd ? logs_command(runner.logs)

@@ -1,14 +1,11 @@
 #include "runner_subcommands.hpp"
 
-#include <limits.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <iostream>
 
 #include "control_protocol.hpp"
+#include "exec_beside.hpp"
 #include "stdout_check.hpp"
+#include "unknown_command.hpp"
 
 namespace vitrine::cli {
 
@@ -31,6 +28,18 @@ int usage_error(const std::string& text) {
   std::cerr << "vitrine: " << text
             << "\nRun with --help for more information.\n";
   return 2;
+}
+
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
+                                      const std::string& hint) {
+  if (auto error = unknown_command(app, argc, argv, hint); !error.empty())
+    return usage_error(error);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(app, e);
+  }
+  return std::nullopt;
 }
 
 void check_names(CLI::App* command, CLI::Option* option,
@@ -112,19 +121,7 @@ bool runner_subcommands::parsed() const {
 }
 
 int exec_runner(char** argv) {
-  char self[PATH_MAX];
-  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) {
-    std::cerr << "vitrine: cannot find its own executable: "
-              << std::strerror(errno) << "\n";
-    return 1;
-  }
-  std::string path{self, static_cast<std::size_t>(n)};
-  path = path.substr(0, path.rfind('/') + 1) + "vitrine-run";
-  ::execv(path.c_str(), argv);
-  std::cerr << "vitrine: cannot run " << path << ": " << std::strerror(errno)
-            << " (it is installed beside vitrine)\n";
-  return 1;
+  return exec_beside("vitrine-run", argv);
 }
 
 }  // namespace vitrine::cli

@@ -1,10 +1,10 @@
 // runner_subcommands: the command lines of the subcommands vitrine-run
-// runs, shared by `vitrine` (which checks them, then execs `vitrine-run`
-// with the same arguments) and `vitrine-run`: `run`, which links the
-// runtime and CAF, and `check` and `logs`, which read a configuration with
-// toml++. The other commands (status, ctl, reload) then start without
-// loading any shared library: `vitrine` is linked statically (docs/cli.md,
-// "Binaries").
+// runs, shared by `vitrine-cli` (which checks them, then execs
+// `vitrine-run` with the same arguments) and `vitrine-run`: `run`, which
+// links the runtime and CAF, and `check` and `logs`, which read a
+// configuration with toml++. The other commands (status, ctl, reload) then
+// start without loading any shared library: `vitrine` and `vitrine-cli` are
+// linked statically (docs/cli.md, "Binaries").
 //
 // Threads: main thread, before any other thread exists (exec_runner()
 // replaces the process image). Cost: CLI11 option definitions;
@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,12 @@ std::string non_empty_path(const std::string& value);
 /// --version, 2 for an error.
 int usage_error(CLI::App& app, const CLI::ParseError& error);
 int usage_error(const std::string& text);
+
+/// Parses `argv` into `app`, after unknown_command()'s check (`hint` added
+/// to its message): nullopt once parsed, else the exit code of the usage
+/// error, --help or --version, printed as usage_error() prints them.
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
+                                      const std::string& hint = {});
 
 /// NAME arguments as the control commands take them (control_protocol.hpp):
 /// 1 to 255 bytes each, at most control::max_names of them (`names` holds
@@ -63,7 +70,7 @@ struct runner_subcommands {
 
 /// Replaces this process with `vitrine-run` from this executable's
 /// directory, given the same arguments; returns only on failure (1, with a
-/// message on stderr).
+/// message on stderr). See exec_beside.hpp.
 int exec_runner(char** argv);
 
 }  // namespace vitrine::cli

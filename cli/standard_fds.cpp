@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 namespace vitrine::cli {
 
@@ -15,6 +16,10 @@ bool hold_standard_fds() noexcept {
     const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
     if (opened != fd) {
       if (opened >= 0) ::close(opened);
+      std::fputs(
+          "vitrine: cannot open /dev/null for a closed stdin, stdout or "
+          "stderr\n",
+          stderr);
       return false;
     }
   }

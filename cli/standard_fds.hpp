@@ -10,7 +10,8 @@ namespace vitrine::cli {
 
 /// Opens /dev/null on each of fds 0, 1 and 2 that is closed (read-only for
 /// stdin, write-only for the others). False if one stays closed (no
-/// /dev/null): the caller should exit before opening anything.
+/// /dev/null), said on stderr: the caller should exit (1) before opening
+/// anything.
 bool hold_standard_fds() noexcept;
 
 }  // namespace vitrine::cli

@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
+#include <string_view>
 #include <vector>
 
 namespace vitrine::cli {
@@ -22,13 +22,36 @@ std::string errno_text(int error) {
   return std::strerror(error);
 }
 
-/// The absolute, lexically normal form of `path` (no symlink resolution).
+/// The absolute, lexically normal form of `path` (no symbolic link
+/// resolved): the working directory before a relative one, then no "."
+/// component, no ".." (each removes the one before; "/.." is "/"), no
+/// repeated or trailing '/'. Written out rather than with std::filesystem,
+/// which brings the iostream and locale machinery into the `vitrine` front
+/// (docs/cli.md, "Binaries").
 std::string absolute_path(const std::string& path) {
-  std::error_code ignored;
-  auto absolute = std::filesystem::absolute(path, ignored).lexically_normal();
-  std::string text = absolute.string();
-  while (text.size() > 1 && text.back() == '/') text.pop_back();
-  return text;
+  std::string whole = path;
+  if (path.empty() || path.front() != '/') {
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) return path;
+    whole = std::string{cwd} + "/" + path;
+  }
+  std::vector<std::string_view> parts;
+  const std::string_view text{whole};
+  for (std::size_t at = 0; at <= text.size();) {
+    std::size_t end = text.find('/', at);
+    if (end == text.npos) end = text.size();
+    const std::string_view part = text.substr(at, end - at);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    at = end + 1;
+  }
+  if (parts.empty()) return "/";
+  std::string normal;
+  for (const std::string_view part : parts) (normal += '/') += part;
+  return normal;
 }
 
 /// "" when `path` is a directory this uid may trust: owned by it (or, for a
@@ -57,7 +80,11 @@ std::string check_directory(const std::string& path, bool root_may_read) {
 /// "" when the directory holding `path` cannot be used to swap it: owned
 /// by this uid or root, and either not writable by others or sticky (/tmp).
 std::string check_parent(const std::string& path) {
-  const std::string parent = std::filesystem::path{path}.parent_path().string();
+  // `path` is absolute_path()'s: "/" alone, or no trailing '/'.
+  const std::size_t slash = path.rfind('/');
+  const std::string parent = slash == 0 || slash == path.npos
+                                 ? std::string{"/"}
+                                 : path.substr(0, slash);
   struct stat st {};
   if (::stat(parent.c_str(), &st) != 0)
     return parent + ": " + errno_text(errno);

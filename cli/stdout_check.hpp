@@ -2,7 +2,9 @@
 // to a full disk or /dev/full fails only when the stream is flushed, so
 // every command's dispatch ends with finish_stdout(); `watch` checks after
 // each refresh, `logs` reports its own write(2)s. Main thread only
-// (std::cout, errno); cost: one fflush.
+// (stdout, errno); cost: one fflush. C stdio only: the `vitrine` front
+// links no iostream (docs/cli.md, "Binaries"), and std::cout, synchronised
+// with stdio, writes through stdout.
 #pragma once
 
 #include <string_view>
@@ -20,7 +22,7 @@ enum class stdout_state {
 /// For commands that write(2) to stdout themselves (`logs`).
 stdout_state report_stdout_error(std::string_view command, int error);
 
-/// Flushes std::cout (and C's stdout, which it writes through) and says
+/// Flushes C's stdout (which std::cout writes through) and says
 /// whether a write failed; a failure other than EPIPE is reported on stderr
 /// as "vitrine: COMMAND: stdout: REASON".
 stdout_state check_stdout(std::string_view command);

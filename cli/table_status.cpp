@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cstdio>
 #include <functional>
-#include <iostream>
 #include <limits>
 #include <numeric>
 #include <set>
@@ -15,6 +15,7 @@
 
 #include "commands.hpp"
 #include "packed_table.hpp"
+#include "print_line.hpp"
 #include "regular_file.hpp"
 #include "render.hpp"
 #include "state_dir.hpp"
@@ -215,7 +216,7 @@ int table_status_command(const table_status_options& options) {
   std::string error;
   const auto dir = state_dir::open_existing(options.state_dir, error);
   if (!dir) {
-    std::cerr << "vitrine: " << error << "\n";
+    print_line(stderr, {"vitrine: ", error});
     return 1;
   }
   const std::string path = dir->file(status_table_leaf);
@@ -227,21 +228,21 @@ int table_status_command(const table_status_options& options) {
       // Not "no run": its lock is held (an outside tester removed the
       // table of a live run, and was told that the run had stopped).
       const pid_t pid = dir->owner_pid();
-      std::cerr << "vitrine: the vitrine run of " << dir->path();
-      if (pid != 0) std::cerr << " (pid " << pid << ")";
-      std::cerr << " has no status table there (it is starting, or " << path
-                << " was removed: the run puts it back at once)\n";
+      print_line(stderr, {"vitrine: the vitrine run of ", dir->path(),
+                          pid != 0 ? " (pid " + std::to_string(pid) + ")" : "",
+                          " has no status table there (it is starting, or ",
+                          path, " was removed: the run puts it back at once)"});
       return exit_not_running;
     }
     if (e.code().value() == ENOENT) {
-      std::cerr << "vitrine: no vitrine run is using " << dir->path()
-                << " (it stopped, or has not started yet)\n";
+      print_line(stderr, {"vitrine: no vitrine run is using ", dir->path(),
+                          " (it stopped, or has not started yet)"});
       return exit_not_running;
     }
-    std::cerr << "vitrine: " << e.what() << "\n";  // names the path
+    print_line(stderr, {"vitrine: ", e.what()});  // names the path
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "vitrine: " << e.what() << "\n";
+    print_line(stderr, {"vitrine: ", e.what()});
     return 1;
   }
   const auto owner = reader->owner();
@@ -259,14 +260,13 @@ int table_status_command(const table_status_options& options) {
   const status_error read_error = got.error;
   if (read_error != status_error::none && read_error != status_error::busy &&
       read_error != status_error::corrupt_slot) {
-    std::cerr << "vitrine: " << path << ": " << st::to_string(read_error)
-              << "\n";
+    print_line(stderr, {"vitrine: ", path, ": ", st::to_string(read_error)});
     return 1;
   }
   // One unreadable slot (a writer killed inside it) hides no other state.
   if (read_error != status_error::none)
-    std::cerr << "vitrine: " << path << ": " << st::to_string(read_error)
-              << ": a slot could not be read; the others follow\n";
+    print_line(stderr, {"vitrine: ", path, ": ", st::to_string(read_error),
+                        ": a slot could not be read; the others follow"});
   // A full file system: the run could not put every state in the table.
   const std::uint32_t left_out = reader->states_left_out();
   const std::string lacking =
@@ -277,13 +277,13 @@ int table_status_command(const table_status_options& options) {
                           "full)";
   const auto missing = missing_names(wanted, got.visited);
   if (!missing.empty()) {
-    std::cerr << "vitrine: no process or supervisor named "
-              << quoted_names(missing) << " in " << dir->path()
-              << (lacking.empty() ? "" : " (" + lacking + ")") << "\n";
+    print_line(stderr, {"vitrine: no process or supervisor named ",
+                        quoted_names(missing), " in ", dir->path(),
+                        lacking.empty() ? "" : " (" + lacking + ")"});
     return 1;
   }
   if (!lacking.empty() && wanted.empty())
-    std::cerr << "vitrine: " << lacking << ": this list is incomplete\n";
+    print_line(stderr, {"vitrine: ", lacking, ": this list is incomplete"});
   std::vector<supervisor_row> supervisors_in_order;
   std::vector<std::uint32_t> processes;  // their items, in the run's order
   for (const std::uint32_t i : in_run_order(*dir, got.visited)) {
@@ -293,28 +293,32 @@ int table_status_command(const table_status_options& options) {
     else
       processes.push_back(item);
   }
-  if (const pid_t pid = stopped_pid; pid != 0)
-    std::cerr << "vitrine: the vitrine run of " << dir->path() << " (pid "
-              << pid << ") is stopped (SIGSTOP?): resume it with kill -CONT "
-              << pid << "; these are the last states it published\n";
-  else if (gone)
-    std::cerr << "vitrine: the vitrine run of " << dir->path()
-              << " is gone (killed?); these are the last states it "
-                 "published\n";
+  if (const pid_t pid = stopped_pid; pid != 0) {
+    const std::string number = std::to_string(pid);
+    print_line(stderr,
+               {"vitrine: the vitrine run of ", dir->path(), " (pid ", number,
+                ") is stopped (SIGSTOP?): resume it with kill -CONT ", number,
+                "; these are the last states it published"});
+  } else if (gone) {
+    print_line(stderr, {"vitrine: the vitrine run of ", dir->path(),
+                        " is gone (killed?); these are the last states it "
+                        "published"});
+  }
   if (options.json) {
     std::vector<status_row> rows_in_order;
     rows_in_order.reserve(processes.size());
     for (const std::uint32_t at : processes)
       rows_in_order.push_back(std::move(got.rows[at]));
-    std::cout << to_json(rows_in_order, now.unix_ms(), supervisors_in_order);
+    const std::string json =
+        to_json(rows_in_order, now.unix_ms(), supervisors_in_order);
+    std::fwrite(json.data(), 1, json.size(), stdout);
   } else {
     for (const auto& sup : supervisors_in_order)
-      std::cout << render_supervisor(sup) << "\n";
+      print_line(stdout, {render_supervisor(sup)});
     // Names of supervisors alone ask for no process: no empty table.
     if (!processes.empty() || wanted.empty())
-      got.table.write(std::cout, processes);
+      got.table.write(stdout, processes);
   }
-  std::cout.flush();
   if (gone) return exit_not_running;
   return read_error != status_error::none ||
                  (!lacking.empty() && wanted.empty())

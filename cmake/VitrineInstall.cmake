@@ -45,7 +45,7 @@ foreach(part core os actors)
           DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()
 if(TARGET vitrine_cli)
-  install(TARGETS vitrine_cli vitrine_run_cli
+  install(TARGETS vitrine_cli vitrine_full_cli vitrine_run_cli
           RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
 

@@ -105,6 +105,20 @@ TEST_CASE("the vitrine client loads neither CAF nor toml++", "[cli]") {
 }
 #endif
 
+TEST_CASE("the vitrine front links neither iostream nor CLI11", "[cli]") {
+  // Their start-up (the locale and the standard streams; option tables)
+  // was most of what `vitrine status` cost above a bare static program
+  // (docs/cli.md, "Binaries"): the front reads plain lines itself and
+  // leaves the rest to vitrine-cli. Its symbol names are in the file
+  // (the build does not strip it): iostream's initialisation, CLI11's App
+  // and std::filesystem must not be among them.
+  const std::string binary = read_file(VITRINE_CLI_PATH);
+  REQUIRE(binary.find("plain_status_line") != std::string::npos);
+  CHECK(binary.find("_ZNSt8ios_base4InitC1Ev") == std::string::npos);
+  CHECK(binary.find("_ZN3CLI3App") == std::string::npos);
+  CHECK(binary.find("_ZNSt10filesystem") == std::string::npos);
+}
+
 TEST_CASE("check accepts a valid file and counts its programs", "[cli]") {
   temp_dir dir;
   const auto result = run_cli({"check", dir.write("good.toml", good_config)});

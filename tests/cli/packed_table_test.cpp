@@ -2,13 +2,33 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
-#include <sstream>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "packed_table.hpp"
 
 using vitrine::cli::packed_table;
+
+namespace {
+
+/// What table.write() writes to a stdio stream.
+std::string written(const packed_table& table,
+                    const std::vector<std::uint32_t>& order) {
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  std::FILE* out = ::open_memstream(&buffer, &size);
+  REQUIRE(out != nullptr);
+  table.write(out, order);
+  const bool fine = std::fclose(out) == 0;
+  std::string text{buffer, size};
+  std::free(buffer);
+  REQUIRE(fine);
+  return text;
+}
+
+}  // namespace
 
 TEST_CASE("a packed table aligns its columns to the widest cell",
           "[cli][render]") {
@@ -31,17 +51,12 @@ TEST_CASE("a packed table writes the header, then the lines asked for",
   table.add({"one", "1"});
   table.add({"two", "2"});
   table.add({"three", "3"});
-  std::ostringstream out;
-  const std::vector<std::uint32_t> order{3, 1};
-  table.write(out, order);
   // Widths are those of every line added, shown or not.
-  CHECK(out.str() ==
+  CHECK(written(table, {3, 1}) ==
         "N      V\n"
         "three  3\n"
         "one    1\n");
-  std::ostringstream header_only;
-  table.write(header_only, {});
-  CHECK(header_only.str() == "N      V\n");
+  CHECK(written(table, {}) == "N      V\n");
 }
 
 TEST_CASE("a packed table drops extra cells, pads missing ones, cuts long ones",

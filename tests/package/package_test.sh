@@ -34,6 +34,26 @@ for f in lib/cmake/vitrine/vitrineConfig.cmake include/vitrine/vitrine.hpp \
   [[ -f $prefix/$f ]] || { echo "missing after install: $f" >&2; exit 1; }
 done
 
+if [[ -x $prefix/bin/vitrine ]]; then
+  # The front runs plain status, ctl and reload lines itself and execs
+  # vitrine-cli for the rest, which execs vitrine-run for run, check, logs
+  # and the remote commands: each found beside the other in bin/.
+  step "installed commands: vitrine, vitrine-cli and vitrine-run"
+  version=$("$prefix/bin/vitrine" --version)
+  [[ $version == "vitrine "* ]] ||
+    { echo "vitrine --version printed '$version'" >&2; exit 1; }
+  printf '[[program]]\nname = "a"\ncommand = ["true"]\n' >"$work/one.toml"
+  checked=$("$prefix/bin/vitrine" check "$work/one.toml")
+  [[ $checked == "ok: 1 program" ]] ||
+    { echo "vitrine check printed '$checked'" >&2; exit 1; }
+  code=0
+  "$prefix/bin/vitrine" status --state-dir "$work/no-run" 2>"$work/status.err" ||
+    code=$?
+  grep -q "no vitrine state directory at $work/no-run" "$work/status.err" &&
+    [[ $code == 1 ]] ||
+    { echo "vitrine status: exit $code" >&2; cat "$work/status.err" >&2; exit 1; }
+fi
+
 for example in "$source"/examples/*/; do
   name=$(basename "$example")
   step "example $name: configure + build against the install"

@@ -1,0 +1,28 @@
+// print_line: one line written through C's stdio from pieces of text, for
+// the code the `vitrine` front runs, which links no iostream: iostream's
+// static initialisation (the locale and the standard streams) runs before
+// main in any program that includes it (docs/cli.md, "Binaries").
+//
+// Threads: any (stdio locks the stream). Cost: the line is put together
+// in one string and written with one fwrite: on unbuffered stderr, one
+// write(2), so that lines of processes sharing a pipe do not interleave.
+#pragma once
+
+#include <cstdio>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+namespace vitrine::cli {
+
+/// Writes the pieces, then '\n', to `out`; a failure shows in
+/// std::ferror(out).
+inline void print_line(std::FILE* out,
+                       std::initializer_list<std::string_view> pieces) {
+  std::string line;
+  for (const std::string_view piece : pieces) line += piece;
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), out);
+}
+
+}  // namespace vitrine::cli
