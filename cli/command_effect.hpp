@@ -109,17 +109,42 @@ inline bool supervisor_done(control::verb command,
          s.status == supervisor_status::stopped;
 }
 
+/// The number of the last transition in `s`'s history (0 when none).
+inline std::uint64_t last_transition(const core::supervisor_state& s) noexcept {
+  return s.history && !s.history->empty()
+             ? (*s.history)[s.history->size() - 1].number
+             : 0;
+}
+
+/// Whether `s`'s history holds a transition numbered past `before` into a
+/// status that `wanted` accepts: a waiter woken by a later state still
+/// sees one that was replaced at once (a one_for_all group in a crash loop
+/// runs for an instant, then restarts its children). The history keeps the
+/// last 16 transitions.
+template <class Wanted>
+bool transition_since(const core::supervisor_state& s, std::uint64_t before,
+                      Wanted wanted) {
+  if (!s.history) return false;
+  for (const auto& t : *s.history)
+    if (t.number > before && wanted(t.status)) return true;
+  return false;
+}
+
 /// Whether `s` went `stopped` (or `failed`) in a transition numbered past
 /// `before`.
 inline bool stopped_since(const core::supervisor_state& s,
-                          std::uint64_t before) noexcept {
-  using core::supervisor_status;
-  if (!s.history) return false;
-  for (const auto& t : *s.history)
-    if (t.number > before && (t.status == supervisor_status::stopped ||
-                              t.status == supervisor_status::failed))
-      return true;
-  return false;
+                          std::uint64_t before) {
+  return transition_since(s, before, [](core::supervisor_status status) {
+    return status == core::supervisor_status::stopped ||
+           status == core::supervisor_status::failed;
+  });
+}
+
+/// Whether `s` went `running` in a transition numbered past `before`.
+inline bool ran_since(const core::supervisor_state& s, std::uint64_t before) {
+  return transition_since(s, before, [](core::supervisor_status status) {
+    return status == core::supervisor_status::running;
+  });
 }
 
 }  // namespace vitrine::cli

@@ -45,10 +45,7 @@ void send(const control::request& request, target& t) {
     t.sent = static_cast<bool>(t.process_cmd);
   } else {
     // A supervisor's restart is a stop, then a start once it stopped.
-    if (const auto state = t.supervisor.read();
-        state->history && !state->history->empty())
-      t.transitions_before =
-          (*state->history)[state->history->size() - 1].number;
+    t.transitions_before = last_transition(*t.supervisor.read());
     t.supervisor_cmd = request.command == verb::start ? t.supervisor.start()
                                                       : t.supervisor.stop();
     t.sent = static_cast<bool>(t.supervisor_cmd);

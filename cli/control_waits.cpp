@@ -81,6 +81,7 @@ bool send_supervisor_start(const control_context& context,
   if (!stopped || !*stopped || gone()) return false;
   const auto now = t.supervisor.read();
   if (!supervisor_done(verb::stop, *now)) return true;  // started again
+  t.transitions_before = last_transition(*now);
   t.supervisor_cmd = t.supervisor.start();
   return static_cast<bool>(t.supervisor_cmd);
 }
@@ -147,11 +148,17 @@ bool await(const control_context& context, const control::request& request,
     const auto gone = replaced_check(context, t, removed);
     auto phase =
         request.command == verb::restart ? verb::stop : request.command;
+    // A start's effect may last an instant (a one_for_all group whose child
+    // crashes at once runs, then restarts): seen in the history.
+    bool ran = false;
     const auto wait_phase = [&] {
       return sliced_wait(context, deadline, [&](clock::time_point until) {
         return gone() || t.supervisor_cmd.wait_until(
                              [&](const core::supervisor_state& s) {
-                               return supervisor_done(phase, s);
+                               ran =
+                                   ran || (phase == verb::start &&
+                                           ran_since(s, t.transitions_before));
+                               return ran || supervisor_done(phase, s);
                              },
                              until);
       });
@@ -171,7 +178,7 @@ bool await(const control_context& context, const control::request& request,
     if (!done) return false;
     describe_supervisor(t.supervisor, out);
     if (!removed && *done) {
-      out.ok = phase == verb::stop || out.status == "running";
+      out.ok = phase == verb::stop || out.status == "running" || ran;
       if (!out.ok) out.error = "is " + out.status;
     }
     // A state of the removal's stop may have ended the wait (or the start

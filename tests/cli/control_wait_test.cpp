@@ -254,3 +254,42 @@ TEST_CASE(
   CHECK(contains(reloaded.output, "the run is stopping: nothing was reloaded"));
   CHECK(run.process().wait(20s) == std::optional<int>{0});
 }
+
+TEST_CASE(
+    "ctl restart of a one_for_all group whose child crashes at once sees it "
+    "run",
+    "[cli][ctl]") {
+  // The group runs for an instant each time: its crasher exits while
+  // `slow` is still starting (its readiness comes after 200 ms), and the
+  // group restarts both the moment it has published `running`. A wait
+  // that read only the state it woke up to found `restarting` and timed
+  // out (an outside tester, exit 5); the group's history keeps the
+  // `running` in between.
+  live_run run{R"([supervisor]
+name = "waits"
+[[group]]
+name = "loop"
+strategy = "one_for_all"
+intensity = 1000000
+period_ms = 1000
+[[group.program]]
+name = "crasher"
+command = "sleep 0.05; exit 1"
+startsecs_ms = 0
+restart_limit = { burst = 1, interval_ms = 0 }
+backoff = { min_ms = 0, max_ms = 0, jitter = 0 }
+[[group.program]]
+name = "slow"
+command = "sleep 0.2; echo ready >&3; exec sleep 1000"
+notify_fd = 3
+startsecs_ms = 10000
+)"};
+  run.wait_status("loop", "restarting");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const auto restart = run.cli({"ctl", "restart", "loop", "--timeout", "10"});
+    INFO(restart.output);
+    CHECK(restart.code == 0);
+    CHECK(contains(restart.output, "loop: "));
+    CHECK_FALSE(contains(restart.output, "FAILED"));
+  }
+}
