@@ -161,7 +161,8 @@ bool log_follower::abandon_line(const text_sink& out) {
   return ended;
 }
 
-bool log_follower::finish(const text_sink& out) {
+bool log_follower::finish(const text_sink& out, const notice_sink& notice) {
+  if (notice) say_skips(notice, false);
   if (held_.empty()) return true;
   const std::string text = std::move(held_);
   held_.clear();
@@ -232,10 +233,31 @@ void log_follower::skip_to_oldest(const text_sink& out,
   }
   if (from == path_ && !open(path_, false))
     fd_.reset();  // the next poll opens PATH once it exists
-  notice("skipped: some output of " + path_ +
-         " was rotated away before it was read (more than " +
-         std::to_string(backups_) + " rotations behind); going on with " +
-         from + " after its first newline");
+  ++skips_unsaid_;
+  skipped_to_ = std::move(from);
+  say_skips(notice, true);
+}
+
+void log_follower::say_skips(const notice_sink& notice, bool due_only) {
+  const auto now = std::chrono::steady_clock::now();
+  if (skips_unsaid_ == 0 ||
+      (due_only && now - skips_said_at_ < std::chrono::seconds{1}))
+    return;
+  const std::string behind =
+      "more than " + std::to_string(backups_) + " rotations behind";
+  const std::string going_on =
+      "going on with " + skipped_to_ + " after its first newline";
+  if (skips_unsaid_ == 1)
+    notice("skipped: some output of " + path_ +
+           " was rotated away before it was read (" + behind + "); " +
+           going_on);
+  else
+    notice("skipped: some output of " + path_ +
+           " was rotated away before it was read, " +
+           std::to_string(skips_unsaid_) + " times since the last notice (" +
+           behind + " each time); " + going_on);
+  skips_unsaid_ = 0;
+  skips_said_at_ = now;
 }
 
 bool log_follower::removed_not_rotated() const {
@@ -287,6 +309,7 @@ bool log_follower::next_file(const text_sink& out, const notice_sink& notice) {
 
 log_follower::progress log_follower::poll(const text_sink& out,
                                           const notice_sink& notice) {
+  say_skips(notice, true);
   if (!fd_ && !open(path_, false)) return progress::caught_up;
   if (!drain(out)) return progress::reader_gone;
   struct stat st {};

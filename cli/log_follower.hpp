@@ -29,6 +29,12 @@
 // unfinished line longer than 64 KiB is passed on as it comes; a skip then
 // ends it with a newline. finish() passes what is held when reading stops.
 //
+// A reader behind a writer that rotates faster than it reads may skip at
+// every poll (an outside tester's follower said so 2,897 times in 16 s):
+// the first skip is said at once, the ones after it within a second are
+// counted and said as one notice, at the first poll a second after the
+// last notice (or at finish()).
+//
 // Threads: one thread per instance. Cost: per poll, one stat(2) and a
 // read(2) per 64 KiB of new output; after a rotation, one stat(2) per
 // rotated file up to the one being read, and one open(2).
@@ -37,6 +43,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -82,8 +89,9 @@ class log_follower {
   /// to the next one (read by the next poll).
   progress poll(const text_sink& out, const notice_sink& notice);
 
-  /// Passes the unfinished line held back, if any (reading stops).
-  bool finish(const text_sink& out);
+  /// Passes the unfinished line held back, if any, and says the skips not
+  /// said yet (reading stops).
+  bool finish(const text_sink& out, const notice_sink& notice = {});
 
   // -- internals ----------------------------------------------------------
 
@@ -116,6 +124,9 @@ class log_follower {
   /// Whether the deleted file being read was removed by someone rather
   /// than rotated away: no rotated file is as new as it.
   bool removed_not_rotated() const;
+  /// Says the skips counted since the last notice, if any: when `due_only`,
+  /// only once a second has passed since that notice.
+  void say_skips(const notice_sink& notice, bool due_only);
 
   std::string path_;
   unsigned backups_;
@@ -127,6 +138,9 @@ class log_follower {
   std::string held_;                   ///< an unfinished line, not passed yet
   bool unfinished_passed_ = false;     ///< part of the line was passed on
   bool resume_after_newline_ = false;  ///< after a skip: drop to a newline
+  unsigned skips_unsaid_ = 0;          ///< skips since the last notice
+  std::string skipped_to_;             ///< the file the last skip went on with
+  std::chrono::steady_clock::time_point skips_said_at_{};
 };
 
 }  // namespace vitrine::cli

@@ -159,7 +159,7 @@ void follow(std::vector<log_follower>& files, std::string_view name,
                  paths.end();
         };
         for (std::size_t i = 0; i < files.size(); ++i)
-          if (!kept(files[i]) && !files[i].finish(shower(i))) return;
+          if (!kept(files[i]) && !files[i].finish(shower(i), notice)) return;
         std::vector<log_follower> next;
         std::vector<std::string> tails;  // of files that existed before
         for (const auto& path : paths) {
@@ -197,7 +197,7 @@ void follow(std::vector<log_follower>& files, std::string_view name,
   }
   // An unfinished line held back is the program's output too.
   for (std::size_t i = 0; i < files.size(); ++i)
-    if (!files[i].finish(shower(i))) return;
+    if (!files[i].finish(shower(i), notice)) return;
 }
 
 std::string_view describe_target(const os::stdio_target& target) {
