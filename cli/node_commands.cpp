@@ -44,6 +44,8 @@ int node_command(const run_options& run, const remote_flags& f, bool insecure) {
   const auto endpoint =
       any_port ? remote_endpoint{f.endpoint.substr(0, f.endpoint.size() - 2), 0}
                : endpoint_or_throw(f.endpoint);
+  if (const auto warning = timing_warning(f); !warning.empty())
+    std::cerr << "vitrine: " << warning << "\n";
   node_serving serving;
   serving.remoting = options_for(f).remoting;
   serving.serve.bind_address = endpoint.host;

@@ -85,6 +85,15 @@ runtime_options options_for(const remote_flags& f) {
   return o;
 }
 
+std::string timing_warning(const remote_flags& f) {
+  if (f.timeout_ms > f.heartbeat_ms) return {};
+  return "warning: --timeout-ms " + std::to_string(f.timeout_ms) +
+         " is not above --heartbeat-ms " + std::to_string(f.heartbeat_ms) +
+         ": a peer with this heartbeat is dropped while idle and reconnected "
+         "over and over; give both sides the same --heartbeat-ms and a "
+         "--timeout-ms of a few heartbeats (docs/distribution.md)";
+}
+
 status_row remote_row(const node_handle& node, const process_handle& process,
                       const clock_pair& now) {
   status_row row = make_row(*process.read(), now);

@@ -48,6 +48,14 @@ CLI::Option* add_tls(CLI::App* cmd, remote_flags& f, const char* whose);
 /// when the flags name certificates.
 runtime_options options_for(const remote_flags& f);
 
+/// For the commands that keep connections open (`node`, `watch`): a
+/// warning when --timeout-ms is not above --heartbeat-ms, "" otherwise. A
+/// peer that sends a heartbeat no more often than this side's timeout is
+/// dropped while idle and reconnected, over and over (an outside tester's
+/// `watch --timeout-ms 10`: 29 reconnections in 2 s). Only a warning: the
+/// peer's heartbeat, which this side cannot see, may be shorter.
+std::string timing_warning(const remote_flags& f);
+
 /// The status row of `process`, mirrored from `node`: its mirrored state
 /// with the node's own version (the number the node's `status` shows, the
 /// same in every controller), not the mirror's publication counter.

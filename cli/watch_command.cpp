@@ -166,6 +166,8 @@ int watch_command(const watch_options& o) {
   sigemptyset(&stop);
   for (int s : {SIGINT, SIGTERM, SIGQUIT}) sigaddset(&stop, s);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  if (const auto warning = timing_warning(o.remote); !warning.empty())
+    std::cerr << "vitrine: " << warning << "\n";
   client_runtime rt{options_for(o.remote)};
   connect_options co;
   co.attempt_timeout = milliseconds{o.remote.timeout_ms};

@@ -439,6 +439,17 @@ TEST_CASE("TLS flags: partial sets, --insecure with them, bad files",
     CHECK(watch.code == 2);
   }
 
+  // A timeout no longer than the heartbeat drops an idle peer over and
+  // over: said, not refused (the peer's heartbeat may be shorter).
+  auto hasty = run_cli({"watch", "--node", "127.0.0.1:1", "--count", "1",
+                        "--timeout-ms", "100", "--interval", "10"});
+  CHECK(hasty.output.find("vitrine: warning: --timeout-ms 100 is not above "
+                          "--heartbeat-ms 500") != std::string::npos);
+  auto paced =
+      run_cli({"watch", "--node", "127.0.0.1:1", "--count", "1", "--timeout-ms",
+               "100", "--heartbeat-ms", "20", "--interval", "10"});
+  CHECK(paced.output.find("warning") == std::string::npos);
+
   auto both = run_cli(std::vector<std::string>{"node", config, "--listen",
                                                "0.0.0.0:0", "--insecure"} +
                       tls_flags(pki.node_cert, pki.node_key, pki.ca));
