@@ -119,7 +119,7 @@ int client_subcommands::run() {
   std::string problem;
   const auto request = ctl_request(problem);
   if (!request) {
-    print_line(stderr, {"vitrine: ", problem});
+    print_error({problem});
     return 2;
   }
   return ctl_command(*request);

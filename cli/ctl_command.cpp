@@ -51,14 +51,14 @@ os::unique_fd connect_to(const std::string& path, clock::time_point deadline,
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.size() >= sizeof address.sun_path) {
-    print_line(stderr, {"vitrine: control socket path too long: ", path});
+    print_error({"control socket path too long: ", path});
     code = 1;
     return {};
   }
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   os::unique_fd fd{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
   if (!fd) {
-    print_line(stderr, {"vitrine: socket: ", std::strerror(errno)});
+    print_error({"socket: ", std::strerror(errno)});
     code = 1;
     return {};
   }
@@ -85,19 +85,17 @@ os::unique_fd connect_to(const std::string& path, clock::time_point deadline,
     // Another file took the socket's name (an outside tester's `mv`): not
     // a run that is gone. The run binds its socket again once the name is
     // free.
-    print_line(stderr,
-               {"vitrine: ", path,
-                " is not a socket (another file took its place?): remove it, "
-                "and the run, if it lives, binds its socket there again"});
+    print_error({path,
+                 " is not a socket (another file took its place?): remove it, "
+                 "and the run, if it lives, binds its socket there again"});
     code = 1;
   } else if (saved == ENOENT || saved == ECONNREFUSED) {
-    print_line(stderr, {"vitrine: no vitrine run serves ", path, " (",
-                        std::strerror(saved), ")"});
+    print_error(
+        {"no vitrine run serves ", path, " (", std::strerror(saved), ")"});
     code = exit_not_running;
   } else {
-    print_line(stderr,
-               {"vitrine: cannot connect to ", path, ": ", std::strerror(saved),
-                saved == EACCES ? " (only the run's user and root may)" : ""});
+    print_error({"cannot connect to ", path, ": ", std::strerror(saved),
+                 saved == EACCES ? " (only the run's user and root may)" : ""});
     code = 1;
   }
   return {};
@@ -122,35 +120,32 @@ int no_reply(const state_dir& dir, const ctl_options& options, pid_t pid,
   const std::string run =
       pid ? "the run (pid " + std::to_string(pid) + ")" : "the run";
   if (eof && run_ends_within(dir, std::chrono::milliseconds{250})) {
-    print_line(stderr,
-               {"vitrine: ", run, " of ", dir.path(),
-                " ended before it replied (was it killed?): the request may "
-                "have been carried out in part"});
+    print_error({run, " of ", dir.path(),
+                 " ended before it replied (was it killed?): the request may "
+                 "have been carried out in part"});
     return exit_not_running;
   }
   if (eof) {  // the run closed the connection: it is stopping
-    print_line(stderr, {"vitrine: no reply from ", run, " of ", dir.path(),
-                        ": it closed the connection (is it stopping?)"});
+    print_error({"no reply from ", run, " of ", dir.path(),
+                 ": it closed the connection (is it stopping?)"});
     return 1;
   }
   if (pid != 0 && process_stopped(pid)) {
-    print_line(stderr,
-               {"vitrine: ", run, " of ", dir.path(),
-                " is stopped (SIGSTOP?): resume it with kill -CONT ",
-                std::to_string(pid),
-                " (a request it has not read by its deadline is dropped, "
-                "never carried out)"});
+    print_error({run, " of ", dir.path(),
+                 " is stopped (SIGSTOP?): resume it with kill -CONT ",
+                 std::to_string(pid),
+                 " (a request it has not read by its deadline is dropped, "
+                 "never carried out)"});
     return exit_not_running;
   }
   if (!dir.owner_running()) {
-    print_line(stderr, {"vitrine: no vitrine run serves ", dir.path(),
-                        " any more (it ended before replying)"});
+    print_error({"no vitrine run serves ", dir.path(),
+                 " any more (it ended before replying)"});
     return exit_not_running;
   }
-  print_line(stderr,
-             {"vitrine: no reply from ", run, " of ", dir.path(),
-              " within --timeout ", seconds_text(options.timeout_s),
-              " s: a request it had not read by then is never carried out"});
+  print_error({"no reply from ", run, " of ", dir.path(), " within --timeout ",
+               seconds_text(options.timeout_s),
+               " s: a request it had not read by then is never carried out"});
   return exit_ctl_timeout;
 }
 
@@ -158,8 +153,7 @@ std::optional<control::request> make_request(const ctl_options& options) {
   control::request r;
   const auto command = control::verb_from_string(options.command);
   if (!command) {
-    print_line(stderr,
-               {"vitrine: unknown ctl command '", options.command, "'"});
+    print_error({"unknown ctl command '", options.command, "'"});
     return std::nullopt;
   }
   r.command = *command;
@@ -173,9 +167,8 @@ std::optional<control::request> make_request(const ctl_options& options) {
   // before it is sent.
   if (!(options.timeout_s > 0) ||
       options.timeout_s * 1000 > control::max_timeout_ms) {
-    print_line(stderr,
-               {"vitrine: --timeout must be more than 0 and at most ",
-                std::to_string(control::max_timeout_ms / 1000), " seconds"});
+    print_error({"--timeout must be more than 0 and at most ",
+                 std::to_string(control::max_timeout_ms / 1000), " seconds"});
     return std::nullopt;
   }
   r.timeout_ms = std::max<std::uint32_t>(
@@ -183,25 +176,12 @@ std::optional<control::request> make_request(const ctl_options& options) {
   if (r.command == control::verb::signal) {
     const auto sig = core::signal_from_name(options.signal);
     if (!sig) {
-      print_line(stderr, {"vitrine: unknown signal '", options.signal, "'"});
+      print_error({"unknown signal '", options.signal, "'"});
       return std::nullopt;
     }
     r.signal = *sig;
   }
   return r;
-}
-
-/// Text from the run (names, errors, a reload's report) made
-/// terminal_safe line by line: its line breaks are kept.
-std::string safe_lines(std::string_view text) {
-  std::string out;
-  for (;;) {
-    const auto end = text.find('\n');
-    out += terminal_safe(text.substr(0, end));
-    if (end == std::string_view::npos) return out;
-    out += '\n';
-    text.remove_prefix(end + 1);
-  }
 }
 
 void print_result(const control::result& x, bool waited) {
@@ -225,7 +205,7 @@ int ctl_command(const ctl_options& options) {
   std::string error;
   const auto dir = state_dir::open_existing(options.state_dir, error);
   if (!dir) {
-    print_line(stderr, {"vitrine: ", error});
+    print_error({error});
     return 1;
   }
   // A name that is not UTF-8 would reach the run garbled (JSON carries
@@ -238,9 +218,8 @@ int ctl_command(const ctl_options& options) {
         std::find(garbled.begin(), garbled.end(), name) == garbled.end())
       garbled.push_back(name);
   if (!garbled.empty()) {
-    print_line(stderr,
-               {"vitrine: unknown name", garbled.size() == 1 ? " " : "s ",
-                quoted_names(garbled), ": nothing was done"});
+    print_error({"unknown name", garbled.size() == 1 ? " " : "s ",
+                 quoted_names(garbled), ": nothing was done"});
     return 1;
   }
   // One deadline for the whole exchange: the run drops the request if it
@@ -265,21 +244,22 @@ int ctl_command(const ctl_options& options) {
     return no_reply(*dir, options, pid, outcome != read_outcome::timeout);
   const auto reply = control::parse_reply(line, error);
   if (!reply) {
-    print_line(stderr, {"vitrine: ", error});
+    print_error({error});
     return 1;
   }
   if (reply->expired) {
-    print_line(stderr, {"vitrine: ", safe_lines(reply->error), " (--timeout ",
-                        seconds_text(options.timeout_s), " s)"});
+    print_line(stderr,
+               {"vitrine: ", terminal_safe_lines(reply->error), " (--timeout ",
+                seconds_text(options.timeout_s), " s)"});
     return exit_ctl_timeout;
   }
   for (const auto& warning : reply->warnings)  // a reload's, on the new file
-    print_line(stderr, {safe_lines(warning)});
+    print_line(stderr, {terminal_safe_lines(warning)});
   if (reply->error.ends_with('\n')) {  // a reload's report on the new file
-    const std::string report = safe_lines(reply->error);
+    const std::string report = terminal_safe_lines(reply->error);
     std::fwrite(report.data(), 1, report.size(), stderr);
   } else if (!reply->error.empty()) {
-    print_line(stderr, {"vitrine: ", safe_lines(reply->error)});
+    print_line(stderr, {"vitrine: ", terminal_safe_lines(reply->error)});
   }
   if (request->command == control::verb::reload && reply->ok)
     std::fputs("reloaded\n", stdout);

@@ -15,15 +15,14 @@ int exec_beside(const char* program, char** argv) {
   char self[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) {
-    print_line(stderr, {"vitrine: cannot find its own executable: ",
-                        std::strerror(errno)});
+    print_error({"cannot find its own executable: ", std::strerror(errno)});
     return 1;
   }
   std::string path{self, static_cast<std::size_t>(n)};
   path = path.substr(0, path.rfind('/') + 1) + program;
   ::execv(path.c_str(), argv);
-  print_line(stderr, {"vitrine: cannot run ", path, ": ", std::strerror(errno),
-                      " (it is installed beside vitrine)"});
+  print_error({"cannot run ", path, ": ", std::strerror(errno),
+               " (it must be installed beside vitrine)"});
   return 1;
 }
 

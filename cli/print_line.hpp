@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "text_escape.hpp"
+
 namespace vitrine::cli {
 
 /// Writes the pieces, then '\n', to `out`; a failure shows in
@@ -23,6 +25,15 @@ inline void print_line(std::FILE* out,
   for (const std::string_view piece : pieces) line += piece;
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), out);
+}
+
+/// "vitrine: " and the pieces on stderr as one line, made terminal_safe()
+/// as a whole: a path or a name given by the user may hold control bytes,
+/// and text made safe already stays as it is.
+inline void print_error(std::initializer_list<std::string_view> pieces) {
+  std::string line;
+  for (const std::string_view piece : pieces) line += piece;
+  print_line(stderr, {"vitrine: ", terminal_safe(line)});
 }
 
 }  // namespace vitrine::cli

@@ -5,6 +5,7 @@
 #include "control_protocol.hpp"
 #include "exec_beside.hpp"
 #include "stdout_check.hpp"
+#include "text_escape.hpp"
 #include "unknown_command.hpp"
 
 namespace vitrine::cli {
@@ -15,7 +16,9 @@ std::string non_empty_path(const std::string& value) {
 
 int usage_error(CLI::App& app, const CLI::ParseError& error) {
   app.failure_message([](const CLI::App* failed, const CLI::Error& e) {
-    return "vitrine: " + CLI::FailureMessage::simple(failed, e);
+    // The message may echo an argument as typed (control bytes too).
+    return "vitrine: " +
+           terminal_safe_lines(CLI::FailureMessage::simple(failed, e));
   });
   if (app.exit(error) != 0) return 2;
   // --help or --version, printed on stdout: a failed write is an error as

@@ -216,7 +216,7 @@ int table_status_command(const table_status_options& options) {
   std::string error;
   const auto dir = state_dir::open_existing(options.state_dir, error);
   if (!dir) {
-    print_line(stderr, {"vitrine: ", error});
+    print_error({error});
     return 1;
   }
   const std::string path = dir->file(status_table_leaf);
@@ -228,21 +228,21 @@ int table_status_command(const table_status_options& options) {
       // Not "no run": its lock is held (an outside tester removed the
       // table of a live run, and was told that the run had stopped).
       const pid_t pid = dir->owner_pid();
-      print_line(stderr, {"vitrine: the vitrine run of ", dir->path(),
-                          pid != 0 ? " (pid " + std::to_string(pid) + ")" : "",
-                          " has no status table there (it is starting, or ",
-                          path, " was removed: the run puts it back at once)"});
+      print_error({"the vitrine run of ", dir->path(),
+                   pid != 0 ? " (pid " + std::to_string(pid) + ")" : "",
+                   " has no status table there (it is starting, or ", path,
+                   " was removed: the run puts it back at once)"});
       return exit_not_running;
     }
     if (e.code().value() == ENOENT) {
-      print_line(stderr, {"vitrine: no vitrine run is using ", dir->path(),
-                          " (it stopped, or has not started yet)"});
+      print_error({"no vitrine run is using ", dir->path(),
+                   " (it stopped, or has not started yet)"});
       return exit_not_running;
     }
-    print_line(stderr, {"vitrine: ", e.what()});  // names the path
+    print_error({e.what()});  // names the path
     return 1;
   } catch (const std::exception& e) {
-    print_line(stderr, {"vitrine: ", e.what()});
+    print_error({e.what()});
     return 1;
   }
   const auto owner = reader->owner();
@@ -260,13 +260,13 @@ int table_status_command(const table_status_options& options) {
   const status_error read_error = got.error;
   if (read_error != status_error::none && read_error != status_error::busy &&
       read_error != status_error::corrupt_slot) {
-    print_line(stderr, {"vitrine: ", path, ": ", st::to_string(read_error)});
+    print_error({"status table ", path, ": ", st::to_string(read_error)});
     return 1;
   }
   // One unreadable slot (a writer killed inside it) hides no other state.
   if (read_error != status_error::none)
-    print_line(stderr, {"vitrine: ", path, ": ", st::to_string(read_error),
-                        ": a slot could not be read; the others follow"});
+    print_error({"status table ", path, ": ", st::to_string(read_error),
+                 ": a slot could not be read; the others follow"});
   // A full file system: the run could not put every state in the table.
   const std::uint32_t left_out = reader->states_left_out();
   const std::string lacking =
@@ -275,15 +275,28 @@ int table_status_command(const table_status_options& options) {
                           (left_out == 1 ? " state" : " states") +
                           " the run has no room for (its file system is "
                           "full)";
+  // Said first, also before a NAME that is not there: it is missing from
+  // the last states the run published (an outside tester was told only
+  // that a name was unknown).
+  if (const pid_t pid = stopped_pid; pid != 0) {
+    const std::string number = std::to_string(pid);
+    print_error({"the vitrine run of ", dir->path(), " (pid ", number,
+                 ") is stopped (SIGSTOP?): resume it with kill -CONT ", number,
+                 "; these are the last states it published"});
+  } else if (gone) {
+    print_error({"the vitrine run of ", dir->path(),
+                 " is gone (killed?); these are the last states it "
+                 "published"});
+  }
   const auto missing = missing_names(wanted, got.visited);
   if (!missing.empty()) {
-    print_line(stderr, {"vitrine: no process or supervisor named ",
-                        quoted_names(missing), " in ", dir->path(),
-                        lacking.empty() ? "" : " (" + lacking + ")"});
+    print_error({"no process or supervisor named ", quoted_names(missing),
+                 " in ", dir->path(),
+                 lacking.empty() ? "" : " (" + lacking + ")"});
     return 1;
   }
   if (!lacking.empty() && wanted.empty())
-    print_line(stderr, {"vitrine: ", lacking, ": this list is incomplete"});
+    print_error({lacking, ": this list is incomplete"});
   std::vector<supervisor_row> supervisors_in_order;
   std::vector<std::uint32_t> processes;  // their items, in the run's order
   for (const std::uint32_t i : in_run_order(*dir, got.visited)) {
@@ -292,17 +305,6 @@ int table_status_command(const table_status_options& options) {
       supervisors_in_order.push_back(std::move(got.supervisors[item]));
     else
       processes.push_back(item);
-  }
-  if (const pid_t pid = stopped_pid; pid != 0) {
-    const std::string number = std::to_string(pid);
-    print_line(stderr,
-               {"vitrine: the vitrine run of ", dir->path(), " (pid ", number,
-                ") is stopped (SIGSTOP?): resume it with kill -CONT ", number,
-                "; these are the last states it published"});
-  } else if (gone) {
-    print_line(stderr, {"vitrine: the vitrine run of ", dir->path(),
-                        " is gone (killed?); these are the last states it "
-                        "published"});
   }
   if (options.json) {
     std::vector<status_row> rows_in_order;

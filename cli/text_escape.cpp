@@ -150,4 +150,15 @@ std::string quoted_field(std::string_view text) {
   return '"' + terminal_safe(escaped) + '"';
 }
 
+std::string terminal_safe_lines(std::string_view text) {
+  std::string out;
+  for (;;) {
+    const auto end = text.find('\n');
+    out += terminal_safe(text.substr(0, end));
+    if (end == std::string_view::npos) return out;
+    out += '\n';
+    text.remove_prefix(end + 1);
+  }
+}
+
 }  // namespace vitrine::cli

@@ -22,6 +22,10 @@ namespace vitrine::cli {
 /// `text` with every control, format or invalid byte written as \xNN.
 std::string terminal_safe(std::string_view text);
 
+/// terminal_safe() line by line: `text`'s line breaks are kept (a reload's
+/// report from the run, a usage error and its hint).
+std::string terminal_safe_lines(std::string_view text);
+
 /// `name` as it appears inside a key path's brackets: as is when it is
 /// made of [A-Za-z0-9_.:@-] (what a valid name is), else quoted_field():
 /// `program[web]`, `program["caf\xc3\xa9 \"x\""]`.

@@ -220,7 +220,7 @@ std::string_view to_string(read_error e) noexcept {
     case read_error::none:
       return "ok";
     case read_error::too_small:
-      return "table smaller than its header";
+      return "file shorter than the table its header describes";
     case read_error::misaligned:
       return "table not 8-byte aligned";
     case read_error::bad_magic:

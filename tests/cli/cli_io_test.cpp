@@ -337,6 +337,40 @@ TEST_CASE("a file name with control characters is printed escaped",
   }
 }
 
+TEST_CASE(
+    "a state directory or an argument with control characters is printed "
+    "escaped by status, ctl and reload",
+    "[cli][escape]") {
+  // An outside tester: `status --state-dir $'/tmp/\x1b[31mred'` wrote the
+  // raw escape in its error, as did ctl and reload, and a usage error
+  // echoed `--x\x1b[2J` as typed.
+  temp_dir dir;
+  const std::string missing = dir.file("sd\x1b[31m\xff");
+  const std::string shown = "sd\\x1b[31m\\xff";
+  const auto existing = dir.file(
+      "esc\x1b"
+      "dir");
+  REQUIRE(::mkdir(existing.c_str(), 0700) == 0);
+  const std::vector<std::vector<std::string>> commands{
+      {"status", "--state-dir", missing},
+      {"status", "p1", "--json", "--state-dir", missing},
+      {"ctl", "restart", "p1", "--state-dir", missing},
+      {"reload", "--state-dir", missing},
+      {"status", "--state-dir", existing},
+      {"ctl", "stop", "p1", "--state-dir", existing},
+      {"status", "--x\x1b[2J"},
+      {"ctl", "signal", "CONT", "p1", "--timeout", "\x1b[2J"}};
+  for (const auto& command : commands) {
+    const auto result = run_cli(command);
+    INFO(command[0] << " " << command[1] << ": " << result.output);
+    CHECK(result.code != 0);
+    CHECK(result.output.find('\x1b') == std::string::npos);
+    CHECK(result.output.find('\xff') == std::string::npos);
+    CHECK(result.output.find("\\x1b") != std::string::npos);
+  }
+  CHECK(run_cli(commands[0]).output.find(shown) != std::string::npos);
+}
+
 TEST_CASE("run --plain shows the transitions of a start that waits on retries",
           "[cli][plain]") {
   temp_dir dir;

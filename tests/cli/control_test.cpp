@@ -80,6 +80,17 @@ TEST_CASE(
   const auto first = uptime_of_api();
   std::this_thread::sleep_for(1200ms);
   CHECK(uptime_of_api() == first);
+  // A name not in its last states: both are said, the run first (an
+  // outside tester was told only that the name was unknown).
+  const auto unknown = run.cli({"status", "nope"});
+  INFO(unknown.output);
+  CHECK(unknown.code == 1);
+  const auto said_gone = unknown.output.find("is gone (killed?)");
+  const auto said_unknown =
+      unknown.output.find("no process or supervisor named 'nope'");
+  CHECK(said_gone != std::string::npos);
+  CHECK(said_unknown != std::string::npos);
+  CHECK(said_gone < said_unknown);
   const auto ctl = run.cli({"ctl", "stop", "api"});
   INFO(ctl.output);
   CHECK(ctl.code == vitrine::cli::exit_not_running);
