@@ -6,12 +6,12 @@
 // standard streams, which std::filesystem pulled in too) cost each of
 // these commands about 0.9 ms ("Binaries" in docs/cli.md has the
 // measurements).
-#include <cstdio>
 #include <exception>
 
 #include "commands.hpp"
 #include "exec_beside.hpp"
 #include "plain_command_line.hpp"
+#include "print_line.hpp"
 #include "standard_fds.hpp"
 #include "stdout_check.hpp"
 
@@ -24,7 +24,7 @@ int run_here(const char* name, Command&& command) {
   try {
     return vitrine::cli::finish_stdout(name, command());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "vitrine: %s\n", e.what());
+    vitrine::cli::print_error({e.what()});  // may name a path
     return 1;
   }
 }
