@@ -11,7 +11,6 @@
 #include "regular_file.hpp"
 #include "render.hpp"
 #include "status.hpp"
-#include "text_escape.hpp"
 
 namespace vitrine::cli {
 
@@ -23,15 +22,15 @@ int status_command(const std::string& file, bool raw) {
   if (!error.empty()) {
     // Missing: perhaps no run writes it (yet); anything else is no hint.
     const bool missing = ::access(file.c_str(), F_OK) != 0;
-    print_error({terminal_safe(file), ": ", terminal_safe(error),
-                 missing ? " (is `vitrine run --json-status " +
-                               terminal_safe(file) + "` running?)"
-                         : ""});
+    print_error({file, ": ", error,
+                 missing
+                     ? " (is `vitrine run --json-status " + file + "` running?)"
+                     : ""});
     return 1;
   }
   const auto rows = rows_from_json(text, error);
   if (!rows) {
-    print_error({terminal_safe(file), ": ", terminal_safe(error)});
+    print_error({file, ": ", error});
     return 1;
   }
   if (raw) {
