@@ -4,6 +4,7 @@
 
 #include "print_line.hpp"
 #include "runner_subcommands.hpp"
+#include "timeout_seconds.hpp"
 
 namespace vitrine::cli {
 
@@ -44,7 +45,8 @@ client_subcommands::client_subcommands(CLI::App& app) {
           ->check(non_empty_path);
   auto* timeout_before =
       ctl_->add_option("--timeout", ctl_options_.timeout_s,
-                       "as the verb's --timeout (default 30)");
+                       "as the verb's --timeout (default 30)")
+          ->check(timeout_problem);
   ctl_sides_ = {{state_dir_before, {}}, {timeout_before, {}}};
   for (const char* verb : {"start", "stop", "restart", "signal"}) {
     const bool signal = std::string_view{verb} == "signal";
@@ -69,22 +71,26 @@ client_subcommands::client_subcommands(CLI::App& app) {
     if (!signal)
       sub->add_flag("--no-wait", ctl_options_.no_wait,
                     "return once the command is sent");
-    ctl_sides_[1].second.push_back(sub->add_option(
-        "--timeout", ctl_options_.timeout_s,
-        signal ? "seconds the run has to read the command; it "
-                 "drops it if it reads it later (default 30)"
-               : "seconds to wait for the effect; the run drops "
-                 "the command if it reads it later (default 30)"));
+    ctl_sides_[1].second.push_back(
+        sub->add_option("--timeout", ctl_options_.timeout_s,
+                        signal
+                            ? "seconds the run has to read the command; it "
+                              "drops it if it reads it later (default 30)"
+                            : "seconds to wait for the effect; the run drops "
+                              "the command if it reads it later (default 30)")
+            ->check(timeout_problem));
   }
 
   reload_ = app.add_subcommand("reload",
                                "have a running `vitrine run` re-read its file");
   reload_->add_option("--state-dir", ctl_options_.state_dir, "state directory")
       ->check(non_empty_path);
-  reload_->add_option("--timeout", ctl_options_.timeout_s,
-                      "seconds the reload may take to begin (the run "
-                      "drops it if it reads it later; it waits that long "
-                      "for programs still being added) (default 30)");
+  reload_
+      ->add_option("--timeout", ctl_options_.timeout_s,
+                   "seconds the reload may take to begin (the run "
+                   "drops it if it reads it later; it waits that long "
+                   "for programs still being added) (default 30)")
+      ->check(timeout_problem);
 }
 
 bool client_subcommands::parsed() const {

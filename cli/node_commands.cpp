@@ -23,6 +23,8 @@
 #include "status.hpp"
 #include "stdout_check.hpp"
 #include "text_escape.hpp"
+#include "timeout_seconds.hpp"
+#include "usage_text.hpp"
 #include "vitrine/runtime.hpp"
 #include "watch_command.hpp"
 
@@ -130,7 +132,8 @@ int remote_main(int argc, char** argv) {
   double ctl_timeout_s = 30;
   ctl->add_option("--timeout", ctl_timeout_s,
                   "seconds to wait for the effects (then exit 5)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(timeout_problem);
   bool ctl_no_wait = false;
   ctl->add_flag("--no-wait", ctl_no_wait,
                 "return once the node applied each command, before its "
@@ -139,6 +142,8 @@ int remote_main(int argc, char** argv) {
   add_timing(ctl, ctl_flags);
   watch_options watch_flags;
   auto* watch = add_watch_subcommand(app, watch_flags);
+  if (auto error = dashed_signal(argc, argv); !error.empty())
+    return usage_error(error);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -152,12 +157,6 @@ int remote_main(int argc, char** argv) {
     if (*status)
       return exit_code_after_teardown(
           checked(status_command(status_flags, json, status_names)));
-    // As for a local ctl: 0 would report every effect as timed out.
-    if (*ctl && !(ctl_timeout_s > 0 && ctl_timeout_s <= 3600)) {
-      std::cerr << "vitrine: --timeout must be more than 0 and at most 3600 "
-                   "seconds\n";
-      return 2;
-    }
     if (*ctl)
       return exit_code_after_teardown(checked(ctl_command(
           ctl_flags, verb, names,

@@ -1,9 +1,9 @@
 #include "plain_command_line.hpp"
 
-#include <cstdlib>
 #include <string_view>
 
 #include "control_protocol.hpp"
+#include "timeout_seconds.hpp"
 
 namespace vitrine::cli {
 namespace {
@@ -53,25 +53,6 @@ bool plain_name(std::string_view arg) {
   return !arg.starts_with('-') && control::name_problem(arg).empty();
 }
 
-/// Seconds as plain digits with at most one '.' inside ("30", "0.5"),
-/// converted as CLI11 converts a double (strtold, then to double); nullopt
-/// for any other form (signs, exponents, hex, inf, spaces).
-std::optional<double> plain_seconds(std::string_view text) {
-  std::size_t digits = 0, dots = 0;
-  for (const char c : text) {
-    if (c >= '0' && c <= '9')
-      ++digits;
-    else if (c == '.')
-      ++dots;
-    else
-      return std::nullopt;
-  }
-  if (digits == 0 || dots > 1 || text.front() == '.' || text.back() == '.')
-    return std::nullopt;
-  const std::string copy{text};
-  return static_cast<double>(std::strtold(copy.c_str(), nullptr));
-}
-
 /// `--state-dir DIR` or `--timeout S` into `options`, once each; false for
 /// a value that is not plain or an option given twice.
 bool take_shared_option(std::string_view name,
@@ -83,7 +64,7 @@ bool take_shared_option(std::string_view name,
     options.state_dir = *value;
     return true;
   }
-  const auto seconds = plain_seconds(*value);
+  const auto seconds = timeout_seconds(*value);
   if (seconds) options.timeout_s = *seconds;
   return seconds.has_value();
 }

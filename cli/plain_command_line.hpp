@@ -10,9 +10,9 @@
 //
 // options in any order among the names, `--state-dir=DIR` and
 // `--timeout=S` too. Only plain forms are taken: anything else (--help,
-// --file, --node, an option given twice, a bad name, a value that is not
-// plain digits, an option it does not know) is left to `vitrine-cli`, whose
-// CLI11 parser prints the help or the exact usage error.
+// --file, --node, an option given twice, a bad name, a --timeout that
+// timeout_seconds() refuses, an option it does not know) is left to
+// `vitrine-cli`, whose CLI11 parser prints the help or the exact usage error.
 // tests/cli/plain_command_line_test.cpp checks that each line taken here
 // means the same to CLI11.
 //

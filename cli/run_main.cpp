@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   if (is_remote_command(argc, argv)) return remote_main(argc, argv);
   CLI::App app{"vitrine-run: the supervisor behind `vitrine run`"};
   app.require_subcommand(1);
+  add_version_flag(app);
   runner_subcommands runner{app};
   if (const auto code = parse_command_line(
           app, argc, argv, "; `vitrine` itself runs status, ctl and reload"))

@@ -7,8 +7,13 @@
 #include "stdout_check.hpp"
 #include "text_escape.hpp"
 #include "unknown_command.hpp"
+#include "usage_text.hpp"
 
 namespace vitrine::cli {
+
+void add_version_flag(CLI::App& app) {
+  app.set_version_flag("--version", "vitrine " VITRINE_VERSION);
+}
 
 std::string non_empty_path(const std::string& value) {
   return value.empty() ? "the path must not be empty" : "";
@@ -17,8 +22,8 @@ std::string non_empty_path(const std::string& value) {
 int usage_error(CLI::App& app, const CLI::ParseError& error) {
   app.failure_message([](const CLI::App* failed, const CLI::Error& e) {
     // The message may echo an argument as typed (control bytes too).
-    return "vitrine: " +
-           terminal_safe_lines(CLI::FailureMessage::simple(failed, e));
+    return "vitrine: " + terminal_safe(usage_text(*failed, e)) +
+           "\nRun with --help for more information.\n";
   });
   if (app.exit(error) != 0) return 2;
   // --help or --version, printed on stdout: a failed write is an error as
@@ -36,6 +41,8 @@ int usage_error(const std::string& text) {
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
                                       const std::string& hint) {
   if (auto error = unknown_command(app, argc, argv, hint); !error.empty())
+    return usage_error(error);
+  if (auto error = dashed_signal(argc, argv); !error.empty())
     return usage_error(error);
   try {
     app.parse(argc, argv);

@@ -23,6 +23,9 @@
 
 namespace vitrine::cli {
 
+/// `--version`, printing "vitrine VERSION" (the project's version).
+void add_version_flag(CLI::App& app);
+
 /// CLI11 validator: "" is not a path (`--json-status ""`).
 std::string non_empty_path(const std::string& value);
 

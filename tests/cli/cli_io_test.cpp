@@ -110,7 +110,8 @@ TEST_CASE("bad command lines name what is wrong", "[cli]") {
   CHECK(unknown.code == 2);
   // Said as vitrine's other errors are, CLI11's own included.
   CHECK(unknown.output.starts_with("vitrine: unknown command"));
-  CHECK(run_cli({"status", ""}).output.starts_with("vitrine: names: "));
+  CHECK(
+      run_cli({"status", ""}).output.starts_with("vitrine: status: NAME...: "));
   CHECK(
       unknown.output.find("unknown command 'frobnicate' (one of run, check") !=
       std::string::npos);
@@ -149,7 +150,7 @@ TEST_CASE("bad command lines name what is wrong", "[cli]") {
     INFO(command << " \"\"");
     const auto no_file = run_cli({command, ""});
     CHECK(no_file.code == 2);
-    CHECK(no_file.output.find("file: the path must not be empty") !=
+    CHECK(no_file.output.find(": FILE: the path must not be empty") !=
           std::string::npos);
   }
   // An empty --state-dir or --file (an unset variable) is refused: read as

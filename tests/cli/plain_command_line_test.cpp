@@ -105,7 +105,8 @@ TEST_CASE("the front takes the plain command lines, as CLI11 reads them",
       {"ctl", "restart", "a", "--state-dir=/d", "--timeout", "0.5"},
       {"ctl", "--timeout", "5", "restart", "a", "--state-dir", "/d"},
       {"ctl", "restart", "a", "--timeout=2.25"},
-      {"ctl", "restart", "a", "--timeout", "0"},  // refused by ctl_command()
+      {"ctl", "restart", "a", "--timeout", "0.001"},
+      {"ctl", "restart", "a", "--timeout", "3600"},
       {"ctl", "signal", "TERM", "a"},
       {"ctl", "signal", "9", "a", "b", "--timeout", "3"},
       {"ctl", "signal", "NOSUCH", "a"},  // refused by ctl_command()
@@ -151,6 +152,11 @@ TEST_CASE("the front leaves help, errors and other forms to vitrine-cli",
       {"ctl", "restart", "a", "--timeout", "-1"},
       {"ctl", "restart", "a", "--timeout", ".5"},
       {"ctl", "restart", "a", "--timeout", "abc"},
+      {"ctl", "restart", "a", "--timeout", "0"},
+      {"ctl", "restart", "a", "--timeout", "0.0001"},
+      {"ctl", "restart", "a", "--timeout", "1.2345"},
+      {"ctl", "restart", "a", "--timeout", "3601"},
+      {"ctl", "restart", "a", "--timeout", "+5"},
       {"ctl", "restart", "a", "--help"},
       {"ctl", "--node", "127.0.0.1:1", "restart", "a"},
       {"reload", "a"},
@@ -200,7 +206,10 @@ TEST_CASE("random command lines the front takes mean the same to CLI11",
                                         "run",
                                         "--file",
                                         "--node",
-                                        "5."};
+                                        "5.",
+                                        "0",
+                                        "0.0001",
+                                        "3601"};
   std::mt19937 random{20261207};
   std::uniform_int_distribution<std::size_t> pick_command(0,
                                                           commands.size() - 1);

@@ -1,0 +1,143 @@
+#include "usage_text.hpp"
+
+#include <cctype>
+#include <string_view>
+
+#include "node_commands.hpp"
+#include "text_escape.hpp"
+#include "vitrine/core/signal_names.hpp"
+
+namespace vitrine::cli {
+namespace {
+
+using namespace std::string_view_literals;
+
+/// "ctl restart": the words that chose `app`, without the program's name.
+std::string command_words(const CLI::App& app) {
+  std::string words;
+  for (const CLI::App* a = &app; a->get_parent() != nullptr;
+       a = a->get_parent())
+    words = a->get_name() + (words.empty() ? "" : " ") + words;
+  return words;
+}
+
+/// "run, check, logs": the commands `app` takes; at the top, also the ones
+/// only vitrine-run defines (node_commands.hpp).
+std::string command_list(const CLI::App& app) {
+  std::string names;
+  bool remote_listed = false;
+  for (const auto* sub :
+       app.get_subcommands([](const CLI::App*) { return true; })) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+    remote_listed = remote_listed || sub->get_name() == remote_only_commands[0];
+  }
+  if (app.get_parent() == nullptr && !remote_listed)
+    for (const std::string_view name : remote_only_commands)
+      names.append(", ").append(name);
+  return names;
+}
+
+/// An argument as the help shows it: "-n/--lines", "--file", or a
+/// positional in capitals ("NAME...", "FILE").
+std::string argument_label(const CLI::App& app, const std::string& name) {
+  const CLI::Option* option = app.get_option_no_throw(name);
+  if (option == nullptr) return name;
+  std::string label;
+  if (option->nonpositional()) {
+    for (const auto& s : option->get_snames())
+      label += (label.empty() ? "-" : "/-") + s;
+    for (const auto& l : option->get_lnames())
+      label += (label.empty() ? "--" : "/--") + l;
+    return label;
+  }
+  const bool many = option->get_items_expected_max() > 1;
+  std::string word = name;
+  if (many && word.size() > 1 && word.back() == 's') word.pop_back();
+  for (char& c : word)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return many ? word + "..." : word;
+}
+
+/// `text` without `prefix` and `suffix`, or nullopt when it lacks either.
+std::optional<std::string> between(std::string_view text,
+                                   std::string_view prefix,
+                                   std::string_view suffix) {
+  if (!text.starts_with(prefix) || !text.ends_with(suffix) ||
+      text.size() < prefix.size() + suffix.size())
+    return std::nullopt;
+  text.remove_prefix(prefix.size());
+  text.remove_suffix(suffix.size());
+  return std::string{text};
+}
+
+/// CLI11's message rewritten; the command's words are added by the caller.
+std::string rewrite(const CLI::App& app, const CLI::Error& error) {
+  const std::string what = error.what();
+  if (dynamic_cast<const CLI::RequiredError*>(&error) != nullptr) {
+    if (what == "A subcommand is required")
+      return "give a command: one of " + command_list(app);
+    if (auto name = between(what, "", " is required")) {
+      const CLI::Option* option = app.get_option_no_throw(*name);
+      if (option != nullptr && !option->nonpositional())
+        return "missing " + argument_label(app, *name);
+      return argument_label(app, *name) + " is required";
+    }
+    return what;
+  }
+  if (auto excluded = what.find(" excludes ");
+      excluded != what.npos &&
+      dynamic_cast<const CLI::ExcludesError*>(&error) != nullptr)
+    return argument_label(app, what.substr(0, excluded)) +
+           " cannot be given with " +
+           argument_label(app, what.substr(excluded + " excludes "sv.size()));
+  if (auto value = between(what, "Could not convert: ", "")) {
+    const auto equals = value->find(" = ");
+    if (equals != value->npos)
+      return argument_label(app, value->substr(0, equals)) + ": '" +
+             value->substr(equals + 3) + "' is not a valid value";
+  }
+  // "NAME: At Most 1 required but received 2" and the validators' "NAME:
+  // problem": the argument as the help writes it.
+  const auto colon = what.find(": ");
+  if (colon == what.npos) return what;
+  const std::string name = what.substr(0, colon);
+  std::string rest = what.substr(colon + 2);
+  if (auto count = between(rest, "At Most 1 required but received ", ""))
+    rest = "given " + *count + " times: give it once";
+  else if (rest.ends_with(" missing") && rest.find(" required ") != rest.npos)
+    rest = "missing its value";
+  return argument_label(app, name) + ": " + rest;
+}
+
+}  // namespace
+
+std::string usage_text(const CLI::App& app, const CLI::Error& error) {
+  // CLI11 reports every error on the top app: the command the error is
+  // about is the last one parsed.
+  const CLI::App* command = &app;
+  while (!command->get_subcommands().empty())
+    command = command->get_subcommands().front();
+  const std::string words = command_words(*command);
+  const std::string text = rewrite(*command, error);
+  return words.empty() ? text : words + ": " + text;
+}
+
+std::string dashed_signal(int argc, char** argv) {
+  if (argc < 3 || argv[1] != "ctl"sv) return {};
+  for (int i = 2; i + 1 < argc; ++i) {
+    if (argv[i] != "signal"sv) continue;
+    const std::string_view word = argv[i + 1];
+    if (word.size() < 2 || word[0] != '-' || word[1] == '-' || word == "-h")
+      return {};
+    const std::string name = terminal_safe(word.substr(1));
+    if (!core::signal_from_name(word.substr(1)))
+      return "ctl signal: '-" + name +
+             "': the signal comes first, without '-' (TERM, SIGUSR1, 10...)";
+    return "ctl signal: '-" + name +
+           "': write the signal without '-' (`ctl signal " + name +
+           " NAME...`)";
+  }
+  return {};
+}
+
+}  // namespace vitrine::cli
