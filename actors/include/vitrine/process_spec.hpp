@@ -39,7 +39,7 @@ enum class restart_policy : std::uint8_t {
 /// is wanted, so nothing is counted toward the supervisor's intensity).
 /// Only restarts after exits count; a start or restart command from a
 /// handle begins a fresh window. interval = 0 disables the limit; else
-/// burst is 1..1000000 (validate()).
+/// burst is 1..1000000 (validate()). interval: 0 to 24 hours.
 struct restart_limit_policy {
   unsigned burst = 5;
   std::chrono::milliseconds interval{10'000};
@@ -67,11 +67,13 @@ struct process_spec {
 
   restart_policy restart = restart_policy::permanent;
   std::vector<int> expected_exit_codes{0};
+  /// Its durations (min, max, reset_after): 0 to 24 hours (validate()).
   core::backoff_policy backoff;
 
   /// Uptime after which a starting process counts as running (unless it
   /// signals readiness on launch.notify_fd first). 0 = running at once,
-  /// with a notify fd too (its line is then not waited for).
+  /// with a notify fd too (its line is then not waited for). 0 to 24
+  /// hours (validate()).
   duration startsecs{1000};
   /// Exits before startsecs tolerated in a row before the process fails
   /// (0..1000: validate() refuses more).
@@ -83,7 +85,8 @@ struct process_spec {
   /// SIGSTOP acts on it only once continued). validate() refuses SIGSTOP,
   /// which never ends a program.
   int stop_signal = SIGTERM;
-  duration stop_timeout{10'000};  ///< then SIGKILL to the group
+  /// Then SIGKILL to the group. 1 ms to 24 hours (validate()).
+  duration stop_timeout{10'000};
   /// False keeps the process out of its supervisor's first start (or, when
   /// added to a running supervisor, out of that start): it starts on
   /// command, and with every later start of its supervisor (a start
@@ -115,7 +118,7 @@ struct supervisor_spec {
   /// once per event, whatever the number of children it restarts.
   /// 0..1000000 (validate()).
   unsigned intensity = 3;
-  duration period{5000};
+  duration period{5000};  ///< 1 ms to 24 hours (validate())
   /// Whether its parent restarts it once it failed (its intensity
   /// exceeded). As in OTP, where a supervisor that exceeds its intensity
   /// ends with reason `shutdown`, only `permanent` is restarted: `transient`
