@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <stop_token>
 
 namespace vitrine::detail {
@@ -30,6 +31,17 @@ class command_port {
   /// A ticket for the next command: 1, 2, 3...
   std::uint64_t next_ticket() noexcept {
     return tickets_.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+  /// The ticket after `last`, taken only if `last` is the last one given
+  /// (no handle took one since): for the owner to number, after every
+  /// command sent so far, a command that came from elsewhere (a remote
+  /// mirror: another controller's). nullopt when a ticket was taken since.
+  std::optional<std::uint64_t> next_ticket_after(std::uint64_t last) noexcept {
+    std::uint64_t expected = last;
+    if (!tickets_.compare_exchange_strong(expected, last + 1,
+                                          std::memory_order_relaxed))
+      return std::nullopt;
+    return last + 1;
   }
 
  private:

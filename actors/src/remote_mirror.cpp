@@ -53,16 +53,37 @@ caf::behavior forwarder(caf::event_based_actor* self, std::string name,
   };
 }
 
-/// Moves commands the node applied into local_applied; true if it moved.
+/// A command from elsewhere (another controller, the node's own host)
+/// that the node applied after every command of this controller's is given
+/// this controller's next ticket, so that a wait on an older ticket sees
+/// its command overtaken (cli/command_effect.hpp) instead of waiting out
+/// its timeout. Only while none of its commands is on its way or
+/// unanswered: the ticket must come after every one taken so far, and
+/// next_ticket_after() refuses when a handle took one the mirror has not
+/// seen yet (this runs again as that command settles).
+void map_foreign_commands(mirrored_process& p) {
+  if (p.last.applied_command <= p.node_applied_mapped || p.unanswered != 0 ||
+      !p.pending.empty())
+    return;
+  const auto ticket = p.port->next_ticket_after(p.last_ticket_received);
+  if (!ticket) return;
+  p.last_ticket_received = p.local_applied = *ticket;
+  p.node_applied_mapped = p.last.applied_command;
+}
+
+/// Moves commands the node applied into local_applied, then maps those from
+/// elsewhere; true if local_applied moved.
 bool settle(mirrored_process& p) {
-  bool moved = false;
+  const auto before = p.local_applied;
   while (!p.pending.empty() &&
          p.pending.front().first <= p.last.applied_command) {
     p.local_applied = std::max(p.local_applied, p.pending.front().second);
+    p.node_applied_mapped =
+        std::max(p.node_applied_mapped, p.pending.front().first);
     p.pending.pop_front();
-    moved = true;
   }
-  return moved;
+  map_foreign_commands(p);
+  return p.local_applied != before;
 }
 
 mirrored_process& add_process(mirror_actor* self, const std::string& name) {
@@ -73,7 +94,8 @@ mirrored_process& add_process(mirror_actor* self, const std::string& name) {
       name_ptr, process_record::publishing::as_it_runs);
   p.forwarder =
       self->spawn(forwarder, name, caf::actor_cast<caf::weak_actor_ptr>(self));
-  p.record->port.store(std::make_shared<command_port>(p.forwarder));
+  p.port = std::make_shared<command_port>(p.forwarder);
+  p.record->port.store(p.port);
   return p;  // into the registry once it holds a state (apply)
 }
 
@@ -121,6 +143,8 @@ void apply(mirror_actor* self, const wire_state& w, bool resync) {
   // Before the publish (a release): a reader of the new state sees it.
   p.record->node_version.store(w.version, std::memory_order_relaxed);
   p.last = from_wire(w, p.record->name);
+  // Commands applied before this controller saw the process are no one's.
+  if (added) p.node_applied_mapped = p.last.applied_command;
   settle(p);
   publish(p, p.last);
   if (!added) return;
@@ -145,9 +169,11 @@ void quit_if_drained(mirror_actor* self) {
 }
 
 /// A request to the node on behalf of a handle; `on_answer` gets its
-/// answer. Counted in flight until it is answered or times out.
-template <class Answer, class OnAnswer, class... Ts>
-void forward(mirror_actor* self, OnAnswer on_answer, Ts&&... xs) {
+/// answer, `on_failure` is called instead when it fails or times out.
+/// Counted in flight until then.
+template <class Answer, class OnAnswer, class OnFailure, class... Ts>
+void forward(mirror_actor* self, OnAnswer on_answer, OnFailure on_failure,
+             Ts&&... xs) {
   auto& st = self->state;
   ++st.in_flight;
   auto done = [self] {
@@ -161,7 +187,10 @@ void forward(mirror_actor* self, OnAnswer on_answer, Ts&&... xs) {
             on_answer(answer);
             done();
           },
-          [done](caf::error&) { done(); });
+          [on_failure, done](caf::error&) {
+            on_failure();
+            done();
+          });
 }
 
 void begin_close(mirror_actor* self) {
@@ -255,20 +284,37 @@ caf::behavior node_mirror(mirror_actor* self,
       },
       [self](r_lcmd_atom, const std::string& name, std::uint64_t ticket,
              int kind) {
+        auto it = self->state.processes.find(name);
+        if (it == self->state.processes.end()) return;  // dropped: no port
+        auto& sent = it->second;
+        sent.last_ticket_received = std::max(sent.last_ticket_received, ticket);
         if (!self->state.server) return;  // the waiter times out
-        auto applied = [self, name, ticket](std::uint64_t node_ticket) {
+        ++sent.unanswered;
+        // Looked up again: the process may be dropped (and added again)
+        // before the answer.
+        auto answered = [self, name]() -> mirrored_process* {
           auto it = self->state.processes.find(name);
-          if (it == self->state.processes.end()) return;
+          if (it == self->state.processes.end()) return nullptr;
           auto& p = it->second;
-          p.pending.emplace_back(node_ticket, ticket);
-          if (settle(p)) publish(p, p.last);
+          p.unanswered -= p.unanswered != 0 ? 1 : 0;
+          return &p;
         };
-        forward<std::uint64_t>(self, applied, r_cmd_atom::value, name, kind);
+        auto applied = [answered, ticket](std::uint64_t node_ticket) {
+          if (auto* p = answered()) {
+            p->pending.emplace_back(node_ticket, ticket);
+            if (settle(*p)) publish(*p, p->last);
+          }
+        };
+        auto failed = [answered] {
+          if (auto* p = answered(); p && settle(*p)) publish(*p, p->last);
+        };
+        forward<std::uint64_t>(self, applied, failed, r_cmd_atom::value, name,
+                               kind);
       },
       [self](r_lsignal_atom, const std::string& name, int sig) {
         if (!self->state.server) return;
         forward<int>(
-            self, [](int) {}, r_signal_atom::value, name, sig);
+            self, [](int) {}, [] {}, r_signal_atom::value, name, sig);
       },
       [self](r_greeted_atom, std::uint64_t which, const caf::error& e) {
         if (which != self->state.attempt) return;  // closed, or superseded

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "command_port.hpp"
 #include "remote_node.hpp"
 #include "remote_tls_greeting.hpp"
 #include "remote_wire.hpp"
@@ -36,6 +37,15 @@ struct mirrored_process {
   std::uint64_t local_applied = 0;
   /// (node ticket, controller ticket) of commands not yet applied.
   std::deque<std::pair<std::uint64_t, std::uint64_t>> pending;
+  /// Where its handles take their tickets.
+  std::shared_ptr<command_port> port;
+  /// The last controller ticket that reached the mirror, and how many of
+  /// the commands forwarded the node has not answered yet.
+  std::uint64_t last_ticket_received = 0;
+  unsigned unanswered = 0;
+  /// The node's applied_command that local_applied accounts for: a larger
+  /// one is a command from elsewhere (map_foreign_commands()).
+  std::uint64_t node_applied_mapped = 0;
   subscriber_list subscribers;
 };
 

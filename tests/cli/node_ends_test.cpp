@@ -59,6 +59,52 @@ TEST_CASE("ctl --node says so when the node is lost before the effect",
   CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
 }
 
+// Found by a stranger: another controller's stop overtook a restart still
+// in its startsecs; the restart's ctl --node waited out its whole
+// --timeout (exit 5, "(not confirmed)") where the local ctl ends at once.
+TEST_CASE(
+    "ctl --node ends at once when another controller's command "
+    "overtakes it",
+    "[cli][remote]") {
+  vitrine::test::temp_dir dir;
+  const auto token = vitrine::test::unique_token();
+  const auto log = dir.file("node.out");
+  const auto config =
+      dir.write("slow.toml",
+                "[[program]]\nname = \"slow\"\ncommand = [\"sleep\", "
+                "\"1000." +
+                    token + "\"]\nstartsecs_ms = 20000\nautostart = false\n");
+  vitrine::test::cli_process node{{"node", config, "--listen", "127.0.0.1:0"},
+                                  log};
+  const std::string endpoint = "127.0.0.1:" + served_port(log, node.pid());
+  const auto ctl_log = dir.file("ctl.out");
+  const auto began = std::chrono::steady_clock::now();
+  vitrine::test::cli_process restart{
+      {"ctl", "--node", endpoint, "restart", "slow", "--timeout", "60"},
+      ctl_log};
+  // The restart is applied (slow is starting) before the stop is sent.
+  bool starting = false;
+  while (!starting && std::chrono::steady_clock::now() - began < 20s) {
+    std::this_thread::sleep_for(100ms);
+    starting = run_cli({"status", "--node", endpoint, "slow"})
+                   .output.find("starting") != std::string::npos;
+  }
+  REQUIRE(starting);
+  const auto stop = run_cli({"ctl", "--node", endpoint, "stop", "slow"});
+  CHECK(stop.code == 0);
+  const auto code = restart.wait(15s);
+  const auto out = vitrine::test::read_file(ctl_log);
+  INFO(out);
+  CHECK(code == std::optional<int>{1});
+  CHECK(out.find("slow: stopped") != std::string::npos);
+  CHECK(out.find("(another command to it was applied meanwhile)") !=
+        std::string::npos);
+  CHECK(out.find("not confirmed") == std::string::npos);
+  ::kill(node.pid(), SIGTERM);
+  CHECK(node.wait(30s) == 0);
+  CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
+}
+
 TEST_CASE(
     "ctl --node on a node that is stopping ends at once, saying so, and "
     "nothing is started; status --node and watch say it too",
