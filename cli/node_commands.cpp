@@ -121,9 +121,11 @@ int remote_main(int argc, char** argv) {
   ctl->add_option("--node", ctl_flags.endpoint, "HOST:PORT")
       ->required()
       ->check(endpoint_check());
+  // The verb is checked once parsed: checked as CLI11 fills it, an
+  // unknown option's value taken for it (`--state-dir DIR restart`) was
+  // reported as a wrong verb, not as the unknown option it is.
   ctl->add_option("verb", verb, "start, stop, restart or signal (SIG first)")
-      ->required()
-      ->check(CLI::IsMember({"start", "stop", "restart", "signal"}));
+      ->required();
   check_names(
       ctl,
       ctl->add_option("names", names, "program names (signal: SIG NAME...)")
@@ -149,6 +151,10 @@ int remote_main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return usage_error(app, e);
   }
+  if (*ctl && verb != "start" && verb != "stop" && verb != "restart" &&
+      verb != "signal")
+    return usage_error("ctl: unknown ctl command '" + terminal_safe(verb) +
+                       "' (one of start, stop, restart, signal)");
   try {
     const auto checked = [&](int code) {
       return finish_stdout(app.get_subcommands().front()->get_name(), code);

@@ -70,6 +70,14 @@ TEST_CASE("usage errors name the command and the argument as the help does",
         "vitrine: status: NAME... cannot be given with --file");
   CHECK(usage_error_of({"status", "--node"}) ==
         "vitrine: status: --node: missing its value");
+  // An option a remote ctl does not take is named, not its value taken for
+  // the verb (found by a stranger: "verb: sdA not in {start,...}").
+  CHECK(usage_error_of({"ctl", "--node", "127.0.0.1:1", "--state-dir", "sdA",
+                        "restart", "api"}) ==
+        "vitrine: ctl: The following argument was not expected: --state-dir");
+  CHECK(usage_error_of({"ctl", "--node", "127.0.0.1:1", "frob", "api"}) ==
+        "vitrine: ctl: unknown ctl command 'frob' (one of start, stop, "
+        "restart, signal)");
   // The short name the user may have typed is shown with the long one.
   CHECK(usage_error_of({"logs", "-n", "-1", "x"}) ==
         "vitrine: logs: -n/--lines: must be a number of lines, 0 or more");
