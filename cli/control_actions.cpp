@@ -89,6 +89,7 @@ control::reply execute(const control_context& context,
                                  : reload_answer{"reload is not available", {}};
     reply.error = std::move(answer.error);
     reply.warnings = std::move(answer.warnings);
+    reply.notes = std::move(answer.notes);
     reply.ok = reply.error.empty();
     return reply;
   }

@@ -31,6 +31,7 @@ namespace vitrine::cli {
 struct reload_answer {
   std::string error;
   std::vector<std::string> warnings;
+  std::vector<std::string> notes{};  ///< the applied reload's summary lines
 };
 
 /// The reload hook. A reload that cannot begin yet (the programs are still

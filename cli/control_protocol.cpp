@@ -123,7 +123,8 @@ std::string encode(const reply& r) {
                     {"error", r.error},
                     {"expired", r.expired},
                     {"results", std::move(results)},
-                    {"warnings", r.warnings}});
+                    {"warnings", r.warnings},
+                    {"notes", r.notes}});
 }
 
 std::string encode_error(std::string_view text) {
@@ -286,6 +287,8 @@ std::optional<reply> parse_reply(std::string_view bytes, std::string& error) {
     // Absent from a run that predates it.
     if (const auto w = j.find("warnings"); w != j.end())
       r.warnings = w->get<std::vector<std::string>>();
+    if (const auto n = j.find("notes"); n != j.end())
+      r.notes = n->get<std::vector<std::string>>();
     return r;
   } catch (const std::exception& e) {
     error = std::string{"bad reply from vitrine run: "} + e.what();

@@ -14,8 +14,10 @@
 //   reply:   {"version":1,"ok":false,"error":"...","expired":false,
 //             "results":[{"name":"web","kind":"process","ok":true,
 //              "status":"running","pid":42,"error":"","timed_out":false}],
-//             "warnings":["run.toml:4:1: ...: warning: ..."]}
-//            ("warnings": a reload's, on the new file; optional)
+//             "warnings":["run.toml:4:1: ...: warning: ..."],
+//             "notes":["reload: added 1 (web)", ...]}
+//            ("warnings": a reload's, on the new file; "notes": an
+//            applied reload's summary; both optional)
 //
 // "deadline_ms" (optional) is an absolute CLOCK_MONOTONIC time in ms: the
 // clock is system-wide, so a client and the run on one machine agree on
@@ -92,6 +94,9 @@ struct reply {
   /// A reload's warnings on the new file, one line each (without '\n'),
   /// as `vitrine check` prints them; they refuse nothing.
   std::vector<std::string> warnings;
+  /// An applied reload's summary, the `reload:` lines the run prints
+  /// (what was added, removed, changed; what a reload does not apply).
+  std::vector<std::string> notes;
 };
 
 /// CLOCK_MONOTONIC now, in ms: the clock of request::deadline_ms.

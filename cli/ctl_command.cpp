@@ -255,6 +255,8 @@ int ctl_command(const ctl_options& options) {
   }
   for (const auto& warning : reply->warnings)  // a reload's, on the new file
     print_line(stderr, {terminal_safe_lines(warning)});
+  for (const auto& note : reply->notes)  // the reload's summary, as the run's
+    print_line(stdout, {terminal_safe_lines(note)});
   if (reply->error.ends_with('\n')) {  // a reload's report on the new file
     const std::string report = terminal_safe_lines(reply->error);
     std::fwrite(report.data(), 1, report.size(), stderr);

@@ -206,7 +206,7 @@ int supervise_in_foreground(const run_options& options,
         auto report = reloads.reload_now(top, running_config);
         // A rejected file's warnings are in errors(), in the file's order.
         if (report.rejected()) return {report.errors(), {}};
-        return {report.errors(), std::move(report.warnings)};
+        return {report.errors(), std::move(report.warnings), report.summary()};
       },
       control_options};
   std::thread starter{[&] {

@@ -130,11 +130,14 @@ TEST_CASE("an error reply is a valid reply carrying the text",
   CHECK(reply->results.empty());
 }
 
-TEST_CASE("a reply carries a reload's warnings, and one without them parses",
-          "[cli][control]") {
+TEST_CASE(
+    "a reply carries a reload's warnings and notes, and one without them "
+    "parses",
+    "[cli][control]") {
   control::reply sent;
   sent.ok = true;
   sent.warnings = {"run.toml:5:1: program[a].stop_signal: warning: x", "y"};
+  sent.notes = {"reload: added 1 (a)", "reload: removed 0"};
   auto line = control::encode(sent);
   line.pop_back();
   std::string error;
@@ -142,14 +145,19 @@ TEST_CASE("a reply carries a reload's warnings, and one without them parses",
   REQUIRE(reply);
   CHECK(reply->ok);
   CHECK(reply->warnings == sent.warnings);
-  // A run from before the field: no warnings, no error.
+  CHECK(reply->notes == sent.notes);
+  // A run from before the fields: no warnings, no notes, no error.
   const auto older = control::parse_reply(
       R"({"version":1,"ok":true,"error":"","expired":false,"results":[]})",
       error);
   REQUIRE(older);
   CHECK(older->warnings.empty());
+  CHECK(older->notes.empty());
   CHECK(control::parse_reply(R"({"version":1,"ok":true,"error":"",)"
                              R"("expired":false,"results":[],"warnings":[1]})",
+                             error) == std::nullopt);
+  CHECK(control::parse_reply(R"({"version":1,"ok":true,"error":"",)"
+                             R"("expired":false,"results":[],"notes":{}})",
                              error) == std::nullopt);
 }
 

@@ -284,6 +284,12 @@ TEST_CASE(
                             "warning: SIGWINCH ends a program only if it "
                             "handles it") != std::string::npos);
   CHECK(applied.output.find("reloaded") != std::string::npos);
+  // The run's summary too, before "reloaded" (before: only on the run's
+  // own output, so a client could not tell what the reload did).
+  const auto changed = applied.output.find("reload: changed 1 (calm)\n");
+  CHECK(changed != std::string::npos);
+  CHECK(changed < applied.output.find("reloaded"));
+  CHECK(applied.output.find("reload: unchanged 0\n") != std::string::npos);
 
   // Refused: the warning among the problems, in the file's order, as
   // `vitrine check` prints them (before: the warnings first), and once.
