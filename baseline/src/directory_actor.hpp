@@ -1,7 +1,9 @@
 // directory_actor: the messaging baseline's name service. Under
-// baseline::messaging_reads(), lookups (runtime::find, for_each, the name
-// check of supervise()) are requests to this actor instead of lock-free
-// reads of the shared registry. Internal to the baseline.
+// baseline::messaging_reads(), process lookups (runtime::find, for_each)
+// are requests to this actor instead of lock-free reads of the shared
+// registry (the name check of supervise() and the supervisor lookups read
+// the registries in both modes: docs/design.md, section 10). Internal to
+// the baseline.
 //
 // It answers from the runtime's registry, the name table both policies
 // keep on the writer side (supervisors register and forget names there):
