@@ -138,13 +138,25 @@ caf::behavior supervisor_actor::make_behavior() {
 }
 
 void supervisor_actor::on_command(std::uint64_t ticket, int kind) {
-  applied_ticket_ = std::max(applied_ticket_, ticket);
-  const std::uint64_t before = current_.version;
   const bool stop = static_cast<command_kind>(kind) == command_kind::stop;
   // Held by the parent's group restart, the latest command says whether
   // that restart's start of us, in spec order, is carried out: a start now
   // would run our children ahead of the siblings they depend on.
   if (held_) skip_held_start_ = stop;
+  // A stopped or failed supervisor keeps its status through a stop
+  // (announce_shutdown()), so its waiters cannot tell the stop from its
+  // effect: the ticket shows once the stop's steps are done (a child
+  // started by its own command since is stopped by then).
+  if (stop && (current_.status == supervisor_status::stopped ||
+               current_.status == supervisor_status::failed)) {
+    enqueue_operation(stop_all(false, [this, ticket](bool) {
+      applied_ticket_ = std::max(applied_ticket_, ticket);
+      publish(current_.status);
+    }));
+    return;
+  }
+  applied_ticket_ = std::max(applied_ticket_, ticket);
+  const std::uint64_t before = current_.version;
   if (stop)
     enqueue_operation(stop_all(false, [](bool) {}));
   else if (!held_)

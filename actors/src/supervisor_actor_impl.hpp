@@ -110,9 +110,11 @@ class supervisor_actor final : public caf::event_based_actor {
   /// the mailbox.
   void pump();
 
-  /// Publishes `shutting_down` unless that or `failed` is the status: a
-  /// failed supervisor's children are stopped already, and it stays failed
-  /// (with its reason) through a stop.
+  /// Publishes `shutting_down` unless that, `failed` or `stopped` is the
+  /// status: a failed or stopped supervisor has stopped its children
+  /// already, and it stays as it is through a stop (a failed one with its
+  /// reason). A child started by its own command since still runs: the
+  /// stop's steps stop it, and its own states say so.
   void announce_shutdown();
 
   /// At the start of a stop of every child: each process child in its

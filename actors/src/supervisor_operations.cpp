@@ -61,6 +61,7 @@ void supervisor_actor::stop_restarts_of_children() {
 
 void supervisor_actor::announce_shutdown() {
   if (current_.status != supervisor_status::failed &&
+      current_.status != supervisor_status::stopped &&
       current_.status != supervisor_status::shutting_down)
     publish(supervisor_status::shutting_down);
 }

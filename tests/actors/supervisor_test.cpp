@@ -304,3 +304,40 @@ TEST_CASE(
   CHECK(last_of(*now->history).status == supervisor_status::running);
   CHECK(last_of(*now->history).restarts == 1);
 }
+
+TEST_CASE_METHOD(runtime_fixture,
+                 "a stopped group stays stopped through its parent's stop, "
+                 "and still stops a child started on its own",
+                 "[stop][supervisor]") {
+  supervisor_spec group;
+  group.name = "group";
+  group.children = {sleeper("a"), sleeper("b")};
+  supervisor_spec top;
+  top.name = "top";
+  top.children = {group};
+  auto sup = rt.supervise(top);
+  auto g = rt.find_supervisor("group");
+  REQUIRE(g.wait_for_status(supervisor_status::running, in(20s)));
+  REQUIRE(g.stop().wait_for_status(supervisor_status::stopped, in(20s)));
+  const auto stopped_as = last_of(*g.read()->history).number;
+  auto a = rt.find("a");
+  SECTION("no child runs") {
+    REQUIRE(sup.stop().wait_for_status(supervisor_status::stopped, in(20s)));
+  }
+  SECTION("a child started by its own command runs") {
+    REQUIRE(a.start().wait_for_status(process_status::running, in(20s)));
+    REQUIRE(sup.stop().wait_for_status(supervisor_status::stopped, in(20s)));
+  }
+  SECTION("the group's own stop command, a child started since running") {
+    REQUIRE(a.start().wait_for_status(process_status::running, in(20s)));
+    // The status stays `stopped`: the wait ends once the stop is done, not
+    // when the command arrives (a waiter would see `stopped` at once).
+    REQUIRE(g.stop().wait_for_status(supervisor_status::stopped, in(20s)));
+  }
+  CHECK(a.read()->status == process_status::stopped);
+  check_no_process_left(a);
+  // Before: `shutting_down`, then `stopped` again.
+  const auto now = g.read();
+  CHECK(now->status == supervisor_status::stopped);
+  CHECK(last_of(*now->history).number == stopped_as);
+}

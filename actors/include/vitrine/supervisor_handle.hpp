@@ -188,7 +188,9 @@ class supervisor_command {
   std::uint64_t ticket() const noexcept { return ticket_; }
 
   /// Blocks until the supervisor applied the command (began the start or
-  /// stop sequence) or `deadline` passes.
+  /// stop sequence; a stop of a supervisor already `stopped` or `failed`,
+  /// which keeps that status, shows applied once its sequence is done) or
+  /// `deadline` passes.
   bool wait_until(clock::time_point deadline) const {
     return wait_until([](const core::supervisor_state&) { return true; },
                       deadline);
