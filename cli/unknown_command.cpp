@@ -4,18 +4,20 @@
 #include "text_escape.hpp"
 
 namespace vitrine::cli {
-namespace {
 
-/// The names of `app`'s subcommands, "a, b, c".
-std::string subcommand_names(const CLI::App& app) {
+std::string command_list(const CLI::App& app) {
   std::string names;
+  bool remote_listed = false;
   for (const auto* sub :
-       app.get_subcommands([](const CLI::App*) { return true; }))
+       app.get_subcommands([](const CLI::App*) { return true; })) {
     names += (names.empty() ? "" : ", ") + sub->get_name();
+    remote_listed = remote_listed || sub->get_name() == remote_only_commands[0];
+  }
+  if (app.get_parent() == nullptr && !remote_listed)
+    for (const std::string_view name : remote_only_commands)
+      names.append(", ").append(name);
   return names;
 }
-
-}  // namespace
 
 std::string unknown_command(const CLI::App& app, int argc, char** argv,
                             const std::string& hint) {
@@ -24,13 +26,9 @@ std::string unknown_command(const CLI::App& app, int argc, char** argv,
   for (const auto* sub :
        app.get_subcommands([](const CLI::App*) { return true; }))
     if (sub->get_name() == argv[1]) command = sub;
-  if (command == nullptr) {
-    std::string names = subcommand_names(app);
-    for (const auto name : remote_only_commands)
-      names.append(", ").append(name);
-    return "unknown command '" + terminal_safe(argv[1]) + "' (one of " + names +
-           ")" + hint;
-  }
+  if (command == nullptr)
+    return "unknown command '" + terminal_safe(argv[1]) + "' (one of " +
+           command_list(app) + ")" + hint;
   if (command->get_require_subcommand_min() == 0 || argc < 3 ||
       argv[2][0] == '-')
     return {};
@@ -38,8 +36,7 @@ std::string unknown_command(const CLI::App& app, int argc, char** argv,
        command->get_subcommands([](const CLI::App*) { return true; }))
     if (sub->get_name() == argv[2]) return {};
   return "unknown " + command->get_name() + " command '" +
-         terminal_safe(argv[2]) + "' (one of " + subcommand_names(*command) +
-         ")";
+         terminal_safe(argv[2]) + "' (one of " + command_list(*command) + ")";
 }
 
 }  // namespace vitrine::cli

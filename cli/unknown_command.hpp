@@ -10,6 +10,11 @@
 
 namespace vitrine::cli {
 
+/// "run, check, logs, ...": the commands `app` takes; at the top, also the
+/// remote-only ones `app` lacks (node_commands.hpp: `vitrine-cli` execs
+/// them to `vitrine-run`).
+std::string command_list(const CLI::App& app);
+
 /// "unknown command 'frobnicate' (one of run, check, ...)" when the first
 /// argument is neither an option nor a subcommand of `app` (the list also
 /// names the remote-only commands, node_commands.hpp), "unknown ctl

@@ -3,8 +3,8 @@
 #include <cctype>
 #include <string_view>
 
-#include "node_commands.hpp"
 #include "text_escape.hpp"
+#include "unknown_command.hpp"
 #include "vitrine/core/signal_names.hpp"
 
 namespace vitrine::cli {
@@ -19,22 +19,6 @@ std::string command_words(const CLI::App& app) {
        a = a->get_parent())
     words = a->get_name() + (words.empty() ? "" : " ") + words;
   return words;
-}
-
-/// "run, check, logs": the commands `app` takes; at the top, also the ones
-/// only vitrine-run defines (node_commands.hpp).
-std::string command_list(const CLI::App& app) {
-  std::string names;
-  bool remote_listed = false;
-  for (const auto* sub :
-       app.get_subcommands([](const CLI::App*) { return true; })) {
-    names += (names.empty() ? "" : ", ") + sub->get_name();
-    remote_listed = remote_listed || sub->get_name() == remote_only_commands[0];
-  }
-  if (app.get_parent() == nullptr && !remote_listed)
-    for (const std::string_view name : remote_only_commands)
-      names.append(", ").append(name);
-  return names;
 }
 
 /// An argument as the help shows it: "-n/--lines", "--file", or a
