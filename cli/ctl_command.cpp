@@ -20,6 +20,7 @@
 #include "commands.hpp"
 #include "control_protocol.hpp"
 #include "print_line.hpp"
+#include "signal_argument.hpp"
 #include "socket_io.hpp"
 #include "state_dir.hpp"
 #include "text_escape.hpp"
@@ -176,7 +177,7 @@ std::optional<control::request> make_request(const ctl_options& options) {
   if (r.command == control::verb::signal) {
     const auto sig = core::signal_from_name(options.signal);
     if (!sig) {
-      print_error({"unknown signal '", options.signal, "'"});
+      print_error({unknown_signal_text(options.signal)});
       return std::nullopt;
     }
     r.signal = *sig;

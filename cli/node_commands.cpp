@@ -153,7 +153,7 @@ int remote_main(int argc, char** argv) {
   }
   if (*ctl && verb != "start" && verb != "stop" && verb != "restart" &&
       verb != "signal")
-    return usage_error("ctl: unknown ctl command '" + terminal_safe(verb) +
+    return usage_error("ctl: unknown command '" + terminal_safe(verb) +
                        "' (one of start, stop, restart, signal)");
   try {
     const auto checked = [&](int code) {

@@ -14,6 +14,7 @@
 #include "control_protocol.hpp"
 #include "node_client.hpp"
 #include "render.hpp"
+#include "signal_argument.hpp"
 #include "text_escape.hpp"
 #include "vitrine/core/signal_names.hpp"
 
@@ -83,8 +84,7 @@ int ctl_command(const remote_flags& f, const std::string& verb,
     }
     sig = core::signal_from_name(names.front());
     if (!sig) {
-      std::cerr << "vitrine: unknown signal '" << terminal_safe(names.front())
-                << "'\n";
+      std::cerr << "vitrine: " << unknown_signal_text(names.front()) << "\n";
       return 2;
     }
     names.erase(names.begin());

@@ -71,11 +71,19 @@ void check_names(CLI::App* command, CLI::Option* option,
 namespace {
 
 /// CLI11 reads "-1" into an unsigned option as its largest value: only
-/// digits are a count.
+/// digits are a count, and at most max_lines (more digits overflowed).
 std::string line_count(const std::string& value) {
+  constexpr std::string_view max_lines = "1000000000";
   const bool digits =
       !value.empty() && value.find_first_not_of("0123456789") == value.npos;
-  return digits ? "" : "must be a number of lines, 0 or more";
+  if (!digits)
+    return "'" + value + "' is not a number of lines (digits, 0 or more)";
+  const auto significant =
+      value.substr(std::min(value.find_first_not_of('0'), value.size()));
+  if (significant.size() > max_lines.size() ||
+      (significant.size() == max_lines.size() && significant > max_lines))
+    return "'" + value + "': at most " + std::string{max_lines} + " lines";
+  return {};
 }
 
 }  // namespace

@@ -21,7 +21,17 @@ std::string command_list(const CLI::App& app) {
 
 std::string unknown_command(const CLI::App& app, int argc, char** argv,
                             const std::string& hint) {
-  if (argc < 2 || argv[1][0] == '-') return {};
+  if (argc < 2) return {};
+  if (argv[1][0] == '-') {
+    // An option before any command: only --help and --version are the
+    // top's (CLI11 reported another as a missing command).
+    const std::string_view word = argv[1];
+    const std::string name{word.substr(0, word.find('='))};
+    if (name == "--" || app.get_option_no_throw(name) != nullptr) return {};
+    return "unknown option '" + terminal_safe(word) +
+           "': options come after the command (one of " + command_list(app) +
+           "), or --help, --version";
+  }
   const CLI::App* command = nullptr;
   for (const auto* sub :
        app.get_subcommands([](const CLI::App*) { return true; }))
@@ -35,8 +45,8 @@ std::string unknown_command(const CLI::App& app, int argc, char** argv,
   for (const auto* sub :
        command->get_subcommands([](const CLI::App*) { return true; }))
     if (sub->get_name() == argv[2]) return {};
-  return "unknown " + command->get_name() + " command '" +
-         terminal_safe(argv[2]) + "' (one of " + command_list(*command) + ")";
+  return command->get_name() + ": unknown command '" + terminal_safe(argv[2]) +
+         "' (one of " + command_list(*command) + ")";
 }
 
 }  // namespace vitrine::cli

@@ -17,9 +17,11 @@ std::string command_list(const CLI::App& app);
 
 /// "unknown command 'frobnicate' (one of run, check, ...)" when the first
 /// argument is neither an option nor a subcommand of `app` (the list also
-/// names the remote-only commands, node_commands.hpp), "unknown ctl
+/// names the remote-only commands, node_commands.hpp), "ctl: unknown
 /// command 'x' (one of start, ...)" for the word after a command that takes
-/// a command of its own, else "". `hint` is appended to an unknown first
+/// a command of its own, "unknown option '--x': ..." for a first argument
+/// that is an option the top does not take (only --help, --version), else
+/// "". `hint` is appended to an unknown first
 /// word's message (e.g. where that command lives instead).
 std::string unknown_command(const CLI::App& app, int argc, char** argv,
                             const std::string& hint = {});

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "signal_argument.hpp"
 #include "text_escape.hpp"
 #include "unknown_command.hpp"
 #include "vitrine/core/signal_names.hpp"
@@ -21,7 +22,7 @@ std::string command_words(const CLI::App& app) {
   return words;
 }
 
-/// An argument as the help shows it: "-n/--lines", "--file", or a
+/// An argument as the synopses write it: "-n/--lines", "--file", or a
 /// positional in capitals ("NAME...", "FILE").
 std::string argument_label(const CLI::App& app, const std::string& name) {
   const CLI::Option* option = app.get_option_no_throw(name);
@@ -81,7 +82,7 @@ std::string rewrite(const CLI::App& app, const CLI::Error& error) {
              value->substr(equals + 3) + "' is not a valid value";
   }
   // "NAME: At Most 1 required but received 2" and the validators' "NAME:
-  // problem": the argument as the help writes it.
+  // problem": the argument as the synopses write it.
   const auto colon = what.find(": ");
   if (colon == what.npos) return what;
   const std::string name = what.substr(0, colon);
@@ -113,13 +114,10 @@ std::string dashed_signal(int argc, char** argv) {
     const std::string_view word = argv[i + 1];
     if (word.size() < 2 || word[0] != '-' || word[1] == '-' || word == "-h")
       return {};
-    const std::string name = terminal_safe(word.substr(1));
-    if (!core::signal_from_name(word.substr(1)))
-      return "ctl signal: '-" + name +
-             "': the signal comes first, without '-' (TERM, SIGUSR1, 10...)";
-    return "ctl signal: '-" + name +
-           "': write the signal without '-' (`ctl signal " + name +
-           " NAME...`)";
+    if (core::signal_from_name(word.substr(1)))
+      return unknown_signal_text(word);
+    return "ctl signal: '" + terminal_safe(word) +
+           "': the signal comes first, without '-' (TERM, SIGUSR1, 10...)";
   }
   return {};
 }

@@ -1,7 +1,8 @@
-// usage_text: command-line errors in the words of vitrine's help. CLI11's
-// own messages name its internals ("names is required", "--file: At Most 1
+// usage_text: command-line errors in vitrine's words. CLI11's own
+// messages name its internals ("names is required", "--file: At Most 1
 // required but received 2", "A subcommand is required"); these name the
-// argument as the help shows it and what to do. Used by every parser of the
+// argument as the synopses of docs/cli.md write it (NAME..., -n/--lines)
+// and what to do. Used by every parser of the
 // three executables (runner_subcommands.hpp, node_commands.hpp); main
 // thread, once, on the way out.
 #pragma once

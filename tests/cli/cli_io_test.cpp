@@ -205,7 +205,8 @@ TEST_CASE("bad command lines name what is wrong", "[cli]") {
   // required".
   const auto ctl = run_cli({"ctl", "frobnicate", "a\x1b[2J"});
   CHECK(ctl.code == 2);
-  CHECK(ctl.output.find("unknown ctl command 'frobnicate' (one of start, "
+  CHECK(ctl.output.find("vitrine: ctl: unknown command 'frobnicate' (one of "
+                        "start, "
                         "stop, restart, signal)") != std::string::npos);
 }
 

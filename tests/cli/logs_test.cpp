@@ -272,7 +272,9 @@ TEST_CASE("logs refuses a negative line count", "[cli][logs]") {
   const auto result = run_cli({"logs", "seq", "-n", "-1"});
   INFO(result.output);
   CHECK(result.code == 2);
-  CHECK(contains(result.output, "must be a number of lines, 0 or more"));
+  CHECK(contains(result.output,
+                 "-n/--lines: '-1' is not a number of lines (digits, 0 or "
+                 "more)"));
 }
 
 TEST_CASE("logs refuses a capture that is missing or not a regular file",

@@ -1,5 +1,5 @@
-// Usage errors say what the help says: the command's words, the argument
-// as the help writes it (NAME..., -n/--lines) and what to do, never
+// Usage errors name the command's words, the argument
+// as docs/cli.md writes it (NAME..., -n/--lines) and what to do, never
 // CLI11's own terms ("names is required", "At Most 1 required but received
 // 2", "A subcommand is required"). --timeout is read one way by all three
 // executables (timeout_seconds.hpp).
@@ -48,7 +48,7 @@ std::pair<std::string, int> runner_output(const std::string& argument) {
 
 }  // namespace
 
-TEST_CASE("usage errors name the command and the argument as the help does",
+TEST_CASE("usage errors name the command and the argument as the docs do",
           "[cli]") {
   CHECK(usage_error_of({"ctl", "restart"}) ==
         "vitrine: ctl restart: missing NAME...");
@@ -76,11 +76,24 @@ TEST_CASE("usage errors name the command and the argument as the help does",
                         "restart", "api"}) ==
         "vitrine: ctl: The following argument was not expected: --state-dir");
   CHECK(usage_error_of({"ctl", "--node", "127.0.0.1:1", "frob", "api"}) ==
-        "vitrine: ctl: unknown ctl command 'frob' (one of start, stop, "
+        "vitrine: ctl: unknown command 'frob' (one of start, stop, "
         "restart, signal)");
   // The short name the user may have typed is shown with the long one.
   CHECK(usage_error_of({"logs", "-n", "-1", "x"}) ==
-        "vitrine: logs: -n/--lines: must be a number of lines, 0 or more");
+        "vitrine: logs: -n/--lines: '-1' is not a number of lines (digits, 0 "
+        "or more)");
+  // Past what the count holds: refused, not read as its largest value.
+  CHECK(usage_error_of({"logs", "x", "-n", "99999999999999999999"}) ==
+        "vitrine: logs: -n/--lines: '99999999999999999999': at most "
+        "1000000000 lines");
+  CHECK(run_cli({"logs", "x", "-n", "0001000000000", "--state-dir",
+                 "/nonexistent/vitrine-usage-test"})
+            .code != 2);
+  // An option before any command is named, not taken for a missing one.
+  CHECK(usage_error_of({"--versio"}) ==
+        "vitrine: unknown option '--versio': options come after the command "
+        "(one of run, check, logs, status, ctl, reload, node, watch), or "
+        "--help, --version");
 }
 
 TEST_CASE("ctl signal names kill's form -SIG instead of misreading it",
@@ -95,6 +108,23 @@ TEST_CASE("ctl signal names kill's form -SIG instead of misreading it",
             {"ctl", "--node", "127.0.0.1:1", "signal", "-TERM", "api"}) ==
         "vitrine: ctl signal: '-TERM': write the signal without '-' (`ctl "
         "signal TERM NAME...`)");
+  // A signal named wrong, after the options too, and kill's form after
+  // them (found by a stranger: only the word right after `signal` was
+  // checked).
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"ctl", "signal", "NOPE", "api", "--state-dir", "/nonexistent/v"},
+           {"ctl", "--node", "127.0.0.1:1", "signal", "NOPE", "api"}}) {
+    const auto nope = run_cli(args);
+    CHECK(nope.code == 2);
+    CHECK(nope.output ==
+          "vitrine: ctl signal: unknown signal 'NOPE' (TERM, SIGUSR1, "
+          "10...)\n");
+  }
+  const auto late =
+      run_cli({"ctl", "signal", "--state-dir", "/nonexistent/v", "-9", "a"});
+  CHECK(late.code == 2);
+  CHECK(late.output.find("ctl signal: '-9': write the signal without '-'") !=
+        std::string::npos);
   // Not a signal, where CLI11 took the name for the signal and reported
   // the name as missing.
   CHECK(usage_error_of({"ctl", "signal", "-NOSUCH\x1b", "api"}) ==
