@@ -2,8 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "print_line.hpp"
 #include "runner_subcommands.hpp"
+#include "text_escape.hpp"
 #include "timeout_seconds.hpp"
 
 namespace vitrine::cli {
@@ -124,10 +124,8 @@ int client_subcommands::run() {
     return table_status_command(*options);
   std::string problem;
   const auto request = ctl_request(problem);
-  if (!request) {
-    print_error({problem});
-    return 2;
-  }
+  // A usage error, said as CLI11's are (usage_text.hpp).
+  if (!request) return usage_error(terminal_safe(problem));
   return ctl_command(*request);
 }
 

@@ -236,7 +236,7 @@ TEST_CASE("ctl refuses an option given both before and after the verb",
     CHECK(result.code == 2);
     CHECK(contains(result.output, std::string{"vitrine: ctl: "} + option +
                                       " is given both before and after the "
-                                      "verb: give it once"));
+                                      "verb: give it once\nRun with --help"));
   }
 }
 
