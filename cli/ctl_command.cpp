@@ -24,6 +24,7 @@
 #include "socket_io.hpp"
 #include "state_dir.hpp"
 #include "text_escape.hpp"
+#include "timeout_seconds.hpp"
 #include "vitrine/core/signal_names.hpp"
 #include "vitrine/os/unique_fd.hpp"
 
@@ -165,11 +166,11 @@ std::optional<control::request> make_request(const ctl_options& options) {
     if (seen.insert(name).second) r.names.push_back(name);
   r.wait = !options.no_wait;
   // The run must read the request within the timeout: 0 would expire it
-  // before it is sent.
-  if (!(options.timeout_s > 0) ||
-      options.timeout_s * 1000 > control::max_timeout_ms) {
-    print_error({"--timeout must be more than 0 and at most ",
-                 std::to_string(control::max_timeout_ms / 1000), " seconds"});
+  // before it is sent. Both parsers refuse such a value already
+  // (timeout_seconds.hpp); this is for other callers.
+  if (!(options.timeout_s >= 0.001 && options.timeout_s <= max_timeout_s)) {
+    print_error({"--timeout must be from 0.001 to ",
+                 std::to_string(max_timeout_s), " seconds"});
     return std::nullopt;
   }
   r.timeout_ms = std::max<std::uint32_t>(
