@@ -149,7 +149,7 @@ int remote_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return usage_error(app, e);
+    return usage_error(app, e, {argv, static_cast<std::size_t>(argc)});
   }
   if (*ctl && verb != "start" && verb != "stop" && verb != "restart" &&
       verb != "signal")

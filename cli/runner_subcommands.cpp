@@ -19,12 +19,18 @@ std::string non_empty_path(const std::string& value) {
   return value.empty() ? "the path must not be empty" : "";
 }
 
-int usage_error(CLI::App& app, const CLI::ParseError& error) {
-  app.failure_message([](const CLI::App* failed, const CLI::Error& e) {
+int usage_error(CLI::App& app, const CLI::ParseError& error,
+                std::span<const char* const> argv) {
+  app.failure_message([argv](const CLI::App* failed, const CLI::Error& e) {
     // The message may echo an argument as typed (control bytes too).
-    return "vitrine: " + terminal_safe(usage_text(*failed, e)) +
+    return "vitrine: " + terminal_safe(usage_text(*failed, e, argv)) +
            "\nRun with --help for more information.\n";
   });
+  // CLI11 prints the version as soon as it reads --version and ignores
+  // what follows it (`--version extra`).
+  if (dynamic_cast<const CLI::CallForVersion*>(&error) != nullptr &&
+      argv.size() > 2)
+    return usage_error("--version takes no other argument");
   if (app.exit(error) != 0) return 2;
   // --help or --version, printed on stdout: a failed write is an error as
   // for every command (docs/cli.md).
@@ -47,7 +53,7 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return usage_error(app, e);
+    return usage_error(app, e, {argv, static_cast<std::size_t>(argc)});
   }
   return std::nullopt;
 }
@@ -57,6 +63,19 @@ void check_names(CLI::App* command, CLI::Option* option,
                  std::function<void()> also) {
   option->check(
       [](const std::string& name) { return control::name_problem(name); });
+  // CLI11 2.1 hands a `--` that comes after the first NAME to the parent
+  // command, which then refuses every word after it (`ctl stop a -- b`).
+  // A hidden positional that is never satisfied keeps the `--` here, and
+  // the words after it go to NAME... as POSIX has it; NAME... takes any
+  // number, so nothing ever reaches this one.
+  command
+      ->add_option_function<std::vector<std::string>>(
+          "names_after_double_dash",
+          [](const std::vector<std::string>&) {
+            throw CLI::ValidationError("NAME...", "an argument was lost");
+          })
+      ->expected(1, 1)
+      ->group("");
   command->final_callback([&names, verb, also = std::move(also)] {
     if (also) also();
     const std::size_t count =

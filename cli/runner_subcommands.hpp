@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,10 @@ std::string non_empty_path(const std::string& value);
 
 /// Prints a command line's error as vitrine's other errors ("vitrine: "
 /// first), then a hint to --help; returns the exit code: 0 for --help or
-/// --version, 2 for an error.
-int usage_error(CLI::App& app, const CLI::ParseError& error);
+/// --version, 2 for an error. `argv` is the command line parsed
+/// (usage_text() orders and places unexpected arguments with it).
+int usage_error(CLI::App& app, const CLI::ParseError& error,
+                std::span<const char* const> argv);
 int usage_error(const std::string& text);
 
 /// Parses `argv` into `app`, after unknown_command()'s check (`hint` added

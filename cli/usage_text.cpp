@@ -1,7 +1,10 @@
 #include "usage_text.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "signal_argument.hpp"
 #include "text_escape.hpp"
@@ -55,6 +58,68 @@ std::optional<std::string> between(std::string_view text,
   return std::string{text};
 }
 
+/// An argument no command took, and where it is in argv.
+struct unexpected_argument {
+  std::string word;
+  std::size_t at;
+};
+
+/// The arguments no command took, in the order typed. CLI11's own
+/// message lists them in reverse, and only those of one command; the
+/// commands' `remaining()` hold them in order. The first `--` among them
+/// is the end-of-options mark itself, not an argument.
+std::vector<unexpected_argument> unexpected_arguments(
+    const CLI::App& top, std::span<const char* const> argv) {
+  std::vector<unexpected_argument> found;
+  std::vector<bool> used(argv.size(), false);
+  bool mark_seen = false;
+  for (std::string& word : top.remaining(true)) {
+    if (word == "--" && !std::exchange(mark_seen, true)) continue;
+    std::size_t at = 1;
+    while (at < argv.size() && (used[at] || word != argv[at])) ++at;
+    if (at < argv.size()) used[at] = true;
+    found.push_back({std::move(word), at});
+  }
+  std::ranges::stable_sort(found, {}, &unexpected_argument::at);
+  return found;
+}
+
+/// Where the last of `command`'s words is in argv ("start" of `ctl
+/// --timeout 5 start`), found word after word.
+std::size_t command_position(const CLI::App& command,
+                             std::span<const char* const> argv) {
+  std::vector<const CLI::App*> path;
+  for (const CLI::App* a = &command; a->get_parent() != nullptr;
+       a = a->get_parent())
+    path.push_back(a);
+  std::size_t at = 0;
+  for (auto a = path.rbegin(); a != path.rend(); ++a)
+    while (++at < argv.size() && (*a)->get_name() != argv[at]) {
+    }
+  return at;
+}
+
+/// "unexpected argument 'x'", or, for an option of `command` typed before
+/// its name (`ctl --no-wait stop api`), where it goes.
+std::string unexpected_text(const CLI::App& command,
+                            const std::vector<unexpected_argument>& extras,
+                            std::size_t command_at) {
+  for (const auto& extra : extras) {
+    if (extra.at >= command_at || !extra.word.starts_with('-')) continue;
+    const std::string name = extra.word.substr(0, extra.word.find('='));
+    const CLI::Option* option = command.get_option_no_throw(name);
+    if (option != nullptr && option->nonpositional())
+      return argument_label(command, name) + " is an option of '" +
+             command_words(command) + "': give it after '" +
+             command.get_name() + "'";
+  }
+  std::string text =
+      extras.size() == 1 ? "unexpected argument " : "unexpected arguments ";
+  for (std::size_t i = 0; i < extras.size(); ++i)
+    text += (i == 0 ? "'" : ", '") + extras[i].word + "'";
+  return text;
+}
+
 /// CLI11's message rewritten; the command's words are added by the caller.
 std::string rewrite(const CLI::App& app, const CLI::Error& error) {
   const std::string what = error.what();
@@ -96,14 +161,26 @@ std::string rewrite(const CLI::App& app, const CLI::Error& error) {
 
 }  // namespace
 
-std::string usage_text(const CLI::App& app, const CLI::Error& error) {
+std::string usage_text(const CLI::App& app, const CLI::Error& error,
+                       std::span<const char* const> argv) {
   // CLI11 reports every error on the top app: the command the error is
   // about is the last one parsed.
   const CLI::App* command = &app;
   while (!command->get_subcommands().empty())
     command = command->get_subcommands().front();
   const std::string words = command_words(*command);
-  const std::string text = rewrite(*command, error);
+  // CLI11 checks what is required before what is left over, so an unknown
+  // option came out as a missing one (`watch --frob`: "--node is
+  // required"); what was typed wrong comes first.
+  const bool extras_first =
+      dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr ||
+      dynamic_cast<const CLI::RequiredError*>(&error) != nullptr;
+  std::string text;
+  if (auto extras = unexpected_arguments(app, argv);
+      extras_first && !extras.empty())
+    text = unexpected_text(*command, extras, command_position(*command, argv));
+  else
+    text = rewrite(*command, error);
   return words.empty() ? text : words + ": " + text;
 }
 

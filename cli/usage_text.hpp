@@ -9,15 +9,19 @@
 
 #include <CLI/CLI.hpp>
 
+#include <span>
 #include <string>
 
 namespace vitrine::cli {
 
-/// The message for `error`, raised while `app` (the top one) parsed: the
-/// words of the command it is about first ("ctl restart: missing
-/// NAME..."). No "vitrine: " prefix and no newline; it may echo arguments
-/// as typed, so the caller escapes it.
-std::string usage_text(const CLI::App& app, const CLI::Error& error);
+/// The message for `error`, raised while `app` (the top one) parsed
+/// `argv`: the words of the command it is about first ("ctl restart:
+/// missing NAME..."). Arguments no command takes are reported before a
+/// missing one, in the order typed, and an option typed before its
+/// command's name is told to go after it. No "vitrine: " prefix and no
+/// newline; it may echo arguments as typed, so the caller escapes it.
+std::string usage_text(const CLI::App& app, const CLI::Error& error,
+                       std::span<const char* const> argv);
 
 /// kill(1)'s form of a signal, `ctl signal -CONT NAME` or `ctl --node
 /// HOST:PORT signal -9 NAME`, which CLI11 reads as an unknown option and

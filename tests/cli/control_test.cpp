@@ -380,7 +380,7 @@ TEST_CASE("ctl takes --state-dir and --timeout before the verb too",
           "[cli][ctl]") {
   live_run run{demo};
   const auto before = run.wait_status("api", "running");
-  // Before: "The following arguments were not expected", exit 2.
+  // Before: refused as unexpected arguments, exit 2.
   const auto restarted = run_cli(
       {"ctl", "--state-dir", run.state(), "--timeout", "20", "restart", "api"});
   INFO(restarted.output);

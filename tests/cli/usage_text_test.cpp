@@ -74,7 +74,7 @@ TEST_CASE("usage errors name the command and the argument as the docs do",
   // the verb (found by a stranger: "verb: sdA not in {start,...}").
   CHECK(usage_error_of({"ctl", "--node", "127.0.0.1:1", "--state-dir", "sdA",
                         "restart", "api"}) ==
-        "vitrine: ctl: The following argument was not expected: --state-dir");
+        "vitrine: ctl: unexpected argument '--state-dir'");
   CHECK(usage_error_of({"ctl", "--node", "127.0.0.1:1", "frob", "api"}) ==
         "vitrine: ctl: unknown command 'frob' (one of start, stop, "
         "restart, signal)");
@@ -94,6 +94,63 @@ TEST_CASE("usage errors name the command and the argument as the docs do",
         "vitrine: unknown option '--versio': options come after the command "
         "(one of run, check, logs, status, ctl, reload, node, watch), or "
         "--help, --version");
+}
+
+TEST_CASE(
+    "unexpected arguments come in the order typed, before what is "
+    "missing, and an option typed too early is told where it goes",
+    "[cli]") {
+  // CLI11 listed them in reverse ("--zap --frob").
+  CHECK(usage_error_of({"status", "--frob", "--zap"}) ==
+        "vitrine: status: unexpected arguments '--frob', '--zap'");
+  CHECK(usage_error_of({"ctl", "start", "--frob", "a", "--zap=1"}) ==
+        "vitrine: ctl start: unexpected arguments '--frob', '--zap=1'");
+  // CLI11 checks what is required first: "watch: --node is required".
+  CHECK(usage_error_of({"watch", "--frob"}) ==
+        "vitrine: watch: unexpected argument '--frob'");
+  CHECK(usage_error_of({"ctl", "--frob", "start"}) ==
+        "vitrine: ctl start: unexpected argument '--frob'");
+  // An option of the verb, typed before it: "not expected: --no-wait".
+  CHECK(usage_error_of({"ctl", "--no-wait", "stop", "api"}) ==
+        "vitrine: ctl stop: --no-wait is an option of 'ctl stop': give it "
+        "after 'stop'");
+  CHECK(usage_error_of({"ctl", "--timeout", "3", "--no-wait", "start", "a"}) ==
+        "vitrine: ctl start: --no-wait is an option of 'ctl start': give it "
+        "after 'start'");
+  // After `--` it is an argument like any other.
+  CHECK(usage_error_of({"logs", "a", "--", "-n"}) ==
+        "vitrine: logs: unexpected argument '-n'");
+  // CLI11 reads --version as soon as it sees it: what follows was ignored.
+  CHECK(usage_error_of({"--version", "extra"}) ==
+        "vitrine: --version takes no other argument");
+  CHECK(run_cli({"--version"}).code == 0);
+}
+
+TEST_CASE("-- ends the options after a NAME too", "[cli]") {
+  // CLI11 handed a `--` after the first NAME to `ctl` and refused every
+  // word after it. Each word after it is a NAME: one of 256 bytes is
+  // refused as a NAME is.
+  const std::string long_name(256, 'x');
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"ctl", "stop", "--state-dir", "/nonexistent/v", "a", "--",
+            "--no-wait", long_name},
+           {"status", "--state-dir", "/nonexistent/v", "a", "--", "--json",
+            long_name},
+           {"ctl", "--node", "127.0.0.1:1", "restart", "a", "--", "--json",
+            long_name}}) {
+    const auto result = run_cli(args);
+    INFO(args[0] << " " << args[1] << "\n" << result.output);
+    CHECK(result.code == 2);
+    CHECK(result.output.find("a name must have 1 to 255 bytes (this one has "
+                             "256)") != std::string::npos);
+  }
+  // Short names after `--` are taken: the command gets as far as the
+  // state directory.
+  const auto taken = run_cli({"ctl", "stop", "--state-dir", "/nonexistent/v",
+                              "a", "--", "--no-wait", "b"});
+  INFO(taken.output);
+  CHECK(taken.code != 2);
+  CHECK(taken.output.find("/nonexistent/v") != std::string::npos);
 }
 
 TEST_CASE("ctl signal names kill's form -SIG instead of misreading it",
