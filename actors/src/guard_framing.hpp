@@ -4,8 +4,9 @@
 // refuses a header CAF must not see (remote_guard.hpp says which) and a
 // first BASP message that is not a client handshake, counts
 // the payloads announced and not yet received against a budget shared by
-// all peers, and keeps the time the peer was last heard. Internal to the
-// actors/ library.
+// all peers (those over 64 KiB: smaller ones, one per connection, are
+// bounded by the number of connections), and keeps the time the peer was
+// last heard. Internal to the actors/ library.
 //
 // Threads: the guard's relay thread only. Cost: a copy of each header
 // (32 bytes) and a few compares per read; no allocation unless a

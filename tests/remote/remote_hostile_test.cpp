@@ -404,3 +404,33 @@ TEST_CASE(
   for (std::size_t i = 1; i < fds.size(); ++i) ::close(fds[i]);
   ::close(again);
 }
+
+TEST_CASE(
+    "peers holding the budget with large messages do not keep a controller "
+    "out",
+    "[remote]") {
+  // An outside tester's 4 connections a second, each announcing 16 MiB
+  // and sending a little of it, filled the budget above, and 7 of 8
+  // `status --node` were refused: their handshake counted against it.
+  // Messages of up to 64 KiB do not count (at most one per connection).
+  node_process node{2, 200, 60'000};
+  unsigned char header[32] = {};
+  header[0] = 0x01;  // a client handshake announcing 16 MiB
+  header[4] = 0x01;  // 0x01000000
+  const std::string some(70'000, 'x');
+  std::vector<int> fds;
+  for (int i = 0; i < 5; ++i) {
+    fds.push_back(connect_loopback(node.port));
+    CHECK(::write(fds.back(), header, sizeof header) == sizeof header);
+    (void)!::write(fds.back(), some.data(), some.size());
+    std::this_thread::sleep_for(100ms);  // in this order
+  }
+  // The budget is full: the fifth is refused, the four others held.
+  CHECK(closed_within(fds.back(), 5000));
+  for (std::size_t i = 0; i + 1 < fds.size(); ++i)
+    CHECK_FALSE(closed_within(fds[i], 0));
+  controller_of controller{node.endpoint(), 200, 60'000, 2};
+  CHECK(mirror_converges(node, controller.mirror));
+  CHECK(controller.mirror.status() == vitrine::node_status::connected);
+  for (int fd : fds) ::close(fd);
+}
