@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   if (!hold_standard_fds()) return 1;
   CLI::App app{"vitrine: supervise OS processes described in a TOML file"};
   app.require_subcommand(1);
+  refuse_flag_values(app);
   add_version_flag(app);
   app.footer(
       "Remote nodes (docs/distribution.md): node, watch, status --node, ctl "

@@ -78,9 +78,13 @@ control::reply execute(const control_context& context,
   if (const auto now_ms = control::monotonic_now_ms();
       control::expired(request, now_ms)) {
     reply.expired = true;
-    reply.error = "the request expired: the run read it " +
-                  std::to_string(now_ms - *request.deadline_ms) +
-                  " ms after its deadline; nothing was done";
+    // Whole milliseconds: one read within the deadline's own is "at" it.
+    const std::uint64_t late_ms = now_ms - *request.deadline_ms;
+    reply.error =
+        "the request expired: the run read it " +
+        (late_ms == 0 ? std::string{"at its deadline"}
+                      : std::to_string(late_ms) + " ms after its deadline") +
+        "; nothing was done";
     return reply;
   }
   if (request.command == verb::reload) {

@@ -81,10 +81,31 @@ int status_command(const remote_flags& f, bool json,
   return 0;
 }
 
+/// What is wrong with a remote ctl's verb and its words, as the local
+/// ctl says it ("ctl: unknown command 'frob' (...)", "ctl signal: missing
+/// SIGNAL"); "" when nothing is.
+std::string remote_ctl_problem(const CLI::Option& verb_option,
+                               const std::string& verb,
+                               const std::vector<std::string>& names) {
+  constexpr std::string_view verbs = "start, stop, restart, signal";
+  if (verb_option.count() == 0)
+    return "ctl: give a command: one of " + std::string{verbs};
+  if (verb != "start" && verb != "stop" && verb != "restart" &&
+      verb != "signal")
+    return "ctl: unknown command '" + terminal_safe(verb) + "' (one of " +
+           std::string{verbs} + ")";
+  const bool signal = verb == "signal";
+  if (signal && names.empty()) return "ctl signal: missing SIGNAL";
+  if (names.size() == (signal ? 1 : 0))
+    return "ctl " + verb + ": missing NAME...";
+  return {};
+}
+
 }  // namespace
 
 int remote_main(int argc, char** argv) {
   CLI::App app{"vitrine: remote nodes (docs/distribution.md)"};
+  refuse_flag_values(app);
   app.require_subcommand(1);
   remote_flags node_flags, status_flags, ctl_flags;
   run_options node_run;
@@ -124,8 +145,10 @@ int remote_main(int argc, char** argv) {
   // The verb is checked once parsed: checked as CLI11 fills it, an
   // unknown option's value taken for it (`--state-dir DIR restart`) was
   // reported as a wrong verb, not as the unknown option it is.
-  ctl->add_option("verb", verb, "start, stop, restart or signal (SIG first)")
-      ->required();
+  auto* verb_option =
+      ctl->add_option("verb", verb,
+                      "start, stop, restart or signal (SIG first)")
+          ->required();
   check_names(
       ctl,
       ctl->add_option("names", names, "program names (signal: SIG NAME...)")
@@ -149,12 +172,20 @@ int remote_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // A missing verb or argument, worded as the local ctl words it (CLI11
+    // said "missing NAME..." of `ctl --node N frob` and of `... signal`);
+    // arguments no command takes are reported first, by usage_text().
+    const bool missing = dynamic_cast<const CLI::RequiredError*>(&e);
+    if (missing && *ctl && app.remaining(true).empty())
+      if (auto problem = remote_ctl_problem(*verb_option, verb, names);
+          !problem.empty())
+        return usage_error(problem);
     return usage_error(app, e, {argv, static_cast<std::size_t>(argc)});
   }
-  if (*ctl && verb != "start" && verb != "stop" && verb != "restart" &&
-      verb != "signal")
-    return usage_error("ctl: unknown command '" + terminal_safe(verb) +
-                       "' (one of start, stop, restart, signal)");
+  if (*ctl)
+    if (auto problem = remote_ctl_problem(*verb_option, verb, names);
+        !problem.empty())
+      return usage_error(problem);
   try {
     const auto checked = [&](int code) {
       return finish_stdout(app.get_subcommands().front()->get_name(), code);
@@ -171,9 +202,10 @@ int remote_main(int argc, char** argv) {
     if (*watch)  // checks stdout after each view
       return exit_code_after_teardown(watch_command(watch_flags));
   } catch (const std::exception& e) {
+    // It may quote what the user gave (a TLS file's path) as given.
     const std::string_view what = e.what();
-    std::cerr << (what.starts_with("vitrine: ") ? "" : "vitrine: ") << what
-              << "\n";
+    std::cerr << (what.starts_with("vitrine: ") ? "" : "vitrine: ")
+              << terminal_safe_lines(what) << "\n";
     return exit_code_after_teardown(1);
   }
   return 2;

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "runner_subcommands.hpp"
 #include "text_escape.hpp"
@@ -31,15 +33,28 @@ CLI::Validator endpoint_check(bool any_port) {
       "HOST:PORT");
 }
 
-CLI::Validator whole_number_check() {
+CLI::Validator whole_number_in(std::uint64_t min, std::uint64_t max) {
   return CLI::Validator{
-      [](std::string& text) -> std::string {
+      [min, max](std::string& text) -> std::string {
+        const auto problem = [&] {
+          return "'" + terminal_safe(text) + "' is not a whole number from " +
+                 std::to_string(min) + " to " + std::to_string(max);
+        };
         const bool digits =
             !text.empty() &&
             std::all_of(text.begin(), text.end(),
                         [](unsigned char c) { return c >= '0' && c <= '9'; });
-        if (digits) return {};
-        return "not a whole number: '" + terminal_safe(text) + "'";
+        if (!digits) return problem();
+        const auto first = text.find_first_not_of('0');
+        std::string significant =
+            first == std::string::npos ? "0" : text.substr(first);
+        // Past 19 digits it is past every bound here (and past uint64).
+        if (significant.size() > 19) return problem();
+        const std::uint64_t value = std::stoull(significant);
+        if (value < min || value > max) return problem();
+        // CLI11 reads a leading 0 as octal ("010" as 8): the digits alone.
+        text = std::move(significant);
+        return {};
       },
       ""};
 }
@@ -48,13 +63,11 @@ void add_timing(CLI::App* cmd, remote_flags& f) {
   cmd->add_option("--heartbeat-ms", f.heartbeat_ms,
                   "heartbeat interval (both sides should agree)")
       ->capture_default_str()
-      ->check(whole_number_check())
-      ->check(CLI::Range(10, 600'000));
+      ->transform(whole_number_in(10, 600'000));
   cmd->add_option("--timeout-ms", f.timeout_ms,
                   "connection timeout: a peer silent that long is lost")
       ->capture_default_str()
-      ->check(whole_number_check())
-      ->check(CLI::Range(10, 600'000));
+      ->transform(whole_number_in(10, 600'000));
 }
 
 CLI::Option* add_tls(CLI::App* cmd, remote_flags& f, const char* whose) {

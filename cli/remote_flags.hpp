@@ -7,6 +7,7 @@
 // counting (CLI11 options, one struct copy).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "status.hpp"
@@ -31,9 +32,10 @@ struct remote_flags {
 /// `any_port`, PORT 0 too (a node's --listen: any free port). Malformed:
 /// a usage error (exit 2) naming the text.
 CLI::Validator endpoint_check(bool any_port = false);
-/// CLI11 check that a value is digits only, placed before a CLI::Range
-/// (which says "Value abc not in range" of a word).
-CLI::Validator whole_number_check();
+/// CLI11 transform of a whole number from `min` to `max`: digits only
+/// ("'abc' is not a whole number from 1 to 10"), leading zeros dropped
+/// (CLI11 reads "010" as octal 8).
+CLI::Validator whole_number_in(std::uint64_t min, std::uint64_t max);
 
 /// --heartbeat-ms and --timeout-ms, each 10 ms to 10 minutes.
 void add_timing(CLI::App* cmd, remote_flags& f);

@@ -11,6 +11,7 @@
 #include "runner_subcommands.hpp"
 #include "standard_fds.hpp"
 #include "stdout_check.hpp"
+#include "text_escape.hpp"
 
 int main(int argc, char** argv) {
   using namespace vitrine::cli;
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   if (is_remote_command(argc, argv)) return remote_main(argc, argv);
   CLI::App app{"vitrine-run: the supervisor behind `vitrine run`"};
   app.require_subcommand(1);
+  refuse_flag_values(app);
   add_version_flag(app);
   runner_subcommands runner{app};
   if (const auto code = parse_command_line(
@@ -29,7 +31,7 @@ int main(int argc, char** argv) {
                                         : run_command(runner.run);
     return finish_stdout(app.get_subcommands().front()->get_name(), code);
   } catch (const std::exception& e) {
-    std::cerr << "vitrine: " << e.what() << "\n";
+    std::cerr << "vitrine: " << terminal_safe_lines(e.what()) << "\n";
     return 1;
   }
 }

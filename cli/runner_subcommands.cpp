@@ -1,6 +1,8 @@
 #include "runner_subcommands.hpp"
 
 #include <iostream>
+#include <memory>
+#include <utility>
 
 #include "control_protocol.hpp"
 #include "exec_beside.hpp"
@@ -15,6 +17,10 @@ void add_version_flag(CLI::App& app) {
   app.set_version_flag("--version", "vitrine " VITRINE_VERSION);
 }
 
+void refuse_flag_values(CLI::App& app) {
+  app.option_defaults()->disable_flag_override();
+}
+
 std::string non_empty_path(const std::string& value) {
   return value.empty() ? "the path must not be empty" : "";
 }
@@ -27,9 +33,10 @@ int usage_error(CLI::App& app, const CLI::ParseError& error,
            "\nRun with --help for more information.\n";
   });
   // CLI11 prints the version as soon as it reads --version and ignores
-  // what follows it (`--version extra`).
+  // what follows it (`--version extra`), or a value given it
+  // (`--version=`).
   if (dynamic_cast<const CLI::CallForVersion*>(&error) != nullptr &&
-      argv.size() > 2)
+      (argv.size() != 2 || std::string_view{argv[1]} != "--version"))
     return usage_error("--version takes no other argument");
   if (app.exit(error) != 0) return 2;
   // --help or --version, printed on stdout: a failed write is an error as
@@ -58,6 +65,21 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
   return std::nullopt;
 }
 
+namespace {
+
+/// CLI11's formatter, without the "[]" a hidden positional leaves in the
+/// usage line (its name is hidden, its brackets are not).
+class usage_without_hidden : public CLI::Formatter {
+ public:
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    std::string usage = CLI::Formatter::make_usage(app, std::move(name));
+    if (const auto at = usage.find(" []"); at != usage.npos) usage.erase(at, 3);
+    return usage;
+  }
+};
+
+}  // namespace
+
 void check_names(CLI::App* command, CLI::Option* option,
                  const std::vector<std::string>& names, const std::string* verb,
                  std::function<void()> also) {
@@ -76,6 +98,7 @@ void check_names(CLI::App* command, CLI::Option* option,
           })
       ->expected(1, 1)
       ->group("");
+  command->formatter(std::make_shared<usage_without_hidden>());
   command->final_callback([&names, verb, also = std::move(also)] {
     if (also) also();
     const std::size_t count =
@@ -139,7 +162,11 @@ runner_subcommands::runner_subcommands(CLI::App& app) {
   logs_cmd = app.add_subcommand(
       "logs",
       "show the captured output of program NAME (the run may have stopped)");
-  logs_cmd->add_option("name", logs.name, "program name")->required();
+  logs_cmd->add_option("name", logs.name, "program name")
+      ->required()
+      ->check([](const std::string& name) {
+        return control::name_problem(name);  // as status and ctl take it
+      });
   logs_cmd->add_flag("-f,--follow", logs.follow,
                      "keep printing what it writes (across rotation) "
                      "until Ctrl-C");

@@ -27,6 +27,11 @@ namespace vitrine::cli {
 /// `--version`, printing "vitrine VERSION" (the project's version).
 void add_version_flag(CLI::App& app);
 
+/// Flags of `app` and of the commands added to it afterwards take no value:
+/// CLI11 reads `--json=0` as "not --json" and `--version=1` as --version;
+/// these are refused instead. Call before adding options.
+void refuse_flag_values(CLI::App& app);
+
 /// CLI11 validator: "" is not a path (`--json-status ""`).
 std::string non_empty_path(const std::string& value);
 

@@ -99,24 +99,42 @@ std::size_t command_position(const CLI::App& command,
   return at;
 }
 
-/// "unexpected argument 'x'", or, for an option of `command` typed before
-/// its name (`ctl --no-wait stop api`), where it goes.
+/// Where the first `--` is in argv (argv.size() when there is none).
+std::size_t mark_position(std::span<const char* const> argv) {
+  std::size_t at = 1;
+  while (at < argv.size() && std::string_view{argv[at]} != "--") ++at;
+  return at;
+}
+
+/// "unexpected arguments 'x', 'y'", in the order typed; first, for a
+/// command that needs one of its own (`ctl --state-dir D frob`), the word
+/// that is no command of it; and an option of `command` typed before its
+/// name (`ctl --no-wait stop api`) is told where it goes.
 std::string unexpected_text(const CLI::App& command,
                             const std::vector<unexpected_argument>& extras,
-                            std::size_t command_at) {
-  for (const auto& extra : extras) {
-    if (extra.at >= command_at || !extra.word.starts_with('-')) continue;
-    const std::string name = extra.word.substr(0, extra.word.find('='));
-    const CLI::Option* option = command.get_option_no_throw(name);
-    if (option != nullptr && option->nonpositional())
-      return argument_label(command, name) + " is an option of '" +
-             command_words(command) + "': give it after '" +
-             command.get_name() + "'";
-  }
+                            std::span<const char* const> argv) {
+  const std::size_t mark_at = mark_position(argv);
+  if (command.get_require_subcommand_min() > 0 &&
+      command.get_subcommands().empty())
+    for (const auto& extra : extras)
+      if (extra.at < mark_at && !extra.word.starts_with('-'))
+        return "unknown command '" + extra.word + "' (one of " +
+               command_list(command) + ")";
   std::string text =
       extras.size() == 1 ? "unexpected argument " : "unexpected arguments ";
   for (std::size_t i = 0; i < extras.size(); ++i)
     text += (i == 0 ? "'" : ", '") + extras[i].word + "'";
+  const std::size_t command_at = command_position(command, argv);
+  for (const auto& extra : extras) {
+    if (extra.at >= command_at || !extra.word.starts_with('-')) continue;
+    const std::string name = extra.word.substr(0, extra.word.find('='));
+    const CLI::Option* option = command.get_option_no_throw(name);
+    if (option == nullptr || !option->nonpositional()) continue;
+    const std::string hint = argument_label(command, name) +
+                             " is an option of '" + command_words(command) +
+                             "': give it after '" + command.get_name() + "'";
+    return extras.size() == 1 ? hint : text + " (" + hint + ")";
+  }
   return text;
 }
 
@@ -140,6 +158,8 @@ std::string rewrite(const CLI::App& app, const CLI::Error& error) {
     return argument_label(app, what.substr(0, excluded)) +
            " cannot be given with " +
            argument_label(app, what.substr(excluded + " excludes "sv.size()));
+  if (auto flag = between(what, "", " was given a disallowed flag override"))
+    return argument_label(app, "--" + *flag) + " takes no value";
   if (auto value = between(what, "Could not convert: ", "")) {
     const auto equals = value->find(" = ");
     if (equals != value->npos)
@@ -178,7 +198,7 @@ std::string usage_text(const CLI::App& app, const CLI::Error& error,
   std::string text;
   if (auto extras = unexpected_arguments(app, argv);
       extras_first && !extras.empty())
-    text = unexpected_text(*command, extras, command_position(*command, argv));
+    text = unexpected_text(*command, extras, argv);
   else
     text = rewrite(*command, error);
   return words.empty() ? text : words + ": " + text;

@@ -142,16 +142,17 @@ bool all_connected(const std::vector<watched>& nodes) {
 CLI::App* add_watch_subcommand(CLI::App& app, watch_options& o) {
   auto* cmd = app.add_subcommand(
       "watch", "a live table of the processes of several nodes");
+  // One HOST:PORT per --node: a vector option of CLI11 takes every word
+  // up to the next option (`--node A B` watched B too).
   cmd->add_option("--node", o.nodes, "HOST:PORT of a node (repeat for more)")
       ->required()
+      ->allow_extra_args(false)
       ->check(endpoint_check());
   cmd->add_option("--interval", o.interval_ms, "milliseconds between refreshes")
       ->capture_default_str()
-      ->check(whole_number_check())
-      ->check(CLI::Range(1, 3'600'000));
+      ->transform(whole_number_in(1, 3'600'000));
   cmd->add_option("--count", o.count, "refresh N times, then exit")
-      ->check(whole_number_check())
-      ->check(CLI::Range(1, 1'000'000'000));
+      ->transform(whole_number_in(1, 1'000'000'000));
   cmd->add_flag("--json", o.json, "print one JSON object per refresh");
   add_tls(cmd, o.remote, "the controller's");
   add_timing(cmd, o.remote);

@@ -91,6 +91,11 @@ std::optional<int> signal_from_name(std::string_view name) noexcept {
     auto n = parse_int(name.substr(6));
     if (n && *n >= 0 && SIGRTMIN + *n <= SIGRTMAX) return SIGRTMIN + *n;
   }
+  // kill(1) and bash also take RTMAX-n.
+  if (name.size() > 6 && iequal(name.substr(0, 6), "RTMAX-")) {
+    auto n = parse_int(name.substr(6));
+    if (n && *n >= 0 && SIGRTMAX - *n >= SIGRTMIN) return SIGRTMAX - *n;
+  }
   return std::nullopt;
 }
 

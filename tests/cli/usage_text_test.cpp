@@ -58,7 +58,7 @@ TEST_CASE("usage errors name the command and the argument as the docs do",
         "vitrine: ctl signal: missing SIGNAL");
   CHECK(usage_error_of({"run"}) == "vitrine: run: missing FILE");
   CHECK(usage_error_of({"ctl", "--node", "127.0.0.1:1", "restart"}) ==
-        "vitrine: ctl: missing NAME...");
+        "vitrine: ctl restart: missing NAME...");
   CHECK(usage_error_of({"ctl"}) ==
         "vitrine: ctl: give a command: one of start, stop, restart, signal");
   CHECK(usage_error_of({}) ==
@@ -124,6 +124,85 @@ TEST_CASE(
   CHECK(usage_error_of({"--version", "extra"}) ==
         "vitrine: --version takes no other argument");
   CHECK(run_cli({"--version"}).code == 0);
+}
+
+TEST_CASE("what a third stranger found in the command lines", "[cli]") {
+  // Every unexpected argument is listed, with the hint for a misplaced one.
+  CHECK(usage_error_of({"ctl", "--frob", "--no-wait", "stop", "a"}) ==
+        "vitrine: ctl stop: unexpected arguments '--frob', '--no-wait' "
+        "(--no-wait is an option of 'ctl stop': give it after 'stop')");
+  // A verb after ctl's own options is named ("unexpected argument
+  // 'frob'"); after `--` a word is an argument, not a verb.
+  CHECK(usage_error_of({"ctl", "--state-dir", "/nonexistent/v", "frob"}) ==
+        "vitrine: ctl: unknown command 'frob' (one of start, stop, restart, "
+        "signal)");
+  CHECK(usage_error_of({"ctl", "--", "stop", "a"}) ==
+        "vitrine: ctl: unexpected arguments 'stop', 'a'");
+  // The remote ctl words its mistakes as the local one ("missing NAME..."
+  // for all of these).
+  const std::string node = "127.0.0.1:1";
+  CHECK(usage_error_of({"ctl", "--node", node, "frob"}) ==
+        "vitrine: ctl: unknown command 'frob' (one of start, stop, restart, "
+        "signal)");
+  CHECK(usage_error_of({"ctl", "--node", node}) ==
+        "vitrine: ctl: give a command: one of start, stop, restart, signal");
+  CHECK(usage_error_of({"ctl", "--node", node, "signal"}) ==
+        "vitrine: ctl signal: missing SIGNAL");
+  CHECK(usage_error_of({"ctl", "--node", node, "signal", "CONT"}) ==
+        "vitrine: ctl signal: missing NAME...");
+  // A flag takes no value: `--json=0` was read as "no --json".
+  CHECK(usage_error_of({"status", "--json=0"}) ==
+        "vitrine: status: --json takes no value");
+  CHECK(usage_error_of({"logs", "a", "--follow=1"}) ==
+        "vitrine: logs: -f/--follow takes no value");
+  CHECK(usage_error_of({"--version=1"}) == "vitrine: --version takes no value");
+  // An empty NAME is a usage error for logs too ("no program ''", exit 1).
+  CHECK(usage_error_of({"logs", ""}) ==
+        "vitrine: logs: NAME: a name must have 1 to 255 bytes (this one has "
+        "0)");
+  // One HOST:PORT per --node: `--node A B` watched B too.
+  CHECK(usage_error_of({"watch", "--node", node, "127.0.0.1:2"}) ==
+        "vitrine: watch: unexpected argument '127.0.0.1:2'");
+  // Whole numbers are decimal: CLI11 read 010 as octal 8 (below 10) and
+  // refused 090.
+  CHECK(usage_error_of({"watch", "--node", node, "--count", "0"}) ==
+        "vitrine: watch: --count: '0' is not a whole number from 1 to "
+        "1000000000");
+  const auto decimal = run_cli({"status", "--node", node, "--timeout-ms", "090",
+                                "--heartbeat-ms", "010", "a"});
+  INFO(decimal.output);
+  CHECK(decimal.code == 1);  // unreachable, not a usage error
+  CHECK(decimal.output.find("unreachable") != std::string::npos);
+  // The usage line shows no "[]" for the hidden positional that keeps `--`.
+  const auto help = run_cli({"ctl", "stop", "--help"});
+  CHECK(help.code == 0);
+  CHECK(help.output.find("names...\n") != std::string::npos);
+  CHECK(help.output.find("[]") == std::string::npos);
+}
+
+TEST_CASE("a TLS file's path is escaped as every other path is", "[cli]") {
+  const auto result = run_cli({"status", "--node", "127.0.0.1:1", "--tls-cert",
+                               "/nonexistent/\x1b[2J\xff", "--tls-key",
+                               "/nonexistent/k", "--tls-ca", "/nonexistent/c"});
+  INFO(result.output);
+  CHECK(result.code == 1);
+  CHECK(result.output.find("/nonexistent/\\x1b[2J\\xff") != std::string::npos);
+  CHECK(result.output.find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("--node after -- is a NAME, not the remote form", "[cli]") {
+  // `vitrine` took any --node for the remote form, after `--` too (a
+  // program may be named "--node") and as another option's value.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"status", "--state-dir", "/nonexistent/v", "--", "--node"},
+           {"ctl", "--state-dir", "/nonexistent/v", "stop", "--", "--node"},
+           {"status", "--state-dir", "--node", "a"}}) {
+    const auto result = run_cli(args);
+    INFO(args[0] << " " << args[2] << "\n" << result.output);
+    CHECK(result.code == 1);
+    CHECK(result.output.find("no vitrine state directory at") !=
+          std::string::npos);
+  }
 }
 
 TEST_CASE("-- ends the options after a NAME too", "[cli]") {

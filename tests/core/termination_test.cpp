@@ -3,6 +3,7 @@
 #include "vitrine/core/termination.hpp"
 
 #include <csignal>
+#include <string>
 
 #include <catch2/catch.hpp>
 
@@ -88,6 +89,15 @@ TEST_CASE("signal names and numbers convert both ways", "[signals]") {
   CHECK(signal_from_name("KILL") == SIGKILL);
   CHECK(signal_from_name("IOT") == SIGABRT);
   CHECK(signal_from_name("RTMIN+2") == SIGRTMIN + 2);
+  // kill(1)'s other form (a stranger found it refused).
+  CHECK(signal_from_name("RTMAX-0") == SIGRTMAX);
+  CHECK(signal_from_name("SIGRTMAX-3") == SIGRTMAX - 3);
+  CHECK(signal_from_name("rtmax-" + std::to_string(SIGRTMAX - SIGRTMIN)) ==
+        SIGRTMIN);
+  CHECK_FALSE(
+      signal_from_name("RTMAX-" + std::to_string(SIGRTMAX - SIGRTMIN + 1)));
+  CHECK_FALSE(signal_from_name("RTMAX-"));
+  CHECK_FALSE(signal_from_name("RTMAX--1"));
   CHECK_FALSE(signal_from_name("NOPE"));
   CHECK_FALSE(signal_from_name("0"));
   CHECK_FALSE(signal_from_name("999"));

@@ -25,7 +25,8 @@ extern const std::array<named_signal, 31> standard_signals;
 /// "SIGTERM" for 15; "SIGRTMIN+n" for real-time signals; "" when unknown.
 std::string_view signal_name(int sig) noexcept;
 
-/// "TERM", "SIGTERM", "sigterm" and "15" give 15; also "RTMIN+n" forms.
+/// "TERM", "SIGTERM", "sigterm" and "15" give 15; also "RTMIN+n" and
+/// "RTMAX-n" forms.
 /// Returns nullopt for anything that is not a valid signal (1..SIGRTMAX).
 std::optional<int> signal_from_name(std::string_view name) noexcept;
 
