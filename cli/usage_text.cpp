@@ -191,13 +191,11 @@ std::string usage_text(const CLI::App& app, const CLI::Error& error,
   const std::string words = command_words(*command);
   // CLI11 checks what is required before what is left over, so an unknown
   // option came out as a missing one (`watch --frob`: "--node is
-  // required"); what was typed wrong comes first.
-  const bool extras_first =
-      dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr ||
-      dynamic_cast<const CLI::RequiredError*>(&error) != nullptr;
+  // required"), and a bad value it had read after an unknown option came
+  // out alone (`ctl stop --frob --timeout x`). The arguments it could not
+  // place were typed before either: they come first.
   std::string text;
-  if (auto extras = unexpected_arguments(app, argv);
-      extras_first && !extras.empty())
+  if (auto extras = unexpected_arguments(app, argv); !extras.empty())
     text = unexpected_text(*command, extras, argv);
   else
     text = rewrite(*command, error);

@@ -16,8 +16,8 @@ namespace vitrine::cli {
 
 /// The message for `error`, raised while `app` (the top one) parsed
 /// `argv`: the words of the command it is about first ("ctl restart:
-/// missing NAME..."). Arguments no command takes are reported before a
-/// missing one, in the order typed, and an option typed before its
+/// missing NAME..."). Arguments no command takes are reported instead of
+/// any other problem, in the order typed, and an option typed before its
 /// command's name is told to go after it. No "vitrine: " prefix and no
 /// newline; it may echo arguments as typed, so the caller escapes it.
 std::string usage_text(const CLI::App& app, const CLI::Error& error,

@@ -138,6 +138,9 @@ TEST_CASE("what a third stranger found in the command lines", "[cli]") {
         "signal)");
   CHECK(usage_error_of({"ctl", "--", "stop", "a"}) ==
         "vitrine: ctl: unexpected arguments 'stop', 'a'");
+  // Before a bad value read after it ("--timeout: 'x' is not a number").
+  CHECK(usage_error_of({"ctl", "stop", "--frob", "--timeout", "x"}) ==
+        "vitrine: ctl stop: unexpected argument '--frob'");
   // The remote ctl words its mistakes as the local one ("missing NAME..."
   // for all of these).
   const std::string node = "127.0.0.1:1";
