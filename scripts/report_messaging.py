@@ -40,10 +40,20 @@ def _handle_gap_why(ours: float | None, floor: float | None,
         return what + ("This run has no `read/floor_slot_traffic` row, so "
                        "how much of the gap those three accesses cost was "
                        "not measured (hypothesis: most of it).")
-    return what + (
+    measured = (
         f"`read/floor_slot_traffic`, the floor plus those three accesses "
         f"to a thread-local word and nothing else, read at "
-        f"{fmt_ns(traffic)} ns ({fmt_ratio(traffic, floor)} the floor): "
+        f"{fmt_ns(traffic)} ns ({fmt_ratio(traffic, floor)} the floor)")
+    if traffic >= ours:
+        # The accesses alone took as long as the whole handle read: the
+        # gap cannot be split into their cost and the rest.
+        return what + (
+            f"{measured}, no faster than `read/hybrid` itself "
+            f"({fmt_ns(ours)} ns), so this run does not split the gap into "
+            f"the accesses and the guard's tests (hypothesis: the two loops "
+            f"overlap the same accesses differently).")
+    return what + (
+        f"{measured}: "
         f"the accesses alone cost {fmt_ns(traffic - floor)} ns of the "
         f"{fmt_ns(ours - floor)} ns gap, the guard's tests and branches "
         f"the other {fmt_ns(ours - traffic)} ns. A guard that lets views "
