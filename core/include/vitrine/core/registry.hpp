@@ -16,13 +16,14 @@
 // readers never touch.
 //
 // Costs: lookup = one guard + one string hash + ~1 probe + one compare
-// (~6 ns among 1,000 names of 8-9 bytes, docs/results.md). insert/insert_all of k names: O(k) amortized (the storage doubles
-// when full, copying O(n) entry pointers once per doubling, so building a map
+// (~6 ns among 1,000 names of 8-9 bytes, docs/results.md).
+// insert/insert_all of k names: O(k) amortized (the storage doubles when
+// full, copying O(n) entry pointers once per doubling, so building a map
 // of N names one insert at a time costs O(N) in all) plus one small table
-// node, retired without forcing a scan. erase: O(n) (a fresh storage without
-// the name) plus one reclamation pass, so erased values go promptly.
-// arrange: O(n) (a fresh storage in the new order), nothing when no entry
-// moves.
+// node, retired without forcing a scan. erase: O(n) (a fresh storage
+// without the name) plus one reclamation pass, so erased values go
+// promptly. arrange: O(n) (a fresh storage in the new order), nothing
+// when no entry moves.
 // Reader guards here release eagerly: a lookup result or a view pins its
 // table only while it lives (see hazard_pointer.hpp, "Lazy release"), so an
 // idle thread never keeps an old table, or the erased values in it, alive.
