@@ -86,7 +86,8 @@ int status_command(const remote_flags& f, bool json,
 /// SIGNAL"); "" when nothing is.
 std::string remote_ctl_problem(const CLI::Option& verb_option,
                                const std::string& verb,
-                               const std::vector<std::string>& names) {
+                               const std::vector<std::string>& names,
+                               bool no_wait) {
   constexpr std::string_view verbs = "start, stop, restart, signal";
   if (verb_option.count() == 0)
     return "ctl: give a command: one of " + std::string{verbs};
@@ -96,6 +97,9 @@ std::string remote_ctl_problem(const CLI::Option& verb_option,
            std::string{verbs} + ")";
   const bool signal = verb == "signal";
   if (signal && names.empty()) return "ctl signal: missing SIGNAL";
+  // A signal has no effect to wait for: the local ctl signal has no
+  // --no-wait either.
+  if (signal && no_wait) return "ctl signal: unexpected argument '--no-wait'";
   if (names.size() == (signal ? 1 : 0))
     return "ctl " + verb + ": missing NAME...";
   return {};
@@ -177,13 +181,15 @@ int remote_main(int argc, char** argv) {
     // arguments no command takes are reported first, by usage_text().
     const bool missing = dynamic_cast<const CLI::RequiredError*>(&e);
     if (missing && *ctl && app.remaining(true).empty())
-      if (auto problem = remote_ctl_problem(*verb_option, verb, names);
+      if (auto problem =
+              remote_ctl_problem(*verb_option, verb, names, ctl_no_wait);
           !problem.empty())
         return usage_error(problem);
     return usage_error(app, e, {argv, static_cast<std::size_t>(argc)});
   }
   if (*ctl)
-    if (auto problem = remote_ctl_problem(*verb_option, verb, names);
+    if (auto problem =
+            remote_ctl_problem(*verb_option, verb, names, ctl_no_wait);
         !problem.empty())
       return usage_error(problem);
   try {

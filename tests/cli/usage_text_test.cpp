@@ -153,6 +153,10 @@ TEST_CASE("what a third stranger found in the command lines", "[cli]") {
         "vitrine: ctl signal: missing SIGNAL");
   CHECK(usage_error_of({"ctl", "--node", node, "signal", "CONT"}) ==
         "vitrine: ctl signal: missing NAME...");
+  // Taken and ignored before: a signal has no effect to wait for.
+  CHECK(usage_error_of(
+            {"ctl", "--node", node, "signal", "CONT", "a", "--no-wait"}) ==
+        "vitrine: ctl signal: unexpected argument '--no-wait'");
   // A flag takes no value: `--json=0` was read as "no --json".
   CHECK(usage_error_of({"status", "--json=0"}) ==
         "vitrine: status: --json takes no value");
