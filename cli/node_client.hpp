@@ -72,7 +72,8 @@ std::optional<std::vector<process_handle>> find_programs(
 /// `ctl --node VERB NAME...`: every name is resolved first (an unknown one:
 /// nothing is done, as in the local ctl); then each command is sent and
 /// its effect awaited, all within `timeout` (exit_ctl_timeout past it).
-/// VERB signal takes SIG first. The exit status.
+/// VERB signal takes SIG first. The caller has checked VERB and that
+/// there is a NAME (after SIG). The exit status.
 int ctl_command(const remote_flags& f, const std::string& verb,
                 std::vector<std::string> names,
                 std::chrono::milliseconds timeout, bool no_wait);

@@ -78,10 +78,6 @@ int ctl_command(const remote_flags& f, const std::string& verb,
                 std::chrono::milliseconds timeout, bool no_wait) {
   std::optional<int> sig;
   if (verb == "signal") {
-    if (names.size() < 2) {
-      std::cerr << "vitrine: ctl --node signal takes SIG NAME...\n";
-      return 2;
-    }
     sig = core::signal_from_name(names.front());
     if (!sig) {
       std::cerr << "vitrine: " << unknown_signal_text(names.front()) << "\n";
