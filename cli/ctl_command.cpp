@@ -178,7 +178,7 @@ std::optional<control::request> make_request(const ctl_options& options) {
   if (r.command == control::verb::signal) {
     const auto sig = core::signal_from_name(options.signal);
     if (!sig) {
-      print_error({unknown_signal_text(options.signal)});
+      print_usage_error({unknown_signal_text(options.signal)});
       return std::nullopt;
     }
     r.signal = *sig;

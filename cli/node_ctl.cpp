@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "control_protocol.hpp"
 #include "node_client.hpp"
+#include "print_line.hpp"
 #include "render.hpp"
 #include "signal_argument.hpp"
 #include "text_escape.hpp"
@@ -80,7 +81,7 @@ int ctl_command(const remote_flags& f, const std::string& verb,
   if (verb == "signal") {
     sig = core::signal_from_name(names.front());
     if (!sig) {
-      std::cerr << "vitrine: " << unknown_signal_text(names.front()) << "\n";
+      print_usage_error({unknown_signal_text(names.front())});
       return 2;
     }
     names.erase(names.begin());

@@ -36,4 +36,15 @@ inline void print_error(std::initializer_list<std::string_view> pieces) {
   print_line(stderr, {"vitrine: ", terminal_safe(line)});
 }
 
+/// The line under every usage error (exit code 2).
+inline constexpr std::string_view usage_hint =
+    "Run with --help for more information.";
+
+/// A usage error: print_error()'s line, then usage_hint's, in one write.
+inline void print_usage_error(std::initializer_list<std::string_view> pieces) {
+  std::string line;
+  for (const std::string_view piece : pieces) line += piece;
+  print_line(stderr, {"vitrine: ", terminal_safe(line), "\n", usage_hint});
+}
+
 }  // namespace vitrine::cli

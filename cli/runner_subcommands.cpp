@@ -6,6 +6,7 @@
 
 #include "control_protocol.hpp"
 #include "exec_beside.hpp"
+#include "print_line.hpp"
 #include "stdout_check.hpp"
 #include "text_escape.hpp"
 #include "unknown_command.hpp"
@@ -29,8 +30,8 @@ int usage_error(CLI::App& app, const CLI::ParseError& error,
                 std::span<const char* const> argv) {
   app.failure_message([argv](const CLI::App* failed, const CLI::Error& e) {
     // The message may echo an argument as typed (control bytes too).
-    return "vitrine: " + terminal_safe(usage_text(*failed, e, argv)) +
-           "\nRun with --help for more information.\n";
+    return "vitrine: " + terminal_safe(usage_text(*failed, e, argv)) + "\n" +
+           std::string{usage_hint} + "\n";
   });
   // CLI11 prints the version as soon as it reads --version and ignores
   // what follows it (`--version extra`), or a value given it
@@ -46,8 +47,7 @@ int usage_error(CLI::App& app, const CLI::ParseError& error,
 }
 
 int usage_error(const std::string& text) {
-  std::cerr << "vitrine: " << text
-            << "\nRun with --help for more information.\n";
+  std::cerr << "vitrine: " << text << "\n" << usage_hint << "\n";
   return 2;
 }
 

@@ -64,6 +64,29 @@ struct unexpected_argument {
   std::size_t at;
 };
 
+/// Where the rest of a cluster of short options is in argv: CLI11 took
+/// `-f` of `-fx` or `-f-x` and left "-x" or "--x", words never typed.
+/// Sets `word` to what was typed of it ("'x' in '-fx'", without the outer
+/// quotes); argv.size() when no unused cluster ends with it.
+std::size_t cluster_position(std::string& word,
+                             std::span<const char* const> argv,
+                             const std::vector<bool>& used) {
+  const std::string_view rest =
+      std::string_view{word}.substr(word.find_first_not_of('-'));
+  if (!word.starts_with('-') || rest.empty()) return argv.size();
+  for (std::size_t at = 1; at < argv.size(); ++at) {
+    const std::string_view typed = argv[at];
+    if (used[at] || typed.starts_with("--") || !typed.starts_with('-') ||
+        typed.size() < rest.size() + 2 || !typed.ends_with(rest))
+      continue;
+    std::size_t begin = typed.size() - rest.size();
+    if (typed[begin - 1] == '-' && begin - 1 > 1) --begin;
+    word = std::string{typed.substr(begin)} + "' in '" + std::string{typed};
+    return at;
+  }
+  return argv.size();
+}
+
 /// The arguments no command took, in the order typed. CLI11's own
 /// message lists them in reverse, and only those of one command; the
 /// commands' `remaining()` hold them in order. The first `--` among them
@@ -77,6 +100,7 @@ std::vector<unexpected_argument> unexpected_arguments(
     if (word == "--" && !std::exchange(mark_seen, true)) continue;
     std::size_t at = 1;
     while (at < argv.size() && (used[at] || word != argv[at])) ++at;
+    if (at == argv.size()) at = cluster_position(word, argv, used);
     if (at < argv.size()) used[at] = true;
     found.push_back({std::move(word), at});
   }
@@ -117,7 +141,8 @@ std::string unexpected_text(const CLI::App& command,
   if (command.get_require_subcommand_min() > 0 &&
       command.get_subcommands().empty())
     for (const auto& extra : extras)
-      if (extra.at < mark_at && !extra.word.starts_with('-'))
+      if (extra.at < mark_at &&
+          !std::string_view{argv[extra.at]}.starts_with('-'))
         return "unknown command '" + extra.word + "' (one of " +
                command_list(command) + ")";
   std::string text =

@@ -120,6 +120,12 @@ TEST_CASE(
   // After `--` it is an argument like any other.
   CHECK(usage_error_of({"logs", "a", "--", "-n"}) ==
         "vitrine: logs: unexpected argument '-n'");
+  // What is left of a cluster of short options is named as typed (CLI11
+  // made "--x" of `-f-x`, a word never typed).
+  CHECK(usage_error_of({"logs", "c", "-f-x"}) ==
+        "vitrine: logs: unexpected argument '-x' in '-f-x'");
+  CHECK(usage_error_of({"logs", "c", "-fx", "--frob"}) ==
+        "vitrine: logs: unexpected arguments 'x' in '-fx', '--frob'");
   // CLI11 reads --version as soon as it sees it: what follows was ignored.
   CHECK(usage_error_of({"--version", "extra"}) ==
         "vitrine: --version takes no other argument");
@@ -261,7 +267,7 @@ TEST_CASE("ctl signal names kill's form -SIG instead of misreading it",
     CHECK(nope.code == 2);
     CHECK(nope.output ==
           "vitrine: ctl signal: unknown signal 'NOPE' (TERM, SIGUSR1, "
-          "10...)\n");
+          "10...)\nRun with --help for more information.\n");
   }
   const auto late =
       run_cli({"ctl", "signal", "--state-dir", "/nonexistent/v", "-9", "a"});
