@@ -140,6 +140,23 @@ inline bool stopped_since(const core::supervisor_state& s,
   });
 }
 
+/// Whether a supervisor's stop is done in `s`, a state that has applied
+/// it, sent when the supervisor's last transition was numbered `before`
+/// and it was at rest (stopped or failed) if `at_rest`: at rest now; or
+/// went to rest since `before` (its parent may have started it again
+/// since: `ctl restart g h`, h in g); or was at rest and began no stop
+/// since, so that the stop found it at rest (a stop applied to a running
+/// supervisor publishes `shutting_down` with its ticket) even if it was
+/// started again since.
+inline bool supervisor_stop_done(const core::supervisor_state& s,
+                                 std::uint64_t before, bool at_rest) {
+  return supervisor_done(control::verb::stop, s) || stopped_since(s, before) ||
+         (at_rest &&
+          !transition_since(s, before, [](core::supervisor_status status) {
+            return status == core::supervisor_status::shutting_down;
+          }));
+}
+
 /// Whether `s` went `running` in a transition numbered past `before`.
 inline bool ran_since(const core::supervisor_state& s, std::uint64_t before) {
   return transition_since(s, before, [](core::supervisor_status status) {

@@ -45,7 +45,9 @@ void send(const control::request& request, target& t) {
     t.sent = static_cast<bool>(t.process_cmd);
   } else {
     // A supervisor's restart is a stop, then a start once it stopped.
-    t.transitions_before = last_transition(*t.supervisor.read());
+    const auto state = t.supervisor.read();
+    t.transitions_before = last_transition(*state);
+    t.at_rest_before = supervisor_done(verb::stop, *state);
     t.supervisor_cmd = request.command == verb::start ? t.supervisor.start()
                                                       : t.supervisor.stop();
     t.sent = static_cast<bool>(t.supervisor_cmd);

@@ -73,8 +73,8 @@ bool send_supervisor_start(const control_context& context,
   const auto stopped = sliced_wait(context, deadline, [&](auto until) {
     return gone() || t.supervisor_cmd.wait_until(
                          [&](const core::supervisor_state& s) {
-                           return supervisor_done(verb::stop, s) ||
-                                  stopped_since(s, t.transitions_before);
+                           return supervisor_stop_done(s, t.transitions_before,
+                                                       t.at_rest_before);
                          },
                          until);
   });

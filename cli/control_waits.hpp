@@ -39,6 +39,10 @@ struct target {
   /// stop was sent (a stop seen after it counts, even if its parent has
   /// started it again since).
   std::uint64_t transitions_before = 0;
+  /// ... and whether it was at rest (stopped or failed) then: its parent
+  /// may have stopped it just before, and may start it again before the
+  /// wait for the stop looks (command_effect.hpp, supervisor_stop_done).
+  bool at_rest_before = false;
 };
 
 inline constexpr const char* removed_text =

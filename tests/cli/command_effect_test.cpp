@@ -56,3 +56,31 @@ TEST_CASE("a supervisor without a history has no transition to look back on",
   CHECK_FALSE(cli::ran_since(state, 0));
   CHECK_FALSE(cli::stopped_since(state, 0));
 }
+
+TEST_CASE(
+    "a stop sent to a supervisor at rest is done even once its parent has "
+    "started it again",
+    "[cli][ctl]") {
+  // `ctl restart g h`, h in g: g's stop stopped h (transitions 1-4) before
+  // h's own stop was sent, which found h stopped; g's start then ran h
+  // again (5, 6) before the wait for h's stop looked.
+  const auto restarted = with_history(
+      {supervisor_status::starting, supervisor_status::running,
+       supervisor_status::shutting_down, supervisor_status::stopped,
+       supervisor_status::starting, supervisor_status::running});
+  CHECK(cli::supervisor_stop_done(restarted, 4, true));
+  // Sent while it ran: only a stop since counts.
+  CHECK_FALSE(cli::supervisor_stop_done(restarted, 4, false));
+  CHECK(cli::supervisor_stop_done(restarted, 2, false));
+  // At rest when sent, but started again (by another client) before the
+  // stop came: the stop is under way, not done.
+  const auto stopping_again = with_history(
+      {supervisor_status::stopped, supervisor_status::starting,
+       supervisor_status::running, supervisor_status::shutting_down});
+  CHECK_FALSE(cli::supervisor_stop_done(stopping_again, 1, true));
+  const auto stopped_again = with_history(
+      {supervisor_status::stopped, supervisor_status::starting,
+       supervisor_status::running, supervisor_status::shutting_down,
+       supervisor_status::stopped});
+  CHECK(cli::supervisor_stop_done(stopped_again, 1, true));
+}
