@@ -210,6 +210,16 @@ void check_launch(problem_list& out, const os::launch_options& launch) {
   if (launch.notify_fd != -1 &&
       (launch.notify_fd < 3 || launch.notify_fd > 1023))
     out.add("launch.notify_fd", "must be -1 (none) or between 3 and 1023");
+  // The runtime places every program (one cgroup each where it can write
+  // a cgroup v2 hierarchy, docs/design.md section 8); before, a value
+  // here was dropped without a word.
+  if (!launch.cgroup.empty())
+    out.add("launch.cgroup",
+            "is set by the runtime (one cgroup per program where it can "
+            "create them): leave it empty");
+  if (launch.cgroup_killed)
+    out.add("launch.cgroup_killed",
+            "is the runtime's own record of a killed cgroup: leave it false");
 }
 
 }  // namespace vitrine::detail

@@ -174,6 +174,26 @@ TEST_CASE_METHOD(runtime_fixture,
 }
 
 TEST_CASE_METHOD(runtime_fixture,
+                 "supervise() refuses a cgroup given in the spec: the runtime "
+                 "places every program",
+                 "[runtime][validation]") {
+  // An outside tester set launch.cgroup and saw it dropped without a word.
+  auto spec = sh("placed", "exec sleep 30");
+  spec.launch.cgroup = "/sys/fs/cgroup/elsewhere";
+  spec.launch.cgroup_killed = true;
+  try {
+    rt.supervise(spec);
+    FAIL("supervise() accepted a spec with launch.cgroup set");
+  } catch (const spec_error& e) {
+    INFO(e.what());
+    REQUIRE(e.problems().size() == 2);
+    CHECK(e.problems()[0].field == "placed.launch.cgroup");
+    CHECK(e.problems()[1].field == "placed.launch.cgroup_killed");
+  }
+  CHECK_FALSE(rt.find("placed"));
+}
+
+TEST_CASE_METHOD(runtime_fixture,
                  "a second process with a taken name is refused",
                  "[runtime][validation]") {
   auto h = rt.supervise(sh("twin", "exec sleep 30"));

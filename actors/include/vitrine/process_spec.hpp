@@ -62,7 +62,9 @@ struct process_spec {
   using duration = std::chrono::milliseconds;
 
   std::string name;  ///< unique within a runtime; [A-Za-z0-9_.:@-]; not "root"
-  os::launch_options launch;  ///< argv, env, cwd, umask, rlimits, stdio...
+  /// argv, env, cwd, umask, rlimits, stdio... but not cgroup and
+  /// cgroup_killed, which the runtime sets (validate() refuses them).
+  os::launch_options launch;
   log_rotation logs;
 
   restart_policy restart = restart_policy::permanent;

@@ -27,7 +27,8 @@
 // std::runtime_error if the tree was not added yet). Mirrors of nodes
 // (connect()) first pass on the commands their handles sent: the node's
 // answers are awaited at most connect_options::command_timeout plus one
-// heartbeat.
+// heartbeat. An owned actor system then waits for the host's own actors
+// on it (see system()).
 //
 // Costs: find() is a registry lookup (lock-free) plus one reference count
 // increment; for_each() walks one consistent registry revision.
@@ -222,6 +223,11 @@ class runtime {
   void check_status_table();
   /// The read policy chosen at construction.
   const read_policy& reads() const noexcept;
+  /// The actor system the runtime runs on (its own, or the one it was
+  /// given). An actor the host spawns on its own system must have quit, or
+  /// every handle to it be dropped, before the runtime is destroyed: CAF's
+  /// ~actor_system waits for every actor, without a bound (the destructor's
+  /// bound in the file comment does not cover them).
   caf::actor_system& system() noexcept;
 
   // -- remote (remote.hpp, docs/distribution.md)
