@@ -306,17 +306,17 @@ class node_handle {
   /// waits for the process to appear in this mirror and returns its
   /// handle. Every process_spec field crosses (paths name the node's
   /// files); launch.cgroup_killed, the node's own record of a killed
-  /// cgroup, cannot and is refused. The node checks the spec as untrusted
-  /// input (counts, sizes, enum values) before validate().
-  /// The node must serve with serve_options::accept_supervise.
-  /// Throws, as runtime::supervise() does: spec_error for a field that
-  /// cannot cross, an invalid spec or a name already supervised on the node
-  /// (problems() lists each); std::runtime_error naming the node when it is
-  /// not connected within connect_options::command_timeout, does not answer
-  /// within command_timeout + spec.startsecs (it may still add the process:
-  /// find() will show it), does not accept supervise requests, shuts down,
-  /// or the handle is closed or empty.
-  /// Blocks; not from an actor.
+  /// cgroup, cannot and is refused (as validate() refuses it and
+  /// launch.cgroup everywhere: the runtime sets both). The node checks the spec
+  /// as untrusted input (counts, sizes, enum values) before validate(). The
+  /// node must serve with serve_options::accept_supervise. Throws, as
+  /// runtime::supervise() does: spec_error for a field that cannot cross, an
+  /// invalid spec or a name already supervised on the node (problems() lists
+  /// each); std::runtime_error naming the node when it is not connected within
+  /// connect_options::command_timeout, does not answer within command_timeout +
+  /// spec.startsecs (it may still add the process: find() will show it), does
+  /// not accept supervise requests, shuts down, or the handle is closed or
+  /// empty. Blocks; not from an actor.
   process_handle supervise(const process_spec& spec) const;
 
   /// Closes the node (idempotent; status() is `closed` from here on):
