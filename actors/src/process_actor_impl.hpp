@@ -104,25 +104,15 @@ class process_actor final : public caf::event_based_actor {
     // Before anyone can see it: an observer woken by this publish reads the
     // trace at once.
     restart_trace::mark(restart_trace::point::published);
-    const core::transition entry{.version = next.version,
-                                 .at = clock::now(),
-                                 .pid = next.pid,
-                                 .restart_count = next.restart_count,
-                                 .last_exit = next.last_exit,
-                                 .status = next.status};
+    const auto at = clock::now();
     if (publishes_) {
-      // History first: a reader that sees (or waited for) this state then
-      // finds it in the history too. The state's release store orders the
-      // history publish before it; the other order left readers (and
-      // wait_for_status callers) with a history one transition behind.
-      // The next history is the published one plus this entry: the actor
-      // keeps no copy of its own (336 bytes a process).
-      core::transition_history history = record_->history.current_unsafe();
-      history.push(entry);
-      record_->history.publish(std::move(history));
-      record_->state.publish(std::move(next));
+      // History first (process_record::publish): the other order left
+      // readers (and wait_for_status callers) with a history one
+      // transition behind. The actor keeps no copy of its own (336 bytes a
+      // process).
+      record_->publish(std::move(next), at);
     } else {
-      unpublished_->history.push(entry);
+      unpublished_->history.push(core::transition_of(next, at));
       unpublished_->state = std::move(next);
     }
     const process_state& now = current();

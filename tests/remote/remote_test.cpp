@@ -65,6 +65,25 @@ TEST_CASE(
   CHECK(p0.read()->pid > 0);
   CHECK(::kill(p0.read()->pid, 0) == 0);  // a real pid, of this machine
   CHECK(mirror_converges(node, mirror));
+  {
+    // The mirror keeps a history as a local process does (an outside
+    // tester found it empty, and waits for a brief state missed it): the
+    // last restart's states, oldest first, ending with the state read.
+    const auto state = p0.read();
+    const auto history = p0.history();
+    REQUIRE(history->size() >= 3);
+    const auto& last = (*history)[history->size() - 1];
+    CHECK(last.version == state->version);
+    CHECK(last.status == process_status::running);
+    CHECK(last.pid == state->pid);
+    bool saw_old_pid = false;
+    for (std::size_t i = 0; i + 1 < history->size(); ++i) {
+      CHECK((*history)[i].version < (*history)[i + 1].version);
+      saw_old_pid = saw_old_pid ||
+                    ((*history)[i].pid != state->pid && (*history)[i].pid != 0);
+    }
+    CHECK(saw_old_pid);
+  }
   CHECK_FALSE(mirror.find("no such process"));
   // The messaging baseline asks the node itself: the same state at rest.
   auto asked = mirror.ask("p0", 10s);

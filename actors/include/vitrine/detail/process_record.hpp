@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -37,6 +38,19 @@ struct process_record {
                         initial_state(process_name))
                   : core::publication_cell<core::process_state>()),
         name(std::move(process_name)) {}
+
+  /// Publishes `next`, made at `at`, after the history with its entry: a
+  /// reader that sees (or waited for) the state then finds it in the
+  /// history too (the state's release store orders the history's before
+  /// it). The next history is the published one plus the entry: the
+  /// writer keeps no copy of its own. The owning actor only.
+  void publish(core::process_state next,
+               std::chrono::steady_clock::time_point at) {
+    core::transition_history next_history = history.current_unsafe();
+    next_history.push(core::transition_of(next, at));
+    history.publish(std::move(next_history));
+    state.publish(std::move(next));
+  }
 
   /// What a process named `n` is before its actor publishes anything.
   static core::process_state initial_state(

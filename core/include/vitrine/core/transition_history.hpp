@@ -33,4 +33,15 @@ static_assert(sizeof(transition) == 32, "a history entry packs into 32 bytes");
 /// The last transitions of one process, oldest first.
 using transition_history = bounded_history<transition, 8>;
 
+/// The entry `s` makes in a history, published at `at`.
+inline transition transition_of(const process_state& s,
+                                std::chrono::steady_clock::time_point at) {
+  return {.version = s.version,
+          .at = at,
+          .pid = s.pid,
+          .restart_count = s.restart_count,
+          .last_exit = s.last_exit,
+          .status = s.status};
+}
+
 }  // namespace vitrine::core
