@@ -369,6 +369,11 @@ std::uint16_t runtime::serve(const serve_options& options) {
 }
 
 node_handle runtime::connect(remote_endpoint node, connect_options options) {
+  // What the command line refuses as HOST:PORT (an outside tester's port
+  // 0 was taken, and its handle tried forever).
+  if (!remote_endpoint::parse(node.to_string()))
+    throw std::invalid_argument("connect: not a node's HOST:PORT: '" +
+                                node.to_string() + "' (PORT 1..65535)");
   std::lock_guard lock{impl_->mutex};
   impl_->ensure_running();
   return node_handle{

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -339,6 +340,19 @@ TEST_CASE("loopback is 127.0.0.0/8, ::1 and localhost in any case",
   for (const char* other : {"0.0.0.0", "128.0.0.1", "::", "localhost.",
                             "localhos", "localhost1", "", "example.com"})
     CHECK_FALSE(is_loopback_address(other));
+}
+
+TEST_CASE("connect() refuses an endpoint that HOST:PORT parsing refuses",
+          "[remote]") {
+  // An outside tester's port 0 was taken, and its handle tried forever.
+  vitrine::runtime rt{controller_options(200, 2000)};
+  for (const auto& bad : {vitrine::remote_endpoint{"127.0.0.1", 0},
+                          vitrine::remote_endpoint{"", 80},
+                          vitrine::remote_endpoint{"a b", 80}}) {
+    INFO(bad.to_string());
+    CHECK_THROWS_AS(rt.connect(bad), std::invalid_argument);
+  }
+  CHECK(rt.connect({"127.0.0.1", 1}));  // taken (nothing listens there)
 }
 
 TEST_CASE("endpoints parse as HOST:PORT", "[remote]") {

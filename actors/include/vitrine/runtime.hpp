@@ -240,8 +240,9 @@ class runtime {
   /// with TLS, a certificate file cannot be read or used any longer.
   std::uint16_t serve(const serve_options& options);
   /// Starts mirroring the node at `node` (asynchronous: returns at once;
-  /// node_handle::wait_connected()). Throws std::runtime_error if remoting
-  /// is not enabled.
+  /// node_handle::wait_connected()). Throws std::invalid_argument for an
+  /// endpoint remote_endpoint::parse() would refuse (port 0, an empty or
+  /// malformed host), std::runtime_error if remoting is not enabled.
   node_handle connect(remote_endpoint node, connect_options options = {});
 
   /// Stops every program and actor and joins vitrine's own threads;
