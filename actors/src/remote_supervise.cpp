@@ -73,9 +73,18 @@ process_handle node_handle::supervise(const process_spec& spec) const {
             });
   }
   if (!problems.empty()) throw spec_error(std::move(problems));
-  if (!failure.empty())
+  if (!failure.empty()) {
+    // A timeout that the node's loss explains says so (an outside tester
+    // read only "no answer within 4999 ms" of a node SIGKILLed at once).
+    if (const auto now = shared.status(); now != node_status::connected) {
+      const std::string why = shared.attempt_error();
+      failure += "; the node is " + std::string{to_string(now)} +
+                 (why.empty() ? "" : " (" + why + ")") +
+                 ", so it may or may not have added it";
+    }
     throw std::runtime_error(node + " did not supervise '" + spec.name +
                              "': " + failure);
+  }
   // The node pushed the new state before it replied; the mirror applies it
   // on its own thread.
   std::shared_ptr<detail::process_record> record;

@@ -166,6 +166,30 @@ TEST_CASE("supervise on an unreachable node fails with an error",
     ::kill(node.child.pid(), SIGKILL);
     CHECK_THROWS_AS(mirror.supervise(spec), std::runtime_error);
   }
+  SECTION("a node that dies while it starts the program") {
+    // The node answers once the program left `starting` (2 s here); it is
+    // SIGKILLed before. The error says that the node was lost (an outside
+    // tester read only "no answer within 4999 ms").
+    node_process node{1, 200, 1000};
+    auto mirror = rt.connect(node.endpoint(), quick);
+    REQUIRE(mirror.wait_connected(clock_type::now() + patience));
+    auto slow = spec;
+    slow.startsecs = 2s;
+    std::thread killer{[&] {
+      std::this_thread::sleep_for(300ms);
+      ::kill(node.child.pid(), SIGKILL);
+    }};
+    try {
+      mirror.supervise(slow);
+      FAIL("supervise() succeeded on a node killed while it started");
+    } catch (const std::runtime_error& e) {
+      INFO(e.what());
+      CHECK_THAT(e.what(), Catch::Contains("did not supervise 'never'"));
+      CHECK_THAT(e.what(), Catch::Contains("; the node is "));
+      CHECK_THAT(e.what(), Catch::Contains("may or may not have added it"));
+    }
+    killer.join();
+  }
   SECTION("a node that does not accept supervise requests") {
     node_process node{1, 200,          1000,
                       0, std::nullopt, {"NODE_HELPER_REFUSE_SUPERVISE=1"}};
