@@ -17,12 +17,18 @@
 
 namespace vitrine::cli {
 
+/// The pieces, one after another.
+inline std::string joined(std::initializer_list<std::string_view> pieces) {
+  std::string line;
+  for (const std::string_view piece : pieces) line += piece;
+  return line;
+}
+
 /// Writes the pieces, then '\n', to `out`; a failure shows in
 /// std::ferror(out).
 inline void print_line(std::FILE* out,
                        std::initializer_list<std::string_view> pieces) {
-  std::string line;
-  for (const std::string_view piece : pieces) line += piece;
+  std::string line = joined(pieces);
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), out);
 }
@@ -31,9 +37,7 @@ inline void print_line(std::FILE* out,
 /// as a whole: a path or a name given by the user may hold control bytes,
 /// and text made safe already stays as it is.
 inline void print_error(std::initializer_list<std::string_view> pieces) {
-  std::string line;
-  for (const std::string_view piece : pieces) line += piece;
-  print_line(stderr, {"vitrine: ", terminal_safe(line)});
+  print_line(stderr, {"vitrine: ", terminal_safe(joined(pieces))});
 }
 
 /// The line under every usage error (exit code 2).
@@ -42,9 +46,8 @@ inline constexpr std::string_view usage_hint =
 
 /// A usage error: print_error()'s line, then usage_hint's, in one write.
 inline void print_usage_error(std::initializer_list<std::string_view> pieces) {
-  std::string line;
-  for (const std::string_view piece : pieces) line += piece;
-  print_line(stderr, {"vitrine: ", terminal_safe(line), "\n", usage_hint});
+  print_line(stderr,
+             {"vitrine: ", terminal_safe(joined(pieces)), "\n", usage_hint});
 }
 
 }  // namespace vitrine::cli
