@@ -8,7 +8,8 @@
 // guard's checks. Internal to the actors/ library.
 //
 // Threads: the connector may be called from any thread (the guard's relay
-// thread); it sends the broker a message and returns. Costs: one
+// thread) while the middleman runs; it queues the broker a message behind
+// those its workers are still reading, and returns. Costs: one
 // socketpair(2) and one asynchronous message per accepted peer.
 #pragma once
 

@@ -5,7 +5,11 @@
 // every state as "state <name> <status> <pid> <restarts>" and then "dump-end";
 // SIGUSR2 restarts every program, waits until each runs again and prints
 // "churned"; SIGHUP removes the last program (p<count-1>) from the root and
-// prints "removed"; SIGTERM shuts down and exits 0. The test SIGKILLs or
+// prints "removed"; SIGWINCH stalls the delivery queue of the node's BASP
+// broker (it takes one of the queue's numbers and withholds it, as a BASP
+// worker that is preempted while it reads a message does) and prints
+// "stalled", the next SIGWINCH releases it and prints "released"; SIGTERM
+// shuts down and exits 0. The test SIGKILLs or
 // SIGSTOPs it at will (the runtime's guardian kills its programs if it dies).
 // With cert, key and ca it serves over TLS (remoting_options::tls); a bad file
 // prints the runtime's error and exits 4. It accepts controllers' supervise
@@ -24,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "basp_stall.hpp"
 #include "vitrine/runtime.hpp"
 
 int main(int argc, char** argv) {
@@ -45,6 +50,7 @@ int main(int argc, char** argv) {
   sigaddset(&wanted, SIGUSR2);
   sigaddset(&wanted, SIGHUP);
   sigaddset(&wanted, SIGTERM);
+  sigaddset(&wanted, SIGWINCH);
   pthread_sigmask(SIG_BLOCK, &wanted, nullptr);  // every thread inherits it
 
   vitrine::runtime_options options;
@@ -82,10 +88,20 @@ int main(int argc, char** argv) {
   const auto port = rt.serve(serve);
   std::printf("port %u\nready\n", static_cast<unsigned>(port));
   std::fflush(stdout);
+  std::optional<vitrine::test::basp_stall> stall;  // SIGWINCH's
   for (;;) {
     int sig = 0;
     if (sigwait(&wanted, &sig) != 0) continue;
     if (sig == SIGTERM) break;
+    if (sig == SIGWINCH) {
+      if (stall)
+        stall.reset();
+      else
+        stall.emplace(rt.system());
+      std::printf(stall ? "stalled\n" : "released\n");
+      std::fflush(stdout);
+      continue;
+    }
     if (sig == SIGHUP) {
       std::string last = std::to_string(count - 1);
       last.insert(0, 1, 'p');  // as above (GCC bug 105329)
@@ -114,6 +130,7 @@ int main(int argc, char** argv) {
     std::printf("dump-end\n");
     std::fflush(stdout);
   }
+  stall.reset();
   rt.shutdown();
   return 0;
 }
