@@ -109,6 +109,35 @@ bool process_gone(pid_t pid) {
   return ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
+namespace {
+
+/// Field 22 of /proc/PID/stat (clock ticks after boot); 0 when gone.
+unsigned long long start_time(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string stat;
+  std::getline(in, stat);
+  const auto name_end = stat.rfind(')');  // the name may hold spaces
+  if (name_end == std::string::npos) return 0;
+  std::istringstream fields{stat.substr(name_end + 1)};
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i)
+    if (i == 22) return std::stoull(field);
+  return 0;
+}
+
+}  // namespace
+
+std::vector<seen_process> seen_now(const std::vector<pid_t>& pids) {
+  std::vector<seen_process> seen;
+  seen.reserve(pids.size());
+  for (const pid_t pid : pids) seen.push_back({pid, start_time(pid)});
+  return seen;
+}
+
+bool process_left(const seen_process& p) {
+  return process_gone(p.pid) || start_time(p.pid) != p.started;
+}
+
 std::size_t count_of(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
   for (auto at = text.find(needle); at != std::string::npos;

@@ -52,6 +52,20 @@ cli_result run_cli(const std::vector<std::string>& args);
 /// True once no process `pid` exists (kill(pid, 0) fails with ESRCH).
 bool process_gone(pid_t pid);
 
+/// A process as seen once: its pid and its start time (field 22 of
+/// /proc/PID/stat), so that a check long after is not fooled by the pid's
+/// reuse (pids wrap at /proc/sys/kernel/pid_max, 32,768 here; a test of
+/// 6,600 programs on a busy machine found one of its pids alive again).
+struct seen_process {
+  pid_t pid = 0;
+  unsigned long long started = 0;
+};
+/// Each of `pids` as it is now (started 0 for one already gone).
+std::vector<seen_process> seen_now(const std::vector<pid_t>& pids);
+/// True once that process has left: no process has its pid, or another
+/// process does (a zombie of it is not gone).
+bool process_left(const seen_process& p);
+
 /// Waits until the file at `path` contains `needle` at least `times` times;
 /// false when `limit` passes first, or when `alive` (if > 0) has exited.
 bool wait_for_text(const std::string& path, const std::string& needle,

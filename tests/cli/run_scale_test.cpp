@@ -107,13 +107,13 @@ TEST_CASE("run starts and stops 10,000 sleep programs on a 1 MiB stack",
   REQUIRE(up);
   CHECK(proc_limit(cli.pid(), "Max stack size").first == "1048576");
   CHECK(read_file(output).find("warning") == std::string::npos);
-  const auto programs = descendants_named(cli.pid(), "sleep");
+  const auto programs = seen_now(descendants_named(cli.pid(), "sleep"));
   CHECK(programs.size() == count);
   REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
   const auto code = cli.wait(stop_deadline);
   REQUIRE(code.has_value());
   CHECK(*code == 0);
-  CHECK(std::all_of(programs.begin(), programs.end(), process_gone));
+  CHECK(std::all_of(programs.begin(), programs.end(), process_left));
   const auto rows = rows_of(status);
   CHECK(rows.size() == count);
   CHECK(std::all_of(rows.begin(), rows.end(),

@@ -216,7 +216,11 @@ TEST_CASE("each connection the guard closes is reported with its reason",
   REQUIRE(reported(3));
   CHECK_THAT(last(), Catch::Contains("max_connections (3) already served"));
   REQUIRE(reported(6));
-  CHECK_THAT(last(), Catch::Contains("completed no message for 1000 ms"));
+  // The guard's silence limit and CAF's connection timeout are both 1 s
+  // (CAF's checked each heartbeat): on a loaded machine CAF's came first
+  // once (a `ctest -j2` beside 30 `status --node` a second).
+  CHECK_THAT(last(), Catch::Contains("completed no message for 1000 ms") ||
+                         Catch::Contains("silent past its connection timeout"));
   for (int f : fds) ::close(f);
   // Well framed, but a client handshake whose 8-byte payload CAF cannot
   // read: CAF closes the connection itself (before 2026-12-06 unreported).
