@@ -87,6 +87,21 @@ TEST_CASE_METHOD(runtime_fixture,
         change_outcome::supervisor_gone);
 }
 
+TEST_CASE_METHOD(runtime_fixture,
+                 "a command's wait_for(timeout) waits as wait_until does",
+                 "[handle]") {
+  auto h = rt.supervise(sh("waited", "exec sleep 30"));
+  REQUIRE(reaches(h, process_status::running));
+  const auto stop = h.stop();
+  REQUIRE(stop.wait_for(patience));
+  CHECK(h.read()->applied_command >= stop.ticket());
+  const auto start = rt.root().start();  // running already: applied at once
+  REQUIRE(start.wait_for(patience));
+  CHECK(rt.root().read()->applied_command >= start.ticket());
+  CHECK_FALSE(process_command{}.wait_for(1ms));  // not sent
+  CHECK_FALSE(supervisor_command{}.wait_for(1ms));
+}
+
 namespace {
 // Takes `count` views of three real processes on this thread, restarts the
 // processes, frees what the reclaimer may, and checks that every view still

@@ -243,6 +243,10 @@ class process_command {
     return wait_until([](const core::process_state&) { return true; },
                       deadline);
   }
+  /// wait_until(clock::now() + timeout), as child_change::wait_for().
+  bool wait_for(clock::duration timeout) const {
+    return wait_until(clock::now() + timeout);
+  }
   /// Blocks until a state published after the command was applied
   /// satisfies `pred`.
   template <class Predicate>
