@@ -214,10 +214,11 @@ void control_server::accept_loop() {
     reap_finished();
     // The client's socket takes a descriptor of the reserve, not one a
     // program gave back.
-    fd_reserve::loan room{options_.reserve};
+    os::fd_reserve::loan room{options_.reserve};
     int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0 && (errno == EMFILE || errno == ENFILE) && options_.reserve) {
-      fd_reserve::use room{*options_.reserve};  // the programs took them all
+      os::fd_reserve::use room{
+          *options_.reserve};  // the programs took them all
       fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     }
     if (fd < 0) {

@@ -36,7 +36,7 @@
 #include <utility>
 
 #include "control_actions.hpp"
-#include "fd_reserve.hpp"
+#include "vitrine/os/fd_reserve.hpp"
 #include "vitrine/os/unique_fd.hpp"
 
 namespace vitrine::cli {
@@ -55,7 +55,7 @@ class control_server {
     added_hook until_added;
     /// Lent to accept(2) a client when the run is out of descriptors
     /// (may be null).
-    fd_reserve* reserve = nullptr;
+    os::fd_reserve* reserve = nullptr;
     /// Called on the accept thread with the name of each other entry
     /// removed from (or moved out of) the socket's directory.
     std::function<void(std::string_view leaf)> on_removed;
@@ -86,8 +86,8 @@ class control_server {
 
  private:
   struct connection {
-    explicit connection(fd_reserve::loan r) : room(std::move(r)) {}
-    fd_reserve::loan room;  ///< the reserve's descriptor the socket took
+    explicit connection(os::fd_reserve::loan r) : room(std::move(r)) {}
+    os::fd_reserve::loan room;  ///< the reserve's descriptor the socket took
     std::thread thread;
     std::atomic<bool> done{false};
   };

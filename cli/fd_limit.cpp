@@ -1,7 +1,5 @@
 #include "fd_limit.hpp"
 
-#include "fd_reserve.hpp"
-
 #include <algorithm>
 #include <vector>
 
@@ -9,7 +7,8 @@ namespace vitrine::cli {
 namespace {
 
 /// The runtime's own descriptors: stdio, signalfd, epoll and eventfds, the
-/// status file being written, CAF's internals, with room to spare.
+/// status file being written, the orphan reaper's reserve, CAF's internals,
+/// with room to spare.
 constexpr std::size_t runtime_fds = 64;
 
 /// Calls f(process_spec&) for every program of `tree`, depth first, with an
@@ -61,7 +60,7 @@ fd_limit raise_fd_limit() noexcept {
 }
 
 std::size_t estimate_fds(const supervisor_spec& tree) {
-  std::size_t n = runtime_fds + fd_reserve::default_count;
+  std::size_t n = runtime_fds + run_reserve_fds;
   for_each_program(tree, [&](const process_spec& p) { n += fds_of(p); });
   return n;
 }

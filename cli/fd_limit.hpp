@@ -28,11 +28,15 @@ struct fd_limit {
 /// and after (soft == original_soft when it could not be raised).
 fd_limit raise_fd_limit() noexcept;
 
+/// Descriptors the run's reserve (os::fd_reserve) holds for a reload and
+/// a control request: what they need at most, with room.
+inline constexpr std::size_t run_reserve_fds = 32;
+
 /// Descriptors the runtime may hold at once for `tree`, every program
 /// running: two pidfds each, a pipe per captured stream, one log file per
 /// capture path, a readiness pipe where notify_fd is set, plus a fixed
 /// allowance for the runtime itself (signalfd, epoll, eventfds, stdio) and
-/// the run's reserve (fd_reserve).
+/// the run's reserve (run_reserve_fds).
 std::size_t estimate_fds(const supervisor_spec& tree);
 
 /// "" when `limit.soft` covers `needed`, else a warning that says how to

@@ -111,7 +111,7 @@ std::string reload_report::errors() const {
 reload_report reload_config(supervisor_handle top, config& current,
                             const std::string& file, const fd_limit& limit,
                             const status_lookup& status_of,
-                            fd_reserve* reserve) {
+                            os::fd_reserve* reserve) {
   reload_report report;
   if (!top) {  // the tree is still being added
     report.problems.push_back(
@@ -121,7 +121,7 @@ reload_report reload_config(supervisor_handle top, config& current,
   parse_options options;
   options.running_top_name = current.tree.name;
   auto loaded = [&] {
-    std::optional<fd_reserve::use> room;
+    std::optional<os::fd_reserve::use> room;
     if (reserve) room.emplace(*reserve);
     return load_config_file(file, options);
   }();
@@ -257,7 +257,7 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
   auto report =
       reload_config(top, current, file_, limit_, status_now_, reserve_);
   if (!report.rejected() && applied_) {
-    std::optional<fd_reserve::use> room;
+    std::optional<os::fd_reserve::use> room;
     if (reserve_) room.emplace(*reserve_);
     applied_(current);
   }

@@ -46,7 +46,7 @@
 
 #include "config.hpp"
 #include "fd_limit.hpp"
-#include "fd_reserve.hpp"
+#include "vitrine/os/fd_reserve.hpp"
 #include "vitrine/os/unique_fd.hpp"
 #include "vitrine/supervisor_handle.hpp"
 
@@ -126,7 +126,7 @@ using status_lookup =
 reload_report reload_config(supervisor_handle top, config& current,
                             const std::string& file, const fd_limit& limit,
                             const status_lookup& status_of = {},
-                            fd_reserve* reserve = nullptr);
+                            os::fd_reserve* reserve = nullptr);
 
 /// reload_config() for a caller that only needs a verdict: "" when the
 /// reload was applied, else report.errors().
@@ -152,7 +152,7 @@ class reload_runner {
                 std::function<void(const config&)> applied = {},
                 status_lookup status_of = {},
                 std::function<bool()> run_stopping = {},
-                fd_reserve* reserve = nullptr)
+                os::fd_reserve* reserve = nullptr)
       : file_(std::move(file)),
         limit_(limit),
         applied_(std::move(applied)),
@@ -197,7 +197,7 @@ class reload_runner {
   const std::function<void(const config&)> applied_;
   const status_lookup status_now_;
   const std::function<bool()> run_stopping_;
-  fd_reserve* const reserve_;
+  os::fd_reserve* const reserve_;
   std::mutex reloading_;  ///< one reload at a time
   /// Guards output_ alone, so that a reload's lines can be taken while the
   /// next one runs (a control-socket reload queued behind it).

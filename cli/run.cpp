@@ -45,6 +45,7 @@
 #include "stdout_check.hpp"
 #include "text_escape.hpp"
 #include "vitrine/core/signal_names.hpp"
+#include "vitrine/os/fd_reserve.hpp"
 #include "vitrine/runtime.hpp"
 
 namespace vitrine::cli {
@@ -81,7 +82,7 @@ int supervise_in_foreground(const run_options& options,
   keep_program_fd_limit(config.value.tree, limit);
   // Taken before any program starts: room for reloads and `vitrine ctl`
   // once the programs hold every other descriptor.
-  fd_reserve reserve;
+  os::fd_reserve reserve{run_reserve_fds};
   // What runs, for reloads to compare with (the tree itself is moved into
   // the runtime).
   cli::config running_config = config.value;
@@ -188,7 +189,7 @@ int supervise_in_foreground(const run_options& options,
   control_options.on_removed = [&](std::string_view leaf) {
     if (leaf == status_table_leaf) return rt.check_status_table();
     if (leaf != config_leaf && leaf != order_leaf) return;
-    const fd_reserve::use room{reserve};
+    const os::fd_reserve::use room{reserve};
     if (auto error = leaves.put_back(leaf); !error.empty())
       std::cerr << "vitrine: " << error << std::endl;
   };

@@ -11,11 +11,13 @@
 #include <atomic>
 #include <cerrno>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "vitrine/os/fd_reserve.hpp"
 #include "vitrine/os/process_scan.hpp"
 #include "vitrine/os/unique_fd.hpp"
 
@@ -91,6 +93,13 @@ struct reaper_state {
   unique_fd read_end, write_end;
   std::thread thread;
   std::atomic<bool> stopping{false};
+  /// Room for a scan of our children (a directory and a file open at
+  /// once), held while the reaper runs. Where the programs took every
+  /// other descriptor, a scan on another thread took one that a stop had
+  /// just given back, and the start after it failed with EMFILE; or the
+  /// scan failed, and an orphan stayed a zombie until the next SIGCHLD.
+  std::mutex room_mutex;  // guards room's presence, not its use
+  std::optional<fd_reserve> room;
 
   void run() {
     char buffer[64];
@@ -112,6 +121,19 @@ struct reaper_state {
 reaper_state& reaper() {
   static reaper_state s;
   return s;
+}
+
+/// Descriptors a scan of our children holds at once: a task directory and
+/// a `children` file (or /proc and a `stat` file without it).
+constexpr std::size_t scan_fds = 2;
+
+/// The reaper's reserve lent for one scan, if it has one. Callers hold an
+/// orphan_reaper reference, so the reserve outlives the use.
+std::optional<fd_reserve::use> scan_room() {
+  auto& r = reaper();
+  std::lock_guard lock(r.room_mutex);
+  if (!r.room) return std::nullopt;
+  return std::optional<fd_reserve::use>{std::in_place, *r.room};
 }
 
 }  // namespace
@@ -183,6 +205,14 @@ std::vector<pid_t> own_children() {
 // -- orphan_reaper
 // ----------------------------------------------------------------
 
+namespace {
+/// own_children(), its descriptors taken from the reaper's reserve.
+std::vector<pid_t> children_in_room() {
+  const auto room = scan_room();
+  return own_children();
+}
+}  // namespace
+
 orphan_reaper::orphan_reaper() {
   auto& r = reaper();
   std::lock_guard lock(r.mutex);
@@ -198,6 +228,10 @@ orphan_reaper::orphan_reaper() {
       r.write_end.reset(fds[1]);
     }
     r.stopping.store(false, std::memory_order_relaxed);
+    {
+      std::lock_guard room_lock(r.room_mutex);
+      r.room.emplace(scan_fds);
+    }
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -211,6 +245,8 @@ orphan_reaper::orphan_reaper() {
     pthread_setname_np(r.thread.native_handle(), "vitrine-reap");
   } catch (...) {
     --r.users;
+    std::lock_guard room_lock(r.room_mutex);
+    r.room.reset();
     throw;
   }
   wake_write_fd.store(r.write_end.get(), std::memory_order_release);  // (1)
@@ -226,7 +262,9 @@ orphan_reaper::orphan_reaper() {
     sigfillset(&ours.sa_mask);
     r.handler_installed = ::sigaction(SIGCHLD, &ours, nullptr) == 0;
   }
-  notify();  // orphans that exited before we started
+  // Orphans that exited before we started, on this thread: no scan is in
+  // flight (its reserve lent) when the constructor returns.
+  reaped_count.fetch_add(reap_now(), std::memory_order_relaxed);
 }
 
 orphan_reaper::~orphan_reaper() {
@@ -245,6 +283,8 @@ orphan_reaper::~orphan_reaper() {
   char byte = 0;
   [[maybe_unused]] ssize_t n = ::write(r.write_end.get(), &byte, 1);
   if (r.thread.joinable()) r.thread.join();
+  std::lock_guard room_lock(r.room_mutex);
+  r.room.reset();
 }
 
 void orphan_reaper::notify() noexcept {
@@ -259,7 +299,7 @@ void orphan_reaper::notify() noexcept {
 std::size_t orphan_reaper::reap_now() {
   std::unique_lock lock(scope_mutex());
   std::size_t reaped = 0;
-  for (pid_t pid : own_children()) {
+  for (pid_t pid : children_in_room()) {
     if (is_owned_child(pid)) continue;
     siginfo_t info{};
     // WNOHANG on this pid only: never blocks, never takes another child.
@@ -276,7 +316,7 @@ std::size_t orphan_reaper::kill_adopted(int rounds) {
   for (int round = 0; round < rounds; ++round) {
     std::unique_lock lock(scope_mutex());
     std::vector<pid_t> adopted;
-    for (pid_t pid : own_children())
+    for (pid_t pid : children_in_room())
       if (!is_owned_child(pid)) adopted.push_back(pid);
     if (adopted.empty()) break;
     // Our unreaped children: their pids cannot have been reused.

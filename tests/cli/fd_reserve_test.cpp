@@ -1,88 +1,14 @@
-// The run's descriptor reserve (cli/fd_reserve.hpp): a run whose programs
-// took every descriptor its limit allows still reloads its file, rewrites
-// `order` and answers `vitrine ctl`; and the reserve itself, in this
-// process, under a limit this test lowers.
-#include "fd_reserve.hpp"
-
-#include <fcntl.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
+// The run's descriptor reserve (os/fd_reserve.hpp, run_reserve_fds): a
+// run whose programs took every descriptor its limit allows still reloads
+// its file, rewrites `order` and answers `vitrine ctl`. The reserve itself
+// is tested in tests/os/fd_reserve.test.cpp.
 #include <catch2/catch.hpp>
 
 #include <string>
-#include <vector>
 
 #include "live_run.hpp"
 
 using namespace vitrine::test;
-using vitrine::cli::fd_reserve;
-
-namespace {
-
-/// This process's lowest free descriptor number.
-int lowest_free_fd() {
-  const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  REQUIRE(fd >= 0);
-  ::close(fd);
-  return fd;
-}
-
-}  // namespace
-
-TEST_CASE(
-    "a lent reserve makes room at the open-file limit, then is taken back",
-    "[cli][limits]") {
-  rlimit saved{};
-  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
-  // Room for the reserve and a few more above what is open now.
-  rlimit low = saved;
-  low.rlim_cur = static_cast<rlim_t>(lowest_free_fd()) + 64;
-  REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
-  std::vector<int> filler;
-  {
-    fd_reserve reserve{8};
-    CHECK(reserve.held() == 8);
-    for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
-      filler.push_back(fd);
-    CHECK(errno == EMFILE);
-    int opened = -1;
-    {
-      const fd_reserve::use room{reserve};
-      CHECK(reserve.held() == 0);
-      opened = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      CHECK(opened >= 0);
-      errno = ENOENT;  // the last error of the work, kept by ~use
-    }
-    CHECK(errno == ENOENT);
-    // Taken back as far as the limit allows: one is still in use.
-    CHECK(reserve.held() == 7);
-    ::close(opened);
-    reserve.refill();
-    CHECK(reserve.held() == 8);
-    CHECK(::open("/dev/null", O_RDONLY | O_CLOEXEC) == -1);
-  }
-  for (int fd : filler) ::close(fd);
-  REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
-}
-
-TEST_CASE("a loan holds one descriptor back from the reserve while it lives",
-          "[cli][limits]") {
-  fd_reserve reserve{4};
-  {
-    const fd_reserve::loan connection{&reserve};
-    CHECK(reserve.held() == 3);
-    {
-      const fd_reserve::use room{reserve};
-      CHECK(reserve.held() == 0);
-    }
-    CHECK(reserve.held() == 3);  // taken back, less the loan
-    reserve.refill();
-    CHECK(reserve.held() == 3);
-  }
-  CHECK(reserve.held() == 4);
-  const fd_reserve::loan none{nullptr};  // no reserve: nothing lent
-}
 
 TEST_CASE(
     "a run whose programs took every descriptor still reloads and answers "

@@ -26,7 +26,9 @@
 // erase in a sorted vector (O(owned) moves). Each SIGCHLD
 // costs one read of /proc/self/task/TID/children per thread (our children
 // only) plus one waitid(WNOHANG) per child not owned: O(threads + children),
-// not O(processes).
+// not O(processes). While it runs, the reaper holds two descriptors
+// (os::fd_reserve) that it closes for each scan: at the open-file limit a
+// scan neither fails nor takes a descriptor a program's start counted on.
 #pragma once
 
 #include <sys/types.h>

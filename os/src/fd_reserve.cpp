@@ -1,10 +1,10 @@
-#include "fd_reserve.hpp"
+#include "vitrine/os/fd_reserve.hpp"
 
 #include <fcntl.h>
 
 #include <cerrno>
 
-namespace vitrine::cli {
+namespace vitrine::os {
 
 fd_reserve::fd_reserve(std::size_t count) : count_(count) {
   std::lock_guard lock{mutex_};
@@ -53,12 +53,12 @@ std::size_t fd_reserve::held() const {
 
 void fd_reserve::refill_locked() {
   while (held_.size() + lent_ < count_) {
-    os::unique_fd fd{held_.empty()
-                         ? ::open("/dev/null", O_RDONLY | O_CLOEXEC)
-                         : ::fcntl(held_.front().get(), F_DUPFD_CLOEXEC, 0)};
+    unique_fd fd{held_.empty()
+                     ? ::open("/dev/null", O_RDONLY | O_CLOEXEC)
+                     : ::fcntl(held_.front().get(), F_DUPFD_CLOEXEC, 0)};
     if (!fd) return;  // at the limit: the rest when there is room
     held_.push_back(std::move(fd));
   }
 }
 
-}  // namespace vitrine::cli
+}  // namespace vitrine::os

@@ -1,11 +1,14 @@
-// fd_reserve: descriptors `vitrine run` keeps for its own work. With many
-// programs, their pidfds, pipes and log files can take every descriptor
-// the open-file limit allows; the run could then no longer read its file
-// for a reload, rewrite `order`, or accept a `vitrine ctl` (all EMFILE).
-// The reserve holds a few descriptors open (/dev/null) and closes them
-// only while such work runs, so its open(2)s and accept(2)s find room.
+// fd_reserve: descriptors held back for work that must not fail at the
+// open-file limit. Where a process's children (their pidfds, pipes, log
+// files) can take every descriptor the limit allows, its own work would
+// then fail with EMFILE: `vitrine run` reading its file for a reload or
+// accepting a `vitrine ctl`, the orphan reaper scanning /proc. And work
+// that opens descriptors beside a start would take the ones a stop just
+// gave back, so that start failed. A reserve holds a few descriptors open
+// (/dev/null) and closes them only while such work runs, so the work's
+// open(2)s and accept(2)s find room that nobody else counted on.
 //
-// Best effort: while the reserve is lent, a program starting meanwhile may
+// Best effort: while the reserve is lent, a child starting meanwhile may
 // take the room too; the reserve is taken back as far as the limit allows
 // when the last use ends, and by refill().
 //
@@ -21,14 +24,12 @@
 
 #include "vitrine/os/unique_fd.hpp"
 
-namespace vitrine::cli {
+namespace vitrine::os {
 
 class fd_reserve {
  public:
-  /// Descriptors a reload and a control request need at most, with room.
-  static constexpr std::size_t default_count = 32;
-
-  explicit fd_reserve(std::size_t count = default_count);
+  /// Holds `count` descriptors, or as many as the limit allows now.
+  explicit fd_reserve(std::size_t count);
   fd_reserve(const fd_reserve&) = delete;
   fd_reserve& operator=(const fd_reserve&) = delete;
 
@@ -76,8 +77,8 @@ class fd_reserve {
   const std::size_t count_;
   mutable std::mutex mutex_;
   std::size_t uses_ = 0;
-  std::size_t lent_ = 0;             ///< loans alive: held back from the count
-  std::vector<os::unique_fd> held_;  ///< /dev/null, then duplicates
+  std::size_t lent_ = 0;         ///< loans alive: held back from the count
+  std::vector<unique_fd> held_;  ///< /dev/null, then duplicates
 };
 
-}  // namespace vitrine::cli
+}  // namespace vitrine::os
