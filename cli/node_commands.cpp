@@ -171,10 +171,11 @@ int remote_main(int argc, char** argv) {
   add_timing(ctl, ctl_flags);
   watch_options watch_flags;
   auto* watch = add_watch_subcommand(app, watch_flags);
-  if (auto error = dashed_signal(argc, argv); !error.empty())
+  explicit_empty_values line{app, argc, argv};
+  if (auto error = dashed_signal(line.argc(), line.argv()); !error.empty())
     return usage_error(error);
   try {
-    app.parse(argc, argv);
+    app.parse(line.argc(), line.argv());
   } catch (const CLI::ParseError& e) {
     // A missing verb or argument, worded as the local ctl words it (CLI11
     // said "missing NAME..." of `ctl --node N frob` and of `... signal`);
@@ -185,7 +186,8 @@ int remote_main(int argc, char** argv) {
               remote_ctl_problem(*verb_option, verb, names, ctl_no_wait);
           !problem.empty())
         return usage_error(problem);
-    return usage_error(app, e, {argv, static_cast<std::size_t>(argc)});
+    return usage_error(app, e,
+                       {line.argv(), static_cast<std::size_t>(line.argc())});
   }
   if (*ctl)
     if (auto problem =

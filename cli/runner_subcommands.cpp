@@ -51,16 +51,54 @@ int usage_error(const std::string& text) {
   return 2;
 }
 
+namespace {
+
+/// True if `app` or a command below it has an option `name` that takes a
+/// value.
+bool takes_value(const CLI::App& app, const std::string& name) {
+  if (const auto* option = app.get_option_no_throw(name))
+    if (option->get_items_expected_max() > 0) return true;
+  for (const auto* command :
+       app.get_subcommands([](const CLI::App*) { return true; }))
+    if (takes_value(*command, name)) return true;
+  return false;
+}
+
+}  // namespace
+
+explicit_empty_values::explicit_empty_values(const CLI::App& app, int argc,
+                                             char** argv) {
+  bool options_end = false;
+  for (int i = 0; i < argc; ++i) {
+    std::string word = argv[i];
+    options_end = options_end || (i > 0 && word == "--");
+    if (!options_end && i > 0 && word.size() > 3 && word.starts_with("--") &&
+        word.back() == '=' && word.find('=') == word.size() - 1 &&
+        takes_value(app, word.substr(0, word.size() - 1))) {
+      word.pop_back();
+      words_.push_back(std::move(word));
+      words_.emplace_back();
+      continue;
+    }
+    words_.push_back(std::move(word));
+  }
+  for (auto& word : words_) argv_.push_back(word.data());
+  argv_.push_back(nullptr);
+}
+
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
                                       const std::string& hint) {
-  if (auto error = unknown_command(app, argc, argv, hint); !error.empty())
+  explicit_empty_values line{app, argc, argv};
+  if (auto error = unknown_command(app, line.argc(), line.argv(), hint);
+      !error.empty())
     return usage_error(error);
-  if (auto error = dashed_signal(argc, argv); !error.empty())
+  if (auto error = dashed_signal(line.argc(), line.argv()); !error.empty())
     return usage_error(error);
   try {
-    app.parse(argc, argv);
+    app.parse(line.argc(), line.argv());
   } catch (const CLI::ParseError& e) {
-    return usage_error(app, e, {argv, static_cast<std::size_t>(argc)});
+    return usage_error(app, e,
+                       {line.argv(), static_cast<std::size_t>(line.argc())});
   }
   return std::nullopt;
 }

@@ -43,9 +43,30 @@ int usage_error(CLI::App& app, const CLI::ParseError& error,
                 std::span<const char* const> argv);
 int usage_error(const std::string& text);
 
-/// Parses `argv` into `app`, after unknown_command()'s check (`hint` added
-/// to its message): nullopt once parsed, else the exit code of the usage
-/// error, --help or --version, printed as usage_error() prints them.
+/// A command line with each `--NAME=` of an option that takes a value
+/// spelled `--NAME ""`: CLI11 reads `--NAME=` as `--NAME` alone and takes
+/// the next word as its value (`run --state-dir= FILE` lost its FILE, and
+/// `status --state-dir=` said "missing its value"). Words after `--` and
+/// flags (`--json=`: refuse_flag_values()) are left as typed.
+class explicit_empty_values {
+ public:
+  explicit_empty_values(const CLI::App& app, int argc, char** argv);
+  explicit_empty_values(const explicit_empty_values&) = delete;
+  explicit_empty_values& operator=(const explicit_empty_values&) = delete;
+
+  int argc() const noexcept { return static_cast<int>(words_.size()); }
+  /// Valid while this object lives.
+  char** argv() noexcept { return argv_.data(); }
+
+ private:
+  std::vector<std::string> words_;
+  std::vector<char*> argv_;  ///< into words_, then a null
+};
+
+/// Parses `argv` into `app`, spelled out by explicit_empty_values, after
+/// unknown_command()'s check (`hint` added to its message): nullopt once
+/// parsed, else the exit code of the usage error, --help or --version,
+/// printed as usage_error() prints them.
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
                                       const std::string& hint = {});
 

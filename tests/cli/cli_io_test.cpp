@@ -167,6 +167,20 @@ TEST_CASE("bad command lines name what is wrong", "[cli]") {
     CHECK(refused.output.find(": the path must not be empty") !=
           std::string::npos);
   }
+  // `--NAME=` is an empty value too: CLI11 read it as `--NAME` alone and
+  // took the next word as its value (`run --state-dir= FILE` then lacked
+  // its FILE; `status --state-dir=` said "missing its value").
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"run", "--state-dir=", config},
+           {"run", config, "--json-status="},
+           {"status", "--state-dir="},
+           {"ctl", "stop", "web", "--state-dir="}}) {
+    INFO(args[0] << " " << args[1] << " " << args.back());
+    const auto refused = run_cli(args);
+    CHECK(refused.code == 2);
+    CHECK(refused.output.find(": the path must not be empty") !=
+          std::string::npos);
+  }
   // Names the run cannot hold are usage errors, found before any run is
   // looked for.
   for (const auto& verb :

@@ -301,7 +301,11 @@ TEST_CASE("--timeout is refused alike in every command that takes it",
       CHECK(line.ends_with("--timeout: '" + bad + expected_tail));
     }
   }
+  // `--timeout=` is the empty value, not `--timeout` alone (which took the
+  // next word as its value).
   CHECK(usage_error_of({"reload", "--timeout="}) ==
+        "vitrine: reload: --timeout: '" + expected_tail);
+  CHECK(usage_error_of({"reload", "--timeout"}) ==
         "vitrine: reload: --timeout: missing its value");
   // The edges are taken: refused later only because no run is there.
   for (const std::string good : {"0.001", "3600", "2.25"}) {
