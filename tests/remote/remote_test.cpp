@@ -191,8 +191,20 @@ TEST_CASE("a frozen node becomes unknown and is resynchronised when it thaws",
 
   const auto stopped_at = clock_type::now();
   ::kill(node.child.pid(), SIGSTOP);
-  REQUIRE(mirror.wait_for_status(vitrine::node_status::lost,
-                                 clock_type::now() + patience));
+  const bool lost = mirror.wait_for_status(vitrine::node_status::lost,
+                                           clock_type::now() + patience);
+  if (!lost) {
+    // Seen once in a full ctest (2026-12-07), not since: what the mirror
+    // and the node were then.
+    const auto entry = vitrine::os::read_proc_entry(node.child.pid());
+    INFO("mirror " << vitrine::to_string(mirror.status()) << ", last error '"
+                   << mirror.last_error() << "', last contact "
+                   << std::chrono::duration_cast<std::chrono::milliseconds>(
+                          clock_type::now() - mirror.last_contact())
+                          .count()
+                   << " ms ago; node state " << (entry ? entry->state : '-'));
+    REQUIRE(lost);
+  }
   // Not before the node was silent for the connection timeout, and said so
   // (whichever of CAF's timeout and the mirror's own noticed it first).
   CHECK(clock_type::now() - stopped_at >= 1000ms);
