@@ -202,9 +202,6 @@ std::vector<pid_t> own_children() {
   return result;
 }
 
-// -- orphan_reaper
-// ----------------------------------------------------------------
-
 namespace {
 /// own_children(), its descriptors taken from the reaper's reserve.
 std::vector<pid_t> children_in_room() {
@@ -212,6 +209,9 @@ std::vector<pid_t> children_in_room() {
   return own_children();
 }
 }  // namespace
+
+// -- orphan_reaper
+// ----------------------------------------------------------------
 
 orphan_reaper::orphan_reaper() {
   auto& r = reaper();

@@ -80,7 +80,9 @@ std::vector<pid_t> own_children();
 class orphan_reaper {
  public:
   /// Starts the process-wide reaper thread and SIGCHLD hook (or takes one
-  /// more reference). Throws std::system_error if the pipe or thread fail.
+  /// more reference); the first reference also reaps, on the calling
+  /// thread, the orphans that exited before. Throws std::system_error if
+  /// the pipe or thread fail.
   orphan_reaper();
   /// Drops the reference; the last one restores the SIGCHLD handler (if it
   /// is still ours) and joins the thread.
