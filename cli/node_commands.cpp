@@ -171,7 +171,7 @@ int remote_main(int argc, char** argv) {
   add_timing(ctl, ctl_flags);
   watch_options watch_flags;
   auto* watch = add_watch_subcommand(app, watch_flags);
-  explicit_empty_values line{app, argc, argv};
+  spelled_out_values line{app, argc, argv};
   if (auto error = dashed_signal(line.argc(), line.argv()); !error.empty())
     return usage_error(error);
   try {

@@ -1,7 +1,9 @@
 #include "runner_subcommands.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
+#include <string_view>
 #include <utility>
 
 #include "control_protocol.hpp"
@@ -53,34 +55,51 @@ int usage_error(const std::string& text) {
 
 namespace {
 
-/// True if `app` or a command below it has an option `name` that takes a
-/// value.
-bool takes_value(const CLI::App& app, const std::string& name) {
+/// What `name` is to `app` and the commands below it: an option that takes
+/// a value (in any of them), else a flag, else nothing.
+enum class option_kind { none, flag, takes_value };
+
+option_kind kind_of(const CLI::App& app, const std::string& name) {
+  option_kind kind = option_kind::none;
   if (const auto* option = app.get_option_no_throw(name))
-    if (option->get_items_expected_max() > 0) return true;
+    kind = option->get_items_expected_max() > 0 ? option_kind::takes_value
+                                                : option_kind::flag;
   for (const auto* command :
-       app.get_subcommands([](const CLI::App*) { return true; }))
-    if (takes_value(*command, name)) return true;
-  return false;
+       app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (kind == option_kind::takes_value) break;
+    kind = std::max(kind, kind_of(*command, name));
+  }
+  return kind;
 }
+
+/// A value CLI11 refuses for every flag (refuse_flag_values()): it takes
+/// "", "{}" and "true" as no value at all.
+constexpr std::string_view refused_flag_value = "false";
 
 }  // namespace
 
-explicit_empty_values::explicit_empty_values(const CLI::App& app, int argc,
-                                             char** argv) {
+spelled_out_values::spelled_out_values(const CLI::App& app, int argc,
+                                       char** argv) {
   bool options_end = false;
   for (int i = 0; i < argc; ++i) {
     std::string word = argv[i];
     options_end = options_end || (i > 0 && word == "--");
-    if (!options_end && i > 0 && word.size() > 3 && word.starts_with("--") &&
-        word.back() == '=' && word.find('=') == word.size() - 1 &&
-        takes_value(app, word.substr(0, word.size() - 1))) {
-      word.pop_back();
+    const auto equals = word.find('=');
+    if (options_end || i == 0 || !word.starts_with("--") || equals < 3 ||
+        equals == word.npos) {
       words_.push_back(std::move(word));
-      words_.emplace_back();
       continue;
     }
-    words_.push_back(std::move(word));
+    const std::string name = word.substr(0, equals);
+    const auto kind = kind_of(app, name);
+    if (kind == option_kind::takes_value && equals == word.size() - 1) {
+      words_.push_back(name);
+      words_.emplace_back();
+    } else if (kind == option_kind::flag) {
+      words_.push_back(name + "=" + std::string{refused_flag_value});
+    } else {
+      words_.push_back(std::move(word));
+    }
   }
   for (auto& word : words_) argv_.push_back(word.data());
   argv_.push_back(nullptr);
@@ -88,7 +107,7 @@ explicit_empty_values::explicit_empty_values(const CLI::App& app, int argc,
 
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
                                       const std::string& hint) {
-  explicit_empty_values line{app, argc, argv};
+  spelled_out_values line{app, argc, argv};
   if (auto error = unknown_command(app, line.argc(), line.argv(), hint);
       !error.empty())
     return usage_error(error);

@@ -43,16 +43,18 @@ int usage_error(CLI::App& app, const CLI::ParseError& error,
                 std::span<const char* const> argv);
 int usage_error(const std::string& text);
 
-/// A command line with each `--NAME=` of an option that takes a value
-/// spelled `--NAME ""`: CLI11 reads `--NAME=` as `--NAME` alone and takes
-/// the next word as its value (`run --state-dir= FILE` lost its FILE, and
-/// `status --state-dir=` said "missing its value"). Words after `--` and
-/// flags (`--json=`: refuse_flag_values()) are left as typed.
-class explicit_empty_values {
+/// A command line whose `--NAME=VALUE` words CLI11 reads as typed: each
+/// `--NAME=` of an option that takes a value spelled `--NAME ""` (CLI11
+/// reads it as `--NAME` alone and takes the next word as its value: `run
+/// --state-dir= FILE` lost its FILE), and each value given a flag spelled
+/// as one that refuse_flag_values() refuses (CLI11 takes `--json=`,
+/// `--json={}` and `--json=true` as `--json`). Words after `--` are left
+/// as typed.
+class spelled_out_values {
  public:
-  explicit_empty_values(const CLI::App& app, int argc, char** argv);
-  explicit_empty_values(const explicit_empty_values&) = delete;
-  explicit_empty_values& operator=(const explicit_empty_values&) = delete;
+  spelled_out_values(const CLI::App& app, int argc, char** argv);
+  spelled_out_values(const spelled_out_values&) = delete;
+  spelled_out_values& operator=(const spelled_out_values&) = delete;
 
   int argc() const noexcept { return static_cast<int>(words_.size()); }
   /// Valid while this object lives.
@@ -63,7 +65,7 @@ class explicit_empty_values {
   std::vector<char*> argv_;  ///< into words_, then a null
 };
 
-/// Parses `argv` into `app`, spelled out by explicit_empty_values, after
+/// Parses `argv` into `app`, spelled out by spelled_out_values, after
 /// unknown_command()'s check (`hint` added to its message): nullopt once
 /// parsed, else the exit code of the usage error, --help or --version,
 /// printed as usage_error() prints them.

@@ -169,6 +169,26 @@ TEST_CASE("what a third stranger found in the command lines", "[cli]") {
   CHECK(usage_error_of({"logs", "a", "--follow=1"}) ==
         "vitrine: logs: -f/--follow takes no value");
   CHECK(usage_error_of({"--version=1"}) == "vitrine: --version takes no value");
+  // CLI11 took these as the flag alone.
+  CHECK(usage_error_of({"status", "--json="}) ==
+        "vitrine: status: --json takes no value");
+  CHECK(usage_error_of({"status", "--json=true"}) ==
+        "vitrine: status: --json takes no value");
+  CHECK(usage_error_of({"status", "--json={}"}) ==
+        "vitrine: status: --json takes no value");
+  CHECK(usage_error_of({"ctl", "restart", "a", "--no-wait="}) ==
+        "vitrine: ctl restart: --no-wait takes no value");
+  CHECK(usage_error_of({"status", "--node", "127.0.0.1:1", "--json=true"}) ==
+        "vitrine: status: --json takes no value");
+  CHECK(usage_error_of(
+            {"ctl", "--node", "127.0.0.1:1", "restart", "a", "--no-wait="}) ==
+        "vitrine: ctl: --no-wait takes no value");
+  // After `--` it is a NAME, as typed: asked of a state directory that
+  // is not there.
+  const auto after_end =
+      run_cli({"status", "--state-dir", "/nonexistent/v", "--", "--json="});
+  CHECK(after_end.code == 1);
+  CHECK(after_end.output.starts_with("vitrine: no vitrine state directory"));
   // An empty NAME is a usage error for logs too ("no program ''", exit 1).
   CHECK(usage_error_of({"logs", ""}) ==
         "vitrine: logs: NAME: a name must have 1 to 255 bytes (this one has "
