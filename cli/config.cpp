@@ -392,7 +392,7 @@ parse_result parse_config(std::string_view text, const std::string& file_name,
                           const parse_options& options) {
   parse_result result;
   problem_sink out{file_name};
-  if (auto refused = detail::find_refused_character(text); refused) {
+  if (auto refused = detail::find_refusal(text); refused) {
     out.add({refused->line, refused->column}, "syntax",
             std::move(refused->message));
     result.problems = out.take();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 namespace vitrine::cli::detail {
 namespace {
@@ -76,7 +78,7 @@ class scanner {
  public:
   explicit scanner(std::string_view text) noexcept : text_(text) {}
 
-  std::optional<refused_character> run() {
+  std::optional<refused_text> run() {
     if (text_.substr(0, 3) == "\xEF\xBB\xBF")  // toml++ skips a BOM
       position_ = 3;
     while (!at_end()) {
@@ -87,7 +89,7 @@ class scanner {
 
  private:
   /// Reads what starts at the current position; a refusal ends the scan.
-  std::optional<refused_character> step() {
+  std::optional<refused_text> step() {
     const unsigned char c = current();
     switch (context_) {
       case context::outside:
@@ -141,7 +143,7 @@ class scanner {
   /// as a key or a value. Where a value may start, a sign or a digit
   /// starts a number or a date, which toml++ reads ahead up to a value
   /// terminator, quotes included.
-  std::optional<refused_character> outside(unsigned char c) {
+  std::optional<refused_text> outside(unsigned char c) {
     if (!is_ascii(c)) return refuse(outside_strings);
     const bool at_value = value_expected_;
     value_expected_ = false;
@@ -157,6 +159,7 @@ class scanner {
       case '\n':
         // Arrays may span lines; a line of the document starts a key.
         value_expected_ = containers_.empty() ? false : at_value;
+        if (containers_.empty()) start_key();
         break;
       case ' ':
       case '\t':
@@ -165,24 +168,51 @@ class scanner {
         break;
       case '=':
         value_expected_ = true;
+        if (key_expected_ && !in_header_) {
+          value_level_ = key_level();
+          key_expected_ = false;
+        }
+        break;
+      case '.':
+        if (key_expected_) {
+          ++key_dots_;
+          if (key_level() > max_nesting) return refuse_nesting();
+        }
         break;
       case '[':
         if (at_value) {
-          containers_.push_back('[');
+          if (auto refused = open_container('['); refused) return refused;
+          value_level_ = levels_.back() + 1;
           value_expected_ = true;
-        }  // else a table header, or an error toml++ reports
+        } else if (key_expected_ && containers_.empty() && !in_header_) {
+          in_header_ = true;  // `[` or `[[`: a table header
+          key_dots_ = 0;
+        }  // else an error toml++ reports
         break;
       case '{':
-        if (at_value) containers_.push_back('{');
+        if (at_value) {
+          if (auto refused = open_container('{'); refused) return refused;
+          start_key();
+        }
         break;
       case ',':
         value_expected_ = !containers_.empty() && containers_.back() == '[';
+        if (value_expected_)
+          value_level_ = levels_.back() + 1;
+        else if (!containers_.empty())
+          start_key();
         break;
       case ']':
       case '}':
         if (!containers_.empty() &&
-            containers_.back() == (c == ']' ? '[' : '{'))
+            containers_.back() == (c == ']' ? '[' : '{')) {
           containers_.pop_back();
+          levels_.pop_back();
+        } else if (c == ']' && in_header_) {
+          header_level_ = key_dots_ + 1;
+          in_header_ = false;
+          key_expected_ = false;
+        }
         break;
       default:
         if (at_value && (is_digit(c) || c == '+' || c == '-'))
@@ -193,9 +223,42 @@ class scanner {
     return std::nullopt;
   }
 
+  /// A key starts here: at the start of a line of the document, or after
+  /// the `{` or a `,` of an inline table.
+  void start_key() noexcept {
+    key_expected_ = true;
+    key_dots_ = 0;
+    in_header_ = false;
+  }
+
+  /// The nesting level of the key part being read: the table header's
+  /// parts (or the inline table's level), then this key's parts.
+  std::uint32_t key_level() const noexcept {
+    if (in_header_) return key_dots_ + 1;
+    const std::uint32_t base = levels_.empty() ? header_level_ : levels_.back();
+    return base + key_dots_ + 1;
+  }
+
+  /// At the `[` or `{` that opens a value: an array, or an inline table.
+  std::optional<refused_text> open_container(char kind) {
+    if (value_level_ > max_nesting) return refuse_nesting();
+    containers_.push_back(kind);
+    levels_.push_back(value_level_);
+    return std::nullopt;
+  }
+
+  refused_text refuse_nesting() const {
+    return {line_, column_,
+            "nested more than " + std::to_string(max_nesting) +
+                " levels deep (table header, dotted key parts, arrays and "
+                "inline tables counted together): vitrine refuses such a "
+                "file before reading it, as toml++ reads nesting "
+                "recursively, on the stack"};
+  }
+
   /// A value that starts with a sign or a digit, up to a value terminator;
   /// a space followed by a digit continues it (a date and a time).
-  std::optional<refused_character> number_or_date() {
+  std::optional<refused_text> number_or_date() {
     for (;;) {
       while (!at_end() && !is_value_terminator(current())) {
         if (!is_ascii(current()))
@@ -245,7 +308,7 @@ class scanner {
   /// At a backslash in a multi-line basic string. toml++ classifies the
   /// character after it, and after a line-ending backslash the first
   /// character past the skipped white space, as white space.
-  std::optional<refused_character> after_multiline_backslash() {
+  std::optional<refused_text> after_multiline_backslash() {
     advance(1);
     if (at_end()) return std::nullopt;
     if (!is_ascii(current()))
@@ -263,7 +326,7 @@ class scanner {
     return std::nullopt;
   }
 
-  refused_character refuse(std::string_view why) const {
+  refused_text refuse(std::string_view why) const {
     return {line_, column_,
             "character " + describe_character(text_.substr(position_)) + " " +
                 std::string{why}};
@@ -300,11 +363,18 @@ class scanner {
   context context_ = context::outside;
   bool value_expected_ = false;  ///< a value may start here (outside)
   std::string containers_;       ///< open arrays '[' and inline tables '{'
+  /// The nesting level of each open container (see max_nesting).
+  std::vector<std::uint32_t> levels_;
+  bool key_expected_ = true;        ///< a key or a table header is read here
+  bool in_header_ = false;          ///< between a header's '[' and its ']'
+  std::uint32_t key_dots_ = 0;      ///< dots of the key read so far
+  std::uint32_t header_level_ = 0;  ///< the current table header's parts
+  std::uint32_t value_level_ = 0;   ///< the level of the next value
 };
 
 }  // namespace
 
-std::optional<refused_character> find_refused_character(std::string_view text) {
+std::optional<refused_text> find_refusal(std::string_view text) {
   return scanner{text}.run();
 }
 

@@ -119,3 +119,43 @@ TEST_CASE("run starts and stops 10,000 sleep programs on a 1 MiB stack",
   CHECK(std::all_of(rows.begin(), rows.end(),
                     [](const auto& row) { return row.status == "stopped"; }));
 }
+
+TEST_CASE(
+    "a dotted key of 50,000 parts is refused by check and by a live run's "
+    "reload on a 1 MiB stack",
+    "[cli][scale][reload]") {
+  // toml++ overflowed the stack on it: `check` died of SIGSEGV, and so did
+  // a run reloading it, its programs killed by the guard.
+  std::string deep_key = "a";
+  for (int part = 1; part < 50'000; ++part) deep_key += ".a";
+  deep_key += " = 1\n";
+  temp_dir dir;
+  const std::string program =
+      "[[program]]\nname = \"calm\"\ncommand = [\"sleep\", \"1000\"]\n"
+      "startsecs_ms = 0\n";
+  const auto deep = dir.write("deep.toml", program + deep_key);
+  const auto check_output = dir.file("check-output");
+  cli_process check{{"check", deep}, check_output, small_stack};
+  CHECK(check.wait(stop_deadline) == std::optional<int>{1});
+  const auto checked = read_file(check_output);
+  INFO(checked);
+  CHECK(checked.find(deep + ":5:254: syntax: nested more than 128 levels "
+                            "deep") != std::string::npos);
+
+  const auto config = dir.write("run.toml", program);
+  const auto output = dir.file("output");
+  const auto status = dir.file("status.json");
+  cli_process cli{
+      {"run", config, "--plain", "--json-status", status}, output, small_stack};
+  REQUIRE(wait_for_text(output, " running pid=", load_deadline, cli.pid()));
+  const auto before = descendants_named(cli.pid(), "sleep");
+  REQUIRE(before.size() == 1);
+  dir.write("run.toml", program + deep_key);
+  REQUIRE(::kill(cli.pid(), SIGHUP) == 0);
+  INFO(tail_of(output));
+  CHECK(wait_for_text(output, "reload: rejected, nothing changed",
+                      load_deadline, cli.pid()));
+  CHECK(descendants_named(cli.pid(), "sleep") == before);
+  REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
+  CHECK(cli.wait(stop_deadline) == std::optional<int>{0});
+}

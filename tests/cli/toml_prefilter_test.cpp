@@ -9,20 +9,20 @@
 
 using vitrine::cli::parse_config;
 using vitrine::cli::parse_options;
-using vitrine::cli::detail::find_refused_character;
+using vitrine::cli::detail::find_refusal;
 
 namespace {
 
 /// "line:column message" of the refusal, or "" when nothing is refused.
 std::string refusal(std::string_view text) {
-  const auto refused = find_refused_character(text);
+  const auto refused = find_refusal(text);
   if (!refused) return "";
   return std::to_string(refused->line) + ":" + std::to_string(refused->column) +
          " " + refused->message;
 }
 
 bool refused_at(std::string_view text, unsigned line, unsigned column) {
-  const auto refused = find_refused_character(text);
+  const auto refused = find_refusal(text);
   return refused && refused->line == line && refused->column == column;
 }
 
@@ -114,4 +114,82 @@ TEST_CASE("parse_config reports a refused character as a syntax problem",
   CHECK(problem.column == 25);
   CHECK(problem.key == "syntax");
   CHECK(problem.message.find("U+021D outside a string") != std::string::npos);
+}
+
+namespace {
+
+/// `part` `count` times, joined by `separator`.
+std::string repeated(const std::string& part, std::size_t count,
+                     const std::string& separator) {
+  std::string text;
+  for (std::size_t i = 0; i < count; ++i)
+    text += (i == 0 ? "" : separator) + part;
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("nesting past max_nesting is refused before toml++ reads it",
+          "[cli][config][toml]") {
+  using vitrine::cli::detail::max_nesting;
+  // A dotted key of 50,000 parts overflowed the stack in toml++: refused
+  // at the dot that starts its part 129.
+  CHECK(refused_at(repeated("a", 50'000, ".") + " = 1\n", 1, 2 * max_nesting));
+  CHECK(refusal(repeated("a", max_nesting + 1, ".") + " = 1\n")
+            .find("nested more than 128 levels deep") != std::string::npos);
+  CHECK(refusal(repeated("a", max_nesting, ".") + " = 1\n").empty());
+  // Table headers, and a key under a header, count their parts together.
+  CHECK(refused_at("[" + repeated("t", 50'000, ".") + "]\n", 1,
+                   1 + 2 * max_nesting));
+  CHECK(refused_at("[[" + repeated("t", 50'000, " . ") + "]]\n", 1,
+                   2 + 4 * max_nesting - 1));
+  const std::string header = "[" + repeated("t", 100, ".") + "]\n";
+  CHECK(refusal(header + repeated("k", 28, ".") + " = 1\n").empty());
+  CHECK(refused_at(header + repeated("k", 29, ".") + " = 1\n", 2, 2 * 28));
+  // Quoted parts are parts; dots inside quotes are not.
+  CHECK(refused_at(repeated("\"q\"", 200, ".") + " = 1\n", 1, 4 * max_nesting));
+  CHECK(refusal("\"" + repeated("q", 5'000, ".") + "\" = 1\n").empty());
+  // Arrays and inline tables add a level each, and their keys' parts.
+  CHECK(refusal("a = " + std::string(max_nesting, '[') +
+                std::string(max_nesting, ']') + "\n")
+            .empty());
+  CHECK(refused_at("a = " + std::string(max_nesting + 1, '[') +
+                       std::string(max_nesting + 1, ']') + "\n",
+                   1, 4 + max_nesting + 1));
+  CHECK(refused_at("a = { " + repeated("b", 200, ".") + " = 1 }\n", 1,
+                   6 + 2 * (max_nesting - 1)));
+  CHECK(
+      refused_at("a = [ { b = 1 }, { " + repeated("c", 200, ".") + " = 1 } ]\n",
+                 1, 19 + 2 * (max_nesting - 2)));
+  // Dots in values, strings and comments are not keys.
+  CHECK(refusal("a = [" + repeated("1.5", 10'000, ", ") + "]\n").empty());
+  CHECK(refusal("a = " + repeated("1.5", 1, "") +
+                "\nb = 1979-05-27T07:32:00.999\n")
+            .empty());
+  CHECK(refusal("a = '" + repeated("x", 5'000, ".") + "' # " +
+                repeated("y", 5'000, ".") + "\n")
+            .empty());
+  CHECK(refusal("a = \"\"\"\n" + repeated("x", 5'000, ".\n") + "\n\"\"\"\n")
+            .empty());
+}
+
+TEST_CASE("32 nested groups are well within max_nesting",
+          "[cli][config][toml]") {
+  std::string text;
+  std::string path;
+  for (int level = 1; level <= 32; ++level) {
+    path += (level == 1 ? "" : ".") + std::string{"group"};
+    text += "[[" + path + "]]\nname = \"g" + std::to_string(level) + "\"\n";
+  }
+  text += "[[" + path +
+          ".program]]\nname = \"p\"\ncommand = [\"/bin/true\"]\n"
+          "env.deep.er = \"x\"\n";
+  CHECK(refusal(text).empty());
+  parse_options options;
+  options.base_dir = "/base";
+  const auto result = parse_config(text, "t.toml", options);
+  for (const auto& problem : result.problems) {
+    INFO(problem.line << ":" << problem.column << " " << problem.message);
+    CHECK(problem.message.find("nested more than") == std::string::npos);
+  }
 }
