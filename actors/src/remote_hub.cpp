@@ -26,6 +26,7 @@
 #include "remote_tls.hpp"
 #include "remote_wire.hpp"
 #include "runtime_access.hpp"
+#include "vitrine/core/deadline.hpp"
 
 namespace vitrine {
 namespace detail {
@@ -65,10 +66,18 @@ remote_hub::remote_hub(remoting_options options)
 remote_hub::~remote_hub() = default;
 
 void remote_hub::require_enabled(caf::actor_system& system) const {
-  if (!options_.enabled || !system.has_middleman())
+  // A borrowed system needs both: its middleman (configure_remoting() on
+  // its config) and the runtime's options (what serve() and connect() use).
+  if (!options_.enabled)
     throw std::runtime_error(
-        "vitrine: remoting is not enabled (runtime_options.remoting.enabled, "
-        "or configure_remoting() for a borrowed actor system)");
+        "vitrine: remoting is not enabled: set "
+        "runtime_options.remoting.enabled (with a borrowed actor system, "
+        "also call configure_remoting() on its config)");
+  if (!system.has_middleman())
+    throw std::runtime_error(
+        "vitrine: the borrowed actor system has no middleman: call "
+        "configure_remoting(config, options.remoting) on its config before "
+        "building it");
 }
 
 std::uint16_t remote_hub::serve(caf::actor_system& system,
@@ -205,6 +214,8 @@ caf::expected<Reply> request_node(node_shared& shared,
   auto settle = [answer, settled](caf::expected<Reply> value) {
     if (!settled->exchange(true)) answer->set_value(std::move(value));
   };
+  // CAF adds the timeout to its clock: "forever" must not wrap around.
+  timeout = core::at_most_longest_wait(timeout);
   auto& system = caf::actor_cast<caf::abstract_actor*>(server)->home_system();
   // The server as a spawn argument: CAF 0.17 binds a null reference to
   // the arguments of a function actor spawned without any (UBSan).

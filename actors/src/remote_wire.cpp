@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "option_checks.hpp"
 #include "remote_spec.hpp"
 #include "remote_tls.hpp"
 #include "vitrine/remote.hpp"
@@ -173,7 +174,9 @@ std::string_view to_string(node_status status) noexcept {
 
 void configure_remoting(caf::actor_system_config& config,
                         const remoting_options& options) {
-  // The files first: a bad one throws before anything is loaded.
+  // The options and the files first: a bad one throws before anything
+  // is loaded.
+  detail::check_remoting_options(options, "remoting_options");
   if (options.tls) detail::check_tls_files(*options.tls);
   config.load<caf::io::middleman>();
   if (options.tls) detail::configure_tls(config, *options.tls);

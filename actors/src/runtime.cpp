@@ -12,6 +12,7 @@
 #include "atoms.hpp"
 #include "command_port.hpp"
 #include "host_thread_scope.hpp"
+#include "option_checks.hpp"
 #include "remote_hub.hpp"
 #include "spec_names.hpp"
 #include "supervisor_actor.hpp"
@@ -105,11 +106,7 @@ bool runtime_context::register_processes(
 
 struct runtime::impl {
   explicit impl(runtime_options o)
-      : options(o), reads(o.reads ? *o.reads : read_policy::hybrid()) {
-    if (options.root_period.count() <= 0)
-      throw std::invalid_argument(
-          "vitrine: runtime_options.root_period must be greater than 0");
-  }
+      : options(o), reads(o.reads ? *o.reads : read_policy::hybrid()) {}
   ~impl() { io.stop(); }  // before the guardian it may call back into
 
   runtime_options options;
@@ -251,8 +248,9 @@ struct runtime::impl {
 
 runtime::runtime(runtime_options options) {
   const detail::host_thread_scope on_return;  // the system's constructor too
-  // The configuration (TLS files included) first: options it refuses leave
-  // nothing behind, not even the runtime's cgroup.
+  // The options, then the configuration (TLS files included): options
+  // refused leave nothing behind, not even the runtime's cgroup.
+  detail::check_runtime_options(options);
   auto config = make_config(options);
   impl_ = std::make_unique<impl>(options);
   impl_->owned_config = std::move(config);
@@ -261,8 +259,9 @@ runtime::runtime(runtime_options options) {
   impl_->start(*impl_->owned_system);
 }
 
-runtime::runtime(caf::actor_system& system, runtime_options options)
-    : impl_(std::make_unique<impl>(options)) {
+runtime::runtime(caf::actor_system& system, runtime_options options) {
+  detail::check_runtime_options(options);
+  impl_ = std::make_unique<impl>(options);
   const detail::host_thread_scope on_return;
   impl_->start(system);
 }
@@ -374,6 +373,7 @@ node_handle runtime::connect(remote_endpoint node, connect_options options) {
   if (!remote_endpoint::parse(node.to_string()))
     throw std::invalid_argument("connect: not a node's HOST:PORT: '" +
                                 node.to_string() + "' (PORT 1..65535)");
+  detail::check_connect_options(options);
   std::lock_guard lock{impl_->mutex};
   impl_->ensure_running();
   return node_handle{

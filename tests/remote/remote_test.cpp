@@ -92,6 +92,11 @@ TEST_CASE(
   CHECK(asked->pid == p0.read()->pid);
   CHECK(asked->status == process_status::running);
   CHECK_FALSE(mirror.ask("no such process", 10s));
+  // "Forever" is a timeout too: it wrapped CAF's deadline into the past
+  // (nullopt at once), as it did milliseconds::max() waits.
+  CHECK(mirror.ask("p0", std::chrono::milliseconds::max()));
+  CHECK(mirror.signal("p0", SIGCONT, std::chrono::milliseconds::max()) == 0);
+  CHECK(p0.restart().wait_for(std::chrono::milliseconds::max()));
   CHECK(p0.signal(SIGKILL));  // forwarded: the node restarts it
   CHECK(p0.wait_until(
       [](const vitrine::core::process_state& s) {

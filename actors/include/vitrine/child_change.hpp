@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "vitrine/core/deadline.hpp"
 #include "vitrine/detail/process_record.hpp"
 
 namespace vitrine {
@@ -79,8 +80,11 @@ class child_change {
   /// is applied once the new child left `starting` (as runtime::supervise
   /// returns), a remove once the child was stopped (reaped) and forgotten.
   bool wait_until(clock::time_point deadline) const;
-  bool wait_for(clock::duration timeout) const {
-    return wait_until(clock::now() + timeout);
+  /// wait_until(now + timeout); a timeout of core::longest_wait (about 100
+  /// years) or more, duration::max() included, has no deadline.
+  template <class Rep, class Period>
+  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+    return wait_until(core::deadline_after(timeout));
   }
 
   /// The outcome so far (pending until applied).

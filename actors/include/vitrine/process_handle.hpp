@@ -28,6 +28,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "vitrine/core/deadline.hpp"
 #include "vitrine/detail/process_record.hpp"
 #include "vitrine/read_policy.hpp"
 #include "vitrine/state_view.hpp"
@@ -243,9 +244,10 @@ class process_command {
     return wait_until([](const core::process_state&) { return true; },
                       deadline);
   }
-  /// wait_until(clock::now() + timeout), as child_change::wait_for().
-  bool wait_for(clock::duration timeout) const {
-    return wait_until(clock::now() + timeout);
+  /// wait_until(now + timeout), as child_change::wait_for().
+  template <class Rep, class Period>
+  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+    return wait_until(core::deadline_after(timeout));
   }
   /// Blocks until a state published after the command was applied
   /// satisfies `pred`.

@@ -92,6 +92,8 @@ struct remoting_options {
   /// idle peers). The node server also pushes a keepalive per interval, and
   /// a mirror that hears nothing for connection_timeout marks the node
   /// lost: a frozen node is `unknown` within about interval + timeout.
+  /// Each from 1 ms to a day (std::invalid_argument otherwise: 0 made
+  /// CAF and the mirrors spin or drop every connection).
   std::chrono::milliseconds heartbeat_interval{500};
   std::chrono::milliseconds connection_timeout{2000};
   /// Whether CAF itself drops a connection silent for connection_timeout
@@ -193,6 +195,9 @@ struct connect_options {
   /// Reconnection backoff after a loss: doubles from min to max.
   std::chrono::milliseconds backoff_min{50};
   std::chrono::milliseconds backoff_max{2000};
+  // Each of the four from 1 ms to a day, backoff_max >= backoff_min:
+  // runtime::connect() throws std::invalid_argument naming the field
+  // otherwise (a zero backoff retried a closed port without pause).
 };
 
 /// Where a node is, as its mirror sees it.
@@ -280,7 +285,9 @@ class node_handle {
   /// is not connected, does not know `name`, or `timeout` passes, or once
   /// the handle is closed (its runtime's shutdown: a call in flight ends
   /// then, not at `timeout`). Blocks; not from an actor. For comparison with
-  /// find(name).read(), which stays local.
+  /// find(name).read(), which stays local. A `timeout` of
+  /// core::longest_wait (about 100 years) or more, milliseconds::max()
+  /// included, waits without limit; signal() reads it so too.
   std::optional<core::process_state> ask(
       std::string_view name, std::chrono::milliseconds timeout) const;
 

@@ -89,7 +89,8 @@ struct runtime_options {
   /// steal queued work from a busy one (CAF's relaxed-sleep-duration). A
   /// message to an idle runtime wakes a worker at once whatever this is;
   /// raise it where no actor on the system blocks a worker (each wake-up
-  /// costs an idle runtime CPU), lower it where one may (at least 1 ms).
+  /// costs an idle runtime CPU), lower it where one may: below 1 ms counts
+  /// as 1 ms; above a day is refused (std::invalid_argument).
   std::chrono::milliseconds scheduler_idle_steal{1000};
   /// Become a child subreaper, so grandchildren that escape their process
   /// group are re-parented to this process and reaped as they exit (an
@@ -117,7 +118,8 @@ struct runtime_options {
   /// at construction. Its heartbeat is
   /// written once per status_heartbeat (a thread that wakes only then).
   /// Readers call a runtime gone when its pid is dead, reused or stopped
-  /// at once, and when the heartbeat is 5 periods old.
+  /// at once, and when the heartbeat is 5 periods old. status_heartbeat
+  /// must be from 1 ms to a day (else std::invalid_argument).
   std::string status_table_path{};
   std::chrono::milliseconds status_heartbeat{5000};
   /// The root supervisor's restart intensity: more than `root_intensity`
@@ -130,10 +132,12 @@ struct runtime_options {
   unsigned root_intensity = 10;
   std::chrono::milliseconds root_period{10'000};
   /// CAF's middleman, heartbeats and connection timeout for serve() and
-  /// connect() (remote.hpp); off by default. Only when the runtime owns its
-  /// actor system: a borrowed one is configured by the application
-  /// (configure_remoting()). Bad TLS files (remoting.tls) make the
-  /// runtime's constructor throw std::invalid_argument naming the file.
+  /// connect() (remote.hpp); off by default. With a borrowed actor system
+  /// both are needed: these options (serve() and connect() read them) and
+  /// configure_remoting(config, remoting) on the system's config before
+  /// it is built (it loads the middleman and sets CAF's heartbeat). Bad
+  /// TLS files (remoting.tls) make the runtime's constructor throw
+  /// std::invalid_argument naming the file.
   remoting_options remoting{};
 };
 
@@ -142,7 +146,10 @@ class runtime {
   using registry_type = core::registry<detail::process_record>;
   using supervisor_registry_type = core::registry<detail::supervisor_record>;
 
-  /// A runtime with its own actor system.
+  /// A runtime with its own actor system. Throws std::invalid_argument
+  /// naming the first option out of range (root_period, status_heartbeat,
+  /// scheduler_idle_steal, scheduler_threads above 1,024, and with
+  /// remoting enabled its heartbeat_interval and connection_timeout).
   explicit runtime(runtime_options options = {});
   /// A runtime on the application's actor system, which must outlive it.
   explicit runtime(caf::actor_system& system, runtime_options options = {});
@@ -242,7 +249,8 @@ class runtime {
   /// Starts mirroring the node at `node` (asynchronous: returns at once;
   /// node_handle::wait_connected()). Throws std::invalid_argument for an
   /// endpoint remote_endpoint::parse() would refuse (port 0, an empty or
-  /// malformed host), std::runtime_error if remoting is not enabled.
+  /// malformed host) or for options out of range (connect_options),
+  /// std::runtime_error if remoting is not enabled.
   node_handle connect(remote_endpoint node, connect_options options = {});
 
   /// Stops every program and actor and joins vitrine's own threads;

@@ -195,9 +195,10 @@ class supervisor_command {
     return wait_until([](const core::supervisor_state&) { return true; },
                       deadline);
   }
-  /// wait_until(clock::now() + timeout), as child_change::wait_for().
-  bool wait_for(clock::duration timeout) const {
-    return wait_until(clock::now() + timeout);
+  /// wait_until(now + timeout), as child_change::wait_for().
+  template <class Rep, class Period>
+  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+    return wait_until(core::deadline_after(timeout));
   }
   /// Blocks until a state published once the command was applied
   /// satisfies `pred`.
