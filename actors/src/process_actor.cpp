@@ -109,12 +109,17 @@ caf::result<std::uint64_t> process_actor::on_start(
     bool fresh, bool until_running, const std::stop_token& cancel) {
   held_ = false;
   supervisor_resting_ = false;
+  // A handle's start or restart held until now is applied with this start
+  // (or settled by its cancellation): its ticket goes with what follows.
+  const bool ticket_was_held = ticket_held_;
+  ticket_held_ = false;
   // A stop or kill from a handle while the restart that starts us held us
   // (on_hold): we stay stopped, as if that command had come after it.
   const bool stopped_by_command = skip_held_start_;
   skip_held_start_ = false;
   if (cancel.stop_requested() || stopped_by_command) {
     count();
+    if (ticket_was_held) publish([](process_state&) {});
     return current().version;
   }
   if (fresh) restart_window_.clear();
@@ -130,9 +135,13 @@ void process_actor::on_command(std::uint64_t ticket, command_kind kind) {
   applied_ticket_ = std::max(applied_ticket_, ticket);
   const std::uint64_t before = current().version;
   // Held by its supervisor's restart (on_hold), the latest command says
-  // whether that restart's start of it, in spec order, is carried out.
-  if (held_)
+  // whether that restart's start of it, in spec order, is carried out; a
+  // start or restart is applied by that start, and its ticket published
+  // then (a stop or kill is applied now, its ticket at once).
+  if (held_) {
     skip_held_start_ = kind == command_kind::stop || kind == command_kind::kill;
+    ticket_held_ = !skip_held_start_;
+  }
   switch (kind) {
     case command_kind::start:
       restart_window_.clear();
@@ -157,7 +166,8 @@ void process_actor::on_command(std::uint64_t ticket, command_kind kind) {
       stop(SIGKILL);
       break;
   }
-  if (current().version == before) publish([](process_state&) {});
+  if (current().version == before && !ticket_held_)
+    publish([](process_state&) {});
 }
 
 // The supervisor is not running (stopped or failed: this process was
@@ -173,7 +183,13 @@ void process_actor::on_deny(std::uint64_t reported_version) {
   count();
   if (reported_version == 0) {
     held_ = skip_held_start_ = false;  // nothing starts it now
-    if (current().status != process_status::backoff) return;
+    // A start or restart held for it is settled by this stop.
+    const bool ticket_was_held = ticket_held_;
+    ticket_held_ = false;
+    if (current().status != process_status::backoff) {
+      if (ticket_was_held) publish([](process_state&) {});
+      return;
+    }
     ++generation_;  // cancels a pending spawn timer
     return set_status(process_status::stopped);
   }

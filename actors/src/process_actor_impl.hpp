@@ -100,7 +100,8 @@ class process_actor final : public caf::event_based_actor {
     process_state next = current();
     mutate(next);
     next.version = current().version + 1;
-    next.applied_command = applied_ticket_;
+    next.applied_command =
+        ticket_held_ ? current().applied_command : applied_ticket_;
     // Before anyone can see it: an observer woken by this publish reads the
     // trace at once.
     restart_trace::mark(restart_trace::point::published);
@@ -283,6 +284,11 @@ class process_actor final : public caf::event_based_actor {
   bool held_ : 1 = false;
   bool held_stops_first_ : 1 = false;
   bool skip_held_start_ : 1 = false;
+  /// A handle's start or restart came while held: it is carried out by
+  /// that start, so its ticket is published then (states published
+  /// meanwhile keep the applied_command they had), not when it came: a
+  /// `ctl start` would see it applied while still `stopped`.
+  bool ticket_held_ : 1 = false;
   /// The supervisor stopped it as it stopped or failed itself (not for a
   /// group restart) and has not started it since, or refused it a restart
   /// as not running: started by hand, it runs unsupervised, and an exit

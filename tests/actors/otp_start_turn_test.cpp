@@ -53,10 +53,19 @@ TEST_CASE(
   const auto applied = command == "stop"    ? b.stop()
                        : command == "start" ? b.start()
                                             : b.restart();
-  REQUIRE(applied.wait_until(in(patience)));
-  // Applied, and b still waits for a.
+  if (command == "stop") {
+    REQUIRE(applied.wait_until(in(patience)));  // applied at once
+  } else {
+    // Applied by the start in b's turn, not before: a wait on it ended at
+    // once with b still stopped (`ctl start` then said it failed).
+    CHECK_FALSE(applied.wait_until(in(300ms)));
+  }
   CHECK(b.read()->status == process_status::stopped);
   log.touch("gate");
+  if (command != "stop") {
+    REQUIRE(applied.wait_until(in(patience)));
+    CHECK(b.read()->applied_command >= applied.ticket());
+  }
   const auto sup = started.get();
   REQUIRE(sup.wait_for_status(supervisor_status::running, in(patience)));
   if (command == "stop") {

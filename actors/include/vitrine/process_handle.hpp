@@ -170,7 +170,9 @@ class process_handle {
   /// tree's first start, a start command to the supervisor), start() and
   /// restart() are carried out by that start in its turn (a restart()
   /// stops a running process at once, the start comes in its turn), and
-  /// stop() (or kill()) makes that start skip it: it stays stopped. A
+  /// stop() (or kill()) makes that start skip it: it stays stopped. Such a
+  /// start() or restart() is applied (its ticket published) by that start,
+  /// or when the supervisor calls it off; a stop() or kill() at once. A
   /// restart() during its own turn in a start of its supervisor makes the
   /// next child wait for the new run.
   process_command start() const;
