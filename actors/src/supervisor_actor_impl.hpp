@@ -303,6 +303,10 @@ class supervisor_actor final : public caf::event_based_actor {
   /// stop, that start skips us (skip_held_start_). See on_command.
   bool held_ = false;
   bool skip_held_start_ = false;
+  /// A handle's start came while held: applied by that start (or by the
+  /// parent's calling it off), so its ticket is published then; states
+  /// published meanwhile keep the applied_command they had.
+  bool ticket_held_ = false;
   /// Starts by the parent that our failure cut short: answered after the
   /// report (see start_with_reply).
   std::vector<

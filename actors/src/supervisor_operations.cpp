@@ -256,9 +256,17 @@ bool supervisor_actor::request_start(std::size_t i, bool fresh,
 caf::result<std::uint64_t> supervisor_actor::start_with_reply(
     const std::stop_token& cancel) {
   held_ = false;
+  // A handle's start held until now is applied by this start: its ticket
+  // goes with the states it publishes (or with this one, if cancelled).
+  const bool ticket_was_held = std::exchange(ticket_held_, false);
   // A stop from a handle while the parent's restart held us: we stay
   // stopped, as if that command had come after this start.
   if (std::exchange(skip_held_start_, false)) return current_.version;
+  const std::uint64_t version_before = current_.version;
+  const auto show_ticket = [this, ticket_was_held, version_before] {
+    if (ticket_was_held && current_.version == version_before)
+      publish(current_.status);
+  };
   auto promise = make_response_promise<std::uint64_t>();
   if (!start_begun_ &&
       (cancel.stop_requested() || context_.shutting_down.stop_requested())) {
@@ -270,6 +278,7 @@ caf::result<std::uint64_t> supervisor_actor::start_with_reply(
         stop_all(false, [promise, before = current_.version](bool) mutable {
           promise.deliver(before);
         }));
+    show_ticket();
     return promise;
   }
   auto op = start_all([this, promise, before = current_.version](bool) mutable {
@@ -282,6 +291,7 @@ caf::result<std::uint64_t> supervisor_actor::start_with_reply(
   });
   op.cancel_with(cancel, waker());
   enqueue_operation(std::move(op));
+  show_ticket();
   return promise;
 }
 

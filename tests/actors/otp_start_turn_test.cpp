@@ -83,3 +83,40 @@ TEST_CASE(
   }
   rt.shutdown();
 }
+
+TEST_CASE(
+    "a start command to a nested supervisor its parent's start has not "
+    "reached is applied in its turn",
+    "[otp][order]") {
+  leak_checker leaks;
+  event_log log;
+  runtime rt{final_root()};
+  const auto gate = log.file("gate");
+  auto started = std::async(std::launch::async, [&] {
+    return rt.supervise(
+        tree("seq", restart_strategy::one_for_one,
+             {gated("a", gate),
+              tree("inner", restart_strategy::one_for_one, {log.child("b")})}));
+  });
+  process_handle a;
+  supervisor_handle inner;
+  REQUIRE(eventually([&] {
+    a = rt.find("a");
+    inner = rt.find_supervisor("inner");
+    return a && inner;
+  }));
+  REQUIRE(reaches(a, process_status::starting));
+  const auto applied = inner.start();
+  REQUIRE(applied);
+  // Held: applied by the start in its turn, which the gate holds back.
+  CHECK_FALSE(applied.wait_until(in(300ms)));
+  CHECK(inner.read()->status != supervisor_status::running);
+  log.touch("gate");
+  REQUIRE(applied.wait_until(in(patience)));
+  REQUIRE(
+      started.get().wait_for_status(supervisor_status::running, in(patience)));
+  CHECK(inner.read()->status == supervisor_status::running);
+  REQUIRE(log.holds(1));
+  CHECK(log.lines() == strings{"start b"});
+  rt.shutdown();
+}

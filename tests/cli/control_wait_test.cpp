@@ -297,20 +297,26 @@ startsecs_ms = 10000
 TEST_CASE("ctl start of a program the first start has not reached waits for it",
           "[cli][ctl]") {
   // The run starts its programs in order, each once the one before runs:
-  // `after` waits for `first` (startsecs 3 s). A start sent meanwhile is
-  // carried out in its turn; `ctl start` said "after: FAILED: is stopped"
-  // at once (the command counted as applied while held), exit 1.
+  // `after` and the group `g` wait for `first` (startsecs 3 s). A start
+  // sent meanwhile is carried out in its turn; `ctl start` said "after:
+  // FAILED: is stopped" at once (the command counted as applied while
+  // held), exit 1.
   live_run run{
       "[[program]]\nname = \"first\"\ncommand = [\"sleep\", \"1000\"]\n"
       "startsecs_ms = 3000\n"
       "[[program]]\nname = \"after\"\ncommand = [\"sleep\", \"1000\"]\n"
+      "startsecs_ms = 100\n"
+      "[[group]]\nname = \"g\"\n"
+      "[[group.program]]\nname = \"x\"\ncommand = [\"sleep\", \"1000\"]\n"
       "startsecs_ms = 100\n"};
   run.wait_status("first", "starting");
   const auto asked = std::chrono::steady_clock::now();
-  const auto result = run.cli({"ctl", "start", "after", "--timeout", "20"});
+  const auto result =
+      run.cli({"ctl", "start", "after", "g", "--timeout", "20"});
   INFO(result.output);
   CHECK(result.code == 0);
   CHECK(contains(result.output, "after: running pid="));
+  CHECK(contains(result.output, "g: running"));
   CHECK(std::chrono::steady_clock::now() - asked >= 1s);
   CHECK(run.wait_status("first", "running").pid > 0);
 }

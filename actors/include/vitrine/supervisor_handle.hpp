@@ -99,7 +99,8 @@ class supervisor_handle {
   /// not running. Not counted as a restart. While a start of its parent
   /// has yet to reach it (a one_for_all or rest_for_one restart, or a
   /// start of every child in order), start() is carried out by that start
-  /// in spec order.
+  /// in spec order, and applied (its ticket published) then, or when the
+  /// parent calls that start off.
   supervisor_command start() const;
   /// Stops every child in reverse order; the supervisor stays (stopped).
   /// While a start of its parent has yet to reach it (a one_for_all or
