@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 namespace vitrine::cli {
@@ -94,7 +96,18 @@ bool log_follower::open_at_end(bool at_line) {
 
 std::optional<std::string> log_follower::open_with_tail(std::size_t lines) {
   // -n 0: no line before the end is shown, nor the end of one.
-  if (!open_at_end(lines == 0)) return std::nullopt;
+  bool opened = open_at_end(lines == 0);
+  // A rotation renames PATH to PATH.1, then its new empty file to PATH: a
+  // reader in between (now and then, under a busy program) finds no PATH
+  // but PATH.1. It looks again for a moment before it says PATH is missing.
+  for (auto waited = std::chrono::milliseconds{0};
+       !opened && backups_ > 0 && waited < rotation_patience &&
+       ::access(rotated_name(1).c_str(), F_OK) == 0;
+       waited += std::chrono::milliseconds{1}) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    opened = open_at_end(lines == 0);
+  }
+  if (!opened) return std::nullopt;
   std::vector<std::string> older;
   for (unsigned i = 1; i <= backups_; ++i) older.push_back(rotated_name(i));
   return tail_of(fd_.get(), opened_size_, older, lines);

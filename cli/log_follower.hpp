@@ -73,8 +73,10 @@ class log_follower {
   /// open_at_end(), returning the last `lines` lines before the end, read
   /// back through the rotated files when PATH holds fewer (oldest first; a
   /// last line without a newline is kept as is); nothing when PATH does
-  /// not exist yet.
+  /// not exist yet. A PATH missing beside a PATH.1 is looked for again for
+  /// up to rotation_patience (a rotation between its two renames).
   std::optional<std::string> open_with_tail(std::size_t lines);
+  static constexpr std::chrono::milliseconds rotation_patience{100};
 
   const std::string& path() const noexcept { return path_; }
 

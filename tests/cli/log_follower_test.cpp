@@ -343,3 +343,25 @@ TEST_CASE("a follower started at a line's middle shows from the next line",
   CHECK(at_line.read == "b 2\n");
   CHECK(continuing.read == "f\nb 2\n");
 }
+
+TEST_CASE("a reader between a rotation's two renames waits for the new PATH",
+          "[cli][logs]") {
+  // `vitrine logs w -n 1` said PATH "does not exist (yet)" 20-44 times in
+  // 60 while a busy program's capture rotated: PATH.1 is there, PATH is
+  // not yet.
+  temp_dir dir;
+  const auto path = dir.file("w.log");
+  dir.write("w.log.1", "older 1\nolder 2\n");
+  cli::log_follower reader{path, 1};
+  std::thread rotation{[&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    dir.write("w.log", "new 1\n");
+  }};
+  const auto tail = reader.open_with_tail(2);
+  rotation.join();
+  REQUIRE(tail);
+  CHECK(*tail == "older 2\nnew 1\n");
+  // Without PATH.1 a missing PATH is missing (never started).
+  cli::log_follower never{dir.file("other.log"), 1};
+  CHECK_FALSE(never.open_with_tail(2));
+}

@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
+#include <thread>
+
+#include <sys/stat.h>
 
 #include "test_support.hpp"
 #include "vitrine/os/io_service.hpp"
@@ -189,4 +192,55 @@ TEST_CASE(
   CHECK(read_file(path) ==
         "[vitrine: 14 bytes of output were dropped here: No space left on "
         "device]\nkept\n");
+}
+
+TEST_CASE("with zero backups a rotation never leaves the path missing") {
+  // A reader (`vitrine logs`) found the path missing at rotations: the
+  // sink deleted or renamed it, then created it again. Now an empty file
+  // made beforehand is renamed over it.
+  temp_dir dir;
+  const std::string path = dir.file("busy.log");
+  constexpr std::uint64_t max_bytes = 64 * 1024;
+  log_sink sink(path, max_bytes, 0);
+  std::atomic<bool> done{false};
+  std::atomic<unsigned> looks{0}, missing{0};
+  std::thread watcher{[&] {
+    while (!done.load()) {
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0) missing.fetch_add(1);
+      looks.fetch_add(1);
+    }
+  }};
+  const std::string chunk(4096, 'x');
+  while (sink.rotations() < 300)
+    for (std::uint64_t n = 0; n < max_bytes / chunk.size(); ++n)
+      sink.write(chunk);
+  done = true;
+  watcher.join();
+  INFO(looks.load() << " looks");
+  CHECK(looks.load() > 1000);
+  CHECK(missing.load() == 0);
+  CHECK(sink.errors() == 0);
+  CHECK_FALSE(std::filesystem::exists(path + ".vitrine-new"));
+}
+
+TEST_CASE(
+    "a rotation with backups shifts the files and leaves no helper file") {
+  temp_dir dir;
+  const std::string path = dir.file("r.log");
+  log_sink sink(path, 10, 2);
+  for (const char* line :
+       {"aaaaaaaa\n", "bbbbbbbb\n", "cccccccc\n", "dddddddd\n"})
+    sink.write(line);
+  CHECK(read_file(path) == "dddddddd\n");
+  CHECK(read_file(path + ".1") == "cccccccc\n");
+  CHECK(read_file(path + ".2") == "bbbbbbbb\n");
+  CHECK_FALSE(std::filesystem::exists(path + ".3"));
+  CHECK_FALSE(std::filesystem::exists(path + ".vitrine-new"));
+  CHECK_FALSE(std::filesystem::exists(path + ".vitrine-old"));
+  CHECK(sink.rotations() == 3);
+  CHECK(sink.errors() == 0);
+  // Still the file at the path: what comes next is written there.
+  sink.write("e");
+  CHECK(read_file(path) == "dddddddd\ne");
 }

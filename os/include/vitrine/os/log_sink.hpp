@@ -2,7 +2,9 @@
 //
 // Rotation: when the next bytes would make the file exceed max_bytes, the
 // files shift (path.(n-1) -> path.n, ..., path -> path.1; the oldest is
-// overwritten) and path is reopened empty. A chunk is split at the last
+// deleted) and an empty file, made beforehand as path.vitrine-new, is
+// renamed to path: readers find path missing only between those two
+// renames, never with backups == 0. A chunk is split at the last
 // newline that fits, or hard-cut when no newline fits, so no file exceeds
 // max_bytes (but by the line that says output was dropped, below). With
 // backups == 0 the file is simply started anew.
@@ -12,7 +14,7 @@
 // Cost: one write(2) per chunk on a regular file opened O_APPEND (no fsync),
 // and once per reopen_interval a stat(2) of the path: a file removed or
 // replaced there (`rm`, a logrotate) is reopened at its path. A rotation
-// costs `backups + 1` rename(2) plus one open(2).
+// costs `backups + 2` rename(2), one open(2) and one unlink(2).
 //
 // Errors are counted, never thrown. After an open failure (the directory
 // was removed, say), writes are dropped until an open succeeds: a write
@@ -86,6 +88,8 @@ class log_sink {
 
  private:
   void rotate();
+  /// Writes to `fd` from now on: the empty file rotate() renamed to path.
+  void adopt_new_file(unique_fd fd);
   void append(std::string_view data);
   /// reopen(), unless tried less than reopen_interval ago; true if open.
   bool retry_open();
