@@ -279,10 +279,11 @@ reload_report reload_runner::reload_now(const supervisor_handle& top,
       (stopped_before || (run_stopping_ && !run_stopping_()));
   if (report.rejected()) {
   } else if (by_command) {
-    lines.notes.push_back(
+    // In the summary: `vitrine reload` prints it too.
+    report.stopped_tree =
         "reload: supervisor '" + std::string{top.read()->name()} + "' " +
         (stopped_before ? "is stopped" : "was stopped during the reload") +
-        " (ctl stop): what the reload applied starts when it is started");
+        " (ctl stop): what the reload applied starts when it is started";
   } else if (status == core::supervisor_status::shutting_down ||
              status == core::supervisor_status::stopped ||
              status == core::supervisor_status::failed) {

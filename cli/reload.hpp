@@ -92,10 +92,15 @@ struct reload_report {
   /// Changes the supervisor refused (a name still in use elsewhere, the
   /// runtime shutting down): "name: why", one each.
   std::vector<std::string> failures;
+  /// "reload: supervisor 'TOP' is stopped (ctl stop): ..." when the tree
+  /// the file was applied to is stopped by a command, so what it applied
+  /// starts with the tree's next start; the first line of summary().
+  std::string stopped_tree;
 
   bool rejected() const noexcept { return !problems.empty(); }
   bool ok() const noexcept { return problems.empty() && failures.empty(); }
-  /// What a reload did, one line each: "reload: added N (names)",
+  /// What a reload did, one line each: stopped_tree if any, then
+  /// "reload: added N (names)",
   /// "reload: removed N (...)", "reload: changed N (...)",
   /// "reload: unchanged N", then what was not applied and how many
   /// changes failed; for a rejected file one line with the problem count.

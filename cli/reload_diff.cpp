@@ -204,6 +204,7 @@ std::vector<std::string> reload_report::summary() const {
                   (problems.size() == 1 ? " problem)" : " problems)"));
     return out;
   }
+  if (!stopped_tree.empty()) out.push_back(stopped_tree);
   auto line = [&](const char* what, const std::vector<std::string>& names) {
     std::string text =
         "reload: " + std::string{what} + " " + std::to_string(names.size());

@@ -220,6 +220,12 @@ TEST_CASE(
   CHECK(r.code == 0);
   CHECK(contains(r.output, "reloaded"));
   CHECK_FALSE(contains(r.output, "failed"));
+  // Told to the operator too, not only in the run's output (an outside
+  // tester saw only the added/changed lines and `reloaded`).
+  CHECK(contains(r.output,
+                 "reload: supervisor 'demo' is stopped (ctl stop): "
+                 "what the reload applied starts when it is "
+                 "started"));
   CHECK(wait_for_text(run.log(),
                       "is stopped (ctl stop): what the reload "
                       "applied starts when it is started",
