@@ -171,6 +171,14 @@ std::variant<launched_child, launch_error> launch(const launch_options& o,
   static constexpr std::array<const char*, 3> open_steps{
       "open stdin for", "open stdout for", "open stderr for"};
   for (int slot = 0; slot < 3; ++slot) {
+    // stderr captured into stdout's file goes down stdout's pipe (as
+    // 2>&1): one pipe keeps the order in which the program wrote them,
+    // which two pipes read by one thread did not (out1 out2 err1 err2).
+    if (slot == 2 && o.stderr_target.mode == stdio_target::kind::capture &&
+        !o.stderr_target.path.empty() && o.stderr_target == o.stdout_target) {
+      child_fds[2] = child_fds[1];
+      continue;
+    }
     unique_fd unused;
     unique_fd& parent_end = parent_ends[slot] ? *parent_ends[slot] : unused;
     if (int err = open_stdio(*targets[slot], slot, child_ends[slot],

@@ -200,3 +200,31 @@ TEST_CASE("callbacks may register new watches") {
   io.stop();  // closes its epoll and eventfd
   guard.check();
 }
+
+TEST_CASE("stdout and stderr captured to one file keep the program's order") {
+  // Two pipes read by one thread gave `out1 out2 out3 err1 err2 err3` for
+  // a program alternating them (an outside tester); one pipe keeps order.
+  leak_guard guard;
+  temp_dir dir;
+  exit_log log;
+  std::atomic<bool> closed{false};
+  io_service io;  // declared last: its thread uses the above
+  launch_options o;
+  o.argv = {"/bin/sh", "-c",
+            "for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; done"};
+  o.stdout_target = {stdio_target::kind::capture, dir.file("both.log")};
+  o.stderr_target = o.stdout_target;
+  auto child = launch_ok(o);
+  CHECK_FALSE(child.stderr_pipe);  // fd 2 is stdout's pipe
+  auto sink = std::make_shared<log_sink>(dir.file("both.log"), 0, 0);
+  io.capture(std::move(child.stdout_pipe), sink, [&] { closed = true; });
+  const pid_t pid = child.pid;
+  io.watch_exit(child, log.recorder(pid));
+  REQUIRE(wait_until([&] { return closed.load(); }));
+  REQUIRE(log.wait_for(pid));
+  io.stop();
+  CHECK(read_file(dir.file("both.log")) ==
+        "out1\nerr1\nout2\nerr2\nout3\nerr3\nout4\nerr4\nout5\nerr5\n");
+  sink.reset();
+  guard.check();
+}

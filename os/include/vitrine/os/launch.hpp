@@ -110,7 +110,10 @@ struct launch_options {
 };
 
 /// A started child. The child leads its own process group: pgid == pid.
-/// Pipes are read ends, O_NONBLOCK | O_CLOEXEC, set only for capture/notify.
+/// Pipes are read ends, O_NONBLOCK | O_CLOEXEC, set only for capture/notify;
+/// stderr captured to the same (non-empty) path as stdout shares
+/// stdout_pipe (its fd 2 is that pipe too, as 2>&1: the order of the
+/// writes is kept), and stderr_pipe stays empty.
 /// The child is registered as owned (reaper.hpp) before launch() returns, so
 /// an orphan_reaper never takes its status; whoever reaps it must do so with
 /// reap_child() (or io_service::watch_exit, which calls it), which releases
