@@ -232,7 +232,8 @@ std::string_view to_string(read_error e) noexcept {
     case read_error::needs_remap:
       return "status table grew; map it again";
     case read_error::out_of_range:
-      return "slot index out of range";
+      return "no such slot (an index past the table, or no slot holds the "
+             "name)";
     case read_error::busy:
       return "slot kept busy by the writer";
     case read_error::corrupt_slot:

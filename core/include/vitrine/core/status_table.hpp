@@ -169,7 +169,7 @@ enum class read_error : std::uint8_t {
   bad_version,   ///< another format version
   bad_layout,    ///< header/slot sizes or counts out of range
   needs_remap,   ///< the table grew past this mapping: map it again
-  out_of_range,  ///< slot index >= slot count
+  out_of_range,  ///< slot index >= slot count; find(): no slot has the name
   busy,          ///< the writer kept the slot busy max_read_attempts times
   corrupt_slot,  ///< a stable copy that fails validation
 };
