@@ -73,7 +73,11 @@ caf::behavior supervisor_actor::make_behavior() {
       [this](deny_atom, std::uint64_t) {
         held_ = skip_held_start_ = false;
         // A start held for us is settled by the parent's stop.
-        if (std::exchange(ticket_held_, false)) publish(current_.status);
+        if (held_ticket_ != 0) {
+          applied_ticket_ =
+              std::max(applied_ticket_, std::exchange(held_ticket_, 0));
+          publish(current_.status);
+        }
       },
       [this](intensity_atom, std::uint64_t ticket, unsigned intensity,
              std::int64_t period_ms) {
@@ -148,7 +152,11 @@ void supervisor_actor::on_command(std::uint64_t ticket, int kind) {
   // would run our children ahead of the siblings they depend on.
   if (held_) {
     skip_held_start_ = stop;
-    ticket_held_ = !stop;  // applied by that start (start_with_reply)
+    if (!stop) {
+      // Applied by that start (start_with_reply): its ticket shows then.
+      held_ticket_ = std::max(held_ticket_, ticket);
+      return;
+    }
   }
   // A stopped or failed supervisor keeps its status through a stop
   // (announce_shutdown()), so its waiters cannot tell the stop from its
@@ -168,9 +176,8 @@ void supervisor_actor::on_command(std::uint64_t ticket, int kind) {
     enqueue_operation(stop_all(false, [](bool) {}));
   else if (!held_)
     enqueue_operation(start_all([](bool) {}));
-  // Queued behind another operation: the ticket is visible now (held: with
-  // the start in our turn).
-  if (current_.version == before && !ticket_held_) publish(current_.status);
+  // Queued behind another operation: the ticket is visible now.
+  if (current_.version == before) publish(current_.status);
 }
 
 void supervisor_actor::on_exit() {
@@ -209,8 +216,7 @@ void supervisor_actor::publish(
   next.status = status;
   next.child_count = static_cast<std::uint32_t>(children_.size());
   next.restarts = restarts_;
-  next.applied_command =
-      ticket_held_ ? current_.applied_command : applied_ticket_;
+  next.applied_command = applied_ticket_;
   if (failure) next.last_failure = std::move(failure);
   // A transition is a new status or a restart acted on; a child added or a
   // command applied changes the snapshot, not the history.

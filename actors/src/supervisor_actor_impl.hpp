@@ -303,10 +303,11 @@ class supervisor_actor final : public caf::event_based_actor {
   /// stop, that start skips us (skip_held_start_). See on_command.
   bool held_ = false;
   bool skip_held_start_ = false;
-  /// A handle's start came while held: applied by that start (or by the
-  /// parent's calling it off), so its ticket is published then; states
-  /// published meanwhile keep the applied_command they had.
-  bool ticket_held_ = false;
+  /// The ticket of a handle's start that came while held (0: none):
+  /// applied by that start, or by the parent's calling it off, and only
+  /// then added to applied_ticket_ (other tickets, an intensity change's,
+  /// show meanwhile).
+  std::uint64_t held_ticket_ = 0;
   /// Starts by the parent that our failure cut short: answered after the
   /// report (see start_with_reply).
   std::vector<

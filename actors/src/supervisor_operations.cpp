@@ -258,7 +258,8 @@ caf::result<std::uint64_t> supervisor_actor::start_with_reply(
   held_ = false;
   // A handle's start held until now is applied by this start: its ticket
   // goes with the states it publishes (or with this one, if cancelled).
-  const bool ticket_was_held = std::exchange(ticket_held_, false);
+  const bool ticket_was_held = held_ticket_ != 0;
+  applied_ticket_ = std::max(applied_ticket_, std::exchange(held_ticket_, 0));
   // A stop from a handle while the parent's restart held us: we stay
   // stopped, as if that command had come after this start.
   if (std::exchange(skip_held_start_, false)) return current_.version;
