@@ -28,6 +28,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "vitrine/command_ticket.hpp"
 #include "vitrine/core/deadline.hpp"
 #include "vitrine/detail/process_record.hpp"
 #include "vitrine/read_policy.hpp"
@@ -48,7 +49,13 @@ class empty_handle_error : public std::logic_error {
             "supervisor_handle (runtime::find() of an unknown name?)") {}
 };
 
-class process_command;
+class process_handle;
+
+/// What start(), stop(), restart() and kill() return: whether the command
+/// was sent and its ticket. Waiting on it waits on the published state (the
+/// same futex as process_handle::wait_until) for a state in which the
+/// command is applied: `applied_command >= ticket()`.
+using process_command = command_ticket<process_handle, core::process_state>;
 
 class process_handle {
  public:
@@ -222,61 +229,6 @@ class process_handle {
   // The record's state cell when the policy reads what actors publish, so
   // that read() tests one pointer; else null (asking policies, empty).
   const core::publication_cell<core::process_state>* published_ = nullptr;
-};
-
-/// What start(), stop() and restart() return: whether the command was sent
-/// and its ticket. Waiting on it waits on the published state (the same
-/// futex as process_handle::wait_until) for a state in which the command is
-/// applied: `applied_command >= ticket()`. Cheap to copy; any thread.
-class process_command {
- public:
-  using clock = std::chrono::steady_clock;
-
-  process_command() = default;  ///< not sent (the runtime is gone)
-  process_command(process_handle handle, std::uint64_t ticket) noexcept
-      : handle_(std::move(handle)), ticket_(ticket) {}
-
-  /// True if the command was sent.
-  explicit operator bool() const noexcept { return ticket_ != 0; }
-  std::uint64_t ticket() const noexcept { return ticket_; }
-
-  /// Blocks until the command was applied or `deadline` passes; false then
-  /// (or if it was not sent).
-  bool wait_until(clock::time_point deadline) const {
-    return wait_until([](const core::process_state&) { return true; },
-                      deadline);
-  }
-  /// wait_until(now + timeout), as child_change::wait_for().
-  template <class Rep, class Period>
-  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
-    return wait_until(core::deadline_after(timeout));
-  }
-  /// Blocks until a state published after the command was applied
-  /// satisfies `pred`.
-  template <class Predicate>
-  bool wait_until(Predicate pred, clock::time_point deadline) const {
-    if (!*this) return false;
-    return handle_.wait_until(
-        [&](const core::process_state& s) {
-          return s.applied_command >= ticket_ && pred(s);
-        },
-        deadline);
-  }
-  /// Blocks until a state published once the command was applied has
-  /// `status`. States only: unlike process_handle::wait_for_status(), a
-  /// status held briefly after the command (replaced before the waiter
-  /// runs) is not found in the history, whose entries do not say which
-  /// command they followed.
-  bool wait_for_status(core::process_status status,
-                       clock::time_point deadline) const {
-    return wait_until(
-        [status](const core::process_state& s) { return s.status == status; },
-        deadline);
-  }
-
- private:
-  process_handle handle_;
-  std::uint64_t ticket_ = 0;
 };
 
 }  // namespace vitrine

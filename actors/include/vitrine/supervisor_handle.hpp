@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "vitrine/child_change.hpp"
+#include "vitrine/command_ticket.hpp"
 #include "vitrine/core/supervisor_state.hpp"
 #include "vitrine/detail/supervisor_record.hpp"
 #include "vitrine/process_spec.hpp"
@@ -28,7 +29,15 @@ class actor;
 }
 
 namespace vitrine {
-class supervisor_command;
+
+class supervisor_handle;
+
+/// What supervisor_handle::start(), stop() and set_intensity() return:
+/// wait on it to see the command applied, e.g.
+/// `sup.start().wait_for_status(running, deadline)` returns once the
+/// restarted tree runs again.
+using supervisor_command =
+    command_ticket<supervisor_handle, core::supervisor_state>;
 
 class supervisor_handle {
  public:
@@ -172,60 +181,6 @@ class supervisor_handle {
 
   std::shared_ptr<detail::supervisor_record> record_;
   const read_policy* reads_ = nullptr;
-};
-
-/// What supervisor_handle::start() and stop() return: wait on it to see the
-/// command applied, e.g. `sup.start().wait_for_status(running, deadline)`
-/// returns once the restarted tree runs again. Cheap to copy; any thread.
-class supervisor_command {
- public:
-  using clock = std::chrono::steady_clock;
-
-  supervisor_command() = default;  ///< not sent
-  supervisor_command(supervisor_handle handle, std::uint64_t ticket) noexcept
-      : handle_(std::move(handle)), ticket_(ticket) {}
-
-  explicit operator bool() const noexcept { return ticket_ != 0; }
-  std::uint64_t ticket() const noexcept { return ticket_; }
-
-  /// Blocks until the supervisor applied the command (began the start or
-  /// stop sequence; a stop of a supervisor already `stopped` or `failed`,
-  /// which keeps that status, shows applied once its sequence is done) or
-  /// `deadline` passes.
-  bool wait_until(clock::time_point deadline) const {
-    return wait_until([](const core::supervisor_state&) { return true; },
-                      deadline);
-  }
-  /// wait_until(now + timeout), as child_change::wait_for().
-  template <class Rep, class Period>
-  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
-    return wait_until(core::deadline_after(timeout));
-  }
-  /// Blocks until a state published once the command was applied
-  /// satisfies `pred`.
-  template <class Predicate>
-  bool wait_until(Predicate pred, clock::time_point deadline) const {
-    if (!*this) return false;
-    return handle_.wait_until(
-        [&](const core::supervisor_state& s) {
-          return s.applied_command >= ticket_ && pred(s);
-        },
-        deadline);
-  }
-  /// Blocks until a state published once the command was applied has
-  /// `status` (states only, as process_command::wait_for_status()).
-  bool wait_for_status(core::supervisor_status status,
-                       clock::time_point deadline) const {
-    return wait_until(
-        [status](const core::supervisor_state& s) {
-          return s.status == status;
-        },
-        deadline);
-  }
-
- private:
-  supervisor_handle handle_;
-  std::uint64_t ticket_ = 0;
 };
 
 }  // namespace vitrine
