@@ -117,6 +117,8 @@ caf::behavior supervisor_actor::make_behavior() {
         // this step to act on now (the step waits for the child to run).
         if (step_starts(i)) return on_failed_start(i, std::move(report));
         if (supersedes_restart(i, report)) return take_over_restart(i, report);
+        if (restarts_beside_operation(i, report))
+          return on_child_event(i, std::move(report));
         // While stopping, nothing is restarted: the child is stopped in
         // its backoff at once, not at its stop step.
         if (stopping()) {

@@ -246,11 +246,20 @@ class supervisor_actor final : public caf::event_based_actor {
   /// one_for_one the step goes on without it.
   void on_failed_start(std::size_t i, child_report report);
 
-  /// A report from child i, handled when no operation runs. `version` is
-  /// the child's state version when it reported: a report not newer than
-  /// the version the child had before our last start of it is stale (a
-  /// restart sequence already replaced that run while it waited).
+  /// A report from child i, handled when no operation runs, or beside one
+  /// (restarts_beside_operation). `version` is the child's state version
+  /// when it reported: a report not newer than the version the child had
+  /// before our last start of it is stale (a restart sequence already
+  /// replaced that run while it waited).
   void on_child_event(std::size_t i, child_report report);
+
+  /// Under one_for_one, a restart wanted by child i while an operation runs
+  /// that has no step left for i (a start in order past it, a change of
+  /// other children): that restart is i's alone and cannot interleave with
+  /// the operation, so it is handled now, not behind the operation (behind
+  /// a later child's startsecs, as an outside review found).
+  bool restarts_beside_operation(std::size_t i,
+                                 const child_report& report) const;
 
   /// Stops children [from, end) in reverse order except the exited ones
   /// (in backoff), then starts [from, end) in spec order, each once the

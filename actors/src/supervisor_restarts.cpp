@@ -19,7 +19,7 @@ void supervisor_actor::on_child_event(std::size_t i, child_report report) {
   if (!report.restart_wanted && !report.gave_up) return;
   auto& c = children_[i];
   if (report.version <= c.started_version) return;
-  if (!active()) {
+  if (!active() && !restarts_beside_operation(i, report)) {
     // Not supervising (stopped or failed): nobody restarts it, so it
     // must not wait in backoff; a process ends there, `exited`. Starting
     // or restarting with no operation left: one was cancelled from
@@ -83,6 +83,27 @@ void supervisor_actor::on_failed_start(std::size_t i, child_report report) {
     restart_step();
   else
     send(children_[i].actor, resume_atom::value);
+}
+
+bool supervisor_actor::restarts_beside_operation(
+    std::size_t i, const child_report& report) const {
+  if (spec_.strategy != restart_strategy::one_for_one ||
+      !report.restart_wanted || queue_.empty())
+    return false;
+  const auto& op = queue_.front();
+  if (!op.begun || op.is_stop || op.cancel.stop_requested()) return false;
+  if (current_.status != supervisor_status::starting &&
+      current_.status != supervisor_status::running)
+    return false;
+  // From the step under way (next - 1) on; an invoke step may move
+  // children, and a parallel start takes them all.
+  for (auto k = op.next == 0 ? 0 : op.next - 1; k < op.steps.size(); ++k) {
+    const auto& s = op.steps[k];
+    if (s.what == step::kind::invoke || s.what == step::kind::start_parallel)
+      return false;
+    if (s.what != step::kind::wait_until && s.index == i) return false;
+  }
+  return true;
 }
 
 bool supervisor_actor::supersedes_restart(std::size_t i,
