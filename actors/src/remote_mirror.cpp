@@ -262,6 +262,17 @@ caf::behavior node_mirror(mirror_actor* self,
       [self, from_server](r_state_atom, const wire_state& w) {
         if (from_server()) apply(self, w, false);
       },
+      [self, from_server](r_removing_atom, const std::string& name) {
+        if (!from_server()) return;
+        // Before the removal's states, which follow: removed() holds for
+        // a reader of the first of them, as locally. Its waiters wake and
+        // see it (the process may be stopping already: no state comes
+        // until that stop ends).
+        auto it = self->state.processes.find(name);
+        if (it == self->state.processes.end()) return;
+        it->second.record->removed.store(true, std::memory_order_release);
+        publish(it->second, it->second.last);
+      },
       [self, from_server](r_gone_atom, const std::string& name) {
         if (from_server()) drop_process(self, name);
       },

@@ -33,7 +33,8 @@ struct watched_process {
   /// process that was never started is at version 0).
   bool forwarded = false;
   std::uint64_t forwarded_version = 0;
-  bool seen = false;  // still in the registry at the last rescan
+  bool seen = false;          // still in the registry at the last rescan
+  bool removal_told = false;  // r_removing sent
 };
 
 /// Lets the map be searched by a process_state's name (a string_view)
@@ -78,12 +79,36 @@ void broadcast(server_actor* self, const wire_state& w) {
     self->send(m, r_state_atom::value, w);
 }
 
+/// Tells the mirrors once that the removal of `p` began. The flag is set
+/// before the removal's stop: checked before each state is forwarded (that
+/// stop's are), mirrors mark it removed before they publish them, as a
+/// local handle reads removed() with that stop's first state; and each
+/// heartbeat, for a process that was stopping already (no new state comes
+/// until that stop ends). Before, a remote ctl waited out the whole stop,
+/// then misreported it.
+void tell_removal(server_actor* self, watched_process& p) {
+  if (p.removal_told || !p.record->removed.load(std::memory_order_acquire))
+    return;
+  p.removal_told = true;
+  for (const auto& m : self->state.mirrors)
+    self->send(m, r_removing_atom::value, *p.record->name);
+}
+
 void forward_if_newer(server_actor* self, watched_process& p,
                       const core::process_state& s) {
   if (p.forwarded && s.version <= p.forwarded_version) return;
   p.forwarded = true;
   p.forwarded_version = s.version;
+  tell_removal(self, p);
   if (!self->state.mirrors.empty()) broadcast(self, to_wire(s));
+}
+
+/// Stops watching `p`, and tells the mirrors that process is gone.
+void forget(server_actor* self, const std::string& name,
+            const watched_process& p) {
+  handle_of(p.record).unsubscribe(caf::actor{self});
+  for (const auto& m : self->state.mirrors)
+    self->send(m, r_gone_atom::value, name);
 }
 
 /// New processes get subscribed, removed ones reported gone.
@@ -97,6 +122,11 @@ void rescan(server_actor* self) {
     const std::string& name = *entry->value->name;
     auto [it, added] = st.processes.try_emplace(name);
     if (added || it->second.record != entry->value) {
+      // Another process under a known name (a reload replaced it): the
+      // old one is gone first, so that mirrors take the new one, whose
+      // versions start again from 1, as a new process (before, they kept
+      // the old one's last state for good).
+      if (!added) forget(self, name, it->second);
       it->second = watched_process{.record = entry->value, .seen = true};
       handle_of(entry->value).subscribe(caf::actor{self});
     }
@@ -107,16 +137,16 @@ void rescan(server_actor* self) {
       ++it;
       continue;
     }
-    handle_of(it->second.record).unsubscribe(caf::actor{self});
-    for (const auto& m : st.mirrors)
-      self->send(m, r_gone_atom::value, it->first);
+    forget(self, it->first, it->second);
     it = st.processes.erase(it);
   }
 }
 
 void reconcile(server_actor* self) {
-  for (auto& [name, p] : self->state.processes)
+  for (auto& [name, p] : self->state.processes) {
+    tell_removal(self, p);
     forward_if_newer(self, p, *p.record->state.read());
+  }
 }
 
 /// Supervises a controller's spec on a worker thread; once it is added,
@@ -185,7 +215,10 @@ caf::behavior node_server(server_actor* self,
   return {
       [self](state_changed_atom, const core::process_state& s) {
         auto it = self->state.processes.find(s.name());
-        if (it != self->state.processes.end())
+        // Only the watched process's states: a replaced one under the
+        // same name (its name storage is its own record's) still stops.
+        if (it != self->state.processes.end() &&
+            s.name_storage == it->second.record->name)
           forward_if_newer(self, it->second, s);
       },
       [self](r_stopping_atom) {

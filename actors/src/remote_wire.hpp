@@ -6,7 +6,11 @@
 //       subscribe; the reply is the full snapshot and whether the node is
 //       already stopping (then no r_stopping follows), then the server pushes
 //   server -> mirror  (r_state, wire_state)    one per transition, in order
+//   server -> mirror  (r_removing, name)       its supervisor began to
+//       remove it (a reload removed or replaced it): the states of that
+//       removal's stop follow, then r_gone
 //   server -> mirror  (r_gone, name)           the process left the node
+//       (also the old one of a name a new process took)
 //   server -> mirror  (r_alive)                keepalive, each heartbeat
 //   server -> mirror  (r_stopping)             the node's runtime began to
 //       shut down: commands are refused from now on (r_cmd with an error,
@@ -35,6 +39,7 @@ namespace vitrine::detail {
 using r_hello_atom = caf::atom_constant<caf::atom("vr_hello")>;
 using r_state_atom = caf::atom_constant<caf::atom("vr_state")>;
 using r_gone_atom = caf::atom_constant<caf::atom("vr_gone")>;
+using r_removing_atom = caf::atom_constant<caf::atom("vr_remove")>;
 using r_alive_atom = caf::atom_constant<caf::atom("vr_alive")>;
 using r_stopping_atom = caf::atom_constant<caf::atom("vr_stop")>;
 using r_cmd_atom = caf::atom_constant<caf::atom("vr_cmd")>;
