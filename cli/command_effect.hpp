@@ -77,6 +77,10 @@ inline bool overtaken(std::uint64_t ticket,
          s.status != core::process_status::stopping;
 }
 
+/// Why a command's effect was not seen when its target left meanwhile.
+inline constexpr const char* removed_text =
+    "was removed from the run (by a reload) before the effect was seen";
+
 /// What a failed command's message adds when overtaken(): why its effect
 /// was not seen.
 inline constexpr std::string_view overtaken_note =

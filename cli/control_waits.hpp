@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "command_effect.hpp"
 #include "control_actions.hpp"
 #include "vitrine/runtime.hpp"
 
@@ -45,8 +46,6 @@ struct target {
   bool at_rest_before = false;
 };
 
-inline constexpr const char* removed_text =
-    "was removed from the run (by a reload) before the effect was seen";
 inline constexpr const char* abandoned_text =
     "vitrine run is stopping: the effect was not awaited";
 

@@ -19,6 +19,7 @@
 
 #include "commands.hpp"
 #include "control_protocol.hpp"
+#include "ctl_line.hpp"
 #include "print_line.hpp"
 #include "signal_argument.hpp"
 #include "socket_io.hpp"
@@ -186,19 +187,6 @@ std::optional<control::request> make_request(const ctl_options& options) {
   return r;
 }
 
-void print_result(const control::result& x, bool waited) {
-  if (x.ok) {
-    print_line(stdout, {terminal_safe(x.name), ": ", waited ? "" : "sent; ",
-                        terminal_safe(x.status),
-                        x.pid ? " pid=" + std::to_string(x.pid) : ""});
-  } else {
-    // One line per name: a newline in it (a path in a spawn error) is
-    // written as \x0a, as `status` shows it.
-    print_line(stdout,
-               {terminal_safe(x.name), ": FAILED: ", terminal_safe(x.error)});
-  }
-}
-
 }  // namespace
 
 int ctl_command(const ctl_options& options) {
@@ -271,7 +259,7 @@ int ctl_command(const ctl_options& options) {
   const bool waited =
       request->wait && request->command != control::verb::signal;
   for (const auto& x : reply->results) {
-    print_result(x, waited);
+    print_ctl_line(x, waited);
     timed_out = timed_out || x.timed_out;
   }
   if (reply->ok) return 0;

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,16 +66,18 @@ int status_command(const remote_flags& f, bool json,
   client_runtime rt{one_shot_options(f)};
   auto node = connect_or_throw(*rt, f);
   const auto now = clock_pair::now();
-  const auto programs = names.empty()
-                            ? std::optional{node.processes()}
-                            : find_programs(node, names, f.endpoint, "");
-  if (!programs) return 1;
+  // An unknown NAME exits 1; the others are shown in the node's order, as
+  // the local status shows a run's (before, in the order typed).
+  if (!names.empty() && !find_programs(node, names, f.endpoint, "")) return 1;
+  const std::set<std::string_view> wanted(names.begin(), names.end());
   // Known with the snapshot (the node says so in its answer to the hello).
   if (node.stopping())
     std::cerr << "vitrine: the node at " << terminal_safe(f.endpoint)
               << " is stopping: these are its states as it stops\n";
   std::vector<status_row> rows;
-  for (const auto& h : *programs) rows.push_back(remote_row(node, h, now));
+  for (const auto& h : node.processes())
+    if (wanted.empty() || wanted.contains(h.name()))
+      rows.push_back(remote_row(node, h, now));
   std::cout << (json ? to_json(rows, now.unix_ms())
                      : render_table(rows, now.unix_ms()))
             << std::flush;
@@ -83,7 +86,7 @@ int status_command(const remote_flags& f, bool json,
 
 /// What is wrong with a remote ctl's verb and its words, as the local
 /// ctl says it ("ctl: unknown command 'frob' (...)", "ctl signal: missing
-/// SIGNAL"); "" when nothing is.
+/// SIG"); "" when nothing is.
 std::string remote_ctl_problem(const CLI::Option& verb_option,
                                const std::string& verb,
                                const std::vector<std::string>& names,
@@ -96,7 +99,7 @@ std::string remote_ctl_problem(const CLI::Option& verb_option,
     return "ctl: unknown command '" + terminal_safe(verb) + "' (one of " +
            std::string{verbs} + ")";
   const bool signal = verb == "signal";
-  if (signal && names.empty()) return "ctl signal: missing SIGNAL";
+  if (signal && names.empty()) return "ctl signal: missing SIG";
   // A signal has no effect to wait for: the local ctl signal has no
   // --no-wait either.
   if (signal && no_wait) return "ctl signal: unexpected argument '--no-wait'";

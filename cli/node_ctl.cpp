@@ -12,6 +12,7 @@
 #include "command_effect.hpp"
 #include "commands.hpp"
 #include "control_protocol.hpp"
+#include "ctl_line.hpp"
 #include "node_client.hpp"
 #include "print_line.hpp"
 #include "render.hpp"
@@ -127,26 +128,38 @@ int ctl_command(const remote_flags& f, const std::string& verb,
     // command the node had not applied is dropped with the connection, so
     // waiting on for it would only wait out --timeout. So does a node
     // that began to stop: it carries out no command from then on.
+    // A reload on the node that removes the program (or replaces it)
+    // ends the wait as the local ctl's: no effect will come (the node
+    // tells the mirror as the removal begins, before its stop).
     const bool ended =
         cmd && h.wait_until(
                    [&](const core::process_state& s) {
                      return s.status == process_status::unknown || settled(s) ||
-                            node.stopping();
+                            node.stopping() || h.removed();
                    },
                    deadline);
     const auto now = *h.read();
     // The node went away, or began to stop, before the effect was seen.
     const bool node_lost = now.status == process_status::unknown;
     const bool node_stopping = !node_lost && !settled(now) && node.stopping();
-    const bool applied = ended && !node_lost && !node_stopping;
-    const bool ok = effect_seen(*control::verb_from_string(verb), now.status);
-    const bool note =
-        applied && !no_wait && !ok && overtaken(cmd.ticket(), now);
+    const bool removed = !node_lost && !node_stopping && h.removed();
+    const bool applied = (ended || removed) && !node_lost && !node_stopping;
+    if (applied && !no_wait) {
+      // The local ctl's line and judgement.
+      control::result out;
+      out.name = std::string{h.name()};
+      out.status = std::string{core::to_string(now.status)};
+      out.pid = now.pid;
+      judge_process(*control::verb_from_string(verb), cmd.ticket(), now, out);
+      // A state of the removal's stop may have ended the wait: no effect.
+      if (!out.ok && removed) out.error = removed_text;
+      print_ctl_line(out, true);
+      failed = failed || !out.ok;
+      continue;
+    }
     // "sent;" says the node took it: not for a command it never applied.
     print_line(h, now, no_wait && applied ? "sent; " : "",
-               !applied ? " (not confirmed)"
-               : note   ? " (" + std::string{overtaken_note} + ")"
-                        : std::string{});
+               !applied ? " (not confirmed)" : std::string{});
     if (node_lost && !lost) {
       const auto why = node.last_error();
       std::cerr << "vitrine: lost the node at " << terminal_safe(f.endpoint)
@@ -160,8 +173,6 @@ int ctl_command(const remote_flags& f, const std::string& verb,
     lost = lost || node_lost;
     stopping = stopping || node_stopping;
     timed_out = timed_out || !ended;
-    if (no_wait || !applied) continue;
-    failed = failed || !ok;
   }
   return timed_out ? exit_ctl_timeout : failed || lost || stopping ? 1 : 0;
 }

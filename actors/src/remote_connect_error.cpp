@@ -25,7 +25,9 @@ std::string describe_attempt_error(caf::actor_system& system,
         text = tls_enabled(system)
                    ? "the node closed the connection after its TLS "
                      "handshake and first message (stopping?)"
-                   : "no vitrine node answered (is this port a node's?)";
+                   : "no vitrine node answered: the port closed the "
+                     "connection (not a node's, or a node that serves its "
+                     "max_connections already)";
         break;
       case caf::sec::malformed_basp_message:
       // A well-framed server handshake whose payload CAF cannot read (an

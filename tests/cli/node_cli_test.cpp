@@ -91,6 +91,11 @@ TEST_CASE("vitrine status and ctl --node read and command a remote node",
     CHECK(one.code == 0);
     CHECK(one.output.find("worker") != std::string::npos);
     CHECK(one.output.find("web") == std::string::npos);
+    // In the node's order, as the local status lists a run's (an outside
+    // tester found them in the order typed).
+    auto both = run_cli({"status", "--node", endpoint, "worker", "web"});
+    CHECK(both.code == 0);
+    CHECK(both.output.find("web") < both.output.find("worker"));
     auto nope = run_cli({"status", "--node", endpoint, "web", "nope"});
     CHECK(nope.code == 1);
     CHECK(nope.output.find("unknown name 'nope'") != std::string::npos);

@@ -96,8 +96,9 @@ TEST_CASE(
   const auto out = vitrine::test::read_file(ctl_log);
   INFO(out);
   CHECK(code == std::optional<int>{1});
-  CHECK(out.find("slow: stopped") != std::string::npos);
-  CHECK(out.find("(another command to it was applied meanwhile)") !=
+  // The local ctl's line (before, `slow: stopped (another command...)`).
+  CHECK(out.find("slow: FAILED: is stopped (last exit: ") != std::string::npos);
+  CHECK(out.find("; another command to it was applied meanwhile\n") !=
         std::string::npos);
   CHECK(out.find("not confirmed") == std::string::npos);
   ::kill(node.pid(), SIGTERM);
@@ -222,5 +223,55 @@ TEST_CASE(
   ::kill(node.pid(), SIGCONT);
   ::kill(node.pid(), SIGTERM);
   CHECK(node.wait(30s) == std::optional<int>{0});
+  CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
+}
+
+TEST_CASE(
+    "ctl --node prints the local ctl's lines: a failed program with its "
+    "last exit, one a reload removes with the removal",
+    "[cli][remote]") {
+  vitrine::test::temp_dir dir;
+  const auto token = vitrine::test::unique_token();
+  const auto log = dir.file("node.out");
+  // `stub` ignores TERM: a removal's stop lasts its stop timeout.
+  const std::string stub =
+      "[[program]]\nname = \"stub\"\ncommand = [\"/bin/sh\", \"-c\", "
+      "\"trap '' TERM; sleep 1000." +
+      token + "; :\"]\nstartsecs_ms = 0\nstop_timeout_ms = 8000\n";
+  const std::string bad =
+      "[[program]]\nname = \"bad\"\ncommand = [\"false\"]\nstartsecs_ms = "
+      "100\nstartretries = 0\n";
+  const auto config = dir.write("ends.toml", bad + stub);
+  vitrine::test::cli_process node{{"node", config, "--listen", "127.0.0.1:0"},
+                                  log};
+  const std::string endpoint = "127.0.0.1:" + served_port(log, node.pid());
+  REQUIRE(vitrine::test::wait_for_text(log, " bad failed ", 20s, node.pid()));
+  const auto failed = run_cli({"ctl", "--node", endpoint, "start", "bad"});
+  INFO(failed.output);
+  CHECK(failed.code == 1);
+  // Before: `bad: failed`, without the reason.
+  CHECK(failed.output.find("bad: FAILED: is failed (last exit: exit 1)") !=
+        std::string::npos);
+  // A restart of stub waits for its stop (8 s); a reload removes stub
+  // meanwhile. Before: reported once that stop ended, as overtaken.
+  const auto ctl_log = dir.file("ctl.out");
+  const auto began = std::chrono::steady_clock::now();
+  vitrine::test::cli_process restart{
+      {"ctl", "--node", endpoint, "restart", "stub", "--timeout", "30"},
+      ctl_log};
+  REQUIRE(
+      vitrine::test::wait_for_text(log, " stub stopping ", 20s, node.pid()));
+  dir.write("ends.toml", bad);
+  REQUIRE(::kill(node.pid(), SIGHUP) == 0);
+  const auto code = restart.wait(30s);
+  const auto took = std::chrono::steady_clock::now() - began;
+  const auto out = vitrine::test::read_file(ctl_log);
+  INFO(out);
+  CHECK(code == std::optional<int>{1});
+  CHECK(out.find("stub: FAILED: was removed from the run (by a reload) "
+                 "before the effect was seen") != std::string::npos);
+  CHECK(took < 7s);  // not after the 8 s stop
+  ::kill(node.pid(), SIGTERM);
+  CHECK(node.wait(30s) == 0);
   CHECK(vitrine::test::time_until_none(token, 20s).count() >= 0);
 }

@@ -26,4 +26,12 @@ TEST_CASE("a peer that answers but is no vitrine node is named so",
         text.starts_with("no vitrine node answered (is this port a node's?)"));
     CHECK(text.find("CAF: ") != std::string::npos);  // its own words after
   }
+  // A port that closes: also a node at its max_connections (an outside
+  // tester was told only that the port may not be a node's).
+  const auto closed = vitrine::detail::describe_attempt_error(
+      rt.system(), caf::make_error(caf::sec::disconnect_during_handshake),
+      1000ms);
+  CHECK(closed.starts_with(
+      "no vitrine node answered: the port closed the connection (not a "
+      "node's, or a node that serves its max_connections already)"));
 }
