@@ -259,8 +259,16 @@ void control_server::accept_loop() {
         c.done.store(true, std::memory_order_release);  // (2)
       }};
       (void)client.release();  // the thread closes it
-    } catch (const std::system_error&) {
+    } catch (const std::system_error& e) {
       connections_.pop_back();  // no thread: `client` closes the fd
+      // Said, not a silent close (which a client takes for a run that is
+      // stopping): out of processes or threads (ulimit -u, a pids limit).
+      write_all(fd,
+                control::encode_error(
+                    std::string{"the run could not start a thread to serve "
+                                "this request ("} +
+                    e.code().message() + "): nothing was done; try again"),
+                deadline, stop_fd_.get());
     }
   }
 }

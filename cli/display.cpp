@@ -140,6 +140,9 @@ std::string display::status_path_problem() const {
 
 std::string display::init_status_file() {
   if (json_path_.empty()) return {};
+  // What a killed run left beside it (an outside tester found a 0-byte
+  // PATH.tmp.PID.N after one SIGKILL in 8, kept by every later run).
+  remove_stale_temporaries(json_path_);
   return write_file_atomic(json_path_, "[]\n");
 }
 

@@ -9,6 +9,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <variant>
 
@@ -316,10 +317,23 @@ void reload_runner::start_if_requested(const supervisor_handle& top,
   if (thread_.joinable()) thread_.join();
   requested_ = false;
   running_.store(true, std::memory_order_relaxed);
-  thread_ = std::thread{[this, top, &current] {
-    reload_now(top, current);
-    running_.store(false, std::memory_order_release);
-  }};
+  try {
+    thread_ = std::thread{[this, top, &current] {
+      reload_now(top, current);
+      running_.store(false, std::memory_order_release);
+    }};
+  } catch (const std::system_error& e) {
+    // Out of processes or threads (ulimit -u, a pids limit): said, and the
+    // run goes on (before, it aborted).
+    running_.store(false, std::memory_order_relaxed);
+    std::lock_guard guard{output_mutex_};
+    output_.errors.push_back(
+        "reload: not done: could not start a thread for it (" +
+        e.code().message() + "); nothing changed, ask again");
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto woke =
+        ::write(output_ready_.get(), &one, sizeof one);
+  }
 }
 
 reload_runner::output reload_runner::take_output() {

@@ -172,6 +172,8 @@ class reload_runner {
   /// Asks for a reload (a SIGHUP); it starts at the next
   /// start_if_requested().
   void request() noexcept { requested_ = true; }
+  /// A reload is asked for and not started yet.
+  bool requested() const noexcept { return requested_; }
   /// A reload is asked for or running (its output is still to come).
   bool busy() const noexcept { return requested_ || running_.load(); }
   /// Starts the requested reload of `top` (which runs `current`) unless

@@ -43,6 +43,7 @@
 #include "signal_channel.hpp"
 #include "status.hpp"
 #include "stdout_check.hpp"
+#include "stop_runner.hpp"
 #include "text_escape.hpp"
 #include "vitrine/core/signal_names.hpp"
 #include "vitrine/os/fd_reserve.hpp"
@@ -210,7 +211,7 @@ int supervise_in_foreground(const run_options& options,
         return {report.errors(), std::move(report.warnings), report.summary()};
       },
       control_options};
-  std::thread starter{[&] {
+  const auto add_tree = [&] {
     try {
       top = rt.supervise(std::move(config.value.tree));
     } catch (const spec_error& e) {
@@ -222,14 +223,23 @@ int supervise_in_foreground(const run_options& options,
         start_error = std::string{"vitrine: "} + e.what() + "\n";
     }
     added.store(true, std::memory_order_release);  // (1) pairs with (3), (4)
-  }};
+  };
+  std::thread starter;
+  try {
+    starter = std::thread{add_tree};
+  } catch (const std::system_error& e) {
+    std::cerr << "vitrine: could not start a thread to add the programs ("
+              << e.code().message() << "): nothing was started" << std::endl;
+    return 1;
+  }
 
   const auto adding = std::chrono::steady_clock::now();
   bool announced = false;
   row_cache rows;
   rows.follow(order);
   std::atomic<bool> stopped{false};
-  std::thread stopper;
+  stop_runner stopper{[&] { stop_run(control, rt, stopped); }};
+  const auto note = [&screen](const std::string& line) { screen.note(line); };
   std::chrono::steady_clock::time_point first_stop_at;
   bool top_failed = false;
   bool idle = false;  // the last tick found nothing to show and armed
@@ -262,9 +272,13 @@ int supervise_in_foreground(const run_options& options,
     if (sig) {
       const std::string name{core::signal_name(sig)};
       const auto action = action_for(sig);
-      if (action == signal_action::stop && !stopper.joinable()) {
+      if (action == signal_action::stop && !stopper.begun()) {
         screen.note("received " + name + ": stopping every program (" + name +
                     " again kills them)");
+        // A SIGHUP that waited for the programs to be added (not said
+        // before: an outside tester).
+        if (reloads.requested())
+          screen.note("reload: not done, the run is stopping");
         // Now, not once the control socket is closed: no program is
         // spawned after the note (docs/cli.md).
         rt.begin_shutdown();
@@ -272,7 +286,7 @@ int supervise_in_foreground(const run_options& options,
         // Not waiting for supervise(): shutdown() cancels a start in
         // progress (a program in its startsecs), and supervise() returns.
         stop_requested.store(true, std::memory_order_release);
-        stopper = std::thread{[&] { stop_run(control, rt, stopped); }};
+        stopper.begin(note);
       } else if (action == signal_action::stop &&
                  std::chrono::steady_clock::now() - first_stop_at <
                      same_request_window) {
@@ -289,7 +303,7 @@ int supervise_in_foreground(const run_options& options,
         rt.for_each([](const process_handle& h) { h.kill(); });
       } else if (action == signal_action::redraw) {
         screen.invalidate();
-      } else if (action == signal_action::reload && stopper.joinable()) {
+      } else if (action == signal_action::reload && stopper.begun()) {
         screen.note("received " + name + ": ignored, the run is stopping");
       } else if (action == signal_action::reload) {
         screen.note("received " + name + ": reloading " + options.file);
@@ -299,12 +313,13 @@ int supervise_in_foreground(const run_options& options,
       }
     }
     report_table_gap(rt, table_missing);
-    if (!stopper.joinable() && added.load(std::memory_order_acquire) && top)
+    if (auto line = leaves.retry_order(); !line.empty()) screen.note(line);
+    if (!stopper.begun() && added.load(std::memory_order_acquire) && top)
       if (auto failure = top_failure_message(*top.read()); !failure.empty()) {
         std::cerr << failure << std::endl;
         top_failed = true;
         rt.begin_shutdown();
-        stopper = std::thread{[&] { stop_run(control, rt, stopped); }};
+        stopper.begin(note);
       }
     // While the tree is being added (a start can wait on startsecs and
     // retries for long), its transitions are shown as they come: a late
@@ -323,7 +338,7 @@ int supervise_in_foreground(const run_options& options,
         std::cout << serving_line << std::endl;
         serving_line.clear();
       }
-      if (!stopper.joinable()) reloads.start_if_requested(top, running_config);
+      if (!stopper.begun()) reloads.start_if_requested(top, running_config);
       if (auto reloaded = reloads.take_output();
           !reloaded.notes.empty() || !reloaded.errors.empty()) {
         // The reload's transitions (the old children stopping, the new
@@ -342,15 +357,15 @@ int supervise_in_foreground(const run_options& options,
     if (const auto seen = rt.publications();
         !done && rows.up_to_date(seen) &&
         !screen.due(std::chrono::steady_clock::now())) {
-      idle = tree_added && !stopper.joinable() && !reloads.busy() &&
-             rt.arm_publication_fd(seen);
+      idle = tree_added && !stopper.begun() && !reloads.busy() &&
+             !leaves.order_stale() && rt.arm_publication_fd(seen);
       continue;
     }
     show_states(done);
     if (done) break;
   }
   starter.join();
-  if (stopper.joinable()) stopper.join();
+  stopper.join();
   reloads.join();
   if (!start_error.empty()) {
     std::cerr << start_error;
@@ -374,7 +389,9 @@ int run_command(const run_options& given, const node_serving* serving) {
     std::cerr << "vitrine: signalfd failed\n";
     return 1;
   }
-  auto config = load_config_interruptibly(options.file, signals, [](int sig) {
+  // The first load by the path as given: its problems read as `vitrine
+  // check FILE` prints them.
+  auto config = load_config_interruptibly(given.file, signals, [](int sig) {
     if (const auto action = action_for(sig);
         action == signal_action::log || action == signal_action::resumed)
       std::cerr << "vitrine: " << describe_signal(sig) << std::endl;

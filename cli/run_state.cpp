@@ -36,7 +36,21 @@ std::string run_leaves::write_order(const supervisor_spec& tree) {
   append_names(tree, text);
   std::lock_guard lock{mutex_};
   order_text_ = std::move(text);
-  return write_file_atomic(dir_.file(order_leaf), order_text_, 0600);
+  auto error = write_file_atomic(dir_.file(order_leaf), order_text_, 0600);
+  order_stale_ = !error.empty();
+  next_retry_ = std::chrono::steady_clock::now() + std::chrono::seconds{1};
+  return error;
+}
+
+std::string run_leaves::retry_order() {
+  std::lock_guard lock{mutex_};
+  const auto now = std::chrono::steady_clock::now();
+  if (!order_stale_ || now < next_retry_) return {};
+  next_retry_ = now + std::chrono::seconds{1};
+  const std::string path = dir_.file(order_leaf);
+  if (!write_file_atomic(path, order_text_, 0600).empty()) return {};
+  order_stale_ = false;
+  return "wrote " + path + " again: `vitrine status` lists the run's order";
 }
 
 std::string run_leaves::put_back(std::string_view leaf) {
@@ -59,6 +73,9 @@ std::optional<state_dir> claim_run_state_dir(const std::string& option,
       option.empty() ? default_state_dir(instance) : option;
   auto dir = state_dir::claim(path, error);
   if (!dir) return std::nullopt;
+  // Claimed: what a killed run's writes left here is nobody's.
+  for (const auto leaf : {config_leaf, order_leaf})
+    remove_stale_temporaries(dir->file(leaf));
   error = write_file_atomic(dir->file(config_leaf),
                             config_leaf_text(config_file), 0600);
   if (!error.empty()) return std::nullopt;

@@ -9,6 +9,7 @@
 // written is one small file written and renamed.
 #pragma once
 
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -43,12 +44,24 @@ class run_leaves {
   /// from what was last written, unless another file took its name; "" or
   /// the error.
   std::string put_back(std::string_view leaf);
+  /// After a write_order() that failed (a full disk), writes the order
+  /// leaf again, at most once a second; "" or, once it succeeds, a line
+  /// saying so (an outside tester found it stale for good after the disk
+  /// had room again).
+  std::string retry_order();
+  /// Its last write failed: retry_order() has work to do.
+  bool order_stale() {
+    std::lock_guard lock{mutex_};
+    return order_stale_;
+  }
 
  private:
   const state_dir& dir_;
   std::mutex mutex_;
   const std::string config_text_;
-  std::string order_text_;  ///< "" until the first write_order()
+  std::string order_text_;    ///< "" until the first write_order()
+  bool order_stale_ = false;  ///< its last write failed
+  std::chrono::steady_clock::time_point next_retry_{};
 };
 
 }  // namespace vitrine::cli

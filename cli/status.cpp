@@ -1,13 +1,18 @@
 #include "status.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "status_json.hpp"
 #include "text_escape.hpp"
@@ -266,6 +271,49 @@ std::optional<std::vector<supervisor_row>> supervisors_from_json(
     rows.push_back(std::move(row));
   }
   return rows;
+}
+
+namespace {
+
+/// The PID of `name` if it is `prefix` then a PID, then '.' or the end.
+std::optional<pid_t> pid_after(std::string_view name, std::string_view prefix) {
+  if (!name.starts_with(prefix)) return std::nullopt;
+  name.remove_prefix(prefix.size());
+  const auto digits = name.substr(0, name.find('.'));
+  pid_t pid = 0;
+  const auto [end, ec] =
+      std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || pid <= 0)
+    return std::nullopt;
+  return pid;
+}
+
+}  // namespace
+
+void remove_stale_temporaries(const std::string& path) {
+  // dirent, not std::filesystem: the `vitrine` front links this file and
+  // keeps out what it does not need (docs/cli.md, "Binaries").
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  const std::string base =
+      slash == std::string::npos ? path : path.substr(slash + 1);
+  if (base.empty()) return;
+  DIR* listing = ::opendir(dir.c_str());
+  if (listing == nullptr) return;
+  while (const dirent* entry = ::readdir(listing)) {
+    const std::string_view name{entry->d_name};
+    auto pid = pid_after(name, base + ".tmp.");
+    if (!pid) pid = pid_after(name, base + ".probe.");
+    if (!pid || ::kill(*pid, 0) == 0 || errno != ESRCH) continue;
+    struct stat st {};
+    if (::fstatat(::dirfd(listing), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+            0 &&
+        S_ISREG(st.st_mode) && st.st_uid == ::geteuid())
+      ::unlinkat(::dirfd(listing), entry->d_name, 0);
+  }
+  ::closedir(listing);
 }
 
 std::string write_file_atomic(const std::string& path, std::string_view content,

@@ -91,6 +91,12 @@ std::optional<std::vector<status_row>> rows_from_json(std::string_view text,
 std::optional<std::vector<supervisor_row>> supervisors_from_json(
     std::string_view text, std::string& error);
 
+/// Removes what write_file_atomic() (`path.tmp.PID.N`) and a probe of
+/// `path` (`path.probe.PID`) left beside `path` in a process that died
+/// before it could (a SIGKILL): only regular files of this user whose PID
+/// no process has.
+void remove_stale_temporaries(const std::string& path);
+
 /// Writes `content` to `path` through a temporary file of a fresh name
 /// beside it (`path.tmp.PID.N`, O_EXCL: never an existing file, FIFO or
 /// link, so it never blocks) + rename(2), created with `mode` (less the

@@ -16,6 +16,7 @@
 #include "remote_hub.hpp"
 #include "spec_names.hpp"
 #include "supervisor_actor.hpp"
+#include "thread_headroom.hpp"
 #include "vitrine/os/cgroup.hpp"
 #include "vitrine/os/guardian.hpp"
 #include "vitrine/os/reaper.hpp"
@@ -25,13 +26,21 @@
 namespace vitrine {
 namespace {
 
+unsigned scheduler_threads(const runtime_options& options) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return options.scheduler_threads ? options.scheduler_threads : cores;
+}
+
+/// What a caf::actor_system of `options` starts besides its scheduler's
+/// workers: its clock, its printer and the middleman's multiplexer (two
+/// threads), counted from a running `vitrine run`.
+constexpr unsigned caf_service_threads = 4;
+
 std::unique_ptr<caf::actor_system_config> make_config(
     const runtime_options& options) {
   auto config = std::make_unique<caf::actor_system_config>();
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const unsigned threads =
-      options.scheduler_threads ? options.scheduler_threads : cores;
-  config->set("scheduler.max-threads", static_cast<int>(threads));
+  config->set("scheduler.max-threads",
+              static_cast<int>(scheduler_threads(options)));
   if (options.tune_scheduler_for_latency) {
     // Skip the sleep-polling phase: an idle worker goes straight to its
     // condition variable, which an enqueue from outside signals.
@@ -254,6 +263,8 @@ runtime::runtime(runtime_options options) {
   auto config = make_config(options);
   impl_ = std::make_unique<impl>(options);
   impl_->owned_config = std::move(config);
+  detail::require_thread_headroom(scheduler_threads(options) +
+                                  caf_service_threads);
   impl_->owned_system =
       std::make_unique<caf::actor_system>(*impl_->owned_config);
   impl_->start(*impl_->owned_system);

@@ -20,6 +20,7 @@
 
 #include "support/freeze.hpp"
 #include "support/leftovers.hpp"
+#include "support/pids_cap.hpp"
 #include "support/piped_child.hpp"
 #include "test_support.hpp"
 #include "vitrine/os/process_scan.hpp"
@@ -215,38 +216,11 @@ TEST_CASE("a stopped guardian is continued, and kills at the host's death",
   CHECK(none_left);
 }
 
-/// A cgroup v1 `pids` group that caps the tasks of the processes moved into
-/// it; removed (its members moved back to the root) at the end.
-struct pids_cap {
-  std::filesystem::path dir =
-      "/sys/fs/cgroup/pids/vitrine-test-" + std::to_string(::getpid());
-  bool made = std::filesystem::create_directory(dir);
-  ~pids_cap() {
-    std::ifstream procs(dir / "cgroup.procs");
-    for (pid_t pid; procs >> pid;)
-      std::ofstream{"/sys/fs/cgroup/pids/cgroup.procs"} << pid;
-    std::error_code ec;
-    std::filesystem::remove(dir, ec);
-  }
-  bool write(const char* file, const std::string& value) const {
-    std::ofstream out(dir / file);
-    out << value;
-    out.flush();
-    return static_cast<bool>(out);
-  }
-  std::string read(const char* file) const {
-    std::ifstream in(dir / file);
-    std::string value;
-    in >> value;
-    return value;
-  }
-};
-
 TEST_CASE(
     "a guardian that dies while the host cannot fork is replaced once "
     "it can",
     "[orphans][guardian]") {
-  if (::access("/sys/fs/cgroup/pids/cgroup.procs", W_OK) != 0) {
+  if (!pids_cap::available()) {
     WARN("skipped: no writable cgroup v1 pids hierarchy to refuse forks");
     return;
   }
@@ -256,9 +230,9 @@ TEST_CASE(
   const pid_t first = settled_guardian_of(run.host->pid());
   REQUIRE(first != 0);
   pids_cap cap;
-  REQUIRE(cap.made);
-  REQUIRE(cap.write("cgroup.procs", std::to_string(run.host->pid())));
-  REQUIRE(cap.write("pids.max", cap.read("pids.current")));  // no fork now
+  REQUIRE(cap.made());
+  REQUIRE(cap.add(run.host->pid()));
+  REQUIRE(cap.freeze_count());  // no fork now
   REQUIRE(::kill(first, SIGKILL) == 0);
   REQUIRE(eventually([&] { return !os::is_alive(first); }));
   // Not replaced while forks are refused...
@@ -266,7 +240,7 @@ TEST_CASE(
       eventually([&] { return guardian_of(run.host->pid()) != 0; }, 300ms));
   CHECK(cap.read("pids.current") != "0");
   // ...and replaced once they are allowed again.
-  REQUIRE(cap.write("pids.max", "max"));
+  REQUIRE(cap.lift());
   pid_t second = 0;
   REQUIRE(eventually(
       [&] { return (second = guardian_of(run.host->pid())) != 0; }, 5'000ms));

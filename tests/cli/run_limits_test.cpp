@@ -130,3 +130,27 @@ TEST_CASE("run warns when even the hard open-file limit is too low",
   REQUIRE(::kill(cli.pid(), SIGTERM) == 0);
   CHECK(cli.wait(20s) == std::optional<int>{0});
 }
+
+TEST_CASE("run below the open files it needs itself exits 1 naming the limit",
+          "[cli][limits]") {
+  temp_dir dir;
+  const auto output = dir.file("output");
+  const auto token = "1000." + std::to_string(::getpid());
+  cli_process cli{{"run",
+                   dir.write("few.toml",
+                             "[[program]]\nname = \"a\"\ncommand = "
+                             "[\"sleep\", \"" +
+                                 token + "\"]\nstartsecs_ms = 0\n"),
+                   "--plain"},
+                  output,
+                  "ulimit -n 48"};
+  CHECK(cli.wait(20s) == std::optional<int>{1});
+  const auto text = read_file(output);
+  INFO(text);
+  // Before: the failing step's errno alone ("epoll_create1: Too many open
+  // files"), which step depending on the limit.
+  CHECK(text.find(": Too many open files (vitrine itself needs about 100 "
+                  "open files besides its programs': raise ulimit -n)\n") !=
+        std::string::npos);
+  CHECK(text.find(" a running ") == std::string::npos);
+}

@@ -150,6 +150,9 @@ class runtime {
   /// naming the first option out of range (root_period, status_heartbeat,
   /// scheduler_idle_steal, scheduler_threads above 1,024, and with
   /// remoting enabled its heartbeat_interval and connection_timeout).
+  /// Throws std::system_error (EAGAIN) when the threads of its actor
+  /// system cannot all be started (ulimit -u, a pids cgroup limit): it
+  /// checks first, as CAF 0.17 crashes when one cannot be.
   explicit runtime(runtime_options options = {});
   /// A runtime on the application's actor system, which must outlive it.
   explicit runtime(caf::actor_system& system, runtime_options options = {});
