@@ -54,7 +54,7 @@ client_subcommands::client_subcommands(CLI::App& app) {
         verb, std::string{verb} +
                   (signal ? " processes" : " processes or supervisors"));
     if (signal)
-      sub->add_option("signal", ctl_options_.signal, "TERM, SIGUSR1, 10...")
+      sub->add_option("sig", ctl_options_.signal, "TERM, SIGUSR1, 10...")
           ->required();
     check_names(
         sub,

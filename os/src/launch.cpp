@@ -183,7 +183,15 @@ std::variant<launched_child, launch_error> launch(const launch_options& o,
     unique_fd& parent_end = parent_ends[slot] ? *parent_ends[slot] : unused;
     if (int err = open_stdio(*targets[slot], slot, child_ends[slot],
                              child_fds[slot], parent_end)) {
-      return make_error(err, open_steps[slot], program);
+      if (targets[slot]->mode != stdio_target::kind::append_file)
+        return make_error(err, open_steps[slot], program);
+      // The file named, not only the program (an outside tester's FIFO
+      // with no reader read "open stdout for /bin/sleep: No such device
+      // or address").
+      auto e = make_error(err, open_steps[slot],
+                          std::string{program} + ": " + targets[slot]->path);
+      if (err == ENXIO) e.what += " (a FIFO that no process reads)";
+      return e;
     }
   }
   if (o.notify_fd >= 3) {

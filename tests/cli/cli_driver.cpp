@@ -95,10 +95,11 @@ std::optional<int> cli_process::wait(std::chrono::milliseconds limit) {
   }
 }
 
-cli_result run_cli(const std::vector<std::string>& args) {
+cli_result run_cli(const std::vector<std::string>& args,
+                   const std::string& shell_prefix) {
   temp_dir dir;
   const std::string output = dir.path() + "/output";
-  cli_process process{args, output};
+  cli_process process{args, output, shell_prefix};
   cli_result result;
   result.code = process.wait(std::chrono::seconds{30}).value_or(-1000);
   result.output = read_file(output);

@@ -46,8 +46,10 @@ struct cli_result {
   std::string output;  ///< stdout and stderr interleaved
 };
 
-/// Runs `vitrine args...` to completion (at most 30 s).
-cli_result run_cli(const std::vector<std::string>& args);
+/// Runs `vitrine args...` to completion (at most 30 s), after
+/// `shell_prefix` as cli_process does ("cd DIR": in DIR).
+cli_result run_cli(const std::vector<std::string>& args,
+                   const std::string& shell_prefix = "");
 
 /// True once no process `pid` exists (kill(pid, 0) fails with ESRCH).
 bool process_gone(pid_t pid);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -11,7 +12,9 @@
 #include <cstdio>  // renameat2
 #include <cstdlib>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "cli_driver.hpp"
 #include "live_run.hpp"
@@ -375,4 +378,88 @@ TEST_CASE("a file that took the control socket's name is left alone",
   REQUIRE(::kill(run.process().pid(), SIGTERM) == 0);
   CHECK(run.process().wait(20s) == std::optional<int>{0});
   CHECK(read_file(socket) == "not a socket\n");
+}
+
+TEST_CASE(
+    "the order leaf is written again once the state directory's full disk "
+    "has room",
+    "[cli][state]") {
+  temp_dir dir;
+  const std::string disk = dir.file("disk");
+  REQUIRE(::mkdir(disk.c_str(), 0700) == 0);
+  small_tmpfs tmpfs{disk, "256k"};
+  if (!tmpfs.mounted()) {
+    WARN("skipped: cannot mount a tmpfs here (errno " << tmpfs.error() << ")");
+    return;
+  }
+  const std::string state = disk + "/state";
+  const auto config = dir.write("order.toml", one_sleeper);
+  const auto output = dir.file("output");
+  cli_process run{{"run", config, "--plain", "--state-dir", state}, output};
+  REQUIRE(wait_for_text(output, " a running pid=", 30s, run.pid()));
+  const std::string filler = disk + "/filler";
+  fill_file_system(filler);
+  {
+    std::FILE* f = std::fopen(config.c_str(), "a");
+    REQUIRE(f != nullptr);
+    std::fputs(
+        "[[program]]\nname = \"b\"\ncommand = [\"sleep\", \"1000\"]\n"
+        "startsecs_ms = 0\n",
+        f);
+    std::fclose(f);
+  }
+  REQUIRE(::kill(run.pid(), SIGHUP) == 0);
+  REQUIRE(wait_for_text(output, "reload: added 1 (b)", 30s, run.pid()));
+  INFO(read_file(output));
+  CHECK(read_file(state + "/order").find("b\n") == std::string::npos);
+  REQUIRE(std::remove(filler.c_str()) == 0);
+  // Before: the order leaf kept the old order until the next reload.
+  CHECK(
+      wait_for_text(output, "wrote " + state + "/order again", 20s, run.pid()));
+  CHECK(read_file(state + "/order").find("b\n") != std::string::npos);
+  REQUIRE(::kill(run.pid(), SIGTERM) == 0);
+  CHECK(run.wait(30s) == 0);
+}
+
+TEST_CASE(
+    "a run removes the temporary files a killed run left beside its status "
+    "file and its leaves",
+    "[cli][state_dir]") {
+  temp_dir dir;
+  // A pid no process has: a child's, once reaped.
+  const pid_t dead = ::fork();
+  REQUIRE(dead >= 0);
+  if (dead == 0) ::_exit(0);
+  REQUIRE(::waitpid(dead, nullptr, 0) == dead);
+  const std::string json = dir.file("st.json");
+  const std::string state = dir.file("state");
+  const auto config = dir.write("t.toml", one_sleeper);
+  const auto output = dir.file("output");
+  const std::vector<std::string> args = {
+      "run", config, "--plain", "--state-dir", state, "--json-status", json};
+  {
+    // A first run makes the state directory its own (a marked lock).
+    const auto first_output = dir.file("first");
+    cli_process first{args, first_output};
+    REQUIRE(wait_for_text(first_output, " a running pid=", 30s, first.pid()));
+    REQUIRE(::kill(first.pid(), SIGTERM) == 0);
+    REQUIRE(first.wait(30s) == 0);
+  }
+  const std::string d = std::to_string(dead);
+  const std::string mine = std::to_string(::getpid());
+  const std::vector<std::string> stale = {json + ".tmp." + d + ".11",
+                                          json + ".probe." + d,
+                                          state + "/order.tmp." + d + ".2"};
+  // Kept: a live process's, and names that only look alike.
+  const std::vector<std::string> kept = {json + ".tmp." + mine + ".1",
+                                         json + ".tmp." + d + "x.1",
+                                         json + ".tmpx." + d + ".1"};
+  for (const auto& f : stale) dir.write(f.substr(dir.path().size() + 1), "");
+  for (const auto& f : kept) dir.write(f.substr(dir.path().size() + 1), "");
+  cli_process run{args, output};
+  REQUIRE(wait_for_text(output, " a running pid=", 30s, run.pid()));
+  for (const auto& f : stale) CHECK_FALSE(file_exists(f));
+  for (const auto& f : kept) CHECK(file_exists(f));
+  REQUIRE(::kill(run.pid(), SIGTERM) == 0);
+  CHECK(run.wait(30s) == 0);
 }

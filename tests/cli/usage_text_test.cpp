@@ -55,7 +55,7 @@ TEST_CASE("usage errors name the command and the argument as the docs do",
   CHECK(usage_error_of({"ctl", "signal", "TERM"}) ==
         "vitrine: ctl signal: missing NAME...");
   CHECK(usage_error_of({"ctl", "signal"}) ==
-        "vitrine: ctl signal: missing SIGNAL");
+        "vitrine: ctl signal: missing SIG");
   CHECK(usage_error_of({"run"}) == "vitrine: run: missing FILE");
   CHECK(usage_error_of({"ctl", "--node", "127.0.0.1:1", "restart"}) ==
         "vitrine: ctl restart: missing NAME...");
@@ -156,7 +156,7 @@ TEST_CASE("what a third stranger found in the command lines", "[cli]") {
   CHECK(usage_error_of({"ctl", "--node", node}) ==
         "vitrine: ctl: give a command: one of start, stop, restart, signal");
   CHECK(usage_error_of({"ctl", "--node", node, "signal"}) ==
-        "vitrine: ctl signal: missing SIGNAL");
+        "vitrine: ctl signal: missing SIG");
   CHECK(usage_error_of({"ctl", "--node", node, "signal", "CONT"}) ==
         "vitrine: ctl signal: missing NAME...");
   // Taken and ignored before: a signal has no effect to wait for.

@@ -157,6 +157,10 @@ SCENARIO("launch errors name the step and the program and leave nothing") {
     REQUIRE(::mkfifo(o.stdout_target.path.c_str(), 0600) == 0);
     auto err = launch_fails(o);
     CHECK(err.code == ENXIO);
+    // The file named, and why (an outside tester saw only the program's).
+    CHECK(err.what == "open stdout for /bin/true: " + o.stdout_target.path +
+                          ": No such device or address (a FIFO that no "
+                          "process reads)");
   }
   // No zombie from the failed child, no fd from the prepared pipes/files.
   guard.check();

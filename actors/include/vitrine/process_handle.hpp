@@ -168,8 +168,9 @@ class process_handle {
   // start(), restart() and signal() are false (nothing sent) from the
   // beginning of the runtime's shutdown (begin_shutdown(), shutdown()).
 
-  /// Start (from stopped/exited/failed; from backoff after its delay),
-  /// stop, or stop-then-start. Each gets a ticket that the actor publishes
+  /// Start (from stopped/exited/failed; from backoff after its delay, as
+  /// the restart it waits for: restart_count goes up by one), stop, or
+  /// stop-then-start. Each gets a ticket that the actor publishes
   /// as applied_command once it applied it; a manual start or restart does
   /// not count toward any restart intensity and resets the restart limit.
   /// While a start of its supervisor has yet to reach it (a one_for_all or
