@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/loopback.hpp"
@@ -55,6 +56,17 @@ runtime_options controller_options(
     const std::optional<tls_options>& tls = std::nullopt);
 
 std::map<std::string, node_state> mirror_of(const node_handle& node);
+
+/// Polls `pred` every 5 ms until it holds (true) or `patience` passes.
+template <class Pred>
+bool eventually(Pred pred) {
+  const auto deadline = clock_type::now() + patience;
+  while (!pred()) {
+    if (clock_type::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
+  return true;
+}
 
 /// Waits until the mirror shows what the node reads (the node is at rest).
 bool mirror_converges(node_process& node, const node_handle& mirror);

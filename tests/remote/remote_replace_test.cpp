@@ -17,16 +17,6 @@ using vitrine::core::process_status;
 using namespace vitrine;
 using namespace vitrine::test;  // the fixture (remote_fixture.hpp)
 
-template <class Pred>
-bool eventually(Pred pred) {
-  const auto deadline = clock_type::now() + patience;
-  while (!pred()) {
-    if (clock_type::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 process_spec program(const std::string& name, const std::string& script) {
   process_spec spec;
   spec.name = name;

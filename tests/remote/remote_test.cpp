@@ -29,17 +29,6 @@ using namespace std::chrono_literals;
 using vitrine::core::process_status;
 using namespace vitrine::test;  // the fixture (remote_fixture.hpp)
 
-/// Polls `pred` every 5 ms until it holds (true) or `patience` passes.
-template <class Pred>
-bool eventually(Pred pred) {
-  const auto deadline = clock_type::now() + patience;
-  while (!pred()) {
-    if (clock_type::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 }  // namespace
 
 TEST_CASE(
