@@ -257,7 +257,8 @@ class supervisor_actor final : public caf::event_based_actor {
   /// that has no step left for i (a start in order past it, a change of
   /// other children): that restart is i's alone and cannot interleave with
   /// the operation, so it is handled now, not behind the operation (behind
-  /// a later child's startsecs, as an outside review found).
+  /// a later child's startsecs, as an outside review found). Not one that
+  /// would exceed the intensity: failing waits for the operation.
   bool restarts_beside_operation(std::size_t i,
                                  const child_report& report) const;
 

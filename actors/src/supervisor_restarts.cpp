@@ -95,6 +95,10 @@ bool supervisor_actor::restarts_beside_operation(
   if (current_.status != supervisor_status::starting &&
       current_.status != supervisor_status::running)
     return false;
+  // One past the intensity fails us: that waits for the operation, as an
+  // OTP supervisor handles a child's exit once its init returned (a tree
+  // reads `running` before `failed`).
+  if (!window_.would_admit(clock::now())) return false;
   // From the step under way (next - 1) on; an invoke step may move
   // children, and a parallel start takes them all.
   for (auto k = op.next == 0 ? 0 : op.next - 1; k < op.steps.size(); ++k) {

@@ -109,6 +109,23 @@ TEST_CASE("restart intensity admits N restarts per period, not N+1",
   CHECK(w.admit(t0 + 3s));
 }
 
+TEST_CASE("would_admit() answers what admit() would, recording nothing",
+          "[restart_window]") {
+  const auto t0 = restart_window::clock::time_point{};
+  for (const unsigned intensity : {0u, 1u, 3u}) {
+    restart_window asked{intensity, 10s}, admitted{intensity, 10s};
+    // Every 4 s: at most 3 within any 10 s; a burst after the eighth.
+    for (int i = 0; i < 12; ++i) {
+      const auto t = t0 + (i < 8 ? i * 4s : 28s + (i - 7) * 1ms);
+      INFO("intensity " << intensity << ", restart " << i);
+      const bool would = asked.would_admit(t);
+      CHECK(asked.would_admit(t) == would);  // nothing recorded
+      CHECK(admitted.admit(t) == would);
+      asked.admit(t);
+    }
+  }
+}
+
 TEST_CASE("restarts older than the period are forgotten", "[restart_window]") {
   restart_window w{1, 5s};
   const auto t0 = restart_window::clock::time_point{};

@@ -33,6 +33,14 @@ class restart_window {
     return size_ <= intensity_;
   }
 
+  /// Whether admit(now) would admit a restart; records nothing.
+  bool would_admit(clock::time_point now) const noexcept {
+    std::size_t within = 0;  // as admit() keeps them: those not expired
+    for (std::uint32_t i = 0; i < size_; ++i)
+      if (now - ring_[(head_ + i) % capacity_] < period_) ++within;
+    return within + 1 <= intensity_;
+  }
+
   /// A new limit; the restarts recorded so far count toward it.
   void set_limit(unsigned intensity, clock::duration period) noexcept {
     intensity_ = intensity;
