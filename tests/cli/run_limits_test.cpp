@@ -133,6 +133,12 @@ TEST_CASE("run warns when even the hard open-file limit is too low",
 
 TEST_CASE("run below the open files it needs itself exits 1 naming the limit",
           "[cli][limits]") {
+#if defined(__SANITIZE_ADDRESS__)
+  // As in fd_reserve_test: UBSan's vptr check needs a pipe, which a run
+  // out of descriptors cannot get (a false "invalid vptr" ends it).
+  WARN("skipped: UBSan needs descriptors to check a vptr");
+  return;
+#endif
   temp_dir dir;
   const auto output = dir.file("output");
   const auto token = "1000." + std::to_string(::getpid());
