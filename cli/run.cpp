@@ -229,7 +229,10 @@ int supervise_in_foreground(const run_options& options,
     starter = std::thread{add_tree};
   } catch (const std::system_error& e) {
     std::cerr << "vitrine: could not start a thread to add the programs ("
-              << e.code().message() << "): nothing was started" << std::endl;
+              << e.code().message()
+              << ": out of processes or threads: ulimit -u, or a pids cgroup "
+                 "limit): nothing was started"
+              << std::endl;
     return 1;
   }
 
@@ -329,8 +332,10 @@ int supervise_in_foreground(const run_options& options,
     if (!tree_added) {
       if (!announced && std::chrono::steady_clock::now() - adding > 1s) {
         announced = true;
-        std::cerr << "vitrine: still adding " << config.value.program_count
-                  << " programs to the runtime" << std::endl;
+        const auto count = config.value.program_count;
+        std::cerr << "vitrine: still adding " << count
+                  << (count == 1 ? " program" : " programs")
+                  << " to the runtime" << std::endl;
       }
     } else {
       if (!start_error.empty()) break;
